@@ -1,0 +1,236 @@
+"""Plain records of the registry's domain: models, versions and what they carry. No I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+DEFAULT_STAGES = ("development", "staging", "production")
+
+
+class ModelState(str, Enum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class ChangeKind(str, Enum):
+    INITIAL = "initial"
+    SCHEMA = "schema"
+    DATA = "data"
+    TUNING = "tuning"
+
+
+class VersionStatus(str, Enum):
+    REGISTERING = "registering"
+    READY = "ready"
+    FAILED = "failed"
+    QUARANTINED = "quarantined"
+    MISSING = "missing"
+    MODIFIED = "modified"
+    ARCHIVED = "archived"
+
+
+class PromotionState(str, Enum):
+    PENDING_APPROVAL = "pending_approval"
+    APPROVED = "approved"
+    APPLIED = "applied"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    VALIDATED = "validated"
+    FAILED = "failed"
+
+
+@dataclass
+class Model:
+    name: str
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    owner: str = ""
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    state: ModelState = ModelState.ACTIVE
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+    # Revision of the last change to the model, its stages or aliases; the etag.
+    revision: int = 0
+    latest_version: int = 0
+    version_count: int = 0
+    stage_holders: dict[str, int] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArtifactFile:
+    path: str
+    size: int
+    sha256: str
+    format: str = ""
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    value: float
+    step: int | None = None
+    split: str = ""
+    time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    name: str
+    dtype: str = ""
+    shape: tuple[int, ...] = ()
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Signature:
+    inputs: tuple[TensorSpec, ...] = ()
+    outputs: tuple[TensorSpec, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.inputs and not self.outputs
+
+
+@dataclass
+class Environment:
+    python_version: str = ""
+    packages: dict[str, str] = field(default_factory=dict)
+    requirements: list[str] = field(default_factory=list)
+    platform: str = ""
+
+
+@dataclass
+class TrainingConfig:
+    seed: int | None = None
+    data_versions: dict[str, str] = field(default_factory=dict)
+    code_commit: str = ""
+    code_dirty: bool = False
+    entry_point: str = ""
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    version: str = ""
+    uri: str = ""
+
+    @property
+    def node_name(self) -> str:
+        return f"datasets/{self.name}@{self.version}" if self.version else f"datasets/{self.name}"
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    code_commit: str = ""
+    entry_point: str = ""
+    uri: str = ""
+
+
+@dataclass(frozen=True)
+class ParentLink:
+    model: str
+    number: int
+    relation: str = "derived_from"
+
+
+@dataclass
+class ModelVersion:
+    model: str
+    number: int
+    semver: str = ""
+    change_kind: ChangeKind = ChangeKind.INITIAL
+    status: VersionStatus = VersionStatus.READY
+    status_reason: str = ""
+    description: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+    # Latest value per (key, split); the series is in the store.
+    metrics: list[Metric] = field(default_factory=list)
+    files: list[ArtifactFile] = field(default_factory=list)
+    storage_uri: str = ""
+    content_digest: str = ""
+    signature: Signature = field(default_factory=Signature)
+    environment: Environment = field(default_factory=Environment)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    model_card: str = ""
+    datasets: list[Dataset] = field(default_factory=list)
+    run: Run | None = None
+    parents: list[ParentLink] = field(default_factory=list)
+    created_by: str = ""
+    created_from: str = ""
+    request_id: str = ""
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+    revision: int = 0
+
+    @property
+    def total_size(self) -> int:
+        return sum(f.size for f in self.files)
+
+    def metric_map(self) -> dict[tuple[str, str], float]:
+        return {(m.key, m.split): m.value for m in self.metrics}
+
+
+@dataclass
+class GateResult:
+    gate: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class Approval:
+    actor: str
+    comment: str = ""
+    time: datetime | None = None
+
+
+@dataclass
+class Promotion:
+    id: int
+    model: str
+    version: int
+    target: str
+    is_alias: bool
+    state: PromotionState
+    previous_version: int | None = None
+    reason: str = ""
+    actor: str = ""
+    gate_results: list[GateResult] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
+    rollback: bool = False
+    request_id: str = ""
+    create_time: datetime | None = None
+    update_time: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StageChange:
+    model: str
+    stage: str
+    is_alias: bool
+    version: int | None
+    previous_version: int | None
+    actor: str
+    reason: str
+    time: datetime
+    promotion_id: int | None
+    rollback: bool
+    revision: int
+
+
+@dataclass(frozen=True)
+class Event:
+    revision: int
+    time: datetime
+    type: str
+    subject: str
+    model: str
+    actor: str
+    # Serialized payload (a proto message's bytes), opaque to the domain.
+    payload: bytes = b""

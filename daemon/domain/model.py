@@ -234,3 +234,17 @@ class Event:
     actor: str
     # Serialized payload (a proto message's bytes), opaque to the domain.
     payload: bytes = b""
+
+
+def latest_per_key(metrics: list[Metric]) -> list[Metric]:
+    """The newest observation of each (key, split): the highest step, or the last given."""
+    latest: dict[tuple[str, str], Metric] = {}
+    for metric in metrics:
+        current = latest.get((metric.key, metric.split))
+        if current is None or _step(metric) >= _step(current):
+            latest[(metric.key, metric.split)] = metric
+    return sorted(latest.values(), key=lambda m: (m.key, m.split))
+
+
+def _step(metric: Metric) -> int:
+    return metric.step if metric.step is not None else -1

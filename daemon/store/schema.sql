@@ -1,5 +1,6 @@
 -- studbook catalog, schema version 1. Nested values are JSON text; columns that
 -- filters and sorting touch are plain columns so DuckDB can scan them set-wise.
+-- Times are TIMESTAMP in UTC; the catalog module converts at its edges.
 
 CREATE TABLE meta (
     key   VARCHAR PRIMARY KEY,
@@ -13,8 +14,8 @@ CREATE TABLE models (
     tags          JSON    NOT NULL DEFAULT '{}',
     stages        JSON    NOT NULL,            -- ordered list of stage names
     state         VARCHAR NOT NULL DEFAULT 'active',
-    create_time   TIMESTAMPTZ NOT NULL,
-    update_time   TIMESTAMPTZ NOT NULL,
+    create_time   TIMESTAMP NOT NULL,
+    update_time   TIMESTAMP NOT NULL,
     revision      BIGINT  NOT NULL,            -- last change to the model, its stages or aliases
     request_id    VARCHAR NOT NULL DEFAULT ''
 );
@@ -45,8 +46,8 @@ CREATE TABLE versions (
     created_by     VARCHAR NOT NULL DEFAULT '',
     created_from   VARCHAR NOT NULL DEFAULT '',
     request_id     VARCHAR NOT NULL DEFAULT '',
-    create_time    TIMESTAMPTZ NOT NULL,
-    update_time    TIMESTAMPTZ NOT NULL,
+    create_time    TIMESTAMP NOT NULL,
+    update_time    TIMESTAMP NOT NULL,
     revision       BIGINT  NOT NULL,
     PRIMARY KEY (model, number)
 );
@@ -69,7 +70,7 @@ CREATE TABLE metrics (
     split   VARCHAR NOT NULL DEFAULT '',
     step    BIGINT,
     value   DOUBLE  NOT NULL,
-    time    TIMESTAMPTZ NOT NULL
+    time    TIMESTAMP NOT NULL
 );
 
 -- The latest value of each (version, key, split): what filters, sorting and diffs read.
@@ -80,7 +81,7 @@ CREATE TABLE metric_summary (
     split   VARCHAR NOT NULL DEFAULT '',
     value   DOUBLE  NOT NULL,
     step    BIGINT,
-    time    TIMESTAMPTZ NOT NULL
+    time    TIMESTAMP NOT NULL
 );
 
 -- Lineage nodes other than versions (datasets, runs) and the typed edges between any nodes.
@@ -115,7 +116,7 @@ CREATE TABLE stage_history (
     previous_number   BIGINT,
     actor             VARCHAR NOT NULL,
     reason            VARCHAR NOT NULL DEFAULT '',
-    time              TIMESTAMPTZ NOT NULL,
+    time              TIMESTAMP NOT NULL,
     promotion_id      BIGINT,
     rollback          BOOLEAN NOT NULL DEFAULT false
 );
@@ -134,14 +135,14 @@ CREATE TABLE promotions (
     approvals         JSON    NOT NULL DEFAULT '[]',
     rollback          BOOLEAN NOT NULL DEFAULT false,
     request_id        VARCHAR NOT NULL DEFAULT '',
-    create_time       TIMESTAMPTZ NOT NULL,
-    update_time       TIMESTAMPTZ NOT NULL
+    create_time       TIMESTAMP NOT NULL,
+    update_time       TIMESTAMP NOT NULL
 );
 
 -- The append-only event log behind Watch and the audit trail.
 CREATE TABLE events (
     revision  BIGINT  PRIMARY KEY,
-    time      TIMESTAMPTZ NOT NULL,
+    time      TIMESTAMP NOT NULL,
     type      VARCHAR NOT NULL,
     subject   VARCHAR NOT NULL,
     model     VARCHAR NOT NULL DEFAULT '',

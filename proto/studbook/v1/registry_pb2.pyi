@@ -227,7 +227,7 @@ class ValueChange(_message.Message):
     def __init__(self, key: _Optional[str] = ..., change: _Optional[_Union[ChangeType, str]] = ..., base: _Optional[str] = ..., target: _Optional[str] = ...) -> None: ...
 
 class MetricChange(_message.Message):
-    __slots__ = ("key", "split", "change", "base", "target", "delta", "relative_delta")
+    __slots__ = ("key", "split", "change", "base", "target", "delta", "relative_delta", "better")
     KEY_FIELD_NUMBER: _ClassVar[int]
     SPLIT_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
@@ -235,6 +235,7 @@ class MetricChange(_message.Message):
     TARGET_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     RELATIVE_DELTA_FIELD_NUMBER: _ClassVar[int]
+    BETTER_FIELD_NUMBER: _ClassVar[int]
     key: str
     split: str
     change: ChangeType
@@ -242,23 +243,26 @@ class MetricChange(_message.Message):
     target: float
     delta: float
     relative_delta: float
-    def __init__(self, key: _Optional[str] = ..., split: _Optional[str] = ..., change: _Optional[_Union[ChangeType, str]] = ..., base: _Optional[float] = ..., target: _Optional[float] = ..., delta: _Optional[float] = ..., relative_delta: _Optional[float] = ...) -> None: ...
+    better: bool
+    def __init__(self, key: _Optional[str] = ..., split: _Optional[str] = ..., change: _Optional[_Union[ChangeType, str]] = ..., base: _Optional[float] = ..., target: _Optional[float] = ..., delta: _Optional[float] = ..., relative_delta: _Optional[float] = ..., better: _Optional[bool] = ...) -> None: ...
 
 class FileChange(_message.Message):
-    __slots__ = ("path", "change", "base_sha256", "target_sha256", "base_size", "target_size")
+    __slots__ = ("path", "change", "base_sha256", "target_sha256", "base_size", "target_size", "base_path")
     PATH_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     BASE_SHA256_FIELD_NUMBER: _ClassVar[int]
     TARGET_SHA256_FIELD_NUMBER: _ClassVar[int]
     BASE_SIZE_FIELD_NUMBER: _ClassVar[int]
     TARGET_SIZE_FIELD_NUMBER: _ClassVar[int]
+    BASE_PATH_FIELD_NUMBER: _ClassVar[int]
     path: str
     change: ChangeType
     base_sha256: str
     target_sha256: str
     base_size: int
     target_size: int
-    def __init__(self, path: _Optional[str] = ..., change: _Optional[_Union[ChangeType, str]] = ..., base_sha256: _Optional[str] = ..., target_sha256: _Optional[str] = ..., base_size: _Optional[int] = ..., target_size: _Optional[int] = ...) -> None: ...
+    base_path: str
+    def __init__(self, path: _Optional[str] = ..., change: _Optional[_Union[ChangeType, str]] = ..., base_sha256: _Optional[str] = ..., target_sha256: _Optional[str] = ..., base_size: _Optional[int] = ..., target_size: _Optional[int] = ..., base_path: _Optional[str] = ...) -> None: ...
 
 class SignatureCompatibility(_message.Message):
     __slots__ = ("compatible", "reasons")
@@ -269,7 +273,7 @@ class SignatureCompatibility(_message.Message):
     def __init__(self, compatible: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VersionDiff(_message.Message):
-    __slots__ = ("base", "target", "params", "metrics", "tags", "environment", "signature", "files", "model_card_diff", "base_semver", "target_semver")
+    __slots__ = ("base", "target", "params", "metrics", "tags", "environment", "signature", "files", "model_card_diff", "base_semver", "target_semver", "model_card_truncated")
     BASE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
@@ -281,6 +285,7 @@ class VersionDiff(_message.Message):
     MODEL_CARD_DIFF_FIELD_NUMBER: _ClassVar[int]
     BASE_SEMVER_FIELD_NUMBER: _ClassVar[int]
     TARGET_SEMVER_FIELD_NUMBER: _ClassVar[int]
+    MODEL_CARD_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     base: str
     target: str
     params: _containers.RepeatedCompositeFieldContainer[ValueChange]
@@ -292,4 +297,5 @@ class VersionDiff(_message.Message):
     model_card_diff: str
     base_semver: str
     target_semver: str
-    def __init__(self, base: _Optional[str] = ..., target: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[MetricChange, _Mapping]]] = ..., tags: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., environment: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., signature: _Optional[_Union[SignatureCompatibility, _Mapping]] = ..., files: _Optional[_Iterable[_Union[FileChange, _Mapping]]] = ..., model_card_diff: _Optional[str] = ..., base_semver: _Optional[str] = ..., target_semver: _Optional[str] = ...) -> None: ...
+    model_card_truncated: bool
+    def __init__(self, base: _Optional[str] = ..., target: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[MetricChange, _Mapping]]] = ..., tags: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., environment: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., signature: _Optional[_Union[SignatureCompatibility, _Mapping]] = ..., files: _Optional[_Iterable[_Union[FileChange, _Mapping]]] = ..., model_card_diff: _Optional[str] = ..., base_semver: _Optional[str] = ..., target_semver: _Optional[str] = ..., model_card_truncated: _Optional[bool] = ...) -> None: ...

@@ -1,0 +1,168 @@
+"""The plumbing every use case shares: the writer, the caches, commits and events."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+from studbook.daemon.app.hub import EventHub
+from studbook.daemon.app.state import ReadCache, WriterState
+from studbook.daemon.domain.errors import NotFound
+from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
+from studbook.daemon.domain.names import VersionRef
+from studbook.daemon.store.catalog import Catalog, Transaction
+from studbook.daemon.store.writer import Writer
+
+T = TypeVar("T")
+
+# Turns the subject of an event (a Model, ModelVersion or Promotion) into payload bytes.
+PayloadEncoder = Callable[[object], bytes]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Effects:
+    """What one write operation changed, published to the caches and Watch after commit."""
+
+    value: Any = None
+    models: dict[str, Model | None] = field(default_factory=dict)
+    versions: list[ModelVersion] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+
+
+class Core:
+    """Owns the catalog, the writer thread, both in-memory states and the event hub."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        encode: PayloadEncoder,
+        *,
+        cache_versions: int = 200_000,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.catalog = catalog
+        self.encode = encode
+        self.clock = clock
+        self.state = WriterState.load(catalog)
+        self.cache = ReadCache(cache_versions)
+        self.cache.load_models(list(self.state.models.values()))
+        self.cache.revision = self.state.revision
+        self.hub = EventHub()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.writer = Writer(catalog, self._published, self._reload)
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.writer.start()
+
+    def stop(self) -> None:
+        self.writer.stop()
+
+    async def write(self, operation: Callable[[Transaction], Effects]) -> Any:
+        """Runs `operation` on the writer thread; returns its value once it is durable."""
+        effects: Effects = await asyncio.wrap_future(self.writer.submit(operation))
+        return effects.value
+
+    async def read(self, function: Callable[..., T], *args: Any) -> T:
+        """Runs a catalog read off the event loop."""
+        return await asyncio.to_thread(function, *args)
+
+    # -- writer-thread helpers ----------------------------------------------------------
+
+    def event(
+        self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, actor: str,
+        payload: Model | ModelVersion | Promotion | None,
+    ) -> int:  # fmt: skip
+        revision = self.state.next_revision()
+        if isinstance(payload, (Model, ModelVersion)):
+            # The revision of a resource's last change is its etag.
+            payload.revision = revision
+        event = Event(
+            revision=revision,
+            time=self.clock(),
+            type=type_,
+            subject=subject,
+            model=model,
+            actor=actor,
+            payload=self.encode(payload) if payload is not None else b"",
+        )
+        tx.insert_event(event)
+        effects.events.append(event)
+        return revision
+
+    def writer_model(self, model_id: str) -> Model:
+        model = self.state.models.get(model_id)
+        if model is None:
+            raise NotFound(f"model {model_id!r} does not exist", reason="MODEL_NOT_FOUND", model=model_id)
+        return model
+
+    def snapshot(self, model: Model) -> Model:
+        return copy.deepcopy(model)
+
+    def _published(self, results: list[Effects]) -> None:
+        models: dict[str, Model | None] = {}
+        versions: list[ModelVersion] = []
+        events: list[Event] = []
+        for effects in results:
+            models.update(effects.models)
+            versions.extend(effects.versions)
+            events.extend(effects.events)
+        revision = events[-1].revision if events else self.cache.revision
+        self.cache.publish(models, versions, revision)
+        if events and self._loop is not None:
+            self._loop.call_soon_threadsafe(self.hub.publish, events)
+
+    def _reload(self) -> None:
+        self.state = WriterState.load(self.catalog)
+
+    # -- reader helpers ----------------------------------------------------------------
+
+    def read_model(self, model_id: str) -> Model:
+        model = self.cache.model(model_id)
+        if model is None:
+            raise NotFound(f"model {model_id!r} does not exist", reason="MODEL_NOT_FOUND", model=model_id)
+        return model
+
+    def resolve_number(self, ref: VersionRef) -> int:
+        """A version reference's number: itself, the latest, or a stage's or alias's holder."""
+        if ref.number is not None:
+            return ref.number
+        model = self.read_model(ref.model)
+        if ref.is_latest:
+            if not model.latest_version:
+                raise NotFound(f"model {ref.model!r} has no versions yet", reason="VERSION_NOT_FOUND",
+                               model=ref.model)  # fmt: skip
+            return model.latest_version
+        label = ref.label or ""
+        number = model.stage_holders.get(label) or model.aliases.get(label)
+        if number is None:
+            if label in model.stages:
+                raise NotFound(f"no version of {ref.model!r} holds stage {label!r}", reason="STAGE_EMPTY",
+                               model=ref.model, stage=label)  # fmt: skip
+            raise NotFound(
+                f"{label!r} is neither a stage nor an alias of model {ref.model!r}; stages: "
+                f"{', '.join(model.stages)}; aliases: {', '.join(sorted(model.aliases)) or 'none'}",
+                reason="ALIAS_NOT_FOUND",
+                model=ref.model,
+                alias=label,
+            )
+        return number
+
+    async def read_version(self, model_id: str, number: int) -> ModelVersion:
+        version = self.cache.version(model_id, number)
+        if version is None:
+            version = await self.read(self.catalog.get_version, model_id, number)
+            if version is None:
+                self.read_model(model_id)
+                raise NotFound(f"version {number} of model {model_id!r} does not exist",
+                               reason="VERSION_NOT_FOUND", model=model_id, version=number)  # fmt: skip
+            self.cache.put_version(version)
+        return version

@@ -1,0 +1,227 @@
+"""Use cases on models: create, read, list, update, archive, restore, delete."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.paging import PageToken, page_bounds
+from studbook.daemon.domain.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
+from studbook.daemon.domain.fields import MODEL_FIELDS
+from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.model import DEFAULT_STAGES, Model, ModelState
+from studbook.daemon.domain.names import (
+    MAX_DESCRIPTION,
+    model_name,
+    validate_label,
+    validate_model_id,
+    validate_tags,
+    validate_text,
+)
+from studbook.daemon.domain.ordering import parse_order_by
+from studbook.daemon.store.catalog import Transaction
+
+EDITABLE_FIELDS = ("description", "tags", "owner", "stages")
+
+
+@dataclass
+class ModelPage:
+    models: list[Model]
+    next_page_token: str
+    total: int
+
+
+def check_etag(model: Model, etag: str) -> None:
+    if etag and etag != str(model.revision):
+        raise Conflict(
+            f"model {model.name!r} changed since you read it (etag {etag}, now {model.revision}); "
+            "read it again and retry",
+            reason="STALE_ETAG",
+            model=model.name,
+            etag=etag,
+            current_etag=model.revision,
+        )
+
+
+def validate_stages(stages: list[str]) -> tuple[str, ...]:
+    if not stages:
+        return DEFAULT_STAGES
+    if len(stages) > 16:
+        raise InvalidArgument("a model has at most 16 stages", reason="TOO_MANY_STAGES", field="stages")
+    for stage in stages:
+        validate_label(stage, "stages")
+    if len(set(stages)) != len(stages):
+        raise InvalidArgument("stage names must be unique", reason="DUPLICATE_STAGE", field="stages")
+    return tuple(stages)
+
+
+class ModelUseCases:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def create(
+        self, model_id: str, *, description: str = "", tags: dict[str, str] | None = None, owner: str = "",
+        stages: list[str] | None = None, request_id: str = "", actor: str = "",
+    ) -> Model:  # fmt: skip
+        validate_model_id(model_id, "model_id")
+        validate_text(description, MAX_DESCRIPTION, "description")
+        validate_text(owner, 256, "owner")
+        tags = validate_tags(dict(tags or {}))
+        stage_list = validate_stages(list(stages or []))
+
+        def operation(tx: Transaction) -> Effects:
+            state = self.core.state
+            if request_id and request_id in state.model_request_ids:
+                existing = state.model_request_ids[request_id]
+                return Effects(value=self.core.snapshot(state.models[existing]))
+            if model_id in state.models:
+                raise AlreadyExists(f"model {model_id!r} already exists", reason="MODEL_EXISTS", model=model_id)
+            effects = Effects()
+            model = self.create_in(tx, effects, model_id, description=description, tags=tags, owner=owner,
+                                   stages=stage_list, actor=actor, request_id=request_id)  # fmt: skip
+            effects.value = self.core.snapshot(model)
+            return effects
+
+        return await self.core.write(operation)
+
+    def create_in(
+        self, tx: Transaction, effects: Effects, model_id: str, *, description: str = "",
+        tags: dict[str, str] | None = None, owner: str = "", stages: tuple[str, ...] = DEFAULT_STAGES,
+        actor: str = "", request_id: str = "",
+    ) -> Model:  # fmt: skip
+        """Writer thread: adds a model inside an open transaction (also used by registration)."""
+        now = self.core.clock()
+        model = Model(name=model_id, description=description, tags=dict(tags or {}), owner=owner,
+                      stages=stages, create_time=now, update_time=now)  # fmt: skip
+        model.revision = self.core.event(tx, effects, "model.created", model_name(model_id), model_id, actor,
+                                         model)  # fmt: skip
+        tx.insert_model(model, request_id)
+        self.core.state.models[model_id] = model
+        if request_id:
+            self.core.state.model_request_ids[request_id] = model_id
+        effects.models[model_id] = self.core.snapshot(model)
+        return model
+
+    def get(self, model_id: str) -> Model:
+        return self.core.read_model(validate_model_id(model_id))
+
+    async def list(
+        self, *, page_size: int, page_token: str, filter_text: str, order_by: str, show_archived: bool
+    ) -> ModelPage:
+        expr = parse_filter(filter_text, MODEL_FIELDS)
+        order = parse_order_by(order_by, MODEL_FIELDS)
+        token = PageToken.decode(page_token, filter_text, order_by, show_archived)
+        limit, offset = page_bounds(page_size, token)
+        page = await self.core.read(
+            lambda: self.core.catalog.list_models(
+                expr, order, show_archived=show_archived, limit=limit, offset=offset
+            )
+        )
+        models = [m for m in (self.core.cache.model(name) for name in page.items) if m is not None]
+        next_token = ""
+        if offset + limit < page.total:
+            next_token = PageToken(offset + limit, filter_text, order_by, show_archived).encode()
+        return ModelPage(models, next_token, page.total)
+
+    async def update(
+        self, model_id: str, changes: Model, fields: list[str], etag: str, actor: str = ""
+    ) -> Model:
+        validate_model_id(model_id)
+        unknown = [f for f in fields if f not in EDITABLE_FIELDS]
+        if unknown:
+            raise InvalidArgument(
+                f"cannot update {', '.join(unknown)}; updatable fields: {', '.join(EDITABLE_FIELDS)}",
+                reason="INVALID_UPDATE_MASK",
+                field="update_mask",
+            )
+        fields = fields or list(EDITABLE_FIELDS)
+        validate_text(changes.description, MAX_DESCRIPTION, "description")
+        validate_text(changes.owner, 256, "owner")
+        validate_tags(changes.tags)
+        stages = validate_stages(list(changes.stages)) if "stages" in fields else ()
+
+        def operation(tx: Transaction) -> Effects:
+            current = self.core.writer_model(model_id)
+            check_etag(current, etag)
+            if "stages" in fields:
+                held = [s for s in current.stage_holders if s not in stages]
+                if held:
+                    raise FailedPrecondition(
+                        f"stage {held[0]!r} still holds a version; roll it back or move it before removing "
+                        "the stage",
+                        reason="STAGE_IN_USE",
+                        stage=held[0],
+                    )
+            updated = copy.deepcopy(current)
+            if "description" in fields:
+                updated.description = changes.description
+            if "tags" in fields:
+                updated.tags = dict(changes.tags)
+            if "owner" in fields:
+                updated.owner = changes.owner
+            if "stages" in fields:
+                updated.stages = stages
+            return self._save(tx, updated, "model.updated", actor)
+
+        return await self.core.write(operation)
+
+    async def set_state(self, model_id: str, state: ModelState, etag: str, actor: str = "") -> Model:
+        validate_model_id(model_id)
+
+        def operation(tx: Transaction) -> Effects:
+            current = self.core.writer_model(model_id)
+            check_etag(current, etag)
+            if current.state == state:
+                return Effects(value=self.core.snapshot(current))
+            updated = copy.deepcopy(current)
+            updated.state = state
+            kind = "model.archived" if state == ModelState.ARCHIVED else "model.restored"
+            return self._save(tx, updated, kind, actor)
+
+        return await self.core.write(operation)
+
+    def _save(self, tx: Transaction, model: Model, event_type: str, actor: str) -> Effects:
+        effects = Effects()
+        model.update_time = self.core.clock()
+        model.revision = self.core.event(tx, effects, event_type, model_name(model.name), model.name, actor, model)
+        tx.update_model(model)
+        self.core.state.models[model.name] = model
+        effects.models[model.name] = self.core.snapshot(model)
+        effects.value = self.core.snapshot(model)
+        return effects
+
+    async def delete(self, model_id: str, force: bool, etag: str, actor: str = "") -> int:
+        validate_model_id(model_id)
+
+        def operation(tx: Transaction) -> Effects:
+            state = self.core.state
+            current = self.core.writer_model(model_id)
+            check_etag(current, etag)
+            numbers = [n for (m, n) in state.status if m == model_id]
+            if numbers and not force:
+                raise FailedPrecondition(
+                    f"model {model_id!r} has {len(numbers)} versions; archive it instead, or delete with "
+                    "force to remove its versions and history too (artifact files are kept)",
+                    reason="MODEL_NOT_EMPTY",
+                    model=model_id,
+                    versions=len(numbers),
+                )
+            effects = Effects(value=len(numbers))
+            self.core.event(tx, effects, "model.deleted", model_name(model_id), model_id, actor, current)
+            tx.delete_model(model_id)
+            del state.models[model_id]
+            for number in numbers:
+                del state.status[(model_id, number)]
+            state.semvers.pop(model_id, None)
+            state.latest.pop(model_id, None)
+            for key in [k for k in state.request_ids if k[0] == model_id]:
+                del state.request_ids[key]
+            for key in [k for k in state.digests if k[0] == model_id]:
+                del state.digests[key]
+            for key in [k for k, v in state.model_request_ids.items() if v == model_id]:
+                del state.model_request_ids[key]
+            effects.models[model_id] = None
+            return effects
+
+        return await self.core.write(operation)

@@ -1,0 +1,40 @@
+"""The registry's use cases behind one object: what servicers, the watcher and tests call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from studbook.daemon.app.core import Core, PayloadEncoder
+from studbook.daemon.app.lineage import LineageUseCases
+from studbook.daemon.app.models import ModelUseCases
+from studbook.daemon.app.stages import StageUseCases
+from studbook.daemon.app.versions import VersionUseCases
+from studbook.daemon.store.catalog import Catalog
+
+
+class Registry:
+    """Wires the catalog, the writer and the use cases. `start()` on the event loop."""
+
+    def __init__(
+        self,
+        catalog_path: Path,
+        encode: PayloadEncoder,
+        *,
+        cache_versions: int = 200_000,
+        allowed_roots: Sequence[Path] | None = None,
+    ) -> None:
+        self.catalog = Catalog(catalog_path)
+        self.core = Core(self.catalog, encode, cache_versions=cache_versions)
+        self.models = ModelUseCases(self.core)
+        self.versions = VersionUseCases(self.core, self.models, allowed_roots=allowed_roots)
+        self.stages = StageUseCases(self.core)
+        self.lineage = LineageUseCases(self.core)
+
+    def start(self) -> None:
+        self.core.start()
+
+    def close(self) -> None:
+        """Finishes queued writes, then closes the catalog."""
+        self.core.stop()
+        self.catalog.close()

@@ -1,0 +1,355 @@
+"""Use cases on stages and aliases: promote, roll back, remove an alias, and the history."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.models import check_etag
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from studbook.daemon.domain.model import (
+    Approval,
+    GateResult,
+    Model,
+    Promotion,
+    PromotionState,
+    StageChange,
+    VersionStatus,
+)
+from studbook.daemon.domain.names import (
+    model_name,
+    parse_model_name,
+    parse_version_name,
+    validate_label,
+    validate_text,
+)
+from studbook.daemon.store.catalog import Transaction
+
+MAX_REASON = 4096
+# Approvals a pending promotion needs when no policy says otherwise.
+REQUIRED_APPROVALS = 1
+PROMOTABLE = (VersionStatus.READY,)
+
+
+@dataclass
+class PromotionRequest:
+    version: str
+    target: str
+    reason: str = ""
+    validate_only: bool = False
+    expected_etag: str = ""
+    request_id: str = ""
+    actor: str = ""
+
+
+@dataclass
+class History:
+    changes: list[StageChange]
+    holders_at: dict[str, int] | None
+    next_page_token: str
+
+
+def promotion_name(model: str, promotion_id: int) -> str:
+    return f"models/{model}/promotions/{promotion_id}"
+
+
+def parse_promotion_name(name: str) -> tuple[str, int]:
+    parts = name.split("/")
+    if len(parts) != 4 or parts[0] != "models" or parts[2] != "promotions" or not parts[3].isdigit():
+        raise InvalidArgument(f"name must look like models/{{model}}/promotions/{{id}}, got {name[:200]!r}",
+                              reason="INVALID_NAME", field="name")  # fmt: skip
+    return parse_model_name("/".join(parts[:2])), int(parts[3])
+
+
+class StageUseCases:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    # -- promote -----------------------------------------------------------------------
+
+    async def promote(self, request: PromotionRequest) -> Promotion:
+        ref = parse_version_name(request.version)
+        validate_label(request.target, "target")
+        validate_text(request.reason, MAX_REASON, "reason")
+        return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request))
+
+    def _promote(self, tx: Transaction, model_id: str, ref, request: PromotionRequest) -> Effects:  # type: ignore[no-untyped-def]
+        state = self.core.state
+        if request.request_id and request.request_id in state.promotion_request_ids:
+            found = tx.get_promotion(model_id, state.promotion_request_ids[request.request_id])
+            if found is not None:
+                return Effects(value=found)
+        model = self.core.writer_model(model_id)
+        number = self._resolve(model, ref)
+        is_alias = request.target not in model.stages
+        holders = model.aliases if is_alias else model.stage_holders
+        previous = holders.get(request.target)
+        gates = self._checks(model, number, request.target, previous)
+        now = self.core.clock()
+        promotion = Promotion(
+            id=0, model=model_id, version=number, target=request.target, is_alias=is_alias,
+            state=PromotionState.VALIDATED, previous_version=previous, reason=request.reason,
+            actor=request.actor, gate_results=gates, request_id=request.request_id,
+            create_time=now, update_time=now,
+        )  # fmt: skip
+        failed = [g for g in gates if not g.passed]
+        if request.validate_only:
+            promotion.state = PromotionState.FAILED if failed else PromotionState.VALIDATED
+            return Effects(value=promotion)
+        if failed:
+            raise FailedPrecondition(
+                "promotion refused: " + "; ".join(g.detail for g in failed),
+                reason=_reason_of(failed[0]),
+                model=model_id,
+                version=number,
+                target=request.target,
+                gates=",".join(g.gate for g in failed),
+            )
+        check_etag(model, request.expected_etag)
+        return self._apply(tx, model, promotion, rollback=False)
+
+    def _resolve(self, model: Model, ref) -> int:  # type: ignore[no-untyped-def]
+        if ref.number is not None:
+            number = ref.number
+        elif ref.is_latest:
+            number = model.latest_version
+        else:
+            number = model.stage_holders.get(ref.label) or model.aliases.get(ref.label) or 0
+        if (model.name, number) not in self.core.state.status:
+            raise NotFound(f"version {ref.number or ref.label} of model {model.name!r} does not exist",
+                           reason="VERSION_NOT_FOUND", model=model.name)  # fmt: skip
+        return number
+
+    def _checks(self, model: Model, number: int, target: str, previous: int | None) -> list[GateResult]:
+        """The built-in checks every promotion passes; policy gates add to these."""
+        status = self.core.state.status[(model.name, number)]
+        return [
+            GateResult(
+                "version_ready",
+                status in PROMOTABLE,
+                f"version {number} is {status.value}"
+                + ("" if status in PROMOTABLE else "; only ready versions can be promoted"),
+            ),
+            GateResult(
+                "not_current_holder",
+                previous != number,
+                f"version {number} already holds {target}" if previous == number else f"{target} changes hands",
+            ),
+        ]
+
+    def _apply(self, tx: Transaction, model: Model, promotion: Promotion, rollback: bool) -> Effects:
+        """Writer thread: moves the target to the promoted version and records it all."""
+        state = self.core.state
+        effects = Effects()
+        updated = copy.deepcopy(model)
+        is_new = promotion.id == 0
+        if is_new:
+            state.promotion_id += 1
+            promotion = replace(promotion, id=state.promotion_id)
+        promotion = replace(promotion, state=PromotionState.APPLIED, rollback=rollback)
+        changes = []
+        if not promotion.is_alias:
+            # A version holds one stage at a time: moving it on vacates where it was.
+            for stage, holder in list(updated.stage_holders.items()):
+                if holder == promotion.version and stage != promotion.target:
+                    del updated.stage_holders[stage]
+                    changes.append((stage, False, None, holder))
+        holders = updated.aliases if promotion.is_alias else updated.stage_holders
+        holders[promotion.target] = promotion.version
+        changes.append((promotion.target, promotion.is_alias, promotion.version, promotion.previous_version))
+        subject = promotion_name(model.name, promotion.id)
+        kind = "alias.changed" if promotion.is_alias else "stage.changed"
+        updated.update_time = promotion.update_time
+        revision = self.core.event(tx, effects, kind, subject, model.name, promotion.actor, promotion)
+        updated.revision = revision
+        for label, is_alias, number, previous in changes:
+            tx.set_holder(model.name, label, is_alias, number)
+            tx.insert_stage_change(StageChange(
+                model=model.name, stage=label, is_alias=is_alias, version=number, previous_version=previous,
+                actor=promotion.actor, reason=promotion.reason, time=promotion.update_time or self.core.clock(),
+                promotion_id=promotion.id, rollback=rollback, revision=revision,
+            ))  # fmt: skip
+        if is_new:
+            tx.insert_promotion(promotion)
+        else:
+            tx.update_promotion(promotion)
+        tx.update_model(updated)
+        state.models[model.name] = updated
+        if promotion.request_id:
+            state.promotion_request_ids[promotion.request_id] = promotion.id
+        effects.models[model.name] = self.core.snapshot(updated)
+        effects.value = promotion
+        return effects
+
+    # -- roll back ---------------------------------------------------------------------
+
+    async def rollback(self, model_ref: str, stage: str, reason: str, expected_etag: str, actor: str) -> Promotion:
+        model_id = parse_model_name(model_ref, "model")
+        validate_label(stage, "stage")
+        validate_text(reason, MAX_REASON, "reason")
+
+        def operation(tx: Transaction) -> Effects:
+            model = self.core.writer_model(model_id)
+            if stage not in model.stages and stage not in model.aliases:
+                raise NotFound(f"{stage!r} is neither a stage nor an alias of {model_id!r}",
+                               reason="STAGE_NOT_FOUND", model=model_id, stage=stage)  # fmt: skip
+            check_etag(model, expected_etag)
+            is_alias = stage not in model.stages
+            current = (model.aliases if is_alias else model.stage_holders).get(stage)
+            if current is None:
+                raise FailedPrecondition(f"{stage!r} of {model_id!r} holds no version", reason="STAGE_EMPTY",
+                                         model=model_id, stage=stage)  # fmt: skip
+            previous = self._installed_over(tx, model_id, stage, current)
+            if previous is None:
+                raise FailedPrecondition(
+                    f"{stage!r} of {model_id!r} had no holder before version {current}; nothing to roll back to",
+                    reason="NO_PREVIOUS_HOLDER",
+                    model=model_id,
+                    stage=stage,
+                )
+            if self.core.state.status.get((model_id, previous)) not in PROMOTABLE:
+                raise FailedPrecondition(
+                    f"the previous holder, version {previous}, is no longer ready",
+                    reason="PREVIOUS_HOLDER_UNAVAILABLE",
+                    model=model_id,
+                    version=previous,
+                )
+            now = self.core.clock()
+            promotion = Promotion(
+                id=0, model=model_id, version=previous, target=stage, is_alias=is_alias,
+                state=PromotionState.APPLIED, previous_version=current,
+                reason=reason or f"roll back {stage} from version {current} to {previous}", actor=actor,
+                create_time=now, update_time=now,
+            )  # fmt: skip
+            return self._apply(tx, model, promotion, rollback=True)
+
+        return await self.core.write(operation)
+
+    def _installed_over(self, tx: Transaction, model_id: str, stage: str, current: int) -> int | None:
+        """The version `current` replaced when it was last promoted (not rolled back) into `stage`.
+
+        Walking back from there means repeated rollbacks go further back, never ping-pong.
+        """
+        return tx.previous_holder(model_id, stage, current)
+
+    # -- aliases -----------------------------------------------------------------------
+
+    async def delete_alias(self, model_ref: str, alias: str, reason: str, actor: str) -> None:
+        model_id = parse_model_name(model_ref, "model")
+        validate_label(alias, "alias")
+
+        def operation(tx: Transaction) -> Effects:
+            model = self.core.writer_model(model_id)
+            if alias not in model.aliases:
+                raise NotFound(f"model {model_id!r} has no alias {alias!r}", reason="ALIAS_NOT_FOUND",
+                               model=model_id, alias=alias)  # fmt: skip
+            updated = copy.deepcopy(model)
+            previous = updated.aliases.pop(alias)
+            updated.update_time = self.core.clock()
+            effects = Effects()
+            updated.revision = self.core.event(tx, effects, "alias.deleted", model_name(model_id), model_id,
+                                               actor, updated)  # fmt: skip
+            tx.set_holder(model_id, alias, True, None)
+            tx.insert_stage_change(StageChange(
+                model=model_id, stage=alias, is_alias=True, version=None, previous_version=previous, actor=actor,
+                reason=reason, time=updated.update_time, promotion_id=None, rollback=False,
+                revision=updated.revision,
+            ))  # fmt: skip
+            tx.update_model(updated)
+            self.core.state.models[model_id] = updated
+            effects.models[model_id] = self.core.snapshot(updated)
+            return effects
+
+        await self.core.write(operation)
+
+    # -- promotions --------------------------------------------------------------------
+
+    async def get_promotion(self, name: str) -> Promotion:
+        model_id, promotion_id = parse_promotion_name(name)
+        found = await self.core.read(self.core.catalog.get_promotion, model_id, promotion_id)
+        if found is None:
+            raise NotFound(f"promotion {name} does not exist", reason="PROMOTION_NOT_FOUND", name=name)
+        return found
+
+    async def list_promotions(self, parent: str, state: str, page_size: int, page_token: str) -> tuple[list[Promotion], str]:
+        model_id = None if parent in ("", "models/-") else parse_model_name(parent, "parent")
+        limit = min(page_size or 50, 1000)
+        before = _int_token(page_token)
+        found = await self.core.read(self.core.catalog.list_promotions, model_id, state or None, limit + 1, before)
+        next_token = str(found[limit - 1].id) if len(found) > limit else ""
+        return found[:limit], next_token
+
+    async def decide(self, name: str, decision: PromotionState, comment: str, actor: str) -> Promotion:
+        """Approve, reject or cancel a promotion waiting for approval."""
+        model_id, promotion_id = parse_promotion_name(name)
+        validate_text(comment, MAX_REASON, "comment")
+
+        def operation(tx: Transaction) -> Effects:
+            promotion = tx.get_promotion(model_id, promotion_id)
+            if promotion is None:
+                raise NotFound(f"promotion {name} does not exist", reason="PROMOTION_NOT_FOUND", name=name)
+            if promotion.state != PromotionState.PENDING_APPROVAL:
+                raise FailedPrecondition(
+                    f"promotion {name} is {promotion.state.value}, not waiting for approval",
+                    reason="PROMOTION_NOT_PENDING",
+                    state=promotion.state.value,
+                )
+            now = self.core.clock()
+            if decision == PromotionState.APPROVED:
+                promotion.approvals.append(Approval(actor, comment, now))
+                if len(promotion.approvals) >= REQUIRED_APPROVALS:
+                    model = self.core.writer_model(model_id)
+                    return self._apply(tx, model, replace(promotion, update_time=now), rollback=False)
+            else:
+                promotion.reason = "; ".join(filter(None, [promotion.reason, comment]))
+                promotion.state = decision
+            effects = Effects(value=promotion)
+            self._close(tx, promotion, promotion.state, now, effects)
+            return effects
+
+        return await self.core.write(operation)
+
+    def _close(self, tx: Transaction, promotion: Promotion, state: PromotionState, now: datetime,
+               effects: Effects | None = None) -> None:  # fmt: skip
+        promotion.state = state
+        promotion.update_time = now
+        tx.update_promotion(promotion)
+        if effects is not None:
+            self.core.event(tx, effects, "promotion.updated", promotion_name(promotion.model, promotion.id),
+                            promotion.model, promotion.actor, promotion)  # fmt: skip
+
+    # -- history -----------------------------------------------------------------------
+
+    async def history(self, model_ref: str, stage: str, at: datetime | None, page_size: int, page_token: str) -> History:
+        model_id = parse_model_name(model_ref, "model")
+        self.core.read_model(model_id)
+        if stage:
+            validate_label(stage, "stage")
+        limit = min(page_size or 50, 1000)
+        before = _int_token(page_token)
+        changes = await self.core.read(self.core.catalog.stage_history, model_id, stage, limit + 1, before)
+        next_token = str(changes[limit - 1].revision) if len(changes) > limit else ""
+        holders = None
+        if at is not None:
+            holders = await self.core.read(self.core.catalog.holders_at, model_id, at)
+            if stage:
+                holders = {k: v for k, v in holders.items() if k == stage}
+        return History(changes[:limit], holders, next_token)
+
+
+def _int_token(token: str) -> int | None:
+    if not token:
+        return None
+    if not token.isdigit():
+        raise InvalidArgument("page_token is not one this server issued", reason="INVALID_PAGE_TOKEN",
+                              field="page_token")  # fmt: skip
+    return int(token)
+
+
+def _reason_of(gate: GateResult) -> str:
+    return {"version_ready": "VERSION_NOT_READY", "not_current_holder": "ALREADY_HOLDS_TARGET"}.get(
+        gate.gate, "GATE_NOT_MET"
+    )
+

@@ -1,0 +1,453 @@
+"""Use cases on versions: register, read, search, edit, archive, metrics and diffs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from dataclasses import dataclass, replace
+
+from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.intake import take_in
+from studbook.daemon.app.models import ModelUseCases
+from studbook.daemon.app.paging import PageToken, page_bounds
+from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.domain.diff import VersionDiff, diff_versions
+from studbook.daemon.domain.errors import (
+    AlreadyExists,
+    Conflict,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from studbook.daemon.domain.fields import VERSION_FIELDS
+from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.model import (
+    ChangeKind,
+    Metric,
+    ModelState,
+    ModelVersion,
+    ParentLink,
+    VersionStatus,
+    latest_per_key,
+)
+from studbook.daemon.domain.names import (
+    MAX_DESCRIPTION,
+    MAX_METRICS_PER_CALL,
+    MAX_MODEL_CARD,
+    VersionRef,
+    parse_version_name,
+    validate_metric_key,
+    validate_model_id,
+    validate_params,
+    validate_tags,
+    validate_text,
+    version_name,
+)
+from studbook.daemon.domain.ordering import parse_order_by
+from studbook.daemon.domain.semver import (
+    SemVer,
+    derive_change_kind,
+    ensure_semver_unused,
+    next_semver,
+)
+from studbook.daemon.store.catalog import Transaction
+
+EDITABLE_FIELDS = ("tags", "description")
+PARENT_RELATIONS = ("fine_tuned_from", "distilled_from", "quantized_from", "derived_from")
+
+
+@dataclass
+class Registration:
+    """A validated request to register one version, ready for the writer."""
+
+    draft: ModelVersion
+    request_id: str = ""
+    semver: str = ""
+    number: int = 0
+    # Explicit change kind; None derives it from what changed.
+    change_kind: ChangeKind | None = None
+    actor: str = ""
+    # Local file or folder to hash and inspect; empty for metadata plus a storage URI.
+    source_path: str = ""
+
+
+@dataclass
+class VersionPage:
+    versions: list[ModelVersion]
+    next_page_token: str
+    total: int
+
+
+@dataclass
+class Registered:
+    version: ModelVersion
+    created: bool
+
+
+def validate_draft(draft: ModelVersion) -> None:
+    validate_model_id(draft.model, "parent")
+    validate_text(draft.description, MAX_DESCRIPTION, "version.description")
+    validate_text(draft.model_card, MAX_MODEL_CARD, "version.model_card")
+    validate_tags(draft.tags, "version.tags")
+    validate_params(draft.params)
+    validate_metrics(draft.metrics)
+    validate_text(draft.storage_uri, 4096, "version.storage_uri")
+    validate_text(draft.created_by, 256, "version.created_by")
+    validate_text(draft.created_from, 1024, "version.created_from")
+    if len(draft.datasets) > 256:
+        raise InvalidArgument("at most 256 datasets per version", reason="TOO_MANY_DATASETS", field="datasets")
+    for dataset in draft.datasets:
+        if not dataset.name or "/" in dataset.name or "@" in dataset.name or len(dataset.name) > 256:
+            raise InvalidArgument(
+                f"invalid dataset name {dataset.name[:100]!r}: 1-256 characters without '/' or '@'",
+                reason="INVALID_DATASET",
+                field="datasets.name",
+            )
+        validate_text(dataset.version, 256, "datasets.version")
+        validate_text(dataset.uri, 4096, "datasets.uri")
+    if draft.run is not None and (not draft.run.run_id or len(draft.run.run_id) > 256 or "/" in draft.run.run_id):
+        raise InvalidArgument("run.run_id must be 1-256 characters without '/'", reason="INVALID_RUN",
+                              field="run.run_id")  # fmt: skip
+    if len(draft.parents) > 64:
+        raise InvalidArgument("at most 64 parent versions", reason="TOO_MANY_PARENTS", field="parents")
+
+
+def validate_metrics(metrics: list[Metric]) -> None:
+    if len(metrics) > MAX_METRICS_PER_CALL:
+        raise InvalidArgument(
+            f"too many metric observations in one call: {len(metrics)} (at most {MAX_METRICS_PER_CALL})",
+            reason="TOO_MANY_METRICS",
+            field="metrics",
+        )
+    for metric in metrics:
+        validate_metric_key(metric.key)
+        validate_text(metric.split, 64, "metrics.split")
+        if metric.value != metric.value or metric.value in (float("inf"), float("-inf")):
+            raise InvalidArgument(
+                f"metric {metric.key!r} is not a finite number", reason="INVALID_METRIC", field="metrics.value",
+                key=metric.key,
+            )  # fmt: skip
+
+
+class VersionUseCases:
+    def __init__(
+        self,
+        core: Core,
+        models: ModelUseCases,
+        *,
+        scan_limits: ScanLimits = ScanLimits(),
+        allowed_roots: Sequence[Path] | None = None,
+    ) -> None:
+        self.core = core
+        self.models = models
+        self.scan_limits = scan_limits
+        self.allowed_roots = allowed_roots
+
+    # -- register ----------------------------------------------------------------------
+
+    async def register(self, registration: Registration) -> Registered:
+        draft = registration.draft
+        validate_draft(draft)
+        if registration.semver:
+            SemVer.parse(registration.semver)
+        if registration.number < 0:
+            raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
+        if registration.source_path:
+            intake = await self.core.read(take_in, registration.source_path, self.scan_limits, self.allowed_roots)
+            draft.files = intake.files
+            draft.content_digest = intake.digest
+            draft.storage_uri = draft.storage_uri or intake.storage_uri
+            if draft.signature.empty:
+                draft.signature = intake.signature
+        elif not draft.storage_uri:
+            raise InvalidArgument(
+                "give a source_path for the daemon to hash, or a storage_uri for metadata-only registration",
+                reason="NO_ARTIFACT",
+                field="source_path",
+            )
+        return await self.core.write(lambda tx: self._register(tx, registration))
+
+    def _register(self, tx: Transaction, registration: Registration) -> Effects:
+        core, state = self.core, self.core.state
+        draft = registration.draft
+        model_id = draft.model
+        effects = Effects()
+        model = state.models.get(model_id)
+        if model is not None and model.state == ModelState.ARCHIVED:
+            raise FailedPrecondition(
+                f"model {model_id!r} is archived; restore it before registering versions",
+                reason="MODEL_ARCHIVED",
+                model=model_id,
+            )
+        existing = None
+        if registration.request_id:
+            existing = state.request_ids.get((model_id, registration.request_id))
+        if existing is None and draft.content_digest:
+            existing = state.digests.get((model_id, draft.content_digest))
+        if existing is not None:
+            return Effects(value=Registered(self._committed_or_pending(model_id, existing), created=False))
+        parents = [self._check_parent(p.model, p.number, p.relation) for p in draft.parents]
+        if model is None:
+            model = self.models.create_in(tx, effects, model_id, actor=registration.actor)
+        number = registration.number or model.latest_version + 1
+        if (model_id, number) in state.status:
+            raise AlreadyExists(
+                f"version {number} of model {model_id!r} already exists with other content",
+                reason="VERSION_EXISTS",
+                model=model_id,
+                version=number,
+            )
+        previous = self._latest_record(model_id, model.latest_version)
+        kind = registration.change_kind or derive_change_kind(previous, draft)
+        if previous is None and registration.change_kind is None:
+            kind = ChangeKind.INITIAL
+        semvers = state.semvers.setdefault(model_id, set())
+        semver = next_semver(
+            SemVer.parse(previous.semver) if previous else None,
+            kind,
+            registration.semver or None,
+            max(semvers) if semvers else None,
+        )
+        ensure_semver_unused(semver, semvers, model=model_id)
+        now = core.clock()
+        version = replace(
+            copy.deepcopy(draft),
+            number=number,
+            semver=str(semver),
+            change_kind=kind,
+            parents=parents,
+            request_id=registration.request_id,
+            create_time=now,
+            update_time=now,
+            metrics=[replace(m, time=m.time or now) for m in draft.metrics],
+        )
+        if not version.created_by:
+            version.created_by = registration.actor
+        subject = version_name(model_id, number)
+        core.event(tx, effects, "version.created", subject, model_id, registration.actor, version)
+        tx.insert_version(version)
+        version.metrics, series = latest_per_key(version.metrics), version.metrics
+        tx.insert_metrics(model_id, number, series, version.metrics, replace_summary=False)
+        self._write_lineage(tx, version)
+        # The model's own record: counts only, so its etag (revision) stays.
+        model.latest_version = max(model.latest_version, number)
+        model.version_count += 1
+        state.status[(model_id, number)] = version.status
+        semvers.add(semver)
+        if registration.request_id:
+            state.request_ids[(model_id, registration.request_id)] = number
+        if version.content_digest:
+            state.digests.setdefault((model_id, version.content_digest), number)
+        if number == model.latest_version:
+            state.latest[model_id] = version
+        effects.models[model_id] = core.snapshot(model)
+        effects.versions.append(version)
+        effects.value = Registered(version, created=True)
+        return effects
+
+    def _committed_or_pending(self, model_id: str, number: int) -> ModelVersion:
+        pending = self.core.state.latest.get(model_id)
+        if pending is not None and pending.number == number:
+            return pending
+        found = self.core.cache.version(model_id, number) or self.core.catalog.get_version(model_id, number)
+        if found is None:  # pragma: no cover - the index and the catalog disagree
+            raise NotFound(f"version {number} of {model_id!r} is missing", reason="VERSION_NOT_FOUND")
+        return found
+
+    def _latest_record(self, model_id: str, latest: int) -> ModelVersion | None:
+        if not latest:
+            return None
+        record = self.core.state.latest.get(model_id)
+        if record is None or record.number != latest:
+            record = self.core.cache.version(model_id, latest) or self.core.catalog.get_version(model_id, latest)
+            if record is not None:
+                self.core.state.latest[model_id] = record
+        return record
+
+    def _check_parent(self, model_id: str, number: int, relation: str) -> ParentLink:
+        if (model_id, number) not in self.core.state.status:
+            raise NotFound(
+                f"parent version {version_name(model_id, number)} does not exist",
+                reason="PARENT_NOT_FOUND",
+                parent=version_name(model_id, number),
+            )
+        return ParentLink(model_id, number, relation)
+
+    def _write_lineage(self, tx: Transaction, version: ModelVersion) -> None:
+        target = version_name(version.model, version.number)
+        nodes: list[tuple[str, str, str, str]] = []
+        edges: list[tuple[str, str, str]] = []
+        for dataset in version.datasets:
+            nodes.append((dataset.node_name, "dataset", dataset.node_name.removeprefix("datasets/"),
+                          json.dumps({"uri": dataset.uri})))  # fmt: skip
+            edges.append((dataset.node_name, target, "trained_on"))
+        if version.run is not None:
+            run_node = f"runs/{version.run.run_id}"
+            nodes.append((run_node, "run", version.run.run_id, json.dumps({"uri": version.run.uri})))
+            edges.append((run_node, target, "produced_by"))
+        for parent in version.parents:
+            edges.append((version_name(parent.model, parent.number), target,
+                          parent.relation if parent.relation in PARENT_RELATIONS else "derived_from"))  # fmt: skip
+        if nodes or edges:
+            tx.insert_lineage(nodes, edges)
+
+    # -- read --------------------------------------------------------------------------
+
+    async def get(self, name: str) -> ModelVersion:
+        ref = parse_version_name(name)
+        return await self.get_ref(ref)
+
+    async def get_ref(self, ref: VersionRef) -> ModelVersion:
+        return await self.core.read_version(ref.model, self.core.resolve_number(ref))
+
+    async def list(
+        self, parent: str, *, page_size: int, page_token: str, filter_text: str, order_by: str,
+        show_archived: bool, summary_only: bool,
+    ) -> VersionPage:  # fmt: skip
+        model_id = _parse_parent(parent)
+        if model_id != "-":
+            self.core.read_model(model_id)
+        expr = parse_filter(filter_text, VERSION_FIELDS)
+        order = parse_order_by(order_by, VERSION_FIELDS)
+        token = PageToken.decode(page_token, parent, filter_text, order_by, show_archived)
+        limit, offset = page_bounds(page_size, token)
+        page = await self.core.read(
+            lambda: self.core.catalog.list_versions(
+                expr, order, model=None if model_id == "-" else model_id, show_archived=show_archived,
+                limit=limit, offset=offset, summary_only=summary_only,
+            )  # fmt: skip
+        )
+        next_token = ""
+        if offset + limit < page.total:
+            next_token = PageToken(offset + limit, parent, filter_text, order_by, show_archived).encode()
+        return VersionPage(page.items, next_token, page.total)
+
+    # -- edit --------------------------------------------------------------------------
+
+    async def update(self, name: str, changes: ModelVersion, fields: list[str], etag: str, actor: str) -> ModelVersion:
+        ref = parse_version_name(name)
+        unknown = [f for f in fields if f not in EDITABLE_FIELDS]
+        if unknown:
+            raise InvalidArgument(
+                f"cannot update {', '.join(unknown)}: registered content is immutable, register a new "
+                f"version instead; updatable fields: {', '.join(EDITABLE_FIELDS)}",
+                reason="IMMUTABLE_FIELD",
+                field="update_mask",
+            )
+        fields = fields or list(EDITABLE_FIELDS)
+        validate_tags(changes.tags, "version.tags")
+        validate_text(changes.description, MAX_DESCRIPTION, "version.description")
+        number = self.core.resolve_number(ref)
+        current = await self.core.read_version(ref.model, number)
+
+        def change(version: ModelVersion) -> None:
+            if "tags" in fields:
+                version.tags = dict(changes.tags)
+            if "description" in fields:
+                version.description = changes.description
+
+        return await self.core.write(
+            lambda tx: self._save(tx, current, change, "version.updated", etag, actor)
+        )
+
+    async def archive(self, name: str, etag: str, actor: str) -> ModelVersion:
+        ref = parse_version_name(name)
+        number = self.core.resolve_number(ref)
+        current = await self.core.read_version(ref.model, number)
+
+        def change(version: ModelVersion) -> None:
+            model = self.core.writer_model(version.model)
+            held = [s for s, n in {**model.stage_holders, **model.aliases}.items() if n == version.number]
+            if held:
+                raise FailedPrecondition(
+                    f"version {version.number} of {version.model!r} holds {', '.join(held)}; "
+                    "promote another version there first",
+                    reason="VERSION_IN_USE",
+                    stages=",".join(held),
+                )
+            version.status = VersionStatus.ARCHIVED
+
+        return await self.core.write(
+            lambda tx: self._save(tx, current, change, "version.archived", etag, actor)
+        )
+
+    def _save(self, tx: Transaction, current: ModelVersion, change, event_type: str, etag: str, actor: str) -> Effects:  # type: ignore[no-untyped-def]
+        if etag and etag != str(current.revision):
+            raise Conflict(
+                f"version {current.number} of {current.model!r} changed since you read it; read it again",
+                reason="STALE_ETAG",
+                etag=etag,
+                current_etag=current.revision,
+            )
+        if (current.model, current.number) not in self.core.state.status:
+            raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
+        updated = copy.deepcopy(current)
+        change(updated)
+        updated.update_time = self.core.clock()
+        effects = Effects()
+        self.core.event(tx, effects, event_type, version_name(updated.model, updated.number), updated.model,
+                        actor, updated)  # fmt: skip
+        tx.update_version_fields(updated)
+        self.core.state.status[(updated.model, updated.number)] = updated.status
+        latest = self.core.state.latest.get(updated.model)
+        if latest is not None and latest.number == updated.number:
+            self.core.state.latest[updated.model] = updated
+        effects.versions.append(updated)
+        effects.value = updated
+        return effects
+
+    # -- metrics -----------------------------------------------------------------------
+
+    async def log_metrics(self, name: str, metrics: list[Metric], actor: str) -> int:
+        if not metrics:
+            raise InvalidArgument("no metrics given", reason="NO_METRICS", field="metrics")
+        validate_metrics(metrics)
+        ref = parse_version_name(name)
+        number = self.core.resolve_number(ref)
+        current = await self.core.read_version(ref.model, number)
+
+        def operation(tx: Transaction) -> Effects:
+            if (current.model, number) not in self.core.state.status:
+                raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
+            now = self.core.clock()
+            stamped = [replace(m, time=m.time or now) for m in metrics]
+            latest = latest_per_key(stamped)
+            tx.insert_metrics(current.model, number, stamped, latest, replace_summary=True)
+            updated = copy.deepcopy(current)
+            merged = {(m.key, m.split): m for m in updated.metrics}
+            merged.update({(m.key, m.split): m for m in latest})
+            updated.metrics = sorted(merged.values(), key=lambda m: (m.key, m.split))
+            effects = Effects(value=len(metrics))
+            self.core.event(tx, effects, "metrics.logged", version_name(current.model, number), current.model,
+                            actor, updated)  # fmt: skip
+            effects.versions.append(updated)
+            return effects
+
+        return await self.core.write(operation)
+
+    async def list_metrics(self, name: str, key: str, split: str) -> list[Metric]:
+        ref = parse_version_name(name)
+        number = self.core.resolve_number(ref)
+        await self.core.read_version(ref.model, number)
+        return await self.core.read(self.core.catalog.metric_series, ref.model, number, key, split)
+
+    # -- diff --------------------------------------------------------------------------
+
+    async def diff(self, base: str, target: str) -> tuple[ModelVersion, ModelVersion, VersionDiff]:
+        base_version = await self.get(base)
+        target_version = await self.get(target)
+        return base_version, target_version, diff_versions(base_version, target_version)
+
+
+def _parse_parent(parent: str) -> str:
+    parts = parent.split("/")
+    if len(parts) != 2 or parts[0] != "models":
+        raise InvalidArgument(f"parent must look like models/{{model}} or models/-, got {parent[:200]!r}",
+                              reason="INVALID_NAME", field="parent")  # fmt: skip
+    return parts[1] if parts[1] == "-" else validate_model_id(parts[1], "parent")
+
+
+
+

@@ -1,0 +1,358 @@
+"""The difference between two model versions, as the DiffModelVersions call returns it.
+
+What is compared, and how (everything is sorted, so the same two versions always give the
+same diff):
+
+- params, tags: by key. Every key of either side is listed, UNCHANGED ones too, so a
+  reader can switch between "everything" and "only differences". An absent side is
+  ``None`` (not ""), so a tag set to the empty string is told apart from a missing tag.
+- metrics: the latest value per (key, split) of each side; "latest" is the most recent
+  ``time``, then the highest ``step``, then the last one listed. ``delta`` is
+  target - base, ``relative_delta`` is delta / |base| (only when base is non-zero), and
+  ``better`` says whether the change is an improvement by `metric_direction`. Two NaN
+  values count as unchanged; a delta that is not a number is left out.
+- environment: installed packages by name, plus ``python_version`` and ``platform`` as
+  keys. Package names are compared in their PEP 503 normal form (``scikit_learn`` and
+  ``Scikit-Learn`` are one package); an empty python_version or platform is "not
+  recorded", i.e. absent.
+- signature: `check_compatibility(base, target)`.
+- files: matched by path first. A path only in the base and a path only in the target
+  that hold the same content (sha256 and size) are one *moved* file: a single CHANGED
+  entry at the target path whose ``base_path`` is the old path and whose hashes are
+  equal. A move is a difference (callers loading by path would break) but it is not new
+  content, and reporting it as REMOVED plus ADDED would hide that. Several copies of one
+  content are paired in path order. Files without a hash are never paired as moves.
+- model card: a unified diff (difflib, like ``git diff``: 3 lines of context, "\\ No
+  newline at end of file" where it applies), capped at `MODEL_CARD_DIFF_LIMIT` bytes of
+  UTF-8 and cut at a line end, followed by a note saying how many lines were left out.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+from studbook.daemon.domain.model import ArtifactFile, Metric, ModelVersion
+from studbook.daemon.domain.names import version_name
+from studbook.daemon.domain.signature import Compatibility, check_compatibility
+
+MODEL_CARD_DIFF_LIMIT = 200 * 1024
+PYTHON_VERSION_KEY = "python_version"
+PLATFORM_KEY = "platform"
+
+
+class ChangeType(str, Enum):
+    ADDED = "added"
+    REMOVED = "removed"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    key: str
+    change: ChangeType
+    base: str | None
+    target: str | None
+
+
+@dataclass(frozen=True)
+class MetricChange:
+    key: str
+    split: str
+    change: ChangeType
+    base: float | None
+    target: float | None
+    delta: float | None = None
+    relative_delta: float | None = None
+    # True: an improvement, False: a regression, None: no direction (unchanged, one-sided).
+    better: bool | None = None
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    change: ChangeType
+    base_sha256: str = ""
+    target_sha256: str = ""
+    base_size: int = 0
+    target_size: int = 0
+    # Set only when the file moved: its path in the base (the content is unchanged).
+    base_path: str = ""
+
+    @property
+    def moved(self) -> bool:
+        return bool(self.base_path) and self.base_path != self.path
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    base: str
+    target: str
+    params: list[ValueChange] = field(default_factory=list)
+    metrics: list[MetricChange] = field(default_factory=list)
+    tags: list[ValueChange] = field(default_factory=list)
+    environment: list[ValueChange] = field(default_factory=list)
+    signature: Compatibility = field(default_factory=lambda: Compatibility(True))
+    files: list[FileChange] = field(default_factory=list)
+    model_card_diff: str = ""
+    model_card_truncated: bool = False
+    base_semver: str = ""
+    target_semver: str = ""
+
+
+def diff_versions(
+    base: ModelVersion, target: ModelVersion, *, card_diff_limit: int = MODEL_CARD_DIFF_LIMIT
+) -> VersionDiff:
+    """Everything that differs (and what does not) between `base` and `target`."""
+    base_name = version_name(base.model, base.number)
+    target_name = version_name(target.model, target.number)
+    card_diff, truncated = model_card_diff(
+        base.model_card, target.model_card, base_name, target_name, limit=card_diff_limit
+    )
+    return VersionDiff(
+        base=base_name,
+        target=target_name,
+        params=diff_mappings(base.params, target.params),
+        metrics=diff_metrics(base.metrics, target.metrics),
+        tags=diff_mappings(base.tags, target.tags),
+        environment=diff_mappings(_environment_map(base), _environment_map(target)),
+        signature=check_compatibility(base.signature, target.signature),
+        files=diff_files(base.files, target.files),
+        model_card_diff=card_diff,
+        model_card_truncated=truncated,
+        base_semver=base.semver,
+        target_semver=target.semver,
+    )
+
+
+def diff_mappings(base: Mapping[str, str], target: Mapping[str, str]) -> list[ValueChange]:
+    """One entry per key of either side, sorted by key."""
+    changes = []
+    for key in sorted(base.keys() | target.keys()):
+        old, new = base.get(key), target.get(key)
+        changes.append(ValueChange(key, _change_type(old, new, old == new), old, new))
+    return changes
+
+
+def _change_type(old: object | None, new: object | None, equal: bool) -> ChangeType:
+    if old is None:
+        return ChangeType.ADDED
+    if new is None:
+        return ChangeType.REMOVED
+    return ChangeType.UNCHANGED if equal else ChangeType.CHANGED
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def latest_metrics(metrics: Iterable[Metric]) -> dict[tuple[str, str], float]:
+    """The latest value per (key, split): newest time, then highest step, then last listed."""
+    chosen: dict[tuple[str, str], tuple[tuple[float, float, int], float]] = {}
+    for position, metric in enumerate(metrics):
+        rank = (
+            metric.time.timestamp() if metric.time is not None else -math.inf,
+            float(metric.step) if metric.step is not None else -math.inf,
+            position,
+        )
+        slot = (metric.key, metric.split)
+        if slot not in chosen or rank > chosen[slot][0]:
+            chosen[slot] = (rank, metric.value)
+    return {slot: value for slot, (_, value) in chosen.items()}
+
+
+def diff_metrics(base: Iterable[Metric], target: Iterable[Metric]) -> list[MetricChange]:
+    """One entry per (key, split) of either side, sorted by key then split."""
+    old_values, new_values = latest_metrics(base), latest_metrics(target)
+    changes = []
+    for key, split in sorted(old_values.keys() | new_values.keys()):
+        old, new = old_values.get((key, split)), new_values.get((key, split))
+        changes.append(_metric_change(key, split, old, new))
+    return changes
+
+
+def _metric_change(key: str, split: str, old: float | None, new: float | None) -> MetricChange:
+    if old is None or new is None:
+        return MetricChange(key, split, _change_type(old, new, False), old, new)
+    # NaN != NaN, yet a metric that was NaN and still is has not changed.
+    if math.isnan(old) and math.isnan(new):
+        return MetricChange(key, split, ChangeType.UNCHANGED, old, new)
+    if old == new:
+        relative_zero = 0.0 if old != 0 and math.isfinite(old) else None
+        return MetricChange(key, split, ChangeType.UNCHANGED, old, new, 0.0, relative_zero)
+    delta: float | None = new - old
+    if delta is not None and math.isnan(delta):
+        # inf - inf or a NaN on one side: there is no meaningful difference to show.
+        delta = None
+    relative = delta / abs(old) if delta is not None and old != 0 and math.isfinite(old) else None
+    better = None if delta is None else (delta * metric_direction(key)) > 0
+    return MetricChange(key, split, ChangeType.CHANGED, old, new, delta, relative, better)
+
+
+# Name parts that mark a metric where lower is better.
+_LOWER_IS_BETTER = frozenset(
+    {
+        "loss", "losses", "error", "errors", "err", "mse", "rmse", "mae", "mape", "smape", "wape",
+        "msle", "rmsle", "mad", "nll", "logloss", "perplexity", "ppl", "wer", "cer", "ter",
+        "brier", "ece", "mce", "fpr", "fnr", "far", "frr", "eer", "fdr", "false", "miss",
+        "fid", "kl", "kld", "divergence", "distance", "regret", "cost", "drift",
+        "latency", "ttft", "time", "duration", "seconds", "second", "secs", "sec", "ms",
+        "memory", "mem", "ram", "vram", "bytes", "mb", "gb", "bpb", "bpc", "bpd", "bits",
+    }
+)  # fmt: skip
+# Name parts that mark a rate or an improvement even next to a lower-is-better part.
+_HIGHER_IS_BETTER = frozenset(
+    {"throughput", "qps", "rps", "tps", "fps", "speedup", "reduction", "improvement", "gain", "savings", "saved"}
+)
+_TIME_UNITS = frozenset({"s", "sec", "secs", "second", "seconds", "ms", "min", "minute", "hour", "h"})
+# Prefixes that negate a score so that higher is better (scikit-learn's `neg_log_loss`).
+_NEGATIONS = frozenset({"neg", "negative"})
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
+def metric_direction(key: str) -> int:
+    """+1 when a higher value of the metric `key` is better, -1 when lower is better.
+
+    A heuristic on the parts of the name (split at punctuation and camelCase): losses,
+    errors, distances, latencies, durations, sizes and the like are lower-is-better;
+    rates per unit of time (`tokens_per_second`, `qps`) and improvements are
+    higher-is-better; a leading `neg`/`negative` flips the verdict, so `neg_mean_squared_error`
+    and `log_likelihood` are higher-is-better but `negative_log_likelihood` is not.
+    Anything unrecognised (accuracy, auc, f1, bleu, ...) is higher-is-better.
+    """
+    parts = [part for part in _SEPARATORS.split(_CAMEL_BOUNDARY.sub("_", key).lower()) if part]
+    if not parts:
+        return 1
+    negated = parts[0] in _NEGATIONS
+    direction = 1
+    per_time = any(
+        part == "per" and index + 1 < len(parts) and parts[index + 1] in _TIME_UNITS
+        for index, part in enumerate(parts)
+    )
+    if not per_time and not _HIGHER_IS_BETTER.intersection(parts):
+        # Compound words such as "celoss" or "hingeloss" end in a lower-is-better part.
+        if any(part in _LOWER_IS_BETTER or part.endswith("loss") for part in parts):
+            direction = -1
+    return -direction if negated else direction
+
+
+# --- environment ------------------------------------------------------------------------
+
+
+def _environment_map(version: ModelVersion) -> dict[str, str]:
+    env = version.environment
+    packages = {_normalize_package(name): value for name, value in sorted(env.packages.items())}
+    if env.python_version:
+        packages[PYTHON_VERSION_KEY] = env.python_version
+    if env.platform:
+        packages[PLATFORM_KEY] = env.platform
+    return packages
+
+
+def _normalize_package(name: str) -> str:
+    # PEP 503: runs of "-", "_" and "." are one separator; names are case-insensitive.
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def diff_files(base: Iterable[ArtifactFile], target: Iterable[ArtifactFile]) -> list[FileChange]:
+    """Files matched by path, then moves paired by content; sorted by (target) path."""
+    old_files = {file.path: file for file in base}
+    new_files = {file.path: file for file in target}
+    changes: list[FileChange] = []
+    for path in sorted(old_files.keys() & new_files.keys()):
+        old, new = old_files[path], new_files[path]
+        same = (old.sha256, old.size) == (new.sha256, new.size)
+        changes.append(
+            FileChange(
+                path,
+                ChangeType.UNCHANGED if same else ChangeType.CHANGED,
+                old.sha256,
+                new.sha256,
+                old.size,
+                new.size,
+            )
+        )
+    removed = [old_files[path] for path in sorted(old_files.keys() - new_files.keys())]
+    added = [new_files[path] for path in sorted(new_files.keys() - old_files.keys())]
+    moves, removed, added = _pair_moves(removed, added)
+    changes.extend(
+        FileChange(new.path, ChangeType.CHANGED, old.sha256, new.sha256, old.size, new.size, old.path)
+        for old, new in moves
+    )
+    changes.extend(FileChange(f.path, ChangeType.REMOVED, f.sha256, "", f.size, 0) for f in removed)
+    changes.extend(FileChange(f.path, ChangeType.ADDED, "", f.sha256, 0, f.size) for f in added)
+    changes.sort(key=lambda change: (change.path, change.base_path, change.change.value))
+    return changes
+
+
+def _pair_moves(
+    removed: list[ArtifactFile], added: list[ArtifactFile]
+) -> tuple[list[tuple[ArtifactFile, ArtifactFile]], list[ArtifactFile], list[ArtifactFile]]:
+    """Pair removed and added files of equal content, in path order; the rest stay unpaired."""
+    waiting: dict[tuple[str, int], list[ArtifactFile]] = defaultdict(list)
+    for file in added:
+        if file.sha256:
+            waiting[(file.sha256, file.size)].append(file)
+    moves: list[tuple[ArtifactFile, ArtifactFile]] = []
+    still_removed: list[ArtifactFile] = []
+    for file in removed:
+        candidates = waiting.get((file.sha256, file.size)) if file.sha256 else None
+        if candidates:
+            moves.append((file, candidates.pop(0)))
+        else:
+            still_removed.append(file)
+    moved_to = {id(new) for _, new in moves}
+    return moves, still_removed, [file for file in added if id(file) not in moved_to]
+
+
+# --- model card -------------------------------------------------------------------------
+
+
+def model_card_diff(
+    base: str, target: str, base_label: str, target_label: str, *, limit: int = MODEL_CARD_DIFF_LIMIT
+) -> tuple[str, bool]:
+    """A unified diff of two cards, at most `limit` UTF-8 bytes plus a note; (text, truncated)."""
+    if base == target:
+        return "", False
+    lines = _unified_lines(base, target, base_label, target_label)
+    kept: list[str] = []
+    size = 0
+    for line in lines:
+        line_size = len(line.encode("utf-8", "surrogatepass"))
+        if size + line_size > limit:
+            left_out = 1 + sum(1 for _ in lines)
+            kept.append(f"... model card diff truncated at {limit} bytes: {left_out} more lines not shown\n")
+            return "".join(kept), True
+        kept.append(line)
+        size += line_size
+    return "".join(kept), False
+
+
+def _unified_lines(base: str, target: str, base_label: str, target_label: str) -> Iterator[str]:
+    for line in difflib.unified_diff(
+        _split_lines(base), _split_lines(target), fromfile=base_label, tofile=target_label
+    ):
+        if line.endswith("\n"):
+            yield line
+        else:
+            # As git and diff(1) show a last line that has no newline.
+            yield line + "\n"
+            yield "\\ No newline at end of file\n"
+
+
+def _split_lines(text: str) -> list[str]:
+    # Only "\n" ends a line; str.splitlines would also split at \r, \x0c, \u2028 and others.
+    lines = text.split("\n")
+    with_ends = [line + "\n" for line in lines[:-1]]
+    if lines[-1]:
+        with_ends.append(lines[-1])
+    return with_ends

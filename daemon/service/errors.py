@@ -1,0 +1,95 @@
+"""The one place domain errors become gRPC status codes with a google.rpc.ErrorInfo."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from studbook.daemon.domain import errors
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "studbook.dev"
+
+_CODES: list[tuple[type[errors.RegistryError], grpc.StatusCode]] = [
+    (errors.InvalidArgument, grpc.StatusCode.INVALID_ARGUMENT),
+    (errors.NotFound, grpc.StatusCode.NOT_FOUND),
+    (errors.AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (errors.Conflict, grpc.StatusCode.ABORTED),
+    (errors.FailedPrecondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (errors.OutOfRange, grpc.StatusCode.OUT_OF_RANGE),
+    (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def status_code(error: errors.RegistryError) -> grpc.StatusCode:
+    for kind, code in _CODES:
+        if isinstance(error, kind):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def to_status(error: errors.RegistryError) -> grpc.Status:
+    code = status_code(error)
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=[detail])
+    return rpc_status.to_status(status)
+
+
+async def abort(context: grpc.aio.ServicerContext, error: errors.RegistryError) -> None:
+    await context.abort_with_status(to_status(error))
+
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def _internal(exc: BaseException) -> errors.RegistryError:
+    log.exception("unexpected error", exc_info=exc)
+    return errors.RegistryError(
+        f"internal error ({type(exc).__name__}); the daemon log has the details", reason="INTERNAL"
+    )
+
+
+def mapped(method: F) -> F:
+    """Wraps a unary handler: domain errors become statuses, anything else INTERNAL, never a crash."""
+
+    @functools.wraps(method)
+    async def wrapper(self: object, request: object, context: grpc.aio.ServicerContext) -> Any:
+        try:
+            return await method(self, request, context)
+        except errors.RegistryError as error:
+            await abort(context, error)
+        except (grpc.aio.AbortError, grpc.aio.UsageError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - the daemon must never die of one request
+            await abort(context, _internal(exc))
+
+    return wrapper  # type: ignore[return-value]
+
+
+def mapped_stream(method: Callable[..., AsyncIterator[Any]]) -> Callable[..., AsyncIterator[Any]]:
+    """The same for server-streaming handlers."""
+
+    @functools.wraps(method)
+    async def wrapper(self: object, request: object, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        try:
+            async for item in method(self, request, context):
+                yield item
+        except errors.RegistryError as error:
+            await abort(context, error)
+        except (grpc.aio.AbortError, grpc.aio.UsageError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            await abort(context, _internal(exc))
+
+    return wrapper

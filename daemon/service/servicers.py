@@ -1,0 +1,283 @@
+"""The gRPC servicers: decode the request, call the registry, encode the answer. Nothing else."""
+
+from __future__ import annotations
+
+import grpc
+
+from studbook.daemon.app.registry import Registry
+from studbook.daemon.app.stages import PromotionRequest
+from studbook.daemon.app.versions import Registration
+from studbook.daemon.domain.model import ModelState, ModelVersion, PromotionState
+from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.names import parse_model_name
+from studbook.daemon.service import convert
+from studbook.daemon.service.errors import mapped
+from studbook.v1 import (
+    lineage_pb2,
+    lineage_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+    stages_pb2,
+    stages_pb2_grpc,
+)
+
+ACTOR_HEADER = "x-studbook-actor"
+LINEAGE_DIRECTIONS = {
+    lineage_pb2.LINEAGE_DIRECTION_UNSPECIFIED: (True, True),
+    lineage_pb2.LINEAGE_DIRECTION_BOTH: (True, True),
+    lineage_pb2.LINEAGE_DIRECTION_UPSTREAM: (True, False),
+    lineage_pb2.LINEAGE_DIRECTION_DOWNSTREAM: (False, True),
+}
+
+
+def actor_of(context: grpc.aio.ServicerContext) -> str:
+    """Who is calling, as the client says; tokens replace this once roles exist."""
+    for key, value in context.invocation_metadata() or ():
+        if key == ACTOR_HEADER:
+            return str(value)[:256]
+    return "local"
+
+
+class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    @mapped
+    async def CreateModel(self, request: registry_pb2.CreateModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+        given = request.model
+        model = await self.registry.models.create(
+            request.model_id, description=given.description, tags=dict(given.tags), owner=given.owner,
+            stages=list(given.stages), request_id=request.request_id, actor=actor_of(context),
+        )  # fmt: skip
+        return convert.model_to_proto(model)
+
+    @mapped
+    async def GetModel(self, request: registry_pb2.GetModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+        return convert.model_to_proto(self.registry.models.get(parse_model_name(request.name)))
+
+    @mapped
+    async def ListModels(self, request: registry_pb2.ListModelsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelsResponse:  # noqa: N802
+        page = await self.registry.models.list(
+            page_size=request.page_size, page_token=request.page_token, filter_text=request.filter,
+            order_by=request.order_by, show_archived=request.show_archived,
+        )  # fmt: skip
+        return registry_pb2.ListModelsResponse(
+            models=[convert.model_to_proto(m) for m in page.models],
+            next_page_token=page.next_page_token,
+            total_size=page.total,
+        )
+
+    @mapped
+    async def UpdateModel(self, request: registry_pb2.UpdateModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+        model = await self.registry.models.update(
+            parse_model_name(request.model.name, "model.name"),
+            convert.model_changes(request.model),
+            list(request.update_mask.paths),
+            request.model.etag,
+            actor_of(context),
+        )
+        return convert.model_to_proto(model)
+
+    @mapped
+    async def ArchiveModel(self, request: registry_pb2.ArchiveModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+        model = await self.registry.models.set_state(
+            parse_model_name(request.name), ModelState.ARCHIVED, request.etag, actor_of(context)
+        )
+        return convert.model_to_proto(model)
+
+    @mapped
+    async def RestoreModel(self, request: registry_pb2.RestoreModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+        model = await self.registry.models.set_state(
+            parse_model_name(request.name), ModelState.ACTIVE, request.etag, actor_of(context)
+        )
+        return convert.model_to_proto(model)
+
+    @mapped
+    async def DeleteModel(self, request: registry_pb2.DeleteModelRequest, context: grpc.aio.ServicerContext) -> registry_pb2.DeleteModelResponse:  # noqa: N802
+        deleted = await self.registry.models.delete(
+            parse_model_name(request.name), request.force, request.etag, actor_of(context)
+        )
+        return registry_pb2.DeleteModelResponse(deleted_versions=deleted)
+
+
+class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def _proto(self, version: ModelVersion) -> resources_pb2.ModelVersion:
+        return convert.version_to_proto(version, self.registry.core.cache.model(version.model))
+
+    @mapped
+    async def RegisterModelVersion(self, request: registry_pb2.RegisterModelVersionRequest, context: grpc.aio.ServicerContext) -> registry_pb2.RegisterModelVersionResponse:  # noqa: N802
+        model_id = parse_model_name(request.parent, "parent")
+        registered = await self.registry.versions.register(
+            Registration(
+                draft=convert.version_from_proto(model_id, request.version),
+                request_id=request.request_id,
+                semver=request.semver,
+                number=request.number,
+                change_kind=convert.change_kind_from_proto(request.version.change_kind),
+                actor=actor_of(context),
+                source_path=request.source_path,
+            )
+        )
+        return registry_pb2.RegisterModelVersionResponse(
+            version=self._proto(registered.version), created=registered.created
+        )
+
+    @mapped
+    async def GetModelVersion(self, request: registry_pb2.GetModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
+        return self._proto(await self.registry.versions.get(request.name))
+
+    @mapped
+    async def ListModelVersions(self, request: registry_pb2.ListModelVersionsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelVersionsResponse:  # noqa: N802
+        page = await self.registry.versions.list(
+            request.parent, page_size=request.page_size, page_token=request.page_token,
+            filter_text=request.filter, order_by=request.order_by, show_archived=request.show_archived,
+            summary_only=request.summary_only,
+        )  # fmt: skip
+        return registry_pb2.ListModelVersionsResponse(
+            versions=[self._proto(v) for v in page.versions],
+            next_page_token=page.next_page_token,
+            total_size=page.total,
+        )
+
+    @mapped
+    async def UpdateModelVersion(self, request: registry_pb2.UpdateModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
+        version = await self.registry.versions.update(
+            request.version.name,
+            _editable(request.version),
+            list(request.update_mask.paths),
+            request.version.etag,
+            actor_of(context),
+        )
+        return self._proto(version)
+
+    @mapped
+    async def ArchiveModelVersion(self, request: registry_pb2.ArchiveModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
+        return self._proto(await self.registry.versions.archive(request.name, request.etag, actor_of(context)))
+
+    @mapped
+    async def LogMetrics(self, request: registry_pb2.LogMetricsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.LogMetricsResponse:  # noqa: N802
+        logged = await self.registry.versions.log_metrics(
+            request.name, [convert.metric_from_proto(x) for x in request.metrics], actor_of(context)
+        )
+        return registry_pb2.LogMetricsResponse(logged=logged)
+
+    @mapped
+    async def ListMetrics(self, request: registry_pb2.ListMetricsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListMetricsResponse:  # noqa: N802
+        metrics = await self.registry.versions.list_metrics(request.name, request.key, request.split)
+        return registry_pb2.ListMetricsResponse(metrics=[convert.metric_to_proto(x) for x in metrics])
+
+    @mapped
+    async def DiffModelVersions(self, request: registry_pb2.DiffModelVersionsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.VersionDiff:  # noqa: N802
+        _, _, diff = await self.registry.versions.diff(request.base, request.target)
+        return convert.diff_to_proto(diff)
+
+
+def _editable(message: resources_pb2.ModelVersion) -> ModelVersion:
+    """The editable part of a version: tags and description."""
+    return ModelVersion(model="", number=0, tags=dict(message.tags), description=message.description)
+
+
+class LineageServicer(lineage_pb2_grpc.LineageServiceServicer):
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    @mapped
+    async def GetLineage(self, request: lineage_pb2.GetLineageRequest, context: grpc.aio.ServicerContext) -> lineage_pb2.GetLineageResponse:  # noqa: N802
+        upstream, downstream = LINEAGE_DIRECTIONS.get(request.direction, (True, True))
+        graph = await self.registry.lineage.walk(request.name, upstream, downstream, request.depth)
+        return convert.lineage_to_proto(graph)
+
+
+class StageServicer(stages_pb2_grpc.StageServiceServicer):
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    @mapped
+    async def PromoteModelVersion(self, request: stages_pb2.PromoteModelVersionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+        promotion = await self.registry.stages.promote(
+            PromotionRequest(
+                version=request.name, target=request.target, reason=request.reason,
+                validate_only=request.validate_only, expected_etag=request.expected_etag,
+                request_id=request.request_id, actor=actor_of(context),
+            )  # fmt: skip
+        )
+        return convert.promotion_to_proto(promotion)
+
+    @mapped
+    async def RollbackStage(self, request: stages_pb2.RollbackStageRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+        promotion = await self.registry.stages.rollback(
+            request.model, request.stage, request.reason, request.expected_etag, actor_of(context)
+        )
+        return convert.promotion_to_proto(promotion)
+
+    @mapped
+    async def DeleteAlias(self, request: stages_pb2.DeleteAliasRequest, context: grpc.aio.ServicerContext) -> stages_pb2.DeleteAliasResponse:  # noqa: N802
+        await self.registry.stages.delete_alias(request.model, request.alias, request.reason, actor_of(context))
+        return stages_pb2.DeleteAliasResponse()
+
+    @mapped
+    async def GetPromotion(self, request: stages_pb2.GetPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+        return convert.promotion_to_proto(await self.registry.stages.get_promotion(request.name))
+
+    @mapped
+    async def ListPromotions(self, request: stages_pb2.ListPromotionsRequest, context: grpc.aio.ServicerContext) -> stages_pb2.ListPromotionsResponse:  # noqa: N802
+        state = _promotion_state_filter(request.filter)
+        promotions, token = await self.registry.stages.list_promotions(
+            request.parent, state, request.page_size, request.page_token
+        )
+        return stages_pb2.ListPromotionsResponse(
+            promotions=[convert.promotion_to_proto(p) for p in promotions], next_page_token=token
+        )
+
+    @mapped
+    async def ApprovePromotion(self, request: stages_pb2.ApprovePromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+        return convert.promotion_to_proto(
+            await self.registry.stages.decide(request.name, PromotionState.APPROVED, request.comment, actor_of(context))
+        )
+
+    @mapped
+    async def RejectPromotion(self, request: stages_pb2.RejectPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+        return convert.promotion_to_proto(
+            await self.registry.stages.decide(request.name, PromotionState.REJECTED, request.reason, actor_of(context))
+        )
+
+    @mapped
+    async def CancelPromotion(self, request: stages_pb2.CancelPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+        return convert.promotion_to_proto(
+            await self.registry.stages.decide(request.name, PromotionState.CANCELLED, request.reason, actor_of(context))
+        )
+
+    @mapped
+    async def GetStageHistory(self, request: stages_pb2.GetStageHistoryRequest, context: grpc.aio.ServicerContext) -> stages_pb2.GetStageHistoryResponse:  # noqa: N802
+        at = convert.from_timestamp(request.at) if request.HasField("at") else None
+        history = await self.registry.stages.history(
+            request.model, request.stage, at, request.page_size, request.page_token
+        )
+        model_id = parse_model_name(request.model, "model")
+        return stages_pb2.GetStageHistoryResponse(
+            changes=[convert.stage_change_to_proto(c) for c in history.changes],
+            holders_at={k: f"models/{model_id}/versions/{v}" for k, v in (history.holders_at or {}).items()},
+            next_page_token=history.next_page_token,
+        )
+
+
+def _promotion_state_filter(text: str) -> str:
+    """`state = PENDING_APPROVAL` (the one filter promotions take for now) -> the domain value."""
+    text = text.strip()
+    if not text:
+        return ""
+    field, _, value = text.partition("=")
+    value = value.strip().strip('"').upper().removeprefix("PROMOTION_STATE_")
+    if field.strip() != "state" or value not in PromotionState.__members__:
+        raise InvalidArgument(
+            f"promotions filter by state only, e.g. state = PENDING_APPROVAL; states: "
+            f"{', '.join(PromotionState.__members__)}",
+            reason="INVALID_FILTER",
+            field="filter",
+        )
+    return PromotionState[value].value
+

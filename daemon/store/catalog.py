@@ -1,0 +1,555 @@
+"""The DuckDB catalog: schema migrations, the write transaction and every read query."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+
+from studbook.daemon.domain.errors import RegistryError, Unavailable
+from studbook.daemon.domain.model import (
+    Event,
+    Metric,
+    Model,
+    ModelVersion,
+    Promotion,
+    StageChange,
+)
+from studbook.daemon.domain.filter import Expr
+from studbook.daemon.domain.ordering import OrderTerm
+from studbook.daemon.store import query, rows
+from studbook.daemon.store.rows import (
+    MODEL_COLUMNS,
+    PROMOTION_COLUMNS,
+    STAGE_HISTORY_COLUMNS,
+    VERSION_COLUMNS,
+    VERSION_SUMMARY_COLUMNS,
+)
+
+SCHEMA_VERSION = 1
+
+# Each migration takes the catalog from version N-1 to N; index 0 creates it.
+MIGRATIONS: tuple[str, ...] = (resources.files("studbook.daemon.store").joinpath("schema.sql").read_text(),)
+
+# Rows per multi-row INSERT; one statement per table and batch is far cheaper than one per row.
+INSERT_CHUNK = 256
+
+
+def to_db(params: Sequence[Any]) -> list[Any]:
+    """Aware datetimes become naive UTC: the catalog stores TIMESTAMP in UTC."""
+    return [
+        p.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(p, datetime) and p.tzinfo else p
+        for p in params
+    ]
+
+
+def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Naive datetimes read back are UTC; make them aware so no caller has to remember."""
+    return [
+        tuple(v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v for v in row)
+        for row in found
+    ]
+
+
+class StoreError(Unavailable):
+    """The catalog could not be read or written (disk full, I/O error, corrupt file)."""
+
+    reason = "STORE_UNAVAILABLE"
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+
+
+class Catalog:
+    """Owns the DuckDB connection. Writes go through `transaction()` on the writer thread;
+    reads use a cursor per thread, which sees only committed data."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._conn = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
+        self._local = threading.local()
+        self._migrate()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    # -- schema ---------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        conn = self._conn
+        has_meta = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+        ).fetchone()
+        current = 0
+        if has_meta and has_meta[0]:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            current = int(row[0]) if row else 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the catalog {self.path} has schema version {current}, newer than this studbook "
+                f"({SCHEMA_VERSION}); upgrade studbook",
+                reason="SCHEMA_TOO_NEW",
+            )
+        for target in range(current + 1, SCHEMA_VERSION + 1):
+            conn.execute("BEGIN")
+            conn.execute(MIGRATIONS[target - 1])
+            conn.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
+            )
+            conn.execute("COMMIT")
+
+    # -- writing --------------------------------------------------------------------------
+
+    def transaction(self) -> Transaction:
+        return Transaction(self._conn)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = getattr(self._local, "cursor", None)
+        if cursor is None:
+            cursor = self._conn.cursor()
+            self._local.cursor = cursor
+        return cursor
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            found = self._cursor().execute(sql, to_db(params)).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"catalog read failed: {exc}") from exc
+        return from_db(found)
+
+    def max_revision(self) -> int:
+        return int(self.query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
+
+    def meta(self, key: str) -> str | None:
+        rows_ = self.query("SELECT value FROM meta WHERE key = ?", [key])
+        return rows_[0][0] if rows_ else None
+
+    def load_models(self) -> list[Model]:
+        models = {
+            m.name: m
+            for m in map(rows.model_from_row, self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models"))
+        }
+        for name, count, latest in self.query(
+            "SELECT model, count(*), max(number) FROM versions GROUP BY model"
+        ):
+            models[name].version_count = count
+            models[name].latest_version = latest
+        for model, label, is_alias, number in self.query(
+            "SELECT model, label, is_alias, number FROM stage_holders"
+        ):
+            (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
+        return list(models.values())
+
+    def load_version_index(self) -> list[tuple[str, int, str, str, str, str]]:
+        """(model, number, status, semver, request_id, content_digest) of every version."""
+        return self.query(
+            "SELECT model, number, status, semver, request_id, content_digest FROM versions"
+        )
+
+    def load_promotion_index(self) -> tuple[int, dict[str, int]]:
+        """The highest promotion id and request_id -> promotion id."""
+        top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
+        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> ''"))
+        return int(top), ids
+
+    def model_request_ids(self) -> dict[str, str]:
+        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
+
+    def get_version(self, model: str, number: int) -> ModelVersion | None:
+        found = self.query(
+            f"SELECT {', '.join(VERSION_COLUMNS)} FROM versions WHERE model = ? AND number = ?",
+            [model, number],
+        )
+        if not found:
+            return None
+        version = rows.version_from_row(found[0])
+        version.files = [
+            rows.file_from_row(r)
+            for r in self.query(
+                "SELECT path, size, sha256, format, flags FROM files WHERE model = ? AND number = ? ORDER BY path",
+                [model, number],
+            )
+        ]
+        version.metrics = self.latest_metrics(model, number)
+        return version
+
+    def latest_metrics(self, model: str, number: int) -> list[Metric]:
+        return [
+            rows.metric_from_row(r)
+            for r in self.query(
+                "SELECT key, split, step, value, time FROM metric_summary "
+                "WHERE model = ? AND number = ? ORDER BY key, split",
+                [model, number],
+            )
+        ]
+
+    def list_versions(
+        self,
+        expr: Expr | None,
+        order: Sequence[OrderTerm],
+        *,
+        model: str | None,
+        show_archived: bool,
+        limit: int,
+        offset: int,
+        summary_only: bool,
+    ) -> Page:
+        """One page of versions matching a parsed filter, and how many match in all."""
+        columns = VERSION_SUMMARY_COLUMNS if summary_only else VERSION_COLUMNS
+        where = [query.compile_version_filter(expr)]
+        if model is not None:
+            where.append(query.Fragment("v.model = ?", [model]))
+        if not show_archived:
+            where.append(query.Fragment("v.status <> 'archived'", []))
+        statement = query.select_statement(
+            ", ".join(f"v.{c}" for c in columns) + ", count(*) OVER ()",
+            "versions",
+            where,
+            query.compile_order(order, "versions"),
+            limit=limit,
+            offset=offset,
+        )
+        found = self.query(statement.sql, statement.params)
+        total = found[0][-1] if found else self._count("versions", where)
+        versions = [rows.version_from_row(r[:-1], columns) for r in found]
+        self._attach_metrics(versions)
+        if not summary_only:
+            self._attach_files(versions)
+        return Page(versions, total)
+
+    def _count(self, resource: Literal["versions", "models"], where: list[query.Fragment]) -> int:
+        statement = query.select_statement("count(*)", resource, where, query.NO_ORDER)
+        return int(self.query(statement.sql, statement.params)[0][0])
+
+    def _attach_metrics(self, versions: list[ModelVersion]) -> None:
+        if not versions:
+            return
+        keys = {(v.model, v.number): v for v in versions}
+        for model, number, *metric in self.query(
+            "SELECT ms.model, ms.number, ms.key, ms.split, ms.step, ms.value, ms.time "
+            "FROM metric_summary ms JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k "
+            "USING (model, number) ORDER BY ms.key, ms.split",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        ):
+            keys[(model, number)].metrics.append(rows.metric_from_row(tuple(metric)))
+
+    def _attach_files(self, versions: list[ModelVersion]) -> None:
+        if not versions:
+            return
+        keys = {(v.model, v.number): v for v in versions}
+        for model, number, *file in self.query(
+            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags "
+            "FROM files f JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k "
+            "USING (model, number) ORDER BY f.path",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        ):
+            keys[(model, number)].files.append(rows.file_from_row(tuple(file)))
+
+    def list_models(
+        self, expr: Expr | None, order: Sequence[OrderTerm], *, show_archived: bool, limit: int, offset: int
+    ) -> Page:
+        """One page of model names matching a parsed filter, and how many match in all."""
+        where = [query.compile_model_filter(expr)]
+        if not show_archived:
+            where.append(query.Fragment("m.state = 'active'", []))
+        statement = query.select_statement(
+            "m.name, count(*) OVER ()", "models", where, query.compile_order(order, "models"),
+            limit=limit, offset=offset,
+        )  # fmt: skip
+        found = self.query(statement.sql, statement.params)
+        total = found[0][-1] if found else self._count("models", where)
+        return Page([r[0] for r in found], total)
+
+    def metric_series(self, model: str, number: int, key: str, split: str) -> list[Metric]:
+        where = ["model = ?", "number = ?"]
+        params: list[Any] = [model, number]
+        if key:
+            where.append("key = ?")
+            params.append(key)
+        if split:
+            where.append("split = ?")
+            params.append(split)
+        return [
+            rows.metric_from_row(r)
+            for r in self.query(
+                f"SELECT key, split, step, value, time FROM metrics WHERE {' AND '.join(where)} "
+                "ORDER BY key, split, step NULLS FIRST, time",
+                params,
+            )
+        ]
+
+    def stage_history(
+        self, model: str, label: str, limit: int, before_revision: int | None
+    ) -> list[StageChange]:
+        where = ["model = ?"]
+        params: list[Any] = [model]
+        if label:
+            where.append("label = ?")
+            params.append(label)
+        if before_revision is not None:
+            where.append("revision < ?")
+            params.append(before_revision)
+        return [
+            rows.stage_change_from_row(r)
+            for r in self.query(
+                f"SELECT {', '.join(STAGE_HISTORY_COLUMNS)} FROM stage_history WHERE {' AND '.join(where)} "
+                "ORDER BY revision DESC LIMIT ?",
+                [*params, limit],
+            )
+        ]
+
+    def holders_at(self, model: str, at: datetime) -> dict[str, int]:
+        """Who held each stage and alias at `at`: the last change at or before it, if any."""
+        return {
+            label: number
+            for label, number in self.query(
+                "SELECT label, arg_max(number, revision) FROM stage_history "
+                "WHERE model = ? AND time <= ? GROUP BY label",
+                [model, at],
+            )
+            if number is not None
+        }
+
+    def get_promotion(self, model: str, promotion_id: int) -> Promotion | None:
+        found = self.query(
+            f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE model = ? AND id = ?",
+            [model, promotion_id],
+        )
+        return rows.promotion_from_row(found[0]) if found else None
+
+    def list_promotions(
+        self, model: str | None, state: str | None, limit: int, before_id: int | None
+    ) -> list[Promotion]:
+        where, params = ["true"], []
+        if model:
+            where.append("model = ?")
+            params.append(model)
+        if state:
+            where.append("state = ?")
+            params.append(state)
+        if before_id is not None:
+            where.append("id < ?")
+            params.append(before_id)
+        return [
+            rows.promotion_from_row(r)
+            for r in self.query(
+                f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE {' AND '.join(where)} "
+                "ORDER BY id DESC LIMIT ?",
+                [*params, limit],
+            )
+        ]
+
+    def events_after(self, revision: int, limit: int) -> list[Event]:
+        return [
+            Event(*r)
+            for r in self.query(
+                "SELECT revision, time, type, subject, model, actor, payload FROM events "
+                "WHERE revision > ? ORDER BY revision LIMIT ?",
+                [revision, limit],
+            )
+        ]
+
+    def min_revision(self) -> int:
+        return int(self.query("SELECT coalesce(min(revision), 0) FROM events")[0][0])
+
+    def lineage_edges(self, nodes: Iterable[str], upstream: bool) -> list[tuple[str, str, str]]:
+        """Edges touching `nodes`: those into them (upstream) or out of them (downstream)."""
+        column = "target" if upstream else "source"
+        return self.query(
+            f"SELECT source, target, kind FROM lineage_edges WHERE {column} IN (SELECT unnest(?))",
+            [list(nodes)],
+        )
+
+    def lineage_labels(self, names: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """name -> (kind, label) for dataset and run nodes."""
+        return {
+            name: (kind, label)
+            for name, kind, label in self.query(
+                "SELECT name, kind, label FROM lineage_nodes WHERE name IN (SELECT unnest(?))",
+                [list(names)],
+            )
+        }
+
+    def version_labels(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        return {
+            (model, number): semver
+            for model, number, semver in self.query(
+                "SELECT v.model, v.number, v.semver FROM versions v "
+                "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number)",
+                [[k[0] for k in keys], [k[1] for k in keys]],
+            )
+        }
+
+
+@dataclass
+class Transaction:
+    """One write transaction. Inserts are buffered per table and flushed as multi-row
+    statements; any other statement flushes first so statements apply in order."""
+
+    conn: duckdb.DuckDBPyConnection
+    _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+
+    def begin(self) -> None:
+        self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self.flush()
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._pending.clear()
+        try:
+            self.conn.execute("ROLLBACK")
+        except duckdb.Error:
+            pass  # nothing was open, or the connection already aborted it
+
+    def insert(self, table: str, row: tuple[Any, ...]) -> None:
+        self._pending.setdefault(table, []).append(row)
+
+    def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
+        self._pending.setdefault(table, []).extend(rows_)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        self.flush()
+        return from_db(self.conn.execute(sql, to_db(params)).fetchall())
+
+    def flush(self) -> None:
+        for table, pending in self._pending.items():
+            for start in range(0, len(pending), INSERT_CHUNK):
+                chunk = pending[start : start + INSERT_CHUNK]
+                placeholders = "(" + ", ".join("?" * len(chunk[0])) + ")"
+                self.conn.execute(
+                    f"INSERT INTO {table} VALUES {', '.join([placeholders] * len(chunk))}",
+                    to_db([value for row in chunk for value in row]),
+                )
+        self._pending.clear()
+
+    # -- typed helpers, so callers never write SQL --------------------------------------
+
+    def insert_model(self, model: Model, request_id: str) -> None:
+        self.insert("models", rows.model_row(model, request_id))
+
+    def update_model(self, model: Model) -> None:
+        self.execute(
+            "UPDATE models SET description = ?, owner = ?, tags = ?, stages = ?, state = ?, "
+            "update_time = ?, revision = ? WHERE name = ?",
+            [
+                model.description, model.owner, rows.dumps(model.tags), rows.dumps(list(model.stages)),
+                model.state.value, model.update_time, model.revision, model.name,
+            ],  # fmt: skip
+        )
+
+    def delete_model(self, name: str) -> None:
+        for table in ("files", "metrics", "metric_summary", "stage_holders", "versions", "promotions"):
+            self.execute(f"DELETE FROM {table} WHERE model = ?", [name])
+        self.execute("DELETE FROM lineage_edges WHERE starts_with(source, ?) OR starts_with(target, ?)",
+                     [f"models/{name}/", f"models/{name}/"])  # fmt: skip
+        self.execute("DELETE FROM models WHERE name = ?", [name])
+
+    def insert_version(self, version: ModelVersion) -> None:
+        self.insert("versions", rows.version_row(version))
+        self.insert_many("files", (rows.file_row(version.model, version.number, f) for f in version.files))
+
+    def update_version_fields(self, version: ModelVersion) -> None:
+        self.execute(
+            "UPDATE versions SET description = ?, tags = ?, status = ?, status_reason = ?, "
+            "update_time = ?, revision = ? WHERE model = ? AND number = ?",
+            [
+                version.description, rows.dumps(version.tags), version.status.value,
+                version.status_reason, version.update_time, version.revision, version.model,
+                version.number,
+            ],  # fmt: skip
+        )
+
+    def insert_metrics(
+        self, model: str, number: int, series: Sequence[Metric], latest: Sequence[Metric], replace_summary: bool
+    ) -> None:
+        """Appends observations; `latest` (one per key and split) replaces the summary rows."""
+        self.insert_many("metrics", (rows.metric_row(model, number, m) for m in series))
+        if replace_summary and latest:
+            self.execute(
+                "DELETE FROM metric_summary WHERE model = ? AND number = ? AND "
+                "(key, split) IN (SELECT (unnest(?), unnest(?)))",
+                [model, number, [m.key for m in latest], [m.split for m in latest]],
+            )
+        self.insert_many(
+            "metric_summary", ((model, number, m.key, m.split, m.value, m.step, m.time) for m in latest)
+        )
+
+    def insert_lineage(self, nodes: Sequence[tuple[str, str, str, str]],
+                       edges: Sequence[tuple[str, str, str]]) -> None:  # fmt: skip
+        """nodes: (name, kind, label, attrs json); existing nodes are kept as they are."""
+        for name, kind, label, attrs in nodes:
+            self.execute(
+                "INSERT INTO lineage_nodes VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [name, kind, label, attrs],
+            )
+        self.insert_many("lineage_edges", edges)
+
+    def set_holder(self, model: str, label: str, is_alias: bool, number: int | None) -> None:
+        self.execute(
+            "DELETE FROM stage_holders WHERE model = ? AND label = ? AND is_alias = ?",
+            [model, label, is_alias],
+        )
+        if number is not None:
+            self.insert("stage_holders", (model, label, is_alias, number))
+
+    def insert_stage_change(self, change: StageChange) -> None:
+        self.insert("stage_history", rows.stage_change_row(change))
+
+    def previous_holder(self, model: str, label: str, current: int) -> int | None:
+        """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""
+        found = self.execute(
+            "SELECT previous_number FROM stage_history WHERE model = ? AND label = ? AND number = ? "
+            "AND NOT rollback ORDER BY revision DESC LIMIT 1",
+            [model, label, current],
+        )
+        return found[0][0] if found else None
+
+    def get_promotion(self, model: str, promotion_id: int) -> Promotion | None:
+        found = self.execute(
+            f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE model = ? AND id = ?",
+            [model, promotion_id],
+        )
+        return rows.promotion_from_row(found[0]) if found else None
+
+    def insert_promotion(self, promotion: Promotion) -> None:
+        self.insert("promotions", rows.promotion_row(promotion))
+
+    def update_promotion(self, promotion: Promotion) -> None:
+        # An UPDATE of non-key columns; DuckDB rewrites key columns as delete + insert.
+        row = dict(zip(PROMOTION_COLUMNS, rows.promotion_row(promotion)))
+        changing = ("state", "previous_number", "gate_results", "approvals", "update_time")
+        self.execute(
+            f"UPDATE promotions SET {', '.join(f'{c} = ?' for c in changing)} WHERE id = ?",
+            [*(row[c] for c in changing), promotion.id],
+        )
+
+    def insert_event(self, event: Event) -> None:
+        self.insert(
+            "events",
+            (event.revision, event.time, event.type, event.subject, event.model, event.actor, event.payload),
+        )
+
+
+def wrap_store_errors(exc: BaseException) -> RegistryError:
+    if isinstance(exc, RegistryError):
+        return exc
+    return StoreError(f"catalog write failed: {exc}")

@@ -1,0 +1,247 @@
+"""Conversions between domain records and catalog rows (JSON columns for nested values)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from studbook.daemon.domain.model import (
+    ArtifactFile,
+    ChangeKind,
+    Dataset,
+    Environment,
+    Metric,
+    Model,
+    ModelState,
+    ModelVersion,
+    ParentLink,
+    Promotion,
+    PromotionState,
+    Run,
+    Signature,
+    StageChange,
+    TensorSpec,
+    TrainingConfig,
+    Approval,
+    GateResult,
+)
+from studbook.daemon.domain.semver import SemVer
+
+MODEL_COLUMNS = (
+    "name", "description", "owner", "tags", "stages", "state",
+    "create_time", "update_time", "revision", "request_id",
+)  # fmt: skip
+
+VERSION_COLUMNS = (
+    "model", "number", "semver", "semver_key", "change_kind", "status", "status_reason",
+    "description", "tags", "params", "signature", "environment", "training", "model_card",
+    "datasets", "run", "parents", "storage_uri", "content_digest", "total_size", "file_count",
+    "format", "created_by", "created_from", "request_id", "create_time", "update_time", "revision",
+)  # fmt: skip
+
+# Columns a table view needs; heavy JSON (card, environment) is left out.
+VERSION_SUMMARY_COLUMNS = tuple(
+    c for c in VERSION_COLUMNS if c not in ("model_card", "environment", "signature", "training")
+)
+
+PROMOTION_COLUMNS = (
+    "id", "model", "number", "target", "is_alias", "state", "previous_number", "reason", "actor",
+    "gate_results", "approvals", "rollback", "request_id", "create_time", "update_time",
+)  # fmt: skip
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def model_row(model: Model, request_id: str = "") -> tuple[Any, ...]:
+    return (
+        model.name, model.description, model.owner, dumps(model.tags), dumps(list(model.stages)),
+        model.state.value, model.create_time, model.update_time, model.revision, request_id,
+    )  # fmt: skip
+
+
+def model_from_row(row: tuple[Any, ...]) -> Model:
+    values = dict(zip(MODEL_COLUMNS, row))
+    return Model(
+        name=values["name"],
+        description=values["description"],
+        owner=values["owner"],
+        tags=json.loads(values["tags"]),
+        stages=tuple(json.loads(values["stages"])),
+        state=ModelState(values["state"]),
+        create_time=values["create_time"],
+        update_time=values["update_time"],
+        revision=values["revision"],
+    )
+
+
+def signature_to_json(signature: Signature) -> dict[str, Any]:
+    return {"inputs": [asdict(t) for t in signature.inputs], "outputs": [asdict(t) for t in signature.outputs]}
+
+
+def signature_from_json(data: dict[str, Any]) -> Signature:
+    def specs(items: list[dict[str, Any]]) -> tuple[TensorSpec, ...]:
+        return tuple(
+            TensorSpec(i["name"], i.get("dtype", ""), tuple(i.get("shape", ())), i.get("optional", False))
+            for i in items
+        )
+
+    return Signature(specs(data.get("inputs", [])), specs(data.get("outputs", [])))
+
+
+def version_row(version: ModelVersion) -> tuple[Any, ...]:
+    main_format = max(version.files, key=lambda f: f.size).format if version.files else ""
+    return (
+        version.model,
+        version.number,
+        version.semver,
+        SemVer.parse(version.semver).sort_key,
+        version.change_kind.value,
+        version.status.value,
+        version.status_reason,
+        version.description,
+        dumps(version.tags),
+        dumps(version.params),
+        dumps(signature_to_json(version.signature)),
+        dumps(asdict(version.environment)),
+        dumps(asdict(version.training)),
+        version.model_card,
+        dumps([asdict(d) for d in version.datasets]),
+        dumps(asdict(version.run)) if version.run else None,
+        dumps([asdict(p) for p in version.parents]),
+        version.storage_uri,
+        version.content_digest,
+        version.total_size,
+        len(version.files),
+        main_format,
+        version.created_by,
+        version.created_from,
+        version.request_id,
+        version.create_time,
+        version.update_time,
+        version.revision,
+    )
+
+
+def version_from_row(row: tuple[Any, ...], columns: tuple[str, ...] = VERSION_COLUMNS) -> ModelVersion:
+    values = dict(zip(columns, row))
+    version = ModelVersion(
+        model=values["model"],
+        number=values["number"],
+        semver=values["semver"],
+        change_kind=ChangeKind(values["change_kind"]),
+        status=_status(values["status"]),
+        status_reason=values["status_reason"],
+        description=values["description"],
+        tags=json.loads(values["tags"]),
+        params=json.loads(values["params"]),
+        storage_uri=values["storage_uri"],
+        content_digest=values["content_digest"],
+        created_by=values["created_by"],
+        created_from=values["created_from"],
+        request_id=values["request_id"],
+        create_time=values["create_time"],
+        update_time=values["update_time"],
+        revision=values["revision"],
+        datasets=[Dataset(**d) for d in json.loads(values["datasets"])],
+        run=Run(**json.loads(values["run"])) if values.get("run") else None,
+        parents=[ParentLink(**p) for p in json.loads(values["parents"])],
+    )
+    if "signature" in values:
+        version.signature = signature_from_json(json.loads(values["signature"]))
+        environment = json.loads(values["environment"])
+        version.environment = Environment(**environment)
+        version.training = TrainingConfig(**json.loads(values["training"]))
+        version.model_card = values["model_card"]
+    return version
+
+
+def _status(value: str) -> Any:
+    from studbook.daemon.domain.model import VersionStatus
+
+    return VersionStatus(value)
+
+
+def file_row(model: str, number: int, f: ArtifactFile) -> tuple[Any, ...]:
+    return (model, number, f.path, f.size, f.sha256, f.format, dumps(list(f.flags)))
+
+
+def file_from_row(row: tuple[Any, ...]) -> ArtifactFile:
+    path, size, sha256, fmt, flags = row
+    return ArtifactFile(path, size, sha256, fmt, tuple(json.loads(flags)))
+
+
+def metric_row(model: str, number: int, m: Metric) -> tuple[Any, ...]:
+    return (model, number, m.key, m.split, m.step, m.value, m.time)
+
+
+def metric_from_row(row: tuple[Any, ...]) -> Metric:
+    key, split, step, value, time = row
+    return Metric(key=key, value=value, step=step, split=split, time=time)
+
+
+def promotion_row(p: Promotion) -> tuple[Any, ...]:
+    return (
+        p.id, p.model, p.version, p.target, p.is_alias, p.state.value, p.previous_version, p.reason,
+        p.actor, dumps([asdict(g) for g in p.gate_results]),
+        dumps([{"actor": a.actor, "comment": a.comment, "time": a.time.isoformat() if a.time else None}
+               for a in p.approvals]),
+        p.rollback, p.request_id, p.create_time, p.update_time,
+    )  # fmt: skip
+
+
+def promotion_from_row(row: tuple[Any, ...]) -> Promotion:
+    v = dict(zip(PROMOTION_COLUMNS, row))
+    return Promotion(
+        id=v["id"],
+        model=v["model"],
+        version=v["number"],
+        target=v["target"],
+        is_alias=v["is_alias"],
+        state=PromotionState(v["state"]),
+        previous_version=v["previous_number"],
+        reason=v["reason"],
+        actor=v["actor"],
+        gate_results=[GateResult(**g) for g in json.loads(v["gate_results"])],
+        approvals=[
+            Approval(a["actor"], a.get("comment", ""), datetime.fromisoformat(a["time"]) if a.get("time") else None)
+            for a in json.loads(v["approvals"])
+        ],
+        rollback=v["rollback"],
+        request_id=v["request_id"],
+        create_time=v["create_time"],
+        update_time=v["update_time"],
+    )
+
+
+STAGE_HISTORY_COLUMNS = (
+    "revision", "model", "label", "is_alias", "number", "previous_number", "actor", "reason",
+    "time", "promotion_id", "rollback",
+)  # fmt: skip
+
+
+def stage_change_row(c: StageChange) -> tuple[Any, ...]:
+    return (
+        c.revision, c.model, c.stage, c.is_alias, c.version, c.previous_version, c.actor, c.reason,
+        c.time, c.promotion_id, c.rollback,
+    )  # fmt: skip
+
+
+def stage_change_from_row(row: tuple[Any, ...]) -> StageChange:
+    v = dict(zip(STAGE_HISTORY_COLUMNS, row))
+    return StageChange(
+        model=v["model"],
+        stage=v["label"],
+        is_alias=v["is_alias"],
+        version=v["number"],
+        previous_version=v["previous_number"],
+        actor=v["actor"],
+        reason=v["reason"],
+        time=v["time"],
+        promotion_id=v["promotion_id"],
+        rollback=v["rollback"],
+        revision=v["revision"],
+    )

@@ -1,0 +1,1 @@
+"""Benchmarks run by `make bench`: figures next to their floors, never pass/fail."""

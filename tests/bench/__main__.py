@@ -1,0 +1,170 @@
+"""`make bench`: figures next to their floors, measured in the same run. Prints, never asserts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+from tests.bench.hashing import bench_hashing
+from tests.bench.seed import seed_catalog
+from tests.conftest import Daemon, start_daemon, stop_daemon
+
+MODELS = 100
+VERSIONS_PER_MODEL = 1_000
+METRICS_PER_VERSION = 10
+SAMPLES = 2_000
+WRITERS = 16
+REGISTRATIONS = 4_000
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    return ordered[len(ordered) // 2] * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
+
+
+def timed(call: Callable[[], object], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def line(label: str, samples: list[float], floor: list[float] | None = None) -> None:
+    p50, p99 = percentiles(samples)
+    text = f"  {label:<44} p50 {p50:7.3f} ms   p99 {p99:7.3f} ms"
+    if floor:
+        floor_p50, _ = percentiles(floor)
+        text += f"   ({p50 / floor_p50:4.2f}x floor)"
+    print(text)
+
+
+def rss_mib(pid: int) -> float:
+    for entry in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if entry.startswith("VmRSS:"):
+            return int(entry.split()[1]) / 1024
+    return 0.0
+
+
+def bench_reads(daemon: Daemon) -> None:
+    rng = random.Random(7)
+    with daemon.channel() as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        versions = registry_pb2_grpc.VersionServiceStub(channel)
+        floor = timed(lambda: health.Check(health_pb2.HealthCheckRequest()), SAMPLES)
+        names = [f"models/model-{rng.randrange(MODELS)}/versions/{rng.randrange(1, VERSIONS_PER_MODEL + 1)}"
+                 for _ in range(SAMPLES)]  # fmt: skip
+        cold = timed(lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=names.pop())), SAMPLES // 2)
+        hot_names = [f"models/model-{rng.randrange(10)}/versions/{rng.randrange(1, 50)}" for _ in range(SAMPLES)]
+        for name in set(hot_names):
+            versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=name))
+        hot = timed(lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=hot_names.pop())), SAMPLES)
+        filtered = 'metrics.auc > 0.9 AND tags.team = "risk"'
+        search = timed(lambda: versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+            parent="models/-", filter=filtered, order_by="metrics.auc desc", page_size=50, summary_only=True)), 50)  # fmt: skip
+        one_model = timed(lambda: versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+            parent="models/model-3", page_size=50, summary_only=True)), 200)  # fmt: skip
+    print(f"reads over {MODELS * VERSIONS_PER_MODEL:,} versions, {MODELS * VERSIONS_PER_MODEL * METRICS_PER_VERSION:,} metric rows")
+    line("gRPC health Check (floor)", floor)
+    line("GetModelVersion, cached", hot, floor)
+    line("GetModelVersion, first read (catalog)", cold, floor)
+    line("ListModelVersions one model, page 50", one_model, floor)
+    line(f"search all: {filtered}", search, floor)
+
+
+def bench_raw_duckdb(catalog: Path) -> None:
+    conn = duckdb.connect(str(catalog), read_only=True)
+    rng = random.Random(3)
+    point = timed(lambda: conn.execute(
+        "SELECT * FROM versions WHERE model = ? AND number = ?",
+        [f"model-{rng.randrange(MODELS)}", rng.randrange(1, VERSIONS_PER_MODEL)]).fetchall(), 500)  # fmt: skip
+    search = timed(lambda: conn.execute(
+        "SELECT v.* FROM versions v JOIN metric_summary ms USING (model, number) "
+        "WHERE ms.key = 'auc' AND ms.value > 0.9 AND json_extract_string(v.tags, '$.team') = 'risk' "
+        "ORDER BY ms.value DESC LIMIT 50").fetchall(), 50)  # fmt: skip
+    conn.close()
+    print("raw DuckDB on the same catalog (store floor)")
+    line("point select of one version row", point)
+    line("metric + tag search, top 50", search)
+
+
+async def bench_registration(address: str) -> None:
+    async with grpc.aio.insecure_channel(address) as channel:
+        versions = registry_pb2_grpc.VersionServiceStub(channel)
+        queue = list(range(REGISTRATIONS))
+        latencies: list[float] = []
+
+        async def writer() -> None:
+            while queue:
+                i = queue.pop()
+                started = time.perf_counter()
+                await versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+                    parent=f"models/reg-{i % 8}", request_id=f"bench-{i}",
+                    version=resources_pb2.ModelVersion(storage_uri=f"s3://b/{i}", params={"lr": "0.1"},
+                                                       metrics=[resources_pb2.Metric(key="auc", value=0.9)])))  # fmt: skip
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(writer() for _ in range(WRITERS)))
+        elapsed = time.perf_counter() - started
+    print(f"registration, metadata only, {WRITERS} concurrent clients")
+    print(f"  {'throughput':<44} {REGISTRATIONS / elapsed:9.0f} versions/s")
+    line("RegisterModelVersion latency", latencies)
+
+
+def bench_single_commit(folder: Path) -> None:
+    conn = duckdb.connect(str(folder / "commit.duckdb"))
+    conn.execute("CREATE TABLE t (a BIGINT, b VARCHAR)")
+    samples = timed(lambda: conn.execute("INSERT INTO t VALUES (1, 'x')"), 300)
+    conn.close()
+    line("raw DuckDB single-row commit (write floor)", samples)
+
+
+def main() -> int:
+    root = Path(tempfile.mkdtemp(prefix="sb-bench-"))
+    try:
+        print(f"studbook bench  (python {sys.version.split()[0]}, duckdb {duckdb.__version__}, {os.cpu_count()} cores)\n")
+        data = root / "data"
+        data.mkdir()
+        started = time.perf_counter()
+        count = seed_catalog(data / "catalog.duckdb", models=MODELS, versions_per_model=VERSIONS_PER_MODEL,
+                             metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
+        print(f"seeded {count:,} versions in {time.perf_counter() - started:.1f} s\n")
+        started = time.perf_counter()
+        daemon = start_daemon(data, root / "s.sock")
+        print(f"cold start with {count:,} versions: {time.perf_counter() - started:.2f} s to SERVING")
+        print(f"daemon RSS after start: {rss_mib(daemon.process.pid):.0f} MiB\n")
+        try:
+            bench_reads(daemon)
+            print(f"  daemon RSS after reads: {rss_mib(daemon.process.pid):.0f} MiB\n")
+            asyncio.run(bench_registration(daemon.address))
+            bench_single_commit(root)
+            print(f"  daemon RSS after writes: {rss_mib(daemon.process.pid):.0f} MiB\n")
+        finally:
+            stop_daemon(daemon)
+        bench_raw_duckdb(data / "catalog.duckdb")
+        hashing = bench_hashing(root)
+        print(f"\nhashing {hashing['bytes'] / 2**20:.0f} MiB in {hashing['files']} files")
+        print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")
+        print(f"  {'scan_artifact':<44} {hashing['scan_artifact_mb_s']:9.0f} MB/s   ({hashing['ratio']:.2f}x)")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

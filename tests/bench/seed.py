@@ -1,0 +1,59 @@
+"""Bulk synthetic catalogs for benchmarks: 100k versions and 1M metric rows in seconds.
+
+Seeding through the API would take minutes and measure registration, not reads, so this
+writes the catalog file directly, set-wise, before the daemon opens it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from studbook.daemon.store.catalog import Catalog
+
+
+def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_per_version: int) -> int:
+    """Creates `models` models with `versions_per_model` versions each; returns the version count."""
+    Catalog(path).close()  # creates the schema through the real migrations
+    conn = duckdb.connect(str(path))
+    conn.execute("BEGIN")
+    conn.execute(
+        """
+        INSERT INTO models
+        SELECT 'model-' || i, 'synthetic model ' || i, 'team-' || (i % 7), json_object('team', CASE WHEN i % 2 = 0 THEN 'risk' ELSE 'ads' END),
+               '["development","staging","production"]', 'active', now()::TIMESTAMP, now()::TIMESTAMP, i, ''
+        FROM range(?) t(i)
+        """,
+        [models],
+    )
+    conn.execute(
+        """
+        INSERT INTO versions
+        SELECT 'model-' || m, n, '1.' || (n // 1000) || '.' || (n % 1000), 1000000 + (n // 1000) * 1000000 + n % 1000,
+               'tuning', 'ready', '', 'version ' || n,
+               json_object('team', CASE WHEN n % 3 = 0 THEN 'risk' ELSE 'ads' END, 'run', 'r' || n),
+               json_object('lr', ((n % 10) / 100.0)::VARCHAR, 'depth', (n % 12)::VARCHAR),
+               '{}', '{}', '{}', '', '[]', NULL, '[]', 's3://bucket/model-' || m || '/' || n, md5(m || '-' || n),
+               1000 + n, 1, 'safetensors', 'bench', 'bench', '',
+               (TIMESTAMP '2026-01-01' + to_seconds(n * 60))::TIMESTAMP, now()::TIMESTAMP, 0
+        FROM range(?) a(m), range(1, ? + 1) b(n)
+        """,
+        [models, versions_per_model],
+    )
+    keys = ["auc", "loss", "f1", "precision", "recall", "latency_ms", "rmse", "accuracy", "mae", "logloss"]
+    conn.execute(
+        """
+        INSERT INTO metric_summary
+        SELECT v.model, v.number, k.key, 'test', ((hash(v.model || v.number || k.key) % 1000) / 1000.0), NULL, now()::TIMESTAMP
+        FROM versions v, (SELECT unnest(?) AS key LIMIT ?) k
+        """,
+        [keys, metrics_per_version],
+    )
+    conn.execute("INSERT INTO metrics SELECT model, number, key, split, step, value, time FROM metric_summary")
+    conn.execute("INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL)")
+    conn.execute("COMMIT")
+    conn.execute("CHECKPOINT")
+    total = conn.execute("SELECT count(*) FROM versions").fetchone()
+    conn.close()
+    return int(total[0]) if total else 0

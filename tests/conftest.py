@@ -1,0 +1,139 @@
+"""Shared fixtures: an isolated environment and real daemons on temporary unix sockets."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+STARTUP_TIMEOUT = 30.0
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test away from the user's real data, config, runtime dir and daemon."""
+    home = tmp_path_factory.mktemp("home")
+    for variable, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_RUNTIME_DIR", "run")):
+        monkeypatch.setenv(variable, str(home / sub))
+    monkeypatch.delenv("STUDBOOK_ADDRESS", raising=False)
+
+
+@dataclass
+class Daemon:
+    """A daemon process serving a fresh catalog on its own socket."""
+
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    socket: Path
+    log: Path
+
+    @property
+    def address(self) -> str:
+        return f"unix://{self.socket}"
+
+    def channel(self) -> grpc.Channel:
+        return grpc.insecure_channel(self.address)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_daemon(data_dir: Path, socket: Path, *extra: str) -> Daemon:
+    log = data_dir.parent / f"daemon-{uuid.uuid4().hex[:6]}.log"
+    handle = open(log, "wb")  # noqa: SIM115 - the process writes to it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(data_dir), "--socket", str(socket), *extra],
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+    )
+    daemon = Daemon(process, data_dir, socket, log)
+    wait_until_serving(daemon)
+    return daemon
+
+
+def wait_until_serving(daemon: Daemon) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if daemon.process.poll() is not None:
+            raise RuntimeError(f"daemon exited with {daemon.process.returncode}:\n{daemon.output()}")
+        if daemon.socket.exists():
+            with daemon.channel() as channel:
+                try:
+                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.RpcError:
+                    pass
+        time.sleep(0.05)
+    daemon.process.kill()
+    raise RuntimeError(f"daemon did not start within {STARTUP_TIMEOUT}s:\n{daemon.output()}")
+
+
+def stop_daemon(daemon: Daemon) -> None:
+    if daemon.process.poll() is None:
+        daemon.process.send_signal(signal.SIGTERM)
+        try:
+            daemon.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            daemon.process.kill()
+            daemon.process.wait()
+
+
+@pytest.fixture
+def short_dir() -> Iterator[Path]:
+    """A short folder under /tmp: unix socket paths must stay under ~100 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="sb-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon_factory(short_dir: Path) -> Iterator[object]:
+    """Starts daemons on demand (same data dir by default) and stops them all afterwards."""
+    started: list[Daemon] = []
+
+    def factory(*extra: str, data_dir: Path | None = None) -> Daemon:
+        daemon = start_daemon(data_dir or short_dir / "data", short_dir / "s.sock", *extra)
+        started.append(daemon)
+        return daemon
+
+    yield factory
+    for daemon in started:
+        stop_daemon(daemon)
+
+
+@pytest.fixture
+def daemon(daemon_factory) -> Daemon:  # type: ignore[no-untyped-def]
+    """A fresh daemon with an empty catalog, for this test alone."""
+    return daemon_factory()
+
+
+@pytest.fixture(scope="module")
+def shared_daemon() -> Iterator[Daemon]:
+    """One daemon for a whole test module; tests use unique model names (see `model_id`)."""
+    root = Path(tempfile.mkdtemp(prefix="sb-"))
+    daemon = start_daemon(root / "data", root / "s.sock")
+    yield daemon
+    stop_daemon(daemon)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def model_id() -> str:
+    return f"m-{uuid.uuid4().hex[:10]}"

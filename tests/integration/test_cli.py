@@ -1,0 +1,222 @@
+"""The `studbook` command against a real daemon: tables, --json, exit codes, watch and demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studbook.tui import cli
+from studbook.tui import client as client_module
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def runner(address: str, capsys: pytest.CaptureFixture[str]) -> Any:
+    """Runs `studbook ARGS...` in this process against the daemon at `address`."""
+
+    def invoke(*argv: str) -> Result:
+        code = cli.main(["--address", address, *argv])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke
+
+
+@pytest.fixture
+def run(shared_daemon: Any, capsys: pytest.CaptureFixture[str]) -> Any:
+    """The module's daemon: tests use their own, uniquely named models."""
+    return runner(shared_daemon.address, capsys)
+
+
+@pytest.fixture
+def run_alone(daemon: Any, capsys: pytest.CaptureFixture[str]) -> Any:
+    """A fresh daemon with an empty catalog, for tests that need one."""
+    return runner(daemon.address, capsys)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def register(run: Any, model: str, auc: float, *more: str) -> Result:
+    result = run("register", model, "--uri", f"s3://bucket/{model}/{auc}", "--metric", f"auc={auc}", "--no-env", *more)
+    assert result.code == 0, result.err
+    return result
+
+
+def test_status_reports_a_serving_daemon(run: Any) -> None:
+    result = run("status", "--json")
+
+    assert result.code == 0
+    assert result.json()["status"] == "SERVING"
+
+
+def test_register_then_list_and_show_as_json(run: Any) -> None:
+    model = unique("fraud")
+
+    registered = run("register", model, "--uri", "s3://bucket/m", "--metric", "auc=0.93", "--param", "lr=0.01",
+                     "--tag", "team=risk", "--seed", "42", "--no-env", "--json")  # fmt: skip
+    listed = run("versions", model, "--json")
+    shown = run("show", f"{model}@1", "--json")
+
+    version = registered.json()["version"]
+    assert registered.json()["created"] is True
+    assert version["created_from"] == "cli"
+    assert [v["name"] for v in listed.json()["versions"]] == [version["name"]]
+    assert shown.json()["params"] == {"lr": "0.01"}
+    assert shown.json()["tags"] == {"team": "risk"}
+
+
+def test_human_output_is_a_table_without_colour(run: Any) -> None:
+    model = unique("fraud")
+    register(run, model, 0.91)
+
+    result = run("versions", model)
+
+    header, row = result.out.splitlines()
+    assert header.split()[:3] == ["VERSION", "SEMVER", "STATUS"]
+    assert row.split()[0] == "1" and "auc=0.91" in row
+    assert "\x1b[" not in result.out
+
+
+def test_show_accepts_a_model_and_every_version_spelling(run: Any) -> None:
+    model = unique("fraud")
+    register(run, model, 0.91)
+
+    names = {run("show", spelling, "--json").json()["name"] for spelling in
+             (f"{model}@1", f"{model}/1", f"models/{model}/versions/1", f"{model}@latest")}  # fmt: skip
+    as_model = run("show", model)
+
+    assert names == {f"models/{model}/versions/1"}
+    assert as_model.code == 0 and model in as_model.out
+
+
+def test_a_missing_version_exits_3_with_one_error_line(run: Any) -> None:
+    result = run("show", f"{unique('absent')}@1")
+
+    assert result.code == cli.EXIT_NOT_FOUND
+    assert result.err.startswith("error: ") and result.err.count("\n") == 1 and "[" in result.err
+
+
+def test_an_invalid_model_name_exits_7(run: Any) -> None:
+    result = run("show", "Bad_Name!")
+
+    assert result.code == cli.EXIT_INVALID
+    assert "INVALID_NAME" in result.err
+
+
+def test_promote_history_and_rollback(run: Any) -> None:
+    model = unique("fraud")
+    register(run, model, 0.90)
+    register(run, model, 0.92)
+
+    first = run("promote", f"{model}@1", "production", "--reason", "first release")
+    second = run("promote", f"{model}@2", "production", "--reason", "better auc")
+    back = run("rollback", model, "production", "--reason", "latency regression")
+    history = run("history", model, "--json")
+
+    assert (first.code, second.code, back.code) == (0, 0, 0)
+    assert run("show", f"{model}@production", "--json").json()["number"] == "1"
+    assert [c["reason"] for c in history.json()["changes"]][:3] == ["latency regression", "better auc", "first release"]
+
+
+def test_rollback_without_a_previous_holder_exits_4(run: Any) -> None:
+    model = unique("fraud")
+    register(run, model, 0.90)
+
+    result = run("rollback", model, "production", "--reason", "nothing to go back to")
+
+    assert result.code == cli.EXIT_PRECONDITION
+
+
+def test_diff_and_lineage_render(run: Any) -> None:
+    model = unique("fraud")
+    register(run, model, 0.90, "--data-version", "census=2026-01")
+    register(run, model, 0.95, "--data-version", "census=2026-02")
+
+    diff = run("diff", f"{model}@1", f"{model}@2")
+    lineage = run("lineage", f"{model}@2", "--up")
+
+    assert diff.code == 0 and "auc" in diff.out and "+0.05" in diff.out
+    assert lineage.code == 0 and "datasets/census@2026-02" in lineage.out
+
+
+def test_no_daemon_exits_5(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(client_module, "RETRY_DELAYS", (0.0, 0.0, 0.0))
+
+    code = cli.main(["--address", f"unix:///tmp/sb-none-{uuid.uuid4().hex[:8]}.sock", "models"])
+
+    assert code == cli.EXIT_UNAVAILABLE
+    assert "studbook serve" in capsys.readouterr().err
+
+
+def test_watch_prints_one_json_event_per_line(shared_daemon: Any, run: Any) -> None:
+    model = unique("fraud")
+    register(run, model, 0.90)
+    command = [sys.executable, "-m", "studbook.tui.cli", "--address", shared_daemon.address, "watch", "--from", "0", "--json",
+               "--filter", f'model = "{model}"']  # fmt: skip
+    watcher = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert watcher.stdout is not None
+        event = json.loads(watcher.stdout.readline())
+    finally:
+        watcher.send_signal(signal.SIGINT)
+        watcher.wait(timeout=10)
+
+    assert event["model"] == model
+    assert watcher.returncode == 0
+
+
+def test_demo_loads_its_data_once(run_alone: Any) -> None:
+    first = run_alone("demo", "--json")
+    second = run_alone("demo", "--json")
+    production = run_alone("show", "fraud-detector@production", "--json")
+
+    assert first.code == second.code == 0
+    assert first.json()["daemon_pid"] is None  # the test daemon already answers
+    assert second.json()["loaded"] is False
+    assert production.json()["number"] == "2"
+
+
+@pytest.fixture
+def fresh_socket() -> Iterator[Path]:
+    folder = Path(tempfile.mkdtemp(prefix="sb-", dir="/tmp"))  # short: socket paths are limited
+    yield folder / "studbook.sock"
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_demo_starts_a_daemon_when_none_answers(
+    fresh_socket: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    address = f"unix://{fresh_socket}"
+
+    code = cli.main(["--address", address, "--json", "demo", "--data-dir", str(tmp_path / "data")])
+
+    data = json.loads(capsys.readouterr().out)
+    try:
+        assert code == 0
+        assert data["daemon_pid"] and data["loaded"] is True
+        assert cli.main(["--address", address, "status"]) == 0
+    finally:
+        if data.get("daemon_pid"):
+            os.kill(data["daemon_pid"], signal.SIGTERM)

@@ -1,0 +1,102 @@
+"""What the daemon promises about its process: one per catalog, durable acks, clean shutdown."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from support.rpc import register, stubs
+from studbook.v1 import registry_pb2
+
+
+def test_every_acknowledged_registration_survives_kill_9(daemon_factory):
+    daemon = daemon_factory()
+    acknowledged = []
+
+    def burst(worker):
+        with daemon.channel() as channel:
+            api = stubs(channel)
+            for i in range(1000):
+                try:
+                    acknowledged.append(register(api, "burst", storage_uri=f"s3://b/{worker}/{i}",
+                                                 request_id=f"{worker}-{i}").name)  # fmt: skip
+                except grpc.RpcError:
+                    return
+
+    with ThreadPoolExecutor(8) as pool:
+        futures = [pool.submit(burst, w) for w in range(8)]
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        daemon.kill(signal.SIGKILL)
+        for future in futures:
+            future.result()
+
+    restarted = daemon_factory()
+    with restarted.channel() as channel:
+        api = stubs(channel)
+        found = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(parent="models/burst", page_size=1000))
+        names = set()
+        while True:
+            names.update(v.name for v in found.versions)
+            if not found.next_page_token:
+                break
+            found = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+                parent="models/burst", page_size=1000, page_token=found.next_page_token))  # fmt: skip
+
+    assert set(acknowledged) <= names
+    numbers = sorted(int(n.rsplit("/", 1)[1]) for n in names)
+    assert numbers == list(range(1, len(numbers) + 1)), "no gaps and no duplicates"
+
+
+def test_a_second_daemon_on_the_same_data_dir_is_refused(daemon, short_dir):
+    second = subprocess.run(
+        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(daemon.data_dir), "--socket", str(short_dir / "other.sock")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert second.returncode != 0
+    assert "already serving" in second.stderr
+
+
+def test_health_and_reflection_answer_standard_tools(daemon):
+    with daemon.channel() as channel:
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="studbook.v1.VersionService"))
+        reflected = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+        services = {s.name for s in next(reflected).list_services_response.service}
+
+    assert health.status == health_pb2.HealthCheckResponse.SERVING
+    assert {"studbook.v1.ModelService", "studbook.v1.VersionService", "studbook.v1.StageService",
+            "studbook.v1.EventService", "studbook.v1.LineageService", "grpc.health.v1.Health"} <= services  # fmt: skip
+
+
+def test_sigterm_shuts_down_cleanly_and_removes_the_socket(daemon):
+    daemon.kill(signal.SIGTERM)
+
+    assert daemon.process.returncode == 0
+    assert not daemon.socket.exists()
+
+
+def test_the_socket_is_private_to_its_owner(daemon):
+    assert daemon.socket.stat().st_mode & 0o777 == 0o600
+    assert daemon.socket.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_stale_socket_left_by_a_crash_is_replaced(daemon_factory):
+    daemon = daemon_factory()
+    daemon.kill(signal.SIGKILL)
+    assert daemon.socket.exists()
+
+    restarted = daemon_factory()
+
+    with restarted.channel() as channel:
+        assert stubs(channel).models.ListModels(registry_pb2.ListModelsRequest()) is not None

@@ -1,0 +1,427 @@
+"""Compiled filters and orderings run on a real DuckDB catalog and select exactly the right rows.
+
+Run this file directly (`python tests/integration/test_query_sql.py`) to print filter
+latencies over 100k versions and 1M metric rows next to a plain indexed page query.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
+from studbook.daemon.domain.filter import Comparison, Has, Star, Text, format_filter, parse_filter
+from studbook.daemon.domain.ordering import OrderTerm, parse_order_by
+from studbook.daemon.store.query import (
+    compile_model_filter,
+    compile_order,
+    compile_version_filter,
+    select_statement,
+)
+
+SCHEMA = resources.files("studbook.daemon.store").joinpath("schema.sql").read_text()
+
+# model, number, semver, semver_key, change_kind, status, description, tags, params, datasets,
+# create_time (UTC, as the catalog stores it), created_by, format, total_size
+VERSIONS = [
+    ("fraud", 1, "1.0.0", 1 * 10**12, "initial", "ready", "First fraud model",
+     {"team": "risk", "my key": "x"}, {"lr": "0.01"}, [{"name": "transactions", "version": "2026-01", "uri": ""}],
+     "2026-01-01 00:00:00", "ana", "onnx", 100),
+    ("fraud", 2, "1.1.0", 1 * 10**12 + 1 * 10**6, "data", "ready", "Retrained fraud model",
+     {"team": "risk", "val/loss": "low"}, {"lr": "0.1"}, [{"name": "transactions", "version": "2026-02", "uri": ""}],
+     "2026-02-01 00:00:00", "bob", "safetensors", 2000),
+    ("fraud", 3, "2.0.0", 2 * 10**12, "schema", "failed", "",
+     {}, {"lr": "abc"}, [],
+     "2026-03-01 00:00:00", "ana", "onnx", 30),
+    ("churn", 1, "1.0.0", 1 * 10**12, "initial", "registering", "Churn 50%_off",
+     {"team": "growth"}, {"lr": "0.001"}, [{"name": "crm", "version": "v1", "uri": ""}],
+     "2026-01-15 00:00:00", "carol", "pickle", 10),
+    ("churn", 2, "10.0.0", 10 * 10**12, "schema", "quarantined", "Churn, big",
+     {"team": "growth", "prod": "true"}, {}, [{"name": "crm", "version": "v2", "uri": ""}],
+     "2026-04-01 00:00:00", "carol", "pickle", 10),
+]
+# model, number, key, split, value
+METRICS = [
+    ("fraud", 1, "auc", "test", 0.91),
+    ("fraud", 1, "auc", "val", 0.85),
+    ("fraud", 1, "loss", "test", 0.3),
+    ("fraud", 2, "auc", "test", 0.88),
+    ("fraud", 2, "auc", "val", 0.95),
+    ("fraud", 3, "loss", "test", 0.5),
+    ("churn", 1, "auc", "test", 0.7),
+    ("churn", 1, "val/loss", "val", 0.2),
+]
+# model, label, is_alias, number
+HOLDERS = [
+    ("fraud", "production", False, 2),
+    ("fraud", "staging", False, 3),
+    ("fraud", "champion", True, 1),
+    ("churn", "production", False, 1),
+]
+# name, description, owner, tags, state, create_time
+MODELS = [
+    ("fraud", "Detects fraud", "ana", {"team": "risk"}, "active", "2026-01-01 00:00:00"),
+    ("churn", "Predicts churn", "bob", {}, "archived", "2026-01-10 00:00:00"),
+    ("ranker", "", "ana", {"team": "search"}, "active", "2026-02-01 00:00:00"),
+]
+
+ALL = {"fraud/1", "fraud/2", "fraud/3", "churn/1", "churn/2"}
+NOON = "2026-01-01 12:00:00"
+
+
+def create_catalog(path: Path) -> duckdb.DuckDBPyConnection:
+    connection = duckdb.connect(str(path))
+    connection.execute(SCHEMA)
+    return connection
+
+
+def insert_version(connection: duckdb.DuckDBPyConnection, row: tuple) -> None:
+    (model, number, semver, key, kind, status, description, tags, params, datasets, created, by, fmt, size) = row
+    connection.execute(
+        "INSERT INTO versions (model, number, semver, semver_key, change_kind, status, description, tags, "
+        "params, datasets, create_time, update_time, created_by, format, total_size, revision) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, 1)",
+        [model, number, semver, key, kind, status, description, json.dumps(tags), json.dumps(params),
+         json.dumps(datasets), created, created, by, fmt, size],
+    )
+
+
+def fill_rows(connection: duckdb.DuckDBPyConnection) -> None:
+    for row in VERSIONS:
+        insert_version(connection, row)
+    connection.executemany(
+        "INSERT INTO metric_summary (model, number, key, split, value, time) VALUES (?, ?, ?, ?, ?, now())", METRICS
+    )
+    connection.executemany("INSERT INTO stage_holders VALUES (?, ?, ?, ?)", HOLDERS)
+    for name, description, owner, tags, state, created in MODELS:
+        connection.execute(
+            "INSERT INTO models (name, description, owner, tags, stages, state, create_time, update_time, revision) "
+            "VALUES (?, ?, ?, ?, '[]', ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), 1)",
+            [name, description, owner, json.dumps(tags), state, created, created],
+        )
+
+
+@pytest.fixture(scope="module")
+def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The fixture rows in a catalog file; read-only for the tests, so shared by the module."""
+    connection = create_catalog(tmp_path_factory.mktemp("catalog") / "studbook.duckdb")
+    fill_rows(connection)
+    yield connection
+    connection.close()
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An empty catalog file that property tests refill per example (a schema per example is slow)."""
+    connection = create_catalog(tmp_path_factory.mktemp("scratch") / "studbook.duckdb")
+    yield connection
+    connection.close()
+
+
+def versions(
+    connection: duckdb.DuckDBPyConnection, filter_text: str = "", order_by: str = "", **page: int
+) -> list[str]:
+    where = compile_version_filter(parse_filter(filter_text, VERSION_FIELDS))
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+    statement = select_statement("v.model, v.number", "versions", [where], order, **page)
+    return [f"{model}/{number}" for model, number in connection.execute(statement.sql, statement.params).fetchall()]
+
+
+def models(connection: duckdb.DuckDBPyConnection, filter_text: str = "", order_by: str = "") -> list[str]:
+    where = compile_model_filter(parse_filter(filter_text, MODEL_FIELDS))
+    order = compile_order(parse_order_by(order_by, MODEL_FIELDS), "models")
+    statement = select_statement("m.name", "models", [where], order)
+    return [name for (name,) in connection.execute(statement.sql, statement.params).fetchall()]
+
+
+# --- Version filters ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        # tags and params
+        ('tags.team = "risk"', {"fraud/1", "fraud/2"}),
+        ('tags.team != "risk"', {"fraud/3", "churn/1", "churn/2"}),
+        ('-tags.team = "risk"', {"fraud/3", "churn/1", "churn/2"}),
+        ('tags."my key" = "x"', {"fraud/1"}),
+        ("tags.val/loss:*", {"fraud/2"}),
+        ("tags:prod", {"churn/2"}),
+        ("tags.prod = true", {"churn/2"}),
+        ('tags.team = "gr*"', {"churn/1", "churn/2"}),
+        ('tags.team:"ISK"', {"fraud/1", "fraud/2"}),
+        ("params.lr < 0.05", {"fraud/1", "churn/1"}),
+        ("params.lr = 0.1", {"fraud/2"}),
+        ('params.lr = "abc"', {"fraud/3"}),
+        # metrics: the latest value in any split
+        ("metrics.auc > 0.9", {"fraud/1", "fraud/2"}),
+        ("metrics.auc >= 0.95", {"fraud/2"}),
+        ("metrics.auc < 0.86", {"fraud/1", "churn/1"}),
+        ("metrics:loss", {"fraud/1", "fraud/3"}),
+        ("metrics.auc:*", {"fraud/1", "fraud/2", "churn/1"}),
+        ("NOT metrics:auc", {"fraud/3", "churn/2"}),
+        ("metrics.auc != 0.91", {"fraud/2", "fraud/3", "churn/1", "churn/2"}),
+        ('metrics."val/loss" < 1', {"churn/1"}),
+        # stages, aliases, datasets
+        ('stage = "production"', {"fraud/2", "churn/1"}),
+        ("stage = PRODUCTION", {"fraud/2", "churn/1"}),
+        ('stage = "prod*"', {"fraud/2", "churn/1"}),
+        ("stage:*", {"fraud/2", "fraud/3", "churn/1"}),
+        ("stage != production", {"fraud/1", "fraud/3", "churn/2"}),
+        ("alias = champion", {"fraud/1"}),
+        ('alias = "production"', set()),
+        ('dataset = "transactions"', {"fraud/1", "fraud/2"}),
+        ('dataset = "transactions@2026-02"', {"fraud/2"}),
+        ('dataset = "tr*"', {"fraud/1", "fraud/2"}),
+        ("dataset:*", ALL - {"fraud/3"}),
+        # versions, enums, numbers, timestamps, names, text
+        ('semver >= "2.0.0"', {"fraud/3", "churn/2"}),
+        ('semver < "1.1"', {"fraud/1", "churn/1"}),
+        ('semver = "1.0.0"', {"fraud/1", "churn/1"}),
+        ('semver = "1.*"', {"fraud/1", "fraud/2", "churn/1"}),
+        ("status = READY", {"fraud/1", "fraud/2"}),
+        ("status != ready", {"fraud/3", "churn/1", "churn/2"}),
+        ("change_kind = SCHEMA", {"fraud/3", "churn/2"}),
+        ("number >= 2", {"fraud/2", "fraud/3", "churn/2"}),
+        ("total_size > 1e3", {"fraud/2"}),
+        ('create_time > "2026-01-31T00:00:00Z"', {"fraud/2", "fraud/3", "churn/2"}),
+        ('create_time >= "2026-01-15"', {"churn/1", "fraud/2", "fraud/3", "churn/2"}),
+        ('create_time < "2026-01-15T01:00:00+02:00"', {"fraud/1"}),
+        ('model = "churn"', {"churn/1", "churn/2"}),
+        ('name = "fraud/versions/2"', {"fraud/2"}),
+        ('name = "models/churn/versions/1"', {"churn/1"}),
+        ('name = "models/fraud/*"', {"fraud/1", "fraud/2", "fraud/3"}),
+        ('description:"FRAUD"', {"fraud/1", "fraud/2"}),
+        ("description:*", ALL - {"fraud/3"}),
+        ('description = "*%_off"', {"churn/1"}),
+        ('description = "Churn 5_*"', set()),
+        ('created_by = "carol" format = pickle', {"churn/1", "churn/2"}),
+        # precedence: OR binds tighter than AND
+        ("status = failed AND stage = staging OR alias = champion", {"fraud/3"}),
+        ("(status = failed AND stage = staging) OR alias = champion", {"fraud/3", "fraud/1"}),
+        ('NOT (tags.team = "risk" OR metrics:auc)', {"fraud/3", "churn/2"}),
+    ],
+)
+def test_each_filter_kind_selects_exactly_the_expected_versions(
+    catalog: duckdb.DuckDBPyConnection, filter_text: str, expected: set[str]
+) -> None:
+    assert set(versions(catalog, filter_text)) == expected
+
+
+def test_no_filter_selects_everything(catalog: duckdb.DuckDBPyConnection) -> None:
+    assert set(versions(catalog, "  ")) == ALL
+
+
+def test_user_values_never_reach_the_sql_text() -> None:
+    hostile = "x' OR 1=1 --"
+    expr = parse_filter(format_filter(Comparison(f"tags.{hostile}", "=", Text(hostile))), VERSION_FIELDS)
+
+    fragment = compile_version_filter(expr)
+
+    assert hostile not in fragment.sql
+    assert hostile in fragment.params
+
+
+# --- Model filters ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        ('owner = "ana"', {"fraud", "ranker"}),
+        ("state = ARCHIVED", {"churn"}),
+        ('name = "fra*"', {"fraud"}),
+        ('name = "churn"', {"churn"}),
+        ('name = "models/ranker"', {"ranker"}),
+        ("tags.team:*", {"fraud", "ranker"}),
+        ('tags.team != "risk"', {"churn", "ranker"}),
+        ('description:"CHURN"', {"churn"}),
+        ('create_time < "2026-01-31T00:00:00Z"', {"fraud", "churn"}),
+    ],
+)
+def test_each_filter_kind_selects_exactly_the_expected_models(
+    catalog: duckdb.DuckDBPyConnection, filter_text: str, expected: set[str]
+) -> None:
+    assert set(models(catalog, filter_text)) == expected
+
+
+# --- Ordering -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order_by", "expected"),
+    [
+        ("", ["fraud/3", "churn/2", "fraud/2", "churn/1", "fraud/1"]),
+        ("name", ["churn/1", "churn/2", "fraud/1", "fraud/2", "fraud/3"]),
+        ("metrics.auc desc", ["fraud/2", "fraud/1", "churn/1", "churn/2", "fraud/3"]),
+        ("metrics.auc", ["churn/1", "fraud/1", "fraud/2", "churn/2", "fraud/3"]),
+        ("metrics.loss desc, metrics.auc desc", ["fraud/3", "fraud/1", "fraud/2", "churn/1", "churn/2"]),
+        ("semver desc", ["churn/2", "fraud/3", "fraud/2", "churn/1", "fraud/1"]),
+        ("params.lr", ["churn/1", "fraud/1", "fraud/2", "fraud/3", "churn/2"]),
+        ("tags.team desc, number desc", ["fraud/2", "fraud/1", "churn/2", "churn/1", "fraud/3"]),
+        ("create_time desc", ["churn/2", "fraud/3", "fraud/2", "churn/1", "fraud/1"]),
+        ("status", ["fraud/3", "churn/2", "fraud/1", "fraud/2", "churn/1"]),
+    ],
+)
+def test_ordering_puts_nulls_last_and_breaks_ties_by_name(
+    catalog: duckdb.DuckDBPyConnection, order_by: str, expected: list[str]
+) -> None:
+    assert versions(catalog, order_by=order_by) == expected
+
+
+def test_filter_and_metric_ordering_combine(catalog: duckdb.DuckDBPyConnection) -> None:
+    assert versions(catalog, 'tags.team = "risk" OR model = churn', "metrics.auc desc") == [
+        "fraud/2", "fraud/1", "churn/1", "churn/2",
+    ]
+
+
+def test_offset_pages_cover_every_row_once_even_with_ties(catalog: duckdb.DuckDBPyConnection) -> None:
+    pages = [versions(catalog, order_by="format", limit=2, offset=offset) for offset in (0, 2, 4)]
+
+    assert sorted(sum(pages, [])) == sorted(ALL)
+
+
+def test_models_order_by_owner_then_name(catalog: duckdb.DuckDBPyConnection) -> None:
+    assert models(catalog, order_by="owner desc") == ["churn", "fraud", "ranker"]
+    assert models(catalog) == ["churn", "fraud", "ranker"]
+
+
+def test_compile_order_rejects_fields_that_cannot_sort() -> None:
+    with pytest.raises(InvalidArgument) as raised:
+        compile_order([OrderTerm("stage")], "versions")
+
+    assert raised.value.reason == "INVALID_ORDER_BY"
+
+
+# --- Arbitrary keys and filters -----------------------------------------------------
+
+any_text = st.text(st.characters(exclude_characters="\x00"), min_size=1, max_size=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(key=any_text, value=any_text)
+def test_any_tag_key_and_value_is_found_exactly(scratch: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    scratch.execute("DELETE FROM versions")
+    for number, tags in ((1, {key: value}), (2, {key + "x": value})):
+        insert_version(scratch, ("m", number, "1.0.0", 10**12, "initial", "ready", "", tags, {}, [], NOON, "", "", 0))
+    equal = format_filter(Comparison(f"tags.{key}", "=", Text(value)))
+    present = format_filter(Has(f"tags.{key}", Star()))
+
+    found_equal = versions(scratch, equal)
+    found_present = versions(scratch, present)
+
+    assert found_equal == found_present == ["m/1"]
+
+
+version_roots = st.sampled_from(
+    [name.removesuffix(".KEY") + (".k" if name.endswith(".KEY") else "") for name in VERSION_FIELDS.names()]
+)
+literals = st.sampled_from(
+    ['"x"', '"*"', '"a*b"', "1", "-2.5", "1e300", "true", "READY", "*", '"2026-01-01T00:00:00Z"', '"1.2.3"', '"%_\\\\"']
+)
+conditions = st.builds(
+    lambda field, op, value: f"{field} {op} {value}" if op != ":" else f"{field}:{value}",
+    version_roots,
+    st.sampled_from(["=", "!=", "<", ">=", ":"]),
+    literals,
+)
+filters = st.lists(st.tuples(st.sampled_from(["", "NOT ", "-"]), conditions), min_size=1, max_size=4).flatmap(
+    lambda parts: st.sampled_from([" AND ", " OR ", " "]).map(
+        lambda joiner: joiner.join(prefix + condition for prefix, condition in parts)
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(filters)
+def test_every_accepted_filter_runs_on_duckdb(catalog: duckdb.DuckDBPyConnection, filter_text: str) -> None:
+    try:
+        parse_filter(filter_text, VERSION_FIELDS)
+    except InvalidArgument:
+        return  # rejected with a message: the other tests check those
+
+    rows = versions(catalog, filter_text, order_by="metrics.auc desc, params.k, tags.k desc", limit=3)
+
+    assert len(rows) <= 3
+
+
+# --- Measurement (by hand, never asserted) --------------------------------------------
+
+
+def fill_synthetic(
+    connection: duckdb.DuckDBPyConnection, versions_count: int = 100_000, metrics_per_version: int = 10
+) -> None:
+    """100 models x N/100 versions; 10 metric keys over two splits; a production holder per model."""
+    connection.execute(
+        """
+        INSERT INTO versions (model, number, semver, semver_key, change_kind, status, tags, params, datasets,
+                              create_time, update_time, revision)
+        SELECT 'm' || (i % 100), i // 100 + 1, '1.' || (i % 50) || '.0', 10^12 + (i % 50) * 10^6, 'data',
+               CASE WHEN i % 7 = 0 THEN 'failed' ELSE 'ready' END,
+               '{"team":"' || CASE WHEN i % 3 = 0 THEN 'risk' ELSE 'growth' END || '"}',
+               '{"lr":"' || (i % 10) / 100.0 || '"}',
+               '[{"name":"ds' || (i % 20) || '","version":"v1","uri":""}]',
+               TIMESTAMP '2026-01-01' + to_seconds(i), TIMESTAMP '2026-01-01' + to_seconds(i), i
+        FROM range(?) r(i)
+        """,
+        [versions_count],
+    )
+    connection.execute(
+        """
+        INSERT INTO metric_summary (model, number, key, split, value, time)
+        SELECT 'm' || (i % 100), i // 100 + 1,
+               ['auc','loss','f1','acc','precision','recall','mae','rmse','r2','ks'][(j % 10) + 1],
+               ['test','val'][(j % 2) + 1], random(), now()
+        FROM range(?) r(i), range(?) s(j)
+        """,
+        [versions_count, metrics_per_version],
+    )
+    connection.execute("INSERT INTO stage_holders SELECT 'm' || i, 'production', false, 5 FROM range(100) r(i)")
+
+
+def measure(connection: duckdb.DuckDBPyConnection, repeats: int = 7) -> list[tuple[str, float, float]]:
+    """Best-of-N milliseconds for a 50-row page per filter, next to the plain page query (the floor)."""
+    cases = [
+        ("(floor) no filter, name order", "", "name"),
+        ("metrics.auc > 0.9", "metrics.auc > 0.9", "name"),
+        ("metrics.auc > 0.9, sorted by it", "metrics.auc > 0.9", "metrics.auc desc"),
+        ("sort by metrics.auc only", "", "metrics.auc desc"),
+        ('tags.team = "risk" AND metrics.auc > 0.9', 'tags.team = "risk" AND metrics.auc > 0.9', ""),
+        ("params.lr < 0.05", "params.lr < 0.05", ""),
+        ("stage = production", "stage = production", ""),
+        ('dataset = "ds3"', 'dataset = "ds3"', ""),
+        ('create_time > "2026-01-02T00:00:00Z"', 'create_time > "2026-01-02T00:00:00Z"', "create_time desc"),
+        ("NOT metrics:loss OR status = failed", "NOT metrics:loss OR status = failed", ""),
+    ]
+    figures = []
+    floor = 0.0
+    for label, filter_text, order_by in cases:
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            versions(connection, filter_text, order_by, limit=50, offset=0)
+            best = min(best, time.perf_counter() - started)
+        floor = floor or best
+        figures.append((label, best * 1000, best / floor))
+    return figures
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as directory:
+        catalog_connection = create_catalog(Path(directory) / "bench.duckdb")
+        started = time.perf_counter()
+        fill_synthetic(catalog_connection)
+        print(f"filled 100k versions / 1M metric rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        for label, millis, ratio in measure(catalog_connection):
+            print(f"{label:45s} {millis:8.1f} ms  {ratio:5.1f}x floor")

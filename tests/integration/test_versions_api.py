@@ -1,0 +1,175 @@
+"""Versions over real gRPC: registration, idempotency, semver, reads by alias, edits, metrics."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.protobuf.field_mask_pb2 import FieldMask
+
+from support.rpc import error_info, register, stubs
+from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
+
+
+@pytest.fixture
+def api(shared_daemon):
+    with shared_daemon.channel() as channel:
+        yield stubs(channel)
+
+
+def get(api, name):
+    return api.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=name))
+
+
+def test_versions_number_up_and_semver_follows_the_change_kind(api, model_id):
+    first = register(api, model_id, datasets=[resources_pb2.Dataset(name="census", version="2025")])
+    tuned = register(api, model_id, storage_uri="s3://b/2", datasets=[resources_pb2.Dataset(name="census", version="2025")])
+    new_data = register(api, model_id, storage_uri="s3://b/3", datasets=[resources_pb2.Dataset(name="census", version="2026")])
+
+    assert [first.number, tuned.number, new_data.number] == [1, 2, 3]
+    assert [first.semver, tuned.semver, new_data.semver] == ["1.0.0", "1.0.1", "1.1.0"]
+    assert new_data.change_kind == resources_pb2.CHANGE_KIND_DATA
+
+
+def test_a_breaking_signature_change_bumps_the_major_version(api, model_id):
+    old = resources_pb2.Signature(inputs=[resources_pb2.TensorSpec(name="age", dtype="int64", shape=[-1])])
+    new = resources_pb2.Signature(inputs=[resources_pb2.TensorSpec(name="age", dtype="string", shape=[-1])])
+    register(api, model_id, signature=old)
+
+    second = register(api, model_id, storage_uri="s3://b/2", signature=new)
+
+    assert second.semver == "2.0.0"
+    assert second.change_kind == resources_pb2.CHANGE_KIND_SCHEMA
+
+
+def test_the_same_request_id_registers_once(api, model_id):
+    first = register(api, model_id, request_id="train-42")
+    again = register(api, model_id, request_id="train-42", storage_uri="s3://elsewhere")
+
+    assert again.name == first.name
+    model = api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{model_id}"))
+    assert model.version_count == 1
+
+
+def test_the_same_files_for_the_same_model_register_once(api, model_id, tmp_path):
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"weights" * 1000)
+    request = registry_pb2.RegisterModelVersionRequest(parent=f"models/{model_id}", source_path=str(artifact))
+
+    first = api.versions.RegisterModelVersion(request)
+    second = api.versions.RegisterModelVersion(request)
+
+    assert first.created and not second.created
+    assert second.version.name == first.version.name
+    assert first.version.files[0].size == 7000
+    assert len(first.version.files[0].sha256) == 64
+    assert first.version.content_digest
+
+
+def test_a_relative_or_traversing_source_path_is_refused(api, model_id):
+    for path, reason in (("model.bin", "RELATIVE_PATH"), ("/tmp/../etc/passwd", "PATH_TRAVERSAL")):
+        with pytest.raises(grpc.RpcError) as raised:
+            api.versions.RegisterModelVersion(
+                registry_pb2.RegisterModelVersionRequest(parent=f"models/{model_id}", source_path=path)
+            )
+        assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert error_info(raised.value).reason == reason
+
+
+def test_a_version_is_found_by_number_latest_stage_and_alias(api, model_id):
+    register(api, model_id)
+    register(api, model_id, storage_uri="s3://b/2")
+    api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name=f"models/{model_id}/versions/1", target="production"))
+    api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name=f"models/{model_id}/versions/2", target="champion"))
+
+    assert get(api, f"models/{model_id}/versions/latest").number == 2
+    by_stage = get(api, f"models/{model_id}/versions/production")
+    assert by_stage.name == f"models/{model_id}/versions/1"
+    assert list(by_stage.stages) == ["production"]
+    assert list(get(api, f"models/{model_id}/versions/champion").aliases) == ["champion"]
+
+
+def test_an_unknown_alias_says_which_stages_and_aliases_exist(api, model_id):
+    register(api, model_id)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        get(api, f"models/{model_id}/versions/canary")
+
+    assert raised.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_info(raised.value).reason == "ALIAS_NOT_FOUND"
+    assert "production" in raised.value.details()
+
+
+def test_registered_content_is_immutable_but_tags_are_editable(api, model_id):
+    version = register(api, model_id, tags={"a": "1"})
+
+    updated = api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(
+        version=resources_pb2.ModelVersion(name=version.name, tags={"a": "2"}), update_mask=FieldMask(paths=["tags"])))  # fmt: skip
+    with pytest.raises(grpc.RpcError) as raised:
+        api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(
+            version=resources_pb2.ModelVersion(name=version.name), update_mask=FieldMask(paths=["params"])))  # fmt: skip
+
+    assert updated.tags["a"] == "2"
+    assert error_info(raised.value).reason == "IMMUTABLE_FIELD"
+
+
+def test_list_versions_filters_on_metrics_and_sorts_by_them(api, model_id):
+    for auc in (0.71, 0.93, 0.88, 0.97):
+        register(api, model_id, storage_uri=f"s3://b/{auc}", metrics=[resources_pb2.Metric(key="auc", value=auc)])
+
+    found = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+        parent=f"models/{model_id}", filter="metrics.auc > 0.85", order_by="metrics.auc desc"))  # fmt: skip
+
+    assert [v.metrics[0].value for v in found.versions] == [0.97, 0.93, 0.88]
+    assert found.total_size == 3
+
+
+def test_per_step_metrics_form_a_series_and_the_latest_step_is_the_summary(api, model_id):
+    version = register(api, model_id)
+    api.versions.LogMetrics(registry_pb2.LogMetricsRequest(name=version.name, metrics=[
+        resources_pb2.Metric(key="loss", value=v, step=s, split="train") for s, v in ((1, 0.9), (2, 0.5), (3, 0.3))]))  # fmt: skip
+
+    series = api.versions.ListMetrics(registry_pb2.ListMetricsRequest(name=version.name, key="loss"))
+    summary = get(api, version.name).metrics
+
+    assert [(m.step, m.value) for m in series.metrics] == [(1, 0.9), (2, 0.5), (3, 0.3)]
+    assert [(m.key, m.split, m.value) for m in summary] == [("loss", "train", 0.3)]
+
+
+def test_a_non_finite_metric_is_refused(api, model_id):
+    with pytest.raises(grpc.RpcError) as raised:
+        register(api, model_id, metrics=[resources_pb2.Metric(key="auc", value=float("nan"))])
+
+    assert error_info(raised.value).reason == "INVALID_METRIC"
+
+
+def test_diff_reports_params_metrics_and_signature(api, model_id):
+    register(api, model_id, params={"lr": "0.1", "depth": "6"}, metrics=[resources_pb2.Metric(key="auc", value=0.9)])
+    register(api, model_id, storage_uri="s3://b/2", params={"lr": "0.05", "trees": "100"},
+             metrics=[resources_pb2.Metric(key="auc", value=0.93)])  # fmt: skip
+
+    diff = api.versions.DiffModelVersions(registry_pb2.DiffModelVersionsRequest(
+        base=f"models/{model_id}/versions/1", target=f"models/{model_id}/versions/latest"))  # fmt: skip
+
+    changes = {c.key: c.change for c in diff.params}
+    assert changes == {"lr": registry_pb2.CHANGE_TYPE_CHANGED, "depth": registry_pb2.CHANGE_TYPE_REMOVED,
+                       "trees": registry_pb2.CHANGE_TYPE_ADDED}  # fmt: skip
+    auc = diff.metrics[0]
+    assert auc.delta == pytest.approx(0.03) and auc.better
+    assert diff.signature.compatible
+
+
+def test_lineage_walks_up_to_datasets_and_down_to_fine_tunes(api, model_id):
+    base = register(api, model_id, datasets=[resources_pb2.Dataset(name="census", version="2026")],
+                    run=resources_pb2.Run(run_id=f"run-{model_id}"))  # fmt: skip
+    tuned = register(api, f"{model_id}-ft", parents=[resources_pb2.ParentVersion(
+        version=base.name, relation=resources_pb2.PARENT_RELATION_FINE_TUNED_FROM)])  # fmt: skip
+    from studbook.v1 import lineage_pb2
+
+    graph = api.lineage.GetLineage(lineage_pb2.GetLineageRequest(name=base.name, depth=2))
+
+    names = {n.name: n.depth for n in graph.nodes}
+    assert names[base.name] == 0
+    assert names["datasets/census@2026"] == -1
+    assert names[f"runs/run-{model_id}"] == -1
+    assert names[tuned.name] == 1
+    assert (base.name, tuned.name, "fine_tuned_from") in {(e.source, e.target, e.kind) for e in graph.edges}

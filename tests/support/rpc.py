@@ -1,0 +1,61 @@
+"""Small helpers for tests that talk raw gRPC: stubs and the ErrorInfo of a failed call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from studbook.v1 import (
+    events_pb2_grpc,
+    lineage_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+    stages_pb2_grpc,
+)
+
+
+@dataclass
+class Stubs:
+    models: registry_pb2_grpc.ModelServiceStub
+    versions: registry_pb2_grpc.VersionServiceStub
+    stages: stages_pb2_grpc.StageServiceStub
+    lineage: lineage_pb2_grpc.LineageServiceStub
+    events: events_pb2_grpc.EventServiceStub
+
+
+def stubs(channel: grpc.Channel) -> Stubs:
+    return Stubs(
+        registry_pb2_grpc.ModelServiceStub(channel),
+        registry_pb2_grpc.VersionServiceStub(channel),
+        stages_pb2_grpc.StageServiceStub(channel),
+        lineage_pb2_grpc.LineageServiceStub(channel),
+        events_pb2_grpc.EventServiceStub(channel),
+    )
+
+
+def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
+    status = rpc_status.from_call(error)
+    assert status is not None, f"no rich status in {error}"
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info
+    raise AssertionError(f"no ErrorInfo in {error}")
+
+
+def register(stub: Stubs, model: str, **fields: object) -> resources_pb2.ModelVersion:
+    """Registers a metadata-only version; keyword arguments fill the ModelVersion message."""
+    request_id = str(fields.pop("request_id", ""))
+    semver = str(fields.pop("semver", ""))
+    fields.setdefault("storage_uri", f"s3://bucket/{model}")
+    reply = stub.versions.RegisterModelVersion(
+        registry_pb2.RegisterModelVersionRequest(
+            parent=f"models/{model}", version=resources_pb2.ModelVersion(**fields), request_id=request_id,
+            semver=semver,
+        )  # fmt: skip
+    )
+    return reply.version

@@ -1,0 +1,375 @@
+"""The `studbook` command line: name resolution, argument parsing, exit codes and a light start-up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studbook.tui import cli, launcher, names
+from studbook.tui.errors import StudbookError
+from studbook.v1 import registry_pb2, resources_pb2
+
+model_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True).filter(lambda m: m != "models")
+version_refs = st.one_of(
+    st.integers(min_value=1, max_value=10**6).map(str),
+    st.from_regex(r"[a-z][a-z0-9._-]{0,20}", fullmatch=True),
+)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    return cli.build_parser().parse_args(list(argv))
+
+
+# ---- name resolution ----------------------------------------------------------------
+
+
+@given(model_ids, version_refs)
+def test_every_spelling_of_a_version_resolves_to_the_same_name(model: str, ref: str) -> None:
+    canonical = f"models/{model}/versions/{ref}"
+    spellings = [f"{model}@{ref}", f"{model}/{ref}", canonical, f"models/{model}@{ref}"]
+
+    resolved = {names.parse_ref(text).name for text in spellings}
+    pair = names.version_name(model, ref)
+
+    assert resolved == {canonical}
+    assert pair == canonical
+
+
+@given(model_ids)
+def test_a_bare_model_is_a_model_and_means_latest_where_a_version_is_needed(model: str) -> None:
+    ref = names.parse_ref(model)
+
+    assert (ref.is_version, ref.name) == (False, f"models/{model}")
+    assert names.parse_ref(f"models/{model}") == ref
+    assert names.version_name(model) == f"models/{model}/versions/latest"
+
+
+def test_version_name_takes_a_number_and_a_full_model_name() -> None:
+    assert names.version_name("models/fraud", 3) == "models/fraud/versions/3"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "fraud@", "@3", "fraud/", "fraud/3/4", "fraud@3@4", "models/fraud/stages/3", "models/fraud/versions", "a/b@c"],
+)
+def test_malformed_names_are_refused_with_the_accepted_spellings(text: str) -> None:
+    with pytest.raises(names.InvalidName, match="MODEL@VERSION"):
+        names.parse_ref(text)
+
+
+def test_a_version_is_refused_where_a_model_is_expected() -> None:
+    with pytest.raises(names.InvalidName):
+        names.model_name("fraud@3")
+
+
+def test_a_version_name_with_a_second_version_is_refused() -> None:
+    with pytest.raises(names.InvalidName):
+        names.version_name("fraud@3", "production")
+
+
+def test_every_model_is_spelled_dash() -> None:
+    assert names.model_name("-") == "models/-"
+
+
+@pytest.mark.parametrize(
+    ("text", "node"),
+    [
+        ("datasets/census@2026-01", "datasets/census@2026-01"),
+        ("runs/abc123", "runs/abc123"),
+        ("fraud@3", "models/fraud/versions/3"),
+        ("fraud", "models/fraud/versions/latest"),
+    ],
+)
+def test_lineage_starts_from_datasets_and_runs_as_given_and_versions_resolved(text: str, node: str) -> None:
+    assert names.lineage_node(text) == node
+
+
+def test_short_version_shortens_only_version_names() -> None:
+    assert names.short_version("models/fraud/versions/3") == "fraud@3"
+    assert names.short_version("runs/abc") == "runs/abc"
+
+
+# ---- parsing ------------------------------------------------------------------------
+
+
+def test_show_accepts_a_model_or_any_spelling_of_a_version() -> None:
+    assert parse("show", "fraud").name == names.Ref("fraud")
+    assert parse("show", "fraud@production").name == names.Ref("fraud", "production")
+    assert parse("show", "models/fraud/versions/3").name == names.Ref("fraud", "3")
+    assert parse("show", "fraud/3").name == names.Ref("fraud", "3")
+
+
+def test_versions_has_list_defaults_and_takes_filter_order_and_limit() -> None:
+    defaults = parse("versions", "fraud")
+    given_ = parse("versions", "fraud", "--filter", "metrics.auc > 0.9", "--order-by", "metrics.auc desc", "--limit", "5")
+
+    assert (defaults.model, defaults.filter, defaults.order_by, defaults.limit) == ("fraud", "", "", 50)
+    assert (given_.filter, given_.order_by, given_.limit) == ("metrics.auc > 0.9", "metrics.auc desc", 5)
+
+
+def test_register_collects_metrics_params_and_tags() -> None:
+    args = parse(
+        "register", "fraud", "out/model.onnx",
+        "--metric", "auc=0.93", "--metric", "f1=0.8",
+        "--param", "lr=0.01", "--param", "note=a=b",
+        "--tag", "team=risk",
+    )  # fmt: skip
+
+    assert (args.model, args.path, args.uri) == ("fraud", "out/model.onnx", None)
+    assert dict(args.metric) == {"auc": 0.93, "f1": 0.8}
+    assert dict(args.param) == {"lr": "0.01", "note": "a=b"}
+    assert dict(args.tag) == {"team": "risk"}
+
+
+def test_promote_takes_a_version_a_stage_and_a_reason() -> None:
+    args = parse("promote", "fraud@3", "production", "--reason", "beats v2")
+
+    assert (args.version, args.stage, args.reason, args.dry_run) == ("models/fraud/versions/3", "production", "beats v2", False)
+
+
+def test_history_reads_an_iso_time_with_or_without_zone() -> None:
+    zoned = parse("history", "fraud", "--at", "2026-01-31T09:30:00Z").at
+    naive = parse("history", "fraud", "--at", "2026-01-31").at
+
+    assert zoned == datetime(2026, 1, 31, 9, 30, tzinfo=timezone.utc)
+    assert naive.tzinfo is not None and naive.replace(tzinfo=None) == datetime(2026, 1, 31)
+
+
+def test_lineage_direction_defaults_to_both_ways() -> None:
+    assert parse("lineage", "fraud@3").direction is None
+    assert parse("lineage", "fraud@3", "--up").direction == "upstream"
+    assert parse("lineage", "fraud@3", "--down", "--depth", "5").direction == "downstream"
+
+
+def test_watch_starts_live_unless_told_where() -> None:
+    assert parse("watch").start == -1
+    assert parse("watch", "--from", "0").start == 0
+
+
+def test_global_options_are_accepted_before_and_after_the_command() -> None:
+    before = parse("--json", "--address", "unix:///tmp/a.sock", "models")
+    after = parse("models", "--json", "--address", "unix:///tmp/a.sock")
+
+    assert (before.json, before.address) == (True, "unix:///tmp/a.sock")
+    assert (after.json, after.address) == (True, "unix:///tmp/a.sock")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["nonsense"],
+        ["register", "fraud", "model.onnx", "--metric", "auc=high"],
+        ["register", "fraud", "model.onnx", "--tag", "no-equals-sign"],
+        ["promote", "fraud@3", "production"],  # no --reason
+        ["promote", "fraud", "production", "--reason", "x"],  # which version?
+        ["rollback", "fraud", "production"],  # no --reason
+        ["lineage", "fraud@3", "--up", "--down"],
+        ["history", "fraud", "--at", "last tuesday"],
+        ["show", "fraud@3@4"],
+        ["versions", "fraud@3"],
+        ["models", "--no-such-option"],
+        ["register", "fraud", "model.onnx", "--uri", "s3://bucket/m"],  # both a path and a URI
+        ["register", "fraud"],  # neither
+    ],
+)
+def test_usage_errors_exit_2_without_a_traceback(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(argv)
+
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert "error:" in err and "Traceback" not in err
+
+
+def test_help_exits_0_and_documents_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["--help"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "exit codes:" in out and "5  unavailable" in out
+
+
+def test_help_does_not_import_grpc() -> None:
+    code = (
+        "import sys\n"
+        "from studbook.tui.cli import main\n"
+        "main(['--help']); main(['versions', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m == 'grpc' or m.startswith('grpc.')))\n"
+    )
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_the_client_side_never_loads_the_daemon_or_its_storage() -> None:
+    code = (
+        "import pkgutil, importlib, sys, studbook.tui\n"
+        "for module in pkgutil.iter_modules(studbook.tui.__path__):\n"
+        "    if module.name in ('cli', 'client', 'calls', 'demo', 'environment', 'launcher', 'names', 'output', 'views'):\n"
+        "        importlib.import_module('studbook.tui.' + module.name)\n"
+        "import studbook.client\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('studbook.daemon', 'duckdb', 'watchdog', 'textual'))))\n"
+    )
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ---- serve --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def exec_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    calls: list[list[str]] = []
+    monkeypatch.setattr(launcher, "exec_daemon", lambda argv: calls.append(list(argv)))
+    monkeypatch.delenv("STUDBOOK_ADDRESS", raising=False)
+    return calls
+
+
+def test_serve_runs_the_daemon_module_with_the_flags_passed_through(exec_calls: list[list[str]]) -> None:
+    cli.main(["serve", "--data-dir", "/d", "--socket", "/s.sock", "--listen", "127.0.0.1:7000", "--watch", "/m"])
+
+    assert exec_calls == [
+        [sys.executable, "-m", "studbook.daemon", "--data-dir", "/d", "--socket", "/s.sock",
+         "--listen", "127.0.0.1:7000", "--watch", "/m"]
+    ]  # fmt: skip
+
+
+def test_serve_listens_on_the_socket_of_an_explicit_address(exec_calls: list[list[str]]) -> None:
+    cli.main(["--address", "unix:///run/x/studbook.sock", "serve"])
+
+    assert exec_calls == [[sys.executable, "-m", "studbook.daemon", "--socket", "/run/x/studbook.sock"]]
+
+
+def test_serve_leaves_the_socket_to_the_daemon_by_default(exec_calls: list[list[str]]) -> None:
+    cli.main(["serve"])
+
+    assert exec_calls == [[sys.executable, "-m", "studbook.daemon"]]
+
+
+# ---- exit codes and output with a stand-in client -----------------------------------
+
+
+class StandInClient:
+    """Answers like a daemon would, without one; `error` makes every call fail."""
+
+    def __init__(self, error: StudbookError | None = None) -> None:
+        self.error = error
+        self.requests: list[Any] = []
+
+    def close(self) -> None:
+        pass
+
+    def iter_models(self, **options: Any) -> Iterator[resources_pb2.Model]:
+        if self.error:
+            raise self.error
+        yield from (resources_pb2.Model(name=f"models/m{i}", version_count=i) for i in range(1, 4))
+
+    def register_version(self, request: registry_pb2.RegisterModelVersionRequest) -> registry_pb2.RegisterModelVersionResponse:
+        self.requests.append(request)
+        version = resources_pb2.ModelVersion(name=f"{request.parent}/versions/1", number=1, model="fraud")
+        return registry_pb2.RegisterModelVersionResponse(version=version, created=True)
+
+
+@pytest.fixture
+def stand_in(monkeypatch: pytest.MonkeyPatch) -> StandInClient:
+    client = StandInClient()
+    monkeypatch.setattr(cli.Context, "client", property(lambda self: client))
+    return client
+
+
+@pytest.mark.parametrize(
+    ("code", "exit_code"),
+    [
+        ("NOT_FOUND", 3),
+        ("FAILED_PRECONDITION", 4),
+        ("UNAVAILABLE", 5),
+        ("ALREADY_EXISTS", 6),
+        ("ABORTED", 6),
+        ("INVALID_ARGUMENT", 7),
+        ("INTERNAL", 1),
+    ],
+)
+def test_daemon_errors_map_to_documented_exit_codes_and_one_line(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str], code: str, exit_code: int
+) -> None:
+    stand_in.error = StudbookError(code, "SOME_REASON", "what went wrong")
+
+    result = cli.main(["models"])
+
+    err = capsys.readouterr().err
+    assert result == exit_code
+    assert err == "error: what went wrong [SOME_REASON]\n"
+
+
+def test_a_message_over_several_lines_is_printed_as_one(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stand_in.error = StudbookError("INTERNAL", "STORE_FAILED", "read failed:\n  disk full")
+
+    cli.main(["models"])
+
+    assert capsys.readouterr().err == "error: read failed: disk full [STORE_FAILED]\n"
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_1(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STUDBOOK_DEBUG", raising=False)
+    monkeypatch.setattr(stand_in, "iter_models", lambda **_: iter([object()]))
+
+    result = cli.main(["models"])
+
+    err = capsys.readouterr().err
+    assert result == 1
+    assert err.startswith("error: unexpected ") and err.count("\n") == 1
+
+
+def test_models_json_is_a_parseable_listing(stand_in: StandInClient, capsys: pytest.CaptureFixture[str]) -> None:
+    result = cli.main(["models", "--json", "--limit", "2"])
+
+    data = json.loads(capsys.readouterr().out)
+    assert result == 0
+    assert [m["name"] for m in data["models"]] == ["models/m1", "models/m2"]
+    assert data["models"][0]["version_count"] == "1"  # proto3 JSON writes int64 as a string
+
+
+def test_models_table_has_aligned_columns_and_no_colour_off_a_terminal(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli.main(["models"])
+
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:3] == ["MODEL", "VERSIONS", "LATEST"]
+    assert {line.index(" ") for line in lines[1:]} == {2}  # m1, m2, m3 then padding
+    assert {line.index(str(i + 1), 2) for i, line in enumerate(lines[1:])} == {lines[0].index("VERSIONS")}
+    assert "\x1b[" not in "".join(lines)
+
+
+def test_register_sends_an_absolute_path_and_marks_the_cli_as_source(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+
+    result = cli.main(["register", "fraud", "out/model.onnx", "--metric", "auc=0.93", "--seed", "7", "--no-env"])
+
+    (request,) = stand_in.requests
+    assert result == 0
+    assert request.source_path == str(tmp_path / "out" / "model.onnx")
+    assert request.parent == "models/fraud"
+    assert [(m.key, m.value) for m in request.version.metrics] == [("auc", 0.93)]
+    assert request.version.training.seed == 7
+    assert request.version.created_from == "cli"
+    assert not request.version.HasField("environment") and request.version.training.code_commit == ""
+    assert "registered fraud@1" in capsys.readouterr().out

@@ -1,0 +1,179 @@
+"""What the CLI shows a person: table layout, value formatting and the views of each resource."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studbook.tui import output, views
+from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+
+COLOUR = output.Painter(True)
+
+
+# ---- building blocks ----------------------------------------------------------------
+
+
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=12), st.text(max_size=12)), min_size=1, max_size=6))
+def test_table_columns_line_up_whatever_the_cells(rows: list[tuple[str, str]]) -> None:
+    rendered = output.table(("NAME", "VALUE"), rows).splitlines()
+
+    starts = {output.width(line[: line.index("VALUE")]) for line in rendered[:1]}
+    cells = [output.clip(name) for name, _ in rows]
+    widest = max(output.width(c) for c in [*cells, "NAME"])
+    assert starts == {widest + 2}
+    assert all(line == line.rstrip() for line in rendered)
+
+
+def test_wide_characters_count_twice_in_alignment() -> None:
+    rendered = output.table(("A", "B"), [("模型", "x"), ("ab", "y")]).splitlines()
+
+    assert [output.width(line) for line in rendered[1:]] == [7, 7]  # 4 + 2 + 1
+
+
+def test_long_cells_are_cut_with_an_ellipsis_and_newlines_flattened() -> None:
+    assert output.clip("a" * 100, 10) == "a" * 9 + "…"
+    assert output.clip("two\nlines") == "two lines"
+
+
+def test_fields_leave_out_empty_values_and_align_the_rest() -> None:
+    text = output.fields([("name", "fraud"), ("owner", ""), ("description", "flags fraud")])
+
+    assert text.splitlines() == ["name:        fraud", "description: flags fraud"]
+
+
+def test_colour_only_when_asked() -> None:
+    assert output.PLAIN("ready", "green") == "ready"
+    assert COLOUR("ready", "green") == "\x1b[32mready\x1b[0m"
+
+
+@pytest.mark.parametrize(("size", "text"), [(0, "0 B"), (512, "512 B"), (1536, "1.5 KiB"), (3 * 1024**3, "3.0 GiB")])
+def test_sizes_use_binary_units(size: int, text: str) -> None:
+    assert output.format_size(size) == text
+
+
+def test_enum_labels_drop_the_prefix() -> None:
+    assert output.enum_label(resources_pb2.VersionStatus, resources_pb2.VERSION_STATUS_READY) == "ready"
+    assert output.enum_label(stages_pb2.PromotionState, stages_pb2.PROMOTION_STATE_PENDING_APPROVAL) == "pending_approval"
+
+
+def test_json_keeps_proto_field_names_and_default_values() -> None:
+    response = registry_pb2.RegisterModelVersionResponse(version=resources_pb2.ModelVersion(number=3), created=False)
+
+    data = json.loads(output.json_text(response))
+
+    assert data["created"] is False
+    assert data["version"]["number"] == "3" and "storage_uri" in data["version"]
+
+
+# ---- resource views -----------------------------------------------------------------
+
+
+def test_version_details_show_metrics_params_training_and_lineage() -> None:
+    version = resources_pb2.ModelVersion(
+        name="models/fraud/versions/3",
+        model="fraud",
+        number=3,
+        semver="1.2.0",
+        change_kind=resources_pb2.CHANGE_KIND_DATA,
+        status=resources_pb2.VERSION_STATUS_READY,
+        metrics=[resources_pb2.Metric(key="auc", value=0.931234, split="test")],
+        params={"lr": "0.01"},
+        training=resources_pb2.TrainingConfig(seed=42, code_commit="0123456789abcdef", code_dirty=True),
+        datasets=[resources_pb2.Dataset(name="census", version="2026-01")],
+        parents=[resources_pb2.ParentVersion(version="models/base/versions/7", relation=resources_pb2.PARENT_RELATION_FINE_TUNED_FROM)],
+    )
+
+    text = views.version_details(version)
+
+    assert "fraud@3" in text and "1.2.0 (data)" in text
+    assert "auc[test]" in text and "0.9312" in text
+    assert "lr:" in text and "0123456789ab (dirty)" in text and "seed:" in text
+    assert "census@2026-01" in text and "fine tuned from: base@7" in text
+
+
+def test_promotion_shows_each_gate_and_its_outcome() -> None:
+    promotion = stages_pb2.Promotion(
+        version="models/fraud/versions/4",
+        target="production",
+        state=stages_pb2.PROMOTION_STATE_FAILED,
+        gate_results=[
+            stages_pb2.GateResult(gate="metric_threshold", passed=False, detail="metrics.auc 0.87 < 0.90"),
+            stages_pb2.GateResult(gate="signature_compatible", passed=True),
+        ],
+    )
+
+    text = views.promotion(promotion)
+
+    assert text.splitlines()[0] == "fraud@4 -> production: failed"
+    assert re.search(r"metric_threshold +FAIL +metrics.auc 0.87 < 0.90", text)
+    assert re.search(r"signature_compatible +pass", text)
+
+
+def test_diff_signs_deltas_and_colours_them_by_the_daemons_verdict() -> None:
+    diff = registry_pb2.VersionDiff(
+        base="models/fraud/versions/1",
+        target="models/fraud/versions/2",
+        metrics=[
+            registry_pb2.MetricChange(key="auc", change=registry_pb2.CHANGE_TYPE_CHANGED, base=0.9, target=0.95,
+                                      delta=0.05, relative_delta=0.0556, better=True),
+            registry_pb2.MetricChange(key="loss", change=registry_pb2.CHANGE_TYPE_CHANGED, base=0.2, target=0.3,
+                                      delta=0.1, better=False),
+        ],
+        params=[registry_pb2.ValueChange(key="lr", change=registry_pb2.CHANGE_TYPE_CHANGED, base="0.1", target="0.01"),
+                registry_pb2.ValueChange(key="seed", change=registry_pb2.CHANGE_TYPE_UNCHANGED, base="1", target="1")],
+        files=[registry_pb2.FileChange(path="w.bin", base_path="old.bin", change=registry_pb2.CHANGE_TYPE_UNCHANGED)],
+    )  # fmt: skip
+
+    plain = views.diff(diff)
+    coloured = views.diff(diff, COLOUR)
+
+    assert "+0.05 (+5.6%)" in plain
+    assert "\x1b[32m+0.05 (+5.6%)\x1b[0m" in coloured and "\x1b[31m+0.1\x1b[0m" in coloured
+    assert "lr" in plain and "seed" not in plain
+    assert "w.bin (moved from old.bin)" in plain
+
+
+def test_history_shows_the_holders_at_a_time_first() -> None:
+    response = stages_pb2.GetStageHistoryResponse(
+        changes=[stages_pb2.StageChange(stage="production", version="models/fraud/versions/2",
+                                        previous_version="models/fraud/versions/1", actor="ana", reason="better auc")],
+        holders_at={"production": "models/fraud/versions/1"},
+    )  # fmt: skip
+
+    text = views.history(response)
+
+    assert text.splitlines()[0] == "Holders at that time"
+    assert re.search(r"^  production +1$", text, re.MULTILINE)
+    assert re.search(r"production +2 +1 +ana +better auc$", text, re.MULTILINE)
+
+
+def test_lineage_lists_nodes_by_depth_and_says_when_it_was_cut() -> None:
+    response = lineage_pb2.GetLineageResponse(
+        root="models/fraud/versions/2",
+        nodes=[
+            lineage_pb2.LineageNode(name="models/fraud/versions/2", kind=lineage_pb2.NODE_KIND_MODEL_VERSION, depth=0),
+            lineage_pb2.LineageNode(name="datasets/census@2026-01", kind=lineage_pb2.NODE_KIND_DATASET, depth=-1),
+        ],
+        edges=[lineage_pb2.LineageEdge(source="datasets/census@2026-01", target="models/fraud/versions/2", kind="trained_on")],
+        truncated=True,
+    )
+
+    lines = views.lineage(response).splitlines()
+
+    assert lines[1].split()[:3] == ["-1", "dataset", "datasets/census@2026-01"]
+    assert "  datasets/census@2026-01 --trained_on--> models/fraud/versions/2" in lines
+    assert "raise --depth" in lines[-1]
+
+
+def test_an_event_is_one_line_with_revision_type_and_subject() -> None:
+    event = events_pb2.Event(revision=42, type="stage.changed", subject="models/fraud/versions/2", actor="ana")
+
+    line = views.event_line(event)
+
+    assert line.split() == ["#42", "stage.changed", "fraud@2", "by", "ana"]
+    assert line.index("fraud@2") == views.event_line(events_pb2.Event(revision=7, type="model.created", subject="models/fraud/versions/2")).index("fraud@2")

@@ -1,0 +1,433 @@
+"""Every RPC of the v1 contract as a plain `Call`: the request, built once for both clients.
+
+Nothing here touches the network or imports grpc, so the sync and the async client share
+it and tests can check requests without a daemon.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar, Union
+
+from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2
+
+from studbook.tui import environment, names
+from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+
+T = TypeVar("T", bound=Message)
+
+# Registering a path waits while the daemon hashes and inspects the artifact, which
+# takes minutes for models of many gigabytes; every other call is quick.
+REGISTER_PATH_TIMEOUT = 900.0
+CREATED_FROM = "python-client"
+
+MetricsArg = Union[Mapping[str, float], Iterable[resources_pb2.Metric]]
+DatasetArg = Union[str, Mapping[str, str], resources_pb2.Dataset]
+ParentArg = Union[str, tuple[str, str], resources_pb2.ParentVersion]
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """One RPC to make: `method` of `service` (a stub of the contract) with its request.
+
+    The type parameter is the response message, so clients stay typed end to end.
+    """
+
+    service: str
+    method: str
+    request: Message
+    # Safe to send again after UNAVAILABLE: reads, and creates that carry a request_id.
+    idempotent: bool = False
+    # Seconds; None means the client's default deadline.
+    timeout: float | None = None
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def actor() -> str:
+    """`user@host`, recorded as who registered a version."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. in a container
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def enum_name(enum: Any, prefix: str, value: str | int | None) -> str:
+    """`"data"`, `"CHANGE_KIND_DATA"` or 2 -> `"CHANGE_KIND_DATA"` for a generated enum.
+
+    Unknown values raise ValueError listing the choices.
+    """
+    if value is None or value == "":
+        return prefix + "UNSPECIFIED"
+    if isinstance(value, int):
+        return str(enum.Name(value))  # raises ValueError for a number the enum does not know
+    key = value.strip().upper().replace("-", "_")
+    if not key.startswith(prefix):
+        key = prefix + key
+    if key in enum.keys():
+        return key
+    choices = ", ".join(n[len(prefix) :].lower() for n in enum.keys() if not n.endswith("UNSPECIFIED"))
+    raise ValueError(f"unknown value {value!r}: choose one of {choices}")
+
+
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    """A proto Timestamp; a naive datetime is taken as local time."""
+    stamp = timestamp_pb2.Timestamp()
+    aware = moment if moment.tzinfo is not None else moment.astimezone()
+    stamp.FromDatetime(aware.astimezone(timezone.utc))
+    return stamp
+
+
+def health(service: str = "") -> Call[health_pb2.HealthCheckResponse]:
+    """The standard gRPC health check; "" asks about the daemon as a whole."""
+    return Call("Health", "Check", health_pb2.HealthCheckRequest(service=service), idempotent=True)
+
+
+# ---- ModelService -------------------------------------------------------------------
+
+
+def create_model(
+    model_id: str,
+    *,
+    description: str = "",
+    tags: Mapping[str, str] | None = None,
+    owner: str = "",
+    stages: Iterable[str] | None = None,
+    request_id: str | None = None,
+) -> Call[resources_pb2.Model]:
+    model = resources_pb2.Model(description=description, tags=dict(tags or {}), owner=owner, stages=list(stages or []))
+    request = registry_pb2.CreateModelRequest(model_id=model_id, model=model, request_id=request_id or new_request_id())
+    return Call("ModelService", "CreateModel", request, idempotent=True)
+
+
+def get_model(model: str) -> Call[resources_pb2.Model]:
+    request = registry_pb2.GetModelRequest(name=names.model_name(model))
+    return Call("ModelService", "GetModel", request, idempotent=True)
+
+
+def list_models(
+    *, filter: str = "", order_by: str = "", page_size: int = 0, page_token: str = "", show_archived: bool = False
+) -> Call[registry_pb2.ListModelsResponse]:
+    request = registry_pb2.ListModelsRequest(
+        filter=filter, order_by=order_by, page_size=page_size, page_token=page_token, show_archived=show_archived
+    )
+    return Call("ModelService", "ListModels", request, idempotent=True)
+
+
+def update_model(model: resources_pb2.Model, update_mask: Iterable[str] = ()) -> Call[resources_pb2.Model]:
+    mask = field_mask_pb2.FieldMask(paths=list(update_mask))
+    request = registry_pb2.UpdateModelRequest(model=model, update_mask=mask)
+    return Call("ModelService", "UpdateModel", request)
+
+
+def archive_model(model: str, etag: str = "") -> Call[resources_pb2.Model]:
+    request = registry_pb2.ArchiveModelRequest(name=names.model_name(model), etag=etag)
+    return Call("ModelService", "ArchiveModel", request)
+
+
+def restore_model(model: str, etag: str = "") -> Call[resources_pb2.Model]:
+    request = registry_pb2.RestoreModelRequest(name=names.model_name(model), etag=etag)
+    return Call("ModelService", "RestoreModel", request)
+
+
+def delete_model(model: str, *, force: bool = False, etag: str = "") -> Call[registry_pb2.DeleteModelResponse]:
+    request = registry_pb2.DeleteModelRequest(name=names.model_name(model), force=force, etag=etag)
+    return Call("ModelService", "DeleteModel", request)
+
+
+# ---- VersionService -----------------------------------------------------------------
+
+
+def register_version(
+    request: registry_pb2.RegisterModelVersionRequest,
+) -> Call[registry_pb2.RegisterModelVersionResponse]:
+    # A request_id makes a resend return the first result instead of a second version.
+    timeout = REGISTER_PATH_TIMEOUT if request.source_path else None
+    return Call("VersionService", "RegisterModelVersion", request, idempotent=bool(request.request_id), timeout=timeout)
+
+
+def get_version(model: str, version: str | int | None = None) -> Call[resources_pb2.ModelVersion]:
+    request = registry_pb2.GetModelVersionRequest(name=names.version_name(model, version))
+    return Call("VersionService", "GetModelVersion", request, idempotent=True)
+
+
+def list_versions(
+    model: str = "-",
+    *,
+    filter: str = "",
+    order_by: str = "",
+    page_size: int = 0,
+    page_token: str = "",
+    show_archived: bool = False,
+    summary_only: bool = False,
+) -> Call[registry_pb2.ListModelVersionsResponse]:
+    request = registry_pb2.ListModelVersionsRequest(
+        parent=names.model_name(model),
+        filter=filter,
+        order_by=order_by,
+        page_size=page_size,
+        page_token=page_token,
+        show_archived=show_archived,
+        summary_only=summary_only,
+    )
+    return Call("VersionService", "ListModelVersions", request, idempotent=True)
+
+
+def update_version(
+    version: resources_pb2.ModelVersion, update_mask: Iterable[str] = ()
+) -> Call[resources_pb2.ModelVersion]:
+    mask = field_mask_pb2.FieldMask(paths=list(update_mask))
+    request = registry_pb2.UpdateModelVersionRequest(version=version, update_mask=mask)
+    return Call("VersionService", "UpdateModelVersion", request)
+
+
+def archive_version(version: str, etag: str = "") -> Call[resources_pb2.ModelVersion]:
+    request = registry_pb2.ArchiveModelVersionRequest(name=names.version_name(version), etag=etag)
+    return Call("VersionService", "ArchiveModelVersion", request)
+
+
+def log_metrics(
+    version: str, metrics: MetricsArg, *, step: int | None = None, split: str = ""
+) -> Call[registry_pb2.LogMetricsResponse]:
+    request = registry_pb2.LogMetricsRequest(name=names.version_name(version), metrics=to_metrics(metrics, step, split))
+    return Call("VersionService", "LogMetrics", request)
+
+
+def list_metrics(version: str, *, key: str = "", split: str = "") -> Call[registry_pb2.ListMetricsResponse]:
+    request = registry_pb2.ListMetricsRequest(name=names.version_name(version), key=key, split=split)
+    return Call("VersionService", "ListMetrics", request, idempotent=True)
+
+
+def diff_versions(base: str, target: str) -> Call[registry_pb2.VersionDiff]:
+    request = registry_pb2.DiffModelVersionsRequest(base=names.version_name(base), target=names.version_name(target))
+    return Call("VersionService", "DiffModelVersions", request, idempotent=True)
+
+
+# ---- LineageService -----------------------------------------------------------------
+
+
+def get_lineage(name: str, *, direction: str | int = "both", depth: int = 0) -> Call[lineage_pb2.GetLineageResponse]:
+    request = lineage_pb2.GetLineageRequest(
+        name=names.lineage_node(name),
+        direction=enum_name(lineage_pb2.LineageDirection, "LINEAGE_DIRECTION_", direction),
+        depth=depth,
+    )
+    return Call("LineageService", "GetLineage", request, idempotent=True)
+
+
+# ---- StageService -------------------------------------------------------------------
+
+
+def promote(
+    version: str,
+    target: str,
+    *,
+    reason: str = "",
+    validate_only: bool = False,
+    expected_etag: str = "",
+    request_id: str | None = None,
+) -> Call[stages_pb2.Promotion]:
+    request = stages_pb2.PromoteModelVersionRequest(
+        name=names.version_name(version),
+        target=target,
+        reason=reason,
+        validate_only=validate_only,
+        expected_etag=expected_etag,
+        request_id=request_id or new_request_id(),
+    )
+    return Call("StageService", "PromoteModelVersion", request, idempotent=True)
+
+
+def rollback(model: str, stage: str, *, reason: str = "", expected_etag: str = "") -> Call[stages_pb2.Promotion]:
+    # No request_id in the contract: a resend could roll back twice, so no retries.
+    request = stages_pb2.RollbackStageRequest(
+        model=names.model_name(model), stage=stage, reason=reason, expected_etag=expected_etag
+    )
+    return Call("StageService", "RollbackStage", request)
+
+
+def delete_alias(model: str, alias: str, *, reason: str = "") -> Call[stages_pb2.DeleteAliasResponse]:
+    request = stages_pb2.DeleteAliasRequest(model=names.model_name(model), alias=alias, reason=reason)
+    return Call("StageService", "DeleteAlias", request)
+
+
+def get_promotion(name: str) -> Call[stages_pb2.Promotion]:
+    return Call("StageService", "GetPromotion", stages_pb2.GetPromotionRequest(name=name), idempotent=True)
+
+
+def list_promotions(
+    model: str = "-", *, filter: str = "", page_size: int = 0, page_token: str = ""
+) -> Call[stages_pb2.ListPromotionsResponse]:
+    request = stages_pb2.ListPromotionsRequest(
+        parent=names.model_name(model), filter=filter, page_size=page_size, page_token=page_token
+    )
+    return Call("StageService", "ListPromotions", request, idempotent=True)
+
+
+def approve_promotion(name: str, *, comment: str = "") -> Call[stages_pb2.Promotion]:
+    return Call("StageService", "ApprovePromotion", stages_pb2.ApprovePromotionRequest(name=name, comment=comment))
+
+
+def reject_promotion(name: str, *, reason: str = "") -> Call[stages_pb2.Promotion]:
+    return Call("StageService", "RejectPromotion", stages_pb2.RejectPromotionRequest(name=name, reason=reason))
+
+
+def cancel_promotion(name: str, *, reason: str = "") -> Call[stages_pb2.Promotion]:
+    return Call("StageService", "CancelPromotion", stages_pb2.CancelPromotionRequest(name=name, reason=reason))
+
+
+def stage_history(
+    model: str, *, stage: str = "", at: datetime | None = None, page_size: int = 0, page_token: str = ""
+) -> Call[stages_pb2.GetStageHistoryResponse]:
+    request = stages_pb2.GetStageHistoryRequest(
+        model=names.model_name(model), stage=stage, page_size=page_size, page_token=page_token
+    )
+    if at is not None:
+        request.at.CopyFrom(timestamp(at))
+    return Call("StageService", "GetStageHistory", request, idempotent=True)
+
+
+# ---- EventService -------------------------------------------------------------------
+
+
+def watch(
+    start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
+) -> Call[events_pb2.WatchResponse]:
+    request = events_pb2.WatchRequest(
+        start_revision=start_revision, filter=filter, bookmark_interval_seconds=bookmark_interval or 0
+    )
+    return Call("EventService", "Watch", request)
+
+
+# ---- Registration -------------------------------------------------------------------
+
+
+def to_metrics(metrics: MetricsArg, step: int | None = None, split: str = "") -> list[resources_pb2.Metric]:
+    """`{"auc": 0.93}` or Metric messages -> Metric messages; `step`/`split` fill plain values."""
+    if isinstance(metrics, Mapping):
+        converted = []
+        for key, value in metrics.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"metric {key!r} must be a number, got {value!r}")
+            metric = resources_pb2.Metric(key=str(key), value=float(value), split=split)
+            if step is not None:
+                metric.step = step
+            converted.append(metric)
+        return converted
+    return list(metrics)
+
+
+def param_text(value: object) -> str:
+    """Params are strings in the contract: text as is, anything else as JSON (`true`, `[1, 2]`)."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, default=str)
+
+
+def to_dataset(dataset: DatasetArg) -> resources_pb2.Dataset:
+    """`"census@2026-01"`, `{"name": ..., "version": ..., "uri": ...}` or a Dataset."""
+    if isinstance(dataset, resources_pb2.Dataset):
+        return dataset
+    if isinstance(dataset, str):
+        name, _, version = dataset.partition("@")
+        return resources_pb2.Dataset(name=name, version=version)
+    return resources_pb2.Dataset(**dict(dataset))
+
+
+def to_parent(parent: ParentArg) -> resources_pb2.ParentVersion:
+    """`"base@3"` (derived from), `("base@3", "fine_tuned_from")` or a ParentVersion."""
+    if isinstance(parent, resources_pb2.ParentVersion):
+        return parent
+    ref, relation = (parent, "derived_from") if isinstance(parent, str) else parent
+    return resources_pb2.ParentVersion(
+        version=names.version_name(ref),
+        relation=enum_name(resources_pb2.ParentRelation, "PARENT_RELATION_", relation),
+    )
+
+
+def register_request(
+    model: str,
+    *,
+    path: str | os.PathLike[str] | None = None,
+    uri: str | None = None,
+    metrics: MetricsArg | None = None,
+    params: Mapping[str, object] | None = None,
+    tags: Mapping[str, str] | None = None,
+    description: str = "",
+    model_card: str = "",
+    datasets: Iterable[DatasetArg] = (),
+    parents: Iterable[ParentArg] = (),
+    semver: str = "",
+    change_kind: str | int | None = None,
+    seed: int | None = None,
+    data_versions: Mapping[str, str] | None = None,
+    run_id: str = "",
+    environment_info: bool | resources_pb2.Environment = True,
+    git: bool = True,
+    request_id: str | None = None,
+    created_from: str = CREATED_FROM,
+    entry_point: str | None = None,
+) -> registry_pb2.RegisterModelVersionRequest:
+    """The RegisterModelVersion request a training script means, with its provenance filled in.
+
+    `path` (a local file or folder the daemon hashes) or `uri` (metadata only) says where
+    the artifact is. The environment and the git state of the working directory are
+    captured unless turned off, and so is the running script unless `entry_point` is
+    given. Every dataset in `data_versions` is also recorded as a
+    dataset the version was trained on, so it shows in the lineage graph.
+    """
+    if (path is None) == (uri is None):
+        raise ValueError("give exactly one of path= (a local file or folder) or uri= (metadata only)")
+    data_versions = {str(k): str(v) for k, v in (data_versions or {}).items()}
+    commit, dirty = environment.git_state() if git else ("", False)
+    training = resources_pb2.TrainingConfig(
+        data_versions=data_versions,
+        code_commit=commit,
+        code_dirty=dirty,
+        entry_point=environment.entry_point() if entry_point is None else entry_point,
+    )
+    if seed is not None:
+        training.seed = seed
+    listed = [to_dataset(d) for d in datasets]
+    known = {d.name for d in listed}
+    listed += [resources_pb2.Dataset(name=n, version=v) for n, v in data_versions.items() if n not in known]
+    version = resources_pb2.ModelVersion(
+        description=description,
+        tags={str(k): str(v) for k, v in (tags or {}).items()},
+        params={str(k): param_text(v) for k, v in (params or {}).items()},
+        metrics=to_metrics(metrics or {}),
+        storage_uri=uri or "",
+        training=training,
+        model_card=model_card,
+        datasets=listed,
+        parents=[to_parent(p) for p in parents],
+        change_kind=enum_name(resources_pb2.ChangeKind, "CHANGE_KIND_", change_kind),
+        created_by=actor(),
+        created_from=created_from,
+    )
+    if run_id:
+        version.run.CopyFrom(resources_pb2.Run(run_id=run_id, code_commit=commit, entry_point=training.entry_point))
+    if isinstance(environment_info, resources_pb2.Environment):
+        version.environment.CopyFrom(environment_info)
+    elif environment_info:
+        version.environment.CopyFrom(environment.capture_environment())
+    return registry_pb2.RegisterModelVersionRequest(
+        parent=names.model_name(model),
+        # Absolute, because the daemon reads it from its own working directory.
+        source_path=os.path.abspath(os.path.expanduser(os.fspath(path))) if path is not None else "",
+        version=version,
+        request_id=request_id or new_request_id(),
+        semver=semver,
+    )

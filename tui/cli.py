@@ -1,0 +1,584 @@
+"""The `studbook` command: every registry operation from a shell; tables for people, --json for scripts.
+
+Start-up stays light: grpc and the generated code are imported inside the commands that
+talk to a daemon, so `studbook --help` and `studbook serve` never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TextIO
+
+from studbook import locations
+from studbook.tui import names
+from studbook.tui.errors import StudbookError
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+    from studbook.tui.client import Client
+    from studbook.tui.output import Painter
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_PRECONDITION = 4
+EXIT_UNAVAILABLE = 5
+EXIT_CONFLICT = 6
+EXIT_INVALID = 7
+EXIT_INTERRUPTED = 130
+
+# gRPC status name -> exit code; anything else is EXIT_ERROR.
+EXIT_CODES = {
+    "NOT_FOUND": EXIT_NOT_FOUND,
+    "FAILED_PRECONDITION": EXIT_PRECONDITION,
+    "UNAVAILABLE": EXIT_UNAVAILABLE,
+    "ALREADY_EXISTS": EXIT_CONFLICT,
+    "ABORTED": EXIT_CONFLICT,
+    "INVALID_ARGUMENT": EXIT_INVALID,
+    "OUT_OF_RANGE": EXIT_INVALID,
+}
+
+EPILOG = """\
+names:
+  a model is MODEL or models/MODEL; a version is MODEL@VERSION, MODEL/VERSION or
+  models/MODEL/versions/VERSION, where VERSION is a number, a stage, an alias or latest
+  (fraud@production, fraud/3, fraud@latest).
+
+exit codes:
+  0  success
+  1  error
+  2  usage error (bad command line)
+  3  not found
+  4  failed precondition (e.g. a promotion gate not met)
+  5  unavailable (no daemon answers)
+  6  conflict (already exists, or a concurrent change won)
+  7  invalid argument
+
+environment:
+  STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
+  NO_COLOR          plain output even on a terminal
+  STUDBOOK_DEBUG    show tracebacks of unexpected errors
+"""
+
+Handler = Callable[[argparse.Namespace, "Context"], int]
+
+
+# ---- argument types: bad values are usage errors (exit 2) ---------------------------
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def metric_value(text: str) -> tuple[str, float]:
+    key, value = key_value(text)
+    try:
+        return key, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"metric {key!r} needs a number, got {value!r}") from None
+
+
+def model_ref(text: str) -> str:
+    try:
+        ref = names.parse_ref(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if ref.is_version:
+        raise argparse.ArgumentTypeError(f"expected a model, got the version {text!r}")
+    return ref.model
+
+
+def any_ref(text: str) -> names.Ref:
+    try:
+        return names.parse_ref(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def version_ref(text: str) -> str:
+    """A version name; a bare model means its latest version."""
+    try:
+        return names.version_name(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def exact_version_ref(text: str) -> str:
+    """A version spelled out (fraud@3, fraud@staging): promotions never guess `latest`."""
+    ref = any_ref(text)
+    if not ref.is_version:
+        raise argparse.ArgumentTypeError(f"name the version to promote, e.g. {ref.model}@3 or {ref.model}@staging")
+    return ref.name
+
+
+def moment(text: str) -> datetime:
+    """ISO 8601 date or time (`2026-01-31`, `2026-01-31T09:30`, `...Z`); without a zone, local time."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date or time like 2026-01-31T09:30:00Z, got {text!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.astimezone()
+
+
+def parent_ref(text: str) -> tuple[str, str]:
+    """`base@3` (derived from) or `base@3=fine_tuned_from`."""
+    ref, _, relation = text.partition("=")
+    return version_ref(ref), relation or "derived_from"
+
+
+# ---- the parser ---------------------------------------------------------------------
+
+
+def _common_options() -> argparse.ArgumentParser:
+    # Accepted before or after the command (`studbook --json models`, `studbook models --json`);
+    # SUPPRESS keeps a value given at one place from being reset at the other.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--address",
+        default=argparse.SUPPRESS,
+        help="daemon address: unix:///path/to.sock or host:port (default: $STUDBOOK_ADDRESS or the user socket)",
+    )
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    common.add_argument(
+        "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="studbook",
+        description="studbook: a local registry of machine-learning models.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"studbook {_package_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = command("serve", cmd_serve, "run the daemon in the foreground (other daemon flags pass through)")
+    serve.add_argument("--data-dir", help="where the catalog lives (default: $XDG_DATA_HOME/studbook)")
+    serve.add_argument("--socket", help="unix socket path (default: from --address, else the user socket)")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP")
+
+    command("status", cmd_status, "check that the daemon answers and count what it holds")
+
+    models = command("models", cmd_models, "list models")
+    _list_options(models)
+
+    versions = command("versions", cmd_versions, "list the versions of a model (`-` for every model)")
+    versions.add_argument("model", type=model_ref, help="model, or - for all")
+    _list_options(versions)
+
+    show = command("show", cmd_show, "show a model or a version")
+    show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
+
+    register = command("register", cmd_register, "register a version from a file or folder, or a URI")
+    register.add_argument("model", type=model_ref)
+    register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes and inspects it")
+    register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
+    register.add_argument("--metric", type=metric_value, action="append", default=[], metavar="KEY=NUMBER")
+    register.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    register.add_argument("--tag", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    register.add_argument("--description", default="")
+    register.add_argument("--model-card", type=argparse.FileType("r"), metavar="FILE", help="Markdown model card")
+    register.add_argument("--semver", default="", help="explicit MAJOR.MINOR.PATCH")
+    register.add_argument("--change-kind", choices=("schema", "data", "tuning"), help="decides the semver bump")
+    register.add_argument("--seed", type=int)
+    register.add_argument("--data-version", type=key_value, action="append", default=[], metavar="DATASET=VERSION")
+    register.add_argument("--dataset", action="append", default=[], metavar="NAME[@VERSION]")
+    register.add_argument("--parent", type=parent_ref, action="append", default=[], metavar="VERSION[=RELATION]")
+    register.add_argument("--run-id", default="")
+    register.add_argument("--request-id", help="makes a retried registration return the first result")
+    register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
+
+    promote = command("promote", cmd_promote, "move a version into a stage or point an alias at it")
+    promote.add_argument("version", type=exact_version_ref)
+    promote.add_argument("stage", help="stage or alias")
+    promote.add_argument("--reason", required=True)
+    promote.add_argument("--dry-run", action="store_true", help="only check the gates")
+    promote.add_argument("--etag", default="", help="fail if the model changed since this etag")
+
+    rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
+    rollback.add_argument("model", type=model_ref)
+    rollback.add_argument("stage")
+    rollback.add_argument("--reason", required=True)
+
+    history = command("history", cmd_history, "who held which stage, when and why")
+    history.add_argument("model", type=model_ref)
+    history.add_argument("--stage", default="", help="one stage or alias only")
+    history.add_argument("--at", type=moment, metavar="TIME", help="also show the holders at this time")
+    history.add_argument("--limit", type=int, default=50)
+
+    diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
+    diff.add_argument("base", type=version_ref)
+    diff.add_argument("target", type=version_ref)
+
+    lineage = command("lineage", cmd_lineage, "walk the lineage graph of a version, dataset or run")
+    lineage.add_argument("name", help="a version, datasets/NAME@VERSION or runs/ID")
+    way = lineage.add_mutually_exclusive_group()
+    way.add_argument("--up", dest="direction", action="store_const", const="upstream", help="what it came from")
+    way.add_argument("--down", dest="direction", action="store_const", const="downstream", help="what came from it")
+    lineage.add_argument("--depth", type=int, default=0, help="edges to follow (daemon default 3)")
+
+    watch = command("watch", cmd_watch, "print registry events as they happen")
+    watch.add_argument(
+        "--from", dest="start", type=int, default=-1, metavar="REV", help="replay after this revision (0: all kept)"
+    )
+    watch.add_argument("--filter", default="", help='e.g. model = "fraud"')
+
+    demo = command("demo", cmd_demo, "start a daemon if none runs and load demo data the first time")
+    demo.add_argument("--data-dir", help="catalog folder for a daemon started here")
+    return parser
+
+
+def _list_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--filter", default="", help='e.g. metrics.auc > 0.9 AND tags.team = "risk"')
+    sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
+    sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+    sub.add_argument("--archived", action="store_true", help="include archived ones")
+
+
+def _package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("studbook")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# ---- running a command --------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every command needs: where the daemon is, and how to print."""
+
+    address: str
+    as_json: bool
+    # None: the client's default deadline.
+    timeout: float | None
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    _client: Client | None = None
+
+    @property
+    def paint(self) -> Painter:
+        from studbook.tui.output import Painter, wants_colour
+
+        return Painter(not self.as_json and wants_colour(self.out))
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            from studbook.tui.client import Client
+
+            self._client = Client(self.address, timeout=self.timeout)
+        return self._client
+
+    def emit(self, data: Message | dict[str, Any], human: Callable[[], str]) -> None:
+        """JSON of `data` with --json, else the human rendering."""
+        from studbook.tui import output
+
+        print(output.json_text(data) if self.as_json else human(), file=self.out)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command != "serve":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as stop:  # --help, --version and usage errors
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    args.extra = extra
+    context = Context(
+        address=getattr(args, "address", None) or locations.default_address(),
+        as_json=getattr(args, "json", False),
+        timeout=getattr(args, "timeout", None),
+    )
+    try:
+        return int(args.handler(args, context))
+    except StudbookError as error:
+        return _fail(_explain(error), EXIT_CODES.get(error.code, EXIT_ERROR))
+    except ValueError as error:  # a value the library refused before sending anything
+        return _fail(str(error), EXIT_INVALID)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`studbook versions fraud | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:  # never a traceback for a user, unless asked for
+        if os.environ.get("STUDBOOK_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {error} (STUDBOOK_DEBUG=1 shows where)", EXIT_ERROR)
+    finally:
+        context.close()
+
+
+def _fail(message: str, code: int) -> int:
+    # One line whatever the message holds, so scripts can grep or log it as a unit.
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    return code
+
+
+def _explain(error: StudbookError) -> str:
+    """The one error line: the daemon's message, a next step where there is an obvious one, the reason."""
+    if error.code == "UNAVAILABLE" and error.reason == "UNAVAILABLE":
+        advice = "start one with `studbook serve` or `studbook demo`, or pass --address"
+        return f"{error.message}; {advice} [{error.reason}]"
+    return str(error)
+
+
+# ---- commands -----------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import launcher
+
+    socket = args.socket
+    if socket is None and (getattr(args, "address", None) or os.environ.get(locations.ADDRESS_ENV)):
+        # An explicit address says where clients will look, so serve there.
+        socket = launcher.socket_path(ctx.address)
+    argv = launcher.daemon_argv(data_dir=args.data_dir, socket=socket, listen=args.listen, extra=args.extra)
+    launcher.exec_daemon(argv)
+    return EXIT_OK  # not reached: exec replaces this process
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    client = ctx.client
+    health = client.health()
+    models = client.list_models(page_size=1).total_size
+    versions = client.list_versions("-", page_size=1, summary_only=True).total_size
+    data = {"address": ctx.address, "status": health, "models": models, "versions": versions}
+
+    def human() -> str:
+        from studbook.tui.output import fields
+
+        return fields(list(data.items()), paint=ctx.paint)
+
+    ctx.emit(data, human)
+    return EXIT_OK if health == "SERVING" else EXIT_UNAVAILABLE
+
+
+def _take(items: Any, limit: int) -> list[Any]:
+    from itertools import islice
+
+    return list(islice(items, limit) if limit > 0 else items)
+
+
+def _page_size(limit: int) -> int:
+    return min(limit, 1000) if limit > 0 else 1000
+
+
+def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    found = _take(
+        ctx.client.iter_models(
+            filter=args.filter, order_by=args.order_by, page_size=_page_size(args.limit), show_archived=args.archived
+        ),
+        args.limit,
+    )
+    ctx.emit(_listing("models", found), lambda: views.models_table(found, ctx.paint) if found else "no models")
+    return EXIT_OK
+
+
+def cmd_versions(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    found = _take(
+        ctx.client.iter_versions(
+            args.model,
+            filter=args.filter,
+            order_by=args.order_by,
+            page_size=_page_size(args.limit),
+            show_archived=args.archived,
+            # Tables leave out files, cards and environments; scripts get everything.
+            summary_only=not ctx.as_json,
+        ),
+        args.limit,
+    )
+
+    def human() -> str:
+        return views.versions_table(found, with_model=args.model == "-", paint=ctx.paint) if found else "no versions"
+
+    ctx.emit(_listing("versions", found), human)
+    return EXIT_OK
+
+
+def _listing(key: str, messages: list[Any]) -> dict[str, Any]:
+    from studbook.tui.output import message_dict
+
+    return {key: [message_dict(m) for m in messages]}
+
+
+def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    ref: names.Ref = args.name
+    if ref.is_version:
+        version = ctx.client.get_version(ref.name)
+        ctx.emit(version, lambda: views.version_details(version, ctx.paint))
+        return EXIT_OK
+    model = ctx.client.get_model(ref.model)
+
+    def human() -> str:
+        recent = ctx.client.list_versions(ref.model, page_size=10, summary_only=True).versions
+        table = views.versions_table(recent, with_model=False, paint=ctx.paint) if recent else ""
+        from studbook.tui.output import section
+
+        blocks = [views.model_details(model, ctx.paint), section("Latest versions", table, paint=ctx.paint)]
+        return "\n\n".join(block for block in blocks if block)
+
+    ctx.emit(model, human)
+    return EXIT_OK
+
+
+def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import calls, views
+
+    if (args.path is None) == (args.uri is None):
+        return _fail("give the model file or folder PATH, or --uri URI (one of them)", EXIT_USAGE)
+    card = ""
+    if args.model_card is not None:
+        with args.model_card as handle:
+            card = handle.read()
+    request = calls.register_request(
+        args.model,
+        path=args.path,
+        uri=args.uri,
+        metrics=dict(args.metric),
+        params=dict(args.param),
+        tags=dict(args.tag),
+        description=args.description,
+        model_card=card,
+        datasets=args.dataset,
+        parents=args.parent,
+        semver=args.semver,
+        change_kind=args.change_kind,
+        seed=args.seed,
+        data_versions=dict(args.data_version),
+        run_id=args.run_id,
+        environment_info=not args.no_env,
+        git=not args.no_env,
+        request_id=args.request_id,
+        created_from="cli",
+        entry_point="",  # the script that trained the model is not this command
+    )
+    response = ctx.client.register_version(request)
+    ctx.emit(response, lambda: views.registered(response, ctx.paint))
+    return EXIT_OK
+
+
+def _promotion_exit(promotion: Any) -> int:
+    from studbook.v1 import stages_pb2
+
+    refused = promotion.state in (stages_pb2.PROMOTION_STATE_FAILED, stages_pb2.PROMOTION_STATE_REJECTED)
+    if refused or any(not gate.passed for gate in promotion.gate_results):
+        return EXIT_PRECONDITION
+    return EXIT_OK
+
+
+def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    promotion = ctx.client.promote(
+        args.version, args.stage, reason=args.reason, validate_only=args.dry_run, expected_etag=args.etag
+    )
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return _promotion_exit(promotion)
+
+
+def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return _promotion_exit(promotion)
+
+
+def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    response = ctx.client.stage_history(args.model, stage=args.stage, at=args.at, page_size=_page_size(args.limit))
+    ctx.emit(response, lambda: views.history(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    result = ctx.client.diff(args.base, args.target)
+    ctx.emit(result, lambda: views.diff(result, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_lineage(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    response = ctx.client.get_lineage(args.name, direction=args.direction or "both", depth=args.depth)
+    ctx.emit(response, lambda: views.lineage(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import output, views
+
+    paint = ctx.paint
+    try:
+        for response in ctx.client.watch(args.start, filter=args.filter):
+            if not response.HasField("event"):
+                continue  # bookmarks only say that nothing happened
+            line = output.json_line(response.event) if ctx.as_json else views.event_line(response.event, paint)
+            print(line, file=ctx.out, flush=True)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch ends
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import demo, launcher
+
+    pid = None
+    if not launcher.is_serving(ctx.address):
+        pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir)
+    client = ctx.client
+    loaded = not demo.is_loaded(client)
+    if loaded:
+        demo.load_demo(client)
+    data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded}
+
+    def human() -> str:
+        started = f"started a daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
+        did = "loaded the demo models" if loaded else "the demo models were already there"
+        return f"{started}; {did}.\ntry: studbook models, studbook show fraud-detector@production, studbook watch"
+
+    ctx.emit(data, human)
+    # Where the terminal UI opens once it exists: `studbook demo` is what `make run` runs.
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,750 @@
+"""gRPC clients of the registry: `AsyncClient` (grpc.aio, for the TUI) and `Client` (sync, for scripts).
+
+Both send the requests built in `calls`, put a deadline on every unary call, resend
+idempotent calls a few times when the daemon is unavailable, and turn every gRPC error
+into a `StudbookError` carrying the daemon's ErrorInfo reason and metadata.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_status import rpc_status
+
+from studbook import locations
+from studbook.tui import calls
+from studbook.tui.calls import DatasetArg, MetricsArg, ParentArg
+from studbook.tui.errors import StudbookError
+from studbook.v1 import (
+    events_pb2,
+    events_pb2_grpc,
+    lineage_pb2,
+    lineage_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+    stages_pb2,
+    stages_pb2_grpc,
+)
+
+# StudbookError lives in `errors` (no grpc import) and is re-exported here for users.
+__all__ = ["AsyncClient", "Client", "StudbookError", "error_from_rpc"]
+
+T = TypeVar("T", bound=Message)
+
+DEFAULT_TIMEOUT = 10.0
+# The daemon accepts messages up to this size; matching it lets big versions through.
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Pauses before each resend of an idempotent call that met UNAVAILABLE (jittered).
+RETRY_DELAYS = (0.1, 0.25, 0.5)
+CHANNEL_OPTIONS = [
+    ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+    ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+    # gRPC waits up to 1 s before reconnecting after a failure by default; a restarting
+    # daemon is back sooner, and the resends above should find it.
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
+    """Decode the google.rpc.Status (and its ErrorInfo) in the trailers of a failed call."""
+    code = _status_code(error)
+    if code is None:
+        return StudbookError("UNKNOWN", "UNKNOWN", str(error) or "unknown error")
+    message = error.details() or code.name.lower()
+    reason, metadata = code.name, {}
+    try:
+        status = rpc_status.from_call(error)
+    except ValueError:  # trailers that disagree with the status: trust the status
+        status = None
+    if status is not None:
+        message = status.message or message
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info):
+                reason, metadata = info.reason or reason, dict(info.metadata)
+                break
+    # Transport failures carry no Status; gRPC's own text goes to metadata, as it is long.
+    elif code is grpc.StatusCode.UNAVAILABLE:
+        message, metadata = f"no studbook daemon answers at {address}", {"detail": message}
+    elif code is grpc.StatusCode.DEADLINE_EXCEEDED:
+        message, metadata = f"the studbook daemon at {address} did not answer in time", {"detail": message}
+    return StudbookError(code.name, reason, message, metadata)
+
+
+def _status_code(error: grpc.RpcError) -> grpc.StatusCode | None:
+    # Sync errors are grpc.Call objects; grpc.aio's AioRpcError only has the same methods.
+    code = getattr(error, "code", None)
+    return code() if callable(code) else None
+
+
+def channel_target(address: str) -> str:
+    """A gRPC target: `unix:///path`, `host:port`, or a bare socket path (made `unix://`)."""
+    return f"unix://{address}" if address.startswith("/") else address
+
+
+def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
+    """One generated stub per service, keyed like `calls.Call.service`."""
+    return {
+        "ModelService": registry_pb2_grpc.ModelServiceStub(channel),
+        "VersionService": registry_pb2_grpc.VersionServiceStub(channel),
+        "LineageService": lineage_pb2_grpc.LineageServiceStub(channel),
+        "StageService": stages_pb2_grpc.StageServiceStub(channel),
+        "EventService": events_pb2_grpc.EventServiceStub(channel),
+        "Health": health_pb2_grpc.HealthStub(channel),
+    }
+
+
+def _retry_delay(attempt: int) -> float:
+    # Jitter keeps many clients of a restarting daemon from reconnecting in lockstep.
+    return RETRY_DELAYS[attempt] * random.uniform(0.75, 1.25)
+
+
+class _Settings:
+    """What both clients share: where the daemon is and how patiently to call it."""
+
+    def __init__(self, address: str | None, timeout: float | None, retries: bool) -> None:
+        self.address = address or locations.default_address()
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        self.retries = retries
+
+    def _deadline(self, call: calls.Call[Any]) -> float:
+        return max(call.timeout or 0.0, self.timeout)
+
+    def _can_retry(self, error: grpc.RpcError, call: calls.Call[Any], attempt: int) -> bool:
+        """Resend only what is safe to resend, only while the daemon is briefly away."""
+        return (
+            self.retries
+            and call.idempotent
+            and attempt < len(RETRY_DELAYS)
+            and _status_code(error) is grpc.StatusCode.UNAVAILABLE
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(address={self.address!r})"
+
+
+class Client(_Settings):
+    """The synchronous client, for training scripts, notebooks and the CLI.
+
+        sb = Client()
+        v = sb.register("fraud", path="out/model.onnx", metrics={"auc": 0.93})
+
+    `address` is `unix:///path/to.sock` or `host:port`; by default `$STUDBOOK_ADDRESS`
+    or the daemon's default socket. `timeout` is the deadline in seconds of each call
+    (registering a path waits longer, while the daemon hashes it). With `retries`,
+    reads and calls carrying a request_id are resent when the daemon is briefly away.
+    Every failure raises `StudbookError`.
+    """
+
+    def __init__(
+        self, address: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, retries: bool = True
+    ) -> None:
+        super().__init__(address, timeout, retries)
+        self._channel = grpc.insecure_channel(channel_target(self.address), options=CHANNEL_OPTIONS)
+        self._stubs = _stubs(self._channel)
+
+    def close(self) -> None:
+        self._channel.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _unary(self, call: calls.Call[T]) -> T:
+        method = getattr(self._stubs[call.service], call.method)
+        attempt = 0
+        while True:
+            try:
+                response: T = method(call.request, timeout=self._deadline(call))
+                return response
+            except grpc.RpcError as error:
+                if not self._can_retry(error, call, attempt):
+                    raise error_from_rpc(error, self.address) from None
+            time.sleep(_retry_delay(attempt))
+            attempt += 1
+
+    # ---- health ----
+
+    def health(self, service: str = "") -> str:
+        """The daemon's serving status, e.g. `SERVING`."""
+        response = self._unary(calls.health(service))
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    # ---- models ----
+
+    def create_model(
+        self,
+        model_id: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        owner: str = "",
+        stages: Iterable[str] | None = None,
+        request_id: str | None = None,
+    ) -> resources_pb2.Model:
+        return self._unary(
+            calls.create_model(
+                model_id, description=description, tags=tags, owner=owner, stages=stages, request_id=request_id
+            )
+        )
+
+    def get_model(self, model: str) -> resources_pb2.Model:
+        return self._unary(calls.get_model(model))
+
+    def list_models(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        show_archived: bool = False,
+    ) -> registry_pb2.ListModelsResponse:
+        return self._unary(
+            calls.list_models(
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                page_token=page_token,
+                show_archived=show_archived,
+            )
+        )
+
+    def iter_models(
+        self, *, filter: str = "", order_by: str = "", page_size: int = 0, show_archived: bool = False
+    ) -> Iterator[resources_pb2.Model]:
+        """Every matching model, fetched page by page."""
+        token = ""
+        while True:
+            page = self.list_models(
+                filter=filter, order_by=order_by, page_size=page_size, page_token=token, show_archived=show_archived
+            )
+            yield from page.models
+            token = page.next_page_token
+            if not token:
+                return
+
+    def update_model(self, model: resources_pb2.Model, update_mask: Iterable[str] = ()) -> resources_pb2.Model:
+        return self._unary(calls.update_model(model, update_mask))
+
+    def archive_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
+        return self._unary(calls.archive_model(model, etag))
+
+    def restore_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
+        return self._unary(calls.restore_model(model, etag))
+
+    def delete_model(self, model: str, *, force: bool = False, etag: str = "") -> registry_pb2.DeleteModelResponse:
+        return self._unary(calls.delete_model(model, force=force, etag=etag))
+
+    # ---- versions ----
+
+    def register(
+        self,
+        model: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        uri: str | None = None,
+        metrics: MetricsArg | None = None,
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        model_card: str = "",
+        datasets: Iterable[DatasetArg] = (),
+        parents: Iterable[ParentArg] = (),
+        semver: str = "",
+        change_kind: str | int | None = None,
+        seed: int | None = None,
+        data_versions: Mapping[str, str] | None = None,
+        run_id: str = "",
+        environment: bool | resources_pb2.Environment = True,
+        git: bool = True,
+        request_id: str | None = None,
+    ) -> resources_pb2.ModelVersion:
+        """Register a version of `model` (created if new) and return it.
+
+        Give `path` (a local file or folder; the daemon hashes and inspects it) or `uri`
+        (metadata only). The Python and ML package versions, the platform and the git
+        commit of the working directory are recorded unless `environment`/`git` are
+        False. See `calls.register_request` for the accepted shapes of each argument.
+        """
+        request = calls.register_request(
+            model,
+            path=path,
+            uri=uri,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            model_card=model_card,
+            datasets=datasets,
+            parents=parents,
+            semver=semver,
+            change_kind=change_kind,
+            seed=seed,
+            data_versions=data_versions,
+            run_id=run_id,
+            environment_info=environment,
+            git=git,
+            request_id=request_id,
+        )
+        return self.register_version(request).version
+
+    def register_version(
+        self, request: registry_pb2.RegisterModelVersionRequest
+    ) -> registry_pb2.RegisterModelVersionResponse:
+        """The raw RegisterModelVersion call; `created` is False when an existing version came back."""
+        return self._unary(calls.register_version(request))
+
+    def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
+        """`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest)."""
+        return self._unary(calls.get_version(model, version))
+
+    def list_versions(
+        self,
+        model: str = "-",
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        show_archived: bool = False,
+        summary_only: bool = False,
+    ) -> registry_pb2.ListModelVersionsResponse:
+        return self._unary(
+            calls.list_versions(
+                model,
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                page_token=page_token,
+                show_archived=show_archived,
+                summary_only=summary_only,
+            )
+        )
+
+    def iter_versions(
+        self,
+        model: str = "-",
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        show_archived: bool = False,
+        summary_only: bool = False,
+    ) -> Iterator[resources_pb2.ModelVersion]:
+        """Every matching version, fetched page by page."""
+        token = ""
+        while True:
+            page = self.list_versions(
+                model,
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                page_token=token,
+                show_archived=show_archived,
+                summary_only=summary_only,
+            )
+            yield from page.versions
+            token = page.next_page_token
+            if not token:
+                return
+
+    def update_version(
+        self, version: resources_pb2.ModelVersion, update_mask: Iterable[str] = ()
+    ) -> resources_pb2.ModelVersion:
+        return self._unary(calls.update_version(version, update_mask))
+
+    def archive_version(self, version: str, *, etag: str = "") -> resources_pb2.ModelVersion:
+        return self._unary(calls.archive_version(version, etag))
+
+    def log_metrics(self, version: str, metrics: MetricsArg, *, step: int | None = None, split: str = "") -> int:
+        """Append observations, e.g. `log_metrics("fraud@3", {"loss": 0.2}, step=100)`; returns how many."""
+        return self._unary(calls.log_metrics(version, metrics, step=step, split=split)).logged
+
+    def list_metrics(self, version: str, *, key: str = "", split: str = "") -> list[resources_pb2.Metric]:
+        return list(self._unary(calls.list_metrics(version, key=key, split=split)).metrics)
+
+    def diff(self, base: str, target: str) -> registry_pb2.VersionDiff:
+        return self._unary(calls.diff_versions(base, target))
+
+    # ---- lineage ----
+
+    def get_lineage(
+        self, name: str, *, direction: str | int = "both", depth: int = 0
+    ) -> lineage_pb2.GetLineageResponse:
+        """Walk from a version, `datasets/{name}@{version}` or `runs/{id}`: up, down or both."""
+        return self._unary(calls.get_lineage(name, direction=direction, depth=depth))
+
+    # ---- stages ----
+
+    def promote(
+        self,
+        version: str,
+        target: str,
+        *,
+        reason: str = "",
+        validate_only: bool = False,
+        expected_etag: str = "",
+        request_id: str | None = None,
+    ) -> stages_pb2.Promotion:
+        """Move `version` (e.g. `fraud@7`) into a stage or point an alias at it."""
+        return self._unary(
+            calls.promote(
+                version,
+                target,
+                reason=reason,
+                validate_only=validate_only,
+                expected_etag=expected_etag,
+                request_id=request_id,
+            )
+        )
+
+    def rollback(self, model: str, stage: str, *, reason: str = "", expected_etag: str = "") -> stages_pb2.Promotion:
+        return self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag))
+
+    def delete_alias(self, model: str, alias: str, *, reason: str = "") -> None:
+        self._unary(calls.delete_alias(model, alias, reason=reason))
+
+    def get_promotion(self, name: str) -> stages_pb2.Promotion:
+        return self._unary(calls.get_promotion(name))
+
+    def list_promotions(
+        self, model: str = "-", *, filter: str = "", page_size: int = 0, page_token: str = ""
+    ) -> stages_pb2.ListPromotionsResponse:
+        return self._unary(calls.list_promotions(model, filter=filter, page_size=page_size, page_token=page_token))
+
+    def approve_promotion(self, name: str, *, comment: str = "") -> stages_pb2.Promotion:
+        return self._unary(calls.approve_promotion(name, comment=comment))
+
+    def reject_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
+        return self._unary(calls.reject_promotion(name, reason=reason))
+
+    def cancel_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
+        return self._unary(calls.cancel_promotion(name, reason=reason))
+
+    def stage_history(
+        self, model: str, *, stage: str = "", at: datetime | None = None, page_size: int = 0, page_token: str = ""
+    ) -> stages_pb2.GetStageHistoryResponse:
+        return self._unary(
+            calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
+        )
+
+    # ---- events ----
+
+    def watch(
+        self, start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
+    ) -> Iterator[events_pb2.WatchResponse]:
+        """Events after `start_revision` (0: all kept, -1: live only), then live; no deadline.
+
+        Leaving the loop cancels the stream.
+        """
+        call = calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval)
+        stream = self._stubs[call.service].Watch(call.request)
+        try:
+            yield from stream
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, self.address) from None
+        finally:
+            stream.cancel()
+
+
+class AsyncClient(_Settings):
+    """The asyncio client, for the TUI and async code.
+
+    The channel is created on first use inside the running event loop (grpc.aio binds a
+    channel to its loop), so the client can be built before the loop starts.
+    """
+
+    def __init__(
+        self, address: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, retries: bool = True
+    ) -> None:
+        super().__init__(address, timeout, retries)
+        self._channel: grpc.aio.Channel | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stubs: dict[str, Any] = {}
+
+    def _stub(self, service: str) -> Any:
+        loop = asyncio.get_running_loop()
+        # A channel of another (finished) loop cannot be used or closed from this one: replace it.
+        if self._channel is None or self._loop is not loop:
+            self._channel = grpc.aio.insecure_channel(channel_target(self.address), options=CHANNEL_OPTIONS)
+            self._loop = loop
+            self._stubs = _stubs(self._channel)
+        return self._stubs[service]
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()
+            self._channel = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def _unary(self, call: calls.Call[T]) -> T:
+        attempt = 0
+        while True:
+            method = getattr(self._stub(call.service), call.method)
+            try:
+                response: T = await method(call.request, timeout=self._deadline(call))
+                return response
+            except grpc.RpcError as error:
+                if not self._can_retry(error, call, attempt):
+                    raise error_from_rpc(error, self.address) from None
+            await asyncio.sleep(_retry_delay(attempt))
+            attempt += 1
+
+    # ---- health ----
+
+    async def health(self, service: str = "") -> str:
+        response = await self._unary(calls.health(service))
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
+
+    # ---- models ----
+
+    async def create_model(
+        self,
+        model_id: str,
+        *,
+        description: str = "",
+        tags: Mapping[str, str] | None = None,
+        owner: str = "",
+        stages: Iterable[str] | None = None,
+        request_id: str | None = None,
+    ) -> resources_pb2.Model:
+        return await self._unary(
+            calls.create_model(
+                model_id, description=description, tags=tags, owner=owner, stages=stages, request_id=request_id
+            )
+        )
+
+    async def get_model(self, model: str) -> resources_pb2.Model:
+        return await self._unary(calls.get_model(model))
+
+    async def list_models(
+        self,
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        show_archived: bool = False,
+    ) -> registry_pb2.ListModelsResponse:
+        return await self._unary(
+            calls.list_models(
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                page_token=page_token,
+                show_archived=show_archived,
+            )
+        )
+
+    async def update_model(self, model: resources_pb2.Model, update_mask: Iterable[str] = ()) -> resources_pb2.Model:
+        return await self._unary(calls.update_model(model, update_mask))
+
+    async def archive_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
+        return await self._unary(calls.archive_model(model, etag))
+
+    async def restore_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
+        return await self._unary(calls.restore_model(model, etag))
+
+    async def delete_model(
+        self, model: str, *, force: bool = False, etag: str = ""
+    ) -> registry_pb2.DeleteModelResponse:
+        return await self._unary(calls.delete_model(model, force=force, etag=etag))
+
+    # ---- versions ----
+
+    async def register(
+        self,
+        model: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        uri: str | None = None,
+        metrics: MetricsArg | None = None,
+        params: Mapping[str, object] | None = None,
+        tags: Mapping[str, str] | None = None,
+        description: str = "",
+        model_card: str = "",
+        datasets: Iterable[DatasetArg] = (),
+        parents: Iterable[ParentArg] = (),
+        semver: str = "",
+        change_kind: str | int | None = None,
+        seed: int | None = None,
+        data_versions: Mapping[str, str] | None = None,
+        run_id: str = "",
+        environment: bool | resources_pb2.Environment = True,
+        git: bool = True,
+        request_id: str | None = None,
+    ) -> resources_pb2.ModelVersion:
+        """Like `Client.register`."""
+        request = calls.register_request(
+            model,
+            path=path,
+            uri=uri,
+            metrics=metrics,
+            params=params,
+            tags=tags,
+            description=description,
+            model_card=model_card,
+            datasets=datasets,
+            parents=parents,
+            semver=semver,
+            change_kind=change_kind,
+            seed=seed,
+            data_versions=data_versions,
+            run_id=run_id,
+            environment_info=environment,
+            git=git,
+            request_id=request_id,
+        )
+        return (await self.register_version(request)).version
+
+    async def register_version(
+        self, request: registry_pb2.RegisterModelVersionRequest
+    ) -> registry_pb2.RegisterModelVersionResponse:
+        return await self._unary(calls.register_version(request))
+
+    async def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
+        return await self._unary(calls.get_version(model, version))
+
+    async def list_versions(
+        self,
+        model: str = "-",
+        *,
+        filter: str = "",
+        order_by: str = "",
+        page_size: int = 0,
+        page_token: str = "",
+        show_archived: bool = False,
+        summary_only: bool = False,
+    ) -> registry_pb2.ListModelVersionsResponse:
+        return await self._unary(
+            calls.list_versions(
+                model,
+                filter=filter,
+                order_by=order_by,
+                page_size=page_size,
+                page_token=page_token,
+                show_archived=show_archived,
+                summary_only=summary_only,
+            )
+        )
+
+    async def update_version(
+        self, version: resources_pb2.ModelVersion, update_mask: Iterable[str] = ()
+    ) -> resources_pb2.ModelVersion:
+        return await self._unary(calls.update_version(version, update_mask))
+
+    async def archive_version(self, version: str, *, etag: str = "") -> resources_pb2.ModelVersion:
+        return await self._unary(calls.archive_version(version, etag))
+
+    async def log_metrics(
+        self, version: str, metrics: MetricsArg, *, step: int | None = None, split: str = ""
+    ) -> int:
+        return (await self._unary(calls.log_metrics(version, metrics, step=step, split=split))).logged
+
+    async def list_metrics(self, version: str, *, key: str = "", split: str = "") -> list[resources_pb2.Metric]:
+        return list((await self._unary(calls.list_metrics(version, key=key, split=split))).metrics)
+
+    async def diff(self, base: str, target: str) -> registry_pb2.VersionDiff:
+        return await self._unary(calls.diff_versions(base, target))
+
+    # ---- lineage ----
+
+    async def get_lineage(
+        self, name: str, *, direction: str | int = "both", depth: int = 0
+    ) -> lineage_pb2.GetLineageResponse:
+        return await self._unary(calls.get_lineage(name, direction=direction, depth=depth))
+
+    # ---- stages ----
+
+    async def promote(
+        self,
+        version: str,
+        target: str,
+        *,
+        reason: str = "",
+        validate_only: bool = False,
+        expected_etag: str = "",
+        request_id: str | None = None,
+    ) -> stages_pb2.Promotion:
+        return await self._unary(
+            calls.promote(
+                version,
+                target,
+                reason=reason,
+                validate_only=validate_only,
+                expected_etag=expected_etag,
+                request_id=request_id,
+            )
+        )
+
+    async def rollback(
+        self, model: str, stage: str, *, reason: str = "", expected_etag: str = ""
+    ) -> stages_pb2.Promotion:
+        return await self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag))
+
+    async def delete_alias(self, model: str, alias: str, *, reason: str = "") -> None:
+        await self._unary(calls.delete_alias(model, alias, reason=reason))
+
+    async def get_promotion(self, name: str) -> stages_pb2.Promotion:
+        return await self._unary(calls.get_promotion(name))
+
+    async def list_promotions(
+        self, model: str = "-", *, filter: str = "", page_size: int = 0, page_token: str = ""
+    ) -> stages_pb2.ListPromotionsResponse:
+        return await self._unary(
+            calls.list_promotions(model, filter=filter, page_size=page_size, page_token=page_token)
+        )
+
+    async def approve_promotion(self, name: str, *, comment: str = "") -> stages_pb2.Promotion:
+        return await self._unary(calls.approve_promotion(name, comment=comment))
+
+    async def reject_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
+        return await self._unary(calls.reject_promotion(name, reason=reason))
+
+    async def cancel_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
+        return await self._unary(calls.cancel_promotion(name, reason=reason))
+
+    async def stage_history(
+        self, model: str, *, stage: str = "", at: datetime | None = None, page_size: int = 0, page_token: str = ""
+    ) -> stages_pb2.GetStageHistoryResponse:
+        return await self._unary(
+            calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
+        )
+
+    # ---- events ----
+
+    async def watch(
+        self, start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
+    ) -> AsyncIterator[events_pb2.WatchResponse]:
+        """Like `Client.watch`, as an async iterator; closing it cancels the stream."""
+        call = calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval)
+        stream = self._stub(call.service).Watch(call.request)
+        try:
+            async for response in stream:
+                yield response
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, self.address) from None
+        finally:
+            stream.cancel()

@@ -1,0 +1,171 @@
+"""Text building blocks for the CLI: aligned tables, key/value blocks, colour only on a terminal, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.message import Message
+
+MAX_CELL = 60
+ELLIPSIS = "…"
+_CODES = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "cyan": "36"}
+
+
+def wants_colour(stream: IO[str]) -> bool:
+    """Colour only for a terminal, and never when NO_COLOR is set (no-color.org)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return False
+    return hasattr(stream, "isatty") and stream.isatty()
+
+
+class Painter:
+    """Wraps text in ANSI styles, or returns it untouched when colour is off."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __call__(self, text: str, *styles: str) -> str:
+        if not self.enabled or not styles or not text:
+            return text
+        codes = ";".join(_CODES[style] for style in styles)
+        return f"\x1b[{codes}m{text}\x1b[0m"
+
+
+PLAIN = Painter(False)
+
+
+def width(text: str) -> int:
+    """Columns the text takes in a terminal: wide (CJK) characters count twice."""
+    visible = _strip_ansi(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in visible)
+
+
+def _strip_ansi(text: str) -> str:
+    out, i = [], 0
+    while i < len(text):
+        if text[i] == "\x1b":
+            end = text.find("m", i)
+            i = end + 1 if end != -1 else len(text)
+            continue
+        out.append(text[i])
+        i += 1
+    return "".join(out)
+
+
+def clip(text: str, limit: int = MAX_CELL) -> str:
+    """One line of at most `limit` characters, cut with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + ELLIPSIS
+
+
+def table(
+    headers: Sequence[str], rows: Iterable[Sequence[object]], *, paint: Painter = PLAIN, limit: int = MAX_CELL
+) -> str:
+    """Columns padded to the widest cell; the last column is not padded (no trailing blanks)."""
+    cells = [[clip(_text(value), limit) for value in row] for row in rows]
+    widths = [width(h) for h in headers]
+    for row in cells:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], width(cell))
+    lines = [_row([paint(h, "bold") for h in headers], widths)]
+    lines += [_row(row, widths) for row in cells]
+    return "\n".join(lines)
+
+
+def _row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    padded = [cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(cells[:-1])]
+    return "  ".join([*padded, *cells[-1:]]).rstrip()
+
+
+def fields(pairs: Iterable[tuple[str, object]], *, paint: Painter = PLAIN) -> str:
+    """`key:  value` lines with aligned values; empty values are left out."""
+    kept = [(key, _text(value)) for key, value in pairs if _text(value) != ""]
+    if not kept:
+        return ""
+    pad = max(len(key) for key, _ in kept)
+    return "\n".join(f"{paint(key + ':', 'dim')}{' ' * (pad - len(key))} {value}" for key, value in kept)
+
+
+def section(title: str, body: str, *, paint: Painter = PLAIN) -> str:
+    """A titled block, or nothing when the body is empty."""
+    if not body:
+        return ""
+    indented = "\n".join(f"  {line}" if line else line for line in body.splitlines())
+    return f"{paint(title, 'bold')}\n{indented}"
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return format_number(value)
+    if isinstance(value, Mapping):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items()))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_text(v) for v in value)
+    return str(value)
+
+
+def format_number(value: float) -> str:
+    """Metrics read best with up to 4 significant decimals: 0.9312, 1234.5, 1.2e-05."""
+    return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.6g}"
+
+
+def format_time(stamp: timestamp_pb2.Timestamp | None) -> str:
+    """Local time `YYYY-MM-DD HH:MM:SS`, or "" when unset."""
+    if stamp is None or (stamp.seconds == 0 and stamp.nanos == 0):
+        return ""
+    return stamp.ToDatetime(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_size(size: int) -> str:
+    """Bytes in binary units: 512 B, 1.5 KiB, 2.0 GiB."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover - the loop always returns
+
+
+def enum_label(enum: Any, value: int) -> str:
+    """`VERSION_STATUS_READY` -> `ready`: the enum's shared prefix dropped, lower case."""
+    try:
+        name = str(enum.Name(value))
+    except ValueError:
+        return str(value)
+    prefix = os.path.commonprefix([str(n) for n in enum.keys()])
+    prefix = prefix[: prefix.rfind("_") + 1]
+    return name[len(prefix) :].lower()
+
+
+def message_dict(message: Message) -> dict[str, Any]:
+    """The proto3 JSON mapping with the .proto field names, every field present."""
+    return json_format.MessageToDict(
+        message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+
+
+def json_text(value: Message | Mapping[str, Any] | list[Any]) -> str:
+    data = message_dict(value) if isinstance(value, Message) else value
+    return json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+
+
+def json_line(value: Message | Mapping[str, Any]) -> str:
+    """One compact JSON object per line, for streams (`watch --json`)."""
+    data = message_dict(value) if isinstance(value, Message) else value
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Message):
+        return message_dict(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,359 @@
+"""What each CLI command shows a person: registry messages rendered with the `output` blocks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from studbook.tui import output
+from studbook.tui.names import short_version
+from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
+from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+
+PLAIN = output.PLAIN
+_STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow"}
+
+
+def _number(version_name: str) -> str:
+    """`models/fraud/versions/3` -> `3`."""
+    return version_name.rsplit("/", 1)[-1]
+
+
+def _model_id(name: str) -> str:
+    return name.split("/", 2)[1] if name.startswith("models/") else name
+
+
+def _holders(mapping: Mapping[str, str], order: Sequence[str] = ()) -> str:
+    """`production=3 staging=4`, stages in the model's order, then aliases by name."""
+    ranked = sorted(mapping, key=lambda k: (order.index(k) if k in order else len(order), k))
+    return " ".join(f"{key}={_number(mapping[key])}" for key in ranked)
+
+
+def _metric_label(metric: resources_pb2.Metric) -> str:
+    return f"{metric.key}[{metric.split}]" if metric.split else metric.key
+
+
+def _relation(parent: resources_pb2.ParentVersion) -> str:
+    """`fine tuned from`."""
+    return output.enum_label(resources_pb2.ParentRelation, parent.relation).replace("_", " ")
+
+
+def metrics_summary(metrics: Iterable[resources_pb2.Metric], limit: int = 3) -> str:
+    items = [f"{_metric_label(m)}={format_number(m.value)}" for m in metrics]
+    extra = f" +{len(items) - limit}" if len(items) > limit else ""
+    return " ".join(items[:limit]) + extra
+
+
+def status_label(version: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> str:
+    label = output.enum_label(resources_pb2.VersionStatus, version.status)
+    return paint(label, _STATUS_STYLE[label]) if label in _STATUS_STYLE else label
+
+
+# ---- models and versions ------------------------------------------------------------
+
+
+def models_table(models: Iterable[resources_pb2.Model], paint: Painter = PLAIN) -> str:
+    rows = [
+        (
+            _model_id(m.name),
+            m.version_count,
+            m.latest_version or "",
+            _holders(m.stage_holders, list(m.stages)),
+            _holders(m.aliases),
+            m.owner,
+            format_time(m.update_time),
+        )
+        for m in models
+    ]
+    return table(("MODEL", "VERSIONS", "LATEST", "STAGES", "ALIASES", "OWNER", "UPDATED"), rows, paint=paint)
+
+
+def versions_table(
+    versions: Iterable[resources_pb2.ModelVersion], *, with_model: bool, paint: Painter = PLAIN
+) -> str:
+    rows = [
+        (
+            short_version(v.name) if with_model else v.number,
+            v.semver,
+            status_label(v, paint),
+            " ".join([*v.stages, *v.aliases]),
+            metrics_summary(v.metrics),
+            format_time(v.create_time),
+            v.created_by,
+        )
+        for v in versions
+    ]
+    return table(("VERSION", "SEMVER", "STATUS", "STAGES", "METRICS", "CREATED", "BY"), rows, paint=paint)
+
+
+def model_details(model: resources_pb2.Model, paint: Painter = PLAIN) -> str:
+    head = fields(
+        [
+            ("model", _model_id(model.name)),
+            ("state", output.enum_label(resources_pb2.ModelState, model.state)),
+            ("description", model.description),
+            ("owner", model.owner),
+            ("tags", dict(model.tags)),
+            ("versions", f"{model.version_count} (latest {model.latest_version})" if model.version_count else "0"),
+            ("created", format_time(model.create_time)),
+            ("updated", format_time(model.update_time)),
+        ],
+        paint=paint,
+    )
+    stages = table(
+        ("STAGE", "VERSION"),
+        [(stage, _number(model.stage_holders.get(stage, "-"))) for stage in model.stages],
+        paint=paint,
+    )
+    blocks = [head, section("Stages", stages, paint=paint)]
+    if model.aliases:
+        aliases = table(("ALIAS", "VERSION"), sorted((k, _number(v)) for k, v in model.aliases.items()), paint=paint)
+        blocks.append(section("Aliases", aliases, paint=paint))
+    return _join(blocks)
+
+
+def version_details(v: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> str:
+    training = v.training
+    kind = output.enum_label(resources_pb2.ChangeKind, v.change_kind)
+    head = fields(
+        [
+            ("version", short_version(v.name)),
+            ("name", v.name),
+            ("semver", f"{v.semver} ({kind})" if v.semver else ""),
+            ("status", status_label(v, paint) + (f" - {v.status_reason}" if v.status_reason else "")),
+            ("stages", " ".join(v.stages)),
+            ("aliases", " ".join(v.aliases)),
+            ("description", v.description),
+            ("tags", dict(v.tags)),
+            ("storage", v.storage_uri),
+            ("digest", v.content_digest),
+            ("size", format_size(v.total_size) if v.files else ""),
+            ("created", format_time(v.create_time)),
+            ("created by", " from ".join(x for x in (v.created_by, v.created_from) if x)),
+        ],
+        paint=paint,
+    )
+    metrics = table(
+        ("METRIC", "VALUE", "STEP"),
+        [(_metric_label(m), format_number(m.value), m.step if m.HasField("step") else "") for m in v.metrics],
+        paint=paint,
+    )
+    files = table(
+        ("FILE", "FORMAT", "SIZE", "SHA256"),
+        [(f.path, f.format, format_size(f.size), f.sha256[:12]) for f in v.files],
+        paint=paint,
+    )
+    env = v.environment
+    environment = fields(
+        [("python", env.python_version), ("platform", env.platform), *sorted(env.packages.items())], paint=paint
+    )
+    commit = training.code_commit[:12] + (" (dirty)" if training.code_dirty else "") if training.code_commit else ""
+    train = fields(
+        [
+            ("seed", training.seed if training.HasField("seed") else None),
+            ("data", dict(training.data_versions)),
+            ("commit", commit),
+            ("entry point", training.entry_point),
+            ("run", v.run.run_id),
+        ],
+        paint=paint,
+    )
+    lineage = fields(
+        [
+            *(("dataset", f"{d.name}@{d.version}" if d.version else d.name) for d in v.datasets),
+            *((_relation(p), short_version(p.version)) for p in v.parents),
+        ],
+        paint=paint,
+    )
+    return _join(
+        [
+            head,
+            section("Metrics", metrics if v.metrics else "", paint=paint),
+            section("Params", fields(sorted(v.params.items()), paint=paint), paint=paint),
+            section("Files", files if v.files else "", paint=paint),
+            section("Training", train, paint=paint),
+            section("Lineage", lineage, paint=paint),
+            section("Environment", environment, paint=paint),
+            section("Model card", v.model_card.strip(), paint=paint),
+        ]
+    )
+
+
+def registered(response: registry_pb2.RegisterModelVersionResponse, paint: Painter = PLAIN) -> str:
+    v = response.version
+    verb = "registered" if response.created else "already registered as"
+    extra = f" ({v.semver}, {status_label(v, paint)})" if v.semver else f" ({status_label(v, paint)})"
+    return f"{verb} {paint(short_version(v.name), 'bold')}{extra}"
+
+
+# ---- stages -------------------------------------------------------------------------
+
+
+def promotion(p: stages_pb2.Promotion, paint: Painter = PLAIN) -> str:
+    state = output.enum_label(stages_pb2.PromotionState, p.state)
+    colour = {"applied": "green", "failed": "red", "rejected": "red", "pending_approval": "yellow"}.get(state)
+    what = "rolled back" if p.rollback else "promoted"
+    line = f"{short_version(p.version)} -> {p.target}: {paint(state.replace('_', ' '), colour) if colour else state}"
+    if p.previous_version and state == "applied":
+        line += f" ({what}; was {short_version(p.previous_version)})"
+    gates = table(
+        ("GATE", "RESULT", "DETAIL"),
+        [(g.gate, paint("pass", "green") if g.passed else paint("FAIL", "red"), g.detail) for g in p.gate_results],
+        paint=paint,
+        limit=100,
+    )
+    return _join([line, section("Gates", gates if p.gate_results else "", paint=paint)])
+
+
+def history(response: stages_pb2.GetStageHistoryResponse, paint: Painter = PLAIN) -> str:
+    rows = [
+        (
+            format_time(c.time),
+            c.stage + (" (alias)" if c.is_alias else ""),
+            _number(c.version) if c.version else "-",
+            _number(c.previous_version) if c.previous_version else "-",
+            c.actor,
+            ("rollback: " if c.rollback else "") + c.reason,
+        )
+        for c in response.changes
+    ]
+    changes = table(("TIME", "STAGE", "VERSION", "PREVIOUS", "ACTOR", "REASON"), rows, paint=paint)
+    blocks = [changes if rows else "no stage changes"]
+    if response.holders_at:
+        held = table(("STAGE", "VERSION"), sorted((k, _number(v)) for k, v in response.holders_at.items()), paint=paint)
+        blocks.insert(0, section("Holders at that time", held, paint=paint))
+    return _join(blocks)
+
+
+# ---- diff and lineage ---------------------------------------------------------------
+
+_MARK: dict[int, tuple[str, str]] = {
+    registry_pb2.CHANGE_TYPE_ADDED: ("+", "green"),
+    registry_pb2.CHANGE_TYPE_REMOVED: ("-", "red"),
+    registry_pb2.CHANGE_TYPE_CHANGED: ("~", "yellow"),
+    registry_pb2.CHANGE_TYPE_UNCHANGED: (" ", "dim"),
+}
+
+
+def _mark(change: int, paint: Painter) -> str:
+    symbol, style = _MARK.get(change, ("?", "dim"))
+    return paint(symbol, style)
+
+
+def _value_changes(changes: Iterable[registry_pb2.ValueChange], paint: Painter) -> str:
+    rows = [
+        (_mark(c.change, paint), c.key, c.base, c.target)
+        for c in changes
+        if c.change != registry_pb2.CHANGE_TYPE_UNCHANGED
+    ]
+    return table(("", "KEY", "BASE", "TARGET"), rows, paint=paint) if rows else ""
+
+
+def _opt(message: registry_pb2.MetricChange, field: str) -> str:
+    return format_number(getattr(message, field)) if message.HasField(field) else ""
+
+
+def _delta(m: registry_pb2.MetricChange, paint: Painter) -> str:
+    """Signed delta, green when the daemon judges it an improvement, red for a regression."""
+    if not m.HasField("delta"):
+        return ""
+    text = ("+" if m.delta > 0 else "") + format_number(m.delta)
+    if m.HasField("relative_delta"):
+        text += f" ({m.relative_delta:+.1%})"
+    if not m.HasField("better"):
+        return text
+    return paint(text, "green" if m.better else "red")
+
+
+def diff(d: registry_pb2.VersionDiff, paint: Painter = PLAIN) -> str:
+    head = f"{short_version(d.base)} ({d.base_semver}) -> {short_version(d.target)} ({d.target_semver})"
+    metrics = table(
+        ("", "METRIC", "BASE", "TARGET", "DELTA"),
+        [
+            (
+                _mark(m.change, paint),
+                f"{m.key}[{m.split}]" if m.split else m.key,
+                _opt(m, "base"),
+                _opt(m, "target"),
+                _delta(m, paint),
+            )
+            for m in d.metrics
+        ],
+        paint=paint,
+    )
+    files = [f for f in d.files if f.change != registry_pb2.CHANGE_TYPE_UNCHANGED or f.base_path]
+    file_table = table(
+        ("", "FILE", "BASE", "TARGET"),
+        [
+            (
+                _mark(f.change, paint),
+                f"{f.path} (moved from {f.base_path})" if f.base_path else f.path,
+                format_size(f.base_size) if f.base_sha256 else "",
+                format_size(f.target_size) if f.target_sha256 else "",
+            )
+            for f in files
+        ],
+        paint=paint,
+        limit=100,
+    )
+    card = d.model_card_diff.rstrip()
+    if card and d.model_card_truncated:
+        card += "\n" + paint("(cut short; compare the versions' cards in full with `studbook show`)", "dim")
+    signature = ""
+    if d.HasField("signature"):
+        verdict = paint("compatible", "green") if d.signature.compatible else paint("BREAKING", "red")
+        signature = "\n".join([verdict, *(f"- {reason}" for reason in d.signature.reasons)])
+    return _join(
+        [
+            paint(head, "bold"),
+            section("Metrics", metrics if d.metrics else "", paint=paint),
+            section("Params", _value_changes(d.params, paint), paint=paint),
+            section("Tags", _value_changes(d.tags, paint), paint=paint),
+            section("Signature", signature, paint=paint),
+            section("Environment", _value_changes(d.environment, paint), paint=paint),
+            section("Files", file_table if files else "", paint=paint),
+            section("Model card", card, paint=paint),
+        ]
+    )
+
+
+def lineage(response: lineage_pb2.GetLineageResponse, paint: Painter = PLAIN) -> str:
+    nodes = table(
+        ("DEPTH", "KIND", "NODE", "LABEL"),
+        [
+            (
+                f"{n.depth:+d}" if n.depth else "0",
+                output.enum_label(lineage_pb2.NodeKind, n.kind).replace("_", " "),
+                paint(n.name, "bold") if n.name == response.root else n.name,
+                n.label,
+            )
+            for n in sorted(response.nodes, key=lambda n: (n.depth, n.name))
+        ],
+        paint=paint,
+        limit=80,
+    )
+    edges = "\n".join(f"{e.source} --{e.kind}--> {e.target}" for e in response.edges)
+    more = paint("(more beyond this depth; raise --depth)", "dim") if response.truncated else ""
+    return _join([nodes, section("Edges", edges, paint=paint), more])
+
+
+# ---- events -------------------------------------------------------------------------
+
+
+# Event lines stream one at a time, so columns are fixed widths rather than measured.
+_TYPE_WIDTH = len("version.status_changed")
+
+
+def event_line(event: events_pb2.Event, paint: Painter = PLAIN) -> str:
+    parts = [
+        paint(f"#{event.revision:<6}", "dim"),
+        format_time(event.time),
+        paint(event.type.ljust(_TYPE_WIDTH), "cyan"),
+        short_version(event.subject),
+    ]
+    if event.actor:
+        parts.append(paint(f"by {event.actor}", "dim"))
+    return "  ".join(part for part in parts if part).rstrip()
+
+
+def _join(blocks: Iterable[str]) -> str:
+    return "\n\n".join(block for block in blocks if block)

@@ -221,14 +221,14 @@ class VersionUseCases:
             request_id=registration.request_id,
             create_time=now,
             update_time=now,
-            metrics=[replace(m, time=m.time or now) for m in draft.metrics],
         )
+        series = [replace(m, time=m.time or now) for m in draft.metrics]
+        version.metrics = latest_per_key(series)
         if not version.created_by:
             version.created_by = registration.actor
         subject = version_name(model_id, number)
         core.event(tx, effects, "version.created", subject, model_id, registration.actor, version)
         tx.insert_version(version)
-        version.metrics, series = latest_per_key(version.metrics), version.metrics
         tx.insert_metrics(model_id, number, series, version.metrics, replace_summary=False)
         self._write_lineage(tx, version)
         # The model's own record: counts only, so its etag (revision) stays.
@@ -419,6 +419,7 @@ class VersionUseCases:
             merged = {(m.key, m.split): m for m in updated.metrics}
             merged.update({(m.key, m.split): m for m in latest})
             updated.metrics = sorted(merged.values(), key=lambda m: (m.key, m.split))
+            tx.set_version_metrics(current.model, number, updated.metrics)
             effects = Effects(value=len(metrics))
             self.core.event(tx, effects, "metrics.logged", version_name(current.model, number), current.model,
                             actor, updated)  # fmt: skip

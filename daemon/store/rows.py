@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any
 
 from studbook.daemon.domain.model import (
@@ -36,7 +37,7 @@ MODEL_COLUMNS = (
 
 VERSION_COLUMNS = (
     "model", "number", "semver", "semver_key", "change_kind", "status", "status_reason",
-    "description", "tags", "params", "signature", "environment", "training", "model_card",
+    "description", "tags", "params", "metrics", "signature", "environment", "training", "model_card",
     "datasets", "run", "parents", "storage_uri", "content_digest", "total_size", "file_count",
     "format", "created_by", "created_from", "request_id", "create_time", "update_time", "revision",
 )  # fmt: skip
@@ -105,6 +106,7 @@ def version_row(version: ModelVersion) -> tuple[Any, ...]:
         version.description,
         dumps(version.tags),
         dumps(version.params),
+        metrics_json(version.metrics),
         dumps(signature_to_json(version.signature)),
         dumps(asdict(version.environment)),
         dumps(asdict(version.training)),
@@ -138,6 +140,7 @@ def version_from_row(row: tuple[Any, ...], columns: tuple[str, ...] = VERSION_CO
         description=values["description"],
         tags=json.loads(values["tags"]),
         params=json.loads(values["params"]),
+        metrics=metrics_from_json(values["metrics"]),
         storage_uri=values["storage_uri"],
         content_digest=values["content_digest"],
         created_by=values["created_by"],
@@ -163,6 +166,20 @@ def _status(value: str) -> Any:
     from studbook.daemon.domain.model import VersionStatus
 
     return VersionStatus(value)
+
+
+def metrics_json(metrics: Sequence[Metric]) -> str:
+    return dumps([
+        {"key": m.key, "value": m.value, "step": m.step, "split": m.split, "time": m.time.isoformat() if m.time else None}
+        for m in metrics
+    ])  # fmt: skip
+
+
+def metrics_from_json(text: str) -> list[Metric]:
+    return [
+        Metric(m["key"], m["value"], m["step"], m["split"], datetime.fromisoformat(m["time"]) if m["time"] else None)
+        for m in json.loads(text)
+    ]
 
 
 def file_row(model: str, number: int, f: ArtifactFile) -> tuple[Any, ...]:

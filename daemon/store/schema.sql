@@ -31,6 +31,7 @@ CREATE TABLE versions (
     description    VARCHAR NOT NULL DEFAULT '',
     tags           JSON    NOT NULL DEFAULT '{}',
     params         JSON    NOT NULL DEFAULT '{}',
+    metrics        JSON    NOT NULL DEFAULT '[]', -- latest value per key and split (a copy of metric_summary)
     signature      JSON    NOT NULL DEFAULT '{}',
     environment    JSON    NOT NULL DEFAULT '{}',
     training       JSON    NOT NULL DEFAULT '{}',

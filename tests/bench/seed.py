@@ -33,7 +33,7 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
         SELECT 'model-' || m, n, '1.' || (n // 1000) || '.' || (n % 1000), 1000000 + (n // 1000) * 1000000 + n % 1000,
                'tuning', 'ready', '', 'version ' || n,
                json_object('team', CASE WHEN n % 3 = 0 THEN 'risk' ELSE 'ads' END, 'run', 'r' || n),
-               json_object('lr', ((n % 10) / 100.0)::VARCHAR, 'depth', (n % 12)::VARCHAR),
+               json_object('lr', ((n % 10) / 100.0)::VARCHAR, 'depth', (n % 12)::VARCHAR), '[]',
                '{}', '{}', '{}', '', '[]', NULL, '[]', 's3://bucket/model-' || m || '/' || n, md5(m || '-' || n),
                1000 + n, 1, 'safetensors', 'bench', 'bench', '',
                (TIMESTAMP '2026-01-01' + to_seconds(n * 60))::TIMESTAMP, now()::TIMESTAMP, 0
@@ -51,6 +51,16 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
         [keys, metrics_per_version],
     )
     conn.execute("INSERT INTO metrics SELECT model, number, key, split, step, value, time FROM metric_summary")
+    conn.execute(
+        """
+        UPDATE versions v SET metrics = s.j
+        FROM (SELECT model, number,
+                     to_json(list({'key': key, 'value': value, 'step': step, 'split': split,
+                                   'time': strftime(time, '%Y-%m-%dT%H:%M:%S')} ORDER BY key)) AS j
+              FROM metric_summary GROUP BY model, number) s
+        WHERE v.model = s.model AND v.number = s.number
+        """
+    )
     conn.execute("INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL)")
     conn.execute("COMMIT")
     conn.execute("CHECKPOINT")

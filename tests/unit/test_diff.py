@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
+import re
 from datetime import datetime, timezone
 
 import pytest
@@ -483,6 +484,69 @@ def test_default_model_card_diff_cap_is_200_kb() -> None:
     # assert
     assert diff.model_card_truncated
     assert len(diff.model_card_diff.encode()) < 200 * 1024 + 200
+
+
+def test_one_line_edit_of_a_repetitive_card_stays_one_line() -> None:
+    # prepare: difflib alone treats a line making up over 1% of a long text as junk.
+    base = "| row |\n" * 5_000
+    target = "| ROW |\n" + "| row |\n" * 4_999
+
+    # execute
+    text, _ = model_card_diff(base, target, "a", "b")
+
+    # assert
+    assert text == "--- a\n+++ b\n@@ -1,4 +1,4 @@\n-| row |\n+| ROW |\n" + " | row |\n" * 3
+
+
+HUNK = re.compile(r"@@ -(\d+)(?:,(\d+))? \+\d+(?:,\d+)? @@\n")
+NO_NEWLINE = "\\ No newline at end of file\n"
+
+
+def apply_unified_diff(base: str, diff_text: str) -> str:
+    """Apply a unified diff to `base`: an independent reader of what the diff claims."""
+    old_lines = split_at_newlines(base)
+    diff_lines = split_at_newlines(diff_text)[2:]  # after the ---/+++ headers
+    result: list[str] = []
+    cursor = 0
+    for index, line in enumerate(diff_lines):
+        hunk = HUNK.fullmatch(line)
+        if hunk:
+            start, length = int(hunk[1]), int(hunk[2] or "1")
+            # An empty range names the line *after which* it applies.
+            start = start if length == 0 else start - 1
+            result.extend(old_lines[cursor:start])
+            cursor = start
+            continue
+        if line == NO_NEWLINE:
+            continue
+        mark, text = line[0], line[1:]
+        if diff_lines[index + 1 : index + 2] == [NO_NEWLINE]:
+            text = text.removesuffix("\n")
+        if mark in " -":
+            assert old_lines[cursor] == text, "the diff does not match the base"
+            cursor += 1
+        if mark in " +":
+            result.append(text)
+    return "".join(result + old_lines[cursor:])
+
+
+def split_at_newlines(text: str) -> list[str]:
+    # str.splitlines would also split at "\r", which a card line may contain.
+    return re.findall(r"[^\n]*\n|[^\n]+$", text)
+
+
+card_texts = st.lists(st.sampled_from(["a", "b", "c", "", "# h", "x\ry", "\r"]), max_size=30).map("\n".join)
+
+
+@settings(max_examples=300)
+@given(card_texts, card_texts)
+def test_model_card_diff_applied_to_the_base_gives_the_target(base: str, target: str) -> None:
+    # execute
+    text, truncated = model_card_diff(base, target, "a", "b")
+
+    # assert
+    assert not truncated
+    assert apply_unified_diff(base, text) == target
 
 
 # --- properties -------------------------------------------------------------------------

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard proto/studbook/v1/*.proto)
 
-.PHONY: install run serve test bench proto lint clean
+.PHONY: install run serve test bench proto clean
 
 install: $(STAMP)
 
@@ -31,9 +31,6 @@ bench: install
 # Regenerate the Python code of the contract; a test fails when it is stale.
 proto: install
 	$(PY) -m grpc_tools.protoc -I proto --python_out=proto --pyi_out=proto --grpc_python_out=proto $(PROTOS)
-
-lint: install
-	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -108,6 +108,9 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
     }
 
 
+ACTOR_HEADER = "x-studbook-actor"
+
+
 def _retry_delay(attempt: int) -> float:
     # Jitter keeps many clients of a restarting daemon from reconnecting in lockstep.
     return RETRY_DELAYS[attempt] * random.uniform(0.75, 1.25)
@@ -120,6 +123,8 @@ class _Settings:
         self.address = address or locations.default_address()
         self.timeout = timeout or DEFAULT_TIMEOUT
         self.retries = retries
+        # Who is calling, recorded by the daemon on every change (history, events).
+        self.metadata = ((ACTOR_HEADER, calls.actor()),)
 
     def _deadline(self, call: calls.Call[Any]) -> float:
         return max(call.timeout or 0.0, self.timeout)
@@ -171,7 +176,7 @@ class Client(_Settings):
         attempt = 0
         while True:
             try:
-                response: T = method(call.request, timeout=self._deadline(call))
+                response: T = method(call.request, timeout=self._deadline(call), metadata=self.metadata)
                 return response
             except grpc.RpcError as error:
                 if not self._can_retry(error, call, attempt):
@@ -504,7 +509,7 @@ class AsyncClient(_Settings):
         while True:
             method = getattr(self._stub(call.service), call.method)
             try:
-                response: T = await method(call.request, timeout=self._deadline(call))
+                response: T = await method(call.request, timeout=self._deadline(call), metadata=self.metadata)
                 return response
             except grpc.RpcError as error:
                 if not self._can_retry(error, call, attempt):

@@ -439,7 +439,9 @@ class VersionUseCases:
     async def diff(self, base: str, target: str) -> tuple[ModelVersion, ModelVersion, VersionDiff]:
         base_version = await self.get(base)
         target_version = await self.get(target)
-        return base_version, target_version, diff_versions(base_version, target_version)
+        # Off the loop: diffing two large model cards takes a noticeable amount of CPU.
+        diff = await self.core.read(diff_versions, base_version, target_version)
+        return base_version, target_version, diff
 
 
 def _parse_parent(parent: str) -> str:

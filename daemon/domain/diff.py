@@ -1,31 +1,4 @@
-"""The difference between two model versions, as the DiffModelVersions call returns it.
-
-What is compared, and how (everything is sorted, so the same two versions always give the
-same diff):
-
-- params, tags: by key. Every key of either side is listed, UNCHANGED ones too, so a
-  reader can switch between "everything" and "only differences". An absent side is
-  ``None`` (not ""), so a tag set to the empty string is told apart from a missing tag.
-- metrics: the latest value per (key, split) of each side; "latest" is the most recent
-  ``time``, then the highest ``step``, then the last one listed. ``delta`` is
-  target - base, ``relative_delta`` is delta / |base| (only when base is non-zero), and
-  ``better`` says whether the change is an improvement by `metric_direction`. Two NaN
-  values count as unchanged; a delta that is not a number is left out.
-- environment: installed packages by name, plus ``python_version`` and ``platform`` as
-  keys. Package names are compared in their PEP 503 normal form (``scikit_learn`` and
-  ``Scikit-Learn`` are one package); an empty python_version or platform is "not
-  recorded", i.e. absent.
-- signature: `check_compatibility(base, target)`.
-- files: matched by path first. A path only in the base and a path only in the target
-  that hold the same content (sha256 and size) are one *moved* file: a single CHANGED
-  entry at the target path whose ``base_path`` is the old path and whose hashes are
-  equal. A move is a difference (callers loading by path would break) but it is not new
-  content, and reporting it as REMOVED plus ADDED would hide that. Several copies of one
-  content are paired in path order. Files without a hash are never paired as moves.
-- model card: a unified diff (difflib, like ``git diff``: 3 lines of context, "\\ No
-  newline at end of file" where it applies), capped at `MODEL_CARD_DIFF_LIMIT` bytes of
-  UTF-8 and cut at a line end, followed by a note saying how many lines were left out.
-"""
+"""The difference between two model versions, as the DiffModelVersions call returns it."""
 
 from __future__ import annotations
 
@@ -36,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Literal
 
 from studbook.daemon.domain.model import ArtifactFile, Metric, ModelVersion
 from studbook.daemon.domain.names import version_name
@@ -44,6 +18,7 @@ from studbook.daemon.domain.signature import Compatibility, check_compatibility
 MODEL_CARD_DIFF_LIMIT = 200 * 1024
 PYTHON_VERSION_KEY = "python_version"
 PLATFORM_KEY = "platform"
+_OpTag = Literal["replace", "delete", "insert", "equal"]
 
 
 class ChangeType(str, Enum):
@@ -109,7 +84,37 @@ class VersionDiff:
 def diff_versions(
     base: ModelVersion, target: ModelVersion, *, card_diff_limit: int = MODEL_CARD_DIFF_LIMIT
 ) -> VersionDiff:
-    """Everything that differs (and what does not) between `base` and `target`."""
+    """Everything that differs (and what does not) between `base` and `target`.
+
+    What is compared, and how (everything is sorted, so the same two versions always give the
+    same diff):
+
+    - params, tags: by key. Every key of either side is listed, UNCHANGED ones too, so a
+      reader can switch between "everything" and "only differences". An absent side is
+      ``None`` (not ""), so a tag set to the empty string is told apart from a missing tag.
+    - metrics: the latest value per (key, split) of each side; "latest" is the most recent
+      ``time``, then the highest ``step``, then the last one listed. ``delta`` is
+      target - base, ``relative_delta`` is delta / |base| (only when base is non-zero), and
+      ``better`` says whether the change is an improvement by `metric_direction`. Two NaN
+      values count as unchanged; a delta that is not a number is left out.
+    - environment: installed packages by name, plus ``python_version`` and ``platform`` as
+      keys. Package names are compared in their PEP 503 normal form (``scikit_learn`` and
+      ``Scikit-Learn`` are one package); an empty python_version or platform is "not
+      recorded", i.e. absent.
+    - signature: `check_compatibility(base, target)`.
+    - files: matched by path first. A path only in the base and a path only in the target
+      that hold the same content (sha256 and size) are one *moved* file: a single CHANGED
+      entry at the target path whose ``base_path`` is the old path and whose hashes are
+      equal. A move is a difference (callers loading by path would break) but it is not new
+      content, and reporting it as REMOVED plus ADDED would hide that. Several copies of one
+      content are paired in path order. Files without a hash are never paired as moves.
+    - model card: a unified diff in the ``diff -u`` / ``git diff`` format (3 lines of context,
+      "\\ No newline at end of file" where it applies; only "\\n" ends a line), computed with
+      difflib between the common first and last lines, capped at `MODEL_CARD_DIFF_LIMIT`
+      bytes of UTF-8 and cut at a line end, followed by a note saying how many lines were
+      left out. Cards are at most 1 MiB, which bounds the work at about a second or two of
+      CPU for two unrelated cards; callers on an event loop should run it in a thread.
+    """
     base_name = version_name(base.model, base.number)
     target_name = version_name(target.model, target.number)
     card_diff, truncated = model_card_diff(
@@ -338,14 +343,70 @@ def model_card_diff(
 
 
 def _unified_lines(base: str, target: str, base_label: str, target_label: str) -> Iterator[str]:
-    for line in difflib.unified_diff(
-        _split_lines(base), _split_lines(target), fromfile=base_label, tofile=target_label
-    ):
+    """`difflib.unified_diff` with 3 lines of context, matching only between common ends."""
+    old, new = _split_lines(base), _split_lines(target)
+    yield f"--- {base_label}\n"
+    yield f"+++ {target_label}\n"
+    for group in _EndsTrimmedMatcher(old, new).get_grouped_opcodes(3):
+        first, last = group[0], group[-1]
+        yield f"@@ -{_hunk_range(first[1], last[2])} +{_hunk_range(first[3], last[4])} @@\n"
+        for tag, i1, i2, j1, j2 in group:
+            if tag == "equal":
+                yield from _marked(" ", old[i1:i2])
+                continue
+            yield from _marked("-", old[i1:i2])
+            yield from _marked("+", new[j1:j2])
+
+
+class _EndsTrimmedMatcher(difflib.SequenceMatcher[str]):
+    """Matches only the lines between the common prefix and suffix of two texts.
+
+    Most card edits are local, and trimming the common ends first is linear. It also keeps
+    difflib's "popular line" heuristic, which treats a line making up more than 1% of a
+    long text as junk, from turning a one-line edit of a repetitive card into a rewrite.
+    """
+
+    def __init__(self, old: list[str], new: list[str]) -> None:
+        prefix = 0
+        shortest = min(len(old), len(new))
+        while prefix < shortest and old[prefix] == new[prefix]:
+            prefix += 1
+        suffix = 0
+        while suffix < shortest - prefix and old[-1 - suffix] == new[-1 - suffix]:
+            suffix += 1
+        self._old_len, self._new_len = len(old), len(new)
+        self._prefix, self._suffix = prefix, suffix
+        super().__init__(None, old[prefix : len(old) - suffix], new[prefix : len(new) - suffix])
+
+    def get_opcodes(self) -> list[tuple[_OpTag, int, int, int, int]]:
+        prefix, suffix = self._prefix, self._suffix
+        codes: list[tuple[_OpTag, int, int, int, int]] = [("equal", 0, prefix, 0, prefix)] if prefix else []
+        codes.extend(
+            (tag, i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix)
+            for tag, i1, i2, j1, j2 in super().get_opcodes()
+        )
+        if suffix:
+            codes.append(
+                ("equal", self._old_len - suffix, self._old_len, self._new_len - suffix, self._new_len)
+            )
+        return codes
+
+
+def _hunk_range(start: int, stop: int) -> str:
+    # As difflib and diff(1) write a hunk's line range: 1-based, an empty range before its line.
+    length = stop - start
+    if length == 1:
+        return str(start + 1)
+    return f"{start + 1 if length else start},{length}"
+
+
+def _marked(mark: str, lines: list[str]) -> Iterator[str]:
+    for line in lines:
         if line.endswith("\n"):
-            yield line
+            yield mark + line
         else:
             # As git and diff(1) show a last line that has no newline.
-            yield line + "\n"
+            yield f"{mark}{line}\n"
             yield "\\ No newline at end of file\n"
 
 

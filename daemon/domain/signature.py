@@ -1,32 +1,4 @@
-"""Whether callers of one model signature can call another unchanged, and why not.
-
-Tensors are matched by name. The question is always "does code written against the base
-still work against the target?", so inputs and outputs are judged in opposite directions:
-the target may accept *more* than the base did and must return *at least* what it did.
-
-Inputs (what callers send):
-- an input the target no longer has is harmless (callers may keep sending it): a note;
-- a new input breaks callers unless it is optional; an optional input that became
-  required breaks; a required one that became optional is a note;
-- a dtype change breaks unless it widens losslessly (int32 -> int64, float32 -> float64,
-  int8 -> int16, uint8 -> int16, float16 -> float32, ...): a note;
-- a shape change breaks unless every changed dimension went from fixed to variable (-1).
-
-Outputs (what callers read):
-- a removed output breaks; an added output is a note;
-- any dtype change breaks (callers may rely on the exact type or precision);
-- a shape change breaks unless every changed dimension went from variable to fixed,
-  which every caller that handled any size still handles: a note;
-- an output that became optional breaks; one that became always-present is a note.
-
-Unknowns are never breaking on their own: an empty dtype or an empty shape means "not
-recorded" and yields a note. Whole signatures are different: a base without a signature is
-compatible with a note ("base has no signature"), but a target without one while the base
-had one is *not* compatible, since nothing shows the base's callers are still served.
-Dtype names are compared after light normalisation (case, a ``torch.``/``np.``/``tf.``
-prefix, unambiguous aliases such as ``double``); ``float`` stays as written, because it
-means float32 in some frameworks and float64 in others.
-"""
+"""Whether callers of one model signature can call another unchanged, and why not."""
 
 from __future__ import annotations
 
@@ -77,7 +49,35 @@ class Compatibility:
 
 
 def check_compatibility(base: Signature, target: Signature) -> Compatibility:
-    """Can every caller of `base` call `target` unchanged? See the module docstring."""
+    """Can every caller of `base` call `target` unchanged?
+
+    Tensors are matched by name. The question is always "does code written against the base
+    still work against the target?", so inputs and outputs are judged in opposite directions:
+    the target may accept *more* than the base did and must return *at least* what it did.
+
+    Inputs (what callers send):
+    - an input the target no longer has is harmless (callers may keep sending it): a note;
+    - a new input breaks callers unless it is optional; an optional input that became
+      required breaks; a required one that became optional is a note;
+    - a dtype change breaks unless it widens losslessly (int32 -> int64, float32 -> float64,
+      int8 -> int16, uint8 -> int16, float16 -> float32, ...): a note;
+    - a shape change breaks unless every changed dimension went from fixed to variable (-1).
+
+    Outputs (what callers read):
+    - a removed output breaks; an added output is a note;
+    - any dtype change breaks (callers may rely on the exact type or precision);
+    - a shape change breaks unless every changed dimension went from variable to fixed,
+      which every caller that handled any size still handles: a note;
+    - an output that became optional breaks; one that became always-present is a note.
+
+    Unknowns are never breaking on their own: an empty dtype or an empty shape means "not
+    recorded" and yields a note. Whole signatures are different: a base without a signature is
+    compatible with a note ("base has no signature"), but a target without one while the base
+    had one is *not* compatible, since nothing shows the base's callers are still served.
+    Dtype names are compared after light normalisation (case, a ``torch.``/``np.``/``tf.``
+    prefix, unambiguous aliases such as ``double``); ``float`` stays as written, because it
+    means float32 in some frameworks and float64 in others.
+    """
     if base.empty:
         return Compatibility(True, notes=["base has no signature"])
     if target.empty:

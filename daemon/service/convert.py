@@ -262,7 +262,7 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         tags=values(diff.tags),
         environment=values(diff.environment),
         signature=registry_pb2.SignatureCompatibility(
-            compatible=diff.signature.compatible, reasons=list(diff.signature.reasons)
+            compatible=diff.signature.compatible, reasons=list(diff.signature.messages)
         ),
         files=[
             registry_pb2.FileChange(

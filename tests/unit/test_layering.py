@@ -1,0 +1,69 @@
+"""The layers stay apart: checked statically over every import, function-level ones included."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# folder -> module prefixes its code must never import, and why.
+RULES = {
+    "daemon/domain": (("grpc", "duckdb", "watchdog", "studbook.v1", "studbook.daemon.store",
+                       "studbook.daemon.app", "studbook.daemon.service"), "the domain is plain rules, no I/O"),
+    "daemon/store": (("grpc", "studbook.v1", "studbook.daemon.app", "studbook.daemon.service"),
+                     "the store knows DuckDB, not the API"),
+    "daemon/app": (("grpc", "studbook.v1", "duckdb", "studbook.daemon.service"),
+                   "use cases never see gRPC, and SQL stays in the store"),
+    "daemon/service": (("duckdb",), "servicers translate; SQL stays in the store"),
+    "daemon/formats": (("grpc", "duckdb", "studbook.v1", "pickle", "torch", "joblib", "keras", "tensorflow"),
+                       "readers never load a model or talk to the store"),
+    "tui": (("duckdb", "watchdog", "studbook.daemon"), "the UI and clients are gRPC clients only"),
+}  # fmt: skip
+
+
+def imports_of(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(), str(path))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append(node.module)
+            found.extend(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def violations(folder: str) -> list[str]:
+    forbidden, _ = RULES[folder]
+    bad = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        for name in imports_of(path):
+            if any(name == prefix or name.startswith(prefix + ".") for prefix in forbidden):
+                bad.append(f"{path.relative_to(ROOT)} imports {name}")
+    return bad
+
+
+@pytest.mark.parametrize("folder", sorted(RULES))
+def test_layer_imports_only_what_it_may(folder: str) -> None:
+    assert (ROOT / folder).is_dir()
+    assert violations(folder) == [], RULES[folder][1]
+
+
+def test_the_rule_catches_a_forbidden_import(tmp_path: Path) -> None:
+    module = tmp_path / "m.py"
+    module.write_text("def f():\n    from studbook.daemon.store import catalog\n    import grpc.aio\n")
+
+    assert imports_of(module) == ["studbook.daemon.store", "studbook.daemon.store.catalog", "grpc.aio"]
+
+
+def test_only_the_store_writes_sql() -> None:
+    """DuckDB connections are opened in the store alone."""
+    users = sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "daemon").rglob("*.py")
+        if "duckdb" in imports_of(p) and "daemon/store" not in str(p)
+    )
+    assert users == []

@@ -1,0 +1,1 @@
+"""Screens of the studbook terminal UI, one per module."""

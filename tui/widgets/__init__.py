@@ -1,0 +1,1 @@
+"""Widgets of the studbook terminal UI, one per module."""

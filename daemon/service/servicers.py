@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 import grpc
 
 from studbook.daemon.app.registry import Registry
@@ -23,6 +25,7 @@ from studbook.v1 import (
 )
 
 ACTOR_HEADER = "x-studbook-actor"
+MESSAGE_CACHE_SIZE = 10_000
 LINEAGE_DIRECTIONS = {
     lineage_pb2.LINEAGE_DIRECTION_UNSPECIFIED: (True, True),
     lineage_pb2.LINEAGE_DIRECTION_BOTH: (True, True),
@@ -104,9 +107,24 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
 class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+        # Built messages of hot versions: a version's revision and its model's revision
+        # (stages, aliases) name everything the message shows.
+        self._messages: OrderedDict[tuple[str, int, int, int], resources_pb2.ModelVersion] = OrderedDict()
 
     def _proto(self, version: ModelVersion) -> resources_pb2.ModelVersion:
         return convert.version_to_proto(version, self.registry.core.cache.model(version.model))
+
+    def _full_proto(self, version: ModelVersion) -> resources_pb2.ModelVersion:
+        """Like `_proto`, remembered: only for complete records, never list summaries."""
+        model = self.registry.core.cache.model(version.model)
+        key = (version.model, version.number, version.revision, model.revision if model else 0)
+        message = self._messages.get(key)
+        if message is None:
+            message = convert.version_to_proto(version, model)
+            self._messages[key] = message
+            if len(self._messages) > MESSAGE_CACHE_SIZE:
+                self._messages.popitem(last=False)
+        return message
 
     @mapped
     async def RegisterModelVersion(self, request: registry_pb2.RegisterModelVersionRequest, context: grpc.aio.ServicerContext) -> registry_pb2.RegisterModelVersionResponse:  # noqa: N802
@@ -128,7 +146,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
 
     @mapped
     async def GetModelVersion(self, request: registry_pb2.GetModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
-        return self._proto(await self.registry.versions.get(request.name))
+        return self._full_proto(await self.registry.versions.get(request.name))
 
     @mapped
     async def ListModelVersions(self, request: registry_pb2.ListModelVersionsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelVersionsResponse:  # noqa: N802

@@ -9,7 +9,7 @@ from pathlib import Path
 from dataclasses import dataclass, replace
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.intake import take_in
+from studbook.daemon.app.intake import fill_from_intake, take_in
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import PageToken, page_bounds
 from studbook.daemon.artifacts import ScanLimits
@@ -156,11 +156,8 @@ class VersionUseCases:
             raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
         if registration.source_path:
             intake = await self.core.read(take_in, registration.source_path, self.scan_limits, self.allowed_roots)
-            draft.files = intake.files
-            draft.content_digest = intake.digest
-            draft.storage_uri = draft.storage_uri or intake.storage_uri
-            if draft.signature.empty:
-                draft.signature = intake.signature
+            fill_from_intake(draft, intake)
+            validate_draft(draft)
         elif not draft.storage_uri:
             raise InvalidArgument(
                 "give a source_path for the daemon to hash, or a storage_uri for metadata-only registration",

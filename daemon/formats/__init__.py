@@ -1,0 +1,106 @@
+"""Model formats read without executing anything: detect by bytes, read metadata in bounds."""
+
+from __future__ import annotations
+
+import lzma
+import struct
+import zlib
+from pathlib import Path
+
+from studbook.daemon.formats import (
+    archive,
+    detect,
+    folder,
+    gguf,
+    onnx,
+    paths,
+    pickle_scan,
+    safetensors,
+    savedmodel,
+)
+from studbook.daemon.formats.errors import FormatError
+from studbook.daemon.formats.info import EXTENSION_MISMATCH, FileInfo, FolderInfo, unique_flags
+from studbook.daemon.formats.limits import DEFAULT_LIMITS, Limits
+from studbook.daemon.formats.source import FileSource
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FileInfo",
+    "FolderInfo",
+    "FormatError",
+    "Limits",
+    "inspect_file",
+    "inspect_folder",
+]
+
+# Parse errors the standard library raises on malformed bytes; each reader turns what it
+# expects into a precise reason, and this net names whatever is left MALFORMED.
+_MALFORMED = (ValueError, struct.error, EOFError, OverflowError, RecursionError, zlib.error, lzma.LZMAError)
+
+
+def inspect_file(path: Path, limits: Limits = DEFAULT_LIMITS, *, root: Path | None = None) -> FileInfo:
+    """Detect `path`'s format from its bytes and read its metadata without executing it.
+
+    `root` is the version folder: ONNX external data must stay inside it (default: the
+    file's own folder). Raises FormatError for malformed or hostile content; OSError
+    (a file that vanished or is unreadable) passes through for the caller to retry.
+    """
+    if root is not None and not paths.inside(path, root):
+        raise FormatError("PATH_OUTSIDE", f"{path.name} resolves outside the version folder")
+    head, last, size = detect.read_head(path, limits.sniff_bytes)
+    kind = detect.sniff(head, last)
+    try:
+        info = _read(path, kind, head, size, limits, root)
+    except _MALFORMED as err:
+        raise FormatError("MALFORMED", f"{path.name}: malformed {kind} content: {err}") from None
+    return _check_claim(path, info)
+
+
+def _read(path: Path, kind: str, head: bytes, size: int, limits: Limits, root: Path | None) -> FileInfo:
+    if kind in ("pickle", "compressed"):
+        found = pickle_scan.inspect(path, size, head, limits)
+        return found if found is not None else FileInfo(format="unknown")
+    if kind == "zip":
+        return archive.inspect(path, size, limits)
+    if kind in ("hdf5", "npy", "unknown"):
+        return FileInfo(format=kind)
+    with FileSource(path) as source:
+        if kind == "safetensors":
+            return safetensors.inspect(source, limits)
+        if kind == "gguf":
+            return gguf.inspect(source, limits)
+        if kind == "onnx":
+            return onnx.inspect(source, limits, model_dir=path.parent, root=root)
+        return savedmodel.inspect(source, limits)
+
+
+def _check_claim(path: Path, info: FileInfo) -> FileInfo:
+    """Refuse a file whose name claims a model format its bytes do not have."""
+    claimed = detect.CLAIMS.get(path.suffix.lower())
+    if claimed is None or info.format in claimed:
+        return info
+    if info.format == "unknown":
+        raise FormatError(
+            "BAD_MAGIC",
+            f"{path.name} is named like a {'/'.join(sorted(claimed))} file "
+            "but its bytes are not one",
+            claimed=path.suffix.lower(),
+        )
+    return FileInfo(
+        format=info.format,
+        flags=unique_flags(info.flags, (EXTENSION_MISMATCH,)),
+        metadata=info.metadata,
+        signature=info.signature,
+        parameter_count=info.parameter_count,
+    )
+
+
+def inspect_folder(root: Path, files: list[Path], limits: Limits = DEFAULT_LIMITS) -> FolderInfo:
+    """Read what a version folder declares (MLflow, SavedModel, Hugging Face, README card).
+
+    `files` are the folder's files, absolute or relative to `root`; only those are read.
+    """
+    try:
+        return folder.inspect(root, files, limits)
+    except _MALFORMED as err:
+        raise FormatError("MALFORMED", f"{root.name}: malformed model folder: {err}") from None

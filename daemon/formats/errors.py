@@ -1,0 +1,20 @@
+"""FormatError: a file whose bytes cannot be read safely, with the reason it is quarantined."""
+
+from __future__ import annotations
+
+from studbook.daemon.domain.errors import InvalidArgument
+
+
+class FormatError(InvalidArgument):
+    """The artifact's content is malformed, hostile or beyond a reading bound.
+
+    `reason` is UPPER_SNAKE (HEADER_TOO_LARGE, TRUNCATED, BAD_MAGIC, ZIP_BOMB,
+    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, ...); the watcher quarantines the version
+    with it and the API shows `message`, so the message names the limit or the offset.
+    """
+
+    def __init__(self, reason: str, message: str, **metadata: object) -> None:
+        super().__init__(message, reason=reason, **metadata)
+
+    def __repr__(self) -> str:
+        return f"FormatError({self.reason!r}, {self.message!r})"

@@ -1,0 +1,58 @@
+"""FileInfo and FolderInfo: what inspection learned from a file or a model folder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from studbook.daemon.domain.model import Dataset, Environment, Signature
+
+# JSON-able values only: str, int, float, bool, None, list and dict of those.
+Metadata = dict[str, Any]
+
+# Flags raised by inspection; the watcher copies them onto the ArtifactFile.
+UNSAFE_FORMAT = "unsafe-format"
+UNSAFE_GLOBAL = "unsafe-global:"  # followed by module.name
+LAMBDA_LAYER = "lambda-layer"
+REMOTE_CODE = "remote-code"
+EXTENSION_MISMATCH = "extension-mismatch"
+EXTERNAL_DATA = "external-data"
+EXTERNAL_DATA_MISSING = "external-data-missing"
+TORCHSCRIPT_CODE = "torchscript-code"
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One file's detected format and the metadata read from it without executing it."""
+
+    format: str
+    """safetensors, gguf, onnx, pytorch, pickle, joblib, keras, savedmodel, hdf5, zip or unknown."""
+    flags: tuple[str, ...] = ()
+    metadata: Metadata = field(default_factory=dict)
+    signature: Signature | None = None
+    parameter_count: int | None = None
+
+
+@dataclass
+class FolderInfo:
+    """A model folder's kind (huggingface, mlflow, savedmodel, plain) and what it declares."""
+
+    kind: str
+    model_card: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    datasets: list[Dataset] = field(default_factory=list)
+    base_model: str = ""
+    environment: Environment = field(default_factory=Environment)
+    signature: Signature | None = None
+    run_id: str = ""
+    metadata: Metadata = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
+
+
+def unique_flags(*groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Flags in first-seen order without duplicates."""
+    seen: dict[str, None] = {}
+    for group in groups:
+        for flag in group:
+            seen.setdefault(flag, None)
+    return tuple(seen)

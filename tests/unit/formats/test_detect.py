@@ -1,0 +1,125 @@
+"""Formats are recognised by their bytes; a file name is only a claim that must hold."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import zlib
+from pathlib import Path
+
+import pytest
+
+from studbook.daemon.formats import FormatError, inspect_file
+from studbook.daemon.formats.detect import sniff
+
+from .builders import onnx_model, safetensors_bytes, saved_model_pb
+
+
+@pytest.mark.parametrize(
+    ("head", "kind"),
+    [
+        (b"GGUF\x03\x00\x00\x00", "gguf"),
+        (b"PK\x03\x04rest", "zip"),
+        (b"PK\x05\x06" + b"\0" * 18, "zip"),
+        (b"\x89HDF\r\n\x1a\n", "hdf5"),
+        (b"\x93NUMPY\x01\x00", "npy"),
+        (struct.pack("<Q", 2) + b"{}", "safetensors"),
+        (pickle.dumps({"a": 1}, protocol=4), "pickle"),
+        (pickle.dumps({"a": 1}, protocol=2), "pickle"),
+        (onnx_model(), "onnx"),
+        (saved_model_pb({}), "savedmodel"),
+        (zlib.compress(pickle.dumps([1])), "compressed"),
+        (b"hello world\n", "unknown"),
+        (b"", "unknown"),
+    ],
+)
+def test_sniff_names_the_container_from_the_first_bytes(head: bytes, kind: str) -> None:
+    assert sniff(head, head[-1:]) == kind
+
+
+def test_protocol_0_pickle_is_recognised_by_its_opcodes_and_final_stop() -> None:
+    data = pickle.dumps({"a": [1, 2]}, protocol=0)
+
+    assert sniff(data, data[-1:]) == "pickle"
+    assert sniff(data, b"x") == "unknown"
+
+
+def test_format_comes_from_bytes_not_the_extension(tmp_path: Path) -> None:
+    path = tmp_path / "weights.bin"
+    path.write_bytes(safetensors_bytes({"w": ("F32", [2], b"\0" * 8)}))
+
+    info = inspect_file(path)
+
+    assert info.format == "safetensors"
+    assert info.flags == ()
+
+
+def test_a_pickle_disguised_as_safetensors_is_flagged(tmp_path: Path) -> None:
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(pickle.dumps({"w": [1.0]}, protocol=4))
+
+    info = inspect_file(path)
+
+    assert info.format == "pickle"
+    assert "unsafe-format" in info.flags
+    assert "extension-mismatch" in info.flags
+
+
+@pytest.mark.parametrize("name", ["model.gguf", "model.onnx", "model.safetensors", "model.pt", "model.keras"])
+def test_a_model_extension_with_foreign_bytes_is_bad_magic(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"this is not a model at all\n")
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "BAD_MAGIC"
+
+
+def test_an_empty_model_file_is_bad_magic(tmp_path: Path) -> None:
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"")
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "BAD_MAGIC"
+
+
+def test_an_unclaimed_unknown_file_is_just_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("training notes\n")
+
+    info = inspect_file(path)
+
+    assert (info.format, info.flags, info.metadata) == ("unknown", (), {})
+
+
+def test_a_compressed_file_without_a_pickle_inside_is_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "blob.z"
+    path.write_bytes(zlib.compress(b"plain text, not a pickle" * 10))
+
+    assert inspect_file(path).format == "unknown"
+
+
+def test_a_file_reached_through_a_link_out_of_the_root_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.safetensors"
+    outside.write_bytes(safetensors_bytes({"w": ("F32", [1], b"\0" * 4)}))
+    root = tmp_path / "version"
+    root.mkdir()
+    os.symlink(outside, root / "model.safetensors")
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(root / "model.safetensors", root=root)
+
+    assert caught.value.reason == "PATH_OUTSIDE"
+
+
+def test_format_error_is_a_domain_error_with_reason_and_message() -> None:
+    from studbook.daemon.domain.errors import InvalidArgument
+
+    error = FormatError("ZIP_BOMB", "too compressed", entry="a")
+
+    assert isinstance(error, InvalidArgument)
+    assert (error.reason, error.message, error.metadata) == ("ZIP_BOMB", "too compressed", {"entry": "a"})

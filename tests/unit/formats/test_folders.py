@@ -1,0 +1,189 @@
+"""Hugging Face folders and model cards: card text, tags, datasets, base model, remote code."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from studbook.daemon.domain.model import Dataset
+from studbook.daemon.formats import FormatError, inspect_folder
+
+from .builders import write_files
+
+README = """---
+language:
+- en
+license: apache-2.0
+library_name: transformers
+pipeline_tag: text-classification
+tags:
+- generated_from_trainer
+- 4bit
+datasets:
+- imdb
+- org/reviews
+base_model: distilbert/distilbert-base-uncased
+model-index:
+- name: sentiment
+  results:
+  - task:
+      type: text-classification
+    dataset:
+      name: imdb
+      split: test
+    metrics:
+    - type: accuracy
+      value: 0.93
+---
+
+# Sentiment
+
+Fine-tuned for reviews.
+"""
+
+CONFIG = {
+    "architectures": ["DistilBertForSequenceClassification"],
+    "model_type": "distilbert",
+    "torch_dtype": "float32",
+    "transformers_version": "4.44.0",
+    "vocab_size": 30522,
+}
+
+
+def hf_folder(root: Path, **extra: bytes | str) -> list[Path]:
+    files: dict[str, bytes | str] = {
+        "config.json": json.dumps(CONFIG),
+        "README.md": README,
+        "model.safetensors": b"\0" * 16,
+        "tokenizer.json": "{}",
+    }
+    files.update(extra)
+    return write_files(root, files)
+
+
+def test_a_hugging_face_folder_gives_card_tags_datasets_and_lineage(tmp_path: Path) -> None:
+    files = hf_folder(tmp_path)
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.kind == "huggingface"
+    assert info.model_card.startswith("# Sentiment")
+    assert "---" not in info.model_card
+    assert info.tags == {
+        "license": "apache-2.0",
+        "pipeline_tag": "text-classification",
+        "library_name": "transformers",
+        "language": "en",
+        "generated_from_trainer": "",
+        "model_type": "distilbert",
+    }
+    assert info.datasets == [Dataset("imdb"), Dataset("org/reviews")]
+    assert info.base_model == "distilbert/distilbert-base-uncased"
+    assert info.environment.packages == {"transformers": "4.44.0"}
+    assert info.metadata["config"]["architectures"] == ["DistilBertForSequenceClassification"]
+    assert info.metadata["card"]["eval_results"] == [
+        {"task": "text-classification", "dataset": "imdb", "split": "test", "metric": "accuracy", "value": 0.93}
+    ]
+    assert info.flags == ()
+    json.dumps(info.metadata)
+
+
+def test_python_files_are_flagged_as_remote_code(tmp_path: Path) -> None:
+    files = hf_folder(tmp_path, **{"modeling_custom.py": "import os\n"})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.flags == ("remote-code",)
+    assert info.metadata["code_files"] == ["modeling_custom.py"]
+
+
+def test_auto_map_in_config_is_remote_code(tmp_path: Path) -> None:
+    config = dict(CONFIG, auto_map={"AutoModel": "org/repo--modeling.Model"})
+    files = hf_folder(tmp_path, **{"config.json": json.dumps(config)})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.flags == ("remote-code",)
+
+
+def test_an_adapter_names_its_base_model(tmp_path: Path) -> None:
+    adapter = {"base_model_name_or_path": "meta/llama-3-8b", "peft_type": "LORA", "r": 8}
+    files = write_files(tmp_path, {"adapter_config.json": json.dumps(adapter), "adapter_model.safetensors": b"\0"})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.kind == "huggingface"
+    assert info.base_model == "meta/llama-3-8b"
+    assert info.metadata["adapter"]["peft_type"] == "LORA"
+
+
+def test_unreadable_front_matter_keeps_the_card_and_warns(tmp_path: Path) -> None:
+    files = hf_folder(tmp_path, **{"README.md": "---\ntags: &anchor [a]\n---\n# Card\n"})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.model_card == "# Card\n"
+    assert info.tags == {"model_type": "distilbert"}
+    assert any("front matter" in w for w in info.metadata["warnings"])
+
+
+def test_malformed_config_json_is_a_warning_not_a_refusal(tmp_path: Path) -> None:
+    files = hf_folder(tmp_path, **{"config.json": "{broken"})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.kind == "huggingface"
+    assert any("config.json" in w for w in info.metadata["warnings"])
+
+
+def test_a_plain_folder_still_reads_its_readme_as_the_card(tmp_path: Path) -> None:
+    files = write_files(tmp_path, {"model.onnx": b"\x08\x09", "README.md": "# Churn model\n"})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert (info.kind, info.model_card) == ("plain", "# Churn model\n")
+
+
+def test_a_readme_linking_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password")
+    root = tmp_path / "version"
+    root.mkdir()
+    files = write_files(root, {"config.json": json.dumps(CONFIG)})
+    os.symlink(secret, root / "README.md")
+
+    with pytest.raises(FormatError) as caught:
+        inspect_folder(root, [*files, Path("README.md")])
+
+    assert caught.value.reason == "PATH_OUTSIDE"
+
+
+def test_only_listed_files_inside_the_root_are_considered(tmp_path: Path) -> None:
+    write_files(tmp_path, {"config.json": json.dumps(CONFIG)})
+
+    info = inspect_folder(tmp_path, [Path("/elsewhere/config.json"), Path("../config.json")])
+
+    assert info.kind == "plain"
+
+
+def test_an_oversized_config_is_refused(tmp_path: Path) -> None:
+    from studbook.daemon.formats import Limits
+
+    files = hf_folder(tmp_path)
+
+    with pytest.raises(FormatError) as caught:
+        inspect_folder(tmp_path, files, Limits(max_json_bytes=32))
+
+    assert caught.value.reason == "FILE_TOO_LARGE"
+
+
+def test_a_readme_in_a_link_loop_is_refused(tmp_path: Path) -> None:
+    os.symlink(tmp_path / "README.md", tmp_path / "README.md")
+
+    with pytest.raises(FormatError) as caught:
+        inspect_folder(tmp_path, [Path("README.md")])
+
+    assert caught.value.reason == "PATH_OUTSIDE"

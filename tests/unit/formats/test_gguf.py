@@ -1,0 +1,182 @@
+"""GGUF: key/values, architecture and quantisation, with every count and length bounded."""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import pytest
+
+from studbook.daemon.formats import FormatError, Limits, inspect_file
+
+from .builders import gguf_bytes, gguf_string
+
+UINT32, STRING, ARRAY = 4, 8, 9
+
+
+def write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "model.gguf"
+    path.write_bytes(data)
+    return path
+
+
+def real_gguf(tmp_path: Path, **kwargs: object) -> Path:
+    np = pytest.importorskip("numpy")
+    gguf = pytest.importorskip("gguf")
+    path = tmp_path / "model.gguf"
+    writer = gguf.GGUFWriter(str(path), "llama", **kwargs)
+    writer.add_name("tiny-llama")
+    writer.add_context_length(4096)
+    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+    writer.add_array("tokenizer.ggml.tokens", [f"tok{i}" for i in range(1000)])
+    writer.add_array("tokenizer.ggml.scores", [0.5] * 1000)
+    writer.add_tensor("token_embd.weight", np.zeros((16, 32), np.float32))
+    writer.add_tensor("output_norm.weight", np.ones(32, np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return path
+
+
+def test_real_file_reports_architecture_quantisation_context_and_tensors(tmp_path: Path) -> None:
+    path = real_gguf(tmp_path)
+
+    info = inspect_file(path)
+
+    assert info.format == "gguf"
+    assert info.metadata["architecture"] == "llama"
+    assert info.metadata["name"] == "tiny-llama"
+    assert info.metadata["quantization"] == "Q8_0"
+    assert info.metadata["context_length"] == 4096
+    assert info.metadata["tensor_count"] == 2
+    assert info.metadata["tensors"]["token_embd.weight"] == {"type": "F32", "shape": [16, 32]}
+    assert info.parameter_count == 16 * 32 + 32
+    # A vocabulary is summarised, not copied.
+    assert info.metadata["kv"]["tokenizer.ggml.tokens"] == {"type": "array", "element_type": "string", "length": 1000}
+    json.dumps(info.metadata)
+
+
+def test_big_endian_files_are_read(tmp_path: Path) -> None:
+    gguf = pytest.importorskip("gguf")
+    path = real_gguf(tmp_path, endianess=gguf.GGUFEndian.BIG)
+
+    info = inspect_file(path)
+
+    assert info.metadata["byte_order"] == "big"
+    assert info.metadata["context_length"] == 4096
+
+
+def test_absurd_kv_count_is_refused_without_reading_on(tmp_path: Path) -> None:
+    path = write(tmp_path, gguf_bytes([], kv_count=2**60))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "TOO_MANY_KEYS"
+
+
+def test_absurd_tensor_count_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, gguf_bytes([], tensor_count=2**50))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "TOO_MANY_TENSORS"
+
+
+def test_kv_count_beyond_the_data_is_truncated(tmp_path: Path) -> None:
+    path = write(tmp_path, gguf_bytes([("a", UINT32, struct.pack("<I", 1))], kv_count=1000))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "TRUNCATED"
+
+
+def test_absurd_string_length_is_refused(tmp_path: Path) -> None:
+    value = struct.pack("<Q", 2**40) + b"abc"
+    path = write(tmp_path, gguf_bytes([("general.name", STRING, value)]))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "STRING_TOO_LONG"
+
+
+def test_absurd_array_length_is_refused(tmp_path: Path) -> None:
+    value = struct.pack("<IQ", UINT32, 2**40)
+    path = write(tmp_path, gguf_bytes([("tokenizer.ggml.scores", ARRAY, value)]))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "ARRAY_TOO_LONG"
+
+
+def test_total_strings_across_arrays_are_bounded(tmp_path: Path) -> None:
+    strings = b"".join(gguf_string("t") for _ in range(50))
+    value = struct.pack("<IQ", STRING, 50) + strings
+    path = write(tmp_path, gguf_bytes([("a", ARRAY, value), ("b", ARRAY, value)]))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path, Limits(max_array_items_total=80))
+
+    assert caught.value.reason == "TOO_MANY_ITEMS"
+
+
+def test_unknown_value_type_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, gguf_bytes([("a", 99, b"")]))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "BAD_VALUE_TYPE"
+
+
+def test_unsupported_version_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, gguf_bytes([], version=7))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "UNSUPPORTED_VERSION"
+
+
+def test_tensor_data_past_the_end_of_the_file_is_refused(tmp_path: Path) -> None:
+    data = gguf_bytes([], tensors=[("w", [8], 0, 0)], data=b"\0" * 16)  # F32[8] needs 32 bytes
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(write(tmp_path, data))
+
+    assert caught.value.reason == "OFFSET_OUT_OF_RANGE"
+
+
+def test_a_real_file_cut_short_is_truncated(tmp_path: Path) -> None:
+    path = real_gguf(tmp_path)
+    path.write_bytes(path.read_bytes()[:200])
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "TRUNCATED"
+
+
+def test_wrong_magic_with_a_gguf_name_is_bad_magic(tmp_path: Path) -> None:
+    path = write(tmp_path, b"GGUX" + gguf_bytes([])[4:])
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "BAD_MAGIC"
+
+
+def test_hand_made_file_without_file_type_names_the_dominant_tensor_type(tmp_path: Path) -> None:
+    kv = [("general.architecture", STRING, gguf_string("gpt2"))]
+    data = gguf_bytes(kv, tensors=[("a", [32], 8, 0), ("b", [32], 8, 64)], data=b"\0" * 128)
+
+    info = inspect_file(write(tmp_path, data))
+
+    assert info.metadata["quantization"] == "Q8_0"
+    assert info.parameter_count == 64

@@ -1,0 +1,107 @@
+"""PyTorch zip checkpoints: archive listing, data.pkl scanned, tensors and parameters."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from studbook.daemon.formats import FormatError, inspect_file
+
+from .builders import write_zip
+from .test_pickle import SYSTEM, RunsCommand
+
+
+def test_a_state_dict_reports_tensors_parameters_and_no_unsafe_globals(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+
+    info = inspect_file(path)
+
+    assert info.format == "pytorch"
+    assert info.flags == ("unsafe-format",)
+    assert info.parameter_count == sum(p.numel() for p in model.parameters())
+    assert info.metadata["tensors"]["0.weight"] == {"dtype": "float32", "shape": [3, 4]}
+    assert info.metadata["tensor_count"] == 4
+    assert info.metadata["byteorder"] == "little"
+    assert info.metadata["serialization_version"]
+    assert info.metadata["unsafe_globals"] == []
+    assert info.metadata["archive"]["entries"] >= 5
+    json.dumps(info.metadata)
+
+
+def test_a_whole_pickled_module_reports_its_classes_as_unsafe_globals(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), path)
+
+    info = inspect_file(path)
+
+    assert "unsafe-global:torch.nn.modules.linear.Linear" in info.flags
+    assert info.metadata["object_type"] == "torch.nn.modules.container.Sequential"
+    assert info.parameter_count == 6
+
+
+def test_a_malicious_data_pkl_is_flagged_and_nothing_runs(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+    data = pickle.dumps({"w": RunsCommand(f"touch {marker}")}, protocol=2)
+    path = write_zip(tmp_path / "model.pt", {"archive/data.pkl": data, "archive/version": b"3\n"})
+
+    info = inspect_file(path)
+
+    assert info.format == "pytorch"
+    assert f"unsafe-global:{SYSTEM}" in info.flags
+    assert not marker.exists()
+
+
+def test_a_checkpoint_missing_a_storage_entry_is_refused(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    source = tmp_path / "full.pt"
+    torch.save({"w": torch.zeros(2)}, source)
+    with zipfile.ZipFile(source) as archive:
+        entries = {i.filename: archive.read(i) for i in archive.infolist() if "/data/" not in i.filename}
+    path = write_zip(tmp_path / "broken.pt", entries)
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "MISSING_STORAGE"
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_torchscript_archives_are_flagged_for_their_code(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "scripted.pt"
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(path))
+
+    info = inspect_file(path)
+
+    assert info.format == "pytorch"
+    assert "torchscript-code" in info.flags
+
+
+def test_a_data_pkl_larger_than_the_scan_limit_is_refused(tmp_path: Path) -> None:
+    from studbook.daemon.formats import Limits
+
+    data = pickle.dumps(list(range(10_000)), protocol=2)
+    path = write_zip(tmp_path / "model.pt", {"archive/data.pkl": data})
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path, Limits(max_pickle_bytes=1024))
+
+    assert caught.value.reason == "MEMBER_TOO_LARGE"
+
+
+def test_nothing_in_the_archive_is_extracted(tmp_path: Path) -> None:
+    data = pickle.dumps({"a": 1}, protocol=2)
+    path = write_zip(tmp_path / "model.pt", {"archive/data.pkl": data, "../escape.txt": b"x"})
+
+    inspect_file(path)
+
+    assert sorted(os.listdir(tmp_path)) == ["model.pt"]

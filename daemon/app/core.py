@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -105,7 +104,7 @@ class Core:
         return model
 
     def snapshot(self, model: Model) -> Model:
-        return copy.deepcopy(model)
+        return model.copy()
 
     def _published(self, results: list[Effects]) -> None:
         models: dict[str, Model | None] = {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 from studbook.daemon.app.core import Core, Effects
@@ -153,7 +152,7 @@ class ModelUseCases:
                         reason="STAGE_IN_USE",
                         stage=held[0],
                     )
-            updated = copy.deepcopy(current)
+            updated = current.copy()
             if "description" in fields:
                 updated.description = changes.description
             if "tags" in fields:
@@ -174,7 +173,7 @@ class ModelUseCases:
             check_etag(current, etag)
             if current.state == state:
                 return Effects(value=self.core.snapshot(current))
-            updated = copy.deepcopy(current)
+            updated = current.copy()
             updated.state = state
             kind = "model.archived" if state == ModelState.ARCHIVED else "model.restored"
             return self._save(tx, updated, kind, actor)
@@ -214,6 +213,7 @@ class ModelUseCases:
             for number in numbers:
                 del state.status[(model_id, number)]
             state.semvers.pop(model_id, None)
+            state.highest_semver.pop(model_id, None)
             state.latest.pop(model_id, None)
             for key in [k for k in state.request_ids if k[0] == model_id]:
                 del state.request_ids[key]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -19,6 +18,7 @@ from studbook.daemon.domain.model import (
     VersionStatus,
 )
 from studbook.daemon.domain.names import (
+    VersionRef,
     model_name,
     parse_model_name,
     parse_version_name,
@@ -75,7 +75,7 @@ class StageUseCases:
         validate_text(request.reason, MAX_REASON, "reason")
         return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request))
 
-    def _promote(self, tx: Transaction, model_id: str, ref, request: PromotionRequest) -> Effects:  # type: ignore[no-untyped-def]
+    def _promote(self, tx: Transaction, model_id: str, ref: VersionRef, request: PromotionRequest) -> Effects:
         state = self.core.state
         if request.request_id and request.request_id in state.promotion_request_ids:
             found = tx.get_promotion(model_id, state.promotion_request_ids[request.request_id])
@@ -110,7 +110,7 @@ class StageUseCases:
         check_etag(model, request.expected_etag)
         return self._apply(tx, model, promotion, rollback=False)
 
-    def _resolve(self, model: Model, ref) -> int:  # type: ignore[no-untyped-def]
+    def _resolve(self, model: Model, ref: VersionRef) -> int:
         if ref.number is not None:
             number = ref.number
         elif ref.is_latest:
@@ -143,7 +143,7 @@ class StageUseCases:
         """Writer thread: moves the target to the promoted version and records it all."""
         state = self.core.state
         effects = Effects()
-        updated = copy.deepcopy(model)
+        updated = model.copy()
         is_new = promotion.id == 0
         if is_new:
             state.promotion_id += 1
@@ -245,7 +245,7 @@ class StageUseCases:
             if alias not in model.aliases:
                 raise NotFound(f"model {model_id!r} has no alias {alias!r}", reason="ALIAS_NOT_FOUND",
                                model=model_id, alias=alias)  # fmt: skip
-            updated = copy.deepcopy(model)
+            updated = model.copy()
             previous = updated.aliases.pop(alias)
             updated.update_time = self.core.clock()
             effects = Effects()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ class WriterState:
     model_request_ids: dict[str, str] = field(default_factory=dict)
     status: dict[tuple[str, int], VersionStatus] = field(default_factory=dict)
     semvers: dict[str, set[SemVer]] = field(default_factory=dict)
+    highest_semver: dict[str, SemVer] = field(default_factory=dict)
     request_ids: dict[tuple[str, str], int] = field(default_factory=dict)
     digests: dict[tuple[str, str], int] = field(default_factory=dict)
     # The newest version record of each model, to derive the next change kind.
@@ -39,7 +39,10 @@ class WriterState:
         state.model_request_ids = catalog.model_request_ids()
         for model, number, status, semver, request_id, digest in catalog.load_version_index():
             state.status[(model, number)] = VersionStatus(status)
-            state.semvers.setdefault(model, set()).add(SemVer.parse(semver))
+            parsed = SemVer.parse(semver)
+            state.semvers.setdefault(model, set()).add(parsed)
+            if model not in state.highest_semver or parsed > state.highest_semver[model]:
+                state.highest_semver[model] = parsed
             if request_id:
                 state.request_ids[(model, request_id)] = number
             if digest:
@@ -65,7 +68,7 @@ class ReadCache:
 
     def load_models(self, models: list[Model]) -> None:
         with self._lock:
-            self._models = {m.name: copy.deepcopy(m) for m in models}
+            self._models = {m.name: m.copy() for m in models}
 
     def model(self, name: str) -> Model | None:
         return self._models.get(name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from dataclasses import dataclass, replace
 
@@ -205,12 +205,12 @@ class VersionUseCases:
             SemVer.parse(previous.semver) if previous else None,
             kind,
             registration.semver or None,
-            max(semvers) if semvers else None,
+            state.highest_semver.get(model_id),
         )
         ensure_semver_unused(semver, semvers, model=model_id)
         now = core.clock()
         version = replace(
-            copy.deepcopy(draft),
+            draft,  # built for this request alone, so it is ours to keep
             number=number,
             semver=str(semver),
             change_kind=kind,
@@ -233,6 +233,7 @@ class VersionUseCases:
         model.version_count += 1
         state.status[(model_id, number)] = version.status
         semvers.add(semver)
+        state.highest_semver[model_id] = max(semver, state.highest_semver.get(model_id, semver))
         if registration.request_id:
             state.request_ids[(model_id, registration.request_id)] = number
         if version.content_digest:
@@ -370,7 +371,10 @@ class VersionUseCases:
             lambda tx: self._save(tx, current, change, "version.archived", etag, actor)
         )
 
-    def _save(self, tx: Transaction, current: ModelVersion, change, event_type: str, etag: str, actor: str) -> Effects:  # type: ignore[no-untyped-def]
+    def _save(
+        self, tx: Transaction, current: ModelVersion, change: Callable[[ModelVersion], None], event_type: str,
+        etag: str, actor: str,
+    ) -> Effects:  # fmt: skip
         if etag and etag != str(current.revision):
             raise Conflict(
                 f"version {current.number} of {current.model!r} changed since you read it; read it again",

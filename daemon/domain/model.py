@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
@@ -57,6 +57,10 @@ class Model:
     version_count: int = 0
     stage_holders: dict[str, int] = field(default_factory=dict)
     aliases: dict[str, int] = field(default_factory=dict)
+
+    def copy(self) -> Model:
+        """An independent copy: the writer edits its own, readers keep theirs."""
+        return replace(self, tags=dict(self.tags), stage_holders=dict(self.stage_holders), aliases=dict(self.aliases))
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ Rules (what a caller registering a version can rely on):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from studbook.daemon.domain.errors import AlreadyExists, InvalidArgument, OutOfRange
@@ -185,9 +185,9 @@ def next_semver(
     return max(known).bump(kind)
 
 
-def ensure_semver_unused(candidate: SemVer, existing: Iterable[SemVer], *, model: str = "") -> None:
+def ensure_semver_unused(candidate: SemVer, existing: Collection[SemVer], *, model: str = "") -> None:
     """Refuse a semver the model already has: one semver names one version."""
-    if candidate in set(existing):
+    if candidate in existing:
         where = f" of model {model!r}" if model else ""
         raise AlreadyExists(
             f"semver {candidate} is already used by another version{where}; "

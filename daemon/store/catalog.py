@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import duckdb
 
@@ -74,6 +74,37 @@ class StoreError(Unavailable):
 class Page:
     items: list[Any]
     total: int
+
+
+class DropRow(NamedTuple):
+    """One row of `drops`: a drop-in unit and the watcher's verdict on it."""
+
+    root: str
+    path: str
+    model: str
+    number: int | None
+    state: str
+    content_digest: str
+    reason: str
+    message: str
+    details: str  # JSON object text
+    fingerprint: str
+    unit_device: int
+    unit_inode: int
+    update_time: datetime
+
+
+class DropFileRow(NamedTuple):
+    """One row of `drop_files`: a file of a drop as last seen."""
+
+    root: str
+    path: str
+    file: str
+    size: int
+    sha256: str
+    mtime_ns: int
+    inode: int
+    device: int
 
 
 class Catalog:
@@ -381,6 +412,13 @@ class Catalog:
             )
         }
 
+    def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:
+        """Every drop-in verdict and every drop's files as last seen."""
+        drops = [DropRow(*r) for r in self.query(f"SELECT {', '.join(DropRow._fields)} FROM drops ORDER BY root, path")]
+        files = [DropFileRow(*r) for r in self.query(
+            f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
+        return drops, files
+
 
 @dataclass(frozen=True)
 class TableShape:
@@ -589,6 +627,23 @@ class Transaction:
             "events",
             (event.revision, event.time, event.type, event.subject, event.model, event.actor, event.payload),
         )
+
+    def put_drop(self, drop: DropRow, files: Sequence[DropFileRow] | None) -> None:
+        """Replaces the drop at (root, path); `files` None keeps its files as they are."""
+        self.execute("DELETE FROM drops WHERE root = ? AND path = ?", [drop.root, drop.path])
+        self.insert("drops", tuple(drop))
+        if files is not None:
+            self.execute("DELETE FROM drop_files WHERE root = ? AND path = ?", [drop.root, drop.path])
+            self.insert_many("drop_files", (tuple(f) for f in files))
+
+    def delete_drop(self, root: str, path: str) -> None:
+        for table in ("drops", "drop_files"):
+            self.execute(f"DELETE FROM {table} WHERE root = ? AND path = ?", [root, path])
+
+    def set_version_storage_uri(self, model: str, number: int, storage_uri: str) -> None:
+        """Where a version's files now lie (a drop renamed inside its root); content is unchanged."""
+        self.execute("UPDATE versions SET storage_uri = ? WHERE model = ? AND number = ?",
+                     [storage_uri, model, number])  # fmt: skip
 
 
 def wrap_store_errors(exc: BaseException) -> RegistryError:

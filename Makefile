@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard proto/studbook/v1/*.proto)
 
-.PHONY: install run serve test bench proto clean
+.PHONY: install run serve test bench proto typecheck clean
 
 install: $(STAMP)
 
@@ -31,6 +31,15 @@ bench: install
 # Regenerate the Python code of the contract; a test fails when it is stale.
 proto: install
 	$(PY) -m grpc_tools.protoc -I proto --python_out=proto --pyi_out=proto --grpc_python_out=proto $(PROTOS)
+
+# mypy sees the `studbook` namespace through a link farm shaped like the installed package.
+typecheck: install
+	@rm -rf build/typecheck && mkdir -p build/typecheck/studbook
+	@for f in proto/studbook/*.py; do ln -s ../../../$$f build/typecheck/studbook/; done
+	@ln -s ../../../proto/studbook/v1 build/typecheck/studbook/v1
+	@ln -s ../../../daemon build/typecheck/studbook/daemon
+	@ln -s ../../../tui build/typecheck/studbook/tui
+	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p studbook.daemon -p studbook.tui
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -62,8 +62,9 @@ class LineageUseCases:
                 if not frontier:
                     break
             else:
-                if frontier and await self.core.read(self.core.catalog.lineage_edges, frontier, going_up):
-                    graph.truncated = True
+                if frontier:
+                    beyond = await self.core.read(self.core.catalog.lineage_edges, frontier, going_up)
+                    graph.truncated = graph.truncated or bool(beyond)
         graph.nodes = await self._label(depths)
         graph.edges = sorted(e for e in edges if e[0] in depths and e[1] in depths)
         return graph

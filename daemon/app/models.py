@@ -105,7 +105,7 @@ class ModelUseCases:
     def get(self, model_id: str) -> Model:
         return self.core.read_model(validate_model_id(model_id))
 
-    async def list(
+    async def list_models(
         self, *, page_size: int, page_token: str, filter_text: str, order_by: str, show_archived: bool
     ) -> ModelPage:
         expr = parse_filter(filter_text, MODEL_FIELDS)
@@ -209,18 +209,7 @@ class ModelUseCases:
             effects = Effects(value=len(numbers))
             self.core.event(tx, effects, "model.deleted", model_name(model_id), model_id, actor, current)
             tx.delete_model(model_id)
-            del state.models[model_id]
-            for number in numbers:
-                del state.status[(model_id, number)]
-            state.semvers.pop(model_id, None)
-            state.highest_semver.pop(model_id, None)
-            state.latest.pop(model_id, None)
-            for key in [k for k in state.request_ids if k[0] == model_id]:
-                del state.request_ids[key]
-            for key in [k for k in state.digests if k[0] == model_id]:
-                del state.digests[key]
-            for key in [k for k, v in state.model_request_ids.items() if v == model_id]:
-                del state.model_request_ids[key]
+            state.forget_model(model_id)
             effects.models[model_id] = None
             return effects
 

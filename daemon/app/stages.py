@@ -116,7 +116,8 @@ class StageUseCases:
         elif ref.is_latest:
             number = model.latest_version
         else:
-            number = model.stage_holders.get(ref.label) or model.aliases.get(ref.label) or 0
+            label = ref.label or ""
+            number = model.stage_holders.get(label) or model.aliases.get(label) or 0
         if (model.name, number) not in self.core.state.status:
             raise NotFound(f"version {ref.number or ref.label} of model {model.name!r} does not exist",
                            reason="VERSION_NOT_FOUND", model=model.name)  # fmt: skip
@@ -149,7 +150,7 @@ class StageUseCases:
             state.promotion_id += 1
             promotion = replace(promotion, id=state.promotion_id)
         promotion = replace(promotion, state=PromotionState.APPLIED, rollback=rollback)
-        changes = []
+        changes: list[tuple[str, bool, int | None, int | None]] = []
         if not promotion.is_alias:
             # A version holds one stage at a time: moving it on vacates where it was.
             for stage, holder in list(updated.stage_holders.items()):

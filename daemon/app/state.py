@@ -50,6 +50,17 @@ class WriterState:
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         return state
 
+    def forget_model(self, model_id: str) -> None:
+        """Drops everything known about a deleted model and its versions."""
+        del self.models[model_id]
+        self.semvers.pop(model_id, None)
+        self.highest_semver.pop(model_id, None)
+        self.latest.pop(model_id, None)
+        self.status = {k: v for k, v in self.status.items() if k[0] != model_id}
+        self.request_ids = {k: v for k, v in self.request_ids.items() if k[0] != model_id}
+        self.digests = {k: v for k, v in self.digests.items() if k[0] != model_id}
+        self.model_request_ids = {k: v for k, v in self.model_request_ids.items() if v != model_id}
+
     def next_revision(self) -> int:
         self.revision += 1
         return self.revision

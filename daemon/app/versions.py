@@ -300,7 +300,7 @@ class VersionUseCases:
     async def get_ref(self, ref: VersionRef) -> ModelVersion:
         return await self.core.read_version(ref.model, self.core.resolve_number(ref))
 
-    async def list(
+    async def list_versions(
         self, parent: str, *, page_size: int, page_token: str, filter_text: str, order_by: str,
         show_archived: bool, summary_only: bool,
     ) -> VersionPage:  # fmt: skip

@@ -50,7 +50,7 @@ _RELATION_FROM = {
     resources_pb2.PARENT_RELATION_UNSPECIFIED: "derived_from",
 }
 _RELATION = {v: k for k, v in _RELATION_FROM.items() if k != resources_pb2.PARENT_RELATION_UNSPECIFIED}
-_NODE_KIND = {
+_NODE_KIND: dict[str, lineage_pb2.NodeKind] = {
     "version": lineage_pb2.NODE_KIND_MODEL_VERSION,
     "dataset": lineage_pb2.NODE_KIND_DATASET,
     "run": lineage_pb2.NODE_KIND_RUN,
@@ -326,7 +326,7 @@ def stage_change_to_proto(c: m.StageChange) -> stages_pb2.StageChange:
 def lineage_to_proto(graph: LineageGraph) -> lineage_pb2.GetLineageResponse:
     return lineage_pb2.GetLineageResponse(
         root=graph.root,
-        nodes=[lineage_pb2.LineageNode(name=n.name, kind=_NODE_KIND.get(n.kind, 0), label=n.label, depth=n.depth)
+        nodes=[lineage_pb2.LineageNode(name=n.name, kind=_NODE_KIND.get(n.kind, lineage_pb2.NODE_KIND_UNSPECIFIED), label=n.label, depth=n.depth)
                for n in graph.nodes],  # fmt: skip
         edges=[lineage_pb2.LineageEdge(source=s, target=t, kind=k) for s, t, k in graph.edges],
         truncated=graph.truncated,

@@ -61,7 +61,7 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
 
     @mapped
     async def ListModels(self, request: registry_pb2.ListModelsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelsResponse:  # noqa: N802
-        page = await self.registry.models.list(
+        page = await self.registry.models.list_models(
             page_size=request.page_size, page_token=request.page_token, filter_text=request.filter,
             order_by=request.order_by, show_archived=request.show_archived,
         )  # fmt: skip
@@ -150,7 +150,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
 
     @mapped
     async def ListModelVersions(self, request: registry_pb2.ListModelVersionsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelVersionsResponse:  # noqa: N802
-        page = await self.registry.versions.list(
+        page = await self.registry.versions.list_versions(
             request.parent, page_size=request.page_size, page_token=request.page_token,
             filter_text=request.filter, order_by=request.order_by, show_archived=request.show_archived,
             summary_only=request.summary_only,

@@ -32,7 +32,8 @@ from studbook.daemon.domain.model import (
 )
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.ordering import OrderTerm
-from studbook.daemon.store import query, rows
+from studbook.daemon.store import query as sql
+from studbook.daemon.store import rows
 from studbook.daemon.store.rows import (
     MODEL_COLUMNS,
     PROMOTION_COLUMNS,
@@ -238,16 +239,16 @@ class Catalog:
     ) -> Page:
         """One page of versions matching a parsed filter, and how many match in all."""
         columns = VERSION_SUMMARY_COLUMNS if summary_only else VERSION_COLUMNS
-        where = [query.compile_version_filter(expr)]
+        where = [sql.compile_version_filter(expr)]
         if model is not None:
-            where.append(query.Fragment("v.model = ?", [model]))
+            where.append(sql.Fragment("v.model = ?", [model]))
         if not show_archived:
-            where.append(query.Fragment("v.status <> 'archived'", []))
-        statement = query.select_statement(
+            where.append(sql.Fragment("v.status <> 'archived'", []))
+        statement = sql.select_statement(
             ", ".join(f"v.{c}" for c in columns) + ", count(*) OVER ()",
             "versions",
             where,
-            query.compile_order(order, "versions"),
+            sql.compile_order(order, "versions"),
             limit=limit,
             offset=offset,
         )
@@ -258,8 +259,8 @@ class Catalog:
             self._attach_files(versions)
         return Page(versions, total)
 
-    def _count(self, resource: Literal["versions", "models"], where: list[query.Fragment]) -> int:
-        statement = query.select_statement("count(*)", resource, where, query.NO_ORDER)
+    def _count(self, resource: Literal["versions", "models"], where: list[sql.Fragment]) -> int:
+        statement = sql.select_statement("count(*)", resource, where, sql.NO_ORDER)
         return int(self.query(statement.sql, statement.params)[0][0])
 
     def _attach_files(self, versions: list[ModelVersion]) -> None:
@@ -278,11 +279,11 @@ class Catalog:
         self, expr: Expr | None, order: Sequence[OrderTerm], *, show_archived: bool, limit: int, offset: int
     ) -> Page:
         """One page of model names matching a parsed filter, and how many match in all."""
-        where = [query.compile_model_filter(expr)]
+        where = [sql.compile_model_filter(expr)]
         if not show_archived:
-            where.append(query.Fragment("m.state = 'active'", []))
-        statement = query.select_statement(
-            "m.name, count(*) OVER ()", "models", where, query.compile_order(order, "models"),
+            where.append(sql.Fragment("m.state = 'active'", []))
+        statement = sql.select_statement(
+            "m.name, count(*) OVER ()", "models", where, sql.compile_order(order, "models"),
             limit=limit, offset=offset,
         )  # fmt: skip
         found = self.query(statement.sql, statement.params)
@@ -349,7 +350,8 @@ class Catalog:
     def list_promotions(
         self, model: str | None, state: str | None, limit: int, before_id: int | None
     ) -> list[Promotion]:
-        where, params = ["true"], []
+        where: list[str] = ["true"]
+        params: list[Any] = []
         if model:
             where.append("model = ?")
             params.append(model)

@@ -291,18 +291,13 @@ class Catalog:
         return Page([r[0] for r in found], total)
 
     def metric_series(self, model: str, number: int, key: str, split: str) -> list[Metric]:
-        where = ["model = ?", "number = ?"]
-        params: list[Any] = [model, number]
-        if key:
-            where.append("key = ?")
-            params.append(key)
-        if split:
-            where.append("split = ?")
-            params.append(split)
+        where, params = _conditions(
+            ("model = ?", model), ("number = ?", number), ("key = ?", key or None), ("split = ?", split or None)
+        )
         return [
             rows.metric_from_row(r)
             for r in self.query(
-                f"SELECT key, split, step, value, time FROM metrics WHERE {' AND '.join(where)} "
+                f"SELECT key, split, step, value, time FROM metrics WHERE {where} "
                 "ORDER BY key, split, step NULLS FIRST, time",
                 params,
             )
@@ -311,18 +306,13 @@ class Catalog:
     def stage_history(
         self, model: str, label: str, limit: int, before_revision: int | None
     ) -> list[StageChange]:
-        where = ["model = ?"]
-        params: list[Any] = [model]
-        if label:
-            where.append("label = ?")
-            params.append(label)
-        if before_revision is not None:
-            where.append("revision < ?")
-            params.append(before_revision)
+        where, params = _conditions(
+            ("model = ?", model), ("label = ?", label or None), ("revision < ?", before_revision)
+        )
         return [
             rows.stage_change_from_row(r)
             for r in self.query(
-                f"SELECT {', '.join(STAGE_HISTORY_COLUMNS)} FROM stage_history WHERE {' AND '.join(where)} "
+                f"SELECT {', '.join(STAGE_HISTORY_COLUMNS)} FROM stage_history WHERE {where} "
                 "ORDER BY revision DESC LIMIT ?",
                 [*params, limit],
             )
@@ -333,7 +323,7 @@ class Catalog:
         return {
             label: number
             for label, number in self.query(
-                "SELECT label, arg_max(number, revision) FROM stage_history "
+                "SELECT label, arg_max_null(number, revision) FROM stage_history "
                 "WHERE model = ? AND time <= ? GROUP BY label",
                 [model, at],
             )
@@ -350,21 +340,11 @@ class Catalog:
     def list_promotions(
         self, model: str | None, state: str | None, limit: int, before_id: int | None
     ) -> list[Promotion]:
-        where: list[str] = ["true"]
-        params: list[Any] = []
-        if model:
-            where.append("model = ?")
-            params.append(model)
-        if state:
-            where.append("state = ?")
-            params.append(state)
-        if before_id is not None:
-            where.append("id < ?")
-            params.append(before_id)
+        where, params = _conditions(("model = ?", model), ("state = ?", state), ("id < ?", before_id))
         return [
             rows.promotion_from_row(r)
             for r in self.query(
-                f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE {' AND '.join(where)} "
+                f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE {where} "
                 "ORDER BY id DESC LIMIT ?",
                 [*params, limit],
             )
@@ -420,6 +400,12 @@ class Catalog:
         files = [DropFileRow(*r) for r in self.query(
             f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
         return drops, files
+
+
+def _conditions(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """ANDs the `column op ?` conditions whose value is not None."""
+    kept = [(condition, value) for condition, value in pairs if value is not None]
+    return " AND ".join(c for c, _ in kept) or "true", [v for _, v in kept]
 
 
 @dataclass(frozen=True)

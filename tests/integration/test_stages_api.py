@@ -152,3 +152,15 @@ def test_reserved_or_invalid_targets_are_refused(api, model_id):
         with pytest.raises(grpc.RpcError) as raised:
             promote(api, model_id, 1, target)
         assert error_info(raised.value).reason == "INVALID_NAME"
+
+
+def test_history_at_a_time_after_a_stage_was_vacated_shows_it_empty(api, model_id):
+    register(api, model_id)
+    promote(api, model_id, 1, "staging")
+    promote(api, model_id, 1, "production")
+    after = Timestamp()
+    after.GetCurrentTime()
+
+    then = api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", at=after))
+
+    assert dict(then.holders_at) == {"production": f"models/{model_id}/versions/1"}

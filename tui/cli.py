@@ -68,6 +68,7 @@ environment:
 """
 
 Handler = Callable[[argparse.Namespace, "Context"], int]
+READONLY_HELP = "terminal UI only: hide every action that changes the registry"
 
 
 # ---- argument types: bad values are usage errors (exit 2) ---------------------------
@@ -165,7 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"studbook {_package_version()}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    # No command opens the terminal UI, like `studbook tui`.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(handler=cmd_tui)
+    parser.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
 
     def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help, parents=[common])
@@ -243,8 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--filter", default="", help='e.g. model = "fraud"')
 
-    demo = command("demo", cmd_demo, "start a daemon if none runs and load demo data the first time")
+    demo = command("demo", cmd_demo, "start a daemon if none runs, load demo data the first time, open the UI")
     demo.add_argument("--data-dir", help="catalog folder for a daemon started here")
+
+    tui = command("tui", cmd_tui, "open the terminal UI (what `studbook` alone does); starts a daemon if none runs")
+    tui.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
     return parser
 
 
@@ -575,8 +582,31 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
         did = "loaded the demo models" if loaded else "the demo models were already there"
         return f"{started}; {did}.\ntry: studbook models, studbook show fraud-detector@production, studbook watch"
 
-    ctx.emit(data, human)
-    # Where the terminal UI opens once it exists: `studbook demo` is what `make run` runs.
+    if ctx.as_json or not (sys.stdin.isatty() and ctx.out.isatty()):
+        ctx.emit(data, human)
+        return EXIT_OK
+    # `studbook demo` is what `make run` runs: it ends in the terminal UI.
+    return _run_tui(ctx, readonly=False, notices=(human().splitlines()[0],))
+
+
+def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import launcher
+
+    notices: tuple[str, ...] = ()
+    if not launcher.is_serving(ctx.address):
+        # Only a unix socket can be started here; a TCP address that does not answer is an error.
+        pid = launcher.start_daemon(ctx.address)
+        notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",)
+    return _run_tui(ctx, readonly=getattr(args, "readonly", False), notices=notices)
+
+
+def _run_tui(ctx: Context, *, readonly: bool, notices: tuple[str, ...] = ()) -> int:
+    from studbook.tui.app import StudbookApp
+    from studbook.tui.config import load_settings
+
+    settings, problems = load_settings()
+    app = StudbookApp(ctx.address, readonly=readonly, settings=settings, problems=tuple(problems), notices=notices)
+    app.run()
     return EXIT_OK
 
 

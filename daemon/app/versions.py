@@ -219,6 +219,7 @@ class VersionUseCases:
             create_time=now,
             update_time=now,
         )
+        version.summarize_files()
         series = [replace(m, time=m.time or now) for m in draft.metrics]
         version.metrics = latest_per_key(series)
         if not version.created_by:

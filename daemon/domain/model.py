@@ -172,9 +172,16 @@ class ModelVersion:
     update_time: datetime | None = None
     revision: int = 0
 
-    @property
-    def total_size(self) -> int:
-        return sum(f.size for f in self.files)
+    # Summaries of `files`, kept so table views can show them without the file list.
+    total_size: int = 0
+    file_count: int = 0
+    format: str = ""
+
+    def summarize_files(self) -> None:
+        """Sets the summaries from `files`: their sizes, count, and the format of the largest."""
+        self.total_size = sum(f.size for f in self.files)
+        self.file_count = len(self.files)
+        self.format = max(self.files, key=lambda f: f.size).format if self.files else ""
 
     def metric_map(self) -> dict[tuple[str, str], float]:
         return {(m.key, m.split): m.value for m in self.metrics}

@@ -163,3 +163,8 @@ def _check_text(value: str, limit: int, field: str) -> None:
         )
     if "\x00" in value:
         raise InvalidArgument(f"{field} contains a NUL character", reason="INVALID_TEXT", field=field)
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidArgument(f"{field} is not valid Unicode text", reason="INVALID_TEXT", field=field) from None

@@ -170,6 +170,8 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
         created_from=version.created_from,
         etag=str(version.revision),
         total_size=version.total_size,
+        file_count=version.file_count,
+        format=version.format,
     )
     training = version.training
     message.training.CopyFrom(

@@ -59,11 +59,14 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
                     last = event.revision
                     if matches(expr, event):
                         yield _event(event)
+                # Caught up: say so at once, so a client knows the revision it stands at.
+                yield events_pb2.WatchResponse(bookmark=last)
                 while not subscription.overflowed or not subscription.queue.empty():
                     try:
                         event = await asyncio.wait_for(subscription.queue.get(), interval if interval else None)
                     except TimeoutError:
-                        yield events_pb2.WatchResponse(bookmark=max(last, core.cache.revision))
+                        # Only what this stream delivered: a newer commit may still be on its way.
+                        yield events_pb2.WatchResponse(bookmark=last)
                         continue
                     if event.revision <= last:
                         continue

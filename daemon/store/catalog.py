@@ -16,10 +16,15 @@ from typing import Any, Literal, NamedTuple
 
 import duckdb
 
-if importlib.util.find_spec("pandas") is None:
-    # DuckDB probes for pandas on every bound parameter; without pandas each probe is a
-    # full import-path scan. A None entry makes the miss instant (measured: ~2x per insert).
-    sys.modules["pandas"] = None  # type: ignore[assignment]
+
+def make_pandas_probes_cheap() -> None:
+    """DuckDB probes for pandas on every bound parameter; without pandas each probe is a
+    full import-path scan. A None entry makes the miss instant (measured: ~2x per insert).
+
+    For the daemon process only: other code in a shared process may look pandas up too.
+    """
+    if importlib.util.find_spec("pandas") is None:
+        sys.modules["pandas"] = None  # type: ignore[assignment]
 
 from studbook.daemon.domain.errors import RegistryError, Unavailable
 from studbook.daemon.domain.model import (

@@ -47,8 +47,9 @@ class EventServiceServicer:
     def Watch(self, request, context):
         """Streams every event after start_revision, then follows live. A client that
         reconnects with its last revision misses nothing. OUT_OF_RANGE with reason
-        REVISION_COMPACTED when the requested history is gone. Bookmarks carry the
-        current revision while nothing happens.
+        REVISION_COMPACTED when the requested history is gone. A bookmark follows the
+        replay as soon as the stream has caught up, and again while nothing happens;
+        it carries the revision up to which everything has been delivered.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

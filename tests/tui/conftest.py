@@ -1,0 +1,127 @@
+"""Helpers for driving the real app against a real daemon: seeding, waiting, reading the screen."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import pytest
+from textual.pilot import Pilot
+
+from studbook.tui import calls
+from studbook.tui.app import StudbookApp
+from studbook.tui.client import Client
+from studbook.tui.config import TuiSettings
+from studbook.tui.timefmt import TimeFormat
+from studbook.v1 import resources_pb2
+
+SIZE = (140, 40)
+FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+ENVIRONMENT = resources_pb2.Environment(
+    python_version="3.11.9", platform="Linux-6.1-x86_64", packages={"scikit-learn": "1.5.1", "numpy": "1.26.4"}
+)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests on a fresh event loop; Pilot needs one, and no plugin is required for it."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**arguments))
+    return True
+
+
+def screen_text(app: StudbookApp) -> str:
+    """What the terminal shows right now, as plain text."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(segment.text for segment in strip) for strip in strips)
+
+
+async def wait_for(pilot: Pilot[None], condition: Callable[[], object], what: str = "", timeout: float = 10.0) -> None:
+    """Let the app run until `condition()` holds; fail with `what` and the screen if it never does."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}:\n{screen_text(pilot.app)}")  # type: ignore[arg-type]
+        await pilot.pause(0.05)
+
+
+async def wait_for_text(pilot: Pilot[None], text: str, timeout: float = 10.0) -> None:
+    await wait_for(pilot, lambda: text in screen_text(pilot.app), f"{text!r} on screen", timeout)  # type: ignore[arg-type]
+
+
+async def type_into(pilot: Pilot[None], text: str) -> None:
+    """Fill the focused input at once (pressing each key is slow) and press enter."""
+    pilot.app.focused.value = text  # type: ignore[union-attr]
+    await pilot.press("enter")
+
+
+def make_app(address: str, **options: object) -> StudbookApp:
+    """The app as `studbook` builds it, with times written relative to a fixed clock."""
+    options.setdefault("times", TimeFormat(lambda: FIXED_NOW))
+    options.setdefault("settings", TuiSettings(page_size=20))
+    return StudbookApp(address, **options)  # type: ignore[arg-type]
+
+
+@dataclass
+class Seeder:
+    """Registers versions the way a training script would, with fixed request ids and provenance."""
+
+    client: Client
+
+    def version(
+        self,
+        model: str,
+        metrics: dict[str, float],
+        *,
+        params: dict[str, object] | None = None,
+        tags: dict[str, str] | None = None,
+        card: str = "",
+        parents: tuple[tuple[str, str], ...] = (),
+        data: dict[str, str] | None = None,
+        change_kind: str = "tuning",
+    ) -> resources_pb2.ModelVersion:
+        request = calls.register_request(
+            model,
+            uri=f"s3://models/{model}/",
+            metrics=metrics,
+            params=params or {"lr": 0.1},
+            tags=tags or {"team": "risk"},
+            model_card=card,
+            parents=parents,
+            data_versions=data or {"transactions": "2026-01"},
+            change_kind=change_kind,
+            seed=7,
+            environment_info=ENVIRONMENT,
+            git=False,
+            created_from="test",
+            entry_point="train.py",
+        )
+        request.version.created_by = "ana@lab"
+        return self.client.register_version(request).version
+
+
+@pytest.fixture
+def seeder(shared_daemon) -> Iterator[Seeder]:  # type: ignore[no-untyped-def]
+    with Client(shared_daemon.address) as client:
+        yield Seeder(client)
+
+
+class UI:
+    """The helpers above, handed to tests as the `ui` fixture (test modules cannot import conftest)."""
+
+    text = staticmethod(screen_text)
+    wait_for = staticmethod(wait_for)
+    wait_for_text = staticmethod(wait_for_text)
+    type_into = staticmethod(type_into)
+    app = staticmethod(make_app)
+
+
+@pytest.fixture
+def ui() -> type[UI]:
+    return UI

@@ -1,0 +1,155 @@
+"""Changing the registry from the UI: diff, promote (dry run first), refusals, rollback, read-only mode."""
+
+from __future__ import annotations
+
+from textual.widgets import Button, Input
+
+from studbook.tui.screens.diff import DiffScreen
+from studbook.tui.screens.promote import PromoteDialog
+from studbook.tui.screens.rollback import RollbackDialog
+from studbook.tui.screens.versions import VersionsScreen
+from studbook.tui.widgets.change_table import ChangeTable
+from studbook.tui.widgets.vim_table import VimTable
+
+
+async def test_two_marked_versions_are_diffed_side_by_side(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.90, "loss": 0.30}, params={"lr": 0.1, "depth": 6}, card="# v1\nold text")
+    seeder.version(model_id, {"auc": 0.93, "loss": 0.35}, params={"lr": 0.1, "depth": 8}, card="# v2\nnew text")
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        await pilot.press("space", "space", "d")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff, "diff")
+        text = ui.text(app)
+        params = app.screen.query_one("#section-params", ChangeTable)
+        every_param = params.row_count
+        await pilot.press("u")
+        only_changed = params.row_count
+
+    assert f"{model_id} v1" in text and f"{model_id} v2" in text  # older one is the base
+    assert "+0.03 (+3.3%) ▲" in text  # auc went up: better
+    assert "+0.05 (+16.7%) ▼" in text  # loss went up: worse
+    assert "compatible" in text
+    assert "+# v2" in text and "-# v1" in text
+    assert every_param == 2 and only_changed == 1
+
+
+async def test_promotion_checks_gates_first_and_production_needs_the_model_name(
+    shared_daemon, seeder, model_id, ui
+) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.start_promote(f"{model_id}@1", "production")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.model, "dialog")
+        dialog = app.screen
+        await pilot.press(*"first release", "enter")
+        await ui.wait_for(pilot, lambda: dialog.checked_target == "production", "dry run passed")
+        after_dry_run = seeder.client.get_model(model_id).stage_holders.get("production")
+        gates_text = ui.text(app)
+        dialog.query_one("#promote", Button).press()
+        await ui.wait_for_text(pilot, f"type {model_id} exactly")
+        dialog.query_one("#confirm", Input).value = model_id
+        dialog.query_one("#promote", Button).press()
+        await ui.wait_for(pilot, lambda: not isinstance(app.screen, PromoteDialog), "dialog closed")
+
+    assert after_dry_run is None  # the dry run changed nothing
+    assert "version_ready" in gates_text and "pass" in gates_text
+    assert seeder.client.get_model(model_id).stage_holders["production"] == f"models/{model_id}/versions/1"
+    history = seeder.client.stage_history(model_id).changes
+    assert history[0].reason == "first release"
+
+
+async def test_promoting_an_archived_version_is_refused_with_the_reason_code(
+    shared_daemon, seeder, model_id, ui
+) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.version(model_id, {"auc": 0.91})
+    seeder.client.archive_version(f"{model_id}@1")
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.start_promote(f"{model_id}@1", "staging")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.model, "dialog")
+        await pilot.press(*"try it", "enter")
+        await ui.wait_for_text(pilot, "the daemon will refuse this")
+        dry_run = ui.text(app)
+        app.screen.query_one("#promote", Button).press()
+        await ui.wait_for_text(pilot, "VERSION_NOT_READY")
+        still_open = isinstance(app.screen, PromoteDialog)
+
+    assert "version_ready" in dry_run and "FAIL" in dry_run
+    assert still_open
+    assert "staging" not in seeder.client.get_model(model_id).stage_holders
+
+
+async def test_rollback_is_one_key_and_a_confirmation(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.version(model_id, {"auc": 0.91})
+    seeder.client.promote(f"{model_id}@1", "production", reason="first")
+    seeder.client.promote(f"{model_id}@2", "production", reason="second")
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        await pilot.press("R")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, RollbackDialog), "confirmation")
+        await ui.wait_for_text(pilot, "should bring back v1")
+        await pilot.press("y")
+        await ui.wait_for(pilot, lambda: not isinstance(app.screen, RollbackDialog), "rolled back")
+        await ui.wait_for(pilot, lambda: "production" in app.screen.versions[-1].stages, "table shows the new holder")
+
+    assert seeder.client.get_model(model_id).stage_holders["production"] == f"models/{model_id}/versions/1"
+
+
+async def test_rollback_without_a_previous_holder_shows_the_daemons_reason(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.client.promote(f"{model_id}@1", "production", reason="the only one")
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.start_rollback(model_id, "production")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, RollbackDialog), "confirmation")
+        await pilot.press("y")
+        await ui.wait_for_text(pilot, "NO_PREVIOUS_HOLDER")
+
+
+async def test_readonly_hides_every_action_that_changes_the_registry(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    app = ui.app(shared_daemon.address, readonly=True)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        await ui.wait_for_text(pilot, "Mark")
+        footer = ui.text(app).splitlines()[-1]
+        await pilot.press("p", "R")
+        await pilot.pause(0.2)
+        still_versions = isinstance(app.screen, VersionsScreen)
+        await pilot.press("colon")
+        await ui.type_into(pilot, f"promote {model_id}@1 staging")
+        await ui.wait_for_text(pilot, "changes the registry, and this UI is read-only")
+
+    assert "Promote" not in footer and "Rollback" not in footer and "Mark" in footer
+    assert still_versions
+
+
+async def test_a_version_registered_elsewhere_appears_without_a_refresh(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await ui.wait_for(pilot, lambda: app.connection.value == "connected", "watching")
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        screen = app.screen
+        seeder.version(model_id, {"auc": 0.95})
+        await ui.wait_for(pilot, lambda: len(screen.versions) == 2, "the new version, live")
+        table_rows = screen.query_one(VimTable).row_count
+        newest = screen.versions[0].number
+
+    assert table_rows == 2 and newest == 2

@@ -1,0 +1,107 @@
+"""The Watch follower: resumes from the last revision, resyncs when it must, reports the connection."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from studbook.tui.errors import StudbookError
+from studbook.tui.live import ConnectionState, Follower, backoff_delay, state_after
+from studbook.v1 import events_pb2
+
+DOWN = StudbookError("UNAVAILABLE", "UNAVAILABLE", "no studbook daemon answers")
+
+
+def event(revision: int) -> events_pb2.WatchResponse:
+    return events_pb2.WatchResponse(event=events_pb2.Event(revision=revision, type="version.created"))
+
+
+class FakeDaemon:
+    """Answers health and Watch from a script: each connection gets the next list (an error ends it)."""
+
+    def __init__(self, *connections: list[object]) -> None:
+        self.connections = list(connections)
+        self.starts: list[int] = []
+        self.healthy = True
+
+    async def health(self, service: str = "") -> str:
+        if not self.connections or self.connections[0] == [DOWN]:
+            if self.connections:
+                self.connections.pop(0)
+            raise DOWN
+        return "SERVING"
+
+    async def watch(
+        self, start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
+    ) -> AsyncIterator[events_pb2.WatchResponse]:
+        self.starts.append(start_revision)
+        for item in self.connections.pop(0):
+            if isinstance(item, StudbookError):
+                raise item
+            yield item  # type: ignore[misc]
+
+
+def follow(daemon: FakeDaemon, attempts: int) -> tuple[list[int], list[ConnectionState], int]:
+    seen: list[int] = []
+    states: list[ConnectionState] = []
+    resyncs = []
+
+    async def no_wait(seconds: float) -> None:
+        pass
+
+    follower = Follower(
+        daemon,
+        on_event=lambda e: seen.append(e.revision),
+        on_state=lambda state, detail: states.append(state),
+        on_resync=lambda: resyncs.append(1),
+        sleep=no_wait,
+    )
+    asyncio.run(follower.run(attempts))
+    return seen, states, len(resyncs)
+
+
+def test_a_reconnect_resumes_after_the_last_revision_seen() -> None:
+    daemon = FakeDaemon([event(5), event(6), DOWN], [event(7)])
+
+    seen, states, resyncs = follow(daemon, attempts=2)
+
+    assert daemon.starts == [-1, 6]
+    assert seen == [5, 6, 7]
+    assert states[:3] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED, ConnectionState.RECONNECTING]
+    assert resyncs == 1  # screens re-read what may have gone stale while away
+
+
+def test_a_bookmark_is_a_revision_to_resume_from() -> None:
+    daemon = FakeDaemon([events_pb2.WatchResponse(bookmark=41), DOWN], [])
+
+    follow(daemon, attempts=2)
+
+    assert daemon.starts == [-1, 41]
+
+
+def test_compacted_history_means_starting_live_and_resyncing() -> None:
+    compacted = StudbookError("OUT_OF_RANGE", "REVISION_COMPACTED", "gone")
+    daemon = FakeDaemon([event(3), DOWN], [compacted], [event(9)])
+
+    seen, _, resyncs = follow(daemon, attempts=3)
+
+    assert daemon.starts == [-1, 3, -1]
+    assert seen == [3, 9]
+    assert resyncs == 2
+
+
+def test_repeated_failures_turn_reconnecting_into_offline() -> None:
+    daemon = FakeDaemon([DOWN], [DOWN], [DOWN], [DOWN], [DOWN])
+
+    _, states, _ = follow(daemon, attempts=5)
+
+    assert states[1:4] == [ConnectionState.RECONNECTING] * 3
+    assert states[4:] == [ConnectionState.OFFLINE] * 2
+
+
+def test_backoff_doubles_up_to_a_cap() -> None:
+    exact = [backoff_delay(n, jitter=lambda low, high: 1.0) for n in range(1, 10)]
+
+    assert exact[:4] == [0.25, 0.5, 1.0, 2.0]
+    assert max(exact) == 8.0
+    assert state_after(1) is ConnectionState.RECONNECTING

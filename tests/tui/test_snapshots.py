@@ -1,0 +1,131 @@
+"""What the user sees, pinned: the main screens at 120×32 over a registry seeded the same way every time.
+
+Times come from the daemon's clock, so they are written as `…` here (TimeFormat(hidden=True)).
+Update the pictures with `pytest tests/tui/test_snapshots.py --snapshot-update` after a deliberate change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from studbook.tui import calls
+from studbook.tui.app import StudbookApp
+from studbook.tui.client import Client
+from studbook.tui.config import TuiSettings
+from studbook.tui.live import ConnectionState
+from studbook.tui.screens.diff import DiffScreen
+from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.screens.promote import PromoteDialog
+from studbook.tui.screens.version import VersionScreen
+from studbook.tui.screens.versions import VersionsScreen
+from studbook.tui.timefmt import TimeFormat
+from studbook.v1 import resources_pb2
+
+SIZE = (120, 32)
+CARD = "# Fraud detector\n\nGradient-boosted trees over card transactions.\n\n- owner: risk team\n"
+ENVIRONMENT = resources_pb2.Environment(python_version="3.11.9", platform="Linux-6.1-x86_64",
+                                        packages={"scikit-learn": "1.5.1", "numpy": "1.26.4"})  # fmt: skip
+VERSIONS = (
+    ("fraud-detector", {"auc": 0.912, "precision": 0.81}, {"max_depth": 6}, "initial"),
+    ("fraud-detector", {"auc": 0.931, "precision": 0.84}, {"max_depth": 6}, "data"),
+    ("fraud-detector", {"auc": 0.936, "precision": 0.83}, {"max_depth": 8}, "tuning"),
+    ("churn-predictor", {"f1": 0.68}, {"C": 1.0}, "initial"),
+)
+
+
+@pytest.fixture(scope="module")
+def registry(shared_daemon) -> str:  # type: ignore[no-untyped-def]
+    """Two models, four versions, per-step losses and a production holder."""
+    with Client(shared_daemon.address) as client:
+        for model in ("fraud-detector", "churn-predictor"):
+            client.create_model(model, description=f"The {model.replace('-', ' ')}.", owner="risk")
+        for index, (model, metrics, params, kind) in enumerate(VERSIONS):
+            request = calls.register_request(
+                model, uri=f"s3://models/{model}/{index}/", metrics=metrics, params=params, tags={"team": "risk"},
+                model_card=CARD, change_kind=kind, seed=7, data_versions={"transactions": "2026-01"},
+                environment_info=ENVIRONMENT, git=False, created_from="test", entry_point="train.py",
+            )  # fmt: skip
+            request.version.created_by = "ana@lab"
+            client.register_version(request)
+        for step, loss in enumerate((0.9, 0.6, 0.45, 0.4, 0.38), 1):
+            client.log_metrics("fraud-detector@3", {"loss": loss}, step=step * 100, split="train")
+        client.promote("fraud-detector@2", "production", reason="beats v1")
+    return str(shared_daemon.address)
+
+
+def app_for(address: str) -> StudbookApp:
+    return StudbookApp(address, settings=TuiSettings(), times=TimeFormat(hidden=True), live=False)
+
+
+async def until(pilot: Pilot[None], condition: Callable[[], object]) -> None:
+    for _ in range(400):
+        if condition():
+            await pilot.pause(0.1)
+            return
+        await pilot.pause(0.025)
+    raise AssertionError("the screen never finished loading")
+
+
+def prepare(steps: Callable[[StudbookApp, Pilot[None]], Awaitable[None]]) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def run_before(pilot: Pilot[None]) -> None:
+        app: StudbookApp = pilot.app  # type: ignore[assignment]
+        app.connection = ConnectionState.CONNECTED
+        await until(pilot, lambda: isinstance(app.screen, ModelsScreen) and app.screen.latest)
+        await steps(app, pilot)
+
+    return run_before
+
+
+def test_models_screen(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        pass
+
+    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_versions_screen(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_versions("fraud-detector")
+        await until(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.model and app.screen.versions)
+        await pilot.press("space")
+
+    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_version_overview(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_version("fraud-detector@3")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.metric_rows)
+
+    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_version_metrics_chart(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_version("fraud-detector@3", "metrics")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.metric_rows)
+        app.screen.query_one("#metric-table").focus()
+        await pilot.press("down")
+
+    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_diff_screen(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_diff("fraud-detector@production", "fraud-detector@3")
+        await until(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff)
+
+    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_promote_dialog_after_a_dry_run(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.start_promote("fraud-detector@3", "staging")
+        await until(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.model)
+        await pilot.press(*"tuned candidate", "enter")
+        await until(pilot, lambda: app.screen.checked_target == "staging")
+
+    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))

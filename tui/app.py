@@ -1,0 +1,120 @@
+"""StudbookApp: the terminal UI's shell: client, settings, live connection, global keys."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.reactive import reactive
+
+from studbook.tui.client import AsyncClient
+from studbook.tui.config import TuiSettings
+from studbook.tui.live import ConnectionState, Follower
+from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.navigation import Navigation
+from studbook.tui.palette import RegistryCommands
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.command_line import CommandLineScreen
+from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.timefmt import TimeFormat
+from studbook.v1 import events_pb2
+
+
+class StudbookApp(Navigation, App[None]):
+    """Opens on the models screen; `--readonly` hides every action that changes the registry."""
+
+    CSS_PATH = "studbook.tcss"
+    TITLE = "studbook"
+    COMMANDS: ClassVar = App.COMMANDS | {RegistryCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.palette"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("colon", "command_line", "Command", id="app.command"),
+        Binding("escape", "back", "Back", id="app.back"),
+    ]
+
+    connection: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
+    """What the Watch stream says about the daemon; the top bar shows it."""
+
+    class ConnectionChanged(Message, bubble=False):
+        def __init__(self, state: ConnectionState, detail: str) -> None:
+            super().__init__()
+            self.state = state
+            self.detail = detail
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        readonly: bool = False,
+        settings: TuiSettings | None = None,
+        problems: tuple[str, ...] = (),
+        notices: tuple[str, ...] = (),
+        times: TimeFormat | None = None,
+        live: bool = True,
+    ) -> None:
+        super().__init__()
+        self.client = AsyncClient(address)
+        # The follower backs off on its own; resending its health checks would only delay "offline".
+        self.watch_client = AsyncClient(address, retries=False)
+        self.readonly = readonly
+        self.settings = settings or TuiSettings()
+        self.problems = problems
+        self.notices = notices
+        self.times = times or TimeFormat()
+        self.live = live
+        self.connection_detail = ""
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.notify(f"unknown theme {self.settings.theme!r}", severity="warning")
+        self.set_keymap(self.settings.keymap)
+        for problem in self.problems:
+            self.notify(problem, title="settings", severity="warning")
+        for notice in self.notices:
+            self.notify(notice, timeout=8)
+        self.push_screen(ModelsScreen())
+        if self.live:
+            self.follow_registry()
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+        await self.watch_client.close()
+
+    @work(exclusive=True, group="watch")
+    async def follow_registry(self) -> None:
+        follower = Follower(
+            self.watch_client,
+            on_event=lambda event: self._to_screens(RegistryChanged, event),
+            on_state=lambda state, detail: self.post_message(self.ConnectionChanged(state, detail)),
+            on_resync=lambda: self._to_screens(Resynced),
+        )
+        await follower.run()
+
+    def _to_screens(self, kind: type[RegistryChanged] | type[Resynced], event: events_pb2.Event | None = None) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, RegistryScreen):
+                screen.post_message(kind(event) if event is not None else kind())  # type: ignore[call-arg]
+
+    def on_studbook_app_connection_changed(self, message: ConnectionChanged) -> None:
+        self.connection_detail = message.detail
+        self.connection = message.state
+
+    # ---- global actions ----
+
+    def action_help(self) -> None:
+        self.open_help()
+
+    def action_command_line(self) -> None:
+        self.push_screen(CommandLineScreen(self.readonly), self.run_command)
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()

@@ -1,0 +1,124 @@
+"""Rows and text of the diff screen, from a VersionDiff: deltas coloured by `better`, files by hash."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.content import Content
+from textual.markup import escape
+
+from studbook.tui import cells
+from studbook.tui.cells import ThemeText
+from studbook.tui.widgets.change_table import ChangeRow
+from studbook.v1 import registry_pb2
+
+CHANGE_MARKS = {
+    registry_pb2.CHANGE_TYPE_ADDED: ("added", "good"),
+    registry_pb2.CHANGE_TYPE_REMOVED: ("removed", "bad"),
+    registry_pb2.CHANGE_TYPE_CHANGED: ("changed", "warn"),
+    registry_pb2.CHANGE_TYPE_UNCHANGED: ("", None),
+}
+# Card diffs longer than this many lines are cut; the daemon already bounds them in bytes.
+CARD_LINES = 400
+
+
+def _changed(change: int) -> bool:
+    return change != registry_pb2.CHANGE_TYPE_UNCHANGED
+
+
+def _opt(message: registry_pb2.MetricChange, field: str) -> float | None:
+    return getattr(message, field) if message.HasField(field) else None
+
+
+def delta_text(change: registry_pb2.MetricChange) -> tuple[str, str | None]:
+    """`+0.0050 (+0.5%) ▲` and its role: good when better, bad when worse, none without direction."""
+    delta = _opt(change, "delta")
+    if delta is None:
+        label, role = CHANGE_MARKS.get(change.change, ("", None))
+        return label, role
+    text = f"{delta:+.4g}"
+    relative = _opt(change, "relative_delta")
+    if relative is not None:
+        text += f" ({relative:+.1%})"
+    if not change.HasField("better") or delta == 0:
+        return text, None
+    return (text + " ▲", "good") if change.better else (text + " ▼", "bad")
+
+
+def metric_rows(changes: Iterable[registry_pb2.MetricChange], paint: ThemeText) -> list[ChangeRow]:
+    rows = []
+    for change in changes:
+        delta, role = delta_text(change)
+        rows.append(
+            ChangeRow(
+                paint(f"{change.key}[{change.split}]" if change.split else change.key, "bold"),
+                paint(cells.value(_opt(change, "base"))),
+                paint(cells.value(_opt(change, "target"))),
+                paint(delta, role),
+                _changed(change.change),
+            )
+        )
+    return rows
+
+
+def value_rows(changes: Iterable[registry_pb2.ValueChange], paint: ThemeText) -> list[ChangeRow]:
+    rows = []
+    for change in changes:
+        label, role = CHANGE_MARKS.get(change.change, ("", None))
+        rows.append(
+            ChangeRow(paint(change.key, "bold"), paint(change.base), paint(change.target, role), paint(label, role),
+                      _changed(change.change))
+        )  # fmt: skip
+    return rows
+
+
+def file_rows(changes: Iterable[registry_pb2.FileChange], paint: ThemeText) -> list[ChangeRow]:
+    """Files compared by content: a short hash and size per side; moves say where from."""
+    rows = []
+    for change in changes:
+        label, role = CHANGE_MARKS.get(change.change, ("", None))
+        if change.base_path and change.base_path != change.path:
+            label, role = f"moved from {change.base_path}", "accent"
+        rows.append(
+            ChangeRow(
+                paint(change.path),
+                paint(_side(change.base_sha256, change.base_size), "muted"),
+                paint(_side(change.target_sha256, change.target_size), "muted"),
+                paint(label, role),
+                _changed(change.change) or bool(change.base_path and change.base_path != change.path),
+            )
+        )
+    return rows
+
+
+def _side(sha256: str, size: int) -> str:
+    return f"{sha256[:12]} {cells.size(size)}".strip() if sha256 else ""
+
+
+def signature_text(signature: registry_pb2.SignatureCompatibility) -> Content:
+    if signature.compatible:
+        head = "[$text-success]✓ compatible[/]: callers of the base can call the target unchanged"
+    else:
+        head = "[$text-error]✗ breaking[/]: callers of the base must change"
+    reasons = "".join(f"\n  • {escape(reason)}" for reason in signature.reasons)
+    return Content.from_markup(head + reasons)
+
+
+def card_diff_text(diff: str, truncated: bool) -> Content:
+    """A unified diff, added lines in the success colour and removed ones in the error colour."""
+    if not diff.strip():
+        return Content.from_markup("[$text-muted]the model cards are identical[/]")
+    lines = []
+    for line in diff.splitlines()[:CARD_LINES]:
+        safe = escape(line)
+        if line.startswith("+") and not line.startswith("+++"):
+            lines.append(f"[$text-success]{safe}[/]")
+        elif line.startswith("-") and not line.startswith("---"):
+            lines.append(f"[$text-error]{safe}[/]")
+        elif line.startswith("@@"):
+            lines.append(f"[$text-primary]{safe}[/]")
+        else:
+            lines.append(safe)
+    if truncated or len(diff.splitlines()) > CARD_LINES:
+        lines.append("[$text-warning]… the card diff was cut here[/]")
+    return Content.from_markup("\n".join(lines))

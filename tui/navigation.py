@@ -1,0 +1,77 @@
+"""Navigation: the app's verbs (open a screen, start a promotion), shared by screens, palette and `:`."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from studbook.tui.command_line import Command
+from studbook.tui.screens.diff import DiffScreen
+from studbook.tui.screens.drops import DropsScreen
+from studbook.tui.screens.help import HelpScreen, bindings_of
+from studbook.tui.screens.promote import PromoteDialog
+from studbook.tui.screens.rollback import RollbackDialog
+from studbook.tui.screens.version import VersionScreen
+from studbook.tui.screens.versions import VersionsScreen
+
+if TYPE_CHECKING:
+    from studbook.tui.app import StudbookApp
+
+
+class Navigation:
+    """Mixed into the app; every method pushes a screen, so `esc` always goes back one step."""
+
+    def open_models(self: StudbookApp) -> None:
+        # The models screen is the bottom of the stack: going there is going all the way back.
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def open_versions(self: StudbookApp, model: str) -> None:
+        self.push_screen(VersionsScreen(model))
+
+    def open_version(self: StudbookApp, ref: str, tab: str = "overview") -> None:
+        self.push_screen(VersionScreen(ref, tab))
+
+    def open_diff(self: StudbookApp, base: str, target: str) -> None:
+        self.push_screen(DiffScreen(base, target))
+
+    def open_drops(self: StudbookApp) -> None:
+        self.push_screen(DropsScreen())
+
+    def open_help(self: StudbookApp) -> None:
+        screen = self.screen
+        self.push_screen(HelpScreen(getattr(screen, "crumb", "") or "studbook", bindings_of(screen), self.readonly))
+
+    def start_promote(self: StudbookApp, ref: str, target: str = "") -> None:
+        if not self.readonly:
+            self.push_screen(PromoteDialog(ref, target))
+
+    def start_rollback(self: StudbookApp, model: str, stage: str = "production") -> None:
+        if not self.readonly:
+            self.push_screen(RollbackDialog(model, stage))
+
+    def run_command(self: StudbookApp, command: Command | None) -> None:
+        """Carry out a parsed `:` command (None: the prompt was cancelled)."""
+        if command is None:
+            return
+        verb, args = command.verb, command.args
+        if verb == "quit":
+            self.exit()
+        elif verb == "models":
+            self.open_models()
+        elif verb == "versions":
+            self.open_versions(args[0])
+        elif verb == "show":
+            self.open_version(args[0])
+        elif verb == "lineage":
+            self.open_version(args[0], "lineage")
+        elif verb == "diff":
+            base, target = (args[0], args[1]) if len(args) == 2 else (f"{args[0].split('@')[0]}@production", args[0])
+            self.open_diff(base, target)
+        elif verb == "promote":
+            self.start_promote(args[0], args[1] if len(args) > 1 else "")
+        elif verb == "rollback":
+            self.start_rollback(args[0], args[1] if len(args) > 1 else "production")
+        elif verb == "drops":
+            self.open_drops()
+        elif verb == "help":
+            self.open_help()

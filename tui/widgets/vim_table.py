@@ -1,0 +1,75 @@
+"""VimTable: a row-cursor DataTable with j/k/g/G that says when the user nears its last row."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import DataTable
+
+# Ask for more rows this close to the end, so the next page is there before it is needed.
+LOOKAHEAD_ROWS = 10
+
+
+class VimTable(DataTable[object]):
+    """The table every list screen uses; `NearEnd` lets a screen fetch its next page."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="table.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="table.up"),
+        Binding("g", "first_row", "First row", show=False, id="table.top"),
+        Binding("G", "last_row", "Last row", show=False, id="table.bottom"),
+    ]
+
+    class NearEnd(Message):
+        """The cursor or the viewport is close to the last row; handled by `on_vim_table_near_end`."""
+
+        def __init__(self, table: VimTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VimTable:
+            return self.table
+
+    class JumpedToEnd(Message):
+        """The user asked for the very last row (`G`); handled by `on_vim_table_jumped_to_end`."""
+
+        def __init__(self, table: VimTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> VimTable:
+            return self.table
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+
+    def action_first_row(self) -> None:
+        self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        self.move_cursor(row=max(0, self.row_count - 1))
+        self.post_message(self.JumpedToEnd(self))
+
+    def watch_cursor_coordinate(self, old, new) -> None:  # type: ignore[no-untyped-def]
+        super().watch_cursor_coordinate(old, new)
+        self._check_end()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        self._check_end()
+
+    def _check_end(self) -> None:
+        bottom_row = self.scroll_y + self.scrollable_content_region.height
+        if self.row_count and max(self.cursor_row, bottom_row) >= self.row_count - LOOKAHEAD_ROWS:
+            self.post_message(self.NearEnd(self))
+
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor, or None when the table is empty."""
+        if not self.row_count:
+            return None
+        row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
+        return None if row_key.value is None else str(row_key.value)

@@ -23,6 +23,14 @@ class Settings:
     cache_versions: int = 200_000
     # Source paths RegisterModelVersion may read; empty allows any path the daemon can read.
     allowed_roots: list[Path] = field(default_factory=list)
+    # Drop-in folders to watch (`--watch`, repeatable); see daemon/watch.
+    watch_roots: list[Path] = field(default_factory=list)
+    # Poll the roots instead of using the platform's notifications (network file systems).
+    watch_poll: bool = False
+    # A drop without rename or manifest is complete after this long without changes.
+    quiet_seconds: float = 2.0
+    # Every root is re-read this often; events are only hints.
+    reconcile_seconds: float = 60.0
     log_level: str = "INFO"
 
     @property
@@ -38,6 +46,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML config file (default: $XDG_CONFIG_HOME/studbook/config.toml)")
     p.add_argument("--allow-root", type=Path, action="append", default=None,
                    help="a folder RegisterModelVersion may read from (repeatable)")  # fmt: skip
+    p.add_argument("--watch", type=Path, action="append", default=None, metavar="ROOT",
+                   help="register model versions dropped into this folder (repeatable)")  # fmt: skip
+    p.add_argument("--poll", action="store_true", default=None, help="poll watched folders (network file systems)")
+    p.add_argument("--quiet-seconds", type=_positive, help="quiet interval that completes a drop (default 2)")
+    p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -56,6 +69,10 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.cache_versions = int(daemon.get("cache_versions", settings.cache_versions))
         settings.allowed_roots = [Path(p).expanduser() for p in daemon.get("allowed_roots", [])]
         settings.log_level = daemon.get("log_level", settings.log_level)
+        settings.watch_roots = [Path(p).expanduser() for p in daemon.get("watch_roots", [])]
+        settings.watch_poll = bool(daemon.get("watch_poll", settings.watch_poll))
+        settings.quiet_seconds = float(daemon.get("quiet_seconds", settings.quiet_seconds))
+        settings.reconcile_seconds = float(daemon.get("reconcile_seconds", settings.reconcile_seconds))
     if args.data_dir:
         settings.data_dir = args.data_dir
     if args.socket:
@@ -66,4 +83,19 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.allowed_roots = args.allow_root
     if args.log_level:
         settings.log_level = args.log_level
+    if args.watch:
+        settings.watch_roots = args.watch
+    if args.poll:
+        settings.watch_poll = True
+    if args.quiet_seconds is not None:
+        settings.quiet_seconds = args.quiet_seconds
+    if args.reconcile_seconds is not None:
+        settings.reconcile_seconds = args.reconcile_seconds
     return settings
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value

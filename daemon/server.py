@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import functools
 import ipaddress
 import logging
 import os
@@ -20,10 +21,16 @@ from grpc_reflection.v1alpha import reflection
 
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
+from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.service.convert import encode_payload
+from studbook.daemon.store.catalog import make_pandas_probes_cheap
+from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
+from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
+    drops_pb2,
+    drops_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
     lineage_pb2,
@@ -42,7 +49,10 @@ SERVICE_NAMES = (
     lineage_pb2.DESCRIPTOR.services_by_name["LineageService"].full_name,
     stages_pb2.DESCRIPTOR.services_by_name["StageService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
+    drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name,
 )
+# Its health entry turns NOT_SERVING while drop-in watching is degraded.
+DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
 SHUTDOWN_GRACE_SECONDS = 5.0
 
 
@@ -108,7 +118,7 @@ def check_listen(address: str) -> None:
         )
 
 
-def build_server(registry: Registry) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
@@ -121,6 +131,7 @@ def build_server(registry: Registry) -> tuple[grpc.aio.Server, health.aio.Health
     lineage_pb2_grpc.add_LineageServiceServicer_to_server(LineageServicer(registry), server)
     stages_pb2_grpc.add_StageServiceServicer_to_server(StageServicer(registry), server)
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(registry), server)
+    drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -128,6 +139,23 @@ def build_server(registry: Registry) -> tuple[grpc.aio.Server, health.aio.Health
         server,
     )
     return server, health_servicer
+
+
+def build_watcher(settings: Settings, registry: Registry) -> DropWatcher | None:
+    """The drop-in watcher for `--watch` roots, or None when none are given."""
+    if not settings.watch_roots:
+        return None
+    watch = WatchSettings(settings.watch_roots, poll=settings.watch_poll, quiet_seconds=settings.quiet_seconds,
+                          reconcile_seconds=settings.reconcile_seconds)  # fmt: skip
+    try:
+        return DropWatcher(registry, watch)
+    except InvalidArgument as exc:
+        raise StartupError(exc.message) from None
+
+
+async def set_drop_health(health_servicer: health.aio.HealthServicer, healthy: bool) -> None:
+    serving = health_pb2.HealthCheckResponse.SERVING if healthy else health_pb2.HealthCheckResponse.NOT_SERVING
+    await health_servicer.set(DROP_SERVICE, serving)
 
 
 async def serve(settings: Settings) -> None:
@@ -138,7 +166,8 @@ async def serve(settings: Settings) -> None:
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
                             allowed_roots=settings.allowed_roots or None)  # fmt: skip
         registry.start()
-        server, health_servicer = build_server(registry)
+        watcher = build_watcher(settings, registry)
+        server, health_servicer = build_server(registry, watcher)
         server.add_insecure_port(f"unix://{settings.socket}")
         if settings.listen and not server.add_insecure_port(settings.listen):
             raise StartupError(f"cannot listen on {settings.listen}")
@@ -146,6 +175,9 @@ async def serve(settings: Settings) -> None:
         os.chmod(settings.socket, 0o600)
         for name in ("", *SERVICE_NAMES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        if watcher is not None:
+            watcher.on_health = functools.partial(set_drop_health, health_servicer)
+            await watcher.start()
         log.info("studbook daemon serving unix://%s (data in %s)", settings.socket, settings.data_dir)
         print(f"studbook daemon ready on unix://{settings.socket}", file=sys.stderr, flush=True)
         stopping = asyncio.Event()
@@ -158,6 +190,8 @@ async def serve(settings: Settings) -> None:
             log.info("shutting down")
             await health_servicer.enter_graceful_shutdown()
             await server.stop(SHUTDOWN_GRACE_SECONDS)
+            if watcher is not None:
+                await watcher.stop()
             registry.close()
             try:
                 settings.socket.unlink()
@@ -166,6 +200,7 @@ async def serve(settings: Settings) -> None:
 
 
 def main(settings: Settings) -> int:
+    make_pandas_probes_cheap()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         asyncio.run(serve(settings))

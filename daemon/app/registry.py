@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studbook.daemon.app.core import Core, PayloadEncoder
+from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.stages import StageUseCases
@@ -30,6 +31,7 @@ class Registry:
         self.versions = VersionUseCases(self.core, self.models, allowed_roots=allowed_roots)
         self.stages = StageUseCases(self.core)
         self.lineage = LineageUseCases(self.core)
+        self.drops = DropUseCases(self.core)
 
     def start(self) -> None:
         self.core.start()

@@ -150,3 +150,32 @@ CREATE TABLE events (
     actor     VARCHAR NOT NULL DEFAULT '',
     payload   BLOB
 );
+
+-- Drop-in folders: one row per unit the watcher gave a verdict on, keyed by (root, path).
+CREATE TABLE drops (
+    root            VARCHAR NOT NULL,
+    path            VARCHAR NOT NULL,            -- below the root: model/entry
+    model           VARCHAR NOT NULL,
+    number          BIGINT,                      -- the version it registered (or collided with)
+    state           VARCHAR NOT NULL,            -- registered, modified, missing, quarantined
+    content_digest  VARCHAR NOT NULL DEFAULT '', -- of the files as last seen
+    reason          VARCHAR NOT NULL DEFAULT '',
+    message         VARCHAR NOT NULL DEFAULT '',
+    details         JSON    NOT NULL DEFAULT '{}',
+    fingerprint     VARCHAR NOT NULL DEFAULT '', -- the unit's stat picture at the verdict
+    unit_device     BIGINT  NOT NULL DEFAULT 0,
+    unit_inode      BIGINT  NOT NULL DEFAULT 0,
+    update_time     TIMESTAMP NOT NULL
+);
+
+-- Each drop's files as last seen, so a restart re-hashes only files that changed.
+CREATE TABLE drop_files (
+    root      VARCHAR NOT NULL,
+    path      VARCHAR NOT NULL,
+    file      VARCHAR NOT NULL,
+    size      BIGINT  NOT NULL,
+    sha256    VARCHAR NOT NULL,
+    mtime_ns  BIGINT  NOT NULL,
+    inode     BIGINT  NOT NULL,
+    device    BIGINT  NOT NULL
+);

@@ -19,6 +19,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.hashing import bench_hashing
+from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
 from tests.bench.seed import seed_catalog
 from tests.conftest import Daemon, start_daemon, stop_daemon
 
@@ -157,6 +158,10 @@ def main() -> int:
         finally:
             stop_daemon(daemon)
         bench_raw_duckdb(data / "catalog.duckdb")
+        print("\nthe peer: MLflow Model Registry on SQLite, same machine, same run")
+        figures = bench_mlflow(root)
+        if figures:
+            print_mlflow(figures)
         hashing = bench_hashing(root)
         print(f"\nhashing {hashing['bytes'] / 2**20:.0f} MiB in {hashing['files']} files")
         print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")

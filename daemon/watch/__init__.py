@@ -1,0 +1,1 @@
+"""Drop-in folders: watchdog events become debounced, idempotent scans and register calls."""

@@ -1,0 +1,109 @@
+"""The version a drop registers: its files, what the formats read and what the manifest says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from studbook.daemon.domain.model import ArtifactFile, Dataset, ModelVersion, ParentLink, Run, Signature
+from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
+from studbook.daemon.formats.folder import PLAIN
+from studbook.daemon.watch.examine import Hashed, Inspected
+from studbook.daemon.watch.manifest import Manifest
+
+ACTOR = "drop-in"
+MAX_DATASETS = 256
+
+
+def build_draft(
+    model: str,
+    unit_path: str,
+    hashed: Hashed,
+    inspected: Inspected,
+    manifest: Manifest | None,
+    parents: list[ParentLink],
+) -> ModelVersion:
+    """A draft for `VersionUseCases.register`; the manifest wins over what files declare."""
+    manifest = manifest or Manifest()
+    folder = inspected.folder
+    files = []
+    for item in hashed.files:
+        info = inspected.files.get(item.path)
+        files.append(ArtifactFile(item.path, item.size, item.sha256, info.format if info else "",
+                                  tuple(info.flags) if info else ()))  # fmt: skip
+    draft = ModelVersion(
+        model=model,
+        number=0,
+        description=manifest.description,
+        params=dict(manifest.params),
+        metrics=list(manifest.metrics),
+        files=files,
+        storage_uri=Path(unit_path).as_uri(),
+        content_digest=hashed.digest,
+        signature=_signature(hashed, inspected),
+        model_card=(manifest.model_card or (folder.model_card if folder else ""))[:MAX_MODEL_CARD],
+        datasets=_datasets(manifest, inspected),
+        run=manifest.run or _folder_run(inspected),
+        parents=parents,
+        created_by=ACTOR,
+        created_from=unit_path,
+    )
+    if folder is not None:
+        draft.environment = folder.environment
+    draft.tags = _tags(manifest, inspected)
+    return draft
+
+
+def _signature(hashed: Hashed, inspected: Inspected) -> Signature:
+    """What the folder declares (MLflow, SavedModel), else the biggest file that has one."""
+    if inspected.folder is not None and inspected.folder.signature is not None:
+        if not inspected.folder.signature.empty:
+            return inspected.folder.signature
+    for item in sorted(hashed.files, key=lambda f: (-f.size, f.path)):
+        info = inspected.files.get(item.path)
+        if info is not None and info.signature is not None and not info.signature.empty:
+            return info.signature
+    return Signature()
+
+
+def _tags(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
+    """Declared tags (a model card's) and a few read facts, under the manifest's own tags."""
+    found: dict[str, str] = {}
+    folder = inspected.folder
+    if folder is not None:
+        if folder.kind != PLAIN:
+            found["format.folder"] = folder.kind
+        if folder.flags:
+            found["format.flags"] = ",".join(folder.flags)
+        if folder.base_model:
+            found["base_model"] = folder.base_model
+        found.update(folder.tags)
+    parameters = sum(info.parameter_count or 0 for info in inspected.files.values())
+    if parameters:
+        found["format.parameters"] = str(parameters)
+    tags = dict(manifest.tags)
+    for key, value in found.items():
+        if len(tags) >= MAX_TAGS:
+            break
+        if key not in tags and TAG_KEY.fullmatch(key):
+            tags[key] = value.replace("\x00", "")[:MAX_TAG_VALUE]
+    return tags
+
+
+def _datasets(manifest: Manifest, inspected: Inspected) -> list[Dataset]:
+    datasets = list(manifest.datasets)
+    seen = {(d.name, d.version) for d in datasets}
+    for dataset in inspected.folder.datasets if inspected.folder is not None else []:
+        # Hub ids look like "org/name"; dataset names may not contain '/', so they take the
+        # hub's own cache spelling and keep the id in the URI.
+        name = dataset.name.replace("/", "--")
+        if not name or "@" in name or (name, dataset.version) in seen or len(datasets) >= MAX_DATASETS:
+            continue
+        uri = dataset.uri or (f"hf://datasets/{dataset.name}" if "/" in dataset.name else "")
+        datasets.append(Dataset(name[:256], dataset.version, uri))
+        seen.add((name, dataset.version))
+    return datasets
+
+
+def _folder_run(inspected: Inspected) -> Run | None:
+    run_id = inspected.folder.run_id if inspected.folder is not None else ""
+    return Run(run_id) if run_id and "/" not in run_id and len(run_id) <= 256 else None

@@ -1,0 +1,177 @@
+"""Drop-in watching when the machinery fails: watch limits, lost events, a dead observer.
+
+These faults cannot be provoked from outside a daemon without root privileges, so the
+watcher runs in-process here, over a real catalog, real observers and real folders; the
+fault is injected at the observer it is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from watchdog.observers.api import BaseObserver
+
+from studbook.daemon.app.registry import Registry
+from studbook.daemon.domain.errors import NotFound
+from studbook.daemon.domain.model import ModelVersion
+from studbook.daemon.service.convert import encode_payload
+from studbook.daemon.watch.observers import native_observer
+from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
+
+QUIET = 0.3
+DEADLINE = 20.0
+
+
+class Watching:
+    def __init__(self, root: Path, registry: Registry, watcher: DropWatcher, health: list[bool]) -> None:
+        self.root = root
+        self.registry = registry
+        self.watcher = watcher
+        self.health = health
+
+    async def version(self, model: str, number: int) -> ModelVersion | None:
+        try:
+            return await self.registry.versions.get(f"models/{model}/versions/{number}")
+        except NotFound:
+            return None
+
+    async def wait_for(self, check: Callable[[], Any], what: str) -> Any:
+        deadline = asyncio.get_running_loop().time() + DEADLINE
+        while asyncio.get_running_loop().time() < deadline:
+            found = check()
+            if asyncio.iscoroutine(found):
+                found = await found
+            if found:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"timed out waiting for {what}")
+
+
+@asynccontextmanager
+async def watching(tmp_path: Path, native: Callable[[], BaseObserver] = native_observer,
+                   **settings: Any) -> AsyncIterator[Watching]:  # fmt: skip
+    root = tmp_path / "drops"
+    (root / "m").mkdir(parents=True)
+    registry = Registry(tmp_path / "catalog.duckdb", encode_payload)
+    registry.start()
+    health: list[bool] = []
+
+    async def report(healthy: bool) -> None:
+        health.append(healthy)
+
+    watcher = DropWatcher(registry, WatchSettings([root], quiet_seconds=QUIET, supervise_seconds=0.1, **settings),
+                          on_health=report, native_factory=native)  # fmt: skip
+    await watcher.start()
+    try:
+        yield Watching(root, registry, watcher, health)
+    finally:
+        await watcher.stop()
+        registry.close()
+
+
+def drop(root: Path, unit: str, data: bytes) -> None:
+    staging = root / ".staging" / unit.replace("/", "-")
+    staging.mkdir(parents=True)
+    (staging / "model.bin").write_bytes(data)
+    os.rename(staging, root / unit)
+
+
+def test_a_watch_limit_falls_back_to_polling_reports_it_and_loses_no_drop(tmp_path):
+    def limited() -> BaseObserver:
+        observer = native_observer()
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise OSError(errno.ENOSPC, "inotify watch limit reached")
+
+        observer.schedule = refuse  # type: ignore[method-assign]
+        return observer
+
+    async def scenario() -> None:
+        async with watching(tmp_path, limited) as w:
+            drop(w.root, "m/1", b"limited")
+            found = await w.wait_for(lambda: w.version("m", 1), "version 1")
+            status = w.watcher.status()
+
+            assert found.files[0].size == len(b"limited")
+            assert [r.observer for r in status.roots] == ["polling"]
+            assert status.degraded and [p.reason for p in status.problems] == ["WATCH_LIMIT"]
+            assert w.health == [False]
+
+    asyncio.run(scenario())
+
+
+def test_a_queue_overflow_reconciles_and_registers_every_drop(tmp_path):
+    async def scenario() -> None:
+        async with watching(tmp_path, queue_capacity=2) as w:
+            for number in range(1, 11):
+                drop(w.root, f"m/{number}", f"weights {number}".encode())
+
+            for number in range(1, 11):
+                await w.wait_for(lambda n=number: w.version("m", n), f"version {number}")
+            status = w.watcher.status()
+
+            assert "QUEUE_OVERFLOW" in [i.reason for i in status.incidents]
+            assert not status.degraded  # the reconcile after it caught up
+            assert w.health[0] is True and False in w.health and w.health[-1] is True
+
+    asyncio.run(scenario())
+
+
+def test_a_dead_observer_thread_is_replaced_by_polling(tmp_path):
+    observers: list[BaseObserver] = []
+
+    def remembered() -> BaseObserver:
+        observers.append(native_observer())
+        return observers[-1]
+
+    async def scenario() -> None:
+        async with watching(tmp_path, remembered) as w:
+            observers[0].stop()
+            await asyncio.to_thread(observers[0].join)
+            await w.wait_for(lambda: w.watcher.status().degraded, "degraded watching")
+
+            drop(w.root, "m/1", b"after the death")
+            await w.wait_for(lambda: w.version("m", 1), "version 1")
+            status = w.watcher.status()
+
+            assert [r.observer for r in status.roots] == ["polling"]
+            assert [p.reason for p in status.problems] == ["OBSERVER_DIED"]
+            assert w.health == [True, False]
+
+    asyncio.run(scenario())
+
+
+def test_a_root_deleted_and_made_again_is_watched_anew(tmp_path):
+    async def scenario() -> None:
+        async with watching(tmp_path) as w:
+            drop(w.root, "m/1", b"first")
+            await w.wait_for(lambda: w.version("m", 1), "version 1")
+
+            for path in sorted(w.root.rglob("*"), reverse=True):
+                path.rmdir() if path.is_dir() else path.unlink()
+            w.root.rmdir()
+            await w.wait_for(lambda: w.watcher.status().degraded, "the missing root")
+            (w.root / "m").mkdir(parents=True)
+            await w.wait_for(lambda: not w.watcher.status().degraded, "the new root")
+            drop(w.root, "m/2", b"second")
+
+            await w.wait_for(lambda: w.version("m", 2), "version 2 in the new root")
+            gone = await w.wait_for(lambda: _status_is(w, 1, "missing"), "version 1 missing")
+            reasons = [i.reason for i in w.watcher.status().incidents]
+
+            assert "ROOT_MISSING" in reasons
+            assert gone.status_reason.startswith("its files at")
+            assert w.health == [True, False, True]
+
+    asyncio.run(scenario())
+
+
+async def _status_is(w: Watching, number: int, status: str) -> ModelVersion | None:
+    found = await w.version("m", number)
+    return found if found is not None and found.status.value == status else None

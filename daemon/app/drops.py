@@ -127,7 +127,9 @@ class DropUseCases:
         """A drop by resource name or by its absolute path."""
         if not name and not path:
             raise InvalidArgument("give the drop's name or its path", reason="INVALID_ARGUMENT", field="name")
-        wanted = os.path.normpath(path) if path else ""
+        # Roots are kept symlink-free; resolve the folders above the drop, not the drop itself
+        # (a drop that is a symlink would resolve to somewhere else entirely).
+        wanted = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path)) if path else ""
         for record in [*self.records.values(), *self.pending.values()]:
             if (name and record.name == name) or (wanted and record.full_path == wanted):
                 return record

@@ -64,7 +64,7 @@ class Writer:
     def submit(self, operation: Operation[T]) -> Future[T]:
         job = _Job(operation)
         if self._stopped:
-            job.future.set_exception(RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN"))
+            _settle(job.future, error=RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN"))
             return job.future
         self._queue.put(job)
         return job.future
@@ -110,7 +110,7 @@ class Writer:
             tx.rollback()
             self._on_abort()
             if len(batch) == 1:
-                batch[0].future.set_exception(wrap_store_errors(exc))
+                _settle(batch[0].future, error=wrap_store_errors(exc))
                 log.exception("write failed")
                 return
             for job in batch:
@@ -122,7 +122,15 @@ class Writer:
             self._on_commit([value for _, value, error in results if error is None])
         finally:
             for job, value, error in results:
-                if error is None:
-                    job.future.set_result(value)
-                else:
-                    job.future.set_exception(error)
+                _settle(job.future, value, error)
+
+
+def _settle(future: Future[Any], value: Any = None, error: BaseException | None = None) -> None:
+    """Resolves a job's future unless its caller gave up on it (a cancelled RPC): the write
+    itself stands either way, and a cancelled future must not take the writer down."""
+    if future.cancelled():
+        return
+    if error is None:
+        future.set_result(value)
+    else:
+        future.set_exception(error)

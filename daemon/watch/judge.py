@@ -242,7 +242,7 @@ class UnitJudge:
         holder = DropRecord(key.root, key.rel, key.model, DropState.REGISTERED, version.number, hashed.digest,
                             fingerprint=snap.fingerprint, identity=snap.identity,
                             files={f.path: f for f in hashed.files})  # fmt: skip
-        await self._hold(holder, record, version.status, version.storage_uri)
+        await self._hold(holder, record)
         self.forget(key)
         return None
 
@@ -262,8 +262,7 @@ class UnitJudge:
             links.append(ParentLink(ref.model, number, parent.relation))
         return links
 
-    async def _hold(self, holder: DropRecord, previous: DropRecord | None, status: VersionStatus,
-                    storage_uri: str) -> None:  # fmt: skip
+    async def _hold(self, holder: DropRecord, previous: DropRecord | None) -> None:
         """`holder` now stands for its version: settle the records and the version around it."""
         assert holder.number is not None
         await self.drops.save(holder, files_changed=True)
@@ -273,13 +272,18 @@ class UnitJudge:
                 await self.drops.delete(other)
         if previous is not None and previous.number not in (None, holder.number) and previous.state in HOLDING:
             await self._release(previous, f"its folder {previous.full_path} was replaced by other content")
+        # Read the version only now: a concurrent look at its old place may just have marked it missing.
+        try:
+            version = await self.registry.core.read_version(holder.model, holder.number)
+        except NotFound:
+            return
         uri = Path(holder.full_path).as_uri()
-        old_path = _local_path(storage_uri)
-        moved = old_path is not None and uri != storage_uri and not await asyncio.to_thread(os.path.lexists, old_path)
-        ready = status in (VersionStatus.MODIFIED, VersionStatus.MISSING)
+        old_path = _local_path(version.storage_uri)
+        moved = old_path is not None and uri != version.storage_uri and not await asyncio.to_thread(os.path.lexists, old_path)
+        ready = version.status in (VersionStatus.MODIFIED, VersionStatus.MISSING)
         if ready or moved:
             await self.drops.set_version_status(holder.model, holder.number,
-                                                VersionStatus.READY if ready else status, "",
+                                                VersionStatus.READY if ready else version.status, "",
                                                 storage_uri=uri if moved else "")  # fmt: skip
 
     async def _release(self, record: DropRecord, why: str) -> None:
@@ -407,11 +411,9 @@ class UnitJudge:
             return since + self.quiet - self.clock()
         self._gone_since.pop(key, None)
         assert record.number is not None
-        elsewhere = [r for r in self.drops.holders(record.model, record.number) if r.key != record.key]
-        for other in elsewhere:
-            if await asyncio.to_thread(os.path.lexists, other.full_path):
-                await self.drops.delete(record)
-                return None
+        if await self._held_elsewhere(record):
+            await self.drops.delete(record)
+            return None
         await self.drops.save(DropRecord(record.root, record.path, record.model, DropState.MISSING, record.number,
                                          record.content_digest, fingerprint=record.fingerprint,
                                          identity=record.identity, files=record.files), files_changed=False)  # fmt: skip
@@ -419,12 +421,28 @@ class UnitJudge:
             record.model, record.number, VersionStatus.MISSING,
             f"its files at {record.full_path} are gone; put them back to make it ready again, or archive it",
         )  # fmt: skip
+        if await self._held_elsewhere(record):
+            # Claimed elsewhere while this was being written: a move after all.
+            await self.drops.set_version_status(record.model, record.number, VersionStatus.READY, "")
         return None
+
+    async def _held_elsewhere(self, record: DropRecord) -> bool:
+        """Another registered drop of the same version still lies on disk."""
+        assert record.number is not None
+        for other in self.drops.holders(record.model, record.number):
+            if other.key != record.key and other.state == DropState.REGISTERED:
+                if await asyncio.to_thread(os.path.lexists, other.full_path):
+                    return True
+        return False
 
     async def _unreadable(self, key: UnitKey, exc: OSError) -> float | None:
         if exc.errno not in (errno.EACCES, errno.EPERM):
             return self.quiet
         record = self.drops.get(key.root, key.rel)
+        if record is not None and record.state != DropState.QUARANTINED:
+            # Registered files that cannot be read for now are not a new drop to refuse.
+            log.warning("cannot read %s: %s", key.path, exc.strerror)
+            return None
         error = FailedPrecondition(f"the registry may not read {key.path!r}", reason="PERMISSION_DENIED",
                                    path=key.path)  # fmt: skip
         snap = Snapshot(True, (0, 0), {})

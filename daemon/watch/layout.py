@@ -26,6 +26,9 @@ _TEMPORARY_SUFFIXES = (
 )  # fmt: skip
 # vim writes and deletes a file named 4913 to probe whether a folder is writable.
 _PROBE_NAMES = frozenset({"4913"})
+# Names that cannot be shown or stored as text: control characters, and lone surrogates
+# (how Python spells bytes that are not UTF-8).
+_UNSPEAKABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # Canonical version numbers only: "007" is refused rather than silently read as 7.
 _VERSION_NUMBER = re.compile(r"[1-9][0-9]{0,18}")
 
@@ -39,6 +42,12 @@ def is_ignored_name(name: str) -> bool:
         or name.startswith("~$")
         or name in _PROBE_NAMES
     )
+
+
+def is_speakable_name(name: str) -> bool:
+    """A model or unit name the registry can record and show; others are skipped (and
+    logged), since a verdict on them could not even be stored."""
+    return _UNSPEAKABLE.search(name) is None
 
 
 def is_ignored(rel: str) -> bool:
@@ -84,11 +93,11 @@ def key_for(root: str, path: str) -> UnitKey | None:
         return None
     parts = path[len(root.rstrip("/")) + 1 :].split("/")
     parts = [p for p in parts if p]
-    if not parts or is_ignored_name(parts[0]):
+    if not parts or is_ignored_name(parts[0]) or not is_speakable_name(parts[0]):
         return None
     if len(parts) == 1:
         return UnitKey(root, parts[0])
-    if is_ignored_name(parts[1]):
+    if is_ignored_name(parts[1]) or not is_speakable_name(parts[1]):
         return None
     return UnitKey(root, f"{parts[0]}/{parts[1]}")
 

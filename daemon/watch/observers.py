@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -53,6 +54,9 @@ def _shorten_rename_pairing() -> None:
     except ImportError:  # not Linux: no inotify
         return
     InotifyMoveEventGrouper.delay = RENAME_PAIRING_SECONDS
+    # An unpaired rename of a watched folder makes watchdog watch the same inode under its
+    # new path, which it handles and warns about; the warning is noise in the daemon log.
+    warnings.filterwarnings("ignore", message="Callback with id .* already exists", category=RuntimeWarning)
 
 
 def native_kind() -> str:

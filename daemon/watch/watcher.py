@@ -33,7 +33,7 @@ from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.watch.hints import DEFAULT_CAPACITY, HintHandler, HintQueue, OverflowLogHandler
 from studbook.daemon.watch.judge import JudgeSettings, UnitJudge
-from studbook.daemon.watch.layout import UnitKey, is_ignored_name
+from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_speakable_name
 from studbook.daemon.watch.observers import ObserverPool, native_observer
 from studbook.daemon.watch.status import Counters, Incident, IncidentLog, RootStatus, WatchStatus
 
@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 ERROR_RETRY_SECONDS = 5.0
 # How long stopping waits for units being settled (hashing can take a while).
 STOP_GRACE_SECONDS = 10.0
+# Names already reported as unusable, so each is logged once, not at every reconcile.
+_SKIPPED: set[tuple[str, str]] = set()
 # watchdog logs kernel queue overflows here and nowhere else.
 WATCHDOG_LOGGER = "watchdog.observers"
 
@@ -291,6 +293,8 @@ class DropWatcher:
     async def _settle_model(self, key: UnitKey, renamed: bool) -> float | None:
         """A model folder changed (or a stray file in the root): look at its units."""
         kind, children = await asyncio.to_thread(_listing, key.path)
+        if kind == "unreadable":
+            return None  # logged; judged again once it can be read (events or the next reconcile)
         if kind != "folder":
             for unit in self._known_below(key):
                 self._schedule(unit, time.monotonic())
@@ -316,7 +320,10 @@ class DropWatcher:
 
     async def _reconcile_loop(self) -> None:
         while True:
-            await self.reconcile()
+            try:
+                await self.reconcile()
+            except Exception:  # noqa: BLE001 - the next round tries again; never stop reconciling
+                log.exception("reconciling the watched roots failed")
             try:
                 await asyncio.wait_for(self._reconcile_now.wait(), self.settings.reconcile_seconds)
             except TimeoutError:
@@ -348,7 +355,10 @@ class DropWatcher:
     async def _supervise_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.supervise_seconds)
-            await self.supervise()
+            try:
+                await self.supervise()
+            except Exception:  # noqa: BLE001 - the next round tries again; never stop supervising
+                log.exception("supervising the watched roots failed")
 
     async def supervise(self) -> None:
         """Re-watch roots that were deleted, replaced or lost their observer."""
@@ -423,17 +433,25 @@ def _identity(root: str) -> tuple[int, int] | None:
 
 
 def _listing(path: str) -> tuple[str, list[str]]:
-    """("folder", names not ignored), ("missing", []) or ("other", [])."""
+    """("folder", names not ignored), ("missing", []), ("other", []) or ("unreadable", [])."""
     try:
         st = os.lstat(path)
+        if not stat.S_ISDIR(st.st_mode):
+            return "other", []
+        names = [name for name in os.listdir(path) if not is_ignored_name(name)]
     except (FileNotFoundError, NotADirectoryError):
         return "missing", []
-    if not stat.S_ISDIR(st.st_mode):
-        return "other", []
-    try:
-        return "folder", sorted(name for name in os.listdir(path) if not is_ignored_name(name))
-    except (FileNotFoundError, NotADirectoryError):
-        return "missing", []
+    except OSError as exc:
+        # Unreadable (permissions): what lies below cannot be judged, and must not be
+        # called missing either; its units are looked at again when it can be read.
+        log.warning("cannot list %s: %s", path, exc.strerror)
+        return "unreadable", []
+    for name in names:
+        if not is_speakable_name(name) and (path, name) not in _SKIPPED:
+            _SKIPPED.add((path, name))
+            log.warning("skipping %r in %s: rename it without control characters or bytes that are not UTF-8",
+                        name, path)  # fmt: skip
+    return "folder", sorted(name for name in names if is_speakable_name(name))
 
 
 def _units_of(root: str) -> list[UnitKey]:

@@ -18,6 +18,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.hashing import bench_hashing
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
 from tests.bench.seed import seed_catalog
@@ -162,6 +163,12 @@ def main() -> int:
         figures = bench_mlflow(root)
         if figures:
             print_mlflow(figures)
+        drops = bench_drop_to_visible(root)
+        print(f"\ndrop-in to visible, {drops['seeded_versions']:,.0f} versions registered, {drops['samples']:.0f} drops "
+              f"of {drops['file_bytes'] / 2**20:.0f} MiB")
+        print(f"  {'health Check (floor)':<44} p50 {drops['floor_p50_ms']:7.3f} ms")
+        print(f"  {'rename -> GetModelVersion finds it':<44} p50 {drops['get_p50_ms']:7.3f} ms   p99 {drops['get_p99_ms']:7.3f} ms")
+        print(f"  {'rename -> Watch delivers it':<44} p50 {drops['watch_p50_ms']:7.3f} ms   p99 {drops['watch_p99_ms']:7.3f} ms")
         hashing = bench_hashing(root)
         print(f"\nhashing {hashing['bytes'] / 2**20:.0f} MiB in {hashing['files']} files")
         print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")

@@ -520,3 +520,15 @@ def test_a_malicious_pickle_is_registered_flagged_and_never_run(watched, model, 
     assert "unsafe-format" in found.files[0].flags
     assert any(flag.startswith("unsafe-global:") and "system" in flag for flag in found.files[0].flags)
     assert not marker.exists()
+
+
+def test_a_folder_whose_name_is_not_text_is_skipped_and_nothing_else_suffers(watched, model):
+    undecodable = os.fsencode(str(watched.root)) + b"/bad\xffname"
+    os.makedirs(undecodable + b"/1")
+    with open(undecodable + b"/1/model.bin", "wb") as handle:
+        handle.write(b"x")
+    write_unit(watched.root / model / "1", {"model.bin": b"fine"})
+
+    wait_for(lambda: version(watched, model, 1), "the ordinary drop")
+
+    assert all("bad" not in d.path for d in watched.drops.ListDrops(drops_pb2.ListDropsRequest(page_size=1000)).drops)

@@ -141,3 +141,23 @@ def test_writes_after_stop_are_refused(catalog: Catalog) -> None:
         writer.submit(add_model("late")).result(1)
 
     assert raised.value.reason == "SHUTTING_DOWN"
+
+
+def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Catalog) -> None:
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    gate, running = threading.Event(), threading.Event()
+
+    def blocker(tx: Transaction) -> None:
+        running.set()
+        gate.wait(5)
+
+    writer.start()
+    writer.submit(blocker)
+    running.wait(5)
+    abandoned = writer.submit(add_model("abandoned"))
+    assert abandoned.cancel()  # e.g. the RPC was cancelled while its write was queued
+    gate.set()
+
+    assert writer.submit(add_model("later")).result(10) == "later"
+    writer.stop()
+    assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"

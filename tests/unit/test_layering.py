@@ -20,6 +20,8 @@ RULES = {
     "daemon/service": (("duckdb",), "servicers translate; SQL stays in the store"),
     "daemon/formats": (("grpc", "duckdb", "studbook.v1", "pickle", "torch", "joblib", "keras", "tensorflow"),
                        "readers never load a model or talk to the store"),
+    "daemon/watch": (("grpc", "duckdb", "studbook.v1", "studbook.daemon.store", "studbook.daemon.service"),
+                     "the watcher is one more client of the use cases"),
     "tui": (("duckdb", "watchdog", "studbook.daemon"), "the UI and clients are gRPC clients only"),
 }  # fmt: skip
 

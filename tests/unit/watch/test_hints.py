@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 
 from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileMovedEvent
@@ -86,8 +87,6 @@ def test_the_handler_marks_only_the_unit_itself_as_renamed_into_place():
 def test_a_logged_kernel_overflow_becomes_an_overflow():
     calls: list[bool] = []
     handler = OverflowLogHandler(lambda: calls.append(True))
-    import logging
-
     logger = logging.getLogger("watchdog.observers.inotify_c.test")
     logger.addHandler(handler)
     try:

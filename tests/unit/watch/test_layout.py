@@ -7,7 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studbook.daemon.domain.errors import InvalidArgument
-from studbook.daemon.watch.layout import MANIFEST, UnitKey, is_artifact_path, is_ignored, key_for, version_number
+from studbook.daemon.watch.layout import (
+    MANIFEST,
+    UnitKey,
+    is_artifact_path,
+    is_ignored,
+    is_speakable_name,
+    key_for,
+    version_number,
+)
 
 ROOT = "/data/drops"
 names = st.text(st.characters(blacklist_characters="/\x00", blacklist_categories=("Cs",)), min_size=1, max_size=20)
@@ -50,12 +58,18 @@ def test_the_root_outside_paths_and_ignored_units_have_no_key(path):
 def test_every_path_below_a_unit_has_that_units_key(model, entry, rest):
     key = key_for(ROOT, "/".join([ROOT, model, entry, *rest]))
 
-    if is_ignored(model) or is_ignored(entry):
+    if is_ignored(model) or is_ignored(entry) or not is_speakable_name(model) or not is_speakable_name(entry):
         assert key is None
     else:
         assert key == UnitKey(ROOT, f"{model}/{entry}")
         assert (key.model, key.entry) == (model, entry)
         assert key.path == "/".join([ROOT, model, entry])
+
+
+@pytest.mark.parametrize("name", ["bad\udcffbytes", "tab\there", "bell\x07"])
+def test_names_that_cannot_be_stored_as_text_have_no_key(name):
+    assert key_for(ROOT, f"{ROOT}/{name}/1/w.bin") is None
+    assert key_for(ROOT, f"{ROOT}/fraud/{name}/w.bin") is None
 
 
 def test_integer_folders_carry_their_number_and_other_units_take_the_next():

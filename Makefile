@@ -22,7 +22,8 @@ run: install
 serve: install
 	$(VENV)/bin/studbook serve
 
-test: install
+# Types first (seconds), then every test.
+test: install typecheck
 	$(PY) -m pytest
 
 bench: install

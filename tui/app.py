@@ -93,10 +93,13 @@ class StudbookApp(Navigation, App[None]):
         follower = Follower(
             self.watch_client,
             on_event=lambda event: self._to_screens(RegistryChanged, event),
-            on_state=lambda state, detail: self.post_message(self.ConnectionChanged(state, detail)),
+            on_state=lambda state, detail: self._post(self.ConnectionChanged(state, detail)),
             on_resync=lambda: self._to_screens(Resynced),
         )
         await follower.run()
+
+    def _post(self, message: ConnectionChanged) -> None:
+        self.post_message(message)
 
     def _to_screens(self, kind: type[RegistryChanged] | type[Resynced], event: events_pb2.Event | None = None) -> None:
         for screen in self.screen_stack:
@@ -115,6 +118,6 @@ class StudbookApp(Navigation, App[None]):
     def action_command_line(self) -> None:
         self.push_screen(CommandLineScreen(self.readonly), self.run_command)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if len(self.screen_stack) > 2:
-            self.pop_screen()
+            await self.pop_screen()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from studbook.tui.command_line import Command
 from studbook.tui.screens.diff import DiffScreen
@@ -20,42 +20,46 @@ if TYPE_CHECKING:
 class Navigation:
     """Mixed into the app; every method pushes a screen, so `esc` always goes back one step."""
 
-    def open_models(self: StudbookApp) -> None:
+    @property
+    def _app(self) -> StudbookApp:
+        return cast("StudbookApp", self)
+
+    def open_models(self) -> None:
         # The models screen is the bottom of the stack: going there is going all the way back.
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
+        while len(self._app.screen_stack) > 2:
+            self._app.pop_screen()
 
-    def open_versions(self: StudbookApp, model: str) -> None:
-        self.push_screen(VersionsScreen(model))
+    def open_versions(self, model: str) -> None:
+        self._app.push_screen(VersionsScreen(model))
 
-    def open_version(self: StudbookApp, ref: str, tab: str = "overview") -> None:
-        self.push_screen(VersionScreen(ref, tab))
+    def open_version(self, ref: str, tab: str = "overview") -> None:
+        self._app.push_screen(VersionScreen(ref, tab))
 
-    def open_diff(self: StudbookApp, base: str, target: str) -> None:
-        self.push_screen(DiffScreen(base, target))
+    def open_diff(self, base: str, target: str) -> None:
+        self._app.push_screen(DiffScreen(base, target))
 
-    def open_drops(self: StudbookApp) -> None:
-        self.push_screen(DropsScreen())
+    def open_drops(self) -> None:
+        self._app.push_screen(DropsScreen())
 
-    def open_help(self: StudbookApp) -> None:
-        screen = self.screen
-        self.push_screen(HelpScreen(getattr(screen, "crumb", "") or "studbook", bindings_of(screen), self.readonly))
+    def open_help(self) -> None:
+        screen = self._app.screen
+        self._app.push_screen(HelpScreen(getattr(screen, "crumb", "") or "studbook", bindings_of(screen), self._app.readonly))
 
-    def start_promote(self: StudbookApp, ref: str, target: str = "") -> None:
-        if not self.readonly:
-            self.push_screen(PromoteDialog(ref, target))
+    def start_promote(self, ref: str, target: str = "") -> None:
+        if not self._app.readonly:
+            self._app.push_screen(PromoteDialog(ref, target))
 
-    def start_rollback(self: StudbookApp, model: str, stage: str = "production") -> None:
-        if not self.readonly:
-            self.push_screen(RollbackDialog(model, stage))
+    def start_rollback(self, model: str, stage: str = "production") -> None:
+        if not self._app.readonly:
+            self._app.push_screen(RollbackDialog(model, stage))
 
-    def run_command(self: StudbookApp, command: Command | None) -> None:
+    def run_command(self, command: Command | None) -> None:
         """Carry out a parsed `:` command (None: the prompt was cancelled)."""
         if command is None:
             return
         verb, args = command.verb, command.args
         if verb == "quit":
-            self.exit()
+            self._app.exit()
         elif verb == "models":
             self.open_models()
         elif verb == "versions":

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane
+from textual.widgets.tree import TreeNode
 
 from studbook.tui import cells
 from studbook.tui.errors import StudbookError
@@ -24,7 +25,7 @@ from studbook.tui.version_text import (
 )
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
-from studbook.tui.widgets.lineage_tree import LineageTree
+from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
 from studbook.v1 import events_pb2, resources_pb2, stages_pb2
 
 TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history")
@@ -150,8 +151,10 @@ class VersionScreen(RegistryScreen):
         self.post_message(self.HistoryLoaded(history))
 
     @work(group="version-lineage")
-    async def load_lineage(self, tree: LineageTree, node) -> None:  # type: ignore[no-untyped-def]
+    async def load_lineage(self, tree: LineageTree, node: TreeNode[LineageNodeData]) -> None:
         data = node.data
+        if data is None:
+            return
         try:
             response = await self.registry.client.get_lineage(data.name, direction=data.direction, depth=1)
         except StudbookError as error:

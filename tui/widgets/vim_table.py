@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textual.coordinate import Coordinate
+
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
@@ -54,7 +56,7 @@ class VimTable(DataTable[object]):
         self.move_cursor(row=max(0, self.row_count - 1))
         self.post_message(self.JumpedToEnd(self))
 
-    def watch_cursor_coordinate(self, old, new) -> None:  # type: ignore[no-untyped-def]
+    def watch_cursor_coordinate(self, old: Coordinate, new: Coordinate) -> None:
         super().watch_cursor_coordinate(old, new)
         self._check_end()
 

@@ -242,27 +242,38 @@ class Catalog:
         offset: int,
         summary_only: bool,
     ) -> Page:
-        """One page of versions matching a parsed filter, and how many match in all."""
-        columns = VERSION_SUMMARY_COLUMNS if summary_only else VERSION_COLUMNS
+        """One page of versions matching a parsed filter, and how many match in all.
+
+        Two steps: the filter and sort run over narrow key columns only, then the page's
+        rows are fetched whole through the `vid` index. Reading every column of every
+        matching row before the sort cuts the page was measured ~2x slower at 100k versions.
+        """
         where = [sql.compile_version_filter(expr)]
         if model is not None:
             where.append(sql.Fragment("v.model = ?", [model]))
         if not show_archived:
             where.append(sql.Fragment("v.status <> 'archived'", []))
         statement = sql.select_statement(
-            ", ".join(f"v.{c}" for c in columns) + ", count(*) OVER ()",
-            "versions",
-            where,
-            sql.compile_order(order, "versions"),
-            limit=limit,
-            offset=offset,
-        )
+            "v.vid, count(*) OVER ()", "versions", where, sql.compile_order(order, "versions"),
+            limit=limit, offset=offset,
+        )  # fmt: skip
         found = self.query(statement.sql, statement.params)
         total = found[0][-1] if found else self._count("versions", where)
-        versions = [rows.version_from_row(r[:-1], columns) for r in found]
+        versions = self._versions_by_vid([vid for vid, _ in found], summary_only)
         if not summary_only:
             self._attach_files(versions)
         return Page(versions, total)
+
+    def _versions_by_vid(self, vids: list[int], summary_only: bool) -> list[ModelVersion]:
+        if not vids:
+            return []
+        columns = VERSION_SUMMARY_COLUMNS if summary_only else VERSION_COLUMNS
+        # Integers this query just read, written as literals: DuckDB uses the index for a
+        # constant IN list, not for a list parameter.
+        listed = ", ".join(str(int(vid)) for vid in vids)
+        found = self.query(f"SELECT vid, {', '.join(columns)} FROM versions WHERE vid IN ({listed})")
+        by_vid = {row[0]: rows.version_from_row(row[1:], columns) for row in found}
+        return [by_vid[vid] for vid in vids if vid in by_vid]
 
     def _count(self, resource: Literal["versions", "models"], where: list[sql.Fragment]) -> int:
         statement = sql.select_statement("count(*)", resource, where, sql.NO_ORDER)
@@ -441,9 +452,10 @@ class TableShapes:
     def of(self, conn: duckdb.DuckDBPyConnection, table: str) -> TableShape:
         shape = self._shapes.get(table)
         if shape is None:
+            # Columns filled by a sequence are left to their default.
             columns = conn.execute(
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position",
+                "AND coalesce(column_default, '') NOT LIKE 'nextval(%' ORDER BY ordinal_position",
                 [table],
             ).fetchall()
             structure = {f"c{i}": ("VARCHAR" if kind in ("JSON", "BLOB") else kind) for i, (_, kind) in enumerate(columns)}
@@ -451,8 +463,9 @@ class TableShapes:
             select = ", ".join(
                 f"from_base64(r.c{i})" if i in blobs else f"r.c{i}" for i in range(len(columns))
             )
+            names = ", ".join(name for name, _ in columns)
             shape = TableShape(
-                insert_sql=f"INSERT INTO {table} SELECT {select} FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)",
+                insert_sql=f"INSERT INTO {table} ({names}) SELECT {select} FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)",
                 structure=json.dumps([structure]),
                 blob_columns=blobs,
             )

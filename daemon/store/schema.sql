@@ -20,6 +20,9 @@ CREATE TABLE models (
     request_id    VARCHAR NOT NULL DEFAULT ''
 );
 
+-- Row handles for fetching a page of versions by index once its keys are known.
+CREATE SEQUENCE version_ids;
+
 CREATE TABLE versions (
     model          VARCHAR NOT NULL,
     number         BIGINT  NOT NULL,
@@ -50,8 +53,11 @@ CREATE TABLE versions (
     create_time    TIMESTAMP NOT NULL,
     update_time    TIMESTAMP NOT NULL,
     revision       BIGINT  NOT NULL,
+    vid            BIGINT  NOT NULL DEFAULT nextval('version_ids'),
     PRIMARY KEY (model, number)
 );
+
+CREATE UNIQUE INDEX versions_vid ON versions (vid);
 
 CREATE TABLE files (
     model   VARCHAR NOT NULL,

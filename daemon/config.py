@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from studbook import locations
+from studbook.daemon.artifacts import ScanLimits
 
 # Generous but bounded: a registration with a big model card and thousands of metrics fits.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -31,7 +32,13 @@ class Settings:
     quiet_seconds: float = 2.0
     # Every root is re-read this often; events are only hints.
     reconcile_seconds: float = 60.0
+    # Largest single artifact file a registration or a drop may hold.
+    max_file_bytes: int = ScanLimits().max_file_bytes
     log_level: str = "INFO"
+
+    @property
+    def scan_limits(self) -> ScanLimits:
+        return ScanLimits(max_file_bytes=self.max_file_bytes)
 
     @property
     def catalog_path(self) -> Path:
@@ -51,6 +58,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--poll", action="store_true", default=None, help="poll watched folders (network file systems)")
     p.add_argument("--quiet-seconds", type=_positive, help="quiet interval that completes a drop (default 2)")
     p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
+    p.add_argument("--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)")
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -73,6 +81,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.watch_poll = bool(daemon.get("watch_poll", settings.watch_poll))
         settings.quiet_seconds = float(daemon.get("quiet_seconds", settings.quiet_seconds))
         settings.reconcile_seconds = float(daemon.get("reconcile_seconds", settings.reconcile_seconds))
+        if "max_file_bytes" in daemon:
+            settings.max_file_bytes = _size(str(daemon["max_file_bytes"]))
     if args.data_dir:
         settings.data_dir = args.data_dir
     if args.socket:
@@ -91,6 +101,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.quiet_seconds = args.quiet_seconds
     if args.reconcile_seconds is not None:
         settings.reconcile_seconds = args.reconcile_seconds
+    if args.max_file_bytes is not None:
+        settings.max_file_bytes = args.max_file_bytes
     return settings
 
 
@@ -99,3 +111,19 @@ def _positive(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
+
+
+_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(text: str) -> int:
+    """`512M`, `2G`, `1048576`: a byte count for a size cap."""
+    value = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (value[:-1], value[-1]) if value[-1:] in "KMGT" else (value, "")
+    try:
+        size = int(float(number) * _UNITS[unit])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 512M, 2G)") from None
+    if size <= 0:
+        raise argparse.ArgumentTypeError(f"a size must be positive, got {text!r}")
+    return size

@@ -146,7 +146,7 @@ def build_watcher(settings: Settings, registry: Registry) -> DropWatcher | None:
     if not settings.watch_roots:
         return None
     watch = WatchSettings(settings.watch_roots, poll=settings.watch_poll, quiet_seconds=settings.quiet_seconds,
-                          reconcile_seconds=settings.reconcile_seconds)  # fmt: skip
+                          reconcile_seconds=settings.reconcile_seconds, scan_limits=settings.scan_limits)  # fmt: skip
     try:
         return DropWatcher(registry, watch)
     except InvalidArgument as exc:
@@ -164,6 +164,7 @@ async def serve(settings: Settings) -> None:
     with data_dir_lock(settings.data_dir):
         prepare_socket(settings.socket)
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
+                            scan_limits=settings.scan_limits,
                             allowed_roots=settings.allowed_roots or None)  # fmt: skip
         registry.start()
         watcher = build_watcher(settings, registry)

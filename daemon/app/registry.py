@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.lineage import LineageUseCases
@@ -24,11 +25,12 @@ class Registry:
         *,
         cache_versions: int = 200_000,
         allowed_roots: Sequence[Path] | None = None,
+        scan_limits: ScanLimits = ScanLimits(),
     ) -> None:
         self.catalog = Catalog(catalog_path)
         self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
-        self.versions = VersionUseCases(self.core, self.models, allowed_roots=allowed_roots)
+        self.versions = VersionUseCases(self.core, self.models, scan_limits=scan_limits, allowed_roots=allowed_roots)
         self.stages = StageUseCases(self.core)
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)

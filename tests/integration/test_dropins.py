@@ -532,3 +532,21 @@ def test_a_folder_whose_name_is_not_text_is_skipped_and_nothing_else_suffers(wat
     wait_for(lambda: version(watched, model, 1), "the ordinary drop")
 
     assert all("bad" not in d.path for d in watched.drops.ListDrops(drops_pb2.ListDropsRequest(page_size=1000)).drops)
+
+
+def test_a_file_over_the_configured_size_cap_is_quarantined(tmp_path):
+    root = tmp_path / "drops"
+    (root / "capped").mkdir(parents=True)
+    daemon = start_daemon(tmp_path / "data", Path(tempfile.mkdtemp(prefix="sb-")) / "s.sock",
+                          *daemon_args(root, tmp_path, "--max-file-bytes", "4K"))  # fmt: skip
+    try:
+        with daemon.channel() as channel:
+            w = Watched(root, root / ".staging", daemon, stubs(channel), drops_pb2_grpc.DropServiceStub(channel))
+            (root / "capped" / "big.bin").write_bytes(b"x" * 10_000)
+
+            drop = wait_for(lambda: quarantined(w, root / "capped" / "big.bin"), "the oversized drop quarantined")
+
+            assert drop.reason == "FILE_TOO_LARGE"
+            assert versions_of(w, "capped") == []
+    finally:
+        stop_daemon(daemon)

@@ -21,7 +21,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
 from studbook.tui import environment, names
-from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 T = TypeVar("T", bound=Message)
 
@@ -309,6 +309,53 @@ def watch(
         start_revision=start_revision, filter=filter, bookmark_interval_seconds=bookmark_interval or 0
     )
     return Call("EventService", "Watch", request)
+
+
+# ---- DropService --------------------------------------------------------------------
+
+
+def drop_model(model: str) -> str:
+    """`fraud` or `models/fraud` -> `fraud`, as DropService filters take it; "" and `-` mean every model.
+
+    Not validated: a quarantined drop may carry a model folder name that is not a valid id
+    (that can be why it was quarantined), and a user must still be able to list it.
+    """
+    model = model.strip()
+    if model in ("", "-"):
+        return ""
+    return model.removeprefix("models/")
+
+
+def list_drops(*, model: str = "", page_size: int = 0, page_token: str = "") -> Call[drops_pb2.ListDropsResponse]:
+    request = drops_pb2.ListDropsRequest(model=drop_model(model), page_size=page_size, page_token=page_token)
+    return Call("DropService", "ListDrops", request, idempotent=True)
+
+
+def list_quarantined_drops(
+    *, model: str = "", page_size: int = 0, page_token: str = ""
+) -> Call[drops_pb2.ListQuarantinedDropsResponse]:
+    request = drops_pb2.ListQuarantinedDropsRequest(
+        model=drop_model(model), page_size=page_size, page_token=page_token
+    )
+    return Call("DropService", "ListQuarantinedDrops", request, idempotent=True)
+
+
+def retry_drop(name: str = "", *, path: str | os.PathLike[str] | None = None) -> Call[drops_pb2.Drop]:
+    """By resource name (`drops/{id}`) or by the path of the drop's folder or file."""
+    if bool(name) == (path is not None):
+        raise ValueError("give the drop's name (drops/ID) or its path, one of them")
+    request = drops_pb2.RetryDropRequest(
+        name=name,
+        # Absolute, because the daemon resolves it from its own working directory.
+        path=os.path.abspath(os.path.expanduser(os.fspath(path))) if path is not None else "",
+    )
+    # Safe to resend: it only asks the watcher to look again, and a drop registers once
+    # however often it is looked at.
+    return Call("DropService", "RetryDrop", request, idempotent=True)
+
+
+def get_watch_status() -> Call[drops_pb2.WatchStatus]:
+    return Call("DropService", "GetWatchStatus", drops_pb2.GetWatchStatusRequest(), idempotent=True)
 
 
 # ---- Registration -------------------------------------------------------------------

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from studbook.tui.client import Client
     from studbook.tui.output import Painter
+    from studbook.v1 import drops_pb2
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -56,7 +57,8 @@ exit codes:
   1  error
   2  usage error (bad command line)
   3  not found
-  4  failed precondition (e.g. a promotion gate not met)
+  4  failed precondition (e.g. a promotion gate not met, a drop still quarantined
+     after `drops retry`)
   5  unavailable (no daemon answers)
   6  conflict (already exists, or a concurrent change won)
   7  invalid argument
@@ -67,7 +69,19 @@ environment:
   STUDBOOK_DEBUG    show tracebacks of unexpected errors
 """
 
+DROPS_EPILOG = """\
+Drops are what `studbook serve --watch ROOT` finds under ROOT: ROOT/MODEL/VERSION/...
+or ROOT/MODEL/FILE. Without a COMMAND, the ones that could not be registered are listed.
+
+examples:
+  studbook drops                              quarantined drops, with the reason and what to fix
+  studbook drops --all --json                 every drop and its state, for scripts
+  studbook drops retry ~/models/fraud/3       look again once fixed; exits 0 once registered
+"""
+
 Handler = Callable[[argparse.Namespace, "Context"], int]
+# How long `drops retry` waits for the watcher's new verdict: the quiet interval plus hashing.
+DROP_WAIT_SECONDS = 30.0
 READONLY_HELP = "terminal UI only: hide every action that changes the registry"
 
 
@@ -181,7 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--socket", help="unix socket path (default: from --address, else the user socket)")
     serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP")
 
-    command("status", cmd_status, "check that the daemon answers and count what it holds")
+    command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
+
+    drops = command("drops", cmd_drops, "list quarantined drop-ins and why; `drops retry PATH` once fixed")
+    drops.add_argument("--all", action="store_true", help="every drop the watcher knows, with its state")
+    drops.add_argument("--model", default="", help="only the drops of this model folder")
+    drops.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+    drops.formatter_class = argparse.RawDescriptionHelpFormatter
+    drops.epilog = DROPS_EPILOG
+    drop_commands = drops.add_subparsers(dest="drops_command", metavar="[COMMAND]")
+    retry_help = "look at a drop again now (after fixing it, registering its parent ...) and wait for the verdict"
+    retry = drop_commands.add_parser("retry", help=retry_help, description=retry_help, parents=[common])
+    retry.set_defaults(handler=cmd_drops_retry)
+    retry.add_argument("drop", metavar="PATH", help="the drop's folder or file (or its name, drops/ID)")
+    retry.add_argument("--wait", type=float, default=DROP_WAIT_SECONDS, metavar="SECONDS",
+                       help=f"wait this long for the new verdict (default {DROP_WAIT_SECONDS:g}; 0: do not wait); "
+                            "exits 4 while the drop stays quarantined")  # fmt: skip
 
     models = command("models", cmd_models, "list models")
     _list_options(models)
@@ -374,19 +403,95 @@ def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui.output import message_dict
+
     client = ctx.client
     health = client.health()
     models = client.list_models(page_size=1).total_size
     versions = client.list_versions("-", page_size=1, summary_only=True).total_size
-    data = {"address": ctx.address, "status": health, "models": models, "versions": versions}
+    watch = _watch_status(client)
+    counts = {"address": ctx.address, "status": health, "models": models, "versions": versions}
+    # `watch` is null when the daemon watches no folder, so scripts can test for it.
+    data = {**counts, "watch": message_dict(watch) if watch is not None else None}
 
     def human() -> str:
-        from studbook.tui.output import fields
+        from studbook.tui import views
+        from studbook.tui.output import fields, section
 
-        return fields(list(data.items()), paint=ctx.paint)
+        head = fields(list(counts.items()), paint=ctx.paint)
+        if watch is None:
+            return head
+        return f"{head}\n\n{section('Drop-in folders', views.watch_status(watch, ctx.paint), paint=ctx.paint)}"
 
     ctx.emit(data, human)
+    # Degraded watching is shown, not an exit code: drops are still found, only later.
     return EXIT_OK if health == "SERVING" else EXIT_UNAVAILABLE
+
+
+def _watch_status(client: Client) -> drops_pb2.WatchStatus | None:
+    """The watcher's status, or None when the daemon watches no folder (or predates drop-ins)."""
+    try:
+        status = client.get_watch_status()
+    except StudbookError as error:
+        if error.code == "UNIMPLEMENTED":
+            return None
+        raise
+    return status if status.roots else None
+
+
+def cmd_drops(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.output import message_dict
+
+    listing = ctx.client.list_drops if args.all else ctx.client.list_quarantined_drops
+    found: list[Any] = []
+    token, total = "", 0
+    while True:
+        page = listing(model=args.model, page_size=_page_size(args.limit), page_token=token)
+        found.extend(page.drops)
+        total, token = page.total_size, page.next_page_token
+        if not token or 0 < args.limit <= len(found):
+            break
+    found = found[: args.limit] if args.limit > 0 else found
+    data = {"drops": [message_dict(d) for d in found], "total_size": total}
+
+    def human() -> str:
+        if not found:
+            return "no drops" if args.all else "no quarantined drops"
+        rendered = views.drops_table(found, with_state=args.all, paint=ctx.paint)
+        if total > len(found):
+            rendered += "\n" + ctx.paint(f"({len(found)} of {total} shown; --limit 0 shows all)", "dim")
+        return rendered
+
+    ctx.emit(data, human)
+    return EXIT_OK
+
+
+def cmd_drops_retry(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.client import drop_settled
+    from studbook.v1 import drops_pb2
+
+    text: str = args.drop
+    # A drop's name, unless a file of that (relative) name is there to mean a path.
+    by_name = text.startswith("drops/") and not os.path.lexists(text)
+    asked = ctx.client.retry_drop(text) if by_name else ctx.client.retry_drop(path=text)
+    if args.wait <= 0:
+        ctx.emit(asked, lambda: f"the watcher looks at it again; `studbook drops` shows the verdict\n"
+                                f"{views.drop_details(asked, ctx.paint)}")  # fmt: skip
+        return EXIT_OK
+    drop = ctx.client.wait_for_drop(asked, args.wait)
+    judged = drop_settled(asked, drop)
+
+    def human() -> str:
+        details = views.drop_details(drop, ctx.paint)
+        if judged:
+            return details
+        return f"no new verdict within {args.wait:g} s; `studbook drops --all` shows it when there is one\n{details}"
+
+    ctx.emit(drop, human)
+    refused = drop.state in (drops_pb2.DROP_STATE_QUARANTINED, drops_pb2.DROP_STATE_PENDING)
+    return EXIT_PRECONDITION if refused or not judged else EXIT_OK
 
 
 def _take(items: Any, limit: int) -> list[Any]:

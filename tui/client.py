@@ -27,6 +27,8 @@ from studbook.tui import calls
 from studbook.tui.calls import DatasetArg, MetricsArg, ParentArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
+    drops_pb2,
+    drops_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
     lineage_pb2,
@@ -104,11 +106,29 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "LineageService": lineage_pb2_grpc.LineageServiceStub(channel),
         "StageService": stages_pb2_grpc.StageServiceStub(channel),
         "EventService": events_pb2_grpc.EventServiceStub(channel),
+        "DropService": drops_pb2_grpc.DropServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
 
 ACTOR_HEADER = "x-studbook-actor"
+
+
+# How often `Client.wait_for_drop` asks for a drop's state again.
+DROP_POLL_SECONDS = 0.1
+
+
+def drop_settled(before: drops_pb2.Drop, now: drops_pb2.Drop) -> bool:
+    """Whether `now` is a verdict given after `before` (what `retry_drop` answered).
+
+    A drop being looked at keeps its last verdict, so a quarantined drop counts as judged
+    again only once its verdict is newer; a pending one once it has any verdict.
+    """
+    if now.state == drops_pb2.DROP_STATE_PENDING:
+        return False
+    if now.state == drops_pb2.DROP_STATE_QUARANTINED and before.state == drops_pb2.DROP_STATE_QUARANTINED:
+        return bool(now.update_time != before.update_time)
+    return True
 
 
 def _retry_delay(attempt: int) -> float:
@@ -450,6 +470,66 @@ class Client(_Settings):
             calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
         )
 
+    # ---- drop-ins ----
+
+    def list_drops(self, *, model: str = "", page_size: int = 0, page_token: str = "") -> drops_pb2.ListDropsResponse:
+        """Every drop the watcher knows, whatever its state, ordered by root and path."""
+        return self._unary(calls.list_drops(model=model, page_size=page_size, page_token=page_token))
+
+    def list_quarantined_drops(
+        self, *, model: str = "", page_size: int = 0, page_token: str = ""
+    ) -> drops_pb2.ListQuarantinedDropsResponse:
+        """The drops that could not be registered, each with its reason and what to fix."""
+        return self._unary(calls.list_quarantined_drops(model=model, page_size=page_size, page_token=page_token))
+
+    def iter_drops(
+        self, *, model: str = "", quarantined_only: bool = False, page_size: int = 0
+    ) -> Iterator[drops_pb2.Drop]:
+        """Every drop (or every quarantined one), fetched page by page."""
+        listing = self.list_quarantined_drops if quarantined_only else self.list_drops
+        token = ""
+        while True:
+            page = listing(model=model, page_size=page_size, page_token=token)
+            yield from page.drops
+            token = page.next_page_token
+            if not token:
+                return
+
+    def retry_drop(self, name: str = "", *, path: str | os.PathLike[str] | None = None) -> drops_pb2.Drop:
+        """Ask the watcher to look at a drop again now, by name (`drops/{id}`) or by path.
+
+        Returns the drop as it stands when asked; `wait_for_drop` waits for the new verdict.
+        """
+        return self._unary(calls.retry_drop(name, path=path))
+
+    def wait_for_drop(self, drop: drops_pb2.Drop, timeout: float) -> drops_pb2.Drop:
+        """The watcher's next verdict on `drop` (as `retry_drop` returned it), or the drop as it
+        stands when `timeout` seconds pass first.
+
+        Polls: a new verdict that repeats the old one is no registry event to wait for.
+        NOT_FOUND when the drop left the watched root meanwhile.
+        """
+        deadline = time.monotonic() + timeout
+        current = drop
+        while not drop_settled(drop, current) and time.monotonic() < deadline:
+            time.sleep(DROP_POLL_SECONDS)
+            current = self._find_drop(drop)
+        return current
+
+    def _find_drop(self, drop: drops_pb2.Drop) -> drops_pb2.Drop:
+        for candidate in self.iter_drops(model=drop.model, page_size=1000):
+            if candidate.name == drop.name:
+                return candidate
+        raise StudbookError("NOT_FOUND", "DROP_NOT_FOUND", f"{drop.path} is no longer known to the watcher",
+                            {"drop": drop.name})  # fmt: skip
+
+    def get_watch_status(self) -> drops_pb2.WatchStatus:
+        """The watched roots and their observers, whether watching is degraded and why.
+
+        A daemon that watches no folder answers with no roots.
+        """
+        return self._unary(calls.get_watch_status())
+
     # ---- events ----
 
     def watch(
@@ -737,6 +817,27 @@ class AsyncClient(_Settings):
         return await self._unary(
             calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
         )
+
+    # ---- drop-ins ----
+
+    async def list_drops(
+        self, *, model: str = "", page_size: int = 0, page_token: str = ""
+    ) -> drops_pb2.ListDropsResponse:
+        return await self._unary(calls.list_drops(model=model, page_size=page_size, page_token=page_token))
+
+    async def list_quarantined_drops(
+        self, *, model: str = "", page_size: int = 0, page_token: str = ""
+    ) -> drops_pb2.ListQuarantinedDropsResponse:
+        return await self._unary(
+            calls.list_quarantined_drops(model=model, page_size=page_size, page_token=page_token)
+        )
+
+    async def retry_drop(self, name: str = "", *, path: str | os.PathLike[str] | None = None) -> drops_pb2.Drop:
+        """Like `Client.retry_drop`."""
+        return await self._unary(calls.retry_drop(name, path=path))
+
+    async def get_watch_status(self) -> drops_pb2.WatchStatus:
+        return await self._unary(calls.get_watch_status())
 
     # ---- events ----
 

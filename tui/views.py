@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from studbook.tui import output
 from studbook.tui.names import short_version
 from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
-from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 PLAIN = output.PLAIN
 _STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow"}
@@ -334,6 +334,92 @@ def lineage(response: lineage_pb2.GetLineageResponse, paint: Painter = PLAIN) ->
     edges = "\n".join(f"{e.source} --{e.kind}--> {e.target}" for e in response.edges)
     more = paint("(more beyond this depth; raise --depth)", "dim") if response.truncated else ""
     return _join([nodes, section("Edges", edges, paint=paint), more])
+
+
+# ---- drop-ins -----------------------------------------------------------------------
+
+_DROP_STYLE = {"registered": "green", "quarantined": "red", "pending": "yellow", "modified": "yellow",
+               "missing": "yellow"}  # fmt: skip
+# Paths are what `drops retry` takes and messages say what to fix: neither is cut short
+# (the message is the last column, so its length never pushes others out of line).
+_DROP_CELL = 4096
+
+
+def drop_state(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
+    label = output.enum_label(drops_pb2.DropState, drop.state)
+    return paint(label, _DROP_STYLE[label]) if label in _DROP_STYLE else label
+
+
+def drops_table(drops: Iterable[drops_pb2.Drop], *, with_state: bool, paint: Painter = PLAIN) -> str:
+    """PATH MODEL VERSION [STATE] REASON SINCE MESSAGE, one drop a line."""
+    headers = ("PATH", "MODEL", "VERSION", *(("STATE",) if with_state else ()), "REASON", "SINCE", "MESSAGE")
+    rows = [
+        (
+            d.path,
+            _model_id(d.model),
+            _number(d.version) if d.version else "-",
+            *((drop_state(d, paint),) if with_state else ()),
+            paint(d.reason, "red") if d.state == drops_pb2.DROP_STATE_QUARANTINED else d.reason,
+            format_time(d.update_time),
+            d.message,
+        )
+        for d in drops
+    ]
+    return table(headers, rows, paint=paint, limit=_DROP_CELL)
+
+
+def drop_details(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
+    """One drop in full: what `drops retry` answers."""
+    return fields(
+        [
+            ("drop", drop.path),
+            ("name", drop.name),
+            ("model", _model_id(drop.model)),
+            ("version", short_version(drop.version) if drop.version else ""),
+            ("state", drop_state(drop, paint)),
+            ("reason", drop.reason),
+            ("message", drop.message),
+            *sorted(drop.details.items()),
+            ("since", format_time(drop.update_time)),
+        ],
+        paint=paint,
+    )
+
+
+def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
+    """The watched roots with their observers, and whether (and why) watching is degraded."""
+    roots = table(
+        ("ROOT", "OBSERVER", "PROBLEM"),
+        [
+            (r.path, r.observer or paint("not watched", "red"), _incident(r.problem) if r.HasField("problem") else "")
+            for r in status.roots
+        ],
+        paint=paint,
+        limit=_DROP_CELL,
+    )
+    degraded = paint("no", "green")
+    if status.degraded:
+        reasons = sorted({i.reason for i in status.problems})
+        degraded = paint("yes", "red") + (f" ({', '.join(reasons)})" if reasons else "")
+    # A root's own problem is on its row already; the rest (lost events ...) get a line each.
+    on_rows = {(r.path, r.problem.reason) for r in status.roots if r.HasField("problem")}
+    head = fields(
+        [
+            ("degraded", degraded),
+            *(("problem", _incident(i)) for i in status.problems if (i.root, i.reason) not in on_rows),
+            ("pending drops", status.pending_drops),
+            ("quarantined drops", f"{status.quarantined_drops} (see `studbook drops`)" if status.quarantined_drops
+             else "0"),
+            ("queue", status.queue_depth),
+            ("last reconcile", format_time(status.last_reconcile_time)),
+        ],
+        paint=paint,
+    )  # fmt: skip
+    return _join([roots, head])
+
+
+def _incident(incident: drops_pb2.WatchIncident) -> str:
+    return f"{incident.message} [{incident.reason}]" if incident.message else incident.reason
 
 
 # ---- events -------------------------------------------------------------------------

@@ -303,7 +303,7 @@ class VersionUseCases:
 
     async def list_versions(
         self, parent: str, *, page_size: int, page_token: str, filter_text: str, order_by: str,
-        show_archived: bool, summary_only: bool,
+        show_archived: bool, summary_only: bool, skip: int = 0,
     ) -> VersionPage:  # fmt: skip
         model_id = _parse_parent(parent)
         if model_id != "-":
@@ -312,6 +312,9 @@ class VersionUseCases:
         order = parse_order_by(order_by, VERSION_FIELDS)
         token = PageToken.decode(page_token, parent, filter_text, order_by, show_archived)
         limit, offset = page_bounds(page_size, token)
+        if skip < 0:
+            raise InvalidArgument("skip must not be negative", reason="INVALID_SKIP", field="skip")
+        offset += skip
         page = await self.core.read(
             lambda: self.core.catalog.list_versions(
                 expr, order, model=None if model_id == "-" else model_id, show_archived=show_archived,

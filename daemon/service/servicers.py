@@ -153,7 +153,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         page = await self.registry.versions.list_versions(
             request.parent, page_size=request.page_size, page_token=request.page_token,
             filter_text=request.filter, order_by=request.order_by, show_archived=request.show_archived,
-            summary_only=request.summary_only,
+            summary_only=request.summary_only, skip=request.skip,
         )  # fmt: skip
         return registry_pb2.ListModelVersionsResponse(
             versions=[self._proto(v) for v in page.versions],

@@ -21,6 +21,7 @@ from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.hashing import bench_hashing
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
+from tests.bench.tui import bench_tui
 from tests.bench.seed import seed_catalog
 from tests.conftest import Daemon, start_daemon, stop_daemon
 
@@ -169,6 +170,15 @@ def main() -> int:
         print(f"  {'health Check (floor)':<44} p50 {drops['floor_p50_ms']:7.3f} ms")
         print(f"  {'rename -> GetModelVersion finds it':<44} p50 {drops['get_p50_ms']:7.3f} ms   p99 {drops['get_p99_ms']:7.3f} ms")
         print(f"  {'rename -> Watch delivers it':<44} p50 {drops['watch_p50_ms']:7.3f} ms   p99 {drops['watch_p99_ms']:7.3f} ms")
+        ui = bench_tui(root)
+        print("\nterminal UI (a real `studbook` on a pseudo-terminal; 100,000 versions in one model)")
+        print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")
+        print(f"  {'bare Textual app with a table (floor)':<44} p50 {ui['floor_textual_table_p50_ms']:7.0f} ms")
+        print(f"  {'studbook: first models row painted':<44} p50 {ui['paint_rows_p50_ms']:7.0f} ms")
+        print(f"  {'open the big model: first page painted':<44}     {ui['open_first_page_ms']:7.0f} ms   "
+              f"(daemon alone: {ui['daemon_page_p50_ms']:.0f} ms a page)")
+        print(f"  {'G: cursor on the last version':<44}     {ui['walk_cursor_ms']:7.0f} ms   "
+              f"({ui['walk_rpcs']:.0f} RPCs, longest UI stall {ui['ui_max_stall_ms']:.0f} ms)")
         hashing = bench_hashing(root)
         print(f"\nhashing {hashing['bytes'] / 2**20:.0f} MiB in {hashing['files']} files")
         print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")

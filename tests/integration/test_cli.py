@@ -69,6 +69,19 @@ def test_status_reports_a_serving_daemon(run: Any) -> None:
 
     assert result.code == 0
     assert result.json()["status"] == "SERVING"
+    assert result.json()["watch"] is None  # this daemon watches no folder
+
+
+def test_a_daemon_that_watches_no_folder_has_no_drops_to_list_or_retry(run: Any, tmp_path: Path) -> None:
+    listed = run("drops")
+    as_json = run("drops", "--all", "--json")
+    retried = run("drops", "retry", str(tmp_path / "fraud" / "1"))
+    status = run("status")
+
+    assert (listed.code, listed.out) == (0, "no quarantined drops\n")
+    assert as_json.json() == {"drops": [], "total_size": 0}
+    assert retried.code == cli.EXIT_NOT_FOUND and "DROP_NOT_FOUND" in retried.err
+    assert "Drop-in folders" not in status.out
 
 
 def test_register_then_list_and_show_as_json(run: Any) -> None:

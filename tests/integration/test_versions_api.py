@@ -173,3 +173,17 @@ def test_lineage_walks_up_to_datasets_and_down_to_fine_tunes(api, model_id):
     assert names[f"runs/run-{model_id}"] == -1
     assert names[tuned.name] == 1
     assert (base.name, tuned.name, "fine_tuned_from") in {(e.source, e.target, e.kind) for e in graph.edges}
+
+
+def test_skip_jumps_to_the_end_of_a_long_list(api, model_id):
+    for i in range(7):
+        register(api, model_id, storage_uri=f"s3://b/{i}")
+
+    last = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+        parent=f"models/{model_id}", page_size=3, skip=5))  # fmt: skip
+    with pytest.raises(grpc.RpcError) as raised:
+        api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(parent=f"models/{model_id}", skip=-1))
+
+    assert [v.number for v in last.versions] == [2, 1]
+    assert last.total_size == 7 and last.next_page_token == ""
+    assert error_info(raised.value).reason == "INVALID_SKIP"

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from studbook.tui import cli, launcher, names
 from studbook.tui.errors import StudbookError
-from studbook.v1 import registry_pb2, resources_pb2
+from studbook.v1 import drops_pb2, registry_pb2, resources_pb2
 
 model_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True).filter(lambda m: m != "models")
 version_refs = st.one_of(
@@ -156,6 +156,22 @@ def test_watch_starts_live_unless_told_where() -> None:
     assert parse("watch", "--from", "0").start == 0
 
 
+def test_drops_lists_the_quarantined_ones_unless_asked_for_all() -> None:
+    plain = parse("drops")
+    everything = parse("drops", "--all", "--model", "fraud", "--limit", "0")
+
+    assert (plain.handler, plain.all, plain.model, plain.limit) == (cli.cmd_drops, False, "", 50)
+    assert (everything.all, everything.model, everything.limit) == (True, "fraud", 0)
+
+
+def test_drops_retry_takes_a_path_waits_by_default_and_accepts_the_global_options() -> None:
+    waiting = parse("drops", "retry", "fraud/3")
+    at_once = parse("drops", "retry", "/srv/drops/fraud/3", "--wait", "0", "--json")
+
+    assert (waiting.handler, waiting.drop, waiting.wait) == (cli.cmd_drops_retry, "fraud/3", cli.DROP_WAIT_SECONDS)
+    assert (at_once.drop, at_once.wait, at_once.json) == ("/srv/drops/fraud/3", 0.0, True)
+
+
 def test_global_options_are_accepted_before_and_after_the_command() -> None:
     before = parse("--json", "--address", "unix:///tmp/a.sock", "models")
     after = parse("models", "--json", "--address", "unix:///tmp/a.sock")
@@ -180,6 +196,9 @@ def test_global_options_are_accepted_before_and_after_the_command() -> None:
         ["models", "--no-such-option"],
         ["register", "fraud", "model.onnx", "--uri", "s3://bucket/m"],  # both a path and a URI
         ["register", "fraud"],  # neither
+        ["drops", "retry"],  # which drop?
+        ["drops", "retry", "fraud/3", "--wait", "soon"],
+        ["drops", "--limit", "many"],
     ],
 )
 def test_usage_errors_exit_2_without_a_traceback(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -196,6 +215,16 @@ def test_help_exits_0_and_documents_the_exit_codes(capsys: pytest.CaptureFixture
     out = capsys.readouterr().out
     assert code == 0
     assert "exit codes:" in out and "5  unavailable" in out
+    assert "`drops retry PATH`" in " ".join(out.split())  # however the help is wrapped
+
+
+def test_drops_help_explains_drops_and_shows_both_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["drops", "--help"])
+
+    out = capsys.readouterr().out
+    assert code == 0
+    flowing = " ".join(out.split())
+    assert "studbook serve --watch ROOT" in flowing and "studbook drops retry" in flowing and "--all" in flowing
 
 
 def test_help_does_not_import_grpc() -> None:
@@ -275,6 +304,36 @@ class StandInClient:
         if self.error:
             raise self.error
         yield from (resources_pb2.Model(name=f"models/m{i}", version_count=i) for i in range(1, 4))
+
+    # Three quarantined drops, served one page of `page_size` at a time.
+    drops = [drops_pb2.Drop(name=f"drops/{i}", path=f"/srv/drops/m{i}/1", model=f"models/m{i}", reason="INVALID_NAME",
+                            state=drops_pb2.DROP_STATE_QUARANTINED) for i in range(3)]  # fmt: skip
+    # What `wait_for_drop` answers: the drop judged again in this state (None: no new verdict).
+    verdict: int | None = drops_pb2.DROP_STATE_REGISTERED
+
+    def list_quarantined_drops(
+        self, *, model: str, page_size: int, page_token: str
+    ) -> drops_pb2.ListQuarantinedDropsResponse:
+        start = int(page_token or 0)
+        end = start + page_size
+        token = str(end) if end < len(self.drops) else ""
+        return drops_pb2.ListQuarantinedDropsResponse(drops=self.drops[start:end], next_page_token=token,
+                                                      total_size=len(self.drops))  # fmt: skip
+
+    def retry_drop(self, name: str = "", *, path: str | None = None) -> drops_pb2.Drop:
+        self.requests.append(("retry", name, path))
+        return drops_pb2.Drop(name=name or "drops/7", path=path or "/srv/drops/m7/1",
+                              state=drops_pb2.DROP_STATE_QUARANTINED, reason="PARENT_NOT_FOUND")  # fmt: skip
+
+    def wait_for_drop(self, drop: drops_pb2.Drop, timeout: float) -> drops_pb2.Drop:
+        self.requests.append(("wait", timeout))
+        if self.verdict is None:
+            return drop
+        judged = drops_pb2.Drop()
+        judged.CopyFrom(drop)
+        judged.state = self.verdict
+        judged.update_time.seconds = 1  # newer than the verdict retried
+        return judged
 
     def register_version(self, request: registry_pb2.RegisterModelVersionRequest) -> registry_pb2.RegisterModelVersionResponse:
         self.requests.append(request)
@@ -373,3 +432,59 @@ def test_register_sends_an_absolute_path_and_marks_the_cli_as_source(
     assert request.version.created_from == "cli"
     assert not request.version.HasField("environment") and request.version.training.code_commit == ""
     assert "registered fraud@1" in capsys.readouterr().out
+
+
+def test_drops_follows_pages_up_to_the_limit_and_says_how_many_more_there_are(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["drops", "--limit", "2"])
+    table = capsys.readouterr().out.splitlines()
+    cli.main(["drops", "--limit", "0", "--json"])
+    data = json.loads(capsys.readouterr().out)
+
+    assert code == 0
+    assert [line.split()[0] for line in table[1:3]] == ["/srv/drops/m0/1", "/srv/drops/m1/1"]
+    assert table[-1] == "(2 of 3 shown; --limit 0 shows all)"
+    assert [d["name"] for d in data["drops"]] == ["drops/0", "drops/1", "drops/2"] and data["total_size"] == 3
+
+
+@pytest.mark.parametrize(
+    ("verdict", "exit_code"),
+    [
+        (drops_pb2.DROP_STATE_REGISTERED, cli.EXIT_OK),
+        (drops_pb2.DROP_STATE_QUARANTINED, cli.EXIT_PRECONDITION),  # judged again, refused again
+        (None, cli.EXIT_PRECONDITION),  # no new verdict in time
+    ],
+)
+def test_drops_retry_exits_by_the_new_verdict(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str], verdict: int | None, exit_code: int
+) -> None:
+    stand_in.verdict = verdict
+
+    code = cli.main(["drops", "retry", "/srv/drops/m7/1", "--wait", "5"])
+
+    out = capsys.readouterr().out
+    assert code == exit_code
+    assert stand_in.requests == [("retry", "", "/srv/drops/m7/1"), ("wait", 5.0)]
+    assert ("no new verdict within 5 s" in out) is (verdict is None)
+
+
+def test_drops_retry_without_waiting_exits_0_with_the_standing_verdict(
+    stand_in: StandInClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = cli.main(["drops", "retry", "/srv/drops/m7/1", "--wait", "0", "--json"])
+
+    assert code == cli.EXIT_OK
+    assert json.loads(capsys.readouterr().out)["state"] == "DROP_STATE_QUARANTINED"
+    assert [r[0] for r in stand_in.requests] == ["retry"]
+
+
+def test_drops_retry_takes_a_drop_name_unless_a_path_of_that_name_exists(
+    stand_in: StandInClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    cli.main(["drops", "retry", "drops/0a1b", "--wait", "0"])
+    (tmp_path / "drops" / "fraud").mkdir(parents=True)
+    cli.main(["drops", "retry", "drops/fraud", "--wait", "0"])
+
+    assert stand_in.requests == [("retry", "drops/0a1b", None), ("retry", "", "drops/fraud")]

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studbook.tui import output, views
-from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 COLOUR = output.Painter(True)
 
@@ -177,3 +177,74 @@ def test_an_event_is_one_line_with_revision_type_and_subject() -> None:
 
     assert line.split() == ["#42", "stage.changed", "fraud@2", "by", "ana"]
     assert line.index("fraud@2") == views.event_line(events_pb2.Event(revision=7, type="model.created", subject="models/fraud/versions/2")).index("fraud@2")
+
+
+# ---- drop-ins -----------------------------------------------------------------------
+
+LONG_PATH = "/srv/models/" + "deep/" * 20 + "fraud/3"
+LONG_MESSAGE = "studbook.json line 3, column 12: metrics.auc must be a number, got a string; " * 2
+
+
+def _drops() -> list[drops_pb2.Drop]:
+    return [
+        drops_pb2.Drop(path=LONG_PATH, model="models/fraud", state=drops_pb2.DROP_STATE_QUARANTINED,
+                       reason="INVALID_MANIFEST", message=LONG_MESSAGE),
+        drops_pb2.Drop(path="/srv/models/fraud/2", model="models/fraud", version="models/fraud/versions/2",
+                       state=drops_pb2.DROP_STATE_REGISTERED),
+    ]  # fmt: skip
+
+
+def test_the_drops_table_keeps_paths_and_messages_whole() -> None:
+    lines = views.drops_table(_drops(), with_state=False).splitlines()
+
+    assert lines[0].split() == ["PATH", "MODEL", "VERSION", "REASON", "SINCE", "MESSAGE"]
+    assert lines[1].startswith(LONG_PATH + "  ") and lines[1].endswith(" ".join(LONG_MESSAGE.split()))
+    assert lines[2].split()[:3] == ["/srv/models/fraud/2", "fraud", "2"]
+    assert lines[1].split()[2] == "-"  # no version
+
+
+def test_the_drops_table_adds_the_state_column_and_colours_the_refused() -> None:
+    plain = views.drops_table(_drops(), with_state=True)
+    coloured = views.drops_table(_drops(), with_state=True, paint=COLOUR)
+
+    assert plain.splitlines()[0].split()[3] == "STATE"
+    assert [line.split()[3] for line in plain.splitlines()[1:]] == ["quarantined", "registered"]
+    assert "\x1b[31mquarantined\x1b[0m" in coloured and "\x1b[31mINVALID_MANIFEST\x1b[0m" in coloured
+    assert "\x1b[32mregistered\x1b[0m" in coloured
+
+
+def test_drop_details_name_the_version_and_the_facts_behind_the_reason() -> None:
+    drop = drops_pb2.Drop(path="/srv/models/fraud/3", name="drops/abc", model="models/fraud",
+                          version="models/fraud/versions/3", state=drops_pb2.DROP_STATE_QUARANTINED,
+                          reason="VERSION_EXISTS", message="version 3 exists with other files",
+                          details={"version": "3"})  # fmt: skip
+
+    text = views.drop_details(drop)
+
+    assert re.search(r"^version: +fraud@3$", text, re.MULTILINE)
+    assert re.search(r"^state: +quarantined$", text, re.MULTILINE)
+    assert re.search(r"^reason: +VERSION_EXISTS$", text, re.MULTILINE)
+
+
+def test_watch_status_names_each_root_and_why_watching_is_degraded_once() -> None:
+    missing = drops_pb2.WatchIncident(reason="ROOT_MISSING", message="/srv/b does not exist", root="/srv/b")
+    overflow = drops_pb2.WatchIncident(reason="QUEUE_OVERFLOW", message="events were dropped")
+    status = drops_pb2.WatchStatus(
+        roots=[drops_pb2.WatchedRoot(path="/srv/a", observer="inotify"),
+               drops_pb2.WatchedRoot(path="/srv/b", problem=missing)],
+        degraded=True, problems=[missing, overflow], quarantined_drops=2,
+    )  # fmt: skip
+
+    text = views.watch_status(status)
+
+    assert re.search(r"^/srv/a +inotify$", text, re.MULTILINE)
+    assert re.search(r"^/srv/b +not watched +/srv/b does not exist \[ROOT_MISSING\]$", text, re.MULTILINE)
+    assert re.search(r"^degraded: +yes \(QUEUE_OVERFLOW, ROOT_MISSING\)$", text, re.MULTILINE)
+    assert text.count("[ROOT_MISSING]") == 1 and "events were dropped [QUEUE_OVERFLOW]" in text
+    assert "2 (see `studbook drops`)" in text
+
+
+def test_healthy_watching_says_not_degraded() -> None:
+    status = drops_pb2.WatchStatus(roots=[drops_pb2.WatchedRoot(path="/srv/a", observer="inotify")])
+
+    assert re.search(r"^degraded: +no$", views.watch_status(status), re.MULTILINE)

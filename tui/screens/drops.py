@@ -10,7 +10,6 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
 
-from studbook.tui.drop_calls import DropCalls
 from studbook.tui.errors import StudbookError
 from studbook.tui.output import enum_label
 from studbook.tui.screens.base import RegistryScreen
@@ -18,6 +17,8 @@ from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import drops_pb2
 
 COLUMNS = ("PATH", "MODEL", "REASON", "WHAT TO FIX", "SEEN")
+# Quarantined drops are few; the first page is enough, and the status line says when it is not.
+PAGE_SIZE = 500
 
 
 class DropsScreen(RegistryScreen):
@@ -31,9 +32,10 @@ class DropsScreen(RegistryScreen):
     ]
 
     class Loaded(Message, bubble=False):
-        def __init__(self, drops: list[drops_pb2.Drop]) -> None:
+        def __init__(self, drops: list[drops_pb2.Drop], total: int) -> None:
             super().__init__()
             self.drops = drops
+            self.total = total
 
     class Retried(Message, bubble=False):
         def __init__(self, drop: drops_pb2.Drop) -> None:
@@ -48,20 +50,14 @@ class DropsScreen(RegistryScreen):
     def __init__(self) -> None:
         super().__init__()
         self.drops: list[drops_pb2.Drop] = []
-        # Made on mount, when the app (and its address) is known.
-        self.calls = DropCalls("")
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="status", classes="status-line", markup=False)
         yield VimTable(id="drops")
 
     def on_mount(self) -> None:
-        self.calls = DropCalls(self.registry.client.address)
         self.query_one(VimTable).add_columns(*COLUMNS)
         super().on_mount()
-
-    async def on_unmount(self) -> None:
-        await self.calls.close()
 
     def reload(self) -> None:
         self.load_drops()
@@ -69,16 +65,16 @@ class DropsScreen(RegistryScreen):
     @work(exclusive=True, group="drops")
     async def load_drops(self) -> None:
         try:
-            response = await self.calls.quarantined()
+            response = await self.registry.client.list_quarantined_drops(page_size=PAGE_SIZE)
         except StudbookError as error:
             self.post_message(self.Failed(error))
             return
-        self.post_message(self.Loaded(list(response.drops)))
+        self.post_message(self.Loaded(list(response.drops), response.total_size))
 
     @work(exclusive=True, group="drops-retry")
     async def retry(self, drop: drops_pb2.Drop) -> None:
         try:
-            again = await self.calls.retry(drop)
+            again = await self.registry.client.retry_drop(drop.name)
         except StudbookError as error:
             self.post_message(self.Failed(error))
             return
@@ -92,14 +88,17 @@ class DropsScreen(RegistryScreen):
         for drop in self.drops:
             table.add_row(paint(drop.path), paint(drop.model), paint(drop.reason, "bad"), paint(drop.message),
                           paint(self.registry.times.ago(drop.update_time), "muted"))  # fmt: skip
-        count = len(self.drops)
+        count = max(message.total, len(self.drops))
+        shown = f" (the first {len(self.drops)} shown)" if count > len(self.drops) else ""
         self.query_one("#status", Static).update(
-            f"{count} quarantined drop{'s' if count != 1 else ''}" if count else "no quarantined drops"
+            f"{count} quarantined drop{'s' if count != 1 else ''}{shown}" if count else "no quarantined drops"
         )
 
     def on_drops_screen_retried(self, message: Retried) -> None:
+        # The daemon answers before it looks, so the state here is the old verdict; the new
+        # one arrives as an event (or with the next refresh).
         state = enum_label(drops_pb2.DropState, message.drop.state)
-        self.notify(f"{message.drop.path}: {state}", title="retried")
+        self.notify(f"{message.drop.path}: looking at it again (was {state})", title="retry")
         self.schedule_reload()
 
     def on_drops_screen_failed(self, message: Failed) -> None:

@@ -133,7 +133,7 @@ class GetModelVersionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListModelVersionsRequest(_message.Message):
-    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by", "show_archived", "summary_only")
+    __slots__ = ("parent", "page_size", "page_token", "filter", "order_by", "show_archived", "summary_only", "skip")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
@@ -141,6 +141,7 @@ class ListModelVersionsRequest(_message.Message):
     ORDER_BY_FIELD_NUMBER: _ClassVar[int]
     SHOW_ARCHIVED_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_ONLY_FIELD_NUMBER: _ClassVar[int]
+    SKIP_FIELD_NUMBER: _ClassVar[int]
     parent: str
     page_size: int
     page_token: str
@@ -148,7 +149,8 @@ class ListModelVersionsRequest(_message.Message):
     order_by: str
     show_archived: bool
     summary_only: bool
-    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ..., show_archived: _Optional[bool] = ..., summary_only: _Optional[bool] = ...) -> None: ...
+    skip: int
+    def __init__(self, parent: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., filter: _Optional[str] = ..., order_by: _Optional[str] = ..., show_archived: _Optional[bool] = ..., summary_only: _Optional[bool] = ..., skip: _Optional[int] = ...) -> None: ...
 
 class ListModelVersionsResponse(_message.Message):
     __slots__ = ("versions", "next_page_token", "total_size")

@@ -1,0 +1,403 @@
+"""Terminal UI figures: process start to a painted models screen, and `G` through 100,000 versions.
+
+First paint is measured on a pseudo-terminal: the real `studbook` script runs with the real
+driver, and the clock stops when a model's row reaches the terminal, so nothing inside the
+child has to be trusted or hooked. Its floors (bare interpreter, `import textual`, a bare Textual
+app painting a one-row table) are started and read the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from studbook.tui.app import StudbookApp
+from studbook.tui.config import DEFAULT_PAGE_SIZE
+from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.screens.versions import BULK_PAGE_SIZE, VersionsScreen
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+from tests.bench.seed import seed_catalog
+from tests.bench.tui_driver import MARKER as FLOOR_MARKER
+from tests.conftest import Daemon, start_daemon, stop_daemon
+
+BIG_MODEL = "model-0"  # seed_catalog's name for its first model
+BIG_VERSIONS = 100_000
+SMALL_MODELS = 5
+SMALL_VERSIONS = 3
+PAINT_RUNS = 5
+ROWS, COLUMNS = 40, 120
+# Bytes that only a painted row holds: the model's name cell, and its key metric once the latest versions arrived.
+ROW_MARKER = f" {BIG_MODEL} ".encode()
+METRIC_MARKER = b"auc "
+READY_MARKER = "floor-ready"
+CHILD_TIMEOUT_S = 30.0
+# A pseudo-terminal that nobody reads fills up and stalls the child: keep reading until it is gone.
+EXIT_GRACE_S = 5.0
+QUIT_KEY = b"\x11"  # ctrl+q
+PAGE_SAMPLES = 50
+# `G` gets this long to load every page; a slower UI is reported with what it had loaded by then.
+JUMP_TIMEOUT_S = 90.0
+POLL_S = 0.002
+PROBE_TICK_S = 0.01
+STALL_MS = 100.0
+# Loading has stopped short when no worker of the screen runs and no rows came for this long.
+STOPPED_S = 0.5
+
+
+def bench_tui(workdir: Path) -> dict[str, float]:
+    """Seeds one model of 100,000 versions and a few small ones, starts a daemon, and returns
+    milliseconds (`*_rpcs`, `*_rows_*`, `*_complete`, `*_on_version_1`, `*_runs`, `*_pages`,
+    `ui_stalls_*` are counts or 0/1 flags; `rss_growth_mib` is MiB); prints nothing.
+
+    First paint, `PAINT_RUNS` fresh processes each: paint_rows_p50/max (process start until the
+    models table's first row is on the terminal), paint_metrics_p50/max (until its key metrics
+    are too); floors measured the same way: floor_python_*, floor_import_textual_*,
+    floor_textual_table_* (a bare Textual app painting a one-row table).
+
+    Versions screen: open_first_page_ms; jump_* (one `G`, as a person presses it: whether it
+    reached the end, how many rows and round trips it took, where the cursor stayed);
+    walk_loaded_ms / walk_cursor_ms (every version loaded and painted / cursor on version 1),
+    walk_rpcs, walk_rpc_sum_ms, ui_max_stall_ms, ui_stalls_over_100ms, ui_stalled_ms (how long
+    the event loop could not take a key), rss_growth_mib. Their floors, the daemon alone over gRPC:
+    daemon_page_p50_ms (one page of 100), daemon_last_page_p50_ms, daemon_walk_ms (every page of 1000).
+    """
+    data = workdir / "tui-bench-data"
+    data.mkdir(parents=True)
+    seed_catalog(data / "catalog.duckdb", models=1, versions_per_model=BIG_VERSIONS, metrics_per_version=10)
+    daemon = start_daemon(data, workdir / "tui-bench.sock", "--log-level", "WARNING")
+    try:
+        _register_small_models(daemon)
+        figures = _daemon_floors(daemon)
+        figures |= _first_paint(daemon.address, workdir)
+        figures |= asyncio.run(_open_and_jump(daemon.address))
+    finally:
+        stop_daemon(daemon)
+    return figures
+
+
+def _register_small_models(daemon: Daemon) -> None:
+    """A few ordinary models next to the big one, so the models screen is a list, not one row."""
+    with daemon.channel() as channel:
+        versions = registry_pb2_grpc.VersionServiceStub(channel)
+        for model in range(SMALL_MODELS):
+            for number in range(SMALL_VERSIONS):
+                versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+                    parent=f"models/small-{model}", request_id=f"tui-bench-{model}-{number}",
+                    version=resources_pb2.ModelVersion(storage_uri=f"s3://b/small-{model}/{number}",
+                                                       metrics=[resources_pb2.Metric(key="auc", value=0.9)])))  # fmt: skip
+
+
+# ---- the daemon alone: what the versions screen cannot beat --------------------------------
+
+
+def _daemon_floors(daemon: Daemon) -> dict[str, float]:
+    """The screen's first page (default size), and every bulk page in turn (what `G` asks for)."""
+    parent = f"models/{BIG_MODEL}"
+    with daemon.channel() as channel:
+        versions = registry_pb2_grpc.VersionServiceStub(channel)
+
+        def page(size: int, token: str = "") -> registry_pb2.ListModelVersionsResponse:
+            request = registry_pb2.ListModelVersionsRequest(parent=parent, page_size=size, page_token=token,
+                                                            summary_only=True)  # fmt: skip
+            return versions.ListModelVersions(request)
+
+        first = _samples(lambda: page(DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
+        started = time.perf_counter()
+        token, last_token, pages = "", "", 0
+        while True:
+            reply = page(BULK_PAGE_SIZE, token)
+            pages += 1
+            if not reply.next_page_token:
+                break
+            token = last_token = reply.next_page_token
+        walk = time.perf_counter() - started
+        last = _samples(lambda: page(BULK_PAGE_SIZE, last_token), 10)
+    return {
+        "daemon_page_p50_ms": _p50(first),
+        "daemon_last_page_p50_ms": _p50(last),
+        "daemon_walk_ms": walk * 1000,
+        "daemon_walk_pages": float(pages),
+    }
+
+
+# ---- first paint, on a pseudo-terminal ------------------------------------------------------
+
+
+def _first_paint(address: str, workdir: Path) -> dict[str, float]:
+    config = workdir / "tui-bench-config"  # an empty config dir: default settings, never the user's
+    config.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR" and not k.startswith("TEXTUAL")}
+    env |= {"TERM": "xterm-256color", "XDG_CONFIG_HOME": str(config), "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
+    studbook = Path(sys.executable).with_name("studbook")
+    command = [str(studbook)] if studbook.exists() else [sys.executable, "-m", "studbook.tui.cli"]
+    driver = str(Path(__file__).with_name("tui_driver.py"))
+    rows, metrics, python, textual, table = [], [], [], [], []
+    # Interleaved, so a noisy moment on the machine lands on every figure alike.
+    for _ in range(PAINT_RUNS):
+        row_at, metric_at = _until_painted([*command, "--address", address], [ROW_MARKER, METRIC_MARKER], env)
+        rows.append(row_at)
+        metrics.append(metric_at)
+        python.append(_until_painted([sys.executable, "-c", f"print({READY_MARKER!r})"], [READY_MARKER.encode()], env)[0])
+        textual.append(_until_painted([sys.executable, "-c", f"import textual; print({READY_MARKER!r})"],
+                                      [READY_MARKER.encode()], env)[0])  # fmt: skip
+        table.append(_until_painted([sys.executable, driver], [FLOOR_MARKER.encode()], env)[0])
+    figures = {"paint_runs": float(PAINT_RUNS)}
+    for name, samples in (("paint_rows", rows), ("paint_metrics", metrics), ("floor_python", python),
+                          ("floor_import_textual", textual), ("floor_textual_table", table)):  # fmt: skip
+        figures[f"{name}_p50_ms"] = _p50(samples)
+        figures[f"{name}_max_ms"] = max(samples) * 1000
+    return figures
+
+
+def _until_painted(argv: list[str], markers: list[bytes], env: dict[str, str]) -> list[float]:
+    """Seconds from just before the process starts until each marker reached its terminal, in order."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    started = time.perf_counter()
+    process = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
+    os.close(slave)
+    seen: list[float] = []
+    output = bytearray()
+    try:
+        deadline = started + CHILD_TIMEOUT_S
+        while len(seen) < len(markers) and time.perf_counter() < deadline:
+            chunk = _read(master, deadline)
+            if chunk is None:
+                break
+            output += chunk
+            # Look back a little: a marker can straddle two reads.
+            while len(seen) < len(markers) and markers[len(seen)] in output[-(len(chunk) + 64):]:
+                seen.append(time.perf_counter() - started)
+        if len(seen) < len(markers):
+            raise RuntimeError(f"{argv[0]} never painted {markers[len(seen)]!r}:\n{output[-2000:]!r}")
+        _finish(process, master)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    return seen
+
+
+def _read(master: int, deadline: float) -> bytes | None:
+    """The next bytes on the terminal, or None once the child closed it or the deadline passed."""
+    ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.perf_counter()))
+    if not ready:
+        return None
+    try:
+        return os.read(master, 65536) or None
+    except OSError:  # EIO: every writer is gone
+        return None
+
+
+def _finish(process: subprocess.Popen[bytes], master: int) -> None:
+    """Quit the way a person would, reading its last screen writes so it never blocks on a full terminal."""
+    if process.poll() is None:
+        os.write(master, QUIT_KEY)
+    deadline = time.perf_counter() + EXIT_GRACE_S
+    while process.poll() is None and time.perf_counter() < deadline:
+        if _read(master, min(deadline, time.perf_counter() + 0.1)) is None:
+            time.sleep(0.01)  # the terminal is closed; the process is on its way out
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    process.wait(timeout=EXIT_GRACE_S)
+
+
+# ---- the versions screen: first page, then `G` to the end --------------------------------
+
+
+class _CountedCalls:
+    """Wraps the app client's ListModelVersions to count round trips and time each, as the screen sees them."""
+
+    def __init__(self, app: StudbookApp) -> None:
+        self.seconds: list[float] = []
+        self._call = app.client.list_versions
+        app.client.list_versions = self
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> registry_pb2.ListModelVersionsResponse:
+        started = time.perf_counter()
+        try:
+            return await self._call(*args, **kwargs)
+        finally:
+            self.seconds.append(time.perf_counter() - started)
+
+
+async def _open_and_jump(address: str) -> dict[str, float]:
+    """Opens the big model's versions in a headless app with default settings, then goes to the end.
+
+    First as a person would: one `G`, waiting until loading ends or stops short. When it stops
+    short, a freshly opened screen walks to the end through the screen's own loader (`G`'s path
+    minus the scrolling), so the cost of holding 100,000 rows is measured all the same.
+    """
+    app = StudbookApp(address)
+    calls = _CountedCalls(app)
+    figures: dict[str, float] = {}
+    async with app.run_test(size=(COLUMNS, ROWS)) as pilot:
+        await _until(lambda: isinstance(app.screen, ModelsScreen) and app.screen.latest, 30.0)
+        await pilot.pause()
+        rss_before = _rss_mib()
+
+        calls.seconds.clear()
+        started = time.perf_counter()
+        screen = await _open_versions(app)
+        figures["open_first_page_ms"] = (time.perf_counter() - started) * 1000
+        await _until(lambda: not screen.fetching, 30.0)
+        await pilot.pause()
+        figures["open_rpcs"] = float(len(calls.seconds))
+
+        table = screen.query_one(VimTable)
+        calls.seconds.clear()
+        probe = _LoopProbe()
+        started = time.perf_counter()
+        await pilot.press("G")
+        figures["jump_key_handled_ms"] = (time.perf_counter() - started) * 1000
+        complete, last_rows = await _until_loaded(screen, app)
+        figures["jump_complete"] = float(complete)
+        figures["jump_last_rows_ms"] = (last_rows - started) * 1000
+        figures["jump_rows_loaded"] = float(len(screen.versions))
+        figures["jump_rpcs"] = float(len(calls.seconds))
+        # `G` put the cursor on the last row loaded *then*; the rows added since leave it there.
+        figures["jump_cursor_row_after_g"] = float(table.cursor_row)
+
+        if not complete:
+            await pilot.press("escape")
+            await pilot.pause()
+            screen = await _open_versions(app)
+            await _until(lambda: not screen.fetching, 30.0)
+            await pilot.pause()
+            table = screen.query_one(VimTable)
+            calls.seconds.clear()
+            probe.restart()
+            started = time.perf_counter()
+            screen.load_page(reset=False, filter=screen.filter_text, to_end=True)
+            complete, _ = await _until_loaded(screen, app)
+        figures["walk_complete"] = float(complete)
+        await asyncio.wait_for(screen.wait_for_refresh(), 30.0)
+        figures["walk_loaded_ms"] = (time.perf_counter() - started) * 1000
+        figures["walk_rpcs"] = float(len(calls.seconds))
+        figures["walk_rpc_sum_ms"] = sum(calls.seconds) * 1000
+        stalls = await probe.stop()
+        figures["ui_max_stall_ms"] = max(stalls, default=0.0)
+        figures["ui_stalls_over_100ms"] = float(sum(1 for s in stalls if s > STALL_MS))
+        figures["ui_stalled_ms"] = sum(s for s in stalls if s > STALL_MS)
+        if table.cursor_row != len(screen.versions) - 1:
+            await pilot.press("G")
+            await asyncio.wait_for(screen.wait_for_refresh(), 10.0)
+        figures["walk_cursor_ms"] = (time.perf_counter() - started) * 1000
+        chosen = screen.selected()
+        figures["walk_cursor_on_version_1"] = float(chosen is not None and chosen.number == 1)
+        figures["rss_growth_mib"] = _rss_mib() - rss_before
+    return figures
+
+
+async def _open_versions(app: StudbookApp) -> VersionsScreen:
+    """Opens the big model and returns its screen once the first page is painted."""
+    app.open_versions(BIG_MODEL)
+    await _until(lambda: isinstance(app.screen, VersionsScreen) and bool(app.screen.versions), 30.0)
+    screen = app.screen
+    assert isinstance(screen, VersionsScreen)
+    await asyncio.wait_for(screen.wait_for_refresh(), 5.0)
+    return screen
+
+
+async def _until_loaded(screen: VersionsScreen, app: StudbookApp) -> tuple[bool, float]:
+    """(every version loaded?, when the last rows arrived); gives up once loading stopped short
+    (no worker of the screen runs and no rows came for `STOPPED_S`) or after `JUMP_TIMEOUT_S`."""
+    rows, changed = len(screen.versions), time.perf_counter()
+    deadline = changed + JUMP_TIMEOUT_S
+    while len(screen.versions) < screen.total:
+        now = time.perf_counter()
+        if len(screen.versions) != rows:
+            rows, changed = len(screen.versions), now
+        working = any(worker.node is screen and worker.is_running for worker in app.workers)
+        if now > deadline or (not working and now - changed > STOPPED_S):
+            return False, changed
+        await asyncio.sleep(POLL_S)
+    return True, time.perf_counter()
+
+
+async def _until(condition: Callable[[], object], timeout: float, *, quiet: bool = False) -> bool:
+    """Let the app run until `condition()` holds; True when it did, False (quiet) or TimeoutError when not."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            if quiet:
+                return False
+            raise TimeoutError(f"the terminal UI never reached {condition}")
+        await asyncio.sleep(POLL_S)
+    return True
+
+
+class _LoopProbe:
+    """Ticks on the app's event loop; a tick that comes late is a time no key or repaint could be handled."""
+
+    def __init__(self) -> None:
+        self._lateness: list[float] = []
+        self._task = asyncio.create_task(self._tick())
+
+    def restart(self) -> None:
+        self._lateness.clear()
+
+    async def _tick(self) -> None:
+        while True:
+            before = time.perf_counter()
+            await asyncio.sleep(PROBE_TICK_S)
+            self._lateness.append((time.perf_counter() - before - PROBE_TICK_S) * 1000)
+
+    async def stop(self) -> list[float]:
+        """Milliseconds each tick came late."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        return self._lateness
+
+
+# ---- small helpers ----------------------------------------------------------------------------
+
+
+def _samples(call: Callable[[], object], count: int) -> list[float]:
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def _p50(samples: list[float]) -> float:
+    """Same definition as tests/bench/__main__.py (upper median), in milliseconds."""
+    return sorted(samples)[len(samples) // 2] * 1000
+
+
+def _rss_mib() -> float:
+    for entry in Path("/proc/self/status").read_text().splitlines():
+        if entry.startswith("VmRSS:"):
+            return int(entry.split()[1]) / 1024
+    return 0.0
+
+
+if __name__ == "__main__":
+    import json
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="sb-"))
+    begun = time.perf_counter()
+    try:
+        results = bench_tui(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    results["bench_total_s"] = time.perf_counter() - begun
+    print(json.dumps(results, indent=2))

@@ -163,5 +163,6 @@ class Core:
                 self.read_model(model_id)
                 raise NotFound(f"version {number} of model {model_id!r} does not exist",
                                reason="VERSION_NOT_FOUND", model=model_id, version=number)  # fmt: skip
-            self.cache.put_version(version)
+            if self.cache.model(model_id) is not None:  # not deleted while we read
+                self.cache.put_version(version)
         return version

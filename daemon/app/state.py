@@ -95,8 +95,12 @@ class ReadCache:
             return found
 
     def put_version(self, version: ModelVersion) -> None:
+        """Keeps the newer record: a read that raced a commit must not put back stale data."""
         with self._lock:
             key = (version.model, version.number)
+            current = self._versions.get(key)
+            if current is not None and current.revision > version.revision:
+                return
             self._versions[key] = version
             self._versions.move_to_end(key)
             while len(self._versions) > self._max_versions:

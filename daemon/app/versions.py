@@ -379,16 +379,19 @@ class VersionUseCases:
         self, tx: Transaction, current: ModelVersion, change: Callable[[ModelVersion], None], event_type: str,
         etag: str, actor: str,
     ) -> Effects:  # fmt: skip
-        if etag and etag != str(current.revision):
+        # Edit what the transaction sees now, not what the caller read: a concurrent archive or
+        # edit committed in between must not be undone.
+        fresh = tx.get_version(current.model, current.number)
+        if fresh is None or (current.model, current.number) not in self.core.state.status:
+            raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
+        if etag and etag != str(fresh.revision):
             raise Conflict(
                 f"version {current.number} of {current.model!r} changed since you read it; read it again",
                 reason="STALE_ETAG",
                 etag=etag,
-                current_etag=current.revision,
+                current_etag=fresh.revision,
             )
-        if (current.model, current.number) not in self.core.state.status:
-            raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
-        updated = copy.deepcopy(current)
+        updated = fresh
         change(updated)
         updated.update_time = self.core.clock()
         effects = Effects()
@@ -420,7 +423,7 @@ class VersionUseCases:
             stamped = [replace(m, time=m.time or now) for m in metrics]
             latest = latest_per_key(stamped)
             tx.insert_metrics(current.model, number, stamped, latest, replace_summary=True)
-            updated = copy.deepcopy(current)
+            updated = tx.get_version(current.model, number) or copy.deepcopy(current)
             merged = {(m.key, m.split): m for m in updated.metrics}
             merged.update({(m.key, m.split): m for m in latest})
             updated.metrics = sorted(merged.values(), key=lambda m: (m.key, m.split))

@@ -7,7 +7,7 @@ import importlib.util
 import json
 import sys
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -215,21 +215,7 @@ class Catalog:
         return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
-        found = self.query(
-            f"SELECT {', '.join(VERSION_COLUMNS)} FROM versions WHERE model = ? AND number = ?",
-            [model, number],
-        )
-        if not found:
-            return None
-        version = rows.version_from_row(found[0])
-        version.files = [
-            rows.file_from_row(r)
-            for r in self.query(
-                "SELECT path, size, sha256, format, flags FROM files WHERE model = ? AND number = ? ORDER BY path",
-                [model, number],
-            )
-        ]
-        return version
+        return read_version(self.query, model, number)
 
     def list_versions(
         self,
@@ -418,6 +404,24 @@ class Catalog:
         return drops, files
 
 
+def read_version(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], model: str, number: int
+) -> ModelVersion | None:
+    """A whole version record, through a reader cursor or inside the write transaction."""
+    found = run(f"SELECT {', '.join(VERSION_COLUMNS)} FROM versions WHERE model = ? AND number = ?", [model, number])
+    if not found:
+        return None
+    version = rows.version_from_row(found[0])
+    version.files = [
+        rows.file_from_row(r)
+        for r in run(
+            "SELECT path, size, sha256, format, flags FROM files WHERE model = ? AND number = ? ORDER BY path",
+            [model, number],
+        )
+    ]
+    return version
+
+
 def _conditions(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
     """ANDs the `column op ?` conditions whose value is not None."""
     kept = [(condition, value) for condition, value in pairs if value is not None]
@@ -599,6 +603,10 @@ class Transaction:
 
     def insert_stage_change(self, change: StageChange) -> None:
         self.insert("stage_history", rows.stage_change_row(change))
+
+    def get_version(self, model: str, number: int) -> ModelVersion | None:
+        """The version as this transaction sees it, uncommitted changes included."""
+        return read_version(self.execute, model, number)
 
     def previous_holder(self, model: str, label: str, current: int) -> int | None:
         """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""

@@ -187,3 +187,29 @@ def test_skip_jumps_to_the_end_of_a_long_list(api, model_id):
     assert [v.number for v in last.versions] == [2, 1]
     assert last.total_size == 7 and last.next_page_token == ""
     assert error_info(raised.value).reason == "INVALID_SKIP"
+
+
+def test_an_edit_after_an_archive_keeps_the_version_archived(api, model_id):
+    version = register(api, model_id)
+    api.versions.ArchiveModelVersion(registry_pb2.ArchiveModelVersionRequest(name=version.name))
+
+    edited = api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(
+        version=resources_pb2.ModelVersion(name=version.name, description="kept for audit"),
+        update_mask=FieldMask(paths=["description"])))  # fmt: skip
+
+    assert edited.status == resources_pb2.VERSION_STATUS_ARCHIVED
+    assert edited.description == "kept for audit"
+
+
+def test_a_stale_version_etag_is_aborted(api, model_id):
+    version = register(api, model_id)
+    api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(
+        version=resources_pb2.ModelVersion(name=version.name, description="first", etag=version.etag),
+        update_mask=FieldMask(paths=["description"])))  # fmt: skip
+
+    with pytest.raises(grpc.RpcError) as raised:
+        api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(
+            version=resources_pb2.ModelVersion(name=version.name, description="second", etag=version.etag),
+            update_mask=FieldMask(paths=["description"])))  # fmt: skip
+
+    assert raised.value.code() == grpc.StatusCode.ABORTED

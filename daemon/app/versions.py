@@ -186,6 +186,8 @@ class VersionUseCases:
         if existing is not None:
             return Effects(value=Registered(self._committed_or_pending(model_id, existing), created=False))
         parents = [self._check_parent(p.model, p.number, p.relation) for p in draft.parents]
+        # Every refusal a new model could meet is above this line: an op writes only once
+        # nothing can refuse it any more (see store.writer).
         if model is None:
             model = self.models.create_in(tx, effects, model_id, actor=registration.actor)
         number = registration.number or model.latest_version + 1

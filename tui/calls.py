@@ -172,6 +172,7 @@ def list_versions(
     page_token: str = "",
     show_archived: bool = False,
     summary_only: bool = False,
+    skip: int = 0,
 ) -> Call[registry_pb2.ListModelVersionsResponse]:
     request = registry_pb2.ListModelVersionsRequest(
         parent=names.model_name(model),
@@ -181,6 +182,7 @@ def list_versions(
         page_token=page_token,
         show_archived=show_archived,
         summary_only=summary_only,
+        skip=skip,
     )
     return Call("VersionService", "ListModelVersions", request, idempotent=True)
 

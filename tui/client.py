@@ -350,6 +350,7 @@ class Client(_Settings):
         page_token: str = "",
         show_archived: bool = False,
         summary_only: bool = False,
+        skip: int = 0,
     ) -> registry_pb2.ListModelVersionsResponse:
         return self._unary(
             calls.list_versions(
@@ -360,6 +361,7 @@ class Client(_Settings):
                 page_token=page_token,
                 show_archived=show_archived,
                 summary_only=summary_only,
+                skip=skip,
             )
         )
 
@@ -722,6 +724,7 @@ class AsyncClient(_Settings):
         page_token: str = "",
         show_archived: bool = False,
         summary_only: bool = False,
+        skip: int = 0,
     ) -> registry_pb2.ListModelVersionsResponse:
         return await self._unary(
             calls.list_versions(
@@ -732,6 +735,7 @@ class AsyncClient(_Settings):
                 page_token=page_token,
                 show_archived=show_archived,
                 summary_only=summary_only,
+                skip=skip,
             )
         )
 

@@ -1,4 +1,4 @@
-"""Terminal UI figures: process start to a painted models screen, and `G` through 100,000 versions.
+"""Terminal UI figures: process start to a painted models screen, and `G` to the end of 100,000 versions.
 
 First paint is measured on a pseudo-terminal: the real `studbook` script runs with the real
 driver, and the clock stops when a model's row reaches the terminal, so nothing inside the
@@ -26,8 +26,8 @@ from typing import Any
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import DEFAULT_PAGE_SIZE
 from studbook.tui.screens.models import ModelsScreen
-from studbook.tui.screens.versions import BULK_PAGE_SIZE, VersionsScreen
-from studbook.tui.widgets.vim_table import VimTable
+from studbook.tui.screens.versions import VersionsScreen
+from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.seed import seed_catalog
 from tests.bench.tui_driver import MARKER as FLOOR_MARKER
@@ -48,13 +48,15 @@ CHILD_TIMEOUT_S = 30.0
 EXIT_GRACE_S = 5.0
 QUIT_KEY = b"\x11"  # ctrl+q
 PAGE_SAMPLES = 50
-# `G` gets this long to load every page; a slower UI is reported with what it had loaded by then.
+# The daemon floor walks every page this large.
+BULK_PAGE_SIZE = 1000
+# `G` gets this long to reach the last version; a slower UI is reported as incomplete.
 JUMP_TIMEOUT_S = 90.0
+# Page keys pressed after `G` (and after `g`): with 40 rows a press, about 1,400 rows, past the window.
+SCROLL_PAGES = 40
 POLL_S = 0.002
 PROBE_TICK_S = 0.01
 STALL_MS = 100.0
-# Loading has stopped short when no worker of the screen runs and no rows came for this long.
-STOPPED_S = 0.5
 
 
 def bench_tui(workdir: Path) -> dict[str, float]:
@@ -67,12 +69,18 @@ def bench_tui(workdir: Path) -> dict[str, float]:
     are too); floors measured the same way: floor_python_*, floor_import_textual_*,
     floor_textual_table_* (a bare Textual app painting a one-row table).
 
-    Versions screen: open_first_page_ms; jump_* (one `G`, as a person presses it: whether it
-    reached the end, how many rows and round trips it took, where the cursor stayed);
-    walk_loaded_ms / walk_cursor_ms (every version loaded and painted / cursor on version 1),
-    walk_rpcs, walk_rpc_sum_ms, ui_max_stall_ms, ui_stalls_over_100ms, ui_stalled_ms (how long
-    the event loop could not take a key), rss_growth_mib. Their floors, the daemon alone over gRPC:
-    daemon_page_p50_ms (one page of 100), daemon_last_page_p50_ms, daemon_walk_ms (every page of 1000).
+    Versions screen (it holds a window of pages, never the whole history): open_first_page_ms,
+    open_rpcs; one `G`, as a person presses it: jump_key_handled_ms, walk_cursor_ms (until the
+    cursor is on version 1 and painted; the name `make bench` prints), walk_rpcs (round trips
+    it took), jump_rpc_sum_ms, jump_complete, jump_cursor_on_version_1, jump_window_at_end,
+    jump_rows_held; then page up from the end and, after `g`, page down from the top,
+    `SCROLL_PAGES` presses each (prefixes up_from_end_ and down_from_top_): *_ms, *_rows_moved,
+    *_rpcs, *_ms_per_page (wall time per page fetched, keys and repaint included), *_rpc_p50_ms,
+    *_max_rows_held, *_cursor_consistent (cursor on the version its position says, window in
+    order); top_cursor_on_newest; over all of that: ui_max_stall_ms, ui_stalls_over_100ms,
+    ui_stalled_ms (how long the event loop could not take a key), rss_growth_mib. Their floors,
+    the daemon alone over gRPC: daemon_page_p50_ms (one page of 100), daemon_skip_to_end_p50_ms
+    (the last page of 100, by `skip`), daemon_last_page_p50_ms, daemon_walk_ms (every page of 1000).
     """
     data = workdir / "tui-bench-data"
     data.mkdir(parents=True)
@@ -109,12 +117,14 @@ def _daemon_floors(daemon: Daemon) -> dict[str, float]:
     with daemon.channel() as channel:
         versions = registry_pb2_grpc.VersionServiceStub(channel)
 
-        def page(size: int, token: str = "") -> registry_pb2.ListModelVersionsResponse:
+        def page(size: int, token: str = "", skip: int = 0) -> registry_pb2.ListModelVersionsResponse:
             request = registry_pb2.ListModelVersionsRequest(parent=parent, page_size=size, page_token=token,
-                                                            summary_only=True)  # fmt: skip
+                                                            summary_only=True, skip=skip)  # fmt: skip
             return versions.ListModelVersions(request)
 
         first = _samples(lambda: page(DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
+        # What `G` asks for: the last page, straight away.
+        end = _samples(lambda: page(DEFAULT_PAGE_SIZE, skip=BIG_VERSIONS - DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
         started = time.perf_counter()
         token, last_token, pages = "", "", 0
         while True:
@@ -127,6 +137,7 @@ def _daemon_floors(daemon: Daemon) -> dict[str, float]:
         last = _samples(lambda: page(BULK_PAGE_SIZE, last_token), 10)
     return {
         "daemon_page_p50_ms": _p50(first),
+        "daemon_skip_to_end_p50_ms": _p50(end),
         "daemon_last_page_p50_ms": _p50(last),
         "daemon_walk_ms": walk * 1000,
         "daemon_walk_pages": float(pages),
@@ -236,11 +247,10 @@ class _CountedCalls:
 
 
 async def _open_and_jump(address: str) -> dict[str, float]:
-    """Opens the big model's versions in a headless app with default settings, then goes to the end.
+    """Opens the big model's versions in a headless app with default settings, then goes to the end and back.
 
-    First as a person would: one `G`, waiting until loading ends or stops short. When it stops
-    short, a freshly opened screen walks to the end through the screen's own loader (`G`'s path
-    minus the scrolling), so the cost of holding 100,000 rows is measured all the same.
+    As a person would: one `G`, then page up `SCROLL_PAGES` times (far enough to cross the whole
+    window, so pages are loaded above and dropped below), then `g` and page down as far.
     """
     app = StudbookApp(address)
     calls = _CountedCalls(app)
@@ -258,49 +268,69 @@ async def _open_and_jump(address: str) -> dict[str, float]:
         await pilot.pause()
         figures["open_rpcs"] = float(len(calls.seconds))
 
-        table = screen.query_one(VimTable)
+        table = screen.query_one(WindowTable)
         calls.seconds.clear()
         probe = _LoopProbe()
         started = time.perf_counter()
         await pilot.press("G")
         figures["jump_key_handled_ms"] = (time.perf_counter() - started) * 1000
-        complete, last_rows = await _until_loaded(screen, app)
+        complete = await _until(lambda: _on_version(screen, 1) and not screen.fetching, JUMP_TIMEOUT_S, quiet=True)
+        await asyncio.wait_for(screen.wait_for_refresh(), 10.0)
         figures["jump_complete"] = float(complete)
-        figures["jump_last_rows_ms"] = (last_rows - started) * 1000
-        figures["jump_rows_loaded"] = float(len(screen.versions))
-        figures["jump_rpcs"] = float(len(calls.seconds))
-        # `G` put the cursor on the last row loaded *then*; the rows added since leave it there.
-        figures["jump_cursor_row_after_g"] = float(table.cursor_row)
-
-        if not complete:
-            await pilot.press("escape")
-            await pilot.pause()
-            screen = await _open_versions(app)
-            await _until(lambda: not screen.fetching, 30.0)
-            await pilot.pause()
-            table = screen.query_one(VimTable)
-            calls.seconds.clear()
-            probe.restart()
-            started = time.perf_counter()
-            screen.load_page(reset=False, filter=screen.filter_text, to_end=True)
-            complete, _ = await _until_loaded(screen, app)
-        figures["walk_complete"] = float(complete)
-        await asyncio.wait_for(screen.wait_for_refresh(), 30.0)
-        figures["walk_loaded_ms"] = (time.perf_counter() - started) * 1000
+        figures["jump_cursor_on_version_1"] = float(_on_version(screen, 1))
+        # Kept under the names `make bench` prints: `G` to the cursor on the last version, painted.
+        figures["walk_cursor_ms"] = (time.perf_counter() - started) * 1000
         figures["walk_rpcs"] = float(len(calls.seconds))
-        figures["walk_rpc_sum_ms"] = sum(calls.seconds) * 1000
+        figures["jump_rpc_sum_ms"] = sum(calls.seconds) * 1000
+        figures["jump_rows_held"] = float(table.row_count)
+        figures["jump_window_at_end"] = float(screen.first_row + len(screen.versions) == BIG_VERSIONS)
+
+        figures |= await _scroll(pilot, screen, calls, "pageup", "up_from_end")
+        await pilot.press("g")
+        await _until(lambda: screen.first_row == 0 and not screen.fetching, 30.0)
+        figures["top_cursor_on_newest"] = float(_on_version(screen, BIG_VERSIONS))
+        figures |= await _scroll(pilot, screen, calls, "pagedown", "down_from_top")
+
         stalls = await probe.stop()
         figures["ui_max_stall_ms"] = max(stalls, default=0.0)
         figures["ui_stalls_over_100ms"] = float(sum(1 for s in stalls if s > STALL_MS))
         figures["ui_stalled_ms"] = sum(s for s in stalls if s > STALL_MS)
-        if table.cursor_row != len(screen.versions) - 1:
-            await pilot.press("G")
-            await asyncio.wait_for(screen.wait_for_refresh(), 10.0)
-        figures["walk_cursor_ms"] = (time.perf_counter() - started) * 1000
-        chosen = screen.selected()
-        figures["walk_cursor_on_version_1"] = float(chosen is not None and chosen.number == 1)
         figures["rss_growth_mib"] = _rss_mib() - rss_before
     return figures
+
+
+def _on_version(screen: VersionsScreen, number: int) -> bool:
+    chosen = screen.selected()
+    return chosen is not None and chosen.number == number
+
+
+async def _scroll(pilot: Any, screen: VersionsScreen, calls: _CountedCalls, key: str, name: str) -> dict[str, float]:
+    """`key` pressed `SCROLL_PAGES` times, each time until its page (if any) arrived: the cost per page
+    fetched, the most rows the table held, and whether the cursor stayed on the version it should."""
+    table = screen.query_one(WindowTable)
+    calls.seconds.clear()
+    held, started = table.row_count, time.perf_counter()
+    before = screen.first_row + table.cursor_row
+    for _ in range(SCROLL_PAGES):
+        await pilot.press(key)
+        await _until(lambda: not screen.fetching, 30.0)
+        held = max(held, table.row_count)
+    await asyncio.wait_for(screen.wait_for_refresh(), 10.0)
+    elapsed = time.perf_counter() - started
+    moved = abs(screen.first_row + table.cursor_row - before)
+    chosen = screen.selected()
+    numbers = [v.number for v in screen.versions]
+    in_order = numbers == list(range(numbers[0], numbers[0] - len(numbers), -1)) if numbers else False
+    expected = BIG_VERSIONS - (screen.first_row + table.cursor_row)
+    return {
+        f"{name}_ms": elapsed * 1000,
+        f"{name}_rows_moved": float(moved),
+        f"{name}_rpcs": float(len(calls.seconds)),
+        f"{name}_ms_per_page": elapsed * 1000 / max(1, len(calls.seconds)),
+        f"{name}_rpc_p50_ms": _p50(calls.seconds) if calls.seconds else 0.0,
+        f"{name}_max_rows_held": float(held),
+        f"{name}_cursor_consistent": float(chosen is not None and chosen.number == expected and in_order),
+    }
 
 
 async def _open_versions(app: StudbookApp) -> VersionsScreen:
@@ -311,22 +341,6 @@ async def _open_versions(app: StudbookApp) -> VersionsScreen:
     assert isinstance(screen, VersionsScreen)
     await asyncio.wait_for(screen.wait_for_refresh(), 5.0)
     return screen
-
-
-async def _until_loaded(screen: VersionsScreen, app: StudbookApp) -> tuple[bool, float]:
-    """(every version loaded?, when the last rows arrived); gives up once loading stopped short
-    (no worker of the screen runs and no rows came for `STOPPED_S`) or after `JUMP_TIMEOUT_S`."""
-    rows, changed = len(screen.versions), time.perf_counter()
-    deadline = changed + JUMP_TIMEOUT_S
-    while len(screen.versions) < screen.total:
-        now = time.perf_counter()
-        if len(screen.versions) != rows:
-            rows, changed = len(screen.versions), now
-        working = any(worker.node is screen and worker.is_running for worker in app.workers)
-        if now > deadline or (not working and now - changed > STOPPED_S):
-            return False, changed
-        await asyncio.sleep(POLL_S)
-    return True, time.perf_counter()
 
 
 async def _until(condition: Callable[[], object], timeout: float, *, quiet: bool = False) -> bool:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -68,6 +71,30 @@ def make_app(address: str, **options: object) -> StudbookApp:
     return StudbookApp(address, **options)  # type: ignore[arg-type]
 
 
+def write_artifact(folder: Path) -> Path:
+    """A small model folder whose files earn flags: a pickle importing os.system, an unreadable ONNX file.
+
+    The pickle is written as bytes and never loaded; the daemon only reads it.
+    """
+    header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
+    contents = {
+        "config.json": b'{"model_type": "demo"}',
+        "model.pkl": b"\x80\x02cos\nsystem\nq\x00.",  # GLOBAL os.system, then STOP
+        "weights/model.safetensors": struct.pack("<Q", len(header)) + header + bytes(8),
+        "weights/broken.onnx": b"not an onnx file at all",
+    }
+    for name, data in contents.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return folder
+
+
+@pytest.fixture
+def flagged_artifact(tmp_path: Path) -> Path:
+    return write_artifact(tmp_path / "artifact")
+
+
 @dataclass
 class Seeder:
     """Registers versions the way a training script would, with fixed request ids and provenance."""
@@ -103,6 +130,14 @@ class Seeder:
             entry_point="train.py",
         )
         request.version.created_by = "ana@lab"
+        return self.client.register_version(request).version
+
+    def folder(self, model: str, path: Path) -> resources_pb2.ModelVersion:
+        """Register a local folder: the daemon hashes and inspects its files."""
+        request = calls.register_request(
+            model, path=path, metrics={"auc": 0.9}, environment_info=ENVIRONMENT, git=False, created_from="test",
+            entry_point="train.py",
+        )  # fmt: skip
         return self.client.register_version(request).version
 
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
+
 from textual.widgets import DataTable, TabbedContent
 
 from studbook.tui.config import TuiSettings
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.version import VersionScreen
 from studbook.tui.screens.versions import VersionsScreen
+from studbook.tui.widgets.file_tree import FileTree
 from studbook.tui.widgets.lineage_tree import LineageTree
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import resources_pb2
@@ -66,15 +70,16 @@ async def test_versions_are_paged_from_the_daemon_as_the_user_scrolls(shared_dae
         await pilot.press("j", "j", "k")
         cursor_after_jk = table.cursor_row
         await pilot.press("G")
-        await ui.wait_for(pilot, lambda: len(screen.versions) == 45, "every page after G")
-        await pilot.press("G")
-        at_end = table.cursor_row
+        await ui.wait_for(pilot, lambda: screen.versions[-1].number == 1 and not screen.fetching, "the last page")
+        at_end = screen.selected()
         await pilot.press("g")
-        at_top = table.cursor_row
+        await ui.wait_for(pilot, lambda: screen.first_row == 0 and not screen.fetching, "the first page")
+        at_top = screen.selected()
 
     assert first_pages < 45  # what fills the screen, never everything at once
     assert cursor_after_jk == 1
-    assert at_end == 44 and at_top == 0
+    assert at_end is not None and at_end.number == 1  # one `G` lands on the oldest version
+    assert at_top is not None and at_top.number == 45 and table.cursor_row == 0
     assert [v.number for v in screen.versions[:3]] == [45, 44, 43]
 
 
@@ -148,6 +153,37 @@ async def test_version_tabs_show_metrics_params_files_card_environment_history(s
         await ui.wait_for_text(pilot, "loss per step")
 
     assert seen == {t: t for t in seen}
+
+
+async def test_files_tab_is_a_tree_of_folders_with_sizes_hashes_and_safety_flags(
+    shared_daemon, seeder, model_id, ui, flagged_artifact: Path
+) -> None:
+    seeder.folder(model_id, flagged_artifact)
+    onnx_sha = hashlib.sha256((flagged_artifact / "weights/broken.onnx").read_bytes()).hexdigest()
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.open_version(f"{model_id}@1")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.version, "version")
+        await pilot.press("5")
+        await ui.wait_for_text(pilot, "model.pkl")
+        closed = ui.text(app)
+        await pilot.press("j", "space")  # the cursor starts on the root; folders come first
+        await ui.wait_for_text(pilot, "broken.onnx")
+        await pilot.press("j")
+        await ui.wait_for_text(pilot, onnx_sha)
+        opened = ui.text(app)
+        focused = app.focused
+
+    assert isinstance(focused, FileTree)
+    pickle_row = next(line for line in closed.splitlines() if "model.pkl" in line)
+    assert "16 B" in pickle_row and "pickle" in pickle_row
+    assert "unsafe-format" in pickle_row and "unsafe-global:os.system" in pickle_row
+    assert "weights/" in closed and "broken.onnx" not in closed  # folders open on demand
+    assert "4 files" in closed and "2 flagged" in closed  # totals on the root
+    onnx_row = next(line for line in opened.splitlines() if "broken.onnx" in line)
+    assert onnx_sha[:12] in onnx_row and "unreadable:BAD_MAGIC" in onnx_row
+    assert "no reader accepted it (BAD_MAGIC)" in opened  # the highlighted file's detail
 
 
 async def test_lineage_tree_expands_upstream_and_downstream_lazily(shared_daemon, seeder, model_id, ui) -> None:

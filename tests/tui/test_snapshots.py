@@ -7,6 +7,7 @@ Update the pictures with `pytest tests/tui/test_snapshots.py --snapshot-update` 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -22,6 +23,7 @@ from studbook.tui.screens.promote import PromoteDialog
 from studbook.tui.screens.version import VersionScreen
 from studbook.tui.screens.versions import VersionsScreen
 from studbook.tui.timefmt import TimeFormat
+from studbook.tui.widgets.file_tree import FileTree
 from studbook.v1 import resources_pb2
 
 SIZE = (120, 32)
@@ -111,6 +113,24 @@ def test_version_metrics_chart(registry: str, snap_compare) -> None:  # type: ig
         await pilot.press("down")
 
     assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_version_files_tree(daemon, flagged_artifact: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """A fresh daemon, so this model leaves the other pictures alone; the folder's path is never shown here."""
+    with Client(daemon.address) as client:
+        request = calls.register_request("vision-encoder", path=flagged_artifact, environment_info=ENVIRONMENT,
+                                         git=False, created_from="test", entry_point="train.py")  # fmt: skip
+        client.register_version(request)
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_version("vision-encoder@1", "files")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.version)
+        weights = app.screen.query_one(FileTree).root.children[0]
+        await pilot.press("j", "space")
+        await until(pilot, lambda: len(weights.children) == 2)
+        await pilot.press("G")  # the pickle, so its flags are explained under the tree
+
+    assert snap_compare(app_for(daemon.address), terminal_size=SIZE, run_before=prepare(steps))
 
 
 def test_diff_screen(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
 from studbook.tui import cells
@@ -23,6 +23,7 @@ from studbook.tui.version_text import (
     overview_text,
     version_series,
 )
+from studbook.tui.widgets.file_tree import FileNodeData, FileTree
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
 from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
@@ -97,7 +98,9 @@ class VersionScreen(RegistryScreen):
             with TabPane("4 Lineage", id="lineage"):
                 yield LineageTree(id="lineage-tree")
             with TabPane("5 Files", id="files"):
-                yield DataTable(id="files-table", cursor_type="row", zebra_stripes=True)
+                yield Static("", id="files-header", markup=False)
+                yield FileTree(id="file-tree")
+                yield Static("", id="file-detail", markup=False)
             with TabPane("6 Card", id="card"):
                 yield VerticalScroll(Markdown("", id="card-text"))
             with TabPane("7 Environment", id="environment"):
@@ -107,11 +110,13 @@ class VersionScreen(RegistryScreen):
 
     def on_mount(self) -> None:
         self.query_one("#metric-table", DataTable).add_columns("METRIC", "SPLIT", "LATEST", "STEPS")
-        self.query_one("#files-table", DataTable).add_columns("PATH", "SIZE", "FORMAT", "SHA256", "FLAGS")
         self.query_one("#history-table", DataTable).add_columns(
             "TIME", "STAGE", "VERSION", "PREVIOUS", "ACTOR", "REASON"
         )
         super().on_mount()
+        if self.first_tab != "overview":
+            # Opened on a tab (`:lineage fraud@3`): its keys should work at once, as after pressing its number.
+            self.call_after_refresh(self.action_tab, self.first_tab)
 
     # ---- loading ----
 
@@ -167,19 +172,8 @@ class VersionScreen(RegistryScreen):
     def on_version_screen_loaded(self, message: Loaded) -> None:
         first = self.version is None or self.version.name != message.version.name
         self.version = version = message.version
-        paint = self.paint()
         self.query_one("#overview-text", Static).update(overview_text(version, self.registry.times))
         self.query_one("#params-table", KeyValueTable).show(sorted(version.params.items()))
-        files = self.query_one("#files-table", DataTable)
-        files.clear()
-        for item in sorted(version.files, key=lambda f: f.path):
-            files.add_row(
-                paint(item.path),
-                paint(cells.size(item.size)),
-                paint(item.format),
-                paint(item.sha256[:16], "muted"),
-                paint(", ".join(item.flags), "bad"),
-            )
         card = version.model_card or "*No model card was registered with this version.*"
         self.query_one("#card-text", Markdown).update(card)
         env = version.environment
@@ -187,8 +181,20 @@ class VersionScreen(RegistryScreen):
         pairs += [("requirement", line) for line in env.requirements]
         self.query_one("#environment-table", KeyValueTable).show([p for p in pairs if p[1]])
         if first:
+            # Registered files never change, so the tree (what is open, the cursor) survives reloads.
             model = cells.model_id(version.model)
             self.query_one(LineageTree).start(version.name, f"{model} v{version.number} ({version.semver})")
+            self._show_files(version, f"{model} v{version.number}")
+
+    def _show_files(self, version: resources_pb2.ModelVersion, label: str) -> None:
+        tree = self.query_one(FileTree)
+        tree.show(version.files, label)
+        self.query_one("#files-header", Static).update(tree.header())
+        self.query_one("#file-detail", Static).update(tree.describe(tree.root))
+
+    @on(Tree.NodeHighlighted, "#file-tree")
+    def file_highlighted(self, event: Tree.NodeHighlighted[FileNodeData]) -> None:
+        self.query_one("#file-detail", Static).update(self.query_one(FileTree).describe(event.node))
 
     def on_version_screen_metrics_loaded(self, message: MetricsLoaded) -> None:
         self.series = message.series

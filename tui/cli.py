@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from studbook import locations
@@ -674,12 +675,15 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.tui import demo, launcher
 
     pid = None
+    data_dir = Path(args.data_dir) if args.data_dir else locations.data_dir()
     if not launcher.is_serving(ctx.address):
-        pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir)
+        pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir, extra=demo.daemon_args(data_dir))
     client = ctx.client
     loaded = not demo.is_loaded(client)
     if loaded:
         demo.load_demo(client)
+    if pid is not None:
+        demo.make_drops(data_dir)
     data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded}
 
     def human() -> str:

@@ -52,7 +52,9 @@ def is_serving(address: str, timeout: float = 1.0) -> bool:
             return False
 
 
-def start_daemon(address: str, *, data_dir: str | None = None, timeout: float = START_TIMEOUT) -> int:
+def start_daemon(
+    address: str, *, data_dir: str | None = None, extra: Sequence[str] = (), timeout: float = START_TIMEOUT
+) -> int:
     """Start a background daemon on the unix socket of `address`, wait until it serves, return its pid.
 
     Its output goes to `daemon.log` beside the socket. A daemon that exits or stays
@@ -69,7 +71,7 @@ def start_daemon(address: str, *, data_dir: str | None = None, timeout: float = 
     with open(log_path, "ab") as log:
         # A new session: the daemon outlives this command and ignores its Ctrl-C.
         process = subprocess.Popen(
-            daemon_argv(data_dir=data_dir, socket=path),
+            daemon_argv(data_dir=data_dir, socket=path, extra=extra),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ import pytest
 
 from studbook.tui import cli
 from studbook.tui import client as client_module
+from studbook.tui.client import Client
+from studbook.tui.errors import StudbookError
 
 
 @dataclass
@@ -208,7 +211,7 @@ def test_demo_loads_its_data_once(run_alone: Any) -> None:
     assert first.code == second.code == 0
     assert first.json()["daemon_pid"] is None  # the test daemon already answers
     assert second.json()["loaded"] is False
-    assert production.json()["number"] == "2"
+    assert production.json()["number"] == "9"  # after the demo's promotions and its rollback
 
 
 @pytest.fixture
@@ -230,6 +233,25 @@ def test_demo_starts_a_daemon_when_none_answers(
         assert code == 0
         assert data["daemon_pid"] and data["loaded"] is True
         assert cli.main(["--address", address, "status"]) == 0
+        capsys.readouterr()
+        # The demo daemon watches a drop folder: one drop registers itself, one is quarantined.
+        with Client(address) as client:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                client.list_quarantined_drops().drops and _has_model(client, "tiny-mlp")
+            ):
+                time.sleep(0.1)
+            quarantined = client.list_quarantined_drops().drops
+            assert [d.reason for d in quarantined] == ["HEADER_TOO_LARGE"]
+            assert client.get_version("tiny-mlp", "latest").format == "safetensors"
     finally:
         if data.get("daemon_pid"):
             os.kill(data["daemon_pid"], signal.SIGTERM)
+
+
+def _has_model(client: Client, model: str) -> bool:
+    try:
+        client.get_model(model)
+    except StudbookError:
+        return False
+    return True

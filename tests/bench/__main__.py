@@ -6,11 +6,9 @@ import asyncio
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -20,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.hashing import bench_hashing
+from tests.bench.timing import percentiles, timed
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
 from tests.bench.tui import bench_tui
 from tests.bench.seed import seed_catalog
@@ -31,20 +30,6 @@ METRICS_PER_VERSION = 10
 SAMPLES = 2_000
 WRITERS = 16
 REGISTRATIONS = 4_000
-
-
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return ordered[len(ordered) // 2] * 1000, ordered[int(len(ordered) * 0.99) - 1] * 1000
-
-
-def timed(call: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
 
 
 def line(label: str, samples: list[float], floor: list[float] | None = None) -> None:

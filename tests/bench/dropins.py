@@ -13,6 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from studbook.v1 import events_pb2, events_pb2_grpc, registry_pb2, registry_pb2_grpc
 from tests.bench.seed import seed_catalog
+from tests.bench.timing import percentiles
 from tests.conftest import start_daemon, stop_daemon
 
 MODEL = "dropbench"
@@ -64,8 +65,8 @@ def bench_drop_to_visible(
             arrivals.close()
     finally:
         stop_daemon(daemon)
-    get_p50, get_p99 = _percentiles(to_get)
-    watch_p50, watch_p99 = _percentiles(to_watch)
+    get_p50, get_p99 = percentiles(to_get)
+    watch_p50, watch_p99 = percentiles(to_watch)
     return {
         "seeded_versions": float(seeded),
         "samples": float(samples),
@@ -74,7 +75,7 @@ def bench_drop_to_visible(
         "get_p99_ms": get_p99,
         "watch_p50_ms": watch_p50,
         "watch_p99_ms": watch_p99,
-        "floor_p50_ms": _percentiles(floor)[0],
+        "floor_p50_ms": percentiles(floor)[0],
     }
 
 
@@ -122,11 +123,6 @@ class _WatchArrivals:
     def close(self) -> None:
         self._stream.cancel()
         self._thread.join(timeout=5)
-
-
-def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return ordered[len(ordered) // 2] * 1000, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
 
 
 if __name__ == "__main__":

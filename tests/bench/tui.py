@@ -30,6 +30,7 @@ from studbook.tui.screens.versions import VersionsScreen
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.seed import seed_catalog
+from tests.bench.timing import percentiles, timed
 from tests.bench.tui_driver import MARKER as FLOOR_MARKER
 from tests.conftest import Daemon, start_daemon, stop_daemon
 
@@ -122,9 +123,9 @@ def _daemon_floors(daemon: Daemon) -> dict[str, float]:
                                                             summary_only=True, skip=skip)  # fmt: skip
             return versions.ListModelVersions(request)
 
-        first = _samples(lambda: page(DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
+        first = timed(lambda: page(DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
         # What `G` asks for: the last page, straight away.
-        end = _samples(lambda: page(DEFAULT_PAGE_SIZE, skip=BIG_VERSIONS - DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
+        end = timed(lambda: page(DEFAULT_PAGE_SIZE, skip=BIG_VERSIONS - DEFAULT_PAGE_SIZE), PAGE_SAMPLES)
         started = time.perf_counter()
         token, last_token, pages = "", "", 0
         while True:
@@ -134,7 +135,7 @@ def _daemon_floors(daemon: Daemon) -> dict[str, float]:
                 break
             token = last_token = reply.next_page_token
         walk = time.perf_counter() - started
-        last = _samples(lambda: page(BULK_PAGE_SIZE, last_token), 10)
+        last = timed(lambda: page(BULK_PAGE_SIZE, last_token), 10)
     return {
         "daemon_page_p50_ms": _p50(first),
         "daemon_skip_to_end_p50_ms": _p50(end),
@@ -381,18 +382,8 @@ class _LoopProbe:
 # ---- small helpers ----------------------------------------------------------------------------
 
 
-def _samples(call: Callable[[], object], count: int) -> list[float]:
-    samples = []
-    for _ in range(count):
-        started = time.perf_counter()
-        call()
-        samples.append(time.perf_counter() - started)
-    return samples
-
-
 def _p50(samples: list[float]) -> float:
-    """Same definition as tests/bench/__main__.py (upper median), in milliseconds."""
-    return sorted(samples)[len(samples) // 2] * 1000
+    return percentiles(samples)[0]
 
 
 def _rss_mib() -> float:

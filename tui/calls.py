@@ -14,13 +14,14 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar, Union
+from typing import Any, Generic, TypedDict, TypeVar, Union
 
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
-from studbook.tui import environment, names
+from studbook.tui import environment as capture
+from studbook.tui import names
 from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 T = TypeVar("T", bound=Message)
@@ -406,6 +407,28 @@ def to_parent(parent: ParentArg) -> resources_pb2.ParentVersion:
     )
 
 
+class RegisterOptions(TypedDict, total=False):
+    """What a registration says besides the model; `register_request` documents each."""
+
+    path: str | os.PathLike[str] | None
+    uri: str | None
+    metrics: MetricsArg | None
+    params: Mapping[str, object] | None
+    tags: Mapping[str, str] | None
+    description: str
+    model_card: str
+    datasets: Iterable[DatasetArg]
+    parents: Iterable[ParentArg]
+    semver: str
+    change_kind: str | int | None
+    seed: int | None
+    data_versions: Mapping[str, str] | None
+    run_id: str
+    environment: bool | resources_pb2.Environment
+    git: bool
+    request_id: str | None
+
+
 def register_request(
     model: str,
     *,
@@ -423,7 +446,7 @@ def register_request(
     seed: int | None = None,
     data_versions: Mapping[str, str] | None = None,
     run_id: str = "",
-    environment_info: bool | resources_pb2.Environment = True,
+    environment: bool | resources_pb2.Environment = True,
     git: bool = True,
     request_id: str | None = None,
     created_from: str = CREATED_FROM,
@@ -440,12 +463,12 @@ def register_request(
     if (path is None) == (uri is None):
         raise ValueError("give exactly one of path= (a local file or folder) or uri= (metadata only)")
     data_versions = {str(k): str(v) for k, v in (data_versions or {}).items()}
-    commit, dirty = environment.git_state() if git else ("", False)
+    commit, dirty = capture.git_state() if git else ("", False)
     training = resources_pb2.TrainingConfig(
         data_versions=data_versions,
         code_commit=commit,
         code_dirty=dirty,
-        entry_point=environment.entry_point() if entry_point is None else entry_point,
+        entry_point=capture.entry_point() if entry_point is None else entry_point,
     )
     if seed is not None:
         training.seed = seed
@@ -468,10 +491,10 @@ def register_request(
     )
     if run_id:
         version.run.CopyFrom(resources_pb2.Run(run_id=run_id, code_commit=commit, entry_point=training.entry_point))
-    if isinstance(environment_info, resources_pb2.Environment):
-        version.environment.CopyFrom(environment_info)
-    elif environment_info:
-        version.environment.CopyFrom(environment.capture_environment())
+    if isinstance(environment, resources_pb2.Environment):
+        version.environment.CopyFrom(environment)
+    elif environment:
+        version.environment.CopyFrom(capture.capture_environment())
     return registry_pb2.RegisterModelVersionRequest(
         parent=names.model_name(model),
         # Absolute, because the daemon reads it from its own working directory.

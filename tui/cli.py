@@ -594,7 +594,7 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         seed=args.seed,
         data_versions=dict(args.data_version),
         run_id=args.run_id,
-        environment_info=not args.no_env,
+        environment=not args.no_env,
         git=not args.no_env,
         request_id=args.request_id,
         created_from="cli",

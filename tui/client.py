@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, Unpack
 
 import grpc
 import grpc.aio
@@ -24,7 +24,7 @@ from grpc_status import rpc_status
 
 from studbook import locations
 from studbook.tui import calls
-from studbook.tui.calls import DatasetArg, MetricsArg, ParentArg
+from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
     drops_pb2,
@@ -279,28 +279,7 @@ class Client(_Settings):
 
     # ---- versions ----
 
-    def register(
-        self,
-        model: str,
-        *,
-        path: str | os.PathLike[str] | None = None,
-        uri: str | None = None,
-        metrics: MetricsArg | None = None,
-        params: Mapping[str, object] | None = None,
-        tags: Mapping[str, str] | None = None,
-        description: str = "",
-        model_card: str = "",
-        datasets: Iterable[DatasetArg] = (),
-        parents: Iterable[ParentArg] = (),
-        semver: str = "",
-        change_kind: str | int | None = None,
-        seed: int | None = None,
-        data_versions: Mapping[str, str] | None = None,
-        run_id: str = "",
-        environment: bool | resources_pb2.Environment = True,
-        git: bool = True,
-        request_id: str | None = None,
-    ) -> resources_pb2.ModelVersion:
+    def register(self, model: str, **options: Unpack[calls.RegisterOptions]) -> resources_pb2.ModelVersion:
         """Register a version of `model` (created if new) and return it.
 
         Give `path` (a local file or folder; the daemon hashes and inspects it) or `uri`
@@ -308,26 +287,7 @@ class Client(_Settings):
         commit of the working directory are recorded unless `environment`/`git` are
         False. See `calls.register_request` for the accepted shapes of each argument.
         """
-        request = calls.register_request(
-            model,
-            path=path,
-            uri=uri,
-            metrics=metrics,
-            params=params,
-            tags=tags,
-            description=description,
-            model_card=model_card,
-            datasets=datasets,
-            parents=parents,
-            semver=semver,
-            change_kind=change_kind,
-            seed=seed,
-            data_versions=data_versions,
-            run_id=run_id,
-            environment_info=environment,
-            git=git,
-            request_id=request_id,
-        )
+        request = calls.register_request(model, **options)
         return self.register_version(request).version
 
     def register_version(
@@ -661,49 +621,9 @@ class AsyncClient(_Settings):
 
     # ---- versions ----
 
-    async def register(
-        self,
-        model: str,
-        *,
-        path: str | os.PathLike[str] | None = None,
-        uri: str | None = None,
-        metrics: MetricsArg | None = None,
-        params: Mapping[str, object] | None = None,
-        tags: Mapping[str, str] | None = None,
-        description: str = "",
-        model_card: str = "",
-        datasets: Iterable[DatasetArg] = (),
-        parents: Iterable[ParentArg] = (),
-        semver: str = "",
-        change_kind: str | int | None = None,
-        seed: int | None = None,
-        data_versions: Mapping[str, str] | None = None,
-        run_id: str = "",
-        environment: bool | resources_pb2.Environment = True,
-        git: bool = True,
-        request_id: str | None = None,
-    ) -> resources_pb2.ModelVersion:
+    async def register(self, model: str, **options: Unpack[calls.RegisterOptions]) -> resources_pb2.ModelVersion:
         """Like `Client.register`."""
-        request = calls.register_request(
-            model,
-            path=path,
-            uri=uri,
-            metrics=metrics,
-            params=params,
-            tags=tags,
-            description=description,
-            model_card=model_card,
-            datasets=datasets,
-            parents=parents,
-            semver=semver,
-            change_kind=change_kind,
-            seed=seed,
-            data_versions=data_versions,
-            run_id=run_id,
-            environment_info=environment,
-            git=git,
-            request_id=request_id,
-        )
+        request = calls.register_request(model, **options)
         return (await self.register_version(request)).version
 
     async def register_version(

@@ -174,7 +174,7 @@ def load_demo(client: Client) -> None:
             seed=42,
             data_versions=spec.data_versions,
             parents=spec.parents,
-            environment_info=MODELS[spec.model][1],
+            environment=MODELS[spec.model][1],
             git=False,
             request_id=f"demo-version-{spec.model}-{number}",
             created_from="demo",

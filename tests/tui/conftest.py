@@ -124,7 +124,7 @@ class Seeder:
             data_versions=data or {"transactions": "2026-01"},
             change_kind=change_kind,
             seed=7,
-            environment_info=ENVIRONMENT,
+            environment=ENVIRONMENT,
             git=False,
             created_from="test",
             entry_point="train.py",
@@ -135,7 +135,7 @@ class Seeder:
     def folder(self, model: str, path: Path) -> resources_pb2.ModelVersion:
         """Register a local folder: the daemon hashes and inspects its files."""
         request = calls.register_request(
-            model, path=path, metrics={"auc": 0.9}, environment_info=ENVIRONMENT, git=False, created_from="test",
+            model, path=path, metrics={"auc": 0.9}, environment=ENVIRONMENT, git=False, created_from="test",
             entry_point="train.py",
         )  # fmt: skip
         return self.client.register_version(request).version

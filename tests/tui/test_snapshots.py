@@ -48,7 +48,7 @@ def registry(shared_daemon) -> str:  # type: ignore[no-untyped-def]
             request = calls.register_request(
                 model, uri=f"s3://models/{model}/{index}/", metrics=metrics, params=params, tags={"team": "risk"},
                 model_card=CARD, change_kind=kind, seed=7, data_versions={"transactions": "2026-01"},
-                environment_info=ENVIRONMENT, git=False, created_from="test", entry_point="train.py",
+                environment=ENVIRONMENT, git=False, created_from="test", entry_point="train.py",
             )  # fmt: skip
             request.version.created_by = "ana@lab"
             client.register_version(request)
@@ -118,7 +118,7 @@ def test_version_metrics_chart(registry: str, snap_compare) -> None:  # type: ig
 def test_version_files_tree(daemon, flagged_artifact: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     """A fresh daemon, so this model leaves the other pictures alone; the folder's path is never shown here."""
     with Client(daemon.address) as client:
-        request = calls.register_request("vision-encoder", path=flagged_artifact, environment_info=ENVIRONMENT,
+        request = calls.register_request("vision-encoder", path=flagged_artifact, environment=ENVIRONMENT,
                                          git=False, created_from="test", entry_point="train.py")  # fmt: skip
         client.register_version(request)
 

@@ -324,7 +324,7 @@ def test_register_request_ids_are_fresh_unless_given(fixed_git: None) -> None:
 
 
 def test_register_request_by_uri_is_metadata_only(fixed_git: None) -> None:
-    request = calls.register_request("fraud", uri="s3://bucket/fraud/3/", environment_info=False, git=False)
+    request = calls.register_request("fraud", uri="s3://bucket/fraud/3/", environment=False, git=False)
 
     assert (request.source_path, request.version.storage_uri) == ("", "s3://bucket/fraud/3/")
     assert not request.version.HasField("environment")
@@ -368,6 +368,6 @@ def test_an_unknown_change_kind_lists_the_choices(fixed_git: None) -> None:
 def test_an_explicit_environment_is_sent_as_given(fixed_git: None) -> None:
     given = resources_pb2.Environment(python_version="3.10.1", packages={"torch": "2.1.0"})
 
-    request = calls.register_request("fraud", uri="s3://b/m", environment_info=given)
+    request = calls.register_request("fraud", uri="s3://b/m", environment=given)
 
     assert request.version.environment == given

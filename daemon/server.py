@@ -22,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
@@ -29,6 +30,8 @@ from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     drops_pb2,
     drops_pb2_grpc,
     events_pb2,
@@ -50,6 +53,7 @@ SERVICE_NAMES = (
     stages_pb2.DESCRIPTOR.services_by_name["StageService"].full_name,
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -131,6 +135,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     lineage_pb2_grpc.add_LineageServiceServicer_to_server(LineageServicer(registry), server)
     stages_pb2_grpc.add_StageServiceServicer_to_server(StageServicer(registry), server)
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(registry), server)
+    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(registry), server)
     drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2
 
 from studbook.tui import environment as capture
 from studbook.tui import names
-from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import audit_pb2, drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 T = TypeVar("T", bound=Message)
 
@@ -303,6 +303,14 @@ def stage_history(
 
 
 # ---- EventService -------------------------------------------------------------------
+
+
+def verify_audit_trail() -> Call[audit_pb2.VerifyAuditTrailResponse]:
+    return Call("AuditService", "VerifyAuditTrail", audit_pb2.VerifyAuditTrailRequest(), idempotent=True)
+
+
+def export_audit_trail(start_revision: int = 0) -> Call[audit_pb2.AuditRecord]:
+    return Call("AuditService", "ExportAuditTrail", audit_pb2.ExportAuditTrailRequest(start_revision=start_revision))
 
 
 def watch(

@@ -198,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
 
+    audit = command("audit", cmd_audit_verify, "check the hash-chained audit trail; `audit export` writes it out")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="[COMMAND]")
+    verify_help = "recompute the chain over every recorded change; exit 4 and name the first broken record"
+    audit_commands.add_parser("verify", help=verify_help, description=verify_help, parents=[common]).set_defaults(
+        handler=cmd_audit_verify
+    )
+    export_help = "every recorded change with its chain hash, as JSON Lines (for compliance tooling)"
+    export = audit_commands.add_parser("export", help=export_help, description=export_help, parents=[common])
+    export.set_defaults(handler=cmd_audit_export)
+    export.add_argument("--from", dest="start", type=int, default=0, metavar="REVISION",
+                        help="only the changes after this revision")  # fmt: skip
+
     drops = command("drops", cmd_drops, "list quarantined drop-ins and why; `drops retry PATH` once fixed")
     drops.add_argument("--all", action="store_true", help="every drop the watcher knows, with its state")
     drops.add_argument("--model", default="", help="only the drops of this model folder")
@@ -653,6 +665,27 @@ def cmd_lineage(args: argparse.Namespace, ctx: Context) -> int:
 
     response = ctx.client.get_lineage(args.name, direction=args.direction or "both", depth=args.depth)
     ctx.emit(response, lambda: views.lineage(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
+    verdict = ctx.client.verify_audit_trail()
+
+    def human() -> str:
+        if verdict.intact:
+            return f"audit trail intact: {verdict.checked} records, head {verdict.head}"
+        return (f"audit trail BROKEN at revision {verdict.broken_revision}: {verdict.problem}\n"
+                f"{verdict.checked} records before it are intact (head {verdict.head})")  # fmt: skip
+
+    ctx.emit(verdict, human)
+    return EXIT_OK if verdict.intact else EXIT_PRECONDITION
+
+
+def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import output
+
+    for record in ctx.client.export_audit_trail(args.start):
+        print(output.json_line(record), file=ctx.out)
     return EXIT_OK
 
 

@@ -27,6 +27,8 @@ from studbook.tui import calls
 from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     drops_pb2,
     drops_pb2_grpc,
     events_pb2,
@@ -107,6 +109,7 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "StageService": stages_pb2_grpc.StageServiceStub(channel),
         "EventService": events_pb2_grpc.EventServiceStub(channel),
         "DropService": drops_pb2_grpc.DropServiceStub(channel),
+        "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
@@ -491,6 +494,23 @@ class Client(_Settings):
         A daemon that watches no folder answers with no roots.
         """
         return self._unary(calls.get_watch_status())
+
+    # ---- audit ----
+
+    def verify_audit_trail(self) -> audit_pb2.VerifyAuditTrailResponse:
+        """Recompute the hash chain of every recorded change; names the first broken record."""
+        return self._unary(calls.verify_audit_trail())
+
+    def export_audit_trail(self, start_revision: int = 0) -> Iterator[audit_pb2.AuditRecord]:
+        """Every recorded change after `start_revision` with its chain hash, oldest first."""
+        call = calls.export_audit_trail(start_revision)
+        stream = self._stubs[call.service].ExportAuditTrail(call.request, metadata=self.metadata)
+        try:
+            yield from stream
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, self.address) from None
+        finally:
+            stream.cancel()
 
     # ---- events ----
 

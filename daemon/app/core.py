@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
+from studbook.daemon.domain.audit import ChainCheck, chain_hash
 from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
@@ -50,6 +51,7 @@ class Core:
         self.catalog = catalog
         self.encode = encode
         self.clock = clock
+        self._chain_unchained_events()
         self.state = WriterState.load(catalog)
         self.cache = ReadCache(cache_versions)
         self.cache.load_models(list(self.state.models.values()))
@@ -57,6 +59,23 @@ class Core:
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
         self.writer = Writer(catalog, self._published, self._reload)
+
+    def _chain_unchained_events(self) -> None:
+        """Events from before the audit chain existed get their hashes, once, before any write."""
+        check = ChainCheck()
+        hashes: list[tuple[int, str]] = []
+        while batch := self.catalog.chained_events_after(check.expected_revision - 1, 10_000):
+            for event, stored in batch:
+                if stored:
+                    return  # chained already: an unchained event never follows a chained one
+                check.head = chain_hash(check.head, event)
+                check.expected_revision = event.revision + 1
+                hashes.append((event.revision, check.head))
+        if hashes:
+            tx = self.catalog.transaction()
+            tx.begin()
+            tx.set_chain_hashes(hashes)
+            tx.commit()
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -93,7 +112,8 @@ class Core:
             actor=actor,
             payload=self.encode(payload) if payload is not None else b"",
         )
-        tx.insert_event(event)
+        self.state.chain_head = chain_hash(self.state.chain_head, event)
+        tx.insert_event(event, self.state.chain_head)
         effects.events.append(event)
         return revision
 

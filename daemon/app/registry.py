@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.lineage import LineageUseCases
@@ -34,6 +35,7 @@ class Registry:
         self.stages = StageUseCases(self.core)
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
+        self.audit = AuditUseCases(self.core)
 
     def start(self) -> None:
         self.core.start()

@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
+from studbook.daemon.domain.audit import GENESIS
 from studbook.daemon.domain.model import Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.semver import SemVer
 from studbook.daemon.store.catalog import Catalog
@@ -31,6 +32,8 @@ class WriterState:
     latest: dict[str, ModelVersion] = field(default_factory=dict)
     promotion_id: int = 0
     promotion_request_ids: dict[str, int] = field(default_factory=dict)
+    # Hash of the newest event: the next one chains to it.
+    chain_head: str = GENESIS
 
     @classmethod
     def load(cls, catalog: Catalog) -> WriterState:
@@ -48,6 +51,7 @@ class WriterState:
             if digest:
                 state.digests.setdefault((model, digest), number)
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
+        state.chain_head = catalog.chain_head() or GENESIS
         return state
 
     def forget_model(self, model_id: str) -> None:

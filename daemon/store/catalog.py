@@ -47,10 +47,14 @@ from studbook.daemon.store.rows import (
     VERSION_SUMMARY_COLUMNS,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each migration takes the catalog from version N-1 to N; index 0 creates it.
-MIGRATIONS: tuple[str, ...] = (resources.files("studbook.daemon.store").joinpath("schema.sql").read_text(),)
+MIGRATIONS: tuple[str, ...] = (
+    resources.files("studbook.daemon.store").joinpath("schema.sql").read_text(),
+    # 2: the audit chain. Existing events get their hashes when the daemon next starts.
+    "ALTER TABLE events ADD COLUMN chain_hash VARCHAR DEFAULT ''",
+)
 
 
 
@@ -352,6 +356,21 @@ class Catalog:
             )
         ]
 
+    def chained_events_after(self, revision: int, limit: int) -> list[tuple[Event, str]]:
+        """Events with their stored chain hash, in revision order."""
+        return [
+            (Event(*r[:-1]), r[-1])
+            for r in self.query(
+                "SELECT revision, time, type, subject, model, actor, payload, chain_hash FROM events "
+                "WHERE revision > ? ORDER BY revision LIMIT ?",
+                [revision, limit],
+            )
+        ]
+
+    def chain_head(self) -> str:
+        found = self.query("SELECT chain_hash FROM events ORDER BY revision DESC LIMIT 1")
+        return found[0][0] if found else ""
+
     def events_after(self, revision: int, limit: int) -> list[Event]:
         return [
             Event(*r)
@@ -636,10 +655,19 @@ class Transaction:
             [*(row[c] for c in changing), promotion.id],
         )
 
-    def insert_event(self, event: Event) -> None:
+    def insert_event(self, event: Event, chain_hash: str) -> None:
         self.insert(
             "events",
-            (event.revision, event.time, event.type, event.subject, event.model, event.actor, event.payload),
+            (event.revision, event.time, event.type, event.subject, event.model, event.actor, event.payload,
+             chain_hash),
+        )  # fmt: skip
+
+    def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
+        """Fills in the chain of events written before the chain existed (migration 2)."""
+        self.execute(
+            "UPDATE events SET chain_hash = h.hash FROM (SELECT unnest(?) AS revision, unnest(?) AS hash) h "
+            "WHERE events.revision = h.revision",
+            [[r for r, _ in hashes], [h for _, h in hashes]],
         )
 
     def put_drop(self, drop: DropRow, files: Sequence[DropFileRow] | None) -> None:

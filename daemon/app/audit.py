@@ -1,0 +1,37 @@
+"""Use cases on the audit trail: verify the hash chain, export the records."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from studbook.daemon.app.core import Core
+from studbook.daemon.domain.audit import ChainCheck, Verdict
+from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.model import Event
+
+BATCH = 10_000
+
+
+class AuditUseCases:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def verify(self) -> Verdict:
+        return await self.core.read(self._verify)
+
+    def _verify(self) -> Verdict:
+        check = ChainCheck()
+        while batch := self.core.catalog.chained_events_after(check.expected_revision - 1, BATCH):
+            if not check.feed(batch):
+                break
+        return check.verdict()
+
+    async def export(self, start_revision: int) -> AsyncIterator[tuple[Event, str]]:
+        if start_revision < 0:
+            raise InvalidArgument("start_revision must not be negative", reason="INVALID_ARGUMENT",
+                                  field="start_revision")  # fmt: skip
+        after = start_revision
+        while batch := await self.core.read(self.core.catalog.chained_events_after, after, BATCH):
+            for record in batch:
+                yield record
+            after = batch[-1][0].revision

@@ -1,0 +1,56 @@
+"""The hash chain itself: any change to any field of any record breaks it there."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studbook.daemon.domain.audit import GENESIS, ChainCheck, chain_hash
+from studbook.daemon.domain.model import Event
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def chain(count: int) -> list[tuple[Event, str]]:
+    records, head = [], GENESIS
+    for revision in range(1, count + 1):
+        event = Event(revision, T0, "version.created", f"models/m/versions/{revision}", "m", "ana", b"x")
+        head = chain_hash(head, event)
+        records.append((event, head))
+    return records
+
+
+def test_an_intact_chain_verifies_to_its_last_hash() -> None:
+    records = chain(5)
+    check = ChainCheck()
+
+    assert check.feed(records) and check.verdict().intact
+    assert check.verdict().head == records[-1][1]
+
+
+@given(st.integers(0, 9), st.sampled_from(["type", "subject", "model", "actor", "payload"]), st.text(min_size=1))
+def test_editing_any_field_of_any_record_breaks_the_chain_there(index: int, field: str, value: str) -> None:
+    records = chain(10)
+    event, stored = records[index]
+    edited = replace(event, **{field: value.encode() if field == "payload" else value})
+    if edited == event:
+        return
+    records[index] = (edited, stored)
+
+    check = ChainCheck()
+    check.feed(records)
+
+    assert check.verdict().broken_revision == index + 1
+
+
+def test_a_missing_record_is_named() -> None:
+    records = chain(4)
+    del records[1]
+
+    check = ChainCheck()
+    check.feed(records)
+
+    assert check.verdict().broken_revision == 2

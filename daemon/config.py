@@ -35,6 +35,8 @@ class Settings:
     # Largest single artifact file a registration or a drop may hold.
     max_file_bytes: int = ScanLimits().max_file_bytes
     log_level: str = "INFO"
+    # The promotion policy (TOML, see daemon/domain/policy.py); None means no policy gates.
+    policy_path: Path | None = None
 
     @property
     def scan_limits(self) -> ScanLimits:
@@ -59,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet-seconds", type=_positive, help="quiet interval that completes a drop (default 2)")
     p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
     p.add_argument("--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)")
+    p.add_argument("--policy", type=Path, help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml if it exists)")
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -83,6 +86,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.reconcile_seconds = float(daemon.get("reconcile_seconds", settings.reconcile_seconds))
         if "max_file_bytes" in daemon:
             settings.max_file_bytes = _size(str(daemon["max_file_bytes"]))
+        if "policy" in daemon:
+            settings.policy_path = Path(daemon["policy"]).expanduser()
     if args.data_dir:
         settings.data_dir = args.data_dir
     if args.socket:
@@ -103,6 +108,10 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.reconcile_seconds = args.reconcile_seconds
     if args.max_file_bytes is not None:
         settings.max_file_bytes = args.max_file_bytes
+    if args.policy:
+        settings.policy_path = args.policy
+    if settings.policy_path is None and (locations.config_dir() / "policy.toml").exists():
+        settings.policy_path = locations.config_dir() / "policy.toml"
     return settings
 
 

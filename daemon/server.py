@@ -19,6 +19,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
 from studbook.daemon.domain.errors import InvalidArgument
@@ -166,11 +167,15 @@ async def set_drop_health(health_servicer: health.aio.HealthServicer, healthy: b
 async def serve(settings: Settings) -> None:
     if settings.listen:
         check_listen(settings.listen)
+    try:
+        policy = PolicyStore(settings.policy_path)
+    except InvalidArgument as exc:
+        raise StartupError(exc.message) from None
     with data_dir_lock(settings.data_dir):
         prepare_socket(settings.socket)
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
-                            scan_limits=settings.scan_limits,
-                            allowed_roots=settings.allowed_roots or None)  # fmt: skip
+                            scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
+                            policy=policy)  # fmt: skip
         registry.start()
         watcher = build_watcher(settings, registry)
         server, health_servicer = build_server(registry, watcher)

@@ -11,6 +11,7 @@ from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
+from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.store.catalog import Catalog
@@ -27,12 +28,13 @@ class Registry:
         cache_versions: int = 200_000,
         allowed_roots: Sequence[Path] | None = None,
         scan_limits: ScanLimits = ScanLimits(),
+        policy: PolicyStore | None = None,
     ) -> None:
         self.catalog = Catalog(catalog_path)
         self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
         self.versions = VersionUseCases(self.core, self.models, scan_limits=scan_limits, allowed_roots=allowed_roots)
-        self.stages = StageUseCases(self.core)
+        self.stages = StageUseCases(self.core, policy or PolicyStore(None))
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)

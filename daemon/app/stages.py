@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.models import check_etag
+from studbook.daemon.app.policy import PolicyStore, verify_files
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from studbook.daemon.domain.model import (
     Approval,
@@ -17,6 +19,8 @@ from studbook.daemon.domain.model import (
     StageChange,
     VersionStatus,
 )
+from studbook.daemon.domain.gates import evaluate
+from studbook.daemon.domain.policy import NO_GATES, ModelPolicy, Policy
 from studbook.daemon.domain.names import (
     VersionRef,
     model_name,
@@ -44,6 +48,15 @@ class PromotionRequest:
     actor: str = ""
 
 
+@dataclass(frozen=True)
+class FilesCheck:
+    """The outcome of re-hashing a version's files before the promotion reached the writer."""
+
+    number: int
+    ok: bool | None
+    detail: str
+
+
 @dataclass
 class History:
     changes: list[StageChange]
@@ -64,8 +77,9 @@ def parse_promotion_name(name: str) -> tuple[str, int]:
 
 
 class StageUseCases:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, policy: PolicyStore | None = None) -> None:
         self.core = core
+        self.policy = policy or PolicyStore(None)
 
     # -- promote -----------------------------------------------------------------------
 
@@ -73,9 +87,21 @@ class StageUseCases:
         ref = parse_version_name(request.version)
         validate_label(request.target, "target")
         validate_text(request.reason, MAX_REASON, "reason")
-        return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request))
+        policy = self.policy.current()
+        files = None
+        if policy.for_model(ref.model).gates_for(request.target).verify_files:
+            files = await self._verify_files(ref)
+        return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
 
-    def _promote(self, tx: Transaction, model_id: str, ref: VersionRef, request: PromotionRequest) -> Effects:
+    async def _verify_files(self, ref: VersionRef) -> FilesCheck:
+        """Re-hashes before the writer op: hashing is slow and must hold up neither the loop nor the writer."""
+        number = self.core.resolve_number(ref)
+        version = await self.core.read_version(ref.model, number)
+        ok, detail = await asyncio.to_thread(verify_files, version)
+        return FilesCheck(number, ok, detail)
+
+    def _promote(self, tx: Transaction, model_id: str, ref: VersionRef, request: PromotionRequest,
+                 policy: Policy, files: FilesCheck | None) -> Effects:  # fmt: skip
         state = self.core.state
         if request.request_id and request.request_id in state.promotion_request_ids:
             found = tx.get_promotion(model_id, state.promotion_request_ids[request.request_id])
@@ -86,13 +112,16 @@ class StageUseCases:
         is_alias = request.target not in model.stages
         holders = model.aliases if is_alias else model.stage_holders
         previous = holders.get(request.target)
+        model_policy = policy.for_model(model_id)
         gates = self._checks(model, number, request.target, previous)
+        gates += self._policy_gates(tx, model_policy, model_id, number, request.target, is_alias, previous, files)
+        required = model_policy.gates_for(request.target).approvals
         now = self.core.clock()
         promotion = Promotion(
             id=0, model=model_id, version=number, target=request.target, is_alias=is_alias,
             state=PromotionState.VALIDATED, previous_version=previous, reason=request.reason,
             actor=request.actor, gate_results=gates, request_id=request.request_id,
-            create_time=now, update_time=now,
+            create_time=now, update_time=now, required_approvals=required,
         )  # fmt: skip
         failed = [g for g in gates if not g.passed]
         if request.validate_only:
@@ -108,7 +137,49 @@ class StageUseCases:
                 gates=",".join(g.gate for g in failed),
             )
         check_etag(model, request.expected_etag)
+        if required:
+            return self._hold_for_approval(tx, promotion)
         return self._apply(tx, model, promotion, rollback=False)
+
+    def _policy_gates(
+        self, tx: Transaction, model_policy: ModelPolicy, model_id: str, number: int, target: str, is_alias: bool,
+        previous: int | None, files: FilesCheck | None,
+    ) -> list[GateResult]:  # fmt: skip
+        """The policy's gates for `target`, judged on the versions as this transaction sees them."""
+        results = []
+        if model_policy.stages is not None and not is_alias:
+            allowed = target in model_policy.stages
+            results.append(GateResult(
+                "stage_allowed", allowed,
+                f"the policy for {model_policy.pattern!r} {'allows' if allowed else 'does not allow'} stage "
+                f"{target!r} (stages: {', '.join(model_policy.stages) or 'none'})",
+            ))  # fmt: skip
+        stage_gates = model_policy.gates_for(target)
+        if stage_gates == NO_GATES:
+            return results
+        version = tx.get_version(model_id, number)
+        if version is None:
+            raise NotFound(f"version {number} of model {model_id!r} does not exist", reason="VERSION_NOT_FOUND",
+                           model=model_id)  # fmt: skip
+        holder = tx.get_version(model_id, previous) if previous is not None else None
+        if files is None or files.number != number:
+            # The reference moved to another version after the files were hashed.
+            ok, detail = None, "the version changed while its files were being re-hashed; try again"
+        else:
+            ok, detail = files.ok, files.detail
+        return results + evaluate(stage_gates, version, holder, ok, detail)
+
+    def _hold_for_approval(self, tx: Transaction, promotion: Promotion) -> Effects:
+        """Stores a promotion whose gates all passed as waiting for its approvals."""
+        self.core.state.promotion_id += 1
+        promotion = replace(promotion, id=self.core.state.promotion_id, state=PromotionState.PENDING_APPROVAL)
+        tx.insert_promotion(promotion)
+        if promotion.request_id:
+            self.core.state.promotion_request_ids[promotion.request_id] = promotion.id
+        effects = Effects(value=promotion)
+        self.core.event(tx, effects, "promotion.created", promotion_name(promotion.model, promotion.id),
+                        promotion.model, promotion.actor, promotion)  # fmt: skip
+        return effects
 
     def _resolve(self, model: Model, ref: VersionRef) -> int:
         if ref.number is not None:
@@ -299,10 +370,10 @@ class StageUseCases:
                 )
             now = self.core.clock()
             if decision == PromotionState.APPROVED:
+                self._check_approver(promotion, actor)
                 promotion.approvals.append(Approval(actor, comment, now))
-                if len(promotion.approvals) >= REQUIRED_APPROVALS:
-                    model = self.core.writer_model(model_id)
-                    return self._apply(tx, model, replace(promotion, update_time=now), rollback=False)
+                if len(promotion.approvals) >= (promotion.required_approvals or REQUIRED_APPROVALS):
+                    return self._apply_approved(tx, promotion, now)
             else:
                 promotion.reason = "; ".join(filter(None, [promotion.reason, comment]))
                 promotion.state = decision
@@ -311,6 +382,32 @@ class StageUseCases:
             return effects
 
         return await self.core.write(operation)
+
+    @staticmethod
+    def _check_approver(promotion: Promotion, actor: str) -> None:
+        if actor == promotion.actor:
+            raise FailedPrecondition(
+                f"{actor!r} asked for this promotion and cannot approve it; another approver must",
+                reason="SELF_APPROVAL",
+                actor=actor,
+            )
+        if any(a.actor == actor for a in promotion.approvals):
+            raise FailedPrecondition(f"{actor!r} has already approved this promotion", reason="ALREADY_APPROVED",
+                                     actor=actor)  # fmt: skip
+
+    def _apply_approved(self, tx: Transaction, promotion: Promotion, now: datetime) -> Effects:
+        """The last approval arrived: apply, against whoever holds the target by now."""
+        model = self.core.writer_model(promotion.model)
+        status = self.core.state.status.get((model.name, promotion.version))
+        if status not in PROMOTABLE:
+            raise FailedPrecondition(
+                f"version {promotion.version} is {status.value if status else 'gone'}; only ready versions can be promoted",
+                reason="VERSION_NOT_READY",
+                version=promotion.version,
+            )
+        holders = model.aliases if promotion.is_alias else model.stage_holders
+        current = holders.get(promotion.target)
+        return self._apply(tx, model, replace(promotion, update_time=now, previous_version=current), rollback=False)
 
     def _close(self, tx: Transaction, promotion: Promotion, state: PromotionState, now: datetime,
                effects: Effects | None = None) -> None:  # fmt: skip

@@ -218,6 +218,8 @@ class Promotion:
     request_id: str = ""
     create_time: datetime | None = None
     update_time: datetime | None = None
+    # Approvals a pending promotion waits for, fixed by the policy when it was asked for.
+    required_approvals: int = 0
 
 
 @dataclass(frozen=True)

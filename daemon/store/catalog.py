@@ -47,13 +47,15 @@ from studbook.daemon.store.rows import (
     VERSION_SUMMARY_COLUMNS,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each migration takes the catalog from version N-1 to N; index 0 creates it.
 MIGRATIONS: tuple[str, ...] = (
     resources.files("studbook.daemon.store").joinpath("schema.sql").read_text(),
     # 2: the audit chain. Existing events get their hashes when the daemon next starts.
     "ALTER TABLE events ADD COLUMN chain_hash VARCHAR DEFAULT ''",
+    # 3: the approvals a pending promotion waits for, as its policy said when it was asked for.
+    "ALTER TABLE promotions ADD COLUMN required_approvals BIGINT DEFAULT 0",
 )
 
 

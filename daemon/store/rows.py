@@ -53,7 +53,7 @@ VERSION_SUMMARY_COLUMNS = (
 
 PROMOTION_COLUMNS = (
     "id", "model", "number", "target", "is_alias", "state", "previous_number", "reason", "actor",
-    "gate_results", "approvals", "rollback", "request_id", "create_time", "update_time",
+    "gate_results", "approvals", "rollback", "request_id", "create_time", "update_time", "required_approvals",
 )  # fmt: skip
 
 
@@ -212,7 +212,7 @@ def promotion_row(p: Promotion) -> tuple[Any, ...]:
         p.actor, dumps([asdict(g) for g in p.gate_results]),
         dumps([{"actor": a.actor, "comment": a.comment, "time": a.time.isoformat() if a.time else None}
                for a in p.approvals]),
-        p.rollback, p.request_id, p.create_time, p.update_time,
+        p.rollback, p.request_id, p.create_time, p.update_time, p.required_approvals,
     )  # fmt: skip
 
 
@@ -237,6 +237,7 @@ def promotion_from_row(row: tuple[Any, ...]) -> Promotion:
         request_id=v["request_id"],
         create_time=v["create_time"],
         update_time=v["update_time"],
+        required_approvals=v["required_approvals"] or 0,
     )
 
 

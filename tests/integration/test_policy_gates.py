@@ -1,0 +1,203 @@
+"""Policy gates over real gRPC: a daemon started with --policy refuses, holds for approval, reloads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import grpc
+import pytest
+
+from support.rpc import error_info, register, stubs
+from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
+
+POLICY = """
+[[models]]
+pattern = "thr-*"
+[models.gates.production]
+require = ["model_card"]
+metrics = ["auc >= 0.90@validation"]
+
+[[models]]
+pattern = "beat-*"
+[models.gates.production]
+beat_holder = ["auc"]
+tolerance = 0.01
+
+[[models]]
+pattern = "appr-*"
+[models.gates.production]
+approvals = 2
+
+[[models]]
+pattern = "files-*"
+[models.gates.production]
+verify_files = true
+"""
+
+
+def actor(name):
+    return (("x-studbook-actor", name),)
+
+
+def auc(value, split=""):
+    return [resources_pb2.Metric(key="auc", value=value, split=split)]
+
+
+def promote(api, model, number, target="production", who="asker", **fields):
+    return api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
+        name=f"models/{model}/versions/{number}", target=target, **fields), metadata=actor(who))  # fmt: skip
+
+
+def holder(api, model, stage="production"):
+    return dict(api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{model}")).stage_holders).get(stage)
+
+
+def write_policy(path: Path, text: str, bump: int = 0) -> None:
+    path.write_text(text)
+    # An explicit, distinct mtime: two edits within the file system's clock tick must still differ.
+    stamp = 1_700_000_000_000_000_000 + bump * 1_000_000_000
+    os.utime(path, ns=(stamp, stamp))
+
+
+@pytest.fixture
+def policy_file(short_dir):
+    path = short_dir / "policy.toml"
+    write_policy(path, POLICY)
+    return path
+
+
+@pytest.fixture
+def api(daemon_factory, policy_file):
+    daemon = daemon_factory("--policy", str(policy_file))
+    with daemon.channel() as channel:
+        yield stubs(channel)
+
+
+def test_a_metric_threshold_refuses_the_promotion_naming_every_failed_gate(api):
+    register(api, "thr-a", metrics=auc(0.87, "validation"))
+
+    with pytest.raises(grpc.RpcError) as raised:
+        promote(api, "thr-a", 1)
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "metrics.auc 0.87 < 0.9 on validation" in raised.value.details()
+    assert "lacks a model card" in raised.value.details()
+    info = error_info(raised.value)
+    assert info.reason == "GATE_NOT_MET"
+    assert info.metadata["gates"] == "require.model_card,metrics.auc"
+    assert holder(api, "thr-a") is None
+
+
+def test_a_version_meeting_the_gates_is_promoted(api):
+    register(api, "thr-b", metrics=auc(0.95, "validation"), model_card="# fraud model")
+
+    promotion = promote(api, "thr-b", 1)
+
+    assert promotion.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert holder(api, "thr-b") == "models/thr-b/versions/1"
+
+
+def test_validate_only_shows_every_gate_and_changes_nothing(api):
+    register(api, "thr-c", metrics=auc(0.87, "validation"))
+
+    checked = promote(api, "thr-c", 1, validate_only=True)
+
+    assert checked.state == stages_pb2.PROMOTION_STATE_FAILED
+    verdicts = {g.gate: g.passed for g in checked.gate_results}
+    assert verdicts == {"version_ready": True, "not_current_holder": True, "require.model_card": False,
+                        "metrics.auc": False}  # fmt: skip
+    assert holder(api, "thr-c") is None
+
+
+def test_a_candidate_must_beat_the_holder_within_the_tolerance(api):
+    register(api, "beat-a", metrics=auc(0.90), storage_uri="s3://b/1")
+    register(api, "beat-a", metrics=auc(0.80), storage_uri="s3://b/2")
+    register(api, "beat-a", metrics=auc(0.895), storage_uri="s3://b/3")
+    promote(api, "beat-a", 1)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        promote(api, "beat-a", 2)
+    promote(api, "beat-a", 3)
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "metrics.auc 0.8 is worse than holder version 1's 0.9" in raised.value.details()
+    assert holder(api, "beat-a") == "models/beat-a/versions/3"
+
+
+def test_approvals_hold_the_promotion_until_two_others_approve(api):
+    register(api, "appr-a")
+
+    pending = promote(api, "appr-a", 1, who="alice")
+    with pytest.raises(grpc.RpcError) as self_approval:
+        api.stages.ApprovePromotion(stages_pb2.ApprovePromotionRequest(name=pending.name), metadata=actor("alice"))
+    first = api.stages.ApprovePromotion(stages_pb2.ApprovePromotionRequest(name=pending.name, comment="ok"),
+                                        metadata=actor("bob"))  # fmt: skip
+    held = holder(api, "appr-a")
+    second = api.stages.ApprovePromotion(stages_pb2.ApprovePromotionRequest(name=pending.name), metadata=actor("carol"))
+
+    assert pending.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL
+    assert self_approval.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(self_approval.value).reason == "SELF_APPROVAL"
+    assert first.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL and held is None
+    assert second.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert [a.actor for a in second.approvals] == ["bob", "carol"]
+    assert holder(api, "appr-a") == "models/appr-a/versions/1"
+
+
+def test_one_approver_cannot_approve_twice(api):
+    register(api, "appr-b")
+    pending = promote(api, "appr-b", 1, who="alice")
+    api.stages.ApprovePromotion(stages_pb2.ApprovePromotionRequest(name=pending.name), metadata=actor("bob"))
+
+    with pytest.raises(grpc.RpcError) as raised:
+        api.stages.ApprovePromotion(stages_pb2.ApprovePromotionRequest(name=pending.name), metadata=actor("bob"))
+
+    assert error_info(raised.value).reason == "ALREADY_APPROVED"
+    assert holder(api, "appr-b") is None
+
+
+def test_files_are_re_hashed_and_a_changed_file_refuses_the_promotion(api, tmp_path):
+    good, bad = tmp_path / "good", tmp_path / "bad"
+    for folder in (good, bad):
+        folder.mkdir()
+        (folder / "model.bin").write_bytes(folder.name.encode() * 100)
+    for folder in (good, bad):
+        api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+            parent="models/files-a", source_path=str(folder)))  # fmt: skip
+    (bad / "model.bin").write_bytes(b"tampered")
+
+    checked = promote(api, "files-a", 1, validate_only=True)
+    with pytest.raises(grpc.RpcError) as raised:
+        promote(api, "files-a", 2)
+
+    assert [g.passed for g in checked.gate_results if g.gate == "verify_files"] == [True]
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "changed: model.bin" in raised.value.details()
+
+
+def test_an_edited_policy_applies_to_the_next_promotion_and_a_broken_one_is_ignored(api, policy_file):
+    register(api, "open-a", storage_uri="s3://b/1", metrics=auc(0.5))
+    register(api, "open-a", storage_uri="s3://b/2", metrics=auc(0.5))
+    promote(api, "open-a", 1)
+
+    write_policy(policy_file, POLICY + '\n[[models]]\npattern = "open-*"\n[models.gates.production]\nmetrics = ["auc >= 0.9"]\n', bump=1)
+    with pytest.raises(grpc.RpcError) as tightened:
+        promote(api, "open-a", 2)
+    write_policy(policy_file, "[[models]]\npattern = 3\n", bump=2)
+    with pytest.raises(grpc.RpcError) as still_tight:
+        promote(api, "open-a", 2)
+
+    assert "metrics.auc 0.5 < 0.9" in tightened.value.details()
+    assert still_tight.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert holder(api, "open-a") == "models/open-a/versions/1"
+
+
+def test_an_invalid_policy_stops_the_daemon_from_starting(daemon_factory, short_dir):
+    path = short_dir / "broken.toml"
+    path.write_text("[[models]]\npattern = 'a'\n[models.gates.production]\napprovals = -1\n")
+
+    with pytest.raises(RuntimeError) as raised:
+        daemon_factory("--policy", str(path))
+
+    assert "models[0].gates.production.approvals" in str(raised.value)

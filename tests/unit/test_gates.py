@@ -1,0 +1,146 @@
+"""Each policy gate, pass and fail, with a detail a user can act on."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studbook.daemon.domain.gates import evaluate
+from studbook.daemon.domain.model import Dataset, Environment, Metric, ModelVersion, Signature, TensorSpec
+from studbook.daemon.domain.policy import HolderMetric, MetricThreshold, StageGates
+
+SIG = Signature(inputs=(TensorSpec("x", "float32", (-1, 4)),), outputs=(TensorSpec("y", "float32", (-1,)),))
+BREAKING = Signature(inputs=(TensorSpec("x", "float32", (-1, 8)),), outputs=(TensorSpec("y", "float32", (-1,)),))
+
+
+def version(number=2, **fields):
+    fields.setdefault("model", "fraud")
+    return ModelVersion(number=number, **fields)
+
+
+def only(results):
+    assert len(results) == 1, results
+    return results[0]
+
+
+def test_no_gates_yield_no_results():
+    assert evaluate(StageGates(), version(), None, None) == []
+
+
+def test_required_metadata_passes_when_present():
+    full = version(model_card="# card", signature=SIG, environment=Environment(python_version="3.11"),
+                   datasets=[Dataset("txns", "1")], tags={"team": "risk"})  # fmt: skip
+
+    results = evaluate(StageGates(require=("model_card", "signature", "environment", "dataset", "tag:team")), full, None, None)
+
+    assert [r.gate for r in results] == ["require.model_card", "require.signature", "require.environment",
+                                         "require.dataset", "require.tag:team"]  # fmt: skip
+    assert all(r.passed for r in results)
+
+
+def test_required_metadata_fails_naming_what_is_missing():
+    results = evaluate(StageGates(require=("model_card", "signature", "environment", "dataset", "tag:team")),
+                       version(model_card="  "), None, None)  # fmt: skip
+
+    assert not any(r.passed for r in results)
+    assert results[0].detail == "version 2 lacks a model card"
+    assert results[4].detail == "tag 'team' is missing"
+
+
+def test_a_metric_below_its_threshold_fails_with_the_figures():
+    candidate = version(metrics=[Metric("auc", 0.87, split="validation")])
+
+    result = only(evaluate(StageGates(metrics=(MetricThreshold("auc", ">=", 0.90, "validation"),)), candidate, None, None))
+
+    assert not result.passed
+    assert result.detail == "metrics.auc 0.87 < 0.9 on validation"
+
+
+def test_a_metric_meeting_its_threshold_passes():
+    candidate = version(metrics=[Metric("loss", 0.2)])
+
+    result = only(evaluate(StageGates(metrics=(MetricThreshold("loss", "<=", 0.3),)), candidate, None, None))
+
+    assert result.passed and result.detail == "metrics.loss 0.2 <= 0.3"
+
+
+def test_a_metric_not_recorded_on_the_split_fails():
+    candidate = version(metrics=[Metric("auc", 0.99)])
+
+    result = only(evaluate(StageGates(metrics=(MetricThreshold("auc", ">=", 0.9, "test"),)), candidate, None, None))
+
+    assert not result.passed and "not recorded on test" in result.detail
+
+
+@given(actual=st.floats(-1e6, 1e6), bound=st.floats(-1e6, 1e6), op=st.sampled_from([">=", ">", "<=", "<", "=="]))
+def test_a_threshold_passes_exactly_when_the_comparison_holds(actual, bound, op):
+    expected = {">=": actual >= bound, ">": actual > bound, "<=": actual <= bound, "<": actual < bound,
+                "==": actual == bound}[op]  # fmt: skip
+
+    result = only(evaluate(StageGates(metrics=(MetricThreshold("m", op, bound),)), version(metrics=[Metric("m", actual)]), None, None))
+
+    assert result.passed is expected
+
+
+def test_beating_the_holder_passes_within_tolerance_and_fails_beyond_it():
+    holder = version(1, metrics=[Metric("auc", 0.90), Metric("loss", 0.30)])
+    candidate = version(2, metrics=[Metric("auc", 0.895), Metric("loss", 0.305)])
+    metrics = (HolderMetric("auc"), HolderMetric("loss", lower_is_better=True))
+
+    lenient = evaluate(StageGates(beat_holder=metrics, tolerance=0.01), candidate, holder, None)
+    strict = evaluate(StageGates(beat_holder=metrics), candidate, holder, None)
+
+    assert all(r.passed for r in lenient)
+    assert not any(r.passed for r in strict)
+    assert strict[0].detail == "metrics.auc 0.895 is worse than holder version 1's 0.9 (tolerance 0)"
+
+
+def test_beat_holder_passes_without_a_holder_and_fails_when_the_candidate_lacks_the_metric():
+    holder = version(1, metrics=[Metric("auc", 0.9)])
+    gates = StageGates(beat_holder=(HolderMetric("auc"),))
+
+    assert only(evaluate(gates, version(), None, None)).passed
+    assert not only(evaluate(gates, version(), holder, None)).passed
+
+
+def test_a_compatible_signature_passes():
+    result = only(evaluate(StageGates(signature_compatible=True), version(signature=SIG), version(1, signature=SIG), None))
+
+    assert result.passed
+
+
+def test_a_breaking_signature_needs_a_major_bump():
+    holder = version(1, signature=SIG, semver="1.2.0")
+    minor = version(2, signature=BREAKING, semver="1.3.0")
+    major = version(3, signature=BREAKING, semver="2.0.0")
+    gates = StageGates(signature_compatible=True)
+
+    refused = only(evaluate(gates, minor, holder, None))
+    allowed = only(evaluate(gates, major, holder, None))
+
+    assert not refused.passed and "needs a major semver bump" in refused.detail and "1.2.0 -> 1.3.0" in refused.detail
+    assert allowed.passed
+
+
+def test_file_verification_reports_what_the_re_hash_found():
+    gates = StageGates(verify_files=True)
+
+    assert only(evaluate(gates, version(), None, True)).passed
+    changed = only(evaluate(gates, version(), None, False, "changed: model.bin"))
+    unknown = only(evaluate(gates, version(), None, None, "not local"))
+
+    assert not changed.passed and changed.detail == "changed: model.bin"
+    assert not unknown.passed and "could not be re-verified: not local" in unknown.detail
+
+
+def test_the_name_pattern_must_match_the_whole_model_name():
+    gates = StageGates(name_pattern="fraud-[a-z]+")
+
+    assert only(evaluate(gates, version(model="fraud-eu"), None, None)).passed
+    assert not only(evaluate(gates, version(model="fraud-eu-2"), None, None)).passed
+
+
+def test_approvals_are_reported_but_never_fail():
+    result = only(evaluate(StageGates(approvals=2), version(), None, None))
+
+    assert result.passed and "needs 2 approval(s)" in result.detail

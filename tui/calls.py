@@ -56,8 +56,18 @@ def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
+ACTOR_ENV = "STUDBOOK_ACTOR"
+
+
 def actor() -> str:
-    """`user@host`, recorded as who registered a version."""
+    """`user@host`, recorded as who registered, promoted or approved; $STUDBOOK_ACTOR overrides it.
+
+    The override lets a shared account (a CI runner, a service user) say which person acts,
+    so that two people approving from one machine count as two approvers.
+    """
+    chosen = os.environ.get(ACTOR_ENV, "").strip()
+    if chosen:
+        return chosen
     try:
         user = getpass.getuser()
     except (KeyError, OSError):  # no passwd entry, e.g. in a container
@@ -266,8 +276,13 @@ def delete_alias(model: str, alias: str, *, reason: str = "") -> Call[stages_pb2
     return Call("StageService", "DeleteAlias", request)
 
 
+PENDING_FILTER = "state = PENDING_APPROVAL"
+
+
 def get_promotion(name: str) -> Call[stages_pb2.Promotion]:
-    return Call("StageService", "GetPromotion", stages_pb2.GetPromotionRequest(name=name), idempotent=True)
+    """By `models/m/promotions/7` or `m/7`."""
+    request = stages_pb2.GetPromotionRequest(name=names.promotion_name(name))
+    return Call("StageService", "GetPromotion", request, idempotent=True)
 
 
 def list_promotions(
@@ -280,15 +295,18 @@ def list_promotions(
 
 
 def approve_promotion(name: str, *, comment: str = "") -> Call[stages_pb2.Promotion]:
-    return Call("StageService", "ApprovePromotion", stages_pb2.ApprovePromotionRequest(name=name, comment=comment))
+    request = stages_pb2.ApprovePromotionRequest(name=names.promotion_name(name), comment=comment)
+    return Call("StageService", "ApprovePromotion", request)
 
 
 def reject_promotion(name: str, *, reason: str = "") -> Call[stages_pb2.Promotion]:
-    return Call("StageService", "RejectPromotion", stages_pb2.RejectPromotionRequest(name=name, reason=reason))
+    request = stages_pb2.RejectPromotionRequest(name=names.promotion_name(name), reason=reason)
+    return Call("StageService", "RejectPromotion", request)
 
 
 def cancel_promotion(name: str, *, reason: str = "") -> Call[stages_pb2.Promotion]:
-    return Call("StageService", "CancelPromotion", stages_pb2.CancelPromotionRequest(name=name, reason=reason))
+    request = stages_pb2.CancelPromotionRequest(name=names.promotion_name(name), reason=reason)
+    return Call("StageService", "CancelPromotion", request)
 
 
 def stage_history(

@@ -58,14 +58,15 @@ exit codes:
   1  error
   2  usage error (bad command line)
   3  not found
-  4  failed precondition (e.g. a promotion gate not met, a drop still quarantined
-     after `drops retry`)
+  4  failed precondition (e.g. a promotion gate not met, approving your own
+     promotion, a drop still quarantined after `drops retry`)
   5  unavailable (no daemon answers)
   6  conflict (already exists, or a concurrent change won)
   7  invalid argument
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
+  STUDBOOK_ACTOR    who acts, as recorded and checked for approvals (default: user@host)
   NO_COLOR          plain output even on a terminal
   STUDBOOK_DEBUG    show tracebacks of unexpected errors
 """
@@ -135,6 +136,14 @@ def exact_version_ref(text: str) -> str:
     if not ref.is_version:
         raise argparse.ArgumentTypeError(f"name the version to promote, e.g. {ref.model}@3 or {ref.model}@staging")
     return ref.name
+
+
+def promotion_ref(text: str) -> str:
+    """`fraud/7` or `models/fraud/promotions/7`."""
+    try:
+        return names.promotion_name(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def moment(text: str) -> datetime:
@@ -260,6 +269,24 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--reason", required=True)
     promote.add_argument("--dry-run", action="store_true", help="only check the gates")
     promote.add_argument("--etag", default="", help="fail if the model changed since this etag")
+
+    promotions_help = "list promotions, newest first; --pending: those waiting for approval"
+    promotions = command("promotions", cmd_promotions, promotions_help)
+    promotions.add_argument("model", type=model_ref, nargs="?", default="-", help="one model (default: every model)")
+    promotions.add_argument("--pending", action="store_true", help="only those waiting for approval")
+    promotions.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+
+    approve = command("approve", cmd_approve, "approve a promotion waiting for approval (not your own)")
+    approve.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
+    approve.add_argument("--comment", default="")
+
+    reject = command("reject", cmd_reject, "refuse a promotion waiting for approval")
+    reject.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
+    reject.add_argument("--reason", required=True)
+
+    cancel = command("cancel", cmd_cancel, "withdraw a promotion waiting for approval")
+    cancel.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
+    cancel.add_argument("--reason", required=True)
 
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
@@ -634,6 +661,54 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     )
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     return _promotion_exit(promotion)
+
+
+def cmd_promotions(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import calls
+    from studbook.tui.promotion_text import promotions_table
+
+    found: list[Any] = []
+    token = ""
+    while True:
+        page = ctx.client.list_promotions(args.model, filter=calls.PENDING_FILTER if args.pending else "",
+                                          page_size=_page_size(args.limit), page_token=token)  # fmt: skip
+        found.extend(page.promotions)
+        token = page.next_page_token
+        if not token or 0 < args.limit <= len(found):
+            break
+    found = found[: args.limit] if args.limit > 0 else found
+
+    def human() -> str:
+        if found:
+            return promotions_table(found, ctx.paint)
+        return "no promotions waiting for approval" if args.pending else "no promotions"
+
+    ctx.emit(_listing("promotions", found), human)
+    return EXIT_OK
+
+
+def cmd_approve(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    promotion = ctx.client.approve_promotion(args.promotion, comment=args.comment)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return _promotion_exit(promotion)
+
+
+def cmd_reject(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    promotion = ctx.client.reject_promotion(args.promotion, reason=args.reason)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return EXIT_OK  # the rejection is what was asked for
+
+
+def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    promotion = ctx.client.cancel_promotion(args.promotion, reason=args.reason)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return EXIT_OK
 
 
 def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:

@@ -39,6 +39,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("promote", ("p",), ("version", "text?"), "promote a version to a stage or alias", changes_state=True),
     Spec("rollback", (), ("model", "text?"), "put the previous holder of a stage back", changes_state=True),
     Spec("drops", (), (), "quarantined drop-ins"),
+    Spec("approvals", ("pending",), (), "promotions waiting for approval"),
     Spec("help", ("h", "?"), (), "list the bindings of this screen"),
     Spec("quit", ("q", "q!", "exit"), (), "leave studbook"),
 )

@@ -75,6 +75,26 @@ def version_name(model: str, version: str | int | None = None) -> str:
     return ref.name
 
 
+def promotion_name(text: str) -> str:
+    """`fraud/7` or `models/fraud/promotions/7` -> `models/fraud/promotions/7`."""
+    parts = text.strip().split("/")
+    if len(parts) == 4 and parts[0] == "models" and parts[2] == "promotions":
+        parts = [parts[1], parts[3]]
+    if len(parts) != 2 or not parts[0] or "@" in parts[0] or not parts[1].isdigit() or not parts[1].isascii():
+        raise InvalidName(
+            f"cannot read {text[:200]!r} as a promotion: use MODEL/NUMBER or models/MODEL/promotions/NUMBER"
+        )
+    return f"models/{parts[0]}/promotions/{int(parts[1])}"
+
+
+def short_promotion(name: str) -> str:
+    """`models/fraud/promotions/7` -> `fraud/7`, what users type; other text is returned unchanged."""
+    parts = name.split("/")
+    if len(parts) == 4 and parts[0] == "models" and parts[2] == "promotions":
+        return f"{parts[1]}/{parts[3]}"
+    return name
+
+
 def lineage_node(text: str) -> str:
     """A lineage start node: `datasets/...` and `runs/...` as given, anything else a version."""
     stripped = text.strip()

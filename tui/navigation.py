@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, cast
 
 from studbook.tui.command_line import Command
+from studbook.tui.screens.approvals import ApprovalsScreen
 from studbook.tui.screens.diff import DiffScreen
 from studbook.tui.screens.drops import DropsScreen
 from studbook.tui.screens.help import HelpScreen, bindings_of
@@ -40,6 +41,9 @@ class Navigation:
 
     def open_drops(self) -> None:
         self._app.push_screen(DropsScreen())
+
+    def open_approvals(self) -> None:
+        self._app.push_screen(ApprovalsScreen())
 
     def open_help(self) -> None:
         screen = self._app.screen
@@ -77,5 +81,7 @@ class Navigation:
             self.start_rollback(args[0], args[1] if len(args) > 1 else "production")
         elif verb == "drops":
             self.open_drops()
+        elif verb == "approvals":
+            self.open_approvals()
         elif verb == "help":
             self.open_help()

@@ -64,6 +64,7 @@ class RegistryCommands(Provider):
         app = self.registry
         yield "models", app.open_models, "every model"
         yield "drops", app.open_drops, "quarantined drop-ins"
+        yield "approvals", app.open_approvals, "promotions waiting for approval"
 
     async def discover(self) -> Hits:
         for text, command, help in self._screens():

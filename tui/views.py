@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from studbook.tui import output
 from studbook.tui.names import short_version
 from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
+from studbook.tui.promotion_text import waiting_line
 from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 PLAIN = output.PLAIN
@@ -201,7 +202,15 @@ def promotion(p: stages_pb2.Promotion, paint: Painter = PLAIN) -> str:
         paint=paint,
         limit=100,
     )
-    return _join([line, section("Gates", gates if p.gate_results else "", paint=paint)])
+    waiting = waiting_line(p)
+    approved = [(a.actor, format_time(a.time), a.comment) for a in p.approvals]
+    approvals = table(("APPROVED BY", "WHEN", "COMMENT"), approved, paint=paint)
+    return _join([
+        line,
+        paint(waiting, "yellow") if waiting else "",
+        section("Gates", gates if p.gate_results else "", paint=paint),
+        section("Approvals", approvals if p.approvals else "", paint=paint),
+    ])  # fmt: skip
 
 
 def history(response: stages_pb2.GetStageHistoryResponse, paint: Painter = PLAIN) -> str:

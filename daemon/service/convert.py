@@ -296,6 +296,7 @@ def promotion_to_proto(p: m.Promotion) -> stages_pb2.Promotion:
         actor=p.actor,
         gate_results=[stages_pb2.GateResult(gate=g.gate, passed=g.passed, detail=g.detail) for g in p.gate_results],
         rollback=p.rollback,
+        required_approvals=p.required_approvals,
     )
     for approval in p.approvals:
         item = message.approvals.add(actor=approval.actor, comment=approval.comment)

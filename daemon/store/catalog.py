@@ -651,7 +651,7 @@ class Transaction:
     def update_promotion(self, promotion: Promotion) -> None:
         # An UPDATE of non-key columns; DuckDB rewrites key columns as delete + insert.
         row = dict(zip(PROMOTION_COLUMNS, rows.promotion_row(promotion)))
-        changing = ("state", "previous_number", "gate_results", "approvals", "update_time")
+        changing = ("state", "previous_number", "reason", "gate_results", "approvals", "update_time")
         self.execute(
             f"UPDATE promotions SET {', '.join(f'{c} = ?' for c in changing)} WHERE id = ?",
             [*(row[c] for c in changing), promotion.id],

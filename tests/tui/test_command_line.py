@@ -24,6 +24,8 @@ from studbook.tui.command_line import Command, CommandError, parse_command
         (":diff fraud@2", Command("diff", ("fraud@2",))),
         (":promote fraud@3 production", Command("promote", ("fraud@3", "production"))),
         (":rollback fraud staging", Command("rollback", ("fraud", "staging"))),
+        (":approvals", Command("approvals")),
+        (":pending", Command("approvals")),
         (":q", Command("quit")),
         ("  :QUIT  ", Command("quit")),
     ],

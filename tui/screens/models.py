@@ -38,6 +38,8 @@ class ModelsScreen(RegistryScreen):
         Binding("d", "diff", "Diff", id="models.diff"),
         Binding("p", "promote", "Promote", id="models.promote"),
         Binding("R", "rollback", "Rollback", id="models.rollback"),
+        # Not in the footer, which is full; `?` lists it.
+        Binding("A", "approvals", "Pending approvals", show=False, id="models.approvals"),
     ]
 
     class Loaded(Message, bubble=False):
@@ -208,6 +210,9 @@ class ModelsScreen(RegistryScreen):
         model = self.selected_model()
         if model is not None:
             self.registry.start_rollback(cells.model_id(model.name), "production")
+
+    def action_approvals(self) -> None:
+        self.registry.open_approvals()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("promote", "rollback") and self.registry.readonly:

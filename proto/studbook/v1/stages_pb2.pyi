@@ -50,7 +50,7 @@ class Approval(_message.Message):
     def __init__(self, actor: _Optional[str] = ..., comment: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Promotion(_message.Message):
-    __slots__ = ("name", "model", "version", "target", "is_alias", "previous_version", "state", "reason", "actor", "gate_results", "approvals", "rollback", "create_time", "update_time")
+    __slots__ = ("name", "model", "version", "target", "is_alias", "previous_version", "state", "reason", "actor", "gate_results", "approvals", "rollback", "create_time", "update_time", "required_approvals")
     NAME_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -65,6 +65,7 @@ class Promotion(_message.Message):
     ROLLBACK_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_APPROVALS_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: str
     version: str
@@ -79,7 +80,8 @@ class Promotion(_message.Message):
     rollback: bool
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., version: _Optional[str] = ..., target: _Optional[str] = ..., is_alias: _Optional[bool] = ..., previous_version: _Optional[str] = ..., state: _Optional[_Union[PromotionState, str]] = ..., reason: _Optional[str] = ..., actor: _Optional[str] = ..., gate_results: _Optional[_Iterable[_Union[GateResult, _Mapping]]] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., rollback: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    required_approvals: int
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., version: _Optional[str] = ..., target: _Optional[str] = ..., is_alias: _Optional[bool] = ..., previous_version: _Optional[str] = ..., state: _Optional[_Union[PromotionState, str]] = ..., reason: _Optional[str] = ..., actor: _Optional[str] = ..., gate_results: _Optional[_Iterable[_Union[GateResult, _Mapping]]] = ..., approvals: _Optional[_Iterable[_Union[Approval, _Mapping]]] = ..., rollback: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., required_approvals: _Optional[int] = ...) -> None: ...
 
 class PromoteModelVersionRequest(_message.Message):
     __slots__ = ("name", "target", "reason", "validate_only", "expected_etag", "request_id")

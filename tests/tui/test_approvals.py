@@ -1,0 +1,126 @@
+"""The pending-approvals screen: gates with their figures, approve with a comment, reject with a reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from studbook.tui import calls
+from studbook.tui.client import Client
+from studbook.tui.screens.approvals import ApprovalsScreen
+from studbook.tui.screens.decision import DecisionDialog
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import stages_pb2
+
+POLICY = """
+[[models]]
+pattern = "ui-*"
+[models.gates.production]
+metrics = ["auc >= 0.9"]
+approvals = 1
+"""
+ASKER = "asker@lab"
+
+
+@pytest.fixture
+def address(daemon_factory, short_dir: Path) -> str:  # type: ignore[no-untyped-def]
+    policy = short_dir / "policy.toml"
+    policy.write_text(POLICY)
+    return str(daemon_factory("--policy", str(policy)).address)
+
+
+def ask_for_production(
+    address: str, models: list[str], monkeypatch: pytest.MonkeyPatch, actor: str = ASKER
+) -> list[str]:
+    """Registers each model and asks, as `actor` (not this user), to promote it; returns the promotions."""
+    monkeypatch.setenv("STUDBOOK_ACTOR", actor)
+    with Client(address) as client:
+        names = []
+        for model in models:
+            client.register(model, uri=f"s3://b/{model}", metrics={"auc": 0.95}, environment=False, git=False)
+            names.append(client.promote(f"{model}@1", "production", reason="ship it").name)
+    monkeypatch.delenv("STUDBOOK_ACTOR")
+    return names
+
+
+def state_of(address: str, name: str) -> int:
+    with Client(address) as client:
+        return client.get_promotion(name).state
+
+
+async def open_with_rows(app: Any, pilot: Any, ui: Any, count: int, key: str = "") -> ApprovalsScreen:
+    """Opens the screen with `key` from the models screen, else through the app's verb."""
+    if key:
+        await pilot.press(key)
+    else:
+        app.open_approvals()
+    await ui.wait_for(pilot, lambda: isinstance(app.screen, ApprovalsScreen), "approvals screen")
+    screen = app.screen
+    await ui.wait_for(pilot, lambda: len(screen.promotions) == count, f"{count} pending promotions")
+    assert isinstance(screen, ApprovalsScreen)
+    return screen
+
+
+def point_at(screen: ApprovalsScreen, name: str) -> None:
+    row = [p.name for p in screen.promotions].index(name)
+    screen.query_one(VimTable).move_cursor(row=row)
+
+
+async def test_an_approver_approves_one_promotion_and_rejects_another(
+    address: str, monkeypatch: pytest.MonkeyPatch, ui: Any
+) -> None:
+    approved, rejected = ask_for_production(address, ["ui-a", "ui-b"], monkeypatch)
+    app = ui.app(address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_with_rows(app, pilot, ui, 2, key="A")
+        point_at(screen, approved)
+        await ui.wait_for_text(pilot, "metrics.auc 0.95 >= 0.9")  # the gate's figures, under the list
+        await pilot.press("a")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, DecisionDialog), "comment dialog")
+        await ui.type_into(pilot, "fine by me")
+        await ui.wait_for(pilot, lambda: approved not in [p.name for p in screen.promotions], "approved one leaves")
+        point_at(screen, rejected)
+        await pilot.press("x")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, DecisionDialog), "reason dialog")
+        await ui.type_into(pilot, "")  # a rejection needs a reason: the dialog stays
+        assert isinstance(app.screen, DecisionDialog)
+        await ui.type_into(pilot, "too risky")
+        await ui.wait_for(pilot, lambda: not screen.promotions, "rejected one leaves")
+        await ui.wait_for_text(pilot, "no promotions waiting for approval")
+
+    assert state_of(address, approved) == stages_pb2.PROMOTION_STATE_APPLIED
+    assert state_of(address, rejected) == stages_pb2.PROMOTION_STATE_REJECTED
+
+
+async def test_approving_your_own_promotion_shows_the_reason_code(
+    address: str, monkeypatch: pytest.MonkeyPatch, ui: Any
+) -> None:
+    [own] = ask_for_production(address, ["ui-c"], monkeypatch, actor=calls.actor())
+    app = ui.app(address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await open_with_rows(app, pilot, ui, 1)
+        await pilot.press("a")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, DecisionDialog), "comment dialog")
+        await ui.type_into(pilot, "")
+        await ui.wait_for_text(pilot, "SELF_APPROVAL")
+
+    assert state_of(address, own) == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL
+
+
+async def test_a_readonly_ui_lists_pending_promotions_but_cannot_decide(
+    address: str, monkeypatch: pytest.MonkeyPatch, ui: Any
+) -> None:
+    ask_for_production(address, ["ui-d"], monkeypatch)
+    app = ui.app(address, readonly=True)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_with_rows(app, pilot, ui, 1)
+        await pilot.press("a", "x")
+        await pilot.pause(0.1)
+
+        assert app.screen is screen
+        assert "Approve" not in ui.text(app)

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from support.waiting import wait_for
 from studbook.tui import cli
 from studbook.tui import client as client_module
 from studbook.tui.client import Client
@@ -236,11 +236,8 @@ def test_demo_starts_a_daemon_when_none_answers(
         capsys.readouterr()
         # The demo daemon watches a drop folder: one drop registers itself, one is quarantined.
         with Client(address) as client:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and not (
-                client.list_quarantined_drops().drops and _has_model(client, "tiny-mlp")
-            ):
-                time.sleep(0.1)
+            wait_for(lambda: client.list_quarantined_drops().drops and _has_model(client, "tiny-mlp"),
+                     "the demo's drops to settle")  # fmt: skip
             quarantined = client.list_quarantined_drops().drops
             assert [d.reason for d in quarantined] == ["HEADER_TOO_LARGE"]
             assert client.get_version("tiny-mlp", "latest").format == "safetensors"

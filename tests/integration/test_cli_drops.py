@@ -10,21 +10,19 @@ import json
 import shutil
 import struct
 import tempfile
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from conftest import Daemon, start_daemon, stop_daemon
+from support.waiting import wait_for
 from studbook.tui import cli
 
 QUIET = 0.2
-DEADLINE = 20.0
-T = TypeVar("T")
 # A safetensors header that claims to be a terabyte long: the reader refuses it unread.
 HOSTILE_SAFETENSORS = (1 << 40).to_bytes(8, "little") + b'{"w": '
 
@@ -82,14 +80,6 @@ def model() -> str:
     return f"m-{uuid.uuid4().hex[:8]}"
 
 
-def wait_for(check: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def drop_listed(run: Callable[..., Result], path: Path, *options: str) -> dict[str, Any] | None:

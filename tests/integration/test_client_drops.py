@@ -9,23 +9,21 @@ import asyncio
 import json
 import shutil
 import tempfile
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 from google.protobuf import timestamp_pb2
 
 from conftest import Daemon, start_daemon, stop_daemon
+from support.waiting import DEADLINE, wait_for
 from studbook.client import AsyncClient, Client, StudbookError
 from studbook.tui import calls
 from studbook.tui.client import drop_settled
 from studbook.v1 import drops_pb2
 
-DEADLINE = 20.0
-T = TypeVar("T")
+
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +56,6 @@ def model() -> str:
     return f"m-{uuid.uuid4().hex[:8]}"
 
 
-def wait_for(check: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def orphan_drop(root: Path, model: str) -> Path:

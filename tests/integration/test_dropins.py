@@ -14,22 +14,21 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conftest import Daemon, start_daemon, stop_daemon
+from support.waiting import wait_for
 from support.rpc import Stubs, stubs
 from studbook.v1 import drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
 
 QUIET = 0.3
 DEADLINE = 20.0
-T = TypeVar("T")
 # Model folders that exist before the daemon starts, so their watches are in place when a
 # test renames a unit into them (a folder made a moment before the rename races its watch).
 PREMADE = ("renamed", "busy", "manifested", "moved", "copied")
@@ -74,14 +73,6 @@ def model(watched: Watched) -> str:
 # -- helpers ---------------------------------------------------------------------------
 
 
-def wait_for(check: Callable[[], T | None], what: str, timeout: float = DEADLINE) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def version(w: Watched, model: str, number: int | str) -> resources_pb2.ModelVersion | None:

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from support.waiting import wait_for
 from studbook.v1 import drops_pb2, drops_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 
 QUIET = "0.3"
-DEADLINE = 20.0
-T = TypeVar("T")
 
 
-def wait_for(check: Callable[[], T | None], what: str) -> T:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def version(daemon, name: str) -> resources_pb2.ModelVersion | None:  # type: ignore[no-untyped-def]

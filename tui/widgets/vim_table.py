@@ -14,6 +14,18 @@ from textual.widgets import DataTable
 LOOKAHEAD_ROWS = 10
 
 
+class TableMessage(Message):
+    """Something about one table; `control` lets handlers select it by the table's id."""
+
+    def __init__(self, table: VimTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> VimTable:
+        return self.table
+
+
 class VimTable(DataTable[object]):
     """The table every list screen uses; `NearEnd` lets a screen fetch its next page."""
 
@@ -24,27 +36,11 @@ class VimTable(DataTable[object]):
         Binding("G", "last_row", "Last row", show=False, id="table.bottom"),
     ]
 
-    class NearEnd(Message):
+    class NearEnd(TableMessage):
         """The cursor or the viewport is close to the last row; handled by `on_vim_table_near_end`."""
 
-        def __init__(self, table: VimTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> VimTable:
-            return self.table
-
-    class JumpedToEnd(Message):
+    class JumpedToEnd(TableMessage):
         """The user asked for the very last row (`G`); handled by `on_vim_table_jumped_to_end`."""
-
-        def __init__(self, table: VimTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> VimTable:
-            return self.table
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)

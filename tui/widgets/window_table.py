@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
-from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
 
-from studbook.tui.widgets.vim_table import LOOKAHEAD_ROWS, VimTable
+from studbook.tui.widgets.vim_table import LOOKAHEAD_ROWS, TableMessage, VimTable
 
 Row = Sequence[Text]
 
@@ -24,27 +23,11 @@ class WindowTable(VimTable):
     never measured cell by cell, so every page costs the same however many came before.
     """
 
-    class NearStart(Message):
+    class NearStart(TableMessage):
         """The cursor or the viewport is close to the first row; handled by `on_window_table_near_start`."""
 
-        def __init__(self, table: WindowTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> WindowTable:
-            return self.table
-
-    class JumpedToStart(Message):
+    class JumpedToStart(TableMessage):
         """The user asked for the very first row (`g`); handled by `on_window_table_jumped_to_start`."""
-
-        def __init__(self, table: WindowTable) -> None:
-            super().__init__()
-            self.table = table
-
-        @property
-        def control(self) -> WindowTable:
-            return self.table
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

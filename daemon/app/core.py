@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
-from studbook.daemon.domain.audit import ChainCheck, chain_hash
+from studbook.daemon.domain.audit import GENESIS, chain_hash
 from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
@@ -61,16 +61,19 @@ class Core:
         self.writer = Writer(catalog, self._published, self._reload)
 
     def _chain_unchained_events(self) -> None:
-        """Events from before the audit chain existed get their hashes, once, before any write."""
-        check = ChainCheck()
+        """Events from before the audit chain existed get their hashes, once, before any write.
+
+        Chaining started with one migration, so either every event has a hash, or none does.
+        """
+        head, after = GENESIS, 0
         hashes: list[tuple[int, str]] = []
-        while batch := self.catalog.chained_events_after(check.expected_revision - 1, 10_000):
-            for event, stored in batch:
-                if stored:
-                    return  # chained already: an unchained event never follows a chained one
-                check.head = chain_hash(check.head, event)
-                check.expected_revision = event.revision + 1
-                hashes.append((event.revision, check.head))
+        while batch := self.catalog.chained_events_after(after, 10_000):
+            if batch[0][1]:
+                return
+            for event, _ in batch:
+                head = chain_hash(head, event)
+                hashes.append((event.revision, head))
+            after = batch[-1][0].revision
         if hashes:
             tx = self.catalog.transaction()
             tx.begin()

@@ -19,6 +19,8 @@ from studbook.daemon.domain.model import (
     StageChange,
     VersionStatus,
 )
+from studbook.daemon.domain.fields import PROMOTION_FIELDS
+from studbook.daemon.domain.filter import Comparison, Text, parse_filter
 from studbook.daemon.domain.gates import evaluate
 from studbook.daemon.domain.policy import NO_GATES, ModelPolicy, Policy
 from studbook.daemon.domain.names import (
@@ -345,8 +347,11 @@ class StageUseCases:
             raise NotFound(f"promotion {name} does not exist", reason="PROMOTION_NOT_FOUND", name=name)
         return found
 
-    async def list_promotions(self, parent: str, state: str, page_size: int, page_token: str) -> tuple[list[Promotion], str]:
+    async def list_promotions(
+        self, parent: str, filter_text: str, page_size: int, page_token: str
+    ) -> tuple[list[Promotion], str]:
         model_id = None if parent in ("", "models/-") else parse_model_name(parent, "parent")
+        state = _state_filter(filter_text)
         limit = min(page_size or 50, 1000)
         before = _int_token(page_token)
         found = await self.core.read(self.core.catalog.list_promotions, model_id, state or None, limit + 1, before)
@@ -435,6 +440,20 @@ class StageUseCases:
             if stage:
                 holders = {k: v for k, v in holders.items() if k == stage}
         return History(changes[:limit], holders, next_token)
+
+
+def _state_filter(text: str) -> str | None:
+    """`state = PENDING_APPROVAL` -> the stored state; parsed like every other filter."""
+    expr = parse_filter(text, PROMOTION_FIELDS)
+    if expr is None:
+        return None
+    if not (isinstance(expr, Comparison) and expr.op == "=" and isinstance(expr.value, Text)):
+        raise InvalidArgument(
+            "promotions filter on one state for now, e.g. state = PENDING_APPROVAL",
+            reason="INVALID_FILTER",
+            field="filter",
+        )
+    return expr.value.value.lower()
 
 
 def _int_token(token: str) -> int | None:

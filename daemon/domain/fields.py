@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from studbook.daemon.domain.model import ChangeKind, ModelState, VersionStatus
+from studbook.daemon.domain.model import ChangeKind, ModelState, PromotionState, VersionStatus
 
 
 class FieldKind(str, Enum):
@@ -155,3 +155,6 @@ MODEL_FIELDS = FieldSet(
         FieldSpec("update_time", FieldKind.TIMESTAMP),
     ),
 )
+
+# Promotions filter on their state only, for now: `state = PENDING_APPROVAL`.
+PROMOTION_FIELDS = FieldSet("promotion", (_enum("state", PromotionState),))

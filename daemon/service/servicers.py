@@ -10,7 +10,6 @@ from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.domain.model import ModelState, ModelVersion, PromotionState
-from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.names import parse_model_name
 from studbook.daemon.service import convert
 from studbook.daemon.service.errors import mapped
@@ -243,9 +242,8 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
 
     @mapped
     async def ListPromotions(self, request: stages_pb2.ListPromotionsRequest, context: grpc.aio.ServicerContext) -> stages_pb2.ListPromotionsResponse:  # noqa: N802
-        state = _promotion_state_filter(request.filter)
         promotions, token = await self.registry.stages.list_promotions(
-            request.parent, state, request.page_size, request.page_token
+            request.parent, request.filter, request.page_size, request.page_token
         )
         return stages_pb2.ListPromotionsResponse(
             promotions=[convert.promotion_to_proto(p) for p in promotions], next_page_token=token
@@ -281,21 +279,3 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
             holders_at={k: f"models/{model_id}/versions/{v}" for k, v in (history.holders_at or {}).items()},
             next_page_token=history.next_page_token,
         )
-
-
-def _promotion_state_filter(text: str) -> str:
-    """`state = PENDING_APPROVAL` (the one filter promotions take for now) -> the domain value."""
-    text = text.strip()
-    if not text:
-        return ""
-    field, _, value = text.partition("=")
-    value = value.strip().strip('"').upper().removeprefix("PROMOTION_STATE_")
-    if field.strip() != "state" or value not in PromotionState.__members__:
-        raise InvalidArgument(
-            f"promotions filter by state only, e.g. state = PENDING_APPROVAL; states: "
-            f"{', '.join(PromotionState.__members__)}",
-            reason="INVALID_FILTER",
-            field="filter",
-        )
-    return PromotionState[value].value
-

@@ -164,3 +164,20 @@ def test_history_at_a_time_after_a_stage_was_vacated_shows_it_empty(api, model_i
     then = api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", at=after))
 
     assert dict(then.holders_at) == {"production": f"models/{model_id}/versions/1"}
+
+
+def test_promotions_filter_by_state_with_the_one_filter_syntax(api, model_id):
+    register(api, model_id)
+    promote(api, model_id, 1, "staging")
+
+    applied = api.stages.ListPromotions(stages_pb2.ListPromotionsRequest(
+        parent=f"models/{model_id}", filter="state = applied"))  # fmt: skip
+    pending = api.stages.ListPromotions(stages_pb2.ListPromotionsRequest(
+        parent=f"models/{model_id}", filter='state = "PENDING_APPROVAL"'))  # fmt: skip
+    with pytest.raises(grpc.RpcError) as raised:
+        api.stages.ListPromotions(stages_pb2.ListPromotionsRequest(parent=f"models/{model_id}", filter="state = done"))
+
+    assert [p.target for p in applied.promotions] == ["staging"]
+    assert list(pending.promotions) == []
+    assert error_info(raised.value).reason == "INVALID_FILTER"
+    assert "pending_approval" in raised.value.details()

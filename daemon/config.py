@@ -20,6 +20,9 @@ class Settings:
     socket: Path = field(default_factory=locations.default_socket_path)
     # host:port for TCP; empty keeps the daemon on the unix socket only.
     listen: str = ""
+    # PEM certificate and unencrypted key of the TCP port; listening needs both.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     # Version records kept in memory for fast reads.
     cache_versions: int = 200_000
     # Source paths RegisterModelVersion may read; empty allows any path the daemon can read.
@@ -51,7 +54,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studbook serve", description="Run the studbook daemon.")
     p.add_argument("--data-dir", type=Path, help="where the catalog lives (default: $XDG_DATA_HOME/studbook)")
     p.add_argument("--socket", type=Path, help="unix socket path (default: $XDG_RUNTIME_DIR/studbook/studbook.sock)")
-    p.add_argument("--listen", help="also listen on TCP host:port")
+    p.add_argument("--listen", help="also listen on TCP host:port (needs --tls-cert and --tls-key)")
+    p.add_argument("--tls-cert", type=Path, metavar="FILE", help="PEM certificate (chain) served on --listen")
+    p.add_argument("--tls-key", type=Path, metavar="FILE", help="PEM private key of --tls-cert, mode 0600")
     p.add_argument("--config", type=Path, help="TOML config file (default: $XDG_CONFIG_HOME/studbook/config.toml)")
     p.add_argument("--allow-root", type=Path, action="append", default=None,
                    help="a folder RegisterModelVersion may read from (repeatable)")  # fmt: skip
@@ -73,7 +78,7 @@ def load(argv: list[str] | None = None) -> Settings:
     if config_path.exists():
         with config_path.open("rb") as handle:
             daemon = tomllib.load(handle).get("daemon", {})
-        for key in ("data_dir", "socket"):
+        for key in ("data_dir", "socket", "tls_cert", "tls_key"):
             if key in daemon:
                 setattr(settings, key, Path(daemon[key]).expanduser())
         settings.listen = daemon.get("listen", settings.listen)
@@ -94,6 +99,10 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.socket = args.socket
     if args.listen:
         settings.listen = args.listen
+    if args.tls_cert:
+        settings.tls_cert = args.tls_cert
+    if args.tls_key:
+        settings.tls_key = args.tls_key
     if args.allow_root:
         settings.allowed_roots = args.allow_root
     if args.log_level:

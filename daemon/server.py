@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import functools
-import ipaddress
 import logging
 import os
 import signal
 import socket
+import ssl
 import sys
 from contextlib import contextmanager
 from collections.abc import Iterator
@@ -23,6 +23,7 @@ from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.store.catalog import make_pandas_probes_cheap
@@ -31,6 +32,8 @@ from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
+    access_pb2,
+    access_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     drops_pb2,
@@ -55,6 +58,7 @@ SERVICE_NAMES = (
     events_pb2.DESCRIPTOR.services_by_name["EventService"].full_name,
     drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
+    access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -110,21 +114,78 @@ def prepare_socket(path: Path) -> None:
             probe.close()
 
 
-def check_listen(address: str) -> None:
-    host = address.rsplit(":", 1)[0].strip("[]")
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+def listen_credentials(settings: Settings) -> grpc.ServerCredentials:
+    """TLS for the TCP port, checked now so a bad file stops the start, not the first handshake.
+
+    The unix socket is guarded by its file mode; TCP reaches beyond this user, so it is
+    never served without TLS (and the bearer tokens that TLS keeps secret).
+    """
+    if settings.tls_cert is None or settings.tls_key is None:
         raise StartupError(
-            f"refusing to listen on {address}: plain TCP is allowed on loopback only until TLS and "
-            "tokens are configured"
+            f"refusing to listen on {settings.listen} without TLS: pass --tls-cert FILE and --tls-key FILE "
+            "(PEM certificate and its unencrypted key), or set tls_cert and tls_key in the [daemon] "
+            "table of config.toml"
         )
+    cert, key = settings.tls_cert, settings.tls_key
+    key_pem = _read_tls_file(key, "key")
+    _check_key_mode(key)
+    cert_pem = _read_tls_file(cert, "certificate")
+    if b"-----BEGIN CERTIFICATE-----" not in cert_pem:
+        raise StartupError(f"the TLS certificate {cert} holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+    if b"PRIVATE KEY-----" not in key_pem:
+        raise StartupError(f"the TLS key {key} holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
+    _check_pair(cert, key)
+    return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+
+
+def _read_tls_file(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise StartupError(f"the TLS {what} {path} does not exist") from None
+    except OSError as exc:
+        raise StartupError(f"cannot read the TLS {what} {path}: {exc.strerror or exc}") from None
+
+
+def _check_key_mode(path: Path) -> None:
+    # As ssh does with its keys: a secret others can read is no longer one.
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        raise StartupError(
+            f"the TLS key {path} is accessible to group or others (mode {mode:04o}); "
+            f"restrict it with `chmod 600 {path}`"
+        )
+
+
+def _check_pair(cert: Path, key: Path) -> None:
+    """Loads the pair the way a TLS server does; grpc would only say "failed to bind"."""
+
+    def encrypted() -> str:
+        # Asked only for an encrypted key; grpc cannot take a passphrase, so refuse, never prompt.
+        raise StartupError(f"the TLS key {key} is encrypted; give the daemon an unencrypted key (mode 0600)")
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=encrypted)
+    except ssl.SSLError as exc:
+        if exc.reason == "KEY_VALUES_MISMATCH":
+            raise StartupError(f"the TLS key {key} does not belong to the certificate {cert}") from None
+        raise StartupError(f"cannot load the TLS certificate {cert} with the key {key}: {exc.reason or exc}") from None
+
+
+def add_tcp_port(server: grpc.aio.Server, address: str, credentials: grpc.ServerCredentials) -> str:
+    """Serves TLS on `address`; returns it as bound (port 0 becomes the port chosen)."""
+    try:
+        port = server.add_secure_port(address, credentials)
+    except RuntimeError:  # grpc's "Failed to bind", whatever the cause
+        port = 0
+    if not port:
+        raise StartupError(f"cannot listen on {address}: the port is taken or the host is no address of this machine")
+    return f"{address.rsplit(':', 1)[0]}:{port}"
 
 
 def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
+        interceptors=[AccessInterceptor(registry.access)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
@@ -138,6 +199,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(registry), server)
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(registry), server)
     drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
+    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -165,8 +227,7 @@ async def set_drop_health(health_servicer: health.aio.HealthServicer, healthy: b
 
 
 async def serve(settings: Settings) -> None:
-    if settings.listen:
-        check_listen(settings.listen)
+    credentials = listen_credentials(settings) if settings.listen else None
     try:
         policy = PolicyStore(settings.policy_path)
     except InvalidArgument as exc:
@@ -180,8 +241,13 @@ async def serve(settings: Settings) -> None:
         watcher = build_watcher(settings, registry)
         server, health_servicer = build_server(registry, watcher)
         server.add_insecure_port(f"unix://{settings.socket}")
-        if settings.listen and not server.add_insecure_port(settings.listen):
-            raise StartupError(f"cannot listen on {settings.listen}")
+        served = f"unix://{settings.socket}"
+        if credentials is not None:
+            try:
+                served += f" and {add_tcp_port(server, settings.listen, credentials)} (TLS)"
+            except StartupError:
+                registry.close()
+                raise
         await server.start()
         os.chmod(settings.socket, 0o600)
         for name in ("", *SERVICE_NAMES):
@@ -189,8 +255,8 @@ async def serve(settings: Settings) -> None:
         if watcher is not None:
             watcher.on_health = functools.partial(set_drop_health, health_servicer)
             await watcher.start()
-        log.info("studbook daemon serving unix://%s (data in %s)", settings.socket, settings.data_dir)
-        print(f"studbook daemon ready on unix://{settings.socket}", file=sys.stderr, flush=True)
+        log.info("studbook daemon serving %s (data in %s)", served, settings.data_dir)
+        print(f"studbook daemon ready on {served}", file=sys.stderr, flush=True)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

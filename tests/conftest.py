@@ -26,7 +26,8 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("home")
     for variable, sub in (("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config"), ("XDG_RUNTIME_DIR", "run")):
         monkeypatch.setenv(variable, str(home / sub))
-    monkeypatch.delenv("STUDBOOK_ADDRESS", raising=False)
+    for variable in ("STUDBOOK_ADDRESS", "STUDBOOK_TOKEN", "STUDBOOK_TLS_CA"):
+        monkeypatch.delenv(variable, raising=False)
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual import work
@@ -57,11 +58,14 @@ class StudbookApp(Navigation, App[None]):
         notices: tuple[str, ...] = (),
         times: TimeFormat | None = None,
         live: bool = True,
+        token: str | None = None,
+        tls_ca: str | Path | None = None,
     ) -> None:
         super().__init__()
-        self.client = AsyncClient(address)
+        # token and tls_ca: see Client; None reads $STUDBOOK_TOKEN and $STUDBOOK_TLS_CA.
+        self.client = AsyncClient(address, token=token, tls_ca=tls_ca)
         # The follower backs off on its own; resending its health checks would only delay "offline".
-        self.watch_client = AsyncClient(address, retries=False)
+        self.watch_client = AsyncClient(address, retries=False, token=token, tls_ca=tls_ca)
         self.readonly = readonly
         self.settings = settings or TuiSettings()
         self.problems = problems

@@ -66,6 +66,10 @@ exit codes:
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
+  STUDBOOK_TOKEN    bearer token sent with every call (like --token, but kept out of
+                    the process list)
+  STUDBOOK_TLS_CA   CA certificate (PEM) that signed a TCP daemon's certificate
+                    (default: the system's roots); a host:port address is always TLS
   STUDBOOK_ACTOR    who acts, as recorded and checked for approvals (default: user@host)
   NO_COLOR          plain output even on a terminal
   STUDBOOK_DEBUG    show tracebacks of unexpected errors
@@ -173,6 +177,17 @@ def _common_options() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="daemon address: unix:///path/to.sock or host:port (default: $STUDBOOK_ADDRESS or the user socket)",
     )
+    common.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="bearer token for the daemon (default: $STUDBOOK_TOKEN, which other users cannot see in ps)",
+    )
+    common.add_argument(
+        "--tls-ca",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="CA certificate (PEM) to trust for a host:port daemon (default: $STUDBOOK_TLS_CA, else the system's)",
+    )
     common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
     common.add_argument(
         "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
@@ -203,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = command("serve", cmd_serve, "run the daemon in the foreground (other daemon flags pass through)")
     serve.add_argument("--data-dir", help="where the catalog lives (default: $XDG_DATA_HOME/studbook)")
     serve.add_argument("--socket", help="unix socket path (default: from --address, else the user socket)")
-    serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
 
@@ -351,6 +366,9 @@ class Context:
     as_json: bool
     # None: the client's default deadline.
     timeout: float | None
+    # None: the client reads $STUDBOOK_TOKEN and $STUDBOOK_TLS_CA itself.
+    token: str | None = None
+    tls_ca: str | None = None
     out: TextIO = field(default_factory=lambda: sys.stdout)
     _client: Client | None = None
 
@@ -365,7 +383,7 @@ class Context:
         if self._client is None:
             from studbook.tui.client import Client
 
-            self._client = Client(self.address, timeout=self.timeout)
+            self._client = Client(self.address, timeout=self.timeout, token=self.token, tls_ca=self.tls_ca)
         return self._client
 
     def emit(self, data: Message | dict[str, Any], human: Callable[[], str]) -> None:
@@ -392,6 +410,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         address=getattr(args, "address", None) or locations.default_address(),
         as_json=getattr(args, "json", False),
         timeout=getattr(args, "timeout", None),
+        token=getattr(args, "token", None),
+        tls_ca=getattr(args, "tls_ca", None),
     )
     try:
         return int(args.handler(args, context))
@@ -784,7 +804,7 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
 
     pid = None
     data_dir = Path(args.data_dir) if args.data_dir else locations.data_dir()
-    if not launcher.is_serving(ctx.address):
+    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
         pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir, extra=demo.daemon_args(data_dir))
     client = ctx.client
     loaded = not demo.is_loaded(client)
@@ -810,7 +830,7 @@ def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.tui import launcher
 
     notices: tuple[str, ...] = ()
-    if not launcher.is_serving(ctx.address):
+    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
         # Only a unix socket can be started here; a TCP address that does not answer is an error.
         pid = launcher.start_daemon(ctx.address)
         notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",)
@@ -822,7 +842,8 @@ def _run_tui(ctx: Context, *, readonly: bool, notices: tuple[str, ...] = ()) -> 
     from studbook.tui.config import load_settings
 
     settings, problems = load_settings()
-    app = StudbookApp(ctx.address, readonly=readonly, settings=settings, problems=tuple(problems), notices=notices)
+    app = StudbookApp(ctx.address, readonly=readonly, settings=settings, problems=tuple(problems), notices=notices,
+                      token=ctx.token, tls_ca=ctx.tls_ca)  # fmt: skip
     app.run()
     return EXIT_OK
 

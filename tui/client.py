@@ -2,7 +2,8 @@
 
 Both send the requests built in `calls`, put a deadline on every unary call, resend
 idempotent calls a few times when the daemon is unavailable, and turn every gRPC error
-into a `StudbookError` carrying the daemon's ErrorInfo reason and metadata.
+into a `StudbookError` carrying the daemon's ErrorInfo reason and metadata. A unix socket
+is plain; a TCP address is always TLS, and a bearer token goes with every call when set.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar, Unpack
 
 import grpc
@@ -63,6 +65,24 @@ CHANNEL_OPTIONS = [
 ]
 
 
+ACTOR_HEADER = "x-studbook-actor"
+AUTHORIZATION_HEADER = "authorization"
+# Defaults of the `token` and `tls_ca` arguments of both clients.
+TOKEN_ENV = "STUDBOOK_TOKEN"
+TLS_CA_ENV = "STUDBOOK_TLS_CA"
+
+
+# What gRPC's text says about a failed TLS handshake -> our reason, and what to do about it.
+TLS_FAILURES = (
+    ("CERTIFICATE_VERIFY_FAILED", "TLS_UNTRUSTED_CERTIFICATE",
+     "the studbook daemon at {address} presented a certificate this client does not trust; "
+     "pass the CA that signed it with --tls-ca FILE (or $STUDBOOK_TLS_CA)"),
+    ("WRONG_VERSION_NUMBER", "TLS_NOT_SERVED",
+     "{address} does not answer with TLS; a studbook daemon serves TCP only with --tls-cert and --tls-key"),
+    ("HANDSHAKE", "TLS_HANDSHAKE_FAILED", "the TLS handshake with the studbook daemon at {address} failed"),
+)  # fmt: skip
+
+
 def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
     """Decode the google.rpc.Status (and its ErrorInfo) in the trailers of a failed call."""
     code = _status_code(error)
@@ -83,10 +103,18 @@ def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
                 break
     # Transport failures carry no Status; gRPC's own text goes to metadata, as it is long.
     elif code is grpc.StatusCode.UNAVAILABLE:
-        message, metadata = f"no studbook daemon answers at {address}", {"detail": message}
+        reason, message, metadata = *_unavailable(message, address), {"detail": message}
     elif code is grpc.StatusCode.DEADLINE_EXCEEDED:
         message, metadata = f"the studbook daemon at {address} did not answer in time", {"detail": message}
     return StudbookError(code.name, reason, message, metadata)
+
+
+def _unavailable(detail: str, address: str) -> tuple[str, str]:
+    """Reason and message of a transport failure: a refused handshake is no missing daemon."""
+    for marker, reason, message in TLS_FAILURES:
+        if marker in detail.upper():
+            return reason, message.format(address=address)
+    return "UNAVAILABLE", f"no studbook daemon answers at {address}"
 
 
 def _status_code(error: grpc.RpcError) -> grpc.StatusCode | None:
@@ -98,6 +126,43 @@ def _status_code(error: grpc.RpcError) -> grpc.StatusCode | None:
 def channel_target(address: str) -> str:
     """A gRPC target: `unix:///path`, `host:port`, or a bare socket path (made `unix://`)."""
     return f"unix://{address}" if address.startswith("/") else address
+
+
+def is_local(address: str) -> bool:
+    """A unix socket address: private by its file mode, so served without TLS."""
+    return address.startswith(("unix:", "unix-abstract:", "/"))
+
+
+def channel_credentials(address: str, tls_ca: str | Path | None) -> grpc.ChannelCredentials | None:
+    """None (a plain channel) for a unix socket; TLS trusting `tls_ca` (else the system roots) for TCP."""
+    if is_local(address):
+        return None
+    return grpc.ssl_channel_credentials(root_certificates=_read_ca(tls_ca) if tls_ca else None)
+
+
+def _read_ca(path: str | Path) -> bytes:
+    # Read now: gRPC would only fail the first handshake, with words about "security handshakers".
+    try:
+        pem = Path(path).expanduser().read_bytes()
+    except OSError as exc:
+        message = f"cannot read the CA certificate {path}: {exc.strerror or exc}; pass a PEM file with --tls-ca FILE"
+        raise StudbookError("INVALID_ARGUMENT", "TLS_CA_UNREADABLE", message, {"path": str(path)}) from None
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        message = f"the CA file {path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        raise StudbookError("INVALID_ARGUMENT", "TLS_CA_INVALID", message, {"path": str(path)})
+    return pem
+
+
+def call_metadata(actor: str, token: str | None) -> tuple[tuple[str, str], ...]:
+    """The metadata of every call, unary or streaming: who acts and, when set, the bearer token."""
+    metadata = ((ACTOR_HEADER, actor),)
+    if not token:
+        return metadata
+    if not (token.isascii() and token.isprintable()):
+        # Never echo the token: error lines end up in logs.
+        message = "the token holds characters a gRPC header cannot carry; check --token or $STUDBOOK_TOKEN"
+        raise StudbookError("INVALID_ARGUMENT", "INVALID_TOKEN", message)
+    return (*metadata, (AUTHORIZATION_HEADER, f"Bearer {token}"))
 
 
 def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
@@ -112,9 +177,6 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
-
-
-ACTOR_HEADER = "x-studbook-actor"
 
 
 # How often `Client.wait_for_drop` asks for a drop's state again.
@@ -142,12 +204,18 @@ def _retry_delay(attempt: int) -> float:
 class _Settings:
     """What both clients share: where the daemon is and how patiently to call it."""
 
-    def __init__(self, address: str | None, timeout: float | None, retries: bool) -> None:
+    def __init__(
+        self, address: str | None, timeout: float | None, retries: bool, token: str | None, tls_ca: str | Path | None
+    ) -> None:
         self.address = address or locations.default_address()
         self.timeout = timeout or DEFAULT_TIMEOUT
         self.retries = retries
-        # Who is calling, recorded by the daemon on every change (history, events).
-        self.metadata = ((ACTOR_HEADER, calls.actor()),)
+        # None means "from the environment"; an empty string means none at all.
+        token = os.environ.get(TOKEN_ENV, "") if token is None else token
+        tls_ca = os.environ.get(TLS_CA_ENV, "") if tls_ca is None else tls_ca
+        # Who is calling (recorded by the daemon on every change) and, over TCP, what proves it.
+        self.metadata = call_metadata(calls.actor(), token.strip())
+        self._credentials = channel_credentials(self.address, tls_ca)
 
     def _deadline(self, call: calls.Call[Any]) -> float:
         return max(call.timeout or 0.0, self.timeout)
@@ -175,14 +243,28 @@ class Client(_Settings):
     or the daemon's default socket. `timeout` is the deadline in seconds of each call
     (registering a path waits longer, while the daemon hashes it). With `retries`,
     reads and calls carrying a request_id are resent when the daemon is briefly away.
+    A `host:port` address is reached over TLS, trusting the CA certificate (PEM) in
+    `tls_ca` (default `$STUDBOOK_TLS_CA`, else the system's roots); `token` (default
+    `$STUDBOOK_TOKEN`) is sent as `authorization: Bearer <token>` on every call.
     Every failure raises `StudbookError`.
     """
 
     def __init__(
-        self, address: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, retries: bool = True
+        self,
+        address: str | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        retries: bool = True,
+        token: str | None = None,
+        tls_ca: str | Path | None = None,
     ) -> None:
-        super().__init__(address, timeout, retries)
-        self._channel = grpc.insecure_channel(channel_target(self.address), options=CHANNEL_OPTIONS)
+        super().__init__(address, timeout, retries, token, tls_ca)
+        target = channel_target(self.address)
+        self._channel = (
+            grpc.insecure_channel(target, options=CHANNEL_OPTIONS)
+            if self._credentials is None
+            else grpc.secure_channel(target, self._credentials, options=CHANNEL_OPTIONS)
+        )
         self._stubs = _stubs(self._channel)
 
     def close(self) -> None:
@@ -522,7 +604,7 @@ class Client(_Settings):
         Leaving the loop cancels the stream.
         """
         call = calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval)
-        stream = self._stubs[call.service].Watch(call.request)
+        stream = self._stubs[call.service].Watch(call.request, metadata=self.metadata)
         try:
             yield from stream
         except grpc.RpcError as error:
@@ -535,13 +617,20 @@ class AsyncClient(_Settings):
     """The asyncio client, for the TUI and async code.
 
     The channel is created on first use inside the running event loop (grpc.aio binds a
-    channel to its loop), so the client can be built before the loop starts.
+    channel to its loop), so the client can be built before the loop starts. The
+    arguments are those of `Client`.
     """
 
     def __init__(
-        self, address: str | None = None, *, timeout: float | None = DEFAULT_TIMEOUT, retries: bool = True
+        self,
+        address: str | None = None,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        retries: bool = True,
+        token: str | None = None,
+        tls_ca: str | Path | None = None,
     ) -> None:
-        super().__init__(address, timeout, retries)
+        super().__init__(address, timeout, retries, token, tls_ca)
         self._channel: grpc.aio.Channel | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stubs: dict[str, Any] = {}
@@ -550,7 +639,12 @@ class AsyncClient(_Settings):
         loop = asyncio.get_running_loop()
         # A channel of another (finished) loop cannot be used or closed from this one: replace it.
         if self._channel is None or self._loop is not loop:
-            self._channel = grpc.aio.insecure_channel(channel_target(self.address), options=CHANNEL_OPTIONS)
+            target = channel_target(self.address)
+            self._channel = (
+                grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+                if self._credentials is None
+                else grpc.aio.secure_channel(target, self._credentials, options=CHANNEL_OPTIONS)
+            )
             self._loop = loop
             self._stubs = _stubs(self._channel)
         return self._stubs[service]
@@ -790,7 +884,7 @@ class AsyncClient(_Settings):
     ) -> AsyncIterator[events_pb2.WatchResponse]:
         """Like `Client.watch`, as an async iterator; closing it cancels the stream."""
         call = calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval)
-        stream = self._stub(call.service).Watch(call.request)
+        stream = self._stub(call.service).Watch(call.request, metadata=self.metadata)
         try:
             async for response in stream:
                 yield response

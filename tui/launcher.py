@@ -41,14 +41,22 @@ def socket_path(address: str) -> str | None:
     return address if address.startswith("/") else None
 
 
-def is_serving(address: str, timeout: float = 1.0) -> bool:
-    """A daemon answers the health check at `address`."""
+def is_serving(
+    address: str, timeout: float = 1.0, *, token: str | None = None, tls_ca: str | Path | None = None
+) -> bool:
+    """A daemon answers the health check at `address` (over TLS trusting `tls_ca` for TCP).
+
+    A CA file that cannot be read, or a handshake that fails, raises StudbookError: that is
+    no absent daemon.
+    """
     from studbook.tui.client import Client  # grpc only once a daemon is really needed
 
-    with Client(address, timeout=timeout, retries=False) as client:
+    with Client(address, timeout=timeout, retries=False, token=token, tls_ca=tls_ca) as client:
         try:
             return client.health() == "SERVING"
-        except StudbookError:
+        except StudbookError as error:
+            if error.reason.startswith("TLS_"):
+                raise  # a daemon is there, but this client cannot trust it: say so, do not start one
             return False
 
 

@@ -8,7 +8,7 @@ from studbook.tui import output
 from studbook.tui.names import short_version
 from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
 from studbook.tui.promotion_text import waiting_line
-from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import access_pb2, drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 PLAIN = output.PLAIN
 _STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow"}
@@ -446,7 +446,8 @@ def event_line(event: events_pb2.Event, paint: Painter = PLAIN) -> str:
         short_version(event.subject),
     ]
     if event.actor:
-        parts.append(paint(f"by {event.actor}", "dim"))
+        role = f" ({access_pb2.Role.Name(event.role).removeprefix('ROLE_').lower()})" if event.role else ""
+        parts.append(paint(f"by {event.actor}{role}", "dim"))
     return "  ".join(part for part in parts if part).rstrip()
 
 

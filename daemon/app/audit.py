@@ -26,12 +26,14 @@ class AuditUseCases:
                 break
         return check.verdict()
 
-    async def export(self, start_revision: int) -> AsyncIterator[tuple[Event, str]]:
+    async def export(self, start_revision: int) -> AsyncIterator[tuple[Event, str, Event | None]]:
+        """Each event after `start_revision` with its chain hash and the event before it on the
+        same subject (the state it changed from)."""
         if start_revision < 0:
             raise InvalidArgument("start_revision must not be negative", reason="INVALID_ARGUMENT",
                                   field="start_revision")  # fmt: skip
         after = start_revision
-        while batch := await self.core.read(self.core.catalog.chained_events_after, after, BATCH):
+        while batch := await self.core.read(self.core.catalog.audit_records_after, after, BATCH):
             for record in batch:
                 yield record
             after = batch[-1][0].revision

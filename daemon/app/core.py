@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
+from studbook.daemon.domain.access import Caller, Denial, Token
 from studbook.daemon.domain.audit import GENESIS, chain_hash
 from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
@@ -99,8 +100,8 @@ class Core:
     # -- writer-thread helpers ----------------------------------------------------------
 
     def event(
-        self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, actor: str,
-        payload: Model | ModelVersion | Promotion | None,
+        self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, caller: Caller,
+        payload: Model | ModelVersion | Promotion | Token | Denial | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
         if isinstance(payload, (Model, ModelVersion)):
@@ -112,8 +113,9 @@ class Core:
             type=type_,
             subject=subject,
             model=model,
-            actor=actor,
+            actor=caller.actor,
             payload=self.encode(payload) if payload is not None else b"",
+            role=caller.role.label,
         )
         self.state.chain_head = chain_hash(self.state.chain_head, event)
         tx.insert_event(event, self.state.chain_head)

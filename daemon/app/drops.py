@@ -17,6 +17,7 @@ from typing import TypeVar
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.paging import PageToken, page_bounds
 from studbook.daemon.artifacts import ScannedFile
+from studbook.daemon.domain.access import DROP_IN
 from studbook.daemon.domain.errors import InvalidArgument, NotFound
 from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.names import version_name
@@ -24,7 +25,6 @@ from studbook.daemon.store.catalog import DropFileRow, DropRow, Transaction
 
 T = TypeVar("T")
 # Who the registry says acted when a drop registered or changed a version.
-DROP_ACTOR = "drop-in"
 # Statuses the watcher may move a version between; anything else (archived) is the user's word.
 _FILE_STATUSES = (VersionStatus.READY, VersionStatus.MODIFIED, VersionStatus.MISSING)
 
@@ -177,7 +177,7 @@ class DropUseCases:
             effects = Effects()
             tx.put_drop(_row(record), _file_rows(record) if files_changed or previous is None else None)
             if event:
-                self.core.event(tx, effects, event, record.name, record.model, DROP_ACTOR, None)
+                self.core.event(tx, effects, event, record.name, record.model, DROP_IN, None)
             return effects
 
         await _committed(self.core.write(operation))
@@ -193,7 +193,7 @@ class DropUseCases:
             effects = Effects()
             tx.delete_drop(record.root, record.path)
             if record.state == DropState.QUARANTINED:
-                self.core.event(tx, effects, "drop.released", record.name, record.model, DROP_ACTOR, None)
+                self.core.event(tx, effects, "drop.released", record.name, record.model, DROP_IN, None)
             return effects
 
         await _committed(self.core.write(operation))
@@ -245,7 +245,7 @@ class DropUseCases:
             updated.update_time = self.core.clock()
             effects = Effects(value=updated)
             event = "version.status_changed" if changed_status else "version.updated"
-            self.core.event(tx, effects, event, version_name(model, number), model, DROP_ACTOR, updated)
+            self.core.event(tx, effects, event, version_name(model, number), model, DROP_IN, updated)
             tx.update_version_fields(updated)
             if moved:
                 tx.set_version_storage_uri(model, number, storage_uri)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.paging import PageToken, page_bounds
+from studbook.daemon.domain.access import LOCAL_ADMIN, Caller
 from studbook.daemon.domain.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS
 from studbook.daemon.domain.filter import parse_filter
@@ -61,7 +62,7 @@ class ModelUseCases:
 
     async def create(
         self, model_id: str, *, description: str = "", tags: dict[str, str] | None = None, owner: str = "",
-        stages: list[str] | None = None, request_id: str = "", actor: str = "",
+        stages: list[str] | None = None, request_id: str = "", caller: Caller = LOCAL_ADMIN,
     ) -> Model:  # fmt: skip
         validate_model_id(model_id, "model_id")
         validate_text(description, MAX_DESCRIPTION, "description")
@@ -78,7 +79,7 @@ class ModelUseCases:
                 raise AlreadyExists(f"model {model_id!r} already exists", reason="MODEL_EXISTS", model=model_id)
             effects = Effects()
             model = self.create_in(tx, effects, model_id, description=description, tags=tags, owner=owner,
-                                   stages=stage_list, actor=actor, request_id=request_id)  # fmt: skip
+                                   stages=stage_list, caller=caller, request_id=request_id)  # fmt: skip
             effects.value = self.core.snapshot(model)
             return effects
 
@@ -87,13 +88,13 @@ class ModelUseCases:
     def create_in(
         self, tx: Transaction, effects: Effects, model_id: str, *, description: str = "",
         tags: dict[str, str] | None = None, owner: str = "", stages: tuple[str, ...] = DEFAULT_STAGES,
-        actor: str = "", request_id: str = "",
+        caller: Caller = LOCAL_ADMIN, request_id: str = "",
     ) -> Model:  # fmt: skip
         """Writer thread: adds a model inside an open transaction (also used by registration)."""
         now = self.core.clock()
         model = Model(name=model_id, description=description, tags=dict(tags or {}), owner=owner,
                       stages=stages, create_time=now, update_time=now)  # fmt: skip
-        model.revision = self.core.event(tx, effects, "model.created", model_name(model_id), model_id, actor,
+        model.revision = self.core.event(tx, effects, "model.created", model_name(model_id), model_id, caller,
                                          model)  # fmt: skip
         tx.insert_model(model, request_id)
         self.core.state.models[model_id] = model
@@ -124,7 +125,7 @@ class ModelUseCases:
         return ModelPage(models, next_token, page.total)
 
     async def update(
-        self, model_id: str, changes: Model, fields: list[str], etag: str, actor: str = ""
+        self, model_id: str, changes: Model, fields: list[str], etag: str, caller: Caller = LOCAL_ADMIN
     ) -> Model:
         validate_model_id(model_id)
         unknown = [f for f in fields if f not in EDITABLE_FIELDS]
@@ -161,11 +162,11 @@ class ModelUseCases:
                 updated.owner = changes.owner
             if "stages" in fields:
                 updated.stages = stages
-            return self._save(tx, updated, "model.updated", actor)
+            return self._save(tx, updated, "model.updated", caller)
 
         return await self.core.write(operation)
 
-    async def set_state(self, model_id: str, state: ModelState, etag: str, actor: str = "") -> Model:
+    async def set_state(self, model_id: str, state: ModelState, etag: str, caller: Caller = LOCAL_ADMIN) -> Model:
         validate_model_id(model_id)
 
         def operation(tx: Transaction) -> Effects:
@@ -176,21 +177,21 @@ class ModelUseCases:
             updated = current.copy()
             updated.state = state
             kind = "model.archived" if state == ModelState.ARCHIVED else "model.restored"
-            return self._save(tx, updated, kind, actor)
+            return self._save(tx, updated, kind, caller)
 
         return await self.core.write(operation)
 
-    def _save(self, tx: Transaction, model: Model, event_type: str, actor: str) -> Effects:
+    def _save(self, tx: Transaction, model: Model, event_type: str, caller: Caller) -> Effects:
         effects = Effects()
         model.update_time = self.core.clock()
-        model.revision = self.core.event(tx, effects, event_type, model_name(model.name), model.name, actor, model)
+        model.revision = self.core.event(tx, effects, event_type, model_name(model.name), model.name, caller, model)
         tx.update_model(model)
         self.core.state.models[model.name] = model
         effects.models[model.name] = self.core.snapshot(model)
         effects.value = self.core.snapshot(model)
         return effects
 
-    async def delete(self, model_id: str, force: bool, etag: str, actor: str = "") -> int:
+    async def delete(self, model_id: str, force: bool, etag: str, caller: Caller = LOCAL_ADMIN) -> int:
         validate_model_id(model_id)
 
         def operation(tx: Transaction) -> Effects:
@@ -207,7 +208,7 @@ class ModelUseCases:
                     versions=len(numbers),
                 )
             effects = Effects(value=len(numbers))
-            self.core.event(tx, effects, "model.deleted", model_name(model_id), model_id, actor, current)
+            self.core.event(tx, effects, "model.deleted", model_name(model_id), model_id, caller, current)
             tx.delete_model(model_id)
             state.forget_model(model_id)
             effects.models[model_id] = None

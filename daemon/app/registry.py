@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
@@ -38,6 +39,7 @@ class Registry:
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)
+        self.access = AccessUseCases(self.core)
 
     def start(self) -> None:
         self.core.start()

@@ -9,6 +9,7 @@ from datetime import datetime
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.models import check_etag
 from studbook.daemon.app.policy import PolicyStore, verify_files
+from studbook.daemon.domain.access import LOCAL_ADMIN, Caller, authorize, promote_role, rollback_role
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from studbook.daemon.domain.model import (
     Approval,
@@ -21,8 +22,8 @@ from studbook.daemon.domain.model import (
 )
 from studbook.daemon.domain.fields import PROMOTION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Text, parse_filter
-from studbook.daemon.domain.gates import evaluate
-from studbook.daemon.domain.policy import NO_GATES, ModelPolicy, Policy
+from studbook.daemon.domain.gates import evaluate, held_stage
+from studbook.daemon.domain.policy import ModelPolicy, Policy, StageGates
 from studbook.daemon.domain.names import (
     VersionRef,
     model_name,
@@ -47,7 +48,7 @@ class PromotionRequest:
     validate_only: bool = False
     expected_etag: str = ""
     request_id: str = ""
-    actor: str = ""
+    caller: Caller = LOCAL_ADMIN
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,16 @@ class FilesCheck:
     number: int
     ok: bool | None
     detail: str
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """What a rollback of one stage or alias would do: put `previous` back in place of `current`."""
+
+    model: Model
+    is_alias: bool
+    current: int
+    previous: int
 
 
 @dataclass
@@ -90,15 +101,17 @@ class StageUseCases:
         validate_label(request.target, "target")
         validate_text(request.reason, MAX_REASON, "reason")
         policy = self.policy.current()
+        stage_gates = policy.for_model(ref.model).gates_for(request.target)
+        needed = promote_role(request.target, validate_only=request.validate_only, approvals=stage_gates.approvals)
+        authorize(request.caller, needed, f"promoting to {request.target!r}", target=request.target)
         files = None
-        if policy.for_model(ref.model).gates_for(request.target).verify_files:
-            files = await self._verify_files(ref)
+        if stage_gates.verify_files:
+            files = await self._verify_files(ref.model, self.core.resolve_number(ref))
         return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
 
-    async def _verify_files(self, ref: VersionRef) -> FilesCheck:
+    async def _verify_files(self, model_id: str, number: int) -> FilesCheck:
         """Re-hashes before the writer op: hashing is slow and must hold up neither the loop nor the writer."""
-        number = self.core.resolve_number(ref)
-        version = await self.core.read_version(ref.model, number)
+        version = await self.core.read_version(model_id, number)
         ok, detail = await asyncio.to_thread(verify_files, version)
         return FilesCheck(number, ok, detail)
 
@@ -116,13 +129,13 @@ class StageUseCases:
         previous = holders.get(request.target)
         model_policy = policy.for_model(model_id)
         gates = self._checks(model, number, request.target, previous)
-        gates += self._policy_gates(tx, model_policy, model_id, number, request.target, is_alias, previous, files)
+        gates += self._policy_gates(tx, model_policy, model, number, request.target, is_alias, previous, files)
         required = model_policy.gates_for(request.target).approvals
         now = self.core.clock()
         promotion = Promotion(
             id=0, model=model_id, version=number, target=request.target, is_alias=is_alias,
             state=PromotionState.VALIDATED, previous_version=previous, reason=request.reason,
-            actor=request.actor, gate_results=gates, request_id=request.request_id,
+            actor=request.caller.actor, gate_results=gates, request_id=request.request_id,
             create_time=now, update_time=now, required_approvals=required,
         )  # fmt: skip
         failed = [g for g in gates if not g.passed]
@@ -130,21 +143,14 @@ class StageUseCases:
             promotion.state = PromotionState.FAILED if failed else PromotionState.VALIDATED
             return Effects(value=promotion)
         if failed:
-            raise FailedPrecondition(
-                "promotion refused: " + "; ".join(g.detail for g in failed),
-                reason=_reason_of(failed[0]),
-                model=model_id,
-                version=number,
-                target=request.target,
-                gates=",".join(g.gate for g in failed),
-            )
+            raise _refusal("promotion", failed, model_id, number, request.target)
         check_etag(model, request.expected_etag)
         if required:
-            return self._hold_for_approval(tx, promotion)
-        return self._apply(tx, model, promotion, rollback=False)
+            return self._hold_for_approval(tx, promotion, request.caller)
+        return self._apply(tx, model, promotion, request.caller, rollback=False)
 
     def _policy_gates(
-        self, tx: Transaction, model_policy: ModelPolicy, model_id: str, number: int, target: str, is_alias: bool,
+        self, tx: Transaction, model_policy: ModelPolicy, model: Model, number: int, target: str, is_alias: bool,
         previous: int | None, files: FilesCheck | None,
     ) -> list[GateResult]:  # fmt: skip
         """The policy's gates for `target`, judged on the versions as this transaction sees them."""
@@ -156,22 +162,28 @@ class StageUseCases:
                 f"the policy for {model_policy.pattern!r} {'allows' if allowed else 'does not allow'} stage "
                 f"{target!r} (stages: {', '.join(model_policy.stages) or 'none'})",
             ))  # fmt: skip
-        stage_gates = model_policy.gates_for(target)
-        if stage_gates == NO_GATES:
-            return results
-        version = tx.get_version(model_id, number)
+        return results + self._judge(tx, model_policy.gates_for(target), model, number, target, previous, files)
+
+    def _judge(
+        self, tx: Transaction, gates: StageGates, model: Model, number: int, target: str, previous: int | None,
+        files: FilesCheck | None,
+    ) -> list[GateResult]:  # fmt: skip
+        """`gates` on version `number` entering `target` over holder `previous`, as this transaction sees them."""
+        if gates.empty:
+            return []
+        version = tx.get_version(model.name, number)
         if version is None:
-            raise NotFound(f"version {number} of model {model_id!r} does not exist", reason="VERSION_NOT_FOUND",
-                           model=model_id)  # fmt: skip
-        holder = tx.get_version(model_id, previous) if previous is not None else None
+            raise NotFound(f"version {number} of model {model.name!r} does not exist", reason="VERSION_NOT_FOUND",
+                           model=model.name)  # fmt: skip
+        holder = tx.get_version(model.name, previous) if previous is not None else None
         if files is None or files.number != number:
             # The reference moved to another version after the files were hashed.
             ok, detail = None, "the version changed while its files were being re-hashed; try again"
         else:
             ok, detail = files.ok, files.detail
-        return results + evaluate(stage_gates, version, holder, ok, detail)
+        return evaluate(gates, version, holder, ok, detail, target=target, held=held_stage(model, number))
 
-    def _hold_for_approval(self, tx: Transaction, promotion: Promotion) -> Effects:
+    def _hold_for_approval(self, tx: Transaction, promotion: Promotion, caller: Caller) -> Effects:
         """Stores a promotion whose gates all passed as waiting for its approvals."""
         self.core.state.promotion_id += 1
         promotion = replace(promotion, id=self.core.state.promotion_id, state=PromotionState.PENDING_APPROVAL)
@@ -180,7 +192,7 @@ class StageUseCases:
             self.core.state.promotion_request_ids[promotion.request_id] = promotion.id
         effects = Effects(value=promotion)
         self.core.event(tx, effects, "promotion.created", promotion_name(promotion.model, promotion.id),
-                        promotion.model, promotion.actor, promotion)  # fmt: skip
+                        promotion.model, caller, promotion)  # fmt: skip
         return effects
 
     def _resolve(self, model: Model, ref: VersionRef) -> int:
@@ -213,8 +225,9 @@ class StageUseCases:
             ),
         ]
 
-    def _apply(self, tx: Transaction, model: Model, promotion: Promotion, rollback: bool) -> Effects:
-        """Writer thread: moves the target to the promoted version and records it all."""
+    def _apply(self, tx: Transaction, model: Model, promotion: Promotion, caller: Caller, rollback: bool) -> Effects:
+        """Writer thread: moves the target to the promoted version and records it all, as done by
+        `caller` (who asked, or whose approval was the last one needed)."""
         state = self.core.state
         effects = Effects()
         updated = model.copy()
@@ -236,7 +249,7 @@ class StageUseCases:
         subject = promotion_name(model.name, promotion.id)
         kind = "alias.changed" if promotion.is_alias else "stage.changed"
         updated.update_time = promotion.update_time
-        revision = self.core.event(tx, effects, kind, subject, model.name, promotion.actor, promotion)
+        revision = self.core.event(tx, effects, kind, subject, model.name, caller, promotion)
         updated.revision = revision
         for label, is_alias, number, previous in changes:
             tx.set_holder(model.name, label, is_alias, number)
@@ -259,47 +272,77 @@ class StageUseCases:
 
     # -- roll back ---------------------------------------------------------------------
 
-    async def rollback(self, model_ref: str, stage: str, reason: str, expected_etag: str, actor: str) -> Promotion:
+    async def rollback(self, model_ref: str, stage: str, reason: str, expected_etag: str, caller: Caller) -> Promotion:
+        """Puts back the version the current holder of `stage` (or alias) replaced.
+
+        A rollback is the emergency exit, so by default it runs no gate. The policy's
+        `rollback_skips` for the stage names the gate kinds it skips; the others are judged on
+        the version put back, `beat_holder` and `signature_compatible` against the holder it
+        replaces. Approvals are always skipped: the version put back already passed the
+        stage's approvals when it was promoted there. A failed gate refuses the rollback with
+        every failed gate listed, as a promotion is refused, and changes nothing; the verdicts
+        of the gates that ran are recorded on the rollback's Promotion.
+        """
         model_id = parse_model_name(model_ref, "model")
         validate_label(stage, "stage")
         validate_text(reason, MAX_REASON, "reason")
+        authorize(caller, rollback_role(stage), f"rolling back {stage!r}", stage=stage)
+        gates = self.policy.current().for_model(model_id).gates_for(stage).for_rollback()
+        files = None
+        if gates.verify_files:
+            # The writer names the version to put back (by the rule the rollback itself uses);
+            # its files are hashed off the loop and the writer, and the rollback checks it still
+            # puts back that version.
+            number = await self.core.write(
+                lambda tx: Effects(value=self._rollback_plan(tx, model_id, stage, expected_etag).previous)
+            )
+            files = await self._verify_files(model_id, number)
 
         def operation(tx: Transaction) -> Effects:
-            model = self.core.writer_model(model_id)
-            if stage not in model.stages and stage not in model.aliases:
-                raise NotFound(f"{stage!r} is neither a stage nor an alias of {model_id!r}",
-                               reason="STAGE_NOT_FOUND", model=model_id, stage=stage)  # fmt: skip
-            check_etag(model, expected_etag)
-            is_alias = stage not in model.stages
-            current = (model.aliases if is_alias else model.stage_holders).get(stage)
-            if current is None:
-                raise FailedPrecondition(f"{stage!r} of {model_id!r} holds no version", reason="STAGE_EMPTY",
-                                         model=model_id, stage=stage)  # fmt: skip
-            previous = self._installed_over(tx, model_id, stage, current)
-            if previous is None:
-                raise FailedPrecondition(
-                    f"{stage!r} of {model_id!r} had no holder before version {current}; nothing to roll back to",
-                    reason="NO_PREVIOUS_HOLDER",
-                    model=model_id,
-                    stage=stage,
-                )
-            if self.core.state.status.get((model_id, previous)) not in PROMOTABLE:
-                raise FailedPrecondition(
-                    f"the previous holder, version {previous}, is no longer ready",
-                    reason="PREVIOUS_HOLDER_UNAVAILABLE",
-                    model=model_id,
-                    version=previous,
-                )
+            plan = self._rollback_plan(tx, model_id, stage, expected_etag)
+            results = self._judge(tx, gates, plan.model, plan.previous, stage, plan.current, files)
+            failed = [g for g in results if not g.passed]
+            if failed:
+                raise _refusal("rollback", failed, model_id, plan.previous, stage)
             now = self.core.clock()
             promotion = Promotion(
-                id=0, model=model_id, version=previous, target=stage, is_alias=is_alias,
-                state=PromotionState.APPLIED, previous_version=current,
-                reason=reason or f"roll back {stage} from version {current} to {previous}", actor=actor,
-                create_time=now, update_time=now,
+                id=0, model=model_id, version=plan.previous, target=stage, is_alias=plan.is_alias,
+                state=PromotionState.APPLIED, previous_version=plan.current,
+                reason=reason or f"roll back {stage} from version {plan.current} to {plan.previous}", actor=caller.actor,
+                gate_results=results, create_time=now, update_time=now,
             )  # fmt: skip
-            return self._apply(tx, model, promotion, rollback=True)
+            return self._apply(tx, plan.model, promotion, caller, rollback=True)
 
         return await self.core.write(operation)
+
+    def _rollback_plan(self, tx: Transaction, model_id: str, stage: str, expected_etag: str) -> RollbackPlan:
+        """Writer thread: who holds `stage` now and who a rollback puts back, or why it cannot."""
+        model = self.core.writer_model(model_id)
+        if stage not in model.stages and stage not in model.aliases:
+            raise NotFound(f"{stage!r} is neither a stage nor an alias of {model_id!r}",
+                           reason="STAGE_NOT_FOUND", model=model_id, stage=stage)  # fmt: skip
+        check_etag(model, expected_etag)
+        is_alias = stage not in model.stages
+        current = (model.aliases if is_alias else model.stage_holders).get(stage)
+        if current is None:
+            raise FailedPrecondition(f"{stage!r} of {model_id!r} holds no version", reason="STAGE_EMPTY",
+                                     model=model_id, stage=stage)  # fmt: skip
+        previous = self._installed_over(tx, model_id, stage, current)
+        if previous is None:
+            raise FailedPrecondition(
+                f"{stage!r} of {model_id!r} had no holder before version {current}; nothing to roll back to",
+                reason="NO_PREVIOUS_HOLDER",
+                model=model_id,
+                stage=stage,
+            )
+        if self.core.state.status.get((model_id, previous)) not in PROMOTABLE:
+            raise FailedPrecondition(
+                f"the previous holder, version {previous}, is no longer ready",
+                reason="PREVIOUS_HOLDER_UNAVAILABLE",
+                model=model_id,
+                version=previous,
+            )
+        return RollbackPlan(model, is_alias, current, previous)
 
     def _installed_over(self, tx: Transaction, model_id: str, stage: str, current: int) -> int | None:
         """The version `current` replaced when it was last promoted (not rolled back) into `stage`.
@@ -310,7 +353,7 @@ class StageUseCases:
 
     # -- aliases -----------------------------------------------------------------------
 
-    async def delete_alias(self, model_ref: str, alias: str, reason: str, actor: str) -> None:
+    async def delete_alias(self, model_ref: str, alias: str, reason: str, caller: Caller) -> None:
         model_id = parse_model_name(model_ref, "model")
         validate_label(alias, "alias")
 
@@ -324,11 +367,11 @@ class StageUseCases:
             updated.update_time = self.core.clock()
             effects = Effects()
             updated.revision = self.core.event(tx, effects, "alias.deleted", model_name(model_id), model_id,
-                                               actor, updated)  # fmt: skip
+                                               caller, updated)  # fmt: skip
             tx.set_holder(model_id, alias, True, None)
             tx.insert_stage_change(StageChange(
-                model=model_id, stage=alias, is_alias=True, version=None, previous_version=previous, actor=actor,
-                reason=reason, time=updated.update_time, promotion_id=None, rollback=False,
+                model=model_id, stage=alias, is_alias=True, version=None, previous_version=previous,
+                actor=caller.actor, reason=reason, time=updated.update_time, promotion_id=None, rollback=False,
                 revision=updated.revision,
             ))  # fmt: skip
             tx.update_model(updated)
@@ -358,7 +401,7 @@ class StageUseCases:
         next_token = str(found[limit - 1].id) if len(found) > limit else ""
         return found[:limit], next_token
 
-    async def decide(self, name: str, decision: PromotionState, comment: str, actor: str) -> Promotion:
+    async def decide(self, name: str, decision: PromotionState, comment: str, caller: Caller) -> Promotion:
         """Approve, reject or cancel a promotion waiting for approval."""
         model_id, promotion_id = parse_promotion_name(name)
         validate_text(comment, MAX_REASON, "comment")
@@ -375,15 +418,15 @@ class StageUseCases:
                 )
             now = self.core.clock()
             if decision == PromotionState.APPROVED:
-                self._check_approver(promotion, actor)
-                promotion.approvals.append(Approval(actor, comment, now))
+                self._check_approver(promotion, caller.actor)
+                promotion.approvals.append(Approval(caller.actor, comment, now))
                 if len(promotion.approvals) >= (promotion.required_approvals or REQUIRED_APPROVALS):
-                    return self._apply_approved(tx, promotion, now)
+                    return self._apply_approved(tx, promotion, now, caller)
             else:
                 promotion.reason = "; ".join(filter(None, [promotion.reason, comment]))
                 promotion.state = decision
             effects = Effects(value=promotion)
-            self._close(tx, promotion, promotion.state, now, effects)
+            self._close(tx, promotion, promotion.state, now, caller, effects)
             return effects
 
         return await self.core.write(operation)
@@ -400,7 +443,7 @@ class StageUseCases:
             raise FailedPrecondition(f"{actor!r} has already approved this promotion", reason="ALREADY_APPROVED",
                                      actor=actor)  # fmt: skip
 
-    def _apply_approved(self, tx: Transaction, promotion: Promotion, now: datetime) -> Effects:
+    def _apply_approved(self, tx: Transaction, promotion: Promotion, now: datetime, caller: Caller) -> Effects:
         """The last approval arrived: apply, against whoever holds the target by now."""
         model = self.core.writer_model(promotion.model)
         status = self.core.state.status.get((model.name, promotion.version))
@@ -412,16 +455,17 @@ class StageUseCases:
             )
         holders = model.aliases if promotion.is_alias else model.stage_holders
         current = holders.get(promotion.target)
-        return self._apply(tx, model, replace(promotion, update_time=now, previous_version=current), rollback=False)
+        return self._apply(tx, model, replace(promotion, update_time=now, previous_version=current), caller,
+                           rollback=False)
 
     def _close(self, tx: Transaction, promotion: Promotion, state: PromotionState, now: datetime,
-               effects: Effects | None = None) -> None:  # fmt: skip
+               caller: Caller, effects: Effects | None = None) -> None:  # fmt: skip
         promotion.state = state
         promotion.update_time = now
         tx.update_promotion(promotion)
         if effects is not None:
             self.core.event(tx, effects, "promotion.updated", promotion_name(promotion.model, promotion.id),
-                            promotion.model, promotion.actor, promotion)  # fmt: skip
+                            promotion.model, caller, promotion)  # fmt: skip
 
     # -- history -----------------------------------------------------------------------
 
@@ -463,6 +507,18 @@ def _int_token(token: str) -> int | None:
         raise InvalidArgument("page_token is not one this server issued", reason="INVALID_PAGE_TOKEN",
                               field="page_token")  # fmt: skip
     return int(token)
+
+
+def _refusal(action: str, failed: list[GateResult], model_id: str, number: int, target: str) -> FailedPrecondition:
+    """The one refusal of a promotion or rollback whose gates failed: every failed gate, named."""
+    return FailedPrecondition(
+        f"{action} refused: " + "; ".join(g.detail for g in failed),
+        reason=_reason_of(failed[0]),
+        model=model_id,
+        version=number,
+        target=target,
+        gates=",".join(g.gate for g in failed),
+    )
 
 
 def _reason_of(gate: GateResult) -> str:

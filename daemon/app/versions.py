@@ -14,6 +14,7 @@ from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import PageToken, page_bounds
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
+from studbook.daemon.domain.access import LOCAL_ADMIN, Caller
 from studbook.daemon.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -68,7 +69,7 @@ class Registration:
     number: int = 0
     # Explicit change kind; None derives it from what changed.
     change_kind: ChangeKind | None = None
-    actor: str = ""
+    caller: Caller = LOCAL_ADMIN
     # Local file or folder to hash and inspect; empty for metadata plus a storage URI.
     source_path: str = ""
 
@@ -189,7 +190,7 @@ class VersionUseCases:
         # Every refusal a new model could meet is above this line: an op writes only once
         # nothing can refuse it any more (see store.writer).
         if model is None:
-            model = self.models.create_in(tx, effects, model_id, actor=registration.actor)
+            model = self.models.create_in(tx, effects, model_id, caller=registration.caller)
         number = registration.number or model.latest_version + 1
         if (model_id, number) in state.status:
             raise AlreadyExists(
@@ -225,9 +226,9 @@ class VersionUseCases:
         series = [replace(m, time=m.time or now) for m in draft.metrics]
         version.metrics = latest_per_key(series)
         if not version.created_by:
-            version.created_by = registration.actor
+            version.created_by = registration.caller.actor
         subject = version_name(model_id, number)
-        core.event(tx, effects, "version.created", subject, model_id, registration.actor, version)
+        core.event(tx, effects, "version.created", subject, model_id, registration.caller, version)
         tx.insert_version(version)
         tx.insert_metrics(model_id, number, series, version.metrics, replace_summary=False)
         self._write_lineage(tx, version)
@@ -330,7 +331,7 @@ class VersionUseCases:
 
     # -- edit --------------------------------------------------------------------------
 
-    async def update(self, name: str, changes: ModelVersion, fields: list[str], etag: str, actor: str) -> ModelVersion:
+    async def update(self, name: str, changes: ModelVersion, fields: list[str], etag: str, caller: Caller) -> ModelVersion:
         ref = parse_version_name(name)
         unknown = [f for f in fields if f not in EDITABLE_FIELDS]
         if unknown:
@@ -353,10 +354,10 @@ class VersionUseCases:
                 version.description = changes.description
 
         return await self.core.write(
-            lambda tx: self._save(tx, current, change, "version.updated", etag, actor)
+            lambda tx: self._save(tx, current, change, "version.updated", etag, caller)
         )
 
-    async def archive(self, name: str, etag: str, actor: str) -> ModelVersion:
+    async def archive(self, name: str, etag: str, caller: Caller) -> ModelVersion:
         ref = parse_version_name(name)
         number = self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
@@ -374,12 +375,12 @@ class VersionUseCases:
             version.status = VersionStatus.ARCHIVED
 
         return await self.core.write(
-            lambda tx: self._save(tx, current, change, "version.archived", etag, actor)
+            lambda tx: self._save(tx, current, change, "version.archived", etag, caller)
         )
 
     def _save(
         self, tx: Transaction, current: ModelVersion, change: Callable[[ModelVersion], None], event_type: str,
-        etag: str, actor: str,
+        etag: str, caller: Caller,
     ) -> Effects:  # fmt: skip
         # Edit what the transaction sees now, not what the caller read: a concurrent archive or
         # edit committed in between must not be undone.
@@ -398,7 +399,7 @@ class VersionUseCases:
         updated.update_time = self.core.clock()
         effects = Effects()
         self.core.event(tx, effects, event_type, version_name(updated.model, updated.number), updated.model,
-                        actor, updated)  # fmt: skip
+                        caller, updated)  # fmt: skip
         tx.update_version_fields(updated)
         self.core.state.status[(updated.model, updated.number)] = updated.status
         latest = self.core.state.latest.get(updated.model)
@@ -410,7 +411,7 @@ class VersionUseCases:
 
     # -- metrics -----------------------------------------------------------------------
 
-    async def log_metrics(self, name: str, metrics: list[Metric], actor: str) -> int:
+    async def log_metrics(self, name: str, metrics: list[Metric], caller: Caller) -> int:
         if not metrics:
             raise InvalidArgument("no metrics given", reason="NO_METRICS", field="metrics")
         validate_metrics(metrics)
@@ -432,7 +433,7 @@ class VersionUseCases:
             tx.set_version_metrics(current.model, number, updated.metrics)
             effects = Effects(value=len(metrics))
             self.core.event(tx, effects, "metrics.logged", version_name(current.model, number), current.model,
-                            actor, updated)  # fmt: skip
+                            caller, updated)  # fmt: skip
             effects.versions.append(updated)
             return effects
 

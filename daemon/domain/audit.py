@@ -23,6 +23,8 @@ def chain_hash(previous: str, event: Event) -> str:
         event.model,
         event.actor,
         hashlib.sha256(event.payload or b"").hexdigest(),
+        # Appended only when set, so events chained before roles existed keep their hashes.
+        *((event.role,) if event.role else ()),
     )
     return hashlib.sha256(_SEPARATOR.join(fields).encode()).hexdigest()
 

@@ -42,6 +42,18 @@ class Conflict(RegistryError):
     reason = "STALE_ETAG"
 
 
+class Unauthenticated(RegistryError):
+    """No usable credentials: a token missing, unknown, expired or revoked."""
+
+    reason = "UNAUTHENTICATED"
+
+
+class PermissionDenied(RegistryError):
+    """The caller is known but its role does not allow the call."""
+
+    reason = "PERMISSION_DENIED"
+
+
 class GateNotMet(FailedPrecondition):
     reason = "GATE_NOT_MET"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from studbook.daemon.domain.errors import InvalidArgument
-from studbook.daemon.domain.model import GateResult, ModelVersion
-from studbook.daemon.domain.policy import HolderMetric, MetricThreshold, StageGates
+from studbook.daemon.domain.model import GateResult, Model, ModelVersion
+from studbook.daemon.domain.policy import NO_STAGE, HolderMetric, MetricThreshold, StageGates
 from studbook.daemon.domain.semver import SemVer
 from studbook.daemon.domain.signature import check_compatibility
 
@@ -17,15 +17,21 @@ def evaluate(
     holder: ModelVersion | None,
     files_ok: bool | None,
     files_detail: str = "",
+    *,
+    target: str = "",
+    held: str | None = None,
 ) -> list[GateResult]:
     """Every gate's verdict, in the order the policy lists them.
 
     `holder` is the version holding the target now (None when it is empty); `files_ok` is
     the outcome of re-hashing the files (None when they could not be re-hashed), with
-    `files_detail` saying what differed. The approvals gate always passes here: it only
-    reports how many approvals the promotion will wait for.
+    `files_detail` saying what differed. `target` is the stage or alias being entered and
+    `held` the stage `version` holds now (None: none; see `held_stage`). The
+    approvals gate always passes here: it only reports how many approvals the promotion
+    will wait for.
     """
-    results = [_requirement(item, version) for item in gates.require]
+    results = [_from(gates.from_stages, version, target, held)] if gates.from_stages else []
+    results += [_requirement(item, version) for item in gates.require]
     results += [_threshold(metric, version) for metric in gates.metrics]
     results += [_beats(metric, version, holder, gates.tolerance) for metric in gates.beat_holder]
     if gates.signature_compatible:
@@ -41,6 +47,18 @@ def evaluate(
     if gates.approvals:
         results.append(GateResult("approvals", True, f"needs {gates.approvals} approval(s), none from the requester"))
     return results
+
+
+def held_stage(model: Model, number: int) -> str | None:
+    """The stage version `number` holds now, or None; a version holds one stage at a time."""
+    return next((stage for stage, holder in model.stage_holders.items() if holder == number), None)
+
+
+def _from(allowed: tuple[str, ...], version: ModelVersion, target: str, held: str | None) -> GateResult:
+    passed = (NO_STAGE if held is None else held) in allowed
+    holds = f"holds {held}" if held is not None else "holds no stage"
+    return GateResult("from", passed, f"version {version.number} {holds}; {target or 'the target'} may be reached "
+                      f"from: {', '.join(allowed)}")  # fmt: skip
 
 
 def _requirement(item: str, version: ModelVersion) -> GateResult:

@@ -247,6 +247,8 @@ class Event:
     actor: str
     # Serialized payload (a proto message's bytes), opaque to the domain.
     payload: bytes = b""
+    # The actor's role when it acted (viewer ... admin); empty for events older than roles.
+    role: str = ""
 
 
 def latest_per_key(metrics: list[Metric]) -> list[Metric]:

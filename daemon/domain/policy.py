@@ -7,6 +7,7 @@ Shape of the document::
     stages = ["staging", "production"]   # optional: the stages promotions may target
 
     [models.gates.production]       # gates of promotions into the stage (or alias) "production"
+    from = ["staging"]              # the stage the candidate must hold now; "none" = no stage
     require = ["model_card", "signature", "environment", "dataset", "tag:team"]
     metrics = ["auc >= 0.90", "loss <= 0.3@validation"]   # KEY OP NUMBER[@SPLIT]
     beat_holder = ["auc", "-loss@validation"]  # "-" means lower is better
@@ -15,12 +16,16 @@ Shape of the document::
     verify_files = true             # re-hash the files against the registered sha256
     name_pattern = "^[a-z]+-v[0-9]+$"    # regex the model name must fully match
     approvals = 2                   # approvals needed, none from whoever asked
+    rollback_skips = ["beat_holder"]     # gate kinds a rollback into the stage skips; default ["*"]
 
 A model no entry matches gets the default: no stage restriction and no gates. Operators
 are ``>=``, ``>``, ``<=``, ``<``, ``==``; a key may be written ``metrics.auc``. A metric
-without ``@split`` is the one recorded without a split. Any unknown table or key, wrong
-type or malformed item raises ``InvalidArgument(reason="INVALID_POLICY", key=...)``
-naming where it is, so a typo never silently disables a gate.
+without ``@split`` is the one recorded without a split. ``from`` names stages, which must be
+in ``stages`` when the entry declares them; "none" always means "holds no stage". A
+rollback skips every gate unless ``rollback_skips`` says otherwise, and always skips
+approvals. Any unknown table or key, wrong type or malformed item raises
+``InvalidArgument(reason="INVALID_POLICY", key=...)`` naming where it is, so a typo never
+silently disables a gate.
 """
 
 from __future__ import annotations
@@ -29,16 +34,22 @@ import fnmatch
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.names import LABEL, RESERVED_LABELS
 
 REQUIREMENTS = ("model_card", "signature", "environment", "dataset")
 OPERATORS = (">=", "<=", "==", ">", "<")
+# The kinds of gate a rollback may run or skip; approvals are not one: a rollback never waits.
+GATE_KINDS = ("from", "require", "metrics", "beat_holder", "signature_compatible", "verify_files", "name_pattern")
+SKIP_ALL = "*"
+# In `from`: the candidate holds no stage at all.
+NO_STAGE = "none"
 _GATE_KEYS = frozenset(
-    {"require", "metrics", "beat_holder", "tolerance", "signature_compatible", "verify_files", "name_pattern",
-     "approvals"}
+    {"from", "require", "metrics", "beat_holder", "tolerance", "signature_compatible", "verify_files",
+     "name_pattern", "approvals", "rollback_skips"}
 )  # fmt: skip
 _MODEL_KEYS = frozenset({"pattern", "stages", "gates"})
 _METRIC = re.compile(r"\s*(?:metrics\.)?([^\s<>=@]+)\s*(>=|<=|==|>|<)\s*([^\s@]+)\s*(?:@\s*(\S+)\s*)?")
@@ -76,6 +87,8 @@ class HolderMetric:
 
 @dataclass(frozen=True)
 class StageGates:
+    # Stages the candidate may hold when it is promoted (NO_STAGE: none); empty = any.
+    from_stages: tuple[str, ...] = ()
     require: tuple[str, ...] = ()
     metrics: tuple[MetricThreshold, ...] = ()
     beat_holder: tuple[HolderMetric, ...] = ()
@@ -84,6 +97,36 @@ class StageGates:
     verify_files: bool = False
     name_pattern: str = ""
     approvals: int = 0
+    # Gate kinds (GATE_KINDS, or SKIP_ALL) a rollback into the stage does not run.
+    rollback_skips: tuple[str, ...] = (SKIP_ALL,)
+
+    @property
+    def empty(self) -> bool:
+        """True when judging a version against these gates yields no verdict at all."""
+        return not (
+            self.from_stages or self.require or self.metrics or self.beat_holder or self.signature_compatible
+            or self.verify_files or self.name_pattern or self.approvals
+        )  # fmt: skip
+
+    def for_rollback(self) -> StageGates:
+        """The gates a rollback into the stage runs: all but `rollback_skips`, and never approvals.
+
+        Approvals are skipped because the version put back already passed them when it was
+        promoted into the stage; by default every other gate is skipped too, since a rollback
+        is the emergency exit.
+        """
+        skips = frozenset(GATE_KINDS) if SKIP_ALL in self.rollback_skips else frozenset(self.rollback_skips)
+        return replace(
+            self,
+            from_stages=() if "from" in skips else self.from_stages,
+            require=() if "require" in skips else self.require,
+            metrics=() if "metrics" in skips else self.metrics,
+            beat_holder=() if "beat_holder" in skips else self.beat_holder,
+            signature_compatible=self.signature_compatible and "signature_compatible" not in skips,
+            verify_files=self.verify_files and "verify_files" not in skips,
+            name_pattern="" if "name_pattern" in skips else self.name_pattern,
+            approvals=0,
+        )
 
 
 NO_GATES = StageGates()
@@ -149,12 +192,13 @@ def _model(entry: dict[str, Any], where: str) -> ModelPolicy:
             raise _invalid(f"{where}.gates.{stage}", "must be a table")
         if stages is not None and stage not in stages:
             raise _invalid(f"{where}.gates.{stage}", f"names a stage not in {where}.stages")
-        gates[stage] = _gates(table, f"{where}.gates.{stage}")
+        gates[stage] = _gates(table, f"{where}.gates.{stage}", stages, f"{where}.stages")
     return ModelPolicy(pattern, stages, gates)
 
 
-def _gates(table: dict[str, Any], where: str) -> StageGates:
+def _gates(table: dict[str, Any], where: str, stages: tuple[str, ...] | None, stages_key: str) -> StageGates:
     _no_unknown_keys(table, _GATE_KEYS, where)
+    from_stages = _from_stages(table["from"], f"{where}.from", stages, stages_key) if "from" in table else ()
     require = tuple(_strings(table.get("require", []), f"{where}.require"))
     for i, item in enumerate(require):
         if item not in REQUIREMENTS and not (item.startswith("tag:") and len(item) > 4):
@@ -179,11 +223,41 @@ def _gates(table: dict[str, Any], where: str) -> StageGates:
     if not isinstance(approvals, int) or isinstance(approvals, bool) or not 0 <= approvals <= MAX_APPROVALS:
         raise _invalid(f"{where}.approvals", f"must be an integer from 0 to {MAX_APPROVALS}")
     return StageGates(
-        require=require, metrics=metrics, beat_holder=beat, tolerance=tolerance,
+        from_stages=from_stages, require=require, metrics=metrics, beat_holder=beat, tolerance=tolerance,
         signature_compatible=_bool(table.get("signature_compatible", False), f"{where}.signature_compatible"),
         verify_files=_bool(table.get("verify_files", False), f"{where}.verify_files"),
         name_pattern=name_pattern, approvals=approvals,
+        rollback_skips=_rollback_skips(table.get("rollback_skips", [SKIP_ALL]), f"{where}.rollback_skips"),
     )  # fmt: skip
+
+
+def _from_stages(value: object, where: str, stages: tuple[str, ...] | None, stages_key: str) -> tuple[str, ...]:
+    items = _distinct_strings(value, where)
+    if not items:
+        # Empty could mean "from nowhere" or "from anywhere"; refusing it keeps a typo from guessing.
+        raise _invalid(where, f"must name at least one stage (or \"{NO_STAGE}\" for a version holding none); "
+                       "leave the key out to allow any")  # fmt: skip
+    for i, item in enumerate(items):
+        if item == NO_STAGE:
+            continue
+        if not LABEL.fullmatch(item) or item in RESERVED_LABELS:
+            raise _invalid(f"{where}[{i}]", f"{item!r} is not a stage name (a-z, 0-9, '.', '_' or '-', "
+                           "starting with a letter)")  # fmt: skip
+        if stages is not None and item not in stages:
+            raise _invalid(f"{where}[{i}]", f"names stage {item!r}, which is not in {stages_key} "
+                           f"({', '.join(stages) or 'empty'}); use one of them or \"{NO_STAGE}\"")  # fmt: skip
+    return items
+
+
+def _rollback_skips(value: object, where: str) -> tuple[str, ...]:
+    items = _distinct_strings(value, where)
+    for i, item in enumerate(items):
+        if item in GATE_KINDS or item == SKIP_ALL:
+            continue
+        hint = " (approvals are always skipped by a rollback)" if item == "approvals" else ""
+        raise _invalid(f"{where}[{i}]", f"unknown gate kind {item!r}{hint}; use \"{SKIP_ALL}\" or any of "
+                       f"{', '.join(GATE_KINDS)}")  # fmt: skip
+    return items
 
 
 def _threshold(text: str, where: str) -> MetricThreshold:
@@ -226,6 +300,14 @@ def _strings(value: object, where: str) -> list[str]:
     if not isinstance(value, list):
         raise _invalid(where, "must be an array of strings")
     return [_string(item, f"{where}[{i}]") for i, item in enumerate(value)]
+
+
+def _distinct_strings(value: object, where: str) -> tuple[str, ...]:
+    items = _strings(value, where)
+    for i, item in enumerate(items):
+        if item in items[:i]:
+            raise _invalid(f"{where}[{i}]", f"lists {item!r} twice")
+    return tuple(items)
 
 
 def _number(value: object, where: str) -> float:

@@ -29,5 +29,8 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
 
     @mapped_stream
     async def ExportAuditTrail(self, request: audit_pb2.ExportAuditTrailRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[audit_pb2.AuditRecord]:  # noqa: N802
-        async for event, chain_hash in self.registry.audit.export(request.start_revision):
-            yield audit_pb2.AuditRecord(event=convert.event_to_proto(event), chain_hash=chain_hash)
+        async for event, chain_hash, before in self.registry.audit.export(request.start_revision):
+            record = audit_pb2.AuditRecord(event=convert.event_to_proto(event), chain_hash=chain_hash)
+            if before is not None:
+                record.before.CopyFrom(convert.event_to_proto(before))
+            yield record

@@ -9,9 +9,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from studbook.daemon.app.lineage import LineageGraph
 from studbook.daemon.domain import diff as d
 from studbook.daemon.domain import model as m
+from studbook.daemon.domain.access import Caller, Denial, Role, Token
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
-from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import access_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 # -- time -------------------------------------------------------------------------------
 
@@ -42,6 +43,9 @@ _KIND_FROM = {v: k for k, v in _KIND.items()}
 _MODEL_STATE = {s: resources_pb2.ModelState.Value(f"MODEL_STATE_{s.name}") for s in m.ModelState}
 _PROMOTION = {s: stages_pb2.PromotionState.Value(f"PROMOTION_STATE_{s.name}") for s in m.PromotionState}
 _CHANGE = {c: registry_pb2.ChangeType.Value(f"CHANGE_TYPE_{c.name}") for c in d.ChangeType}
+_ROLE = {r: access_pb2.Role.Value(f"ROLE_{r.name}") if r is not Role.NONE else access_pb2.ROLE_UNSPECIFIED
+         for r in Role}  # fmt: skip
+_ROLE_FROM = {v: k for k, v in _ROLE.items()}
 _RELATION_FROM = {
     resources_pb2.PARENT_RELATION_FINE_TUNED_FROM: "fine_tuned_from",
     resources_pb2.PARENT_RELATION_DISTILLED_FROM: "distilled_from",
@@ -344,13 +348,18 @@ def encode_payload(subject: object) -> bytes:
         return version_to_proto(subject, None).SerializeToString()
     if isinstance(subject, m.Promotion):
         return promotion_to_proto(subject).SerializeToString()
+    if isinstance(subject, Token):
+        return token_to_proto(subject).SerializeToString()
+    if isinstance(subject, Denial):
+        return denial_to_proto(subject).SerializeToString()
     raise TypeError(f"no payload encoding for {type(subject).__name__}")
 
 
 def event_to_proto(event: m.Event) -> events_pb2.Event:
     message = events_pb2.Event(
-        revision=event.revision, type=event.type, subject=event.subject, model=event.model, actor=event.actor
-    )
+        revision=event.revision, type=event.type, subject=event.subject, model=event.model, actor=event.actor,
+        role=role_to_proto(event.role),
+    )  # fmt: skip
     _set_time(message, "time", event.time)
     if event.payload:
         family = event.type.split(".", 1)[0]
@@ -363,4 +372,39 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
                 message.model_snapshot.ParseFromString(event.payload)
             else:
                 message.promotion.ParseFromString(event.payload)
+        elif family == "token":
+            message.token.ParseFromString(event.payload)
+        elif family == "access":
+            message.denial.ParseFromString(event.payload)
     return message
+
+
+def role_to_proto(label: str) -> access_pb2.Role:
+    """A recorded role label (empty before roles existed) as the proto enum."""
+    return _ROLE[Role.__members__.get(label.upper(), Role.NONE)]
+
+
+def role_from_proto(value: int) -> Role:
+    return _ROLE_FROM.get(value, Role.NONE)
+
+
+def token_to_proto(token: Token) -> access_pb2.Token:
+    message = access_pb2.Token(
+        name=token.name, display_name=token.display_name, role=_ROLE[token.role],
+        creator=token.creator, revoker=token.revoker,
+    )  # fmt: skip
+    _set_time(message, "create_time", token.create_time)
+    _set_time(message, "expire_time", token.expire_time)
+    _set_time(message, "revoke_time", token.revoke_time)
+    return message
+
+
+def denial_to_proto(denial: Denial) -> access_pb2.AccessDenial:
+    return access_pb2.AccessDenial(method=denial.method, code=denial.code, reason=denial.reason, peer=denial.peer,
+                                   suppressed=denial.suppressed)  # fmt: skip
+
+
+def caller_to_proto(caller: Caller) -> access_pb2.Caller:
+    token = f"tokens/{caller.token_id}" if caller.token_id else ""
+    return access_pb2.Caller(actor=caller.actor, role=_ROLE[caller.role],
+                             transport=caller.transport, token=token)  # fmt: skip

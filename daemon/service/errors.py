@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 import grpc
@@ -27,6 +28,8 @@ _CODES: list[tuple[type[errors.RegistryError], grpc.StatusCode]] = [
     (errors.OutOfRange, grpc.StatusCode.OUT_OF_RANGE),
     (errors.ResourceExhausted, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (errors.Unavailable, grpc.StatusCode.UNAVAILABLE),
+    (errors.Unauthenticated, grpc.StatusCode.UNAUTHENTICATED),
+    (errors.PermissionDenied, grpc.StatusCode.PERMISSION_DENIED),
 ]
 
 
@@ -46,7 +49,13 @@ def to_status(error: errors.RegistryError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+# The access refusal a handler of the current call ended with, for the access interceptor to record.
+REFUSAL: ContextVar[errors.RegistryError | None] = ContextVar("studbook_refusal", default=None)
+
+
 async def abort(context: grpc.aio.ServicerContext, error: errors.RegistryError) -> None:
+    if isinstance(error, (errors.Unauthenticated, errors.PermissionDenied)):
+        REFUSAL.set(error)
     await context.abort_with_status(to_status(error))
 
 

@@ -12,6 +12,7 @@ from studbook.daemon.app.versions import Registration
 from studbook.daemon.domain.model import ModelState, ModelVersion, PromotionState
 from studbook.daemon.domain.names import parse_model_name
 from studbook.daemon.service import convert
+from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.errors import mapped
 from studbook.v1 import (
     lineage_pb2,
@@ -23,7 +24,6 @@ from studbook.v1 import (
     stages_pb2_grpc,
 )
 
-ACTOR_HEADER = "x-studbook-actor"
 MESSAGE_CACHE_SIZE = 10_000
 LINEAGE_DIRECTIONS = {
     lineage_pb2.LINEAGE_DIRECTION_UNSPECIFIED: (True, True),
@@ -31,14 +31,6 @@ LINEAGE_DIRECTIONS = {
     lineage_pb2.LINEAGE_DIRECTION_UPSTREAM: (True, False),
     lineage_pb2.LINEAGE_DIRECTION_DOWNSTREAM: (False, True),
 }
-
-
-def actor_of(context: grpc.aio.ServicerContext) -> str:
-    """Who is calling, as the client says; tokens replace this once roles exist."""
-    for key, value in context.invocation_metadata() or ():
-        if key == ACTOR_HEADER:
-            return str(value)[:256]
-    return "local"
 
 
 class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
@@ -50,7 +42,7 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         given = request.model
         model = await self.registry.models.create(
             request.model_id, description=given.description, tags=dict(given.tags), owner=given.owner,
-            stages=list(given.stages), request_id=request.request_id, actor=actor_of(context),
+            stages=list(given.stages), request_id=request.request_id, caller=caller_of(context),
         )  # fmt: skip
         return convert.model_to_proto(model)
 
@@ -77,28 +69,28 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
             convert.model_changes(request.model),
             list(request.update_mask.paths),
             request.model.etag,
-            actor_of(context),
+            caller_of(context),
         )
         return convert.model_to_proto(model)
 
     @mapped
     async def ArchiveModel(self, request: registry_pb2.ArchiveModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
         model = await self.registry.models.set_state(
-            parse_model_name(request.name), ModelState.ARCHIVED, request.etag, actor_of(context)
+            parse_model_name(request.name), ModelState.ARCHIVED, request.etag, caller_of(context)
         )
         return convert.model_to_proto(model)
 
     @mapped
     async def RestoreModel(self, request: registry_pb2.RestoreModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
         model = await self.registry.models.set_state(
-            parse_model_name(request.name), ModelState.ACTIVE, request.etag, actor_of(context)
+            parse_model_name(request.name), ModelState.ACTIVE, request.etag, caller_of(context)
         )
         return convert.model_to_proto(model)
 
     @mapped
     async def DeleteModel(self, request: registry_pb2.DeleteModelRequest, context: grpc.aio.ServicerContext) -> registry_pb2.DeleteModelResponse:  # noqa: N802
         deleted = await self.registry.models.delete(
-            parse_model_name(request.name), request.force, request.etag, actor_of(context)
+            parse_model_name(request.name), request.force, request.etag, caller_of(context)
         )
         return registry_pb2.DeleteModelResponse(deleted_versions=deleted)
 
@@ -135,7 +127,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
                 semver=request.semver,
                 number=request.number,
                 change_kind=convert.change_kind_from_proto(request.version.change_kind),
-                actor=actor_of(context),
+                caller=caller_of(context),
                 source_path=request.source_path,
             )
         )
@@ -167,18 +159,18 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
             _editable(request.version),
             list(request.update_mask.paths),
             request.version.etag,
-            actor_of(context),
+            caller_of(context),
         )
         return self._proto(version)
 
     @mapped
     async def ArchiveModelVersion(self, request: registry_pb2.ArchiveModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
-        return self._proto(await self.registry.versions.archive(request.name, request.etag, actor_of(context)))
+        return self._proto(await self.registry.versions.archive(request.name, request.etag, caller_of(context)))
 
     @mapped
     async def LogMetrics(self, request: registry_pb2.LogMetricsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.LogMetricsResponse:  # noqa: N802
         logged = await self.registry.versions.log_metrics(
-            request.name, [convert.metric_from_proto(x) for x in request.metrics], actor_of(context)
+            request.name, [convert.metric_from_proto(x) for x in request.metrics], caller_of(context)
         )
         return registry_pb2.LogMetricsResponse(logged=logged)
 
@@ -219,7 +211,7 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
             PromotionRequest(
                 version=request.name, target=request.target, reason=request.reason,
                 validate_only=request.validate_only, expected_etag=request.expected_etag,
-                request_id=request.request_id, actor=actor_of(context),
+                request_id=request.request_id, caller=caller_of(context),
             )  # fmt: skip
         )
         return convert.promotion_to_proto(promotion)
@@ -227,13 +219,13 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
     @mapped
     async def RollbackStage(self, request: stages_pb2.RollbackStageRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
         promotion = await self.registry.stages.rollback(
-            request.model, request.stage, request.reason, request.expected_etag, actor_of(context)
+            request.model, request.stage, request.reason, request.expected_etag, caller_of(context)
         )
         return convert.promotion_to_proto(promotion)
 
     @mapped
     async def DeleteAlias(self, request: stages_pb2.DeleteAliasRequest, context: grpc.aio.ServicerContext) -> stages_pb2.DeleteAliasResponse:  # noqa: N802
-        await self.registry.stages.delete_alias(request.model, request.alias, request.reason, actor_of(context))
+        await self.registry.stages.delete_alias(request.model, request.alias, request.reason, caller_of(context))
         return stages_pb2.DeleteAliasResponse()
 
     @mapped
@@ -252,19 +244,19 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
     @mapped
     async def ApprovePromotion(self, request: stages_pb2.ApprovePromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(
-            await self.registry.stages.decide(request.name, PromotionState.APPROVED, request.comment, actor_of(context))
+            await self.registry.stages.decide(request.name, PromotionState.APPROVED, request.comment, caller_of(context))
         )
 
     @mapped
     async def RejectPromotion(self, request: stages_pb2.RejectPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(
-            await self.registry.stages.decide(request.name, PromotionState.REJECTED, request.reason, actor_of(context))
+            await self.registry.stages.decide(request.name, PromotionState.REJECTED, request.reason, caller_of(context))
         )
 
     @mapped
     async def CancelPromotion(self, request: stages_pb2.CancelPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(
-            await self.registry.stages.decide(request.name, PromotionState.CANCELLED, request.reason, actor_of(context))
+            await self.registry.stages.decide(request.name, PromotionState.CANCELLED, request.reason, caller_of(context))
         )
 
     @mapped

@@ -26,6 +26,7 @@ def make_pandas_probes_cheap() -> None:
     if importlib.util.find_spec("pandas") is None:
         sys.modules["pandas"] = None  # type: ignore[assignment]
 
+from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.errors import RegistryError, Unavailable
 from studbook.daemon.domain.model import (
     Event,
@@ -40,6 +41,7 @@ from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
 from studbook.daemon.store import rows
 from studbook.daemon.store.rows import (
+    EVENT_COLUMNS,
     MODEL_COLUMNS,
     PROMOTION_COLUMNS,
     STAGE_HISTORY_COLUMNS,
@@ -47,7 +49,7 @@ from studbook.daemon.store.rows import (
     VERSION_SUMMARY_COLUMNS,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each migration takes the catalog from version N-1 to N; index 0 creates it.
 MIGRATIONS: tuple[str, ...] = (
@@ -56,6 +58,21 @@ MIGRATIONS: tuple[str, ...] = (
     "ALTER TABLE events ADD COLUMN chain_hash VARCHAR DEFAULT ''",
     # 3: the approvals a pending promotion waits for, as its policy said when it was asked for.
     "ALTER TABLE promotions ADD COLUMN required_approvals BIGINT DEFAULT 0",
+    # 4: roles and tokens. Each event records the role its actor had; a token is kept by its hash.
+    """
+    ALTER TABLE events ADD COLUMN role VARCHAR DEFAULT '';
+    CREATE TABLE tokens (
+        id           VARCHAR PRIMARY KEY,
+        display_name VARCHAR NOT NULL,   -- unique, kept so by the single writer
+        role         VARCHAR NOT NULL,
+        secret_hash  VARCHAR NOT NULL,   -- sha256 of the bearer secret; the secret is never stored
+        create_time  TIMESTAMP NOT NULL,
+        creator      VARCHAR NOT NULL,
+        expire_time  TIMESTAMP,
+        revoke_time  TIMESTAMP,
+        revoker      VARCHAR NOT NULL DEFAULT ''
+    );
+    """,
 )
 
 
@@ -181,6 +198,9 @@ class Catalog:
         except duckdb.Error as exc:
             raise StoreError(f"catalog read failed: {exc}") from exc
         return from_db(found)
+
+    def load_tokens(self) -> list[Token]:
+        return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
 
     def max_revision(self) -> int:
         return int(self.query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
@@ -363,10 +383,24 @@ class Catalog:
         return [
             (Event(*r[:-1]), r[-1])
             for r in self.query(
-                "SELECT revision, time, type, subject, model, actor, payload, chain_hash FROM events "
-                "WHERE revision > ? ORDER BY revision LIMIT ?",
+                f"SELECT {EVENT_COLUMNS}, chain_hash FROM events WHERE revision > ? ORDER BY revision LIMIT ?",
                 [revision, limit],
             )
+        ]
+
+    def audit_records_after(self, revision: int, limit: int) -> list[tuple[Event, str, Event | None]]:
+        """Like `chained_events_after`, each with the previous event on the same subject (its before)."""
+        width = len(EVENT_COLUMNS.split(","))
+        found = self.query(
+            f"SELECT {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))}, e.chain_hash, "
+            f"{', '.join('p.' + c.strip() for c in EVENT_COLUMNS.split(','))} "
+            "FROM (SELECT * FROM events WHERE revision > ? ORDER BY revision LIMIT ?) e "
+            "ASOF LEFT JOIN events p ON e.subject = p.subject AND e.revision > p.revision ORDER BY e.revision",
+            [revision, limit],
+        )
+        return [
+            (Event(*r[:width]), r[width], Event(*r[width + 1:]) if r[width + 1] is not None else None)
+            for r in found
         ]
 
     def chain_head(self) -> str:
@@ -377,8 +411,7 @@ class Catalog:
         return [
             Event(*r)
             for r in self.query(
-                "SELECT revision, time, type, subject, model, actor, payload FROM events "
-                "WHERE revision > ? ORDER BY revision LIMIT ?",
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE revision > ? ORDER BY revision LIMIT ?",
                 [revision, limit],
             )
         ]
@@ -661,8 +694,17 @@ class Transaction:
         self.insert(
             "events",
             (event.revision, event.time, event.type, event.subject, event.model, event.actor, event.payload,
-             chain_hash),
+             chain_hash, event.role),
         )  # fmt: skip
+
+    def insert_token(self, token: Token) -> None:
+        self.insert("tokens", rows.token_row(token))
+
+    def token_name_taken(self, display_name: str) -> bool:
+        return bool(self.execute("SELECT 1 FROM tokens WHERE display_name = ?", [display_name]))
+
+    def revoke_token(self, token_id: str, time: datetime, revoker: str) -> None:
+        self.execute("UPDATE tokens SET revoke_time = ?, revoker = ? WHERE id = ?", [time, revoker, token_id])
 
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
         """Fills in the chain of events written before the chain existed (migration 2)."""

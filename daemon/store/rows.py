@@ -8,6 +8,7 @@ from datetime import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from studbook.daemon.domain.access import Role, Token
 from studbook.daemon.domain.model import (
     ArtifactFile,
     ChangeKind,
@@ -269,3 +270,20 @@ def stage_change_from_row(row: tuple[Any, ...]) -> StageChange:
         rollback=v["rollback"],
         revision=v["revision"],
     )
+
+
+EVENT_COLUMNS = "revision, time, type, subject, model, actor, payload, role"
+TOKEN_COLUMNS = (
+    "id, display_name, role, secret_hash, create_time, creator, expire_time, revoke_time, revoker"
+)
+
+
+def token_row(t: Token) -> tuple[Any, ...]:
+    return (t.id, t.display_name, t.role.label, t.secret_hash, t.create_time, t.creator, t.expire_time,
+            t.revoke_time, t.revoker)  # fmt: skip
+
+
+def token_from_row(row: tuple[Any, ...]) -> Token:
+    id_, display_name, role, secret_hash, create_time, creator, expire_time, revoke_time, revoker = row
+    return Token(id_, display_name, Role.parse(role), secret_hash, create_time, creator, expire_time, revoke_time,
+                 revoker)  # fmt: skip

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from studbook.daemon.app.drops import DROP_ACTOR, HOLDING, DropRecord, DropState
+from studbook.daemon.app.drops import HOLDING, DropRecord, DropState
+from studbook.daemon.domain.access import DROP_IN
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.artifacts import ScanLimits, ScannedFile
@@ -227,7 +228,7 @@ class UnitJudge:
             semver=manifest.semver if manifest else "",
             number=number or 0,
             change_kind=manifest.change_kind if manifest else None,
-            actor=DROP_ACTOR,
+            caller=DROP_IN,
         )
         try:
             registered = await self.registry.versions.register(registration)

@@ -61,7 +61,7 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
         WHERE v.model = s.model AND v.number = s.number
         """
     )
-    conn.execute("INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL, '')")
+    conn.execute("INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL, '', '')")
     conn.execute("COMMIT")
     conn.execute("CHECKPOINT")
     total = conn.execute("SELECT count(*) FROM versions").fetchone()

@@ -100,28 +100,3 @@ def test_a_stale_socket_left_by_a_crash_is_replaced(daemon_factory):
 
     with restarted.channel() as channel:
         assert stubs(channel).models.ListModels(registry_pb2.ListModelsRequest()) is not None
-
-
-def test_plain_tcp_beyond_loopback_is_refused(short_dir):
-    started = subprocess.run(
-        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(short_dir / "d"), "--socket",
-         str(short_dir / "s.sock"), "--listen", "0.0.0.0:50551"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-
-    assert started.returncode != 0
-    assert "loopback" in started.stderr
-
-
-def test_tcp_on_loopback_serves_the_same_api(daemon_factory):
-    import socket as sockets
-
-    with sockets.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    daemon_factory("--listen", f"127.0.0.1:{port}")
-
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
-        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=10)
-
-    assert health.status == health_pb2.HealthCheckResponse.SERVING

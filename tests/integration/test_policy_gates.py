@@ -1,4 +1,5 @@
-"""Policy gates over real gRPC: a daemon started with --policy refuses, holds for approval, reloads."""
+"""Policy gates over real gRPC: a daemon started with --policy refuses, holds for approval, reloads, and
+gates rollbacks as the policy says."""
 
 from __future__ import annotations
 
@@ -33,6 +34,31 @@ approvals = 2
 pattern = "files-*"
 [models.gates.production]
 verify_files = true
+
+[[models]]
+pattern = "from-*"
+[models.gates.production]
+from = ["staging"]
+
+[[models]]
+pattern = "rbdef-*"
+[models.gates.production]
+metrics = ["auc >= 0.8"]
+beat_holder = ["auc"]
+
+[[models]]
+pattern = "rbm-*"
+[models.gates.production]
+metrics = ["auc >= 0.8"]
+beat_holder = ["auc"]
+rollback_skips = ["beat_holder"]
+
+[[models]]
+pattern = "rbf-*"
+[models.gates.production]
+metrics = ["auc >= 0.5"]
+verify_files = true
+rollback_skips = []
 """
 
 
@@ -51,6 +77,33 @@ def promote(api, model, number, target="production", who="asker", **fields):
 
 def holder(api, model, stage="production"):
     return dict(api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{model}")).stage_holders).get(stage)
+
+
+def rollback(api, model, stage="production"):
+    return api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model=f"models/{model}", stage=stage),
+                                    metadata=actor("oncall"))  # fmt: skip
+
+
+def history(api, model):
+    return list(api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model}")).changes)
+
+
+def etag(api, model):
+    return api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{model}")).etag
+
+
+def register_folders(api, model, root: Path, count: int) -> list[Path]:
+    """Registers `count` versions from folders of distinct content; returns the folders."""
+    folders = []
+    for number in range(1, count + 1):
+        folder = root / f"{model}-{number}"
+        folder.mkdir()
+        (folder / "model.bin").write_bytes(f"{model} {number} ".encode() * 100)
+        api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+            parent=f"models/{model}", source_path=str(folder),
+            version=resources_pb2.ModelVersion(metrics=auc(0.9))))  # fmt: skip
+        folders.append(folder)
+    return folders
 
 
 def write_policy(path: Path, text: str, bump: int = 0) -> None:
@@ -201,3 +254,104 @@ def test_an_invalid_policy_stops_the_daemon_from_starting(daemon_factory, short_
         daemon_factory("--policy", str(path))
 
     assert "models[0].gates.production.approvals" in str(raised.value)
+
+
+def test_a_version_coming_from_an_allowed_stage_may_be_promoted(api):
+    register(api, "from-a")
+    promote(api, "from-a", 1, target="staging")
+
+    checked = promote(api, "from-a", 1, validate_only=True)
+    applied = promote(api, "from-a", 1)
+
+    verdict = [g for g in checked.gate_results if g.gate == "from"]
+    assert [(g.passed, g.detail) for g in verdict] == [
+        (True, "version 1 holds staging; production may be reached from: staging")]
+    assert applied.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert holder(api, "from-a") == "models/from-a/versions/1"
+    assert holder(api, "from-a", "staging") is None
+
+
+def test_a_version_skipping_the_allowed_stage_is_refused_naming_the_from_gate(api):
+    register(api, "from-b")
+
+    checked = promote(api, "from-b", 1, validate_only=True)
+    with pytest.raises(grpc.RpcError) as raised:
+        promote(api, "from-b", 1)
+
+    assert checked.state == stages_pb2.PROMOTION_STATE_FAILED
+    assert {g.gate: g.passed for g in checked.gate_results}["from"] is False
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "version 1 holds no stage; production may be reached from: staging" in raised.value.details()
+    assert error_info(raised.value).reason == "GATE_NOT_MET"
+    assert error_info(raised.value).metadata["gates"] == "from"
+    assert holder(api, "from-b") is None
+
+
+def test_by_default_a_rollback_skips_every_gate(api):
+    register(api, "rbdef-a", metrics=auc(0.85), storage_uri="s3://b/1")
+    register(api, "rbdef-a", metrics=auc(0.95), storage_uri="s3://b/2")
+    promote(api, "rbdef-a", 1)
+    promote(api, "rbdef-a", 2)
+
+    rolled = rollback(api, "rbdef-a")
+
+    # Version 1 is worse than the holder it replaces, which beat_holder would refuse.
+    assert rolled.rollback and rolled.version == "models/rbdef-a/versions/1"
+    assert list(rolled.gate_results) == []
+    assert holder(api, "rbdef-a") == "models/rbdef-a/versions/1"
+
+
+def test_a_rollback_running_a_metrics_gate_the_previous_holder_fails_is_refused_and_changes_nothing(
+    api, policy_file
+):
+    register(api, "rbm-a", metrics=auc(0.85), storage_uri="s3://b/1")
+    register(api, "rbm-a", metrics=auc(0.95), storage_uri="s3://b/2")
+    promote(api, "rbm-a", 1)
+    promote(api, "rbm-a", 2)
+    write_policy(policy_file, POLICY.replace('metrics = ["auc >= 0.8"]\nbeat_holder = ["auc"]\nrollback_skips',
+                                             'metrics = ["auc >= 0.9"]\nbeat_holder = ["auc"]\nrollback_skips'), bump=1)
+    before = (etag(api, "rbm-a"), history(api, "rbm-a"))
+
+    with pytest.raises(grpc.RpcError) as raised:
+        rollback(api, "rbm-a")
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert raised.value.details() == "rollback refused: metrics.auc 0.85 < 0.9"
+    info = error_info(raised.value)
+    # beat_holder is skipped: version 1 is worse than version 2 but that is not held against it.
+    assert (info.reason, info.metadata["gates"], info.metadata["version"]) == ("GATE_NOT_MET", "metrics.auc", "1")
+    assert holder(api, "rbm-a") == "models/rbm-a/versions/2"
+    assert (etag(api, "rbm-a"), history(api, "rbm-a")) == before
+
+
+def test_a_rollback_verifying_files_is_refused_when_the_previous_holders_file_was_altered(api, short_dir):
+    folders = register_folders(api, "rbf-a", short_dir, 2)
+    promote(api, "rbf-a", 1)
+    promote(api, "rbf-a", 2)
+    (folders[0] / "model.bin").write_bytes(b"tampered")
+    before = (etag(api, "rbf-a"), history(api, "rbf-a"))
+
+    with pytest.raises(grpc.RpcError) as raised:
+        rollback(api, "rbf-a")
+
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "rollback refused:" in raised.value.details() and "changed: model.bin" in raised.value.details()
+    assert error_info(raised.value).metadata["gates"] == "verify_files"
+    assert holder(api, "rbf-a") == "models/rbf-a/versions/2"
+    assert (etag(api, "rbf-a"), history(api, "rbf-a")) == before
+
+
+def test_the_gates_a_rollback_ran_are_on_its_promotion(api, short_dir):
+    register_folders(api, "rbf-b", short_dir, 2)
+    promote(api, "rbf-b", 1)
+    promote(api, "rbf-b", 2)
+
+    rolled = rollback(api, "rbf-b")
+    stored = api.stages.GetPromotion(stages_pb2.GetPromotionRequest(name=rolled.name))
+
+    verdicts = [(g.gate, g.passed, g.detail) for g in rolled.gate_results]
+    assert verdicts == [("metrics.auc", True, "metrics.auc 0.9 >= 0.5"),
+                        ("verify_files", True, "all 1 file(s) match their registered sha256")]  # fmt: skip
+    assert [(g.gate, g.passed, g.detail) for g in stored.gate_results] == verdicts
+    assert rolled.rollback and rolled.previous_version == "models/rbf-b/versions/2"
+    assert holder(api, "rbf-b") == "models/rbf-b/versions/1"

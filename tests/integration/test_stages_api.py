@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
@@ -113,27 +112,6 @@ def test_a_version_moving_to_production_leaves_staging(api, model_id):
     promote(api, model_id, 1, "production")
 
     assert holders(api, model_id) == {"production": f"models/{model_id}/versions/1"}
-
-
-def test_concurrent_promotions_leave_exactly_one_holder_and_a_consistent_history(api, model_id):
-    for i in range(8):
-        register(api, model_id, storage_uri=f"s3://b/{i}")
-
-    def attempt(number):
-        try:
-            return promote(api, model_id, number, "production").version
-        except grpc.RpcError as error:
-            return error.code()
-
-    with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(attempt, range(1, 9)))
-
-    holder = holders(api, model_id)["production"]
-    history = api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", stage="production"))
-    assert all(isinstance(r, str) for r in results)
-    assert history.changes[0].version == holder
-    chain = [c.version for c in reversed(history.changes)]
-    assert [c.previous_version for c in reversed(history.changes)] == [""] + chain[:-1]
 
 
 def test_aliases_are_free_names_that_can_be_removed(api, model_id):

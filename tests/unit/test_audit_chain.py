@@ -31,7 +31,7 @@ def test_an_intact_chain_verifies_to_its_last_hash() -> None:
     assert check.verdict().head == records[-1][1]
 
 
-@given(st.integers(0, 9), st.sampled_from(["type", "subject", "model", "actor", "payload"]), st.text(min_size=1))
+@given(st.integers(0, 9), st.sampled_from(["type", "subject", "model", "actor", "payload", "role"]), st.text(min_size=1))
 def test_editing_any_field_of_any_record_breaks_the_chain_there(index: int, field: str, value: str) -> None:
     records = chain(10)
     event, stored = records[index]
@@ -54,3 +54,11 @@ def test_a_missing_record_is_named() -> None:
     check.feed(records)
 
     assert check.verdict().broken_revision == 2
+
+
+def test_a_record_from_before_roles_keeps_its_hash() -> None:
+    event = Event(1, T0, "model.created", "models/m", "m", "ana", b"x")
+    known = chain_hash(GENESIS, event)  # as chained before events had a role
+
+    assert chain_hash(GENESIS, replace(event, role="")) == known
+    assert chain_hash(GENESIS, replace(event, role="admin")) != known

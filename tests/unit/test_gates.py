@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.daemon.domain.gates import evaluate
-from studbook.daemon.domain.model import Dataset, Environment, Metric, ModelVersion, Signature, TensorSpec
-from studbook.daemon.domain.policy import HolderMetric, MetricThreshold, StageGates
+from studbook.daemon.domain.gates import evaluate, held_stage
+from studbook.daemon.domain.model import Dataset, Environment, Metric, Model, ModelVersion, Signature, TensorSpec
+from studbook.daemon.domain.policy import GATE_KINDS, HolderMetric, MetricThreshold, StageGates
 
 SIG = Signature(inputs=(TensorSpec("x", "float32", (-1, 4)),), outputs=(TensorSpec("y", "float32", (-1,)),))
 BREAKING = Signature(inputs=(TensorSpec("x", "float32", (-1, 8)),), outputs=(TensorSpec("y", "float32", (-1,)),))
@@ -144,3 +146,86 @@ def test_approvals_are_reported_but_never_fail():
     result = only(evaluate(StageGates(approvals=2), version(), None, None))
 
     assert result.passed and "needs 2 approval(s)" in result.detail
+
+
+def test_from_passes_when_the_candidate_holds_an_allowed_stage():
+    result = only(evaluate(StageGates(from_stages=("staging",)), version(3), None, None, target="production",
+                           held="staging"))  # fmt: skip
+
+    assert result.gate == "from"
+    assert result.passed
+    assert result.detail == "version 3 holds staging; production may be reached from: staging"
+
+
+def test_from_fails_when_the_candidate_holds_another_stage_or_none():
+    gates = StageGates(from_stages=("staging",))
+
+    elsewhere = only(evaluate(gates, version(3), None, None, target="production", held="development"))
+    nowhere = only(evaluate(gates, version(3), None, None, target="production"))
+
+    assert not elsewhere.passed
+    assert elsewhere.detail == "version 3 holds development; production may be reached from: staging"
+    assert not nowhere.passed
+    assert nowhere.detail == "version 3 holds no stage; production may be reached from: staging"
+
+
+def test_from_none_admits_a_version_holding_no_stage():
+    gates = StageGates(from_stages=("staging", "none"))
+
+    assert only(evaluate(gates, version(), None, None, target="production", held=None)).passed
+    assert only(evaluate(gates, version(), None, None, target="production", held="staging")).passed
+    assert not only(evaluate(gates, version(), None, None, target="production", held="development")).passed
+
+
+def test_from_comes_first_among_the_verdicts():
+    gates = StageGates(from_stages=("staging",), require=("model_card",), name_pattern="fraud")
+
+    results = evaluate(gates, version(), None, None, held="staging")
+
+    assert [r.gate for r in results] == ["from", "require.model_card", "name_pattern"]
+
+
+def test_a_version_holds_the_stage_the_model_lists_it_for():
+    model = Model("fraud", stage_holders={"staging": 3, "production": 2}, aliases={"champion": 3})
+
+    assert held_stage(model, 3) == "staging"
+    assert held_stage(model, 2) == "production"
+    assert held_stage(model, 1) is None
+
+
+def test_a_rollback_skips_every_gate_by_default_and_approvals_always():
+    gates = StageGates(from_stages=("staging",), require=("model_card",), metrics=(MetricThreshold("auc", ">=", 0.9),),
+                       verify_files=True, approvals=2)  # fmt: skip
+    named = StageGates(verify_files=True, approvals=2, rollback_skips=())
+
+    assert gates.for_rollback().empty
+    assert evaluate(gates.for_rollback(), version(), None, None) == []
+    assert named.for_rollback().approvals == 0
+    assert [r.gate for r in evaluate(named.for_rollback(), version(), None, True)] == ["verify_files"]
+
+
+ALL_GATES = StageGates(
+    from_stages=("staging",), require=("model_card",), metrics=(MetricThreshold("auc", ">=", 0.9),),
+    beat_holder=(HolderMetric("auc"),), signature_compatible=True, verify_files=True, name_pattern="fraud",
+    approvals=1,
+)  # fmt: skip
+
+
+def kind_of(gate: str) -> str:
+    return gate.split(".")[0]
+
+
+@given(st.lists(st.sampled_from(GATE_KINDS), unique=True))
+def test_a_rollback_runs_exactly_the_gate_kinds_it_does_not_skip(skips):
+    gates = replace(ALL_GATES, rollback_skips=tuple(skips))
+
+    results = evaluate(gates.for_rollback(), version(), version(1), True)
+
+    assert {kind_of(r.gate) for r in results} == set(GATE_KINDS) - set(skips)
+
+
+def test_a_gate_table_judging_nothing_is_empty():
+    assert StageGates().empty
+    assert StageGates(tolerance=0.5, rollback_skips=()).empty
+    assert not StageGates(approvals=1).empty
+    assert not StageGates(from_stages=("staging",)).empty

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.policy import (
     EMPTY_POLICY,
+    GATE_KINDS,
     NO_GATES,
     HolderMetric,
     MetricThreshold,
@@ -21,6 +22,7 @@ pattern = "fraud-*"
 stages = ["staging", "production"]
 
 [models.gates.production]
+from = ["staging", "none"]
 require = ["model_card", "signature", "environment", "dataset", "tag:team"]
 metrics = ["auc >= 0.90", "loss <= 0.3@validation", "metrics.f1 > 0.5"]
 beat_holder = ["auc", "-loss@validation"]
@@ -29,6 +31,7 @@ signature_compatible = true
 verify_files = true
 name_pattern = "^fraud-[a-z]+$"
 approvals = 2
+rollback_skips = ["beat_holder", "verify_files"]
 
 [[models]]
 pattern = "*"
@@ -49,6 +52,8 @@ def test_the_documented_shape_parses_into_records():
     assert gates.beat_holder == (HolderMetric("auc"), HolderMetric("loss", "validation", lower_is_better=True))
     assert (gates.tolerance, gates.signature_compatible, gates.verify_files, gates.approvals) == (0.01, True, True, 2)
     assert gates.name_pattern == "^fraud-[a-z]+$"
+    assert gates.from_stages == ("staging", "none")
+    assert gates.rollback_skips == ("beat_holder", "verify_files")
 
 
 def test_the_first_matching_entry_wins_and_unmatched_models_get_no_gates():
@@ -59,6 +64,20 @@ def test_the_first_matching_entry_wins_and_unmatched_models_get_no_gates():
     assert policy.for_model("fraud-eu").gates_for("staging") == NO_GATES
     assert parse_policy("").for_model("anything").stages is None
     assert EMPTY_POLICY.for_model("x").gates == {}
+
+
+def test_without_the_new_keys_any_stage_may_be_left_and_a_rollback_skips_every_gate():
+    gates = parse_policy("[[models]]\npattern = '*'\n[models.gates.production]\napprovals = 1\n").for_model("m").gates_for("production")
+
+    assert gates.from_stages == ()
+    assert gates.rollback_skips == ("*",)
+    assert NO_GATES.rollback_skips == ("*",)
+
+
+def test_from_may_name_any_stage_when_the_entry_declares_none():
+    policy = parse_policy("[[models]]\npattern = '*'\n[models.gates.production]\nfrom = ['qa', 'canary-2']\n")
+
+    assert policy.for_model("m").gates_for("production").from_stages == ("qa", "canary-2")
 
 
 @pytest.mark.parametrize(
@@ -92,6 +111,20 @@ def test_the_first_matching_entry_wins_and_unmatched_models_get_no_gates():
         ("[[models]]\npattern = 'a'\n[models.gates.p]\napprovals = -1", "models[0].gates.p.approvals"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\napprovals = true", "models[0].gates.p.approvals"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\napprovals = 1.5", "models[0].gates.p.approvals"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = 'staging'", "models[0].gates.p.from"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = []", "models[0].gates.p.from"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = [1]", "models[0].gates.p.from[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['']", "models[0].gates.p.from[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['Staging']", "models[0].gates.p.from[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['latest']", "models[0].gates.p.from[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['s', 'none', 's']", "models[0].gates.p.from[2]"),
+        ("[[models]]\npattern = 'a'\nstages = ['s', 'p']\n[models.gates.p]\nfrom = ['s', 'qa']", "models[0].gates.p.from[1]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = '*'", "models[0].gates.p.rollback_skips"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = [true]", "models[0].gates.p.rollback_skips[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['metrics', 'metric']", "models[0].gates.p.rollback_skips[1]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['approvals']", "models[0].gates.p.rollback_skips[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['tolerance']", "models[0].gates.p.rollback_skips[0]"),
+        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['from', 'from']", "models[0].gates.p.rollback_skips[1]"),
     ],
 )
 def test_each_malformed_part_is_refused_naming_where_it_is(text, key):
@@ -102,6 +135,22 @@ def test_each_malformed_part_is_refused_naming_where_it_is(text, key):
     assert raised.value.metadata["key"] == key
     if key != "(document)":
         assert key in raised.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("stages = ['s', 'p']\n[models.gates.p]\nfrom = ['qa']", "names stage 'qa', which is not in models[0].stages (s, p)"),
+        ("[models.gates.p]\nfrom = []", "leave the key out to allow any"),
+        ("[models.gates.p]\nrollback_skips = ['approvals']", "approvals are always skipped by a rollback"),
+        ("[models.gates.p]\nrollback_skips = ['metric']", "use \"*\" or any of from, require, metrics, beat_holder"),
+    ],
+)
+def test_the_new_keys_say_how_to_fix_a_mistake(text, says):
+    with pytest.raises(InvalidArgument) as raised:
+        parse_policy("[[models]]\npattern = 'a'\n" + text)
+
+    assert says in raised.value.message
 
 
 @given(
@@ -125,3 +174,51 @@ def test_arbitrary_text_either_parses_or_fails_with_invalid_policy(text):
         parse_policy(text)
     except InvalidArgument as error:
         assert error.reason == "INVALID_POLICY"
+
+
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9._-]{0,12}", fullmatch=True).filter(lambda s: s != "latest"),
+                min_size=1, max_size=5, unique=True))  # fmt: skip
+def test_any_list_of_distinct_stage_names_is_a_valid_from(stages):
+    document = f"[[models]]\npattern = '*'\n[models.gates.p]\nfrom = {stages!r}\n"
+
+    parsed = parse_policy(document).for_model("m").gates_for("p").from_stages
+
+    assert parsed == tuple(stages)
+
+
+@given(declared=st.lists(st.sampled_from(["dev", "qa", "staging", "production"]), min_size=1, unique=True),
+       wanted=st.lists(st.sampled_from(["dev", "qa", "staging", "production", "none"]), min_size=1, unique=True))
+def test_with_declared_stages_from_accepts_exactly_those_and_none(declared, wanted):
+    document = f"[[models]]\npattern = '*'\nstages = {declared!r}\n[models.gates.{declared[0]}]\nfrom = {wanted!r}\n"
+    strangers = [i for i, stage in enumerate(wanted) if stage != "none" and stage not in declared]
+
+    try:
+        parsed = parse_policy(document).for_model("m").gates_for(declared[0]).from_stages
+    except InvalidArgument as error:
+        assert strangers, error.message
+        assert error.metadata["key"] == f"models[0].gates.{declared[0]}.from[{strangers[0]}]"
+    else:
+        assert not strangers
+        assert parsed == tuple(wanted)
+
+
+@given(st.lists(st.sampled_from(["*", *GATE_KINDS]), unique=True))
+def test_any_distinct_gate_kinds_are_valid_rollback_skips(kinds):
+    document = f"[[models]]\npattern = '*'\n[models.gates.p]\nrollback_skips = {kinds!r}\n"
+
+    parsed = parse_policy(document).for_model("m").gates_for("p").rollback_skips
+
+    assert parsed == tuple(kinds)
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=20)
+       .filter(lambda s: s not in ("*", *GATE_KINDS)))  # fmt: skip
+def test_any_other_rollback_skip_is_refused_naming_the_item(item):
+    escaped = "".join(f"\\U{ord(ch):08x}" for ch in item)  # TOML reads it back exactly, whatever it holds
+    document = f'[[models]]\npattern = "*"\n[models.gates.p]\nrollback_skips = ["metrics", "{escaped}"]\n'
+
+    with pytest.raises(InvalidArgument) as raised:
+        parse_policy(document)
+
+    assert raised.value.reason == "INVALID_POLICY"
+    assert raised.value.metadata["key"] == "models[0].gates.p.rollback_skips[1]"

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from studbook.v1 import events_pb2 as studbook_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17studbook/v1/audit.proto\x12\x0bstudbook.v1\x1a\x18studbook/v1/events.proto\"\x19\n\x17VerifyAuditTrailRequest\"s\n\x18VerifyAuditTrailResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hecked\x18\x02 \x01(\x03\x12\x0c\n\x04head\x18\x03 \x01(\t\x12\x17\n\x0f\x62roken_revision\x18\x04 \x01(\x03\x12\x0f\n\x07problem\x18\x05 \x01(\t\"1\n\x17\x45xportAuditTrailRequest\x12\x16\n\x0estart_revision\x18\x01 \x01(\x03\"D\n\x0b\x41uditRecord\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.studbook.v1.Event\x12\x12\n\nchain_hash\x18\x02 \x01(\t2\xc5\x01\n\x0c\x41uditService\x12_\n\x10VerifyAuditTrail\x12$.studbook.v1.VerifyAuditTrailRequest\x1a%.studbook.v1.VerifyAuditTrailResponse\x12T\n\x10\x45xportAuditTrail\x12$.studbook.v1.ExportAuditTrailRequest\x1a\x18.studbook.v1.AuditRecord0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17studbook/v1/audit.proto\x12\x0bstudbook.v1\x1a\x18studbook/v1/events.proto\"\x19\n\x17VerifyAuditTrailRequest\"s\n\x18VerifyAuditTrailResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hecked\x18\x02 \x01(\x03\x12\x0c\n\x04head\x18\x03 \x01(\t\x12\x17\n\x0f\x62roken_revision\x18\x04 \x01(\x03\x12\x0f\n\x07problem\x18\x05 \x01(\t\"1\n\x17\x45xportAuditTrailRequest\x12\x16\n\x0estart_revision\x18\x01 \x01(\x03\"h\n\x0b\x41uditRecord\x12!\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.studbook.v1.Event\x12\x12\n\nchain_hash\x18\x02 \x01(\t\x12\"\n\x06\x62\x65\x66ore\x18\x03 \x01(\x0b\x32\x12.studbook.v1.Event2\xc5\x01\n\x0c\x41uditService\x12_\n\x10VerifyAuditTrail\x12$.studbook.v1.VerifyAuditTrailRequest\x1a%.studbook.v1.VerifyAuditTrailResponse\x12T\n\x10\x45xportAuditTrail\x12$.studbook.v1.ExportAuditTrailRequest\x1a\x18.studbook.v1.AuditRecord0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,7 +40,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EXPORTAUDITTRAILREQUEST']._serialized_start=210
   _globals['_EXPORTAUDITTRAILREQUEST']._serialized_end=259
   _globals['_AUDITRECORD']._serialized_start=261
-  _globals['_AUDITRECORD']._serialized_end=329
-  _globals['_AUDITSERVICE']._serialized_start=332
-  _globals['_AUDITSERVICE']._serialized_end=529
+  _globals['_AUDITRECORD']._serialized_end=365
+  _globals['_AUDITSERVICE']._serialized_start=368
+  _globals['_AUDITSERVICE']._serialized_end=565
 # @@protoc_insertion_point(module_scope)

@@ -31,9 +31,11 @@ class ExportAuditTrailRequest(_message.Message):
     def __init__(self, start_revision: _Optional[int] = ...) -> None: ...
 
 class AuditRecord(_message.Message):
-    __slots__ = ("event", "chain_hash")
+    __slots__ = ("event", "chain_hash", "before")
     EVENT_FIELD_NUMBER: _ClassVar[int]
     CHAIN_HASH_FIELD_NUMBER: _ClassVar[int]
+    BEFORE_FIELD_NUMBER: _ClassVar[int]
     event: _events_pb2.Event
     chain_hash: str
-    def __init__(self, event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., chain_hash: _Optional[str] = ...) -> None: ...
+    before: _events_pb2.Event
+    def __init__(self, event: _Optional[_Union[_events_pb2.Event, _Mapping]] = ..., chain_hash: _Optional[str] = ..., before: _Optional[_Union[_events_pb2.Event, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,142 @@
+"""Access at the edge: every call is admitted (or refused and recorded) before its handler runs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+import grpc
+
+from studbook.daemon.app.access import AccessUseCases
+from studbook.daemon.app.registry import Registry
+from studbook.daemon.domain.access import TCP, UNIX, Caller, check_method, is_open, method_key
+from studbook.daemon.domain.errors import PermissionDenied, RegistryError, Unauthenticated
+from studbook.daemon.service import convert
+from studbook.daemon.service.errors import REFUSAL, abort, mapped, status_code
+from studbook.v1 import access_pb2, access_pb2_grpc
+
+ACTOR_HEADER = "x-studbook-actor"
+AUTHORIZATION_HEADER = "authorization"
+MAX_ACTOR = 256
+
+# The admitted caller of the call being handled; set by the interceptor around each handler.
+CURRENT_CALLER: ContextVar[Caller] = ContextVar("studbook_caller")
+
+
+def caller_of(context: grpc.aio.ServicerContext) -> Caller:
+    """Who the current call was admitted as (by token, or the unix socket's owner)."""
+    return CURRENT_CALLER.get()
+
+
+def _transport(context: grpc.aio.ServicerContext) -> str:
+    return UNIX if (context.peer() or "").startswith("unix:") else TCP
+
+
+def _header(context: grpc.aio.ServicerContext, name: str) -> str | None:
+    for key, value in context.invocation_metadata() or ():
+        if key == name:
+            return str(value)
+    return None
+
+
+class AccessInterceptor(grpc.aio.ServerInterceptor):
+    """Wraps each handler so it runs only for an admitted caller, with CURRENT_CALLER set."""
+
+    def __init__(self, access: AccessUseCases) -> None:
+        self.access = access
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        method = details.method
+        if handler is None or is_open(method):
+            return handler
+        kind = (handler.request_streaming, handler.response_streaming)
+        wrap = self._streaming if handler.response_streaming else self._unary
+        behavior = handler.stream_stream or handler.stream_unary or handler.unary_stream or handler.unary_unary
+        factory = {
+            (False, False): grpc.unary_unary_rpc_method_handler,
+            (False, True): grpc.unary_stream_rpc_method_handler,
+            (True, False): grpc.stream_unary_rpc_method_handler,
+            (True, True): grpc.stream_stream_rpc_method_handler,
+        }[kind]
+        return factory(wrap(behavior, method), request_deserializer=handler.request_deserializer,
+                       response_serializer=handler.response_serializer)  # fmt: skip
+
+    def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            caller = await self._admit(context, method)
+            try:
+                return await behavior(request, context)
+            except grpc.aio.AbortError:
+                await self._record_refusal(context, caller, method)
+                raise
+
+        return guarded
+
+    def _streaming(self, behavior: Callable[..., AsyncIterator[Any]], method: str) -> Callable[..., AsyncIterator[Any]]:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            caller = await self._admit(context, method)
+            try:
+                async for item in behavior(request, context):
+                    yield item
+            except grpc.aio.AbortError:
+                await self._record_refusal(context, caller, method)
+                raise
+
+        return guarded
+
+    async def _admit(self, context: grpc.aio.ServicerContext, method: str) -> Caller:
+        """Establishes and checks the caller, sets CURRENT_CALLER; refuses (recorded) otherwise."""
+        transport = _transport(context)
+        claimed = (_header(context, ACTOR_HEADER) or "")[:MAX_ACTOR]
+        caller = None
+        try:
+            caller = self.access.identify(transport, _header(context, AUTHORIZATION_HEADER), claimed)
+            check_method(caller, method)
+        except (Unauthenticated, PermissionDenied) as error:
+            await self._record(context, caller, method, error)
+            await abort(context, error)
+            raise  # abort raised already; this line only tells the type checker
+        CURRENT_CALLER.set(caller)
+        return caller
+
+    async def _record_refusal(self, context: grpc.aio.ServicerContext, caller: Caller, method: str) -> None:
+        """Records a refusal a handler made itself (such as production needing an approver)."""
+        refusal = REFUSAL.get()
+        if refusal is not None:
+            await self._record(context, caller, method, refusal)
+
+    async def _record(self, context: grpc.aio.ServicerContext, caller: Caller | None, method: str,
+                      error: RegistryError) -> None:  # fmt: skip
+        await self.access.record_denial(caller, _transport(context), method_key(method), status_code(error).name,
+                                        error, context.peer() or "")  # fmt: skip
+
+
+class AccessServicer(access_pb2_grpc.AccessServiceServicer):
+    def __init__(self, registry: Registry) -> None:
+        self.access = registry.access
+
+    @mapped
+    async def CreateToken(self, request: access_pb2.CreateTokenRequest, context: grpc.aio.ServicerContext) -> access_pb2.CreateTokenResponse:  # noqa: N802
+        role = convert.role_from_proto(request.role)
+        token, secret = await self.access.create_token(request.display_name, role, request.ttl_seconds,
+                                                        caller_of(context))  # fmt: skip
+        return access_pb2.CreateTokenResponse(token=convert.token_to_proto(token), secret=secret)
+
+    @mapped
+    async def ListTokens(self, request: access_pb2.ListTokensRequest, context: grpc.aio.ServicerContext) -> access_pb2.ListTokensResponse:  # noqa: N802
+        tokens = self.access.list_tokens(request.show_revoked)
+        return access_pb2.ListTokensResponse(tokens=[convert.token_to_proto(t) for t in tokens])
+
+    @mapped
+    async def RevokeToken(self, request: access_pb2.RevokeTokenRequest, context: grpc.aio.ServicerContext) -> access_pb2.Token:  # noqa: N802
+        return convert.token_to_proto(await self.access.revoke_token(request.name, caller_of(context)))
+
+    @mapped
+    async def GetCaller(self, request: access_pb2.GetCallerRequest, context: grpc.aio.ServicerContext) -> access_pb2.Caller:  # noqa: N802
+        return convert.caller_to_proto(caller_of(context))

@@ -1,0 +1,133 @@
+"""The access rules on their own: roles, bearer tokens, token checks and the denial budget."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from studbook.daemon.app.access import DenialBudget
+from studbook.daemon.domain.access import (
+    TCP,
+    Caller,
+    Role,
+    Token,
+    check_method,
+    check_token,
+    hash_secret,
+    parse_bearer,
+    promote_role,
+    rollback_role,
+    validate_display_name,
+)
+from studbook.daemon.domain.errors import InvalidArgument, PermissionDenied, Unauthenticated
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+SECRET = "sbk_0123456789ab_" + "s" * 43
+
+
+def token(**changes: object) -> Token:
+    fields: dict[str, object] = dict(id="0123456789ab", display_name="ci", role=Role.CONTRIBUTOR,
+                                     secret_hash=hash_secret(SECRET), create_time=T0, creator="ana")  # fmt: skip
+    fields.update(changes)
+    return Token(**fields)  # type: ignore[arg-type]
+
+
+def test_roles_are_ordered_and_parsed_by_name() -> None:
+    assert Role.VIEWER < Role.CONTRIBUTOR < Role.MAINTAINER < Role.APPROVER < Role.ADMIN
+    assert Role.parse(" Approver ") is Role.APPROVER
+
+
+@pytest.mark.parametrize("text", ["none", "root", "", "ADMINS"])
+def test_only_grantable_roles_parse(text: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        Role.parse(text)
+
+    assert caught.value.reason == "INVALID_ROLE"
+
+
+def test_a_bearer_header_yields_the_token_id() -> None:
+    assert parse_bearer(f"Bearer {SECRET}") == ("0123456789ab", SECRET)
+    assert parse_bearer(f"bearer  {SECRET} ") == ("0123456789ab", SECRET)
+
+
+@given(st.text(max_size=200))
+def test_any_other_header_is_malformed_never_a_crash(header: str) -> None:
+    try:
+        token_id, whole = parse_bearer(header)
+    except Unauthenticated as error:
+        assert error.reason == "TOKEN_MALFORMED"
+    else:
+        assert whole.startswith(f"sbk_{token_id}_")
+
+
+@given(st.text(max_size=80))
+def test_display_names_are_short_lowercase_words(name: str) -> None:
+    try:
+        validate_display_name(name)
+    except InvalidArgument:
+        return
+    assert 1 <= len(name) <= 64 and name == name.lower() and name[0].isalnum()
+
+
+def test_a_good_token_stands_for_its_holder() -> None:
+    caller = check_token(token(), SECRET, T0, TCP)
+
+    assert caller == Caller("ci", Role.CONTRIBUTOR, TCP, "0123456789ab")
+
+
+@pytest.mark.parametrize(
+    "found, presented, reason",
+    [
+        (None, SECRET, "TOKEN_UNKNOWN"),
+        (token(), SECRET[:-1] + "t", "TOKEN_UNKNOWN"),
+        (token(revoke_time=T0), SECRET, "TOKEN_REVOKED"),
+        (token(expire_time=T0), SECRET, "TOKEN_EXPIRED"),
+    ],
+)
+def test_a_token_that_cannot_be_used_says_why(found: Token | None, presented: str, reason: str) -> None:
+    with pytest.raises(Unauthenticated) as caught:
+        check_token(found, presented, T0, TCP)
+
+    assert caught.value.reason == reason
+
+
+def test_a_token_works_until_its_expiry() -> None:
+    assert check_token(token(expire_time=T0 + timedelta(seconds=1)), SECRET, T0, TCP).actor == "ci"
+
+
+def test_a_method_outside_the_table_is_refused_even_to_an_admin() -> None:
+    with pytest.raises(PermissionDenied) as caught:
+        check_method(Caller("root", Role.ADMIN), "/studbook.v1.ModelService/Sneaky")
+
+    assert caught.value.reason == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize(
+    "target, validate_only, approvals, least",
+    [
+        ("staging", False, 0, Role.MAINTAINER),
+        ("production", False, 0, Role.APPROVER),
+        ("production", False, 2, Role.MAINTAINER),  # approvers decide later
+        ("production", True, 0, Role.VIEWER),
+    ],
+)
+def test_who_may_ask_for_a_promotion(target: str, validate_only: bool, approvals: int, least: Role) -> None:
+    assert promote_role(target, validate_only=validate_only, approvals=approvals) is least
+
+
+def test_rolling_back_production_needs_an_approver() -> None:
+    assert (rollback_role("production"), rollback_role("staging")) == (Role.APPROVER, Role.MAINTAINER)
+
+
+def test_the_denial_budget_allows_a_burst_then_a_rate_and_counts_the_rest() -> None:
+    budget = DenialBudget(rate=2.0, burst=3)
+    start = budget.last
+
+    burst = [budget.take(start) for _ in range(5)]
+    later = budget.take(start + 1.0)
+
+    assert burst == [0, 0, 0, None, None]
+    assert later == 2

@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
 
-from studbook.tui.client import AsyncClient
+from studbook.tui.client import AsyncClient, StudbookError
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState, Follower
 from studbook.tui.messages import RegistryChanged, Resynced
@@ -21,7 +21,8 @@ from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.command_line import CommandLineScreen
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.timefmt import TimeFormat
-from studbook.v1 import events_pb2
+from studbook.tui.widgets.top_bar import TopBar
+from studbook.v1 import access_pb2, events_pb2
 
 
 class StudbookApp(Navigation, App[None]):
@@ -73,6 +74,8 @@ class StudbookApp(Navigation, App[None]):
         self.times = times or TimeFormat()
         self.live = live
         self.connection_detail = ""
+        # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
+        self.identity = ""
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
@@ -87,6 +90,25 @@ class StudbookApp(Navigation, App[None]):
         self.push_screen(ModelsScreen())
         if self.live:
             self.follow_registry()
+        if self.client.has_token:
+            self.learn_role()
+
+    @work(exclusive=True, group="role")
+    async def learn_role(self) -> None:
+        """With a token, the daemon says who we are; a viewer's UI turns read-only.
+
+        Without one the UI talks to its own user's socket, whose owner is an admin.
+        """
+        try:
+            caller = await self.client.get_caller()
+        except StudbookError:
+            return  # the connection indicator already tells the story
+        role = access_pb2.Role.Name(caller.role).removeprefix("ROLE_").lower()
+        self.identity = f"{caller.actor} ({role})"
+        self.readonly = self.readonly or caller.role < access_pb2.ROLE_CONTRIBUTOR
+        for screen in self.screen_stack:
+            for bar in screen.query(TopBar):
+                bar.show_identity(self.identity, self.readonly)
 
     async def on_unmount(self) -> None:
         await self.client.close()

@@ -22,7 +22,16 @@ from grpc_health.v1 import health_pb2
 
 from studbook.tui import environment as capture
 from studbook.tui import names
-from studbook.v1 import audit_pb2, drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import (
+    access_pb2,
+    audit_pb2,
+    drops_pb2,
+    events_pb2,
+    lineage_pb2,
+    registry_pb2,
+    resources_pb2,
+    stages_pb2,
+)
 
 T = TypeVar("T", bound=Message)
 
@@ -63,7 +72,9 @@ def actor() -> str:
     """`user@host`, recorded as who registered, promoted or approved; $STUDBOOK_ACTOR overrides it.
 
     The override lets a shared account (a CI runner, a service user) say which person acts,
-    so that two people approving from one machine count as two approvers.
+    so that two people approving from one machine count as two approvers. The daemon takes
+    it only from the unix socket's owner calling without a token; a token's calls are
+    recorded under the token's name.
     """
     chosen = os.environ.get(ACTOR_ENV, "").strip()
     if chosen:
@@ -385,6 +396,40 @@ def retry_drop(name: str = "", *, path: str | os.PathLike[str] | None = None) ->
 
 def get_watch_status() -> Call[drops_pb2.WatchStatus]:
     return Call("DropService", "GetWatchStatus", drops_pb2.GetWatchStatusRequest(), idempotent=True)
+
+
+# ---- AccessService ------------------------------------------------------------------
+
+
+def role_name(role: str | int) -> str:
+    """`"viewer"`, `"ROLE_VIEWER"` or `access_pb2.ROLE_VIEWER` -> `"ROLE_VIEWER"`.
+
+    Unknown names raise ValueError listing the roles.
+    """
+    return enum_name(access_pb2.Role, "ROLE_", role)
+
+
+def create_token(display_name: str, role: str | int, *, ttl_seconds: int = 0) -> Call[access_pb2.CreateTokenResponse]:
+    request = access_pb2.CreateTokenRequest(display_name=display_name, role=role_name(role), ttl_seconds=ttl_seconds)
+    # Never resent: the request carries no request_id, so a resend after a lost answer would
+    # be refused (names are never reused) and the secret of the first one lost with it.
+    return Call("AccessService", "CreateToken", request)
+
+
+def list_tokens(*, show_revoked: bool = False) -> Call[access_pb2.ListTokensResponse]:
+    request = access_pb2.ListTokensRequest(show_revoked=show_revoked)
+    return Call("AccessService", "ListTokens", request, idempotent=True)
+
+
+def revoke_token(name: str) -> Call[access_pb2.Token]:
+    """By `tokens/{id}` or by the token's display name."""
+    request = access_pb2.RevokeTokenRequest(name=name.strip())
+    # Safe to resend: revoking a revoked token answers with it unchanged.
+    return Call("AccessService", "RevokeToken", request, idempotent=True)
+
+
+def get_caller() -> Call[access_pb2.Caller]:
+    return Call("AccessService", "GetCaller", access_pb2.GetCallerRequest(), idempotent=True)
 
 
 # ---- Registration -------------------------------------------------------------------

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -34,6 +35,8 @@ EXIT_PRECONDITION = 4
 EXIT_UNAVAILABLE = 5
 EXIT_CONFLICT = 6
 EXIT_INVALID = 7
+EXIT_UNAUTHENTICATED = 8
+EXIT_PERMISSION_DENIED = 9
 EXIT_INTERRUPTED = 130
 
 # gRPC status name -> exit code; anything else is EXIT_ERROR.
@@ -45,6 +48,8 @@ EXIT_CODES = {
     "ABORTED": EXIT_CONFLICT,
     "INVALID_ARGUMENT": EXIT_INVALID,
     "OUT_OF_RANGE": EXIT_INVALID,
+    "UNAUTHENTICATED": EXIT_UNAUTHENTICATED,
+    "PERMISSION_DENIED": EXIT_PERMISSION_DENIED,
 }
 
 EPILOG = """\
@@ -63,6 +68,10 @@ exit codes:
   5  unavailable (no daemon answers)
   6  conflict (already exists, or a concurrent change won)
   7  invalid argument
+  8  unauthenticated (no token where one is needed, or one that is unknown,
+     malformed, revoked or expired)
+  9  permission denied (the caller's role may not do that; the error names the
+     role needed)
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
@@ -70,7 +79,9 @@ environment:
                     the process list)
   STUDBOOK_TLS_CA   CA certificate (PEM) that signed a TCP daemon's certificate
                     (default: the system's roots); a host:port address is always TLS
-  STUDBOOK_ACTOR    who acts, as recorded and checked for approvals (default: user@host)
+  STUDBOOK_ACTOR    who acts over the unix socket without a token, as recorded and
+                    checked for approvals (default: user@host); a token's calls are
+                    recorded under the token's name
   NO_COLOR          plain output even on a terminal
   STUDBOOK_DEBUG    show tracebacks of unexpected errors
 """
@@ -85,10 +96,37 @@ examples:
   studbook drops retry ~/models/fraud/3       look again once fixed; exits 0 once registered
 """
 
+TOKEN_EPILOG = """\
+Tokens let others reach a daemon over TCP, or act with fewer rights than the socket's
+owner (an admin). Managing them needs the admin role. Only a hash of each secret is
+kept, so `token create` shows it once; a token's name is never reused.
+
+roles (each may do what the ones before it may):
+  viewer       read everything; dry-run promotions
+  contributor  register versions, create models, edit metadata, log metrics, retry drops
+  maintainer   promote and roll back below production, archive, remove aliases,
+               cancel promotions, ask for production promotions that need approvals
+  approver     approve and reject promotions; promote to and roll back production
+  admin        manage tokens; delete models
+
+examples:
+  studbook token create --name ci-runner --role contributor --expires 90d
+  studbook token list --all                   revoked ones too; secrets are never shown
+  studbook token revoke ci-runner             its next call is refused (exit 8)
+  studbook --token "$SECRET" whoami           who the daemon takes that token for
+"""
+
 Handler = Callable[[argparse.Namespace, "Context"], int]
 # How long `drops retry` waits for the watcher's new verdict: the quiet interval plus hashing.
 DROP_WAIT_SECONDS = 30.0
 READONLY_HELP = "terminal UI only: hide every action that changes the registry"
+# The roles a token may hold, lowest first (the daemon's Role enum, kept here so that
+# parsing the command line never loads generated code).
+ROLES = ("viewer", "contributor", "maintainer", "approver", "admin")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
+# The daemon refuses a longer lifetime: a token meant to last forever is made without --expires.
+MAX_EXPIRES_SECONDS = 3650 * 86400
 
 
 # ---- argument types: bad values are usage errors (exit 2) ---------------------------
@@ -159,6 +197,23 @@ def moment(text: str) -> datetime:
     return parsed if parsed.tzinfo is not None else parsed.astimezone()
 
 
+def duration(text: str) -> int:
+    """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 90d, 12h, 30m or 3600s (a whole number and one of s, m, h, d), got {text!r}"
+        )
+    seconds = int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if seconds == 0:
+        raise argparse.ArgumentTypeError("a token cannot expire at once; leave --expires out for one that never does")
+    if seconds > MAX_EXPIRES_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()!r} is longer than {MAX_EXPIRES_SECONDS // 86400}d; leave --expires out for no expiry"
+        )
+    return seconds
+
+
 def parent_ref(text: str) -> tuple[str, str]:
     """`base@3` (derived from) or `base@3=fine_tuned_from`."""
     ref, _, relation = text.partition("=")
@@ -221,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
+    command("whoami", cmd_whoami, "who the daemon takes you for: actor, role, transport and token")
 
     audit = command("audit", cmd_audit_verify, "check the hash-chained audit trail; `audit export` writes it out")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="[COMMAND]")
@@ -233,6 +289,30 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(handler=cmd_audit_export)
     export.add_argument("--from", dest="start", type=int, default=0, metavar="REVISION",
                         help="only the changes after this revision")  # fmt: skip
+
+    token = command("token", cmd_token_list, "create, list and revoke the bearer tokens of a daemon (admin)")
+    token.formatter_class = argparse.RawDescriptionHelpFormatter
+    token.epilog = TOKEN_EPILOG
+    # A COMMAND is required: `token` alone could mean listing or creating, and a guess at
+    # either in a script is worse than a usage error.
+    token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    create_help = "create a token and print its secret, once"
+    create = token_commands.add_parser("create", help=create_help, description=create_help, parents=[common])
+    create.set_defaults(handler=cmd_token_create)
+    create.add_argument("--name", required=True,
+                        help="a unique label, recorded as the actor of its calls (e.g. ci-runner)")  # fmt: skip
+    create.add_argument("--role", required=True, choices=ROLES, metavar="ROLE",
+                        help=f"what its holder may do: {', '.join(ROLES)} (see `token --help`)")  # fmt: skip
+    create.add_argument("--expires", type=duration, default=0, metavar="DURATION",
+                        help="lifetime: 90d, 12h, 30m or 3600s (default: never expires)")  # fmt: skip
+    list_help = "list the tokens (never their secrets)"
+    listing = token_commands.add_parser("list", help=list_help, description=list_help, parents=[common])
+    listing.set_defaults(handler=cmd_token_list)
+    listing.add_argument("--all", action="store_true", help="revoked tokens too")
+    revoke_help = "revoke a token: its next call is refused"
+    revoke = token_commands.add_parser("revoke", help=revoke_help, description=revoke_help, parents=[common])
+    revoke.set_defaults(handler=cmd_token_revoke)
+    revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
 
     drops = command("drops", cmd_drops, "list quarantined drop-ins and why; `drops retry PATH` once fixed")
     drops.add_argument("--all", action="store_true", help="every drop the watcher knows, with its state")
@@ -439,10 +519,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+# Refused credentials -> what to do about them (the daemon's message says what was wrong).
+TOKEN_ADVICE = {
+    "TOKEN_MISSING": "pass --token TOKEN or set $STUDBOOK_TOKEN",
+    "TOKEN_MALFORMED": "check --token or $STUDBOOK_TOKEN",
+    "TOKEN_UNKNOWN": "check --token or $STUDBOOK_TOKEN",
+    "TOKEN_REVOKED": "ask an admin for a new token (`studbook token create`)",
+    "TOKEN_EXPIRED": "ask an admin for a new token (`studbook token create`)",
+}
+
+
 def _explain(error: StudbookError) -> str:
     """The one error line: the daemon's message, a next step where there is an obvious one, the reason."""
+    advice = TOKEN_ADVICE.get(error.reason) if error.code == "UNAUTHENTICATED" else None
     if error.code == "UNAVAILABLE" and error.reason == "UNAVAILABLE":
         advice = "start one with `studbook serve` or `studbook demo`, or pass --address"
+    if advice:
         return f"{error.message}; {advice} [{error.reason}]"
     return str(error)
 
@@ -781,6 +873,61 @@ def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:
 
     for record in ctx.client.export_audit_trail(args.start):
         print(output.json_line(record), file=ctx.out)
+    return EXIT_OK
+
+
+def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    caller = ctx.client.get_caller()
+    ctx.emit(caller, lambda: views.caller_details(caller, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_token_create(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.output import format_time
+
+    created = ctx.client.create_token(args.name, args.role, ttl_seconds=args.expires)
+    # For people the secret goes alone on stdout, so `SECRET=$(studbook token create ...)`
+    # captures just it; the rest is for whoever is at the terminal, on stderr, without it.
+    ctx.emit(created, lambda: created.secret)
+    if not ctx.as_json:
+        token = created.token
+        expires = f"expires {format_time(token.expire_time)}" if token.HasField("expire_time") else "never expires"
+        print(f"created token {token.display_name} ({token.name}, {views.role_label(token.role)}, {expires}).\n"
+              "Its secret, printed on stdout, is shown only this once: only its hash is kept. Use it with\n"
+              "  export STUDBOOK_TOKEN=<the secret>    (or --token for a single command)",
+              file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_token_list(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    show_revoked: bool = args.all
+    found = ctx.client.list_tokens(show_revoked=show_revoked)
+    now = datetime.now(timezone.utc)
+
+    def human() -> str:
+        if found:
+            return views.tokens_table(found, now=now, paint=ctx.paint)
+        return "no tokens" if show_revoked else "no tokens (--all shows revoked ones)"
+
+    ctx.emit(_listing("tokens", found), human)
+    return EXIT_OK
+
+
+def cmd_token_revoke(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    token = ctx.client.revoke_token(args.name)
+
+    def human() -> str:
+        head = f"revoked token {token.display_name} ({token.name}); its next call is refused"
+        return f"{head}\n{views.token_details(token, paint=ctx.paint)}"
+
+    ctx.emit(token, human)
     return EXIT_OK
 
 

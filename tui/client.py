@@ -29,6 +29,8 @@ from studbook.tui import calls
 from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
+    access_pb2,
+    access_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     drops_pb2,
@@ -175,6 +177,7 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "EventService": events_pb2_grpc.EventServiceStub(channel),
         "DropService": drops_pb2_grpc.DropServiceStub(channel),
         "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
+        "AccessService": access_pb2_grpc.AccessServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
@@ -215,6 +218,7 @@ class _Settings:
         tls_ca = os.environ.get(TLS_CA_ENV, "") if tls_ca is None else tls_ca
         # Who is calling (recorded by the daemon on every change) and, over TCP, what proves it.
         self.metadata = call_metadata(calls.actor(), token.strip())
+        self.has_token = bool(token.strip())
         self._credentials = channel_credentials(self.address, tls_ca)
 
     def _deadline(self, call: calls.Call[Any]) -> float:
@@ -594,6 +598,28 @@ class Client(_Settings):
         finally:
             stream.cancel()
 
+    # ---- access ----
+
+    def create_token(self, name: str, role: str | int, *, ttl_seconds: int = 0) -> access_pb2.CreateTokenResponse:
+        """Create a token named `name` with `role` ("viewer" ... "admin", or the enum), expiring after
+        `ttl_seconds` (0: never). The answer's `secret` is the only time it is shown.
+
+        Needs the admin role. Never resent automatically: names are never reused.
+        """
+        return self._unary(calls.create_token(name, role, ttl_seconds=ttl_seconds))
+
+    def list_tokens(self, *, show_revoked: bool = False) -> list[access_pb2.Token]:
+        """The tokens (never their secrets), oldest first; revoked ones only with `show_revoked`."""
+        return list(self._unary(calls.list_tokens(show_revoked=show_revoked)).tokens)
+
+    def revoke_token(self, name: str) -> access_pb2.Token:
+        """Revoke a token by `tokens/{id}` or display name; its next call is refused (TOKEN_REVOKED)."""
+        return self._unary(calls.revoke_token(name))
+
+    def get_caller(self) -> access_pb2.Caller:
+        """Who the daemon takes this client for: actor, role, transport and token."""
+        return self._unary(calls.get_caller())
+
     # ---- events ----
 
     def watch(
@@ -876,6 +902,23 @@ class AsyncClient(_Settings):
 
     async def get_watch_status(self) -> drops_pb2.WatchStatus:
         return await self._unary(calls.get_watch_status())
+
+    # ---- access ----
+
+    async def create_token(
+        self, name: str, role: str | int, *, ttl_seconds: int = 0
+    ) -> access_pb2.CreateTokenResponse:
+        """Like `Client.create_token`: never resent automatically."""
+        return await self._unary(calls.create_token(name, role, ttl_seconds=ttl_seconds))
+
+    async def list_tokens(self, *, show_revoked: bool = False) -> list[access_pb2.Token]:
+        return list((await self._unary(calls.list_tokens(show_revoked=show_revoked))).tokens)
+
+    async def revoke_token(self, name: str) -> access_pb2.Token:
+        return await self._unary(calls.revoke_token(name))
+
+    async def get_caller(self) -> access_pb2.Caller:
+        return await self._unary(calls.get_caller())
 
     # ---- events ----
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
 
 from studbook.tui import output
 from studbook.tui.names import short_version
@@ -431,11 +432,112 @@ def _incident(incident: drops_pb2.WatchIncident) -> str:
     return f"{incident.message} [{incident.reason}]" if incident.message else incident.reason
 
 
+# ---- access -------------------------------------------------------------------------
+
+
+def role_label(role: int) -> str:
+    """`ROLE_APPROVER` -> `approver`; "" when unspecified (events older than roles, anonymous callers)."""
+    return "" if role == access_pb2.ROLE_UNSPECIFIED else output.enum_label(access_pb2.Role, role)
+
+
+def _token_id(name: str) -> str:
+    """`tokens/3f2a1b0c9d8e` -> `3f2a1b0c9d8e`."""
+    return name.removeprefix("tokens/")
+
+
+def _expires(token: access_pb2.Token, now: datetime | None, paint: Painter) -> str:
+    if not token.HasField("expire_time"):
+        return "never"
+    when = format_time(token.expire_time)
+    if now is not None and token.expire_time.ToDatetime(tzinfo=timezone.utc) <= now:
+        return paint(f"{when} (expired)", "red")
+    return when
+
+
+def _revoked(token: access_pb2.Token, paint: Painter) -> str:
+    if not token.HasField("revoke_time"):
+        return ""
+    by = f" by {token.revoker}" if token.revoker else ""
+    return paint(f"{format_time(token.revoke_time)}{by}", "red")
+
+
+def tokens_table(
+    tokens: Iterable[access_pb2.Token], *, now: datetime | None = None, paint: Painter = PLAIN
+) -> str:
+    """NAME ID ROLE CREATED CREATOR EXPIRES REVOKED, one token a line; never a secret (none is kept).
+
+    With `now` (aware), expiries already past are marked.
+    """
+    rows = [
+        (
+            t.display_name,
+            _token_id(t.name),
+            role_label(t.role),
+            format_time(t.create_time),
+            t.creator,
+            _expires(t, now, paint),
+            _revoked(t, paint),
+        )
+        for t in tokens
+    ]
+    return table(("NAME", "ID", "ROLE", "CREATED", "CREATOR", "EXPIRES", "REVOKED"), rows, paint=paint)
+
+
+def token_details(token: access_pb2.Token, *, now: datetime | None = None, paint: Painter = PLAIN) -> str:
+    """One token in full: what `token create` and `token revoke` report."""
+    return fields(
+        [
+            ("token", token.display_name),
+            ("name", token.name),
+            ("role", role_label(token.role)),
+            ("created", format_time(token.create_time)),
+            ("creator", token.creator),
+            ("expires", _expires(token, now, paint)),
+            ("revoked", _revoked(token, paint)),
+        ],
+        paint=paint,
+    )
+
+
+def caller_details(caller: access_pb2.Caller, paint: Painter = PLAIN) -> str:
+    """What `whoami` shows: who the daemon takes the caller for, and why."""
+    # Without a token only the unix socket admits a caller: its owner, as an admin.
+    token = caller.token or ("none (the socket's owner)" if caller.transport == "unix" else "none")
+    return fields(
+        [("actor", caller.actor), ("role", role_label(caller.role)), ("transport", caller.transport), ("token", token)],
+        paint=paint,
+    )
+
+
 # ---- events -------------------------------------------------------------------------
 
 
 # Event lines stream one at a time, so columns are fixed widths rather than measured.
 _TYPE_WIDTH = len("version.status_changed")
+# Refused calls name the full gRPC method; the project's own package goes without saying.
+_OWN_PACKAGE = "studbook.v1."
+
+
+def _subject(event: events_pb2.Event) -> str:
+    if event.type == "access.denied":
+        return event.subject.removeprefix(_OWN_PACKAGE)
+    return short_version(event.subject)
+
+
+def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
+    """What the subject alone does not say: whose token it is, why a call was refused."""
+    payload = event.WhichOneof("payload")
+    if payload == "token":
+        token = event.token
+        role = role_label(token.role)
+        return f"{token.display_name} ({role})" if role else token.display_name
+    if payload == "denial":
+        denial = event.denial
+        text = f"{denial.code} {denial.reason}".strip()
+        if denial.suppressed:
+            text += f" (+{denial.suppressed} more not recorded one by one)"
+        return paint(text, "red")
+    return ""
 
 
 def event_line(event: events_pb2.Event, paint: Painter = PLAIN) -> str:
@@ -443,11 +545,12 @@ def event_line(event: events_pb2.Event, paint: Painter = PLAIN) -> str:
         paint(f"#{event.revision:<6}", "dim"),
         format_time(event.time),
         paint(event.type.ljust(_TYPE_WIDTH), "cyan"),
-        short_version(event.subject),
+        _subject(event),
+        _event_detail(event, paint),
     ]
     if event.actor:
-        role = f" ({access_pb2.Role.Name(event.role).removeprefix('ROLE_').lower()})" if event.role else ""
-        parts.append(paint(f"by {event.actor}{role}", "dim"))
+        role = role_label(event.role)
+        parts.append(paint(f"by {event.actor} ({role})" if role else f"by {event.actor}", "dim"))
     return "  ".join(part for part in parts if part).rstrip()
 
 

@@ -79,7 +79,9 @@ class AccessUseCases:
         suppressed = self.denials.take(time.monotonic())
         if suppressed is None:
             return
-        who = caller or anonymous(transport)
+        # A revoked or expired token still names its holder; an unknown one names nobody.
+        who = caller or (Caller(error.metadata["token"], Role.NONE, transport) if "token" in error.metadata
+                         else anonymous(transport))  # fmt: skip
         denial = Denial(method=method, code=code, reason=error.reason, peer=peer[:200], suppressed=suppressed)
 
         def operation(tx: Transaction) -> Effects:

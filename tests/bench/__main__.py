@@ -15,7 +15,7 @@ import duckdb
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.hashing import bench_hashing
 from tests.bench.timing import percentiles, timed
@@ -61,6 +61,12 @@ def bench_reads(daemon: Daemon) -> None:
         for name in set(hot_names):
             versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=name))
         hot = timed(lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=hot_names.pop())), SAMPLES)
+        secret = access_pb2_grpc.AccessServiceStub(channel).CreateToken(
+            access_pb2.CreateTokenRequest(display_name="bench-viewer", role=access_pb2.ROLE_VIEWER)).secret
+        bearer = (("authorization", f"Bearer {secret}"),)
+        hot_names = [f"models/model-{rng.randrange(10)}/versions/{rng.randrange(1, 50)}" for _ in range(SAMPLES)]
+        with_token = timed(lambda: versions.GetModelVersion(
+            registry_pb2.GetModelVersionRequest(name=hot_names.pop()), metadata=bearer), SAMPLES)  # fmt: skip
         filtered = 'metrics.auc > 0.9 AND tags.team = "risk"'
         search = timed(lambda: versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
             parent="models/-", filter=filtered, order_by="metrics.auc desc", page_size=50, summary_only=True)), 50)  # fmt: skip
@@ -69,6 +75,7 @@ def bench_reads(daemon: Daemon) -> None:
     print(f"reads over {MODELS * VERSIONS_PER_MODEL:,} versions, {MODELS * VERSIONS_PER_MODEL * METRICS_PER_VERSION:,} metric rows")
     line("gRPC health Check (floor)", floor)
     line("GetModelVersion, cached", hot, floor)
+    line("GetModelVersion, cached, with a token", with_token, floor)
     line("GetModelVersion, first read (catalog)", cold, floor)
     line("ListModelVersions one model, page 50", one_model, floor)
     line(f"search all: {filtered}", search, floor)

@@ -214,6 +214,8 @@ def test_a_token_revoked_mid_session_stops_working_at_the_next_call(channel: grp
 
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert error_info(caught.value).reason == "TOKEN_REVOKED"
+    last = [r.event for r in audit_records(channel) if r.event.type == "access.denied"][-1]
+    assert (last.actor, last.role, last.denial.reason) == ("short-lived", access_pb2.ROLE_UNSPECIFIED, "TOKEN_REVOKED")
 
 
 def test_tokens_are_listed_without_secrets_and_names_are_never_reused(channel: grpc.Channel) -> None:

@@ -153,3 +153,31 @@ async def test_a_version_registered_elsewhere_appears_without_a_refresh(shared_d
         newest = screen.versions[0].number
 
     assert table_rows == 2 and newest == 2
+
+
+async def test_a_viewer_token_turns_the_ui_read_only(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    secret = seeder.client.create_token(f"tui-{model_id}", "viewer").secret
+    app = ui.app(shared_daemon.address, token=secret)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await ui.wait_for_text(pilot, f"tui-{model_id} (viewer)")
+        await ui.wait_for_text(pilot, "read-only")
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        await ui.wait_for_text(pilot, "read-only")
+        footer = ui.text(app).splitlines()[-1]
+
+    assert app.readonly
+    assert "Promote" not in footer and "Rollback" not in footer
+
+
+async def test_a_maintainer_token_keeps_its_actions(shared_daemon, seeder, model_id, ui) -> None:
+    secret = seeder.client.create_token(f"tui-{model_id}", "maintainer").secret
+    app = ui.app(shared_daemon.address, token=secret)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        await ui.wait_for_text(pilot, f"tui-{model_id} (maintainer)")
+        shown = ui.text(app)
+
+    assert not app.readonly and "read-only" not in shown

@@ -41,7 +41,7 @@ class RegistryScreen(Screen[None]):
         return cast("StudbookApp", self.app)
 
     def compose(self) -> ComposeResult:
-        yield TopBar(self.crumb, readonly=self.registry.readonly)
+        yield TopBar(self.crumb, readonly=self.registry.readonly, identity=self.registry.identity)
         yield from self.compose_body()
         yield Footer()
 

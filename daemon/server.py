@@ -256,6 +256,10 @@ async def serve(settings: Settings) -> None:
             watcher.on_health = functools.partial(set_drop_health, health_servicer)
             await watcher.start()
         log.info("studbook daemon serving %s (data in %s)", served, settings.data_dir)
+        if credentials is not None and not registry.access.list_tokens(show_revoked=False):
+            # Every TCP call needs a token, so until one exists the port refuses everyone.
+            log.warning("no token exists yet, so every call over TCP is refused; create one with "
+                        "`studbook token create --name NAME --role ROLE` on this machine")  # fmt: skip
         print(f"studbook daemon ready on {served}", file=sys.stderr, flush=True)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -65,6 +65,7 @@ DROP_IN = Caller("drop-in", Role.CONTRIBUTOR)
 def anonymous(transport: str) -> Caller:
     return Caller("anonymous", Role.NONE, transport)
 
+
 _V, _C, _M, _AP, _AD = Role.VIEWER, Role.CONTRIBUTOR, Role.MAINTAINER, Role.APPROVER, Role.ADMIN
 
 # "Service/Method" -> the least role that may call it. Stage-dependent rules (production

@@ -11,12 +11,12 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.cli import Result, runner
 from support.waiting import wait_for
 from studbook.tui import cli
 from studbook.tui import client as client_module
@@ -24,25 +24,6 @@ from studbook.tui.client import Client
 from studbook.tui.errors import StudbookError
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def runner(address: str, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Runs `studbook ARGS...` in this process against the daemon at `address`."""
-
-    def invoke(*argv: str) -> Result:
-        code = cli.main(["--address", address, *argv])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 @pytest.fixture

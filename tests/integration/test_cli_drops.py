@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from conftest import Daemon, start_daemon, stop_daemon
+from support.cli import Result, runner
 from support.waiting import wait_for
 from studbook.tui import cli
 
@@ -26,15 +27,6 @@ QUIET = 0.2
 # A safetensors header that claims to be a terabyte long: the reader refuses it unread.
 HOSTILE_SAFETENSORS = (1 << 40).to_bytes(8, "little") + b'{"w": '
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
 
 
 @dataclass
@@ -60,14 +52,6 @@ def watched() -> Iterator[Watched]:
         stop_daemon(daemon)
         shutil.rmtree(base, ignore_errors=True)
 
-
-def runner(address: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
-    def invoke(*argv: str) -> Result:
-        code = cli.main(["--address", address, *argv])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 @pytest.fixture

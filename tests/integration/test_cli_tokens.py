@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from support.cli import runner
 from studbook.tui import cli
 from studbook.tui.client import Client
 from studbook.tui.errors import StudbookError
@@ -23,25 +22,6 @@ TOKEN_FIELDS = {"name", "display_name", "role", "create_time", "creator", "expir
 UNSET_WHEN_ABSENT = {"expire_time", "revoke_time"}
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-    def json(self) -> Any:
-        return json.loads(self.out)
-
-
-def runner(address: str, capsys: pytest.CaptureFixture[str]) -> Any:
-    """Runs `studbook ARGS...` in this process against the daemon at `address`."""
-
-    def invoke(*argv: str) -> Result:
-        code = cli.main(["--address", address, *argv])
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 @pytest.fixture

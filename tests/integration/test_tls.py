@@ -118,6 +118,7 @@ def test_the_startup_line_names_the_tcp_address(tls_daemon: TlsDaemon) -> None:
     output = tls_daemon.daemon.output()
 
     assert f"ready on unix://{tls_daemon.daemon.socket} and {tls_daemon.address} (TLS)" in output
+    assert "no token exists yet" in output  # a fresh catalog: the port refuses everyone until one is made
 
 
 def test_plaintext_to_the_tcp_port_fails(tls_daemon: TlsDaemon) -> None:

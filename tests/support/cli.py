@@ -1,0 +1,33 @@
+"""Running `studbook ARGS...` in this process, as a user would type it, and reading what it said."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from studbook.tui import cli
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+def runner(address: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Runs `studbook ARGS...` in this process against the daemon at `address`."""
+
+    def invoke(*argv: str) -> Result:
+        code = cli.main(["--address", address, *argv])
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke

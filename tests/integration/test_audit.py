@@ -6,7 +6,7 @@ import duckdb
 import grpc
 
 from support.rpc import register, stubs
-from studbook.v1 import audit_pb2, audit_pb2_grpc, stages_pb2
+from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2, stages_pb2
 
 
 def verify(daemon):  # type: ignore[no-untyped-def]
@@ -94,6 +94,22 @@ def test_events_from_before_the_chain_get_hashes_at_start_up(daemon_factory):
     verdict = verify(restarted)
 
     assert verdict.intact and verdict.checked == 5
+
+
+def test_a_catalog_from_before_roles_upgrades_and_its_trail_still_verifies(daemon_factory):
+    daemon = daemon_factory()
+    make_history(daemon)
+    as_before_roles = (
+        "UPDATE events SET chain_hash = ''; ALTER TABLE events DROP COLUMN role; DROP TABLE tokens; "
+        "UPDATE meta SET value = '3' WHERE key = 'schema_version'"
+    )
+
+    restarted = tamper(daemon_factory, daemon, as_before_roles)
+    with restarted.channel() as channel:
+        stubs(channel).models.CreateModel(registry_pb2.CreateModelRequest(model_id="after-roles"))
+    verdict = verify(restarted)
+
+    assert verdict.intact and verdict.checked == 6
 
 
 def test_the_cli_verifies_and_exports(daemon_factory, capsys):

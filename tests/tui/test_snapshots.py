@@ -149,3 +149,17 @@ def test_promote_dialog_after_a_dry_run(registry: str, snap_compare) -> None:  #
         await until(pilot, lambda: app.screen.checked_target == "staging")
 
     assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+
+
+def test_versions_screen_for_a_viewer(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Who the UI acts as, and read-only: no action that changes the registry is offered."""
+    with Client(registry) as client:
+        secret = client.create_token("auditor", "viewer").secret
+    app = StudbookApp(registry, settings=TuiSettings(), times=TimeFormat(hidden=True), live=False, token=secret)
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: app.identity)
+        app.open_versions("fraud-detector")
+        await until(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.model and app.screen.versions)
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=prepare(steps))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.models import check_etag
@@ -61,6 +62,14 @@ class FilesCheck:
 
 
 @dataclass(frozen=True)
+class FilesNeeded:
+    """A decision's answer, having written nothing, when it is the last approval of a promotion
+    whose gates verify files and they were not re-hashed yet: hash version `number`, then retry."""
+
+    number: int
+
+
+@dataclass(frozen=True)
 class RollbackPlan:
     """What a rollback of one stage or alias would do: put `previous` back in place of `current`."""
 
@@ -102,7 +111,8 @@ class StageUseCases:
         validate_text(request.reason, MAX_REASON, "reason")
         policy = self.policy.current()
         stage_gates = policy.for_model(ref.model).gates_for(request.target)
-        needed = promote_role(request.target, validate_only=request.validate_only, approvals=stage_gates.approvals)
+        needed = promote_role(request.target, validate_only=request.validate_only, approvals=stage_gates.approvals,
+                              approver_stages=policy.approver_stages)  # fmt: skip
         authorize(request.caller, needed, f"promoting to {request.target!r}", target=request.target)
         files = None
         if stage_gates.verify_files:
@@ -128,9 +138,9 @@ class StageUseCases:
         holders = model.aliases if is_alias else model.stage_holders
         previous = holders.get(request.target)
         model_policy = policy.for_model(model_id)
-        gates = self._checks(model, number, request.target, previous)
-        gates += self._policy_gates(tx, model_policy, model, number, request.target, is_alias, previous, files)
-        required = model_policy.gates_for(request.target).approvals
+        stage_gates = model_policy.gates_for(request.target)
+        gates = self._all_gates(tx, model_policy, stage_gates, model, number, request.target, is_alias, previous, files)
+        required = stage_gates.approvals
         now = self.core.clock()
         promotion = Promotion(
             id=0, model=model_id, version=number, target=request.target, is_alias=is_alias,
@@ -149,12 +159,13 @@ class StageUseCases:
             return self._hold_for_approval(tx, promotion, request.caller)
         return self._apply(tx, model, promotion, request.caller, rollback=False)
 
-    def _policy_gates(
-        self, tx: Transaction, model_policy: ModelPolicy, model: Model, number: int, target: str, is_alias: bool,
-        previous: int | None, files: FilesCheck | None,
+    def _all_gates(
+        self, tx: Transaction, model_policy: ModelPolicy, gates: StageGates, model: Model, number: int, target: str,
+        is_alias: bool, previous: int | None, files: FilesCheck | None,
     ) -> list[GateResult]:  # fmt: skip
-        """The policy's gates for `target`, judged on the versions as this transaction sees them."""
-        results = []
+        """Every verdict on version `number` entering `target` over holder `previous`: the built-in
+        checks, whether the policy allows the stage, then `gates`, as this transaction sees them."""
+        results = self._checks(model, number, target, previous)
         if model_policy.stages is not None and not is_alias:
             allowed = target in model_policy.stages
             results.append(GateResult(
@@ -162,7 +173,7 @@ class StageUseCases:
                 f"the policy for {model_policy.pattern!r} {'allows' if allowed else 'does not allow'} stage "
                 f"{target!r} (stages: {', '.join(model_policy.stages) or 'none'})",
             ))  # fmt: skip
-        return results + self._judge(tx, model_policy.gates_for(target), model, number, target, previous, files)
+        return results + self._judge(tx, gates, model, number, target, previous, files)
 
     def _judge(
         self, tx: Transaction, gates: StageGates, model: Model, number: int, target: str, previous: int | None,
@@ -210,12 +221,12 @@ class StageUseCases:
 
     def _checks(self, model: Model, number: int, target: str, previous: int | None) -> list[GateResult]:
         """The built-in checks every promotion passes; policy gates add to these."""
-        status = self.core.state.status[(model.name, number)]
+        status = self.core.state.status.get((model.name, number))
         return [
             GateResult(
                 "version_ready",
                 status in PROMOTABLE,
-                f"version {number} is {status.value}"
+                f"version {number} is {status.value if status else 'gone'}"
                 + ("" if status in PROMOTABLE else "; only ready versions can be promoted"),
             ),
             GateResult(
@@ -286,8 +297,9 @@ class StageUseCases:
         model_id = parse_model_name(model_ref, "model")
         validate_label(stage, "stage")
         validate_text(reason, MAX_REASON, "reason")
-        authorize(caller, rollback_role(stage), f"rolling back {stage!r}", stage=stage)
-        gates = self.policy.current().for_model(model_id).gates_for(stage).for_rollback()
+        policy = self.policy.current()
+        authorize(caller, rollback_role(stage, policy.approver_stages), f"rolling back {stage!r}", stage=stage)
+        gates = policy.for_model(model_id).gates_for(stage).for_rollback()
         files = None
         if gates.verify_files:
             # The writer names the version to put back (by the rule the rollback itself uses);
@@ -402,34 +414,66 @@ class StageUseCases:
         return found[:limit], next_token
 
     async def decide(self, name: str, decision: PromotionState, comment: str, caller: Caller) -> Promotion:
-        """Approve, reject or cancel a promotion waiting for approval."""
+        """Approve, reject or cancel a promotion waiting for approval.
+
+        The last approval needed judges the promotion again, as a promotion asked for now
+        would be (approvals aside: they are what just completed): the holder, the stage the
+        version holds, its files and the policy may all have changed while it waited. If a
+        gate fails, the promotion is stored as failed with the fresh verdicts, and the call
+        is refused naming every failed gate.
+        """
         model_id, promotion_id = parse_promotion_name(name)
         validate_text(comment, MAX_REASON, "comment")
+        policy = self.policy.current()
+        operation = partial(self._decide, model_id=model_id, promotion_id=promotion_id, name=name,
+                            decision=decision, comment=comment, caller=caller, policy=policy)  # fmt: skip
+        decided = await self.core.write(partial(operation, files=None))
+        if isinstance(decided, FilesNeeded):
+            # Hashed only once this approval is known to be the last, off the loop and the
+            # writer; the version of a promotion never changes, so one retry is enough.
+            files = await self._verify_files(model_id, decided.number)
+            decided = await self.core.write(partial(operation, files=files))
+        if decision == PromotionState.APPROVED and decided.state == PromotionState.FAILED:
+            # Raised after the write: the failed promotion is committed, not undone.
+            failed = [g for g in decided.gate_results if not g.passed]
+            raise _refusal(f"promotion {name}", failed, model_id, decided.version, decided.target,
+                           promotion=name, state=decided.state.value)  # fmt: skip
+        return decided
 
-        def operation(tx: Transaction) -> Effects:
-            promotion = tx.get_promotion(model_id, promotion_id)
-            if promotion is None:
-                raise NotFound(f"promotion {name} does not exist", reason="PROMOTION_NOT_FOUND", name=name)
-            if promotion.state != PromotionState.PENDING_APPROVAL:
-                raise FailedPrecondition(
-                    f"promotion {name} is {promotion.state.value}, not waiting for approval",
-                    reason="PROMOTION_NOT_PENDING",
-                    state=promotion.state.value,
-                )
-            now = self.core.clock()
-            if decision == PromotionState.APPROVED:
-                self._check_approver(promotion, caller.actor)
+    def _decide(
+        self, tx: Transaction, *, model_id: str, promotion_id: int, name: str, decision: PromotionState, comment: str,
+        caller: Caller, policy: Policy, files: FilesCheck | None,
+    ) -> Effects:  # fmt: skip
+        """Writer thread: records the decision; the last approval applies or fails the promotion.
+
+        Its value is the promotion, or FilesNeeded (having written nothing) when the last
+        approval must first have the version's files re-hashed.
+        """
+        promotion = tx.get_promotion(model_id, promotion_id)
+        if promotion is None:
+            raise NotFound(f"promotion {name} does not exist", reason="PROMOTION_NOT_FOUND", name=name)
+        if promotion.state != PromotionState.PENDING_APPROVAL:
+            raise FailedPrecondition(
+                f"promotion {name} is {promotion.state.value}, not waiting for approval",
+                reason="PROMOTION_NOT_PENDING",
+                state=promotion.state.value,
+            )
+        now = self.core.clock()
+        if decision == PromotionState.APPROVED:
+            self._check_approver(promotion, caller.actor)
+            if len(promotion.approvals) + 1 >= (promotion.required_approvals or REQUIRED_APPROVALS):
+                gates = policy.for_model(model_id).gates_for(promotion.target)
+                if gates.verify_files and (files is None or files.number != promotion.version):
+                    return Effects(value=FilesNeeded(promotion.version))
                 promotion.approvals.append(Approval(caller.actor, comment, now))
-                if len(promotion.approvals) >= (promotion.required_approvals or REQUIRED_APPROVALS):
-                    return self._apply_approved(tx, promotion, now, caller)
-            else:
-                promotion.reason = "; ".join(filter(None, [promotion.reason, comment]))
-                promotion.state = decision
-            effects = Effects(value=promotion)
-            self._close(tx, promotion, promotion.state, now, caller, effects)
-            return effects
-
-        return await self.core.write(operation)
+                return self._apply_approved(tx, promotion, now, caller, policy, files)
+            promotion.approvals.append(Approval(caller.actor, comment, now))
+        else:
+            promotion.reason = "; ".join(filter(None, [promotion.reason, comment]))
+            promotion.state = decision
+        effects = Effects(value=promotion)
+        self._close(tx, promotion, promotion.state, now, caller, effects)
+        return effects
 
     @staticmethod
     def _check_approver(promotion: Promotion, actor: str) -> None:
@@ -443,20 +487,24 @@ class StageUseCases:
             raise FailedPrecondition(f"{actor!r} has already approved this promotion", reason="ALREADY_APPROVED",
                                      actor=actor)  # fmt: skip
 
-    def _apply_approved(self, tx: Transaction, promotion: Promotion, now: datetime, caller: Caller) -> Effects:
-        """The last approval arrived: apply, against whoever holds the target by now."""
+    def _apply_approved(self, tx: Transaction, promotion: Promotion, now: datetime, caller: Caller, policy: Policy,
+                        files: FilesCheck | None) -> Effects:  # fmt: skip
+        """The last approval arrived: judge the promotion again against the current holder, state
+        and policy; apply it if every gate passes, else store it as failed and change nothing else."""
         model = self.core.writer_model(promotion.model)
-        status = self.core.state.status.get((model.name, promotion.version))
-        if status not in PROMOTABLE:
-            raise FailedPrecondition(
-                f"version {promotion.version} is {status.value if status else 'gone'}; only ready versions can be promoted",
-                reason="VERSION_NOT_READY",
-                version=promotion.version,
-            )
         holders = model.aliases if promotion.is_alias else model.stage_holders
         current = holders.get(promotion.target)
-        return self._apply(tx, model, replace(promotion, update_time=now, previous_version=current), caller,
-                           rollback=False)
+        model_policy = policy.for_model(model.name)
+        gates = replace(model_policy.gates_for(promotion.target), approvals=0)
+        results = self._all_gates(tx, model_policy, gates, model, promotion.version, promotion.target,
+                                  promotion.is_alias, current, files)  # fmt: skip
+        if all(g.passed for g in results):
+            return self._apply(tx, model, replace(promotion, update_time=now, previous_version=current,
+                                                  gate_results=results), caller, rollback=False)  # fmt: skip
+        promotion.gate_results = results
+        effects = Effects(value=promotion)
+        self._close(tx, promotion, PromotionState.FAILED, now, caller, effects)
+        return effects
 
     def _close(self, tx: Transaction, promotion: Promotion, state: PromotionState, now: datetime,
                caller: Caller, effects: Effects | None = None) -> None:  # fmt: skip
@@ -509,7 +557,8 @@ def _int_token(token: str) -> int | None:
     return int(token)
 
 
-def _refusal(action: str, failed: list[GateResult], model_id: str, number: int, target: str) -> FailedPrecondition:
+def _refusal(action: str, failed: list[GateResult], model_id: str, number: int, target: str,
+             **facts: object) -> FailedPrecondition:  # fmt: skip
     """The one refusal of a promotion or rollback whose gates failed: every failed gate, named."""
     return FailedPrecondition(
         f"{action} refused: " + "; ".join(g.detail for g in failed),
@@ -518,6 +567,7 @@ def _refusal(action: str, failed: list[GateResult], model_id: str, number: int, 
         version=number,
         target=target,
         gates=",".join(g.gate for g in failed),
+        **facts,
     )
 
 

@@ -11,6 +11,7 @@ import enum
 import hashlib
 import hmac
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -112,8 +113,6 @@ METHOD_ROLES: dict[str, Role] = {
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".
 OPEN_METHODS = frozenset({"grpc.health.v1.Health/Check", "grpc.health.v1.Health/Watch"})
-# Stages only an approver may put a version into (or roll back) without a pending approval.
-APPROVER_STAGES = frozenset({"production"})
 
 
 def method_key(full_method: str) -> str:
@@ -146,21 +145,23 @@ def authorize(caller: Caller, role: Role, action: str, **facts: object) -> None:
     )  # fmt: skip
 
 
-def promote_role(target: str, *, validate_only: bool, approvals: int) -> Role:
+def promote_role(target: str, *, validate_only: bool, approvals: int, approver_stages: AbstractSet[str]) -> Role:
     """The least role that may ask to promote into `target`.
 
-    A dry run changes nothing. A production promotion that waits for approvers may be asked
-    for by a maintainer; one that would apply at once needs an approver.
+    A dry run changes nothing. A promotion into one of `approver_stages` (the policy's) that
+    waits for approvers may be asked for by a maintainer; one that would apply at once needs
+    an approver.
     """
     if validate_only:
         return Role.VIEWER
-    if target in APPROVER_STAGES and approvals == 0:
+    if target in approver_stages and approvals == 0:
         return Role.APPROVER
     return Role.MAINTAINER
 
 
-def rollback_role(stage: str) -> Role:
-    return Role.APPROVER if stage in APPROVER_STAGES else Role.MAINTAINER
+def rollback_role(stage: str, approver_stages: AbstractSet[str]) -> Role:
+    """The least role that may roll back `stage`: a rollback never waits for approvers."""
+    return Role.APPROVER if stage in approver_stages else Role.MAINTAINER
 
 
 # -- tokens -------------------------------------------------------------------------------

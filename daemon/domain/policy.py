@@ -2,6 +2,8 @@
 
 Shape of the document::
 
+    approver_stages = ["production"]   # stages only an approver may enter or roll back at once
+
     [[models]]                      # entries are tried in order; the first match wins
     pattern = "fraud-*"             # fnmatch on the model name (required)
     stages = ["staging", "production"]   # optional: the stages promotions may target
@@ -23,9 +25,11 @@ are ``>=``, ``>``, ``<=``, ``<``, ``==``; a key may be written ``metrics.auc``. 
 without ``@split`` is the one recorded without a split. ``from`` names stages, which must be
 in ``stages`` when the entry declares them; "none" always means "holds no stage". A
 rollback skips every gate unless ``rollback_skips`` says otherwise, and always skips
-approvals. Any unknown table or key, wrong type or malformed item raises
-``InvalidArgument(reason="INVALID_POLICY", key=...)`` naming where it is, so a typo never
-silently disables a gate.
+approvals. ``approver_stages`` (default ``["production"]``) names the stages that only an
+approver may roll back or promote into without waiting for approvals; an empty list leaves
+that to each stage's approvals gate. Any unknown table or key, wrong type or malformed item
+raises ``InvalidArgument(reason="INVALID_POLICY", key=...)`` naming where it is, so a typo
+never silently disables a gate.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ GATE_KINDS = ("from", "require", "metrics", "beat_holder", "signature_compatible
 SKIP_ALL = "*"
 # In `from`: the candidate holds no stage at all.
 NO_STAGE = "none"
+# Stages only an approver may enter without waiting for approvals, or roll back.
+DEFAULT_APPROVER_STAGES = frozenset({"production"})
 _GATE_KEYS = frozenset(
     {"from", "require", "metrics", "beat_holder", "tolerance", "signature_compatible", "verify_files",
      "name_pattern", "approvals", "rollback_skips"}
@@ -148,6 +154,7 @@ DEFAULT_MODEL_POLICY = ModelPolicy("*")
 @dataclass(frozen=True)
 class Policy:
     models: tuple[ModelPolicy, ...] = ()
+    approver_stages: frozenset[str] = DEFAULT_APPROVER_STAGES
 
     def for_model(self, model: str) -> ModelPolicy:
         """The first entry whose pattern matches `model`, else the default (no gates)."""
@@ -166,11 +173,27 @@ def parse_policy(text: str) -> Policy:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _invalid("", f"not valid TOML: {exc}") from None
-    _no_unknown_keys(document, frozenset({"models"}), "")
+    _no_unknown_keys(document, frozenset({"models", "approver_stages"}), "")
     entries = document.get("models", [])
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise _invalid("models", "must be an array of tables: [[models]]")
-    return Policy(tuple(_model(entry, f"models[{i}]") for i, entry in enumerate(entries)))
+    approver_stages = DEFAULT_APPROVER_STAGES
+    if "approver_stages" in document:
+        approver_stages = frozenset(_stage_names(document["approver_stages"], "approver_stages"))
+    return Policy(tuple(_model(entry, f"models[{i}]") for i, entry in enumerate(entries)), approver_stages)
+
+
+def _stage_names(value: object, where: str) -> tuple[str, ...]:
+    """Distinct stage names; empty is allowed (the caller decides what it means)."""
+    items = _distinct_strings(value, where)
+    for i, item in enumerate(items):
+        _check_stage_name(item, f"{where}[{i}]")
+    return items
+
+
+def _check_stage_name(item: str, where: str) -> None:
+    if not LABEL.fullmatch(item) or item in RESERVED_LABELS:
+        raise _invalid(where, f"{item!r} is not a stage name (a-z, 0-9, '.', '_' or '-', starting with a letter)")
 
 
 def _model(entry: dict[str, Any], where: str) -> ModelPolicy:
@@ -240,9 +263,7 @@ def _from_stages(value: object, where: str, stages: tuple[str, ...] | None, stag
     for i, item in enumerate(items):
         if item == NO_STAGE:
             continue
-        if not LABEL.fullmatch(item) or item in RESERVED_LABELS:
-            raise _invalid(f"{where}[{i}]", f"{item!r} is not a stage name (a-z, 0-9, '.', '_' or '-', "
-                           "starting with a letter)")  # fmt: skip
+        _check_stage_name(item, f"{where}[{i}]")
         if stages is not None and item not in stages:
             raise _invalid(f"{where}[{i}]", f"names stage {item!r}, which is not in {stages_key} "
                            f"({', '.join(stages) or 'empty'}); use one of them or \"{NO_STAGE}\"")  # fmt: skip

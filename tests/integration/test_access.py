@@ -352,3 +352,31 @@ def test_a_maintainer_asks_for_production_and_approvers_decide(daemon_factory, s
     assert applied.state == stages_pb2.PROMOTION_STATE_APPLIED
     assert (changed.actor, changed.role) == ("approver", access_pb2.ROLE_APPROVER)
     assert changed.promotion.actor == "maintainer"  # who asked stays on the promotion
+
+
+def test_the_policy_names_the_stages_that_need_an_approver(daemon_factory, short_dir, model_id: str) -> None:  # type: ignore[no-untyped-def]
+    policy = short_dir / "policy.toml"
+    policy.write_text('approver_stages = ["prod"]\n')
+    daemon = daemon_factory("--policy", str(policy))
+    with daemon.channel() as channel:
+        api = stubs(channel)
+        stages = ["dev", "prod", "production"]
+        api.models.CreateModel(registry_pb2.CreateModelRequest(model_id=model_id, model={"stages": stages}))
+        maintainer = create_token(channel, "maintainer", "maintainer")
+        first, second = register(api, model_id), register(api, model_id)
+        for version in (first, second):  # the socket's owner, an admin, fills prod
+            api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name=version.name, target="prod"))
+
+        with pytest.raises(grpc.RpcError) as into_prod:
+            promote(channel, first.name, "prod", maintainer)
+        with pytest.raises(grpc.RpcError) as rolling_back_prod:
+            api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model=f"models/{model_id}", stage="prod"),
+                                     metadata=bearer(maintainer))  # fmt: skip
+        produced = promote(channel, first.name, "production", maintainer)
+
+    info = error_info(into_prod.value)
+    assert (info.reason, info.metadata["required_role"], info.metadata["target"]) == ("ROLE_REQUIRED", "approver",
+                                                                                      "prod")  # fmt: skip
+    assert error_info(rolling_back_prod.value).metadata["required_role"] == "approver"
+    assert produced.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert produced.target == "production"

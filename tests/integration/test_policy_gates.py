@@ -10,7 +10,7 @@ import grpc
 import pytest
 
 from support.rpc import error_info, register, stubs
-from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import events_pb2, registry_pb2, resources_pb2, stages_pb2
 
 POLICY = """
 [[models]]
@@ -59,6 +59,23 @@ pattern = "rbf-*"
 metrics = ["auc >= 0.5"]
 verify_files = true
 rollback_skips = []
+
+[[models]]
+pattern = "rjb-*"
+[models.gates.production]
+beat_holder = ["auc"]
+approvals = 1
+
+[[models]]
+pattern = "rjf-*"
+[models.gates.production]
+verify_files = true
+approvals = 2
+
+[[models]]
+pattern = "rjp-*"
+[models.gates.production]
+approvals = 1
 """
 
 
@@ -355,3 +372,120 @@ def test_the_gates_a_rollback_ran_are_on_its_promotion(api, short_dir):
     assert [(g.gate, g.passed, g.detail) for g in stored.gate_results] == verdicts
     assert rolled.rollback and rolled.previous_version == "models/rbf-b/versions/2"
     assert holder(api, "rbf-b") == "models/rbf-b/versions/1"
+
+
+# -- the last approval judges the promotion again -----------------------------------------
+
+
+def approve(api, promotion, who="bob"):
+    return api.stages.ApprovePromotion(stages_pb2.ApprovePromotionRequest(name=promotion.name), metadata=actor(who))
+
+
+def stored(api, promotion):
+    return api.stages.GetPromotion(stages_pb2.GetPromotionRequest(name=promotion.name))
+
+
+def test_an_approval_fails_the_promotion_when_the_holder_it_must_beat_changed_while_it_waited(api):
+    register(api, "rjb-a", metrics=auc(0.80), storage_uri="s3://b/1")
+    register(api, "rjb-a", metrics=auc(0.90), storage_uri="s3://b/2")
+    weaker = promote(api, "rjb-a", 1, who="alice")
+    stronger = promote(api, "rjb-a", 2, who="alice")
+    approve(api, stronger)
+
+    with pytest.raises(grpc.RpcError) as raised:
+        approve(api, weaker)
+
+    assert weaker.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "metrics.auc 0.8 is worse than holder version 2's 0.9" in raised.value.details()
+    info = error_info(raised.value)
+    assert (info.reason, info.metadata["gates"], info.metadata["promotion"]) == ("GATE_NOT_MET", "beat_holder.auc",
+                                                                                 weaker.name)  # fmt: skip
+    failed = stored(api, weaker)
+    assert failed.state == stages_pb2.PROMOTION_STATE_FAILED
+    assert [(g.gate, g.passed) for g in failed.gate_results] == [
+        ("version_ready", True), ("not_current_holder", True), ("beat_holder.auc", False)]  # fmt: skip
+    assert [a.actor for a in failed.approvals] == ["bob"]
+    assert holder(api, "rjb-a") == "models/rjb-a/versions/2"
+
+
+def test_a_failed_approval_is_recorded_as_a_promotion_update_and_changes_no_stage(api):
+    register(api, "rjb-b", metrics=auc(0.80), storage_uri="s3://b/1")
+    register(api, "rjb-b", metrics=auc(0.90), storage_uri="s3://b/2")
+    weaker = promote(api, "rjb-b", 1, who="alice")
+    approve(api, promote(api, "rjb-b", 2, who="alice"))
+    before = (etag(api, "rjb-b"), history(api, "rjb-b"))
+
+    with pytest.raises(grpc.RpcError):
+        approve(api, weaker)
+
+    stream = api.events.Watch(events_pb2.WatchRequest(
+        start_revision=0, filter='model = "rjb-b" AND type = "promotion.updated"'), timeout=10)  # fmt: skip
+    updated = next(iter(stream)).event
+    stream.cancel()
+    assert (updated.subject, updated.actor) == (weaker.name, "bob")
+    assert updated.promotion.state == stages_pb2.PROMOTION_STATE_FAILED
+    assert (etag(api, "rjb-b"), history(api, "rjb-b")) == before
+
+
+def test_an_approval_applies_a_promotion_whose_gates_still_pass_and_records_the_fresh_verdicts(api):
+    register(api, "rjb-c", metrics=auc(0.90), storage_uri="s3://b/1")
+    register(api, "rjb-c", metrics=auc(0.80), storage_uri="s3://b/2")
+    stronger = promote(api, "rjb-c", 1, who="alice")
+    approve(api, promote(api, "rjb-c", 2, who="alice"))
+
+    applied = approve(api, stronger)
+
+    assert [g.detail for g in stronger.gate_results if g.gate == "beat_holder.auc"] == ["no current holder to beat"]
+    assert applied.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert applied.previous_version == "models/rjb-c/versions/2"
+    fresh = [(g.passed, g.detail) for g in stored(api, stronger).gate_results if g.gate == "beat_holder.auc"]
+    assert fresh == [(True, "metrics.auc 0.9 is within holder version 2's 0.8 (tolerance 0)")]
+    assert holder(api, "rjb-c") == "models/rjb-c/versions/1"
+
+
+def test_the_last_approval_re_hashes_the_files_and_fails_the_promotion_when_one_was_altered(api, short_dir):
+    folders = register_folders(api, "rjf-a", short_dir, 1)
+    pending = promote(api, "rjf-a", 1, who="alice")
+    first = approve(api, pending, who="bob")
+    (folders[0] / "model.bin").write_bytes(b"tampered")
+
+    with pytest.raises(grpc.RpcError) as raised:
+        approve(api, pending, who="carol")
+
+    assert [g.passed for g in pending.gate_results if g.gate == "verify_files"] == [True]
+    assert first.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "changed: model.bin" in raised.value.details()
+    assert error_info(raised.value).metadata["gates"] == "verify_files"
+    assert stored(api, pending).state == stages_pb2.PROMOTION_STATE_FAILED
+    assert holder(api, "rjf-a") is None
+
+
+def test_the_last_approval_applies_when_the_files_still_match(api, short_dir):
+    register_folders(api, "rjf-b", short_dir, 1)
+    pending = promote(api, "rjf-b", 1, who="alice")
+    approve(api, pending, who="bob")
+
+    applied = approve(api, pending, who="carol")
+
+    assert applied.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert [(g.gate, g.passed) for g in applied.gate_results if g.gate == "verify_files"] == [("verify_files", True)]
+    assert [a.actor for a in applied.approvals] == ["bob", "carol"]
+    assert holder(api, "rjf-b") == "models/rjf-b/versions/1"
+
+
+def test_the_last_approval_judges_by_the_policy_in_force_now(api, policy_file):
+    register(api, "rjp-a", metrics=auc(0.5))
+    pending = promote(api, "rjp-a", 1, who="alice")
+    write_policy(policy_file, POLICY.replace('pattern = "rjp-*"\n[models.gates.production]\napprovals = 1',
+                                             'pattern = "rjp-*"\n[models.gates.production]\napprovals = 1\n'
+                                             'metrics = ["auc >= 0.9"]'), bump=1)  # fmt: skip
+
+    with pytest.raises(grpc.RpcError) as raised:
+        approve(api, pending)
+
+    assert error_info(raised.value).metadata["gates"] == "metrics.auc"
+    assert "metrics.auc 0.5 < 0.9" in raised.value.details()
+    assert stored(api, pending).state == stages_pb2.PROMOTION_STATE_FAILED
+    assert holder(api, "rjp-a") is None

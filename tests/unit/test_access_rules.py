@@ -23,6 +23,7 @@ from studbook.daemon.domain.access import (
     validate_display_name,
 )
 from studbook.daemon.domain.errors import InvalidArgument, PermissionDenied, Unauthenticated
+from studbook.daemon.domain.policy import DEFAULT_APPROVER_STAGES
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 SECRET = "sbk_0123456789ab_" + "s" * 43
@@ -115,11 +116,42 @@ def test_a_method_outside_the_table_is_refused_even_to_an_admin() -> None:
     ],
 )
 def test_who_may_ask_for_a_promotion(target: str, validate_only: bool, approvals: int, least: Role) -> None:
-    assert promote_role(target, validate_only=validate_only, approvals=approvals) is least
+    needed = promote_role(target, validate_only=validate_only, approvals=approvals,
+                          approver_stages=DEFAULT_APPROVER_STAGES)  # fmt: skip
+
+    assert needed is least
 
 
 def test_rolling_back_production_needs_an_approver() -> None:
-    assert (rollback_role("production"), rollback_role("staging")) == (Role.APPROVER, Role.MAINTAINER)
+    roles = [rollback_role(stage, DEFAULT_APPROVER_STAGES) for stage in ("production", "staging")]
+
+    assert roles == [Role.APPROVER, Role.MAINTAINER]
+
+
+@pytest.mark.parametrize(
+    "target, approvals, to_promote, to_roll_back",
+    [
+        ("prod", 0, Role.APPROVER, Role.APPROVER),
+        ("prod", 1, Role.MAINTAINER, Role.APPROVER),  # approvers decide later; a rollback never waits
+        ("qa", 0, Role.APPROVER, Role.APPROVER),
+        ("production", 0, Role.MAINTAINER, Role.MAINTAINER),  # not listed: an ordinary stage
+    ],
+)
+def test_the_stages_needing_an_approver_are_the_ones_given(target: str, approvals: int, to_promote: Role,
+                                                           to_roll_back: Role) -> None:  # fmt: skip
+    approver_stages = frozenset({"prod", "qa"})
+
+    promoting = promote_role(target, validate_only=False, approvals=approvals, approver_stages=approver_stages)
+    rolling_back = rollback_role(target, approver_stages)
+
+    assert (promoting, rolling_back) == (to_promote, to_roll_back)
+
+
+@given(st.from_regex(r"[a-z][a-z0-9._-]{0,12}", fullmatch=True), st.integers(min_value=0, max_value=3))
+def test_without_approver_stages_a_maintainer_may_promote_into_and_roll_back_any_stage(target: str, approvals: int) -> None:
+    promoting = promote_role(target, validate_only=False, approvals=approvals, approver_stages=frozenset())
+
+    assert (promoting, rollback_role(target, frozenset())) == (Role.MAINTAINER, Role.MAINTAINER)
 
 
 def test_the_denial_budget_allows_a_burst_then_a_rate_and_counts_the_rest() -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.policy import (
+    DEFAULT_APPROVER_STAGES,
     EMPTY_POLICY,
     GATE_KINDS,
     NO_GATES,
@@ -17,6 +20,8 @@ from studbook.daemon.domain.policy import (
 )
 
 FULL = """
+approver_stages = ["production", "canary"]
+
 [[models]]
 pattern = "fraud-*"
 stages = ["staging", "production"]
@@ -54,6 +59,7 @@ def test_the_documented_shape_parses_into_records():
     assert gates.name_pattern == "^fraud-[a-z]+$"
     assert gates.from_stages == ("staging", "none")
     assert gates.rollback_skips == ("beat_holder", "verify_files")
+    assert policy.approver_stages == {"production", "canary"}
 
 
 def test_the_first_matching_entry_wins_and_unmatched_models_get_no_gates():
@@ -125,6 +131,13 @@ def test_from_may_name_any_stage_when_the_entry_declares_none():
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['approvals']", "models[0].gates.p.rollback_skips[0]"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['tolerance']", "models[0].gates.p.rollback_skips[0]"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['from', 'from']", "models[0].gates.p.rollback_skips[1]"),
+        ("approver_stages = 'production'", "approver_stages"),
+        ("approver_stages = [1]", "approver_stages[0]"),
+        ("approver_stages = ['']", "approver_stages[0]"),
+        ("approver_stages = ['Production']", "approver_stages[0]"),
+        ("approver_stages = ['prod', 'latest']", "approver_stages[1]"),
+        ("approver_stages = ['prod', 'prod']", "approver_stages[1]"),
+        ("[approver_stages]\nprod = true", "approver_stages"),
     ],
 )
 def test_each_malformed_part_is_refused_naming_where_it_is(text, key):
@@ -222,3 +235,37 @@ def test_any_other_rollback_skip_is_refused_naming_the_item(item):
 
     assert raised.value.reason == "INVALID_POLICY"
     assert raised.value.metadata["key"] == "models[0].gates.p.rollback_skips[1]"
+
+
+def test_without_approver_stages_production_needs_an_approver_and_an_empty_list_means_none_does():
+    assert parse_policy("[[models]]\npattern = '*'\n").approver_stages == DEFAULT_APPROVER_STAGES == {"production"}
+    assert EMPTY_POLICY.approver_stages == {"production"}
+    assert parse_policy("approver_stages = []\n").approver_stages == frozenset()
+
+
+def test_approver_stages_says_how_to_fix_a_bad_item():
+    with pytest.raises(InvalidArgument) as raised:
+        parse_policy("approver_stages = ['prod', 'Live']\n")
+
+    assert "approver_stages[1] 'Live' is not a stage name" in raised.value.message
+
+
+@given(st.lists(st.from_regex(r"[a-z][a-z0-9._-]{0,12}", fullmatch=True).filter(lambda s: s != "latest"),
+                max_size=5, unique=True))  # fmt: skip
+def test_any_list_of_distinct_stage_names_is_valid_approver_stages(stages):
+    parsed = parse_policy(f"approver_stages = {stages!r}\n").approver_stages
+
+    assert parsed == frozenset(stages)
+
+
+@given(st.text(st.characters(exclude_categories=("Cs",)), max_size=20)
+       .filter(lambda s: re.fullmatch(r"[a-z][a-z0-9._-]{0,63}", s) is None))  # fmt: skip
+def test_any_other_approver_stage_is_refused_naming_the_item(item):
+    escaped = "".join(f"\\U{ord(ch):08x}" for ch in item)  # TOML reads it back exactly, whatever it holds
+    document = f'approver_stages = ["production", "{escaped}"]\n'
+
+    with pytest.raises(InvalidArgument) as raised:
+        parse_policy(document)
+
+    assert raised.value.reason == "INVALID_POLICY"
+    assert raised.value.metadata["key"] == "approver_stages[1]"

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
-from studbook.daemon.domain.model import ArtifactFile, Dataset, ModelVersion, ParentLink, Run, Signature
+from studbook.daemon.domain.model import (
+    ArtifactFile,
+    Dataset,
+    Environment,
+    ModelVersion,
+    ParentLink,
+    Run,
+    Signature,
+)
 from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
 from studbook.daemon.formats.folder import PLAIN
 from studbook.daemon.watch.examine import Hashed, Inspected
@@ -44,11 +53,11 @@ def build_draft(
         datasets=_datasets(manifest, inspected),
         run=manifest.run or _folder_run(inspected),
         parents=parents,
+        environment=_environment(manifest, inspected),
+        training=replace(manifest.training, data_versions=dict(manifest.training.data_versions)),
         created_by=ACTOR,
         created_from=unit_path,
     )
-    if folder is not None:
-        draft.environment = folder.environment
     draft.tags = _tags(manifest, inspected)
     return draft
 
@@ -87,6 +96,21 @@ def _tags(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
         if key not in tags and TAG_KEY.fullmatch(key):
             tags[key] = value.replace("\x00", "")[:MAX_TAG_VALUE]
     return tags
+
+
+def _environment(manifest: Manifest, inspected: Inspected) -> Environment:
+    """The manifest's environment, what it leaves out filled from what the folder declares."""
+    given = manifest.environment
+    found = inspected.folder.environment if inspected.folder is not None else Environment()
+    # Packages and requirements describe one installation, so they come from one source:
+    # the manifest's packages beside an MLflow folder's requirements could contradict each other.
+    installed = given if given.packages or given.requirements else found
+    return Environment(
+        python_version=given.python_version or found.python_version,
+        packages=dict(installed.packages),
+        requirements=list(installed.requirements),
+        platform=given.platform or found.platform,
+    )
 
 
 def _datasets(manifest: Manifest, inspected: Inspected) -> list[Dataset]:

@@ -9,6 +9,10 @@
       "datasets": [{"name": "transactions", "version": "2026-03", "uri": "s3://..."}],
       "run": {"run_id": "r-42", "code_commit": "abc123", "entry_point": "train.py"},
       "parents": [{"version": "models/base/versions/3", "relation": "fine_tuned_from"}],
+      "environment": {"python_version": "3.12.3", "platform": "Linux-6.8-x86_64",
+                      "packages": {"torch": "2.3.0"}, "requirements": ["torch==2.3.0"]},
+      "training": {"seed": 42, "data_versions": {"transactions": "2026-03"},
+                   "code_commit": "abc123", "code_dirty": false, "entry_point": "train.py"},
       "files": [{"path": "model.safetensors", "size": 123, "sha256": "..."}]
     }
 
@@ -21,16 +25,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from studbook.daemon.domain.errors import InvalidArgument
-from studbook.daemon.domain.model import ChangeKind, Dataset, Metric, Run
+from studbook.daemon.domain.model import ChangeKind, Dataset, Environment, Metric, Run, TrainingConfig
 from studbook.daemon.domain.names import (
     MAX_DESCRIPTION,
     MAX_MODEL_CARD,
+    MAX_PARAM_VALUE,
+    MAX_PARAMS,
+    MAX_TAG_VALUE,
     validate_metric_key,
     validate_params,
     validate_tags,
@@ -43,6 +51,14 @@ from studbook.daemon.watch.layout import MANIFEST
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_LISTED_FILES = 100_000
+# An environment is as big as a `pip freeze`: as many packages and requirement lines as a
+# version may have params, a package's version as long as a tag value, a line as a param.
+MAX_PACKAGES = MAX_PARAMS
+MAX_REQUIREMENTS = MAX_PARAMS
+# As many training datasets as a version may list in `datasets`.
+MAX_DATA_VERSIONS = 256
+_INT64 = (-(2**63), 2**63 - 1)
+_MAX_SHOWN_KEY = 100
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 # The semantic-versioning words users reach for, mapped to the kinds of change.
 _CHANGE_KINDS = {
@@ -54,8 +70,10 @@ _CHANGE_KINDS = {
 _RELATIONS = ("fine_tuned_from", "distilled_from", "quantized_from", "derived_from")
 _FIELDS = (
     "schema", "description", "semver", "change_kind", "tags", "params", "metrics", "model_card",
-    "datasets", "run", "parents", "parent", "files",
+    "datasets", "run", "parents", "parent", "environment", "training", "files",
 )  # fmt: skip
+_ENVIRONMENT_FIELDS = ("python_version", "packages", "requirements", "platform")
+_TRAINING_FIELDS = ("seed", "data_versions", "code_commit", "code_dirty", "entry_point")
 
 
 class ManifestError(InvalidArgument):
@@ -92,6 +110,8 @@ class Manifest:
     datasets: list[Dataset] = field(default_factory=list)
     run: Run | None = None
     parents: list[ParentRef] = field(default_factory=list)
+    environment: Environment = field(default_factory=Environment)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
     files: list[ListedFile] = field(default_factory=list)
 
 
@@ -122,6 +142,12 @@ def parse_manifest(data: bytes) -> Manifest:
         document = jsonpos.parse(text)
     except jsonpos.JsonSyntaxError as exc:
         raise error_at(exc.position, "", f"not valid JSON: {exc.message}") from None
+    except ValueError:
+        # Python refuses to convert integers with more digits than a set limit (a guard against
+        # quadratic-time parsing); the decoder lets that through as a bare ValueError.
+        limit = sys.get_int_max_str_digits()
+        message = f"not valid JSON: a number has more than {limit} digits"
+        raise error_at(_long_number_at(text, limit), "", message) from None
     return _Reader(document).read()
 
 
@@ -171,6 +197,8 @@ class _Reader:
         manifest.datasets = self.datasets()
         manifest.run = self.run()
         manifest.parents = self.parents()
+        manifest.environment = self.environment()
+        manifest.training = self.training()
         manifest.files = self.files()
         return manifest
 
@@ -217,11 +245,42 @@ class _Reader:
             raise self.fail(path, f"{_dotted(path)} must be at least {minimum}")
         return value
 
+    def boolean(self, path: JsonPath) -> bool:
+        return bool(self.typed(path, bool, "true or false")) if self.has(path) else False
+
     def mapping(self, path: JsonPath) -> dict[str, Any]:
         return self.typed(path, dict, "an object") if self.has(path) else {}
 
     def items(self, path: JsonPath) -> list[Any]:
         return self.typed(path, list, "a list") if self.has(path) else []
+
+    def string_map(self, path: JsonPath, limit: int, check_key: Callable[[JsonPath, str], None],
+                   value_limit: int) -> dict[str, str]:  # fmt: skip
+        """An object of names to strings (package -> version): at most `limit` entries."""
+        given = self.mapping(path)
+        if len(given) > limit:
+            raise self.fail(path, f"{_dotted(path)} has {len(given)} entries, at most {limit}")
+        for key in given:
+            check_key(path, key)
+            self.text((*path, key), value_limit)
+        return dict(given)
+
+    def name_key(self, path: JsonPath, key: str) -> None:
+        """A key that names something: 1-256 characters of text, refused at the key itself."""
+        where = (*path, key)
+        if not key:
+            raise self.fail(where, f"{_dotted(path)} has an empty name", at_key=True)
+        try:
+            validate_text(key, 256, f"a name in {_dotted(path)}")
+        except InvalidArgument as exc:
+            raise self.fail(where, exc.message, at_key=True) from None
+
+    def dataset_key(self, path: JsonPath, key: str) -> None:
+        """A dataset name, spelled as in `datasets`, so both read as one set of training data."""
+        self.name_key(path, key)
+        if "/" in key or "@" in key:
+            raise self.fail((*path, key), f"{_dotted(path)} names datasets: 1-256 characters without '/' or '@'",
+                            at_key=True)  # fmt: skip
 
     def known_keys(self, path: JsonPath, allowed: tuple[str, ...]) -> None:
         for key in self.get(path):
@@ -317,6 +376,44 @@ class _Reader:
             raise self.fail(("parents",), "at most 64 parent versions")
         return parents
 
+    def environment(self) -> Environment:
+        if not self.has(("environment",)):
+            return Environment()
+        self.typed(("environment",), dict, "an object")
+        self.known_keys(("environment",), _ENVIRONMENT_FIELDS)
+        path: JsonPath = ("environment", "requirements")
+        lines = self.items(path)
+        if len(lines) > MAX_REQUIREMENTS:
+            raise self.fail(path, f"{_dotted(path)} has {len(lines)} lines, at most {MAX_REQUIREMENTS}")
+        return Environment(
+            python_version=self.text(("environment", "python_version"), 64),
+            packages=self.string_map(("environment", "packages"), MAX_PACKAGES, self.name_key, MAX_TAG_VALUE),
+            requirements=[self.text((*path, index), MAX_PARAM_VALUE) for index in range(len(lines))],
+            platform=self.text(("environment", "platform"), 256),
+        )
+
+    def training(self) -> TrainingConfig:
+        if not self.has(("training",)):
+            return TrainingConfig()
+        self.typed(("training",), dict, "an object")
+        self.known_keys(("training",), _TRAINING_FIELDS)
+        return TrainingConfig(
+            seed=self.seed(("training", "seed")),
+            data_versions=self.string_map(("training", "data_versions"), MAX_DATA_VERSIONS, self.dataset_key, 256),
+            code_commit=self.text(("training", "code_commit"), 256),
+            code_dirty=self.boolean(("training", "code_dirty")),
+            entry_point=self.text(("training", "entry_point"), 1024),
+        )
+
+    def seed(self, path: JsonPath) -> int | None:
+        """An int64 like the API's seed; null says, as leaving it out does, that none was set."""
+        if not self.has(path) or self.get(path) is None:
+            return None
+        value = self.integer(path, minimum=_INT64[0])
+        if value > _INT64[1]:
+            raise self.fail(path, f"{_dotted(path)} must fit in 64 bits (at most {_INT64[1]})")
+        return int(value)
+
     def files(self) -> list[ListedFile]:
         listed: dict[str, ListedFile] = {}
         entries = self.items(("files",))
@@ -349,8 +446,21 @@ class _Reader:
 def _dotted(path: JsonPath) -> str:
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int):
+            text += f"[{part}]"
+            continue
+        # Keys are the user's; a long one is cut so an error never carries it whole.
+        name = part if len(part) <= _MAX_SHOWN_KEY else part[:_MAX_SHOWN_KEY] + "..."
+        text += f".{name}" if text else name
     return text
+
+
+def _long_number_at(text: str, limit: int) -> Position:
+    found = re.search(rf"[0-9]{{{limit + 1},}}", text)
+    if found is None:
+        return Position(1, 1)
+    start = found.start()
+    return Position(text.count("\n", 0, start) + 1, start - (text.rfind("\n", 0, start) + 1) + 1)
 
 
 def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:

@@ -310,6 +310,36 @@ def test_a_manifest_that_verifies_completes_a_busy_folder_and_carries_metadata(w
     assert sorted(f.path for f in found.files) == ["README.md", "model.bin"]  # never the manifest
 
 
+def test_a_manifest_carries_the_environment_and_training_config_into_the_version(watched, model):
+    unit = watched.root / model / "1"
+    write_unit(unit, {"model.bin": b"e" * 100})
+    body = manifest_for(unit, ["model.bin"],
+                        environment={"python_version": "3.12.3", "platform": "Linux-6.8-x86_64",
+                                     "packages": {"torch": "2.3.0"}, "requirements": ["torch==2.3.0"]},
+                        training={"seed": 7, "data_versions": {"tx": "2026-03"}, "code_commit": "abc123",
+                                  "code_dirty": True, "entry_point": "train.py"})  # fmt: skip
+    (unit / "studbook.json").write_bytes(body)
+
+    found = wait_for(lambda: version(watched, model, 1), "version 1")
+
+    assert found.environment == resources_pb2.Environment(python_version="3.12.3", platform="Linux-6.8-x86_64",
+                                                          packages={"torch": "2.3.0"}, requirements=["torch==2.3.0"])
+    assert found.training == resources_pb2.TrainingConfig(seed=7, data_versions={"tx": "2026-03"}, code_commit="abc123",
+                                                          code_dirty=True, entry_point="train.py")  # fmt: skip
+
+
+def test_a_wrong_type_in_the_manifests_packages_quarantines_the_drop_naming_the_field(watched, model):
+    unit = watched.root / model / "1"
+    write_unit(unit, {"model.bin": b"p" * 10})
+    (unit / "studbook.json").write_text('{\n  "environment": {\n    "packages": {"torch": 2.3}\n  }\n}\n')
+
+    drop = wait_for(lambda: quarantined(watched, unit), "the quarantine")
+
+    assert drop.reason == "INVALID_MANIFEST" and "must be a string" in drop.message
+    assert (drop.details["line"], drop.details["field"]) == ("3", "environment.packages.torch")
+    assert versions_of(watched, model) == []
+
+
 @pytest.mark.parametrize("problem, reason", [("missing", "MANIFEST_FILE_MISSING"), ("truncated", "MANIFEST_SIZE_MISMATCH"),
                                              ("corrupt", "MANIFEST_SHA256_MISMATCH")])  # fmt: skip
 def test_a_manifest_listing_a_missing_or_truncated_file_is_quarantined_never_registered(watched, model, problem, reason):

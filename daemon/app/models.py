@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.paging import PageToken, page_bounds
+from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.domain.access import LOCAL_ADMIN, Caller
 from studbook.daemon.domain.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS
@@ -111,17 +111,16 @@ class ModelUseCases:
     ) -> ModelPage:
         expr = parse_filter(filter_text, MODEL_FIELDS)
         order = parse_order_by(order_by, MODEL_FIELDS)
-        token = PageToken.decode(page_token, filter_text, order_by, show_archived)
-        limit, offset = page_bounds(page_size, token)
+        query = (filter_text, order_by, show_archived)
+        token = KeysetToken.decode(page_token, *query)
+        limit = page_limit(page_size)
         page = await self.core.read(
             lambda: self.core.catalog.list_models(
-                expr, order, show_archived=show_archived, limit=limit, offset=offset
+                expr, order, show_archived=show_archived, limit=limit, offset=token.offset, after=token.after
             )
         )
         models = [m for m in (self.core.cache.model(name) for name in page.items) if m is not None]
-        next_token = ""
-        if offset + limit < page.total:
-            next_token = PageToken(offset + limit, filter_text, order_by, show_archived).encode()
+        next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
         return ModelPage(models, next_token, page.total)
 
     async def update(

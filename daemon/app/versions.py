@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.intake import fill_from_intake, take_in
 from studbook.daemon.app.models import ModelUseCases
-from studbook.daemon.app.paging import PageToken, page_bounds
+from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.access import LOCAL_ADMIN, Caller
@@ -313,20 +313,19 @@ class VersionUseCases:
             self.core.read_model(model_id)
         expr = parse_filter(filter_text, VERSION_FIELDS)
         order = parse_order_by(order_by, VERSION_FIELDS)
-        token = PageToken.decode(page_token, parent, filter_text, order_by, show_archived)
-        limit, offset = page_bounds(page_size, token)
+        query = (parent, filter_text, order_by, show_archived)
+        token = KeysetToken.decode(page_token, *query)
+        limit = page_limit(page_size)
         if skip < 0:
             raise InvalidArgument("skip must not be negative", reason="INVALID_SKIP", field="skip")
-        offset += skip
+        # skip counts from the token's position (AIP-158); only it costs an OFFSET.
         page = await self.core.read(
             lambda: self.core.catalog.list_versions(
                 expr, order, model=None if model_id == "-" else model_id, show_archived=show_archived,
-                limit=limit, offset=offset, summary_only=summary_only,
+                limit=limit, offset=token.offset + skip, after=token.after, summary_only=summary_only,
             )  # fmt: skip
         )
-        next_token = ""
-        if offset + limit < page.total:
-            next_token = PageToken(offset + limit, parent, filter_text, order_by, show_archived).encode()
+        next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
         return VersionPage(page.items, next_token, page.total)
 
     # -- edit --------------------------------------------------------------------------

@@ -11,7 +11,9 @@ Shapes chosen by measurement (100k versions, 1M metric_summary rows, 2 cores):
   correlated scalar subquery in ORDER BY;
 - `dataset` reads the version's own `datasets` JSON (`[{"name", "version", "uri"}]`),
   which is immutable with the version, instead of joining lineage_edges through
-  name strings built per row.
+  name strings built per row;
+- a page after the first seeks past the sort keys of the previous page's last row
+  (`after_row`) instead of skipping rows with OFFSET, so page 100 costs what page 1 does.
 """
 
 from __future__ import annotations
@@ -43,17 +45,49 @@ class Fragment(NamedTuple):
     params: list[object]
 
 
+# The Python types the catalog reads sort key values as; a page token's values must match.
+KeyKind = type[int] | type[float] | type[str] | type[datetime]
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One expression of an ORDER BY list, its direction, and what its values look like."""
+
+    expr: Fragment
+    descending: bool
+    # int, float, str or datetime: the type of the values DuckDB returns for `expr`.
+    kind: KeyKind
+    # Whether `expr` can be NULL (a missing metric, tag or param); NULLs sort last either way.
+    nullable: bool
+
+    @property
+    def term(self) -> Fragment:
+        """`expr DESC NULLS LAST`, as it goes into ORDER BY."""
+        direction = "DESC" if self.descending else "ASC"
+        return Fragment(f"{self.expr.sql} {direction} NULLS LAST", self.expr.params)
+
+
 @dataclass(frozen=True)
 class OrderClause:
     """An ORDER BY list and the joins its sort keys need.
 
     In a statement `joins` goes right after `FROM versions v` (or `models m`), so its
-    parameters bind first, then the WHERE parameters, then `order_by`'s.
-    `select_statement` assembles that order for you.
+    parameters bind after the select list's, then the WHERE parameters, then `order_by`'s.
+    `select_statement` assembles that order for you. The keys always end with the
+    resource's unique key, so the order is total: no two rows tie.
     """
 
     joins: Fragment
-    order_by: Fragment
+    keys: tuple[SortKey, ...] = ()
+
+    @property
+    def order_by(self) -> Fragment:
+        return _join_list([key.term for key in self.keys])
+
+    @property
+    def key_columns(self) -> Fragment:
+        """The sort key expressions as a select list, in ORDER BY order."""
+        return _join_list([key.expr for key in self.keys])
 
 
 @dataclass(frozen=True)
@@ -63,10 +97,10 @@ class _Table:
     alias: str
     # Field name -> the SQL that holds its value; only these strings become SQL text.
     columns: dict[str, str]
-    # Field name -> sort expressions, where sorting differs from comparing.
-    sort_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    # A unique key, appended to every ORDER BY so offset paging is stable.
-    tiebreak: tuple[str, ...] = ()
+    # Field name -> sort expressions and their value types, where sorting differs from comparing.
+    sort_columns: dict[str, tuple[tuple[str, KeyKind], ...]] = field(default_factory=dict)
+    # The primary key, appended to every ORDER BY so the order is total and paging stable.
+    tiebreak: tuple[tuple[str, KeyKind], ...] = ()
 
 
 _VERSION_NAME = "('models/' || v.model || '/versions/' || CAST(v.number AS VARCHAR))"
@@ -87,8 +121,8 @@ _VERSIONS = _Table(
             )
         },
     },
-    sort_columns={"name": ("v.model", "v.number"), "semver": ("v.semver_key",)},
-    tiebreak=("v.model", "v.number"),
+    sort_columns={"name": (("v.model", str), ("v.number", int)), "semver": (("v.semver_key", int),)},
+    tiebreak=(("v.model", str), ("v.number", int)),
 )
 _MODELS = _Table(
     fields=MODEL_FIELDS,
@@ -98,16 +132,23 @@ _MODELS = _Table(
         "name": "('models/' || m.name)",
         **{name: f"m.{name}" for name in ("description", "owner", "state", "tags", "create_time", "update_time")},
     },
-    sort_columns={"name": ("m.name",)},
-    tiebreak=("m.name",),
+    sort_columns={"name": (("m.name", str),)},
+    tiebreak=(("m.name", str),),
 )
 _TABLES = {"versions": _VERSIONS, "models": _MODELS}
 
 _TRUE = Fragment("TRUE", [])
 # For statements that need no ordering (counts).
-NO_ORDER = OrderClause(Fragment("", []), Fragment("", []))
+NO_ORDER = OrderClause(Fragment("", []))
 _ESCAPE = "ESCAPE '\\'"
 _OPERATORS = frozenset({"=", "<", "<=", ">", ">="})
+# Scalar columns sort as they are stored (all NOT NULL in schema.sql); NAME and SEMVER use sort_columns.
+_SCALAR_KINDS: dict[FieldKind, KeyKind] = {
+    FieldKind.STRING: str,
+    FieldKind.ENUM: str,
+    FieldKind.INT: int,
+    FieldKind.TIMESTAMP: datetime,
+}
 
 
 def compile_version_filter(expr: Expr | None) -> Fragment:
@@ -135,10 +176,15 @@ def compile_order(
         terms = default if default is not None else resource_default
     joins: list[str] = []
     join_params: list[object] = []
-    keys: list[str] = []
-    key_params: list[object] = []
+    keys: list[SortKey] = []
+
+    def add(sql: str, params: list[object], descending: bool, kind: KeyKind, nullable: bool) -> None:
+        # A key equal to an earlier one never decides anything (`name, number` repeats
+        # v.number); dropping it keeps ORDER BY and the page token's seek condition short.
+        if not any(key.expr == Fragment(sql, params) for key in keys):
+            keys.append(SortKey(Fragment(sql, params), descending, kind, nullable))
+
     for index, term in enumerate(terms):
-        direction = "DESC" if term.descending else "ASC"
         spec, key = _sort_field(table, term)
         if spec.kind is FieldKind.METRICS:
             alias = f"sort_{index}"
@@ -148,24 +194,66 @@ def compile_order(
                 f"ON {alias}.model = {table.alias}.model AND {alias}.number = {table.alias}.number"
             )
             join_params.append(key)
-            keys.append(f"{alias}.value {direction} NULLS LAST")
+            add(f"{alias}.value", [], term.descending, float, True)
         elif spec.kind is FieldKind.STRING_MAP:
             value = f"json_extract_string({table.columns[spec.name]}, ?)"
+            pointer = _json_pointer(key or "")
             if spec.name == "params":
                 # Params hold numbers as text: sort the numeric ones by value, then the rest as text.
-                keys.append(f"TRY_CAST({value} AS DOUBLE) {direction} NULLS LAST")
-                key_params.append(_json_pointer(key or ""))
-            keys.append(f"{value} {direction} NULLS LAST")
-            key_params.append(_json_pointer(key or ""))
+                add(f"TRY_CAST({value} AS DOUBLE)", [pointer], term.descending, float, True)
+            add(value, [pointer], term.descending, str, True)
+        elif spec.name in table.sort_columns:
+            for column, kind in table.sort_columns[spec.name]:
+                add(column, [], term.descending, kind, False)
         else:
-            for column in table.sort_columns.get(spec.name, (table.columns[spec.name],)):
-                keys.append(f"{column} {direction} NULLS LAST")
-    keys.extend(f"{column} ASC" for column in table.tiebreak)
-    return OrderClause(Fragment(" ".join(joins), join_params), Fragment(", ".join(keys), key_params))
+            add(table.columns[spec.name], [], term.descending, _SCALAR_KINDS[spec.kind], False)
+    for column, kind in table.tiebreak:
+        add(column, [], False, kind, False)
+    return OrderClause(Fragment(" ".join(joins), join_params), tuple(keys))
+
+
+def after_row(order: OrderClause, values: Sequence[object]) -> Fragment:
+    """A condition that holds for the rows sorting strictly after a row whose sort keys were `values`.
+
+    DuckDB's row values cannot say this: `(a, b) > (c, d)` compares every field in one
+    direction and ranks NULL above any value (checked on 1.5.5), so mixed directions
+    and DESC NULLS LAST need the expanded form `k1 after c1 OR (k1 = c1 AND (k2 after
+    c2 OR ...))`. With NULLs last, "after c" is `k > c OR k IS NULL` (`<` for DESC),
+    and nothing sorts after a NULL at its own level, which reduces to `k IS NULL AND (...)`.
+    `values` come from a page token, so they are checked against the keys first: a
+    token that does not fit is INVALID_ARGUMENT, never a failed query.
+    """
+    keys = order.keys
+    if len(values) != len(keys) or not all(_fits(key, value) for key, value in zip(keys, values)):
+        raise InvalidArgument(
+            "page_token does not fit this listing; start the listing again without a page_token",
+            reason="INVALID_PAGE_TOKEN",
+            field="page_token",
+        )
+    condition: Fragment | None = None  # None: FALSE, nothing after the last key
+    for key, value in reversed(list(zip(keys, values))):
+        expr = key.expr
+        if value is None:
+            # Only NULLs equal a NULL cursor here; nothing sorts after it on this key.
+            condition = None if condition is None else _and(Fragment(f"{expr.sql} IS NULL", expr.params), condition)
+            continue
+        operator = "<" if key.descending else ">"
+        after = Fragment(f"{expr.sql} {operator} ?", [*expr.params, value])
+        if key.nullable:
+            after = Fragment(f"({after.sql} OR {expr.sql} IS NULL)", [*after.params, *expr.params])
+        if condition is not None:
+            equal = Fragment(f"{expr.sql} = ?", [*expr.params, value])
+            after = Fragment(f"({after.sql} OR {_and(equal, condition).sql})",
+                             [*after.params, *equal.params, *condition.params])  # fmt: skip
+        condition = after
+    if condition is None:
+        # Unreachable with a NOT NULL tie-breaker; kept so the function is total.
+        return Fragment("FALSE", [])
+    return condition
 
 
 def select_statement(
-    columns: str,
+    columns: str | Fragment,
     resource: Literal["versions", "models"],
     where: Sequence[Fragment],
     order: OrderClause,
@@ -175,26 +263,57 @@ def select_statement(
 ) -> Fragment:
     """`SELECT columns FROM versions v <joins> WHERE ... ORDER BY ... LIMIT ? OFFSET ?`.
 
-    `columns` is trusted SQL (written by the store, never by a user); `where` holds the
-    compiled filter and any conditions of the caller's own, all ANDed.
+    `columns` is trusted SQL (written by the store, never by a user), with its own
+    parameters when it is a Fragment; `where` holds the compiled filter and any
+    conditions of the caller's own, all ANDed.
     """
     table = _TABLES[resource]
     conditions = [fragment for fragment in where if fragment.sql != "TRUE"] or [_TRUE]
-    sql = f"SELECT {columns} FROM {table.source} {table.alias}"
-    params: list[object] = []
+    selected = columns if isinstance(columns, Fragment) else Fragment(columns, [])
+    sql = f"SELECT {selected.sql} FROM {table.source} {table.alias}"
+    params: list[object] = list(selected.params)
     if order.joins.sql:
         sql += f" {order.joins.sql}"
         params.extend(order.joins.params)
     sql += " WHERE " + " AND ".join(f"({fragment.sql})" for fragment in conditions)
     for fragment in conditions:
         params.extend(fragment.params)
-    if order.order_by.sql:
-        sql += f" ORDER BY {order.order_by.sql}"
-        params.extend(order.order_by.params)
+    if order.keys:
+        order_by = order.order_by
+        sql += f" ORDER BY {order_by.sql}"
+        params.extend(order_by.params)
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params.extend([limit, offset])
     return Fragment(sql, params)
+
+
+def page_statement(
+    row_id: str,
+    resource: Literal["versions", "models"],
+    where: Sequence[Fragment],
+    order: OrderClause,
+    *,
+    limit: int,
+    offset: int = 0,
+    after: Sequence[object] | None = None,
+) -> Fragment:
+    """One page of row ids: the rows after the sort keys `after` (from the start when
+    None), then `offset` rows further, at most `limit`.
+
+    Each result row is (row_id, how many rows `where` matches in all, *sort keys): one
+    statement, so one snapshot, gives both the page and a total that does not depend
+    on the position. The total is an uncorrelated scalar subquery, not `count(*) OVER
+    ()`: on DuckDB 1.5.5 that window over a filtered input races between threads and
+    now and then fails with an internal error that invalidates the whole database
+    (duckdb/duckdb#25713; reproduced here with a metrics filter). The subquery costs
+    about what the window did (measured at 100k versions).
+    """
+    keys = order.key_columns
+    count = select_statement("count(*)", resource, where, NO_ORDER)
+    columns = Fragment(f"{row_id}, ({count.sql}), {keys.sql}", [*count.params, *keys.params])
+    seek = [after_row(order, after)] if after is not None else []
+    return select_statement(columns, resource, [*where, *seek], order, limit=limit, offset=offset)
 
 
 def _compile_filter(expr: Expr | None, table: _Table) -> Fragment:
@@ -320,6 +439,24 @@ def _join(operator: str, fragments: list[Fragment]) -> Fragment:
     for fragment in fragments:
         params.extend(fragment.params)
     return Fragment("(" + operator.join(fragment.sql for fragment in fragments) + ")", params)
+
+
+def _and(left: Fragment, right: Fragment) -> Fragment:
+    return Fragment(f"({left.sql} AND {right.sql})", [*left.params, *right.params])
+
+
+def _join_list(fragments: Sequence[Fragment]) -> Fragment:
+    params: list[object] = []
+    for fragment in fragments:
+        params.extend(fragment.params)
+    return Fragment(", ".join(fragment.sql for fragment in fragments), params)
+
+
+def _fits(key: SortKey, value: object) -> bool:
+    """Whether a token's value has the type the key's values have (bool is no int here)."""
+    if value is None:
+        return key.nullable
+    return type(value) is key.kind
 
 
 def _json_pointer(key: str) -> str:

@@ -72,6 +72,19 @@ def bench_reads(daemon: Daemon) -> None:
             parent="models/-", filter=filtered, order_by="metrics.auc desc", page_size=50, summary_only=True)), 50)  # fmt: skip
         one_model = timed(lambda: versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
             parent="models/model-3", page_size=50, summary_only=True)), 200)  # fmt: skip
+
+        def deep_page(page_size: int = 50, **position: object) -> registry_pb2.ListModelVersionsResponse:
+            return versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+                parent="models/-", page_size=page_size, summary_only=True, **position))  # fmt: skip
+
+        # The token that starts page 1000 (row 49,951), reached in big steps: a token belongs to
+        # the query, not to a page size. Reaching it once is enough; a token may be used again.
+        deep_token = ""
+        for step in [1000] * 49 + [950]:
+            deep_token = deep_page(step, page_token=deep_token).next_page_token
+        deep_first = timed(deep_page, 50)
+        deep_keyset = timed(lambda: deep_page(page_token=deep_token), 50)
+        deep_offset = timed(lambda: deep_page(skip=49_950), 50)
     print(f"reads over {MODELS * VERSIONS_PER_MODEL:,} versions, {MODELS * VERSIONS_PER_MODEL * METRICS_PER_VERSION:,} metric rows")
     line("gRPC health Check (floor)", floor)
     line("GetModelVersion, cached", hot, floor)
@@ -79,6 +92,9 @@ def bench_reads(daemon: Daemon) -> None:
     line("GetModelVersion, first read (catalog)", cold, floor)
     line("ListModelVersions one model, page 50", one_model, floor)
     line(f"search all: {filtered}", search, floor)
+    line("ListModelVersions all, page 1 of 50", deep_first, floor)
+    line("  same, page 1000 by page token (keyset)", deep_keyset, floor)
+    line("  same, page 1000 by skip (offset)", deep_offset, floor)
 
 
 def bench_raw_duckdb(catalog: Path) -> None:

@@ -97,6 +97,21 @@ def test_list_models_filters_on_tags_and_pages(api, model_id):
     assert second.next_page_token == ""
 
 
+def test_pages_of_models_sorted_by_a_shared_owner_cover_each_model_once(api, model_id):
+    for i, owner in enumerate(["bob", "ana", "bob", "ana", "bob"]):
+        create(api, f"{model_id}-{i}", owner=owner, tags={"batch": model_id})
+    request = registry_pb2.ListModelsRequest(filter=f'tags.batch = "{model_id}"', order_by="owner desc", page_size=2)
+
+    pages = [api.models.ListModels(request)]
+    while pages[-1].next_page_token:
+        request.page_token = pages[-1].next_page_token
+        pages.append(api.models.ListModels(request))
+
+    names = [m.name.removeprefix(f"models/{model_id}-") for page in pages for m in page.models]
+    assert names == ["0", "2", "4", "1", "3"]  # bob's, then ana's, each by name
+    assert [page.total_size for page in pages] == [5, 5, 5]
+
+
 def test_a_filter_syntax_error_points_at_the_column(api):
     with pytest.raises(grpc.RpcError) as raised:
         api.models.ListModels(registry_pb2.ListModelsRequest(filter="tags.team = "))

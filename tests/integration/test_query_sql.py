@@ -24,9 +24,11 @@ from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Has, Star, Text, format_filter, parse_filter
 from studbook.daemon.domain.ordering import OrderTerm, parse_order_by
 from studbook.daemon.store.query import (
+    after_row,
     compile_model_filter,
     compile_order,
     compile_version_filter,
+    page_statement,
     select_statement,
 )
 
@@ -295,6 +297,77 @@ def test_offset_pages_cover_every_row_once_even_with_ties(catalog: duckdb.DuckDB
 def test_models_order_by_owner_then_name(catalog: duckdb.DuckDBPyConnection) -> None:
     assert models(catalog, order_by="owner desc") == ["churn", "fraud", "ranker"]
     assert models(catalog) == ["churn", "fraud", "ranker"]
+
+
+def test_every_order_ends_with_the_primary_key_and_names_no_key_twice() -> None:
+    by_name = compile_order(parse_order_by("name, number desc", VERSION_FIELDS), "versions")
+    default = compile_order([], "versions")
+    by_owner = compile_order(parse_order_by("owner", MODEL_FIELDS), "models")
+
+    assert [(key.expr.sql, key.descending) for key in by_name.keys] == [("v.model", False), ("v.number", False)]
+    assert [(key.expr.sql, key.descending) for key in default.keys] == [("v.number", True), ("v.model", False)]
+    assert [key.expr.sql for key in by_owner.keys] == ["m.owner", "m.name"]
+
+
+# --- Seeking past a position (keyset pages) -------------------------------------------
+
+
+def versions_after(
+    connection: duckdb.DuckDBPyConnection, order_by: str, after: tuple[object, ...]
+) -> tuple[list[str], set[int]]:
+    """The versions after the row whose sort keys are `after`, and the totals each row reports."""
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+    statement = page_statement("v.model || '/' || v.number", "versions", [compile_version_filter(None)], order,
+                               limit=10, after=after)  # fmt: skip
+    found = connection.execute(statement.sql, statement.params).fetchall()
+    return [row[0] for row in found], {row[1] for row in found}
+
+
+@pytest.mark.parametrize(
+    ("order_by", "after", "expected"),
+    [
+        # newest first: number desc, then model
+        ("", (2, "churn"), ["fraud/2", "churn/1", "fraud/1"]),
+        # auc: fraud/2 0.95, fraud/1 0.91, churn/1 0.7, then the NULLs churn/2, fraud/3
+        ("metrics.auc desc", (0.7, "churn", 1), ["churn/2", "fraud/3"]),
+        ("metrics.auc desc", (None, "churn", 2), ["fraud/3"]),
+        ("metrics.auc", (0.91, "fraud", 1), ["fraud/2", "churn/2", "fraud/3"]),
+        # team desc: risk (fraud/2, fraud/1), growth (churn/2, churn/1), then fraud/3 with no team
+        ("tags.team desc, number desc", ("risk", 1, "fraud"), ["churn/2", "churn/1", "fraud/3"]),
+        ("tags.team desc, number desc", ("growth", 2, "churn"), ["churn/1", "fraud/3"]),
+        # lr by value, then as text: churn/1, fraud/1, fraud/2, fraud/3 ("abc": no value), churn/2 (none)
+        ("params.lr", (0.1, "0.1", "fraud", 2), ["fraud/3", "churn/2"]),
+        ("params.lr", (None, "abc", "fraud", 3), ["churn/2"]),
+        ("params.lr", (None, None, "churn", 2), []),
+    ],
+)
+def test_a_page_starts_right_after_its_position_with_nulls_last_in_either_direction(
+    catalog: duckdb.DuckDBPyConnection, order_by: str, after: tuple[object, ...], expected: list[str]
+) -> None:
+    found, totals = versions_after(catalog, order_by, after)
+
+    assert found == expected
+    assert totals <= {len(ALL)}  # every row counts every match, wherever the page starts
+
+
+@pytest.mark.parametrize(
+    "after",
+    [
+        (0.7, "churn"),  # a key left out
+        (0.7, "churn", 1, 1),  # one too many
+        ("0.7", "churn", 1),  # text for a metric value
+        (0.7, "churn", None),  # NULL for the never-NULL version number
+        (0.7, "churn", True),  # a boolean is no number
+        (0.7, "churn", 1.0),  # nor is a float
+    ],
+)
+def test_a_position_that_does_not_fit_the_sort_keys_is_invalid_page_token(after: tuple[object, ...]) -> None:
+    order = compile_order(parse_order_by("metrics.auc desc", VERSION_FIELDS), "versions")
+
+    with pytest.raises(InvalidArgument) as raised:
+        after_row(order, after)
+
+    assert raised.value.reason == "INVALID_PAGE_TOKEN"
 
 
 def test_compile_order_rejects_fields_that_cannot_sort() -> None:

@@ -189,6 +189,23 @@ def test_skip_jumps_to_the_end_of_a_long_list(api, model_id):
     assert error_info(raised.value).reason == "INVALID_SKIP"
 
 
+def test_pages_sorted_by_a_metric_some_versions_lack_cover_every_version_once(api, model_id):
+    for i, auc in enumerate([0.8, None, 0.9, 0.8, None]):
+        metrics = [] if auc is None else [resources_pb2.Metric(key="auc", value=auc)]
+        register(api, model_id, storage_uri=f"s3://b/{i}", metrics=metrics)
+    request = registry_pb2.ListModelVersionsRequest(parent=f"models/{model_id}", order_by="metrics.auc desc",
+                                                    page_size=2)  # fmt: skip
+
+    pages = [api.versions.ListModelVersions(request)]
+    while pages[-1].next_page_token:
+        request.page_token = pages[-1].next_page_token
+        pages.append(api.versions.ListModelVersions(request))
+
+    # auc 0.9, then the two 0.8 by name, then the two without auc by name
+    assert [v.number for page in pages for v in page.versions] == [3, 1, 4, 2, 5]
+    assert {page.total_size for page in pages} == {5}
+
+
 def test_an_edit_after_an_archive_keeps_the_version_archived(api, model_id):
     version = register(api, model_id)
     api.versions.ArchiveModelVersion(registry_pb2.ArchiveModelVersionRequest(name=version.name))

@@ -8,21 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from support.manifests import error_of, manifest
 from studbook.daemon.domain.model import ChangeKind, Dataset, Metric, Run
 from studbook.daemon.watch import jsonpos
 from studbook.daemon.watch.manifest import ManifestError, parse_manifest
 
 SHA = "ab" * 32
-
-
-def manifest(**fields: object) -> bytes:
-    return json.dumps(fields, indent=2).encode()
-
-
-def error_of(data: bytes) -> ManifestError:
-    with pytest.raises(ManifestError) as caught:
-        parse_manifest(data)
-    return caught.value
 
 
 def test_a_full_manifest_is_read_into_domain_values():

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support.manifests import error_of, manifest
 from studbook.daemon.domain.model import Environment, TrainingConfig
 from studbook.daemon.formats import FolderInfo
 from studbook.daemon.watch.draft import build_draft
@@ -34,16 +35,6 @@ TRAINING = {
     "code_dirty": True,
     "entry_point": "train.py",
 }
-
-
-def manifest(**fields: object) -> bytes:
-    return json.dumps(fields, indent=2).encode()
-
-
-def error_of(data: bytes) -> ManifestError:
-    with pytest.raises(ManifestError) as caught:
-        parse_manifest(data)
-    return caught.value
 
 
 # -- reading -----------------------------------------------------------------------------

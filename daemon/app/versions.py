@@ -39,11 +39,13 @@ from studbook.daemon.domain.names import (
     MAX_MODEL_CARD,
     VersionRef,
     parse_version_name,
+    validate_environment,
     validate_metric_key,
     validate_model_id,
     validate_params,
     validate_tags,
     validate_text,
+    validate_training,
     version_name,
 )
 from studbook.daemon.domain.ordering import parse_order_by
@@ -113,6 +115,8 @@ def validate_draft(draft: ModelVersion) -> None:
                               field="run.run_id")  # fmt: skip
     if len(draft.parents) > 64:
         raise InvalidArgument("at most 64 parent versions", reason="TOO_MANY_PARENTS", field="parents")
+    validate_environment(draft.environment)
+    validate_training(draft.training)
 
 
 def validate_metrics(metrics: list[Metric]) -> None:

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.model import Environment, TrainingConfig
 
 MODEL_ID = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # Stage and alias names share the model-id alphabet but may not be all digits,
@@ -21,6 +22,12 @@ MAX_PARAM_VALUE = 8192
 MAX_METRICS_PER_CALL = 10_000
 MAX_DESCRIPTION = 16_384
 MAX_MODEL_CARD = 1_048_576
+# An environment is as big as a `pip freeze`: as many packages and requirement lines as a
+# version may have params, a package's version as long as a tag value, a line as a param.
+MAX_PACKAGES = MAX_PARAMS
+MAX_REQUIREMENTS = MAX_PARAMS
+# As many training datasets as a version may list in `datasets`.
+MAX_DATA_VERSIONS = 256
 # `latest` and the wildcard are never stage or alias names.
 RESERVED_LABELS = frozenset({"latest", "-"})
 
@@ -136,6 +143,39 @@ def validate_params(params: dict[str, str]) -> dict[str, str]:
             )
         _check_text(value, MAX_PARAM_VALUE, f"params.{key}")
     return params
+
+
+def validate_environment(environment: Environment) -> Environment:
+    """Bounds on what a version says it was built with, whoever reports it (API or manifest)."""
+    _check_text(environment.python_version, 64, "environment.python_version")
+    _check_text(environment.platform, 256, "environment.platform")
+    _check_count(len(environment.packages), MAX_PACKAGES, "environment.packages")
+    for name, version in environment.packages.items():
+        if not 1 <= len(name) <= 256:
+            raise InvalidArgument(f"package name {name[:100]!r} must be 1-256 characters", reason="INVALID_PACKAGE",
+                                  field="environment.packages")  # fmt: skip
+        _check_text(version, MAX_TAG_VALUE, f"environment.packages.{name}")
+    _check_count(len(environment.requirements), MAX_REQUIREMENTS, "environment.requirements")
+    for line in environment.requirements:
+        _check_text(line, MAX_PARAM_VALUE, "environment.requirements")
+    return environment
+
+
+def validate_training(training: TrainingConfig) -> TrainingConfig:
+    _check_text(training.code_commit, 256, "training.code_commit")
+    _check_text(training.entry_point, 1024, "training.entry_point")
+    _check_count(len(training.data_versions), MAX_DATA_VERSIONS, "training.data_versions")
+    for name, version in training.data_versions.items():
+        if not 1 <= len(name) <= 256 or "/" in name or "@" in name:
+            raise InvalidArgument(f"invalid dataset name {name[:100]!r}: 1-256 characters without '/' or '@'",
+                                  reason="INVALID_DATASET", field="training.data_versions")  # fmt: skip
+        _check_text(version, 256, f"training.data_versions.{name}")
+    return training
+
+
+def _check_count(count: int, limit: int, field: str) -> None:
+    if count > limit:
+        raise InvalidArgument(f"too many {field}: {count} (at most {limit})", reason="TOO_MANY_VALUES", field=field)
 
 
 def validate_metric_key(key: str) -> str:

@@ -34,10 +34,12 @@ from typing import Any
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.model import ChangeKind, Dataset, Environment, Metric, Run, TrainingConfig
 from studbook.daemon.domain.names import (
+    MAX_DATA_VERSIONS,
     MAX_DESCRIPTION,
     MAX_MODEL_CARD,
+    MAX_PACKAGES,
     MAX_PARAM_VALUE,
-    MAX_PARAMS,
+    MAX_REQUIREMENTS,
     MAX_TAG_VALUE,
     validate_metric_key,
     validate_params,
@@ -51,12 +53,6 @@ from studbook.daemon.watch.layout import MANIFEST
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 MAX_LISTED_FILES = 100_000
-# An environment is as big as a `pip freeze`: as many packages and requirement lines as a
-# version may have params, a package's version as long as a tag value, a line as a param.
-MAX_PACKAGES = MAX_PARAMS
-MAX_REQUIREMENTS = MAX_PARAMS
-# As many training datasets as a version may list in `datasets`.
-MAX_DATA_VERSIONS = 256
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_SHOWN_KEY = 100
 _SHA256 = re.compile(r"[0-9a-f]{64}")

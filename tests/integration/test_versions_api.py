@@ -75,6 +75,32 @@ def test_a_relative_or_traversing_source_path_is_refused(api, model_id):
         assert error_info(raised.value).reason == reason
 
 
+@pytest.mark.parametrize(
+    "version, reason, field",
+    [
+        (resources_pb2.ModelVersion(environment={"packages": {f"p{i}": "1" for i in range(1025)}}),
+         "TOO_MANY_VALUES", "environment.packages"),
+        (resources_pb2.ModelVersion(environment={"packages": {"torch": "x" * 1025}}), "VALUE_TOO_LONG",
+         "environment.packages.torch"),
+        (resources_pb2.ModelVersion(environment={"python_version": "3" * 65}), "VALUE_TOO_LONG",
+         "environment.python_version"),
+        (resources_pb2.ModelVersion(training={"data_versions": {"a/b": "1"}}), "INVALID_DATASET",
+         "training.data_versions"),
+        (resources_pb2.ModelVersion(training={"entry_point": "x" * 1025}), "VALUE_TOO_LONG", "training.entry_point"),
+    ],
+)
+def test_environment_and_training_are_bounded(api, model_id, version, reason, field):
+    version.storage_uri = "s3://b/1"
+
+    with pytest.raises(grpc.RpcError) as raised:
+        api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(parent=f"models/{model_id}",
+                                                                                   version=version))  # fmt: skip
+
+    info = error_info(raised.value)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (info.reason, info.metadata["field"]) == (reason, field)
+
+
 def test_a_version_is_found_by_number_latest_stage_and_alias(api, model_id):
     register(api, model_id)
     register(api, model_id, storage_uri="s3://b/2")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.paging import KeysetToken, page_limit
-from studbook.daemon.domain.access import LOCAL_ADMIN, Caller
+from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS
 from studbook.daemon.domain.filter import parse_filter
@@ -61,8 +61,8 @@ class ModelUseCases:
         self.core = core
 
     async def create(
-        self, model_id: str, *, description: str = "", tags: dict[str, str] | None = None, owner: str = "",
-        stages: list[str] | None = None, request_id: str = "", caller: Caller = LOCAL_ADMIN,
+        self, model_id: str, *, caller: Caller, description: str = "", tags: dict[str, str] | None = None,
+        owner: str = "", stages: list[str] | None = None, request_id: str = "",
     ) -> Model:  # fmt: skip
         validate_model_id(model_id, "model_id")
         validate_text(description, MAX_DESCRIPTION, "description")
@@ -86,9 +86,9 @@ class ModelUseCases:
         return await self.core.write(operation)
 
     def create_in(
-        self, tx: Transaction, effects: Effects, model_id: str, *, description: str = "",
+        self, tx: Transaction, effects: Effects, model_id: str, *, caller: Caller, description: str = "",
         tags: dict[str, str] | None = None, owner: str = "", stages: tuple[str, ...] = DEFAULT_STAGES,
-        caller: Caller = LOCAL_ADMIN, request_id: str = "",
+        request_id: str = "",
     ) -> Model:  # fmt: skip
         """Writer thread: adds a model inside an open transaction (also used by registration)."""
         now = self.core.clock()
@@ -124,7 +124,7 @@ class ModelUseCases:
         return ModelPage(models, next_token, page.total)
 
     async def update(
-        self, model_id: str, changes: Model, fields: list[str], etag: str, caller: Caller = LOCAL_ADMIN
+        self, model_id: str, changes: Model, fields: list[str], etag: str, caller: Caller
     ) -> Model:
         validate_model_id(model_id)
         unknown = [f for f in fields if f not in EDITABLE_FIELDS]
@@ -165,7 +165,7 @@ class ModelUseCases:
 
         return await self.core.write(operation)
 
-    async def set_state(self, model_id: str, state: ModelState, etag: str, caller: Caller = LOCAL_ADMIN) -> Model:
+    async def set_state(self, model_id: str, state: ModelState, etag: str, caller: Caller) -> Model:
         validate_model_id(model_id)
 
         def operation(tx: Transaction) -> Effects:
@@ -190,7 +190,7 @@ class ModelUseCases:
         effects.value = self.core.snapshot(model)
         return effects
 
-    async def delete(self, model_id: str, force: bool, etag: str, caller: Caller = LOCAL_ADMIN) -> int:
+    async def delete(self, model_id: str, force: bool, etag: str, caller: Caller) -> int:
         validate_model_id(model_id)
 
         def operation(tx: Transaction) -> Effects:

@@ -10,7 +10,7 @@ from functools import partial
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.models import check_etag
 from studbook.daemon.app.policy import PolicyStore, verify_files
-from studbook.daemon.domain.access import LOCAL_ADMIN, Caller, authorize, promote_role, rollback_role
+from studbook.daemon.domain.access import Caller, authorize, promote_role, rollback_role
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from studbook.daemon.domain.model import (
     Approval,
@@ -45,11 +45,11 @@ PROMOTABLE = (VersionStatus.READY,)
 class PromotionRequest:
     version: str
     target: str
+    caller: Caller
     reason: str = ""
     validate_only: bool = False
     expected_etag: str = ""
     request_id: str = ""
-    caller: Caller = LOCAL_ADMIN
 
 
 @dataclass(frozen=True)
@@ -507,13 +507,12 @@ class StageUseCases:
         return effects
 
     def _close(self, tx: Transaction, promotion: Promotion, state: PromotionState, now: datetime,
-               caller: Caller, effects: Effects | None = None) -> None:  # fmt: skip
+               caller: Caller, effects: Effects) -> None:  # fmt: skip
         promotion.state = state
         promotion.update_time = now
         tx.update_promotion(promotion)
-        if effects is not None:
-            self.core.event(tx, effects, "promotion.updated", promotion_name(promotion.model, promotion.id),
-                            promotion.model, caller, promotion)  # fmt: skip
+        self.core.event(tx, effects, "promotion.updated", promotion_name(promotion.model, promotion.id),
+                        promotion.model, caller, promotion)  # fmt: skip
 
     # -- history -----------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
-from studbook.daemon.domain.access import LOCAL_ADMIN, Caller
+from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -66,12 +66,13 @@ class Registration:
     """A validated request to register one version, ready for the writer."""
 
     draft: ModelVersion
+    # Who registers it, as recorded on the version and its event.
+    caller: Caller
     request_id: str = ""
     semver: str = ""
     number: int = 0
     # Explicit change kind; None derives it from what changed.
     change_kind: ChangeKind | None = None
-    caller: Caller = LOCAL_ADMIN
     # Local file or folder to hash and inspect; empty for metadata plus a storage URI.
     source_path: str = ""
 

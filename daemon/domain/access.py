@@ -57,8 +57,6 @@ class Caller:
     token_id: str = ""
 
 
-# The local owner over the unix socket: socket and folder permissions keep everyone else out.
-LOCAL_ADMIN = Caller("local", Role.ADMIN)
 # What the drop-in watcher registers as.
 DROP_IN = Caller("drop-in", Role.CONTRIBUTOR)
 

@@ -413,10 +413,9 @@ class Catalog:
 
     def audit_records_after(self, revision: int, limit: int) -> list[tuple[Event, str, Event | None]]:
         """Like `chained_events_after`, each with the previous event on the same subject (its before)."""
-        width = len(EVENT_COLUMNS.split(","))
+        width = len(rows.EVENT_FIELDS)
         found = self.query(
-            f"SELECT {', '.join('e.' + c.strip() for c in EVENT_COLUMNS.split(','))}, e.chain_hash, "
-            f"{', '.join('p.' + c.strip() for c in EVENT_COLUMNS.split(','))} "
+            f"SELECT {rows.event_columns('e')}, e.chain_hash, {rows.event_columns('p')} "
             "FROM (SELECT * FROM events WHERE revision > ? ORDER BY revision LIMIT ?) e "
             "ASOF LEFT JOIN events p ON e.subject = p.subject AND e.revision > p.revision ORDER BY e.revision",
             [revision, limit],

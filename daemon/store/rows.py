@@ -272,7 +272,13 @@ def stage_change_from_row(row: tuple[Any, ...]) -> StageChange:
     )
 
 
-EVENT_COLUMNS = "revision, time, type, subject, model, actor, payload, role"
+EVENT_FIELDS = ("revision", "time", "type", "subject", "model", "actor", "payload", "role")
+EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
+
+
+def event_columns(alias: str) -> str:
+    """The event columns of table alias `alias`, in Event's field order."""
+    return ", ".join(f"{alias}.{name}" for name in EVENT_FIELDS)
 TOKEN_COLUMNS = (
     "id, display_name, role, secret_hash, create_time, creator, expire_time, revoke_time, revoker"
 )

@@ -81,6 +81,14 @@ class ScanLimits:
 DEFAULT_LIMITS = ScanLimits()
 
 
+class FileSink(Protocol):
+    """Reads each file the scanner hashes (see daemon/blobs/ingest.py): keeps the bytes too."""
+
+    def absorb(self, rel: str, fd: int, size: int) -> str | None:
+        """The sha256 of the open file, read once to its end; None if it is not `size` bytes long."""
+        ...
+
+
 class HashedPath(Protocol):
     """Anything with a relative path and a sha256: ScannedFile, the domain's ArtifactFile."""
 
@@ -97,6 +105,7 @@ def scan_artifact(
     limits: ScanLimits = DEFAULT_LIMITS,
     allowed_roots: Sequence[Path] | None = None,
     known: Mapping[str, ScannedFile] | None = None,
+    sink: FileSink | None = None,
 ) -> list[ScannedFile]:
     """List, check and hash the regular files under `source` (a file or a folder).
 
@@ -125,6 +134,8 @@ def scan_artifact(
     - `known` maps relative paths to earlier results: a file whose size, mtime_ns,
       inode and device are unchanged keeps its sha256 without being read. That trusts
       mtimes, so pass `known` only where re-hashing every file is not required.
+    - `sink`, when given, reads every file instead of a plain hash (and keeps its bytes);
+      it is given the same opened, checked descriptor, so what it keeps is what was hashed.
     - Empty folders are not listed; an artifact without any file is EMPTY_ARTIFACT.
     """
     source = Path(source)
@@ -142,10 +153,10 @@ def scan_artifact(
         buffer = memoryview(bytearray(CHUNK_SIZE))
         if stat.S_ISREG(root_stat.st_mode):
             os.set_blocking(root_fd, True)  # a regular file after all: plain blocking reads
-            return [_scan_single_file(root_fd, root_stat, source, limits, known or {}, buffer)]
+            return [_scan_single_file(root_fd, root_stat, source, limits, known or {}, buffer, sink)]
         if not stat.S_ISDIR(root_stat.st_mode):
             raise _special_file(root_stat, _printable(str(source)))
-        scan = _TreeScan(source, real, limits, known or {}, buffer)
+        scan = _TreeScan(source, real, limits, known or {}, buffer, sink)
         return scan.run(root_fd, root_stat)
     finally:
         os.close(root_fd)
@@ -281,6 +292,7 @@ def _scan_single_file(
     limits: ScanLimits,
     known: Mapping[str, ScannedFile],
     buffer: memoryview,
+    sink: FileSink | None,
 ) -> ScannedFile:
     name = source.name
     display = _printable(str(source))
@@ -293,7 +305,7 @@ def _scan_single_file(
     reused = _reuse_known(known.get(name), name, st)
     if reused is not None:
         return reused
-    return _hash_open_file(fd, st, name, display, buffer)
+    return _hash_open_file(fd, st, name, display, buffer, sink)
 
 
 # --- a folder --------------------------------------------------------------------------
@@ -320,8 +332,10 @@ class _TreeScan:
         limits: ScanLimits,
         known: Mapping[str, ScannedFile],
         buffer: memoryview,
+        sink: FileSink | None,
     ) -> None:
         self.source = source
+        self.sink = sink
         self.real = real
         self.limits = limits
         self.known = known
@@ -529,7 +543,7 @@ class _TreeScan:
             if (opened.st_size, opened.st_mtime_ns) != (listed.st_size, listed.st_mtime_ns):
                 raise _changed(self._display(rel))
             _check_regular_file(opened, self._display(rel), self.limits)
-            return _hash_open_file(fd, opened, rel, self._display(rel), self.buffer)
+            return _hash_open_file(fd, opened, rel, self._display(rel), self.buffer, self.sink)
         finally:
             os.close(fd)
 
@@ -641,7 +655,7 @@ def _reuse_known(
 
 
 def _hash_open_file(
-    fd: int, before: os.stat_result, rel: str, display: str, buffer: memoryview
+    fd: int, before: os.stat_result, rel: str, display: str, buffer: memoryview, sink: FileSink | None = None
 ) -> ScannedFile:
     """Hash an open regular file; refuse it if it changed while being read."""
     try:
@@ -649,7 +663,10 @@ def _hash_open_file(
             os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         except (AttributeError, OSError):
             pass  # only a read-ahead hint
-        digest = _sha256_of(fd, before.st_size, buffer)
+        if sink is not None:
+            digest = sink.absorb(rel, fd, before.st_size)
+        else:
+            digest = _sha256_of(fd, before.st_size, buffer)
         after = os.fstat(fd)
     except OSError as exc:
         raise FailedPrecondition(

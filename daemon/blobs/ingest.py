@@ -1,0 +1,83 @@
+"""Taking files into a store: each byte read once, hashed and written in the same pass."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import io
+import os
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+
+from studbook.daemon.blobs.store import BlobStore
+from studbook.daemon.domain.errors import ResourceExhausted
+
+CHUNK_SIZE = 1 << 20
+
+
+class StoreFull(ResourceExhausted):
+    """No space left where blobs are written; nothing was stored."""
+
+    reason = "STORE_FULL"
+
+
+class Ingest:
+    """A sink for the artifact scanner: copies each file it is handed into `store` while hashing it.
+
+    `expected` maps relative paths to a sha256 already verified by an earlier read (a drop's
+    completeness check): when the store holds that blob already, the file is not read again.
+    """
+
+    def __init__(self, store: BlobStore, expected: Mapping[str, str] | None = None) -> None:
+        self.store = store
+        self.expected = expected or {}
+        self.buffer = memoryview(bytearray(CHUNK_SIZE))
+        self.copied_bytes = 0
+        self.new_blobs = 0
+
+    def absorb(self, rel: str, fd: int, size: int) -> str | None:
+        """Reads the open file `fd` to its end once; returns its sha256, or None when it did
+        not hold exactly `size` bytes (it is being written). The blob is durable on return."""
+        known = self.expected.get(rel)
+        if known is not None and self.store.has(known):
+            return known
+        staged = self.store.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+        try:
+            digest = self._copy(fd, size, staged)
+            if digest is None:
+                return None
+            if self.store.put(digest, staged):
+                self.new_blobs += 1
+            return digest
+        except OSError as exc:
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise StoreFull(
+                    f"no space left in the artifact store {self.store.url}; free some space and register again",
+                    store=self.store.url,
+                ) from None
+            raise
+        finally:
+            staged.unlink(missing_ok=True)
+
+    def _copy(self, fd: int, size: int, staged: Path) -> str | None:
+        hasher = hashlib.sha256()
+        reader = io.FileIO(fd, "rb", closefd=False)
+        out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            copied = 0
+            while count := reader.readinto(self.buffer):
+                copied += count
+                if copied > size:
+                    return None  # still growing: stop instead of chasing a writer
+                chunk = self.buffer[:count]
+                hasher.update(chunk)
+                while chunk:
+                    chunk = chunk[os.write(out, chunk) :]
+            if copied != size:
+                return None
+            os.fsync(out)
+        finally:
+            os.close(out)
+        self.copied_bytes += size
+        return hasher.hexdigest()

@@ -1,0 +1,128 @@
+"""Blobs in a local folder: `<root>/sha256/ab/cd/<sha256>`, files being written in `<root>/tmp`."""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from studbook.daemon.blobs.store import READ_CHUNK, SHA256_HEX, BlobMissing, blob_key
+
+# Files in tmp/ untouched for this long belong to no running ingest: a kill -9 left them.
+STALE_STAGING_SECONDS = 3600.0
+
+
+class LocalBlobStore:
+    """A folder of blobs. The staging folder lies inside it, so storing a blob is a link, not a copy."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.staging = root / "tmp"
+        self.url = root.resolve().as_uri() if root.exists() else root.absolute().as_uri()
+        for folder in (root, root / "sha256", self.staging):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _path(self, sha256: str) -> Path:
+        return self.root / blob_key(sha256)
+
+    def has(self, sha256: str) -> bool:
+        return self._path(sha256).is_file()
+
+    def size(self, sha256: str) -> int | None:
+        try:
+            return self._path(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    def put(self, sha256: str, staged: Path) -> bool:
+        final = self._path(sha256)
+        created = _make_dirs(final.parent, self.root)
+        os.chmod(staged, 0o400)  # a blob is never written again
+        try:
+            # link(2) never replaces an existing name: the first copy of these bytes stays.
+            os.link(staged, final)
+            new = True
+        except FileExistsError:
+            new = False
+        finally:
+            staged.unlink(missing_ok=True)
+        if new:
+            for folder in [final.parent, *created]:
+                _fsync_dir(folder)
+        return new
+
+    def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        try:
+            handle = open(self._path(sha256), "rb")  # noqa: SIM115 - closed by the generator
+        except FileNotFoundError:
+            raise BlobMissing(f"blob {sha256} is not in the artifact store {self.url}", sha256=sha256) from None
+        return _chunks(handle, offset, length)
+
+    def delete(self, sha256: str) -> None:
+        self._path(sha256).unlink(missing_ok=True)
+
+    def list(self) -> Iterator[tuple[str, int]]:
+        top = self.root / "sha256"
+        for first in sorted(os.listdir(top)):
+            for second in sorted(os.listdir(top / first)):
+                with os.scandir(top / first / second) as entries:
+                    for entry in entries:
+                        if SHA256_HEX.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                            yield entry.name, entry.stat(follow_symlinks=False).st_size
+
+    def clear_stale_staging(self, older_than: float = STALE_STAGING_SECONDS) -> int:
+        """Removes files a killed ingest left in tmp/; returns how many."""
+        cutoff = time.time() - older_than
+        removed = 0
+        with os.scandir(self.staging) as entries:
+            for entry in entries:
+                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                    os.unlink(entry.path)
+                    removed += 1
+        return removed
+
+
+def _chunks(handle: object, offset: int, length: int | None) -> Iterator[bytes]:
+    import io
+
+    assert isinstance(handle, io.BufferedReader)
+    with handle:
+        handle.seek(offset)
+        left = length
+        while left is None or left > 0:
+            chunk = handle.read(READ_CHUNK if left is None else min(READ_CHUNK, left))
+            if not chunk:
+                return
+            if left is not None:
+                left -= len(chunk)
+            yield chunk
+
+
+def _make_dirs(folder: Path, root: Path) -> list[Path]:
+    """Creates `folder` and its missing parents below `root`; returns the parents of what it created."""
+    missing = []
+    current = folder
+    while current != root and not current.exists():
+        missing.append(current)
+        current = current.parent
+    created_in = []
+    for path in reversed(missing):
+        try:
+            path.mkdir(mode=0o700)
+            created_in.append(path.parent)
+        except FileExistsError:
+            pass
+    return created_in
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # some file systems cannot sync a folder; nothing to do there
+            raise
+    finally:
+        os.close(fd)

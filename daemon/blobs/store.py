@@ -1,0 +1,91 @@
+"""What every artifact store offers, and choosing one by URL.
+
+Blobs are named by the lower-case hex sha256 of their bytes and laid out as
+`sha256/ab/cd/<sha256>` below the store's root or prefix, so identical content is kept once
+across versions and models, and a folder never grows past 65,536 entries. A blob is written
+whole or not at all and never changes after; `put` never overwrites, so two daemons storing
+the same bytes at once cannot clash.
+
+Methods are blocking: call them from worker threads, never from the event loop.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
+
+SHA256_HEX = re.compile("[0-9a-f]{64}")
+# Reads hand out chunks of this size: big enough to amortise a call, small enough for a gRPC message.
+READ_CHUNK = 1 << 20
+
+
+class BlobMissing(FailedPrecondition):
+    """A blob the catalog refers to is not in the store."""
+
+    reason = "BLOB_MISSING"
+
+
+class BlobStore(Protocol):
+    url: str
+    """Where the blobs live, for people: file:///..., s3://bucket/prefix."""
+    staging: Path
+    """A local folder for files being written; `put` takes them from here."""
+
+    def has(self, sha256: str) -> bool:
+        """Whether the blob is stored."""
+        ...
+
+    def size(self, sha256: str) -> int | None:
+        """The stored blob's size in bytes, None when it is not stored."""
+        ...
+
+    def put(self, sha256: str, staged: Path) -> bool:
+        """Stores the verified file `staged` (in `staging`) as blob `sha256` and removes it.
+
+        True when the blob is new, False when it was stored already (its bytes are kept as
+        they are). Returns only once the blob is durable.
+        """
+        ...
+
+    def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
+        """The blob's bytes from `offset`, at most `length` of them, in chunks. BlobMissing if absent."""
+        ...
+
+    def delete(self, sha256: str) -> None:
+        """Removes the blob; removing one that is not there is no error."""
+        ...
+
+    def list(self) -> Iterator[tuple[str, int]]:
+        """Every stored blob as (sha256, size), in no particular order."""
+        ...
+
+
+def blob_key(sha256: str) -> str:
+    """`sha256/ab/cd/<sha256>`: the blob's path below the store's root or prefix."""
+    if not SHA256_HEX.fullmatch(sha256):
+        raise InvalidArgument(f"not a sha256: {sha256[:80]!r}", reason="INVALID_SHA256", sha256=sha256[:80])
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def open_store(url: str, data_dir: Path) -> BlobStore:
+    """The store a `--artifact-store` URL names; empty means `<data_dir>/blobs`."""
+    from studbook.daemon.blobs.local import LocalBlobStore
+
+    if not url:
+        return LocalBlobStore(data_dir / "blobs")
+    if url.startswith("file://"):
+        path = Path(url.removeprefix("file://"))
+        if not path.is_absolute():
+            raise InvalidArgument(f"the artifact store {url!r} must name an absolute path: file:///path",
+                                  reason="INVALID_ARTIFACT_STORE")  # fmt: skip
+        return LocalBlobStore(path)
+    if url.startswith("s3://"):
+        from studbook.daemon.blobs.s3 import S3BlobStore
+
+        return S3BlobStore(url, staging=data_dir / "staging")
+    raise InvalidArgument(f"unknown artifact store {url!r}: use file:///path or s3://bucket/prefix",
+                          reason="INVALID_ARTIFACT_STORE")  # fmt: skip

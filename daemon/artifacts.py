@@ -18,6 +18,7 @@ from studbook.daemon.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
     RegistryError,
 )
 
@@ -205,6 +206,28 @@ def content_digest(files: Iterable[HashedPath | tuple[str, str]]) -> str:
 
 
 # --- the source path -------------------------------------------------------------------
+
+
+def require_under_roots(text: str, allowed_roots: Sequence[Path]) -> None:
+    """Refuses a path that does not lie, as spelled, under one of `allowed_roots`.
+
+    Pure text, no system call: a refused caller learns nothing about the disk, not even
+    whether the path exists. `scan_artifact` checks the resolved path again before reading.
+    """
+    path = Path(text)
+    spelled = os.path.normpath(text) if path.is_absolute() and ".." not in path.parts else ""
+    roots = [os.path.normpath(os.path.abspath(root)) for root in allowed_roots]
+    if "\0" in text or not spelled or not _inside_any(spelled, roots):
+        raise source_not_allowed()
+
+
+def source_not_allowed() -> PermissionDenied:
+    return PermissionDenied(
+        "over TCP the daemon reads no source_path outside the folders its owner allowed (allowed_roots); "
+        "upload the files instead: `studbook register MODEL PATH` does when the daemon is remote",
+        reason="SOURCE_PATH_NOT_ALLOWED",
+        field="source_path",
+    )
 
 
 def _checked_source(

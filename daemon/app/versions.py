@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from dataclasses import dataclass, replace
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.intake import fill_from_intake, take_in
+from studbook.daemon.app.intake import Intake, fill_from_intake, take_in
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
-from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.artifacts import ScanLimits, require_under_roots, source_not_allowed
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
-from studbook.daemon.domain.access import Caller
+from studbook.daemon.domain.access import TCP, Caller
 from studbook.daemon.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -150,6 +151,8 @@ class VersionUseCases:
         self.models = models
         self.scan_limits = scan_limits
         self.allowed_roots = allowed_roots
+        # As configured and with links resolved: a remote path may be spelled either way.
+        self._remote_roots = [Path(p) for root in allowed_roots or () for p in (root, os.path.realpath(root))]
 
     # -- register ----------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class VersionUseCases:
         if registration.number < 0:
             raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
         if registration.source_path:
-            intake = await self.core.read(take_in, registration.source_path, self.scan_limits, self.allowed_roots)
+            intake = await self._take_in(registration.source_path, registration.caller)
             fill_from_intake(draft, intake)
             validate_draft(draft)
         elif not draft.storage_uri:
@@ -171,6 +174,23 @@ class VersionUseCases:
                 field="source_path",
             )
         return await self.core.write(lambda tx: self._register(tx, registration))
+
+    async def _take_in(self, source_path: str, caller: Caller) -> Intake:
+        """Reads a source path on the daemon's disk, for whoever may name one.
+
+        The unix socket reaches the daemon's owner alone, who may name any path (within
+        allowed_roots when set). Over TCP a path must lie under allowed_roots, checked before
+        anything touches the disk, so a remote caller can neither read nor probe the server.
+        """
+        remote = caller.transport == TCP
+        if remote:
+            require_under_roots(source_path, self._remote_roots)
+        try:
+            return await self.core.read(take_in, source_path, self.scan_limits, self.allowed_roots)
+        except InvalidArgument as error:
+            if remote and error.reason == "PATH_NOT_ALLOWED":  # a link inside a root leading out
+                raise source_not_allowed() from None
+            raise
 
     def _register(self, tx: Transaction, registration: Registration) -> Effects:
         core, state = self.core, self.core.state

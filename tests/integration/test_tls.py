@@ -21,6 +21,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from hypothesis import given, settings, strategies as st
 
 from support.certs import TlsFiles, make_certificates
+from support.net import free_port
 from support.rpc import error_info
 from studbook.daemon import config
 from studbook.daemon.config import Settings
@@ -42,12 +43,6 @@ def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
 def other_ca(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """Certificates of an unrelated CA: trusting it must not let a client trust the daemon."""
     return make_certificates(tmp_path_factory.mktemp("other"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

@@ -29,6 +29,10 @@ class Settings:
     allowed_roots: list[Path] = field(default_factory=list)
     # Drop-in folders to watch (`--watch`, repeatable); see daemon/watch.
     watch_roots: list[Path] = field(default_factory=list)
+    # Those of them whose drops stay where they are, referenced but not kept.
+    in_place_roots: list[Path] = field(default_factory=list)
+    # Where registered files are kept: file:///path or s3://bucket/prefix; empty is <data_dir>/blobs.
+    artifact_store: str = ""
     # Poll the roots instead of using the platform's notifications (network file systems).
     watch_poll: bool = False
     # A drop without rename or manifest is complete after this long without changes.
@@ -61,7 +65,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-root", type=Path, action="append", default=None,
                    help="a folder RegisterModelVersion may read from (repeatable)")  # fmt: skip
     p.add_argument("--watch", type=Path, action="append", default=None, metavar="ROOT",
-                   help="register model versions dropped into this folder (repeatable)")  # fmt: skip
+                   help="register model versions dropped into this folder (repeatable)")
+    p.add_argument("--watch-in-place", type=Path, action="append", default=None, metavar="ROOT",
+                   help="like --watch, but leave the files where they are instead of keeping a copy")
+    p.add_argument("--artifact-store", metavar="URL",
+                   help="where registered files are kept: file:///path or s3://bucket/prefix (default: DATA_DIR/blobs)")  # fmt: skip
     p.add_argument("--poll", action="store_true", default=None, help="poll watched folders (network file systems)")
     p.add_argument("--quiet-seconds", type=_positive, help="quiet interval that completes a drop (default 2)")
     p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
@@ -85,7 +93,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.cache_versions = int(daemon.get("cache_versions", settings.cache_versions))
         settings.allowed_roots = [Path(p).expanduser() for p in daemon.get("allowed_roots", [])]
         settings.log_level = daemon.get("log_level", settings.log_level)
-        settings.watch_roots = [Path(p).expanduser() for p in daemon.get("watch_roots", [])]
+        settings.watch_roots, settings.in_place_roots = _watch_roots(daemon.get("watch_roots", []))
+        settings.artifact_store = str(daemon.get("artifact_store", settings.artifact_store))
         settings.watch_poll = bool(daemon.get("watch_poll", settings.watch_poll))
         settings.quiet_seconds = float(daemon.get("quiet_seconds", settings.quiet_seconds))
         settings.reconcile_seconds = float(daemon.get("reconcile_seconds", settings.reconcile_seconds))
@@ -107,8 +116,11 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.allowed_roots = args.allow_root
     if args.log_level:
         settings.log_level = args.log_level
-    if args.watch:
-        settings.watch_roots = args.watch
+    if args.watch or args.watch_in_place:
+        settings.watch_roots = [*(args.watch or []), *(args.watch_in_place or [])]
+        settings.in_place_roots = list(args.watch_in_place or [])
+    if args.artifact_store:
+        settings.artifact_store = args.artifact_store
     if args.poll:
         settings.watch_poll = True
     if args.quiet_seconds is not None:
@@ -122,6 +134,18 @@ def load(argv: list[str] | None = None) -> Settings:
     if settings.policy_path is None and (locations.config_dir() / "policy.toml").exists():
         settings.policy_path = locations.config_dir() / "policy.toml"
     return settings
+
+
+def _watch_roots(entries: list[object]) -> tuple[list[Path], list[Path]]:
+    """`watch_roots` entries: a path, or a table `{path = "...", keep_in_place = true}`."""
+    roots, in_place = [], []
+    for entry in entries:
+        table = entry if isinstance(entry, dict) else {"path": entry}
+        root = Path(str(table["path"])).expanduser()
+        roots.append(root)
+        if table.get("keep_in_place"):
+            in_place.append(root)
+    return roots, in_place
 
 
 def _positive(text: str) -> float:

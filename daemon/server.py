@@ -22,8 +22,10 @@ from grpc_reflection.v1alpha import reflection
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
-from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.blobs import open_store
+from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.service.access import AccessInterceptor, AccessServicer
+from studbook.daemon.service.artifacts import ArtifactServicer
 from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.store.catalog import make_pandas_probes_cheap
@@ -34,6 +36,8 @@ from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
     access_pb2,
     access_pb2_grpc,
+    artifacts_pb2,
+    artifacts_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     drops_pb2,
@@ -59,6 +63,7 @@ SERVICE_NAMES = (
     drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name,
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
+    artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -200,6 +205,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(registry), server)
     drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
+    artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(registry), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -214,7 +220,8 @@ def build_watcher(settings: Settings, registry: Registry) -> DropWatcher | None:
     if not settings.watch_roots:
         return None
     watch = WatchSettings(settings.watch_roots, poll=settings.watch_poll, quiet_seconds=settings.quiet_seconds,
-                          reconcile_seconds=settings.reconcile_seconds, scan_limits=settings.scan_limits)  # fmt: skip
+                          reconcile_seconds=settings.reconcile_seconds, scan_limits=settings.scan_limits,
+                          in_place_roots=settings.in_place_roots)  # fmt: skip
     try:
         return DropWatcher(registry, watch)
     except InvalidArgument as exc:
@@ -234,9 +241,13 @@ async def serve(settings: Settings) -> None:
         raise StartupError(exc.message) from None
     with data_dir_lock(settings.data_dir):
         prepare_socket(settings.socket)
+        try:
+            blobs = open_store(settings.artifact_store, settings.data_dir)
+        except RegistryError as exc:
+            raise StartupError(exc.message) from None
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
                             scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
-                            policy=policy)  # fmt: skip
+                            policy=policy, blobs=blobs)  # fmt: skip
         registry.start()
         watcher = build_watcher(settings, registry)
         server, health_servicer = build_server(registry, watcher)

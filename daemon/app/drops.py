@@ -227,6 +227,8 @@ class DropUseCases:
             return None
         if current.status not in _FILE_STATUSES:
             return current
+        if current.kept and status != VersionStatus.READY:
+            return current  # the registry keeps its own copy: nothing done to the folder can harm it
         moved = bool(storage_uri) and storage_uri != current.storage_uri
         if current.status == status and current.status_reason == reason and not moved:
             return current

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studbook.daemon.artifacts import ScanLimits, content_digest, scan_artifact
+from studbook.daemon.artifacts import FileSink, ScanLimits, content_digest, scan_artifact
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
 from studbook.daemon.formats import FolderInfo, FormatError, inspect_file, inspect_folder
 
@@ -20,14 +20,18 @@ class Intake:
     folder: FolderInfo | None = None
 
 
-def take_in(source: str, limits: ScanLimits, allowed_roots: Sequence[Path] | None) -> Intake:
+def take_in(
+    source: str, limits: ScanLimits, allowed_roots: Sequence[Path] | None, sink: FileSink | None = None
+) -> Intake:
     """Blocking: scan, hash and inspect `source`. Run it off the event loop.
+
+    With a `sink`, every file is copied into the artifact store in the same read that hashes it.
 
     A file no reader accepts is still registered, flagged `unreadable:<REASON>`: an
     explicit registration is the user's call, and the flag tells every reader why.
     """
     path = Path(source)
-    scanned = scan_artifact(path, limits=limits, allowed_roots=allowed_roots)
+    scanned = scan_artifact(path, limits=limits, allowed_roots=allowed_roots, sink=sink)
     root = path if path.is_dir() else path.parent
     files = []
     signature = Signature()

@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from studbook.daemon.blobs import BlobMissing, BlobStore, blob_matches
 from studbook.daemon.artifacts import scan_artifact
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.domain.model import ModelVersion
@@ -65,12 +66,15 @@ class PolicyStore:
         return st.st_mtime_ns, st.st_size
 
 
-def verify_files(version: ModelVersion) -> tuple[bool | None, str]:
-    """Blocking: re-hash the files under the version's file:// storage URI against the registered ones.
+def verify_files(version: ModelVersion, blobs: BlobStore) -> tuple[bool | None, str]:
+    """Blocking: re-hash a version's files against the registered sha256: the kept copies in the
+    artifact store, or for a referenced version the files under its file:// storage URI.
 
     Returns (True, detail) when all match, (False, what differs) when not, and (None, why)
     when the files are not somewhere the daemon can read.
     """
+    if version.kept:
+        return _verify_kept(version, blobs)
     uri = urlparse(version.storage_uri)
     if uri.scheme != "file":
         return None, f"storage_uri {version.storage_uri[:200]!r} is not a local file:// location"
@@ -90,3 +94,17 @@ def verify_files(version: ModelVersion) -> tuple[bool | None, str]:
     if problems:
         return False, "files differ from their registered sha256 — " + "; ".join(problems)
     return True, f"all {len(registered)} file(s) match their registered sha256"
+
+
+def _verify_kept(version: ModelVersion, blobs: BlobStore) -> tuple[bool, str]:
+    bad: list[str] = []
+    for sha256 in sorted({f.sha256 for f in version.files}):
+        try:
+            intact = blob_matches(blobs, sha256)
+        except BlobMissing:
+            intact = False
+        if not intact:
+            bad.extend(f.path for f in version.files if f.sha256 == sha256)
+    if bad:
+        return False, f"kept copies differ from their registered sha256 in {blobs.url}: {', '.join(sorted(bad)[:5])}"
+    return True, f"all {len(version.files)} kept file(s) match their registered sha256"

@@ -6,7 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.blobs import BlobStore
+from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.app.access import AccessUseCases
+from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
@@ -30,16 +33,21 @@ class Registry:
         allowed_roots: Sequence[Path] | None = None,
         scan_limits: ScanLimits = ScanLimits(),
         policy: PolicyStore | None = None,
+        blobs: BlobStore | None = None,
     ) -> None:
+        # The artifact store: `blobs/` beside the catalog unless another one is given.
+        self.blobs = blobs or LocalBlobStore(catalog_path.parent / "blobs")
         self.catalog = Catalog(catalog_path)
         self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
-        self.versions = VersionUseCases(self.core, self.models, scan_limits=scan_limits, allowed_roots=allowed_roots)
-        self.stages = StageUseCases(self.core, policy or PolicyStore(None))
+        self.versions = VersionUseCases(self.core, self.models, self.blobs, scan_limits=scan_limits,
+                                        allowed_roots=allowed_roots)  # fmt: skip
+        self.stages = StageUseCases(self.core, self.blobs, policy or PolicyStore(None))
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
+        self.artifacts = ArtifactUseCases(self.versions, self.blobs)
 
     def start(self) -> None:
         self.core.start()

@@ -10,6 +10,7 @@ from functools import partial
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.models import check_etag
 from studbook.daemon.app.policy import PolicyStore, verify_files
+from studbook.daemon.blobs import BlobStore
 from studbook.daemon.domain.access import Caller, authorize, promote_role, rollback_role
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from studbook.daemon.domain.model import (
@@ -99,8 +100,9 @@ def parse_promotion_name(name: str) -> tuple[str, int]:
 
 
 class StageUseCases:
-    def __init__(self, core: Core, policy: PolicyStore | None = None) -> None:
+    def __init__(self, core: Core, blobs: BlobStore, policy: PolicyStore | None = None) -> None:
         self.core = core
+        self.blobs = blobs
         self.policy = policy or PolicyStore(None)
 
     # -- promote -----------------------------------------------------------------------
@@ -122,7 +124,7 @@ class StageUseCases:
     async def _verify_files(self, model_id: str, number: int) -> FilesCheck:
         """Re-hashes before the writer op: hashing is slow and must hold up neither the loop nor the writer."""
         version = await self.core.read_version(model_id, number)
-        ok, detail = await asyncio.to_thread(verify_files, version)
+        ok, detail = await asyncio.to_thread(verify_files, version, self.blobs)
         return FilesCheck(number, ok, detail)
 
     def _promote(self, tx: Transaction, model_id: str, ref: VersionRef, request: PromotionRequest,

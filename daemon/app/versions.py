@@ -13,7 +13,10 @@ from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.intake import Intake, fill_from_intake, take_in
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
-from studbook.daemon.artifacts import ScanLimits, require_under_roots, source_not_allowed
+from studbook.daemon.artifacts import ScanLimits, ScannedFile, content_digest, require_under_roots, source_not_allowed
+from studbook.daemon.artifacts import scan_artifact
+from studbook.daemon.blobs import BlobStore
+from studbook.daemon.blobs.ingest import Ingest
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.access import TCP, Caller
 from studbook.daemon.domain.errors import (
@@ -76,6 +79,8 @@ class Registration:
     change_kind: ChangeKind | None = None
     # Local file or folder to hash and inspect; empty for metadata plus a storage URI.
     source_path: str = ""
+    # Leave the files of source_path where they are instead of keeping a copy.
+    keep_in_place: bool = False
 
 
 @dataclass
@@ -143,12 +148,14 @@ class VersionUseCases:
         self,
         core: Core,
         models: ModelUseCases,
+        blobs: BlobStore,
         *,
         scan_limits: ScanLimits = ScanLimits(),
         allowed_roots: Sequence[Path] | None = None,
     ) -> None:
         self.core = core
         self.models = models
+        self.blobs = blobs
         self.scan_limits = scan_limits
         self.allowed_roots = allowed_roots
         # As configured and with links resolved: a remote path may be spelled either way.
@@ -164,8 +171,9 @@ class VersionUseCases:
         if registration.number < 0:
             raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
         if registration.source_path:
-            intake = await self._take_in(registration.source_path, registration.caller)
+            intake = await self._take_in(registration.source_path, registration.caller, registration.keep_in_place)
             fill_from_intake(draft, intake)
+            draft.kept = not registration.keep_in_place
             validate_draft(draft)
         elif not draft.storage_uri:
             raise InvalidArgument(
@@ -175,7 +183,7 @@ class VersionUseCases:
             )
         return await self.core.write(lambda tx: self._register(tx, registration))
 
-    async def _take_in(self, source_path: str, caller: Caller) -> Intake:
+    async def _take_in(self, source_path: str, caller: Caller, keep_in_place: bool) -> Intake:
         """Reads a source path on the daemon's disk, for whoever may name one.
 
         The unix socket reaches the daemon's owner alone, who may name any path (within
@@ -185,12 +193,31 @@ class VersionUseCases:
         remote = caller.transport == TCP
         if remote:
             require_under_roots(source_path, self._remote_roots)
+        sink = None if keep_in_place else Ingest(self.blobs)
         try:
-            return await self.core.read(take_in, source_path, self.scan_limits, self.allowed_roots)
+            return await self.core.read(take_in, source_path, self.scan_limits, self.allowed_roots, sink)
         except InvalidArgument as error:
             if remote and error.reason == "PATH_NOT_ALLOWED":  # a link inside a root leading out
                 raise source_not_allowed() from None
             raise
+
+    async def keep_files(self, path: str, root: str, files: list[ScannedFile]) -> None:
+        """Copies the files of a unit already hashed (a drop) into the artifact store.
+
+        Read once more, through the scanner's checks, and compared with the hashes given:
+        FILE_CHANGED_DURING_SCAN when the unit no longer holds exactly those bytes. Files
+        whose blob is stored already are not read again.
+        """
+        expected = {f.path: f.sha256 for f in files}
+
+        def copy() -> str:
+            stored = scan_artifact(Path(path), limits=self.scan_limits, allowed_roots=[Path(root)],
+                                   sink=Ingest(self.blobs, expected))  # fmt: skip
+            return content_digest([f for f in stored if f.path in expected])
+
+        if await self.core.read(copy) != content_digest(files):
+            raise FailedPrecondition(f"{path!r} changed while it was being kept", reason="FILE_CHANGED_DURING_SCAN",
+                                     path=path)  # fmt: skip
 
     def _register(self, tx: Transaction, registration: Registration) -> Effects:
         core, state = self.core, self.core.state

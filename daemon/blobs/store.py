@@ -11,6 +11,7 @@ Methods are blocking: call them from worker threads, never from the event loop.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -62,6 +63,14 @@ class BlobStore(Protocol):
     def list(self) -> Iterator[tuple[str, int]]:
         """Every stored blob as (sha256, size), in no particular order."""
         ...
+
+
+def blob_matches(store: BlobStore, sha256: str) -> bool:
+    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent."""
+    hasher = hashlib.sha256()
+    for chunk in store.read(sha256):
+        hasher.update(chunk)
+    return hasher.hexdigest() == sha256
 
 
 def blob_key(sha256: str) -> str:

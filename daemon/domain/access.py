@@ -107,6 +107,7 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.AccessService/ListTokens": _AD,
     "studbook.v1.AccessService/RevokeToken": _AD,
     "studbook.v1.AccessService/GetCaller": _V,
+    "studbook.v1.ArtifactService/ReadArtifactFile": _V,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

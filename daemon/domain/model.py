@@ -176,6 +176,8 @@ class ModelVersion:
     total_size: int = 0
     file_count: int = 0
     format: str = ""
+    # Every file's bytes are in the registry's artifact store (False: referenced, not kept).
+    kept: bool = False
 
     def summarize_files(self) -> None:
         """Sets the summaries from `files`: their sizes, count, and the format of the largest."""

@@ -176,6 +176,7 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
         total_size=version.total_size,
         file_count=version.file_count,
         format=version.format,
+        kept=version.kept,
     )
     training = version.training
     message.training.CopyFrom(

@@ -129,6 +129,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
                 change_kind=convert.change_kind_from_proto(request.version.change_kind),
                 caller=caller_of(context),
                 source_path=request.source_path,
+                keep_in_place=request.keep_in_place,
             )
         )
         return registry_pb2.RegisterModelVersionResponse(

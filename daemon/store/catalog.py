@@ -49,7 +49,7 @@ from studbook.daemon.store.rows import (
     VERSION_SUMMARY_COLUMNS,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each migration takes the catalog from version N-1 to N; index 0 creates it.
 MIGRATIONS: tuple[str, ...] = (
@@ -73,6 +73,8 @@ MIGRATIONS: tuple[str, ...] = (
         revoker      VARCHAR NOT NULL DEFAULT ''
     );
     """,
+    # 5: the artifact store. Versions from before it are referenced, not kept.
+    "ALTER TABLE versions ADD COLUMN kept BOOLEAN DEFAULT false",
 )
 
 
@@ -179,6 +181,12 @@ class Catalog:
                 "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
             )
             conn.execute("COMMIT")
+        if current < SCHEMA_VERSION:
+            # Schema changes go into the file now, not the WAL: DuckDB 1.5.5 cannot replay an
+            # ALTER TABLE ... ADD COLUMN on a table with a nextval() default ("GetDefaultDatabase
+            # with no default database set"), so a kill -9 before the next checkpoint would leave
+            # a catalog that no longer opens.
+            conn.execute("CHECKPOINT")
 
     # -- writing --------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ VERSION_COLUMNS = (
     "model", "number", "semver", "semver_key", "change_kind", "status", "status_reason",
     "description", "tags", "params", "metrics", "signature", "environment", "training", "model_card",
     "datasets", "run", "parents", "storage_uri", "content_digest", "total_size", "file_count",
-    "format", "created_by", "created_from", "request_id", "create_time", "update_time", "revision",
+    "format", "created_by", "created_from", "request_id", "create_time", "update_time", "revision", "kept",
 )  # fmt: skip
 
 # Columns a table view needs. Every column read costs a scan of it over all matching rows
@@ -49,7 +49,7 @@ VERSION_COLUMNS = (
 VERSION_SUMMARY_COLUMNS = (
     "model", "number", "semver", "change_kind", "status", "status_reason", "tags", "metrics",
     "total_size", "file_count", "format", "created_by", "created_from", "create_time", "update_time",
-    "revision",
+    "revision", "kept",
 )  # fmt: skip
 
 PROMOTION_COLUMNS = (
@@ -129,6 +129,7 @@ def version_row(version: ModelVersion) -> tuple[Any, ...]:
         version.create_time,
         version.update_time,
         version.revision,
+        version.kept,
     )
 
 
@@ -156,6 +157,7 @@ def version_from_row(row: tuple[Any, ...], columns: tuple[str, ...] = VERSION_CO
         total_size=values["total_size"],
         file_count=values["file_count"],
         format=values["format"],
+        kept=bool(values.get("kept", False)),
         datasets=[Dataset(**d) for d in json.loads(values.get("datasets", "[]"))],
         run=Run(**json.loads(values["run"])) if values.get("run") else None,
         parents=[ParentLink(**p) for p in json.loads(values.get("parents", "[]"))],

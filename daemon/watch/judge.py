@@ -43,7 +43,7 @@ from studbook.daemon.watch.status import Counters
 log = logging.getLogger(__name__)
 
 # Worth another look later rather than a quarantine: the disk or the catalog was busy.
-RETRYABLE = frozenset({"FILE_CHANGED_DURING_SCAN", "READ_FAILED", "PATH_NOT_FOUND", "STORE_UNAVAILABLE"})
+RETRYABLE = frozenset({"FILE_CHANGED_DURING_SCAN", "READ_FAILED", "PATH_NOT_FOUND", "STORE_UNAVAILABLE", "STORE_FULL"})
 MIN_RECHECK_SECONDS = 0.05
 
 
@@ -52,6 +52,8 @@ class JudgeSettings:
     quiet_seconds: float = 2.0
     scan_limits: ScanLimits = ScanLimits()
     format_limits: Limits = DEFAULT_LIMITS
+    in_place_roots: frozenset[str] = frozenset()
+    """Normalised roots whose drops are registered without keeping a copy of their files."""
 
 
 @dataclass
@@ -222,6 +224,15 @@ class UnitJudge:
         except OSError as exc:
             raise _Wait("READ_FAILED", f"could not read a file: {exc.strerror}", self.quiet) from None
         draft = build_draft(key.model, key.path, hashed, inspected, manifest, parents)
+        draft.kept = key.root not in self.settings.in_place_roots
+        if draft.kept:
+            try:
+                await self.registry.versions.keep_files(key.path, key.root, hashed.files)
+            except RegistryError as exc:
+                if exc.reason in RETRYABLE:
+                    progress.snapshot = None
+                    raise _Wait(exc.reason, exc.message, self.quiet) from None
+                return await self._quarantine(key, snap, record, exc, number=number)
         registration = Registration(
             draft,
             request_id=_request_id(key, hashed.digest),
@@ -371,7 +382,8 @@ class UnitJudge:
             return
         same = digest == version.content_digest
         state = DropState.REGISTERED if same else DropState.MODIFIED
-        updated = DropRecord(record.root, record.path, record.model, state, record.number, digest,
+        note = "" if same else await self._kept_note(record.model, record.number, "its files changed")
+        updated = DropRecord(record.root, record.path, record.model, state, record.number, digest, message=note,
                              fingerprint=snap.fingerprint, identity=snap.identity, files=files)  # fmt: skip
         await self.drops.save(updated, files_changed=True)
         if same:
@@ -415,8 +427,9 @@ class UnitJudge:
         if await self._held_elsewhere(record):
             await self.drops.delete(record)
             return None
+        note = await self._kept_note(record.model, record.number, "its folder is gone")
         await self.drops.save(DropRecord(record.root, record.path, record.model, DropState.MISSING, record.number,
-                                         record.content_digest, fingerprint=record.fingerprint,
+                                         record.content_digest, message=note, fingerprint=record.fingerprint,
                                          identity=record.identity, files=record.files), files_changed=False)  # fmt: skip
         await self.drops.set_version_status(
             record.model, record.number, VersionStatus.MISSING,
@@ -426,6 +439,16 @@ class UnitJudge:
             # Claimed elsewhere while this was being written: a move after all.
             await self.drops.set_version_status(record.model, record.number, VersionStatus.READY, "")
         return None
+
+    async def _kept_note(self, model: str, number: int, what: str) -> str:
+        """What a drop's change means for a kept version: nothing, and the drop says so."""
+        try:
+            version = await self.registry.core.read_version(model, number)
+        except NotFound:
+            return ""
+        if not version.kept:
+            return ""
+        return f"{what} since it registered version {number}; the registry keeps that version's files, unharmed"
 
     async def _held_elsewhere(self, record: DropRecord) -> bool:
         """Another registered drop of the same version still lies on disk."""

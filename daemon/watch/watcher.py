@@ -20,7 +20,7 @@ import os
 import stat
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -65,6 +65,8 @@ class WatchSettings:
     supervise_seconds: float = 1.0
     scan_limits: ScanLimits = ScanLimits()
     format_limits: Limits = DEFAULT_LIMITS
+    in_place_roots: list[Path] = field(default_factory=list)
+    """Roots (also in `roots`) whose drops stay where they are: referenced, not kept."""
 
     @property
     def poll_interval(self) -> float:
@@ -104,7 +106,8 @@ class DropWatcher:
         self.incidents = IncidentLog()
         self.judge = UnitJudge(
             registry,
-            JudgeSettings(settings.quiet_seconds, settings.scan_limits, settings.format_limits),
+            JudgeSettings(settings.quiet_seconds, settings.scan_limits, settings.format_limits,
+                          frozenset(normalise_roots(settings.in_place_roots))),  # fmt: skip
             self.counters,
         )
         self.on_health = on_health

@@ -55,6 +55,7 @@ LEAST_ROLE = {
     "AccessService/ListTokens": "admin",
     "AccessService/RevokeToken": "admin",
     "AccessService/GetCaller": "viewer",
+    "ArtifactService/ReadArtifactFile": "viewer",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

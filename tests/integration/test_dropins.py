@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from conftest import Daemon, start_daemon, stop_daemon
 from support.waiting import wait_for
 from support.rpc import Stubs, stubs
-from studbook.v1 import drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
+from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
 
 QUIET = 0.3
 DEADLINE = 20.0
@@ -41,6 +41,8 @@ class Watched:
     daemon: Daemon
     api: Stubs
     drops: drops_pb2_grpc.DropServiceStub
+    in_place: Path
+    """A root whose drops are referenced where they lie, not kept."""
 
 
 def daemon_args(root: Path, base: Path, *extra: str) -> tuple[str, ...]:
@@ -50,14 +52,16 @@ def daemon_args(root: Path, base: Path, *extra: str) -> tuple[str, ...]:
 @pytest.fixture(scope="module")
 def watched() -> Iterator[Watched]:
     base = Path(tempfile.mkdtemp(prefix="sb-"))
-    root = base / "drops"
+    root, in_place = base / "drops", base / "in-place"
     for model in PREMADE:
         (root / model).mkdir(parents=True)
+        (in_place / model).mkdir(parents=True)
     (root / ".staging").mkdir()
-    daemon = start_daemon(base / "data", base / "s.sock", *daemon_args(root, base))
+    daemon = start_daemon(base / "data", base / "s.sock", *daemon_args(root, base, "--watch-in-place", str(in_place)))
     channel = daemon.channel()
     try:
-        yield Watched(root, root / ".staging", daemon, stubs(channel), drops_pb2_grpc.DropServiceStub(channel))
+        yield Watched(root, root / ".staging", daemon, stubs(channel), drops_pb2_grpc.DropServiceStub(channel),
+                      in_place)  # fmt: skip
     finally:
         channel.close()
         stop_daemon(daemon)
@@ -459,8 +463,8 @@ def test_the_same_version_dropped_again_with_other_bytes_is_quarantined(watched,
     assert len(versions_of(watched, model)) == 1
 
 
-def test_an_in_place_edit_marks_the_version_modified_and_undoing_it_makes_it_ready(watched, model):
-    unit = watched.root / model / "1"
+def test_an_in_place_edit_marks_a_referenced_version_modified_and_undoing_it_makes_it_ready(watched, model):
+    unit = watched.in_place / model / "1"
     write_unit(unit, {"model.bin": b"registered"})
     first = wait_for(lambda: version(watched, model, 1), "version 1")
 
@@ -471,6 +475,7 @@ def test_an_in_place_edit_marks_the_version_modified_and_undoing_it_makes_it_rea
     ready = wait_for(lambda: (v := version(watched, model, 1)) and v.status == resources_pb2.VERSION_STATUS_READY
                      and v.etag != modified.etag and v, "ready again")  # fmt: skip
 
+    assert not first.kept
     assert "model.bin" in modified.status_reason and "changed" in modified.status_reason
     assert modified.content_digest == first.content_digest and modified.files == first.files
     assert ready.status_reason == ""
@@ -478,15 +483,15 @@ def test_an_in_place_edit_marks_the_version_modified_and_undoing_it_makes_it_rea
         resources_pb2.VERSION_STATUS_MODIFIED, resources_pb2.VERSION_STATUS_READY]  # fmt: skip
 
 
-def test_a_version_moved_out_is_missing_and_one_renamed_inside_keeps_its_number(watched, tmp_path):
-    inside = watched.root / "moved" / "first"
+def test_a_referenced_version_moved_out_is_missing_and_one_renamed_inside_keeps_its_number(watched, tmp_path):
+    inside = watched.in_place / "moved" / "first"
     outside = tmp_path / "elsewhere"
     write_unit(inside, {"model.bin": b"one"})
-    write_unit(watched.root / "moved" / "second", {"model.bin": b"two"})
+    write_unit(watched.in_place / "moved" / "second", {"model.bin": b"two"})
     wait_for(lambda: len(versions_of(watched, "moved")) == 2, "two versions")
     numbers = {v.files[0].sha256: v.number for v in versions_of(watched, "moved")}
 
-    os.rename(watched.root / "moved" / "second", watched.root / "moved" / "renamed")
+    os.rename(watched.in_place / "moved" / "second", watched.in_place / "moved" / "renamed")
     os.rename(inside, outside)
 
     gone = wait_for(lambda: (v := version(watched, "moved", numbers[hashlib.sha256(b"one").hexdigest()]))
@@ -496,7 +501,7 @@ def test_a_version_moved_out_is_missing_and_one_renamed_inside_keeps_its_number(
     assert "gone" in gone.status_reason
     assert kept.status == resources_pb2.VERSION_STATUS_READY
     assert len(versions_of(watched, "moved")) == 2
-    assert drop_at(watched, watched.root / "moved" / "second") is None
+    assert drop_at(watched, watched.in_place / "moved" / "second") is None
 
     os.rename(outside, inside)  # brought back: ready again
     wait_for(lambda: version(watched, "moved", gone.number).status == resources_pb2.VERSION_STATUS_READY, "back")
@@ -507,7 +512,8 @@ def test_the_drop_service_reports_healthy_inotify_watching(watched):
     health = health_pb2_grpc.HealthStub(watched.daemon.channel()).Check(
         health_pb2.HealthCheckRequest(service="studbook.v1.DropService"))  # fmt: skip
 
-    assert [(r.path, r.observer) for r in status.roots] == [(str(watched.root.resolve()), "inotify")]
+    assert sorted((r.path, r.observer) for r in status.roots) == sorted(
+        (str(root.resolve()), "inotify") for root in (watched.root, watched.in_place))
     assert not status.degraded and status.quiet_seconds == QUIET
     assert health.status == health_pb2.HealthCheckResponse.SERVING
 
@@ -563,7 +569,8 @@ def test_a_file_over_the_configured_size_cap_is_quarantined(tmp_path):
                           *daemon_args(root, tmp_path, "--max-file-bytes", "4K"))  # fmt: skip
     try:
         with daemon.channel() as channel:
-            w = Watched(root, root / ".staging", daemon, stubs(channel), drops_pb2_grpc.DropServiceStub(channel))
+            w = Watched(root, root / ".staging", daemon, stubs(channel), drops_pb2_grpc.DropServiceStub(channel),
+                        root)  # fmt: skip
             (root / "capped" / "big.bin").write_bytes(b"x" * 10_000)
 
             drop = wait_for(lambda: quarantined(w, root / "capped" / "big.bin"), "the oversized drop quarantined")
@@ -572,3 +579,23 @@ def test_a_file_over_the_configured_size_cap_is_quarantined(tmp_path):
             assert versions_of(w, "capped") == []
     finally:
         stop_daemon(daemon)
+
+
+def test_a_kept_version_outlives_edits_to_its_folder_and_its_removal(watched, model):
+    unit = watched.root / model / "1"
+    write_unit(unit, {"model.bin": b"registered bytes"})
+    first = wait_for(lambda: version(watched, model, 1), "version 1")
+
+    (unit / "model.bin").write_bytes(b"edited in place")
+    edited = wait_for(lambda: (d := drop_at(watched, unit)) and d.state == drops_pb2.DROP_STATE_MODIFIED and d,
+                      "the drop seen modified")  # fmt: skip
+    shutil.rmtree(unit)
+    gone = wait_for(lambda: (d := drop_at(watched, unit)) and d.state == drops_pb2.DROP_STATE_MISSING and d,
+                    "the drop seen gone")  # fmt: skip
+    after = version(watched, model, 1)
+    kept_bytes = b"".join(r.data for r in artifacts_pb2_grpc.ArtifactServiceStub(watched.daemon.channel())
+                          .ReadArtifactFile(artifacts_pb2.ReadArtifactFileRequest(name=after.name, path="model.bin")))  # fmt: skip
+
+    assert first.kept and after.status == resources_pb2.VERSION_STATUS_READY and after.etag == first.etag
+    assert "keeps" in edited.message and "keeps" in gone.message
+    assert kept_bytes == b"registered bytes"

@@ -17,6 +17,7 @@ from typing import Any
 
 from watchdog.observers.api import BaseObserver
 
+from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import ModelVersion
@@ -162,16 +163,18 @@ def test_a_root_deleted_and_made_again_is_watched_anew(tmp_path):
             drop(w.root, "m/2", b"second")
 
             await w.wait_for(lambda: w.version("m", 2), "version 2 in the new root")
-            gone = await w.wait_for(lambda: _status_is(w, 1, "missing"), "version 1 missing")
+            gone = await w.wait_for(lambda: _drop_of(w, 1, DropState.MISSING), "version 1's drop missing")
             reasons = [i.reason for i in w.watcher.status().incidents]
+            kept = await w.version("m", 1)
 
             assert "ROOT_MISSING" in reasons
-            assert gone.status_reason.startswith("its files at")
+            assert gone.message.startswith("its folder is gone")
+            assert kept is not None and kept.kept and kept.status.value == "ready"
             assert w.health == [True, False, True]
 
     asyncio.run(scenario())
 
 
-async def _status_is(w: Watching, number: int, status: str) -> ModelVersion | None:
-    found = await w.version("m", number)
-    return found if found is not None and found.status.value == status else None
+async def _drop_of(w: Watching, number: int, state: DropState) -> DropRecord | None:
+    found = [r for r in w.registry.drops.of_version("m", number) if r.state == state]
+    return found[0] if found else None

@@ -110,14 +110,15 @@ def etag(api, model):
 
 
 def register_folders(api, model, root: Path, count: int) -> list[Path]:
-    """Registers `count` versions from folders of distinct content; returns the folders."""
+    """Registers `count` versions from folders of distinct content, referenced where they lie
+    (not kept, so a test can alter them); returns the folders."""
     folders = []
     for number in range(1, count + 1):
         folder = root / f"{model}-{number}"
         folder.mkdir()
         (folder / "model.bin").write_bytes(f"{model} {number} ".encode() * 100)
         api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
-            parent=f"models/{model}", source_path=str(folder),
+            parent=f"models/{model}", source_path=str(folder), keep_in_place=True,
             version=resources_pb2.ModelVersion(metrics=auc(0.9))))  # fmt: skip
         folders.append(folder)
     return folders
@@ -234,7 +235,7 @@ def test_files_are_re_hashed_and_a_changed_file_refuses_the_promotion(api, tmp_p
         (folder / "model.bin").write_bytes(folder.name.encode() * 100)
     for folder in (good, bad):
         api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
-            parent="models/files-a", source_path=str(folder)))  # fmt: skip
+            parent="models/files-a", source_path=str(folder), keep_in_place=True))  # fmt: skip
     (bad / "model.bin").write_bytes(b"tampered")
 
     checked = promote(api, "files-a", 1, validate_only=True)
@@ -244,6 +245,28 @@ def test_files_are_re_hashed_and_a_changed_file_refuses_the_promotion(api, tmp_p
     assert [g.passed for g in checked.gate_results if g.gate == "verify_files"] == [True]
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "changed: model.bin" in raised.value.details()
+
+
+def test_a_kept_version_is_verified_from_the_store_not_from_its_source_folder(api, short_dir, tmp_path):
+    source = tmp_path / "kept"
+    source.mkdir()
+    (source / "model.bin").write_bytes(b"kept weights " * 100)
+    version = api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+        parent="models/files-k", source_path=str(source))).version  # fmt: skip
+    (source / "model.bin").write_bytes(b"the source may change: the registry keeps its own copy")
+    passed = promote(api, "files-k", 1, validate_only=True)
+    sha = version.files[0].sha256
+    blob = short_dir / "data" / "blobs" / "sha256" / sha[:2] / sha[2:4] / sha
+    blob.write_bytes(b"rotted in the store")
+
+    with pytest.raises(grpc.RpcError) as raised:
+        promote(api, "files-k", 1)
+
+    assert version.kept
+    assert [(g.passed, g.detail) for g in passed.gate_results if g.gate == "verify_files"] == [
+        (True, "all 1 kept file(s) match their registered sha256")]
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "kept copies differ" in raised.value.details() and "model.bin" in raised.value.details()
 
 
 def test_an_edited_policy_applies_to_the_next_promotion_and_a_broken_one_is_ignored(api, policy_file):

@@ -103,20 +103,22 @@ class DeleteModelResponse(_message.Message):
     def __init__(self, deleted_versions: _Optional[int] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number")
+    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     SEMVER_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
+    KEEP_IN_PLACE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     source_path: str
     version: _resources_pb2.ModelVersion
     request_id: str
     semver: str
     number: int
-    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ...) -> None: ...
+    keep_in_place: bool
+    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ...) -> None: ...
 
 class RegisterModelVersionResponse(_message.Message):
     __slots__ = ("version", "created")

@@ -234,7 +234,7 @@ class ParentVersion(_message.Message):
     def __init__(self, version: _Optional[str] = ..., relation: _Optional[_Union[ParentRelation, str]] = ...) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("name", "model", "number", "semver", "change_kind", "status", "status_reason", "description", "tags", "params", "metrics", "files", "storage_uri", "content_digest", "signature", "environment", "training", "model_card", "datasets", "run", "parents", "stages", "aliases", "created_by", "created_from", "create_time", "update_time", "etag", "total_size", "file_count", "format")
+    __slots__ = ("name", "model", "number", "semver", "change_kind", "status", "status_reason", "description", "tags", "params", "metrics", "files", "storage_uri", "content_digest", "signature", "environment", "training", "model_card", "datasets", "run", "parents", "stages", "aliases", "created_by", "created_from", "create_time", "update_time", "etag", "total_size", "file_count", "format", "kept")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -280,6 +280,7 @@ class ModelVersion(_message.Message):
     TOTAL_SIZE_FIELD_NUMBER: _ClassVar[int]
     FILE_COUNT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
+    KEPT_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: str
     number: int
@@ -311,4 +312,5 @@ class ModelVersion(_message.Message):
     total_size: int
     file_count: int
     format: str
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., number: _Optional[int] = ..., semver: _Optional[str] = ..., change_kind: _Optional[_Union[ChangeKind, str]] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., params: _Optional[_Mapping[str, str]] = ..., metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., storage_uri: _Optional[str] = ..., content_digest: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., environment: _Optional[_Union[Environment, _Mapping]] = ..., training: _Optional[_Union[TrainingConfig, _Mapping]] = ..., model_card: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[ParentVersion, _Mapping]]] = ..., stages: _Optional[_Iterable[str]] = ..., aliases: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_from: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., total_size: _Optional[int] = ..., file_count: _Optional[int] = ..., format: _Optional[str] = ...) -> None: ...
+    kept: bool
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., number: _Optional[int] = ..., semver: _Optional[str] = ..., change_kind: _Optional[_Union[ChangeKind, str]] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., params: _Optional[_Mapping[str, str]] = ..., metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., storage_uri: _Optional[str] = ..., content_digest: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., environment: _Optional[_Union[Environment, _Mapping]] = ..., training: _Optional[_Union[TrainingConfig, _Mapping]] = ..., model_card: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[ParentVersion, _Mapping]]] = ..., stages: _Optional[_Iterable[str]] = ..., aliases: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_from: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., total_size: _Optional[int] = ..., file_count: _Optional[int] = ..., format: _Optional[str] = ..., kept: _Optional[bool] = ...) -> None: ...

@@ -24,6 +24,7 @@ from studbook.tui import environment as capture
 from studbook.tui import names
 from studbook.v1 import (
     access_pb2,
+    artifacts_pb2,
     audit_pb2,
     drops_pb2,
     events_pb2,
@@ -183,6 +184,12 @@ def register_version(
 def get_version(model: str, version: str | int | None = None) -> Call[resources_pb2.ModelVersion]:
     request = registry_pb2.GetModelVersionRequest(name=names.version_name(model, version))
     return Call("VersionService", "GetModelVersion", request, idempotent=True)
+
+
+def read_artifact_file(name: str, path: str, offset: int = 0) -> Call[artifacts_pb2.ReadArtifactFileResponse]:
+    """A stream: one file of a kept version from `offset` to its end."""
+    request = artifacts_pb2.ReadArtifactFileRequest(name=name, path=path, offset=offset)
+    return Call("ArtifactService", "ReadArtifactFile", request, idempotent=True)
 
 
 def list_versions(
@@ -498,6 +505,7 @@ class RegisterOptions(TypedDict, total=False):
     environment: bool | resources_pb2.Environment
     git: bool
     request_id: str | None
+    keep_in_place: bool
 
 
 def register_request(
@@ -522,11 +530,12 @@ def register_request(
     request_id: str | None = None,
     created_from: str = CREATED_FROM,
     entry_point: str | None = None,
+    keep_in_place: bool = False,
 ) -> registry_pb2.RegisterModelVersionRequest:
     """The RegisterModelVersion request a training script means, with its provenance filled in.
 
-    `path` (a local file or folder the daemon hashes) or `uri` (metadata only) says where
-    the artifact is. The environment and the git state of the working directory are
+    `path` (a local file or folder the daemon hashes and keeps a copy of; with
+    `keep_in_place` it only references it) or `uri` (metadata only) says where the artifact is. The environment and the git state of the working directory are
     captured unless turned off, and so is the running script unless `entry_point` is
     given. Every dataset in `data_versions` is also recorded as a
     dataset the version was trained on, so it shows in the lineage graph.
@@ -573,4 +582,5 @@ def register_request(
         version=version,
         request_id=request_id or new_request_id(),
         semver=semver,
+        keep_in_place=keep_in_place,
     )

@@ -339,9 +339,16 @@ def build_parser() -> argparse.ArgumentParser:
     show = command("show", cmd_show, "show a model or a version")
     show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
 
+    pull = command("pull", cmd_pull, "write a kept version's files into a folder, each verified by its sha256")
+    pull.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud")
+    pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
+    pull.add_argument("--file", metavar="PATH", help="only this file of the version")
+
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
-    register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes and inspects it")
+    register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
+    register.add_argument("--keep-in-place", action="store_true",
+                          help="leave the files where they are instead of keeping a copy (referenced, not kept)")
     register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
     register.add_argument("--metric", type=metric_value, action="append", default=[], metavar="KEY=NUMBER")
     register.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE")
@@ -750,9 +757,23 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         request_id=args.request_id,
         created_from="cli",
         entry_point="",  # the script that trained the model is not this command
+        keep_in_place=args.keep_in_place,
     )
     response = ctx.client.register_version(request)
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui.output import ProgressLine
+
+    version = ctx.client.get_version(args.name)
+    total = sum(f.size for f in version.files if args.file in (None, f.path))
+    with ProgressLine(f"pulling {version.name}", total) as progress:
+        pulled = ctx.client.download(version.name, args.dest, file=args.file, progress=progress.advance)
+    rows = [{"path": str(p.path), "size": p.size, "sha256": p.sha256, "skipped": p.skipped} for p in pulled]
+    ctx.emit({"version": version.name, "files": rows},
+             lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {p.path}" for p in pulled))  # fmt: skip
     return EXIT_OK
 
 

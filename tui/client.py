@@ -9,6 +9,7 @@ is plain; a TCP address is always TLS, and a bearer token goes with every call w
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import random
 import time
@@ -25,12 +26,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from studbook import locations
-from studbook.tui import calls
+from studbook.tui import calls, pull
 from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
     access_pb2,
     access_pb2_grpc,
+    artifacts_pb2,
+    artifacts_pb2_grpc,
     audit_pb2,
     audit_pb2_grpc,
     drops_pb2,
@@ -178,6 +181,7 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "DropService": drops_pb2_grpc.DropServiceStub(channel),
         "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
         "AccessService": access_pb2_grpc.AccessServiceStub(channel),
+        "ArtifactService": artifacts_pb2_grpc.ArtifactServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
@@ -388,6 +392,31 @@ class Client(_Settings):
     def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
         """`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest)."""
         return self._unary(calls.get_version(model, version))
+
+    def download(
+        self, model: str, dest: str | os.PathLike[str], version: str | int | None = None, *,
+        file: str | None = None, progress: pull.Progress | None = None,
+    ) -> list[pull.Pulled]:  # fmt: skip
+        """Write the files of a kept version (`download("fraud@production", "out/")`) into `dest`.
+
+        Each file is verified against its sha256 and renamed into place only then; an
+        interrupted download resumes where it stopped. `file` picks one file; `progress` is
+        told of every chunk written. FAILED_PRECONDITION (VERSION_NOT_KEPT) for a version
+        the registry only references.
+        """
+        found = self.get_version(model, version)
+        return [pull.pull_file(functools.partial(self._read_file, found.name), f, Path(dest), progress)
+                for f in pull.chosen_files(found, file)]  # fmt: skip
+
+    def _read_file(self, name: str, path: str, offset: int) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:
+        call = calls.read_artifact_file(name, path, offset)
+        stream = self._stubs[call.service].ReadArtifactFile(call.request, metadata=self.metadata)
+        try:
+            yield from stream
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, self.address) from None
+        finally:
+            stream.cancel()
 
     def list_versions(
         self,

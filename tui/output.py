@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -169,3 +171,46 @@ def _json_default(value: object) -> object:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+class ProgressLine:
+    """A one-line progress bar on stderr for work that takes over a second; silent otherwise.
+
+    Only on a terminal: scripts and logs get the result, not a stream of carriage returns.
+    """
+
+    DELAY = 1.0
+    EVERY = 0.1
+
+    def __init__(self, label: str, total: int, stream: IO[str] | None = None) -> None:
+        self.label = label
+        self.total = total
+        self.done = 0
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.started = time.monotonic()
+        self.shown_at = 0.0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        now = time.monotonic()
+        if self.enabled and now - self.started >= self.DELAY and now - self.shown_at >= self.EVERY:
+            self.shown_at = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        share = self.done / self.total if self.total else 1.0
+        rate = self.done / max(now - self.started, 1e-9)
+        bar = "#" * int(share * 30)
+        self.stream.write(f"\r{self.label} [{bar:<30}] {share:4.0%} {format_size(self.done)} "
+                          f"of {format_size(self.total)}, {format_size(int(rate))}/s")  # fmt: skip
+        self.stream.flush()
+
+    def __enter__(self) -> ProgressLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.shown_at:
+            self._draw(time.monotonic())
+            self.stream.write("\n")
+            self.stream.flush()

@@ -10,6 +10,7 @@ from textual.markup import escape
 
 from studbook.tui import cells
 from studbook.tui.output import enum_label, format_number
+from studbook.tui.views import keeping
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.line_chart import Series
 from studbook.v1 import resources_pb2, stages_pb2
@@ -37,6 +38,7 @@ def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
         _field("created", times.both(v.create_time)),
         _field("by", " from ".join(x for x in (v.created_by, v.created_from) if x)),
         _field("storage", v.storage_uri),
+        _field("files", keeping(v)),
         _field("digest", v.content_digest),
         _field("size", f"{cells.size(v.total_size)} in {len(v.files)} files" if v.files else ""),
         _field("tags", ", ".join(f"{k}={val}" for k, val in sorted(v.tags.items()))),

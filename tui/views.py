@@ -45,6 +45,11 @@ def metrics_summary(metrics: Iterable[resources_pb2.Metric], limit: int = 3) -> 
     return " ".join(items[:limit]) + extra
 
 
+def keeping(version: resources_pb2.ModelVersion) -> str:
+    """Whether the registry holds the version's bytes or only points at them."""
+    return "kept by the registry" if version.kept else "referenced, not kept"
+
+
 def status_label(version: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> str:
     label = output.enum_label(resources_pb2.VersionStatus, version.status)
     return paint(label, _STATUS_STYLE[label]) if label in _STATUS_STYLE else label
@@ -127,6 +132,7 @@ def version_details(v: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> st
             ("description", v.description),
             ("tags", dict(v.tags)),
             ("storage", v.storage_uri),
+            ("files", keeping(v)),
             ("digest", v.content_digest),
             ("size", format_size(v.total_size) if v.files else ""),
             ("created", format_time(v.create_time)),

@@ -23,6 +23,7 @@ from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
 from studbook.daemon.blobs import open_store
+from studbook.daemon.blobs.store import clear_stale_staging
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.artifacts import ArtifactServicer
@@ -245,6 +246,8 @@ async def serve(settings: Settings) -> None:
             blobs = open_store(settings.artifact_store, settings.data_dir)
         except RegistryError as exc:
             raise StartupError(exc.message) from None
+        if cleared := clear_stale_staging(blobs.staging):
+            log.info("removed %d unfinished copies a stopped daemon left in %s", cleared, blobs.staging)
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
                             scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
                             policy=policy, blobs=blobs)  # fmt: skip

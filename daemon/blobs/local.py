@@ -4,15 +4,10 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from studbook.daemon.blobs.store import READ_CHUNK, SHA256_HEX, BlobMissing, blob_key
-
-# Files in tmp/ untouched for this long belong to no running ingest: a kill -9 left them.
-STALE_STAGING_SECONDS = 3600.0
-
 
 class LocalBlobStore:
     """A folder of blobs. The staging folder lies inside it, so storing a blob is a link, not a copy."""
@@ -72,16 +67,6 @@ class LocalBlobStore:
                         if SHA256_HEX.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
                             yield entry.name, entry.stat(follow_symlinks=False).st_size
 
-    def clear_stale_staging(self, older_than: float = STALE_STAGING_SECONDS) -> int:
-        """Removes files a killed ingest left in tmp/; returns how many."""
-        cutoff = time.time() - older_than
-        removed = 0
-        with os.scandir(self.staging) as entries:
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-        return removed
 
 
 def _chunks(handle: object, offset: int, length: int | None) -> Iterator[bytes]:

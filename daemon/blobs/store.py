@@ -12,7 +12,9 @@ Methods are blocking: call them from worker threads, never from the event loop.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
@@ -20,6 +22,8 @@ from typing import Protocol
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
 
 SHA256_HEX = re.compile("[0-9a-f]{64}")
+# Files in staging untouched for this long belong to no running ingest: a kill -9 left them.
+STALE_STAGING_SECONDS = 3600.0
 # Reads hand out chunks of this size: big enough to amortise a call, small enough for a gRPC message.
 READ_CHUNK = 1 << 20
 
@@ -63,6 +67,18 @@ class BlobStore(Protocol):
     def list(self) -> Iterator[tuple[str, int]]:
         """Every stored blob as (sha256, size), in no particular order."""
         ...
+
+
+def clear_stale_staging(staging: Path, older_than: float = STALE_STAGING_SECONDS) -> int:
+    """Removes files a killed ingest left in `staging`; returns how many."""
+    cutoff = time.time() - older_than
+    removed = 0
+    with os.scandir(staging) as entries:
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 def blob_matches(store: BlobStore, sha256: str) -> bool:

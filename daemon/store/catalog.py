@@ -74,7 +74,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     # 5: the artifact store. Versions from before it are referenced, not kept.
-    "ALTER TABLE versions ADD COLUMN kept BOOLEAN DEFAULT false",
+    "ALTER TABLE versions ADD COLUMN IF NOT EXISTS kept BOOLEAN DEFAULT false",
 )
 
 

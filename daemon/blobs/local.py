@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import errno
 import os
-import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from studbook.daemon.blobs.store import READ_CHUNK, SHA256_HEX, BlobMissing, blob_key
-
-# Files in tmp/ untouched for this long belong to no running ingest: a kill -9 left them.
-STALE_STAGING_SECONDS = 3600.0
+from studbook.daemon.blobs.store import (
+    READ_CHUNK,
+    SHA256_HEX,
+    STALE_STAGING_SECONDS,
+    ArtifactStoreUnavailable,
+    BlobMissing,
+    blob_key,
+    clear_stale_files,
+)
 
 
 class LocalBlobStore:
@@ -23,6 +28,18 @@ class LocalBlobStore:
         self.url = root.resolve().as_uri() if root.exists() else root.absolute().as_uri()
         for folder in (root, root / "sha256", self.staging):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def check(self) -> None:
+        probe = self.staging / f".check-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            probe.unlink()
+            if not os.access(self.root / "sha256", os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        except OSError as exc:
+            raise ArtifactStoreUnavailable(
+                f"cannot write to the artifact store {self.url} ({exc.strerror}): check the folder's owner and mode",
+                reason="ARTIFACT_STORE_DENIED", store=self.url) from None  # fmt: skip
 
     def _path(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)
@@ -74,14 +91,7 @@ class LocalBlobStore:
 
     def clear_stale_staging(self, older_than: float = STALE_STAGING_SECONDS) -> int:
         """Removes files a killed ingest left in tmp/; returns how many."""
-        cutoff = time.time() - older_than
-        removed = 0
-        with os.scandir(self.staging) as entries:
-            for entry in entries:
-                if entry.is_file(follow_symlinks=False) and entry.stat(follow_symlinks=False).st_mtime < cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-        return removed
+        return clear_stale_files(self.staging, older_than)
 
 
 def _chunks(handle: object, offset: int, length: int | None) -> Iterator[bytes]:

@@ -49,9 +49,13 @@ PART_SIZE_MIN = 8 * MiB
 MAX_PARTS = 9_000
 # Parts in flight at once are held in memory: this bounds it per upload.
 UPLOAD_MEMORY = 64 * MiB
-# Reads fetch windows of this size, each its own ranged GET read whole before its chunks are
-# handed out: a slow consumer never holds a request open past the client's timeout.
-READ_WINDOW = 8 * MiB
+# A read streams its range in windows of this size, one ranged GET each, so that a reader as slow
+# as READ_WINDOW per READ_TIMEOUT still finishes every request inside it.
+READ_WINDOW = 64 * MiB
+# obstore ends a request, body included, after 30 s by default: too short for a window that a
+# slow client drains. A stalled connection is still caught by the idle timeout between reads.
+READ_TIMEOUT = "10m"
+READ_IDLE_TIMEOUT = "60s"
 # Written once at the prefix by `check`; it proves the store writable without deleting anything.
 MARKER_KEY = "studbook-artifact-store"
 MARKER_TEXT = b"studbook artifact store: blobs below sha256/ab/cd/<sha256>, never modified\n"
@@ -72,7 +76,8 @@ _CREDENTIAL_LOOKUP = re.compile(r"/latest/api/token|/latest/meta-data/|169\.254\
 class S3BlobStore:
     """A bucket (and prefix) of blobs; files are staged in a local folder before they go up."""
 
-    def __init__(self, url: str, *, staging: Path, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, url: str, *, staging: Path, environ: Mapping[str, str] | None = None,
+                 read_window: int = READ_WINDOW) -> None:  # fmt: skip
         """`environ` defaults to the process environment; obstore also reads AWS_* settings it
         does not override from there (container and web-identity credentials)."""
         self.bucket, self.prefix = parse_url(url)
@@ -84,8 +89,11 @@ class S3BlobStore:
         self.endpoint = _public_endpoint(config)
         prefix = self.prefix or None
         self._store = S3Store(self.bucket, prefix=prefix, config=config, client_options=client)
+        self._reader = S3Store(self.bucket, prefix=prefix, config=config,
+                               client_options={**client, "timeout": READ_TIMEOUT, "read_timeout": READ_IDLE_TIMEOUT})  # fmt: skip
         self._checker = S3Store(self.bucket, prefix=prefix, config=config, client_options=client,
                                 retry_config=CHECK_RETRIES)  # fmt: skip
+        self.read_window = read_window
 
     def check(self) -> None:
         try:
@@ -131,47 +139,52 @@ class S3BlobStore:
             staged.unlink(missing_ok=True)
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
-        key = blob_key(sha256)
         stop = None if length is None else offset + max(0, length)
-        first_stop = offset + READ_WINDOW if stop is None else min(stop, offset + READ_WINDOW)
-        if first_stop <= offset:
+        if stop is not None and stop <= offset:
             if not self.has(sha256):
                 raise self._missing(sha256)
             return iter(())
+        # The first request is made here, not in the generator, so a missing blob fails the call.
+        first = self._window(sha256, offset, stop)
+        if first is None:
+            return iter(())
+        size = int(first.meta["size"])
+        return self._stream(sha256, first, offset, size if stop is None else min(stop, size))
+
+    def _window(self, sha256: str, start: int, stop: int | None) -> obstore.GetResult | None:
+        """The GET of the next window from `start`; None when `start` is at or past the end."""
+        end = start + self.read_window if stop is None else min(stop, start + self.read_window)
         try:
-            # The first request is made here, not in the generator, so a missing blob fails the call.
-            first = obstore.get(self._store, key, options={"range": (offset, first_stop)})
+            return obstore.get(self._reader, blob_key(sha256), options={"range": (start, end)})
         except FileNotFoundError as exc:
             if "NoSuchBucket" in str(exc):
                 self._fail(exc)
             raise self._missing(sha256) from None
         except Exception as exc:  # noqa: BLE001
-            if _status(exc) == 416:  # the range starts at or past the end: nothing to read
-                if not self.has(sha256):
-                    raise self._missing(sha256) from None
-                return iter(())
-            self._fail(exc)
-        size = int(first.meta["size"])
-        return self._windows(sha256, first, first.range[1], size if stop is None else min(stop, size))
+            if _status(exc) != 416:
+                self._fail(exc)
+        if not self.has(sha256):  # S3 answers a range past the end before looking for the key
+            raise self._missing(sha256)
+        return None
 
-    def _windows(self, sha256: str, first: obstore.GetResult, position: int, stop: int) -> Iterator[bytes]:
-        key = blob_key(sha256)
-        try:
-            window: obstore.Bytes = first.bytes()
-            while True:
-                view = memoryview(window)
-                for start in range(0, len(view), READ_CHUNK):
-                    yield bytes(view[start : start + READ_CHUNK])
-                view.release()
-                if position >= stop:
-                    return
-                end = min(position + READ_WINDOW, stop)
-                window = obstore.get_range(self._store, key, start=position, end=end)
-                position = end
-        except FileNotFoundError:
-            raise self._missing(sha256) from None  # deleted while being read
-        except Exception as exc:  # noqa: BLE001
-            self._fail(exc)
+    def _stream(self, sha256: str, window: obstore.GetResult, position: int, stop: int) -> Iterator[bytes]:
+        while True:
+            try:
+                # Chunks of at least half a READ_CHUNK come as the network delivers them; the rare
+                # bigger one is cut, so no chunk exceeds READ_CHUNK.
+                for chunk in window.stream(min_chunk_size=READ_CHUNK // 2):
+                    for start in range(0, len(chunk), READ_CHUNK):
+                        piece = chunk[start : start + READ_CHUNK] if len(chunk) > READ_CHUNK else chunk
+                        position += len(piece)
+                        yield piece
+            except Exception as exc:  # noqa: BLE001
+                self._fail(exc)
+            if position >= stop:
+                return
+            following = self._window(sha256, position, stop)
+            if following is None:
+                return
+            window = following
 
     def delete(self, sha256: str) -> None:
         try:

@@ -14,13 +14,16 @@ import pytest
 
 from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.local import LocalBlobStore
-from studbook.daemon.blobs.s3 import READ_WINDOW, SINGLE_PUT_MAX, S3BlobStore
+from studbook.daemon.blobs.s3 import SINGLE_PUT_MAX, S3BlobStore
 from studbook.daemon.blobs.store import READ_CHUNK
 from studbook.daemon.domain.errors import InvalidArgument
 from support.s3 import MotoServer, start_moto, stop_moto
 
-# Bigger than one read chunk, one S3 read window and one S3 single PUT, and not a multiple of any.
-BIG = READ_WINDOW + SINGLE_PUT_MAX // 2 + 12_345
+# The S3 store reads in windows of this many bytes, smaller than its default so that a few MiB
+# cross several windows; not a multiple of a read chunk.
+WINDOW = 2 * READ_CHUNK + 17
+# Bigger than one S3 single PUT, several windows and many read chunks, and not a multiple of any.
+BIG = SINGLE_PUT_MAX + 3 * READ_CHUNK + 12_345
 
 
 @dataclass
@@ -66,8 +69,11 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.
     bucket = request.getfixturevalue("moto").create_bucket()
     url = bucket.url("team/models")
     opened = iter(range(1_000))
-    return Backend(S3BlobStore(url, staging=tmp_path / "staging", environ=bucket.env),
-                   lambda: S3BlobStore(url, staging=tmp_path / f"staging-{next(opened)}", environ=bucket.env))  # fmt: skip
+
+    def open_s3(staging: Path) -> S3BlobStore:
+        return S3BlobStore(url, staging=staging, environ=bucket.env, read_window=WINDOW)
+
+    return Backend(open_s3(tmp_path / "staging"), lambda: open_s3(tmp_path / f"staging-{next(opened)}"))
 
 
 def test_a_usable_store_passes_its_check(backend: Backend) -> None:
@@ -124,8 +130,8 @@ def test_a_big_blob_reads_back_whole_in_chunks_no_bigger_than_a_read_chunk(backe
         (0, None),
         (1, 10),
         (READ_CHUNK - 1, 2),  # across a chunk boundary
-        (READ_WINDOW - 5, 10),  # across an S3 read window
-        (3, READ_WINDOW + READ_CHUNK),  # more than one window
+        (WINDOW - 5, 10),  # across an S3 read window
+        (3, 2 * WINDOW + READ_CHUNK),  # several windows
         (BIG - 3, None),
         (BIG - 3, 100),  # a length past the end stops at the end
         (5, 0),

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import errno
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from studbook.daemon.blobs.store import READ_CHUNK, SHA256_HEX, BlobMissing, blob_key
+from studbook.daemon.blobs.store import (
+    READ_CHUNK,
+    SHA256_HEX,
+    ArtifactStoreUnavailable,
+    BlobMissing,
+    blob_key,
+)
+
 
 class LocalBlobStore:
     """A folder of blobs. The staging folder lies inside it, so storing a blob is a link, not a copy."""
@@ -18,6 +26,18 @@ class LocalBlobStore:
         self.url = root.resolve().as_uri() if root.exists() else root.absolute().as_uri()
         for folder in (root, root / "sha256", self.staging):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def check(self) -> None:
+        probe = self.staging / f".check-{os.getpid()}-{uuid.uuid4().hex}"
+        try:
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+            probe.unlink()
+            if not os.access(self.root / "sha256", os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+        except OSError as exc:
+            raise ArtifactStoreUnavailable(
+                f"cannot write to the artifact store {self.url} ({exc.strerror}): check the folder's owner and mode",
+                reason="ARTIFACT_STORE_DENIED", store=self.url) from None  # fmt: skip
 
     def _path(self, sha256: str) -> Path:
         return self.root / blob_key(sha256)

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 
-from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 SHA256_HEX = re.compile("[0-9a-f]{64}")
 # Files in staging untouched for this long belong to no running ingest: a kill -9 left them.
@@ -34,11 +34,30 @@ class BlobMissing(FailedPrecondition):
     reason = "BLOB_MISSING"
 
 
+class ArtifactStoreUnavailable(Unavailable):
+    """The artifact store cannot be used: unreachable, credentials refused, bucket missing.
+
+    The reason says which: ARTIFACT_STORE_UNREACHABLE, ARTIFACT_STORE_DENIED,
+    ARTIFACT_STORE_NO_CREDENTIALS, ARTIFACT_STORE_BUCKET_MISSING, or ARTIFACT_STORE_UNAVAILABLE
+    for anything else. The message names the store and what to check, never a secret.
+    """
+
+    reason = "ARTIFACT_STORE_UNAVAILABLE"
+
+
 class BlobStore(Protocol):
     url: str
     """Where the blobs live, for people: file:///..., s3://bucket/prefix."""
     staging: Path
     """A local folder for files being written; `put` takes them from here."""
+
+    def check(self) -> None:
+        """Proves the store can be written and read now; ArtifactStoreUnavailable says why not.
+
+        Meant for start-up, so a misconfigured daemon refuses to start instead of failing
+        its first registration.
+        """
+        ...
 
     def has(self, sha256: str) -> bool:
         """Whether the blob is stored."""
@@ -97,7 +116,14 @@ def blob_key(sha256: str) -> str:
 
 
 def open_store(url: str, data_dir: Path) -> BlobStore:
-    """The store a `--artifact-store` URL names; empty means `<data_dir>/blobs`."""
+    """The store a `--artifact-store` URL names, checked (see `BlobStore.check`); empty means
+    `<data_dir>/blobs`. An s3:// store reads its settings from the AWS_* environment."""
+    store = _store_for(url, data_dir)
+    store.check()
+    return store
+
+
+def _store_for(url: str, data_dir: Path) -> BlobStore:
     from studbook.daemon.blobs.local import LocalBlobStore
 
     if not url:
@@ -109,6 +135,7 @@ def open_store(url: str, data_dir: Path) -> BlobStore:
                                   reason="INVALID_ARTIFACT_STORE")  # fmt: skip
         return LocalBlobStore(path)
     if url.startswith("s3://"):
+        # Imported here: obstore loads only when an s3:// store is configured.
         from studbook.daemon.blobs.s3 import S3BlobStore
 
         return S3BlobStore(url, staging=data_dir / "staging")

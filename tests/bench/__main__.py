@@ -16,6 +16,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
+from tests.bench.blobs import bench_blobs, print_blobs
 from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
@@ -193,6 +194,8 @@ def main() -> int:
         print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")
         print(f"  {'scan_artifact':<44} {hashing['scan_artifact_mb_s']:9.0f} MB/s   ({hashing['ratio']:.2f}x)")
         print_ingest(bench_ingest(root))
+        print()
+        print_blobs(bench_blobs(root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ RULES = {
     "daemon/service": (("duckdb",), "servicers translate; SQL stays in the store"),
     "daemon/formats": (("grpc", "duckdb", "studbook.v1", "pickle", "torch", "joblib", "keras", "tensorflow"),
                        "readers never load a model or talk to the store"),
+    "daemon/blobs": (("grpc", "duckdb", "studbook.v1", "studbook.daemon.store", "studbook.daemon.app",
+                      "studbook.daemon.service"), "the artifact store keeps bytes; it knows neither API nor catalog"),
     "daemon/watch": (("grpc", "duckdb", "studbook.v1", "studbook.daemon.store", "studbook.daemon.service"),
                      "the watcher is one more client of the use cases"),
     "tui": (("duckdb", "watchdog", "studbook.daemon"), "the UI and clients are gRPC clients only"),
@@ -69,3 +73,22 @@ def test_only_the_store_writes_sql() -> None:
         if "duckdb" in imports_of(p) and "daemon/store" not in str(p)
     )
     assert users == []
+
+
+def test_only_the_s3_store_imports_obstore() -> None:
+    """The daemon pays obstore's import only when an s3:// store is configured."""
+    users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "daemon").rglob("*.py")
+                   if any(name == "obstore" or name.startswith("obstore.") for name in imports_of(p)))  # fmt: skip
+    assert users == ["daemon/blobs/s3.py"]
+
+
+def test_a_daemon_with_a_local_store_never_loads_obstore(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from pathlib import Path; import studbook.daemon.server; "
+        "from studbook.daemon.blobs import open_store; "
+        f"open_store('', Path({str(tmp_path)!r})); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'obstore'))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert loaded.strip() == "[]"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .net import free_port
 from .waiting import wait_for
 
 REGION = "us-east-1"
@@ -112,12 +112,6 @@ class S3Bucket:
     def head(self, key: str) -> dict[str, Any]:
         """The server's HEAD of `key` (ETag, ContentLength ...)."""
         return dict(self.server.client().head_object(Bucket=self.name, Key=key))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_moto(folder: Path) -> MotoServer:

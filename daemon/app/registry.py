@@ -7,6 +7,7 @@ from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.blobs import BlobStore
+from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
@@ -16,6 +17,7 @@ from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
+from studbook.daemon.app.retention import RetentionUseCases
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.store.catalog import Catalog
@@ -34,15 +36,20 @@ class Registry:
         scan_limits: ScanLimits = ScanLimits(),
         policy: PolicyStore | None = None,
         blobs: BlobStore | None = None,
+        claims: BlobClaims | None = None,
     ) -> None:
         # The artifact store: `blobs/` beside the catalog unless another one is given.
         self.blobs = blobs or LocalBlobStore(catalog_path.parent / "blobs")
         self.catalog = Catalog(catalog_path)
         self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
+        # Shared by ingests and garbage collection: a blob an ingest relies on is never deleted.
+        self.claims = claims or BlobClaims()
         self.versions = VersionUseCases(self.core, self.models, self.blobs, scan_limits=scan_limits,
-                                        allowed_roots=allowed_roots)  # fmt: skip
-        self.stages = StageUseCases(self.core, self.blobs, policy or PolicyStore(None))
+                                        allowed_roots=allowed_roots, claims=self.claims)  # fmt: skip
+        self.policy = policy or PolicyStore(None)
+        self.stages = StageUseCases(self.core, self.blobs, self.policy)
+        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims)
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)

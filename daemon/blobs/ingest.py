@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from studbook.daemon.blobs.claims import ClaimHold
 from studbook.daemon.blobs.store import BlobStore
 from studbook.daemon.domain.errors import ResourceExhausted
 
@@ -27,11 +28,15 @@ class Ingest:
 
     `expected` maps relative paths to a sha256 already verified by an earlier read (a drop's
     completeness check): when the store holds that blob already, the file is not read again.
+    Each blob is claimed in `hold` before it is looked for or stored, so that garbage collection
+    leaves it alone until the version referring to it is committed (see blobs.claims).
     """
 
-    def __init__(self, store: BlobStore, expected: Mapping[str, str] | None = None) -> None:
+    def __init__(self, store: BlobStore, expected: Mapping[str, str] | None = None,
+                 hold: ClaimHold | None = None) -> None:  # fmt: skip
         self.store = store
         self.expected = expected or {}
+        self.hold = hold
         self.buffer = memoryview(bytearray(CHUNK_SIZE))
         self.copied_bytes = 0
         self.new_blobs = 0
@@ -40,13 +45,16 @@ class Ingest:
         """Reads the open file `fd` to its end once; returns its sha256, or None when it did
         not hold exactly `size` bytes (it is being written). The blob is durable on return."""
         known = self.expected.get(rel)
-        if known is not None and self.store.has(known):
-            return known
+        if known is not None:
+            self._claim(known)
+            if self.store.has(known):
+                return known
         staged = self.store.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
         try:
             digest = self._copy(fd, size, staged)
             if digest is None:
                 return None
+            self._claim(digest)
             if self.store.put(digest, staged):
                 self.new_blobs += 1
             return digest
@@ -59,6 +67,10 @@ class Ingest:
             raise
         finally:
             staged.unlink(missing_ok=True)
+
+    def _claim(self, sha256: str) -> None:
+        if self.hold is not None:
+            self.hold.claim(sha256)
 
     def _copy(self, fd: int, size: int, staged: Path) -> str | None:
         hasher = hashlib.sha256()

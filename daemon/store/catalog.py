@@ -39,6 +39,7 @@ from studbook.daemon.domain.model import (
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
+from studbook.daemon.store import retention
 from studbook.daemon.store import rows
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
@@ -487,6 +488,15 @@ class Catalog:
             f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
         return drops, files
 
+    def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]:
+        """Every version beyond its rule's keep_last with what protects it (see store.retention)."""
+        return retention.retention_facts(self.query, rules)
+
+    def unreferenced_blobs(self, stored: Sequence[tuple[str, int, float]],
+                           purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]:  # fmt: skip
+        """The stored blobs no version refers to, `purging` left out (see store.retention)."""
+        return retention.unreferenced_blobs(self.query, stored, purging)
+
 
 def read_version(
     run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], model: str, number: int
@@ -504,6 +514,28 @@ def read_version(
         )
     ]
     return version
+
+
+def read_versions(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], keys: Sequence[tuple[str, int]]
+) -> list[ModelVersion]:
+    """Whole version records with their files, in two queries whatever their number."""
+    if not keys:
+        return []
+    params = [[k[0] for k in keys], [k[1] for k in keys]]
+    wanted = "(SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number)"
+    versions = {
+        (v.model, v.number): v
+        for v in map(rows.version_from_row, run(
+            f"SELECT {', '.join(f'v.{c}' for c in VERSION_COLUMNS)} FROM versions v SEMI JOIN {wanted} k "
+            "USING (model, number)", params))
+    }  # fmt: skip
+    for model, number, *file in run(
+        f"SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f SEMI JOIN {wanted} k "
+        "USING (model, number) ORDER BY f.model, f.number, f.path", params,
+    ):  # fmt: skip
+        versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
+    return [versions[key] for key in keys if key in versions]
 
 
 def _conditions(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
@@ -691,6 +723,22 @@ class Transaction:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        """Whole version records as this transaction sees them, in two queries."""
+        return read_versions(self.execute, keys)
+
+    def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]:
+        """As `Catalog.retention_facts`, seeing this transaction's own changes."""
+        return retention.retention_facts(self.execute, rules)
+
+    def archive_versions(self, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
+                         time: datetime) -> None:  # fmt: skip
+        retention.archive_versions(self.execute, keys, revisions, reasons, time)
+
+    def purge_versions(self, keys: Sequence[tuple[str, int]]) -> list[str]:
+        """Deletes the versions' rows; returns the sha256 of their files (see store.retention)."""
+        return retention.purge_versions(self.execute, keys)
 
     def previous_holder(self, model: str, label: str, current: int) -> int | None:
         """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""

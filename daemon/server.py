@@ -12,6 +12,7 @@ import socket
 import ssl
 import sys
 from contextlib import contextmanager
+from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
+from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
@@ -49,6 +51,8 @@ from studbook.v1 import (
     lineage_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
+    retention_pb2,
+    retention_pb2_grpc,
     stages_pb2,
     stages_pb2_grpc,
 )
@@ -65,6 +69,7 @@ SERVICE_NAMES = (
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
     artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
+    retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -207,6 +212,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(registry), server)
+    retention_pb2_grpc.add_RetentionServiceServicer_to_server(RetentionServicer(registry), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -250,7 +256,7 @@ async def serve(settings: Settings) -> None:
             log.info("removed %d unfinished copies a stopped daemon left in %s", cleared, blobs.staging)
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
                             scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
-                            policy=policy, blobs=blobs)  # fmt: skip
+                            policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds))  # fmt: skip
         registry.start()
         watcher = build_watcher(settings, registry)
         server, health_servicer = build_server(registry, watcher)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
@@ -18,6 +19,7 @@ from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.retention import RetentionUseCases
+from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.store.catalog import Catalog
@@ -37,6 +39,7 @@ class Registry:
         policy: PolicyStore | None = None,
         blobs: BlobStore | None = None,
         claims: BlobClaims | None = None,
+        gc_grace: timedelta = BLOB_GRACE,
     ) -> None:
         # The artifact store: `blobs/` beside the catalog unless another one is given.
         self.blobs = blobs or LocalBlobStore(catalog_path.parent / "blobs")
@@ -49,7 +52,7 @@ class Registry:
                                         allowed_roots=allowed_roots, claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
-        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims)
+        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace)
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.policy import PolicyStore
@@ -46,7 +46,7 @@ class BlobOutcome:
     # Of those deleted: blobs no version referred to before this run (orphans).
     orphans: int = 0
     orphan_bytes: int = 0
-    # Not referred to, but kept: written less than BLOB_GRACE ago.
+    # Not referred to, but kept: written less than the grace ago.
     recent: int = 0
     recent_bytes: int = 0
     # Not referred to, but kept: an ingest in flight claimed it.
@@ -81,12 +81,14 @@ class _Batch:
 
 class RetentionUseCases:
     def __init__(self, core: Core, blobs: BlobStore, policy: PolicyStore, claims: BlobClaims,
-                 *, batch: int = BATCH) -> None:  # fmt: skip
+                 *, batch: int = BATCH, grace: timedelta = BLOB_GRACE) -> None:  # fmt: skip
         self.core = core
         self.blobs = blobs
         self.policy = policy
         self.claims = claims
         self.batch = batch
+        # An unreferenced blob younger than this stays (see domain.retention.BLOB_GRACE).
+        self.grace = grace
         self._running = asyncio.Lock()
 
     async def plan(self) -> Collection:
@@ -200,7 +202,7 @@ class RetentionUseCases:
         takes up meanwhile is seen as claimed (see blobs.claims).
         """
         outcome = BlobOutcome()
-        written_before = (now - BLOB_GRACE).timestamp()
+        written_before = (now - self.grace).timestamp()
         with self.claims.sweep() as sweep:
             stored = [(b.sha256, b.size, b.modified) for b in self.blobs.list_entries()]
             for blob in self.core.catalog.unreferenced_blobs(stored, purging):

@@ -208,12 +208,13 @@ class VersionUseCases:
                 raise source_not_allowed() from None
             raise
 
-    async def keep_files(self, path: str, root: str, files: list[ScannedFile]) -> None:
+    async def keep_files(self, path: str, root: str, files: list[ScannedFile], hold: ClaimHold) -> None:
         """Copies the files of a unit already hashed (a drop) into the artifact store.
 
         Read once more, through the scanner's checks, and compared with the hashes given:
         FILE_CHANGED_DURING_SCAN when the unit no longer holds exactly those bytes. Files
-        whose blob is stored already are not read again.
+        whose blob is stored already are not read again. The blobs are claimed in `hold`
+        (from `self.claims`), which the caller ends once the drop's version is registered.
         """
         expected = {f.path: f.sha256 for f in files}
 
@@ -222,10 +223,7 @@ class VersionUseCases:
                                    sink=Ingest(self.blobs, expected, hold))  # fmt: skip
             return content_digest([f for f in stored if f.path in expected])
 
-        # The claims linger after the copy, covering the registration that follows it.
-        with self.claims.hold() as hold:
-            copied = await self.core.read(copy, hold)
-        if copied != content_digest(files):
+        if await self.core.read(copy, hold) != content_digest(files):
             raise FailedPrecondition(f"{path!r} changed while it was being kept", reason="FILE_CHANGED_DURING_SCAN",
                                      path=path)  # fmt: skip
 

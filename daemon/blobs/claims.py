@@ -6,30 +6,24 @@ stored once, so a registration may reuse a blob written long ago that gc is just
 delete as unreferenced. Blob age alone cannot protect that; claims do.
 
 An ingest claims each blob *before* it looks for it or stores it, inside a `hold` that lasts
-until its version is committed (or refused); a released claim still protects its blob for
-`linger` seconds, which covers the short step from a drop's copy to its registration. A gc
-sweep starts recording every claim *before* it reads which blobs the catalog refers to, and
-deletes a blob only under the claims' lock and only if nobody claimed it since the sweep
-began. So for each blob either the claim comes first and gc skips it, or the delete comes
-first and the ingest finds the blob gone and stores it again.
+until its version is committed (or refused). A gc sweep starts recording every claim *before*
+it reads which blobs the catalog refers to, and deletes a blob only under the claims' lock and
+only if it was held when the sweep began or claimed since. So for each blob either the claim
+comes first and gc skips it, or the delete comes first and the ingest finds the blob gone and
+stores it again; and a version committed after gc read the catalog had its blobs claimed
+throughout.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-# Seconds a released claim still protects its blob.
-CLAIM_LINGER_SECONDS = 3600.0
-# Released claims are pruned once there are this many, so a daemon that never runs gc stays small.
-PRUNE_AT = 10_000
-
 
 class Sweep:
-    """One gc sweep: every blob claimed from its start on (and held or lingering at its start)."""
+    """One gc sweep: every blob held when it began or claimed since."""
 
     def __init__(self, touched: set[str]) -> None:
         self.touched = touched
@@ -52,17 +46,14 @@ class ClaimHold:
 class BlobClaims:
     """The daemon's claims; thread-safe (ingests run in worker threads)."""
 
-    def __init__(self, linger: float = CLAIM_LINGER_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._held: Counter[str] = Counter()
-        self._released: dict[str, float] = {}
         self._sweeps: list[Sweep] = []
-        self._linger = linger
-        self._clock = clock
 
     @contextmanager
     def hold(self) -> Iterator[ClaimHold]:
-        """Claims made through the hold last until the block ends, then linger."""
+        """Claims made through the hold last until the block ends: end it once the version is committed."""
         hold = ClaimHold(self)
         try:
             yield hold
@@ -73,9 +64,7 @@ class BlobClaims:
     def sweep(self) -> Iterator[Sweep]:
         """Records every claim while the block runs; start it before reading the catalog."""
         with self._lock:
-            now = self._clock()
-            self._prune(now)
-            current = Sweep(set(self._held) | set(self._released))
+            current = Sweep(set(self._held))
             self._sweeps.append(current)
         try:
             yield current
@@ -102,14 +91,7 @@ class BlobClaims:
 
     def _release(self, claimed: set[str]) -> None:
         with self._lock:
-            now = self._clock()
             for sha256 in claimed:
                 self._held[sha256] -= 1
                 if self._held[sha256] <= 0:
                     del self._held[sha256]
-                self._released[sha256] = now
-            if len(self._released) >= PRUNE_AT:
-                self._prune(now)
-
-    def _prune(self, now: float) -> None:
-        self._released = {sha: at for sha, at in self._released.items() if now - at < self._linger}

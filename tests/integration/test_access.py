@@ -56,6 +56,8 @@ LEAST_ROLE = {
     "AccessService/RevokeToken": "admin",
     "AccessService/GetCaller": "viewer",
     "ArtifactService/ReadArtifactFile": "viewer",
+    "RetentionService/PlanGarbageCollection": "maintainer",
+    "RetentionService/CollectGarbage": "admin",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

@@ -27,7 +27,6 @@ from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
 from studbook.daemon.app.versions import Registration
-from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.blobs.store import blob_key
 from studbook.daemon.domain.access import Caller, Role
 from studbook.daemon.domain.errors import RegistryError
@@ -300,9 +299,7 @@ def test_a_collection_removes_exactly_what_the_rule_says_and_never_anything_prot
     with tempfile.TemporaryDirectory(prefix="sb-rule-") as temp:
         folder = Path(temp)
         (folder / "policy.toml").write_text(POLICY)
-        # Claims released by finished registrations protect nothing here: only references decide.
-        registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"),
-                            claims=BlobClaims(linger=0))  # fmt: skip
+        registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
         run = Run(registry, folder)
         registry.core.clock = lambda: run.now
         registry.retention.batch = batch
@@ -321,13 +318,12 @@ def test_a_collection_removes_exactly_what_the_rule_says_and_never_anything_prot
 # -- cases random histories rarely reach ------------------------------------------------------
 
 
-def scenario(body: Any, *, linger: float = 0) -> None:
+def scenario(body: Any) -> None:
     """Runs `body(run)` against a fresh registry whose clock the run sets."""
     with tempfile.TemporaryDirectory(prefix="sb-rule-") as temp:
         folder = Path(temp)
         (folder / "policy.toml").write_text(POLICY)
-        registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"),
-                            claims=BlobClaims(linger=linger))  # fmt: skip
+        registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
         run = Run(registry, folder)
         registry.core.clock = lambda: run.now
 

@@ -16,6 +16,7 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.policy import PolicyStore
@@ -71,11 +72,10 @@ class Collection:
 
 @dataclass
 class _Batch:
-    """What one write transaction applied, and the rest of the picture it saw."""
+    """What one write transaction applied, and the decisions the catalog overruled meanwhile."""
 
     applied: list[Decision]
-    others: list[Decision]
-    more: bool
+    overruled: list[Decision]
     purged_shas: set[str]
 
 
@@ -102,7 +102,12 @@ class RetentionUseCases:
         return Collection(True, now, self.blobs.url, decisions, outcome)
 
     async def collect(self, caller: Caller) -> Collection:
-        """Archives and purges what the policy's retention says, then deletes unreferenced blobs."""
+        """Archives and purges what the policy's retention says, then deletes unreferenced blobs.
+
+        The plan is read once, off the writer; each batch then checks in its own transaction that
+        its part of the plan still holds (see store.retention.still_decided), so the writer never
+        rescans the whole catalog and a change made meanwhile always wins over the plan.
+        """
         if self._running.locked():
             raise Conflict("a garbage collection is running already; wait for it to end",
                            reason="GC_IN_PROGRESS")  # fmt: skip
@@ -110,20 +115,27 @@ class RetentionUseCases:
             now = self.core.clock()
             retentions = self._retentions(self.policy.current())
             rules = _rules(retentions, now)
+            # Read before the plan: a version registered after it has a higher vid, surely.
+            horizon = await self.core.read(self.core.catalog.max_vid)
+            decided = _decide(await self.core.read(self.core.catalog.retention_facts, rules), retentions)
+            # Newest first: a lineage child is registered after its parent, so a parent's due
+            # descendants are purged in its batch or an earlier one, never after it.
+            purges = [d for f, d in sorted(decided, key=lambda pair: pair[0].vid, reverse=True) if d.fate == Fate.PURGE]
+            actions = purges + [d for _, d in decided if d.fate == Fate.ARCHIVE]
             applied: list[Decision] = []
+            overruled: list[Decision] = []
             purged_shas: set[str] = set()
-            while True:
-                batch: _Batch = await self.core.write(lambda tx: self._apply(tx, rules, retentions, now, caller))
+            for start in range(0, len(actions), self.batch):
+                chunk = actions[start : start + self.batch]
+                batch: _Batch = await self.core.write(
+                    partial(self._apply, chunk=chunk, rules=rules, horizon=horizon, caller=caller))
                 applied.extend(batch.applied)
+                overruled.extend(batch.overruled)
                 purged_shas |= batch.purged_shas
-                if not batch.more or not batch.applied:
-                    break
             outcome = await asyncio.to_thread(self._sweep, now, [], purged_shas, False)
-            # A version archived by an earlier batch shows up as waiting in a later one: what this
-            # run did to it is what the report says.
-            done = {(d.model, d.number) for d in applied}
-            rest = [d for d in batch.others if (d.model, d.number) not in done]
-            decisions = sorted([*applied, *rest], key=lambda d: (d.model, d.number))
+            untouched = [d for _, d in decided if d.fate in (Fate.KEEP, Fate.WAIT)]
+            decisions = sorted([*applied, *(d.kept_instead() for d in overruled), *untouched],
+                               key=lambda d: (d.model, d.number))  # fmt: skip
             return Collection(False, now, self.blobs.url, decisions, outcome)
 
     def _retentions(self, policy: Policy) -> dict[str, Retention]:
@@ -137,21 +149,17 @@ class RetentionUseCases:
 
     # -- the catalog step, on the writer thread ----------------------------------------------
 
-    def _apply(self, tx: Transaction, rules: list[RetentionRule], retentions: dict[str, Retention], now: datetime,
+    def _apply(self, tx: Transaction, chunk: list[Decision], rules: list[RetentionRule], horizon: int,
                caller: Caller) -> Effects:  # fmt: skip
-        decided = _decide(tx.retention_facts(rules), retentions)
-        # Newest first: a lineage child is registered after its parent, so a batch that purges a
-        # parent purges each due descendant of it too, and no version stays behind without its parent.
-        purges = [d for f, d in sorted(decided, key=lambda pair: pair[0].vid, reverse=True) if d.fate == Fate.PURGE]
-        archives = [d for _, d in decided if d.fate == Fate.ARCHIVE]
-        chosen = (purges + archives)[: self.batch]
+        purges = [(d.model, d.number) for d in chunk if d.fate == Fate.PURGE]
+        archives = [(d.model, d.number) for d in chunk if d.fate == Fate.ARCHIVE]
+        holds = tx.still_decided(purges, archives, rules, horizon)
+        chosen = [d for d in chunk if (d.model, d.number) in holds]
         records = {(v.model, v.number): v for v in tx.get_versions([(d.model, d.number) for d in chosen])}
         effects = Effects()
-        purged = [d for d in chosen if d.fate == Fate.PURGE]
-        purged_shas = self._purge(tx, effects, purged, records, caller)
+        purged_shas = self._purge(tx, effects, [d for d in chosen if d.fate == Fate.PURGE], records, caller)
         self._archive(tx, effects, [d for d in chosen if d.fate == Fate.ARCHIVE], records, caller)
-        others = [d for _, d in decided if d.fate in (Fate.KEEP, Fate.WAIT)]
-        effects.value = _Batch(chosen, others, len(purges) + len(archives) > len(chosen), set(purged_shas))
+        effects.value = _Batch(chosen, [d for d in chunk if (d.model, d.number) not in holds], set(purged_shas))
         return effects
 
     def _purge(self, tx: Transaction, effects: Effects, decisions: list[Decision],
@@ -231,13 +239,14 @@ def _rules(retentions: dict[str, Retention], now: datetime) -> list[RetentionRul
 
 
 def _decide(facts: list[RetentionFacts], retentions: dict[str, Retention]) -> list[tuple[RetentionFacts, Decision]]:
-    decided = []
-    for fact in facts:
-        expiry = Expiry(
-            fact.model, fact.number, archived=fact.status == VersionStatus.ARCHIVED.value, update_time=fact.update_time,
-            keep_last=fact.keep_last, due=fact.due, held=tuple(filter(None, fact.held.split(","))),
-            pending=tuple(int(i) for i in filter(None, fact.pending.split(","))),
-            parent_of_kept=fact.parent_of_kept, parent_of_remaining=fact.parent_of_remaining,
-        )  # fmt: skip
-        decided.append((fact, decide(expiry, retentions[fact.model].purge_after, fact.total_size)))
-    return decided
+    archived = VersionStatus.ARCHIVED.value
+    purge_after = {model: retention.purge_after for model, retention in retentions.items()}
+    return [
+        (fact, decide(Expiry(
+            fact.model, fact.number, fact.status == archived, fact.update_time, fact.keep_last, fact.due,
+            tuple(fact.held.split(",")) if fact.held else (),
+            tuple(int(i) for i in fact.pending.split(",")) if fact.pending else (),
+            fact.parent_of_kept, fact.parent_of_remaining,
+        ), purge_after[fact.model], fact.total_size))
+        for fact in facts
+    ]  # fmt: skip

@@ -17,8 +17,8 @@ remaining version with a missing parent.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from studbook.daemon.domain.names import version_name
 
@@ -34,8 +34,7 @@ class Fate(str, enum.Enum):
     PURGE = "purge"  # removed from the catalog now
 
 
-@dataclass(frozen=True)
-class Expiry:
+class Expiry(NamedTuple):
     """What the catalog says of one version beyond keep_last (see store.retention.RetentionFacts)."""
 
     model: str
@@ -50,49 +49,97 @@ class Expiry:
     parent_of_remaining: str = ""
 
 
-@dataclass(frozen=True)
-class Decision:
-    """What a run does with one version beyond keep_last, and why, in words for people."""
+class Why(enum.Enum):
+    """Which part of the rule decided a fate; `Decision.why` words it."""
 
-    model: str
-    number: int
+    HELD = "held"
+    PENDING = "pending"
+    PARENT_OF_KEPT = "parent_of_kept"
+    PARENT_OF_REMAINING = "parent_of_remaining"
+    PURGE_AT_ONCE = "purge_at_once"
+    ARCHIVED_LONG_ENOUGH = "archived_long_enough"
+    ARCHIVED = "archived"
+    EXPIRED = "expired"
+    CHANGED = "changed"
+
+
+class Decision(NamedTuple):
+    """What a run does with one version beyond keep_last, and why. A catalog of a million versions
+    has as many: the words are only made for the decisions someone reads."""
+
+    expiry: Expiry
     fate: Fate
-    why: str
+    reason: Why
+    purge_after: timedelta
     size: int = 0
-    # WAIT: when a run may purge it (None while a lineage child holds it back).
-    purge_time: datetime | None = None
+
+    @property
+    def model(self) -> str:
+        return self.expiry.model
+
+    @property
+    def number(self) -> int:
+        return self.expiry.number
 
     @property
     def name(self) -> str:
-        return version_name(self.model, self.number)
+        return version_name(self.expiry.model, self.expiry.number)
+
+    @property
+    def purge_time(self) -> datetime | None:
+        """WAIT: when a run may purge it; None while a lineage child holds it back."""
+        if self.reason == Why.ARCHIVED:
+            return self.expiry.update_time + self.purge_after
+        return None
+
+    @property
+    def why(self) -> str:
+        e = self.expiry
+        beyond = f"older than the {e.keep_last} newest version{'s' if e.keep_last != 1 else ''}"
+        match self.reason:
+            case Why.HELD:
+                return f"{beyond}, but holds or held {', '.join(e.held)}"
+            case Why.PENDING:
+                return f"{beyond}, but promotion {', '.join(str(i) for i in e.pending)} waits for approval"
+            case Why.PARENT_OF_KEPT:
+                return f"{beyond}, but is a lineage parent of {e.parent_of_kept}, which stays"
+            case Why.PARENT_OF_REMAINING:
+                return f"due, but {e.parent_of_remaining} descends from it and stays for now"
+            case Why.PURGE_AT_ONCE:
+                return f"{beyond}; purge_after is 0"
+            case Why.ARCHIVED_LONG_ENOUGH:
+                return f"{beyond}, archived since {_when(e.update_time)} (purge_after {_span(self.purge_after)})"
+            case Why.ARCHIVED:
+                return f"{beyond}, archived; purged from {_when(self.purge_time)}"
+            case Why.EXPIRED:
+                return f"{beyond}; purged {_span(self.purge_after)} after archiving"
+            case Why.CHANGED:
+                return "changed while garbage was being collected (promoted, a new lineage child, edited); " \
+                       "the next collection decides"
+        return ""  # pragma: no cover - every reason is worded above
+
+    def kept_instead(self) -> Decision:
+        """This decision overruled by what changed in the catalog since it was made."""
+        return self._replace(fate=Fate.KEEP, reason=Why.CHANGED)
 
 
 def decide(expiry: Expiry, purge_after: timedelta, size: int = 0) -> Decision:
     """The fate of a version beyond keep_last under the rule in the module docstring."""
-
-    def decision(fate: Fate, why: str, purge_time: datetime | None = None) -> Decision:
-        return Decision(expiry.model, expiry.number, fate, why, size, purge_time)
-
-    beyond = f"older than the {expiry.keep_last} newest version{'s' if expiry.keep_last != 1 else ''}"
     if expiry.held:
-        return decision(Fate.KEEP, f"{beyond}, but holds or held {', '.join(expiry.held)}")
+        return Decision(expiry, Fate.KEEP, Why.HELD, purge_after, size)
     if expiry.pending:
-        ids = ", ".join(str(i) for i in expiry.pending)
-        return decision(Fate.KEEP, f"{beyond}, but promotion {ids} waits for approval")
+        return Decision(expiry, Fate.KEEP, Why.PENDING, purge_after, size)
     if expiry.parent_of_kept:
-        return decision(Fate.KEEP, f"{beyond}, but is a lineage parent of {expiry.parent_of_kept}, which stays")
-    if expiry.due and expiry.parent_of_remaining:
-        why = f"due, but {expiry.parent_of_remaining} descends from it and stays for now"
-        return decision(Fate.WAIT if expiry.archived else Fate.ARCHIVE, why)
+        return Decision(expiry, Fate.KEEP, Why.PARENT_OF_KEPT, purge_after, size)
     if expiry.due:
-        if not purge_after:
-            return decision(Fate.PURGE, f"{beyond}; purge_after is 0")
-        return decision(Fate.PURGE, f"{beyond}, archived since {_when(expiry.update_time)} "
-                        f"(purge_after {_span(purge_after)})")  # fmt: skip
-    due_at = expiry.update_time + purge_after if expiry.archived else None
+        if expiry.parent_of_remaining:
+            fate = Fate.WAIT if expiry.archived else Fate.ARCHIVE
+            return Decision(expiry, fate, Why.PARENT_OF_REMAINING, purge_after, size)
+        reason = Why.ARCHIVED_LONG_ENOUGH if purge_after else Why.PURGE_AT_ONCE
+        return Decision(expiry, Fate.PURGE, reason, purge_after, size)
     if expiry.archived:
-        return decision(Fate.WAIT, f"{beyond}, archived; purged from {_when(due_at)}", due_at)
-    return decision(Fate.ARCHIVE, f"{beyond}; purged {_span(purge_after)} after archiving")
+        return Decision(expiry, Fate.WAIT, Why.ARCHIVED, purge_after, size)
+    return Decision(expiry, Fate.ARCHIVE, Why.EXPIRED, purge_after, size)
 
 
 def _when(moment: datetime | None) -> str:

@@ -492,6 +492,9 @@ class Catalog:
         """Every version beyond its rule's keep_last with what protects it (see store.retention)."""
         return retention.retention_facts(self.query, rules)
 
+    def max_vid(self) -> int:
+        return retention.max_vid(self.query)
+
     def unreferenced_blobs(self, stored: Sequence[tuple[str, int, float]],
                            purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]:  # fmt: skip
         """The stored blobs no version refers to, `purging` left out (see store.retention)."""
@@ -522,17 +525,16 @@ def read_versions(
     """Whole version records with their files, in two queries whatever their number."""
     if not keys:
         return []
-    params = [[k[0] for k in keys], [k[1] for k in keys]]
-    wanted = "(SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number)"
+    wanted, document = retention.rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
     versions = {
         (v.model, v.number): v
         for v in map(rows.version_from_row, run(
             f"SELECT {', '.join(f'v.{c}' for c in VERSION_COLUMNS)} FROM versions v SEMI JOIN {wanted} k "
-            "USING (model, number)", params))
+            "USING (model, number)", [document]))
     }  # fmt: skip
     for model, number, *file in run(
         f"SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f SEMI JOIN {wanted} k "
-        "USING (model, number) ORDER BY f.model, f.number, f.path", params,
+        "USING (model, number) ORDER BY f.model, f.number, f.path", [document],
     ):  # fmt: skip
         versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
     return [versions[key] for key in keys if key in versions]
@@ -728,9 +730,10 @@ class Transaction:
         """Whole version records as this transaction sees them, in two queries."""
         return read_versions(self.execute, keys)
 
-    def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]:
-        """As `Catalog.retention_facts`, seeing this transaction's own changes."""
-        return retention.retention_facts(self.execute, rules)
+    def still_decided(self, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
+                      rules: Sequence[retention.RetentionRule], horizon: int) -> set[tuple[str, int]]:  # fmt: skip
+        """Of a plan's purges and archives, those that still hold (see store.retention.still_decided)."""
+        return retention.still_decided(self.execute, purges, archives, rules, horizon)
 
     def archive_versions(self, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
                          time: datetime) -> None:  # fmt: skip

@@ -7,6 +7,7 @@ beyond its model's `keep_last`, never one statement per version.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -148,11 +149,21 @@ def retention_facts(run: Run, rules: Sequence[RetentionRule]) -> list[RetentionF
     return [RetentionFacts(*row) for row in run(RETENTION_FACTS, params)]
 
 
-def _keys(keys: Sequence[tuple[str, int]]) -> list[list[Any]]:
-    return [[k[0] for k in keys], [k[1] for k in keys]]
+def rows_of(**columns: tuple[str, Sequence[Any]]) -> tuple[str, str]:
+    """A derived table of parallel columns (name=(DuckDB type, values)) and the one parameter it binds.
+
+    The values travel as one JSON document that DuckDB unpacks: a list parameter costs about as
+    much per value as a statement does (measured: 10,000 sha256 bind in ~60 ms as a list, ~7 ms
+    as JSON), and the store's listing and a catalog's purge run to millions of values.
+    """
+    structure = json.dumps({name: [kind] for name, (kind, _) in columns.items()})
+    select = ", ".join(f"unnest(d.{name}) AS {name}" for name in columns)
+    document = json.dumps({name: list(values) for name, (_, values) in columns.items()})
+    return f"(SELECT {select} FROM (SELECT from_json(?::JSON, '{structure}') AS d))", document
 
 
-_KEYS = "(SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number)"
+def _keys(keys: Sequence[tuple[str, int]]) -> tuple[str, str]:
+    return rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
 
 
 def archive_versions(run: Run, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
@@ -160,13 +171,14 @@ def archive_versions(run: Run, keys: Sequence[tuple[str, int]], revisions: Seque
     """Marks versions archived, each with its reason and the revision of its event, in one statement."""
     if not keys:
         return
+    table, document = rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]),
+                              revision=("BIGINT", revisions), reason=("VARCHAR", reasons))  # fmt: skip
     # Every parameter sits in the FROM list: DuckDB binds an UPDATE's FROM before its SET.
     run(
-        "UPDATE versions SET status = 'archived', status_reason = k.reason, update_time = k.time, revision = k.revision "
-        "FROM (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number, unnest(?::BIGINT[]) AS revision, "
-        "unnest(?::VARCHAR[]) AS reason, ?::TIMESTAMP AS time) k "
+        "UPDATE versions SET status = 'archived', status_reason = k.reason, update_time = t.time, revision = k.revision "
+        f"FROM {table} k, (SELECT ?::TIMESTAMP AS time) t "
         "WHERE versions.model = k.model AND versions.number = k.number",
-        [*_keys(keys), list(revisions), list(reasons), time],
+        [document, time],
     )
 
 
@@ -175,14 +187,14 @@ def purge_versions(run: Run, keys: Sequence[tuple[str, int]]) -> list[str]:
     files. Promotions, stage history and the event log stay: they are the record of what was."""
     if not keys:
         return []
-    params = _keys(keys)
-    shas = [row[0] for row in run(f"SELECT DISTINCT f.sha256 FROM files f SEMI JOIN {_KEYS} k USING (model, number)",
-                                  params)]  # fmt: skip
-    for table in ("files", "metrics", "metric_summary", "versions"):
-        run(f"DELETE FROM {table} t USING {_KEYS} k WHERE t.model = k.model AND t.number = k.number", params)
-    names = [f"models/{model}/versions/{number}" for model, number in keys]
-    run("DELETE FROM lineage_edges WHERE source IN (SELECT unnest(?::VARCHAR[])) "
-        "OR target IN (SELECT unnest(?::VARCHAR[]))", [names, names])  # fmt: skip
+    table, document = _keys(keys)
+    shas = [row[0] for row in run(f"SELECT DISTINCT f.sha256 FROM files f SEMI JOIN {table} k USING (model, number)",
+                                  [document])]  # fmt: skip
+    for name in ("files", "metrics", "metric_summary", "versions"):
+        run(f"DELETE FROM {name} t USING {table} k WHERE t.model = k.model AND t.number = k.number", [document])
+    names, listed = rows_of(name=("VARCHAR", [f"models/{model}/versions/{number}" for model, number in keys]))
+    run(f"DELETE FROM lineage_edges WHERE source IN (SELECT name FROM {names}) OR target IN (SELECT name FROM {names})",
+        [listed, listed])  # fmt: skip
     return shas
 
 
@@ -201,19 +213,79 @@ def unreferenced_blobs(run: Run, stored: Sequence[tuple[str, int, float]],
     versions in `purging`: one anti-join of the store's listing against every file row."""
     if not stored:
         return []
+    stored_rows, stored_document = rows_of(sha256=("VARCHAR", [s[0] for s in stored]),
+                                           size=("BIGINT", [s[1] for s in stored]),
+                                           modified=("DOUBLE", [s[2] for s in stored]))  # fmt: skip
+    purging_rows, purging_document = _keys(purging)
     return [
         UnreferencedBlob(*row)
         for row in run(
             f"""
-            WITH stored AS (
-                SELECT unnest(?::VARCHAR[]) AS sha256, unnest(?::BIGINT[]) AS size, unnest(?::DOUBLE[]) AS modified
-            ), purging AS MATERIALIZED {_KEYS}
+            WITH stored AS {stored_rows}, purging AS MATERIALIZED {purging_rows}
             SELECT s.sha256, s.size, s.modified, p.sha256 IS NOT NULL
             FROM stored s
             ANTI JOIN (SELECT f.sha256 FROM files f ANTI JOIN purging p USING (model, number)) r USING (sha256)
             LEFT JOIN (SELECT DISTINCT f.sha256 FROM files f SEMI JOIN purging p USING (model, number)) p USING (sha256)
             ORDER BY s.sha256
             """,
-            [[s[0] for s in stored], [s[1] for s in stored], [s[2] for s in stored], *_keys(purging)],
+            [stored_document, purging_document],
         )
     ]
+
+
+RECHECK = """
+WITH chunk AS MATERIALIZED {chunk},
+    rules AS (
+        SELECT unnest(?::VARCHAR[]) AS model, unnest(?::TIMESTAMP[]) AS purge_before, unnest(?::BOOLEAN[]) AS at_once
+    ),
+    held AS (
+        SELECT model, number FROM stage_holders
+        UNION ALL SELECT model, number FROM stage_history WHERE number IS NOT NULL
+        UNION ALL SELECT model, previous_number FROM stage_history WHERE previous_number IS NOT NULL
+    ),
+    pending AS (SELECT model, number FROM promotions WHERE state IN ('pending_approval', 'approved')),
+    -- The versions that descend directly from those in the chunk.
+    children AS (
+        SELECT c.model, c.number, v.model AS child_model, v.number AS child_number, v.vid AS child_vid
+        FROM chunk c
+        JOIN lineage_edges e ON e.source = 'models/' || c.model || '/versions/' || c.number
+        JOIN versions v ON v.model = regexp_extract(e.target, '^models/([^/]+)/versions/([0-9]+)$', 1)
+            AND v.number = TRY_CAST(regexp_extract(e.target, '^models/([^/]+)/versions/([0-9]+)$', 2) AS BIGINT)
+    )
+SELECT c.model, c.number
+FROM chunk c
+JOIN versions v USING (model, number)
+JOIN rules r USING (model)
+ANTI JOIN held h USING (model, number)
+ANTI JOIN pending p USING (model, number)
+WHERE (NOT c.purge OR r.at_once OR (v.status = 'archived' AND v.update_time <= r.purge_before))
+  AND NOT EXISTS (
+      SELECT 1 FROM children k
+      WHERE k.model = c.model AND k.number = c.number
+        AND (k.child_vid > ? OR (c.purge AND NOT EXISTS (
+            SELECT 1 FROM chunk o WHERE o.model = k.child_model AND o.number = k.child_number AND o.purge))))
+"""
+
+
+def max_vid(run: Run) -> int:
+    """The row handle of the newest version: versions registered later have a higher one."""
+    return int(run("SELECT coalesce(max(vid), 0) FROM versions", [])[0][0])
+
+
+def still_decided(run: Run, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
+                  rules: Sequence[RetentionRule], horizon: int) -> set[tuple[str, int]]:  # fmt: skip
+    """Of versions a plan decided to purge or archive, those for which it still holds now.
+
+    Checked set-wise for one batch, with what can have changed since the plan was read: a
+    stage, alias or pending promotion of the version; an archived version edited (its purge is
+    not due then); a lineage child registered after the plan (`vid` above `horizon`); and for a
+    purge, any remaining child outside this batch of purges (batches go newest first, so a
+    child due for its purge went in an earlier one).
+    """
+    keys = [*purges, *archives]
+    if not keys:
+        return set()
+    chunk, document = rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]),
+                              purge=("BOOLEAN", [True] * len(purges) + [False] * len(archives)))  # fmt: skip
+    params = [document, [r.model for r in rules], [r.purge_before for r in rules], [r.at_once for r in rules], horizon]
+    return {(model, number) for model, number in run(RECHECK.format(chunk=chunk), params)}

@@ -401,3 +401,50 @@ def test_an_unreferenced_blob_written_within_the_grace_stays_and_an_older_one_go
         assert (done.blobs.orphans, done.blobs.orphan_bytes, done.blobs.recent) == (1, len(b"old orphan"), 1)
 
     scenario(body)
+
+
+def meanwhile(run: Run, change: Any) -> None:
+    """Makes `change(run)` (a coroutine) happen right after a collection has read its plan."""
+    catalog = run.registry.catalog
+    read_plan = catalog.retention_facts
+    loop = asyncio.get_running_loop()
+
+    def plan_then_change(*args: Any) -> Any:
+        facts = read_plan(*args)
+        asyncio.run_coroutine_threadsafe(change(run), loop).result()
+        return facts
+
+    catalog.retention_facts = plan_then_change  # type: ignore[method-assign]
+
+
+def test_a_version_promoted_after_the_plan_was_read_is_not_purged():
+    async def body(run: Run) -> None:
+        for _ in range(3):
+            await run.register("quick", len(SHARED), [])
+        meanwhile(run, lambda r: r.promote(("quick", 1), "champion"))
+
+        done = await run.registry.retention.collect(ADMIN)
+
+        assert run.catalog_rows() == {("quick", 1, "ready"), ("quick", 2, "ready"), ("quick", 3, "ready")}
+        decision = next(d for d in done.decisions if d.name == "models/quick/versions/1")
+        assert decision.fate == Fate.KEEP and "changed while garbage was being collected" in decision.why
+        assert run.purge_events() == set()
+
+    scenario(body)
+
+
+def test_a_version_that_became_a_lineage_parent_after_the_plan_was_read_is_neither_purged_nor_archived():
+    async def body(run: Run) -> None:
+        for _ in range(3):
+            await run.register("quick", len(SHARED), [])
+        await run.register("slow", len(SHARED), [])
+        await run.register("slow", len(SHARED), [])
+        meanwhile(run, lambda r: r.register("forever", len(SHARED), [], parents={("quick", 1), ("slow", 1)}))
+
+        done = await run.registry.retention.collect(ADMIN)
+
+        fates = {d.name: d.fate for d in done.decisions}
+        assert fates == {"models/quick/versions/1": Fate.KEEP, "models/slow/versions/1": Fate.KEEP}
+        assert ("quick", 1, "ready") in run.catalog_rows() and ("slow", 1, "ready") in run.catalog_rows()
+
+    scenario(body)

@@ -44,6 +44,8 @@ class Registry:
         # The artifact store: `blobs/` beside the catalog unless another one is given.
         self.blobs = blobs or LocalBlobStore(catalog_path.parent / "blobs")
         self.catalog = Catalog(catalog_path)
+        # Recorded in the store, so that gc on another catalog sharing it knows these files have users.
+        self.blobs.add_catalog(self.catalog.identity())
         self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
         # Shared by ingests and garbage collection: a blob an ingest relies on is never deleted.
@@ -52,7 +54,8 @@ class Registry:
                                         allowed_roots=allowed_roots, claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
-        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace)
+        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,
+                                           catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)

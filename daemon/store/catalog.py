@@ -7,6 +7,7 @@ import importlib.util
 import json
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -219,6 +220,18 @@ class Catalog:
     def meta(self, key: str) -> str | None:
         rows_ = self.query("SELECT value FROM meta WHERE key = ?", [key])
         return rows_[0][0] if rows_ else None
+
+    def identity(self) -> str:
+        """This catalog's id, made once: an artifact store records which catalogs keep files in it.
+
+        Call it before the writer starts: it may write the id.
+        """
+        found = self.meta("catalog_id")
+        if found is None:
+            self._conn.execute("INSERT INTO meta VALUES ('catalog_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex])
+            found = self.meta("catalog_id")
+        assert found is not None
+        return found
 
     def load_models(self) -> list[Model]:
         models = {

@@ -18,6 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 from tests.bench.blobs import bench_blobs, print_blobs
 from tests.bench.dropins import bench_drop_to_visible
+from tests.bench.gc import bench_gc, print_gc
 from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.timing import percentiles, timed
@@ -170,6 +171,8 @@ def main() -> int:
         finally:
             stop_daemon(daemon)
         bench_raw_duckdb(data / "catalog.duckdb")
+        print()
+        print_gc(bench_gc(root, MODELS * VERSIONS_PER_MODEL))
         print("\nthe peer: MLflow Model Registry on SQLite, same machine, same run")
         figures = bench_mlflow(root)
         if figures:

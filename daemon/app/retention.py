@@ -1,13 +1,14 @@
 """Garbage collection: versions beyond the policy's retention archived, then purged, and the blobs
 no remaining version refers to deleted (see domain.retention for the rule).
 
-A run has two steps. First the catalog: in write transactions of at most BATCH versions, each
-deciding afresh on what the catalog holds at that moment (so a promotion committed meanwhile
-protects its version), expired versions are archived or purged and each change is recorded in
-the audit trail (`version.archived`, `version.purged`). Then the blobs, after those commits:
-a blob goes only when no version's files refer to it, it was written more than BLOB_GRACE ago,
-and no ingest in flight claims it (see blobs.claims). A crash between the two steps leaves only
-blobs nothing refers to, which the next run deletes.
+A run has two steps. First the catalog: the plan is read once, off the writer, in one set-wise
+query; then write transactions of at most BATCH versions each check that their part of the
+plan still holds (a promotion, a new lineage child or an edit made meanwhile wins) and archive
+or purge it, recording each change in the audit trail (`version.archived`, `version.purged`).
+Then the blobs, after those commits: a blob goes only when no version's files refer to it, it
+is older than the grace (`--gc-grace`), no ingest in flight claims it (see blobs.claims), and
+no other catalog keeps files in the store. A crash or a cancelled call between the two steps
+leaves only blobs nothing refers to, which the next run deletes.
 """
 
 from __future__ import annotations

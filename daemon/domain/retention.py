@@ -22,8 +22,10 @@ from typing import NamedTuple
 
 from studbook.daemon.domain.names import version_name
 
-# An unreferenced blob written or used less than this long ago stays: an ingest that has not
-# committed its version yet may rely on it (the same hour after which a stale staging file goes).
+# An unreferenced blob written less than this long ago stays: a registration on another daemon
+# sharing the store may not have committed the version that refers to it yet (this daemon's own
+# registrations claim their blobs, whatever their age: see blobs.claims). The same hour after
+# which a stale staging file goes.
 BLOB_GRACE = timedelta(hours=1)
 
 

@@ -205,6 +205,36 @@ def content_digest(files: Iterable[HashedPath | tuple[str, str]]) -> str:
     return hasher.hexdigest()
 
 
+# --- files named by a remote client ------------------------------------------------------
+
+
+def check_uploaded_files(files: Sequence[HashedPath], sizes: Sequence[int], limits: ScanLimits) -> None:
+    """The paths and sizes an upload declares, held to the rules a scanned folder meets."""
+    if not files:
+        raise InvalidArgument("uploaded_files is empty", reason="EMPTY_ARTIFACT", field="uploaded_files")
+    if len(files) > limits.max_files:
+        raise InvalidArgument(f"more than {limits.max_files} files", reason="TOO_MANY_FILES",
+                              max_files=limits.max_files)  # fmt: skip
+    for item, size in zip(files, sizes):
+        parts = item.path.split("/")
+        if item.path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise InvalidArgument(
+                f"uploaded file path {_printable(item.path)!r} must be relative, '/'-separated, without '.' or '..'",
+                reason="INVALID_FILE_NAME", path=_printable(item.path)[:200],
+            )  # fmt: skip
+        if len(os.fsencode(item.path)) > limits.max_path_length or len(parts) > limits.max_depth + 1:
+            raise InvalidArgument(f"uploaded file path {_printable(item.path)[:200]!r} is too long or too deep",
+                                  reason="PATH_TOO_LONG", path=_printable(item.path)[:200])  # fmt: skip
+        for part in parts:
+            _check_name(part, _printable(item.path))
+        if size < 0 or size > limits.max_file_bytes:
+            raise InvalidArgument(f"{_printable(item.path)!r} is {size} bytes; one file may hold 0 to "
+                                  f"{limits.max_file_bytes}", reason="FILE_TOO_LARGE", path=_printable(item.path))  # fmt: skip
+    if sum(sizes) > limits.max_total_bytes:
+        raise _artifact_too_large("the uploaded files", limits)
+    content_digest(files)  # names each duplicate, NUL or bad sha256
+
+
 # --- the source path -------------------------------------------------------------------
 
 

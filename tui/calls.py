@@ -177,13 +177,29 @@ def register_version(
     request: registry_pb2.RegisterModelVersionRequest,
 ) -> Call[registry_pb2.RegisterModelVersionResponse]:
     # A request_id makes a resend return the first result instead of a second version.
-    timeout = REGISTER_PATH_TIMEOUT if request.source_path else None
+    timeout = REGISTER_PATH_TIMEOUT if request.source_path or request.uploaded_files else None
     return Call("VersionService", "RegisterModelVersion", request, idempotent=bool(request.request_id), timeout=timeout)
 
 
 def get_version(model: str, version: str | int | None = None) -> Call[resources_pb2.ModelVersion]:
     request = registry_pb2.GetModelVersionRequest(name=names.version_name(model, version))
     return Call("VersionService", "GetModelVersion", request, idempotent=True)
+
+
+def get_upload_offset(sha256: str, size: int) -> Call[artifacts_pb2.GetUploadOffsetResponse]:
+    request = artifacts_pb2.GetUploadOffsetRequest(sha256=sha256, size=size)
+    return Call("ArtifactService", "GetUploadOffset", request, idempotent=True)
+
+
+def with_uploaded_files(
+    request: registry_pb2.RegisterModelVersionRequest, files: Iterable[resources_pb2.ArtifactFile]
+) -> registry_pb2.RegisterModelVersionRequest:
+    """The same registration, naming uploaded files instead of a path on the daemon's machine."""
+    uploaded = registry_pb2.RegisterModelVersionRequest()
+    uploaded.CopyFrom(request)
+    uploaded.source_path = ""
+    uploaded.uploaded_files.extend(files)
+    return uploaded
 
 
 def read_artifact_file(name: str, path: str, offset: int = 0) -> Call[artifacts_pb2.ReadArtifactFileResponse]:

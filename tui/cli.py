@@ -349,6 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
     register.add_argument("--keep-in-place", action="store_true",
                           help="leave the files where they are instead of keeping a copy (referenced, not kept)")
+    register.add_argument("--upload", action="store_true",
+                          help="send the files to the daemon even over its unix socket (always done over TCP)")
     register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
     register.add_argument("--metric", type=metric_value, action="append", default=[], metavar="KEY=NUMBER")
     register.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE")
@@ -759,7 +761,11 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         entry_point="",  # the script that trained the model is not this command
         keep_in_place=args.keep_in_place,
     )
-    response = ctx.client.register_version(request)
+    from studbook.tui.output import ProgressLine
+
+    with ProgressLine(f"uploading {args.path}", 0) as progress:
+        response = ctx.client.register_version(request, upload=True if args.upload else None,
+                                               progress=progress.advance)  # fmt: skip
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
     return EXIT_OK
 

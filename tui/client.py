@@ -27,6 +27,7 @@ from grpc_status import rpc_status
 
 from studbook import locations
 from studbook.tui import calls, pull
+from studbook.tui import upload as upload_
 from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
@@ -185,6 +186,12 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
+
+# An upload is tried again this often when the daemon's copy moved or another call holds it.
+UPLOAD_ATTEMPTS = 5
+RESUMABLE_UPLOAD = frozenset({"UPLOAD_IN_PROGRESS", "UPLOAD_OFFSET_MISMATCH", "UNAVAILABLE"})
+# One file's upload call may take long; the data itself keeps it alive.
+UPLOAD_TIMEOUT = 24 * 3600.0
 
 # How often `Client.wait_for_drop` asks for a drop's state again.
 DROP_POLL_SECONDS = 0.1
@@ -372,22 +379,61 @@ class Client(_Settings):
 
     # ---- versions ----
 
-    def register(self, model: str, **options: Unpack[calls.RegisterOptions]) -> resources_pb2.ModelVersion:
+    def register(
+        self, model: str, *, upload: bool | None = None, progress: upload_.Progress | None = None,
+        **options: Unpack[calls.RegisterOptions],
+    ) -> resources_pb2.ModelVersion:  # fmt: skip
         """Register a version of `model` (created if new) and return it.
 
-        Give `path` (a local file or folder; the daemon hashes and inspects it) or `uri`
-        (metadata only). The Python and ML package versions, the platform and the git
-        commit of the working directory are recorded unless `environment`/`git` are
-        False. See `calls.register_request` for the accepted shapes of each argument.
+        Give `path` (a local file or folder; the daemon hashes, inspects and keeps it) or
+        `uri` (metadata only). A daemon reached over TCP cannot read this machine's files,
+        so `path` is uploaded to it (resumably; `upload=True` uploads over the unix socket
+        too, `progress` is told of every chunk sent). The Python and ML package versions,
+        the platform and the git commit of the working directory are recorded unless
+        `environment`/`git` are False. See `calls.register_request` for the accepted shapes
+        of each argument.
         """
         request = calls.register_request(model, **options)
-        return self.register_version(request).version
+        return self.register_version(request, upload=upload, progress=progress).version
 
     def register_version(
-        self, request: registry_pb2.RegisterModelVersionRequest
-    ) -> registry_pb2.RegisterModelVersionResponse:
-        """The raw RegisterModelVersion call; `created` is False when an existing version came back."""
+        self, request: registry_pb2.RegisterModelVersionRequest, *, upload: bool | None = None,
+        progress: upload_.Progress | None = None,
+    ) -> registry_pb2.RegisterModelVersionResponse:  # fmt: skip
+        """The RegisterModelVersion call; `created` is False when an existing version came back.
+
+        A `source_path` is uploaded first when `upload` says so (None: when the daemon is not
+        on a unix socket), and the request then names the uploaded files instead.
+        """
+        if request.source_path and (upload if upload is not None else not self.address.startswith("unix:")):
+            if request.keep_in_place:
+                raise StudbookError("INVALID_ARGUMENT", "CONFLICTING_SOURCES",
+                                    "keep_in_place names files on the daemon's machine; they cannot be uploaded")  # fmt: skip
+            files = upload_.local_files(Path(request.source_path))
+            self.upload_files(files, progress)
+            request = calls.with_uploaded_files(request, [f.declared() for f in files])
         return self._unary(calls.register_version(request))
+
+    def upload_files(self, files: Iterable[upload_.LocalFile], progress: upload_.Progress | None = None) -> None:
+        """Sends each file the daemon does not hold yet into its artifact store, continuing an
+        interrupted upload from the daemon's offset and waiting out a concurrent one."""
+        stub = self._stubs["ArtifactService"]
+        for file in files:
+            for attempt in range(UPLOAD_ATTEMPTS):
+                where = self._unary(calls.get_upload_offset(file.sha256, file.size))
+                if where.stored:
+                    break
+                try:
+                    done = stub.UploadArtifactFile(upload_.upload_messages(file, where.offset, progress),
+                                                   metadata=self.metadata, timeout=UPLOAD_TIMEOUT)  # fmt: skip
+                except grpc.RpcError as error:
+                    failure = error_from_rpc(error, self.address)
+                    if failure.reason not in RESUMABLE_UPLOAD or attempt + 1 == UPLOAD_ATTEMPTS:
+                        raise failure from None
+                    time.sleep(_retry_delay(min(attempt, len(RETRY_DELAYS) - 1)))
+                    continue
+                if done.stored:
+                    break
 
     def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
         """`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest)."""

@@ -10,6 +10,7 @@ from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
+from studbook.daemon.app.uploads import UploadUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
@@ -48,6 +49,7 @@ class Registry:
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
+        self.uploads = UploadUseCases(self.blobs, scan_limits)
 
     def start(self) -> None:
         self.core.start()

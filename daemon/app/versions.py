@@ -7,13 +7,20 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.intake import Intake, fill_from_intake, take_in
+from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
-from studbook.daemon.artifacts import ScanLimits, ScannedFile, content_digest, require_under_roots, source_not_allowed
+from studbook.daemon.artifacts import (
+    ScanLimits,
+    ScannedFile,
+    check_uploaded_files,
+    content_digest,
+    require_under_roots,
+    source_not_allowed,
+)
 from studbook.daemon.artifacts import scan_artifact
 from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.ingest import Ingest
@@ -29,6 +36,7 @@ from studbook.daemon.domain.errors import (
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.model import (
+    ArtifactFile,
     ChangeKind,
     Metric,
     ModelState,
@@ -81,6 +89,8 @@ class Registration:
     source_path: str = ""
     # Leave the files of source_path where they are instead of keeping a copy.
     keep_in_place: bool = False
+    # Files already uploaded into the artifact store (path, size, sha256): instead of source_path.
+    uploaded: list[ArtifactFile] = field(default_factory=list)
 
 
 @dataclass
@@ -170,7 +180,16 @@ class VersionUseCases:
             SemVer.parse(registration.semver)
         if registration.number < 0:
             raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
-        if registration.source_path:
+        if registration.uploaded:
+            if registration.source_path or registration.keep_in_place:
+                raise InvalidArgument("uploaded files are kept by the registry: give them without source_path "
+                                      "or keep_in_place", reason="CONFLICTING_SOURCES", field="uploaded_files")  # fmt: skip
+            uploaded = registration.uploaded
+            check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
+            fill_from_intake(draft, await self.core.read(take_in_uploaded, self.blobs, uploaded, self.blobs.staging))
+            draft.kept = True
+            validate_draft(draft)
+        elif registration.source_path:
             intake = await self._take_in(registration.source_path, registration.caller, registration.keep_in_place)
             fill_from_intake(draft, intake)
             draft.kept = not registration.keep_in_place

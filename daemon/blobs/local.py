@@ -39,20 +39,21 @@ class LocalBlobStore:
                 f"cannot write to the artifact store {self.url} ({exc.strerror}): check the folder's owner and mode",
                 reason="ARTIFACT_STORE_DENIED", store=self.url) from None  # fmt: skip
 
-    def _path(self, sha256: str) -> Path:
+    def path_of(self, sha256: str) -> Path:
+        """Where blob `sha256` lies, stored or not."""
         return self.root / blob_key(sha256)
 
     def has(self, sha256: str) -> bool:
-        return self._path(sha256).is_file()
+        return self.path_of(sha256).is_file()
 
     def size(self, sha256: str) -> int | None:
         try:
-            return self._path(sha256).stat().st_size
+            return self.path_of(sha256).stat().st_size
         except FileNotFoundError:
             return None
 
     def put(self, sha256: str, staged: Path) -> bool:
-        final = self._path(sha256)
+        final = self.path_of(sha256)
         created = _make_dirs(final.parent, self.root)
         os.chmod(staged, 0o400)  # a blob is never written again
         try:
@@ -70,13 +71,13 @@ class LocalBlobStore:
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
-            handle = open(self._path(sha256), "rb")  # noqa: SIM115 - closed by the generator
+            handle = open(self.path_of(sha256), "rb")  # noqa: SIM115 - closed by the generator
         except FileNotFoundError:
             raise BlobMissing(f"blob {sha256} is not in the artifact store {self.url}", sha256=sha256) from None
         return _chunks(handle, offset, length)
 
     def delete(self, sha256: str) -> None:
-        self._path(sha256).unlink(missing_ok=True)
+        self.path_of(sha256).unlink(missing_ok=True)
 
     def list(self) -> Iterator[tuple[str, int]]:
         top = self.root / "sha256"

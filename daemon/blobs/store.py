@@ -100,6 +100,20 @@ def clear_stale_staging(staging: Path, older_than: float = STALE_STAGING_SECONDS
     return removed
 
 
+def materialize(store: BlobStore, sha256: str, target: Path) -> None:
+    """Lays blob `sha256` out as the file `target`: a link into a local store, else a copy."""
+    local = getattr(store, "path_of", None)
+    if local is not None:
+        try:
+            os.link(local(sha256), target)
+            return
+        except OSError:
+            pass  # another file system, or links not allowed: copy instead
+    with open(target, "wb") as out:
+        for chunk in store.read(sha256):
+            out.write(chunk)
+
+
 def blob_matches(store: BlobStore, sha256: str) -> bool:
     """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent."""
     hasher = hashlib.sha256()

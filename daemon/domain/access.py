@@ -108,6 +108,8 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.AccessService/RevokeToken": _AD,
     "studbook.v1.AccessService/GetCaller": _V,
     "studbook.v1.ArtifactService/ReadArtifactFile": _V,
+    "studbook.v1.ArtifactService/GetUploadOffset": _C,
+    "studbook.v1.ArtifactService/UploadArtifactFile": _C,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

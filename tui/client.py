@@ -849,6 +849,33 @@ class AsyncClient(_Settings):
     async def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
         return await self._unary(calls.get_version(model, version))
 
+    async def download(
+        self, model: str, dest: str | os.PathLike[str], version: str | int | None = None, *,
+        file: str | None = None, progress: pull.Progress | None = None,
+    ) -> list[pull.Pulled]:  # fmt: skip
+        """Like `Client.download`; the file work runs in threads, off the event loop."""
+        found = await self.get_version(model, version)
+        done = []
+        for item in pull.chosen_files(found, file):
+            landing = pull.Landing(Path(dest), item)
+            offset = await asyncio.to_thread(landing.start)
+            if offset is None:
+                done.append(landing.pulled(skipped=True))
+                continue
+            call = calls.read_artifact_file(found.name, item.path, offset)
+            try:
+                async for message in self._stub(call.service).ReadArtifactFile(call.request, metadata=self.metadata):
+                    await asyncio.to_thread(landing.write, message.data)
+                    if progress is not None:
+                        progress(len(message.data))
+            except BaseException as error:
+                landing.abandon()
+                if isinstance(error, grpc.RpcError):
+                    raise error_from_rpc(error, self.address) from None
+                raise
+            done.append(await asyncio.to_thread(landing.finish))
+        return done
+
     async def list_versions(
         self,
         model: str = "-",

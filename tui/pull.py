@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from studbook.tui.errors import StudbookError
 from studbook.v1 import artifacts_pb2, resources_pb2
@@ -37,44 +38,79 @@ def chosen_files(version: resources_pb2.ModelVersion, only: str | None) -> list[
     return found
 
 
-def target_of(dest: Path, file: resources_pb2.ArtifactFile) -> Path:
-    """Where a file lands: below `dest`, whatever path the daemon names."""
-    parts = PurePosixPath(file.path).parts
-    if not parts or file.path.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        raise StudbookError("INVALID_ARGUMENT", "INVALID_FILE_PATH", f"refusing to write outside {dest}: {file.path!r}")
-    return dest.joinpath(*parts)
+class Landing:
+    """One file arriving below `dest`: written to `<name>.studbook-part` (resumed from its size
+    when an interrupted pull left one), checked against the sha256, then renamed into place.
+
+    Blocking file work; the async client runs `start` and `finish` in a thread.
+    """
+
+    def __init__(self, dest: Path, file: resources_pb2.ArtifactFile) -> None:
+        parts = PurePosixPath(file.path).parts
+        if not parts or file.path.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise StudbookError("INVALID_ARGUMENT", "INVALID_FILE_PATH", f"refusing to write outside {dest}: {file.path!r}")
+        self.file = file
+        self.target = dest.joinpath(*parts)
+        self.part = self.target.with_name(self.target.name + PART_SUFFIX)
+        self.hasher = hashlib.sha256()
+        self._out: BinaryIO | None = None
+
+    def start(self) -> int | None:
+        """The offset to read from; None when the file is already there, intact."""
+        if self.target.is_file() and self.target.stat().st_size == self.file.size and _sha256(self.target) == self.file.sha256:
+            return None
+        self.target.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.part.stat().st_size if self.part.is_file() else 0
+        if offset > self.file.size:
+            self.part.unlink()
+            offset = 0
+        if offset:
+            _hash_into(self.hasher, self.part)
+        self._out = open(self.part, "ab")  # noqa: SIM115 - closed by finish
+        return offset
+
+    def write(self, data: bytes) -> None:
+        assert self._out is not None, "start() first"
+        self._out.write(data)
+        self.hasher.update(data)
+
+    def finish(self) -> Pulled:
+        assert self._out is not None, "start() first"
+        with self._out as out:
+            out.flush()
+            os.fsync(out.fileno())
+        if self.part.stat().st_size != self.file.size or self.hasher.hexdigest() != self.file.sha256:
+            self.part.unlink()
+            raise StudbookError("DATA_LOSS", "DOWNLOAD_CORRUPT",
+                                f"{self.file.path} did not arrive intact (sha256 differs from "
+                                f"{self.file.sha256[:12]}...); pull again")  # fmt: skip
+        os.replace(self.part, self.target)
+        return self.pulled(skipped=False)
+
+    def abandon(self) -> None:
+        """Closes the partial file and leaves it for the next pull to resume."""
+        if self._out is not None:
+            self._out.close()
+
+    def pulled(self, *, skipped: bool) -> Pulled:
+        return Pulled(self.target, self.file.size, self.file.sha256, skipped)
 
 
 def pull_file(read: Reader, file: resources_pb2.ArtifactFile, dest: Path, progress: Progress | None = None) -> Pulled:
-    """Writes `file` below `dest`: into a `.studbook-part` file first, resumed from its size if
-    one is left from an interrupted pull, checked against the sha256, then renamed into place."""
-    target = target_of(dest, file)
-    if target.is_file() and target.stat().st_size == file.size and _sha256(target) == file.sha256:
-        return Pulled(target, file.size, file.sha256, skipped=True)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    part = target.with_name(target.name + PART_SUFFIX)
-    hasher = hashlib.sha256()
-    offset = part.stat().st_size if part.is_file() else 0
-    if offset > file.size:
-        part.unlink()
-        offset = 0
-    if offset:
-        _hash_into(hasher, part)
-    with open(part, "ab") as out:
+    """Writes `file` below `dest` (see Landing)."""
+    landing = Landing(dest, file)
+    offset = landing.start()
+    if offset is None:
+        return landing.pulled(skipped=True)
+    try:
         for message in read(file.path, offset):
-            out.write(message.data)
-            hasher.update(message.data)
+            landing.write(message.data)
             if progress is not None:
                 progress(len(message.data))
-        out.flush()
-        os.fsync(out.fileno())
-    if part.stat().st_size != file.size or hasher.hexdigest() != file.sha256:
-        part.unlink()
-        raise StudbookError("DATA_LOSS", "DOWNLOAD_CORRUPT",
-                            f"{file.path} did not arrive intact (sha256 differs from {file.sha256[:12]}...); "
-                            "pull again")  # fmt: skip
-    os.replace(part, target)
-    return Pulled(target, file.size, file.sha256, skipped=False)
+    except BaseException:
+        landing.abandon()
+        raise
+    return landing.finish()
 
 
 def _sha256(path: Path) -> str:

@@ -26,7 +26,7 @@ from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
-from studbook.daemon.store.catalog import make_pandas_probes_cheap
+from studbook.daemon.store.catalog import StoreError, make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
@@ -72,9 +72,14 @@ class StartupError(Exception):
 @contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """Holds an exclusive lock on the data dir: one daemon per catalog."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock_path = data_dir / "daemon.lock"
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's lifetime
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's lifetime
+    except OSError as exc:
+        raise StartupError(
+            f"cannot use the data dir {data_dir}: {exc.strerror or exc}; choose another --data-dir"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -183,6 +188,16 @@ def add_tcp_port(server: grpc.aio.Server, address: str, credentials: grpc.Server
     return f"{address.rsplit(':', 1)[0]}:{port}"
 
 
+def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
+    """The registry over the catalog, or a one-line refusal when the catalog cannot be used as it is."""
+    try:
+        return Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
+                        scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
+                        policy=policy)  # fmt: skip
+    except StoreError as exc:
+        raise StartupError(exc.message) from None
+
+
 def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
         interceptors=[AccessInterceptor(registry.access)],
@@ -234,9 +249,7 @@ async def serve(settings: Settings) -> None:
         raise StartupError(exc.message) from None
     with data_dir_lock(settings.data_dir):
         prepare_socket(settings.socket)
-        registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
-                            scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
-                            policy=policy)  # fmt: skip
+        registry = open_registry(settings, policy)
         registry.start()
         watcher = build_watcher(settings, registry)
         server, health_servicer = build_server(registry, watcher)

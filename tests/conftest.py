@@ -67,6 +67,14 @@ def start_daemon(data_dir: Path, socket: Path, *extra: str) -> Daemon:
     return daemon
 
 
+def start_refused(data_dir: Path, socket: Path) -> subprocess.CompletedProcess[str]:
+    """Runs a daemon that is expected to refuse to start; its exit code and what it said."""
+    return subprocess.run(
+        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(data_dir), "--socket", str(socket)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
 def wait_until_serving(daemon: Daemon) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:

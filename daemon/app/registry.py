@@ -15,7 +15,7 @@ from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
-from studbook.daemon.store.catalog import Catalog
+from studbook.daemon.store.opening import open_catalog
 
 
 class Registry:
@@ -31,7 +31,7 @@ class Registry:
         scan_limits: ScanLimits = ScanLimits(),
         policy: PolicyStore | None = None,
     ) -> None:
-        self.catalog = Catalog(catalog_path)
+        self.catalog = open_catalog(catalog_path)
         self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
         self.versions = VersionUseCases(self.core, self.models, scan_limits=scan_limits, allowed_roots=allowed_roots)

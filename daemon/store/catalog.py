@@ -146,11 +146,18 @@ class Catalog:
         self.path = path
         try:
             self._conn = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the catalog {path}: {first_line(exc)}") from exc
         self._local = threading.local()
         self._shapes = TableShapes()
-        self._migrate()
+        try:
+            self._migrate()
+        except duckdb.Error as exc:
+            self._conn.close()
+            raise StoreError(f"cannot upgrade the catalog {path}: {first_line(exc)}") from exc
+        except StoreError:
+            self._conn.close()
+            raise
 
     def close(self) -> None:
         self._conn.close()
@@ -752,6 +759,12 @@ class Transaction:
         """Where a version's files now lie (a drop renamed inside its root); content is unchanged."""
         self.execute("UPDATE versions SET storage_uri = ? WHERE model = ? AND number = ?",
                      [storage_uri, model, number])  # fmt: skip
+
+
+def first_line(exc: BaseException) -> str:
+    """DuckDB's messages can run over several lines; an error the daemon reports is one."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 def wrap_store_errors(exc: BaseException) -> RegistryError:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +10,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from conftest import start_refused
 from support.rpc import register, stubs
 from studbook.v1 import registry_pb2
 
@@ -57,10 +56,7 @@ def test_every_acknowledged_registration_survives_kill_9(daemon_factory):
 
 
 def test_a_second_daemon_on_the_same_data_dir_is_refused(daemon, short_dir):
-    second = subprocess.run(
-        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(daemon.data_dir), "--socket", str(short_dir / "other.sock")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    second = start_refused(daemon.data_dir, short_dir / "other.sock")
 
     assert second.returncode != 0
     assert "already serving" in second.stderr

@@ -31,8 +31,8 @@ class Registry:
         scan_limits: ScanLimits = ScanLimits(),
         policy: PolicyStore | None = None,
     ) -> None:
-        self.catalog = open_catalog(catalog_path)
-        self.core = Core(self.catalog, encode, cache_versions=cache_versions)
+        self.catalog, marks = open_catalog(catalog_path)
+        self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
         self.versions = VersionUseCases(self.core, self.models, scan_limits=scan_limits, allowed_roots=allowed_roots)
         self.stages = StageUseCases(self.core, policy or PolicyStore(None))
@@ -47,4 +47,5 @@ class Registry:
     def close(self) -> None:
         """Finishes queued writes, then closes the catalog."""
         self.core.stop()
+        self.core.marks.close()
         self.catalog.close()

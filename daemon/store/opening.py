@@ -16,7 +16,9 @@ from pathlib import Path
 
 import duckdb
 
+from studbook.daemon.domain.audit import HighWaterMark, short_of_mark
 from studbook.daemon.store.catalog import Catalog, StoreError, first_line
+from studbook.daemon.store.mark import MarkFile, mark_path
 
 # DuckDB's main header: an 8-byte checksum, then these magic bytes.
 _MAGIC = b"DUCK"
@@ -46,9 +48,10 @@ def restore_hint(catalog: Path) -> str:
     return f"`studbook restore BACKUP --data-dir {catalog.parent}`"
 
 
-def check_files(catalog: Path) -> None:
-    """Refuses, before DuckDB opens anything, a catalog that is missing while its log is
-    there, is no regular file, cannot be read, or is not a DuckDB database."""
+def check_files(catalog: Path, mark: HighWaterMark | None) -> None:
+    """Refuses, before DuckDB opens anything, a catalog that is missing while its log or a
+    mark of acknowledged writes is there, is no regular file, cannot be read, or is not a
+    DuckDB database."""
     wal = wal_path(catalog)
     if not os.path.lexists(catalog):
         if os.path.lexists(wal):
@@ -57,6 +60,13 @@ def check_files(catalog: Path) -> None:
                 f"the catalog {catalog} is missing but its write-ahead log {wal} is still there"
                 f"{' and holds acknowledged writes' if _size(wal) else ''}; nothing was changed: restore the "
                 f"catalog with {restore_hint(catalog)}, or move {wal.name} aside to start an empty registry",
+                reason="CATALOG_MISSING",
+            )
+        if mark is not None and mark.revision > 0:
+            raise CatalogRefused(
+                f"the catalog {catalog} is missing but revision {mark.revision} was acknowledged "
+                f"({mark_path(catalog)}); nothing was changed: restore the catalog with {restore_hint(catalog)}, "
+                f"or move {mark_path(catalog).name} aside to start an empty registry",
                 reason="CATALOG_MISSING",
             )
         return
@@ -147,9 +157,19 @@ def _damaged(catalog: Path, exc: duckdb.Error) -> CatalogRefused:
     )
 
 
-def open_catalog(catalog: Path) -> Catalog:
-    """The catalog opened for writing, once nothing speaks against it."""
-    check_files(catalog)
+def open_catalog(catalog: Path) -> tuple[Catalog, MarkFile]:
+    """The catalog opened for writing, once nothing speaks against it, and its mark file."""
+    marks = MarkFile(mark_path(catalog))
+    mark = marks.read()
+    check_files(catalog, mark)
     if catalog.exists():
-        probe(catalog, 0)
-    return Catalog(catalog)
+        tail = probe(catalog, mark.revision if mark else 0)
+        problem = short_of_mark(mark, tail.revision, tail.chain_hash_at) if mark else ""
+        if problem:
+            raise CatalogRefused(
+                f"{problem} ({marks.path.name}): its write-ahead log was cut or lost, or an older or other "
+                f"catalog was put in its place; nothing was changed: restore it with {restore_hint(catalog)}, "
+                f"or, to go on with it as it is, move {marks.path.name} aside",
+                reason="CATALOG_BEHIND",
+            )
+    return Catalog(catalog), marks

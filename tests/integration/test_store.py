@@ -1,4 +1,4 @@
-"""The catalog and its writer against a real DuckDB file: migrations and group commit."""
+"""The catalog and its writer against a real DuckDB file: migrations and group commit; the mark file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
 from studbook.daemon.domain.model import Model
 from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, Transaction
+from studbook.daemon.store.mark import SLOT_SIZE, MarkDamaged, MarkFile, decode
 from studbook.daemon.store.writer import Writer
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -161,3 +163,42 @@ def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Catalog) -> No
     assert writer.submit(add_model("later")).result(10) == "later"
     writer.stop()
     assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"
+
+
+def mark(revision: int) -> HighWaterMark:
+    return HighWaterMark(revision, f"{revision:064x}")
+
+
+def test_the_newest_mark_written_is_the_one_read_back(tmp_path: Path) -> None:
+    marks = MarkFile(tmp_path / "catalog.hwm")
+    assert marks.read() is None, "no mark yet: a catalog from before marks"
+
+    for revision in (1, 2, 3, 4, 5):
+        marks.write(mark(revision))
+    marks.close()
+
+    assert MarkFile(tmp_path / "catalog.hwm").read() == mark(5)
+    assert (tmp_path / "catalog.hwm").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_torn_mark_write_leaves_the_mark_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.hwm"
+    marks = MarkFile(path)
+    marks.write(mark(7))
+    marks.write(mark(8))
+    marks.close()
+    data = bytearray(path.read_bytes())
+    newest = [decode(bytes(data[i * SLOT_SIZE : (i + 1) * SLOT_SIZE])) for i in (0, 1)].index(mark(8))
+    data[newest * SLOT_SIZE + 20 : newest * SLOT_SIZE + 60] = b"\0" * 40  # its write cut halfway
+    path.write_bytes(bytes(data))
+
+    assert MarkFile(path).read() == mark(7)
+
+
+def test_a_mark_without_an_intact_record_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "catalog.hwm").write_bytes(b"\xff" * 2 * SLOT_SIZE)
+
+    with pytest.raises(MarkDamaged) as raised:
+        MarkFile(tmp_path / "catalog.hwm").read()
+
+    assert "move catalog.hwm aside" in raised.value.message

@@ -69,6 +69,10 @@ class StartupError(Exception):
     """The daemon cannot start; the message says why and what to do."""
 
 
+# The files of a data dir studbook names; others, and sub-folders, it leaves as they are.
+DATA_FILES = ("daemon.lock", "catalog.duckdb", "catalog.duckdb.wal", "catalog.hwm")
+
+
 @contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """Holds an exclusive lock on the data dir: one daemon per catalog."""
@@ -99,6 +103,24 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def make_private(data_dir: Path) -> None:
+    """The data dir 0700 and the daemon's files in it 0600, whoever made them looser.
+
+    Tightened with a warning rather than refused: daemons before this one created these files
+    0644 in a 0755 folder under the usual umask, so refusing would stop every existing install
+    for something the daemon can put right itself, and nobody but the daemon's user is meant to
+    open them.
+    """
+    for path, mode in ((data_dir, 0o700), *((data_dir / name, 0o600) for name in DATA_FILES)):
+        try:
+            current = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if current & 0o077:
+            os.chmod(path, mode)
+            log.warning("%s was open to group or others (mode %04o); made it %04o", path, current, mode)
 
 
 def prepare_socket(path: Path) -> None:
@@ -191,11 +213,20 @@ def add_tcp_port(server: grpc.aio.Server, address: str, credentials: grpc.Server
 def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
     """The registry over the catalog, or a one-line refusal when the catalog cannot be used as it is."""
     try:
-        return Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
-                        scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
-                        policy=policy)  # fmt: skip
+        registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
+                            scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
+                            policy=policy)  # fmt: skip
     except StoreError as exc:
         raise StartupError(exc.message) from None
+    try:
+        make_private(settings.data_dir)  # only now: a start that is refused changes nothing
+    except OSError as exc:
+        registry.close()
+        raise StartupError(
+            f"cannot make the data dir {settings.data_dir} private: {exc.strerror or exc}; "
+            f"run `chmod 700 {settings.data_dir}` as its owner"
+        ) from None
+    return registry
 
 
 def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
@@ -294,6 +325,9 @@ async def serve(settings: Settings) -> None:
 
 
 def main(settings: Settings) -> int:
+    # Everything the daemon creates is its own: DuckDB makes its files 0666 minus the umask
+    # and takes no mode, and the catalog holds the whole record and the token hashes.
+    os.umask(0o077)
     make_pandas_probes_cheap()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -87,6 +87,39 @@ def test_the_socket_is_private_to_its_owner(daemon):
     assert daemon.socket.parent.stat().st_mode & 0o777 == 0o700
 
 
+def modes_in(folder) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()}
+
+
+def test_the_data_dir_named_on_the_command_line_is_private(daemon_factory, short_dir):
+    data_dir = short_dir / "registry"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)  # as `mkdir` leaves it under the usual umask
+    daemon = daemon_factory(data_dir=data_dir)
+    with daemon.channel() as channel:
+        register(stubs(channel), "fraud")
+    daemon.kill(signal.SIGKILL)  # so the write-ahead log is still there to look at
+
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert modes_in(data_dir) == {"catalog.duckdb": 0o600, "catalog.duckdb.wal": 0o600, "catalog.hwm": 0o600,
+                                  "daemon.lock": 0o600}  # fmt: skip
+
+
+def test_a_data_dir_open_to_others_is_made_private_at_start(daemon_factory, short_dir):
+    daemon = daemon_factory()
+    with daemon.channel() as channel:
+        register(stubs(channel), "fraud")
+    daemon.kill(signal.SIGKILL)
+    for path in (daemon.data_dir, *daemon.data_dir.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # as daemons before this one left them
+
+    restarted = daemon_factory()
+
+    assert daemon.data_dir.stat().st_mode & 0o777 == 0o700
+    assert set(modes_in(daemon.data_dir).values()) == {0o600}
+    assert "made it 0700" in restarted.output()
+
+
 def test_a_stale_socket_left_by_a_crash_is_replaced(daemon_factory):
     daemon = daemon_factory()
     daemon.kill(signal.SIGKILL)

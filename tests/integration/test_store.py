@@ -11,8 +11,9 @@ import pytest
 
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
+from conftest import fill
 from studbook.daemon.domain.model import Model
-from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, Transaction
+from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, StoreFull, Transaction
 from studbook.daemon.store.mark import SLOT_SIZE, MarkDamaged, MarkFile, decode
 from studbook.daemon.store.writer import Writer
 
@@ -163,6 +164,42 @@ def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Catalog) -> No
     assert writer.submit(add_model("later")).result(10) == "later"
     writer.stop()
     assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"
+
+
+def add_big_model(name: str):  # type: ignore[no-untyped-def]
+    def operation(tx: Transaction) -> str:
+        tx.insert_model(Model(name=name, description="d" * 2000, create_time=NOW, update_time=NOW), "")
+        return name
+
+    return operation
+
+
+def test_a_commit_whose_checkpoint_meets_a_full_disk_stands_and_the_catalog_is_reopened(small_disk: Path) -> None:
+    catalog = Catalog(small_disk / "catalog.duckdb")
+    catalog.query("SET wal_autocheckpoint = '64KB'")  # a checkpoint soon, which this disk has no room for
+    filler = fill(small_disk, leave=200_000)  # room for the log to grow a little, not for a checkpoint
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    writer.start()
+    acknowledged: list[str] = []
+    refusal: RegistryError | None = None
+
+    for i in range(400):
+        try:
+            acknowledged.append(writer.submit(add_big_model(f"m{i}")).result(30))
+        except RegistryError as refused:
+            refusal = refused
+            break
+
+    assert isinstance(refusal, StoreFull), "the log itself finally ran out of room"
+    assert names(catalog) == sorted(acknowledged), "reads answer, with every acknowledged write"
+    filler.unlink()
+    assert writer.submit(add_model("after")).result(30) == "after"
+    writer.stop()
+    assert catalog.reopens >= 1, "DuckDB invalidated the connection on the way, and the writer reopened it"
+    catalog.close()
+    again = Catalog(small_disk / "catalog.duckdb")
+    assert names(again) == sorted([*acknowledged, "after"])
+    again.close()
 
 
 def mark(revision: int) -> HighWaterMark:

@@ -129,9 +129,9 @@ class MarkFile:
             os.close(fd)
             staged.unlink(missing_ok=True)
             raise
+        self._fd, self._newest_slot = fd, 0
         folder = os.open(self.path.parent, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            os.fsync(folder)
+            os.fsync(folder)  # the rename itself made durable
         finally:
             os.close(folder)
-        self._fd, self._newest_slot = fd, 0

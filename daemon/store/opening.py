@@ -56,10 +56,11 @@ def check_files(catalog: Path, mark: HighWaterMark | None) -> None:
     if not os.path.lexists(catalog):
         if os.path.lexists(wal):
             # DuckDB would delete this log and start an empty catalog.
+            aside = f"{wal.name} and {mark_path(catalog).name}" if mark is not None else wal.name
             raise CatalogRefused(
                 f"the catalog {catalog} is missing but its write-ahead log {wal} is still there"
                 f"{' and holds acknowledged writes' if _size(wal) else ''}; nothing was changed: restore the "
-                f"catalog with {restore_hint(catalog)}, or move {wal.name} aside to start an empty registry",
+                f"catalog with {restore_hint(catalog)}, or move {aside} aside to start an empty registry",
                 reason="CATALOG_MISSING",
             )
         if mark is not None and mark.revision > 0:

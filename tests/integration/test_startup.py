@@ -20,9 +20,10 @@ WAL = "catalog.duckdb.wal"
 MARK = "catalog.hwm"
 
 
-def files_in(folder: Path) -> dict[str, bytes]:
-    """Every file of a data dir and its bytes; the lock only ever holds the last daemon's pid."""
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name != "daemon.lock"}
+def files_in(folder: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file of a data dir, its mode and its bytes; the lock only holds the last daemon's pid."""
+    return {p.name: (p.stat().st_mode, p.read_bytes())
+            for p in sorted(folder.iterdir()) if p.is_file() and p.name != "daemon.lock"}  # fmt: skip
 
 
 def register_and_crash(daemon_factory, count: int):  # type: ignore[no-untyped-def]

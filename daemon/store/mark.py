@@ -5,11 +5,12 @@ answer, so at start-up a catalog that holds less than the mark says lost acknowl
 
 The file is two fixed 512-byte slots, each a record with its own CRC. A write overwrites
 the slot that does not hold the newest record and is made durable with fdatasync: one
-write of one sector, no new inode and no size change, so no metadata to flush (measured
-here: ~0.09 ms, against ~0.4-0.9 ms for write + fsync + rename + fsync of the folder). A
-write torn by a power cut spoils only its own slot; the other still holds the mark before,
-which is older and so still a safe claim. Overwriting allocated bytes also needs no free
-space, so the mark keeps up even on a full disk.
+write of one sector, no new inode and no size change, so no metadata to flush. Measured
+here against write + fsync + rename + fsync of the folder: 0.09 ms against 0.4-0.9 ms on
+an idle disk; 1.3-2.2 ms against 2.6-7.6 ms per group while 16 clients register (where a
+group's commit takes ~12 ms). A write torn by a power cut spoils only its own slot; the
+other still holds the mark before, which is older and so still a safe claim. Overwriting
+allocated bytes also needs no free space, so the mark keeps up even on a full disk.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The catalog and its writer against a real DuckDB file: migrations and group commit; the mark file."""
+"""The catalog and its writer against a real DuckDB file: migrations, group commit, a full disk; the mark file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import fill
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
-from conftest import fill
 from studbook.daemon.domain.model import Model
 from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, StoreFull, Transaction
 from studbook.daemon.store.mark import SLOT_SIZE, MarkDamaged, MarkFile, decode

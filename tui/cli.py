@@ -37,6 +37,7 @@ EXIT_CONFLICT = 6
 EXIT_INVALID = 7
 EXIT_UNAUTHENTICATED = 8
 EXIT_PERMISSION_DENIED = 9
+EXIT_STORE_FULL = 10
 EXIT_INTERRUPTED = 130
 
 # gRPC status name -> exit code; anything else is EXIT_ERROR.
@@ -50,6 +51,10 @@ EXIT_CODES = {
     "OUT_OF_RANGE": EXIT_INVALID,
     "UNAUTHENTICATED": EXIT_UNAUTHENTICATED,
     "PERMISSION_DENIED": EXIT_PERMISSION_DENIED,
+}
+# ErrorInfo reasons with an exit code of their own, whatever their status.
+EXIT_REASONS = {
+    "STORE_FULL": EXIT_STORE_FULL,
 }
 
 EPILOG = """\
@@ -72,6 +77,8 @@ exit codes:
      malformed, revoked or expired)
   9  permission denied (the caller's role may not do that; the error names the
      role needed)
+  10 the daemon's disk is full (free space where its data dir lies; writes resume
+     by themselves, reads still work)
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
@@ -505,7 +512,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, context))
     except StudbookError as error:
-        return _fail(_explain(error), EXIT_CODES.get(error.code, EXIT_ERROR))
+        return _fail(_explain(error), exit_code(error))
     except ValueError as error:  # a value the library refused before sending anything
         return _fail(str(error), EXIT_INVALID)
     except KeyboardInterrupt:
@@ -520,6 +527,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected {type(error).__name__}: {error} (STUDBOOK_DEBUG=1 shows where)", EXIT_ERROR)
     finally:
         context.close()
+
+
+def exit_code(error: StudbookError) -> int:
+    return EXIT_REASONS.get(error.reason) or EXIT_CODES.get(error.code, EXIT_ERROR)
 
 
 def _fail(message: str, code: int) -> int:
@@ -543,6 +554,8 @@ def _explain(error: StudbookError) -> str:
     advice = TOKEN_ADVICE.get(error.reason) if error.code == "UNAUTHENTICATED" else None
     if error.code == "UNAVAILABLE" and error.reason == "UNAVAILABLE":
         advice = "start one with `studbook serve` or `studbook demo`, or pass --address"
+    if error.reason == "STORE_FULL":
+        advice = "free space on the disk of the daemon's data dir; writes resume by themselves"
     if advice:
         return f"{error.message}; {advice} [{error.reason}]"
     return str(error)

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
-from studbook.daemon.blobs import BlobStore
-from studbook.daemon.blobs.local import LocalBlobStore
+from studbook.daemon.blobs import BlobStore, open_store
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.uploads import UploadUseCases
@@ -19,7 +18,7 @@ from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
-from studbook.daemon.store.catalog import Catalog
+from studbook.daemon.store.opening import open_catalog
 
 
 class Registry:
@@ -36,10 +35,11 @@ class Registry:
         policy: PolicyStore | None = None,
         blobs: BlobStore | None = None,
     ) -> None:
-        # The artifact store: `blobs/` beside the catalog unless another one is given.
-        self.blobs = blobs or LocalBlobStore(catalog_path.parent / "blobs")
-        self.catalog = Catalog(catalog_path)
-        self.core = Core(self.catalog, encode, cache_versions=cache_versions)
+        self.catalog, marks = open_catalog(catalog_path)
+        self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions)
+        # The artifact store: `blobs/` beside the catalog unless another one is given; made only
+        # once the catalog is accepted, so a refused start leaves the data dir as it was.
+        self.blobs = blobs or open_store("", catalog_path.parent)
         self.models = ModelUseCases(self.core)
         self.versions = VersionUseCases(self.core, self.models, self.blobs, scan_limits=scan_limits,
                                         allowed_roots=allowed_roots)  # fmt: skip
@@ -57,4 +57,5 @@ class Registry:
     def close(self) -> None:
         """Finishes queued writes, then closes the catalog."""
         self.core.stop()
+        self.core.marks.close()
         self.catalog.close()

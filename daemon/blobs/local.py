@@ -26,6 +26,7 @@ class LocalBlobStore:
         self.url = root.resolve().as_uri() if root.exists() else root.absolute().as_uri()
         for folder in (root, root / "sha256", self.staging):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)  # also when an older studbook or a copy left it open to others
 
     def check(self) -> None:
         probe = self.staging / f".check-{os.getpid()}-{uuid.uuid4().hex}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import importlib.util
 import json
 import sys
@@ -27,7 +28,7 @@ def make_pandas_probes_cheap() -> None:
         sys.modules["pandas"] = None  # type: ignore[assignment]
 
 from studbook.daemon.domain.access import Token
-from studbook.daemon.domain.errors import RegistryError, Unavailable
+from studbook.daemon.domain.errors import RegistryError, ResourceExhausted, Unavailable
 from studbook.daemon.domain.model import (
     Event,
     Metric,
@@ -96,9 +97,32 @@ def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 class StoreError(Unavailable):
-    """The catalog could not be read or written (disk full, I/O error, corrupt file)."""
+    """The catalog could not be read or written (I/O error, corrupt file)."""
 
     reason = "STORE_UNAVAILABLE"
+
+
+class StoreFull(ResourceExhausted):
+    """The file system that holds the catalog has no room (or quota) left for a write."""
+
+    reason = "STORE_FULL"
+
+
+class DurableCommit(Exception):
+    """DuckDB committed the transaction, then failed the checkpoint that followed it and
+    invalidated its connection: the writes are durable, the connection must be reopened."""
+
+
+# DuckDB 1.5's words when an autocheckpoint fails after a commit that did land.
+_DURABLE_COMMIT = "COMMIT succeeded and is durable"
+# strerror of ENOSPC and EDQUOT, as DuckDB quotes them in its I/O errors.
+_NO_ROOM = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return any(words in str(exc) for words in _NO_ROOM)
 
 
 @dataclass
@@ -146,16 +170,59 @@ class Catalog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self._conn = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
+        self._conn = self._connect()
+        # Bumped when the connection is replaced, so each thread knows its cursor is stale.
+        self._generation = 0
+        self._conn_lock = threading.Lock()
+        # Times the connection was reopened after DuckDB invalidated it.
+        self.reopens = 0
         self._local = threading.local()
         self._shapes = TableShapes()
-        self._migrate()
+        try:
+            self._migrate()
+        except duckdb.Error as exc:
+            self._conn.close()
+            raise StoreError(f"cannot upgrade the catalog {path}: {first_line(exc)}") from exc
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the catalog {self.path}: {first_line(exc)}") from exc
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self._conn.close()
+        except duckdb.Error:
+            pass  # the checkpoint on close failed (a full disk): the log keeps every write
+
+    def reopen_if_invalidated(self) -> bool:
+        """Reopens the catalog when DuckDB invalidated the connection after a fatal error (a
+        checkpoint that met a full disk); True when it did. On the writer thread only.
+
+        Closing the connection closes every reader's cursor with it; each reader takes a new
+        cursor on its next query. Reopening replays the write-ahead log, so nothing committed
+        is lost, and it needs no free space.
+        """
+        try:
+            self._conn.execute("SELECT count(*) FROM meta").fetchall()
+            return False
+        except duckdb.FatalException:
+            pass
+        except duckdb.ConnectionException:
+            pass  # already closed by an earlier attempt that failed to reconnect
+        try:
+            self._conn.close()
+        except duckdb.Error:
+            pass
+        connection = self._connect()
+        with self._conn_lock:
+            self._conn, self._generation = connection, self._generation + 1
+        self.reopens += 1
+        return True
 
     # -- schema ---------------------------------------------------------------------------
 
@@ -196,17 +263,19 @@ class Catalog:
     # -- reading --------------------------------------------------------------------------
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._conn.cursor()
-            self._local.cursor = cursor
-        return cursor
+        cached: tuple[int, duckdb.DuckDBPyConnection] | None = getattr(self._local, "cursor", None)
+        with self._conn_lock:
+            generation, conn = self._generation, self._conn
+        if cached is None or cached[0] != generation:
+            cached = (generation, conn.cursor())
+            self._local.cursor = cached
+        return cached[1]
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             found = self._cursor().execute(sql, to_db(params)).fetchall()
         except duckdb.Error as exc:
-            raise StoreError(f"catalog read failed: {exc}") from exc
+            raise store_error(exc, "catalog read failed") from exc
         return from_db(found)
 
     def load_tokens(self) -> list[Token]:
@@ -575,7 +644,12 @@ class Transaction:
 
     def commit(self) -> None:
         self.flush()
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except duckdb.FatalException as exc:
+            if _DURABLE_COMMIT in str(exc):
+                raise DurableCommit(first_line(exc)) from exc
+            raise
 
     def rollback(self) -> None:
         self._pending.clear()
@@ -762,7 +836,23 @@ class Transaction:
                      [storage_uri, model, number])  # fmt: skip
 
 
+def first_line(exc: BaseException) -> str:
+    """DuckDB's messages can run over several lines; an error the daemon reports is one."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def store_error(exc: BaseException, what: str) -> RegistryError:
+    """The store's own error for a failure of DuckDB or of the file system under it."""
+    if is_disk_full(exc):
+        return StoreFull(
+            f"the disk that holds the catalog is full ({first_line(exc)}); nothing acknowledged was lost "
+            "and reads still work"
+        )
+    return StoreError(f"{what}: {first_line(exc)}")
+
+
 def wrap_store_errors(exc: BaseException) -> RegistryError:
     if isinstance(exc, RegistryError):
         return exc
-    return StoreError(f"catalog write failed: {exc}")
+    return store_error(exc, "catalog write failed")

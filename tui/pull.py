@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -17,6 +18,8 @@ Reader = Callable[[str, int], Iterable[artifacts_pb2.ReadArtifactFileResponse]]
 # Told how many bytes more have been written.
 Progress = Callable[[int], None]
 PART_SUFFIX = ".studbook-part"
+# One thread: chunks of a file must be hashed in order, and one core is what hashing needs.
+_HASHER = ThreadPoolExecutor(1, thread_name_prefix="studbook-pull-hash")
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Landing:
         self.part = self.target.with_name(self.target.name + PART_SUFFIX)
         self.hasher = hashlib.sha256()
         self._out: BinaryIO | None = None
+        # Each chunk is hashed while the next one arrives (hashlib releases the GIL).
+        self._hashing: Future[None] | None = None
 
     def start(self) -> int | None:
         """The offset to read from; None when the file is already there, intact."""
@@ -72,10 +77,16 @@ class Landing:
     def write(self, data: bytes) -> None:
         assert self._out is not None, "start() first"
         self._out.write(data)
-        self.hasher.update(data)
+        self._hashed()  # the chunk before: in order, and never more than one chunk held
+        self._hashing = _HASHER.submit(self.hasher.update, data)
+
+    def _hashed(self) -> None:
+        if self._hashing is not None:
+            self._hashing.result()
 
     def finish(self) -> Pulled:
         assert self._out is not None, "start() first"
+        self._hashed()
         with self._out as out:
             out.flush()
             os.fsync(out.fileno())
@@ -89,6 +100,7 @@ class Landing:
 
     def abandon(self) -> None:
         """Closes the partial file and leaves it for the next pull to resume."""
+        self._hashed()
         if self._out is not None:
             self._out.close()
 

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import os
+import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,7 +33,8 @@ class Ingest:
     def __init__(self, store: BlobStore, expected: Mapping[str, str] | None = None) -> None:
         self.store = store
         self.expected = expected or {}
-        self.buffer = memoryview(bytearray(CHUNK_SIZE))
+        # The scanner hands files to several threads at once.
+        self._lock = threading.Lock()
         self.copied_bytes = 0
         self.new_blobs = 0
 
@@ -47,8 +49,10 @@ class Ingest:
             digest = self._copy(fd, size, staged)
             if digest is None:
                 return None
-            if self.store.put(digest, staged):
-                self.new_blobs += 1
+            new = self.store.put(digest, staged)
+            with self._lock:
+                self.copied_bytes += size
+                self.new_blobs += int(new)
             return digest
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -62,15 +66,16 @@ class Ingest:
 
     def _copy(self, fd: int, size: int, staged: Path) -> str | None:
         hasher = hashlib.sha256()
+        buffer = memoryview(bytearray(CHUNK_SIZE))
         reader = io.FileIO(fd, "rb", closefd=False)
         out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             copied = 0
-            while count := reader.readinto(self.buffer):
+            while count := reader.readinto(buffer):
                 copied += count
                 if copied > size:
                     return None  # still growing: stop instead of chasing a writer
-                chunk = self.buffer[:count]
+                chunk = buffer[:count]
                 hasher.update(chunk)
                 while chunk:
                     chunk = chunk[os.write(out, chunk) :]
@@ -79,5 +84,4 @@ class Ingest:
             os.fsync(out)
         finally:
             os.close(out)
-        self.copied_bytes += size
         return hasher.hexdigest()

@@ -14,6 +14,7 @@ from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_i
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.artifacts import (
+    FileSink,
     ScanLimits,
     ScannedFile,
     check_uploaded_files,
@@ -219,6 +220,10 @@ class VersionUseCases:
             if remote and error.reason == "PATH_NOT_ALLOWED":  # a link inside a root leading out
                 raise source_not_allowed() from None
             raise
+
+    def keeping_sink(self) -> FileSink:
+        """For a scan that should keep the bytes it reads in the artifact store."""
+        return Ingest(self.blobs)
 
     async def keep_files(self, path: str, root: str, files: list[ScannedFile]) -> None:
         """Copies the files of a unit already hashed (a drop) into the artifact store.

@@ -98,6 +98,10 @@ class FileSink(Protocol):
         """The sha256 of the open file, read once to its end; None if it is not `size` bytes long."""
         ...
 
+    def seal(self) -> None:
+        """Called once the scan succeeded: what was kept must be durable when the scan returns."""
+        ...
+
 
 class HashedPath(Protocol):
     """Anything with a relative path and a sha256: ScannedFile, the domain's ArtifactFile."""
@@ -162,11 +166,14 @@ def scan_artifact(
             _check_opened_root(root_fd, source, allowed_roots)
         if stat.S_ISREG(root_stat.st_mode):
             os.set_blocking(root_fd, True)  # a regular file after all: plain blocking reads
-            return [_scan_single_file(root_fd, root_stat, source, limits, known or {}, _thread_buffer(), sink)]
-        if not stat.S_ISDIR(root_stat.st_mode):
+            scanned = [_scan_single_file(root_fd, root_stat, source, limits, known or {}, _thread_buffer(), sink)]
+        elif stat.S_ISDIR(root_stat.st_mode):
+            scanned = _TreeScan(source, real, limits, known or {}, sink).run(root_fd, root_stat)
+        else:
             raise _special_file(root_stat, _printable(str(source)))
-        scan = _TreeScan(source, real, limits, known or {}, sink)
-        return scan.run(root_fd, root_stat)
+        if sink is not None:
+            sink.seal()
+        return scanned
     finally:
         os.close(root_fd)
 

@@ -37,10 +37,12 @@ class Ingest:
         self._lock = threading.Lock()
         self.copied_bytes = 0
         self.new_blobs = 0
+        self.touched = False
 
     def absorb(self, rel: str, fd: int, size: int) -> str | None:
         """Reads the open file `fd` to its end once; returns its sha256, or None when it did
         not hold exactly `size` bytes (it is being written). The blob is durable on return."""
+        self.touched = True
         known = self.expected.get(rel)
         if known is not None and self.store.has(known):
             return known
@@ -49,7 +51,7 @@ class Ingest:
             digest = self._copy(fd, size, staged)
             if digest is None:
                 return None
-            new = self.store.put(digest, staged)
+            new = self.store.put(digest, staged, durable=False)
             with self._lock:
                 self.copied_bytes += size
                 self.new_blobs += int(new)
@@ -63,6 +65,14 @@ class Ingest:
             raise
         finally:
             staged.unlink(missing_ok=True)
+
+    def seal(self) -> None:
+        """Makes the blobs this ingest stored or found durable: one flush for all of them.
+
+        Found ones too: another ingest may have put them a moment ago and not flushed yet.
+        """
+        if self.touched:
+            self.store.sync()
 
     def _copy(self, fd: int, size: int, staged: Path) -> str | None:
         hasher = hashlib.sha256()
@@ -81,7 +91,6 @@ class Ingest:
                     chunk = chunk[os.write(out, chunk) :]
             if copied != size:
                 return None
-            os.fsync(out)
         finally:
             os.close(out)
         return hasher.hexdigest()

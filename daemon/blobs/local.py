@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import os
+from collections.abc import Callable
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,10 +56,12 @@ class LocalBlobStore:
         except FileNotFoundError:
             return None
 
-    def put(self, sha256: str, staged: Path) -> bool:
+    def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:
         final = self.path_of(sha256)
         created = _make_dirs(final.parent, self.root)
         os.chmod(staged, 0o400)  # a blob is never written again
+        if durable:
+            _fsync_file(staged)
         try:
             # link(2) never replaces an existing name: the first copy of these bytes stays.
             os.link(staged, final)
@@ -65,10 +70,20 @@ class LocalBlobStore:
             new = False
         finally:
             staged.unlink(missing_ok=True)
-        if new:
+        if new and durable:
             for folder in [final.parent, *created]:
                 _fsync_dir(folder)
         return new
+
+    def sync(self) -> None:
+        # One flush of the whole file system: the journal commits every pending blob, its
+        # folder entries included, together (thousands of small files in one go).
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _syncfs is None or _syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
@@ -122,6 +137,27 @@ def _make_dirs(folder: Path, root: Path) -> list[Path]:
         except FileExistsError:
             pass
     return created_in
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2), which flushes one file system; None where libc lacks it."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function: Callable[[int], int] = libc.syncfs
+        return function
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -115,7 +115,10 @@ class S3BlobStore:
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
 
-    def put(self, sha256: str, staged: Path) -> bool:
+    def sync(self) -> None:
+        """Nothing to do: an object S3 acknowledged is durable."""
+
+    def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:
         try:
             key = blob_key(sha256)
             size = staged.stat().st_size  # a missing staged file fails here, not as a missing object

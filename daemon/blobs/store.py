@@ -67,12 +67,18 @@ class BlobStore(Protocol):
         """The stored blob's size in bytes, None when it is not stored."""
         ...
 
-    def put(self, sha256: str, staged: Path) -> bool:
+    def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:
         """Stores the verified file `staged` (in `staging`) as blob `sha256` and removes it.
 
         True when the blob is new, False when it was stored already (its bytes are kept as
-        they are). Returns only once the blob is durable.
+        they are). Returns once the blob is durable, or with `durable=False` once it is in
+        place: then `sync()` must make it durable before anything refers to it (many small
+        blobs then cost one flush instead of one each).
         """
+        ...
+
+    def sync(self) -> None:
+        """Makes every blob put with `durable=False` durable."""
         ...
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:

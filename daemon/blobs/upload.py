@@ -68,7 +68,6 @@ class PartialUpload:
         with open(self.path, "rb") as handle:
             while chunk := handle.read(HASH_CHUNK):
                 hasher.update(chunk)
-            os.fsync(handle.fileno())
         if hasher.hexdigest() != self.sha256:
             self.path.unlink(missing_ok=True)
             raise InvalidArgument(f"the bytes received hash to {hasher.hexdigest()[:12]}..., not "

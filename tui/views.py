@@ -405,11 +405,12 @@ def drop_details(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
 def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
     """The watched roots with their observers, and whether (and why) watching is degraded."""
     roots = table(
-        ("ROOT", "OBSERVER", "PROBLEM"),
+        ("ROOT", "OBSERVER", "FILES", "PROBLEM"),
         [
-            (r.path, r.observer or paint("not watched", "red"), _incident(r.problem) if r.HasField("problem") else "")
+            (r.path, r.observer or paint("not watched", "red"), "referenced in place" if r.keep_in_place else "kept",
+             _incident(r.problem) if r.HasField("problem") else "")
             for r in status.roots
-        ],
+        ],  # fmt: skip
         paint=paint,
         limit=_DROP_CELL,
     )
@@ -426,6 +427,8 @@ def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
             ("pending drops", status.pending_drops),
             ("quarantined drops", f"{status.quarantined_drops} (see `studbook drops`)" if status.quarantined_drops
              else "0"),
+            ("sources changed or gone", f"{status.kept_sources_changed} (their versions are kept, unharmed)"
+             if status.kept_sources_changed else "0"),
             ("queue", status.queue_depth),
             ("last reconcile", format_time(status.last_reconcile_time)),
         ],

@@ -20,8 +20,9 @@ def bench_ingest(root: Path, *, total_bytes: int = GiB, file_count: int = 4, rou
 
     Floors: `cp -r` of the folder; `cp -r` then hashlib over the copy (what ingest does in
     two passes); reading the files once. studbook: RegisterModelVersion from the folder over
-    the unix socket (hash, copy, fsync every blob, inspect, commit), then `pull` of the same
-    version through Client.download (stream, verify, fsync, rename).
+    the unix socket (hash, copy, flush, inspect, commit); the same folder uploaded over the
+    unix socket (hashed by the client, streamed, checked, kept); then `pull` of a version
+    through Client.download (stream, verify, fsync, rename).
     """
     work = root / "ingest-bench"
     size = _affordable_bytes(root, total_bytes) // file_count
@@ -49,6 +50,10 @@ def bench_ingest(root: Path, *, total_bytes: int = GiB, file_count: int = 4, rou
                     first.write(os.urandom(32))
                 keep("ingest", _seconds(lambda: client.register(f"ingest-{round_}", path=source, environment=False,
                                                                 git=False)))  # fmt: skip
+                with open(paths[0], "r+b") as first:
+                    first.write(os.urandom(32))
+                keep("upload", _seconds(lambda: client.register(f"upload-{round_}", path=source, upload=True,
+                                                                environment=False, git=False)))  # fmt: skip
                 pulled = work / f"pulled-{round_}"
                 keep("pull", _seconds(lambda: client.download(f"ingest-{round_}", pulled)))
                 shutil.rmtree(pulled)
@@ -68,6 +73,8 @@ def print_ingest(figures: dict[str, float]) -> None:
         print(f"  {label:<44} {figures[key]:9.0f} MB/s   ({figures[key] / cp:.2f}x cp)")
     read = figures["read_mb_s"]
     print(f"  {'reading the files (floor)':<44} {read:9.0f} MB/s")
+    print(f"  {'upload over the unix socket (hash, send, keep)':<44} {figures['upload_mb_s']:9.0f} MB/s   "
+          f"({figures['upload_mb_s'] / read:.2f}x reading, {figures['upload_mb_s'] / cp:.2f}x cp)")
     print(f"  {'pull (stream + verify + fsync)':<44} {figures['pull_mb_s']:9.0f} MB/s   "
           f"({figures['pull_mb_s'] / read:.2f}x reading, {figures['pull_mb_s'] / cp:.2f}x cp)")
 

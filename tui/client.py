@@ -189,7 +189,7 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
 
 # An upload is tried again this often when the daemon's copy moved or another call holds it.
 UPLOAD_ATTEMPTS = 5
-RESUMABLE_UPLOAD = frozenset({"UPLOAD_IN_PROGRESS", "UPLOAD_OFFSET_MISMATCH", "UNAVAILABLE"})
+RESUMABLE_UPLOAD = frozenset({"UPLOAD_IN_PROGRESS", "UPLOAD_OFFSET_MISMATCH"})
 # One file's upload call may take long; the data itself keeps it alive.
 UPLOAD_TIMEOUT = 24 * 3600.0
 
@@ -208,6 +208,11 @@ def drop_settled(before: drops_pb2.Drop, now: drops_pb2.Drop) -> bool:
     if now.state == drops_pb2.DROP_STATE_QUARANTINED and before.state == drops_pb2.DROP_STATE_QUARANTINED:
         return bool(now.update_time != before.update_time)
     return True
+
+
+def _may_resume_upload(failure: StudbookError, attempt: int) -> bool:
+    """The daemon's copy moved on, another call holds it, or the daemon blinked: ask again."""
+    return (failure.reason in RESUMABLE_UPLOAD or failure.code == "UNAVAILABLE") and attempt + 1 < UPLOAD_ATTEMPTS
 
 
 def _retry_delay(attempt: int) -> float:
@@ -234,6 +239,16 @@ class _Settings:
 
     def _deadline(self, call: calls.Call[Any]) -> float:
         return max(call.timeout or 0.0, self.timeout)
+
+    def _uploads(self, request: registry_pb2.RegisterModelVersionRequest, upload: bool | None) -> bool:
+        """Whether a registration's source_path is uploaded: when asked, or by default when the
+        daemon is not on a unix socket (over TCP it cannot read this machine's files)."""
+        if not request.source_path or not (upload if upload is not None else not self.address.startswith("unix:")):
+            return False
+        if request.keep_in_place:
+            raise StudbookError("INVALID_ARGUMENT", "CONFLICTING_SOURCES",
+                                "keep_in_place names files on the daemon's machine; they cannot be uploaded")  # fmt: skip
+        return True
 
     def _can_retry(self, error: grpc.RpcError, call: calls.Call[Any], attempt: int) -> bool:
         """Resend only what is safe to resend, only while the daemon is briefly away."""
@@ -405,10 +420,7 @@ class Client(_Settings):
         A `source_path` is uploaded first when `upload` says so (None: when the daemon is not
         on a unix socket), and the request then names the uploaded files instead.
         """
-        if request.source_path and (upload if upload is not None else not self.address.startswith("unix:")):
-            if request.keep_in_place:
-                raise StudbookError("INVALID_ARGUMENT", "CONFLICTING_SOURCES",
-                                    "keep_in_place names files on the daemon's machine; they cannot be uploaded")  # fmt: skip
+        if self._uploads(request, upload):
             files = upload_.local_files(Path(request.source_path))
             self.upload_files(files, progress)
             request = calls.with_uploaded_files(request, [f.declared() for f in files])
@@ -428,7 +440,7 @@ class Client(_Settings):
                                                    metadata=self.metadata, timeout=UPLOAD_TIMEOUT)  # fmt: skip
                 except grpc.RpcError as error:
                     failure = error_from_rpc(error, self.address)
-                    if failure.reason not in RESUMABLE_UPLOAD or attempt + 1 == UPLOAD_ATTEMPTS:
+                    if not _may_resume_upload(failure, attempt):
                         raise failure from None
                     time.sleep(_retry_delay(min(attempt, len(RETRY_DELAYS) - 1)))
                     continue
@@ -836,15 +848,43 @@ class AsyncClient(_Settings):
 
     # ---- versions ----
 
-    async def register(self, model: str, **options: Unpack[calls.RegisterOptions]) -> resources_pb2.ModelVersion:
-        """Like `Client.register`."""
+    async def register(
+        self, model: str, *, upload: bool | None = None, progress: upload_.Progress | None = None,
+        **options: Unpack[calls.RegisterOptions],
+    ) -> resources_pb2.ModelVersion:  # fmt: skip
+        """Like `Client.register`, uploads included."""
         request = calls.register_request(model, **options)
-        return (await self.register_version(request)).version
+        return (await self.register_version(request, upload=upload, progress=progress)).version
 
     async def register_version(
-        self, request: registry_pb2.RegisterModelVersionRequest
-    ) -> registry_pb2.RegisterModelVersionResponse:
+        self, request: registry_pb2.RegisterModelVersionRequest, *, upload: bool | None = None,
+        progress: upload_.Progress | None = None,
+    ) -> registry_pb2.RegisterModelVersionResponse:  # fmt: skip
+        """Like `Client.register_version`; hashing the local files runs in a thread."""
+        if self._uploads(request, upload):
+            files = await asyncio.to_thread(upload_.local_files, Path(request.source_path))
+            await self.upload_files(files, progress)
+            request = calls.with_uploaded_files(request, [f.declared() for f in files])
         return await self._unary(calls.register_version(request))
+
+    async def upload_files(self, files: Iterable[upload_.LocalFile], progress: upload_.Progress | None = None) -> None:
+        """Like `Client.upload_files`."""
+        for file in files:
+            for attempt in range(UPLOAD_ATTEMPTS):
+                where = await self._unary(calls.get_upload_offset(file.sha256, file.size))
+                if where.stored:
+                    break
+                try:
+                    done = await self._stub("ArtifactService").UploadArtifactFile(
+                        upload_.upload_messages(file, where.offset, progress), metadata=self.metadata,
+                        timeout=UPLOAD_TIMEOUT)  # fmt: skip
+                except grpc.RpcError as error:
+                    if not _may_resume_upload(error_from_rpc(error, self.address), attempt):
+                        raise error_from_rpc(error, self.address) from None
+                    await asyncio.sleep(_retry_delay(min(attempt, len(RETRY_DELAYS) - 1)))
+                    continue
+                if done.stored:
+                    break
 
     async def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
         return await self._unary(calls.get_version(model, version))

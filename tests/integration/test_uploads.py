@@ -161,3 +161,20 @@ def test_keep_in_place_cannot_be_uploaded(daemon: Any, tmp_path: Path) -> None:
         client.register("x", path=tmp_path / "model", upload=True, keep_in_place=True, environment=False, git=False)
 
     assert refused.value.reason == "CONFLICTING_SOURCES"
+
+
+def test_the_async_client_uploads_too(daemon: Any, tmp_path: Path) -> None:
+    import asyncio
+
+    from studbook.tui.client import AsyncClient
+
+    files = make_model(tmp_path / "model")
+
+    async def register() -> resources_pb2.ModelVersion:
+        async with AsyncClient(daemon.address, timeout=60) as client:
+            return await client.register("async-up", path=tmp_path / "model", upload=True, environment=False, git=False)
+
+    version = asyncio.run(register())
+
+    assert version.kept and {f.path for f in version.files} == set(files)
+    assert not version.storage_uri  # nothing on the daemon's disk was named

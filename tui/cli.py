@@ -64,7 +64,8 @@ exit codes:
   2  usage error (bad command line)
   3  not found
   4  failed precondition (e.g. a promotion gate not met, approving your own
-     promotion, a drop still quarantined after `drops retry`)
+     promotion, a drop still quarantined after `drops retry`, a corrupt version
+     found by `verify`)
   5  unavailable (no daemon answers)
   6  conflict (already exists, or a concurrent change won)
   7  invalid argument
@@ -343,6 +344,13 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud")
     pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
     pull.add_argument("--file", metavar="PATH", help="only this file of the version")
+
+    verify_files_help = ("re-hash the stored files of a version, a model's versions, or every kept version (--all); "
+                         "versions whose bytes changed or are gone turn corrupt (exit 4)")
+    verify = command("verify", cmd_verify, verify_files_help)
+    verify.add_argument("name", type=any_ref, nargs="?", metavar="MODEL[@VERSION]",
+                        help="fraud@production, fraud/3, or fraud for every version of the model")
+    verify.add_argument("--all", action="store_true", help="every kept version of every model")
 
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
@@ -775,6 +783,24 @@ def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit({"version": version.name, "files": rows},
              lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {p.path}" for p in pulled))  # fmt: skip
     return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.output import ProgressLine
+
+    ref: names.Ref | None = args.name
+    if (ref is None) != args.all:
+        return _fail("name a model or a version to verify, or --all for every kept version (not both)", EXIT_USAGE)
+    with ProgressLine("verifying", 0) as line:
+
+        def progress(step: Any) -> None:
+            line.total = step.total_bytes
+            line.advance(step.checked_bytes - line.done)
+
+        summary = ctx.client.verify_artifacts(ref.name if ref is not None else "", progress=progress)
+    ctx.emit(summary, lambda: views.verify_summary(summary, ctx.paint))
+    return EXIT_PRECONDITION if summary.corrupt_count else EXIT_OK
 
 
 def _promotion_exit(promotion: Any) -> int:

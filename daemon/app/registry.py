@@ -13,6 +13,7 @@ from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
+from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
@@ -48,6 +49,7 @@ class Registry:
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
+        self.integrity = IntegrityUseCases(self.core, self.blobs)
 
     def start(self) -> None:
         self.core.start()

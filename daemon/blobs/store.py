@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -100,11 +100,16 @@ def clear_stale_staging(staging: Path, older_than: float = STALE_STAGING_SECONDS
     return removed
 
 
-def blob_matches(store: BlobStore, sha256: str) -> bool:
-    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent."""
+def blob_matches(store: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
+    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent.
+
+    `progress` is told how many bytes each chunk held, as they are read.
+    """
     hasher = hashlib.sha256()
     for chunk in store.read(sha256):
         hasher.update(chunk)
+        if progress is not None:
+            progress(len(chunk))
     return hasher.hexdigest() == sha256
 
 

@@ -108,6 +108,8 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.AccessService/RevokeToken": _AD,
     "studbook.v1.AccessService/GetCaller": _V,
     "studbook.v1.ArtifactService/ReadArtifactFile": _V,
+    # Reads every stored byte and changes versions' status: an operator's call, not a reader's.
+    "studbook.v1.MaintenanceService/VerifyArtifacts": _M,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

@@ -140,6 +140,16 @@ class DropFileRow(NamedTuple):
     device: int
 
 
+class KeptScope(NamedTuple):
+    """What a check of the artifact store covers: the kept versions of a scope and their blobs."""
+
+    blobs: list[tuple[str, int]]  # distinct (sha256, size), each once however many versions share it
+    versions: int  # kept versions in scope
+    corrupt: list[tuple[str, int]]  # (model, number) of kept versions in scope marked corrupt
+    skipped: list[tuple[str, int]]  # (model, number) of referenced versions in scope, the first few
+    skipped_count: int
+
+
 class Catalog:
     """Owns the DuckDB connection. Writes go through `transaction()` on the writer thread;
     reads use a cursor per thread, which sees only committed data."""
@@ -480,6 +490,39 @@ class Catalog:
             )
         }
 
+    def kept_scope(self, model: str | None, number: int | None, skipped_limit: int = 100) -> KeptScope:
+        """The blobs of the kept versions of one version, one model (`number` None) or all (both None)."""
+        where, params = _conditions(("v.model = ?", model), ("v.number = ?", number))
+        blobs = self.query(
+            f"SELECT f.sha256, max(f.size) FROM files f JOIN versions v USING (model, number) "
+            f"WHERE v.kept AND {where} GROUP BY f.sha256 ORDER BY f.sha256",
+            params,
+        )
+        kept = int(self.query(f"SELECT count(*) FROM versions v WHERE v.kept AND {where}", params)[0][0])
+        corrupt = self.query(
+            f"SELECT model, number FROM versions v WHERE v.kept AND v.status = 'corrupt' AND {where}", params
+        )
+        skipped_count = int(self.query(f"SELECT count(*) FROM versions v WHERE NOT v.kept AND {where}", params)[0][0])
+        skipped = self.query(
+            f"SELECT model, number FROM versions v WHERE NOT v.kept AND {where} ORDER BY model, number LIMIT ?",
+            [*params, skipped_limit],
+        )
+        return KeptScope([(s, int(n)) for s, n in blobs], kept, [(m, int(n)) for m, n in corrupt],
+                         [(m, int(n)) for m, n in skipped], skipped_count)  # fmt: skip
+
+    def files_with_blobs(self, sha256s: Sequence[str]) -> list[tuple[str, int, str, str]]:
+        """(model, number, path, sha256) of every file of a kept version stored as one of these blobs."""
+        if not sha256s:
+            return []
+        return [
+            (m, int(n), path, sha)
+            for m, n, path, sha in self.query(
+                "SELECT f.model, f.number, f.path, f.sha256 FROM files f JOIN versions v USING (model, number) "
+                "WHERE v.kept AND f.sha256 IN (SELECT unnest(?)) ORDER BY f.model, f.number, f.path",
+                [list(sha256s)],
+            )
+        ]
+
     def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:
         """Every drop-in verdict and every drop's files as last seen."""
         drops = [DropRow(*r) for r in self.query(f"SELECT {', '.join(DropRow._fields)} FROM drops ORDER BY root, path")]
@@ -691,6 +734,41 @@ class Transaction:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        """Whole version records as this transaction sees them, in two statements for any number."""
+        if not keys:
+            return []
+        wanted = [[k[0] for k in keys], [k[1] for k in keys]]
+        found = self.execute(
+            f"SELECT {', '.join('v.' + c for c in VERSION_COLUMNS)} FROM versions v "
+            "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number)",
+            wanted,
+        )
+        versions = {(v.model, v.number): v for v in map(rows.version_from_row, found)}
+        for model, number, *file in self.execute(
+            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f "
+            "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number) ORDER BY f.path",
+            wanted,
+        ):
+            versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
+        return [versions[key] for key in keys if key in versions]
+
+    def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
+        """Status, reason, update time and revision of many versions, in one statement."""
+        if not versions:
+            return
+        self.execute(
+            "UPDATE versions SET status = u.status, status_reason = u.reason, update_time = u.update_time, "
+            "revision = u.revision FROM (SELECT unnest(?) AS model, unnest(?) AS number, unnest(?) AS status, "
+            "unnest(?) AS reason, unnest(?::TIMESTAMP[]) AS update_time, unnest(?) AS revision) u "
+            "WHERE versions.model = u.model AND versions.number = u.number",
+            [
+                [v.model for v in versions], [v.number for v in versions], [v.status.value for v in versions],
+                [v.status_reason for v in versions], to_db([v.update_time for v in versions]),
+                [v.revision for v in versions],
+            ],  # fmt: skip
+        )
 
     def previous_holder(self, model: str, label: str, current: int) -> int | None:
         """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""

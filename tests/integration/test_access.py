@@ -56,6 +56,7 @@ LEAST_ROLE = {
     "AccessService/RevokeToken": "admin",
     "AccessService/GetCaller": "viewer",
     "ArtifactService/ReadArtifactFile": "viewer",
+    "MaintenanceService/VerifyArtifacts": "maintainer",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

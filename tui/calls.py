@@ -356,6 +356,16 @@ def verify_artifacts(target: str = "") -> Call[maintenance_pb2.VerifyArtifactsRe
     return Call("MaintenanceService", "VerifyArtifacts", maintenance_pb2.VerifyArtifactsRequest(name=name))
 
 
+def backup_registry(destination: str) -> Call[maintenance_pb2.BackupRegistryResponse]:
+    """A stream: write a backup to `destination`, a folder on the daemon's host or s3://bucket/prefix.
+
+    A relative folder is made absolute here: the daemon does not share this process's directory.
+    """
+    if not destination.startswith("s3://"):
+        destination = os.path.abspath(destination) if destination else ""
+    return Call("MaintenanceService", "BackupRegistry", maintenance_pb2.BackupRegistryRequest(destination=destination))
+
+
 def watch(
     start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
 ) -> Call[events_pb2.WatchResponse]:

@@ -352,6 +352,20 @@ def build_parser() -> argparse.ArgumentParser:
                         help="fraud@production, fraud/3, or fraud for every version of the model")
     verify.add_argument("--all", action="store_true", help="every kept version of every model")
 
+    backup_help = ("write a consistent backup while the daemon serves: the catalog as of one revision and every "
+                   "stored file it refers to (admin)")
+    backup = command("backup", cmd_backup, backup_help)
+    backup.add_argument("dest", metavar="DEST",
+                        help="a folder on the daemon's host (only already stored files are skipped), or s3://bucket/prefix")
+
+    restore_help = "rebuild a data dir from a backup and check it (offline: no daemon may serve that dir)"
+    restore = command("restore", cmd_restore, restore_help)
+    restore.add_argument("src", metavar="SRC", help="the backup: a folder, or s3://bucket/prefix")
+    restore.add_argument("--data-dir", required=True, metavar="DIR", help="a new or empty folder to restore into")
+    restore.add_argument("--artifact-store", default="", metavar="URL",
+                         help="put the stored files there instead of DIR/blobs: file:///path or s3://bucket/prefix "
+                              "(start the daemon with the same --artifact-store)")  # fmt: skip
+
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
@@ -801,6 +815,30 @@ def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
         summary = ctx.client.verify_artifacts(ref.name if ref is not None else "", progress=progress)
     ctx.emit(summary, lambda: views.verify_summary(summary, ctx.paint))
     return EXIT_PRECONDITION if summary.corrupt_count else EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.output import ProgressLine
+
+    with ProgressLine("backing up", 0) as line:
+
+        def progress(step: Any) -> None:
+            line.total = step.total_bytes
+            line.advance(step.done_bytes - line.done)
+
+        summary = ctx.client.backup(args.dest, progress=progress)
+    ctx.emit(summary, lambda: views.backup_summary(summary, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import launcher
+
+    # Offline work on the daemon's own files: it runs as the daemon's code, in its own process.
+    argv = launcher.restore_argv(args.src, args.data_dir, artifact_store=args.artifact_store)
+    launcher.exec_daemon(argv)
+    return EXIT_OK  # not reached: exec replaces this process
 
 
 def _promotion_exit(promotion: Any) -> int:

@@ -648,6 +648,25 @@ class Client(_Settings):
                 progress(response.progress)
         raise StudbookError("UNKNOWN", "NO_SUMMARY", "the daemon ended the check without a summary")
 
+    def backup(
+        self, destination: str | os.PathLike[str], *,
+        progress: Callable[[maintenance_pb2.BackupProgress], None] | None = None,
+    ) -> maintenance_pb2.BackupSummary:  # fmt: skip
+        """Have the daemon write a consistent backup of the registry to `destination` while it keeps
+        serving: a folder on the daemon's host (made absolute here) or `"s3://bucket/prefix"`.
+
+        Blobs the destination holds already are not copied again. `progress` is told how far
+        the daemon got. Needs the admin role; over TCP only a folder under the daemon's
+        allowed_roots is accepted.
+        """
+        call = calls.backup_registry(os.fspath(destination))
+        for response in self._stream(call):
+            if response.HasField("summary"):
+                return response.summary
+            if progress is not None:
+                progress(response.progress)
+        raise StudbookError("UNKNOWN", "NO_SUMMARY", "the daemon ended the backup without a summary")
+
     def _stream(self, call: calls.Call[T]) -> Iterator[T]:
         """A server stream without a deadline: it lasts as long as the daemon works."""
         stream = getattr(self._stubs[call.service], call.method)(call.request, metadata=self.metadata)

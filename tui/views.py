@@ -92,6 +92,25 @@ def verify_summary(summary: maintenance_pb2.VerifySummary, paint: Painter = PLAI
     return "\n".join(lines)
 
 
+def backup_summary(summary: maintenance_pb2.BackupSummary, paint: Painter = PLAIN) -> str:
+    """Where the backup is, what state it holds, what this run copied."""
+    lines = [
+        f"backed up revision {summary.revision} ({summary.versions} version(s)) to {summary.destination}",
+        fields([
+            ("catalog", f"{summary.catalog} ({format_size(summary.catalog_bytes)})"),
+            ("stored files", f"{summary.blob_count} ({format_size(summary.blob_bytes)}); copied now: "
+                             f"{summary.copied_blobs} ({format_size(summary.copied_bytes)})"),
+            ("audit head", summary.chain_head),
+            ("took", f"{summary.seconds:.1f} s (catalog snapshot {summary.snapshot_seconds:.2f} s, writes went on)"),
+        ], paint=paint),
+    ]  # fmt: skip
+    if summary.lost_blobs:
+        lines.append(paint(f"{len(summary.lost_blobs)} stored file(s) of corrupt versions were not copied: "
+                           f"their bytes were already bad ({', '.join(s[:12] for s in summary.lost_blobs[:3])})",
+                           "yellow"))  # fmt: skip
+    return "\n".join(lines)
+
+
 # ---- models and versions ------------------------------------------------------------
 
 

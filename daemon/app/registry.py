@@ -11,6 +11,7 @@ from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.audit import AuditUseCases
+from studbook.daemon.app.backup import BackupUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.integrity import IntegrityUseCases
@@ -50,6 +51,7 @@ class Registry:
         self.access = AccessUseCases(self.core)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.integrity = IntegrityUseCases(self.core, self.blobs)
+        self.backups = BackupUseCases(self.core, self.blobs, catalog_path.parent, allowed_roots)
 
     def start(self) -> None:
         self.core.start()

@@ -15,6 +15,7 @@ import hashlib
 import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -111,6 +112,40 @@ def blob_matches(store: BlobStore, sha256: str, progress: Callable[[int], None] 
         if progress is not None:
             progress(len(chunk))
     return hasher.hexdigest() == sha256
+
+
+def copy_blob(source: BlobStore, target: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
+    """Blocking: copies blob `sha256` from `source` into `target`, hashing it on the way; True once
+    it is durable there. False, storing nothing, when the bytes read do not hash to `sha256`;
+    BlobMissing when `source` does not hold it. `progress` is told of every chunk read."""
+    staged = target.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+    hasher = hashlib.sha256()
+    try:
+        with open(staged, "xb") as out:
+            for chunk in source.read(sha256):
+                hasher.update(chunk)
+                out.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        if hasher.hexdigest() != sha256:
+            return False
+        target.put(sha256, staged)
+        return True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def sha256_of_file(path: Path) -> tuple[str, int]:
+    """Blocking: (sha256, size) of a local file, read once."""
+    hasher = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 def blob_key(sha256: str) -> str:

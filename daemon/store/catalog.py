@@ -7,6 +7,7 @@ import importlib.util
 import json
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -150,6 +151,26 @@ class KeptScope(NamedTuple):
     skipped_count: int
 
 
+class StoredBlob(NamedTuple):
+    """A blob the catalog's kept versions refer to."""
+
+    sha256: str
+    size: int
+    # Every version referring to it is marked corrupt: its bytes are known to be bad.
+    known_bad: bool
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """What a copy of the catalog holds, read in the same transaction as the copy."""
+
+    revision: int
+    chain_head: str
+    schema_version: int
+    versions: int
+    blobs: list[StoredBlob]
+
+
 class Catalog:
     """Owns the DuckDB connection. Writes go through `transaction()` on the writer thread;
     reads use a cursor per thread, which sees only committed data."""
@@ -172,7 +193,8 @@ class Catalog:
     def _migrate(self) -> None:
         conn = self._conn
         has_meta = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
+            "AND table_catalog = current_database()"
         ).fetchone()
         current = 0
         if has_meta and has_meta[0]:
@@ -523,12 +545,86 @@ class Catalog:
             )
         ]
 
+    def stored_blobs(self) -> list[StoredBlob]:
+        """Every blob the kept versions refer to, each once."""
+        return _stored_blobs(self.query)
+
+    def snapshot_into(self, target: Path) -> CatalogSnapshot:
+        """Blocking: copies the whole catalog as of one revision into a new DuckDB file `target`,
+        while the writer goes on committing.
+
+        A read transaction on a cursor of its own sees one snapshot from its first read to its
+        end, so the revision, the blobs and every table copied belong to the same state; no lock
+        is taken and writes are never held up (DuckDB's MVCC). COPY FROM DATABASE copies tables,
+        indexes and the sequence of version handles. The attachment is visible to every
+        connection of this database until it is detached, hence a unique alias and the detach
+        in any case.
+        """
+        alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
+        cursor = self._conn.cursor()
+        attached = False
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            run = _runner(cursor)
+            revision, head = run("SELECT coalesce(max(revision), 0), coalesce(arg_max(chain_hash, revision), '') "
+                                 "FROM events")[0]  # fmt: skip
+            schema = int(run("SELECT value FROM meta WHERE key = 'schema_version'")[0][0])
+            versions = int(run("SELECT count(*) FROM versions")[0][0])
+            blobs = _stored_blobs(run)
+            source = run("SELECT current_database()")[0][0]
+            cursor.execute(f"ATTACH {_sql_text(str(target))} AS {alias}")
+            attached = True
+            cursor.execute(f"COPY FROM DATABASE {_sql_name(source)} TO {alias}")
+            cursor.execute("COMMIT")
+            cursor.execute(f"CHECKPOINT {alias}")  # the copy whole in its file, no WAL beside it
+        except duckdb.Error as exc:
+            raise StoreError(f"copying the catalog to {target} failed: {exc}") from exc
+        finally:
+            try:
+                cursor.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # committed, or never begun
+            if attached:
+                cursor.execute(f"DETACH {alias}")
+            cursor.close()
+        return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
+
     def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:
         """Every drop-in verdict and every drop's files as last seen."""
         drops = [DropRow(*r) for r in self.query(f"SELECT {', '.join(DropRow._fields)} FROM drops ORDER BY root, path")]
         files = [DropFileRow(*r) for r in self.query(
             f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
         return drops, files
+
+
+Run = Callable[..., list[tuple[Any, ...]]]
+
+
+def _stored_blobs(run: Run) -> list[StoredBlob]:
+    return [
+        StoredBlob(sha256, int(size), bool(known_bad))
+        for sha256, size, known_bad in run(
+            "SELECT f.sha256, max(f.size), bool_and(v.status = 'corrupt') FROM files f "
+            "JOIN versions v USING (model, number) WHERE v.kept GROUP BY f.sha256 ORDER BY f.sha256"
+        )
+    ]
+
+
+def _runner(cursor: duckdb.DuckDBPyConnection) -> Run:
+    def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return from_db(cursor.execute(sql, to_db(params)).fetchall())
+
+    return run
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal, for the statements that take no parameters (ATTACH)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_name(value: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + value.replace('"', '""') + '"'
 
 
 def read_version(
@@ -585,7 +681,9 @@ class TableShapes:
         if shape is None:
             # Columns filled by a sequence are left to their default.
             columns = conn.execute(
+                # Only this database's table: a catalog copy being written is attached beside it.
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "AND table_catalog = current_database() "
                 "AND coalesce(column_default, '') NOT LIKE 'nextval(%' ORDER BY ordinal_position",
                 [table],
             ).fetchall()

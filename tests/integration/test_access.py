@@ -57,6 +57,7 @@ LEAST_ROLE = {
     "AccessService/GetCaller": "viewer",
     "ArtifactService/ReadArtifactFile": "viewer",
     "MaintenanceService/VerifyArtifacts": "maintainer",
+    "MaintenanceService/BackupRegistry": "admin",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

@@ -40,6 +40,11 @@ class MaintenanceServiceStub:
                 request_serializer=studbook_dot_v1_dot_maintenance__pb2.VerifyArtifactsRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_maintenance__pb2.VerifyArtifactsResponse.FromString,
                 _registered_method=True)
+        self.BackupRegistry = channel.unary_stream(
+                '/studbook.v1.MaintenanceService/BackupRegistry',
+                request_serializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryResponse.FromString,
+                _registered_method=True)
 
 
 class MaintenanceServiceServicer:
@@ -61,6 +66,23 @@ class MaintenanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BackupRegistry(self, request, context):
+        """Writes a consistent backup while the daemon serves and writes: the catalog as of one
+        revision, every blob it refers to (those the destination holds already are not copied
+        again), and a manifest, written last. A destination without a manifest holds no backup.
+        Streams progress, then one summary once the manifest is durable.
+        The destination is an absolute folder on the daemon's host or, over the unix socket,
+        `s3://bucket/prefix` (reached with the daemon's AWS settings). Over TCP only a folder
+        under the daemon's allowed_roots is accepted (PERMISSION_DENIED,
+        BACKUP_DESTINATION_NOT_ALLOWED). FAILED_PRECONDITION for a destination holding other
+        files (BACKUP_DESTINATION_NOT_EMPTY), a backup already running (BACKUP_RUNNING), or
+        stored bytes that changed without a version marked corrupt (BACKUP_SOURCE_CORRUPT: run
+        VerifyArtifacts first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MaintenanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -68,6 +90,11 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
                     servicer.VerifyArtifacts,
                     request_deserializer=studbook_dot_v1_dot_maintenance__pb2.VerifyArtifactsRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_maintenance__pb2.VerifyArtifactsResponse.SerializeToString,
+            ),
+            'BackupRegistry': grpc.unary_stream_rpc_method_handler(
+                    servicer.BackupRegistry,
+                    request_deserializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -98,6 +125,33 @@ class MaintenanceService:
             '/studbook.v1.MaintenanceService/VerifyArtifacts',
             studbook_dot_v1_dot_maintenance__pb2.VerifyArtifactsRequest.SerializeToString,
             studbook_dot_v1_dot_maintenance__pb2.VerifyArtifactsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BackupRegistry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/studbook.v1.MaintenanceService/BackupRegistry',
+            studbook_dot_v1_dot_maintenance__pb2.BackupRegistryRequest.SerializeToString,
+            studbook_dot_v1_dot_maintenance__pb2.BackupRegistryResponse.FromString,
             options,
             channel_credentials,
             insecure,

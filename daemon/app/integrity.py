@@ -6,6 +6,7 @@ import asyncio
 import functools
 import threading
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from studbook.daemon.app.core import Core, Effects
@@ -16,8 +17,8 @@ from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, version_name
 from studbook.daemon.store.catalog import Transaction
 
-# Blobs hashed at once: each is a worker thread reading and hashing; more would only compete
-# for the same disk or network and the daemon's cores.
+# Blobs hashed at once, each by a thread of the check's own pool (the daemon's reads keep theirs):
+# hashing is CPU-bound, so about one per core.
 HASH_WORKERS = 2
 # Progress is reported at most this often.
 PROGRESS_SECONDS = 0.25
@@ -119,7 +120,8 @@ class IntegrityUseCases:
         self, blobs: list[tuple[str, int]], bad: dict[str, bool], meter: _Meter
     ) -> AsyncIterator[VerifyProgress]:
         pending = list(reversed(blobs))
-        workers = [asyncio.create_task(self._hash_worker(pending, bad, meter))
+        pool = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="studbook-verify")
+        workers = [asyncio.create_task(self._hash_worker(pending, bad, meter, pool))
                    for _ in range(min(HASH_WORKERS, len(pending)))]  # fmt: skip
         try:
             shown = meter.progress()
@@ -133,8 +135,11 @@ class IntegrityUseCases:
         finally:
             for worker in workers:
                 worker.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _hash_worker(self, pending: list[tuple[str, int]], bad: dict[str, bool], meter: _Meter) -> None:
+    async def _hash_worker(self, pending: list[tuple[str, int]], bad: dict[str, bool], meter: _Meter,
+                           pool: ThreadPoolExecutor) -> None:  # fmt: skip
+        loop = asyncio.get_running_loop()
         while pending:
             sha256, size = pending.pop()
             read = 0
@@ -145,7 +150,7 @@ class IntegrityUseCases:
                 meter.advance(count)
 
             try:
-                if not await asyncio.to_thread(blob_matches, self.blobs, sha256, advance):
+                if not await loop.run_in_executor(pool, blob_matches, self.blobs, sha256, advance):
                     bad[sha256] = False
             except BlobMissing:
                 bad[sha256] = True

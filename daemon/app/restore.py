@@ -29,7 +29,8 @@ from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoredBlob
 
 CATALOG = "catalog.duckdb"
 LOCK = "daemon.lock"
-COPY_WORKERS = 2
+# Blobs copied at once: copying waits mostly on each blob's fsync, which overlap.
+COPY_WORKERS = 8
 CHAIN_BATCH = 10_000
 NAMED = 3
 

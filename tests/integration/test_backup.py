@@ -24,6 +24,8 @@ from studbook.tui.errors import StudbookError
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
 
 MiB = 1 << 20
+# Files of 8 MiB in the version a backup is killed during.
+PARTS = 32
 
 
 @pytest.fixture
@@ -113,7 +115,7 @@ def test_a_backup_killed_with_kill_9_leaves_no_manifest_restore_refuses_it_and_a
 ) -> None:
     daemon = daemon_factory()
     source = tmp_path / "big"
-    for i in range(24):  # a blob lands in a few ms; copying them all takes far longer than a kill
+    for i in range(PARTS):  # the first blobs land in ms; copying them all takes far longer than a kill
         make_folder(source, {f"part-{i:02}.bin": os.urandom(8 * MiB)})
     dest = tmp_path / "bk"
     with Client(daemon.address, timeout=120) as client:
@@ -135,7 +137,7 @@ def test_a_backup_killed_with_kill_9_leaves_no_manifest_restore_refuses_it_and_a
 
     copied = len(blob_files(dest))
     assert outcome and not (dest / "manifest.json").exists()
-    assert 0 < copied < 24
+    assert 0 < copied < PARTS
     refused = restore(dest, short_dir / "restored")
     assert refused.code == 4, refused.err
     assert "BACKUP_INCOMPLETE" in refused.err and len(refused.err.strip().splitlines()) == 1
@@ -144,7 +146,7 @@ def test_a_backup_killed_with_kill_9_leaves_no_manifest_restore_refuses_it_and_a
     with Client(restarted.address) as client:
         assert client.get_version("big@1").status == resources_pb2.VERSION_STATUS_READY
         finished = client.backup(dest)
-    assert (finished.copied_blobs, finished.blob_count) == (24 - copied, 24)
+    assert (finished.copied_blobs, finished.blob_count) == (PARTS - copied, PARTS)
     assert restore(dest, short_dir / "restored").code == 0
 
 

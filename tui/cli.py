@@ -836,7 +836,7 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.tui import launcher
 
     # Offline work on the daemon's own files: it runs as the daemon's code, in its own process.
-    argv = launcher.restore_argv(args.src, args.data_dir, artifact_store=args.artifact_store)
+    argv = launcher.restore_argv(args.src, args.data_dir, artifact_store=args.artifact_store, as_json=ctx.as_json)
     launcher.exec_daemon(argv)
     return EXIT_OK  # not reached: exec replaces this process
 

@@ -33,10 +33,10 @@ def daemon_argv(
     return argv + list(extra)
 
 
-def restore_argv(src: str, data_dir: str, *, artifact_store: str = "") -> list[str]:
+def restore_argv(src: str, data_dir: str, *, artifact_store: str = "", as_json: bool = False) -> list[str]:
     """The command line of an offline restore of the backup `src` into `data_dir`."""
     argv = [sys.executable, "-m", RESTORE_MODULE, src, "--data-dir", data_dir]
-    return argv + (["--artifact-store", artifact_store] if artifact_store else [])
+    return argv + (["--artifact-store", artifact_store] if artifact_store else []) + (["--json"] if as_json else [])
 
 
 def socket_path(address: str) -> str | None:

@@ -111,8 +111,9 @@ class BackupUseCases:
             started = time.monotonic()
             folder = await asyncio.to_thread(self._open, location, work)
             yield BackupProgress("catalog")
+            snapshot_started = time.monotonic()
             snapshot = await self.core.read(self.core.catalog.snapshot_into, work / "catalog.duckdb")
-            snapshot_seconds = time.monotonic() - started
+            snapshot_seconds = time.monotonic() - snapshot_started
             present = await asyncio.to_thread(lambda: {sha256 for sha256, _ in folder.blobs.list()})
             wanted = [b for b in snapshot.blobs if b.sha256 not in present]
             copying = _Copying(sum(b.size for b in wanted), len(wanted))

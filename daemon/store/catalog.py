@@ -554,11 +554,12 @@ class Catalog:
         while the writer goes on committing.
 
         A read transaction on a cursor of its own sees one snapshot from its first read to its
-        end, so the revision, the blobs and every table copied belong to the same state; no lock
-        is taken and writes are never held up (DuckDB's MVCC). COPY FROM DATABASE copies tables,
-        indexes and the sequence of version handles. The attachment is visible to every
-        connection of this database until it is detached, hence a unique alias and the detach
-        in any case.
+        end, so the revision, the blobs and every table copied belong to the same state; it
+        takes no lock, so no write waits for it (DuckDB's MVCC), they only share the cores.
+        COPY FROM DATABASE copies tables, indexes and the sequence of version handles (at its
+        current value, never behind the rows copied). The attachment is visible to every
+        connection of this database until it is detached, hence a unique alias, the detach in
+        any case, and table lookups elsewhere limited to `current_database()`.
         """
         alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
         cursor = self._conn.cursor()
@@ -584,9 +585,11 @@ class Catalog:
                 cursor.execute("ROLLBACK")
             except duckdb.Error:
                 pass  # committed, or never begun
-            if attached:
-                cursor.execute(f"DETACH {alias}")
-            cursor.close()
+            try:
+                if attached:
+                    cursor.execute(f"DETACH {alias}")
+            finally:
+                cursor.close()
         return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
 
     def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:

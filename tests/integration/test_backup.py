@@ -90,8 +90,9 @@ def test_a_backup_taken_while_16_writers_register_restores_every_version_acknowl
 
     assert backup.code == 0, backup.err
     assert not failures, failures[:3]
-    restored = restore(tmp_path / "bk", short_dir / "restored")
+    restored = restore(tmp_path / "bk", short_dir / "restored", "--json")
     assert restored.code == 0, restored.err
+    assert restored.json()["revision"] == int(backup.json()["revision"])
     other = start_daemon(short_dir / "restored", short_dir / "r.sock")
     try:
         with Client(other.address, timeout=60) as client:

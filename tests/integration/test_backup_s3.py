@@ -52,6 +52,8 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
         with Client(other.address, timeout=120) as client:
             client.download(version.name, tmp_path / "out")
             count = client.list_versions("-", page_size=1).total_size
+            checked = client.verify_artifacts()  # read back from the bucket
+            local = client.backup(tmp_path / "from-bucket")
     finally:
         stop_daemon(other)
 
@@ -64,6 +66,8 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     assert not (short_dir / "restored" / "blobs").exists() or not list((short_dir / "restored" / "blobs").rglob("sha256/*/*/*"))
     assert (tmp_path / "out" / "model.safetensors").read_bytes() == weights
     assert count == 1
+    assert (checked.blobs_checked, checked.corrupt_count) == (2, 0)
+    assert (local.copied_blobs, local.blob_bytes) == (2, len(weights) + len(b"# card"))
 
 
 def test_restore_from_an_s3_prefix_without_a_manifest_refuses_in_one_line(

@@ -32,6 +32,7 @@ from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
+from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
@@ -47,6 +48,8 @@ from studbook.v1 import (
     events_pb2_grpc,
     lineage_pb2,
     lineage_pb2_grpc,
+    maintenance_pb2,
+    maintenance_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     stages_pb2,
@@ -65,6 +68,7 @@ SERVICE_NAMES = (
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
     artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
+    maintenance_pb2.DESCRIPTOR.services_by_name["MaintenanceService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -258,6 +262,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(registry), server)
+    maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server(MaintenanceServicer(registry), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

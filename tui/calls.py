@@ -29,6 +29,7 @@ from studbook.v1 import (
     drops_pb2,
     events_pb2,
     lineage_pb2,
+    maintenance_pb2,
     registry_pb2,
     resources_pb2,
     stages_pb2,
@@ -363,6 +364,22 @@ def verify_audit_trail() -> Call[audit_pb2.VerifyAuditTrailResponse]:
 
 def export_audit_trail(start_revision: int = 0) -> Call[audit_pb2.AuditRecord]:
     return Call("AuditService", "ExportAuditTrail", audit_pb2.ExportAuditTrailRequest(start_revision=start_revision))
+
+
+def verify_artifacts(target: str = "") -> Call[maintenance_pb2.VerifyArtifactsResponse]:
+    """A stream: re-hash the stored files of `target` (`fraud@3`, `fraud`), or of every kept version ("")."""
+    name = names.parse_ref(target).name if target else ""
+    return Call("MaintenanceService", "VerifyArtifacts", maintenance_pb2.VerifyArtifactsRequest(name=name))
+
+
+def backup_registry(destination: str) -> Call[maintenance_pb2.BackupRegistryResponse]:
+    """A stream: write a backup to `destination`, a folder on the daemon's host or s3://bucket/prefix.
+
+    A relative folder is made absolute here: the daemon does not share this process's directory.
+    """
+    if not destination.startswith("s3://"):
+        destination = os.path.abspath(destination) if destination else ""
+    return Call("MaintenanceService", "BackupRegistry", maintenance_pb2.BackupRegistryRequest(destination=destination))
 
 
 def watch(

@@ -13,7 +13,7 @@ import functools
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, Unpack
@@ -43,6 +43,8 @@ from studbook.v1 import (
     events_pb2_grpc,
     lineage_pb2,
     lineage_pb2_grpc,
+    maintenance_pb2,
+    maintenance_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -183,6 +185,7 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
         "AccessService": access_pb2_grpc.AccessServiceStub(channel),
         "ArtifactService": artifacts_pb2_grpc.ArtifactServiceStub(channel),
+        "MaintenanceService": maintenance_pb2_grpc.MaintenanceServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
@@ -678,6 +681,53 @@ class Client(_Settings):
         """Every recorded change after `start_revision` with its chain hash, oldest first."""
         call = calls.export_audit_trail(start_revision)
         stream = self._stubs[call.service].ExportAuditTrail(call.request, metadata=self.metadata)
+        try:
+            yield from stream
+        except grpc.RpcError as error:
+            raise error_from_rpc(error, self.address) from None
+        finally:
+            stream.cancel()
+
+    # ---- maintenance ----
+
+    def verify_artifacts(
+        self, target: str = "", *, progress: Callable[[maintenance_pb2.VerifyProgress], None] | None = None
+    ) -> maintenance_pb2.VerifySummary:
+        """Re-hash the stored files of `target` (`"fraud@3"`, `"fraud"`, or `""` for every kept version).
+
+        Versions whose bytes no longer match turn corrupt; the summary names them. `progress`
+        is told how far the daemon got, a few times a second. Needs the maintainer role.
+        """
+        call = calls.verify_artifacts(target)
+        for response in self._stream(call):
+            if response.HasField("summary"):
+                return response.summary
+            if progress is not None:
+                progress(response.progress)
+        raise StudbookError("UNKNOWN", "NO_SUMMARY", "the daemon ended the check without a summary")
+
+    def backup(
+        self, destination: str | os.PathLike[str], *,
+        progress: Callable[[maintenance_pb2.BackupProgress], None] | None = None,
+    ) -> maintenance_pb2.BackupSummary:  # fmt: skip
+        """Have the daemon write a consistent backup of the registry to `destination` while it keeps
+        serving: a folder on the daemon's host (made absolute here) or `"s3://bucket/prefix"`.
+
+        Blobs the destination holds already are not copied again. `progress` is told how far
+        the daemon got. Needs the admin role; over TCP only a folder under the daemon's
+        allowed_roots is accepted.
+        """
+        call = calls.backup_registry(os.fspath(destination))
+        for response in self._stream(call):
+            if response.HasField("summary"):
+                return response.summary
+            if progress is not None:
+                progress(response.progress)
+        raise StudbookError("UNKNOWN", "NO_SUMMARY", "the daemon ended the backup without a summary")
+
+    def _stream(self, call: calls.Call[T]) -> Iterator[T]:
+        """A server stream without a deadline: it lasts as long as the daemon works."""
+        stream = getattr(self._stubs[call.service], call.method)(call.request, metadata=self.metadata)
         try:
             yield from stream
         except grpc.RpcError as error:

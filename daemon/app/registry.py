@@ -11,8 +11,10 @@ from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.uploads import UploadUseCases
 from studbook.daemon.app.audit import AuditUseCases
+from studbook.daemon.app.backup import BackupUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
+from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
@@ -50,6 +52,8 @@ class Registry:
         self.access = AccessUseCases(self.core)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.uploads = UploadUseCases(self.blobs, scan_limits)
+        self.integrity = IntegrityUseCases(self.core, self.blobs)
+        self.backups = BackupUseCases(self.core, self.blobs, catalog_path.parent, allowed_roots)
 
     def start(self) -> None:
         self.core.start()

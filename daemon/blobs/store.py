@@ -15,7 +15,8 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -120,12 +121,51 @@ def materialize(store: BlobStore, sha256: str, target: Path) -> None:
             out.write(chunk)
 
 
-def blob_matches(store: BlobStore, sha256: str) -> bool:
-    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent."""
+def blob_matches(store: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
+    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent.
+
+    `progress` is told how many bytes each chunk held, as they are read.
+    """
     hasher = hashlib.sha256()
     for chunk in store.read(sha256):
         hasher.update(chunk)
+        if progress is not None:
+            progress(len(chunk))
     return hasher.hexdigest() == sha256
+
+
+def copy_blob(source: BlobStore, target: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
+    """Blocking: copies blob `sha256` from `source` into `target`, hashing it on the way; True once
+    it is durable there. False, storing nothing, when the bytes read do not hash to `sha256`;
+    BlobMissing when `source` does not hold it. `progress` is told of every chunk read."""
+    staged = target.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+    hasher = hashlib.sha256()
+    try:
+        with open(staged, "xb") as out:
+            for chunk in source.read(sha256):
+                hasher.update(chunk)
+                out.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        if hasher.hexdigest() != sha256:
+            return False
+        target.put(sha256, staged)
+        return True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def sha256_of_file(path: Path) -> tuple[str, int]:
+    """Blocking: (sha256, size) of a local file, read once."""
+    hasher = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 def blob_key(sha256: str) -> str:

@@ -110,6 +110,10 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.ArtifactService/ReadArtifactFile": _V,
     "studbook.v1.ArtifactService/GetUploadOffset": _C,
     "studbook.v1.ArtifactService/UploadArtifactFile": _C,
+    # Reads every stored byte and changes versions' status: an operator's call, not a reader's.
+    "studbook.v1.MaintenanceService/VerifyArtifacts": _M,
+    # A copy of everything, token hashes included, written where the caller says.
+    "studbook.v1.MaintenanceService/BackupRegistry": _AD,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

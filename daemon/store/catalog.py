@@ -8,6 +8,7 @@ import importlib.util
 import json
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -164,6 +165,36 @@ class DropFileRow(NamedTuple):
     device: int
 
 
+class KeptScope(NamedTuple):
+    """What a check of the artifact store covers: the kept versions of a scope and their blobs."""
+
+    blobs: list[tuple[str, int]]  # distinct (sha256, size), each once however many versions share it
+    versions: int  # kept versions in scope
+    corrupt: list[tuple[str, int]]  # (model, number) of kept versions in scope marked corrupt
+    skipped: list[tuple[str, int]]  # (model, number) of referenced versions in scope, the first few
+    skipped_count: int
+
+
+class StoredBlob(NamedTuple):
+    """A blob the catalog's kept versions refer to."""
+
+    sha256: str
+    size: int
+    # Every version referring to it is marked corrupt: its bytes are known to be bad.
+    known_bad: bool
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """What a copy of the catalog holds, read in the same transaction as the copy."""
+
+    revision: int
+    chain_head: str
+    schema_version: int
+    versions: int
+    blobs: list[StoredBlob]
+
+
 class Catalog:
     """Owns the DuckDB connection. Writes go through `transaction()` on the writer thread;
     reads use a cursor per thread, which sees only committed data."""
@@ -229,7 +260,8 @@ class Catalog:
     def _migrate(self) -> None:
         conn = self._conn
         has_meta = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
+            "AND table_catalog = current_database()"
         ).fetchone()
         current = 0
         if has_meta and has_meta[0]:
@@ -549,12 +581,122 @@ class Catalog:
             )
         }
 
+    def kept_scope(self, model: str | None, number: int | None, skipped_limit: int = 100) -> KeptScope:
+        """The blobs of the kept versions of one version, one model (`number` None) or all (both None)."""
+        where, params = _conditions(("v.model = ?", model), ("v.number = ?", number))
+        blobs = self.query(
+            f"SELECT f.sha256, max(f.size) FROM files f JOIN versions v USING (model, number) "
+            f"WHERE v.kept AND {where} GROUP BY f.sha256 ORDER BY f.sha256",
+            params,
+        )
+        kept = int(self.query(f"SELECT count(*) FROM versions v WHERE v.kept AND {where}", params)[0][0])
+        corrupt = self.query(
+            f"SELECT model, number FROM versions v WHERE v.kept AND v.status = 'corrupt' AND {where}", params
+        )
+        skipped_count = int(self.query(f"SELECT count(*) FROM versions v WHERE NOT v.kept AND {where}", params)[0][0])
+        skipped = self.query(
+            f"SELECT model, number FROM versions v WHERE NOT v.kept AND {where} ORDER BY model, number LIMIT ?",
+            [*params, skipped_limit],
+        )
+        return KeptScope([(s, int(n)) for s, n in blobs], kept, [(m, int(n)) for m, n in corrupt],
+                         [(m, int(n)) for m, n in skipped], skipped_count)  # fmt: skip
+
+    def files_with_blobs(self, sha256s: Sequence[str]) -> list[tuple[str, int, str, str]]:
+        """(model, number, path, sha256) of every file of a kept version stored as one of these blobs."""
+        if not sha256s:
+            return []
+        return [
+            (m, int(n), path, sha)
+            for m, n, path, sha in self.query(
+                "SELECT f.model, f.number, f.path, f.sha256 FROM files f JOIN versions v USING (model, number) "
+                "WHERE v.kept AND f.sha256 IN (SELECT unnest(?)) ORDER BY f.model, f.number, f.path",
+                [list(sha256s)],
+            )
+        ]
+
+    def stored_blobs(self) -> list[StoredBlob]:
+        """Every blob the kept versions refer to, each once."""
+        return _stored_blobs(self.query)
+
+    def snapshot_into(self, target: Path) -> CatalogSnapshot:
+        """Blocking: copies the whole catalog as of one revision into a new DuckDB file `target`,
+        while the writer goes on committing.
+
+        A read transaction on a cursor of its own sees one snapshot from its first read to its
+        end, so the revision, the blobs and every table copied belong to the same state; it
+        takes no lock, so no write waits for it (DuckDB's MVCC), they only share the cores.
+        COPY FROM DATABASE copies tables, indexes and the sequence of version handles (at its
+        current value, never behind the rows copied). The attachment is visible to every
+        connection of this database until it is detached, hence a unique alias, the detach in
+        any case, and table lookups elsewhere limited to `current_database()`.
+        """
+        alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
+        cursor = self._conn.cursor()
+        attached = False
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            run = _runner(cursor)
+            revision, head = run("SELECT coalesce(max(revision), 0), coalesce(arg_max(chain_hash, revision), '') "
+                                 "FROM events")[0]  # fmt: skip
+            schema = int(run("SELECT value FROM meta WHERE key = 'schema_version'")[0][0])
+            versions = int(run("SELECT count(*) FROM versions")[0][0])
+            blobs = _stored_blobs(run)
+            source = run("SELECT current_database()")[0][0]
+            cursor.execute(f"ATTACH {_sql_text(str(target))} AS {alias}")
+            attached = True
+            cursor.execute(f"COPY FROM DATABASE {_sql_name(source)} TO {alias}")
+            cursor.execute("COMMIT")
+            cursor.execute(f"CHECKPOINT {alias}")  # the copy whole in its file, no WAL beside it
+        except duckdb.Error as exc:
+            raise StoreError(f"copying the catalog to {target} failed: {exc}") from exc
+        finally:
+            try:
+                cursor.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # committed, or never begun
+            try:
+                if attached:
+                    cursor.execute(f"DETACH {alias}")
+            finally:
+                cursor.close()
+        return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
+
     def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:
         """Every drop-in verdict and every drop's files as last seen."""
         drops = [DropRow(*r) for r in self.query(f"SELECT {', '.join(DropRow._fields)} FROM drops ORDER BY root, path")]
         files = [DropFileRow(*r) for r in self.query(
             f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
         return drops, files
+
+
+Run = Callable[..., list[tuple[Any, ...]]]
+
+
+def _stored_blobs(run: Run) -> list[StoredBlob]:
+    return [
+        StoredBlob(sha256, int(size), bool(known_bad))
+        for sha256, size, known_bad in run(
+            "SELECT f.sha256, max(f.size), bool_and(v.status = 'corrupt') FROM files f "
+            "JOIN versions v USING (model, number) WHERE v.kept GROUP BY f.sha256 ORDER BY f.sha256"
+        )
+    ]
+
+
+def _runner(cursor: duckdb.DuckDBPyConnection) -> Run:
+    def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return from_db(cursor.execute(sql, to_db(params)).fetchall())
+
+    return run
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal, for the statements that take no parameters (ATTACH)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_name(value: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + value.replace('"', '""') + '"'
 
 
 def read_version(
@@ -611,7 +753,9 @@ class TableShapes:
         if shape is None:
             # Columns filled by a sequence are left to their default.
             columns = conn.execute(
+                # Only this database's table: a catalog copy being written is attached beside it.
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "AND table_catalog = current_database() "
                 "AND coalesce(column_default, '') NOT LIKE 'nextval(%' ORDER BY ordinal_position",
                 [table],
             ).fetchall()
@@ -765,6 +909,41 @@ class Transaction:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        """Whole version records as this transaction sees them, in two statements for any number."""
+        if not keys:
+            return []
+        wanted = [[k[0] for k in keys], [k[1] for k in keys]]
+        found = self.execute(
+            f"SELECT {', '.join('v.' + c for c in VERSION_COLUMNS)} FROM versions v "
+            "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number)",
+            wanted,
+        )
+        versions = {(v.model, v.number): v for v in map(rows.version_from_row, found)}
+        for model, number, *file in self.execute(
+            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f "
+            "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number) ORDER BY f.path",
+            wanted,
+        ):
+            versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
+        return [versions[key] for key in keys if key in versions]
+
+    def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
+        """Status, reason, update time and revision of many versions, in one statement."""
+        if not versions:
+            return
+        self.execute(
+            "UPDATE versions SET status = u.status, status_reason = u.reason, update_time = u.update_time, "
+            "revision = u.revision FROM (SELECT unnest(?) AS model, unnest(?) AS number, unnest(?) AS status, "
+            "unnest(?) AS reason, unnest(?::TIMESTAMP[]) AS update_time, unnest(?) AS revision) u "
+            "WHERE versions.model = u.model AND versions.number = u.number",
+            [
+                [v.model for v in versions], [v.number for v in versions], [v.status.value for v in versions],
+                [v.status_reason for v in versions], to_db([v.update_time for v in versions]),
+                [v.revision for v in versions],
+            ],  # fmt: skip
+        )
 
     def previous_holder(self, model: str, label: str, current: int) -> int | None:
         """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""

@@ -58,6 +58,8 @@ LEAST_ROLE = {
     "ArtifactService/ReadArtifactFile": "viewer",
     "ArtifactService/GetUploadOffset": "contributor",
     "ArtifactService/UploadArtifactFile": "contributor",
+    "MaintenanceService/VerifyArtifacts": "maintainer",
+    "MaintenanceService/BackupRegistry": "admin",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

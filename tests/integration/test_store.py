@@ -239,3 +239,48 @@ def test_a_mark_without_an_intact_record_is_refused(tmp_path: Path) -> None:
         MarkFile(tmp_path / "catalog.hwm").read()
 
     assert "move catalog.hwm aside" in raised.value.message
+def test_a_snapshot_is_one_revision_while_writes_go_on_and_opens_as_a_catalog(catalog: Catalog, tmp_path: Path) -> None:
+    writes = threading.Event()
+    stop = threading.Event()
+
+    def writer() -> None:
+        number = 0
+        while not stop.is_set():
+            tx = catalog.transaction()
+            tx.begin()
+            add_model(f"m-{number}")(tx)
+            tx.commit()
+            number += 1
+            writes.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        writes.wait(10)
+        snapshot = catalog.snapshot_into(tmp_path / "copy.duckdb")
+    finally:
+        stop.set()
+        thread.join()
+    copy = Catalog(tmp_path / "copy.duckdb")
+    try:
+        copied = names(copy)
+    finally:
+        copy.close()
+
+    assert copied and set(copied) < set(names(catalog))
+    assert snapshot.schema_version == SCHEMA_VERSION
+    assert not (tmp_path / "copy.duckdb.wal").exists()
+
+
+def test_rows_are_written_right_while_a_catalog_copy_is_attached(catalog: Catalog, tmp_path: Path) -> None:
+    # A copy being written is attached to the same database: the writer must still see its own
+    # tables' columns only (a table's insert statement is built on its first use).
+    catalog.query(f"ATTACH '{tmp_path / 'copy.duckdb'}' AS copy")
+    catalog.query("COPY FROM DATABASE catalog TO copy")
+
+    tx = catalog.transaction()
+    tx.begin()
+    add_model("while-attached")(tx)
+    tx.commit()
+
+    assert names(catalog) == ["while-attached"]

@@ -19,6 +19,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from support.s3 import MotoServer, S3Bucket, start_moto, stop_moto
+
 STARTUP_TIMEOUT = 30.0
 
 
@@ -186,3 +188,20 @@ def shared_daemon() -> Iterator[Daemon]:
 @pytest.fixture
 def model_id() -> str:
     return f"m-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's S3 server on a free loopback port, for one test module; stopped by its pid."""
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    stop_moto(server)
+
+
+@pytest.fixture
+def bucket_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket whose AWS_* settings every daemon (or restore) the test starts inherits."""
+    created = moto.create_bucket()
+    for name, value in created.env.items():
+        monkeypatch.setenv(name, value)
+    return created

@@ -470,14 +470,7 @@ class Client(_Settings):
                 for f in pull.chosen_files(found, file)]  # fmt: skip
 
     def _read_file(self, name: str, path: str, offset: int) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:
-        call = calls.read_artifact_file(name, path, offset)
-        stream = self._stubs[call.service].ReadArtifactFile(call.request, metadata=self.metadata)
-        try:
-            yield from stream
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, self.address) from None
-        finally:
-            stream.cancel()
+        return self._stream(calls.read_artifact_file(name, path, offset))
 
     def list_versions(
         self,
@@ -679,14 +672,7 @@ class Client(_Settings):
 
     def export_audit_trail(self, start_revision: int = 0) -> Iterator[audit_pb2.AuditRecord]:
         """Every recorded change after `start_revision` with its chain hash, oldest first."""
-        call = calls.export_audit_trail(start_revision)
-        stream = self._stubs[call.service].ExportAuditTrail(call.request, metadata=self.metadata)
-        try:
-            yield from stream
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, self.address) from None
-        finally:
-            stream.cancel()
+        return self._stream(calls.export_audit_trail(start_revision))
 
     # ---- maintenance ----
 
@@ -766,14 +752,7 @@ class Client(_Settings):
 
         Leaving the loop cancels the stream.
         """
-        call = calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval)
-        stream = self._stubs[call.service].Watch(call.request, metadata=self.metadata)
-        try:
-            yield from stream
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, self.address) from None
-        finally:
-            stream.cancel()
+        return self._stream(calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval))
 
 
 class AsyncClient(_Settings):

@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from conftest import start_daemon, stop_daemon
+from support.files import write_tree
 from support.certs import TlsFiles, make_certificates
 from support.cli import Result, run_studbook, runner
 from support.net import free_port
@@ -31,13 +32,6 @@ PARTS = 32
 @pytest.fixture
 def studbook(daemon: Any, capsys: pytest.CaptureFixture[str]) -> Any:
     return runner(daemon.address, capsys)
-
-
-def make_folder(path: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_bytes(data)
-    return path
 
 
 def register(client: Client, model: str, folder: Path) -> resources_pb2.ModelVersion:
@@ -65,7 +59,7 @@ def test_a_backup_taken_while_16_writers_register_restores_every_version_acknowl
             count = 0
             while not stop.is_set():
                 data = f"writer {index} version {count}\n".encode() + os.urandom(4096)
-                folder = make_folder(tmp_path / "src" / f"{index}-{count}", {"model.bin": data})
+                folder = write_tree(tmp_path / "src" / f"{index}-{count}", {"model.bin": data})
                 try:
                     version = register(client, f"w-{index % 4}", folder)
                 except BaseException as exc:  # noqa: BLE001 - reported by the assertions below
@@ -117,7 +111,7 @@ def test_a_backup_killed_with_kill_9_leaves_no_manifest_restore_refuses_it_and_a
     daemon = daemon_factory()
     source = tmp_path / "big"
     for i in range(PARTS):  # the first blobs land in ms; copying them all takes far longer than a kill
-        make_folder(source, {f"part-{i:02}.bin": os.urandom(8 * MiB)})
+        write_tree(source, {f"part-{i:02}.bin": os.urandom(8 * MiB)})
     dest = tmp_path / "bk"
     with Client(daemon.address, timeout=120) as client:
         register(client, "big", source)
@@ -157,9 +151,9 @@ def test_a_second_backup_copies_only_new_blobs_and_keeps_one_catalog(
     shared = os.urandom(100_000)
     dest = tmp_path / "bk"
     with Client(daemon.address) as client:
-        register(client, "inc", make_folder(tmp_path / "a", {"w.bin": shared, "a.bin": b"first"}))
+        register(client, "inc", write_tree(tmp_path / "a", {"w.bin": shared, "a.bin": b"first"}))
         first = studbook("--json", "backup", str(dest))
-        register(client, "inc", make_folder(tmp_path / "b", {"w.bin": shared, "b.bin": b"second"}))
+        register(client, "inc", write_tree(tmp_path / "b", {"w.bin": shared, "b.bin": b"second"}))
         second = studbook("--json", "backup", str(dest))
     one, two = first.json(), second.json()
 
@@ -177,10 +171,10 @@ def test_restore_refuses_a_data_dir_that_holds_anything_or_is_served_and_a_backu
 ) -> None:
     weights = os.urandom(50_000)
     with Client(daemon.address) as client:
-        register(client, "r", make_folder(tmp_path / "m", {"w.bin": weights}))
+        register(client, "r", write_tree(tmp_path / "m", {"w.bin": weights}))
     assert studbook("backup", str(tmp_path / "bk")).code == 0
     mine = tmp_path / "mine"
-    make_folder(mine, {"notes.txt": b"keep me"})
+    write_tree(mine, {"notes.txt": b"keep me"})
 
     not_empty = restore(tmp_path / "bk", mine)
     served = restore(tmp_path / "bk", daemon.data_dir)
@@ -202,8 +196,8 @@ def test_bytes_known_bad_are_recorded_as_lost_and_bytes_nobody_checked_refuse_th
 ) -> None:
     bad = os.urandom(20_000)
     with Client(daemon.address) as client:
-        good = register(client, "good", make_folder(tmp_path / "g", {"g.bin": b"good bytes"}))
-        broken = register(client, "broken", make_folder(tmp_path / "b", {"b.bin": bad}))
+        good = register(client, "good", write_tree(tmp_path / "g", {"g.bin": b"good bytes"}))
+        broken = register(client, "broken", write_tree(tmp_path / "b", {"b.bin": bad}))
     sha = hashlib.sha256(bad).hexdigest()
     (daemon.data_dir / "blobs" / "sha256" / sha[:2] / sha[2:4] / sha).unlink()
 
@@ -230,7 +224,7 @@ def test_bytes_known_bad_are_recorded_as_lost_and_bytes_nobody_checked_refuse_th
 def test_a_backup_refuses_the_data_dir_a_folder_of_other_files_and_a_relative_path(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    others = make_folder(tmp_path / "docs", {"thesis.tex": b"\\section{}"})
+    others = write_tree(tmp_path / "docs", {"thesis.tex": b"\\section{}"})
 
     inside = studbook("backup", str(daemon.data_dir / "bk"))
     foreign = studbook("backup", str(others))

@@ -4,7 +4,6 @@ its stored files into a bucket too if asked."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,27 +11,12 @@ import pytest
 
 from conftest import start_daemon, stop_daemon
 from support.cli import run_studbook
-from support.s3 import MotoServer, S3Bucket, start_moto, stop_moto
+from support.s3 import S3Bucket
 from studbook.tui.client import Client
 
 
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    stop_moto(server)
-
-
-@pytest.fixture
-def bucket(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
-    created = moto.create_bucket()
-    for name, value in created.env.items():  # daemons and restores started by the test inherit them
-        monkeypatch.setenv(name, value)
-    return created
-
-
 def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
-    bucket: S3Bucket, daemon: Any, short_dir: Path, tmp_path: Path
+    bucket_env: S3Bucket, daemon: Any, short_dir: Path, tmp_path: Path
 ) -> None:
     weights = os.urandom(9 * 1024 * 1024 + 5)  # in parts on the way up
     source = tmp_path / "m"
@@ -41,13 +25,13 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     (source / "card.md").write_bytes(b"# card")
     with Client(daemon.address, timeout=120) as client:
         version = client.register("s3-backup", path=source, environment=False, git=False)
-        first = client.backup(bucket.url("backups/registry"))
-        again = client.backup(bucket.url("backups/registry"))
+        first = client.backup(bucket_env.url("backups/registry"))
+        again = client.backup(bucket_env.url("backups/registry"))
 
-    restored = run_studbook("restore", bucket.url("backups/registry"), "--data-dir", str(short_dir / "restored"),
-                            "--artifact-store", bucket.url("live"))  # fmt: skip
+    restored = run_studbook("restore", bucket_env.url("backups/registry"), "--data-dir", str(short_dir / "restored"),
+                            "--artifact-store", bucket_env.url("live"))  # fmt: skip
     assert restored.code == 0, restored.err
-    other = start_daemon(short_dir / "restored", short_dir / "r.sock", "--artifact-store", bucket.url("live"))
+    other = start_daemon(short_dir / "restored", short_dir / "r.sock", "--artifact-store", bucket_env.url("live"))
     try:
         with Client(other.address, timeout=120) as client:
             client.download(version.name, tmp_path / "out")
@@ -57,7 +41,7 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     finally:
         stop_daemon(other)
 
-    keys = bucket.keys()
+    keys = bucket_env.keys()
     assert (first.copied_blobs, again.copied_blobs, again.blob_count) == (2, 0, 2)
     assert "backups/registry/manifest.json" in keys and f"backups/registry/{again.catalog}" in keys
     assert f"backups/registry/{first.catalog}" not in keys  # the catalog the new manifest replaced
@@ -71,9 +55,9 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
 
 
 def test_restore_from_an_s3_prefix_without_a_manifest_refuses_in_one_line(
-    bucket: S3Bucket, short_dir: Path
+    bucket_env: S3Bucket, short_dir: Path
 ) -> None:
-    refused = run_studbook("restore", bucket.url("nothing-here"), "--data-dir", str(short_dir / "restored"))
+    refused = run_studbook("restore", bucket_env.url("nothing-here"), "--data-dir", str(short_dir / "restored"))
 
     assert refused.code == 4
     assert "BACKUP_INCOMPLETE" in refused.err and len(refused.err.strip().splitlines()) == 1

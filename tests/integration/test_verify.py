@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from support.files import write_tree
 from support.cli import Result, runner
 from studbook.tui.client import Client
 from studbook.v1 import resources_pb2
@@ -18,13 +19,6 @@ from studbook.v1 import resources_pb2
 @pytest.fixture
 def studbook(daemon: Any, capsys: pytest.CaptureFixture[str]) -> Any:
     return runner(daemon.address, capsys)
-
-
-def make_folder(path: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_bytes(data)
-    return path
 
 
 def blob_path(daemon: Any, data: bytes) -> Path:
@@ -46,7 +40,7 @@ def test_a_blob_written_into_makes_its_version_corrupt_with_an_event_and_verify_
 ) -> None:
     weights = os.urandom(300_000)
     with Client(daemon.address) as client:
-        version = register(client, "fraud", make_folder(tmp_path / "m", {"model.onnx": weights, "card.md": b"# c"}))
+        version = register(client, "fraud", write_tree(tmp_path / "m", {"model.onnx": weights, "card.md": b"# c"}))
         clean = studbook("--json", "verify", "fraud@1")
         with open(blob_path(daemon, weights), "r+b") as blob:  # mode 0400, but tests run as root
             blob.seek(1000)
@@ -74,9 +68,9 @@ def test_a_missing_blob_makes_every_version_that_shares_it_corrupt_across_models
 ) -> None:
     shared = os.urandom(200_000)
     with Client(daemon.address) as client:
-        first = register(client, "one", make_folder(tmp_path / "a", {"w.bin": shared, "card.md": b"a"}))
-        second = register(client, "two", make_folder(tmp_path / "b", {"weights.bin": shared, "card.md": b"b"}))
-        other = register(client, "two", make_folder(tmp_path / "c", {"other.bin": os.urandom(1000)}))
+        first = register(client, "one", write_tree(tmp_path / "a", {"w.bin": shared, "card.md": b"a"}))
+        second = register(client, "two", write_tree(tmp_path / "b", {"weights.bin": shared, "card.md": b"b"}))
+        other = register(client, "two", write_tree(tmp_path / "c", {"other.bin": os.urandom(1000)}))
         blob_path(daemon, shared).unlink()
 
         result = studbook("--json", "verify", "one")
@@ -97,8 +91,8 @@ def test_verify_all_hashes_each_shared_blob_once_and_skips_referenced_versions(
     shared = os.urandom(50_000)
     with Client(daemon.address) as client:
         for model in ("a", "b", "c"):
-            register(client, model, make_folder(tmp_path / model, {"w.bin": shared}))
-        referenced = register(client, "d", make_folder(tmp_path / "d", {"x.bin": b"x"}), keep_in_place=True)
+            register(client, model, write_tree(tmp_path / model, {"w.bin": shared}))
+        referenced = register(client, "d", write_tree(tmp_path / "d", {"x.bin": b"x"}), keep_in_place=True)
         by_uri = client.register("e", uri="s3://elsewhere/e", environment=False, git=False)
 
     result = studbook("--json", "verify", "--all")
@@ -121,7 +115,7 @@ def test_verify_all_hashes_each_shared_blob_once_and_skips_referenced_versions(
 def test_bytes_put_back_make_a_corrupt_version_ready_again(daemon: Any, studbook: Any, tmp_path: Path) -> None:
     weights = os.urandom(100_000)
     with Client(daemon.address) as client:
-        version = register(client, "back", make_folder(tmp_path / "m", {"w.bin": weights}))
+        version = register(client, "back", write_tree(tmp_path / "m", {"w.bin": weights}))
         path = blob_path(daemon, weights)
         path.rename(path.with_name("aside"))
         broken = studbook("verify", "back")
@@ -144,8 +138,8 @@ def test_a_second_check_records_nothing_new_and_an_archived_version_stays_archiv
 ) -> None:
     weights = os.urandom(10_000)
     with Client(daemon.address) as client:
-        kept = register(client, "arch", make_folder(tmp_path / "m", {"w.bin": weights}))
-        register(client, "arch", make_folder(tmp_path / "n", {"other.bin": b"o"}))
+        kept = register(client, "arch", write_tree(tmp_path / "m", {"w.bin": weights}))
+        register(client, "arch", write_tree(tmp_path / "n", {"other.bin": b"o"}))
         client.archive_version(kept.name)
         blob_path(daemon, weights).write_bytes(b"not the weights")
 
@@ -166,7 +160,7 @@ def test_a_corrupt_version_cannot_be_promoted_and_is_found_by_its_status(
 ) -> None:
     weights = os.urandom(10_000)
     with Client(daemon.address) as client:
-        register(client, "gate", make_folder(tmp_path / "m", {"w.bin": weights}))
+        register(client, "gate", write_tree(tmp_path / "m", {"w.bin": weights}))
         blob_path(daemon, weights).unlink()
         studbook("verify", "gate@latest")
 

@@ -13,13 +13,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from support.s3 import MotoServer, S3Bucket, start_moto, stop_moto
+if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `support` is not a package root
+    from support.s3 import MotoServer, S3Bucket
 
 STARTUP_TIMEOUT = 30.0
 
@@ -193,6 +195,8 @@ def model_id() -> str:
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     """moto's S3 server on a free loopback port, for one test module; stopped by its pid."""
+    from support.s3 import start_moto, stop_moto
+
     server = start_moto(tmp_path_factory.mktemp("moto"))
     yield server
     stop_moto(server)

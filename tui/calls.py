@@ -203,9 +203,12 @@ def with_uploaded_files(
     return uploaded
 
 
-def read_artifact_file(name: str, path: str, offset: int = 0) -> Call[artifacts_pb2.ReadArtifactFileResponse]:
-    """A stream: one file of a kept version from `offset` to its end."""
-    request = artifacts_pb2.ReadArtifactFileRequest(name=name, path=path, offset=offset)
+def read_artifact_file(
+    name: str, path: str, offset: int = 0, *, local_copy: bool = False
+) -> Call[artifacts_pb2.ReadArtifactFileResponse]:
+    """A stream: one file of a kept version from `offset` to its end (or where it is stored,
+    with `local_copy`, when the daemon shares this machine)."""
+    request = artifacts_pb2.ReadArtifactFileRequest(name=name, path=path, offset=offset, local_copy=local_copy)
     return Call("ArtifactService", "ReadArtifactFile", request, idempotent=True)
 
 

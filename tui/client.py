@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from concurrent.futures import ThreadPoolExecutor
 import os
 import random
 import time
@@ -466,11 +467,15 @@ class Client(_Settings):
         the registry only references.
         """
         found = self.get_version(model, version)
-        return [pull.pull_file(functools.partial(self._read_file, found.name), f, Path(dest), progress)
-                for f in pull.chosen_files(found, file)]  # fmt: skip
+        local = self.address.startswith("unix:")
+        read = functools.partial(self._read_file, found.name)
+        with ThreadPoolExecutor(pull.PARALLEL_FILES, thread_name_prefix="studbook-pull") as files:
+            return list(files.map(lambda f: pull.pull_file(read, f, Path(dest), progress, local=local),
+                                  pull.chosen_files(found, file)))  # fmt: skip
 
-    def _read_file(self, name: str, path: str, offset: int) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:
-        return self._stream(calls.read_artifact_file(name, path, offset))
+    def _read_file(self, name: str, path: str, offset: int,
+                   local: bool = False) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:  # fmt: skip
+        return self._stream(calls.read_artifact_file(name, path, offset, local_copy=local))
 
     def list_versions(
         self,

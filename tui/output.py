@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -190,9 +191,11 @@ class ProgressLine:
         self.enabled = self.stream.isatty()
         self.started = time.monotonic()
         self.shown_at = 0.0
+        self._lock = threading.Lock()
 
     def advance(self, count: int) -> None:
-        self.done += count
+        with self._lock:  # files travel on several threads at once
+            self.done += count
         now = time.monotonic()
         if self.enabled and now - self.started >= self.DELAY and now - self.shown_at >= self.EVERY:
             self.shown_at = now

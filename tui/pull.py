@@ -13,13 +13,17 @@ from typing import BinaryIO
 from studbook.tui.errors import StudbookError
 from studbook.v1 import artifacts_pb2, resources_pb2
 
-# Reads `path` of the version from `offset`: the ReadArtifactFile stream.
-Reader = Callable[[str, int], Iterable[artifacts_pb2.ReadArtifactFileResponse]]
+# Reads `path` of the version from `offset`: the ReadArtifactFile stream; asking (third
+# argument) for the stored file's place when the daemon shares this machine.
+Reader = Callable[[str, int, bool], Iterable[artifacts_pb2.ReadArtifactFileResponse]]
+COPY_CHUNK = 4 << 20
 # Told how many bytes more have been written.
 Progress = Callable[[int], None]
 PART_SUFFIX = ".studbook-part"
-# One thread: chunks of a file must be hashed in order, and one core is what hashing needs.
-_HASHER = ThreadPoolExecutor(1, thread_name_prefix="studbook-pull-hash")
+# Files pulled at once, and threads hashing them: each file has one chunk in the hasher at a
+# time (so its chunks are hashed in order), and files in parallel use every core.
+PARALLEL_FILES = 4
+_HASHER = ThreadPoolExecutor(PARALLEL_FILES, thread_name_prefix="studbook-pull-hash")
 
 
 @dataclass
@@ -71,7 +75,8 @@ class Landing:
             offset = 0
         if offset:
             _hash_into(self.hasher, self.part)
-        self._out = open(self.part, "ab")  # noqa: SIM115 - closed by finish
+        self._out = open(self.part, "r+b" if offset else "wb")  # noqa: SIM115 - closed by finish
+        self._out.seek(offset)
         return offset
 
     def write(self, data: bytes) -> None:
@@ -98,6 +103,31 @@ class Landing:
         os.replace(self.part, self.target)
         return self.pulled(skipped=False)
 
+    def copy_local(self, source: Path, offset: int, progress: Progress | None) -> None:
+        """Copies the stored file the daemon named from `offset`, without streaming it through
+        the daemon: the kernel copies (copy_file_range) while a thread hashes the same range."""
+        assert self._out is not None, "start() first"
+        self._out.flush()
+        out = self._out.fileno()
+        with open(source, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            position = offset
+            while position < size:
+                count = min(COPY_CHUNK, size - position)
+                self._hashed()
+                self._hashing = _HASHER.submit(_hash_range, self.hasher, handle.fileno(), position, count)
+                try:
+                    copied = os.copy_file_range(handle.fileno(), out, count, position, position)
+                except OSError:  # no in-kernel copy between these two files: through this process
+                    copied = os.pwrite(out, os.pread(handle.fileno(), count, position), position)
+                if copied != count:
+                    raise StudbookError("DATA_LOSS", "DOWNLOAD_CORRUPT", f"{self.file.path} ended early; pull again")
+                position += count
+                if progress is not None:
+                    progress(count)
+            self._hashed()
+        self._out.seek(position)
+
     def abandon(self) -> None:
         """Closes the partial file and leaves it for the next pull to resume."""
         self._hashed()
@@ -108,14 +138,22 @@ class Landing:
         return Pulled(self.target, self.file.size, self.file.sha256, skipped)
 
 
-def pull_file(read: Reader, file: resources_pb2.ArtifactFile, dest: Path, progress: Progress | None = None) -> Pulled:
-    """Writes `file` below `dest` (see Landing)."""
+def pull_file(read: Reader, file: resources_pb2.ArtifactFile, dest: Path, progress: Progress | None = None,
+              *, local: bool = False) -> Pulled:  # fmt: skip
+    """Writes `file` below `dest` (see Landing). With `local` (the daemon is on this machine)
+    the stored file is copied directly when the daemon names it and it can be read."""
     landing = Landing(dest, file)
     offset = landing.start()
     if offset is None:
         return landing.pulled(skipped=True)
     try:
-        for message in read(file.path, offset):
+        for message in read(file.path, offset, local):
+            if message.local_path:
+                try:
+                    landing.copy_local(Path(message.local_path), offset, progress)
+                    break
+                except PermissionError:  # another user's daemon: its files are not ours to open
+                    return _streamed(read, file, dest, progress, landing)
             landing.write(message.data)
             if progress is not None:
                 progress(len(message.data))
@@ -123,6 +161,16 @@ def pull_file(read: Reader, file: resources_pb2.ArtifactFile, dest: Path, progre
         landing.abandon()
         raise
     return landing.finish()
+
+
+def _streamed(read: Reader, file: resources_pb2.ArtifactFile, dest: Path, progress: Progress | None,
+              landing: Landing) -> Pulled:  # fmt: skip
+    landing.abandon()
+    return pull_file(read, file, dest, progress, local=False)
+
+
+def _hash_range(hasher: hashlib._Hash, fd: int, position: int, count: int) -> None:
+    hasher.update(os.pread(fd, count, position))
 
 
 def _sha256(path: Path) -> str:

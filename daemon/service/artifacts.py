@@ -9,6 +9,7 @@ import grpc
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.names import version_name
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.errors import mapped, mapped_stream
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc
 
@@ -19,11 +20,12 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
 
     @mapped_stream
     async def ReadArtifactFile(self, request: artifacts_pb2.ReadArtifactFileRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[artifacts_pb2.ReadArtifactFileResponse]:  # noqa: N802
-        read = await self.registry.artifacts.read_file(request.name, request.path, request.offset, request.length)
+        read = await self.registry.artifacts.read_file(request.name, request.path, request.offset, request.length,
+                                                       caller=caller_of(context), local_copy=request.local_copy)  # fmt: skip
         offset = read.offset
         first: artifacts_pb2.ReadArtifactFileResponse | None = artifacts_pb2.ReadArtifactFileResponse(
             version=version_name(read.version.model, read.version.number), size=read.file.size,
-            sha256=read.file.sha256, offset=offset,
+            sha256=read.file.sha256, offset=offset, local_path=read.local_path,
         )  # fmt: skip
         async for chunk in read.chunks:
             if first is not None:

@@ -54,6 +54,18 @@ def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_d
     assert max(len(r.data) for r in replies) <= 1024 * 1024
 
 
+def test_over_the_unix_socket_a_caller_may_copy_the_stored_file_itself(daemon: Any, tmp_path: Path) -> None:
+    data = os.urandom(100_000)
+    with daemon.channel() as channel:
+        name = register(channel, "local", write_tree(tmp_path / "m", {"w.bin": data})).version.name
+        replies = list(artifacts_pb2_grpc.ArtifactServiceStub(channel).ReadArtifactFile(
+            artifacts_pb2.ReadArtifactFileRequest(name=name, path="w.bin", local_copy=True)))  # fmt: skip
+
+    assert len(replies) == 1 and replies[0].data == b""
+    assert Path(replies[0].local_path).read_bytes() == data
+    assert Path(replies[0].local_path) == blobs_in(daemon.data_dir)[hashlib.sha256(data).hexdigest()]
+
+
 def test_a_read_resumes_from_an_offset_and_stops_after_a_length(daemon: Any, tmp_path: Path) -> None:
     data = bytes(range(256)) * 10_000
     with daemon.channel() as channel:

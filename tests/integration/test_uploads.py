@@ -58,6 +58,11 @@ def test_a_contributor_over_tcp_uploads_a_folder_that_is_kept_inspected_and_pull
     with Client(address, token=secret, tls_ca=tls.ca, timeout=60) as client:
         version = client.register("remote", path=tmp_path / "model", environment=False, git=False)
         pulled = client.download("remote", tmp_path / "back")
+    credentials = grpc.ssl_channel_credentials(tls.ca.read_bytes())
+    with grpc.secure_channel(address, credentials) as channel:
+        asked_for_a_path = list(artifacts_pb2_grpc.ArtifactServiceStub(channel).ReadArtifactFile(
+            artifacts_pb2.ReadArtifactFileRequest(name=version.name, path="README.md", local_copy=True),
+            metadata=(("authorization", f"Bearer {secret}"),)))  # fmt: skip
 
     by_path = {f.path: f for f in version.files}
     assert version.kept and set(by_path) == set(files)
@@ -65,6 +70,9 @@ def test_a_contributor_over_tcp_uploads_a_folder_that_is_kept_inspected_and_pull
     assert version.model_card.startswith("# A card that travelled")
     assert all(by_path[p].sha256 == hashlib.sha256(d).hexdigest() for p, d in files.items())
     assert {p.path.relative_to(tmp_path / "back").as_posix(): p.path.read_bytes() for p in pulled} == files
+    # Over TCP the daemon's disk is not the caller's: the bytes come, never a path.
+    assert [m.local_path for m in asked_for_a_path] == [""]
+    assert b"".join(m.data for m in asked_for_a_path) == files["README.md"]
 
 
 def test_bytes_the_store_holds_already_are_not_sent_again(daemon: Any, tmp_path: Path) -> None:

@@ -6,30 +6,34 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ReadArtifactFileRequest(_message.Message):
-    __slots__ = ("name", "path", "offset", "length")
+    __slots__ = ("name", "path", "offset", "length", "local_copy")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_COPY_FIELD_NUMBER: _ClassVar[int]
     name: str
     path: str
     offset: int
     length: int
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ...) -> None: ...
+    local_copy: bool
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., offset: _Optional[int] = ..., length: _Optional[int] = ..., local_copy: _Optional[bool] = ...) -> None: ...
 
 class ReadArtifactFileResponse(_message.Message):
-    __slots__ = ("version", "size", "sha256", "offset", "data")
+    __slots__ = ("version", "size", "sha256", "offset", "data", "local_path")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     OFFSET_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_PATH_FIELD_NUMBER: _ClassVar[int]
     version: str
     size: int
     sha256: str
     offset: int
     data: bytes
-    def __init__(self, version: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+    local_path: str
+    def __init__(self, version: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., offset: _Optional[int] = ..., data: _Optional[bytes] = ..., local_path: _Optional[str] = ...) -> None: ...
 
 class GetUploadOffsetRequest(_message.Message):
     __slots__ = ("sha256", "size")

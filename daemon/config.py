@@ -44,6 +44,9 @@ class Settings:
     log_level: str = "INFO"
     # The promotion policy (TOML, see daemon/domain/policy.py); None means no policy gates.
     policy_path: Path | None = None
+    # Garbage collection leaves a blob no version refers to alone until it is this old: a
+    # registration in flight on another daemon sharing the store may not have committed yet.
+    gc_grace_seconds: float = 3600.0
 
     @property
     def scan_limits(self) -> ScanLimits:
@@ -75,6 +78,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
     p.add_argument("--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)")
     p.add_argument("--policy", type=Path, help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml if it exists)")
+    p.add_argument("--gc-grace", type=_not_negative, metavar="SECONDS",
+                   help="gc deletes no unreferenced blob younger than this (default 3600)")  # fmt: skip
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     return p
 
@@ -102,6 +107,7 @@ def load(argv: list[str] | None = None) -> Settings:
             settings.max_file_bytes = _size(str(daemon["max_file_bytes"]))
         if "policy" in daemon:
             settings.policy_path = Path(daemon["policy"]).expanduser()
+        settings.gc_grace_seconds = float(daemon.get("gc_grace_seconds", settings.gc_grace_seconds))
     if args.data_dir:
         settings.data_dir = args.data_dir
     if args.socket:
@@ -131,6 +137,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.max_file_bytes = args.max_file_bytes
     if args.policy:
         settings.policy_path = args.policy
+    if args.gc_grace is not None:
+        settings.gc_grace_seconds = args.gc_grace
     if settings.policy_path is None and (locations.config_dir() / "policy.toml").exists():
         settings.policy_path = locations.config_dir() / "policy.toml"
     return settings
@@ -152,6 +160,13 @@ def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return value
+
+
+def _not_negative(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more, got {text}")
     return value
 
 

@@ -12,6 +12,7 @@ import socket
 import ssl
 import sys
 from contextlib import contextmanager
+from datetime import timedelta
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
+from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
@@ -52,6 +54,8 @@ from studbook.v1 import (
     maintenance_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
+    retention_pb2,
+    retention_pb2_grpc,
     stages_pb2,
     stages_pb2_grpc,
 )
@@ -69,6 +73,7 @@ SERVICE_NAMES = (
     access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
     artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
     maintenance_pb2.DESCRIPTOR.services_by_name["MaintenanceService"].full_name,
+    retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -228,7 +233,7 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
         blobs = open_store(settings.artifact_store, settings.data_dir) if settings.artifact_store else None
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
                             scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
-                            policy=policy, blobs=blobs)  # fmt: skip
+                            policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds))  # fmt: skip
     except RegistryError as exc:
         raise StartupError(exc.message) from None
     if cleared := clear_stale_staging(registry.blobs.staging):
@@ -263,6 +268,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(registry), server)
     maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server(MaintenanceServicer(registry), server)
+    retention_pb2_grpc.add_RetentionServiceServicer_to_server(RetentionServicer(registry), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

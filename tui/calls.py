@@ -32,6 +32,7 @@ from studbook.v1 import (
     maintenance_pb2,
     registry_pb2,
     resources_pb2,
+    retention_pb2,
     stages_pb2,
 )
 
@@ -40,6 +41,9 @@ T = TypeVar("T", bound=Message)
 # Registering a path waits while the daemon hashes and inspects the artifact, which
 # takes minutes for models of many gigabytes; every other call is quick.
 REGISTER_PATH_TIMEOUT = 900.0
+# A garbage collection lists the whole artifact store (a bucket of millions of blobs takes a while)
+# and purges in batches: give it as long as a big registration.
+COLLECT_GARBAGE_TIMEOUT = 900.0
 CREATED_FROM = "python-client"
 
 MetricsArg = Union[Mapping[str, float], Iterable[resources_pb2.Metric]]
@@ -363,6 +367,17 @@ def stage_history(
 
 def verify_audit_trail() -> Call[audit_pb2.VerifyAuditTrailResponse]:
     return Call("AuditService", "VerifyAuditTrail", audit_pb2.VerifyAuditTrailRequest(), idempotent=True)
+
+
+def plan_garbage_collection() -> Call[retention_pb2.GarbageCollection]:
+    return Call("RetentionService", "PlanGarbageCollection", retention_pb2.PlanGarbageCollectionRequest(),
+                idempotent=True, timeout=COLLECT_GARBAGE_TIMEOUT)  # fmt: skip
+
+
+def collect_garbage() -> Call[retention_pb2.GarbageCollection]:
+    # Not resent by itself: a collection cut off may still be running (a second one is ABORTED).
+    return Call("RetentionService", "CollectGarbage", retention_pb2.CollectGarbageRequest(),
+                timeout=COLLECT_GARBAGE_TIMEOUT)  # fmt: skip
 
 
 def export_audit_trail(start_revision: int = 0) -> Call[audit_pb2.AuditRecord]:

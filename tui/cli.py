@@ -298,6 +298,11 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--from", dest="start", type=int, default=0, metavar="REVISION",
                         help="only the changes after this revision")  # fmt: skip
 
+    gc = command("gc", cmd_gc, "archive and purge the versions the policy's retention no longer keeps, then delete "
+                 "the files no version uses (admin; --dry-run: maintainer)")  # fmt: skip
+    gc.add_argument("--dry-run", action="store_true", help="list what would be archived or purged and the bytes "
+                    "freed; change nothing")  # fmt: skip
+
     token = command("token", cmd_token_list, "create, list and revoke the bearer tokens of a daemon (admin)")
     token.formatter_class = argparse.RawDescriptionHelpFormatter
     token.epilog = TOKEN_EPILOG
@@ -970,6 +975,14 @@ def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
 
     ctx.emit(verdict, human)
     return EXIT_OK if verdict.intact else EXIT_PRECONDITION
+
+
+def cmd_gc(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+
+    report = ctx.client.plan_garbage_collection() if args.dry_run else ctx.client.collect_garbage()
+    ctx.emit(report, lambda: views.garbage_collection(report, ctx.paint))
+    return EXIT_OK
 
 
 def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:

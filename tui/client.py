@@ -49,6 +49,8 @@ from studbook.v1 import (
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
+    retention_pb2,
+    retention_pb2_grpc,
     stages_pb2,
     stages_pb2_grpc,
 )
@@ -187,6 +189,7 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "AccessService": access_pb2_grpc.AccessServiceStub(channel),
         "ArtifactService": artifacts_pb2_grpc.ArtifactServiceStub(channel),
         "MaintenanceService": maintenance_pb2_grpc.MaintenanceServiceStub(channel),
+        "RetentionService": retention_pb2_grpc.RetentionServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
@@ -726,6 +729,17 @@ class Client(_Settings):
         finally:
             stream.cancel()
 
+    # ---- retention ----
+
+    def plan_garbage_collection(self) -> retention_pb2.GarbageCollection:
+        """What `collect_garbage` would do now, changing nothing (needs the maintainer role)."""
+        return self._unary(calls.plan_garbage_collection())
+
+    def collect_garbage(self) -> retention_pb2.GarbageCollection:
+        """Archive and purge what the policy's retention says, then delete the blobs no version
+        refers to (needs the admin role). Never resent automatically."""
+        return self._unary(calls.collect_garbage())
+
     # ---- access ----
 
     def create_token(self, name: str, role: str | int, *, ttl_seconds: int = 0) -> access_pb2.CreateTokenResponse:
@@ -1078,6 +1092,15 @@ class AsyncClient(_Settings):
 
     async def get_watch_status(self) -> drops_pb2.WatchStatus:
         return await self._unary(calls.get_watch_status())
+
+    # ---- retention ----
+
+    async def plan_garbage_collection(self) -> retention_pb2.GarbageCollection:
+        return await self._unary(calls.plan_garbage_collection())
+
+    async def collect_garbage(self) -> retention_pb2.GarbageCollection:
+        """Like `Client.collect_garbage`: never resent automatically."""
+        return await self._unary(calls.collect_garbage())
 
     # ---- access ----
 

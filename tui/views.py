@@ -17,6 +17,7 @@ from studbook.v1 import (
     maintenance_pb2,
     registry_pb2,
     resources_pb2,
+    retention_pb2,
     stages_pb2,
 )
 
@@ -415,6 +416,40 @@ _DROP_STYLE = {"registered": "green", "quarantined": "red", "pending": "yellow",
 # Paths are what `drops retry` takes and messages say what to fix: neither is cut short
 # (the message is the last column, so its length never pushes others out of line).
 _DROP_CELL = 4096
+
+
+_ACTION_STYLE = {"purge": "red", "archive": "yellow", "wait": "dim", "keep": "green"}
+
+
+def garbage_collection(report: retention_pb2.GarbageCollection, paint: Painter = PLAIN) -> str:
+    """What `gc` did (or, with --dry-run, would do): each version beyond keep_last, then the blobs."""
+    would = "would be " if report.dry_run else ""
+    heading = ("dry run, nothing changed" if report.dry_run else "garbage collected") + f" at {format_time(report.time)}"
+    counts = (f"versions beyond keep_last: {report.purged} {would}purged, {report.archived} {would}archived, "
+              f"{report.waiting} waiting for their purge, {report.kept} kept")  # fmt: skip
+    rows = [
+        (paint(action, _ACTION_STYLE.get(action, "")), short_version(d.version), format_size(d.size_bytes), d.reason)
+        for d in report.decisions
+        for action in [output.enum_label(retention_pb2.RetentionAction, d.action)]
+    ]
+    listing = table(("ACTION", "VERSION", "SIZE", "WHY"), rows, paint=paint) if rows else ""
+    if report.decisions_not_listed:
+        listing += f"\n... and {report.decisions_not_listed} more (the counts above cover them all)"
+    return _join([heading, counts, listing, _blob_lines(report)])
+
+
+def _blob_lines(report: retention_pb2.GarbageCollection) -> str:
+    b = report.blobs
+    verb = "would delete" if report.dry_run else "deleted"
+    lines = [
+        f"blobs in {report.artifact_store}: {verb} {b.deleted}, freeing {format_size(b.deleted_bytes)} "
+        f"({b.freed_by_purge} only purged versions used, {b.orphans} no version used)"
+    ]
+    if b.recent or b.claimed:
+        lines.append(f"kept though no version uses them: {b.recent} too recent "
+                     f"({format_size(b.recent_bytes)}), {b.claimed} a registration in flight relies on "
+                     f"({format_size(b.claimed_bytes)})")  # fmt: skip
+    return "\n".join(lines)
 
 
 def drop_state(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:

@@ -40,6 +40,8 @@ class Effects:
     models: dict[str, Model | None] = field(default_factory=dict)
     versions: list[ModelVersion] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    # (model, number) of versions removed from the catalog: dropped from the read cache.
+    purged: list[tuple[str, int]] = field(default_factory=list)
 
 
 class Core:
@@ -159,12 +161,14 @@ class Core:
         models: dict[str, Model | None] = {}
         versions: list[ModelVersion] = []
         events: list[Event] = []
+        purged: list[tuple[str, int]] = []
         for effects in results:
             models.update(effects.models)
             versions.extend(effects.versions)
             events.extend(effects.events)
+            purged.extend(effects.purged)
         revision = events[-1].revision if events else self.cache.revision
-        self.cache.publish(models, versions, revision)
+        self.cache.publish(models, versions, revision, purged)
         if events and self._loop is not None:
             self._loop.call_soon_threadsafe(self.hub.publish, events)
 

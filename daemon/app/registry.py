@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.blobs import BlobStore, open_store
+from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.uploads import UploadUseCases
@@ -18,6 +20,8 @@ from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
+from studbook.daemon.app.retention import RetentionUseCases
+from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.store.opening import open_catalog
@@ -36,6 +40,8 @@ class Registry:
         scan_limits: ScanLimits = ScanLimits(),
         policy: PolicyStore | None = None,
         blobs: BlobStore | None = None,
+        claims: BlobClaims | None = None,
+        gc_grace: timedelta = BLOB_GRACE,
     ) -> None:
         self.catalog, marks = open_catalog(catalog_path)
         self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions)
@@ -43,9 +49,13 @@ class Registry:
         # once the catalog is accepted, so a refused start leaves the data dir as it was.
         self.blobs = blobs or open_store("", catalog_path.parent)
         self.models = ModelUseCases(self.core)
+        # Shared by ingests and garbage collection: a blob an ingest relies on is never deleted.
+        self.claims = claims or BlobClaims()
         self.versions = VersionUseCases(self.core, self.models, self.blobs, scan_limits=scan_limits,
-                                        allowed_roots=allowed_roots)  # fmt: skip
-        self.stages = StageUseCases(self.core, self.blobs, policy or PolicyStore(None))
+                                        allowed_roots=allowed_roots, claims=self.claims)  # fmt: skip
+        self.policy = policy or PolicyStore(None)
+        self.stages = StageUseCases(self.core, self.blobs, self.policy)
+        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace)
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)

@@ -65,6 +65,21 @@ class WriterState:
         self.digests = {k: v for k, v in self.digests.items() if k[0] != model_id}
         self.model_request_ids = {k: v for k, v in self.model_request_ids.items() if v != model_id}
 
+    def forget_versions(self, keys: set[tuple[str, int]]) -> None:
+        """Drops everything known about purged versions; the newest of a model is never one."""
+        for key in keys:
+            self.status.pop(key, None)
+        self.request_ids = {k: v for k, v in self.request_ids.items() if (k[0], v) not in keys}
+        self.digests = {k: v for k, v in self.digests.items() if (k[0], v) not in keys}
+
+    def forget_semver(self, model_id: str, semver: SemVer) -> None:
+        semvers = self.semvers.get(model_id, set())
+        semvers.discard(semver)
+        if semvers:
+            self.highest_semver[model_id] = max(semvers)
+        else:
+            self.highest_semver.pop(model_id, None)
+
     def next_revision(self) -> int:
         self.revision += 1
         return self.revision
@@ -110,9 +125,13 @@ class ReadCache:
             while len(self._versions) > self._max_versions:
                 self._versions.popitem(last=False)
 
-    def publish(self, models: dict[str, Model | None], versions: list[ModelVersion], revision: int) -> None:
-        """Makes a commit's effects visible. `None` for a model means it was deleted."""
+    def publish(self, models: dict[str, Model | None], versions: list[ModelVersion], revision: int,
+                purged: list[tuple[str, int]] | None = None) -> None:  # fmt: skip
+        """Makes a commit's effects visible. `None` for a model means it was deleted; `purged`
+        names versions removed from the catalog."""
         with self._lock:
+            for key in purged or ():
+                self._versions.pop(key, None)
             for name, model in models.items():
                 if model is None:
                     self._models.pop(name, None)

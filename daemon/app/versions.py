@@ -24,6 +24,7 @@ from studbook.daemon.artifacts import (
 )
 from studbook.daemon.artifacts import scan_artifact
 from studbook.daemon.blobs import BlobStore
+from studbook.daemon.blobs.claims import BlobClaims, ClaimHold
 from studbook.daemon.blobs.ingest import Ingest
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.access import TCP, Caller
@@ -163,10 +164,13 @@ class VersionUseCases:
         *,
         scan_limits: ScanLimits = ScanLimits(),
         allowed_roots: Sequence[Path] | None = None,
+        claims: BlobClaims | None = None,
     ) -> None:
         self.core = core
         self.models = models
         self.blobs = blobs
+        # Blobs ingests rely on until their version commits, which garbage collection leaves alone.
+        self.claims = claims or BlobClaims()
         self.scan_limits = scan_limits
         self.allowed_roots = allowed_roots
         # As configured and with links resolved: a remote path may be spelled either way.
@@ -181,29 +185,34 @@ class VersionUseCases:
             SemVer.parse(registration.semver)
         if registration.number < 0:
             raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
-        if registration.uploaded:
-            if registration.source_path or registration.keep_in_place:
-                raise InvalidArgument("uploaded files are kept by the registry: give them without source_path "
-                                      "or keep_in_place", reason="CONFLICTING_SOURCES", field="uploaded_files")  # fmt: skip
-            uploaded = registration.uploaded
-            check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
-            fill_from_intake(draft, await self.core.read(take_in_uploaded, self.blobs, uploaded, self.blobs.staging))
-            draft.kept = True
-            validate_draft(draft)
-        elif registration.source_path:
-            intake = await self._take_in(registration.source_path, registration.caller, registration.keep_in_place)
-            fill_from_intake(draft, intake)
-            draft.kept = not registration.keep_in_place
-            validate_draft(draft)
-        elif not draft.storage_uri:
+        if registration.uploaded and (registration.source_path or registration.keep_in_place):
+            raise InvalidArgument("uploaded files are kept by the registry: give them without source_path "
+                                  "or keep_in_place", reason="CONFLICTING_SOURCES", field="uploaded_files")  # fmt: skip
+        if not registration.uploaded and not registration.source_path and not draft.storage_uri:
             raise InvalidArgument(
                 "give a source_path for the daemon to hash, or a storage_uri for metadata-only registration",
                 reason="NO_ARTIFACT",
                 field="source_path",
             )
-        return await self.core.write(lambda tx: self._register(tx, registration))
+        # The blobs stay claimed until the version that refers to them is committed.
+        with self.claims.hold() as hold:
+            if registration.uploaded:
+                uploaded = registration.uploaded
+                check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
+                for item in uploaded:  # before they are looked for: gc leaves them alone from now on
+                    hold.claim(item.sha256)
+                fill_from_intake(draft, await self.core.read(take_in_uploaded, self.blobs, uploaded, self.blobs.staging))
+                draft.kept = True
+                validate_draft(draft)
+            elif registration.source_path:
+                intake = await self._take_in(registration.source_path, registration.caller,
+                                             registration.keep_in_place, hold)  # fmt: skip
+                fill_from_intake(draft, intake)
+                draft.kept = not registration.keep_in_place
+                validate_draft(draft)
+            return await self.core.write(lambda tx: self._register(tx, registration))
 
-    async def _take_in(self, source_path: str, caller: Caller, keep_in_place: bool) -> Intake:
+    async def _take_in(self, source_path: str, caller: Caller, keep_in_place: bool, hold: ClaimHold) -> Intake:
         """Reads a source path on the daemon's disk, for whoever may name one.
 
         The unix socket reaches the daemon's owner alone, who may name any path (within
@@ -213,7 +222,7 @@ class VersionUseCases:
         remote = caller.transport == TCP
         if remote:
             require_under_roots(source_path, self._remote_roots)
-        sink = None if keep_in_place else Ingest(self.blobs)
+        sink = None if keep_in_place else Ingest(self.blobs, hold=hold)
         try:
             return await self.core.read(take_in, source_path, self.scan_limits, self.allowed_roots, sink)
         except InvalidArgument as error:
@@ -225,21 +234,22 @@ class VersionUseCases:
         """For a scan that should keep the bytes it reads in the artifact store."""
         return Ingest(self.blobs)
 
-    async def keep_files(self, path: str, root: str, files: list[ScannedFile]) -> None:
+    async def keep_files(self, path: str, root: str, files: list[ScannedFile], hold: ClaimHold) -> None:
         """Copies the files of a unit already hashed (a drop) into the artifact store.
 
         Read once more, through the scanner's checks, and compared with the hashes given:
         FILE_CHANGED_DURING_SCAN when the unit no longer holds exactly those bytes. Files
-        whose blob is stored already are not read again.
+        whose blob is stored already are not read again. The blobs are claimed in `hold`
+        (from `self.claims`), which the caller ends once the drop's version is registered.
         """
         expected = {f.path: f.sha256 for f in files}
 
-        def copy() -> str:
+        def copy(hold: ClaimHold) -> str:
             stored = scan_artifact(Path(path), limits=self.scan_limits, allowed_roots=[Path(root)],
-                                   sink=Ingest(self.blobs, expected))  # fmt: skip
+                                   sink=Ingest(self.blobs, expected, hold))  # fmt: skip
             return content_digest([f for f in stored if f.path in expected])
 
-        if await self.core.read(copy) != content_digest(files):
+        if await self.core.read(copy, hold) != content_digest(files):
             raise FailedPrecondition(f"{path!r} changed while it was being kept", reason="FILE_CHANGED_DURING_SCAN",
                                      path=path)  # fmt: skip
 

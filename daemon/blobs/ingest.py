@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from studbook.daemon.blobs.claims import ClaimHold
 from studbook.daemon.blobs.store import BlobStore
 from studbook.daemon.domain.errors import ResourceExhausted
 
@@ -28,11 +29,15 @@ class Ingest:
 
     `expected` maps relative paths to a sha256 already verified by an earlier read (a drop's
     completeness check): when the store holds that blob already, the file is not read again.
+    Each blob is claimed in `hold` before it is looked for or stored, so that garbage collection
+    leaves it alone until the version referring to it is committed (see blobs.claims).
     """
 
-    def __init__(self, store: BlobStore, expected: Mapping[str, str] | None = None) -> None:
+    def __init__(self, store: BlobStore, expected: Mapping[str, str] | None = None,
+                 hold: ClaimHold | None = None) -> None:  # fmt: skip
         self.store = store
         self.expected = expected or {}
+        self.hold = hold
         # The scanner hands files to several threads at once.
         self._lock = threading.Lock()
         self.copied_bytes = 0
@@ -41,16 +46,20 @@ class Ingest:
 
     def absorb(self, rel: str, fd: int, size: int) -> str | None:
         """Reads the open file `fd` to its end once; returns its sha256, or None when it did
-        not hold exactly `size` bytes (it is being written). The blob is durable on return."""
+        not hold exactly `size` bytes (it is being written). The blob is in place on return and
+        durable once `seal` has run (the scanner calls it when the scan succeeded)."""
         self.touched = True
         known = self.expected.get(rel)
-        if known is not None and self.store.has(known):
-            return known
+        if known is not None:
+            self._claim(known)
+            if self.store.has(known):
+                return known
         staged = self.store.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
         try:
             digest = self._copy(fd, size, staged)
             if digest is None:
                 return None
+            self._claim(digest)
             new = self.store.put(digest, staged, durable=False)
             with self._lock:
                 self.copied_bytes += size
@@ -73,6 +82,10 @@ class Ingest:
         """
         if self.touched:
             self.store.sync()
+
+    def _claim(self, sha256: str) -> None:
+        if self.hold is not None:
+            self.hold.claim(sha256)
 
     def _copy(self, fd: int, size: int, staged: Path) -> str | None:
         hasher = hashlib.sha256()

@@ -16,6 +16,7 @@ from studbook.daemon.blobs.store import (
     SHA256_HEX,
     ArtifactStoreUnavailable,
     BlobMissing,
+    StoredBlob,
     blob_key,
 )
 
@@ -96,14 +97,18 @@ class LocalBlobStore:
         self.path_of(sha256).unlink(missing_ok=True)
 
     def list(self) -> Iterator[tuple[str, int]]:
+        for blob in self.list_entries():
+            yield blob.sha256, blob.size
+
+    def list_entries(self) -> Iterator[StoredBlob]:
         top = self.root / "sha256"
         for first in sorted(os.listdir(top)):
             for second in sorted(os.listdir(top / first)):
                 with os.scandir(top / first / second) as entries:
                     for entry in entries:
                         if SHA256_HEX.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
-                            yield entry.name, entry.stat(follow_symlinks=False).st_size
-
+                            info = entry.stat(follow_symlinks=False)
+                            yield StoredBlob(entry.name, info.st_size, info.st_mtime)
 
 
 def _chunks(handle: object, offset: int, length: int | None) -> Iterator[bytes]:

@@ -29,6 +29,7 @@ from studbook.daemon.blobs.store import (
     SHA256_HEX,
     ArtifactStoreUnavailable,
     BlobMissing,
+    StoredBlob,
     blob_key,
 )
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
@@ -196,13 +197,17 @@ class S3BlobStore:
             self._fail(exc)
 
     def list(self) -> Iterator[tuple[str, int]]:
+        for blob in self.list_entries():
+            yield blob.sha256, blob.size
+
+    def list_entries(self) -> Iterator[StoredBlob]:
         try:
             for batch in obstore.list(self._store, prefix="sha256/", chunk_size=1000):
                 for meta in batch:
                     path = meta["path"]
                     name = path.rsplit("/", 1)[-1]
                     if SHA256_HEX.fullmatch(name) and path == blob_key(name):
-                        yield name, int(meta["size"])
+                        yield StoredBlob(name, int(meta["size"]), meta["last_modified"].timestamp())
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
 

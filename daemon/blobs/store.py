@@ -18,7 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
 
@@ -44,6 +44,15 @@ class ArtifactStoreUnavailable(Unavailable):
     """
 
     reason = "ARTIFACT_STORE_UNAVAILABLE"
+
+
+class StoredBlob(NamedTuple):
+    """A blob as the store lists it."""
+
+    sha256: str
+    size: int
+    # When the store wrote it, in seconds since the epoch (the file's mtime, the object's Last-Modified).
+    modified: float
 
 
 class BlobStore(Protocol):
@@ -92,6 +101,10 @@ class BlobStore(Protocol):
 
     def list(self) -> Iterator[tuple[str, int]]:
         """Every stored blob as (sha256, size), in no particular order."""
+        ...
+
+    def list_entries(self) -> Iterator[StoredBlob]:
+        """Every stored blob with its size and when it was written, in no particular order."""
         ...
 
 

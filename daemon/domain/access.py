@@ -114,6 +114,10 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.MaintenanceService/VerifyArtifacts": _M,
     # A copy of everything, token hashes included, written where the caller says.
     "studbook.v1.MaintenanceService/BackupRegistry": _AD,
+    # A plan changes nothing but lists the whole store: an operator's read, not a viewer's.
+    "studbook.v1.RetentionService/PlanGarbageCollection": _M,
+    # Purges versions and deletes blobs for good, like deleting a model.
+    "studbook.v1.RetentionService/CollectGarbage": _AD,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

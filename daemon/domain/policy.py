@@ -20,6 +20,10 @@ Shape of the document::
     approvals = 2                   # approvals needed, none from whoever asked
     rollback_skips = ["beat_holder"]     # gate kinds a rollback into the stage skips; default ["*"]
 
+    [models.retention]              # what `studbook gc` may remove; without it every version stays
+    keep_last = 20                  # the 20 highest version numbers always stay (at least 1)
+    purge_after = "7d"              # archived this long before a purge; "0s" purges at once
+
 A model no entry matches gets the default: no stage restriction and no gates. Operators
 are ``>=``, ``>``, ``<=``, ``<``, ``==``; a key may be written ``metrics.auc``. A metric
 without ``@split`` is the one recorded without a split. ``from`` names stages, which must be
@@ -27,7 +31,10 @@ in ``stages`` when the entry declares them; "none" always means "holds no stage"
 rollback skips every gate unless ``rollback_skips`` says otherwise, and always skips
 approvals. ``approver_stages`` (default ``["production"]``) names the stages that only an
 approver may roll back or promote into without waiting for approvals; an empty list leaves
-that to each stage's approvals gate. Any unknown table or key, wrong type or malformed item
+that to each stage's approvals gate. A model's retention is that of the first entry matching
+it: a model whose first match has no ``[models.retention]``, or that no entry matches, keeps
+every version.
+Any unknown table or key, wrong type or malformed item
 raises ``InvalidArgument(reason="INVALID_POLICY", key=...)`` naming where it is, so a typo
 never silently disables a gate.
 """
@@ -39,6 +46,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any
 
 from studbook.daemon.domain.errors import InvalidArgument
@@ -58,7 +66,14 @@ _GATE_KEYS = frozenset(
     {"from", "require", "metrics", "beat_holder", "tolerance", "signature_compatible", "verify_files",
      "name_pattern", "approvals", "rollback_skips"}
 )  # fmt: skip
-_MODEL_KEYS = frozenset({"pattern", "stages", "gates"})
+_MODEL_KEYS = frozenset({"pattern", "stages", "gates", "retention"})
+_RETENTION_KEYS = frozenset({"keep_last", "purge_after"})
+MAX_KEEP_LAST = 1_000_000
+# How long a version gc archived stays restorable by hand before a later gc purges it.
+DEFAULT_PURGE_AFTER = timedelta(days=7)
+MAX_PURGE_AFTER = timedelta(days=3650)
+_DURATION = re.compile(r"\s*([0-9]{1,7})\s*([smhd])\s*")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _METRIC = re.compile(r"\s*(?:metrics\.)?([^\s<>=@]+)\s*(>=|<=|==|>|<)\s*([^\s@]+)\s*(?:@\s*(\S+)\s*)?")
 _HOLDER_METRIC = re.compile(r"\s*(-?)(?:metrics\.)?([^\s<>=@-][^\s<>=@]*)\s*(?:@\s*(\S+)\s*)?")
 MAX_APPROVALS = 100
@@ -140,10 +155,26 @@ NO_GATES = StageGates()
 
 
 @dataclass(frozen=True)
+class Retention:
+    """What garbage collection may remove of a model's versions.
+
+    The `keep_last` highest version numbers always stay, whatever their status; an older
+    version goes only if nothing protects it (a stage or alias it holds or ever held, a
+    pending promotion, a kept version it is a lineage parent of). It is archived first and
+    purged once it has stayed archived for `purge_after`; zero purges it at once.
+    """
+
+    keep_last: int
+    purge_after: timedelta = DEFAULT_PURGE_AFTER
+
+
+@dataclass(frozen=True)
 class ModelPolicy:
     pattern: str
     stages: tuple[str, ...] | None = None
     gates: dict[str, StageGates] = field(default_factory=dict)
+    # None: garbage collection keeps every version of the models this entry matches.
+    retention: Retention | None = None
 
     def gates_for(self, target: str) -> StageGates:
         return self.gates.get(target, NO_GATES)
@@ -217,7 +248,35 @@ def _model(entry: dict[str, Any], where: str) -> ModelPolicy:
         if stages is not None and stage not in stages:
             raise _invalid(f"{where}.gates.{stage}", f"names a stage not in {where}.stages")
         gates[stage] = _gates(table, f"{where}.gates.{stage}", stages, f"{where}.stages")
-    return ModelPolicy(pattern, stages, gates)
+    retention = _retention(entry["retention"], f"{where}.retention") if "retention" in entry else None
+    return ModelPolicy(pattern, stages, gates, retention)
+
+
+def _retention(table: object, where: str) -> Retention:
+    if not isinstance(table, dict):
+        raise _invalid(where, "must be a table: [models.retention] with keep_last (and purge_after)")
+    _no_unknown_keys(table, _RETENTION_KEYS, where)
+    if "keep_last" not in table:
+        # No default: a guessed number of versions to keep is a guess about what may be deleted.
+        raise _invalid(f"{where}.keep_last", "is required: how many of the newest versions always stay")
+    keep_last = table["keep_last"]
+    if not isinstance(keep_last, int) or isinstance(keep_last, bool) or not 1 <= keep_last <= MAX_KEEP_LAST:
+        raise _invalid(f"{where}.keep_last", f"must be an integer from 1 to {MAX_KEEP_LAST:,} (the newest version "
+                       "always stays)")  # fmt: skip
+    purge_after = DEFAULT_PURGE_AFTER
+    if "purge_after" in table:
+        purge_after = _duration(table["purge_after"], f"{where}.purge_after")
+    return Retention(keep_last, purge_after)
+
+
+def _duration(value: object, where: str) -> timedelta:
+    match = _DURATION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise _invalid(where, "must be a duration such as \"7d\", \"12h\", \"30m\" or \"0s\"")
+    duration = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if duration > MAX_PURGE_AFTER:
+        raise _invalid(where, f"must be at most {MAX_PURGE_AFTER.days} days")
+    return duration
 
 
 def _gates(table: dict[str, Any], where: str, stages: tuple[str, ...] | None, stages_key: str) -> StageGates:

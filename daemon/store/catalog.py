@@ -41,6 +41,7 @@ from studbook.daemon.domain.model import (
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
+from studbook.daemon.store import retention
 from studbook.daemon.store import rows
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
@@ -668,6 +669,18 @@ class Catalog:
             f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
         return drops, files
 
+    def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]:
+        """Every version beyond its rule's keep_last with what protects it (see store.retention)."""
+        return retention.retention_facts(self.query, rules)
+
+    def max_vid(self) -> int:
+        return retention.max_vid(self.query)
+
+    def unreferenced_blobs(self, stored: Sequence[tuple[str, int, float]],
+                           purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]:  # fmt: skip
+        """The stored blobs no version refers to, `purging` left out (see store.retention)."""
+        return retention.unreferenced_blobs(self.query, stored, purging)
+
 
 Run = Callable[..., list[tuple[Any, ...]]]
 
@@ -715,6 +728,27 @@ def read_version(
         )
     ]
     return version
+
+
+def read_versions(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], keys: Sequence[tuple[str, int]]
+) -> list[ModelVersion]:
+    """Whole version records with their files, in two queries whatever their number."""
+    if not keys:
+        return []
+    wanted, document = retention.rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
+    versions = {
+        (v.model, v.number): v
+        for v in map(rows.version_from_row, run(
+            f"SELECT {', '.join(f'v.{c}' for c in VERSION_COLUMNS)} FROM versions v SEMI JOIN {wanted} k "
+            "USING (model, number)", [document]))
+    }  # fmt: skip
+    for model, number, *file in run(
+        f"SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f SEMI JOIN {wanted} k "
+        "USING (model, number) ORDER BY f.model, f.number, f.path", [document],
+    ):  # fmt: skip
+        versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
+    return [versions[key] for key in keys if key in versions]
 
 
 def _conditions(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
@@ -911,23 +945,21 @@ class Transaction:
         return read_version(self.execute, model, number)
 
     def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
-        """Whole version records as this transaction sees them, in two statements for any number."""
-        if not keys:
-            return []
-        wanted = [[k[0] for k in keys], [k[1] for k in keys]]
-        found = self.execute(
-            f"SELECT {', '.join('v.' + c for c in VERSION_COLUMNS)} FROM versions v "
-            "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number)",
-            wanted,
-        )
-        versions = {(v.model, v.number): v for v in map(rows.version_from_row, found)}
-        for model, number, *file in self.execute(
-            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f "
-            "JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k USING (model, number) ORDER BY f.path",
-            wanted,
-        ):
-            versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
-        return [versions[key] for key in keys if key in versions]
+        """Whole version records as this transaction sees them, in two queries."""
+        return read_versions(self.execute, keys)
+
+    def still_decided(self, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
+                      rules: Sequence[retention.RetentionRule], horizon: int) -> set[tuple[str, int]]:  # fmt: skip
+        """Of a plan's purges and archives, those that still hold (see store.retention.still_decided)."""
+        return retention.still_decided(self.execute, purges, archives, rules, horizon)
+
+    def archive_versions(self, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
+                         time: datetime) -> None:  # fmt: skip
+        retention.archive_versions(self.execute, keys, revisions, reasons, time)
+
+    def purge_versions(self, keys: Sequence[tuple[str, int]]) -> list[str]:
+        """Deletes the versions' rows; returns the sha256 of their files (see store.retention)."""
+        return retention.purge_versions(self.execute, keys)
 
     def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
         """Status, reason, update time and revision of many versions, in one statement."""

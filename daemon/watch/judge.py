@@ -29,8 +29,9 @@ from studbook.daemon.domain.access import DROP_IN
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.artifacts import ScanLimits, ScannedFile
+from studbook.daemon.blobs.claims import ClaimHold
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, RegistryError
-from studbook.daemon.domain.model import ArtifactFile, ParentLink, VersionStatus
+from studbook.daemon.domain.model import ArtifactFile, ModelVersion, ParentLink, VersionStatus
 from studbook.daemon.domain.names import parse_version_name, validate_model_id
 from studbook.daemon.formats import DEFAULT_LIMITS, FormatError, Limits
 from studbook.daemon.watch.draft import build_draft
@@ -231,9 +232,16 @@ class UnitJudge:
             raise _Wait("READ_FAILED", f"could not read a file: {exc.strerror}", self.quiet) from None
         draft = build_draft(key.model, key.path, hashed, inspected, manifest, parents)
         draft.kept = self._keeps(key)
+        # The kept blobs stay claimed until the version is registered: gc leaves them alone.
+        with self.registry.versions.claims.hold() as hold:
+            return await self._keep_and_register(key, snap, record, progress, number, manifest, hashed, draft, hold)
+
+    async def _keep_and_register(self, key: UnitKey, snap: Snapshot, record: DropRecord | None, progress: _Progress,
+                                 number: int | None, manifest: Manifest | None, hashed: Hashed, draft: ModelVersion,
+                                 hold: ClaimHold) -> float | None:  # fmt: skip
         if draft.kept:
             try:
-                await self.registry.versions.keep_files(key.path, key.root, hashed.files)
+                await self.registry.versions.keep_files(key.path, key.root, hashed.files, hold)
             except RegistryError as exc:
                 if exc.reason in RETRYABLE:
                     progress.snapshot = None

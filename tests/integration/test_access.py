@@ -60,6 +60,8 @@ LEAST_ROLE = {
     "ArtifactService/UploadArtifactFile": "contributor",
     "MaintenanceService/VerifyArtifacts": "maintainer",
     "MaintenanceService/BackupRegistry": "admin",
+    "RetentionService/PlanGarbageCollection": "maintainer",
+    "RetentionService/CollectGarbage": "admin",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

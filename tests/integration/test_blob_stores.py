@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -161,6 +162,20 @@ def test_list_names_every_blob_with_its_size(backend: Backend) -> None:
     listed = sorted(backend.store.list())
 
     assert listed == sorted((sha(data), len(data)) for data in blobs)
+
+
+def test_list_entries_say_when_each_blob_was_written(backend: Backend) -> None:
+    before = time.time()
+    blobs = [b"one", os.urandom(2000)]
+    for data in blobs:
+        backend.put(data)
+    after = time.time()
+
+    entries = sorted(backend.store.list_entries())
+
+    assert [(e.sha256, e.size) for e in entries] == sorted((sha(data), len(data)) for data in blobs)
+    # S3 keeps Last-Modified to the second: the window is widened by that much on each side.
+    assert all(before - 1 <= e.modified <= after + 1 for e in entries), (before, after, entries)
 
 
 def test_a_deleted_blob_is_gone_and_deleting_again_is_no_error(backend: Backend) -> None:

@@ -363,6 +363,8 @@ class VersionsScreen(RegistryScreen):
     def apply_event(self, event: events_pb2.Event) -> None:
         if event.type == "version.created" and event.HasField("version"):
             self._version_created(event.version)
+        elif event.type == "version.purged":
+            self.schedule_reload()  # its row goes, and those after it move up
         elif event.type.startswith("version.") and event.HasField("version"):
             self._version_updated(event.version)
         else:

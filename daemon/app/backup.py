@@ -17,7 +17,7 @@ import shutil
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,6 +92,8 @@ class BackupUseCases:
         self.data_dir = data_dir
         self.allowed_roots = list(allowed_roots or ())
         self._running = False
+        # Set by the registry: whether a garbage collection runs (it may delete what a backup copies).
+        self.collection_running: Callable[[], bool] = lambda: False
 
     @property
     def running(self) -> bool:
@@ -105,6 +107,9 @@ class BackupUseCases:
         if self._running:
             raise FailedPrecondition("a backup is being written already; wait for it to finish",
                                      reason="BACKUP_RUNNING")  # fmt: skip
+        if self.collection_running():
+            raise FailedPrecondition("a garbage collection is running; back up once it is done",
+                                     reason="GC_IN_PROGRESS")  # fmt: skip
         self._running = True
         work = self.data_dir / WORK_FOLDER / uuid.uuid4().hex[:12]
         try:

@@ -64,6 +64,9 @@ class Registry:
         self.uploads = UploadUseCases(self.blobs, scan_limits)
         self.integrity = IntegrityUseCases(self.core, self.blobs)
         self.backups = BackupUseCases(self.core, self.blobs, catalog_path.parent, allowed_roots)
+        # A backup copies the blobs of one snapshot; a collection must not delete them meanwhile.
+        self.retention.backup_running = lambda: self.backups.running
+        self.backups.collection_running = lambda: self.retention.running
 
     def start(self) -> None:
         self.core.start()

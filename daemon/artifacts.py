@@ -8,8 +8,11 @@ import io
 import os
 import re
 import stat
+import threading
 import unicodedata
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -31,6 +34,12 @@ MAX_SYMLINK_HOPS = 40
 # Below this a hole cannot cost much hashing, and tiny files may legitimately report no
 # blocks at all (inline data), so only bigger files are checked for sparseness.
 SPARSE_MIN_SIZE = 1 << 20
+
+# Files of one artifact hashed at once: hashlib and file I/O release the GIL, so a folder of
+# shards uses every core; more threads than cores would only queue on the disk.
+HASH_WORKERS = max(1, min(4, os.cpu_count() or 1))
+_HASH_POOL = ThreadPoolExecutor(HASH_WORKERS, thread_name_prefix="studbook-hash")
+_BUFFERS = threading.local()
 
 # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
 # O_NOFOLLOW: a file swapped for a symlink after it was listed fails with ELOOP.
@@ -87,6 +96,10 @@ class FileSink(Protocol):
 
     def absorb(self, rel: str, fd: int, size: int) -> str | None:
         """The sha256 of the open file, read once to its end; None if it is not `size` bytes long."""
+        ...
+
+    def seal(self) -> None:
+        """Called once the scan succeeded: what was kept must be durable when the scan returns."""
         ...
 
 
@@ -151,14 +164,16 @@ def scan_artifact(
         root_stat = os.fstat(root_fd)
         if allowed_roots is not None:
             _check_opened_root(root_fd, source, allowed_roots)
-        buffer = memoryview(bytearray(CHUNK_SIZE))
         if stat.S_ISREG(root_stat.st_mode):
             os.set_blocking(root_fd, True)  # a regular file after all: plain blocking reads
-            return [_scan_single_file(root_fd, root_stat, source, limits, known or {}, buffer, sink)]
-        if not stat.S_ISDIR(root_stat.st_mode):
+            scanned = [_scan_single_file(root_fd, root_stat, source, limits, known or {}, _thread_buffer(), sink)]
+        elif stat.S_ISDIR(root_stat.st_mode):
+            scanned = _TreeScan(source, real, limits, known or {}, sink).run(root_fd, root_stat)
+        else:
             raise _special_file(root_stat, _printable(str(source)))
-        scan = _TreeScan(source, real, limits, known or {}, buffer, sink)
-        return scan.run(root_fd, root_stat)
+        if sink is not None:
+            sink.seal()
+        return scanned
     finally:
         os.close(root_fd)
 
@@ -203,6 +218,36 @@ def content_digest(files: Iterable[HashedPath | tuple[str, str]]) -> str:
     for key in sorted(lines):
         hasher.update(f"{key}\0{lines[key]}\n".encode())
     return hasher.hexdigest()
+
+
+# --- files named by a remote client ------------------------------------------------------
+
+
+def check_uploaded_files(files: Sequence[HashedPath], sizes: Sequence[int], limits: ScanLimits) -> None:
+    """The paths and sizes an upload declares, held to the rules a scanned folder meets."""
+    if not files:
+        raise InvalidArgument("uploaded_files is empty", reason="EMPTY_ARTIFACT", field="uploaded_files")
+    if len(files) > limits.max_files:
+        raise InvalidArgument(f"more than {limits.max_files} files", reason="TOO_MANY_FILES",
+                              max_files=limits.max_files)  # fmt: skip
+    for item, size in zip(files, sizes):
+        parts = item.path.split("/")
+        if item.path.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            raise InvalidArgument(
+                f"uploaded file path {_printable(item.path)!r} must be relative, '/'-separated, without '.' or '..'",
+                reason="INVALID_FILE_NAME", path=_printable(item.path)[:200],
+            )  # fmt: skip
+        if len(os.fsencode(item.path)) > limits.max_path_length or len(parts) > limits.max_depth + 1:
+            raise InvalidArgument(f"uploaded file path {_printable(item.path)[:200]!r} is too long or too deep",
+                                  reason="PATH_TOO_LONG", path=_printable(item.path)[:200])  # fmt: skip
+        for part in parts:
+            _check_name(part, _printable(item.path))
+        if size < 0 or size > limits.max_file_bytes:
+            raise InvalidArgument(f"{_printable(item.path)!r} is {size} bytes; one file may hold 0 to "
+                                  f"{limits.max_file_bytes}", reason="FILE_TOO_LARGE", path=_printable(item.path))  # fmt: skip
+    if sum(sizes) > limits.max_total_bytes:
+        raise _artifact_too_large("the uploaded files", limits)
+    content_digest(files)  # names each duplicate, NUL or bad sha256
 
 
 # --- the source path -------------------------------------------------------------------
@@ -354,7 +399,6 @@ class _TreeScan:
         real: str,
         limits: ScanLimits,
         known: Mapping[str, ScannedFile],
-        buffer: memoryview,
         sink: FileSink | None,
     ) -> None:
         self.source = source
@@ -362,7 +406,6 @@ class _TreeScan:
         self.real = real
         self.limits = limits
         self.known = known
-        self.buffer = buffer
         self.entries = 0
         self.total_bytes = 0
         self.files: dict[str, os.stat_result] = {}
@@ -382,7 +425,15 @@ class _TreeScan:
                 path=_printable(str(self.source)),
             )
         hashed: dict[str, ScannedFile] = {}
-        self._hash(root_fd, root, hashed)
+        pending: deque[tuple[str, Future[ScannedFile]]] = deque()
+        try:
+            self._hash(root_fd, root, hashed, pending)
+            while pending:
+                done, future = pending.popleft()
+                hashed[done] = future.result()
+        finally:
+            # After a refusal above, the files still in flight finish (and close) before the scan ends.
+            wait([future for _, future in pending])
         for link, target in link_targets.items():
             hashed[link] = replace(hashed[target], path=link)
         return [hashed[path] for path in sorted(hashed)]
@@ -545,28 +596,36 @@ class _TreeScan:
 
     # Second pass: reopen the same folders and hash.
 
-    def _hash(self, dir_fd: int, folder: _Folder, out: dict[str, ScannedFile]) -> None:
+    def _hash(self, dir_fd: int, folder: _Folder, out: dict[str, ScannedFile],
+              pending: deque[tuple[str, Future[ScannedFile]]]) -> None:  # fmt: skip
+        """Opens each file here (checked against the listing) and hands it to the hashing pool;
+        a few files are in flight at once, so a folder of shards uses every core."""
         for name, listed in folder.files:
             rel = f"{folder.rel}/{name}" if folder.rel else name
-            out[rel] = self._hash_file(dir_fd, name, listed, rel)
+            reused = _reuse_known(self.known.get(rel), rel, listed)
+            if reused is not None:
+                out[rel] = reused
+                continue
+            fd = self._open_file(dir_fd, name, listed, rel)
+            pending.append((rel, _HASH_POOL.submit(self._hash_open, fd, listed, rel)))
+            if len(pending) > 2 * HASH_WORKERS:  # bounded: never thousands of open files
+                done, future = pending.popleft()
+                out[done] = future.result()
         for name, child in folder.folders:
             child_fd = self._open_folder(dir_fd, name, child)
             try:
-                self._hash(child_fd, child, out)
+                self._hash(child_fd, child, out, pending)
             finally:
                 os.close(child_fd)
 
-    def _hash_file(self, dir_fd: int, name: str, listed: os.stat_result, rel: str) -> ScannedFile:
-        reused = _reuse_known(self.known.get(rel), rel, listed)
-        if reused is not None:
-            return reused
-        fd = self._open_file(dir_fd, name, listed, rel)
+    def _hash_open(self, fd: int, listed: os.stat_result, rel: str) -> ScannedFile:
+        """On a pool thread: hash (or keep, through the sink) a file opened by `_hash`; closes it."""
         try:
             opened = os.fstat(fd)
             if (opened.st_size, opened.st_mtime_ns) != (listed.st_size, listed.st_mtime_ns):
                 raise _changed(self._display(rel))
             _check_regular_file(opened, self._display(rel), self.limits)
-            return _hash_open_file(fd, opened, rel, self._display(rel), self.buffer, self.sink)
+            return _hash_open_file(fd, opened, rel, self._display(rel), _thread_buffer(), self.sink)
         finally:
             os.close(fd)
 
@@ -638,6 +697,14 @@ def _check_regular_file(st: os.stat_result, display: str, limits: ScanLimits) ->
             size=st.st_size,
             max_file_bytes=limits.max_file_bytes,
         )
+
+
+def _thread_buffer() -> memoryview:
+    """A read buffer of this thread's own, reused across files."""
+    buffer: memoryview | None = getattr(_BUFFERS, "buffer", None)
+    if buffer is None:
+        buffer = _BUFFERS.buffer = memoryview(bytearray(CHUNK_SIZE))
+    return buffer
 
 
 def _identity(st: os.stat_result) -> tuple[int, int, int]:

@@ -33,6 +33,7 @@ from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
+from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
@@ -49,6 +50,8 @@ from studbook.v1 import (
     events_pb2_grpc,
     lineage_pb2,
     lineage_pb2_grpc,
+    maintenance_pb2,
+    maintenance_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     retention_pb2,
@@ -69,6 +72,7 @@ SERVICE_NAMES = (
     audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
     access_pb2.DESCRIPTOR.services_by_name["AccessService"].full_name,
     artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
+    maintenance_pb2.DESCRIPTOR.services_by_name["MaintenanceService"].full_name,
     retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
@@ -80,12 +84,21 @@ class StartupError(Exception):
     """The daemon cannot start; the message says why and what to do."""
 
 
+# The files of a data dir studbook names; others, and sub-folders, it leaves as they are.
+DATA_FILES = ("daemon.lock", "catalog.duckdb", "catalog.duckdb.wal", "catalog.hwm")
+
+
 @contextmanager
 def data_dir_lock(data_dir: Path) -> Iterator[None]:
     """Holds an exclusive lock on the data dir: one daemon per catalog."""
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     lock_path = data_dir / "daemon.lock"
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's lifetime
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the daemon's lifetime
+    except OSError as exc:
+        raise StartupError(
+            f"cannot use the data dir {data_dir}: {exc.strerror or exc}; choose another --data-dir"
+        ) from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -105,6 +118,24 @@ def data_dir_lock(data_dir: Path) -> Iterator[None]:
     finally:
         fcntl.flock(handle, fcntl.LOCK_UN)
         handle.close()
+
+
+def make_private(data_dir: Path) -> None:
+    """The data dir 0700 and the daemon's files in it 0600, whoever made them looser.
+
+    Tightened with a warning rather than refused: daemons before this one created these files
+    0644 in a 0755 folder under the usual umask, so refusing would stop every existing install
+    for something the daemon can put right itself, and nobody but the daemon's user is meant to
+    open them.
+    """
+    for path, mode in ((data_dir, 0o700), *((data_dir / name, 0o600) for name in DATA_FILES)):
+        try:
+            current = path.stat().st_mode & 0o777
+        except FileNotFoundError:
+            continue
+        if current & 0o077:
+            os.chmod(path, mode)
+            log.warning("%s was open to group or others (mode %04o); made it %04o", path, current, mode)
 
 
 def prepare_socket(path: Path) -> None:
@@ -194,6 +225,30 @@ def add_tcp_port(server: grpc.aio.Server, address: str, credentials: grpc.Server
     return f"{address.rsplit(':', 1)[0]}:{port}"
 
 
+def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
+    """The registry over the catalog and the artifact store, or a one-line refusal when either
+    cannot be used as it is."""
+    try:
+        # A store named by URL is checked first (an S3 bucket answers, or says why not).
+        blobs = open_store(settings.artifact_store, settings.data_dir) if settings.artifact_store else None
+        registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
+                            scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
+                            policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds))  # fmt: skip
+    except RegistryError as exc:
+        raise StartupError(exc.message) from None
+    if cleared := clear_stale_staging(registry.blobs.staging):
+        log.info("removed %d unfinished copies a stopped daemon left in %s", cleared, registry.blobs.staging)
+    try:
+        make_private(settings.data_dir)  # only now: a start that is refused changes nothing
+    except OSError as exc:
+        registry.close()
+        raise StartupError(
+            f"cannot make the data dir {settings.data_dir} private: {exc.strerror or exc}; "
+            f"run `chmod 700 {settings.data_dir}` as its owner"
+        ) from None
+    return registry
+
+
 def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
         interceptors=[AccessInterceptor(registry.access)],
@@ -212,6 +267,7 @@ def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tupl
     drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
     access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
     artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(registry), server)
+    maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server(MaintenanceServicer(registry), server)
     retention_pb2_grpc.add_RetentionServiceServicer_to_server(RetentionServicer(registry), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -248,15 +304,7 @@ async def serve(settings: Settings) -> None:
         raise StartupError(exc.message) from None
     with data_dir_lock(settings.data_dir):
         prepare_socket(settings.socket)
-        try:
-            blobs = open_store(settings.artifact_store, settings.data_dir)
-        except RegistryError as exc:
-            raise StartupError(exc.message) from None
-        if cleared := clear_stale_staging(blobs.staging):
-            log.info("removed %d unfinished copies a stopped daemon left in %s", cleared, blobs.staging)
-        registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
-                            scan_limits=settings.scan_limits, allowed_roots=settings.allowed_roots or None,
-                            policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds))  # fmt: skip
+        registry = open_registry(settings, policy)
         registry.start()
         watcher = build_watcher(settings, registry)
         server, health_servicer = build_server(registry, watcher)
@@ -301,6 +349,9 @@ async def serve(settings: Settings) -> None:
 
 
 def main(settings: Settings) -> int:
+    # Everything the daemon creates is its own: DuckDB makes its files 0666 minus the umask
+    # and takes no mode, and the catalog holds the whole record and the token hashes.
+    os.umask(0o077)
     make_pandas_probes_cheap()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

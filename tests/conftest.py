@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import shutil
 import signal
 import subprocess
@@ -11,11 +13,15 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `support` is not a package root
+    from support.s3 import MotoServer, S3Bucket
 
 STARTUP_TIMEOUT = 30.0
 
@@ -67,6 +73,14 @@ def start_daemon(data_dir: Path, socket: Path, *extra: str) -> Daemon:
     return daemon
 
 
+def start_refused(data_dir: Path, socket: Path) -> subprocess.CompletedProcess[str]:
+    """Runs a daemon that is expected to refuse to start; its exit code and what it said."""
+    return subprocess.run(
+        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(data_dir), "--socket", str(socket)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
 def wait_until_serving(daemon: Daemon) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -104,6 +118,45 @@ def short_dir() -> Iterator[Path]:
 
 
 @pytest.fixture
+def small_disk() -> Iterator[Path]:
+    """An 8 MiB tmpfs of its own, to fill up for real; skipped where mounting is not permitted."""
+    mount_point = Path(tempfile.mkdtemp(prefix="sb-disk-"))
+    try:
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m,mode=0700", "tmpfs", str(mount_point)],
+                                 capture_output=True, text=True)  # fmt: skip
+        why = mounted.stderr.strip() if mounted.returncode else ""
+    except FileNotFoundError:
+        why = "no mount command"
+    if why:
+        mount_point.rmdir()
+        pytest.skip(f"cannot mount a small tmpfs to fill ({why}); these tests need root or CAP_SYS_ADMIN")
+    try:
+        yield mount_point
+    finally:
+        if subprocess.run(["umount", str(mount_point)], capture_output=True).returncode:
+            subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)  # still busy: detach it
+        mount_point.rmdir()
+
+
+def fill(disk: Path, leave: int = 0) -> Path:
+    """Writes a filler file until `disk` has at most `leave` bytes free; remove it to free them."""
+    filler = disk / "filler"
+    with open(filler, "wb", buffering=0) as handle:
+        try:
+            while (free := _free_bytes(disk)) > leave:
+                handle.write(b"\0" * min(free - leave, 1 << 20))
+        except OSError as exc:
+            if exc.errno != errno.ENOSPC:
+                raise
+    return filler
+
+
+def _free_bytes(disk: Path) -> int:
+    found = os.statvfs(disk)
+    return found.f_bavail * found.f_frsize
+
+
+@pytest.fixture
 def daemon_factory(short_dir: Path) -> Iterator[object]:
     """Starts daemons on demand (same data dir by default) and stops them all afterwards."""
     started: list[Daemon] = []
@@ -137,3 +190,22 @@ def shared_daemon() -> Iterator[Daemon]:
 @pytest.fixture
 def model_id() -> str:
     return f"m-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto's S3 server on a free loopback port, for one test module; stopped by its pid."""
+    from support.s3 import start_moto, stop_moto
+
+    server = start_moto(tmp_path_factory.mktemp("moto"))
+    yield server
+    stop_moto(server)
+
+
+@pytest.fixture
+def bucket_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket whose AWS_* settings every daemon (or restore) the test starts inherits."""
+    created = moto.create_bucket()
+    for name, value in created.env.items():
+        monkeypatch.setenv(name, value)
+    return created

@@ -29,6 +29,7 @@ from studbook.v1 import (
     drops_pb2,
     events_pb2,
     lineage_pb2,
+    maintenance_pb2,
     registry_pb2,
     resources_pb2,
     retention_pb2,
@@ -181,7 +182,7 @@ def register_version(
     request: registry_pb2.RegisterModelVersionRequest,
 ) -> Call[registry_pb2.RegisterModelVersionResponse]:
     # A request_id makes a resend return the first result instead of a second version.
-    timeout = REGISTER_PATH_TIMEOUT if request.source_path else None
+    timeout = REGISTER_PATH_TIMEOUT if request.source_path or request.uploaded_files else None
     return Call("VersionService", "RegisterModelVersion", request, idempotent=bool(request.request_id), timeout=timeout)
 
 
@@ -190,9 +191,28 @@ def get_version(model: str, version: str | int | None = None) -> Call[resources_
     return Call("VersionService", "GetModelVersion", request, idempotent=True)
 
 
-def read_artifact_file(name: str, path: str, offset: int = 0) -> Call[artifacts_pb2.ReadArtifactFileResponse]:
-    """A stream: one file of a kept version from `offset` to its end."""
-    request = artifacts_pb2.ReadArtifactFileRequest(name=name, path=path, offset=offset)
+def get_upload_offset(sha256: str, size: int) -> Call[artifacts_pb2.GetUploadOffsetResponse]:
+    request = artifacts_pb2.GetUploadOffsetRequest(sha256=sha256, size=size)
+    return Call("ArtifactService", "GetUploadOffset", request, idempotent=True)
+
+
+def with_uploaded_files(
+    request: registry_pb2.RegisterModelVersionRequest, files: Iterable[resources_pb2.ArtifactFile]
+) -> registry_pb2.RegisterModelVersionRequest:
+    """The same registration, naming uploaded files instead of a path on the daemon's machine."""
+    uploaded = registry_pb2.RegisterModelVersionRequest()
+    uploaded.CopyFrom(request)
+    uploaded.source_path = ""
+    uploaded.uploaded_files.extend(files)
+    return uploaded
+
+
+def read_artifact_file(
+    name: str, path: str, offset: int = 0, *, local_copy: bool = False
+) -> Call[artifacts_pb2.ReadArtifactFileResponse]:
+    """A stream: one file of a kept version from `offset` to its end (or where it is stored,
+    with `local_copy`, when the daemon shares this machine)."""
+    request = artifacts_pb2.ReadArtifactFileRequest(name=name, path=path, offset=offset, local_copy=local_copy)
     return Call("ArtifactService", "ReadArtifactFile", request, idempotent=True)
 
 
@@ -362,6 +382,22 @@ def collect_garbage() -> Call[retention_pb2.GarbageCollection]:
 
 def export_audit_trail(start_revision: int = 0) -> Call[audit_pb2.AuditRecord]:
     return Call("AuditService", "ExportAuditTrail", audit_pb2.ExportAuditTrailRequest(start_revision=start_revision))
+
+
+def verify_artifacts(target: str = "") -> Call[maintenance_pb2.VerifyArtifactsResponse]:
+    """A stream: re-hash the stored files of `target` (`fraud@3`, `fraud`), or of every kept version ("")."""
+    name = names.parse_ref(target).name if target else ""
+    return Call("MaintenanceService", "VerifyArtifacts", maintenance_pb2.VerifyArtifactsRequest(name=name))
+
+
+def backup_registry(destination: str) -> Call[maintenance_pb2.BackupRegistryResponse]:
+    """A stream: write a backup to `destination`, a folder on the daemon's host or s3://bucket/prefix.
+
+    A relative folder is made absolute here: the daemon does not share this process's directory.
+    """
+    if not destination.startswith("s3://"):
+        destination = os.path.abspath(destination) if destination else ""
+    return Call("MaintenanceService", "BackupRegistry", maintenance_pb2.BackupRegistryRequest(destination=destination))
 
 
 def watch(

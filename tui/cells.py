@@ -31,6 +31,7 @@ STATUS_ROLES = {
     resources_pb2.VERSION_STATUS_MISSING: "warn",
     resources_pb2.VERSION_STATUS_MODIFIED: "warn",
     resources_pb2.VERSION_STATUS_ARCHIVED: "muted",
+    resources_pb2.VERSION_STATUS_CORRUPT: "bad",
 }
 PROMOTION_ROLES = {
     stages_pb2.PROMOTION_STATE_APPLIED: "good",

@@ -37,6 +37,7 @@ EXIT_CONFLICT = 6
 EXIT_INVALID = 7
 EXIT_UNAUTHENTICATED = 8
 EXIT_PERMISSION_DENIED = 9
+EXIT_STORE_FULL = 10
 EXIT_INTERRUPTED = 130
 
 # gRPC status name -> exit code; anything else is EXIT_ERROR.
@@ -51,6 +52,10 @@ EXIT_CODES = {
     "UNAUTHENTICATED": EXIT_UNAUTHENTICATED,
     "PERMISSION_DENIED": EXIT_PERMISSION_DENIED,
 }
+# ErrorInfo reasons with an exit code of their own, whatever their status.
+EXIT_REASONS = {
+    "STORE_FULL": EXIT_STORE_FULL,
+}
 
 EPILOG = """\
 names:
@@ -64,7 +69,8 @@ exit codes:
   2  usage error (bad command line)
   3  not found
   4  failed precondition (e.g. a promotion gate not met, approving your own
-     promotion, a drop still quarantined after `drops retry`)
+     promotion, a drop still quarantined after `drops retry`, a corrupt version
+     found by `verify`)
   5  unavailable (no daemon answers)
   6  conflict (already exists, or a concurrent change won)
   7  invalid argument
@@ -72,6 +78,8 @@ exit codes:
      malformed, revoked or expired)
   9  permission denied (the caller's role may not do that; the error names the
      role needed)
+  10 the daemon's disk is full (free space where its data dir lies; writes resume
+     by themselves, reads still work)
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
@@ -349,11 +357,34 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
     pull.add_argument("--file", metavar="PATH", help="only this file of the version")
 
+    verify_files_help = ("re-hash the stored files of a version, a model's versions, or every kept version (--all); "
+                         "versions whose bytes changed or are gone turn corrupt (exit 4)")
+    verify = command("verify", cmd_verify, verify_files_help)
+    verify.add_argument("name", type=any_ref, nargs="?", metavar="MODEL[@VERSION]",
+                        help="fraud@production, fraud/3, or fraud for every version of the model")
+    verify.add_argument("--all", action="store_true", help="every kept version of every model")
+
+    backup_help = ("write a consistent backup while the daemon serves: the catalog as of one revision and every "
+                   "stored file it refers to (admin)")
+    backup = command("backup", cmd_backup, backup_help)
+    backup.add_argument("dest", metavar="DEST",
+                        help="a folder on the daemon's host (only already stored files are skipped), or s3://bucket/prefix")
+
+    restore_help = "rebuild a data dir from a backup and check it (offline: no daemon may serve that dir)"
+    restore = command("restore", cmd_restore, restore_help)
+    restore.add_argument("src", metavar="SRC", help="the backup: a folder, or s3://bucket/prefix")
+    restore.add_argument("--data-dir", required=True, metavar="DIR", help="a new or empty folder to restore into")
+    restore.add_argument("--artifact-store", default="", metavar="URL",
+                         help="put the stored files there instead of DIR/blobs: file:///path or s3://bucket/prefix "
+                              "(start the daemon with the same --artifact-store)")  # fmt: skip
+
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
     register.add_argument("--keep-in-place", action="store_true",
                           help="leave the files where they are instead of keeping a copy (referenced, not kept)")
+    register.add_argument("--upload", action="store_true",
+                          help="send the files to the daemon even over its unix socket (always done over TCP)")
     register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
     register.add_argument("--metric", type=metric_value, action="append", default=[], metavar="KEY=NUMBER")
     register.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE")
@@ -508,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args, context))
     except StudbookError as error:
-        return _fail(_explain(error), EXIT_CODES.get(error.code, EXIT_ERROR))
+        return _fail(_explain(error), exit_code(error))
     except ValueError as error:  # a value the library refused before sending anything
         return _fail(str(error), EXIT_INVALID)
     except KeyboardInterrupt:
@@ -523,6 +554,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"unexpected {type(error).__name__}: {error} (STUDBOOK_DEBUG=1 shows where)", EXIT_ERROR)
     finally:
         context.close()
+
+
+def exit_code(error: StudbookError) -> int:
+    return EXIT_REASONS.get(error.reason) or EXIT_CODES.get(error.code, EXIT_ERROR)
 
 
 def _fail(message: str, code: int) -> int:
@@ -546,6 +581,8 @@ def _explain(error: StudbookError) -> str:
     advice = TOKEN_ADVICE.get(error.reason) if error.code == "UNAUTHENTICATED" else None
     if error.code == "UNAVAILABLE" and error.reason == "UNAVAILABLE":
         advice = "start one with `studbook serve` or `studbook demo`, or pass --address"
+    if error.reason == "STORE_FULL":
+        advice = "free space on the disk of the daemon's data dir; writes resume by themselves"
     if advice:
         return f"{error.message}; {advice} [{error.reason}]"
     return str(error)
@@ -764,7 +801,11 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         entry_point="",  # the script that trained the model is not this command
         keep_in_place=args.keep_in_place,
     )
-    response = ctx.client.register_version(request)
+    from studbook.tui.output import ProgressLine
+
+    with ProgressLine(f"uploading {args.path}", 0) as progress:
+        response = ctx.client.register_version(request, upload=True if args.upload else None,
+                                               progress=progress.advance)  # fmt: skip
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
     return EXIT_OK
 
@@ -780,6 +821,48 @@ def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit({"version": version.name, "files": rows},
              lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {p.path}" for p in pulled))  # fmt: skip
     return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.output import ProgressLine
+
+    ref: names.Ref | None = args.name
+    if (ref is None) != args.all:
+        return _fail("name a model or a version to verify, or --all for every kept version (not both)", EXIT_USAGE)
+    with ProgressLine("verifying", 0) as line:
+
+        def progress(step: Any) -> None:
+            line.total = step.total_bytes
+            line.advance(step.checked_bytes - line.done)
+
+        summary = ctx.client.verify_artifacts(ref.name if ref is not None else "", progress=progress)
+    ctx.emit(summary, lambda: views.verify_summary(summary, ctx.paint))
+    return EXIT_PRECONDITION if summary.corrupt_count else EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import views
+    from studbook.tui.output import ProgressLine
+
+    with ProgressLine("backing up", 0) as line:
+
+        def progress(step: Any) -> None:
+            line.total = step.total_bytes
+            line.advance(step.done_bytes - line.done)
+
+        summary = ctx.client.backup(args.dest, progress=progress)
+    ctx.emit(summary, lambda: views.backup_summary(summary, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.tui import launcher
+
+    # Offline work on the daemon's own files: it runs as the daemon's code, in its own process.
+    argv = launcher.restore_argv(args.src, args.data_dir, artifact_store=args.artifact_store, as_json=ctx.as_json)
+    launcher.exec_daemon(argv)
+    return EXIT_OK  # not reached: exec replaces this process
 
 
 def _promotion_exit(promotion: Any) -> int:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from concurrent.futures import ThreadPoolExecutor
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, Unpack
@@ -27,6 +28,7 @@ from grpc_status import rpc_status
 
 from studbook import locations
 from studbook.tui import calls, pull
+from studbook.tui import upload as upload_
 from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
 from studbook.v1 import (
@@ -42,6 +44,8 @@ from studbook.v1 import (
     events_pb2_grpc,
     lineage_pb2,
     lineage_pb2_grpc,
+    maintenance_pb2,
+    maintenance_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     resources_pb2,
@@ -184,10 +188,17 @@ def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
         "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
         "AccessService": access_pb2_grpc.AccessServiceStub(channel),
         "ArtifactService": artifacts_pb2_grpc.ArtifactServiceStub(channel),
+        "MaintenanceService": maintenance_pb2_grpc.MaintenanceServiceStub(channel),
         "RetentionService": retention_pb2_grpc.RetentionServiceStub(channel),
         "Health": health_pb2_grpc.HealthStub(channel),
     }
 
+
+# An upload is tried again this often when the daemon's copy moved or another call holds it.
+UPLOAD_ATTEMPTS = 5
+RESUMABLE_UPLOAD = frozenset({"UPLOAD_IN_PROGRESS", "UPLOAD_OFFSET_MISMATCH"})
+# One file's upload call may take long; the data itself keeps it alive.
+UPLOAD_TIMEOUT = 24 * 3600.0
 
 # How often `Client.wait_for_drop` asks for a drop's state again.
 DROP_POLL_SECONDS = 0.1
@@ -204,6 +215,11 @@ def drop_settled(before: drops_pb2.Drop, now: drops_pb2.Drop) -> bool:
     if now.state == drops_pb2.DROP_STATE_QUARANTINED and before.state == drops_pb2.DROP_STATE_QUARANTINED:
         return bool(now.update_time != before.update_time)
     return True
+
+
+def _may_resume_upload(failure: StudbookError, attempt: int) -> bool:
+    """The daemon's copy moved on, another call holds it, or the daemon blinked: ask again."""
+    return (failure.reason in RESUMABLE_UPLOAD or failure.code == "UNAVAILABLE") and attempt + 1 < UPLOAD_ATTEMPTS
 
 
 def _retry_delay(attempt: int) -> float:
@@ -230,6 +246,16 @@ class _Settings:
 
     def _deadline(self, call: calls.Call[Any]) -> float:
         return max(call.timeout or 0.0, self.timeout)
+
+    def _uploads(self, request: registry_pb2.RegisterModelVersionRequest, upload: bool | None) -> bool:
+        """Whether a registration's source_path is uploaded: when asked, or by default when the
+        daemon is not on a unix socket (over TCP it cannot read this machine's files)."""
+        if not request.source_path or not (upload if upload is not None else not self.address.startswith("unix:")):
+            return False
+        if request.keep_in_place:
+            raise StudbookError("INVALID_ARGUMENT", "CONFLICTING_SOURCES",
+                                "keep_in_place names files on the daemon's machine; they cannot be uploaded")  # fmt: skip
+        return True
 
     def _can_retry(self, error: grpc.RpcError, call: calls.Call[Any], attempt: int) -> bool:
         """Resend only what is safe to resend, only while the daemon is briefly away."""
@@ -375,22 +401,58 @@ class Client(_Settings):
 
     # ---- versions ----
 
-    def register(self, model: str, **options: Unpack[calls.RegisterOptions]) -> resources_pb2.ModelVersion:
+    def register(
+        self, model: str, *, upload: bool | None = None, progress: upload_.Progress | None = None,
+        **options: Unpack[calls.RegisterOptions],
+    ) -> resources_pb2.ModelVersion:  # fmt: skip
         """Register a version of `model` (created if new) and return it.
 
-        Give `path` (a local file or folder; the daemon hashes and inspects it) or `uri`
-        (metadata only). The Python and ML package versions, the platform and the git
-        commit of the working directory are recorded unless `environment`/`git` are
-        False. See `calls.register_request` for the accepted shapes of each argument.
+        Give `path` (a local file or folder; the daemon hashes, inspects and keeps it) or
+        `uri` (metadata only). A daemon reached over TCP cannot read this machine's files,
+        so `path` is uploaded to it (resumably; `upload=True` uploads over the unix socket
+        too, `progress` is told of every chunk sent). The Python and ML package versions,
+        the platform and the git commit of the working directory are recorded unless
+        `environment`/`git` are False. See `calls.register_request` for the accepted shapes
+        of each argument.
         """
         request = calls.register_request(model, **options)
-        return self.register_version(request).version
+        return self.register_version(request, upload=upload, progress=progress).version
 
     def register_version(
-        self, request: registry_pb2.RegisterModelVersionRequest
-    ) -> registry_pb2.RegisterModelVersionResponse:
-        """The raw RegisterModelVersion call; `created` is False when an existing version came back."""
+        self, request: registry_pb2.RegisterModelVersionRequest, *, upload: bool | None = None,
+        progress: upload_.Progress | None = None,
+    ) -> registry_pb2.RegisterModelVersionResponse:  # fmt: skip
+        """The RegisterModelVersion call; `created` is False when an existing version came back.
+
+        A `source_path` is uploaded first when `upload` says so (None: when the daemon is not
+        on a unix socket), and the request then names the uploaded files instead.
+        """
+        if self._uploads(request, upload):
+            files = upload_.local_files(Path(request.source_path))
+            self.upload_files(files, progress)
+            request = calls.with_uploaded_files(request, [f.declared() for f in files])
         return self._unary(calls.register_version(request))
+
+    def upload_files(self, files: Iterable[upload_.LocalFile], progress: upload_.Progress | None = None) -> None:
+        """Sends each file the daemon does not hold yet into its artifact store, continuing an
+        interrupted upload from the daemon's offset and waiting out a concurrent one."""
+        stub = self._stubs["ArtifactService"]
+        for file in files:
+            for attempt in range(UPLOAD_ATTEMPTS):
+                where = self._unary(calls.get_upload_offset(file.sha256, file.size))
+                if where.stored:
+                    break
+                try:
+                    done = stub.UploadArtifactFile(upload_.upload_messages(file, where.offset, progress),
+                                                   metadata=self.metadata, timeout=UPLOAD_TIMEOUT)  # fmt: skip
+                except grpc.RpcError as error:
+                    failure = error_from_rpc(error, self.address)
+                    if not _may_resume_upload(failure, attempt):
+                        raise failure from None
+                    time.sleep(_retry_delay(min(attempt, len(RETRY_DELAYS) - 1)))
+                    continue
+                if done.stored:
+                    break
 
     def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
         """`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest)."""
@@ -408,18 +470,15 @@ class Client(_Settings):
         the registry only references.
         """
         found = self.get_version(model, version)
-        return [pull.pull_file(functools.partial(self._read_file, found.name), f, Path(dest), progress)
-                for f in pull.chosen_files(found, file)]  # fmt: skip
+        local = self.address.startswith("unix:")
+        read = functools.partial(self._read_file, found.name)
+        with ThreadPoolExecutor(pull.PARALLEL_FILES, thread_name_prefix="studbook-pull") as files:
+            return list(files.map(lambda f: pull.pull_file(read, f, Path(dest), progress, local=local),
+                                  pull.chosen_files(found, file)))  # fmt: skip
 
-    def _read_file(self, name: str, path: str, offset: int) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:
-        call = calls.read_artifact_file(name, path, offset)
-        stream = self._stubs[call.service].ReadArtifactFile(call.request, metadata=self.metadata)
-        try:
-            yield from stream
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, self.address) from None
-        finally:
-            stream.cancel()
+    def _read_file(self, name: str, path: str, offset: int,
+                   local: bool = False) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:  # fmt: skip
+        return self._stream(calls.read_artifact_file(name, path, offset, local_copy=local))
 
     def list_versions(
         self,
@@ -621,8 +680,48 @@ class Client(_Settings):
 
     def export_audit_trail(self, start_revision: int = 0) -> Iterator[audit_pb2.AuditRecord]:
         """Every recorded change after `start_revision` with its chain hash, oldest first."""
-        call = calls.export_audit_trail(start_revision)
-        stream = self._stubs[call.service].ExportAuditTrail(call.request, metadata=self.metadata)
+        return self._stream(calls.export_audit_trail(start_revision))
+
+    # ---- maintenance ----
+
+    def verify_artifacts(
+        self, target: str = "", *, progress: Callable[[maintenance_pb2.VerifyProgress], None] | None = None
+    ) -> maintenance_pb2.VerifySummary:
+        """Re-hash the stored files of `target` (`"fraud@3"`, `"fraud"`, or `""` for every kept version).
+
+        Versions whose bytes no longer match turn corrupt; the summary names them. `progress`
+        is told how far the daemon got, a few times a second. Needs the maintainer role.
+        """
+        call = calls.verify_artifacts(target)
+        for response in self._stream(call):
+            if response.HasField("summary"):
+                return response.summary
+            if progress is not None:
+                progress(response.progress)
+        raise StudbookError("UNKNOWN", "NO_SUMMARY", "the daemon ended the check without a summary")
+
+    def backup(
+        self, destination: str | os.PathLike[str], *,
+        progress: Callable[[maintenance_pb2.BackupProgress], None] | None = None,
+    ) -> maintenance_pb2.BackupSummary:  # fmt: skip
+        """Have the daemon write a consistent backup of the registry to `destination` while it keeps
+        serving: a folder on the daemon's host (made absolute here) or `"s3://bucket/prefix"`.
+
+        Blobs the destination holds already are not copied again. `progress` is told how far
+        the daemon got. Needs the admin role; over TCP only a folder under the daemon's
+        allowed_roots is accepted.
+        """
+        call = calls.backup_registry(os.fspath(destination))
+        for response in self._stream(call):
+            if response.HasField("summary"):
+                return response.summary
+            if progress is not None:
+                progress(response.progress)
+        raise StudbookError("UNKNOWN", "NO_SUMMARY", "the daemon ended the backup without a summary")
+
+    def _stream(self, call: calls.Call[T]) -> Iterator[T]:
+        """A server stream without a deadline: it lasts as long as the daemon works."""
+        stream = getattr(self._stubs[call.service], call.method)(call.request, metadata=self.metadata)
         try:
             yield from stream
         except grpc.RpcError as error:
@@ -672,14 +771,7 @@ class Client(_Settings):
 
         Leaving the loop cancels the stream.
         """
-        call = calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval)
-        stream = self._stubs[call.service].Watch(call.request, metadata=self.metadata)
-        try:
-            yield from stream
-        except grpc.RpcError as error:
-            raise error_from_rpc(error, self.address) from None
-        finally:
-            stream.cancel()
+        return self._stream(calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval))
 
 
 class AsyncClient(_Settings):
@@ -804,18 +896,73 @@ class AsyncClient(_Settings):
 
     # ---- versions ----
 
-    async def register(self, model: str, **options: Unpack[calls.RegisterOptions]) -> resources_pb2.ModelVersion:
-        """Like `Client.register`."""
+    async def register(
+        self, model: str, *, upload: bool | None = None, progress: upload_.Progress | None = None,
+        **options: Unpack[calls.RegisterOptions],
+    ) -> resources_pb2.ModelVersion:  # fmt: skip
+        """Like `Client.register`, uploads included."""
         request = calls.register_request(model, **options)
-        return (await self.register_version(request)).version
+        return (await self.register_version(request, upload=upload, progress=progress)).version
 
     async def register_version(
-        self, request: registry_pb2.RegisterModelVersionRequest
-    ) -> registry_pb2.RegisterModelVersionResponse:
+        self, request: registry_pb2.RegisterModelVersionRequest, *, upload: bool | None = None,
+        progress: upload_.Progress | None = None,
+    ) -> registry_pb2.RegisterModelVersionResponse:  # fmt: skip
+        """Like `Client.register_version`; hashing the local files runs in a thread."""
+        if self._uploads(request, upload):
+            files = await asyncio.to_thread(upload_.local_files, Path(request.source_path))
+            await self.upload_files(files, progress)
+            request = calls.with_uploaded_files(request, [f.declared() for f in files])
         return await self._unary(calls.register_version(request))
+
+    async def upload_files(self, files: Iterable[upload_.LocalFile], progress: upload_.Progress | None = None) -> None:
+        """Like `Client.upload_files`."""
+        for file in files:
+            for attempt in range(UPLOAD_ATTEMPTS):
+                where = await self._unary(calls.get_upload_offset(file.sha256, file.size))
+                if where.stored:
+                    break
+                try:
+                    done = await self._stub("ArtifactService").UploadArtifactFile(
+                        upload_.upload_messages(file, where.offset, progress), metadata=self.metadata,
+                        timeout=UPLOAD_TIMEOUT)  # fmt: skip
+                except grpc.RpcError as error:
+                    if not _may_resume_upload(error_from_rpc(error, self.address), attempt):
+                        raise error_from_rpc(error, self.address) from None
+                    await asyncio.sleep(_retry_delay(min(attempt, len(RETRY_DELAYS) - 1)))
+                    continue
+                if done.stored:
+                    break
 
     async def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
         return await self._unary(calls.get_version(model, version))
+
+    async def download(
+        self, model: str, dest: str | os.PathLike[str], version: str | int | None = None, *,
+        file: str | None = None, progress: pull.Progress | None = None,
+    ) -> list[pull.Pulled]:  # fmt: skip
+        """Like `Client.download`; the file work runs in threads, off the event loop."""
+        found = await self.get_version(model, version)
+        done = []
+        for item in pull.chosen_files(found, file):
+            landing = pull.Landing(Path(dest), item)
+            offset = await asyncio.to_thread(landing.start)
+            if offset is None:
+                done.append(landing.pulled(skipped=True))
+                continue
+            call = calls.read_artifact_file(found.name, item.path, offset)
+            try:
+                async for message in self._stub(call.service).ReadArtifactFile(call.request, metadata=self.metadata):
+                    await asyncio.to_thread(landing.write, message.data)
+                    if progress is not None:
+                        progress(len(message.data))
+            except BaseException as error:
+                landing.abandon()
+                if isinstance(error, grpc.RpcError):
+                    raise error_from_rpc(error, self.address) from None
+                raise
+            done.append(await asyncio.to_thread(landing.finish))
+        return done
 
     async def list_versions(
         self,

@@ -12,6 +12,7 @@ from pathlib import Path
 from studbook.tui.errors import StudbookError
 
 DAEMON_MODULE = "studbook.daemon"
+RESTORE_MODULE = "studbook.daemon.restore"
 START_TIMEOUT = 20.0
 POLL_INTERVAL = 0.1
 LOG_NAME = "daemon.log"
@@ -30,6 +31,12 @@ def daemon_argv(
         if value:
             argv += [flag, value]
     return argv + list(extra)
+
+
+def restore_argv(src: str, data_dir: str, *, artifact_store: str = "", as_json: bool = False) -> list[str]:
+    """The command line of an offline restore of the backup `src` into `data_dir`."""
+    argv = [sys.executable, "-m", RESTORE_MODULE, src, "--data-dir", data_dir]
+    return argv + (["--artifact-store", artifact_store] if artifact_store else []) + (["--json"] if as_json else [])
 
 
 def socket_path(address: str) -> str | None:
@@ -111,7 +118,7 @@ def _tail(path: Path, lines: int = 3) -> str:
 
 
 def exec_daemon(argv: Sequence[str]) -> None:
-    """Replace this process with the daemon, so signals and the exit code are its own."""
+    """Replace this process with the daemon (or its restore), so signals and the exit code are its own."""
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(argv[0], list(argv))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -190,20 +191,24 @@ class ProgressLine:
         self.enabled = self.stream.isatty()
         self.started = time.monotonic()
         self.shown_at = 0.0
+        self._lock = threading.Lock()
 
     def advance(self, count: int) -> None:
-        self.done += count
+        with self._lock:  # files travel on several threads at once
+            self.done += count
         now = time.monotonic()
         if self.enabled and now - self.started >= self.DELAY and now - self.shown_at >= self.EVERY:
             self.shown_at = now
             self._draw(now)
 
     def _draw(self, now: float) -> None:
-        share = self.done / self.total if self.total else 1.0
-        rate = self.done / max(now - self.started, 1e-9)
-        bar = "#" * int(share * 30)
-        self.stream.write(f"\r{self.label} [{bar:<30}] {share:4.0%} {format_size(self.done)} "
-                          f"of {format_size(self.total)}, {format_size(int(rate))}/s")  # fmt: skip
+        rate = format_size(int(self.done / max(now - self.started, 1e-9)))
+        if self.total:  # 0: the total is not known, so no bar
+            share = min(self.done / self.total, 1.0)
+            shown = f"[{'#' * int(share * 30):<30}] {share:4.0%} {format_size(self.done)} of {format_size(self.total)}"
+        else:
+            shown = format_size(self.done)
+        self.stream.write(f"\r{self.label} {shown}, {rate}/s")
         self.stream.flush()
 
     def __enter__(self) -> ProgressLine:

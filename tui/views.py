@@ -14,6 +14,7 @@ from studbook.v1 import (
     drops_pb2,
     events_pb2,
     lineage_pb2,
+    maintenance_pb2,
     registry_pb2,
     resources_pb2,
     retention_pb2,
@@ -21,7 +22,8 @@ from studbook.v1 import (
 )
 
 PLAIN = output.PLAIN
-_STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow"}
+_STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow",
+                 "corrupt": "red"}
 
 
 def _number(version_name: str) -> str:
@@ -62,6 +64,52 @@ def keeping(version: resources_pb2.ModelVersion) -> str:
 def status_label(version: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> str:
     label = output.enum_label(resources_pb2.VersionStatus, version.status)
     return paint(label, _STATUS_STYLE[label]) if label in _STATUS_STYLE else label
+
+
+# ---- maintenance ----------------------------------------------------------------------
+
+
+def verify_summary(summary: maintenance_pb2.VerifySummary, paint: Painter = PLAIN) -> str:
+    """What a re-hash found: what it read, what it skipped, which versions are corrupt or ready again."""
+    lines = [f"checked {summary.versions_checked} kept version(s): {summary.blobs_checked} stored file(s), "
+             f"{format_size(summary.bytes_checked)}, in {summary.store}"]  # fmt: skip
+    if summary.skipped_count:
+        named = ", ".join(short_version(name) for name in summary.skipped_versions)
+        more = summary.skipped_count - len(summary.skipped_versions)
+        lines.append(f"skipped {summary.skipped_count} referenced (not kept) version(s): {named}"
+                     + (f" and {more} more" if more > 0 else ""))  # fmt: skip
+    if summary.corrupt_count:
+        lines.append(paint(f"{summary.corrupt_count} version(s) refer to bytes that changed or are gone:", "red", "bold"))
+        rows = [(short_version(v.version), output.enum_label(resources_pb2.VersionStatus, v.status), v.reason)
+                for v in summary.corrupt_versions]  # fmt: skip
+        lines.append(table(("VERSION", "STATUS", "WHY"), rows, paint=paint, limit=200))
+        if summary.corrupt_count > len(summary.corrupt_versions):
+            lines.append(f"(the first {len(summary.corrupt_versions)} shown; `studbook versions - --filter "
+                         "'status = CORRUPT'` lists them all)")  # fmt: skip
+    else:
+        lines.append(paint("every stored file matches its sha256", "green"))
+    for repaired in summary.repaired_versions:
+        lines.append(f"{short_version(repaired.version)} matches again: ready")
+    return "\n".join(lines)
+
+
+def backup_summary(summary: maintenance_pb2.BackupSummary, paint: Painter = PLAIN) -> str:
+    """Where the backup is, what state it holds, what this run copied."""
+    lines = [
+        f"backed up revision {summary.revision} ({summary.versions} version(s)) to {summary.destination}",
+        fields([
+            ("catalog", f"{summary.catalog} ({format_size(summary.catalog_bytes)})"),
+            ("stored files", f"{summary.blob_count} ({format_size(summary.blob_bytes)}); copied now: "
+                             f"{summary.copied_blobs} ({format_size(summary.copied_bytes)})"),
+            ("audit head", summary.chain_head),
+            ("took", f"{summary.seconds:.1f} s (catalog snapshot {summary.snapshot_seconds:.2f} s, writes went on)"),
+        ], paint=paint),
+    ]  # fmt: skip
+    if summary.lost_blobs:
+        lines.append(paint(f"{len(summary.lost_blobs)} stored file(s) of corrupt versions were not copied: "
+                           f"their bytes were already bad ({', '.join(s[:12] for s in summary.lost_blobs[:3])})",
+                           "yellow"))  # fmt: skip
+    return "\n".join(lines)
 
 
 # ---- models and versions ------------------------------------------------------------
@@ -452,11 +500,12 @@ def drop_details(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
 def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
     """The watched roots with their observers, and whether (and why) watching is degraded."""
     roots = table(
-        ("ROOT", "OBSERVER", "PROBLEM"),
+        ("ROOT", "OBSERVER", "FILES", "PROBLEM"),
         [
-            (r.path, r.observer or paint("not watched", "red"), _incident(r.problem) if r.HasField("problem") else "")
+            (r.path, r.observer or paint("not watched", "red"), "referenced in place" if r.keep_in_place else "kept",
+             _incident(r.problem) if r.HasField("problem") else "")
             for r in status.roots
-        ],
+        ],  # fmt: skip
         paint=paint,
         limit=_DROP_CELL,
     )
@@ -473,6 +522,8 @@ def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
             ("pending drops", status.pending_drops),
             ("quarantined drops", f"{status.quarantined_drops} (see `studbook drops`)" if status.quarantined_drops
              else "0"),
+            ("sources changed or gone", f"{status.kept_sources_changed} (their versions are kept, unharmed)"
+             if status.kept_sources_changed else "0"),
             ("queue", status.queue_depth),
             ("last reconcile", format_time(status.last_reconcile_time)),
         ],
@@ -590,6 +641,9 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         if denial.suppressed:
             text += f" (+{denial.suppressed} more not recorded one by one)"
         return paint(text, "red")
+    if payload == "version" and event.type == "version.status_changed":
+        version = event.version
+        return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")
     return ""
 
 

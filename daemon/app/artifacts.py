@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.blobs import BlobStore
+from studbook.daemon.domain.access import UNIX, Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion
 from studbook.daemon.domain.names import version_name
@@ -21,6 +22,8 @@ class FileRead:
     file: ArtifactFile
     offset: int
     chunks: AsyncIterator[bytes]
+    local_path: str = ""
+    """Set instead of sending bytes: the stored file, for a caller on this machine to copy."""
 
 
 class ArtifactUseCases:
@@ -28,8 +31,14 @@ class ArtifactUseCases:
         self.versions = versions
         self.blobs = blobs
 
-    async def read_file(self, name: str, path: str, offset: int, length: int) -> FileRead:
-        """A file of a kept version, from `offset`, at most `length` bytes (0: to the end)."""
+    async def read_file(self, name: str, path: str, offset: int, length: int, *, caller: Caller,
+                        local_copy: bool = False) -> FileRead:  # fmt: skip
+        """A file of a kept version, from `offset`, at most `length` bytes (0: to the end).
+
+        With `local_copy`, a caller on the unix socket (the daemon's owner, on this machine)
+        is told where the stored file lies instead, when the store is a local folder: copying
+        it directly beats streaming it through the daemon many times over.
+        """
         version = await self.versions.get(name)
         canonical = version_name(version.model, version.number)
         if not version.kept:
@@ -48,8 +57,16 @@ class ArtifactUseCases:
         if not 0 <= offset <= found.size:
             raise OutOfRange(f"offset {offset} lies outside {path!r} ({found.size} bytes)",
                              reason="INVALID_OFFSET", field="offset", size=found.size)  # fmt: skip
+        path_of = getattr(self.blobs, "path_of", None)
+        if local_copy and caller.transport == UNIX and path_of is not None:
+            return FileRead(version, found, offset, _no_chunks(), local_path=str(path_of(found.sha256)))
         chunks = await asyncio.to_thread(self.blobs.read, found.sha256, offset, length or None)
         return FileRead(version, found, offset, _off_the_loop(chunks))
+
+
+async def _no_chunks() -> AsyncIterator[bytes]:
+    return
+    yield  # an async generator that yields nothing
 
 
 async def _off_the_loop(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:

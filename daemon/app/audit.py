@@ -20,7 +20,8 @@ class AuditUseCases:
         return await self.core.read(self._verify)
 
     def _verify(self) -> Verdict:
-        check = ChainCheck()
+        # The mark first: the trail read after it holds at least what it says was acknowledged.
+        check = ChainCheck(mark=self.core.marks.read())
         while batch := self.core.catalog.chained_events_after(check.expected_revision - 1, BATCH):
             if not check.feed(batch):
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -11,12 +12,15 @@ from typing import Any, TypeVar
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
 from studbook.daemon.domain.access import Caller, Denial, Token
-from studbook.daemon.domain.audit import GENESIS, chain_hash
+from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.store.catalog import Catalog, Transaction
+from studbook.daemon.store.mark import MarkFile
 from studbook.daemon.store.writer import Writer
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -48,14 +52,20 @@ class Core:
         catalog: Catalog,
         encode: PayloadEncoder,
         *,
+        marks: MarkFile,
         cache_versions: int = 200_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.catalog = catalog
         self.encode = encode
         self.clock = clock
+        self.marks = marks
         self._chain_unchained_events()
         self.state = WriterState.load(catalog)
+        # A catalog from before marks gets one; one ahead of its mark (a crash between a commit
+        # and its mark) moves the mark up.
+        self._marked_revision = -1
+        self._write_mark()
         self.cache = ReadCache(cache_versions)
         self.cache.load_models(list(self.state.models.values()))
         self.cache.revision = self.state.revision
@@ -133,7 +143,21 @@ class Core:
     def snapshot(self, model: Model) -> Model:
         return model.copy()
 
+    def _write_mark(self) -> None:
+        """Records the committed head as acknowledged; on the writer thread, before any answer."""
+        mark = HighWaterMark(self.state.revision, self.state.chain_head)
+        try:
+            self.marks.write(mark)
+        except OSError as exc:
+            # The commit is durable either way; a mark left behind only checks less at start-up.
+            log.error("cannot write the high-water mark %s (%s); it stays at an older revision until a later "
+                      "commit can write it", self.marks.path, exc.strerror or exc)  # fmt: skip
+            return
+        self._marked_revision = mark.revision
+
     def _published(self, results: list[Effects]) -> None:
+        if self.state.revision != self._marked_revision:
+            self._write_mark()
         models: dict[str, Model | None] = {}
         versions: list[ModelVersion] = []
         events: list[Event] = []

@@ -151,9 +151,11 @@ class DropUseCases:
             next_token = PageToken(offset + limit, "drops", model, quarantined_only).encode()
         return DropPage(page, next_token, len(chosen))
 
-    def count(self, state: DropState) -> int:
+    def count(self, state: DropState, *, kept_roots_only: frozenset[str] | None = None) -> int:
+        """Drops in `state`; with `kept_roots_only` (the roots referenced in place), only those of the other roots."""
         source = self.pending if state == DropState.PENDING else self.records
-        return sum(1 for r in source.values() if r.state == state)
+        skipped = kept_roots_only or frozenset()
+        return sum(1 for r in source.values() if r.state == state and r.root not in skipped)
 
     # -- in-memory progress ----------------------------------------------------------
 

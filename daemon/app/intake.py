@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import shutil
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from studbook.daemon.artifacts import FileSink, ScanLimits, content_digest, scan_artifact
+from studbook.daemon.blobs import BlobMissing, BlobStore
+from studbook.daemon.blobs.store import materialize
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
 from studbook.daemon.formats import FolderInfo, FormatError, inspect_file, inspect_folder
+
+
+class HashedFile(Protocol):
+    """A file with its hash: what the scanner read, or what an upload declared and the store verified."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    @property
+    def sha256(self) -> str: ...
 
 
 @dataclass
@@ -32,11 +50,42 @@ def take_in(
     """
     path = Path(source)
     scanned = scan_artifact(path, limits=limits, allowed_roots=allowed_roots, sink=sink)
-    root = path if path.is_dir() else path.parent
+    intake = describe(path if path.is_dir() else path.parent, path.is_dir(), scanned, path.name)
+    intake.storage_uri = path.resolve().as_uri()
+    return intake
+
+
+def take_in_uploaded(blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging: Path) -> Intake:
+    """Blocking: a version made of files already uploaded into the artifact store.
+
+    Each blob must be stored with the size given. The files are laid out in a scratch folder
+    below `staging` (links where the store is a local folder) so the format readers see
+    them as a version folder, then the folder is removed.
+    """
+    for item in uploaded:
+        if blobs.size(item.sha256) != item.size:
+            raise BlobMissing(f"{item.path!r} ({item.sha256[:12]}..., {item.size} bytes) is not in the artifact "
+                              "store; upload it before registering", sha256=item.sha256, path=item.path)  # fmt: skip
+    scratch = staging / f"inspect-{uuid.uuid4().hex}"
+    try:
+        for item in uploaded:
+            target = scratch.joinpath(*item.path.split("/"))
+            target.parent.mkdir(parents=True, exist_ok=True)
+            materialize(blobs, item.sha256, target)
+        return describe(scratch, True, uploaded, "")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def describe(root: Path, is_dir: bool, scanned: Sequence[HashedFile], single_name: str) -> Intake:
+    """Formats, signature and folder metadata of hashed files lying under `root`.
+
+    A file no reader accepts is still registered, flagged `unreadable:<REASON>`.
+    """
     files = []
     signature = Signature()
     for item in scanned:
-        target = root / item.path if path.is_dir() else path
+        target = root / item.path if is_dir else root / single_name
         try:
             info = inspect_file(target, root=root)
             fmt, flags = info.format, info.flags
@@ -46,14 +95,14 @@ def take_in(
             fmt, flags = "unknown", (f"unreadable:{exc.reason}",)
         files.append(ArtifactFile(item.path, item.size, item.sha256, fmt, tuple(flags)))
     folder = None
-    if path.is_dir():
+    if is_dir:
         try:
             folder = inspect_folder(root, [Path(f.path) for f in scanned])
         except FormatError:
             folder = None
     if folder is not None and signature.empty and folder.signature is not None:
         signature = folder.signature
-    return Intake(files, content_digest(scanned), path.resolve().as_uri(), signature, folder)
+    return Intake(files, content_digest(scanned), "", signature, folder)
 
 
 def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:

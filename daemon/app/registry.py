@@ -7,14 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
-from studbook.daemon.blobs import BlobStore
+from studbook.daemon.blobs import BlobStore, open_store
 from studbook.daemon.blobs.claims import BlobClaims
-from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
+from studbook.daemon.app.uploads import UploadUseCases
 from studbook.daemon.app.audit import AuditUseCases
+from studbook.daemon.app.backup import BackupUseCases
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
+from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
@@ -22,7 +24,7 @@ from studbook.daemon.app.retention import RetentionUseCases
 from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
-from studbook.daemon.store.catalog import Catalog
+from studbook.daemon.store.opening import open_catalog
 
 
 class Registry:
@@ -41,12 +43,13 @@ class Registry:
         claims: BlobClaims | None = None,
         gc_grace: timedelta = BLOB_GRACE,
     ) -> None:
-        # The artifact store: `blobs/` beside the catalog unless another one is given.
-        self.blobs = blobs or LocalBlobStore(catalog_path.parent / "blobs")
-        self.catalog = Catalog(catalog_path)
+        self.catalog, marks = open_catalog(catalog_path)
+        self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions)
+        # The artifact store: `blobs/` beside the catalog unless another one is given; made only
+        # once the catalog is accepted, so a refused start leaves the data dir as it was.
+        self.blobs = blobs or open_store("", catalog_path.parent)
         # Recorded in the store, so that gc on another catalog sharing it knows these files have users.
         self.blobs.add_catalog(self.catalog.identity())
-        self.core = Core(self.catalog, encode, cache_versions=cache_versions)
         self.models = ModelUseCases(self.core)
         # Shared by ingests and garbage collection: a blob an ingest relies on is never deleted.
         self.claims = claims or BlobClaims()
@@ -61,6 +64,12 @@ class Registry:
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
+        self.uploads = UploadUseCases(self.blobs, scan_limits)
+        self.integrity = IntegrityUseCases(self.core, self.blobs)
+        self.backups = BackupUseCases(self.core, self.blobs, catalog_path.parent, allowed_roots)
+        # A backup copies the blobs of one snapshot; a collection must not delete them meanwhile.
+        self.retention.backup_running = lambda: self.backups.running
+        self.backups.collection_running = lambda: self.retention.running
 
     def start(self) -> None:
         self.core.start()
@@ -68,4 +77,5 @@ class Registry:
     def close(self) -> None:
         """Finishes queued writes, then closes the catalog."""
         self.core.stop()
+        self.core.marks.close()
         self.catalog.close()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -96,6 +97,12 @@ class RetentionUseCases:
         # An unreferenced blob younger than this stays (see domain.retention.BLOB_GRACE).
         self.grace = grace
         self._running = asyncio.Lock()
+        # Set by the registry: whether a backup is being written (it needs every blob it read).
+        self.backup_running: Callable[[], bool] = lambda: False
+
+    @property
+    def running(self) -> bool:
+        return self._running.locked()
 
     async def plan(self) -> Collection:
         """What `collect` would do now; changes nothing."""
@@ -118,6 +125,9 @@ class RetentionUseCases:
         if self._running.locked():
             raise Conflict("a garbage collection is running already; wait for it to end",
                            reason="GC_IN_PROGRESS")  # fmt: skip
+        if self.backup_running():
+            raise Conflict("a backup is being written; collect garbage once it is done",
+                           reason="BACKUP_RUNNING")  # fmt: skip
         async with self._running:
             now = self.core.clock()
             retentions = self._retentions(self.policy.current())

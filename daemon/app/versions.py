@@ -7,13 +7,21 @@ import json
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.intake import Intake, fill_from_intake, take_in
+from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
-from studbook.daemon.artifacts import ScanLimits, ScannedFile, content_digest, require_under_roots, source_not_allowed
+from studbook.daemon.artifacts import (
+    FileSink,
+    ScanLimits,
+    ScannedFile,
+    check_uploaded_files,
+    content_digest,
+    require_under_roots,
+    source_not_allowed,
+)
 from studbook.daemon.artifacts import scan_artifact
 from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.claims import BlobClaims, ClaimHold
@@ -30,6 +38,7 @@ from studbook.daemon.domain.errors import (
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.model import (
+    ArtifactFile,
     ChangeKind,
     Metric,
     ModelState,
@@ -82,6 +91,8 @@ class Registration:
     source_path: str = ""
     # Leave the files of source_path where they are instead of keeping a copy.
     keep_in_place: bool = False
+    # Files already uploaded into the artifact store (path, size, sha256): instead of source_path.
+    uploaded: list[ArtifactFile] = field(default_factory=list)
 
 
 @dataclass
@@ -174,7 +185,10 @@ class VersionUseCases:
             SemVer.parse(registration.semver)
         if registration.number < 0:
             raise InvalidArgument("number must be positive", reason="INVALID_NUMBER", field="number")
-        if not registration.source_path and not draft.storage_uri:
+        if registration.uploaded and (registration.source_path or registration.keep_in_place):
+            raise InvalidArgument("uploaded files are kept by the registry: give them without source_path "
+                                  "or keep_in_place", reason="CONFLICTING_SOURCES", field="uploaded_files")  # fmt: skip
+        if not registration.uploaded and not registration.source_path and not draft.storage_uri:
             raise InvalidArgument(
                 "give a source_path for the daemon to hash, or a storage_uri for metadata-only registration",
                 reason="NO_ARTIFACT",
@@ -182,7 +196,15 @@ class VersionUseCases:
             )
         # The blobs stay claimed until the version that refers to them is committed.
         with self.claims.hold() as hold:
-            if registration.source_path:
+            if registration.uploaded:
+                uploaded = registration.uploaded
+                check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
+                for item in uploaded:  # before they are looked for: gc leaves them alone from now on
+                    hold.claim(item.sha256)
+                fill_from_intake(draft, await self.core.read(take_in_uploaded, self.blobs, uploaded, self.blobs.staging))
+                draft.kept = True
+                validate_draft(draft)
+            elif registration.source_path:
                 intake = await self._take_in(registration.source_path, registration.caller,
                                              registration.keep_in_place, hold)  # fmt: skip
                 fill_from_intake(draft, intake)
@@ -207,6 +229,10 @@ class VersionUseCases:
             if remote and error.reason == "PATH_NOT_ALLOWED":  # a link inside a root leading out
                 raise source_not_allowed() from None
             raise
+
+    def keeping_sink(self) -> FileSink:
+        """For a scan that should keep the bytes it reads in the artifact store."""
+        return Ingest(self.blobs)
 
     async def keep_files(self, path: str, root: str, files: list[ScannedFile], hold: ClaimHold) -> None:
         """Copies the files of a unit already hashed (a drop) into the artifact store.

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import os
+import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,13 +38,17 @@ class Ingest:
         self.store = store
         self.expected = expected or {}
         self.hold = hold
-        self.buffer = memoryview(bytearray(CHUNK_SIZE))
+        # The scanner hands files to several threads at once.
+        self._lock = threading.Lock()
         self.copied_bytes = 0
         self.new_blobs = 0
+        self.touched = False
 
     def absorb(self, rel: str, fd: int, size: int) -> str | None:
         """Reads the open file `fd` to its end once; returns its sha256, or None when it did
-        not hold exactly `size` bytes (it is being written). The blob is durable on return."""
+        not hold exactly `size` bytes (it is being written). The blob is in place on return and
+        durable once `seal` has run (the scanner calls it when the scan succeeded)."""
+        self.touched = True
         known = self.expected.get(rel)
         if known is not None:
             self._claim(known)
@@ -55,8 +60,10 @@ class Ingest:
             if digest is None:
                 return None
             self._claim(digest)
-            if self.store.put(digest, staged):
-                self.new_blobs += 1
+            new = self.store.put(digest, staged, durable=False)
+            with self._lock:
+                self.copied_bytes += size
+                self.new_blobs += int(new)
             return digest
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -68,28 +75,35 @@ class Ingest:
         finally:
             staged.unlink(missing_ok=True)
 
+    def seal(self) -> None:
+        """Makes the blobs this ingest stored or found durable: one flush for all of them.
+
+        Found ones too: another ingest may have put them a moment ago and not flushed yet.
+        """
+        if self.touched:
+            self.store.sync()
+
     def _claim(self, sha256: str) -> None:
         if self.hold is not None:
             self.hold.claim(sha256)
 
     def _copy(self, fd: int, size: int, staged: Path) -> str | None:
         hasher = hashlib.sha256()
+        buffer = memoryview(bytearray(CHUNK_SIZE))
         reader = io.FileIO(fd, "rb", closefd=False)
         out = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
         try:
             copied = 0
-            while count := reader.readinto(self.buffer):
+            while count := reader.readinto(buffer):
                 copied += count
                 if copied > size:
                     return None  # still growing: stop instead of chasing a writer
-                chunk = self.buffer[:count]
+                chunk = buffer[:count]
                 hasher.update(chunk)
                 while chunk:
                     chunk = chunk[os.write(out, chunk) :]
             if copied != size:
                 return None
-            os.fsync(out)
         finally:
             os.close(out)
-        self.copied_bytes += size
         return hasher.hexdigest()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import errno
 import os
+from collections.abc import Callable
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +32,7 @@ class LocalBlobStore:
         self.url = root.resolve().as_uri() if root.exists() else root.absolute().as_uri()
         for folder in (root, root / "sha256", self.staging):
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)  # also when an older studbook or a copy left it open to others
 
     def check(self) -> None:
         probe = self.staging / f".check-{os.getpid()}-{uuid.uuid4().hex}"
@@ -42,22 +46,25 @@ class LocalBlobStore:
                 f"cannot write to the artifact store {self.url} ({exc.strerror}): check the folder's owner and mode",
                 reason="ARTIFACT_STORE_DENIED", store=self.url) from None  # fmt: skip
 
-    def _path(self, sha256: str) -> Path:
+    def path_of(self, sha256: str) -> Path:
+        """Where blob `sha256` lies, stored or not."""
         return self.root / blob_key(sha256)
 
     def has(self, sha256: str) -> bool:
-        return self._path(sha256).is_file()
+        return self.path_of(sha256).is_file()
 
     def size(self, sha256: str) -> int | None:
         try:
-            return self._path(sha256).stat().st_size
+            return self.path_of(sha256).stat().st_size
         except FileNotFoundError:
             return None
 
-    def put(self, sha256: str, staged: Path) -> bool:
-        final = self._path(sha256)
+    def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:
+        final = self.path_of(sha256)
         created = _make_dirs(final.parent, self.root)
         os.chmod(staged, 0o400)  # a blob is never written again
+        if durable:
+            _fsync_file(staged)
         try:
             # link(2) never replaces an existing name: the first copy of these bytes stays.
             os.link(staged, final)
@@ -66,20 +73,30 @@ class LocalBlobStore:
             new = False
         finally:
             staged.unlink(missing_ok=True)
-        if new:
+        if new and durable:
             for folder in [final.parent, *created]:
                 _fsync_dir(folder)
         return new
 
+    def sync(self) -> None:
+        # One flush of the whole file system: the journal commits every pending blob, its
+        # folder entries included, together (thousands of small files in one go).
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _syncfs is None or _syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
+
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
-            handle = open(self._path(sha256), "rb")  # noqa: SIM115 - closed by the generator
+            handle = open(self.path_of(sha256), "rb")  # noqa: SIM115 - closed by the generator
         except FileNotFoundError:
             raise BlobMissing(f"blob {sha256} is not in the artifact store {self.url}", sha256=sha256) from None
         return _chunks(handle, offset, length)
 
     def delete(self, sha256: str) -> None:
-        self._path(sha256).unlink(missing_ok=True)
+        self.path_of(sha256).unlink(missing_ok=True)
 
     def list(self) -> Iterator[tuple[str, int]]:
         for blob in self.list_entries():
@@ -142,6 +159,27 @@ def _make_dirs(folder: Path, root: Path) -> list[Path]:
         except FileExistsError:
             pass
     return created_in
+
+
+def _load_syncfs() -> Callable[[int], int] | None:
+    """Linux's syncfs(2), which flushes one file system; None where libc lacks it."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        function: Callable[[int], int] = libc.syncfs
+        return function
+    except (OSError, AttributeError):
+        return None
+
+
+_syncfs = _load_syncfs()
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _fsync_dir(folder: Path) -> None:

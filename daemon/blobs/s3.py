@@ -118,7 +118,10 @@ class S3BlobStore:
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
 
-    def put(self, sha256: str, staged: Path) -> bool:
+    def sync(self) -> None:
+        """Nothing to do: an object S3 acknowledged is durable."""
+
+    def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:
         try:
             key = blob_key(sha256)
             size = staged.stat().st_size  # a missing staged file fails here, not as a missing object
@@ -295,6 +298,75 @@ class S3BlobStore:
         answer = f"HTTP {status}" + (f" {code}" if code else "") if status else type(exc).__name__
         return ArtifactStoreUnavailable(f"{where} failed a request ({answer}); try again later",
                                         reason="ARTIFACT_STORE_UNAVAILABLE", **facts)  # fmt: skip
+
+
+class S3Folder:
+    """A backup under an S3 prefix: named objects (catalog, manifest) beside a blob store under `blobs/`.
+
+    A named object is replaced by one PUT (in parts when big, completed at once), so readers
+    see the old object or the new one.
+    """
+
+    def __init__(self, url: str, *, staging: Path, environ: Mapping[str, str] | None = None) -> None:
+        self._root = S3BlobStore(url, staging=staging, environ=environ)
+        self.url = self._root.url
+        self.blobs = S3BlobStore(f"{self.url}/blobs", staging=staging, environ=environ)
+
+    def check(self) -> None:
+        self.blobs.check()
+
+    def entries(self) -> list[str] | None:
+        return None  # a prefix may hold anything beside a backup; listing it proves nothing
+
+    def read_bytes(self, name: str) -> bytes | None:
+        try:
+            return bytes(obstore.get(self._root._reader, name).bytes())
+        except FileNotFoundError as exc:
+            if "NoSuchBucket" in str(exc):
+                self._root._fail(exc)
+            return None
+        except Exception as exc:  # noqa: BLE001
+            self._root._fail(exc)
+
+    def fetch_file(self, name: str, dest: Path) -> bool:
+        try:
+            result = obstore.get(self._root._reader, name)
+            with open(dest, "wb") as out:
+                for chunk in result.stream(min_chunk_size=READ_CHUNK):
+                    out.write(chunk)
+        except FileNotFoundError as exc:
+            if "NoSuchBucket" in str(exc):
+                self._root._fail(exc)
+            return False
+        except Exception as exc:  # noqa: BLE001
+            self._root._fail(exc)
+        return True
+
+    def put_file(self, name: str, path: Path) -> None:
+        size = path.stat().st_size
+        try:
+            if size <= SINGLE_PUT_MAX:
+                obstore.put(self._root._store, name, path)
+            else:
+                part = _part_size(size)
+                obstore.put(self._root._store, name, path, use_multipart=True, chunk_size=part,
+                            max_concurrency=max(2, UPLOAD_MEMORY // part))  # fmt: skip
+        except Exception as exc:  # noqa: BLE001
+            self._root._fail(exc)
+
+    def put_bytes(self, name: str, data: bytes) -> None:
+        try:
+            obstore.put(self._root._store, name, data)
+        except Exception as exc:  # noqa: BLE001
+            self._root._fail(exc)
+
+    def delete_file(self, name: str) -> None:
+        try:
+            obstore.delete(self._root._store, name)
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001
+            self._root._fail(exc)
 
 
 def parse_url(url: str) -> tuple[str, str]:

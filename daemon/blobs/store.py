@@ -15,7 +15,8 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -78,12 +79,18 @@ class BlobStore(Protocol):
         """The stored blob's size in bytes, None when it is not stored."""
         ...
 
-    def put(self, sha256: str, staged: Path) -> bool:
+    def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:
         """Stores the verified file `staged` (in `staging`) as blob `sha256` and removes it.
 
         True when the blob is new, False when it was stored already (its bytes are kept as
-        they are). Returns only once the blob is durable.
+        they are). Returns once the blob is durable, or with `durable=False` once it is in
+        place: then `sync()` must make it durable before anything refers to it (many small
+        blobs then cost one flush instead of one each).
         """
+        ...
+
+    def sync(self) -> None:
+        """Makes every blob put with `durable=False` durable."""
         ...
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
@@ -123,11 +130,30 @@ def clear_stale_staging(staging: Path, older_than: float = STALE_STAGING_SECONDS
     return removed
 
 
-def blob_matches(store: BlobStore, sha256: str) -> bool:
-    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent."""
+def materialize(store: BlobStore, sha256: str, target: Path) -> None:
+    """Lays blob `sha256` out as the file `target`: a link into a local store, else a copy."""
+    local = getattr(store, "path_of", None)
+    if local is not None:
+        try:
+            os.link(local(sha256), target)
+            return
+        except OSError:
+            pass  # another file system, or links not allowed: copy instead
+    with open(target, "wb") as out:
+        for chunk in store.read(sha256):
+            out.write(chunk)
+
+
+def blob_matches(store: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
+    """Blocking: whether the stored bytes of blob `sha256` still hash to it. BlobMissing if absent.
+
+    `progress` is told how many bytes each chunk held, as they are read.
+    """
     hasher = hashlib.sha256()
     for chunk in store.read(sha256):
         hasher.update(chunk)
+        if progress is not None:
+            progress(len(chunk))
     return hasher.hexdigest() == sha256
 
 
@@ -136,6 +162,40 @@ def catalog_key(catalog_id: str) -> str:
     if not CATALOG_ID.fullmatch(catalog_id):
         raise InvalidArgument(f"not a catalog id: {catalog_id[:80]!r}", reason="INVALID_CATALOG_ID")
     return f"catalogs/{catalog_id}"
+
+
+def copy_blob(source: BlobStore, target: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
+    """Blocking: copies blob `sha256` from `source` into `target`, hashing it on the way; True once
+    it is durable there. False, storing nothing, when the bytes read do not hash to `sha256`;
+    BlobMissing when `source` does not hold it. `progress` is told of every chunk read."""
+    staged = target.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
+    hasher = hashlib.sha256()
+    try:
+        with open(staged, "xb") as out:
+            for chunk in source.read(sha256):
+                hasher.update(chunk)
+                out.write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+            out.flush()
+            os.fsync(out.fileno())
+        if hasher.hexdigest() != sha256:
+            return False
+        target.put(sha256, staged)
+        return True
+    finally:
+        staged.unlink(missing_ok=True)
+
+
+def sha256_of_file(path: Path) -> tuple[str, int]:
+    """Blocking: (sha256, size) of a local file, read once."""
+    hasher = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            hasher.update(chunk)
+            size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 def blob_key(sha256: str) -> str:

@@ -108,6 +108,12 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.AccessService/RevokeToken": _AD,
     "studbook.v1.AccessService/GetCaller": _V,
     "studbook.v1.ArtifactService/ReadArtifactFile": _V,
+    "studbook.v1.ArtifactService/GetUploadOffset": _C,
+    "studbook.v1.ArtifactService/UploadArtifactFile": _C,
+    # Reads every stored byte and changes versions' status: an operator's call, not a reader's.
+    "studbook.v1.MaintenanceService/VerifyArtifacts": _M,
+    # A copy of everything, token hashes included, written where the caller says.
+    "studbook.v1.MaintenanceService/BackupRegistry": _AD,
     # A plan changes nothing but lists the whole store: an operator's read, not a viewer's.
     "studbook.v1.RetentionService/PlanGarbageCollection": _M,
     # Purges versions and deletes blobs for good, like deleting a model.

@@ -73,6 +73,7 @@ def _requirement(item: str, version: ModelVersion) -> GateResult:
         "signature": (not version.signature.empty, "a signature"),
         "environment": (bool(env.python_version or env.packages or env.requirements), "a captured environment"),
         "dataset": (bool(version.datasets), "at least one dataset in its lineage"),
+        "kept_files": (version.kept, "a copy of its files kept by the registry"),
     }[item]
     return GateResult(gate, present, f"version {version.number} {'has' if present else 'lacks'} {what}")
 

@@ -29,6 +29,8 @@ class VersionStatus(str, Enum):
     MISSING = "missing"
     MODIFIED = "modified"
     ARCHIVED = "archived"
+    # A kept file's bytes in the artifact store no longer match its sha256, or are gone.
+    CORRUPT = "corrupt"
 
 
 class PromotionState(str, Enum):

@@ -52,7 +52,8 @@ from typing import Any
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.names import LABEL, RESERVED_LABELS
 
-REQUIREMENTS = ("model_card", "signature", "environment", "dataset")
+# `kept_files`: the registry holds the version's bytes (not a referenced, keep_in_place version).
+REQUIREMENTS = ("model_card", "signature", "environment", "dataset", "kept_files")
 OPERATORS = (">=", "<=", "==", ">", "<")
 # The kinds of gate a rollback may run or skip; approvals are not one: a rollback never waits.
 GATE_KINDS = ("from", "require", "metrics", "beat_holder", "signature_compatible", "verify_files", "name_pattern")

@@ -81,7 +81,7 @@ def _incident(incident: Incident) -> drops_pb2.WatchIncident:
 
 def status_to_proto(status: WatchStatus) -> drops_pb2.WatchStatus:
     message = drops_pb2.WatchStatus(
-        roots=[drops_pb2.WatchedRoot(path=r.path, observer=r.observer,
+        roots=[drops_pb2.WatchedRoot(path=r.path, observer=r.observer, keep_in_place=r.keep_in_place,
                                      problem=_incident(r.problem) if r.problem else None)
                for r in status.roots],  # fmt: skip
         degraded=status.degraded,
@@ -95,6 +95,7 @@ def status_to_proto(status: WatchStatus) -> drops_pb2.WatchStatus:
         files_hashed=status.counters.files_hashed,
         bytes_hashed=status.counters.bytes_hashed,
         versions_registered=status.counters.registered,
+        kept_sources_changed=status.kept_sources_changed,
     )
     stamp = timestamp(status.last_reconcile)
     if stamp is not None:

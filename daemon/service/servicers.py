@@ -9,7 +9,7 @@ import grpc
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
 from studbook.daemon.app.versions import Registration
-from studbook.daemon.domain.model import ModelState, ModelVersion, PromotionState
+from studbook.daemon.domain.model import ArtifactFile, ModelState, ModelVersion, PromotionState
 from studbook.daemon.domain.names import parse_model_name
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
@@ -130,6 +130,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
                 caller=caller_of(context),
                 source_path=request.source_path,
                 keep_in_place=request.keep_in_place,
+                uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
             )
         )
         return registry_pb2.RegisterModelVersionResponse(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import errno
 import importlib.util
 import json
 import sys
@@ -28,7 +29,7 @@ def make_pandas_probes_cheap() -> None:
         sys.modules["pandas"] = None  # type: ignore[assignment]
 
 from studbook.daemon.domain.access import Token
-from studbook.daemon.domain.errors import RegistryError, Unavailable
+from studbook.daemon.domain.errors import RegistryError, ResourceExhausted, Unavailable
 from studbook.daemon.domain.model import (
     Event,
     Metric,
@@ -98,9 +99,32 @@ def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 
 class StoreError(Unavailable):
-    """The catalog could not be read or written (disk full, I/O error, corrupt file)."""
+    """The catalog could not be read or written (I/O error, corrupt file)."""
 
     reason = "STORE_UNAVAILABLE"
+
+
+class StoreFull(ResourceExhausted):
+    """The file system that holds the catalog has no room (or quota) left for a write."""
+
+    reason = "STORE_FULL"
+
+
+class DurableCommit(Exception):
+    """DuckDB committed the transaction, then failed the checkpoint that followed it and
+    invalidated its connection: the writes are durable, the connection must be reopened."""
+
+
+# DuckDB 1.5's words when an autocheckpoint fails after a commit that did land.
+_DURABLE_COMMIT = "COMMIT succeeded and is durable"
+# strerror of ENOSPC and EDQUOT, as DuckDB quotes them in its I/O errors.
+_NO_ROOM = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return any(words in str(exc) for words in _NO_ROOM)
 
 
 @dataclass
@@ -142,29 +166,103 @@ class DropFileRow(NamedTuple):
     device: int
 
 
+class KeptScope(NamedTuple):
+    """What a check of the artifact store covers: the kept versions of a scope and their blobs."""
+
+    blobs: list[tuple[str, int]]  # distinct (sha256, size), each once however many versions share it
+    versions: int  # kept versions in scope
+    corrupt: list[tuple[str, int]]  # (model, number) of kept versions in scope marked corrupt
+    skipped: list[tuple[str, int]]  # (model, number) of referenced versions in scope, the first few
+    skipped_count: int
+
+
+class StoredBlob(NamedTuple):
+    """A blob the catalog's kept versions refer to."""
+
+    sha256: str
+    size: int
+    # Every version referring to it is marked corrupt: its bytes are known to be bad.
+    known_bad: bool
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """What a copy of the catalog holds, read in the same transaction as the copy."""
+
+    revision: int
+    chain_head: str
+    schema_version: int
+    versions: int
+    blobs: list[StoredBlob]
+
+
 class Catalog:
     """Owns the DuckDB connection. Writes go through `transaction()` on the writer thread;
     reads use a cursor per thread, which sees only committed data."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        try:
-            self._conn = duckdb.connect(str(path))
-        except duckdb.IOException as exc:
-            raise StoreError(f"cannot open the catalog {path}: {exc}") from exc
+        self._conn = self._connect()
+        # Bumped when the connection is replaced, so each thread knows its cursor is stale.
+        self._generation = 0
+        self._conn_lock = threading.Lock()
+        # Times the connection was reopened after DuckDB invalidated it.
+        self.reopens = 0
         self._local = threading.local()
         self._shapes = TableShapes()
-        self._migrate()
+        try:
+            self._migrate()
+        except duckdb.Error as exc:
+            self._conn.close()
+            raise StoreError(f"cannot upgrade the catalog {path}: {first_line(exc)}") from exc
+        except StoreError:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.Error as exc:
+            raise StoreError(f"cannot open the catalog {self.path}: {first_line(exc)}") from exc
 
     def close(self) -> None:
-        self._conn.close()
+        try:
+            self._conn.close()
+        except duckdb.Error:
+            pass  # the checkpoint on close failed (a full disk): the log keeps every write
+
+    def reopen_if_invalidated(self) -> bool:
+        """Reopens the catalog when DuckDB invalidated the connection after a fatal error (a
+        checkpoint that met a full disk); True when it did. On the writer thread only.
+
+        Closing the connection closes every reader's cursor with it; each reader takes a new
+        cursor on its next query. Reopening replays the write-ahead log, so nothing committed
+        is lost, and it needs no free space.
+        """
+        try:
+            self._conn.execute("SELECT count(*) FROM meta").fetchall()
+            return False
+        except duckdb.FatalException:
+            pass
+        except duckdb.ConnectionException:
+            pass  # already closed by an earlier attempt that failed to reconnect
+        try:
+            self._conn.close()
+        except duckdb.Error:
+            pass
+        connection = self._connect()
+        with self._conn_lock:
+            self._conn, self._generation = connection, self._generation + 1
+        self.reopens += 1
+        return True
 
     # -- schema ---------------------------------------------------------------------------
 
     def _migrate(self) -> None:
         conn = self._conn
         has_meta = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta'"
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
+            "AND table_catalog = current_database()"
         ).fetchone()
         current = 0
         if has_meta and has_meta[0]:
@@ -198,17 +296,19 @@ class Catalog:
     # -- reading --------------------------------------------------------------------------
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
-        cursor = getattr(self._local, "cursor", None)
-        if cursor is None:
-            cursor = self._conn.cursor()
-            self._local.cursor = cursor
-        return cursor
+        cached: tuple[int, duckdb.DuckDBPyConnection] | None = getattr(self._local, "cursor", None)
+        with self._conn_lock:
+            generation, conn = self._generation, self._conn
+        if cached is None or cached[0] != generation:
+            cached = (generation, conn.cursor())
+            self._local.cursor = cached
+        return cached[1]
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
             found = self._cursor().execute(sql, to_db(params)).fetchall()
         except duckdb.Error as exc:
-            raise StoreError(f"catalog read failed: {exc}") from exc
+            raise store_error(exc, "catalog read failed") from exc
         return from_db(found)
 
     def load_tokens(self) -> list[Token]:
@@ -494,6 +594,86 @@ class Catalog:
             )
         }
 
+    def kept_scope(self, model: str | None, number: int | None, skipped_limit: int = 100) -> KeptScope:
+        """The blobs of the kept versions of one version, one model (`number` None) or all (both None)."""
+        where, params = _conditions(("v.model = ?", model), ("v.number = ?", number))
+        blobs = self.query(
+            f"SELECT f.sha256, max(f.size) FROM files f JOIN versions v USING (model, number) "
+            f"WHERE v.kept AND {where} GROUP BY f.sha256 ORDER BY f.sha256",
+            params,
+        )
+        kept = int(self.query(f"SELECT count(*) FROM versions v WHERE v.kept AND {where}", params)[0][0])
+        corrupt = self.query(
+            f"SELECT model, number FROM versions v WHERE v.kept AND v.status = 'corrupt' AND {where}", params
+        )
+        skipped_count = int(self.query(f"SELECT count(*) FROM versions v WHERE NOT v.kept AND {where}", params)[0][0])
+        skipped = self.query(
+            f"SELECT model, number FROM versions v WHERE NOT v.kept AND {where} ORDER BY model, number LIMIT ?",
+            [*params, skipped_limit],
+        )
+        return KeptScope([(s, int(n)) for s, n in blobs], kept, [(m, int(n)) for m, n in corrupt],
+                         [(m, int(n)) for m, n in skipped], skipped_count)  # fmt: skip
+
+    def files_with_blobs(self, sha256s: Sequence[str]) -> list[tuple[str, int, str, str]]:
+        """(model, number, path, sha256) of every file of a kept version stored as one of these blobs."""
+        if not sha256s:
+            return []
+        return [
+            (m, int(n), path, sha)
+            for m, n, path, sha in self.query(
+                "SELECT f.model, f.number, f.path, f.sha256 FROM files f JOIN versions v USING (model, number) "
+                "WHERE v.kept AND f.sha256 IN (SELECT unnest(?)) ORDER BY f.model, f.number, f.path",
+                [list(sha256s)],
+            )
+        ]
+
+    def stored_blobs(self) -> list[StoredBlob]:
+        """Every blob the kept versions refer to, each once."""
+        return _stored_blobs(self.query)
+
+    def snapshot_into(self, target: Path) -> CatalogSnapshot:
+        """Blocking: copies the whole catalog as of one revision into a new DuckDB file `target`,
+        while the writer goes on committing.
+
+        A read transaction on a cursor of its own sees one snapshot from its first read to its
+        end, so the revision, the blobs and every table copied belong to the same state; it
+        takes no lock, so no write waits for it (DuckDB's MVCC), they only share the cores.
+        COPY FROM DATABASE copies tables, indexes and the sequence of version handles (at its
+        current value, never behind the rows copied). The attachment is visible to every
+        connection of this database until it is detached, hence a unique alias, the detach in
+        any case, and table lookups elsewhere limited to `current_database()`.
+        """
+        alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
+        cursor = self._conn.cursor()
+        attached = False
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            run = _runner(cursor)
+            revision, head = run("SELECT coalesce(max(revision), 0), coalesce(arg_max(chain_hash, revision), '') "
+                                 "FROM events")[0]  # fmt: skip
+            schema = int(run("SELECT value FROM meta WHERE key = 'schema_version'")[0][0])
+            versions = int(run("SELECT count(*) FROM versions")[0][0])
+            blobs = _stored_blobs(run)
+            source = run("SELECT current_database()")[0][0]
+            cursor.execute(f"ATTACH {_sql_text(str(target))} AS {alias}")
+            attached = True
+            cursor.execute(f"COPY FROM DATABASE {_sql_name(source)} TO {alias}")
+            cursor.execute("COMMIT")
+            cursor.execute(f"CHECKPOINT {alias}")  # the copy whole in its file, no WAL beside it
+        except duckdb.Error as exc:
+            raise StoreError(f"copying the catalog to {target} failed: {exc}") from exc
+        finally:
+            try:
+                cursor.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # committed, or never begun
+            try:
+                if attached:
+                    cursor.execute(f"DETACH {alias}")
+            finally:
+                cursor.close()
+        return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
+
     def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:
         """Every drop-in verdict and every drop's files as last seen."""
         drops = [DropRow(*r) for r in self.query(f"SELECT {', '.join(DropRow._fields)} FROM drops ORDER BY root, path")]
@@ -512,6 +692,36 @@ class Catalog:
                            purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]:  # fmt: skip
         """The stored blobs no version refers to, `purging` left out (see store.retention)."""
         return retention.unreferenced_blobs(self.query, stored, purging)
+
+
+Run = Callable[..., list[tuple[Any, ...]]]
+
+
+def _stored_blobs(run: Run) -> list[StoredBlob]:
+    return [
+        StoredBlob(sha256, int(size), bool(known_bad))
+        for sha256, size, known_bad in run(
+            "SELECT f.sha256, max(f.size), bool_and(v.status = 'corrupt') FROM files f "
+            "JOIN versions v USING (model, number) WHERE v.kept GROUP BY f.sha256 ORDER BY f.sha256"
+        )
+    ]
+
+
+def _runner(cursor: duckdb.DuckDBPyConnection) -> Run:
+    def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return from_db(cursor.execute(sql, to_db(params)).fetchall())
+
+    return run
+
+
+def _sql_text(value: str) -> str:
+    """A SQL string literal, for the statements that take no parameters (ATTACH)."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_name(value: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + value.replace('"', '""') + '"'
 
 
 def read_version(
@@ -589,7 +799,9 @@ class TableShapes:
         if shape is None:
             # Columns filled by a sequence are left to their default.
             columns = conn.execute(
+                # Only this database's table: a catalog copy being written is attached beside it.
                 "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                "AND table_catalog = current_database() "
                 "AND coalesce(column_default, '') NOT LIKE 'nextval(%' ORDER BY ordinal_position",
                 [table],
             ).fetchall()
@@ -622,7 +834,12 @@ class Transaction:
 
     def commit(self) -> None:
         self.flush()
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except duckdb.FatalException as exc:
+            if _DURABLE_COMMIT in str(exc):
+                raise DurableCommit(first_line(exc)) from exc
+            raise
 
     def rollback(self) -> None:
         self._pending.clear()
@@ -756,6 +973,22 @@ class Transaction:
         """Deletes the versions' rows; returns the sha256 of their files (see store.retention)."""
         return retention.purge_versions(self.execute, keys)
 
+    def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
+        """Status, reason, update time and revision of many versions, in one statement."""
+        if not versions:
+            return
+        self.execute(
+            "UPDATE versions SET status = u.status, status_reason = u.reason, update_time = u.update_time, "
+            "revision = u.revision FROM (SELECT unnest(?) AS model, unnest(?) AS number, unnest(?) AS status, "
+            "unnest(?) AS reason, unnest(?::TIMESTAMP[]) AS update_time, unnest(?) AS revision) u "
+            "WHERE versions.model = u.model AND versions.number = u.number",
+            [
+                [v.model for v in versions], [v.number for v in versions], [v.status.value for v in versions],
+                [v.status_reason for v in versions], to_db([v.update_time for v in versions]),
+                [v.revision for v in versions],
+            ],  # fmt: skip
+        )
+
     def previous_holder(self, model: str, label: str, current: int) -> int | None:
         """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""
         found = self.execute(
@@ -826,7 +1059,23 @@ class Transaction:
                      [storage_uri, model, number])  # fmt: skip
 
 
+def first_line(exc: BaseException) -> str:
+    """DuckDB's messages can run over several lines; an error the daemon reports is one."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def store_error(exc: BaseException, what: str) -> RegistryError:
+    """The store's own error for a failure of DuckDB or of the file system under it."""
+    if is_disk_full(exc):
+        return StoreFull(
+            f"the disk that holds the catalog is full ({first_line(exc)}); nothing acknowledged was lost "
+            "and reads still work"
+        )
+    return StoreError(f"{what}: {first_line(exc)}")
+
+
 def wrap_store_errors(exc: BaseException) -> RegistryError:
     if isinstance(exc, RegistryError):
         return exc
-    return StoreError(f"catalog write failed: {exc}")
+    return store_error(exc, "catalog write failed")

@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store.catalog import Catalog, Transaction, wrap_store_errors
+from studbook.daemon.store.catalog import Catalog, DurableCommit, StoreFull, Transaction, wrap_store_errors
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ class Writer:
 
     `on_commit` runs on the writer thread after each durable commit with the values the ops
     returned; `on_abort` runs after a rollback so in-memory state can be reloaded.
+
+    A failure that invalidates DuckDB's connection (a checkpoint that meets a full disk) is
+    not the end: the writer reopens the catalog and reloads, so reads go on and writes take
+    again once there is room. Until a reopen succeeds, each group is refused with its error.
     """
 
     def __init__(
@@ -55,6 +59,8 @@ class Writer:
         self._queue: queue.Queue[_Job[Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="studbook-writer", daemon=True)
         self._stopped = False
+        # Why the catalog cannot be written until it is reopened; None while it can.
+        self._broken: RegistryError | None = None
         self.commits = 0
         self.operations = 0
 
@@ -96,6 +102,10 @@ class Writer:
                 return
 
     def _commit_group(self, batch: list[_Job[Any]]) -> None:
+        if self._broken is not None and not self._recover():
+            for job in batch:
+                _settle(job.future, error=self._broken)
+            return
         tx = self._catalog.transaction()
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
@@ -106,12 +116,23 @@ class Writer:
                 except RegistryError as refused:
                     results.append((job, None, refused))
             tx.commit()
+        except DurableCommit as landed:
+            # The group is committed and in-memory state already holds it: answer as usual.
+            log.warning("%s; reopening the catalog", landed)
+            self._recover(reload=False)
         except Exception as exc:  # noqa: BLE001 - any failure: undo the group, retry alone
             tx.rollback()
-            self._on_abort()
+            if not self._recover():
+                for job in batch:
+                    _settle(job.future, error=wrap_store_errors(exc))
+                return
             if len(batch) == 1:
-                _settle(batch[0].future, error=wrap_store_errors(exc))
-                log.exception("write failed")
+                refusal = wrap_store_errors(exc)
+                _settle(batch[0].future, error=refusal)
+                if isinstance(refusal, StoreFull):
+                    log.warning("write refused: %s", refusal.message)
+                else:
+                    log.exception("write failed")
                 return
             for job in batch:
                 self._commit_group([job])
@@ -123,6 +144,21 @@ class Writer:
         finally:
             for job, value, error in results:
                 _settle(job.future, value, error)
+
+    def _recover(self, reload: bool = True) -> bool:
+        """Reopens the catalog if DuckDB invalidated it, then reloads in-memory state; False
+        (and the reason kept for the next groups) while that fails."""
+        try:
+            if self._catalog.reopen_if_invalidated():
+                log.warning("the catalog %s was reopened after a fatal error", self._catalog.path)
+            if reload:
+                self._on_abort()
+        except Exception as exc:  # noqa: BLE001 - the writer thread must outlive a bad disk
+            self._broken = wrap_store_errors(exc)
+            log.error("the catalog cannot be reopened (%s); writes are refused until it can", exc)
+            return False
+        self._broken = None
+        return True
 
 
 def _settle(future: Future[Any], value: Any = None, error: BaseException | None = None) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studbook.daemon.artifacts import ScanLimits, ScannedFile, content_digest, scan_artifact
+from studbook.daemon.artifacts import FileSink, ScanLimits, ScannedFile, content_digest, scan_artifact
 from studbook.daemon.formats import DEFAULT_LIMITS, FileInfo, FolderInfo, Limits, inspect_file, inspect_folder
 from studbook.daemon.watch.layout import MANIFEST, is_artifact_path
 from studbook.daemon.watch.manifest import ManifestError
@@ -39,13 +39,15 @@ class Inspected:
     folder: FolderInfo | None = None
 
 
-def hash_unit(path: str, root: str, limits: ScanLimits, known: Mapping[str, ScannedFile]) -> Hashed:
+def hash_unit(path: str, root: str, limits: ScanLimits, known: Mapping[str, ScannedFile],
+              sink: FileSink | None = None) -> Hashed:  # fmt: skip
     """Scan and hash `path`; files whose size, mtime and inode match `known` are not re-read.
+    With a `sink`, the files read are kept in the artifact store in the same pass.
 
     Raises the scanner's RegistryErrors (symlinks escaping, hardlinks, files changed while
     read, ...). Blocking.
     """
-    scanned = scan_artifact(Path(path), limits=limits, allowed_roots=[Path(root)], known=known)
+    scanned = scan_artifact(Path(path), limits=limits, allowed_roots=[Path(root)], known=known, sink=sink)
     hashed = Hashed([f for f in scanned if is_artifact_path(f.path)], {f.path: f for f in scanned})
     for item in scanned:
         before = known.get(item.path)

@@ -152,7 +152,7 @@ class UnitJudge:
             if hashed is None and not final:
                 raise _Wait("WAITING_FOR_QUIET", f"waiting until nothing has changed for {self.quiet:g} s",
                             self._until_stable(progress))  # fmt: skip
-            hashed = hashed or await self._hash(key, progress)
+            hashed = hashed or await self._hash(key, progress, keep=self._keeps(key))
         except (ManifestError, FormatError) as exc:
             return await self._quarantine(key, snap, record, exc)
         except RegistryError as exc:
@@ -193,7 +193,8 @@ class UnitJudge:
             return manifest, None
         problem = _listing_problem(manifest, snap.entries)
         if problem is None:
-            hashed = await self._hash(key, progress)
+            # Complete if it verifies: then this read keeps the bytes too, and registering reads nothing again.
+            hashed = await self._hash(key, progress, keep=final and self._keeps(key))
             wrong = [f.path for f in manifest.files if hashed.all_files[f.path].sha256 != f.sha256]
             if not wrong:
                 return manifest, hashed
@@ -205,9 +206,14 @@ class UnitJudge:
             raise problem
         raise _Wait(problem.reason, problem.message, self._until_stable(progress))
 
-    async def _hash(self, key: UnitKey, progress: _Progress, known: Mapping[str, ScannedFile] | None = None) -> Hashed:
+    def _keeps(self, key: UnitKey) -> bool:
+        return key.root not in self.settings.in_place_roots
+
+    async def _hash(self, key: UnitKey, progress: _Progress, known: Mapping[str, ScannedFile] | None = None,
+                    keep: bool = False) -> Hashed:  # fmt: skip
+        sink = self.registry.versions.keeping_sink() if keep else None
         hashed = await asyncio.to_thread(
-            hash_unit, key.path, key.root, self.settings.scan_limits, {**progress.known, **(known or {})}
+            hash_unit, key.path, key.root, self.settings.scan_limits, {**progress.known, **(known or {})}, sink
         )
         progress.known = dict(hashed.all_files)
         self.counters.files_hashed += hashed.hashed_files
@@ -225,7 +231,7 @@ class UnitJudge:
         except OSError as exc:
             raise _Wait("READ_FAILED", f"could not read a file: {exc.strerror}", self.quiet) from None
         draft = build_draft(key.model, key.path, hashed, inspected, manifest, parents)
-        draft.kept = key.root not in self.settings.in_place_roots
+        draft.kept = self._keeps(key)
         # The kept blobs stay claimed until the version is registered: gc leaves them alone.
         with self.registry.versions.claims.hold() as hold:
             return await self._keep_and_register(key, snap, record, progress, number, manifest, hashed, draft, hold)

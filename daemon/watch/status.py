@@ -28,6 +28,8 @@ class RootStatus:
     """inotify (or the platform's native kind), polling, or empty while not watched."""
     problem: Incident | None = None
     """Why this root is degraded right now, if it is."""
+    keep_in_place: bool = False
+    """Its drops are referenced where they lie, not kept."""
 
 
 @dataclass
@@ -51,6 +53,7 @@ class WatchStatus:
     reconcile_seconds: float
     counters: Counters
     last_reconcile: datetime | None
+    kept_sources_changed: int = 0
 
 
 @dataclass

@@ -185,7 +185,8 @@ class DropWatcher:
         problems = self.problems()
         drops = self.registry.drops
         return WatchStatus(
-            roots=[RootStatus(s.path, s.observer, s.problem) for s in self._root_status.values()],
+            roots=[RootStatus(s.path, s.observer, s.problem, s.path in self.judge.settings.in_place_roots)
+                   for s in self._root_status.values()],  # fmt: skip
             degraded=bool(problems),
             problems=problems,
             incidents=list(self.incidents),
@@ -196,6 +197,8 @@ class DropWatcher:
             reconcile_seconds=self.settings.reconcile_seconds,
             counters=self.counters,
             last_reconcile=self._last_reconcile,
+            kept_sources_changed=sum(drops.count(state, kept_roots_only=self.judge.settings.in_place_roots)
+                                     for state in (DropState.MODIFIED, DropState.MISSING)),
         )
 
     async def retry(self, record: DropRecord) -> DropRecord:

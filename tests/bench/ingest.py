@@ -19,9 +19,10 @@ def bench_ingest(root: Path, *, total_bytes: int = GiB, file_count: int = 4, rou
     """MB/s (10**6 bytes) of each way over the same cached bytes; best of `rounds` each.
 
     Floors: `cp -r` of the folder; `cp -r` then hashlib over the copy (what ingest does in
-    two passes); reading the files once. studbook: RegisterModelVersion from the folder over
-    the unix socket (hash, copy, fsync every blob, inspect, commit), then `pull` of the same
-    version through Client.download (stream, verify, fsync, rename).
+    two passes); reading the files once; hashlib over them (what any verified copy must do). studbook: RegisterModelVersion from the folder over
+    the unix socket (hash, copy, flush, inspect, commit); the same folder uploaded over the
+    unix socket (hashed by the client, streamed, checked, kept); then `pull` of a version
+    through Client.download (stream, verify, fsync, rename).
     """
     work = root / "ingest-bench"
     size = _affordable_bytes(root, total_bytes) // file_count
@@ -43,12 +44,17 @@ def bench_ingest(root: Path, *, total_bytes: int = GiB, file_count: int = 4, rou
                 keep("cp", _seconds(lambda: subprocess.run(["cp", "-r", str(source), str(copy)], check=True)))
                 keep("cp_then_hashlib", best["cp"] + _seconds(lambda: [_hashlib_digest(p) for p in copy.iterdir()]))
                 keep("read", _seconds(lambda: [_read(p) for p in paths]))
+                keep("hashlib", _seconds(lambda: [_hashlib_digest(p) for p in paths]))
                 shutil.rmtree(copy)
                 # A fresh model and fresh bytes each round, so nothing is deduplicated away.
                 with open(paths[0], "r+b") as first:
                     first.write(os.urandom(32))
                 keep("ingest", _seconds(lambda: client.register(f"ingest-{round_}", path=source, environment=False,
                                                                 git=False)))  # fmt: skip
+                with open(paths[0], "r+b") as first:
+                    first.write(os.urandom(32))
+                keep("upload", _seconds(lambda: client.register(f"upload-{round_}", path=source, upload=True,
+                                                                environment=False, git=False)))  # fmt: skip
                 pulled = work / f"pulled-{round_}"
                 keep("pull", _seconds(lambda: client.download(f"ingest-{round_}", pulled)))
                 shutil.rmtree(pulled)
@@ -64,12 +70,15 @@ def print_ingest(figures: dict[str, float]) -> None:
     print(f"\nkeeping bytes: {figures['bytes'] / 2**20:.0f} MiB in 4 files, page cache warm")
     cp = figures["cp_mb_s"]
     for label, key in (("cp -r (floor)", "cp_mb_s"), ("cp -r, then hashlib over the copy", "cp_then_hashlib_mb_s"),
-                       ("register (hash + copy + fsync + inspect)", "ingest_mb_s")):  # fmt: skip
+                       ("register (hash + copy + flush + inspect)", "ingest_mb_s")):  # fmt: skip
         print(f"  {label:<44} {figures[key]:9.0f} MB/s   ({figures[key] / cp:.2f}x cp)")
-    read = figures["read_mb_s"]
+    read, hashed = figures["read_mb_s"], figures["hashlib_mb_s"]
     print(f"  {'reading the files (floor)':<44} {read:9.0f} MB/s")
-    print(f"  {'pull (stream + verify + fsync)':<44} {figures['pull_mb_s']:9.0f} MB/s   "
-          f"({figures['pull_mb_s'] / read:.2f}x reading, {figures['pull_mb_s'] / cp:.2f}x cp)")
+    print(f"  {'hashlib over the files (floor of a check)':<44} {hashed:9.0f} MB/s")
+    for label, key in (("upload over the unix socket (hash, send, keep)", "upload_mb_s"),
+                       ("pull (copy or stream, verify, fsync)", "pull_mb_s")):  # fmt: skip
+        print(f"  {label:<44} {figures[key]:9.0f} MB/s   ({figures[key] / read:.2f}x reading, "
+              f"{figures[key] / hashed:.2f}x hashlib, {figures[key] / cp:.2f}x cp)")
 
 
 def _seconds(action: object) -> float:

@@ -14,6 +14,7 @@ import grpc
 import pytest
 
 from conftest import start_daemon, stop_daemon
+from support.files import write_tree
 from support.rpc import error_info
 from support.waiting import wait_for
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, registry_pb2_grpc
@@ -35,16 +36,9 @@ def blobs_in(data_dir: Path) -> dict[str, Path]:
     return {p.name: p for p in (data_dir / "blobs" / "sha256").rglob("*") if p.is_file()}
 
 
-def make_folder(path: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_bytes(data)
-    return path
-
-
 def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_deleted(daemon: Any, tmp_path: Path) -> None:
     weights = os.urandom(3 * 1024 * 1024 + 17)
-    source = make_folder(tmp_path / "model", {"model.safetensors": weights, "sub/config.json": b'{"a": 1}'})
+    source = write_tree(tmp_path / "model", {"model.safetensors": weights, "sub/config.json": b'{"a": 1}'})
     with daemon.channel() as channel:
         version = register(channel, "kept", source).version
         shutil.rmtree(source)
@@ -60,10 +54,22 @@ def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_d
     assert max(len(r.data) for r in replies) <= 1024 * 1024
 
 
+def test_over_the_unix_socket_a_caller_may_copy_the_stored_file_itself(daemon: Any, tmp_path: Path) -> None:
+    data = os.urandom(100_000)
+    with daemon.channel() as channel:
+        name = register(channel, "local", write_tree(tmp_path / "m", {"w.bin": data})).version.name
+        replies = list(artifacts_pb2_grpc.ArtifactServiceStub(channel).ReadArtifactFile(
+            artifacts_pb2.ReadArtifactFileRequest(name=name, path="w.bin", local_copy=True)))  # fmt: skip
+
+    assert len(replies) == 1 and replies[0].data == b""
+    assert Path(replies[0].local_path).read_bytes() == data
+    assert Path(replies[0].local_path) == blobs_in(daemon.data_dir)[hashlib.sha256(data).hexdigest()]
+
+
 def test_a_read_resumes_from_an_offset_and_stops_after_a_length(daemon: Any, tmp_path: Path) -> None:
     data = bytes(range(256)) * 10_000
     with daemon.channel() as channel:
-        name = register(channel, "ranges", make_folder(tmp_path / "m", {"w.bin": data})).version.name
+        name = register(channel, "ranges", write_tree(tmp_path / "m", {"w.bin": data})).version.name
         _, tail = read(channel, name, "w.bin", offset=1000)
         _, middle = read(channel, name, "w.bin", offset=5, length=300)
         replies, empty = read(channel, name, "w.bin", offset=len(data))
@@ -75,8 +81,8 @@ def test_a_read_resumes_from_an_offset_and_stops_after_a_length(daemon: Any, tmp
 def test_identical_files_are_stored_once_across_versions_and_models(daemon: Any, tmp_path: Path) -> None:
     shared = os.urandom(100_000)
     with daemon.channel() as channel:
-        register(channel, "one", make_folder(tmp_path / "a", {"w.bin": shared, "card.md": b"a"}))
-        register(channel, "two", make_folder(tmp_path / "b", {"weights.bin": shared, "card.md": b"b"}))
+        register(channel, "one", write_tree(tmp_path / "a", {"w.bin": shared, "card.md": b"a"}))
+        register(channel, "two", write_tree(tmp_path / "b", {"weights.bin": shared, "card.md": b"b"}))
 
     stored = blobs_in(daemon.data_dir)
     assert hashlib.sha256(shared).hexdigest() in stored
@@ -87,7 +93,7 @@ def test_identical_files_are_stored_once_across_versions_and_models(daemon: Any,
 
 
 def test_keep_in_place_references_the_files_without_a_copy(daemon: Any, tmp_path: Path) -> None:
-    source = make_folder(tmp_path / "huge", {"w.bin": b"already on safe storage"})
+    source = write_tree(tmp_path / "huge", {"w.bin": b"already on safe storage"})
     with daemon.channel() as channel:
         version = register(channel, "inplace", source, keep_in_place=True).version
         with pytest.raises(grpc.RpcError) as refused:
@@ -108,7 +114,7 @@ def test_keep_in_place_references_the_files_without_a_copy(daemon: Any, tmp_path
 def test_a_bad_read_says_what_is_wrong(daemon: Any, tmp_path: Path, path: str, offset: int, length: int,
                                        code: grpc.StatusCode, reason: str) -> None:  # fmt: skip
     with daemon.channel() as channel:
-        name = register(channel, "bad", make_folder(tmp_path / "m", {"w.bin": b"ten bytes!"})).version.name
+        name = register(channel, "bad", write_tree(tmp_path / "m", {"w.bin": b"ten bytes!"})).version.name
         with pytest.raises(grpc.RpcError) as refused:
             read(channel, name, path, offset, length)
 
@@ -116,7 +122,7 @@ def test_a_bad_read_says_what_is_wrong(daemon: Any, tmp_path: Path, path: str, o
 
 
 def test_kill_9_during_an_ingest_leaves_no_partial_blob_and_no_version(short_dir: Path, tmp_path: Path) -> None:
-    big = make_folder(tmp_path / "big", {"w.bin": os.urandom(256 * 1024 * 1024)})
+    big = write_tree(tmp_path / "big", {"w.bin": os.urandom(256 * 1024 * 1024)})
     daemon = start_daemon(short_dir / "data", short_dir / "s.sock")
     staging = daemon.data_dir / "blobs" / "tmp"
     try:

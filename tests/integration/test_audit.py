@@ -6,6 +6,8 @@ import duckdb
 import grpc
 
 from support.rpc import register, stubs
+from studbook.daemon.domain.audit import HighWaterMark
+from studbook.daemon.store.mark import MarkFile
 from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2, stages_pb2
 
 
@@ -60,6 +62,34 @@ def test_a_deleted_record_is_named(daemon_factory):
     verdict = verify(restarted)
 
     assert verdict.broken_revision == 4 and "missing" in verdict.problem
+
+
+def mark_instead(daemon, mark: HighWaterMark) -> None:  # type: ignore[no-untyped-def]
+    """Puts another high-water mark in place while the daemon runs: what it would find had the
+    catalog lost or rewritten records after they were acknowledged."""
+    path = daemon.data_dir / "catalog.hwm"
+    path.unlink()
+    MarkFile(path).write(mark)
+
+
+def test_verify_names_acknowledged_records_the_trail_no_longer_holds(daemon):
+    make_history(daemon)
+    mark_instead(daemon, HighWaterMark(9, "f" * 64))
+
+    verdict = verify(daemon)
+
+    assert not verdict.intact
+    assert verdict.broken_revision == 6 and verdict.checked == 5
+    assert "high-water mark" in verdict.problem and "revision 9 was acknowledged" in verdict.problem
+
+
+def test_verify_names_a_trail_rewritten_under_its_mark(daemon):
+    make_history(daemon)
+    mark_instead(daemon, HighWaterMark(5, "f" * 64))
+
+    verdict = verify(daemon)
+
+    assert verdict.broken_revision == 5 and "not the one acknowledged" in verdict.problem
 
 
 def test_export_streams_every_record_with_its_hash(daemon):

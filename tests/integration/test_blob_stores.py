@@ -7,7 +7,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,6 @@ from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.blobs.s3 import SINGLE_PUT_MAX, S3BlobStore
 from studbook.daemon.blobs.store import READ_CHUNK
 from studbook.daemon.domain.errors import InvalidArgument
-from support.s3 import MotoServer, start_moto, stop_moto
 
 # The S3 store reads in windows of this many bytes, smaller than its default so that a few MiB
 # cross several windows; not a multiple of a read chunk.
@@ -52,13 +51,6 @@ def sha(data: bytes) -> str:
 
 def read_all(store: BlobStore, digest: str, offset: int = 0, length: int | None = None) -> bytes:
     return b"".join(store.read(digest, offset, length))
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    stop_moto(server)
 
 
 @pytest.fixture(params=["local", "s3"])

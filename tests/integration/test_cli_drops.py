@@ -191,7 +191,7 @@ def test_status_shows_the_watched_root_and_its_observer(run: Callable[..., Resul
 
     watch = as_json.json()["watch"]
     assert as_json.code == human.code == cli.EXIT_OK
-    assert watch["roots"] == [{"path": str(watched.root.resolve()), "observer": "inotify"}]
+    assert watch["roots"] == [{"path": str(watched.root.resolve()), "observer": "inotify", "keep_in_place": False}]
     assert watch["degraded"] is False and watch["problems"] == []
     assert "Drop-in folders" in human.out and "inotify" in human.out
     assert [line.split() for line in human.out.splitlines() if "degraded:" in line] == [["degraded:", "no"]]

@@ -6,45 +6,23 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.s3 import MotoServer, S3Bucket, start_moto, stop_moto
+from support.files import write_tree
+from support.s3 import MotoServer, S3Bucket
 from conftest import start_daemon, stop_daemon
 from studbook.tui.client import Client
 
 
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    stop_moto(server)
-
-
-@pytest.fixture
-def bucket(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
-    created = moto.create_bucket()
-    for name, value in created.env.items():  # daemons started by the test inherit them
-        monkeypatch.setenv(name, value)
-    return created
-
-
-def folder(path: Path, files: dict[str, bytes]) -> Path:
-    for name, data in files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        (path / name).write_bytes(data)
-    return path
-
-
 def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gone(
-    bucket: S3Bucket, daemon_factory: Any, tmp_path: Path
+    bucket_env: S3Bucket, daemon_factory: Any, tmp_path: Path
 ) -> None:
     weights = os.urandom(20 * 1024 * 1024 + 1)  # multipart on the way up
-    daemon = daemon_factory("--artifact-store", bucket.url("team"))
-    source = folder(tmp_path / "src", {"model.safetensors": weights, "config.json": b"{}"})
+    daemon = daemon_factory("--artifact-store", bucket_env.url("team"))
+    source = write_tree(tmp_path / "src", {"model.safetensors": weights, "config.json": b"{}"})
     with Client(daemon.address, timeout=120) as client:
         version = client.register("s3-kept", path=source, environment=False, git=False)
         shutil.rmtree(source)
@@ -52,27 +30,27 @@ def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gon
 
     sha = hashlib.sha256(weights).hexdigest()
     assert version.kept
-    assert f"team/sha256/{sha[:2]}/{sha[2:4]}/{sha}" in bucket.keys()
+    assert f"team/sha256/{sha[:2]}/{sha[2:4]}/{sha}" in bucket_env.keys()
     assert not (daemon.data_dir / "blobs").exists() or not list((daemon.data_dir / "blobs").rglob("sha256/*/*/*"))
     assert (tmp_path / "out" / "model.safetensors").read_bytes() == weights
     assert sorted(p.path.name for p in pulled) == ["config.json", "model.safetensors"]
 
 
-def test_two_daemons_sharing_a_bucket_store_the_same_file_once(bucket: S3Bucket, tmp_path: Path) -> None:
+def test_two_daemons_sharing_a_bucket_store_the_same_file_once(bucket_env: S3Bucket, tmp_path: Path) -> None:
     shared = os.urandom(3 * 1024 * 1024)
-    daemons = [start_daemon(tmp_path / f"data-{i}", tmp_path / f"s{i}.sock", "--artifact-store", bucket.url())
+    daemons = [start_daemon(tmp_path / f"data-{i}", tmp_path / f"s{i}.sock", "--artifact-store", bucket_env.url())
                for i in range(2)]  # fmt: skip
     try:
         versions = []
         for i, daemon in enumerate(daemons):
             with Client(daemon.address, timeout=120) as client:
-                source = folder(tmp_path / f"src-{i}", {"w.bin": shared, "card.md": f"daemon {i}".encode()})
+                source = write_tree(tmp_path / f"src-{i}", {"w.bin": shared, "card.md": f"daemon {i}".encode()})
                 versions.append(client.register(f"shared-{i}", path=source, environment=False, git=False))
     finally:
         for daemon in daemons:
             stop_daemon(daemon)
 
-    blobs = [k for k in bucket.keys() if k.startswith("sha256/")]
+    blobs = [k for k in bucket_env.keys() if k.startswith("sha256/")]
     assert [f.sha256 for v in versions for f in v.files if f.path == "w.bin"] == [hashlib.sha256(shared).hexdigest()] * 2
     assert len(blobs) == 3  # the shared weights once, and each daemon's card
 

@@ -512,8 +512,8 @@ def test_the_drop_service_reports_healthy_inotify_watching(watched):
     health = health_pb2_grpc.HealthStub(watched.daemon.channel()).Check(
         health_pb2.HealthCheckRequest(service="studbook.v1.DropService"))  # fmt: skip
 
-    assert sorted((r.path, r.observer) for r in status.roots) == sorted(
-        (str(root.resolve()), "inotify") for root in (watched.root, watched.in_place))
+    assert sorted((r.path, r.observer, r.keep_in_place) for r in status.roots) == sorted(
+        [(str(watched.root.resolve()), "inotify", False), (str(watched.in_place.resolve()), "inotify", True)])
     assert not status.degraded and status.quiet_seconds == QUIET
     assert health.status == health_pb2.HealthCheckResponse.SERVING
 
@@ -596,6 +596,9 @@ def test_a_kept_version_outlives_edits_to_its_folder_and_its_removal(watched, mo
     kept_bytes = b"".join(r.data for r in artifacts_pb2_grpc.ArtifactServiceStub(watched.daemon.channel())
                           .ReadArtifactFile(artifacts_pb2.ReadArtifactFileRequest(name=after.name, path="model.bin")))  # fmt: skip
 
+    status = watched.drops.GetWatchStatus(drops_pb2.GetWatchStatusRequest())
+
     assert first.kept and after.status == resources_pb2.VERSION_STATUS_READY and after.etag == first.etag
     assert "keeps" in edited.message and "keeps" in gone.message
+    assert status.kept_sources_changed >= 1
     assert kept_bytes == b"registered bytes"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,6 +10,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from conftest import start_refused
 from support.rpc import register, stubs
 from studbook.v1 import registry_pb2
 
@@ -57,10 +56,7 @@ def test_every_acknowledged_registration_survives_kill_9(daemon_factory):
 
 
 def test_a_second_daemon_on_the_same_data_dir_is_refused(daemon, short_dir):
-    second = subprocess.run(
-        [sys.executable, "-m", "studbook.daemon", "--data-dir", str(daemon.data_dir), "--socket", str(short_dir / "other.sock")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    second = start_refused(daemon.data_dir, short_dir / "other.sock")
 
     assert second.returncode != 0
     assert "already serving" in second.stderr
@@ -89,6 +85,39 @@ def test_sigterm_shuts_down_cleanly_and_removes_the_socket(daemon):
 def test_the_socket_is_private_to_its_owner(daemon):
     assert daemon.socket.stat().st_mode & 0o777 == 0o600
     assert daemon.socket.parent.stat().st_mode & 0o777 == 0o700
+
+
+def modes_in(folder) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    return {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()}
+
+
+def test_the_data_dir_named_on_the_command_line_is_private(daemon_factory, short_dir):
+    data_dir = short_dir / "registry"
+    data_dir.mkdir(mode=0o755)
+    data_dir.chmod(0o755)  # as `mkdir` leaves it under the usual umask
+    daemon = daemon_factory(data_dir=data_dir)
+    with daemon.channel() as channel:
+        register(stubs(channel), "fraud")
+    daemon.kill(signal.SIGKILL)  # so the write-ahead log is still there to look at
+
+    assert data_dir.stat().st_mode & 0o777 == 0o700
+    assert modes_in(data_dir) == {"catalog.duckdb": 0o600, "catalog.duckdb.wal": 0o600, "catalog.hwm": 0o600,
+                                  "daemon.lock": 0o600, "blobs": 0o700}  # fmt: skip
+
+
+def test_a_data_dir_open_to_others_is_made_private_at_start(daemon_factory, short_dir):
+    daemon = daemon_factory()
+    with daemon.channel() as channel:
+        register(stubs(channel), "fraud")
+    daemon.kill(signal.SIGKILL)
+    for path in (daemon.data_dir, *daemon.data_dir.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)  # as daemons before this one left them
+
+    restarted = daemon_factory()
+
+    assert daemon.data_dir.stat().st_mode & 0o777 == 0o700
+    assert {name: mode for name, mode in modes_in(daemon.data_dir).items() if mode != 0o600} == {"blobs": 0o700}
+    assert "made it 0700" in restarted.output()
 
 
 def test_a_stale_socket_left_by_a_crash_is_replaced(daemon_factory):

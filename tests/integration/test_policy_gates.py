@@ -14,6 +14,11 @@ from studbook.v1 import events_pb2, registry_pb2, resources_pb2, stages_pb2
 
 POLICY = """
 [[models]]
+pattern = "keep-*"
+[models.gates.production]
+require = ["kept_files"]
+
+[[models]]
 pattern = "thr-*"
 [models.gates.production]
 require = ["model_card"]
@@ -267,6 +272,22 @@ def test_a_kept_version_is_verified_from_the_store_not_from_its_source_folder(ap
         (True, "all 1 kept file(s) match their registered sha256")]
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "kept copies differ" in raised.value.details() and "model.bin" in raised.value.details()
+
+
+def test_a_stage_that_requires_kept_files_refuses_a_version_kept_in_place(api, tmp_path):
+    (tmp_path / "model.bin").write_bytes(b"weights")
+    for keep_in_place in (True, False):
+        api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+            parent="models/keep-a", source_path=str(tmp_path / "model.bin"), keep_in_place=keep_in_place,
+            request_id=f"keep-{keep_in_place}"))  # fmt: skip
+        (tmp_path / "model.bin").write_bytes(b"other weights")
+
+    with pytest.raises(grpc.RpcError) as refused:
+        promote(api, "keep-a", 1)
+    applied = promote(api, "keep-a", 2)
+
+    assert error_info(refused.value).metadata["gates"] == "require.kept_files"
+    assert ("require.kept_files", True) in [(g.gate, g.passed) for g in applied.gate_results]
 
 
 def test_an_edited_policy_applies_to_the_next_promotion_and_a_broken_one_is_ignored(api, policy_file):

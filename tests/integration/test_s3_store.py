@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,16 +15,10 @@ from studbook.daemon.blobs import open_store
 from studbook.daemon.blobs.s3 import MARKER_KEY, SINGLE_PUT_MAX, S3BlobStore, parse_url
 from studbook.daemon.blobs.store import ArtifactStoreUnavailable, blob_key
 from studbook.daemon.domain.errors import InvalidArgument, Unavailable
-from support.s3 import MotoServer, S3Bucket, free_port, start_moto, stop_moto
+from support.net import free_port
+from support.s3 import MotoServer, S3Bucket
 
 MiB = 1 << 20
-
-
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = start_moto(tmp_path_factory.mktemp("moto"))
-    yield server
-    stop_moto(server)
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The catalog and its writer against a real DuckDB file: migrations and group commit."""
+"""The catalog and its writer against a real DuckDB file: migrations, group commit, a full disk; the mark file."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from conftest import fill
+from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
 from studbook.daemon.domain.model import Model
-from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, Transaction
+from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, StoreFull, Transaction
+from studbook.daemon.store.mark import SLOT_SIZE, MarkDamaged, MarkFile, decode
 from studbook.daemon.store.writer import Writer
 
 NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -161,3 +164,123 @@ def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Catalog) -> No
     assert writer.submit(add_model("later")).result(10) == "later"
     writer.stop()
     assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"
+
+
+def add_big_model(name: str):  # type: ignore[no-untyped-def]
+    def operation(tx: Transaction) -> str:
+        tx.insert_model(Model(name=name, description="d" * 2000, create_time=NOW, update_time=NOW), "")
+        return name
+
+    return operation
+
+
+def test_a_commit_whose_checkpoint_meets_a_full_disk_stands_and_the_catalog_is_reopened(small_disk: Path) -> None:
+    catalog = Catalog(small_disk / "catalog.duckdb")
+    catalog.query("SET wal_autocheckpoint = '64KB'")  # a checkpoint soon, which this disk has no room for
+    filler = fill(small_disk, leave=200_000)  # room for the log to grow a little, not for a checkpoint
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    writer.start()
+    acknowledged: list[str] = []
+    refusal: RegistryError | None = None
+
+    for i in range(400):
+        try:
+            acknowledged.append(writer.submit(add_big_model(f"m{i}")).result(30))
+        except RegistryError as refused:
+            refusal = refused
+            break
+
+    assert isinstance(refusal, StoreFull), "the log itself finally ran out of room"
+    assert names(catalog) == sorted(acknowledged), "reads answer, with every acknowledged write"
+    filler.unlink()
+    assert writer.submit(add_model("after")).result(30) == "after"
+    writer.stop()
+    assert catalog.reopens >= 1, "DuckDB invalidated the connection on the way, and the writer reopened it"
+    catalog.close()
+    again = Catalog(small_disk / "catalog.duckdb")
+    assert names(again) == sorted([*acknowledged, "after"])
+    again.close()
+
+
+def mark(revision: int) -> HighWaterMark:
+    return HighWaterMark(revision, f"{revision:064x}")
+
+
+def test_the_newest_mark_written_is_the_one_read_back(tmp_path: Path) -> None:
+    marks = MarkFile(tmp_path / "catalog.hwm")
+    assert marks.read() is None, "no mark yet: a catalog from before marks"
+
+    for revision in (1, 2, 3, 4, 5):
+        marks.write(mark(revision))
+    marks.close()
+
+    assert MarkFile(tmp_path / "catalog.hwm").read() == mark(5)
+    assert (tmp_path / "catalog.hwm").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_torn_mark_write_leaves_the_mark_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "catalog.hwm"
+    marks = MarkFile(path)
+    marks.write(mark(7))
+    marks.write(mark(8))
+    marks.close()
+    data = bytearray(path.read_bytes())
+    newest = [decode(bytes(data[i * SLOT_SIZE : (i + 1) * SLOT_SIZE])) for i in (0, 1)].index(mark(8))
+    data[newest * SLOT_SIZE + 20 : newest * SLOT_SIZE + 60] = b"\0" * 40  # its write cut halfway
+    path.write_bytes(bytes(data))
+
+    assert MarkFile(path).read() == mark(7)
+
+
+def test_a_mark_without_an_intact_record_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "catalog.hwm").write_bytes(b"\xff" * 2 * SLOT_SIZE)
+
+    with pytest.raises(MarkDamaged) as raised:
+        MarkFile(tmp_path / "catalog.hwm").read()
+
+    assert "move catalog.hwm aside" in raised.value.message
+def test_a_snapshot_is_one_revision_while_writes_go_on_and_opens_as_a_catalog(catalog: Catalog, tmp_path: Path) -> None:
+    writes = threading.Event()
+    stop = threading.Event()
+
+    def writer() -> None:
+        number = 0
+        while not stop.is_set():
+            tx = catalog.transaction()
+            tx.begin()
+            add_model(f"m-{number}")(tx)
+            tx.commit()
+            number += 1
+            writes.set()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        writes.wait(10)
+        snapshot = catalog.snapshot_into(tmp_path / "copy.duckdb")
+    finally:
+        stop.set()
+        thread.join()
+    copy = Catalog(tmp_path / "copy.duckdb")
+    try:
+        copied = names(copy)
+    finally:
+        copy.close()
+
+    assert copied and set(copied) < set(names(catalog))
+    assert snapshot.schema_version == SCHEMA_VERSION
+    assert not (tmp_path / "copy.duckdb.wal").exists()
+
+
+def test_rows_are_written_right_while_a_catalog_copy_is_attached(catalog: Catalog, tmp_path: Path) -> None:
+    # A copy being written is attached to the same database: the writer must still see its own
+    # tables' columns only (a table's insert statement is built on its first use).
+    catalog.query(f"ATTACH '{tmp_path / 'copy.duckdb'}' AS copy")
+    catalog.query("COPY FROM DATABASE catalog TO copy")
+
+    tx = catalog.transaction()
+    tx.begin()
+    add_model("while-attached")(tx)
+    tx.commit()
+
+    assert names(catalog) == ["while-attached"]

@@ -31,3 +31,14 @@ def runner(address: str, capsys: pytest.CaptureFixture[str]) -> Callable[..., Re
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+def run_studbook(*argv: str, env: dict[str, str] | None = None, timeout: float = 300) -> Result:
+    """Runs `studbook ARGS...` as its own process: for commands that exec another program (restore)."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "studbook.tui.cli", *argv], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)  # fmt: skip
+    return Result(done.returncode, done.stdout, done.stderr)

@@ -251,3 +251,26 @@ async def test_keymap_from_the_config_file_remaps_bindings_by_id(shared_daemon, 
         await pilot.press("ctrl+o")
         await ui.type_into(pilot, f"versions {model_id}")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen), "versions screen via ctrl+o")
+
+
+async def test_s_saves_a_kept_versions_files_into_a_folder_checked_by_sha256(
+    shared_daemon, seeder, model_id, ui, flagged_artifact: Path, tmp_path: Path
+) -> None:
+    seeder.folder(model_id, flagged_artifact)
+    app = ui.app(shared_daemon.address)
+    expected = {p.relative_to(flagged_artifact).as_posix(): p.read_bytes()
+                for p in flagged_artifact.rglob("*") if p.is_file()}  # fmt: skip
+
+    def saved() -> dict[str, bytes]:
+        return {p.relative_to(tmp_path / "saved").as_posix(): p.read_bytes()
+                for p in (tmp_path / "saved").rglob("*") if p.is_file()}  # fmt: skip
+
+    async with app.run_test(size=(120, 32)) as pilot:
+        app.open_version(f"{model_id}@1")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.version, "version")
+        await pilot.press("5", "s")
+        await ui.wait_for_text(pilot, "into the folder")
+        await ui.type_into(pilot, str(tmp_path / "saved"))
+        await ui.wait_for(pilot, lambda: saved() == expected, "every file saved")
+
+    assert not list((tmp_path / "saved").rglob("*.studbook-part"))

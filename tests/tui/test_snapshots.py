@@ -115,6 +115,21 @@ def test_version_metrics_chart(registry: str, snap_compare) -> None:  # type: ig
     assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
 
 
+def test_a_kept_version_at_80_by_24(daemon, flagged_artifact: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Uploaded, so no path of this machine shows; the overview says the registry keeps the files."""
+    with Client(daemon.address) as client:
+        request = calls.register_request("vision-encoder", path=flagged_artifact, environment=ENVIRONMENT,
+                                         git=False, created_from="test", entry_point="train.py")  # fmt: skip
+        request.version.created_by = "ana@lab"
+        client.register_version(request, upload=True)
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_version("vision-encoder@1")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.version)
+
+    assert snap_compare(app_for(daemon.address), terminal_size=(80, 24), run_before=prepare(steps))
+
+
 def test_version_files_tree(daemon, flagged_artifact: Path, snap_compare) -> None:  # type: ignore[no-untyped-def]
     """A fresh daemon, so this model leaves the other pictures alone; the folder's path is never shown here."""
     with Client(daemon.address) as client:

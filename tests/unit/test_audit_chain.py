@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.daemon.domain.audit import GENESIS, ChainCheck, chain_hash
+from studbook.daemon.domain.audit import GENESIS, ChainCheck, HighWaterMark, chain_hash, short_of_mark
 from studbook.daemon.domain.model import Event
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -62,3 +62,44 @@ def test_a_record_from_before_roles_keeps_its_hash() -> None:
 
     assert chain_hash(GENESIS, replace(event, role="")) == known
     assert chain_hash(GENESIS, replace(event, role="admin")) != known
+
+
+def test_a_trail_that_ends_before_the_mark_is_broken_after_its_last_record() -> None:
+    records = chain(5)
+    mark = HighWaterMark(8, "f" * 64)
+
+    check = ChainCheck(mark=mark)
+    check.feed(records)
+    verdict = check.verdict()
+
+    assert verdict.broken_revision == 6 and verdict.checked == 5
+    assert "ends at revision 5" in verdict.problem and "8" in verdict.problem
+
+
+def test_a_trail_rewritten_up_to_the_mark_is_broken_at_the_mark() -> None:
+    records = chain(5)
+
+    check = ChainCheck(mark=HighWaterMark(3, "f" * 64))
+    check.feed(records)
+
+    assert check.verdict().broken_revision == 3 and "acknowledged" in check.verdict().problem
+
+
+def test_a_trail_that_holds_the_mark_and_more_verifies() -> None:
+    records = chain(5)
+
+    check = ChainCheck(mark=HighWaterMark(3, records[2][1]))
+    check.feed(records)
+
+    assert check.verdict().intact and check.verdict().checked == 5
+
+
+def test_a_catalog_is_short_of_its_mark_when_behind_or_different_never_when_ahead() -> None:
+    mark = HighWaterMark(10, "a" * 64)
+
+    assert short_of_mark(mark, 10, "a" * 64) == ""
+    assert short_of_mark(mark, 12, "a" * 64) == "", "a crash between a commit and its mark"
+    assert "ends at revision 7 but revision 10" in short_of_mark(mark, 7, None)
+    assert "revision 10 is not the one acknowledged" in short_of_mark(mark, 12, "b" * 64)
+    assert "missing" in short_of_mark(mark, 12, None)
+    assert short_of_mark(mark, 12, "") == "", "a trail from before the chain is compared by revision"

@@ -335,7 +335,8 @@ class StandInClient:
         judged.update_time.seconds = 1  # newer than the verdict retried
         return judged
 
-    def register_version(self, request: registry_pb2.RegisterModelVersionRequest) -> registry_pb2.RegisterModelVersionResponse:
+    def register_version(self, request: registry_pb2.RegisterModelVersionRequest, *, upload: bool | None = None,
+                         progress: object = None) -> registry_pb2.RegisterModelVersionResponse:  # fmt: skip
         self.requests.append(request)
         version = resources_pb2.ModelVersion(name=f"{request.parent}/versions/1", number=1, model="fraud")
         return registry_pb2.RegisterModelVersionResponse(version=version, created=True)

@@ -49,6 +49,17 @@ def test_required_metadata_fails_naming_what_is_missing():
     assert results[4].detail == "tag 'team' is missing"
 
 
+def test_a_stage_can_require_the_files_be_kept_by_the_registry():
+    gates = StageGates(require=("kept_files",))
+
+    kept = only(evaluate(gates, version(kept=True), None, None))
+    referenced = only(evaluate(gates, version(kept=False), None, None))
+
+    assert (kept.gate, kept.passed) == ("require.kept_files", True)
+    assert not referenced.passed
+    assert referenced.detail == "version 2 lacks a copy of its files kept by the registry"
+
+
 def test_a_metric_below_its_threshold_fails_with_the_figures():
     candidate = version(metrics=[Metric("auc", 0.87, split="validation")])
 

@@ -237,8 +237,8 @@ def test_watch_status_names_each_root_and_why_watching_is_degraded_once() -> Non
 
     text = views.watch_status(status)
 
-    assert re.search(r"^/srv/a +inotify$", text, re.MULTILINE)
-    assert re.search(r"^/srv/b +not watched +/srv/b does not exist \[ROOT_MISSING\]$", text, re.MULTILINE)
+    assert re.search(r"^/srv/a +inotify +kept$", text, re.MULTILINE)
+    assert re.search(r"^/srv/b +not watched +kept +/srv/b does not exist \[ROOT_MISSING\]$", text, re.MULTILINE)
     assert re.search(r"^degraded: +yes \(QUEUE_OVERFLOW, ROOT_MISSING\)$", text, re.MULTILINE)
     assert text.count("[ROOT_MISSING]") == 1 and "events were dropped [QUEUE_OVERFLOW]" in text
     assert "2 (see `studbook drops`)" in text

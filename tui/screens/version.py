@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -15,6 +16,7 @@ from textual.widgets.tree import TreeNode
 from studbook.tui import cells
 from studbook.tui.errors import StudbookError
 from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.version_text import (
     MetricRow,
     history_rows,
@@ -46,6 +48,7 @@ class VersionScreen(RegistryScreen):
         Binding("d", "diff", "Diff vs prod", id="version.diff"),
         Binding("p", "promote", "Promote", id="version.promote"),
         Binding("R", "rollback", "Rollback", id="version.rollback"),
+        Binding("s", "save_files", "Save files", id="version.save"),
     ]
 
     class Loaded(Message, bubble=False):
@@ -275,6 +278,36 @@ class VersionScreen(RegistryScreen):
         if self.version is not None:
             stage = next(iter(self.version.stages), "production")
             self.registry.start_rollback(cells.model_id(self.version.model), stage)
+
+    def action_save_files(self) -> None:
+        version = self.version
+        if version is None:
+            return
+        if not version.kept:
+            self.notify("this version is referenced, not kept: the registry holds no copy of its files to save",
+                        severity="warning")  # fmt: skip
+            return
+        title = f"Save the {len(version.files)} files of {cells.model_id(version.model)} v{version.number}"
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self.save_files(version.name, folder)
+
+        self.app.push_screen(DecisionDialog(title, "into the folder (created if missing)", "Save", required=True), chosen)
+
+    @work(group="version-save")
+    async def save_files(self, name: str, folder: str) -> None:
+        """Writes the version's files, each checked against its sha256 before it takes its name."""
+        dest = Path(folder).expanduser()
+        try:
+            pulled = await self.registry.client.download(name, dest)
+        except (StudbookError, OSError) as error:
+            failure = error if isinstance(error, StudbookError) else StudbookError("UNKNOWN", "WRITE_FAILED", str(error))
+            self.show_error(failure, "saving files")
+            return
+        fresh = sum(1 for p in pulled if not p.skipped)
+        self.notify(f"{fresh} file(s) written to {dest}" + (f", {len(pulled) - fresh} already there" if fresh < len(pulled) else ""),
+                    title="files saved")  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("promote", "rollback") and self.registry.readonly:

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstudbook/v1/artifacts.proto\x12\x0bstudbook.v1\"U\n\x17ReadArtifactFileRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06length\x18\x04 \x01(\x03\"g\n\x18ReadArtifactFileResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x32t\n\x0f\x41rtifactService\x12\x61\n\x10ReadArtifactFile\x12$.studbook.v1.ReadArtifactFileRequest\x1a%.studbook.v1.ReadArtifactFileResponse0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstudbook/v1/artifacts.proto\x12\x0bstudbook.v1\"i\n\x17ReadArtifactFileRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0e\n\x06offset\x18\x03 \x01(\x03\x12\x0e\n\x06length\x18\x04 \x01(\x03\x12\x12\n\nlocal_copy\x18\x05 \x01(\x08\"{\n\x18ReadArtifactFileResponse\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0e\n\x06offset\x18\x04 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x12\n\nlocal_path\x18\x06 \x01(\t\"6\n\x16GetUploadOffsetRequest\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\"9\n\x17GetUploadOffsetResponse\x12\x0e\n\x06offset\x18\x01 \x01(\x03\x12\x0e\n\x06stored\x18\x02 \x01(\x08\"<\n\x0cUploadHeader\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06offset\x18\x03 \x01(\x03\"`\n\x19UploadArtifactFileRequest\x12+\n\x06header\x18\x01 \x01(\x0b\x32\x19.studbook.v1.UploadHeaderH\x00\x12\x0e\n\x04\x64\x61ta\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04part\"_\n\x1aUploadArtifactFileResponse\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x10\n\x08received\x18\x02 \x01(\x03\x12\x0e\n\x06stored\x18\x03 \x01(\x08\x12\x0f\n\x07\x63reated\x18\x04 \x01(\x08\x32\xbb\x02\n\x0f\x41rtifactService\x12\\\n\x0fGetUploadOffset\x12#.studbook.v1.GetUploadOffsetRequest\x1a$.studbook.v1.GetUploadOffsetResponse\x12g\n\x12UploadArtifactFile\x12&.studbook.v1.UploadArtifactFileRequest\x1a\'.studbook.v1.UploadArtifactFileResponse(\x01\x12\x61\n\x10ReadArtifactFile\x12$.studbook.v1.ReadArtifactFileRequest\x1a%.studbook.v1.ReadArtifactFileResponse0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
   _globals['_READARTIFACTFILEREQUEST']._serialized_start=44
-  _globals['_READARTIFACTFILEREQUEST']._serialized_end=129
-  _globals['_READARTIFACTFILERESPONSE']._serialized_start=131
-  _globals['_READARTIFACTFILERESPONSE']._serialized_end=234
-  _globals['_ARTIFACTSERVICE']._serialized_start=236
-  _globals['_ARTIFACTSERVICE']._serialized_end=352
+  _globals['_READARTIFACTFILEREQUEST']._serialized_end=149
+  _globals['_READARTIFACTFILERESPONSE']._serialized_start=151
+  _globals['_READARTIFACTFILERESPONSE']._serialized_end=274
+  _globals['_GETUPLOADOFFSETREQUEST']._serialized_start=276
+  _globals['_GETUPLOADOFFSETREQUEST']._serialized_end=330
+  _globals['_GETUPLOADOFFSETRESPONSE']._serialized_start=332
+  _globals['_GETUPLOADOFFSETRESPONSE']._serialized_end=389
+  _globals['_UPLOADHEADER']._serialized_start=391
+  _globals['_UPLOADHEADER']._serialized_end=451
+  _globals['_UPLOADARTIFACTFILEREQUEST']._serialized_start=453
+  _globals['_UPLOADARTIFACTFILEREQUEST']._serialized_end=549
+  _globals['_UPLOADARTIFACTFILERESPONSE']._serialized_start=551
+  _globals['_UPLOADARTIFACTFILERESPONSE']._serialized_end=646
+  _globals['_ARTIFACTSERVICE']._serialized_start=649
+  _globals['_ARTIFACTSERVICE']._serialized_end=964
 # @@protoc_insertion_point(module_scope)

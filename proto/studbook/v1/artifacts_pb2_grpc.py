@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class ArtifactServiceStub:
-    """Artifact files of kept versions.
+    """Artifact files of kept versions: uploading them from afar, reading them back.
     """
 
     def __init__(self, channel):
@@ -35,6 +35,16 @@ class ArtifactServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.GetUploadOffset = channel.unary_unary(
+                '/studbook.v1.ArtifactService/GetUploadOffset',
+                request_serializer=studbook_dot_v1_dot_artifacts__pb2.GetUploadOffsetRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_artifacts__pb2.GetUploadOffsetResponse.FromString,
+                _registered_method=True)
+        self.UploadArtifactFile = channel.stream_unary(
+                '/studbook.v1.ArtifactService/UploadArtifactFile',
+                request_serializer=studbook_dot_v1_dot_artifacts__pb2.UploadArtifactFileRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_artifacts__pb2.UploadArtifactFileResponse.FromString,
+                _registered_method=True)
         self.ReadArtifactFile = channel.unary_stream(
                 '/studbook.v1.ArtifactService/ReadArtifactFile',
                 request_serializer=studbook_dot_v1_dot_artifacts__pb2.ReadArtifactFileRequest.SerializeToString,
@@ -43,8 +53,30 @@ class ArtifactServiceStub:
 
 
 class ArtifactServiceServicer:
-    """Artifact files of kept versions.
+    """Artifact files of kept versions: uploading them from afar, reading them back.
     """
+
+    def GetUploadOffset(self, request, context):
+        """How much of a file the daemon already holds: `stored` when its blob is in the artifact
+        store (nothing to send), else the `offset` an interrupted upload reached (0 for none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UploadArtifactFile(self, request_iterator, context):
+        """Uploads one file's bytes into the artifact store: a header first (sha256, size and the
+        offset to continue from, as GetUploadOffset said), then chunks of data in order. Once
+        all `size` bytes are there the daemon checks their sha256 and stores the blob; then
+        RegisterModelVersion with `uploaded_files` makes a version of uploaded files.
+        OUT_OF_RANGE (UPLOAD_OFFSET_MISMATCH, metadata `offset`) when the offset is not where
+        the daemon's copy ends; INVALID_ARGUMENT (SHA256_MISMATCH) when the bytes do not hash
+        to the sha256 (the partial copy is dropped); ABORTED (UPLOAD_IN_PROGRESS) while another
+        call uploads the same bytes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def ReadArtifactFile(self, request, context):
         """Streams one file of a kept version, from `offset`, at most `length` bytes (0: to the
@@ -60,6 +92,16 @@ class ArtifactServiceServicer:
 
 def add_ArtifactServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'GetUploadOffset': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUploadOffset,
+                    request_deserializer=studbook_dot_v1_dot_artifacts__pb2.GetUploadOffsetRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_artifacts__pb2.GetUploadOffsetResponse.SerializeToString,
+            ),
+            'UploadArtifactFile': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadArtifactFile,
+                    request_deserializer=studbook_dot_v1_dot_artifacts__pb2.UploadArtifactFileRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_artifacts__pb2.UploadArtifactFileResponse.SerializeToString,
+            ),
             'ReadArtifactFile': grpc.unary_stream_rpc_method_handler(
                     servicer.ReadArtifactFile,
                     request_deserializer=studbook_dot_v1_dot_artifacts__pb2.ReadArtifactFileRequest.FromString,
@@ -74,8 +116,62 @@ def add_ArtifactServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ArtifactService:
-    """Artifact files of kept versions.
+    """Artifact files of kept versions: uploading them from afar, reading them back.
     """
+
+    @staticmethod
+    def GetUploadOffset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.ArtifactService/GetUploadOffset',
+            studbook_dot_v1_dot_artifacts__pb2.GetUploadOffsetRequest.SerializeToString,
+            studbook_dot_v1_dot_artifacts__pb2.GetUploadOffsetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadArtifactFile(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/studbook.v1.ArtifactService/UploadArtifactFile',
+            studbook_dot_v1_dot_artifacts__pb2.UploadArtifactFileRequest.SerializeToString,
+            studbook_dot_v1_dot_artifacts__pb2.UploadArtifactFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ReadArtifactFile(request,

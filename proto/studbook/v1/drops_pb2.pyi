@@ -123,17 +123,19 @@ class WatchIncident(_message.Message):
     def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ..., message: _Optional[str] = ..., root: _Optional[str] = ...) -> None: ...
 
 class WatchedRoot(_message.Message):
-    __slots__ = ("path", "observer", "problem")
+    __slots__ = ("path", "observer", "problem", "keep_in_place")
     PATH_FIELD_NUMBER: _ClassVar[int]
     OBSERVER_FIELD_NUMBER: _ClassVar[int]
     PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    KEEP_IN_PLACE_FIELD_NUMBER: _ClassVar[int]
     path: str
     observer: str
     problem: WatchIncident
-    def __init__(self, path: _Optional[str] = ..., observer: _Optional[str] = ..., problem: _Optional[_Union[WatchIncident, _Mapping]] = ...) -> None: ...
+    keep_in_place: bool
+    def __init__(self, path: _Optional[str] = ..., observer: _Optional[str] = ..., problem: _Optional[_Union[WatchIncident, _Mapping]] = ..., keep_in_place: _Optional[bool] = ...) -> None: ...
 
 class WatchStatus(_message.Message):
-    __slots__ = ("roots", "degraded", "problems", "incidents", "queue_depth", "pending_drops", "quarantined_drops", "quiet_seconds", "reconcile_seconds", "last_reconcile_time", "files_hashed", "bytes_hashed", "versions_registered")
+    __slots__ = ("roots", "degraded", "problems", "incidents", "queue_depth", "pending_drops", "quarantined_drops", "quiet_seconds", "reconcile_seconds", "last_reconcile_time", "files_hashed", "bytes_hashed", "versions_registered", "kept_sources_changed")
     ROOTS_FIELD_NUMBER: _ClassVar[int]
     DEGRADED_FIELD_NUMBER: _ClassVar[int]
     PROBLEMS_FIELD_NUMBER: _ClassVar[int]
@@ -147,6 +149,7 @@ class WatchStatus(_message.Message):
     FILES_HASHED_FIELD_NUMBER: _ClassVar[int]
     BYTES_HASHED_FIELD_NUMBER: _ClassVar[int]
     VERSIONS_REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    KEPT_SOURCES_CHANGED_FIELD_NUMBER: _ClassVar[int]
     roots: _containers.RepeatedCompositeFieldContainer[WatchedRoot]
     degraded: bool
     problems: _containers.RepeatedCompositeFieldContainer[WatchIncident]
@@ -160,4 +163,5 @@ class WatchStatus(_message.Message):
     files_hashed: int
     bytes_hashed: int
     versions_registered: int
-    def __init__(self, roots: _Optional[_Iterable[_Union[WatchedRoot, _Mapping]]] = ..., degraded: _Optional[bool] = ..., problems: _Optional[_Iterable[_Union[WatchIncident, _Mapping]]] = ..., incidents: _Optional[_Iterable[_Union[WatchIncident, _Mapping]]] = ..., queue_depth: _Optional[int] = ..., pending_drops: _Optional[int] = ..., quarantined_drops: _Optional[int] = ..., quiet_seconds: _Optional[float] = ..., reconcile_seconds: _Optional[float] = ..., last_reconcile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., files_hashed: _Optional[int] = ..., bytes_hashed: _Optional[int] = ..., versions_registered: _Optional[int] = ...) -> None: ...
+    kept_sources_changed: int
+    def __init__(self, roots: _Optional[_Iterable[_Union[WatchedRoot, _Mapping]]] = ..., degraded: _Optional[bool] = ..., problems: _Optional[_Iterable[_Union[WatchIncident, _Mapping]]] = ..., incidents: _Optional[_Iterable[_Union[WatchIncident, _Mapping]]] = ..., queue_depth: _Optional[int] = ..., pending_drops: _Optional[int] = ..., quarantined_drops: _Optional[int] = ..., quiet_seconds: _Optional[float] = ..., reconcile_seconds: _Optional[float] = ..., last_reconcile_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., files_hashed: _Optional[int] = ..., bytes_hashed: _Optional[int] = ..., versions_registered: _Optional[int] = ..., kept_sources_changed: _Optional[int] = ...) -> None: ...

@@ -34,6 +34,7 @@ class VersionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     VERSION_STATUS_MISSING: _ClassVar[VersionStatus]
     VERSION_STATUS_MODIFIED: _ClassVar[VersionStatus]
     VERSION_STATUS_ARCHIVED: _ClassVar[VersionStatus]
+    VERSION_STATUS_CORRUPT: _ClassVar[VersionStatus]
 
 class ParentRelation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -58,6 +59,7 @@ VERSION_STATUS_QUARANTINED: VersionStatus
 VERSION_STATUS_MISSING: VersionStatus
 VERSION_STATUS_MODIFIED: VersionStatus
 VERSION_STATUS_ARCHIVED: VersionStatus
+VERSION_STATUS_CORRUPT: VersionStatus
 PARENT_RELATION_UNSPECIFIED: ParentRelation
 PARENT_RELATION_FINE_TUNED_FROM: ParentRelation
 PARENT_RELATION_DISTILLED_FROM: ParentRelation

@@ -445,6 +445,10 @@ def _blob_lines(report: retention_pb2.GarbageCollection) -> str:
         f"blobs in {report.artifact_store}: {verb} {b.deleted}, freeing {format_size(b.deleted_bytes)} "
         f"({b.freed_by_purge} only purged versions used, {b.orphans} no version used)"
     ]
+    if b.other_catalogs:
+        lines.append(f"deleted none of the {b.shared} files ({format_size(b.shared_bytes)}) this registry does not use: "
+                     f"{b.other_catalogs} other catalog(s) keep files in {report.artifact_store} too "
+                     "(each is recorded under catalogs/ there; remove the record of one that is gone)")  # fmt: skip
     if b.recent or b.claimed:
         lines.append(f"kept though no version uses them: {b.recent} too recent "
                      f"({format_size(b.recent_bytes)}), {b.claimed} a registration in flight relies on "

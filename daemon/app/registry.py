@@ -48,6 +48,8 @@ class Registry:
         # The artifact store: `blobs/` beside the catalog unless another one is given; made only
         # once the catalog is accepted, so a refused start leaves the data dir as it was.
         self.blobs = blobs or open_store("", catalog_path.parent)
+        # Recorded in the store, so that gc on another catalog sharing it knows these files have users.
+        self.blobs.add_catalog(self.catalog.identity())
         self.models = ModelUseCases(self.core)
         # Shared by ingests and garbage collection: a blob an ingest relies on is never deleted.
         self.claims = claims or BlobClaims()
@@ -55,7 +57,8 @@ class Registry:
                                         allowed_roots=allowed_roots, claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
-        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace)
+        self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,
+                                           catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)

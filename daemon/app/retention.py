@@ -28,7 +28,6 @@ from studbook.daemon.domain.errors import Conflict
 from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.policy import Policy, Retention
 from studbook.daemon.domain.retention import BLOB_GRACE, Decision, Expiry, Fate, decide
-from studbook.daemon.domain.semver import SemVer
 from studbook.daemon.store.catalog import Transaction
 from studbook.daemon.store.retention import RetentionFacts, RetentionRule
 
@@ -54,6 +53,11 @@ class BlobOutcome:
     # Not referred to, but kept: an ingest in flight claimed it.
     claimed: int = 0
     claimed_bytes: int = 0
+    # Other catalogs keeping files in the store: their versions may use any blob, so none is deleted.
+    other_catalogs: int = 0
+    # Not referred to by this catalog, but kept because other catalogs share the store.
+    shared: int = 0
+    shared_bytes: int = 0
 
 
 @dataclass
@@ -82,8 +86,9 @@ class _Batch:
 
 class RetentionUseCases:
     def __init__(self, core: Core, blobs: BlobStore, policy: PolicyStore, claims: BlobClaims,
-                 *, batch: int = BATCH, grace: timedelta = BLOB_GRACE) -> None:  # fmt: skip
+                 *, batch: int = BATCH, grace: timedelta = BLOB_GRACE, catalog_id: str = "") -> None:  # fmt: skip
         self.core = core
+        self.catalog_id = catalog_id
         self.blobs = blobs
         self.policy = policy
         self.claims = claims
@@ -103,8 +108,9 @@ class RetentionUseCases:
         now = self.core.clock()
         retentions = self._retentions(self.policy.current())
         facts = await self.core.read(self.core.catalog.retention_facts, _rules(retentions, now))
-        decisions = [decision for _, decision in _decide(facts, retentions)]
-        purging = [(d.model, d.number) for d in decisions if d.fate == Fate.PURGE]
+        decided = _decide(facts, retentions)
+        decisions = [decision for _, decision in decided]
+        purging = [(f.model, f.number) for f, d in decided if d.fate is Fate.PURGE]
         outcome = await asyncio.to_thread(self._sweep, now, purging, set(), True)
         return Collection(True, now, self.blobs.url, decisions, outcome)
 
@@ -176,16 +182,17 @@ class RetentionUseCases:
                records: dict[tuple[str, int], ModelVersion], caller: Caller) -> list[str]:  # fmt: skip
         if not decisions:
             return []
-        core, state = self.core, self.core.state
+        core = self.core
         keys = [(d.model, d.number) for d in decisions]
+        purged = []
         for decision in decisions:
             version = records[(decision.model, decision.number)]
             # The record as it was, with why it went: the audit trail's last word on it.
             version.status_reason = f"purged by retention: {decision.why}"
             core.event(tx, effects, "version.purged", decision.name, decision.model, caller, version)
-            state.forget_semver(version.model, SemVer.parse(version.semver))
+            purged.append(version)
         shas = tx.purge_versions(keys)
-        state.forget_versions(set(keys))
+        core.state.forget_versions(purged)
         for model_id, count in Counter(model for model, _ in keys).items():
             model = core.writer_model(model_id)
             model.version_count -= count
@@ -221,9 +228,15 @@ class RetentionUseCases:
         """
         outcome = BlobOutcome()
         written_before = (now - self.grace).timestamp()
+        # Another catalog's versions may use any blob here, and this catalog cannot see them.
+        outcome.other_catalogs = len(self.blobs.catalogs() - {self.catalog_id})
         with self.claims.sweep() as sweep:
             stored = [(b.sha256, b.size, b.modified) for b in self.blobs.list_entries()]
             for blob in self.core.catalog.unreferenced_blobs(stored, purging):
+                if outcome.other_catalogs:
+                    outcome.shared += 1
+                    outcome.shared_bytes += blob.size
+                    continue
                 if blob.modified > written_before:
                     outcome.recent += 1
                     outcome.recent_bytes += blob.size

@@ -65,20 +65,30 @@ class WriterState:
         self.digests = {k: v for k, v in self.digests.items() if k[0] != model_id}
         self.model_request_ids = {k: v for k, v in self.model_request_ids.items() if v != model_id}
 
-    def forget_versions(self, keys: set[tuple[str, int]]) -> None:
-        """Drops everything known about purged versions; the newest of a model is never one."""
-        for key in keys:
-            self.status.pop(key, None)
-        self.request_ids = {k: v for k, v in self.request_ids.items() if (k[0], v) not in keys}
-        self.digests = {k: v for k, v in self.digests.items() if (k[0], v) not in keys}
+    def forget_versions(self, versions: list[ModelVersion]) -> None:
+        """Drops everything known about purged versions, in time proportional to their number.
 
-    def forget_semver(self, model_id: str, semver: SemVer) -> None:
-        semvers = self.semvers.get(model_id, set())
-        semvers.discard(semver)
-        if semvers:
-            self.highest_semver[model_id] = max(semvers)
-        else:
-            self.highest_semver.pop(model_id, None)
+        A model's newest version is never purged, so `latest` stays; its highest semver is
+        looked for again only when a purged version had it.
+        """
+        recheck: set[str] = set()
+        for version in versions:
+            key = (version.model, version.number)
+            self.status.pop(key, None)
+            if self.request_ids.get((version.model, version.request_id)) == version.number:
+                del self.request_ids[(version.model, version.request_id)]
+            if self.digests.get((version.model, version.content_digest)) == version.number:
+                del self.digests[(version.model, version.content_digest)]
+            semver = SemVer.parse(version.semver)
+            self.semvers.get(version.model, set()).discard(semver)
+            if self.highest_semver.get(version.model) == semver:
+                recheck.add(version.model)
+        for model_id in recheck:
+            semvers = self.semvers.get(model_id)
+            if semvers:
+                self.highest_semver[model_id] = max(semvers)
+            else:
+                self.highest_semver.pop(model_id, None)
 
     def next_revision(self) -> int:
         self.revision += 1

@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from studbook.daemon.blobs.store import (
+    CATALOG_ID,
     READ_CHUNK,
     SHA256_HEX,
     ArtifactStoreUnavailable,
     BlobMissing,
     StoredBlob,
     blob_key,
+    catalog_key,
 )
 
 
@@ -99,6 +101,21 @@ class LocalBlobStore:
     def list(self) -> Iterator[tuple[str, int]]:
         for blob in self.list_entries():
             yield blob.sha256, blob.size
+
+    def add_catalog(self, catalog_id: str) -> None:
+        marker = self.root / catalog_key(catalog_id)
+        marker.parent.mkdir(mode=0o700, exist_ok=True)
+        try:
+            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o400))
+        except FileExistsError:
+            return
+        _fsync_dir(marker.parent)
+
+    def catalogs(self) -> set[str]:
+        try:
+            return {name for name in os.listdir(self.root / "catalogs") if CATALOG_ID.fullmatch(name)}
+        except FileNotFoundError:
+            return set()
 
     def list_entries(self) -> Iterator[StoredBlob]:
         top = self.root / "sha256"

@@ -25,12 +25,14 @@ from obstore.exceptions import AlreadyExistsError, PermissionDeniedError, Precon
 from obstore.store import S3Store
 
 from studbook.daemon.blobs.store import (
+    CATALOG_ID,
     READ_CHUNK,
     SHA256_HEX,
     ArtifactStoreUnavailable,
     BlobMissing,
     StoredBlob,
     blob_key,
+    catalog_key,
 )
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 
@@ -199,6 +201,26 @@ class S3BlobStore:
     def list(self) -> Iterator[tuple[str, int]]:
         for blob in self.list_entries():
             yield blob.sha256, blob.size
+
+    def add_catalog(self, catalog_id: str) -> None:
+        try:
+            obstore.put(self._store, catalog_key(catalog_id), b"", mode="create")
+        except (AlreadyExistsError, PreconditionError):
+            pass  # recorded by an earlier start
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
+
+    def catalogs(self) -> set[str]:
+        found = set()
+        try:
+            for batch in obstore.list(self._store, prefix="catalogs/", chunk_size=1000):
+                for meta in batch:
+                    name = meta["path"].rsplit("/", 1)[-1]
+                    if CATALOG_ID.fullmatch(name) and meta["path"] == catalog_key(name):
+                        found.add(name)
+        except Exception as exc:  # noqa: BLE001
+            self._fail(exc)
+        return found
 
     def list_entries(self) -> Iterator[StoredBlob]:
         try:

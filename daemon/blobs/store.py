@@ -23,6 +23,8 @@ from typing import NamedTuple, Protocol
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, Unavailable
 
 SHA256_HEX = re.compile("[0-9a-f]{64}")
+# A catalog's id, as recorded in a store under `catalogs/<id>`.
+CATALOG_ID = re.compile("[0-9a-f]{32}")
 # Files in staging untouched for this long belong to no running ingest: a kill -9 left them.
 STALE_STAGING_SECONDS = 3600.0
 # Reads hand out chunks of this size: big enough to amortise a call, small enough for a gRPC message.
@@ -107,6 +109,14 @@ class BlobStore(Protocol):
         """Every stored blob with its size and when it was written, in no particular order."""
         ...
 
+    def add_catalog(self, catalog_id: str) -> None:
+        """Records that the catalog `catalog_id` keeps its files here; recording it again is no error."""
+        ...
+
+    def catalogs(self) -> set[str]:
+        """Every catalog recorded with `add_catalog`: whose versions may refer to these blobs."""
+        ...
+
 
 def clear_stale_staging(staging: Path, older_than: float = STALE_STAGING_SECONDS) -> int:
     """Removes files a killed ingest left in `staging`; returns how many."""
@@ -179,6 +189,13 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
             hasher.update(chunk)
             size += len(chunk)
     return hasher.hexdigest(), size
+
+
+def catalog_key(catalog_id: str) -> str:
+    """`catalogs/<id>`: where a store records a catalog that keeps files in it."""
+    if not CATALOG_ID.fullmatch(catalog_id):
+        raise InvalidArgument(f"not a catalog id: {catalog_id[:80]!r}", reason="INVALID_CATALOG_ID")
+    return f"catalogs/{catalog_id}"
 
 
 def blob_key(sha256: str) -> str:

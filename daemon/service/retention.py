@@ -60,5 +60,6 @@ def _blobs(outcome: BlobOutcome) -> retention_pb2.BlobCollection:
         deleted=outcome.deleted, deleted_bytes=outcome.deleted_bytes, freed_by_purge=outcome.freed_by_purge,
         freed_by_purge_bytes=outcome.freed_by_purge_bytes, orphans=outcome.orphans, orphan_bytes=outcome.orphan_bytes,
         recent=outcome.recent, recent_bytes=outcome.recent_bytes, claimed=outcome.claimed,
-        claimed_bytes=outcome.claimed_bytes,
+        claimed_bytes=outcome.claimed_bytes, other_catalogs=outcome.other_catalogs, shared=outcome.shared,
+        shared_bytes=outcome.shared_bytes,
     )  # fmt: skip

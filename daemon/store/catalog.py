@@ -321,6 +321,18 @@ class Catalog:
         rows_ = self.query("SELECT value FROM meta WHERE key = ?", [key])
         return rows_[0][0] if rows_ else None
 
+    def identity(self) -> str:
+        """This catalog's id, made once: an artifact store records which catalogs keep files in it.
+
+        Call it before the writer starts: it may write the id.
+        """
+        found = self.meta("catalog_id")
+        if found is None:
+            self._conn.execute("INSERT INTO meta VALUES ('catalog_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex])
+            found = self.meta("catalog_id")
+        assert found is not None
+        return found
+
     def load_models(self) -> list[Model]:
         models = {
             m.name: m

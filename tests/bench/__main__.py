@@ -19,6 +19,7 @@ from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_
 from tests.bench.backup import bench_backup, print_backup
 from tests.bench.blobs import bench_blobs, print_blobs
 from tests.bench.dropins import bench_drop_to_visible
+from tests.bench.gc import bench_gc, print_gc
 from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.timing import percentiles, timed
@@ -171,6 +172,8 @@ def main() -> int:
         finally:
             stop_daemon(daemon)
         bench_raw_duckdb(data / "catalog.duckdb")
+        print()
+        print_gc(bench_gc(root, MODELS * VERSIONS_PER_MODEL))
         print("\nthe peer: MLflow Model Registry on SQLite, same machine, same run")
         figures = bench_mlflow(root)
         if figures:

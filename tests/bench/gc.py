@@ -74,15 +74,10 @@ def _seed_blobs(root: Path, shas: list[str]) -> None:
         os.utime(path, (old, old))
 
 
-def bench_gc(workdir: Path, versions: int, samples: int = 5) -> dict[str, Any]:
-    """p50 milliseconds of PlanGarbageCollection and of its floors, on a catalog of `versions`."""
-    from tests.conftest import start_daemon, stop_daemon
-
-    from studbook.daemon.blobs.local import LocalBlobStore
-    from studbook.daemon.store.catalog import Catalog, make_pandas_probes_cheap
-    from studbook.daemon.store.retention import RETENTION_FACTS, RetentionRule
-
-    make_pandas_probes_cheap()  # as the daemon does: list parameters bind without pandas probes
+def bench_gc(workdir: Path, versions: int, samples: int = 5, *, collect: bool = True) -> dict[str, Any]:
+    """p50 milliseconds of PlanGarbageCollection and of its floors, on a catalog of `versions`;
+    with `collect`, the seconds one CollectGarbage then takes. The floors are measured on the
+    seeded file before the daemon opens it, since DuckDB lets one process at a time open it."""
     root = Path(tempfile.mkdtemp(prefix="gc-", dir=workdir))
     try:
         data = root / "data"
@@ -90,45 +85,71 @@ def bench_gc(workdir: Path, versions: int, samples: int = 5) -> dict[str, Any]:
         started = time.perf_counter()
         count = seed_for_retention(data, versions)
         figures: dict[str, Any] = {"versions": count, "seed_s": time.perf_counter() - started}
-        (root / "policy.toml").write_text(POLICY)
-        daemon = start_daemon(data, root / "s.sock", "--policy", str(root / "policy.toml"))
-        try:
-            with daemon.channel() as channel:
-                health = health_pb2_grpc.HealthStub(channel)
-                retention = retention_pb2_grpc.RetentionServiceStub(channel)
-                figures["health_ms"] = percentiles(timed(lambda: health.Check(health_pb2.HealthCheckRequest()), 200))[0]
-                plan = retention.PlanGarbageCollection(retention_pb2.PlanGarbageCollectionRequest(), timeout=600)
-                figures["plan_ms"] = percentiles(timed(
-                    lambda: retention.PlanGarbageCollection(retention_pb2.PlanGarbageCollectionRequest(), timeout=600),
-                    samples))[0]  # fmt: skip
-                figures.update(purged=plan.purged, kept=plan.kept, blobs=plan.blobs.deleted)
-        finally:
-            stop_daemon(daemon)
-        catalog = Catalog(data / "catalog.duckdb")
-        try:
-            now = catalog.query("SELECT now()::TIMESTAMP")[0][0]
-            rules = [RetentionRule(name, KEEP_LAST, now, True) for (name,) in catalog.query("SELECT name FROM models")]
-            facts = catalog.retention_facts(rules)
-            purging = [(f.model, f.number) for f in facts if not f.held and not f.pending and not f.parent_of_kept]
-            stored = [(b.sha256, b.size, b.modified) for b in LocalBlobStore(data / "blobs").list_entries()]
-            figures["facts_ms"] = percentiles(timed(lambda: catalog.retention_facts(rules), samples))[0]
-            figures["blobs_query_ms"] = percentiles(timed(lambda: catalog.unreferenced_blobs(stored, purging), samples))[0]
-            figures["list_store_ms"] = percentiles(timed(lambda: list(LocalBlobStore(data / "blobs").list_entries()),
-                                                         samples))[0]  # fmt: skip
-        finally:
-            catalog.close()
-        raw = duckdb.connect(str(data / "catalog.duckdb"), read_only=True)
-        try:
-            params = [[r.model for r in rules], [r.keep_last for r in rules], [r.purge_before for r in rules],
-                      [r.at_once for r in rules]]  # fmt: skip
-            figures["raw_facts_ms"] = percentiles(timed(lambda: raw.execute(RETENTION_FACTS, params).fetchall(), samples))[0]
-            figures["count_files_ms"] = percentiles(timed(
-                lambda: raw.execute("SELECT count(*), count(DISTINCT sha256) FROM files").fetchall(), samples))[0]  # fmt: skip
-        finally:
-            raw.close()
+        figures.update(_floors(data, samples))
+        figures.update(_through_the_daemon(root, data, samples, collect))
         return figures
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _floors(data: Path, samples: int) -> dict[str, float]:
+    """The raw retention query and a count over files, then the store's own calls, on the same file."""
+    from studbook.daemon.blobs.local import LocalBlobStore
+    from studbook.daemon.store.catalog import Catalog, make_pandas_probes_cheap
+    from studbook.daemon.store.retention import RETENTION_FACTS, RetentionRule
+
+    make_pandas_probes_cheap()  # as the daemon does: parameters bind without pandas probes
+    figures: dict[str, float] = {}
+    raw = duckdb.connect(str(data / "catalog.duckdb"), read_only=True)
+    try:
+        now = raw.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
+        rules = [RetentionRule(name, KEEP_LAST, now, True) for (name,) in raw.execute("SELECT name FROM models").fetchall()]
+        params = [[r.model for r in rules], [r.keep_last for r in rules], [r.purge_before for r in rules],
+                  [r.at_once for r in rules]]  # fmt: skip
+        figures["raw_facts_ms"] = percentiles(timed(lambda: raw.execute(RETENTION_FACTS, params).fetchall(), samples))[0]
+        figures["count_files_ms"] = percentiles(timed(
+            lambda: raw.execute("SELECT count(*), count(DISTINCT sha256) FROM files").fetchall(), samples))[0]  # fmt: skip
+    finally:
+        raw.close()
+    catalog = Catalog(data / "catalog.duckdb")
+    try:
+        facts = catalog.retention_facts(rules)
+        purging = [(f.model, f.number) for f in facts if not f.held and not f.pending and not f.parent_of_kept]
+        stored = [(b.sha256, b.size, b.modified) for b in LocalBlobStore(data / "blobs").list_entries()]
+        figures["facts_ms"] = percentiles(timed(lambda: catalog.retention_facts(rules), samples))[0]
+        figures["blobs_query_ms"] = percentiles(timed(lambda: catalog.unreferenced_blobs(stored, purging), samples))[0]
+        figures["list_store_ms"] = percentiles(timed(lambda: list(LocalBlobStore(data / "blobs").list_entries()),
+                                                     samples))[0]  # fmt: skip
+    finally:
+        catalog.close()
+    return figures
+
+
+def _through_the_daemon(root: Path, data: Path, samples: int, collect: bool) -> dict[str, Any]:
+    from tests.conftest import start_daemon, stop_daemon
+
+    (root / "policy.toml").write_text(POLICY)
+    figures: dict[str, Any] = {}
+    daemon = start_daemon(data, root / "s.sock", "--policy", str(root / "policy.toml"))
+    try:
+        with daemon.channel() as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            retention = retention_pb2_grpc.RetentionServiceStub(channel)
+            figures["health_ms"] = percentiles(timed(lambda: health.Check(health_pb2.HealthCheckRequest()), 200))[0]
+            plan = retention.PlanGarbageCollection(retention_pb2.PlanGarbageCollectionRequest(), timeout=600)
+            figures["plan_ms"] = percentiles(timed(
+                lambda: retention.PlanGarbageCollection(retention_pb2.PlanGarbageCollectionRequest(), timeout=600),
+                samples))[0]  # fmt: skip
+            figures.update(purged=plan.purged, kept=plan.kept, blobs=plan.blobs.deleted)
+            if collect:
+                # Once, as it changes the catalog: purges in batches, an event each, then the blobs.
+                started = time.perf_counter()
+                done = retention.CollectGarbage(retention_pb2.CollectGarbageRequest(), timeout=3600)
+                figures["collect_s"] = time.perf_counter() - started
+                figures["collected"] = done.purged
+    finally:
+        stop_daemon(daemon)
+    return figures
 
 
 def print_gc(figures: dict[str, Any]) -> None:
@@ -142,6 +163,9 @@ def print_gc(figures: dict[str, Any]) -> None:
     print(f"  {'  store: retention facts':<44} p50 {figures['facts_ms']:9.1f} ms")
     print(f"  {'  store: unreferenced blobs (anti-join)':<44} p50 {figures['blobs_query_ms']:9.1f} ms")
     print(f"  {'  listing the artifact folder':<44} p50 {figures['list_store_ms']:9.1f} ms")
+    if "collect_s" in figures:
+        print(f"  {'CollectGarbage, once':<44}     {figures['collect_s']:9.1f} s    "
+              f"({figures['collected']:,} purged, {figures['collected'] / figures['collect_s']:,.0f} versions/s)")
 
 
 def main(argv: list[str]) -> int:

@@ -178,6 +178,19 @@ def test_list_entries_say_when_each_blob_was_written(backend: Backend) -> None:
     assert all(before - 1 <= e.modified <= after + 1 for e in entries), (before, after, entries)
 
 
+def test_a_store_records_each_catalog_that_keeps_files_in_it_once(backend: Backend) -> None:
+    first, second = "a" * 32, "0123456789abcdef" * 2
+
+    backend.store.add_catalog(first)
+    backend.store.add_catalog(first)  # a restart records it again
+    backend.another().add_catalog(second)  # another daemon, its own catalog
+    with pytest.raises(InvalidArgument):
+        backend.store.add_catalog("../../etc")
+
+    assert backend.store.catalogs() == backend.another().catalogs() == {first, second}
+    assert list(backend.store.list()) == []  # a record is no blob
+
+
 def test_a_deleted_blob_is_gone_and_deleting_again_is_no_error(backend: Backend) -> None:
     kept, dropped = backend.put(b"kept"), backend.put(b"dropped")
 

@@ -12,6 +12,7 @@ import pytest
 
 from support.cli import runner
 from support.s3 import MotoServer, S3Bucket, start_moto, stop_moto
+from conftest import start_daemon, stop_daemon
 from studbook.tui.client import Client
 
 POLICY = '[[models]]\npattern = "gc-*"\n[models.retention]\nkeep_last = 1\npurge_after = "0s"\n'
@@ -70,3 +71,31 @@ def test_gc_deletes_from_the_bucket_exactly_the_blobs_no_remaining_version_uses(
     assert done.json()["artifact_store"] == bucket.url("team")
     assert set(bucket.keys()) == before - {key("team", first), key("team", orphan)}
     assert {key("team", shared), key("team", second)} <= set(bucket.keys())
+
+
+def test_gc_deletes_nothing_from_a_bucket_another_catalog_keeps_files_in(
+    bucket: S3Bucket, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "policy.toml").write_text(POLICY)
+    flags = ("--artifact-store", bucket.url(), "--policy", str(tmp_path / "policy.toml"), "--gc-grace", "0")
+    ours = start_daemon(tmp_path / "ours", tmp_path / "o.sock", *flags)
+    theirs = start_daemon(tmp_path / "theirs", tmp_path / "t.sock", *flags)
+    try:
+        used_by_them = b"their only version's weights"
+        with Client(theirs.address, timeout=120) as client:
+            register(client, "theirs", tmp_path / "t1", {"w.bin": used_by_them})
+        with Client(ours.address, timeout=120) as client:
+            register(client, "gc-ours", tmp_path / "v1", {"w.bin": used_by_them})  # the same bytes, stored once
+            register(client, "gc-ours", tmp_path / "v2", {"w.bin": b"newer"})
+        before = set(bucket.keys())
+
+        done = runner(ours.address, capsys)("--json", "gc")
+    finally:
+        stop_daemon(ours)
+        stop_daemon(theirs)
+
+    report = done.json()
+    assert done.code == 0, done.err
+    assert report["purged"] == "1"  # the catalog is ours to purge
+    assert (report["blobs"]["deleted"], report["blobs"]["other_catalogs"], report["blobs"]["shared"]) == ("0", "1", "1")
+    assert set(bucket.keys()) == before and key("", used_by_them).lstrip("/") in before

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstudbook/v1/retention.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1e\n\x1cPlanGarbageCollectionRequest\"\x17\n\x15\x43ollectGarbageRequest\"\xa6\x01\n\x11RetentionDecision\x12\x0f\n\x07version\x18\x01 \x01(\t\x12,\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x1c.studbook.v1.RetentionAction\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12.\n\npurge_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xe3\x01\n\x0e\x42lobCollection\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x03\x12\x15\n\rdeleted_bytes\x18\x02 \x01(\x03\x12\x16\n\x0e\x66reed_by_purge\x18\x03 \x01(\x03\x12\x1c\n\x14\x66reed_by_purge_bytes\x18\x04 \x01(\x03\x12\x0f\n\x07orphans\x18\x05 \x01(\x03\x12\x14\n\x0corphan_bytes\x18\x06 \x01(\x03\x12\x0e\n\x06recent\x18\x07 \x01(\x03\x12\x14\n\x0crecent_bytes\x18\x08 \x01(\x03\x12\x0f\n\x07\x63laimed\x18\t \x01(\x03\x12\x15\n\rclaimed_bytes\x18\n \x01(\x03\"\xa4\x02\n\x11GarbageCollection\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61rtifact_store\x18\x03 \x01(\t\x12\x10\n\x08\x61rchived\x18\x04 \x01(\x03\x12\x0e\n\x06purged\x18\x05 \x01(\x03\x12\x0f\n\x07waiting\x18\x06 \x01(\x03\x12\x0c\n\x04kept\x18\x07 \x01(\x03\x12\x31\n\tdecisions\x18\x08 \x03(\x0b\x32\x1e.studbook.v1.RetentionDecision\x12\x1c\n\x14\x64\x65\x63isions_not_listed\x18\t \x01(\x03\x12*\n\x05\x62lobs\x18\n \x01(\x0b\x32\x1b.studbook.v1.BlobCollection*\xa3\x01\n\x0fRetentionAction\x12 \n\x1cRETENTION_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15RETENTION_ACTION_KEEP\x10\x01\x12\x1c\n\x18RETENTION_ACTION_ARCHIVE\x10\x02\x12\x19\n\x15RETENTION_ACTION_WAIT\x10\x03\x12\x1a\n\x16RETENTION_ACTION_PURGE\x10\x04\x32\xcc\x01\n\x10RetentionService\x12\x62\n\x15PlanGarbageCollection\x12).studbook.v1.PlanGarbageCollectionRequest\x1a\x1e.studbook.v1.GarbageCollection\x12T\n\x0e\x43ollectGarbage\x12\".studbook.v1.CollectGarbageRequest\x1a\x1e.studbook.v1.GarbageCollectionB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstudbook/v1/retention.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1e\n\x1cPlanGarbageCollectionRequest\"\x17\n\x15\x43ollectGarbageRequest\"\xa6\x01\n\x11RetentionDecision\x12\x0f\n\x07version\x18\x01 \x01(\t\x12,\n\x06\x61\x63tion\x18\x02 \x01(\x0e\x32\x1c.studbook.v1.RetentionAction\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x12\n\nsize_bytes\x18\x04 \x01(\x03\x12.\n\npurge_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa1\x02\n\x0e\x42lobCollection\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x03\x12\x15\n\rdeleted_bytes\x18\x02 \x01(\x03\x12\x16\n\x0e\x66reed_by_purge\x18\x03 \x01(\x03\x12\x1c\n\x14\x66reed_by_purge_bytes\x18\x04 \x01(\x03\x12\x0f\n\x07orphans\x18\x05 \x01(\x03\x12\x14\n\x0corphan_bytes\x18\x06 \x01(\x03\x12\x0e\n\x06recent\x18\x07 \x01(\x03\x12\x14\n\x0crecent_bytes\x18\x08 \x01(\x03\x12\x0f\n\x07\x63laimed\x18\t \x01(\x03\x12\x15\n\rclaimed_bytes\x18\n \x01(\x03\x12\x16\n\x0eother_catalogs\x18\x0b \x01(\x03\x12\x0e\n\x06shared\x18\x0c \x01(\x03\x12\x14\n\x0cshared_bytes\x18\r \x01(\x03\"\xa4\x02\n\x11GarbageCollection\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61rtifact_store\x18\x03 \x01(\t\x12\x10\n\x08\x61rchived\x18\x04 \x01(\x03\x12\x0e\n\x06purged\x18\x05 \x01(\x03\x12\x0f\n\x07waiting\x18\x06 \x01(\x03\x12\x0c\n\x04kept\x18\x07 \x01(\x03\x12\x31\n\tdecisions\x18\x08 \x03(\x0b\x32\x1e.studbook.v1.RetentionDecision\x12\x1c\n\x14\x64\x65\x63isions_not_listed\x18\t \x01(\x03\x12*\n\x05\x62lobs\x18\n \x01(\x0b\x32\x1b.studbook.v1.BlobCollection*\xa3\x01\n\x0fRetentionAction\x12 \n\x1cRETENTION_ACTION_UNSPECIFIED\x10\x00\x12\x19\n\x15RETENTION_ACTION_KEEP\x10\x01\x12\x1c\n\x18RETENTION_ACTION_ARCHIVE\x10\x02\x12\x19\n\x15RETENTION_ACTION_WAIT\x10\x03\x12\x1a\n\x16RETENTION_ACTION_PURGE\x10\x04\x32\xcc\x01\n\x10RetentionService\x12\x62\n\x15PlanGarbageCollection\x12).studbook.v1.PlanGarbageCollectionRequest\x1a\x1e.studbook.v1.GarbageCollection\x12T\n\x0e\x43ollectGarbage\x12\".studbook.v1.CollectGarbageRequest\x1a\x1e.studbook.v1.GarbageCollectionB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'studbook.v1.retention_pb2',
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
-  _globals['_RETENTIONACTION']._serialized_start=829
-  _globals['_RETENTIONACTION']._serialized_end=992
+  _globals['_RETENTIONACTION']._serialized_start=891
+  _globals['_RETENTIONACTION']._serialized_end=1054
   _globals['_PLANGARBAGECOLLECTIONREQUEST']._serialized_start=77
   _globals['_PLANGARBAGECOLLECTIONREQUEST']._serialized_end=107
   _globals['_COLLECTGARBAGEREQUEST']._serialized_start=109
@@ -42,9 +42,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETENTIONDECISION']._serialized_start=135
   _globals['_RETENTIONDECISION']._serialized_end=301
   _globals['_BLOBCOLLECTION']._serialized_start=304
-  _globals['_BLOBCOLLECTION']._serialized_end=531
-  _globals['_GARBAGECOLLECTION']._serialized_start=534
-  _globals['_GARBAGECOLLECTION']._serialized_end=826
-  _globals['_RETENTIONSERVICE']._serialized_start=995
-  _globals['_RETENTIONSERVICE']._serialized_end=1199
+  _globals['_BLOBCOLLECTION']._serialized_end=593
+  _globals['_GARBAGECOLLECTION']._serialized_start=596
+  _globals['_GARBAGECOLLECTION']._serialized_end=888
+  _globals['_RETENTIONSERVICE']._serialized_start=1057
+  _globals['_RETENTIONSERVICE']._serialized_end=1261
 # @@protoc_insertion_point(module_scope)

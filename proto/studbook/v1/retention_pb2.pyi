@@ -46,7 +46,7 @@ class RetentionDecision(_message.Message):
     def __init__(self, version: _Optional[str] = ..., action: _Optional[_Union[RetentionAction, str]] = ..., reason: _Optional[str] = ..., size_bytes: _Optional[int] = ..., purge_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class BlobCollection(_message.Message):
-    __slots__ = ("deleted", "deleted_bytes", "freed_by_purge", "freed_by_purge_bytes", "orphans", "orphan_bytes", "recent", "recent_bytes", "claimed", "claimed_bytes")
+    __slots__ = ("deleted", "deleted_bytes", "freed_by_purge", "freed_by_purge_bytes", "orphans", "orphan_bytes", "recent", "recent_bytes", "claimed", "claimed_bytes", "other_catalogs", "shared", "shared_bytes")
     DELETED_FIELD_NUMBER: _ClassVar[int]
     DELETED_BYTES_FIELD_NUMBER: _ClassVar[int]
     FREED_BY_PURGE_FIELD_NUMBER: _ClassVar[int]
@@ -57,6 +57,9 @@ class BlobCollection(_message.Message):
     RECENT_BYTES_FIELD_NUMBER: _ClassVar[int]
     CLAIMED_FIELD_NUMBER: _ClassVar[int]
     CLAIMED_BYTES_FIELD_NUMBER: _ClassVar[int]
+    OTHER_CATALOGS_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    SHARED_BYTES_FIELD_NUMBER: _ClassVar[int]
     deleted: int
     deleted_bytes: int
     freed_by_purge: int
@@ -67,7 +70,10 @@ class BlobCollection(_message.Message):
     recent_bytes: int
     claimed: int
     claimed_bytes: int
-    def __init__(self, deleted: _Optional[int] = ..., deleted_bytes: _Optional[int] = ..., freed_by_purge: _Optional[int] = ..., freed_by_purge_bytes: _Optional[int] = ..., orphans: _Optional[int] = ..., orphan_bytes: _Optional[int] = ..., recent: _Optional[int] = ..., recent_bytes: _Optional[int] = ..., claimed: _Optional[int] = ..., claimed_bytes: _Optional[int] = ...) -> None: ...
+    other_catalogs: int
+    shared: int
+    shared_bytes: int
+    def __init__(self, deleted: _Optional[int] = ..., deleted_bytes: _Optional[int] = ..., freed_by_purge: _Optional[int] = ..., freed_by_purge_bytes: _Optional[int] = ..., orphans: _Optional[int] = ..., orphan_bytes: _Optional[int] = ..., recent: _Optional[int] = ..., recent_bytes: _Optional[int] = ..., claimed: _Optional[int] = ..., claimed_bytes: _Optional[int] = ..., other_catalogs: _Optional[int] = ..., shared: _Optional[int] = ..., shared_bytes: _Optional[int] = ...) -> None: ...
 
 class GarbageCollection(_message.Message):
     __slots__ = ("dry_run", "time", "artifact_store", "archived", "purged", "waiting", "kept", "decisions", "decisions_not_listed", "blobs")

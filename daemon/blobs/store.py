@@ -157,13 +157,6 @@ def blob_matches(store: BlobStore, sha256: str, progress: Callable[[int], None] 
     return hasher.hexdigest() == sha256
 
 
-def catalog_key(catalog_id: str) -> str:
-    """`catalogs/<id>`: where a store records a catalog that keeps files in it."""
-    if not CATALOG_ID.fullmatch(catalog_id):
-        raise InvalidArgument(f"not a catalog id: {catalog_id[:80]!r}", reason="INVALID_CATALOG_ID")
-    return f"catalogs/{catalog_id}"
-
-
 def copy_blob(source: BlobStore, target: BlobStore, sha256: str, progress: Callable[[int], None] | None = None) -> bool:
     """Blocking: copies blob `sha256` from `source` into `target`, hashing it on the way; True once
     it is durable there. False, storing nothing, when the bytes read do not hash to `sha256`;
@@ -196,6 +189,13 @@ def sha256_of_file(path: Path) -> tuple[str, int]:
             hasher.update(chunk)
             size += len(chunk)
     return hasher.hexdigest(), size
+
+
+def catalog_key(catalog_id: str) -> str:
+    """`catalogs/<id>`: where a store records a catalog that keeps files in it."""
+    if not CATALOG_ID.fullmatch(catalog_id):
+        raise InvalidArgument(f"not a catalog id: {catalog_id[:80]!r}", reason="INVALID_CATALOG_ID")
+    return f"catalogs/{catalog_id}"
 
 
 def blob_key(sha256: str) -> str:

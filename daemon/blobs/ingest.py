@@ -42,19 +42,17 @@ class Ingest:
         self._lock = threading.Lock()
         self.copied_bytes = 0
         self.new_blobs = 0
-        # Blobs this ingest stored or found: found ones too, as another ingest may have put
-        # them a moment ago and not flushed them yet.
-        self._touched: set[str] = set()
+        self.touched = False
 
     def absorb(self, rel: str, fd: int, size: int) -> str | None:
         """Reads the open file `fd` to its end once; returns its sha256, or None when it did
         not hold exactly `size` bytes (it is being written). The blob is in place on return and
         durable once `seal` has run (the scanner calls it when the scan succeeded)."""
+        self.touched = True
         known = self.expected.get(rel)
         if known is not None:
             self._claim(known)
             if self.store.has(known):
-                self._touch(known)
                 return known
         staged = self.store.staging / f"{os.getpid()}-{uuid.uuid4().hex}.part"
         try:
@@ -66,7 +64,6 @@ class Ingest:
             with self._lock:
                 self.copied_bytes += size
                 self.new_blobs += int(new)
-                self._touched.add(digest)
             return digest
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):
@@ -79,13 +76,12 @@ class Ingest:
             staged.unlink(missing_ok=True)
 
     def seal(self) -> None:
-        """Makes the blobs this ingest stored or found durable."""
-        if self._touched:
-            self.store.sync(self._touched)
+        """Makes the blobs this ingest stored or found durable: one flush for all of them.
 
-    def _touch(self, sha256: str) -> None:
-        with self._lock:
-            self._touched.add(sha256)
+        Found ones too: another ingest may have put them a moment ago and not flushed yet.
+        """
+        if self.touched:
+            self.store.sync()
 
     def _claim(self, sha256: str) -> None:
         if self.hold is not None:

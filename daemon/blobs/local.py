@@ -6,7 +6,7 @@ import ctypes
 import ctypes.util
 import errno
 import os
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -78,26 +78,15 @@ class LocalBlobStore:
                 _fsync_dir(folder)
         return new
 
-    def sync(self, sha256s: Collection[str]) -> None:
-        if len(sha256s) > FSYNC_EACH_AT_MOST:
-            # One flush of the whole file system: the journal commits every blob and its folder
-            # entries together (thousands of small files in one go), at the price of flushing
-            # whatever else is waiting on this file system too.
-            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                if _syncfs is None or _syncfs(fd) != 0:
-                    os.sync()
-            finally:
-                os.close(fd)
-            return
-        # A few blobs: flush just them and the folders that name them.
-        folders: set[Path] = set()
-        for sha256 in sha256s:
-            path = self.path_of(sha256)
-            _fsync_file(path)
-            folders.update((path.parent, path.parent.parent, path.parent.parent.parent))
-        for folder in folders:
-            _fsync_dir(folder)
+    def sync(self) -> None:
+        # One flush of the whole file system: the journal commits every pending blob, its
+        # folder entries included, together (thousands of small files in one go).
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _syncfs is None or _syncfs(fd) != 0:
+                os.sync()
+        finally:
+            os.close(fd)
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:
         try:
@@ -170,10 +159,6 @@ def _make_dirs(folder: Path, root: Path) -> list[Path]:
         except FileExistsError:
             pass
     return created_in
-
-
-# Up to this many blobs are flushed one by one; more take one flush of the file system.
-FSYNC_EACH_AT_MOST = 64
 
 
 def _load_syncfs() -> Callable[[int], int] | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -118,7 +118,7 @@ class S3BlobStore:
         except Exception as exc:  # noqa: BLE001
             self._fail(exc)
 
-    def sync(self, sha256s: Collection[str]) -> None:
+    def sync(self) -> None:
         """Nothing to do: an object S3 acknowledged is durable."""
 
     def put(self, sha256: str, staged: Path, *, durable: bool = True) -> bool:

@@ -16,7 +16,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple, Protocol
 
@@ -89,8 +89,8 @@ class BlobStore(Protocol):
         """
         ...
 
-    def sync(self, sha256s: Collection[str]) -> None:
-        """Makes these blobs, put with `durable=False` (by anyone), durable."""
+    def sync(self) -> None:
+        """Makes every blob put with `durable=False` durable."""
         ...
 
     def read(self, sha256: str, offset: int = 0, length: int | None = None) -> Iterator[bytes]:

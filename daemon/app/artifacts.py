@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.blobs import BlobStore
+from studbook.daemon.blobs.store import local_path
 from studbook.daemon.domain.access import UNIX, Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion
@@ -57,9 +58,9 @@ class ArtifactUseCases:
         if not 0 <= offset <= found.size:
             raise OutOfRange(f"offset {offset} lies outside {path!r} ({found.size} bytes)",
                              reason="INVALID_OFFSET", field="offset", size=found.size)  # fmt: skip
-        path_of = getattr(self.blobs, "path_of", None)
-        if local_copy and caller.transport == UNIX and path_of is not None:
-            return FileRead(version, found, offset, _no_chunks(), local_path=str(path_of(found.sha256)))
+        stored_at = local_path(self.blobs, found.sha256) if local_copy and caller.transport == UNIX else None
+        if stored_at is not None:
+            return FileRead(version, found, offset, _no_chunks(), local_path=str(stored_at))
         chunks = await asyncio.to_thread(self.blobs.read, found.sha256, offset, length or None)
         return FileRead(version, found, offset, _off_the_loop(chunks))
 

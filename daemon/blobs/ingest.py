@@ -6,7 +6,6 @@ import errno
 import hashlib
 import io
 import os
-import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,10 +37,7 @@ class Ingest:
         self.store = store
         self.expected = expected or {}
         self.hold = hold
-        # The scanner hands files to several threads at once.
-        self._lock = threading.Lock()
-        self.copied_bytes = 0
-        self.new_blobs = 0
+        # Set by any file absorbed (the scanner hands files to several threads at once).
         self.touched = False
 
     def absorb(self, rel: str, fd: int, size: int) -> str | None:
@@ -60,10 +56,7 @@ class Ingest:
             if digest is None:
                 return None
             self._claim(digest)
-            new = self.store.put(digest, staged, durable=False)
-            with self._lock:
-                self.copied_bytes += size
-                self.new_blobs += int(new)
+            self.store.put(digest, staged, durable=False)
             return digest
         except OSError as exc:
             if exc.errno in (errno.ENOSPC, errno.EDQUOT):

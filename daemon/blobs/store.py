@@ -130,12 +130,18 @@ def clear_stale_staging(staging: Path, older_than: float = STALE_STAGING_SECONDS
     return removed
 
 
+def local_path(store: BlobStore, sha256: str) -> Path | None:
+    """Where blob `sha256` lies on this machine, for a store kept in a local folder; else None."""
+    path_of = getattr(store, "path_of", None)
+    return None if path_of is None else Path(path_of(sha256))
+
+
 def materialize(store: BlobStore, sha256: str, target: Path) -> None:
     """Lays blob `sha256` out as the file `target`: a link into a local store, else a copy."""
-    local = getattr(store, "path_of", None)
+    local = local_path(store, sha256)
     if local is not None:
         try:
-            os.link(local(sha256), target)
+            os.link(local, target)
             return
         except OSError:
             pass  # another file system, or links not allowed: copy instead

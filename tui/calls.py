@@ -438,14 +438,18 @@ def list_quarantined_drops(
     return Call("DropService", "ListQuarantinedDrops", request, idempotent=True)
 
 
-def retry_drop(name: str = "", *, path: str | os.PathLike[str] | None = None) -> Call[drops_pb2.Drop]:
-    """By resource name (`drops/{id}`) or by the path of the drop's folder or file."""
+def retry_drop(
+    name: str = "", *, path: str | os.PathLike[str] | None = None, allow_unsafe: bool = False
+) -> Call[drops_pb2.Drop]:
+    """By resource name (`drops/{id}`) or by the path of the drop's folder or file; `allow_unsafe`
+    lets it register although it runs code when loaded (maintainer role)."""
     if bool(name) == (path is not None):
         raise ValueError("give the drop's name (drops/ID) or its path, one of them")
     request = drops_pb2.RetryDropRequest(
         name=name,
         # Absolute, because the daemon resolves it from its own working directory.
         path=os.path.abspath(os.path.expanduser(os.fspath(path))) if path is not None else "",
+        allow_unsafe=allow_unsafe,
     )
     # Safe to resend: it only asks the watcher to look again, and a drop registers once
     # however often it is looked at.
@@ -557,6 +561,7 @@ class RegisterOptions(TypedDict, total=False):
     git: bool
     request_id: str | None
     keep_in_place: bool
+    allow_unsafe: bool
 
 
 def register_request(
@@ -582,11 +587,14 @@ def register_request(
     created_from: str = CREATED_FROM,
     entry_point: str | None = None,
     keep_in_place: bool = False,
+    allow_unsafe: bool = False,
 ) -> registry_pb2.RegisterModelVersionRequest:
     """The RegisterModelVersion request a training script means, with its provenance filled in.
 
     `path` (a local file or folder the daemon hashes and keeps a copy of; with
-    `keep_in_place` it only references it) or `uri` (metadata only) says where the artifact is. The environment and the git state of the working directory are
+    `keep_in_place` it only references it) or `uri` (metadata only) says where the artifact is.
+    Content that runs code when loaded is refused unless `allow_unsafe` (maintainer role).
+    The environment and the git state of the working directory are
     captured unless turned off, and so is the running script unless `entry_point` is
     given. Every dataset in `data_versions` is also recorded as a
     dataset the version was trained on, so it shows in the lineage graph.
@@ -634,4 +642,5 @@ def register_request(
         request_id=request_id or new_request_id(),
         semver=semver,
         keep_in_place=keep_in_place,
+        allow_unsafe=allow_unsafe,
     )

@@ -338,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     retry = drop_commands.add_parser("retry", help=retry_help, description=retry_help, parents=[common])
     retry.set_defaults(handler=cmd_drops_retry)
     retry.add_argument("drop", metavar="PATH", help="the drop's folder or file (or its name, drops/ID)")
+    retry.add_argument("--allow-unsafe", action="store_true",
+                       help="register it although it runs code when loaded (quarantined as UNSAFE_PICKLE, "
+                            "UNSAFE_OPS or REMOTE_CODE); maintainer role, recorded in the audit trail")
     retry.add_argument("--wait", type=float, default=DROP_WAIT_SECONDS, metavar="SECONDS",
                        help=f"wait this long for the new verdict (default {DROP_WAIT_SECONDS:g}; 0: do not wait); "
                             "exits 4 while the drop stays quarantined")  # fmt: skip
@@ -383,6 +386,9 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
     register.add_argument("--keep-in-place", action="store_true",
                           help="leave the files where they are instead of keeping a copy (referenced, not kept)")
+    register.add_argument("--allow-unsafe", action="store_true",
+                          help="register content that runs code when loaded (a pickle calling os.system, a graph "
+                               "writing files, remote code); maintainer role, recorded in the audit trail")
     register.add_argument("--upload", action="store_true",
                           help="send the files to the daemon even over its unix socket (always done over TCP)")
     register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
@@ -676,7 +682,9 @@ def cmd_drops_retry(args: argparse.Namespace, ctx: Context) -> int:
     text: str = args.drop
     # A drop's name, unless a file of that (relative) name is there to mean a path.
     by_name = text.startswith("drops/") and not os.path.lexists(text)
-    asked = ctx.client.retry_drop(text) if by_name else ctx.client.retry_drop(path=text)
+    allow = args.allow_unsafe
+    asked = ctx.client.retry_drop(text, allow_unsafe=allow) if by_name else ctx.client.retry_drop(
+        path=text, allow_unsafe=allow)  # fmt: skip
     if args.wait <= 0:
         ctx.emit(asked, lambda: f"the watcher looks at it again; `studbook drops` shows the verdict\n"
                                 f"{views.drop_details(asked, ctx.paint)}")  # fmt: skip
@@ -800,6 +808,7 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         created_from="cli",
         entry_point="",  # the script that trained the model is not this command
         keep_in_place=args.keep_in_place,
+        allow_unsafe=args.allow_unsafe,
     )
     from studbook.tui.output import ProgressLine
 

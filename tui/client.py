@@ -637,12 +637,15 @@ class Client(_Settings):
             if not token:
                 return
 
-    def retry_drop(self, name: str = "", *, path: str | os.PathLike[str] | None = None) -> drops_pb2.Drop:
-        """Ask the watcher to look at a drop again now, by name (`drops/{id}`) or by path.
+    def retry_drop(
+        self, name: str = "", *, path: str | os.PathLike[str] | None = None, allow_unsafe: bool = False
+    ) -> drops_pb2.Drop:
+        """Ask the watcher to look at a drop again now, by name (`drops/{id}`) or by path;
+        `allow_unsafe` lets it register although it runs code when loaded (maintainer role).
 
         Returns the drop as it stands when asked; `wait_for_drop` waits for the new verdict.
         """
-        return self._unary(calls.retry_drop(name, path=path))
+        return self._unary(calls.retry_drop(name, path=path, allow_unsafe=allow_unsafe))
 
     def wait_for_drop(self, drop: drops_pb2.Drop, timeout: float) -> drops_pb2.Drop:
         """The watcher's next verdict on `drop` (as `retry_drop` returned it), or the drop as it
@@ -1086,9 +1089,11 @@ class AsyncClient(_Settings):
             calls.list_quarantined_drops(model=model, page_size=page_size, page_token=page_token)
         )
 
-    async def retry_drop(self, name: str = "", *, path: str | os.PathLike[str] | None = None) -> drops_pb2.Drop:
+    async def retry_drop(
+        self, name: str = "", *, path: str | os.PathLike[str] | None = None, allow_unsafe: bool = False
+    ) -> drops_pb2.Drop:
         """Like `Client.retry_drop`."""
-        return await self._unary(calls.retry_drop(name, path=path))
+        return await self._unary(calls.retry_drop(name, path=path, allow_unsafe=allow_unsafe))
 
     async def get_watch_status(self) -> drops_pb2.WatchStatus:
         return await self._unary(calls.get_watch_status())

@@ -7,26 +7,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from studbook.daemon.artifacts import FileSink, ScanLimits, content_digest, scan_artifact
 from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.store import materialize
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
-from studbook.daemon.formats import FolderInfo, FormatError, inspect_file, inspect_folder
-
-
-class HashedFile(Protocol):
-    """A file with its hash: what the scanner read, or what an upload declared and the store verified."""
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def size(self) -> int: ...
-
-    @property
-    def sha256(self) -> str: ...
+from studbook.daemon.app.inspection import HashedFile, artifact_files, inspect_version, judge, signature_of
+from studbook.daemon.formats import FolderInfo
 
 
 @dataclass
@@ -39,23 +26,25 @@ class Intake:
 
 
 def take_in(
-    source: str, limits: ScanLimits, allowed_roots: Sequence[Path] | None, sink: FileSink | None = None
+    source: str, limits: ScanLimits, allowed_roots: Sequence[Path] | None, sink: FileSink | None = None,
+    *, allow_unsafe: bool = False,
 ) -> Intake:
-    """Blocking: scan, hash and inspect `source`. Run it off the event loop.
+    """Blocking: scan, hash, inspect and judge `source`. Run it off the event loop.
 
     With a `sink`, every file is copied into the artifact store in the same read that hashes it.
-
-    A file no reader accepts is still registered, flagged `unreadable:<REASON>`: an
-    explicit registration is the user's call, and the flag tells every reader why.
+    Raises what a drop of the same files would be quarantined for (see `inspection`).
     """
     path = Path(source)
     scanned = scan_artifact(path, limits=limits, allowed_roots=allowed_roots, sink=sink)
-    intake = describe(path if path.is_dir() else path.parent, path.is_dir(), scanned, path.name)
-    intake.storage_uri = path.resolve().as_uri()
+    unit = path.resolve()
+    intake = describe(unit, path.is_dir(), scanned, allow_unsafe=allow_unsafe)
+    intake.storage_uri = unit.as_uri()
     return intake
 
 
-def take_in_uploaded(blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging: Path) -> Intake:
+def take_in_uploaded(
+    blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging: Path, *, allow_unsafe: bool = False
+) -> Intake:
     """Blocking: a version made of files already uploaded into the artifact store.
 
     Each blob must be stored with the size given. The files are laid out in a scratch folder
@@ -72,37 +61,18 @@ def take_in_uploaded(blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging
             target = scratch.joinpath(*item.path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             materialize(blobs, item.sha256, target)
-        return describe(scratch, True, uploaded, "")
+        return describe(scratch, True, uploaded, allow_unsafe=allow_unsafe)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def describe(root: Path, is_dir: bool, scanned: Sequence[HashedFile], single_name: str) -> Intake:
-    """Formats, signature and folder metadata of hashed files lying under `root`.
-
-    A file no reader accepts is still registered, flagged `unreadable:<REASON>`.
-    """
-    files = []
-    signature = Signature()
-    for item in scanned:
-        target = root / item.path if is_dir else root / single_name
-        try:
-            info = inspect_file(target, root=root)
-            fmt, flags = info.format, info.flags
-            if signature.empty and info.signature is not None:
-                signature = info.signature
-        except FormatError as exc:
-            fmt, flags = "unknown", (f"unreadable:{exc.reason}",)
-        files.append(ArtifactFile(item.path, item.size, item.sha256, fmt, tuple(flags)))
-    folder = None
-    if is_dir:
-        try:
-            folder = inspect_folder(root, [Path(f.path) for f in scanned])
-        except FormatError:
-            folder = None
-    if folder is not None and signature.empty and folder.signature is not None:
-        signature = folder.signature
-    return Intake(files, content_digest(scanned), "", signature, folder)
+def describe(unit: Path, is_dir: bool, scanned: Sequence[HashedFile], *, allow_unsafe: bool) -> Intake:
+    """Formats, signature and folder metadata of hashed files: `unit` is their folder, or the
+    one file. Raises FormatError or an unsafe-content refusal, as a drop would be quarantined."""
+    inspected = inspect_version(unit, is_dir, [f.path for f in scanned])
+    files = artifact_files(scanned, inspected)
+    judge(files, allow_unsafe=allow_unsafe)
+    return Intake(files, content_digest(scanned), "", signature_of(scanned, inspected), inspected.folder)
 
 
 def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:

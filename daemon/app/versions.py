@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from functools import partial
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from dataclasses import dataclass, field, replace
@@ -35,6 +36,7 @@ from studbook.daemon.domain.errors import (
     InvalidArgument,
     NotFound,
 )
+from studbook.daemon.domain.safety import check_may_allow, runs_code
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.model import (
@@ -93,6 +95,9 @@ class Registration:
     keep_in_place: bool = False
     # Files already uploaded into the artifact store (path, size, sha256): instead of source_path.
     uploaded: list[ArtifactFile] = field(default_factory=list)
+    # Who lets content that runs code when loaded in (a maintainer or above); None refuses it.
+    # Recorded in the audit trail as `version.unsafe_allowed` with the flags.
+    unsafe_allowed_by: Caller | None = None
 
 
 @dataclass
@@ -188,6 +193,8 @@ class VersionUseCases:
         if registration.uploaded and (registration.source_path or registration.keep_in_place):
             raise InvalidArgument("uploaded files are kept by the registry: give them without source_path "
                                   "or keep_in_place", reason="CONFLICTING_SOURCES", field="uploaded_files")  # fmt: skip
+        if registration.unsafe_allowed_by is not None:
+            check_may_allow(registration.unsafe_allowed_by)
         if not registration.uploaded and not registration.source_path and not draft.storage_uri:
             raise InvalidArgument(
                 "give a source_path for the daemon to hash, or a storage_uri for metadata-only registration",
@@ -201,30 +208,32 @@ class VersionUseCases:
                 check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
                 for item in uploaded:  # before they are looked for: gc leaves them alone from now on
                     hold.claim(item.sha256)
-                fill_from_intake(draft, await self.core.read(take_in_uploaded, self.blobs, uploaded, self.blobs.staging))
+                take = partial(take_in_uploaded, allow_unsafe=registration.unsafe_allowed_by is not None)
+                fill_from_intake(draft, await self.core.read(take, self.blobs, uploaded, self.blobs.staging))
                 draft.kept = True
                 validate_draft(draft)
             elif registration.source_path:
-                intake = await self._take_in(registration.source_path, registration.caller,
-                                             registration.keep_in_place, hold)  # fmt: skip
+                intake = await self._take_in(registration, hold)
                 fill_from_intake(draft, intake)
                 draft.kept = not registration.keep_in_place
                 validate_draft(draft)
             return await self.core.write(lambda tx: self._register(tx, registration))
 
-    async def _take_in(self, source_path: str, caller: Caller, keep_in_place: bool, hold: ClaimHold) -> Intake:
+    async def _take_in(self, registration: Registration, hold: ClaimHold) -> Intake:
         """Reads a source path on the daemon's disk, for whoever may name one.
 
         The unix socket reaches the daemon's owner alone, who may name any path (within
         allowed_roots when set). Over TCP a path must lie under allowed_roots, checked before
         anything touches the disk, so a remote caller can neither read nor probe the server.
         """
-        remote = caller.transport == TCP
+        source_path = registration.source_path
+        remote = registration.caller.transport == TCP
         if remote:
             require_under_roots(source_path, self._remote_roots)
-        sink = None if keep_in_place else Ingest(self.blobs, hold=hold)
+        sink = None if registration.keep_in_place else Ingest(self.blobs, hold=hold)
         try:
-            return await self.core.read(take_in, source_path, self.scan_limits, self.allowed_roots, sink)
+            take = partial(take_in, allow_unsafe=registration.unsafe_allowed_by is not None)
+            return await self.core.read(take, source_path, self.scan_limits, self.allowed_roots, sink)
         except InvalidArgument as error:
             if remote and error.reason == "PATH_NOT_ALLOWED":  # a link inside a root leading out
                 raise source_not_allowed() from None
@@ -315,6 +324,10 @@ class VersionUseCases:
             version.created_by = registration.caller.actor
         subject = version_name(model_id, number)
         core.event(tx, effects, "version.created", subject, model_id, registration.caller, version)
+        allowed_by = registration.unsafe_allowed_by
+        if allowed_by is not None and any(runs_code(flag) for f in version.files for flag in f.flags):
+            # Who let code-running content in, and which: the payload's files carry the flags.
+            core.event(tx, effects, "version.unsafe_allowed", subject, model_id, allowed_by, version)
         tx.insert_version(version)
         tx.insert_metrics(model_id, number, series, version.metrics, replace_summary=False)
         self._write_lineage(tx, version)

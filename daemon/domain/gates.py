@@ -7,6 +7,7 @@ import re
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.model import GateResult, Model, ModelVersion
 from studbook.daemon.domain.policy import NO_STAGE, HolderMetric, MetricThreshold, StageGates
+from studbook.daemon.domain.safety import forbidden
 from studbook.daemon.domain.semver import SemVer
 from studbook.daemon.domain.signature import check_compatibility
 
@@ -44,9 +45,21 @@ def evaluate(
             "name_pattern", matched,
             f"model name {version.model!r} {'matches' if matched else 'does not match'} {gates.name_pattern!r}",
         ))  # fmt: skip
+    if gates.forbid_flags:
+        results.append(_flags(version, gates.forbid_flags))
     if gates.approvals:
         results.append(GateResult("approvals", True, f"needs {gates.approvals} approval(s), none from the requester"))
     return results
+
+
+def _flags(version: ModelVersion, patterns: tuple[str, ...]) -> GateResult:
+    found = {f.path: forbidden(f.flags, patterns) for f in version.files}
+    found = {path: flags for path, flags in found.items() if flags}
+    if not found:
+        return GateResult("forbid_flags", True, f"no file carries a flag in {', '.join(patterns)}")
+    named = "; ".join(f"{path}: {', '.join(flags[:4])}" for path, flags in list(found.items())[:4])
+    more = f" and {len(found) - 4} more files" if len(found) > 4 else ""
+    return GateResult("forbid_flags", False, f"{named}{more} (forbidden: {', '.join(patterns)})")
 
 
 def held_stage(model: Model, number: int) -> str | None:

@@ -18,13 +18,17 @@ Shape of the document::
     verify_files = true             # re-hash the files against the registered sha256
     name_pattern = "^[a-z]+-v[0-9]+$"    # regex the model name must fully match
     approvals = 2                   # approvals needed, none from whoever asked
+    forbid_flags = ["dangerous-*", "unsafe-ops", "remote-code"]   # file flags (fnmatch) the version may not carry
     rollback_skips = ["beat_holder"]     # gate kinds a rollback into the stage skips; default ["*"]
 
     [models.retention]              # what `studbook gc` may remove; without it every version stays
     keep_last = 20                  # the 20 highest version numbers always stay (at least 1)
     purge_after = "7d"              # archived this long before a purge; "0s" purges at once
 
-A model no entry matches gets the default: no stage restriction and no gates. Operators
+A model no entry matches gets the default: no stage restriction and no gates but one:
+production forbids the flags of content that runs code when loaded (DEFAULT_FORBIDDEN_FLAGS).
+Production keeps that default in every entry that does not set ``forbid_flags`` itself; an
+entry opts out with ``forbid_flags = []``. Operators
 are ``>=``, ``>``, ``<=``, ``<``, ``==``; a key may be written ``metrics.auc``. A metric
 without ``@split`` is the one recorded without a split. ``from`` names stages, which must be
 in ``stages`` when the entry declares them; "none" always means "holds no stage". A
@@ -51,12 +55,14 @@ from typing import Any
 
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.names import LABEL, RESERVED_LABELS
+from studbook.daemon.domain.safety import DEFAULT_FORBIDDEN_FLAGS
 
 # `kept_files`: the registry holds the version's bytes (not a referenced, keep_in_place version).
 REQUIREMENTS = ("model_card", "signature", "environment", "dataset", "kept_files")
 OPERATORS = (">=", "<=", "==", ">", "<")
 # The kinds of gate a rollback may run or skip; approvals are not one: a rollback never waits.
-GATE_KINDS = ("from", "require", "metrics", "beat_holder", "signature_compatible", "verify_files", "name_pattern")
+GATE_KINDS = ("from", "require", "metrics", "beat_holder", "signature_compatible", "verify_files", "name_pattern",
+              "forbid_flags")  # fmt: skip
 SKIP_ALL = "*"
 # In `from`: the candidate holds no stage at all.
 NO_STAGE = "none"
@@ -64,7 +70,7 @@ NO_STAGE = "none"
 DEFAULT_APPROVER_STAGES = frozenset({"production"})
 _GATE_KEYS = frozenset(
     {"from", "require", "metrics", "beat_holder", "tolerance", "signature_compatible", "verify_files",
-     "name_pattern", "approvals", "rollback_skips"}
+     "name_pattern", "approvals", "rollback_skips", "forbid_flags"}
 )  # fmt: skip
 _MODEL_KEYS = frozenset({"pattern", "stages", "gates", "retention"})
 _RETENTION_KEYS = frozenset({"keep_last", "purge_after"})
@@ -119,6 +125,8 @@ class StageGates:
     verify_files: bool = False
     name_pattern: str = ""
     approvals: int = 0
+    # File flags (fnmatch on the whole flag or its label) a version entering the stage may not carry.
+    forbid_flags: tuple[str, ...] = ()
     # Gate kinds (GATE_KINDS, or SKIP_ALL) a rollback into the stage does not run.
     rollback_skips: tuple[str, ...] = (SKIP_ALL,)
 
@@ -127,7 +135,7 @@ class StageGates:
         """True when judging a version against these gates yields no verdict at all."""
         return not (
             self.from_stages or self.require or self.metrics or self.beat_holder or self.signature_compatible
-            or self.verify_files or self.name_pattern or self.approvals
+            or self.verify_files or self.name_pattern or self.approvals or self.forbid_flags
         )  # fmt: skip
 
     def for_rollback(self) -> StageGates:
@@ -147,11 +155,15 @@ class StageGates:
             signature_compatible=self.signature_compatible and "signature_compatible" not in skips,
             verify_files=self.verify_files and "verify_files" not in skips,
             name_pattern="" if "name_pattern" in skips else self.name_pattern,
+            forbid_flags=() if "forbid_flags" in skips else self.forbid_flags,
             approvals=0,
         )
 
 
 NO_GATES = StageGates()
+# The stage whose gates forbid code-running content unless the policy says otherwise.
+PRODUCTION = "production"
+_PRODUCTION_DEFAULT = StageGates(forbid_flags=DEFAULT_FORBIDDEN_FLAGS)
 
 
 @dataclass(frozen=True)
@@ -177,7 +189,8 @@ class ModelPolicy:
     retention: Retention | None = None
 
     def gates_for(self, target: str) -> StageGates:
-        return self.gates.get(target, NO_GATES)
+        default = _PRODUCTION_DEFAULT if target == PRODUCTION else NO_GATES
+        return self.gates.get(target, default)
 
 
 DEFAULT_MODEL_POLICY = ModelPolicy("*")
@@ -310,8 +323,16 @@ def _gates(table: dict[str, Any], where: str, stages: tuple[str, ...] | None, st
         signature_compatible=_bool(table.get("signature_compatible", False), f"{where}.signature_compatible"),
         verify_files=_bool(table.get("verify_files", False), f"{where}.verify_files"),
         name_pattern=name_pattern, approvals=approvals,
+        forbid_flags=_forbid_flags(table, where),
         rollback_skips=_rollback_skips(table.get("rollback_skips", [SKIP_ALL]), f"{where}.rollback_skips"),
     )  # fmt: skip
+
+
+def _forbid_flags(table: dict[str, Any], where: str) -> tuple[str, ...]:
+    """The listed patterns; production's default when the key is left out of its gates."""
+    if "forbid_flags" not in table:
+        return DEFAULT_FORBIDDEN_FLAGS if where.endswith(f".gates.{PRODUCTION}") else ()
+    return tuple(_strings(table["forbid_flags"], f"{where}.forbid_flags"))
 
 
 def _from_stages(value: object, where: str, stages: tuple[str, ...] | None, stages_key: str) -> tuple[str, ...]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.errors import FailedPrecondition
 
 
-class FormatError(InvalidArgument):
+class FormatError(FailedPrecondition):
     """The artifact's content is malformed, hostile or beyond a reading bound.
 
     `reason` is UPPER_SNAKE (HEADER_TOO_LARGE, TRUNCATED, BAD_MAGIC, ZIP_BOMB,
-    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, ...); the watcher quarantines the version
-    with it and the API shows `message`, so the message names the limit or the offset.
+    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, ...); the watcher quarantines the drop with
+    it and the API refuses the registration with it (FAILED_PRECONDITION: the request is
+    well formed, the files are not), so the message names the limit or the offset.
     """
 
     def __init__(self, reason: str, message: str, **metadata: object) -> None:

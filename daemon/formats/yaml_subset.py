@@ -559,6 +559,8 @@ class _Flow:
                 return items
             item = self.value(depth + 1)
             if self.peek() == ":":
+                if isinstance(item, (list, dict)):
+                    raise YamlError("collections as mapping keys are not supported")
                 self.pos += 1
                 item = {item: self.value(depth + 1)}
             items.append(item)

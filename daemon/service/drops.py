@@ -8,6 +8,8 @@ from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.names import model_name, version_name
+from studbook.daemon.domain.safety import check_may_allow
+from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.convert import timestamp
 from studbook.daemon.service.errors import mapped
 from studbook.daemon.watch.status import Incident, WatchStatus
@@ -41,11 +43,14 @@ class DropServicer(drops_pb2_grpc.DropServiceServicer):
 
     @mapped
     async def RetryDrop(self, request: drops_pb2.RetryDropRequest, context: grpc.aio.ServicerContext) -> drops_pb2.Drop:  # noqa: N802
+        caller = caller_of(context)
+        if request.allow_unsafe:
+            check_may_allow(caller)
         record = self.registry.drops.find(name=request.name, path=request.path)
         if self.watcher is None:
             raise FailedPrecondition("this daemon watches no folder; start it with --watch ROOT",
                                      reason="WATCH_DISABLED")  # fmt: skip
-        return drop_to_proto(await self.watcher.retry(record))
+        return drop_to_proto(await self.watcher.retry(record, unsafe_allowed_by=caller if request.allow_unsafe else None))
 
     @mapped
     async def GetWatchStatus(self, request: drops_pb2.GetWatchStatusRequest, context: grpc.aio.ServicerContext) -> drops_pb2.WatchStatus:  # noqa: N802

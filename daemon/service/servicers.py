@@ -120,6 +120,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
     @mapped
     async def RegisterModelVersion(self, request: registry_pb2.RegisterModelVersionRequest, context: grpc.aio.ServicerContext) -> registry_pb2.RegisterModelVersionResponse:  # noqa: N802
         model_id = parse_model_name(request.parent, "parent")
+        caller = caller_of(context)
         registered = await self.registry.versions.register(
             Registration(
                 draft=convert.version_from_proto(model_id, request.version),
@@ -127,9 +128,10 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
                 semver=request.semver,
                 number=request.number,
                 change_kind=convert.change_kind_from_proto(request.version.change_kind),
-                caller=caller_of(context),
+                caller=caller,
                 source_path=request.source_path,
                 keep_in_place=request.keep_in_place,
+                unsafe_allowed_by=caller if request.allow_unsafe else None,
                 uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
             )
         )

@@ -5,18 +5,18 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from studbook.daemon.app.inspection import Inspected, artifact_files, signature_of
 from studbook.daemon.domain.model import (
-    ArtifactFile,
     Dataset,
     Environment,
     ModelVersion,
     ParentLink,
     Run,
-    Signature,
+
 )
 from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
 from studbook.daemon.formats.folder import PLAIN
-from studbook.daemon.watch.examine import Hashed, Inspected
+from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import Manifest
 
 ACTOR = "drop-in"
@@ -34,21 +34,16 @@ def build_draft(
     """A draft for `VersionUseCases.register`; the manifest wins over what files declare."""
     manifest = manifest or Manifest()
     folder = inspected.folder
-    files = []
-    for item in hashed.files:
-        info = inspected.files.get(item.path)
-        files.append(ArtifactFile(item.path, item.size, item.sha256, info.format if info else "",
-                                  tuple(info.flags) if info else ()))  # fmt: skip
     draft = ModelVersion(
         model=model,
         number=0,
         description=manifest.description,
         params=dict(manifest.params),
         metrics=list(manifest.metrics),
-        files=files,
+        files=artifact_files(hashed.files, inspected),
         storage_uri=Path(unit_path).as_uri(),
         content_digest=hashed.digest,
-        signature=_signature(hashed, inspected),
+        signature=signature_of(hashed.files, inspected),
         model_card=(manifest.model_card or (folder.model_card if folder else ""))[:MAX_MODEL_CARD],
         datasets=_datasets(manifest, inspected),
         run=manifest.run or _folder_run(inspected),
@@ -60,18 +55,6 @@ def build_draft(
     )
     draft.tags = _tags(manifest, inspected)
     return draft
-
-
-def _signature(hashed: Hashed, inspected: Inspected) -> Signature:
-    """What the folder declares (MLflow, SavedModel), else the biggest file that has one."""
-    if inspected.folder is not None and inspected.folder.signature is not None:
-        if not inspected.folder.signature.empty:
-            return inspected.folder.signature
-    for item in sorted(hashed.files, key=lambda f: (-f.size, f.path)):
-        info = inspected.files.get(item.path)
-        if info is not None and info.signature is not None and not info.signature.empty:
-            return info.signature
-    return Signature()
 
 
 def _tags(manifest: Manifest, inspected: Inspected) -> dict[str, str]:

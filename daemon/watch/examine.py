@@ -1,4 +1,4 @@
-"""Hash and inspect a complete drop unit: the blocking part of a registration, run in a thread."""
+"""Hash a complete drop unit and read its manifest: the blocking part of a drop, run in a thread."""
 
 from __future__ import annotations
 
@@ -6,11 +6,10 @@ import errno
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from studbook.daemon.artifacts import FileSink, ScanLimits, ScannedFile, content_digest, scan_artifact
-from studbook.daemon.formats import DEFAULT_LIMITS, FileInfo, FolderInfo, Limits, inspect_file, inspect_folder
 from studbook.daemon.watch.layout import MANIFEST, is_artifact_path
 from studbook.daemon.watch.manifest import ManifestError
 
@@ -31,14 +30,6 @@ class Hashed:
         return content_digest(self.files)
 
 
-@dataclass
-class Inspected:
-    """What the files say about themselves, read without executing anything."""
-
-    files: dict[str, FileInfo] = field(default_factory=dict)
-    folder: FolderInfo | None = None
-
-
 def hash_unit(path: str, root: str, limits: ScanLimits, known: Mapping[str, ScannedFile],
               sink: FileSink | None = None) -> Hashed:  # fmt: skip
     """Scan and hash `path`; files whose size, mtime and inode match `known` are not re-read.
@@ -57,24 +48,6 @@ def hash_unit(path: str, root: str, limits: ScanLimits, known: Mapping[str, Scan
             hashed.hashed_files += 1
             hashed.hashed_bytes += item.size
     return hashed
-
-
-def inspect_unit(path: str, is_folder: bool, files: list[ScannedFile], limits: Limits = DEFAULT_LIMITS) -> Inspected:
-    """Formats of each artifact file and, for a folder, what the folder declares.
-
-    A file is only read within `limits`; FormatError (hostile or malformed content)
-    propagates with the reason to quarantine it under. Blocking.
-    """
-    unit = Path(path)
-    inspected = Inspected()
-    for item in files:
-        # External data (ONNX) must stay inside the version folder; a single file has
-        # nothing beside it that belongs to it.
-        file_path = unit / item.path if is_folder else unit
-        inspected.files[item.path] = inspect_file(file_path, limits, root=unit)
-    if is_folder:
-        inspected.folder = inspect_folder(unit, [Path(f.path) for f in files], limits)
-    return inspected
 
 
 def read_manifest_bytes(path: str, max_bytes: int) -> bytes | None:

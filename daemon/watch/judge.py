@@ -25,7 +25,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from studbook.daemon.app.drops import HOLDING, DropRecord, DropState
-from studbook.daemon.domain.access import DROP_IN
+from studbook.daemon.app.inspection import inspect_version, judge
+from studbook.daemon.domain.access import DROP_IN, Caller
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.artifacts import ScanLimits, ScannedFile
@@ -35,7 +36,7 @@ from studbook.daemon.domain.model import ArtifactFile, ModelVersion, ParentLink,
 from studbook.daemon.domain.names import parse_version_name, validate_model_id
 from studbook.daemon.formats import DEFAULT_LIMITS, FormatError, Limits
 from studbook.daemon.watch.draft import build_draft
-from studbook.daemon.watch.examine import Hashed, hash_unit, inspect_unit, read_manifest_bytes
+from studbook.daemon.watch.examine import Hashed, hash_unit, read_manifest_bytes
 from studbook.daemon.watch.layout import MANIFEST, UnitKey, version_number
 from studbook.daemon.watch.manifest import MAX_MANIFEST_BYTES, Manifest, ManifestError, error_at, parse_manifest
 from studbook.daemon.watch.snapshot import EntryStat, Snapshot, take_snapshot
@@ -90,6 +91,8 @@ class UnitJudge:
         self.clock = clock
         self._progress: dict[UnitKey, _Progress] = {}
         self._gone_since: dict[UnitKey, float] = {}
+        # Units a maintainer let in although they run code when loaded, until their next verdict.
+        self._unsafe_allowed_by: dict[UnitKey, Caller] = {}
 
     @property
     def quiet(self) -> float:
@@ -119,9 +122,14 @@ class UnitJudge:
                 self.drops.note_pending(key.root, key.rel, key.model, wait.reason, wait.message)
             return None if wait.delay is None else max(MIN_RECHECK_SECONDS, wait.delay)
 
+    def allow_unsafe(self, key: UnitKey, caller: Caller) -> None:
+        """The unit's next verdict lets code-running content in, on `caller`'s word."""
+        self._unsafe_allowed_by[key] = caller
+
     def forget(self, key: UnitKey) -> None:
         self._progress.pop(key, None)
         self._gone_since.pop(key, None)
+        self._unsafe_allowed_by.pop(key, None)
         self.drops.clear_pending(key.root, key.rel)
 
     # -- a unit without a verdict on its current folder ----------------------------------
@@ -223,14 +231,14 @@ class UnitJudge:
     async def _register(self, key: UnitKey, snap: Snapshot, record: DropRecord | None, progress: _Progress,
                         number: int | None, manifest: Manifest | None, hashed: Hashed) -> float | None:  # fmt: skip
         try:
-            inspected = await asyncio.to_thread(inspect_unit, key.path, snap.is_folder, hashed.files,
-                                                self.settings.format_limits)  # fmt: skip
-            parents = await self._parents(manifest)
-        except (FormatError, ManifestError) as exc:
+            inspected = await asyncio.to_thread(inspect_version, Path(key.path), snap.is_folder,
+                                                [f.path for f in hashed.files], self.settings.format_limits)  # fmt: skip
+            draft = build_draft(key.model, key.path, hashed, inspected, manifest, await self._parents(manifest))
+            judge(draft.files, allow_unsafe=key in self._unsafe_allowed_by)
+        except (FailedPrecondition, ManifestError) as exc:
             return await self._quarantine(key, snap, record, exc)
         except OSError as exc:
             raise _Wait("READ_FAILED", f"could not read a file: {exc.strerror}", self.quiet) from None
-        draft = build_draft(key.model, key.path, hashed, inspected, manifest, parents)
         draft.kept = self._keeps(key)
         # The kept blobs stay claimed until the version is registered: gc leaves them alone.
         with self.registry.versions.claims.hold() as hold:
@@ -254,6 +262,7 @@ class UnitJudge:
             number=number or 0,
             change_kind=manifest.change_kind if manifest else None,
             caller=DROP_IN,
+            unsafe_allowed_by=self._unsafe_allowed_by.get(key),
         )
         try:
             registered = await self.registry.versions.register(registration)
@@ -339,6 +348,7 @@ class UnitJudge:
             await self._release(record, f"its folder {record.full_path} was replaced by content that was quarantined")
         progress = self._progress.get(key)
         self._progress[key] = _Progress(known=progress.known if progress else {})
+        self._unsafe_allowed_by.pop(key, None)
         self.drops.clear_pending(key.root, key.rel)
         return None
 

@@ -29,6 +29,7 @@ from watchdog.observers.api import BaseObserver
 from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.watch.hints import DEFAULT_CAPACITY, HintHandler, HintQueue, OverflowLogHandler
@@ -201,12 +202,15 @@ class DropWatcher:
                                      for state in (DropState.MODIFIED, DropState.MISSING)),
         )
 
-    async def retry(self, record: DropRecord) -> DropRecord:
-        """Looks at a drop again now, even if nothing changed on disk since its verdict."""
+    async def retry(self, record: DropRecord, unsafe_allowed_by: Caller | None = None) -> DropRecord:
+        """Looks at a drop again now, even if nothing changed on disk since its verdict;
+        `unsafe_allowed_by` lets it register although it runs code when loaded."""
         if record.root not in self._root_status:
             raise FailedPrecondition(f"{record.root} is not watched any more", reason="ROOT_NOT_WATCHED",
                                      root=record.root)  # fmt: skip
         key = UnitKey(record.root, record.path)
+        if unsafe_allowed_by is not None:
+            self.judge.allow_unsafe(key, unsafe_allowed_by)
         self._retry.add(key)
         self._schedule(key, time.monotonic())
         self._wake.set()

@@ -38,11 +38,11 @@ def blobs_in(data_dir: Path) -> dict[str, Path]:
 
 def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_deleted(daemon: Any, tmp_path: Path) -> None:
     weights = os.urandom(3 * 1024 * 1024 + 17)
-    source = write_tree(tmp_path / "model", {"model.safetensors": weights, "sub/config.json": b'{"a": 1}'})
+    source = write_tree(tmp_path / "model", {"weights.bin": weights, "sub/config.json": b'{"a": 1}'})
     with daemon.channel() as channel:
         version = register(channel, "kept", source).version
         shutil.rmtree(source)
-        replies, data = read(channel, version.name, "model.safetensors")
+        replies, data = read(channel, version.name, "weights.bin")
         _, config = read(channel, "models/kept/versions/latest", "sub/config.json")
         fetched = registry_pb2_grpc.VersionServiceStub(channel).GetModelVersion(
             registry_pb2.GetModelVersionRequest(name=version.name))

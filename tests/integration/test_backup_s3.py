@@ -21,7 +21,7 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     weights = os.urandom(9 * 1024 * 1024 + 5)  # in parts on the way up
     source = tmp_path / "m"
     source.mkdir()
-    (source / "model.safetensors").write_bytes(weights)
+    (source / "weights.bin").write_bytes(weights)
     (source / "card.md").write_bytes(b"# card")
     with Client(daemon.address, timeout=120) as client:
         version = client.register("s3-backup", path=source, environment=False, git=False)
@@ -48,7 +48,7 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     assert len([k for k in keys if k.startswith("backups/registry/blobs/sha256/")]) == 2
     assert len([k for k in keys if k.startswith("live/sha256/")]) == 2
     assert not (short_dir / "restored" / "blobs").exists() or not list((short_dir / "restored" / "blobs").rglob("sha256/*/*/*"))
-    assert (tmp_path / "out" / "model.safetensors").read_bytes() == weights
+    assert (tmp_path / "out" / "weights.bin").read_bytes() == weights
     assert count == 1
     assert (checked.blobs_checked, checked.corrupt_count) == (2, 0)
     assert (local.copied_blobs, local.blob_bytes) == (2, len(weights) + len(b"# card"))

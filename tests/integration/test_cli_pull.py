@@ -21,7 +21,7 @@ def studbook(daemon: Any, capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 def make_folder(path: Path) -> dict[str, bytes]:
-    files = {"model.safetensors": os.urandom(2 * 1024 * 1024 + 3), "tokenizer/vocab.txt": b"a\nb\n"}
+    files = {"weights.bin": os.urandom(2 * 1024 * 1024 + 3), "tokenizer/vocab.txt": b"a\nb\n"}
     for name, data in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_bytes(data)
@@ -52,22 +52,22 @@ def test_pull_one_file_and_pull_again_skips_what_is_already_there(studbook: Any,
 
     assert [f["skipped"] for f in first.json()["files"]] == [False]
     assert [f["skipped"] for f in again.json()["files"]] == [True]
-    assert list((tmp_path / "out").rglob("*.safetensors")) == []
+    assert list((tmp_path / "out").rglob("*.bin")) == []
     assert missing.code == 3 and "FILE_NOT_FOUND" in missing.err
 
 
 def test_an_interrupted_pull_resumes_from_its_partial_file(daemon: Any, tmp_path: Path) -> None:
     files = make_folder(tmp_path / "src")
-    data = files["model.safetensors"]
+    data = files["weights.bin"]
     with Client(daemon.address) as client:
         client.register("resumed", path=tmp_path / "src", environment=False, git=False)
-        part = tmp_path / "out" / "model.safetensors.studbook-part"
+        part = tmp_path / "out" / "weights.bin.studbook-part"
         part.parent.mkdir(parents=True)
         part.write_bytes(data[:1_000_000])  # what an interrupted pull left behind
         written: list[int] = []
-        pulled = client.download("resumed", tmp_path / "out", file="model.safetensors", progress=written.append)
+        pulled = client.download("resumed", tmp_path / "out", file="weights.bin", progress=written.append)
 
-    assert (tmp_path / "out" / "model.safetensors").read_bytes() == data
+    assert (tmp_path / "out" / "weights.bin").read_bytes() == data
     assert sum(written) == len(data) - 1_000_000  # only the rest travelled
     assert pulled[0].sha256 == hashlib.sha256(data).hexdigest() and not part.exists()
 
@@ -76,15 +76,15 @@ def test_a_corrupt_partial_file_is_caught_and_never_takes_the_final_name(daemon:
     files = make_folder(tmp_path / "src")
     with Client(daemon.address) as client:
         client.register("corrupt", path=tmp_path / "src", environment=False, git=False)
-        part = tmp_path / "out" / "model.safetensors.studbook-part"
+        part = tmp_path / "out" / "weights.bin.studbook-part"
         part.parent.mkdir(parents=True)
         part.write_bytes(b"\0" * 1000)  # not the start of the file
         with pytest.raises(StudbookError) as caught:
-            client.download("corrupt", tmp_path / "out", file="model.safetensors")
-        retried = client.download("corrupt", tmp_path / "out", file="model.safetensors")
+            client.download("corrupt", tmp_path / "out", file="weights.bin")
+        retried = client.download("corrupt", tmp_path / "out", file="weights.bin")
 
     assert caught.value.reason == "DOWNLOAD_CORRUPT"
-    assert not part.exists() and retried[0].path.read_bytes() == files["model.safetensors"]
+    assert not part.exists() and retried[0].path.read_bytes() == files["weights.bin"]
 
 
 def test_a_version_kept_in_place_is_shown_as_referenced_and_cannot_be_pulled(studbook: Any, tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gon
 ) -> None:
     weights = os.urandom(20 * 1024 * 1024 + 1)  # multipart on the way up
     daemon = daemon_factory("--artifact-store", bucket_env.url("team"))
-    source = write_tree(tmp_path / "src", {"model.safetensors": weights, "config.json": b"{}"})
+    source = write_tree(tmp_path / "src", {"weights.bin": weights, "config.json": b"{}"})
     with Client(daemon.address, timeout=120) as client:
         version = client.register("s3-kept", path=source, environment=False, git=False)
         shutil.rmtree(source)
@@ -32,8 +32,8 @@ def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gon
     assert version.kept
     assert f"team/sha256/{sha[:2]}/{sha[2:4]}/{sha}" in bucket_env.keys()
     assert not (daemon.data_dir / "blobs").exists() or not list((daemon.data_dir / "blobs").rglob("sha256/*/*/*"))
-    assert (tmp_path / "out" / "model.safetensors").read_bytes() == weights
-    assert sorted(p.path.name for p in pulled) == ["config.json", "model.safetensors"]
+    assert (tmp_path / "out" / "weights.bin").read_bytes() == weights
+    assert sorted(p.path.name for p in pulled) == ["config.json", "weights.bin"]
 
 
 def test_two_daemons_sharing_a_bucket_store_the_same_file_once(bucket_env: S3Bucket, tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def test_validate_only_shows_every_gate_and_changes_nothing(api):
     assert checked.state == stages_pb2.PROMOTION_STATE_FAILED
     verdicts = {g.gate: g.passed for g in checked.gate_results}
     assert verdicts == {"version_ready": True, "not_current_holder": True, "require.model_card": False,
-                        "metrics.auc": False}  # fmt: skip
+                        "metrics.auc": False, "forbid_flags": True}  # fmt: skip
     assert holder(api, "thr-c") is None
 
 
@@ -412,7 +412,8 @@ def test_the_gates_a_rollback_ran_are_on_its_promotion(api, short_dir):
 
     verdicts = [(g.gate, g.passed, g.detail) for g in rolled.gate_results]
     assert verdicts == [("metrics.auc", True, "metrics.auc 0.9 >= 0.5"),
-                        ("verify_files", True, "all 1 file(s) match their registered sha256")]  # fmt: skip
+                        ("verify_files", True, "all 1 file(s) match their registered sha256"),
+                        ("forbid_flags", True, "no file carries a flag in dangerous-*, unsafe-ops, remote-code")]  # fmt: skip
     assert [(g.gate, g.passed, g.detail) for g in stored.gate_results] == verdicts
     assert rolled.rollback and rolled.previous_version == "models/rbf-b/versions/2"
     assert holder(api, "rbf-b") == "models/rbf-b/versions/1"
@@ -448,7 +449,8 @@ def test_an_approval_fails_the_promotion_when_the_holder_it_must_beat_changed_wh
     failed = stored(api, weaker)
     assert failed.state == stages_pb2.PROMOTION_STATE_FAILED
     assert [(g.gate, g.passed) for g in failed.gate_results] == [
-        ("version_ready", True), ("not_current_holder", True), ("beat_holder.auc", False)]  # fmt: skip
+        ("version_ready", True), ("not_current_holder", True), ("beat_holder.auc", False),
+        ("forbid_flags", True)]  # fmt: skip
     assert [a.actor for a in failed.approvals] == ["bob"]
     assert holder(api, "rjb-a") == "models/rjb-a/versions/2"
 

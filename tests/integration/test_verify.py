@@ -40,7 +40,7 @@ def test_a_blob_written_into_makes_its_version_corrupt_with_an_event_and_verify_
 ) -> None:
     weights = os.urandom(300_000)
     with Client(daemon.address) as client:
-        version = register(client, "fraud", write_tree(tmp_path / "m", {"model.onnx": weights, "card.md": b"# c"}))
+        version = register(client, "fraud", write_tree(tmp_path / "m", {"model.bin": weights, "card.md": b"# c"}))
         clean = studbook("--json", "verify", "fraud@1")
         with open(blob_path(daemon, weights), "r+b") as blob:  # mode 0400, but tests run as root
             blob.seek(1000)
@@ -57,7 +57,7 @@ def test_a_blob_written_into_makes_its_version_corrupt_with_an_event_and_verify_
     assert (int(summary["blobs_checked"]), int(summary["corrupt_count"])) == (2, 1)
     assert [v["version"] for v in summary["corrupt_versions"]] == [version.name]
     assert after.status == resources_pb2.VERSION_STATUS_CORRUPT
-    assert "model.onnx" in after.status_reason and "card.md" not in after.status_reason
+    assert "model.bin" in after.status_reason and "card.md" not in after.status_reason
     assert "no longer matches its sha256" in after.status_reason and summary["store"] in after.status_reason
     assert [e.version.status for e in events] == [resources_pb2.VERSION_STATUS_CORRUPT]
     assert events[0].version.status_reason == after.status_reason and events[0].actor

@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from studbook.daemon.domain.gates import evaluate, held_stage
-from studbook.daemon.domain.model import Dataset, Environment, Metric, Model, ModelVersion, Signature, TensorSpec
+from studbook.daemon.domain.model import (
+    ArtifactFile,
+    Dataset,
+    Environment,
+    Metric,
+    Model,
+    ModelVersion,
+    Signature,
+    TensorSpec,
+)
 from studbook.daemon.domain.policy import GATE_KINDS, HolderMetric, MetricThreshold, StageGates
 
 SIG = Signature(inputs=(TensorSpec("x", "float32", (-1, 4)),), outputs=(TensorSpec("y", "float32", (-1,)),))
@@ -218,7 +227,7 @@ def test_a_rollback_skips_every_gate_by_default_and_approvals_always():
 ALL_GATES = StageGates(
     from_stages=("staging",), require=("model_card",), metrics=(MetricThreshold("auc", ">=", 0.9),),
     beat_holder=(HolderMetric("auc"),), signature_compatible=True, verify_files=True, name_pattern="fraud",
-    approvals=1,
+    approvals=1, forbid_flags=("dangerous-*",),
 )  # fmt: skip
 
 
@@ -240,3 +249,22 @@ def test_a_gate_table_judging_nothing_is_empty():
     assert StageGates(tolerance=0.5, rollback_skips=()).empty
     assert not StageGates(approvals=1).empty
     assert not StageGates(from_stages=("staging",)).empty
+
+
+def test_forbid_flags_names_each_file_and_the_flags_it_carries():
+    gates = StageGates(forbid_flags=("dangerous-*", "remote-code"))
+    clean = version(files=[ArtifactFile("model.safetensors", 8, "a" * 64, "safetensors"),
+                           ArtifactFile("model.pkl", 8, "b" * 64, "pickle", ("unsafe-format", "unknown-global:my.Model"))])
+    unsafe = version(files=[
+        ArtifactFile("model.pkl", 8, "b" * 64, "pickle", ("unsafe-format", "dangerous-global:posix.system")),
+        ArtifactFile("config.json", 8, "c" * 64, "", ("remote-code:modeling_x.py",)),
+    ])  # fmt: skip
+
+    [passed] = evaluate(gates, clean, None, None)
+    [refused] = evaluate(gates, unsafe, None, None)
+
+    assert (passed.gate, passed.passed) == ("forbid_flags", True)
+    assert (refused.gate, refused.passed) == ("forbid_flags", False)
+    assert "model.pkl: dangerous-global:posix.system" in refused.detail
+    assert "config.json: remote-code:modeling_x.py" in refused.detail
+    assert "unsafe-format" not in refused.detail

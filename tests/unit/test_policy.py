@@ -16,8 +16,10 @@ from studbook.daemon.domain.policy import (
     NO_GATES,
     HolderMetric,
     MetricThreshold,
+    StageGates,
     parse_policy,
 )
+from studbook.daemon.domain.safety import DEFAULT_FORBIDDEN_FLAGS
 
 FULL = """
 approver_stages = ["production", "canary"]
@@ -62,11 +64,11 @@ def test_the_documented_shape_parses_into_records():
     assert policy.approver_stages == {"production", "canary"}
 
 
-def test_the_first_matching_entry_wins_and_unmatched_models_get_no_gates():
+def test_the_first_matching_entry_wins_and_unmatched_models_get_only_the_production_flag_gate():
     policy = parse_policy(FULL)
 
     assert policy.for_model("churn").pattern == "*"
-    assert policy.for_model("churn").gates_for("production") == NO_GATES
+    assert policy.for_model("churn").gates_for("production") == StageGates(forbid_flags=DEFAULT_FORBIDDEN_FLAGS)
     assert policy.for_model("fraud-eu").gates_for("staging") == NO_GATES
     assert parse_policy("").for_model("anything").stages is None
     assert EMPTY_POLICY.for_model("x").gates == {}
@@ -269,3 +271,37 @@ def test_any_other_approver_stage_is_refused_naming_the_item(item):
 
     assert raised.value.reason == "INVALID_POLICY"
     assert raised.value.metadata["key"] == "approver_stages[1]"
+
+
+def test_production_forbids_code_running_flags_unless_an_entry_says_otherwise():
+    policy = parse_policy("""
+[[models]]
+pattern = "fraud-*"
+[models.gates.production]
+approvals = 1
+[models.gates.staging]
+approvals = 1
+
+[[models]]
+pattern = "lab-*"
+[models.gates.production]
+forbid_flags = []
+
+[[models]]
+pattern = "strict-*"
+[models.gates.staging]
+forbid_flags = ["unknown-global:*", "lambda-layer"]
+""")
+
+    assert policy.for_model("fraud-eu").gates_for("production").forbid_flags == DEFAULT_FORBIDDEN_FLAGS
+    assert policy.for_model("fraud-eu").gates_for("staging").forbid_flags == ()
+    assert policy.for_model("lab-x").gates_for("production").forbid_flags == ()
+    assert policy.for_model("strict-x").gates_for("staging").forbid_flags == ("unknown-global:*", "lambda-layer")
+    assert policy.for_model("strict-x").gates_for("production").forbid_flags == DEFAULT_FORBIDDEN_FLAGS
+
+
+def test_forbid_flags_must_be_a_list_of_patterns():
+    with pytest.raises(InvalidArgument) as caught:
+        parse_policy('[[models]]\npattern = "*"\n[models.gates.production]\nforbid_flags = "dangerous-*"\n')
+
+    assert caught.value.metadata["key"] == "models[0].gates.production.forbid_flags"

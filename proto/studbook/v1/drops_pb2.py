@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17studbook/v1/drops.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x02\n\x04\x44rop\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0c\n\x04root\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12%\n\x05state\x18\x06 \x01(\x0e\x32\x16.studbook.v1.DropState\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12/\n\x07\x64\x65tails\x18\t \x03(\x0b\x32\x1e.studbook.v1.Drop.DetailsEntry\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63ontent_digest\x18\x0b \x01(\t\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x10ListDropsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\"b\n\x11ListDropsResponse\x12 \n\x05\x64rops\x18\x01 \x03(\x0b\x32\x11.studbook.v1.Drop\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"S\n\x1bListQuarantinedDropsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\"m\n\x1cListQuarantinedDropsResponse\x12 \n\x05\x64rops\x18\x01 \x03(\x0b\x32\x11.studbook.v1.Drop\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\".\n\x10RetryDropRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\"\x17\n\x15GetWatchStatusRequest\"h\n\rWatchIncident\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0c\n\x04root\x18\x04 \x01(\t\"q\n\x0bWatchedRoot\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x10\n\x08observer\x18\x02 \x01(\t\x12+\n\x07problem\x18\x03 \x01(\x0b\x32\x1a.studbook.v1.WatchIncident\x12\x15\n\rkeep_in_place\x18\x04 \x01(\x08\"\xbe\x03\n\x0bWatchStatus\x12\'\n\x05roots\x18\x01 \x03(\x0b\x32\x18.studbook.v1.WatchedRoot\x12\x10\n\x08\x64\x65graded\x18\x02 \x01(\x08\x12,\n\x08problems\x18\x03 \x03(\x0b\x32\x1a.studbook.v1.WatchIncident\x12-\n\tincidents\x18\x04 \x03(\x0b\x32\x1a.studbook.v1.WatchIncident\x12\x13\n\x0bqueue_depth\x18\x05 \x01(\x03\x12\x15\n\rpending_drops\x18\x06 \x01(\x03\x12\x19\n\x11quarantined_drops\x18\x07 \x01(\x03\x12\x15\n\rquiet_seconds\x18\x08 \x01(\x01\x12\x19\n\x11reconcile_seconds\x18\t \x01(\x01\x12\x37\n\x13last_reconcile_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x66iles_hashed\x18\x0b \x01(\x03\x12\x14\n\x0c\x62ytes_hashed\x18\x0c \x01(\x03\x12\x1b\n\x13versions_registered\x18\r \x01(\x03\x12\x1c\n\x14kept_sources_changed\x18\x0e \x01(\x03*\xa7\x01\n\tDropState\x12\x1a\n\x16\x44ROP_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44ROP_STATE_PENDING\x10\x01\x12\x19\n\x15\x44ROP_STATE_REGISTERED\x10\x02\x12\x17\n\x13\x44ROP_STATE_MODIFIED\x10\x03\x12\x16\n\x12\x44ROP_STATE_MISSING\x10\x04\x12\x1a\n\x16\x44ROP_STATE_QUARANTINED\x10\x05\x32\xd5\x02\n\x0b\x44ropService\x12J\n\tListDrops\x12\x1d.studbook.v1.ListDropsRequest\x1a\x1e.studbook.v1.ListDropsResponse\x12k\n\x14ListQuarantinedDrops\x12(.studbook.v1.ListQuarantinedDropsRequest\x1a).studbook.v1.ListQuarantinedDropsResponse\x12=\n\tRetryDrop\x12\x1d.studbook.v1.RetryDropRequest\x1a\x11.studbook.v1.Drop\x12N\n\x0eGetWatchStatus\x12\".studbook.v1.GetWatchStatusRequest\x1a\x18.studbook.v1.WatchStatusB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17studbook/v1/drops.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x02\n\x04\x44rop\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x0c\n\x04root\x18\x03 \x01(\t\x12\r\n\x05model\x18\x04 \x01(\t\x12\x0f\n\x07version\x18\x05 \x01(\t\x12%\n\x05state\x18\x06 \x01(\x0e\x32\x16.studbook.v1.DropState\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12/\n\x07\x64\x65tails\x18\t \x03(\x0b\x32\x1e.studbook.v1.Drop.DetailsEntry\x12/\n\x0bupdate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63ontent_digest\x18\x0b \x01(\t\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"H\n\x10ListDropsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\"b\n\x11ListDropsResponse\x12 \n\x05\x64rops\x18\x01 \x03(\x0b\x32\x11.studbook.v1.Drop\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"S\n\x1bListQuarantinedDropsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05model\x18\x03 \x01(\t\"m\n\x1cListQuarantinedDropsResponse\x12 \n\x05\x64rops\x18\x01 \x03(\x0b\x32\x11.studbook.v1.Drop\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"D\n\x10RetryDropRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x14\n\x0c\x61llow_unsafe\x18\x03 \x01(\x08\"\x17\n\x15GetWatchStatusRequest\"h\n\rWatchIncident\x12(\n\x04time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x0c\n\x04root\x18\x04 \x01(\t\"q\n\x0bWatchedRoot\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x10\n\x08observer\x18\x02 \x01(\t\x12+\n\x07problem\x18\x03 \x01(\x0b\x32\x1a.studbook.v1.WatchIncident\x12\x15\n\rkeep_in_place\x18\x04 \x01(\x08\"\xbe\x03\n\x0bWatchStatus\x12\'\n\x05roots\x18\x01 \x03(\x0b\x32\x18.studbook.v1.WatchedRoot\x12\x10\n\x08\x64\x65graded\x18\x02 \x01(\x08\x12,\n\x08problems\x18\x03 \x03(\x0b\x32\x1a.studbook.v1.WatchIncident\x12-\n\tincidents\x18\x04 \x03(\x0b\x32\x1a.studbook.v1.WatchIncident\x12\x13\n\x0bqueue_depth\x18\x05 \x01(\x03\x12\x15\n\rpending_drops\x18\x06 \x01(\x03\x12\x19\n\x11quarantined_drops\x18\x07 \x01(\x03\x12\x15\n\rquiet_seconds\x18\x08 \x01(\x01\x12\x19\n\x11reconcile_seconds\x18\t \x01(\x01\x12\x37\n\x13last_reconcile_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x66iles_hashed\x18\x0b \x01(\x03\x12\x14\n\x0c\x62ytes_hashed\x18\x0c \x01(\x03\x12\x1b\n\x13versions_registered\x18\r \x01(\x03\x12\x1c\n\x14kept_sources_changed\x18\x0e \x01(\x03*\xa7\x01\n\tDropState\x12\x1a\n\x16\x44ROP_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12\x44ROP_STATE_PENDING\x10\x01\x12\x19\n\x15\x44ROP_STATE_REGISTERED\x10\x02\x12\x17\n\x13\x44ROP_STATE_MODIFIED\x10\x03\x12\x16\n\x12\x44ROP_STATE_MISSING\x10\x04\x12\x1a\n\x16\x44ROP_STATE_QUARANTINED\x10\x05\x32\xd5\x02\n\x0b\x44ropService\x12J\n\tListDrops\x12\x1d.studbook.v1.ListDropsRequest\x1a\x1e.studbook.v1.ListDropsResponse\x12k\n\x14ListQuarantinedDrops\x12(.studbook.v1.ListQuarantinedDropsRequest\x1a).studbook.v1.ListQuarantinedDropsResponse\x12=\n\tRetryDrop\x12\x1d.studbook.v1.RetryDropRequest\x1a\x11.studbook.v1.Drop\x12N\n\x0eGetWatchStatus\x12\".studbook.v1.GetWatchStatusRequest\x1a\x18.studbook.v1.WatchStatusB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
   _globals['_DROP_DETAILSENTRY']._loaded_options = None
   _globals['_DROP_DETAILSENTRY']._serialized_options = b'8\001'
-  _globals['_DROPSTATE']._serialized_start=1512
-  _globals['_DROPSTATE']._serialized_end=1679
+  _globals['_DROPSTATE']._serialized_start=1534
+  _globals['_DROPSTATE']._serialized_end=1701
   _globals['_DROP']._serialized_start=74
   _globals['_DROP']._serialized_end=396
   _globals['_DROP_DETAILSENTRY']._serialized_start=350
@@ -50,15 +50,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTQUARANTINEDDROPSRESPONSE']._serialized_start=657
   _globals['_LISTQUARANTINEDDROPSRESPONSE']._serialized_end=766
   _globals['_RETRYDROPREQUEST']._serialized_start=768
-  _globals['_RETRYDROPREQUEST']._serialized_end=814
-  _globals['_GETWATCHSTATUSREQUEST']._serialized_start=816
-  _globals['_GETWATCHSTATUSREQUEST']._serialized_end=839
-  _globals['_WATCHINCIDENT']._serialized_start=841
-  _globals['_WATCHINCIDENT']._serialized_end=945
-  _globals['_WATCHEDROOT']._serialized_start=947
-  _globals['_WATCHEDROOT']._serialized_end=1060
-  _globals['_WATCHSTATUS']._serialized_start=1063
-  _globals['_WATCHSTATUS']._serialized_end=1509
-  _globals['_DROPSERVICE']._serialized_start=1682
-  _globals['_DROPSERVICE']._serialized_end=2023
+  _globals['_RETRYDROPREQUEST']._serialized_end=836
+  _globals['_GETWATCHSTATUSREQUEST']._serialized_start=838
+  _globals['_GETWATCHSTATUSREQUEST']._serialized_end=861
+  _globals['_WATCHINCIDENT']._serialized_start=863
+  _globals['_WATCHINCIDENT']._serialized_end=967
+  _globals['_WATCHEDROOT']._serialized_start=969
+  _globals['_WATCHEDROOT']._serialized_end=1082
+  _globals['_WATCHSTATUS']._serialized_start=1085
+  _globals['_WATCHSTATUS']._serialized_end=1531
+  _globals['_DROPSERVICE']._serialized_start=1704
+  _globals['_DROPSERVICE']._serialized_end=2045
 # @@protoc_insertion_point(module_scope)

@@ -99,12 +99,14 @@ class ListQuarantinedDropsResponse(_message.Message):
     def __init__(self, drops: _Optional[_Iterable[_Union[Drop, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_size: _Optional[int] = ...) -> None: ...
 
 class RetryDropRequest(_message.Message):
-    __slots__ = ("name", "path")
+    __slots__ = ("name", "path", "allow_unsafe")
     NAME_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_UNSAFE_FIELD_NUMBER: _ClassVar[int]
     name: str
     path: str
-    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    allow_unsafe: bool
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ..., allow_unsafe: _Optional[bool] = ...) -> None: ...
 
 class GetWatchStatusRequest(_message.Message):
     __slots__ = ()

@@ -103,7 +103,7 @@ class DeleteModelResponse(_message.Message):
     def __init__(self, deleted_versions: _Optional[int] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files")
+    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +112,7 @@ class RegisterModelVersionRequest(_message.Message):
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     KEEP_IN_PLACE_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_FILES_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_UNSAFE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     source_path: str
     version: _resources_pb2.ModelVersion
@@ -120,7 +121,8 @@ class RegisterModelVersionRequest(_message.Message):
     number: int
     keep_in_place: bool
     uploaded_files: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ArtifactFile]
-    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ...) -> None: ...
+    allow_unsafe: bool
+    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ...) -> None: ...
 
 class RegisterModelVersionResponse(_message.Message):
     __slots__ = ("version", "created")

@@ -117,9 +117,9 @@ def test_a_file_reached_through_a_link_out_of_the_root_is_refused(tmp_path: Path
 
 
 def test_format_error_is_a_domain_error_with_reason_and_message() -> None:
-    from studbook.daemon.domain.errors import InvalidArgument
+    from studbook.daemon.domain.errors import FailedPrecondition
 
     error = FormatError("ZIP_BOMB", "too compressed", entry="a")
 
-    assert isinstance(error, InvalidArgument)
+    assert isinstance(error, FailedPrecondition)
     assert (error.reason, error.message, error.metadata) == ("ZIP_BOMB", "too compressed", {"entry": "a"})

@@ -87,6 +87,7 @@ def test_whatever_pyyaml_dumps_reads_back_the_same(doc: dict[str, object], width
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("ab:- \n'\"[]{}#|>&*!?,.0x\t\\")), max_size=80))
+@example("[[]:}")  # a flow sequence used as a mapping key inside a sequence
 def test_arbitrary_text_parses_or_raises_yaml_error(text: str) -> None:
     try:
         loads(text)

@@ -12,7 +12,8 @@ from support.manifests import error_of, manifest
 from studbook.daemon.domain.model import Environment, TrainingConfig
 from studbook.daemon.formats import FolderInfo
 from studbook.daemon.watch.draft import build_draft
-from studbook.daemon.watch.examine import Hashed, Inspected
+from studbook.daemon.app.inspection import Inspected
+from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import (
     MAX_DATA_VERSIONS,
     MAX_PACKAGES,

@@ -167,20 +167,39 @@ def _fold_quoted(inner: str, double: bool) -> str:
             out.append("'")
             index += 2
             continue
-        if char == "\n":
+        if char in _LINE_BREAKS:
             # Trailing blanks before a break are not content; leading ones after it neither.
             while out and out[-1] in (" ", "\t") and not _escaped_tail(inner, index):
                 out.pop()
-            breaks = 0
-            while index < length and inner[index] in " \t\n":
-                if inner[index] == "\n":
-                    breaks += 1
+            first = _break_as_read(char)
+            index += 1
+            breaks: list[str] = []
+            while index < length and inner[index] in _BLANKS_AND_BREAKS:
+                if inner[index] in _LINE_BREAKS:
+                    breaks.append(_break_as_read(inner[index]))
                 index += 1
-            out.append("\n" * (breaks - 1) if breaks > 1 else " ")
+            # A line or paragraph separator survives folding; a plain break folds to a space
+            # unless more breaks follow (as PyYAML reads it).
+            if first != "\n":
+                out.append(first)
+            elif not breaks:
+                out.append(" ")
+            out.extend(breaks)
             continue
         out.append(char)
         index += 1
     return "".join(out)
+
+
+# Line breaks inside a quoted scalar (lines are already split on "\n"; NEL, LS and PS
+# are breaks in YAML 1.1 too).
+_LINE_BREAKS = "\n\x85\u2028\u2029"
+_BLANKS_AND_BREAKS = " \t" + _LINE_BREAKS
+
+
+def _break_as_read(char: str) -> str:
+    """LS and PS are kept as they are; a newline or NEL reads as a newline."""
+    return char if char in "\u2028\u2029" else "\n"
 
 
 def _escaped_tail(inner: str, index: int) -> bool:

@@ -22,6 +22,7 @@ from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.gc import bench_gc, print_gc
 from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
+from tests.bench.judging import bench_judging, print_judging
 from tests.bench.timing import percentiles, timed
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
 from tests.bench.tui import bench_tui
@@ -197,6 +198,7 @@ def main() -> int:
         print(f"\nhashing {hashing['bytes'] / 2**20:.0f} MiB in {hashing['files']} files")
         print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")
         print(f"  {'scan_artifact':<44} {hashing['scan_artifact_mb_s']:9.0f} MB/s   ({hashing['ratio']:.2f}x)")
+        print_judging(bench_judging(root))
         print_ingest(bench_ingest(root))
         print()
         print_blobs(bench_blobs(root))

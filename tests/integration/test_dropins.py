@@ -23,6 +23,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from conftest import Daemon, start_daemon, stop_daemon
+from support.models import fixture
 from support.waiting import wait_for
 from support.rpc import Stubs, stubs
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
@@ -249,12 +250,10 @@ def test_cp_r_of_thousands_of_small_files_registers_one_version_with_all_of_them
 
 
 def test_a_temp_then_rename_writer_registers_the_single_file_with_its_format(watched, model):
-    import numpy as np
-    from safetensors.numpy import save_file
-
     (watched.root / model).mkdir()
     temporary = watched.root / model / ".model.safetensors.tmp"
-    save_file({"w": np.zeros((4, 8), dtype=np.float32)}, str(temporary))
+    # safetensors.numpy.save_file({"w": zeros((4, 8), float32)}), written as a writer would.
+    temporary.write_bytes(fixture("safetensors/single.safetensors").read_bytes())
     os.rename(temporary, watched.root / model / "model.safetensors")
 
     found = wait_for(lambda: version(watched, model, 1), "version 1")

@@ -10,6 +10,8 @@ import pytest
 
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
+from support.models import copy_fixture, facts, fixture
+
 from .builders import gguf_bytes, gguf_string
 
 UINT32, STRING, ARRAY = 4, 8, 9
@@ -21,51 +23,30 @@ def write(tmp_path: Path, data: bytes) -> Path:
     return path
 
 
-def real_gguf(tmp_path: Path, **kwargs: object) -> Path:
-    np = pytest.importorskip("numpy")
-    gguf = pytest.importorskip("gguf")
-    path = tmp_path / "model.gguf"
-    writer = gguf.GGUFWriter(str(path), "llama", **kwargs)
-    writer.add_name("tiny-llama")
-    writer.add_context_length(4096)
-    writer.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
-    writer.add_array("tokenizer.ggml.tokens", [f"tok{i}" for i in range(1000)])
-    writer.add_array("tokenizer.ggml.scores", [0.5] * 1000)
-    writer.add_tensor("token_embd.weight", np.zeros((16, 32), np.float32))
-    writer.add_tensor("output_norm.weight", np.ones(32, np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return path
-
-
-def test_real_file_reports_architecture_quantisation_context_and_tensors(tmp_path: Path) -> None:
-    path = real_gguf(tmp_path)
-
-    info = inspect_file(path)
+def test_real_file_reports_architecture_quantisation_context_and_tensors() -> None:
+    # gguf.GGUFWriter: llama, tiny-llama, context 4096, MOSTLY_Q8_0, 1000 tokens, two F32 tensors
+    info = inspect_file(fixture("gguf/tiny-llama.gguf"))
 
     assert info.format == "gguf"
     assert info.metadata["architecture"] == "llama"
     assert info.metadata["name"] == "tiny-llama"
     assert info.metadata["quantization"] == "Q8_0"
     assert info.metadata["context_length"] == 4096
-    assert info.metadata["tensor_count"] == 2
+    assert info.metadata["tensor_count"] == facts("gguf/tiny-llama.gguf")["tensor_count"] == 2
     assert info.metadata["tensors"]["token_embd.weight"] == {"type": "F32", "shape": [16, 32]}
-    assert info.parameter_count == 16 * 32 + 32
+    assert info.parameter_count == facts("gguf/tiny-llama.gguf")["parameter_count"] == 16 * 32 + 32
     # A vocabulary is summarised, not copied.
     assert info.metadata["kv"]["tokenizer.ggml.tokens"] == {"type": "array", "element_type": "string", "length": 1000}
     json.dumps(info.metadata)
 
 
-def test_big_endian_files_are_read(tmp_path: Path) -> None:
-    gguf = pytest.importorskip("gguf")
-    path = real_gguf(tmp_path, endianess=gguf.GGUFEndian.BIG)
-
-    info = inspect_file(path)
+def test_big_endian_files_are_read() -> None:
+    info = inspect_file(fixture("gguf/tiny-llama-be.gguf"))
 
     assert info.metadata["byte_order"] == "big"
     assert info.metadata["context_length"] == 4096
+    assert info.metadata["architecture"] == "llama"
+    assert info.parameter_count == facts("gguf/tiny-llama-be.gguf")["parameter_count"]
 
 
 def test_absurd_kv_count_is_refused_without_reading_on(tmp_path: Path) -> None:
@@ -154,7 +135,7 @@ def test_tensor_data_past_the_end_of_the_file_is_refused(tmp_path: Path) -> None
 
 
 def test_a_real_file_cut_short_is_truncated(tmp_path: Path) -> None:
-    path = real_gguf(tmp_path)
+    path = copy_fixture("gguf/tiny-llama.gguf", tmp_path)
     path.write_bytes(path.read_bytes()[:200])
 
     with pytest.raises(FormatError) as caught:

@@ -7,103 +7,61 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from studbook.daemon.domain.model import TensorSpec
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
+from support.models import copy_fixture, expected, facts, fixture
+
 from .builders import onnx_model, onnx_tensor, onnx_value_info, pb_bytes, pb_int
 
 FLOAT, INT64 = 1, 7
 
 
-def real_model(onnx: Any) -> Any:
-    np = pytest.importorskip("numpy")
-    from onnx import TensorProto, helper, numpy_helper
-
-    x = helper.make_tensor_value_info("X", TensorProto.FLOAT, ["batch", 4])
-    y = helper.make_tensor_value_info("Y", TensorProto.FLOAT, ["batch", 2])
-    weights = numpy_helper.from_array(np.zeros((4, 2), np.float32), "W")
-    bias = numpy_helper.from_array(np.zeros(2, np.float32), "B")
-    graph = helper.make_graph(
-        [helper.make_node("MatMul", ["X", "W"], ["XW"]), helper.make_node("Add", ["XW", "B"], ["Y"])],
-        "linear",
-        [x],
-        [y],
-        [weights, bias],
-    )
-    model = helper.make_model(
-        graph,
-        producer_name="trainer",
-        producer_version="2.1",
-        opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)],
-    )
-    model.metadata_props.add(key="author", value="risk-team")
-    return model
-
-
-def test_real_model_reports_opsets_producer_signature_and_parameters(tmp_path: Path) -> None:
-    onnx = pytest.importorskip("onnx")
-    path = tmp_path / "model.onnx"
-    onnx.save(real_model(onnx), path)
-
-    info = inspect_file(path)
+def test_real_model_reports_opsets_producer_signature_and_parameters() -> None:
+    # onnx.helper: MatMul + Add over W[4, 2] and B[2], opsets 17 and ai.onnx.ml 3
+    info = inspect_file(fixture("onnx/linear.onnx"))
 
     assert info.format == "onnx"
     assert info.metadata["opsets"] == {"ai.onnx": 17, "ai.onnx.ml": 3}
     assert info.metadata["producer_name"] == "trainer"
     assert info.metadata["producer_version"] == "2.1"
-    assert info.metadata["ir_version"] == onnx.IR_VERSION
+    assert info.metadata["ir_version"] == expected()["onnx_ir_version"]
     assert info.metadata["metadata_props"] == {"author": "risk-team"}
     assert info.metadata["op_types"] == {"MatMul": 1, "Add": 1}
     assert info.metadata["symbolic_dims"] == ["batch"]
     assert info.signature is not None
     assert info.signature.inputs == (TensorSpec("X", "float32", (-1, 4)),)
     assert info.signature.outputs == (TensorSpec("Y", "float32", (-1, 2)),)
-    assert info.parameter_count == 10
+    assert info.parameter_count == facts("onnx/linear.onnx")["parameter_count"] == 10
     assert info.flags == ()
 
 
-def test_external_data_inside_the_folder_is_flagged_and_listed(tmp_path: Path) -> None:
-    onnx = pytest.importorskip("onnx")
-    path = tmp_path / "model.onnx"
-    onnx.save_model(
-        real_model(onnx), path, save_as_external_data=True, location="weights.bin", size_threshold=0
-    )
-
-    info = inspect_file(path)
+def test_external_data_inside_the_folder_is_flagged_and_listed() -> None:
+    # onnx.save_model(save_as_external_data=True, location="weights.bin")
+    info = inspect_file(fixture("onnx/external/model.onnx"))
 
     assert info.flags == ("external-data",)
     assert info.metadata["external_data"] == ["weights.bin"]
-    assert info.parameter_count == 10
+    assert info.parameter_count == facts("onnx/external/model.onnx")["parameter_count"] == 10
 
 
 def test_missing_external_data_file_is_flagged(tmp_path: Path) -> None:
-    onnx = pytest.importorskip("onnx")
-    path = tmp_path / "model.onnx"
-    onnx.save_model(real_model(onnx), path, save_as_external_data=True, location="weights.bin", size_threshold=0)
-    (tmp_path / "weights.bin").unlink()
+    folder = copy_fixture("onnx/external", tmp_path)
+    (folder / "weights.bin").unlink()
 
-    info = inspect_file(path)
+    info = inspect_file(folder / "model.onnx")
 
     assert "external-data-missing" in info.flags
     assert info.metadata["external_data_missing"] == ["weights.bin"]
 
 
-def test_real_external_data_pointing_out_of_the_folder_is_refused(tmp_path: Path) -> None:
-    onnx = pytest.importorskip("onnx")
-    model = real_model(onnx)
-    tensor = model.graph.initializer[0]
-    tensor.ClearField("raw_data")
-    tensor.data_location = onnx.TensorProto.EXTERNAL
-    tensor.external_data.add(key="location", value="../../etc/passwd")
-    path = tmp_path / "model.onnx"
-    path.write_bytes(model.SerializeToString())
-
+def test_real_external_data_pointing_out_of_the_folder_is_refused() -> None:
+    # Written with onnx: W's external data location set to ../../etc/passwd.
     with pytest.raises(FormatError) as caught:
-        inspect_file(path)
+        inspect_file(fixture("onnx/escape.onnx"))
 
     assert caught.value.reason == "EXTERNAL_DATA_OUTSIDE"
 

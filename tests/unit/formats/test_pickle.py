@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from studbook.daemon.formats import FormatError, Limits, inspect_file
+from support.models import expected, facts, fixture
 
 
 class RunsCommand:
@@ -77,60 +78,39 @@ def test_stack_global_names_are_followed_through_the_memo(tmp_path: Path) -> Non
     assert info.metadata["globals"] == [SYSTEM]
 
 
-def test_a_scikit_learn_pickle_reports_its_class_and_version_without_unsafe_globals(tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
-    sklearn = pytest.importorskip("sklearn")
-    from sklearn.linear_model import LogisticRegression
-
-    x = np.arange(40, dtype=float).reshape(20, 2)
-    model = LogisticRegression().fit(x, (x[:, 0] > 20).astype(int))
-    path = write(tmp_path, pickle.dumps(model))
-
-    info = inspect_file(path)
+def test_a_scikit_learn_pickle_reports_its_class_and_version_without_unsafe_globals() -> None:
+    # pickle.dumps(LogisticRegression().fit(...))
+    info = inspect_file(fixture("sklearn/logistic.pkl"))
 
     assert info.format == "pickle"
     assert info.flags == ("unsafe-format",)
     assert info.metadata["object_type"] == "sklearn.linear_model._logistic.LogisticRegression"
-    assert info.metadata["library_versions"] == {"scikit-learn": sklearn.__version__}
+    assert info.metadata["library_versions"] == {"scikit-learn": expected()["versions"]["scikit-learn"]}
     json.dumps(info.metadata)
 
 
-def _forest() -> Any:
-    np = pytest.importorskip("numpy")
-    pytest.importorskip("sklearn")
-    from sklearn.ensemble import RandomForestClassifier
-
-    x = np.random.default_rng(0).random((60, 3))
-    return RandomForestClassifier(n_estimators=3, random_state=0).fit(x, (x[:, 0] > 0.5).astype(int))
-
-
-@pytest.mark.parametrize("compress", [0, ("zlib", 3), ("gzip", 3), ("bz2", 3), ("xz", 3), ("lzma", 3)])
-def test_joblib_files_are_scanned_through_inline_arrays_and_compression(tmp_path: Path, compress: Any) -> None:
-    joblib = pytest.importorskip("joblib")
-    model = _forest()
-    path = tmp_path / "model.joblib"
-    joblib.dump(model, path, compress=compress)
-
-    info = inspect_file(path)
+@pytest.mark.parametrize(
+    ("name", "compression"),
+    [("none", None), ("zlib", "zlib"), ("gzip", "gzip"), ("bz2", "bz2"), ("xz", "xz"), ("lzma", "lzma")],
+)
+def test_joblib_files_are_scanned_through_inline_arrays_and_compression(name: str, compression: str | None) -> None:
+    # joblib.dump(RandomForestClassifier(n_estimators=3).fit(...), compress=(compression, 3))
+    info = inspect_file(fixture(f"sklearn/forest-{name}.joblib"))
 
     assert info.format == "joblib"
     assert info.flags == ("unsafe-format",)
     assert info.metadata["object_type"] == "sklearn.ensemble._forest.RandomForestClassifier"
-    assert info.metadata["library_versions"]["scikit-learn"]
+    assert info.metadata["library_versions"]["scikit-learn"] == expected()["versions"]["scikit-learn"]
     assert info.metadata["arrays"] > 3
-    assert info.metadata.get("compression") == (compress[0] if compress else None)
+    assert info.metadata.get("compression") == compression
 
 
-def test_joblib_object_arrays_are_scanned_as_nested_pickles(tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
-    joblib = pytest.importorskip("joblib")
+def test_joblib_object_arrays_are_scanned_as_nested_pickles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its object array holds a pickle that runs `touch "$STUDBOOK_FIXTURE_MARKER"` when loaded.
     marker = tmp_path / "executed"
-    payload = np.empty(2, dtype=object)
-    payload[0], payload[1] = "fine", RunsCommand(f"touch {marker}")
-    path = tmp_path / "model.joblib"
-    joblib.dump({"weights": np.zeros((50, 50)), "extra": payload, "after": np.ones(3)}, path)
+    monkeypatch.setenv("STUDBOOK_FIXTURE_MARKER", str(marker))
 
-    info = inspect_file(path)
+    info = inspect_file(fixture("sklearn/object-array.joblib"))
 
     assert f"unsafe-global:{SYSTEM}" in info.flags
     assert info.metadata["arrays"] == 3
@@ -174,11 +154,9 @@ def test_absurd_declared_argument_length_is_refused_quickly(tmp_path: Path) -> N
     assert caught.value.reason in ("PICKLE_TOO_LARGE", "BAD_PICKLE")
 
 
-def test_payload_budget_bounds_decompressed_arrays(tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
-    joblib = pytest.importorskip("joblib")
-    path = tmp_path / "zeros.joblib"
-    joblib.dump(np.zeros(1_000_000), path, compress=3)  # 8 MB of zeros, a few KB on disk
+def test_payload_budget_bounds_decompressed_arrays() -> None:
+    path = fixture("sklearn/zeros.joblib")  # joblib.dump(np.zeros(1_000_000), compress=3): 8 MB of zeros
+    assert inspect_file(path).format == "joblib"  # within the default budget it reads
 
     with pytest.raises(FormatError) as caught:
         inspect_file(path, Limits(max_pickle_payload_bytes=1_000_000))
@@ -222,14 +200,11 @@ def test_bz2_pickles_are_detected_without_a_known_prefix(tmp_path: Path) -> None
     assert (info.format, info.metadata["compression"]) == ("joblib", "bz2")
 
 
-def test_legacy_torch_save_is_recognised(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    path = tmp_path / "legacy.pt"
-    torch.save({"w": torch.zeros(3, 4)}, path, _use_new_zipfile_serialization=False)
-
-    info = inspect_file(path)
+def test_legacy_torch_save_is_recognised() -> None:
+    # torch.save({"w": zeros(3, 4)}, _use_new_zipfile_serialization=False)
+    info = inspect_file(fixture("torch/legacy.pt"))
 
     assert info.format == "pytorch"
     assert info.metadata["legacy_serialization"] is True
     assert info.metadata["tensors"] == {"w": {"dtype": "float32", "shape": [3, 4]}}
-    assert info.parameter_count == 12
+    assert info.parameter_count == facts("torch/legacy.pt")["parameter_count"] == 12

@@ -12,23 +12,21 @@ import pytest
 
 from studbook.daemon.formats import FormatError, inspect_file
 
+from support.models import facts, fixture
+
 from .builders import write_zip
 from .test_pickle import SYSTEM, RunsCommand
 
 
-def test_a_state_dict_reports_tensors_parameters_and_no_unsafe_globals(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
-    path = tmp_path / "model.pt"
-    torch.save(model.state_dict(), path)
-
-    info = inspect_file(path)
+def test_a_state_dict_reports_tensors_parameters_and_no_unsafe_globals() -> None:
+    # torch.save(Sequential(Linear(4, 3), ReLU(), Linear(3, 2)).state_dict())
+    info = inspect_file(fixture("torch/state_dict.pt"))
 
     assert info.format == "pytorch"
     assert info.flags == ("unsafe-format",)
-    assert info.parameter_count == sum(p.numel() for p in model.parameters())
+    assert info.parameter_count == facts("torch/state_dict.pt")["parameter_count"] == 23
     assert info.metadata["tensors"]["0.weight"] == {"dtype": "float32", "shape": [3, 4]}
-    assert info.metadata["tensor_count"] == 4
+    assert info.metadata["tensor_count"] == facts("torch/state_dict.pt")["tensor_count"] == 4
     assert info.metadata["byteorder"] == "little"
     assert info.metadata["serialization_version"]
     assert info.metadata["unsafe_globals"] == []
@@ -36,12 +34,9 @@ def test_a_state_dict_reports_tensors_parameters_and_no_unsafe_globals(tmp_path:
     json.dumps(info.metadata)
 
 
-def test_a_whole_pickled_module_reports_its_classes_as_unsafe_globals(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    path = tmp_path / "model.pt"
-    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), path)
-
-    info = inspect_file(path)
+def test_a_whole_pickled_module_reports_its_classes_as_unsafe_globals() -> None:
+    # torch.save(Sequential(Linear(2, 2)))
+    info = inspect_file(fixture("torch/module.pt"))
 
     assert "unsafe-global:torch.nn.modules.linear.Linear" in info.flags
     assert info.metadata["object_type"] == "torch.nn.modules.container.Sequential"
@@ -61,9 +56,8 @@ def test_a_malicious_data_pkl_is_flagged_and_nothing_runs(tmp_path: Path) -> Non
 
 
 def test_a_checkpoint_missing_a_storage_entry_is_refused(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    source = tmp_path / "full.pt"
-    torch.save({"w": torch.zeros(2)}, source)
+    source = fixture("torch/one_tensor.pt")  # torch.save({"w": zeros(2)})
+    assert inspect_file(source).parameter_count == 2  # whole, it reads
     with zipfile.ZipFile(source) as archive:
         entries = {i.filename: archive.read(i) for i in archive.infolist() if "/data/" not in i.filename}
     path = write_zip(tmp_path / "broken.pt", entries)
@@ -74,13 +68,9 @@ def test_a_checkpoint_missing_a_storage_entry_is_refused(tmp_path: Path) -> None
     assert caught.value.reason == "MISSING_STORAGE"
 
 
-@pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_torchscript_archives_are_flagged_for_their_code(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
-    path = tmp_path / "scripted.pt"
-    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), str(path))
-
-    info = inspect_file(path)
+def test_torchscript_archives_are_flagged_for_their_code() -> None:
+    # torch.jit.save(torch.jit.script(Linear(2, 2)))
+    info = inspect_file(fixture("torch/scripted.pt"))
 
     assert info.format == "pytorch"
     assert "torchscript-code" in info.flags

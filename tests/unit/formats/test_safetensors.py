@@ -10,6 +10,8 @@ import pytest
 
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
+from support.models import facts, fixture
+
 from .builders import safetensors_bytes
 
 
@@ -19,17 +21,9 @@ def write(tmp_path: Path, data: bytes, name: str = "model.safetensors") -> Path:
     return path
 
 
-def test_real_file_reports_tensors_parameters_and_user_metadata(tmp_path: Path) -> None:
-    np = pytest.importorskip("numpy")
-    safetensors_numpy = pytest.importorskip("safetensors.numpy")
-    path = tmp_path / "model.safetensors"
-    safetensors_numpy.save_file(
-        {"embed.weight": np.zeros((10, 4), np.float32), "head.bias": np.zeros(3, np.float16)},
-        str(path),
-        metadata={"format": "pt", "trained_on": "imdb"},
-    )
-
-    info = inspect_file(path)
+def test_real_file_reports_tensors_parameters_and_user_metadata() -> None:
+    # safetensors.numpy.save_file: embed.weight float32[10, 4], head.bias float16[3]
+    info = inspect_file(fixture("safetensors/numpy.safetensors"))
 
     assert info.format == "safetensors"
     assert info.parameter_count == 43
@@ -40,6 +34,23 @@ def test_real_file_reports_tensors_parameters_and_user_metadata(tmp_path: Path) 
     assert info.metadata["metadata"] == {"format": "pt", "trained_on": "imdb"}
     assert info.metadata["tensor_count"] == 2
     json.dumps(info.metadata)  # JSON-able
+
+
+def test_every_dtype_torch_writes_is_named_and_counted() -> None:
+    # safetensors.torch.save_file: one tensor each of F64 F32 F16 BF16 I64 I32 I8 U8 BOOL
+    expected = facts("safetensors/dtypes.safetensors")
+
+    info = inspect_file(fixture("safetensors/dtypes.safetensors"))
+
+    assert info.format == "safetensors"
+    assert info.metadata["tensors"] == {
+        name: {"dtype": expected["dtypes"][name], "shape": expected["shapes"][name]} for name in expected["dtypes"]
+    }
+    assert info.metadata["tensors"]["bf16"] == {"dtype": "bfloat16", "shape": [2, 2]}
+    assert info.metadata["tensor_count"] == expected["tensor_count"] == 9
+    assert info.parameter_count == expected["parameter_count"] == 38
+    assert info.metadata["dtypes"]["bfloat16"] == 4 and info.metadata["dtypes"]["float16"] == 4
+    assert info.metadata["metadata"] == {"format": "pt"}
 
 
 def test_listed_tensors_are_capped_but_counts_stay_exact(tmp_path: Path) -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studbook.daemon.formats.yaml_subset import YamlError, loads
+from support.models import fixture
 
 
 def test_nested_mappings_and_indentless_sequences() -> None:
@@ -42,6 +46,11 @@ def test_comments_and_document_markers_are_skipped() -> None:
     assert loads(text) == {"a": 1, "b": "x # not a comment"}
 
 
+def test_line_separators_in_a_quoted_scalar_are_kept_and_the_indent_after_them_dropped() -> None:
+    # As PyYAML writes a value holding U+2028 at width 80 and reads it back.
+    assert loads("a: '\u2028        '\nb: 'x\u2029\n  y'\n") == {"a": "\u2028", "b": "x\u2029\ny"}
+
+
 def test_flow_collections_may_span_lines() -> None:
     assert loads("tags: [a,\n  b, c]\n") == {"tags": ["a", "b", "c"]}
 
@@ -63,26 +72,25 @@ def test_node_count_is_bounded() -> None:
         loads("".join(f"- {i}\n" for i in range(1000)), max_nodes=100)
 
 
-_KEYS = st.text(min_size=1, max_size=30).filter(
-    lambda k: not any(c in k for c in "\n\r\x85\u2028\u2029")
-)
-_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=120))
-_DOCS = st.recursive(
-    _SCALARS,
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_KEYS, inner, max_size=4)),
-    max_leaves=20,
-)
+def _pyyaml_round_trips() -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = json.loads(fixture("yaml/pyyaml_round_trips.json").read_text())
+    return cases
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.dictionaries(_KEYS, _DOCS, max_size=5), st.integers(20, 100), st.booleans())
-@example({"._": None}, 80, True)  # '._' is a string in YAML, not a float without digits
-def test_whatever_pyyaml_dumps_reads_back_the_same(doc: dict[str, object], width: int, unicode: bool) -> None:
-    yaml = pytest.importorskip("yaml")
-    text = yaml.safe_dump(doc, default_flow_style=False, allow_unicode=unicode, sort_keys=False, width=width)
-    assume(yaml.safe_load(text) == doc)  # PyYAML's own round trip has a few gaps
+_ROUND_TRIPS = _pyyaml_round_trips()
 
-    assert loads(text) == doc
+
+def test_the_pyyaml_corpus_is_there_and_holds_the_pinned_examples() -> None:
+    assert len(_ROUND_TRIPS) > 500
+    # '._' is a string in YAML, not a float without digits.
+    assert {"text": "._: null\n", "expected": {"._": None}} in _ROUND_TRIPS
+
+
+@pytest.mark.parametrize("case", _ROUND_TRIPS, ids=[str(i) for i in range(len(_ROUND_TRIPS))])
+def test_whatever_pyyaml_dumps_reads_back_as_pyyaml_reads_it(case: dict[str, Any]) -> None:
+    # yaml.safe_dump of seeded random documents and yaml.safe_load of each, recorded by
+    # tests/fixtures/make_models.py (only documents PyYAML itself reads back unchanged).
+    assert loads(case["text"]) == case["expected"]
 
 
 @settings(max_examples=300, deadline=None)

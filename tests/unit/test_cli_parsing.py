@@ -320,8 +320,8 @@ class StandInClient:
         return drops_pb2.ListQuarantinedDropsResponse(drops=self.drops[start:end], next_page_token=token,
                                                       total_size=len(self.drops))  # fmt: skip
 
-    def retry_drop(self, name: str = "", *, path: str | None = None) -> drops_pb2.Drop:
-        self.requests.append(("retry", name, path))
+    def retry_drop(self, name: str = "", *, path: str | None = None, allow_unsafe: bool = False) -> drops_pb2.Drop:
+        self.requests.append(("retry", name, path, "allow-unsafe") if allow_unsafe else ("retry", name, path))
         return drops_pb2.Drop(name=name or "drops/7", path=path or "/srv/drops/m7/1",
                               state=drops_pb2.DROP_STATE_QUARANTINED, reason="PARENT_NOT_FOUND")  # fmt: skip
 
@@ -489,3 +489,11 @@ def test_drops_retry_takes_a_drop_name_unless_a_path_of_that_name_exists(
     cli.main(["drops", "retry", "drops/fraud", "--wait", "0"])
 
     assert stand_in.requests == [("retry", "drops/0a1b", None), ("retry", "", "drops/fraud")]
+
+
+def test_drops_retry_allow_unsafe_asks_for_it_by_name_or_path(stand_in: StandInClient) -> None:
+    cli.main(["drops", "retry", "drops/0a1b", "--allow-unsafe", "--wait", "0"])
+    cli.main(["drops", "retry", "/srv/drops/m7/1", "--allow-unsafe", "--wait", "0"])
+
+    assert stand_in.requests == [("retry", "drops/0a1b", None, "allow-unsafe"),
+                                 ("retry", "", "/srv/drops/m7/1", "allow-unsafe")]  # fmt: skip

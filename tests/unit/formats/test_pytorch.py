@@ -36,14 +36,14 @@ def test_a_state_dict_reports_tensors_parameters_and_no_unsafe_globals(tmp_path:
     json.dumps(info.metadata)
 
 
-def test_a_whole_pickled_module_reports_its_classes_as_unsafe_globals(tmp_path: Path) -> None:
+def test_a_whole_pickled_torch_nn_module_raises_no_global_flag(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     path = tmp_path / "model.pt"
     torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), path)
 
     info = inspect_file(path)
 
-    assert "unsafe-global:torch.nn.modules.linear.Linear" in info.flags
+    assert not any(f.endswith("torch.nn.modules.linear.Linear") for f in info.flags)
     assert info.metadata["object_type"] == "torch.nn.modules.container.Sequential"
     assert info.parameter_count == 6
 
@@ -56,7 +56,7 @@ def test_a_malicious_data_pkl_is_flagged_and_nothing_runs(tmp_path: Path) -> Non
     info = inspect_file(path)
 
     assert info.format == "pytorch"
-    assert f"unsafe-global:{SYSTEM}" in info.flags
+    assert f"dangerous-global:{SYSTEM}" in info.flags
     assert not marker.exists()
 
 

@@ -170,7 +170,8 @@ _CLASS_PACKAGES = ("scipy.sparse.",)
 
 
 def _is_class_name(name: str) -> bool:
-    return name[:1].isupper() and name.isidentifier()
+    # Two letters at least: one-letter capitals are module aliases (torch's `F`).
+    return len(name) > 1 and name[:1].isupper() and name.isidentifier()
 
 
 def _sklearn_estimator(module: str, name: str) -> bool:

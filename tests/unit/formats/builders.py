@@ -189,3 +189,27 @@ def write_files(root: Path, files: dict[str, bytes | str]) -> list[Path]:
         target.write_bytes(content.encode() if isinstance(content, str) else content)
         written.append(Path(name))
     return written
+
+
+# --- pickles ----------------------------------------------------------------------------
+
+
+def pickle_global(module: str, name: str, protocol: int = 2) -> bytes:
+    """A pickle that only names module.name (GLOBAL) and stops: it calls nothing."""
+    body = b"c" + module.encode() + b"\n" + name.encode() + b"\n."
+    return body if protocol < 2 else bytes([0x80, protocol]) + body
+
+
+def pickle_stack_global(module: str, name: str) -> bytes:
+    """Protocol 4: module and name pushed as strings, then STACK_GLOBAL."""
+
+    def short(text: str) -> bytes:
+        data = text.encode()
+        return b"\x8c" + bytes([len(data)]) + data + b"\x94"
+
+    return b"\x80\x04" + short(module) + short(name) + b"\x93."
+
+
+def pickle_call(module: str, name: str, args: bytes = b")") -> bytes:
+    """module.name(*args) by REDUCE; `args` are opcodes that push one tuple."""
+    return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n" + args + b"R."

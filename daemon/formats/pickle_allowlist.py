@@ -49,7 +49,6 @@ _EXACT = frozenset(
         "datetime.timezone",
         "decimal.Decimal",
         "fractions.Fraction",
-        "uuid.UUID",
         # numpy arrays, dtypes, scalars and random states.
         "numpy.ndarray",
         "numpy.dtype",

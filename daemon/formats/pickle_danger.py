@@ -15,10 +15,11 @@ from __future__ import annotations
 # network access or another unpickler.
 _MODULES = frozenset(
     {
-        # Processes and the OS.
+        # Processes and the OS (uuid's helpers run commands; the common scanners refuse
+        # the whole module, UUID included, and agreeing with them matters more).
         "os", "posix", "nt", "subprocess", "pty", "commands", "popen2", "signal",
         "multiprocessing", "concurrent", "_posixsubprocess", "resource", "sys",
-        "_osx_support", "_aix_support", "platform", "ctypes", "_ctypes", "cffi", "threading",
+        "_osx_support", "_aix_support", "platform", "uuid", "ctypes", "_ctypes", "cffi", "threading",
         "_thread", "thread", "atexit", "faulthandler", "gc",
         # Running source or code objects.
         "runpy", "code", "codeop", "types", "marshal", "importlib", "imp", "pkgutil",
@@ -65,7 +66,6 @@ _NAMES = frozenset(
         "operator.call", "_operator.attrgetter", "_operator.methodcaller",
         "_operator.itemgetter", "_operator.call",
         "logging.FileHandler", "logging.basicConfig", "logging.config",
-        "uuid._get_command_stdout", "uuid._popen",
         "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile", "numpy.save",
         "numpy.savetxt", "numpy.tofile", "numpy.memmap", "numpy.lib.npyio.load",
         "numpy.lib._npyio_impl.load", "numpy.core.multiarray.fromfile",

@@ -20,8 +20,9 @@ class Limits:
 
     # Bytes read to recognise a format.
     sniff_bytes: int = 4 * KIB
-    # safetensors: the JSON header (the reference reader refuses above 100 MB too).
-    max_header_bytes: int = 100_000_000
+    # safetensors: the JSON header. Real headers are a few MB at most (about 100 bytes per
+    # tensor); the reference reader's own bound is 100 MB, looser than needed.
+    max_header_bytes: int = 16 * MIB
     # Tensors declared by one file (safetensors header, GGUF tensor infos).
     max_tensors: int = 1_000_000
     # Dimensions of one tensor.

@@ -34,6 +34,9 @@ class Limits:
     max_string_bytes: int = 64 * MIB
     max_array_length: int = 16_000_000
     max_array_items_total: int = 32_000_000
+    # GGUF: bytes of header (key/values and tensor infos) before the tensor data. A 256k
+    # vocabulary with scores, types and merges is about 10 MB.
+    max_gguf_header_bytes: int = 64 * MIB
     # Zip archives (PyTorch, Keras): entries, central directory, per-entry ratio.
     max_zip_entries: int = 65_536
     max_zip_directory_bytes: int = 32 * MIB

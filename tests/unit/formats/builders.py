@@ -213,3 +213,21 @@ def pickle_stack_global(module: str, name: str) -> bytes:
 def pickle_call(module: str, name: str, args: bytes = b")") -> bytes:
     """module.name(*args) by REDUCE; `args` are opcodes that push one tuple."""
     return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n" + args + b"R."
+
+
+def zip_with_directory(data: bytes, directory: list[tuple[str, int]]) -> bytes:
+    """A stored zip with one local entry ("a", `data`) at offset 0 and a central directory
+    of (name, local header offset) rows, which may point anywhere: overlapping-entry zips."""
+    import zlib
+
+    crc, size = zlib.crc32(data), len(data)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, size, size, 1, 0) + b"a" + data
+    central = b""
+    for name, offset in directory:
+        raw = name.encode()
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, crc, size, size, len(raw), 0, 0, 0, 0, 0, offset
+        )
+        central += raw
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(directory), len(directory), len(central), len(local), 0)
+    return local + central + end

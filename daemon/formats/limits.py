@@ -56,6 +56,8 @@ class Limits:
     max_protobuf_bytes: int = 2 * GIB
     max_protobuf_fields: int = 5_000_000
     max_depth: int = 64
+    # HDF5: bytes scanned from the start for Keras's root attributes.
+    max_hdf5_scan_bytes: int = 1 * MIB
     # JSON documents read whole (config.json, Keras config, MLflow signature).
     max_json_bytes: int = 16 * MIB
     # Text documents read whole (README.md, MLmodel, requirements.txt, *.yaml).

@@ -118,6 +118,7 @@ def _read_savedmodel(found: _Findings, root: Path, directory: Path, local: set[s
     with FileSource(_inside(root, directory / savedmodel.PB_NAME)) as source:
         model = savedmodel.read(source, limits)
     found.info.signature = model.signature
+    found.flags.extend(model.flags)
     found.metadata.update(model.metadata(limits))
     found.metadata["variables"] = sorted(n for n in local if n.startswith("variables/"))[: limits.max_listed]
     found.metadata["assets"] = sum(1 for n in local if n.startswith("assets/"))

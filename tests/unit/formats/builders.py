@@ -92,10 +92,31 @@ def tf_tensor_info(name: str, dtype: int, dims: list[int]) -> bytes:
 Signatures = dict[str, dict[str, dict[str, tuple[int, list[int]]]]]
 
 
-def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1") -> bytes:
+def tf_node(op: str, name: str = "", attrs: dict[str, str] | None = None) -> bytes:
+    """NodeDef: name, op and string-valued attrs (AttrValue.s)."""
+    body = pb_bytes(1, name or op.lower()) + pb_bytes(2, op)
+    for key, value in (attrs or {}).items():
+        body += pb_bytes(5, pb_bytes(1, key) + pb_bytes(2, pb_bytes(2, value)))
+    return body
+
+
+def tf_graph(nodes: list[bytes] = (), functions: list[list[bytes]] = ()) -> bytes:  # type: ignore[assignment]
+    """GraphDef: nodes, and a function library whose FunctionDefs hold node_defs."""
+    graph = b"".join(pb_bytes(1, node) for node in nodes)
+    if functions:
+        library = b"".join(
+            pb_bytes(1, pb_bytes(1, pb_bytes(1, f"f{i}")) + b"".join(pb_bytes(3, n) for n in body))
+            for i, body in enumerate(functions)
+        )
+        graph += pb_bytes(2, library)
+    return graph
+
+
+def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1", graph: bytes | None = None) -> bytes:
     """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}."""
     meta_info = pb_bytes(4, "serve") + pb_bytes(5, tf_version)
-    meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, b"\x0a\x00" * 50)  # an opaque GraphDef
+    graph = b"\x0a\x00" * 50 if graph is None else graph  # empty nodes by default
+    meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, graph)
     for name, sides in signatures.items():
         body = b""
         for number, side in ((1, "inputs"), (2, "outputs")):

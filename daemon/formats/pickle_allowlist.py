@@ -138,7 +138,7 @@ _TORCH_DTYPES = frozenset(
 # activation): tensor-in, tensor-out functions that are only called in forward().
 _TORCH_ACTIVATIONS = frozenset(
     "relu relu6 gelu silu mish tanh sigmoid hardtanh hardswish hardsigmoid leaky_relu elu "
-    "selu celu glu softplus softsign softmax log_softmax logsigmoid tanhshrink".split()
+    "selu celu glu softplus softsign softmax log_softmax logsigmoid log_sigmoid tanhshrink".split()
 )
 
 # torch.nn's module and container classes, by module: unpickling one builds it with
@@ -198,7 +198,8 @@ def is_allowed(module: str, name: str) -> bool:
         return True
     if module == "torch" and (name.endswith("Storage") and name.isidentifier() or name in _TORCH_DTYPES):
         return True
-    if module == "torch.nn.functional" and name in _TORCH_ACTIVATIONS:
+    # F.gelu and kin are C builtins named torch._C._nn.gelu; torch.tanh is torch.tanh.
+    if module in ("torch.nn.functional", "torch._C._nn", "torch") and name in _TORCH_ACTIVATIONS:
         return True
     if _torch_nn_class(module, name) or _sklearn_estimator(module, name):
         return True

@@ -31,7 +31,7 @@ _MODULES = frozenset(
         "torch.utils", "torch.hub", "torch.package", "torch.ops", "torch.library",
         "torch.cuda", "torch.distributed", "torch.multiprocessing",
         "sklearn.utils._testing", "sklearn.externals", "joblib.parallel", "joblib.externals",
-        "_pickle", "pickle", "cPickle", "copyreg", "copy_reg", "shelve", "dbm",
+        "_pickle", "pickle", "cPickle", "shelve", "dbm",
         # Files and the file system.
         "io", "_io", "shutil", "tempfile", "glob", "pathlib", "fileinput", "filecmp",
         "linecache", "tarfile", "zipfile", "gzip", "bz2", "lzma", "mmap", "sqlite3",
@@ -66,6 +66,17 @@ _NAMES = frozenset(
         "operator.call", "_operator.attrgetter", "_operator.methodcaller",
         "_operator.itemgetter", "_operator.call",
         "logging.FileHandler", "logging.basicConfig", "logging.config",
+        # copyreg's registries: a pickle that edits them changes what later pickles load.
+        # (_reconstructor, which protocols 0 and 1 use for every object, stays allowed.)
+        *(
+            f"{module}.{name}"
+            for module in ("copyreg", "copy_reg")
+            for name in (
+                "add_extension", "remove_extension", "clear_extension_cache", "pickle",
+                "constructor", "dispatch_table", "_extension_registry", "_inverted_registry",
+                "_extension_cache", "__newobj_ex__",
+            )
+        ),
         "numpy.load", "numpy.loadtxt", "numpy.genfromtxt", "numpy.fromfile", "numpy.save",
         "numpy.savetxt", "numpy.tofile", "numpy.memmap", "numpy.lib.npyio.load",
         "numpy.lib._npyio_impl.load", "numpy.core.multiarray.fromfile",

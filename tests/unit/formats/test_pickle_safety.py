@@ -4,6 +4,7 @@ classes of torch.nn, scikit-learn, numpy and collections."""
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,7 @@ DANGEROUS = [
     ("marshal", "loads"), ("types", "FunctionType"), ("types", "CodeType"),
     ("operator", "attrgetter"), ("operator", "methodcaller"), ("_operator", "methodcaller"),
     ("functools", "partial"), ("functools", "reduce"), ("copyreg", "add_extension"),
+    ("copy_reg", "dispatch_table"),
     ("http.client", "HTTPSConnection"), ("urllib.request", "urlopen"),
     ("requests.api", "get"), ("ftplib", "FTP"), ("smtplib", "SMTP"), ("tempfile", "mkstemp"),
     ("glob", "glob"), ("pathlib", "Path"), ("numpy.testing._private.utils", "runstring"),
@@ -96,6 +98,20 @@ def test_inst_and_obj_references_are_judged_like_globals(tmp_path: Path) -> None
     assert f"{DANGEROUS_GLOBAL}subprocess.Popen" in flags_of(tmp_path, obj, "obj.pkl")
 
 
+class Estimator:
+    """An ordinary object: protocols 0 and 1 rebuild it through copyreg._reconstructor."""
+
+    def __init__(self) -> None:
+        self.coef_ = [0.5, 1.5]
+
+
+@pytest.mark.parametrize("protocol", [0, 1])
+def test_old_protocol_objects_rebuilt_by_copyreg_are_not_dangerous(tmp_path: Path, protocol: int) -> None:
+    flags = flags_of(tmp_path, pickle.dumps(Estimator(), protocol=protocol))
+
+    assert flags == (UNSAFE_FORMAT, f"{UNKNOWN_GLOBAL}{__name__}.Estimator")
+
+
 def test_a_global_named_at_load_time_is_dangerous(tmp_path: Path) -> None:
     # STACK_GLOBAL whose module is the result of a call: nothing honest computes names.
     data = b"\x80\x04\x8c\x08builtins\x94\x8c\x03str\x94\x93)R\x8c\x06system\x93."
@@ -133,6 +149,7 @@ BENIGN = [
     ("torch.nn.modules.activation", "MultiheadAttention"), ("torch.nn.modules.sparse", "Embedding"),
     ("torch.nn.modules.rnn", "LSTM"), ("torch.nn.modules.rnn", "GRU"),
     ("torch.nn.modules.transformer", "TransformerEncoderLayer"), ("torch.nn.functional", "relu"),
+    ("torch._C._nn", "gelu"), ("torch", "tanh"),
     ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
     ("torch", "FloatStorage"), ("torch", "bfloat16"), ("torch", "Size"), ("torch", "device"),
     ("torch.nn.parameter", "Parameter"),
@@ -148,7 +165,8 @@ BENIGN = [
     ("sklearn.model_selection._search", "GridSearchCV"),
     ("numpy", "dtype"), ("numpy.dtypes", "Float64DType"), ("numpy", "float32"),
     ("numpy.random._pcg64", "PCG64"), ("numpy.core.multiarray", "_reconstruct"),
-    ("collections", "OrderedDict"), ("collections", "defaultdict"),
+    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
 ]
 
 

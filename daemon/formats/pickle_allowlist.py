@@ -36,9 +36,25 @@ _EXACT = frozenset(
         "__builtin__.set",
         "__builtin__.frozenset",
         "__builtin__.bytearray",
+        "__builtin__.bytes",
         "__builtin__.complex",
         "__builtin__.slice",
         "__builtin__.object",
+        "__builtin__.list",
+        "__builtin__.dict",
+        "__builtin__.tuple",
+        "__builtin__.int",
+        "__builtin__.long",
+        "__builtin__.float",
+        "__builtin__.str",
+        "__builtin__.unicode",
+        "__builtin__.bool",
+        # Cython's unpickling helper for sklearn's trees and distance metrics:
+        # newObj(cls) is cls.__new__(cls), and cls is a reference judged on its own.
+        "sklearn.neighbors._kd_tree.newObj",
+        "sklearn.neighbors._ball_tree.newObj",
+        "sklearn.neighbors._binary_tree.newObj",
+        "sklearn.metrics._dist_metrics.newObj",
         "copyreg._reconstructor",
         "copy_reg._reconstructor",
         "_codecs.encode",
@@ -73,6 +89,14 @@ _EXACT = frozenset(
         "numpy.random.bit_generator.SeedSequence",
         "numpy.random.bit_generator.__pyx_unpickle_SeedSequence",
         "numpy.ma.core.MaskedArray",
+        "numpy.ma.MaskedArray",
+        # A fitted search's scorer: it holds a metric function, called only when scoring.
+        "sklearn.metrics._scorer._PassthroughScorer",
+        "sklearn.metrics._scorer._Scorer",
+        "sklearn.metrics._scorer._PredictScorer",
+        "sklearn.metrics._scorer._ProbaScorer",
+        "sklearn.metrics._scorer._ThresholdScorer",
+        "sklearn.metrics._scorer._MultimetricScorer",
         # joblib's array wrappers.
         "joblib.numpy_pickle.NumpyArrayWrapper",
         "joblib.numpy_pickle.NDArrayWrapper",
@@ -162,15 +186,19 @@ _SKLEARN_PACKAGES = frozenset(
     "preprocessing pipeline compose feature_extraction feature_selection impute "
     "neural_network model_selection discriminant_analysis kernel_ridge gaussian_process "
     "cross_decomposition isotonic manifold mixture semi_supervised calibration multiclass "
-    "multioutput covariance random_projection kernel_approximation dummy frozen _loss".split()
+    "multioutput covariance random_projection kernel_approximation dummy frozen _loss metrics".split()
 )
+# Metric functions a scorer refers to: pure computations over arrays.
+_METRIC_SUFFIXES = ("_score", "_error", "_loss", "_similarity")
 # scipy.sparse matrices and arrays rebuild from their index and data arrays.
 _CLASS_PACKAGES = ("scipy.sparse.",)
 
 
 def _is_class_name(name: str) -> bool:
     # Two letters at least: one-letter capitals are module aliases (torch's `F`).
-    return len(name) > 1 and name[:1].isupper() and name.isidentifier()
+    # Private classes (_BinMapper) count: a leading underscore hides, it does not run code.
+    bare = name.lstrip("_")
+    return len(bare) > 1 and bare[:1].isupper() and name.isidentifier()
 
 
 def _sklearn_estimator(module: str, name: str) -> bool:
@@ -202,5 +230,7 @@ def is_allowed(module: str, name: str) -> bool:
     if module in ("torch.nn.functional", "torch._C._nn", "torch") and name in _TORCH_ACTIVATIONS:
         return True
     if _torch_nn_class(module, name) or _sklearn_estimator(module, name):
+        return True
+    if module.startswith("sklearn.metrics.") and name.endswith(_METRIC_SUFFIXES) and name.isidentifier():
         return True
     return module.startswith(_CLASS_PACKAGES) and _is_class_name(name)

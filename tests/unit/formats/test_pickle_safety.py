@@ -166,7 +166,10 @@ BENIGN = [
     ("numpy", "dtype"), ("numpy.dtypes", "Float64DType"), ("numpy", "float32"),
     ("numpy.random._pcg64", "PCG64"), ("numpy.core.multiarray", "_reconstruct"),
     ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
-    ("copy_reg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"), ("__builtin__", "bytes"), ("numpy.ma", "MaskedArray"),
+    ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
+    ("sklearn.neighbors._kd_tree", "newObj"), ("sklearn.metrics._scorer", "_PassthroughScorer"),
+    ("sklearn.metrics._classification", "accuracy_score"),
 ]
 
 

@@ -8,8 +8,9 @@ from studbook.daemon.domain.errors import InvalidArgument
 class FormatError(InvalidArgument):
     """The artifact's content is malformed, hostile or beyond a reading bound.
 
-    `reason` is UPPER_SNAKE (HEADER_TOO_LARGE, TRUNCATED, BAD_MAGIC, ZIP_BOMB,
-    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, ...); the watcher quarantines the version
+    `reason` is UPPER_SNAKE (HEADER_TOO_LARGE, TRUNCATED, BAD_MAGIC, ZIP_BOMB, ZIP_OVERLAP,
+    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, INVALID_OFFSETS, DUPLICATE_KEY, MISSING_FILE,
+    LFS_POINTER, EMPTY_FILE, ...); the watcher quarantines the version
     with it and the API shows `message`, so the message names the limit or the offset.
     """
 

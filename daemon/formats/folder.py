@@ -86,6 +86,8 @@ def inspect(root: Path, files: list[Path], limits: Limits) -> FolderInfo:
     elif kind == huggingface.KIND:
         _read_huggingface(found, directory, local, limits)
     _read_card(root, names, model_dir, found, limits)
+    if kind == huggingface.KIND and huggingface.card_asks_for_remote_code(found.info.model_card):
+        found.remote_code = True
     shards = huggingface.check_shards(root, names, limits)
     if shards:
         found.metadata["shard_indexes"] = shards

@@ -53,11 +53,15 @@ def read(model_dir: Path, names: set[str], limits: Limits) -> tuple[dict[str, An
             packages["diffusers"] = config["_diffusers_version"][:64]
         if "auto_map" in config:
             metadata["auto_map"] = jsonutil.clip(config["auto_map"], limits.max_listed)
+        if config.get("trust_remote_code") is True:
+            metadata["trust_remote_code"] = True
     # Tokenizers and processors load custom classes through their own auto_map.
     for name in _CODE_CONFIGS:
         other = _json(model_dir, name, names, limits, warnings)
         if isinstance(other, dict) and "auto_map" in other:
             metadata.setdefault("auto_maps", {})[name] = jsonutil.clip(other["auto_map"], limits.max_listed)
+        if isinstance(other, dict) and other.get("trust_remote_code") is True:
+            metadata["trust_remote_code"] = True
     index = _json(model_dir, "model_index.json", names, limits, warnings)
     if isinstance(index, dict) and isinstance(index.get("_diffusers_version"), str):
         packages["diffusers"] = index["_diffusers_version"][:64]
@@ -75,7 +79,15 @@ def read(model_dir: Path, names: set[str], limits: Limits) -> tuple[dict[str, An
 def has_remote_code(metadata: dict[str, Any]) -> bool:
     """An auto_map (config.json, tokenizer or processor config) makes transformers import
     code from the folder or the hub, which it does only with trust_remote_code."""
-    return "auto_map" in metadata or bool(metadata.get("auto_maps"))
+    return "auto_map" in metadata or bool(metadata.get("auto_maps")) or metadata.get("trust_remote_code") is True
+
+
+def card_asks_for_remote_code(card_text: str) -> bool:
+    """A model card whose usage snippet passes trust_remote_code=True."""
+    return _TRUST_HINT.search(card_text) is not None
+
+
+_TRUST_HINT = re.compile(r"trust_remote_code\s*=\s*True")
 
 
 # Configs besides config.json whose auto_map names code to import.

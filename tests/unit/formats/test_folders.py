@@ -251,3 +251,24 @@ def test_a_shard_named_outside_the_folder_is_refused(tmp_path: Path) -> None:
         inspect_folder(tmp_path, files)
 
     assert caught.value.reason == "PATH_OUTSIDE"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"config.json": json.dumps(dict(CONFIG, trust_remote_code=True))},
+        {"tokenizer_config.json": json.dumps({"trust_remote_code": True})},
+        {"README.md": "# Model\n\n```python\nAutoModel.from_pretrained('org/x', trust_remote_code = True)\n```\n"},
+    ],
+    ids=["config", "tokenizer config", "model card"],
+)
+def test_trust_remote_code_hints_are_remote_code(tmp_path: Path, files: dict[str, str]) -> None:
+    written = hf_folder(tmp_path, **files)
+
+    assert inspect_folder(tmp_path, written).flags == ("remote-code",)
+
+
+def test_a_card_that_only_names_the_option_is_not_remote_code(tmp_path: Path) -> None:
+    written = hf_folder(tmp_path, **{"README.md": "# Model\n\nNo need for trust_remote_code=False here.\n"})
+
+    assert inspect_folder(tmp_path, written).flags == ()

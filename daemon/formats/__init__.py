@@ -12,6 +12,7 @@ from studbook.daemon.formats import (
     detect,
     folder,
     gguf,
+    hdf5,
     onnx,
     paths,
     pickle_scan,
@@ -48,6 +49,7 @@ def inspect_file(path: Path, limits: Limits = DEFAULT_LIMITS, *, root: Path | No
     if root is not None and not paths.inside(path, root):
         raise FormatError("PATH_OUTSIDE", f"{path.name} resolves outside the version folder")
     head, last, size = detect.read_head(path, limits.sniff_bytes)
+    _refuse_placeholders(path, head, size)
     kind = detect.sniff(head, last)
     try:
         info = _read(path, kind, head, size, limits, root)
@@ -62,7 +64,9 @@ def _read(path: Path, kind: str, head: bytes, size: int, limits: Limits, root: P
         return found if found is not None else FileInfo(format="unknown")
     if kind == "zip":
         return archive.inspect(path, size, limits)
-    if kind in ("hdf5", "npy", "unknown"):
+    if kind == "hdf5":
+        return hdf5.inspect(path, limits)
+    if kind in ("npy", "unknown"):
         return FileInfo(format=kind)
     with FileSource(path) as source:
         if kind == "safetensors":
@@ -72,6 +76,22 @@ def _read(path: Path, kind: str, head: bytes, size: int, limits: Limits, root: P
         if kind == "onnx":
             return onnx.inspect(source, limits, model_dir=path.parent, root=root)
         return savedmodel.inspect(source, limits)
+
+
+def _refuse_placeholders(path: Path, head: bytes, size: int) -> None:
+    """Files that stand in for a model without being one: say what to do about them."""
+    if head.startswith(detect.LFS_POINTER):
+        raise FormatError(
+            "LFS_POINTER",
+            f"{path.name} is a Git LFS pointer, not the model: its content was never fetched; "
+            "run `git lfs pull` in the repository it came from, then register the folder again",
+            size=size,
+        )
+    if size == 0 and path.suffix.lower() in detect.MODEL_EXTENSIONS:
+        raise FormatError(
+            "EMPTY_FILE",
+            f"{path.name} is empty: a copy or download was cut short; copy the model file again",
+        )
 
 
 def _check_claim(path: Path, info: FileInfo) -> FileInfo:

@@ -26,11 +26,19 @@ CLAIMS: dict[str, frozenset[str]] = {
     ".pkl": frozenset({"pickle", "joblib", "pytorch"}),
     ".pickle": frozenset({"pickle", "joblib", "pytorch"}),
     ".joblib": frozenset({"joblib", "pickle"}),
-    ".h5": frozenset({"hdf5"}),
-    ".hdf5": frozenset({"hdf5"}),
+    # Keras 2 saved whole models as HDF5; those are read as keras (container hdf5).
+    ".h5": frozenset({"hdf5", "keras"}),
+    ".hdf5": frozenset({"hdf5", "keras"}),
     ".npy": frozenset({"npy"}),
     ".npz": frozenset({"npz", "zip"}),
 }
+
+# Extensions that name model weights: such a file must not be empty. Beyond CLAIMS these
+# are names many formats share, so their content is not checked against them.
+MODEL_EXTENSIONS = frozenset(CLAIMS) | {".bin", ".pb", ".tflite", ".msgpack", ".mlmodel"}
+
+# Git LFS leaves this text in place of the file when its content was never fetched.
+LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
 
 
 def read_head(path: Path, sniff_bytes: int) -> tuple[bytes, bytes, int]:

@@ -8,10 +8,11 @@ from studbook.daemon.domain.errors import FailedPrecondition
 class FormatError(FailedPrecondition):
     """The artifact's content is malformed, hostile or beyond a reading bound.
 
-    `reason` is UPPER_SNAKE (HEADER_TOO_LARGE, TRUNCATED, BAD_MAGIC, ZIP_BOMB,
-    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, ...); the watcher quarantines the drop with
-    it and the API refuses the registration with it (FAILED_PRECONDITION: the request is
-    well formed, the files are not), so the message names the limit or the offset.
+    `reason` is UPPER_SNAKE (HEADER_TOO_LARGE, TRUNCATED, BAD_MAGIC, ZIP_BOMB, ZIP_OVERLAP,
+    TOO_MANY_ENTRIES, EXTERNAL_DATA_OUTSIDE, INVALID_OFFSETS, DUPLICATE_KEY, MISSING_FILE,
+    LFS_POINTER, EMPTY_FILE, ...); the watcher quarantines the drop with it and the API
+    refuses the registration with it (FAILED_PRECONDITION: the request is well formed, the
+    files are not), so the message names the limit or the offset.
     """
 
     def __init__(self, reason: str, message: str, **metadata: object) -> None:

@@ -54,6 +54,9 @@ class _Findings:
     metadata: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
+    # Code the loader would run: .py files named by an auto_map or MLflow's code paths.
+    remote_code: bool = False
+    code_files: dict[str, None] = field(default_factory=dict)
 
 
 def inspect(root: Path, files: list[Path], limits: Limits) -> FolderInfo:
@@ -83,11 +86,18 @@ def inspect(root: Path, files: list[Path], limits: Limits) -> FolderInfo:
     elif kind == huggingface.KIND:
         _read_huggingface(found, directory, local, limits)
     _read_card(root, names, model_dir, found, limits)
+    if kind == huggingface.KIND and huggingface.card_asks_for_remote_code(found.info.model_card):
+        found.remote_code = True
+    shards = huggingface.check_shards(root, names, limits)
+    if shards:
+        found.metadata["shard_indexes"] = shards
     code_files = sorted(str(n) for n in names if n.suffix == ".py")
     if code_files:
         # Python files ship code that loaders import (trust_remote_code, MLflow code paths).
-        found.flags.append(REMOTE_CODE)
+        found.remote_code = True
         found.metadata["code_files"] = code_files[: limits.max_listed]
+    if found.remote_code:
+        found.flags.append(_remote_code_flag([*code_files, *found.code_files]))
     if found.warnings:
         found.metadata["warnings"] = found.warnings[: limits.max_listed]
     found.info.metadata = found.metadata
@@ -103,13 +113,14 @@ def _read_mlflow(found: _Findings, root: Path, directory: Path, local: set[str],
     found.metadata.update(model.metadata)
     found.warnings.extend(model.warnings)
     if model.custom_code:
-        found.flags.append(REMOTE_CODE)
+        found.remote_code = True
 
 
 def _read_savedmodel(found: _Findings, root: Path, directory: Path, local: set[str], limits: Limits) -> None:
     with FileSource(_inside(root, directory / savedmodel.PB_NAME)) as source:
         model = savedmodel.read(source, limits)
     found.info.signature = model.signature
+    found.flags.extend(model.flags)
     found.metadata.update(model.metadata(limits))
     found.metadata["variables"] = sorted(n for n in local if n.startswith("variables/"))[: limits.max_listed]
     found.metadata["assets"] = sum(1 for n in local if n.startswith("assets/"))
@@ -124,7 +135,18 @@ def _read_huggingface(found: _Findings, directory: Path, local: set[str], limits
     found.info.environment = Environment(packages=packages)
     found.info.base_model = base_model
     if huggingface.has_remote_code(metadata):
-        found.flags.append(REMOTE_CODE)
+        found.remote_code = True
+        found.code_files.update(dict.fromkeys(huggingface.remote_code_files(metadata)))
+
+
+# Files named in one remote-code flag; metadata["code_files"] keeps the full list.
+_FLAG_FILES = 16
+
+
+def _remote_code_flag(files: list[str]) -> str:
+    """remote-code:FILE1.py,FILE2.py (sorted, bounded), or remote-code when no file is known."""
+    names = sorted({name.replace(",", "_") for name in files})[:_FLAG_FILES]
+    return f"{REMOTE_CODE}:{','.join(names)}" if names else REMOTE_CODE
 
 
 def _read_card(

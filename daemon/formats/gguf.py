@@ -155,8 +155,15 @@ def inspect(source: Source, limits: Limits) -> FileInfo:
     kv: dict[str, Any] = {}
     for index in range(kv_count):
         key = reader.name(f"key #{index}")
+        if key in kv:
+            raise FormatError(
+                "DUPLICATE_KEY",
+                f"GGUF key {key[:80]!r} appears twice; llama.cpp refuses such a file: convert it again",
+                key=key[:80],
+            )
         vtype = cursor.u32(f"type of {key[:80]!r}")
         kv[key] = reader.value(vtype, f"value of {key[:80]!r}")
+        _check_header_size(cursor.pos, limits)
     parameters, tensor_types, listed = _read_tensor_infos(reader, tensor_count, kv, source.size)
     return FileInfo(
         format=FORMAT,
@@ -174,8 +181,14 @@ def _read_tensor_infos(
     tensor_types: dict[str, int] = {}
     listed: dict[str, Any] = {}
     parameters = 0
+    seen: set[str] = set()
     for index in range(tensor_count):
         name = reader.name(f"tensor #{index} name")
+        if name in seen:
+            raise FormatError(
+                "BAD_TENSOR", f"GGUF tensor {name[:80]!r} is declared twice; convert the model again", tensor=name[:80]
+            )
+        seen.add(name)
         rank = cursor.u32(f"rank of tensor {name[:80]!r}")
         if rank > limits.max_rank:
             raise FormatError("BAD_TENSOR", f"GGUF tensor {name[:80]!r} has rank {rank}")
@@ -192,22 +205,48 @@ def _read_tensor_infos(
             # GGUF stores dimensions innermost first; report them row-major like the others.
             listed[name] = {"type": type_name, "shape": dims[::-1]}
         infos.append((name[:80], ggml_type, numel, offset))
+        _check_header_size(cursor.pos, limits)
     alignment = kv.get("general.alignment", DEFAULT_ALIGNMENT)
     if type(alignment) is not int or alignment <= 0 or alignment & (alignment - 1):
         raise FormatError("BAD_ALIGNMENT", f"GGUF general.alignment {alignment!r} is not a power of two")
     data_start = (cursor.pos + alignment - 1) // alignment * alignment
+    # llama.cpp requires each tensor at the running, alignment-padded end of the ones
+    # before it; a tensor of a type we cannot size ends that check (its size is unknown).
+    expected: int | None = 0
     for name, ggml_type, numel, offset in infos:
         known = dtypes.GGML.get(ggml_type)
         if known is None:
+            expected = None
             continue
         _, block, block_bytes = known
-        end = data_start + offset + (numel + block - 1) // block * block_bytes
+        nbytes = (numel + block - 1) // block * block_bytes
+        if expected is not None and offset != expected:
+            raise FormatError(
+                "INVALID_OFFSETS",
+                f"GGUF tensor {name[:80]!r} is at data offset {offset}, but the tensors before it "
+                f"end at {expected}: tensors overlap, leave gaps or are out of order; convert the model again",
+                tensor=name[:80],
+                offset=offset,
+            )
+        end = data_start + offset + nbytes
         if end > file_size:
             raise FormatError(
                 "OFFSET_OUT_OF_RANGE",
                 f"GGUF tensor {name[:80]!r} ends at byte {end} of a {file_size}-byte file",
             )
+        if expected is not None:
+            expected = offset + (nbytes + alignment - 1) // alignment * alignment
     return parameters, tensor_types, listed
+
+
+def _check_header_size(position: int, limits: Limits) -> None:
+    if position > limits.max_gguf_header_bytes:
+        raise FormatError(
+            "HEADER_TOO_LARGE",
+            f"GGUF header runs past {limits.max_gguf_header_bytes} bytes before its tensor data; "
+            "no real model needs that much metadata (raise Limits.max_gguf_header_bytes to read it)",
+            limit=limits.max_gguf_header_bytes,
+        )
 
 
 def _metadata(

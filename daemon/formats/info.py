@@ -12,8 +12,14 @@ Metadata = dict[str, Any]
 
 # Flags raised by inspection; the watcher copies them onto the ArtifactFile.
 UNSAFE_FORMAT = "unsafe-format"
-UNSAFE_GLOBAL = "unsafe-global:"  # followed by module.name
+# Pickle globals, each followed by module.name. A dangerous global runs code or reaches the
+# OS or network when loaded; an unknown one is merely not on the allow-list.
+DANGEROUS_GLOBAL = "dangerous-global:"
+UNKNOWN_GLOBAL = "unknown-global:"
+# SavedModel graph ops that touch files, processes or Python, followed by "OP1,OP2" (sorted).
+UNSAFE_OPS = "unsafe-ops:"
 LAMBDA_LAYER = "lambda-layer"
+# Alone, or followed by ":" and the comma-separated .py files the loader would import.
 REMOTE_CODE = "remote-code"
 EXTENSION_MISMATCH = "extension-mismatch"
 EXTERNAL_DATA = "external-data"

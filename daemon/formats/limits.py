@@ -20,8 +20,9 @@ class Limits:
 
     # Bytes read to recognise a format.
     sniff_bytes: int = 4 * KIB
-    # safetensors: the JSON header (the reference reader refuses above 100 MB too).
-    max_header_bytes: int = 100_000_000
+    # safetensors: the JSON header. Real headers are a few MB at most (about 100 bytes per
+    # tensor); the reference reader's own bound is 100 MB, looser than needed.
+    max_header_bytes: int = 16 * MIB
     # Tensors declared by one file (safetensors header, GGUF tensor infos).
     max_tensors: int = 1_000_000
     # Dimensions of one tensor.
@@ -33,6 +34,9 @@ class Limits:
     max_string_bytes: int = 64 * MIB
     max_array_length: int = 16_000_000
     max_array_items_total: int = 32_000_000
+    # GGUF: bytes of header (key/values and tensor infos) before the tensor data. A 256k
+    # vocabulary with scores, types and merges is about 10 MB.
+    max_gguf_header_bytes: int = 64 * MIB
     # Zip archives (PyTorch, Keras): entries, central directory, per-entry ratio.
     max_zip_entries: int = 65_536
     max_zip_directory_bytes: int = 32 * MIB
@@ -52,6 +56,8 @@ class Limits:
     max_protobuf_bytes: int = 2 * GIB
     max_protobuf_fields: int = 5_000_000
     max_depth: int = 64
+    # HDF5: bytes scanned from the start for Keras's root attributes.
+    max_hdf5_scan_bytes: int = 1 * MIB
     # JSON documents read whole (config.json, Keras config, MLflow signature).
     max_json_bytes: int = 16 * MIB
     # Text documents read whole (README.md, MLmodel, requirements.txt, *.yaml).

@@ -7,7 +7,7 @@ import pickletools
 from pathlib import Path
 from typing import Any
 
-from studbook.daemon.formats.info import UNSAFE_FORMAT, UNSAFE_GLOBAL, FileInfo
+from studbook.daemon.formats.info import DANGEROUS_GLOBAL, UNKNOWN_GLOBAL, UNSAFE_FORMAT, FileInfo
 from studbook.daemon.formats.limits import Limits
 from studbook.daemon.formats.pickle_stream import PickleStream, compression_of
 from studbook.daemon.formats.pickle_vm import Call, Global, ScanResult, TensorRef, is_legacy_torch, scan
@@ -57,7 +57,10 @@ def file_info(result: ScanResult, limits: Limits, compression: str | None = None
 
 
 def scan_flags(result: ScanResult, limits: Limits) -> tuple[str, ...]:
-    return (UNSAFE_FORMAT, *(UNSAFE_GLOBAL + g for g in list(result.unsafe)[: limits.max_listed]))
+    """unsafe-format always; then the dangerous globals, then the unknown ones (bounded)."""
+    dangerous = [DANGEROUS_GLOBAL + g for g in list(result.dangerous)[: limits.max_listed]]
+    unknown = [UNKNOWN_GLOBAL + g for g in result.unsafe if g not in result.dangerous]
+    return (UNSAFE_FORMAT, *dangerous, *unknown[: limits.max_listed])
 
 
 def scan_metadata(result: ScanResult, limits: Limits) -> dict[str, Any]:
@@ -68,6 +71,7 @@ def scan_metadata(result: ScanResult, limits: Limits) -> dict[str, Any]:
         "globals": list(result.globals)[:cap],
         "global_count": len(result.globals),
         "unsafe_globals": list(result.unsafe)[:cap],
+        "dangerous_globals": list(result.dangerous)[:cap],
     }
     object_type = _object_type(result)
     if object_type:

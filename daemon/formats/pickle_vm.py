@@ -16,6 +16,7 @@ from studbook.daemon.formats import dtypes
 from studbook.daemon.formats.errors import FormatError
 from studbook.daemon.formats.limits import Limits
 from studbook.daemon.formats.pickle_allowlist import is_allowed
+from studbook.daemon.formats.pickle_danger import DYNAMIC, is_dangerous
 from studbook.daemon.formats.pickle_stream import PickleStream
 
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
@@ -102,7 +103,8 @@ def _func_name(value: Any) -> str:
 @dataclass
 class ScanResult:
     globals: dict[str, None] = field(default_factory=dict)  # in first-seen order
-    unsafe: dict[str, None] = field(default_factory=dict)
+    unsafe: dict[str, None] = field(default_factory=dict)  # not allowed: dangerous or unknown
+    dangerous: dict[str, None] = field(default_factory=dict)
     library_versions: dict[str, str] = field(default_factory=dict)
     tensors: list[TensorRef] = field(default_factory=list)
     roots: list[Any] = field(default_factory=list)
@@ -181,10 +183,15 @@ class _Machine:
         if isinstance(module, str) and isinstance(name, str):
             ref = Global(module[:200], name[:200])
         else:
-            ref = Global("<dynamic>", "<dynamic>")
+            ref = Global(DYNAMIC, DYNAMIC)
         qualified = ref.qualified
         self.result.globals.setdefault(qualified, None)
-        if not (_DOTTED.fullmatch(ref.module) and is_allowed(ref.module, ref.name)):
+        # Every reference counts, called or not: a dangerous callable handed to a wrapper
+        # (functools.partial, copyreg, a nested REDUCE argument) runs all the same.
+        if is_dangerous(ref.module, ref.name):
+            self.result.dangerous.setdefault(qualified, None)
+            self.result.unsafe.setdefault(qualified, None)
+        elif not (_DOTTED.fullmatch(ref.module) and is_allowed(ref.module, ref.name)):
             self.result.unsafe.setdefault(qualified, None)
         return ref
 

@@ -25,7 +25,8 @@ def inspect(source: Source, limits: Limits) -> FileInfo:
         raise FormatError(
             "HEADER_TOO_LARGE",
             f"safetensors header declares {header_len} bytes, above the "
-            f"{limits.max_header_bytes}-byte limit",
+            f"{limits.max_header_bytes}-byte limit; a real header this large is not "
+            "safetensors as any writer makes it (raise Limits.max_header_bytes to read it anyway)",
             declared=header_len,
         )
     header = jsonutil.loads(cursor.read(header_len, "JSON header"), "safetensors header", header_len)
@@ -42,12 +43,15 @@ def inspect(source: Source, limits: Limits) -> FileInfo:
     tensors: dict[str, Any] = {}
     dtype_counts: dict[str, int] = {}
     parameters = 0
+    ranges: list[tuple[int, int, str]] = []
     for name, entry in header.items():
         dtype, shape, numel = _check_tensor(name, entry, data_size, limits)
+        ranges.append((entry["data_offsets"][0], entry["data_offsets"][1], name))
         parameters += numel
         dtype_counts[dtype] = dtype_counts.get(dtype, 0) + numel
         if len(tensors) < limits.max_listed:
             tensors[name] = {"dtype": dtype, "shape": list(shape)}
+    _check_tiling(ranges, data_size)
     metadata: dict[str, Any] = {
         "tensor_count": len(header),
         "tensors": tensors,
@@ -77,9 +81,15 @@ def _check_tensor(
         not isinstance(offsets, list)
         or len(offsets) != 2
         or not all(type(o) is int for o in offsets)
-        or not 0 <= offsets[0] <= offsets[1]
     ):
         raise FormatError("BAD_HEADER", f"tensor {name[:100]!r}: data_offsets must be [begin, end]")
+    if not 0 <= offsets[0] <= offsets[1]:
+        raise FormatError(
+            "INVALID_OFFSETS",
+            f"tensor {name[:100]!r}: data_offsets {offsets} end before they begin; "
+            "the file is corrupt, write it again",
+            tensor=name[:100],
+        )
     if offsets[1] > data_size:
         raise FormatError(
             "OFFSET_OUT_OF_RANGE",
@@ -101,3 +111,30 @@ def _check_tensor(
             f"data_offsets span {offsets[1] - offsets[0]}",
         )
     return dtype, tuple(shape), numel
+
+
+def _check_tiling(ranges: list[tuple[int, int, str]], data_size: int) -> None:
+    """Tensors must tile the data section exactly, as the reference reader requires:
+    sorted by offset, each begins where the previous ended and the last ends at the end.
+    Overlaps let one byte range be read as two tensors; gaps hide bytes no tensor owns."""
+    position = 0
+    previous = ""
+    for begin, end, name in sorted(ranges):
+        if begin != position:
+            problem = "overlaps" if begin < position else f"leaves a {begin - position}-byte gap after"
+            after = repr(previous[:100]) if previous else "the start of the data section"
+            raise FormatError(
+                "INVALID_OFFSETS",
+                f"tensor {name[:100]!r} at byte {begin} {problem} {after}; safetensors tensors "
+                "must tile the data section exactly: the file is corrupt or crafted, write it again",
+                tensor=name[:100],
+                offset=begin,
+            )
+        position, previous = end, name
+    if position != data_size:
+        raise FormatError(
+            "INVALID_OFFSETS",
+            f"tensors end at byte {position} of a {data_size}-byte data section: "
+            f"{data_size - position} trailing bytes belong to no tensor; write the file again",
+            offset=position,
+        )

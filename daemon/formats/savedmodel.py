@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studbook.daemon.domain.model import Signature, TensorSpec
-from studbook.daemon.formats import dtypes
+from studbook.daemon.formats import dtypes, tf_ops
 from studbook.daemon.formats.errors import FormatError
-from studbook.daemon.formats.info import FileInfo
+from studbook.daemon.formats.info import UNSAFE_OPS, FileInfo
 from studbook.daemon.formats.limits import Limits
 from studbook.daemon.formats.protowire import Budget, Message, Span, signed
 from studbook.daemon.formats.source import Source
@@ -18,6 +18,10 @@ FORMAT = "savedmodel"
 PB_NAME = "saved_model.pb"
 DEFAULT_SIGNATURE = "serving_default"
 _MAX_STRING = 64 * 1024
+# Op names and attribute keys are short identifiers.
+_MAX_NAME = 1024
+# Unsafe op names listed in one flag (the metadata keeps max_listed).
+_FLAG_OPS = 16
 
 
 def looks_like(head: bytes) -> bool:
@@ -32,6 +36,15 @@ class SavedModelInfo:
     signatures: dict[str, Signature] = field(default_factory=dict)
     methods: dict[str, str] = field(default_factory=dict)
     meta_graphs: int = 0
+    nodes: int = 0
+    unsafe_ops: set[str] = field(default_factory=set)
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """unsafe-ops:OP1,OP2 (sorted, bounded) when the graph holds any."""
+        if not self.unsafe_ops:
+            return ()
+        return (UNSAFE_OPS + ",".join(sorted(self.unsafe_ops)[:_FLAG_OPS]),)
 
     @property
     def signature(self) -> Signature | None:
@@ -46,6 +59,8 @@ class SavedModelInfo:
             "tensorflow_version": self.tensorflow_version,
             "signature_names": list(self.signatures)[: limits.max_listed],
             "methods": dict(list(self.methods.items())[: limits.max_listed]),
+            "node_count": self.nodes,
+            "unsafe_ops": sorted(self.unsafe_ops)[: limits.max_listed],
         }
 
 
@@ -68,7 +83,7 @@ def read(source: Source, limits: Limits) -> SavedModelInfo:
 
 def inspect(source: Source, limits: Limits) -> FileInfo:
     info = read(source, limits)
-    return FileInfo(format=FORMAT, metadata=info.metadata(limits), signature=info.signature)
+    return FileInfo(format=FORMAT, flags=info.flags, metadata=info.metadata(limits), signature=info.signature)
 
 
 def _meta_graph(message: Message, info: SavedModelInfo, limits: Limits) -> None:
@@ -82,12 +97,59 @@ def _meta_graph(message: Message, info: SavedModelInfo, limits: Limits) -> None:
                     info.tags.append(meta.string(v, _MAX_STRING, "tag"))
                 elif n == 5 and isinstance(v, Span):
                     info.tensorflow_version = meta.string(v, _MAX_STRING, "tensorflow_version")
+        elif number == 2:  # GraphDef
+            _graph(message.child(value), info)
         elif number == 5 and len(info.signatures) < limits.max_listed:  # signature_def map
             key, signature_def = _map_entry(message.child(value))
             if signature_def is not None:
                 info.signatures[key], method = _signature_def(signature_def)
                 if method:
                     info.methods[key] = method
+
+
+def _graph(graph: Message, info: SavedModelInfo) -> None:
+    """GraphDef: its nodes (field 1) and the nodes of its function library (field 2), where
+    tf.function bodies (and so most ops of a TF2 model) live."""
+    for number, _, value in graph.fields():
+        if not isinstance(value, Span):
+            continue
+        if number == 1:
+            _node(graph.child(value), info)
+        elif number == 2:  # FunctionDefLibrary
+            library = graph.child(value)
+            for n, _, function in library.fields():
+                if n == 1 and isinstance(function, Span):  # FunctionDef
+                    body = library.child(function)
+                    for m, _, node in body.fields():
+                        if m == 3 and isinstance(node, Span):  # node_def
+                            _node(body.child(node), info)
+
+
+def _node(node: Message, info: SavedModelInfo) -> None:
+    """NodeDef: op (field 2); a PrintV2 also has its output_stream attribute read."""
+    info.nodes += 1
+    op = ""
+    attrs: list[Span] = []
+    for number, _, value in node.fields():
+        if number == 2 and isinstance(value, Span):
+            op = node.string(value, _MAX_NAME, "op")
+        elif number == 5 and isinstance(value, Span):
+            attrs.append(value)
+    if op in tf_ops.UNSAFE:
+        info.unsafe_ops.add(op)
+    elif op == tf_ops.PRINT and any(_prints_to_file(node.child(attr)) for attr in attrs):
+        info.unsafe_ops.add(op)
+
+
+def _prints_to_file(entry: Message) -> bool:
+    """An attr map entry output_stream whose AttrValue.s (field 2) names a file."""
+    key, value = _map_entry(entry)
+    if key != "output_stream" or value is None:
+        return False
+    for number, _, raw in value.fields():
+        if number == 2 and isinstance(raw, Span):
+            return value.string(raw, _MAX_STRING, "output_stream").startswith(tf_ops.FILE_STREAM)
+    return False
 
 
 def _map_entry(message: Message) -> tuple[str, Message | None]:

@@ -108,7 +108,33 @@ def open_zip(path: Path, size: int, limits: Limits) -> Iterator[zipfile.ZipFile]
                     f"{info.file_size}, beyond the {limits.max_zip_ratio:g}:1 ratio limit",
                     entry=info.filename[:200],
                 )
+        _check_overlap(infos)
         yield archive
+
+
+# The fixed part of a local file header, before its name and extra field.
+_LOCAL_HEADER = 30
+
+
+def _check_overlap(infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse entries whose local header and data overlap another's: the overlapping-files
+    zip bomb reuses one compressed stream for many entries, so the ratio of each looks
+    ordinary while the total expands without bound. Each entry spans at least its fixed
+    header, its name and its compressed data (the local extra field only adds to that)."""
+    spans = []
+    for info in infos:
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & 0x800 else "cp437", errors="replace")
+        spans.append((info.header_offset, info.header_offset + _LOCAL_HEADER + len(name) + info.compress_size, info))
+    spans.sort(key=lambda span: span[0])
+    for (_, end, before), (start, _, after) in zip(spans, spans[1:]):
+        if start < end:
+            raise FormatError(
+                "ZIP_OVERLAP",
+                f"zip entries {before.filename[:200]!r} and {after.filename[:200]!r} share bytes "
+                f"(one starts at {start}, inside the other, which runs to {end}): an overlapping "
+                "zip bomb or a corrupt archive; do not unpack it, rebuild the archive",
+                entry=after.filename[:200],
+            )
 
 
 def read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:

@@ -544,7 +544,7 @@ def test_a_malicious_pickle_is_registered_flagged_and_never_run(watched, model, 
 
     assert found.files[0].format == "pickle"
     assert "unsafe-format" in found.files[0].flags
-    assert any(flag.startswith("unsafe-global:") and "system" in flag for flag in found.files[0].flags)
+    assert any(flag.startswith("dangerous-global:") and "system" in flag for flag in found.files[0].flags)
     assert not marker.exists()
 
 

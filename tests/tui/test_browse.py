@@ -178,7 +178,7 @@ async def test_files_tab_is_a_tree_of_folders_with_sizes_hashes_and_safety_flags
     assert isinstance(focused, FileTree)
     pickle_row = next(line for line in closed.splitlines() if "model.pkl" in line)
     assert "16 B" in pickle_row and "pickle" in pickle_row
-    assert "unsafe-format" in pickle_row and "unsafe-global:os.system" in pickle_row
+    assert "unsafe-format" in pickle_row and "dangerous-global:os.system" in pickle_row
     assert "weights/" in closed and "broken.onnx" not in closed  # folders open on demand
     assert "4 files" in closed and "2 flagged" in closed  # totals on the root
     onnx_row = next(line for line in opened.splitlines() if "broken.onnx" in line)

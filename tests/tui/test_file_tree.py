@@ -105,7 +105,7 @@ def test_every_file_lands_in_its_folder_and_every_folder_counts_what_is_below_it
 
 def test_only_flags_that_call_for_care_count_a_file_as_flagged() -> None:
     files = [artifact("a.onnx", flags=["external-data"]), artifact("b.pkl", flags=["unsafe-format"]),
-             artifact("c.pkl", flags=["unsafe-format", "unsafe-global:os.system"])]  # fmt: skip
+             artifact("c.pkl", flags=["unsafe-format", "dangerous-global:os.system"])]  # fmt: skip
 
     root = index_files(files).root
 
@@ -130,18 +130,23 @@ def test_a_folder_lists_its_sub_folders_first_then_files_by_name() -> None:
 
 @pytest.mark.parametrize(
     ("flag", "severity"),
-    [("unsafe-global:os.system", Severity.DANGER), ("lambda-layer", Severity.DANGER),
-     ("remote-code", Severity.DANGER), ("unsafe-format", Severity.CAUTION),
+    [("dangerous-global:os.system", Severity.DANGER), ("lambda-layer", Severity.DANGER),
+     ("remote-code", Severity.DANGER), ("remote-code:modeling_x.py", Severity.DANGER),
+     ("unsafe-ops:PyFunc,WriteFile", Severity.DANGER), ("unsafe-global:os.system", Severity.DANGER),
+     ("unknown-global:__main__.Net", Severity.CAUTION), ("unsafe-format", Severity.CAUTION),
      ("unreadable:BAD_MAGIC", Severity.CAUTION), ("torchscript-code", Severity.CAUTION),
      ("external-data", Severity.NOTE), ("a-flag-from-a-newer-daemon", Severity.CAUTION),
-     ("unsafe-global", Severity.CAUTION)],
+     ("dangerous-global", Severity.CAUTION)],
 )  # fmt: skip
 def test_flags_that_run_code_on_load_rank_as_danger(flag: str, severity: Severity) -> None:
     assert flag_severity(flag) == severity
 
 
 def test_flag_notes_name_what_the_flag_carries() -> None:
-    assert "os.system" in flag_note("unsafe-global:os.system")
+    assert "os.system" in flag_note("dangerous-global:os.system")
+    assert "__main__.Net" in flag_note("unknown-global:__main__.Net")
+    assert "PyFunc, WriteFile" in flag_note("unsafe-ops:PyFunc, WriteFile")
+    assert "modeling_x.py" in flag_note("remote-code:modeling_x.py")
     assert "BAD_MAGIC" in flag_note("unreadable:BAD_MAGIC")
     assert flag_note("a-flag-from-a-newer-daemon") == ""
 
@@ -190,7 +195,7 @@ async def test_a_long_folder_shows_a_page_and_enter_on_more_shows_the_rest() -> 
 
 async def test_labels_line_up_columns_and_are_measured_without_drawing() -> None:
     files = [
-        artifact("model.pkl", 2048, ["unsafe-format", "unsafe-global:os.system"], "pickle"),
+        artifact("model.pkl", 2048, ["unsafe-format", "dangerous-global:os.system"], "pickle"),
         artifact("weights/a-rather-long-file-name-that-will-not-fit-the-name-column.safetensors", 5),
         artifact("weights/[bold]odd.bin", 1),
         artifact("weights/d/e/x", 1),  # short names deep down
@@ -212,7 +217,7 @@ async def test_labels_line_up_columns_and_are_measured_without_drawing() -> None
     assert any("[bold]odd.bin" in row for row in rows.values())  # a name is never read as markup
     assert any("a-rather-long" in row and "…" in row for row in rows.values())  # cut to the name column
     pickle = next(row for row in rows.values() if "model.pkl" in row)
-    assert "2.0 KiB" in pickle and "pickle" in pickle and SHA[:12] in pickle and "unsafe-global:os.system" in pickle
+    assert "2.0 KiB" in pickle and "pickle" in pickle and SHA[:12] in pickle and "dangerous-global:os.system" in pickle
 
 
 async def test_short_names_deep_down_keep_the_columns_in_line() -> None:
@@ -245,7 +250,7 @@ def test_the_name_column_leaves_every_level_room_and_is_capped_unless_the_tree_i
 
 
 async def test_danger_flags_take_the_themes_error_colour_and_caution_flags_its_warning_colour() -> None:
-    files = [artifact("model.pkl", flags=["unsafe-format", "unsafe-global:os.system"], fmt="pickle")]
+    files = [artifact("model.pkl", flags=["unsafe-format", "dangerous-global:os.system"], fmt="pickle")]
     app = Host()
 
     async with app.run_test() as pilot:
@@ -256,7 +261,7 @@ async def test_danger_flags_take_the_themes_error_colour_and_caution_flags_its_w
         styles = {label.plain[span.start : span.end]: span.style for span in label.spans}
         theme = app.theme_variables
 
-    danger, caution = styles["unsafe-global:os.system"], styles["unsafe-format"]
+    danger, caution = styles["dangerous-global:os.system"], styles["unsafe-format"]
     assert danger.color.triplet == Color.parse(theme["text-error"]).rich_color.triplet  # type: ignore[union-attr]
     assert danger.bgcolor.triplet == Color.parse(theme["error-muted"]).rich_color.triplet  # type: ignore[union-attr]
     assert danger.bold
@@ -264,7 +269,7 @@ async def test_danger_flags_take_the_themes_error_colour_and_caution_flags_its_w
 
 
 async def test_the_detail_of_a_file_gives_its_full_hash_and_what_each_flag_means() -> None:
-    files = [artifact("sub/model.pkl", 16, ["unsafe-global:os.system"], "pickle")]
+    files = [artifact("sub/model.pkl", 16, ["dangerous-global:os.system"], "pickle")]
     app = Host()
 
     async with app.run_test() as pilot:
@@ -278,7 +283,7 @@ async def test_the_detail_of_a_file_gives_its_full_hash_and_what_each_flag_means
         folder_text = tree.describe(folder).plain
 
     assert "sub/model.pkl" in file_text and f"sha256 {SHA}" in file_text
-    assert "unsafe-global:os.system  loading it imports os.system" in file_text
+    assert "dangerous-global:os.system  loading it calls os.system" in file_text
     assert folder_text.startswith("sub/") and "1 flagged, 1 can run code when loaded" in folder_text
 
 

@@ -44,14 +44,22 @@ class Severity(IntEnum):
     DANGER = 2
 
 
-# Flags that mean loading the file runs code somebody else wrote.
-DANGER_FLAGS = ("unsafe-global:", "lambda-layer", "remote-code")
+# Flags that mean loading the file runs code somebody else wrote, or touches files,
+# processes or the network. "unsafe-global:" is what daemons before the dangerous/unknown
+# split recorded; stored files may still carry it.
+DANGER_FLAGS = (
+    "dangerous-global:", "unsafe-global:", "unsafe-ops:", "lambda-layer", "remote-code", "remote-code:",
+)  # fmt: skip
 NOTE_FLAGS = ("external-data",)
 FLAG_NOTES = {
     "unsafe-format": "pickle-based: loading it can run arbitrary code",
+    "dangerous-global:": "loading it calls {rest}, which can run code or reach the system",
+    "unknown-global:": "loading it imports {rest}, which is not on the allow-list",
     "unsafe-global:": "loading it imports {rest}",
+    "unsafe-ops:": "its graph runs file or Python ops: {rest}",
     "lambda-layer": "a Keras Lambda layer: it stores Python code",
     "remote-code": "needs trust_remote_code: runs code shipped with the model",
+    "remote-code:": "needs trust_remote_code: runs {rest} shipped with the model",
     "torchscript-code": "holds TorchScript code",
     "unreadable:": "no reader accepted it ({rest})",
     "extension-mismatch": "its content does not match its extension",

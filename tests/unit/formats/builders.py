@@ -92,10 +92,31 @@ def tf_tensor_info(name: str, dtype: int, dims: list[int]) -> bytes:
 Signatures = dict[str, dict[str, dict[str, tuple[int, list[int]]]]]
 
 
-def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1") -> bytes:
+def tf_node(op: str, name: str = "", attrs: dict[str, str] | None = None) -> bytes:
+    """NodeDef: name, op and string-valued attrs (AttrValue.s)."""
+    body = pb_bytes(1, name or op.lower()) + pb_bytes(2, op)
+    for key, value in (attrs or {}).items():
+        body += pb_bytes(5, pb_bytes(1, key) + pb_bytes(2, pb_bytes(2, value)))
+    return body
+
+
+def tf_graph(nodes: list[bytes] = (), functions: list[list[bytes]] = ()) -> bytes:  # type: ignore[assignment]
+    """GraphDef: nodes, and a function library whose FunctionDefs hold node_defs."""
+    graph = b"".join(pb_bytes(1, node) for node in nodes)
+    if functions:
+        library = b"".join(
+            pb_bytes(1, pb_bytes(1, pb_bytes(1, f"f{i}")) + b"".join(pb_bytes(3, n) for n in body))
+            for i, body in enumerate(functions)
+        )
+        graph += pb_bytes(2, library)
+    return graph
+
+
+def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1", graph: bytes | None = None) -> bytes:
     """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}."""
     meta_info = pb_bytes(4, "serve") + pb_bytes(5, tf_version)
-    meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, b"\x0a\x00" * 50)  # an opaque GraphDef
+    graph = b"\x0a\x00" * 50 if graph is None else graph  # empty nodes by default
+    meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, graph)
     for name, sides in signatures.items():
         body = b""
         for number, side in ((1, "inputs"), (2, "outputs")):
@@ -189,3 +210,45 @@ def write_files(root: Path, files: dict[str, bytes | str]) -> list[Path]:
         target.write_bytes(content.encode() if isinstance(content, str) else content)
         written.append(Path(name))
     return written
+
+
+# --- pickles ----------------------------------------------------------------------------
+
+
+def pickle_global(module: str, name: str, protocol: int = 2) -> bytes:
+    """A pickle that only names module.name (GLOBAL) and stops: it calls nothing."""
+    body = b"c" + module.encode() + b"\n" + name.encode() + b"\n."
+    return body if protocol < 2 else bytes([0x80, protocol]) + body
+
+
+def pickle_stack_global(module: str, name: str) -> bytes:
+    """Protocol 4: module and name pushed as strings, then STACK_GLOBAL."""
+
+    def short(text: str) -> bytes:
+        data = text.encode()
+        return b"\x8c" + bytes([len(data)]) + data + b"\x94"
+
+    return b"\x80\x04" + short(module) + short(name) + b"\x93."
+
+
+def pickle_call(module: str, name: str, args: bytes = b")") -> bytes:
+    """module.name(*args) by REDUCE; `args` are opcodes that push one tuple."""
+    return b"\x80\x02c" + module.encode() + b"\n" + name.encode() + b"\n" + args + b"R."
+
+
+def zip_with_directory(data: bytes, directory: list[tuple[str, int]]) -> bytes:
+    """A stored zip with one local entry ("a", `data`) at offset 0 and a central directory
+    of (name, local header offset) rows, which may point anywhere: overlapping-entry zips."""
+    import zlib
+
+    crc, size = zlib.crc32(data), len(data)
+    local = struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, 0, 0, 0, 0, crc, size, size, 1, 0) + b"a" + data
+    central = b""
+    for name, offset in directory:
+        raw = name.encode()
+        central += struct.pack(
+            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, crc, size, size, len(raw), 0, 0, 0, 0, 0, offset
+        )
+        central += raw
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(directory), len(directory), len(central), len(local), 0)
+    return local + central + end

@@ -77,14 +77,49 @@ def test_a_model_extension_with_foreign_bytes_is_bad_magic(tmp_path: Path, name:
     assert caught.value.reason == "BAD_MAGIC"
 
 
-def test_an_empty_model_file_is_bad_magic(tmp_path: Path) -> None:
-    path = tmp_path / "model.onnx"
+@pytest.mark.parametrize("name", ["model.onnx", "model.safetensors", "pytorch_model.bin", "model.GGUF", "m.h5"])
+def test_an_empty_model_file_is_empty_file(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
     path.write_bytes(b"")
 
     with pytest.raises(FormatError) as caught:
         inspect_file(path)
 
-    assert caught.value.reason == "BAD_MAGIC"
+    assert caught.value.reason == "EMPTY_FILE"
+    assert name in caught.value.message and "again" in caught.value.message
+
+
+def test_an_empty_file_of_another_kind_is_just_unknown(tmp_path: Path) -> None:
+    path = tmp_path / "__init__.py"
+    path.write_bytes(b"")
+
+    assert inspect_file(path).format == "unknown"
+
+
+LFS_TEXT = (
+    b"version https://git-lfs.github.com/spec/v1\n"
+    b"oid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\n"
+    b"size 4400216536\n"
+)
+
+
+@pytest.mark.parametrize("name", ["model.safetensors", "pytorch_model.bin", "model.gguf", "tokenizer.json"])
+def test_a_git_lfs_pointer_is_refused_with_what_to_run(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(LFS_TEXT)
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "LFS_POINTER"
+    assert "git lfs pull" in caught.value.message
+
+
+def test_text_that_only_mentions_git_lfs_is_not_a_pointer(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"see " + LFS_TEXT)
+
+    assert inspect_file(path).format == "unknown"
 
 
 def test_an_unclaimed_unknown_file_is_just_unknown(tmp_path: Path) -> None:

@@ -96,7 +96,7 @@ def test_python_files_are_flagged_as_remote_code(tmp_path: Path) -> None:
 
     info = inspect_folder(tmp_path, files)
 
-    assert info.flags == ("remote-code",)
+    assert info.flags == ("remote-code:modeling_custom.py",)
     assert info.metadata["code_files"] == ["modeling_custom.py"]
 
 
@@ -106,7 +106,7 @@ def test_auto_map_in_config_is_remote_code(tmp_path: Path) -> None:
 
     info = inspect_folder(tmp_path, files)
 
-    assert info.flags == ("remote-code",)
+    assert info.flags == ("remote-code:org/repo--modeling.py",)
 
 
 def test_an_adapter_names_its_base_model(tmp_path: Path) -> None:
@@ -187,3 +187,88 @@ def test_a_readme_in_a_link_loop_is_refused(tmp_path: Path) -> None:
         inspect_folder(tmp_path, [Path("README.md")])
 
     assert caught.value.reason == "PATH_OUTSIDE"
+
+
+def test_tokenizer_auto_map_names_its_code_files_with_the_folder_python_files(tmp_path: Path) -> None:
+    tokenizer = {"auto_map": {"AutoTokenizer": ["tokenization_x.XTokenizer", None]}}
+    config = dict(CONFIG, auto_map={"AutoConfig": "configuration_x.XConfig", "AutoModel": "modeling_x.XModel"})
+    files = hf_folder(
+        tmp_path,
+        **{
+            "config.json": json.dumps(config),
+            "tokenizer_config.json": json.dumps(tokenizer),
+            "modeling_x.py": "class XModel: ...\n",
+        },
+    )
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.flags == ("remote-code:configuration_x.py,modeling_x.py,tokenization_x.py",)
+
+
+def test_a_tokenizer_auto_map_alone_is_remote_code(tmp_path: Path) -> None:
+    tokenizer = {"auto_map": {"AutoTokenizer": ["org/repo--tok.Tok", "org/repo--tok.TokFast"]}}
+    files = hf_folder(tmp_path, **{"tokenizer_config.json": json.dumps(tokenizer)})
+
+    assert inspect_folder(tmp_path, files).flags == ("remote-code:org/repo--tok.py",)
+
+
+def index_json(shards: dict[str, str]) -> str:
+    return json.dumps({"metadata": {"total_size": 32}, "weight_map": shards})
+
+
+def test_a_sharded_model_with_every_shard_present_is_read(tmp_path: Path) -> None:
+    shards = {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}
+    files = hf_folder(
+        tmp_path,
+        **{"model.safetensors.index.json": index_json(shards), **{name: b"\0" for name in shards.values()}},
+    )
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.metadata["shard_indexes"] == {"model.safetensors.index.json": 2}
+
+
+@pytest.mark.parametrize("index", ["model.safetensors.index.json", "unet/diffusion_pytorch_model.bin.index.json"])
+def test_a_sharded_model_missing_a_shard_is_refused(tmp_path: Path, index: str) -> None:
+    folder = str(Path(index).parent).replace(".", "")
+    present = f"{folder}/model-00001-of-00002.safetensors".lstrip("/")
+    shards = {"a": "model-00001-of-00002.safetensors", "b": "model-00002-of-00002.safetensors"}
+    files = hf_folder(tmp_path, **{index: index_json(shards), present: b"\0"})
+
+    with pytest.raises(FormatError) as caught:
+        inspect_folder(tmp_path, files)
+
+    assert caught.value.reason == "MISSING_FILE"
+    assert caught.value.metadata["shard"] == "model-00002-of-00002.safetensors"
+    assert "model-00002-of-00002.safetensors" in caught.value.message
+
+
+def test_a_shard_named_outside_the_folder_is_refused(tmp_path: Path) -> None:
+    files = hf_folder(tmp_path, **{"model.safetensors.index.json": index_json({"a": "../elsewhere.safetensors"})})
+
+    with pytest.raises(FormatError) as caught:
+        inspect_folder(tmp_path, files)
+
+    assert caught.value.reason == "PATH_OUTSIDE"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"config.json": json.dumps(dict(CONFIG, trust_remote_code=True))},
+        {"tokenizer_config.json": json.dumps({"trust_remote_code": True})},
+        {"README.md": "# Model\n\n```python\nAutoModel.from_pretrained('org/x', trust_remote_code = True)\n```\n"},
+    ],
+    ids=["config", "tokenizer config", "model card"],
+)
+def test_trust_remote_code_hints_are_remote_code(tmp_path: Path, files: dict[str, str]) -> None:
+    written = hf_folder(tmp_path, **files)
+
+    assert inspect_folder(tmp_path, written).flags == ("remote-code",)
+
+
+def test_a_card_that_only_names_the_option_is_not_remote_code(tmp_path: Path) -> None:
+    written = hf_folder(tmp_path, **{"README.md": "# Model\n\nNo need for trust_remote_code=False here.\n"})
+
+    assert inspect_folder(tmp_path, written).flags == ()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import struct
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
@@ -161,3 +164,65 @@ def test_hand_made_file_without_file_type_names_the_dominant_tensor_type(tmp_pat
 
     assert info.metadata["quantization"] == "Q8_0"
     assert info.parameter_count == 64
+
+
+F32 = 0
+
+
+def test_a_key_declared_twice_is_refused(tmp_path: Path) -> None:
+    kv = [("general.name", STRING, gguf_string("a")), ("general.name", STRING, gguf_string("b"))]
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(write(tmp_path, gguf_bytes(kv)))
+
+    assert caught.value.reason == "DUPLICATE_KEY"
+    assert "general.name" in caught.value.message
+
+
+def test_a_tensor_declared_twice_is_refused(tmp_path: Path) -> None:
+    data = gguf_bytes([], tensors=[("w", [8], F32, 0), ("w", [8], F32, 32)], data=b"\0" * 64)
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(write(tmp_path, data))
+
+    assert caught.value.reason == "BAD_TENSOR"
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [[0, 0], [0, 16], [0, 64], [32, 0], [0, 33]],
+    ids=["same place", "overlap", "gap", "out of order", "unaligned"],
+)
+def test_tensors_not_laid_out_back_to_back_are_refused(tmp_path: Path, offsets: list[int]) -> None:
+    # Two F32[8] tensors: 32 bytes each, so the second belongs at offset 32.
+    tensors = [("a", [8], F32, offsets[0]), ("b", [8], F32, offsets[1])]
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(write(tmp_path, gguf_bytes([], tensors=tensors, data=b"\0" * 128)))
+
+    assert caught.value.reason == "INVALID_OFFSETS"
+
+
+@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=6), alignment=st.sampled_from([8, 32, 64]))
+def test_tensors_padded_to_the_alignment_back_to_back_are_read(sizes: list[int], alignment: int) -> None:
+    tensors, position = [], 0
+    for index, size in enumerate(sizes):
+        tensors.append((f"t{index}", [size], F32, position))
+        position += (4 * size + alignment - 1) // alignment * alignment
+    kv = [("general.alignment", UINT32, struct.pack("<I", alignment))]
+    data = gguf_bytes(kv, tensors=tensors)
+    data += b"\0" * (-len(data) % alignment) + b"\0" * position
+    with tempfile.TemporaryDirectory() as folder:
+        info = inspect_file(write(Path(folder), data))
+
+    assert info.parameter_count == sum(sizes)
+
+
+def test_a_header_beyond_the_bound_is_refused(tmp_path: Path) -> None:
+    kv = [(f"key.{i}", STRING, gguf_string("x" * 100)) for i in range(10)]
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(write(tmp_path, gguf_bytes(kv)), Limits(max_gguf_header_bytes=500))
+
+    assert caught.value.reason == "HEADER_TOO_LARGE"
+    assert "500" in caught.value.message

@@ -122,7 +122,7 @@ def test_a_custom_pyfunc_with_code_is_remote_code(tmp_path: Path) -> None:
 
     info = inspect_folder(tmp_path, files)
 
-    assert info.flags == ("remote-code",)
+    assert info.flags == ("remote-code:code/my_loader.py",)
     assert info.metadata["code_files"] == ["code/my_loader.py"]
 
 

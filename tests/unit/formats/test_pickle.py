@@ -47,7 +47,7 @@ def test_malicious_reduce_is_flagged_and_nothing_runs(tmp_path: Path, protocol: 
 
     assert info.format == "pickle"
     assert "unsafe-format" in info.flags
-    assert f"unsafe-global:{SYSTEM}" in info.flags
+    assert f"dangerous-global:{SYSTEM}" in info.flags
     assert info.metadata["unsafe_globals"] == [SYSTEM]
     assert not marker.exists()
 
@@ -63,8 +63,8 @@ def test_globals_reached_through_getattr_are_reported(tmp_path: Path) -> None:
 
     info = inspect_file(path)
 
-    assert "unsafe-global:builtins.getattr" in info.flags
-    assert "unsafe-global:importlib.import_module" in info.flags
+    assert "dangerous-global:builtins.getattr" in info.flags
+    assert "dangerous-global:importlib.import_module" in info.flags
     assert not marker.exists()
 
 
@@ -112,7 +112,7 @@ def test_joblib_object_arrays_are_scanned_as_nested_pickles(tmp_path: Path, monk
 
     info = inspect_file(fixture("sklearn/object-array.joblib"))
 
-    assert f"unsafe-global:{SYSTEM}" in info.flags
+    assert f"dangerous-global:{SYSTEM}" in info.flags
     assert info.metadata["arrays"] == 3
     assert not marker.exists()
 

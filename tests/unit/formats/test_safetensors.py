@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import struct
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
@@ -117,7 +120,7 @@ def test_offsets_that_disagree_with_dtype_and_shape_are_refused(tmp_path: Path) 
         (b"{\"w\": not json", "BAD_JSON"),
         (b'{"w": 5}', "BAD_HEADER"),
         (b'{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}', "BAD_HEADER"),
-        (b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}', "BAD_HEADER"),
+        (b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}', "INVALID_OFFSETS"),
         (b'{"__metadata__": [1]}', "BAD_HEADER"),
         (b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "TOO_DEEP"),
     ],
@@ -129,3 +132,78 @@ def test_malformed_headers_get_a_reason(tmp_path: Path, header: bytes, reason: s
         inspect_file(path)
 
     assert caught.value.reason == reason
+
+
+def header_file(entries: dict[str, list[int]], data_size: int) -> bytes:
+    """A U8 safetensors file whose tensors sit at the given [begin, end] offsets."""
+    header = {name: {"dtype": "U8", "shape": [end - begin], "data_offsets": [begin, end]} for name, (begin, end) in entries.items()}
+    raw = json.dumps(header).encode()
+    return struct.pack("<Q", len(raw)) + raw + b"\0" * data_size
+
+
+def test_the_default_header_bound_is_16_mib(tmp_path: Path) -> None:
+    path = write(tmp_path, struct.pack("<Q", 16 * 1024 * 1024 + 1) + b'{"a": 1}')
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "HEADER_TOO_LARGE"
+    assert "16777216" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("entries", "data_size", "problem"),
+    [
+        ({"a": [0, 8], "b": [4, 12]}, 12, "overlaps"),
+        ({"a": [0, 4], "b": [6, 10]}, 10, "gap"),
+        ({"a": [2, 6]}, 6, "gap"),
+        ({"a": [0, 4], "b": [0, 4]}, 4, "overlaps"),
+        ({"a": [0, 4]}, 10, "trailing"),
+    ],
+)
+def test_tensors_that_do_not_tile_the_data_exactly_are_refused(
+    tmp_path: Path, entries: dict[str, list[int]], data_size: int, problem: str
+) -> None:
+    path = write(tmp_path, header_file(entries, data_size))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "INVALID_OFFSETS"
+    assert problem in caught.value.message
+
+
+@given(sizes=st.lists(st.integers(0, 16), min_size=1, max_size=8), data=st.data())
+def test_a_tiling_in_any_header_order_is_read(sizes: list[int], data: st.DataObject) -> None:
+    entries, position = {}, 0
+    for index, size in enumerate(sizes):
+        entries[f"t{index}"] = [position, position + size]
+        position += size
+    order = data.draw(st.permutations(list(entries)))
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder), header_file({name: entries[name] for name in order}, position))
+
+        info = inspect_file(path)
+
+    assert info.parameter_count == position
+
+
+@given(sizes=st.lists(st.integers(1, 16), min_size=2, max_size=8), data=st.data())
+def test_shifting_one_tensor_of_a_tiling_is_refused(sizes: list[int], data: st.DataObject) -> None:
+    entries, position = {}, 0
+    for index, size in enumerate(sizes):
+        entries[f"t{index}"] = [position, position + size]
+        position += size
+    moved = data.draw(st.sampled_from(sorted(entries)))
+    shift = data.draw(st.integers(-3, 3).filter(lambda s: s != 0))
+    begin, end = entries[moved]
+    if begin + shift < 0 or end + shift > position:
+        return
+    entries[moved] = [begin + shift, end + shift]
+    with tempfile.TemporaryDirectory() as folder:
+        path = write(Path(folder), header_file(entries, position))
+
+        with pytest.raises(FormatError) as caught:
+            inspect_file(path)
+
+    assert caught.value.reason == "INVALID_OFFSETS"

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from studbook.daemon.domain.model import TensorSpec
-from studbook.daemon.formats import FormatError, inspect_file, inspect_folder
+from studbook.daemon.formats import FormatError, inspect_file, inspect_folder, tf_ops
 
-from .builders import saved_model_pb, write_files
+from .builders import saved_model_pb, tf_graph, tf_node, write_files
 
 FLOAT, INT64 = 1, 9
 SIGNATURES = {
@@ -61,3 +64,67 @@ def test_a_truncated_saved_model_pb_is_refused(tmp_path: Path) -> None:
         inspect_folder(tmp_path, files)
 
     assert caught.value.reason == "TRUNCATED"
+
+
+SERVING_OPS = ["Placeholder", "MatMul", "BiasAdd", "Relu", "Softmax", "VarHandleOp", "ReadVariableOp",
+               "SaveV2", "RestoreV2", "MergeV2Checkpoints", "ShardedFilename", "StringJoin",
+               "InitializeTableFromTextFileV2", "StatefulPartitionedCall"]  # fmt: skip
+
+
+def write_model(tmp_path: Path, graph: bytes) -> list[Path]:
+    return write_files(tmp_path, {"saved_model.pb": saved_model_pb(SIGNATURES, graph=graph), "variables/variables.index": b"i"})
+
+
+def test_a_serving_graph_with_its_checkpoint_ops_is_not_flagged(tmp_path: Path) -> None:
+    graph = tf_graph([tf_node(op) for op in SERVING_OPS], functions=[[tf_node("MatMul"), tf_node("SaveV2")]])
+    files = write_model(tmp_path, graph)
+
+    info = inspect_file(tmp_path / "saved_model.pb")
+
+    assert info.flags == ()
+    assert info.metadata["node_count"] == len(SERVING_OPS) + 2
+    assert inspect_folder(tmp_path, files).flags == ()
+
+
+def test_file_and_python_ops_in_the_graph_or_its_functions_are_flagged(tmp_path: Path) -> None:
+    graph = tf_graph(
+        [tf_node("Placeholder"), tf_node("WriteFile")],
+        functions=[[tf_node("MatMul")], [tf_node("EagerPyFunc"), tf_node("ReadFile"), tf_node("WriteFile", "again")]],
+    )
+    files = write_model(tmp_path, graph)
+
+    info = inspect_file(tmp_path / "saved_model.pb")
+
+    assert info.flags == ("unsafe-ops:EagerPyFunc,ReadFile,WriteFile",)
+    assert info.metadata["unsafe_ops"] == ["EagerPyFunc", "ReadFile", "WriteFile"]
+    assert inspect_folder(tmp_path, files).flags == ("unsafe-ops:EagerPyFunc,ReadFile,WriteFile",)
+
+
+@pytest.mark.parametrize(("stream", "flagged"), [("file:///tmp/out.log", True), ("log(error)", False), ("stderr", False)])
+def test_print_is_flagged_only_when_it_writes_a_file(tmp_path: Path, stream: str, flagged: bool) -> None:
+    write_model(tmp_path, tf_graph([tf_node("PrintV2", attrs={"end": "\n", "output_stream": stream})]))
+
+    info = inspect_file(tmp_path / "saved_model.pb")
+
+    assert info.flags == (("unsafe-ops:PrintV2",) if flagged else ())
+
+
+def test_the_flag_names_a_bounded_number_of_ops(tmp_path: Path) -> None:
+    ops = sorted(tf_ops.UNSAFE)
+    write_model(tmp_path, tf_graph([tf_node(op) for op in ops]))
+
+    info = inspect_file(tmp_path / "saved_model.pb")
+
+    assert info.flags == ("unsafe-ops:" + ",".join(ops[:16]),)
+    assert info.metadata["unsafe_ops"] == ops
+
+
+@given(chosen=st.lists(st.sampled_from(sorted(tf_ops.UNSAFE) + SERVING_OPS), max_size=12), split=st.integers(0, 12))
+def test_the_flag_is_the_sorted_set_of_unsafe_ops_wherever_they_sit(chosen: list[str], split: int) -> None:
+    graph = tf_graph([tf_node(op) for op in chosen[:split]], functions=[[tf_node(op) for op in chosen[split:]]])
+    with tempfile.TemporaryDirectory() as folder:
+        write_model(Path(folder), graph)
+        info = inspect_file(Path(folder) / "saved_model.pb")
+
+    unsafe = sorted(set(chosen) & tf_ops.UNSAFE)
+    assert info.flags == ((f"unsafe-ops:{','.join(unsafe[:16])}",) if unsafe else ())

@@ -10,7 +10,7 @@ import pytest
 
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
-from .builders import write_zip
+from .builders import write_zip, zip_with_directory
 
 
 def test_a_high_ratio_entry_is_a_zip_bomb(tmp_path: Path) -> None:
@@ -103,3 +103,32 @@ def test_plain_and_npz_archives_are_listed(tmp_path: Path) -> None:
     assert plain_info.format == "zip"
     assert plain_info.metadata["archive"]["names"] == ["a.txt", "b/c.txt"]
     assert npz_info.format == "npz"
+
+
+@pytest.mark.parametrize(
+    "directory",
+    [[("a", 0), ("b", 0)], [("a", 0), ("b", 40)], [("b", 40), ("a", 0)]],
+    ids=["same local entry", "second inside the first's data", "listed out of order"],
+)
+def test_entries_that_share_bytes_are_an_overlap_bomb(tmp_path: Path, directory: list[tuple[str, int]]) -> None:
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(zip_with_directory(b"\0" * 100, directory))
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "ZIP_OVERLAP"
+    assert "'a'" in caught.value.message and "'b'" in caught.value.message
+
+
+def test_one_entry_built_by_hand_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(zip_with_directory(b"\0" * 100, [("a", 0)]))
+
+    assert inspect_file(path).metadata["archive"]["names"] == ["a"]
+
+
+def test_entries_written_back_to_back_do_not_overlap(tmp_path: Path) -> None:
+    path = write_zip(tmp_path / "bundle.zip", {f"dir/é{i}.bin": bytes(i) for i in range(50)}, zipfile.ZIP_DEFLATED)
+
+    assert inspect_file(path).metadata["archive"]["entries"] == 50

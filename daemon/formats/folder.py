@@ -93,8 +93,9 @@ def inspect(root: Path, files: list[Path], limits: Limits) -> FolderInfo:
         found.metadata["shard_indexes"] = shards
     code_files = sorted(str(n) for n in names if n.suffix == ".py")
     if code_files:
-        # Python files ship code that loaders import (trust_remote_code, MLflow code paths).
-        found.remote_code = True
+        # Listed, not flagged: a training script beside the weights runs only if something asks
+        # a loader to import it (an auto_map, trust_remote_code, MLflow code paths), and then
+        # the remote-code flag below names these files.
         found.metadata["code_files"] = code_files[: limits.max_listed]
     if found.remote_code:
         found.flags.append(_remote_code_flag([*code_files, *found.code_files]))

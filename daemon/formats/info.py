@@ -5,22 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from studbook.daemon.domain import safety
 from studbook.daemon.domain.model import Dataset, Environment, Signature
 
 # JSON-able values only: str, int, float, bool, None, list and dict of those.
 Metadata = dict[str, Any]
 
-# Flags raised by inspection; the watcher copies them onto the ArtifactFile.
+# Flags raised by inspection; the watcher copies them onto the ArtifactFile. Which of them
+# mean "runs code when loaded" is decided in domain.safety, whose labels these reuse.
 UNSAFE_FORMAT = "unsafe-format"
 # Pickle globals, each followed by module.name. A dangerous global runs code or reaches the
 # OS or network when loaded; an unknown one is merely not on the allow-list.
-DANGEROUS_GLOBAL = "dangerous-global:"
+DANGEROUS_GLOBAL = safety.DANGEROUS_GLOBAL + ":"
 UNKNOWN_GLOBAL = "unknown-global:"
 # SavedModel graph ops that touch files, processes or Python, followed by "OP1,OP2" (sorted).
-UNSAFE_OPS = "unsafe-ops:"
+UNSAFE_OPS = safety.UNSAFE_OPS + ":"
 LAMBDA_LAYER = "lambda-layer"
 # Alone, or followed by ":" and the comma-separated .py files the loader would import.
-REMOTE_CODE = "remote-code"
+REMOTE_CODE = safety.REMOTE_CODE
 EXTENSION_MISMATCH = "extension-mismatch"
 EXTERNAL_DATA = "external-data"
 EXTERNAL_DATA_MISSING = "external-data-missing"

@@ -528,7 +528,7 @@ def test_a_hostile_file_is_quarantined_with_the_readers_reason(watched, model):
     assert versions_of(watched, model) == []
 
 
-def test_a_malicious_pickle_is_registered_flagged_and_never_run(watched, model, tmp_path):
+def test_a_malicious_pickle_is_quarantined_never_run_and_let_in_only_when_allowed(watched, model, tmp_path):
     import pickle
 
     marker = tmp_path / "pwned"
@@ -540,8 +540,11 @@ def test_a_malicious_pickle_is_registered_flagged_and_never_run(watched, model, 
     unit = watched.root / model / "1"
     write_unit(unit, {"model.pkl": pickle.dumps(Payload())})
 
+    drop = wait_for(lambda: quarantined(watched, unit), "the quarantine")
+    watched.drops.RetryDrop(drops_pb2.RetryDropRequest(path=str(unit), allow_unsafe=True))
     found = wait_for(lambda: version(watched, model, 1), "version 1")
 
+    assert drop.reason == "UNSAFE_PICKLE" and "system" in drop.message
     assert found.files[0].format == "pickle"
     assert "unsafe-format" in found.files[0].flags
     assert any(flag.startswith("dangerous-global:") and "system" in flag for flag in found.files[0].flags)

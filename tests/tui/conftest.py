@@ -72,16 +72,17 @@ def make_app(address: str, **options: object) -> StudbookApp:
 
 
 def write_artifact(folder: Path) -> Path:
-    """A small model folder whose files earn flags: a pickle importing os.system, an unreadable ONNX file.
+    """A small model folder whose files earn flags: a pickle importing os.system (registered only
+    because the seeder allows it) and one importing a class no allow-list knows.
 
-    The pickle is written as bytes and never loaded; the daemon only reads it.
+    The pickles are written as bytes and never loaded; the daemon only reads them.
     """
     header = json.dumps({"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}).encode()
     contents = {
         "config.json": b'{"model_type": "demo"}',
         "model.pkl": b"\x80\x02cos\nsystem\nq\x00.",  # GLOBAL os.system, then STOP
         "weights/model.safetensors": struct.pack("<Q", len(header)) + header + bytes(8),
-        "weights/broken.onnx": b"not an onnx file at all",
+        "weights/head.pkl": b"\x80\x02cmy_project.heads\nHead\nq\x00.",  # GLOBAL of a class of its own
     }
     for name, data in contents.items():
         path = folder / name
@@ -133,10 +134,10 @@ class Seeder:
         return self.client.register_version(request).version
 
     def folder(self, model: str, path: Path) -> resources_pb2.ModelVersion:
-        """Register a local folder: the daemon hashes and inspects its files."""
+        """Register a local folder: the daemon hashes and inspects its files (letting code-running ones in)."""
         request = calls.register_request(
             model, path=path, metrics={"auc": 0.9}, environment=ENVIRONMENT, git=False, created_from="test",
-            entry_point="train.py",
+            entry_point="train.py", allow_unsafe=True,
         )  # fmt: skip
         return self.client.register_version(request).version
 

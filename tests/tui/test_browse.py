@@ -159,7 +159,7 @@ async def test_files_tab_is_a_tree_of_folders_with_sizes_hashes_and_safety_flags
     shared_daemon, seeder, model_id, ui, flagged_artifact: Path
 ) -> None:
     seeder.folder(model_id, flagged_artifact)
-    onnx_sha = hashlib.sha256((flagged_artifact / "weights/broken.onnx").read_bytes()).hexdigest()
+    head_sha = hashlib.sha256((flagged_artifact / "weights/head.pkl").read_bytes()).hexdigest()
     app = ui.app(shared_daemon.address)
 
     async with app.run_test(size=(160, 40)) as pilot:
@@ -169,9 +169,9 @@ async def test_files_tab_is_a_tree_of_folders_with_sizes_hashes_and_safety_flags
         await ui.wait_for_text(pilot, "model.pkl")
         closed = ui.text(app)
         await pilot.press("j", "space")  # the cursor starts on the root; folders come first
-        await ui.wait_for_text(pilot, "broken.onnx")
+        await ui.wait_for_text(pilot, "head.pkl")
         await pilot.press("j")
-        await ui.wait_for_text(pilot, onnx_sha)
+        await ui.wait_for_text(pilot, head_sha)
         opened = ui.text(app)
         focused = app.focused
 
@@ -179,11 +179,11 @@ async def test_files_tab_is_a_tree_of_folders_with_sizes_hashes_and_safety_flags
     pickle_row = next(line for line in closed.splitlines() if "model.pkl" in line)
     assert "16 B" in pickle_row and "pickle" in pickle_row
     assert "unsafe-format" in pickle_row and "dangerous-global:os.system" in pickle_row
-    assert "weights/" in closed and "broken.onnx" not in closed  # folders open on demand
+    assert "weights/" in closed and "head.pkl" not in closed  # folders open on demand
     assert "4 files" in closed and "2 flagged" in closed  # totals on the root
-    onnx_row = next(line for line in opened.splitlines() if "broken.onnx" in line)
-    assert onnx_sha[:12] in onnx_row and "unreadable:BAD_MAGIC" in onnx_row
-    assert "no reader accepted it (BAD_MAGIC)" in opened  # the highlighted file's detail
+    head_row = next(line for line in opened.splitlines() if "head.pkl" in line)
+    assert head_sha[:12] in head_row and "unknown-global:my_project.heads.Head" in head_row
+    assert "imports my_project.heads.Head, which is not on the allow-list" in opened  # the highlighted file's detail
 
 
 async def test_lineage_tree_expands_upstream_and_downstream_lazily(shared_daemon, seeder, model_id, ui) -> None:

@@ -119,7 +119,7 @@ def test_a_kept_version_at_80_by_24(daemon, flagged_artifact: Path, snap_compare
     """Uploaded, so no path of this machine shows; the overview says the registry keeps the files."""
     with Client(daemon.address) as client:
         request = calls.register_request("vision-encoder", path=flagged_artifact, environment=ENVIRONMENT,
-                                         git=False, created_from="test", entry_point="train.py")  # fmt: skip
+                                         git=False, created_from="test", entry_point="train.py", allow_unsafe=True)  # fmt: skip
         request.version.created_by = "ana@lab"
         client.register_version(request, upload=True)
 
@@ -134,7 +134,7 @@ def test_version_files_tree(daemon, flagged_artifact: Path, snap_compare) -> Non
     """A fresh daemon, so this model leaves the other pictures alone; the folder's path is never shown here."""
     with Client(daemon.address) as client:
         request = calls.register_request("vision-encoder", path=flagged_artifact, environment=ENVIRONMENT,
-                                         git=False, created_from="test", entry_point="train.py")  # fmt: skip
+                                         git=False, created_from="test", entry_point="train.py", allow_unsafe=True)  # fmt: skip
         client.register_version(request)
 
     async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:

@@ -17,7 +17,8 @@ from support.models import FIXTURES, expected, facts, fixture
 # tokenizer files, raw weights) is no model format of its own.
 _BY_SUFFIX = {
     ".safetensors": "safetensors", ".gguf": "gguf", ".onnx": "onnx", ".pt": "pytorch",
-    ".joblib": "joblib", ".pkl": "pickle", ".keras": "keras", ".h5": "hdf5",
+    ".joblib": "joblib", ".pkl": "pickle", ".keras": "keras",
+    ".h5": "keras",  # written by Keras: its HDF5 root attributes say so
 }  # fmt: skip
 _HOSTILE = {"onnx/escape.onnx"}  # refused, see test_onnx.py
 _FILES = sorted(
@@ -33,7 +34,7 @@ def folder_info(name: str) -> FolderInfo:
 def test_the_fixtures_cover_every_format_the_readers_name() -> None:
     formats = {_expected_format(name) for name in _FILES}
 
-    assert formats >= {"safetensors", "gguf", "onnx", "pytorch", "joblib", "pickle", "keras", "hdf5", "savedmodel"}
+    assert formats >= {"safetensors", "gguf", "onnx", "pytorch", "joblib", "pickle", "keras", "savedmodel"}
 
 
 def _expected_format(name: str) -> str:
@@ -209,3 +210,9 @@ def test_a_tensorflow_saved_model_declares_its_serving_signature() -> None:
     assert info.signature.outputs == (TensorSpec("y", "float32", (-1, 2)),)
     assert info.metadata["methods"] == {"serving_default": "tensorflow/serving/predict"}
     assert info.metadata["variables"] == ["variables/variables.data-00000-of-00001", "variables/variables.index"]
+
+
+def test_a_keras_h5_file_is_keras_in_an_hdf5_container() -> None:
+    info = inspect_file(fixture("keras/legacy.h5"))
+
+    assert (info.format, info.metadata["container"]) == ("keras", "hdf5")

@@ -91,13 +91,23 @@ def test_a_hugging_face_folder_gives_card_tags_datasets_and_lineage(tmp_path: Pa
     json.dumps(info.metadata)
 
 
-def test_python_files_are_flagged_as_remote_code(tmp_path: Path) -> None:
+def test_python_files_nothing_asks_to_import_are_listed_not_flagged(tmp_path: Path) -> None:
+    files = hf_folder(tmp_path, **{"modeling_custom.py": "import os\n", "train.py": "print()\n"})
+
+    info = inspect_folder(tmp_path, files)
+
+    assert info.flags == ()
+    assert info.metadata["code_files"] == ["modeling_custom.py", "train.py"]
+
+
+def test_python_files_a_config_auto_map_imports_are_flagged_as_remote_code(tmp_path: Path) -> None:
     files = hf_folder(tmp_path, **{"modeling_custom.py": "import os\n"})
+    config = json.loads((tmp_path / "config.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "modeling_custom.Net"}}))
 
     info = inspect_folder(tmp_path, files)
 
     assert info.flags == ("remote-code:modeling_custom.py",)
-    assert info.metadata["code_files"] == ["modeling_custom.py"]
 
 
 def test_auto_map_in_config_is_remote_code(tmp_path: Path) -> None:

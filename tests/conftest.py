@@ -19,6 +19,12 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import settings
+
+# Properties are judged by their examples, never by how fast one ran: on a loaded machine a
+# per-example deadline only makes a correct property fail now and then.
+settings.register_profile("studbook", deadline=None)
+settings.load_profile("studbook")
 
 if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `support` is not a package root
     from support.s3 import MotoServer, S3Bucket

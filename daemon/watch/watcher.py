@@ -31,6 +31,7 @@ from studbook.daemon.app.registry import Registry
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
+from studbook.daemon.watch.deaths import Death, short
 from studbook.daemon.watch.hints import DEFAULT_CAPACITY, HintHandler, HintQueue, OverflowLogHandler
 from studbook.daemon.watch.judge import JudgeSettings, UnitJudge
 from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_speakable_name
@@ -369,8 +370,10 @@ class DropWatcher:
     async def supervise(self) -> None:
         """Re-watch roots that were deleted, replaced or lost their observer."""
         assert self.pool is not None
-        if self.pool.native_died():
-            self._incident("OBSERVER_DIED", "the file-system observer thread stopped; polling instead")
+        died = self.pool.native_died()
+        if died:
+            why = f" ({died.describe()})" if isinstance(died, Death) else ""
+            self._incident("OBSERVER_DIED", f"the file-system observer stopped{why}; polling instead")
         for root in self.roots:
             identity = await asyncio.to_thread(_identity, root)
             known = self._identities[root]
@@ -401,6 +404,12 @@ class DropWatcher:
             self._identities[root] = None  # try again at the next supervision
             status.observer = ""
             self._problem(status, "WATCH_FAILED", f"cannot watch {root}: {exc.strerror}")
+            return
+        except Exception as exc:  # noqa: BLE001 - polling failed too; say why instead of pretending
+            self._identities[root] = None
+            status.observer = ""
+            self._problem(status, "WATCH_FAILED",
+                          f"cannot watch {root}: {type(exc).__name__}: {short(str(exc))}")  # fmt: skip
             return
         status.observer = self.pool.kind(root)
         if fallback is None:

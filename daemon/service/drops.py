@@ -8,6 +8,7 @@ from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.names import model_name, version_name
+from studbook.daemon.domain.printable import printable
 from studbook.daemon.service.convert import timestamp
 from studbook.daemon.service.errors import mapped
 from studbook.daemon.watch.status import Incident, WatchStatus
@@ -57,9 +58,10 @@ class DropServicer(drops_pb2_grpc.DropServiceServicer):
 def drop_to_proto(record: DropRecord) -> drops_pb2.Drop:
     message = drops_pb2.Drop(
         name=record.name,
-        path=record.full_path,
-        root=record.root,
-        model=model_name(record.model),
+        # Names from disk may hold control characters or bytes that are not UTF-8.
+        path=printable(record.full_path),
+        root=printable(record.root),
+        model=model_name(printable(record.model)),
         version=version_name(record.model, record.number) if record.number else "",
         state=_STATE[record.state],
         reason=record.reason,

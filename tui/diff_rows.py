@@ -9,6 +9,7 @@ from textual.markup import escape
 
 from studbook.tui import cells
 from studbook.tui.cells import ThemeText
+from studbook.tui.safe_text import safe
 from studbook.tui.widgets.change_table import ChangeRow
 from studbook.v1 import registry_pb2
 
@@ -100,7 +101,7 @@ def signature_text(signature: registry_pb2.SignatureCompatibility) -> Content:
         head = "[$text-success]✓ compatible[/]: callers of the base can call the target unchanged"
     else:
         head = "[$text-error]✗ breaking[/]: callers of the base must change"
-    reasons = "".join(f"\n  • {escape(reason)}" for reason in signature.reasons)
+    reasons = "".join(f"\n  • {escape(safe(reason))}" for reason in signature.reasons)
     return Content.from_markup(head + reasons)
 
 
@@ -110,15 +111,15 @@ def card_diff_text(diff: str, truncated: bool) -> Content:
         return Content.from_markup("[$text-muted]the model cards are identical[/]")
     lines = []
     for line in diff.splitlines()[:CARD_LINES]:
-        safe = escape(line)
+        shown = escape(safe(line))
         if line.startswith("+") and not line.startswith("+++"):
-            lines.append(f"[$text-success]{safe}[/]")
+            lines.append(f"[$text-success]{shown}[/]")
         elif line.startswith("-") and not line.startswith("---"):
-            lines.append(f"[$text-error]{safe}[/]")
+            lines.append(f"[$text-error]{shown}[/]")
         elif line.startswith("@@"):
-            lines.append(f"[$text-primary]{safe}[/]")
+            lines.append(f"[$text-primary]{shown}[/]")
         else:
-            lines.append(safe)
+            lines.append(shown)
     if truncated or len(diff.splitlines()) > CARD_LINES:
         lines.append("[$text-warning]… the card diff was cut here[/]")
     return Content.from_markup("\n".join(lines))

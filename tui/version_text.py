@@ -10,6 +10,7 @@ from textual.markup import escape
 
 from studbook.tui import cells
 from studbook.tui.output import enum_label, format_number
+from studbook.tui.safe_text import safe_message
 from studbook.tui.views import keeping
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.line_chart import Series
@@ -23,6 +24,7 @@ def _field(label: str, value: str) -> str | None:
 
 def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
     """The overview tab: identity, status, provenance, training, lineage in short, signature."""
+    v = safe_message(v)  # every string below is user text; escape() then keeps it from being markup
     status = cells.status(v) + (f" — {v.status_reason}" if v.status_reason else "")
     status_style = {"failed": "$text-error", "quarantined": "$text-error", "ready": "$text-success"}.get(
         cells.status(v), "$text-warning"

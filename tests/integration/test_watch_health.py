@@ -32,9 +32,20 @@ class Watched:
 
 @pytest.fixture
 def watched() -> Iterator[Watched]:
+    yield from watching()
+
+
+@pytest.fixture
+def watched_deep_from_the_start() -> Iterator[Watched]:
+    yield from watching(deep_first=True)
+
+
+def watching(deep_first: bool = False) -> Iterator[Watched]:
     base = Path(tempfile.mkdtemp(prefix="sb-"))
     root = base / "drops"
     (root / "deep").mkdir(parents=True)
+    if deep_first:
+        make_deep(root / "deep", "1", DEPTH)
     daemon = start_daemon(base / "data", base / "s.sock", "--watch", str(root), "--quiet-seconds", str(QUIET),
                           "--config", str(base / "none.toml"))  # fmt: skip
     channel = daemon.channel()
@@ -102,3 +113,23 @@ def test_an_observer_killed_by_a_very_deep_folder_is_reported_and_replaced_by_po
                              if d.path.endswith("after/1") and d.state == drops_pb2.DROP_STATE_REGISTERED],
                     "the drop registered by polling")  # fmt: skip
     assert drop
+
+
+def test_a_folder_too_deep_to_watch_at_start_up_is_polled_and_reported(watched_deep_from_the_start, capsys):
+    watched = watched_deep_from_the_start
+
+    status = wait_for(lambda: (s := watched.drops.GetWatchStatus(drops_pb2.GetWatchStatusRequest())).degraded and s,
+                      "degraded watching")  # fmt: skip
+
+    (root,) = status.roots
+    assert root.observer == "polling"
+    assert root.problem.reason == "OBSERVER_FAILED" and "RecursionError" in root.problem.message
+    assert health(watched) == health_pb2.HealthCheckResponse.NOT_SERVING
+    staged = watched.root.parent / "staged"
+    staged.mkdir()
+    (staged / "model.bin").write_bytes(b"weights")
+    (watched.root / "after").mkdir()
+    os.rename(staged, watched.root / "after" / "1")
+    wait_for(lambda: [d for d in watched.drops.ListDrops(drops_pb2.ListDropsRequest()).drops
+                      if d.path.endswith("after/1") and d.state == drops_pb2.DROP_STATE_REGISTERED],
+             "the drop registered by polling")  # fmt: skip

@@ -1063,7 +1063,7 @@ def cmd_token_revoke(args: argparse.Namespace, ctx: Context) -> int:
     token = ctx.client.revoke_token(args.name)
 
     def human() -> str:
-        head = f"revoked token {token.display_name} ({token.name}); its next call is refused"
+        head = f"revoked token {safe(token.display_name)} ({token.name}); its next call is refused"
         return f"{head}\n{views.token_details(token, paint=ctx.paint)}"
 
     ctx.emit(token, human)

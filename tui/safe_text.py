@@ -14,9 +14,10 @@ characters itself).
 
 from __future__ import annotations
 
+import functools
 import unicodedata
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:  # protobuf is imported where messages are cleaned: the CLI starts light
     from google.protobuf.descriptor import FieldDescriptor
@@ -53,6 +54,30 @@ def safe_message(message: Message) -> Message:
 
 def safe_all(values: Iterable[Message]) -> list[Message]:
     return [safe_message(value) for value in values]
+
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def shows_user_text(view: V) -> V:
+    """For a function that renders messages for people: every message it is given (alone
+    or in a list) is made safe to show first, whatever else the function does with it."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return view(*(_shown(a) for a in args), **{k: _shown(v) for k, v in kwargs.items()})
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _shown(value: Any) -> Any:
+    from google.protobuf.message import Message
+
+    if isinstance(value, Message):
+        return safe_message(value)
+    if isinstance(value, (str, bytes, Mapping)) or callable(value) or not isinstance(value, Iterable):
+        return value  # text, options, a painter
+    return [safe_message(item) if isinstance(item, Message) else item for item in value]
 
 
 def _unsafe(ch: str, multiline: bool) -> bool:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, TypeVar
-
-from google.protobuf.message import Message
 
 from studbook.tui import output
 from studbook.tui.names import short_version
 from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
 from studbook.tui.promotion_text import waiting_line
-from studbook.tui.safe_text import safe_message
+from studbook.tui.safe_text import shows_user_text
 from studbook.v1 import (
     access_pb2,
     drops_pb2,
@@ -27,29 +23,10 @@ from studbook.v1 import (
 )
 
 PLAIN = output.PLAIN
-V = TypeVar("V", bound=Callable[..., Any])
 _STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow",
                  "corrupt": "red"}
 
 
-def shows_user_text(view: V) -> V:
-    """Every message a view is given (alone or in a list) is made safe to print first:
-    whatever the registry holds was written by someone, and must not drive the terminal."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return view(*(_shown(a) for a in args), **{k: _shown(v) for k, v in kwargs.items()})
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _shown(value: Any) -> Any:
-    if isinstance(value, Message):
-        return safe_message(value)
-    if isinstance(value, (str, bytes, Mapping, Painter)) or not isinstance(value, Iterable):
-        return value
-    items = list(value)
-    return [safe_message(item) if isinstance(item, Message) else item for item in items]
 
 def _number(version_name: str) -> str:
     """`models/fraud/versions/3` -> `3`."""

@@ -52,10 +52,6 @@ def safe_message(message: Message) -> Message:
     return copy
 
 
-def safe_all(values: Iterable[Message]) -> list[Message]:
-    return [safe_message(value) for value in values]
-
-
 V = TypeVar("V", bound=Callable[..., Any])
 
 

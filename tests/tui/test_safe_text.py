@@ -40,7 +40,22 @@ async def test_a_versions_hostile_text_is_shown_escaped_and_never_as_markup(shar
     for tab, text in seen.items():
         assert raw_free(text), (tab, text)
     assert "\\x1b]8;;https://evil.example/\\x07click" in seen["overview"]
-    assert "[b]loud[/b]" in seen["overview"]  # shown as typed, not made bold
+    assert "[b]loud[/b]" in seen["overview"] and "\\[b]" not in seen["overview"]  # as typed, not bold
     assert "\\x1b[2J" in seen["params"]
     assert "\\u202egnp.exe" in seen["card"] and "[b]loud[/b]" in seen["card"]
     assert "because \\x1b]8;;" in seen["history"]
+
+
+async def test_a_diff_of_hostile_text_is_shown_escaped(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9}, params={"lr": "0.1"}, card=f"# v1\n{HOSTILE} [2J {MARKUP}")
+    seeder.version(model_id, {"auc": 0.9}, params={"lr": f"0.2 {HOSTILE}"}, card="# v2\n")
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(200, 60)) as pilot:
+        app.open_diff(f"{model_id}@1", f"{model_id}@2")
+        await ui.wait_for_text(pilot, "-# v1")
+        text = ui.text(app)
+
+    assert raw_free(text), text
+    assert "0.2 \\x1b]8;;https://evil.example/\\x07click" in text  # the params table
+    assert "[2J [b]loud[/b]" in text and "\\[b]" not in text  # the card diff, as written

@@ -9,9 +9,11 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
 from studbook.tui.client import AsyncClient, StudbookError
+from studbook.tui.safe_text import safe, safe_lines
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState, Follower
 from studbook.tui.messages import RegistryChanged, Resynced
@@ -76,6 +78,19 @@ class StudbookApp(Navigation, App[None]):
         self.connection_detail = ""
         # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
         self.identity = ""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification carries text from the registry (names, reasons, messages):
+        shown as plain text, escaped, never read as markup."""
+        super().notify(safe_lines(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:

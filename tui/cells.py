@@ -13,6 +13,7 @@ from rich.text import Text
 from textual.color import Color, ColorParseError
 
 from studbook.tui.output import enum_label, format_number, format_size
+from studbook.tui.safe_text import safe
 from studbook.v1 import resources_pb2, stages_pb2
 
 # Meaning -> theme variable.
@@ -54,8 +55,9 @@ class ThemeText:
                 self.styles[role] = Style()
 
     def __call__(self, text: str, role: str | None = None) -> Text:
-        # Text(...) never reads markup, so names and user text cannot inject styles.
-        return Text(text, style=self.styles.get(role or "", "") or "", no_wrap=True)
+        # Text(...) never reads markup, so names and user text cannot inject styles; safe()
+        # keeps control and invisible characters they may hold from reaching the terminal.
+        return Text(safe(text), style=self.styles.get(role or "", "") or "", no_wrap=True)
 
 
 def number(name: str) -> str:

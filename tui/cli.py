@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from studbook import locations
 from studbook.tui import names
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe, safe_lines
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
@@ -231,10 +232,10 @@ def parent_ref(text: str) -> tuple[str, str]:
 # ---- the parser ---------------------------------------------------------------------
 
 
-def _common_options() -> argparse.ArgumentParser:
+def _common_options() -> Parser:
     # Accepted before or after the command (`studbook --json models`, `studbook models --json`);
     # SUPPRESS keeps a value given at one place from being reset at the other.
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     common.add_argument(
         "--address",
         default=argparse.SUPPRESS,
@@ -258,9 +259,19 @@ def _common_options() -> argparse.ArgumentParser:
     return common
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse echoes a bad argument in its error; escaped here, so a name with bytes that
+    are not UTF-8 is a usage error, not a UnicodeEncodeError, and no argument drives the
+    terminal. Subcommand parsers are of this class too (argparse makes them so)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="studbook",
         description="studbook: a local registry of machine-learning models.",
         epilog=EPILOG,
@@ -519,7 +530,13 @@ class Context:
         """JSON of `data` with --json, else the human rendering."""
         from studbook.tui import output
 
-        print(output.json_text(data) if self.as_json else human(), file=self.out)
+        if self.as_json:
+            print(output.json_text(data), file=self.out)
+            return
+        text = human()
+        # Views escape what users wrote; without colour nothing here is ours to keep raw,
+        # so the whole text is escaped once more for whatever a command printed itself.
+        print(text if self.paint.enabled else safe_lines(text), file=self.out)
 
     def close(self) -> None:
         if self._client is not None:
@@ -546,6 +563,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args, context))
     except StudbookError as error:
         return _fail(_explain(error), exit_code(error))
+    except UnicodeEncodeError as error:  # a name or path with bytes that are not UTF-8
+        from studbook.tui.client import not_utf8_error
+
+        refused = not_utf8_error(error)
+        return _fail(_explain(refused), exit_code(refused))
     except ValueError as error:  # a value the library refused before sending anything
         return _fail(str(error), EXIT_INVALID)
     except KeyboardInterrupt:
@@ -568,7 +590,7 @@ def exit_code(error: StudbookError) -> int:
 
 def _fail(message: str, code: int) -> int:
     # One line whatever the message holds, so scripts can grep or log it as a unit.
-    print(f"error: {' '.join(message.split())}", file=sys.stderr)
+    print(f"error: {safe(' '.join(message.split()))}", file=sys.stderr)
     return code
 
 
@@ -828,7 +850,7 @@ def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
         pulled = ctx.client.download(version.name, args.dest, file=args.file, progress=progress.advance)
     rows = [{"path": str(p.path), "size": p.size, "sha256": p.sha256, "skipped": p.skipped} for p in pulled]
     ctx.emit({"version": version.name, "files": rows},
-             lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {p.path}" for p in pulled))  # fmt: skip
+             lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {safe(str(p.path))}" for p in pulled))  # fmt: skip
     return EXIT_OK
 
 
@@ -979,7 +1001,7 @@ def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
     def human() -> str:
         if verdict.intact:
             return f"audit trail intact: {verdict.checked} records, head {verdict.head}"
-        return (f"audit trail BROKEN at revision {verdict.broken_revision}: {verdict.problem}\n"
+        return (f"audit trail BROKEN at revision {verdict.broken_revision}: {safe(verdict.problem)}\n"
                 f"{verdict.checked} records before it are intact (head {verdict.head})")  # fmt: skip
 
     ctx.emit(verdict, human)
@@ -1021,7 +1043,7 @@ def cmd_token_create(args: argparse.Namespace, ctx: Context) -> int:
     if not ctx.as_json:
         token = created.token
         expires = f"expires {format_time(token.expire_time)}" if token.HasField("expire_time") else "never expires"
-        print(f"created token {token.display_name} ({token.name}, {views.role_label(token.role)}, {expires}).\n"
+        print(f"created token {safe(token.display_name)} ({token.name}, {views.role_label(token.role)}, {expires}).\n"
               "Its secret, printed on stdout, is shown only this once: only its hash is kept. Use it with\n"
               "  export STUDBOOK_TOKEN=<the secret>    (or --token for a single command)",
               file=sys.stderr)  # fmt: skip
@@ -1050,7 +1072,7 @@ def cmd_token_revoke(args: argparse.Namespace, ctx: Context) -> int:
     token = ctx.client.revoke_token(args.name)
 
     def human() -> str:
-        head = f"revoked token {token.display_name} ({token.name}); its next call is refused"
+        head = f"revoked token {safe(token.display_name)} ({token.name}); its next call is refused"
         return f"{head}\n{views.token_details(token, paint=ctx.paint)}"
 
     ctx.emit(token, human)

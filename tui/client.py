@@ -28,6 +28,7 @@ from grpc_status import rpc_status
 
 from studbook import locations
 from studbook.tui import calls, pull
+from studbook.tui.safe_text import safe
 from studbook.tui import upload as upload_
 from studbook.tui.calls import MetricsArg
 from studbook.tui.errors import StudbookError
@@ -92,6 +93,16 @@ TLS_FAILURES = (
      "{address} does not answer with TLS; a studbook daemon serves TCP only with --tls-cert and --tls-key"),
     ("HANDSHAKE", "TLS_HANDSHAKE_FAILED", "the TLS handshake with the studbook daemon at {address} failed"),
 )  # fmt: skip
+
+
+def not_utf8_error(error: UnicodeEncodeError) -> StudbookError:
+    """A name or path the contract cannot carry (it holds bytes that are not UTF-8, which
+    Python reads as lone surrogates), refused here as the daemon refuses a bad name."""
+    shown = safe(str(error.object))
+    shown = shown if len(shown) <= 200 else f"{shown[:200]}… ({len(shown)} chars)"
+    return StudbookError("INVALID_ARGUMENT", "INVALID_NAME",
+                         f"'{shown}' is not valid UTF-8 (its undecodable bytes are shown as \\xNN); "
+                         "names and paths sent to the registry must be UTF-8: rename it", {"value": shown})  # fmt: skip
 
 
 def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from textual.content import Content
-from textual.markup import escape
 
 from studbook.tui import cells
 from studbook.tui.cells import ThemeText
+from studbook.tui.safe_text import safe
 from studbook.tui.widgets.change_table import ChangeRow
 from studbook.v1 import registry_pb2
 
@@ -97,28 +97,28 @@ def _side(sha256: str, size: int) -> str:
 
 def signature_text(signature: registry_pb2.SignatureCompatibility) -> Content:
     if signature.compatible:
-        head = "[$text-success]✓ compatible[/]: callers of the base can call the target unchanged"
+        head = Content.assemble(("✓ compatible", "$text-success"), ": callers of the base can call the target unchanged")
     else:
-        head = "[$text-error]✗ breaking[/]: callers of the base must change"
-    reasons = "".join(f"\n  • {escape(reason)}" for reason in signature.reasons)
-    return Content.from_markup(head + reasons)
+        head = Content.assemble(("✗ breaking", "$text-error"), ": callers of the base must change")
+    # Assembled, never parsed as markup: the reasons quote user-named tensors.
+    return Content("\n").join([head, *(Content(f"  • {safe(reason)}") for reason in signature.reasons)])
 
 
 def card_diff_text(diff: str, truncated: bool) -> Content:
     """A unified diff, added lines in the success colour and removed ones in the error colour."""
     if not diff.strip():
-        return Content.from_markup("[$text-muted]the model cards are identical[/]")
+        return Content.styled("the model cards are identical", "$text-muted")
     lines = []
     for line in diff.splitlines()[:CARD_LINES]:
-        safe = escape(line)
+        shown = safe(line)
         if line.startswith("+") and not line.startswith("+++"):
-            lines.append(f"[$text-success]{safe}[/]")
+            lines.append(Content.styled(shown, "$text-success"))
         elif line.startswith("-") and not line.startswith("---"):
-            lines.append(f"[$text-error]{safe}[/]")
+            lines.append(Content.styled(shown, "$text-error"))
         elif line.startswith("@@"):
-            lines.append(f"[$text-primary]{safe}[/]")
+            lines.append(Content.styled(shown, "$text-primary"))
         else:
-            lines.append(safe)
+            lines.append(Content(shown))
     if truncated or len(diff.splitlines()) > CARD_LINES:
-        lines.append("[$text-warning]… the card diff was cut here[/]")
-    return Content.from_markup("\n".join(lines))
+        lines.append(Content.styled("… the card diff was cut here", "$text-warning"))
+    return Content("\n").join(lines)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from studbook.tui.names import short_promotion, short_version
 from studbook.tui.output import PLAIN, Painter, enum_label, format_time, table
+from studbook.tui.safe_text import shows_user_text
 from studbook.v1 import stages_pb2
 
 STATE_COLOURS = {"applied": "green", "failed": "red", "rejected": "red", "pending_approval": "yellow",
@@ -26,6 +27,7 @@ def required_approvals(promotion: stages_pb2.Promotion) -> int | None:
     return promotion.required_approvals or None
 
 
+@shows_user_text
 def approvals_text(promotion: stages_pb2.Promotion) -> str:
     """`1/2`, or the bare count when the number needed is unknown."""
     needed = required_approvals(promotion)
@@ -39,11 +41,13 @@ def gate_counts(promotion: stages_pb2.Promotion) -> tuple[int, int]:
     return passed, len(promotion.gate_results) - passed
 
 
+@shows_user_text
 def gates_text(promotion: stages_pb2.Promotion) -> str:
     passed, failed = gate_counts(promotion)
     return f"{passed} passed" + (f", {failed} failed" if failed else "")
 
 
+@shows_user_text
 def waiting_line(promotion: stages_pb2.Promotion) -> str:
     """What a pending promotion waits for and the command that moves it on; "" when not pending."""
     if not is_pending(promotion):
@@ -60,6 +64,7 @@ def waiting_line(promotion: stages_pb2.Promotion) -> str:
     return f"waiting for {count}: studbook approve {short} (anyone but {asker}); studbook reject {short} --reason ..."
 
 
+@shows_user_text
 def promotions_table(promotions: Iterable[stages_pb2.Promotion], paint: Painter = PLAIN) -> str:
     rows = []
     for p in promotions:

@@ -6,32 +6,36 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from textual.content import Content
-from textual.markup import escape
 
 from studbook.tui import cells
 from studbook.tui.output import enum_label, format_number
+from studbook.tui.safe_text import safe_message
 from studbook.tui.views import keeping
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.line_chart import Series
 from studbook.v1 import resources_pb2, stages_pb2
 
 
-def _field(label: str, value: str) -> str | None:
-    """One `label  value` line; None when there is no value, so the line is left out."""
-    return f"[$text-muted]{label:<14}[/] {escape(value)}" if value else None
+def _field(label: str, value: str) -> Content | None:
+    """One `label  value` line; None when there is no value, so the line is left out.
+
+    Assembled, never parsed: markup escaping is not enough for user text (a stray `[2J`
+    makes the parser show the next escaped tag with its backslash)."""
+    return Content.assemble((f"{label:<14}", "$text-muted"), " ", value) if value else None
 
 
 def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
     """The overview tab: identity, status, provenance, training, lineage in short, signature."""
+    v = safe_message(v)  # every string below may be user text
     status = cells.status(v) + (f" — {v.status_reason}" if v.status_reason else "")
     status_style = {"failed": "$text-error", "quarantined": "$text-error", "ready": "$text-success"}.get(
         cells.status(v), "$text-warning"
     )
     training = v.training
     lines = [
-        f"[b]{escape(cells.model_id(v.model))}[/b] v{v.number}  [$text-primary]{escape(v.semver)}[/]"
-        f"  ({enum_label(resources_pb2.ChangeKind, v.change_kind)} change)",
-        f"[$text-muted]{'status':<14}[/] [{status_style}]{escape(status)}[/]",
+        Content.assemble((cells.model_id(v.model), "bold"), f" v{v.number}  ", (v.semver, "$text-primary"),
+                         f"  ({enum_label(resources_pb2.ChangeKind, v.change_kind)} change)"),  # fmt: skip
+        Content.assemble((f"{'status':<14}", "$text-muted"), " ", (status, status_style)),
         _field("stages", " ".join(v.stages)),
         _field("aliases", " ".join(v.aliases)),
         _field("description", v.description),
@@ -43,7 +47,7 @@ def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
         _field("size", f"{cells.size(v.total_size)} in {len(v.files)} files" if v.files else ""),
         _field("tags", ", ".join(f"{k}={val}" for k, val in sorted(v.tags.items()))),
         _field("metrics", "  ".join(f"{cells.metric_label(m)}={format_number(m.value)}" for m in v.metrics)),
-        "",
+        Content(""),
         _field("seed", str(training.seed) if training.HasField("seed") else ""),
         _field("data", ", ".join(f"{k}@{val}" for k, val in sorted(training.data_versions.items()))),
         _field("code", training.code_commit + (" (dirty)" if training.code_dirty else "")),
@@ -58,16 +62,18 @@ def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
                 for p in v.parents
             ),
         ),
-        "",
+        Content(""),
         _field("inputs", _tensors(v.signature.inputs)),
         _field("outputs", _tensors(v.signature.outputs)),
     ]
-    kept: list[str] = []
+    kept: list[Content] = []
     for line in lines:
-        # "" separates groups; never two in a row, never one first.
-        if line is not None and (line or (kept and kept[-1])):
+        # An empty line separates groups; never two in a row, never one first.
+        if line is not None and (line.plain or (kept and kept[-1].plain)):
             kept.append(line)
-    return Content.from_markup("\n".join(kept).strip())
+    while kept and not kept[-1].plain:
+        kept.pop()
+    return Content("\n").join(kept)
 
 
 def _tensors(specs: Iterable[resources_pb2.TensorSpec]) -> str:

@@ -9,6 +9,7 @@ from studbook.tui import output
 from studbook.tui.names import short_version
 from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
 from studbook.tui.promotion_text import waiting_line
+from studbook.tui.safe_text import shows_user_text
 from studbook.v1 import (
     access_pb2,
     drops_pb2,
@@ -24,6 +25,7 @@ from studbook.v1 import (
 PLAIN = output.PLAIN
 _STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow",
                  "corrupt": "red"}
+
 
 
 def _number(version_name: str) -> str:
@@ -50,6 +52,7 @@ def _relation(parent: resources_pb2.ParentVersion) -> str:
     return output.enum_label(resources_pb2.ParentRelation, parent.relation).replace("_", " ")
 
 
+@shows_user_text
 def metrics_summary(metrics: Iterable[resources_pb2.Metric], limit: int = 3) -> str:
     items = [f"{_metric_label(m)}={format_number(m.value)}" for m in metrics]
     extra = f" +{len(items) - limit}" if len(items) > limit else ""
@@ -69,6 +72,7 @@ def status_label(version: resources_pb2.ModelVersion, paint: Painter = PLAIN) ->
 # ---- maintenance ----------------------------------------------------------------------
 
 
+@shows_user_text
 def verify_summary(summary: maintenance_pb2.VerifySummary, paint: Painter = PLAIN) -> str:
     """What a re-hash found: what it read, what it skipped, which versions are corrupt or ready again."""
     lines = [f"checked {summary.versions_checked} kept version(s): {summary.blobs_checked} stored file(s), "
@@ -93,6 +97,7 @@ def verify_summary(summary: maintenance_pb2.VerifySummary, paint: Painter = PLAI
     return "\n".join(lines)
 
 
+@shows_user_text
 def backup_summary(summary: maintenance_pb2.BackupSummary, paint: Painter = PLAIN) -> str:
     """Where the backup is, what state it holds, what this run copied."""
     lines = [
@@ -115,6 +120,7 @@ def backup_summary(summary: maintenance_pb2.BackupSummary, paint: Painter = PLAI
 # ---- models and versions ------------------------------------------------------------
 
 
+@shows_user_text
 def models_table(models: Iterable[resources_pb2.Model], paint: Painter = PLAIN) -> str:
     rows = [
         (
@@ -131,6 +137,7 @@ def models_table(models: Iterable[resources_pb2.Model], paint: Painter = PLAIN) 
     return table(("MODEL", "VERSIONS", "LATEST", "STAGES", "ALIASES", "OWNER", "UPDATED"), rows, paint=paint)
 
 
+@shows_user_text
 def versions_table(
     versions: Iterable[resources_pb2.ModelVersion], *, with_model: bool, paint: Painter = PLAIN
 ) -> str:
@@ -149,6 +156,7 @@ def versions_table(
     return table(("VERSION", "SEMVER", "STATUS", "STAGES", "METRICS", "CREATED", "BY"), rows, paint=paint)
 
 
+@shows_user_text
 def model_details(model: resources_pb2.Model, paint: Painter = PLAIN) -> str:
     head = fields(
         [
@@ -175,6 +183,7 @@ def model_details(model: resources_pb2.Model, paint: Painter = PLAIN) -> str:
     return _join(blocks)
 
 
+@shows_user_text
 def version_details(v: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> str:
     training = v.training
     kind = output.enum_label(resources_pb2.ChangeKind, v.change_kind)
@@ -243,6 +252,7 @@ def version_details(v: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> st
     )
 
 
+@shows_user_text
 def registered(response: registry_pb2.RegisterModelVersionResponse, paint: Painter = PLAIN) -> str:
     v = response.version
     verb = "registered" if response.created else "already registered as"
@@ -253,6 +263,7 @@ def registered(response: registry_pb2.RegisterModelVersionResponse, paint: Paint
 # ---- stages -------------------------------------------------------------------------
 
 
+@shows_user_text
 def promotion(p: stages_pb2.Promotion, paint: Painter = PLAIN) -> str:
     state = output.enum_label(stages_pb2.PromotionState, p.state)
     colour = {"applied": "green", "failed": "red", "rejected": "red", "pending_approval": "yellow"}.get(state)
@@ -277,6 +288,7 @@ def promotion(p: stages_pb2.Promotion, paint: Painter = PLAIN) -> str:
     ])  # fmt: skip
 
 
+@shows_user_text
 def history(response: stages_pb2.GetStageHistoryResponse, paint: Painter = PLAIN) -> str:
     rows = [
         (
@@ -337,6 +349,7 @@ def _delta(m: registry_pb2.MetricChange, paint: Painter) -> str:
     return paint(text, "green" if m.better else "red")
 
 
+@shows_user_text
 def diff(d: registry_pb2.VersionDiff, paint: Painter = PLAIN) -> str:
     head = f"{short_version(d.base)} ({d.base_semver}) -> {short_version(d.target)} ({d.target_semver})"
     metrics = table(
@@ -389,6 +402,7 @@ def diff(d: registry_pb2.VersionDiff, paint: Painter = PLAIN) -> str:
     )
 
 
+@shows_user_text
 def lineage(response: lineage_pb2.GetLineageResponse, paint: Painter = PLAIN) -> str:
     nodes = table(
         ("DEPTH", "KIND", "NODE", "LABEL"),
@@ -421,6 +435,7 @@ _DROP_CELL = 4096
 _ACTION_STYLE = {"purge": "red", "archive": "yellow", "wait": "dim", "keep": "green"}
 
 
+@shows_user_text
 def garbage_collection(report: retention_pb2.GarbageCollection, paint: Painter = PLAIN) -> str:
     """What `gc` did (or, with --dry-run, would do): each version beyond keep_last, then the blobs."""
     would = "would be " if report.dry_run else ""
@@ -461,6 +476,7 @@ def drop_state(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
     return paint(label, _DROP_STYLE[label]) if label in _DROP_STYLE else label
 
 
+@shows_user_text
 def drops_table(drops: Iterable[drops_pb2.Drop], *, with_state: bool, paint: Painter = PLAIN) -> str:
     """PATH MODEL VERSION [STATE] REASON SINCE MESSAGE, one drop a line."""
     headers = ("PATH", "MODEL", "VERSION", *(("STATE",) if with_state else ()), "REASON", "SINCE", "MESSAGE")
@@ -479,6 +495,7 @@ def drops_table(drops: Iterable[drops_pb2.Drop], *, with_state: bool, paint: Pai
     return table(headers, rows, paint=paint, limit=_DROP_CELL)
 
 
+@shows_user_text
 def drop_details(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
     """One drop in full: what `drops retry` answers."""
     return fields(
@@ -497,6 +514,7 @@ def drop_details(drop: drops_pb2.Drop, paint: Painter = PLAIN) -> str:
     )
 
 
+@shows_user_text
 def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
     """The watched roots with their observers, and whether (and why) watching is degraded."""
     roots = table(
@@ -565,6 +583,7 @@ def _revoked(token: access_pb2.Token, paint: Painter) -> str:
     return paint(f"{format_time(token.revoke_time)}{by}", "red")
 
 
+@shows_user_text
 def tokens_table(
     tokens: Iterable[access_pb2.Token], *, now: datetime | None = None, paint: Painter = PLAIN
 ) -> str:
@@ -587,6 +606,7 @@ def tokens_table(
     return table(("NAME", "ID", "ROLE", "CREATED", "CREATOR", "EXPIRES", "REVOKED"), rows, paint=paint)
 
 
+@shows_user_text
 def token_details(token: access_pb2.Token, *, now: datetime | None = None, paint: Painter = PLAIN) -> str:
     """One token in full: what `token create` and `token revoke` report."""
     return fields(
@@ -603,6 +623,7 @@ def token_details(token: access_pb2.Token, *, now: datetime | None = None, paint
     )
 
 
+@shows_user_text
 def caller_details(caller: access_pb2.Caller, paint: Painter = PLAIN) -> str:
     """What `whoami` shows: who the daemon takes the caller for, and why."""
     # Without a token only the unix socket admits a caller: its owner, as an admin.
@@ -647,6 +668,7 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
     return ""
 
 
+@shows_user_text
 def event_line(event: events_pb2.Event, paint: Painter = PLAIN) -> str:
     parts = [
         paint(f"#{event.revision:<6}", "dim"),

@@ -21,6 +21,7 @@ from studbook.daemon.domain.access import DROP_IN
 from studbook.daemon.domain.errors import InvalidArgument, NotFound
 from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.names import version_name
+from studbook.daemon.domain.printable import printable
 from studbook.daemon.store.catalog import DropFileRow, DropRow, Transaction
 
 T = TypeVar("T")
@@ -78,7 +79,8 @@ class DropRecord:
 
 def drop_name(root: str, path: str) -> str:
     """`drops/{id}`: stable for a unit's location, opaque, safe in any resource name."""
-    return "drops/" + hashlib.sha256(f"{root}\0{path}".encode()).hexdigest()[:20]
+    # surrogateescape: a name that is not UTF-8 hashes as its bytes on disk (others as before).
+    return "drops/" + hashlib.sha256(f"{root}\0{path}".encode("utf-8", "surrogateescape")).hexdigest()[:20]
 
 
 @dataclass
@@ -95,6 +97,9 @@ class DropUseCases:
         self.core = core
         self.records: dict[tuple[str, str], DropRecord] = {}
         self.pending: dict[tuple[str, str], DropRecord] = {}
+        # Quarantined by their name alone (control characters, bytes that are not UTF-8):
+        # kept in memory, since the catalog stores text; the watcher re-finds them on start.
+        self.unnamable: dict[tuple[str, str], DropRecord] = {}
         # (model, number) -> keys of the records that name that version.
         self._by_version: dict[tuple[str, int], set[tuple[str, str]]] = {}
 
@@ -130,8 +135,9 @@ class DropUseCases:
         # Roots are kept symlink-free; resolve the folders above the drop, not the drop itself
         # (a drop that is a symlink would resolve to somewhere else entirely).
         wanted = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path)) if path else ""
-        for record in [*self.records.values(), *self.pending.values()]:
-            if (name and record.name == name) or (wanted and record.full_path == wanted):
+        for record in [*self.records.values(), *self.pending.values(), *self.unnamable.values()]:
+            # An unnamable drop's path is also found as it is shown (escaped).
+            if (name and record.name == name) or (wanted and wanted in (record.full_path, printable(record.full_path))):
                 return record
         raise NotFound(f"no drop {name or path!r} is known to the watcher", reason="DROP_NOT_FOUND",
                        drop=(name or path)[:500])  # fmt: skip
@@ -139,7 +145,7 @@ class DropUseCases:
     def list(self, *, page_size: int, page_token: str, model: str, quarantined_only: bool) -> DropPage:
         token = PageToken.decode(page_token, "drops", model, quarantined_only)
         limit, offset = page_bounds(page_size, token)
-        merged = {**self.pending, **self.records}
+        merged = {**self.pending, **self.unnamable, **self.records}
         chosen = sorted(
             (r for r in merged.values()
              if (not model or r.model == model) and (not quarantined_only or r.state == DropState.QUARANTINED)),
@@ -153,9 +159,10 @@ class DropUseCases:
 
     def count(self, state: DropState, *, kept_roots_only: frozenset[str] | None = None) -> int:
         """Drops in `state`; with `kept_roots_only` (the roots referenced in place), only those of the other roots."""
-        source = self.pending if state == DropState.PENDING else self.records
+        source = [*self.pending.values()] if state == DropState.PENDING else [*self.records.values(),
+                                                                               *self.unnamable.values()]
         skipped = kept_roots_only or frozenset()
-        return sum(1 for r in source.values() if r.state == state and r.root not in skipped)
+        return sum(1 for r in source if r.state == state and r.root not in skipped)
 
     # -- in-memory progress ----------------------------------------------------------
 
@@ -166,6 +173,23 @@ class DropUseCases:
 
     def clear_pending(self, root: str, path: str) -> None:
         self.pending.pop((root, path), None)
+
+    def note_unnamable(self, root: str, path: str, model: str) -> DropRecord:
+        """A unit whose name has control characters or bytes that are not UTF-8: it cannot
+        be registered under that name, and the user must see it to rename it."""
+        record = self.unnamable.get((root, path))
+        if record is None:
+            shown = printable(path)
+            record = DropRecord(
+                root, path, model, DropState.QUARANTINED, reason="INVALID_NAME",
+                message=f"the name {shown!r} has control characters or bytes that are not UTF-8; rename it",
+                details={"path": shown}, update_time=self.core.clock(),
+            )  # fmt: skip
+            self.unnamable[(root, path)] = record
+        return record
+
+    def forget_unnamable(self, root: str, path: str) -> None:
+        self.unnamable.pop((root, path), None)
 
     # -- writing -----------------------------------------------------------------------
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class RegistryError(Exception):
     """Base of every error a caller can act on.
@@ -13,11 +15,42 @@ class RegistryError(Exception):
     reason: str = "INTERNAL"
 
     def __init__(self, message: str, *, reason: str | None = None, **metadata: object) -> None:
+        message = bounded_message(message)
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
-        self.metadata = {key: str(value) for key, value in metadata.items()}
+        self.metadata = {key: bounded(str(value)) for key, value in metadata.items()}
+
+
+# Errors echo what the caller sent so the caller can see what to fix; a value is echoed up
+# to ECHO characters, a whole message up to MAX_MESSAGE. Unbounded, a 100,000-character
+# name came back in the status trailer, which gRPC refuses to carry (RESOURCE_EXHAUSTED).
+ECHO = 200
+MAX_MESSAGE = 1000
+# A quoted value (a repr, or a double-quoted echo) longer than ECHO.
+_LONG_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.){%d,}'|\"(?:[^\"\\\n]|\\.){%d,}\"" % (ECHO + 1, ECHO + 1))
+
+
+def bounded(value: str, limit: int = ECHO) -> str:
+    """`value`, or its first `limit` characters and how long it was."""
+    return value if len(value) <= limit else f"{value[:limit]}… ({len(value)} chars)"
+
+
+def bounded_message(message: str) -> str:
+    """Long quoted values shortened in place; then, if still too long, the middle cut, so
+    the advice that usually ends a message survives."""
+    if len(message) <= ECHO:
+        return message
+    message = _LONG_QUOTED.sub(_shorten_quoted, message)
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE - 300]} … ({len(message)} chars) … {message[-250:]}"
+
+
+def _shorten_quoted(found: re.Match[str]) -> str:
+    quote, inner = found.group(0)[0], found.group(0)[1:-1]
+    return f"{quote}{inner[:ECHO]}…{quote} ({len(inner)} chars)"
 
 
 class InvalidArgument(RegistryError):

@@ -8,6 +8,7 @@ from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.names import model_name, version_name
+from studbook.daemon.domain.printable import printable
 from studbook.daemon.domain.safety import check_may_allow
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.convert import timestamp
@@ -62,9 +63,10 @@ class DropServicer(drops_pb2_grpc.DropServiceServicer):
 def drop_to_proto(record: DropRecord) -> drops_pb2.Drop:
     message = drops_pb2.Drop(
         name=record.name,
-        path=record.full_path,
-        root=record.root,
-        model=model_name(record.model),
+        # Names from disk may hold control characters or bytes that are not UTF-8.
+        path=printable(record.full_path),
+        root=printable(record.root),
+        model=model_name(printable(record.model)),
         version=version_name(record.model, record.number) if record.number else "",
         state=_STATE[record.state],
         reason=record.reason,

@@ -10,10 +10,12 @@ from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2
+from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from studbook.daemon.domain import errors
+from studbook.daemon.service.enums import refuse_unknown_enums
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +71,20 @@ def _internal(exc: BaseException) -> errors.RegistryError:
     )
 
 
+def _check(request: object) -> None:
+    """What every request must satisfy before its handler sees it (client streams are
+    iterators, checked by their handler)."""
+    if isinstance(request, Message):
+        refuse_unknown_enums(request)
+
+
 def mapped(method: F) -> F:
     """Wraps a unary handler: domain errors become statuses, anything else INTERNAL, never a crash."""
 
     @functools.wraps(method)
     async def wrapper(self: object, request: object, context: grpc.aio.ServicerContext) -> Any:
         try:
+            _check(request)
             return await method(self, request, context)
         except errors.RegistryError as error:
             await abort(context, error)
@@ -92,6 +102,7 @@ def mapped_stream(method: Callable[..., AsyncIterator[Any]]) -> Callable[..., As
     @functools.wraps(method)
     async def wrapper(self: object, request: object, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
         try:
+            _check(request)
             async for item in method(self, request, context):
                 yield item
         except errors.RegistryError as error:

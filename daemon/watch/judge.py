@@ -39,7 +39,7 @@ from studbook.daemon.watch.draft import build_draft
 from studbook.daemon.watch.examine import Hashed, hash_unit, read_manifest_bytes
 from studbook.daemon.watch.layout import MANIFEST, UnitKey, version_number
 from studbook.daemon.watch.manifest import MAX_MANIFEST_BYTES, Manifest, ManifestError, error_at, parse_manifest
-from studbook.daemon.watch.snapshot import EntryStat, Snapshot, take_snapshot
+from studbook.daemon.watch.snapshot import EntryStat, Snapshot, is_symlink_loop, take_snapshot
 from studbook.daemon.watch.status import Counters
 
 log = logging.getLogger(__name__)
@@ -136,6 +136,12 @@ class UnitJudge:
 
     async def _judge(self, key: UnitKey, snap: Snapshot, record: DropRecord | None, progress: _Progress,
                      complete_hint: bool) -> float | None:  # fmt: skip
+        is_link = not snap.is_folder and snap.entries[os.path.basename(key.path)].kind == "link"
+        if is_link and await asyncio.to_thread(is_symlink_loop, key.path):
+            # Said first: "not in a model folder" or "an alias" would send its owner elsewhere.
+            return await self._quarantine(key, snap, record, InvalidArgument(
+                f"{key.path!r} is a symlink loop (it leads back to itself); remove it, or point it at the files",
+                reason="SYMLINK_LOOP", path=key.path))  # fmt: skip
         if not key.entry:
             return await self._quarantine(key, snap, record, InvalidArgument(
                 f"{key.rel!r} lies directly in the watched root; put it in a folder named after its model: "

@@ -45,9 +45,14 @@ def is_ignored_name(name: str) -> bool:
 
 
 def is_speakable_name(name: str) -> bool:
-    """A model or unit name the registry can record and show; others are skipped (and
-    logged), since a verdict on them could not even be stored."""
+    """A model or unit name the registry can record and show; others are quarantined by
+    name alone (in memory: the catalog stores text, and such a name is not text)."""
     return _UNSPEAKABLE.search(name) is None
+
+
+def is_speakable(rel: str) -> bool:
+    """True when every component of the '/'-separated relative path is speakable."""
+    return all(is_speakable_name(part) for part in rel.split("/"))
 
 
 def is_ignored(rel: str) -> bool:
@@ -88,16 +93,17 @@ class UnitKey:
 
 def key_for(root: str, path: str) -> UnitKey | None:
     """The unit (or model-level key) a changed path belongs to; None for the root itself,
-    paths outside it and anything under an ignored model or unit name."""
+    paths outside it and anything under an ignored model or unit name. Everything below a
+    model folder whose name is not speakable belongs to that folder's key."""
     if path == root or not path.startswith(root.rstrip("/") + "/"):
         return None
     parts = path[len(root.rstrip("/")) + 1 :].split("/")
     parts = [p for p in parts if p]
-    if not parts or is_ignored_name(parts[0]) or not is_speakable_name(parts[0]):
+    if not parts or is_ignored_name(parts[0]):
         return None
-    if len(parts) == 1:
-        return UnitKey(root, parts[0])
-    if is_ignored_name(parts[1]) or not is_speakable_name(parts[1]):
+    if len(parts) == 1 or not is_speakable_name(parts[0]):
+        return UnitKey(root, parts[0])  # a model folder that cannot be named is one drop, whole
+    if is_ignored_name(parts[1]):
         return None
     return UnitKey(root, f"{parts[0]}/{parts[1]}")
 

@@ -1,5 +1,5 @@
 """The watchdog observers behind the roots: native by default, polling when asked or when
-the native one cannot watch (watch limits, a dead thread)."""
+the native one cannot watch (watch limits, a dead thread, an exception while watching)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
 
+from studbook.daemon.watch import deaths
+from studbook.daemon.watch.deaths import Death
 from studbook.daemon.watch.hints import EVENT_TYPES
+from studbook.daemon.watch.polling import StackPollingObserver
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,10 @@ class ObserverPool:
         self._native: BaseObserver | None = None
         self._polling: BaseObserver | None = None
         self._native_broken = False
+        self._native_death: Death | None = None
+        # Deaths before this pool existed belong to someone else's observers.
+        deaths.install()
+        self._deaths_seen = len(deaths.deaths_since(0))
         self._watches: dict[str, tuple[BaseObserver, ObservedWatch]] = {}
 
     def kind(self, root: str) -> str:
@@ -103,7 +109,9 @@ class ObserverPool:
         self.unwatch(root)
         fallback = None
         if self._native_broken and not self._prefer_polling:
-            fallback = Fallback("OBSERVER_DIED", f"the {native_kind()} observer thread stopped; polling {root} instead")
+            why = f" ({self._native_death.describe()})" if self._native_death else ""
+            fallback = Fallback("OBSERVER_DIED",
+                                f"the {native_kind()} observer stopped{why}; polling {root} instead")  # fmt: skip
         elif not self._prefer_polling:
             try:
                 self._schedule(self._native_observer(), root)
@@ -114,6 +122,11 @@ class ObserverPool:
                                         "polling it instead - raise fs.inotify.max_user_watches to fix")  # fmt: skip
                 else:
                     raise
+            except Exception as exc:  # noqa: BLE001 - e.g. RecursionError walking a very deep folder
+                self.unwatch(root)
+                death = Death(type(exc).__name__, deaths.short(str(exc)))
+                fallback = Fallback("OBSERVER_FAILED", f"the {native_kind()} observer could not watch {root} "
+                                    f"({death.describe()}); polling it instead")  # fmt: skip
         self._schedule(self._polling_observer(), root)
         return fallback
 
@@ -133,17 +146,33 @@ class ObserverPool:
         if found is None:
             return False
         observer, watch = found
-        if not observer.is_alive():
+        if not observer.is_alive() or (observer is self._native and self._native_broken):
             return False
         return any(emitter.watch == watch and emitter.is_alive() for emitter in observer.emitters)
 
-    def native_died(self) -> bool:
-        """True once, when the native observer thread has stopped on its own; later watches poll."""
-        if self._native is None or self._native_broken or self._native.is_alive():
+    def native_died(self) -> Death | bool:
+        """Truthy once, when the native observer has stopped on its own: its thread ended, or
+        one of its threads (an emitter, the shared inotify reader) died of an exception, which
+        leaves the observer looking alive while no event arrives any more. The `Death` says
+        why when an exception did it. Later watches poll, and `is_watching` is False for the
+        roots it watched, so they are watched again by polling."""
+        if self._native is None or self._native_broken:
             return False
-        log.warning("the %s observer thread stopped; polling instead", native_kind())
+        death = self._native_thread_death()
+        if death is None and self._native.is_alive():
+            return False
+        log.warning("the %s observer stopped%s; polling instead", native_kind(),
+                    f" ({death.describe()})" if death else "")  # fmt: skip
         self._native_broken = True
-        return True
+        self._native_death = death
+        return death or True
+
+    def _native_thread_death(self) -> Death | None:
+        """The first new death of a watchdog thread that is not one of the polling observer's."""
+        fresh = deaths.deaths_since(self._deaths_seen)
+        self._deaths_seen += len(fresh)
+        polling = {self._polling, *self._polling.emitters} if self._polling is not None else set()
+        return next((death for thread, death in fresh if thread not in polling), None)
 
     def stop(self) -> None:
         for observer in (self._native, self._polling):
@@ -165,7 +194,7 @@ class ObserverPool:
 
     def _polling_observer(self) -> BaseObserver:
         if self._polling is None:
-            self._polling = PollingObserver(timeout=self._poll_interval)
+            self._polling = StackPollingObserver(timeout=self._poll_interval)
             self._polling.daemon = True
             self._polling.start()
         return self._polling

@@ -50,6 +50,16 @@ class Snapshot:
         return digest.hexdigest()
 
 
+def is_symlink_loop(path: str) -> bool:
+    """True when `path` is a symlink that never reaches a file: it leads back to itself,
+    directly or through other links. Blocking: run it in a worker thread."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
+
+
 def _entry(st: os.stat_result) -> EntryStat:
     mode = st.st_mode
     kind = "file" if stat.S_ISREG(mode) else "link" if stat.S_ISLNK(mode) else "other"

@@ -32,9 +32,10 @@ from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
+from studbook.daemon.watch.deaths import Death, short
 from studbook.daemon.watch.hints import DEFAULT_CAPACITY, HintHandler, HintQueue, OverflowLogHandler
 from studbook.daemon.watch.judge import JudgeSettings, UnitJudge
-from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_speakable_name
+from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_speakable, is_speakable_name
 from studbook.daemon.watch.observers import ObserverPool, native_observer
 from studbook.daemon.watch.status import Counters, Incident, IncidentLog, RootStatus, WatchStatus
 
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 ERROR_RETRY_SECONDS = 5.0
 # How long stopping waits for units being settled (hashing can take a while).
 STOP_GRACE_SECONDS = 10.0
-# Names already reported as unusable, so each is logged once, not at every reconcile.
-_SKIPPED: set[tuple[str, str]] = set()
 # watchdog logs kernel queue overflows here and nowhere else.
 WATCHDOG_LOGGER = "watchdog.observers"
 
@@ -283,7 +282,9 @@ class DropWatcher:
     async def _settle(self, key: UnitKey, complete: bool, retry: bool) -> None:
         delay: float | None
         try:
-            if key.is_model_level:
+            if not is_speakable(key.rel):
+                delay = await self._settle_unnamable(key)
+            elif key.is_model_level:
                 delay = await self._settle_model(key, complete)
             else:
                 delay = await self.judge.settle(key, complete_hint=complete, retry=retry)
@@ -320,10 +321,19 @@ class DropWatcher:
             self._schedule(unit, now)
         return None
 
+    async def _settle_unnamable(self, key: UnitKey) -> float | None:
+        """A unit (or a whole model folder) whose name cannot be recorded: listed as
+        quarantined while it is there, so its owner sees it and renames it."""
+        if await asyncio.to_thread(os.path.lexists, key.path):
+            self.registry.drops.note_unnamable(key.root, key.rel, key.model)
+        else:
+            self.registry.drops.forget_unnamable(key.root, key.rel)
+        return None  # looked at again when it changes, and at every reconcile
+
     def _known_below(self, key: UnitKey) -> set[UnitKey]:
         drops = self.registry.drops
         prefix = key.rel + "/"
-        return {UnitKey(root, path) for root, path in [*drops.records, *drops.pending]
+        return {UnitKey(root, path) for root, path in [*drops.records, *drops.pending, *drops.unnamable]
                 if root == key.root and path.startswith(prefix)}  # fmt: skip
 
     # -- reconciling ---------------------------------------------------------------------
@@ -346,7 +356,7 @@ class DropWatcher:
         for root in self.roots:
             listed = set(await asyncio.to_thread(_units_of, root))
             drops = self.registry.drops
-            on_record = {UnitKey(r, p) for r, p in [*drops.records, *drops.pending] if r == root}
+            on_record = {UnitKey(r, p) for r, p in [*drops.records, *drops.pending, *drops.unnamable] if r == root}
             queued = set(self._sweep)
             self._sweep.extend(sorted(key for key in listed | on_record if key not in queued))
         self.counters.reconciles += 1
@@ -373,8 +383,10 @@ class DropWatcher:
     async def supervise(self) -> None:
         """Re-watch roots that were deleted, replaced or lost their observer."""
         assert self.pool is not None
-        if self.pool.native_died():
-            self._incident("OBSERVER_DIED", "the file-system observer thread stopped; polling instead")
+        died = self.pool.native_died()
+        if died:
+            why = f" ({died.describe()})" if isinstance(died, Death) else ""
+            self._incident("OBSERVER_DIED", f"the file-system observer stopped{why}; polling instead")
         for root in self.roots:
             identity = await asyncio.to_thread(_identity, root)
             known = self._identities[root]
@@ -405,6 +417,12 @@ class DropWatcher:
             self._identities[root] = None  # try again at the next supervision
             status.observer = ""
             self._problem(status, "WATCH_FAILED", f"cannot watch {root}: {exc.strerror}")
+            return
+        except Exception as exc:  # noqa: BLE001 - polling failed too; say why instead of pretending
+            self._identities[root] = None
+            status.observer = ""
+            self._problem(status, "WATCH_FAILED",
+                          f"cannot watch {root}: {type(exc).__name__}: {short(str(exc))}")  # fmt: skip
             return
         status.observer = self.pool.kind(root)
         if fallback is None:
@@ -456,12 +474,7 @@ def _listing(path: str) -> tuple[str, list[str]]:
         # called missing either; its units are looked at again when it can be read.
         log.warning("cannot list %s: %s", path, exc.strerror)
         return "unreadable", []
-    for name in names:
-        if not is_speakable_name(name) and (path, name) not in _SKIPPED:
-            _SKIPPED.add((path, name))
-            log.warning("skipping %r in %s: rename it without control characters or bytes that are not UTF-8",
-                        name, path)  # fmt: skip
-    return "folder", sorted(name for name in names if is_speakable_name(name))
+    return "folder", sorted(names)
 
 
 def _units_of(root: str) -> list[UnitKey]:
@@ -469,6 +482,9 @@ def _units_of(root: str) -> list[UnitKey]:
     kind, models = _listing(root)
     units: list[UnitKey] = []
     for model in models if kind == "folder" else []:
+        if not is_speakable_name(model):
+            units.append(UnitKey(root, model))  # reported whole; what lies below has no name either
+            continue
         model_kind, entries = _listing(os.path.join(root, model))
         if model_kind == "folder":
             units.extend(UnitKey(root, f"{model}/{entry}") for entry in entries)

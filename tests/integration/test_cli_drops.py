@@ -7,6 +7,7 @@ What a test waits for it polls through the command itself, with a deadline.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import struct
 import tempfile
@@ -147,6 +148,33 @@ def test_a_retry_that_does_not_wait_answers_at_once_with_the_standing_verdict(
 
     assert retried.code == cli.EXIT_OK
     assert (retried.json()["name"], retried.json()["reason"]) == (found["name"], "HEADER_TOO_LARGE")
+
+
+def test_drops_with_names_that_are_not_text_are_listed_escaped_and_can_be_retried(
+    run: Callable[..., Result], watched: Watched, model: str
+) -> None:
+    control = write(watched.root / model / "ev\x1b]8;;x\x07il" / "model.bin", b"weights").parent
+    not_utf8 = Path(os.fsdecode(bytes(watched.root) + b"/" + model.encode() + b"-caf\xff"))
+    write(not_utf8 / "1" / "model.bin", b"weights")
+    shown_control = str(control).replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    shown_bytes = str(watched.root / f"{model}-caf\\xff")
+
+    first = wait_for(lambda: drop_listed(run, Path(shown_control)), "the drop with control characters")
+    second = wait_for(lambda: drop_listed(run, Path(shown_bytes)), "the model folder that is not UTF-8")
+    table = run("drops")
+    retried = run("drops", "retry", first["name"], "--wait", "0", "--json")
+    by_path = run("drops", "retry", shown_bytes, "--wait", "0", "--json")
+    os.rename(not_utf8, watched.root / f"{model}-renamed")
+    gone = wait_for(lambda: drop_listed(run, Path(shown_bytes)) is None, "the renamed folder's drop gone")
+
+    assert (first["state"], first["reason"]) == ("DROP_STATE_QUARANTINED", "INVALID_NAME")
+    assert (second["state"], second["reason"]) == ("DROP_STATE_QUARANTINED", "INVALID_NAME")
+    assert "\\x1b" in first["message"] and second["model"] == f"models/{model}-caf\\xff"
+    assert table.code == 0 and "\x1b" not in table.out and "\x07" not in table.out
+    assert shown_control in table.out and shown_bytes in table.out
+    assert retried.code == cli.EXIT_OK and retried.json()["path"] == shown_control
+    assert by_path.code == cli.EXIT_OK and by_path.json()["name"] == second["name"]
+    assert gone
 
 
 def test_retrying_a_path_the_watcher_does_not_know_exits_3_with_one_error_line(

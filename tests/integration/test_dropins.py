@@ -432,6 +432,20 @@ def test_a_symlink_escaping_the_root_is_quarantined(watched, model, tmp_path):
     assert versions_of(watched, model) == []
 
 
+def test_a_symlink_loop_is_quarantined_as_a_loop_in_the_root_and_in_a_model_folder(watched, model):
+    in_root = watched.root / f"loop-{uuid.uuid4().hex[:6]}"
+    os.symlink(in_root.name, in_root)
+    (watched.root / model).mkdir()
+    in_model = watched.root / model / "1"
+    os.symlink(in_model.name, in_model)
+
+    first = wait_for(lambda: quarantined(watched, in_root), "the loop in the root")
+    second = wait_for(lambda: quarantined(watched, in_model), "the loop in a model folder")
+
+    assert first.reason == "SYMLINK_LOOP" and second.reason == "SYMLINK_LOOP"
+    assert "loop" in first.message and versions_of(watched, model) == []
+
+
 @pytest.mark.parametrize("unit_path, reason", [("Bad Model/1", "INVALID_NAME"), ("fine/007", "INVALID_VERSION_FOLDER"),
                                               ("stray.bin", "NOT_IN_MODEL_FOLDER")])  # fmt: skip
 def test_bad_names_are_quarantined_with_a_reason(watched, unit_path, reason):

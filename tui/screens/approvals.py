@@ -14,6 +14,7 @@ from textual.widgets import Static
 
 from studbook.tui import calls, cells
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe
 from studbook.tui.names import short_promotion
 from studbook.tui.promotion_text import approvals_text, gate_counts, gates_text
 from studbook.tui.screens.base import RegistryScreen
@@ -134,7 +135,7 @@ class ApprovalsScreen(RegistryScreen):
 
     def on_approvals_screen_failed(self, message: Failed) -> None:
         self.show_error(message.error, message.what)
-        self.query_one("#status", Static).update(f"{message.what}: {message.error.message} [{message.error.reason}]")
+        self.query_one("#status", Static).update(safe(f"{message.what}: {message.error.message} [{message.error.reason}]"))
 
     @on(VimTable.RowHighlighted)
     def show_gates(self) -> None:

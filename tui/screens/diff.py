@@ -14,6 +14,7 @@ from textual.widgets import Label, Static
 
 from studbook.tui.diff_rows import card_diff_text, file_rows, metric_rows, signature_text, value_rows
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.change_table import ChangeTable
 from studbook.v1 import events_pb2, registry_pb2
@@ -106,7 +107,7 @@ class DiffScreen(RegistryScreen):
     def on_diff_screen_failed(self, message: Failed) -> None:
         error = message.error
         self.query_one("#diff-title", Static).update(
-            Content.from_markup("[$text-error]$message[/]", message=f"{error.message} [{error.reason}]")
+            Content.from_markup("[$text-error]$message[/]", message=safe(f"{error.message} [{error.reason}]"))
         )
         self.show_error(error, "diff")
 

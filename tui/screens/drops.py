@@ -11,6 +11,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe
 from studbook.tui.output import enum_label
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.vim_table import VimTable
@@ -103,7 +104,7 @@ class DropsScreen(RegistryScreen):
 
     def on_drops_screen_failed(self, message: Failed) -> None:
         self.show_error(message.error, "drop-ins")
-        self.query_one("#status", Static).update(f"{message.error.message} [{message.error.reason}]")
+        self.query_one("#status", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
 
     def action_retry(self) -> None:
         row = self.query_one(VimTable).cursor_row

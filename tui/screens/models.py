@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from studbook.tui import cells
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.vim_table import VimTable
@@ -124,7 +125,7 @@ class ModelsScreen(RegistryScreen):
             self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
         else:
             self.show_error(message.error, "models")
-            self.query_one("#status", Static).update(f"could not list models: {message.error}")
+            self.query_one("#status", Static).update(safe(f"could not list models: {message.error}"))
 
     def _fill(self) -> None:
         table = self.query_one(VimTable)
@@ -158,7 +159,7 @@ class ModelsScreen(RegistryScreen):
         parts.append(f"sorted by {SORTS[self.sort_index][1]}")
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
-        self.query_one("#status", Static).update(" · ".join(parts))
+        self.query_one("#status", Static).update(safe(" · ".join(parts)))
 
     # ---- live ----
 

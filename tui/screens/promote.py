@@ -17,6 +17,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from studbook.tui import cells
 from studbook.tui.cells import ThemeText
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe
 from studbook.tui.output import enum_label
 from studbook.v1 import resources_pb2, stages_pb2
 
@@ -148,13 +149,13 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
     def on_promote_dialog_context(self, message: Context) -> None:
         self.version, self.model = message.version, message.model
         resolved = f"{cells.model_id(message.version.model)} v{message.version.number}"
-        self.query_one("#dialog-title", Label).update(f"Promote {resolved}")
+        self.query_one("#dialog-title", Label).update(safe(f"Promote {resolved}"))
         stages = list(message.model.stages)
         holders = cells.holders(message.model.stage_holders, stages) or "none"
-        self.query_one("#promote-context", Static).update(
+        self.query_one("#promote-context", Static).update(safe(
             f"{cells.model_id(message.version.model)} v{message.version.number} ({message.version.semver}), "
             f"{cells.status(message.version)}; holders: {holders}; stages: {' → '.join(stages)}"
-        )
+        ))
         target = self.query_one("#target", Input)
         target.suggester = SuggestFromList([*stages, *message.model.aliases], case_sensitive=False)
         if not target.value:
@@ -203,14 +204,14 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         return self.query_one("#target", Input).value.strip(), self.query_one("#reason", Input).value.strip()
 
     def _result(self, text: str, style: str) -> None:
-        self.query_one("#promote-result", Static).update(Content.styled(text, style))
+        self.query_one("#promote-result", Static).update(Content.styled(safe(text), style))
 
     def _confirmation(self, target: str | None) -> None:
         stages = list(self.model.stages) if self.model else []
         needed = target is not None and needs_typed_confirmation(target, stages)
         model = cells.model_id(self.model.name) if self.model else ""
         self.query_one("#confirm", Input).display = needed
-        self.query_one("#confirm-hint", Static).update(f"{target} is live: type {model} to confirm" if needed else "")
+        self.query_one("#confirm-hint", Static).update(safe(f"{target} is live: type {model} to confirm") if needed else "")
 
     def action_dry_run(self) -> None:
         target, reason = self._values()

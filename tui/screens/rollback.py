@@ -15,6 +15,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from studbook.tui import cells
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe
 from studbook.tui.screens.promote import promotion_summary
 from studbook.v1 import stages_pb2
 
@@ -104,7 +105,7 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     def on_rollback_dialog_refused(self, message: Refused) -> None:
         error = message.error
         self.query_one("#rollback-result", Static).update(
-            Content.styled(f"{error.message} [{error.reason}]", "$text-error")
+            Content.styled(safe(f"{error.message} [{error.reason}]"), "$text-error")
         )
 
     @on(Button.Pressed, "#confirm")

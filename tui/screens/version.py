@@ -15,6 +15,7 @@ from textual.widgets.tree import TreeNode
 
 from studbook.tui import cells
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe, safe_lines
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.version_text import (
@@ -177,7 +178,7 @@ class VersionScreen(RegistryScreen):
         self.version = version = message.version
         self.query_one("#overview-text", Static).update(overview_text(version, self.registry.times))
         self.query_one("#params-table", KeyValueTable).show(sorted(version.params.items()))
-        card = version.model_card or "*No model card was registered with this version.*"
+        card = safe_lines(version.model_card) or "*No model card was registered with this version.*"
         self.query_one("#card-text", Markdown).update(card)
         env = version.environment
         pairs = [("python", env.python_version), ("platform", env.platform), *sorted(env.packages.items())]
@@ -236,7 +237,7 @@ class VersionScreen(RegistryScreen):
     def on_version_screen_failed(self, message: Failed) -> None:
         self.show_error(message.error, message.what)
         if self.version is None:
-            self.query_one("#overview-text", Static).update(f"{message.error.message} [{message.error.reason}]")
+            self.query_one("#overview-text", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
 
     def on_lineage_tree_expand_requested(self, message: LineageTree.ExpandRequested) -> None:
         self.load_lineage(message.tree, message.node)

@@ -16,6 +16,7 @@ from studbook.tui import cells
 from studbook.tui.cells import ThemeText
 from studbook.tui.config import MAX_PAGE_SIZE
 from studbook.tui.errors import StudbookError
+from studbook.tui.safe_text import safe, safe_lines
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.vim_table import VimTable
@@ -320,7 +321,7 @@ class VersionsScreen(RegistryScreen):
         aliases = cells.holders(model.aliases)
         facts += [f"stages {holders}" if holders else "no stage holders", f"aliases {aliases}" if aliases else ""]
         lines.append(" · ".join(f for f in facts if f))
-        self.query_one("#model-info", Static).update("\n".join(lines))
+        self.query_one("#model-info", Static).update(safe_lines("\n".join(lines)))
 
     def _show_status(self) -> None:
         parts = [shown_rows(self.first_row, len(self.versions), self.total), f"sorted {SORTS[self.sort_index][1]}"]
@@ -332,7 +333,7 @@ class VersionsScreen(RegistryScreen):
             parts.append("marked " + ", ".join(cells.number(n) for n in self.marked))
         if self.new_versions_waiting:
             parts.append(f"{self.new_versions_waiting} new — press r")
-        self.query_one("#status", Static).update(" · ".join(parts))
+        self.query_one("#status", Static).update(safe(" · ".join(parts)))
 
     # ---- paging ----
 

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.widgets import DataTable
 
+from studbook.tui.safe_text import safe
+
 
 class KeyValueTable(DataTable[object]):
     """Rows are replaced as a whole with `show`; values are plain text, never markup."""
@@ -20,4 +22,4 @@ class KeyValueTable(DataTable[object]):
 
     def show(self, pairs: Iterable[tuple[str, str]]) -> None:
         self.clear()
-        self.add_rows([(Text(key), Text(value)) for key, value in pairs])
+        self.add_rows([(Text(safe(key)), Text(safe(value))) for key, value in pairs])

@@ -9,6 +9,8 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from studbook.tui.safe_text import safe
+
 from studbook.v1 import lineage_pb2
 
 UPSTREAM = "upstream"
@@ -65,7 +67,7 @@ class LineageTree(Tree[LineageNodeData]):
     def start(self, version_name: str, label: str) -> None:
         """Reset the tree to one version with its two (not yet fetched) branches."""
         self.clear()
-        self.root.set_label(Text(label))
+        self.root.set_label(Text(safe(label)))
         self.root.data = LineageNodeData(version_name, "", loaded=True)
         for direction, caption in ((UPSTREAM, "▲ came from"), (DOWNSTREAM, "▼ led to")):
             self.root.add(caption, LineageNodeData(version_name, direction), allow_expand=True)
@@ -88,11 +90,11 @@ class LineageTree(Tree[LineageNodeData]):
         for neighbour, edge_kind in found:
             label = Text.assemble(
                 (f"{KIND_LABELS.get(neighbour.kind, 'node')} ", "dim"),
-                neighbour.label or neighbour.name,
+                safe(neighbour.label or neighbour.name),
                 (f"  {edge_kind.replace('_', ' ')}", "dim italic"),
             )
             node.add(label, LineageNodeData(neighbour.name, node.data.direction), allow_expand=True)
 
     def failed(self, node: TreeNode[LineageNodeData], message: str) -> None:
         node.remove_children()
-        node.add_leaf(Text(message))
+        node.add_leaf(Text(safe(message)))

@@ -12,6 +12,7 @@ from studbook.daemon.watch.layout import (
     UnitKey,
     is_artifact_path,
     is_ignored,
+    is_speakable,
     is_speakable_name,
     key_for,
     version_number,
@@ -58,7 +59,11 @@ def test_the_root_outside_paths_and_ignored_units_have_no_key(path):
 def test_every_path_below_a_unit_has_that_units_key(model, entry, rest):
     key = key_for(ROOT, "/".join([ROOT, model, entry, *rest]))
 
-    if is_ignored(model) or is_ignored(entry) or not is_speakable_name(model) or not is_speakable_name(entry):
+    if is_ignored(model):
+        assert key is None
+    elif not is_speakable_name(model):
+        assert key == UnitKey(ROOT, model)  # the whole model folder is one drop
+    elif is_ignored(entry):
         assert key is None
     else:
         assert key == UnitKey(ROOT, f"{model}/{entry}")
@@ -67,9 +72,10 @@ def test_every_path_below_a_unit_has_that_units_key(model, entry, rest):
 
 
 @pytest.mark.parametrize("name", ["bad\udcffbytes", "tab\there", "bell\x07"])
-def test_names_that_cannot_be_stored_as_text_have_no_key(name):
-    assert key_for(ROOT, f"{ROOT}/{name}/1/w.bin") is None
-    assert key_for(ROOT, f"{ROOT}/fraud/{name}/w.bin") is None
+def test_names_that_cannot_be_stored_as_text_are_keyed_to_be_reported(name):
+    assert key_for(ROOT, f"{ROOT}/{name}/1/w.bin") == UnitKey(ROOT, name)
+    assert key_for(ROOT, f"{ROOT}/fraud/{name}/w.bin") == UnitKey(ROOT, f"fraud/{name}")
+    assert not is_speakable(f"fraud/{name}") and is_speakable("fraud/1")
 
 
 def test_integer_folders_carry_their_number_and_other_units_take_the_next():

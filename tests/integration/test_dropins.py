@@ -25,7 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from conftest import Daemon, start_daemon, stop_daemon
 from support.models import fixture
 from support.waiting import wait_for
-from support.rpc import Stubs, stubs
+from support.rpc import Stubs, logged_events, stubs, version_or_none
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
 
 QUIET = 0.3
@@ -81,12 +81,7 @@ def model(watched: Watched) -> str:
 
 
 def version(w: Watched, model: str, number: int | str) -> resources_pb2.ModelVersion | None:
-    try:
-        return w.api.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=f"models/{model}/versions/{number}"))
-    except grpc.RpcError as error:
-        if error.code() == grpc.StatusCode.NOT_FOUND:
-            return None
-        raise
+    return version_or_none(w.api, model, number)
 
 
 def versions_of(w: Watched, model: str) -> list[resources_pb2.ModelVersion]:
@@ -112,16 +107,7 @@ def quarantined(w: Watched, path: Path) -> drops_pb2.Drop | None:
 
 
 def events_of(w: Watched, model: str, kind: str = "version.created") -> list[events_pb2.Event]:
-    """Every logged event of one model and type, read until the stream goes idle."""
-    stream = w.api.events.Watch(events_pb2.WatchRequest(start_revision=0, filter=f'model = "{model}" AND type = "{kind}"',
-                                                        bookmark_interval_seconds=1), timeout=10)  # fmt: skip
-    found = []
-    for response in stream:
-        if response.HasField("bookmark"):
-            break
-        found.append(response.event)
-    stream.cancel()
-    return found
+    return logged_events(w.api, model, kind)
 
 
 def write_unit(folder: Path, files: dict[str, bytes]) -> None:

@@ -9,6 +9,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from studbook.v1 import (
+    events_pb2,
     events_pb2_grpc,
     lineage_pb2_grpc,
     registry_pb2,
@@ -59,3 +60,26 @@ def register(stub: Stubs, model: str, **fields: object) -> resources_pb2.ModelVe
         )  # fmt: skip
     )
     return reply.version
+
+
+def version_or_none(stub: Stubs, model: str, number: int | str) -> resources_pb2.ModelVersion | None:
+    """The version, or None while it does not exist (for waiting until it does)."""
+    try:
+        return stub.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=f"models/{model}/versions/{number}"))
+    except grpc.RpcError as error:
+        if error.code() == grpc.StatusCode.NOT_FOUND:
+            return None
+        raise
+
+
+def logged_events(stub: Stubs, model: str, kind: str) -> list[events_pb2.Event]:
+    """Every logged event of one model and type, read until the stream goes idle."""
+    stream = stub.events.Watch(events_pb2.WatchRequest(start_revision=0, filter=f'model = "{model}" AND type = "{kind}"',
+                                                       bookmark_interval_seconds=1), timeout=10)  # fmt: skip
+    found = []
+    for response in stream:
+        if response.HasField("bookmark"):
+            break
+        found.append(response.event)
+    stream.cancel()
+    return found

@@ -13,7 +13,9 @@ from studbook.daemon.artifacts import FileSink, ScanLimits, content_digest, scan
 from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.store import materialize
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
+from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.formats import FolderInfo, FormatError, inspect_file, inspect_folder
+from studbook.daemon.formats import record
 
 
 class HashedFile(Protocol):
@@ -36,6 +38,7 @@ class Intake:
     storage_uri: str
     signature: Signature = field(default_factory=Signature)
     folder: FolderInfo | None = None
+    format_info: FormatInfo = field(default_factory=FormatInfo)
 
 
 def take_in(
@@ -88,12 +91,12 @@ def describe(root: Path, is_dir: bool, scanned: Sequence[HashedFile], single_nam
         target = root / item.path if is_dir else root / single_name
         try:
             info = inspect_file(target, root=root)
-            fmt, flags = info.format, info.flags
+            fmt, flags, found = info.format, info.flags, record.file_record(info)
             if signature.empty and info.signature is not None:
                 signature = info.signature
         except FormatError as exc:
-            fmt, flags = "unknown", (f"unreadable:{exc.reason}",)
-        files.append(ArtifactFile(item.path, item.size, item.sha256, fmt, tuple(flags)))
+            fmt, flags, found = "unknown", (f"unreadable:{exc.reason}",), FormatInfo()
+        files.append(ArtifactFile(item.path, item.size, item.sha256, fmt, tuple(flags), found))
     folder = None
     if is_dir:
         try:
@@ -102,7 +105,8 @@ def describe(root: Path, is_dir: bool, scanned: Sequence[HashedFile], single_nam
             folder = None
     if folder is not None and signature.empty and folder.signature is not None:
         signature = folder.signature
-    return Intake(files, content_digest(scanned), "", signature, folder)
+    summary = record.version_record([(f.size, f.format_info) for f in files], folder)
+    return Intake(files, content_digest(scanned), "", signature, folder, summary)
 
 
 def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:
@@ -110,9 +114,11 @@ def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:
     draft.files = intake.files
     draft.content_digest = intake.digest
     draft.storage_uri = draft.storage_uri or intake.storage_uri
+    draft.format_info = intake.format_info
     if draft.signature.empty:
         draft.signature = intake.signature
     folder = intake.folder
+    draft.metrics = record.with_card_metrics(draft.metrics, folder)
     if folder is None:
         return
     draft.model_card = draft.model_card or folder.model_card

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.model import (
     ArtifactFile,
     Dataset,
@@ -15,6 +16,7 @@ from studbook.daemon.domain.model import (
     Signature,
 )
 from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
+from studbook.daemon.formats import record
 from studbook.daemon.formats.folder import PLAIN
 from studbook.daemon.watch.examine import Hashed, Inspected
 from studbook.daemon.watch.manifest import Manifest
@@ -38,13 +40,14 @@ def build_draft(
     for item in hashed.files:
         info = inspected.files.get(item.path)
         files.append(ArtifactFile(item.path, item.size, item.sha256, info.format if info else "",
-                                  tuple(info.flags) if info else ()))  # fmt: skip
+                                  tuple(info.flags) if info else (),
+                                  record.file_record(info) if info else FormatInfo()))  # fmt: skip
     draft = ModelVersion(
         model=model,
         number=0,
         description=manifest.description,
         params=dict(manifest.params),
-        metrics=list(manifest.metrics),
+        metrics=record.with_card_metrics(manifest.metrics, folder),
         files=files,
         storage_uri=Path(unit_path).as_uri(),
         content_digest=hashed.digest,
@@ -57,6 +60,7 @@ def build_draft(
         training=replace(manifest.training, data_versions=dict(manifest.training.data_versions)),
         created_by=ACTOR,
         created_from=unit_path,
+        format_info=record.version_record([(f.size, f.format_info) for f in files], folder),
     )
     draft.tags = _tags(manifest, inspected)
     return draft
@@ -86,9 +90,6 @@ def _tags(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
         if folder.base_model:
             found["base_model"] = folder.base_model
         found.update(folder.tags)
-    parameters = sum(info.parameter_count or 0 for info in inspected.files.values())
-    if parameters:
-        found["format.parameters"] = str(parameters)
     tags = dict(manifest.tags)
     for key, value in found.items():
         if len(tags) >= MAX_TAGS:

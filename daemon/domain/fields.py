@@ -92,6 +92,10 @@ class FieldSet:
         tests a key by name, and the callers decide whether a bare map is allowed.
         `sortable` narrows the list of fields an error message offers.
         """
+        exact = self.get(path)
+        if exact is not None:
+            # Dotted names of their own (`format.parameters`) win over a map key.
+            return FieldRef(exact)
         root, dot, key = path.partition(".")
         spec = self.get(root)
         if spec is None:
@@ -140,6 +144,13 @@ VERSION_FIELDS = FieldSet(
         FieldSpec("stage", FieldKind.MEMBERSHIP, sortable=False, fold_case=True),
         FieldSpec("alias", FieldKind.MEMBERSHIP, sortable=False, fold_case=True),
         FieldSpec("dataset", FieldKind.MEMBERSHIP, sortable=False),
+        # The version's format record (see domain.format_info).
+        FieldSpec("format.format", FieldKind.STRING),
+        FieldSpec("format.parameters", FieldKind.INT),
+        FieldSpec("format.architecture", FieldKind.STRING),
+        FieldSpec("format.framework", FieldKind.STRING),
+        # Any of the version's element types, case-insensitive: format.dtype = "BF16".
+        FieldSpec("format.dtype", FieldKind.MEMBERSHIP, sortable=False),
     ),
 )
 

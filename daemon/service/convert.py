@@ -315,6 +315,14 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         model_card_truncated=diff.model_card_truncated,
         base_semver=diff.base_semver,
         target_semver=diff.target_semver,
+        format=values(diff.format),
+        tensors=[
+            registry_pb2.TensorChange(
+                name=t.name, change=_CHANGE[t.change], base_dtype=t.base_dtype, target_dtype=t.target_dtype,
+                base_shape=t.base_shape, target_shape=t.target_shape,
+            )  # fmt: skip
+            for t in diff.tensors
+        ],
     )
 
 

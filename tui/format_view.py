@@ -1,0 +1,66 @@
+"""A format record (FormatInfo) as text: the `show` command's Format section and the UI's file pane."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from studbook.tui.output import PLAIN, Painter, fields, table
+from studbook.v1 import formats_pb2
+
+_FAMILIES = ("onnx", "gguf", "keras", "pickle", "mlflow", "savedmodel", "huggingface")
+
+
+def parameters(count: int) -> str:
+    """1234567 -> "1.23M (1234567)": the scale at a glance, the exact count beside it."""
+    if count <= 0:
+        return ""
+    for scale, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if count >= scale:
+            return f"{count / scale:.3g}{suffix} ({count})"
+    return str(count)
+
+
+def shape(dims: Iterable[int]) -> str:
+    return "[" + ", ".join("?" if d < 0 else str(d) for d in dims) + "]"
+
+
+def family(info: formats_pb2.FormatInfo) -> list[tuple[str, object]]:
+    """The set family sub-records' fields as `family.field` pairs (tensor lists as names)."""
+    pairs: list[tuple[str, object]] = []
+    for name in _FAMILIES:
+        if not info.HasField(name):
+            continue
+        sub = getattr(info, name)
+        for descriptor, value in sub.ListFields():
+            kind = descriptor.message_type
+            if kind is not None and kind.name == "TensorInfo":
+                value = [f"{t.name}{' ' + t.dtype if t.dtype else ''} {shape(t.shape)}" for t in value]
+            elif kind is not None:  # a map<string, string>
+                value = dict(value)
+            elif not isinstance(value, (str, int, float, bool)):
+                value = list(value)
+            pairs.append((f"{name}.{descriptor.name}", value))
+    return pairs
+
+
+def format_pairs(info: formats_pb2.FormatInfo) -> list[tuple[str, object]]:
+    framework = " ".join(x for x in (info.framework, info.framework_version) if x)
+    return [
+        ("format", info.format),
+        ("framework", framework),
+        ("architecture", info.architecture),
+        ("parameters", parameters(info.parameters)),
+        ("tensors", info.tensor_count or ""),
+        ("dtypes", list(info.dtypes)),
+        *family(info),
+        *((f"details.{k}", v) for k, v in sorted(info.details.items())),
+    ]
+
+
+def format_block(info: formats_pb2.FormatInfo, paint: Painter = PLAIN) -> str:
+    """Facts, then the largest tensors as a table; empty for an empty record."""
+    facts = fields(format_pairs(info), paint=paint)
+    tensors = table(
+        ("TENSOR", "DTYPE", "SHAPE"), [(t.name, t.dtype, shape(t.shape)) for t in info.tensors], paint=paint
+    ) if info.tensors else ""  # fmt: skip
+    return "\n".join(part for part in (facts, tensors) if part)

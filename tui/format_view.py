@@ -64,3 +64,35 @@ def format_block(info: formats_pb2.FormatInfo, paint: Painter = PLAIN) -> str:
         ("TENSOR", "DTYPE", "SHAPE"), [(t.name, t.dtype, shape(t.shape)) for t in info.tensors], paint=paint
     ) if info.tensors else ""  # fmt: skip
     return "\n".join(part for part in (facts, tensors) if part)
+
+
+def summary_line(info: formats_pb2.FormatInfo) -> str:
+    """One line: format · framework · architecture · parameters · dtypes; empty for an empty record."""
+    count = f"{parameters(info.parameters).split(' ')[0]} params" if info.parameters > 0 else ""
+    framework = " ".join(x for x in (info.framework, info.framework_version) if x)
+    dtypes = ", ".join(info.dtypes[:4]) + (" …" if len(info.dtypes) > 4 else "")
+    parts = [info.format, framework if framework != info.format else "", info.architecture, count, dtypes]
+    return " · ".join(part for part in parts if part)
+
+
+def compact_lines(info: formats_pb2.FormatInfo, tensors: int = 3) -> list[str]:
+    """A few short lines for a narrow pane: the summary, the family's facts, the largest tensors."""
+    head = summary_line(info)
+    if not head or head == "unknown":  # no reader understood the file: nothing to add to its format column
+        return []
+    facts = [(key.split(".", 1)[1], value) for key, value in family(info) if not key.endswith(".kv")]
+    lines = [head]
+    if facts:
+        lines.append("  ".join(f"{key} {_short(value)}" for key, value in facts))
+    lines += [f"{t.name}  {t.dtype} {shape(t.shape)}" for t in info.tensors[:tensors]]
+    return lines
+
+
+def _short(value: object, items: int = 4) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value[:items]) + ("…" if len(value) > items else "")
+    if isinstance(value, dict):
+        return f"{len(value)} keys"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

@@ -14,8 +14,9 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from studbook.tui.format_view import compact_lines
 from studbook.tui.output import format_size
-from studbook.v1 import resources_pb2
+from studbook.v1 import formats_pb2, resources_pb2
 
 ArtifactFile = resources_pb2.ArtifactFile
 
@@ -201,9 +202,14 @@ class FileTree(Tree[FileNodeData]):
         self.show_root = True
         self.index = index_files(())
         self.name_column = NAME_MIN
+        self.summary = formats_pb2.FormatInfo()
 
-    def show(self, files: Iterable[ArtifactFile], label: str) -> None:
-        """Replace the tree with `files` under a root called `label`; only the top level is built."""
+    def show(self, files: Iterable[ArtifactFile], label: str, summary: formats_pb2.FormatInfo | None = None) -> None:
+        """Replace the tree with `files` under a root called `label`; only the top level is built.
+
+        `summary` is the version's format record, described under the tree when the root is picked.
+        """
+        self.summary = summary if summary is not None else formats_pb2.FormatInfo()
         self.index = index_files(files, label)
         self.name_column = name_column(self.index.widest, self.guide_depth)
         self.reset(Text(label), FileNodeData(0, self.index.root))
@@ -341,6 +347,8 @@ class FileTree(Tree[FileNodeData]):
                 text.append(f"{folder.flagged:,} flagged", self._severity_style(folder.worst))
                 if folder.danger:
                     text.append(f", {folder.danger:,} can run code when loaded", meta)
+            if data.depth == 0:
+                _append_format(text, self.summary, meta)
             return text
         if data.file is None:
             return Text("")
@@ -352,7 +360,15 @@ class FileTree(Tree[FileNodeData]):
             text.append("\n")
             text.append(flag, self._severity_style(flag_severity(flag)))
             text.append(f"  {note}" if note else "", meta)
+        _append_format(text, item.format_info, meta)
         return text
+
+
+def _append_format(text: Text, info: formats_pb2.FormatInfo, meta: Style) -> None:
+    """What the format reader learned, a line each: summary, family facts, the largest tensors."""
+    for number, line in enumerate(compact_lines(info)):
+        text.append("\n")
+        text.append(line, "bold" if number == 0 else meta)
 
 
 def _fit(text: str, width: int) -> str:

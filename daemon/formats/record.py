@@ -28,6 +28,7 @@ from studbook.daemon.domain.format_info import (
     clip_text,
 )
 from studbook.daemon.domain.model import Metric, TensorSpec
+from studbook.daemon.domain.names import METRIC_KEY
 from studbook.daemon.formats import dtypes, jsonutil
 from studbook.daemon.formats.info import LAMBDA_LAYER, FileInfo, FolderInfo
 
@@ -114,9 +115,13 @@ def card_metrics(folder: FolderInfo | None) -> list[Metric]:
         if not name:
             continue
         dataset = _key_part(row.get("dataset"))
-        key = f"{dataset}/{name}" if dataset else name
-        split = str(row.get("split", ""))[:64]
-        metrics.setdefault((key[:128], split), Metric(key[:128], float(value), split=split))
+        key = (f"{dataset}/{name}" if dataset else name)[:128]
+        if not METRIC_KEY.fullmatch(key):
+            key = ("_" + key)[:128]  # keys start with a letter or '_'; a card's names may not
+        split = _key_part(row.get("split"))
+        # What a card says never fails the registration: a key no rule accepts is left out.
+        if METRIC_KEY.fullmatch(key):
+            metrics.setdefault((key, split), Metric(key, float(value), split=split))
     return list(metrics.values())
 
 

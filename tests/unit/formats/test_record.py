@@ -208,3 +208,32 @@ def test_bounded_cuts_every_list_string_and_map_and_round_trips(record: fi.Forma
     _within_bounds(cut)
     assert fi.bounded(cut) == cut
     assert fi.from_plain(json.loads(json.dumps(fi.to_plain(cut)))) == cut
+
+
+def _card_folder(tmp_path: Path, results: str) -> object:
+    readme = f"---\nmodel-index:\n- name: m\n  results:\n{results}---\n# card\n"
+    return inspect_folder(tmp_path, write_files(tmp_path, {"README.md": readme, "config.json": "{}"}))
+
+
+def test_card_names_become_valid_metric_keys_and_text_values_are_left_out(tmp_path: Path) -> None:
+    results = (
+        "  - dataset: {name: '1k set!', split: 'test/clean'}\n"
+        "    metrics:\n"
+        "    - {type: 'exact match', value: 71}\n"
+        "    - {type: rouge, value: 'n/a'}\n"
+    )
+    metrics = card_metrics(_card_folder(tmp_path, results))  # type: ignore[arg-type]
+
+    assert [(m.key, m.split, m.value) for m in metrics] == [("_1k_set/exact_match", "test_clean", 71.0)]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(dataset=st.text(max_size=200), split=st.text(max_size=200), metric=st.text(max_size=200))
+def test_whatever_a_card_names_its_metrics_are_valid(tmp_path: Path, dataset: str, split: str, metric: str) -> None:
+    from studbook.daemon.app.versions import validate_metrics
+
+    results = (f"  - dataset: {{name: {json.dumps(dataset)}, split: {json.dumps(split)}}}\n"
+               f"    metrics:\n    - {{type: {json.dumps(metric)}, value: 0.5}}\n")  # fmt: skip
+    folder = _card_folder(tmp_path, results)
+
+    validate_metrics(card_metrics(folder))  # type: ignore[arg-type]

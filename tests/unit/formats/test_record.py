@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import struct
 from pathlib import Path
@@ -22,6 +23,7 @@ from .builders import (
     onnx_tensor,
     onnx_value_info,
     safetensors_bytes,
+    saved_model_pb,
     write_files,
 )
 from .test_folders import hf_folder
@@ -102,6 +104,23 @@ def test_keras_record_lists_layers_and_flags_lambda(tmp_path: Path) -> None:
     assert record.framework == "keras"
 
 
+def _binunicode(text: str) -> bytes:
+    data = text.encode()
+    return b"X" + struct.pack("<I", len(data)) + data
+
+
+def test_a_joblib_record_names_class_scikit_learn_version_and_compression(tmp_path: Path) -> None:
+    # NEWOBJ of LogisticRegression, then BUILD with its state: written as opcodes, never unpickled.
+    state = b"}(" + _binunicode("C") + b"G" + struct.pack(">d", 1.0) + _binunicode("_sklearn_version")
+    state += _binunicode("1.5.1") + b"u"
+    data = b"\x80\x04csklearn.linear_model._logistic\nLogisticRegression\n)\x81" + state + b"b."
+    record = file_record(inspect_file(_write(tmp_path, "model.joblib", gzip.compress(data))))
+
+    assert record.format == "joblib"
+    assert (record.framework, record.framework_version) == ("scikit-learn", "1.5.1")
+    assert record.pickle == fi.PickleInfo(4, "sklearn.linear_model._logistic.LogisticRegression", "1.5.1", "gzip")
+
+
 def test_a_hugging_face_folder_summary_carries_config_and_card_fields(tmp_path: Path) -> None:
     weights = safetensors_bytes({"w": ("F16", [2, 2], b"\0" * 8)})
     files = hf_folder(tmp_path, **{"model.safetensors": weights})
@@ -130,6 +149,18 @@ def test_an_mlflow_folder_summary_names_flavors_and_loader(tmp_path: Path) -> No
 
     assert summary.format == "mlflow" and summary.framework == "sklearn" and summary.framework_version == "1.5.0"
     assert summary.mlflow == fi.MlflowInfo(("python_function", "sklearn"), "mlflow.sklearn", "abc123", "2.14.0", False)
+
+
+def test_a_savedmodel_folder_summary_names_signatures_and_variables(tmp_path: Path) -> None:
+    pb = saved_model_pb({"serving_default": {"inputs": {"x": (1, [-1, 3])}, "outputs": {"y": (1, [-1])}}})
+    files = write_files(tmp_path, {"saved_model.pb": pb, "variables/variables.index": b"\0" * 8})
+    record = file_record(inspect_file(tmp_path / "saved_model.pb"))
+
+    summary = version_record([(len(pb), record), (8, fi.FormatInfo(format="unknown"))], inspect_folder(tmp_path, files))
+
+    assert summary.format == "savedmodel" and summary.framework == "tensorflow" and summary.framework_version == "2.16.1"
+    assert summary.savedmodel == fi.SavedModelInfo(("serving_default",), ("serve",), ("variables/variables.index",),
+                                                   "2.16.1")  # fmt: skip
 
 
 def test_the_biggest_readable_file_names_the_main_format() -> None:

@@ -81,12 +81,12 @@ MIGRATIONS: tuple[str, ...] = (
     # 6: format records. The whole record is JSON; what filters reach is a plain column. The
     # `format.parameters` tag drops used to set becomes the parameters column (and leaves the tags).
     """
-    ALTER TABLE versions ADD COLUMN format_info JSON DEFAULT '{}';
-    ALTER TABLE versions ADD COLUMN format_parameters BIGINT DEFAULT 0;
-    ALTER TABLE versions ADD COLUMN format_architecture VARCHAR DEFAULT '';
-    ALTER TABLE versions ADD COLUMN format_framework VARCHAR DEFAULT '';
-    ALTER TABLE versions ADD COLUMN format_dtypes JSON DEFAULT '[]';
-    ALTER TABLE files ADD COLUMN format_info JSON DEFAULT '{}';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_info JSON DEFAULT '{}';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_parameters BIGINT DEFAULT 0;
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_architecture VARCHAR DEFAULT '';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_framework VARCHAR DEFAULT '';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_dtypes JSON DEFAULT '[]';
+    ALTER TABLE files ADD COLUMN IF NOT EXISTS format_info JSON DEFAULT '{}';
     UPDATE versions SET
         format_parameters = coalesce(TRY_CAST(tags->>'$."format.parameters"' AS BIGINT), 0),
         format_info = CASE WHEN TRY_CAST(tags->>'$."format.parameters"' AS BIGINT) > 0

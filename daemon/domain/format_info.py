@@ -98,6 +98,8 @@ class SavedModelInfo:
     tags: tuple[str, ...] = ()
     variables: tuple[str, ...] = ()
     tensorflow_version: str = ""
+    # Op types of the graph's nodes, most used first.
+    ops: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -269,6 +269,7 @@ def _savedmodel(meta: Mapping[str, Any], info: FileInfo) -> FormatInfo:
             signatures=tuple(str(s) for s in jsonutil.as_list(meta.get("signature_names"))),
             tags=tuple(str(s) for s in jsonutil.as_list(meta.get("tags"))),
             tensorflow_version=version,
+            ops=_by_count(meta.get("op_types")),
         ),
     )
 
@@ -325,6 +326,7 @@ def _folder_summary(record: FormatInfo, folder: FolderInfo) -> FormatInfo:
                 tags=tuple(str(s) for s in jsonutil.as_list(meta.get("tags"))),
                 variables=tuple(str(s) for s in jsonutil.as_list(meta.get("variables"))),
                 tensorflow_version=version,
+                ops=_by_count(meta.get("op_types")),
             ),
         )
     config = jsonutil.as_dict(meta.get("config"))

@@ -18,6 +18,10 @@ FORMAT = "savedmodel"
 PB_NAME = "saved_model.pb"
 DEFAULT_SIGNATURE = "serving_default"
 _MAX_STRING = 64 * 1024
+# The op scan reads at most this many protobuf fields of the graph, on a budget of its own:
+# op names are a description, so a graph too big to scan whole never fails the file.
+_OP_FIELDS = 200_000
+_MAX_OP_NAME = 256
 
 
 def looks_like(head: bytes) -> bool:
@@ -32,6 +36,8 @@ class SavedModelInfo:
     signatures: dict[str, Signature] = field(default_factory=dict)
     methods: dict[str, str] = field(default_factory=dict)
     meta_graphs: int = 0
+    # Op type -> node count, over the first nodes of the graph (see _OP_FIELDS).
+    op_types: dict[str, int] = field(default_factory=dict)
 
     @property
     def signature(self) -> Signature | None:
@@ -46,6 +52,7 @@ class SavedModelInfo:
             "tensorflow_version": self.tensorflow_version,
             "signature_names": list(self.signatures)[: limits.max_listed],
             "methods": dict(list(self.methods.items())[: limits.max_listed]),
+            "op_types": dict(sorted(self.op_types.items(), key=lambda kv: -kv[1])[: limits.max_listed]),
         }
 
 
@@ -75,7 +82,9 @@ def _meta_graph(message: Message, info: SavedModelInfo, limits: Limits) -> None:
     for number, _, value in message.fields():
         if not isinstance(value, Span):
             continue
-        if number == 1:  # MetaInfoDef
+        if number == 2:  # GraphDef
+            _op_types(message, value, info, limits)
+        elif number == 1:  # MetaInfoDef
             meta = message.child(value)
             for n, _, v in meta.fields():
                 if n == 4 and isinstance(v, Span) and len(info.tags) < limits.max_listed:
@@ -88,6 +97,23 @@ def _meta_graph(message: Message, info: SavedModelInfo, limits: Limits) -> None:
                 info.signatures[key], method = _signature_def(signature_def)
                 if method:
                     info.methods[key] = method
+
+
+def _op_types(meta_graph: Message, span: Span, info: SavedModelInfo, limits: Limits) -> None:
+    """Count the graph's NodeDef ops (GraphDef.node = 1, NodeDef.op = 2), best effort."""
+    graph = Message(meta_graph.source, span.start, span.start + span.length, Budget(_OP_FIELDS, limits.max_depth))
+    try:
+        for number, _, value in graph.fields():
+            if number != 1 or not isinstance(value, Span):
+                continue
+            node = graph.child(value)
+            for n, _, v in node.fields():
+                if n == 2 and isinstance(v, Span) and v.length <= _MAX_OP_NAME:
+                    op = node.string(v, _MAX_OP_NAME, "op")
+                    if op in info.op_types or len(info.op_types) < limits.max_listed:
+                        info.op_types[op] = info.op_types.get(op, 0) + 1
+    except FormatError:
+        return  # past the scan's budget, or a node it cannot read: keep the ops counted so far
 
 
 def _map_entry(message: Message) -> tuple[str, Message | None]:

@@ -100,16 +100,18 @@ class MlflowInfo(_message.Message):
     def __init__(self, flavors: _Optional[_Iterable[str]] = ..., loader_module: _Optional[str] = ..., model_uuid: _Optional[str] = ..., mlflow_version: _Optional[str] = ..., has_signature: _Optional[bool] = ...) -> None: ...
 
 class SavedModelInfo(_message.Message):
-    __slots__ = ("signatures", "tags", "variables", "tensorflow_version")
+    __slots__ = ("signatures", "tags", "variables", "tensorflow_version", "ops")
     SIGNATURES_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     VARIABLES_FIELD_NUMBER: _ClassVar[int]
     TENSORFLOW_VERSION_FIELD_NUMBER: _ClassVar[int]
+    OPS_FIELD_NUMBER: _ClassVar[int]
     signatures: _containers.RepeatedScalarFieldContainer[str]
     tags: _containers.RepeatedScalarFieldContainer[str]
     variables: _containers.RepeatedScalarFieldContainer[str]
     tensorflow_version: str
-    def __init__(self, signatures: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., variables: _Optional[_Iterable[str]] = ..., tensorflow_version: _Optional[str] = ...) -> None: ...
+    ops: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, signatures: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., variables: _Optional[_Iterable[str]] = ..., tensorflow_version: _Optional[str] = ..., ops: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HuggingFaceInfo(_message.Message):
     __slots__ = ("model_type", "architectures", "torch_dtype", "transformers_version", "license", "language", "pipeline_tag", "base_model")

@@ -92,10 +92,11 @@ def tf_tensor_info(name: str, dtype: int, dims: list[int]) -> bytes:
 Signatures = dict[str, dict[str, dict[str, tuple[int, list[int]]]]]
 
 
-def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1") -> bytes:
-    """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}."""
+def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1", ops: list[str] = ()) -> bytes:  # type: ignore[assignment]
+    """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}; ops: the graph's nodes' op types."""
     meta_info = pb_bytes(4, "serve") + pb_bytes(5, tf_version)
-    meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, b"\x0a\x00" * 50)  # an opaque GraphDef
+    nodes = b"".join(pb_bytes(1, pb_bytes(1, f"n{i}") + pb_bytes(2, op)) for i, op in enumerate(ops))
+    meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, nodes or b"\x0a\x00" * 50)  # a GraphDef
     for name, sides in signatures.items():
         body = b""
         for number, side in ((1, "inputs"), (2, "outputs")):

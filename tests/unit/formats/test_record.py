@@ -152,7 +152,8 @@ def test_an_mlflow_folder_summary_names_flavors_and_loader(tmp_path: Path) -> No
 
 
 def test_a_savedmodel_folder_summary_names_signatures_and_variables(tmp_path: Path) -> None:
-    pb = saved_model_pb({"serving_default": {"inputs": {"x": (1, [-1, 3])}, "outputs": {"y": (1, [-1])}}})
+    signatures = {"serving_default": {"inputs": {"x": (1, [-1, 3])}, "outputs": {"y": (1, [-1])}}}
+    pb = saved_model_pb(signatures, ops=["Placeholder", "MatMul", "Relu", "MatMul"])  # type: ignore[arg-type]
     files = write_files(tmp_path, {"saved_model.pb": pb, "variables/variables.index": b"\0" * 8})
     record = file_record(inspect_file(tmp_path / "saved_model.pb"))
 
@@ -160,7 +161,7 @@ def test_a_savedmodel_folder_summary_names_signatures_and_variables(tmp_path: Pa
 
     assert summary.format == "savedmodel" and summary.framework == "tensorflow" and summary.framework_version == "2.16.1"
     assert summary.savedmodel == fi.SavedModelInfo(("serving_default",), ("serve",), ("variables/variables.index",),
-                                                   "2.16.1")  # fmt: skip
+                                                   "2.16.1", ("MatMul", "Placeholder", "Relu"))  # fmt: skip
 
 
 def test_the_biggest_readable_file_names_the_main_format() -> None:

@@ -61,3 +61,20 @@ def test_a_truncated_saved_model_pb_is_refused(tmp_path: Path) -> None:
         inspect_folder(tmp_path, files)
 
     assert caught.value.reason == "TRUNCATED"
+
+
+def test_the_graph_op_types_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "saved_model.pb"
+    path.write_bytes(saved_model_pb({}, ops=["Placeholder", "MatMul", "Relu", "MatMul"]))  # type: ignore[arg-type]
+
+    assert inspect_file(path).metadata["op_types"] == {"MatMul": 2, "Placeholder": 1, "Relu": 1}
+
+
+def test_a_graph_too_big_to_scan_whole_keeps_the_ops_counted_so_far(tmp_path: Path) -> None:
+    path = tmp_path / "saved_model.pb"
+    path.write_bytes(saved_model_pb({}, ops=["Const"] * 120_000))  # type: ignore[arg-type]
+
+    info = inspect_file(path)
+
+    assert info.format == "savedmodel"
+    assert 0 < info.metadata["op_types"]["Const"] < 120_000

@@ -439,7 +439,8 @@ def test_format_record_fields_are_their_own_dotted_names() -> None:
     [
         ('format.parameters > "many"', "format.parameters takes a number"),
         ('format.dtype > "F16"', "format.dtype supports only =, != and :"),
-        ("format.layers = 3", "'format' has no sub-fields"),
+        ("format.layers = 3", "'format.' fields: format.architecture, format.dtype, format.format, "
+                              "format.framework, format.parameters"),
     ],
 )
 def test_format_record_fields_check_their_values(text: str, message: str) -> None:

@@ -97,8 +97,9 @@ def tensor_rows(changes: Iterable[registry_pb2.TensorChange], paint: ThemeText) 
     for change in changes:
         label, role = CHANGE_MARKS.get(change.change, ("", None))
         if change.change == registry_pb2.CHANGE_TYPE_CHANGED:
-            what = [word for word, differs in (("reshaped", list(change.base_shape) != list(change.target_shape)),
-                                               ("retyped", change.base_dtype != change.target_dtype)) if differs]  # fmt: skip
+            reshaped = list(change.base_shape) != list(change.target_shape)
+            retyped = change.base_dtype != change.target_dtype
+            what = [word for word, differs in (("reshaped", reshaped), ("retyped", retyped)) if differs]
             label = ", ".join(what) or label
         rows.append(
             ChangeRow(

@@ -108,7 +108,9 @@ class FieldSet:
         if not spec.keyed:
             dotted = sorted(s.name for s in self.specs if s.name.startswith(root + "."))
             if dotted:
-                raise FieldPathError(f"unknown {self.resource} field '{_clip(path)}'", f"'{root}.' fields: {', '.join(dotted)}")
+                raise FieldPathError(
+                    f"unknown {self.resource} field '{_clip(path)}'", f"'{root}.' fields: {', '.join(dotted)}"
+                )
             raise FieldPathError(f"'{root}' has no sub-fields, so '{_clip(path)}' names nothing")
         if not key:
             raise FieldPathError(f"'{root}' needs a key after the dot", f"e.g. {root}.name")

@@ -92,7 +92,9 @@ def tf_tensor_info(name: str, dtype: int, dims: list[int]) -> bytes:
 Signatures = dict[str, dict[str, dict[str, tuple[int, list[int]]]]]
 
 
-def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1", ops: list[str] = ()) -> bytes:  # type: ignore[assignment]
+def saved_model_pb(
+    signatures: Signatures, tf_version: str = "2.16.1", ops: list[str] = ()  # type: ignore[assignment]
+) -> bytes:
     """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}; ops: the graph's nodes' op types."""
     meta_info = pb_bytes(4, "serve") + pb_bytes(5, tf_version)
     nodes = b"".join(pb_bytes(1, pb_bytes(1, f"n{i}") + pb_bytes(2, op)) for i, op in enumerate(ops))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from textual.content import Content
 
-from studbook.tui import cells
+from studbook.tui import cells, format_view
 from studbook.tui.cells import ThemeText
 from studbook.tui.safe_text import safe
 from studbook.tui.widgets.change_table import ChangeRow
@@ -89,6 +89,35 @@ def file_rows(changes: Iterable[registry_pb2.FileChange], paint: ThemeText) -> l
             )
         )
     return rows
+
+
+def tensor_rows(changes: Iterable[registry_pb2.TensorChange], paint: ThemeText) -> list[ChangeRow]:
+    """The largest tensors of each side: dtype and shape per side, and whether it was reshaped or retyped."""
+    rows = []
+    for change in changes:
+        label, role = CHANGE_MARKS.get(change.change, ("", None))
+        if change.change == registry_pb2.CHANGE_TYPE_CHANGED:
+            reshaped = list(change.base_shape) != list(change.target_shape)
+            retyped = change.base_dtype != change.target_dtype
+            what = [word for word, differs in (("reshaped", reshaped), ("retyped", retyped)) if differs]
+            label = ", ".join(what) or label
+        rows.append(
+            ChangeRow(
+                paint(change.name, "bold"),
+                paint(_tensor(change.base_dtype, change.base_shape), "muted"),
+                paint(_tensor(change.target_dtype, change.target_shape), "muted"),
+                paint(label, role),
+                _changed(change.change),
+            )
+        )
+    return rows
+
+
+def _tensor(dtype: str, shape: Iterable[int]) -> str:
+    dims = list(shape)
+    if not dtype and not dims:
+        return ""
+    return f"{dtype} {format_view.shape(dims)}".strip()
 
 
 def _side(sha256: str, size: int) -> str:

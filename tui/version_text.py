@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from textual.content import Content
 
-from studbook.tui import cells
+from studbook.tui import cells, format_view
 from studbook.tui.output import enum_label, format_number
 from studbook.tui.safe_text import safe_message
 from studbook.tui.views import keeping
@@ -45,6 +45,7 @@ def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
         _field("files", keeping(v)),
         _field("digest", v.content_digest),
         _field("size", f"{cells.size(v.total_size)} in {len(v.files)} files" if v.files else ""),
+        _field("format", format_view.summary_line(v.format_info)),
         _field("tags", ", ".join(f"{k}={val}" for k, val in sorted(v.tags.items()))),
         _field("metrics", "  ".join(f"{cells.metric_label(m)}={format_number(m.value)}" for m in v.metrics)),
         Content(""),

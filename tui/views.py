@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 
-from studbook.tui import output
+from studbook.tui import format_view, output
 from studbook.tui.names import short_version
 from studbook.tui.output import Painter, fields, format_number, format_size, format_time, section, table
 from studbook.tui.promotion_text import waiting_line
@@ -244,6 +244,7 @@ def version_details(v: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> st
             section("Metrics", metrics if v.metrics else "", paint=paint),
             section("Params", fields(sorted(v.params.items()), paint=paint), paint=paint),
             section("Files", files if v.files else "", paint=paint),
+            section("Format", format_view.format_block(v.format_info, paint), paint=paint),
             section("Training", train, paint=paint),
             section("Lineage", lineage, paint=paint),
             section("Environment", environment, paint=paint),
@@ -349,6 +350,22 @@ def _delta(m: registry_pb2.MetricChange, paint: Painter) -> str:
     return paint(text, "green" if m.better else "red")
 
 
+def _tensor_changes(changes: Iterable[registry_pb2.TensorChange], paint: Painter) -> str:
+    """Tensors added, removed, reshaped or retyped (unchanged ones are left out)."""
+    rows = []
+    for t in changes:
+        if t.change == registry_pb2.CHANGE_TYPE_UNCHANGED:
+            continue
+        what = []
+        if t.change == registry_pb2.CHANGE_TYPE_CHANGED:
+            what = [w for w, differs in (("reshaped", list(t.base_shape) != list(t.target_shape)),
+                                         ("retyped", t.base_dtype != t.target_dtype)) if differs]  # fmt: skip
+        base = f"{t.base_dtype} {format_view.shape(t.base_shape)}" if t.base_dtype or t.base_shape else ""
+        target = f"{t.target_dtype} {format_view.shape(t.target_shape)}" if t.target_dtype or t.target_shape else ""
+        rows.append((_mark(t.change, paint), t.name, base, target, ", ".join(what)))
+    return table(("", "TENSOR", "BASE", "TARGET", ""), rows, paint=paint) if rows else ""
+
+
 @shows_user_text
 def diff(d: registry_pb2.VersionDiff, paint: Painter = PLAIN) -> str:
     head = f"{short_version(d.base)} ({d.base_semver}) -> {short_version(d.target)} ({d.target_semver})"
@@ -397,6 +414,8 @@ def diff(d: registry_pb2.VersionDiff, paint: Painter = PLAIN) -> str:
             section("Signature", signature, paint=paint),
             section("Environment", _value_changes(d.environment, paint), paint=paint),
             section("Files", file_table if files else "", paint=paint),
+            section("Format", _value_changes(d.format, paint), paint=paint),
+            section("Tensors", _tensor_changes(d.tensors, paint), paint=paint),
             section("Model card", card, paint=paint),
         ]
     )

@@ -9,13 +9,14 @@ registrant allows it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Protocol
 
+from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.model import ArtifactFile, Signature
 from studbook.daemon.domain.safety import unsafe_content
-from studbook.daemon.formats import DEFAULT_LIMITS, FileInfo, FolderInfo, Limits, inspect_file, inspect_folder
+from studbook.daemon.formats import DEFAULT_LIMITS, FileInfo, FolderInfo, Limits, inspect_file, inspect_folder, record
 
 # The file that declares a model folder's kind, which carries the folder's own flags.
 _DECLARING_FILES = {"mlflow": "MLmodel", "savedmodel": "saved_model.pb", "huggingface": "config.json"}
@@ -72,13 +73,13 @@ def artifact_files(hashed: Sequence[HashedFile], inspected: Inspected) -> list[A
     for item in hashed:
         info = inspected.files.get(item.path)
         files.append(ArtifactFile(item.path, item.size, item.sha256, info.format if info else "",
-                                  tuple(info.flags) if info else ()))  # fmt: skip
+                                  tuple(info.flags) if info else (),
+                                  record.file_record(info) if info else FormatInfo()))  # fmt: skip
     folder = inspected.folder
     if folder is not None and folder.flags and files:
         owner = _declaring_file(folder.kind, [f.path for f in files])
         files = [
-            ArtifactFile(f.path, f.size, f.sha256, f.format, tuple(dict.fromkeys((*f.flags, *folder.flags))))
-            if f.path == owner else f
+            replace(f, flags=tuple(dict.fromkeys((*f.flags, *folder.flags)))) if f.path == owner else f
             for f in files
         ]  # fmt: skip
     return files

@@ -13,7 +13,8 @@ from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.store import materialize
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
 from studbook.daemon.app.inspection import HashedFile, artifact_files, inspect_version, judge, signature_of
-from studbook.daemon.formats import FolderInfo
+from studbook.daemon.domain.format_info import FormatInfo
+from studbook.daemon.formats import FolderInfo, record
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Intake:
     storage_uri: str
     signature: Signature = field(default_factory=Signature)
     folder: FolderInfo | None = None
+    format_info: FormatInfo = field(default_factory=FormatInfo)
 
 
 def take_in(
@@ -72,7 +74,8 @@ def describe(unit: Path, is_dir: bool, scanned: Sequence[HashedFile], *, allow_u
     inspected = inspect_version(unit, is_dir, [f.path for f in scanned])
     files = artifact_files(scanned, inspected)
     judge(files, allow_unsafe=allow_unsafe)
-    return Intake(files, content_digest(scanned), "", signature_of(scanned, inspected), inspected.folder)
+    summary = record.version_record([(f.size, f.format_info) for f in files], inspected.folder)
+    return Intake(files, content_digest(scanned), "", signature_of(scanned, inspected), inspected.folder, summary)
 
 
 def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:
@@ -80,9 +83,11 @@ def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:
     draft.files = intake.files
     draft.content_digest = intake.digest
     draft.storage_uri = draft.storage_uri or intake.storage_uri
+    draft.format_info = intake.format_info
     if draft.signature.empty:
         draft.signature = intake.signature
     folder = intake.folder
+    draft.metrics = record.with_card_metrics(draft.metrics, folder)
     if folder is None:
         return
     draft.model_card = draft.model_card or folder.model_card

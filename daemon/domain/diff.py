@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
 
+from studbook.daemon.domain.format_info import FormatInfo, TensorInfo
 from studbook.daemon.domain.model import ArtifactFile, Metric, ModelVersion
 from studbook.daemon.domain.names import version_name
 from studbook.daemon.domain.signature import Compatibility, check_compatibility
@@ -66,6 +67,26 @@ class FileChange:
 
 
 @dataclass(frozen=True)
+class TensorChange:
+    """A tensor of the versions' bounded largest-tensor lists, matched by name."""
+
+    name: str
+    change: ChangeType
+    base_dtype: str = ""
+    target_dtype: str = ""
+    base_shape: tuple[int, ...] = ()
+    target_shape: tuple[int, ...] = ()
+
+    @property
+    def reshaped(self) -> bool:
+        return self.change is ChangeType.CHANGED and self.base_shape != self.target_shape
+
+    @property
+    def retyped(self) -> bool:
+        return self.change is ChangeType.CHANGED and self.base_dtype != self.target_dtype
+
+
+@dataclass(frozen=True)
 class VersionDiff:
     base: str
     target: str
@@ -79,6 +100,9 @@ class VersionDiff:
     model_card_truncated: bool = False
     base_semver: str = ""
     target_semver: str = ""
+    # The format records' facts (format, parameters, dtypes, architecture, family fields ...).
+    format: list[ValueChange] = field(default_factory=list)
+    tensors: list[TensorChange] = field(default_factory=list)
 
 
 def diff_versions(
@@ -114,6 +138,9 @@ def diff_versions(
       bytes of UTF-8 and cut at a line end, followed by a note saying how many lines were
       left out. Cards are at most 1 MiB, which bounds the work at about a second or two of
       CPU for two unrelated cards; callers on an event loop should run it in a thread.
+    - format: the format records' facts by name, as params are (`format_facts`); tensors
+      from the records' bounded lists of largest tensors, matched by name: a tensor outside
+      one side's list reads as added or removed, so they describe the largest tensors only.
     """
     base_name = version_name(base.model, base.number)
     target_name = version_name(target.model, target.number)
@@ -133,6 +160,8 @@ def diff_versions(
         model_card_truncated=truncated,
         base_semver=base.semver,
         target_semver=target.semver,
+        format=diff_mappings(format_facts(base.format_info), format_facts(target.format_info)),
+        tensors=diff_tensors(base.format_info.tensors, target.format_info.tensors),
     )
 
 
@@ -317,6 +346,58 @@ def _pair_moves(
             still_removed.append(file)
     moved_to = {id(new) for _, new in moves}
     return moves, still_removed, [file for file in added if id(file) not in moved_to]
+
+
+# --- format records ---------------------------------------------------------------------
+
+
+def format_facts(record: FormatInfo) -> dict[str, str]:
+    """A record's facts as text by name: common ones plainly, a family's as `family.field`.
+
+    Lists join with ","; the tensor list is compared on its own (`diff_tensors`). Empty
+    values are left out, so a fact a reader did not learn reads as absent, not as "".
+    """
+    facts: dict[str, str] = {}
+
+    def put(key: str, value: object) -> None:
+        if isinstance(value, tuple):
+            value = ",".join(str(v.name if isinstance(v, TensorInfo) else v) for v in value)
+        elif isinstance(value, bool):
+            value = "true" if value else ""
+        elif isinstance(value, dict):
+            for sub, text in sorted(value.items()):
+                put(f"{key}.{sub}", text)
+            return
+        text = str(value)
+        if text and text not in ("0", "-1"):
+            facts[key] = text
+
+    for name in ("format", "framework", "framework_version", "architecture", "tensor_count", "parameters",
+                 "dtypes"):  # fmt: skip
+        put(name, getattr(record, name))
+    for family in ("onnx", "gguf", "keras", "pickle", "mlflow", "savedmodel", "huggingface"):
+        sub = getattr(record, family)
+        if sub is not None:
+            for name, value in vars(sub).items():
+                put(f"{family}.{name}", value)
+    put("details", record.details)
+    return facts
+
+
+def diff_tensors(base: Iterable[TensorInfo], target: Iterable[TensorInfo]) -> list[TensorChange]:
+    """One entry per tensor name of either list, sorted by name; CHANGED when dtype or shape differ."""
+    old, new = {t.name: t for t in base}, {t.name: t for t in target}
+    changes = []
+    for name in sorted(old.keys() | new.keys()):
+        a, b = old.get(name), new.get(name)
+        if a is None and b is not None:
+            changes.append(TensorChange(name, ChangeType.ADDED, target_dtype=b.dtype, target_shape=b.shape))
+        elif b is None and a is not None:
+            changes.append(TensorChange(name, ChangeType.REMOVED, base_dtype=a.dtype, base_shape=a.shape))
+        elif a is not None and b is not None:
+            kind = ChangeType.UNCHANGED if (a.dtype, a.shape) == (b.dtype, b.shape) else ChangeType.CHANGED
+            changes.append(TensorChange(name, kind, a.dtype, b.dtype, a.shape, b.shape))
+    return changes
 
 
 # --- model card -------------------------------------------------------------------------

@@ -92,6 +92,10 @@ class FieldSet:
         tests a key by name, and the callers decide whether a bare map is allowed.
         `sortable` narrows the list of fields an error message offers.
         """
+        exact = self.get(path)
+        if exact is not None:
+            # Dotted names of their own (`format.parameters`) win over a map key.
+            return FieldRef(exact)
         root, dot, key = path.partition(".")
         spec = self.get(root)
         if spec is None:
@@ -102,6 +106,11 @@ class FieldSet:
         if not dot:
             return FieldRef(spec)
         if not spec.keyed:
+            dotted = sorted(s.name for s in self.specs if s.name.startswith(root + "."))
+            if dotted:
+                raise FieldPathError(
+                    f"unknown {self.resource} field '{_clip(path)}'", f"'{root}.' fields: {', '.join(dotted)}"
+                )
             raise FieldPathError(f"'{root}' has no sub-fields, so '{_clip(path)}' names nothing")
         if not key:
             raise FieldPathError(f"'{root}' needs a key after the dot", f"e.g. {root}.name")
@@ -140,6 +149,13 @@ VERSION_FIELDS = FieldSet(
         FieldSpec("stage", FieldKind.MEMBERSHIP, sortable=False, fold_case=True),
         FieldSpec("alias", FieldKind.MEMBERSHIP, sortable=False, fold_case=True),
         FieldSpec("dataset", FieldKind.MEMBERSHIP, sortable=False),
+        # The version's format record (see domain.format_info).
+        FieldSpec("format.format", FieldKind.STRING),
+        FieldSpec("format.parameters", FieldKind.INT),
+        FieldSpec("format.architecture", FieldKind.STRING),
+        FieldSpec("format.framework", FieldKind.STRING),
+        # Any of the version's element types, case-insensitive: format.dtype = "BF16".
+        FieldSpec("format.dtype", FieldKind.MEMBERSHIP, sortable=False),
     ),
 )
 

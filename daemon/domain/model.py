@@ -6,6 +6,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
 
+from studbook.daemon.domain.format_info import FormatInfo
+
 DEFAULT_STAGES = ("development", "staging", "production")
 
 
@@ -72,6 +74,8 @@ class ArtifactFile:
     sha256: str
     format: str = ""
     flags: tuple[str, ...] = ()
+    # What the format reader learned about the file (empty when it read nothing).
+    format_info: FormatInfo = field(default_factory=FormatInfo)
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,8 @@ class ModelVersion:
     total_size: int = 0
     file_count: int = 0
     format: str = ""
+    # The summary of the files' format records and the folder they form.
+    format_info: FormatInfo = field(default_factory=FormatInfo)
     # Every file's bytes are in the registry's artifact store (False: referenced, not kept).
     kept: bool = False
 

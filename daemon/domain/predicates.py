@@ -14,6 +14,9 @@ tag matches `tags.team != "risk"`; NOT is likewise the exact complement):
 - `metrics.KEY`: numeric, true when the latest value in ANY split matches.
 - `stage`, `alias`, `dataset`: `=`/`:` "holds / points at / trained on"; a dataset
   literal `name@version` also pins the version.
+- `format.parameters`, `format.architecture`, `format.framework`, `format.format`: the
+  version's format record, as numbers and text; `format.dtype` like `dataset`, true when any
+  of its element types matches (case-insensitive).
 - `field:*` (or `= *`) tests presence: a non-empty value, a present key or metric,
   any stage. `tags:team` and `metrics:auc` test a key by name.
 """

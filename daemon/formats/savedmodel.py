@@ -22,6 +22,8 @@ _MAX_STRING = 64 * 1024
 _MAX_NAME = 1024
 # Unsafe op names listed in one flag (the metadata keeps max_listed).
 _FLAG_OPS = 16
+# Distinct op types counted; a graph of more kinds than this is a description cut short.
+_MAX_OP_TYPES = 256
 
 
 def looks_like(head: bytes) -> bool:
@@ -38,6 +40,8 @@ class SavedModelInfo:
     meta_graphs: int = 0
     nodes: int = 0
     unsafe_ops: set[str] = field(default_factory=set)
+    # Op type -> node count; types past max_listed are not counted (nodes still are).
+    op_types: dict[str, int] = field(default_factory=dict)
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -61,6 +65,7 @@ class SavedModelInfo:
             "methods": dict(list(self.methods.items())[: limits.max_listed]),
             "node_count": self.nodes,
             "unsafe_ops": sorted(self.unsafe_ops)[: limits.max_listed],
+            "op_types": dict(sorted(self.op_types.items(), key=lambda kv: -kv[1])[: limits.max_listed]),
         }
 
 
@@ -135,6 +140,8 @@ def _node(node: Message, info: SavedModelInfo) -> None:
             op = node.string(value, _MAX_NAME, "op")
         elif number == 5 and isinstance(value, Span):
             attrs.append(value)
+    if op and (op in info.op_types or len(info.op_types) < _MAX_OP_TYPES):
+        info.op_types[op] = info.op_types.get(op, 0) + 1
     if op in tf_ops.UNSAFE:
         info.unsafe_ops.add(op)
     elif op == tf_ops.PRINT and any(_prints_to_file(node.child(attr)) for attr in attrs):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
+from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -11,8 +13,9 @@ from studbook.daemon.domain import diff as d
 from studbook.daemon.domain import model as m
 from studbook.daemon.domain.access import Caller, Denial, Role, Token
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
-from studbook.v1 import access_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import access_pb2, events_pb2, formats_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 # -- time -------------------------------------------------------------------------------
 
@@ -150,7 +153,8 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
         params=version.params,
         metrics=[metric_to_proto(x) for x in version.metrics],
         files=[
-            resources_pb2.ArtifactFile(path=f.path, size=f.size, sha256=f.sha256, format=f.format, flags=f.flags)
+            resources_pb2.ArtifactFile(path=f.path, size=f.size, sha256=f.sha256, format=f.format, flags=f.flags,
+                                       format_info=format_info_to_proto(f.format_info))
             for f in version.files
         ],
         storage_uri=version.storage_uri,
@@ -178,6 +182,8 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
         format=version.format,
         kept=version.kept,
     )
+    if not version.format_info.empty:
+        message.format_info.CopyFrom(format_info_to_proto(version.format_info))
     training = version.training
     message.training.CopyFrom(
         resources_pb2.TrainingConfig(
@@ -196,6 +202,33 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
     _set_time(message, "create_time", version.create_time)
     _set_time(message, "update_time", version.update_time)
     return message
+
+
+def format_info_to_proto(record: FormatInfo) -> formats_pb2.FormatInfo:
+    """The record as its message: fields of the same names, sub-records as sub-messages."""
+    message = formats_pb2.FormatInfo()
+    _fill_message(message, record)
+    return message
+
+
+def _fill_message(message: Any, record: Any) -> None:
+    for item in dataclasses.fields(record):
+        value = getattr(record, item.name)
+        if value is None:
+            continue
+        if dataclasses.is_dataclass(value):
+            _fill_message(getattr(message, item.name), value)
+        elif isinstance(value, dict):
+            getattr(message, item.name).update(value)
+        elif isinstance(value, tuple):
+            target = getattr(message, item.name)
+            for entry in value:
+                if dataclasses.is_dataclass(entry):
+                    _fill_message(target.add(), entry)
+                else:
+                    target.append(entry)
+        else:
+            setattr(message, item.name, value)
 
 
 def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.ModelVersion:
@@ -282,6 +315,14 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         model_card_truncated=diff.model_card_truncated,
         base_semver=diff.base_semver,
         target_semver=diff.target_semver,
+        format=values(diff.format),
+        tensors=[
+            registry_pb2.TensorChange(
+                name=t.name, change=_CHANGE[t.change], base_dtype=t.base_dtype, target_dtype=t.target_dtype,
+                base_shape=t.base_shape, target_shape=t.target_shape,
+            )  # fmt: skip
+            for t in diff.tensors
+        ],
     )
 
 

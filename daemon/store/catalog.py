@@ -52,7 +52,7 @@ from studbook.daemon.store.rows import (
     VERSION_SUMMARY_COLUMNS,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Each migration takes the catalog from version N-1 to N; index 0 creates it.
 MIGRATIONS: tuple[str, ...] = (
@@ -78,6 +78,23 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 5: the artifact store. Versions from before it are referenced, not kept.
     "ALTER TABLE versions ADD COLUMN IF NOT EXISTS kept BOOLEAN DEFAULT false",
+    # 6: format records. The whole record is JSON; what filters reach is a plain column. The
+    # `format.parameters` tag drops used to set becomes the parameters column (and leaves the tags).
+    """
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_info JSON DEFAULT '{}';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_parameters BIGINT DEFAULT 0;
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_architecture VARCHAR DEFAULT '';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_framework VARCHAR DEFAULT '';
+    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_dtypes JSON DEFAULT '[]';
+    ALTER TABLE files ADD COLUMN IF NOT EXISTS format_info JSON DEFAULT '{}';
+    UPDATE versions SET
+        format_parameters = coalesce(TRY_CAST(tags->>'$."format.parameters"' AS BIGINT), 0),
+        format_info = CASE WHEN TRY_CAST(tags->>'$."format.parameters"' AS BIGINT) > 0
+            THEN json_object('parameters', TRY_CAST(tags->>'$."format.parameters"' AS BIGINT))
+            ELSE '{}' END,
+        tags = json_merge_patch(tags, '{"format.parameters": null}')
+    WHERE json_exists(tags, '$."format.parameters"');
+    """,
 )
 
 
@@ -436,7 +453,7 @@ class Catalog:
             return
         keys = {(v.model, v.number): v for v in versions}
         for model, number, *file in self.query(
-            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags "
+            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags, f.format_info "
             "FROM files f JOIN (SELECT unnest(?) AS model, unnest(?) AS number) k "
             "USING (model, number) ORDER BY f.path",
             [[k[0] for k in keys], [k[1] for k in keys]],
@@ -735,7 +752,8 @@ def read_version(
     version.files = [
         rows.file_from_row(r)
         for r in run(
-            "SELECT path, size, sha256, format, flags FROM files WHERE model = ? AND number = ? ORDER BY path",
+            "SELECT path, size, sha256, format, flags, format_info FROM files WHERE model = ? AND number = ? "
+            "ORDER BY path",
             [model, number],
         )
     ]
@@ -756,7 +774,8 @@ def read_versions(
             "USING (model, number)", [document]))
     }  # fmt: skip
     for model, number, *file in run(
-        f"SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags FROM files f SEMI JOIN {wanted} k "
+        f"SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags, f.format_info FROM files f "
+        f"SEMI JOIN {wanted} k "
         "USING (model, number) ORDER BY f.model, f.number, f.path", [document],
     ):  # fmt: skip
         versions[(model, number)].files.append(rows.file_from_row(tuple(file)))

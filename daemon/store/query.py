@@ -112,6 +112,11 @@ _VERSIONS = _Table(
         "name": _VERSION_NAME,
         "semver_key": "v.semver_key",
         "datasets": "v.datasets",
+        "format.format": "coalesce(json_extract_string(v.format_info, '$.format'), '')",
+        "format.parameters": "v.format_parameters",
+        "format.architecture": "v.format_architecture",
+        "format.framework": "v.format_framework",
+        "format.dtype": "v.format_dtypes",
         **{
             name: f"v.{name}"
             for name in (
@@ -353,6 +358,8 @@ class _Compiler:
         if kind is FieldKind.METRICS:
             return self.metric(node)
         if kind is FieldKind.MEMBERSHIP:
+            if node.field.name == "format.dtype":
+                return self.dtype(node)
             return self.dataset(node) if node.field.name == "dataset" else self.stage(node)
         if kind is FieldKind.STRING_MAP:
             return self.map_value(node)
@@ -362,6 +369,8 @@ class _Compiler:
         column = self.table.columns[node.field.name]
         kind = node.field.kind
         if node.check is Check.PRESENT:
+            if node.field.name == "format.parameters":
+                return Fragment(f"{column} > 0", [])  # 0 means the readers found no count
             if kind in (FieldKind.INT, FieldKind.TIMESTAMP):
                 return Fragment(f"{column} IS NOT NULL", [])
             return Fragment(f"{column} <> ''", [])
@@ -409,6 +418,19 @@ class _Compiler:
         if node.check is Check.MATCH:
             return Fragment(f"{self.key} IN ({select} AND sh.label LIKE ? {_ESCAPE})", [_like(node.value)])
         return Fragment(f"{self.key} IN ({select} AND sh.label = ?)", [node.value])
+
+    def dtype(self, node: Predicate) -> Fragment:
+        """Any of the version's element types (a JSON list of short names), ignoring case."""
+        column = self.table.columns["format.dtype"]
+        if node.check is Check.PRESENT:
+            return Fragment(f"json_array_length({column}) > 0", [])
+        param: object
+        if node.check is Check.MATCH:
+            test, param = f"upper(d.item) LIKE upper(?) {_ESCAPE}", _like(node.value)
+        else:
+            test, param = "upper(d.item) = upper(?)", node.value
+        items = f"unnest(json_extract_string({column}, '$[*]')) AS d(item)"
+        return Fragment(f"EXISTS (SELECT 1 FROM {items} WHERE {test})", [param])
 
     def dataset(self, node: Predicate) -> Fragment:
         column = self.table.columns["datasets"]

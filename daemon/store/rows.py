@@ -8,6 +8,7 @@ from datetime import datetime
 from collections.abc import Sequence
 from typing import Any
 
+from studbook.daemon.domain import format_info
 from studbook.daemon.domain.access import Role, Token
 from studbook.daemon.domain.model import (
     ArtifactFile,
@@ -41,6 +42,7 @@ VERSION_COLUMNS = (
     "description", "tags", "params", "metrics", "signature", "environment", "training", "model_card",
     "datasets", "run", "parents", "storage_uri", "content_digest", "total_size", "file_count",
     "format", "created_by", "created_from", "request_id", "create_time", "update_time", "revision", "kept",
+    "format_info", "format_parameters", "format_architecture", "format_framework", "format_dtypes",
 )  # fmt: skip
 
 # Columns a table view needs. Every column read costs a scan of it over all matching rows
@@ -130,6 +132,11 @@ def version_row(version: ModelVersion) -> tuple[Any, ...]:
         version.update_time,
         version.revision,
         version.kept,
+        dumps(format_info.to_plain(version.format_info)),
+        version.format_info.parameters,
+        version.format_info.architecture,
+        version.format_info.framework,
+        dumps(list(version.format_info.dtypes)),
     )
 
 
@@ -158,6 +165,7 @@ def version_from_row(row: tuple[Any, ...], columns: tuple[str, ...] = VERSION_CO
         file_count=values["file_count"],
         format=values["format"],
         kept=bool(values.get("kept", False)),
+        format_info=format_info.from_plain(json.loads(values.get("format_info") or "{}")),
         datasets=[Dataset(**d) for d in json.loads(values.get("datasets", "[]"))],
         run=Run(**json.loads(values["run"])) if values.get("run") else None,
         parents=[ParentLink(**p) for p in json.loads(values.get("parents", "[]"))],
@@ -192,12 +200,14 @@ def metrics_from_json(text: str) -> list[Metric]:
 
 
 def file_row(model: str, number: int, f: ArtifactFile) -> tuple[Any, ...]:
-    return (model, number, f.path, f.size, f.sha256, f.format, dumps(list(f.flags)))
+    return (model, number, f.path, f.size, f.sha256, f.format, dumps(list(f.flags)),
+            dumps(format_info.to_plain(f.format_info)))  # fmt: skip
 
 
 def file_from_row(row: tuple[Any, ...]) -> ArtifactFile:
-    path, size, sha256, fmt, flags = row
-    return ArtifactFile(path, size, sha256, fmt, tuple(json.loads(flags)))
+    path, size, sha256, fmt, flags, info = row
+    return ArtifactFile(path, size, sha256, fmt, tuple(json.loads(flags)),
+                        format_info.from_plain(json.loads(info or "{}")))  # fmt: skip
 
 
 def metric_row(model: str, number: int, m: Metric) -> tuple[Any, ...]:

@@ -12,9 +12,9 @@ from studbook.daemon.domain.model import (
     ModelVersion,
     ParentLink,
     Run,
-
 )
 from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
+from studbook.daemon.formats import record
 from studbook.daemon.formats.folder import PLAIN
 from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import Manifest
@@ -34,13 +34,14 @@ def build_draft(
     """A draft for `VersionUseCases.register`; the manifest wins over what files declare."""
     manifest = manifest or Manifest()
     folder = inspected.folder
+    files = artifact_files(hashed.files, inspected)
     draft = ModelVersion(
         model=model,
         number=0,
         description=manifest.description,
         params=dict(manifest.params),
-        metrics=list(manifest.metrics),
-        files=artifact_files(hashed.files, inspected),
+        metrics=record.with_card_metrics(manifest.metrics, folder),
+        files=files,
         storage_uri=Path(unit_path).as_uri(),
         content_digest=hashed.digest,
         signature=signature_of(hashed.files, inspected),
@@ -52,6 +53,7 @@ def build_draft(
         training=replace(manifest.training, data_versions=dict(manifest.training.data_versions)),
         created_by=ACTOR,
         created_from=unit_path,
+        format_info=record.version_record([(f.size, f.format_info) for f in files], folder),
     )
     draft.tags = _tags(manifest, inspected)
     return draft
@@ -69,9 +71,6 @@ def _tags(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
         if folder.base_model:
             found["base_model"] = folder.base_model
         found.update(folder.tags)
-    parameters = sum(info.parameter_count or 0 for info in inspected.files.values())
-    if parameters:
-        found["format.parameters"] = str(parameters)
     tags = dict(manifest.tags)
     for key, value in found.items():
         if len(tags) >= MAX_TAGS:

@@ -81,7 +81,7 @@ def _add_stored_files(data: Path, count: int, size: int) -> None:
     conn.execute(
         """
         INSERT INTO files
-        SELECT v.model, v.number, 'model.safetensors', ?, b.sha256, 'safetensors', '[]'
+        SELECT v.model, v.number, 'model.safetensors', ?, b.sha256, 'safetensors', '[]', '{}'
         FROM (SELECT model, number, (row_number() OVER (ORDER BY model, number) - 1) % ? AS k FROM versions) v
         JOIN (SELECT unnest(?) AS sha256, unnest(range(?)) AS k) b USING (k)
         """,

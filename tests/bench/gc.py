@@ -44,9 +44,9 @@ def seed_for_retention(data: Path, versions: int) -> int:
     conn.execute("BEGIN")
     conn.execute("UPDATE versions SET kept = true")
     conn.execute("INSERT INTO files SELECT model, number, 'model.bin', 1000 + number, sha256(model || '/' || number), "
-                 "'safetensors', '[]' FROM versions")  # fmt: skip
+                 "'safetensors', '[]', '{}' FROM versions")  # fmt: skip
     conn.execute(f"INSERT INTO files SELECT model, number, 'shared.bin', 4096, sha256('shared-' || (number % {SHARED})), "
-                 "'', '[]' FROM versions")  # fmt: skip
+                 "'', '[]', '{}' FROM versions")  # fmt: skip
     conn.execute("INSERT INTO stage_history SELECT row_number() OVER (), model, 'production', false, number, NULL, 'bench', "
                  "'', now()::TIMESTAMP, NULL, false FROM versions WHERE number % 50 = 0")  # fmt: skip
     conn.execute("INSERT INTO stage_holders SELECT model, 'production', false, max(number) FROM versions "

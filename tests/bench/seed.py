@@ -36,7 +36,9 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
                json_object('lr', ((n % 10) / 100.0)::VARCHAR, 'depth', (n % 12)::VARCHAR), '[]',
                '{}', '{}', '{}', '', '[]', NULL, '[]', 's3://bucket/model-' || m || '/' || n, md5(m || '-' || n),
                1000 + n, 1, 'safetensors', 'bench', 'bench', '',
-               (TIMESTAMP '2026-01-01' + to_seconds(n * 60))::TIMESTAMP, now()::TIMESTAMP, 0, nextval('version_ids'), false
+               (TIMESTAMP '2026-01-01' + to_seconds(n * 60))::TIMESTAMP, now()::TIMESTAMP, 0, nextval('version_ids'), false,
+               json_object('format', 'safetensors', 'parameters', 1000000 * (n % 50)), 1000000 * (n % 50),
+               CASE WHEN n % 2 = 0 THEN 'llama' ELSE 'bert' END, '', CASE WHEN n % 3 = 0 THEN '["BF16"]' ELSE '["F32"]' END
         FROM range(?) a(m), range(1, ? + 1) b(n)
         """,
         [models, versions_per_model],

@@ -245,7 +245,9 @@ def test_a_temp_then_rename_writer_registers_the_single_file_with_its_format(wat
     found = wait_for(lambda: version(watched, model, 1), "version 1")
 
     assert [(f.path, f.format) for f in found.files] == [("model.safetensors", "safetensors")]
-    assert found.tags["format.parameters"] == "32"
+    assert "format.parameters" not in found.tags
+    assert found.format_info.parameters == 32 and list(found.format_info.dtypes) == ["F32"]
+    assert found.files[0].format_info.tensors[0].name == "w"
 
 
 def test_repeated_and_coalesced_events_register_once(watched, model):

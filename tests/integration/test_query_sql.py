@@ -23,6 +23,7 @@ from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Has, Star, Text, format_filter, parse_filter
 from studbook.daemon.domain.ordering import OrderTerm, parse_order_by
+from studbook.daemon.store.catalog import MIGRATIONS
 from studbook.daemon.store.query import (
     after_row,
     compile_model_filter,
@@ -33,6 +34,12 @@ from studbook.daemon.store.query import (
 )
 
 SCHEMA = resources.files("studbook.daemon.store").joinpath("schema.sql").read_text()
+# Format records of some fixture versions: model, number, record JSON, parameters, architecture, dtypes.
+FORMATS = [
+    ("fraud", 1, '{"format": "onnx"}', 1200, "", ["F32"]),
+    ("fraud", 2, '{"format": "gguf"}', 7_000_000_000, "llama", ["Q4_K", "F32"]),
+    ("churn", 2, '{"format": "huggingface"}', 300, "bert", ["BF16"]),
+]
 
 # model, number, semver, semver_key, change_kind, status, description, tags, params, datasets,
 # create_time (UTC, as the catalog stores it), created_by, format, total_size
@@ -84,7 +91,8 @@ NOON = "2026-01-01 12:00:00"
 
 def create_catalog(path: Path) -> duckdb.DuckDBPyConnection:
     connection = duckdb.connect(str(path))
-    connection.execute(SCHEMA)
+    for migration in MIGRATIONS:
+        connection.execute(migration)
     return connection
 
 
@@ -102,6 +110,12 @@ def insert_version(connection: duckdb.DuckDBPyConnection, row: tuple) -> None:
 def fill_rows(connection: duckdb.DuckDBPyConnection) -> None:
     for row in VERSIONS:
         insert_version(connection, row)
+    for model, number, record, parameters, architecture, dtypes in FORMATS:
+        connection.execute(
+            "UPDATE versions SET format_info = ?, format_parameters = ?, format_architecture = ?, format_dtypes = ? "
+            "WHERE model = ? AND number = ?",
+            [record, parameters, architecture, json.dumps(dtypes), model, number],
+        )
     connection.executemany(
         "INSERT INTO metric_summary (model, number, key, split, value, time) VALUES (?, ?, ?, ?, ?, now())", METRICS
     )
@@ -499,3 +513,26 @@ if __name__ == "__main__":
         print(f"filled 100k versions / 1M metric rows in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         for label, millis, ratio in measure(catalog_connection):
             print(f"{label:45s} {millis:8.1f} ms  {ratio:5.1f}x floor")
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "expected"),
+    [
+        ('format.format = "gguf"', {"fraud/2"}),
+        ("format.parameters > 1e9", {"fraud/2"}),
+        ("format.parameters < 1000", {"fraud/3", "churn/1", "churn/2"}),
+        ("format.parameters:*", {"fraud/1", "fraud/2", "churn/2"}),
+        ('format.architecture = "llama"', {"fraud/2"}),
+        ('format.dtype = "f32"', {"fraud/1", "fraud/2"}),
+        ('format.dtype = "Q4*"', {"fraud/2"}),
+        ('format.dtype != "F32"', {"fraud/3", "churn/1", "churn/2"}),
+        ("format.dtype:*", {"fraud/1", "fraud/2", "churn/2"}),
+        ('format.format = "huggingface" OR format.architecture = "llama"', {"fraud/2", "churn/2"}),
+    ],
+)
+def test_format_record_filters_select_exactly(catalog, filter_text: str, expected: set[str]) -> None:
+    assert set(versions(catalog, filter_text)) == expected
+
+
+def test_versions_sort_by_parameters(catalog) -> None:
+    assert versions(catalog, "format.parameters > 0", "format.parameters desc") == ["fraud/2", "fraud/1", "churn/2"]

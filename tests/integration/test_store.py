@@ -284,3 +284,30 @@ def test_rows_are_written_right_while_a_catalog_copy_is_attached(catalog: Catalo
     tx.commit()
 
     assert names(catalog) == ["while-attached"]
+
+
+def test_migration_6_turns_the_parameters_tag_into_the_format_record(tmp_path: Path) -> None:
+    from studbook.daemon.store.catalog import MIGRATIONS, read_version
+
+    path = tmp_path / "c.duckdb"
+    conn = duckdb.connect(str(path))
+    for migration in MIGRATIONS[:5]:
+        conn.execute(migration)
+    conn.execute("INSERT INTO meta VALUES ('schema_version', '5')")
+    for number, tags in ((1, '{"format.parameters": "1234", "team": "a"}'), (2, '{"team": "b"}')):
+        conn.execute(
+            "INSERT INTO versions (model, number, semver, semver_key, change_kind, status, tags, create_time, "
+            "update_time, revision) VALUES ('m', ?, '1.0.0', 0, 'initial', 'ready', ?, now(), now(), 1)",
+            [number, tags],
+        )
+    conn.close()
+
+    migrated = Catalog(path)
+    first, second = (read_version(migrated.query, "m", n) for n in (1, 2))
+    filtered = migrated.query("SELECT number FROM versions WHERE format_parameters > 1000")
+    migrated.close()
+
+    assert first is not None and second is not None
+    assert first.tags == {"team": "a"} and first.format_info.parameters == 1234
+    assert second.tags == {"team": "b"} and second.format_info.parameters == 0
+    assert filtered == [(1,)]

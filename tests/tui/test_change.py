@@ -181,3 +181,35 @@ async def test_a_maintainer_token_keeps_its_actions(shared_daemon, seeder, model
         shown = ui.text(app)
 
     assert not app.readonly and "read-only" not in shown
+
+
+async def test_the_diff_screen_names_a_reshaped_tensor_and_the_parameter_change(shared_daemon, model_id, ui,
+                                                                                 tmp_path) -> None:  # fmt: skip
+    from studbook.tui import calls
+    from studbook.tui.client import Client
+    from unit.formats.builders import safetensors_bytes
+
+    with Client(shared_daemon.address) as client:
+        for number, rows in ((1, 4), (2, 8)):
+            folder = tmp_path / str(number)
+            folder.mkdir()
+            (folder / "model.safetensors").write_bytes(
+                safetensors_bytes({"embed": ("F32", [rows, 2], bytes(rows * 2 * 4)), "bias": ("F32", [2], bytes(8))})
+            )
+            client.register_version(calls.register_request(model_id, path=folder, git=False, created_from="test"))
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.open_diff(f"{model_id}@1", f"{model_id}@2")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, DiffScreen) and app.screen.diff, "diff")
+        await pilot.press("9")
+        await pilot.pause(0.1)
+        text = ui.text(app)
+        tensors = app.screen.query_one("#section-tensors", ChangeTable)
+        every_tensor = tensors.row_count
+        facts = {row.key.plain: (row.base.plain, row.target.plain)
+                 for row in app.screen.query_one("#section-format", ChangeTable).rows_all}  # fmt: skip
+
+    assert "reshaped" in text and "F32 [4, 2]" in text and "F32 [8, 2]" in text
+    assert facts["parameters"] == ("10", "18")
+    assert every_tensor == 2  # embed changed, bias unchanged

@@ -29,7 +29,7 @@ from studbook.tui.widgets.file_tree import (
     index_files,
     name_column,
 )
-from studbook.v1 import resources_pb2
+from studbook.v1 import formats_pb2, resources_pb2
 
 SHA = "ab" * 32
 
@@ -297,3 +297,25 @@ async def test_a_version_without_files_says_so() -> None:
         labels = [str(node.label) for node in tree.root.children]
 
     assert labels == ["no files registered with this version"]
+
+
+async def test_names_flags_and_format_facts_from_files_show_escaped() -> None:
+    hostile = "evil\x1b]8;;x\x07\u202eos.pkl"
+    info = formats_pb2.FormatInfo(format="gguf", architecture="llama\x1b[2J")
+    files = [resources_pb2.ArtifactFile(path=f"sub\x1b[31m/{hostile}", size=3, sha256=SHA, format="gguf",
+                                        flags=["unknown-global:a\x1bb.C"], format_info=info)]  # fmt: skip
+    app = Host()
+
+    async with app.run_test() as pilot:
+        tree = app.query_one(FileTree)
+        tree.show(files, "v1")
+        await pilot.pause()
+        folder = tree.root.children[0]
+        folder.expand()
+        await pilot.pause()
+        row = tree.render_label(folder.children[0], Style(), Style()).plain
+        texts = [str(folder.label), row, tree.describe(folder).plain, tree.describe(folder.children[0]).plain]
+
+    assert not any("\x1b" in t or "\u202e" in t or "\x07" in t for t in texts)
+    assert "\\x1b]8;;x\\x07\\u202eos.pkl" in texts[3] and "llama\\x1b[2J" in texts[3]
+    assert "sub\\x1b[31m" in texts[0]

@@ -178,3 +178,36 @@ def test_versions_screen_for_a_viewer(registry: str, snap_compare) -> None:  # t
         await until(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.model and app.screen.versions)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=prepare(steps))
+
+
+def _llama_folder(folder: Path) -> Path:
+    """A small Hugging Face folder whose weights carry a format record worth showing."""
+    from unit.formats.builders import safetensors_bytes
+
+    weights = safetensors_bytes({
+        "model.embed_tokens.weight": ("BF16", [256, 64], bytes(256 * 64 * 2)),
+        "model.layers.0.mlp.up_proj.weight": ("BF16", [128, 64], bytes(128 * 64 * 2)),
+        "model.norm.weight": ("F32", [64], bytes(64 * 4)),
+    })  # fmt: skip
+    config = b'{"model_type": "llama", "architectures": ["LlamaForCausalLM"], "transformers_version": "4.44.0"}'
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_bytes(config)
+    (folder / "model.safetensors").write_bytes(weights)
+    return folder
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["120x32", "80x24"])
+def test_version_files_show_the_format_record_of_the_file_under_the_cursor(  # type: ignore[no-untyped-def]
+    daemon, tmp_path: Path, snap_compare, size: tuple[int, int]
+) -> None:
+    with Client(daemon.address) as client:
+        request = calls.register_request("tiny-llama", path=_llama_folder(tmp_path / "llama"), git=False,
+                                         created_from="test", entry_point="train.py")  # fmt: skip
+        client.register_version(request)
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_version("tiny-llama@1", "files")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.version)
+        await pilot.press("G")  # model.safetensors: its dtypes, parameters and largest tensors show below
+
+    assert snap_compare(app_for(daemon.address), terminal_size=size, run_before=prepare(steps))

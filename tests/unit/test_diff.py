@@ -657,3 +657,65 @@ def test_diff_does_not_depend_on_the_order_things_were_listed(
 
     # assert
     assert repr(first) == repr(second)
+
+
+# --- format records ---------------------------------------------------------------------
+
+from studbook.daemon.domain.diff import TensorChange, diff_tensors, format_facts  # noqa: E402
+from studbook.daemon.domain.format_info import FormatInfo, GgufInfo, TensorInfo  # noqa: E402
+
+
+def test_format_records_differ_by_fact_and_family_field() -> None:
+    base = ModelVersion("m", 1, format_info=FormatInfo(
+        format="gguf", architecture="llama", parameters=100, dtypes=("Q4_K", "F32"),
+        gguf=GgufInfo(quantization="Q4_K_M", context_length=2048)))  # fmt: skip
+    target = ModelVersion("m", 2, format_info=FormatInfo(
+        format="gguf", architecture="llama", parameters=120, dtypes=("Q8_0", "F32"),
+        gguf=GgufInfo(quantization="Q8_0", context_length=2048)))  # fmt: skip
+
+    changed = {c.key: (c.base, c.target) for c in diff_versions(base, target).format if c.change is CHANGED}
+
+    assert changed == {
+        "parameters": ("100", "120"),
+        "dtypes": ("Q4_K,F32", "Q8_0,F32"),
+        "gguf.quantization": ("Q4_K_M", "Q8_0"),
+    }
+
+
+def test_an_unread_fact_is_absent_not_empty() -> None:
+    facts = format_facts(FormatInfo(format="onnx", gguf=None))
+    assert facts == {"format": "onnx"}
+
+
+def test_tensors_are_added_removed_reshaped_and_retyped_by_name() -> None:
+    base = (TensorInfo("a", "F32", (4, 4)), TensorInfo("b", "F32", (2,)), TensorInfo("gone", "F32", (1,)))
+    target = (TensorInfo("a", "F32", (8, 4)), TensorInfo("b", "BF16", (2,)), TensorInfo("new", "F16", (3,)))
+
+    changes = diff_tensors(base, target)
+
+    assert changes == [
+        TensorChange("a", CHANGED, "F32", "F32", (4, 4), (8, 4)),
+        TensorChange("b", CHANGED, "F32", "BF16", (2,), (2,)),
+        TensorChange("gone", REMOVED, base_dtype="F32", base_shape=(1,)),
+        TensorChange("new", ADDED, target_dtype="F16", target_shape=(3,)),
+    ]
+    assert changes[0].reshaped and not changes[0].retyped
+    assert changes[1].retyped and not changes[1].reshaped
+
+
+_tensors = st.lists(
+    st.builds(TensorInfo, st.sampled_from("abcdef"), st.sampled_from(["F32", "BF16"]),
+              st.lists(st.integers(0, 4), max_size=2).map(tuple)),
+    max_size=6, unique_by=lambda t: t.name,
+)  # fmt: skip
+
+
+@given(_tensors, _tensors)
+def test_a_tensor_diff_lists_every_name_once_and_reverses_cleanly(base: list[TensorInfo], target: list[TensorInfo]) -> None:
+    forward, backward = diff_tensors(base, target), diff_tensors(target, base)
+
+    assert [c.name for c in forward] == sorted({t.name for t in base} | {t.name for t in target})
+    flipped = {ADDED: REMOVED, REMOVED: ADDED, CHANGED: CHANGED, UNCHANGED: UNCHANGED}
+    assert [flipped[c.change] for c in forward] == [c.change for c in backward]
+    assert diff_tensors(base, base) == [TensorChange(t.name, UNCHANGED, t.dtype, t.dtype, t.shape, t.shape)
+                                        for t in sorted(base, key=lambda t: t.name)]  # fmt: skip

@@ -421,3 +421,29 @@ def test_structure_is_kept_when_binding() -> None:
     assert isinstance(result, AllOf)
     assert isinstance(result.items[0], AnyOf)
     assert isinstance(result.items[0].items[1], Negated)
+
+
+def test_format_record_fields_are_their_own_dotted_names() -> None:
+    parameters = bound("format.parameters > 1e9")
+    assert isinstance(parameters, Predicate)
+    assert parameters.field.name == "format.parameters" and parameters.key is None and parameters.value == 1e9
+    dtype = bound('format.dtype = "BF16"')
+    assert isinstance(dtype, Predicate) and dtype.field.name == "format.dtype" and dtype.value == "BF16"
+    # The plain `format` (the biggest file's format) is still a field of its own.
+    plain = bound('format = "gguf"')
+    assert isinstance(plain, Predicate) and plain.field.name == "format"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('format.parameters > "many"', "format.parameters takes a number"),
+        ('format.dtype > "F16"', "format.dtype supports only =, != and :"),
+        ("format.layers = 3", "'format.' fields: format.architecture, format.dtype, format.format, "
+                              "format.framework, format.parameters"),
+    ],
+)
+def test_format_record_fields_check_their_values(text: str, message: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        bound(text)
+    assert message in caught.value.message

@@ -248,3 +248,39 @@ def test_healthy_watching_says_not_degraded() -> None:
     status = drops_pb2.WatchStatus(roots=[drops_pb2.WatchedRoot(path="/srv/a", observer="inotify")])
 
     assert re.search(r"^degraded: +no$", views.watch_status(status), re.MULTILINE)
+
+
+# --- format records ---------------------------------------------------------------------
+
+from studbook.tui import format_view  # noqa: E402
+from studbook.v1 import formats_pb2  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("count", "text"),
+    [(0, ""), (999, "999"), (1_500, "1.5K (1500)"), (7_241_732_096, "7.24B (7241732096)"), (2 * 10**12, "2T (2000000000000)")],
+)
+def test_parameter_counts_read_at_a_glance_with_the_exact_count(count: int, text: str) -> None:
+    assert format_view.parameters(count) == text
+
+
+def test_a_format_block_names_the_family_facts_and_the_largest_tensors() -> None:
+    info = formats_pb2.FormatInfo(
+        format="gguf", architecture="llama", parameters=2048, dtypes=["Q4_K", "F32"],
+        gguf=formats_pb2.GgufInfo(quantization="Q4_K_M", context_length=4096, kv={"general.name": "tiny"}),
+        tensors=[formats_pb2.TensorInfo(name="tok.weight", dtype="Q4_K", shape=[32, -1])],
+    )  # fmt: skip
+
+    block = format_view.format_block(info)
+    lines = format_view.compact_lines(info)
+
+    assert "gguf.quantization:" in block and "Q4_K_M" in block and "general.name=tiny" in block
+    assert "tok.weight  Q4_K   [32, ?]" in block
+    assert lines[0] == "gguf · llama · 2.05K params · Q4_K, F32"
+    assert "quantization Q4_K_M" in lines[1] and "context_length 4096" in lines[1]
+    assert lines[2] == "tok.weight  Q4_K [32, ?]"
+
+
+def test_an_empty_or_unread_record_adds_nothing() -> None:
+    assert format_view.format_block(formats_pb2.FormatInfo()) == ""
+    assert format_view.compact_lines(formats_pb2.FormatInfo(format="unknown")) == []

@@ -12,14 +12,14 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, Static
 
-from studbook.tui.diff_rows import card_diff_text, file_rows, metric_rows, signature_text, value_rows
+from studbook.tui.diff_rows import card_diff_text, file_rows, metric_rows, signature_text, tensor_rows, value_rows
 from studbook.tui.errors import StudbookError
 from studbook.tui.safe_text import safe
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.change_table import ChangeTable
 from studbook.v1 import events_pb2, registry_pb2
 
-SECTIONS = ("metrics", "params", "signature", "files", "tags", "environment", "card")
+SECTIONS = ("metrics", "params", "signature", "files", "tags", "environment", "card", "format", "tensors")
 VALUE_TITLES = ("KEY", "BASE", "TARGET", "CHANGE")
 
 
@@ -71,6 +71,10 @@ class DiffScreen(RegistryScreen):
             yield ChangeTable(VALUE_TITLES, id="section-environment")
             yield Label("7 Model card", classes="section-title", id="title-card")
             yield Static("", id="section-card")
+            yield Label("8 Format", classes="section-title", id="title-format")
+            yield ChangeTable(VALUE_TITLES, id="section-format")
+            yield Label("9 Tensors (the largest of each side)", classes="section-title", id="title-tensors")
+            yield ChangeTable(("TENSOR", "BASE", "TARGET", "CHANGE"), id="section-tensors")
 
     def reload(self) -> None:
         self.load_diff(self.base, self.target)
@@ -101,6 +105,8 @@ class DiffScreen(RegistryScreen):
         self.query_one("#section-tags", ChangeTable).show(value_rows(diff.tags, paint))
         self.query_one("#section-environment", ChangeTable).show(value_rows(diff.environment, paint))
         self.query_one("#section-files", ChangeTable).show(file_rows(diff.files, paint))
+        self.query_one("#section-format", ChangeTable).show(value_rows(diff.format, paint))
+        self.query_one("#section-tensors", ChangeTable).show(tensor_rows(diff.tensors, paint))
         self.query_one("#section-signature", Static).update(signature_text(diff.signature))
         self.query_one("#section-card", Static).update(card_diff_text(diff.model_card_diff, diff.model_card_truncated))
 

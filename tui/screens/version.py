@@ -192,7 +192,7 @@ class VersionScreen(RegistryScreen):
 
     def _show_files(self, version: resources_pb2.ModelVersion, label: str) -> None:
         tree = self.query_one(FileTree)
-        tree.show(version.files, label)
+        tree.show(version.files, label, version.format_info)
         self.query_one("#files-header", Static).update(tree.header())
         self.query_one("#file-detail", Static).update(tree.describe(tree.root))
 

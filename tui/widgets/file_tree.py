@@ -14,8 +14,10 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from studbook.tui.format_view import compact_lines
 from studbook.tui.output import format_size
-from studbook.v1 import resources_pb2
+from studbook.tui.safe_text import safe
+from studbook.v1 import formats_pb2, resources_pb2
 
 ArtifactFile = resources_pb2.ArtifactFile
 
@@ -209,9 +211,14 @@ class FileTree(Tree[FileNodeData]):
         self.show_root = True
         self.index = index_files(())
         self.name_column = NAME_MIN
+        self.summary = formats_pb2.FormatInfo()
 
-    def show(self, files: Iterable[ArtifactFile], label: str) -> None:
-        """Replace the tree with `files` under a root called `label`; only the top level is built."""
+    def show(self, files: Iterable[ArtifactFile], label: str, summary: formats_pb2.FormatInfo | None = None) -> None:
+        """Replace the tree with `files` under a root called `label`; only the top level is built.
+
+        `summary` is the version's format record, described under the tree when the root is picked.
+        """
+        self.summary = summary if summary is not None else formats_pb2.FormatInfo()
         self.index = index_files(files, label)
         self.name_column = name_column(self.index.widest, self.guide_depth)
         self.reset(Text(label), FileNodeData(0, self.index.root))
@@ -253,10 +260,10 @@ class FileTree(Tree[FileNodeData]):
         end = min(len(entries), start + FOLDER_PAGE)
         for entry in entries[start:end]:
             if isinstance(entry, Folder):
-                node.add(Text(entry.name), FileNodeData(depth, folder=entry))
+                node.add(Text(safe(entry.name)), FileNodeData(depth, folder=entry))
             else:
                 # Text, not str: a str label would be read as markup, and file names are not.
-                node.add_leaf(Text(_name(entry.path)), FileNodeData(depth, file=entry))
+                node.add_leaf(Text(safe(_name(entry.path))), FileNodeData(depth, file=entry))
         if end < len(entries):
             node.add_leaf(Text("more"), FileNodeData(depth, folder=folder, more_from=end))
 
@@ -315,7 +322,7 @@ class FileTree(Tree[FileNodeData]):
             text.append(message or "", meta)
         elif data.folder is not None:
             folder = data.folder
-            name = folder.name + ("/" if data.depth else "")
+            name = safe(folder.name) + ("/" if data.depth else "")
             text.append(_fit(name, self._name_width(data.depth)), self._style("file-tree--folder"))
             text.append(" " * GAP + format_size(folder.size).rjust(SIZE_WIDTH) + " " * GAP)
             count = f"{folder.file_count:,} file" + ("" if folder.file_count == 1 else "s")
@@ -323,14 +330,14 @@ class FileTree(Tree[FileNodeData]):
             text.append(count.ljust(FORMAT_WIDTH + GAP + SHA_WIDTH + GAP), meta)
         elif data.file is not None:
             item = data.file
-            text.append(_fit(_name(item.path), self._name_width(data.depth)))
+            text.append(_fit(safe(_name(item.path)), self._name_width(data.depth)))
             text.append(" " * GAP + format_size(item.size).rjust(SIZE_WIDTH) + " " * GAP)
-            text.append(_fit(item.format or "?", FORMAT_WIDTH) + " " * GAP)
+            text.append(_fit(safe(item.format) or "?", FORMAT_WIDTH) + " " * GAP)
             text.append(item.sha256[:SHA_WIDTH].ljust(SHA_WIDTH) + " " * GAP, meta)
         if message is None and data is not None:
             for number, (flag, severity) in enumerate(self._flags(data)):
                 text.append(" " if number else "")
-                text.append(flag, self._severity_style(severity))
+                text.append(safe(flag), self._severity_style(severity))
         text.stylize(style)
         return text
 
@@ -342,25 +349,35 @@ class FileTree(Tree[FileNodeData]):
             return Text("")
         if data.folder is not None:
             folder = data.folder
-            text = Text.assemble((folder.path + "/" if folder.path else folder.name, "bold"))
+            text = Text.assemble((safe(folder.path + "/" if folder.path else folder.name), "bold"))
             text.append(f"  {folder.file_count:,} files, {format_size(folder.size)}", meta)
             if folder.flagged:
                 text.append("\n")
                 text.append(f"{folder.flagged:,} flagged", self._severity_style(folder.worst))
                 if folder.danger:
                     text.append(f", {folder.danger:,} can run code when loaded", meta)
+            if data.depth == 0:
+                _append_format(text, self.summary, meta)
             return text
         if data.file is None:
             return Text("")
         item = data.file
-        text = Text.assemble((item.path, "bold"), (f"  {item.size:,} bytes  {item.format}", meta))
+        text = Text.assemble((safe(item.path), "bold"), (f"  {item.size:,} bytes  {safe(item.format)}", meta))
         text.append(f"\nsha256 {item.sha256}", meta)
         for flag in item.flags:
             note = flag_note(flag)
             text.append("\n")
-            text.append(flag, self._severity_style(flag_severity(flag)))
-            text.append(f"  {note}" if note else "", meta)
+            text.append(safe(flag), self._severity_style(flag_severity(flag)))
+            text.append(f"  {safe(note)}" if note else "", meta)
+        _append_format(text, item.format_info, meta)
         return text
+
+
+def _append_format(text: Text, info: formats_pb2.FormatInfo, meta: Style) -> None:
+    """What the format reader learned, a line each: summary, family facts, the largest tensors."""
+    for number, line in enumerate(compact_lines(info)):
+        text.append("\n")
+        text.append(safe(line), "bold" if number == 0 else meta)
 
 
 def _fit(text: str, width: int) -> str:

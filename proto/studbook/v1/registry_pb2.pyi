@@ -281,7 +281,7 @@ class SignatureCompatibility(_message.Message):
     def __init__(self, compatible: _Optional[bool] = ..., reasons: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VersionDiff(_message.Message):
-    __slots__ = ("base", "target", "params", "metrics", "tags", "environment", "signature", "files", "model_card_diff", "base_semver", "target_semver", "model_card_truncated")
+    __slots__ = ("base", "target", "params", "metrics", "tags", "environment", "signature", "files", "model_card_diff", "base_semver", "target_semver", "model_card_truncated", "format", "tensors")
     BASE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
@@ -294,6 +294,8 @@ class VersionDiff(_message.Message):
     BASE_SEMVER_FIELD_NUMBER: _ClassVar[int]
     TARGET_SEMVER_FIELD_NUMBER: _ClassVar[int]
     MODEL_CARD_TRUNCATED_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    TENSORS_FIELD_NUMBER: _ClassVar[int]
     base: str
     target: str
     params: _containers.RepeatedCompositeFieldContainer[ValueChange]
@@ -306,4 +308,22 @@ class VersionDiff(_message.Message):
     base_semver: str
     target_semver: str
     model_card_truncated: bool
-    def __init__(self, base: _Optional[str] = ..., target: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[MetricChange, _Mapping]]] = ..., tags: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., environment: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., signature: _Optional[_Union[SignatureCompatibility, _Mapping]] = ..., files: _Optional[_Iterable[_Union[FileChange, _Mapping]]] = ..., model_card_diff: _Optional[str] = ..., base_semver: _Optional[str] = ..., target_semver: _Optional[str] = ..., model_card_truncated: _Optional[bool] = ...) -> None: ...
+    format: _containers.RepeatedCompositeFieldContainer[ValueChange]
+    tensors: _containers.RepeatedCompositeFieldContainer[TensorChange]
+    def __init__(self, base: _Optional[str] = ..., target: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., metrics: _Optional[_Iterable[_Union[MetricChange, _Mapping]]] = ..., tags: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., environment: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., signature: _Optional[_Union[SignatureCompatibility, _Mapping]] = ..., files: _Optional[_Iterable[_Union[FileChange, _Mapping]]] = ..., model_card_diff: _Optional[str] = ..., base_semver: _Optional[str] = ..., target_semver: _Optional[str] = ..., model_card_truncated: _Optional[bool] = ..., format: _Optional[_Iterable[_Union[ValueChange, _Mapping]]] = ..., tensors: _Optional[_Iterable[_Union[TensorChange, _Mapping]]] = ...) -> None: ...
+
+class TensorChange(_message.Message):
+    __slots__ = ("name", "change", "base_dtype", "target_dtype", "base_shape", "target_shape")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    BASE_DTYPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_DTYPE_FIELD_NUMBER: _ClassVar[int]
+    BASE_SHAPE_FIELD_NUMBER: _ClassVar[int]
+    TARGET_SHAPE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    change: ChangeType
+    base_dtype: str
+    target_dtype: str
+    base_shape: _containers.RepeatedScalarFieldContainer[int]
+    target_shape: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, name: _Optional[str] = ..., change: _Optional[_Union[ChangeType, str]] = ..., base_dtype: _Optional[str] = ..., target_dtype: _Optional[str] = ..., base_shape: _Optional[_Iterable[int]] = ..., target_shape: _Optional[_Iterable[int]] = ...) -> None: ...

@@ -23,9 +23,10 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from studbook.v1 import formats_pb2 as studbook_dot_v1_dot_formats__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstudbook/v1/resources.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x04\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\x04tags\x18\x03 \x03(\x0b\x32\x1c.studbook.v1.Model.TagsEntry\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0e\n\x06stages\x18\x05 \x03(\t\x12;\n\rstage_holders\x18\x06 \x03(\x0b\x32$.studbook.v1.Model.StageHoldersEntry\x12\x30\n\x07\x61liases\x18\x07 \x03(\x0b\x32\x1f.studbook.v1.Model.AliasesEntry\x12\x16\n\x0elatest_version\x18\x08 \x01(\x03\x12\x15\n\rversion_count\x18\t \x01(\x03\x12&\n\x05state\x18\n \x01(\x0e\x32\x17.studbook.v1.ModelState\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\r \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11StageHoldersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0c\x41liasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"Y\n\x0c\x41rtifactFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\r\n\x05\x66lags\x18\x05 \x03(\t\"y\n\x06Metric\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\x04step\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05split\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05_step\"J\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x64type\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x10\n\x08optional\x18\x04 \x01(\x08\"^\n\tSignature\x12\'\n\x06inputs\x18\x01 \x03(\x0b\x32\x17.studbook.v1.TensorSpec\x12(\n\x07outputs\x18\x02 \x03(\x0b\x32\x17.studbook.v1.TensorSpec\"\xb8\x01\n\x0b\x45nvironment\x12\x16\n\x0epython_version\x18\x01 \x01(\t\x12\x38\n\x08packages\x18\x02 \x03(\x0b\x32&.studbook.v1.Environment.PackagesEntry\x12\x14\n\x0crequirements\x18\x03 \x03(\t\x12\x10\n\x08platform\x18\x04 \x01(\t\x1a/\n\rPackagesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe5\x01\n\x0eTrainingConfig\x12\x11\n\x04seed\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x44\n\rdata_versions\x18\x02 \x03(\x0b\x32-.studbook.v1.TrainingConfig.DataVersionsEntry\x12\x13\n\x0b\x63ode_commit\x18\x03 \x01(\t\x12\x12\n\ncode_dirty\x18\x04 \x01(\x08\x12\x13\n\x0b\x65ntry_point\x18\x05 \x01(\t\x1a\x33\n\x11\x44\x61taVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_seed\"5\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\"L\n\x03Run\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ode_commit\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntry_point\x18\x03 \x01(\t\x12\x0b\n\x03uri\x18\x04 \x01(\t\"O\n\rParentVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12-\n\x08relation\x18\x02 \x01(\x0e\x32\x1b.studbook.v1.ParentRelation\"\xa6\x08\n\x0cModelVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\x03\x12\x0e\n\x06semver\x18\x04 \x01(\t\x12,\n\x0b\x63hange_kind\x18\x05 \x01(\x0e\x32\x17.studbook.v1.ChangeKind\x12*\n\x06status\x18\x06 \x01(\x0e\x32\x1a.studbook.v1.VersionStatus\x12\x15\n\rstatus_reason\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x31\n\x04tags\x18\t \x03(\x0b\x32#.studbook.v1.ModelVersion.TagsEntry\x12\x35\n\x06params\x18\n \x03(\x0b\x32%.studbook.v1.ModelVersion.ParamsEntry\x12$\n\x07metrics\x18\x0b \x03(\x0b\x32\x13.studbook.v1.Metric\x12(\n\x05\x66iles\x18\x0c \x03(\x0b\x32\x19.studbook.v1.ArtifactFile\x12\x13\n\x0bstorage_uri\x18\r \x01(\t\x12\x16\n\x0e\x63ontent_digest\x18\x0e \x01(\t\x12)\n\tsignature\x18\x0f \x01(\x0b\x32\x16.studbook.v1.Signature\x12-\n\x0b\x65nvironment\x18\x10 \x01(\x0b\x32\x18.studbook.v1.Environment\x12-\n\x08training\x18\x11 \x01(\x0b\x32\x1b.studbook.v1.TrainingConfig\x12\x12\n\nmodel_card\x18\x12 \x01(\t\x12&\n\x08\x64\x61tasets\x18\x13 \x03(\x0b\x32\x14.studbook.v1.Dataset\x12\x1d\n\x03run\x18\x14 \x01(\x0b\x32\x10.studbook.v1.Run\x12+\n\x07parents\x18\x15 \x03(\x0b\x32\x1a.studbook.v1.ParentVersion\x12\x0e\n\x06stages\x18\x16 \x03(\t\x12\x0f\n\x07\x61liases\x18\x17 \x03(\t\x12\x12\n\ncreated_by\x18\x18 \x01(\t\x12\x14\n\x0c\x63reated_from\x18\x19 \x01(\t\x12/\n\x0b\x63reate_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x1c \x01(\t\x12\x12\n\ntotal_size\x18\x1d \x01(\x03\x12\x12\n\nfile_count\x18\x1e \x01(\x03\x12\x0e\n\x06\x66ormat\x18\x1f \x01(\t\x12\x0c\n\x04kept\x18  \x01(\x08\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*[\n\nModelState\x12\x1b\n\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12MODEL_STATE_ACTIVE\x10\x01\x12\x18\n\x14MODEL_STATE_ARCHIVED\x10\x02*\x88\x01\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HANGE_KIND_SCHEMA\x10\x01\x12\x14\n\x10\x43HANGE_KIND_DATA\x10\x02\x12\x16\n\x12\x43HANGE_KIND_TUNING\x10\x03\x12\x17\n\x13\x43HANGE_KIND_INITIAL\x10\x04*\x96\x02\n\rVersionStatus\x12\x1e\n\x1aVERSION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aVERSION_STATUS_REGISTERING\x10\x01\x12\x18\n\x14VERSION_STATUS_READY\x10\x02\x12\x19\n\x15VERSION_STATUS_FAILED\x10\x03\x12\x1e\n\x1aVERSION_STATUS_QUARANTINED\x10\x04\x12\x1a\n\x16VERSION_STATUS_MISSING\x10\x05\x12\x1b\n\x17VERSION_STATUS_MODIFIED\x10\x06\x12\x1b\n\x17VERSION_STATUS_ARCHIVED\x10\x07\x12\x1a\n\x16VERSION_STATUS_CORRUPT\x10\x08*\xc0\x01\n\x0eParentRelation\x12\x1f\n\x1bPARENT_RELATION_UNSPECIFIED\x10\x00\x12#\n\x1fPARENT_RELATION_FINE_TUNED_FROM\x10\x01\x12\"\n\x1ePARENT_RELATION_DISTILLED_FROM\x10\x02\x12\"\n\x1ePARENT_RELATION_QUANTIZED_FROM\x10\x03\x12 \n\x1cPARENT_RELATION_DERIVED_FROM\x10\x04\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bstudbook/v1/resources.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19studbook/v1/formats.proto\"\xbd\x04\n\x05Model\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12*\n\x04tags\x18\x03 \x03(\x0b\x32\x1c.studbook.v1.Model.TagsEntry\x12\r\n\x05owner\x18\x04 \x01(\t\x12\x0e\n\x06stages\x18\x05 \x03(\t\x12;\n\rstage_holders\x18\x06 \x03(\x0b\x32$.studbook.v1.Model.StageHoldersEntry\x12\x30\n\x07\x61liases\x18\x07 \x03(\x0b\x32\x1f.studbook.v1.Model.AliasesEntry\x12\x16\n\x0elatest_version\x18\x08 \x01(\x03\x12\x15\n\rversion_count\x18\t \x01(\x03\x12&\n\x05state\x18\n \x01(\x0e\x32\x17.studbook.v1.ModelState\x12/\n\x0b\x63reate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\r \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x33\n\x11StageHoldersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0c\x41liasesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x0c\x41rtifactFile\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x03\x12\x0e\n\x06sha256\x18\x03 \x01(\t\x12\x0e\n\x06\x66ormat\x18\x04 \x01(\t\x12\r\n\x05\x66lags\x18\x05 \x03(\t\x12,\n\x0b\x66ormat_info\x18\x06 \x01(\x0b\x32\x17.studbook.v1.FormatInfo\"y\n\x06Metric\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01\x12\x11\n\x04step\x18\x03 \x01(\x03H\x00\x88\x01\x01\x12\r\n\x05split\x18\x04 \x01(\t\x12(\n\x04time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05_step\"J\n\nTensorSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x64type\x18\x02 \x01(\t\x12\r\n\x05shape\x18\x03 \x03(\x03\x12\x10\n\x08optional\x18\x04 \x01(\x08\"^\n\tSignature\x12\'\n\x06inputs\x18\x01 \x03(\x0b\x32\x17.studbook.v1.TensorSpec\x12(\n\x07outputs\x18\x02 \x03(\x0b\x32\x17.studbook.v1.TensorSpec\"\xb8\x01\n\x0b\x45nvironment\x12\x16\n\x0epython_version\x18\x01 \x01(\t\x12\x38\n\x08packages\x18\x02 \x03(\x0b\x32&.studbook.v1.Environment.PackagesEntry\x12\x14\n\x0crequirements\x18\x03 \x03(\t\x12\x10\n\x08platform\x18\x04 \x01(\t\x1a/\n\rPackagesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xe5\x01\n\x0eTrainingConfig\x12\x11\n\x04seed\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x44\n\rdata_versions\x18\x02 \x03(\x0b\x32-.studbook.v1.TrainingConfig.DataVersionsEntry\x12\x13\n\x0b\x63ode_commit\x18\x03 \x01(\t\x12\x12\n\ncode_dirty\x18\x04 \x01(\x08\x12\x13\n\x0b\x65ntry_point\x18\x05 \x01(\t\x1a\x33\n\x11\x44\x61taVersionsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05_seed\"5\n\x07\x44\x61taset\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0b\n\x03uri\x18\x03 \x01(\t\"L\n\x03Run\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x13\n\x0b\x63ode_commit\x18\x02 \x01(\t\x12\x13\n\x0b\x65ntry_point\x18\x03 \x01(\t\x12\x0b\n\x03uri\x18\x04 \x01(\t\"O\n\rParentVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12-\n\x08relation\x18\x02 \x01(\x0e\x32\x1b.studbook.v1.ParentRelation\"\xd4\x08\n\x0cModelVersion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0e\n\x06number\x18\x03 \x01(\x03\x12\x0e\n\x06semver\x18\x04 \x01(\t\x12,\n\x0b\x63hange_kind\x18\x05 \x01(\x0e\x32\x17.studbook.v1.ChangeKind\x12*\n\x06status\x18\x06 \x01(\x0e\x32\x1a.studbook.v1.VersionStatus\x12\x15\n\rstatus_reason\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\x31\n\x04tags\x18\t \x03(\x0b\x32#.studbook.v1.ModelVersion.TagsEntry\x12\x35\n\x06params\x18\n \x03(\x0b\x32%.studbook.v1.ModelVersion.ParamsEntry\x12$\n\x07metrics\x18\x0b \x03(\x0b\x32\x13.studbook.v1.Metric\x12(\n\x05\x66iles\x18\x0c \x03(\x0b\x32\x19.studbook.v1.ArtifactFile\x12\x13\n\x0bstorage_uri\x18\r \x01(\t\x12\x16\n\x0e\x63ontent_digest\x18\x0e \x01(\t\x12)\n\tsignature\x18\x0f \x01(\x0b\x32\x16.studbook.v1.Signature\x12-\n\x0b\x65nvironment\x18\x10 \x01(\x0b\x32\x18.studbook.v1.Environment\x12-\n\x08training\x18\x11 \x01(\x0b\x32\x1b.studbook.v1.TrainingConfig\x12\x12\n\nmodel_card\x18\x12 \x01(\t\x12&\n\x08\x64\x61tasets\x18\x13 \x03(\x0b\x32\x14.studbook.v1.Dataset\x12\x1d\n\x03run\x18\x14 \x01(\x0b\x32\x10.studbook.v1.Run\x12+\n\x07parents\x18\x15 \x03(\x0b\x32\x1a.studbook.v1.ParentVersion\x12\x0e\n\x06stages\x18\x16 \x03(\t\x12\x0f\n\x07\x61liases\x18\x17 \x03(\t\x12\x12\n\ncreated_by\x18\x18 \x01(\t\x12\x14\n\x0c\x63reated_from\x18\x19 \x01(\t\x12/\n\x0b\x63reate_time\x18\x1a \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x1b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x1c \x01(\t\x12\x12\n\ntotal_size\x18\x1d \x01(\x03\x12\x12\n\nfile_count\x18\x1e \x01(\x03\x12\x0e\n\x06\x66ormat\x18\x1f \x01(\t\x12\x0c\n\x04kept\x18  \x01(\x08\x12,\n\x0b\x66ormat_info\x18! \x01(\x0b\x32\x17.studbook.v1.FormatInfo\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*[\n\nModelState\x12\x1b\n\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x16\n\x12MODEL_STATE_ACTIVE\x10\x01\x12\x18\n\x14MODEL_STATE_ARCHIVED\x10\x02*\x88\x01\n\nChangeKind\x12\x1b\n\x17\x43HANGE_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12\x43HANGE_KIND_SCHEMA\x10\x01\x12\x14\n\x10\x43HANGE_KIND_DATA\x10\x02\x12\x16\n\x12\x43HANGE_KIND_TUNING\x10\x03\x12\x17\n\x13\x43HANGE_KIND_INITIAL\x10\x04*\x96\x02\n\rVersionStatus\x12\x1e\n\x1aVERSION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aVERSION_STATUS_REGISTERING\x10\x01\x12\x18\n\x14VERSION_STATUS_READY\x10\x02\x12\x19\n\x15VERSION_STATUS_FAILED\x10\x03\x12\x1e\n\x1aVERSION_STATUS_QUARANTINED\x10\x04\x12\x1a\n\x16VERSION_STATUS_MISSING\x10\x05\x12\x1b\n\x17VERSION_STATUS_MODIFIED\x10\x06\x12\x1b\n\x17VERSION_STATUS_ARCHIVED\x10\x07\x12\x1a\n\x16VERSION_STATUS_CORRUPT\x10\x08*\xc0\x01\n\x0eParentRelation\x12\x1f\n\x1bPARENT_RELATION_UNSPECIFIED\x10\x00\x12#\n\x1fPARENT_RELATION_FINE_TUNED_FROM\x10\x01\x12\"\n\x1ePARENT_RELATION_DISTILLED_FROM\x10\x02\x12\"\n\x1ePARENT_RELATION_QUANTIZED_FROM\x10\x03\x12 \n\x1cPARENT_RELATION_DERIVED_FROM\x10\x04\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,48 +48,48 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_MODELVERSION_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_MODELVERSION_PARAMSENTRY']._loaded_options = None
   _globals['_MODELVERSION_PARAMSENTRY']._serialized_options = b'8\001'
-  _globals['_MODELSTATE']._serialized_start=2737
-  _globals['_MODELSTATE']._serialized_end=2828
-  _globals['_CHANGEKIND']._serialized_start=2831
-  _globals['_CHANGEKIND']._serialized_end=2967
-  _globals['_VERSIONSTATUS']._serialized_start=2970
-  _globals['_VERSIONSTATUS']._serialized_end=3248
-  _globals['_PARENTRELATION']._serialized_start=3251
-  _globals['_PARENTRELATION']._serialized_end=3443
-  _globals['_MODEL']._serialized_start=78
-  _globals['_MODEL']._serialized_end=651
-  _globals['_MODEL_TAGSENTRY']._serialized_start=507
-  _globals['_MODEL_TAGSENTRY']._serialized_end=550
-  _globals['_MODEL_STAGEHOLDERSENTRY']._serialized_start=552
-  _globals['_MODEL_STAGEHOLDERSENTRY']._serialized_end=603
-  _globals['_MODEL_ALIASESENTRY']._serialized_start=605
-  _globals['_MODEL_ALIASESENTRY']._serialized_end=651
-  _globals['_ARTIFACTFILE']._serialized_start=653
-  _globals['_ARTIFACTFILE']._serialized_end=742
-  _globals['_METRIC']._serialized_start=744
-  _globals['_METRIC']._serialized_end=865
-  _globals['_TENSORSPEC']._serialized_start=867
-  _globals['_TENSORSPEC']._serialized_end=941
-  _globals['_SIGNATURE']._serialized_start=943
-  _globals['_SIGNATURE']._serialized_end=1037
-  _globals['_ENVIRONMENT']._serialized_start=1040
-  _globals['_ENVIRONMENT']._serialized_end=1224
-  _globals['_ENVIRONMENT_PACKAGESENTRY']._serialized_start=1177
-  _globals['_ENVIRONMENT_PACKAGESENTRY']._serialized_end=1224
-  _globals['_TRAININGCONFIG']._serialized_start=1227
-  _globals['_TRAININGCONFIG']._serialized_end=1456
-  _globals['_TRAININGCONFIG_DATAVERSIONSENTRY']._serialized_start=1396
-  _globals['_TRAININGCONFIG_DATAVERSIONSENTRY']._serialized_end=1447
-  _globals['_DATASET']._serialized_start=1458
-  _globals['_DATASET']._serialized_end=1511
-  _globals['_RUN']._serialized_start=1513
-  _globals['_RUN']._serialized_end=1589
-  _globals['_PARENTVERSION']._serialized_start=1591
-  _globals['_PARENTVERSION']._serialized_end=1670
-  _globals['_MODELVERSION']._serialized_start=1673
-  _globals['_MODELVERSION']._serialized_end=2735
-  _globals['_MODELVERSION_TAGSENTRY']._serialized_start=507
-  _globals['_MODELVERSION_TAGSENTRY']._serialized_end=550
-  _globals['_MODELVERSION_PARAMSENTRY']._serialized_start=2690
-  _globals['_MODELVERSION_PARAMSENTRY']._serialized_end=2735
+  _globals['_MODELSTATE']._serialized_start=2857
+  _globals['_MODELSTATE']._serialized_end=2948
+  _globals['_CHANGEKIND']._serialized_start=2951
+  _globals['_CHANGEKIND']._serialized_end=3087
+  _globals['_VERSIONSTATUS']._serialized_start=3090
+  _globals['_VERSIONSTATUS']._serialized_end=3368
+  _globals['_PARENTRELATION']._serialized_start=3371
+  _globals['_PARENTRELATION']._serialized_end=3563
+  _globals['_MODEL']._serialized_start=105
+  _globals['_MODEL']._serialized_end=678
+  _globals['_MODEL_TAGSENTRY']._serialized_start=534
+  _globals['_MODEL_TAGSENTRY']._serialized_end=577
+  _globals['_MODEL_STAGEHOLDERSENTRY']._serialized_start=579
+  _globals['_MODEL_STAGEHOLDERSENTRY']._serialized_end=630
+  _globals['_MODEL_ALIASESENTRY']._serialized_start=632
+  _globals['_MODEL_ALIASESENTRY']._serialized_end=678
+  _globals['_ARTIFACTFILE']._serialized_start=681
+  _globals['_ARTIFACTFILE']._serialized_end=816
+  _globals['_METRIC']._serialized_start=818
+  _globals['_METRIC']._serialized_end=939
+  _globals['_TENSORSPEC']._serialized_start=941
+  _globals['_TENSORSPEC']._serialized_end=1015
+  _globals['_SIGNATURE']._serialized_start=1017
+  _globals['_SIGNATURE']._serialized_end=1111
+  _globals['_ENVIRONMENT']._serialized_start=1114
+  _globals['_ENVIRONMENT']._serialized_end=1298
+  _globals['_ENVIRONMENT_PACKAGESENTRY']._serialized_start=1251
+  _globals['_ENVIRONMENT_PACKAGESENTRY']._serialized_end=1298
+  _globals['_TRAININGCONFIG']._serialized_start=1301
+  _globals['_TRAININGCONFIG']._serialized_end=1530
+  _globals['_TRAININGCONFIG_DATAVERSIONSENTRY']._serialized_start=1470
+  _globals['_TRAININGCONFIG_DATAVERSIONSENTRY']._serialized_end=1521
+  _globals['_DATASET']._serialized_start=1532
+  _globals['_DATASET']._serialized_end=1585
+  _globals['_RUN']._serialized_start=1587
+  _globals['_RUN']._serialized_end=1663
+  _globals['_PARENTVERSION']._serialized_start=1665
+  _globals['_PARENTVERSION']._serialized_end=1744
+  _globals['_MODELVERSION']._serialized_start=1747
+  _globals['_MODELVERSION']._serialized_end=2855
+  _globals['_MODELVERSION_TAGSENTRY']._serialized_start=534
+  _globals['_MODELVERSION_TAGSENTRY']._serialized_end=577
+  _globals['_MODELVERSION_PARAMSENTRY']._serialized_start=2810
+  _globals['_MODELVERSION_PARAMSENTRY']._serialized_end=2855
 # @@protoc_insertion_point(module_scope)

@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from studbook.v1 import formats_pb2 as _formats_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -118,18 +119,20 @@ class Model(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., owner: _Optional[str] = ..., stages: _Optional[_Iterable[str]] = ..., stage_holders: _Optional[_Mapping[str, str]] = ..., aliases: _Optional[_Mapping[str, str]] = ..., latest_version: _Optional[int] = ..., version_count: _Optional[int] = ..., state: _Optional[_Union[ModelState, str]] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
 
 class ArtifactFile(_message.Message):
-    __slots__ = ("path", "size", "sha256", "format", "flags")
+    __slots__ = ("path", "size", "sha256", "format", "flags", "format_info")
     PATH_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
     SHA256_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     FLAGS_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_INFO_FIELD_NUMBER: _ClassVar[int]
     path: str
     size: int
     sha256: str
     format: str
     flags: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., format: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ...) -> None: ...
+    format_info: _formats_pb2.FormatInfo
+    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., format: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., format_info: _Optional[_Union[_formats_pb2.FormatInfo, _Mapping]] = ...) -> None: ...
 
 class Metric(_message.Message):
     __slots__ = ("key", "value", "step", "split", "time")
@@ -236,7 +239,7 @@ class ParentVersion(_message.Message):
     def __init__(self, version: _Optional[str] = ..., relation: _Optional[_Union[ParentRelation, str]] = ...) -> None: ...
 
 class ModelVersion(_message.Message):
-    __slots__ = ("name", "model", "number", "semver", "change_kind", "status", "status_reason", "description", "tags", "params", "metrics", "files", "storage_uri", "content_digest", "signature", "environment", "training", "model_card", "datasets", "run", "parents", "stages", "aliases", "created_by", "created_from", "create_time", "update_time", "etag", "total_size", "file_count", "format", "kept")
+    __slots__ = ("name", "model", "number", "semver", "change_kind", "status", "status_reason", "description", "tags", "params", "metrics", "files", "storage_uri", "content_digest", "signature", "environment", "training", "model_card", "datasets", "run", "parents", "stages", "aliases", "created_by", "created_from", "create_time", "update_time", "etag", "total_size", "file_count", "format", "kept", "format_info")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -283,6 +286,7 @@ class ModelVersion(_message.Message):
     FILE_COUNT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     KEPT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_INFO_FIELD_NUMBER: _ClassVar[int]
     name: str
     model: str
     number: int
@@ -315,4 +319,5 @@ class ModelVersion(_message.Message):
     file_count: int
     format: str
     kept: bool
-    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., number: _Optional[int] = ..., semver: _Optional[str] = ..., change_kind: _Optional[_Union[ChangeKind, str]] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., params: _Optional[_Mapping[str, str]] = ..., metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., storage_uri: _Optional[str] = ..., content_digest: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., environment: _Optional[_Union[Environment, _Mapping]] = ..., training: _Optional[_Union[TrainingConfig, _Mapping]] = ..., model_card: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[ParentVersion, _Mapping]]] = ..., stages: _Optional[_Iterable[str]] = ..., aliases: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_from: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., total_size: _Optional[int] = ..., file_count: _Optional[int] = ..., format: _Optional[str] = ..., kept: _Optional[bool] = ...) -> None: ...
+    format_info: _formats_pb2.FormatInfo
+    def __init__(self, name: _Optional[str] = ..., model: _Optional[str] = ..., number: _Optional[int] = ..., semver: _Optional[str] = ..., change_kind: _Optional[_Union[ChangeKind, str]] = ..., status: _Optional[_Union[VersionStatus, str]] = ..., status_reason: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., params: _Optional[_Mapping[str, str]] = ..., metrics: _Optional[_Iterable[_Union[Metric, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[ArtifactFile, _Mapping]]] = ..., storage_uri: _Optional[str] = ..., content_digest: _Optional[str] = ..., signature: _Optional[_Union[Signature, _Mapping]] = ..., environment: _Optional[_Union[Environment, _Mapping]] = ..., training: _Optional[_Union[TrainingConfig, _Mapping]] = ..., model_card: _Optional[str] = ..., datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., run: _Optional[_Union[Run, _Mapping]] = ..., parents: _Optional[_Iterable[_Union[ParentVersion, _Mapping]]] = ..., stages: _Optional[_Iterable[str]] = ..., aliases: _Optional[_Iterable[str]] = ..., created_by: _Optional[str] = ..., created_from: _Optional[str] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., total_size: _Optional[int] = ..., file_count: _Optional[int] = ..., format: _Optional[str] = ..., kept: _Optional[bool] = ..., format_info: _Optional[_Union[_formats_pb2.FormatInfo, _Mapping]] = ...) -> None: ...

@@ -112,10 +112,15 @@ def tf_graph(nodes: list[bytes] = (), functions: list[list[bytes]] = ()) -> byte
     return graph
 
 
-def saved_model_pb(signatures: Signatures, tf_version: str = "2.16.1", graph: bytes | None = None) -> bytes:
-    """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}."""
+def saved_model_pb(
+    signatures: Signatures, tf_version: str = "2.16.1", graph: bytes | None = None,
+    ops: list[str] = (),  # type: ignore[assignment]
+) -> bytes:
+    """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}; the graph as given,
+    else one node of each op type in `ops`, else empty nodes."""
     meta_info = pb_bytes(4, "serve") + pb_bytes(5, tf_version)
-    graph = b"\x0a\x00" * 50 if graph is None else graph  # empty nodes by default
+    if graph is None:
+        graph = tf_graph([tf_node(op, f"n{i}") for i, op in enumerate(ops)]) if ops else b"\x0a\x00" * 50
     meta_graph = pb_bytes(1, meta_info) + pb_bytes(2, graph)
     for name, sides in signatures.items():
         body = b""

@@ -128,3 +128,20 @@ def test_the_flag_is_the_sorted_set_of_unsafe_ops_wherever_they_sit(chosen: list
 
     unsafe = sorted(set(chosen) & tf_ops.UNSAFE)
     assert info.flags == ((f"unsafe-ops:{','.join(unsafe[:16])}",) if unsafe else ())
+
+
+def test_the_graph_op_types_are_counted(tmp_path: Path) -> None:
+    path = tmp_path / "saved_model.pb"
+    path.write_bytes(saved_model_pb({}, ops=["Placeholder", "MatMul", "Relu", "MatMul"]))  # type: ignore[arg-type]
+
+    assert inspect_file(path).metadata["op_types"] == {"MatMul": 2, "Placeholder": 1, "Relu": 1}
+
+
+def test_every_node_of_a_large_graph_is_counted_and_judged(tmp_path: Path) -> None:
+    path = tmp_path / "saved_model.pb"
+    path.write_bytes(saved_model_pb({}, ops=["Const"] * 120_000 + ["WriteFile"]))  # type: ignore[arg-type]
+
+    info = inspect_file(path)
+
+    assert info.metadata["op_types"] == {"Const": 120_000, "WriteFile": 1}
+    assert info.flags == ("unsafe-ops:WriteFile",)

@@ -3,6 +3,7 @@ protobuf wire format without the onnx package (and without reading tensor payloa
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -19,6 +20,10 @@ FORMAT = "onnx"
 # Strings we keep (names, producer, doc_string); longer ones are cut.
 _MAX_STRING = 64 * 1024
 _DOC_CHARS = 4096
+# Initializers listed by size, element types counted, and dimensions kept of each listed one.
+_LARGEST = 8
+_MAX_DTYPES = 32
+_MAX_RANK_LISTED = 16
 # ModelProto fields that may follow ir_version in a real file, with their wire types.
 _MODEL_FIELDS = {1: VARINT, 2: LEN, 3: LEN, 4: LEN, 5: VARINT, 6: LEN, 7: LEN, 8: LEN, 14: LEN, 20: LEN, 25: LEN}
 
@@ -49,6 +54,18 @@ class _Graph:
     external: dict[str, int] = field(default_factory=dict)  # location -> bytes needed
     name: str = ""
     symbolic_dims: set[str] = field(default_factory=set)
+    # Initializers by element type, and the largest ones (elements, name, dtype, dims), bounded.
+    dtypes: dict[str, int] = field(default_factory=dict)
+    largest: list[tuple[int, str, str, tuple[int, ...]]] = field(default_factory=list)
+
+    def add_initializer(self, name: str, dtype: str, dims: tuple[int, ...]) -> None:
+        if dtype and (dtype in self.dtypes or len(self.dtypes) < _MAX_DTYPES):
+            self.dtypes[dtype] = self.dtypes.get(dtype, 0) + 1
+        entry = (_product(list(dims)), name, dtype, dims[:_MAX_RANK_LISTED])
+        if len(self.largest) < _LARGEST:
+            heapq.heappush(self.largest, entry)
+        elif entry > self.largest[0]:
+            heapq.heapreplace(self.largest, entry)
 
 
 def inspect(source: Source, limits: Limits, model_dir: Path | None = None, root: Path | None = None) -> FileInfo:
@@ -99,7 +116,10 @@ def inspect(source: Source, limits: Limits, model_dir: Path | None = None, root:
         op_types=dict(sorted(graph.op_types.items(), key=lambda kv: -kv[1])[: limits.max_listed]),
         initializer_count=graph.initializer_count,
         symbolic_dims=sorted(graph.symbolic_dims)[: limits.max_listed],
-    )
+        dtypes=dict(graph.dtypes),
+        tensors={name: {"dtype": dtype, "shape": list(dims)}
+                 for _, name, dtype, dims in sorted(graph.largest, reverse=True)},
+    )  # fmt: skip
     flags: list[str] = []
     if graph.external:
         flags.append(EXTERNAL_DATA)
@@ -153,11 +173,12 @@ def _walk_graph(message: Message, graph: _Graph, top: bool) -> None:
         elif number == 2 and top:
             graph.name = message.string(_cut(value), _MAX_STRING, "graph name")
         elif number == 5:
-            name, numel = _walk_tensor(message.child(value), graph)
+            name, dtype, dims = _walk_tensor(message.child(value), graph)
             if top:
                 graph.initializer_names.add(name)
                 graph.initializer_count += 1
-                graph.parameters += numel
+                graph.parameters += _product(list(dims))
+                graph.add_initializer(name, dtype, dims)
         elif number == 15:
             _walk_sparse_tensor(message.child(value), graph, top)
         elif number in (11, 12) and top:
@@ -220,9 +241,9 @@ def _walk_sparse_tensor(message: Message, graph: _Graph, top: bool) -> None:
         graph.parameters += _product(dims)
 
 
-def _walk_tensor(message: Message, graph: _Graph) -> tuple[str, int]:
-    """TensorProto: name and element count; records external data locations."""
-    name = ""
+def _walk_tensor(message: Message, graph: _Graph) -> tuple[str, str, tuple[int, ...]]:
+    """TensorProto: name, element type and dims; records external data locations."""
+    name = dtype = ""
     dims: list[int] = []
     location = ""
     offset = length = 0
@@ -230,6 +251,8 @@ def _walk_tensor(message: Message, graph: _Graph) -> tuple[str, int]:
     for number, wire, value in message.fields():
         if number == 1:
             dims.extend(_int64s(message, wire, value))
+        elif number == 2 and isinstance(value, int):
+            dtype = dtypes.ONNX.get(value, f"type{value}")
         elif number == 8 and isinstance(value, Span):
             name = message.string(_cut(value), _MAX_STRING, "tensor name")
         elif number == 13 and isinstance(value, Span):
@@ -247,7 +270,7 @@ def _walk_tensor(message: Message, graph: _Graph) -> tuple[str, int]:
             raise FormatError("BAD_ONNX", f"tensor {name[:100]!r} has external data without a location")
         needed = offset + length if length else offset
         graph.external[location] = max(graph.external.get(location, 0), needed)
-    return name, _product(dims)
+    return name, dtype, tuple(dims)
 
 
 def _value_info(message: Message, graph: _Graph) -> TensorSpec:

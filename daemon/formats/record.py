@@ -210,6 +210,8 @@ def _onnx(meta: Mapping[str, Any], info: FileInfo) -> FormatInfo:
         framework=_text(meta.get("producer_name")),
         framework_version=_text(meta.get("producer_version")),
         tensor_count=_int(meta.get("initializer_count")),
+        dtypes=tuple(dict.fromkeys(short_dtype(d) for d in _by_count(meta.get("dtypes")))),
+        tensors=_listed_tensors(meta.get("tensors"), "dtype"),
         onnx=OnnxInfo(
             ir_version=_int(meta.get("ir_version")),
             opsets=opsets,

@@ -91,6 +91,15 @@ def test_onnx_record_has_producer_opsets_ops_inputs_and_outputs(tmp_path: Path) 
     assert record.parameters == 6 and record.framework == "handmade"
 
 
+def test_onnx_record_names_the_largest_initializers_and_their_element_types(tmp_path: Path) -> None:
+    sizes = {f"w{i}": [i + 1, 2] for i in range(12)}
+    data = onnx_model(initializers=[onnx_tensor(name, dims) for name, dims in sizes.items()])
+    record = file_record(inspect_file(_write(tmp_path, "model.onnx", data)))
+
+    assert record.dtypes == ("F32",) and record.tensor_count == 12
+    assert [(t.name, t.shape) for t in record.tensors] == [(f"w{i}", (i + 1, 2)) for i in range(11, 3, -1)]
+
+
 def test_keras_record_lists_layers_and_flags_lambda(tmp_path: Path) -> None:
     config = {"class_name": "Sequential", "config": {"name": "seq", "layers": [
         keras_layer("Dense", {"units": 2}), keras_layer("Dense", {"units": 1}), keras_layer("Lambda", {}),

@@ -11,9 +11,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from studbook.v1 import events_pb2, events_pb2_grpc, registry_pb2, registry_pb2_grpc
+from studbook.v1 import events_pb2, events_pb2_grpc, registry_pb2_grpc
 from tests.bench.seed import seed_catalog
-from tests.bench.timing import percentiles
+from tests.bench.timing import percentiles, until_visible
 from tests.conftest import start_daemon, stop_daemon
 
 MODEL = "dropbench"
@@ -60,7 +60,7 @@ def bench_drop_to_visible(
                 (staging / "model.bin").write_bytes(payload[:-8] + number.to_bytes(8, "little"))
                 started = time.perf_counter()
                 os.rename(staging, root / MODEL / str(number))
-                to_get.append(_until_get(versions, number) - started)
+                to_get.append(until_visible(versions, f"models/{MODEL}/versions/{number}", 30.0) - started)
                 to_watch.append(arrivals.wait(number) - started)
             arrivals.close()
     finally:
@@ -77,19 +77,6 @@ def bench_drop_to_visible(
         "watch_p99_ms": watch_p99,
         "floor_p50_ms": percentiles(floor)[0],
     }
-
-
-def _until_get(versions: registry_pb2_grpc.VersionServiceStub, number: int, timeout: float = 30.0) -> float:
-    request = registry_pb2.GetModelVersionRequest(name=f"models/{MODEL}/versions/{number}")
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        try:
-            versions.GetModelVersion(request)
-            return time.perf_counter()
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-    raise TimeoutError(f"version {number} never became visible")
 
 
 class _WatchArrivals:

@@ -15,12 +15,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import grpc
 
 from studbook.daemon.formats import inspect_file, inspect_folder
-from studbook.v1 import registry_pb2, registry_pb2_grpc
+from studbook.v1 import registry_pb2_grpc
 from tests.bench.hashing import _hashlib_digest
-from tests.bench.timing import percentiles, timed
+from tests.bench.timing import percentiles, timed, until_visible
 from tests.conftest import start_daemon, stop_daemon
 
 MiB = 1 << 20
@@ -60,7 +59,7 @@ def bench_judging(tmpdir: Path, *, samples: int = 20, drops: int = 3) -> dict[st
                         figures[label] = _judge(folder, model, samples)
                     started = time.perf_counter()
                     os.rename(folder, root / MODEL / str(number))
-                    registrations.append(_until_visible(versions, number) - started)
+                    registrations.append(until_visible(versions, f"models/{MODEL}/versions/{number}", 300.0, pause=0.005) - started)
                 figures[label]["register_p50_ms"] = percentiles(registrations)[0]
                 figures[label]["drops"] = float(count)
     finally:
@@ -101,20 +100,6 @@ def _rchar() -> int:
             if line.startswith("rchar:"):
                 return int(line.split()[1])
     raise RuntimeError("/proc/self/io has no rchar")
-
-
-def _until_visible(versions: registry_pb2_grpc.VersionServiceStub, number: int, timeout: float = 300.0) -> float:
-    request = registry_pb2.GetModelVersionRequest(name=f"models/{MODEL}/versions/{number}")
-    deadline = time.perf_counter() + timeout
-    while time.perf_counter() < deadline:
-        try:
-            versions.GetModelVersion(request)
-            return time.perf_counter()
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-        time.sleep(0.005)
-    raise TimeoutError(f"version {number} never became visible")
 
 
 # --- byte builders -------------------------------------------------------------------------

@@ -54,6 +54,19 @@ def built(tree: FileTree) -> int:
     return len(descendants(tree.root))
 
 
+async def first_folder_opened(
+    app: Host, pilot: Pilot[None], files: list[resources_pb2.ArtifactFile]
+) -> tuple[FileTree, TreeNode[FileNodeData]]:
+    """The tree showing `files`, with the root's first folder opened."""
+    tree = app.query_one(FileTree)
+    tree.show(files, "v1")
+    await pilot.pause()
+    folder = tree.root.children[0]
+    folder.expand()
+    await pilot.pause()
+    return tree, folder
+
+
 def descendants(node: TreeNode[FileNodeData]) -> list[TreeNode[FileNodeData]]:
     return [d for child in node.children for d in (child, *descendants(child))]
 
@@ -273,12 +286,7 @@ async def test_the_detail_of_a_file_gives_its_full_hash_and_what_each_flag_means
     app = Host()
 
     async with app.run_test() as pilot:
-        tree = app.query_one(FileTree)
-        tree.show(files, "v1")
-        await pilot.pause()
-        folder = tree.root.children[0]
-        folder.expand()
-        await pilot.pause()
+        tree, folder = await first_folder_opened(app, pilot, files)
         file_text = tree.describe(folder.children[0]).plain
         folder_text = tree.describe(folder).plain
 
@@ -307,12 +315,7 @@ async def test_names_flags_and_format_facts_from_files_show_escaped() -> None:
     app = Host()
 
     async with app.run_test() as pilot:
-        tree = app.query_one(FileTree)
-        tree.show(files, "v1")
-        await pilot.pause()
-        folder = tree.root.children[0]
-        folder.expand()
-        await pilot.pause()
+        tree, folder = await first_folder_opened(app, pilot, files)
         row = tree.render_label(folder.children[0], Style(), Style()).plain
         texts = [str(folder.label), row, tree.describe(folder).plain, tree.describe(folder.children[0]).plain]
 

@@ -10,6 +10,7 @@ No I/O: `daemon/formats/record.py` builds records from what the readers found.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass, field
@@ -140,7 +141,7 @@ class FormatInfo:
 
     @property
     def empty(self) -> bool:
-        return self == FormatInfo()
+        return self is EMPTY or self == EMPTY
 
 
 # -- bounds ------------------------------------------------------------------------------
@@ -185,6 +186,9 @@ def bounded(record: T) -> T:
 
 # -- plain data (JSON in the catalog) ---------------------------------------------------------
 
+# Records are frozen, so every empty one may be this one.
+EMPTY = FormatInfo()
+
 
 def to_plain(record: FormatInfo) -> dict[str, Any]:
     """A JSON-able dict with only the fields that differ from their defaults."""
@@ -193,6 +197,8 @@ def to_plain(record: FormatInfo) -> dict[str, Any]:
 
 def from_plain(data: object) -> FormatInfo:
     """The record `to_plain` wrote; unknown keys (a newer daemon's) are ignored."""
+    if not data:
+        return EMPTY  # most files of most catalogs: nothing to build
     built = _build(FormatInfo, data)
     return built if isinstance(built, FormatInfo) else FormatInfo()
 
@@ -216,13 +222,19 @@ def _plain(record: Any) -> dict[str, Any]:
 def _build(cls: type, data: object) -> Any:
     if not isinstance(data, dict):
         return None
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     values: dict[str, Any] = {}
     for item in dataclasses.fields(cls):
         if item.name not in data:
             continue
         values[item.name] = _value(hints[item.name], data[item.name])
     return cls(**values)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved field types of a record class: resolving them costs more than building one."""
+    return typing.get_type_hints(cls)
 
 
 def _value(hint: Any, raw: Any) -> Any:

@@ -154,7 +154,7 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
         metrics=[metric_to_proto(x) for x in version.metrics],
         files=[
             resources_pb2.ArtifactFile(path=f.path, size=f.size, sha256=f.sha256, format=f.format, flags=f.flags,
-                                       format_info=format_info_to_proto(f.format_info))
+                                       format_info=None if f.format_info.empty else format_info_to_proto(f.format_info))
             for f in version.files
         ],
         storage_uri=version.storage_uri,

@@ -165,7 +165,7 @@ def version_from_row(row: tuple[Any, ...], columns: tuple[str, ...] = VERSION_CO
         file_count=values["file_count"],
         format=values["format"],
         kept=bool(values.get("kept", False)),
-        format_info=format_info.from_plain(json.loads(values.get("format_info") or "{}")),
+        format_info=_format_info(values.get("format_info")),
         datasets=[Dataset(**d) for d in json.loads(values.get("datasets", "[]"))],
         run=Run(**json.loads(values["run"])) if values.get("run") else None,
         parents=[ParentLink(**p) for p in json.loads(values.get("parents", "[]"))],
@@ -206,8 +206,14 @@ def file_row(model: str, number: int, f: ArtifactFile) -> tuple[Any, ...]:
 
 def file_from_row(row: tuple[Any, ...]) -> ArtifactFile:
     path, size, sha256, fmt, flags, info = row
-    return ArtifactFile(path, size, sha256, fmt, tuple(json.loads(flags)),
-                        format_info.from_plain(json.loads(info or "{}")))  # fmt: skip
+    return ArtifactFile(path, size, sha256, fmt, tuple(json.loads(flags)), _format_info(info))
+
+
+def _format_info(text: str | None) -> format_info.FormatInfo:
+    """The stored record; most rows hold none, and they skip the JSON parser."""
+    if not text or text == "{}":
+        return format_info.EMPTY
+    return format_info.from_plain(json.loads(text))
 
 
 def metric_row(model: str, number: int, m: Metric) -> tuple[Any, ...]:

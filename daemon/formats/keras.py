@@ -33,13 +33,17 @@ def inspect(archive: zipfile.ZipFile, limits: Limits) -> FileInfo:
     custom: dict[str, None] = {}
     inputs: list[TensorSpec] = []
     for node in jsonutil.walk(config, limits.max_depth, 1_000_000):
+        if isinstance(node, dict) and isinstance(node.get("layers"), list):
+            # A model's own `layers` list: initializers, dtype policies and the like are
+            # serialised objects too, but not layers.
+            for layer in node["layers"]:
+                if isinstance(layer, dict) and isinstance(layer.get("class_name"), str):
+                    layer_types[layer["class_name"]] = layer_types.get(layer["class_name"], 0) + 1
         if not isinstance(node, dict) or not isinstance(node.get("class_name"), str):
             continue
         class_name = node["class_name"]
         if class_name in _CODE_CLASSES and LAMBDA_LAYER not in flags:
             flags.append(LAMBDA_LAYER)
-        if isinstance(node.get("config"), dict) and "module" in node:
-            layer_types[class_name] = layer_types.get(class_name, 0) + 1
         module = node.get("module")
         if isinstance(node.get("registered_name"), str) and not (
             isinstance(module, str) and module.startswith("keras")

@@ -179,8 +179,8 @@ def test_a_keras_functional_model_reports_its_input_layers_and_version() -> None
     assert info.metadata["keras_version"] == expected()["versions"]["keras"]
     assert info.metadata["model_class"] == "Functional"
     assert info.metadata["model_name"] == "tiny_functional"
-    assert info.metadata["layer_types"]["Dense"] == 2
-    assert info.metadata["layer_types"]["InputLayer"] == 1
+    assert info.metadata["layer_types"] == {"InputLayer": 1, "Dense": 2}
+    assert info.metadata["layer_count"] == expected()["files"]["keras/functional.keras"]["layer_count"]
     assert info.signature is not None
     assert info.signature.inputs == (TensorSpec("features", "float32", (-1, 4)),)
 

@@ -12,7 +12,6 @@ holds BLOBS blobs whatever the catalog's size: listing it is a cost of the store
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import sys

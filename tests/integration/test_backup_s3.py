@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import pytest
 
 from conftest import start_daemon, stop_daemon
 from support.cli import run_studbook

@@ -142,3 +142,83 @@ def test_ordinary_files_register_the_same_way_through_both(registry):
         (f.path, f.format, list(f.flags)) for f in dropped.files
     ]
 
+
+# -- content that runs code when loaded ------------------------------------------------------
+
+# GLOBAL posix.system, then REDUCE on ("true",): unpickling it would run a shell command.
+RUNS_A_COMMAND = b"\x80\x02cposix\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03."
+
+
+def bearer(r: Registry, role: str) -> tuple[tuple[str, str], ...]:
+    with r.daemon.channel() as channel:
+        reply = access_pb2_grpc.AccessServiceStub(channel).CreateToken(access_pb2.CreateTokenRequest(
+            display_name=f"judge-{role}-{uuid.uuid4().hex[:6]}", role=access_pb2.Role.Value(f"ROLE_{role.upper()}")))  # fmt: skip
+    return (("authorization", f"Bearer {reply.secret}"),)
+
+
+def test_a_pickle_that_runs_a_command_is_quarantined_and_refused_alike_and_never_run(registry):
+    model = f"m-{uuid.uuid4().hex[:8]}"
+    dropped = write_tree(registry.root / model / "1", {"model.pkl": RUNS_A_COMMAND})
+    given = write_tree(registry.elsewhere / model, {"model.pkl": RUNS_A_COMMAND})
+
+    drop = wait_for(lambda: quarantined(registry, dropped), "the quarantine")
+    error = refusal(registry, model, given)
+
+    assert drop.reason == error_info(error).reason == "UNSAFE_PICKLE"
+    assert error.details() == drop.message
+    assert "model.pkl: loading it would import posix.system" in drop.message
+    assert "dangerous-global:posix.system" in error_info(error).metadata["flags"]
+
+
+def test_a_maintainer_may_let_it_in_and_the_audit_trail_says_who_and_which_flags(registry):
+    model = f"m-{uuid.uuid4().hex[:8]}"
+    given = write_tree(registry.elsewhere / model, {"model.pkl": RUNS_A_COMMAND})
+
+    with pytest.raises(grpc.RpcError) as denied:
+        registry.api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+            parent=f"models/{model}", source_path=str(given), allow_unsafe=True),
+            metadata=bearer(registry, "contributor"))  # fmt: skip
+    version = registry.api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+        parent=f"models/{model}", source_path=str(given), allow_unsafe=True),
+        metadata=bearer(registry, "maintainer")).version  # fmt: skip
+    [allowed] = logged_events(registry.api, model, "version.unsafe_allowed")
+
+    assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert error_info(denied.value).reason == "ALLOW_UNSAFE_DENIED"
+    assert "dangerous-global:posix.system" in version.files[0].flags
+    assert allowed.subject == version.name and allowed.actor.startswith("judge-maintainer")
+    assert "dangerous-global:posix.system" in allowed.version.files[0].flags
+
+
+def test_a_quarantined_drop_is_let_in_by_a_maintainers_retry(registry):
+    model = f"m-{uuid.uuid4().hex[:8]}"
+    dropped = write_tree(registry.root / model / "1", {"model.pkl": RUNS_A_COMMAND})
+    wait_for(lambda: quarantined(registry, dropped), "the quarantine")
+
+    with pytest.raises(grpc.RpcError) as denied:
+        registry.drops.RetryDrop(drops_pb2.RetryDropRequest(path=str(dropped), allow_unsafe=True),
+                                 metadata=bearer(registry, "contributor"))  # fmt: skip
+    registry.drops.RetryDrop(drops_pb2.RetryDropRequest(path=str(dropped), allow_unsafe=True),
+                             metadata=bearer(registry, "maintainer"))  # fmt: skip
+    version = wait_for(lambda: version_or_none(registry.api, model, 1), "the version")
+
+    assert error_info(denied.value).reason == "ALLOW_UNSAFE_DENIED"
+    assert "dangerous-global:posix.system" in version.files[0].flags
+    assert [e.actor for e in logged_events(registry.api, model, "version.unsafe_allowed")] != []
+
+
+def test_production_refuses_a_version_let_in_with_code_by_default(registry):
+    model = f"m-{uuid.uuid4().hex[:8]}"
+    given = write_tree(registry.elsewhere / model, {"model.pkl": RUNS_A_COMMAND})
+    register(registry, model, given, allow_unsafe=True)
+
+    staged = registry.api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
+        name=f"models/{model}/versions/1", target="staging"))  # fmt: skip
+    with pytest.raises(grpc.RpcError) as refused:
+        registry.api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
+            name=f"models/{model}/versions/1", target="production"))  # fmt: skip
+
+    assert staged.state == stages_pb2.PROMOTION_STATE_APPLIED
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(refused.value).metadata["gates"] == "forbid_flags"
+    assert "model.pkl: dangerous-global:posix.system" in refused.value.details()

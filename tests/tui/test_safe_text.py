@@ -3,7 +3,6 @@ invisible characters appear as visible escapes, and user text is never read as m
 
 from __future__ import annotations
 
-from textual.widgets import TabbedContent
 
 from studbook.tui.screens.version import VersionScreen
 

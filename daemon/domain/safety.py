@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from studbook.daemon.domain.access import Caller, Role
 from studbook.daemon.domain.errors import FailedPrecondition, PermissionDenied
+from studbook.daemon.domain.pickle_danger import is_dangerous
 
 # A pickle that imports something able to run code or touch the OS or network.
 DANGEROUS_GLOBAL = "dangerous-global"
@@ -19,6 +20,10 @@ DANGEROUS_GLOBAL = "dangerous-global"
 UNSAFE_OPS = "unsafe-ops"
 # A folder whose configuration makes loaders import Python files shipped with it.
 REMOTE_CODE = "remote-code"
+# A pickle global not on the allow-list.
+UNKNOWN_GLOBAL = "unknown-global"
+# What daemons wrote before dangerous and unknown globals were told apart.
+LEGACY_GLOBAL = "unsafe-global"
 
 # Each code-running label, with the reason a registration is refused under and what to do.
 _REFUSALS: dict[str, tuple[str, str]] = {
@@ -40,12 +45,22 @@ def detail(flag: str) -> str:
     return flag.partition(":")[2]
 
 
+def current(flag: str) -> str:
+    """The flag as today's readers raise it: an older daemon's `unsafe-global:M.N` is judged
+    by the same rule as a new scan, so a version registered back then meets today's gates."""
+    if label(flag) != LEGACY_GLOBAL:
+        return flag
+    module, _, name = detail(flag).rpartition(".")
+    return f"{DANGEROUS_GLOBAL if is_dangerous(module, name) else UNKNOWN_GLOBAL}:{detail(flag)}"
+
+
 def runs_code(flag: str) -> bool:
-    return label(flag) in _REFUSALS
+    return label(current(flag)) in _REFUSALS
 
 
 def matches(flag: str, pattern: str) -> bool:
     """A policy pattern (fnmatch) names a flag by its whole text or by its label alone."""
+    flag = current(flag)
     return fnmatch.fnmatchcase(flag, pattern) or fnmatch.fnmatchcase(label(flag), pattern)
 
 
@@ -63,7 +78,7 @@ def unsafe_content(flags_by_file: dict[str, tuple[str, ...]]) -> FailedPrecondit
     """
     found: dict[str, dict[str, list[str]]] = {}  # label -> file -> details
     for path, flags in flags_by_file.items():
-        for flag in flags:
+        for flag in map(current, flags):
             if runs_code(flag):
                 found.setdefault(label(flag), {}).setdefault(path, []).append(detail(flag) or label(flag))
     if not found:
@@ -74,7 +89,7 @@ def unsafe_content(flags_by_file: dict[str, tuple[str, ...]]) -> FailedPrecondit
         for path, details in list(files.items())[:MAX_NAMED]:
             parts.append(f"{path or 'the folder'}: " + template.format(details=_listed(details)))
     first = next(iter(found))
-    named = sorted({f for fs in flags_by_file.values() for f in fs if runs_code(f)})
+    named = sorted({current(f) for fs in flags_by_file.values() for f in fs if runs_code(f)})
     return FailedPrecondition(
         "; ".join(parts) + ". The registry never loads model files, but whoever loads this one runs that code: "
         "re-save it without it (safetensors, ONNX), or register it with --allow-unsafe "

@@ -17,7 +17,7 @@ UNSAFE_FORMAT = "unsafe-format"
 # Pickle globals, each followed by module.name. A dangerous global runs code or reaches the
 # OS or network when loaded; an unknown one is merely not on the allow-list.
 DANGEROUS_GLOBAL = safety.DANGEROUS_GLOBAL + ":"
-UNKNOWN_GLOBAL = "unknown-global:"
+UNKNOWN_GLOBAL = safety.UNKNOWN_GLOBAL + ":"
 # SavedModel graph ops that touch files, processes or Python, followed by "OP1,OP2" (sorted).
 UNSAFE_OPS = safety.UNSAFE_OPS + ":"
 LAMBDA_LAYER = "lambda-layer"

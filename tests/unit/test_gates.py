@@ -268,3 +268,16 @@ def test_forbid_flags_names_each_file_and_the_flags_it_carries():
     assert "model.pkl: dangerous-global:posix.system" in refused.detail
     assert "config.json: remote-code:modeling_x.py" in refused.detail
     assert "unsafe-format" not in refused.detail
+
+
+def test_forbid_flags_holds_back_a_version_an_older_daemon_flagged_unsafe_global():
+    older = version(files=[ArtifactFile("model.pkl", 8, "b" * 64, "pickle",
+                                        ("unsafe-format", "unsafe-global:posix.system"))])  # fmt: skip
+    ordinary = version(files=[ArtifactFile("model.pkl", 8, "b" * 64, "pickle",
+                                           ("unsafe-format", "unsafe-global:torch.nn.modules.linear.Linear"))])  # fmt: skip
+
+    [refused] = evaluate(StageGates(forbid_flags=("dangerous-*",)), older, None, None)
+    [passed] = evaluate(StageGates(forbid_flags=("dangerous-*",)), ordinary, None, None)
+
+    assert not refused.passed and "unsafe-global:posix.system" in refused.detail
+    assert passed.passed

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.daemon.domain.safety import forbidden, matches, runs_code, unsafe_content
+from studbook.daemon.domain.safety import current, forbidden, matches, runs_code, unsafe_content
 
 
 def test_code_running_labels_are_told_apart_from_merely_unknown_ones():
@@ -58,3 +58,13 @@ def test_a_pattern_naming_a_label_forbids_that_label_with_any_detail(flags):
 
     assert chosen == list(dict.fromkeys(f for f in flags if f.startswith("dangerous-")))
     assert all(matches(f, f.partition(":")[0]) for f in flags)
+
+
+def test_an_older_daemons_unsafe_global_flags_are_judged_by_todays_rule():
+    assert current("unsafe-global:posix.system") == "dangerous-global:posix.system"
+    assert current("unsafe-global:builtins.eval") == "dangerous-global:builtins.eval"
+    assert current("unsafe-global:my_project.heads.Head") == "unknown-global:my_project.heads.Head"
+    assert current("dangerous-global:os.system") == "dangerous-global:os.system"
+    assert runs_code("unsafe-global:subprocess.Popen") and not runs_code("unsafe-global:my_project.Net")
+    assert forbidden(["unsafe-format", "unsafe-global:nt.system", "unsafe-global:my_project.Net"],
+                     ["dangerous-*"]) == ["unsafe-global:nt.system"]  # fmt: skip

@@ -199,7 +199,7 @@ _IDENT = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True)
 @given(package=_SKLEARN, private=_IDENT, name=_CLASS)
 def test_any_estimator_class_name_in_an_estimator_package_is_allowed(package: str, private: str, name: str) -> None:
     from studbook.daemon.formats.pickle_allowlist import is_allowed
-    from studbook.daemon.formats.pickle_danger import is_dangerous
+    from studbook.daemon.domain.pickle_danger import is_dangerous
 
     module = f"sklearn.{package}.{private}"
     assert is_allowed(module, name) or is_dangerous(module, name)
@@ -211,6 +211,6 @@ def test_any_estimator_class_name_in_an_estimator_package_is_allowed(package: st
     name=_IDENT | _CLASS,
 )
 def test_every_name_in_a_dangerous_module_or_below_it_is_dangerous(module: str, sub: list[str], name: str) -> None:
-    from studbook.daemon.formats.pickle_danger import is_dangerous
+    from studbook.daemon.domain.pickle_danger import is_dangerous
 
     assert is_dangerous(".".join([module, *sub]), name)

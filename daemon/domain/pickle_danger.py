@@ -1,5 +1,6 @@
 """Pickle globals that run code or reach the OS, the file system or the network when a
-pickle is loaded: named once here so every reader and every verdict agrees.
+pickle is loaded: named once here so every reader and every verdict agrees (the pickle
+scanner flags them; domain.safety reads the flags older daemons wrote by the same rule).
 
 Generous on purpose. A global is dangerous when its module is one of _MODULES (or inside
 one), when it is one of _NAMES, when its name alone is one of _ANY_MODULE_NAMES (modules

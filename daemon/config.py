@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from studbook import locations
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 
 # Generous but bounded: a registration with a big model card and thousands of metrics fits.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
@@ -41,6 +42,9 @@ class Settings:
     reconcile_seconds: float = 60.0
     # Largest single artifact file a registration or a drop may hold.
     max_file_bytes: int = ScanLimits().max_file_bytes
+    # Largest header a format reader accepts (safetensors JSON header); the GGUF header bound
+    # keeps its ratio to it. Reference readers allow far more than real models need.
+    max_header_bytes: int = DEFAULT_LIMITS.max_header_bytes
     log_level: str = "INFO"
     # The promotion policy (TOML, see daemon/domain/policy.py); None means no policy gates.
     policy_path: Path | None = None
@@ -51,6 +55,12 @@ class Settings:
     @property
     def scan_limits(self) -> ScanLimits:
         return ScanLimits(max_file_bytes=self.max_file_bytes)
+
+    @property
+    def format_limits(self) -> Limits:
+        scale = self.max_header_bytes / DEFAULT_LIMITS.max_header_bytes
+        return replace(DEFAULT_LIMITS, max_header_bytes=self.max_header_bytes,
+                       max_gguf_header_bytes=int(DEFAULT_LIMITS.max_gguf_header_bytes * scale))  # fmt: skip
 
     @property
     def catalog_path(self) -> Path:
@@ -77,6 +87,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet-seconds", type=_positive, help="quiet interval that completes a drop (default 2)")
     p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
     p.add_argument("--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)")
+    p.add_argument("--max-header-bytes", type=_size,
+                   help="largest model header read, e.g. a safetensors JSON header (default 16M; HEADER_TOO_LARGE above)")
     p.add_argument("--policy", type=Path, help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml if it exists)")
     p.add_argument("--gc-grace", type=_not_negative, metavar="SECONDS",
                    help="gc deletes no unreferenced blob younger than this (default 3600)")  # fmt: skip
@@ -105,6 +117,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.reconcile_seconds = float(daemon.get("reconcile_seconds", settings.reconcile_seconds))
         if "max_file_bytes" in daemon:
             settings.max_file_bytes = _size(str(daemon["max_file_bytes"]))
+        if "max_header_bytes" in daemon:
+            settings.max_header_bytes = _size(str(daemon["max_header_bytes"]))
         if "policy" in daemon:
             settings.policy_path = Path(daemon["policy"]).expanduser()
         settings.gc_grace_seconds = float(daemon.get("gc_grace_seconds", settings.gc_grace_seconds))
@@ -135,6 +149,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.reconcile_seconds = args.reconcile_seconds
     if args.max_file_bytes is not None:
         settings.max_file_bytes = args.max_file_bytes
+    if args.max_header_bytes is not None:
+        settings.max_header_bytes = args.max_header_bytes
     if args.policy:
         settings.policy_path = args.policy
     if args.gc_grace is not None:

@@ -14,7 +14,7 @@ from studbook.daemon.blobs.store import materialize
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
 from studbook.daemon.app.inspection import HashedFile, artifact_files, inspect_version, judge, signature_of
 from studbook.daemon.domain.format_info import FormatInfo
-from studbook.daemon.formats import FolderInfo, record
+from studbook.daemon.formats import FolderInfo, Limits, record
 
 
 @dataclass
@@ -28,8 +28,8 @@ class Intake:
 
 
 def take_in(
-    source: str, limits: ScanLimits, allowed_roots: Sequence[Path] | None, sink: FileSink | None = None,
-    *, allow_unsafe: bool = False,
+    source: str, limits: ScanLimits, format_limits: Limits, allowed_roots: Sequence[Path] | None,
+    sink: FileSink | None = None, *, allow_unsafe: bool = False,
 ) -> Intake:
     """Blocking: scan, hash, inspect and judge `source`. Run it off the event loop.
 
@@ -39,13 +39,14 @@ def take_in(
     path = Path(source)
     scanned = scan_artifact(path, limits=limits, allowed_roots=allowed_roots, sink=sink)
     unit = path.resolve()
-    intake = describe(unit, path.is_dir(), scanned, allow_unsafe=allow_unsafe)
+    intake = describe(unit, path.is_dir(), scanned, format_limits, allow_unsafe=allow_unsafe)
     intake.storage_uri = unit.as_uri()
     return intake
 
 
 def take_in_uploaded(
-    blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging: Path, *, allow_unsafe: bool = False
+    format_limits: Limits, blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging: Path, *,
+    allow_unsafe: bool = False,
 ) -> Intake:
     """Blocking: a version made of files already uploaded into the artifact store.
 
@@ -63,15 +64,16 @@ def take_in_uploaded(
             target = scratch.joinpath(*item.path.split("/"))
             target.parent.mkdir(parents=True, exist_ok=True)
             materialize(blobs, item.sha256, target)
-        return describe(scratch, True, uploaded, allow_unsafe=allow_unsafe)
+        return describe(scratch, True, uploaded, format_limits, allow_unsafe=allow_unsafe)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def describe(unit: Path, is_dir: bool, scanned: Sequence[HashedFile], *, allow_unsafe: bool) -> Intake:
+def describe(unit: Path, is_dir: bool, scanned: Sequence[HashedFile], limits: Limits, *,
+             allow_unsafe: bool) -> Intake:  # fmt: skip
     """Formats, signature and folder metadata of hashed files: `unit` is their folder, or the
     one file. Raises FormatError or an unsafe-content refusal, as a drop would be quarantined."""
-    inspected = inspect_version(unit, is_dir, [f.path for f in scanned])
+    inspected = inspect_version(unit, is_dir, [f.path for f in scanned], limits)
     files = artifact_files(scanned, inspected)
     judge(files, allow_unsafe=allow_unsafe)
     summary = record.version_record([(f.size, f.format_info) for f in files], inspected.folder)

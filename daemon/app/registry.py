@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.blobs import BlobStore, open_store
 from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.app.access import AccessUseCases
@@ -38,6 +39,7 @@ class Registry:
         cache_versions: int = 200_000,
         allowed_roots: Sequence[Path] | None = None,
         scan_limits: ScanLimits = ScanLimits(),
+        format_limits: Limits = DEFAULT_LIMITS,
         policy: PolicyStore | None = None,
         blobs: BlobStore | None = None,
         claims: BlobClaims | None = None,
@@ -54,7 +56,8 @@ class Registry:
         # Shared by ingests and garbage collection: a blob an ingest relies on is never deleted.
         self.claims = claims or BlobClaims()
         self.versions = VersionUseCases(self.core, self.models, self.blobs, scan_limits=scan_limits,
-                                        allowed_roots=allowed_roots, claims=self.claims)  # fmt: skip
+                                        format_limits=format_limits, allowed_roots=allowed_roots,
+                                        claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
         self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,

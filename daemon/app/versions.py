@@ -65,6 +65,7 @@ from studbook.daemon.domain.names import (
     version_name,
 )
 from studbook.daemon.domain.ordering import parse_order_by
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.domain.semver import (
     SemVer,
     derive_change_kind,
@@ -168,6 +169,7 @@ class VersionUseCases:
         blobs: BlobStore,
         *,
         scan_limits: ScanLimits = ScanLimits(),
+        format_limits: Limits = DEFAULT_LIMITS,
         allowed_roots: Sequence[Path] | None = None,
         claims: BlobClaims | None = None,
     ) -> None:
@@ -177,6 +179,8 @@ class VersionUseCases:
         # Blobs ingests rely on until their version commits, which garbage collection leaves alone.
         self.claims = claims or BlobClaims()
         self.scan_limits = scan_limits
+        # The format readers' bounds, for every way in: the drop-in judge reads them here too.
+        self.format_limits = format_limits
         self.allowed_roots = allowed_roots
         # As configured and with links resolved: a remote path may be spelled either way.
         self._remote_roots = [Path(p) for root in allowed_roots or () for p in (root, os.path.realpath(root))]
@@ -208,7 +212,8 @@ class VersionUseCases:
                 check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
                 for item in uploaded:  # before they are looked for: gc leaves them alone from now on
                     hold.claim(item.sha256)
-                take = partial(take_in_uploaded, allow_unsafe=registration.unsafe_allowed_by is not None)
+                take = partial(take_in_uploaded, self.format_limits,
+                               allow_unsafe=registration.unsafe_allowed_by is not None)  # fmt: skip
                 fill_from_intake(draft, await self.core.read(take, self.blobs, uploaded, self.blobs.staging))
                 draft.kept = True
                 validate_draft(draft)
@@ -233,7 +238,8 @@ class VersionUseCases:
         sink = None if registration.keep_in_place else Ingest(self.blobs, hold=hold)
         try:
             take = partial(take_in, allow_unsafe=registration.unsafe_allowed_by is not None)
-            return await self.core.read(take, source_path, self.scan_limits, self.allowed_roots, sink)
+            return await self.core.read(take, source_path, self.scan_limits, self.format_limits, self.allowed_roots,
+                                        sink)  # fmt: skip
         except InvalidArgument as error:
             if remote and error.reason == "PATH_NOT_ALLOWED":  # a link inside a root leading out
                 raise source_not_allowed() from None

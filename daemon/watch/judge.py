@@ -34,7 +34,7 @@ from studbook.daemon.blobs.claims import ClaimHold
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, RegistryError
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, ParentLink, VersionStatus
 from studbook.daemon.domain.names import parse_version_name, validate_model_id
-from studbook.daemon.formats import DEFAULT_LIMITS, FormatError, Limits
+from studbook.daemon.formats import FormatError
 from studbook.daemon.watch.draft import build_draft
 from studbook.daemon.watch.examine import Hashed, hash_unit, read_manifest_bytes
 from studbook.daemon.watch.layout import MANIFEST, UnitKey, version_number
@@ -53,7 +53,6 @@ MIN_RECHECK_SECONDS = 0.05
 class JudgeSettings:
     quiet_seconds: float = 2.0
     scan_limits: ScanLimits = ScanLimits()
-    format_limits: Limits = DEFAULT_LIMITS
     in_place_roots: frozenset[str] = frozenset()
     """Normalised roots whose drops are registered without keeping a copy of their files."""
 
@@ -238,7 +237,8 @@ class UnitJudge:
                         number: int | None, manifest: Manifest | None, hashed: Hashed) -> float | None:  # fmt: skip
         try:
             inspected = await asyncio.to_thread(inspect_version, Path(key.path), snap.is_folder,
-                                                [f.path for f in hashed.files], self.settings.format_limits)  # fmt: skip
+                                                [f.path for f in hashed.files],
+                                                self.registry.versions.format_limits)  # fmt: skip
             draft = build_draft(key.model, key.path, hashed, inspected, manifest, await self._parents(manifest))
             judge(draft.files, allow_unsafe=key in self._unsafe_allowed_by)
         except (FailedPrecondition, ManifestError) as exc:

@@ -31,7 +31,6 @@ from studbook.daemon.app.registry import Registry
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
-from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.watch.deaths import Death, short
 from studbook.daemon.watch.hints import DEFAULT_CAPACITY, HintHandler, HintQueue, OverflowLogHandler
 from studbook.daemon.watch.judge import JudgeSettings, UnitJudge
@@ -64,7 +63,6 @@ class WatchSettings:
     """Units settled at once; hashing runs in threads, so a few overlap well."""
     supervise_seconds: float = 1.0
     scan_limits: ScanLimits = ScanLimits()
-    format_limits: Limits = DEFAULT_LIMITS
     in_place_roots: list[Path] = field(default_factory=list)
     """Roots (also in `roots`) whose drops stay where they are: referenced, not kept."""
 
@@ -106,8 +104,7 @@ class DropWatcher:
         self.incidents = IncidentLog()
         self.judge = UnitJudge(
             registry,
-            JudgeSettings(settings.quiet_seconds, settings.scan_limits, settings.format_limits,
-                          frozenset(normalise_roots(settings.in_place_roots))),  # fmt: skip
+            JudgeSettings(settings.quiet_seconds, settings.scan_limits, frozenset(normalise_roots(settings.in_place_roots))),
             self.counters,
         )
         self.on_health = on_health

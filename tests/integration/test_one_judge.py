@@ -8,6 +8,8 @@ against one real daemon and its real watchdog observer.
 from __future__ import annotations
 
 import io
+import json
+import struct
 import shutil
 import tempfile
 import uuid
@@ -222,3 +224,32 @@ def test_production_refuses_a_version_let_in_with_code_by_default(registry):
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_info(refused.value).metadata["gates"] == "forbid_flags"
     assert "model.pkl: dangerous-global:posix.system" in refused.value.details()
+
+
+# -- the readers' bounds are the daemon's, for both ways in ----------------------------------
+
+
+def safetensors_with_header_of(size: int) -> bytes:
+    header = {"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "__metadata__": {"note": ""}}
+    header["__metadata__"]["note"] = "x" * (size - len(json.dumps(header)))
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + bytes(8)
+
+
+def test_a_configured_header_cap_holds_for_drops_and_the_api_alike(registry, tmp_path):
+    files = {"model.safetensors": safetensors_with_header_of(4096)}
+    root = tmp_path / "drops"
+    daemon = start_daemon(tmp_path / "data", tmp_path / "s.sock", "--watch", str(root), "--quiet-seconds", "0.3",
+                          "--max-header-bytes", "1K", "--config", str(tmp_path / "none.toml"))  # fmt: skip
+    try:
+        with daemon.channel() as channel:
+            capped = Registry(root, tmp_path, daemon, stubs(channel), drops_pb2_grpc.DropServiceStub(channel))
+            dropped = write_tree(root / "capped" / "1", files)
+            drop = wait_for(lambda: quarantined(capped, dropped), "the quarantine")
+            error = refusal(capped, "capped", write_tree(tmp_path / "given", files))
+    finally:
+        stop_daemon(daemon)
+    accepted = register(registry, f"m-{uuid.uuid4().hex[:8]}", write_tree(registry.elsewhere / uuid.uuid4().hex, files))
+
+    assert drop.reason == error_info(error).reason == "HEADER_TOO_LARGE"
+    assert accepted.version.files[0].format == "safetensors"

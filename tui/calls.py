@@ -305,10 +305,13 @@ def promote(
     return Call("StageService", "PromoteModelVersion", request, idempotent=True)
 
 
-def rollback(model: str, stage: str, *, reason: str = "", expected_etag: str = "") -> Call[stages_pb2.Promotion]:
+def rollback(
+    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
+) -> Call[stages_pb2.Promotion]:
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
-        model=names.model_name(model), stage=stage, reason=reason, expected_etag=expected_etag
+        model=names.model_name(model), stage=stage, reason=reason, expected_etag=expected_etag,
+        validate_only=validate_only,
     )
     return Call("StageService", "RollbackStage", request)
 

@@ -446,7 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
     rollback.add_argument("stage")
-    rollback.add_argument("--reason", required=True)
+    rollback.add_argument("--reason", help="why; required unless --dry-run")
+    rollback.add_argument("--dry-run", action="store_true",
+                          help="say which version a rollback would put back and the gates it would run; change nothing")
 
     history = command("history", cmd_history, "who held which stage, when and why")
     history.add_argument("model", type=model_ref)
@@ -966,7 +968,9 @@ def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.tui import views
 
-    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason)
+    if not args.dry_run and not args.reason:
+        return _fail("say why with --reason (or check first with --dry-run)", EXIT_USAGE)
+    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run)
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     return _promotion_exit(promotion)
 

@@ -593,8 +593,12 @@ class Client(_Settings):
             )
         )
 
-    def rollback(self, model: str, stage: str, *, reason: str = "", expected_etag: str = "") -> stages_pb2.Promotion:
-        return self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag))
+    def rollback(
+        self, model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
+    ) -> stages_pb2.Promotion:
+        """Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."""
+        return self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag,
+                                          validate_only=validate_only))  # fmt: skip
 
     def delete_alias(self, model: str, alias: str, *, reason: str = "") -> None:
         self._unary(calls.delete_alias(model, alias, reason=reason))
@@ -1053,9 +1057,11 @@ class AsyncClient(_Settings):
         )
 
     async def rollback(
-        self, model: str, stage: str, *, reason: str = "", expected_etag: str = ""
+        self, model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
     ) -> stages_pb2.Promotion:
-        return await self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag))
+        """Like `Client.rollback`."""
+        return await self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag,
+                                                validate_only=validate_only))  # fmt: skip
 
     async def delete_alias(self, model: str, alias: str, *, reason: str = "") -> None:
         await self._unary(calls.delete_alias(model, alias, reason=reason))

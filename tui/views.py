@@ -272,6 +272,8 @@ def promotion(p: stages_pb2.Promotion, paint: Painter = PLAIN) -> str:
     line = f"{short_version(p.version)} -> {p.target}: {paint(state.replace('_', ' '), colour) if colour else state}"
     if p.previous_version and state == "applied":
         line += f" ({what}; was {short_version(p.previous_version)})"
+    elif p.previous_version and state == "validated":
+        line += f" (would replace {short_version(p.previous_version)})"
     gates = table(
         ("GATE", "RESULT", "DETAIL"),
         [(g.gate, paint("pass", "green") if g.passed else paint("FAIL", "red"), g.detail) for g in p.gate_results],

@@ -285,7 +285,8 @@ class StageUseCases:
 
     # -- roll back ---------------------------------------------------------------------
 
-    async def rollback(self, model_ref: str, stage: str, reason: str, expected_etag: str, caller: Caller) -> Promotion:
+    async def rollback(self, model_ref: str, stage: str, reason: str, expected_etag: str, caller: Caller,
+                       validate_only: bool = False) -> Promotion:  # fmt: skip
         """Puts back the version the current holder of `stage` (or alias) replaced.
 
         A rollback is the emergency exit, so by default it runs no gate. The policy's
@@ -294,13 +295,16 @@ class StageUseCases:
         replaces. Approvals are always skipped: the version put back already passed the
         stage's approvals when it was promoted there. A failed gate refuses the rollback with
         every failed gate listed, as a promotion is refused, and changes nothing; the verdicts
-        of the gates that ran are recorded on the rollback's Promotion.
+        of the gates that ran are recorded on the rollback's Promotion. With `validate_only`
+        the same plan and gates are worked out and returned (VALIDATED or FAILED), and
+        nothing changes: what a confirmation says is what the rollback would do.
         """
         model_id = parse_model_name(model_ref, "model")
         validate_label(stage, "stage")
         validate_text(reason, MAX_REASON, "reason")
         policy = self.policy.current()
-        authorize(caller, rollback_role(stage, policy.approver_stages), f"rolling back {stage!r}", stage=stage)
+        if not validate_only:
+            authorize(caller, rollback_role(stage, policy.approver_stages), f"rolling back {stage!r}", stage=stage)
         gates = policy.for_model(model_id).gates_for(stage).for_rollback()
         files = None
         if gates.verify_files:
@@ -316,8 +320,6 @@ class StageUseCases:
             plan = self._rollback_plan(tx, model_id, stage, expected_etag)
             results = self._judge(tx, gates, plan.model, plan.previous, stage, plan.current, files)
             failed = [g for g in results if not g.passed]
-            if failed:
-                raise _refusal("rollback", failed, model_id, plan.previous, stage)
             now = self.core.clock()
             promotion = Promotion(
                 id=0, model=model_id, version=plan.previous, target=stage, is_alias=plan.is_alias,
@@ -325,6 +327,11 @@ class StageUseCases:
                 reason=reason or f"roll back {stage} from version {plan.current} to {plan.previous}", actor=caller.actor,
                 gate_results=results, create_time=now, update_time=now,
             )  # fmt: skip
+            if validate_only:
+                promotion.state = PromotionState.FAILED if failed else PromotionState.VALIDATED
+                return Effects(value=promotion)
+            if failed:
+                raise _refusal("rollback", failed, model_id, plan.previous, stage)
             return self._apply(tx, plan.model, promotion, caller, rollback=True)
 
         return await self.core.write(operation)

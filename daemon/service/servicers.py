@@ -223,7 +223,8 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
     @mapped
     async def RollbackStage(self, request: stages_pb2.RollbackStageRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
         promotion = await self.registry.stages.rollback(
-            request.model, request.stage, request.reason, request.expected_etag, caller_of(context)
+            request.model, request.stage, request.reason, request.expected_etag, caller_of(context),
+            validate_only=request.validate_only,
         )
         return convert.promotion_to_proto(promotion)
 

@@ -137,6 +137,26 @@ def test_promote_history_and_rollback(run: Any) -> None:
     assert [c["reason"] for c in history.json()["changes"]][:3] == ["latency regression", "better auc", "first release"]
 
 
+def test_rollback_dry_run_names_what_the_rollback_then_brings_back_and_changes_nothing(run: Any) -> None:
+    model = unique("fraud")
+    for number, auc in enumerate((0.90, 0.91, 0.92), start=1):
+        register(run, model, auc)
+        run("promote", f"{model}@{number}", "production", "--reason", f"release {number}")
+    run("rollback", model, "production", "--reason", "back to 2")
+
+    planned = run("rollback", model, "production", "--dry-run")
+    planned_json = run("rollback", model, "production", "--dry-run", "--json").json()
+    holder_before = run("show", f"{model}@production", "--json").json()["number"]
+    done = run("rollback", model, "production", "--reason", "back again")
+    no_reason = run("rollback", model, "production")
+
+    assert planned.code == 0 and f"{model}@1 -> production: validated (would replace {model}@2)" in planned.out
+    assert planned_json["state"] == "PROMOTION_STATE_VALIDATED" and planned_json["version"].endswith("/versions/1")
+    assert holder_before == "2"
+    assert done.code == 0 and run("show", f"{model}@production", "--json").json()["number"] == "1"
+    assert no_reason.code == cli.EXIT_USAGE and "--reason" in no_reason.err
+
+
 def test_rollback_without_a_previous_holder_exits_4(run: Any) -> None:
     model = unique("fraud")
     register(run, model, 0.90)

@@ -98,12 +98,36 @@ async def test_rollback_is_one_key_and_a_confirmation(shared_daemon, seeder, mod
         await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
         await pilot.press("R")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, RollbackDialog), "confirmation")
-        await ui.wait_for_text(pilot, "should bring back v1")
-        await pilot.press("y")
+        await ui.wait_for_text(pilot, "held by v2; rolling back brings back v1")
+        await pilot.press(*"latency regression")  # a `y` in the reason types, it never confirms
+        assert isinstance(app.screen, RollbackDialog)
+        await pilot.press("enter")
         await ui.wait_for(pilot, lambda: not isinstance(app.screen, RollbackDialog), "rolled back")
         await ui.wait_for(pilot, lambda: "production" in app.screen.versions[-1].stages, "table shows the new holder")
 
     assert seeder.client.get_model(model_id).stage_holders["production"] == f"models/{model_id}/versions/1"
+    [last] = seeder.client.stage_history(model_id, stage="production", page_size=1).changes
+    assert last.reason == "latency regression"
+
+
+async def test_the_rollback_dialog_says_what_repeated_rollbacks_really_bring_back(
+    shared_daemon, seeder, model_id, ui
+) -> None:
+    for number in (1, 2, 3):
+        seeder.version(model_id, {"auc": 0.9})
+        seeder.client.promote(f"{model_id}@{number}", "production", reason=f"v{number}")
+    seeder.client.rollback(model_id, "production", reason="back to 2")
+    planned = seeder.client.rollback(model_id, "production", validate_only=True)
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 50)) as pilot:
+        app.start_rollback(model_id, "production")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, RollbackDialog), "confirmation")
+        await ui.wait_for_text(pilot, f"held by v2; rolling back brings back v{planned.version.rsplit('/', 1)[-1]}")
+        await pilot.press("enter")
+        await ui.wait_for(pilot, lambda: not isinstance(app.screen, RollbackDialog), "rolled back")
+
+    assert seeder.client.get_model(model_id).stage_holders["production"] == planned.version
 
 
 async def test_rollback_without_a_previous_holder_shows_the_daemons_reason(shared_daemon, seeder, model_id, ui) -> None:
@@ -114,8 +138,12 @@ async def test_rollback_without_a_previous_holder_shows_the_daemons_reason(share
     async with app.run_test(size=(160, 50)) as pilot:
         app.start_rollback(model_id, "production")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, RollbackDialog), "confirmation")
-        await pilot.press("y")
         await ui.wait_for_text(pilot, "NO_PREVIOUS_HOLDER")
+        await pilot.press("enter")
+        confirm = app.screen.query_one("#confirm").disabled
+
+    assert confirm  # nothing to confirm
+    assert seeder.client.get_model(model_id).stage_holders["production"] == f"models/{model_id}/versions/1"
 
 
 async def test_readonly_hides_every_action_that_changes_the_registry(shared_daemon, seeder, model_id, ui) -> None:

@@ -1,4 +1,9 @@
-"""RollbackDialog: put the previous holder of a stage back, after one confirmation."""
+"""RollbackDialog: put the previous holder of a stage back, after one confirmation.
+
+What it says comes from the daemon's dry run of the very rollback it offers (the same rule
+that picks the version to put back), so the confirmation says exactly what will happen; when
+the dry run is refused (nothing to roll back to, a gate), there is nothing to confirm.
+"""
 
 from __future__ import annotations
 
@@ -23,19 +28,18 @@ DEFAULT_REASON = "rolled back from the terminal UI"
 
 
 class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
-    """Says who holds the stage and who would come back; `y` or the button confirms."""
+    """Says who holds the stage and who would come back; Enter in the reason, or the button, confirms."""
 
-    # The button, not the reason field: `y` must confirm, not type a letter.
-    AUTO_FOCUS = "#confirm"
+    # The reason is typed first: every key goes to it, so no letter of it can confirm.
+    AUTO_FOCUS = "#reason"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="rollback.cancel"),
-        Binding("y", "confirm", "Roll back", id="rollback.confirm"),
     ]
 
     class Context(Message, bubble=False):
-        def __init__(self, history: stages_pb2.GetStageHistoryResponse) -> None:
+        def __init__(self, planned: stages_pb2.Promotion) -> None:
             super().__init__()
-            self.history = history
+            self.planned = planned
 
     class Done(Message, bubble=False):
         def __init__(self, promotion: stages_pb2.Promotion) -> None:
@@ -57,10 +61,10 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
             yield Label(f"Roll back {self.stage} of {self.model}?", id="dialog-title", markup=False)
             yield Static("looking up the previous holder…", id="rollback-context", markup=False)
             yield Label("Reason")
-            yield Input(DEFAULT_REASON, id="reason", compact=True)
+            yield Input(placeholder=DEFAULT_REASON, id="reason", compact=True)
             yield Static("", id="rollback-result")
             with Horizontal(classes="buttons"):
-                yield Button("Roll back (y)", id="confirm", variant="error", compact=True)
+                yield Button("Roll back (enter)", id="confirm", variant="error", compact=True, disabled=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
     def on_mount(self) -> None:
@@ -69,13 +73,14 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     @work(exclusive=True, group="rollback-context")
     async def load_context(self) -> None:
         try:
-            history = await self.app.client.stage_history(  # type: ignore[attr-defined]
-                self.model, stage=self.stage, page_size=1
+            planned = await self.app.client.rollback(  # type: ignore[attr-defined]
+                self.model, self.stage, validate_only=True
             )
         except StudbookError as error:
+            self.query_one("#rollback-context", Static).update("there is nothing to roll back:")
             self.post_message(self.Refused(error))
             return
-        self.post_message(self.Context(history))
+        self.post_message(self.Context(planned))
 
     @work(exclusive=True, group="rollback")
     async def rollback(self, reason: str) -> None:
@@ -88,15 +93,15 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.post_message(self.Done(promotion))
 
     def on_rollback_dialog_context(self, message: Context) -> None:
-        changes = message.history.changes
-        if not changes:
-            text = f"{self.stage} of {self.model} has no history yet"
+        planned = message.planned
+        holder, back = cells.number(planned.previous_version), cells.number(planned.version)
+        failed = [g for g in planned.gate_results if not g.passed]
+        if failed:
+            text = f"rolling back to {back} is refused by: " + ", ".join(f"{g.gate} ({g.detail})" for g in failed)
         else:
-            last = changes[0]
-            holder = cells.number(last.version) or "nobody"
-            previous = cells.number(last.previous_version) or "nobody"
-            text = f"{self.stage} is held by {holder}; rolling back should bring back {previous}"
-        self.query_one("#rollback-context", Static).update(text)
+            text = f"{self.stage} is held by {holder}; rolling back brings back {back}"
+        self.query_one("#rollback-context", Static).update(safe(text))
+        self.query_one("#confirm", Button).disabled = bool(failed)
 
     def on_rollback_dialog_done(self, message: Done) -> None:
         self.app.notify(promotion_summary(message.promotion), title="rolled back")
@@ -111,6 +116,8 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     @on(Button.Pressed, "#confirm")
     @on(Input.Submitted, "#reason")
     def action_confirm(self) -> None:
+        if self.query_one("#confirm", Button).disabled:
+            return  # not known yet what a rollback would do, or it would be refused
         reason = self.query_one("#reason", Input).value.strip() or DEFAULT_REASON
         self.query_one("#rollback-result", Static).update(Content.styled("rolling back…", "$text-muted"))
         self.rollback(reason)

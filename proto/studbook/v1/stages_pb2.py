@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18studbook/v1/stages.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\":\n\nGateResult\x12\x0c\n\x04gate\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"T\n\x08\x41pproval\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa9\x03\n\tPromotion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x10\n\x08is_alias\x18\x05 \x01(\x08\x12\x18\n\x10previous_version\x18\x06 \x01(\t\x12*\n\x05state\x18\x07 \x01(\x0e\x32\x1b.studbook.v1.PromotionState\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12-\n\x0cgate_results\x18\n \x03(\x0b\x32\x17.studbook.v1.GateResult\x12(\n\tapprovals\x18\x0b \x03(\x0b\x32\x15.studbook.v1.Approval\x12\x10\n\x08rollback\x18\x0c \x01(\x08\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12required_approvals\x18\x0f \x01(\x05\"\x8c\x01\n\x1aPromoteModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x15\n\rexpected_etag\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"[\n\x14RollbackStageRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rexpected_etag\x18\x04 \x01(\t\"B\n\x12\x44\x65leteAliasRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x15\n\x13\x44\x65leteAliasResponse\"#\n\x13GetPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"^\n\x15ListPromotionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"]\n\x16ListPromotionsResponse\x12*\n\npromotions\x18\x01 \x03(\x0b\x32\x16.studbook.v1.Promotion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"8\n\x17\x41pprovePromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"6\n\x16RejectPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"6\n\x16\x43\x61ncelPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x85\x01\n\x16GetStageHistoryRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\xe8\x01\n\x0bStageChange\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x10\n\x08is_alias\x18\x03 \x01(\x08\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x18\n\x10previous_version\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12(\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpromotion\x18\t \x01(\t\x12\x10\n\x08rollback\x18\n \x01(\x08\x12\x10\n\x08revision\x18\x0b \x01(\x03\"\xd8\x01\n\x17GetStageHistoryResponse\x12)\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x18.studbook.v1.StageChange\x12G\n\nholders_at\x18\x02 \x03(\x0b\x32\x33.studbook.v1.GetStageHistoryResponse.HoldersAtEntry\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x1a\x30\n\x0eHoldersAtEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x8a\x02\n\x0ePromotionState\x12\x1f\n\x1bPROMOTION_STATE_UNSPECIFIED\x10\x00\x12$\n PROMOTION_STATE_PENDING_APPROVAL\x10\x01\x12\x1c\n\x18PROMOTION_STATE_APPROVED\x10\x02\x12\x1b\n\x17PROMOTION_STATE_APPLIED\x10\x03\x12\x1c\n\x18PROMOTION_STATE_REJECTED\x10\x04\x12\x1d\n\x19PROMOTION_STATE_CANCELLED\x10\x05\x12\x1d\n\x19PROMOTION_STATE_VALIDATED\x10\x06\x12\x1a\n\x16PROMOTION_STATE_FAILED\x10\x07\x32\xf9\x05\n\x0cStageService\x12V\n\x13PromoteModelVersion\x12\'.studbook.v1.PromoteModelVersionRequest\x1a\x16.studbook.v1.Promotion\x12J\n\rRollbackStage\x12!.studbook.v1.RollbackStageRequest\x1a\x16.studbook.v1.Promotion\x12P\n\x0b\x44\x65leteAlias\x12\x1f.studbook.v1.DeleteAliasRequest\x1a .studbook.v1.DeleteAliasResponse\x12H\n\x0cGetPromotion\x12 .studbook.v1.GetPromotionRequest\x1a\x16.studbook.v1.Promotion\x12Y\n\x0eListPromotions\x12\".studbook.v1.ListPromotionsRequest\x1a#.studbook.v1.ListPromotionsResponse\x12P\n\x10\x41pprovePromotion\x12$.studbook.v1.ApprovePromotionRequest\x1a\x16.studbook.v1.Promotion\x12N\n\x0fRejectPromotion\x12#.studbook.v1.RejectPromotionRequest\x1a\x16.studbook.v1.Promotion\x12N\n\x0f\x43\x61ncelPromotion\x12#.studbook.v1.CancelPromotionRequest\x1a\x16.studbook.v1.Promotion\x12\\\n\x0fGetStageHistory\x12#.studbook.v1.GetStageHistoryRequest\x1a$.studbook.v1.GetStageHistoryResponseB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18studbook/v1/stages.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\":\n\nGateResult\x12\x0c\n\x04gate\x18\x01 \x01(\t\x12\x0e\n\x06passed\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"T\n\x08\x41pproval\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\x12(\n\x04time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa9\x03\n\tPromotion\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x10\n\x08is_alias\x18\x05 \x01(\x08\x12\x18\n\x10previous_version\x18\x06 \x01(\t\x12*\n\x05state\x18\x07 \x01(\x0e\x32\x1b.studbook.v1.PromotionState\x12\x0e\n\x06reason\x18\x08 \x01(\t\x12\r\n\x05\x61\x63tor\x18\t \x01(\t\x12-\n\x0cgate_results\x18\n \x03(\x0b\x32\x17.studbook.v1.GateResult\x12(\n\tapprovals\x18\x0b \x03(\x0b\x32\x15.studbook.v1.Approval\x12\x10\n\x08rollback\x18\x0c \x01(\x08\x12/\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1a\n\x12required_approvals\x18\x0f \x01(\x05\"\x8c\x01\n\x1aPromoteModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rvalidate_only\x18\x04 \x01(\x08\x12\x15\n\rexpected_etag\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"r\n\x14RollbackStageRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x15\n\rexpected_etag\x18\x04 \x01(\t\x12\x15\n\rvalidate_only\x18\x05 \x01(\x08\"B\n\x12\x44\x65leteAliasRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05\x61lias\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\x15\n\x13\x44\x65leteAliasResponse\"#\n\x13GetPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"^\n\x15ListPromotionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"]\n\x16ListPromotionsResponse\x12*\n\npromotions\x18\x01 \x03(\x0b\x32\x16.studbook.v1.Promotion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"8\n\x17\x41pprovePromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x63omment\x18\x02 \x01(\t\"6\n\x16RejectPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"6\n\x16\x43\x61ncelPromotionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"\x85\x01\n\x16GetStageHistoryRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\xe8\x01\n\x0bStageChange\x12\r\n\x05model\x18\x01 \x01(\t\x12\r\n\x05stage\x18\x02 \x01(\t\x12\x10\n\x08is_alias\x18\x03 \x01(\x08\x12\x0f\n\x07version\x18\x04 \x01(\t\x12\x18\n\x10previous_version\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x0e\n\x06reason\x18\x07 \x01(\t\x12(\n\x04time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpromotion\x18\t \x01(\t\x12\x10\n\x08rollback\x18\n \x01(\x08\x12\x10\n\x08revision\x18\x0b \x01(\x03\"\xd8\x01\n\x17GetStageHistoryResponse\x12)\n\x07\x63hanges\x18\x01 \x03(\x0b\x32\x18.studbook.v1.StageChange\x12G\n\nholders_at\x18\x02 \x03(\x0b\x32\x33.studbook.v1.GetStageHistoryResponse.HoldersAtEntry\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x1a\x30\n\x0eHoldersAtEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*\x8a\x02\n\x0ePromotionState\x12\x1f\n\x1bPROMOTION_STATE_UNSPECIFIED\x10\x00\x12$\n PROMOTION_STATE_PENDING_APPROVAL\x10\x01\x12\x1c\n\x18PROMOTION_STATE_APPROVED\x10\x02\x12\x1b\n\x17PROMOTION_STATE_APPLIED\x10\x03\x12\x1c\n\x18PROMOTION_STATE_REJECTED\x10\x04\x12\x1d\n\x19PROMOTION_STATE_CANCELLED\x10\x05\x12\x1d\n\x19PROMOTION_STATE_VALIDATED\x10\x06\x12\x1a\n\x16PROMOTION_STATE_FAILED\x10\x07\x32\xf9\x05\n\x0cStageService\x12V\n\x13PromoteModelVersion\x12\'.studbook.v1.PromoteModelVersionRequest\x1a\x16.studbook.v1.Promotion\x12J\n\rRollbackStage\x12!.studbook.v1.RollbackStageRequest\x1a\x16.studbook.v1.Promotion\x12P\n\x0b\x44\x65leteAlias\x12\x1f.studbook.v1.DeleteAliasRequest\x1a .studbook.v1.DeleteAliasResponse\x12H\n\x0cGetPromotion\x12 .studbook.v1.GetPromotionRequest\x1a\x16.studbook.v1.Promotion\x12Y\n\x0eListPromotions\x12\".studbook.v1.ListPromotionsRequest\x1a#.studbook.v1.ListPromotionsResponse\x12P\n\x10\x41pprovePromotion\x12$.studbook.v1.ApprovePromotionRequest\x1a\x16.studbook.v1.Promotion\x12N\n\x0fRejectPromotion\x12#.studbook.v1.RejectPromotionRequest\x1a\x16.studbook.v1.Promotion\x12N\n\x0f\x43\x61ncelPromotion\x12#.studbook.v1.CancelPromotionRequest\x1a\x16.studbook.v1.Promotion\x12\\\n\x0fGetStageHistory\x12#.studbook.v1.GetStageHistoryRequest\x1a$.studbook.v1.GetStageHistoryResponseB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
   _globals['_GETSTAGEHISTORYRESPONSE_HOLDERSATENTRY']._loaded_options = None
   _globals['_GETSTAGEHISTORYRESPONSE_HOLDERSATENTRY']._serialized_options = b'8\001'
-  _globals['_PROMOTIONSTATE']._serialized_start=1964
-  _globals['_PROMOTIONSTATE']._serialized_end=2230
+  _globals['_PROMOTIONSTATE']._serialized_start=1987
+  _globals['_PROMOTIONSTATE']._serialized_end=2253
   _globals['_GATERESULT']._serialized_start=74
   _globals['_GATERESULT']._serialized_end=132
   _globals['_APPROVAL']._serialized_start=134
@@ -46,31 +46,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROMOTEMODELVERSIONREQUEST']._serialized_start=649
   _globals['_PROMOTEMODELVERSIONREQUEST']._serialized_end=789
   _globals['_ROLLBACKSTAGEREQUEST']._serialized_start=791
-  _globals['_ROLLBACKSTAGEREQUEST']._serialized_end=882
-  _globals['_DELETEALIASREQUEST']._serialized_start=884
-  _globals['_DELETEALIASREQUEST']._serialized_end=950
-  _globals['_DELETEALIASRESPONSE']._serialized_start=952
-  _globals['_DELETEALIASRESPONSE']._serialized_end=973
-  _globals['_GETPROMOTIONREQUEST']._serialized_start=975
-  _globals['_GETPROMOTIONREQUEST']._serialized_end=1010
-  _globals['_LISTPROMOTIONSREQUEST']._serialized_start=1012
-  _globals['_LISTPROMOTIONSREQUEST']._serialized_end=1106
-  _globals['_LISTPROMOTIONSRESPONSE']._serialized_start=1108
-  _globals['_LISTPROMOTIONSRESPONSE']._serialized_end=1201
-  _globals['_APPROVEPROMOTIONREQUEST']._serialized_start=1203
-  _globals['_APPROVEPROMOTIONREQUEST']._serialized_end=1259
-  _globals['_REJECTPROMOTIONREQUEST']._serialized_start=1261
-  _globals['_REJECTPROMOTIONREQUEST']._serialized_end=1315
-  _globals['_CANCELPROMOTIONREQUEST']._serialized_start=1317
-  _globals['_CANCELPROMOTIONREQUEST']._serialized_end=1371
-  _globals['_GETSTAGEHISTORYREQUEST']._serialized_start=1374
-  _globals['_GETSTAGEHISTORYREQUEST']._serialized_end=1507
-  _globals['_STAGECHANGE']._serialized_start=1510
-  _globals['_STAGECHANGE']._serialized_end=1742
-  _globals['_GETSTAGEHISTORYRESPONSE']._serialized_start=1745
-  _globals['_GETSTAGEHISTORYRESPONSE']._serialized_end=1961
-  _globals['_GETSTAGEHISTORYRESPONSE_HOLDERSATENTRY']._serialized_start=1913
-  _globals['_GETSTAGEHISTORYRESPONSE_HOLDERSATENTRY']._serialized_end=1961
-  _globals['_STAGESERVICE']._serialized_start=2233
-  _globals['_STAGESERVICE']._serialized_end=2994
+  _globals['_ROLLBACKSTAGEREQUEST']._serialized_end=905
+  _globals['_DELETEALIASREQUEST']._serialized_start=907
+  _globals['_DELETEALIASREQUEST']._serialized_end=973
+  _globals['_DELETEALIASRESPONSE']._serialized_start=975
+  _globals['_DELETEALIASRESPONSE']._serialized_end=996
+  _globals['_GETPROMOTIONREQUEST']._serialized_start=998
+  _globals['_GETPROMOTIONREQUEST']._serialized_end=1033
+  _globals['_LISTPROMOTIONSREQUEST']._serialized_start=1035
+  _globals['_LISTPROMOTIONSREQUEST']._serialized_end=1129
+  _globals['_LISTPROMOTIONSRESPONSE']._serialized_start=1131
+  _globals['_LISTPROMOTIONSRESPONSE']._serialized_end=1224
+  _globals['_APPROVEPROMOTIONREQUEST']._serialized_start=1226
+  _globals['_APPROVEPROMOTIONREQUEST']._serialized_end=1282
+  _globals['_REJECTPROMOTIONREQUEST']._serialized_start=1284
+  _globals['_REJECTPROMOTIONREQUEST']._serialized_end=1338
+  _globals['_CANCELPROMOTIONREQUEST']._serialized_start=1340
+  _globals['_CANCELPROMOTIONREQUEST']._serialized_end=1394
+  _globals['_GETSTAGEHISTORYREQUEST']._serialized_start=1397
+  _globals['_GETSTAGEHISTORYREQUEST']._serialized_end=1530
+  _globals['_STAGECHANGE']._serialized_start=1533
+  _globals['_STAGECHANGE']._serialized_end=1765
+  _globals['_GETSTAGEHISTORYRESPONSE']._serialized_start=1768
+  _globals['_GETSTAGEHISTORYRESPONSE']._serialized_end=1984
+  _globals['_GETSTAGEHISTORYRESPONSE_HOLDERSATENTRY']._serialized_start=1936
+  _globals['_GETSTAGEHISTORYRESPONSE_HOLDERSATENTRY']._serialized_end=1984
+  _globals['_STAGESERVICE']._serialized_start=2256
+  _globals['_STAGESERVICE']._serialized_end=3017
 # @@protoc_insertion_point(module_scope)

@@ -100,16 +100,18 @@ class PromoteModelVersionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ..., reason: _Optional[str] = ..., validate_only: _Optional[bool] = ..., expected_etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RollbackStageRequest(_message.Message):
-    __slots__ = ("model", "stage", "reason", "expected_etag")
+    __slots__ = ("model", "stage", "reason", "expected_etag", "validate_only")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_ETAG_FIELD_NUMBER: _ClassVar[int]
+    VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     model: str
     stage: str
     reason: str
     expected_etag: str
-    def __init__(self, model: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., expected_etag: _Optional[str] = ...) -> None: ...
+    validate_only: bool
+    def __init__(self, model: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., expected_etag: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
 
 class DeleteAliasRequest(_message.Message):
     __slots__ = ("model", "alias", "reason")

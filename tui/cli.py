@@ -39,6 +39,8 @@ EXIT_INVALID = 7
 EXIT_UNAUTHENTICATED = 8
 EXIT_PERMISSION_DENIED = 9
 EXIT_STORE_FULL = 10
+# Accepted, not applied: a pipeline must not go on as if the stage had changed.
+EXIT_PENDING_APPROVAL = 11
 EXIT_INTERRUPTED = 130
 
 # gRPC status name -> exit code; anything else is EXIT_ERROR.
@@ -81,6 +83,7 @@ exit codes:
      role needed)
   10 the daemon's disk is full (free space where its data dir lies; writes resume
      by themselves, reads still work)
+  11 `promote` was accepted but waits for approvals: nothing changed yet
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
@@ -909,11 +912,14 @@ def _promotion_exit(promotion: Any) -> int:
 
 def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.tui import views
+    from studbook.v1 import stages_pb2
 
     promotion = ctx.client.promote(
         args.version, args.stage, reason=args.reason, validate_only=args.dry_run, expected_etag=args.etag
     )
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    if promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
+        return EXIT_PENDING_APPROVAL  # asked for, not applied: the stage has not changed yet
     return _promotion_exit(promotion)
 
 

@@ -439,7 +439,9 @@ def lineage(response: lineage_pb2.GetLineageResponse, paint: Painter = PLAIN) ->
         paint=paint,
         limit=80,
     )
-    edges = "\n".join(f"{e.source} --{e.kind}--> {e.target}" for e in response.edges)
+    # Read as a sentence: the downstream node, how it relates, the upstream one
+    # ("distil/1 --distilled_from--> bert/6", "fraud/2 --trained_on--> datasets/census").
+    edges = "\n".join(f"{e.target} --{e.kind}--> {e.source}" for e in response.edges)
     more = paint("(more beyond this depth; raise --depth)", "dim") if response.truncated else ""
     return _join([nodes, section("Edges", edges, paint=paint), more])
 

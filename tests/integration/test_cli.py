@@ -178,6 +178,17 @@ def test_diff_and_lineage_render(run: Any) -> None:
     assert lineage.code == 0 and "datasets/census@2026-02" in lineage.out
 
 
+def test_lineage_edges_read_as_child_relation_parent(run: Any) -> None:
+    base, distilled = unique("bert"), unique("distil")
+    register(run, base, 0.90)
+    register(run, distilled, 0.88, "--parent", f"{base}@1=distilled_from")
+
+    lineage = run("lineage", f"{distilled}@1", "--up")
+
+    assert lineage.code == 0
+    assert f"models/{distilled}/versions/1 --distilled_from--> models/{base}/versions/1" in lineage.out, lineage.out
+
+
 def test_no_daemon_exits_5(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(client_module, "RETRY_DELAYS", (0.0, 0.0, 0.0))
 

@@ -47,7 +47,7 @@ def pending_promotion(run: Run, model: str) -> str:
     code, _, err = run("register", model, "--uri", f"s3://b/{model}", "--metric", "auc=0.9", "--no-env")
     assert code == 0, err
     code, _, err = run("promote", f"{model}@1", "production", "--reason", "ship it")
-    assert code == 0, err
+    assert code == cli.EXIT_PENDING_APPROVAL, err
     code, out, _ = run("promotions", model, "--pending", "--json")
     [promotion] = cli_json(out)["promotions"]
     return str(promotion["name"]).removeprefix("models/").replace("/promotions/", "/")
@@ -63,7 +63,7 @@ def test_a_promotion_needing_approvals_says_what_it_waits_for_and_is_listed_as_p
     code, out, _ = run("promote", "appr-a@1", "production", "--reason", "ship it")
     listed_code, listed, _ = run("promotions", "--pending")
 
-    assert code == 0
+    assert code == cli.EXIT_PENDING_APPROVAL  # accepted, not applied: a pipeline must not go on
     assert "pending approval" in out
     assert "waiting for 2 approvals: studbook approve appr-a/" in out
     assert listed_code == 0

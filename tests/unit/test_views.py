@@ -166,7 +166,7 @@ def test_lineage_lists_nodes_by_depth_and_says_when_it_was_cut() -> None:
     lines = views.lineage(response).splitlines()
 
     assert lines[1].split()[:3] == ["-1", "dataset", "datasets/census@2026-01"]
-    assert "  datasets/census@2026-01 --trained_on--> models/fraud/versions/2" in lines
+    assert "  models/fraud/versions/2 --trained_on--> datasets/census@2026-01" in lines
     assert "raise --depth" in lines[-1]
 
 

@@ -25,6 +25,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from conftest import Daemon, start_daemon, stop_daemon
 from support.models import fixture
 from support.waiting import wait_for
+from support import rpc
 from support.rpc import Stubs, logged_events, stubs, version_or_none
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
 
@@ -95,15 +96,11 @@ def versions_of(w: Watched, model: str) -> list[resources_pb2.ModelVersion]:
 
 
 def drop_at(w: Watched, path: Path) -> drops_pb2.Drop | None:
-    for drop in w.drops.ListDrops(drops_pb2.ListDropsRequest(page_size=1000)).drops:
-        if drop.path == str(path):
-            return drop
-    return None
+    return rpc.drop_at(w.drops, path)
 
 
 def quarantined(w: Watched, path: Path) -> drops_pb2.Drop | None:
-    drop = drop_at(w, path)
-    return drop if drop is not None and drop.state == drops_pb2.DROP_STATE_QUARANTINED else None
+    return rpc.quarantined_at(w.drops, path)
 
 
 def events_of(w: Watched, model: str, kind: str = "version.created") -> list[events_pb2.Event]:

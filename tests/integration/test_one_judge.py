@@ -23,7 +23,7 @@ import pytest
 
 from conftest import Daemon, start_daemon, stop_daemon
 from support.files import write_tree
-from support.rpc import Stubs, error_info, logged_events, stubs, version_or_none
+from support.rpc import Stubs, error_info, logged_events, quarantined_at, stubs, version_or_none
 from support.waiting import wait_for
 from studbook.v1 import access_pb2, access_pb2_grpc, drops_pb2, drops_pb2_grpc, registry_pb2, stages_pb2
 from unit.formats.builders import onnx_model, onnx_tensor
@@ -78,10 +78,7 @@ REFUSED = {
 
 
 def quarantined(r: Registry, path: Path) -> drops_pb2.Drop | None:
-    for drop in r.drops.ListDrops(drops_pb2.ListDropsRequest(page_size=1000)).drops:
-        if drop.path == str(path) and drop.state == drops_pb2.DROP_STATE_QUARANTINED:
-            return drop
-    return None
+    return quarantined_at(r.drops, path)
 
 
 def register(r: Registry, model: str, path: Path, **fields: object) -> registry_pb2.RegisterModelVersionResponse:

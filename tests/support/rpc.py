@@ -9,6 +9,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from studbook.v1 import (
+    drops_pb2,
+    drops_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
     lineage_pb2_grpc,
@@ -83,3 +85,17 @@ def logged_events(stub: Stubs, model: str, kind: str) -> list[events_pb2.Event]:
         found.append(response.event)
     stream.cancel()
     return found
+
+
+def drop_at(drops: drops_pb2_grpc.DropServiceStub, path: object) -> drops_pb2.Drop | None:
+    """The drop whose folder or file is `path`, or None while the watcher has not seen it."""
+    for drop in drops.ListDrops(drops_pb2.ListDropsRequest(page_size=1000)).drops:
+        if drop.path == str(path):
+            return drop
+    return None
+
+
+def quarantined_at(drops: drops_pb2_grpc.DropServiceStub, path: object) -> drops_pb2.Drop | None:
+    """The drop at `path` once it is quarantined (for waiting until it is)."""
+    drop = drop_at(drops, path)
+    return drop if drop is not None and drop.state == drops_pb2.DROP_STATE_QUARANTINED else None

@@ -39,8 +39,10 @@ typecheck: install
 	@for f in proto/studbook/*.py; do ln -s ../../../$$f build/typecheck/studbook/; done
 	@ln -s ../../../proto/studbook/v1 build/typecheck/studbook/v1
 	@ln -s ../../../daemon build/typecheck/studbook/daemon
-	@ln -s ../../../tui build/typecheck/studbook/tui
-	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p studbook.daemon -p studbook.tui
+	@ln -s ../../../tui/client build/typecheck/studbook/client
+	@ln -s ../../../tui/cli build/typecheck/studbook/cli
+	@ln -s ../../../tui/app build/typecheck/studbook/tui
+	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p studbook.daemon -p studbook.client -p studbook.cli -p studbook.tui
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

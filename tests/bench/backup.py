@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles
 from tests.conftest import start_daemon, stop_daemon

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 from tests.bench.hashing import _affordable_bytes, _hashlib_digest, _write_files
 from tests.conftest import start_daemon, stop_daemon
 

@@ -154,7 +154,7 @@ def _first_paint(address: str, workdir: Path) -> dict[str, float]:
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR" and not k.startswith("TEXTUAL")}
     env |= {"TERM": "xterm-256color", "XDG_CONFIG_HOME": str(config), "COLUMNS": str(COLUMNS), "LINES": str(ROWS)}
     studbook = Path(sys.executable).with_name("studbook")
-    command = [str(studbook)] if studbook.exists() else [sys.executable, "-m", "studbook.tui.cli"]
+    command = [str(studbook)] if studbook.exists() else [sys.executable, "-m", "studbook.cli.commands"]
     driver = str(Path(__file__).with_name("tui_driver.py"))
     rows, metrics, python, textual, table = [], [], [], [], []
     # Interleaved, so a noisy moment on the machine lands on every figure alike.

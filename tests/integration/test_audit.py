@@ -145,7 +145,7 @@ def test_a_catalog_from_before_roles_upgrades_and_its_trail_still_verifies(daemo
 def test_the_cli_verifies_and_exports(daemon_factory, capsys):
     import json
 
-    from studbook.tui import cli
+    from studbook.cli import commands as cli
 
     daemon = daemon_factory()
     make_history(daemon)

@@ -20,8 +20,8 @@ from support.cli import Result, run_studbook, runner
 from support.net import free_port
 from support.rpc import error_info
 from support.waiting import wait_for
-from studbook.tui.client import Client
-from studbook.tui.errors import StudbookError
+from studbook.client.clients import Client
+from studbook.client.errors import StudbookError
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
 
 MiB = 1 << 20

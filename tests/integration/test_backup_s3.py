@@ -11,7 +11,7 @@ from typing import Any
 from conftest import start_daemon, stop_daemon
 from support.cli import run_studbook
 from support.s3 import S3Bucket
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 
 
 def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(

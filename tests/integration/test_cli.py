@@ -18,10 +18,10 @@ import pytest
 
 from support.cli import Result, runner
 from support.waiting import wait_for
-from studbook.tui import cli
-from studbook.tui import client as client_module
-from studbook.tui.client import Client
-from studbook.tui.errors import StudbookError
+from studbook.cli import commands as cli
+from studbook.client import clients as client_module
+from studbook.client.clients import Client
+from studbook.client.errors import StudbookError
 
 
 
@@ -201,7 +201,7 @@ def test_no_daemon_exits_5(capsys: pytest.CaptureFixture[str], monkeypatch: pyte
 def test_watch_prints_one_json_event_per_line(shared_daemon: Any, run: Any) -> None:
     model = unique("fraud")
     register(run, model, 0.90)
-    command = [sys.executable, "-m", "studbook.tui.cli", "--address", shared_daemon.address, "watch", "--from", "0", "--json",
+    command = [sys.executable, "-m", "studbook.cli.commands", "--address", shared_daemon.address, "watch", "--from", "0", "--json",
                "--filter", f'model = "{model}"']  # fmt: skip
     watcher = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:

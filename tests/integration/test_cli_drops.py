@@ -22,7 +22,7 @@ import pytest
 from conftest import Daemon, start_daemon, stop_daemon
 from support.cli import Result, runner
 from support.waiting import wait_for
-from studbook.tui import cli
+from studbook.cli import commands as cli
 
 QUIET = 0.2
 # A safetensors header that claims to be a terabyte long: the reader refuses it unread.

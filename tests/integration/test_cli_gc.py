@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from support.cli import Result, runner
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
 
 RETAIN_ONE = """

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from studbook.tui import cli
+from studbook.cli import commands as cli
 
 POLICY = """
 [[models]]

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from support.cli import runner
-from studbook.tui.client import Client
-from studbook.tui.errors import StudbookError
+from studbook.client.clients import Client
+from studbook.client.errors import StudbookError
 
 
 @pytest.fixture

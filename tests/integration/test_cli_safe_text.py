@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from support.cli import Result, runner
-from studbook.tui import cli
+from studbook.cli import commands as cli
 
 HYPERLINK = "\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07"
 CLEAR = "\x1b[2J"

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from support.cli import runner
-from studbook.tui import cli
-from studbook.tui.client import Client
-from studbook.tui.errors import StudbookError
+from studbook.cli import commands as cli
+from studbook.client.clients import Client
+from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2
 
 TOKEN_FIELDS = {"name", "display_name", "role", "create_time", "creator", "expire_time", "revoke_time", "revoker"}
@@ -253,7 +253,7 @@ def test_watch_shows_whose_token_changed_and_why_a_call_was_refused(daemon: Any,
     secret = create(run, "watched", "viewer")
     run("token", "revoke", "watched")
     run("--token", secret, "models")
-    command = [sys.executable, "-m", "studbook.tui.cli", "--address", daemon.address, "watch", "--from", "0"]
+    command = [sys.executable, "-m", "studbook.cli.commands", "--address", daemon.address, "watch", "--from", "0"]
     watcher = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert watcher.stdout is not None

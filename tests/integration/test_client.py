@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from studbook.client import AsyncClient, Client, StudbookError
-from studbook.tui import calls
+from studbook.client import calls
 from studbook.v1 import resources_pb2, stages_pb2
 
 

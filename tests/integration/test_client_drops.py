@@ -19,8 +19,8 @@ from google.protobuf import timestamp_pb2
 from conftest import Daemon, start_daemon, stop_daemon
 from support.waiting import DEADLINE, wait_for
 from studbook.client import AsyncClient, Client, StudbookError
-from studbook.tui import calls
-from studbook.tui.client import drop_settled
+from studbook.client import calls
+from studbook.client.clients import drop_settled
 from studbook.v1 import drops_pb2
 
 

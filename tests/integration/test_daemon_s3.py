@@ -14,7 +14,7 @@ import pytest
 from support.files import write_tree
 from support.s3 import MotoServer, S3Bucket
 from conftest import start_daemon, stop_daemon
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 
 
 def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gone(

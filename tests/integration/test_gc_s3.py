@@ -12,7 +12,7 @@ import pytest
 from support.cli import runner
 from support.s3 import S3Bucket
 from conftest import start_daemon, stop_daemon
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 
 POLICY = '[[models]]\npattern = "gc-*"\n[models.retention]\nkeep_last = 1\npurge_after = "0s"\n'
 

@@ -26,8 +26,8 @@ from support.rpc import error_info
 from studbook.daemon import config
 from studbook.daemon.config import Settings
 from studbook.daemon.server import StartupError, listen_credentials
-from studbook.tui import cli
-from studbook.tui.client import AsyncClient, Client, StudbookError, call_metadata
+from studbook.cli import commands as cli
+from studbook.client.clients import AsyncClient, Client, StudbookError, call_metadata
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 TOKEN = "sbk_k3y1d_s3cr3tv4lu3"
@@ -163,13 +163,13 @@ def test_the_unix_socket_stays_plaintext_whatever_ca_is_set(
 
 def run_daemon(short_dir: Path, *args: str, module: str = "studbook.daemon") -> subprocess.CompletedProcess[str]:
     """A daemon (or `studbook serve`) expected to refuse to start; its exit code and stderr."""
-    command = [sys.executable, "-m", module, *(["serve"] if module == "studbook.tui.cli" else []),
+    command = [sys.executable, "-m", module, *(["serve"] if module == "studbook.cli.commands" else []),
                "--data-dir", str(short_dir / "d"), "--socket", str(short_dir / "s.sock"), *args]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=60)
 
 
 def test_serve_listen_without_tls_exits_saying_what_to_pass(short_dir: Path) -> None:
-    started = run_daemon(short_dir, "--listen", f"0.0.0.0:{free_port()}", module="studbook.tui.cli")
+    started = run_daemon(short_dir, "--listen", f"0.0.0.0:{free_port()}", module="studbook.cli.commands")
 
     assert started.returncode != 0
     assert "--tls-cert FILE and --tls-key FILE" in started.stderr

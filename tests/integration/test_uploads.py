@@ -16,8 +16,8 @@ from support.certs import TlsFiles, make_certificates
 from support.cli import runner
 from support.net import free_port
 from support.rpc import error_info
-from studbook.tui.client import Client
-from studbook.tui.errors import StudbookError
+from studbook.client.clients import Client
+from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2, access_pb2_grpc, artifacts_pb2, artifacts_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 
 
@@ -174,7 +174,7 @@ def test_keep_in_place_cannot_be_uploaded(daemon: Any, tmp_path: Path) -> None:
 def test_the_async_client_uploads_too(daemon: Any, tmp_path: Path) -> None:
     import asyncio
 
-    from studbook.tui.client import AsyncClient
+    from studbook.client.clients import AsyncClient
 
     files = make_model(tmp_path / "model")
 

@@ -12,7 +12,7 @@ import pytest
 
 from support.files import write_tree
 from support.cli import Result, runner
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from studbook.tui import cli
+from studbook.cli import commands as cli
 
 
 @dataclass
@@ -39,6 +39,6 @@ def run_studbook(*argv: str, env: dict[str, str] | None = None, timeout: float =
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "studbook.tui.cli", *argv], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "studbook.cli.commands", *argv], capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=timeout)  # fmt: skip
     return Result(done.returncode, done.stdout, done.stderr)

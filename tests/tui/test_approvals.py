@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from studbook.tui import calls
-from studbook.tui.client import Client
+from studbook.client import calls
+from studbook.client.clients import Client
 from studbook.tui.screens.approvals import ApprovalsScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.widgets.vim_table import VimTable

@@ -213,8 +213,8 @@ async def test_a_maintainer_token_keeps_its_actions(shared_daemon, seeder, model
 
 async def test_the_diff_screen_names_a_reshaped_tensor_and_the_parameter_change(shared_daemon, model_id, ui,
                                                                                  tmp_path) -> None:  # fmt: skip
-    from studbook.tui import calls
-    from studbook.tui.client import Client
+    from studbook.client import calls
+    from studbook.client.clients import Client
     from unit.formats.builders import safetensors_bytes
 
     with Client(shared_daemon.address) as client:

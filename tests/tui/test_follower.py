@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from studbook.tui.errors import StudbookError
+from studbook.client.errors import StudbookError
 from studbook.tui.live import ConnectionState, Follower, backoff_delay, state_after
 from studbook.v1 import events_pb2
 

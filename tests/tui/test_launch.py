@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from studbook import locations
-from studbook.tui import launcher
-from studbook.tui.cli import EXIT_UNAVAILABLE, main
-from studbook.tui.client import Client
+from studbook.cli import launcher
+from studbook.cli.commands import EXIT_UNAVAILABLE, main
+from studbook.client.clients import Client
 
 # Seconds after the UI is ready that Textual saves the screen and exits; the notice shows for 8.
 SCREENSHOT_AFTER = 2
@@ -61,7 +61,7 @@ def notices(rows: list[str]) -> str:
 def run_studbook(shots: Path, *args: str) -> str:
     """Run `studbook ARGS` headless until Textual saves its screen; return what the screen showed."""
     script = Path(sys.executable).with_name("studbook")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "studbook.tui.cli"]
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "studbook.cli.commands"]
     env = {
         **os.environ,
         "TEXTUAL_DRIVER": "textual.drivers.headless_driver:HeadlessDriver",

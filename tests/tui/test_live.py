@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from studbook.tui import live
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 from studbook.tui.screens.versions import VersionsScreen
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from studbook.tui import calls
+from studbook.client import calls
 from studbook.tui.app import StudbookApp
-from studbook.tui.client import Client
+from studbook.client.clients import Client
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState
 from studbook.tui.screens.diff import DiffScreen

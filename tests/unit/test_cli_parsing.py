@@ -15,8 +15,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.tui import cli, launcher, names
-from studbook.tui.errors import StudbookError
+from studbook.cli import commands as cli, launcher
+
+from studbook.client import names
+from studbook.client.errors import StudbookError
 from studbook.v1 import drops_pb2, registry_pb2, resources_pb2
 
 model_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True).filter(lambda m: m != "models")
@@ -230,7 +232,7 @@ def test_drops_help_explains_drops_and_shows_both_commands(capsys: pytest.Captur
 def test_help_does_not_import_grpc() -> None:
     code = (
         "import sys\n"
-        "from studbook.tui.cli import main\n"
+        "from studbook.cli.commands import main\n"
         "main(['--help']); main(['versions', '--help'])\n"
         "print(sorted(m for m in sys.modules if m == 'grpc' or m.startswith('grpc.')))\n"
     )
@@ -242,12 +244,11 @@ def test_help_does_not_import_grpc() -> None:
 
 def test_the_client_side_never_loads_the_daemon_or_its_storage() -> None:
     code = (
-        "import pkgutil, importlib, sys, studbook.tui\n"
-        "for module in pkgutil.iter_modules(studbook.tui.__path__):\n"
-        "    if module.name in ('cli', 'client', 'calls', 'demo', 'environment', 'launcher', 'names', 'output', 'views'):\n"
-        "        importlib.import_module('studbook.tui.' + module.name)\n"
-        "import studbook.client\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('studbook.daemon', 'duckdb', 'watchdog', 'textual'))))\n"
+        "import pkgutil, importlib, sys, studbook.client, studbook.cli\n"
+        "for package in (studbook.client, studbook.cli):\n"
+        "    for module in pkgutil.iter_modules(package.__path__):\n"
+        "        importlib.import_module(package.__name__ + '.' + module.name)\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('studbook.daemon', 'studbook.tui', 'duckdb', 'watchdog', 'textual'))))\n"
     )
 
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -23,7 +23,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from studbook.client import AsyncClient, Client, StudbookError
-from studbook.tui import calls, client as client_module, environment
+from studbook.client import calls, clients as client_module, environment
 from studbook.v1 import (
     events_pb2,
     events_pb2_grpc,

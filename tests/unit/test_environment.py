@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from studbook.tui.environment import ML_PACKAGES, capture_environment, git_state, package_versions
+from studbook.client.environment import ML_PACKAGES, capture_environment, git_state, package_versions
 
 
 def git(repo: Path, *args: str) -> str:
@@ -69,7 +69,7 @@ def test_capture_environment_never_imports_the_frameworks() -> None:
     # A fresh interpreter: frameworks imported by this test session must not hide an import.
     code = (
         "import json, sys\n"
-        "from studbook.tui.environment import ML_PACKAGES, capture_environment\n"
+        "from studbook.client.environment import ML_PACKAGES, capture_environment\n"
         "capture_environment()\n"
         "top = {name.split('.')[0] for name in sys.modules}\n"
         "modules = {'scikit-learn': 'sklearn', 'pytorch-lightning': 'pytorch_lightning'}\n"

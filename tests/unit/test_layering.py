@@ -27,6 +27,9 @@ RULES = {
     "daemon/watch": (("grpc", "duckdb", "studbook.v1", "studbook.daemon.store", "studbook.daemon.service"),
                      "the watcher is one more client of the use cases"),
     "tui": (("duckdb", "watchdog", "studbook.daemon"), "the UI and clients are gRPC clients only"),
+    "tui/client": (("textual", "rich", "studbook.cli", "studbook.tui"),
+                   "training scripts import the client; it never pulls in the CLI or the UI"),
+    "tui/cli": (("textual",), "the command line starts without Textual; it opens the UI only by a deferred import"),
 }  # fmt: skip
 
 

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.tui import calls, names
-from studbook.tui.promotion_text import approvals_text, gate_counts, required_approvals, waiting_line
+from studbook.client import calls, names
+from studbook.cli.promotion_text import approvals_text, gate_counts, required_approvals, waiting_line
 from studbook.v1 import stages_pb2
 
 model_ids = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)

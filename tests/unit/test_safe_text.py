@@ -8,7 +8,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.tui.safe_text import safe, safe_lines, safe_message
+from studbook.client.safe_text import safe, safe_lines, safe_message
 from studbook.v1 import resources_pb2
 
 UNSAFE = {"Cc", "Cf", "Cs", "Zl", "Zp"}

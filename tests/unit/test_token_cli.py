@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.tui import calls, cli
-from studbook.tui.errors import StudbookError
+from studbook.client import calls
+
+from studbook.cli import commands as cli
+from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2
 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -110,7 +112,7 @@ def test_help_documents_the_access_exit_codes_and_token_help_the_roles(capsys: p
 def test_token_help_does_not_import_grpc() -> None:
     code = (
         "import sys\n"
-        "from studbook.tui.cli import main\n"
+        "from studbook.cli.commands import main\n"
         "main(['token', '--help']); main(['token', 'create', '--help']); main(['whoami', '--help'])\n"
         "print(sorted(m for m in sys.modules if m == 'grpc' or m.startswith('grpc.')))\n"
     )

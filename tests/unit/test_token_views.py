@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from google.protobuf import timestamp_pb2
 
-from studbook.tui import output, views
+from studbook.cli import output, views
 from studbook.v1 import access_pb2, events_pb2
 
 COLOUR = output.Painter(True)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from studbook.tui import output, views
+from studbook.cli import output, views
 from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 COLOUR = output.Painter(True)
@@ -252,7 +252,7 @@ def test_healthy_watching_says_not_degraded() -> None:
 
 # --- format records ---------------------------------------------------------------------
 
-from studbook.tui import format_view  # noqa: E402
+from studbook.cli import format_view  # noqa: E402
 from studbook.v1 import formats_pb2  # noqa: E402
 
 

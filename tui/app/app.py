@@ -1,0 +1,164 @@
+"""StudbookApp: the terminal UI's shell: client, settings, live connection, global keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+
+from studbook.client.clients import AsyncClient, StudbookError
+from studbook.client.safe_text import safe, safe_lines
+from studbook.tui.config import TuiSettings
+from studbook.tui.live import ConnectionState, Follower
+from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.navigation import Navigation
+from studbook.tui.palette import RegistryCommands
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.command_line import CommandLineScreen
+from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.timefmt import TimeFormat
+from studbook.tui.widgets.top_bar import TopBar
+from studbook.v1 import access_pb2, events_pb2
+
+
+class StudbookApp(Navigation, App[None]):
+    """Opens on the models screen; `--readonly` hides every action that changes the registry."""
+
+    CSS_PATH = "studbook.tcss"
+    TITLE = "studbook"
+    COMMANDS: ClassVar = App.COMMANDS | {RegistryCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="app.quit"),
+        Binding("ctrl+c", "help_quit", show=False, system=True),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.palette"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("colon", "command_line", "Command", id="app.command"),
+        Binding("escape", "back", "Back", id="app.back"),
+    ]
+
+    connection: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
+    """What the Watch stream says about the daemon; the top bar shows it."""
+
+    class ConnectionChanged(Message, bubble=False):
+        def __init__(self, state: ConnectionState, detail: str) -> None:
+            super().__init__()
+            self.state = state
+            self.detail = detail
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        readonly: bool = False,
+        settings: TuiSettings | None = None,
+        problems: tuple[str, ...] = (),
+        notices: tuple[str, ...] = (),
+        times: TimeFormat | None = None,
+        live: bool = True,
+        token: str | None = None,
+        tls_ca: str | Path | None = None,
+    ) -> None:
+        super().__init__()
+        # token and tls_ca: see Client; None reads $STUDBOOK_TOKEN and $STUDBOOK_TLS_CA.
+        self.client = AsyncClient(address, token=token, tls_ca=tls_ca)
+        # The follower backs off on its own; resending its health checks would only delay "offline".
+        self.watch_client = AsyncClient(address, retries=False, token=token, tls_ca=tls_ca)
+        self.readonly = readonly
+        self.settings = settings or TuiSettings()
+        self.problems = problems
+        self.notices = notices
+        self.times = times or TimeFormat()
+        self.live = live
+        self.connection_detail = ""
+        # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
+        self.identity = ""
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification carries text from the registry (names, reasons, messages):
+        shown as plain text, escaped, never read as markup."""
+        super().notify(safe_lines(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
+
+    def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
+        else:
+            self.notify(f"unknown theme {self.settings.theme!r}", severity="warning")
+        self.set_keymap(self.settings.keymap)
+        for problem in self.problems:
+            self.notify(problem, title="settings", severity="warning")
+        for notice in self.notices:
+            self.notify(notice, timeout=8)
+        self.push_screen(ModelsScreen())
+        if self.live:
+            self.follow_registry()
+        if self.client.has_token:
+            self.learn_role()
+
+    @work(exclusive=True, group="role")
+    async def learn_role(self) -> None:
+        """With a token, the daemon says who we are; a viewer's UI turns read-only.
+
+        Without one the UI talks to its own user's socket, whose owner is an admin.
+        """
+        try:
+            caller = await self.client.get_caller()
+        except StudbookError:
+            return  # the connection indicator already tells the story
+        role = access_pb2.Role.Name(caller.role).removeprefix("ROLE_").lower()
+        self.identity = f"{caller.actor} ({role})"
+        self.readonly = self.readonly or caller.role < access_pb2.ROLE_CONTRIBUTOR
+        for screen in self.screen_stack:
+            for bar in screen.query(TopBar):
+                bar.show_identity(self.identity, self.readonly)
+
+    async def on_unmount(self) -> None:
+        await self.client.close()
+        await self.watch_client.close()
+
+    @work(exclusive=True, group="watch")
+    async def follow_registry(self) -> None:
+        follower = Follower(
+            self.watch_client,
+            on_event=lambda event: self._to_screens(RegistryChanged, event),
+            on_state=lambda state, detail: self._post(self.ConnectionChanged(state, detail)),
+            on_resync=lambda: self._to_screens(Resynced),
+        )
+        await follower.run()
+
+    def _post(self, message: ConnectionChanged) -> None:
+        self.post_message(message)
+
+    def _to_screens(self, kind: type[RegistryChanged] | type[Resynced], event: events_pb2.Event | None = None) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, RegistryScreen):
+                screen.post_message(kind(event) if event is not None else kind())  # type: ignore[call-arg]
+
+    def on_studbook_app_connection_changed(self, message: ConnectionChanged) -> None:
+        self.connection_detail = message.detail
+        self.connection = message.state
+
+    # ---- global actions ----
+
+    def action_help(self) -> None:
+        self.open_help()
+
+    def action_command_line(self) -> None:
+        self.push_screen(CommandLineScreen(self.readonly), self.run_command)
+
+    async def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            await self.pop_screen()

@@ -1,0 +1,114 @@
+"""Follow the registry's event log for the UI: resume from the last revision, back off, report state.
+
+Free of Textual, so the reconnect rules can be tested with a fake client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
+from enum import Enum
+from typing import Protocol
+
+from studbook.client.errors import StudbookError
+from studbook.v1 import events_pb2
+
+# Idle seconds before the daemon sends a bookmark. Short, because a bookmark is also how
+# a fresh stream learns the current revision (the stream says nothing until then).
+BOOKMARK_SECONDS = 2
+# Failed attempts shown as "reconnecting" before the state turns "offline".
+RECONNECTING_ATTEMPTS = 3
+BACKOFF_BASE = 0.25
+BACKOFF_CAP = 8.0
+# The daemon cannot replay from the revision asked for: state must be read afresh.
+RESYNC_REASONS = frozenset({"REVISION_COMPACTED", "REVISION_AHEAD"})
+
+
+class ConnectionState(str, Enum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    OFFLINE = "offline"
+
+
+class WatchClient(Protocol):
+    async def health(self, service: str = "") -> str: ...
+
+    def watch(
+        self, start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
+    ) -> AsyncIterator[events_pb2.WatchResponse]: ...
+
+
+def backoff_delay(failures: int, *, jitter: Callable[[float, float], float] = random.uniform) -> float:
+    """Seconds to wait after `failures` failed attempts in a row: 0.25, 0.5, 1, 2 ... capped at 8, jittered."""
+    delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, failures - 1))
+    return delay * jitter(0.8, 1.2)
+
+
+def state_after(failures: int) -> ConnectionState:
+    return ConnectionState.RECONNECTING if failures <= RECONNECTING_ATTEMPTS else ConnectionState.OFFLINE
+
+
+class Follower:
+    """Runs the Watch stream forever; the UI hears about events, state changes and resyncs.
+
+    `on_event(event)` gets every event once, in revision order. `on_resync()` means events
+    may have been missed (the first connection, or a reconnect without a known revision):
+    re-read whatever is shown. `on_state(state, detail)` reports the connection.
+    """
+
+    def __init__(
+        self,
+        client: WatchClient,
+        *,
+        on_event: Callable[[events_pb2.Event], None],
+        on_state: Callable[[ConnectionState, str], None],
+        on_resync: Callable[[], None],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.client = client
+        self.on_event = on_event
+        self.on_state = on_state
+        self.on_resync = on_resync
+        self.sleep = sleep
+        # Last revision seen; None until the first event or bookmark.
+        self.revision: int | None = None
+        self.failures = 0
+        self.connected_once = False
+
+    async def run(self, attempts: int | None = None) -> None:
+        """Follow until cancelled (or after `attempts` connections, for tests)."""
+        self.on_state(ConnectionState.CONNECTING, "")
+        while attempts is None or attempts > 0:
+            if attempts is not None:
+                attempts -= 1
+            try:
+                await self._follow()
+                error = "the daemon closed the event stream"
+            except StudbookError as failure:
+                if failure.reason in RESYNC_REASONS:
+                    self.revision = None
+                    continue
+                error = failure.message
+            self.failures += 1
+            self.on_state(state_after(self.failures), error)
+            await self.sleep(backoff_delay(self.failures))
+
+    async def _follow(self) -> None:
+        await self.client.health()
+        # Screens loaded while the daemon was away show errors or stale rows: reload them.
+        # The replay below still delivers every event after the last revision, in order.
+        missed = self.failures > 0 or self.revision is None and self.connected_once
+        self.failures = 0
+        self.connected_once = True
+        self.on_state(ConnectionState.CONNECTED, "")
+        if missed:
+            self.on_resync()
+        start = -1 if self.revision is None else self.revision
+        async for response in self.client.watch(start, bookmark_interval=BOOKMARK_SECONDS):
+            if response.HasField("event"):
+                self.revision = response.event.revision
+                self.on_event(response.event)
+            else:
+                self.revision = response.bookmark

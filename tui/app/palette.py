@@ -1,0 +1,102 @@
+"""RegistryCommands: the ctrl+p palette finds models and versions by name and offers verbs on them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING, cast
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from studbook.tui import cells
+from studbook.client.errors import StudbookError
+from studbook.v1 import resources_pb2
+
+if TYPE_CHECKING:
+    from studbook.tui.app import StudbookApp
+
+MAX_MODELS = 1000
+# Versions offered per model once the query names it.
+VERSIONS_PER_MODEL = 20
+# Look versions up only when the query narrows the models down this far.
+VERSION_LOOKUP_MODELS = 3
+
+
+class RegistryCommands(Provider):
+    """Texts like `versions fraud-detector`, `promote fraud-detector@3`, `diff fraud-detector@3 vs production`."""
+
+    async def startup(self) -> None:
+        self.models: list[str] = []
+        self.versions: dict[str, list[resources_pb2.ModelVersion]] = {}
+        try:
+            page = await self.registry.client.list_models(page_size=MAX_MODELS)
+        except StudbookError:
+            return  # the palette still offers the screens; the top bar shows the connection
+        self.models = [cells.model_id(m.name) for m in page.models]
+
+    @property
+    def registry(self) -> StudbookApp:
+        return cast("StudbookApp", self.app)
+
+    def _model_commands(self, model: str) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app = self.registry
+        yield f"versions {model}", partial(app.open_versions, model), "list its versions"
+        yield f"open {model}@latest", partial(app.open_version, f"{model}@latest"), "its newest version"
+        yield f"diff {model}@latest vs production", partial(app.open_diff, f"{model}@production", f"{model}@latest"), \
+            "what the newest version changes"  # fmt: skip
+        yield f"lineage {model}@latest", partial(app.open_version, f"{model}@latest", "lineage"), "where it came from"
+        if not app.readonly:
+            yield f"promote {model}@latest", partial(app.start_promote, f"{model}@latest"), "dry run first"
+            yield f"rollback {model} production", partial(app.start_rollback, model, "production"), \
+                "put the previous holder back"  # fmt: skip
+
+    def _version_commands(self, version: resources_pb2.ModelVersion) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app = self.registry
+        ref = f"{cells.model_id(version.model)}@{version.number}"
+        about = f"{version.semver} {' '.join(version.stages)}".strip()
+        yield f"open {ref}", partial(app.open_version, ref), about
+        yield f"diff {ref} vs production", partial(app.open_diff, f"{ref.split('@')[0]}@production", ref), about
+        yield f"lineage {ref}", partial(app.open_version, ref, "lineage"), about
+        if not app.readonly:
+            yield f"promote {ref}", partial(app.start_promote, ref), about
+
+    def _screens(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app = self.registry
+        yield "models", app.open_models, "every model"
+        yield "drops", app.open_drops, "quarantined drop-ins"
+        yield "approvals", app.open_approvals, "promotions waiting for approval"
+
+    async def discover(self) -> Hits:
+        for text, command, help in self._screens():
+            yield DiscoveryHit(text, command, help=help)
+        for model in self.models:
+            command = partial(self.registry.open_versions, model)
+            yield DiscoveryHit(f"versions {model}", command, help="list its versions")
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        model_part = query.split()[-1].split("@")[0] if query.split() else ""
+        named = [m for m in self.models if model_part and model_part in m]
+        if 0 < len(named) <= VERSION_LOOKUP_MODELS:
+            for model in named:
+                await self._load_versions(model)
+        candidates = list(self._screens())
+        for model in self.models:
+            candidates += self._model_commands(model)
+        for model in named:
+            for version in self.versions.get(model, []):
+                candidates += self._version_commands(version)
+        for text, command, help in candidates:
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(text), command, text=text, help=help)
+
+    async def _load_versions(self, model: str) -> None:
+        if model in self.versions:
+            return
+        try:
+            page = await self.registry.client.list_versions(model, page_size=VERSIONS_PER_MODEL, summary_only=True)
+        except StudbookError:
+            self.versions[model] = []
+            return
+        self.versions[model] = list(page.versions)

@@ -1,0 +1,189 @@
+"""ApprovalsScreen: promotions waiting for approval, each gate's verdict, and approve or reject."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static
+
+from studbook.client import calls
+
+from studbook.tui import cells
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe
+from studbook.client.names import short_promotion
+from studbook.cli.promotion_text import approvals_text, gate_counts, gates_text
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.decision import DecisionDialog
+from studbook.tui.screens.promote import promotion_summary
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import events_pb2, stages_pb2
+
+COLUMNS = ("PROMOTION", "VERSION", "TARGET", "ASKED BY", "REASON", "GATES", "APPROVALS", "ASKED")
+# Promotions waiting for a person are few; the status line says when there are more.
+PAGE_SIZE = 500
+
+
+class ApprovalsScreen(RegistryScreen):
+    """`a` approves and `x` rejects the promotion under the cursor; its gates show below the list."""
+
+    crumb = "promotions › pending approval"
+    AUTO_FOCUS = "VimTable"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve", id="approvals.approve"),
+        Binding("x", "reject", "Reject", id="approvals.reject"),
+        Binding("r", "reload", "Refresh", id="approvals.refresh"),
+    ]
+
+    class Loaded(Message, bubble=False):
+        def __init__(self, promotions: list[stages_pb2.Promotion], more: bool) -> None:
+            super().__init__()
+            self.promotions = promotions
+            self.more = more
+
+    class Decided(Message, bubble=False):
+        def __init__(self, promotion: stages_pb2.Promotion, verb: str) -> None:
+            super().__init__()
+            self.promotion = promotion
+            self.verb = verb
+
+    class Failed(Message, bubble=False):
+        def __init__(self, error: StudbookError, what: str) -> None:
+            super().__init__()
+            self.error = error
+            self.what = what
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.promotions: list[stages_pb2.Promotion] = []
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="status", classes="status-line", markup=False)
+        yield VimTable(id="approvals")
+        yield Static("", id="gate-details")
+
+    def on_mount(self) -> None:
+        self.query_one(VimTable).add_columns(*COLUMNS)
+        super().on_mount()
+
+    def concerns(self, event: events_pb2.Event) -> bool:
+        return event.type.startswith("promotion.") or event.type.startswith("stage.")
+
+    def reload(self) -> None:
+        self.load_promotions()
+
+    # ---- calls ----
+
+    @work(exclusive=True, group="approvals")
+    async def load_promotions(self) -> None:
+        try:
+            page = await self.registry.client.list_promotions(filter=calls.PENDING_FILTER, page_size=PAGE_SIZE)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, "pending approvals"))
+            return
+        self.post_message(self.Loaded(list(page.promotions), bool(page.next_page_token)))
+
+    @work(group="approvals-decide")
+    async def decide(self, promotion: stages_pb2.Promotion, verb: str, text: str) -> None:
+        client = self.registry.client
+        try:
+            if verb == "approve":
+                decided = await client.approve_promotion(promotion.name, comment=text)
+            else:
+                decided = await client.reject_promotion(promotion.name, reason=text)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, f"{verb} {short_promotion(promotion.name)}"))
+            return
+        self.post_message(self.Decided(decided, verb))
+
+    # ---- messages ----
+
+    def on_approvals_screen_loaded(self, message: Loaded) -> None:
+        self.promotions = message.promotions
+        paint = self.paint()
+        table = self.query_one(VimTable)
+        row = table.cursor_row
+        table.clear()
+        for p in self.promotions:
+            failed = gate_counts(p)[1]
+            table.add_row(
+                paint(short_promotion(p.name), "accent"),
+                paint(cells.number(p.version)),
+                paint(p.target + (" (alias)" if p.is_alias else "")),
+                paint(p.actor),
+                paint(p.reason),
+                paint(gates_text(p), "bad" if failed else "good"),
+                paint(approvals_text(p), "warn"),
+                paint(self.registry.times.ago(p.create_time), "muted"),
+            )
+        if self.promotions:
+            table.move_cursor(row=min(max(row, 0), len(self.promotions) - 1))
+        count = len(self.promotions)
+        more = " (more than shown)" if message.more else ""
+        status = f"{count} promotion{'s' if count != 1 else ''} waiting for approval{more}"
+        self.query_one("#status", Static).update(status if count else "no promotions waiting for approval")
+        self.show_gates()
+
+    def on_approvals_screen_decided(self, message: Decided) -> None:
+        title = "approved" if message.verb == "approve" else "rejected"
+        self.notify(promotion_summary(message.promotion), title=title)
+        self.reload()
+
+    def on_approvals_screen_failed(self, message: Failed) -> None:
+        self.show_error(message.error, message.what)
+        self.query_one("#status", Static).update(safe(f"{message.what}: {message.error.message} [{message.error.reason}]"))
+
+    @on(VimTable.RowHighlighted)
+    def show_gates(self) -> None:
+        """Each gate of the promotion under the cursor: verdict, name and the daemon's figures."""
+        promotion = self.selected()
+        details = self.query_one("#gate-details", Static)
+        if promotion is None:
+            details.update("")
+            return
+        paint = self.paint()
+        lines = [paint(f"Gates of {short_promotion(promotion.name)}", "bold")]
+        for gate in promotion.gate_results:
+            verdict = paint("pass", "good") if gate.passed else paint("FAIL", "bad")
+            name = paint(gate.gate.ljust(24))
+            lines.append(Text.assemble("  ", verdict, "  ", name, "  ", paint(gate.detail, "muted")))
+        for approval in promotion.approvals:
+            said = f": {approval.comment}" if approval.comment else ""
+            lines.append(paint(f"  approved by {approval.actor}{said}", "good"))
+        details.update(Text("\n").join(lines))
+
+    # ---- actions ----
+
+    def selected(self) -> stages_pb2.Promotion | None:
+        row = self.query_one(VimTable).cursor_row
+        return self.promotions[row] if 0 <= row < len(self.promotions) else None
+
+    def action_approve(self) -> None:
+        promotion = self.selected()
+        if promotion is not None:
+            dialog = DecisionDialog(f"Approve {promotion_summary(promotion)}?", "Comment (optional)", "Approve")
+            self.app.push_screen(dialog, partial(self._decided, promotion, "approve"))
+
+    def action_reject(self) -> None:
+        promotion = self.selected()
+        if promotion is not None:
+            dialog = DecisionDialog(f"Reject {promotion_summary(promotion)}?", "Reason", "Reject", required=True)
+            self.app.push_screen(dialog, partial(self._decided, promotion, "reject"))
+
+    def _decided(self, promotion: stages_pb2.Promotion, verb: str, text: str | None) -> None:
+        if text is not None:
+            self.decide(promotion, verb, text)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("approve", "reject") and self.registry.readonly:
+            return False
+        return True

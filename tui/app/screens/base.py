@@ -1,0 +1,95 @@
+"""RegistryScreen: what every full screen shares: top bar, footer, live refresh and error display."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer
+
+from studbook.tui.cells import ThemeText
+from studbook.client.errors import StudbookError
+from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.widgets.top_bar import TopBar
+from studbook.v1 import events_pb2
+
+if TYPE_CHECKING:
+    from studbook.tui.app import StudbookApp
+
+# Many events in a burst (a replay after reconnecting) cause one reload, this long after the last.
+REFRESH_DELAY = 0.25
+
+
+class RegistryScreen(Screen[None]):
+    """Subclasses compose their body, `reload()` what they show, and say which events `concern` them.
+
+    A screen under another one does not reload on every event; it remembers it is stale
+    and reloads when it is shown again.
+    """
+
+    crumb = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._refresh_timer: Timer | None = None
+        self._stale = False
+
+    @property
+    def registry(self) -> StudbookApp:
+        return cast("StudbookApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield TopBar(self.crumb, readonly=self.registry.readonly, identity=self.registry.identity)
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        """Fetch what the screen shows; runs workers, returns at once."""
+
+    def concerns(self, event: events_pb2.Event) -> bool:
+        return True
+
+    def paint(self) -> ThemeText:
+        return ThemeText(self.app.theme_variables)
+
+    # ---- live updates ----
+
+    def on_registry_changed(self, message: RegistryChanged) -> None:
+        if self.concerns(message.event):
+            self.apply_event(message.event)
+
+    def apply_event(self, event: events_pb2.Event) -> None:
+        """React to one event; by default reload soon (bursts coalesce)."""
+        self.schedule_reload()
+
+    def on_resynced(self, message: Resynced) -> None:
+        self.schedule_reload()
+
+    def schedule_reload(self) -> None:
+        if not self.is_current:
+            self._stale = True
+        elif self._refresh_timer is None:
+            self._refresh_timer = self.set_timer(REFRESH_DELAY, self._reload_now)
+
+    def _reload_now(self) -> None:
+        self._refresh_timer = None
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.reload()
+
+    # ---- errors ----
+
+    def show_error(self, error: StudbookError, what: str = "") -> None:
+        """Every refused or failed call ends here: one notification with the daemon's reason code."""
+        self.notify(f"{error.message} [{error.reason}]", title=what or "studbook", severity="error", timeout=8)

@@ -1,0 +1,225 @@
+"""ModelsScreen: every model with its stage holders, latest version, key metric and last change."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static
+
+from studbook.tui import cells
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.widgets.filter_bar import FilterBar
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import events_pb2, registry_pb2, resources_pb2
+
+# (order_by sent to the daemon, label)
+SORTS = (("name", "name"), ("update_time desc", "recently changed"), ("create_time desc", "newest"), ("owner", "owner"))
+MAX_MODELS = 1000
+# Latest-version look-ups in flight at once.
+LOOKUPS = 8
+COLUMNS = ("MODEL", "PRODUCTION", "STAGING", "ALIASES", "LATEST", "VERSIONS", "KEY METRIC", "OWNER", "CHANGED")
+
+
+class ModelsScreen(RegistryScreen):
+    """The first screen. `enter` opens a model's versions."""
+
+    crumb = "models"
+    AUTO_FOCUS = "VimTable"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="models.filter"),
+        Binding("s", "sort", "Sort", id="models.sort"),
+        Binding("r", "reload", "Refresh", id="models.refresh"),
+        Binding("d", "diff", "Diff", id="models.diff"),
+        Binding("p", "promote", "Promote", id="models.promote"),
+        Binding("R", "rollback", "Rollback", id="models.rollback"),
+        # Not in the footer, which is full; `?` lists it.
+        Binding("A", "approvals", "Pending approvals", show=False, id="models.approvals"),
+    ]
+
+    class Loaded(Message, bubble=False):
+        def __init__(self, page: registry_pb2.ListModelsResponse, filter: str) -> None:
+            super().__init__()
+            self.page = page
+            self.filter = filter
+
+    class LatestLoaded(Message, bubble=False):
+        def __init__(self, latest: dict[str, resources_pb2.ModelVersion]) -> None:
+            super().__init__()
+            self.latest = latest
+
+    class Failed(Message, bubble=False):
+        def __init__(self, error: StudbookError, filter: str) -> None:
+            super().__init__()
+            self.error = error
+            self.filter = filter
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort_index = 0
+        self.filter_text = ""
+        self.models: dict[str, resources_pb2.Model] = {}
+        self.latest: dict[str, resources_pb2.ModelVersion] = {}
+        self.total = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield FilterBar('filter, e.g. tags.team = "risk" AND owner = "ana"', id="filter")
+        yield Static("", id="status", classes="status-line", markup=False)
+        yield VimTable(id="models")
+
+    def on_mount(self) -> None:
+        self.query_one(VimTable).add_columns(*COLUMNS)
+        super().on_mount()
+
+    # ---- loading ----
+
+    def reload(self) -> None:
+        self.load_models(self.filter_text)
+
+    @work(exclusive=True, group="models")
+    async def load_models(self, filter: str) -> None:
+        client = self.registry.client
+        try:
+            page = await client.list_models(filter=filter, order_by=SORTS[self.sort_index][0], page_size=MAX_MODELS)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, filter))
+            return
+        self.post_message(self.Loaded(page, filter))
+        # The model carries no metrics: the latest version of each, summary only, gives its key metric.
+        gate = asyncio.Semaphore(LOOKUPS)
+
+        async def latest(model: resources_pb2.Model) -> resources_pb2.ModelVersion | None:
+            if not model.latest_version:
+                return None
+            async with gate:
+                try:
+                    found = await client.list_versions(
+                        model.name, page_size=1, summary_only=True, show_archived=True
+                    )
+                except StudbookError:
+                    return None
+            return found.versions[0] if found.versions else None
+
+        versions = await asyncio.gather(*(latest(m) for m in page.models))
+        self.post_message(self.LatestLoaded({v.model: v for v in versions if v is not None}))
+
+    def on_models_screen_loaded(self, message: Loaded) -> None:
+        self.filter_text = message.filter
+        self.query_one(FilterBar).accepted(message.filter)
+        self.models = {m.name: m for m in message.page.models}
+        self.total = message.page.total_size
+        self._fill()
+
+    def on_models_screen_latest_loaded(self, message: LatestLoaded) -> None:
+        self.latest = message.latest
+        self._fill()
+
+    def on_models_screen_failed(self, message: Failed) -> None:
+        if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT") and message.filter:
+            self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
+        else:
+            self.show_error(message.error, "models")
+            self.query_one("#status", Static).update(safe(f"could not list models: {message.error}"))
+
+    def _fill(self) -> None:
+        table = self.query_one(VimTable)
+        keep = table.selected_key()
+        paint = self.paint()
+        times = self.registry.times
+        preferred = self.registry.settings.key_metrics
+        table.clear()
+        for name, model in self.models.items():
+            latest = self.latest.get(name)
+            holders = model.stage_holders
+            table.add_row(
+                paint(cells.model_id(name), "bold"),
+                paint(cells.number(holders.get("production", "")), "good"),
+                paint(cells.number(holders.get("staging", "")), "accent"),
+                paint(cells.holders(model.aliases)),
+                paint(f"v{model.latest_version} {latest.semver}" if latest else _latest(model)),
+                paint(str(model.version_count)),
+                paint(cells.key_metric(latest.metrics, preferred) if latest else ""),
+                paint(model.owner),
+                paint(times.ago(model.update_time), "muted"),
+                key=name,
+            )
+        if keep in self.models:
+            table.move_cursor(row=table.get_row_index(keep))
+        self._show_status()
+
+    def _show_status(self) -> None:
+        shown = len(self.models)
+        parts = [f"{shown} of {self.total} models" if self.total > shown else f"{shown} models"]
+        parts.append(f"sorted by {SORTS[self.sort_index][1]}")
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        self.query_one("#status", Static).update(safe(" · ".join(parts)))
+
+    # ---- live ----
+
+    def concerns(self, event: events_pb2.Event) -> bool:
+        return event.type.split(".")[0] in ("model", "version", "stage", "alias", "metrics")
+
+    # ---- actions ----
+
+    def selected_model(self) -> resources_pb2.Model | None:
+        key = self.query_one(VimTable).selected_key()
+        return self.models.get(key) if key else None
+
+    @on(VimTable.RowSelected)
+    def open_model(self, event: VimTable.RowSelected) -> None:
+        model = self.models.get(str(event.row_key.value))
+        if model is not None:
+            self.registry.open_versions(cells.model_id(model.name))
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        self.load_models(message.text)
+        if not message.text:
+            self.query_one(FilterBar).action_close()
+
+    def on_filter_bar_closed(self) -> None:
+        self.query_one(VimTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self.reload()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_diff(self) -> None:
+        model = self.selected_model()
+        if model is not None:
+            name = cells.model_id(model.name)
+            self.registry.open_diff(f"{name}@production", f"{name}@latest")
+
+    def action_promote(self) -> None:
+        model = self.selected_model()
+        if model is not None:
+            self.registry.start_promote(f"{cells.model_id(model.name)}@latest")
+
+    def action_rollback(self) -> None:
+        model = self.selected_model()
+        if model is not None:
+            self.registry.start_rollback(cells.model_id(model.name), "production")
+
+    def action_approvals(self) -> None:
+        self.registry.open_approvals()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("promote", "rollback") and self.registry.readonly:
+            return False
+        return True
+
+
+def _latest(model: resources_pb2.Model) -> str:
+    return f"v{model.latest_version}" if model.latest_version else ""

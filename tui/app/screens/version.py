@@ -1,0 +1,316 @@
+"""VersionScreen: one version in tabs: overview, metrics, params, lineage, files, card, environment, history."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
+from textual.widgets.tree import TreeNode
+
+from studbook.tui import cells
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe, safe_lines
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.decision import DecisionDialog
+from studbook.tui.version_text import (
+    MetricRow,
+    history_rows,
+    metric_series,
+    metric_summary,
+    overview_text,
+    version_series,
+)
+from studbook.tui.widgets.file_tree import FileNodeData, FileTree
+from studbook.tui.widgets.key_value_table import KeyValueTable
+from studbook.tui.widgets.line_chart import LineChart
+from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
+from studbook.v1 import events_pb2, resources_pb2, stages_pb2
+
+TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history")
+# Versions charted across, newest first.
+CHART_VERSIONS = 200
+
+
+class VersionScreen(RegistryScreen):
+    """Opened on a reference (`fraud@3`, `fraud@production`); shows the canonical version it names."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *(
+            Binding(str(n), f"tab('{tab}')", tab.title(), show=False, id=f"version.tab.{tab}")
+            for n, tab in enumerate(TABS, 1)
+        ),
+        Binding("r", "reload", "Refresh", id="version.refresh"),
+        Binding("d", "diff", "Diff vs prod", id="version.diff"),
+        Binding("p", "promote", "Promote", id="version.promote"),
+        Binding("R", "rollback", "Rollback", id="version.rollback"),
+        Binding("s", "save_files", "Save files", id="version.save"),
+    ]
+
+    class Loaded(Message, bubble=False):
+        def __init__(self, version: resources_pb2.ModelVersion) -> None:
+            super().__init__()
+            self.version = version
+
+    class MetricsLoaded(Message, bubble=False):
+        def __init__(
+            self, series: list[resources_pb2.Metric], chart_versions: list[resources_pb2.ModelVersion]
+        ) -> None:
+            super().__init__()
+            self.series = series
+            self.chart_versions = chart_versions
+
+    class HistoryLoaded(Message, bubble=False):
+        def __init__(self, history: stages_pb2.GetStageHistoryResponse) -> None:
+            super().__init__()
+            self.history = history
+
+    class Failed(Message, bubble=False):
+        def __init__(self, error: StudbookError, what: str) -> None:
+            super().__init__()
+            self.error = error
+            self.what = what
+
+    def __init__(self, ref: str, tab: str = "overview") -> None:
+        super().__init__()
+        self.ref = ref
+        self.crumb = f"models › {ref.replace('@', ' › v', 1) if '@' in ref else ref}"
+        self.first_tab = tab if tab in TABS else "overview"
+        self.version: resources_pb2.ModelVersion | None = None
+        self.series: list[resources_pb2.Metric] = []
+        self.chart_versions: list[resources_pb2.ModelVersion] = []
+        self.chart_key = ""
+        self.metric_rows: list[MetricRow] = []
+
+    def compose_body(self) -> ComposeResult:
+        with TabbedContent(initial=self.first_tab, id="tabs"):
+            with TabPane("1 Overview", id="overview"):
+                yield VerticalScroll(Static("loading…", id="overview-text"))
+            with TabPane("2 Metrics", id="metrics"):
+                with Horizontal():
+                    yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=True)
+                    with Vertical(id="charts"):
+                        yield LineChart(id="across-versions")
+                        yield LineChart(id="per-step")
+            with TabPane("3 Params", id="params"):
+                yield KeyValueTable("PARAM", "VALUE", id="params-table")
+            with TabPane("4 Lineage", id="lineage"):
+                yield LineageTree(id="lineage-tree")
+            with TabPane("5 Files", id="files"):
+                yield Static("", id="files-header", markup=False)
+                yield FileTree(id="file-tree")
+                yield Static("", id="file-detail", markup=False)
+            with TabPane("6 Card", id="card"):
+                yield VerticalScroll(Markdown("", id="card-text"))
+            with TabPane("7 Environment", id="environment"):
+                yield KeyValueTable("PACKAGE", "VERSION", id="environment-table")
+            with TabPane("8 History", id="history"):
+                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#metric-table", DataTable).add_columns("METRIC", "SPLIT", "LATEST", "STEPS")
+        self.query_one("#history-table", DataTable).add_columns(
+            "TIME", "STAGE", "VERSION", "PREVIOUS", "ACTOR", "REASON"
+        )
+        super().on_mount()
+        if self.first_tab != "overview":
+            # Opened on a tab (`:lineage fraud@3`): its keys should work at once, as after pressing its number.
+            self.call_after_refresh(self.action_tab, self.first_tab)
+
+    # ---- loading ----
+
+    def reload(self) -> None:
+        self.load_version()
+
+    @work(exclusive=True, group="version")
+    async def load_version(self) -> None:
+        client = self.registry.client
+        try:
+            version = await client.get_version(self.ref)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, self.ref))
+            return
+        self.post_message(self.Loaded(version))
+        self.load_metrics(version)
+        self.load_history(version)
+
+    @work(exclusive=True, group="version-metrics")
+    async def load_metrics(self, version: resources_pb2.ModelVersion) -> None:
+        client = self.registry.client
+        try:
+            series = await client.list_metrics(version.name)
+            siblings = await client.list_versions(version.model, page_size=CHART_VERSIONS, summary_only=True)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, "metrics"))
+            return
+        self.post_message(self.MetricsLoaded(series, list(siblings.versions)))
+
+    @work(exclusive=True, group="version-history")
+    async def load_history(self, version: resources_pb2.ModelVersion) -> None:
+        try:
+            history = await self.registry.client.stage_history(version.model, page_size=200)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, "history"))
+            return
+        self.post_message(self.HistoryLoaded(history))
+
+    @work(group="version-lineage")
+    async def load_lineage(self, tree: LineageTree, node: TreeNode[LineageNodeData]) -> None:
+        data = node.data
+        if data is None:
+            return
+        try:
+            response = await self.registry.client.get_lineage(data.name, direction=data.direction, depth=1)
+        except StudbookError as error:
+            tree.failed(node, f"{error.message} [{error.reason}]")
+            return
+        tree.fill(node, response)
+
+    # ---- showing ----
+
+    def on_version_screen_loaded(self, message: Loaded) -> None:
+        first = self.version is None or self.version.name != message.version.name
+        self.version = version = message.version
+        self.query_one("#overview-text", Static).update(overview_text(version, self.registry.times))
+        self.query_one("#params-table", KeyValueTable).show(sorted(version.params.items()))
+        card = safe_lines(version.model_card) or "*No model card was registered with this version.*"
+        self.query_one("#card-text", Markdown).update(card)
+        env = version.environment
+        pairs = [("python", env.python_version), ("platform", env.platform), *sorted(env.packages.items())]
+        pairs += [("requirement", line) for line in env.requirements]
+        self.query_one("#environment-table", KeyValueTable).show([p for p in pairs if p[1]])
+        if first:
+            # Registered files never change, so the tree (what is open, the cursor) survives reloads.
+            model = cells.model_id(version.model)
+            self.query_one(LineageTree).start(version.name, f"{model} v{version.number} ({version.semver})")
+            self._show_files(version, f"{model} v{version.number}")
+
+    def _show_files(self, version: resources_pb2.ModelVersion, label: str) -> None:
+        tree = self.query_one(FileTree)
+        tree.show(version.files, label, version.format_info)
+        self.query_one("#files-header", Static).update(tree.header())
+        self.query_one("#file-detail", Static).update(tree.describe(tree.root))
+
+    @on(Tree.NodeHighlighted, "#file-tree")
+    def file_highlighted(self, event: Tree.NodeHighlighted[FileNodeData]) -> None:
+        self.query_one("#file-detail", Static).update(self.query_one(FileTree).describe(event.node))
+
+    def on_version_screen_metrics_loaded(self, message: MetricsLoaded) -> None:
+        self.series = message.series
+        self.chart_versions = message.chart_versions
+        table = self.query_one("#metric-table", DataTable)
+        paint = self.paint()
+        table.clear()
+        self.metric_rows = metric_summary(self.series or list(self.version.metrics if self.version else []))
+        for row in self.metric_rows:
+            table.add_row(paint(row.key, "bold"), paint(row.split), paint(cells.value(row.value)), paint(row.steps))
+        keys = [row.key for row in self.metric_rows]
+        self._chart(self.chart_key if self.chart_key in keys else (keys[0] if keys else ""))
+
+    @on(DataTable.RowHighlighted, "#metric-table")
+    def metric_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if 0 <= event.cursor_row < len(self.metric_rows):
+            self._chart(self.metric_rows[event.cursor_row].key)
+
+    def _chart(self, key: str) -> None:
+        self.chart_key = key
+        across = self.query_one("#across-versions", LineChart)
+        steps = self.query_one("#per-step", LineChart)
+        across.title = f"{key} across versions" if key else "no metrics"
+        across.series = version_series(self.chart_versions, key)
+        steps.series = metric_series(self.series, key)
+        steps.title = f"{key} per step" if steps.series else f"{key}: no per-step values"
+
+    def on_version_screen_history_loaded(self, message: HistoryLoaded) -> None:
+        table = self.query_one("#history-table", DataTable)
+        table.clear()
+        mine = self.version.name if self.version else ""
+        paint = self.paint()
+        for row, involved in history_rows(message.history, mine, self.registry.times):
+            table.add_row(*(paint(cell, "accent" if involved else None) for cell in row))
+
+    def on_version_screen_failed(self, message: Failed) -> None:
+        self.show_error(message.error, message.what)
+        if self.version is None:
+            self.query_one("#overview-text", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
+
+    def on_lineage_tree_expand_requested(self, message: LineageTree.ExpandRequested) -> None:
+        self.load_lineage(message.tree, message.node)
+
+    # ---- live ----
+
+    def concerns(self, event: events_pb2.Event) -> bool:
+        model = self.version.model if self.version else ""
+        return bool(model) and cells.model_id(model) == cells.model_id(event.model)
+
+    # ---- actions ----
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+        # Keys then go to what the pane shows (table rows, tree nodes), not to the tab strip.
+        focusable = [w for w in self.query_one(f"TabPane#{tab}").query("*") if w.focusable]
+        if focusable:
+            focusable[0].focus()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def _short(self) -> str | None:
+        if self.version is None:
+            return None
+        return f"{cells.model_id(self.version.model)}@{self.version.number}"
+
+    def action_diff(self) -> None:
+        short = self._short()
+        if short is not None:
+            self.registry.open_diff(f"{short.split('@')[0]}@production", short)
+
+    def action_promote(self) -> None:
+        short = self._short()
+        if short is not None:
+            self.registry.start_promote(short)
+
+    def action_rollback(self) -> None:
+        if self.version is not None:
+            stage = next(iter(self.version.stages), "production")
+            self.registry.start_rollback(cells.model_id(self.version.model), stage)
+
+    def action_save_files(self) -> None:
+        version = self.version
+        if version is None:
+            return
+        if not version.kept:
+            self.notify("this version is referenced, not kept: the registry holds no copy of its files to save",
+                        severity="warning")  # fmt: skip
+            return
+        title = f"Save the {len(version.files)} files of {cells.model_id(version.model)} v{version.number}"
+
+        def chosen(folder: str | None) -> None:
+            if folder:
+                self.save_files(version.name, folder)
+
+        self.app.push_screen(DecisionDialog(title, "into the folder (created if missing)", "Save", required=True), chosen)
+
+    @work(group="version-save")
+    async def save_files(self, name: str, folder: str) -> None:
+        """Writes the version's files, each checked against its sha256 before it takes its name."""
+        dest = Path(folder).expanduser()
+        try:
+            pulled = await self.registry.client.download(name, dest)
+        except (StudbookError, OSError) as error:
+            failure = error if isinstance(error, StudbookError) else StudbookError("UNKNOWN", "WRITE_FAILED", str(error))
+            self.show_error(failure, "saving files")
+            return
+        fresh = sum(1 for p in pulled if not p.skipped)
+        self.notify(f"{fresh} file(s) written to {dest}" + (f", {len(pulled) - fresh} already there" if fresh < len(pulled) else ""),
+                    title="files saved")  # fmt: skip
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("promote", "rollback") and self.registry.readonly:
+            return False
+        return True

@@ -1,0 +1,484 @@
+"""VersionsScreen: a window of a model's versions, paged from the daemon as the user scrolls; mark two to diff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static
+
+from studbook.tui import cells
+from studbook.tui.cells import ThemeText
+from studbook.tui.config import MAX_PAGE_SIZE
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe, safe_lines
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.widgets.filter_bar import FilterBar
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.tui.widgets.window_table import WindowTable
+from studbook.v1 import events_pb2, registry_pb2, resources_pb2
+
+# (order_by sent to the daemon, label)
+SORTS = (("", "newest first"), ("number", "oldest first"), ("create_time desc", "created"), ("semver desc", "semver"))
+METRIC_COLUMNS = 3
+MARK = "◆"
+# The window holds this many rows, bounded by whole pages: enough to scroll a while between
+# fetches, few enough that a page costs the same at version 100,000 as at version 1.
+WINDOW_ROWS = 1000
+MIN_WINDOW_PAGES = 3
+MAX_WINDOW_PAGES = 10
+# Widest a column grows (mark, version, semver, stage, aliases | format, size, status, created, by);
+# longer cells are cut, so no page ever has to be measured.
+COLUMN_CAPS = (1, 9, 16, 24, 24, 16, 10, 12, 16, 20)
+METRIC_CAP = 10
+# `G` asks for the last page again if versions registered meanwhile moved the end.
+LAST_PAGE_TRIES = 3
+
+# What a fetch is for, which decides where its rows go.
+RESET, NEXT, PREVIOUS, FIRST, LAST = "reset", "next", "previous", "first", "last"
+
+
+@dataclass(frozen=True)
+class Fetch:
+    kind: str
+    filter: str
+
+
+def shown_rows(offset: int, count: int, total: int) -> str:
+    """`rows 99,901–100,000 of 100,000` (1-based, inclusive)."""
+    if not count:
+        return f"no rows of {total:,}" if total else "no versions"
+    return f"rows {offset + 1:,}–{offset + count:,} of {total:,}"
+
+
+class VersionsScreen(RegistryScreen):
+    """Rows arrive a page at a time; `space` marks versions, `d` diffs the two marked.
+
+    Only a window of a few pages around the viewport is held: `versions` are the rows from
+    `first_row` on (0-based), out of `total`. Scrolling past either edge of the window loads the page beyond
+    and drops pages far from the viewport; `g`/`G` load the first/last page directly.
+    """
+
+    AUTO_FOCUS = "VimTable"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="versions.filter"),
+        Binding("s", "sort", "Sort", id="versions.sort"),
+        Binding("r", "reload", "Refresh", id="versions.refresh"),
+        Binding("space", "mark", "Mark", id="versions.mark"),
+        Binding("d", "diff", "Diff", id="versions.diff"),
+        Binding("p", "promote", "Promote", id="versions.promote"),
+        Binding("R", "rollback", "Rollback", id="versions.rollback"),
+        Binding("a", "archived", "Archived", id="versions.archived"),
+    ]
+
+    class PageLoaded(Message, bubble=False):
+        def __init__(
+            self, page: registry_pb2.ListModelVersionsResponse, fetch: Fetch, start: int, generation: int
+        ) -> None:
+            super().__init__()
+            self.page = page
+            self.fetch = fetch
+            self.start = start
+            self.generation = generation
+
+    class ModelLoaded(Message, bubble=False):
+        def __init__(self, model: resources_pb2.Model) -> None:
+            super().__init__()
+            self.model = model
+
+    class Failed(Message, bubble=False):
+        def __init__(self, error: StudbookError, filter: str, generation: int = -1) -> None:
+            super().__init__()
+            self.error = error
+            self.filter = filter
+            self.generation = generation
+
+    def __init__(self, model: str) -> None:
+        super().__init__()
+        self.model_id = model
+        self.crumb = f"models › {model}"
+        self.model: resources_pb2.Model | None = None
+        self.versions: list[resources_pb2.ModelVersion] = []
+        self.first_row = 0
+        self.total = 0
+        self.fetching = False
+        self.filter_text = ""
+        self.sort_index = 0
+        self.show_archived = False
+        self.metric_keys: tuple[str, ...] = ()
+        self.marked: list[str] = []
+        self._index: dict[str, int] = {}
+        # Every fetch gets a new number; a page that arrives for an older one is dropped.
+        self._generation = 0
+        # Versions registered meanwhile whose place in the current order only the daemon knows.
+        self.new_versions_waiting = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="model-info", markup=False)
+        yield FilterBar('filter, e.g. metrics.auc > 0.9 AND status = READY', id="filter")
+        yield Static("", id="status", classes="status-line", markup=False)
+        yield WindowTable(id="versions")
+
+    @property
+    def page_size(self) -> int:
+        return self.registry.settings.page_size
+
+    @property
+    def window_rows(self) -> int:
+        """Rows held at most: a few pages, and always a screenful on either side of the viewport."""
+        pages = max(MIN_WINDOW_PAGES * self.page_size, min(MAX_WINDOW_PAGES * self.page_size, WINDOW_ROWS))
+        return max(pages, 2 * self.query_one(WindowTable).size.height + 2 * self.page_size)
+
+    # ---- loading ----
+
+    def reload(self) -> None:
+        """The model and the rows at the window's place again (the top when nothing is shown yet)."""
+        self.load_model()
+        size = min(max(self.page_size, len(self.versions)), MAX_PAGE_SIZE)
+        self.load_page(reset=True, filter=self.filter_text, start=self.first_row, size=size)
+
+    @work(exclusive=True, group="versions-model")
+    async def load_model(self) -> None:
+        try:
+            model = await self.registry.client.get_model(self.model_id)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, ""))
+            return
+        self.post_message(self.ModelLoaded(model))
+
+    def load_page(self, *, reset: bool, filter: str, start: int = 0, size: int = 0) -> None:
+        """With `reset`, rows from `start` (the top by default) replace the window, e.g. for a new filter."""
+        self._fetch(Fetch(RESET if reset else NEXT, filter), start, size or self.page_size)
+
+    def _fetch(self, fetch: Fetch, start: int, size: int) -> None:
+        self._generation += 1
+        self.fetching = True
+        self._load(fetch, start, size, self._generation)
+
+    @work(exclusive=True, group="versions-page")
+    async def _load(self, fetch: Fetch, start: int, size: int, generation: int) -> None:
+        """One page of `size` rows from `start`; the last page is found from the total the daemon gives."""
+        try:
+            for _ in range(LAST_PAGE_TRIES):
+                page = await self._list(fetch, start, size)
+                # Versions registered since `total` was read push the end further: ask once more.
+                if fetch.kind != LAST or not page.next_page_token:
+                    break
+                start = max(0, int(page.total_size) - size)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, fetch.filter, generation))
+            return
+        self.post_message(self.PageLoaded(page, fetch, start, generation))
+
+    async def _list(self, fetch: Fetch, start: int, size: int) -> registry_pb2.ListModelVersionsResponse:
+        return await self.registry.client.list_versions(
+            self.model_id,
+            filter=fetch.filter,
+            order_by=SORTS[self.sort_index][0],
+            page_size=size,
+            skip=start,
+            show_archived=self.show_archived,
+            summary_only=True,
+        )
+
+    def on_versions_screen_page_loaded(self, message: PageLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self.fetching = False
+        page, kind, start = message.page, message.fetch.kind, message.start
+        rows = list(page.versions)
+        self.total = int(page.total_size)
+        if kind == RESET:
+            self._reset(rows, start, message.fetch.filter)
+        elif kind in (FIRST, LAST):
+            self._replace(rows, start, cursor=0 if kind == FIRST else len(rows) - 1)
+        elif kind == NEXT and start == self.first_row + len(self.versions):
+            self._append(rows)
+        elif kind == PREVIOUS and start + len(rows) == self.first_row:
+            self._prepend(rows)
+        self._show_status()
+        # The viewport may still reach an edge of the window (a tall terminal, a short page).
+        table = self.query_one(WindowTable)
+        self.call_after_refresh(table.check_edges)
+
+    def _reset(self, rows: list[resources_pb2.ModelVersion], start: int, filter: str) -> None:
+        keep = self._cursor_name()
+        row = self.query_one(WindowTable).cursor_row
+        self.filter_text = filter
+        self.query_one(FilterBar).accepted(filter)
+        self.new_versions_waiting = 0
+        self._set_columns(rows)
+        if not rows and start:  # the window's place is past the end now: start from the top
+            self._fetch(Fetch(RESET, filter), 0, self.page_size)
+            return
+        positions = {version.name: index for index, version in enumerate(rows)}
+        self._replace(rows, start, cursor=positions.get(keep or "", row))
+
+    def _replace(self, rows: list[resources_pb2.ModelVersion], start: int, *, cursor: int) -> None:
+        self.versions, self.first_row = rows, start
+        self._reindex()
+        self.query_one(WindowTable).replace([self._row(v) for v in rows], cursor=cursor)
+
+    def _append(self, rows: list[resources_pb2.ModelVersion]) -> None:
+        drop = self._overflow(len(rows))
+        self.versions = self.versions[drop:] + rows
+        self.first_row += drop
+        self._reindex()
+        self.query_one(WindowTable).splice(append=[self._row(v) for v in rows], drop_front=drop)
+
+    def _prepend(self, rows: list[resources_pb2.ModelVersion]) -> None:
+        drop = self._overflow(len(rows))
+        self.versions = rows + self.versions[: len(self.versions) - drop]
+        self.first_row -= len(rows)
+        self._reindex()
+        self.query_one(WindowTable).splice(prepend=[self._row(v) for v in rows], drop_back=drop)
+
+    def _overflow(self, incoming: int) -> int:
+        """Rows to drop from the far side so the window stays within `window_rows`, whole pages at a time."""
+        excess = len(self.versions) + incoming - self.window_rows
+        if excess <= 0:
+            return 0
+        pages = -(-excess // self.page_size)
+        return min(len(self.versions), pages * self.page_size)
+
+    def _reindex(self) -> None:
+        # DataTable gives rows generated keys; our own index maps version names to window rows.
+        self._index = {version.name: row for row, version in enumerate(self.versions)}
+
+    def _cursor_name(self) -> str | None:
+        row = self.query_one(WindowTable).cursor_row
+        return self.versions[row].name if 0 <= row < len(self.versions) else None
+
+    def on_versions_screen_model_loaded(self, message: ModelLoaded) -> None:
+        self.model = message.model
+        self._show_model()
+
+    def on_versions_screen_failed(self, message: Failed) -> None:
+        if message.generation == self._generation:
+            self.fetching = False
+        if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT", "INVALID_ORDER_BY") and message.filter:
+            self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
+        else:
+            self.show_error(message.error, self.model_id)
+
+    def _set_columns(self, first_page: list[resources_pb2.ModelVersion]) -> None:
+        """Columns as wide as the header or this page's widest cell, whichever is wider, up to a cap."""
+        chosen = self.registry.settings.version_metrics
+        if not chosen:
+            seen: dict[str, None] = {}
+            for version in first_page:
+                seen.update(dict.fromkeys(cells.latest_metrics(version.metrics)))
+            chosen = tuple(list(seen)[:METRIC_COLUMNS])
+        self.metric_keys = tuple(chosen)
+        titles = ["", "VERSION", "SEMVER", "STAGE", "ALIASES", *(k.upper() for k in self.metric_keys)]
+        titles += ["FORMAT", "SIZE", "STATUS", "CREATED", "BY"]
+        caps = [*COLUMN_CAPS[:5], *(METRIC_CAP for _ in self.metric_keys), *COLUMN_CAPS[5:]]
+        widths = [max(len(title), 1) for title in titles]  # the mark column is as wide as its mark
+        for version in first_page:
+            widths = [max(width, cell.cell_len) for width, cell in zip(widths, self._row(version))]
+        columns = [(title, max(len(title), min(width, cap))) for title, width, cap in zip(titles, widths, caps)]
+        table = self.query_one(WindowTable)
+        if columns != self._columns(table):
+            table.set_columns(columns)
+
+    @staticmethod
+    def _columns(table: WindowTable) -> list[tuple[str, int]]:
+        return [(column.label.plain, column.width) for column in table.ordered_columns]
+
+    def _row(self, version: resources_pb2.ModelVersion) -> list[Text]:
+        paint = self.paint()
+        metrics = cells.latest_metrics(version.metrics)
+        stage_role = "good" if "production" in version.stages else "accent"
+        return [
+            self._mark(version, paint),
+            paint(str(version.number), "bold"),
+            paint(version.semver),
+            paint(" ".join(version.stages), stage_role),
+            paint(" ".join(version.aliases), "secondary"),
+            *(paint(cells.value(metrics.get(key))) for key in self.metric_keys),
+            paint(cells.formats(version)),
+            paint(cells.size(version.total_size)),
+            cells.status_cell(version, paint),
+            paint(self.registry.times.ago(version.create_time), "muted"),
+            paint(version.created_by, "muted"),
+        ]
+
+    def _mark(self, version: resources_pb2.ModelVersion, paint: ThemeText) -> Text:
+        return paint(MARK if version.name in self.marked else "", "warn")
+
+    def _show_model(self) -> None:
+        model = self.model
+        if model is None:
+            return
+        lines = [model.description or "(no description)"]
+        facts = [f"owner {model.owner}" if model.owner else "", f"{model.version_count} versions"]
+        holders = cells.holders(model.stage_holders, model.stages)
+        aliases = cells.holders(model.aliases)
+        facts += [f"stages {holders}" if holders else "no stage holders", f"aliases {aliases}" if aliases else ""]
+        lines.append(" · ".join(f for f in facts if f))
+        self.query_one("#model-info", Static).update(safe_lines("\n".join(lines)))
+
+    def _show_status(self) -> None:
+        parts = [shown_rows(self.first_row, len(self.versions), self.total), f"sorted {SORTS[self.sort_index][1]}"]
+        if self.filter_text:
+            parts.append(f"filter: {self.filter_text}")
+        if self.show_archived:
+            parts.append("archived shown")
+        if self.marked:
+            parts.append("marked " + ", ".join(cells.number(n) for n in self.marked))
+        if self.new_versions_waiting:
+            parts.append(f"{self.new_versions_waiting} new — press r")
+        self.query_one("#status", Static).update(safe(" · ".join(parts)))
+
+    # ---- paging ----
+
+    def on_vim_table_near_end(self) -> None:
+        end = self.first_row + len(self.versions)
+        if end < self.total and not self.fetching:
+            self._fetch(Fetch(NEXT, self.filter_text), end, self.page_size)
+
+    def on_window_table_near_start(self) -> None:
+        if self.first_row > 0 and not self.fetching:
+            start = max(0, self.first_row - self.page_size)
+            self._fetch(Fetch(PREVIOUS, self.filter_text), start, self.first_row - start)
+
+    def on_vim_table_jumped_to_end(self) -> None:
+        # Whatever is loading now is for rows `G` leaves behind: this fetch supersedes it.
+        if self.first_row + len(self.versions) < self.total:
+            self._fetch(Fetch(LAST, self.filter_text), max(0, self.total - self.page_size), self.page_size)
+
+    def on_window_table_jumped_to_start(self) -> None:
+        if self.first_row > 0:
+            self._fetch(Fetch(FIRST, self.filter_text), 0, self.page_size)
+
+    # ---- live ----
+
+    def concerns(self, event: events_pb2.Event) -> bool:
+        return event.model in (self.model_id, f"models/{self.model_id}")
+
+    def apply_event(self, event: events_pb2.Event) -> None:
+        if event.type == "version.created" and event.HasField("version"):
+            self._version_created(event.version)
+        elif event.type == "version.purged":
+            self.schedule_reload()  # its row goes, and those after it move up
+        elif event.type.startswith("version.") and event.HasField("version"):
+            self._version_updated(event.version)
+        else:
+            self.schedule_reload()
+
+    def _version_created(self, version: resources_pb2.ModelVersion) -> None:
+        if version.name in self._index:
+            return
+        newest_first = not SORTS[self.sort_index][0] and not self.filter_text
+        if self.first_row == 0 and len(self.versions) <= self.page_size:
+            self.schedule_reload()  # only the first page is shown: reading it again is cheap
+        elif not newest_first:
+            self.new_versions_waiting += 1  # its place in this order is the daemon's to say
+            self._show_status()
+        else:
+            # Newest first: every row shown moves one place down; at the top the new one joins them.
+            self.first_row += 1
+            self.total += 1
+            if self.first_row == 1:
+                self._prepend([version])
+            self._show_status()
+            self.load_model()
+
+    def _version_updated(self, version: resources_pb2.ModelVersion) -> None:
+        row = self._index.get(version.name)
+        if row is not None:
+            self.versions[row] = version
+            self.query_one(WindowTable).set_row(row, self._row(version))
+
+    # ---- actions ----
+
+    def selected(self) -> resources_pb2.ModelVersion | None:
+        table = self.query_one(VimTable)
+        if not self.versions or table.cursor_row >= len(self.versions):
+            return None
+        return self.versions[table.cursor_row]
+
+    @on(VimTable.RowSelected)
+    def open_version(self, event: VimTable.RowSelected) -> None:
+        if 0 <= event.cursor_row < len(self.versions):
+            self.registry.open_version(self._ref(self.versions[event.cursor_row]))
+
+    def _ref(self, version: resources_pb2.ModelVersion) -> str:
+        return f"{self.model_id}@{version.number}"
+
+    def action_filter(self) -> None:
+        self.query_one(FilterBar).open()
+
+    def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        self.load_page(reset=True, filter=message.text)
+        if not message.text:
+            self.query_one(FilterBar).action_close()
+
+    def on_filter_bar_closed(self) -> None:
+        self.query_one(VimTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        self.load_page(reset=True, filter=self.filter_text)
+
+    def action_archived(self) -> None:
+        self.show_archived = not self.show_archived
+        self.load_page(reset=True, filter=self.filter_text)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_mark(self) -> None:
+        version = self.selected()
+        if version is None:
+            return
+        before = set(self.marked)
+        if version.name in self.marked:
+            self.marked = [name for name in self.marked if name != version.name]
+        else:
+            self.marked = [*self.marked, version.name][-2:]
+        table, paint = self.query_one(WindowTable), self.paint()
+        # Only the rows whose mark changed are redrawn; marks are kept by name, so pages loaded later show them too.
+        for name in before.symmetric_difference(self.marked):
+            row = self._index.get(name)
+            if row is not None:
+                table.set_cell(row, 0, self._mark(self.versions[row], paint))
+        self._show_status()
+        table.action_cursor_down()
+
+    def action_diff(self) -> None:
+        """Two marked: diff them (older as base); one or none: the cursor's version against production."""
+        if len(self.marked) == 2:
+            base, target = sorted(self.marked, key=lambda n: int(n.rsplit("/", 1)[-1]))
+            self.registry.open_diff(_short(base), _short(target))
+            return
+        version = self.selected()
+        chosen = self.marked[0] if self.marked else version.name if version else None
+        if chosen is not None:
+            self.registry.open_diff(f"{self.model_id}@production", _short(chosen))
+
+    def action_promote(self) -> None:
+        version = self.selected()
+        if version is not None:
+            self.registry.start_promote(self._ref(version))
+
+    def action_rollback(self) -> None:
+        version = self.selected()
+        stage = next(iter(version.stages), "production") if version else "production"
+        self.registry.start_rollback(self.model_id, stage)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("promote", "rollback") and self.registry.readonly:
+            return False
+        return True
+
+
+def _short(name: str) -> str:
+    """`models/m/versions/3` -> `m@3`."""
+    parts = name.split("/")
+    return f"{parts[1]}@{parts[3]}" if len(parts) == 4 else name

@@ -1,0 +1,1158 @@
+"""The `studbook` command: every registry operation from a shell; tables for people, --json for scripts.
+
+Start-up stays light: grpc and the generated code are imported inside the commands that
+talk to a daemon, so `studbook --help` and `studbook serve` never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+from studbook import locations
+from studbook.client import names
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe, safe_lines
+
+if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
+    from studbook.client.clients import Client
+    from studbook.cli.output import Painter
+    from studbook.v1 import drops_pb2
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
+EXIT_PRECONDITION = 4
+EXIT_UNAVAILABLE = 5
+EXIT_CONFLICT = 6
+EXIT_INVALID = 7
+EXIT_UNAUTHENTICATED = 8
+EXIT_PERMISSION_DENIED = 9
+EXIT_STORE_FULL = 10
+# Accepted, not applied: a pipeline must not go on as if the stage had changed.
+EXIT_PENDING_APPROVAL = 11
+EXIT_INTERRUPTED = 130
+
+# gRPC status name -> exit code; anything else is EXIT_ERROR.
+EXIT_CODES = {
+    "NOT_FOUND": EXIT_NOT_FOUND,
+    "FAILED_PRECONDITION": EXIT_PRECONDITION,
+    "UNAVAILABLE": EXIT_UNAVAILABLE,
+    "ALREADY_EXISTS": EXIT_CONFLICT,
+    "ABORTED": EXIT_CONFLICT,
+    "INVALID_ARGUMENT": EXIT_INVALID,
+    "OUT_OF_RANGE": EXIT_INVALID,
+    "UNAUTHENTICATED": EXIT_UNAUTHENTICATED,
+    "PERMISSION_DENIED": EXIT_PERMISSION_DENIED,
+}
+# ErrorInfo reasons with an exit code of their own, whatever their status.
+EXIT_REASONS = {
+    "STORE_FULL": EXIT_STORE_FULL,
+}
+
+EPILOG = """\
+names:
+  a model is MODEL or models/MODEL; a version is MODEL@VERSION, MODEL/VERSION or
+  models/MODEL/versions/VERSION, where VERSION is a number, a stage, an alias or latest
+  (fraud@production, fraud/3, fraud@latest).
+
+exit codes:
+  0  success
+  1  error
+  2  usage error (bad command line)
+  3  not found
+  4  failed precondition (e.g. a promotion gate not met, approving your own
+     promotion, a drop still quarantined after `drops retry`, a corrupt version
+     found by `verify`)
+  5  unavailable (no daemon answers)
+  6  conflict (already exists, or a concurrent change won)
+  7  invalid argument
+  8  unauthenticated (no token where one is needed, or one that is unknown,
+     malformed, revoked or expired)
+  9  permission denied (the caller's role may not do that; the error names the
+     role needed)
+  10 the daemon's disk is full (free space where its data dir lies; writes resume
+     by themselves, reads still work)
+  11 `promote` was accepted but waits for approvals: nothing changed yet
+
+environment:
+  STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
+  STUDBOOK_TOKEN    bearer token sent with every call (like --token, but kept out of
+                    the process list)
+  STUDBOOK_TLS_CA   CA certificate (PEM) that signed a TCP daemon's certificate
+                    (default: the system's roots); a host:port address is always TLS
+  STUDBOOK_ACTOR    who acts over the unix socket without a token, as recorded and
+                    checked for approvals (default: user@host); a token's calls are
+                    recorded under the token's name
+  NO_COLOR          plain output even on a terminal
+  STUDBOOK_DEBUG    show tracebacks of unexpected errors
+"""
+
+DROPS_EPILOG = """\
+Drops are what `studbook serve --watch ROOT` finds under ROOT: ROOT/MODEL/VERSION/...
+or ROOT/MODEL/FILE. Without a COMMAND, the ones that could not be registered are listed.
+
+examples:
+  studbook drops                              quarantined drops, with the reason and what to fix
+  studbook drops --all --json                 every drop and its state, for scripts
+  studbook drops retry ~/models/fraud/3       look again once fixed; exits 0 once registered
+"""
+
+TOKEN_EPILOG = """\
+Tokens let others reach a daemon over TCP, or act with fewer rights than the socket's
+owner (an admin). Managing them needs the admin role. Only a hash of each secret is
+kept, so `token create` shows it once; a token's name is never reused.
+
+roles (each may do what the ones before it may):
+  viewer       read everything; dry-run promotions
+  contributor  register versions, create models, edit metadata, log metrics, retry drops
+  maintainer   promote and roll back below production, archive, remove aliases,
+               cancel promotions, ask for production promotions that need approvals
+  approver     approve and reject promotions; promote to and roll back production
+  admin        manage tokens; delete models
+
+examples:
+  studbook token create --name ci-runner --role contributor --expires 90d
+  studbook token list --all                   revoked ones too; secrets are never shown
+  studbook token revoke ci-runner             its next call is refused (exit 8)
+  studbook --token "$SECRET" whoami           who the daemon takes that token for
+"""
+
+Handler = Callable[[argparse.Namespace, "Context"], int]
+# How long `drops retry` waits for the watcher's new verdict: the quiet interval plus hashing.
+DROP_WAIT_SECONDS = 30.0
+READONLY_HELP = "terminal UI only: hide every action that changes the registry"
+# The roles a token may hold, lowest first (the daemon's Role enum, kept here so that
+# parsing the command line never loads generated code).
+ROLES = ("viewer", "contributor", "maintainer", "approver", "admin")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"([0-9]{1,9})([smhd])")
+# The daemon refuses a longer lifetime: a token meant to last forever is made without --expires.
+MAX_EXPIRES_SECONDS = 3650 * 86400
+
+
+# ---- argument types: bad values are usage errors (exit 2) ---------------------------
+
+
+def key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
+
+
+def metric_value(text: str) -> tuple[str, float]:
+    key, value = key_value(text)
+    try:
+        return key, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"metric {key!r} needs a number, got {value!r}") from None
+
+
+def model_ref(text: str) -> str:
+    try:
+        ref = names.parse_ref(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    if ref.is_version:
+        raise argparse.ArgumentTypeError(f"expected a model, got the version {text!r}")
+    return ref.model
+
+
+def any_ref(text: str) -> names.Ref:
+    try:
+        return names.parse_ref(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def version_ref(text: str) -> str:
+    """A version name; a bare model means its latest version."""
+    try:
+        return names.version_name(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def exact_version_ref(text: str) -> str:
+    """A version spelled out (fraud@3, fraud@staging): promotions never guess `latest`."""
+    ref = any_ref(text)
+    if not ref.is_version:
+        raise argparse.ArgumentTypeError(f"name the version to promote, e.g. {ref.model}@3 or {ref.model}@staging")
+    return ref.name
+
+
+def promotion_ref(text: str) -> str:
+    """`fraud/7` or `models/fraud/promotions/7`."""
+    try:
+        return names.promotion_name(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def moment(text: str) -> datetime:
+    """ISO 8601 date or time (`2026-01-31`, `2026-01-31T09:30`, `...Z`); without a zone, local time."""
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date or time like 2026-01-31T09:30:00Z, got {text!r}") from None
+    return parsed if parsed.tzinfo is not None else parsed.astimezone()
+
+
+def duration(text: str) -> int:
+    """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration like 90d, 12h, 30m or 3600s (a whole number and one of s, m, h, d), got {text!r}"
+        )
+    seconds = int(match.group(1)) * DURATION_UNITS[match.group(2)]
+    if seconds == 0:
+        raise argparse.ArgumentTypeError("a token cannot expire at once; leave --expires out for one that never does")
+    if seconds > MAX_EXPIRES_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"{text.strip()!r} is longer than {MAX_EXPIRES_SECONDS // 86400}d; leave --expires out for no expiry"
+        )
+    return seconds
+
+
+def parent_ref(text: str) -> tuple[str, str]:
+    """`base@3` (derived from) or `base@3=fine_tuned_from`."""
+    ref, _, relation = text.partition("=")
+    return version_ref(ref), relation or "derived_from"
+
+
+# ---- the parser ---------------------------------------------------------------------
+
+
+def _common_options() -> Parser:
+    # Accepted before or after the command (`studbook --json models`, `studbook models --json`);
+    # SUPPRESS keeps a value given at one place from being reset at the other.
+    common = Parser(add_help=False)
+    common.add_argument(
+        "--address",
+        default=argparse.SUPPRESS,
+        help="daemon address: unix:///path/to.sock or host:port (default: $STUDBOOK_ADDRESS or the user socket)",
+    )
+    common.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="bearer token for the daemon (default: $STUDBOOK_TOKEN, which other users cannot see in ps)",
+    )
+    common.add_argument(
+        "--tls-ca",
+        default=argparse.SUPPRESS,
+        metavar="FILE",
+        help="CA certificate (PEM) to trust for a host:port daemon (default: $STUDBOOK_TLS_CA, else the system's)",
+    )
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    common.add_argument(
+        "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
+    )
+    return common
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse echoes a bad argument in its error; escaped here, so a name with bytes that
+    are not UTF-8 is a usage error, not a UnicodeEncodeError, and no argument drives the
+    terminal. Subcommand parsers are of this class too (argparse makes them so)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {safe(message)}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = Parser(
+        prog="studbook",
+        description="studbook: a local registry of machine-learning models.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"studbook {_package_version()}")
+    # No command opens the terminal UI, like `studbook tui`.
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(handler=cmd_tui)
+    parser.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
+
+    def command(name: str, handler: Handler, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help, parents=[common])
+        sub.set_defaults(handler=handler)
+        return sub
+
+    serve = command("serve", cmd_serve, "run the daemon in the foreground (other daemon flags pass through)")
+    serve.add_argument("--data-dir", help="where the catalog lives (default: $XDG_DATA_HOME/studbook)")
+    serve.add_argument("--socket", help="unix socket path (default: from --address, else the user socket)")
+    serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
+
+    command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
+    command("whoami", cmd_whoami, "who the daemon takes you for: actor, role, transport and token")
+
+    audit = command("audit", cmd_audit_verify, "check the hash-chained audit trail; `audit export` writes it out")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="[COMMAND]")
+    verify_help = "recompute the chain over every recorded change; exit 4 and name the first broken record"
+    audit_commands.add_parser("verify", help=verify_help, description=verify_help, parents=[common]).set_defaults(
+        handler=cmd_audit_verify
+    )
+    export_help = "every recorded change with its chain hash, as JSON Lines (for compliance tooling)"
+    export = audit_commands.add_parser("export", help=export_help, description=export_help, parents=[common])
+    export.set_defaults(handler=cmd_audit_export)
+    export.add_argument("--from", dest="start", type=int, default=0, metavar="REVISION",
+                        help="only the changes after this revision")  # fmt: skip
+
+    gc = command("gc", cmd_gc, "archive and purge the versions the policy's retention no longer keeps, then delete "
+                 "the files no version uses (admin; --dry-run: maintainer)")  # fmt: skip
+    gc.add_argument("--dry-run", action="store_true", help="list what would be archived or purged and the bytes "
+                    "freed; change nothing")  # fmt: skip
+
+    token = command("token", cmd_token_list, "create, list and revoke the bearer tokens of a daemon (admin)")
+    token.formatter_class = argparse.RawDescriptionHelpFormatter
+    token.epilog = TOKEN_EPILOG
+    # A COMMAND is required: `token` alone could mean listing or creating, and a guess at
+    # either in a script is worse than a usage error.
+    token_commands = token.add_subparsers(dest="token_command", metavar="COMMAND", required=True)
+    create_help = "create a token and print its secret, once"
+    create = token_commands.add_parser("create", help=create_help, description=create_help, parents=[common])
+    create.set_defaults(handler=cmd_token_create)
+    create.add_argument("--name", required=True,
+                        help="a unique label, recorded as the actor of its calls (e.g. ci-runner)")  # fmt: skip
+    create.add_argument("--role", required=True, choices=ROLES, metavar="ROLE",
+                        help=f"what its holder may do: {', '.join(ROLES)} (see `token --help`)")  # fmt: skip
+    create.add_argument("--expires", type=duration, default=0, metavar="DURATION",
+                        help="lifetime: 90d, 12h, 30m or 3600s (default: never expires)")  # fmt: skip
+    list_help = "list the tokens (never their secrets)"
+    listing = token_commands.add_parser("list", help=list_help, description=list_help, parents=[common])
+    listing.set_defaults(handler=cmd_token_list)
+    listing.add_argument("--all", action="store_true", help="revoked tokens too")
+    revoke_help = "revoke a token: its next call is refused"
+    revoke = token_commands.add_parser("revoke", help=revoke_help, description=revoke_help, parents=[common])
+    revoke.set_defaults(handler=cmd_token_revoke)
+    revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
+
+    drops = command("drops", cmd_drops, "list quarantined drop-ins and why; `drops retry PATH` once fixed")
+    drops.add_argument("--all", action="store_true", help="every drop the watcher knows, with its state")
+    drops.add_argument("--model", default="", help="only the drops of this model folder")
+    drops.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+    drops.formatter_class = argparse.RawDescriptionHelpFormatter
+    drops.epilog = DROPS_EPILOG
+    drop_commands = drops.add_subparsers(dest="drops_command", metavar="[COMMAND]")
+    retry_help = "look at a drop again now (after fixing it, registering its parent ...) and wait for the verdict"
+    retry = drop_commands.add_parser("retry", help=retry_help, description=retry_help, parents=[common])
+    retry.set_defaults(handler=cmd_drops_retry)
+    retry.add_argument("drop", metavar="PATH", help="the drop's folder or file (or its name, drops/ID)")
+    retry.add_argument("--allow-unsafe", action="store_true",
+                       help="register it although it runs code when loaded (quarantined as UNSAFE_PICKLE, "
+                            "UNSAFE_OPS or REMOTE_CODE); maintainer role, recorded in the audit trail")
+    retry.add_argument("--wait", type=float, default=DROP_WAIT_SECONDS, metavar="SECONDS",
+                       help=f"wait this long for the new verdict (default {DROP_WAIT_SECONDS:g}; 0: do not wait); "
+                            "exits 4 while the drop stays quarantined")  # fmt: skip
+
+    models = command("models", cmd_models, "list models")
+    _list_options(models)
+
+    versions = command("versions", cmd_versions, "list the versions of a model (`-` for every model)")
+    versions.add_argument("model", type=model_ref, help="model, or - for all")
+    _list_options(versions)
+
+    show = command("show", cmd_show, "show a model or a version")
+    show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
+
+    pull = command("pull", cmd_pull, "write a kept version's files into a folder, each verified by its sha256")
+    pull.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud")
+    pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
+    pull.add_argument("--file", metavar="PATH", help="only this file of the version")
+
+    verify_files_help = ("re-hash the stored files of a version, a model's versions, or every kept version (--all); "
+                         "versions whose bytes changed or are gone turn corrupt (exit 4)")
+    verify = command("verify", cmd_verify, verify_files_help)
+    verify.add_argument("name", type=any_ref, nargs="?", metavar="MODEL[@VERSION]",
+                        help="fraud@production, fraud/3, or fraud for every version of the model")
+    verify.add_argument("--all", action="store_true", help="every kept version of every model")
+
+    backup_help = ("write a consistent backup while the daemon serves: the catalog as of one revision and every "
+                   "stored file it refers to (admin)")
+    backup = command("backup", cmd_backup, backup_help)
+    backup.add_argument("dest", metavar="DEST",
+                        help="a folder on the daemon's host (only already stored files are skipped), or s3://bucket/prefix")
+
+    restore_help = "rebuild a data dir from a backup and check it (offline: no daemon may serve that dir)"
+    restore = command("restore", cmd_restore, restore_help)
+    restore.add_argument("src", metavar="SRC", help="the backup: a folder, or s3://bucket/prefix")
+    restore.add_argument("--data-dir", required=True, metavar="DIR", help="a new or empty folder to restore into")
+    restore.add_argument("--artifact-store", default="", metavar="URL",
+                         help="put the stored files there instead of DIR/blobs: file:///path or s3://bucket/prefix "
+                              "(start the daemon with the same --artifact-store)")  # fmt: skip
+
+    register = command("register", cmd_register, "register a version from a file or folder, or a URI")
+    register.add_argument("model", type=model_ref)
+    register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
+    register.add_argument("--keep-in-place", action="store_true",
+                          help="leave the files where they are instead of keeping a copy (referenced, not kept)")
+    register.add_argument("--allow-unsafe", action="store_true",
+                          help="register content that runs code when loaded (a pickle calling os.system, a graph "
+                               "writing files, remote code); maintainer role, recorded in the audit trail")
+    register.add_argument("--upload", action="store_true",
+                          help="send the files to the daemon even over its unix socket (always done over TCP)")
+    register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
+    register.add_argument("--metric", type=metric_value, action="append", default=[], metavar="KEY=NUMBER")
+    register.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    register.add_argument("--tag", type=key_value, action="append", default=[], metavar="KEY=VALUE")
+    register.add_argument("--description", default="")
+    register.add_argument("--model-card", type=argparse.FileType("r"), metavar="FILE", help="Markdown model card")
+    register.add_argument("--semver", default="", help="explicit MAJOR.MINOR.PATCH")
+    register.add_argument("--change-kind", choices=("schema", "data", "tuning"), help="decides the semver bump")
+    register.add_argument("--seed", type=int)
+    register.add_argument("--data-version", type=key_value, action="append", default=[], metavar="DATASET=VERSION")
+    register.add_argument("--dataset", action="append", default=[], metavar="NAME[@VERSION]")
+    register.add_argument("--parent", type=parent_ref, action="append", default=[], metavar="VERSION[=RELATION]")
+    register.add_argument("--run-id", default="")
+    register.add_argument("--request-id", help="makes a retried registration return the first result")
+    register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
+
+    promote = command("promote", cmd_promote, "move a version into a stage or point an alias at it")
+    promote.add_argument("version", type=exact_version_ref)
+    promote.add_argument("stage", help="stage or alias")
+    promote.add_argument("--reason", required=True)
+    promote.add_argument("--dry-run", action="store_true", help="only check the gates")
+    promote.add_argument("--etag", default="", help="fail if the model changed since this etag")
+
+    promotions_help = "list promotions, newest first; --pending: those waiting for approval"
+    promotions = command("promotions", cmd_promotions, promotions_help)
+    promotions.add_argument("model", type=model_ref, nargs="?", default="-", help="one model (default: every model)")
+    promotions.add_argument("--pending", action="store_true", help="only those waiting for approval")
+    promotions.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+
+    approve = command("approve", cmd_approve, "approve a promotion waiting for approval (not your own)")
+    approve.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
+    approve.add_argument("--comment", default="")
+
+    reject = command("reject", cmd_reject, "refuse a promotion waiting for approval")
+    reject.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
+    reject.add_argument("--reason", required=True)
+
+    cancel = command("cancel", cmd_cancel, "withdraw a promotion waiting for approval")
+    cancel.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
+    cancel.add_argument("--reason", required=True)
+
+    rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
+    rollback.add_argument("model", type=model_ref)
+    rollback.add_argument("stage")
+    rollback.add_argument("--reason", help="why; required unless --dry-run")
+    rollback.add_argument("--dry-run", action="store_true",
+                          help="say which version a rollback would put back and the gates it would run; change nothing")
+
+    history = command("history", cmd_history, "who held which stage, when and why")
+    history.add_argument("model", type=model_ref)
+    history.add_argument("--stage", default="", help="one stage or alias only")
+    history.add_argument("--at", type=moment, metavar="TIME", help="also show the holders at this time")
+    history.add_argument("--limit", type=int, default=50)
+
+    diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
+    diff.add_argument("base", type=version_ref)
+    diff.add_argument("target", type=version_ref)
+
+    lineage = command("lineage", cmd_lineage, "walk the lineage graph of a version, dataset or run")
+    lineage.add_argument("name", help="a version, datasets/NAME@VERSION or runs/ID")
+    way = lineage.add_mutually_exclusive_group()
+    way.add_argument("--up", dest="direction", action="store_const", const="upstream", help="what it came from")
+    way.add_argument("--down", dest="direction", action="store_const", const="downstream", help="what came from it")
+    lineage.add_argument("--depth", type=int, default=0, help="edges to follow (daemon default 3)")
+
+    watch = command("watch", cmd_watch, "print registry events as they happen")
+    watch.add_argument(
+        "--from", dest="start", type=int, default=-1, metavar="REV", help="replay after this revision (0: all kept)"
+    )
+    watch.add_argument("--filter", default="", help='e.g. model = "fraud"')
+
+    demo = command("demo", cmd_demo, "start a daemon if none runs, load demo data the first time, open the UI")
+    demo.add_argument("--data-dir", help="catalog folder for a daemon started here")
+
+    tui = command("tui", cmd_tui, "open the terminal UI (what `studbook` alone does); starts a daemon if none runs")
+    tui.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
+    return parser
+
+
+def _list_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--filter", default="", help='e.g. metrics.auc > 0.9 AND tags.team = "risk"')
+    sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
+    sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
+    sub.add_argument("--archived", action="store_true", help="include archived ones")
+
+
+def _package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("studbook")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# ---- running a command --------------------------------------------------------------
+
+
+@dataclass
+class Context:
+    """What every command needs: where the daemon is, and how to print."""
+
+    address: str
+    as_json: bool
+    # None: the client's default deadline.
+    timeout: float | None
+    # None: the client reads $STUDBOOK_TOKEN and $STUDBOOK_TLS_CA itself.
+    token: str | None = None
+    tls_ca: str | None = None
+    out: TextIO = field(default_factory=lambda: sys.stdout)
+    _client: Client | None = None
+
+    @property
+    def paint(self) -> Painter:
+        from studbook.cli.output import Painter, wants_colour
+
+        return Painter(not self.as_json and wants_colour(self.out))
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            from studbook.client.clients import Client
+
+            self._client = Client(self.address, timeout=self.timeout, token=self.token, tls_ca=self.tls_ca)
+        return self._client
+
+    def emit(self, data: Message | dict[str, Any], human: Callable[[], str]) -> None:
+        """JSON of `data` with --json, else the human rendering."""
+        from studbook.cli import output
+
+        if self.as_json:
+            print(output.json_text(data), file=self.out)
+            return
+        text = human()
+        # Views escape what users wrote; without colour nothing here is ours to keep raw,
+        # so the whole text is escaped once more for whatever a command printed itself.
+        print(text if self.paint.enabled else safe_lines(text), file=self.out)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args, extra = parser.parse_known_args(argv)
+        if extra and args.command != "serve":
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    except SystemExit as stop:  # --help, --version and usage errors
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    args.extra = extra
+    context = Context(
+        address=getattr(args, "address", None) or locations.default_address(),
+        as_json=getattr(args, "json", False),
+        timeout=getattr(args, "timeout", None),
+        token=getattr(args, "token", None),
+        tls_ca=getattr(args, "tls_ca", None),
+    )
+    try:
+        return int(args.handler(args, context))
+    except StudbookError as error:
+        return _fail(_explain(error), exit_code(error))
+    except UnicodeEncodeError as error:  # a name or path with bytes that are not UTF-8
+        from studbook.client.clients import not_utf8_error
+
+        refused = not_utf8_error(error)
+        return _fail(_explain(refused), exit_code(refused))
+    except ValueError as error:  # a value the library refused before sending anything
+        return _fail(str(error), EXIT_INVALID)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`studbook versions fraud | head`): not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as error:  # never a traceback for a user, unless asked for
+        if os.environ.get("STUDBOOK_DEBUG"):
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {error} (STUDBOOK_DEBUG=1 shows where)", EXIT_ERROR)
+    finally:
+        context.close()
+
+
+def exit_code(error: StudbookError) -> int:
+    return EXIT_REASONS.get(error.reason) or EXIT_CODES.get(error.code, EXIT_ERROR)
+
+
+def _fail(message: str, code: int) -> int:
+    # One line whatever the message holds, so scripts can grep or log it as a unit.
+    print(f"error: {safe(' '.join(message.split()))}", file=sys.stderr)
+    return code
+
+
+# Refused credentials -> what to do about them (the daemon's message says what was wrong).
+TOKEN_ADVICE = {
+    "TOKEN_MISSING": "pass --token TOKEN or set $STUDBOOK_TOKEN",
+    "TOKEN_MALFORMED": "check --token or $STUDBOOK_TOKEN",
+    "TOKEN_UNKNOWN": "check --token or $STUDBOOK_TOKEN",
+    "TOKEN_REVOKED": "ask an admin for a new token (`studbook token create`)",
+    "TOKEN_EXPIRED": "ask an admin for a new token (`studbook token create`)",
+}
+
+
+def _explain(error: StudbookError) -> str:
+    """The one error line: the daemon's message, a next step where there is an obvious one, the reason."""
+    advice = TOKEN_ADVICE.get(error.reason) if error.code == "UNAUTHENTICATED" else None
+    if error.code == "UNAVAILABLE" and error.reason == "UNAVAILABLE":
+        advice = "start one with `studbook serve` or `studbook demo`, or pass --address"
+    if error.reason == "STORE_FULL":
+        advice = "free space on the disk of the daemon's data dir; writes resume by themselves"
+    if advice:
+        return f"{error.message}; {advice} [{error.reason}]"
+    return str(error)
+
+
+# ---- commands -----------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher
+
+    socket = args.socket
+    if socket is None and (getattr(args, "address", None) or os.environ.get(locations.ADDRESS_ENV)):
+        # An explicit address says where clients will look, so serve there.
+        socket = launcher.socket_path(ctx.address)
+    argv = launcher.daemon_argv(data_dir=args.data_dir, socket=socket, listen=args.listen, extra=args.extra)
+    launcher.exec_daemon(argv)
+    return EXIT_OK  # not reached: exec replaces this process
+
+
+def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli.output import message_dict
+
+    client = ctx.client
+    health = client.health()
+    models = client.list_models(page_size=1).total_size
+    versions = client.list_versions("-", page_size=1, summary_only=True).total_size
+    watch = _watch_status(client)
+    counts = {"address": ctx.address, "status": health, "models": models, "versions": versions}
+    # `watch` is null when the daemon watches no folder, so scripts can test for it.
+    data = {**counts, "watch": message_dict(watch) if watch is not None else None}
+
+    def human() -> str:
+        from studbook.cli import views
+        from studbook.cli.output import fields, section
+
+        head = fields(list(counts.items()), paint=ctx.paint)
+        if watch is None:
+            return head
+        return f"{head}\n\n{section('Drop-in folders', views.watch_status(watch, ctx.paint), paint=ctx.paint)}"
+
+    ctx.emit(data, human)
+    # Degraded watching is shown, not an exit code: drops are still found, only later.
+    return EXIT_OK if health == "SERVING" else EXIT_UNAVAILABLE
+
+
+def _watch_status(client: Client) -> drops_pb2.WatchStatus | None:
+    """The watcher's status, or None when the daemon watches no folder (or predates drop-ins)."""
+    try:
+        status = client.get_watch_status()
+    except StudbookError as error:
+        if error.code == "UNIMPLEMENTED":
+            return None
+        raise
+    return status if status.roots else None
+
+
+def cmd_drops(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+    from studbook.cli.output import message_dict
+
+    listing = ctx.client.list_drops if args.all else ctx.client.list_quarantined_drops
+    found: list[Any] = []
+    token, total = "", 0
+    while True:
+        page = listing(model=args.model, page_size=_page_size(args.limit), page_token=token)
+        found.extend(page.drops)
+        total, token = page.total_size, page.next_page_token
+        if not token or 0 < args.limit <= len(found):
+            break
+    found = found[: args.limit] if args.limit > 0 else found
+    data = {"drops": [message_dict(d) for d in found], "total_size": total}
+
+    def human() -> str:
+        if not found:
+            return "no drops" if args.all else "no quarantined drops"
+        rendered = views.drops_table(found, with_state=args.all, paint=ctx.paint)
+        if total > len(found):
+            rendered += "\n" + ctx.paint(f"({len(found)} of {total} shown; --limit 0 shows all)", "dim")
+        return rendered
+
+    ctx.emit(data, human)
+    return EXIT_OK
+
+
+def cmd_drops_retry(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+    from studbook.client.clients import drop_settled
+    from studbook.v1 import drops_pb2
+
+    text: str = args.drop
+    # A drop's name, unless a file of that (relative) name is there to mean a path.
+    by_name = text.startswith("drops/") and not os.path.lexists(text)
+    allow = args.allow_unsafe
+    asked = ctx.client.retry_drop(text, allow_unsafe=allow) if by_name else ctx.client.retry_drop(
+        path=text, allow_unsafe=allow)  # fmt: skip
+    if args.wait <= 0:
+        ctx.emit(asked, lambda: f"the watcher looks at it again; `studbook drops` shows the verdict\n"
+                                f"{views.drop_details(asked, ctx.paint)}")  # fmt: skip
+        return EXIT_OK
+    drop = ctx.client.wait_for_drop(asked, args.wait)
+    judged = drop_settled(asked, drop)
+
+    def human() -> str:
+        details = views.drop_details(drop, ctx.paint)
+        if judged:
+            return details
+        return f"no new verdict within {args.wait:g} s; `studbook drops --all` shows it when there is one\n{details}"
+
+    ctx.emit(drop, human)
+    refused = drop.state in (drops_pb2.DROP_STATE_QUARANTINED, drops_pb2.DROP_STATE_PENDING)
+    return EXIT_PRECONDITION if refused or not judged else EXIT_OK
+
+
+def _take(items: Any, limit: int) -> list[Any]:
+    from itertools import islice
+
+    return list(islice(items, limit) if limit > 0 else items)
+
+
+def _page_size(limit: int) -> int:
+    return min(limit, 1000) if limit > 0 else 1000
+
+
+def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    found = _take(
+        ctx.client.iter_models(
+            filter=args.filter, order_by=args.order_by, page_size=_page_size(args.limit), show_archived=args.archived
+        ),
+        args.limit,
+    )
+    ctx.emit(_listing("models", found), lambda: views.models_table(found, ctx.paint) if found else "no models")
+    return EXIT_OK
+
+
+def cmd_versions(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    found = _take(
+        ctx.client.iter_versions(
+            args.model,
+            filter=args.filter,
+            order_by=args.order_by,
+            page_size=_page_size(args.limit),
+            show_archived=args.archived,
+            # Tables leave out files, cards and environments; scripts get everything.
+            summary_only=not ctx.as_json,
+        ),
+        args.limit,
+    )
+
+    def human() -> str:
+        return views.versions_table(found, with_model=args.model == "-", paint=ctx.paint) if found else "no versions"
+
+    ctx.emit(_listing("versions", found), human)
+    return EXIT_OK
+
+
+def _listing(key: str, messages: list[Any]) -> dict[str, Any]:
+    from studbook.cli.output import message_dict
+
+    return {key: [message_dict(m) for m in messages]}
+
+
+def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    ref: names.Ref = args.name
+    if ref.is_version:
+        version = ctx.client.get_version(ref.name)
+        ctx.emit(version, lambda: views.version_details(version, ctx.paint))
+        return EXIT_OK
+    model = ctx.client.get_model(ref.model)
+
+    def human() -> str:
+        recent = ctx.client.list_versions(ref.model, page_size=10, summary_only=True).versions
+        table = views.versions_table(recent, with_model=False, paint=ctx.paint) if recent else ""
+        from studbook.cli.output import section
+
+        blocks = [views.model_details(model, ctx.paint), section("Latest versions", table, paint=ctx.paint)]
+        return "\n\n".join(block for block in blocks if block)
+
+    ctx.emit(model, human)
+    return EXIT_OK
+
+
+def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.client import calls
+    from studbook.cli import views
+
+    if (args.path is None) == (args.uri is None):
+        return _fail("give the model file or folder PATH, or --uri URI (one of them)", EXIT_USAGE)
+    card = ""
+    if args.model_card is not None:
+        with args.model_card as handle:
+            card = handle.read()
+    request = calls.register_request(
+        args.model,
+        path=args.path,
+        uri=args.uri,
+        metrics=dict(args.metric),
+        params=dict(args.param),
+        tags=dict(args.tag),
+        description=args.description,
+        model_card=card,
+        datasets=args.dataset,
+        parents=args.parent,
+        semver=args.semver,
+        change_kind=args.change_kind,
+        seed=args.seed,
+        data_versions=dict(args.data_version),
+        run_id=args.run_id,
+        environment=not args.no_env,
+        git=not args.no_env,
+        request_id=args.request_id,
+        created_from="cli",
+        entry_point="",  # the script that trained the model is not this command
+        keep_in_place=args.keep_in_place,
+        allow_unsafe=args.allow_unsafe,
+    )
+    from studbook.cli.output import ProgressLine
+
+    with ProgressLine(f"uploading {args.path}", 0) as progress:
+        response = ctx.client.register_version(request, upload=True if args.upload else None,
+                                               progress=progress.advance)  # fmt: skip
+    ctx.emit(response, lambda: views.registered(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli.output import ProgressLine
+
+    version = ctx.client.get_version(args.name)
+    total = sum(f.size for f in version.files if args.file in (None, f.path))
+    with ProgressLine(f"pulling {version.name}", total) as progress:
+        pulled = ctx.client.download(version.name, args.dest, file=args.file, progress=progress.advance)
+    rows = [{"path": str(p.path), "size": p.size, "sha256": p.sha256, "skipped": p.skipped} for p in pulled]
+    ctx.emit({"version": version.name, "files": rows},
+             lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {safe(str(p.path))}" for p in pulled))  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+    from studbook.cli.output import ProgressLine
+
+    ref: names.Ref | None = args.name
+    if (ref is None) != args.all:
+        return _fail("name a model or a version to verify, or --all for every kept version (not both)", EXIT_USAGE)
+    with ProgressLine("verifying", 0) as line:
+
+        def progress(step: Any) -> None:
+            line.total = step.total_bytes
+            line.advance(step.checked_bytes - line.done)
+
+        summary = ctx.client.verify_artifacts(ref.name if ref is not None else "", progress=progress)
+    ctx.emit(summary, lambda: views.verify_summary(summary, ctx.paint))
+    return EXIT_PRECONDITION if summary.corrupt_count else EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+    from studbook.cli.output import ProgressLine
+
+    with ProgressLine("backing up", 0) as line:
+
+        def progress(step: Any) -> None:
+            line.total = step.total_bytes
+            line.advance(step.done_bytes - line.done)
+
+        summary = ctx.client.backup(args.dest, progress=progress)
+    ctx.emit(summary, lambda: views.backup_summary(summary, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher
+
+    # Offline work on the daemon's own files: it runs as the daemon's code, in its own process.
+    argv = launcher.restore_argv(args.src, args.data_dir, artifact_store=args.artifact_store, as_json=ctx.as_json)
+    launcher.exec_daemon(argv)
+    return EXIT_OK  # not reached: exec replaces this process
+
+
+def _promotion_exit(promotion: Any) -> int:
+    from studbook.v1 import stages_pb2
+
+    refused = promotion.state in (stages_pb2.PROMOTION_STATE_FAILED, stages_pb2.PROMOTION_STATE_REJECTED)
+    if refused or any(not gate.passed for gate in promotion.gate_results):
+        return EXIT_PRECONDITION
+    return EXIT_OK
+
+
+def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+    from studbook.v1 import stages_pb2
+
+    promotion = ctx.client.promote(
+        args.version, args.stage, reason=args.reason, validate_only=args.dry_run, expected_etag=args.etag
+    )
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    if promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
+        return EXIT_PENDING_APPROVAL  # asked for, not applied: the stage has not changed yet
+    return _promotion_exit(promotion)
+
+
+def cmd_promotions(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.client import calls
+    from studbook.cli.promotion_text import promotions_table
+
+    found: list[Any] = []
+    token = ""
+    while True:
+        page = ctx.client.list_promotions(args.model, filter=calls.PENDING_FILTER if args.pending else "",
+                                          page_size=_page_size(args.limit), page_token=token)  # fmt: skip
+        found.extend(page.promotions)
+        token = page.next_page_token
+        if not token or 0 < args.limit <= len(found):
+            break
+    found = found[: args.limit] if args.limit > 0 else found
+
+    def human() -> str:
+        if found:
+            return promotions_table(found, ctx.paint)
+        return "no promotions waiting for approval" if args.pending else "no promotions"
+
+    ctx.emit(_listing("promotions", found), human)
+    return EXIT_OK
+
+
+def cmd_approve(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    promotion = ctx.client.approve_promotion(args.promotion, comment=args.comment)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return _promotion_exit(promotion)
+
+
+def cmd_reject(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    promotion = ctx.client.reject_promotion(args.promotion, reason=args.reason)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return EXIT_OK  # the rejection is what was asked for
+
+
+def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    promotion = ctx.client.cancel_promotion(args.promotion, reason=args.reason)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    if not args.dry_run and not args.reason:
+        return _fail("say why with --reason (or check first with --dry-run)", EXIT_USAGE)
+    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run)
+    ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return _promotion_exit(promotion)
+
+
+def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    response = ctx.client.stage_history(args.model, stage=args.stage, at=args.at, page_size=_page_size(args.limit))
+    ctx.emit(response, lambda: views.history(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    result = ctx.client.diff(args.base, args.target)
+    ctx.emit(result, lambda: views.diff(result, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_lineage(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    response = ctx.client.get_lineage(args.name, direction=args.direction or "both", depth=args.depth)
+    ctx.emit(response, lambda: views.lineage(response, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace, ctx: Context) -> int:
+    verdict = ctx.client.verify_audit_trail()
+
+    def human() -> str:
+        if verdict.intact:
+            return f"audit trail intact: {verdict.checked} records, head {verdict.head}"
+        return (f"audit trail BROKEN at revision {verdict.broken_revision}: {safe(verdict.problem)}\n"
+                f"{verdict.checked} records before it are intact (head {verdict.head})")  # fmt: skip
+
+    ctx.emit(verdict, human)
+    return EXIT_OK if verdict.intact else EXIT_PRECONDITION
+
+
+def cmd_gc(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    report = ctx.client.plan_garbage_collection() if args.dry_run else ctx.client.collect_garbage()
+    ctx.emit(report, lambda: views.garbage_collection(report, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_audit_export(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import output
+
+    for record in ctx.client.export_audit_trail(args.start):
+        print(output.json_line(record), file=ctx.out)
+    return EXIT_OK
+
+
+def cmd_whoami(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    caller = ctx.client.get_caller()
+    ctx.emit(caller, lambda: views.caller_details(caller, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_token_create(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+    from studbook.cli.output import format_time
+
+    created = ctx.client.create_token(args.name, args.role, ttl_seconds=args.expires)
+    # For people the secret goes alone on stdout, so `SECRET=$(studbook token create ...)`
+    # captures just it; the rest is for whoever is at the terminal, on stderr, without it.
+    ctx.emit(created, lambda: created.secret)
+    if not ctx.as_json:
+        token = created.token
+        expires = f"expires {format_time(token.expire_time)}" if token.HasField("expire_time") else "never expires"
+        print(f"created token {safe(token.display_name)} ({token.name}, {views.role_label(token.role)}, {expires}).\n"
+              "Its secret, printed on stdout, is shown only this once: only its hash is kept. Use it with\n"
+              "  export STUDBOOK_TOKEN=<the secret>    (or --token for a single command)",
+              file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_token_list(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    show_revoked: bool = args.all
+    found = ctx.client.list_tokens(show_revoked=show_revoked)
+    now = datetime.now(timezone.utc)
+
+    def human() -> str:
+        if found:
+            return views.tokens_table(found, now=now, paint=ctx.paint)
+        return "no tokens" if show_revoked else "no tokens (--all shows revoked ones)"
+
+    ctx.emit(_listing("tokens", found), human)
+    return EXIT_OK
+
+
+def cmd_token_revoke(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    token = ctx.client.revoke_token(args.name)
+
+    def human() -> str:
+        head = f"revoked token {safe(token.display_name)} ({token.name}); its next call is refused"
+        return f"{head}\n{views.token_details(token, paint=ctx.paint)}"
+
+    ctx.emit(token, human)
+    return EXIT_OK
+
+
+def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import output, views
+
+    paint = ctx.paint
+    try:
+        for response in ctx.client.watch(args.start, filter=args.filter):
+            if not response.HasField("event"):
+                continue  # bookmarks only say that nothing happened
+            line = output.json_line(response.event) if ctx.as_json else views.event_line(response.event, paint)
+            print(line, file=ctx.out, flush=True)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how a watch ends
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import demo, launcher
+
+    pid = None
+    data_dir = Path(args.data_dir) if args.data_dir else locations.data_dir()
+    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
+        pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir, extra=demo.daemon_args(data_dir))
+    client = ctx.client
+    loaded = not demo.is_loaded(client)
+    if loaded:
+        demo.load_demo(client)
+    if pid is not None:
+        demo.make_drops(data_dir)
+    data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded}
+
+    def human() -> str:
+        started = f"started a daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
+        did = "loaded the demo models" if loaded else "the demo models were already there"
+        return f"{started}; {did}.\ntry: studbook models, studbook show fraud-detector@production, studbook watch"
+
+    if ctx.as_json or not (sys.stdin.isatty() and ctx.out.isatty()):
+        ctx.emit(data, human)
+        return EXIT_OK
+    # `studbook demo` is what `make run` runs: it ends in the terminal UI.
+    return _run_tui(ctx, readonly=False, notices=(human().splitlines()[0],))
+
+
+def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher
+
+    notices: tuple[str, ...] = ()
+    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
+        # Only a unix socket can be started here; a TCP address that does not answer is an error.
+        pid = launcher.start_daemon(ctx.address)
+        notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",)
+    return _run_tui(ctx, readonly=getattr(args, "readonly", False), notices=notices)
+
+
+def _run_tui(ctx: Context, *, readonly: bool, notices: tuple[str, ...] = ()) -> int:
+    from studbook.tui.app import StudbookApp
+    from studbook.tui.config import load_settings
+
+    settings, problems = load_settings()
+    app = StudbookApp(ctx.address, readonly=readonly, settings=settings, problems=tuple(problems), notices=notices,
+                      token=ctx.token, tls_ca=ctx.tls_ca)  # fmt: skip
+    app.run()
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

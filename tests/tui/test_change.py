@@ -46,24 +46,25 @@ async def test_promotion_checks_gates_first_and_production_needs_the_model_name(
         app.start_promote(f"{model_id}@1", "production")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.model, "dialog")
         dialog = app.screen
-        await pilot.press(*"first release", "enter")
+        # The dry run runs on opening: no key needed to see the gates.
         await ui.wait_for(pilot, lambda: dialog.checked_target == "production", "dry run passed")
+        await ui.wait_for_text(pilot, "pass version_ready")
         after_dry_run = seeder.client.get_model(model_id).stage_holders.get("production")
         gates_text = ui.text(app)
-        dialog.query_one("#promote", Button).press()
+        await pilot.press(*"first release", "enter")
         await ui.wait_for_text(pilot, f"type {model_id} exactly")
         dialog.query_one("#confirm", Input).value = model_id
         dialog.query_one("#promote", Button).press()
         await ui.wait_for(pilot, lambda: not isinstance(app.screen, PromoteDialog), "dialog closed")
 
     assert after_dry_run is None  # the dry run changed nothing
-    assert "version_ready" in gates_text and "pass" in gates_text
+    assert "pass version_ready" in gates_text
     assert seeder.client.get_model(model_id).stage_holders["production"] == f"models/{model_id}/versions/1"
     history = seeder.client.stage_history(model_id).changes
     assert history[0].reason == "first release"
 
 
-async def test_promoting_an_archived_version_is_refused_with_the_reason_code(
+async def test_promoting_an_archived_version_is_refused_before_anything_is_confirmed(
     shared_daemon, seeder, model_id, ui
 ) -> None:
     seeder.version(model_id, {"auc": 0.9})
@@ -74,15 +75,16 @@ async def test_promoting_an_archived_version_is_refused_with_the_reason_code(
     async with app.run_test(size=(160, 50)) as pilot:
         app.start_promote(f"{model_id}@1", "staging")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.model, "dialog")
-        await pilot.press(*"try it", "enter")
         await ui.wait_for_text(pilot, "the daemon will refuse this")
+        await ui.wait_for_text(pilot, "FAIL version_ready")
         dry_run = ui.text(app)
-        app.screen.query_one("#promote", Button).press()
-        await ui.wait_for_text(pilot, "VERSION_NOT_READY")
+        disabled = app.screen.query_one("#promote", Button).disabled
+        await pilot.press(*"try it", "enter")
+        await ui.wait_for_text(pilot, "the gates refuse this promotion")
         still_open = isinstance(app.screen, PromoteDialog)
 
-    assert "version_ready" in dry_run and "FAIL" in dry_run
-    assert still_open
+    assert "FAIL version_ready" in dry_run
+    assert disabled and still_open
     assert "staging" not in seeder.client.get_model(model_id).stage_holders
 
 

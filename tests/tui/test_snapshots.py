@@ -156,14 +156,16 @@ def test_diff_screen(registry: str, snap_compare) -> None:  # type: ignore[no-un
     assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
 
 
-def test_promote_dialog_after_a_dry_run(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
-    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
-        app.start_promote("fraud-detector@3", "staging")
-        await until(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.model)
-        await pilot.press(*"tuned candidate", "enter")
-        await until(pilot, lambda: app.screen.checked_target == "staging")
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_promote_dialog_opens_on_the_dry_run(registry: str, snap_compare, size) -> None:  # type: ignore[no-untyped-def]
+    """The next stage picked, its gates listed; at 80×24 the reason, result and buttons still show."""
 
-    assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.start_promote("fraud-detector@3")
+        await until(pilot, lambda: isinstance(app.screen, PromoteDialog) and app.screen.checked_target)
+        await pilot.press(*"tuned candidate")
+
+    assert snap_compare(app_for(registry), terminal_size=size, run_before=prepare(steps))
 
 
 def test_versions_screen_for_a_viewer(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,15 @@
-"""PromoteDialog: choose a stage or alias, see the gates in a dry run, give a reason, then promote."""
+"""PromoteDialog: pick a stage or alias, see at once what the gates say, give a reason, promote.
+
+The dialog opens on the model's next stage and runs the daemon's dry run (`validate_only`) of
+that promotion straight away, and again whenever the target changes: every gate's verdict,
+whether approvals will be needed and what the promotion would replace are on screen before
+anything can be confirmed, and the confirm button stays disabled while the dry run says the
+daemon would refuse. What the dialog shows is what the daemon decided, never a guess.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from textual import on, work
@@ -11,17 +19,20 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.suggester import SuggestFromList
-from textual.widgets import Button, DataTable, Input, Label, Static
+from textual.widgets import Button, Input, Label, Select, Static
 
-from studbook.tui import cells
-from studbook.tui.cells import ThemeText
+from studbook.cli.output import enum_label
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe
-from studbook.cli.output import enum_label
+from studbook.tui import cells
+from studbook.tui.widgets.gate_list import GateList
 from studbook.v1 import resources_pb2, stages_pb2
 
 PRODUCTION = "production"
+# The picker's "type a new alias" choice; no stage or alias can be called this (labels have no spaces).
+NEW_ALIAS = "new alias …"
+# A typed alias is checked once the typing pauses, not on every key.
+ALIAS_PAUSE = 0.3
 
 
 def needs_typed_confirmation(target: str, stages: list[str]) -> bool:
@@ -36,6 +47,41 @@ def suggested_target(version: resources_pb2.ModelVersion, stages: list[str]) -> 
     return stages[min(following, len(stages) - 1)] if stages else ""
 
 
+def target_choices(model: resources_pb2.Model) -> list[tuple[str, str]]:
+    """(label, value) for the picker: the stages in order, with their holders, then aliases, then a new alias."""
+    choices = []
+    for stage in model.stages:
+        holder = model.stage_holders.get(stage)
+        choices.append((f"{stage} (held by {cells.number(holder)})" if holder else f"{stage} (empty)", stage))
+    for alias in sorted(model.aliases):
+        choices.append((f"alias {alias} (on {cells.number(model.aliases[alias])})", alias))
+    choices.append((NEW_ALIAS, NEW_ALIAS))
+    return [(safe(label), safe(value)) for label, value in choices]
+
+
+def would_refuse(promotion: stages_pb2.Promotion) -> bool:
+    """The dry run's verdict: the daemon refuses a promotion any of whose gates failed."""
+    return promotion.state == stages_pb2.PROMOTION_STATE_FAILED or any(not g.passed for g in promotion.gate_results)
+
+
+def replaced_text(promotion: stages_pb2.Promotion) -> str:
+    """What the promotion would replace, in words."""
+    target = f"alias {promotion.target}" if promotion.is_alias else promotion.target
+    version = cells.number(promotion.version)
+    if promotion.previous_version:
+        return f"{version} replaces {cells.number(promotion.previous_version)} in {target}"
+    if promotion.is_alias:
+        return f"creates {target} on {version}"
+    return f"{target} is empty: nothing is replaced"
+
+
+def approvals_text(required: int) -> str:
+    if required <= 0:
+        return "applies at once: no approvals needed"
+    people = "1 approval" if required == 1 else f"{required} approvals"
+    return f"then waits for {people}: nothing changes until approved"
+
+
 def promotion_summary(promotion: stages_pb2.Promotion) -> str:
     target = f"alias {promotion.target}" if promotion.is_alias else promotion.target
     state = enum_label(stages_pb2.PromotionState, promotion.state).replace("_", " ")
@@ -43,13 +89,27 @@ def promotion_summary(promotion: stages_pb2.Promotion) -> str:
     return f"{cells.model_id(promotion.model)} {cells.number(promotion.version)} → {target}: {state}{previous}"
 
 
+def waiting_text(promotion: stages_pb2.Promotion) -> str:
+    """After a promotion that waits: plainly not promoted yet, and where it goes on."""
+    required = promotion.required_approvals or 1
+    people = "1 approval" if required == 1 else f"{required} approvals"
+    target = f"alias {promotion.target}" if promotion.is_alias else promotion.target
+    return (
+        f"not promoted yet: {cells.number(promotion.version)} → {target} waits for {people}; "
+        "nothing changed. Approvers see it under pending approvals (A on the models screen)."
+    )
+
+
 class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
-    """Dismissed with the applied (or pending) promotion, or None when cancelled."""
+    """Dismissed with the applied (or waiting) promotion, or None when cancelled."""
 
     AUTO_FOCUS = "#reason"
+    # Short terminals: the dialog takes the height it is given and the gates scroll inside it,
+    # so the reason, the result and the buttons are never pushed out of sight.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="promote.cancel"),
-        Binding("ctrl+d", "dry_run", "Check gates", id="promote.dry_run"),
+        Binding("ctrl+r", "refresh", "Check again", id="promote.refresh"),
     ]
 
     class Context(Message, bubble=False):
@@ -62,6 +122,12 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         def __init__(self, promotion: stages_pb2.Promotion, target: str) -> None:
             super().__init__()
             self.promotion = promotion
+            self.target = target
+
+    class CheckFailed(Message, bubble=False):
+        def __init__(self, error: StudbookError, target: str) -> None:
+            super().__init__()
+            self.error = error
             self.target = target
 
     class Done(Message, bubble=False):
@@ -80,31 +146,44 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.initial_target = target
         self.version: resources_pb2.ModelVersion | None = None
         self.model: resources_pb2.Model | None = None
-        # The target whose dry run passed; promoting is allowed for it alone.
+        # The target and the dry run of it now on screen; confirming is allowed for that target alone.
         self.checked_target: str | None = None
+        self.dry_run: stages_pb2.Promotion | None = None
+        # The target whose dry run was asked for last.
+        self.asked: str | None = None
+        # A promotion that waits for approvals: the dialog then only says so and closes.
+        self.waiting: stages_pb2.Promotion | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="dialog", classes="dialog"):
+        with Vertical(id="dialog", classes="dialog promote"):
             yield Label(f"Promote {self.ref}", id="dialog-title", markup=False)
             yield Static("loading…", id="promote-context", markup=False)
-            yield Label("Target stage or alias")
-            yield Input(self.initial_target, placeholder="staging, production, champion…", id="target",
-                        compact=True)  # fmt: skip
-            yield Label("Reason (recorded in the history)")
-            yield Input(placeholder="why this version, why now", id="reason", compact=True)
-            yield DataTable(id="gates", cursor_type="none", show_cursor=False)
-            yield Static("", id="confirm-hint", markup=False)
-            yield Input(placeholder="type the model name to confirm", id="confirm", compact=True)
+            with Horizontal(classes="field", id="target-field"):
+                yield Label("Target")
+                # The picker is mounted once the model's stages are known (see on_promote_dialog_context).
+                yield Static("loading stages…", id="target-loading")
+            with Horizontal(classes="field", id="alias-field"):
+                yield Label("Alias")
+                yield Input(self.initial_target, placeholder="name of the new alias, e.g. champion", id="alias",
+                            compact=True)  # fmt: skip
+            yield Label("Gates (ctrl+r checks again)", id="gates-title")
+            yield GateList(id="gates")
+            yield Static("", id="promote-outcome")
+            with Horizontal(classes="field"):
+                yield Label("Reason")
+                yield Input(placeholder="why this version, why now (kept in the history)", id="reason", compact=True)
+            with Horizontal(classes="field", id="confirm-field"):
+                yield Label("Confirm")
+                yield Input(id="confirm", compact=True)
             yield Static("", id="promote-result")
             with Horizontal(classes="buttons"):
-                yield Button("Check gates", id="check", variant="primary", compact=True)
-                yield Button("Promote", id="promote", variant="warning", disabled=True, compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button("Promote (enter)", id="promote", variant="warning", disabled=True, compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#gates", DataTable).add_columns("GATE", "RESULT", "DETAIL")
-        self.query_one("#confirm", Input).display = False
-        self.query_one("#gates", DataTable).display = False
+        self.query_one("#alias-field").display = False
+        self.query_one("#confirm-field").display = False
+        self.query_one("#gates", GateList).note("waiting for the version…")
         self.load_context()
 
     # ---- workers ----
@@ -120,15 +199,18 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
             return
         self.post_message(self.Context(version, model))
 
-    @work(exclusive=True, group="promote")
-    async def check(self, target: str, reason: str) -> None:
+    @work(exclusive=True, group="promote-check")
+    async def check(self, target: str, pause: float = 0.0) -> None:
+        """The dry run of promoting to `target`; a newer check cancels this one (exclusive)."""
         assert self.version is not None
+        if pause:
+            await asyncio.sleep(pause)
         try:
             promotion = await self.app.client.promote(  # type: ignore[attr-defined]
-                self.version.name, target, reason=reason, validate_only=True
+                self.version.name, target, validate_only=True
             )
         except StudbookError as error:
-            self.post_message(self.Refused(error))
+            self.post_message(self.CheckFailed(error, target))
             return
         self.post_message(self.Checked(promotion, target))
 
@@ -147,45 +229,69 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
     # ---- messages ----
 
     def on_promote_dialog_context(self, message: Context) -> None:
+        keep = self.target() if self.model is not None else ""  # a refresh keeps the chosen target
         self.version, self.model = message.version, message.model
-        resolved = f"{cells.model_id(message.version.model)} v{message.version.number}"
+        version, model = message.version, message.model
+        resolved = f"{cells.model_id(version.model)} v{version.number}"
         self.query_one("#dialog-title", Label).update(safe(f"Promote {resolved}"))
-        stages = list(message.model.stages)
-        holders = cells.holders(message.model.stage_holders, stages) or "none"
-        self.query_one("#promote-context", Static).update(safe(
-            f"{cells.model_id(message.version.model)} v{message.version.number} ({message.version.semver}), "
-            f"{cells.status(message.version)}; holders: {holders}; stages: {' → '.join(stages)}"
-        ))
-        target = self.query_one("#target", Input)
-        target.suggester = SuggestFromList([*stages, *message.model.aliases], case_sensitive=False)
-        if not target.value:
-            target.value = suggested_target(message.version, stages)
-        self.query_one("#reason", Input).focus()
+        stages = list(model.stages)
+        held = ", ".join(s for s in version.stages) or "nothing"
+        semver = f" ({version.semver})" if version.semver else ""
+        self.query_one("#promote-context", Static).update(
+            safe(f"v{version.number}{semver}, {cells.status(version)}; holds {held}; stages: {' → '.join(stages)}")
+        )
+        choices = target_choices(model)
+        wanted = keep or self.initial_target or suggested_target(version, stages)
+        if wanted not in {value for _, value in choices}:
+            # A name that is neither a stage nor an alias yet: the alias it would create.
+            self.query_one("#alias", Input).value = wanted
+            wanted = NEW_ALIAS
+        self.query_one("#alias-field").display = wanted == NEW_ALIAS
+        pickers = self.query("#target").results(Select)
+        picker = next(pickers, None)
+        if picker is None:
+            self.query_one("#target-loading").remove()
+            picker = Select[str](choices, value=wanted, allow_blank=False, id="target", compact=True)
+            self.query_one("#target-field").mount(picker)
+        else:
+            picker.set_options(choices)
+            picker.value = wanted
+        self._target_changed(wanted=wanted)
 
     def on_promote_dialog_checked(self, message: Checked) -> None:
+        if message.target != self.asked or self.waiting is not None:
+            return  # the user has moved on to another target
         promotion = message.promotion
-        paint = ThemeText(self.app.theme_variables)
-        gates = self.query_one("#gates", DataTable)
-        gates.display = True
-        gates.clear()
-        for gate in promotion.gate_results:
-            gates.add_row(paint(gate.gate), paint("pass" if gate.passed else "FAIL", "good" if gate.passed else "bad"),
-                          paint(gate.detail))  # fmt: skip
-        passed = promotion.state != stages_pb2.PROMOTION_STATE_FAILED and all(g.passed for g in promotion.gate_results)
-        # The daemon judges the real promotion too; after failed gates it will refuse with its reason.
-        self.checked_target = message.target
-        summary = promotion_summary(promotion)
-        if passed:
-            self._result(summary, "$text-success")
+        self.checked_target, self.dry_run = message.target, promotion
+        self.query_one("#gates", GateList).show(promotion.gate_results)
+        refused = would_refuse(promotion)
+        outcome = f"{replaced_text(promotion)}; {approvals_text(promotion.required_approvals)}"
+        self.query_one("#promote-outcome", Static).update(safe(outcome))
+        button = self.query_one("#promote", Button)
+        button.disabled = refused
+        button.label = "Ask for approval (enter)" if promotion.required_approvals > 0 else "Promote (enter)"
+        if refused:
+            failed = ", ".join(g.gate for g in promotion.gate_results if not g.passed) or "the dry run"
+            self._result(f"the daemon will refuse this: {failed} failed", "$text-error")
         else:
-            self._result(f"{summary}: the daemon will refuse this", "$text-error")
+            typed = " the model's name," if needs_typed_confirmation(message.target, self._stages()) else ""
+            self._result(f"the gates pass; a reason,{typed} then enter promotes", "$text-success")
         self._confirmation(message.target)
-        self.query_one("#promote", Button).disabled = False
-        focus = self.query_one("#confirm" if self.query_one("#confirm").display else "#promote")
-        focus.focus()
+
+    def on_promote_dialog_check_failed(self, message: CheckFailed) -> None:
+        if message.target != self.asked:
+            return
+        self.checked_target, self.dry_run = None, None
+        self.query_one("#promote", Button).disabled = True
+        self.query_one("#gates", GateList).note("the dry run was refused; nothing to confirm")
+        self.query_one("#promote-outcome", Static).update("")
+        self._error(message.error)
 
     def on_promote_dialog_done(self, message: Done) -> None:
         promotion = message.promotion
+        if promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
+            self._show_waiting(promotion)
+            return
         if promotion.state == stages_pb2.PROMOTION_STATE_FAILED:
             self._result(promotion_summary(promotion), "$text-error")
             return
@@ -193,62 +299,115 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.dismiss(promotion)
 
     def on_promote_dialog_refused(self, message: Refused) -> None:
-        error = message.error
-        self.checked_target = None
         self.query_one("#promote", Button).disabled = True
-        self._result(f"{error.message} [{error.reason}]", "$text-error")
+        if self.version is None:
+            self.query_one("#gates", GateList).note("nothing to check: the version could not be read")
+        self._error(message.error)
 
-    # ---- user ----
+    # ---- state ----
 
-    def _values(self) -> tuple[str, str]:
-        return self.query_one("#target", Input).value.strip(), self.query_one("#reason", Input).value.strip()
+    def picked_value(self) -> str:
+        """The picker's value: a stage, an alias or NEW_ALIAS; "" before the stages are known."""
+        picker = next(self.query("#target").results(Select), None)
+        value = picker.value if picker is not None else ""
+        return value if isinstance(value, str) else ""
 
-    def _result(self, text: str, style: str) -> None:
-        self.query_one("#promote-result", Static).update(Content.styled(safe(text), style))
+    def target(self, wanted: str | None = None) -> str:
+        """The target picked (or `wanted`, about to be): a stage, an alias, or the new alias typed."""
+        value = self.picked_value() if wanted is None else wanted
+        if value == NEW_ALIAS:
+            return self.query_one("#alias", Input).value.strip()
+        return value
 
-    def _confirmation(self, target: str | None) -> None:
-        stages = list(self.model.stages) if self.model else []
-        needed = target is not None and needs_typed_confirmation(target, stages)
-        model = cells.model_id(self.model.name) if self.model else ""
-        self.query_one("#confirm", Input).display = needed
-        self.query_one("#confirm-hint", Static).update(safe(f"{target} is live: type {model} to confirm") if needed else "")
-
-    def action_dry_run(self) -> None:
-        target, reason = self._values()
+    def _target_changed(self, pause: float = 0.0, wanted: str | None = None) -> None:
+        """Forget the last verdict, and ask for the one of the target now picked."""
+        self.asked = self.target(wanted)
+        self.checked_target, self.dry_run = None, None
+        self.query_one("#promote", Button).disabled = True
+        self.query_one("#promote-outcome", Static).update("")
+        self._confirmation(None)
+        target = self.asked
         if self.version is None:
             return
         if not target:
-            self._result("choose a stage or alias", "$text-warning")
+            self.query_one("#gates", GateList).note("type the name of the new alias")
+            self._result("")
             return
-        self._result("checking gates…", "$text-muted")
-        self.check(target, reason)
+        self.query_one("#gates", GateList).note(f"checking the gates of {target}…")
+        self._result("")
+        self.check(target, pause)
 
-    @on(Input.Changed, "#target")
-    def target_changed(self) -> None:
-        self.checked_target = None
-        self.query_one("#promote", Button).disabled = True
-        self._confirmation(None)
+    def _show_waiting(self, promotion: stages_pb2.Promotion) -> None:
+        self.waiting = promotion
+        self._result(waiting_text(promotion), "$text-warning")
+        self.query_one("#promote", Button).display = False
+        self.query_one("#cancel", Button).label = "Close (enter)"
+        for widget in self.query("Select, Input"):
+            widget.disabled = True
+        self.query_one("#cancel", Button).focus()
+        self.app.notify(waiting_text(promotion), title="waiting for approval", severity="warning")
 
-    @on(Input.Submitted, "#target")
+    def _result(self, text: str, style: str = "") -> None:
+        self.query_one("#promote-result", Static).update(Content.styled(safe(text), style))
+
+    def _error(self, error: StudbookError) -> None:
+        self._result(f"{error.message} [{error.reason}]", "$text-error")
+
+    def _stages(self) -> list[str]:
+        return list(self.model.stages) if self.model else []
+
+    def _confirmation(self, target: str | None) -> None:
+        needed = target is not None and needs_typed_confirmation(target, self._stages())
+        self.query_one("#confirm-field").display = needed
+        if needed and self.model is not None:
+            model = cells.model_id(self.model.name)
+            self.query_one("#confirm", Input).placeholder = safe(f"{target} is live: type {model} to confirm")
+
+    # ---- user ----
+
+    @on(Select.Changed, "#target")
+    def picked(self, event: Select.Changed) -> None:
+        is_new = event.value == NEW_ALIAS
+        self.query_one("#alias-field").display = is_new
+        if is_new and event.select.has_focus:
+            self.query_one("#alias", Input).focus()
+        if self.target() != self.asked:  # setting the picker's value from code reports it too
+            self._target_changed()
+
+    @on(Input.Changed, "#alias")
+    def alias_typed(self) -> None:
+        if self.picked_value() == NEW_ALIAS and self.target() != self.asked:
+            self._target_changed(ALIAS_PAUSE)
+
+    @on(Input.Submitted, "#alias")
+    def alias_done(self) -> None:
+        self.query_one("#reason", Input).focus()
+
+    def action_refresh(self) -> None:
+        """Reads the model again (holders, etag) and reruns the dry run of the target picked."""
+        if self.waiting is None:
+            self.load_context()
+
     @on(Input.Submitted, "#reason")
-    @on(Button.Pressed, "#check")
-    def submit_check(self) -> None:
-        self.action_dry_run()
-
     @on(Input.Submitted, "#confirm")
     @on(Button.Pressed, "#promote")
     def submit_promote(self) -> None:
-        target, reason = self._values()
-        if self.checked_target != target:
-            self._result("check the gates for this target first", "$text-warning")
+        if self.waiting is not None:
+            return
+        target, reason = self.target(), self.query_one("#reason", Input).value.strip()
+        if self.checked_target is None or self.checked_target != target or self.dry_run is None:
+            self._result("the gates are still being checked; try again in a moment", "$text-warning")
+            return
+        if would_refuse(self.dry_run):
+            self._result("the gates refuse this promotion: pick another target or version", "$text-error")
             return
         if not reason:
-            self._result("give a reason: it is recorded in the history", "$text-warning")
+            self._result("give a reason: it is kept in the history", "$text-warning")
             self.query_one("#reason", Input).focus()
             return
         confirm = self.query_one("#confirm", Input)
         model = cells.model_id(self.model.name) if self.model else ""
-        if confirm.display and confirm.value.strip() != model:
+        if self.query_one("#confirm-field").display and confirm.value.strip() != model:
             self._result(f"type {model} exactly to promote to {target}", "$text-warning")
             confirm.focus()
             return
@@ -257,4 +416,4 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        self.dismiss(self.waiting)

@@ -212,7 +212,6 @@ async def test_a_promotion_that_waits_for_approval_says_so(policy_daemon: str, u
     async with app.run_test(size=SMALL) as pilot:
         dialog = await open_dialog(app, pilot, ui, "pol-a@1")
         before = ui.text(app)
-        label = str(dialog.query_one("#promote", Button).label)
         await pilot.press(*"ship it", "tab", *"pol-a", "enter")
         await ui.wait_for_text(pilot, "not promoted yet")
         after = ui.text(app)
@@ -220,7 +219,7 @@ async def test_a_promotion_that_waits_for_approval_says_so(policy_daemon: str, u
         await ui.wait_for(pilot, lambda: not isinstance(app.screen, PromoteDialog), "dialog closed")
         result = dialog.waiting
 
-    assert "then waits for 1 approval" in before and "Ask for approval" in label
+    assert "then waits for 1 approval" in before
     assert "waits for 1 approval; nothing changed" in after and "promoted" not in after.replace("not promoted", "")
     assert result is not None and result.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL
     assert client.get_model("pol-a").stage_holders.get("production") is None

@@ -96,7 +96,7 @@ def waiting_text(promotion: stages_pb2.Promotion) -> str:
     target = f"alias {promotion.target}" if promotion.is_alias else promotion.target
     return (
         f"not promoted yet: {cells.number(promotion.version)} → {target} waits for {people}; "
-        "nothing changed. Approvers see it under pending approvals (A on the models screen)."
+        "nothing changed. Approvers find it under pending approvals (A)."
     )
 
 
@@ -269,7 +269,6 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.query_one("#promote-outcome", Static).update(safe(outcome))
         button = self.query_one("#promote", Button)
         button.disabled = refused
-        button.label = "Ask for approval (enter)" if promotion.required_approvals > 0 else "Promote (enter)"
         if refused:
             failed = ", ".join(g.gate for g in promotion.gate_results if not g.passed) or "the dry run"
             self._result(f"the daemon will refuse this: {failed} failed", "$text-error")
@@ -345,7 +344,6 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         for widget in self.query("Select, Input"):
             widget.disabled = True
         self.query_one("#cancel", Button).focus()
-        self.app.notify(waiting_text(promotion), title="waiting for approval", severity="warning")
 
     def _result(self, text: str, style: str = "") -> None:
         self.query_one("#promote-result", Static).update(Content.styled(safe(text), style))
@@ -416,4 +414,7 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
+        if self.waiting is not None:
+            # Said again once the dialog is gone, where a toast covers nothing.
+            self.app.notify(waiting_text(self.waiting), title="waiting for approval", severity="warning")
         self.dismiss(self.waiting)

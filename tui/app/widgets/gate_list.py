@@ -28,6 +28,10 @@ def verdict(gate: stages_pb2.GateResult) -> Content:
 class GateList(VerticalScroll):
     """Shows `show(gates)` or a one-line `note(text)` (checking…, no gates, an error)."""
 
+    def allow_focus(self) -> bool:
+        # A stop for tab only when there is something to scroll to; else tab goes on to the next field.
+        return self.max_scroll_y > 0
+
     def show(self, gates: Sequence[stages_pb2.GateResult]) -> None:
         if not gates:
             self.note("no gates apply to this target")

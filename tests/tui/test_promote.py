@@ -126,6 +126,28 @@ async def test_typing_a_reason_and_enter_promotes(shared_daemon, seeder, model_i
     assert seeder.client.stage_history(model_id).changes[0].reason == "ready for shadow traffic"
 
 
+async def test_a_model_changed_meanwhile_is_checked_again_before_promoting(
+    shared_daemon, seeder, model_id, ui
+) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.version(model_id, {"auc": 0.91})
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=SMALL) as pilot:
+        dialog = await open_dialog(app, pilot, ui, f"{model_id}@1")
+        seeder.client.promote(f"{model_id}@2", "staging", reason="elsewhere")  # the etag the dialog read is stale
+        await pilot.press(*"first cut", "enter")
+        await ui.wait_for_text(pilot, "the model changed meanwhile")
+        not_yet = holder(seeder.client, model_id, "development")
+        await ui.wait_for(pilot, lambda: not dialog.query_one("#promote", Button).disabled, "checked again")
+        await pilot.press("enter")
+        await ui.wait_for(pilot, lambda: not isinstance(app.screen, PromoteDialog), "dialog closed")
+
+    assert not_yet == ""
+    assert holder(seeder.client, model_id, "development") == f"models/{model_id}/versions/1"
+    assert seeder.client.stage_history(model_id).changes[0].reason == "first cut"
+
+
 async def test_a_promotion_needs_a_reason(shared_daemon, seeder, model_id, ui) -> None:
     seeder.version(model_id, {"auc": 0.9})
     app = ui.app(shared_daemon.address)

@@ -31,6 +31,8 @@ from studbook.v1 import resources_pb2, stages_pb2
 PRODUCTION = "production"
 # The picker's "type a new alias" choice; no stage or alias can be called this (labels have no spaces).
 NEW_ALIAS = "new alias …"
+# The refusal of a change made against a model that has changed since it was read.
+STALE_ETAG = "STALE_ETAG"
 # A typed alias is checked once the typing pauses, not on every key.
 ALIAS_PAUSE = 0.3
 
@@ -151,6 +153,8 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.dry_run: stages_pb2.Promotion | None = None
         # The target whose dry run was asked for last.
         self.asked: str | None = None
+        # A promotion was refused as stale (STALE_ETAG): the next verdict says it was checked again.
+        self.changed_meanwhile = False
         # A promotion that waits for approvals: the dialog then only says so and closes.
         self.waiting: stages_pb2.Promotion | None = None
 
@@ -269,9 +273,13 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.query_one("#promote-outcome", Static).update(safe(outcome))
         button = self.query_one("#promote", Button)
         button.disabled = refused
+        meanwhile = "the model changed meanwhile, so its gates were checked again: " if self.changed_meanwhile else ""
+        self.changed_meanwhile = False
         if refused:
             failed = ", ".join(g.gate for g in promotion.gate_results if not g.passed) or "the dry run"
-            self._result(f"the daemon will refuse this: {failed} failed", "$text-error")
+            self._result(f"{meanwhile}the daemon will refuse this: {failed} failed", "$text-error")
+        elif meanwhile:
+            self._result(f"{meanwhile}they pass; enter promotes", "$text-warning")
         else:
             typed = " the model's name," if needs_typed_confirmation(message.target, self._stages()) else ""
             self._result(f"the gates pass; a reason,{typed} then enter promotes", "$text-success")
@@ -298,6 +306,12 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         self.dismiss(promotion)
 
     def on_promote_dialog_refused(self, message: Refused) -> None:
+        if message.error.reason == STALE_ETAG and self.version is not None:
+            # Someone changed the model (a holder, a new version) since it was read: what the
+            # gates said may no longer hold, so read it again and check again before anything else.
+            self.changed_meanwhile = True
+            self.load_context()
+            return
         self.query_one("#promote", Button).disabled = True
         if self.version is None:
             self.query_one("#gates", GateList).note("nothing to check: the version could not be read")

@@ -108,7 +108,7 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
     AUTO_FOCUS = "#reason"
     # Short terminals: the dialog takes the height it is given and the gates scroll inside it,
     # so the reason, the result and the buttons are never pushed out of sight.
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (40, "-tall")]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="promote.cancel"),
         Binding("ctrl+r", "refresh", "Check again", id="promote.refresh"),

@@ -239,7 +239,7 @@ class PromoteDialog(ModalScreen[stages_pb2.Promotion | None]):
         resolved = f"{cells.model_id(version.model)} v{version.number}"
         self.query_one("#dialog-title", Label).update(safe(f"Promote {resolved}"))
         stages = list(model.stages)
-        held = ", ".join(s for s in version.stages) or "nothing"
+        held = ", ".join(version.stages) or "nothing"
         semver = f" ({version.semver})" if version.semver else ""
         self.query_one("#promote-context", Static).update(
             safe(f"v{version.number}{semver}, {cells.status(version)}; holds {held}; stages: {' → '.join(stages)}")

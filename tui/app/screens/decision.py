@@ -32,7 +32,9 @@ class DecisionDialog(ModalScreen[str | None]):
         with Vertical(id="dialog", classes="dialog"):
             yield Label(self.title_text, id="dialog-title", markup=False)
             yield Label(self.label, markup=False)
-            yield Input("", id="decision-text", compact=True)
+            # Compact inputs draw no border: without a placeholder the field looks like a blank line.
+            placeholder = "required: why" if self.required else "optional: a comment, then enter"
+            yield Input("", id="decision-text", compact=True, placeholder=placeholder)
             yield Static("", id="decision-problem")
             with Horizontal(classes="buttons"):
                 yield Button(self.button, id="confirm", variant="primary", compact=True)

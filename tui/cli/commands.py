@@ -84,6 +84,9 @@ exit codes:
   10 the daemon's disk is full (free space where its data dir lies; writes resume
      by themselves, reads still work)
   11 `promote` was accepted but waits for approvals: nothing changed yet
+  `studbook stop` exits 5 when no daemon runs on the socket, 4 when the process
+  there is not this user's studbook daemon (it is left alone), 1 when the daemon
+  is still running after --timeout
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
@@ -298,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
+    command("stop", cmd_stop, "stop the daemon on this machine's socket (e.g. one `studbook demo` or the UI started): "
+                              "asks it to finish and waits up to --timeout seconds (default 15); exits 5 when none runs")
     command("whoami", cmd_whoami, "who the daemon takes you for: actor, role, transport and token")
 
     audit = command("audit", cmd_audit_verify, "check the hash-chained audit trail; `audit export` writes it out")
@@ -660,6 +665,20 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit(data, human)
     # Degraded watching is shown, not an exit code: drops are still found, only later.
     return EXIT_OK if health == "SERVING" else EXIT_UNAVAILABLE
+
+
+def cmd_stop(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher, stopping
+
+    path = launcher.socket_path(ctx.address)
+    if path is None:
+        # Only the local socket proves who owns the daemon; over TCP it would be anyone's.
+        return _fail(f"studbook stop only stops a daemon on this machine's unix socket, not {ctx.address}; "
+                     "stop that one on its host (`studbook stop` there, or Ctrl-C where it runs)", EXIT_INVALID)  # fmt: skip
+    stopped = stopping.stop_daemon(path, ctx.timeout or stopping.DEFAULT_TIMEOUT)
+    data = {"address": ctx.address, "pid": stopped.pid, "stopped": True}
+    ctx.emit(data, lambda: f"stopped the studbook daemon (pid {stopped.pid}) on {ctx.address}")
+    return EXIT_OK
 
 
 def _watch_status(client: Client) -> drops_pb2.WatchStatus | None:

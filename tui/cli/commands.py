@@ -429,8 +429,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote = command("promote", cmd_promote, "move a version into a stage or point an alias at it")
     promote.add_argument("version", type=exact_version_ref)
     promote.add_argument("stage", help="stage or alias")
-    promote.add_argument("--reason", required=True)
-    promote.add_argument("--dry-run", action="store_true", help="only check the gates")
+    promote.add_argument("--reason", help="why; required unless --dry-run")
+    promote.add_argument("--dry-run", action="store_true", help="only check the gates; changes nothing")
     promote.add_argument("--etag", default="", help="fail if the model changed since this etag")
 
     promotions_help = "list promotions, newest first; --pending: those waiting for approval"
@@ -934,8 +934,10 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import views
     from studbook.v1 import stages_pb2
 
+    if not args.dry_run and not args.reason:
+        return _fail("say why with --reason (or check the gates first with --dry-run)", EXIT_USAGE)
     promotion = ctx.client.promote(
-        args.version, args.stage, reason=args.reason, validate_only=args.dry_run, expected_etag=args.etag
+        args.version, args.stage, reason=args.reason or "", validate_only=args.dry_run, expected_etag=args.etag
     )
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     if promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:

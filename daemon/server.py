@@ -300,7 +300,7 @@ async def set_drop_health(health_servicer: health.aio.HealthServicer, healthy: b
 async def serve(settings: Settings) -> None:
     credentials = listen_credentials(settings) if settings.listen else None
     try:
-        policy = PolicyStore(settings.policy_path)
+        policy = PolicyStore(settings.policy_path, default_location=settings.policy_default_location)
     except InvalidArgument as exc:
         raise StartupError(exc.message) from None
     with data_dir_lock(settings.data_dir):

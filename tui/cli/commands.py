@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from studbook.client.clients import Client
     from studbook.cli.output import Painter
-    from studbook.v1 import drops_pb2
+    from studbook.v1 import drops_pb2, stages_pb2
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -649,18 +649,24 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     models = client.list_models(page_size=1).total_size
     versions = client.list_versions("-", page_size=1, summary_only=True).total_size
     watch = _watch_status(client)
+    policy = _policy_status(client)
     counts = {"address": ctx.address, "status": health, "models": models, "versions": versions}
-    # `watch` is null when the daemon watches no folder, so scripts can test for it.
-    data = {**counts, "watch": message_dict(watch) if watch is not None else None}
+    # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
+    # is null only from a daemon too old to say.
+    data = {**counts, "policy": message_dict(policy) if policy is not None else None,
+            "watch": message_dict(watch) if watch is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
         from studbook.cli.output import fields, section
+        from studbook.cli.policy_text import policy_status
 
-        head = fields(list(counts.items()), paint=ctx.paint)
-        if watch is None:
-            return head
-        return f"{head}\n\n{section('Drop-in folders', views.watch_status(watch, ctx.paint), paint=ctx.paint)}"
+        blocks = [fields(list(counts.items()), paint=ctx.paint)]
+        if policy is not None:
+            blocks.append(section("Promotion policy", policy_status(policy, ctx.paint), paint=ctx.paint))
+        if watch is not None:
+            blocks.append(section("Drop-in folders", views.watch_status(watch, ctx.paint), paint=ctx.paint))
+        return "\n\n".join(blocks)
 
     ctx.emit(data, human)
     # Degraded watching is shown, not an exit code: drops are still found, only later.
@@ -679,6 +685,16 @@ def cmd_stop(args: argparse.Namespace, ctx: Context) -> int:
     data = {"address": ctx.address, "pid": stopped.pid, "stopped": True}
     ctx.emit(data, lambda: f"stopped the studbook daemon (pid {stopped.pid}) on {ctx.address}")
     return EXIT_OK
+
+
+def _policy_status(client: Client) -> stages_pb2.PolicyStatus | None:
+    """The policy in force, or None from a daemon that predates the question."""
+    try:
+        return client.get_policy_status()
+    except StudbookError as error:
+        if error.code == "UNIMPLEMENTED":
+            return None
+        raise
 
 
 def _watch_status(client: Client) -> drops_pb2.WatchStatus | None:

@@ -301,8 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
-    command("stop", cmd_stop, "stop the daemon on this machine's socket (e.g. one `studbook demo` or the UI started): "
-                              "asks it to finish and waits up to --timeout seconds (default 15); exits 5 when none runs")
+    stop = command("stop", cmd_stop, "stop the daemon on this machine's socket (e.g. one the UI started): asks it to "
+                                     "finish and waits up to --timeout seconds (default 15); exits 5 when none runs")
+    stop.add_argument("--demo", action="store_true", help="stop the daemon `studbook demo` started on its own socket")
     command("whoami", cmd_whoami, "who the daemon takes you for: actor, role, transport and token")
 
     audit = command("audit", cmd_audit_verify, "check the hash-chained audit trail; `audit export` writes it out")
@@ -481,8 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--filter", default="", help='e.g. model = "fraud"')
 
-    demo = command("demo", cmd_demo, "start a daemon if none runs, load demo data the first time, open the UI")
-    demo.add_argument("--data-dir", help="catalog folder for a daemon started here")
+    demo = command("demo", cmd_demo, "open the UI on a demo registry of its own (two weeks of history, a policy, a "
+                                     "promotion waiting for approval), starting its daemon and loading it the first "
+                                     "time; your registry is left alone unless --address names it")  # fmt: skip
+    demo.add_argument("--data-dir", help="the demo daemon's data dir (default: $XDG_DATA_HOME/studbook-demo)")
 
     tui = command("tui", cmd_tui, "open the terminal UI (what `studbook` alone does); starts a daemon if none runs")
     tui.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
@@ -674,14 +677,22 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_stop(args: argparse.Namespace, ctx: Context) -> int:
-    from studbook.cli import launcher, stopping
+    from studbook.cli import demo, launcher, stopping
 
+    if args.demo:
+        ctx.address = demo.default_address()
     path = launcher.socket_path(ctx.address)
     if path is None:
         # Only the local socket proves who owns the daemon; over TCP it would be anyone's.
         return _fail(f"studbook stop only stops a daemon on this machine's unix socket, not {ctx.address}; "
                      "stop that one on its host (`studbook stop` there, or Ctrl-C where it runs)", EXIT_INVALID)  # fmt: skip
-    stopped = stopping.stop_daemon(path, ctx.timeout or stopping.DEFAULT_TIMEOUT)
+    try:
+        stopped = stopping.stop_daemon(path, ctx.timeout or stopping.DEFAULT_TIMEOUT)
+    except StudbookError as error:
+        demo_path = launcher.socket_path(demo.default_address())
+        if error.reason == "NO_DAEMON" and not args.demo and demo_path and stopping.is_listening(demo_path):
+            error.message += "; the demo's daemon is running: stop it with `studbook stop --demo`"
+        raise
     data = {"address": ctx.address, "pid": stopped.pid, "stopped": True}
     ctx.emit(data, lambda: f"stopped the studbook daemon (pid {stopped.pid}) on {ctx.address}")
     return EXIT_OK
@@ -1145,28 +1156,48 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import demo, launcher
 
+    # The demo has a registry of its own: it writes into another only when --address names it.
+    if not getattr(args, "address", None):
+        ctx.address = demo.default_address()
+    data_dir = Path(args.data_dir) if args.data_dir else demo.default_data_dir()
     pid = None
-    data_dir = Path(args.data_dir) if args.data_dir else locations.data_dir()
     if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
-        pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir, extra=demo.daemon_args(data_dir))
-    client = ctx.client
-    loaded = not demo.is_loaded(client)
+        # A new catalog gets two weeks of history; one that holds the demo keeps its real times.
+        fresh = not (data_dir / "catalog.duckdb").exists()
+        extra = demo.daemon_args(data_dir, policy=demo.write_policy(data_dir), history=fresh)
+        pid = launcher.start_daemon(ctx.address, data_dir=str(data_dir), extra=extra)
+    loaded = not demo.is_loaded(ctx.client)
     if loaded:
-        demo.load_demo(client)
+        people = [demo.client_as(actor, ctx.address, token=ctx.token, tls_ca=ctx.tls_ca, timeout=ctx.timeout)
+                  for actor in (demo.REQUESTER, demo.APPROVER)]  # fmt: skip
+        try:
+            demo.load_demo(*people)
+        finally:
+            for client in people:
+                client.close()
     if pid is not None:
         demo.make_drops(data_dir)
-    data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded}
+    stop = "studbook stop --demo" if ctx.address == demo.default_address() else f"studbook stop --address {ctx.address}"
+    data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded, "data_dir": str(data_dir), "stop": stop}
 
     def human() -> str:
-        started = f"started a daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
-        did = "loaded the demo models" if loaded else "the demo models were already there"
-        return f"{started}; {did}.\ntry: studbook models, studbook show fraud-detector@production, studbook watch"
+        started = f"started the demo daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
+        did = "loaded the demo: two weeks of history, one promotion waiting for your approval" if loaded \
+            else "the demo was already loaded"  # fmt: skip
+        return (f"{started}; {did}.\n"
+                f"its data: {data_dir} (your own registry is left alone)\n"
+                f"stop it: {stop}\n"
+                f"try: studbook --address {ctx.address} models")  # fmt: skip
 
     if ctx.as_json or not (sys.stdin.isatty() and ctx.out.isatty()):
         ctx.emit(data, human)
         return EXIT_OK
-    # `studbook demo` is what `make run` runs: it ends in the terminal UI.
-    return _run_tui(ctx, readonly=False, notices=(human().splitlines()[0],))
+    # `studbook demo` is what `make run` runs: it ends in the terminal UI, and says on the way
+    # out that the daemon it started goes on running.
+    code = _run_tui(ctx, readonly=False, notices=tuple(human().splitlines()[:3]))
+    if pid is not None or ctx.address == demo.default_address():
+        print(f"the demo daemon is still running on {ctx.address}; stop it with `{stop}`", file=ctx.out)
+    return code
 
 
 def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:

@@ -104,6 +104,11 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
 
+def is_listening(socket_path: str) -> bool:
+    """Something accepts connections on the socket."""
+    return _answers(socket_path)
+
+
 def _answers(socket_path: str) -> bool:
     probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:

@@ -1194,7 +1194,8 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
         return EXIT_OK
     # `studbook demo` is what `make run` runs: it ends in the terminal UI, and says on the way
     # out that the daemon it started goes on running.
-    code = _run_tui(ctx, readonly=False, notices=tuple(human().splitlines()[:3]))
+    started, where, how_to_stop, _ = human().splitlines()
+    code = _run_tui(ctx, readonly=False, notices=(started, f"{where}; {how_to_stop}"))
     if pid is not None or ctx.address == demo.default_address():
         print(f"the demo daemon is still running on {ctx.address}; stop it with `{stop}`", file=ctx.out)
     return code

@@ -1208,7 +1208,8 @@ def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
     if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
         # Only a unix socket can be started here; a TCP address that does not answer is an error.
         pid = launcher.start_daemon(ctx.address)
-        notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",)
+        notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}; "
+                   "it keeps running after the UI: `studbook stop` ends it",)  # fmt: skip
     return _run_tui(ctx, readonly=getattr(args, "readonly", False), notices=notices)
 
 

@@ -85,8 +85,8 @@ exit codes:
      by themselves, reads still work)
   11 `promote` was accepted but waits for approvals: nothing changed yet
   `studbook stop` exits 5 when no daemon runs on the socket, 4 when the process
-  there is not this user's studbook daemon (it is left alone), 1 when the daemon
-  is still running after --timeout
+  there is not this user's studbook daemon (9 when the socket is not yours to
+  reach; either way it is left alone), 1 when the daemon still runs after --timeout
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,18 @@ def test_stop_without_a_socket_file_says_none_runs(short_dir: Path, capsys: pyte
 
     assert result.code == cli.EXIT_UNAVAILABLE
     assert "no studbook daemon is running" in result.err
+
+
+def test_a_daemon_that_outlives_the_timeout_is_reported_not_killed(daemon: Any,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    # A stopped (SIGSTOP) daemon cannot act on SIGTERM until it is continued.
+    os.kill(daemon.process.pid, signal.SIGSTOP)
+    try:
+        result = runner(daemon.address, capsys)("stop", "--timeout", "0.5")
+    finally:
+        os.kill(daemon.process.pid, signal.SIGCONT)
+
+    assert result.code == cli.EXIT_ERROR
+    assert "still running" in result.err and f"kill -9 {daemon.process.pid}" in result.err
+    # Never killed: once continued, it ends on the SIGTERM it was sent, gracefully.
+    assert daemon.process.wait(timeout=30) == 0

@@ -10,10 +10,20 @@ PROTOS := $(wildcard proto/studbook/v1/*.proto)
 install: $(STAMP)
 
 # Re-install only when the project's dependencies change; idempotent otherwise.
+# pip's own output (and the warnings setuptools prints while building) goes to a log that is
+# shown only when the install fails, so a good install never looks like a broken one.
+INSTALL_LOG := $(VENV)/install.log
 $(STAMP): pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	@test -x $(PY) || { echo "creating $(VENV) ..."; $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV); }
+	@echo "installing studbook into $(VENV) (first time: about a minute; pip's log: $(INSTALL_LOG)) ..."
+	@if { $(PY) -m pip install --disable-pip-version-check --upgrade pip \
+	      && $(PY) -m pip install --disable-pip-version-check -e '.[dev]'; } >$(INSTALL_LOG) 2>&1; then \
+	    echo "installed."; \
+	else \
+	    tail -n 40 $(INSTALL_LOG); \
+	    echo "pip failed (the lines above are the end of $(INSTALL_LOG)); fix the cause and run make again"; \
+	    exit 1; \
+	fi
 	@touch $(STAMP)
 
 run: install

@@ -48,9 +48,16 @@ class Settings:
     log_level: str = "INFO"
     # The promotion policy (TOML, see daemon/domain/policy.py); None means no policy gates.
     policy_path: Path | None = None
+    # policy_path is the default location, not a file the operator named: no file there is
+    # no policy, and one created there while the daemon runs is loaded then.
+    policy_default_location: bool = False
     # Garbage collection leaves a blob no version refers to alone until it is this old: a
     # registration in flight on another daemon sharing the store may not have committed yet.
     gc_grace_seconds: float = 3600.0
+    # For demos and tests only (see daemon/app/clock.py): the first `simulated_writes` writes
+    # of an empty catalog are spread over the last `simulated_days` days. 0: the real clock.
+    simulated_days: float = 0.0
+    simulated_writes: int = 0
 
     @property
     def scan_limits(self) -> ScanLimits:
@@ -89,10 +96,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)")
     p.add_argument("--max-header-bytes", type=_size,
                    help="largest model header read, e.g. a safetensors JSON header (default 16M; HEADER_TOO_LARGE above)")
-    p.add_argument("--policy", type=Path, help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml if it exists)")
+    p.add_argument("--policy", type=Path, help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml, also once created later)")
     p.add_argument("--gc-grace", type=_not_negative, metavar="SECONDS",
                    help="gc deletes no unreferenced blob younger than this (default 3600)")  # fmt: skip
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    # Hidden: a demo's history, never a real registry's (refused for a catalog with changes).
+    p.add_argument("--simulated-days", type=_positive, default=0.0, help=argparse.SUPPRESS)
+    p.add_argument("--simulated-writes", type=int, default=0, help=argparse.SUPPRESS)
     return p
 
 
@@ -155,8 +165,12 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.policy_path = args.policy
     if args.gc_grace is not None:
         settings.gc_grace_seconds = args.gc_grace
-    if settings.policy_path is None and (locations.config_dir() / "policy.toml").exists():
+    if bool(args.simulated_days) != bool(args.simulated_writes > 0):
+        parser().error("--simulated-days and --simulated-writes go together, each positive")
+    settings.simulated_days, settings.simulated_writes = args.simulated_days, args.simulated_writes
+    if settings.policy_path is None:
         settings.policy_path = locations.config_dir() / "policy.toml"
+        settings.policy_default_location = True
     return settings
 
 

@@ -12,14 +12,15 @@ import socket
 import ssl
 import sys
 from contextlib import contextmanager
-from datetime import timedelta
-from collections.abc import Iterator
+from datetime import datetime, timedelta
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
@@ -234,7 +235,8 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
         registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
                             scan_limits=settings.scan_limits, format_limits=settings.format_limits,
                             allowed_roots=settings.allowed_roots or None,
-                            policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds))  # fmt: skip
+                            policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds),
+                            clock=_clock(settings))  # fmt: skip
     except RegistryError as exc:
         raise StartupError(exc.message) from None
     if cleared := clear_stale_staging(registry.blobs.staging):
@@ -248,6 +250,14 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
             f"run `chmod 700 {settings.data_dir}` as its owner"
         ) from None
     return registry
+
+
+def _clock(settings: Settings) -> Callable[[], datetime]:
+    if not settings.simulated_days:
+        return utcnow
+    log.warning("simulated clock: the first %d writes are spread over the last %g days (demos and tests only)",
+                settings.simulated_writes, settings.simulated_days)  # fmt: skip
+    return SimulatedClock(timedelta(days=settings.simulated_days), settings.simulated_writes)
 
 
 def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
@@ -300,7 +310,7 @@ async def set_drop_health(health_servicer: health.aio.HealthServicer, healthy: b
 async def serve(settings: Settings) -> None:
     credentials = listen_credentials(settings) if settings.listen else None
     try:
-        policy = PolicyStore(settings.policy_path)
+        policy = PolicyStore(settings.policy_path, default_location=settings.policy_default_location)
     except InvalidArgument as exc:
         raise StartupError(exc.message) from None
     with data_dir_lock(settings.data_dir):

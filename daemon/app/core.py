@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, TypeVar
 
+from studbook.daemon.app.clock import utcnow
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
 from studbook.daemon.domain.access import Caller, Denial, Token
@@ -28,8 +29,8 @@ T = TypeVar("T")
 PayloadEncoder = Callable[[object], bytes]
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+def _nothing() -> None:
+    pass
 
 
 @dataclass
@@ -59,6 +60,8 @@ class Core:
         self.catalog = catalog
         self.encode = encode
         self.clock = clock
+        # A simulated clock (demos, tests) moves at each write; the real one needs no telling.
+        self._advance: Callable[[], None] = getattr(clock, "advance", _nothing)
         self.marks = marks
         self._chain_unchained_events()
         self.state = WriterState.load(catalog)
@@ -102,7 +105,11 @@ class Core:
 
     async def write(self, operation: Callable[[Transaction], Effects]) -> Any:
         """Runs `operation` on the writer thread; returns its value once it is durable."""
-        effects: Effects = await asyncio.wrap_future(self.writer.submit(operation))
+        def timed(tx: Transaction) -> Effects:
+            self._advance()  # on the writer thread, so writes and their times keep one order
+            return operation(tx)
+
+        effects: Effects = await asyncio.wrap_future(self.writer.submit(timed))
         return effects.value
 
     async def read(self, function: Callable[..., T], *args: Any) -> T:

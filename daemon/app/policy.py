@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -15,21 +19,59 @@ from studbook.daemon.domain.policy import EMPTY_POLICY, Policy, parse_policy
 log = logging.getLogger("studbook.daemon.policy")
 
 
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """Which policy is in force and why a newer file is not: what `studbook status` shows."""
+
+    # The file read: named by --policy or config.toml, or the default location; None: none.
+    path: Path | None
+    # The path is the default location: a file created there later is loaded then.
+    default_location: bool
+    # A policy read from the file is in force; False: no file policy (the built-in defaults).
+    in_force: bool
+    load_time: datetime | None
+    # sha256 of the text in force, and how many [[models]] entries and stage gate tables it holds.
+    sha256: str
+    model_rules: int
+    stage_gates: int
+    # Why the file on disk now is not in force (invalid, unreadable, gone); '' when it is.
+    # Whatever was in force before stays in force.
+    error: str
+    error_time: datetime | None
+
+
 class PolicyStore:
     """The current policy. `current()` re-reads the file when its mtime or size changed.
 
     Checking the mtime at each promotion is cheap and needs no watcher thread. A file that
     became invalid (or vanished) keeps the last good policy in force and is logged, so a
-    half-saved edit never drops every gate.
+    half-saved edit never drops every gate. That holds for a removed file too: an editor
+    that saves by rename removes it for a moment, and gates must not lapse then; an empty
+    file is how a policy is dropped while the daemon runs.
+
+    With `default_location`, the path is where a policy is looked for when none was named
+    (`$XDG_CONFIG_HOME/studbook/policy.toml`): no file there is no policy and no error, and
+    a file created there after start-up is loaded at the next check, like an edited one.
     """
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, *, default_location: bool = False,
+                 clock: Callable[[], datetime] = _utcnow) -> None:  # fmt: skip
         self.path = path
+        self.default_location = default_location
+        self._clock = clock
         self._policy = EMPTY_POLICY
         self._stamp: tuple[int, int] | None = None
-        if path is not None:
+        self._digest = ""
+        self._load_time: datetime | None = None
+        self._error = ""
+        self._error_time: datetime | None = None
+        if path is not None and not (default_location and not path.exists()):
             # At start-up a broken policy is an error the operator must see, not a log line.
-            self._policy = self._read(path)
+            self._load(path)
 
     def current(self) -> Policy:
         if self.path is None:
@@ -37,28 +79,48 @@ class PolicyStore:
         try:
             stamp = self._stat(self.path)
         except OSError as exc:
+            if self._load_time is None and isinstance(exc, FileNotFoundError):
+                return self._policy  # nothing was ever there: no policy, nothing wrong
             if self._stamp is not None:
                 log.error("policy %s is unreadable (%s); keeping the last good policy", self.path, exc)
                 self._stamp = None
+                self._fail(f"cannot read {self.path}: {exc.strerror or exc}")
             return self._policy
         if stamp != self._stamp:
             try:
-                self._policy = self._read(self.path)
-                log.info("policy %s reloaded", self.path)
+                self._load(self.path)
+                log.info("policy %s loaded", self.path)
             except (InvalidArgument, OSError) as exc:
                 log.error("policy %s not reloaded, keeping the last good one: %s", self.path, exc)
                 self._stamp = stamp
+                self._fail(exc.message if isinstance(exc, InvalidArgument) else str(exc))
         return self._policy
 
-    def _read(self, path: Path) -> Policy:
+    def state(self) -> PolicyState:
+        """What is in force now, after looking at the file once more."""
+        policy = self.current()
+        return PolicyState(
+            path=self.path, default_location=self.default_location, in_force=self._load_time is not None,
+            load_time=self._load_time, sha256=self._digest, model_rules=len(policy.models),
+            stage_gates=sum(len(entry.gates) for entry in policy.models), error=self._error,
+            error_time=self._error_time,
+        )  # fmt: skip
+
+    def _load(self, path: Path) -> None:
         try:
             stamp = self._stat(path)
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes()
+            text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidArgument(f"cannot read policy {path}: {exc}", reason="INVALID_POLICY", path=path) from None
-        policy = parse_policy(text)
+        self._policy = parse_policy(text)
         self._stamp = stamp
-        return policy
+        self._digest = hashlib.sha256(raw).hexdigest()
+        self._load_time = self._clock()
+        self._error, self._error_time = "", None
+
+    def _fail(self, message: str) -> None:
+        self._error, self._error_time = message, self._clock()
 
     @staticmethod
     def _stat(path: Path) -> tuple[int, int]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from studbook.daemon.artifacts import ScanLimits
@@ -15,6 +15,7 @@ from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.uploads import UploadUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.backup import BackupUseCases
+from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.integrity import IntegrityUseCases
@@ -22,6 +23,7 @@ from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.retention import RetentionUseCases
+from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.versions import VersionUseCases
@@ -44,9 +46,20 @@ class Registry:
         blobs: BlobStore | None = None,
         claims: BlobClaims | None = None,
         gc_grace: timedelta = BLOB_GRACE,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.catalog, marks = open_catalog(catalog_path)
-        self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions)
+        self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions, clock=clock)
+        if isinstance(clock, SimulatedClock) and self.core.state.revision > 0:
+            # Simulated times are for a demo's first history only: in a catalog that holds
+            # anything, they would put new changes before older ones.
+            marks.close()
+            self.catalog.close()
+            raise FailedPrecondition(
+                f"a simulated clock only starts an empty catalog, and {catalog_path} holds changes; "
+                "start the daemon without it, or give it a new --data-dir",
+                reason="CATALOG_NOT_EMPTY",
+            )
         # The artifact store: `blobs/` beside the catalog unless another one is given; made only
         # once the catalog is accepted, so a refused start leaves the data dir as it was.
         self.blobs = blobs or open_store("", catalog_path.parent)

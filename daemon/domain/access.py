@@ -96,6 +96,7 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.StageService/RejectPromotion": _AP,
     "studbook.v1.StageService/CancelPromotion": _M,
     "studbook.v1.StageService/GetStageHistory": _V,
+    "studbook.v1.StageService/GetPolicyStatus": _V,
     "studbook.v1.EventService/Watch": _V,
     "studbook.v1.DropService/ListDrops": _V,
     "studbook.v1.DropService/ListQuarantinedDrops": _V,

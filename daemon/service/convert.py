@@ -9,6 +9,7 @@ from typing import Any
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from studbook.daemon.app.lineage import LineageGraph
+from studbook.daemon.app.policy import PolicyState
 from studbook.daemon.domain import diff as d
 from studbook.daemon.domain import model as m
 from studbook.daemon.domain.access import Caller, Denial, Role, Token
@@ -350,6 +351,17 @@ def promotion_to_proto(p: m.Promotion) -> stages_pb2.Promotion:
     _set_time(message, "create_time", p.create_time)
     _set_time(message, "update_time", p.update_time)
     return message
+
+
+def policy_status_to_proto(state: PolicyState) -> stages_pb2.PolicyStatus:
+    status = stages_pb2.PolicyStatus(
+        path=str(state.path) if state.path is not None else "", default_location=state.default_location,
+        in_force=state.in_force, sha256=state.sha256, model_rules=state.model_rules, stage_gates=state.stage_gates,
+        error=state.error,
+    )  # fmt: skip
+    _set_time(status, "load_time", state.load_time)
+    _set_time(status, "error_time", state.error_time)
+    return status
 
 
 def stage_change_to_proto(c: m.StageChange) -> stages_pb2.StageChange:

@@ -265,6 +265,10 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
         )
 
     @mapped
+    async def GetPolicyStatus(self, request: stages_pb2.GetPolicyStatusRequest, context: grpc.aio.ServicerContext) -> stages_pb2.PolicyStatus:  # noqa: N802
+        return convert.policy_status_to_proto(self.registry.policy.state())
+
+    @mapped
     async def GetStageHistory(self, request: stages_pb2.GetStageHistoryRequest, context: grpc.aio.ServicerContext) -> stages_pb2.GetStageHistoryResponse:  # noqa: N802
         at = convert.from_timestamp(request.at) if request.HasField("at") else None
         history = await self.registry.stages.history(

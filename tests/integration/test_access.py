@@ -44,6 +44,7 @@ LEAST_ROLE = {
     "StageService/RejectPromotion": "approver",
     "StageService/CancelPromotion": "maintainer",
     "StageService/GetStageHistory": "viewer",
+    "StageService/GetPolicyStatus": "viewer",
     "EventService/Watch": "viewer",
     "DropService/ListDrops": "viewer",
     "DropService/ListQuarantinedDrops": "viewer",

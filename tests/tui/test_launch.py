@@ -126,6 +126,7 @@ def test_studbook_alone_starts_a_daemon_on_the_default_socket_and_says_so(
         health = client.health()
     assert "no daemon answered, so one was started in the background" in said
     assert pid is not None and f"(pid {pid})" in said  # the pid it names is the daemon's own
+    assert "`studbook stop` ends it" in said
     assert health == "SERVING"  # and it outlived the command, on the default socket
     assert "models" in screen.splitlines()[0]  # the UI opened on the models screen
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -36,10 +37,59 @@ def test_the_flag_wins_over_the_config_file_and_the_default(tmp_path, monkeypatc
     assert defaulted.policy_path == tmp_path / "studbook" / "policy.toml"
 
 
-def test_without_a_policy_file_there_is_no_policy(tmp_path, monkeypatch):
+def test_without_a_policy_file_the_default_location_is_watched_and_there_is_no_policy(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
 
-    assert config.load([]).policy_path is None
+    settings = config.load([])
+    store = PolicyStore(settings.policy_path, default_location=settings.policy_default_location)
+
+    assert settings.policy_path == tmp_path / "studbook" / "policy.toml" and settings.policy_default_location
+    assert not config.load(["--policy", "/tmp/flag.toml"]).policy_default_location
+    assert store.current().for_model("m").gates_for("production").approvals == 0
+    state = store.state()
+    assert (state.in_force, state.error, state.load_time) == (False, "", None)
+
+
+def test_a_file_created_at_the_default_location_later_is_loaded(tmp_path):
+    path = tmp_path / "policy.toml"
+    store = PolicyStore(path, default_location=True)
+
+    before = store.current().for_model("m").gates_for("production").approvals
+    write(path, GATED.format(n=2), bump=0)
+    after = store.current().for_model("m").gates_for("production").approvals
+    state = store.state()
+
+    assert (before, after) == (0, 2)
+    assert state.in_force and state.load_time is not None and state.error == ""
+    assert (state.model_rules, state.stage_gates) == (1, 1)
+    assert state.sha256 == hashlib.sha256(GATED.format(n=2).encode()).hexdigest()
+
+
+def test_the_state_says_why_a_file_is_not_in_force_and_that_the_last_good_one_is(tmp_path):
+    path = tmp_path / "policy.toml"
+    write(path, GATED.format(n=1), bump=0)
+    store = PolicyStore(path)
+    good = store.state()
+
+    write(path, "[[models]]\n", bump=1)
+    broken = store.state()
+    write(path, GATED.format(n=4), bump=2)
+    mended = store.state()
+
+    assert broken.in_force and broken.sha256 == good.sha256 and "models[0].pattern" in broken.error
+    assert broken.error_time is not None
+    assert mended.error == "" and mended.sha256 != good.sha256
+
+
+def test_a_broken_first_file_at_the_default_location_is_reported_not_in_force(tmp_path):
+    path = tmp_path / "policy.toml"
+    store = PolicyStore(path, default_location=True)
+    write(path, "not = [valid", bump=0)
+
+    state = store.state()
+
+    assert not state.in_force and "TOML" in state.error
+    assert store.current().for_model("m").gates_for("production").approvals == 0
 
 
 def test_a_changed_file_is_reloaded_and_a_broken_one_keeps_the_last_good(tmp_path):

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from studbook.client.clients import Client
     from studbook.cli.output import Painter
-    from studbook.v1 import drops_pb2
+    from studbook.v1 import drops_pb2, stages_pb2
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -84,6 +84,9 @@ exit codes:
   10 the daemon's disk is full (free space where its data dir lies; writes resume
      by themselves, reads still work)
   11 `promote` was accepted but waits for approvals: nothing changed yet
+  `studbook stop` exits 5 when no daemon runs on the socket, 4 when the process
+  there is not this user's studbook daemon (9 when the socket is not yours to
+  reach; either way it is left alone), 1 when the daemon still runs after --timeout
 
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
@@ -298,6 +301,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
+    stop = command("stop", cmd_stop, "stop the daemon on this machine's socket (e.g. one the UI started): asks it to "
+                                     "finish and waits up to --timeout seconds (default 15); exits 5 when none runs")
+    stop.add_argument("--demo", action="store_true", help="stop the daemon `studbook demo` started on its own socket")
     command("whoami", cmd_whoami, "who the daemon takes you for: actor, role, transport and token")
 
     audit = command("audit", cmd_audit_verify, "check the hash-chained audit trail; `audit export` writes it out")
@@ -424,8 +430,8 @@ def build_parser() -> argparse.ArgumentParser:
     promote = command("promote", cmd_promote, "move a version into a stage or point an alias at it")
     promote.add_argument("version", type=exact_version_ref)
     promote.add_argument("stage", help="stage or alias")
-    promote.add_argument("--reason", required=True)
-    promote.add_argument("--dry-run", action="store_true", help="only check the gates")
+    promote.add_argument("--reason", help="why; required unless --dry-run")
+    promote.add_argument("--dry-run", action="store_true", help="only check the gates; changes nothing")
     promote.add_argument("--etag", default="", help="fail if the model changed since this etag")
 
     promotions_help = "list promotions, newest first; --pending: those waiting for approval"
@@ -476,8 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     watch.add_argument("--filter", default="", help='e.g. model = "fraud"')
 
-    demo = command("demo", cmd_demo, "start a daemon if none runs, load demo data the first time, open the UI")
-    demo.add_argument("--data-dir", help="catalog folder for a daemon started here")
+    demo = command("demo", cmd_demo, "open the UI on a demo registry of its own (two weeks of history, a policy, a "
+                                     "promotion waiting for approval), starting its daemon and loading it the first "
+                                     "time; your registry is left alone unless --address names it")  # fmt: skip
+    demo.add_argument("--data-dir", help="the demo daemon's data dir (default: $XDG_DATA_HOME/studbook-demo)")
 
     tui = command("tui", cmd_tui, "open the terminal UI (what `studbook` alone does); starts a daemon if none runs")
     tui.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
@@ -644,22 +652,60 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     models = client.list_models(page_size=1).total_size
     versions = client.list_versions("-", page_size=1, summary_only=True).total_size
     watch = _watch_status(client)
+    policy = _policy_status(client)
     counts = {"address": ctx.address, "status": health, "models": models, "versions": versions}
-    # `watch` is null when the daemon watches no folder, so scripts can test for it.
-    data = {**counts, "watch": message_dict(watch) if watch is not None else None}
+    # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
+    # is null only from a daemon too old to say.
+    data = {**counts, "policy": message_dict(policy) if policy is not None else None,
+            "watch": message_dict(watch) if watch is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
         from studbook.cli.output import fields, section
+        from studbook.cli.policy_text import policy_status
 
-        head = fields(list(counts.items()), paint=ctx.paint)
-        if watch is None:
-            return head
-        return f"{head}\n\n{section('Drop-in folders', views.watch_status(watch, ctx.paint), paint=ctx.paint)}"
+        blocks = [fields(list(counts.items()), paint=ctx.paint)]
+        if policy is not None:
+            blocks.append(section("Promotion policy", policy_status(policy, ctx.paint), paint=ctx.paint))
+        if watch is not None:
+            blocks.append(section("Drop-in folders", views.watch_status(watch, ctx.paint), paint=ctx.paint))
+        return "\n\n".join(blocks)
 
     ctx.emit(data, human)
     # Degraded watching is shown, not an exit code: drops are still found, only later.
     return EXIT_OK if health == "SERVING" else EXIT_UNAVAILABLE
+
+
+def cmd_stop(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import demo, launcher, stopping
+
+    if args.demo:
+        ctx.address = demo.default_address()
+    path = launcher.socket_path(ctx.address)
+    if path is None:
+        # Only the local socket proves who owns the daemon; over TCP it would be anyone's.
+        return _fail(f"studbook stop only stops a daemon on this machine's unix socket, not {ctx.address}; "
+                     "stop that one on its host (`studbook stop` there, or Ctrl-C where it runs)", EXIT_INVALID)  # fmt: skip
+    try:
+        stopped = stopping.stop_daemon(path, ctx.timeout or stopping.DEFAULT_TIMEOUT)
+    except StudbookError as error:
+        demo_path = launcher.socket_path(demo.default_address())
+        if error.reason == "NO_DAEMON" and not args.demo and demo_path and stopping.is_listening(demo_path):
+            error.message += "; the demo's daemon is running: stop it with `studbook stop --demo`"
+        raise
+    data = {"address": ctx.address, "pid": stopped.pid, "stopped": True}
+    ctx.emit(data, lambda: f"stopped the studbook daemon (pid {stopped.pid}) on {ctx.address}")
+    return EXIT_OK
+
+
+def _policy_status(client: Client) -> stages_pb2.PolicyStatus | None:
+    """The policy in force, or None from a daemon that predates the question."""
+    try:
+        return client.get_policy_status()
+    except StudbookError as error:
+        if error.code == "UNIMPLEMENTED":
+            return None
+        raise
 
 
 def _watch_status(client: Client) -> drops_pb2.WatchStatus | None:
@@ -915,8 +961,10 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import views
     from studbook.v1 import stages_pb2
 
+    if not args.dry_run and not args.reason:
+        return _fail("say why with --reason (or check the gates first with --dry-run)", EXIT_USAGE)
     promotion = ctx.client.promote(
-        args.version, args.stage, reason=args.reason, validate_only=args.dry_run, expected_etag=args.etag
+        args.version, args.stage, reason=args.reason or "", validate_only=args.dry_run, expected_etag=args.etag
     )
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     if promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
@@ -1108,28 +1156,49 @@ def cmd_watch(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import demo, launcher
 
+    # The demo has a registry of its own: it writes into another only when --address names it.
+    if not getattr(args, "address", None):
+        ctx.address = demo.default_address()
+    data_dir = Path(args.data_dir) if args.data_dir else demo.default_data_dir()
     pid = None
-    data_dir = Path(args.data_dir) if args.data_dir else locations.data_dir()
     if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
-        pid = launcher.start_daemon(ctx.address, data_dir=args.data_dir, extra=demo.daemon_args(data_dir))
-    client = ctx.client
-    loaded = not demo.is_loaded(client)
+        # A new catalog gets two weeks of history; one that holds the demo keeps its real times.
+        fresh = not (data_dir / "catalog.duckdb").exists()
+        extra = demo.daemon_args(data_dir, policy=demo.write_policy(data_dir), history=fresh)
+        pid = launcher.start_daemon(ctx.address, data_dir=str(data_dir), extra=extra)
+    loaded = not demo.is_loaded(ctx.client)
     if loaded:
-        demo.load_demo(client)
+        people = [demo.client_as(actor, ctx.address, token=ctx.token, tls_ca=ctx.tls_ca, timeout=ctx.timeout)
+                  for actor in (demo.REQUESTER, demo.APPROVER)]  # fmt: skip
+        try:
+            demo.load_demo(*people)
+        finally:
+            for client in people:
+                client.close()
     if pid is not None:
         demo.make_drops(data_dir)
-    data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded}
+    stop = "studbook stop --demo" if ctx.address == demo.default_address() else f"studbook stop --address {ctx.address}"
+    data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded, "data_dir": str(data_dir), "stop": stop}
 
     def human() -> str:
-        started = f"started a daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
-        did = "loaded the demo models" if loaded else "the demo models were already there"
-        return f"{started}; {did}.\ntry: studbook models, studbook show fraud-detector@production, studbook watch"
+        started = f"started the demo daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
+        did = "loaded the demo: two weeks of history, one promotion waiting for your approval" if loaded \
+            else "the demo was already loaded"  # fmt: skip
+        return (f"{started}; {did}.\n"
+                f"its data: {data_dir} (your own registry is left alone)\n"
+                f"stop it: {stop}\n"
+                f"try: studbook --address {ctx.address} models")  # fmt: skip
 
     if ctx.as_json or not (sys.stdin.isatty() and ctx.out.isatty()):
         ctx.emit(data, human)
         return EXIT_OK
-    # `studbook demo` is what `make run` runs: it ends in the terminal UI.
-    return _run_tui(ctx, readonly=False, notices=(human().splitlines()[0],))
+    # `studbook demo` is what `make run` runs: it ends in the terminal UI, and says on the way
+    # out that the daemon it started goes on running.
+    started, where, how_to_stop, _ = human().splitlines()
+    code = _run_tui(ctx, readonly=False, notices=(started, f"{where}; {how_to_stop}"))
+    if pid is not None or ctx.address == demo.default_address():
+        print(f"the demo daemon is still running on {ctx.address}; stop it with `{stop}`", file=ctx.out)
+    return code
 
 
 def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
@@ -1139,7 +1208,8 @@ def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
     if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
         # Only a unix socket can be started here; a TCP address that does not answer is an error.
         pid = launcher.start_daemon(ctx.address)
-        notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",)
+        notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}; "
+                   "it keeps running after the UI: `studbook stop` ends it",)  # fmt: skip
     return _run_tui(ctx, readonly=getattr(args, "readonly", False), notices=notices)
 
 

@@ -1,24 +1,30 @@
-"""Demo data for `studbook demo`: a few models with versions, metrics, lineage and a promotion.
+"""Demo data for `studbook demo`: a few models with versions, metrics, lineage, promotions
+approved by a second person, one promotion waiting for approval, and a rollback.
 
 `load_demo` is the one place to make the demo richer. It only talks to the daemon
-through the client, like any training script, and fixed request ids make a second run
-(after an interrupted first one) add nothing twice.
+through the client, like any training script; fixed request ids make a second run (after
+an interrupted first one) register and promote nothing twice.
+
+The demo has its own registry (`default_data_dir`, `default_address`) with its own policy,
+and its daemon starts on a simulated clock, so two weeks of history are written in seconds.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studbook import locations
 from studbook.client import calls
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
-from studbook.v1 import resources_pb2
+from studbook.v1 import resources_pb2, stages_pb2
 
-# The demo counts as loaded once this model has a production version (its last step).
+# The demo counts as loaded once this model's production stage was rolled back (its last step).
 MARKER_MODEL = "fraud-detector"
 MARKER_STAGE = "production"
 
@@ -119,40 +125,86 @@ def _history() -> tuple[DemoVersion, ...]:
 
 VERSIONS = VERSIONS + _history()
 
-# (version, stage or alias, reason); applied in order, so production changes hands a few times.
+# (version, stage or alias, reason); applied in order, each right after its version is
+# registered, so production changes hands a few times over the demo's two weeks.
 PROMOTIONS: tuple[tuple[str, str, str], ...] = (
     ("fraud-detector@2", "production", "beats v1 on auc; reviewed by the risk team"),
     ("fraud-detector@3", "staging", "tuned candidate for the next release"),
     ("fraud-detector@3", "production", "passed a week in staging"),
+    ("fraud-detector@8", "champion", "best auc per dollar so far"),
     ("fraud-detector@9", "production", "January to June data, better recall"),
     ("fraud-detector@10", "production", "retrained on July"),
     ("fraud-detector@12", "staging", "September retrain, waiting for review"),
-    ("fraud-detector@8", "champion", "best auc per dollar so far"),
     ("churn-predictor@11", "production", "first churn model in production"),
     ("churn-predictor@12", "canary", "5% of traffic"),
     ("sentiment-bert@6", "production", "more epochs, same data"),
     ("sentiment-distil@1", "staging", "latency budget met on device"),
 )
-# Rolled back after the promotions: v10 regressed on a holiday spike, v9 goes back in.
+# Asked for last and left waiting for an approval, so the approvals screen has one to decide.
+WAITING: tuple[str, str, str] = ("fraud-detector@12", "production", "September retrain, a week in staging")
+# The very last write: v10 regressed on a holiday spike, v9 goes back in.
 ROLLBACKS: tuple[tuple[str, str, str], ...] = (
     ("fraud-detector", "production", "v10 raised false positives on the holiday spike"),
 )
 # Per-step training curves for the charts.
 CURVES: tuple[str, ...] = ("fraud-detector@12", "sentiment-bert@6", "sentiment-distil@1")
+CURVE_STEPS = 30
+
+# Who acts in the demo's history: one person asks, another approves. The user is neither,
+# so the promotion left waiting is theirs to approve or reject.
+REQUESTER = "dana@demo"
+APPROVER = "sam@demo"
+# The demo's history is spread over this many days (a simulated clock, see daemon/app/clock.py).
+HISTORY_DAYS = 14
+
+# The demo's promotion policy: production needs a gate and a second person's approval.
+POLICY = """\
+# The studbook demo's promotion policy (see the README's "Promotion policy").
+[[models]]
+pattern = "fraud-*"
+[models.gates.production]
+metrics = ["auc >= 0.90"]
+require = ["environment"]
+approvals = 1
+
+[[models]]
+pattern = "*"
+[models.gates.production]
+approvals = 1
+"""
+POLICY_NAME = "policy.toml"
+
+
+def default_data_dir() -> Path:
+    """The demo's own registry, beside the user's (`$XDG_DATA_HOME/studbook-demo`), never in it."""
+    return locations.data_dir().parent / "studbook-demo"
+
+
+def default_address() -> str:
+    """The demo daemon's own socket, so it never answers for (or as) the user's registry."""
+    return f"unix://{locations.runtime_dir() / 'demo.sock'}"
+
+
+def planned_writes() -> int:
+    """The writes `load_demo` makes into a demo daemon with POLICY: each moves its simulated clock."""
+    waits = sum(1 for _, stage, _ in PROMOTIONS if stage == "production")  # each one approved, a write more
+    return len(MODELS) + len(VERSIONS) + len(CURVES) + len(PROMOTIONS) + waits + 1 + len(ROLLBACKS)
 
 
 def is_loaded(client: Client) -> bool:
+    """The demo's last write, its rollback, is in the history: everything before it is there."""
     try:
-        model = client.get_model(MARKER_MODEL)
+        history = client.stage_history(MARKER_MODEL, stage=MARKER_STAGE)
     except StudbookError as error:
         if error.code == "NOT_FOUND":
             return False
         raise
-    return MARKER_STAGE in model.stage_holders
+    return any(change.rollback for change in history.changes)
 
 
-def load_demo(client: Client) -> None:
-    """Register the demo models, versions and promotions through `client`."""
+def load_demo(client: Client, approver: Client | None = None) -> None:
+    """Register the demo models, versions and promotions through `client`; `approver`, another
+    person, approves the promotions that wait for one (none when it is not given)."""
     for model, (description, _) in MODELS.items():
         try:
             client.create_model(model, description=description, owner="demo", request_id=f"demo-model-{model}")
@@ -162,42 +214,102 @@ def load_demo(client: Client) -> None:
     counts: dict[str, int] = {}
     for spec in VERSIONS:
         counts[spec.model] = counts.get(spec.model, 0) + 1
-        number = counts[spec.model]
-        request = calls.register_request(
-            spec.model,
-            uri=f"s3://demo-models/{spec.model}/{number}/",
-            metrics=spec.metrics,
-            params=spec.params,
-            tags={"team": "demo"},
-            description=spec.description,
-            change_kind=spec.change_kind,
-            seed=42,
-            data_versions=spec.data_versions,
-            parents=spec.parents,
-            environment=MODELS[spec.model][1],
-            git=False,
-            request_id=f"demo-version-{spec.model}-{number}",
-            created_from="demo",
-            entry_point="train.py",
-        )
-        client.register_version(request)
-    for version in CURVES:
-        for step in range(1, 31):
-            loss = round(1.2 * 0.9**step + 0.05, 4)
-            client.log_metrics(version, {"loss": loss}, step=step, split="train")
-            client.log_metrics(version, {"loss": round(loss * 1.15 + 0.01, 4)}, step=step, split="validation")
-    for version, stage, reason in PROMOTIONS:
-        client.promote(version, stage, reason=reason, request_id=f"demo-promote-{version}-{stage}")
+        version = f"{spec.model}@{counts[spec.model]}"
+        _register(client, spec, counts[spec.model])
+        if version in CURVES:
+            client.log_metrics(version, _curve())
+        for promoted, stage, reason in PROMOTIONS:
+            if promoted == version:
+                _promote(client, approver, promoted, stage, reason)
+    version, stage, reason = WAITING
+    planned = client.promote(version, stage, reason=reason, validate_only=True)
+    if planned.required_approvals:  # a daemon without the demo's policy would apply it at once
+        client.promote(version, stage, reason=reason, request_id=f"demo-promote-{version}-{stage}-waiting")
     for model, stage, reason in ROLLBACKS:
         client.rollback(model, stage, reason=reason)
+
+
+def _register(client: Client, spec: DemoVersion, number: int) -> None:
+    request = calls.register_request(
+        spec.model,
+        uri=f"s3://demo-models/{spec.model}/{number}/",
+        metrics=spec.metrics,
+        params=spec.params,
+        tags={"team": "demo"},
+        description=spec.description,
+        change_kind=spec.change_kind,
+        seed=42,
+        data_versions=spec.data_versions,
+        parents=spec.parents,
+        environment=MODELS[spec.model][1],
+        git=False,
+        request_id=f"demo-version-{spec.model}-{number}",
+        created_from="demo",
+        entry_point="train.py",
+    )
+    client.register_version(request)
+
+
+def _curve() -> list[resources_pb2.Metric]:
+    """A falling training loss and its validation twin, every step in one call."""
+    metrics = []
+    for step in range(1, CURVE_STEPS + 1):
+        loss = round(1.2 * 0.9**step + 0.05, 4)
+        metrics.append(resources_pb2.Metric(key="loss", value=loss, step=step, split="train"))
+        metrics.append(resources_pb2.Metric(key="loss", value=round(loss * 1.15 + 0.01, 4), step=step,
+                                            split="validation"))  # fmt: skip
+    return metrics
+
+
+def _promote(client: Client, approver: Client | None, version: str, stage: str, reason: str) -> None:
+    promotion = client.promote(version, stage, reason=reason, request_id=f"demo-promote-{version}-{stage}")
+    if approver is None or promotion.state != stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
+        return
+    try:
+        approver.approve_promotion(promotion.name, comment="looked at the gates and the curves")
+    except StudbookError as error:
+        # A daemon reached with one token for both people takes them for one: the promotion
+        # stays waiting, which a demo can live with.
+        if error.code not in ("FAILED_PRECONDITION", "PERMISSION_DENIED"):
+            raise
+
+
+def client_as(actor: str, address: str, *, token: str | None = None, tls_ca: str | None = None,
+              timeout: float | None = None) -> Client:  # fmt: skip
+    """A client acting as `actor`: the socket's owner may say who acts, as $STUDBOOK_ACTOR does
+    for a shared account. (Over a token the daemon records the token's name instead.)"""
+    previous = os.environ.get(calls.ACTOR_ENV)
+    os.environ[calls.ACTOR_ENV] = actor
+    try:
+        return Client(address, token=token, tls_ca=tls_ca, timeout=timeout)
+    finally:  # the actor is read when the client is made; nothing else here acts as this person
+        if previous is None:
+            del os.environ[calls.ACTOR_ENV]
+        else:
+            os.environ[calls.ACTOR_ENV] = previous
+
+
+def write_policy(data_dir: Path) -> Path:
+    """The demo's policy file in its data dir (rewritten each time: it is the demo's, not the user's)."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / POLICY_NAME
+    path.write_text(POLICY)
+    return path
 
 
 DROPS_FOLDER = "demo-drops"
 
 
-def daemon_args(data_dir: Path) -> list[str]:
-    """A demo daemon also watches a drop folder, so the drops screen has something to show."""
-    return ["--watch", str(data_dir / DROPS_FOLDER), "--quiet-seconds", "0.5"]
+def daemon_args(data_dir: Path, *, policy: Path | None = None, history: bool = False) -> list[str]:
+    """A demo daemon also watches a drop folder, so the drops screen has something to show;
+    it enforces the demo's `policy`; with `history` (an empty catalog), the demo's writes are
+    spread over the last HISTORY_DAYS days."""
+    args = ["--watch", str(data_dir / DROPS_FOLDER), "--quiet-seconds", "0.5"]
+    if policy is not None:
+        args += ["--policy", str(policy)]
+    if history:
+        args += ["--simulated-days", str(HISTORY_DAYS), "--simulated-writes", str(planned_writes())]
+    return args
 
 
 def make_drops(data_dir: Path) -> None:

@@ -365,6 +365,10 @@ def stage_history(
     return Call("StageService", "GetStageHistory", request, idempotent=True)
 
 
+def get_policy_status() -> Call[stages_pb2.PolicyStatus]:
+    return Call("StageService", "GetPolicyStatus", stages_pb2.GetPolicyStatusRequest(), idempotent=True)
+
+
 # ---- EventService -------------------------------------------------------------------
 
 

@@ -627,6 +627,10 @@ class Client(_Settings):
             calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
         )
 
+    def get_policy_status(self) -> stages_pb2.PolicyStatus:
+        """Which promotion policy is in force, when it was loaded, and why a newer file is not."""
+        return self._unary(calls.get_policy_status())
+
     # ---- drop-ins ----
 
     def list_drops(self, *, model: str = "", page_size: int = 0, page_token: str = "") -> drops_pb2.ListDropsResponse:
@@ -1091,6 +1095,9 @@ class AsyncClient(_Settings):
         return await self._unary(
             calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
         )
+
+    async def get_policy_status(self) -> stages_pb2.PolicyStatus:
+        return await self._unary(calls.get_policy_status())
 
     # ---- drop-ins ----
 

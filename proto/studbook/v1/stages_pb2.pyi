@@ -233,3 +233,29 @@ class GetStageHistoryResponse(_message.Message):
     holders_at: _containers.ScalarMap[str, str]
     next_page_token: str
     def __init__(self, changes: _Optional[_Iterable[_Union[StageChange, _Mapping]]] = ..., holders_at: _Optional[_Mapping[str, str]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class GetPolicyStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class PolicyStatus(_message.Message):
+    __slots__ = ("path", "default_location", "in_force", "load_time", "sha256", "model_rules", "stage_gates", "error", "error_time")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_LOCATION_FIELD_NUMBER: _ClassVar[int]
+    IN_FORCE_FIELD_NUMBER: _ClassVar[int]
+    LOAD_TIME_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    MODEL_RULES_FIELD_NUMBER: _ClassVar[int]
+    STAGE_GATES_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_TIME_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    default_location: bool
+    in_force: bool
+    load_time: _timestamp_pb2.Timestamp
+    sha256: str
+    model_rules: int
+    stage_gates: int
+    error: str
+    error_time: _timestamp_pb2.Timestamp
+    def __init__(self, path: _Optional[str] = ..., default_location: _Optional[bool] = ..., in_force: _Optional[bool] = ..., load_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sha256: _Optional[str] = ..., model_rules: _Optional[int] = ..., stage_gates: _Optional[int] = ..., error: _Optional[str] = ..., error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...

@@ -79,6 +79,11 @@ class StageServiceStub:
                 request_serializer=studbook_dot_v1_dot_stages__pb2.GetStageHistoryRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_stages__pb2.GetStageHistoryResponse.FromString,
                 _registered_method=True)
+        self.GetPolicyStatus = channel.unary_unary(
+                '/studbook.v1.StageService/GetPolicyStatus',
+                request_serializer=studbook_dot_v1_dot_stages__pb2.GetPolicyStatusRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_stages__pb2.PolicyStatus.FromString,
+                _registered_method=True)
 
 
 class StageServiceServicer:
@@ -147,6 +152,15 @@ class StageServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetPolicyStatus(self, request, context):
+        """Which promotion policy is in force: its file, when it was loaded, what it holds, and
+        why the file on disk now is not in force. Asking also picks up a file created or
+        changed since the last look, as the next promotion would.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_StageServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +208,11 @@ def add_StageServiceServicer_to_server(servicer, server):
                     servicer.GetStageHistory,
                     request_deserializer=studbook_dot_v1_dot_stages__pb2.GetStageHistoryRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_stages__pb2.GetStageHistoryResponse.SerializeToString,
+            ),
+            'GetPolicyStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPolicyStatus,
+                    request_deserializer=studbook_dot_v1_dot_stages__pb2.GetPolicyStatusRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_stages__pb2.PolicyStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -439,6 +458,33 @@ class StageService:
             '/studbook.v1.StageService/GetStageHistory',
             studbook_dot_v1_dot_stages__pb2.GetStageHistoryRequest.SerializeToString,
             studbook_dot_v1_dot_stages__pb2.GetStageHistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPolicyStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.StageService/GetPolicyStatus',
+            studbook_dot_v1_dot_stages__pb2.GetPolicyStatusRequest.SerializeToString,
+            studbook_dot_v1_dot_stages__pb2.PolicyStatus.FromString,
             options,
             channel_credentials,
             insecure,

@@ -115,6 +115,8 @@ def settings(
     for flag, path in (("--web-cert", cert), ("--web-key", key)):
         if path is not None and not Path(path).is_file():
             raise _invalid(f"{flag} {path}: no such file")
+    if key is not None and _open_to_others(Path(key)):
+        raise _invalid(f"--web-key {key} can be read by other users: chmod 600 it", reason="WEB_KEY_OPEN")
     token, generated = _login_token(token_file, environ)
     return WebSettings(where, token, generated, Path(cert) if cert else None, Path(key) if key else None, readonly)
 
@@ -123,11 +125,10 @@ def _login_token(token_file: str | None, environ: dict[str, str] | os._Environ[s
     if token_file is not None:
         path = Path(token_file)
         try:
-            mode = path.stat().st_mode
             token = path.read_text().strip()
         except OSError as error:
             raise _invalid(f"--web-token-file {token_file}: {error.strerror}") from None
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+        if _open_to_others(path):
             raise _invalid(f"--web-token-file {token_file} can be read by other users: chmod 600 it",
                            reason="WEB_TOKEN_FILE_OPEN")  # fmt: skip
     else:
@@ -138,6 +139,11 @@ def _login_token(token_file: str | None, environ: dict[str, str] | os._Environ[s
         raise _invalid(f"the web login token must be at least {MIN_TOKEN_CHARS} printable ASCII characters "
                        "without spaces (e.g. from `openssl rand -hex 32`)", reason="WEB_TOKEN_WEAK")  # fmt: skip
     return token, False
+
+
+def _open_to_others(path: Path) -> bool:
+    # Like the daemon's own TLS key: a secret that others can read is no longer a secret.
+    return bool(path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO))
 
 
 def session_command(readonly: bool) -> str:

@@ -57,11 +57,14 @@ class WebServer:
         return self.process.returncode
 
 
-def start_web(address: str, *args: str, env: dict[str, str] | None = None) -> WebServer:
-    """`studbook web --listen 127.0.0.1:0 ARGS` on the daemon at `address`, once it says where it listens."""
+def start_web(address: str, *args: str, env: dict[str, str] | None = None, listen: str | None = "127.0.0.1:0") -> WebServer:
+    """`studbook web --listen LISTEN ARGS` on the daemon at `address`, once it says where it listens.
+
+    LISTEN None: no --listen, the command's default.
+    """
     environment = {**os.environ, "STUDBOOK_ADDRESS": address, "STUDBOOK_WEB_TOKEN": TOKEN, **(env or {})}
     process = subprocess.Popen(
-        [sys.executable, "-m", "studbook.cli.commands", "web", "--listen", "127.0.0.1:0", *args],
+        [sys.executable, "-m", "studbook.cli.commands", "web", *(["--listen", listen] if listen else []), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment,
     )  # fmt: skip
     assert process.stdout is not None

@@ -94,6 +94,8 @@ environment:
   STUDBOOK_ACTOR    who acts over the unix socket without a token, as recorded and
                     checked for approvals (default: user@host); a token's calls are
                     recorded under the token's name
+  STUDBOOK_WEB_TOKEN  the browsers' login token of `studbook web` (default: one made up
+                    and printed at start)
   NO_COLOR          plain output even on a terminal
   STUDBOOK_DEBUG    show tracebacks of unexpected errors
 """

@@ -42,7 +42,10 @@ class BrowserScreen:
         self.screen: pyte.Screen | None = None
         self.stream: pyte.ByteStream | None = None
         self.sockets: list[str] = []
+        # What the page asked of any other host (the context refuses it; the page should not ask).
+        self.outside: list[str] = []
         page.on("websocket", self._opened)
+        page.on("request", lambda request: None if _local(request.url) else self.outside.append(request.url))
 
     def _opened(self, socket: WebSocket) -> None:
         self.sockets.append(socket.url)
@@ -146,6 +149,7 @@ def test_a_browser_sees_the_models_and_keys_open_a_version(web: WebServer, page:
     assert "1.6.0" in version  # v11's own semver, not another version's
     assert shot.stat().st_size > 0
     assert len(screen.sockets) == 1
+    assert screen.outside == []  # its font too comes from this server
 
 
 def test_stopping_the_server_ends_every_browser_session(web: WebServer, page: Page) -> None:

@@ -53,6 +53,7 @@ def test_the_cookie_opens_the_page(web: WebServer) -> None:
 
     assert page.url == web.url  # followed the redirect, token gone
     assert "ws://127.0.0.1" in html and "/ws" in html  # the websocket address is the one the browser used
+    assert "https://" not in html and "fonts/RobotoMono" in html  # nothing from elsewhere, the font included
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{web.url}static/js/textual.js", timeout=10)  # no cookie: nothing, not even files
     assert refused.value.code == 401

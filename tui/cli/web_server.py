@@ -18,12 +18,15 @@ import asyncio
 import errno
 import hmac
 import logging
+import re
 import signal
 import socket
 import ssl
 import sys
 from typing import Any
 
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 from textual_serve.server import Server
 
@@ -36,6 +39,14 @@ LOGIN_HELP = (
     "studbook web: log in by opening the address that `studbook web` printed when it started; "
     "it ends in ?token=... (the token is $STUDBOOK_WEB_TOKEN or --web-token-file when one was given).\n"
 )
+# The same font, from the files textual-serve ships in its static folder.
+REMOTE_FONT = re.compile(r"<link\s+rel=\"stylesheet\"\s+href=\"https://fonts\.googleapis\.com/[^\"]*\"\s*/>")
+LOCAL_FONT = """<style>
+      @font-face { font-family: "Roboto Mono"; font-style: normal;
+        src: url("{{ config.static.url }}fonts/RobotoMono-VariableFont_wght.ttf") format("truetype"); }
+      @font-face { font-family: "Roboto Mono"; font-style: italic;
+        src: url("{{ config.static.url }}fonts/RobotoMono-Italic-VariableFont_wght.ttf") format("truetype"); }
+    </style>"""
 # The page must never be framed by another site (its keys would be ours), nor leak its URL.
 HEADERS = {"X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
 
@@ -78,9 +89,19 @@ class WebServer(Server):
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
+        # textual-serve's page fetches its font from a public font service: every page view would
+        # tell a third party who uses this server, and stall where there is no such network.
+        aiohttp_jinja2.setup(app, loader=jinja2.FunctionLoader(self._page_template))
         app.middlewares.append(self.login)
         app.on_shutdown.append(self._end_sessions)
         return app
+
+    def _page_template(self, name: str) -> str | None:
+        try:
+            text = (self.templates_path / name).read_text()
+        except OSError:
+            return None
+        return REMOTE_FONT.sub(LOCAL_FONT, text)
 
     # ---- textual-serve's handlers, adjusted ----
 

@@ -177,3 +177,16 @@ def test_a_browser_without_the_token_gets_no_ui(web: WebServer, page: Page) -> N
     assert screen.sockets == []
     wrong = page.goto(f"{web.url}?token=not-the-token-of-this-server")
     assert wrong is not None and wrong.status == 401
+
+
+def test_a_readonly_server_gives_every_browser_a_readonly_ui(demo_daemon, page: Page) -> None:  # type: ignore[no-untyped-def]
+    server = start_web(demo_daemon.address, "--readonly")
+    try:
+        screen = BrowserScreen(page)
+        page.goto(server.login_url)
+
+        shown = screen.wait_for("fraud-detector", "Filter", "Help")
+    finally:
+        server.stop()
+
+    assert "Promote" not in shown and "Rollback" not in shown

@@ -9,7 +9,11 @@ keys over a websocket; it has neither authentication nor TLS. This module adds o
 - TLS on the listening socket when a certificate is given;
 - page addresses taken from each request (the host the browser used), so a server
   listening on 0.0.0.0 hands out URLs that browsers can reach;
+- the page's font served from textual-serve's own files instead of a public font service;
 - a clean stop: SIGINT/SIGTERM end every UI process before the server exits.
+
+It overrides textual-serve's `_make_app`, `handle_index` and `handle_websocket`, so the
+dependency stays below its next major version (pyproject.toml).
 """
 
 from __future__ import annotations

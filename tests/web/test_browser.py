@@ -20,6 +20,8 @@ from playwright.sync_api import BrowserContext, Page, WebSocket, sync_playwright
 
 from studbook.cli import demo
 from studbook.client.clients import Client
+from support.certs import make_certificates
+from support.net import free_port
 from support.web import TOKEN, WebServer, start_web
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -190,3 +192,26 @@ def test_a_readonly_server_gives_every_browser_a_readonly_ui(demo_daemon, page: 
         server.stop()
 
     assert "Promote" not in shown and "Rollback" not in shown
+
+
+def test_over_tcp_each_session_is_the_server_s_token_and_that_token_is_on_no_command_line(
+    daemon_factory, page: Page, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    tls = make_certificates(tmp_path / "tls")
+    address = f"127.0.0.1:{free_port()}"
+    daemon = daemon_factory("--listen", address, "--tls-cert", str(tls.cert), "--tls-key", str(tls.key))
+    with Client(daemon.address) as owner:  # the unix socket's owner is an admin
+        demo.load_demo(owner)
+        secret = owner.create_token("web-viewer", "viewer").secret
+    server = start_web(address, env={"STUDBOOK_TOKEN": secret, "STUDBOOK_TLS_CA": str(tls.ca)})
+    try:
+        screen = BrowserScreen(page)
+        page.goto(server.login_url)
+
+        shown = screen.wait_for("fraud-detector", "web-viewer (viewer)", "read-only")
+        command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in server.descendants() | {server.process.pid}]
+    finally:
+        server.stop()
+
+    assert "Promote" not in shown  # a viewer's UI, as in the terminal
+    assert command_lines and not any(secret.encode() in line for line in command_lines)

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard proto/studbook/v1/*.proto)
 
-.PHONY: install run serve test bench proto typecheck clean
+.PHONY: install run serve test bench proto typecheck chromium clean
 
 install: $(STAMP)
 
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || { echo "creating $(VENV) ..."; $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV); }
 	@echo "installing studbook into $(VENV) (first time: about a minute; pip's log: $(INSTALL_LOG)) ..."
 	@if { $(PY) -m pip install --disable-pip-version-check --upgrade pip \
-	      && $(PY) -m pip install --disable-pip-version-check -e '.[dev]'; } >$(INSTALL_LOG) 2>&1; then \
+	      && $(PY) -m pip install --disable-pip-version-check -e '.[dev,web]'; } >$(INSTALL_LOG) 2>&1; then \
 	    echo "installed."; \
 	else \
 	    tail -n 40 $(INSTALL_LOG); \
@@ -33,8 +33,16 @@ serve: install
 	$(VENV)/bin/studbook serve
 
 # Types first (seconds), then every test.
-test: install typecheck
+test: install typecheck chromium
 	$(PY) -m pytest
+
+# The browser test's browser: Debian's chromium, installed once (as root, else through sudo).
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  echo "installing Debian's chromium for the browser test"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 bench: install
 	$(PY) -m tests.bench

@@ -124,6 +124,8 @@ class StudbookApp(Navigation, App[None]):
         for screen in self.screen_stack:
             for bar in screen.query(TopBar):
                 bar.show_identity(self.identity, self.readonly)
+            # The footers were drawn before the role was known: drop the actions a viewer may not take.
+            screen.refresh_bindings()
 
     async def on_unmount(self) -> None:
         await self.client.close()

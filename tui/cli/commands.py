@@ -97,6 +97,8 @@ environment:
   STUDBOOK_ACTOR    who acts over the unix socket without a token, as recorded and
                     checked for approvals (default: user@host); a token's calls are
                     recorded under the token's name
+  STUDBOOK_WEB_TOKEN  the browsers' login token of `studbook web` (default: one made up
+                    and printed at start)
   NO_COLOR          plain output even on a terminal
   STUDBOOK_DEBUG    show tracebacks of unexpected errors
 """
@@ -486,6 +488,17 @@ def build_parser() -> argparse.ArgumentParser:
                                      "promotion waiting for approval), starting its daemon and loading it the first "
                                      "time; your registry is left alone unless --address names it")  # fmt: skip
     demo.add_argument("--data-dir", help="the demo daemon's data dir (default: $XDG_DATA_HOME/studbook-demo)")
+
+    web = command("web", cmd_web, "serve the UI to browsers: one UI per browser tab, behind a login token")
+    web.add_argument("--listen", metavar="HOST:PORT",
+                     help="where browsers connect (default 127.0.0.1:8000, another free port if taken); "
+                          "other than loopback needs --web-cert and --web-key")  # fmt: skip
+    web.add_argument("--web-cert", metavar="FILE", help="TLS certificate (PEM) of the web server")
+    web.add_argument("--web-key", metavar="FILE", help="private key (PEM) of --web-cert")
+    web.add_argument("--web-token-file", metavar="FILE",
+                     help="file (mode 600) holding the browsers' login token "
+                          "(default: $STUDBOOK_WEB_TOKEN, else one made up and printed in the URL)")  # fmt: skip
+    web.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
 
     tui = command("tui", cmd_tui, "open the terminal UI (what `studbook` alone does); starts a daemon if none runs")
     tui.add_argument("--readonly", action="store_true", default=argparse.SUPPRESS, help=READONLY_HELP)
@@ -1211,6 +1224,20 @@ def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
         notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}; "
                    "it keeps running after the UI: `studbook stop` ends it",)  # fmt: skip
     return _run_tui(ctx, readonly=getattr(args, "readonly", False), notices=notices)
+
+
+def cmd_web(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher, web
+
+    # Checked before a daemon is started: a refused --listen changes nothing.
+    settings = web.settings(args.listen, token_file=args.web_token_file, cert=args.web_cert, key=args.web_key,
+                            readonly=getattr(args, "readonly", False))  # fmt: skip
+    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
+        pid = launcher.start_daemon(ctx.address)
+        print(f"studbook web: no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",
+              file=sys.stderr)  # fmt: skip
+    web.serve(settings, address=ctx.address, token=ctx.token, tls_ca=ctx.tls_ca)
+    return EXIT_OK
 
 
 def _run_tui(ctx: Context, *, readonly: bool, notices: tuple[str, ...] = ()) -> int:

@@ -149,5 +149,6 @@ async def test_at_80_by_24_columns_are_left_out_whole_never_cut(shared_daemon, s
     for title in ("VERSION", "STAGE", "STATUS", "AUC"):
         assert title in header_line.split()
     assert "BY" not in shown  # left out whole to make room
+    assert "RECALL" not in shown and "ACCURACY" not in shown  # chosen, but no version has them
     assert "1.2e-06" in text or "1.20e-06" in text  # a tiny value in a short fixed width
     assert not any(glyph in text.splitlines()[-2] for glyph in SCROLLBAR_GLYPHS)

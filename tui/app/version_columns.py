@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-# DataTable pads each cell by one on either side.
-CELL_PADDING = 2
+from studbook.tui.column_fit import fit_columns
+
 # A metric value is at most this wide (`format_metric`), so its column never depends on the data.
 METRIC_WIDTH = 9
 # A metric key longer than this is shortened in its header (with `…`); its values still fit.
@@ -89,14 +89,8 @@ def layout(
         title = TITLES[key]
         seen = min(text_widths.get(key, 0), TEXT_CAPS.get(key, 1))
         candidates[key] = Column(key, title, max(len(title), seen, 1))
-    ranked = _ranking(chosen, sorted_by)
-    kept: set[str] = set()
-    used = 0
-    for key in ranked:
-        need = candidates[key].width + CELL_PADDING
-        if key in ("version", "mark") or used + need <= available:
-            kept.add(key)
-            used += need
+    widths = {key: column.width for key, column in candidates.items()}
+    kept = fit_columns(widths, _ranking(chosen, sorted_by), available, always=("mark", "version"))
     return [column for key, column in candidates.items() if key in kept]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -148,8 +149,6 @@ class VersionsScreen(RegistryScreen):
     def reload(self) -> None:
         """The model and the rows at the window's place again (the top when nothing is shown yet)."""
         self.load_model()
-        if self.logged_metrics is None:
-            self.load_logged_metrics()
         size = min(max(self.page_size, len(self.versions)), MAX_PAGE_SIZE)
         self.load_page(reset=True, filter=self.filter_text, start=self.first_row, size=size)
 
@@ -175,6 +174,10 @@ class VersionsScreen(RegistryScreen):
     async def _load(self, fetch: Fetch, start: int, size: int, generation: int) -> None:
         """One page of `size` rows from `start`; the last page is found from the total the daemon gives."""
         try:
+            # Asked once, with the first page, so the columns are right from the first paint.
+            if self.logged_metrics is None:
+                logged = await self._logged_metrics()
+                self.post_message(self.MetricsLogged(logged))
             for _ in range(LAST_PAGE_TRIES):
                 page = await self._list(fetch, start, size)
                 # Versions registered since `total` was read push the end further: ask once more.
@@ -196,6 +199,10 @@ class VersionsScreen(RegistryScreen):
             show_archived=self.show_archived,
             summary_only=True,
         )
+
+    def on_versions_screen_metrics_logged(self, message: MetricsLogged) -> None:
+        self.logged_metrics = message.keys
+        self._relayout()
 
     def on_versions_screen_page_loaded(self, message: PageLoaded) -> None:
         if message.generation != self._generation:
@@ -273,25 +280,18 @@ class VersionsScreen(RegistryScreen):
         self._show_model()
         self._relayout()
 
-    @work(exclusive=True, group="versions-metrics")
-    async def load_logged_metrics(self) -> None:
-        """Ask once which chosen metrics the model has: a column no version fills is left out."""
-        logged = set()
-        try:
-            for key in self.chosen_metrics:
-                page = await self.registry.client.list_versions(
-                    self.model_id, filter=f"metrics:{quote(key)}", page_size=1, summary_only=True,
-                    show_archived=True,
-                )  # fmt: skip
-                if page.total_size:
-                    logged.add(key)
-        except StudbookError:
-            return  # every chosen column stays; the page load reports the failure
-        self.post_message(self.MetricsLogged(frozenset(logged)))
+    async def _logged_metrics(self) -> frozenset[str]:
+        """Which chosen metrics any version of the model has: a column no version fills is left out."""
 
-    def on_versions_screen_metrics_logged(self, message: MetricsLogged) -> None:
-        self.logged_metrics = message.keys
-        self._relayout()
+        async def logged(key: str) -> bool:
+            page = await self.registry.client.list_versions(
+                self.model_id, filter=f"metrics:{quote(key)}", page_size=1, summary_only=True, show_archived=True
+            )
+            return bool(page.total_size)
+
+        keys = self.chosen_metrics
+        found = await asyncio.gather(*(logged(key) for key in keys))
+        return frozenset(key for key, present in zip(keys, found) if present)
 
     def on_versions_screen_failed(self, message: Failed) -> None:
         if message.generation == self._generation:
@@ -387,7 +387,7 @@ class VersionsScreen(RegistryScreen):
     def _row(self, version: resources_pb2.ModelVersion) -> list[Text]:
         paint = self.paint()
         texts = self._texts(version)
-        metrics = cells.latest_metrics(version.metrics)
+        metrics = metric_values(version)
         stage_role = "good" if "production" in version.stages else "accent"
         roles = {"version": "bold", "stage": stage_role, "aliases": "secondary", "created": "muted", "by": "muted"}
         row: list[Text] = []
@@ -593,6 +593,16 @@ class VersionsScreen(RegistryScreen):
         if action in ("promote", "rollback") and self.registry.readonly:
             return False
         return True
+
+
+def metric_values(version: resources_pb2.ModelVersion) -> dict[str, float]:
+    """Each metric's value for a column: the final one, else the one logged at the highest step
+    (a loss logged per step is still a number worth showing and sorting by)."""
+    stepped: dict[str, tuple[int, float]] = {}
+    for metric in version.metrics:
+        if metric.HasField("step") and (metric.key not in stepped or metric.step >= stepped[metric.key][0]):
+            stepped[metric.key] = (metric.step, metric.value)
+    return {**{key: value for key, (_, value) in stepped.items()}, **cells.latest_metrics(version.metrics)}
 
 
 def _short(name: str) -> str:

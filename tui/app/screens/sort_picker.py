@@ -37,10 +37,9 @@ class SortPicker(ModalScreen[VersionSort | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog sort-picker"):
-            yield Label("Sort versions by", id="dialog-title")
+            yield Label(f"Sort versions by (now: {self.current.label})", id="dialog-title", markup=False)
             yield Input(placeholder="metric key, e.g. auc", id="sort-query")
             yield OptionList(id="sort-choices")
-            yield Label(f"now: {self.current.label}", id="sort-now", markup=False)
 
     def on_mount(self) -> None:
         self._show("")
@@ -51,10 +50,10 @@ class SortPicker(ModalScreen[VersionSort | None]):
         self._show(event.value.strip())
 
     def _show(self, query: str) -> None:
-        shown = [choice for choice in self.choices if query.lower() in choice.label.lower()]
+        shown = [choice for choice in self.choices if _matches(choice, query)]
         if query and not any(choice.metric == query for choice in shown):
             # Any key can be sorted by: the daemon knows metrics no loaded row has.
-            shown = [metric_sort(query), metric_sort(query, best_first=False), *shown]
+            shown += [metric_sort(query), metric_sort(query, best_first=False)]
         self.shown = shown
         options = self.query_one(OptionList)
         options.clear_options()
@@ -81,3 +80,9 @@ class SortPicker(ModalScreen[VersionSort | None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _matches(choice: VersionSort, query: str) -> bool:
+    """A metric order matches by its key, a fixed order by its words."""
+    text = choice.metric or choice.label
+    return query.lower() in text.lower()

@@ -527,7 +527,7 @@ class VersionsScreen(RegistryScreen):
 
     def action_pick_sort(self) -> None:
         """A list of every order, metrics first; typing narrows it or names any metric key."""
-        seen: dict[str, None] = dict.fromkeys(self.chosen_metrics)
+        seen: dict[str, None] = dict.fromkeys(self.shown_metrics)
         for version in self.versions:
             seen.update(dict.fromkeys(m.key for m in version.metrics if not m.HasField("step")))
         self.app.push_screen(SortPicker(picker_choices(seen), self.sort), self._picked)

@@ -87,7 +87,8 @@ async def test_s_steps_from_the_fixed_orders_to_each_metric_column(shared_daemon
     seeder.version(model_id, {"auc": 0.95, "f1": 0.2})
     seeder.version(model_id, {"auc": 0.90, "f1": 0.8})
     seeder.version(model_id, {"auc": 0.85, "f1": 0.5})
-    app = ui.app(shared_daemon.address, settings=TuiSettings(key_metrics=("auc", "f1")))
+    # No version has recall: `s` skips it rather than showing an order nothing decides.
+    app = ui.app(shared_daemon.address, settings=TuiSettings(key_metrics=("auc", "recall", "f1")))
 
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_versions(pilot, app, model_id, ui)

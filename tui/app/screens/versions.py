@@ -521,7 +521,7 @@ class VersionsScreen(RegistryScreen):
 
     def action_sort(self) -> None:
         """Step to the next order: newest, oldest, created, semver, then each metric column best first."""
-        sorts = cycle(self.chosen_metrics)
+        sorts = cycle(self.shown_metrics)
         following = sorts.index(self.sort) + 1 if self.sort in sorts else 0
         self.sort_by(sorts[following % len(sorts)])
 

@@ -153,3 +153,22 @@ async def test_at_80_by_24_columns_are_left_out_whole_never_cut(shared_daemon, s
     assert "RECALL" not in shown and "ACCURACY" not in shown  # chosen, but no version has them
     assert "1.2e-06" in text or "1.20e-06" in text  # a tiny value in a short fixed width
     assert not any(glyph in text.splitlines()[-2] for glyph in SCROLLBAR_GLYPHS)
+
+
+async def test_a_metric_column_shows_the_value_the_order_is_decided_by(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.80})
+    seeder.client.log_metrics(f"{model_id}@1", {"auc": 0.99}, split="test")  # its best split
+    seeder.version(model_id, {"auc": 0.90})
+    for step, loss in enumerate((0.9, 0.5, 0.3), 1):
+        seeder.client.log_metrics(f"{model_id}@2", {"loss": loss}, step=step, split="train")
+    app = ui.app(shared_daemon.address, settings=TuiSettings(key_metrics=("auc", "loss")))
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_versions(pilot, app, model_id, ui)
+        await pilot.press("S", *"auc", "enter")
+        await ui.wait_for(pilot, lambda: screen.sort.metric == "auc" and not screen.fetching, "sorted by auc")
+        rows = [line.split() for line in ui.text(app).splitlines() if "ready" in line]
+
+    assert [row[0] for row in rows] == ["1", "2"]
+    assert "0.99" in rows[0] and "0.8" not in rows[0]
+    assert "0.3" in rows[1]  # a loss logged per step shows its last step

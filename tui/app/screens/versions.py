@@ -596,13 +596,19 @@ class VersionsScreen(RegistryScreen):
 
 
 def metric_values(version: resources_pb2.ModelVersion) -> dict[str, float]:
-    """Each metric's value for a column: the final one, else the one logged at the highest step
-    (a loss logged per step is still a number worth showing and sorting by)."""
-    stepped: dict[str, tuple[int, float]] = {}
+    """Each metric's value for its column, the one the daemon sorts by: per split, the final value
+    (else the one at the highest step); over several splits, the highest of them."""
+    latest: dict[tuple[str, str], tuple[bool, int, float]] = {}
     for metric in version.metrics:
-        if metric.HasField("step") and (metric.key not in stepped or metric.step >= stepped[metric.key][0]):
-            stepped[metric.key] = (metric.step, metric.value)
-    return {**{key: value for key, (_, value) in stepped.items()}, **cells.latest_metrics(version.metrics)}
+        final = not metric.HasField("step")
+        rank = (final, metric.step if not final else 0, metric.value)
+        known = latest.get((metric.key, metric.split))
+        if known is None or rank[:2] >= known[:2]:
+            latest[(metric.key, metric.split)] = rank
+    values: dict[str, float] = {}
+    for (key, _), (_, _, value) in latest.items():
+        values[key] = max(values.get(key, value), value)
+    return values
 
 
 def _short(name: str) -> str:

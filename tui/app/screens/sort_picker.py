@@ -59,8 +59,8 @@ class SortPicker(ModalScreen[VersionSort | None]):
         options.clear_options()
         options.add_options([Option(choice.label) for choice in shown])
         if shown:
-            current = next((i for i, c in enumerate(shown) if c == self.current and not query), 0)
-            options.highlighted = current
+            # The first choice, a metric best first, is the likely one; the title says what is in force.
+            options.highlighted = 0
 
     def action_move(self, step: int) -> None:
         options = self.query_one(OptionList)

@@ -42,3 +42,29 @@ async def test_a_wide_terminal_shows_every_models_column(shared_daemon, seeder, 
         titles = [column.label.plain for column in app.screen.query_one(VimTable).ordered_columns]
 
     assert titles == ["MODEL", "PRODUCTION", "STAGING", "ALIASES", "LATEST", "VERSIONS", "KEY METRIC", "OWNER", "CHANGED"]
+
+
+async def test_resizing_the_terminal_lays_the_columns_out_again(shared_daemon, seeder, model_id, ui) -> None:
+    from studbook.tui.screens.versions import VersionsScreen
+
+    seeder.version(model_id, {"auc": 0.9, "f1": 0.8})
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ui.wait_for(pilot, lambda: "auc 0.9" in ui.text(app), "the key metric")
+        models_wide = [column.label.plain for column in app.screen.query_one(VimTable).ordered_columns]
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.3)
+        models_narrow = [column.label.plain for column in app.screen.query_one(VimTable).ordered_columns]
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        await pilot.pause(0.3)
+        versions_narrow = [column.label.plain for column in app.screen.query_one(VimTable).ordered_columns]
+        await pilot.resize_terminal(160, 40)
+        await pilot.pause(0.3)
+        versions_wide = [column.label.plain for column in app.screen.query_one(VimTable).ordered_columns]
+        rows = app.screen.query_one(VimTable).row_count
+
+    assert "OWNER" in models_wide and "OWNER" not in models_narrow
+    assert "BY" not in versions_narrow and "BY" in versions_wide
+    assert rows == 1  # the rows are drawn again in the new columns

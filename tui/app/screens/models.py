@@ -82,8 +82,9 @@ class ModelsScreen(RegistryScreen):
         super().on_mount()
 
     def on_resize(self) -> None:
+        # Columns are chosen for the table's width: choose again once it has its new size.
         if self.models:
-            self._fill()
+            self.call_after_refresh(self._fill)
 
     def _set_columns(self, titles: list[str]) -> None:
         """Each column as wide as its widest cell; DataTable measures them as the rows come."""

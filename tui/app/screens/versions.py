@@ -352,8 +352,9 @@ class VersionsScreen(RegistryScreen):
         return {key: max(width, self.text_widths.get(key, 0)) for key, width in widths.items()}
 
     def on_resize(self) -> None:
-        # A narrower or wider terminal keeps or leaves out whole columns: lay them out again.
-        self._relayout()
+        # A narrower or wider terminal keeps or leaves out whole columns: lay them out again,
+        # once the table has its new size.
+        self.call_after_refresh(self._relayout)
 
     def _relayout(self) -> None:
         before = self.columns

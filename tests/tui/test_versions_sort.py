@@ -172,3 +172,21 @@ async def test_a_metric_column_shows_the_value_the_order_is_decided_by(shared_da
     assert [row[0] for row in rows] == ["1", "2"]
     assert "0.99" in rows[0] and "0.8" not in rows[0]
     assert "0.3" in rows[1]  # a loss logged per step shows its last step
+
+
+async def test_r_gives_a_chosen_metric_logged_meanwhile_its_column(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    app = ui.app(shared_daemon.address, settings=TuiSettings(key_metrics=("auc", "f1")))
+
+    async with app.run_test(size=(140, 40)) as pilot:
+        screen = await open_versions(pilot, app, model_id, ui)
+        before = headers(screen)
+        seeder.version(model_id, {"auc": 0.91, "f1": 0.7})
+        await ui.wait_for(pilot, lambda: screen.total == 2 and not screen.fetching, "the new version")
+        await pilot.pause(0.3)
+        live = headers(screen)
+        await pilot.press("r")
+        await ui.wait_for(pilot, lambda: "F1" in headers(screen), "the f1 column")
+
+    assert "F1" not in before
+    assert live == before  # a live arrival never moves the columns

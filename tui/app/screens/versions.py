@@ -549,6 +549,9 @@ class VersionsScreen(RegistryScreen):
         self.load_page(reset=True, filter=self.filter_text)
 
     def action_reload(self) -> None:
+        # Asked for by the user, so a chosen metric logged meanwhile may now get its column;
+        # live updates never change the columns by themselves.
+        self.logged_metrics = None
         self.reload()
 
     def action_mark(self) -> None:

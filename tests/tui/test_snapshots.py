@@ -97,6 +97,20 @@ def test_versions_screen(registry: str, snap_compare) -> None:  # type: ignore[n
     assert snap_compare(app_for(registry), terminal_size=SIZE, run_before=prepare(steps))
 
 
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+def test_versions_sorted_by_a_metric(registry: str, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """Best auc first, the sorted column marked; at 80×24 whole columns are left out, none cut."""
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_versions("fraud-detector")
+        await until(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.model and app.screen.versions)
+        screen = app.screen
+        await pilot.press("S", *"auc", "enter")
+        await until(pilot, lambda: screen.sort.metric == "auc" and not screen.fetching)
+
+    assert snap_compare(app_for(registry), terminal_size=size, run_before=prepare(steps))
+
+
 def test_version_overview(registry: str, snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
         app.open_version("fraud-detector@3")

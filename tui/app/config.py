@@ -22,7 +22,7 @@ EXAMPLE = """\
 theme = "textual-light"          # any Textual theme name
 page_size = 100                  # versions fetched per page
 key_metrics = ["auc", "f1"]      # models screen: first one the latest version has
-version_metrics = ["auc", "f1"]  # versions table: metric columns (empty: from the data)
+version_metrics = ["auc", "f1"]  # versions table: metric columns (empty: key_metrics)
 
 [keymap]                         # binding id = "keys" (comma-separated); `?` lists the ids
 "versions.promote" = "p"
@@ -37,7 +37,7 @@ class TuiSettings:
     theme: str = DEFAULT_THEME
     page_size: int = DEFAULT_PAGE_SIZE
     key_metrics: tuple[str, ...] = DEFAULT_KEY_METRICS
-    # Metric columns of the versions table; empty means the keys found in the first page.
+    # Metric columns of the versions table; empty means key_metrics (those the model has logged).
     version_metrics: tuple[str, ...] = ()
     # Binding id -> keys, applied with App.set_keymap.
     keymap: Mapping[str, str] = field(default_factory=dict)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -20,6 +21,28 @@ MAX_MODELS = 1000
 VERSIONS_PER_MODEL = 20
 # Look versions up only when the query narrows the models down this far.
 VERSION_LOOKUP_MODELS = 3
+# Words the commands start with; `promote 12` names no model, so it is never read as `promote@12`.
+VERBS = frozenset({"versions", "open", "diff", "lineage", "promote", "rollback", "vs"})
+_VERSION_NUMBER = re.compile(r"[vV]?(\d+)")
+
+
+def normalize_query(query: str) -> str:
+    """`fraud 12` (or `fraud v12`) reads as `fraud@12`, the way versions are written everywhere else.
+
+    Only a number right after a word that could be a model joins it; the rest stays as typed.
+    """
+    words = query.split()
+    if len(words) >= 2 and "@" not in words[-2] and words[-2].lower() not in VERBS:
+        number = _VERSION_NUMBER.fullmatch(words[-1])
+        if number is not None:
+            words[-2:] = [f"{words[-2]}@{int(number.group(1))}"]
+    return " ".join(words)
+
+
+def model_part(query: str) -> str:
+    """The part of a (normalized) query that names a model: `open fraud@12` -> `fraud`."""
+    words = query.split()
+    return words[-1].split("@")[0] if words else ""
 
 
 class RegistryCommands(Provider):
@@ -74,12 +97,16 @@ class RegistryCommands(Provider):
             yield DiscoveryHit(f"versions {model}", command, help="list its versions")
 
     async def search(self, query: str) -> Hits:
+        query = normalize_query(query)
         matcher = self.matcher(query)
-        model_part = query.split()[-1].split("@")[0] if query.split() else ""
-        named = [m for m in self.models if model_part and model_part in m]
+        part = model_part(query)
+        named = [m for m in self.models if part and part in m]
+        number = query.split()[-1].partition("@")[2] if query.split() else ""
         if 0 < len(named) <= VERSION_LOOKUP_MODELS:
             for model in named:
                 await self._load_versions(model)
+                if number.isdigit():
+                    await self._load_version(model, int(number))
         candidates = list(self._screens())
         for model in self.models:
             candidates += self._model_commands(model)
@@ -90,6 +117,17 @@ class RegistryCommands(Provider):
             score = matcher.match(text)
             if score > 0:
                 yield Hit(score, matcher.highlight(text), command, text=text, help=help)
+
+    async def _load_version(self, model: str, number: int) -> None:
+        """One version named by number, which may be older than the newest few already offered."""
+        known = self.versions.setdefault(model, [])
+        if any(version.number == number for version in known):
+            return
+        try:
+            version = await self.registry.client.get_version(model, number)
+        except StudbookError:
+            return  # no such version: nothing to offer for it
+        known.append(version)
 
     async def _load_versions(self, model: str) -> None:
         if model in self.versions:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -12,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from studbook.tui import cells
+from studbook.tui.column_fit import fit_columns
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe
 from studbook.tui.screens.base import RegistryScreen
@@ -25,6 +27,8 @@ MAX_MODELS = 1000
 # Latest-version look-ups in flight at once.
 LOOKUPS = 8
 COLUMNS = ("MODEL", "PRODUCTION", "STAGING", "ALIASES", "LATEST", "VERSIONS", "KEY METRIC", "OWNER", "CHANGED")
+# Which columns stay when the terminal is narrow, most useful first; the rest are left out whole.
+RANKING = ("MODEL", "PRODUCTION", "LATEST", "KEY METRIC", "STAGING", "CHANGED", "VERSIONS", "ALIASES", "OWNER")
 
 
 class ModelsScreen(RegistryScreen):
@@ -74,8 +78,20 @@ class ModelsScreen(RegistryScreen):
         yield VimTable(id="models")
 
     def on_mount(self) -> None:
-        self.query_one(VimTable).add_columns(*COLUMNS)
+        self._set_columns(list(COLUMNS))
         super().on_mount()
+
+    def on_resize(self) -> None:
+        # Columns are chosen for the table's width: choose again once it has its new size.
+        if self.models:
+            self.call_after_refresh(self._fill)
+
+    def _set_columns(self, titles: list[str]) -> None:
+        """Each column as wide as its widest cell; DataTable measures them as the rows come."""
+        table = self.query_one(VimTable)
+        if [column.label.plain for column in table.ordered_columns] != titles:
+            table.clear(columns=True)
+            table.add_columns(*titles)
 
     # ---- loading ----
 
@@ -133,11 +149,11 @@ class ModelsScreen(RegistryScreen):
         paint = self.paint()
         times = self.registry.times
         preferred = self.registry.settings.key_metrics
-        table.clear()
+        rows: dict[str, list[Text]] = {}
         for name, model in self.models.items():
             latest = self.latest.get(name)
             holders = model.stage_holders
-            table.add_row(
+            rows[name] = [
                 paint(cells.model_id(name), "bold"),
                 paint(cells.number(holders.get("production", "")), "good"),
                 paint(cells.number(holders.get("staging", "")), "accent"),
@@ -147,8 +163,18 @@ class ModelsScreen(RegistryScreen):
                 paint(cells.key_metric(latest.metrics, preferred) if latest else ""),
                 paint(model.owner),
                 paint(times.ago(model.update_time), "muted"),
-                key=name,
-            )
+            ]
+        # Whole columns of less use are left out when the terminal is narrow, never all of them cut.
+        widths = {title: len(title) for title in COLUMNS}
+        for row in rows.values():
+            widths = {title: max(widths[title], cell.cell_len) for title, cell in zip(COLUMNS, row)}
+        width = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
+        kept = fit_columns(widths, RANKING, width, always=("MODEL",))
+        shown = [index for index, title in enumerate(COLUMNS) if title in kept]
+        self._set_columns([COLUMNS[index] for index in shown])
+        table.clear()
+        for name, row in rows.items():
+            table.add_row(*(row[index] for index in shown), key=name)
         if keep in self.models:
             table.move_cursor(row=table.get_row_index(keep))
         self._show_status()

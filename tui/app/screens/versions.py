@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -18,24 +19,20 @@ from studbook.tui.config import MAX_PAGE_SIZE
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
 from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.sort_picker import SortPicker
+from studbook.tui.version_columns import Column, format_metric, layout, metric_columns
+from studbook.tui.version_sorts import NEWEST, VersionSort, cycle, picker_choices, quote
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 
-# (order_by sent to the daemon, label)
-SORTS = (("", "newest first"), ("number", "oldest first"), ("create_time desc", "created"), ("semver desc", "semver"))
-METRIC_COLUMNS = 3
 MARK = "◆"
 # The window holds this many rows, bounded by whole pages: enough to scroll a while between
 # fetches, few enough that a page costs the same at version 100,000 as at version 1.
 WINDOW_ROWS = 1000
 MIN_WINDOW_PAGES = 3
 MAX_WINDOW_PAGES = 10
-# Widest a column grows (mark, version, semver, stage, aliases | format, size, status, created, by);
-# longer cells are cut, so no page ever has to be measured.
-COLUMN_CAPS = (1, 9, 16, 24, 24, 16, 10, 12, 16, 20)
-METRIC_CAP = 10
 # `G` asks for the last page again if versions registered meanwhile moved the end.
 LAST_PAGE_TRIES = 3
 
@@ -68,6 +65,7 @@ class VersionsScreen(RegistryScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="versions.filter"),
         Binding("s", "sort", "Sort", id="versions.sort"),
+        Binding("S", "pick_sort", "Sort by…", id="versions.sort_by"),
         Binding("r", "reload", "Refresh", id="versions.refresh"),
         Binding("space", "mark", "Mark", id="versions.mark"),
         Binding("d", "diff", "Diff", id="versions.diff"),
@@ -91,6 +89,11 @@ class VersionsScreen(RegistryScreen):
             super().__init__()
             self.model = model
 
+    class MetricsLogged(Message, bubble=False):
+        def __init__(self, keys: frozenset[str]) -> None:
+            super().__init__()
+            self.keys = keys
+
     class Failed(Message, bubble=False):
         def __init__(self, error: StudbookError, filter: str, generation: int = -1) -> None:
             super().__init__()
@@ -108,13 +111,20 @@ class VersionsScreen(RegistryScreen):
         self.total = 0
         self.fetching = False
         self.filter_text = ""
-        self.sort_index = 0
+        self.sort: VersionSort = NEWEST
         self.show_archived = False
         self.metric_keys: tuple[str, ...] = ()
+        # Which of the chosen metrics any version of the model has; None until the daemon answered.
+        self.logged_metrics: frozenset[str] | None = None
+        self.columns: list[Column] = []
+        # Widest value seen per text column at the last reset; widths never follow later pages.
+        self.text_widths: dict[str, int] = {}
         self.marked: list[str] = []
         self._index: dict[str, int] = {}
         # Every fetch gets a new number; a page that arrives for an older one is dropped.
         self._generation = 0
+        # A new order shows its first row under the cursor, not the row the cursor was on.
+        self._cursor_to_top = False
         # Versions registered meanwhile whose place in the current order only the daemon knows.
         self.new_versions_waiting = 0
 
@@ -164,6 +174,10 @@ class VersionsScreen(RegistryScreen):
     async def _load(self, fetch: Fetch, start: int, size: int, generation: int) -> None:
         """One page of `size` rows from `start`; the last page is found from the total the daemon gives."""
         try:
+            # Asked once, with the first page, so the columns are right from the first paint.
+            if self.logged_metrics is None:
+                logged = await self._logged_metrics()
+                self.post_message(self.MetricsLogged(logged))
             for _ in range(LAST_PAGE_TRIES):
                 page = await self._list(fetch, start, size)
                 # Versions registered since `total` was read push the end further: ask once more.
@@ -179,12 +193,16 @@ class VersionsScreen(RegistryScreen):
         return await self.registry.client.list_versions(
             self.model_id,
             filter=fetch.filter,
-            order_by=SORTS[self.sort_index][0],
+            order_by=self.sort.order_by,
             page_size=size,
             skip=start,
             show_archived=self.show_archived,
             summary_only=True,
         )
+
+    def on_versions_screen_metrics_logged(self, message: MetricsLogged) -> None:
+        self.logged_metrics = message.keys
+        self._relayout()
 
     def on_versions_screen_page_loaded(self, message: PageLoaded) -> None:
         if message.generation != self._generation:
@@ -212,12 +230,15 @@ class VersionsScreen(RegistryScreen):
         self.filter_text = filter
         self.query_one(FilterBar).accepted(filter)
         self.new_versions_waiting = 0
-        self._set_columns(rows)
+        self._measure(rows)
+        self._set_columns()
         if not rows and start:  # the window's place is past the end now: start from the top
             self._fetch(Fetch(RESET, filter), 0, self.page_size)
             return
         positions = {version.name: index for index, version in enumerate(rows)}
-        self._replace(rows, start, cursor=positions.get(keep or "", row))
+        cursor = 0 if self._cursor_to_top else positions.get(keep or "", row)
+        self._cursor_to_top = False
+        self._replace(rows, start, cursor=cursor)
 
     def _replace(self, rows: list[resources_pb2.ModelVersion], start: int, *, cursor: int) -> None:
         self.versions, self.first_row = rows, start
@@ -257,6 +278,20 @@ class VersionsScreen(RegistryScreen):
     def on_versions_screen_model_loaded(self, message: ModelLoaded) -> None:
         self.model = message.model
         self._show_model()
+        self._relayout()
+
+    async def _logged_metrics(self) -> frozenset[str]:
+        """Which chosen metrics any version of the model has: a column no version fills is left out."""
+
+        async def logged(key: str) -> bool:
+            page = await self.registry.client.list_versions(
+                self.model_id, filter=f"metrics:{quote(key)}", page_size=1, summary_only=True, show_archived=True
+            )
+            return bool(page.total_size)
+
+        keys = self.chosen_metrics
+        found = await asyncio.gather(*(logged(key) for key in keys))
+        return frozenset(key for key, present in zip(keys, found) if present)
 
     def on_versions_screen_failed(self, message: Failed) -> None:
         if message.generation == self._generation:
@@ -266,47 +301,110 @@ class VersionsScreen(RegistryScreen):
         else:
             self.show_error(message.error, self.model_id)
 
-    def _set_columns(self, first_page: list[resources_pb2.ModelVersion]) -> None:
-        """Columns as wide as the header or this page's widest cell, whichever is wider, up to a cap."""
-        chosen = self.registry.settings.version_metrics
-        if not chosen:
-            seen: dict[str, None] = {}
-            for version in first_page:
-                seen.update(dict.fromkeys(cells.latest_metrics(version.metrics)))
-            chosen = tuple(list(seen)[:METRIC_COLUMNS])
-        self.metric_keys = tuple(chosen)
-        titles = ["", "VERSION", "SEMVER", "STAGE", "ALIASES", *(k.upper() for k in self.metric_keys)]
-        titles += ["FORMAT", "SIZE", "STATUS", "CREATED", "BY"]
-        caps = [*COLUMN_CAPS[:5], *(METRIC_CAP for _ in self.metric_keys), *COLUMN_CAPS[5:]]
-        widths = [max(len(title), 1) for title in titles]  # the mark column is as wide as its mark
-        for version in first_page:
-            widths = [max(width, cell.cell_len) for width, cell in zip(widths, self._row(version))]
-        columns = [(title, max(len(title), min(width, cap))) for title, width, cap in zip(titles, widths, caps)]
+    @property
+    def chosen_metrics(self) -> tuple[str, ...]:
+        """The metric columns the user asked for: `version_metrics`, else `key_metrics`."""
+        settings = self.registry.settings
+        return tuple(settings.version_metrics or settings.key_metrics)
+
+    def _measure(self, rows: list[resources_pb2.ModelVersion]) -> None:
+        """Widest value per text column in these rows; later pages are cut to these widths, never measured."""
+        widths: dict[str, int] = {}
+        for version in rows:
+            for key, text in self._texts(version).items():
+                widths[key] = max(widths.get(key, 0), len(text))
+        self.text_widths = widths
+
+    def _set_columns(self) -> None:
+        """The columns that fit the table's width: the chosen metrics and the sorted-by one, never the data's."""
         table = self.query_one(WindowTable)
+        chosen = self.shown_metrics
+        self.metric_keys = metric_columns(chosen, self.sort.metric)
+        width = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
+        widths = {**self.text_widths, **self._model_widths()}
+        self.columns = layout(chosen, width, widths, sorted_by=self.sort.metric, arrow=self.sort.arrow)
+        columns = [(column.title, column.width) for column in self.columns]
         if columns != self._columns(table):
             table.set_columns(columns)
+
+    @property
+    def shown_metrics(self) -> tuple[str, ...]:
+        """The chosen metrics this model has logged at all (all of them until the daemon said)."""
+        logged = self.logged_metrics
+        return tuple(k for k in self.chosen_metrics if logged is None or k in logged)
+
+    def _model_widths(self) -> dict[str, int]:
+        """Widths the model itself decides: its highest version number, the stages and aliases a version holds."""
+        model = self.model
+        if model is None:
+            return {}
+        stages: dict[str, list[str]] = {}
+        for stage, holder in model.stage_holders.items():
+            stages.setdefault(holder, []).append(stage)
+        aliases: dict[str, list[str]] = {}
+        for alias, holder in model.aliases.items():
+            aliases.setdefault(holder, []).append(alias)
+        widths = {"version": len(str(model.latest_version))}
+        if stages:
+            widths["stage"] = max(len(" ".join(held)) for held in stages.values())
+        if aliases:
+            widths["aliases"] = max(len(" ".join(held)) for held in aliases.values())
+        return {key: max(width, self.text_widths.get(key, 0)) for key, width in widths.items()}
+
+    def on_resize(self) -> None:
+        # A narrower or wider terminal keeps or leaves out whole columns: lay them out again,
+        # once the table has its new size.
+        self.call_after_refresh(self._relayout)
+
+    def _relayout(self) -> None:
+        before = self.columns
+        if not before:
+            return
+        self._set_columns()
+        if self.columns != before:
+            table = self.query_one(WindowTable)
+            row = table.cursor_row
+            table.replace([self._row(v) for v in self.versions], cursor=row)
 
     @staticmethod
     def _columns(table: WindowTable) -> list[tuple[str, int]]:
         return [(column.label.plain, column.width) for column in table.ordered_columns]
 
+    def _texts(self, version: resources_pb2.ModelVersion) -> dict[str, str]:
+        """The text of each non-metric column for `version`."""
+        return {
+            "version": str(version.number),
+            "semver": version.semver,
+            "stage": " ".join(version.stages),
+            "aliases": " ".join(version.aliases),
+            # Summary listings leave the files out but name the largest file's format.
+            "format": version.format or cells.formats(version),
+            "size": cells.size(version.total_size),
+            "status": cells.status(version),
+            "created": self.registry.times.ago(version.create_time),
+            "by": version.created_by,
+        }
+
     def _row(self, version: resources_pb2.ModelVersion) -> list[Text]:
         paint = self.paint()
-        metrics = cells.latest_metrics(version.metrics)
+        texts = self._texts(version)
+        metrics = metric_values(version)
         stage_role = "good" if "production" in version.stages else "accent"
-        return [
-            self._mark(version, paint),
-            paint(str(version.number), "bold"),
-            paint(version.semver),
-            paint(" ".join(version.stages), stage_role),
-            paint(" ".join(version.aliases), "secondary"),
-            *(paint(cells.value(metrics.get(key))) for key in self.metric_keys),
-            paint(cells.formats(version)),
-            paint(cells.size(version.total_size)),
-            cells.status_cell(version, paint),
-            paint(self.registry.times.ago(version.create_time), "muted"),
-            paint(version.created_by, "muted"),
-        ]
+        roles = {"version": "bold", "stage": stage_role, "aliases": "secondary", "created": "muted", "by": "muted"}
+        row: list[Text] = []
+        for column in self.columns:
+            if column.key == "mark":
+                cell = self._mark(version, paint)
+            elif column.metric:
+                cell = paint(format_metric(metrics.get(column.metric)))
+            elif column.key == "status":
+                cell = cells.status_cell(version, paint)
+            else:
+                cell = paint(texts[column.key], roles.get(column.key))
+            # Longer than its column: cut with a visible `…` rather than silently.
+            cell.truncate(column.width, overflow="ellipsis")
+            row.append(cell)
+        return row
 
     def _mark(self, version: resources_pb2.ModelVersion, paint: ThemeText) -> Text:
         return paint(MARK if version.name in self.marked else "", "warn")
@@ -324,7 +422,7 @@ class VersionsScreen(RegistryScreen):
         self.query_one("#model-info", Static).update(safe_lines("\n".join(lines)))
 
     def _show_status(self) -> None:
-        parts = [shown_rows(self.first_row, len(self.versions), self.total), f"sorted {SORTS[self.sort_index][1]}"]
+        parts = [shown_rows(self.first_row, len(self.versions), self.total), f"sorted by {self.sort.label}"]
         if self.filter_text:
             parts.append(f"filter: {self.filter_text}")
         if self.show_archived:
@@ -374,7 +472,7 @@ class VersionsScreen(RegistryScreen):
     def _version_created(self, version: resources_pb2.ModelVersion) -> None:
         if version.name in self._index:
             return
-        newest_first = not SORTS[self.sort_index][0] and not self.filter_text
+        newest_first = self.sort == NEWEST and not self.filter_text
         if self.first_row == 0 and len(self.versions) <= self.page_size:
             self.schedule_reload()  # only the first page is shown: reading it again is cheap
         elif not newest_first:
@@ -423,7 +521,27 @@ class VersionsScreen(RegistryScreen):
         self.query_one(VimTable).focus()
 
     def action_sort(self) -> None:
-        self.sort_index = (self.sort_index + 1) % len(SORTS)
+        """Step to the next order: newest, oldest, created, semver, then each metric column best first."""
+        sorts = cycle(self.shown_metrics)
+        following = sorts.index(self.sort) + 1 if self.sort in sorts else 0
+        self.sort_by(sorts[following % len(sorts)])
+
+    def action_pick_sort(self) -> None:
+        """A list of every order, metrics first; typing narrows it or names any metric key."""
+        seen: dict[str, None] = dict.fromkeys(self.shown_metrics)
+        for version in self.versions:
+            seen.update(dict.fromkeys(m.key for m in version.metrics if not m.HasField("step")))
+        self.app.push_screen(SortPicker(picker_choices(seen), self.sort), self._picked)
+
+    def _picked(self, sort: VersionSort | None) -> None:
+        if sort is not None:
+            self.sort_by(sort)
+
+    def sort_by(self, sort: VersionSort) -> None:
+        """Ask the daemon for the rows in this order, from the top (the best first for a metric)."""
+        self.sort = sort
+        self.first_row = 0
+        self._cursor_to_top = True
         self.load_page(reset=True, filter=self.filter_text)
 
     def action_archived(self) -> None:
@@ -431,6 +549,9 @@ class VersionsScreen(RegistryScreen):
         self.load_page(reset=True, filter=self.filter_text)
 
     def action_reload(self) -> None:
+        # Asked for by the user, so a chosen metric logged meanwhile may now get its column;
+        # live updates never change the columns by themselves.
+        self.logged_metrics = None
         self.reload()
 
     def action_mark(self) -> None:
@@ -476,6 +597,22 @@ class VersionsScreen(RegistryScreen):
         if action in ("promote", "rollback") and self.registry.readonly:
             return False
         return True
+
+
+def metric_values(version: resources_pb2.ModelVersion) -> dict[str, float]:
+    """Each metric's value for its column, the one the daemon sorts by: per split, the final value
+    (else the one at the highest step); over several splits, the highest of them."""
+    latest: dict[tuple[str, str], tuple[bool, int, float]] = {}
+    for metric in version.metrics:
+        final = not metric.HasField("step")
+        rank = (final, metric.step if not final else 0, metric.value)
+        known = latest.get((metric.key, metric.split))
+        if known is None or rank[:2] >= known[:2]:
+            latest[(metric.key, metric.split)] = rank
+    values: dict[str, float] = {}
+    for (key, _), (_, _, value) in latest.items():
+        values[key] = max(values.get(key, value), value)
+    return values
 
 
 def _short(name: str) -> str:

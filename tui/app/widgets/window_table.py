@@ -21,6 +21,10 @@ class WindowTable(VimTable):
     DataTable only appends rows and removes them one by one (each removal renumbers every row),
     so `splice` reorders its row index in one pass. Columns have fixed widths: a new page is
     never measured cell by cell, so every page costs the same however many came before.
+
+    Both need DataTable's internals (its row index, its pending-measure set, its dimension
+    update): the public API can only remove rows one renumbering at a time and measures every
+    cell it adds. pyproject.toml therefore pins Textual to the major version this was tested on.
     """
 
     class NearStart(TableMessage):

@@ -200,17 +200,23 @@ def promotion_ref(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def moment(text: str) -> datetime:
-    """ISO 8601 date or time (`2026-01-31`, `2026-01-31T09:30`, `...Z`); without a zone, local time."""
+def moment(text: str) -> str:
+    """A time (`1h`, `30m ago`, `2026-01-31`, `2026-01-31T09:30Z`), checked here so that a bad one
+    is a usage error; kept as typed and read by the command once --utc is known."""
+    from studbook.cli import times
+
     try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date or time like 2026-01-31T09:30:00Z, got {text!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.astimezone()
+        times.parse_moment(text)
+    except times.InvalidTime as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def duration(text: str) -> int:
-    """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`."""
+    """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`.
+
+    Stricter than a time (`times.parse_moment`): a lifetime is written once, in a script,
+    so one spelling only."""
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise argparse.ArgumentTypeError(
@@ -255,7 +261,10 @@ def _common_options() -> Parser:
         metavar="FILE",
         help="CA certificate (PEM) to trust for a host:port daemon (default: $STUDBOOK_TLS_CA, else the system's)",
     )
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print JSON for scripts (numbers as numbers, plain enum words, metrics by key)")
+    common.add_argument("--utc", action="store_true", default=argparse.SUPPRESS,
+                        help="print times in UTC, and read times typed without a zone as UTC (default: local time)")
     common.add_argument(
         "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
     )
@@ -369,6 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     show = command("show", cmd_show, "show a model or a version")
     show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
 
+    metrics_help = "a version's metrics step by step: first, last, min, max and a sparkline of each series"
+    metrics = command("metrics", cmd_metrics, metrics_help)
+    metrics.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud (its latest)")
+    metrics.add_argument("--key", action="append", default=[], metavar="KEY",
+                         help="only this metric (repeatable); with one --key, every step's value is listed")
+    metrics.add_argument("--split", default="", help="only this split, e.g. validation")
+
     pull = command("pull", cmd_pull, "write a kept version's files into a folder, each verified by its sha256")
     pull.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud")
     pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
@@ -456,7 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
     history = command("history", cmd_history, "who held which stage, when and why")
     history.add_argument("model", type=model_ref)
     history.add_argument("--stage", default="", help="one stage or alias only")
-    history.add_argument("--at", type=moment, metavar="TIME", help="also show the holders at this time")
+    history.add_argument("--at", type=moment, metavar="TIME",
+                         help="also show the holders at this time: 1h, 3d ago, 2w, 2026-01-31, 2026-01-31T09:30+01:00")
     history.add_argument("--limit", type=int, default=50)
 
     diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
@@ -557,6 +574,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version and usage errors
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     args.extra = extra
+    from studbook.cli import times
+
+    times.use_utc(getattr(args, "utc", False))
     context = Context(
         address=getattr(args, "address", None) or locations.default_address(),
         as_json=getattr(args, "json", False),
@@ -644,7 +664,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     models = client.list_models(page_size=1).total_size
     versions = client.list_versions("-", page_size=1, summary_only=True).total_size
     watch = _watch_status(client)
-    counts = {"address": ctx.address, "status": health, "models": models, "versions": versions}
+    counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it.
     data = {**counts, "watch": message_dict(watch) if watch is not None else None}
 
@@ -801,6 +821,36 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         return "\n\n".join(block for block in blocks if block)
 
     ctx.emit(model, human)
+    return EXIT_OK
+
+
+def cmd_metrics(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import metrics_view
+    from studbook.cli.output import section
+
+    version = ctx.client.get_version(args.name)
+    shown = names.short_version(version.name)
+    keys = list(dict.fromkeys(args.key))
+    if keys:  # one call per key: the daemon reads only those series
+        found = [m for key in keys for m in ctx.client.list_metrics(version.name, key=key, split=args.split)]
+    else:
+        found = ctx.client.list_metrics(version.name, split=args.split)
+    all_series = metrics_view.series_of(found)
+    on_split = f" on split {args.split!r}" if args.split else ""
+    missing = [key for key in keys if not any(s.key == key for s in all_series)]
+    if missing:
+        known = sorted({m.key for m in ctx.client.list_metrics(version.name, split=args.split)})
+        has = f"it has {', '.join(known)}" if known else "it has none"
+        return _fail(f"{shown} has no metric {', '.join(missing)}{on_split}; {has}", EXIT_NOT_FOUND)
+
+    def human() -> str:
+        if not all_series:
+            return f"{shown} has no metrics{on_split}"
+        if len(keys) == 1:
+            return section(f"{shown} {keys[0]}", metrics_view.steps_table(all_series, ctx.paint), paint=ctx.paint)
+        return section(shown, metrics_view.summary_table(all_series, ctx.paint), paint=ctx.paint)
+
+    ctx.emit(metrics_view.as_json(version.name, all_series), human)
     return EXIT_OK
 
 
@@ -985,7 +1035,10 @@ def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import views
 
-    response = ctx.client.stage_history(args.model, stage=args.stage, at=args.at, page_size=_page_size(args.limit))
+    from studbook.cli import times
+
+    at = times.parse_moment(args.at) if args.at else None
+    response = ctx.client.stage_history(args.model, stage=args.stage, at=at, page_size=_page_size(args.limit))
     ctx.emit(response, lambda: views.history(response, ctx.paint))
     return EXIT_OK
 

@@ -54,8 +54,8 @@ def test_metrics_shows_each_series_with_its_steps_range_and_sparkline(run: Any, 
     assert result.code == 0, result.err
     assert result.out.splitlines()[0] == f"{trained}@1"
     assert rows(result) == [
-        ["auc", "-", "-", "0.93", "0.93", "0.93", "0.93", "▄"],
-        ["auc", "validation", "-", "0.95", "0.95", "0.95", "0.95", "▄"],
+        ["auc", "-", "-", "0.93", "0.93", "0.93", "0.93"],
+        ["auc", "validation", "-", "0.95", "0.95", "0.95", "0.95"],
         ["loss", "train", "5", "0.9", "0.2", "0.2", "0.9", "█▄▂▁▁"],
     ]
 

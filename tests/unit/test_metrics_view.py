@@ -59,7 +59,19 @@ def test_the_summary_has_a_row_per_key_and_split_with_its_curve() -> None:
 
     assert lines[0].split() == ["KEY", "SPLIT", "STEPS", "FIRST", "LAST", "MIN", "MAX", "TREND"]
     assert lines[1].split() == ["loss", "train", "5", "1", "0.2", "0.2", "1", "█▄▂▁▁"]
-    assert lines[2].split() == ["auc", "-", "-", "0.93", "0.93", "0.93", "0.93", "▄"]
+    assert lines[2].split() == ["auc", "-", "-", "0.93", "0.93", "0.93", "0.93"]  # one value: no curve
+
+
+def test_the_curve_shrinks_to_fit_the_terminal_but_never_below_eight_bars() -> None:
+    long = metrics_view.series_of([resources_pb2.Metric(key="loss", split="train", step=i, value=i) for i in range(100)])
+
+    wide = metrics_view.summary_table(long, columns=200).splitlines()
+    narrow = metrics_view.summary_table(long, columns=78).splitlines()
+    tiny = metrics_view.summary_table(long, columns=20).splitlines()
+
+    assert len(wide[1].split()[-1]) == metrics_view.SPARK_WIDTH
+    assert max(len(line) for line in narrow) <= 78
+    assert len(tiny[1].split()[-1]) == metrics_view.MIN_SPARK
 
 
 def test_the_steps_table_lists_every_observation() -> None:

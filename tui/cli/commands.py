@@ -848,7 +848,11 @@ def cmd_metrics(args: argparse.Namespace, ctx: Context) -> int:
             return f"{shown} has no metrics{on_split}"
         if len(keys) == 1:
             return section(f"{shown} {keys[0]}", metrics_view.steps_table(all_series, ctx.paint), paint=ctx.paint)
-        return section(shown, metrics_view.summary_table(all_series, ctx.paint), paint=ctx.paint)
+        import shutil
+
+        # The section indents the table by two columns.
+        columns = shutil.get_terminal_size((100, 24)).columns - 2
+        return section(shown, metrics_view.summary_table(all_series, ctx.paint, columns), paint=ctx.paint)
 
     ctx.emit(metrics_view.as_json(version.name, all_series), human)
     return EXIT_OK

@@ -15,6 +15,7 @@ from studbook.v1 import resources_pb2
 
 BARS = "▁▂▃▄▅▆▇█"
 SPARK_WIDTH = 30
+MIN_SPARK = 8
 # A series that never changes sits mid-height: neither its best nor its worst.
 FLAT = BARS[3]
 
@@ -77,7 +78,8 @@ def _buckets(values: Sequence[float], width: int) -> list[float | None]:
     out: list[float | None] = []
     for i in range(count):
         chunk = [v for v in values[i * len(values) // count : (i + 1) * len(values) // count] if math.isfinite(v)]
-        out.append(math.fsum(chunk) / len(chunk) if chunk else None)
+        # Divided first: the sum of a few huge values would overflow.
+        out.append(math.fsum(v / len(chunk) for v in chunk) if chunk else None)
     return out
 
 
@@ -90,8 +92,12 @@ def _stat(values: list[float], pick: Any) -> str:
     return format_number(pick(values)) if values else "-"
 
 
-def summary_table(all_series: Sequence[Series], paint: Painter = PLAIN) -> str:
-    """One row per (key, split): how many steps, first, last, min, max and the curve."""
+def summary_table(all_series: Sequence[Series], paint: Painter = PLAIN, columns: int | None = None) -> str:
+    """One row per (key, split): how many steps, first, last, min, max and the curve.
+
+    The curve takes what `columns` leaves (between MIN_SPARK and SPARK_WIDTH bars), so the
+    table fits an 80-column terminal; a single value has no curve to draw.
+    """
     rows = [
         (
             safe(s.key),
@@ -101,11 +107,14 @@ def summary_table(all_series: Sequence[Series], paint: Painter = PLAIN) -> str:
             format_number(s.values[-1]),
             _stat(s.finite, min),
             _stat(s.finite, max),
-            paint(sparkline(s.values), "cyan"),
         )
         for s in all_series
     ]
-    return table(("KEY", "SPLIT", "STEPS", "FIRST", "LAST", "MIN", "MAX", "TREND"), rows, paint=paint)
+    headers = ("KEY", "SPLIT", "STEPS", "FIRST", "LAST", "MIN", "MAX")
+    used = max(len(line) for line in table(headers, rows).splitlines()) + 2
+    room = SPARK_WIDTH if columns is None else max(MIN_SPARK, min(SPARK_WIDTH, columns - used - 1))
+    curves = [paint(sparkline(s.values, room), "cyan") if len(s.points) > 1 else "" for s in all_series]
+    return table((*headers, "TREND"), [(*row, curve) for row, curve in zip(rows, curves)], paint=paint)
 
 
 def steps_table(all_series: Sequence[Series], paint: Painter = PLAIN) -> str:

@@ -224,9 +224,8 @@ def metrics_by_key(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for item in items:
         rest = {name: value for name, value in item.items() if name != "key"}
-        if "value" in rest:  # a Metric (not a diff's MetricChange): step and time always present
-            rest.setdefault("step", None)
-            rest.setdefault("time", None)
+        if "value" in rest:  # a Metric (not a diff's MetricChange): always these four, in this order
+            rest = {name: rest.get(name) for name in ("value", "split", "step", "time")}
         grouped.setdefault(str(item.get("key", "")), []).append(rest)
     return {key: found[0] if len(found) == 1 else found for key, found in grouped.items()}
 

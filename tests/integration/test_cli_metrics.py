@@ -1,10 +1,8 @@
-"""`studbook metrics`, times read back from now and printed with their zone, and the JSON scripts get."""
+"""`studbook metrics` and the JSON scripts get from every command."""
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -33,15 +31,6 @@ def trained(shared_daemon: Any, run: Any) -> str:
         for step, loss in enumerate(LOSS):
             client.log_metrics(f"{model}@1", {"loss": loss}, step=step * 100, split="train")
     return model
-
-
-@pytest.fixture
-def in_berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("TZ", "Europe/Berlin")
-    time.tzset()
-    yield
-    monkeypatch.undo()
-    time.tzset()
 
 
 def rows(result: Result) -> list[list[str]]:
@@ -126,39 +115,3 @@ def test_history_json_times_are_rfc_3339_with_a_zone(run: Any, trained: str) -> 
 
     assert [c["stage"] for c in changes] == ["production"]
     assert datetime.fromisoformat(changes[0]["time"]).tzinfo is not None
-
-
-# ---- times --------------------------------------------------------------------------
-
-
-def test_history_at_a_span_back_from_now(run: Any, trained: str) -> None:
-    run("promote", f"{trained}@1", "production", "--reason", "ship it")
-
-    an_hour_ago = run("history", trained, "--at", "1h", "--json")
-    two_weeks_ago = run("history", trained, "--at", "2w ago", "--json")
-    now = run("history", trained, "--at", "now", "--json")
-    by_date = run("history", trained, "--at", "2999-01-01", "--json")
-
-    assert an_hour_ago.code == 0, an_hour_ago.err
-    assert an_hour_ago.json()["holders_at"] == two_weeks_ago.json()["holders_at"] == {}
-    assert now.json()["holders_at"] == by_date.json()["holders_at"] == {"production": f"models/{trained}/versions/1"}
-
-
-def test_a_time_the_cli_cannot_read_is_a_usage_error_listing_the_forms(run: Any, trained: str) -> None:
-    result = run("history", trained, "--at", "an hour ago")
-
-    assert result.code == cli.EXIT_USAGE
-    assert "30s, 15m, 1h, 3d, 2w" in result.err and "2026-01-31" in result.err
-
-
-@pytest.mark.usefixtures("in_berlin")
-def test_printed_times_carry_the_local_offset_or_utc_when_asked(run: Any, trained: str) -> None:
-    local = run("show", f"{trained}@1")
-    utc = run("show", f"{trained}@1", "--utc")
-    zone_less = run("history", trained, "--at", "2999-01-01 00:00", "--utc", "--json")
-
-    created = [line for line in local.out.splitlines() if line.startswith("created:")]
-    created_utc = [line for line in utc.out.splitlines() if line.startswith("created:")]
-    assert created and created[0].split()[-1] in ("+01:00", "+02:00")
-    assert created_utc and created_utc[0].split()[-1] == "+00:00"
-    assert zone_less.code == 0, zone_less.err

@@ -505,3 +505,14 @@ def test_drops_retry_allow_unsafe_asks_for_it_by_name_or_path(stand_in: StandInC
 
     assert stand_in.requests == [("retry", "drops/0a1b", None, "allow-unsafe"),
                                  ("retry", "", "/srv/drops/m7/1", "allow-unsafe")]  # fmt: skip
+
+
+def test_since_and_until_join_the_filter_as_utc_comparisons_and_keep_an_or_together() -> None:
+    args = parse("versions", "fraud", "--filter", 'stage = "a" OR stage = "b"', "--since", "2026-01-31T10:00+01:00",
+                 "--until", "2026-02-01T00:00Z")  # fmt: skip
+
+    assert cli._with_times(args, "create_time") == (
+        '(stage = "a" OR stage = "b") AND create_time >= "2026-01-31T09:00:00Z" '
+        'AND create_time <= "2026-02-01T00:00:00Z"'
+    )
+    assert cli._with_times(parse("models"), "update_time") == ""

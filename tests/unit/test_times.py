@@ -59,7 +59,7 @@ def test_an_iso_time_without_a_zone_is_local_time_or_utc_with_utc() -> None:
     assert times.parse_moment("2026-01-31", now=NOW) == datetime(2026, 1, 31, tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("text", ["", "1", "h", "1.5h", "-3d", "1y", "1h30m", "in 1h", "yesterday", "3 days ago",
+@pytest.mark.parametrize("text", ["", "1", "h", "1.5h", "-3d", "1y", "1h30m", "in 1h", "last week", "3 days ago",
                                   "2026-13-01", "31/01/2026", "1h agoo"])  # fmt: skip
 def test_anything_else_is_refused_naming_the_accepted_forms(text: str) -> None:
     with pytest.raises(times.InvalidTime, match="1h.*ago.*2026-01-31"):
@@ -74,6 +74,12 @@ def test_any_text_is_read_or_refused_with_a_message_never_a_crash(text: str) -> 
         assert str(error)
     else:
         assert parsed.tzinfo is not None
+
+
+def test_today_and_yesterday_are_the_start_of_the_day_in_the_display_zone() -> None:
+    times.use_utc(True)
+    assert times.parse_moment("today", now=NOW) == datetime(2026, 11, 3, tzinfo=timezone.utc)
+    assert times.parse_moment(" Yesterday ", now=NOW) == datetime(2026, 11, 2, tzinfo=timezone.utc)
 
 
 def test_a_span_too_long_for_the_calendar_says_so() -> None:
@@ -117,5 +123,9 @@ def test_local_time_is_the_zone_of_tz_with_its_offset_on_that_date() -> None:
     assert times.format_moment(NOW) == "2026-11-03 14:05:12 +01:00"
     assert times.format_moment(datetime(2026, 7, 1, 12, tzinfo=timezone.utc)) == "2026-07-01 14:00:00 +02:00"
     assert times.parse_moment("2026-07-01 14:00", now=NOW) == datetime(2026, 7, 1, 12, tzinfo=timezone.utc)
+    assert times.parse_moment("yesterday", now=NOW) == datetime(2026, 11, 1, 23, tzinfo=timezone.utc)
+    # The day summer time ended (2026-10-25) began at +02:00, though noon was at +01:00.
+    assert times.parse_moment("today", now=datetime(2026, 10, 25, 12, tzinfo=timezone.utc)) == datetime(
+        2026, 10, 24, 22, tzinfo=timezone.utc)  # fmt: skip
     times.use_utc(True)
     assert times.format_moment(NOW) == "2026-11-03 13:05:12 +00:00"

@@ -369,11 +369,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "exits 4 while the drop stays quarantined")  # fmt: skip
 
     models = command("models", cmd_models, "list models")
-    _list_options(models)
+    _list_options(models, "updated")
 
     versions = command("versions", cmd_versions, "list the versions of a model (`-` for every model)")
     versions.add_argument("model", type=model_ref, help="model, or - for all")
-    _list_options(versions)
+    _list_options(versions, "created")
 
     show = command("show", cmd_show, "show a model or a version")
     show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
@@ -474,7 +474,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--stage", default="", help="one stage or alias only")
     history.add_argument("--at", type=moment, metavar="TIME",
                          help="also show the holders at this time: 1h, 3d ago, 2w, 2026-01-31, 2026-01-31T09:30+01:00")
-    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--since", type=moment, metavar="TIME", help="only changes at or after TIME (1h, 3d, 2026-01-31)")
+    history.add_argument("--until", type=moment, metavar="TIME", help="only changes at or before TIME")
+    history.add_argument("--limit", type=int, default=50, help="at most this many changes (0: all)")
 
     diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
     diff.add_argument("base", type=version_ref)
@@ -501,11 +503,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _list_options(sub: argparse.ArgumentParser) -> None:
+def _list_options(sub: argparse.ArgumentParser, when: str) -> None:
     sub.add_argument("--filter", default="", help='e.g. metrics.auc > 0.9 AND tags.team = "risk"')
     sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
     sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
     sub.add_argument("--archived", action="store_true", help="include archived ones")
+    sub.add_argument("--since", type=moment, metavar="TIME", help=f"only those {when} at or after TIME (1h, 3d, 2026-01-31)")
+    sub.add_argument("--until", type=moment, metavar="TIME", help=f"only those {when} at or before TIME")
+
+
+def _with_times(args: argparse.Namespace, column: str) -> str:
+    """--filter with --since/--until added as comparisons of `column`, in UTC for the daemon."""
+    from studbook.cli import times
+
+    clauses = [f"({args.filter})"] if args.filter.strip() else []
+    for option, check in ((args.since, ">="), (args.until, "<=")):
+        if option:
+            clauses.append(f'{column} {check} "{times.rfc3339(times.parse_moment(option))}"')
+    return " AND ".join(clauses)
 
 
 def _package_version() -> str:
@@ -765,7 +780,10 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
 
     found = _take(
         ctx.client.iter_models(
-            filter=args.filter, order_by=args.order_by, page_size=_page_size(args.limit), show_archived=args.archived
+            filter=_with_times(args, "update_time"),
+            order_by=args.order_by,
+            page_size=_page_size(args.limit),
+            show_archived=args.archived,
         ),
         args.limit,
     )
@@ -779,7 +797,7 @@ def cmd_versions(args: argparse.Namespace, ctx: Context) -> int:
     found = _take(
         ctx.client.iter_versions(
             args.model,
-            filter=args.filter,
+            filter=_with_times(args, "create_time"),
             order_by=args.order_by,
             page_size=_page_size(args.limit),
             show_archived=args.archived,
@@ -1037,14 +1055,42 @@ def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
-    from studbook.cli import views
+    from studbook.cli import times, views
 
-    from studbook.cli import times
-
-    at = times.parse_moment(args.at) if args.at else None
-    response = ctx.client.stage_history(args.model, stage=args.stage, at=at, page_size=_page_size(args.limit))
+    at, since, until = (times.parse_moment(text) if text else None for text in (args.at, args.since, args.until))
+    if since is None and until is None:
+        response = ctx.client.stage_history(args.model, stage=args.stage, at=at, page_size=_page_size(args.limit))
+    else:
+        response = _history_between(ctx.client, args, at, since, until)
     ctx.emit(response, lambda: views.history(response, ctx.paint))
     return EXIT_OK
+
+
+def _history_between(
+    client: Client, args: argparse.Namespace, at: datetime | None, since: datetime | None, until: datetime | None
+) -> Any:
+    """The changes made between `since` and `until` (either open), newest first, at most --limit.
+
+    The daemon pages history by revision, not time, so every page is read: a model's
+    history is short, and a change recorded with an earlier time must not be missed.
+    """
+    from studbook.v1 import stages_pb2
+
+    kept: list[Any] = []
+    holders: dict[str, str] = {}
+    token = ""
+    while True:
+        page = client.stage_history(args.model, stage=args.stage, at=at, page_size=1000, page_token=token)
+        holders = holders or dict(page.holders_at)
+        for change in page.changes:
+            when = change.time.ToDatetime(tzinfo=timezone.utc)
+            if (since is None or when >= since) and (until is None or when <= until):
+                kept.append(change)
+        token = page.next_page_token
+        if not token or 0 < args.limit <= len(kept):
+            break
+    kept = kept[: args.limit] if args.limit > 0 else kept
+    return stages_pb2.GetStageHistoryResponse(changes=kept, holders_at=holders)
 
 
 def cmd_diff(args: argparse.Namespace, ctx: Context) -> int:

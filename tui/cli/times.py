@@ -16,7 +16,7 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _SPAN = re.compile(r"([0-9]{1,9}) ?([smhdw])(?: ago)?")
 
 ACCEPTED = (
-    "a span back from now (30s, 15m, 1h, 3d, 2w, optionally followed by 'ago'), 'now', "
+    "a span back from now (30s, 15m, 1h, 3d, 2w, optionally followed by 'ago'), 'now', 'today', 'yesterday', "
     "or an ISO date or time (2026-01-31, 2026-01-31 09:30, 2026-01-31T09:30:00+01:00, 2026-01-31T08:30Z; "
     "local time when no zone is given)"
 )
@@ -46,6 +46,11 @@ def format_moment(moment: datetime) -> str:
     return f"{shown:%Y-%m-%d %H:%M:%S} {offset(shown)}"
 
 
+def rfc3339(moment: datetime) -> str:
+    """`2026-11-03T13:05:12.481000Z`: the instant in UTC, as the API and --json spell times."""
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
 def offset(moment: datetime) -> str:
     """`+01:00`, `-05:30`, `+00:00`: the offset as RFC 3339 spells it."""
     delta = moment.utcoffset() or timedelta(0)
@@ -63,11 +68,25 @@ def parse_span(text: str) -> int | None:
     return int(match.group(1)) * UNITS[match.group(2)]
 
 
+# Words for the start of a day in the display zone, and how many days back it is.
+_DAYS_BACK = {"today": 0, "yesterday": 1}
+
+
+def _midnight(now: datetime, days_back: int) -> datetime:
+    day = in_display_zone(now).date() - timedelta(days=days_back)
+    start = datetime(day.year, day.month, day.day)
+    # astimezone() on the naive midnight: the offset of that moment, right across a DST change.
+    return start.replace(tzinfo=_zone) if _zone is not None else start.astimezone()
+
+
 def parse_moment(text: str, now: datetime | None = None) -> datetime:
     """A time typed on the command line -> an aware datetime. Raises InvalidTime."""
     now = now if now is not None else datetime.now(timezone.utc)
-    if " ".join(text.split()).lower() == "now":
+    word = " ".join(text.split()).lower()
+    if word == "now":
         return now
+    if word in _DAYS_BACK:
+        return _midnight(now, _DAYS_BACK[word])
     seconds = parse_span(text)
     if seconds is not None:
         try:

@@ -85,6 +85,17 @@ exit codes:
      by themselves, reads still work)
   11 `promote` was accepted but waits for approvals: nothing changed yet
 
+times:
+  printed in local time with their offset (2026-11-03 14:05:12 +01:00); --utc (or TZ=UTC)
+  prints UTC. Typed (--at, --since, --until): 30s, 15m, 1h, 3d, 2w back from now ('ago'
+  optional), now, today, yesterday, or ISO 8601 (2026-01-31, 2026-01-31T09:30,
+  2026-01-31T09:30+01:00, ...Z); without a zone, local time (UTC with --utc).
+
+--json:
+  integers as numbers, enums as plain lowercase words (ready, pending_approval), times
+  as RFC 3339 in UTC, metrics as a map by name (a list where a metric has several
+  splits); see "JSON for scripts" in the README.
+
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
   STUDBOOK_TOKEN    bearer token sent with every call (like --token, but kept out of

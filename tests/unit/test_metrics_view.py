@@ -63,7 +63,7 @@ def test_the_summary_has_a_row_per_key_and_split_with_its_curve() -> None:
 
 
 def test_the_curve_shrinks_to_fit_the_terminal_but_never_below_eight_bars() -> None:
-    long = metrics_view.series_of([resources_pb2.Metric(key="loss", split="train", step=i, value=i) for i in range(100)])
+    long = metrics_view.series_of([resources_pb2.Metric(key="loss", step=i, value=i) for i in range(100)])
 
     wide = metrics_view.summary_table(long, columns=200).splitlines()
     narrow = metrics_view.summary_table(long, columns=78).splitlines()

@@ -15,8 +15,8 @@ CREATED = datetime(2026, 11, 3, 13, 5, 12, tzinfo=timezone.utc)
 
 
 def version(**fields: object) -> resources_pb2.ModelVersion:
-    v = resources_pb2.ModelVersion(name="models/fraud/versions/12", number=12, status=resources_pb2.VERSION_STATUS_READY,
-                                   **fields)  # type: ignore[arg-type]  # fmt: skip
+    ready = resources_pb2.VERSION_STATUS_READY
+    v = resources_pb2.ModelVersion(name="models/fraud/versions/12", number=12, status=ready, **fields)  # type: ignore[arg-type]
     v.create_time.FromDatetime(CREATED)
     return v
 
@@ -82,8 +82,9 @@ def test_nested_messages_and_lists_of_them_are_converted_too() -> None:
 
 
 def test_a_diffs_metric_changes_are_keyed_by_name_too() -> None:
-    diff = registry_pb2.VersionDiff(metrics=[registry_pb2.MetricChange(key="auc", split="test", base=0.9, target=0.93,
-                                                                       change=registry_pb2.CHANGE_TYPE_CHANGED)])  # fmt: skip
+    change = registry_pb2.MetricChange(key="auc", split="test", base=0.9, target=0.93,
+                                       change=registry_pb2.CHANGE_TYPE_CHANGED)  # fmt: skip
+    diff = registry_pb2.VersionDiff(metrics=[change])
 
     changed = output.message_dict(diff)["metrics"]["auc"]
 

@@ -391,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics_help = "a version's metrics step by step: first, last, min, max and a sparkline of each series"
     metrics = command("metrics", cmd_metrics, metrics_help)
-    metrics.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud (its latest)")
+    metrics.add_argument("name", type=version_ref, metavar="MODEL@VERSION",
+                         help="fraud@production, fraud/3, fraud (its latest)")
     metrics.add_argument("--key", action="append", default=[], metavar="KEY",
                          help="only this metric (repeatable); with one --key, every step's value is listed")
     metrics.add_argument("--split", default="", help="only this split, e.g. validation")
@@ -485,7 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--stage", default="", help="one stage or alias only")
     history.add_argument("--at", type=moment, metavar="TIME",
                          help="also show the holders at this time: 1h, 3d ago, 2w, 2026-01-31, 2026-01-31T09:30+01:00")
-    history.add_argument("--since", type=moment, metavar="TIME", help="only changes at or after TIME (1h, 3d, 2026-01-31)")
+    history.add_argument("--since", type=moment, metavar="TIME",
+                         help="only changes at or after TIME (1h, 3d, 2026-01-31)")
     history.add_argument("--until", type=moment, metavar="TIME", help="only changes at or before TIME")
     history.add_argument("--limit", type=int, default=50, help="at most this many changes (0: all)")
 
@@ -519,7 +521,8 @@ def _list_options(sub: argparse.ArgumentParser, when: str) -> None:
     sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
     sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
     sub.add_argument("--archived", action="store_true", help="include archived ones")
-    sub.add_argument("--since", type=moment, metavar="TIME", help=f"only those {when} at or after TIME (1h, 3d, 2026-01-31)")
+    sub.add_argument("--since", type=moment, metavar="TIME",
+                     help=f"only those {when} at or after TIME (1h, 3d, 2026-01-31)")
     sub.add_argument("--until", type=moment, metavar="TIME", help=f"only those {when} at or before TIME")
 
 

@@ -154,7 +154,7 @@ def test_the_cli_verifies_and_exports(daemon_factory, capsys):
     assert "intact: 5 records" in capsys.readouterr().out
     assert cli.main(["--address", daemon.address, "audit", "export", "--from", "3"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["event"]["revision"] for line in lines] == ["4", "5"]
+    assert [line["event"]["revision"] for line in lines] == [4, 5]
 
     tampered = tamper(daemon_factory, daemon, "UPDATE events SET subject = 'models/x' WHERE revision = 2")
     assert cli.main(["--address", tampered.address, "audit", "verify"]) == 4

@@ -52,7 +52,7 @@ def test_status_reports_a_serving_daemon(run: Any) -> None:
     result = run("status", "--json")
 
     assert result.code == 0
-    assert result.json()["status"] == "SERVING"
+    assert result.json()["status"] == "serving"
     assert result.json()["watch"] is None  # this daemon watches no folder
 
 
@@ -133,7 +133,7 @@ def test_promote_history_and_rollback(run: Any) -> None:
     history = run("history", model, "--json")
 
     assert (first.code, second.code, back.code) == (0, 0, 0)
-    assert run("show", f"{model}@production", "--json").json()["number"] == "1"
+    assert run("show", f"{model}@production", "--json").json()["number"] == 1
     assert [c["reason"] for c in history.json()["changes"]][:3] == ["latency regression", "better auc", "first release"]
 
 
@@ -151,9 +151,9 @@ def test_rollback_dry_run_names_what_the_rollback_then_brings_back_and_changes_n
     no_reason = run("rollback", model, "production")
 
     assert planned.code == 0 and f"{model}@1 -> production: validated (would replace {model}@2)" in planned.out
-    assert planned_json["state"] == "PROMOTION_STATE_VALIDATED" and planned_json["version"].endswith("/versions/1")
-    assert holder_before == "2"
-    assert done.code == 0 and run("show", f"{model}@production", "--json").json()["number"] == "1"
+    assert planned_json["state"] == "validated" and planned_json["version"].endswith("/versions/1")
+    assert holder_before == 2
+    assert done.code == 0 and run("show", f"{model}@production", "--json").json()["number"] == 1
     assert no_reason.code == cli.EXIT_USAGE and "--reason" in no_reason.err
 
 
@@ -223,7 +223,7 @@ def test_demo_loads_its_data_once(run_alone: Any) -> None:
     assert first.code == second.code == 0
     assert first.json()["daemon_pid"] is None  # the test daemon already answers
     assert second.json()["loaded"] is False
-    assert production.json()["number"] == "9"  # after the demo's promotions and its rollback
+    assert production.json()["number"] == 9  # after the demo's promotions and its rollback
 
 
 @pytest.fixture

@@ -102,13 +102,13 @@ def test_a_hostile_drop_is_listed_with_its_reason_and_a_retry_after_the_fix_regi
     shown = run("show", f"{model}@1", "--json")
     after = run("drops", "--json", "--model", model)
 
-    assert listed["state"] == "DROP_STATE_QUARANTINED" and listed["reason"] == "HEADER_TOO_LARGE"
+    assert listed["state"] == "quarantined" and listed["reason"] == "HEADER_TOO_LARGE"
     assert listed["model"] == f"models/{model}" and listed["message"] and listed["update_time"]
     assert table.code == 0
     assert table.out.splitlines()[0].split() == ["PATH", "MODEL", "VERSION", "REASON", "SINCE", "MESSAGE"]
     assert str(unit) in table.out and "HEADER_TOO_LARGE" in table.out
     assert retried.code == cli.EXIT_OK, retried.out + retried.err
-    assert retried.json()["state"] == "DROP_STATE_REGISTERED"
+    assert retried.json()["state"] == "registered"
     assert retried.json()["version"] == f"models/{model}/versions/1"
     assert [f["format"] for f in shown.json()["files"]] == ["safetensors"]
     assert after.json() == {"drops": [], "total_size": 0}
@@ -130,12 +130,12 @@ def test_a_retry_before_the_fix_exits_4_and_one_after_it_registers_the_drop(
     child = run("show", f"{model}@1", "--json")
 
     assert early.code == cli.EXIT_PRECONDITION
-    assert early.json()["state"] == "DROP_STATE_QUARANTINED" and early.json()["reason"] == "PARENT_NOT_FOUND"
+    assert early.json()["state"] == "quarantined" and early.json()["reason"] == "PARENT_NOT_FOUND"
     assert registered_parent.code == cli.EXIT_OK
     assert by_name.code == cli.EXIT_OK, by_name.out + by_name.err
-    assert by_name.json()["state"] == "DROP_STATE_REGISTERED" and by_name.json()["path"] == str(unit)
+    assert by_name.json()["state"] == "registered" and by_name.json()["path"] == str(unit)
     parents = [(p["version"], p["relation"]) for p in child.json()["parents"]]
-    assert parents == [(parent, "PARENT_RELATION_FINE_TUNED_FROM")]
+    assert parents == [(parent, "fine_tuned_from")]
 
 
 def test_a_retry_that_does_not_wait_answers_at_once_with_the_standing_verdict(
@@ -167,8 +167,8 @@ def test_drops_with_names_that_are_not_text_are_listed_escaped_and_can_be_retrie
     os.rename(not_utf8, watched.root / f"{model}-renamed")
     gone = wait_for(lambda: drop_listed(run, Path(shown_bytes)) is None, "the renamed folder's drop gone")
 
-    assert (first["state"], first["reason"]) == ("DROP_STATE_QUARANTINED", "INVALID_NAME")
-    assert (second["state"], second["reason"]) == ("DROP_STATE_QUARANTINED", "INVALID_NAME")
+    assert (first["state"], first["reason"]) == ("quarantined", "INVALID_NAME")
+    assert (second["state"], second["reason"]) == ("quarantined", "INVALID_NAME")
     assert "\\x1b" in first["message"] and second["model"] == f"models/{model}-caf\\xff"
     assert table.code == 0 and "\x1b" not in table.out and "\x07" not in table.out
     assert shown_control in table.out and shown_bytes in table.out
@@ -191,7 +191,7 @@ def test_all_lists_registered_drops_with_their_state_and_the_default_leaves_them
 ) -> None:
     good = write(watched.root / model / "1" / "model.safetensors", safetensors_bytes()).parent
     bad = write(watched.root / model / "2" / "model.safetensors", HOSTILE_SAFETENSORS).parent
-    wait_for(lambda: (d := drop_listed(run, good, "--all")) and d["state"] == "DROP_STATE_REGISTERED", "registered")
+    wait_for(lambda: (d := drop_listed(run, good, "--all")) and d["state"] == "registered", "registered")
     wait_for(lambda: drop_listed(run, bad), "quarantined")
 
     everything = run("drops", "--all", "--json", "--model", model)
@@ -200,8 +200,8 @@ def test_all_lists_registered_drops_with_their_state_and_the_default_leaves_them
     first = run("drops", "--all", "--model", model, "--limit", "1")
 
     states = {d["path"]: (d["state"], d["version"]) for d in everything.json()["drops"]}
-    assert states == {str(good): ("DROP_STATE_REGISTERED", f"models/{model}/versions/1"),
-                      str(bad): ("DROP_STATE_QUARANTINED", "")}  # fmt: skip
+    assert states == {str(good): ("registered", f"models/{model}/versions/1"),
+                      str(bad): ("quarantined", "")}  # fmt: skip
     assert [d["path"] for d in quarantined.json()["drops"]] == [str(bad)]
     header, *rows = table.out.splitlines()
     assert header.split() == ["PATH", "MODEL", "VERSION", "STATE", "REASON", "SINCE", "MESSAGE"]

@@ -86,10 +86,10 @@ def test_a_dry_run_lists_what_would_go_and_the_bytes_freed_and_changes_nothing(c
     report = result.json()
     assert result.code == 0, result.err
     assert report["dry_run"] is True
-    assert (report["purged"], report.get("archived", "0"), report.get("kept", "0")) == ("2", "0", "0")
+    assert (report["purged"], report.get("archived", 0), report.get("kept", 0)) == (2, 0, 0)
     assert [(d["version"], d["action"]) for d in report["decisions"]] == [
-        ("models/gc-a/versions/1", "RETENTION_ACTION_PURGE"), ("models/gc-a/versions/2", "RETENTION_ACTION_PURGE")]
-    assert (report["blobs"]["deleted"], report["blobs"]["deleted_bytes"]) == ("1", str(len(ONLY_V2)))
+        ("models/gc-a/versions/1", "purge"), ("models/gc-a/versions/2", "purge")]
+    assert (report["blobs"]["deleted"], report["blobs"]["deleted_bytes"]) == (1, len(ONLY_V2))
     assert "would delete 1, freeing 2.0 KiB" in human.out and "gc-a@1" in human.out
     assert (versions(client, "gc-a"), stored(daemon.data_dir), len(list(client.export_audit_trail()))) == before
 
@@ -106,7 +106,7 @@ def test_a_purge_deletes_exactly_the_blobs_no_remaining_version_uses_and_records
 
     report = result.json()
     assert result.code == 0, result.err
-    assert report["purged"] == "2" and report["blobs"]["freed_by_purge"] == "1"
+    assert report["purged"] == 2 and report["blobs"]["freed_by_purge"] == 1
     assert stored(daemon.data_dir) == every_blob - {sha(ONLY_V2)}
     assert versions(client, "gc-a") == [(3, "ready")]
     assert sorted(audit(client, "version.purged")) == ["models/gc-a/versions/1", "models/gc-a/versions/2"]
@@ -150,12 +150,12 @@ def test_gc_first_archives_and_purges_only_once_purge_after_has_passed(daemon_fa
         policy.write_text(RETAIN_ONE.format(purge_after="0s") + "\n# purge now\n")  # the daemon reloads it
         last = studbook("--json", "gc")
 
-        assert (first.json()["archived"], first.json().get("purged", "0")) == ("1", "0")
+        assert (first.json()["archived"], first.json().get("purged", 0)) == (1, 0)
         assert archived == [(1, "archived"), (2, "ready")]
         assert reason.startswith("archived by retention: older than the 1 newest version")
-        assert again.json().get("archived", "0") == "0" and again.json()["waiting"] == "1"
+        assert again.json().get("archived", 0) == 0 and again.json()["waiting"] == 1
         assert again.json()["decisions"][0]["purge_time"]
-        assert last.json()["purged"] == "1"
+        assert last.json()["purged"] == 1
         assert versions(client, "gc-b") == [(2, "ready")]
         assert stored(daemon.data_dir) == {sha(ONLY_V2)}
         assert audit(client, "version.archived") == ["models/gc-b/versions/1"]
@@ -173,8 +173,8 @@ def test_a_blob_younger_than_the_grace_stays_even_once_no_version_uses_it(daemon
         result = studbook("--json", "gc")
 
     blobs = result.json()["blobs"]
-    assert result.json()["purged"] == "1"
-    assert (blobs.get("deleted", "0"), blobs["recent"], blobs["recent_bytes"]) == ("0", "1", str(len(ONLY_V1)))
+    assert result.json()["purged"] == 1
+    assert (blobs.get("deleted", 0), blobs["recent"], blobs["recent_bytes"]) == (0, 1, len(ONLY_V1))
     assert sha(ONLY_V1) in stored(daemon.data_dir)
 
 

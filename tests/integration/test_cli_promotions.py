@@ -112,10 +112,10 @@ def test_a_rejected_promotion_leaves_the_pending_list(run: Run) -> None:
     _, listed, _ = run("promotions", "appr-e", "--json")
 
     assert code == 0
-    assert cli_json(out)["state"] == "PROMOTION_STATE_REJECTED"
+    assert cli_json(out)["state"] == "rejected"
     assert "auc too low" in cli_json(out)["reason"]
     assert cli_json(pending)["promotions"] == []
-    assert [p["state"] for p in cli_json(listed)["promotions"]] == ["PROMOTION_STATE_REJECTED"]
+    assert [p["state"] for p in cli_json(listed)["promotions"]] == ["rejected"]
     assert "auc too low" in cli_json(listed)["promotions"][0]["reason"], "the reason is kept, not only answered"
 
 

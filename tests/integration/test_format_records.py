@@ -196,7 +196,7 @@ def test_show_prints_the_format_record_as_text_and_json(env: Env, capsys: pytest
     assert "2.05K (2048)" in text.out and "tok.weight" in text.out
     record = as_json.json()["format_info"]
     assert record["format"] == "gguf" and record["architecture"] == "llama"
-    assert record["gguf"]["context_length"] == "2048"
+    assert record["gguf"]["context_length"] == 2048
 
 
 def test_cli_diff_names_the_reshaped_tensor(env: Env, capsys: pytest.CaptureFixture[str]) -> None:

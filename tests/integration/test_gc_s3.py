@@ -50,8 +50,8 @@ def test_gc_deletes_from_the_bucket_exactly_the_blobs_no_remaining_version_uses(
 
     assert planned.code == 0 and done.code == 0, done.err
     assert unchanged == before
-    assert planned.json()["blobs"]["deleted_bytes"] == done.json()["blobs"]["deleted_bytes"] == str(len(first) + len(orphan))
-    assert (done.json()["blobs"]["freed_by_purge"], done.json()["blobs"]["orphans"]) == ("1", "1")
+    assert planned.json()["blobs"]["deleted_bytes"] == done.json()["blobs"]["deleted_bytes"] == len(first) + len(orphan)
+    assert (done.json()["blobs"]["freed_by_purge"], done.json()["blobs"]["orphans"]) == (1, 1)
     assert done.json()["artifact_store"] == bucket_env.url("team")
     assert set(bucket_env.keys()) == before - {key("team", first), key("team", orphan)}
     assert {key("team", shared), key("team", second)} <= set(bucket_env.keys())
@@ -80,6 +80,6 @@ def test_gc_deletes_nothing_from_a_bucket_another_catalog_keeps_files_in(
 
     report = done.json()
     assert done.code == 0, done.err
-    assert report["purged"] == "1"  # the catalog is ours to purge
-    assert (report["blobs"]["deleted"], report["blobs"]["other_catalogs"], report["blobs"]["shared"]) == ("0", "1", "1")
+    assert report["purged"] == 1  # the catalog is ours to purge
+    assert (report["blobs"]["deleted"], report["blobs"]["other_catalogs"], report["blobs"]["shared"]) == (0, 1, 1)
     assert set(bucket_env.keys()) == before and key("", used_by_them).lstrip("/") in before

@@ -150,7 +150,7 @@ def test_a_second_check_records_nothing_new_and_an_archived_version_stays_archiv
         events = status_events(client, kept.name)
     assert first.code == again.code == 4
     assert [(v["version"], v["status"]) for v in first.json()["corrupt_versions"]] == [
-        (kept.name, "VERSION_STATUS_ARCHIVED")]  # fmt: skip
+        (kept.name, "archived")]  # fmt: skip
     assert after.status == resources_pb2.VERSION_STATUS_ARCHIVED
     assert events == []
 

@@ -139,12 +139,19 @@ def test_promote_takes_a_version_a_stage_and_a_reason() -> None:
     assert (args.version, args.stage, args.reason, args.dry_run) == ("models/fraud/versions/3", "production", "beats v2", False)
 
 
-def test_history_reads_an_iso_time_with_or_without_zone() -> None:
-    zoned = parse("history", "fraud", "--at", "2026-01-31T09:30:00Z").at
-    naive = parse("history", "fraud", "--at", "2026-01-31").at
+def test_history_takes_an_iso_time_or_a_span_back_from_now() -> None:
+    # Kept as typed: the command reads it once it knows whether --utc was given.
+    assert parse("history", "fraud", "--at", "2026-01-31T09:30:00Z").at == "2026-01-31T09:30:00Z"
+    assert parse("history", "fraud", "--at", "1h").at == "1h"
+    assert parse("history", "fraud", "--at", "3d ago").at == "3d ago"
 
-    assert zoned == datetime(2026, 1, 31, 9, 30, tzinfo=timezone.utc)
-    assert naive.tzinfo is not None and naive.replace(tzinfo=None) == datetime(2026, 1, 31)
+
+def test_history_refuses_a_time_it_cannot_read_saying_which_forms_it_takes(capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["history", "fraud", "--at", "last tuesday"])
+
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert "1h" in err and "ago" in err and "2026-01-31" in err
 
 
 def test_lineage_direction_defaults_to_both_ways() -> None:
@@ -404,7 +411,7 @@ def test_models_json_is_a_parseable_listing(stand_in: StandInClient, capsys: pyt
     data = json.loads(capsys.readouterr().out)
     assert result == 0
     assert [m["name"] for m in data["models"]] == ["models/m1", "models/m2"]
-    assert data["models"][0]["version_count"] == "1"  # proto3 JSON writes int64 as a string
+    assert data["models"][0]["version_count"] == 1  # a number, though proto3 JSON quotes int64
 
 
 def test_models_table_has_aligned_columns_and_no_colour_off_a_terminal(
@@ -478,7 +485,7 @@ def test_drops_retry_without_waiting_exits_0_with_the_standing_verdict(
     code = cli.main(["drops", "retry", "/srv/drops/m7/1", "--wait", "0", "--json"])
 
     assert code == cli.EXIT_OK
-    assert json.loads(capsys.readouterr().out)["state"] == "DROP_STATE_QUARANTINED"
+    assert json.loads(capsys.readouterr().out)["state"] == "quarantined"
     assert [r[0] for r in stand_in.requests] == ["retry"]
 
 
@@ -499,3 +506,14 @@ def test_drops_retry_allow_unsafe_asks_for_it_by_name_or_path(stand_in: StandInC
 
     assert stand_in.requests == [("retry", "drops/0a1b", None, "allow-unsafe"),
                                  ("retry", "", "/srv/drops/m7/1", "allow-unsafe")]  # fmt: skip
+
+
+def test_since_and_until_join_the_filter_as_utc_comparisons_and_keep_an_or_together() -> None:
+    args = parse("versions", "fraud", "--filter", 'stage = "a" OR stage = "b"', "--since", "2026-01-31T10:00+01:00",
+                 "--until", "2026-02-01T00:00Z")  # fmt: skip
+
+    assert cli._with_times(args, "create_time") == (
+        '(stage = "a" OR stage = "b") AND create_time >= "2026-01-31T09:00:00Z" '
+        'AND create_time <= "2026-02-01T00:00:00Z"'
+    )
+    assert cli._with_times(parse("models"), "update_time") == ""

@@ -67,7 +67,7 @@ def test_json_keeps_proto_field_names_and_default_values() -> None:
     data = json.loads(output.json_text(response))
 
     assert data["created"] is False
-    assert data["version"]["number"] == "3" and "storage_uri" in data["version"]
+    assert data["version"]["number"] == 3 and "storage_uri" in data["version"]
 
 
 # ---- resource views -----------------------------------------------------------------

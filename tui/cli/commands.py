@@ -88,6 +88,17 @@ exit codes:
   there is not this user's studbook daemon (9 when the socket is not yours to
   reach; either way it is left alone), 1 when the daemon still runs after --timeout
 
+times:
+  printed in local time with their offset (2026-11-03 14:05:12 +01:00); --utc (or TZ=UTC)
+  prints UTC. Typed (--at, --since, --until): 30s, 15m, 1h, 3d, 2w back from now ('ago'
+  optional), now, today, yesterday, or ISO 8601 (2026-01-31, 2026-01-31T09:30,
+  2026-01-31T09:30+01:00, ...Z); without a zone, local time (UTC with --utc).
+
+--json:
+  integers as numbers, enums as plain lowercase words (ready, pending_approval), times
+  as RFC 3339 in UTC, metrics as a map by name (a list where a metric has several
+  splits); see "JSON for scripts" in the README.
+
 environment:
   STUDBOOK_ADDRESS  daemon address (unix:///path/to.sock or host:port)
   STUDBOOK_TOKEN    bearer token sent with every call (like --token, but kept out of
@@ -205,17 +216,23 @@ def promotion_ref(text: str) -> str:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
-def moment(text: str) -> datetime:
-    """ISO 8601 date or time (`2026-01-31`, `2026-01-31T09:30`, `...Z`); without a zone, local time."""
+def moment(text: str) -> str:
+    """A time (`1h`, `30m ago`, `2026-01-31`, `2026-01-31T09:30Z`), checked here so that a bad one
+    is a usage error; kept as typed and read by the command once --utc is known."""
+    from studbook.cli import times
+
     try:
-        parsed = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a date or time like 2026-01-31T09:30:00Z, got {text!r}") from None
-    return parsed if parsed.tzinfo is not None else parsed.astimezone()
+        times.parse_moment(text)
+    except times.InvalidTime as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def duration(text: str) -> int:
-    """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`."""
+    """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`.
+
+    Stricter than a time (`times.parse_moment`): a lifetime is written once, in a script,
+    so one spelling only."""
     match = _DURATION.fullmatch(text.strip())
     if match is None:
         raise argparse.ArgumentTypeError(
@@ -260,7 +277,10 @@ def _common_options() -> Parser:
         metavar="FILE",
         help="CA certificate (PEM) to trust for a host:port daemon (default: $STUDBOOK_TLS_CA, else the system's)",
     )
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON for scripts")
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                        help="print JSON for scripts (numbers as numbers, plain enum words, metrics by key)")
+    common.add_argument("--utc", action="store_true", default=argparse.SUPPRESS,
+                        help="print times in UTC, and read times typed without a zone as UTC (default: local time)")
     common.add_argument(
         "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
     )
@@ -368,14 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
                             "exits 4 while the drop stays quarantined")  # fmt: skip
 
     models = command("models", cmd_models, "list models")
-    _list_options(models)
+    _list_options(models, "updated")
 
     versions = command("versions", cmd_versions, "list the versions of a model (`-` for every model)")
     versions.add_argument("model", type=model_ref, help="model, or - for all")
-    _list_options(versions)
+    _list_options(versions, "created")
 
     show = command("show", cmd_show, "show a model or a version")
     show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
+
+    metrics_help = "a version's metrics step by step: first, last, min, max and a sparkline of each series"
+    metrics = command("metrics", cmd_metrics, metrics_help)
+    metrics.add_argument("name", type=version_ref, metavar="MODEL@VERSION",
+                         help="fraud@production, fraud/3, fraud (its latest)")
+    metrics.add_argument("--key", action="append", default=[], metavar="KEY",
+                         help="only this metric (repeatable); with one --key, every step's value is listed")
+    metrics.add_argument("--split", default="", help="only this split, e.g. validation")
 
     pull = command("pull", cmd_pull, "write a kept version's files into a folder, each verified by its sha256")
     pull.add_argument("name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud")
@@ -464,8 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
     history = command("history", cmd_history, "who held which stage, when and why")
     history.add_argument("model", type=model_ref)
     history.add_argument("--stage", default="", help="one stage or alias only")
-    history.add_argument("--at", type=moment, metavar="TIME", help="also show the holders at this time")
-    history.add_argument("--limit", type=int, default=50)
+    history.add_argument("--at", type=moment, metavar="TIME",
+                         help="also show the holders at this time: 1h, 3d ago, 2w, 2026-01-31, 2026-01-31T09:30+01:00")
+    history.add_argument("--since", type=moment, metavar="TIME",
+                         help="only changes at or after TIME (1h, 3d, 2026-01-31)")
+    history.add_argument("--until", type=moment, metavar="TIME", help="only changes at or before TIME")
+    history.add_argument("--limit", type=int, default=50, help="at most this many changes (0: all)")
 
     diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
     diff.add_argument("base", type=version_ref)
@@ -505,11 +537,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _list_options(sub: argparse.ArgumentParser) -> None:
+def _list_options(sub: argparse.ArgumentParser, when: str) -> None:
     sub.add_argument("--filter", default="", help='e.g. metrics.auc > 0.9 AND tags.team = "risk"')
     sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
     sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
     sub.add_argument("--archived", action="store_true", help="include archived ones")
+    sub.add_argument("--since", type=moment, metavar="TIME",
+                     help=f"only those {when} at or after TIME (1h, 3d, 2026-01-31)")
+    sub.add_argument("--until", type=moment, metavar="TIME", help=f"only those {when} at or before TIME")
+
+
+def _with_times(args: argparse.Namespace, column: str) -> str:
+    """--filter with --since/--until added as comparisons of `column`, in UTC for the daemon."""
+    from studbook.cli import times
+
+    clauses = [f"({args.filter})"] if args.filter.strip() else []
+    for option, check in ((args.since, ">="), (args.until, "<=")):
+        if option:
+            clauses.append(f'{column} {check} "{times.rfc3339(times.parse_moment(option))}"')
+    return " AND ".join(clauses)
 
 
 def _package_version() -> str:
@@ -578,6 +624,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as stop:  # --help, --version and usage errors
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     args.extra = extra
+    from studbook.cli import times
+
+    times.use_utc(getattr(args, "utc", False))
     context = Context(
         address=getattr(args, "address", None) or locations.default_address(),
         as_json=getattr(args, "json", False),
@@ -666,7 +715,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     versions = client.list_versions("-", page_size=1, summary_only=True).total_size
     watch = _watch_status(client)
     policy = _policy_status(client)
-    counts = {"address": ctx.address, "status": health, "models": models, "versions": versions}
+    counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
     # is null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
@@ -804,7 +853,10 @@ def cmd_models(args: argparse.Namespace, ctx: Context) -> int:
 
     found = _take(
         ctx.client.iter_models(
-            filter=args.filter, order_by=args.order_by, page_size=_page_size(args.limit), show_archived=args.archived
+            filter=_with_times(args, "update_time"),
+            order_by=args.order_by,
+            page_size=_page_size(args.limit),
+            show_archived=args.archived,
         ),
         args.limit,
     )
@@ -818,7 +870,7 @@ def cmd_versions(args: argparse.Namespace, ctx: Context) -> int:
     found = _take(
         ctx.client.iter_versions(
             args.model,
-            filter=args.filter,
+            filter=_with_times(args, "create_time"),
             order_by=args.order_by,
             page_size=_page_size(args.limit),
             show_archived=args.archived,
@@ -860,6 +912,40 @@ def cmd_show(args: argparse.Namespace, ctx: Context) -> int:
         return "\n\n".join(block for block in blocks if block)
 
     ctx.emit(model, human)
+    return EXIT_OK
+
+
+def cmd_metrics(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import metrics_view
+    from studbook.cli.output import section
+
+    version = ctx.client.get_version(args.name)
+    shown = names.short_version(version.name)
+    keys = list(dict.fromkeys(args.key))
+    if keys:  # one call per key: the daemon reads only those series
+        found = [m for key in keys for m in ctx.client.list_metrics(version.name, key=key, split=args.split)]
+    else:
+        found = ctx.client.list_metrics(version.name, split=args.split)
+    all_series = metrics_view.series_of(found)
+    on_split = f" on split {args.split!r}" if args.split else ""
+    missing = [key for key in keys if not any(s.key == key for s in all_series)]
+    if missing:
+        known = sorted({m.key for m in ctx.client.list_metrics(version.name, split=args.split)})
+        has = f"it has {', '.join(known)}" if known else "it has none"
+        return _fail(f"{shown} has no metric {', '.join(missing)}{on_split}; {has}", EXIT_NOT_FOUND)
+
+    def human() -> str:
+        if not all_series:
+            return f"{shown} has no metrics{on_split}"
+        if len(keys) == 1:
+            return section(f"{shown} {keys[0]}", metrics_view.steps_table(all_series, ctx.paint), paint=ctx.paint)
+        import shutil
+
+        # The section indents the table by two columns.
+        columns = shutil.get_terminal_size((100, 24)).columns - 2
+        return section(shown, metrics_view.summary_table(all_series, ctx.paint, columns), paint=ctx.paint)
+
+    ctx.emit(metrics_view.as_json(version.name, all_series), human)
     return EXIT_OK
 
 
@@ -1044,11 +1130,42 @@ def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_history(args: argparse.Namespace, ctx: Context) -> int:
-    from studbook.cli import views
+    from studbook.cli import times, views
 
-    response = ctx.client.stage_history(args.model, stage=args.stage, at=args.at, page_size=_page_size(args.limit))
+    at, since, until = (times.parse_moment(text) if text else None for text in (args.at, args.since, args.until))
+    if since is None and until is None:
+        response = ctx.client.stage_history(args.model, stage=args.stage, at=at, page_size=_page_size(args.limit))
+    else:
+        response = _history_between(ctx.client, args, at, since, until)
     ctx.emit(response, lambda: views.history(response, ctx.paint))
     return EXIT_OK
+
+
+def _history_between(
+    client: Client, args: argparse.Namespace, at: datetime | None, since: datetime | None, until: datetime | None
+) -> Any:
+    """The changes made between `since` and `until` (either open), newest first, at most --limit.
+
+    The daemon pages history by revision, not time, so every page is read: a model's
+    history is short, and a change recorded with an earlier time must not be missed.
+    """
+    from studbook.v1 import stages_pb2
+
+    kept: list[Any] = []
+    holders: dict[str, str] = {}
+    token = ""
+    while True:
+        page = client.stage_history(args.model, stage=args.stage, at=at, page_size=1000, page_token=token)
+        holders = holders or dict(page.holders_at)
+        for change in page.changes:
+            when = change.time.ToDatetime(tzinfo=timezone.utc)
+            if (since is None or when >= since) and (until is None or when <= until):
+                kept.append(change)
+        token = page.next_page_token
+        if not token or 0 < args.limit <= len(kept):
+            break
+    kept = kept[: args.limit] if args.limit > 0 else kept
+    return stages_pb2.GetStageHistoryResponse(changes=kept, holders_at=holders)
 
 
 def cmd_diff(args: argparse.Namespace, ctx: Context) -> int:

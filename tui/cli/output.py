@@ -13,7 +13,10 @@ from datetime import datetime, timezone
 from typing import IO, Any
 
 from google.protobuf import json_format, timestamp_pb2
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
+
+from studbook.cli import times
 
 MAX_CELL = 60
 ELLIPSIS = "…"
@@ -121,10 +124,10 @@ def format_number(value: float) -> str:
 
 
 def format_time(stamp: timestamp_pb2.Timestamp | None) -> str:
-    """Local time `YYYY-MM-DD HH:MM:SS`, or "" when unset."""
+    """`2026-11-03 14:05:12 +01:00` (local time, or UTC with --utc), or "" when unset."""
     if stamp is None or (stamp.seconds == 0 and stamp.nanos == 0):
         return ""
-    return stamp.ToDatetime(tzinfo=timezone.utc).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return times.format_moment(stamp.ToDatetime(tzinfo=timezone.utc))
 
 
 def format_size(size: int) -> str:
@@ -143,16 +146,88 @@ def enum_label(enum: Any, value: int) -> str:
         name = str(enum.Name(value))
     except ValueError:
         return str(value)
-    prefix = os.path.commonprefix([str(n) for n in enum.keys()])
+    return _enum_word([str(n) for n in enum.keys()], name)
+
+
+def _enum_word(names: Sequence[str], name: str) -> str:
+    prefix = os.path.commonprefix(list(names))
     prefix = prefix[: prefix.rfind("_") + 1]
     return name[len(prefix) :].lower()
 
 
 def message_dict(message: Message) -> dict[str, Any]:
-    """The proto3 JSON mapping with the .proto field names, every field present."""
-    return json_format.MessageToDict(
+    """A message as `--json` prints it: the one shape every command gives scripts.
+
+    The proto3 JSON mapping (the .proto field names, every field present), then made
+    what a script wants: 64-bit integers as numbers (the mapping quotes them), enums as
+    plain lowercase words (`ready`, not `VERSION_STATUS_READY`), and each `metrics` list
+    as a map by key (see `metrics_by_key`). Times stay RFC 3339 strings in UTC (`...Z`).
+    """
+    raw = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
+    return _message_for_scripts(message.DESCRIPTOR, raw)
+
+
+_INT64 = {
+    FieldDescriptor.TYPE_INT64,
+    FieldDescriptor.TYPE_UINT64,
+    FieldDescriptor.TYPE_SINT64,
+    FieldDescriptor.TYPE_FIXED64,
+    FieldDescriptor.TYPE_SFIXED64,
+}
+# Messages whose proto3 JSON form is already a plain value (a string, mostly): kept as is.
+_WELL_KNOWN = {"google.protobuf.Timestamp", "google.protobuf.Duration", "google.protobuf.FieldMask"}
+
+
+def _message_for_scripts(descriptor: Descriptor, data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in data.items():
+        field = descriptor.fields_by_name.get(name)
+        out[name] = value if field is None else _field_for_scripts(field, value)
+    return out
+
+
+def _field_for_scripts(field: FieldDescriptor, value: Any) -> Any:
+    entry = field.message_type
+    if entry is not None and entry.GetOptions().map_entry:
+        inner = entry.fields_by_name["value"]
+        return {key: _value_for_scripts(inner, item) for key, item in value.items()}
+    if field.is_repeated:
+        items = [_value_for_scripts(field, item) for item in value]
+        if field.name == "metrics" and entry is not None and "key" in entry.fields_by_name:
+            return metrics_by_key(items)
+        return items
+    return _value_for_scripts(field, value)
+
+
+def _value_for_scripts(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        if field.message_type.full_name in _WELL_KNOWN or not isinstance(value, dict):
+            return value
+        return _message_for_scripts(field.message_type, value)
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        # An unknown number (a newer daemon) stays a number: there is no word for it.
+        return _enum_word([v.name for v in field.enum_type.values], value) if isinstance(value, str) else value
+    if field.type in _INT64 and isinstance(value, str):
+        return int(value)
+    return value
+
+
+def metrics_by_key(items: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """`[{"key": "auc", "split": "test", ...}]` -> `{"auc": {"split": "test", ...}}`.
+
+    One observation of a key gives an object; several (one per split, or per step) give a
+    list of objects in the order the daemon sent them (by split, then step). `step` is
+    null for a summary value that belongs to no step.
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        rest = {name: value for name, value in item.items() if name != "key"}
+        if "value" in rest:  # a Metric (not a diff's MetricChange): always these four, in this order
+            rest = {name: rest.get(name) for name in ("value", "split", "step", "time")}
+        grouped.setdefault(str(item.get("key", "")), []).append(rest)
+    return {key: found[0] if len(found) == 1 else found for key, found in grouped.items()}
 
 
 def json_text(value: Message | Mapping[str, Any] | list[Any]) -> str:

@@ -9,7 +9,6 @@ from typing import Any
 
 from studbook.client.clients import Client
 from studbook.tui.screens.drops import DropsScreen
-from studbook.tui.widgets.detail_pane import DetailPane
 
 # Words with spaces between them, so the daemon's message about this file wraps at word boundaries.
 LONG_NAME = " ".join(f"word{n:03d}" for n in range(24)) + ".bin"
@@ -45,13 +44,6 @@ async def open_drops(app: Any, pilot: Any, ui: Any, count: int) -> DropsScreen:
     return screen
 
 
-def pane_lines(app: Any, ui: Any) -> list[str]:
-    """The detail pane's rows as the terminal shows them."""
-    pane = app.screen.query_one(DetailPane).scrollable_content_region
-    rows = ui.text(app).split("\n")[pane.y : pane.y + pane.height]
-    return [row[pane.x : pane.x + pane.width] for row in rows]
-
-
 async def test_a_quarantined_drop_shows_its_reason_and_can_be_retried(daemon_factory, short_dir: Path, ui) -> None:
     root, daemon = watching(daemon_factory, short_dir)
     (root / "fraud").mkdir(parents=True)
@@ -81,18 +73,9 @@ async def test_a_long_what_to_fix_is_whole_in_the_pane_at_80_by_24(daemon_factor
         await ui.wait_for_text(pilot, "what to fix")
         await pilot.pause(0.1)
 
-        lines = pane_lines(app, ui)
-        start = next(i for i, line in enumerate(lines) if "what to fix" in line)
-        column = lines[start].index("what to fix") + len("what to fix") + 1
-        # The message's own lines: from its label to the next label (or the pane's end).
-        body = [lines[start]]
-        for line in lines[start + 1 :]:
-            if line[:column].strip():
-                break
-            body.append(line)
-        # Every line after the first starts under the value, never at column 1.
-        assert all(not line[:column].strip() for line in body[1:]) and len(body) > 1
-        assert " ".join(" ".join(line[column:].split()) for line in body) == " ".join(message.split())
+        shown, rows = ui.pane_field(app, "what to fix")
+        # Wrapped under its label, never back to column 1, and every word of it on screen.
+        assert len(rows) > 1 and shown == " ".join(message.split())
 
 
 async def test_a_retry_says_still_quarantined_then_registered(daemon_factory, short_dir: Path, ui) -> None:
@@ -114,4 +97,4 @@ async def test_a_retry_says_still_quarantined_then_registered(daemon_factory, sh
         # The row stays to say what became of it, and the list no longer counts it.
         await ui.wait_for(pilot, lambda: not screen.drops and len(screen.rows) == 1, "the row shows the outcome")
         await ui.wait_for_text(pilot, "no quarantined drops")
-        assert "registered as child@1" in "\n".join(pane_lines(app, ui))
+        assert ui.pane_field(app, "state")[0] == "registered as child@1"

@@ -22,7 +22,10 @@ def parse_moment(text: str, now: datetime, zone: tzinfo | None = None) -> dateti
         return now
     span = _SPAN.fullmatch(typed)
     if span is not None:
-        return now - timedelta(seconds=int(span.group(1)) * _SECONDS[span.group(2).lower()])
+        try:
+            return now - timedelta(seconds=int(span.group(1)) * _SECONDS[span.group(2).lower()])
+        except OverflowError:
+            raise MomentError(f"{typed!r} reaches back before the year 1; type a shorter time ago") from None
     try:
         parsed = datetime.fromisoformat(typed)
     except ValueError:

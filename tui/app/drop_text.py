@@ -35,7 +35,9 @@ def drop_fields(drop: drops_pb2.Drop, times: TimeFormat, paint: ThemeText) -> li
         fields.append(("what to fix", paint(drop.message)))
     fields.append(("path", paint(drop.path, "accent")))
     fields.append(("model", paint(drop.model.removeprefix("models/") or "(none: not in a model folder)")))
-    fields += [(key, paint(value, "muted")) for key, value in sorted(drop.details.items())]
+    if drop.details:
+        facts = "  ".join(f"{key}={value}" for key, value in sorted(drop.details.items()))
+        fields.append(("details", paint(facts, "muted")))
     if drop.version and drop.state == drops_pb2.DROP_STATE_QUARANTINED:
         fields.append(("version", paint(short_version(drop.version))))
     fields.append(("seen", paint(times.both(drop.update_time), "muted")))

@@ -29,6 +29,7 @@ from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import events_pb2, stages_pb2
 
 COLUMNS = ("PROMOTION", "VERSION", "TARGET", "ASKED BY", "REASON", "GATES", "APPROVALS", "ASKED")
+REASON_WIDTH = 32
 # Promotions waiting for a person are few; the status line says when there are more.
 PAGE_SIZE = 500
 
@@ -72,7 +73,10 @@ class ApprovalsScreen(RegistryScreen):
         yield DetailPane(id="gate-details")
 
     def on_mount(self) -> None:
-        self.query_one(VimTable).add_columns(*COLUMNS)
+        table = self.query_one(VimTable)
+        for title in COLUMNS:
+            # A long reason must not push the gates and approvals off screen; the pane has it whole.
+            table.add_column(title, width=REASON_WIDTH if title == "REASON" else None)
         super().on_mount()
 
     def concerns(self, event: events_pb2.Event) -> bool:

@@ -57,7 +57,8 @@ class VersionScreen(RegistryScreen):
         Binding("p", "promote", "Promote", id="version.promote"),
         Binding("R", "rollback", "Rollback", id="version.rollback"),
         Binding("s", "save_files", "Save files", id="version.save"),
-        Binding("a", "as_of", "Held when?", id="version.as_of"),
+        # Not in the footer, which is full: the history tab names the key beside its input.
+        Binding("a", "as_of", "Who held stages when", show=False, id="version.as_of"),
     ]
 
     class Loaded(Message, bubble=False):

@@ -48,10 +48,10 @@ class DetailPane(VerticalScroll):
 
     DEFAULT_CSS = """
     DetailPane {
-        height: auto;
-        max-height: 50%;
-        min-height: 3;
+        height: 1fr;
+        min-height: 4;
         padding: 0 1;
+        border-top: solid $panel-lighten-2;
         background: $boost;
         scrollbar-size-vertical: 1;
     }

@@ -6,12 +6,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from rich.text import Text
+from rich.console import Group, RenderableType
 
 from studbook.client.names import short_promotion
 from studbook.tui import cells
 from studbook.tui.cells import ThemeText
 from studbook.tui.timefmt import TimeFormat, to_datetime
+from studbook.tui.widgets.detail_pane import Field, fields_table
 from studbook.v1 import stages_pb2
 
 # Asked about first, as it is what people ask about.
@@ -52,22 +53,24 @@ def missing(holdings_: Sequence[Holding]) -> bool:
     return any(h.change is None for h in holdings_)
 
 
-def answer_text(model: str, at: datetime, holdings_: Sequence[Holding], times: TimeFormat, paint: ThemeText) -> Text:
-    """`at 2026-11-03 14:00:00 UTC: production v9 since … (2d ago), by promotion fraud/12 of ana@lab: "reason"`."""
-    lines = [paint(f"at {times.moment(at)}:", "bold")]
+def answer_text(
+    model: str, at: datetime, holdings_: Sequence[Holding], times: TimeFormat, paint: ThemeText
+) -> RenderableType:
+    """`at 2026-11-03 14:00:00 UTC:`, then per stage `production v9  since … (2d ago), by promotion
+    fraud/12 of ana@lab: "reason"`, the explanation wrapped beside the stage, never under it."""
+    heading = paint(f"at {times.moment(at)}:", "bold")
     if not holdings_:
-        lines.append(paint(f"  no stage or alias of {cells.model_id(model)} was held yet", "muted"))
+        return Group(heading, paint(f"no stage or alias of {cells.model_id(model)} was held yet", "muted"))
+    rows: list[Field] = []
     for holding in holdings_:
-        parts = [paint(f"  {holding.label} ", "accent"), paint(cells.number(holding.version), "bold")]
         change = holding.change
-        if change is not None:
-            how = "rollback" if change.rollback else "promotion"
-            by = f" {short_promotion(change.promotion)}" if change.promotion else ""
-            said = f': "{change.reason}"' if change.reason else ""
-            parts.append(paint(f" since {times.both(change.time)}, by {how}{by} of {change.actor}{said}"))
-        else:
-            parts.append(paint(" (its change is older than the history read here)", "muted"))
-        lines.append(Text.assemble(*parts))
-    answer = Text("\n").join(lines)
-    answer.no_wrap = False
-    return answer
+        if change is None:
+            rows.append((f"{holding.label} {cells.number(holding.version)}",
+                         paint("(its change is older than the history read here)", "muted")))  # fmt: skip
+            continue
+        how = "rollback" if change.rollback else "promotion"
+        by = f" {short_promotion(change.promotion)}" if change.promotion else ""
+        said = f': "{change.reason}"' if change.reason else ""
+        rows.append((f"{holding.label} {cells.number(holding.version)}",
+                     paint(f"since {times.both(change.time)}, by {how}{by} of {change.actor}{said}")))  # fmt: skip
+    return Group(heading, fields_table(rows))

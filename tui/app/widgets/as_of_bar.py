@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import ClassVar
 
-from rich.text import Text
+from rich.console import RenderableType
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -42,7 +42,8 @@ class AsOfBar(Vertical):
     AsOfBar Label { padding: 0 1 0 0; color: $text-muted; }
     AsOfBar AsOfInput { height: 1; border: none; padding: 0 1; width: 1fr; }
     AsOfBar AsOfInput:focus { border: none; background-tint: $foreground 8%; }
-    AsOfBar #as-of-answer { height: auto; max-height: 6; color: $text-muted; }
+    AsOfBar #as-of-answer { height: auto; max-height: 6; padding: 0 1 0 0; }
+    AsOfBar.-empty #as-of-answer { display: none; }
     AsOfBar.-error #as-of-answer { color: $text-error; }
     """
 
@@ -52,7 +53,7 @@ class AsOfBar(Vertical):
             self.moment = moment
 
     def __init__(self, parse: Callable[[str], datetime], *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(id=id, classes="-empty")
         self.parse = parse
 
     def compose(self) -> ComposeResult:
@@ -70,12 +71,14 @@ class AsOfBar(Vertical):
             moment = self.parse(event.value)
         except MomentError as error:
             self.set_class(True, "-error")
+            self.set_class(False, "-empty")
             self.query_one("#as-of-answer", Static).update(str(error))
             return
         self.post_message(self.Asked(moment))
 
-    def answer(self, text: Text | str) -> None:
+    def answer(self, text: RenderableType) -> None:
         self.set_class(False, "-error")
+        self.set_class(not text, "-empty")
         self.query_one("#as-of-answer", Static).update(text)
 
     def ask(self) -> None:

@@ -80,20 +80,20 @@ async def test_a_long_what_to_fix_is_whole_in_the_pane_at_80_by_24(daemon_factor
 
 async def test_a_retry_says_still_quarantined_then_registered(daemon_factory, short_dir: Path, ui) -> None:
     root, daemon = watching(daemon_factory, short_dir)
-    unit = orphan_drop(root, "child")
+    orphan_drop(root, "child")
     app = ui.app(daemon.address)
 
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_drops(app, pilot, ui, 1)
         await pilot.press("t")
         # Nothing changed, so the watcher quarantines it again: the screen says so, with the reason.
-        await ui.wait_for_text(pilot, f"{unit}: still quarantined: PARENT_NOT_FOUND", timeout=15)
+        await ui.wait_for_text(pilot, "child/1: still quarantined: PARENT_NOT_FOUND", timeout=15)
         assert "looking at it again" not in ui.text(app)
 
         with Client(daemon.address) as client:
             client.register("child-base", uri="s3://bucket/base", git=False, environment=False)
         await pilot.press("t")
-        await ui.wait_for_text(pilot, f"{unit}: registered as child@1", timeout=15)
+        await ui.wait_for_text(pilot, "child/1: registered as child@1", timeout=15)
         # The row stays to say what became of it, and the list no longer counts it.
         await ui.wait_for(pilot, lambda: not screen.drops and len(screen.rows) == 1, "the row shows the outcome")
         await ui.wait_for_text(pilot, "no quarantined drops")

@@ -16,11 +16,26 @@ def verdict_text(drop: drops_pb2.Drop) -> str:
         return f"registered as {short_version(drop.version)}" if drop.version else "registered"
     if drop.state == drops_pb2.DROP_STATE_QUARANTINED:
         return f"still quarantined: {drop.reason} {drop.message}".rstrip()
+    if drop.state == drops_pb2.DROP_STATE_UNSPECIFIED:
+        return "gone: no watched folder holds it any more"
     if drop.state == drops_pb2.DROP_STATE_PENDING:
         return "still being looked at" + (f": {drop.message}" if drop.message else "")
     state = enum_label(drops_pb2.DropState, drop.state)
     registered = f" ({short_version(drop.version)})" if drop.version else ""
     return f"{state}{registered}" + (f": {drop.message}" if drop.message else "")
+
+
+def verdict_headline(drop: drops_pb2.Drop) -> str:
+    """The verdict without the long message: what fits a status line or a notification."""
+    if drop.state == drops_pb2.DROP_STATE_QUARANTINED:
+        return f"still quarantined: {drop.reason}"
+    return verdict_text(drop).split(": ", 1)[0]
+
+
+def within_root(drop: drops_pb2.Drop) -> str:
+    """`fraud/13`: the path below its watched root (the detail pane gives it whole)."""
+    root = drop.root.rstrip("/") + "/"
+    return drop.path[len(root) :] if drop.root and drop.path.startswith(root) else drop.path
 
 
 def drop_fields(drop: drops_pb2.Drop, times: TimeFormat, paint: ThemeText) -> list[Field]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -14,7 +15,8 @@ from textual.widgets import Static
 from studbook.client.clients import drop_settled
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe
-from studbook.tui.drop_text import drop_fields, verdict_text
+from studbook.cli.output import enum_label
+from studbook.tui.drop_text import drop_fields, verdict_headline, verdict_text, within_root
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.detail_pane import DetailPane
 from studbook.tui.widgets.vim_table import VimTable
@@ -128,8 +130,7 @@ class DropsScreen(RegistryScreen):
                 self.post_message(self.Failed(error))
                 return
             if found is None:
-                gone = drops_pb2.Drop(name=asked.name, path=asked.path, model=asked.model)
-                gone.message = "it is no longer in a watched folder"
+                gone = drops_pb2.Drop(name=asked.name, path=asked.path, root=asked.root, model=asked.model)
                 self.post_message(self.Judged(gone, True))
                 return
             current = found
@@ -172,8 +173,9 @@ class DropsScreen(RegistryScreen):
             elif drop.state == drops_pb2.DROP_STATE_QUARANTINED:
                 reason, fix = paint(drop.reason, "bad"), paint(drop.message)
             else:
-                reason, fix = paint("done", "good" if drop.version else "warn"), paint(verdict_text(drop))
-            table.add_row(paint(_within_root(drop)), paint(drop.model.removeprefix("models/")), reason, fix,
+                state = enum_label(drops_pb2.DropState, drop.state)
+                reason, fix = paint(state, "good" if drop.version else "warn"), paint(verdict_text(drop))
+            table.add_row(paint(within_root(drop)), paint(drop.model.removeprefix("models/")), reason, fix,
                           paint(self.registry.times.ago(drop.update_time), "muted"))  # fmt: skip
         if self.rows:
             table.move_cursor(row=min(max(row, 0), len(self.rows) - 1))
@@ -185,20 +187,21 @@ class DropsScreen(RegistryScreen):
         more = f" (the first {shown} shown)" if count > shown else ""
         listing = f"{count} quarantined drop{'s' if count != 1 else ''}{more}" if count else "no quarantined drops"
         line = f"{listing} · {self.outcome_line}" if self.outcome_line else listing
-        self.query_one("#status", Static).update(line)
+        # One line, cut with an ellipsis: the pane below has the whole verdict.
+        self.query_one("#status", Static).update(Text(line, no_wrap=True, overflow="ellipsis"))
 
     def on_drops_screen_asked(self, message: Asked) -> None:
         self.outcomes[message.drop.name] = None
-        self.outcome_line = f"{message.drop.path}: looking at it again…"
+        self.outcome_line = f"{within_root(message.drop)}: looking at it again…"
         self._fill()
 
     def on_drops_screen_judged(self, message: Judged) -> None:
         drop = message.drop
-        verdict = verdict_text(drop) if message.settled else f"no verdict after {VERDICT_PATIENCE_SECONDS:g} s; r refreshes"
-        self.outcome_line = f"{drop.path}: {verdict}"
+        late = f"no verdict after {VERDICT_PATIENCE_SECONDS:g} s; r refreshes"
+        self.outcome_line = f"{within_root(drop)}: {verdict_headline(drop) if message.settled else late}"
         if message.settled:
             self.outcomes[drop.name] = drop
-            self.notify(safe(f"{drop.path}: {verdict}"), title="retry", markup=False,
+            self.notify(safe(self.outcome_line), title="retry", markup=False,
                         severity="information" if drop.state == drops_pb2.DROP_STATE_REGISTERED else "warning")  # fmt: skip
         else:
             self.outcomes.pop(drop.name, None)
@@ -241,8 +244,3 @@ class DropsScreen(RegistryScreen):
             return False
         return True
 
-
-def _within_root(drop: drops_pb2.Drop) -> str:
-    """`fraud/13`: the path below its watched root, which the status line and pane give whole."""
-    root = drop.root.rstrip("/") + "/"
-    return drop.path[len(root) :] if drop.root and drop.path.startswith(root) else drop.path

@@ -201,8 +201,9 @@ class DropsScreen(RegistryScreen):
         self.outcome_line = f"{within_root(drop)}: {verdict_headline(drop) if message.settled else late}"
         if message.settled:
             self.outcomes[drop.name] = drop
+            registered = drop.state == drops_pb2.DROP_STATE_REGISTERED
             self.notify(safe(self.outcome_line), title="retry", markup=False,
-                        severity="information" if drop.state == drops_pb2.DROP_STATE_REGISTERED else "warning")  # fmt: skip
+                        severity="information" if registered else "warning")  # fmt: skip
         else:
             self.outcomes.pop(drop.name, None)
         # The list again, so the row and the count follow the verdict (an event may not come).

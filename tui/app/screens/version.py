@@ -292,7 +292,8 @@ class VersionScreen(RegistryScreen):
 
     def on_version_screen_as_of_answered(self, message: AsOfAnswered) -> None:
         model = self.version.model if self.version else ""
-        self.query_one(AsOfBar).answer(answer_text(model, message.at, message.holdings, self.registry.times, self.paint()))
+        answer = answer_text(model, message.at, message.holdings, self.registry.times, self.paint())
+        self.query_one(AsOfBar).answer(answer)
         # The cursor goes to the change that made the first holder, so the pane explains it whole.
         made = next((h.change for h in message.holdings if h.change is not None), None)
         revisions = [c.revision for c in self.history_changes]

@@ -132,13 +132,19 @@ async def test_the_pane_shows_a_long_reason_and_every_gate_whole_at_80_by_24(
     reason = " ".join(f"because{n:02d}" for n in range(30))
     monkeypatch.setenv("STUDBOOK_ACTOR", ASKER)
     with Client(address) as client:
-        client.register("ui-long", uri="s3://b/ui-long", metrics={"auc": 0.95}, environment=False, git=False)
-        client.promote("ui-long@1", "production", reason=reason)
+        for model, why in (("ui-long", reason), ("ui-short", "short one")):
+            client.register(model, uri=f"s3://b/{model}", metrics={"auc": 0.95}, environment=False, git=False)
+            client.promote(f"{model}@1", "production", reason=why)
     monkeypatch.delenv("STUDBOOK_ACTOR")
     app = ui.app(address)
 
     async with app.run_test(size=(80, 24)) as pilot:
-        await open_with_rows(app, pilot, ui, 1)
+        screen = await open_with_rows(app, pilot, ui, 2)
+        short = next(p.name for p in screen.promotions if p.model == "models/ui-short")
+        point_at(screen, short)
+        await ui.wait_for(pilot, lambda: ui.pane_field(app, "reason")[0] == "short one", "the pane on ui-short")
+        # The pane follows the cursor.
+        await pilot.press("k" if screen.query_one(VimTable).cursor_row else "j")
         await ui.wait_for_text(pilot, "because00")
         await pilot.pause(0.1)
 

@@ -22,9 +22,9 @@ from studbook.tui.widgets.detail_pane import DetailPane
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import drops_pb2
 
-# Fixed widths: one long path or message must not push the other columns off a small terminal;
+# Fixed widths, all on screen at 120 columns: one long path or message must not push the others off;
 # the detail pane under the list shows every cell whole.
-COLUMNS = (("PATH", 24), ("MODEL", 14), ("REASON", 20), ("WHAT TO FIX", 60), ("SEEN", 9))
+COLUMNS = (("PATH", 20), ("MODEL", 14), ("REASON", 20), ("WHAT TO FIX", 44), ("SEEN", 9))
 # Quarantined drops are few; the first page is enough, and the status line says when it is not.
 PAGE_SIZE = 500
 # After a retry, how often to ask for the verdict, and for how long before saying it is late.

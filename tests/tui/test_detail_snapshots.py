@@ -1,4 +1,5 @@
-"""The list screens with a detail pane, pinned at 80×24 and 120×40: quarantined drops and pending approvals.
+"""The lists with a detail pane, pinned at 80×24 and 120×40: quarantined drops, pending approvals, a
+version's history with the answer to "who held it then".
 
 Times are written as `…` (TimeFormat(hidden=True)); the watched folder has a fixed path, as the
 pane shows it whole. Update with `pytest tests/tui/test_detail_snapshots.py --snapshot-update`
@@ -25,6 +26,7 @@ from studbook.tui.live import ConnectionState
 from studbook.tui.screens.approvals import ApprovalsScreen
 from studbook.tui.screens.drops import DropsScreen
 from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.screens.version import VersionScreen
 from studbook.tui.timefmt import TimeFormat
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
@@ -65,7 +67,8 @@ def drops_daemon() -> Iterator[Daemon]:
 
 @pytest.fixture(scope="module")
 def approvals_daemon() -> Iterator[Daemon]:
-    """Two promotions to production waiting for one approval each, asked by someone else."""
+    """Two promotions to production waiting for one approval each, asked by someone else, and a
+    model whose staging changed hands twice."""
     base = Path(tempfile.mkdtemp(prefix="sb-"))
     (base / "policy.toml").write_text(POLICY)
     daemon = start_daemon(base / "data", base / "s.sock", "--policy", str(base / "policy.toml"))
@@ -76,6 +79,11 @@ def approvals_daemon() -> Iterator[Daemon]:
             for model, auc, reason in (("fraud-detector", 0.95, REASON), ("churn", 0.92, "monthly refresh")):
                 client.register(model, uri=f"s3://models/{model}/", metrics={"auc": auc}, environment=False, git=False)
                 client.promote(f"{model}@1", "production", reason=reason)
+            # Stages without gates change hands at once: a history to ask about.
+            for number, reason in ((1, "first candidate"), (2, "second candidate: better recall at the same precision")):
+                client.register("ranker", uri=f"s3://models/ranker/{number}/", metrics={"ndcg": 0.7}, environment=False,
+                                git=False)  # fmt: skip
+                client.promote(f"ranker@{number}", "staging", reason=reason)
     finally:
         if before is None:
             os.environ.pop("STUDBOOK_ACTOR", None)
@@ -135,5 +143,16 @@ def test_pending_approvals_with_the_pane(approvals_daemon: Daemon, size: tuple[i
         assert isinstance(screen, ApprovalsScreen)
         row = [p.model for p in screen.promotions].index("models/fraud-detector")
         screen.query_one("#approvals").move_cursor(row=row)  # type: ignore[attr-defined]
+
+    assert snap_compare(app_for(approvals_daemon.address), terminal_size=size, run_before=prepare(steps))
+
+
+@SIZES
+def test_version_history_answers_who_held_a_stage(approvals_daemon: Daemon, size: tuple[int, int], snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        app.open_version("ranker@2", "history")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen) and len(app.screen.history_changes) == 2)
+        await pilot.press("a", *"now", "enter")
+        await until(pilot, lambda: app.screen.held_at)  # type: ignore[attr-defined]
 
     assert snap_compare(app_for(approvals_daemon.address), terminal_size=size, run_before=prepare(steps))

@@ -102,6 +102,8 @@ class VersionScreen(RegistryScreen):
         self.chart_key = ""
         self.metric_rows: list[MetricRow] = []
         self.history_changes: list[stages_pb2.StageChange] = []
+        # The last as-of answer: the moment asked about and who held what then.
+        self.held_at: tuple[datetime, list[Holding]] | None = None
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(initial=self.first_tab, id="tabs"):
@@ -292,13 +294,17 @@ class VersionScreen(RegistryScreen):
 
     def on_version_screen_as_of_answered(self, message: AsOfAnswered) -> None:
         model = self.version.model if self.version else ""
+        self.held_at = (message.at, message.holdings)
         answer = answer_text(model, message.at, message.holdings, self.registry.times, self.paint())
         self.query_one(AsOfBar).answer(answer)
         # The cursor goes to the change that made the first holder, so the pane explains it whole.
         made = next((h.change for h in message.holdings if h.change is not None), None)
         revisions = [c.revision for c in self.history_changes]
+        table = self.query_one("#history-table", DataTable)
         if made is not None and made.revision in revisions:
-            self.query_one("#history-table", DataTable).move_cursor(row=revisions.index(made.revision))
+            table.move_cursor(row=revisions.index(made.revision))
+        # Back to the list, its keys in the footer; `a` asks again.
+        table.focus()
 
     def on_as_of_input_done(self, message: AsOfInput.Done) -> None:
         self.query_one("#history-table", DataTable).focus()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from conftest import stop_daemon  # type: ignore[import-not-found]
+from studbook.client.clients import Client
 from studbook.tui.screens.version import VersionScreen
 from studbook.tui.timefmt import TimeFormat, to_datetime
 from studbook.tui.widgets.as_of_bar import AsOfBar, AsOfInput
@@ -85,3 +87,19 @@ async def test_history_times_carry_their_zone(shared_daemon, seeder, model_id, u
         await pilot.press("8")
         await ui.wait_for_text(pilot, f"{local} UTC+05:30")
         assert ui.pane_field(app, "when")[0].startswith(f"{local} UTC+05:30 (")
+
+
+async def test_when_the_daemon_cannot_answer_the_bar_says_why(daemon_factory, ui) -> None:
+    daemon = daemon_factory()
+    with Client(daemon.address) as client:
+        client.register("offline", uri="s3://b/offline", environment=False, git=False)
+        client.promote("offline@1", "staging", reason="try it")
+    app = ui.app(daemon.address)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_history(app, pilot, ui, "offline@1", 1)
+        stop_daemon(daemon)
+        await ask(pilot, ui, "now")
+        bar = screen.query_one(AsOfBar)
+        await ui.wait_for(pilot, lambda: bar.has_class("-error"), "the failure in the bar", timeout=30)
+        assert "asking the registry" not in ui.text(app) and "UNAVAILABLE" in ui.text(app)

@@ -42,6 +42,7 @@ TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environmen
 CHART_VERSIONS = 200
 # Stage changes read per call when looking for the change that made a past holder.
 AS_OF_PAGE = 1000
+AS_OF_WHAT = "who held each stage"
 
 
 class VersionScreen(RegistryScreen):
@@ -193,7 +194,7 @@ class VersionScreen(RegistryScreen):
                 changes += page.changes
                 found = holdings(holders, changes, at)
         except StudbookError as error:
-            self.post_message(self.Failed(error, "who held each stage"))
+            self.post_message(self.Failed(error, AS_OF_WHAT))
             return
         self.post_message(self.AsOfAnswered(at, found))
 
@@ -311,6 +312,8 @@ class VersionScreen(RegistryScreen):
 
     def on_version_screen_failed(self, message: Failed) -> None:
         self.show_error(message.error, message.what)
+        if message.what == AS_OF_WHAT:
+            self.query_one(AsOfBar).fail(safe(f"{message.error.message} [{message.error.reason}]"))
         if self.version is None:
             self.query_one("#overview-text", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
 

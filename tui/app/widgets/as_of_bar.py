@@ -70,15 +70,19 @@ class AsOfBar(Vertical):
         try:
             moment = self.parse(event.value)
         except MomentError as error:
-            self.set_class(True, "-error")
-            self.set_class(False, "-empty")
-            self.query_one("#as-of-answer", Static).update(str(error))
+            self.fail(str(error))
             return
         self.post_message(self.Asked(moment))
 
     def answer(self, text: RenderableType) -> None:
         self.set_class(False, "-error")
         self.set_class(not text, "-empty")
+        self.query_one("#as-of-answer", Static).update(text)
+
+    def fail(self, text: str) -> None:
+        """Said in the error colour where the answer goes; the input keeps what was typed."""
+        self.set_class(True, "-error")
+        self.set_class(False, "-empty")
         self.query_one("#as-of-answer", Static).update(text)
 
     def ask(self) -> None:

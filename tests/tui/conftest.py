@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import json
 import struct
 from collections.abc import Callable, Iterator
@@ -56,6 +57,24 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], object], what: st
 
 async def wait_for_text(pilot: Pilot[None], text: str, timeout: float = 10.0) -> None:
     await wait_for(pilot, lambda: text in screen_text(pilot.app), f"{text!r} on screen", timeout)  # type: ignore[arg-type]
+
+
+def pane_field(app: StudbookApp, label: str) -> tuple[str, list[str]]:
+    """The value of one field of the screen's detail pane, as shown: (its words joined by single
+    spaces, its rows from the label's column on). A continuation row is one with nothing under
+    the labels, so a value that wrapped to column 1 ends the field early and fails the caller's check.
+    """
+    from studbook.tui.widgets.detail_pane import DetailPane
+
+    pane = app.screen.query_one(DetailPane).scrollable_content_region
+    rows = [row[pane.x : pane.right] for row in screen_text(app).split("\n")[pane.y : pane.bottom]]
+    start = next(i for i, row in enumerate(rows) if row.lstrip().startswith(label + " "))
+    first = rows[start]
+    column = first.index(label) + len(label)
+    column += len(first[column:]) - len(first[column:].lstrip())
+    shown = [rows[start]] + list(itertools.takewhile(lambda row: not row[:column].strip(), rows[start + 1 :]))
+    values = [row[column:] for row in shown]
+    return " ".join(" ".join(values).split()), values
 
 
 async def type_into(pilot: Pilot[None], text: str) -> None:
@@ -155,6 +174,7 @@ class UI:
     wait_for = staticmethod(wait_for)
     wait_for_text = staticmethod(wait_for_text)
     type_into = staticmethod(type_into)
+    pane_field = staticmethod(pane_field)
     app = staticmethod(make_app)
 
 

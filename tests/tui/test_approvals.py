@@ -124,3 +124,31 @@ async def test_a_readonly_ui_lists_pending_promotions_but_cannot_decide(
 
         assert app.screen is screen
         assert "Approve" not in ui.text(app)
+
+
+async def test_the_pane_shows_a_long_reason_and_every_gate_whole_at_80_by_24(
+    address: str, monkeypatch: pytest.MonkeyPatch, ui: Any
+) -> None:
+    reason = " ".join(f"because{n:02d}" for n in range(30))
+    monkeypatch.setenv("STUDBOOK_ACTOR", ASKER)
+    with Client(address) as client:
+        for model, why in (("ui-long", reason), ("ui-short", "short one")):
+            client.register(model, uri=f"s3://b/{model}", metrics={"auc": 0.95}, environment=False, git=False)
+            client.promote(f"{model}@1", "production", reason=why)
+    monkeypatch.delenv("STUDBOOK_ACTOR")
+    app = ui.app(address)
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_with_rows(app, pilot, ui, 2)
+        short = next(p.name for p in screen.promotions if p.model == "models/ui-short")
+        point_at(screen, short)
+        await ui.wait_for(pilot, lambda: ui.pane_field(app, "reason")[0] == "short one", "the pane on ui-short")
+        # The pane follows the cursor.
+        await pilot.press("k" if screen.query_one(VimTable).cursor_row else "j")
+        await ui.wait_for_text(pilot, "because00")
+        await pilot.pause(0.1)
+
+        shown, rows = ui.pane_field(app, "reason")
+        assert len(rows) > 1 and shown == reason
+        # Each gate on its own line, with its verdict and the daemon's figures.
+        assert "gate      pass metrics.auc  metrics.auc 0.95 >= 0.9" in ui.text(app)

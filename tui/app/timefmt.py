@@ -1,11 +1,13 @@
-"""Times as the UI shows them: "5m ago" and local timestamps, from one injectable clock."""
+"""Times as the UI shows them: "5m ago" and timestamps with their zone, from one injectable clock."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 
 from google.protobuf import timestamp_pb2
+
+from studbook.tui.moments import parse_moment
 
 # (seconds in the unit, suffix), largest first.
 _UNITS = ((365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
@@ -35,16 +37,36 @@ def relative(moment: datetime, now: datetime) -> str:
     return "just now"  # pragma: no cover - 1 s is the smallest unit
 
 
+def zone_label(moment: datetime) -> str:
+    """`UTC`, or `UTC+01:00` / `UTC-05:30`: the offset, never an abbreviation (`IST` names three zones)."""
+    offset = moment.utcoffset() or timedelta(0)
+    if not offset:
+        return "UTC"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes > 0 else "-"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def stamp_text(moment: datetime, zone: tzinfo | None = None) -> str:
+    """`2026-11-03 14:05:12 UTC+01:00`: in `zone` (None: this machine's local zone), zone written out."""
+    local = moment.astimezone(zone)
+    return f"{local.strftime('%Y-%m-%d %H:%M:%S')} {zone_label(local)}"
+
+
 class TimeFormat:
     """How every screen writes times.
 
-    `now` is the clock (tests pass a fixed one); with `hidden`, every time is written as
-    `…`, so screenshots of a registry whose times come from the wall clock stay stable.
+    `now` is the clock and `zone` the zone absolute times are written in (None: this
+    machine's; tests pass fixed ones); with `hidden`, every time is written as `…`, so
+    screenshots of a registry whose times come from the wall clock stay stable.
     """
 
-    def __init__(self, now: Callable[[], datetime] = utc_now, *, hidden: bool = False) -> None:
+    def __init__(
+        self, now: Callable[[], datetime] = utc_now, *, hidden: bool = False, zone: tzinfo | None = None
+    ) -> None:
         self.now = now
         self.hidden = hidden
+        self.zone = zone
 
     def ago(self, stamp: timestamp_pb2.Timestamp | None) -> str:
         moment = to_datetime(stamp)
@@ -53,13 +75,24 @@ class TimeFormat:
         return HIDDEN if self.hidden else relative(moment, self.now())
 
     def absolute(self, stamp: timestamp_pb2.Timestamp | None) -> str:
-        """Local `YYYY-MM-DD HH:MM:SS`."""
+        """`YYYY-MM-DD HH:MM:SS UTC+01:00`, in the display zone."""
         moment = to_datetime(stamp)
         if moment is None:
             return ""
-        return HIDDEN if self.hidden else moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return self.moment(moment)
+
+    def moment(self, moment: datetime) -> str:
+        """An aware datetime the way `absolute` writes a timestamp."""
+        return HIDDEN if self.hidden else stamp_text(moment, self.zone)
 
     def both(self, stamp: timestamp_pb2.Timestamp | None) -> str:
-        """`2026-01-31 09:30:00 (5m ago)`."""
+        """`2026-01-31 09:30:00 UTC+01:00 (5m ago)`."""
         when = self.absolute(stamp)
         return f"{when} ({self.ago(stamp)})" if when and not self.hidden else when
+
+    def parse(self, text: str) -> datetime:
+        """A moment typed by the user (`2026-11-03 14:00`, `3d`, `1h ago`), read against this clock and zone.
+
+        Raises `MomentError` saying which forms are understood.
+        """
+        return parse_moment(text, self.now(), self.zone)

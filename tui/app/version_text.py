@@ -13,7 +13,10 @@ from studbook.cli import format_view
 from studbook.cli.output import enum_label, format_number
 from studbook.client.safe_text import safe_message
 from studbook.cli.views import keeping
+from studbook.client.names import short_promotion
+from studbook.tui.cells import ThemeText
 from studbook.tui.timefmt import TimeFormat
+from studbook.tui.widgets.detail_pane import Field
 from studbook.tui.widgets.line_chart import Series
 from studbook.v1 import resources_pb2, stages_pb2
 
@@ -151,3 +154,19 @@ def history_rows(
             reason,
         )
         yield row, version_name in (change.version, change.previous_version)
+
+
+def change_fields(change: stages_pb2.StageChange, times: TimeFormat, paint: ThemeText) -> list[Field]:
+    """One stage change whole, for the detail pane: who, when, what it replaced, why, through what."""
+    target = change.stage + (" (alias)" if change.is_alias else "")
+    held = cells.number(change.version) or "removed"
+    before = f", replacing {cells.number(change.previous_version)}" if change.previous_version else ""
+    how = "rollback" if change.rollback else "promotion"
+    fields: list[Field] = [
+        ("change", paint(f"{target} → {held}{before}", "bold")),
+        ("when", paint(times.both(change.time))),
+        ("by", paint(change.actor)),
+        ("reason", paint(change.reason or "(none given)")),
+        ("through", paint(f"{how} {short_promotion(change.promotion)}" if change.promotion else how, "muted")),
+    ]
+    return fields

@@ -15,6 +15,8 @@ from textual.widgets import Static
 from studbook.client import calls
 
 from studbook.tui import cells
+from studbook.tui.cells import ThemeText
+from studbook.tui.timefmt import TimeFormat
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe
 from studbook.client.names import short_promotion
@@ -22,10 +24,12 @@ from studbook.cli.promotion_text import approvals_text, gate_counts, gates_text
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.screens.promote import promotion_summary
+from studbook.tui.widgets.detail_pane import DetailPane, Field
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import events_pb2, stages_pb2
 
 COLUMNS = ("PROMOTION", "VERSION", "TARGET", "ASKED BY", "REASON", "GATES", "APPROVALS", "ASKED")
+REASON_WIDTH = 32
 # Promotions waiting for a person are few; the status line says when there are more.
 PAGE_SIZE = 500
 
@@ -66,10 +70,13 @@ class ApprovalsScreen(RegistryScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="status", classes="status-line", markup=False)
         yield VimTable(id="approvals")
-        yield Static("", id="gate-details")
+        yield DetailPane(id="gate-details")
 
     def on_mount(self) -> None:
-        self.query_one(VimTable).add_columns(*COLUMNS)
+        table = self.query_one(VimTable)
+        for title in COLUMNS:
+            # A long reason must not push the gates and approvals off screen; the pane has it whole.
+            table.add_column(title, width=REASON_WIDTH if title == "REASON" else None)
         super().on_mount()
 
     def concerns(self, event: events_pb2.Event) -> bool:
@@ -141,22 +148,14 @@ class ApprovalsScreen(RegistryScreen):
 
     @on(VimTable.RowHighlighted)
     def show_gates(self) -> None:
-        """Each gate of the promotion under the cursor: verdict, name and the daemon's figures."""
+        """The promotion under the cursor, whole: why it was asked, each gate's verdict and figures, approvals."""
         promotion = self.selected()
-        details = self.query_one("#gate-details", Static)
+        pane = self.query_one(DetailPane)
         if promotion is None:
-            details.update("")
+            pane.clear("nothing waits for approval")
             return
-        paint = self.paint()
-        lines = [paint(f"Gates of {short_promotion(promotion.name)}", "bold")]
-        for gate in promotion.gate_results:
-            verdict = paint("pass", "good") if gate.passed else paint("FAIL", "bad")
-            name = paint(gate.gate.ljust(24))
-            lines.append(Text.assemble("  ", verdict, "  ", name, "  ", paint(gate.detail, "muted")))
-        for approval in promotion.approvals:
-            said = f": {approval.comment}" if approval.comment else ""
-            lines.append(paint(f"  approved by {approval.actor}{said}", "good"))
-        details.update(Text("\n").join(lines))
+        pane.show(promotion_fields(promotion, self.registry.times, self.paint()),
+                  title=f"Promotion {short_promotion(promotion.name)}")  # fmt: skip
 
     # ---- actions ----
 
@@ -187,3 +186,24 @@ class ApprovalsScreen(RegistryScreen):
         if action in ("approve", "reject") and self.registry.readonly:
             return False
         return True
+
+
+def promotion_fields(promotion: stages_pb2.Promotion, times: TimeFormat, paint: ThemeText) -> list[Field]:
+    """Every fact the one-line row cuts: one field per gate and per approval, each wrapped beside its label."""
+    target = promotion.target + (" (alias)" if promotion.is_alias else "")
+    held = f", replacing {cells.number(promotion.previous_version)}" if promotion.previous_version else ""
+    fields: list[Field] = [
+        ("version", paint(f"{cells.model_id(promotion.model)} {cells.number(promotion.version)} → {target}{held}")),
+        ("asked by", paint(f"{promotion.actor}, {times.both(promotion.create_time)}")),
+        ("reason", paint(promotion.reason or "(none given)")),
+    ]
+    for gate in promotion.gate_results:
+        verdict = paint("pass", "good") if gate.passed else paint("FAIL", "bad")
+        fields.append(("gate", Text.assemble(verdict, " ", paint(gate.gate, "bold"), "  ", paint(gate.detail))))
+    if not promotion.gate_results:
+        fields.append(("gate", paint("no gates apply", "muted")))
+    fields.append(("approvals", paint(f"{approvals_text(promotion)} given", "warn")))
+    for approval in promotion.approvals:
+        said = f": {approval.comment}" if approval.comment else ""
+        fields.append(("approved by", paint(f"{approval.actor}, {times.both(approval.time)}{said}", "good")))
+    return fields

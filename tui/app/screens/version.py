@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
@@ -16,16 +17,20 @@ from textual.widgets.tree import TreeNode
 from studbook.tui import cells
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
+from studbook.tui.as_of import Holding, answer_text, holdings, missing
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.version_text import (
     MetricRow,
+    change_fields,
     history_rows,
     metric_series,
     metric_summary,
     overview_text,
     version_series,
 )
+from studbook.tui.widgets.as_of_bar import AsOfBar, AsOfInput
+from studbook.tui.widgets.detail_pane import DetailPane
 from studbook.tui.widgets.file_tree import FileNodeData, FileTree
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
@@ -35,6 +40,9 @@ from studbook.v1 import events_pb2, resources_pb2, stages_pb2
 TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history")
 # Versions charted across, newest first.
 CHART_VERSIONS = 200
+# Stage changes read per call when looking for the change that made a past holder.
+AS_OF_PAGE = 1000
+AS_OF_WHAT = "who held each stage"
 
 
 class VersionScreen(RegistryScreen):
@@ -50,6 +58,8 @@ class VersionScreen(RegistryScreen):
         Binding("p", "promote", "Promote", id="version.promote"),
         Binding("R", "rollback", "Rollback", id="version.rollback"),
         Binding("s", "save_files", "Save files", id="version.save"),
+        # Not in the footer, which is full: the history tab names the key beside its input.
+        Binding("a", "as_of", "Who held stages when", show=False, id="version.as_of"),
     ]
 
     class Loaded(Message, bubble=False):
@@ -70,6 +80,12 @@ class VersionScreen(RegistryScreen):
             super().__init__()
             self.history = history
 
+    class AsOfAnswered(Message, bubble=False):
+        def __init__(self, at: datetime, holdings: list[Holding]) -> None:
+            super().__init__()
+            self.at = at
+            self.holdings = holdings
+
     class Failed(Message, bubble=False):
         def __init__(self, error: StudbookError, what: str) -> None:
             super().__init__()
@@ -86,6 +102,9 @@ class VersionScreen(RegistryScreen):
         self.chart_versions: list[resources_pb2.ModelVersion] = []
         self.chart_key = ""
         self.metric_rows: list[MetricRow] = []
+        self.history_changes: list[stages_pb2.StageChange] = []
+        # The last as-of answer: the moment asked about and who held what then.
+        self.held_at: tuple[datetime, list[Holding]] | None = None
 
     def compose_body(self) -> ComposeResult:
         with TabbedContent(initial=self.first_tab, id="tabs"):
@@ -110,7 +129,10 @@ class VersionScreen(RegistryScreen):
             with TabPane("7 Environment", id="environment"):
                 yield KeyValueTable("PACKAGE", "VERSION", id="environment-table")
             with TabPane("8 History", id="history"):
+                # The table first, so the tab's keys go to it; the bar is docked above it.
                 yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+                yield DetailPane(id="history-detail")
+                yield AsOfBar(self.registry.times.parse, id="as-of")
 
     def on_mount(self) -> None:
         self.query_one("#metric-table", DataTable).add_columns("METRIC", "SPLIT", "LATEST", "STEPS")
@@ -158,6 +180,23 @@ class VersionScreen(RegistryScreen):
             self.post_message(self.Failed(error, "history"))
             return
         self.post_message(self.HistoryLoaded(history))
+
+    @work(exclusive=True, group="version-as-of")
+    async def ask_as_of(self, model: str, at: datetime) -> None:
+        """The daemon names the holders; the changes that made them are read page by page until found."""
+        client = self.registry.client
+        try:
+            page = await client.stage_history(model, at=at, page_size=AS_OF_PAGE)
+            holders, changes = dict(page.holders_at), list(page.changes)
+            found = holdings(holders, changes, at)
+            while missing(found) and page.next_page_token:
+                page = await client.stage_history(model, page_size=AS_OF_PAGE, page_token=page.next_page_token)
+                changes += page.changes
+                found = holdings(holders, changes, at)
+        except StudbookError as error:
+            self.post_message(self.Failed(error, AS_OF_WHAT))
+            return
+        self.post_message(self.AsOfAnswered(at, found))
 
     @work(group="version-lineage")
     async def load_lineage(self, tree: LineageTree, node: TreeNode[LineageNodeData]) -> None:
@@ -227,15 +266,54 @@ class VersionScreen(RegistryScreen):
         steps.title = f"{key} per step" if steps.series else f"{key}: no per-step values"
 
     def on_version_screen_history_loaded(self, message: HistoryLoaded) -> None:
+        self.history_changes = list(message.history.changes)
         table = self.query_one("#history-table", DataTable)
+        row = table.cursor_row
         table.clear()
         mine = self.version.name if self.version else ""
         paint = self.paint()
-        for row, involved in history_rows(message.history, mine, self.registry.times):
-            table.add_row(*(paint(cell, "accent" if involved else None) for cell in row))
+        for cells_, involved in history_rows(message.history, mine, self.registry.times):
+            table.add_row(*(paint(cell, "accent" if involved else None) for cell in cells_))
+        if self.history_changes:
+            table.move_cursor(row=min(max(row, 0), len(self.history_changes) - 1))
+        self.show_change()
+
+    @on(DataTable.RowHighlighted, "#history-table")
+    def show_change(self) -> None:
+        """The change under the cursor, whole: its reason, actor and promotion are cut in the table."""
+        row = self.query_one("#history-table", DataTable).cursor_row
+        pane = self.query_one("#history-detail", DetailPane)
+        if not 0 <= row < len(self.history_changes):
+            pane.clear("no stage or alias of this model has changed hands yet")
+            return
+        pane.show(change_fields(self.history_changes[row], self.registry.times, self.paint()))
+
+    def on_as_of_bar_asked(self, message: AsOfBar.Asked) -> None:
+        if self.version is not None:
+            self.query_one(AsOfBar).answer("asking the registry…")
+            self.ask_as_of(self.version.model, message.moment)
+
+    def on_version_screen_as_of_answered(self, message: AsOfAnswered) -> None:
+        model = self.version.model if self.version else ""
+        self.held_at = (message.at, message.holdings)
+        answer = answer_text(model, message.at, message.holdings, self.registry.times, self.paint())
+        self.query_one(AsOfBar).answer(answer)
+        # The cursor goes to the change that made the first holder, so the pane explains it whole.
+        made = next((h.change for h in message.holdings if h.change is not None), None)
+        revisions = [c.revision for c in self.history_changes]
+        table = self.query_one("#history-table", DataTable)
+        if made is not None and made.revision in revisions:
+            table.move_cursor(row=revisions.index(made.revision))
+        # Back to the list, its keys in the footer; `a` asks again.
+        table.focus()
+
+    def on_as_of_input_done(self, message: AsOfInput.Done) -> None:
+        self.query_one("#history-table", DataTable).focus()
 
     def on_version_screen_failed(self, message: Failed) -> None:
         self.show_error(message.error, message.what)
+        if message.what == AS_OF_WHAT:
+            self.query_one(AsOfBar).fail(safe(f"{message.error.message} [{message.error.reason}]"))
         if self.version is None:
             self.query_one("#overview-text", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
 
@@ -259,6 +337,10 @@ class VersionScreen(RegistryScreen):
 
     def action_reload(self) -> None:
         self.reload()
+
+    def action_as_of(self) -> None:
+        self.action_tab("history")
+        self.query_one(AsOfBar).ask()
 
     def _short(self) -> str | None:
         if self.version is None:

@@ -69,7 +69,7 @@ async def test_a_moment_that_cannot_be_read_says_which_forms_can(shared_daemon, 
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await open_history(app, pilot, ui, f"{model_id}@1", 1)
         await ask(pilot, ui, "the day before yesterday")
-        await ui.wait_for_text(pilot, "1h ago")
+        await ui.wait_for_text(pilot, "optionally followed by 'ago'")
         assert screen.query_one(AsOfBar).has_class("-error")
         await pilot.press("escape")  # back to the list, still on the version screen
         assert app.screen is screen and not isinstance(app.focused, AsOfInput)
@@ -85,8 +85,8 @@ async def test_history_times_carry_their_zone(shared_daemon, seeder, model_id, u
     async with app.run_test(size=(120, 40)) as pilot:
         await open_history(app, pilot, ui, f"{model_id}@1", 1)
         await pilot.press("8")
-        await ui.wait_for_text(pilot, f"{local} UTC+05:30")
-        assert ui.pane_field(app, "when")[0].startswith(f"{local} UTC+05:30 (")
+        await ui.wait_for_text(pilot, f"{local} +05:30")
+        assert ui.pane_field(app, "when")[0].startswith(f"{local} +05:30 (")
 
 
 async def test_when_the_daemon_cannot_answer_the_bar_says_why(daemon_factory, ui) -> None:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone, tzinfo
 
 from google.protobuf import timestamp_pb2
 
-from studbook.tui.moments import parse_moment
+from studbook.cli import times
 
 # (seconds in the unit, suffix), largest first.
 _UNITS = ((365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
@@ -37,20 +37,9 @@ def relative(moment: datetime, now: datetime) -> str:
     return "just now"  # pragma: no cover - 1 s is the smallest unit
 
 
-def zone_label(moment: datetime) -> str:
-    """`UTC`, or `UTC+01:00` / `UTC-05:30`: the offset, never an abbreviation (`IST` names three zones)."""
-    offset = moment.utcoffset() or timedelta(0)
-    if not offset:
-        return "UTC"
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes > 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
 def stamp_text(moment: datetime, zone: tzinfo | None = None) -> str:
-    """`2026-11-03 14:05:12 UTC+01:00`: in `zone` (None: this machine's local zone), zone written out."""
-    local = moment.astimezone(zone)
-    return f"{local.strftime('%Y-%m-%d %H:%M:%S')} {zone_label(local)}"
+    """`2026-11-03 14:05:12 +01:00`: in `zone` (None: this machine's local zone), as the CLI prints it."""
+    return times.format_moment(moment, zone)
 
 
 class TimeFormat:
@@ -75,7 +64,7 @@ class TimeFormat:
         return HIDDEN if self.hidden else relative(moment, self.now())
 
     def absolute(self, stamp: timestamp_pb2.Timestamp | None) -> str:
-        """`YYYY-MM-DD HH:MM:SS UTC+01:00`, in the display zone."""
+        """`YYYY-MM-DD HH:MM:SS +01:00`, in the display zone."""
         moment = to_datetime(stamp)
         if moment is None:
             return ""
@@ -86,13 +75,13 @@ class TimeFormat:
         return HIDDEN if self.hidden else stamp_text(moment, self.zone)
 
     def both(self, stamp: timestamp_pb2.Timestamp | None) -> str:
-        """`2026-01-31 09:30:00 UTC+01:00 (5m ago)`."""
+        """`2026-01-31 09:30:00 +01:00 (5m ago)`."""
         when = self.absolute(stamp)
         return f"{when} ({self.ago(stamp)})" if when and not self.hidden else when
 
     def parse(self, text: str) -> datetime:
         """A moment typed by the user (`2026-11-03 14:00`, `3d`, `1h ago`), read against this clock and zone.
 
-        Raises `MomentError` saying which forms are understood.
+        Raises `times.InvalidTime` saying which forms are understood.
         """
-        return parse_moment(text, self.now(), self.zone)
+        return times.parse_moment(text, self.now(), self.zone)

@@ -1,15 +1,17 @@
-"""Times as the CLI reads and prints them: one parser for every time option, one zone for every printed time.
+"""Times as people type and read them: one parser for every time the CLI or the UI takes, one way to print.
 
 A time typed on the command line is either a span back from now (`1h`, `30m ago`, `2w`) or
 an ISO 8601 date or time; one without a zone is in the zone times are printed in (local,
 or UTC with --utc), so what a person reads in a table can be typed back. Kept free of
-protobuf and grpc: `studbook --help` imports it.
+protobuf and grpc: `studbook --help` imports it. The UI reads and writes times through the
+same functions, passing its own zone.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Literal
 
 # Seconds per unit; the same table serves lifetimes (`token create --expires 90d`).
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -35,14 +37,22 @@ def use_utc(enabled: bool) -> None:
     _zone = timezone.utc if enabled else None
 
 
-def in_display_zone(moment: datetime) -> datetime:
+# A zone argument: a tzinfo, None for this machine's local zone, or the CLI's display zone.
+Zone = tzinfo | None | Literal["display"]
+
+
+def _resolve(zone: Zone) -> tzinfo | None:
+    return _zone if zone == "display" else zone  # type: ignore[return-value]
+
+
+def in_display_zone(moment: datetime, zone: Zone = "display") -> datetime:
     """The same instant in the zone times are printed in."""
-    return moment.astimezone(_zone)
+    return moment.astimezone(_resolve(zone))
 
 
-def format_moment(moment: datetime) -> str:
-    """`2026-11-03 14:05:12 +01:00`: the display zone, its offset always shown."""
-    shown = in_display_zone(moment)
+def format_moment(moment: datetime, zone: Zone = "display") -> str:
+    """`2026-11-03 14:05:12 +01:00`: the display zone, its offset always shown (and typeable back)."""
+    shown = in_display_zone(moment, zone)
     return f"{shown:%Y-%m-%d %H:%M:%S} {offset(shown)}"
 
 
@@ -72,21 +82,22 @@ def parse_span(text: str) -> int | None:
 _DAYS_BACK = {"today": 0, "yesterday": 1}
 
 
-def _midnight(now: datetime, days_back: int) -> datetime:
-    day = in_display_zone(now).date() - timedelta(days=days_back)
+def _midnight(now: datetime, days_back: int, zone: tzinfo | None) -> datetime:
+    day = now.astimezone(zone).date() - timedelta(days=days_back)
     start = datetime(day.year, day.month, day.day)
     # astimezone() on the naive midnight: the offset of that moment, right across a DST change.
-    return start.replace(tzinfo=_zone) if _zone is not None else start.astimezone()
+    return start.replace(tzinfo=zone) if zone is not None else start.astimezone()
 
 
-def parse_moment(text: str, now: datetime | None = None) -> datetime:
-    """A time typed on the command line -> an aware datetime. Raises InvalidTime."""
+def parse_moment(text: str, now: datetime | None = None, zone: Zone = "display") -> datetime:
+    """A time typed by a person -> an aware datetime; a zone-less one is read in `zone`. Raises InvalidTime."""
     now = now if now is not None else datetime.now(timezone.utc)
+    place = _resolve(zone)
     word = " ".join(text.split()).lower()
     if word == "now":
         return now
     if word in _DAYS_BACK:
-        return _midnight(now, _DAYS_BACK[word])
+        return _midnight(now, _DAYS_BACK[word], place)
     seconds = parse_span(text)
     if seconds is not None:
         try:
@@ -99,8 +110,8 @@ def parse_moment(text: str, now: datetime | None = None) -> datetime:
         raise InvalidTime(f"cannot read the time {text!r}; use {ACCEPTED}") from None
     if parsed.tzinfo is not None:
         return parsed
-    if _zone is not None:
-        return parsed.replace(tzinfo=_zone)
+    if place is not None:
+        return parsed.replace(tzinfo=place)
     try:
         return parsed.astimezone()  # the local zone's offset on that date
     except (OverflowError, OSError, ValueError):  # far outside what the C library can place

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
 
-from studbook.tui.moments import MomentError
+from studbook.cli.times import InvalidTime
 
 PLACEHOLDER = "2026-11-03 14:00, 3d, 1h ago, now"
 
@@ -33,7 +33,7 @@ class AsOfInput(Input):
 class AsOfBar(Vertical):
     """The screen answers `Asked` by calling `answer`; a moment that cannot be read is said here at once.
 
-    `parse` turns the typed text into a moment (the app's clock and zone), raising `MomentError`.
+    `parse` turns the typed text into a moment (the app's clock and zone), raising `InvalidTime`.
     """
 
     DEFAULT_CSS = """
@@ -69,7 +69,7 @@ class AsOfBar(Vertical):
             return
         try:
             moment = self.parse(event.value)
-        except MomentError as error:
+        except InvalidTime as error:
             self.fail(str(error))
             return
         self.post_message(self.Asked(moment))

@@ -42,7 +42,7 @@ Zone = tzinfo | None | Literal["display"]
 
 
 def _resolve(zone: Zone) -> tzinfo | None:
-    return _zone if zone == "display" else zone  # type: ignore[return-value]
+    return _zone if zone == "display" else zone
 
 
 def in_display_zone(moment: datetime, zone: Zone = "display") -> datetime:

@@ -1136,7 +1136,11 @@ def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import launcher
 
     notices: tuple[str, ...] = ()
-    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
+    # A socket that takes connections is enough to open the UI (it shows what it then finds);
+    # the full health check would load grpc before the first frame.
+    if not launcher.accepts_connections(ctx.address) and not launcher.is_serving(
+        ctx.address, token=ctx.token, tls_ca=ctx.tls_ca
+    ):
         # Only a unix socket can be started here; a TCP address that does not answer is an error.
         pid = launcher.start_daemon(ctx.address)
         notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}",)

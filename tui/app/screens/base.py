@@ -49,7 +49,8 @@ class RegistryScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
-        self.reload()
+        # The frame first, then the data: the first fetch may still be loading grpc.
+        self.call_after_refresh(self.reload)
 
     def reload(self) -> None:
         """Fetch what the screen shows; runs workers, returns at once."""

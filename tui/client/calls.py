@@ -160,12 +160,12 @@ def update_model(model: resources_pb2.Model, update_mask: Iterable[str] = ()) ->
     return Call("ModelService", "UpdateModel", request)
 
 
-def archive_model(model: str, etag: str = "") -> Call[resources_pb2.Model]:
+def archive_model(model: str, *, etag: str = "") -> Call[resources_pb2.Model]:
     request = registry_pb2.ArchiveModelRequest(name=names.model_name(model), etag=etag)
     return Call("ModelService", "ArchiveModel", request)
 
 
-def restore_model(model: str, etag: str = "") -> Call[resources_pb2.Model]:
+def restore_model(model: str, *, etag: str = "") -> Call[resources_pb2.Model]:
     request = registry_pb2.RestoreModelRequest(name=names.model_name(model), etag=etag)
     return Call("ModelService", "RestoreModel", request)
 
@@ -248,7 +248,7 @@ def update_version(
     return Call("VersionService", "UpdateModelVersion", request)
 
 
-def archive_version(version: str, etag: str = "") -> Call[resources_pb2.ModelVersion]:
+def archive_version(version: str, *, etag: str = "") -> Call[resources_pb2.ModelVersion]:
     request = registry_pb2.ArchiveModelVersionRequest(name=names.version_name(version), etag=etag)
     return Call("VersionService", "ArchiveModelVersion", request)
 
@@ -474,8 +474,8 @@ def role_name(role: str | int) -> str:
     return enum_name(access_pb2.Role, "ROLE_", role)
 
 
-def create_token(display_name: str, role: str | int, *, ttl_seconds: int = 0) -> Call[access_pb2.CreateTokenResponse]:
-    request = access_pb2.CreateTokenRequest(display_name=display_name, role=role_name(role), ttl_seconds=ttl_seconds)
+def create_token(name: str, role: str | int, *, ttl_seconds: int = 0) -> Call[access_pb2.CreateTokenResponse]:
+    request = access_pb2.CreateTokenRequest(display_name=name, role=role_name(role), ttl_seconds=ttl_seconds)
     # Never resent: the request carries no request_id, so a resend after a lost answer would
     # be refused (names are never reused) and the secret of the first one lost with it.
     return Call("AccessService", "CreateToken", request)

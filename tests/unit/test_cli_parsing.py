@@ -498,3 +498,11 @@ def test_drops_retry_allow_unsafe_asks_for_it_by_name_or_path(stand_in: StandInC
 
     assert stand_in.requests == [("retry", "drops/0a1b", None, "allow-unsafe"),
                                  ("retry", "", "/srv/drops/m7/1", "allow-unsafe")]  # fmt: skip
+
+
+def test_version_prints_the_package_version_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    # Looked up only when asked (see _VersionAction); still the installed package's version.
+    assert cli.main(["--version"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("studbook ") and out.strip() != "studbook unknown"
+    assert err == ""

@@ -281,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"studbook {_package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     # No command opens the terminal UI, like `studbook tui`.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser.set_defaults(handler=cmd_tui)
@@ -489,6 +489,20 @@ def _list_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
     sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
     sub.add_argument("--archived", action="store_true", help="include archived ones")
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, read from the package metadata only when asked: every other command,
+    the terminal UI's first frame included, would pay for that look-up at start."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the program's version number and exit")  # fmt: skip
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        print(f"studbook {_package_version()}")  # on stdout, as argparse's own version action does
+        parser.exit()
 
 
 def _package_version() -> str:

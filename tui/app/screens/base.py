@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from studbook.tui.cells import ThemeText
 from studbook.client.errors import StudbookError
 from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.widgets.footer import Footer
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
 

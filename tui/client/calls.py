@@ -20,7 +20,6 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
-from studbook.client import environment as capture
 from studbook.client import names
 from studbook.v1 import (
     access_pb2,
@@ -602,6 +601,10 @@ def register_request(
     given. Every dataset in `data_versions` is also recorded as a
     dataset the version was trained on, so it shows in the lineage graph.
     """
+    # Here, not at the top: reading package metadata is for registering, and every other
+    # user of the client (the terminal UI's first frame among them) would pay for it.
+    from studbook.client import environment as capture
+
     if (path is None) == (uri is None):
         raise ValueError("give exactly one of path= (a local file or folder) or uri= (metadata only)")
     data_versions = {str(k): str(v) for k, v in (data_versions or {}).items()}

@@ -4,6 +4,10 @@ Both send the requests built in `calls`, put a deadline on every unary call, res
 idempotent calls a few times when the daemon is unavailable, and turn every gRPC error
 into a `StudbookError` carrying the daemon's ErrorInfo reason and metadata. A unix socket
 is plain; a TCP address is always TLS, and a bearer token goes with every call when set.
+
+Every unary RPC is written once, in the table of `methods`; each client says only how one
+call is sent (`_bind`). What differs in kind between them (streams, uploads, downloads,
+iterating pages) is written here, per client.
 """
 
 from __future__ import annotations

@@ -70,3 +70,23 @@ def test_the_public_signatures_callers_rely_on_are_kept() -> None:
     assert str(inspect.signature(client.create_token)) == "(name: 'str', role: 'str | int', *, ttl_seconds: 'int' = 0)"
     assert str(inspect.signature(client.list_versions)).startswith("(model: 'str' = '-', *, filter: 'str' = ''")
     assert client.health.__doc__ == "The daemon's serving status, e.g. `SERVING`."
+
+
+def test_every_service_the_calls_name_has_a_generated_stub() -> None:
+    # Stubs are made on first use from STUB_CLASSES: a service missing there would fail only
+    # when a user first calls it.
+    import importlib
+
+    from studbook.client.clients import STUB_CLASSES
+    from studbook.v1 import registry_pb2
+
+    services = {
+        calls.get_model("m").service, calls.list_versions("m").service, calls.get_lineage("m@1").service,
+        calls.get_promotion("m/1").service, calls.watch().service, calls.list_drops().service,
+        calls.verify_audit_trail().service, calls.get_caller().service, calls.get_upload_offset("0" * 64, 1).service,
+        calls.verify_artifacts().service, calls.plan_garbage_collection().service, calls.health().service,
+        calls.register_version(registry_pb2.RegisterModelVersionRequest()).service,
+    }  # fmt: skip
+    assert services == set(STUB_CLASSES)
+    for module, name in STUB_CLASSES.values():
+        assert callable(getattr(importlib.import_module(module), name))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 from concurrent.futures import ThreadPoolExecutor
 import os
 import random
@@ -27,7 +28,6 @@ import grpc
 import grpc.aio
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
-from grpc_health.v1 import health_pb2_grpc
 from grpc_status import rpc_status
 
 from studbook import locations
@@ -37,23 +37,13 @@ from studbook.client import upload as upload_
 from studbook.client.errors import StudbookError
 from studbook.client.methods import M, Methods, P, R, Rpc
 from studbook.v1 import (
-    access_pb2_grpc,
     artifacts_pb2,
-    artifacts_pb2_grpc,
     audit_pb2,
-    audit_pb2_grpc,
     drops_pb2,
-    drops_pb2_grpc,
     events_pb2,
-    events_pb2_grpc,
-    lineage_pb2_grpc,
     maintenance_pb2,
-    maintenance_pb2_grpc,
     registry_pb2,
-    registry_pb2_grpc,
     resources_pb2,
-    retention_pb2_grpc,
-    stages_pb2_grpc,
 )
 
 # StudbookError lives in `errors` (no grpc import) and is re-exported here for users.
@@ -187,22 +177,35 @@ def call_metadata(actor: str, token: str | None) -> tuple[tuple[str, str], ...]:
     return (*metadata, (AUTHORIZATION_HEADER, f"Bearer {token}"))
 
 
-def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
-    """One generated stub per service, keyed like `calls.Call.service`."""
-    return {
-        "ModelService": registry_pb2_grpc.ModelServiceStub(channel),
-        "VersionService": registry_pb2_grpc.VersionServiceStub(channel),
-        "LineageService": lineage_pb2_grpc.LineageServiceStub(channel),
-        "StageService": stages_pb2_grpc.StageServiceStub(channel),
-        "EventService": events_pb2_grpc.EventServiceStub(channel),
-        "DropService": drops_pb2_grpc.DropServiceStub(channel),
-        "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
-        "AccessService": access_pb2_grpc.AccessServiceStub(channel),
-        "ArtifactService": artifacts_pb2_grpc.ArtifactServiceStub(channel),
-        "MaintenanceService": maintenance_pb2_grpc.MaintenanceServiceStub(channel),
-        "RetentionService": retention_pb2_grpc.RetentionServiceStub(channel),
-        "Health": health_pb2_grpc.HealthStub(channel),
-    }
+# Where each service's generated stub lives, keyed like `calls.Call.service`.
+STUB_CLASSES = {
+    "ModelService": ("studbook.v1.registry_pb2_grpc", "ModelServiceStub"),
+    "VersionService": ("studbook.v1.registry_pb2_grpc", "VersionServiceStub"),
+    "LineageService": ("studbook.v1.lineage_pb2_grpc", "LineageServiceStub"),
+    "StageService": ("studbook.v1.stages_pb2_grpc", "StageServiceStub"),
+    "EventService": ("studbook.v1.events_pb2_grpc", "EventServiceStub"),
+    "DropService": ("studbook.v1.drops_pb2_grpc", "DropServiceStub"),
+    "AuditService": ("studbook.v1.audit_pb2_grpc", "AuditServiceStub"),
+    "AccessService": ("studbook.v1.access_pb2_grpc", "AccessServiceStub"),
+    "ArtifactService": ("studbook.v1.artifacts_pb2_grpc", "ArtifactServiceStub"),
+    "MaintenanceService": ("studbook.v1.maintenance_pb2_grpc", "MaintenanceServiceStub"),
+    "RetentionService": ("studbook.v1.retention_pb2_grpc", "RetentionServiceStub"),
+    "Health": ("grpc_health.v1.health_pb2_grpc", "HealthStub"),
+}
+
+
+class _Stubs(dict[str, Any]):
+    """One generated stub per service, made on first use: a stub binds every method of its
+    service to the channel, and a screen that lists models needs two services, not twelve."""
+
+    def __init__(self, channel: grpc.Channel | grpc.aio.Channel) -> None:
+        super().__init__()
+        self._channel = channel
+
+    def __missing__(self, service: str) -> Any:
+        module, name = STUB_CLASSES[service]
+        stub = self[service] = getattr(importlib.import_module(module), name)(self._channel)
+        return stub
 
 
 # An upload is tried again this often when the daemon's copy moved or another call holds it.
@@ -313,7 +316,7 @@ class Client(_Settings, Methods):
             if self._credentials is None
             else grpc.secure_channel(target, self._credentials, options=CHANNEL_OPTIONS)
         )
-        self._stubs = _stubs(self._channel)
+        self._stubs = _Stubs(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -599,7 +602,7 @@ class AsyncClient(_Settings, Methods):
                 else grpc.aio.secure_channel(target, self._credentials, options=CHANNEL_OPTIONS)
             )
             self._loop = loop
-            self._stubs = _stubs(self._channel)
+            self._stubs = _Stubs(self._channel)
         return self._stubs[service]
 
     async def close(self) -> None:

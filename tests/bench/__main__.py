@@ -189,7 +189,9 @@ def main() -> int:
         print("\nterminal UI (a real `studbook` on a pseudo-terminal; 100,000 versions in one model)")
         print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")
         print(f"  {'bare Textual app with a table (floor)':<44} p50 {ui['floor_textual_table_p50_ms']:7.0f} ms")
-        print(f"  {'studbook: first models row painted':<44} p50 {ui['paint_rows_p50_ms']:7.0f} ms")
+        print(f"  {'studbook: first models row painted':<44} p50 {ui['paint_rows_p50_ms']:7.0f} ms   "
+              f"({ui['paint_rows_vs_floor']:4.2f}x floor; CPU {ui['paint_rows_cpu_p50_ms']:.0f} ms against "
+              f"{ui['floor_textual_table_cpu_p50_ms']:.0f} ms, {ui['paint_rows_cpu_vs_floor']:4.2f}x)")
         print(f"  {'open the big model: first page painted':<44}     {ui['open_first_page_ms']:7.0f} ms   "
               f"(daemon alone: {ui['daemon_page_p50_ms']:.0f} ms a page)")
         print(f"  {'G: cursor on the last version':<44}     {ui['walk_cursor_ms']:7.0f} ms   "

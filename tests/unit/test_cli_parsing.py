@@ -517,3 +517,11 @@ def test_since_and_until_join_the_filter_as_utc_comparisons_and_keep_an_or_toget
         'AND create_time <= "2026-02-01T00:00:00Z"'
     )
     assert cli._with_times(parse("models"), "update_time") == ""
+
+
+def test_version_prints_the_package_version_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    # Looked up only when asked (see _VersionAction); still the installed package's version.
+    assert cli.main(["--version"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("studbook ") and out.strip() != "studbook unknown"
+    assert err == ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import App
@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
 
-from studbook.client.clients import AsyncClient, StudbookError
+from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState, Follower
@@ -20,11 +20,13 @@ from studbook.tui.messages import RegistryChanged, Resynced
 from studbook.tui.navigation import Navigation
 from studbook.tui.palette import RegistryCommands
 from studbook.tui.screens.base import RegistryScreen
-from studbook.tui.screens.command_line import CommandLineScreen
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.top_bar import TopBar
-from studbook.v1 import access_pb2, events_pb2
+from studbook.v1 import events_pb2
+
+if TYPE_CHECKING:
+    from studbook.client.clients import AsyncClient
 
 
 class StudbookApp(Navigation, App[None]):
@@ -66,9 +68,9 @@ class StudbookApp(Navigation, App[None]):
     ) -> None:
         super().__init__()
         # token and tls_ca: see Client; None reads $STUDBOOK_TOKEN and $STUDBOOK_TLS_CA.
-        self.client = AsyncClient(address, token=token, tls_ca=tls_ca)
-        # The follower backs off on its own; resending its health checks would only delay "offline".
-        self.watch_client = AsyncClient(address, retries=False, token=token, tls_ca=tls_ca)
+        self._address, self._token, self._tls_ca = address, token, tls_ca
+        self._client: AsyncClient | None = None
+        self._watch_client: AsyncClient | None = None
         self.readonly = readonly
         self.settings = settings or TuiSettings()
         self.problems = problems
@@ -78,6 +80,26 @@ class StudbookApp(Navigation, App[None]):
         self.connection_detail = ""
         # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
         self.identity = ""
+
+    # The clients (grpc and every generated module) are built on first use, which comes after the
+    # first frame: the models screen fetches once painted, so the frame never waits for grpc.
+    @property
+    def client(self) -> AsyncClient:
+        if self._client is None:
+            self._client = self._new_client(retries=True)
+        return self._client
+
+    @property
+    def watch_client(self) -> AsyncClient:
+        # The follower backs off on its own; resending its health checks would only delay "offline".
+        if self._watch_client is None:
+            self._watch_client = self._new_client(retries=False)
+        return self._watch_client
+
+    def _new_client(self, *, retries: bool) -> AsyncClient:
+        from studbook.client.clients import AsyncClient
+
+        return AsyncClient(self._address, retries=retries, token=self._token, tls_ca=self._tls_ca)
 
     def notify(
         self,
@@ -103,6 +125,10 @@ class StudbookApp(Navigation, App[None]):
         for notice in self.notices:
             self.notify(notice, timeout=8)
         self.push_screen(ModelsScreen())
+        self.call_after_refresh(self._connect)
+
+    def _connect(self) -> None:
+        """Once the first frame is on the terminal: follow the registry and learn who we are."""
         if self.live:
             self.follow_registry()
         if self.client.has_token:
@@ -118,6 +144,8 @@ class StudbookApp(Navigation, App[None]):
             caller = await self.client.get_caller()
         except StudbookError:
             return  # the connection indicator already tells the story
+        from studbook.v1 import access_pb2
+
         role = access_pb2.Role.Name(caller.role).removeprefix("ROLE_").lower()
         self.identity = f"{caller.actor} ({role})"
         self.readonly = self.readonly or caller.role < access_pb2.ROLE_CONTRIBUTOR
@@ -128,8 +156,9 @@ class StudbookApp(Navigation, App[None]):
             screen.refresh_bindings()
 
     async def on_unmount(self) -> None:
-        await self.client.close()
-        await self.watch_client.close()
+        for client in (self._client, self._watch_client):
+            if client is not None:
+                await client.close()
 
     @work(exclusive=True, group="watch")
     async def follow_registry(self) -> None:
@@ -159,6 +188,8 @@ class StudbookApp(Navigation, App[None]):
         self.open_help()
 
     def action_command_line(self) -> None:
+        from studbook.tui.screens.command_line import CommandLineScreen
+
         self.push_screen(CommandLineScreen(self.readonly), self.run_command)
 
     async def action_back(self) -> None:

@@ -1,21 +1,16 @@
-"""Navigation: the app's verbs (open a screen, start a promotion), shared by screens, palette and `:`."""
+"""Navigation: the app's verbs (open a screen, start a promotion), shared by screens, palette and `:`.
+
+Each screen's module is imported when the screen is first opened, not with the app: the models
+screen must paint before the version screen's charts and markdown, the diff or the dialogs load.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from studbook.tui.command_line import Command
-from studbook.tui.screens.approvals import ApprovalsScreen
-from studbook.tui.screens.diff import DiffScreen
-from studbook.tui.screens.drops import DropsScreen
-from studbook.tui.screens.help import HelpScreen, bindings_of
-from studbook.tui.screens.promote import PromoteDialog
-from studbook.tui.screens.rollback import RollbackDialog
-from studbook.tui.screens.version import VersionScreen
-from studbook.tui.screens.versions import VersionsScreen
-
 if TYPE_CHECKING:
     from studbook.tui.app import StudbookApp
+    from studbook.tui.command_line import Command
 
 
 class Navigation:
@@ -31,30 +26,46 @@ class Navigation:
             self._app.pop_screen()
 
     def open_versions(self, model: str) -> None:
+        from studbook.tui.screens.versions import VersionsScreen
+
         self._app.push_screen(VersionsScreen(model))
 
     def open_version(self, ref: str, tab: str = "overview") -> None:
+        from studbook.tui.screens.version import VersionScreen
+
         self._app.push_screen(VersionScreen(ref, tab))
 
     def open_diff(self, base: str, target: str) -> None:
+        from studbook.tui.screens.diff import DiffScreen
+
         self._app.push_screen(DiffScreen(base, target))
 
     def open_drops(self) -> None:
+        from studbook.tui.screens.drops import DropsScreen
+
         self._app.push_screen(DropsScreen())
 
     def open_approvals(self) -> None:
+        from studbook.tui.screens.approvals import ApprovalsScreen
+
         self._app.push_screen(ApprovalsScreen())
 
     def open_help(self) -> None:
+        from studbook.tui.screens.help import HelpScreen, bindings_of
+
         screen = self._app.screen
         self._app.push_screen(HelpScreen(getattr(screen, "crumb", "") or "studbook", bindings_of(screen), self._app.readonly))
 
     def start_promote(self, ref: str, target: str = "") -> None:
         if not self._app.readonly:
+            from studbook.tui.screens.promote import PromoteDialog
+
             self._app.push_screen(PromoteDialog(ref, target))
 
     def start_rollback(self, model: str, stage: str = "production") -> None:
         if not self._app.readonly:
+            from studbook.tui.screens.rollback import RollbackDialog
+
             self._app.push_screen(RollbackDialog(model, stage))
 
     def run_command(self, command: Command | None) -> None:

@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[common],
     )
-    parser.add_argument("--version", action="version", version=f"studbook {_package_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     # No command opens the terminal UI, like `studbook tui`.
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     parser.set_defaults(handler=cmd_tui)
@@ -556,6 +556,20 @@ def _with_times(args: argparse.Namespace, column: str) -> str:
         if option:
             clauses.append(f'{column} {check} "{times.rfc3339(times.parse_moment(option))}"')
     return " AND ".join(clauses)
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, read from the package metadata only when asked: every other command,
+    the terminal UI's first frame included, would pay for that look-up at start."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the program's version number and exit")  # fmt: skip
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:  # fmt: skip
+        print(f"studbook {_package_version()}")  # on stdout, as argparse's own version action does
+        parser.exit()
 
 
 def _package_version() -> str:
@@ -1335,7 +1349,11 @@ def cmd_tui(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import launcher
 
     notices: tuple[str, ...] = ()
-    if not launcher.is_serving(ctx.address, token=ctx.token, tls_ca=ctx.tls_ca):
+    # A socket that takes connections is enough to open the UI (it shows what it then finds);
+    # the full health check would load grpc before the first frame.
+    if not launcher.accepts_connections(ctx.address) and not launcher.is_serving(
+        ctx.address, token=ctx.token, tls_ca=ctx.tls_ca
+    ):
         # Only a unix socket can be started here; a TCP address that does not answer is an error.
         pid = launcher.start_daemon(ctx.address)
         notices = (f"no daemon answered, so one was started in the background (pid {pid}) on {ctx.address}; "

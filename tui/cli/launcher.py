@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -46,6 +47,24 @@ def socket_path(address: str) -> str | None:
     if address.startswith("unix:"):
         return address[len("unix:") :]
     return address if address.startswith("/") else None
+
+
+def accepts_connections(address: str) -> bool:
+    """Something listens on the unix socket of `address`: a plain connect, no grpc to load.
+
+    Enough for the terminal UI to start painting: it checks the daemon itself, and shows
+    what it finds. False for TCP addresses, whose TLS must be checked by `is_serving`.
+    """
+    path = socket_path(address)
+    if path is None:
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
 
 
 def is_serving(

@@ -20,7 +20,6 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
-from studbook.client import environment as capture
 from studbook.client import names
 from studbook.v1 import (
     access_pb2,
@@ -160,12 +159,12 @@ def update_model(model: resources_pb2.Model, update_mask: Iterable[str] = ()) ->
     return Call("ModelService", "UpdateModel", request)
 
 
-def archive_model(model: str, etag: str = "") -> Call[resources_pb2.Model]:
+def archive_model(model: str, *, etag: str = "") -> Call[resources_pb2.Model]:
     request = registry_pb2.ArchiveModelRequest(name=names.model_name(model), etag=etag)
     return Call("ModelService", "ArchiveModel", request)
 
 
-def restore_model(model: str, etag: str = "") -> Call[resources_pb2.Model]:
+def restore_model(model: str, *, etag: str = "") -> Call[resources_pb2.Model]:
     request = registry_pb2.RestoreModelRequest(name=names.model_name(model), etag=etag)
     return Call("ModelService", "RestoreModel", request)
 
@@ -248,7 +247,7 @@ def update_version(
     return Call("VersionService", "UpdateModelVersion", request)
 
 
-def archive_version(version: str, etag: str = "") -> Call[resources_pb2.ModelVersion]:
+def archive_version(version: str, *, etag: str = "") -> Call[resources_pb2.ModelVersion]:
     request = registry_pb2.ArchiveModelVersionRequest(name=names.version_name(version), etag=etag)
     return Call("VersionService", "ArchiveModelVersion", request)
 
@@ -478,8 +477,8 @@ def role_name(role: str | int) -> str:
     return enum_name(access_pb2.Role, "ROLE_", role)
 
 
-def create_token(display_name: str, role: str | int, *, ttl_seconds: int = 0) -> Call[access_pb2.CreateTokenResponse]:
-    request = access_pb2.CreateTokenRequest(display_name=display_name, role=role_name(role), ttl_seconds=ttl_seconds)
+def create_token(name: str, role: str | int, *, ttl_seconds: int = 0) -> Call[access_pb2.CreateTokenResponse]:
+    request = access_pb2.CreateTokenRequest(display_name=name, role=role_name(role), ttl_seconds=ttl_seconds)
     # Never resent: the request carries no request_id, so a resend after a lost answer would
     # be refused (names are never reused) and the secret of the first one lost with it.
     return Call("AccessService", "CreateToken", request)
@@ -606,6 +605,10 @@ def register_request(
     given. Every dataset in `data_versions` is also recorded as a
     dataset the version was trained on, so it shows in the lineage graph.
     """
+    # Here, not at the top: reading package metadata is for registering, and every other
+    # user of the client (the terminal UI's first frame among them) would pay for it.
+    from studbook.client import environment as capture
+
     if (path is None) == (uri is None):
         raise ValueError("give exactly one of path= (a local file or folder) or uri= (metadata only)")
     data_versions = {str(k): str(v) for k, v in (data_versions or {}).items()}

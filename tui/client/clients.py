@@ -4,17 +4,22 @@ Both send the requests built in `calls`, put a deadline on every unary call, res
 idempotent calls a few times when the daemon is unavailable, and turn every gRPC error
 into a `StudbookError` carrying the daemon's ErrorInfo reason and metadata. A unix socket
 is plain; a TCP address is always TLS, and a bearer token goes with every call when set.
+
+Every unary RPC is written once, in the table of `methods`; each client says only how one
+call is sent (`_bind`). What differs in kind between them (streams, uploads, downloads,
+iterating pages) is written here, per client.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 from concurrent.futures import ThreadPoolExecutor
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar, Unpack
@@ -23,37 +28,22 @@ import grpc
 import grpc.aio
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
 from studbook import locations
 from studbook.client import calls, pull
 from studbook.client.safe_text import safe
 from studbook.client import upload as upload_
-from studbook.client.calls import MetricsArg
 from studbook.client.errors import StudbookError
+from studbook.client.methods import M, Methods, P, R, Rpc
 from studbook.v1 import (
-    access_pb2,
-    access_pb2_grpc,
     artifacts_pb2,
-    artifacts_pb2_grpc,
     audit_pb2,
-    audit_pb2_grpc,
     drops_pb2,
-    drops_pb2_grpc,
     events_pb2,
-    events_pb2_grpc,
-    lineage_pb2,
-    lineage_pb2_grpc,
     maintenance_pb2,
-    maintenance_pb2_grpc,
     registry_pb2,
-    registry_pb2_grpc,
     resources_pb2,
-    retention_pb2,
-    retention_pb2_grpc,
-    stages_pb2,
-    stages_pb2_grpc,
 )
 
 # StudbookError lives in `errors` (no grpc import) and is re-exported here for users.
@@ -187,22 +177,35 @@ def call_metadata(actor: str, token: str | None) -> tuple[tuple[str, str], ...]:
     return (*metadata, (AUTHORIZATION_HEADER, f"Bearer {token}"))
 
 
-def _stubs(channel: grpc.Channel | grpc.aio.Channel) -> dict[str, Any]:
-    """One generated stub per service, keyed like `calls.Call.service`."""
-    return {
-        "ModelService": registry_pb2_grpc.ModelServiceStub(channel),
-        "VersionService": registry_pb2_grpc.VersionServiceStub(channel),
-        "LineageService": lineage_pb2_grpc.LineageServiceStub(channel),
-        "StageService": stages_pb2_grpc.StageServiceStub(channel),
-        "EventService": events_pb2_grpc.EventServiceStub(channel),
-        "DropService": drops_pb2_grpc.DropServiceStub(channel),
-        "AuditService": audit_pb2_grpc.AuditServiceStub(channel),
-        "AccessService": access_pb2_grpc.AccessServiceStub(channel),
-        "ArtifactService": artifacts_pb2_grpc.ArtifactServiceStub(channel),
-        "MaintenanceService": maintenance_pb2_grpc.MaintenanceServiceStub(channel),
-        "RetentionService": retention_pb2_grpc.RetentionServiceStub(channel),
-        "Health": health_pb2_grpc.HealthStub(channel),
-    }
+# Where each service's generated stub lives, keyed like `calls.Call.service`.
+STUB_CLASSES = {
+    "ModelService": ("studbook.v1.registry_pb2_grpc", "ModelServiceStub"),
+    "VersionService": ("studbook.v1.registry_pb2_grpc", "VersionServiceStub"),
+    "LineageService": ("studbook.v1.lineage_pb2_grpc", "LineageServiceStub"),
+    "StageService": ("studbook.v1.stages_pb2_grpc", "StageServiceStub"),
+    "EventService": ("studbook.v1.events_pb2_grpc", "EventServiceStub"),
+    "DropService": ("studbook.v1.drops_pb2_grpc", "DropServiceStub"),
+    "AuditService": ("studbook.v1.audit_pb2_grpc", "AuditServiceStub"),
+    "AccessService": ("studbook.v1.access_pb2_grpc", "AccessServiceStub"),
+    "ArtifactService": ("studbook.v1.artifacts_pb2_grpc", "ArtifactServiceStub"),
+    "MaintenanceService": ("studbook.v1.maintenance_pb2_grpc", "MaintenanceServiceStub"),
+    "RetentionService": ("studbook.v1.retention_pb2_grpc", "RetentionServiceStub"),
+    "Health": ("grpc_health.v1.health_pb2_grpc", "HealthStub"),
+}
+
+
+class _Stubs(dict[str, Any]):
+    """One generated stub per service, made on first use: a stub binds every method of its
+    service to the channel, and a screen that lists models needs two services, not twelve."""
+
+    def __init__(self, channel: grpc.Channel | grpc.aio.Channel) -> None:
+        super().__init__()
+        self._channel = channel
+
+    def __missing__(self, service: str) -> Any:
+        module, name = STUB_CLASSES[service]
+        stub = self[service] = getattr(importlib.import_module(module), name)(self._channel)
+        return stub
 
 
 # An upload is tried again this often when the daemon's copy moved or another call holds it.
@@ -281,7 +284,7 @@ class _Settings:
         return f"{type(self).__name__}(address={self.address!r})"
 
 
-class Client(_Settings):
+class Client(_Settings, Methods):
     """The synchronous client, for training scripts, notebooks and the CLI.
 
         sb = Client()
@@ -313,7 +316,7 @@ class Client(_Settings):
             if self._credentials is None
             else grpc.secure_channel(target, self._credentials, options=CHANNEL_OPTIONS)
         )
-        self._stubs = _stubs(self._channel)
+        self._stubs = _Stubs(self._channel)
 
     def close(self) -> None:
         self._channel.close()
@@ -323,6 +326,14 @@ class Client(_Settings):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def _bind(self, rpc: Rpc[P, M, R]) -> Callable[P, R]:
+        """`rpc` as a method of this client: build the request, send it, unwrap the answer."""
+
+        def method(*args: P.args, **kwargs: P.kwargs) -> R:
+            return rpc.unwrap(self._unary(rpc.build(*args, **kwargs)))
+
+        return method
 
     def _unary(self, call: calls.Call[T]) -> T:
         method = getattr(self._stubs[call.service], call.method)
@@ -337,52 +348,7 @@ class Client(_Settings):
             time.sleep(_retry_delay(attempt))
             attempt += 1
 
-    # ---- health ----
-
-    def health(self, service: str = "") -> str:
-        """The daemon's serving status, e.g. `SERVING`."""
-        response = self._unary(calls.health(service))
-        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
-
     # ---- models ----
-
-    def create_model(
-        self,
-        model_id: str,
-        *,
-        description: str = "",
-        tags: Mapping[str, str] | None = None,
-        owner: str = "",
-        stages: Iterable[str] | None = None,
-        request_id: str | None = None,
-    ) -> resources_pb2.Model:
-        return self._unary(
-            calls.create_model(
-                model_id, description=description, tags=tags, owner=owner, stages=stages, request_id=request_id
-            )
-        )
-
-    def get_model(self, model: str) -> resources_pb2.Model:
-        return self._unary(calls.get_model(model))
-
-    def list_models(
-        self,
-        *,
-        filter: str = "",
-        order_by: str = "",
-        page_size: int = 0,
-        page_token: str = "",
-        show_archived: bool = False,
-    ) -> registry_pb2.ListModelsResponse:
-        return self._unary(
-            calls.list_models(
-                filter=filter,
-                order_by=order_by,
-                page_size=page_size,
-                page_token=page_token,
-                show_archived=show_archived,
-            )
-        )
 
     def iter_models(
         self, *, filter: str = "", order_by: str = "", page_size: int = 0, show_archived: bool = False
@@ -397,18 +363,6 @@ class Client(_Settings):
             token = page.next_page_token
             if not token:
                 return
-
-    def update_model(self, model: resources_pb2.Model, update_mask: Iterable[str] = ()) -> resources_pb2.Model:
-        return self._unary(calls.update_model(model, update_mask))
-
-    def archive_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
-        return self._unary(calls.archive_model(model, etag))
-
-    def restore_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
-        return self._unary(calls.restore_model(model, etag))
-
-    def delete_model(self, model: str, *, force: bool = False, etag: str = "") -> registry_pb2.DeleteModelResponse:
-        return self._unary(calls.delete_model(model, force=force, etag=etag))
 
     # ---- versions ----
 
@@ -465,10 +419,6 @@ class Client(_Settings):
                 if done.stored:
                     break
 
-    def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
-        """`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest)."""
-        return self._unary(calls.get_version(model, version))
-
     def download(
         self, model: str, dest: str | os.PathLike[str], version: str | int | None = None, *,
         file: str | None = None, progress: pull.Progress | None = None,
@@ -490,31 +440,6 @@ class Client(_Settings):
     def _read_file(self, name: str, path: str, offset: int,
                    local: bool = False) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:  # fmt: skip
         return self._stream(calls.read_artifact_file(name, path, offset, local_copy=local))
-
-    def list_versions(
-        self,
-        model: str = "-",
-        *,
-        filter: str = "",
-        order_by: str = "",
-        page_size: int = 0,
-        page_token: str = "",
-        show_archived: bool = False,
-        summary_only: bool = False,
-        skip: int = 0,
-    ) -> registry_pb2.ListModelVersionsResponse:
-        return self._unary(
-            calls.list_versions(
-                model,
-                filter=filter,
-                order_by=order_by,
-                page_size=page_size,
-                page_token=page_token,
-                show_archived=show_archived,
-                summary_only=summary_only,
-                skip=skip,
-            )
-        )
 
     def iter_versions(
         self,
@@ -543,105 +468,7 @@ class Client(_Settings):
             if not token:
                 return
 
-    def update_version(
-        self, version: resources_pb2.ModelVersion, update_mask: Iterable[str] = ()
-    ) -> resources_pb2.ModelVersion:
-        return self._unary(calls.update_version(version, update_mask))
-
-    def archive_version(self, version: str, *, etag: str = "") -> resources_pb2.ModelVersion:
-        return self._unary(calls.archive_version(version, etag))
-
-    def log_metrics(self, version: str, metrics: MetricsArg, *, step: int | None = None, split: str = "") -> int:
-        """Append observations, e.g. `log_metrics("fraud@3", {"loss": 0.2}, step=100)`; returns how many."""
-        return self._unary(calls.log_metrics(version, metrics, step=step, split=split)).logged
-
-    def list_metrics(self, version: str, *, key: str = "", split: str = "") -> list[resources_pb2.Metric]:
-        return list(self._unary(calls.list_metrics(version, key=key, split=split)).metrics)
-
-    def diff(self, base: str, target: str) -> registry_pb2.VersionDiff:
-        return self._unary(calls.diff_versions(base, target))
-
-    # ---- lineage ----
-
-    def get_lineage(
-        self, name: str, *, direction: str | int = "both", depth: int = 0
-    ) -> lineage_pb2.GetLineageResponse:
-        """Walk from a version, `datasets/{name}@{version}` or `runs/{id}`: up, down or both."""
-        return self._unary(calls.get_lineage(name, direction=direction, depth=depth))
-
-    # ---- stages ----
-
-    def promote(
-        self,
-        version: str,
-        target: str,
-        *,
-        reason: str = "",
-        validate_only: bool = False,
-        expected_etag: str = "",
-        request_id: str | None = None,
-    ) -> stages_pb2.Promotion:
-        """Move `version` (e.g. `fraud@7`) into a stage or point an alias at it."""
-        return self._unary(
-            calls.promote(
-                version,
-                target,
-                reason=reason,
-                validate_only=validate_only,
-                expected_etag=expected_etag,
-                request_id=request_id,
-            )
-        )
-
-    def rollback(
-        self, model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
-    ) -> stages_pb2.Promotion:
-        """Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."""
-        return self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag,
-                                          validate_only=validate_only))  # fmt: skip
-
-    def delete_alias(self, model: str, alias: str, *, reason: str = "") -> None:
-        self._unary(calls.delete_alias(model, alias, reason=reason))
-
-    def get_promotion(self, name: str) -> stages_pb2.Promotion:
-        return self._unary(calls.get_promotion(name))
-
-    def list_promotions(
-        self, model: str = "-", *, filter: str = "", page_size: int = 0, page_token: str = ""
-    ) -> stages_pb2.ListPromotionsResponse:
-        return self._unary(calls.list_promotions(model, filter=filter, page_size=page_size, page_token=page_token))
-
-    def approve_promotion(self, name: str, *, comment: str = "") -> stages_pb2.Promotion:
-        return self._unary(calls.approve_promotion(name, comment=comment))
-
-    def reject_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
-        return self._unary(calls.reject_promotion(name, reason=reason))
-
-    def cancel_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
-        return self._unary(calls.cancel_promotion(name, reason=reason))
-
-    def stage_history(
-        self, model: str, *, stage: str = "", at: datetime | None = None, page_size: int = 0, page_token: str = ""
-    ) -> stages_pb2.GetStageHistoryResponse:
-        return self._unary(
-            calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
-        )
-
-    def get_policy_status(self) -> stages_pb2.PolicyStatus:
-        """Which promotion policy is in force, when it was loaded, and why a newer file is not."""
-        return self._unary(calls.get_policy_status())
-
     # ---- drop-ins ----
-
-    def list_drops(self, *, model: str = "", page_size: int = 0, page_token: str = "") -> drops_pb2.ListDropsResponse:
-        """Every drop the watcher knows, whatever its state, ordered by root and path."""
-        return self._unary(calls.list_drops(model=model, page_size=page_size, page_token=page_token))
-
-    def list_quarantined_drops(
-        self, *, model: str = "", page_size: int = 0, page_token: str = ""
-    ) -> drops_pb2.ListQuarantinedDropsResponse:
-        """The drops that could not be registered, each with its reason and what to fix."""
-        return self._unary(calls.list_quarantined_drops(model=model, page_size=page_size, page_token=page_token))
 
     def iter_drops(
         self, *, model: str = "", quarantined_only: bool = False, page_size: int = 0
@@ -655,16 +482,6 @@ class Client(_Settings):
             token = page.next_page_token
             if not token:
                 return
-
-    def retry_drop(
-        self, name: str = "", *, path: str | os.PathLike[str] | None = None, allow_unsafe: bool = False
-    ) -> drops_pb2.Drop:
-        """Ask the watcher to look at a drop again now, by name (`drops/{id}`) or by path;
-        `allow_unsafe` lets it register although it runs code when loaded (maintainer role).
-
-        Returns the drop as it stands when asked; `wait_for_drop` waits for the new verdict.
-        """
-        return self._unary(calls.retry_drop(name, path=path, allow_unsafe=allow_unsafe))
 
     def wait_for_drop(self, drop: drops_pb2.Drop, timeout: float) -> drops_pb2.Drop:
         """The watcher's next verdict on `drop` (as `retry_drop` returned it), or the drop as it
@@ -687,18 +504,7 @@ class Client(_Settings):
         raise StudbookError("NOT_FOUND", "DROP_NOT_FOUND", f"{drop.path} is no longer known to the watcher",
                             {"drop": drop.name})  # fmt: skip
 
-    def get_watch_status(self) -> drops_pb2.WatchStatus:
-        """The watched roots and their observers, whether watching is degraded and why.
-
-        A daemon that watches no folder answers with no roots.
-        """
-        return self._unary(calls.get_watch_status())
-
     # ---- audit ----
-
-    def verify_audit_trail(self) -> audit_pb2.VerifyAuditTrailResponse:
-        """Recompute the hash chain of every recorded change; names the first broken record."""
-        return self._unary(calls.verify_audit_trail())
 
     def export_audit_trail(self, start_revision: int = 0) -> Iterator[audit_pb2.AuditRecord]:
         """Every recorded change after `start_revision` with its chain hash, oldest first."""
@@ -751,39 +557,6 @@ class Client(_Settings):
         finally:
             stream.cancel()
 
-    # ---- retention ----
-
-    def plan_garbage_collection(self) -> retention_pb2.GarbageCollection:
-        """What `collect_garbage` would do now, changing nothing (needs the maintainer role)."""
-        return self._unary(calls.plan_garbage_collection())
-
-    def collect_garbage(self) -> retention_pb2.GarbageCollection:
-        """Archive and purge what the policy's retention says, then delete the blobs no version
-        refers to (needs the admin role). Never resent automatically."""
-        return self._unary(calls.collect_garbage())
-
-    # ---- access ----
-
-    def create_token(self, name: str, role: str | int, *, ttl_seconds: int = 0) -> access_pb2.CreateTokenResponse:
-        """Create a token named `name` with `role` ("viewer" ... "admin", or the enum), expiring after
-        `ttl_seconds` (0: never). The answer's `secret` is the only time it is shown.
-
-        Needs the admin role. Never resent automatically: names are never reused.
-        """
-        return self._unary(calls.create_token(name, role, ttl_seconds=ttl_seconds))
-
-    def list_tokens(self, *, show_revoked: bool = False) -> list[access_pb2.Token]:
-        """The tokens (never their secrets), oldest first; revoked ones only with `show_revoked`."""
-        return list(self._unary(calls.list_tokens(show_revoked=show_revoked)).tokens)
-
-    def revoke_token(self, name: str) -> access_pb2.Token:
-        """Revoke a token by `tokens/{id}` or display name; its next call is refused (TOKEN_REVOKED)."""
-        return self._unary(calls.revoke_token(name))
-
-    def get_caller(self) -> access_pb2.Caller:
-        """Who the daemon takes this client for: actor, role, transport and token."""
-        return self._unary(calls.get_caller())
-
     # ---- events ----
 
     def watch(
@@ -796,7 +569,7 @@ class Client(_Settings):
         return self._stream(calls.watch(start_revision, filter=filter, bookmark_interval=bookmark_interval))
 
 
-class AsyncClient(_Settings):
+class AsyncClient(_Settings, Methods):
     """The asyncio client, for the TUI and async code.
 
     The channel is created on first use inside the running event loop (grpc.aio binds a
@@ -829,7 +602,7 @@ class AsyncClient(_Settings):
                 else grpc.aio.secure_channel(target, self._credentials, options=CHANNEL_OPTIONS)
             )
             self._loop = loop
-            self._stubs = _stubs(self._channel)
+            self._stubs = _Stubs(self._channel)
         return self._stubs[service]
 
     async def close(self) -> None:
@@ -843,6 +616,14 @@ class AsyncClient(_Settings):
     async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
+    def _bind(self, rpc: Rpc[P, M, R]) -> Callable[P, Coroutine[Any, Any, R]]:
+        """`rpc` as a coroutine method of this client (the request is built when it is called)."""
+
+        async def method(*args: P.args, **kwargs: P.kwargs) -> R:
+            return rpc.unwrap(await self._unary(rpc.build(*args, **kwargs)))
+
+        return method
+
     async def _unary(self, call: calls.Call[T]) -> T:
         attempt = 0
         while True:
@@ -855,66 +636,6 @@ class AsyncClient(_Settings):
                     raise error_from_rpc(error, self.address) from None
             await asyncio.sleep(_retry_delay(attempt))
             attempt += 1
-
-    # ---- health ----
-
-    async def health(self, service: str = "") -> str:
-        response = await self._unary(calls.health(service))
-        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
-
-    # ---- models ----
-
-    async def create_model(
-        self,
-        model_id: str,
-        *,
-        description: str = "",
-        tags: Mapping[str, str] | None = None,
-        owner: str = "",
-        stages: Iterable[str] | None = None,
-        request_id: str | None = None,
-    ) -> resources_pb2.Model:
-        return await self._unary(
-            calls.create_model(
-                model_id, description=description, tags=tags, owner=owner, stages=stages, request_id=request_id
-            )
-        )
-
-    async def get_model(self, model: str) -> resources_pb2.Model:
-        return await self._unary(calls.get_model(model))
-
-    async def list_models(
-        self,
-        *,
-        filter: str = "",
-        order_by: str = "",
-        page_size: int = 0,
-        page_token: str = "",
-        show_archived: bool = False,
-    ) -> registry_pb2.ListModelsResponse:
-        return await self._unary(
-            calls.list_models(
-                filter=filter,
-                order_by=order_by,
-                page_size=page_size,
-                page_token=page_token,
-                show_archived=show_archived,
-            )
-        )
-
-    async def update_model(self, model: resources_pb2.Model, update_mask: Iterable[str] = ()) -> resources_pb2.Model:
-        return await self._unary(calls.update_model(model, update_mask))
-
-    async def archive_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
-        return await self._unary(calls.archive_model(model, etag))
-
-    async def restore_model(self, model: str, *, etag: str = "") -> resources_pb2.Model:
-        return await self._unary(calls.restore_model(model, etag))
-
-    async def delete_model(
-        self, model: str, *, force: bool = False, etag: str = ""
-    ) -> registry_pb2.DeleteModelResponse:
-        return await self._unary(calls.delete_model(model, force=force, etag=etag))
 
     # ---- versions ----
 
@@ -956,9 +677,6 @@ class AsyncClient(_Settings):
                 if done.stored:
                     break
 
-    async def get_version(self, model: str, version: str | int | None = None) -> resources_pb2.ModelVersion:
-        return await self._unary(calls.get_version(model, version))
-
     async def download(
         self, model: str, dest: str | os.PathLike[str], version: str | int | None = None, *,
         file: str | None = None, progress: pull.Progress | None = None,
@@ -985,168 +703,6 @@ class AsyncClient(_Settings):
                 raise
             done.append(await asyncio.to_thread(landing.finish))
         return done
-
-    async def list_versions(
-        self,
-        model: str = "-",
-        *,
-        filter: str = "",
-        order_by: str = "",
-        page_size: int = 0,
-        page_token: str = "",
-        show_archived: bool = False,
-        summary_only: bool = False,
-        skip: int = 0,
-    ) -> registry_pb2.ListModelVersionsResponse:
-        return await self._unary(
-            calls.list_versions(
-                model,
-                filter=filter,
-                order_by=order_by,
-                page_size=page_size,
-                page_token=page_token,
-                show_archived=show_archived,
-                summary_only=summary_only,
-                skip=skip,
-            )
-        )
-
-    async def update_version(
-        self, version: resources_pb2.ModelVersion, update_mask: Iterable[str] = ()
-    ) -> resources_pb2.ModelVersion:
-        return await self._unary(calls.update_version(version, update_mask))
-
-    async def archive_version(self, version: str, *, etag: str = "") -> resources_pb2.ModelVersion:
-        return await self._unary(calls.archive_version(version, etag))
-
-    async def log_metrics(
-        self, version: str, metrics: MetricsArg, *, step: int | None = None, split: str = ""
-    ) -> int:
-        return (await self._unary(calls.log_metrics(version, metrics, step=step, split=split))).logged
-
-    async def list_metrics(self, version: str, *, key: str = "", split: str = "") -> list[resources_pb2.Metric]:
-        return list((await self._unary(calls.list_metrics(version, key=key, split=split))).metrics)
-
-    async def diff(self, base: str, target: str) -> registry_pb2.VersionDiff:
-        return await self._unary(calls.diff_versions(base, target))
-
-    # ---- lineage ----
-
-    async def get_lineage(
-        self, name: str, *, direction: str | int = "both", depth: int = 0
-    ) -> lineage_pb2.GetLineageResponse:
-        return await self._unary(calls.get_lineage(name, direction=direction, depth=depth))
-
-    # ---- stages ----
-
-    async def promote(
-        self,
-        version: str,
-        target: str,
-        *,
-        reason: str = "",
-        validate_only: bool = False,
-        expected_etag: str = "",
-        request_id: str | None = None,
-    ) -> stages_pb2.Promotion:
-        return await self._unary(
-            calls.promote(
-                version,
-                target,
-                reason=reason,
-                validate_only=validate_only,
-                expected_etag=expected_etag,
-                request_id=request_id,
-            )
-        )
-
-    async def rollback(
-        self, model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
-    ) -> stages_pb2.Promotion:
-        """Like `Client.rollback`."""
-        return await self._unary(calls.rollback(model, stage, reason=reason, expected_etag=expected_etag,
-                                                validate_only=validate_only))  # fmt: skip
-
-    async def delete_alias(self, model: str, alias: str, *, reason: str = "") -> None:
-        await self._unary(calls.delete_alias(model, alias, reason=reason))
-
-    async def get_promotion(self, name: str) -> stages_pb2.Promotion:
-        return await self._unary(calls.get_promotion(name))
-
-    async def list_promotions(
-        self, model: str = "-", *, filter: str = "", page_size: int = 0, page_token: str = ""
-    ) -> stages_pb2.ListPromotionsResponse:
-        return await self._unary(
-            calls.list_promotions(model, filter=filter, page_size=page_size, page_token=page_token)
-        )
-
-    async def approve_promotion(self, name: str, *, comment: str = "") -> stages_pb2.Promotion:
-        return await self._unary(calls.approve_promotion(name, comment=comment))
-
-    async def reject_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
-        return await self._unary(calls.reject_promotion(name, reason=reason))
-
-    async def cancel_promotion(self, name: str, *, reason: str = "") -> stages_pb2.Promotion:
-        return await self._unary(calls.cancel_promotion(name, reason=reason))
-
-    async def stage_history(
-        self, model: str, *, stage: str = "", at: datetime | None = None, page_size: int = 0, page_token: str = ""
-    ) -> stages_pb2.GetStageHistoryResponse:
-        return await self._unary(
-            calls.stage_history(model, stage=stage, at=at, page_size=page_size, page_token=page_token)
-        )
-
-    async def get_policy_status(self) -> stages_pb2.PolicyStatus:
-        return await self._unary(calls.get_policy_status())
-
-    # ---- drop-ins ----
-
-    async def list_drops(
-        self, *, model: str = "", page_size: int = 0, page_token: str = ""
-    ) -> drops_pb2.ListDropsResponse:
-        return await self._unary(calls.list_drops(model=model, page_size=page_size, page_token=page_token))
-
-    async def list_quarantined_drops(
-        self, *, model: str = "", page_size: int = 0, page_token: str = ""
-    ) -> drops_pb2.ListQuarantinedDropsResponse:
-        return await self._unary(
-            calls.list_quarantined_drops(model=model, page_size=page_size, page_token=page_token)
-        )
-
-    async def retry_drop(
-        self, name: str = "", *, path: str | os.PathLike[str] | None = None, allow_unsafe: bool = False
-    ) -> drops_pb2.Drop:
-        """Like `Client.retry_drop`."""
-        return await self._unary(calls.retry_drop(name, path=path, allow_unsafe=allow_unsafe))
-
-    async def get_watch_status(self) -> drops_pb2.WatchStatus:
-        return await self._unary(calls.get_watch_status())
-
-    # ---- retention ----
-
-    async def plan_garbage_collection(self) -> retention_pb2.GarbageCollection:
-        return await self._unary(calls.plan_garbage_collection())
-
-    async def collect_garbage(self) -> retention_pb2.GarbageCollection:
-        """Like `Client.collect_garbage`: never resent automatically."""
-        return await self._unary(calls.collect_garbage())
-
-    # ---- access ----
-
-    async def create_token(
-        self, name: str, role: str | int, *, ttl_seconds: int = 0
-    ) -> access_pb2.CreateTokenResponse:
-        """Like `Client.create_token`: never resent automatically."""
-        return await self._unary(calls.create_token(name, role, ttl_seconds=ttl_seconds))
-
-    async def list_tokens(self, *, show_revoked: bool = False) -> list[access_pb2.Token]:
-        return list((await self._unary(calls.list_tokens(show_revoked=show_revoked))).tokens)
-
-    async def revoke_token(self, name: str) -> access_pb2.Token:
-        return await self._unary(calls.revoke_token(name))
-
-    async def get_caller(self) -> access_pb2.Caller:
-        return await self._unary(calls.get_caller())
 
     # ---- events ----
 

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from studbook.tui.cells import ThemeText
 from studbook.client.errors import StudbookError
 from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.widgets.footer import Footer
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
 
@@ -49,7 +49,8 @@ class RegistryScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
-        self.reload()
+        # The frame first, then the data: the first fetch may still be loading grpc.
+        self.call_after_refresh(self.reload)
 
     def reload(self) -> None:
         """Fetch what the screen shows; runs workers, returns at once."""

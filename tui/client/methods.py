@@ -1,0 +1,180 @@
+"""One table of the unary RPCs, from which both clients get their methods.
+
+Each entry is an `Rpc`: the request builder of `calls` (which names the service, the stub
+method, the request and whether it may be resent) and how the answer is unwrapped. Read
+from a `Client` it is a plain method; from an `AsyncClient` a coroutine method; each
+client only says how one call is sent (`_bind`). Its parameters are the builder's, so one
+signature serves both flavours, and mypy sees it through the overloads of `__get__`.
+Streams, uploads and downloads differ in kind between the flavours and stay hand-written.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
+
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2
+
+from studbook.client import calls
+from studbook.v1 import access_pb2, registry_pb2, resources_pb2
+
+if TYPE_CHECKING:
+    from studbook.client.clients import AsyncClient, Client
+
+P = ParamSpec("P")
+M = TypeVar("M", bound=Message)
+R = TypeVar("R")
+
+
+class Rpc(Generic[P, M, R]):
+    """A method of both clients: `build(*args)` makes the call, `unwrap(answer)` is what callers get."""
+
+    def __init__(self, build: Callable[P, calls.Call[M]], unwrap: Callable[[M], R], doc: str | None) -> None:
+        self.build = build
+        self.unwrap = unwrap
+        self.name = build.__name__
+        self.__doc__ = doc or build.__doc__
+        # What `help()` and `inspect.signature` show on either client: the builder's parameters.
+        self.__signature__ = inspect.signature(build).replace(return_annotation=inspect.Signature.empty)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, client: None, owner: type) -> Rpc[P, M, R]: ...
+    @overload
+    def __get__(self, client: Client, owner: type) -> Callable[P, R]: ...
+    @overload
+    def __get__(self, client: AsyncClient, owner: type) -> Callable[P, Coroutine[Any, Any, R]]: ...
+    def __get__(self, client: Client | AsyncClient | None, owner: type) -> Any:
+        if client is None:
+            return self
+        method: Any = client._bind(self)
+        method.__name__ = self.name
+        method.__qualname__ = f"{type(client).__name__}.{self.name}"
+        method.__doc__ = self.__doc__
+        method.__signature__ = self.__signature__
+        # Kept on the instance: later look-ups are plain attribute reads, and tests may replace it.
+        client.__dict__[self.name] = method
+        return method
+
+
+def _same(answer: M) -> M:
+    return answer
+
+
+@overload
+def rpc(build: Callable[P, calls.Call[M]], *, doc: str | None = None) -> Rpc[P, M, M]: ...
+@overload
+def rpc(build: Callable[P, calls.Call[M]], unwrap: Callable[[M], R], *, doc: str | None = None) -> Rpc[P, M, R]: ...
+def rpc(build: Callable[P, calls.Call[M]], unwrap: Callable[[M], Any] = _same, *, doc: str | None = None) -> Any:
+    return Rpc(build, unwrap, doc)
+
+
+def _serving_status(answer: health_pb2.HealthCheckResponse) -> str:
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(answer.status))
+
+
+def _logged(answer: registry_pb2.LogMetricsResponse) -> int:
+    return answer.logged
+
+
+def _metrics(answer: registry_pb2.ListMetricsResponse) -> list[resources_pb2.Metric]:
+    return list(answer.metrics)
+
+
+def _tokens(answer: access_pb2.ListTokensResponse) -> list[access_pb2.Token]:
+    return list(answer.tokens)
+
+
+def _nothing(answer: Message) -> None:
+    return None
+
+
+def _names(table: type) -> Iterable[str]:
+    return (name for name, value in vars(table).items() if isinstance(value, Rpc))
+
+
+class Methods:
+    """Every unary RPC of the v1 contract as a method of `Client` and `AsyncClient`."""
+
+    # ---- health ----
+    health = rpc(calls.health, _serving_status, doc="The daemon's serving status, e.g. `SERVING`.")
+
+    # ---- models ----
+    create_model = rpc(calls.create_model)
+    get_model = rpc(calls.get_model)
+    list_models = rpc(calls.list_models)
+    update_model = rpc(calls.update_model)
+    archive_model = rpc(calls.archive_model)
+    restore_model = rpc(calls.restore_model)
+    delete_model = rpc(calls.delete_model)
+
+    # ---- versions ----
+    get_version = rpc(calls.get_version, doc=(
+        '`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest).'))  # fmt: skip
+    list_versions = rpc(calls.list_versions)
+    update_version = rpc(calls.update_version)
+    archive_version = rpc(calls.archive_version)
+    log_metrics = rpc(calls.log_metrics, _logged, doc=(
+        'Append observations, e.g. `log_metrics("fraud@3", {"loss": 0.2}, step=100)`; returns how many.'))  # fmt: skip
+    list_metrics = rpc(calls.list_metrics, _metrics)
+    diff = rpc(calls.diff_versions)
+
+    # ---- lineage ----
+    get_lineage = rpc(calls.get_lineage, doc=(
+        "Walk from a version, `datasets/{name}@{version}` or `runs/{id}`: up, down or both."))  # fmt: skip
+
+    # ---- stages ----
+    promote = rpc(calls.promote, doc="Move `version` (e.g. `fraud@7`) into a stage or point an alias at it.")
+    rollback = rpc(calls.rollback, doc=(
+        "Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."))  # fmt: skip
+    delete_alias = rpc(calls.delete_alias, _nothing)
+    get_promotion = rpc(calls.get_promotion)
+    list_promotions = rpc(calls.list_promotions)
+    approve_promotion = rpc(calls.approve_promotion)
+    reject_promotion = rpc(calls.reject_promotion)
+    cancel_promotion = rpc(calls.cancel_promotion)
+    stage_history = rpc(calls.stage_history)
+    get_policy_status = rpc(calls.get_policy_status, doc=(
+        "Which promotion policy is in force, when it was loaded, and why a newer file is not."))  # fmt: skip
+
+    # ---- drop-ins ----
+    list_drops = rpc(calls.list_drops, doc="Every drop the watcher knows, whatever its state, ordered by root and path.")
+    list_quarantined_drops = rpc(calls.list_quarantined_drops, doc=(
+        "The drops that could not be registered, each with its reason and what to fix."))  # fmt: skip
+    retry_drop = rpc(calls.retry_drop, doc=(
+        "Ask the watcher to look at a drop again now, by name (`drops/{id}`) or by path;\n"
+        "`allow_unsafe` lets it register although it runs code when loaded (maintainer role).\n\n"
+        "Returns the drop as it stands when asked; `wait_for_drop` waits for the new verdict."))  # fmt: skip
+    get_watch_status = rpc(calls.get_watch_status, doc=(
+        "The watched roots and their observers, whether watching is degraded and why.\n\n"
+        "A daemon that watches no folder answers with no roots."))  # fmt: skip
+
+    # ---- audit ----
+    verify_audit_trail = rpc(calls.verify_audit_trail, doc=(
+        "Recompute the hash chain of every recorded change; names the first broken record."))  # fmt: skip
+
+    # ---- retention ----
+    plan_garbage_collection = rpc(calls.plan_garbage_collection, doc=(
+        "What `collect_garbage` would do now, changing nothing (needs the maintainer role)."))  # fmt: skip
+    collect_garbage = rpc(calls.collect_garbage, doc=(
+        "Archive and purge what the policy's retention says, then delete the blobs no version\n"
+        "refers to (needs the admin role). Never resent automatically."))  # fmt: skip
+
+    # ---- access ----
+    create_token = rpc(calls.create_token, doc=(
+        'Create a token named `name` with `role` ("viewer" ... "admin", or the enum), expiring after\n'
+        "`ttl_seconds` (0: never). The answer's `secret` is the only time it is shown.\n\n"
+        "Needs the admin role. Never resent automatically: names are never reused."))  # fmt: skip
+    list_tokens = rpc(calls.list_tokens, _tokens, doc=(
+        "The tokens (never their secrets), oldest first; revoked ones only with `show_revoked`."))  # fmt: skip
+    revoke_token = rpc(calls.revoke_token, doc=(
+        "Revoke a token by `tokens/{id}` or display name; its next call is refused (TOKEN_REVOKED)."))  # fmt: skip
+    get_caller = rpc(calls.get_caller, doc="Who the daemon takes this client for: actor, role, transport and token.")
+
+
+# The names of the table's methods, for tests and documentation.
+UNARY_METHODS: tuple[str, ...] = tuple(_names(Methods))

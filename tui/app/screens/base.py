@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, cast
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer
 
 from studbook.tui.cells import ThemeText
 from studbook.client.errors import StudbookError
 from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
 
@@ -43,7 +43,7 @@ class RegistryScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield TopBar(self.crumb, readonly=self.registry.readonly, identity=self.registry.identity)
         yield from self.compose_body()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()

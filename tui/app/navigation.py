@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from studbook.tui import cells
 from studbook.tui.command_line import Command
 from studbook.tui.screens.approvals import ApprovalsScreen
 from studbook.tui.screens.diff import DiffScreen
 from studbook.tui.screens.drops import DropsScreen
 from studbook.tui.screens.help import HelpScreen, bindings_of
+from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.promote import PromoteDialog
 from studbook.tui.screens.rollback import RollbackDialog
 from studbook.tui.screens.version import VersionScreen
@@ -24,6 +26,13 @@ class Navigation:
     @property
     def _app(self) -> StudbookApp:
         return cast("StudbookApp", self)
+
+    def known_models(self) -> list[str]:
+        """The models the models screen last listed (ids), for when the daemon cannot be asked."""
+        for screen in self._app.screen_stack:
+            if isinstance(screen, ModelsScreen):
+                return [cells.model_id(name) for name in screen.models]
+        return []
 
     def open_models(self) -> None:
         # The models screen is the bottom of the stack: going there is going all the way back.

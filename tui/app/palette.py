@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, cast
@@ -26,13 +27,26 @@ class RegistryCommands(Provider):
     """Texts like `versions fraud-detector`, `promote fraud-detector@3`, `diff fraud-detector@3 vs production`."""
 
     async def startup(self) -> None:
-        self.models: list[str] = []
+        # The models last listed are offered at once; the daemon's list replaces them when it comes.
+        self.models: list[str] = self.registry.known_models()
         self.versions: dict[str, list[resources_pb2.ModelVersion]] = {}
+        # Each key typed cancels the search under way and whatever it awaits, this startup included
+        # (which then never completes): the listing runs in a task of its own, awaited shielded, so
+        # a slow answer (an unreachable daemon takes about a second to say so) is not lost.
+        self._listing = asyncio.ensure_future(self._list_models())
+
+    async def shutdown(self) -> None:
+        self._listing.cancel()
+
+    async def _list_models(self) -> None:
         try:
             page = await self.registry.client.list_models(page_size=MAX_MODELS)
         except StudbookError:
-            return  # the palette still offers the screens; the top bar shows the connection
+            return  # offline: the models last listed stay offered, and their screens say why they are empty
         self.models = [cells.model_id(m.name) for m in page.models]
+
+    async def _listed(self) -> None:
+        await asyncio.shield(self._listing)
 
     @property
     def registry(self) -> StudbookApp:
@@ -67,6 +81,7 @@ class RegistryCommands(Provider):
         yield "approvals", app.open_approvals, "promotions waiting for approval"
 
     async def discover(self) -> Hits:
+        await self._listed()
         for text, command, help in self._screens():
             yield DiscoveryHit(text, command, help=help)
         for model in self.models:
@@ -74,6 +89,7 @@ class RegistryCommands(Provider):
             yield DiscoveryHit(f"versions {model}", command, help="list its versions")
 
     async def search(self, query: str) -> Hits:
+        await self._listed()
         matcher = self.matcher(query)
         model_part = query.split()[-1].split("@")[0] if query.split() else ""
         named = [m for m in self.models if model_part and model_part in m]

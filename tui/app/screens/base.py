@@ -11,7 +11,9 @@ from textual.timer import Timer
 from studbook.tui.cells import ThemeText
 from studbook.client.errors import StudbookError
 from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.live import ConnectionState
 from studbook.tui.widgets.key_footer import KeyFooter
+from studbook.tui.widgets.offline_notice import OfflineNotice, unreachable
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
 
@@ -35,6 +37,8 @@ class RegistryScreen(Screen[None]):
         super().__init__()
         self._refresh_timer: Timer | None = None
         self._stale = False
+        # A call found the daemon unreachable: the notice shows, and one notification was enough.
+        self.offline = False
 
     @property
     def registry(self) -> StudbookApp:
@@ -42,6 +46,7 @@ class RegistryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.crumb, readonly=self.registry.readonly, identity=self.registry.identity)
+        yield OfflineNotice()
         yield from self.compose_body()
         yield KeyFooter()
 
@@ -49,6 +54,7 @@ class RegistryScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
+        self.watch(self.app, "connection", self._connection_changed, init=False)
         self.reload()
 
     def reload(self) -> None:
@@ -91,5 +97,24 @@ class RegistryScreen(Screen[None]):
     # ---- errors ----
 
     def show_error(self, error: StudbookError, what: str = "") -> None:
-        """Every refused or failed call ends here: one notification with the daemon's reason code."""
+        """Every refused or failed call ends here: one notification with the daemon's reason code.
+
+        A daemon that cannot be reached fails every call a screen makes (several workers load
+        one screen): the first such failure notifies and shows the offline notice, the rest
+        are the same news and stay quiet until the daemon answers again.
+        """
+        if unreachable(error):
+            if self.offline:
+                return
+            self.offline = True
+            self.query_one(OfflineNotice).explain(error, self.registry.client.address)
+            self.add_class("-offline")
         self.notify(f"{error.message} [{error.reason}]", title=what or "studbook", severity="error", timeout=8)
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        # The follower's resync also asks for a reload; both land in one (see schedule_reload).
+        # Needed still: its very first connection resyncs nothing, yet a screen may have failed before it.
+        if state is ConnectionState.CONNECTED and self.offline:
+            self.offline = False
+            self.remove_class("-offline")
+            self.schedule_reload()

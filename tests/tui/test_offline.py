@@ -140,3 +140,22 @@ async def test_a_model_opened_after_the_daemon_stopped_shows_the_notice_and_one_
     assert HINT in text and "cannot be reached" in text
     errors = [n for n in seen if n[2] == "error"]
     assert len(errors) == 1, errors
+
+
+async def test_a_failure_every_worker_of_a_screen_meets_is_notified_once_and_again_after_r(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
+    app = ui.app(shared_daemon.address, live=False)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ModelsScreen), "models")
+        seen = record_notifications(app)
+        app.open_versions("no-such-model")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and errors_about(seen, "no-such-model"))
+        await pilot.pause(0.5)  # both the model and its versions were asked for, and both refused
+        first = len(errors_about(seen, "no-such-model"))
+        await pilot.press("r")
+        await ui.wait_for(pilot, lambda: len(errors_about(seen, "no-such-model")) > first, "the refresh's failure")
+        await pilot.pause(0.5)
+        after_r = len(errors_about(seen, "no-such-model"))
+
+    assert first == 1
+    assert after_r == 2

@@ -39,6 +39,9 @@ class RegistryScreen(Screen[None]):
         self._stale = False
         # A call found the daemon unreachable: the notice shows, and one notification was enough.
         self.offline = False
+        # Errors notified since the user last did something: a screen loads with several workers,
+        # and when they fail alike (a model that does not exist) that is one failure, told once.
+        self._reported: set[tuple[str, str]] = set()
 
     @property
     def registry(self) -> StudbookApp:
@@ -87,11 +90,13 @@ class RegistryScreen(Screen[None]):
 
     def _reload_now(self) -> None:
         self._refresh_timer = None
+        self._reported.clear()
         self.reload()
 
     def on_screen_resume(self) -> None:
         if self._stale:
             self._stale = False
+            self._reported.clear()
             self.reload()
 
     # ---- errors ----
@@ -109,7 +114,14 @@ class RegistryScreen(Screen[None]):
             self.offline = True
             self.query_one(OfflineNotice).explain(error, self.registry.client.address)
             self.add_class("-offline")
+        elif (error.reason, error.message) in self._reported:
+            return
+        self._reported.add((error.reason, error.message))
         self.notify(f"{error.message} [{error.reason}]", title=what or "studbook", severity="error", timeout=8)
+
+    def on_key(self) -> None:
+        # Whatever fails after the user acts (r, a new filter, a promotion) is news again.
+        self._reported.clear()
 
     def _connection_changed(self, state: ConnectionState) -> None:
         # The follower's resync also asks for a reload; both land in one (see schedule_reload).

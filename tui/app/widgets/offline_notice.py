@@ -16,7 +16,7 @@ def unreachable(error: StudbookError) -> bool:
 
 
 def offline_hint(error: StudbookError, address: str) -> str:
-    """Three short paragraphs: what is wrong, what to do, and that nothing more is needed afterwards."""
+    """Three lines: what is wrong, what to do, and that nothing more is needed afterwards."""
     if error.reason == NOTHING_ANSWERS:
         what = f"The studbook daemon cannot be reached at {address}."
         todo = (
@@ -26,7 +26,7 @@ def offline_hint(error: StudbookError, address: str) -> str:
     else:
         what = f"The studbook daemon at {address} cannot be used: {error.message} [{error.reason}]."
         todo = "Check the address, the certificate (--tls-ca) and the token, then try again."
-    return f"✕ {what}\n\n{todo}\n\nThis screen loads by itself as soon as the daemon answers (or press r)."
+    return f"✕ {what}\n{todo}\nThis screen loads by itself as soon as the daemon answers (or press r)."
 
 
 class OfflineNotice(Static):
@@ -34,6 +34,7 @@ class OfflineNotice(Static):
 
     def __init__(self) -> None:
         super().__init__("", id="offline-notice", markup=False)
+        self.border_title = "offline"
 
     def explain(self, error: StudbookError, address: str) -> None:
         self.update(offline_hint(error, address))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 from rich.table import Table
@@ -39,6 +40,12 @@ def bindings_of(screen: Screen[object]) -> list[BindingRow]:
         keys = f"{known.keys}, {display}" if known else display
         rows[ident] = BindingRow(keys, binding.description or binding.action, binding.id or "")
     return sorted(rows.values(), key=lambda r: (r.id == "", r.id, r.description))
+
+
+def _homely(path: Path) -> str:
+    """`~/.config/studbook/tui.toml`: shorter, and the same for every user."""
+    home = Path.home()
+    return f"~/{path.relative_to(home).as_posix()}" if path.is_relative_to(home) else str(path)
 
 
 def bindings_table(rows: Sequence[BindingRow]) -> Table:
@@ -100,7 +107,7 @@ class HelpScreen(ModalScreen[None]):
                 yield Label("Commands (type : first)", classes="help-section")
                 yield Static(commands_table(specs), id="help-commands")
             yield Static(
-                f"j/k space g/G scroll · esc closes · remap keys by id in {settings_path()} under [keymap]",
+                f"j/k space g/G scroll · esc closes · remap keys by id in {_homely(settings_path())} under [keymap]",
                 markup=False,
                 id="help-hint",
             )

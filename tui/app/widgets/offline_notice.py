@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
+from studbook import locations
 from studbook.client.errors import StudbookError
 
 # The client's reason when nothing answers at the address (TLS and certificate trouble have their own).
@@ -15,12 +16,22 @@ def unreachable(error: StudbookError) -> bool:
     return error.code == "UNAVAILABLE"
 
 
+def start_command(address: str) -> str:
+    """How to start a daemon that listens where the UI looks for one."""
+    if address == locations.default_address():
+        return "`studbook serve`"
+    if address.startswith("unix:"):
+        return f"`studbook serve --address {address}`"
+    # A TCP address is served over TLS, on the daemon's host.
+    return f"`studbook serve --listen {address} --tls-cert CERT --tls-key KEY` on its host"
+
+
 def offline_hint(error: StudbookError, address: str) -> str:
     """Three lines: what is wrong, what to do, and that nothing more is needed afterwards."""
     if error.reason == NOTHING_ANSWERS:
         what = f"The studbook daemon cannot be reached at {address}."
         todo = (
-            "Start it in another terminal with `studbook serve` (or `make run` for the demo), "
+            f"Start it in another terminal with {start_command(address)} (or `make run` for the demo), "
             "or start this UI with --address pointing at a running daemon."
         )
     else:

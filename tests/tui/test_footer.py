@@ -31,8 +31,15 @@ async def test_help_and_command_keys_lead_the_footer_at_80_by_24(shared_daemon, 
         bottom = app.screen
         OPENERS[screen](app, model_id)
         await ui.wait_for(pilot, lambda: screen == "models" or app.screen is not bottom, "the screen opened")
-        await pilot.pause(0.3)
-        footer = ui.text(app).splitlines()[-1]
 
-    assert footer.startswith("? Help : Command "), footer
-    assert footer.rstrip().endswith("^p Palette"), footer
+        def footer() -> str:
+            lines = ui.text(app).splitlines()  # none while a screen is being swapped in
+            return lines[-1] if lines else ""
+
+        # The footer is drawn again after the screen's keys settle (focus, loaded rows).
+        await ui.wait_for(pilot, lambda: footer().startswith("? Help : Command "), "? and : first in the footer")
+        await pilot.pause(0.3)
+        settled = footer()
+
+    assert settled.startswith("? Help : Command "), settled
+    assert settled.rstrip().endswith("^p Palette"), settled

@@ -40,6 +40,15 @@ def record_notifications(app: StudbookApp) -> list[tuple[str, str, str]]:
     return seen
 
 
+async def settle(pilot, screen) -> None:  # type: ignore[no-untyped-def]
+    """Until every worker the screen started has ended, and what they posted has been handled."""
+    for _ in range(400):
+        if all(worker.is_finished for worker in pilot.app.workers if worker.node is screen):
+            break
+        await pilot.pause(0.025)
+    await pilot.pause(0.1)
+
+
 def words(text: str) -> str:
     """The screen's words in order, without the box drawn around the notice or the wrapping."""
     return " ".join(re.sub("[│╭╮╰╯─]", " ", text).split())
@@ -62,11 +71,11 @@ async def test_a_model_opened_while_no_daemon_answers_says_what_to_do_and_loads_
         await ui.type_into(pilot, f"versions {model_id}")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.offline, "offline")
         screen = app.screen
-        await pilot.pause(0.5)  # every worker of the screen has failed by now
+        await settle(pilot, screen)  # every worker of the screen has failed by now
         offline_text = ui.text(app)
         errors = errors_about(seen, model_id)
         await pilot.press("r")  # the same news again: the notice stays, no second notification
-        await pilot.pause(0.5)
+        await settle(pilot, screen)
         errors_after_refresh = errors_about(seen, model_id)
 
         daemon = daemon_factory()
@@ -132,9 +141,9 @@ async def test_a_model_opened_after_the_daemon_stopped_shows_the_notice_and_one_
         seen = record_notifications(app)
         await opener(app, pilot, ui, model_id)
         await ui.wait_for(pilot, lambda: app.screen is not bottom and getattr(app.screen, "offline", False), "offline")
-        await pilot.pause(0.5)
-        text = ui.text(app)
         screen = app.screen
+        await settle(pilot, screen)
+        text = ui.text(app)
 
     assert isinstance(screen, (VersionsScreen, VersionScreen)) and isinstance(screen, RegistryScreen)
     assert HINT in text and "cannot be reached" in text
@@ -150,11 +159,11 @@ async def test_a_failure_every_worker_of_a_screen_meets_is_notified_once_and_aga
         seen = record_notifications(app)
         app.open_versions("no-such-model")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and errors_about(seen, "no-such-model"))
-        await pilot.pause(0.5)  # both the model and its versions were asked for, and both refused
+        await settle(pilot, app.screen)  # both the model and its versions were asked for, and both refused
         first = len(errors_about(seen, "no-such-model"))
         await pilot.press("r")
         await ui.wait_for(pilot, lambda: len(errors_about(seen, "no-such-model")) > first, "the refresh's failure")
-        await pilot.pause(0.5)
+        await settle(pilot, app.screen)
         after_r = len(errors_about(seen, "no-such-model"))
 
     assert first == 1

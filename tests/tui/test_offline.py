@@ -168,3 +168,20 @@ async def test_a_failure_every_worker_of_a_screen_meets_is_notified_once_and_aga
 
     assert first == 1
     assert after_r == 2
+
+
+async def test_online_the_palette_offers_models_the_daemon_lists_now(shared_daemon, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+    """The contrast to offline: models registered after the models screen listed are offered too."""
+    with Client(shared_daemon.address) as client:
+        client.register(f"{model_id}-old", uri="s3://m/0", metrics={"auc": 0.8}, environment=False, git=False)
+    app = ui.app(shared_daemon.address, live=False)
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ModelsScreen) and app.screen.models, "models")
+        with Client(shared_daemon.address) as client:
+            client.register(model_id, uri="s3://m/1", metrics={"auc": 0.9}, environment=False, git=False)
+        listed_before = app.known_models()
+        await _pick_in_the_palette(pilot, ui, f"versions {model_id}")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "its versions")
+
+    assert listed_before and model_id not in listed_before

@@ -26,6 +26,9 @@ VERSION_LOOKUP_MODELS = 3
 class RegistryCommands(Provider):
     """Texts like `versions fraud-detector`, `promote fraud-detector@3`, `diff fraud-detector@3 vs production`."""
 
+    # The daemon's list of models, on its way (see startup).
+    _listing: asyncio.Future[None] | None = None
+
     async def startup(self) -> None:
         # The models last listed are offered at once; the daemon's list replaces them when it comes.
         self.models: list[str] = self.registry.known_models()
@@ -36,7 +39,8 @@ class RegistryCommands(Provider):
         self._listing = asyncio.ensure_future(self._list_models())
 
     async def shutdown(self) -> None:
-        self._listing.cancel()
+        if self._listing is not None:
+            self._listing.cancel()
 
     async def _list_models(self) -> None:
         try:
@@ -46,7 +50,8 @@ class RegistryCommands(Provider):
         self.models = [cells.model_id(m.name) for m in page.models]
 
     async def _listed(self) -> None:
-        await asyncio.shield(self._listing)
+        if self._listing is not None:
+            await asyncio.shield(self._listing)
 
     @property
     def registry(self) -> StudbookApp:

@@ -215,6 +215,9 @@ async def test_help_lists_the_current_screens_bindings_with_their_ids(shared_dae
         await pilot.press("question_mark")
         await ui.wait_for_text(pilot, "Keys of models")
         text = ui.text(app)
+        await pilot.press("G")  # the commands follow the keys, at the end of the body
+        await pilot.pause()
+        text += ui.text(app)
         await pilot.press("escape")
         closed = not app.screen.is_modal
 

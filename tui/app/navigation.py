@@ -20,6 +20,16 @@ class Navigation:
     def _app(self) -> StudbookApp:
         return cast("StudbookApp", self)
 
+    def known_models(self) -> list[str]:
+        """The models the models screen last listed (ids), for when the daemon cannot be asked."""
+        from studbook.tui import cells
+        from studbook.tui.screens.models import ModelsScreen
+
+        for screen in self._app.screen_stack:
+            if isinstance(screen, ModelsScreen):
+                return [cells.model_id(name) for name in screen.models]
+        return []
+
     def open_models(self) -> None:
         # The models screen is the bottom of the stack: going there is going all the way back.
         while len(self._app.screen_stack) > 2:

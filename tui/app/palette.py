@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -48,14 +49,32 @@ def model_part(query: str) -> str:
 class RegistryCommands(Provider):
     """Texts like `versions fraud-detector`, `promote fraud-detector@3`, `diff fraud-detector@3 vs production`."""
 
+    # The daemon's list of models, on its way (see startup).
+    _listing: asyncio.Future[None] | None = None
+
     async def startup(self) -> None:
-        self.models: list[str] = []
+        # The models last listed are offered at once; the daemon's list replaces them when it comes.
+        self.models: list[str] = self.registry.known_models()
         self.versions: dict[str, list[resources_pb2.ModelVersion]] = {}
+        # Each key typed cancels the search under way and whatever it awaits, this startup included
+        # (which then never completes): the listing runs in a task of its own, awaited shielded, so
+        # a slow answer (an unreachable daemon takes about a second to say so) is not lost.
+        self._listing = asyncio.ensure_future(self._list_models())
+
+    async def shutdown(self) -> None:
+        if self._listing is not None:
+            self._listing.cancel()
+
+    async def _list_models(self) -> None:
         try:
             page = await self.registry.client.list_models(page_size=MAX_MODELS)
         except StudbookError:
-            return  # the palette still offers the screens; the top bar shows the connection
+            return  # offline: the models last listed stay offered, and their screens say why they are empty
         self.models = [cells.model_id(m.name) for m in page.models]
+
+    async def _listed(self) -> None:
+        if self._listing is not None:
+            await asyncio.shield(self._listing)
 
     @property
     def registry(self) -> StudbookApp:
@@ -90,6 +109,7 @@ class RegistryCommands(Provider):
         yield "approvals", app.open_approvals, "promotions waiting for approval"
 
     async def discover(self) -> Hits:
+        await self._listed()
         for text, command, help in self._screens():
             yield DiscoveryHit(text, command, help=help)
         for model in self.models:
@@ -97,6 +117,7 @@ class RegistryCommands(Provider):
             yield DiscoveryHit(f"versions {model}", command, help="list its versions")
 
     async def search(self, query: str) -> Hits:
+        await self._listed()
         query = normalize_query(query)
         matcher = self.matcher(query)
         part = model_part(query)

@@ -11,7 +11,9 @@ from textual.timer import Timer
 from studbook.tui.cells import ThemeText
 from studbook.client.errors import StudbookError
 from studbook.tui.messages import RegistryChanged, Resynced
-from studbook.tui.widgets.footer import Footer
+from studbook.tui.live import ConnectionState
+from studbook.tui.widgets.key_footer import KeyFooter
+from studbook.tui.widgets.offline_notice import OfflineNotice, unreachable
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
 
@@ -35,6 +37,11 @@ class RegistryScreen(Screen[None]):
         super().__init__()
         self._refresh_timer: Timer | None = None
         self._stale = False
+        # A call found the daemon unreachable: the notice shows, and one notification was enough.
+        self.offline = False
+        # Errors notified since the user last did something: a screen loads with several workers,
+        # and when they fail alike (a model that does not exist) that is one failure, told once.
+        self._reported: set[tuple[str, str]] = set()
 
     @property
     def registry(self) -> StudbookApp:
@@ -42,13 +49,15 @@ class RegistryScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield TopBar(self.crumb, readonly=self.registry.readonly, identity=self.registry.identity)
+        yield OfflineNotice()
         yield from self.compose_body()
-        yield Footer()
+        yield KeyFooter()
 
     def compose_body(self) -> ComposeResult:
         yield from ()
 
     def on_mount(self) -> None:
+        self.watch(self.app, "connection", self._connection_changed, init=False)
         # The frame first, then the data: the first fetch may still be loading grpc.
         self.call_after_refresh(self.reload)
 
@@ -82,15 +91,43 @@ class RegistryScreen(Screen[None]):
 
     def _reload_now(self) -> None:
         self._refresh_timer = None
+        self._reported.clear()
         self.reload()
 
     def on_screen_resume(self) -> None:
         if self._stale:
             self._stale = False
+            self._reported.clear()
             self.reload()
 
     # ---- errors ----
 
     def show_error(self, error: StudbookError, what: str = "") -> None:
-        """Every refused or failed call ends here: one notification with the daemon's reason code."""
+        """Every refused or failed call ends here: one notification with the daemon's reason code.
+
+        A daemon that cannot be reached fails every call a screen makes (several workers load
+        one screen): the first such failure notifies and shows the offline notice, the rest
+        are the same news and stay quiet until the daemon answers again.
+        """
+        if unreachable(error):
+            if self.offline:
+                return
+            self.offline = True
+            self.query_one(OfflineNotice).explain(error, self.registry.client.address)
+            self.add_class("-offline")
+        elif (error.reason, error.message) in self._reported:
+            return
+        self._reported.add((error.reason, error.message))
         self.notify(f"{error.message} [{error.reason}]", title=what or "studbook", severity="error", timeout=8)
+
+    def on_key(self) -> None:
+        # Whatever fails after the user acts (r, a new filter, a promotion) is news again.
+        self._reported.clear()
+
+    def _connection_changed(self, state: ConnectionState) -> None:
+        # The follower's resync also asks for a reload; both land in one (see schedule_reload).
+        # Needed still: its very first connection resyncs nothing, yet a screen may have failed before it.
+        if state is ConnectionState.CONNECTED and self.offline:
+            self.offline = False
+            self.remove_class("-offline")
+            self.schedule_reload()

@@ -320,6 +320,10 @@ class VersionScreen(RegistryScreen):
     def on_lineage_tree_expand_requested(self, message: LineageTree.ExpandRequested) -> None:
         self.load_lineage(message.tree, message.node)
 
+    def on_lineage_tree_version_chosen(self, message: LineageTree.VersionChosen) -> None:
+        # Opened on its lineage tab, so following a chain of versions keeps the same view.
+        self.registry.open_version(message.ref, "lineage")
+
     # ---- live ----
 
     def concerns(self, event: events_pb2.Event) -> bool:

@@ -13,8 +13,8 @@ from textual.widgets import Footer as TextualFooter
 
 
 class Footer(TextualFooter):
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, compact: bool = False) -> None:
+        super().__init__(compact=compact)
         self._change_pending: Screen | None = None
 
     def bindings_changed(self, screen: Screen) -> None:

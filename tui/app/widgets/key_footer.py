@@ -1,0 +1,34 @@
+"""KeyFooter: the footer of every screen, with help (`?`) and the command line (`:`) always first."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.widget import Widget
+
+from studbook.tui.widgets.footer import Footer
+
+# Actions whose keys lead to every other key: a footer too narrow for all of its keys
+# cuts from the right, so these go on the left, where they are never the ones cut.
+FIRST_ACTIONS = ("help", "command_line")
+
+
+def keys_first(widgets: list[Widget], actions: tuple[str, ...] = FIRST_ACTIONS) -> list[Widget]:
+    """`widgets` with the keys of `actions` moved to the front, in the order of `actions`; the rest keep theirs."""
+
+    def rank(widget: Widget) -> int:
+        # A footer key carries its binding's action; groups and labels carry none. (Read as an
+        # attribute: the key's class is not part of Textual's public widgets.)
+        action = getattr(widget, "action", None)
+        return actions.index(action) if action in actions else len(actions)
+
+    return sorted(widgets, key=rank)  # stable: the screen's own keys keep their order
+
+
+class KeyFooter(Footer):
+    """Compact, so more keys fit at 80 columns; the palette key stays docked on the right."""
+
+    def __init__(self) -> None:
+        super().__init__(compact=True)
+
+    def compose(self) -> ComposeResult:
+        yield from keys_first(list(super().compose()))

@@ -52,7 +52,8 @@ async def test_a_diff_of_hostile_text_is_shown_escaped(shared_daemon, seeder, mo
 
     async with app.run_test(size=(200, 60)) as pilot:
         app.open_diff(f"{model_id}@1", f"{model_id}@2")
-        await ui.wait_for_text(pilot, "-# v1")
+        await ui.wait_for_text(pilot, "-# v1")  # the card diff
+        await ui.wait_for_text(pilot, "0.2 \\x1b]8")  # the params table, filled on its own
         text = ui.text(app)
 
     assert raw_free(text), text

@@ -70,14 +70,14 @@ class BrowserScreen:
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display) if self.screen else ""
 
-    def wait_for(self, *texts: str) -> str:
-        """Let the page run until every one of `texts` is on screen; fail showing the screen."""
+    def wait_for(self, *texts: str, absent: tuple[str, ...] = ()) -> str:
+        """Let the page run until every one of `texts` is on screen and none of `absent`; fail showing the screen."""
         for _ in range(WAIT_MS // 50):
             shown = self.text()
-            if all(text in shown for text in texts):
+            if all(text in shown for text in texts) and not any(text in shown for text in absent):
                 return shown
             self.page.wait_for_timeout(50)  # playwright delivers the frames while it waits
-        raise AssertionError(f"never on screen: {texts}\n{self.text()}")
+        raise AssertionError(f"never on screen: {texts} without {absent}\n{self.text()}")
 
     def press(self, *keys: str) -> None:
         for key in keys:
@@ -208,7 +208,8 @@ def test_over_tcp_each_session_is_the_server_s_token_and_that_token_is_on_no_com
         screen = BrowserScreen(page)
         page.goto(server.login_url)
 
-        shown = screen.wait_for("fraud-detector", "web-viewer (viewer)", "read-only")
+        # The footer is drawn before the role is known; it must drop the actions a viewer may not take.
+        shown = screen.wait_for("fraud-detector", "web-viewer (viewer)", "read-only", absent=("Promote",))
         command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in server.descendants() | {server.process.pid}]
     finally:
         server.stop()

@@ -87,11 +87,14 @@ class ModelsScreen(RegistryScreen):
             self.call_after_refresh(self._fill)
 
     def _set_columns(self, titles: list[str]) -> None:
-        """Each column as wide as its widest cell; DataTable measures them as the rows come."""
+        """Each column as wide as its widest cell now.
+
+        Rebuilt on every fill: DataTable only ever widens a column it keeps, so widths would
+        depend on which fills came first (the models, then their latest versions, or both at once).
+        """
         table = self.query_one(VimTable)
-        if [column.label.plain for column in table.ordered_columns] != titles:
-            table.clear(columns=True)
-            table.add_columns(*titles)
+        table.clear(columns=True)
+        table.add_columns(*titles)
 
     # ---- loading ----
 

@@ -78,7 +78,7 @@ class ModelsScreen(RegistryScreen):
         yield VimTable(id="models")
 
     def on_mount(self) -> None:
-        self._set_columns(list(COLUMNS))
+        self._set_columns([(title, len(title)) for title in COLUMNS])
         super().on_mount()
 
     def on_resize(self) -> None:
@@ -86,15 +86,14 @@ class ModelsScreen(RegistryScreen):
         if self.models:
             self.call_after_refresh(self._fill)
 
-    def _set_columns(self, titles: list[str]) -> None:
-        """Each column as wide as its widest cell now.
-
-        Rebuilt on every fill: DataTable only ever widens a column it keeps, so widths would
-        depend on which fills came first (the models, then their latest versions, or both at once).
-        """
+    def _set_columns(self, columns: list[tuple[str, int]]) -> None:
+        """Each column as wide as its widest cell now, given rather than measured by DataTable,
+        which only ever widens a column it keeps: widths would depend on which fills came first."""
         table = self.query_one(VimTable)
-        table.clear(columns=True)
-        table.add_columns(*titles)
+        if [(column.label.plain, column.width) for column in table.ordered_columns] != columns:
+            table.clear(columns=True)
+            for title, width in columns:
+                table.add_column(title, width=width)
 
     # ---- loading ----
 
@@ -174,7 +173,7 @@ class ModelsScreen(RegistryScreen):
         width = (table.size.width or self.app.size.width) - table.styles.scrollbar_size_vertical
         kept = fit_columns(widths, RANKING, width, always=("MODEL",))
         shown = [index for index, title in enumerate(COLUMNS) if title in kept]
-        self._set_columns([COLUMNS[index] for index in shown])
+        self._set_columns([(COLUMNS[index], widths[COLUMNS[index]]) for index in shown])
         table.clear()
         for name, row in rows.items():
             table.add_row(*(row[index] for index in shown), key=name)

@@ -525,3 +525,50 @@ def test_version_prints_the_package_version_on_stdout(capsys: pytest.CaptureFixt
     out, err = capsys.readouterr()
     assert out.startswith("studbook ") and out.strip() != "studbook unknown"
     assert err == ""
+
+
+# The UI's own command line is read without building every command's parser: it must come
+# out exactly as the full parser reads it, and anything else must still reach the full parser.
+# (A value that starts with "-" reads as an option to both parsers; the usage-error test covers those.)
+ui_values = st.from_regex(r"[a-z0-9:/._][a-z0-9:/._-]{0,11}", fullmatch=True)
+ui_options = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["--address", "--token", "--tls-ca"]), ui_values),
+    st.tuples(st.just("--timeout"), st.floats(0.1, 100, allow_nan=False).map(str)),
+    st.sampled_from([("--json",), ("--utc",), ("--readonly",)]),
+), max_size=5).map(lambda pairs: [word for pair in pairs for word in pair])  # fmt: skip
+
+
+def _arguments_given_to_the_ui(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict[str, Any] | None:
+    seen: list[argparse.Namespace] = []
+    monkeypatch.setattr(cli, "cmd_tui", lambda args, ctx: seen.append(args) or 0)
+    monkeypatch.setattr(cli, "cmd_status", lambda args, ctx: 0)
+    cli.main(argv)
+    return {k: v for k, v in vars(seen[0]).items() if k not in ("handler", "extra")} if seen else None
+
+
+@given(ui_options)
+def test_the_ui_command_line_reads_as_the_full_parser_reads_it(argv: list[str]) -> None:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        given_to_ui = _arguments_given_to_the_ui(monkeypatch, argv)
+    full = {k: v for k, v in vars(parse(*argv)).items() if k != "handler"}
+
+    assert given_to_ui == full
+
+
+@pytest.mark.parametrize("argv", [["status"], ["--address", "unix:///s", "status"], ["status", "--readonly"]])
+def test_a_command_line_that_names_a_command_never_opens_the_ui(monkeypatch: pytest.MonkeyPatch,
+                                                                argv: list[str]) -> None:  # fmt: skip
+    assert _arguments_given_to_the_ui(monkeypatch, argv) is None
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["--bogus"], ["--address"], ["--address", "-x"],
+                                  ["--timeout", "soon"]])
+def test_help_and_usage_errors_of_the_ui_command_line_come_from_the_full_parser(
+    capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+
+    assert code in (0, 2)
+    # The full parser's usage names the commands; a reduced one would not.
+    assert "COMMAND" in out + err

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +51,9 @@ def load_settings(path: Path | None = None) -> tuple[TuiSettings, list[str]]:
 
     A broken file never stops the UI: each bad value is reported and its default kept.
     """
+    # Here, not at the top: without a settings file (the usual case) the parser is never needed.
+    import tomllib
+
     path = path or settings_path()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

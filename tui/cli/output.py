@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import IO, Any
 
-from google.protobuf import json_format, timestamp_pb2
+from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
@@ -163,6 +163,10 @@ def message_dict(message: Message) -> dict[str, Any]:
     plain lowercase words (`ready`, not `VERSION_STATUS_READY`), and each `metrics` list
     as a map by key (see `metrics_by_key`). Times stay RFC 3339 strings in UTC (`...Z`).
     """
+    # Here, not at the top: the terminal UI uses this module's cell formats, and its first
+    # frame need not wait for the JSON mapping.
+    from google.protobuf import json_format
+
     raw = json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )

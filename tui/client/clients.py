@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar, Unpack
+from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
 import grpc
 import grpc.aio
@@ -31,9 +31,8 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from studbook import locations
-from studbook.client import calls, pull
+from studbook.client import calls
 from studbook.client.safe_text import safe
-from studbook.client import upload as upload_
 from studbook.client.errors import StudbookError
 from studbook.client.methods import M, Methods, P, R, Rpc
 from studbook.v1 import (
@@ -45,6 +44,12 @@ from studbook.v1 import (
     registry_pb2,
     resources_pb2,
 )
+
+# Uploads and downloads are loaded by the calls that make them: a program that only reads the
+# registry (the terminal UI, before its first rows) need not wait for them.
+if TYPE_CHECKING:
+    from studbook.client import pull
+    from studbook.client import upload as upload_
 
 # StudbookError lives in `errors` (no grpc import) and is re-exported here for users.
 __all__ = ["AsyncClient", "Client", "StudbookError", "error_from_rpc"]
@@ -392,6 +397,8 @@ class Client(_Settings, Methods):
         A `source_path` is uploaded first when `upload` says so (None: when the daemon is not
         on a unix socket), and the request then names the uploaded files instead.
         """
+        from studbook.client import upload as upload_
+
         if self._uploads(request, upload):
             files = upload_.local_files(Path(request.source_path))
             self.upload_files(files, progress)
@@ -401,6 +408,8 @@ class Client(_Settings, Methods):
     def upload_files(self, files: Iterable[upload_.LocalFile], progress: upload_.Progress | None = None) -> None:
         """Sends each file the daemon does not hold yet into its artifact store, continuing an
         interrupted upload from the daemon's offset and waiting out a concurrent one."""
+        from studbook.client import upload as upload_
+
         stub = self._stubs["ArtifactService"]
         for file in files:
             for attempt in range(UPLOAD_ATTEMPTS):
@@ -430,6 +439,8 @@ class Client(_Settings, Methods):
         told of every chunk written. FAILED_PRECONDITION (VERSION_NOT_KEPT) for a version
         the registry only references.
         """
+        from studbook.client import pull
+
         found = self.get_version(model, version)
         local = self.address.startswith("unix:")
         read = functools.partial(self._read_file, found.name)
@@ -652,6 +663,8 @@ class AsyncClient(_Settings, Methods):
         progress: upload_.Progress | None = None,
     ) -> registry_pb2.RegisterModelVersionResponse:  # fmt: skip
         """Like `Client.register_version`; hashing the local files runs in a thread."""
+        from studbook.client import upload as upload_
+
         if self._uploads(request, upload):
             files = await asyncio.to_thread(upload_.local_files, Path(request.source_path))
             await self.upload_files(files, progress)
@@ -660,6 +673,8 @@ class AsyncClient(_Settings, Methods):
 
     async def upload_files(self, files: Iterable[upload_.LocalFile], progress: upload_.Progress | None = None) -> None:
         """Like `Client.upload_files`."""
+        from studbook.client import upload as upload_
+
         for file in files:
             for attempt in range(UPLOAD_ATTEMPTS):
                 where = await self._unary(calls.get_upload_offset(file.sha256, file.size))
@@ -682,6 +697,8 @@ class AsyncClient(_Settings, Methods):
         file: str | None = None, progress: pull.Progress | None = None,
     ) -> list[pull.Pulled]:  # fmt: skip
         """Like `Client.download`; the file work runs in threads, off the event loop."""
+        from studbook.client import pull
+
         found = await self.get_version(model, version)
         done = []
         for item in pull.chosen_files(found, file):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
@@ -39,23 +38,25 @@ class FilterBar(Vertical):
         self.applied = ""
         """The filter the daemon last accepted."""
 
-    def compose(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder, id="filter-input")
-        yield Static("", id="filter-error", markup=False)
-
-    def on_mount(self) -> None:
-        # A closed bar must not take the focus (or the keys) from the table below it.
-        self.query_one(Input).disabled = True
+    # The input is built the first time the bar is needed: every list screen has a bar, few
+    # uses open it, and an Input (with its styles) is a good part of the first frame's work.
+    def _field(self) -> Input:
+        if not self.children:
+            self.mount(Input(placeholder=self.placeholder, id="filter-input"),
+                       Static("", id="filter-error", markup=False))  # fmt: skip
+        return self.query_one(Input)
 
     def open(self) -> None:
         self.add_class("-open")
-        field = self.query_one(Input)
+        field = self._field()
         field.disabled = False
         field.focus()
 
     def action_close(self) -> None:
         self.remove_class("-open")
-        self.query_one(Input).disabled = True
+        # A closed bar must not take the focus (or the keys) from the table below it.
+        if self.children:
+            self.query_one(Input).disabled = True
         self.post_message(self.Closed())
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -65,7 +66,8 @@ class FilterBar(Vertical):
     def accepted(self, text: str) -> None:
         """The daemon took `text`: forget any earlier error, and close when the filter is empty."""
         self.applied = text
-        self.query_one("#filter-error", Static).update("")
+        if self.children:
+            self.query_one("#filter-error", Static).update("")
         self.remove_class("-error")
         if text:
             self.add_class("-active")
@@ -75,5 +77,5 @@ class FilterBar(Vertical):
     def refused(self, message: str) -> None:
         """Show the daemon's reason inline, keep the bar open for a fix."""
         self.add_class("-open", "-error")
-        self.query_one(Input).disabled = False
+        self._field().disabled = False
         self.query_one("#filter-error", Static).update(message)

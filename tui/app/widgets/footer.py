@@ -1,12 +1,15 @@
-"""Footer: Textual's key footer, rebuilt once per burst of binding changes.
+"""Footer: Textual's key footer, rebuilt once per burst of binding changes, and only when what it shows changed.
 
 Textual's own footer recomposes every key once per change it hears of (focus, screen stack,
 keymap, app focus), and a screen that opens hears of several within a frame or two; each
 rebuild restyles every key. Coalesced, the first frame and the first rows come sooner, and
-the footer still ends up showing what the last change says.
+the footer still ends up showing what the last change says. Most changes (the table taking
+the focus, a worker's state) leave the shown keys as they were: then nothing is rebuilt.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
@@ -16,6 +19,8 @@ class Footer(TextualFooter):
     def __init__(self, *, compact: bool = False) -> None:
         super().__init__(compact=compact)
         self._change_pending: Screen | None = None
+        # What the last rebuild was asked to show (see `_shown`); None until the first.
+        self._composed: tuple[Any, ...] | None = None
 
     def bindings_changed(self, screen: Screen) -> None:
         first = self._change_pending is None
@@ -25,5 +30,23 @@ class Footer(TextualFooter):
 
     def _apply_bindings_change(self) -> None:
         screen, self._change_pending = self._change_pending, None
-        if screen is not None:
-            super().bindings_changed(screen)
+        if screen is None:
+            return
+        # The same conditions as Textual's footer: otherwise it rebuilds nothing, and
+        # nothing may be remembered as shown.
+        if screen.app.app_focus and self.is_attached and screen is self.screen:
+            shown = self._shown(screen)
+            if shown == self._composed:
+                return
+            self._composed = shown
+        super().bindings_changed(screen)
+
+    def _shown(self, screen: Screen) -> tuple[Any, ...]:
+        """Everything of the screen's bindings that the footer's keys are built from."""
+        app = screen.app
+        keys = tuple(
+            (b.key, app.get_key_display(b), b.description, b.action, b.group, b.tooltip, enabled, tooltip)
+            for (_, b, enabled, tooltip) in screen.active_bindings.values()
+            if b.show or b.key == app.COMMAND_PALETTE_BINDING
+        )
+        return (keys, self.compact, self.show_command_palette, app.ENABLE_COMMAND_PALETTE)

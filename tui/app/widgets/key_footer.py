@@ -31,4 +31,10 @@ class KeyFooter(Footer):
         super().__init__(compact=True)
 
     def compose(self) -> ComposeResult:
-        yield from keys_first(list(super().compose()))
+        keys = keys_first(list(super().compose()))
+        for key in keys:
+            # Each key's compact style is otherwise set just after it is mounted, and restyles
+            # it once more; with the class already in place, the first styling is the last.
+            if self.compact and getattr(key, "action", None) is not None:
+                key.add_class("-compact", update=False)
+        yield from keys

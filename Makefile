@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard proto/studbook/v1/*.proto)
 
-.PHONY: install run serve test bench proto typecheck chromium clean
+.PHONY: install run serve test bench proto typecheck lint format chromium clean
 
 install: $(STAMP)
 
@@ -35,6 +35,16 @@ serve: install
 # Types first (seconds), then every test.
 test: install typecheck chromium
 	$(PY) -m pytest
+
+# Style and likely bugs (ruff), in seconds; `make format` rewrites what `lint` finds unformatted.
+LINTED := daemon tui tests proto
+lint: install
+	$(VENV)/bin/ruff format --check --quiet $(LINTED)
+	$(VENV)/bin/ruff check --quiet $(LINTED)
+
+format: install
+	$(VENV)/bin/ruff format --quiet $(LINTED)
+	$(VENV)/bin/ruff check --fix --quiet $(LINTED)
 
 # The browser test's browser: Debian's chromium, installed once (as root, else through sudo).
 chromium:

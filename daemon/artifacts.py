@@ -49,9 +49,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
 # Control characters (C0, DEL, C1), line/paragraph separators and bidirectional
 # overrides make a name print as something it is not; lone surrogates are how Python
 # spells bytes that are not UTF-8.
-_BAD_NAME_CHARS = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_BAD_NAME_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 _SHA256_HEX = re.compile("[0-9a-f]{64}")
 
 
@@ -275,9 +273,7 @@ def source_not_allowed() -> PermissionDenied:
     )
 
 
-def _checked_source(
-    source: Path, limits: ScanLimits, allowed_roots: Sequence[Path] | None
-) -> str:
+def _checked_source(source: Path, limits: ScanLimits, allowed_roots: Sequence[Path] | None) -> str:
     """Validate the caller's path and return it with symlinks resolved."""
     text = str(source)
     if "\0" in text:
@@ -502,8 +498,7 @@ class _TreeScan:
         self.entries += 1
         if self.entries > self.limits.max_files:
             raise InvalidArgument(
-                f"{_printable(str(self.source))!r} holds more than "
-                f"{self.limits.max_files} files and folders",
+                f"{_printable(str(self.source))!r} holds more than {self.limits.max_files} files and folders",
                 reason="TOO_MANY_FILES",
                 path=_printable(str(self.source)),
                 max_files=self.limits.max_files,
@@ -512,8 +507,7 @@ class _TreeScan:
     def _check_path_length(self, rel: str) -> None:
         if len(os.fsencode(rel)) > self.limits.max_path_length:
             raise InvalidArgument(
-                f"a path in {_printable(str(self.source))!r} is longer than "
-                f"{self.limits.max_path_length} bytes",
+                f"a path in {_printable(str(self.source))!r} is longer than {self.limits.max_path_length} bytes",
                 reason="PATH_TOO_LONG",
                 path=self._display(rel)[:200],
                 max_path_length=self.limits.max_path_length,
@@ -589,9 +583,7 @@ class _TreeScan:
         root_parts = Path(self.real).parts
         parts = Path(target).parts
         if parts[: len(root_parts)] != root_parts:
-            raise _symlink_escape(
-                self._display(link), self.links[link], "leads outside the artifact"
-            )
+            raise _symlink_escape(self._display(link), self.links[link], "leads outside the artifact")
         return list(parts[len(root_parts) :])
 
     # Second pass: reopen the same folders and hash.
@@ -690,8 +682,7 @@ def _check_regular_file(st: os.stat_result, display: str, limits: ScanLimits) ->
         )
     if st.st_size > limits.max_file_bytes:
         raise InvalidArgument(
-            f"{display!r} is {st.st_size} bytes, more than the {limits.max_file_bytes} "
-            "allowed for one file",
+            f"{display!r} is {st.st_size} bytes, more than the {limits.max_file_bytes} allowed for one file",
             reason="FILE_TOO_LARGE",
             path=display,
             size=st.st_size,
@@ -730,9 +721,7 @@ def _has_hole(fd: int, st: os.stat_result) -> bool:
             pass
 
 
-def _reuse_known(
-    previous: ScannedFile | None, rel: str, st: os.stat_result
-) -> ScannedFile | None:
+def _reuse_known(previous: ScannedFile | None, rel: str, st: os.stat_result) -> ScannedFile | None:
     if previous is None:
         return None
     same = (previous.size, previous.mtime_ns, previous.inode, previous.device) == (
@@ -801,9 +790,7 @@ def _os_error(exc: OSError, display: str) -> RegistryError:
         # It existed a moment ago: it vanished, or was swapped for a symlink.
         return _changed(display)
     if code in (errno.EACCES, errno.EPERM):
-        return FailedPrecondition(
-            f"the registry may not read {display!r}", reason="PERMISSION_DENIED", path=display
-        )
+        return FailedPrecondition(f"the registry may not read {display!r}", reason="PERMISSION_DENIED", path=display)
     return FailedPrecondition(
         f"could not read {display!r}: {exc.strerror}",
         reason="READ_FAILED",
@@ -848,8 +835,7 @@ def _special_file(st: os.stat_result, display: str) -> InvalidArgument:
 
 def _symlink_escape(display: str, target: str, why: str) -> InvalidArgument:
     return InvalidArgument(
-        f"symlink {display!r} -> {_printable(target)!r} {why}; "
-        "only links to files inside the artifact are followed",
+        f"symlink {display!r} -> {_printable(target)!r} {why}; only links to files inside the artifact are followed",
         reason="SYMLINK_ESCAPE",
         path=display,
         target=_printable(target),
@@ -883,6 +869,4 @@ def _has_surrogates(text: str) -> bool:
 def _printable(text: str) -> str:
     """Text safe to show: undecodable bytes as \\xNN, control characters escaped."""
     decoded = os.fsencode(text).decode("utf-8", "backslashreplace")
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in decoded
-    )
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in decoded)

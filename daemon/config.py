@@ -84,19 +84,40 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--config", type=Path, help="TOML config file (default: $XDG_CONFIG_HOME/studbook/config.toml)")
     p.add_argument("--allow-root", type=Path, action="append", default=None,
                    help="a folder RegisterModelVersion may read from (repeatable)")  # fmt: skip
-    p.add_argument("--watch", type=Path, action="append", default=None, metavar="ROOT",
-                   help="register model versions dropped into this folder (repeatable)")
-    p.add_argument("--watch-in-place", type=Path, action="append", default=None, metavar="ROOT",
-                   help="like --watch, but leave the files where they are instead of keeping a copy")
+    p.add_argument(
+        "--watch",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="ROOT",
+        help="register model versions dropped into this folder (repeatable)",
+    )
+    p.add_argument(
+        "--watch-in-place",
+        type=Path,
+        action="append",
+        default=None,
+        metavar="ROOT",
+        help="like --watch, but leave the files where they are instead of keeping a copy",
+    )
     p.add_argument("--artifact-store", metavar="URL",
                    help="where registered files are kept: file:///path or s3://bucket/prefix (default: DATA_DIR/blobs)")  # fmt: skip
     p.add_argument("--poll", action="store_true", default=None, help="poll watched folders (network file systems)")
     p.add_argument("--quiet-seconds", type=_positive, help="quiet interval that completes a drop (default 2)")
     p.add_argument("--reconcile-seconds", type=_positive, help="how often watched folders are re-read (default 60)")
-    p.add_argument("--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)")
-    p.add_argument("--max-header-bytes", type=_size,
-                   help="largest model header read, e.g. a safetensors JSON header (default 16M; HEADER_TOO_LARGE above)")
-    p.add_argument("--policy", type=Path, help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml, also once created later)")
+    p.add_argument(
+        "--max-file-bytes", type=_size, help="largest artifact file accepted (default 256 GiB; K/M/G/T suffixes)"
+    )
+    p.add_argument(
+        "--max-header-bytes",
+        type=_size,
+        help="largest model header read, e.g. a safetensors JSON header (default 16M; HEADER_TOO_LARGE above)",
+    )
+    p.add_argument(
+        "--policy",
+        type=Path,
+        help="promotion policy TOML (default: $XDG_CONFIG_HOME/studbook/policy.toml, also once created later)",
+    )
     p.add_argument("--gc-grace", type=_not_negative, metavar="SECONDS",
                    help="gc deletes no unreferenced blob younger than this (default 3600)")  # fmt: skip
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])

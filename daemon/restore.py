@@ -61,7 +61,11 @@ def _data(report: RestoreReport) -> dict[str, object]:
 
 def _text(report: RestoreReport) -> str:
     manifest = report.manifest
-    store = "" if report.artifact_store == (report.data_dir / "blobs").as_uri() else f" --artifact-store {report.artifact_store}"
+    store = (
+        ""
+        if report.artifact_store == (report.data_dir / "blobs").as_uri()
+        else f" --artifact-store {report.artifact_store}"
+    )
     lines = [
         f"restored revision {manifest.revision} ({manifest.versions} versions) from {report.source} into {report.data_dir}",
         f"audit chain intact: {report.chain_checked} records, head {manifest.chain_head}",
@@ -69,7 +73,9 @@ def _text(report: RestoreReport) -> str:
         f"{report.present_blobs} already in {report.artifact_store})",
     ]
     if manifest.lost_blobs:
-        lines.append(f"{len(manifest.lost_blobs)} stored file(s) were lost before the backup; their versions are corrupt")
+        lines.append(
+            f"{len(manifest.lost_blobs)} stored file(s) were lost before the backup; their versions are corrupt"
+        )
     lines.append(f"start it with: studbook serve --data-dir {report.data_dir}{store}")
     return "\n".join(lines)
 

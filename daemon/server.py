@@ -11,32 +11,31 @@ import signal
 import socket
 import ssl
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-
 from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
-from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
 from studbook.daemon.blobs import open_store
 from studbook.daemon.blobs.store import clear_stale_staging
+from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.artifacts import ArtifactServicer
 from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
-from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
+from studbook.daemon.store.catalog import make_pandas_probes_cheap
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from studbook.v1 import (
     access_pb2,
@@ -260,14 +259,16 @@ def _clock(settings: Settings) -> Callable[[], datetime]:
     return SimulatedClock(timedelta(days=settings.simulated_days), settings.simulated_writes)
 
 
-def build_server(registry: Registry, watcher: DropWatcher | None = None) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+def build_server(
+    registry: Registry, watcher: DropWatcher | None = None
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
     server = grpc.aio.server(
         interceptors=[AccessInterceptor(registry.access)],
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
-        ]
+        ],
     )
     registry_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(registry), server)
     registry_pb2_grpc.add_VersionServiceServicer_to_server(VersionServicer(registry), server)

@@ -105,6 +105,7 @@ class Core:
 
     async def write(self, operation: Callable[[Transaction], Effects]) -> Any:
         """Runs `operation` on the writer thread; returns its value once it is durable."""
+
         def timed(tx: Transaction) -> Effects:
             self._advance()  # on the writer thread, so writes and their times keep one order
             return operation(tx)

@@ -159,8 +159,11 @@ class DropUseCases:
 
     def count(self, state: DropState, *, kept_roots_only: frozenset[str] | None = None) -> int:
         """Drops in `state`; with `kept_roots_only` (the roots referenced in place), only those of the other roots."""
-        source = [*self.pending.values()] if state == DropState.PENDING else [*self.records.values(),
-                                                                               *self.unnamable.values()]
+        source = (
+            [*self.pending.values()]
+            if state == DropState.PENDING
+            else [*self.records.values(), *self.unnamable.values()]
+        )
         skipped = kept_roots_only or frozenset()
         return sum(1 for r in source if r.state == state and r.root not in skipped)
 

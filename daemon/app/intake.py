@@ -8,12 +8,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from studbook.daemon.app.inspection import HashedFile, artifact_files, inspect_version, judge, signature_of
 from studbook.daemon.artifacts import FileSink, ScanLimits, content_digest, scan_artifact
 from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.store import materialize
-from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
-from studbook.daemon.app.inspection import HashedFile, artifact_files, inspect_version, judge, signature_of
 from studbook.daemon.domain.format_info import FormatInfo
+from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
 from studbook.daemon.formats import FolderInfo, Limits, record
 
 
@@ -28,8 +28,13 @@ class Intake:
 
 
 def take_in(
-    source: str, limits: ScanLimits, format_limits: Limits, allowed_roots: Sequence[Path] | None,
-    sink: FileSink | None = None, *, allow_unsafe: bool = False,
+    source: str,
+    limits: ScanLimits,
+    format_limits: Limits,
+    allowed_roots: Sequence[Path] | None,
+    sink: FileSink | None = None,
+    *,
+    allow_unsafe: bool = False,
 ) -> Intake:
     """Blocking: scan, hash, inspect and judge `source`. Run it off the event loop.
 
@@ -45,7 +50,11 @@ def take_in(
 
 
 def take_in_uploaded(
-    format_limits: Limits, blobs: BlobStore, uploaded: Sequence[ArtifactFile], staging: Path, *,
+    format_limits: Limits,
+    blobs: BlobStore,
+    uploaded: Sequence[ArtifactFile],
+    staging: Path,
+    *,
     allow_unsafe: bool = False,
 ) -> Intake:
     """Blocking: a version made of files already uploaded into the artifact store.

@@ -90,7 +90,9 @@ class LineageUseCases:
                 ref = parse_version_name(name)
                 versions[(ref.model, ref.number or 0)] = name
         semvers = await self.core.read(self.core.catalog.version_labels, versions.keys())
-        others = await self.core.read(self.core.catalog.lineage_labels, [n for n in depths if n not in versions.values()])
+        others = await self.core.read(
+            self.core.catalog.lineage_labels, [n for n in depths if n not in versions.values()]
+        )
         nodes = []
         for name, depth in depths.items():
             if name.startswith("models/"):

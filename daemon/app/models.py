@@ -123,9 +123,7 @@ class ModelUseCases:
         next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
         return ModelPage(models, next_token, page.total)
 
-    async def update(
-        self, model_id: str, changes: Model, fields: list[str], etag: str, caller: Caller
-    ) -> Model:
+    async def update(self, model_id: str, changes: Model, fields: list[str], etag: str, caller: Caller) -> Model:
         validate_model_id(model_id)
         unknown = [f for f in fields if f not in EDITABLE_FIELDS]
         if unknown:
@@ -147,8 +145,7 @@ class ModelUseCases:
                 held = [s for s in current.stage_holders if s not in stages]
                 if held:
                     raise FailedPrecondition(
-                        f"stage {held[0]!r} still holds a version; roll it back or move it before removing "
-                        "the stage",
+                        f"stage {held[0]!r} still holds a version; roll it back or move it before removing the stage",
                         reason="STAGE_IN_USE",
                         stage=held[0],
                     )

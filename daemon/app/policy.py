@@ -6,12 +6,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from studbook.daemon.blobs import BlobMissing, BlobStore, blob_matches
 from studbook.daemon.artifacts import scan_artifact
+from studbook.daemon.blobs import BlobMissing, BlobStore, blob_matches
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.domain.model import ModelVersion
 from studbook.daemon.domain.policy import EMPTY_POLICY, Policy, parse_policy
@@ -20,7 +20,7 @@ log = logging.getLogger("studbook.daemon.policy")
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

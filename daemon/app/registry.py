@@ -6,13 +6,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from studbook.daemon.artifacts import ScanLimits
-from studbook.daemon.formats import DEFAULT_LIMITS, Limits
-from studbook.daemon.blobs import BlobStore, open_store
-from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
-from studbook.daemon.app.uploads import UploadUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.backup import BackupUseCases
 from studbook.daemon.app.clock import SimulatedClock, utcnow
@@ -23,10 +18,15 @@ from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.retention import RetentionUseCases
+from studbook.daemon.app.stages import StageUseCases
+from studbook.daemon.app.uploads import UploadUseCases
+from studbook.daemon.app.versions import VersionUseCases
+from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.blobs import BlobStore, open_store
+from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.retention import BLOB_GRACE
-from studbook.daemon.app.stages import StageUseCases
-from studbook.daemon.app.versions import VersionUseCases
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.store.opening import open_catalog
 
 

@@ -145,7 +145,8 @@ class RetentionUseCases:
             for start in range(0, len(actions), self.batch):
                 chunk = actions[start : start + self.batch]
                 batch: _Batch = await self.core.write(
-                    partial(self._apply, chunk=chunk, rules=rules, horizon=horizon, caller=caller))
+                    partial(self._apply, chunk=chunk, rules=rules, horizon=horizon, caller=caller)
+                )
                 applied.extend(batch.applied)
                 overruled.extend(batch.overruled)
                 purged_shas |= batch.purged_shas
@@ -213,7 +214,9 @@ class RetentionUseCases:
             version.status = VersionStatus.ARCHIVED
             version.status_reason = f"archived by retention: {decision.why}"
             version.update_time = now
-            revisions.append(core.event(tx, effects, "version.archived", decision.name, decision.model, caller, version))
+            revisions.append(
+                core.event(tx, effects, "version.archived", decision.name, decision.model, caller, version)
+            )
             reasons.append(version.status_reason)
             core.state.status[(version.model, version.number)] = VersionStatus.ARCHIVED
             effects.versions.append(version)
@@ -221,7 +224,9 @@ class RetentionUseCases:
 
     # -- the blob step, in a worker thread --------------------------------------------------
 
-    def _sweep(self, now: datetime, purging: list[tuple[str, int]], purged_shas: set[str], dry_run: bool) -> BlobOutcome:
+    def _sweep(
+        self, now: datetime, purging: list[tuple[str, int]], purged_shas: set[str], dry_run: bool
+    ) -> BlobOutcome:
         """Deletes (or counts) the stored blobs no version refers to, `purging` left out.
 
         The sweep starts recording claims before the catalog is read, so that a blob an ingest

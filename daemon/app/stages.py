@@ -13,6 +13,9 @@ from studbook.daemon.app.policy import PolicyStore, verify_files
 from studbook.daemon.blobs import BlobStore
 from studbook.daemon.domain.access import Caller, authorize, promote_role, rollback_role
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from studbook.daemon.domain.fields import PROMOTION_FIELDS
+from studbook.daemon.domain.filter import Comparison, Text, parse_filter
+from studbook.daemon.domain.gates import evaluate, held_stage
 from studbook.daemon.domain.model import (
     Approval,
     GateResult,
@@ -22,10 +25,6 @@ from studbook.daemon.domain.model import (
     StageChange,
     VersionStatus,
 )
-from studbook.daemon.domain.fields import PROMOTION_FIELDS
-from studbook.daemon.domain.filter import Comparison, Text, parse_filter
-from studbook.daemon.domain.gates import evaluate, held_stage
-from studbook.daemon.domain.policy import ModelPolicy, Policy, StageGates
 from studbook.daemon.domain.names import (
     VersionRef,
     model_name,
@@ -34,6 +33,7 @@ from studbook.daemon.domain.names import (
     validate_label,
     validate_text,
 )
+from studbook.daemon.domain.policy import ModelPolicy, Policy, StageGates
 from studbook.daemon.store.catalog import Transaction
 
 MAX_REASON = 4096
@@ -525,7 +525,9 @@ class StageUseCases:
 
     # -- history -----------------------------------------------------------------------
 
-    async def history(self, model_ref: str, stage: str, at: datetime | None, page_size: int, page_token: str) -> History:
+    async def history(
+        self, model_ref: str, stage: str, at: datetime | None, page_size: int, page_token: str
+    ) -> History:
         model_id = parse_model_name(model_ref, "model")
         self.core.read_model(model_id)
         if stage:
@@ -583,4 +585,3 @@ def _reason_of(gate: GateResult) -> str:
     return {"version_ready": "VERSION_NOT_READY", "not_current_holder": "ALREADY_HOLDS_TARGET"}.get(
         gate.gate, "GATE_NOT_MET"
     )
-

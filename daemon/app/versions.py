@@ -5,10 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import os
-from functools import partial
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from dataclasses import dataclass, field, replace
+from functools import partial
+from pathlib import Path
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
@@ -21,14 +21,14 @@ from studbook.daemon.artifacts import (
     check_uploaded_files,
     content_digest,
     require_under_roots,
+    scan_artifact,
     source_not_allowed,
 )
-from studbook.daemon.artifacts import scan_artifact
 from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.claims import BlobClaims, ClaimHold
 from studbook.daemon.blobs.ingest import Ingest
-from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.access import TCP, Caller
+from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -36,7 +36,6 @@ from studbook.daemon.domain.errors import (
     InvalidArgument,
     NotFound,
 )
-from studbook.daemon.domain.safety import check_may_allow, runs_code
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.model import (
@@ -65,13 +64,14 @@ from studbook.daemon.domain.names import (
     version_name,
 )
 from studbook.daemon.domain.ordering import parse_order_by
-from studbook.daemon.formats import DEFAULT_LIMITS, Limits
+from studbook.daemon.domain.safety import check_may_allow, runs_code
 from studbook.daemon.domain.semver import (
     SemVer,
     derive_change_kind,
     ensure_semver_unused,
     next_semver,
 )
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.store.catalog import Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
@@ -426,8 +426,14 @@ class VersionUseCases:
         # skip counts from the token's position (AIP-158); only it costs an OFFSET.
         page = await self.core.read(
             lambda: self.core.catalog.list_versions(
-                expr, order, model=None if model_id == "-" else model_id, show_archived=show_archived,
-                limit=limit, offset=token.offset + skip, after=token.after, summary_only=summary_only,
+                expr,
+                order,
+                model=None if model_id == "-" else model_id,
+                show_archived=show_archived,
+                limit=limit,
+                offset=token.offset + skip,
+                after=token.after,
+                summary_only=summary_only,
             )  # fmt: skip
         )
         next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
@@ -435,7 +441,9 @@ class VersionUseCases:
 
     # -- edit --------------------------------------------------------------------------
 
-    async def update(self, name: str, changes: ModelVersion, fields: list[str], etag: str, caller: Caller) -> ModelVersion:
+    async def update(
+        self, name: str, changes: ModelVersion, fields: list[str], etag: str, caller: Caller
+    ) -> ModelVersion:
         ref = parse_version_name(name)
         unknown = [f for f in fields if f not in EDITABLE_FIELDS]
         if unknown:
@@ -457,9 +465,7 @@ class VersionUseCases:
             if "description" in fields:
                 version.description = changes.description
 
-        return await self.core.write(
-            lambda tx: self._save(tx, current, change, "version.updated", etag, caller)
-        )
+        return await self.core.write(lambda tx: self._save(tx, current, change, "version.updated", etag, caller))
 
     async def archive(self, name: str, etag: str, caller: Caller) -> ModelVersion:
         ref = parse_version_name(name)
@@ -478,9 +484,7 @@ class VersionUseCases:
                 )
             version.status = VersionStatus.ARCHIVED
 
-        return await self.core.write(
-            lambda tx: self._save(tx, current, change, "version.archived", etag, caller)
-        )
+        return await self.core.write(lambda tx: self._save(tx, current, change, "version.archived", etag, caller))
 
     def _save(
         self, tx: Transaction, current: ModelVersion, change: Callable[[ModelVersion], None], event_type: str,
@@ -565,7 +569,3 @@ def _parse_parent(parent: str) -> str:
         raise InvalidArgument(f"parent must look like models/{{model}} or models/-, got {parent[:200]!r}",
                               reason="INVALID_NAME", field="parent")  # fmt: skip
     return parts[1] if parts[1] == "-" else validate_model_id(parts[1], "parent")
-
-
-
-

@@ -6,9 +6,8 @@ import ctypes
 import ctypes.util
 import errno
 import os
-from collections.abc import Callable
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from studbook.daemon.blobs.store import (

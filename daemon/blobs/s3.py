@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 import obstore
 from obstore.exceptions import AlreadyExistsError, PermissionDeniedError, PreconditionError, UnauthenticatedError
 from obstore.store import S3Store
-
 from studbook.daemon.blobs.store import (
     CATALOG_ID,
     READ_CHUNK,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import hashlib
-import os
 from pathlib import Path
 
 from studbook.daemon.blobs.ingest import StoreFull

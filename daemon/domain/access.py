@@ -229,9 +229,7 @@ def parse_bearer(value: str) -> tuple[str, str]:
     scheme, _, token = value.strip().partition(" ")
     match = _TOKEN.fullmatch(token.strip()) if scheme.lower() == "bearer" else None
     if match is None:
-        raise Unauthenticated(
-            "the authorization header must be `Bearer sbk_<id>_<secret>`", reason="TOKEN_MALFORMED"
-        )
+        raise Unauthenticated("the authorization header must be `Bearer sbk_<id>_<secret>`", reason="TOKEN_MALFORMED")
     return match.group(1), token.strip()
 
 

@@ -15,6 +15,7 @@ from studbook.daemon.domain.format_info import FormatInfo, TensorInfo
 from studbook.daemon.domain.model import ArtifactFile, Metric, ModelVersion
 from studbook.daemon.domain.names import version_name
 from studbook.daemon.domain.signature import Compatibility, check_compatibility
+
 # Shared with the UI, which sorts "best first" by the same verdict the diff gives.
 from studbook.metric_direction import metric_direction
 
@@ -417,13 +418,10 @@ class _EndsTrimmedMatcher(difflib.SequenceMatcher[str]):
         prefix, suffix = self._prefix, self._suffix
         codes: list[tuple[_OpTag, int, int, int, int]] = [("equal", 0, prefix, 0, prefix)] if prefix else []
         codes.extend(
-            (tag, i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix)
-            for tag, i1, i2, j1, j2 in super().get_opcodes()
+            (tag, i1 + prefix, i2 + prefix, j1 + prefix, j2 + prefix) for tag, i1, i2, j1, j2 in super().get_opcodes()
         )
         if suffix:
-            codes.append(
-                ("equal", self._old_len - suffix, self._old_len, self._new_len - suffix, self._new_len)
-            )
+            codes.append(("equal", self._old_len - suffix, self._old_len, self._new_len - suffix, self._new_len))
         return codes
 
 

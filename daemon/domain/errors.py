@@ -29,7 +29,7 @@ class RegistryError(Exception):
 ECHO = 200
 MAX_MESSAGE = 1000
 # A quoted value (a repr, or a double-quoted echo) longer than ECHO.
-_LONG_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.){%d,}'|\"(?:[^\"\\\n]|\\.){%d,}\"" % (ECHO + 1, ECHO + 1))
+_LONG_QUOTED = re.compile(rf"'(?:[^'\\\n]|\\.){{{ECHO + 1},}}'|\"(?:[^\"\\\n]|\\.){{{ECHO + 1},}}\"")
 
 
 def bounded(value: str, limit: int = ECHO) -> str:
@@ -45,7 +45,7 @@ def bounded_message(message: str) -> str:
     message = _LONG_QUOTED.sub(_shorten_quoted, message)
     if len(message) <= MAX_MESSAGE:
         return message
-    return f"{message[:MAX_MESSAGE - 300]} … ({len(message)} chars) … {message[-250:]}"
+    return f"{message[: MAX_MESSAGE - 300]} … ({len(message)} chars) … {message[-250:]}"
 
 
 def _shorten_quoted(found: re.Match[str]) -> str:

@@ -63,7 +63,9 @@ def _equal(actual: str, value: Value) -> bool:
 
 
 def _text(value: Value) -> str:
-    return "" if isinstance(value, Star) else str(value.value) if not isinstance(value, Pattern) else "*".join(value.parts)
+    return (
+        "" if isinstance(value, Star) else str(value.value) if not isinstance(value, Pattern) else "*".join(value.parts)
+    )
 
 
 def _glob(text: str, parts: tuple[str, ...]) -> bool:

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from dataclasses import field as dc_field
-from typing import TYPE_CHECKING, NoReturn, Union
+from typing import TYPE_CHECKING, NoReturn
 
 from studbook.daemon.domain.errors import InvalidArgument
 
@@ -69,7 +69,7 @@ class Star:
     """A bare `*`: "any value", so `tags.team:*` means the tag is present."""
 
 
-Value = Union[Text, Pattern, Int, Float, Bool, Star]
+Value = Text | Pattern | Int | Float | Bool | Star
 
 
 # --- Expressions ----------------------------------------------------------------
@@ -115,7 +115,7 @@ class Not:
     item: Expr
 
 
-Expr = Union[Comparison, Has, And, Or, Not]
+Expr = Comparison | Has | And | Or | Not
 
 
 # --- Parsing --------------------------------------------------------------------

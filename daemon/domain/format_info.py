@@ -176,9 +176,7 @@ def bounded(record: T) -> T:
                 for v in value[:limit]
             )
         elif isinstance(value, dict):
-            changes[item.name] = {
-                clip_text(k, 128): clip_text(v) for k, v in list(value.items())[:MAX_DETAILS]
-            }
+            changes[item.name] = {clip_text(k, 128): clip_text(v) for k, v in list(value.items())[:MAX_DETAILS]}
         elif dataclasses.is_dataclass(value):
             changes[item.name] = bounded(value)
     return dataclasses.replace(record, **changes)

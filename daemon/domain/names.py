@@ -93,8 +93,7 @@ def parse_version_name(name: str, field: str = "name") -> VersionRef:
     parts = name.split("/")
     if len(parts) != 4 or parts[0] != "models" or parts[2] != "versions" or not parts[3]:
         raise InvalidArgument(
-            f"{field} must look like models/{{model}}/versions/{{number|stage|alias|latest}}, "
-            f"got {name[:200]!r}",
+            f"{field} must look like models/{{model}}/versions/{{number|stage|alias|latest}}, got {name[:200]!r}",
             reason="INVALID_NAME",
             field=field,
         )

@@ -244,7 +244,7 @@ def _check_stage_name(item: str, where: str) -> None:
 def _model(entry: dict[str, Any], where: str) -> ModelPolicy:
     _no_unknown_keys(entry, _MODEL_KEYS, where)
     if "pattern" not in entry:
-        raise _invalid(f"{where}.pattern", "is required (an fnmatch pattern on model names, e.g. \"fraud-*\")")
+        raise _invalid(f"{where}.pattern", 'is required (an fnmatch pattern on model names, e.g. "fraud-*")')
     pattern = _string(entry["pattern"], f"{where}.pattern")
     stages = None
     if "stages" in entry:
@@ -285,7 +285,7 @@ def _retention(table: object, where: str) -> Retention:
 def _duration(value: object, where: str) -> timedelta:
     match = _DURATION.fullmatch(value) if isinstance(value, str) else None
     if match is None:
-        raise _invalid(where, "must be a duration such as \"7d\", \"12h\", \"30m\" or \"0s\"")
+        raise _invalid(where, 'must be a duration such as "7d", "12h", "30m" or "0s"')
     duration = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     if duration > MAX_PURGE_AFTER:
         raise _invalid(where, f"must be at most {MAX_PURGE_AFTER.days} days")
@@ -380,7 +380,7 @@ def _threshold(text: str, where: str) -> MetricThreshold:
 def _holder_metric(text: str, where: str) -> HolderMetric:
     match = _HOLDER_METRIC.fullmatch(text)
     if match is None:
-        raise _invalid(where, f"{text!r} is not a metric key such as \"auc\", \"-loss\" or \"auc@validation\"")
+        raise _invalid(where, f'{text!r} is not a metric key such as "auc", "-loss" or "auc@validation"')
     minus, key, split = match.groups()
     return HolderMetric(key, split or "", lower_is_better=bool(minus))
 

@@ -26,19 +26,19 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
-from typing import NoReturn, Union
+from typing import NoReturn
 
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import FieldKind, FieldPathError, FieldRef, FieldSet, FieldSpec
 from studbook.daemon.domain.filter import (
+    INT64_MAX,
     And,
     Bool,
     Comparison,
     Expr,
     Float,
-    INT64_MAX,
     Has,
     Int,
     Not,
@@ -67,7 +67,7 @@ class Check(str, Enum):
     PRESENT = "present"
 
 
-PredicateValue = Union[str, int, float, datetime, tuple[str, ...], None]
+PredicateValue = str | int | float | datetime | tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class Negated:
     item: Condition
 
 
-Condition = Union[Predicate, AllOf, AnyOf, Negated]
+Condition = Predicate | AllOf | AnyOf | Negated
 
 
 def bind_filter(expr: Expr, fields: FieldSet) -> Condition:
@@ -136,9 +136,9 @@ def parse_timestamp(text: str) -> datetime | None:
     try:
         moment = datetime.fromisoformat(candidate)
         if moment.tzinfo is None:
-            return moment.replace(tzinfo=timezone.utc)
+            return moment.replace(tzinfo=UTC)
         # Normalised so the store sees one plain offset (an offset with seconds would not parse there).
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except (ValueError, OverflowError):
         return None
 

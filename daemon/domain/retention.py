@@ -116,8 +116,10 @@ class Decision(NamedTuple):
             case Why.EXPIRED:
                 return f"{beyond}; purged {_span(self.purge_after)} after archiving"
             case Why.CHANGED:
-                return "changed while garbage was being collected (promoted, a new lineage child, edited); " \
-                       "the next collection decides"
+                return (
+                    "changed while garbage was being collected (promoted, a new lineage child, edited); "
+                    "the next collection decides"
+                )
         return ""  # pragma: no cover - every reason is worded above
 
     def kept_instead(self) -> Decision:

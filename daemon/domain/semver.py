@@ -130,8 +130,7 @@ class SemVer:
     def _next(self, part_name: str, value: int) -> int:
         if value >= MAX_PART:
             raise OutOfRange(
-                f"cannot bump the {part_name} of {self}: it is already {MAX_PART}; "
-                "give an explicit semver instead",
+                f"cannot bump the {part_name} of {self}: it is already {MAX_PART}; give an explicit semver instead",
                 reason="SEMVER_OUT_OF_RANGE",
                 field="semver",
                 value=str(self),

@@ -157,9 +157,7 @@ def _compare_outputs(
         _compare_shape(label, old.shape, new.shape, for_input=False, reasons=reasons, notes=notes)
 
 
-def _compare_dtype(
-    label: str, old: str, new: str, *, widening_ok: bool, reasons: list[str], notes: list[str]
-) -> None:
+def _compare_dtype(label: str, old: str, new: str, *, widening_ok: bool, reasons: list[str], notes: list[str]) -> None:
     old_norm, new_norm = normalize_dtype(old), normalize_dtype(new)
     if old_norm == new_norm:
         return

@@ -102,8 +102,7 @@ def _check_claim(path: Path, info: FileInfo) -> FileInfo:
     if info.format == "unknown":
         raise FormatError(
             "BAD_MAGIC",
-            f"{path.name} is named like a {'/'.join(sorted(claimed))} file "
-            "but its bytes are not one",
+            f"{path.name} is named like a {'/'.join(sorted(claimed))} file but its bytes are not one",
             claimed=path.suffix.lower(),
         )
     return FileInfo(

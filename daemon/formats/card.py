@@ -13,8 +13,19 @@ from studbook.daemon.formats import jsonutil, yaml_subset
 _TAG_KEYS = ("license", "pipeline_tag", "library_name", "language")
 # Card keys copied into metadata as they are (clipped).
 _METADATA_KEYS = (
-    "license", "license_name", "language", "pipeline_tag", "library_name", "tags", "datasets",
-    "metrics", "base_model", "base_model_relation", "model_name", "model_type", "inference",
+    "license",
+    "license_name",
+    "language",
+    "pipeline_tag",
+    "library_name",
+    "tags",
+    "datasets",
+    "metrics",
+    "base_model",
+    "base_model_relation",
+    "model_name",
+    "model_type",
+    "inference",
 )
 
 
@@ -80,9 +91,7 @@ def _fill(card: Card, data: dict[Any, Any], max_listed: int) -> None:
             card.tags[tag] = ""
     card.datasets = [Dataset(name=name[:256]) for name in _strings(data.get("datasets"))[:max_listed]]
     card.base_models = [name[:256] for name in _strings(data.get("base_model"))[:max_listed]]
-    card.metadata = {
-        key: jsonutil.clip(data[key], max_listed) for key in _METADATA_KEYS if key in data
-    }
+    card.metadata = {key: jsonutil.clip(data[key], max_listed) for key in _METADATA_KEYS if key in data}
     results = _eval_results(data.get("model-index"), max_listed)
     if results:
         card.metadata["eval_results"] = results

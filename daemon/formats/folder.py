@@ -40,9 +40,7 @@ def _shallowest(names: list[PurePosixPath], filename: str) -> PurePosixPath | No
 def _inside(root: Path, path: Path) -> Path:
     """`path` if it resolves within `root`: a symlinked card must not leak another file."""
     if not paths.inside(path, root):
-        raise FormatError(
-            "PATH_OUTSIDE", f"{path.name} resolves outside the version folder", path=path.name
-        )
+        raise FormatError("PATH_OUTSIDE", f"{path.name} resolves outside the version folder", path=path.name)
     return path
 
 
@@ -74,9 +72,7 @@ def inspect(root: Path, files: list[Path], limits: Limits) -> FolderInfo:
     directory = root / model_dir
     # The model folder's own files, as names relative to it, minus links that lead out.
     local = {
-        str(n.relative_to(model_dir))
-        for n in names
-        if n.is_relative_to(model_dir) and paths.inside(root / n, root)
+        str(n.relative_to(model_dir)) for n in names if n.is_relative_to(model_dir) and paths.inside(root / n, root)
     }
     found = _Findings(FolderInfo(kind=kind))
     if kind == mlflow.KIND:

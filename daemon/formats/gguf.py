@@ -20,8 +20,19 @@ DEFAULT_ALIGNMENT = 32
 _SCALARS = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q", 11: "q", 12: "d"}
 _STRING, _ARRAY = 8, 9
 _TYPE_NAMES = {
-    0: "uint8", 1: "int8", 2: "uint16", 3: "int16", 4: "uint32", 5: "int32", 6: "float32",
-    7: "bool", 8: "string", 9: "array", 10: "uint64", 11: "int64", 12: "float64",
+    0: "uint8",
+    1: "int8",
+    2: "uint16",
+    3: "int16",
+    4: "uint32",
+    5: "int32",
+    6: "float32",
+    7: "bool",
+    8: "string",
+    9: "array",
+    10: "uint64",
+    11: "int64",
+    12: "float64",
 }
 # Arrays up to this length are copied into metadata; longer ones are summarised.
 _INLINE_ARRAY = 16
@@ -58,8 +69,7 @@ class _Reader:
         if length > self.limits.max_string_bytes:
             raise FormatError(
                 "STRING_TOO_LONG",
-                f"GGUF {what} declares {length} bytes, above the "
-                f"{self.limits.max_string_bytes}-byte limit",
+                f"GGUF {what} declares {length} bytes, above the {self.limits.max_string_bytes}-byte limit",
             )
         if length > keep or length > self.kept_left:
             self.cursor.skip(length, what)
@@ -91,8 +101,7 @@ class _Reader:
         if length > self.limits.max_array_length:
             raise FormatError(
                 "ARRAY_TOO_LONG",
-                f"GGUF {what} declares {length} elements, above the "
-                f"{self.limits.max_array_length} limit",
+                f"GGUF {what} declares {length} elements, above the {self.limits.max_array_length} limit",
             )
         if etype == _ARRAY:
             raise FormatError("BAD_VALUE_TYPE", f"GGUF {what}: nested arrays are not supported")

@@ -26,10 +26,22 @@ MARKERS = frozenset(
 )
 # config.json keys worth keeping as metadata.
 _CONFIG_KEYS = (
-    "architectures", "model_type", "torch_dtype", "dtype", "transformers_version",
-    "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-    "max_position_embeddings", "num_labels", "id2label", "quantization_config",
-    "_name_or_path", "_class_name", "_diffusers_version",
+    "architectures",
+    "model_type",
+    "torch_dtype",
+    "dtype",
+    "transformers_version",
+    "vocab_size",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "max_position_embeddings",
+    "num_labels",
+    "id2label",
+    "quantization_config",
+    "_name_or_path",
+    "_class_name",
+    "_diffusers_version",
 )
 _ADAPTER_KEYS = ("peft_type", "task_type", "r", "lora_alpha", "target_modules", "base_model_name_or_path")
 

@@ -12,9 +12,7 @@ from studbook.daemon.formats.errors import FormatError
 def loads(data: bytes, what: str, max_bytes: int) -> Any:
     """Decode `data` as JSON; size, syntax and nesting problems become FormatError."""
     if len(data) > max_bytes:
-        raise FormatError(
-            "HEADER_TOO_LARGE", f"{what} is {len(data)} bytes, above the {max_bytes}-byte limit"
-        )
+        raise FormatError("HEADER_TOO_LARGE", f"{what} is {len(data)} bytes, above the {max_bytes}-byte limit")
     try:
         return json.loads(data)
     except RecursionError:

@@ -89,9 +89,7 @@ def _dtype(raw: Any) -> str:
 
 def _input_spec(config: dict[str, Any]) -> TensorSpec:
     shape = config.get("batch_shape", config.get("batch_input_shape"))
-    return TensorSpec(
-        name=str(config.get("name", ""))[:200], dtype=_dtype(config.get("dtype")), shape=_shape(shape)
-    )
+    return TensorSpec(name=str(config.get("name", ""))[:200], dtype=_dtype(config.get("dtype")), shape=_shape(shape))
 
 
 def _build_input(config: dict[str, Any]) -> list[TensorSpec]:

@@ -33,8 +33,15 @@ _FLAVOR_VERSIONS = {
     "prophet_version": "prophet",
 }
 _TOP_KEYS = (
-    "artifact_path", "mlflow_version", "model_uuid", "utc_time_created", "model_size_bytes",
-    "saved_input_example_info", "databricks_runtime", "model_id", "name",
+    "artifact_path",
+    "mlflow_version",
+    "model_uuid",
+    "utc_time_created",
+    "model_size_bytes",
+    "saved_input_example_info",
+    "databricks_runtime",
+    "model_id",
+    "name",
 )
 
 
@@ -63,7 +70,8 @@ def read(model_dir: Path, names: set[str], limits: Limits) -> MlflowInfo:
     info.metadata = {key: jsonutil.clip(doc[key], limits.max_listed) for key in _TOP_KEYS if key in doc}
     info.metadata["flavors"] = {
         str(name): {k: v for k, v in body.items() if isinstance(v, (str, int, float, bool))}
-        if isinstance(body, dict) else {}
+        if isinstance(body, dict)
+        else {}
         for name, body in list(flavors.items())[: limits.max_listed]
     }
     info.signature = _signature(doc.get("signature"), info, limits)
@@ -90,7 +98,8 @@ def _signature(raw: Any, info: MlflowInfo, limits: Limits) -> Signature | None:
             info.warnings.append(f"MLmodel signature {side} not read: {err.message}")
             specs = []
         parts[side] = tuple(
-            _spec(spec, index) for index, spec in enumerate(specs if isinstance(specs, list) else [])
+            _spec(spec, index)
+            for index, spec in enumerate(specs if isinstance(specs, list) else [])
             if isinstance(spec, dict)
         )[: limits.max_tensors]
     if isinstance(raw.get("params"), str):

@@ -12,11 +12,11 @@ import re
 from dataclasses import dataclass, field
 from typing import IO, Any, cast
 
+from studbook.daemon.domain.pickle_danger import DYNAMIC, is_dangerous
 from studbook.daemon.formats import dtypes
 from studbook.daemon.formats.errors import FormatError
 from studbook.daemon.formats.limits import Limits
 from studbook.daemon.formats.pickle_allowlist import is_allowed
-from studbook.daemon.domain.pickle_danger import DYNAMIC, is_dangerous
 from studbook.daemon.formats.pickle_stream import PickleStream
 
 _TORCH_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C

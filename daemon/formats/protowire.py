@@ -66,8 +66,7 @@ class Message:
                 if length > self.end - pos:
                     raise FormatError(
                         "TRUNCATED",
-                        f"protobuf field {number} at offset {pos} declares {length} bytes, "
-                        f"past the end of its message",
+                        f"protobuf field {number} at offset {pos} declares {length} bytes, past the end of its message",
                     )
                 yield number, wire, Span(pos, length)
                 pos += length

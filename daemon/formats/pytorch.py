@@ -44,9 +44,7 @@ def inspect(archive: zipfile.ZipFile, limits: Limits) -> FileInfo:
             extra = pickle_scan.scan_bytes(zipsafe.read_member(archive, constants, limits.max_pickle_bytes), limits)
             flags.extend(pickle_scan.scan_flags(extra, limits))
     present = set(names)
-    missing = sorted(
-        {t.storage for t in result.tensors if t.storage and f"{prefix}data/{t.storage}" not in present}
-    )
+    missing = sorted({t.storage for t in result.tensors if t.storage and f"{prefix}data/{t.storage}" not in present})
     if missing:
         raise FormatError(
             "MISSING_STORAGE",

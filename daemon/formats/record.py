@@ -105,7 +105,7 @@ def card_metrics(folder: FolderInfo | None) -> list[Metric]:
         return []
     rows = jsonutil.as_list(jsonutil.as_dict(folder.metadata.get("card")).get("eval_results"))
     metrics: dict[tuple[str, str], Metric] = {}
-    for row in rows[:MAX_ITEMS * 2]:
+    for row in rows[: MAX_ITEMS * 2]:
         if not isinstance(row, dict):
             continue
         value = row.get("value")

@@ -37,9 +37,7 @@ def inspect(source: Source, limits: Limits) -> FileInfo:
     if not isinstance(user_metadata, dict):
         raise FormatError("BAD_HEADER", "safetensors __metadata__ is not an object")
     if len(header) > limits.max_tensors:
-        raise FormatError(
-            "TOO_MANY_TENSORS", f"{len(header)} tensors, above the {limits.max_tensors} limit"
-        )
+        raise FormatError("TOO_MANY_TENSORS", f"{len(header)} tensors, above the {limits.max_tensors} limit")
     tensors: dict[str, Any] = {}
     dtype_counts: dict[str, int] = {}
     parameters = 0
@@ -62,32 +60,21 @@ def inspect(source: Source, limits: Limits) -> FileInfo:
     return FileInfo(format=FORMAT, metadata=metadata, parameter_count=parameters)
 
 
-def _check_tensor(
-    name: str, entry: Any, data_size: int, limits: Limits
-) -> tuple[str, tuple[int, ...], int]:
+def _check_tensor(name: str, entry: Any, data_size: int, limits: Limits) -> tuple[str, tuple[int, ...], int]:
     """Validate one header entry; returns (normalised dtype, shape, element count)."""
     if not isinstance(entry, dict):
         raise FormatError("BAD_HEADER", f"tensor {name[:100]!r}: entry is not an object")
     raw_dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if not isinstance(raw_dtype, str):
         raise FormatError("BAD_HEADER", f"tensor {name[:100]!r}: missing dtype")
-    if (
-        not isinstance(shape, list)
-        or len(shape) > limits.max_rank
-        or not all(type(d) is int and d >= 0 for d in shape)
-    ):
+    if not isinstance(shape, list) or len(shape) > limits.max_rank or not all(type(d) is int and d >= 0 for d in shape):
         raise FormatError("BAD_HEADER", f"tensor {name[:100]!r}: shape must be non-negative integers")
-    if (
-        not isinstance(offsets, list)
-        or len(offsets) != 2
-        or not all(type(o) is int for o in offsets)
-    ):
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(type(o) is int for o in offsets):
         raise FormatError("BAD_HEADER", f"tensor {name[:100]!r}: data_offsets must be [begin, end]")
     if not 0 <= offsets[0] <= offsets[1]:
         raise FormatError(
             "INVALID_OFFSETS",
-            f"tensor {name[:100]!r}: data_offsets {offsets} end before they begin; "
-            "the file is corrupt, write it again",
+            f"tensor {name[:100]!r}: data_offsets {offsets} end before they begin; the file is corrupt, write it again",
             tensor=name[:100],
         )
     if offsets[1] > data_size:

@@ -36,8 +36,7 @@ class Source:
         if n < 0 or pos < 0 or pos + n > self.size:
             raise FormatError(
                 "TRUNCATED",
-                f"{self.name}: {what} needs {n} bytes at offset {pos}, "
-                f"but the file has {self.size} bytes",
+                f"{self.name}: {what} needs {n} bytes at offset {pos}, but the file has {self.size} bytes",
                 offset=pos,
                 size=self.size,
             )

@@ -13,9 +13,7 @@ def read_text(path: Path, cap: int, *, truncate: bool = False) -> str:
         data = fileobj.read(cap + 1)
     if len(data) > cap:
         if not truncate:
-            raise FormatError(
-                "FILE_TOO_LARGE", f"{path.name} is larger than the {cap}-byte limit for it"
-            )
+            raise FormatError("FILE_TOO_LARGE", f"{path.name} is larger than the {cap}-byte limit for it")
         data = data[:cap]
     return data.decode("utf-8", errors="replace").lstrip("\ufeff")
 

@@ -86,8 +86,7 @@ def open_zip(path: Path, size: int, limits: Limits) -> Iterator[zipfile.ZipFile]
     if directory > limits.max_zip_directory_bytes:
         raise FormatError(
             "TOO_MANY_ENTRIES",
-            f"zip central directory is {directory} bytes, above the "
-            f"{limits.max_zip_directory_bytes}-byte limit",
+            f"zip central directory is {directory} bytes, above the {limits.max_zip_directory_bytes}-byte limit",
         )
     try:
         archive = zipfile.ZipFile(path)
@@ -98,9 +97,8 @@ def open_zip(path: Path, size: int, limits: Limits) -> Iterator[zipfile.ZipFile]
         if len(infos) > limits.max_zip_entries:
             raise FormatError("TOO_MANY_ENTRIES", f"zip holds {len(infos)} entries")
         for info in infos:
-            if (
-                info.file_size > limits.zip_ratio_min_bytes
-                and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1)
+            if info.file_size > limits.zip_ratio_min_bytes and info.file_size > limits.max_zip_ratio * max(
+                info.compress_size, 1
             ):
                 raise FormatError(
                     "ZIP_BOMB",
@@ -142,9 +140,7 @@ def read_member(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
     try:
         info = archive.getinfo(name)
         if info.file_size > cap:
-            raise FormatError(
-                "MEMBER_TOO_LARGE", f"zip entry {name[:200]!r} is {info.file_size} bytes, above {cap}"
-            )
+            raise FormatError("MEMBER_TOO_LARGE", f"zip entry {name[:200]!r} is {info.file_size} bytes, above {cap}")
         with archive.open(info) as member:
             data = member.read(cap + 1)
     except ZIP_ERRORS as err:

@@ -7,7 +7,6 @@ from contextvars import ContextVar
 from typing import Any
 
 import grpc
-
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.access import TCP, UNIX, Caller, check_method, is_open, method_key
@@ -122,21 +121,29 @@ class AccessServicer(access_pb2_grpc.AccessServiceServicer):
         self.access = registry.access
 
     @mapped
-    async def CreateToken(self, request: access_pb2.CreateTokenRequest, context: grpc.aio.ServicerContext) -> access_pb2.CreateTokenResponse:  # noqa: N802
+    async def CreateToken(
+        self, request: access_pb2.CreateTokenRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.CreateTokenResponse:  # noqa: N802
         role = convert.role_from_proto(request.role)
         token, secret = await self.access.create_token(request.display_name, role, request.ttl_seconds,
                                                         caller_of(context))  # fmt: skip
         return access_pb2.CreateTokenResponse(token=convert.token_to_proto(token), secret=secret)
 
     @mapped
-    async def ListTokens(self, request: access_pb2.ListTokensRequest, context: grpc.aio.ServicerContext) -> access_pb2.ListTokensResponse:  # noqa: N802
+    async def ListTokens(
+        self, request: access_pb2.ListTokensRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.ListTokensResponse:  # noqa: N802
         tokens = self.access.list_tokens(request.show_revoked)
         return access_pb2.ListTokensResponse(tokens=[convert.token_to_proto(t) for t in tokens])
 
     @mapped
-    async def RevokeToken(self, request: access_pb2.RevokeTokenRequest, context: grpc.aio.ServicerContext) -> access_pb2.Token:  # noqa: N802
+    async def RevokeToken(
+        self, request: access_pb2.RevokeTokenRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.Token:  # noqa: N802
         return convert.token_to_proto(await self.access.revoke_token(request.name, caller_of(context)))
 
     @mapped
-    async def GetCaller(self, request: access_pb2.GetCallerRequest, context: grpc.aio.ServicerContext) -> access_pb2.Caller:  # noqa: N802
+    async def GetCaller(
+        self, request: access_pb2.GetCallerRequest, context: grpc.aio.ServicerContext
+    ) -> access_pb2.Caller:  # noqa: N802
         return convert.caller_to_proto(caller_of(context))

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-
 from studbook.daemon.app.registry import Registry
-from studbook.daemon.domain.names import version_name
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.names import version_name
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.errors import mapped, mapped_stream
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc
@@ -19,7 +18,9 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
         self.registry = registry
 
     @mapped_stream
-    async def ReadArtifactFile(self, request: artifacts_pb2.ReadArtifactFileRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[artifacts_pb2.ReadArtifactFileResponse]:  # noqa: N802
+    async def ReadArtifactFile(
+        self, request: artifacts_pb2.ReadArtifactFileRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[artifacts_pb2.ReadArtifactFileResponse]:  # noqa: N802
         read = await self.registry.artifacts.read_file(request.name, request.path, request.offset, request.length,
                                                        caller=caller_of(context), local_copy=request.local_copy)  # fmt: skip
         offset = read.offset
@@ -39,12 +40,18 @@ class ArtifactServicer(artifacts_pb2_grpc.ArtifactServiceServicer):
             yield first
 
     @mapped
-    async def GetUploadOffset(self, request: artifacts_pb2.GetUploadOffsetRequest, context: grpc.aio.ServicerContext) -> artifacts_pb2.GetUploadOffsetResponse:  # noqa: N802
+    async def GetUploadOffset(
+        self, request: artifacts_pb2.GetUploadOffsetRequest, context: grpc.aio.ServicerContext
+    ) -> artifacts_pb2.GetUploadOffsetResponse:  # noqa: N802
         offset, stored = await self.registry.uploads.offset(request.sha256, request.size)
         return artifacts_pb2.GetUploadOffsetResponse(offset=offset, stored=stored)
 
     @mapped
-    async def UploadArtifactFile(self, request_iterator: AsyncIterator[artifacts_pb2.UploadArtifactFileRequest], context: grpc.aio.ServicerContext) -> artifacts_pb2.UploadArtifactFileResponse:  # noqa: N802
+    async def UploadArtifactFile(
+        self,
+        request_iterator: AsyncIterator[artifacts_pb2.UploadArtifactFileRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> artifacts_pb2.UploadArtifactFileResponse:  # noqa: N802
         first = await anext(aiter(request_iterator), None)
         if first is None or not first.HasField("header"):
             raise InvalidArgument("an upload starts with its header: sha256, size and offset", reason="NO_UPLOAD_HEADER",

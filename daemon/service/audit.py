@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.service import convert
 from studbook.daemon.service.errors import mapped, mapped_stream
@@ -17,7 +16,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         self.registry = registry
 
     @mapped
-    async def VerifyAuditTrail(self, request: audit_pb2.VerifyAuditTrailRequest, context: grpc.aio.ServicerContext) -> audit_pb2.VerifyAuditTrailResponse:  # noqa: N802
+    async def VerifyAuditTrail(
+        self, request: audit_pb2.VerifyAuditTrailRequest, context: grpc.aio.ServicerContext
+    ) -> audit_pb2.VerifyAuditTrailResponse:  # noqa: N802
         verdict = await self.registry.audit.verify()
         return audit_pb2.VerifyAuditTrailResponse(
             intact=verdict.intact,
@@ -28,7 +29,9 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         )
 
     @mapped_stream
-    async def ExportAuditTrail(self, request: audit_pb2.ExportAuditTrailRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[audit_pb2.AuditRecord]:  # noqa: N802
+    async def ExportAuditTrail(
+        self, request: audit_pb2.ExportAuditTrailRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[audit_pb2.AuditRecord]:  # noqa: N802
         async for event, chain_hash, before in self.registry.audit.export(request.start_revision):
             record = audit_pb2.AuditRecord(event=convert.event_to_proto(event), chain_hash=chain_hash)
             if before is not None:

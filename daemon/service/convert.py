@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
-
 from studbook.daemon.app.lineage import LineageGraph
 from studbook.daemon.app.policy import PolicyState
 from studbook.daemon.domain import diff as d
@@ -25,12 +24,12 @@ def timestamp(value: datetime | None) -> Timestamp | None:
     if value is None:
         return None
     stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(timezone.utc))
+    stamp.FromDatetime(value.astimezone(UTC))
     return stamp
 
 
 def from_timestamp(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=timezone.utc)
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def _set_time(message: object, field: str, value: datetime | None) -> None:
@@ -154,8 +153,14 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
         params=version.params,
         metrics=[metric_to_proto(x) for x in version.metrics],
         files=[
-            resources_pb2.ArtifactFile(path=f.path, size=f.size, sha256=f.sha256, format=f.format, flags=f.flags,
-                                       format_info=None if f.format_info.empty else format_info_to_proto(f.format_info))
+            resources_pb2.ArtifactFile(
+                path=f.path,
+                size=f.size,
+                sha256=f.sha256,
+                format=f.format,
+                flags=f.flags,
+                format_info=None if f.format_info.empty else format_info_to_proto(f.format_info),
+            )
             for f in version.files
         ],
         storage_uri=version.storage_uri,
@@ -307,8 +312,13 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         ),
         files=[
             registry_pb2.FileChange(
-                path=f.path, change=_CHANGE[f.change], base_sha256=f.base_sha256, target_sha256=f.target_sha256,
-                base_size=f.base_size, target_size=f.target_size, base_path=f.base_path,
+                path=f.path,
+                change=_CHANGE[f.change],
+                base_sha256=f.base_sha256,
+                target_sha256=f.target_sha256,
+                base_size=f.base_size,
+                target_size=f.target_size,
+                base_path=f.base_path,
             )  # fmt: skip
             for f in diff.files
         ],
@@ -319,8 +329,12 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         format=values(diff.format),
         tensors=[
             registry_pb2.TensorChange(
-                name=t.name, change=_CHANGE[t.change], base_dtype=t.base_dtype, target_dtype=t.target_dtype,
-                base_shape=t.base_shape, target_shape=t.target_shape,
+                name=t.name,
+                change=_CHANGE[t.change],
+                base_dtype=t.base_dtype,
+                target_dtype=t.target_dtype,
+                base_shape=t.base_shape,
+                target_shape=t.target_shape,
             )  # fmt: skip
             for t in diff.tensors
         ],
@@ -387,8 +401,15 @@ def stage_change_to_proto(c: m.StageChange) -> stages_pb2.StageChange:
 def lineage_to_proto(graph: LineageGraph) -> lineage_pb2.GetLineageResponse:
     return lineage_pb2.GetLineageResponse(
         root=graph.root,
-        nodes=[lineage_pb2.LineageNode(name=n.name, kind=_NODE_KIND.get(n.kind, lineage_pb2.NODE_KIND_UNSPECIFIED), label=n.label, depth=n.depth)
-               for n in graph.nodes],  # fmt: skip
+        nodes=[
+            lineage_pb2.LineageNode(
+                name=n.name,
+                kind=_NODE_KIND.get(n.kind, lineage_pb2.NODE_KIND_UNSPECIFIED),
+                label=n.label,
+                depth=n.depth,
+            )
+            for n in graph.nodes
+        ],  # fmt: skip
         edges=[lineage_pb2.LineageEdge(source=s, target=t, kind=k) for s, t, k in graph.edges],
         truncated=graph.truncated,
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-
 from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import FailedPrecondition
@@ -28,14 +27,18 @@ class DropServicer(drops_pb2_grpc.DropServiceServicer):
         self.watcher = watcher
 
     @mapped
-    async def ListDrops(self, request: drops_pb2.ListDropsRequest, context: grpc.aio.ServicerContext) -> drops_pb2.ListDropsResponse:  # noqa: N802
+    async def ListDrops(
+        self, request: drops_pb2.ListDropsRequest, context: grpc.aio.ServicerContext
+    ) -> drops_pb2.ListDropsResponse:  # noqa: N802
         page = self.registry.drops.list(page_size=request.page_size, page_token=request.page_token,
                                         model=request.model, quarantined_only=False)  # fmt: skip
         return drops_pb2.ListDropsResponse(drops=[drop_to_proto(d) for d in page.drops],
                                            next_page_token=page.next_page_token, total_size=page.total)  # fmt: skip
 
     @mapped
-    async def ListQuarantinedDrops(self, request: drops_pb2.ListQuarantinedDropsRequest, context: grpc.aio.ServicerContext) -> drops_pb2.ListQuarantinedDropsResponse:  # noqa: N802
+    async def ListQuarantinedDrops(
+        self, request: drops_pb2.ListQuarantinedDropsRequest, context: grpc.aio.ServicerContext
+    ) -> drops_pb2.ListQuarantinedDropsResponse:  # noqa: N802
         page = self.registry.drops.list(page_size=request.page_size, page_token=request.page_token,
                                         model=request.model, quarantined_only=True)  # fmt: skip
         return drops_pb2.ListQuarantinedDropsResponse(drops=[drop_to_proto(d) for d in page.drops],
@@ -51,10 +54,14 @@ class DropServicer(drops_pb2_grpc.DropServiceServicer):
         if self.watcher is None:
             raise FailedPrecondition("this daemon watches no folder; start it with --watch ROOT",
                                      reason="WATCH_DISABLED")  # fmt: skip
-        return drop_to_proto(await self.watcher.retry(record, unsafe_allowed_by=caller if request.allow_unsafe else None))
+        return drop_to_proto(
+            await self.watcher.retry(record, unsafe_allowed_by=caller if request.allow_unsafe else None)
+        )
 
     @mapped
-    async def GetWatchStatus(self, request: drops_pb2.GetWatchStatusRequest, context: grpc.aio.ServicerContext) -> drops_pb2.WatchStatus:  # noqa: N802
+    async def GetWatchStatus(
+        self, request: drops_pb2.GetWatchStatusRequest, context: grpc.aio.ServicerContext
+    ) -> drops_pb2.WatchStatus:  # noqa: N802
         if self.watcher is None:
             return drops_pb2.WatchStatus()
         return status_to_proto(self.watcher.status())
@@ -88,9 +95,15 @@ def _incident(incident: Incident) -> drops_pb2.WatchIncident:
 
 def status_to_proto(status: WatchStatus) -> drops_pb2.WatchStatus:
     message = drops_pb2.WatchStatus(
-        roots=[drops_pb2.WatchedRoot(path=r.path, observer=r.observer, keep_in_place=r.keep_in_place,
-                                     problem=_incident(r.problem) if r.problem else None)
-               for r in status.roots],  # fmt: skip
+        roots=[
+            drops_pb2.WatchedRoot(
+                path=r.path,
+                observer=r.observer,
+                keep_in_place=r.keep_in_place,
+                problem=_incident(r.problem) if r.problem else None,
+            )
+            for r in status.roots
+        ],  # fmt: skip
         degraded=status.degraded,
         problems=[_incident(i) for i in status.problems],
         incidents=[_incident(i) for i in status.incidents],

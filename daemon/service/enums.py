@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
-
 from studbook.daemon.domain.errors import InvalidArgument
 
 

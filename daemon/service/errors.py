@@ -13,7 +13,6 @@ from google.protobuf import any_pb2
 from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-
 from studbook.daemon.domain import errors
 from studbook.daemon.service.enums import refuse_unknown_enums
 

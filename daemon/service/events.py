@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
-
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import InvalidArgument, OutOfRange
 from studbook.daemon.domain.event_filter import matches, parse_event_filter
@@ -24,7 +23,9 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
         self.registry = registry
 
     @mapped_stream
-    async def Watch(self, request: events_pb2.WatchRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[events_pb2.WatchResponse]:  # noqa: N802
+    async def Watch(
+        self, request: events_pb2.WatchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[events_pb2.WatchResponse]:  # noqa: N802
         core = self.registry.core
         expr = parse_event_filter(request.filter)
         if request.bookmark_interval_seconds < 0:

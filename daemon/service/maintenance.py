@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import grpc
-
 from studbook.daemon.app.backup import BackupProgress, BackupReport
 from studbook.daemon.app.integrity import VerifyProgress, VerifyReport
 from studbook.daemon.app.registry import Registry
@@ -22,7 +21,9 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
         self.registry = registry
 
     @mapped_stream
-    async def VerifyArtifacts(self, request: maintenance_pb2.VerifyArtifactsRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[maintenance_pb2.VerifyArtifactsResponse]:  # noqa: N802
+    async def VerifyArtifacts(
+        self, request: maintenance_pb2.VerifyArtifactsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[maintenance_pb2.VerifyArtifactsResponse]:  # noqa: N802
         async for step in self.registry.integrity.verify(request.name, caller_of(context)):
             if isinstance(step, VerifyProgress):
                 yield maintenance_pb2.VerifyArtifactsResponse(progress=_progress(step))
@@ -30,7 +31,9 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
                 yield maintenance_pb2.VerifyArtifactsResponse(summary=_summary(step))
 
     @mapped_stream
-    async def BackupRegistry(self, request: maintenance_pb2.BackupRegistryRequest, context: grpc.aio.ServicerContext) -> AsyncIterator[maintenance_pb2.BackupRegistryResponse]:  # noqa: N802
+    async def BackupRegistry(
+        self, request: maintenance_pb2.BackupRegistryRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[maintenance_pb2.BackupRegistryResponse]:  # noqa: N802
         async for step in self.registry.backups.backup(request.destination, caller_of(context)):
             if isinstance(step, BackupProgress):
                 yield maintenance_pb2.BackupRegistryResponse(progress=maintenance_pb2.BackupProgress(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import grpc
-
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.retention import BlobOutcome, Collection
 from studbook.daemon.domain.retention import Fate
@@ -29,11 +28,15 @@ class RetentionServicer(retention_pb2_grpc.RetentionServiceServicer):
         self.registry = registry
 
     @mapped
-    async def PlanGarbageCollection(self, request: retention_pb2.PlanGarbageCollectionRequest, context: grpc.aio.ServicerContext) -> retention_pb2.GarbageCollection:  # noqa: N802
+    async def PlanGarbageCollection(
+        self, request: retention_pb2.PlanGarbageCollectionRequest, context: grpc.aio.ServicerContext
+    ) -> retention_pb2.GarbageCollection:  # noqa: N802
         return collection_to_proto(await self.registry.retention.plan())
 
     @mapped
-    async def CollectGarbage(self, request: retention_pb2.CollectGarbageRequest, context: grpc.aio.ServicerContext) -> retention_pb2.GarbageCollection:  # noqa: N802
+    async def CollectGarbage(
+        self, request: retention_pb2.CollectGarbageRequest, context: grpc.aio.ServicerContext
+    ) -> retention_pb2.GarbageCollection:  # noqa: N802
         return collection_to_proto(await self.registry.retention.collect(caller_of(context)))
 
 

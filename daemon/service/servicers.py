@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import grpc
-
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
 from studbook.daemon.app.versions import Registration
@@ -38,7 +37,9 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         self.registry = registry
 
     @mapped
-    async def CreateModel(self, request: registry_pb2.CreateModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+    async def CreateModel(
+        self, request: registry_pb2.CreateModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
         given = request.model
         model = await self.registry.models.create(
             request.model_id, description=given.description, tags=dict(given.tags), owner=given.owner,
@@ -47,11 +48,15 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         return convert.model_to_proto(model)
 
     @mapped
-    async def GetModel(self, request: registry_pb2.GetModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+    async def GetModel(
+        self, request: registry_pb2.GetModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
         return convert.model_to_proto(self.registry.models.get(parse_model_name(request.name)))
 
     @mapped
-    async def ListModels(self, request: registry_pb2.ListModelsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelsResponse:  # noqa: N802
+    async def ListModels(
+        self, request: registry_pb2.ListModelsRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.ListModelsResponse:  # noqa: N802
         page = await self.registry.models.list_models(
             page_size=request.page_size, page_token=request.page_token, filter_text=request.filter,
             order_by=request.order_by, show_archived=request.show_archived,
@@ -63,7 +68,9 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         )
 
     @mapped
-    async def UpdateModel(self, request: registry_pb2.UpdateModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+    async def UpdateModel(
+        self, request: registry_pb2.UpdateModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
         model = await self.registry.models.update(
             parse_model_name(request.model.name, "model.name"),
             convert.model_changes(request.model),
@@ -74,21 +81,27 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         return convert.model_to_proto(model)
 
     @mapped
-    async def ArchiveModel(self, request: registry_pb2.ArchiveModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+    async def ArchiveModel(
+        self, request: registry_pb2.ArchiveModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
         model = await self.registry.models.set_state(
             parse_model_name(request.name), ModelState.ARCHIVED, request.etag, caller_of(context)
         )
         return convert.model_to_proto(model)
 
     @mapped
-    async def RestoreModel(self, request: registry_pb2.RestoreModelRequest, context: grpc.aio.ServicerContext) -> resources_pb2.Model:  # noqa: N802
+    async def RestoreModel(
+        self, request: registry_pb2.RestoreModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
         model = await self.registry.models.set_state(
             parse_model_name(request.name), ModelState.ACTIVE, request.etag, caller_of(context)
         )
         return convert.model_to_proto(model)
 
     @mapped
-    async def DeleteModel(self, request: registry_pb2.DeleteModelRequest, context: grpc.aio.ServicerContext) -> registry_pb2.DeleteModelResponse:  # noqa: N802
+    async def DeleteModel(
+        self, request: registry_pb2.DeleteModelRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.DeleteModelResponse:  # noqa: N802
         deleted = await self.registry.models.delete(
             parse_model_name(request.name), request.force, request.etag, caller_of(context)
         )
@@ -118,7 +131,9 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         return message
 
     @mapped
-    async def RegisterModelVersion(self, request: registry_pb2.RegisterModelVersionRequest, context: grpc.aio.ServicerContext) -> registry_pb2.RegisterModelVersionResponse:  # noqa: N802
+    async def RegisterModelVersion(
+        self, request: registry_pb2.RegisterModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.RegisterModelVersionResponse:  # noqa: N802
         model_id = parse_model_name(request.parent, "parent")
         caller = caller_of(context)
         registered = await self.registry.versions.register(
@@ -140,11 +155,15 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         )
 
     @mapped
-    async def GetModelVersion(self, request: registry_pb2.GetModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
+    async def GetModelVersion(
+        self, request: registry_pb2.GetModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ModelVersion:  # noqa: N802
         return self._full_proto(await self.registry.versions.get(request.name))
 
     @mapped
-    async def ListModelVersions(self, request: registry_pb2.ListModelVersionsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListModelVersionsResponse:  # noqa: N802
+    async def ListModelVersions(
+        self, request: registry_pb2.ListModelVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.ListModelVersionsResponse:  # noqa: N802
         page = await self.registry.versions.list_versions(
             request.parent, page_size=request.page_size, page_token=request.page_token,
             filter_text=request.filter, order_by=request.order_by, show_archived=request.show_archived,
@@ -157,7 +176,9 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         )
 
     @mapped
-    async def UpdateModelVersion(self, request: registry_pb2.UpdateModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
+    async def UpdateModelVersion(
+        self, request: registry_pb2.UpdateModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ModelVersion:  # noqa: N802
         version = await self.registry.versions.update(
             request.version.name,
             _editable(request.version),
@@ -168,23 +189,31 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         return self._proto(version)
 
     @mapped
-    async def ArchiveModelVersion(self, request: registry_pb2.ArchiveModelVersionRequest, context: grpc.aio.ServicerContext) -> resources_pb2.ModelVersion:  # noqa: N802
+    async def ArchiveModelVersion(
+        self, request: registry_pb2.ArchiveModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ModelVersion:  # noqa: N802
         return self._proto(await self.registry.versions.archive(request.name, request.etag, caller_of(context)))
 
     @mapped
-    async def LogMetrics(self, request: registry_pb2.LogMetricsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.LogMetricsResponse:  # noqa: N802
+    async def LogMetrics(
+        self, request: registry_pb2.LogMetricsRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.LogMetricsResponse:  # noqa: N802
         logged = await self.registry.versions.log_metrics(
             request.name, [convert.metric_from_proto(x) for x in request.metrics], caller_of(context)
         )
         return registry_pb2.LogMetricsResponse(logged=logged)
 
     @mapped
-    async def ListMetrics(self, request: registry_pb2.ListMetricsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.ListMetricsResponse:  # noqa: N802
+    async def ListMetrics(
+        self, request: registry_pb2.ListMetricsRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.ListMetricsResponse:  # noqa: N802
         metrics = await self.registry.versions.list_metrics(request.name, request.key, request.split)
         return registry_pb2.ListMetricsResponse(metrics=[convert.metric_to_proto(x) for x in metrics])
 
     @mapped
-    async def DiffModelVersions(self, request: registry_pb2.DiffModelVersionsRequest, context: grpc.aio.ServicerContext) -> registry_pb2.VersionDiff:  # noqa: N802
+    async def DiffModelVersions(
+        self, request: registry_pb2.DiffModelVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.VersionDiff:  # noqa: N802
         _, _, diff = await self.registry.versions.diff(request.base, request.target)
         return convert.diff_to_proto(diff)
 
@@ -199,7 +228,9 @@ class LineageServicer(lineage_pb2_grpc.LineageServiceServicer):
         self.registry = registry
 
     @mapped
-    async def GetLineage(self, request: lineage_pb2.GetLineageRequest, context: grpc.aio.ServicerContext) -> lineage_pb2.GetLineageResponse:  # noqa: N802
+    async def GetLineage(
+        self, request: lineage_pb2.GetLineageRequest, context: grpc.aio.ServicerContext
+    ) -> lineage_pb2.GetLineageResponse:  # noqa: N802
         upstream, downstream = LINEAGE_DIRECTIONS.get(request.direction, (True, True))
         graph = await self.registry.lineage.walk(request.name, upstream, downstream, request.depth)
         return convert.lineage_to_proto(graph)
@@ -210,35 +241,53 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
         self.registry = registry
 
     @mapped
-    async def PromoteModelVersion(self, request: stages_pb2.PromoteModelVersionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+    async def PromoteModelVersion(
+        self, request: stages_pb2.PromoteModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.Promotion:  # noqa: N802
         promotion = await self.registry.stages.promote(
             PromotionRequest(
-                version=request.name, target=request.target, reason=request.reason,
-                validate_only=request.validate_only, expected_etag=request.expected_etag,
-                request_id=request.request_id, caller=caller_of(context),
+                version=request.name,
+                target=request.target,
+                reason=request.reason,
+                validate_only=request.validate_only,
+                expected_etag=request.expected_etag,
+                request_id=request.request_id,
+                caller=caller_of(context),
             )  # fmt: skip
         )
         return convert.promotion_to_proto(promotion)
 
     @mapped
-    async def RollbackStage(self, request: stages_pb2.RollbackStageRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+    async def RollbackStage(
+        self, request: stages_pb2.RollbackStageRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.Promotion:  # noqa: N802
         promotion = await self.registry.stages.rollback(
-            request.model, request.stage, request.reason, request.expected_etag, caller_of(context),
+            request.model,
+            request.stage,
+            request.reason,
+            request.expected_etag,
+            caller_of(context),
             validate_only=request.validate_only,
         )
         return convert.promotion_to_proto(promotion)
 
     @mapped
-    async def DeleteAlias(self, request: stages_pb2.DeleteAliasRequest, context: grpc.aio.ServicerContext) -> stages_pb2.DeleteAliasResponse:  # noqa: N802
+    async def DeleteAlias(
+        self, request: stages_pb2.DeleteAliasRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.DeleteAliasResponse:  # noqa: N802
         await self.registry.stages.delete_alias(request.model, request.alias, request.reason, caller_of(context))
         return stages_pb2.DeleteAliasResponse()
 
     @mapped
-    async def GetPromotion(self, request: stages_pb2.GetPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+    async def GetPromotion(
+        self, request: stages_pb2.GetPromotionRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(await self.registry.stages.get_promotion(request.name))
 
     @mapped
-    async def ListPromotions(self, request: stages_pb2.ListPromotionsRequest, context: grpc.aio.ServicerContext) -> stages_pb2.ListPromotionsResponse:  # noqa: N802
+    async def ListPromotions(
+        self, request: stages_pb2.ListPromotionsRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.ListPromotionsResponse:  # noqa: N802
         promotions, token = await self.registry.stages.list_promotions(
             request.parent, request.filter, request.page_size, request.page_token
         )
@@ -247,29 +296,43 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
         )
 
     @mapped
-    async def ApprovePromotion(self, request: stages_pb2.ApprovePromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+    async def ApprovePromotion(
+        self, request: stages_pb2.ApprovePromotionRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(
-            await self.registry.stages.decide(request.name, PromotionState.APPROVED, request.comment, caller_of(context))
+            await self.registry.stages.decide(
+                request.name, PromotionState.APPROVED, request.comment, caller_of(context)
+            )
         )
 
     @mapped
-    async def RejectPromotion(self, request: stages_pb2.RejectPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+    async def RejectPromotion(
+        self, request: stages_pb2.RejectPromotionRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(
             await self.registry.stages.decide(request.name, PromotionState.REJECTED, request.reason, caller_of(context))
         )
 
     @mapped
-    async def CancelPromotion(self, request: stages_pb2.CancelPromotionRequest, context: grpc.aio.ServicerContext) -> stages_pb2.Promotion:  # noqa: N802
+    async def CancelPromotion(
+        self, request: stages_pb2.CancelPromotionRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.Promotion:  # noqa: N802
         return convert.promotion_to_proto(
-            await self.registry.stages.decide(request.name, PromotionState.CANCELLED, request.reason, caller_of(context))
+            await self.registry.stages.decide(
+                request.name, PromotionState.CANCELLED, request.reason, caller_of(context)
+            )
         )
 
     @mapped
-    async def GetPolicyStatus(self, request: stages_pb2.GetPolicyStatusRequest, context: grpc.aio.ServicerContext) -> stages_pb2.PolicyStatus:  # noqa: N802
+    async def GetPolicyStatus(
+        self, request: stages_pb2.GetPolicyStatusRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.PolicyStatus:  # noqa: N802
         return convert.policy_status_to_proto(self.registry.policy.state())
 
     @mapped
-    async def GetStageHistory(self, request: stages_pb2.GetStageHistoryRequest, context: grpc.aio.ServicerContext) -> stages_pb2.GetStageHistoryResponse:  # noqa: N802
+    async def GetStageHistory(
+        self, request: stages_pb2.GetStageHistoryRequest, context: grpc.aio.ServicerContext
+    ) -> stages_pb2.GetStageHistoryResponse:  # noqa: N802
         at = convert.from_timestamp(request.at) if request.HasField("at") else None
         history = await self.registry.stages.history(
             request.model, request.stage, at, request.page_size, request.page_token

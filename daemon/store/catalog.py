@@ -1,5 +1,7 @@
 """The DuckDB catalog: schema migrations, the write transaction and every read query."""
 
+# ruff: noqa: E402  (pandas is hidden from DuckDB before the imports below)
+
 from __future__ import annotations
 
 import base64
@@ -11,7 +13,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
@@ -28,8 +30,10 @@ def make_pandas_probes_cheap() -> None:
     if importlib.util.find_spec("pandas") is None:
         sys.modules["pandas"] = None  # type: ignore[assignment]
 
+
 from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.errors import RegistryError, ResourceExhausted, Unavailable
+from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.model import (
     Event,
     Metric,
@@ -38,11 +42,9 @@ from studbook.daemon.domain.model import (
     Promotion,
     StageChange,
 )
-from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
-from studbook.daemon.store import retention
-from studbook.daemon.store import rows
+from studbook.daemon.store import retention, rows
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
     MODEL_COLUMNS,
@@ -98,19 +100,15 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
-
 def to_db(params: Sequence[Any]) -> list[Any]:
     """Aware datetimes become naive UTC: the catalog stores TIMESTAMP in UTC."""
-    return [
-        p.astimezone(timezone.utc).replace(tzinfo=None) if isinstance(p, datetime) and p.tzinfo else p
-        for p in params
-    ]
+    return [p.astimezone(UTC).replace(tzinfo=None) if isinstance(p, datetime) and p.tzinfo else p for p in params]
 
 
 def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Naive datetimes read back are UTC; make them aware so no caller has to remember."""
     return [
-        tuple(v.replace(tzinfo=timezone.utc) if isinstance(v, datetime) and v.tzinfo is None else v for v in row)
+        tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v for v in row)
         for row in found
     ]
 
@@ -294,9 +292,7 @@ class Catalog:
         for target in range(current + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN")
             conn.execute(MIGRATIONS[target - 1])
-            conn.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)]
-            )
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
             conn.execute("COMMIT")
         if current < SCHEMA_VERSION:
             # Schema changes go into the file now, not the WAL: DuckDB 1.5.5 cannot replay an
@@ -352,25 +348,18 @@ class Catalog:
 
     def load_models(self) -> list[Model]:
         models = {
-            m.name: m
-            for m in map(rows.model_from_row, self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models"))
+            m.name: m for m in map(rows.model_from_row, self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models"))
         }
-        for name, count, latest in self.query(
-            "SELECT model, count(*), max(number) FROM versions GROUP BY model"
-        ):
+        for name, count, latest in self.query("SELECT model, count(*), max(number) FROM versions GROUP BY model"):
             models[name].version_count = count
             models[name].latest_version = latest
-        for model, label, is_alias, number in self.query(
-            "SELECT model, label, is_alias, number FROM stage_holders"
-        ):
+        for model, label, is_alias, number in self.query("SELECT model, label, is_alias, number FROM stage_holders"):
             (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
     def load_version_index(self) -> list[tuple[str, int, str, str, str, str]]:
         """(model, number, status, semver, request_id, content_digest) of every version."""
-        return self.query(
-            "SELECT model, number, status, semver, request_id, content_digest FROM versions"
-        )
+        return self.query("SELECT model, number, status, semver, request_id, content_digest FROM versions")
 
     def load_promotion_index(self) -> tuple[int, dict[str, int]]:
         """The highest promotion id and request_id -> promotion id."""
@@ -493,9 +482,7 @@ class Catalog:
             )
         ]
 
-    def stage_history(
-        self, model: str, label: str, limit: int, before_revision: int | None
-    ) -> list[StageChange]:
+    def stage_history(self, model: str, label: str, limit: int, before_revision: int | None) -> list[StageChange]:
         where, params = _conditions(
             ("model = ?", model), ("label = ?", label or None), ("revision < ?", before_revision)
         )
@@ -534,8 +521,7 @@ class Catalog:
         return [
             rows.promotion_from_row(r)
             for r in self.query(
-                f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE {where} "
-                "ORDER BY id DESC LIMIT ?",
+                f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE {where} ORDER BY id DESC LIMIT ?",
                 [*params, limit],
             )
         ]
@@ -560,8 +546,7 @@ class Catalog:
             [revision, limit],
         )
         return [
-            (Event(*r[:width]), r[width], Event(*r[width + 1:]) if r[width + 1] is not None else None)
-            for r in found
+            (Event(*r[:width]), r[width], Event(*r[width + 1 :]) if r[width + 1] is not None else None) for r in found
         ]
 
     def chain_head(self) -> str:
@@ -766,7 +751,9 @@ def read_versions(
     """Whole version records with their files, in two queries whatever their number."""
     if not keys:
         return []
-    wanted, document = retention.rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
+    wanted, document = retention.rows_of(
+        model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys])
+    )
     versions = {
         (v.model, v.number): v
         for v in map(rows.version_from_row, run(
@@ -799,7 +786,7 @@ class TableShape:
     def document(self, rows_: list[tuple[Any, ...]]) -> str:
         def cell(index: int, value: Any) -> Any:
             if isinstance(value, datetime):
-                return (value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value).isoformat()
+                return (value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value).isoformat()
             if index in self.blob_columns and value is not None:
                 return base64.b64encode(value).decode()
             return value
@@ -824,11 +811,11 @@ class TableShapes:
                 "AND coalesce(column_default, '') NOT LIKE 'nextval(%' ORDER BY ordinal_position",
                 [table],
             ).fetchall()
-            structure = {f"c{i}": ("VARCHAR" if kind in ("JSON", "BLOB") else kind) for i, (_, kind) in enumerate(columns)}
+            structure = {
+                f"c{i}": ("VARCHAR" if kind in ("JSON", "BLOB") else kind) for i, (_, kind) in enumerate(columns)
+            }
             blobs = tuple(i for i, (_, kind) in enumerate(columns) if kind == "BLOB")
-            select = ", ".join(
-                f"from_base64(r.c{i})" if i in blobs else f"r.c{i}" for i in range(len(columns))
-            )
+            select = ", ".join(f"from_base64(r.c{i})" if i in blobs else f"r.c{i}" for i in range(len(columns)))
             names = ", ".join(name for name, _ in columns)
             shape = TableShape(
                 insert_sql=f"INSERT INTO {table} ({names}) SELECT {select} FROM (SELECT unnest(from_json(?::JSON, ?)) AS r)",
@@ -901,8 +888,14 @@ class Transaction:
             "UPDATE models SET description = ?, owner = ?, tags = ?, stages = ?, state = ?, "
             "update_time = ?, revision = ? WHERE name = ?",
             [
-                model.description, model.owner, rows.dumps(model.tags), rows.dumps(list(model.stages)),
-                model.state.value, model.update_time, model.revision, model.name,
+                model.description,
+                model.owner,
+                rows.dumps(model.tags),
+                rows.dumps(list(model.stages)),
+                model.state.value,
+                model.update_time,
+                model.revision,
+                model.name,
             ],  # fmt: skip
         )
 
@@ -922,8 +915,13 @@ class Transaction:
             "UPDATE versions SET description = ?, tags = ?, status = ?, status_reason = ?, "
             "update_time = ?, revision = ? WHERE model = ? AND number = ?",
             [
-                version.description, rows.dumps(version.tags), version.status.value,
-                version.status_reason, version.update_time, version.revision, version.model,
+                version.description,
+                rows.dumps(version.tags),
+                version.status.value,
+                version.status_reason,
+                version.update_time,
+                version.revision,
+                version.model,
                 version.number,
             ],  # fmt: skip
         )
@@ -939,9 +937,7 @@ class Transaction:
                 "(key, split) IN (SELECT (unnest(?), unnest(?)))",
                 [model, number, [m.key for m in latest], [m.split for m in latest]],
             )
-        self.insert_many(
-            "metric_summary", ((model, number, m.key, m.split, m.value, m.step, m.time) for m in latest)
-        )
+        self.insert_many("metric_summary", ((model, number, m.key, m.split, m.value, m.step, m.time) for m in latest))
 
     def set_version_metrics(self, model: str, number: int, latest: Sequence[Metric]) -> None:
         """The version row's own copy of its latest metrics, which reads and lists return."""
@@ -1002,8 +998,11 @@ class Transaction:
             "unnest(?) AS reason, unnest(?::TIMESTAMP[]) AS update_time, unnest(?) AS revision) u "
             "WHERE versions.model = u.model AND versions.number = u.number",
             [
-                [v.model for v in versions], [v.number for v in versions], [v.status.value for v in versions],
-                [v.status_reason for v in versions], to_db([v.update_time for v in versions]),
+                [v.model for v in versions],
+                [v.number for v in versions],
+                [v.status.value for v in versions],
+                [v.status_reason for v in versions],
+                to_db([v.update_time for v in versions]),
                 [v.revision for v in versions],
             ],  # fmt: skip
         )

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-
 from studbook.daemon.domain.audit import HighWaterMark, short_of_mark
 from studbook.daemon.store.catalog import Catalog, StoreError, first_line
 from studbook.daemon.store.mark import MarkFile, mark_path

@@ -18,9 +18,10 @@ Shapes chosen by measurement (100k versions, 1M metric_summary rows, 2 cores):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Literal, NamedTuple, Sequence, cast
+from datetime import UTC, datetime
+from typing import Literal, NamedTuple, cast
 
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS, FieldKind, FieldPathError, FieldSet, FieldSpec
@@ -120,9 +121,22 @@ _VERSIONS = _Table(
         **{
             name: f"v.{name}"
             for name in (
-                "model", "number", "semver", "change_kind", "status", "description", "created_by",
-                "created_from", "format", "storage_uri", "content_digest", "total_size",
-                "create_time", "update_time", "tags", "params",
+                "model",
+                "number",
+                "semver",
+                "change_kind",
+                "status",
+                "description",
+                "created_by",
+                "created_from",
+                "format",
+                "storage_uri",
+                "content_digest",
+                "total_size",
+                "create_time",
+                "update_time",
+                "tags",
+                "params",
             )
         },
     },
@@ -381,7 +395,7 @@ class _Compiler:
         if kind is FieldKind.TIMESTAMP and isinstance(node.value, datetime):
             # Times are stored as UTC TIMESTAMP; the literal is already UTC, so compare its wall
             # time. Text, because binding a tz-aware datetime would need pytz in the driver.
-            wall_time = node.value.astimezone(timezone.utc).replace(tzinfo=None).isoformat()
+            wall_time = node.value.astimezone(UTC).replace(tzinfo=None).isoformat()
             return Fragment(f"{column} {_operator(node)} CAST(? AS TIMESTAMP)", [wall_time])
         if kind is FieldKind.SEMVER and isinstance(node.value, int):
             return Fragment(f"{self.table.columns['semver_key']} {_operator(node)} ?", [node.value])
@@ -494,4 +508,3 @@ def _like(value: PredicateValue) -> str:
 
 def _contains(value: PredicateValue) -> str:
     return f"%{_like(value)}%"
-

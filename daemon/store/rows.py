@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
-from collections.abc import Sequence
 from typing import Any
 
 from studbook.daemon.domain import format_info
 from studbook.daemon.domain.access import Role, Token
 from studbook.daemon.domain.model import (
+    Approval,
     ArtifactFile,
     ChangeKind,
     Dataset,
     Environment,
+    GateResult,
     Metric,
     Model,
     ModelState,
@@ -27,8 +29,6 @@ from studbook.daemon.domain.model import (
     StageChange,
     TensorSpec,
     TrainingConfig,
-    Approval,
-    GateResult,
 )
 from studbook.daemon.domain.semver import SemVer
 
@@ -297,9 +297,9 @@ EVENT_COLUMNS = ", ".join(EVENT_FIELDS)
 def event_columns(alias: str) -> str:
     """The event columns of table alias `alias`, in Event's field order."""
     return ", ".join(f"{alias}.{name}" for name in EVENT_FIELDS)
-TOKEN_COLUMNS = (
-    "id, display_name, role, secret_hash, create_time, creator, expire_time, revoke_time, revoker"
-)
+
+
+TOKEN_COLUMNS = "id, display_name, role, secret_hash, create_time, creator, expire_time, revoke_time, revoker"
 
 
 def token_row(t: Token) -> tuple[Any, ...]:

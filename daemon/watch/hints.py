@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from studbook.daemon.watch.layout import UnitKey, key_for
 from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
@@ -24,8 +25,6 @@ from watchdog.events import (
     FileSystemEvent,
     FileSystemEventHandler,
 )
-
-from studbook.daemon.watch.layout import UnitKey, key_for
 
 log = logging.getLogger(__name__)
 

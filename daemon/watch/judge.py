@@ -26,11 +26,11 @@ from urllib.parse import unquote, urlparse
 
 from studbook.daemon.app.drops import HOLDING, DropRecord, DropState
 from studbook.daemon.app.inspection import inspect_version, judge
-from studbook.daemon.domain.access import DROP_IN, Caller
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.artifacts import ScanLimits, ScannedFile
 from studbook.daemon.blobs.claims import ClaimHold
+from studbook.daemon.domain.access import DROP_IN, Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, RegistryError
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, ParentLink, VersionStatus
 from studbook.daemon.domain.names import parse_version_name, validate_model_id
@@ -109,7 +109,11 @@ class UnitJudge:
         self._gone_since.pop(key, None)
         progress = self._progress.setdefault(key, _Progress())
         try:
-            if record is not None and record.state in (*HOLDING, DropState.MISSING) and record.identity == snap.identity:
+            if (
+                record is not None
+                and record.state in (*HOLDING, DropState.MISSING)
+                and record.identity == snap.identity
+            ):
                 return await self._follow(key, snap, record, progress)
             if record is not None and record.state == DropState.QUARANTINED and record.fingerprint == snap.fingerprint:
                 if not retry:
@@ -320,7 +324,11 @@ class UnitJudge:
             return
         uri = Path(holder.full_path).as_uri()
         old_path = _local_path(version.storage_uri)
-        moved = old_path is not None and uri != version.storage_uri and not await asyncio.to_thread(os.path.lexists, old_path)
+        moved = (
+            old_path is not None
+            and uri != version.storage_uri
+            and not await asyncio.to_thread(os.path.lexists, old_path)
+        )
         ready = version.status in (VersionStatus.MODIFIED, VersionStatus.MISSING)
         if ready or moved:
             await self.drops.set_version_status(holder.model, holder.number,

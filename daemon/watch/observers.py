@@ -9,14 +9,13 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from watchdog.events import FileSystemEventHandler
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
-
 from studbook.daemon.watch import deaths
 from studbook.daemon.watch.deaths import Death
 from studbook.daemon.watch.hints import EVENT_TYPES
 from studbook.daemon.watch.polling import StackPollingObserver
+from watchdog.events import FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import BaseObserver, ObservedWatch
 
 log = logging.getLogger(__name__)
 

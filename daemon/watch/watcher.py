@@ -14,17 +14,15 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections import deque
 import logging
 import os
 import stat
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-
-from watchdog.observers.api import BaseObserver
 
 from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
@@ -37,6 +35,7 @@ from studbook.daemon.watch.judge import JudgeSettings, UnitJudge
 from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_speakable, is_speakable_name
 from studbook.daemon.watch.observers import ObserverPool, native_observer
 from studbook.daemon.watch.status import Counters, Incident, IncidentLog, RootStatus, WatchStatus
+from watchdog.observers.api import BaseObserver
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,9 @@ class DropWatcher:
         self.incidents = IncidentLog()
         self.judge = UnitJudge(
             registry,
-            JudgeSettings(settings.quiet_seconds, settings.scan_limits, frozenset(normalise_roots(settings.in_place_roots))),
+            JudgeSettings(
+                settings.quiet_seconds, settings.scan_limits, frozenset(normalise_roots(settings.in_place_roots))
+            ),
             self.counters,
         )
         self.on_health = on_health
@@ -182,8 +183,10 @@ class DropWatcher:
         problems = self.problems()
         drops = self.registry.drops
         return WatchStatus(
-            roots=[RootStatus(s.path, s.observer, s.problem, s.path in self.judge.settings.in_place_roots)
-                   for s in self._root_status.values()],  # fmt: skip
+            roots=[
+                RootStatus(s.path, s.observer, s.problem, s.path in self.judge.settings.in_place_roots)
+                for s in self._root_status.values()
+            ],  # fmt: skip
             degraded=bool(problems),
             problems=problems,
             incidents=list(self.incidents),
@@ -194,8 +197,10 @@ class DropWatcher:
             reconcile_seconds=self.settings.reconcile_seconds,
             counters=self.counters,
             last_reconcile=self._last_reconcile,
-            kept_sources_changed=sum(drops.count(state, kept_roots_only=self.judge.settings.in_place_roots)
-                                     for state in (DropState.MODIFIED, DropState.MISSING)),
+            kept_sources_changed=sum(
+                drops.count(state, kept_roots_only=self.judge.settings.in_place_roots)
+                for state in (DropState.MODIFIED, DropState.MISSING)
+            ),
         )
 
     async def retry(self, record: DropRecord, unsafe_allowed_by: Caller | None = None) -> DropRecord:
@@ -294,7 +299,9 @@ class DropWatcher:
             self._running.pop(key, None)
             self._wake.set()
         # Hinted while it ran, or wants another look itself: whichever is sooner.
-        wanted = [at for at in (self._due.get(key), None if delay is None else time.monotonic() + delay) if at is not None]
+        wanted = [
+            at for at in (self._due.get(key), None if delay is None else time.monotonic() + delay) if at is not None
+        ]
         if wanted:
             self._schedule(key, min(wanted))
 
@@ -357,7 +364,7 @@ class DropWatcher:
             queued = set(self._sweep)
             self._sweep.extend(sorted(key for key in listed | on_record if key not in queued))
         self.counters.reconciles += 1
-        self._last_reconcile = datetime.now(timezone.utc)
+        self._last_reconcile = datetime.now(UTC)
         self._swept_since_overflow = overflowed
         self._wake.set()
 
@@ -433,7 +440,7 @@ class DropWatcher:
             status.problem = self._incident(reason, message, status.path)
 
     def _incident(self, reason: str, message: str, root: str = "") -> Incident:
-        incident = Incident(datetime.now(timezone.utc), reason, message, root)
+        incident = Incident(datetime.now(UTC), reason, message, root)
         log.warning("drop-in watching: %s", message)
         self.incidents.add(incident)
         return incident

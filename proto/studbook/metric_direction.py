@@ -46,8 +46,7 @@ def metric_direction(key: str) -> int:
     negated = parts[0] in _NEGATIONS
     direction = 1
     per_time = any(
-        part == "per" and index + 1 < len(parts) and parts[index + 1] in _TIME_UNITS
-        for index, part in enumerate(parts)
+        part == "per" and index + 1 < len(parts) and parts[index + 1] in _TIME_UNITS for index, part in enumerate(parts)
     )
     if not per_time and not _HIGHER_IS_BETTER.intersection(parts):
         # Compound words such as "celoss" or "hingeloss" end in a lower-is-better part.

@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
+
 from tests.bench.backup import bench_backup, print_backup
 from tests.bench.blobs import bench_blobs, print_blobs
 from tests.bench.dropins import bench_drop_to_visible
@@ -23,10 +23,10 @@ from tests.bench.gc import bench_gc, print_gc
 from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.judging import bench_judging, print_judging
-from tests.bench.timing import percentiles, timed
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
-from tests.bench.tui import bench_tui
 from tests.bench.seed import seed_catalog
+from tests.bench.timing import percentiles, timed
+from tests.bench.tui import bench_tui
 from tests.conftest import Daemon, start_daemon, stop_daemon
 
 MODELS = 100
@@ -61,13 +61,20 @@ def bench_reads(daemon: Daemon) -> None:
         floor = timed(lambda: health.Check(health_pb2.HealthCheckRequest()), SAMPLES)
         names = [f"models/model-{rng.randrange(MODELS)}/versions/{rng.randrange(1, VERSIONS_PER_MODEL + 1)}"
                  for _ in range(SAMPLES)]  # fmt: skip
-        cold = timed(lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=names.pop())), SAMPLES // 2)
+        cold = timed(
+            lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=names.pop())), SAMPLES // 2
+        )
         hot_names = [f"models/model-{rng.randrange(10)}/versions/{rng.randrange(1, 50)}" for _ in range(SAMPLES)]
         for name in set(hot_names):
             versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=name))
-        hot = timed(lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=hot_names.pop())), SAMPLES)
-        secret = access_pb2_grpc.AccessServiceStub(channel).CreateToken(
-            access_pb2.CreateTokenRequest(display_name="bench-viewer", role=access_pb2.ROLE_VIEWER)).secret
+        hot = timed(
+            lambda: versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=hot_names.pop())), SAMPLES
+        )
+        secret = (
+            access_pb2_grpc.AccessServiceStub(channel)
+            .CreateToken(access_pb2.CreateTokenRequest(display_name="bench-viewer", role=access_pb2.ROLE_VIEWER))
+            .secret
+        )
         bearer = (("authorization", f"Bearer {secret}"),)
         hot_names = [f"models/model-{rng.randrange(10)}/versions/{rng.randrange(1, 50)}" for _ in range(SAMPLES)]
         with_token = timed(lambda: versions.GetModelVersion(
@@ -90,7 +97,9 @@ def bench_reads(daemon: Daemon) -> None:
         deep_first = timed(deep_page, 50)
         deep_keyset = timed(lambda: deep_page(page_token=deep_token), 50)
         deep_offset = timed(lambda: deep_page(skip=49_950), 50)
-    print(f"reads over {MODELS * VERSIONS_PER_MODEL:,} versions, {MODELS * VERSIONS_PER_MODEL * METRICS_PER_VERSION:,} metric rows")
+    print(
+        f"reads over {MODELS * VERSIONS_PER_MODEL:,} versions, {MODELS * VERSIONS_PER_MODEL * METRICS_PER_VERSION:,} metric rows"
+    )
     line("gRPC health Check (floor)", floor)
     line("GetModelVersion, cached", hot, floor)
     line("GetModelVersion, cached, with a token", with_token, floor)
@@ -153,7 +162,9 @@ def bench_single_commit(folder: Path) -> None:
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     try:
-        print(f"studbook bench  (python {sys.version.split()[0]}, duckdb {duckdb.__version__}, {os.cpu_count()} cores)\n")
+        print(
+            f"studbook bench  (python {sys.version.split()[0]}, duckdb {duckdb.__version__}, {os.cpu_count()} cores)\n"
+        )
         data = root / "data"
         data.mkdir()
         started = time.perf_counter()
@@ -180,22 +191,34 @@ def main() -> int:
         if figures:
             print_mlflow(figures)
         drops = bench_drop_to_visible(root)
-        print(f"\ndrop-in to visible, {drops['seeded_versions']:,.0f} versions registered, {drops['samples']:.0f} drops "
-              f"of {drops['file_bytes'] / 2**20:.0f} MiB")
+        print(
+            f"\ndrop-in to visible, {drops['seeded_versions']:,.0f} versions registered, {drops['samples']:.0f} drops "
+            f"of {drops['file_bytes'] / 2**20:.0f} MiB"
+        )
         print(f"  {'health Check (floor)':<44} p50 {drops['floor_p50_ms']:7.3f} ms")
-        print(f"  {'rename -> GetModelVersion finds it':<44} p50 {drops['get_p50_ms']:7.3f} ms   p99 {drops['get_p99_ms']:7.3f} ms")
-        print(f"  {'rename -> Watch delivers it':<44} p50 {drops['watch_p50_ms']:7.3f} ms   p99 {drops['watch_p99_ms']:7.3f} ms")
+        print(
+            f"  {'rename -> GetModelVersion finds it':<44} p50 {drops['get_p50_ms']:7.3f} ms   p99 {drops['get_p99_ms']:7.3f} ms"
+        )
+        print(
+            f"  {'rename -> Watch delivers it':<44} p50 {drops['watch_p50_ms']:7.3f} ms   p99 {drops['watch_p99_ms']:7.3f} ms"
+        )
         ui = bench_tui(root)
         print("\nterminal UI (a real `studbook` on a pseudo-terminal; 100,000 versions in one model)")
         print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")
         print(f"  {'bare Textual app with a table (floor)':<44} p50 {ui['floor_textual_table_p50_ms']:7.0f} ms")
-        print(f"  {'studbook: first models row painted':<44} p50 {ui['paint_rows_p50_ms']:7.0f} ms   "
-              f"({ui['paint_rows_vs_floor']:4.2f}x floor; CPU {ui['paint_rows_cpu_p50_ms']:.0f} ms against "
-              f"{ui['floor_textual_table_cpu_p50_ms']:.0f} ms, {ui['paint_rows_cpu_vs_floor']:4.2f}x)")
-        print(f"  {'open the big model: first page painted':<44}     {ui['open_first_page_ms']:7.0f} ms   "
-              f"(daemon alone: {ui['daemon_page_p50_ms']:.0f} ms a page)")
-        print(f"  {'G: cursor on the last version':<44}     {ui['walk_cursor_ms']:7.0f} ms   "
-              f"({ui['walk_rpcs']:.0f} RPCs, longest UI stall {ui['ui_max_stall_ms']:.0f} ms)")
+        print(
+            f"  {'studbook: first models row painted':<44} p50 {ui['paint_rows_p50_ms']:7.0f} ms   "
+            f"({ui['paint_rows_vs_floor']:4.2f}x floor; CPU {ui['paint_rows_cpu_p50_ms']:.0f} ms against "
+            f"{ui['floor_textual_table_cpu_p50_ms']:.0f} ms, {ui['paint_rows_cpu_vs_floor']:4.2f}x)"
+        )
+        print(
+            f"  {'open the big model: first page painted':<44}     {ui['open_first_page_ms']:7.0f} ms   "
+            f"(daemon alone: {ui['daemon_page_p50_ms']:.0f} ms a page)"
+        )
+        print(
+            f"  {'G: cursor on the last version':<44}     {ui['walk_cursor_ms']:7.0f} ms   "
+            f"({ui['walk_rpcs']:.0f} RPCs, longest UI stall {ui['ui_max_stall_ms']:.0f} ms)"
+        )
         hashing = bench_hashing(root)
         print(f"\nhashing {hashing['bytes'] / 2**20:.0f} MiB in {hashing['files']} files")
         print(f"  {'hashlib.sha256 (floor)':<44} {hashing['hashlib_mb_s']:9.0f} MB/s")

@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-
 from studbook.client.clients import Client
+
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles
 from tests.conftest import start_daemon, stop_daemon
@@ -121,7 +121,7 @@ def _backups_under_writes(address: str, work: Path) -> dict[str, Any]:
             thread.join()
     source = work / "new"
     with Client(address, timeout=600) as client:
-        for i in range(NEW_VERSIONS):
+        for _ in range(NEW_VERSIONS):
             source.mkdir(exist_ok=True)
             (source / "model.bin").write_bytes(os.urandom(BLOB_SIZE))
             client.register("added", path=source, environment=False, git=False)

@@ -28,9 +28,9 @@ def bench_blobs(workdir: Path) -> dict[str, Any]:
     The floor's get streams in the chunk size the store reads with, so the ratio is the store's own cost."""
     import obstore
     from obstore.store import S3Store
-
     from studbook.daemon.blobs.s3 import S3BlobStore
     from studbook.daemon.blobs.store import READ_CHUNK
+
     from tests.support.s3 import start_moto, stop_moto
 
     folder = Path(workdir) / "blobs-bench"

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from studbook.v1 import events_pb2, events_pb2_grpc, registry_pb2_grpc
+
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, until_visible
 from tests.conftest import start_daemon, stop_daemon

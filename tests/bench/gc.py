@@ -22,8 +22,8 @@ from typing import Any
 
 import duckdb
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from studbook.v1 import retention_pb2, retention_pb2_grpc
+
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 
@@ -102,10 +102,14 @@ def _floors(data: Path, samples: int) -> dict[str, float]:
     raw = duckdb.connect(str(data / "catalog.duckdb"), read_only=True)
     try:
         now = raw.execute("SELECT now()::TIMESTAMP").fetchall()[0][0]
-        rules = [RetentionRule(name, KEEP_LAST, now, True) for (name,) in raw.execute("SELECT name FROM models").fetchall()]
+        rules = [
+            RetentionRule(name, KEEP_LAST, now, True) for (name,) in raw.execute("SELECT name FROM models").fetchall()
+        ]
         params = [[r.model for r in rules], [r.keep_last for r in rules], [r.purge_before for r in rules],
                   [r.at_once for r in rules]]  # fmt: skip
-        figures["raw_facts_ms"] = percentiles(timed(lambda: raw.execute(RETENTION_FACTS, params).fetchall(), samples))[0]
+        figures["raw_facts_ms"] = percentiles(timed(lambda: raw.execute(RETENTION_FACTS, params).fetchall(), samples))[
+            0
+        ]
         figures["count_files_ms"] = percentiles(timed(
             lambda: raw.execute("SELECT count(*), count(DISTINCT sha256) FROM files").fetchall(), samples))[0]  # fmt: skip
     finally:
@@ -163,8 +167,10 @@ def print_gc(figures: dict[str, Any]) -> None:
     print(f"  {'  store: unreferenced blobs (anti-join)':<44} p50 {figures['blobs_query_ms']:9.1f} ms")
     print(f"  {'  listing the artifact folder':<44} p50 {figures['list_store_ms']:9.1f} ms")
     if "collect_s" in figures:
-        print(f"  {'CollectGarbage, once':<44}     {figures['collect_s']:9.1f} s    "
-              f"({figures['collected']:,} purged, {figures['collected'] / figures['collect_s']:,.0f} versions/s)")
+        print(
+            f"  {'CollectGarbage, once':<44}     {figures['collect_s']:9.1f} s    "
+            f"({figures['collected']:,} purged, {figures['collected'] / figures['collect_s']:,.0f} versions/s)"
+        )
 
 
 def main(argv: list[str]) -> int:

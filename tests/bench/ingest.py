@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from studbook.client.clients import Client
+
 from tests.bench.hashing import _affordable_bytes, _hashlib_digest, _write_files
 from tests.conftest import start_daemon, stop_daemon
 
@@ -77,8 +78,10 @@ def print_ingest(figures: dict[str, float]) -> None:
     print(f"  {'hashlib over the files (floor of a check)':<44} {hashed:9.0f} MB/s")
     for label, key in (("upload over the unix socket (hash, send, keep)", "upload_mb_s"),
                        ("pull (copy or stream, verify, fsync)", "pull_mb_s")):  # fmt: skip
-        print(f"  {label:<44} {figures[key]:9.0f} MB/s   ({figures[key] / read:.2f}x reading, "
-              f"{figures[key] / hashed:.2f}x hashlib, {figures[key] / cp:.2f}x cp)")
+        print(
+            f"  {label:<44} {figures[key]:9.0f} MB/s   ({figures[key] / read:.2f}x reading, "
+            f"{figures[key] / hashed:.2f}x hashlib, {figures[key] / cp:.2f}x cp)"
+        )
 
 
 def _seconds(action: object) -> float:

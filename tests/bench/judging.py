@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-
 from studbook.daemon.formats import inspect_file, inspect_folder
 from studbook.v1 import registry_pb2_grpc
+
 from tests.bench.hashing import _hashlib_digest
 from tests.bench.timing import percentiles, timed, until_visible
 from tests.conftest import start_daemon, stop_daemon
@@ -59,7 +59,9 @@ def bench_judging(tmpdir: Path, *, samples: int = 20, drops: int = 3) -> dict[st
                         figures[label] = _judge(folder, model, samples)
                     started = time.perf_counter()
                     os.rename(folder, root / MODEL / str(number))
-                    registrations.append(until_visible(versions, f"models/{MODEL}/versions/{number}", 300.0, pause=0.005) - started)
+                    registrations.append(
+                        until_visible(versions, f"models/{MODEL}/versions/{number}", 300.0, pause=0.005) - started
+                    )
                 figures[label]["register_p50_ms"] = percentiles(registrations)[0]
                 figures[label]["drops"] = float(count)
     finally:

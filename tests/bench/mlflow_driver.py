@@ -160,7 +160,9 @@ def seed(client: Any, wanted: int) -> dict[str, Any]:
             break
         number = i // MODELS + 1
         started = time.perf_counter()
-        client.create_model_version(f"m-{i % MODELS}", f"s3://bucket/m-{i % MODELS}/{number}", tags=version_tags(number))
+        client.create_model_version(
+            f"m-{i % MODELS}", f"s3://bucket/m-{i % MODELS}/{number}", tags=version_tags(number)
+        )
         latencies.append(time.perf_counter() - started)
     return {
         "models": MODELS,
@@ -190,7 +192,9 @@ def reads_and_writes(client: Any, versions_per_model: int, rng: random.Random) -
         "search_tag": {
             "filter": TAG_FILTER,
             "max_results": PAGE,
-            **percentiles(timed(lambda: client.search_model_versions(TAG_FILTER, max_results=PAGE), TAG_SEARCH_SAMPLES)),
+            **percentiles(
+                timed(lambda: client.search_model_versions(TAG_FILTER, max_results=PAGE), TAG_SEARCH_SAMPLES)
+            ),
         },
     }
     aliased: list[str] = []
@@ -267,7 +271,9 @@ def rest(db: Path, workdir: Path, versions_per_model: int) -> dict[str, Any]:
             "start_s": round(start_s, 2),
             "health_floor": percentiles(floor),
             **reads_and_writes(client, versions_per_model, random.Random(11)),
-            "create_model_version_sequential": sequential_registration(client, "rest-seq", SEQUENTIAL_REST_REGISTRATIONS),
+            "create_model_version_sequential": sequential_registration(
+                client, "rest-seq", SEQUENTIAL_REST_REGISTRATIONS
+            ),
             "create_model_version_concurrent": concurrent_registration(client, "rest-reg", CONCURRENT_REGISTRATIONS),
         }
     result["create_model_version_concurrent"].update(count_versions(db, "rest-reg"))

@@ -108,7 +108,9 @@ def print_mlflow(figures: dict[str, Any]) -> None:
     """Prints the figures in the layout of the studbook lines above them."""
     seed = figures["seed"]
     capped = f", capped from {seed['wanted']:,} to stay under 2 minutes" if seed["capped"] else ""
-    print(f"MLflow {figures['mlflow']} model registry, {figures['store']} on SQLite {figures['sqlite']}, in-process client")
+    print(
+        f"MLflow {figures['mlflow']} model registry, {figures['store']} on SQLite {figures['sqlite']}, in-process client"
+    )
     venv = f"built in {figures['install_s']} s" if figures["install_s"] else "cached"
     print(f"  venv {venv}; run took {figures['seconds']} s")
     print(f"  seeded {seed['models']} models, {seed['versions']:,} versions in {seed['seconds']} s{capped}")
@@ -144,7 +146,9 @@ def _line(label: str, figure: dict[str, Any]) -> None:
 
 
 def _rate(label: str, figure: dict[str, Any]) -> None:
-    print(f"  {label:<44} {figure['per_s']:9.0f} versions/s   p50 {figure['p50_ms']:.3f} ms   p99 {figure['p99_ms']:.3f} ms")
+    print(
+        f"  {label:<44} {figure['per_s']:9.0f} versions/s   p50 {figure['p50_ms']:.3f} ms   p99 {figure['p99_ms']:.3f} ms"
+    )
 
 
 def _errors(figure: dict[str, Any]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-
 from studbook.daemon.store.catalog import Catalog
 
 
@@ -63,7 +62,9 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
         WHERE v.model = s.model AND v.number = s.number
         """
     )
-    conn.execute("INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL, '', '')")
+    conn.execute(
+        "INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL, '', '')"
+    )
     conn.execute("COMMIT")
     conn.execute("CHECKPOINT")
     total = conn.execute("SELECT count(*) FROM versions").fetchone()

@@ -6,7 +6,6 @@ import time
 from collections.abc import Callable
 
 import grpc
-
 from studbook.v1 import registry_pb2, registry_pb2_grpc
 
 
@@ -26,7 +25,9 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return ordered[len(ordered) // 2] * 1000, ordered[max(0, int(len(ordered) * 0.99) - 1)] * 1000
 
 
-def until_visible(versions: registry_pb2_grpc.VersionServiceStub, name: str, timeout: float, pause: float = 0.0) -> float:
+def until_visible(
+    versions: registry_pb2_grpc.VersionServiceStub, name: str, timeout: float, pause: float = 0.0
+) -> float:
     """perf_counter() when GetModelVersion first finds `name`, polled every `pause` seconds."""
     request = registry_pb2.GetModelVersionRequest(name=name)
     deadline = time.perf_counter() + timeout

@@ -29,6 +29,7 @@ from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.versions import VersionsScreen
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
+
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.bench.tui_driver import MARKER as FLOOR_MARKER
@@ -175,7 +176,9 @@ def _first_paint(address: str, workdir: Path) -> dict[str, float]:
                                            cpu=rows_cpu)  # fmt: skip
         rows.append(row_at)
         metrics.append(metric_at)
-        python.append(_until_painted([sys.executable, "-c", f"print({READY_MARKER!r})"], [READY_MARKER.encode()], env)[0])
+        python.append(
+            _until_painted([sys.executable, "-c", f"print({READY_MARKER!r})"], [READY_MARKER.encode()], env)[0]
+        )
         textual.append(_until_painted([sys.executable, "-c", f"import textual; print({READY_MARKER!r})"],
                                       [READY_MARKER.encode()], env)[0])  # fmt: skip
         table.append(_until_painted([sys.executable, driver], [FLOOR_MARKER.encode()], env, cpu=table_cpu)[0])
@@ -214,7 +217,7 @@ def _until_painted(
                 break
             output += chunk
             # Look back a little: a marker can straddle two reads.
-            while len(seen) < len(markers) and markers[len(seen)] in output[-(len(chunk) + 64):]:
+            while len(seen) < len(markers) and markers[len(seen)] in output[-(len(chunk) + 64) :]:
                 seen.append(time.perf_counter() - started)
                 if cpu is not None:
                     cpu.append(_cpu_seconds(process.pid))

@@ -8,12 +8,11 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+import studbook.v1
 from google.protobuf.message_factory import GetMessageClass
 from grpc_reflection.v1alpha import reflection_pb2
-
-from support.rpc import error_info, register, stubs
-import studbook.v1
 from studbook.v1 import access_pb2, access_pb2_grpc, audit_pb2, audit_pb2_grpc, registry_pb2, stages_pb2
+from support.rpc import error_info, register, stubs
 
 ROLES = ("viewer", "contributor", "maintainer", "approver", "admin")
 
@@ -138,11 +137,17 @@ def test_each_role_may_call_exactly_what_the_matrix_allows(channel: grpc.Channel
 
 def test_a_refusal_names_the_role_needed(channel: grpc.Channel, secrets: dict[str, str]) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        stubs(channel).models.CreateModel(registry_pb2.CreateModelRequest(model_id="x"), metadata=bearer(secrets["viewer"]))
+        stubs(channel).models.CreateModel(
+            registry_pb2.CreateModelRequest(model_id="x"), metadata=bearer(secrets["viewer"])
+        )
 
     info = error_info(caught.value)
     assert caught.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert (info.reason, info.metadata["required_role"], info.metadata["role"]) == ("ROLE_REQUIRED", "contributor", "viewer")
+    assert (info.reason, info.metadata["required_role"], info.metadata["role"]) == (
+        "ROLE_REQUIRED",
+        "contributor",
+        "viewer",
+    )
 
 
 def test_reflection_needs_a_viewer(channel: grpc.Channel, secrets: dict[str, str]) -> None:
@@ -245,7 +250,11 @@ def test_tokens_are_listed_without_secrets_and_names_are_never_reused(channel: g
 
 @pytest.mark.parametrize(
     "name, role, reason",
-    [("Bad Name", "viewer", "INVALID_TOKEN_NAME"), ("fine", "unspecified", "INVALID_ROLE"), ("", "viewer", "INVALID_TOKEN_NAME")],
+    [
+        ("Bad Name", "viewer", "INVALID_TOKEN_NAME"),
+        ("fine", "unspecified", "INVALID_ROLE"),
+        ("", "viewer", "INVALID_TOKEN_NAME"),
+    ],
 )
 def test_a_token_request_is_validated(channel: grpc.Channel, name: str, role: str, reason: str) -> None:
     with pytest.raises(grpc.RpcError) as caught:
@@ -287,7 +296,9 @@ def test_production_needs_an_approver_while_staging_needs_a_maintainer(channel: 
     assert [e.actor for e in refused[-2:]] == ["matrix-maintainer", "matrix-contributor"]
 
 
-def test_rolling_back_production_needs_an_approver(channel: grpc.Channel, secrets: dict[str, str], model_id: str) -> None:
+def test_rolling_back_production_needs_an_approver(
+    channel: grpc.Channel, secrets: dict[str, str], model_id: str
+) -> None:
     first, second = register(stubs(channel), model_id), register(stubs(channel), model_id)
     promote(channel, first.name, "production", secrets["approver"])
     promote(channel, second.name, "production", secrets["approver"])

@@ -12,12 +12,11 @@ from typing import Any
 
 import grpc
 import pytest
-
 from conftest import start_daemon, stop_daemon
+from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, registry_pb2_grpc
 from support.files import write_tree
 from support.rpc import error_info
 from support.waiting import wait_for
-from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, registry_pb2_grpc
 
 
 def register(channel: grpc.Channel, model: str, path: Path, **extra: Any) -> registry_pb2.RegisterModelVersionResponse:
@@ -36,7 +35,9 @@ def blobs_in(data_dir: Path) -> dict[str, Path]:
     return {p.name: p for p in (data_dir / "blobs" / "sha256").rglob("*") if p.is_file()}
 
 
-def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_deleted(daemon: Any, tmp_path: Path) -> None:
+def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_deleted(
+    daemon: Any, tmp_path: Path
+) -> None:
     weights = os.urandom(3 * 1024 * 1024 + 17)
     source = write_tree(tmp_path / "model", {"weights.bin": weights, "sub/config.json": b'{"a": 1}'})
     with daemon.channel() as channel:
@@ -45,7 +46,8 @@ def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_d
         replies, data = read(channel, version.name, "weights.bin")
         _, config = read(channel, "models/kept/versions/latest", "sub/config.json")
         fetched = registry_pb2_grpc.VersionServiceStub(channel).GetModelVersion(
-            registry_pb2.GetModelVersionRequest(name=version.name))
+            registry_pb2.GetModelVersionRequest(name=version.name)
+        )
 
     assert version.kept and fetched.kept and fetched.status == version.status
     assert data == weights and config == b'{"a": 1}'
@@ -136,7 +138,8 @@ def test_kill_9_during_an_ingest_leaves_no_partial_blob_and_no_version(short_dir
         restarted = start_daemon(short_dir / "data", short_dir / "s.sock")
         with restarted.channel() as channel:
             listed = registry_pb2_grpc.VersionServiceStub(channel).ListModelVersions(
-                registry_pb2.ListModelVersionsRequest(parent="models/-"))
+                registry_pb2.ListModelVersionsRequest(parent="models/-")
+            )
         stop_daemon(restarted)
     finally:
         stop_daemon(daemon)

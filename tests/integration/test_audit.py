@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import duckdb
 import grpc
-
-from support.rpc import register, stubs
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.store.mark import MarkFile
 from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2, stages_pb2
+from support.rpc import register, stubs
 
 
 def verify(daemon):  # type: ignore[no-untyped-def]
@@ -107,7 +106,8 @@ def test_export_streams_every_record_with_its_hash(daemon):
 def test_a_negative_start_is_refused(daemon):
     with daemon.channel() as channel:
         stream = audit_pb2_grpc.AuditServiceStub(channel).ExportAuditTrail(
-            audit_pb2.ExportAuditTrailRequest(start_revision=-1))
+            audit_pb2.ExportAuditTrailRequest(start_revision=-1)
+        )
         try:
             list(stream)
         except grpc.RpcError as error:

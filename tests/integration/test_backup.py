@@ -12,17 +12,16 @@ from typing import Any
 
 import grpc
 import pytest
-
 from conftest import start_daemon, stop_daemon
-from support.files import write_tree
-from support.certs import TlsFiles, make_certificates
-from support.cli import Result, run_studbook, runner
-from support.net import free_port
-from support.rpc import error_info
-from support.waiting import wait_for
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
+from support.certs import TlsFiles, make_certificates
+from support.cli import Result, run_studbook, runner
+from support.files import write_tree
+from support.net import free_port
+from support.rpc import error_info
+from support.waiting import wait_for
 
 MiB = 1 << 20
 # Files of 8 MiB in the version a backup is killed during.

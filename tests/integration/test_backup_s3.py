@@ -7,11 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-
 from conftest import start_daemon, stop_daemon
+from studbook.client.clients import Client
 from support.cli import run_studbook
 from support.s3 import S3Bucket
-from studbook.client.clients import Client
 
 
 def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
@@ -46,7 +45,9 @@ def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     assert f"backups/registry/{first.catalog}" not in keys  # the catalog the new manifest replaced
     assert len([k for k in keys if k.startswith("backups/registry/blobs/sha256/")]) == 2
     assert len([k for k in keys if k.startswith("live/sha256/")]) == 2
-    assert not (short_dir / "restored" / "blobs").exists() or not list((short_dir / "restored" / "blobs").rglob("sha256/*/*/*"))
+    assert not (short_dir / "restored" / "blobs").exists() or not list(
+        (short_dir / "restored" / "blobs").rglob("sha256/*/*/*")
+    )
     assert (tmp_path / "out" / "weights.bin").read_bytes() == weights
     assert count == 1
     assert (checked.blobs_checked, checked.corrupt_count) == (2, 0)

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.local import LocalBlobStore
 from studbook.daemon.blobs.s3 import SINGLE_PUT_MAX, S3BlobStore

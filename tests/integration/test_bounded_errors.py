@@ -8,9 +8,8 @@ from typing import Any
 
 import grpc
 import pytest
-
-from support.rpc import Stubs, error_info, stubs
 from studbook.v1 import registry_pb2, resources_pb2
+from support.rpc import Stubs, error_info, stubs
 
 HUGE = "a" * 100_000 + "!"
 # Room for the advice around an echoed value, far below what a gRPC trailer may hold.

@@ -15,15 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import Result, runner
-from support.waiting import wait_for
 from studbook.cli import commands as cli
 from studbook.client import clients as client_module
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
-
-
+from support.cli import Result, runner
+from support.waiting import wait_for
 
 
 @pytest.fixture

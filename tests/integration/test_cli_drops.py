@@ -18,16 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Daemon, start_daemon, stop_daemon
+from studbook.cli import commands as cli
 from support.cli import Result, runner
 from support.waiting import wait_for
-from studbook.cli import commands as cli
 
 QUIET = 0.2
 # A safetensors header that claims to be a terabyte long: the reader refuses it unread.
 HOSTILE_SAFETENSORS = (1 << 40).to_bytes(8, "little") + b'{"w": '
-
 
 
 @dataclass
@@ -54,7 +52,6 @@ def watched() -> Iterator[Watched]:
         shutil.rmtree(base, ignore_errors=True)
 
 
-
 @pytest.fixture
 def run(watched: Watched, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     return runner(watched.daemon.address, capsys)
@@ -63,8 +60,6 @@ def run(watched: Watched, capsys: pytest.CaptureFixture[str]) -> Callable[..., R
 @pytest.fixture
 def model() -> str:
     return f"m-{uuid.uuid4().hex[:8]}"
-
-
 
 
 def drop_listed(run: Callable[..., Result], path: Path, *options: str) -> dict[str, Any] | None:

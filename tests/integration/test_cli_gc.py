@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import Result, runner
 from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
+from support.cli import Result, runner
 
 RETAIN_ONE = """
 [[models]]
@@ -88,7 +87,9 @@ def test_a_dry_run_lists_what_would_go_and_the_bytes_freed_and_changes_nothing(c
     assert report["dry_run"] is True
     assert (report["purged"], report.get("archived", 0), report.get("kept", 0)) == (2, 0, 0)
     assert [(d["version"], d["action"]) for d in report["decisions"]] == [
-        ("models/gc-a/versions/1", "purge"), ("models/gc-a/versions/2", "purge")]
+        ("models/gc-a/versions/1", "purge"),
+        ("models/gc-a/versions/2", "purge"),
+    ]
     assert (report["blobs"]["deleted"], report["blobs"]["deleted_bytes"]) == (1, len(ONLY_V2))
     assert "would delete 1, freeing 2.0 KiB" in human.out and "gc-a@1" in human.out
     assert (versions(client, "gc-a"), stored(daemon.data_dir), len(list(client.export_audit_trail()))) == before

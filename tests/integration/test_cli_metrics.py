@@ -7,10 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
-from support.cli import Result, runner
 from studbook.cli import commands as cli
 from studbook.client.clients import Client
+from support.cli import Result, runner
 
 LOSS = [0.9, 0.5, 0.3, 0.25, 0.2]
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from support.cli import runner
 from studbook.cli import commands as cli
 from studbook.client.clients import Client
+from support.cli import runner
 
 
 def test_a_dry_run_needs_no_reason_and_changes_nothing(shared_daemon: Any, model_id: str,

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import runner
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
+from support.cli import runner
 
 
 @pytest.fixture
@@ -28,7 +27,9 @@ def make_folder(path: Path) -> dict[str, bytes]:
     return files
 
 
-def test_pull_writes_every_file_of_a_version_byte_identical_after_its_folder_is_gone(studbook: Any, tmp_path: Path) -> None:
+def test_pull_writes_every_file_of_a_version_byte_identical_after_its_folder_is_gone(
+    studbook: Any, tmp_path: Path
+) -> None:
     files = make_folder(tmp_path / "src")
     assert studbook("register", "pulled", str(tmp_path / "src"), "--no-env").code == 0
     shutil.rmtree(tmp_path / "src")

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import Result, runner
 from studbook.cli import commands as cli
+from support.cli import Result, runner
 
 HYPERLINK = "\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07"
 CLEAR = "\x1b[2J"

@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import runner
 from studbook.cli import commands as cli
+from support.cli import runner
 
 
 def test_stop_ends_the_daemon_gracefully_then_says_none_runs(daemon: Any, capsys: pytest.CaptureFixture[str]) -> None:

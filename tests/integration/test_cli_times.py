@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
-from support.cli import runner
 from studbook.cli import commands as cli
+from support.cli import runner
 
 
 @pytest.fixture
@@ -33,7 +32,6 @@ def in_berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
     monkeypatch.undo()
     time.tzset()
-
 
 
 def test_history_at_a_span_back_from_now(run: Any, trained: str) -> None:

@@ -10,18 +10,15 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-
-from support.cli import runner
 from studbook.cli import commands as cli
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2
+from support.cli import runner
 
 TOKEN_FIELDS = {"name", "display_name", "role", "create_time", "creator", "expire_time", "revoke_time", "revoker"}
 # Timestamps are left out of the JSON while unset: never expires, not revoked.
 UNSET_WHEN_ABSENT = {"expire_time", "revoke_time"}
-
-
 
 
 @pytest.fixture
@@ -168,7 +165,9 @@ def test_revoke_makes_the_next_command_unauthenticated_naming_the_reason(run: An
     assert secret not in after.err
 
 
-def test_revoke_by_id_as_json_and_list_hides_revoked_tokens_unless_all(run: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_revoke_by_id_as_json_and_list_hides_revoked_tokens_unless_all(
+    run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STUDBOOK_ACTOR", "ops@lab")
     name = unique("old")
     create(run, name, "viewer")
@@ -248,7 +247,9 @@ def test_the_client_creates_lists_revokes_and_tells_who_calls(shared_daemon: Any
 # ---- watch --------------------------------------------------------------------------
 
 
-def test_watch_shows_whose_token_changed_and_why_a_call_was_refused(daemon: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_watch_shows_whose_token_changed_and_why_a_call_was_refused(
+    daemon: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     run = runner(daemon.address, capsys)
     secret = create(run, "watched", "viewer")
     run("token", "revoke", "watched")

@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from studbook.client import AsyncClient, Client, StudbookError
-from studbook.client import calls
+from studbook.client import AsyncClient, Client, StudbookError, calls
 from studbook.v1 import resources_pb2, stages_pb2
 
 

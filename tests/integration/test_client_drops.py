@@ -14,16 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from google.protobuf import timestamp_pb2
-
 from conftest import Daemon, start_daemon, stop_daemon
-from support.waiting import DEADLINE, wait_for
-from studbook.client import AsyncClient, Client, StudbookError
-from studbook.client import calls
+from google.protobuf import timestamp_pb2
+from studbook.client import AsyncClient, Client, StudbookError, calls
 from studbook.client.clients import drop_settled
 from studbook.v1 import drops_pb2
-
-
+from support.waiting import DEADLINE, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +50,6 @@ def sb(root_and_daemon: tuple[Path, Daemon]) -> Iterator[Client]:
 @pytest.fixture
 def model() -> str:
     return f"m-{uuid.uuid4().hex[:8]}"
-
-
 
 
 def orphan_drop(root: Path, model: str) -> Path:

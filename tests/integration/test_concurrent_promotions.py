@@ -9,9 +9,8 @@ from typing import TypeVar
 
 import grpc
 import pytest
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import registry_pb2, stages_pb2
+from support.rpc import error_info, register, stubs
 
 CALLERS = 32
 T = TypeVar("T")

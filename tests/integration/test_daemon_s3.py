@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.files import write_tree
-from support.s3 import MotoServer, S3Bucket
 from conftest import start_daemon, stop_daemon
 from studbook.client.clients import Client
+from support.files import write_tree
+from support.s3 import MotoServer, S3Bucket
 
 
 def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gone(
@@ -51,7 +50,9 @@ def test_two_daemons_sharing_a_bucket_store_the_same_file_once(bucket_env: S3Buc
             stop_daemon(daemon)
 
     blobs = [k for k in bucket_env.keys() if k.startswith("sha256/")]
-    assert [f.sha256 for v in versions for f in v.files if f.path == "w.bin"] == [hashlib.sha256(shared).hexdigest()] * 2
+    assert [f.sha256 for v in versions for f in v.files if f.path == "w.bin"] == [
+        hashlib.sha256(shared).hexdigest()
+    ] * 2
     assert len(blobs) == 3  # the shared weights once, and each daemon's card
 
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from studbook import locations
 from studbook.cli import commands as cli
 from studbook.cli import demo
@@ -53,7 +52,9 @@ def test_the_demo_leaves_one_promotion_waiting_under_its_policy(demo_run: dict[s
         applied = [p for p in client.list_promotions("fraud-detector").promotions
                    if p.target == "production" and p.approvals]  # fmt: skip
 
-    assert [(p.version.rsplit("/", 1)[-1], p.target, p.actor) for p in pending] == [("12", "production", demo.REQUESTER)]
+    assert [(p.version.rsplit("/", 1)[-1], p.target, p.actor) for p in pending] == [
+        ("12", "production", demo.REQUESTER)
+    ]
     assert policy.in_force and policy.path == str(Path(demo_run["data_dir"]) / "policy.toml")
     assert applied and all(a.actor == demo.APPROVER for p in applied for a in p.approvals)
 

@@ -5,11 +5,10 @@ losing nothing acknowledged. On a real (tmpfs) file system, filled for real."""
 from __future__ import annotations
 
 import grpc
-
 from conftest import fill
+from studbook.v1 import registry_pb2
 from support.cli import runner
 from support.rpc import error_info, register, stubs
-from studbook.v1 import registry_pb2
 
 MODEL = "fraud"
 

@@ -20,14 +20,21 @@ from pathlib import Path
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from conftest import Daemon, start_daemon, stop_daemon
-from support.models import fixture
-from support.waiting import wait_for
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from studbook.v1 import (
+    artifacts_pb2,
+    artifacts_pb2_grpc,
+    drops_pb2,
+    drops_pb2_grpc,
+    events_pb2,
+    registry_pb2,
+    resources_pb2,
+)
 from support import rpc
+from support.models import fixture
 from support.rpc import Stubs, logged_events, stubs, version_or_none
-from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, drops_pb2, drops_pb2_grpc, events_pb2, registry_pb2, resources_pb2
+from support.waiting import wait_for
 
 QUIET = 0.3
 DEADLINE = 20.0
@@ -77,8 +84,6 @@ def model(watched: Watched) -> str:
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
 
 
 def version(w: Watched, model: str, number: int | str) -> resources_pb2.ModelVersion | None:
@@ -310,8 +315,9 @@ def test_a_manifest_carries_the_environment_and_training_config_into_the_version
 
     found = wait_for(lambda: version(watched, model, 1), "version 1")
 
-    assert found.environment == resources_pb2.Environment(python_version="3.12.3", platform="Linux-6.8-x86_64",
-                                                          packages={"torch": "2.3.0"}, requirements=["torch==2.3.0"])
+    assert found.environment == resources_pb2.Environment(
+        python_version="3.12.3", platform="Linux-6.8-x86_64", packages={"torch": "2.3.0"}, requirements=["torch==2.3.0"]
+    )
     assert found.training == resources_pb2.TrainingConfig(seed=7, data_versions={"tx": "2026-03"}, code_commit="abc123",
                                                           code_dirty=True, entry_point="train.py")  # fmt: skip
 
@@ -330,7 +336,9 @@ def test_a_wrong_type_in_the_manifests_packages_quarantines_the_drop_naming_the_
 
 @pytest.mark.parametrize("problem, reason", [("missing", "MANIFEST_FILE_MISSING"), ("truncated", "MANIFEST_SIZE_MISMATCH"),
                                              ("corrupt", "MANIFEST_SHA256_MISMATCH")])  # fmt: skip
-def test_a_manifest_listing_a_missing_or_truncated_file_is_quarantined_never_registered(watched, model, problem, reason):
+def test_a_manifest_listing_a_missing_or_truncated_file_is_quarantined_never_registered(
+    watched, model, problem, reason
+):
     unit = watched.root / model / "1"
     write_unit(unit, {"a.bin": b"a" * 100, "b.bin": b"b" * 100})
     body = manifest_for(unit, ["a.bin", "b.bin"])
@@ -511,7 +519,8 @@ def test_the_drop_service_reports_healthy_inotify_watching(watched):
         health_pb2.HealthCheckRequest(service="studbook.v1.DropService"))  # fmt: skip
 
     assert sorted((r.path, r.observer, r.keep_in_place) for r in status.roots) == sorted(
-        [(str(watched.root.resolve()), "inotify", False), (str(watched.in_place.resolve()), "inotify", True)])
+        [(str(watched.root.resolve()), "inotify", False), (str(watched.in_place.resolve()), "inotify", True)]
+    )
     assert not status.degraded and status.quiet_seconds == QUIET
     assert health.status == health_pb2.HealthCheckResponse.SERVING
 

@@ -15,8 +15,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from watchdog.observers.api import BaseObserver
-
 from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import NotFound
@@ -24,6 +22,7 @@ from studbook.daemon.domain.model import ModelVersion
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.watch.observers import native_observer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
+from watchdog.observers.api import BaseObserver
 
 QUIET = 0.3
 DEADLINE = 20.0

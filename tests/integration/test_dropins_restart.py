@@ -9,13 +9,10 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-from support.waiting import wait_for
 from studbook.v1 import drops_pb2, drops_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
+from support.waiting import wait_for
 
 QUIET = "0.3"
-
-
 
 
 def version(daemon, name: str) -> resources_pb2.ModelVersion | None:  # type: ignore[no-untyped-def]
@@ -98,7 +95,9 @@ def test_watch_roots_come_from_the_config_file_and_a_missing_root_is_reported(da
     wait_for(lambda: version(daemon, "models/cfg/versions/1"), "version 1")
     status = watch_status(daemon)
     with daemon.channel() as channel:
-        health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service="studbook.v1.DropService"))
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="studbook.v1.DropService")
+        )
 
     assert status.degraded and [(p.reason, p.root) for p in status.problems] == [("ROOT_MISSING", str(absent))]
     assert health.status == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -7,12 +7,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+from conftest import start_refused
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-
-from conftest import start_refused
-from support.rpc import register, stubs
 from studbook.v1 import registry_pb2
+from support.rpc import register, stubs
 
 
 def test_every_acknowledged_registration_survives_kill_9(daemon_factory):
@@ -41,7 +40,9 @@ def test_every_acknowledged_registration_survives_kill_9(daemon_factory):
     restarted = daemon_factory()
     with restarted.channel() as channel:
         api = stubs(channel)
-        found = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(parent="models/burst", page_size=1000))
+        found = api.versions.ListModelVersions(
+            registry_pb2.ListModelVersionsRequest(parent="models/burst", page_size=1000)
+        )
         names = set()
         while True:
             names.update(v.name for v in found.versions)
@@ -65,9 +66,11 @@ def test_a_second_daemon_on_the_same_data_dir_is_refused(daemon, short_dir):
 def test_health_and_reflection_answer_standard_tools(daemon):
     with daemon.channel() as channel:
         health = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service="studbook.v1.VersionService"))
+            health_pb2.HealthCheckRequest(service="studbook.v1.VersionService")
+        )
         reflected = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
-            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+        )
         services = {s.name for s in next(reflected).list_services_response.service}
 
     assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.protobuf.json_format import MessageToDict
-
 from conftest import Daemon, start_daemon, stop_daemon
+from google.protobuf.json_format import MessageToDict
+from studbook.v1 import registry_pb2, resources_pb2
 from support.cli import runner
 from support.rpc import Stubs, stubs
 from support.waiting import wait_for
-from studbook.v1 import registry_pb2, resources_pb2
 from unit.formats.builders import gguf_bytes, gguf_string, onnx_model, onnx_tensor, safetensors_bytes
 
 README = """---
@@ -154,14 +153,21 @@ def test_filters_reach_the_format_record(env: Env) -> None:
     assert names(env, 'format.format = "huggingface"', prefix) == [prefix + "hf"]
     assert names(env, 'format.architecture = "llama"', prefix) == [prefix + "gguf", prefix + "hf"]
     assert names(env, "format.parameters > 1000", prefix) == [prefix + "gguf"]
-    assert names(env, "format.parameters >= 16 AND format.parameters < 1000", prefix) == [prefix + "hf", prefix + "onnx"]
+    assert names(env, "format.parameters >= 16 AND format.parameters < 1000", prefix) == [
+        prefix + "hf",
+        prefix + "onnx",
+    ]
     assert names(env, 'format.dtype = "bf16"', prefix) == [prefix + "hf"]
     assert names(env, 'format.dtype = "F16"', prefix) == [prefix + "gguf"]
     assert names(env, 'NOT format.dtype = "BF16"', prefix) == [prefix + "gguf", prefix + "onnx"]
     assert names(env, 'format.framework = "handmade"', prefix) == [prefix + "onnx"]
     ordered = env.api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
         parent="models/-", filter=f'model = "{prefix}*"', order_by="format.parameters desc"))  # fmt: skip
-    assert [v.model.removeprefix("models/") for v in ordered.versions] == [prefix + "gguf", prefix + "hf", prefix + "onnx"]
+    assert [v.model.removeprefix("models/") for v in ordered.versions] == [
+        prefix + "gguf",
+        prefix + "hf",
+        prefix + "onnx",
+    ]
 
 
 def test_a_diff_shows_tensors_reshaped_retyped_and_the_parameter_change(env: Env) -> None:

@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.domain.access import Caller, Role
@@ -26,7 +25,9 @@ def test_a_collection_waits_for_the_backup_being_written_and_the_other_way_round
         try:
             (tmp_path / "src").mkdir()
             (tmp_path / "src" / "w.bin").write_bytes(b"weights")
-            await registry.versions.register(Registration(ModelVersion("m", 0), ADMIN, source_path=str(tmp_path / "src")))
+            await registry.versions.register(
+                Registration(ModelVersion("m", 0), ADMIN, source_path=str(tmp_path / "src"))
+            )
             backup = registry.backups.backup(str(tmp_path / "backup"), ADMIN)
             await anext(backup)  # the backup is under way
             with pytest.raises(Conflict) as during_backup:

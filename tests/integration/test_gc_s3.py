@@ -8,11 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import runner
-from support.s3 import S3Bucket
 from conftest import start_daemon, stop_daemon
 from studbook.client.clients import Client
+from support.cli import runner
+from support.s3 import S3Bucket
 
 POLICY = '[[models]]\npattern = "gc-*"\n[models.retention]\nkeep_last = 1\npurge_after = "0s"\n'
 

@@ -6,9 +6,8 @@ import grpc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from support.rpc import stubs
 from studbook.v1 import events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from support.rpc import stubs
 
 # Statuses a user can act on; INTERNAL or UNKNOWN would mean an unhandled case.
 ACTIONABLE = {
@@ -32,7 +31,9 @@ def calls(api, text: str, number: int):  # type: ignore[no-untyped-def]
     small = max(min(number, 2**31 - 1), -(2**31))  # int32 fields
     yield lambda: api.models.GetModel(registry_pb2.GetModelRequest(name=text))
     yield lambda: api.models.CreateModel(registry_pb2.CreateModelRequest(model_id=text))
-    yield lambda: api.models.ListModels(registry_pb2.ListModelsRequest(filter=text, order_by=text[:20], page_size=small))
+    yield lambda: api.models.ListModels(
+        registry_pb2.ListModelsRequest(filter=text, order_by=text[:20], page_size=small)
+    )
     yield lambda: api.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=text))
     yield lambda: api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
         parent="models/-", filter=text, page_token=text[:50], page_size=small))  # fmt: skip

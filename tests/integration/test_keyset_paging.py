@@ -16,15 +16,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import grpc
 import pytest
+from bench.seed import seed_catalog
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.app.paging import KeysetToken, PageToken
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
@@ -32,10 +32,9 @@ from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.ordering import OrderTerm, format_order_by, parse_order_by
 from studbook.daemon.store.catalog import Catalog, Page
 from studbook.v1 import registry_pb2, resources_pb2
-from bench.seed import seed_catalog
 from support.rpc import error_info, register, stubs
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # Few distinct values per column, so sort keys tie often; None leaves the key out (a NULL key).
 TIMES = [T0, T0 + timedelta(microseconds=1), T0 + timedelta(days=40, microseconds=250)]
 METRIC_VALUES = [0.5, 0.7, 0.0, -0.0, 1e300, -2.5]
@@ -94,7 +93,7 @@ def replace_rows(catalog: Catalog, tables: list[str], inserts: list[Rows]) -> No
 
 def naive(time_: datetime) -> str:
     """The UTC wall time the catalog stores, as text DuckDB reads back exactly (microseconds included)."""
-    return time_.astimezone(timezone.utc).replace(tzinfo=None).isoformat(sep=" ")
+    return time_.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
 version_row = st.fixed_dictionaries(
@@ -285,7 +284,7 @@ key_values = st.one_of(
     st.integers(-(2**63), 2**63 - 1),
     st.floats(allow_nan=False),
     st.text(max_size=20),
-    st.datetimes(timezones=st.just(timezone.utc)),
+    st.datetimes(timezones=st.just(UTC)),
 )
 
 
@@ -478,8 +477,10 @@ def measure(path: Path, repeats: int = 5) -> None:
             first = best(lambda: page(size))
             keyset = best(lambda: page(size, after))
             offset = best(lambda: page(size, offset=(number - 1) * size))
-            print(f"order_by {order_by or '(default)':<17} page_size {size:<5} page 1 {first:6.1f} ms   "
-                  f"page {number:<4} by token {keyset:6.1f} ms, by offset {offset:6.1f} ms")
+            print(
+                f"order_by {order_by or '(default)':<17} page_size {size:<5} page 1 {first:6.1f} ms   "
+                f"page {number:<4} by token {keyset:6.1f} ms, by offset {offset:6.1f} ms"
+            )
     catalog.close()
 
 

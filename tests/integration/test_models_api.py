@@ -5,9 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import registry_pb2, resources_pb2
+from support.rpc import error_info, register, stubs
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import io
 import json
-import struct
 import shutil
+import struct
 import tempfile
 import uuid
 import zipfile
@@ -20,12 +20,11 @@ from pathlib import Path
 
 import grpc
 import pytest
-
 from conftest import Daemon, start_daemon, stop_daemon
+from studbook.v1 import access_pb2, access_pb2_grpc, drops_pb2, drops_pb2_grpc, registry_pb2, stages_pb2
 from support.files import write_tree
 from support.rpc import Stubs, error_info, logged_events, quarantined_at, stubs, version_or_none
 from support.waiting import wait_for
-from studbook.v1 import access_pb2, access_pb2_grpc, drops_pb2, drops_pb2_grpc, registry_pb2, stages_pb2
 from unit.formats.builders import onnx_model, onnx_tensor
 
 

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import grpc
 import pytest
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2, stages_pb2
+from support.rpc import error_info, register, stubs
 
 POLICY = """
 [[models]]
@@ -269,7 +268,8 @@ def test_a_kept_version_is_verified_from_the_store_not_from_its_source_folder(ap
 
     assert version.kept
     assert [(g.passed, g.detail) for g in passed.gate_results if g.gate == "verify_files"] == [
-        (True, "all 1 kept file(s) match their registered sha256")]
+        (True, "all 1 kept file(s) match their registered sha256")
+    ]
     assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "kept copies differ" in raised.value.details() and "model.bin" in raised.value.details()
 
@@ -295,7 +295,11 @@ def test_an_edited_policy_applies_to_the_next_promotion_and_a_broken_one_is_igno
     register(api, "open-a", storage_uri="s3://b/2", metrics=auc(0.5))
     promote(api, "open-a", 1)
 
-    write_policy(policy_file, POLICY + '\n[[models]]\npattern = "open-*"\n[models.gates.production]\nmetrics = ["auc >= 0.9"]\n', bump=1)
+    write_policy(
+        policy_file,
+        POLICY + '\n[[models]]\npattern = "open-*"\n[models.gates.production]\nmetrics = ["auc >= 0.9"]\n',
+        bump=1,
+    )
     with pytest.raises(grpc.RpcError) as tightened:
         promote(api, "open-a", 2)
     write_policy(policy_file, "[[models]]\npattern = 3\n", bump=2)
@@ -326,7 +330,8 @@ def test_a_version_coming_from_an_allowed_stage_may_be_promoted(api):
 
     verdict = [g for g in checked.gate_results if g.gate == "from"]
     assert [(g.passed, g.detail) for g in verdict] == [
-        (True, "version 1 holds staging; production may be reached from: staging")]
+        (True, "version 1 holds staging; production may be reached from: staging")
+    ]
     assert applied.state == stages_pb2.PROMOTION_STATE_APPLIED
     assert holder(api, "from-a") == "models/from-a/versions/1"
     assert holder(api, "from-a", "staging") is None
@@ -362,15 +367,19 @@ def test_by_default_a_rollback_skips_every_gate(api):
     assert holder(api, "rbdef-a") == "models/rbdef-a/versions/1"
 
 
-def test_a_rollback_running_a_metrics_gate_the_previous_holder_fails_is_refused_and_changes_nothing(
-    api, policy_file
-):
+def test_a_rollback_running_a_metrics_gate_the_previous_holder_fails_is_refused_and_changes_nothing(api, policy_file):
     register(api, "rbm-a", metrics=auc(0.85), storage_uri="s3://b/1")
     register(api, "rbm-a", metrics=auc(0.95), storage_uri="s3://b/2")
     promote(api, "rbm-a", 1)
     promote(api, "rbm-a", 2)
-    write_policy(policy_file, POLICY.replace('metrics = ["auc >= 0.8"]\nbeat_holder = ["auc"]\nrollback_skips',
-                                             'metrics = ["auc >= 0.9"]\nbeat_holder = ["auc"]\nrollback_skips'), bump=1)
+    write_policy(
+        policy_file,
+        POLICY.replace(
+            'metrics = ["auc >= 0.8"]\nbeat_holder = ["auc"]\nrollback_skips',
+            'metrics = ["auc >= 0.9"]\nbeat_holder = ["auc"]\nrollback_skips',
+        ),
+        bump=1,
+    )
     before = (etag(api, "rbm-a"), history(api, "rbm-a"))
 
     with pytest.raises(grpc.RpcError) as raised:

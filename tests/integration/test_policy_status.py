@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.cli import runner
 from studbook import locations
 from studbook.cli import commands as cli
+from support.cli import runner
 
 GATED = """
 [[models]]

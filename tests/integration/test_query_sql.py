@@ -18,7 +18,6 @@ import duckdb
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Has, Star, Text, format_filter, parse_filter
@@ -44,21 +43,86 @@ FORMATS = [
 # model, number, semver, semver_key, change_kind, status, description, tags, params, datasets,
 # create_time (UTC, as the catalog stores it), created_by, format, total_size
 VERSIONS = [
-    ("fraud", 1, "1.0.0", 1 * 10**12, "initial", "ready", "First fraud model",
-     {"team": "risk", "my key": "x"}, {"lr": "0.01"}, [{"name": "transactions", "version": "2026-01", "uri": ""}],
-     "2026-01-01 00:00:00", "ana", "onnx", 100),
-    ("fraud", 2, "1.1.0", 1 * 10**12 + 1 * 10**6, "data", "ready", "Retrained fraud model",
-     {"team": "risk", "val/loss": "low"}, {"lr": "0.1"}, [{"name": "transactions", "version": "2026-02", "uri": ""}],
-     "2026-02-01 00:00:00", "bob", "safetensors", 2000),
-    ("fraud", 3, "2.0.0", 2 * 10**12, "schema", "failed", "",
-     {}, {"lr": "abc"}, [],
-     "2026-03-01 00:00:00", "ana", "onnx", 30),
-    ("churn", 1, "1.0.0", 1 * 10**12, "initial", "registering", "Churn 50%_off",
-     {"team": "growth"}, {"lr": "0.001"}, [{"name": "crm", "version": "v1", "uri": ""}],
-     "2026-01-15 00:00:00", "carol", "pickle", 10),
-    ("churn", 2, "10.0.0", 10 * 10**12, "schema", "quarantined", "Churn, big",
-     {"team": "growth", "prod": "true"}, {}, [{"name": "crm", "version": "v2", "uri": ""}],
-     "2026-04-01 00:00:00", "carol", "pickle", 10),
+    (
+        "fraud",
+        1,
+        "1.0.0",
+        1 * 10**12,
+        "initial",
+        "ready",
+        "First fraud model",
+        {"team": "risk", "my key": "x"},
+        {"lr": "0.01"},
+        [{"name": "transactions", "version": "2026-01", "uri": ""}],
+        "2026-01-01 00:00:00",
+        "ana",
+        "onnx",
+        100,
+    ),
+    (
+        "fraud",
+        2,
+        "1.1.0",
+        1 * 10**12 + 1 * 10**6,
+        "data",
+        "ready",
+        "Retrained fraud model",
+        {"team": "risk", "val/loss": "low"},
+        {"lr": "0.1"},
+        [{"name": "transactions", "version": "2026-02", "uri": ""}],
+        "2026-02-01 00:00:00",
+        "bob",
+        "safetensors",
+        2000,
+    ),
+    (
+        "fraud",
+        3,
+        "2.0.0",
+        2 * 10**12,
+        "schema",
+        "failed",
+        "",
+        {},
+        {"lr": "abc"},
+        [],
+        "2026-03-01 00:00:00",
+        "ana",
+        "onnx",
+        30,
+    ),
+    (
+        "churn",
+        1,
+        "1.0.0",
+        1 * 10**12,
+        "initial",
+        "registering",
+        "Churn 50%_off",
+        {"team": "growth"},
+        {"lr": "0.001"},
+        [{"name": "crm", "version": "v1", "uri": ""}],
+        "2026-01-15 00:00:00",
+        "carol",
+        "pickle",
+        10,
+    ),
+    (
+        "churn",
+        2,
+        "10.0.0",
+        10 * 10**12,
+        "schema",
+        "quarantined",
+        "Churn, big",
+        {"team": "growth", "prod": "true"},
+        {},
+        [{"name": "crm", "version": "v2", "uri": ""}],
+        "2026-04-01 00:00:00",
+        "carol",
+        "pickle",
+        10,
+    ),
 ]
 # model, number, key, split, value
 METRICS = [
@@ -102,8 +166,23 @@ def insert_version(connection: duckdb.DuckDBPyConnection, row: tuple) -> None:
         "INSERT INTO versions (model, number, semver, semver_key, change_kind, status, description, tags, "
         "params, datasets, create_time, update_time, created_by, format, total_size, revision) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, 1)",
-        [model, number, semver, key, kind, status, description, json.dumps(tags), json.dumps(params),
-         json.dumps(datasets), created, created, by, fmt, size],
+        [
+            model,
+            number,
+            semver,
+            key,
+            kind,
+            status,
+            description,
+            json.dumps(tags),
+            json.dumps(params),
+            json.dumps(datasets),
+            created,
+            created,
+            by,
+            fmt,
+            size,
+        ],
     )
 
 
@@ -298,7 +377,10 @@ def test_ordering_puts_nulls_last_and_breaks_ties_by_name(
 
 def test_filter_and_metric_ordering_combine(catalog: duckdb.DuckDBPyConnection) -> None:
     assert versions(catalog, 'tags.team = "risk" OR model = churn', "metrics.auc desc") == [
-        "fraud/2", "fraud/1", "churn/1", "churn/2",
+        "fraud/2",
+        "fraud/1",
+        "churn/1",
+        "churn/2",
     ]
 
 

@@ -9,11 +9,18 @@ from typing import Any
 
 import grpc
 import pytest
-
+from studbook.v1 import (
+    access_pb2,
+    access_pb2_grpc,
+    audit_pb2,
+    audit_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+)
 from support.certs import TlsFiles, make_certificates
 from support.net import free_port
 from support.rpc import error_info
-from studbook.v1 import access_pb2, access_pb2_grpc, audit_pb2, audit_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 
 
 @pytest.fixture(scope="module")
@@ -26,9 +33,11 @@ def remote_daemon(daemon_factory: Any, tls: TlsFiles, *extra: str) -> tuple[Any,
     address = f"127.0.0.1:{free_port()}"
     daemon = daemon_factory("--listen", address, "--tls-cert", str(tls.cert), "--tls-key", str(tls.key), *extra)
     with daemon.channel() as local:
-        secret = access_pb2_grpc.AccessServiceStub(local).CreateToken(
-            access_pb2.CreateTokenRequest(display_name="ci", role=access_pb2.ROLE_CONTRIBUTOR)
-        ).secret
+        secret = (
+            access_pb2_grpc.AccessServiceStub(local)
+            .CreateToken(access_pb2.CreateTokenRequest(display_name="ci", role=access_pb2.ROLE_CONTRIBUTOR))
+            .secret
+        )
 
     def register(source_path: str, model: str = "m") -> registry_pb2.RegisterModelVersionResponse:
         credentials = grpc.ssl_channel_credentials(tls.ca.read_bytes())

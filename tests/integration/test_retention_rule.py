@@ -16,13 +16,12 @@ import os
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
@@ -65,7 +64,7 @@ ADMIN = Caller("ana", Role.ADMIN)
 APPROVER = Caller("bo", Role.ADMIN)
 # Files are written now, by the wall clock; the registry's clock starts a day later, so every
 # blob is older than the grace and only references decide whether it goes.
-START = datetime.now(timezone.utc) + timedelta(days=1)
+START = datetime.now(UTC) + timedelta(days=1)
 
 Key = tuple[str, int]
 
@@ -147,7 +146,10 @@ register = st.tuples(st.just("register"), st.sampled_from(MODELS), st.integers(0
 steps = st.lists(
     st.one_of(
         # Registrations weigh most: a collection only has work once models outgrow keep_last.
-        register, register, register, register,
+        register,
+        register,
+        register,
+        register,
         st.tuples(st.just("promote"), pick, st.sampled_from(["production", "champion"])),
         st.tuples(st.just("promote"), pick, st.sampled_from(["production", "champion"])),
         st.tuples(st.just("unalias"), st.sampled_from(MODELS)),
@@ -155,8 +157,12 @@ steps = st.lists(
         st.tuples(st.just("settle"), pick, st.booleans()),
         st.tuples(st.just("tick"), st.integers(1, 72)),
         st.tuples(st.just("tick"), st.integers(1, 72)),
-        st.tuples(st.just("gc"),),
-        st.tuples(st.just("gc"),),
+        st.tuples(
+            st.just("gc"),
+        ),
+        st.tuples(
+            st.just("gc"),
+        ),
     ),
     min_size=12,
     max_size=50,
@@ -165,10 +171,16 @@ steps = st.lists(
 # held back by a lineage child that is archived but not due yet.
 over_time = st.lists(
     st.one_of(
-        st.tuples(st.just("register"), st.sampled_from(["slow", "quick"]), st.integers(0, len(SHARED)),
-                  st.lists(pick, max_size=1)),  # fmt: skip
+        st.tuples(
+            st.just("register"),
+            st.sampled_from(["slow", "quick"]),
+            st.integers(0, len(SHARED)),
+            st.lists(pick, max_size=1),
+        ),  # fmt: skip
         st.tuples(st.just("tick"), st.integers(12, 60)),
-        st.tuples(st.just("gc"),),
+        st.tuples(
+            st.just("gc"),
+        ),
         st.tuples(st.just("ask"), pick),
         st.tuples(st.just("settle"), pick, st.booleans()),
     ),
@@ -216,7 +228,9 @@ class Run:
         (source / "unique.txt").write_text(f"version {self.made}")
         if shared < len(SHARED):
             (source / "weights.bin").write_bytes(SHARED[shared])
-        draft = ModelVersion(model=model, number=0, parents=[ParentLink(m, n, "fine_tuned_from") for m, n in sorted(parents)])
+        draft = ModelVersion(
+            model=model, number=0, parents=[ParentLink(m, n, "fine_tuned_from") for m, n in sorted(parents)]
+        )
         registered = await self.registry.versions.register(Registration(draft, ADMIN, source_path=str(source)))
         self.model.versions[(model, registered.version.number)] = Known(parents, made=self.made)
 
@@ -247,7 +261,8 @@ class Run:
         key = self.model.pending.pop(name)
         try:
             decided = await self.registry.stages.decide(
-                name, PromotionState.APPROVED if approve else PromotionState.CANCELLED, "", APPROVER)
+                name, PromotionState.APPROVED if approve else PromotionState.CANCELLED, "", APPROVER
+            )
         except RegistryError:  # approved, but the version is archived by now: the promotion failed
             return
         if decided.state == PromotionState.APPLIED:
@@ -386,7 +401,10 @@ def test_an_unreferenced_blob_written_within_the_grace_stays_and_an_older_one_go
     async def body(run: Run) -> None:
         store = run.registry.blobs
         young, old = (hashlib.sha256(data).hexdigest() for data in (b"young orphan", b"old orphan"))
-        for sha, data, age in ((young, b"young orphan", timedelta(minutes=59)), (old, b"old orphan", timedelta(hours=2))):
+        for sha, data, age in (
+            (young, b"young orphan", timedelta(minutes=59)),
+            (old, b"old orphan", timedelta(hours=2)),
+        ):
             staged = store.staging / f"{sha}.part"
             staged.write_bytes(data)
             store.put(sha, staged)

@@ -10,7 +10,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.blobs import open_store
 from studbook.daemon.blobs.s3 import MARKER_KEY, SINGLE_PUT_MAX, S3BlobStore, parse_url
 from studbook.daemon.blobs.store import ArtifactStoreUnavailable, blob_key

@@ -7,9 +7,8 @@ import time
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import registry_pb2, stages_pb2
+from support.rpc import error_info, register, stubs
 
 
 @pytest.fixture
@@ -78,7 +77,9 @@ def test_rollback_walks_back_through_earlier_holders(api, model_id):
         register(api, model_id, storage_uri=f"s3://b/{i}")
         promote(api, model_id, i + 1, "production")
 
-    first = api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model=f"models/{model_id}", stage="production", reason="latency"))
+    first = api.stages.RollbackStage(
+        stages_pb2.RollbackStageRequest(model=f"models/{model_id}", stage="production", reason="latency")
+    )
     second = api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model=f"models/{model_id}", stage="production"))
 
     assert first.version.endswith("/versions/2") and first.rollback
@@ -98,8 +99,12 @@ def test_history_answers_who_held_production_at_a_time(api, model_id):
     time.sleep(0.05)
     promote(api, model_id, 2, "production")
 
-    then = api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", stage="production", at=between))
-    everything = api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", stage="production"))
+    then = api.stages.GetStageHistory(
+        stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", stage="production", at=between)
+    )
+    everything = api.stages.GetStageHistory(
+        stages_pb2.GetStageHistoryRequest(model=f"models/{model_id}", stage="production")
+    )
 
     assert then.holders_at["production"] == f"models/{model_id}/versions/1"
     assert [c.version for c in everything.changes] == [f"models/{model_id}/versions/2", f"models/{model_id}/versions/1"]

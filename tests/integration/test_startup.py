@@ -8,12 +8,11 @@ import signal
 from pathlib import Path
 
 import duckdb
-
 from conftest import start_refused
-from support.rpc import register, stubs
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.store.mark import MarkFile
 from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2
+from support.rpc import register, stubs
 
 CATALOG = "catalog.duckdb"
 WAL = "catalog.duckdb.wal"
@@ -242,4 +241,3 @@ def test_each_acknowledged_write_moves_the_mark(daemon):
 
     assert second.revision == first.revision + 1
     assert event_at_running(daemon, second.revision) == second
-

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import fill
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
@@ -17,7 +16,7 @@ from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, S
 from studbook.daemon.store.mark import SLOT_SIZE, MarkDamaged, MarkFile, decode
 from studbook.daemon.store.writer import Writer
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def add_model(name: str):  # type: ignore[no-untyped-def]
@@ -239,6 +238,8 @@ def test_a_mark_without_an_intact_record_is_refused(tmp_path: Path) -> None:
         MarkFile(tmp_path / "catalog.hwm").read()
 
     assert "move catalog.hwm aside" in raised.value.message
+
+
 def test_a_snapshot_is_one_revision_while_writes_go_on_and_opens_as_a_catalog(catalog: Catalog, tmp_path: Path) -> None:
     writes = threading.Event()
     stop = threading.Event()

@@ -18,17 +18,17 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from hypothesis import given, settings, strategies as st
-
-from support.certs import TlsFiles, make_certificates
-from support.net import free_port
-from support.rpc import error_info
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from studbook.cli import commands as cli
+from studbook.client.clients import AsyncClient, Client, StudbookError, call_metadata
 from studbook.daemon import config
 from studbook.daemon.config import Settings
 from studbook.daemon.server import StartupError, listen_credentials
-from studbook.cli import commands as cli
-from studbook.client.clients import AsyncClient, Client, StudbookError, call_metadata
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc
+from support.certs import TlsFiles, make_certificates
+from support.net import free_port
+from support.rpc import error_info
 
 TOKEN = "sbk_k3y1d_s3cr3tv4lu3"
 BEARER = ("authorization", f"Bearer {TOKEN}")
@@ -281,7 +281,9 @@ def test_a_key_is_refused_exactly_when_group_or_others_may_touch_it(tls: TlsFile
 
 def test_tls_files_come_from_the_config_file_and_flags_win(tmp_path: Path) -> None:
     config_file = tmp_path / "config.toml"
-    config_file.write_text('[daemon]\nlisten = "0.0.0.0:7443"\ntls_cert = "/etc/sb/cert.pem"\ntls_key = "/etc/sb/key.pem"\n')
+    config_file.write_text(
+        '[daemon]\nlisten = "0.0.0.0:7443"\ntls_cert = "/etc/sb/cert.pem"\ntls_key = "/etc/sb/key.pem"\n'
+    )
 
     from_file = config.load(["--config", str(config_file)])
     overridden = config.load(["--config", str(config_file), "--tls-key", "/run/sb/key.pem"])
@@ -379,7 +381,10 @@ def test_without_a_token_no_authorization_header_is_sent(recording: RecordingSer
 
 
 def test_a_tls_client_meeting_a_plaintext_port_is_told_so(recording: RecordingServer, tls: TlsFiles) -> None:
-    with Client(recording.plain_address, tls_ca=tls.ca, retries=False) as client, pytest.raises(StudbookError) as raised:
+    with (
+        Client(recording.plain_address, tls_ca=tls.ca, retries=False) as client,
+        pytest.raises(StudbookError) as raised,
+    ):
         client.health()
 
     assert raised.value.reason == "TLS_NOT_SERVED"

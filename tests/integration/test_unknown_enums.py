@@ -8,9 +8,8 @@ from typing import Any
 
 import grpc
 import pytest
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import access_pb2, access_pb2_grpc, lineage_pb2, registry_pb2, resources_pb2
+from support.rpc import error_info, register, stubs
 
 UNDEFINED = 97
 

@@ -11,14 +11,21 @@ from typing import Any
 
 import grpc
 import pytest
-
+from studbook.client.clients import Client
+from studbook.client.errors import StudbookError
+from studbook.v1 import (
+    access_pb2,
+    access_pb2_grpc,
+    artifacts_pb2,
+    artifacts_pb2_grpc,
+    registry_pb2,
+    registry_pb2_grpc,
+    resources_pb2,
+)
 from support.certs import TlsFiles, make_certificates
 from support.cli import runner
 from support.net import free_port
 from support.rpc import error_info
-from studbook.client.clients import Client
-from studbook.client.errors import StudbookError
-from studbook.v1 import access_pb2, access_pb2_grpc, artifacts_pb2, artifacts_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 
 
 def make_model(path: Path) -> dict[str, bytes]:
@@ -36,7 +43,8 @@ def make_model(path: Path) -> dict[str, bytes]:
 
 def header_then(sha256: str, size: int, offset: int, *chunks: bytes) -> list[artifacts_pb2.UploadArtifactFileRequest]:
     first = artifacts_pb2.UploadArtifactFileRequest(
-        header=artifacts_pb2.UploadHeader(sha256=sha256, size=size, offset=offset))
+        header=artifacts_pb2.UploadHeader(sha256=sha256, size=size, offset=offset)
+    )
     return [first, *(artifacts_pb2.UploadArtifactFileRequest(data=c) for c in chunks)]
 
 
@@ -51,8 +59,11 @@ def test_a_contributor_over_tcp_uploads_a_folder_that_is_kept_inspected_and_pull
     address = f"127.0.0.1:{free_port()}"
     daemon = daemon_factory("--listen", address, "--tls-cert", str(tls.cert), "--tls-key", str(tls.key))
     with daemon.channel() as local:
-        secret = access_pb2_grpc.AccessServiceStub(local).CreateToken(
-            access_pb2.CreateTokenRequest(display_name="laptop", role=access_pb2.ROLE_CONTRIBUTOR)).secret
+        secret = (
+            access_pb2_grpc.AccessServiceStub(local)
+            .CreateToken(access_pb2.CreateTokenRequest(display_name="laptop", role=access_pb2.ROLE_CONTRIBUTOR))
+            .secret
+        )
     files = make_model(tmp_path / "model")
 
     with Client(address, token=secret, tls_ca=tls.ca, timeout=60) as client:
@@ -145,8 +156,11 @@ def test_a_registration_naming_files_not_uploaded_or_badly_is_refused(daemon: An
                                                                       code: grpc.StatusCode, reason: str) -> None:  # fmt: skip
     with daemon.channel() as channel:
         with pytest.raises(grpc.RpcError) as refused:
-            registry_pb2_grpc.VersionServiceStub(channel).RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
-                parent="models/m", uploaded_files=[resources_pb2.ArtifactFile(path=path, size=5, sha256=sha256)]))
+            registry_pb2_grpc.VersionServiceStub(channel).RegisterModelVersion(
+                registry_pb2.RegisterModelVersionRequest(
+                    parent="models/m", uploaded_files=[resources_pb2.ArtifactFile(path=path, size=5, sha256=sha256)]
+                )
+            )
 
     assert (refused.value.code(), error_info(refused.value).reason) == (code, reason)
 

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from support.files import write_tree
-from support.cli import Result, runner
 from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
+from support.cli import Result, runner
+from support.files import write_tree
 
 
 @pytest.fixture

@@ -5,9 +5,8 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
+from support.rpc import error_info, register, stubs
 
 
 @pytest.fixture
@@ -22,8 +21,12 @@ def get(api, name):
 
 def test_versions_number_up_and_semver_follows_the_change_kind(api, model_id):
     first = register(api, model_id, datasets=[resources_pb2.Dataset(name="census", version="2025")])
-    tuned = register(api, model_id, storage_uri="s3://b/2", datasets=[resources_pb2.Dataset(name="census", version="2025")])
-    new_data = register(api, model_id, storage_uri="s3://b/3", datasets=[resources_pb2.Dataset(name="census", version="2026")])
+    tuned = register(
+        api, model_id, storage_uri="s3://b/2", datasets=[resources_pb2.Dataset(name="census", version="2025")]
+    )
+    new_data = register(
+        api, model_id, storage_uri="s3://b/3", datasets=[resources_pb2.Dataset(name="census", version="2026")]
+    )
 
     assert [first.number, tuned.number, new_data.number] == [1, 2, 3]
     assert [first.semver, tuned.semver, new_data.semver] == ["1.0.0", "1.0.1", "1.1.0"]
@@ -78,14 +81,26 @@ def test_a_relative_or_traversing_source_path_is_refused(api, model_id):
 @pytest.mark.parametrize(
     "version, reason, field",
     [
-        (resources_pb2.ModelVersion(environment={"packages": {f"p{i}": "1" for i in range(1025)}}),
-         "TOO_MANY_VALUES", "environment.packages"),
-        (resources_pb2.ModelVersion(environment={"packages": {"torch": "x" * 1025}}), "VALUE_TOO_LONG",
-         "environment.packages.torch"),
-        (resources_pb2.ModelVersion(environment={"python_version": "3" * 65}), "VALUE_TOO_LONG",
-         "environment.python_version"),
-        (resources_pb2.ModelVersion(training={"data_versions": {"a/b": "1"}}), "INVALID_DATASET",
-         "training.data_versions"),
+        (
+            resources_pb2.ModelVersion(environment={"packages": {f"p{i}": "1" for i in range(1025)}}),
+            "TOO_MANY_VALUES",
+            "environment.packages",
+        ),
+        (
+            resources_pb2.ModelVersion(environment={"packages": {"torch": "x" * 1025}}),
+            "VALUE_TOO_LONG",
+            "environment.packages.torch",
+        ),
+        (
+            resources_pb2.ModelVersion(environment={"python_version": "3" * 65}),
+            "VALUE_TOO_LONG",
+            "environment.python_version",
+        ),
+        (
+            resources_pb2.ModelVersion(training={"data_versions": {"a/b": "1"}}),
+            "INVALID_DATASET",
+            "training.data_versions",
+        ),
         (resources_pb2.ModelVersion(training={"entry_point": "x" * 1025}), "VALUE_TOO_LONG", "training.entry_point"),
     ],
 )
@@ -104,8 +119,12 @@ def test_environment_and_training_are_bounded(api, model_id, version, reason, fi
 def test_a_version_is_found_by_number_latest_stage_and_alias(api, model_id):
     register(api, model_id)
     register(api, model_id, storage_uri="s3://b/2")
-    api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name=f"models/{model_id}/versions/1", target="production"))
-    api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name=f"models/{model_id}/versions/2", target="champion"))
+    api.stages.PromoteModelVersion(
+        stages_pb2.PromoteModelVersionRequest(name=f"models/{model_id}/versions/1", target="production")
+    )
+    api.stages.PromoteModelVersion(
+        stages_pb2.PromoteModelVersionRequest(name=f"models/{model_id}/versions/2", target="champion")
+    )
 
     assert get(api, f"models/{model_id}/versions/latest").number == 2
     by_stage = get(api, f"models/{model_id}/versions/production")

@@ -6,9 +6,8 @@ import threading
 
 import grpc
 import pytest
-
-from support.rpc import error_info, register, stubs
 from studbook.v1 import events_pb2
+from support.rpc import error_info, register, stubs
 
 
 def collect(stream, count):
@@ -55,7 +54,9 @@ def test_watch_filters_events_by_model_and_type(daemon):
         api = stubs(channel)
         register(api, "ads")
         register(api, "fraud")
-        events = collect(api.events.Watch(events_pb2.WatchRequest(filter='model = "fraud" AND type = "version.*"'), timeout=20), 1)
+        events = collect(
+            api.events.Watch(events_pb2.WatchRequest(filter='model = "fraud" AND type = "version.*"'), timeout=20), 1
+        )
 
     assert events[0].subject == "models/fraud/versions/1"
 

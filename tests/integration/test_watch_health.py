@@ -11,12 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from conftest import Daemon, start_daemon, stop_daemon
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from studbook.v1 import drops_pb2, drops_pb2_grpc
 from support.cli import runner
 from support.waiting import wait_for
-from studbook.v1 import drops_pb2, drops_pb2_grpc
 
 QUIET = 0.3
 # Deeper than any recursion limit a walk of the tree would meet.

@@ -33,7 +33,7 @@ def make_certificates(folder: Path, *, dns_names: tuple[str, ...] = ("localhost"
     Every call makes a new CA, so two calls give certificates that do not trust each other.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     # P-256 keys: generated in microseconds, where RSA would slow every test down.
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "studbook test CA")])

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
 from studbook.v1 import (
     drops_pb2,
     drops_pb2_grpc,
@@ -57,7 +56,9 @@ def register(stub: Stubs, model: str, **fields: object) -> resources_pb2.ModelVe
     fields.setdefault("storage_uri", f"s3://bucket/{model}")
     reply = stub.versions.RegisterModelVersion(
         registry_pb2.RegisterModelVersionRequest(
-            parent=f"models/{model}", version=resources_pb2.ModelVersion(**fields), request_id=request_id,
+            parent=f"models/{model}",
+            version=resources_pb2.ModelVersion(**fields),
+            request_id=request_id,
             semver=semver,
         )  # fmt: skip
     )
@@ -67,7 +68,9 @@ def register(stub: Stubs, model: str, **fields: object) -> resources_pb2.ModelVe
 def version_or_none(stub: Stubs, model: str, number: int | str) -> resources_pb2.ModelVersion | None:
     """The version, or None while it does not exist (for waiting until it does)."""
     try:
-        return stub.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=f"models/{model}/versions/{number}"))
+        return stub.versions.GetModelVersion(
+            registry_pb2.GetModelVersionRequest(name=f"models/{model}/versions/{number}")
+        )
     except grpc.RpcError as error:
         if error.code() == grpc.StatusCode.NOT_FOUND:
             return None

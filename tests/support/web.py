@@ -57,7 +57,9 @@ class WebServer:
         return self.process.returncode
 
 
-def start_web(address: str, *args: str, env: dict[str, str] | None = None, listen: str | None = "127.0.0.1:0") -> WebServer:
+def start_web(
+    address: str, *args: str, env: dict[str, str] | None = None, listen: str | None = "127.0.0.1:0"
+) -> WebServer:
     """`studbook web --listen LISTEN ARGS` on the daemon at `address`, once it says where it listens.
 
     LISTEN None: no --listen, the command's default.

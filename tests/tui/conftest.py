@@ -9,21 +9,20 @@ import json
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-
 from studbook.client import calls
-from studbook.tui.app import StudbookApp
 from studbook.client.clients import Client
+from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
 from studbook.tui.timefmt import TimeFormat
 from studbook.v1 import resources_pb2
+from textual.pilot import Pilot
 
 SIZE = (140, 40)
-FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ENVIRONMENT = resources_pb2.Environment(
     python_version="3.11.9", platform="Linux-6.1-x86_64", packages={"scikit-learn": "1.5.1", "numpy": "1.26.4"}
 )

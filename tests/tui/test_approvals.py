@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from studbook.client import calls
 from studbook.client.clients import Client
 from studbook.tui.screens.approvals import ApprovalsScreen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from conftest import stop_daemon  # type: ignore[import-not-found]
@@ -12,7 +12,7 @@ from studbook.tui.timefmt import TimeFormat, to_datetime
 from studbook.tui.widgets.as_of_bar import AsOfBar, AsOfInput
 
 # Well before the daemon's own clock: relative times are not what these tests check.
-FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 INDIA = timezone(timedelta(hours=5, minutes=30))
 
 

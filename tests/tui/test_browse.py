@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from textual.widgets import DataTable, TabbedContent
-
 from studbook.tui.config import TuiSettings
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.version import VersionScreen
@@ -15,6 +13,7 @@ from studbook.tui.widgets.file_tree import FileTree
 from studbook.tui.widgets.lineage_tree import LineageTree
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import resources_pb2
+from textual.widgets import DataTable, TabbedContent
 
 
 async def test_models_screen_shows_holders_latest_version_and_key_metric(shared_daemon, seeder, model_id, ui) -> None:
@@ -124,7 +123,9 @@ async def test_enter_drills_from_models_to_versions_to_a_version(shared_daemon, 
     assert isinstance(back_home, ModelsScreen)
 
 
-async def test_version_tabs_show_metrics_params_files_card_environment_history(shared_daemon, seeder, model_id, ui) -> None:
+async def test_version_tabs_show_metrics_params_files_card_environment_history(
+    shared_daemon, seeder, model_id, ui
+) -> None:
     seeder.version(model_id, {"auc": 0.9}, card="# Fraud model\n\nTrained on **January**.")
     version = seeder.version(model_id, {"auc": 0.92}, params={"max_depth": 8}, card="# Fraud model v2")
     seeder.client.log_metrics(f"{model_id}@2", {"loss": 0.9}, step=1, split="train")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, Input
-
 from studbook.tui.screens.diff import DiffScreen
 from studbook.tui.screens.promote import PromoteDialog
 from studbook.tui.screens.rollback import RollbackDialog
 from studbook.tui.screens.versions import VersionsScreen
 from studbook.tui.widgets.change_table import ChangeTable
 from studbook.tui.widgets.vim_table import VimTable
+from textual.widgets import Button, Input
 
 
 async def test_two_marked_versions_are_diffed_side_by_side(shared_daemon, seeder, model_id, ui) -> None:

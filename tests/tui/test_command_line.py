@@ -7,7 +7,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.tui.command_line import Command, CommandError, parse_command
 
 

@@ -6,8 +6,14 @@ from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
-
-from studbook.tui.config import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, TuiSettings, load_settings, parse_settings, settings_path
+from studbook.tui.config import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    TuiSettings,
+    load_settings,
+    parse_settings,
+    settings_path,
+)
 
 
 def test_no_file_means_defaults_and_no_problems() -> None:
@@ -26,8 +32,7 @@ def test_the_file_lives_in_the_config_dir(tmp_path: Path, monkeypatch) -> None: 
 def test_a_valid_file_sets_theme_keymap_and_columns(tmp_path: Path) -> None:
     path = tmp_path / "tui.toml"
     path.write_text(
-        'theme = "textual-light"\npage_size = 5000\nversion_metrics = ["auc"]\n'
-        '[keymap]\n"versions.promote" = "P"\n'
+        'theme = "textual-light"\npage_size = 5000\nversion_metrics = ["auc"]\n[keymap]\n"versions.promote" = "P"\n'
     )
 
     settings, problems = load_settings(path)

@@ -16,8 +16,6 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-
 from conftest import Daemon, start_daemon, stop_daemon  # type: ignore[import-not-found]
 from studbook.client.clients import Client
 from studbook.tui.app import StudbookApp
@@ -28,6 +26,7 @@ from studbook.tui.screens.drops import DropsScreen
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.version import VersionScreen
 from studbook.tui.timefmt import TimeFormat
+from textual.pilot import Pilot
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 ROOT = Path("/tmp/studbook-snapshot-drops")
@@ -80,7 +79,10 @@ def approvals_daemon() -> Iterator[Daemon]:
                 client.register(model, uri=f"s3://models/{model}/", metrics={"auc": auc}, environment=False, git=False)
                 client.promote(f"{model}@1", "production", reason=reason)
             # Stages without gates change hands at once: a history to ask about.
-            for number, reason in ((1, "first candidate"), (2, "second candidate: better recall at the same precision")):
+            for number, reason in (
+                (1, "first candidate"),
+                (2, "second candidate: better recall at the same precision"),
+            ):
                 client.register("ranker", uri=f"s3://models/ranker/{number}/", metrics={"ndcg": 0.7}, environment=False,
                                 git=False)  # fmt: skip
                 client.promote(f"ranker@{number}", "staging", reason=reason)
@@ -148,7 +150,9 @@ def test_pending_approvals_with_the_pane(approvals_daemon: Daemon, size: tuple[i
 
 
 @SIZES
-def test_version_history_answers_who_held_a_stage(approvals_daemon: Daemon, size: tuple[int, int], snap_compare) -> None:  # type: ignore[no-untyped-def]
+def test_version_history_answers_who_held_a_stage(
+    approvals_daemon: Daemon, size: tuple[int, int], snap_compare
+) -> None:  # type: ignore[no-untyped-def]
     async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
         app.open_version("ranker@2", "history")
         await until(pilot, lambda: isinstance(app.screen, VersionScreen) and len(app.screen.history_changes) == 2)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.tui.drop_text import verdict_headline, verdict_text, within_root
 from studbook.v1 import drops_pb2
 
@@ -38,7 +37,10 @@ def test_the_headline_never_carries_the_message(state: int, reason: str, message
     assert verdict_text(drop).startswith(verdict_headline(drop))
 
 
-@given(st.from_regex(r"/[a-z]{1,8}(/[a-z]{1,8}){0,3}", fullmatch=True), st.from_regex(r"[a-z]{1,8}/[0-9]{1,3}", fullmatch=True))
+@given(
+    st.from_regex(r"/[a-z]{1,8}(/[a-z]{1,8}){0,3}", fullmatch=True),
+    st.from_regex(r"[a-z]{1,8}/[0-9]{1,3}", fullmatch=True),
+)
 def test_a_path_is_shown_below_its_root(root: str, below: str) -> None:
     drop = drops_pb2.Drop(root=root, path=f"{root}/{below}")
 

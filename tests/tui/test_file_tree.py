@@ -6,15 +6,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import studbook.tui
 from hypothesis import given
 from hypothesis import strategies as st
 from rich.style import Style
-from textual.app import App, ComposeResult
-from textual.pilot import Pilot
-from textual.color import Color
-from textual.widgets.tree import TreeNode
-
-import studbook.tui
 from studbook.tui.widgets.file_tree import (
     FOLDER_PAGE,
     ICON_WIDTH,
@@ -30,6 +25,10 @@ from studbook.tui.widgets.file_tree import (
     name_column,
 )
 from studbook.v1 import formats_pb2, resources_pb2
+from textual.app import App, ComposeResult
+from textual.color import Color
+from textual.pilot import Pilot
+from textual.widgets.tree import TreeNode
 
 SHA = "ab" * 32
 

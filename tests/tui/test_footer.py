@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-
 from studbook.tui.app import StudbookApp
 from studbook.tui.screens.base import RegistryScreen
 

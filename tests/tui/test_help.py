@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from textual import events
-from textual.containers import VerticalScroll
-
 from studbook.tui.command_line import SPECS
 from studbook.tui.screens.help import HelpScreen
+from textual import events
+from textual.containers import VerticalScroll
 
 SIZES = [(80, 24), (120, 40)]
 LAST = SPECS[-1]

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from studbook import locations
 from studbook.cli import launcher
 from studbook.cli.commands import EXIT_UNAVAILABLE, main
@@ -112,9 +111,7 @@ def started_daemon() -> Iterator[None]:
         os.kill(pid, signal.SIGKILL)
 
 
-def test_studbook_alone_starts_a_daemon_on_the_default_socket_and_says_so(
-    started_daemon: None, tmp_path: Path
-) -> None:
+def test_studbook_alone_starts_a_daemon_on_the_default_socket_and_says_so(started_daemon: None, tmp_path: Path) -> None:
     address = locations.default_address()
     assert not launcher.is_serving(address)
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from studbook.tui import live
 from studbook.client.clients import Client
+from studbook.tui import live
 from studbook.tui.screens.versions import VersionsScreen
 
 

@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 from bench.seed import seed_catalog
 from conftest import Daemon, start_daemon, stop_daemon
-from textual import events
-from textual.coordinate import Coordinate
-
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
 from studbook.tui.screens.versions import MARK, VersionsScreen
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import registry_pb2
+from textual import events
+from textual.coordinate import Coordinate
 
 MODEL = "model-0"  # seed_catalog's name for its first model
 VERSIONS = 3000

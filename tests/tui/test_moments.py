@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.tui.as_of import holdings
 from studbook.tui.timefmt import TimeFormat
 from studbook.v1 import stages_pb2
 
-NOW = datetime(2026, 11, 3, 14, 5, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 3, 14, 5, 12, tzinfo=UTC)
 ZONES = st.integers(-14 * 60, 14 * 60).map(lambda minutes: timezone(timedelta(minutes=minutes)))
 
 
@@ -33,7 +31,7 @@ def test_the_display_zone_is_written_as_an_offset() -> None:
     times = TimeFormat(lambda: NOW, zone=timezone(timedelta(hours=-5, minutes=-30)))
 
     assert times.moment(NOW) == "2026-11-03 08:35:12 -05:30"
-    assert TimeFormat(lambda: NOW, zone=timezone.utc).moment(NOW) == "2026-11-03 14:05:12 +00:00"
+    assert TimeFormat(lambda: NOW, zone=UTC).moment(NOW) == "2026-11-03 14:05:12 +00:00"
     assert TimeFormat(lambda: NOW, hidden=True).moment(NOW) == "…"
 
 
@@ -53,7 +51,9 @@ def test_each_holder_is_explained_by_its_last_change_at_or_before_the_moment(cha
 
     found = holdings(holders, reversed(made), at)
 
-    assert [h.label for h in found][:1] == [l for l in ("production", "staging", "canary") if l in holders][:1]
+    assert [h.label for h in found][:1] == [label for label in ("production", "staging", "canary") if label in holders][
+        :1
+    ]
     assert {h.label: h.version for h in found} == holders
     for holding in found:
         last = max((c for c in made[: max(0, minute + 1)] if c.stage == holding.label), key=lambda c: c.revision)

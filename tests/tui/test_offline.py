@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
 from studbook.client.clients import Client
 from studbook.tui import live
 from studbook.tui.app import StudbookApp

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook import locations
 from studbook.client.errors import StudbookError
 from studbook.tui.widgets.offline_notice import offline_hint, start_command, unreachable

@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.tui.palette import model_part, normalize_query
 from studbook.tui.screens.version import VersionScreen
 
-model_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True).filter(lambda m: m not in ("vs", "open", "diff"))
+model_ids = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True).filter(
+    lambda m: m not in ("vs", "open", "diff")
+)
 numbers = st.integers(min_value=1, max_value=10**6)
 verbs = st.sampled_from(["", "open ", "diff ", "lineage ", "promote "])
 

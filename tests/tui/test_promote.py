@@ -12,14 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from textual.geometry import Region
-from textual.widgets import Button, Select
-
 from studbook.client.clients import Client
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.screens.promote import NEW_ALIAS, PromoteDialog, suggested_target, target_choices
 from studbook.tui.screens.rollback import RollbackDialog
 from studbook.v1 import resources_pb2, stages_pb2
+from textual.geometry import Region
+from textual.widgets import Button, Select
 
 SMALL = (80, 24)
 # Production waits for one approval and runs several gates, one of them with a long detail.
@@ -126,9 +125,7 @@ async def test_typing_a_reason_and_enter_promotes(shared_daemon, seeder, model_i
     assert seeder.client.stage_history(model_id).changes[0].reason == "ready for shadow traffic"
 
 
-async def test_a_model_changed_meanwhile_is_checked_again_before_promoting(
-    shared_daemon, seeder, model_id, ui
-) -> None:
+async def test_a_model_changed_meanwhile_is_checked_again_before_promoting(shared_daemon, seeder, model_id, ui) -> None:
     seeder.version(model_id, {"auc": 0.9})
     seeder.version(model_id, {"auc": 0.91})
     app = ui.app(shared_daemon.address)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.tui import cells
 from studbook.tui.diff_rows import delta_text
 from studbook.tui.screens.promote import needs_typed_confirmation, suggested_target
@@ -16,7 +15,7 @@ from studbook.tui.version_text import metric_series, metric_summary, version_ser
 from studbook.tui.widgets.line_chart import BRAILLE_BASE, Series, plot_lines
 from studbook.v1 import registry_pb2, resources_pb2
 
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
@@ -70,7 +69,10 @@ def test_metric_summary_keeps_the_last_step_and_counts_steps() -> None:
 
     rows = metric_summary(observations)
 
-    assert [(r.key, r.split, r.value, r.steps) for r in rows] == [("auc", "", 0.91, ""), ("loss", "train", 0.4, "3 steps")]
+    assert [(r.key, r.split, r.value, r.steps) for r in rows] == [
+        ("auc", "", 0.91, ""),
+        ("loss", "train", 0.4, "3 steps"),
+    ]
 
 
 def test_series_across_versions_and_per_step_are_in_order() -> None:

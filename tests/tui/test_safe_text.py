@@ -3,7 +3,6 @@ invisible characters appear as visible escapes, and user text is never read as m
 
 from __future__ import annotations
 
-
 from studbook.tui.screens.version import VersionScreen
 
 HOSTILE = "\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07 \x1b[2J \u202egnp.exe"
@@ -15,12 +14,17 @@ def raw_free(text: str) -> bool:
     return not any(ch in text for ch in RAW)
 
 
-async def test_a_versions_hostile_text_is_shown_escaped_and_never_as_markup(shared_daemon, seeder, model_id, ui) -> None:
+async def test_a_versions_hostile_text_is_shown_escaped_and_never_as_markup(
+    shared_daemon, seeder, model_id, ui
+) -> None:
     version = seeder.version(model_id, {"auc": 0.9}, params={"lr": f"0.1 {HOSTILE}"},
                              tags={"team": f"{HOSTILE} {MARKUP}"}, card=f"# Card\n\n{HOSTILE} {MARKUP}\n")  # fmt: skip
     seeder.client.update_version(
         __import__("studbook.v1.resources_pb2", fromlist=["x"]).ModelVersion(
-            name=version.name, description=f"{HOSTILE} {MARKUP}"), ["description"])
+            name=version.name, description=f"{HOSTILE} {MARKUP}"
+        ),
+        ["description"],
+    )
     seeder.client.promote(f"{model_id}@1", "staging", reason=f"because {HOSTILE} {MARKUP}")
     app = ui.app(shared_daemon.address)
 

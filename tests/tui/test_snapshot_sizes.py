@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState
@@ -20,6 +18,7 @@ from studbook.tui.screens.version import VersionScreen
 from studbook.tui.screens.versions import VersionsScreen
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.lineage_tree import LineageTree
+from textual.pilot import Pilot
 from tui.test_snapshots import app_for, prepare, registry, until  # noqa: F401  (registry is a fixture)
 
 SIZES = pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])

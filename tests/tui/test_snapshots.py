@@ -10,11 +10,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
-
 from studbook.client import calls
-from studbook.tui.app import StudbookApp
 from studbook.client.clients import Client
+from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState
 from studbook.tui.screens.diff import DiffScreen
@@ -25,6 +23,7 @@ from studbook.tui.screens.versions import VersionsScreen
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.file_tree import FileTree
 from studbook.v1 import resources_pb2
+from textual.pilot import Pilot
 
 SIZE = (120, 32)
 CARD = "# Fraud detector\n\nGradient-boosted trees over card transactions.\n\n- owner: risk team\n"

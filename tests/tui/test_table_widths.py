@@ -41,7 +41,17 @@ async def test_a_wide_terminal_shows_every_models_column(shared_daemon, seeder, 
         await ui.wait_for(pilot, lambda: "auc 0.9" in ui.text(app), "the key metric")
         titles = [column.label.plain for column in app.screen.query_one(VimTable).ordered_columns]
 
-    assert titles == ["MODEL", "PRODUCTION", "STAGING", "ALIASES", "LATEST", "VERSIONS", "KEY METRIC", "OWNER", "CHANGED"]
+    assert titles == [
+        "MODEL",
+        "PRODUCTION",
+        "STAGING",
+        "ALIASES",
+        "LATEST",
+        "VERSIONS",
+        "KEY METRIC",
+        "OWNER",
+        "CHANGED",
+    ]
 
 
 async def test_resizing_the_terminal_lays_the_columns_out_again(shared_daemon, seeder, model_id, ui) -> None:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.app.access import DenialBudget
 from studbook.daemon.domain.access import (
     TCP,
@@ -25,7 +24,7 @@ from studbook.daemon.domain.access import (
 from studbook.daemon.domain.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from studbook.daemon.domain.policy import DEFAULT_APPROVER_STAGES
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 SECRET = "sbk_0123456789ab_" + "s" * 43
 
 
@@ -148,7 +147,9 @@ def test_the_stages_needing_an_approver_are_the_ones_given(target: str, approval
 
 
 @given(st.from_regex(r"[a-z][a-z0-9._-]{0,12}", fullmatch=True), st.integers(min_value=0, max_value=3))
-def test_without_approver_stages_a_maintainer_may_promote_into_and_roll_back_any_stage(target: str, approvals: int) -> None:
+def test_without_approver_stages_a_maintainer_may_promote_into_and_roll_back_any_stage(
+    target: str, approvals: int
+) -> None:
     promoting = promote_role(target, validate_only=False, approvals=approvals, approver_stages=frozenset())
 
     assert (promoting, rollback_role(target, frozenset())) == (Role.MAINTAINER, Role.MAINTAINER)

@@ -15,7 +15,6 @@ from typing import TypeVar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon import artifacts
 from studbook.daemon.artifacts import ScanLimits, ScannedFile, content_digest, scan_artifact
 from studbook.daemon.domain.errors import (
@@ -168,9 +167,7 @@ def test_missing_path_outside_allowed_roots_does_not_reveal_existence(tmp_path: 
     root = tmp_path / "drops"
     root.mkdir()
 
-    error = refusal(
-        InvalidArgument, lambda: scan_artifact(tmp_path / "secret", allowed_roots=[root])
-    )
+    error = refusal(InvalidArgument, lambda: scan_artifact(tmp_path / "secret", allowed_roots=[root]))
 
     assert error.reason == "PATH_NOT_ALLOWED"
 
@@ -405,9 +402,7 @@ def test_too_many_entries_are_refused(model: Path) -> None:
 
 
 def test_artifact_over_the_total_cap_is_refused(model: Path) -> None:
-    error = refusal(
-        InvalidArgument, lambda: scan_artifact(model, limits=ScanLimits(max_total_bytes=3002))
-    )
+    error = refusal(InvalidArgument, lambda: scan_artifact(model, limits=ScanLimits(max_total_bytes=3002)))
 
     assert error.reason == "ARTIFACT_TOO_LARGE"
 
@@ -417,17 +412,13 @@ def test_symlinked_copies_count_towards_the_total_cap_before_anything_is_read(
 ) -> None:
     (model / "copy").symlink_to("weights/part-1.bin")
 
-    error = refusal(
-        InvalidArgument, lambda: scan_artifact(model, limits=ScanLimits(max_total_bytes=5000))
-    )
+    error = refusal(InvalidArgument, lambda: scan_artifact(model, limits=ScanLimits(max_total_bytes=5000)))
 
     assert error.reason == "ARTIFACT_TOO_LARGE"
     assert not {"config.json", "part-1.bin", "part-2.bin"} & set(opened_names)
 
 
-def test_limits_are_checked_before_any_file_is_read(
-    model: Path, opened_names: list[str]
-) -> None:
+def test_limits_are_checked_before_any_file_is_read(model: Path, opened_names: list[str]) -> None:
     write(model, {"z/last.bin": b"over the cap"})
 
     limits = ScanLimits(max_total_bytes=3010)  # crossed only by the last file listed
@@ -447,9 +438,7 @@ def test_folders_nested_too_deep_are_refused(model: Path) -> None:
 
 
 def test_path_too_long_is_refused(model: Path) -> None:
-    error = refusal(
-        InvalidArgument, lambda: scan_artifact(model, limits=ScanLimits(max_path_length=12))
-    )
+    error = refusal(InvalidArgument, lambda: scan_artifact(model, limits=ScanLimits(max_path_length=12)))
 
     assert error.reason == "PATH_TOO_LONG"
 
@@ -488,18 +477,14 @@ def test_file_changing_while_hashed_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tamper: Callable[[Path], object]
 ) -> None:
     source = write(tmp_path, {"w.bin": b"x" * 5000}) / "w.bin"
-    monkeypatch.setattr(
-        hashlib, "sha256", lambda: TamperingHasher(lambda: tamper(source))
-    )
+    monkeypatch.setattr(hashlib, "sha256", lambda: TamperingHasher(lambda: tamper(source)))
 
     error = refusal(FailedPrecondition, lambda: scan_artifact(source))
 
     assert (error.reason, error.metadata["path"]) == ("FILE_CHANGED_DURING_SCAN", str(source))
 
 
-def swap_before_open(
-    monkeypatch: pytest.MonkeyPatch, victim: Path, replace: Callable[[Path], None]
-) -> None:
+def swap_before_open(monkeypatch: pytest.MonkeyPatch, victim: Path, replace: Callable[[Path], None]) -> None:
     """Replace `victim` the moment the scanner opens it for reading."""
     real_open = os.open
 
@@ -532,9 +517,7 @@ def test_file_swapped_between_listing_and_reading_is_refused(
     assert (error.reason, error.metadata["path"]) == ("FILE_CHANGED_DURING_SCAN", str(victim))
 
 
-def test_folder_swapped_for_a_symlink_is_refused(
-    model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_folder_swapped_for_a_symlink_is_refused(model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     outside = write(tmp_path / "outside", {"part-1.bin": b"evil", "part-2.bin": b"evil"})
     real_scandir = os.scandir
     calls = 0
@@ -606,9 +589,7 @@ def test_known_single_file_is_not_read_again(tmp_path: Path) -> None:
 
 def test_digest_is_sha256_over_sorted_path_and_hash_lines() -> None:
     files = [("b.bin", sha(b"b")), ("a.bin", sha(b"a"))]
-    expected = hashlib.sha256(
-        f"a.bin\0{sha(b'a')}\nb.bin\0{sha(b'b')}\n".encode()
-    ).hexdigest()
+    expected = hashlib.sha256(f"a.bin\0{sha(b'a')}\nb.bin\0{sha(b'b')}\n".encode()).hexdigest()
 
     assert content_digest(files) == expected
 
@@ -676,9 +657,7 @@ def test_digest_does_not_depend_on_order(files: dict[str, str], seed: random.Ran
 
 # --- random trees ----------------------------------------------------------------------
 
-names = st.text(alphabet="abcxyz019_-.", min_size=1, max_size=6).filter(
-    lambda name: name not in (".", "..")
-)
+names = st.text(alphabet="abcxyz019_-.", min_size=1, max_size=6).filter(lambda name: name not in (".", ".."))
 
 
 def without_prefix_clashes(paths: dict[tuple[str, ...], bytes]) -> dict[str, bytes]:

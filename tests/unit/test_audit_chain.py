@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.audit import GENESIS, ChainCheck, HighWaterMark, chain_hash, short_of_mark
 from studbook.daemon.domain.model import Event
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def chain(count: int) -> list[tuple[Event, str]]:
@@ -31,7 +30,9 @@ def test_an_intact_chain_verifies_to_its_last_hash() -> None:
     assert check.verdict().head == records[-1][1]
 
 
-@given(st.integers(0, 9), st.sampled_from(["type", "subject", "model", "actor", "payload", "role"]), st.text(min_size=1))
+@given(
+    st.integers(0, 9), st.sampled_from(["type", "subject", "model", "actor", "payload", "role"]), st.text(min_size=1)
+)
 def test_editing_any_field_of_any_record_breaks_the_chain_there(index: int, field: str, value: str) -> None:
     records = chain(10)
     event, stored = records[index]

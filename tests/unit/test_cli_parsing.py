@@ -7,16 +7,14 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from studbook.cli import commands as cli, launcher
-
+from studbook.cli import commands as cli
+from studbook.cli import launcher
 from studbook.client import names
 from studbook.client.errors import StudbookError
 from studbook.v1 import drops_pb2, registry_pb2, resources_pb2
@@ -113,7 +111,9 @@ def test_show_accepts_a_model_or_any_spelling_of_a_version() -> None:
 
 def test_versions_has_list_defaults_and_takes_filter_order_and_limit() -> None:
     defaults = parse("versions", "fraud")
-    given_ = parse("versions", "fraud", "--filter", "metrics.auc > 0.9", "--order-by", "metrics.auc desc", "--limit", "5")
+    given_ = parse(
+        "versions", "fraud", "--filter", "metrics.auc > 0.9", "--order-by", "metrics.auc desc", "--limit", "5"
+    )
 
     assert (defaults.model, defaults.filter, defaults.order_by, defaults.limit) == ("fraud", "", "", 50)
     assert (given_.filter, given_.order_by, given_.limit) == ("metrics.auc > 0.9", "metrics.auc desc", 5)
@@ -136,7 +136,12 @@ def test_register_collects_metrics_params_and_tags() -> None:
 def test_promote_takes_a_version_a_stage_and_a_reason() -> None:
     args = parse("promote", "fraud@3", "production", "--reason", "beats v2")
 
-    assert (args.version, args.stage, args.reason, args.dry_run) == ("models/fraud/versions/3", "production", "beats v2", False)
+    assert (args.version, args.stage, args.reason, args.dry_run) == (
+        "models/fraud/versions/3",
+        "production",
+        "beats v2",
+        False,
+    )
 
 
 def test_history_takes_an_iso_time_or_a_span_back_from_now() -> None:
@@ -561,8 +566,9 @@ def test_a_command_line_that_names_a_command_never_opens_the_ui(monkeypatch: pyt
     assert _arguments_given_to_the_ui(monkeypatch, argv) is None
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["-h"], ["--bogus"], ["--address"], ["--address", "-x"],
-                                  ["--timeout", "soon"]])
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["-h"], ["--bogus"], ["--address"], ["--address", "-x"], ["--timeout", "soon"]]
+)
 def test_help_and_usage_errors_of_the_ui_command_line_come_from_the_full_parser(
     capsys: pytest.CaptureFixture[str], argv: list[str]
 ) -> None:

@@ -21,9 +21,8 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-
-from studbook.client import AsyncClient, Client, StudbookError
-from studbook.client import calls, clients as client_module, environment
+from studbook.client import AsyncClient, Client, StudbookError, calls, environment
+from studbook.client import clients as client_module
 from studbook.v1 import (
     events_pb2,
     events_pb2_grpc,
@@ -47,7 +46,9 @@ def abort_with_info(context: grpc.ServicerContext, code: int, message: str, reas
 class Models(registry_pb2_grpc.ModelServiceServicer):
     def GetModel(self, request: registry_pb2.GetModelRequest, context: grpc.ServicerContext) -> resources_pb2.Model:
         if request.name == "models/missing":
-            abort_with_info(context, code_pb2.NOT_FOUND, "model 'missing' not found", "MODEL_NOT_FOUND", model="missing")
+            abort_with_info(
+                context, code_pb2.NOT_FOUND, "model 'missing' not found", "MODEL_NOT_FOUND", model="missing"
+            )
         if request.name == "models/plain-error":
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "bad name")
         if request.name == "models/big":
@@ -160,7 +161,11 @@ def test_an_error_without_error_info_uses_its_code_as_reason(client: Client) -> 
     with pytest.raises(StudbookError) as raised:
         client.get_model("plain-error")
 
-    assert (raised.value.code, raised.value.reason, raised.value.message) == ("INVALID_ARGUMENT", "INVALID_ARGUMENT", "bad name")
+    assert (raised.value.code, raised.value.reason, raised.value.message) == (
+        "INVALID_ARGUMENT",
+        "INVALID_ARGUMENT",
+        "bad name",
+    )
 
 
 def test_no_daemon_is_unavailable_and_names_the_address(no_backoff: None) -> None:
@@ -357,7 +362,10 @@ def test_register_request_reads_change_kinds_and_parent_relations(fixed_git: Non
         ("models/base/versions/3", resources_pb2.PARENT_RELATION_DERIVED_FROM),
         ("models/base/versions/4", resources_pb2.PARENT_RELATION_FINE_TUNED_FROM),
     ]
-    assert [(d.name, d.version, d.uri) for d in version.datasets] == [("reviews", "v2", ""), ("extra", "", "s3://d/extra")]
+    assert [(d.name, d.version, d.uri) for d in version.datasets] == [
+        ("reviews", "v2", ""),
+        ("extra", "", "s3://d/extra"),
+    ]
 
 
 def test_an_unknown_change_kind_lists_the_choices(fixed_git: None) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import inspect
 
 import pytest
-
 from studbook.client import calls
 from studbook.client.clients import AsyncClient, Client
 from studbook.client.methods import UNARY_METHODS, Methods

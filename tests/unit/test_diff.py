@@ -6,12 +6,11 @@ import dataclasses
 import math
 import random
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.diff import (
     ChangeType,
     FileChange,
@@ -49,7 +48,7 @@ def version(number: int, **fields: object) -> ModelVersion:
 
 
 def at(hour: int) -> datetime:
-    return datetime(2026, 1, 1, hour, tzinfo=timezone.utc)
+    return datetime(2026, 1, 1, hour, tzinfo=UTC)
 
 
 # --- the whole diff ---------------------------------------------------------------------
@@ -553,9 +552,7 @@ def test_model_card_diff_applied_to_the_base_gives_the_target(base: str, target:
 
 keys = st.sampled_from(["a", "b", "c", "lr", "loss", "auc"])
 texts = st.sampled_from(["", "1", "2", "x"])
-metric_values = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 0.5, 1.0])
-)
+metric_values = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from([0.0, 0.5, 1.0]))
 metric_lists = st.lists(
     st.builds(
         Metric,
@@ -711,7 +708,9 @@ _tensors = st.lists(
 
 
 @given(_tensors, _tensors)
-def test_a_tensor_diff_lists_every_name_once_and_reverses_cleanly(base: list[TensorInfo], target: list[TensorInfo]) -> None:
+def test_a_tensor_diff_lists_every_name_once_and_reverses_cleanly(
+    base: list[TensorInfo], target: list[TensorInfo]
+) -> None:
     forward, backward = diff_tensors(base, target), diff_tensors(target, base)
 
     assert [c.name for c in forward] == sorted({t.name for t in base} | {t.name for t in target})

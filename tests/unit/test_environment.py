@@ -11,7 +11,6 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from studbook.client.environment import ML_PACKAGES, capture_environment, git_state, package_versions
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import ECHO, MAX_MESSAGE, InvalidArgument
 
 values = st.text(max_size=3000) | st.integers(0, 100_000).map(lambda n: "x" * n)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import (
@@ -71,10 +70,47 @@ exprs: st.SearchStrategy[Expr] = st.recursive(
 # Text made of the language's own pieces finds far more edge cases than random characters.
 fragments = st.sampled_from(
     [
-        " ", "(", ")", "-", "=", "!=", "<", "<=", ">", ">=", ":", "*", '"', "'", "\\", ".", ",",
-        "AND", "OR", "NOT", "and", "a", "tags", "metrics", "auc", "status", "READY", "true",
-        "1", "-2.5e3", "1e999", "99999999999999999999", "create_time", '"2026-01-01T00:00:00Z"',
-        "semver", '"2.0.0"', "stage", "name", '"x*"', "\t", "é",
+        " ",
+        "(",
+        ")",
+        "-",
+        "=",
+        "!=",
+        "<",
+        "<=",
+        ">",
+        ">=",
+        ":",
+        "*",
+        '"',
+        "'",
+        "\\",
+        ".",
+        ",",
+        "AND",
+        "OR",
+        "NOT",
+        "and",
+        "a",
+        "tags",
+        "metrics",
+        "auc",
+        "status",
+        "READY",
+        "true",
+        "1",
+        "-2.5e3",
+        "1e999",
+        "99999999999999999999",
+        "create_time",
+        '"2026-01-01T00:00:00Z"',
+        "semver",
+        '"2.0.0"',
+        "stage",
+        "name",
+        '"x*"',
+        "\t",
+        "é",
     ]
 )
 filter_like_text = st.one_of(st.lists(fragments, max_size=30).map("".join), st.text(max_size=60))
@@ -303,7 +339,7 @@ def test_syntax_errors_say_what_to_fix_and_where(text: str, message: str) -> Non
         ("status > READY", "status supports only =, != and :, not >", 8),
         ('semver > "1.0.0-rc1"', 'semver: "1.0.0-rc1" is not a version', 10),
         ("semver >= 2.5", "semver: 2.5 is not a version", 11),
-        ("metrics.auc > high", "metrics.auc takes a number, not \"high\"", 15),
+        ("metrics.auc > high", 'metrics.auc takes a number, not "high"', 15),
         ("number = true", "number takes a number", 10),
         ('stage < "production"', "stage supports only =, != and :", 7),
         ('description < "a*"', "wildcards ('*') work only with =, != and :", 13),
@@ -382,7 +418,7 @@ def test_timestamps_are_read_as_utc() -> None:
     without = bound('create_time > "2026-01-01T00:00:00"')
 
     assert isinstance(with_offset, Predicate) and isinstance(without, Predicate)
-    assert with_offset.value == without.value == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert with_offset.value == without.value == datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text", ["metrics:auc", "metrics.auc:*", "metrics.auc = *"])
@@ -439,8 +475,10 @@ def test_format_record_fields_are_their_own_dotted_names() -> None:
     [
         ('format.parameters > "many"', "format.parameters takes a number"),
         ('format.dtype > "F16"', "format.dtype supports only =, != and :"),
-        ("format.layers = 3", "'format.' fields: format.architecture, format.dtype, format.format, "
-                              "format.framework, format.parameters"),
+        (
+            "format.layers = 3",
+            "'format.' fields: format.architecture, format.dtype, format.format, format.framework, format.parameters",
+        ),
     ],
 )
 def test_format_record_fields_check_their_values(text: str, message: str) -> None:

@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.gates import evaluate, held_stage
 from studbook.daemon.domain.model import (
     ArtifactFile,
@@ -42,7 +41,9 @@ def test_required_metadata_passes_when_present():
     full = version(model_card="# card", signature=SIG, environment=Environment(python_version="3.11"),
                    datasets=[Dataset("txns", "1")], tags={"team": "risk"})  # fmt: skip
 
-    results = evaluate(StageGates(require=("model_card", "signature", "environment", "dataset", "tag:team")), full, None, None)
+    results = evaluate(
+        StageGates(require=("model_card", "signature", "environment", "dataset", "tag:team")), full, None, None
+    )
 
     assert [r.gate for r in results] == ["require.model_card", "require.signature", "require.environment",
                                          "require.dataset", "require.tag:team"]  # fmt: skip
@@ -72,7 +73,9 @@ def test_a_stage_can_require_the_files_be_kept_by_the_registry():
 def test_a_metric_below_its_threshold_fails_with_the_figures():
     candidate = version(metrics=[Metric("auc", 0.87, split="validation")])
 
-    result = only(evaluate(StageGates(metrics=(MetricThreshold("auc", ">=", 0.90, "validation"),)), candidate, None, None))
+    result = only(
+        evaluate(StageGates(metrics=(MetricThreshold("auc", ">=", 0.90, "validation"),)), candidate, None, None)
+    )
 
     assert not result.passed
     assert result.detail == "metrics.auc 0.87 < 0.9 on validation"
@@ -99,7 +102,11 @@ def test_a_threshold_passes_exactly_when_the_comparison_holds(actual, bound, op)
     expected = {">=": actual >= bound, ">": actual > bound, "<=": actual <= bound, "<": actual < bound,
                 "==": actual == bound}[op]  # fmt: skip
 
-    result = only(evaluate(StageGates(metrics=(MetricThreshold("m", op, bound),)), version(metrics=[Metric("m", actual)]), None, None))
+    result = only(
+        evaluate(
+            StageGates(metrics=(MetricThreshold("m", op, bound),)), version(metrics=[Metric("m", actual)]), None, None
+        )
+    )
 
     assert result.passed is expected
 
@@ -126,7 +133,9 @@ def test_beat_holder_passes_without_a_holder_and_fails_when_the_candidate_lacks_
 
 
 def test_a_compatible_signature_passes():
-    result = only(evaluate(StageGates(signature_compatible=True), version(signature=SIG), version(1, signature=SIG), None))
+    result = only(
+        evaluate(StageGates(signature_compatible=True), version(signature=SIG), version(1, signature=SIG), None)
+    )
 
     assert result.passed
 
@@ -253,8 +262,12 @@ def test_a_gate_table_judging_nothing_is_empty():
 
 def test_forbid_flags_names_each_file_and_the_flags_it_carries():
     gates = StageGates(forbid_flags=("dangerous-*", "remote-code"))
-    clean = version(files=[ArtifactFile("model.safetensors", 8, "a" * 64, "safetensors"),
-                           ArtifactFile("model.pkl", 8, "b" * 64, "pickle", ("unsafe-format", "unknown-global:my.Model"))])
+    clean = version(
+        files=[
+            ArtifactFile("model.safetensors", 8, "a" * 64, "safetensors"),
+            ArtifactFile("model.pkl", 8, "b" * 64, "pickle", ("unsafe-format", "unknown-global:my.Model")),
+        ]
+    )
     unsafe = version(files=[
         ArtifactFile("model.pkl", 8, "b" * 64, "pickle", ("unsafe-format", "dangerous-global:posix.system")),
         ArtifactFile("config.json", 8, "c" * 64, "", ("remote-code:modeling_x.py",)),

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.blobs import BlobMissing, blob_key, open_store
 from studbook.daemon.blobs.store import clear_stale_staging
 from studbook.daemon.domain.errors import InvalidArgument

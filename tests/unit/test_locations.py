@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from studbook import locations
 
 
@@ -17,7 +16,9 @@ def test_the_socket_lives_in_the_runtime_dir(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.parametrize("value", [None, "", "relative/dir"])
-def test_without_a_usable_runtime_dir_the_socket_is_per_user_in_tmp(monkeypatch: pytest.MonkeyPatch, value: str | None) -> None:
+def test_without_a_usable_runtime_dir_the_socket_is_per_user_in_tmp(
+    monkeypatch: pytest.MonkeyPatch, value: str | None
+) -> None:
     if value is None:
         monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     else:

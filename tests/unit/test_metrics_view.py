@@ -6,7 +6,6 @@ import math
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.cli import metrics_view
 from studbook.v1 import resources_pb2
 

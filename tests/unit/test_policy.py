@@ -7,7 +7,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.policy import (
     DEFAULT_APPROVER_STAGES,
@@ -75,7 +74,11 @@ def test_the_first_matching_entry_wins_and_unmatched_models_get_only_the_product
 
 
 def test_without_the_new_keys_any_stage_may_be_left_and_a_rollback_skips_every_gate():
-    gates = parse_policy("[[models]]\npattern = '*'\n[models.gates.production]\napprovals = 1\n").for_model("m").gates_for("production")
+    gates = (
+        parse_policy("[[models]]\npattern = '*'\n[models.gates.production]\napprovals = 1\n")
+        .for_model("m")
+        .gates_for("production")
+    )
 
     assert gates.from_stages == ()
     assert gates.rollback_skips == ("*",)
@@ -114,7 +117,10 @@ def test_from_may_name_any_stage_when_the_entry_declares_none():
         ("[[models]]\npattern = 'a'\n[models.gates.p]\ntolerance = -1", "models[0].gates.p.tolerance"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\ntolerance = 'x'", "models[0].gates.p.tolerance"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nverify_files = 1", "models[0].gates.p.verify_files"),
-        ("[[models]]\npattern = 'a'\n[models.gates.p]\nsignature_compatible = 'y'", "models[0].gates.p.signature_compatible"),
+        (
+            "[[models]]\npattern = 'a'\n[models.gates.p]\nsignature_compatible = 'y'",
+            "models[0].gates.p.signature_compatible",
+        ),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nname_pattern = '('", "models[0].gates.p.name_pattern"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\napprovals = -1", "models[0].gates.p.approvals"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\napprovals = true", "models[0].gates.p.approvals"),
@@ -126,13 +132,28 @@ def test_from_may_name_any_stage_when_the_entry_declares_none():
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['Staging']", "models[0].gates.p.from[0]"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['latest']", "models[0].gates.p.from[0]"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nfrom = ['s', 'none', 's']", "models[0].gates.p.from[2]"),
-        ("[[models]]\npattern = 'a'\nstages = ['s', 'p']\n[models.gates.p]\nfrom = ['s', 'qa']", "models[0].gates.p.from[1]"),
+        (
+            "[[models]]\npattern = 'a'\nstages = ['s', 'p']\n[models.gates.p]\nfrom = ['s', 'qa']",
+            "models[0].gates.p.from[1]",
+        ),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = '*'", "models[0].gates.p.rollback_skips"),
         ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = [true]", "models[0].gates.p.rollback_skips[0]"),
-        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['metrics', 'metric']", "models[0].gates.p.rollback_skips[1]"),
-        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['approvals']", "models[0].gates.p.rollback_skips[0]"),
-        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['tolerance']", "models[0].gates.p.rollback_skips[0]"),
-        ("[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['from', 'from']", "models[0].gates.p.rollback_skips[1]"),
+        (
+            "[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['metrics', 'metric']",
+            "models[0].gates.p.rollback_skips[1]",
+        ),
+        (
+            "[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['approvals']",
+            "models[0].gates.p.rollback_skips[0]",
+        ),
+        (
+            "[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['tolerance']",
+            "models[0].gates.p.rollback_skips[0]",
+        ),
+        (
+            "[[models]]\npattern = 'a'\n[models.gates.p]\nrollback_skips = ['from', 'from']",
+            "models[0].gates.p.rollback_skips[1]",
+        ),
         ("approver_stages = 'production'", "approver_stages"),
         ("approver_stages = [1]", "approver_stages[0]"),
         ("approver_stages = ['']", "approver_stages[0]"),
@@ -155,10 +176,13 @@ def test_each_malformed_part_is_refused_naming_where_it_is(text, key):
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("stages = ['s', 'p']\n[models.gates.p]\nfrom = ['qa']", "names stage 'qa', which is not in models[0].stages (s, p)"),
+        (
+            "stages = ['s', 'p']\n[models.gates.p]\nfrom = ['qa']",
+            "names stage 'qa', which is not in models[0].stages (s, p)",
+        ),
         ("[models.gates.p]\nfrom = []", "leave the key out to allow any"),
         ("[models.gates.p]\nrollback_skips = ['approvals']", "approvals are always skipped by a rollback"),
-        ("[models.gates.p]\nrollback_skips = ['metric']", "use \"*\" or any of from, require, metrics, beat_holder"),
+        ("[models.gates.p]\nrollback_skips = ['metric']", 'use "*" or any of from, require, metrics, beat_holder'),
     ],
 )
 def test_the_new_keys_say_how_to_fix_a_mistake(text, says):
@@ -201,8 +225,10 @@ def test_any_list_of_distinct_stage_names_is_a_valid_from(stages):
     assert parsed == tuple(stages)
 
 
-@given(declared=st.lists(st.sampled_from(["dev", "qa", "staging", "production"]), min_size=1, unique=True),
-       wanted=st.lists(st.sampled_from(["dev", "qa", "staging", "production", "none"]), min_size=1, unique=True))
+@given(
+    declared=st.lists(st.sampled_from(["dev", "qa", "staging", "production"]), min_size=1, unique=True),
+    wanted=st.lists(st.sampled_from(["dev", "qa", "staging", "production", "none"]), min_size=1, unique=True),
+)
 def test_with_declared_stages_from_accepts_exactly_those_and_none(declared, wanted):
     document = f"[[models]]\npattern = '*'\nstages = {declared!r}\n[models.gates.{declared[0]}]\nfrom = {wanted!r}\n"
     strangers = [i for i, stage in enumerate(wanted) if stage != "none" and stage not in declared]

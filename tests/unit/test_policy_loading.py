@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon import config
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.domain.errors import InvalidArgument

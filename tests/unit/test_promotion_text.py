@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from studbook.client import calls, names
 from studbook.cli.promotion_text import approvals_text, gate_counts, required_approvals, waiting_line
+from studbook.client import calls, names
 from studbook.v1 import stages_pb2
 
 model_ids = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
@@ -43,7 +42,9 @@ def test_the_actor_can_be_set_from_the_environment(monkeypatch: pytest.MonkeyPat
 
 def pending(approvals: int, approvers: tuple[str, ...] = ()) -> stages_pb2.Promotion:
     promotion = stages_pb2.Promotion(
-        name="models/fraud/promotions/7", actor="asker", state=stages_pb2.PROMOTION_STATE_PENDING_APPROVAL,
+        name="models/fraud/promotions/7",
+        actor="asker",
+        state=stages_pb2.PROMOTION_STATE_PENDING_APPROVAL,
         required_approvals=approvals,
     )
     promotion.gate_results.add(gate="version_ready", passed=True)

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.policy import DEFAULT_PURGE_AFTER, Retention, parse_policy
 

@@ -7,7 +7,6 @@ import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.client.safe_text import safe, safe_lines, safe_message
 from studbook.v1 import resources_pb2
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.safety import current, forbidden, matches, runs_code, unsafe_content
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.cli import output
 from studbook.v1 import access_pb2, drops_pb2, events_pb2, registry_pb2, resources_pb2, stages_pb2
 
-CREATED = datetime(2026, 11, 3, 13, 5, 12, tzinfo=timezone.utc)
+CREATED = datetime(2026, 11, 3, 13, 5, 12, tzinfo=UTC)
 
 
 def version(**fields: object) -> resources_pb2.ModelVersion:
@@ -97,4 +96,3 @@ def test_an_enum_number_this_client_does_not_know_stays_a_number() -> None:
     drop.state = 99  # type: ignore[assignment]  # as sent by a newer daemon
 
     assert output.message_dict(drop)["state"] == 99
-

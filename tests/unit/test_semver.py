@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import AlreadyExists, InvalidArgument, OutOfRange
 from studbook.daemon.domain.model import (
     ChangeKind,
@@ -277,9 +276,7 @@ def test_first_version_is_initial() -> None:
 def test_incompatible_signature_is_a_schema_change() -> None:
     # prepare
     previous = version(1, signature=SIGNATURE, datasets=[Dataset("events", "1")])
-    new_signature = Signature(
-        inputs=(TensorSpec("age", "string", (-1,)),), outputs=SIGNATURE.outputs
-    )
+    new_signature = Signature(inputs=(TensorSpec("age", "string", (-1,)),), outputs=SIGNATURE.outputs)
     new = version(2, signature=new_signature, datasets=[Dataset("events", "2")])
 
     # execute
@@ -312,9 +309,7 @@ def test_an_unrecorded_signature_is_not_evidence_of_a_schema_change(
     previous_signature: Signature, new_signature: Signature
 ) -> None:
     # execute
-    kind = derive_change_kind(
-        version(1, signature=previous_signature), version(2, signature=new_signature)
-    )
+    kind = derive_change_kind(version(1, signature=previous_signature), version(2, signature=new_signature))
 
     # assert
     assert kind is ChangeKind.TUNING
@@ -453,9 +448,7 @@ def test_derived_semver_falls_back_to_the_previous_when_highest_is_unknown() -> 
 
 
 @given(st.lists(semvers, min_size=1, max_size=8), bump_kinds.filter(lambda k: k is not ChangeKind.INITIAL))
-def test_derived_semver_never_collides_with_existing_ones(
-    existing: list[SemVer], kind: ChangeKind
-) -> None:
+def test_derived_semver_never_collides_with_existing_ones(existing: list[SemVer], kind: ChangeKind) -> None:
     # prepare
     highest = max(existing)
 

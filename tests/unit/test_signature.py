@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.model import Signature, TensorSpec
 from studbook.daemon.domain.signature import check_compatibility, normalize_dtype
 
@@ -339,9 +338,7 @@ def test_tensor_names_are_quoted_safely() -> None:
 dtypes = st.sampled_from(["int32", "int64", "float32", "float64", "string", "bool", ""])
 shapes = st.lists(st.sampled_from([-1, 1, 3, 8]), max_size=3).map(tuple)
 specs = st.builds(TensorSpec, st.sampled_from(["a", "b", "c", "d"]), dtypes, shapes, st.booleans())
-signatures = st.builds(
-    Signature, st.lists(specs, max_size=4).map(tuple), st.lists(specs, max_size=4).map(tuple)
-)
+signatures = st.builds(Signature, st.lists(specs, max_size=4).map(tuple), st.lists(specs, max_size=4).map(tuple))
 
 
 @given(signatures)

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.app.clock import SimulatedClock
 
-REAL = datetime(2026, 12, 5, 12, 0, tzinfo=timezone.utc)
+REAL = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
 
 @given(days=st.floats(min_value=0.01, max_value=60), writes=st.integers(min_value=1, max_value=500),

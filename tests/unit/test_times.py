@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.cli import times
 
-NOW = datetime(2026, 11, 3, 13, 5, 12, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 3, 13, 5, 12, tzinfo=UTC)
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
@@ -42,7 +41,7 @@ def test_the_forms_a_person_types(text: str, back: timedelta) -> None:
     assert times.parse_moment(text, now=NOW) == NOW - back
 
 
-@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(timezone.utc)))
+@given(st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)))
 def test_an_iso_time_with_a_zone_is_that_instant(moment: datetime) -> None:
     assert times.parse_moment(moment.isoformat(), now=NOW) == moment
     assert times.parse_moment(moment.isoformat().replace("+00:00", "Z"), now=NOW) == moment
@@ -55,8 +54,8 @@ def test_an_iso_time_without_a_zone_is_local_time_or_utc_with_utc() -> None:
 
     assert local.tzinfo is not None and local.replace(tzinfo=None) == datetime(2026, 1, 31, 9, 30)
     assert local.utcoffset() == datetime(2026, 1, 31, 9, 30).astimezone().utcoffset()
-    assert utc == datetime(2026, 1, 31, 9, 30, tzinfo=timezone.utc)
-    assert times.parse_moment("2026-01-31", now=NOW) == datetime(2026, 1, 31, tzinfo=timezone.utc)
+    assert utc == datetime(2026, 1, 31, 9, 30, tzinfo=UTC)
+    assert times.parse_moment("2026-01-31", now=NOW) == datetime(2026, 1, 31, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("text", ["", "1", "h", "1.5h", "-3d", "1y", "1h30m", "in 1h", "last week", "3 days ago",
@@ -78,8 +77,8 @@ def test_any_text_is_read_or_refused_with_a_message_never_a_crash(text: str) -> 
 
 def test_today_and_yesterday_are_the_start_of_the_day_in_the_display_zone() -> None:
     times.use_utc(True)
-    assert times.parse_moment("today", now=NOW) == datetime(2026, 11, 3, tzinfo=timezone.utc)
-    assert times.parse_moment(" Yesterday ", now=NOW) == datetime(2026, 11, 2, tzinfo=timezone.utc)
+    assert times.parse_moment("today", now=NOW) == datetime(2026, 11, 3, tzinfo=UTC)
+    assert times.parse_moment(" Yesterday ", now=NOW) == datetime(2026, 11, 2, tzinfo=UTC)
 
 
 def test_a_span_too_long_for_the_calendar_says_so() -> None:
@@ -121,11 +120,11 @@ def in_berlin(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @pytest.mark.usefixtures("in_berlin")
 def test_local_time_is_the_zone_of_tz_with_its_offset_on_that_date() -> None:
     assert times.format_moment(NOW) == "2026-11-03 14:05:12 +01:00"
-    assert times.format_moment(datetime(2026, 7, 1, 12, tzinfo=timezone.utc)) == "2026-07-01 14:00:00 +02:00"
-    assert times.parse_moment("2026-07-01 14:00", now=NOW) == datetime(2026, 7, 1, 12, tzinfo=timezone.utc)
-    assert times.parse_moment("yesterday", now=NOW) == datetime(2026, 11, 1, 23, tzinfo=timezone.utc)
+    assert times.format_moment(datetime(2026, 7, 1, 12, tzinfo=UTC)) == "2026-07-01 14:00:00 +02:00"
+    assert times.parse_moment("2026-07-01 14:00", now=NOW) == datetime(2026, 7, 1, 12, tzinfo=UTC)
+    assert times.parse_moment("yesterday", now=NOW) == datetime(2026, 11, 1, 23, tzinfo=UTC)
     # The day summer time ended (2026-10-25) began at +02:00, though noon was at +01:00.
-    assert times.parse_moment("today", now=datetime(2026, 10, 25, 12, tzinfo=timezone.utc)) == datetime(
-        2026, 10, 24, 22, tzinfo=timezone.utc)  # fmt: skip
+    assert times.parse_moment("today", now=datetime(2026, 10, 25, 12, tzinfo=UTC)) == datetime(
+        2026, 10, 24, 22, tzinfo=UTC)  # fmt: skip
     times.use_utc(True)
     assert times.format_moment(NOW) == "2026-11-03 13:05:12 +00:00"

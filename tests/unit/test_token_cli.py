@@ -9,10 +9,8 @@ import sys
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from studbook.client import calls
-
 from studbook.cli import commands as cli
+from studbook.client import calls
 from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
-
 from studbook.cli import output, views
 from studbook.v1 import access_pb2, events_pb2
 
 COLOUR = output.Painter(True)
-CREATED = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
-EXPIRES = datetime(2026, 6, 1, 9, 0, tzinfo=timezone.utc)
+CREATED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+EXPIRES = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 
 
 def stamp(moment: datetime) -> timestamp_pb2.Timestamp:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import Has, Text, parse_filter
 from studbook.daemon.domain.ordering import OrderTerm, parse_order_by

@@ -8,7 +8,6 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.cli import output, views
 from studbook.v1 import drops_pb2, events_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
@@ -58,7 +57,9 @@ def test_sizes_use_binary_units(size: int, text: str) -> None:
 
 def test_enum_labels_drop_the_prefix() -> None:
     assert output.enum_label(resources_pb2.VersionStatus, resources_pb2.VERSION_STATUS_READY) == "ready"
-    assert output.enum_label(stages_pb2.PromotionState, stages_pb2.PROMOTION_STATE_PENDING_APPROVAL) == "pending_approval"
+    assert (
+        output.enum_label(stages_pb2.PromotionState, stages_pb2.PROMOTION_STATE_PENDING_APPROVAL) == "pending_approval"
+    )
 
 
 def test_json_keeps_proto_field_names_and_default_values() -> None:
@@ -85,7 +86,11 @@ def test_version_details_show_metrics_params_training_and_lineage() -> None:
         params={"lr": "0.01"},
         training=resources_pb2.TrainingConfig(seed=42, code_commit="0123456789abcdef", code_dirty=True),
         datasets=[resources_pb2.Dataset(name="census", version="2026-01")],
-        parents=[resources_pb2.ParentVersion(version="models/base/versions/7", relation=resources_pb2.PARENT_RELATION_FINE_TUNED_FROM)],
+        parents=[
+            resources_pb2.ParentVersion(
+                version="models/base/versions/7", relation=resources_pb2.PARENT_RELATION_FINE_TUNED_FROM
+            )
+        ],
     )
 
     text = views.version_details(version)
@@ -159,7 +164,11 @@ def test_lineage_lists_nodes_by_depth_and_says_when_it_was_cut() -> None:
             lineage_pb2.LineageNode(name="models/fraud/versions/2", kind=lineage_pb2.NODE_KIND_MODEL_VERSION, depth=0),
             lineage_pb2.LineageNode(name="datasets/census@2026-01", kind=lineage_pb2.NODE_KIND_DATASET, depth=-1),
         ],
-        edges=[lineage_pb2.LineageEdge(source="datasets/census@2026-01", target="models/fraud/versions/2", kind="trained_on")],
+        edges=[
+            lineage_pb2.LineageEdge(
+                source="datasets/census@2026-01", target="models/fraud/versions/2", kind="trained_on"
+            )
+        ],
         truncated=True,
     )
 
@@ -176,7 +185,9 @@ def test_an_event_is_one_line_with_revision_type_and_subject() -> None:
     line = views.event_line(event)
 
     assert line.split() == ["#42", "stage.changed", "fraud@2", "by", "ana"]
-    assert line.index("fraud@2") == views.event_line(events_pb2.Event(revision=7, type="model.created", subject="models/fraud/versions/2")).index("fraud@2")
+    assert line.index("fraud@2") == views.event_line(
+        events_pb2.Event(revision=7, type="model.created", subject="models/fraud/versions/2")
+    ).index("fraud@2")
 
 
 # ---- drop-ins -----------------------------------------------------------------------
@@ -258,7 +269,13 @@ from studbook.v1 import formats_pb2  # noqa: E402
 
 @pytest.mark.parametrize(
     ("count", "text"),
-    [(0, ""), (999, "999"), (1_500, "1.5K (1500)"), (7_241_732_096, "7.24B (7241732096)"), (2 * 10**12, "2T (2000000000000)")],
+    [
+        (0, ""),
+        (999, "999"),
+        (1_500, "1.5K (1500)"),
+        (7_241_732_096, "7.24B (7241732096)"),
+        (2 * 10**12, "2T (2000000000000)"),
+    ],
 )
 def test_parameter_counts_read_at_a_glance_with_the_exact_count(count: int, text: str) -> None:
     assert format_view.parameters(count) == text

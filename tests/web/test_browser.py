@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlparse
 import pyte
 import pytest
 from playwright.sync_api import BrowserContext, Page, WebSocket, sync_playwright
-
 from studbook.cli import demo
 from studbook.client.clients import Client
 from support.certs import make_certificates
@@ -195,7 +194,9 @@ def test_a_readonly_server_gives_every_browser_a_readonly_ui(demo_daemon, page: 
 
 
 def test_over_tcp_each_session_is_the_server_s_token_and_that_token_is_on_no_command_line(
-    daemon_factory, page: Page, tmp_path: Path  # type: ignore[no-untyped-def]
+    daemon_factory,
+    page: Page,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     tls = make_certificates(tmp_path / "tls")
     address = f"127.0.0.1:{free_port()}"
@@ -210,7 +211,9 @@ def test_over_tcp_each_session_is_the_server_s_token_and_that_token_is_on_no_com
 
         # The footer is drawn before the role is known; it must drop the actions a viewer may not take.
         shown = screen.wait_for("fraud-detector", "web-viewer (viewer)", "read-only", absent=("Promote",))
-        command_lines = [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in server.descendants() | {server.process.pid}]
+        command_lines = [
+            Path(f"/proc/{pid}/cmdline").read_bytes() for pid in server.descendants() | {server.process.pid}
+        ]
     finally:
         server.stop()
 

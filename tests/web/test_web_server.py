@@ -13,7 +13,6 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-
 from support.certs import make_certificates
 from support.web import TOKEN, WebServer, start_web
 

@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.cli import web
 from studbook.client.errors import StudbookError
-from support.cli import runner
 from support.certs import make_certificates
+from support.cli import runner
 
 STRONG = "a-login-token-long-enough-0123"
 hostnames = st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,20}){0,3}", fullmatch=True)

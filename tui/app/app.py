@@ -5,14 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import work
-from textual.app import App
-from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.notifications import SeverityLevel
-from textual.reactive import reactive
-from textual.widgets import Footer
-
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
 from studbook.tui.config import TuiSettings
@@ -25,6 +17,13 @@ from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.notifications import SeverityLevel
+from textual.reactive import reactive
+from textual.widgets import Footer
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient

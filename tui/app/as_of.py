@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rich.console import Group, RenderableType
-
 from studbook.client.names import short_promotion
 from studbook.tui import cells
 from studbook.tui.cells import ThemeText

@@ -10,11 +10,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
-from textual.color import Color, ColorParseError
-
 from studbook.cli.output import enum_label, format_number, format_size
 from studbook.client.safe_text import safe
 from studbook.v1 import resources_pb2, stages_pb2
+from textual.color import Color, ColorParseError
 
 # Meaning -> theme variable.
 ROLES = {

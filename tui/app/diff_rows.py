@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from textual.content import Content
-
-from studbook.tui import cells
-
 from studbook.cli import format_view
-from studbook.tui.cells import ThemeText
 from studbook.client.safe_text import safe
+from studbook.tui import cells
+from studbook.tui.cells import ThemeText
 from studbook.tui.widgets.change_table import ChangeRow
 from studbook.v1 import registry_pb2
+from textual.content import Content
 
 CHANGE_MARKS = {
     registry_pb2.CHANGE_TYPE_ADDED: ("added", "good"),
@@ -128,7 +126,9 @@ def _side(sha256: str, size: int) -> str:
 
 def signature_text(signature: registry_pb2.SignatureCompatibility) -> Content:
     if signature.compatible:
-        head = Content.assemble(("✓ compatible", "$text-success"), ": callers of the base can call the target unchanged")
+        head = Content.assemble(
+            ("✓ compatible", "$text-success"), ": callers of the base can call the target unchanged"
+        )
     else:
         head = Content.assemble(("✗ breaking", "$text-error"), ": callers of the base must change")
     # Assembled, never parsed as markup: the reasons quote user-named tensors.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from studbook.client.names import short_version
 from studbook.cli.output import enum_label
+from studbook.client.names import short_version
 from studbook.tui.cells import ThemeText
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.detail_pane import Field

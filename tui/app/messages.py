@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from textual.message import Message
-
 from studbook.v1 import events_pb2
+from textual.message import Message
 
 
 class RegistryChanged(Message, bubble=False):

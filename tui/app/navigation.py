@@ -64,7 +64,9 @@ class Navigation:
         from studbook.tui.screens.help import HelpScreen, bindings_of
 
         screen = self._app.screen
-        self._app.push_screen(HelpScreen(getattr(screen, "crumb", "") or "studbook", bindings_of(screen), self._app.readonly))
+        self._app.push_screen(
+            HelpScreen(getattr(screen, "crumb", "") or "studbook", bindings_of(screen), self._app.readonly)
+        )
 
     def start_promote(self, ref: str, target: str = "") -> None:
         if not self._app.readonly:

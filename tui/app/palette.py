@@ -8,11 +8,10 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
-
-from studbook.tui import cells
 from studbook.client.errors import StudbookError
+from studbook.tui import cells
 from studbook.v1 import resources_pb2
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from studbook.tui.app import StudbookApp

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 
 from google.protobuf import timestamp_pb2
-
 from studbook.cli import times
 
 # (seconds in the unit, suffix), largest first.
@@ -15,14 +14,14 @@ HIDDEN = "…"
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_datetime(stamp: timestamp_pb2.Timestamp | None) -> datetime | None:
     """An aware UTC datetime, or None for an unset timestamp."""
     if stamp is None or (stamp.seconds == 0 and stamp.nanos == 0):
         return None
-    return stamp.ToDatetime(tzinfo=timezone.utc)
+    return stamp.ToDatetime(tzinfo=UTC)
 
 
 def relative(moment: datetime, now: datetime) -> str:

@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from textual.content import Content
-
-from studbook.tui import cells
-
 from studbook.cli import format_view
 from studbook.cli.output import enum_label, format_number
-from studbook.client.safe_text import safe_message
 from studbook.cli.views import keeping
 from studbook.client.names import short_promotion
+from studbook.client.safe_text import safe_message
+from studbook.tui import cells
 from studbook.tui.cells import ThemeText
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.detail_pane import Field
 from studbook.tui.widgets.line_chart import Series
 from studbook.v1 import resources_pb2, stages_pb2
+from textual.content import Content
 
 
 def _field(label: str, value: str) -> Content | None:
@@ -38,8 +36,12 @@ def overview_text(v: resources_pb2.ModelVersion, times: TimeFormat) -> Content:
     )
     training = v.training
     lines = [
-        Content.assemble((cells.model_id(v.model), "bold"), f" v{v.number}  ", (v.semver, "$text-primary"),
-                         f"  ({enum_label(resources_pb2.ChangeKind, v.change_kind)} change)"),  # fmt: skip
+        Content.assemble(
+            (cells.model_id(v.model), "bold"),
+            f" v{v.number}  ",
+            (v.semver, "$text-primary"),
+            f"  ({enum_label(resources_pb2.ChangeKind, v.change_kind)} change)",
+        ),  # fmt: skip
         Content.assemble((f"{'status':<14}", "$text-muted"), " ", (status, status_style)),
         _field("stages", " ".join(v.stages)),
         _field("aliases", " ".join(v.aliases)),

@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
@@ -23,9 +23,8 @@ from studbook.client.safe_text import safe, safe_lines
 
 if TYPE_CHECKING:
     from google.protobuf.message import Message
-
-    from studbook.client.clients import Client
     from studbook.cli.output import Painter
+    from studbook.client.clients import Client
     from studbook.v1 import drops_pb2, stages_pb2
 
 EXIT_OK = 0
@@ -277,10 +276,18 @@ def _common_options() -> Parser:
         metavar="FILE",
         help="CA certificate (PEM) to trust for a host:port daemon (default: $STUDBOOK_TLS_CA, else the system's)",
     )
-    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
-                        help="print JSON for scripts (numbers as numbers, plain enum words, metrics by key)")
-    common.add_argument("--utc", action="store_true", default=argparse.SUPPRESS,
-                        help="print times in UTC, and read times typed without a zone as UTC (default: local time)")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print JSON for scripts (numbers as numbers, plain enum words, metrics by key)",
+    )
+    common.add_argument(
+        "--utc",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print times in UTC, and read times typed without a zone as UTC (default: local time)",
+    )
     common.add_argument(
         "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
     )
@@ -323,8 +330,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--listen", metavar="HOST:PORT", help="also listen on TCP, with --tls-cert FILE --tls-key FILE")
 
     command("status", cmd_status, "check that the daemon answers, count what it holds, show how folders are watched")
-    stop = command("stop", cmd_stop, "stop the daemon on this machine's socket (e.g. one the UI started): asks it to "
-                                     "finish and waits up to --timeout seconds (default 15); exits 5 when none runs")
+    stop = command(
+        "stop",
+        cmd_stop,
+        "stop the daemon on this machine's socket (e.g. one the UI started): asks it to "
+        "finish and waits up to --timeout seconds (default 15); exits 5 when none runs",
+    )
     stop.add_argument("--demo", action="store_true", help="stop the daemon `studbook demo` started on its own socket")
     command("whoami", cmd_whoami, "who the daemon takes you for: actor, role, transport and token")
 
@@ -380,9 +391,12 @@ def build_parser() -> argparse.ArgumentParser:
     retry = drop_commands.add_parser("retry", help=retry_help, description=retry_help, parents=[common])
     retry.set_defaults(handler=cmd_drops_retry)
     retry.add_argument("drop", metavar="PATH", help="the drop's folder or file (or its name, drops/ID)")
-    retry.add_argument("--allow-unsafe", action="store_true",
-                       help="register it although it runs code when loaded (quarantined as UNSAFE_PICKLE, "
-                            "UNSAFE_OPS or REMOTE_CODE); maintainer role, recorded in the audit trail")
+    retry.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="register it although it runs code when loaded (quarantined as UNSAFE_PICKLE, "
+        "UNSAFE_OPS or REMOTE_CODE); maintainer role, recorded in the audit trail",
+    )
     retry.add_argument("--wait", type=float, default=DROP_WAIT_SECONDS, metavar="SECONDS",
                        help=f"wait this long for the new verdict (default {DROP_WAIT_SECONDS:g}; 0: do not wait); "
                             "exits 4 while the drop stays quarantined")  # fmt: skip
@@ -399,10 +413,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     metrics_help = "a version's metrics step by step: first, last, min, max and a sparkline of each series"
     metrics = command("metrics", cmd_metrics, metrics_help)
-    metrics.add_argument("name", type=version_ref, metavar="MODEL@VERSION",
-                         help="fraud@production, fraud/3, fraud (its latest)")
-    metrics.add_argument("--key", action="append", default=[], metavar="KEY",
-                         help="only this metric (repeatable); with one --key, every step's value is listed")
+    metrics.add_argument(
+        "name", type=version_ref, metavar="MODEL@VERSION", help="fraud@production, fraud/3, fraud (its latest)"
+    )
+    metrics.add_argument(
+        "--key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="only this metric (repeatable); with one --key, every step's value is listed",
+    )
     metrics.add_argument("--split", default="", help="only this split, e.g. validation")
 
     pull = command("pull", cmd_pull, "write a kept version's files into a folder, each verified by its sha256")
@@ -410,18 +430,30 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
     pull.add_argument("--file", metavar="PATH", help="only this file of the version")
 
-    verify_files_help = ("re-hash the stored files of a version, a model's versions, or every kept version (--all); "
-                         "versions whose bytes changed or are gone turn corrupt (exit 4)")
+    verify_files_help = (
+        "re-hash the stored files of a version, a model's versions, or every kept version (--all); "
+        "versions whose bytes changed or are gone turn corrupt (exit 4)"
+    )
     verify = command("verify", cmd_verify, verify_files_help)
-    verify.add_argument("name", type=any_ref, nargs="?", metavar="MODEL[@VERSION]",
-                        help="fraud@production, fraud/3, or fraud for every version of the model")
+    verify.add_argument(
+        "name",
+        type=any_ref,
+        nargs="?",
+        metavar="MODEL[@VERSION]",
+        help="fraud@production, fraud/3, or fraud for every version of the model",
+    )
     verify.add_argument("--all", action="store_true", help="every kept version of every model")
 
-    backup_help = ("write a consistent backup while the daemon serves: the catalog as of one revision and every "
-                   "stored file it refers to (admin)")
+    backup_help = (
+        "write a consistent backup while the daemon serves: the catalog as of one revision and every "
+        "stored file it refers to (admin)"
+    )
     backup = command("backup", cmd_backup, backup_help)
-    backup.add_argument("dest", metavar="DEST",
-                        help="a folder on the daemon's host (only already stored files are skipped), or s3://bucket/prefix")
+    backup.add_argument(
+        "dest",
+        metavar="DEST",
+        help="a folder on the daemon's host (only already stored files are skipped), or s3://bucket/prefix",
+    )
 
     restore_help = "rebuild a data dir from a backup and check it (offline: no daemon may serve that dir)"
     restore = command("restore", cmd_restore, restore_help)
@@ -434,13 +466,22 @@ def build_parser() -> argparse.ArgumentParser:
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
-    register.add_argument("--keep-in-place", action="store_true",
-                          help="leave the files where they are instead of keeping a copy (referenced, not kept)")
-    register.add_argument("--allow-unsafe", action="store_true",
-                          help="register content that runs code when loaded (a pickle calling os.system, a graph "
-                               "writing files, remote code); maintainer role, recorded in the audit trail")
-    register.add_argument("--upload", action="store_true",
-                          help="send the files to the daemon even over its unix socket (always done over TCP)")
+    register.add_argument(
+        "--keep-in-place",
+        action="store_true",
+        help="leave the files where they are instead of keeping a copy (referenced, not kept)",
+    )
+    register.add_argument(
+        "--allow-unsafe",
+        action="store_true",
+        help="register content that runs code when loaded (a pickle calling os.system, a graph "
+        "writing files, remote code); maintainer role, recorded in the audit trail",
+    )
+    register.add_argument(
+        "--upload",
+        action="store_true",
+        help="send the files to the daemon even over its unix socket (always done over TCP)",
+    )
     register.add_argument("--uri", help="register metadata only, the artifact being at this URI")
     register.add_argument("--metric", type=metric_value, action="append", default=[], metavar="KEY=NUMBER")
     register.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE")
@@ -486,16 +527,24 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("model", type=model_ref)
     rollback.add_argument("stage")
     rollback.add_argument("--reason", help="why; required unless --dry-run")
-    rollback.add_argument("--dry-run", action="store_true",
-                          help="say which version a rollback would put back and the gates it would run; change nothing")
+    rollback.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say which version a rollback would put back and the gates it would run; change nothing",
+    )
 
     history = command("history", cmd_history, "who held which stage, when and why")
     history.add_argument("model", type=model_ref)
     history.add_argument("--stage", default="", help="one stage or alias only")
-    history.add_argument("--at", type=moment, metavar="TIME",
-                         help="also show the holders at this time: 1h, 3d ago, 2w, 2026-01-31, 2026-01-31T09:30+01:00")
-    history.add_argument("--since", type=moment, metavar="TIME",
-                         help="only changes at or after TIME (1h, 3d, 2026-01-31)")
+    history.add_argument(
+        "--at",
+        type=moment,
+        metavar="TIME",
+        help="also show the holders at this time: 1h, 3d ago, 2w, 2026-01-31, 2026-01-31T09:30+01:00",
+    )
+    history.add_argument(
+        "--since", type=moment, metavar="TIME", help="only changes at or after TIME (1h, 3d, 2026-01-31)"
+    )
     history.add_argument("--until", type=moment, metavar="TIME", help="only changes at or before TIME")
     history.add_argument("--limit", type=int, default=50, help="at most this many changes (0: all)")
 
@@ -542,8 +591,9 @@ def _list_options(sub: argparse.ArgumentParser, when: str) -> None:
     sub.add_argument("--order-by", default="", help="e.g. metrics.auc desc")
     sub.add_argument("--limit", type=int, default=50, help="at most this many rows (0: all)")
     sub.add_argument("--archived", action="store_true", help="include archived ones")
-    sub.add_argument("--since", type=moment, metavar="TIME",
-                     help=f"only those {when} at or after TIME (1h, 3d, 2026-01-31)")
+    sub.add_argument(
+        "--since", type=moment, metavar="TIME", help=f"only those {when} at or after TIME (1h, 3d, 2026-01-31)"
+    )
     sub.add_argument("--until", type=moment, metavar="TIME", help=f"only those {when} at or before TIME")
 
 
@@ -998,8 +1048,8 @@ def cmd_metrics(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
-    from studbook.client import calls
     from studbook.cli import views
+    from studbook.client import calls
 
     if (args.path is None) == (args.uri is None):
         return _fail("give the model file or folder PATH, or --uri URI (one of them)", EXIT_USAGE)
@@ -1120,8 +1170,8 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_promotions(args: argparse.Namespace, ctx: Context) -> int:
-    from studbook.client import calls
     from studbook.cli.promotion_text import promotions_table
+    from studbook.client import calls
 
     found: list[Any] = []
     token = ""
@@ -1206,7 +1256,7 @@ def _history_between(
         page = client.stage_history(args.model, stage=args.stage, at=at, page_size=1000, page_token=token)
         holders = holders or dict(page.holders_at)
         for change in page.changes:
-            when = change.time.ToDatetime(tzinfo=timezone.utc)
+            when = change.time.ToDatetime(tzinfo=UTC)
             if (since is None or when >= since) and (until is None or when <= until):
                 kept.append(change)
         token = page.next_page_token
@@ -1292,7 +1342,7 @@ def cmd_token_list(args: argparse.Namespace, ctx: Context) -> int:
 
     show_revoked: bool = args.all
     found = ctx.client.list_tokens(show_revoked=show_revoked)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def human() -> str:
         if found:
@@ -1359,7 +1409,9 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
     data = {"address": ctx.address, "daemon_pid": pid, "loaded": loaded, "data_dir": str(data_dir), "stop": stop}
 
     def human() -> str:
-        started = f"started the demo daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
+        started = (
+            f"started the demo daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
+        )
         did = "loaded the demo: two weeks of history, one promotion waiting for your approval" if loaded \
             else "the demo was already loaded"  # fmt: skip
         return (f"{started}; {did}.\n"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from studbook.cli.output import PLAIN, Painter, format_number, format_time, table
@@ -156,4 +156,4 @@ def _json_number(value: float) -> float | str:
 
 
 def _rfc3339(metric: resources_pb2.Metric) -> str:
-    return metric.time.ToDatetime(tzinfo=timezone.utc).isoformat().replace("+00:00", "Z")
+    return metric.time.ToDatetime(tzinfo=UTC).isoformat().replace("+00:00", "Z")

@@ -9,13 +9,12 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from google.protobuf import timestamp_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
-
 from studbook.cli import times
 
 MAX_CELL = 60
@@ -127,7 +126,7 @@ def format_time(stamp: timestamp_pb2.Timestamp | None) -> str:
     """`2026-11-03 14:05:12 +01:00` (local time, or UTC with --utc), or "" when unset."""
     if stamp is None or (stamp.seconds == 0 and stamp.nanos == 0):
         return ""
-    return times.format_moment(stamp.ToDatetime(tzinfo=timezone.utc))
+    return times.format_moment(stamp.ToDatetime(tzinfo=UTC))
 
 
 def format_size(size: int) -> str:

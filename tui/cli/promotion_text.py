@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from studbook.client.names import short_promotion, short_version
 from studbook.cli.output import PLAIN, Painter, enum_label, format_time, table
+from studbook.client.names import short_promotion, short_version
 from studbook.client.safe_text import shows_user_text
 from studbook.v1 import stages_pb2
 

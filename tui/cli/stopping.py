@@ -73,7 +73,7 @@ def _listener(socket_path: str) -> tuple[int, int]:
         except PermissionError:
             raise StudbookError("PERMISSION_DENIED", "NOT_A_STUDBOOK_DAEMON",
                                 f"{socket_path} is not yours to reach (permission denied); only its owner may stop "
-                                "the daemon there")  # fmt: skip
+                                "the daemon there") from None  # fmt: skip
         except OSError:
             raise StudbookError("UNAVAILABLE", "NO_DAEMON", f"no studbook daemon is running on unix://{socket_path}",
                                 {"socket": socket_path}) from None  # fmt: skip

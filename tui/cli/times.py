@@ -10,7 +10,7 @@ same functions, passing its own zone.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Literal
 
 # Seconds per unit; the same table serves lifetimes (`token create --expires 90d`).
@@ -34,7 +34,7 @@ class InvalidTime(ValueError):
 def use_utc(enabled: bool) -> None:
     """Print (and read zone-less) times in UTC instead of the local zone."""
     global _zone
-    _zone = timezone.utc if enabled else None
+    _zone = UTC if enabled else None
 
 
 # A zone argument: a tzinfo, None for this machine's local zone, or the CLI's display zone.
@@ -58,7 +58,7 @@ def format_moment(moment: datetime, zone: Zone = "display") -> str:
 
 def rfc3339(moment: datetime) -> str:
     """`2026-11-03T13:05:12.481000Z`: the instant in UTC, as the API and --json spell times."""
-    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def offset(moment: datetime) -> str:
@@ -91,7 +91,7 @@ def _midnight(now: datetime, days_back: int, zone: tzinfo | None) -> datetime:
 
 def parse_moment(text: str, now: datetime | None = None, zone: Zone = "display") -> datetime:
     """A time typed by a person -> an aware datetime; a zone-less one is read in `zone`. Raises InvalidTime."""
-    now = now if now is not None else datetime.now(timezone.utc)
+    now = now if now is not None else datetime.now(UTC)
     place = _resolve(zone)
     word = " ".join(text.split()).lower()
     if word == "now":

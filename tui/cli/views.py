@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from studbook.cli import format_view, output
-from studbook.client.names import short_version
 from studbook.cli.output import Painter, fields, format_number, format_size, format_time, section, table
 from studbook.cli.promotion_text import waiting_line
+from studbook.client.names import short_version
 from studbook.client.safe_text import shows_user_text
 from studbook.v1 import (
     access_pb2,
@@ -23,9 +23,14 @@ from studbook.v1 import (
 )
 
 PLAIN = output.PLAIN
-_STATUS_STYLE = {"ready": "green", "failed": "red", "quarantined": "red", "missing": "yellow", "modified": "yellow",
-                 "corrupt": "red"}
-
+_STATUS_STYLE = {
+    "ready": "green",
+    "failed": "red",
+    "quarantined": "red",
+    "missing": "yellow",
+    "modified": "yellow",
+    "corrupt": "red",
+}
 
 
 def _number(version_name: str) -> str:
@@ -83,7 +88,9 @@ def verify_summary(summary: maintenance_pb2.VerifySummary, paint: Painter = PLAI
         lines.append(f"skipped {summary.skipped_count} referenced (not kept) version(s): {named}"
                      + (f" and {more} more" if more > 0 else ""))  # fmt: skip
     if summary.corrupt_count:
-        lines.append(paint(f"{summary.corrupt_count} version(s) refer to bytes that changed or are gone:", "red", "bold"))
+        lines.append(
+            paint(f"{summary.corrupt_count} version(s) refer to bytes that changed or are gone:", "red", "bold")
+        )
         rows = [(short_version(v.version), output.enum_label(resources_pb2.VersionStatus, v.status), v.reason)
                 for v in summary.corrupt_versions]  # fmt: skip
         lines.append(table(("VERSION", "STATUS", "WHY"), rows, paint=paint, limit=200))
@@ -138,9 +145,7 @@ def models_table(models: Iterable[resources_pb2.Model], paint: Painter = PLAIN) 
 
 
 @shows_user_text
-def versions_table(
-    versions: Iterable[resources_pb2.ModelVersion], *, with_model: bool, paint: Painter = PLAIN
-) -> str:
+def versions_table(versions: Iterable[resources_pb2.ModelVersion], *, with_model: bool, paint: Painter = PLAIN) -> str:
     rows = [
         (
             short_version(v.name) if with_model else v.number,
@@ -462,7 +467,9 @@ _ACTION_STYLE = {"purge": "red", "archive": "yellow", "wait": "dim", "keep": "gr
 def garbage_collection(report: retention_pb2.GarbageCollection, paint: Painter = PLAIN) -> str:
     """What `gc` did (or, with --dry-run, would do): each version beyond keep_last, then the blobs."""
     would = "would be " if report.dry_run else ""
-    heading = ("dry run, nothing changed" if report.dry_run else "garbage collected") + f" at {format_time(report.time)}"
+    heading = (
+        "dry run, nothing changed" if report.dry_run else "garbage collected"
+    ) + f" at {format_time(report.time)}"
     counts = (f"versions beyond keep_last: {report.purged} {would}purged, {report.archived} {would}archived, "
               f"{report.waiting} waiting for their purge, {report.kept} kept")  # fmt: skip
     rows = [
@@ -543,8 +550,12 @@ def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
     roots = table(
         ("ROOT", "OBSERVER", "FILES", "PROBLEM"),
         [
-            (r.path, r.observer or paint("not watched", "red"), "referenced in place" if r.keep_in_place else "kept",
-             _incident(r.problem) if r.HasField("problem") else "")
+            (
+                r.path,
+                r.observer or paint("not watched", "red"),
+                "referenced in place" if r.keep_in_place else "kept",
+                _incident(r.problem) if r.HasField("problem") else "",
+            )
             for r in status.roots
         ],  # fmt: skip
         paint=paint,
@@ -594,7 +605,7 @@ def _expires(token: access_pb2.Token, now: datetime | None, paint: Painter) -> s
     if not token.HasField("expire_time"):
         return "never"
     when = format_time(token.expire_time)
-    if now is not None and token.expire_time.ToDatetime(tzinfo=timezone.utc) <= now:
+    if now is not None and token.expire_time.ToDatetime(tzinfo=UTC) <= now:
         return paint(f"{when} (expired)", "red")
     return when
 
@@ -607,9 +618,7 @@ def _revoked(token: access_pb2.Token, paint: Painter) -> str:
 
 
 @shows_user_text
-def tokens_table(
-    tokens: Iterable[access_pb2.Token], *, now: datetime | None = None, paint: Painter = PLAIN
-) -> str:
+def tokens_table(tokens: Iterable[access_pb2.Token], *, now: datetime | None = None, paint: Painter = PLAIN) -> str:
     """NAME ID ROLE CREATED CREATOR EXPIRES REVOKED, one token a line; never a secret (none is kept).
 
     With `now` (aware), expiries already past are marked.

@@ -32,10 +32,9 @@ from typing import Any
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from textual_serve.server import Server
-
 from studbook.cli.web import WEB_TOKEN_ENV, WebSettings, session_command
 from studbook.client.errors import StudbookError
+from textual_serve.server import Server
 
 # Seconds the UI processes get to quit when the server stops.
 STOP_SECONDS = 5.0
@@ -192,7 +191,9 @@ class WebServer(Server):
             # Made up just now, so this line is the only place it is shown.
             print(f"studbook web: open {url}?token={self.settings.token}", flush=True)
         else:
-            print(f"studbook web: open {url}?token=TOKEN, TOKEN being ${WEB_TOKEN_ENV} or --web-token-file's", flush=True)
+            print(
+                f"studbook web: open {url}?token=TOKEN, TOKEN being ${WEB_TOKEN_ENV} or --web-token-file's", flush=True
+            )
 
 
 def _refused(status: int, text: str) -> web.Response:

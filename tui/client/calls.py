@@ -13,13 +13,12 @@ import socket
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Generic, TypedDict, TypeVar, Union
+from datetime import UTC, datetime
+from typing import Any, Generic, TypedDict, TypeVar
 
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
-
 from studbook.client import names
 from studbook.v1 import (
     access_pb2,
@@ -45,9 +44,9 @@ REGISTER_PATH_TIMEOUT = 900.0
 COLLECT_GARBAGE_TIMEOUT = 900.0
 CREATED_FROM = "python-client"
 
-MetricsArg = Union[Mapping[str, float], Iterable[resources_pb2.Metric]]
-DatasetArg = Union[str, Mapping[str, str], resources_pb2.Dataset]
-ParentArg = Union[str, tuple[str, str], resources_pb2.ParentVersion]
+MetricsArg = Mapping[str, float] | Iterable[resources_pb2.Metric]
+DatasetArg = str | Mapping[str, str] | resources_pb2.Dataset
+ParentArg = str | tuple[str, str] | resources_pb2.ParentVersion
 
 
 @dataclass(frozen=True)
@@ -113,7 +112,7 @@ def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
     """A proto Timestamp; a naive datetime is taken as local time."""
     stamp = timestamp_pb2.Timestamp()
     aware = moment if moment.tzinfo is not None else moment.astimezone()
-    stamp.FromDatetime(aware.astimezone(timezone.utc))
+    stamp.FromDatetime(aware.astimezone(UTC))
     return stamp
 
 
@@ -309,7 +308,10 @@ def rollback(
 ) -> Call[stages_pb2.Promotion]:
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
-        model=names.model_name(model), stage=stage, reason=reason, expected_etag=expected_etag,
+        model=names.model_name(model),
+        stage=stage,
+        reason=reason,
+        expected_etag=expected_etag,
         validate_only=validate_only,
     )
     return Call("StageService", "RollbackStage", request)
@@ -438,9 +440,7 @@ def list_drops(*, model: str = "", page_size: int = 0, page_token: str = "") -> 
 def list_quarantined_drops(
     *, model: str = "", page_size: int = 0, page_token: str = ""
 ) -> Call[drops_pb2.ListQuarantinedDropsResponse]:
-    request = drops_pb2.ListQuarantinedDropsRequest(
-        model=drop_model(model), page_size=page_size, page_token=page_token
-    )
+    request = drops_pb2.ListQuarantinedDropsRequest(model=drop_model(model), page_size=page_size, page_token=page_token)
     return Call("DropService", "ListQuarantinedDrops", request, idempotent=True)
 
 

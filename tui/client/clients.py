@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import importlib
-from concurrent.futures import ThreadPoolExecutor
 import os
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 
@@ -29,12 +28,11 @@ import grpc.aio
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
-
 from studbook import locations
 from studbook.client import calls
-from studbook.client.safe_text import safe
 from studbook.client.errors import StudbookError
 from studbook.client.methods import M, Methods, P, R, Rpc
+from studbook.client.safe_text import safe
 from studbook.v1 import (
     artifacts_pb2,
     audit_pb2,

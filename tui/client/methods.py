@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
-
 from studbook.client import calls
 from studbook.v1 import access_pb2, registry_pb2, resources_pb2
 
@@ -142,7 +141,9 @@ class Methods:
         "Which promotion policy is in force, when it was loaded, and why a newer file is not."))  # fmt: skip
 
     # ---- drop-ins ----
-    list_drops = rpc(calls.list_drops, doc="Every drop the watcher knows, whatever its state, ordered by root and path.")
+    list_drops = rpc(
+        calls.list_drops, doc="Every drop the watcher knows, whatever its state, ordered by root and path."
+    )
     list_quarantined_drops = rpc(calls.list_quarantined_drops, doc=(
         "The drops that could not be registered, each with its reason and what to fix."))  # fmt: skip
     retry_drop = rpc(calls.retry_drop, doc=(

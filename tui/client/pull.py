@@ -55,7 +55,9 @@ class Landing:
     def __init__(self, dest: Path, file: resources_pb2.ArtifactFile) -> None:
         parts = PurePosixPath(file.path).parts
         if not parts or file.path.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise StudbookError("INVALID_ARGUMENT", "INVALID_FILE_PATH", f"refusing to write outside {dest}: {file.path!r}")
+            raise StudbookError(
+                "INVALID_ARGUMENT", "INVALID_FILE_PATH", f"refusing to write outside {dest}: {file.path!r}"
+            )
         self.file = file
         self.target = dest.joinpath(*parts)
         self.part = self.target.with_name(self.target.name + PART_SUFFIX)
@@ -66,7 +68,11 @@ class Landing:
 
     def start(self) -> int | None:
         """The offset to read from; None when the file is already there, intact."""
-        if self.target.is_file() and self.target.stat().st_size == self.file.size and _sha256(self.target) == self.file.sha256:
+        if (
+            self.target.is_file()
+            and self.target.stat().st_size == self.file.size
+            and _sha256(self.target) == self.file.sha256
+        ):
             return None
         self.target.parent.mkdir(parents=True, exist_ok=True)
         offset = self.part.stat().st_size if self.part.is_file() else 0

@@ -115,6 +115,7 @@ def _clean(message: Message) -> None:
 
 def _clean_map(field: FieldDescriptor, mapping: Any) -> None:
     from google.protobuf.descriptor import FieldDescriptor
+
     key_is_text = field.message_type.fields_by_name["key"].type == FieldDescriptor.TYPE_STRING
     value_type = field.message_type.fields_by_name["value"].type
     if value_type == FieldDescriptor.TYPE_MESSAGE:

@@ -61,10 +61,13 @@ def _hashed(rel: str, path: Path) -> LocalFile:
     return LocalFile(rel, path, size, hasher.hexdigest())
 
 
-def upload_messages(file: LocalFile, offset: int, progress: Progress | None) -> Iterator[artifacts_pb2.UploadArtifactFileRequest]:
+def upload_messages(
+    file: LocalFile, offset: int, progress: Progress | None
+) -> Iterator[artifacts_pb2.UploadArtifactFileRequest]:
     """The header, then the file's bytes from `offset` in chunks."""
     yield artifacts_pb2.UploadArtifactFileRequest(
-        header=artifacts_pb2.UploadHeader(sha256=file.sha256, size=file.size, offset=offset))
+        header=artifacts_pb2.UploadHeader(sha256=file.sha256, size=file.size, offset=offset)
+    )
     with open(file.path, "rb") as handle:
         handle.seek(offset)
         while chunk := handle.read(CHUNK):

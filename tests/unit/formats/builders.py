@@ -37,9 +37,7 @@ def pb_bytes(number: int, payload: bytes | str) -> bytes:
 
 
 def onnx_value_info(name: str, elem_type: int, dims: list[int | str]) -> bytes:
-    shape = b"".join(
-        pb_bytes(1, pb_int(1, d) if isinstance(d, int) else pb_bytes(2, d)) for d in dims
-    )
+    shape = b"".join(pb_bytes(1, pb_int(1, d) if isinstance(d, int) else pb_bytes(2, d)) for d in dims)
     tensor_type = pb_int(1, elem_type) + pb_bytes(2, shape)
     return pb_bytes(1, name) + pb_bytes(2, pb_bytes(1, tensor_type))
 
@@ -113,7 +111,9 @@ def tf_graph(nodes: list[bytes] = (), functions: list[list[bytes]] = ()) -> byte
 
 
 def saved_model_pb(
-    signatures: Signatures, tf_version: str = "2.16.1", graph: bytes | None = None,
+    signatures: Signatures,
+    tf_version: str = "2.16.1",
+    graph: bytes | None = None,
     ops: list[str] = (),  # type: ignore[assignment]
 ) -> bytes:
     """signatures: name -> {"inputs"/"outputs": {key: (dtype enum, dims)}}; the graph as given,

@@ -9,7 +9,6 @@ import zlib
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.formats import FormatError, inspect_file
 from studbook.daemon.formats.detect import sniff
 

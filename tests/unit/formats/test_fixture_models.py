@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.domain.model import Dataset, TensorSpec
 from studbook.daemon.formats import FolderInfo, inspect_file, inspect_folder
 from support.models import FIXTURES, expected, facts, fixture
@@ -52,7 +51,9 @@ def test_every_committed_file_is_detected_as_what_made_it(name: str) -> None:
     json.dumps(info.metadata)
 
 
-_COUNTED = sorted(name for name, fact in expected()["files"].items() if "parameter_count" in fact and not name.startswith("keras/"))
+_COUNTED = sorted(
+    name for name, fact in expected()["files"].items() if "parameter_count" in fact and not name.startswith("keras/")
+)
 
 
 @pytest.mark.parametrize("name", _COUNTED)

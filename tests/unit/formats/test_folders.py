@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.domain.model import Dataset
 from studbook.daemon.formats import FormatError, inspect_folder
 

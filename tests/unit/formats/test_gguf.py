@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.formats import FormatError, Limits, inspect_file
-
 from support.models import copy_fixture, facts, fixture
 
 from .builders import gguf_bytes, gguf_string

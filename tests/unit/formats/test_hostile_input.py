@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.formats import FileInfo, FolderInfo, FormatError, Limits, inspect_file, inspect_folder
 
 from .builders import (
@@ -80,8 +79,17 @@ def _seeds() -> list[bytes]:
 
 SEEDS = _seeds()
 MAGICS = [
-    b"GGUF\x03\x00\x00\x00", b"PK\x03\x04", b"PK\x05\x06", b"\x80\x04", b"\x80\x02", b"\x08\x07\x12",
-    b"\x08\x01\x12", b"\x78\x9c", b"\x1f\x8b", b"BZh9", b"\x93NUMPY",
+    b"GGUF\x03\x00\x00\x00",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"\x80\x04",
+    b"\x80\x02",
+    b"\x08\x07\x12",
+    b"\x08\x01\x12",
+    b"\x78\x9c",
+    b"\x1f\x8b",
+    b"BZh9",
+    b"\x93NUMPY",
 ]
 
 

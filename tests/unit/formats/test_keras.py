@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from studbook.daemon.domain.model import TensorSpec
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 

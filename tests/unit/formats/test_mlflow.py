@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.domain.model import TensorSpec
 from studbook.daemon.formats import FormatError, Limits, inspect_folder
 

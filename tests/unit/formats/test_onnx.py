@@ -9,10 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.domain.model import TensorSpec
 from studbook.daemon.formats import FormatError, Limits, inspect_file
-
 from support.models import copy_fixture, expected, facts, fixture
 
 from .builders import onnx_model, onnx_tensor, onnx_value_info, pb_bytes, pb_int

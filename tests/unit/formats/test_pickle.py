@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 from support.models import expected, facts, fixture
 
@@ -56,8 +55,7 @@ def test_globals_reached_through_getattr_are_reported(tmp_path: Path) -> None:
     marker = tmp_path / "executed"
     # getattr(importlib.import_module("os"), "system")("touch marker"), by hand.
     data = (
-        b"cbuiltins\ngetattr\n(cimportlib\nimport_module\n(S'os'\ntRS'system'\ntR"
-        + f"(S'touch {marker}'\ntR.".encode()
+        b"cbuiltins\ngetattr\n(cimportlib\nimport_module\n(S'os'\ntRS'system'\ntR" + f"(S'touch {marker}'\ntR.".encode()
     )
     path = write(tmp_path, data)
 

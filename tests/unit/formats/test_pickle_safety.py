@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.formats import inspect_file
 from studbook.daemon.formats.info import DANGEROUS_GLOBAL, UNKNOWN_GLOBAL, UNSAFE_FORMAT
 
@@ -24,28 +23,69 @@ def flags_of(tmp_path: Path, data: bytes, name: str = "model.pkl") -> tuple[str,
 
 
 DANGEROUS = [
-    ("os", "system"), ("posix", "system"), ("nt", "system"), ("subprocess", "Popen"),
-    ("subprocess", "check_output"), ("builtins", "eval"), ("builtins", "exec"),
-    ("builtins", "compile"), ("builtins", "__import__"), ("builtins", "getattr"),
-    ("builtins", "setattr"), ("builtins", "delattr"), ("builtins", "open"),
-    ("builtins", "breakpoint"), ("builtins", "input"), ("__builtin__", "eval"),
-    ("__builtin__", "apply"), ("io", "open"), ("_io", "FileIO"), ("shutil", "rmtree"),
-    ("socket", "create_connection"), ("runpy", "run_path"), ("importlib", "import_module"),
-    ("pty", "spawn"), ("webbrowser", "open"), ("sys", "exit"), ("ctypes", "CDLL"),
-    ("multiprocessing", "Process"), ("signal", "signal"), ("code", "InteractiveInterpreter"),
-    ("codeop", "compile_command"), ("pickle", "loads"), ("_pickle", "loads"),
-    ("marshal", "loads"), ("types", "FunctionType"), ("types", "CodeType"),
-    ("operator", "attrgetter"), ("operator", "methodcaller"), ("_operator", "methodcaller"),
-    ("functools", "partial"), ("functools", "reduce"), ("copyreg", "add_extension"),
+    ("os", "system"),
+    ("posix", "system"),
+    ("nt", "system"),
+    ("subprocess", "Popen"),
+    ("subprocess", "check_output"),
+    ("builtins", "eval"),
+    ("builtins", "exec"),
+    ("builtins", "compile"),
+    ("builtins", "__import__"),
+    ("builtins", "getattr"),
+    ("builtins", "setattr"),
+    ("builtins", "delattr"),
+    ("builtins", "open"),
+    ("builtins", "breakpoint"),
+    ("builtins", "input"),
+    ("__builtin__", "eval"),
+    ("__builtin__", "apply"),
+    ("io", "open"),
+    ("_io", "FileIO"),
+    ("shutil", "rmtree"),
+    ("socket", "create_connection"),
+    ("runpy", "run_path"),
+    ("importlib", "import_module"),
+    ("pty", "spawn"),
+    ("webbrowser", "open"),
+    ("sys", "exit"),
+    ("ctypes", "CDLL"),
+    ("multiprocessing", "Process"),
+    ("signal", "signal"),
+    ("code", "InteractiveInterpreter"),
+    ("codeop", "compile_command"),
+    ("pickle", "loads"),
+    ("_pickle", "loads"),
+    ("marshal", "loads"),
+    ("types", "FunctionType"),
+    ("types", "CodeType"),
+    ("operator", "attrgetter"),
+    ("operator", "methodcaller"),
+    ("_operator", "methodcaller"),
+    ("functools", "partial"),
+    ("functools", "reduce"),
+    ("copyreg", "add_extension"),
     ("copy_reg", "dispatch_table"),
-    ("http.client", "HTTPSConnection"), ("urllib.request", "urlopen"),
-    ("requests.api", "get"), ("ftplib", "FTP"), ("smtplib", "SMTP"), ("tempfile", "mkstemp"),
-    ("glob", "glob"), ("pathlib", "Path"), ("numpy.testing._private.utils", "runstring"),
-    ("numpy.f2py", "compile"), ("torch.serialization", "load"), ("torch", "load"),
-    ("torch.storage", "_load_from_bytes"), ("uuid", "_get_command_stdout"),
-    ("logging", "FileHandler"), ("pydoc", "locate"), ("pkgutil", "resolve_name"),
+    ("http.client", "HTTPSConnection"),
+    ("urllib.request", "urlopen"),
+    ("requests.api", "get"),
+    ("ftplib", "FTP"),
+    ("smtplib", "SMTP"),
+    ("tempfile", "mkstemp"),
+    ("glob", "glob"),
+    ("pathlib", "Path"),
+    ("numpy.testing._private.utils", "runstring"),
+    ("numpy.f2py", "compile"),
+    ("torch.serialization", "load"),
+    ("torch", "load"),
+    ("torch.storage", "_load_from_bytes"),
+    ("uuid", "_get_command_stdout"),
+    ("logging", "FileHandler"),
+    ("pydoc", "locate"),
+    ("pkgutil", "resolve_name"),
     # Re-exports: a harmless-looking module's attribute that is a dangerous callable.
-    ("some_package.helpers", "system"), ("torch.nn.modules.linear", "os"),
+    ("some_package.helpers", "system"),
+    ("torch.nn.modules.linear", "os"),
     ("sklearn.tree._classes", "Popen"),
     # Dotted names (protocol 4) that walk dunders to reach globals.
     ("collections", "OrderedDict.__init__.__globals__"),
@@ -66,9 +106,7 @@ def test_a_dangerous_global_is_flagged_even_when_never_called(
 
 def test_a_dangerous_callable_wrapped_in_partial_is_flagged_with_its_wrapper(tmp_path: Path) -> None:
     # functools.partial(os.system, "true")(): the wrapper is what REDUCE calls.
-    data = (
-        b"\x80\x02cfunctools\npartial\ncos\nsystem\nX\x04\x00\x00\x00true\x86R)R."
-    )
+    data = b"\x80\x02cfunctools\npartial\ncos\nsystem\nX\x04\x00\x00\x00true\x86R)R."
 
     flags = flags_of(tmp_path, data)
 
@@ -141,34 +179,61 @@ def test_dangerous_globals_come_before_unknown_ones_and_metadata_lists_both(tmp_
 
 
 BENIGN = [
-    ("torch.nn.modules.linear", "Linear"), ("torch.nn.modules.conv", "Conv2d"),
-    ("torch.nn.modules.container", "Sequential"), ("torch.nn.modules.container", "ModuleList"),
-    ("torch.nn.modules.container", "ModuleDict"), ("torch.nn.modules.container", "ParameterDict"),
-    ("torch.nn.modules.batchnorm", "BatchNorm1d"), ("torch.nn.modules.normalization", "LayerNorm"),
-    ("torch.nn.modules.dropout", "Dropout"), ("torch.nn.modules.activation", "GELU"),
-    ("torch.nn.modules.activation", "MultiheadAttention"), ("torch.nn.modules.sparse", "Embedding"),
-    ("torch.nn.modules.rnn", "LSTM"), ("torch.nn.modules.rnn", "GRU"),
-    ("torch.nn.modules.transformer", "TransformerEncoderLayer"), ("torch.nn.functional", "relu"),
-    ("torch._C._nn", "gelu"), ("torch", "tanh"),
-    ("torch._utils", "_rebuild_tensor_v2"), ("torch._utils", "_rebuild_parameter"),
-    ("torch", "FloatStorage"), ("torch", "bfloat16"), ("torch", "Size"), ("torch", "device"),
+    ("torch.nn.modules.linear", "Linear"),
+    ("torch.nn.modules.conv", "Conv2d"),
+    ("torch.nn.modules.container", "Sequential"),
+    ("torch.nn.modules.container", "ModuleList"),
+    ("torch.nn.modules.container", "ModuleDict"),
+    ("torch.nn.modules.container", "ParameterDict"),
+    ("torch.nn.modules.batchnorm", "BatchNorm1d"),
+    ("torch.nn.modules.normalization", "LayerNorm"),
+    ("torch.nn.modules.dropout", "Dropout"),
+    ("torch.nn.modules.activation", "GELU"),
+    ("torch.nn.modules.activation", "MultiheadAttention"),
+    ("torch.nn.modules.sparse", "Embedding"),
+    ("torch.nn.modules.rnn", "LSTM"),
+    ("torch.nn.modules.rnn", "GRU"),
+    ("torch.nn.modules.transformer", "TransformerEncoderLayer"),
+    ("torch.nn.functional", "relu"),
+    ("torch._C._nn", "gelu"),
+    ("torch", "tanh"),
+    ("torch._utils", "_rebuild_tensor_v2"),
+    ("torch._utils", "_rebuild_parameter"),
+    ("torch", "FloatStorage"),
+    ("torch", "bfloat16"),
+    ("torch", "Size"),
+    ("torch", "device"),
     ("torch.nn.parameter", "Parameter"),
     ("sklearn.linear_model._logistic", "LogisticRegression"),
-    ("sklearn.ensemble._forest", "RandomForestClassifier"), ("sklearn.tree._tree", "Tree"),
-    ("sklearn.tree._classes", "DecisionTreeClassifier"), ("sklearn.svm._classes", "SVC"),
+    ("sklearn.ensemble._forest", "RandomForestClassifier"),
+    ("sklearn.tree._tree", "Tree"),
+    ("sklearn.tree._classes", "DecisionTreeClassifier"),
+    ("sklearn.svm._classes", "SVC"),
     ("sklearn.neighbors._classification", "KNeighborsClassifier"),
-    ("sklearn.naive_bayes", "GaussianNB"), ("sklearn.cluster._kmeans", "KMeans"),
-    ("sklearn.decomposition._pca", "PCA"), ("sklearn.preprocessing._data", "StandardScaler"),
-    ("sklearn.pipeline", "Pipeline"), ("sklearn.compose._column_transformer", "ColumnTransformer"),
+    ("sklearn.naive_bayes", "GaussianNB"),
+    ("sklearn.cluster._kmeans", "KMeans"),
+    ("sklearn.decomposition._pca", "PCA"),
+    ("sklearn.preprocessing._data", "StandardScaler"),
+    ("sklearn.pipeline", "Pipeline"),
+    ("sklearn.compose._column_transformer", "ColumnTransformer"),
     ("sklearn.feature_extraction.text", "TfidfVectorizer"),
-    ("sklearn.impute._base", "SimpleImputer"), ("sklearn.neural_network._multilayer_perceptron", "MLPClassifier"),
+    ("sklearn.impute._base", "SimpleImputer"),
+    ("sklearn.neural_network._multilayer_perceptron", "MLPClassifier"),
     ("sklearn.model_selection._search", "GridSearchCV"),
-    ("numpy", "dtype"), ("numpy.dtypes", "Float64DType"), ("numpy", "float32"),
-    ("numpy.random._pcg64", "PCG64"), ("numpy.core.multiarray", "_reconstruct"),
-    ("collections", "OrderedDict"), ("collections", "defaultdict"), ("copyreg", "_reconstructor"),
-    ("copy_reg", "_reconstructor"), ("__builtin__", "bytes"), ("numpy.ma", "MaskedArray"),
+    ("numpy", "dtype"),
+    ("numpy.dtypes", "Float64DType"),
+    ("numpy", "float32"),
+    ("numpy.random._pcg64", "PCG64"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("collections", "OrderedDict"),
+    ("collections", "defaultdict"),
+    ("copyreg", "_reconstructor"),
+    ("copy_reg", "_reconstructor"),
+    ("__builtin__", "bytes"),
+    ("numpy.ma", "MaskedArray"),
     ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
-    ("sklearn.neighbors._kd_tree", "newObj"), ("sklearn.metrics._scorer", "_PassthroughScorer"),
+    ("sklearn.neighbors._kd_tree", "newObj"),
+    ("sklearn.metrics._scorer", "_PassthroughScorer"),
     ("sklearn.metrics._classification", "accuracy_score"),
 ]
 
@@ -198,8 +263,8 @@ _IDENT = st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True)
 
 @given(package=_SKLEARN, private=_IDENT, name=_CLASS)
 def test_any_estimator_class_name_in_an_estimator_package_is_allowed(package: str, private: str, name: str) -> None:
-    from studbook.daemon.formats.pickle_allowlist import is_allowed
     from studbook.daemon.domain.pickle_danger import is_dangerous
+    from studbook.daemon.formats.pickle_allowlist import is_allowed
 
     module = f"sklearn.{package}.{private}"
     assert is_allowed(module, name) or is_dangerous(module, name)

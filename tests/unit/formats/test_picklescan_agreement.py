@@ -20,14 +20,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from picklescan import scanner
-
 from studbook.daemon.formats import inspect_file
 from studbook.daemon.formats.info import DANGEROUS_GLOBAL
 
 from .builders import pickle_global, write_zip
-
 
 
 class Reduces:
@@ -156,4 +153,9 @@ def test_any_mix_of_globals_gets_picklescans_dangerous_verdicts(
     # Nothing picklescan passes as safe is called dangerous here, except by this scanner's
     # wider lists, and never the allow-listed framework classes.
     assert theirs <= ours
-    assert not ours & {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "numpy.dtype", "sklearn.tree._tree.Tree"}
+    assert not ours & {
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor_v2",
+        "numpy.dtype",
+        "sklearn.tree._tree.Tree",
+    }

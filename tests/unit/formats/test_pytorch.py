@@ -9,9 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.formats import FormatError, inspect_file
-
 from support.models import facts, fixture
 
 from .builders import write_zip

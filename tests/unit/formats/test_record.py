@@ -9,7 +9,6 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.domain import format_info as fi
 from studbook.daemon.formats import inspect_file, inspect_folder
 from studbook.daemon.formats.record import card_metrics, file_record, version_record
@@ -168,7 +167,9 @@ def test_a_savedmodel_folder_summary_names_signatures_and_variables(tmp_path: Pa
 
     summary = version_record([(len(pb), record), (8, fi.FormatInfo(format="unknown"))], inspect_folder(tmp_path, files))
 
-    assert summary.format == "savedmodel" and summary.framework == "tensorflow" and summary.framework_version == "2.16.1"
+    assert (
+        summary.format == "savedmodel" and summary.framework == "tensorflow" and summary.framework_version == "2.16.1"
+    )
     assert summary.savedmodel == fi.SavedModelInfo(("serving_default",), ("serve",), ("variables/variables.index",),
                                                    "2.16.1", ("MatMul", "Placeholder", "Relu"))  # fmt: skip
 

@@ -10,9 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.formats import FormatError, Limits, inspect_file
-
 from support.models import facts, fixture
 
 from .builders import safetensors_bytes
@@ -117,7 +115,7 @@ def test_offsets_that_disagree_with_dtype_and_shape_are_refused(tmp_path: Path) 
 @pytest.mark.parametrize(
     ("header", "reason"),
     [
-        (b"{\"w\": not json", "BAD_JSON"),
+        (b'{"w": not json', "BAD_JSON"),
         (b'{"w": 5}', "BAD_HEADER"),
         (b'{"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 0]}}', "BAD_HEADER"),
         (b'{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}', "INVALID_OFFSETS"),
@@ -136,7 +134,10 @@ def test_malformed_headers_get_a_reason(tmp_path: Path, header: bytes, reason: s
 
 def header_file(entries: dict[str, list[int]], data_size: int) -> bytes:
     """A U8 safetensors file whose tensors sit at the given [begin, end] offsets."""
-    header = {name: {"dtype": "U8", "shape": [end - begin], "data_offsets": [begin, end]} for name, (begin, end) in entries.items()}
+    header = {
+        name: {"dtype": "U8", "shape": [end - begin], "data_offsets": [begin, end]}
+        for name, (begin, end) in entries.items()
+    }
     raw = json.dumps(header).encode()
     return struct.pack("<Q", len(raw)) + raw + b"\0" * data_size
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.model import TensorSpec
 from studbook.daemon.formats import FormatError, inspect_file, inspect_folder, tf_ops
 
@@ -72,7 +71,9 @@ SERVING_OPS = ["Placeholder", "MatMul", "BiasAdd", "Relu", "Softmax", "VarHandle
 
 
 def write_model(tmp_path: Path, graph: bytes) -> list[Path]:
-    return write_files(tmp_path, {"saved_model.pb": saved_model_pb(SIGNATURES, graph=graph), "variables/variables.index": b"i"})
+    return write_files(
+        tmp_path, {"saved_model.pb": saved_model_pb(SIGNATURES, graph=graph), "variables/variables.index": b"i"}
+    )
 
 
 def test_a_serving_graph_with_its_checkpoint_ops_is_not_flagged(tmp_path: Path) -> None:
@@ -100,7 +101,9 @@ def test_file_and_python_ops_in_the_graph_or_its_functions_are_flagged(tmp_path:
     assert inspect_folder(tmp_path, files).flags == ("unsafe-ops:EagerPyFunc,ReadFile,WriteFile",)
 
 
-@pytest.mark.parametrize(("stream", "flagged"), [("file:///tmp/out.log", True), ("log(error)", False), ("stderr", False)])
+@pytest.mark.parametrize(
+    ("stream", "flagged"), [("file:///tmp/out.log", True), ("log(error)", False), ("stderr", False)]
+)
 def test_print_is_flagged_only_when_it_writes_a_file(tmp_path: Path, stream: str, flagged: bool) -> None:
     write_model(tmp_path, tf_graph([tf_node("PrintV2", attrs={"end": "\n", "output_stream": stream})]))
 

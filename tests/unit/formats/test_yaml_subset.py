@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-
 from studbook.daemon.formats.yaml_subset import YamlError, loads
 from support.models import fixture
 
@@ -23,8 +22,16 @@ def test_scalars_resolve_like_yaml_1_1() -> None:
     text = "a: yes\nb: off\nc: 0x1F\nd: 010\ne: 1_000\nf: 1.5e+3\ng: .inf\nh: 3.11.7\ni: '12'\nj: 2024-01-01\n"
 
     assert loads(text) == {
-        "a": True, "b": False, "c": 31, "d": 8, "e": 1000, "f": 1500.0, "g": float("inf"),
-        "h": "3.11.7", "i": "12", "j": "2024-01-01",
+        "a": True,
+        "b": False,
+        "c": 31,
+        "d": 8,
+        "e": 1000,
+        "f": 1500.0,
+        "g": float("inf"),
+        "h": "3.11.7",
+        "i": "12",
+        "j": "2024-01-01",
     }
 
 

@@ -7,7 +7,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from studbook.daemon.formats import FormatError, Limits, inspect_file
 
 from .builders import write_zip, zip_with_directory

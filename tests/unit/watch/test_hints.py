@@ -6,10 +6,9 @@ import asyncio
 import logging
 import threading
 
-from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileMovedEvent
-
 from studbook.daemon.watch.hints import HintHandler, HintQueue, OverflowLogHandler
 from studbook.daemon.watch.layout import UnitKey
+from watchdog.events import DirMovedEvent, FileClosedEvent, FileCreatedEvent, FileMovedEvent
 
 ROOT = "/r"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.watch.layout import (
     MANIFEST,

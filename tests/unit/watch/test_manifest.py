@@ -7,11 +7,10 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from support.manifests import error_of, manifest
 from studbook.daemon.domain.model import ChangeKind, Dataset, Metric, Run
 from studbook.daemon.watch import jsonpos
 from studbook.daemon.watch.manifest import ManifestError, parse_manifest
+from support.manifests import error_of, manifest
 
 SHA = "ab" * 32
 

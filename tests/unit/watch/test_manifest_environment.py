@@ -7,12 +7,10 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from support.manifests import error_of, manifest
+from studbook.daemon.app.inspection import Inspected
 from studbook.daemon.domain.model import Environment, TrainingConfig
 from studbook.daemon.formats import FolderInfo
 from studbook.daemon.watch.draft import build_draft
-from studbook.daemon.app.inspection import Inspected
 from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import (
     MAX_DATA_VERSIONS,
@@ -22,6 +20,7 @@ from studbook.daemon.watch.manifest import (
     ManifestError,
     parse_manifest,
 )
+from support.manifests import error_of, manifest
 
 ENVIRONMENT = {
     "python_version": "3.12.3",

@@ -6,27 +6,25 @@ from functools import partial
 from typing import ClassVar
 
 from rich.text import Text
+from studbook.cli.promotion_text import approvals_text, gate_counts, gates_text
+from studbook.client import calls
+from studbook.client.errors import StudbookError
+from studbook.client.names import short_promotion
+from studbook.client.safe_text import safe
+from studbook.tui import cells
+from studbook.tui.cells import ThemeText
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.screens.decision import DecisionDialog
+from studbook.tui.screens.promote import promotion_summary
+from studbook.tui.timefmt import TimeFormat
+from studbook.tui.widgets.detail_pane import DetailPane, Field
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import events_pb2, stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
-
-from studbook.client import calls
-
-from studbook.tui import cells
-from studbook.tui.cells import ThemeText
-from studbook.tui.timefmt import TimeFormat
-from studbook.client.errors import StudbookError
-from studbook.client.safe_text import safe
-from studbook.client.names import short_promotion
-from studbook.cli.promotion_text import approvals_text, gate_counts, gates_text
-from studbook.tui.screens.base import RegistryScreen
-from studbook.tui.screens.decision import DecisionDialog
-from studbook.tui.screens.promote import promotion_summary
-from studbook.tui.widgets.detail_pane import DetailPane, Field
-from studbook.tui.widgets.vim_table import VimTable
-from studbook.v1 import events_pb2, stages_pb2
 
 COLUMNS = ("PROMOTION", "VERSION", "TARGET", "ASKED BY", "REASON", "GATES", "APPROVALS", "ASKED")
 REASON_WIDTH = 32
@@ -144,7 +142,9 @@ class ApprovalsScreen(RegistryScreen):
 
     def on_approvals_screen_failed(self, message: Failed) -> None:
         self.show_error(message.error, message.what)
-        self.query_one("#status", Static).update(safe(f"{message.what}: {message.error.message} [{message.error.reason}]"))
+        self.query_one("#status", Static).update(
+            safe(f"{message.what}: {message.error.message} [{message.error.reason}]")
+        )
 
     @on(VimTable.RowHighlighted)
     def show_gates(self) -> None:

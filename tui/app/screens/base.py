@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.timer import Timer
-
-from studbook.tui.cells import ThemeText
 from studbook.client.errors import StudbookError
-from studbook.tui.messages import RegistryChanged, Resynced
+from studbook.tui.cells import ThemeText
 from studbook.tui.live import ConnectionState
+from studbook.tui.messages import RegistryChanged, Resynced
 from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.offline_notice import OfflineNotice, unreachable
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.timer import Timer
 
 if TYPE_CHECKING:
     from studbook.tui.app import StudbookApp

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from studbook.tui.command_line import SPECS, Command, CommandError, parse_command
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,8 +12,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Static
-
-from studbook.tui.command_line import SPECS, Command, CommandError, parse_command
 
 
 class CommandLineScreen(ModalScreen[Command | None]):

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe
+from studbook.tui.diff_rows import card_diff_text, file_rows, metric_rows, signature_text, tensor_rows, value_rows
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.widgets.change_table import ChangeTable
+from studbook.v1 import events_pb2, registry_pb2
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -11,13 +17,6 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
 from textual.widgets import Label, Static
-
-from studbook.tui.diff_rows import card_diff_text, file_rows, metric_rows, signature_text, tensor_rows, value_rows
-from studbook.client.errors import StudbookError
-from studbook.client.safe_text import safe
-from studbook.tui.screens.base import RegistryScreen
-from studbook.tui.widgets.change_table import ChangeTable
-from studbook.v1 import events_pb2, registry_pb2
 
 SECTIONS = ("metrics", "params", "signature", "files", "tags", "environment", "card", "format", "tensors")
 VALUE_TITLES = ("KEY", "BASE", "TARGET", "CHANGE")

@@ -6,21 +6,20 @@ import asyncio
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.widgets import Static
-
+from studbook.cli.output import enum_label
 from studbook.client.clients import drop_settled
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe
-from studbook.cli.output import enum_label
 from studbook.tui.drop_text import drop_fields, verdict_headline, verdict_text, within_root
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.detail_pane import DetailPane
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import drops_pb2
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static
 
 # Fixed widths, all on screen at 120 columns: one long path or message must not push the others off;
 # the detail pane under the list shows every cell whole.
@@ -244,4 +243,3 @@ class DropsScreen(RegistryScreen):
         if action == "retry" and self.registry.readonly:
             return False
         return True
-

@@ -9,14 +9,13 @@ from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
+from studbook.tui.command_line import SPECS, Spec
+from studbook.tui.config import settings_path
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Label, Static
-
-from studbook.tui.command_line import SPECS, Spec
-from studbook.tui.config import settings_path
 
 
 @dataclass(frozen=True)

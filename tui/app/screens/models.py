@@ -6,20 +6,19 @@ import asyncio
 from typing import ClassVar
 
 from rich.text import Text
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe
+from studbook.tui import cells
+from studbook.tui.column_fit import fit_columns
+from studbook.tui.screens.base import RegistryScreen
+from studbook.tui.widgets.filter_bar import FilterBar
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Static
-
-from studbook.tui import cells
-from studbook.tui.column_fit import fit_columns
-from studbook.client.errors import StudbookError
-from studbook.client.safe_text import safe
-from studbook.tui.screens.base import RegistryScreen
-from studbook.tui.widgets.filter_bar import FilterBar
-from studbook.tui.widgets.vim_table import VimTable
-from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 
 # (order_by sent to the daemon, label)
 SORTS = (("name", "name"), ("update_time desc", "recently changed"), ("create_time desc", "newest"), ("owner", "owner"))
@@ -117,9 +116,7 @@ class ModelsScreen(RegistryScreen):
                 return None
             async with gate:
                 try:
-                    found = await client.list_versions(
-                        model.name, page_size=1, summary_only=True, show_archived=True
-                    )
+                    found = await client.list_versions(model.name, page_size=1, summary_only=True, show_archived=True)
                 except StudbookError:
                     return None
             return found.versions[0] if found.versions else None

@@ -12,6 +12,12 @@ from __future__ import annotations
 import asyncio
 from typing import ClassVar
 
+from studbook.cli.output import enum_label
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe
+from studbook.tui import cells
+from studbook.tui.widgets.gate_list import GateList
+from studbook.v1 import resources_pb2, stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -20,13 +26,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
-
-from studbook.cli.output import enum_label
-from studbook.client.errors import StudbookError
-from studbook.client.safe_text import safe
-from studbook.tui import cells
-from studbook.tui.widgets.gate_list import GateList
-from studbook.v1 import resources_pb2, stages_pb2
 
 PRODUCTION = "production"
 # The picker's "type a new alias" choice; no stage or alias can be called this (labels have no spaces).

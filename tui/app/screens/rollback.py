@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe
+from studbook.tui import cells
+from studbook.tui.screens.promote import promotion_summary
+from studbook.v1 import stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -17,12 +22,6 @@ from textual.content import Content
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
-
-from studbook.tui import cells
-from studbook.client.errors import StudbookError
-from studbook.client.safe_text import safe
-from studbook.tui.screens.promote import promotion_summary
-from studbook.v1 import stages_pb2
 
 DEFAULT_REASON = "rolled back from the terminal UI"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import ClassVar
 
+from studbook.tui.version_sorts import VersionSort, metric_sort
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -16,8 +17,6 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
-
-from studbook.tui.version_sorts import VersionSort, metric_sort
 
 
 class SortPicker(ModalScreen[VersionSort | None]):

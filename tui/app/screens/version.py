@@ -6,17 +6,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on, work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
-from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
-from textual.widgets.tree import TreeNode
-
-from studbook.tui import cells
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
+from studbook.tui import cells
 from studbook.tui.as_of import Holding, answer_text, holdings, missing
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
@@ -36,6 +28,13 @@ from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
 from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
 from studbook.v1 import events_pb2, resources_pb2, stages_pb2
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
+from textual.widgets.tree import TreeNode
 
 TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history")
 # Versions charted across, newest first.
@@ -380,7 +379,9 @@ class VersionScreen(RegistryScreen):
             if folder:
                 self.save_files(version.name, folder)
 
-        self.app.push_screen(DecisionDialog(title, "into the folder (created if missing)", "Save", required=True), chosen)
+        self.app.push_screen(
+            DecisionDialog(title, "into the folder (created if missing)", "Save", required=True), chosen
+        )
 
     @work(group="version-save")
     async def save_files(self, name: str, folder: str) -> None:
@@ -389,7 +390,9 @@ class VersionScreen(RegistryScreen):
         try:
             pulled = await self.registry.client.download(name, dest)
         except (StudbookError, OSError) as error:
-            failure = error if isinstance(error, StudbookError) else StudbookError("UNKNOWN", "WRITE_FAILED", str(error))
+            failure = (
+                error if isinstance(error, StudbookError) else StudbookError("UNKNOWN", "WRITE_FAILED", str(error))
+            )
             self.show_error(failure, "saving files")
             return
         fresh = sum(1 for p in pulled if not p.skipped)

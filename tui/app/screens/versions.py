@@ -7,17 +7,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
-from textual.message import Message
-from textual.widgets import Static
-
+from studbook.client.errors import StudbookError
+from studbook.client.safe_text import safe, safe_lines
 from studbook.tui import cells
 from studbook.tui.cells import ThemeText
 from studbook.tui.config import MAX_PAGE_SIZE
-from studbook.client.errors import StudbookError
-from studbook.client.safe_text import safe, safe_lines
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.sort_picker import SortPicker
 from studbook.tui.version_columns import Column, format_metric, layout, metric_columns
@@ -26,6 +20,11 @@ from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Static
 
 MARK = "◆"
 # The window holds this many rows, bounded by whole pages: enough to scroll a while between
@@ -130,7 +129,7 @@ class VersionsScreen(RegistryScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="model-info", markup=False)
-        yield FilterBar('filter, e.g. metrics.auc > 0.9 AND status = READY', id="filter")
+        yield FilterBar("filter, e.g. metrics.auc > 0.9 AND status = READY", id="filter")
         yield Static("", id="status", classes="status-line", markup=False)
         yield WindowTable(id="versions")
 

@@ -7,13 +7,12 @@ from datetime import datetime
 from typing import ClassVar
 
 from rich.console import RenderableType
+from studbook.cli.times import InvalidTime
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Input, Label, Static
-
-from studbook.cli.times import InvalidTime
 
 PLACEHOLDER = "2026-11-03 14:00, 3d, 1h ago, now"
 

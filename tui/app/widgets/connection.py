@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
-
 from studbook.tui.live import ConnectionState
+from textual.widgets import Static
 
 SYMBOLS = {
     ConnectionState.CONNECTING: "○ connecting",

@@ -8,12 +8,11 @@ from typing import ClassVar
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from studbook.client.safe_text import safe
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import Static
-
-from studbook.client.safe_text import safe
 
 Field = tuple[str, "Text | str"]
 

@@ -10,14 +10,13 @@ from typing import ClassVar
 from rich.cells import cell_len, set_cell_size
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding, BindingType
-from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
-
 from studbook.cli.format_view import compact_lines
 from studbook.cli.output import format_size
 from studbook.client.safe_text import safe
 from studbook.v1 import formats_pb2, resources_pb2
+from textual.binding import Binding, BindingType
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
 
 ArtifactFile = resources_pb2.ArtifactFile
 

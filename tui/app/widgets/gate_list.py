@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from studbook.client.safe_text import safe
+from studbook.v1 import stages_pb2
 from textual.containers import Horizontal, VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
-
-from studbook.client.safe_text import safe
-from studbook.v1 import stages_pb2
 
 PASS, FAIL = "pass", "FAIL"
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from studbook.tui.widgets.footer import Footer
 from textual.app import ComposeResult
 from textual.widget import Widget
-
-from studbook.tui.widgets.footer import Footer
 
 # Actions whose keys lead to every other key: a footer too narrow for all of its keys
 # cuts from the right, so these go on the left, where they are never the ones cut.

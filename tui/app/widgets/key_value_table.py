@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from rich.text import Text
-from textual.widgets import DataTable
-
 from studbook.client.safe_text import safe
+from textual.widgets import DataTable
 
 
 class KeyValueTable(DataTable[object]):

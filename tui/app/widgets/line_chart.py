@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from studbook.cli.output import format_number
+from studbook.tui.cells import ThemeText
 from textual.reactive import reactive
 from textual.widget import Widget
-
-from studbook.tui.cells import ThemeText
-from studbook.cli.output import format_number
 
 BRAILLE_BASE = 0x2800
 # Bit of the dot at (column 0..1, row 0..3) of a braille cell.

@@ -6,15 +6,13 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from studbook.client.safe_text import safe
+from studbook.v1 import lineage_pb2
 from textual import on
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
-
-from studbook.client.safe_text import safe
-
-from studbook.v1 import lineage_pb2
 
 UPSTREAM = "upstream"
 DOWNSTREAM = "downstream"

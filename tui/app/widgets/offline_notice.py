@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from textual.widgets import Static
-
 from studbook import locations
 from studbook.client.errors import StudbookError
+from textual.widgets import Static
 
 # The client's reason when nothing answers at the address (TLS and certificate trouble have their own).
 NOTHING_ANSWERS = "UNAVAILABLE"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from studbook.tui.widgets.connection import ConnectionIndicator
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Label
-
-from studbook.tui.widgets.connection import ConnectionIndicator
 
 
 class TopBar(Horizontal):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from textual.coordinate import Coordinate
-
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
+from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
 

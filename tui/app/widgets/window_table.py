@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from studbook.tui.widgets.vim_table import LOOKAHEAD_ROWS, TableMessage, VimTable
 from textual._two_way_dict import TwoWayDict
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets._data_table import RowKey
-
-from studbook.tui.widgets.vim_table import LOOKAHEAD_ROWS, TableMessage, VimTable
 
 Row = Sequence[Text]
 

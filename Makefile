@@ -32,8 +32,8 @@ run: install
 serve: install
 	$(VENV)/bin/studbook serve
 
-# Types first (seconds), then every test.
-test: install typecheck chromium
+# Style and types first (seconds), then every test.
+test: install lint typecheck chromium
 	$(PY) -m pytest
 
 # Style and likely bugs (ruff), in seconds; `make format` rewrites what `lint` finds unformatted.

@@ -24,7 +24,7 @@ def _last_command_shown(text: str) -> bool:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=["80x24", "120x40"])
-@pytest.mark.parametrize("keys", [("G",), ("end",), ("j",) * 80, ("pagedown",) * 12, ("space",) * 12])
+@pytest.mark.parametrize("keys", [("G",), ("end",), ("pagedown",) * 12, ("space",) * 12])
 async def test_the_last_command_is_reached_by_keys(shared_daemon, ui, size, keys) -> None:  # type: ignore[no-untyped-def]
     app = ui.app(shared_daemon.address, live=False)
 

@@ -23,7 +23,6 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import reactive
-from textual.widgets import Footer
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
@@ -152,11 +151,8 @@ class StudbookApp(Navigation, App[None]):
         for screen in self.screen_stack:
             for bar in screen.query(TopBar):
                 bar.show_identity(self.identity, self.readonly)
-            # The footers were drawn before the role was known: drop the actions a viewer may not
-            # take. Recomposed here, not through refresh_bindings: a footer skips that while the
-            # app lacks focus, which a browser tab that was never clicked never gives it.
-            for footer in screen.query(Footer):
-                footer.refresh(recompose=True)
+            # The footers were drawn before the role was known: drop the actions a viewer may not take.
+            screen.refresh_bindings()
 
     async def on_unmount(self) -> None:
         for client in (self._client, self._watch_client):

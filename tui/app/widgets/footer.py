@@ -3,7 +3,7 @@
 Textual's own footer recomposes every key once per change it hears of (focus, screen stack,
 keymap, app focus), and a screen that opens hears of several within a frame or two; each
 rebuild restyles every key. Coalesced, the first frame and the first rows come sooner, and
-the footer still ends up showing what the last change says. Most changes (the table taking
+the footer still ends up showing what the last change says, focused or not. Most changes (the table taking
 the focus, a worker's state) leave the shown keys as they were: then nothing is rebuilt.
 """
 
@@ -30,16 +30,17 @@ class Footer(TextualFooter):
 
     def _apply_bindings_change(self) -> None:
         screen, self._change_pending = self._change_pending, None
-        if screen is None:
+        if screen is None or not self.is_attached or screen is not self.screen:
             return
-        # The same conditions as Textual's footer: otherwise it rebuilds nothing, and
-        # nothing may be remembered as shown.
-        if screen.app.app_focus and self.is_attached and screen is self.screen:
-            shown = self._shown(screen)
-            if shown == self._composed:
-                return
-            self._composed = shown
-        super().bindings_changed(screen)
+        # Unlike Textual's footer, a change is applied while the app lacks focus too: a browser
+        # tab that was never clicked never gives it focus, and its footer would keep the keys
+        # of the moment it was drawn (a viewer's Promote, before the role was known).
+        shown = self._shown(screen)
+        if shown == self._composed:
+            return
+        self._composed = shown
+        self._bindings_ready = True
+        self.call_after_refresh(self.recompose)
 
     def _shown(self, screen: Screen) -> tuple[Any, ...]:
         """Everything of the screen's bindings that the footer's keys are built from."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Literal
 
 Backend = Literal["duckdb", "postgres"]
@@ -26,19 +27,23 @@ class Migration:
 
 
 def load(backend: Backend) -> tuple[Migration, ...]:
-    """The backend's migrations in order. Their numbers must run 1, 2, 3 ... without a gap or a
+    """The backend's migrations in order, from the files shipped in this package."""
+    return read(resources.files(__package__).joinpath(backend))
+
+
+def read(folder: Traversable) -> tuple[Migration, ...]:
+    """The migrations in `folder`, in order. Their numbers must run 1, 2, 3 ... without a gap or a
     repeat: a gap would silently skip a schema change on every catalog that upgrades across it."""
-    folder = resources.files(__package__).joinpath(backend)
     found: list[Migration] = []
     for entry in folder.iterdir():
         if not entry.name.endswith(".sql"):
             continue
         matched = _NAME.match(entry.name)
         if matched is None:
-            raise ValueError(f"migration file {backend}/{entry.name} is not named NNNN_name.sql")
+            raise ValueError(f"migration file {entry.name} in {folder} is not named NNNN_name.sql")
         found.append(Migration(int(matched.group(1)), matched.group(2), entry.read_text(encoding="utf-8")))
     found.sort(key=lambda migration: migration.number)
     numbers = [migration.number for migration in found]
     if numbers != list(range(1, len(found) + 1)):
-        raise ValueError(f"{backend} migrations must be numbered 1..{len(found)} without gaps, found {numbers}")
+        raise ValueError(f"the migrations in {folder} must be numbered 1..{len(found)} without gaps, found {numbers}")
     return tuple(found)

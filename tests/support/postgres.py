@@ -34,17 +34,17 @@ from .waiting import wait_for
 SUPERUSER = "postgres"
 TEMPLATE = "studbook_template"
 STARTUP_TIMEOUT = 30.0
-# Durability off: a test's cluster lives for one session. The timezone makes what psql or a
-# failing assertion prints the same on every machine; the store never depends on it.
+# The timezone makes what psql or a failing assertion prints the same on every machine; the
+# store never depends on it.
 SETTINGS = {
     "listen_addresses": "127.0.0.1",
-    "fsync": "off",
-    "synchronous_commit": "off",
-    "full_page_writes": "off",
     "timezone": "UTC",
     # Several daemons with a pool each, in one test.
     "max_connections": "200",
 }
+# A test's cluster lives for one session, so its data need not survive a power cut; a benchmark
+# that compares commits keeps durability on (`durable=True`).
+NOT_DURABLE = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 _VERSION_DIR = re.compile(r"^\d+$")
 
 
@@ -117,9 +117,10 @@ def server_binaries() -> Path:
     raise AssertionError("no PostgreSQL server binaries (initdb, postgres); `make postgres` installs Debian's")
 
 
-def start_postgres() -> PostgresServer:
+def start_postgres(durable: bool = False) -> PostgresServer:
     """initdb into a new folder and start the server on a free loopback port; returns once it
-    accepts connections. The caller must `stop_postgres` it, also when a test fails."""
+    accepts connections. The caller must `stop_postgres` it, also when a test fails. Durable,
+    it flushes each commit to disk as a production server does: for measuring, not testing."""
     binaries = server_binaries()
     # Under /tmp rather than pytest's tmp_path: that is private to root (0700), which the
     # unprivileged server user could not reach; and a unix socket path must stay short.
@@ -138,7 +139,7 @@ def start_postgres() -> PostgresServer:
                 f"initdb failed ({initdb.returncode}):\n{initdb.stdout.decode()}{initdb.stderr.decode()}"
             )
         for attempt in range(3):  # the free port may be taken between the probe and the server's bind
-            server = _start(binaries, root, as_user, free_port())
+            server = _start(binaries, root, as_user, free_port(), {} if durable else NOT_DURABLE)
             try:
                 wait_for(lambda: _accepts(server), f"postgres on port {server.port}", timeout=STARTUP_TIMEOUT)
                 return server
@@ -172,9 +173,11 @@ def prepare_template(server: PostgresServer) -> str:
     return TEMPLATE
 
 
-def _start(binaries: Path, root: Path, as_user: pwd.struct_passwd | None, port: int) -> PostgresServer:
+def _start(
+    binaries: Path, root: Path, as_user: pwd.struct_passwd | None, port: int, extra: dict[str, str]
+) -> PostgresServer:
     log = root / f"postgres-{port}.log"
-    settings = {**SETTINGS, "unix_socket_directories": str(root), "port": str(port)}
+    settings = {**SETTINGS, **extra, "unix_socket_directories": str(root), "port": str(port)}
     options = [part for name, value in settings.items() for part in ("-c", f"{name}={value}")]
     with open(log, "wb") as output:
         process = subprocess.Popen([str(binaries / "postgres"), "-D", str(root / "data"), *options],

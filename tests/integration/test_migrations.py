@@ -187,6 +187,32 @@ def test_daemons_migrating_one_catalog_at_once_apply_each_migration_once(postgre
         assert pg.schema_version(conn) == pg.SCHEMA_VERSION
 
 
+@pytest.mark.parametrize("version", range(1, SCHEMA_VERSION))
+def test_a_catalog_of_any_earlier_version_upgrades_to_the_schema_of_a_new_one(
+    version: int, tmp_path: Path, postgres_empty: PostgresDatabase, postgres_catalog: PostgresDatabase
+) -> None:
+    old = duckdb.connect(str(tmp_path / "old.duckdb"))
+    for migration in migrations.load("duckdb")[:version]:
+        old.execute(migration.sql)
+    old.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(version)])
+    old.close()
+    upgraded, fresh = Catalog(tmp_path / "old.duckdb"), Catalog(tmp_path / "new.duckdb")
+    duckdb_upgraded, duckdb_fresh = duckdb_schema(upgraded.query), duckdb_schema(fresh.query)
+    upgraded.close()
+    fresh.close()
+    with postgres_empty.connect() as conn:
+        for migration in pg.MIGRATIONS[:version]:
+            conn.execute(migration.sql)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', %s)", [str(version)])
+        found = pg.migrate(conn)
+        postgres_upgraded = postgres_schema(conn)
+    with postgres_catalog.connect() as conn:
+        postgres_fresh = postgres_schema(conn)
+
+    assert duckdb_upgraded == duckdb_fresh
+    assert found == version and postgres_upgraded == postgres_fresh
+
+
 def test_a_catalog_from_a_newer_studbook_is_refused_and_left_alone(postgres_catalog: PostgresDatabase) -> None:
     newer = str(pg.SCHEMA_VERSION + 1)
     with postgres_catalog.connect() as conn:

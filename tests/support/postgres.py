@@ -143,9 +143,11 @@ def start_postgres(durable: bool = False) -> PostgresServer:
             try:
                 wait_for(lambda: _accepts(server), f"postgres on port {server.port}", timeout=STARTUP_TIMEOUT)
                 return server
-            except AssertionError:
+            except BaseException as exc:  # also an interrupt: no server outlives a start that failed
                 output = server.output()
                 _end(server)
+                if not isinstance(exc, AssertionError):
+                    raise
                 if attempt == 2 or "could not bind" not in output:
                     raise AssertionError(f"postgres did not start:\n{output[-3000:]}") from None
     except BaseException:

@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard proto/studbook/v1/*.proto)
 
-.PHONY: install run serve test bench proto typecheck lint format chromium clean
+.PHONY: install run serve test bench proto typecheck lint format chromium postgres clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ serve: install
 	$(VENV)/bin/studbook serve
 
 # Style and types first (seconds), then every test.
-test: install lint typecheck chromium
+test: install lint typecheck chromium postgres
 	$(PY) -m pytest
 
 # Style and likely bugs (ruff), in seconds; `make format` rewrites what `lint` finds unformatted.
@@ -53,6 +53,16 @@ chromium:
 	  echo "installing Debian's chromium for the browser test"; \
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# The PostgreSQL catalog's tests start their own throwaway server (tests/support/postgres.py) from
+# Debian's server binaries, installed once (as root, else through sudo). Nothing is configured
+# or started here: the package's own cluster, if it starts one, is not the one the tests use.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  echo "installing Debian's postgresql for the PostgreSQL catalog's tests"; \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
 bench: install
 	$(PY) -m tests.bench

@@ -27,6 +27,7 @@ settings.register_profile("studbook", deadline=None)
 settings.load_profile("studbook")
 
 if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `support` is not a package root
+    from support.postgres import PostgresDatabase, PostgresServer
     from support.s3 import MotoServer, S3Bucket
 
 STARTUP_TIMEOUT = 30.0
@@ -215,3 +216,35 @@ def bucket_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
     for name, value in created.env.items():
         monkeypatch.setenv(name, value)
     return created
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole session (initdb and start: about a second), with the
+    catalog's template database migrated; stopped by its pid at the end, whatever happened."""
+    from support.postgres import prepare_template, start_postgres, stop_postgres
+
+    server = start_postgres()
+    try:
+        prepare_template(server)
+        yield server
+    finally:
+        stop_postgres(server)
+
+
+@pytest.fixture
+def postgres_catalog(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A database of this test's own, copied from the template: a migrated, empty catalog."""
+    from support.postgres import TEMPLATE
+
+    database = postgres_server.create_database(template=TEMPLATE)
+    yield database
+    postgres_server.drop_database(database.name)
+
+
+@pytest.fixture
+def postgres_empty(postgres_server: PostgresServer) -> Iterator[PostgresDatabase]:
+    """A database of this test's own without any table: for migrations to run on."""
+    database = postgres_server.create_database()
+    yield database
+    postgres_server.drop_database(database.name)

@@ -14,7 +14,6 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -43,8 +42,8 @@ from studbook.daemon.domain.model import (
     StageChange,
 )
 from studbook.daemon.domain.ordering import OrderTerm
+from studbook.daemon.store import migrations, retention, rows
 from studbook.daemon.store import query as sql
-from studbook.daemon.store import retention, rows
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
     MODEL_COLUMNS,
@@ -54,50 +53,10 @@ from studbook.daemon.store.rows import (
     VERSION_SUMMARY_COLUMNS,
 )
 
-SCHEMA_VERSION = 6
-
-# Each migration takes the catalog from version N-1 to N; index 0 creates it.
-MIGRATIONS: tuple[str, ...] = (
-    resources.files("studbook.daemon.store").joinpath("schema.sql").read_text(),
-    # 2: the audit chain. Existing events get their hashes when the daemon next starts.
-    "ALTER TABLE events ADD COLUMN chain_hash VARCHAR DEFAULT ''",
-    # 3: the approvals a pending promotion waits for, as its policy said when it was asked for.
-    "ALTER TABLE promotions ADD COLUMN required_approvals BIGINT DEFAULT 0",
-    # 4: roles and tokens. Each event records the role its actor had; a token is kept by its hash.
-    """
-    ALTER TABLE events ADD COLUMN role VARCHAR DEFAULT '';
-    CREATE TABLE tokens (
-        id           VARCHAR PRIMARY KEY,
-        display_name VARCHAR NOT NULL,   -- unique, kept so by the single writer
-        role         VARCHAR NOT NULL,
-        secret_hash  VARCHAR NOT NULL,   -- sha256 of the bearer secret; the secret is never stored
-        create_time  TIMESTAMP NOT NULL,
-        creator      VARCHAR NOT NULL,
-        expire_time  TIMESTAMP,
-        revoke_time  TIMESTAMP,
-        revoker      VARCHAR NOT NULL DEFAULT ''
-    );
-    """,
-    # 5: the artifact store. Versions from before it are referenced, not kept.
-    "ALTER TABLE versions ADD COLUMN IF NOT EXISTS kept BOOLEAN DEFAULT false",
-    # 6: format records. The whole record is JSON; what filters reach is a plain column. The
-    # `format.parameters` tag drops used to set becomes the parameters column (and leaves the tags).
-    """
-    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_info JSON DEFAULT '{}';
-    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_parameters BIGINT DEFAULT 0;
-    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_architecture VARCHAR DEFAULT '';
-    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_framework VARCHAR DEFAULT '';
-    ALTER TABLE versions ADD COLUMN IF NOT EXISTS format_dtypes JSON DEFAULT '[]';
-    ALTER TABLE files ADD COLUMN IF NOT EXISTS format_info JSON DEFAULT '{}';
-    UPDATE versions SET
-        format_parameters = coalesce(TRY_CAST(tags->>'$."format.parameters"' AS BIGINT), 0),
-        format_info = CASE WHEN TRY_CAST(tags->>'$."format.parameters"' AS BIGINT) > 0
-            THEN json_object('parameters', TRY_CAST(tags->>'$."format.parameters"' AS BIGINT))
-            ELSE '{}' END,
-        tags = json_merge_patch(tags, '{"format.parameters": null}')
-    WHERE json_exists(tags, '$."format.parameters"');
-    """,
-)
+# Each migration takes the catalog from version N-1 to N; the first creates it. They live in
+# migrations/duckdb/ as numbered SQL files, beside the same numbers for PostgreSQL.
+MIGRATIONS: tuple[str, ...] = tuple(migration.sql for migration in migrations.load("duckdb"))
+SCHEMA_VERSION = len(MIGRATIONS)
 
 
 def to_db(params: Sequence[Any]) -> list[Any]:

@@ -161,7 +161,7 @@ _TRUE = Fragment("TRUE", [])
 NO_ORDER = OrderClause(Fragment("", []))
 _ESCAPE = "ESCAPE '\\'"
 _OPERATORS = frozenset({"=", "<", "<=", ">", ">="})
-# Scalar columns sort as they are stored (all NOT NULL in schema.sql); NAME and SEMVER use sort_columns.
+# Scalar columns sort as they are stored (all NOT NULL in the schema); NAME and SEMVER use sort_columns.
 _SCALAR_KINDS: dict[FieldKind, KeyKind] = {
     FieldKind.STRING: str,
     FieldKind.ENUM: str,

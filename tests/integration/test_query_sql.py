@@ -11,7 +11,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import duckdb
@@ -32,7 +31,6 @@ from studbook.daemon.store.query import (
     select_statement,
 )
 
-SCHEMA = resources.files("studbook.daemon.store").joinpath("schema.sql").read_text()
 # Format records of some fixture versions: model, number, record JSON, parameters, architecture, dtypes.
 FORMATS = [
     ("fraud", 1, '{"format": "onnx"}', 1200, "", ["F32"]),

@@ -95,3 +95,22 @@ def test_a_daemon_with_a_local_store_never_loads_obstore(tmp_path: Path) -> None
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 
     assert loaded.strip() == "[]"
+
+
+def test_only_the_postgresql_store_imports_psycopg() -> None:
+    """The daemon pays psycopg's import only when a postgresql:// catalog is configured."""
+    users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "daemon").rglob("*.py")
+                   if any(name.split(".")[0] in ("psycopg", "psycopg_pool") for name in imports_of(p)))  # fmt: skip
+    assert users and all(user.startswith("daemon/store/postgres/") for user in users)
+
+
+def test_a_daemon_on_a_duckdb_catalog_never_loads_psycopg(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from pathlib import Path; import studbook.daemon.server; "
+        "from studbook.daemon.store.catalog import Catalog; "
+        f"Catalog(Path({str(tmp_path / 'c.duckdb')!r})).close(); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0].startswith('psycopg')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert loaded.strip() == "[]"

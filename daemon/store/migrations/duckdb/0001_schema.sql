@@ -1,4 +1,4 @@
--- studbook catalog, schema version 1. Nested values are JSON text; columns that
+-- studbook catalog, schema version 1 (DuckDB). Nested values are JSON text; columns that
 -- filters and sorting touch are plain columns so DuckDB can scan them set-wise.
 -- Times are TIMESTAMP in UTC; the catalog module converts at its edges.
 

@@ -1,0 +1,87 @@
+"""Brings a PostgreSQL catalog to this studbook's schema, from migrations/postgres/.
+
+The numbers are the DuckDB catalog's: `meta.schema_version` says which migrations a catalog has,
+whichever backend holds it. Each migration runs in its own transaction (PostgreSQL's DDL is
+transactional, so a failed one leaves the catalog at the version before it) under an advisory
+lock, so that several daemons starting at once on one catalog apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from studbook.daemon.store import migrations
+from studbook.daemon.store.catalog import StoreError, first_line
+
+MIGRATIONS = migrations.load("postgres")
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# The advisory lock's key: "studbook" in ASCII, a bigint no other application is likely to pick.
+MIGRATION_LOCK = int.from_bytes(b"studbook", "big")
+
+
+def describe(conn: psycopg.Connection[Any]) -> str:
+    """The catalog as a user would name it in --catalog, without its password."""
+    info = conn.info
+    return f"postgresql://{info.user}@{info.host}:{info.port}/{info.dbname}"
+
+
+def schema_version(conn: psycopg.Connection[Any]) -> int:
+    """The catalog's schema version; 0 for a database without a catalog yet."""
+    found = conn.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()
+    if not (found and found[0]):
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: psycopg.Connection[Any]) -> int:
+    """Applies the migrations the catalog lacks and returns the schema version it had.
+
+    Refuses (SCHEMA_TOO_NEW) a catalog that a newer studbook migrated, and (NOT_A_CATALOG) a
+    database that holds other tables but no catalog: creating one among them would mix the
+    registry into someone else's data."""
+    found: int | None = None
+    try:
+        while True:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [MIGRATION_LOCK])
+                current = schema_version(conn)
+                if found is None:
+                    found = current
+                if current > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"the catalog {describe(conn)} has schema version {current}, newer than this studbook "
+                        f"({SCHEMA_VERSION}); upgrade studbook",
+                        reason="SCHEMA_TOO_NEW",
+                    )
+                if current == SCHEMA_VERSION:
+                    return found
+                if current == 0:
+                    _refuse_foreign_tables(conn)
+                migration = MIGRATIONS[current]
+                # Without parameters psycopg sends the text as one simple query, so a file of several
+                # statements runs as written (and its `?` and `%` are PostgreSQL's, not placeholders).
+                conn.execute(migration.sql)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [str(migration.number)],
+                )
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot upgrade the catalog {describe(conn)}: {first_line(exc)}") from exc
+
+
+def _refuse_foreign_tables(conn: psycopg.Connection[Any]) -> None:
+    rows = conn.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+        "ORDER BY table_name LIMIT 5"
+    ).fetchall()
+    if rows:
+        names = ", ".join(row[0] for row in rows)
+        raise StoreError(
+            f"the database {describe(conn)} holds other tables ({names}) but no studbook catalog; "
+            "point --catalog at an empty database, or at one that studbook created",
+            reason="NOT_A_CATALOG",
+        )

@@ -171,3 +171,11 @@ def test_a_unary_call_that_sends_no_request_is_refused_and_changes_nothing(daemo
     assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "no request message" in (raised.value.details() or "")
     assert list(listed.models) == []
+
+
+def test_over_the_socket_a_request_past_its_limit_is_told_only_to_shrink(daemon: Any) -> None:
+    with Client(daemon.address, timeout=60) as client, pytest.raises(StudbookError) as raised:
+        client.register("huge", uri="s3://bucket/huge", model_card="x" * (65 << 20), environment=False, git=False)
+
+    assert raised.value.reason == "MESSAGE_TOO_LARGE"
+    assert "64 MiB" in raised.value.message and "unix socket" not in raised.value.message

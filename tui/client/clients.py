@@ -129,9 +129,10 @@ def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
     elif code is grpc.StatusCode.RESOURCE_EXHAUSTED and (sizes := TOO_LARGE.search(message)):
         reason, metadata = "MESSAGE_TOO_LARGE", {"detail": message}
         size, limit = (int(n) / 2**20 for n in sizes.groups())
+        # Over TCP the daemon reads less than over its socket (see the daemon's config).
+        elsewhere = "" if is_local(address) else ", or run it on the daemon's machine, over its unix socket"
         message = (f"the request is {size:.1f} MiB, more than the {limit:g} MiB the studbook daemon at {address} "
-                   "reads of one message; make it smaller (fewer params or files, a shorter model card), or "
-                   "run it on the daemon's machine, over its unix socket")  # fmt: skip
+                   f"reads of one message; make it smaller (fewer params or files, a shorter model card){elsewhere}")  # fmt: skip
     return StudbookError(code.name, reason, message, metadata)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from studbook.daemon.domain.errors import AlreadyExists, FailedPrecondition, RegistryError
 from studbook.daemon.domain.model import Model
@@ -153,6 +153,26 @@ def test_a_refusal_before_writing_costs_its_group_no_retry(catalog: Catalog) -> 
 )
 def test_only_a_statement_that_cannot_write_counts_as_a_query(sql: str, query: bool) -> None:
     assert is_query(sql) is query
+
+
+WRITING_VERBS = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP", "ALTER", "COPY", "ATTACH", "DETACH", "TRUNCATE")
+
+
+@given(verb=st.sampled_from(WRITING_VERBS), lead=st.sampled_from(["", "  ", "WITH k AS (SELECT 1) "]),
+       upper=st.booleans(), rest=st.text(alphabet="abc _(),*?=", max_size=30))  # fmt: skip
+def test_a_statement_naming_a_writing_verb_is_never_a_query(verb: str, lead: str, upper: bool, rest: str) -> None:
+    statement = f"{lead}{verb if upper else verb.lower()} {rest}"
+
+    assert not is_query(statement)
+    assert not is_query(f"SELECT * FROM ({statement})")
+
+
+@given(columns=st.lists(st.from_regex(r"[a-z][a-z_]{0,11}", fullmatch=True), min_size=1, max_size=6))
+def test_a_select_of_columns_is_a_query_whatever_they_are_called(columns: list[str]) -> None:
+    # update_time, created, dropped...: words that merely contain a verb are no verb.
+    assume(not any(column.upper() in WRITING_VERBS for column in columns))
+
+    assert is_query(f"SELECT {', '.join(columns)} FROM versions WHERE model = ?")
 
 
 # -- the property: a group behaves like its ops run alone, in order, refused ones left out ----

@@ -4,6 +4,7 @@ limit: callers without a token cannot make the daemon hold what they send."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -68,23 +69,28 @@ def token(daemon: Any, role: int = access_pb2.ROLE_CONTRIBUTOR) -> str:
             access_pb2.CreateTokenRequest(display_name="laptop", role=role)).secret)  # fmt: skip
 
 
+def huge_health_check() -> bytes:
+    return health_pb2.HealthCheckRequest(service="x" * HUGE).SerializeToString()
+
+
+def huge_create_model() -> bytes:
+    return create_model_request(HUGE)
+
+
 @pytest.mark.parametrize(
-    ("method", "payload", "answered"),
+    ("method", "make_payload", "answered"),
     [
         # A guarded method: refused for its missing token before a byte of the message is read.
-        ("/studbook.v1.ModelService/CreateModel", create_model_request(HUGE), grpc.StatusCode.UNAUTHENTICATED),
+        ("/studbook.v1.ModelService/CreateModel", huge_create_model, grpc.StatusCode.UNAUTHENTICATED),
         # An open method (load balancers probe it without a token): read, but not past the limit.
-        (
-            "/grpc.health.v1.Health/Check",
-            health_pb2.HealthCheckRequest(service="x" * HUGE).SerializeToString(),
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-        ),
-    ],  # fmt: skip
+        ("/grpc.health.v1.Health/Check", huge_health_check, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    ],
     ids=["guarded", "open"],
 )
 def test_callers_without_a_token_cannot_make_the_daemon_hold_huge_messages(
-    remote: tuple[Any, str], tls: TlsFiles, method: str, payload: bytes, answered: grpc.StatusCode
+    remote: tuple[Any, str], tls: TlsFiles, method: str, make_payload: Callable[[], bytes], answered: grpc.StatusCode
 ) -> None:
+    payload = make_payload()  # made here, not at collection: 60 MiB each
     daemon, address = remote
     # One small call first, so that TLS and the server's first connection count as before.
     send_raw(address, tls, method, b"")

@@ -11,7 +11,8 @@ from studbook import locations
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 
-# Generous but bounded: a registration with a big model card and thousands of metrics fits.
+# Over the unix socket (its owner only), and every answer: generous but bounded, a registration
+# with a big model card and thousands of metrics fits.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 # Over TCP, the most the daemon reads of one message. Callers without a token reach the open
 # health methods, whose requests are read before anything is known of them: this bounds what

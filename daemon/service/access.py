@@ -43,8 +43,8 @@ async def _only_request(context: grpc.aio.ServicerContext) -> Any:
     """The one request message of a unary-request method, read only now that its caller is admitted."""
     request = await context.read()
     if request is grpc.aio.EOF:
-        # A client that ends its call before sending the request; grpc's own unary path drops
-        # such a call too, so it is answered as the nothing it asked for.
+        # A client that half-closed without sending its request: say what is missing rather
+        # than run the handler on nothing.
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call carried no request message; send one")
     return request
 

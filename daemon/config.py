@@ -11,8 +11,15 @@ from studbook import locations
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 
-# Generous but bounded: a registration with a big model card and thousands of metrics fits.
+# Over the unix socket (its owner only), and every answer: generous but bounded, a registration
+# with a big model card and thousands of metrics fits.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Over TCP, the most the daemon reads of one message. Callers without a token reach the open
+# health methods, whose requests are read before anything is known of them: this bounds what
+# they can make the daemon hold. Large payloads travel as streams of small messages (uploads
+# send 1 MiB chunks); a registration naming thousands of uploaded files, or a 1 MiB model
+# card, still fits. grpc's own default, so other gRPC clients meet a limit they know.
+MAX_REMOTE_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass

@@ -8,6 +8,7 @@ import base64
 import errno
 import importlib.util
 import json
+import re
 import sys
 import threading
 import uuid
@@ -785,14 +786,34 @@ class TableShapes:
         return shape
 
 
+# A statement that names one of these can change the catalog, even after a leading WITH.
+_WRITING = re.compile(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|ATTACH|DETACH|CHECKPOINT|TRUNCATE)\b", re.I)
+
+
+def is_query(sql: str) -> bool:
+    """Whether `sql` only reads: a SELECT, or a WITH leading to one, naming no writing verb.
+
+    Errs towards "writes": a query taken for a write costs a refused operation a retry alone,
+    a write taken for a query would let a late refusal commit it.
+    """
+    first = sql.lstrip().split(None, 1)[:1]
+    return bool(first) and first[0].upper() in ("SELECT", "WITH") and not _WRITING.search(sql)
+
+
 @dataclass
 class Transaction:
     """One write transaction. Inserts are buffered per table and flushed as one statement
-    per table; any other statement flushes first so statements apply in order."""
+    per table; any other statement flushes first so statements apply in order.
+
+    `writes` counts the writes issued so far (an insert, or any statement but a query): the
+    writer compares it around each operation to tell a refusal that wrote nothing from one
+    that came too late, after a write that would otherwise be committed with its group.
+    """
 
     conn: duckdb.DuckDBPyConnection
     shapes: TableShapes
     _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    writes: int = 0
 
     def begin(self) -> None:
         self.conn.execute("BEGIN")
@@ -814,12 +835,16 @@ class Transaction:
             pass  # nothing was open, or the connection already aborted it
 
     def insert(self, table: str, row: tuple[Any, ...]) -> None:
+        self.writes += 1
         self._pending.setdefault(table, []).append(row)
 
     def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
+        self.writes += 1
         self._pending.setdefault(table, []).extend(rows_)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if not is_query(sql):
+            self.writes += 1
         self.flush()
         return from_db(self.conn.execute(sql, to_db(params)).fetchall())
 

@@ -16,6 +16,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 
+from tests.bench.admission import bench_admission, print_admission
 from tests.bench.backup import bench_backup, print_backup
 from tests.bench.blobs import bench_blobs, print_blobs
 from tests.bench.dropins import bench_drop_to_visible
@@ -228,6 +229,8 @@ def main() -> int:
         print()
         print_blobs(bench_blobs(root))
         print_backup(bench_backup(root))
+        print()
+        print_admission(bench_admission(root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -357,10 +357,6 @@ class Catalog:
             (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
-    def load_version_index(self) -> list[tuple[str, int, str, str, str, str]]:
-        """(model, number, status, semver, request_id, content_digest) of every version."""
-        return self.query("SELECT model, number, status, semver, request_id, content_digest FROM versions")
-
     def load_promotion_index(self) -> tuple[int, dict[str, int]]:
         """The highest promotion id and request_id -> promotion id."""
         top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
@@ -970,6 +966,14 @@ class Transaction:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def version_facts(self, model: str) -> list[tuple[int, str, str, str, str]]:
+        """(number, status, semver, request_id, content_digest) of one model's versions, oldest
+        first, as this transaction sees them: what the writer decides registrations on."""
+        return self.execute(
+            "SELECT number, status, semver, request_id, content_digest FROM versions WHERE model = ? ORDER BY number",
+            [model],
+        )
 
     def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
         """Whole version records as this transaction sees them, in two queries."""

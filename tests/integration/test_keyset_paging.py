@@ -30,6 +30,7 @@ from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.ordering import OrderTerm, format_order_by, parse_order_by
+from studbook.daemon.store import query as sql
 from studbook.daemon.store.catalog import Catalog, Page
 from studbook.v1 import registry_pb2, resources_pb2
 from support.rpc import error_info, register, stubs
@@ -242,6 +243,40 @@ def test_walking_version_pages_gives_the_unpaged_listing_once_in_order(
 
     assert walked == unpaged
     assert len(set(walked)) == len(walked)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=version_rows,
+    order_by=order_texts(VERSION_ORDER_FIELDS, ["metrics.auc", "metrics.loss", "metrics.absent"]),
+    filter_text=st.sampled_from(["metrics.auc > 0.6", 'tags.team = "risk" OR params:lr', "NOT status = failed"]),
+    after_rows=st.integers(0, 6),
+)
+def test_a_filtered_search_sorted_by_metrics_finds_its_matches_first_and_lists_what_one_pass_lists(
+    catalog: Catalog, rows: list[dict[str, Any]], order_by: str, filter_text: str, after_rows: int
+) -> None:
+    """A filtered search by metrics aggregates them for its matches only; rows, order, totals and
+    positions are those of the statement that aggregates every version's metrics in one pass."""
+    fill_versions(catalog, rows)
+    where = [
+        sql.compile_version_filter(parse_filter(filter_text, VERSION_FIELDS)),
+        sql.Fragment("v.status <> 'archived'", []),
+    ]
+    order = sql.compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+
+    def page(filtered: bool, after: tuple[object, ...] | None) -> list[tuple[Any, ...]]:
+        statement = sql.page_statement("v.model || '/' || v.number", "versions", where, order, limit=EVERYTHING,
+                                       after=after, filtered=filtered)  # fmt: skip
+        return catalog.query(statement.sql, statement.params)
+
+    def shown(found: list[tuple[Any, ...]]) -> list[str]:
+        return [repr(row) for row in found]  # a NaN sort key equals itself only as text
+
+    one_pass = page(False, None)
+    assert shown(page(True, None)) == shown(one_pass)
+    if after_rows < len(one_pass):
+        position = tuple(one_pass[after_rows][2:])
+        assert shown(page(True, position)) == shown(page(False, position)) == shown(one_pass[after_rows + 1 :])
 
 
 @settings(max_examples=60, deadline=None)

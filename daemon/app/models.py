@@ -98,6 +98,7 @@ class ModelUseCases:
                                          model)  # fmt: skip
         tx.insert_model(model, request_id)
         self.core.state.models[model_id] = model
+        self.core.state.facts_of_new_model(model_id)
         if request_id:
             self.core.state.model_request_ids[request_id] = model_id
         effects.models[model_id] = self.core.snapshot(model)

@@ -102,6 +102,13 @@ class WriterState:
         self._trim()
         return found
 
+    def facts_of_new_model(self, model_id: str) -> ModelFacts:
+        """Empty facts for a model the current operation created: it has no versions to read."""
+        self.drop_facts([model_id])
+        created = self._facts[model_id] = ModelFacts()
+        self._sizes[model_id] = 0
+        return created
+
     def status_of(self, tx: Transaction, model_id: str, number: int) -> VersionStatus | None:
         """A version's status as the writer's transaction sees it; None when it does not exist."""
         if model_id not in self.models:

@@ -8,6 +8,7 @@ writes, restarts the daemon (or fails a group), then asks again through gRPC.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -165,3 +166,29 @@ def test_a_group_that_failed_leaves_nothing_behind(small_disk: Path, restart) ->
     assert ghost.created and ghost.version.number == 1
     assert api.models.GetModel(registry_pb2.GetModelRequest(name="models/ghost")).version_count == 1
     assert not again.created and again.version.name == retried.version.name
+
+
+def test_concurrent_registrations_decide_on_each_other_within_one_commit(daemon) -> None:
+    """Concurrent writes commit together; each sees what the ones before it in the group did."""
+    requests = [registration("fresh", request_id="same", storage_uri=f"s3://b/same/{i}") for i in range(12)]
+    requests += [registration("fresh", semver="7.0.0", storage_uri=f"s3://b/semver/{i}") for i in range(12)]
+
+    def send(request: registry_pb2.RegisterModelVersionRequest) -> object:
+        with daemon.channel() as channel:
+            try:
+                return stubs(channel).versions.RegisterModelVersion(request)
+            except grpc.RpcError as error:
+                return error
+
+    with ThreadPoolExecutor(len(requests)) as pool:
+        replies = list(pool.map(send, requests))
+
+    same, semver = replies[:12], replies[12:]
+    assert all(isinstance(r, registry_pb2.RegisterModelVersionResponse) for r in same)
+    assert sum(r.created for r in same) == 1  # type: ignore[union-attr]
+    assert len({r.version.name for r in same}) == 1  # type: ignore[union-attr]
+    taken = [r for r in semver if isinstance(r, grpc.RpcError)]
+    assert len(semver) - len(taken) == 1
+    assert all(error_info(r).reason == "SEMVER_EXISTS" for r in taken)
+    with daemon.channel() as channel:
+        assert sorted(semvers(stubs(channel), "fresh")) == [1, 2]

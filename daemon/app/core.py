@@ -54,7 +54,7 @@ class Core:
         encode: PayloadEncoder,
         *,
         marks: MarkFile,
-        cache_versions: int = 200_000,
+        cache_versions: int = 10_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.catalog = catalog

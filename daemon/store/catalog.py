@@ -130,11 +130,6 @@ class DurableCommit(Exception):
     invalidated its connection: the writes are durable, the connection must be reopened."""
 
 
-# DuckDB keeps up to 128 MiB of freed memory (512 MiB after bulk frees) for reuse by default;
-# a daemon that answers a search now and then should give it back: at 1M versions a filtered
-# search otherwise left the daemon ~25 MiB larger for good (measured here).
-_MEMORY_SETTINGS = {"allocator_flush_threshold": "0MB", "allocator_bulk_deallocation_flush_threshold": "0MB"}
-
 # DuckDB 1.5's words when an autocheckpoint fails after a commit that did land.
 _DURABLE_COMMIT = "COMMIT succeeded and is durable"
 # strerror of ENOSPC and EDQUOT, as DuckDB quotes them in its I/O errors.
@@ -241,7 +236,7 @@ class Catalog:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path), config=dict(_MEMORY_SETTINGS))
+            return duckdb.connect(str(self.path))
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the catalog {self.path}: {first_line(exc)}") from exc
 

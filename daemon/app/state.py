@@ -88,19 +88,30 @@ class WriterState:
     def facts(self, tx: Transaction, model_id: str) -> ModelFacts:
         """The facts about a model's versions, read through `tx` when not held already.
 
-        The returned object is the one kept: an operation records its own effects in it.
+        For deciding only: an operation records what it wrote with `add_version` and
+        `set_status`, which keep the count of versions held right.
         """
         found = self._facts.get(model_id)
         if found is not None:
             self._facts.move_to_end(model_id)
-            self._fact_versions += len(found.status) - self._sizes.get(model_id, 0)
-        else:
-            found = ModelFacts.read(tx, model_id)
-            self._facts[model_id] = found
-            self._fact_versions += len(found.status)
+            return found
+        found = self._facts[model_id] = ModelFacts.read(tx, model_id)
         self._sizes[model_id] = len(found.status)
+        self._fact_versions += len(found.status)
         self._trim()
         return found
+
+    def add_version(self, model_id: str, number: int, status: VersionStatus, semver: SemVer, request_id: str,
+                    digest: str) -> None:  # fmt: skip
+        """Records a version the current operation wrote (facts not held need nothing: they are
+        read from the transaction, which has the write)."""
+        found = self._facts.get(model_id)
+        if found is not None and number not in found.status:
+            found.add(number, status, semver, request_id, digest)
+            self._facts.move_to_end(model_id)
+            self._sizes[model_id] += 1
+            self._fact_versions += 1
+            self._trim()
 
     def facts_of_new_model(self, model_id: str) -> ModelFacts:
         """Empty facts for a model the current operation created: it has no versions to read."""
@@ -141,7 +152,8 @@ class WriterState:
         return list(self._facts)
 
     def _trim(self) -> None:
-        # The most recently used model stays whatever its size: an operation may hold it.
+        # The most recently used model stays whatever its size: an operation may hold it. A
+        # version added to another model moves that one up too (see `add_version`).
         while self._fact_versions > self.max_fact_versions and len(self._facts) > 1:
             model_id, _ = self._facts.popitem(last=False)
             self._fact_versions -= self._sizes.pop(model_id, 0)

@@ -343,7 +343,7 @@ class VersionUseCases:
         # The model's own record: counts only, so its etag (revision) stays.
         model.latest_version = max(model.latest_version, number)
         model.version_count += 1
-        facts.add(number, version.status, semver, registration.request_id, version.content_digest)
+        state.add_version(model_id, number, version.status, semver, registration.request_id, version.content_digest)
         if number == model.latest_version:
             state.latest[model_id] = version
         effects.models[model_id] = core.snapshot(model)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
 import pytest
 from conftest import Daemon, fill
+from studbook.daemon.app.state import WriterState
+from studbook.daemon.domain.model import Model, ModelVersion, VersionStatus
+from studbook.daemon.domain.semver import SemVer
+from studbook.daemon.store.catalog import Catalog
 from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
 from support.rpc import Stubs, error_info, register, stubs
 
@@ -192,3 +197,37 @@ def test_concurrent_registrations_decide_on_each_other_within_one_commit(daemon)
     assert all(error_info(r).reason == "SEMVER_EXISTS" for r in taken)
     with daemon.channel() as channel:
         assert sorted(semvers(stubs(channel), "fresh")) == [1, 2]
+
+
+def test_facts_dropped_to_bound_memory_are_read_again_with_the_uncommitted_writes(tmp_path: Path) -> None:
+    """The writer keeps a bounded number of versions' facts; a model's facts dropped in the
+    middle of a group come back through the group's own transaction, its writes included."""
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    state = WriterState(max_fact_versions=2)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    tx = catalog.transaction()
+    tx.begin()
+    try:
+        for name in ("a", "b"):
+            tx.insert_model(Model(name=name, create_time=now, update_time=now), "")
+            state.models[name] = Model(name=name)
+            state.facts_of_new_model(name)
+            for number in (1, 2):
+                version = ModelVersion(model=name, number=number, semver=f"1.0.{number}", request_id=f"r{number}",
+                                       content_digest=f"{name}{number}", create_time=now, update_time=now)  # fmt: skip
+                tx.insert_version(version)
+                state.add_version(name, number, version.status, SemVer.parse(version.semver), version.request_id,
+                                  version.content_digest)  # fmt: skip
+        # "a" was used least recently and "b" fills the budget: "a" is gone from memory.
+        assert state.held_models() == ["b"]
+
+        again = state.facts(tx, "a")
+
+        assert again.request_ids == {"r1": 1, "r2": 2}
+        assert again.digests == {"a1": 1, "a2": 2}
+        assert again.highest_semver == SemVer.parse("1.0.2")
+        assert state.status_of(tx, "a", 2) == VersionStatus.READY and state.status_of(tx, "a", 3) is None
+        assert state.held_models() == ["a"]
+    finally:
+        tx.rollback()
+        catalog.close()

@@ -18,6 +18,7 @@ Shapes chosen by measurement (100k versions, 1M metric_summary rows, 2 cores):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -163,6 +164,9 @@ _TRUE = Fragment("TRUE", [])
 NO_ORDER = OrderClause(Fragment("", []))
 _ESCAPE = "ESCAPE '\\'"
 _OPERATORS = frozenset({"=", "<", "<=", ">", ">="})
+# Text every JSON writer puts between quotes as it is: printable ASCII but the quote and the
+# backslash (always escaped), the slash and the HTML-special <, >, & and ' (escaped by some).
+_PLAIN_JSON_TEXT = re.compile(r"[A-Za-z0-9 _.,:;@+=!#$%()*?^`{|}~\[\]-]*")
 # Scalar columns sort as they are stored (all NOT NULL in schema.sql); NAME and SEMVER use sort_columns.
 _SCALAR_KINDS: dict[FieldKind, KeyKind] = {
     FieldKind.STRING: str,
@@ -495,7 +499,12 @@ class _Compiler:
             return Fragment(f"COALESCE({value} ILIKE ? {_ESCAPE}, false)", [pointer, _contains(node.value)])
         if node.numeric:
             return Fragment(f"COALESCE(TRY_CAST({value} AS DOUBLE) {_operator(node)} ?, false)", [pointer, node.value])
-        return Fragment(f"COALESCE({value} {_operator(node)} ?, false)", [pointer, node.value])
+        exact = Fragment(f"COALESCE({value} {_operator(node)} ?, false)", [pointer, node.value])
+        if node.op == "=" and isinstance(node.value, str) and _PLAIN_JSON_TEXT.fullmatch(node.value):
+            # A map holding the value holds its JSON text, `"value"`, verbatim: a plain substring
+            # test rules out most rows before any JSON is parsed (1M versions: ~25 ms less).
+            return Fragment(f"(contains({column}, ?) AND {exact.sql})", [f'"{node.value}"', *exact.params])
+        return exact
 
     def metric(self, node: Predicate) -> Fragment:
         select = "SELECT ms.model, ms.number FROM metric_summary ms WHERE ms.key = ?"

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from studbook.daemon.app.paging import KeysetToken, PageToken
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
-from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.filter import parse_filter, quote
 from studbook.daemon.domain.ordering import OrderTerm, format_order_by, parse_order_by
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.catalog import Catalog, Page
@@ -278,6 +278,32 @@ def test_a_filtered_search_sorted_by_metrics_finds_its_matches_first_and_lists_w
     if after_rows < len(one_pass):
         position = tuple(one_pass[after_rows][2:])
         assert shown(page(True, position)) == shown(page(False, position)) == shown(one_pass[after_rows + 1 :])
+
+
+# Values whose JSON text differs from themselves (quotes, backslashes, slashes, accents, HTML
+# characters, controls) next to plain ones, so both forms of a map comparison are met.
+tag_texts = st.sampled_from(["risk", "Risk", "", "a b", "x/y", 'say "hi"', "back\\slash", "é", "<&>", "it's", "\t"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    tags=st.lists(st.dictionaries(st.sampled_from(["team", "note"]), tag_texts), max_size=8),
+    value=tag_texts,
+    negated=st.booleans(),
+)
+def test_a_tag_equals_exactly_its_value_whatever_characters_it_holds(
+    catalog: Catalog, tags: list[dict[str, str]], value: str, negated: bool
+) -> None:
+    base = {"model": "a", "semver": (1, 0, 0), "change_kind": "data", "status": "ready", "description": "",
+            "format": "", "total_size": 0, "create_time": T0, "created_by": "", "params": {}, "metrics": {}}  # fmt: skip
+    fill_versions(catalog, [{**base, "tags": t} for t in tags])
+    text = f"tags.team = {quote(value)}"
+    expr = parse_filter(f"NOT {text}" if negated else text, VERSION_FIELDS)
+
+    found = catalog.list_versions(expr, [], model=None, show_archived=True, limit=EVERYTHING, summary_only=True)
+
+    expected = {n for n, t in enumerate(tags, 1) if (t.get("team") == value) != negated}
+    assert {v.number for v in found.items} == expected
 
 
 @settings(max_examples=60, deadline=None)

@@ -54,7 +54,7 @@ class Core:
         encode: PayloadEncoder,
         *,
         marks: MarkFile,
-        cache_versions: int = 200_000,
+        cache_versions: int = 10_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.catalog = catalog
@@ -79,8 +79,12 @@ class Core:
     def _chain_unchained_events(self) -> None:
         """Events from before the audit chain existed get their hashes, once, before any write.
 
-        Chaining started with one migration, so either every event has a hash, or none does.
+        Chaining started with one migration, so either every event has a hash, or none does:
+        the first event answers for all (reading a batch of them would cost every start).
         """
+        first = self.catalog.chained_events_after(0, 1)
+        if not first or first[0][1]:
+            return
         head, after = GENESIS, 0
         hashes: list[tuple[int, str]] = []
         while batch := self.catalog.chained_events_after(after, 10_000):

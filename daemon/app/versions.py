@@ -14,6 +14,7 @@ from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
+from studbook.daemon.app.state import ModelFacts
 from studbook.daemon.artifacts import (
     FileSink,
     ScanLimits,
@@ -280,20 +281,23 @@ class VersionUseCases:
                 reason="MODEL_ARCHIVED",
                 model=model_id,
             )
+        facts = state.facts(tx, model_id) if model is not None else ModelFacts()
         existing = None
         if registration.request_id:
-            existing = state.request_ids.get((model_id, registration.request_id))
+            existing = facts.request_ids.get(registration.request_id)
         if existing is None and draft.content_digest:
-            existing = state.digests.get((model_id, draft.content_digest))
+            existing = facts.digests.get(draft.content_digest)
         if existing is not None:
-            return Effects(value=Registered(self._committed_or_pending(model_id, existing), created=False))
-        parents = [self._check_parent(p.model, p.number, p.relation) for p in draft.parents]
+            return Effects(value=Registered(self._committed_or_pending(tx, model_id, existing), created=False))
+        parents = [self._check_parent(tx, p.model, p.number, p.relation) for p in draft.parents]
         # Every refusal a new model could meet is above this line: an op writes only once
         # nothing can refuse it any more (see store.writer).
         if model is None:
             model = self.models.create_in(tx, effects, model_id, caller=registration.caller)
+        # Held again: checking a parent may have read another model's facts in place of these.
+        facts = state.facts(tx, model_id)
         number = registration.number or model.latest_version + 1
-        if (model_id, number) in state.status:
+        if number in facts.status:
             raise AlreadyExists(
                 f"version {number} of model {model_id!r} already exists with other content",
                 reason="VERSION_EXISTS",
@@ -304,14 +308,13 @@ class VersionUseCases:
         kind = registration.change_kind or derive_change_kind(previous, draft)
         if previous is None and registration.change_kind is None:
             kind = ChangeKind.INITIAL
-        semvers = state.semvers.setdefault(model_id, set())
         semver = next_semver(
             SemVer.parse(previous.semver) if previous else None,
             kind,
             registration.semver or None,
-            state.highest_semver.get(model_id),
+            facts.highest_semver,
         )
-        ensure_semver_unused(semver, semvers, model=model_id)
+        ensure_semver_unused(semver, facts.semvers, model=model_id)
         now = core.clock()
         version = replace(
             draft,  # built for this request alone, so it is ours to keep
@@ -340,13 +343,7 @@ class VersionUseCases:
         # The model's own record: counts only, so its etag (revision) stays.
         model.latest_version = max(model.latest_version, number)
         model.version_count += 1
-        state.status[(model_id, number)] = version.status
-        semvers.add(semver)
-        state.highest_semver[model_id] = max(semver, state.highest_semver.get(model_id, semver))
-        if registration.request_id:
-            state.request_ids[(model_id, registration.request_id)] = number
-        if version.content_digest:
-            state.digests.setdefault((model_id, version.content_digest), number)
+        state.add_version(model_id, number, version.status, semver, registration.request_id, version.content_digest)
         if number == model.latest_version:
             state.latest[model_id] = version
         effects.models[model_id] = core.snapshot(model)
@@ -354,11 +351,12 @@ class VersionUseCases:
         effects.value = Registered(version, created=True)
         return effects
 
-    def _committed_or_pending(self, model_id: str, number: int) -> ModelVersion:
+    def _committed_or_pending(self, tx: Transaction, model_id: str, number: int) -> ModelVersion:
         pending = self.core.state.latest.get(model_id)
         if pending is not None and pending.number == number:
             return pending
-        found = self.core.cache.version(model_id, number) or self.core.catalog.get_version(model_id, number)
+        # Through the transaction: the version may be an uncommitted write of this same group.
+        found = self.core.cache.version(model_id, number) or tx.get_version(model_id, number)
         if found is None:  # pragma: no cover - the index and the catalog disagree
             raise NotFound(f"version {number} of {model_id!r} is missing", reason="VERSION_NOT_FOUND")
         return found
@@ -373,8 +371,8 @@ class VersionUseCases:
                 self.core.state.latest[model_id] = record
         return record
 
-    def _check_parent(self, model_id: str, number: int, relation: str) -> ParentLink:
-        if (model_id, number) not in self.core.state.status:
+    def _check_parent(self, tx: Transaction, model_id: str, number: int, relation: str) -> ParentLink:
+        if self.core.state.status_of(tx, model_id, number) is None:
             raise NotFound(
                 f"parent version {version_name(model_id, number)} does not exist",
                 reason="PARENT_NOT_FOUND",
@@ -493,7 +491,7 @@ class VersionUseCases:
         # Edit what the transaction sees now, not what the caller read: a concurrent archive or
         # edit committed in between must not be undone.
         fresh = tx.get_version(current.model, current.number)
-        if fresh is None or (current.model, current.number) not in self.core.state.status:
+        if fresh is None or self.core.state.status_of(tx, current.model, current.number) is None:
             raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
         if etag and etag != str(fresh.revision):
             raise Conflict(
@@ -509,7 +507,7 @@ class VersionUseCases:
         self.core.event(tx, effects, event_type, version_name(updated.model, updated.number), updated.model,
                         caller, updated)  # fmt: skip
         tx.update_version_fields(updated)
-        self.core.state.status[(updated.model, updated.number)] = updated.status
+        self.core.state.set_status(updated.model, updated.number, updated.status)
         latest = self.core.state.latest.get(updated.model)
         if latest is not None and latest.number == updated.number:
             self.core.state.latest[updated.model] = updated
@@ -528,7 +526,7 @@ class VersionUseCases:
         current = await self.core.read_version(ref.model, number)
 
         def operation(tx: Transaction) -> Effects:
-            if (current.model, number) not in self.core.state.status:
+            if self.core.state.status_of(tx, current.model, number) is None:
                 raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
             now = self.core.clock()
             stamped = [replace(m, time=m.time or now) for m in metrics]

@@ -317,10 +317,6 @@ class Catalog:
             (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
-    def load_version_index(self) -> list[tuple[str, int, str, str, str, str]]:
-        """(model, number, status, semver, request_id, content_digest) of every version."""
-        return self.query("SELECT model, number, status, semver, request_id, content_digest FROM versions")
-
     def load_promotion_index(self) -> tuple[int, dict[str, int]]:
         """The highest promotion id and request_id -> promotion id."""
         top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
@@ -358,7 +354,9 @@ class Catalog:
             where.append(sql.Fragment("v.model = ?", [model]))
         if not show_archived:
             where.append(sql.Fragment("v.status <> 'archived'", []))
-        found, total, next_after = self._page_keys("v.vid", "versions", where, order, limit, offset, after)
+        # One model's versions, or a filter's matches, are usually few: `page_statement` finds them first.
+        found, total, next_after = self._page_keys("v.vid", "versions", where, order, limit, offset, after,
+                                                   filtered=expr is not None or model is not None)  # fmt: skip
         versions = self._versions_by_vid(found, summary_only)
         if not summary_only:
             self._attach_files(versions)
@@ -366,7 +364,7 @@ class Catalog:
 
     def _page_keys(
         self, row_id: str, resource: Literal["versions", "models"], where: list[sql.Fragment],
-        order: Sequence[OrderTerm], limit: int, offset: int, after: Sequence[object] | None,
+        order: Sequence[OrderTerm], limit: int, offset: int, after: Sequence[object] | None, filtered: bool = False,
     ) -> tuple[list[Any], int, tuple[object, ...] | None]:  # fmt: skip
         """Row ids of one page, the total, and the sort keys to continue after (None at the end).
 
@@ -374,7 +372,14 @@ class Catalog:
         follows, without trusting a total that later writes may already have changed.
         """
         statement = sql.page_statement(
-            row_id, resource, where, sql.compile_order(order, resource), limit=limit + 1, offset=offset, after=after
+            row_id,
+            resource,
+            where,
+            sql.compile_order(order, resource),
+            limit=limit + 1,
+            offset=offset,
+            after=after,
+            filtered=filtered,
         )
         found = self.query(statement.sql, statement.params)
         total = int(found[0][1]) if found else self._count(resource, where)
@@ -954,6 +959,14 @@ class Transaction:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def version_facts(self, model: str) -> list[tuple[int, str, str, str, str]]:
+        """(number, status, semver, request_id, content_digest) of one model's versions, oldest
+        first, as this transaction sees them: what the writer decides registrations on."""
+        return self.execute(
+            "SELECT number, status, semver, request_id, content_digest FROM versions WHERE model = ? ORDER BY number",
+            [model],
+        )
 
     def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
         """Whole version records as this transaction sees them, in two queries."""

@@ -25,6 +25,7 @@ from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.judging import bench_judging, print_judging
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
+from tests.bench.scale import bench_scale, print_scale
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.bench.tui import bench_tui
@@ -172,10 +173,8 @@ def main() -> int:
         count = seed_catalog(data / "catalog.duckdb", models=MODELS, versions_per_model=VERSIONS_PER_MODEL,
                              metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
         print(f"seeded {count:,} versions in {time.perf_counter() - started:.1f} s\n")
-        started = time.perf_counter()
+        # Cold start and memory against catalog size are measured by `bench_scale` below.
         daemon = start_daemon(data, root / "s.sock")
-        print(f"cold start with {count:,} versions: {time.perf_counter() - started:.2f} s to SERVING")
-        print(f"daemon RSS after start: {rss_mib(daemon.process.pid):.0f} MiB\n")
         try:
             bench_reads(daemon)
             print(f"  daemon RSS after reads: {rss_mib(daemon.process.pid):.0f} MiB\n")
@@ -185,6 +184,8 @@ def main() -> int:
         finally:
             stop_daemon(daemon)
         bench_raw_duckdb(data / "catalog.duckdb")
+        print()
+        print_scale(bench_scale(root))
         print()
         print_gc(bench_gc(root, MODELS * VERSIONS_PER_MODEL))
         print("\nthe peer: MLflow Model Registry on SQLite, same machine, same run")

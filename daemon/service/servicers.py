@@ -9,11 +9,11 @@ from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
 from studbook.daemon.app.versions import Registered, Registration
 from studbook.daemon.domain.access import Caller
-from studbook.daemon.domain.errors import RegistryError
+from studbook.daemon.domain.errors import PermissionDenied, RegistryError, Unauthenticated
 from studbook.daemon.domain.model import ArtifactFile, ModelState, ModelVersion, PromotionState
 from studbook.daemon.domain.names import parse_model_name
 from studbook.daemon.service import convert
-from studbook.daemon.service.access import caller_of
+from studbook.daemon.service.access import caller_of, record_denial
 from studbook.daemon.service.errors import mapped, status_proto
 from studbook.v1 import (
     lineage_pb2,
@@ -26,6 +26,7 @@ from studbook.v1 import (
 )
 
 MESSAGE_CACHE_SIZE = 10_000
+REGISTER_MANY = "/studbook.v1.VersionService/RegisterModelVersions"
 LINEAGE_DIRECTIONS = {
     lineage_pb2.LINEAGE_DIRECTION_UNSPECIFIED: (True, True),
     lineage_pb2.LINEAGE_DIRECTION_BOTH: (True, True),
@@ -151,6 +152,10 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
             except RegistryError as refused:  # this item's own refusal, answered in its place
                 registrations.append(refused)
         outcomes = await self.registry.versions.register_many(registrations)
+        for outcome in outcomes:
+            # Audited as a single call's refusal would be (content that runs code, by a contributor).
+            if isinstance(outcome, (PermissionDenied, Unauthenticated)):
+                await record_denial(self.registry.access, context, caller, REGISTER_MANY, outcome)
         return registry_pb2.RegisterModelVersionsResponse(results=[
             registry_pb2.RegisterModelVersionResult(error=status_proto(outcome)) if isinstance(outcome, RegistryError)
             else registry_pb2.RegisterModelVersionResult(registered=self._registered(outcome))

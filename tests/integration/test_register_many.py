@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, resources_pb2
+from studbook.v1 import access_pb2, access_pb2_grpc, audit_pb2, audit_pb2_grpc, registry_pb2, resources_pb2
 from support.rpc import error_info, logged_events, register, stubs
 
 MAX_PER_CALL = 500
@@ -165,6 +167,11 @@ def test_content_that_runs_code_needs_a_maintainer_item_by_item(shared_daemon, a
 
     assert results[0].error.code == code_pb2.PERMISSION_DENIED
     assert results[1].registered.created
+    with shared_daemon.channel() as channel:
+        trail = audit_pb2_grpc.AuditServiceStub(channel).ExportAuditTrail(audit_pb2.ExportAuditTrailRequest())
+        denied = [r.event for r in trail if r.event.type == "access.denied"]
+    assert (denied[-1].subject, denied[-1].actor) == ("studbook.v1.VersionService/RegisterModelVersions",
+                                                      f"{model_id}-unsafe")  # fmt: skip
 
 
 # Each drawn item is good (a storage URI) or refused before writing (no artifact, a bad name).
@@ -172,9 +179,9 @@ KINDS = st.sampled_from(["good", "good", "no-artifact", "bad-name"])
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(kinds=st.lists(KINDS, max_size=12), run=st.uuids())
-def test_good_items_get_consecutive_numbers_whatever_is_refused_between_them(api, kinds, run):
-    model = f"p-{run.hex[:12]}"
+@given(kinds=st.lists(KINDS, max_size=12))
+def test_good_items_get_consecutive_numbers_whatever_is_refused_between_them(api, kinds):
+    model = f"p-{uuid.uuid4().hex[:12]}"  # not drawn: a replayed example must not find its model taken
     items = [
         item(model, f"{i}") if kind == "good" else item(model, f"{i}", storage_uri="") if kind == "no-artifact"
         else item("Bad Name", f"{i}")

@@ -27,7 +27,8 @@ MAX_BATCH = 256
 # Group commit waits a little for writers it expects: a group costs about the same whatever
 # its size (each table's insert and the commit are a DuckDB statement of ~1 ms), so with 16
 # concurrent clients, groups that alternate between 15 and 1 pay twice for what one group
-# of 16 pays once (measured: 8.4 versions a group without waiting, 15.3 with). It waits only
+# of 16 pays once (measured: 8.4 versions a group without waiting, 15.3 with on a quiet
+# machine, about 10 when other work crowds its two cores). It waits only
 # while fewer jobs are queued than the last groups held, LINGER_STEP at a time for the next
 # one and LINGER_MAX in all; a lone client (groups of one) never waits.
 LINGER_STEP = 0.002

@@ -6,6 +6,7 @@ import copy
 import json
 import os
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -36,6 +37,7 @@ from studbook.daemon.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    RegistryError,
 )
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
@@ -76,6 +78,9 @@ from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.store.catalog import Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
+# RegisterModelVersions: enough to share group commits well, small enough that one call's
+# results stay a modest message and one caller cannot hold the writer for long.
+MAX_REGISTRATIONS_PER_CALL = 500
 PARENT_RELATIONS = ("fine_tuned_from", "distilled_from", "quantized_from", "derived_from")
 
 
@@ -189,6 +194,47 @@ class VersionUseCases:
     # -- register ----------------------------------------------------------------------
 
     async def register(self, registration: Registration) -> Registered:
+        # The blobs stay claimed until the version that refers to them is committed.
+        with self.claims.hold() as hold:
+            await self._prepare(registration, hold)
+            return await self.core.write(partial(self._register, registration=registration))
+
+    async def register_many(
+        self, registrations: Sequence[Registration | RegistryError]
+    ) -> list[Registered | RegistryError]:
+        """Registers each as `register` would, in order, and answers each on its own: a refused
+        one (or one that arrives already refused, as a RegistryError) leaves the others be.
+
+        Every registration is checked (and its files taken in) first; then all are handed to
+        the writer at once, so they share its group commits instead of paying one each.
+        """
+        if len(registrations) > MAX_REGISTRATIONS_PER_CALL:
+            raise InvalidArgument(
+                f"too many registrations in one call: {len(registrations)} (at most "
+                f"{MAX_REGISTRATIONS_PER_CALL}); send the rest in further calls",
+                reason="TOO_MANY_REGISTRATIONS", field="requests", limit=MAX_REGISTRATIONS_PER_CALL,
+            )  # fmt: skip
+        results: list[Registered | RegistryError | None] = [None] * len(registrations)
+        ready: list[tuple[int, Registration]] = []
+        with ExitStack() as holds:
+            for index, registration in enumerate(registrations):
+                if isinstance(registration, RegistryError):
+                    results[index] = registration
+                    continue
+                try:
+                    await self._prepare(registration, holds.enter_context(self.claims.hold()))
+                except RegistryError as refused:
+                    results[index] = refused
+                    continue
+                ready.append((index, registration))
+            written = await self.core.write_many([partial(self._register, registration=r) for _, r in ready])
+            for (index, _), outcome in zip(ready, written):
+                results[index] = outcome
+        return [result for result in results if result is not None]
+
+    async def _prepare(self, registration: Registration, hold: ClaimHold) -> None:
+        """Every check a registration can fail before the writer sees it; the files of a
+        source_path or of uploads are read in (their blobs claimed in `hold`) and described."""
         draft = registration.draft
         validate_draft(draft)
         if registration.semver:
@@ -206,24 +252,21 @@ class VersionUseCases:
                 reason="NO_ARTIFACT",
                 field="source_path",
             )
-        # The blobs stay claimed until the version that refers to them is committed.
-        with self.claims.hold() as hold:
-            if registration.uploaded:
-                uploaded = registration.uploaded
-                check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
-                for item in uploaded:  # before they are looked for: gc leaves them alone from now on
-                    hold.claim(item.sha256)
-                take = partial(take_in_uploaded, self.format_limits,
-                               allow_unsafe=registration.unsafe_allowed_by is not None)  # fmt: skip
-                fill_from_intake(draft, await self.core.read(take, self.blobs, uploaded, self.blobs.staging))
-                draft.kept = True
-                validate_draft(draft)
-            elif registration.source_path:
-                intake = await self._take_in(registration, hold)
-                fill_from_intake(draft, intake)
-                draft.kept = not registration.keep_in_place
-                validate_draft(draft)
-            return await self.core.write(lambda tx: self._register(tx, registration))
+        if registration.uploaded:
+            uploaded = registration.uploaded
+            check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
+            for item in uploaded:  # before they are looked for: gc leaves them alone from now on
+                hold.claim(item.sha256)
+            take = partial(take_in_uploaded, self.format_limits,
+                           allow_unsafe=registration.unsafe_allowed_by is not None)  # fmt: skip
+            fill_from_intake(draft, await self.core.read(take, self.blobs, uploaded, self.blobs.staging))
+            draft.kept = True
+            validate_draft(draft)
+        elif registration.source_path:
+            intake = await self._take_in(registration, hold)
+            fill_from_intake(draft, intake)
+            draft.kept = not registration.keep_in_place
+            validate_draft(draft)
 
     async def _take_in(self, registration: Registration, hold: ClaimHold) -> Intake:
         """Reads a source path on the daemon's disk, for whoever may name one.
@@ -355,7 +398,8 @@ class VersionUseCases:
         pending = self.core.state.latest.get(model_id)
         if pending is not None and pending.number == number:
             return pending
-        # Through the transaction: the version may be an uncommitted write of this same group.
+        # Through the transaction: the version may have been registered earlier in this very
+        # group (the same request id twice in one batch, or two retries at once), not yet committed.
         found = self.core.cache.version(model_id, number) or tx.get_version(model_id, number)
         if found is None:  # pragma: no cover - the index and the catalog disagree
             raise NotFound(f"version {number} of {model_id!r} is missing", reason="VERSION_NOT_FOUND")

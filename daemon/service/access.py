@@ -129,8 +129,14 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
 
     async def _record(self, context: grpc.aio.ServicerContext, caller: Caller | None, method: str,
                       error: RegistryError) -> None:  # fmt: skip
-        await self.access.record_denial(caller, _transport(context), method_key(method), status_code(error).name,
-                                        error, context.peer() or "")  # fmt: skip
+        await record_denial(self.access, context, caller, method, error)
+
+
+async def record_denial(access: AccessUseCases, context: grpc.aio.ServicerContext, caller: Caller | None,
+                        method: str, error: RegistryError) -> None:  # fmt: skip
+    """Records a refusal in the audit trail: of a call, or of one request in a call of many."""
+    await access.record_denial(caller, _transport(context), method_key(method), status_code(error).name, error,
+                               context.peer() or "")  # fmt: skip
 
 
 class AccessServicer(access_pb2_grpc.AccessServiceServicer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -23,6 +24,15 @@ T = TypeVar("T")
 Operation = Callable[[Transaction], T]
 
 MAX_BATCH = 256
+# Group commit waits a little for writers it expects: a group costs about the same whatever
+# its size (each table's insert and the commit are a DuckDB statement of ~1 ms), so with 16
+# concurrent clients, groups that alternate between 15 and 1 pay twice for what one group
+# of 16 pays once (measured: 8.4 versions a group without waiting, 15.3 with on a quiet
+# machine, about 10 when other work crowds its two cores). It waits only
+# while fewer jobs are queued than the last groups held, LINGER_STEP at a time for the next
+# one and LINGER_MAX in all; a lone client (groups of one) never waits.
+LINGER_STEP = 0.002
+LINGER_MAX = 0.006
 
 
 class _Job(Generic[T]):
@@ -74,6 +84,8 @@ class Writer:
         self._broken: RegistryError | None = None
         self.commits = 0
         self.operations = 0
+        # The size of the groups lately: what group commit waits for (see LINGER_STEP).
+        self._expected = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -99,15 +111,25 @@ class Writer:
                 return
             batch = [first]
             stop = False
+            deadline = time.monotonic() + LINGER_MAX
             while len(batch) < MAX_BATCH:
                 try:
                     job = self._queue.get_nowait()
                 except queue.Empty:
-                    break
+                    wait = min(LINGER_STEP, deadline - time.monotonic())
+                    if len(batch) >= self._expected or wait <= 0:
+                        break
+                    try:
+                        job = self._queue.get(timeout=wait)
+                    except queue.Empty:
+                        break
                 if job is None:
                     stop = True
                     break
                 batch.append(job)
+            # How many writers to wait for next time: as many as came, forgetting one a group
+            # so that a crowd that left stops being waited for.
+            self._expected = max(len(batch), self._expected - 1)
             self._commit_group(batch)
             if stop:
                 return

@@ -32,6 +32,18 @@ if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `sup
 
 STARTUP_TIMEOUT = 30.0
 
+# `make test` runs on two workers. Every screen test (terminal and browser) goes to one of them,
+# in file order, so no two UIs compete for the same core while a test waits on what they paint;
+# the daemon, store and unit tests share the other worker.
+SCREEN_TESTS = ("tui", "web")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(root).parts[0] in SCREEN_TESTS:
+            item.add_marker(pytest.mark.xdist_group("screens"))
+
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,7 +17,8 @@ from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
-from studbook.daemon.store.catalog import Catalog, Transaction
+from studbook.daemon.store.interface import Store
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import MarkFile
 from studbook.daemon.store.writer import Writer
 
@@ -50,7 +51,7 @@ class Core:
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         encode: PayloadEncoder,
         *,
         marks: MarkFile,

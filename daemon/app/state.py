@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from studbook.daemon.domain.audit import GENESIS
 from studbook.daemon.domain.model import Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.semver import SemVer
-from studbook.daemon.store.catalog import Catalog
+from studbook.daemon.store.interface import Store
 
 
 @dataclass
@@ -36,7 +36,7 @@ class WriterState:
     chain_head: str = GENESIS
 
     @classmethod
-    def load(cls, catalog: Catalog) -> WriterState:
+    def load(cls, catalog: Store) -> WriterState:
         state = cls(revision=catalog.max_revision())
         state.models = {m.name: m for m in catalog.load_models()}
         state.model_request_ids = catalog.model_request_ids()

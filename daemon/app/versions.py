@@ -72,7 +72,7 @@ from studbook.daemon.domain.semver import (
     next_semver,
 )
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
 PARENT_RELATIONS = ("fine_tuned_from", "distilled_from", "quantized_from", "derived_from")

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 import duckdb
 
@@ -31,7 +31,7 @@ def make_pandas_probes_cheap() -> None:
 
 
 from studbook.daemon.domain.access import Token
-from studbook.daemon.domain.errors import RegistryError, ResourceExhausted, Unavailable
+from studbook.daemon.domain.errors import RegistryError
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.model import (
     Event,
@@ -44,6 +44,18 @@ from studbook.daemon.domain.model import (
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import migrations, retention, rows
 from studbook.daemon.store import query as sql
+from studbook.daemon.store.interface import Store, StoreTransaction
+from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their home before the store interface)
+    CatalogSnapshot,
+    DropFileRow,
+    DropRow,
+    KeptScope,
+    Page,
+    StoredBlob,
+    StoreError,
+    StoreFull,
+    first_line,
+)
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
     MODEL_COLUMNS,
@@ -72,18 +84,6 @@ def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     ]
 
 
-class StoreError(Unavailable):
-    """The catalog could not be read or written (I/O error, corrupt file)."""
-
-    reason = "STORE_UNAVAILABLE"
-
-
-class StoreFull(ResourceExhausted):
-    """The file system that holds the catalog has no room (or quota) left for a write."""
-
-    reason = "STORE_FULL"
-
-
 class DurableCommit(Exception):
     """DuckDB committed the transaction, then failed the checkpoint that followed it and
     invalidated its connection: the writes are durable, the connection must be reopened."""
@@ -99,75 +99,6 @@ def is_disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
         return exc.errno in (errno.ENOSPC, errno.EDQUOT)
     return any(words in str(exc) for words in _NO_ROOM)
-
-
-@dataclass
-class Page:
-    items: list[Any]
-    total: int
-    # The sort keys of the last item when more rows follow: where the next page starts.
-    next_after: tuple[object, ...] | None = None
-
-
-class DropRow(NamedTuple):
-    """One row of `drops`: a drop-in unit and the watcher's verdict on it."""
-
-    root: str
-    path: str
-    model: str
-    number: int | None
-    state: str
-    content_digest: str
-    reason: str
-    message: str
-    details: str  # JSON object text
-    fingerprint: str
-    unit_device: int
-    unit_inode: int
-    update_time: datetime
-
-
-class DropFileRow(NamedTuple):
-    """One row of `drop_files`: a file of a drop as last seen."""
-
-    root: str
-    path: str
-    file: str
-    size: int
-    sha256: str
-    mtime_ns: int
-    inode: int
-    device: int
-
-
-class KeptScope(NamedTuple):
-    """What a check of the artifact store covers: the kept versions of a scope and their blobs."""
-
-    blobs: list[tuple[str, int]]  # distinct (sha256, size), each once however many versions share it
-    versions: int  # kept versions in scope
-    corrupt: list[tuple[str, int]]  # (model, number) of kept versions in scope marked corrupt
-    skipped: list[tuple[str, int]]  # (model, number) of referenced versions in scope, the first few
-    skipped_count: int
-
-
-class StoredBlob(NamedTuple):
-    """A blob the catalog's kept versions refer to."""
-
-    sha256: str
-    size: int
-    # Every version referring to it is marked corrupt: its bytes are known to be bad.
-    known_bad: bool
-
-
-@dataclass(frozen=True)
-class CatalogSnapshot:
-    """What a copy of the catalog holds, read in the same transaction as the copy."""
-
-    revision: int
-    chain_head: str
-    schema_version: int
-    versions: int
-    blobs: list[StoredBlob]
 
 
 class Catalog:
@@ -198,6 +129,10 @@ class Catalog:
             return duckdb.connect(str(self.path))
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the catalog {self.path}: {first_line(exc)}") from exc
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     def close(self) -> None:
         try:
@@ -1036,12 +971,6 @@ class Transaction:
                      [storage_uri, model, number])  # fmt: skip
 
 
-def first_line(exc: BaseException) -> str:
-    """DuckDB's messages can run over several lines; an error the daemon reports is one."""
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def store_error(exc: BaseException, what: str) -> RegistryError:
     """The store's own error for a failure of DuckDB or of the file system under it."""
     if is_disk_full(exc):
@@ -1056,3 +985,9 @@ def wrap_store_errors(exc: BaseException) -> RegistryError:
     if isinstance(exc, RegistryError):
         return exc
     return store_error(exc, "catalog write failed")
+
+
+if TYPE_CHECKING:
+    # mypy holds the DuckDB catalog to the store interface here, not only where one is passed.
+    _CATALOG_IS_A_STORE: type[Store] = Catalog
+    _TRANSACTION_IS_A_STORE_TRANSACTION: type[StoreTransaction] = Transaction

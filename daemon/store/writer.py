@@ -10,7 +10,9 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store.catalog import Catalog, DurableCommit, StoreFull, Transaction, wrap_store_errors
+from studbook.daemon.store.catalog import DurableCommit, StoreFull, wrap_store_errors
+from studbook.daemon.store.interface import Store
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ class Writer:
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         on_commit: Callable[[list[Any]], None],
         on_abort: Callable[[], None],
     ) -> None:
@@ -150,7 +152,7 @@ class Writer:
         (and the reason kept for the next groups) while that fails."""
         try:
             if self._catalog.reopen_if_invalidated():
-                log.warning("the catalog %s was reopened after a fatal error", self._catalog.path)
+                log.warning("the catalog %s was reopened after a fatal error", self._catalog.location)
             if reload:
                 self._on_abort()
         except Exception as exc:  # noqa: BLE001 - the writer thread must outlive a bad disk

@@ -25,6 +25,11 @@ class StoreFull(ResourceExhausted):
     reason = "STORE_FULL"
 
 
+class CatalogMovedOn(Exception):
+    """Another daemon committed to a shared catalog since this one last read its revision: the
+    writer's in-memory state is stale, and is reloaded before the transaction runs again."""
+
+
 @dataclass
 class Page:
     items: list[Any]

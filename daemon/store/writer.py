@@ -13,6 +13,7 @@ from studbook.daemon.domain.errors import RegistryError
 from studbook.daemon.store.catalog import DurableCommit, StoreFull, wrap_store_errors
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
+from studbook.daemon.store.records import CatalogMovedOn
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class Writer:
             if stop:
                 return
 
-    def _commit_group(self, batch: list[_Job[Any]]) -> None:
+    def _commit_group(self, batch: list[_Job[Any]], moved_on: bool = False) -> None:
         if self._broken is not None and not self._recover():
             for job in batch:
                 _settle(job.future, error=self._broken)
@@ -127,6 +128,10 @@ class Writer:
             if not self._recover():
                 for job in batch:
                     _settle(job.future, error=wrap_store_errors(exc))
+                return
+            if isinstance(exc, CatalogMovedOn) and not moved_on:
+                # Another daemon wrote first; the state is reloaded now: run the group again, once.
+                self._commit_group(batch, moved_on=True)
                 return
             if len(batch) == 1:
                 refusal = wrap_store_errors(exc)

@@ -49,6 +49,8 @@ POOL_TIMEOUT = 30.0
 POOL_SIZE = 8
 # SQLSTATE of "disk full" (class 53: insufficient resources).
 _DISK_FULL = "53100"
+# SQLSTATEs that mean the server is gone or going: admin, crash and starting-up shutdowns.
+_SERVER_GONE = ("57P01", "57P02", "57P03")
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
@@ -119,12 +121,20 @@ class PostgresCatalog(CatalogReads):
     # -- reading --------------------------------------------------------------------------
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        try:
-            with self._pool.connection() as conn:
-                cursor = conn.execute(self.dialect.placeholders(sql), list(params))
-                return cursor.fetchall() if cursor.description is not None else []
-        except (psycopg.Error, PoolTimeout) as exc:
-            raise store_error(exc, self._location, "catalog read failed") from exc
+        statement = self.dialect.placeholders(sql)
+        for attempt in range(2):
+            conn: psycopg.Connection[Any] | None = None
+            try:
+                with self._pool.connection() as conn:
+                    cursor = conn.execute(statement, list(params))
+                    return cursor.fetchall() if cursor.description is not None else []
+            except (psycopg.Error, PoolTimeout) as exc:
+                # A pooled connection the server ended since its last use (a restart, an idle
+                # timeout) fails its next statement; the pool drops it, and a read may run again.
+                if attempt == 0 and conn is not None and conn.broken:
+                    continue
+                raise store_error(exc, self._location, "catalog read failed") from exc
+        raise AssertionError("unreachable")
 
     def load_tokens(self) -> list[Token]:
         return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
@@ -280,11 +290,19 @@ def unreachable(location: str, exc: BaseException) -> StoreError:
     )
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    # No SQLSTATE: libpq's own failure to reach or keep the server; class 08: connection exceptions.
+    return state is None or state.startswith("08") or state in _SERVER_GONE
+
+
 def store_error(exc: BaseException, location: str, what: str) -> RegistryError:
     """The store's own error for a failure of PostgreSQL or of the way to it."""
     if isinstance(exc, RegistryError):
         return exc
-    if isinstance(exc, PoolTimeout) or isinstance(exc, psycopg.OperationalError) and exc.sqlstate is None:
+    if isinstance(exc, PoolTimeout) or _connection_lost(exc):
         return unreachable(location, exc)
     if isinstance(exc, psycopg.Error) and exc.sqlstate == _DISK_FULL:
         return StoreFull(

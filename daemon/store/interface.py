@@ -19,6 +19,7 @@ from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import retention
+from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
 
 
@@ -100,6 +101,11 @@ class StoreTransaction(Protocol):
 class Store(Protocol):
     """A catalog: reads from any thread (each sees only committed data) and write transactions
     through `transaction()` on the writer thread."""
+
+    @property
+    def dialect(self) -> Dialect:
+        """How this backend spells the SQL that differs between backends (for tests and tools)."""
+        ...
 
     @property
     def location(self) -> str:

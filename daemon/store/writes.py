@@ -150,8 +150,9 @@ class TransactionWrites:
             return
         self.execute(
             "UPDATE versions SET status = u.status, status_reason = u.reason, update_time = u.update_time, "
-            "revision = u.revision FROM (SELECT unnest(?) AS model, unnest(?) AS number, unnest(?) AS status, "
-            "unnest(?) AS reason, unnest(?::TIMESTAMP[]) AS update_time, unnest(?) AS revision) u "
+            "revision = u.revision FROM (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number, "
+            "unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS reason, unnest(?::TIMESTAMP[]) AS update_time, "
+            "unnest(?::BIGINT[]) AS revision) u "
             "WHERE versions.model = u.model AND versions.number = u.number",
             [
                 [v.model for v in versions],
@@ -210,7 +211,8 @@ class TransactionWrites:
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
         """Fills in the chain of events written before the chain existed (migration 2)."""
         self.execute(
-            "UPDATE events SET chain_hash = h.hash FROM (SELECT unnest(?) AS revision, unnest(?) AS hash) h "
+            "UPDATE events SET chain_hash = h.hash FROM (SELECT unnest(?::BIGINT[]) AS revision, "
+            "unnest(?::VARCHAR[]) AS hash) h "
             "WHERE events.revision = h.revision",
             [[r for r, _ in hashes], [h for _, h in hashes]],
         )

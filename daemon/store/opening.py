@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 from studbook.daemon.domain.audit import HighWaterMark, short_of_mark
 from studbook.daemon.store.catalog import Catalog, StoreError, first_line
+from studbook.daemon.store.interface import Store
 from studbook.daemon.store.mark import MarkFile, mark_path
 
 # DuckDB's main header: an 8-byte checksum, then these magic bytes.
@@ -173,3 +174,16 @@ def open_catalog(catalog: Path) -> tuple[Catalog, MarkFile]:
                 reason="CATALOG_BEHIND",
             )
     return Catalog(catalog), marks
+
+
+# The mark of a PostgreSQL catalog's acknowledged writes, in the data dir: a name of its own, so
+# that a data dir moved back to a DuckDB catalog is not judged by another catalog's revisions.
+POSTGRES_MARK = "postgres.hwm"
+
+
+def open_postgres_catalog(url: str, data_dir: Path) -> tuple[Store, MarkFile]:
+    """A PostgreSQL catalog, migrated to this studbook's schema, and the data dir's mark file.
+    psycopg is imported here, on demand: a daemon on a DuckDB file never loads it."""
+    from studbook.daemon.store.postgres.catalog import PostgresCatalog
+
+    return PostgresCatalog(url), MarkFile(data_dir / POSTGRES_MARK)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 # The types `rows_of` takes, by their DuckDB names, and what PostgreSQL calls them.
 _PG_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "DOUBLE": "double precision", "BOOLEAN": "boolean"}
@@ -136,6 +136,36 @@ class Dialect:
         shape = ", ".join(f"{name} {_PG_TYPES[kind]}" for name, (kind, _) in columns.items())
         return f"(SELECT * FROM jsonb_to_recordset(CAST(? AS jsonb)) AS r({shape}))", json.dumps(records)
 
+    def filter_join(self, kind: Literal["SEMI", "ANTI"], table: str, alias: str, *, using: str = "",
+                    left: str = "", on: str = "") -> tuple[str, str]:  # fmt: skip
+        """Keeps the rows that have (SEMI) or lack (ANTI) a match in `table` (aliased `alias`), on the
+        `using` columns shared with alias `left`, or on the condition `on`. Returns what goes among
+        the joins and what goes into the WHERE: DuckDB has SEMI and ANTI JOIN; PostgreSQL says
+        [NOT] EXISTS, which its planner runs as the same hash semi or anti join."""
+        if not self.is_postgres:
+            return f"{kind} JOIN {table} {alias} " + (f"USING ({using})" if using else f"ON {on}"), ""
+        if using:
+            on = " AND ".join(f"{alias}.{name} = {left}.{name}" for name in (c.strip() for c in using.split(",")))
+        return "", f"{'' if kind == 'SEMI' else 'NOT '}EXISTS (SELECT 1 FROM {table} {alias} WHERE {on})"
+
+    def regexp_group(self, text: str, pattern: str, group: int) -> str:
+        """Group `group` of the first match of a fixed `pattern` (the store's, never a user's)."""
+        if self.is_postgres:
+            return f"(regexp_match({text}, '{pattern}'))[{group}]"
+        return f"regexp_extract({text}, '{pattern}', {group})"
+
+    def try_bigint(self, text: str) -> str:
+        """Digits as a bigint; NULL when they do not fit (DuckDB's TRY_CAST)."""
+        if self.is_postgres:
+            return f"(CASE WHEN length({text}) <= 18 THEN CAST({text} AS bigint) END)"
+        return f"TRY_CAST({text} AS BIGINT)"
+
+    def parent_links(self, column: str) -> str:
+        """A table function over a version's `parents` JSON, giving p.model and p.number."""
+        if self.is_postgres:
+            return f"jsonb_to_recordset({column}) AS p(model text, number bigint)"
+        return f"""unnest(from_json({column}, '[{{"model": "VARCHAR", "number": "BIGINT"}}]')) t(p)"""
+
     def semi_join(self, left: str, table: str, columns: str) -> str:
         """Keeps the rows of alias `left` whose `columns` appear in `table` (aliased k); goes
         where a JOIN would, before any WHERE."""
@@ -147,3 +177,9 @@ class Dialect:
 
 DUCKDB = Dialect("duckdb")
 POSTGRES = Dialect("postgres")
+
+
+def where(*conditions: str) -> str:
+    """A WHERE clause of the conditions that are not empty; "" when none is."""
+    kept = [c for c in conditions if c]
+    return f"WHERE {' AND '.join(kept)}" if kept else ""

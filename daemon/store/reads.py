@@ -305,7 +305,7 @@ class CatalogReads:
 
     def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]:
         """Every version beyond its rule's keep_last with what protects it (see store.retention)."""
-        return retention.retention_facts(self.query, rules)
+        return retention.retention_facts(self.query, rules, self.dialect)
 
     def max_vid(self) -> int:
         return retention.max_vid(self.query)
@@ -313,7 +313,7 @@ class CatalogReads:
     def unreferenced_blobs(self, stored: Sequence[tuple[str, int, float]],
                            purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]:  # fmt: skip
         """The stored blobs no version refers to, `purging` left out (see store.retention)."""
-        return retention.unreferenced_blobs(self.query, stored, purging)
+        return retention.unreferenced_blobs(self.query, stored, purging, self.dialect)
 
 
 Run = Callable[..., list[tuple[Any, ...]]]

@@ -134,15 +134,15 @@ class TransactionWrites:
     def still_decided(self, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
                       rules: Sequence[retention.RetentionRule], horizon: int) -> set[tuple[str, int]]:  # fmt: skip
         """Of a plan's purges and archives, those that still hold (see store.retention.still_decided)."""
-        return retention.still_decided(self.execute, purges, archives, rules, horizon)
+        return retention.still_decided(self.execute, purges, archives, rules, horizon, self.dialect)
 
     def archive_versions(self, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
                          time: datetime) -> None:  # fmt: skip
-        retention.archive_versions(self.execute, keys, revisions, reasons, time)
+        retention.archive_versions(self.execute, keys, revisions, reasons, time, self.dialect)
 
     def purge_versions(self, keys: Sequence[tuple[str, int]]) -> list[str]:
         """Deletes the versions' rows; returns the sha256 of their files (see store.retention)."""
-        return retention.purge_versions(self.execute, keys)
+        return retention.purge_versions(self.execute, keys, self.dialect)
 
     def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
         """Status, reason, update time and revision of many versions, in one statement."""

@@ -253,18 +253,7 @@ def test_the_artifact_store_checks_see_the_kept_versions_and_their_blobs(filled:
     assert found is not None and (found.status, found.revision) == (VersionStatus.CORRUPT, 20)
 
 
-def postgres_not_yet(store: Store, request: pytest.FixtureRequest) -> None:
-    """Retention and garbage collection's queries are DuckDB's (ANTI/SEMI JOIN, regexp_extract,
-    TRY_CAST, from_json) and have no PostgreSQL spelling yet."""
-    if store.dialect.is_postgres:
-        request.applymarker(pytest.mark.xfail(strict=True, reason="retention's queries have no PostgreSQL "
-                                              "spelling yet (store/retention.py)"))  # fmt: skip
-
-
-def test_retention_finds_what_is_beyond_keep_last_and_what_protects_it(
-    filled: Store, request: pytest.FixtureRequest
-) -> None:
-    postgres_not_yet(filled, request)
+def test_retention_finds_what_is_beyond_keep_last_and_what_protects_it(filled: Store) -> None:
     rules = [RetentionRule("fraud", 1, T0 + timedelta(days=30), True)]
 
     facts = {(f.model, f.number): f for f in filled.retention_facts(rules)}
@@ -275,8 +264,7 @@ def test_retention_finds_what_is_beyond_keep_last_and_what_protects_it(
     assert filled.max_vid() >= 4
 
 
-def test_archiving_and_purging_rewrite_and_remove_versions(filled: Store, request: pytest.FixtureRequest) -> None:
-    postgres_not_yet(filled, request)
+def test_archiving_and_purging_rewrite_and_remove_versions(filled: Store) -> None:
     rules = [RetentionRule("fraud", 1, T0 + timedelta(days=30), True)]
     decided: list[set[tuple[str, int]]] = []
     purged: list[list[str]] = []

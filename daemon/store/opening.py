@@ -183,7 +183,26 @@ POSTGRES_MARK = "postgres.hwm"
 
 def open_postgres_catalog(url: str, data_dir: Path) -> tuple[Store, MarkFile]:
     """A PostgreSQL catalog, migrated to this studbook's schema, and the data dir's mark file.
-    psycopg is imported here, on demand: a daemon on a DuckDB file never loads it."""
+    psycopg is imported here, on demand: a daemon on a DuckDB file never loads it.
+
+    A catalog that holds less than, or other than, what this data dir's daemon acknowledged (a
+    database restored from an older dump, or a URL naming another catalog) is refused: serving
+    it would hand out revisions and version numbers that were already given to clients."""
     from studbook.daemon.store.postgres.catalog import PostgresCatalog
 
-    return PostgresCatalog(url), MarkFile(data_dir / POSTGRES_MARK)
+    marks = MarkFile(data_dir / POSTGRES_MARK)
+    mark = marks.read()
+    catalog = PostgresCatalog(url)
+    if mark is not None:
+        found = catalog.query("SELECT chain_hash FROM events WHERE revision = ?", [mark.revision])
+        problem = short_of_mark(mark, catalog.max_revision(), found[0][0] if found else None)
+        if problem:
+            catalog.close()
+            raise CatalogRefused(
+                f"{problem} ({marks.path}): the PostgreSQL catalog {catalog.location} was restored from an older "
+                "backup, or --catalog names another catalog than this data dir's daemon served; nothing was "
+                f"changed: point --catalog at that catalog, or, to go on with this one as it is, move "
+                f"{marks.path.name} aside",
+                reason="CATALOG_BEHIND",
+            )
+    return catalog, marks

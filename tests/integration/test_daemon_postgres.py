@@ -77,3 +77,30 @@ def test_a_catalog_that_is_no_postgresql_url_is_refused_by_the_command_line(shor
 
     assert refused.returncode == 2
     assert "--catalog: takes a postgresql:// URL" in refused.stderr
+
+
+def test_a_catalog_behind_what_this_data_dir_acknowledged_is_refused(
+    daemon_factory, short_dir: Path, postgres_catalog: PostgresDatabase, postgres_server
+) -> None:
+    from support.postgres import TEMPLATE
+
+    first = daemon_factory("--catalog", postgres_catalog.url)
+    with first.channel() as channel:
+        register(stubs(channel), "fraud")
+    first.kill(15)
+    empty = postgres_server.create_database(template=TEMPLATE)  # as if restored from an older dump
+    try:
+        refused = subprocess.run(
+            [sys.executable, "-m", "studbook.daemon", "--data-dir", str(first.data_dir),
+             "--socket", str(first.socket), "--catalog", empty.url],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        postgres_server.drop_database(empty.name)
+
+    assert refused.returncode != 0
+    assert "the catalog ends at revision 0 but revision 2 was acknowledged" in refused.stderr
+    assert "move postgres.hwm aside" in refused.stderr
+    again = daemon_factory("--catalog", postgres_catalog.url)  # the catalog it served opens as before
+    with again.channel() as channel:
+        assert register(stubs(channel), "fraud").name == "models/fraud/versions/2"

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 WRITE_LOCK = int.from_bytes(b"sbwrite", "big")
 CONNECT_TIMEOUT = 10
 # How long a read waits for a pooled connection before it reports the catalog unreachable.
-POOL_TIMEOUT = 30.0
+POOL_TIMEOUT = 10.0
 POOL_SIZE = 8
 # SQLSTATE of "disk full" (class 53: insufficient resources).
 _DISK_FULL = "53100"

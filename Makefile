@@ -69,7 +69,7 @@ bench: install
 
 # Regenerate the Python code of the contract; a test fails when it is stale.
 proto: install
-	$(PY) -m grpc_tools.protoc -I proto --python_out=proto --pyi_out=proto --grpc_python_out=proto $(PROTOS)
+	$(PY) -m grpc_tools.protoc -I proto -I $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') --python_out=proto --pyi_out=proto --grpc_python_out=proto $(PROTOS)
 
 # mypy sees the `studbook` namespace through a link farm shaped like the installed package.
 typecheck: install

@@ -11,8 +11,15 @@ from studbook import locations
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 
-# Generous but bounded: a registration with a big model card and thousands of metrics fits.
+# Over the unix socket (its owner only), and every answer: generous but bounded, a registration
+# with a big model card and thousands of metrics fits.
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# Over TCP, the most the daemon reads of one message. Callers without a token reach the open
+# health methods, whose requests are read before anything is known of them: this bounds what
+# they can make the daemon hold. Large payloads travel as streams of small messages (uploads
+# send 1 MiB chunks); a registration naming thousands of uploaded files, or a 1 MiB model
+# card, still fits. grpc's own default, so other gRPC clients meet a limit they know.
+MAX_REMOTE_MESSAGE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -26,8 +33,10 @@ class Settings:
     # PEM certificate and unencrypted key of the TCP port; listening needs both.
     tls_cert: Path | None = None
     tls_key: Path | None = None
-    # Version records kept in memory for fast reads.
-    cache_versions: int = 200_000
+    # Version records kept in memory for fast reads. A record takes ~8 KiB (metrics, params,
+    # tags and files as Python objects), so this bounds the read cache near 80 MiB; a read
+    # that misses costs a point select of ~1 ms.
+    cache_versions: int = 10_000
     # Source paths RegisterModelVersion may read; empty allows any path the daemon can read.
     allowed_roots: list[Path] = field(default_factory=list)
     # Drop-in folders to watch (`--watch`, repeatable); see daemon/watch.

@@ -13,18 +13,20 @@ import ssl
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.blobs import open_store
 from studbook.daemon.blobs.store import clear_stale_staging
-from studbook.daemon.config import MAX_MESSAGE_BYTES, Settings
+from studbook.daemon.config import MAX_MESSAGE_BYTES, MAX_REMOTE_MESSAGE_BYTES, Settings
 from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.artifacts import ArtifactServicer
@@ -259,35 +261,61 @@ def _clock(settings: Settings) -> Callable[[], datetime]:
     return SimulatedClock(timedelta(days=settings.simulated_days), settings.simulated_writes)
 
 
-def build_server(
-    registry: Registry, watcher: DropWatcher | None = None
-) -> tuple[grpc.aio.Server, health.aio.HealthServicer]:
+@dataclass(frozen=True)
+class Services:
+    """Every servicer, made once: the unix socket's server and the TCP port's serve the same
+    objects (one version cache, one health status)."""
+
+    access: AccessUseCases
+    adders: tuple[Callable[[grpc.aio.Server], None], ...]
+    health: health.aio.HealthServicer
+
+
+def build_services(registry: Registry, watcher: DropWatcher | None = None) -> Services:
+    adders = (
+        functools.partial(registry_pb2_grpc.add_ModelServiceServicer_to_server, ModelServicer(registry)),
+        functools.partial(registry_pb2_grpc.add_VersionServiceServicer_to_server, VersionServicer(registry)),
+        functools.partial(lineage_pb2_grpc.add_LineageServiceServicer_to_server, LineageServicer(registry)),
+        functools.partial(stages_pb2_grpc.add_StageServiceServicer_to_server, StageServicer(registry)),
+        functools.partial(events_pb2_grpc.add_EventServiceServicer_to_server, EventServicer(registry)),
+        functools.partial(audit_pb2_grpc.add_AuditServiceServicer_to_server, AuditServicer(registry)),
+        functools.partial(drops_pb2_grpc.add_DropServiceServicer_to_server, DropServicer(registry, watcher)),
+        functools.partial(access_pb2_grpc.add_AccessServiceServicer_to_server, AccessServicer(registry)),
+        functools.partial(artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server, ArtifactServicer(registry)),
+        functools.partial(
+            maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server, MaintenanceServicer(registry)
+        ),  # fmt: skip
+        functools.partial(retention_pb2_grpc.add_RetentionServiceServicer_to_server, RetentionServicer(registry)),
+    )
+    return Services(registry.access, adders, health.aio.HealthServicer())
+
+
+def build_server(services: Services, max_receive: int = MAX_MESSAGE_BYTES) -> grpc.aio.Server:
+    """A server of every service that reads no message longer than `max_receive` bytes.
+
+    The TCP port gets a server of its own (MAX_REMOTE_MESSAGE_BYTES) because grpc has one
+    receive limit per server and the port needs a small one. Guarded calls are admitted before
+    their message is read (AccessInterceptor), but the open health methods are read for
+    anybody, so their limit is what a caller without a token can make the daemon hold; and
+    large payloads travel as streams of small messages anyway (uploads). The unix socket keeps
+    the generous limit: only its owner reaches it.
+    """
     server = grpc.aio.server(
-        interceptors=[AccessInterceptor(registry.access)],
+        interceptors=[AccessInterceptor(services.access)],
         options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_receive_message_length", max_receive),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
             ("grpc.so_reuseport", 0),
         ],
     )
-    registry_pb2_grpc.add_ModelServiceServicer_to_server(ModelServicer(registry), server)
-    registry_pb2_grpc.add_VersionServiceServicer_to_server(VersionServicer(registry), server)
-    lineage_pb2_grpc.add_LineageServiceServicer_to_server(LineageServicer(registry), server)
-    stages_pb2_grpc.add_StageServiceServicer_to_server(StageServicer(registry), server)
-    events_pb2_grpc.add_EventServiceServicer_to_server(EventServicer(registry), server)
-    audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(registry), server)
-    drops_pb2_grpc.add_DropServiceServicer_to_server(DropServicer(registry, watcher), server)
-    access_pb2_grpc.add_AccessServiceServicer_to_server(AccessServicer(registry), server)
-    artifacts_pb2_grpc.add_ArtifactServiceServicer_to_server(ArtifactServicer(registry), server)
-    maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server(MaintenanceServicer(registry), server)
-    retention_pb2_grpc.add_RetentionServiceServicer_to_server(RetentionServicer(registry), server)
-    health_servicer = health.aio.HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for add in services.adders:
+        add(server)
+    health_pb2_grpc.add_HealthServicer_to_server(services.health, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
         server,
     )
-    return server, health_servicer
+    return server
 
 
 def build_watcher(settings: Settings, registry: Registry) -> DropWatcher | None:
@@ -319,16 +347,20 @@ async def serve(settings: Settings) -> None:
         registry = open_registry(settings, policy)
         registry.start()
         watcher = build_watcher(settings, registry)
-        server, health_servicer = build_server(registry, watcher)
-        server.add_insecure_port(f"unix://{settings.socket}")
+        services = build_services(registry, watcher)
+        health_servicer = services.health
+        servers = [build_server(services)]
+        servers[0].add_insecure_port(f"unix://{settings.socket}")
         served = f"unix://{settings.socket}"
         if credentials is not None:
+            servers.append(build_server(services, MAX_REMOTE_MESSAGE_BYTES))
             try:
-                served += f" and {add_tcp_port(server, settings.listen, credentials)} (TLS)"
+                served += f" and {add_tcp_port(servers[1], settings.listen, credentials)} (TLS)"
             except StartupError:
                 registry.close()
                 raise
-        await server.start()
+        for server in servers:
+            await server.start()
         os.chmod(settings.socket, 0o600)
         for name in ("", *SERVICE_NAMES):
             await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -351,7 +383,7 @@ async def serve(settings: Settings) -> None:
         finally:
             log.info("shutting down")
             await health_servicer.enter_graceful_shutdown()
-            await server.stop(SHUTDOWN_GRACE_SECONDS)
+            await asyncio.gather(*(server.stop(SHUTDOWN_GRACE_SECONDS) for server in servers))
             if watcher is not None:
                 await watcher.stop()
             registry.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
 from studbook.daemon.domain.access import Caller, Denial, Token
 from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
-from studbook.daemon.domain.errors import NotFound
+from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.store.interface import Store
@@ -55,7 +55,7 @@ class Core:
         encode: PayloadEncoder,
         *,
         marks: MarkFile,
-        cache_versions: int = 200_000,
+        cache_versions: int = 10_000,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.catalog = catalog
@@ -80,8 +80,12 @@ class Core:
     def _chain_unchained_events(self) -> None:
         """Events from before the audit chain existed get their hashes, once, before any write.
 
-        Chaining started with one migration, so either every event has a hash, or none does.
+        Chaining started with one migration, so either every event has a hash, or none does:
+        the first event answers for all (reading a batch of them would cost every start).
         """
+        first = self.catalog.chained_events_after(0, 1)
+        if not first or first[0][1]:
+            return
         head, after = GENESIS, 0
         hashes: list[tuple[int, str]] = []
         while batch := self.catalog.chained_events_after(after, 10_000):
@@ -113,6 +117,30 @@ class Core:
 
         effects: Effects = await asyncio.wrap_future(self.writer.submit(timed))
         return effects.value
+
+    async def write_many(self, operations: Sequence[Callable[[Transaction], Effects]]) -> list[Any]:
+        """Runs each operation as `write` would, all queued at once and in order, so they share
+        group commits and their events keep that order; each one's value, or the RegistryError
+        that refused it (the others stand)."""
+
+        def timed(operation: Callable[[Transaction], Effects]) -> Callable[[Transaction], Effects]:
+            def run(tx: Transaction) -> Effects:
+                self._advance()
+                return operation(tx)
+
+            return run
+
+        futures = [asyncio.wrap_future(self.writer.submit(timed(operation))) for operation in operations]
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        values: list[Any] = []
+        for outcome in outcomes:
+            if isinstance(outcome, RegistryError):
+                values.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                values.append(outcome.value)
+        return values
 
     async def read(self, function: Callable[..., T], *args: Any) -> T:
         """Runs a catalog read off the event loop."""

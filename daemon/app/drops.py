@@ -265,7 +265,7 @@ class DropUseCases:
 
         def operation(tx: Transaction) -> Effects:
             state = self.core.state
-            if (model, number) not in state.status:
+            if state.status_of(tx, model, number) is None:
                 raise NotFound(f"version {number} of {model!r} was deleted", reason="VERSION_NOT_FOUND")
             latest = state.latest.get(model)
             fresh = latest if latest is not None and latest.number == number else None
@@ -281,7 +281,7 @@ class DropUseCases:
             tx.update_version_fields(updated)
             if moved:
                 tx.set_version_storage_uri(model, number, storage_uri)
-            state.status[(model, number)] = status
+            state.set_status(model, number, status)
             if fresh is not None:
                 state.latest[model] = updated
             effects.versions.append(updated)

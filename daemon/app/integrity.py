@@ -170,7 +170,7 @@ class IntegrityUseCases:
         state = self.core.state
         effects = Effects(value=[])
         changed: list[ModelVersion] = []
-        for version in tx.get_versions([key for key in keys if key in state.status]):
+        for version in tx.get_versions(keys):
             key = (version.model, version.number)
             reason = reasons.get(key)
             status = status_after_check(version.status, reason)
@@ -184,7 +184,7 @@ class IntegrityUseCases:
             version.status, version.status_reason = status, reason or ""
             version.update_time = self.core.clock()
             self.core.event(tx, effects, event, version_name(*key), version.model, caller, version)
-            state.status[key] = status
+            state.set_status(version.model, version.number, status)
             latest = state.latest.get(version.model)
             if latest is not None and latest.number == version.number:
                 state.latest[version.model] = version

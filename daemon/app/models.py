@@ -98,6 +98,7 @@ class ModelUseCases:
                                          model)  # fmt: skip
         tx.insert_model(model, request_id)
         self.core.state.models[model_id] = model
+        self.core.state.facts_of_new_model(model_id)
         if request_id:
             self.core.state.model_request_ids[request_id] = model_id
         effects.models[model_id] = self.core.snapshot(model)
@@ -194,16 +195,16 @@ class ModelUseCases:
             state = self.core.state
             current = self.core.writer_model(model_id)
             check_etag(current, etag)
-            numbers = [n for (m, n) in state.status if m == model_id]
-            if numbers and not force:
+            count = len(state.facts(tx, model_id).status)
+            if count and not force:
                 raise FailedPrecondition(
-                    f"model {model_id!r} has {len(numbers)} versions; archive it instead, or delete with "
+                    f"model {model_id!r} has {count} versions; archive it instead, or delete with "
                     "force to remove its versions and history too (artifact files are kept)",
                     reason="MODEL_NOT_EMPTY",
                     model=model_id,
-                    versions=len(numbers),
+                    versions=count,
                 )
-            effects = Effects(value=len(numbers))
+            effects = Effects(value=count)
             self.core.event(tx, effects, "model.deleted", model_name(model_id), model_id, caller, current)
             tx.delete_model(model_id)
             state.forget_model(model_id)

@@ -39,7 +39,7 @@ class Registry:
         catalog_path: Path,
         encode: PayloadEncoder,
         *,
-        cache_versions: int = 200_000,
+        cache_versions: int = 10_000,
         allowed_roots: Sequence[Path] | None = None,
         scan_limits: ScanLimits = ScanLimits(),
         format_limits: Limits = DEFAULT_LIMITS,

@@ -194,7 +194,7 @@ class RetentionUseCases:
             core.event(tx, effects, "version.purged", decision.name, decision.model, caller, version)
             purged.append(version)
         shas = tx.purge_versions(keys)
-        core.state.forget_versions(purged)
+        core.state.drop_facts({model for model, _ in keys})
         for model_id, count in Counter(model for model, _ in keys).items():
             model = core.writer_model(model_id)
             model.version_count -= count
@@ -218,7 +218,7 @@ class RetentionUseCases:
                 core.event(tx, effects, "version.archived", decision.name, decision.model, caller, version)
             )
             reasons.append(version.status_reason)
-            core.state.status[(version.model, version.number)] = VersionStatus.ARCHIVED
+            core.state.set_status(version.model, version.number, VersionStatus.ARCHIVED)
             effects.versions.append(version)
         tx.archive_versions([(d.model, d.number) for d in decisions], revisions, reasons, now)
 

@@ -135,7 +135,7 @@ class StageUseCases:
             if found is not None:
                 return Effects(value=found)
         model = self.core.writer_model(model_id)
-        number = self._resolve(model, ref)
+        number = self._resolve(tx, model, ref)
         is_alias = request.target not in model.stages
         holders = model.aliases if is_alias else model.stage_holders
         previous = holders.get(request.target)
@@ -167,7 +167,7 @@ class StageUseCases:
     ) -> list[GateResult]:  # fmt: skip
         """Every verdict on version `number` entering `target` over holder `previous`: the built-in
         checks, whether the policy allows the stage, then `gates`, as this transaction sees them."""
-        results = self._checks(model, number, target, previous)
+        results = self._checks(tx, model, number, target, previous)
         if model_policy.stages is not None and not is_alias:
             allowed = target in model_policy.stages
             results.append(GateResult(
@@ -208,7 +208,7 @@ class StageUseCases:
                         promotion.model, caller, promotion)  # fmt: skip
         return effects
 
-    def _resolve(self, model: Model, ref: VersionRef) -> int:
+    def _resolve(self, tx: Transaction, model: Model, ref: VersionRef) -> int:
         if ref.number is not None:
             number = ref.number
         elif ref.is_latest:
@@ -216,14 +216,15 @@ class StageUseCases:
         else:
             label = ref.label or ""
             number = model.stage_holders.get(label) or model.aliases.get(label) or 0
-        if (model.name, number) not in self.core.state.status:
+        if self.core.state.status_of(tx, model.name, number) is None:
             raise NotFound(f"version {ref.number or ref.label} of model {model.name!r} does not exist",
                            reason="VERSION_NOT_FOUND", model=model.name)  # fmt: skip
         return number
 
-    def _checks(self, model: Model, number: int, target: str, previous: int | None) -> list[GateResult]:
+    def _checks(self, tx: Transaction, model: Model, number: int, target: str,
+                previous: int | None) -> list[GateResult]:  # fmt: skip
         """The built-in checks every promotion passes; policy gates add to these."""
-        status = self.core.state.status.get((model.name, number))
+        status = self.core.state.status_of(tx, model.name, number)
         return [
             GateResult(
                 "version_ready",
@@ -356,7 +357,7 @@ class StageUseCases:
                 model=model_id,
                 stage=stage,
             )
-        if self.core.state.status.get((model_id, previous)) not in PROMOTABLE:
+        if self.core.state.status_of(tx, model_id, previous) not in PROMOTABLE:
             raise FailedPrecondition(
                 f"the previous holder, version {previous}, is no longer ready",
                 reason="PREVIOUS_HOLDER_UNAVAILABLE",

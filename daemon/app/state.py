@@ -4,91 +4,159 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from studbook.daemon.domain.audit import GENESIS
 from studbook.daemon.domain.model import Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.semver import SemVer
-from studbook.daemon.store.interface import Store
+from studbook.daemon.store.interface import Store, StoreTransaction
+
+# How many versions' facts the writer keeps loaded, summed over models. Past it the models
+# used least recently are dropped (and read again when next used): memory stays bounded
+# however large the catalog grows. A model in use is kept whatever its size.
+MAX_FACT_VERSIONS = 50_000
+
+
+@dataclass
+class ModelFacts:
+    """What the writer decides on about one model's versions: which exist and their status,
+    the semvers taken, and what makes a registration idempotent (request ids, digests)."""
+
+    status: dict[int, VersionStatus] = field(default_factory=dict)
+    semvers: set[SemVer] = field(default_factory=set)
+    highest_semver: SemVer | None = None
+    request_ids: dict[str, int] = field(default_factory=dict)
+    # The first version registered with a digest keeps it: a later one with the same
+    # content (registered under an explicit number) does not take the dedup over.
+    digests: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, tx: StoreTransaction, model_id: str) -> ModelFacts:
+        facts = cls()
+        for number, status, semver, request_id, digest in tx.version_facts(model_id):
+            facts.add(number, VersionStatus(status), SemVer.parse(semver), request_id, digest)
+        return facts
+
+    def add(self, number: int, status: VersionStatus, semver: SemVer, request_id: str, digest: str) -> None:
+        self.status[number] = status
+        self.semvers.add(semver)
+        if self.highest_semver is None or semver > self.highest_semver:
+            self.highest_semver = semver
+        if request_id:
+            self.request_ids[request_id] = number
+        if digest:
+            self.digests.setdefault(digest, number)
 
 
 @dataclass
 class WriterState:
     """Authoritative facts the writer thread decides on, updated as each operation runs.
 
-    Only the writer thread touches it. When a transaction is rolled back it is rebuilt from
-    the catalog, so it never holds an effect that did not commit for long.
+    Only the writer thread touches it. What it holds for every model is small (the model
+    records, request ids of models and promotions, the revision and chain head); facts about
+    versions are read per model on first use, through the writer's open transaction, so they
+    include what earlier operations of the same uncommitted group wrote. Start-up therefore
+    costs the same for ten versions as for a million. When a transaction is rolled back the
+    state is loaded again and every model's facts are dropped: nothing uncommitted survives.
     """
 
     revision: int = 0
     models: dict[str, Model] = field(default_factory=dict)
     model_request_ids: dict[str, str] = field(default_factory=dict)
-    status: dict[tuple[str, int], VersionStatus] = field(default_factory=dict)
-    semvers: dict[str, set[SemVer]] = field(default_factory=dict)
-    highest_semver: dict[str, SemVer] = field(default_factory=dict)
-    request_ids: dict[tuple[str, str], int] = field(default_factory=dict)
-    digests: dict[tuple[str, str], int] = field(default_factory=dict)
     # The newest version record of each model, to derive the next change kind.
     latest: dict[str, ModelVersion] = field(default_factory=dict)
     promotion_id: int = 0
     promotion_request_ids: dict[str, int] = field(default_factory=dict)
     # Hash of the newest event: the next one chains to it.
     chain_head: str = GENESIS
+    max_fact_versions: int = MAX_FACT_VERSIONS
+    # Per model, least recently used first; see `facts`.
+    _facts: OrderedDict[str, ModelFacts] = field(default_factory=OrderedDict)
+    _fact_versions: int = 0
+    _sizes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def load(cls, catalog: Store) -> WriterState:
         state = cls(revision=catalog.max_revision())
         state.models = {m.name: m for m in catalog.load_models()}
         state.model_request_ids = catalog.model_request_ids()
-        for model, number, status, semver, request_id, digest in catalog.load_version_index():
-            state.status[(model, number)] = VersionStatus(status)
-            parsed = SemVer.parse(semver)
-            state.semvers.setdefault(model, set()).add(parsed)
-            if model not in state.highest_semver or parsed > state.highest_semver[model]:
-                state.highest_semver[model] = parsed
-            if request_id:
-                state.request_ids[(model, request_id)] = number
-            if digest:
-                state.digests.setdefault((model, digest), number)
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         state.chain_head = catalog.chain_head() or GENESIS
         return state
 
+    def facts(self, tx: StoreTransaction, model_id: str) -> ModelFacts:
+        """The facts about a model's versions, read through `tx` when not held already.
+
+        For deciding only: an operation records what it wrote with `add_version` and
+        `set_status`, which keep the count of versions held right.
+        """
+        found = self._facts.get(model_id)
+        if found is not None:
+            self._facts.move_to_end(model_id)
+            return found
+        found = self._facts[model_id] = ModelFacts.read(tx, model_id)
+        self._sizes[model_id] = len(found.status)
+        self._fact_versions += len(found.status)
+        self._trim()
+        return found
+
+    def add_version(self, model_id: str, number: int, status: VersionStatus, semver: SemVer, request_id: str,
+                    digest: str) -> None:  # fmt: skip
+        """Records a version the current operation wrote (facts not held need nothing: they are
+        read from the transaction, which has the write)."""
+        found = self._facts.get(model_id)
+        if found is not None and number not in found.status:
+            found.add(number, status, semver, request_id, digest)
+            self._facts.move_to_end(model_id)
+            self._sizes[model_id] += 1
+            self._fact_versions += 1
+            self._trim()
+
+    def facts_of_new_model(self, model_id: str) -> ModelFacts:
+        """Empty facts for a model the current operation created: it has no versions to read."""
+        self.drop_facts([model_id])
+        created = self._facts[model_id] = ModelFacts()
+        self._sizes[model_id] = 0
+        return created
+
+    def status_of(self, tx: StoreTransaction, model_id: str, number: int) -> VersionStatus | None:
+        """A version's status as the writer's transaction sees it; None when it does not exist."""
+        if model_id not in self.models:
+            return None
+        return self.facts(tx, model_id).status.get(number)
+
+    def set_status(self, model_id: str, number: int, status: VersionStatus) -> None:
+        """Records a status the current operation wrote (facts not held need nothing: they are
+        read from the transaction, which has the write)."""
+        found = self._facts.get(model_id)
+        if found is not None and number in found.status:
+            found.status[number] = status
+
+    def drop_facts(self, model_ids: Iterable[str]) -> None:
+        """Forgets the facts of models whose versions changed in bulk (a purge): they are read
+        again, through the transaction that made the change, when next needed."""
+        for model_id in model_ids:
+            if self._facts.pop(model_id, None) is not None:
+                self._fact_versions -= self._sizes.pop(model_id, 0)
+
     def forget_model(self, model_id: str) -> None:
         """Drops everything known about a deleted model and its versions."""
         del self.models[model_id]
-        self.semvers.pop(model_id, None)
-        self.highest_semver.pop(model_id, None)
         self.latest.pop(model_id, None)
-        self.status = {k: v for k, v in self.status.items() if k[0] != model_id}
-        self.request_ids = {k: v for k, v in self.request_ids.items() if k[0] != model_id}
-        self.digests = {k: v for k, v in self.digests.items() if k[0] != model_id}
+        self.drop_facts([model_id])
         self.model_request_ids = {k: v for k, v in self.model_request_ids.items() if v != model_id}
 
-    def forget_versions(self, versions: list[ModelVersion]) -> None:
-        """Drops everything known about purged versions, in time proportional to their number.
+    def held_models(self) -> list[str]:
+        """The models whose version facts are in memory, least recently used first."""
+        return list(self._facts)
 
-        A model's newest version is never purged, so `latest` stays; its highest semver is
-        looked for again only when a purged version had it.
-        """
-        recheck: set[str] = set()
-        for version in versions:
-            key = (version.model, version.number)
-            self.status.pop(key, None)
-            if self.request_ids.get((version.model, version.request_id)) == version.number:
-                del self.request_ids[(version.model, version.request_id)]
-            if self.digests.get((version.model, version.content_digest)) == version.number:
-                del self.digests[(version.model, version.content_digest)]
-            semver = SemVer.parse(version.semver)
-            self.semvers.get(version.model, set()).discard(semver)
-            if self.highest_semver.get(version.model) == semver:
-                recheck.add(version.model)
-        for model_id in recheck:
-            semvers = self.semvers.get(model_id)
-            if semvers:
-                self.highest_semver[model_id] = max(semvers)
-            else:
-                self.highest_semver.pop(model_id, None)
+    def _trim(self) -> None:
+        # The most recently used model stays whatever its size: an operation may hold it. A
+        # version added to another model moves that one up too (see `add_version`).
+        while self._fact_versions > self.max_fact_versions and len(self._facts) > 1:
+            model_id, _ = self._facts.popitem(last=False)
+            self._fact_versions -= self._sizes.pop(model_id, 0)
 
     def next_revision(self) -> int:
         self.revision += 1

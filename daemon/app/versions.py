@@ -6,6 +6,7 @@ import copy
 import json
 import os
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -14,6 +15,7 @@ from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
+from studbook.daemon.app.state import ModelFacts
 from studbook.daemon.artifacts import (
     FileSink,
     ScanLimits,
@@ -35,6 +37,7 @@ from studbook.daemon.domain.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    RegistryError,
 )
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
@@ -75,6 +78,9 @@ from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
+# RegisterModelVersions: enough to share group commits well, small enough that one call's
+# results stay a modest message and one caller cannot hold the writer for long.
+MAX_REGISTRATIONS_PER_CALL = 500
 PARENT_RELATIONS = ("fine_tuned_from", "distilled_from", "quantized_from", "derived_from")
 
 
@@ -188,6 +194,47 @@ class VersionUseCases:
     # -- register ----------------------------------------------------------------------
 
     async def register(self, registration: Registration) -> Registered:
+        # The blobs stay claimed until the version that refers to them is committed.
+        with self.claims.hold() as hold:
+            await self._prepare(registration, hold)
+            return await self.core.write(partial(self._register, registration=registration))
+
+    async def register_many(
+        self, registrations: Sequence[Registration | RegistryError]
+    ) -> list[Registered | RegistryError]:
+        """Registers each as `register` would, in order, and answers each on its own: a refused
+        one (or one that arrives already refused, as a RegistryError) leaves the others be.
+
+        Every registration is checked (and its files taken in) first; then all are handed to
+        the writer at once, so they share its group commits instead of paying one each.
+        """
+        if len(registrations) > MAX_REGISTRATIONS_PER_CALL:
+            raise InvalidArgument(
+                f"too many registrations in one call: {len(registrations)} (at most "
+                f"{MAX_REGISTRATIONS_PER_CALL}); send the rest in further calls",
+                reason="TOO_MANY_REGISTRATIONS", field="requests", limit=MAX_REGISTRATIONS_PER_CALL,
+            )  # fmt: skip
+        results: list[Registered | RegistryError | None] = [None] * len(registrations)
+        ready: list[tuple[int, Registration]] = []
+        with ExitStack() as holds:
+            for index, registration in enumerate(registrations):
+                if isinstance(registration, RegistryError):
+                    results[index] = registration
+                    continue
+                try:
+                    await self._prepare(registration, holds.enter_context(self.claims.hold()))
+                except RegistryError as refused:
+                    results[index] = refused
+                    continue
+                ready.append((index, registration))
+            written = await self.core.write_many([partial(self._register, registration=r) for _, r in ready])
+            for (index, _), outcome in zip(ready, written):
+                results[index] = outcome
+        return [result for result in results if result is not None]
+
+    async def _prepare(self, registration: Registration, hold: ClaimHold) -> None:
+        """Every check a registration can fail before the writer sees it; the files of a
+        source_path or of uploads are read in (their blobs claimed in `hold`) and described."""
         draft = registration.draft
         validate_draft(draft)
         if registration.semver:
@@ -205,24 +252,21 @@ class VersionUseCases:
                 reason="NO_ARTIFACT",
                 field="source_path",
             )
-        # The blobs stay claimed until the version that refers to them is committed.
-        with self.claims.hold() as hold:
-            if registration.uploaded:
-                uploaded = registration.uploaded
-                check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
-                for item in uploaded:  # before they are looked for: gc leaves them alone from now on
-                    hold.claim(item.sha256)
-                take = partial(take_in_uploaded, self.format_limits,
-                               allow_unsafe=registration.unsafe_allowed_by is not None)  # fmt: skip
-                fill_from_intake(draft, await self.core.read(take, self.blobs, uploaded, self.blobs.staging))
-                draft.kept = True
-                validate_draft(draft)
-            elif registration.source_path:
-                intake = await self._take_in(registration, hold)
-                fill_from_intake(draft, intake)
-                draft.kept = not registration.keep_in_place
-                validate_draft(draft)
-            return await self.core.write(lambda tx: self._register(tx, registration))
+        if registration.uploaded:
+            uploaded = registration.uploaded
+            check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
+            for item in uploaded:  # before they are looked for: gc leaves them alone from now on
+                hold.claim(item.sha256)
+            take = partial(take_in_uploaded, self.format_limits,
+                           allow_unsafe=registration.unsafe_allowed_by is not None)  # fmt: skip
+            fill_from_intake(draft, await self.core.read(take, self.blobs, uploaded, self.blobs.staging))
+            draft.kept = True
+            validate_draft(draft)
+        elif registration.source_path:
+            intake = await self._take_in(registration, hold)
+            fill_from_intake(draft, intake)
+            draft.kept = not registration.keep_in_place
+            validate_draft(draft)
 
     async def _take_in(self, registration: Registration, hold: ClaimHold) -> Intake:
         """Reads a source path on the daemon's disk, for whoever may name one.
@@ -280,20 +324,23 @@ class VersionUseCases:
                 reason="MODEL_ARCHIVED",
                 model=model_id,
             )
+        facts = state.facts(tx, model_id) if model is not None else ModelFacts()
         existing = None
         if registration.request_id:
-            existing = state.request_ids.get((model_id, registration.request_id))
+            existing = facts.request_ids.get(registration.request_id)
         if existing is None and draft.content_digest:
-            existing = state.digests.get((model_id, draft.content_digest))
+            existing = facts.digests.get(draft.content_digest)
         if existing is not None:
-            return Effects(value=Registered(self._committed_or_pending(model_id, existing), created=False))
-        parents = [self._check_parent(p.model, p.number, p.relation) for p in draft.parents]
+            return Effects(value=Registered(self._committed_or_pending(tx, model_id, existing), created=False))
+        parents = [self._check_parent(tx, p.model, p.number, p.relation) for p in draft.parents]
         # Every refusal a new model could meet is above this line: an op writes only once
         # nothing can refuse it any more (see store.writer).
         if model is None:
             model = self.models.create_in(tx, effects, model_id, caller=registration.caller)
+        # Held again: checking a parent may have read another model's facts in place of these.
+        facts = state.facts(tx, model_id)
         number = registration.number or model.latest_version + 1
-        if (model_id, number) in state.status:
+        if number in facts.status:
             raise AlreadyExists(
                 f"version {number} of model {model_id!r} already exists with other content",
                 reason="VERSION_EXISTS",
@@ -304,14 +351,13 @@ class VersionUseCases:
         kind = registration.change_kind or derive_change_kind(previous, draft)
         if previous is None and registration.change_kind is None:
             kind = ChangeKind.INITIAL
-        semvers = state.semvers.setdefault(model_id, set())
         semver = next_semver(
             SemVer.parse(previous.semver) if previous else None,
             kind,
             registration.semver or None,
-            state.highest_semver.get(model_id),
+            facts.highest_semver,
         )
-        ensure_semver_unused(semver, semvers, model=model_id)
+        ensure_semver_unused(semver, facts.semvers, model=model_id)
         now = core.clock()
         version = replace(
             draft,  # built for this request alone, so it is ours to keep
@@ -340,13 +386,7 @@ class VersionUseCases:
         # The model's own record: counts only, so its etag (revision) stays.
         model.latest_version = max(model.latest_version, number)
         model.version_count += 1
-        state.status[(model_id, number)] = version.status
-        semvers.add(semver)
-        state.highest_semver[model_id] = max(semver, state.highest_semver.get(model_id, semver))
-        if registration.request_id:
-            state.request_ids[(model_id, registration.request_id)] = number
-        if version.content_digest:
-            state.digests.setdefault((model_id, version.content_digest), number)
+        state.add_version(model_id, number, version.status, semver, registration.request_id, version.content_digest)
         if number == model.latest_version:
             state.latest[model_id] = version
         effects.models[model_id] = core.snapshot(model)
@@ -354,11 +394,13 @@ class VersionUseCases:
         effects.value = Registered(version, created=True)
         return effects
 
-    def _committed_or_pending(self, model_id: str, number: int) -> ModelVersion:
+    def _committed_or_pending(self, tx: Transaction, model_id: str, number: int) -> ModelVersion:
         pending = self.core.state.latest.get(model_id)
         if pending is not None and pending.number == number:
             return pending
-        found = self.core.cache.version(model_id, number) or self.core.catalog.get_version(model_id, number)
+        # Through the transaction: the version may have been registered earlier in this very
+        # group (the same request id twice in one batch, or two retries at once), not yet committed.
+        found = self.core.cache.version(model_id, number) or tx.get_version(model_id, number)
         if found is None:  # pragma: no cover - the index and the catalog disagree
             raise NotFound(f"version {number} of {model_id!r} is missing", reason="VERSION_NOT_FOUND")
         return found
@@ -373,8 +415,8 @@ class VersionUseCases:
                 self.core.state.latest[model_id] = record
         return record
 
-    def _check_parent(self, model_id: str, number: int, relation: str) -> ParentLink:
-        if (model_id, number) not in self.core.state.status:
+    def _check_parent(self, tx: Transaction, model_id: str, number: int, relation: str) -> ParentLink:
+        if self.core.state.status_of(tx, model_id, number) is None:
             raise NotFound(
                 f"parent version {version_name(model_id, number)} does not exist",
                 reason="PARENT_NOT_FOUND",
@@ -493,7 +535,7 @@ class VersionUseCases:
         # Edit what the transaction sees now, not what the caller read: a concurrent archive or
         # edit committed in between must not be undone.
         fresh = tx.get_version(current.model, current.number)
-        if fresh is None or (current.model, current.number) not in self.core.state.status:
+        if fresh is None or self.core.state.status_of(tx, current.model, current.number) is None:
             raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
         if etag and etag != str(fresh.revision):
             raise Conflict(
@@ -509,7 +551,7 @@ class VersionUseCases:
         self.core.event(tx, effects, event_type, version_name(updated.model, updated.number), updated.model,
                         caller, updated)  # fmt: skip
         tx.update_version_fields(updated)
-        self.core.state.status[(updated.model, updated.number)] = updated.status
+        self.core.state.set_status(updated.model, updated.number, updated.status)
         latest = self.core.state.latest.get(updated.model)
         if latest is not None and latest.number == updated.number:
             self.core.state.latest[updated.model] = updated
@@ -528,7 +570,7 @@ class VersionUseCases:
         current = await self.core.read_version(ref.model, number)
 
         def operation(tx: Transaction) -> Effects:
-            if (current.model, number) not in self.core.state.status:
+            if self.core.state.status_of(tx, current.model, number) is None:
                 raise NotFound("the version was deleted", reason="VERSION_NOT_FOUND")
             now = self.core.clock()
             stamped = [replace(m, time=m.time or now) for m in metrics]

@@ -78,6 +78,7 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.ModelService/RestoreModel": _M,
     "studbook.v1.ModelService/DeleteModel": _AD,
     "studbook.v1.VersionService/RegisterModelVersion": _C,
+    "studbook.v1.VersionService/RegisterModelVersions": _C,
     "studbook.v1.VersionService/GetModelVersion": _V,
     "studbook.v1.VersionService/ListModelVersions": _V,
     "studbook.v1.VersionService/UpdateModelVersion": _C,

@@ -39,8 +39,19 @@ def _header(context: grpc.aio.ServicerContext, name: str) -> str | None:
     return None
 
 
+async def _only_request(context: grpc.aio.ServicerContext) -> Any:
+    """The one request message of a unary-request method, read only now that its caller is admitted."""
+    request = await context.read()
+    if request is grpc.aio.EOF:
+        # A client that half-closed without sending its request: say what is missing rather
+        # than run the handler on nothing.
+        await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the call carried no request message; send one")
+    return request
+
+
 class AccessInterceptor(grpc.aio.ServerInterceptor):
-    """Wraps each handler so it runs only for an admitted caller, with CURRENT_CALLER set."""
+    """Wraps each handler so that it runs, and its request is read, only for an admitted caller
+    (with CURRENT_CALLER set)."""
 
     def __init__(self, access: AccessUseCases) -> None:
         self.access = access
@@ -54,21 +65,25 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         method = details.method
         if handler is None or is_open(method):
             return handler
-        kind = (handler.request_streaming, handler.response_streaming)
-        wrap = self._streaming if handler.response_streaming else self._unary
-        behavior = handler.stream_stream or handler.stream_unary or handler.unary_stream or handler.unary_unary
-        factory = {
-            (False, False): grpc.unary_unary_rpc_method_handler,
-            (False, True): grpc.unary_stream_rpc_method_handler,
-            (True, False): grpc.stream_unary_rpc_method_handler,
-            (True, True): grpc.stream_stream_rpc_method_handler,
-        }[kind]
-        return factory(wrap(behavior, method), request_deserializer=handler.request_deserializer,
-                       response_serializer=handler.response_serializer)  # fmt: skip
+        # Every guarded call becomes request-streaming on the server, whatever the client sees
+        # (the wire is the same): grpc reads a unary request whole before its handler runs, so
+        # a caller without a token could make the daemon hold 60 MiB per call. A streaming
+        # handler reads nothing until asked, and it asks only once the caller is admitted.
+        if handler.response_streaming:
+            behavior = handler.stream_stream or handler.unary_stream
+            streaming = self._streaming(behavior, method, unary_request=not handler.request_streaming)
+            return grpc.stream_stream_rpc_method_handler(streaming, request_deserializer=handler.request_deserializer,
+                                                         response_serializer=handler.response_serializer)  # fmt: skip
+        behavior = handler.stream_unary or handler.unary_unary
+        unary = self._unary(behavior, method, unary_request=not handler.request_streaming)
+        return grpc.stream_unary_rpc_method_handler(unary, request_deserializer=handler.request_deserializer,
+                                                    response_serializer=handler.response_serializer)  # fmt: skip
 
-    def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str) -> Callable[..., Awaitable[Any]]:
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+    def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str,
+               unary_request: bool) -> Callable[..., Awaitable[Any]]:  # fmt: skip
+        async def guarded(requests: Any, context: grpc.aio.ServicerContext) -> Any:
             caller = await self._admit(context, method)
+            request = await _only_request(context) if unary_request else requests
             try:
                 return await behavior(request, context)
             except grpc.aio.AbortError:
@@ -77,9 +92,11 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
 
         return guarded
 
-    def _streaming(self, behavior: Callable[..., AsyncIterator[Any]], method: str) -> Callable[..., AsyncIterator[Any]]:
-        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+    def _streaming(self, behavior: Callable[..., AsyncIterator[Any]], method: str,
+                   unary_request: bool) -> Callable[..., AsyncIterator[Any]]:  # fmt: skip
+        async def guarded(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             caller = await self._admit(context, method)
+            request = await _only_request(context) if unary_request else requests
             try:
                 async for item in behavior(request, context):
                     yield item
@@ -112,8 +129,14 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
 
     async def _record(self, context: grpc.aio.ServicerContext, caller: Caller | None, method: str,
                       error: RegistryError) -> None:  # fmt: skip
-        await self.access.record_denial(caller, _transport(context), method_key(method), status_code(error).name,
-                                        error, context.peer() or "")  # fmt: skip
+        await record_denial(self.access, context, caller, method, error)
+
+
+async def record_denial(access: AccessUseCases, context: grpc.aio.ServicerContext, caller: Caller | None,
+                        method: str, error: RegistryError) -> None:  # fmt: skip
+    """Records a refusal in the audit trail: of a call, or of one request in a call of many."""
+    await access.record_denial(caller, _transport(context), method_key(method), status_code(error).name, error,
+                               context.peer() or "")  # fmt: skip
 
 
 class AccessServicer(access_pb2_grpc.AccessServiceServicer):

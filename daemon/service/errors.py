@@ -41,13 +41,17 @@ def status_code(error: errors.RegistryError) -> grpc.StatusCode:
     return grpc.StatusCode.INTERNAL
 
 
-def to_status(error: errors.RegistryError) -> grpc.Status:
+def status_proto(error: errors.RegistryError) -> status_pb2.Status:
+    """The google.rpc.Status a refusal travels as: its code, message and ErrorInfo."""
     code = status_code(error)
     info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
     detail = any_pb2.Any()
     detail.Pack(info)
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=[detail])
-    return rpc_status.to_status(status)
+    return status_pb2.Status(code=getattr(code_pb2, code.name), message=error.message, details=[detail])
+
+
+def to_status(error: errors.RegistryError) -> grpc.Status:
+    return rpc_status.to_status(status_proto(error))
 
 
 # The access refusal a handler of the current call ended with, for the access interceptor to record.

@@ -7,12 +7,14 @@ from collections import OrderedDict
 import grpc
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.stages import PromotionRequest
-from studbook.daemon.app.versions import Registration
+from studbook.daemon.app.versions import Registered, Registration
+from studbook.daemon.domain.access import Caller
+from studbook.daemon.domain.errors import PermissionDenied, RegistryError, Unauthenticated
 from studbook.daemon.domain.model import ArtifactFile, ModelState, ModelVersion, PromotionState
 from studbook.daemon.domain.names import parse_model_name
 from studbook.daemon.service import convert
-from studbook.daemon.service.access import caller_of
-from studbook.daemon.service.errors import mapped
+from studbook.daemon.service.access import caller_of, record_denial
+from studbook.daemon.service.errors import mapped, status_proto
 from studbook.v1 import (
     lineage_pb2,
     lineage_pb2_grpc,
@@ -24,6 +26,7 @@ from studbook.v1 import (
 )
 
 MESSAGE_CACHE_SIZE = 10_000
+REGISTER_MANY = "/studbook.v1.VersionService/RegisterModelVersions"
 LINEAGE_DIRECTIONS = {
     lineage_pb2.LINEAGE_DIRECTION_UNSPECIFIED: (True, True),
     lineage_pb2.LINEAGE_DIRECTION_BOTH: (True, True),
@@ -134,22 +137,32 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
     async def RegisterModelVersion(
         self, request: registry_pb2.RegisterModelVersionRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.RegisterModelVersionResponse:  # noqa: N802
-        model_id = parse_model_name(request.parent, "parent")
+        registered = await self.registry.versions.register(_registration(request, caller_of(context)))
+        return self._registered(registered)
+
+    @mapped
+    async def RegisterModelVersions(
+        self, request: registry_pb2.RegisterModelVersionsRequest, context: grpc.aio.ServicerContext
+    ) -> registry_pb2.RegisterModelVersionsResponse:  # noqa: N802
         caller = caller_of(context)
-        registered = await self.registry.versions.register(
-            Registration(
-                draft=convert.version_from_proto(model_id, request.version),
-                request_id=request.request_id,
-                semver=request.semver,
-                number=request.number,
-                change_kind=convert.change_kind_from_proto(request.version.change_kind),
-                caller=caller,
-                source_path=request.source_path,
-                keep_in_place=request.keep_in_place,
-                unsafe_allowed_by=caller if request.allow_unsafe else None,
-                uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
-            )
-        )
+        registrations: list[Registration | RegistryError] = []
+        for item in request.requests:
+            try:
+                registrations.append(_registration(item, caller))
+            except RegistryError as refused:  # this item's own refusal, answered in its place
+                registrations.append(refused)
+        outcomes = await self.registry.versions.register_many(registrations)
+        for outcome in outcomes:
+            # Audited as a single call's refusal would be (content that runs code, by a contributor).
+            if isinstance(outcome, (PermissionDenied, Unauthenticated)):
+                await record_denial(self.registry.access, context, caller, REGISTER_MANY, outcome)
+        return registry_pb2.RegisterModelVersionsResponse(results=[
+            registry_pb2.RegisterModelVersionResult(error=status_proto(outcome)) if isinstance(outcome, RegistryError)
+            else registry_pb2.RegisterModelVersionResult(registered=self._registered(outcome))
+            for outcome in outcomes
+        ])  # fmt: skip
+
+    def _registered(self, registered: Registered) -> registry_pb2.RegisterModelVersionResponse:
         return registry_pb2.RegisterModelVersionResponse(
             version=self._proto(registered.version), created=registered.created
         )
@@ -343,3 +356,19 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
             holders_at={k: f"models/{model_id}/versions/{v}" for k, v in (history.holders_at or {}).items()},
             next_page_token=history.next_page_token,
         )
+
+
+def _registration(request: registry_pb2.RegisterModelVersionRequest, caller: Caller) -> Registration:
+    model_id = parse_model_name(request.parent, "parent")
+    return Registration(
+        draft=convert.version_from_proto(model_id, request.version),
+        request_id=request.request_id,
+        semver=request.semver,
+        number=request.number,
+        change_kind=convert.change_kind_from_proto(request.version.change_kind),
+        caller=caller,
+        source_path=request.source_path,
+        keep_in_place=request.keep_in_place,
+        unsafe_allowed_by=caller if request.allow_unsafe else None,
+        uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
+    )

@@ -58,7 +58,7 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
 from studbook.daemon.store.rows import (
     MODEL_COLUMNS,
 )
-from studbook.daemon.store.writes import TransactionWrites
+from studbook.daemon.store.writes import TransactionWrites, is_query
 
 # Each migration takes the catalog from version N-1 to N; the first creates it. They live in
 # migrations/duckdb/ as numbered SQL files, beside the same numbers for PostgreSQL.
@@ -248,10 +248,6 @@ class Catalog(CatalogReads):
             (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
-    def load_version_index(self) -> list[tuple[str, int, str, str, str, str]]:
-        """(model, number, status, semver, request_id, content_digest) of every version."""
-        return self.query("SELECT model, number, status, semver, request_id, content_digest FROM versions")
-
     def load_promotion_index(self) -> tuple[int, dict[str, int]]:
         """The highest promotion id and request_id -> promotion id."""
         top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
@@ -384,6 +380,7 @@ class Transaction(TransactionWrites):
     conn: duckdb.DuckDBPyConnection
     shapes: TableShapes
     _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    writes: int = 0
     dialect = DUCKDB
 
     def begin(self) -> None:
@@ -406,12 +403,16 @@ class Transaction(TransactionWrites):
             pass  # nothing was open, or the connection already aborted it
 
     def insert(self, table: str, row: tuple[Any, ...]) -> None:
+        self.writes += 1
         self._pending.setdefault(table, []).append(row)
 
     def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
+        self.writes += 1
         self._pending.setdefault(table, []).extend(rows_)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if not is_query(sql):
+            self.writes += 1
         self.flush()
         return from_db(self.conn.execute(sql, to_db(params)).fetchall())
 

@@ -71,6 +71,12 @@ class Dialect:
             return f"jsonb_exists({column}, ?)"
         return f"json_exists({column}, ?)"
 
+    def text_contains(self, column: str) -> str | None:
+        """Whether the JSON column's stored text contains one parameter, as a cheap test before
+        parsing it; None on PostgreSQL, whose jsonb keeps no text: making it per row would cost
+        what the test saves."""
+        return None if self.is_postgres else f"contains({column}, ?)"
+
     def json_field(self, column: str, name: str) -> str:
         """The text of a fixed top-level field (a name the store writes, never a user's)."""
         if self.is_postgres:

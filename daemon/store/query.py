@@ -19,8 +19,9 @@ Shapes chosen by measurement (100k versions, 1M metric_summary rows, 2 cores):
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cache
 from typing import Literal, NamedTuple, cast
@@ -63,6 +64,8 @@ class SortKey:
     kind: KeyKind
     # Whether `expr` can be NULL (a missing metric, tag or param); NULLs sort last either way.
     nullable: bool
+    # The metric key when `expr` is a metric's value from a join of `OrderClause.joins`.
+    metric: str | None = None
 
     @property
     def term(self) -> Fragment:
@@ -176,6 +179,9 @@ _TRUE = Fragment("TRUE", [])
 NO_ORDER = OrderClause(Fragment("", []))
 _ESCAPE = "ESCAPE '\\'"
 _OPERATORS = frozenset({"=", "<", "<=", ">", ">="})
+# Text every JSON writer puts between quotes as it is: printable ASCII but the quote and the
+# backslash (always escaped), the slash and the HTML-special <, >, & and ' (escaped by some).
+_PLAIN_JSON_TEXT = re.compile(r"[A-Za-z0-9 _.,:;@+=!#$%()*?^`{|}~\[\]-]*")
 # Scalar columns sort as they are stored (all NOT NULL in the schema); NAME and SEMVER use sort_columns.
 _SCALAR_KINDS: dict[FieldKind, KeyKind] = {
     FieldKind.STRING: str,
@@ -215,23 +221,20 @@ def compile_order(
     join_params: list[object] = []
     keys: list[SortKey] = []
 
-    def add(sql: str, params: list[object], descending: bool, kind: KeyKind, nullable: bool) -> None:
+    def add(sql: str, params: list[object], descending: bool, kind: KeyKind, nullable: bool,
+            metric: str | None = None) -> None:  # fmt: skip
         # A key equal to an earlier one never decides anything (`name, number` repeats
         # v.number); dropping it keeps ORDER BY and the page token's seek condition short.
         if not any(key.expr == Fragment(sql, params) for key in keys):
-            keys.append(SortKey(Fragment(sql, params), descending, kind, nullable))
+            keys.append(SortKey(Fragment(sql, params), descending, kind, nullable, metric))
 
     for index, term in enumerate(terms):
         spec, key = _sort_field(table, term)
         if spec.kind is FieldKind.METRICS:
             alias = f"sort_{index}"
-            joins.append(
-                f"LEFT JOIN (SELECT ms.model, ms.number, max(ms.value) AS value FROM metric_summary ms "
-                f"WHERE ms.key = ? GROUP BY ms.model, ms.number) AS {alias} "
-                f"ON {alias}.model = {table.alias}.model AND {alias}.number = {table.alias}.number"
-            )
+            joins.append(_metric_join(alias, table.alias))
             join_params.append(key)
-            add(f"{alias}.value", [], term.descending, float, True)
+            add(f"{alias}.value", [], term.descending, float, True, metric=key)
         elif spec.kind is FieldKind.STRING_MAP:
             value = dialect.json_text(table.columns[spec.name])
             pointer = dialect.json_key(key or "")
@@ -335,9 +338,14 @@ def page_statement(
     limit: int,
     offset: int = 0,
     after: Sequence[object] | None = None,
+    filtered: bool = False,
 ) -> Fragment:
     """One page of row ids: the rows after the sort keys `after` (from the start when
     None), then `offset` rows further, at most `limit`.
+
+    `filtered` says `where` holds a caller's filter, which usually matches a small part of
+    the rows: then a sort by metrics aggregates them for the matches only (see
+    `_matched_page_statement`). Without one, aggregating every row at once is cheaper.
 
     Each result row is (row_id, how many rows `where` matches in all, *sort keys): one
     statement, so one snapshot, gives both the page and a total that does not depend
@@ -347,11 +355,88 @@ def page_statement(
     (duckdb/duckdb#25713; reproduced here with a metrics filter). The subquery costs
     about what the window did (measured at 100k versions).
     """
+    if filtered and any(key.metric is not None for key in order.keys):
+        return _matched_page_statement(row_id, resource, where, order, limit=limit, offset=offset, after=after)
     keys = order.key_columns
     count = select_statement("count(*)", resource, where, NO_ORDER)
     columns = Fragment(f"{row_id}, ({count.sql}), {keys.sql}", [*count.params, *keys.params])
     seek = [after_row(order, after)] if after is not None else []
     return select_statement(columns, resource, [*where, *seek], order, limit=limit, offset=offset)
+
+
+def _metric_join(alias: str, rows: str, within: str = "") -> str:
+    """A LEFT JOIN of each row's metric value (its maximum over splits) for one key, a parameter.
+
+    `within` names a relation of (model, number) that limits the aggregation to those rows.
+    """
+    if within:
+        # A join, not an IN: its hash table is built on the smaller side, which at a few matches
+        # is them and at most matches is still one pass; grouped and joined back by the integer vid.
+        return (
+            f"LEFT JOIN (SELECT w.vid, max(ms.value) AS value FROM {within} w JOIN metric_summary ms "
+            f"ON ms.model = w.model AND ms.number = w.number WHERE ms.key = ? GROUP BY w.vid) AS {alias} "
+            f"ON {alias}.vid = {rows}.vid"
+        )
+    return (
+        f"LEFT JOIN (SELECT ms.model, ms.number, max(ms.value) AS value FROM metric_summary ms "
+        f"WHERE ms.key = ? GROUP BY ms.model, ms.number) AS {alias} "
+        f"ON {alias}.model = {rows}.model AND {alias}.number = {rows}.number"
+    )
+
+
+def _matched_page_statement(
+    row_id: str,
+    resource: Literal["versions", "models"],
+    where: Sequence[Fragment],
+    order: OrderClause,
+    *,
+    limit: int,
+    offset: int,
+    after: Sequence[object] | None,
+) -> Fragment:
+    """`page_statement` for an order by metrics: the rows `where` matches are found once, into
+    a materialized CTE, and only they are counted, have their metrics aggregated and are sorted.
+
+    At 1M versions a metric sort otherwise aggregates the metric of every version before the
+    filter cuts them down, and evaluates the filter twice (once more for the total): measured
+    ~270 ms against ~130 ms this way for a metric and tag filter matching 3% of the versions.
+    With no filter (every version matches) this form was measured ~1.5x slower: the matches
+    are materialized and joined twice over.
+    """
+    table = _TABLES[resource]
+    conditions = [fragment for fragment in where if fragment.sql != "TRUE"] or [_TRUE]
+    inner: list[Fragment] = [Fragment(f"{row_id} AS row_id", []),
+                             Fragment(f"{table.alias}.vid, {table.alias}.model, {table.alias}.number", [])]  # fmt: skip
+    joins: list[Fragment] = []
+    keys: list[SortKey] = []
+    for index, key in enumerate(order.keys):
+        if key.metric is not None:
+            alias = f"sort_{index}"
+            joins.append(Fragment(_metric_join(alias, "hit", within="matched"), [key.metric]))
+            projected = f"{alias}.value"
+        else:
+            inner.append(Fragment(f"{key.expr.sql} AS k{index}", key.expr.params))
+            projected = f"hit.k{index}"
+        keys.append(replace(key, expr=Fragment(projected, [])))
+    projected_order = OrderClause(Fragment("", []), tuple(keys))
+    selected = _join_list(inner)
+    condition = _join(" AND ", conditions)
+    params: list[object] = [*selected.params, *condition.params]
+    sql = (
+        f"WITH matched AS MATERIALIZED (SELECT {selected.sql} FROM {table.source} {table.alias} "
+        f"WHERE {condition.sql}) "
+        f"SELECT hit.row_id, (SELECT count(*) FROM matched), {projected_order.key_columns.sql} FROM matched hit"
+    )
+    for join in joins:
+        sql += f" {join.sql}"
+        params.extend(join.params)
+    if after is not None:
+        seek = after_row(projected_order, after)
+        sql += f" WHERE {seek.sql}"
+        params.extend(seek.params)
+    sql += f" ORDER BY {projected_order.order_by.sql} LIMIT ? OFFSET ?"
+    params.extend([limit, offset])
+    return Fragment(sql, params)
 
 
 def _compile_filter(expr: Expr | None, table: _Table, dialect: Dialect) -> Fragment:
@@ -435,7 +520,13 @@ class _Compiler:
         if node.numeric:
             number, params = self.dialect.to_double(value, [pointer])
             return Fragment(f"COALESCE({number} {_operator(node)} ?, false)", [*params, node.value])
-        return Fragment(f"COALESCE({value} {_operator(node)} ?, false)", [pointer, node.value])
+        exact = Fragment(f"COALESCE({value} {_operator(node)} ?, false)", [pointer, node.value])
+        prefilter = self.dialect.text_contains(column)
+        if prefilter and node.op == "=" and isinstance(node.value, str) and _PLAIN_JSON_TEXT.fullmatch(node.value):
+            # A map holding the value holds its JSON text, `"value"`, verbatim: a plain substring
+            # test rules out most rows before any JSON is parsed (1M versions: ~25 ms less).
+            return Fragment(f"({prefilter} AND {exact.sql})", [f'"{node.value}"', *exact.params])
+        return exact
 
     def metric(self, node: Predicate) -> Fragment:
         select = "SELECT ms.model, ms.number FROM metric_summary ms WHERE ms.key = ?"

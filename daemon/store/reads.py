@@ -60,7 +60,9 @@ class CatalogReads:
             where.append(sql.Fragment("v.model = ?", [model]))
         if not show_archived:
             where.append(sql.Fragment("v.status <> 'archived'", []))
-        found, total, next_after = self._page_keys("v.vid", "versions", where, order, limit, offset, after)
+        # One model's versions, or a filter's matches, are usually few: `page_statement` finds them first.
+        found, total, next_after = self._page_keys("v.vid", "versions", where, order, limit, offset, after,
+                                                   filtered=expr is not None or model is not None)  # fmt: skip
         versions = self._versions_by_vid(found, summary_only)
         if not summary_only:
             self._attach_files(versions)
@@ -68,7 +70,7 @@ class CatalogReads:
 
     def _page_keys(
         self, row_id: str, resource: Literal["versions", "models"], where: list[sql.Fragment],
-        order: Sequence[OrderTerm], limit: int, offset: int, after: Sequence[object] | None,
+        order: Sequence[OrderTerm], limit: int, offset: int, after: Sequence[object] | None, filtered: bool = False,
     ) -> tuple[list[Any], int, tuple[object, ...] | None]:  # fmt: skip
         """Row ids of one page, the total, and the sort keys to continue after (None at the end).
 
@@ -77,7 +79,7 @@ class CatalogReads:
         """
         statement = sql.page_statement(
             row_id, resource, where, sql.compile_order(order, resource, dialect=self.dialect),
-            limit=limit + 1, offset=offset, after=after,
+            limit=limit + 1, offset=offset, after=after, filtered=filtered,
         )  # fmt: skip
         found = self.query(statement.sql, statement.params)
         total = int(found[0][1]) if found else self._count(resource, where)

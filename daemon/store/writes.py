@@ -7,6 +7,7 @@ table and written in one go).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -25,8 +26,31 @@ def naive_utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value is not None and value.tzinfo else value
 
 
+# A statement that names one of these can change the catalog, even after a leading WITH.
+_WRITING = re.compile(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|ATTACH|DETACH|CHECKPOINT|TRUNCATE)\b", re.I)
+
+
+def is_query(sql: str) -> bool:
+    """Whether `sql` only reads: a SELECT, or a WITH leading to one, naming no writing verb.
+
+    Errs towards "writes": a query taken for a write costs a refused operation a retry alone,
+    a write taken for a query would let a late refusal commit it.
+    """
+    first = sql.lstrip().split(None, 1)[:1]
+    return bool(first) and first[0].upper() in ("SELECT", "WITH") and not _WRITING.search(sql)
+
+
 class TransactionWrites:
+    """The typed writes over a backend's `insert`/`execute`.
+
+    A backend's transaction counts in `writes` the writes issued so far (an insert, or any
+    statement but a query): the writer compares it around each operation to tell a refusal
+    that wrote nothing from one that came too late, after a write that would otherwise be
+    committed with its group.
+    """
+
     dialect: Dialect
+    writes: int
 
     def insert(self, table: str, row: tuple[Any, ...]) -> None:
         raise NotImplementedError
@@ -126,6 +150,14 @@ class TransactionWrites:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def version_facts(self, model: str) -> list[tuple[int, str, str, str, str]]:
+        """(number, status, semver, request_id, content_digest) of one model's versions, oldest
+        first, as this transaction sees them: what the writer decides registrations on."""
+        return self.execute(
+            "SELECT number, status, semver, request_id, content_digest FROM versions WHERE model = ? ORDER BY number",
+            [model],
+        )
 
     def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
         """Whole version records as this transaction sees them, in two queries."""

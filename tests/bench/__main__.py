@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import shutil
@@ -12,10 +11,10 @@ import time
 from pathlib import Path
 
 import duckdb
-import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
+from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc
 
+from tests.bench.admission import bench_admission, print_admission
 from tests.bench.backup import bench_backup, print_backup
 from tests.bench.blobs import bench_blobs, print_blobs
 from tests.bench.dropins import bench_drop_to_visible
@@ -24,6 +23,8 @@ from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.judging import bench_judging, print_judging
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
+from tests.bench.registration import bench_registration, print_registration
+from tests.bench.scale import bench_scale, print_scale
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.bench.tui import bench_tui
@@ -33,8 +34,6 @@ MODELS = 100
 VERSIONS_PER_MODEL = 1_000
 METRICS_PER_VERSION = 10
 SAMPLES = 2_000
-WRITERS = 16
-REGISTRATIONS = 4_000
 
 
 def line(label: str, samples: list[float], floor: list[float] | None = None) -> None:
@@ -127,38 +126,6 @@ def bench_raw_duckdb(catalog: Path) -> None:
     line("metric + tag search, top 50", search)
 
 
-async def bench_registration(address: str) -> None:
-    async with grpc.aio.insecure_channel(address) as channel:
-        versions = registry_pb2_grpc.VersionServiceStub(channel)
-        queue = list(range(REGISTRATIONS))
-        latencies: list[float] = []
-
-        async def writer() -> None:
-            while queue:
-                i = queue.pop()
-                started = time.perf_counter()
-                await versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
-                    parent=f"models/reg-{i % 8}", request_id=f"bench-{i}",
-                    version=resources_pb2.ModelVersion(storage_uri=f"s3://b/{i}", params={"lr": "0.1"},
-                                                       metrics=[resources_pb2.Metric(key="auc", value=0.9)])))  # fmt: skip
-                latencies.append(time.perf_counter() - started)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(writer() for _ in range(WRITERS)))
-        elapsed = time.perf_counter() - started
-    print(f"registration, metadata only, {WRITERS} concurrent clients")
-    print(f"  {'throughput':<44} {REGISTRATIONS / elapsed:9.0f} versions/s")
-    line("RegisterModelVersion latency", latencies)
-
-
-def bench_single_commit(folder: Path) -> None:
-    conn = duckdb.connect(str(folder / "commit.duckdb"))
-    conn.execute("CREATE TABLE t (a BIGINT, b VARCHAR)")
-    samples = timed(lambda: conn.execute("INSERT INTO t VALUES (1, 'x')"), 300)
-    conn.close()
-    line("raw DuckDB single-row commit (write floor)", samples)
-
-
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     try:
@@ -171,19 +138,18 @@ def main() -> int:
         count = seed_catalog(data / "catalog.duckdb", models=MODELS, versions_per_model=VERSIONS_PER_MODEL,
                              metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
         print(f"seeded {count:,} versions in {time.perf_counter() - started:.1f} s\n")
-        started = time.perf_counter()
+        # Cold start and memory against catalog size are measured by `bench_scale` below.
         daemon = start_daemon(data, root / "s.sock")
-        print(f"cold start with {count:,} versions: {time.perf_counter() - started:.2f} s to SERVING")
-        print(f"daemon RSS after start: {rss_mib(daemon.process.pid):.0f} MiB\n")
         try:
             bench_reads(daemon)
             print(f"  daemon RSS after reads: {rss_mib(daemon.process.pid):.0f} MiB\n")
-            asyncio.run(bench_registration(daemon.address))
-            bench_single_commit(root)
+            print_registration(bench_registration(daemon, root))
             print(f"  daemon RSS after writes: {rss_mib(daemon.process.pid):.0f} MiB\n")
         finally:
             stop_daemon(daemon)
         bench_raw_duckdb(data / "catalog.duckdb")
+        print()
+        print_scale(bench_scale(root))
         print()
         print_gc(bench_gc(root, MODELS * VERSIONS_PER_MODEL))
         print("\nthe peer: MLflow Model Registry on SQLite, same machine, same run")
@@ -228,6 +194,8 @@ def main() -> int:
         print()
         print_blobs(bench_blobs(root))
         print_backup(bench_backup(root))
+        print()
+        print_admission(bench_admission(root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -26,6 +26,7 @@ LEAST_ROLE = {
     "ModelService/RestoreModel": "maintainer",
     "ModelService/DeleteModel": "admin",
     "VersionService/RegisterModelVersion": "contributor",
+    "VersionService/RegisterModelVersions": "contributor",
     "VersionService/GetModelVersion": "viewer",
     "VersionService/ListModelVersions": "viewer",
     "VersionService/UpdateModelVersion": "contributor",

@@ -181,3 +181,48 @@ def test_the_async_client_reads_what_the_sync_client_wrote(shared_daemon: Any, s
             return found.name, len(versions.versions)
 
     assert asyncio.run(read()) == (f"models/{model}", 1)
+
+
+def test_register_many_answers_each_request_and_returns_refusals_instead_of_raising(sb: Client) -> None:
+    model = unique("batch")
+    requests = [
+        calls.register_request(model, uri=f"s3://bucket/{model}/{i}", metrics={"auc": 0.8 + i / 100}, git=False)
+        for i in range(3)
+    ]
+    requests.insert(1, calls.register_request("Not A Name", uri="s3://x", git=False))
+
+    results = sb.register_many(requests)
+    again = sb.register_many(requests)  # the request ids register_request made: a resend is harmless
+
+    refused = results[1]
+    assert isinstance(refused, StudbookError)
+    assert (refused.code, refused.reason) == ("INVALID_ARGUMENT", "INVALID_NAME")
+    assert "Not A Name" in refused.message
+    registered = [r for r in results if not isinstance(r, StudbookError)]
+    assert [r.version.name for r in registered] == [f"models/{model}/versions/{n}" for n in (1, 2, 3)]
+    assert [r.created for r in registered] == [True] * 3
+    assert [r.created for r in again if not isinstance(r, StudbookError)] == [False] * 3
+    assert sb.get_model(model).version_count == 3
+
+
+def test_register_many_refuses_more_than_the_daemon_takes_in_one_call(sb: Client) -> None:
+    model = unique("batch")
+    requests = [calls.register_request(model, uri=f"s3://b/{i}", git=False, environment=False) for i in range(501)]
+
+    with pytest.raises(StudbookError) as raised:
+        sb.register_many(requests)
+
+    assert raised.value.reason == "TOO_MANY_REGISTRATIONS"
+
+
+def test_the_async_client_registers_many_too(shared_daemon: Any) -> None:
+    model = unique("batch")
+
+    async def run() -> list[Any]:
+        async with AsyncClient(shared_daemon.address) as client:
+            return await client.register_many(
+                [calls.register_request(model, uri=f"s3://b/{i}", git=False) for i in range(2)]
+            )
+
+    results = asyncio.run(run())
+    assert [r.version.number for r in results] == [1, 2]

@@ -28,8 +28,9 @@ from hypothesis import strategies as st
 from studbook.daemon.app.paging import KeysetToken, PageToken
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
-from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.filter import parse_filter, quote
 from studbook.daemon.domain.ordering import OrderTerm, format_order_by, parse_order_by
+from studbook.daemon.store import query as sql
 from studbook.daemon.store.catalog import Catalog, Page
 from studbook.daemon.store.interface import Store
 from studbook.v1 import registry_pb2, resources_pb2
@@ -267,6 +268,67 @@ def test_walking_version_pages_gives_the_unpaged_listing_once_in_order(
 
     assert walked == unpaged
     assert len(set(walked)) == len(walked)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=version_rows,
+    order_by=order_texts(VERSION_ORDER_FIELDS, ["metrics.auc", "metrics.loss", "metrics.absent"]),
+    filter_text=st.sampled_from(["metrics.auc > 0.6", 'tags.team = "risk" OR params:lr', "NOT status = failed"]),
+    after_rows=st.integers(0, 6),
+)
+def test_a_filtered_search_sorted_by_metrics_finds_its_matches_first_and_lists_what_one_pass_lists(
+    catalog: Store, rows: list[dict[str, Any]], order_by: str, filter_text: str, after_rows: int
+) -> None:
+    """A filtered search by metrics aggregates them for its matches only; rows, order, totals and
+    positions are those of the statement that aggregates every version's metrics in one pass."""
+    fill_versions(catalog, rows)
+    where = [
+        sql.compile_version_filter(parse_filter(filter_text, VERSION_FIELDS), catalog.dialect),
+        sql.Fragment("v.status <> 'archived'", []),
+    ]
+    order = sql.compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=catalog.dialect)
+
+    def page(filtered: bool, after: tuple[object, ...] | None) -> list[tuple[Any, ...]]:
+        statement = sql.page_statement("v.model || '/' || v.number", "versions", where, order, limit=EVERYTHING,
+                                       after=after, filtered=filtered)  # fmt: skip
+        return catalog.query(statement.sql, statement.params)
+
+    def shown(found: list[tuple[Any, ...]]) -> list[str]:
+        # As text, where a NaN sort key equals itself; -0.0 may come back as the 0.0 it equals.
+        return [repr(tuple(0.0 if isinstance(v, float) and v == 0 else v for v in row)) for row in found]
+
+    one_pass = page(False, None)
+    assert shown(page(True, None)) == shown(one_pass)
+    if after_rows < len(one_pass):
+        position = tuple(one_pass[after_rows][2:])
+        assert shown(page(True, position)) == shown(page(False, position)) == shown(one_pass[after_rows + 1 :])
+
+
+# Values whose JSON text differs from themselves (quotes, backslashes, slashes, accents, HTML
+# characters, controls) next to plain ones, so both forms of a map comparison are met.
+tag_texts = st.sampled_from(["risk", "Risk", "", "a b", "x/y", 'say "hi"', "back\\slash", "é", "<&>", "it's", "\t"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    tags=st.lists(st.dictionaries(st.sampled_from(["team", "note"]), tag_texts), max_size=8),
+    value=tag_texts,
+    negated=st.booleans(),
+)
+def test_a_tag_equals_exactly_its_value_whatever_characters_it_holds(
+    catalog: Store, tags: list[dict[str, str]], value: str, negated: bool
+) -> None:
+    base = {"model": "a", "semver": (1, 0, 0), "change_kind": "data", "status": "ready", "description": "",
+            "format": "", "total_size": 0, "create_time": T0, "created_by": "", "params": {}, "metrics": {}}  # fmt: skip
+    fill_versions(catalog, [{**base, "tags": t} for t in tags])
+    text = f"tags.team = {quote(value)}"
+    expr = parse_filter(f"NOT {text}" if negated else text, VERSION_FIELDS)
+
+    found = catalog.list_versions(expr, [], model=None, show_archived=True, limit=EVERYTHING, summary_only=True)
+
+    expected = {n for n, t in enumerate(tags, 1) if (t.get("team") == value) != negated}
+    assert {v.number for v in found.items} == expected
 
 
 @settings(max_examples=60, deadline=None)

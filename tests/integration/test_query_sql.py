@@ -453,11 +453,13 @@ def test_every_order_ends_with_the_primary_key_and_names_no_key_twice() -> None:
 # --- Seeking past a position (keyset pages) -------------------------------------------
 
 
-def versions_after(connection: Db, order_by: str, after: tuple[object, ...]) -> tuple[list[str], set[int]]:
+def versions_after(
+    connection: Db, order_by: str, after: tuple[object, ...], filtered: bool = False
+) -> tuple[list[str], set[int]]:
     """The versions after the row whose sort keys are `after`, and the totals each row reports."""
     order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=connection.dialect)
     statement = page_statement("v.model || '/' || v.number", "versions", [compile_version_filter(None)], order,
-                               limit=10, after=after)  # fmt: skip
+                               limit=10, after=after, filtered=filtered)  # fmt: skip
     found = connection.execute(statement.sql, statement.params)
     return [row[0] for row in found], {row[1] for row in found}
 
@@ -480,10 +482,12 @@ def versions_after(connection: Db, order_by: str, after: tuple[object, ...]) -> 
         ("params.lr", (None, None, "churn", 2), []),
     ],
 )
+@pytest.mark.parametrize("filtered", [False, True], ids=["one-pass", "matches-first"])
 def test_a_page_starts_right_after_its_position_with_nulls_last_in_either_direction(
-    catalog: Db, order_by: str, after: tuple[object, ...], expected: list[str]
+    catalog: Db, order_by: str, after: tuple[object, ...], expected: list[str], filtered: bool
 ) -> None:
-    found, totals = versions_after(catalog, order_by, after)
+    # Both statement shapes (the matches found first for a filtered search) page alike.
+    found, totals = versions_after(catalog, order_by, after, filtered)
 
     assert found == expected
     assert totals <= {len(ALL)}  # every row counts every match, wherever the page starts

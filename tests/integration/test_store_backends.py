@@ -99,9 +99,9 @@ def test_models_load_with_their_counts_holders_and_request_ids(filled: Store) ->
     assert (models["fraud"].version_count, models["fraud"].latest_version) == (3, 3)
     assert models["fraud"].stage_holders == {"production": 2}
     assert filled.model_request_ids() == {"req-fraud": "fraud", "req-churn": "churn"}
-    assert sorted(row[:2] for row in filled.load_version_index()) == [
-        ("churn", 1), ("fraud", 1), ("fraud", 2), ("fraud", 3)
-    ]  # fmt: skip
+    facts: list[list[tuple[int, str, str, str, str]]] = []
+    write(filled, lambda tx: facts.extend([tx.version_facts("fraud"), tx.version_facts("churn")]))
+    assert [[row[0] for row in rows] for rows in facts] == [[1, 2, 3], [1]]
     assert filled.list_models(None, [], show_archived=False, limit=10).items == ["churn", "fraud"]
 
 

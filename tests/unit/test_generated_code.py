@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -14,7 +15,9 @@ PROTO_DIR = ROOT / "proto"
 def test_generated_code_is_up_to_date(tmp_path: Path) -> None:
     protos = sorted((PROTO_DIR / "studbook" / "v1").glob("*.proto"))
     subprocess.run(
-        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO_DIR}", f"--python_out={tmp_path}",
+        # The installed packages hold google/rpc/status.proto, as in the Makefile.
+        [sys.executable, "-m", "grpc_tools.protoc", f"-I{PROTO_DIR}", f"-I{sysconfig.get_paths()['purelib']}",
+         f"--python_out={tmp_path}",
          f"--pyi_out={tmp_path}", f"--grpc_python_out={tmp_path}", *map(str, protos)],
         check=True,
     )  # fmt: skip

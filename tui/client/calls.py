@@ -184,6 +184,19 @@ def register_version(
     return Call("VersionService", "RegisterModelVersion", request, idempotent=bool(request.request_id), timeout=timeout)
 
 
+def register_many(
+    requests: Iterable[registry_pb2.RegisterModelVersionRequest],
+) -> Call[registry_pb2.RegisterModelVersionsResponse]:
+    """Many registrations in one call (at most 500): each as `register_version`, answered each
+    on its own. Paths are read by the daemon itself: nothing is uploaded."""
+    request = registry_pb2.RegisterModelVersionsRequest(requests=requests)
+    items = request.requests
+    # Resent only when every item carries a request_id: then a resend answers with the first results.
+    idempotent = all(item.request_id for item in items)
+    timeout = REGISTER_PATH_TIMEOUT if any(item.source_path or item.uploaded_files for item in items) else None
+    return Call("VersionService", "RegisterModelVersions", request, idempotent=idempotent, timeout=timeout)
+
+
 def get_version(model: str, version: str | int | None = None) -> Call[resources_pb2.ModelVersion]:
     request = registry_pb2.GetModelVersionRequest(name=names.version_name(model, version))
     return Call("VersionService", "GetModelVersion", request, idempotent=True)

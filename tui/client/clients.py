@@ -17,6 +17,7 @@ import functools
 import importlib
 import os
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -98,6 +99,10 @@ def not_utf8_error(error: UnicodeEncodeError) -> StudbookError:
                          "names and paths sent to the registry must be UTF-8: rename it", {"value": shown})  # fmt: skip
 
 
+# gRPC's own words when a message passes the receiver's limit (the daemon's over TCP is small).
+TOO_LARGE = re.compile(r"larger than max \((\d+) vs\. (\d+)\)")
+
+
 def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
     """Decode the google.rpc.Status (and its ErrorInfo) in the trailers of a failed call."""
     code = _status_code(error)
@@ -121,6 +126,13 @@ def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
         reason, message, metadata = *_unavailable(message, address), {"detail": message}
     elif code is grpc.StatusCode.DEADLINE_EXCEEDED:
         message, metadata = f"the studbook daemon at {address} did not answer in time", {"detail": message}
+    elif code is grpc.StatusCode.RESOURCE_EXHAUSTED and (sizes := TOO_LARGE.search(message)):
+        reason, metadata = "MESSAGE_TOO_LARGE", {"detail": message}
+        size, limit = (int(n) / 2**20 for n in sizes.groups())
+        # Over TCP the daemon reads less than over its socket (see the daemon's config).
+        elsewhere = "" if is_local(address) else ", or run it on the daemon's machine, over its unix socket"
+        message = (f"the request is {size:.1f} MiB, more than the {limit:g} MiB the studbook daemon at {address} "
+                   f"reads of one message; make it smaller (fewer params or files, a shorter model card){elsewhere}")  # fmt: skip
     return StudbookError(code.name, reason, message, metadata)
 
 

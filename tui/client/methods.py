@@ -15,8 +15,10 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from google.protobuf.message import Message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
 from studbook.client import calls
+from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2, registry_pb2, resources_pb2
 
 if TYPE_CHECKING:
@@ -88,6 +90,26 @@ def _tokens(answer: access_pb2.ListTokensResponse) -> list[access_pb2.Token]:
     return list(answer.tokens)
 
 
+def _registered_each(
+    answer: registry_pb2.RegisterModelVersionsResponse,
+) -> list[registry_pb2.RegisterModelVersionResponse | StudbookError]:
+    return [
+        result.registered if result.HasField("registered") else _status_error(result.error) for result in answer.results
+    ]
+
+
+def _status_error(status: status_pb2.Status) -> StudbookError:
+    """A refusal carried in a message (one item of a batch) rather than in a call's trailers."""
+    code = code_pb2.Code.Name(status.code) if status.code in code_pb2.Code.values() else "UNKNOWN"
+    reason, metadata = code, {}
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            reason, metadata = info.reason or reason, dict(info.metadata)
+            break
+    return StudbookError(code, reason, status.message or code.lower(), metadata)
+
+
 def _nothing(answer: Message) -> None:
     return None
 
@@ -112,6 +134,11 @@ class Methods:
     delete_model = rpc(calls.delete_model)
 
     # ---- versions ----
+    register_many = rpc(calls.register_many, _registered_each, doc=(
+        "Register many versions (of one model or several; at most 500) in one call, e.g.\n"
+        '`register_many([register_request("fraud", uri=u) for u in uris])`. Returns one result per\n'
+        "request, in order: its RegisterModelVersionResponse, or the StudbookError that refused it\n"
+        "(returned, not raised: the others stand). Paths are read by the daemon; nothing is uploaded."))  # fmt: skip
     get_version = rpc(calls.get_version, doc=(
         '`get_version("fraud", "production")`, `get_version("fraud@3")`, `get_version("fraud")` (latest).'))  # fmt: skip
     list_versions = rpc(calls.list_versions)

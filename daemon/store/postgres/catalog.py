@@ -35,7 +35,7 @@ from studbook.daemon.store.postgres.migrate import describe, migrate
 from studbook.daemon.store.reads import CatalogReads
 from studbook.daemon.store.records import CatalogMovedOn, CatalogSnapshot, StoreError, StoreFull, first_line
 from studbook.daemon.store.rows import MODEL_COLUMNS
-from studbook.daemon.store.writes import TransactionWrites
+from studbook.daemon.store.writes import TransactionWrites, is_query
 
 if TYPE_CHECKING:
     from studbook.daemon.store.interface import Store, StoreTransaction
@@ -169,9 +169,6 @@ class PostgresCatalog(CatalogReads):
             (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
-    def load_version_index(self) -> list[tuple[str, int, str, str, str, str]]:
-        return self.query("SELECT model, number, status, semver, request_id, content_digest FROM versions")
-
     def load_promotion_index(self) -> tuple[int, dict[str, int]]:
         top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
         ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> ''"))
@@ -223,6 +220,7 @@ class PostgresTransaction(TransactionWrites):
     catalog: PostgresCatalog
     shapes: TableShapes
     _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    writes: int = 0
     dialect = POSTGRES
 
     def begin(self) -> None:
@@ -254,12 +252,16 @@ class PostgresTransaction(TransactionWrites):
             pass  # nothing was open, or the connection is gone (and with it the transaction)
 
     def insert(self, table: str, row: tuple[Any, ...]) -> None:
+        self.writes += 1
         self._pending.setdefault(table, []).append(row)
 
     def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
+        self.writes += 1
         self._pending.setdefault(table, []).extend(rows_)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if not is_query(sql):
+            self.writes += 1
         self.flush()
         cursor = self.conn.execute(self.dialect.placeholders(sql), list(params))
         return cursor.fetchall() if cursor.description is not None else []

@@ -1,4 +1,5 @@
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.rpc import status_pb2 as _status_pb2
 from studbook.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
@@ -131,6 +132,26 @@ class RegisterModelVersionResponse(_message.Message):
     version: _resources_pb2.ModelVersion
     created: bool
     def __init__(self, version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., created: _Optional[bool] = ...) -> None: ...
+
+class RegisterModelVersionsRequest(_message.Message):
+    __slots__ = ("requests",)
+    REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    requests: _containers.RepeatedCompositeFieldContainer[RegisterModelVersionRequest]
+    def __init__(self, requests: _Optional[_Iterable[_Union[RegisterModelVersionRequest, _Mapping]]] = ...) -> None: ...
+
+class RegisterModelVersionsResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[RegisterModelVersionResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[RegisterModelVersionResult, _Mapping]]] = ...) -> None: ...
+
+class RegisterModelVersionResult(_message.Message):
+    __slots__ = ("registered", "error")
+    REGISTERED_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    registered: RegisterModelVersionResponse
+    error: _status_pb2.Status
+    def __init__(self, registered: _Optional[_Union[RegisterModelVersionResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
 
 class GetModelVersionRequest(_message.Message):
     __slots__ = ("name",)

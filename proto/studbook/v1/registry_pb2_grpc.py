@@ -384,6 +384,11 @@ class VersionServiceStub:
                 request_serializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionResponse.FromString,
                 _registered_method=True)
+        self.RegisterModelVersions = channel.unary_unary(
+                '/studbook.v1.VersionService/RegisterModelVersions',
+                request_serializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionsRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionsResponse.FromString,
+                _registered_method=True)
         self.GetModelVersion = channel.unary_unary(
                 '/studbook.v1.VersionService/GetModelVersion',
                 request_serializer=studbook_dot_v1_dot_registry__pb2.GetModelVersionRequest.SerializeToString,
@@ -430,6 +435,16 @@ class VersionServiceServicer:
         or from metadata plus a storage URI. Idempotent: the same request_id, or the same
         content digest for the same model, returns the existing version.
         Creates the model when it does not exist yet.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RegisterModelVersions(self, request, context):
+        """Registers many versions, of one model or several, in one call: each request as
+        RegisterModelVersion would, with its own request_id and its own result, in order.
+        One refused request does not fail the others; the call itself fails only when it
+        carries more than 500 requests (INVALID_ARGUMENT, TOO_MANY_REGISTRATIONS).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -492,6 +507,11 @@ def add_VersionServiceServicer_to_server(servicer, server):
                     servicer.RegisterModelVersion,
                     request_deserializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionResponse.SerializeToString,
+            ),
+            'RegisterModelVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RegisterModelVersions,
+                    request_deserializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionsRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_registry__pb2.RegisterModelVersionsResponse.SerializeToString,
             ),
             'GetModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.GetModelVersion,
@@ -557,6 +577,33 @@ class VersionService:
             '/studbook.v1.VersionService/RegisterModelVersion',
             studbook_dot_v1_dot_registry__pb2.RegisterModelVersionRequest.SerializeToString,
             studbook_dot_v1_dot_registry__pb2.RegisterModelVersionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RegisterModelVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.VersionService/RegisterModelVersions',
+            studbook_dot_v1_dot_registry__pb2.RegisterModelVersionsRequest.SerializeToString,
+            studbook_dot_v1_dot_registry__pb2.RegisterModelVersionsResponse.FromString,
             options,
             channel_credentials,
             insecure,

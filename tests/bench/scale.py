@@ -1,0 +1,209 @@
+"""Costs against catalog size: cold start, memory and a filtered, sorted search at each size.
+
+`python -m tests.bench.scale 10000 100000 1000000` seeds a catalog of each size (set-wise, see
+seed.py), starts a real daemon on it and prints, each next to a floor from the same run:
+
+- cold start to SERVING, against the same daemon starting on an empty catalog, in wall time and in
+  the daemon's CPU time (which holds on a busy machine);
+- the daemon's RSS after start, against the empty catalog's;
+- the p50 of a filtered and sorted top-50 search through gRPC, against raw DuckDB running the
+  statement the daemon runs for it, on the same file;
+- the RSS after those searches.
+
+Prints, never asserts: figures on a shared machine move with its load.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from studbook.daemon.domain.fields import VERSION_FIELDS
+from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.ordering import parse_order_by
+from studbook.daemon.store import query as sql
+from studbook.v1 import registry_pb2, registry_pb2_grpc
+
+from tests.bench.seed import seed_catalog
+from tests.bench.timing import percentiles, timed
+from tests.conftest import Daemon, stop_daemon
+
+SIZES = (10_000, 100_000, 1_000_000)
+VERSIONS_PER_MODEL = 1_000
+METRICS_PER_VERSION = 10
+FILTER = 'metrics.auc > 0.9 AND tags.team = "risk"'
+ORDER_BY = "metrics.auc desc"
+SEARCHES = 30
+STARTS = 3
+
+
+@dataclass
+class Figures:
+    versions: int
+    seed_s: float
+    start_s: float
+    start_floor_s: float
+    start_cpu_s: float
+    start_cpu_floor_s: float
+    rss_mib: float
+    rss_floor_mib: float
+    search_ms: float
+    search_floor_ms: float
+    rss_after_mib: float
+    matches: int
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process used so far: unlike wall time, it holds on a busy machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mib(pid: int) -> float:
+    for entry in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if entry.startswith("VmRSS:"):
+            return int(entry.split()[1]) / 1024
+    return 0.0
+
+
+def start(data: Path, socket: Path) -> tuple[Daemon, float]:
+    """A daemon on `data`, and the seconds from launch until health says SERVING (polled every 5 ms)."""
+    log = data.parent / f"daemon-{data.name}.log"
+    started = time.perf_counter()
+    with open(log, "ab") as handle:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "studbook.daemon", "--data-dir", str(data), "--socket", str(socket)],
+            stdout=handle, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    daemon = Daemon(process, data, socket, log)
+    deadline = started + 120
+    while time.perf_counter() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"daemon exited with {process.returncode}:\n{daemon.output()}")
+        if socket.exists():
+            with daemon.channel() as channel:
+                try:
+                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return daemon, time.perf_counter() - started
+                except grpc.RpcError:
+                    pass
+        time.sleep(0.005)
+    process.kill()
+    raise RuntimeError(f"daemon did not start:\n{daemon.output()}")
+
+
+def cold_start(data: Path, socket: Path) -> tuple[float, float, float]:
+    """The fastest of a few starts (page cache warm, as after any first start), the least CPU
+    time one took to SERVING, and the RSS after the fastest."""
+    best, cpu, rss = float("inf"), float("inf"), 0.0
+    for _ in range(STARTS):
+        daemon, seconds = start(data, socket)
+        try:
+            cpu = min(cpu, cpu_seconds(daemon.process.pid))
+            if seconds < best:
+                best, rss = seconds, rss_mib(daemon.process.pid)
+        finally:
+            stop_daemon(daemon)
+    return best, cpu, rss
+
+
+def search_statement() -> sql.Fragment:
+    """The statement the daemon runs for the search (its page of row ids, with the total)."""
+    expr = parse_filter(FILTER, VERSION_FIELDS)
+    order = sql.compile_order(parse_order_by(ORDER_BY, VERSION_FIELDS), "versions")
+    where = [sql.compile_version_filter(expr), sql.Fragment("v.status <> 'archived'", [])]
+    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True)
+
+
+def raw_search(catalog: Path) -> float:
+    """p50 ms of raw DuckDB running the daemon's search statement on the same file."""
+    statement = search_statement()
+    conn = duckdb.connect(str(catalog), read_only=True)
+    try:
+        conn.execute(statement.sql, statement.params).fetchall()  # warm, as the daemon's are
+        return percentiles(timed(lambda: conn.execute(statement.sql, statement.params).fetchall(), SEARCHES))[0]
+    finally:
+        conn.close()
+
+
+def grpc_search(daemon: Daemon) -> tuple[float, int]:
+    """p50 ms of the search through gRPC, and how many versions match it."""
+    request = registry_pb2.ListModelVersionsRequest(
+        parent="models/-", filter=FILTER, order_by=ORDER_BY, page_size=50, summary_only=True
+    )
+    with daemon.channel() as channel:
+        versions = registry_pb2_grpc.VersionServiceStub(channel)
+        total = versions.ListModelVersions(request).total_size
+        samples = timed(lambda: versions.ListModelVersions(request), SEARCHES)
+    return percentiles(samples)[0], total
+
+
+def measure(root: Path, size: int, empty: tuple[float, float, float]) -> Figures:
+    data = root / f"data-{size}"
+    data.mkdir()
+    catalog = data / "catalog.duckdb"
+    started = time.perf_counter()
+    count = seed_catalog(catalog, models=max(1, size // VERSIONS_PER_MODEL), versions_per_model=min(size, VERSIONS_PER_MODEL),
+                         metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
+    seeded = time.perf_counter() - started
+    socket = root / f"s-{size}.sock"
+    start_s, cpu_s, rss = cold_start(data, socket)
+    daemon, _ = start(data, socket)
+    try:
+        search_ms, matches = grpc_search(daemon)
+        rss_after = rss_mib(daemon.process.pid)
+    finally:
+        stop_daemon(daemon)
+    floor_ms = raw_search(catalog)
+    shutil.rmtree(data, ignore_errors=True)
+    return Figures(count, seeded, start_s, empty[0], cpu_s, empty[1], rss, empty[2], search_ms, floor_ms, rss_after,
+                   matches)  # fmt: skip
+
+
+def measure_empty(root: Path) -> tuple[float, float, float]:
+    data = root / "data-empty"
+    data.mkdir()
+    return cold_start(data, root / "s-empty.sock")
+
+
+def print_scale(figures: list[Figures]) -> None:
+    print(f"catalog size: cold start, memory, search  ({FILTER!r}, order by {ORDER_BY}, top 50)")
+    for f in figures:
+        print(f"  {f.versions:>9,} versions (seeded in {f.seed_s:.1f} s), {f.matches:,} match the search")
+        print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
+              f"(empty catalog: {f.start_floor_s * 1000:.0f} ms)")  # fmt: skip
+        print(f"    {'  its CPU time':<36} {f.start_cpu_s * 1000:7.0f} ms   "
+              f"(empty catalog: {f.start_cpu_floor_s * 1000:.0f} ms)")  # fmt: skip
+        print(f"    {'RSS after start':<36} {f.rss_mib:7.0f} MiB  (empty catalog: {f.rss_floor_mib:.0f} MiB)")
+        print(f"    {'search through gRPC, p50':<36} {f.search_ms:7.1f} ms   "
+              f"(raw DuckDB, same statement: {f.search_floor_ms:.1f} ms)")  # fmt: skip
+        print(f"    {'RSS after the searches':<36} {f.rss_after_mib:7.0f} MiB")
+
+
+def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES) -> list[Figures]:
+    empty = measure_empty(root)
+    return [measure(root, size, empty) for size in sizes]
+
+
+def main(argv: list[str]) -> int:
+    sizes = tuple(int(a) for a in argv) or SIZES
+    root = Path(tempfile.mkdtemp(prefix="sb-scale-"))
+    try:
+        print_scale(bench_scale(root, sizes))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

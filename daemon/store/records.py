@@ -27,7 +27,9 @@ class StoreFull(ResourceExhausted):
 
 class CatalogMovedOn(Exception):
     """Another daemon committed to a shared catalog since this one last read its revision: the
-    writer's in-memory state is stale, and is reloaded before the transaction runs again."""
+    writer's in-memory state is stale. Raised by `begin` with the transaction still open and its
+    write lock held, so the writer reloads its state (nobody can commit meanwhile) and runs the
+    group in that same transaction."""
 
 
 @dataclass

@@ -145,7 +145,15 @@ class Writer:
         tx = self._catalog.transaction()
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
-            tx.begin()
+            try:
+                tx.begin()
+            except CatalogMovedOn as moved:
+                # Another daemon committed since this one last looked. The transaction is open
+                # and holds the catalog's write lock, so nobody can commit until it ends: every
+                # decision input (models, facts, promotion ids, chain head, revision) reloaded
+                # now is current when the group runs, and the group needs no second try.
+                log.debug("%s; reloading before the group runs", moved)
+                self._on_abort()
             for job in batch:
                 written = tx.writes
                 try:

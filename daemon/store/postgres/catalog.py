@@ -10,8 +10,10 @@ row conversions in `store.rows` serve both backends.
 Several daemons may share one catalog. Each write transaction begins by taking a
 transaction-scoped advisory lock, so transactions of all daemons commit one after another,
 and re-reads the newest revision under it: when another daemon committed since this one last
-looked, the transaction is refused with `CatalogMovedOn` before it writes anything, and the
-writer reloads its state and runs the group again, so revisions stay gapless and in order.
+looked, `begin` raises `CatalogMovedOn` before anything is written, keeping the transaction and
+its lock, and the writer reloads its state under that lock and runs the group in the same
+transaction: revisions stay gapless and in order, and a busy daemon cannot be starved by
+another one committing between its reload and its next try.
 """
 
 from __future__ import annotations

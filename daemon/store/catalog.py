@@ -194,6 +194,10 @@ class Catalog(CatalogReads):
 
     # -- writing --------------------------------------------------------------------------
 
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Nothing to follow: a DuckDB file has one daemon, whose commits are all its own."""
+        return None
+
     def transaction(self) -> Transaction:
         return Transaction(self._conn, self._shapes)
 

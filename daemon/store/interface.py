@@ -9,7 +9,7 @@ serves it; mypy checks that each backend still fits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -21,6 +21,14 @@ from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import retention
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
+
+
+class Listening(Protocol):
+    """A source of wake-ups for a follower; runs on a thread of its own once started."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
 
 
 class StoreTransaction(Protocol):
@@ -124,6 +132,11 @@ class Store(Protocol):
         ...
 
     def transaction(self) -> StoreTransaction: ...
+
+    def listen(self, wake: Callable[[], None]) -> Listening | None:
+        """Something that calls `wake` when other daemons commit to this catalog (None where no
+        other daemon can): a follower then reads the events after the last revision it saw."""
+        ...
 
     # Raw reads, for tests and tools; the daemon itself reads through the methods below.
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...

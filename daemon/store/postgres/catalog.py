@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from studbook.daemon.store.postgres.migrate import describe, migrate
 from studbook.daemon.store.reads import CatalogReads
 from studbook.daemon.store.records import CatalogMovedOn, CatalogSnapshot, StoreError, StoreFull, first_line
 from studbook.daemon.store.rows import MODEL_COLUMNS
+from studbook.daemon.store.postgres.listener import CHANNEL, Listener
 from studbook.daemon.store.writes import TransactionWrites, is_query
 
 if TYPE_CHECKING:
@@ -119,6 +120,11 @@ class PostgresCatalog(CatalogReads):
 
     def transaction(self) -> PostgresTransaction:
         return PostgresTransaction(self._conn, self, self._shapes)
+
+    def listen(self, wake: Callable[[], None]) -> Listener:
+        """A listener that calls `wake` (on its own thread) when any daemon commits, and now
+        and then without: see `listener`. Not started."""
+        return Listener(self._dsn, wake, _connect_options())
 
     # -- reading --------------------------------------------------------------------------
 
@@ -243,8 +249,13 @@ class PostgresTransaction(TransactionWrites):
     def commit(self) -> None:
         self.flush()
         found = self.conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchone()
+        revision = int(found[0]) if found else 0
+        if revision != self.catalog._known_revision:
+            # Delivered when the transaction commits, and only if it does: wakes the other
+            # daemons' followers (see `listener`).
+            self.conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(revision)])
         self.conn.execute("COMMIT")
-        self.catalog._known_revision = int(found[0]) if found else 0
+        self.catalog._known_revision = revision
 
     def rollback(self) -> None:
         self._pending.clear()

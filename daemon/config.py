@@ -25,6 +25,8 @@ MAX_REMOTE_MESSAGE_BYTES = 4 * 1024 * 1024
 @dataclass
 class Settings:
     data_dir: Path = field(default_factory=locations.data_dir)
+    # A PostgreSQL catalog (postgresql://user@host:port/db); empty: the DuckDB file in data_dir.
+    catalog: str = ""
     socket: Path = field(default_factory=locations.default_socket_path)
     # host:port for TCP; empty keeps the daemon on the unix socket only.
     listen: str = ""
@@ -86,6 +88,9 @@ class Settings:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="studbook serve", description="Run the studbook daemon.")
     p.add_argument("--data-dir", type=Path, help="where the catalog lives (default: $XDG_DATA_HOME/studbook)")
+    p.add_argument("--catalog", type=_catalog_url, metavar="URL",
+                   help="keep the catalog in PostgreSQL: postgresql://user@host:port/dbname "
+                        "(default: a DuckDB file in --data-dir)")  # fmt: skip
     p.add_argument("--socket", type=Path, help="unix socket path (default: $XDG_RUNTIME_DIR/studbook/studbook.sock)")
     p.add_argument("--listen", help="also listen on TCP host:port (needs --tls-cert and --tls-key)")
     p.add_argument("--tls-cert", type=Path, metavar="FILE", help="PEM certificate (chain) served on --listen")
@@ -147,6 +152,11 @@ def load(argv: list[str] | None = None) -> Settings:
             if key in daemon:
                 setattr(settings, key, Path(daemon[key]).expanduser())
         settings.listen = daemon.get("listen", settings.listen)
+        if "catalog" in daemon:
+            try:
+                settings.catalog = _catalog_url(str(daemon["catalog"]))
+            except argparse.ArgumentTypeError as exc:
+                parser().error(f"catalog in {config_path}: {exc}")
         settings.cache_versions = int(daemon.get("cache_versions", settings.cache_versions))
         settings.allowed_roots = [Path(p).expanduser() for p in daemon.get("allowed_roots", [])]
         settings.log_level = daemon.get("log_level", settings.log_level)
@@ -164,6 +174,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.gc_grace_seconds = float(daemon.get("gc_grace_seconds", settings.gc_grace_seconds))
     if args.data_dir:
         settings.data_dir = args.data_dir
+    if args.catalog:
+        settings.catalog = args.catalog
     if args.socket:
         settings.socket = args.socket
     if args.listen:
@@ -214,6 +226,19 @@ def _watch_roots(entries: list[object]) -> tuple[list[Path], list[Path]]:
         if table.get("keep_in_place"):
             in_place.append(root)
     return roots, in_place
+
+
+# The URL schemes libpq reads; the password may sit in the URL, or in ~/.pgpass or PGPASSWORD.
+CATALOG_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _catalog_url(text: str) -> str:
+    if not text.startswith(CATALOG_SCHEMES):
+        raise argparse.ArgumentTypeError(
+            f"takes a postgresql:// URL, e.g. postgresql://studbook@db:5432/studbook, got {text[:60]!r}; "
+            "leave it out to keep the catalog in a DuckDB file in --data-dir"
+        )
+    return text
 
 
 def _positive(text: str) -> float:

@@ -87,7 +87,7 @@ class StartupError(Exception):
 
 
 # The files of a data dir studbook names; others, and sub-folders, it leaves as they are.
-DATA_FILES = ("daemon.lock", "catalog.duckdb", "catalog.duckdb.wal", "catalog.hwm")
+DATA_FILES = ("daemon.lock", "catalog.duckdb", "catalog.duckdb.wal", "catalog.hwm", "postgres.hwm")
 
 
 @contextmanager
@@ -237,7 +237,7 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
                             scan_limits=settings.scan_limits, format_limits=settings.format_limits,
                             allowed_roots=settings.allowed_roots or None,
                             policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds),
-                            clock=_clock(settings))  # fmt: skip
+                            clock=_clock(settings), catalog_url=settings.catalog)  # fmt: skip
     except RegistryError as exc:
         raise StartupError(exc.message) from None
     if cleared := clear_stale_staging(registry.blobs.staging):
@@ -367,7 +367,8 @@ async def serve(settings: Settings) -> None:
         if watcher is not None:
             watcher.on_health = functools.partial(set_drop_health, health_servicer)
             await watcher.start()
-        log.info("studbook daemon serving %s (data in %s)", served, settings.data_dir)
+        log.info("studbook daemon serving %s (data in %s, catalog %s)", served, settings.data_dir,
+                 registry.catalog.location)  # fmt: skip
         if credentials is not None and not registry.access.list_tokens(show_revoked=False):
             # Every TCP call needs a token, so until one exists the port refuses everyone.
             log.warning("no token exists yet, so every call over TCP is refused; create one with "

@@ -27,6 +27,7 @@ settings.register_profile("studbook", deadline=None)
 settings.load_profile("studbook")
 
 if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `support` is not a package root
+    from studbook.daemon.store.interface import Store
     from support.postgres import PostgresDatabase, PostgresServer
     from support.s3 import MotoServer, S3Bucket
 
@@ -260,3 +261,20 @@ def postgres_empty(postgres_server: PostgresServer) -> Iterator[PostgresDatabase
     database = postgres_server.create_database()
     yield database
     postgres_server.drop_database(database.name)
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty catalog on each backend in turn: a DuckDB file, then a PostgreSQL database (the
+    test server starts only when a test asks for this one)."""
+    opened: Store
+    if request.param == "duckdb":
+        from studbook.daemon.store.catalog import Catalog
+
+        opened = Catalog(tmp_path / "catalog.duckdb")
+    else:
+        from studbook.daemon.store.postgres.catalog import PostgresCatalog
+
+        opened = PostgresCatalog(request.getfixturevalue("postgres_catalog").url)
+    yield opened
+    opened.close()

@@ -22,7 +22,7 @@ from studbook.daemon.domain.access import (
     validate_display_name,
 )
 from studbook.daemon.domain.errors import AlreadyExists, InvalidArgument, NotFound, RegistryError, Unauthenticated
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
 # Refused calls are recorded in bursts of up to DENIAL_BURST, then at most DENIALS_PER_SECOND;

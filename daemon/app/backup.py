@@ -29,7 +29,7 @@ from studbook.daemon.blobs.store import copy_blob, sha256_of_file
 from studbook.daemon.domain.access import TCP, Caller
 from studbook.daemon.domain.backup import MANIFEST_NAME, LostBlob, Manifest, catalog_name, is_backup_entry
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, PermissionDenied, RegistryError
-from studbook.daemon.store.catalog import CatalogSnapshot, StoredBlob
+from studbook.daemon.store.records import CatalogSnapshot, StoredBlob
 
 # Below the data dir: where the catalog copy is made before it goes to the destination.
 WORK_FOLDER = "backup-work"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,7 +19,8 @@ from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
-from studbook.daemon.store.catalog import Catalog, Transaction
+from studbook.daemon.store.interface import Listening, Store
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import MarkFile
 from studbook.daemon.store.writer import Writer
 
@@ -27,6 +30,13 @@ T = TypeVar("T")
 
 # Turns the subject of an event (a Model, ModelVersion or Promotion) into payload bytes.
 PayloadEncoder = Callable[[object], bytes]
+
+# Events a follower reads from the shared catalog at a time.
+FOLLOW_BATCH = 1_000
+# How long a follower waits for this daemon's writer to publish a commit it already sees in the
+# catalog (between COMMIT and its publication), a pause at a time.
+_OWN_COMMIT_PAUSE = 0.002
+_OWN_COMMIT_WAIT = 5.0
 
 
 def _nothing() -> None:
@@ -50,7 +60,7 @@ class Core:
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         encode: PayloadEncoder,
         *,
         marks: MarkFile,
@@ -74,7 +84,27 @@ class Core:
         self.cache.revision = self.state.revision
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._init_following()
         self.writer = Writer(catalog, self._published, self._reload)
+
+    def _init_following(self) -> None:
+        """On a catalog other daemons write too, this daemon follows their commits: see `catch_up`."""
+        self._listener: Listening | None = self.catalog.listen(self._wake)
+        self.following = self._listener is not None
+        # Serializes catch-ups with each other and with publishing this daemon's own commits,
+        # so the read cache takes changes in revision order.
+        self._follow_lock = threading.Lock()
+        # The newest revision the read cache and the Watch hub have taken, from any daemon.
+        self.followed = self.state.revision
+        # This daemon's revisions: taken by an open transaction, and committed but not yet
+        # passed by the follower (which must publish neither again).
+        self._own_lock = threading.Lock()
+        self._uncommitted: set[int] = set()
+        self._own: set[int] = set()
+        # Watch gets events in revision order whichever daemon made them: the next one due,
+        # and those that came early (a local commit published before a remote one before it).
+        self._hub_next = self.state.revision + 1
+        self._hub_early: dict[int, Event] = {}
 
     def _chain_unchained_events(self) -> None:
         """Events from before the audit chain existed get their hashes, once, before any write.
@@ -103,8 +133,12 @@ class Core:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.writer.start()
+        if self._listener is not None:
+            self._listener.start()
 
     def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self.writer.stop()
 
     async def write(self, operation: Callable[[Transaction], Effects]) -> Any:
@@ -152,6 +186,9 @@ class Core:
         payload: Model | ModelVersion | Promotion | Token | Denial | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
+        if self.following:
+            with self._own_lock:
+                self._uncommitted.add(revision)
         if isinstance(payload, (Model, ModelVersion)):
             # The revision of a resource's last change is its etag.
             payload.revision = revision
@@ -204,12 +241,104 @@ class Core:
             events.extend(effects.events)
             purged.extend(effects.purged)
         revision = events[-1].revision if events else self.cache.revision
-        self.cache.publish(models, versions, revision, purged)
-        if events and self._loop is not None:
-            self._loop.call_soon_threadsafe(self.hub.publish, events)
+        if not self.following:
+            self.cache.publish(models, versions, revision, purged)
+            if events and self._loop is not None:
+                self._loop.call_soon_threadsafe(self.hub.publish, events)
+            return
+        with self._follow_lock:
+            with self._own_lock:
+                for event in events:
+                    self._uncommitted.discard(event.revision)
+                    if event.revision > self.followed:
+                        self._own.add(event.revision)
+            self.cache.publish(models, versions, revision, purged)
+            if events and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._deliver, events)
 
     def _reload(self) -> None:
         self.state = WriterState.load(self.catalog)
+        if self.following:
+            with self._own_lock:
+                self._uncommitted.clear()  # rolled back: another daemon may commit these revisions
+            # The writer decides on cached records too (the latest version's): bring the cache
+            # up to what the reloaded state saw.
+            self.catch_up()
+
+    # -- following other daemons' commits ------------------------------------------------
+
+    def _wake(self) -> None:
+        self.catch_up()
+
+    def catch_up(self) -> None:
+        """Takes the commits other daemons made since the last look: reads the events after the
+        newest revision followed, set-wise, drops what they changed from the read cache and
+        hands them to Watch, as this daemon's own commits are published.
+
+        Runs on the listener's thread at each wake-up, and on the writer's after a reload. An
+        event this daemon's writer committed but has not published yet is waited for: the
+        writer publishes it, and the events after it are followed then.
+        """
+        waited = 0.0
+        while True:
+            with self._follow_lock:
+                pending = self._follow_batch()
+            if pending is None:
+                return
+            if waited >= _OWN_COMMIT_WAIT:
+                log.warning("revision %d is this daemon's but was not published; following past it", pending)
+                with self._own_lock:
+                    self._uncommitted.discard(pending)
+                continue
+            time.sleep(_OWN_COMMIT_PAUSE)
+            waited += _OWN_COMMIT_PAUSE
+
+    def _follow_batch(self) -> int | None:
+        """Follows the events after `followed`, under the follow lock; the revision it stopped at
+        (one of this daemon's, committed but not yet published), or None when caught up."""
+        while events := self.catalog.events_after(self.followed, FOLLOW_BATCH):
+            remote: list[Event] = []
+            stopped: int | None = None
+            for event in events:
+                with self._own_lock:
+                    if event.revision in self._uncommitted:
+                        stopped = event.revision
+                        break
+                    own = event.revision in self._own
+                    self._own.discard(event.revision)
+                if not own:
+                    remote.append(event)
+                self.followed = event.revision
+            if remote:
+                self._take_remote(remote)
+            if stopped is not None:
+                return stopped
+        return None
+
+    def _take_remote(self, events: list[Event]) -> None:
+        """Another daemon's commits: what they changed leaves the read cache, and the models they
+        touched are read again (their counts, holders and etags); Watch gets the events."""
+        touched = {event.model for event in events if event.model}
+        if touched:
+            self.cache.forget_versions(touched)
+            loaded = {m.name: m for m in self.catalog.load_models() if m.name in touched}
+            self.cache.replace_models(touched, loaded, events[-1].revision)
+        else:
+            self.cache.revision = max(self.cache.revision, events[-1].revision)
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._deliver, events)
+
+    def _deliver(self, events: list[Event]) -> None:
+        """Hands events to Watch in revision order, on the event loop (see `_hub_next`)."""
+        for event in events:
+            if event.revision >= self._hub_next:
+                self._hub_early[event.revision] = event
+        due: list[Event] = []
+        while self._hub_next in self._hub_early:
+            due.append(self._hub_early.pop(self._hub_next))
+            self._hub_next += 1
+        if due:
+            self.hub.publish(due)
 
     # -- reader helpers ----------------------------------------------------------------
 
@@ -247,11 +376,12 @@ class Core:
     async def read_version(self, model_id: str, number: int) -> ModelVersion:
         version = self.cache.version(model_id, number)
         if version is None:
+            generation = self.cache.generation
             version = await self.read(self.catalog.get_version, model_id, number)
             if version is None:
                 self.read_model(model_id)
                 raise NotFound(f"version {number} of model {model_id!r} does not exist",
                                reason="VERSION_NOT_FOUND", model=model_id, version=number)  # fmt: skip
             if self.cache.model(model_id) is not None:  # not deleted while we read
-                self.cache.put_version(version)
+                self.cache.put_version(version, generation)
         return version

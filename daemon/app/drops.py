@@ -22,7 +22,8 @@ from studbook.daemon.domain.errors import InvalidArgument, NotFound
 from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.names import version_name
 from studbook.daemon.domain.printable import printable
-from studbook.daemon.store.catalog import DropFileRow, DropRow, Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
+from studbook.daemon.store.records import DropFileRow, DropRow
 
 T = TypeVar("T")
 # Who the registry says acted when a drop registered or changed a version.

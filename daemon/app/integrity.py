@@ -15,7 +15,7 @@ from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.integrity import Outcome, corrupt_reasons, status_after_check
 from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, version_name
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 # Blobs hashed at once, each by a thread of the check's own pool (the daemon's reads keep theirs):
 # hashing is CPU-bound, so about one per core.

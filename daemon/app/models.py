@@ -20,7 +20,7 @@ from studbook.daemon.domain.names import (
     validate_text,
 )
 from studbook.daemon.domain.ordering import parse_order_by
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("description", "tags", "owner", "stages")
 

@@ -27,7 +27,8 @@ from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
-from studbook.daemon.store.opening import open_catalog
+from studbook.daemon.store.interface import Store
+from studbook.daemon.store.opening import open_catalog, open_postgres_catalog
 
 
 class Registry:
@@ -47,8 +48,15 @@ class Registry:
         claims: BlobClaims | None = None,
         gc_grace: timedelta = BLOB_GRACE,
         clock: Callable[[], datetime] = utcnow,
+        catalog_url: str = "",
     ) -> None:
-        self.catalog, marks = open_catalog(catalog_path)
+        # The catalog: the DuckDB file at catalog_path, or a PostgreSQL one when a URL is given
+        # (the data dir beside catalog_path still holds the lock, the mark and the blobs).
+        self.catalog: Store
+        if catalog_url:
+            self.catalog, marks = open_postgres_catalog(catalog_url, catalog_path.parent)
+        else:
+            self.catalog, marks = open_catalog(catalog_path)
         self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions, clock=clock)
         if isinstance(clock, SimulatedClock) and self.core.state.revision > 0:
             # Simulated times are for a demo's first history only: in a catalog that holds
@@ -56,7 +64,7 @@ class Registry:
             marks.close()
             self.catalog.close()
             raise FailedPrecondition(
-                f"a simulated clock only starts an empty catalog, and {catalog_path} holds changes; "
+                f"a simulated clock only starts an empty catalog, and {self.catalog.location} holds changes; "
                 "start the daemon without it, or give it a new --data-dir",
                 reason="CATALOG_NOT_EMPTY",
             )

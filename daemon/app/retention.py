@@ -29,7 +29,7 @@ from studbook.daemon.domain.errors import Conflict
 from studbook.daemon.domain.model import ModelVersion, VersionStatus
 from studbook.daemon.domain.policy import Policy, Retention
 from studbook.daemon.domain.retention import BLOB_GRACE, Decision, Expiry, Fate, decide
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.retention import RetentionFacts, RetentionRule
 
 # Versions archived or purged per write transaction: other writes wait for at most one batch.

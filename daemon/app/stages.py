@@ -34,7 +34,7 @@ from studbook.daemon.domain.names import (
     validate_text,
 )
 from studbook.daemon.domain.policy import ModelPolicy, Policy, StageGates
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 MAX_REASON = 4096
 # Approvals a pending promotion needs when no policy says otherwise.

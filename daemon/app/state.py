@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from studbook.daemon.domain.audit import GENESIS
 from studbook.daemon.domain.model import Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.semver import SemVer
-from studbook.daemon.store.catalog import Catalog, Transaction
+from studbook.daemon.store.interface import Store, StoreTransaction
 
 # How many versions' facts the writer keeps loaded, summed over models. Past it the models
 # used least recently are dropped (and read again when next used): memory stays bounded
@@ -32,7 +32,7 @@ class ModelFacts:
     digests: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def read(cls, tx: Transaction, model_id: str) -> ModelFacts:
+    def read(cls, tx: StoreTransaction, model_id: str) -> ModelFacts:
         facts = cls()
         for number, status, semver, request_id, digest in tx.version_facts(model_id):
             facts.add(number, VersionStatus(status), SemVer.parse(semver), request_id, digest)
@@ -77,7 +77,7 @@ class WriterState:
     _sizes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, catalog: Catalog) -> WriterState:
+    def load(cls, catalog: Store) -> WriterState:
         state = cls(revision=catalog.max_revision())
         state.models = {m.name: m for m in catalog.load_models()}
         state.model_request_ids = catalog.model_request_ids()
@@ -85,7 +85,7 @@ class WriterState:
         state.chain_head = catalog.chain_head() or GENESIS
         return state
 
-    def facts(self, tx: Transaction, model_id: str) -> ModelFacts:
+    def facts(self, tx: StoreTransaction, model_id: str) -> ModelFacts:
         """The facts about a model's versions, read through `tx` when not held already.
 
         For deciding only: an operation records what it wrote with `add_version` and
@@ -120,7 +120,7 @@ class WriterState:
         self._sizes[model_id] = 0
         return created
 
-    def status_of(self, tx: Transaction, model_id: str, number: int) -> VersionStatus | None:
+    def status_of(self, tx: StoreTransaction, model_id: str, number: int) -> VersionStatus | None:
         """A version's status as the writer's transaction sees it; None when it does not exist."""
         if model_id not in self.models:
             return None
@@ -165,7 +165,8 @@ class WriterState:
 
 class ReadCache:
     """Committed models and a bounded LRU of version records, written through by the writer
-    after each commit. The daemon is the catalog's only writer, so this cannot go stale."""
+    after each commit. On a catalog that other daemons write too (PostgreSQL), the follower
+    invalidates what their commits changed (`forget_versions`, `replace_models`)."""
 
     def __init__(self, max_versions: int) -> None:
         self._lock = threading.Lock()
@@ -173,6 +174,9 @@ class ReadCache:
         self._versions: OrderedDict[tuple[str, int], ModelVersion] = OrderedDict()
         self._max_versions = max_versions
         self.revision = 0
+        # Moves at each invalidation: a record read from the catalog before one must not be put
+        # back after it (it may be what the invalidation removed).
+        self.generation = 0
 
     def load_models(self, models: list[Model]) -> None:
         with self._lock:
@@ -191,9 +195,13 @@ class ReadCache:
                 self._versions.move_to_end((model, number))
             return found
 
-    def put_version(self, version: ModelVersion) -> None:
-        """Keeps the newer record: a read that raced a commit must not put back stale data."""
+    def put_version(self, version: ModelVersion, generation: int | None = None) -> None:
+        """Keeps the newer record: a read that raced a commit must not put back stale data.
+        A record read from the catalog passes the `generation` seen before the read: it is
+        dropped when an invalidation came in between."""
         with self._lock:
+            if generation is not None and generation != self.generation:
+                return
             key = (version.model, version.number)
             current = self._versions.get(key)
             if current is not None and current.revision > version.revision:
@@ -220,3 +228,22 @@ class ReadCache:
             self.revision = max(self.revision, revision)
         for version in versions:
             self.put_version(version)
+
+    def forget_versions(self, models: Iterable[str]) -> None:
+        """Drops every cached version of these models: another daemon changed some of them."""
+        names = set(models)
+        with self._lock:
+            self.generation += 1
+            for key in [k for k in self._versions if k[0] in names]:
+                del self._versions[key]
+
+    def replace_models(self, names: Iterable[str], loaded: dict[str, Model], revision: int) -> None:
+        """Puts the catalog's records of these models in place (absent from `loaded`: deleted)."""
+        with self._lock:
+            for name in names:
+                found = loaded.get(name)
+                if found is None:
+                    self._models.pop(name, None)
+                else:
+                    self._models[name] = found.copy()
+            self.revision = max(self.revision, revision)

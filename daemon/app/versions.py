@@ -75,7 +75,7 @@ from studbook.daemon.domain.semver import (
     next_semver,
 )
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
-from studbook.daemon.store.catalog import Transaction
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
 # RegisterModelVersions: enough to share group commits well, small enough that one call's

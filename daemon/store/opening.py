@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 from studbook.daemon.domain.audit import HighWaterMark, short_of_mark
 from studbook.daemon.store.catalog import Catalog, StoreError, first_line
+from studbook.daemon.store.interface import Store
 from studbook.daemon.store.mark import MarkFile, mark_path
 
 # DuckDB's main header: an 8-byte checksum, then these magic bytes.
@@ -173,3 +174,35 @@ def open_catalog(catalog: Path) -> tuple[Catalog, MarkFile]:
                 reason="CATALOG_BEHIND",
             )
     return Catalog(catalog), marks
+
+
+# The mark of a PostgreSQL catalog's acknowledged writes, in the data dir: a name of its own, so
+# that a data dir moved back to a DuckDB catalog is not judged by another catalog's revisions.
+POSTGRES_MARK = "postgres.hwm"
+
+
+def open_postgres_catalog(url: str, data_dir: Path) -> tuple[Store, MarkFile]:
+    """A PostgreSQL catalog, migrated to this studbook's schema, and the data dir's mark file.
+    psycopg is imported here, on demand: a daemon on a DuckDB file never loads it.
+
+    A catalog that holds less than, or other than, what this data dir's daemon acknowledged (a
+    database restored from an older dump, or a URL naming another catalog) is refused: serving
+    it would hand out revisions and version numbers that were already given to clients."""
+    from studbook.daemon.store.postgres.catalog import PostgresCatalog
+
+    marks = MarkFile(data_dir / POSTGRES_MARK)
+    mark = marks.read()
+    catalog = PostgresCatalog(url)
+    if mark is not None:
+        found = catalog.query("SELECT chain_hash FROM events WHERE revision = ?", [mark.revision])
+        problem = short_of_mark(mark, catalog.max_revision(), found[0][0] if found else None)
+        if problem:
+            catalog.close()
+            raise CatalogRefused(
+                f"{problem} ({marks.path}): the PostgreSQL catalog {catalog.location} was restored from an older "
+                "backup, or --catalog names another catalog than this data dir's daemon served; nothing was "
+                f"changed: point --catalog at that catalog, or, to go on with this one as it is, move "
+                f"{marks.path.name} aside",
+                reason="CATALOG_BEHIND",
+            )
+    return catalog, marks

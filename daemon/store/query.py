@@ -1,4 +1,5 @@
-"""Turns List filters and order_by terms into DuckDB SQL fragments with `?` parameters.
+"""Turns List filters and order_by terms into SQL fragments with `?` parameters, for DuckDB or,
+through its dialect (`store.dialect`), PostgreSQL.
 
 User values never enter the SQL text: literals, map keys (as JSON pointers) and metric
 keys all travel as parameters; only column names from the tables below are written in.
@@ -22,6 +23,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from typing import Literal, NamedTuple, cast
 
 from studbook.daemon.domain.errors import InvalidArgument
@@ -38,6 +40,7 @@ from studbook.daemon.domain.predicates import (
     PredicateValue,
     bind_filter,
 )
+from studbook.daemon.store.dialect import DUCKDB, Dialect
 
 
 class Fragment(NamedTuple):
@@ -108,44 +111,51 @@ class _Table:
 
 
 _VERSION_NAME = "('models/' || v.model || '/versions/' || CAST(v.number AS VARCHAR))"
-_VERSIONS = _Table(
-    fields=VERSION_FIELDS,
-    source="versions",
-    alias="v",
-    columns={
-        "name": _VERSION_NAME,
-        "semver_key": "v.semver_key",
-        "datasets": "v.datasets",
-        "format.format": "coalesce(json_extract_string(v.format_info, '$.format'), '')",
-        "format.parameters": "v.format_parameters",
-        "format.architecture": "v.format_architecture",
-        "format.framework": "v.format_framework",
-        "format.dtype": "v.format_dtypes",
-        **{
-            name: f"v.{name}"
-            for name in (
-                "model",
-                "number",
-                "semver",
-                "change_kind",
-                "status",
-                "description",
-                "created_by",
-                "created_from",
-                "format",
-                "storage_uri",
-                "content_digest",
-                "total_size",
-                "create_time",
-                "update_time",
-                "tags",
-                "params",
-            )
+
+
+@cache
+def _versions_table(dialect: Dialect) -> _Table:
+    return _Table(
+        fields=VERSION_FIELDS,
+        source="versions",
+        alias="v",
+        columns={
+            "name": _VERSION_NAME,
+            "semver_key": "v.semver_key",
+            "datasets": "v.datasets",
+            "format.format": f"coalesce({dialect.json_field('v.format_info', 'format')}, '')",
+            "format.parameters": "v.format_parameters",
+            "format.architecture": "v.format_architecture",
+            "format.framework": "v.format_framework",
+            "format.dtype": "v.format_dtypes",
+            **{
+                name: f"v.{name}"
+                for name in (
+                    "model",
+                    "number",
+                    "semver",
+                    "change_kind",
+                    "status",
+                    "description",
+                    "created_by",
+                    "created_from",
+                    "format",
+                    "storage_uri",
+                    "content_digest",
+                    "total_size",
+                    "create_time",
+                    "update_time",
+                    "tags",
+                    "params",
+                )
+            },
         },
-    },
-    sort_columns={"name": (("v.model", str), ("v.number", int)), "semver": (("v.semver_key", int),)},
-    tiebreak=(("v.model", str), ("v.number", int)),
-)
+        sort_columns={"name": (("v.model", str), ("v.number", int)), "semver": (("v.semver_key", int),)},
+        tiebreak=(("v.model", str), ("v.number", int)),
+    )
+
+
+_VERSIONS = _versions_table(DUCKDB)
 _MODELS = _Table(
     fields=MODEL_FIELDS,
     source="models",
@@ -158,6 +168,11 @@ _MODELS = _Table(
     tiebreak=(("m.name", str),),
 )
 _TABLES = {"versions": _VERSIONS, "models": _MODELS}
+
+
+def _table(resource: Literal["versions", "models"], dialect: Dialect) -> _Table:
+    return _versions_table(dialect) if resource == "versions" else _MODELS
+
 
 _TRUE = Fragment("TRUE", [])
 # For statements that need no ordering (counts).
@@ -176,18 +191,21 @@ _SCALAR_KINDS: dict[FieldKind, KeyKind] = {
 }
 
 
-def compile_version_filter(expr: Expr | None) -> Fragment:
+def compile_version_filter(expr: Expr | None, dialect: Dialect = DUCKDB) -> Fragment:
     """A WHERE condition over `versions v` (and the tables it reaches); TRUE for no filter."""
-    return _compile_filter(expr, _VERSIONS)
+    return _compile_filter(expr, _versions_table(dialect), dialect)
 
 
-def compile_model_filter(expr: Expr | None) -> Fragment:
+def compile_model_filter(expr: Expr | None, dialect: Dialect = DUCKDB) -> Fragment:
     """A WHERE condition over `models m`; TRUE for no filter."""
-    return _compile_filter(expr, _MODELS)
+    return _compile_filter(expr, _MODELS, dialect)
 
 
 def compile_order(
-    terms: Sequence[OrderTerm], resource: Literal["versions", "models"], default: Sequence[OrderTerm] | None = None
+    terms: Sequence[OrderTerm],
+    resource: Literal["versions", "models"],
+    default: Sequence[OrderTerm] | None = None,
+    dialect: Dialect = DUCKDB,
 ) -> OrderClause:
     """ORDER BY for `terms` (or `default`, or the resource's default when empty).
 
@@ -195,7 +213,7 @@ def compile_order(
     resource's unique key always ends the list so paging never skips or repeats rows.
     Metrics sort by their maximum over splits.
     """
-    table = _TABLES[resource]
+    table = _table(resource, dialect)
     if not terms:
         resource_default = DEFAULT_VERSION_ORDER if resource == "versions" else DEFAULT_MODEL_ORDER
         terms = default if default is not None else resource_default
@@ -218,11 +236,12 @@ def compile_order(
             join_params.append(key)
             add(f"{alias}.value", [], term.descending, float, True, metric=key)
         elif spec.kind is FieldKind.STRING_MAP:
-            value = f"json_extract_string({table.columns[spec.name]}, ?)"
-            pointer = _json_pointer(key or "")
+            value = dialect.json_text(table.columns[spec.name])
+            pointer = dialect.json_key(key or "")
             if spec.name == "params":
                 # Params hold numbers as text: sort the numeric ones by value, then the rest as text.
-                add(f"TRY_CAST({value} AS DOUBLE)", [pointer], term.descending, float, True)
+                number, params = dialect.to_double(value, [pointer])
+                add(number, params, term.descending, float, True)
             add(value, [pointer], term.descending, str, True)
         elif spec.name in table.sort_columns:
             for column, kind in table.sort_columns[spec.name]:
@@ -420,10 +439,10 @@ def _matched_page_statement(
     return Fragment(sql, params)
 
 
-def _compile_filter(expr: Expr | None, table: _Table) -> Fragment:
+def _compile_filter(expr: Expr | None, table: _Table, dialect: Dialect) -> Fragment:
     if expr is None:
         return _TRUE
-    return _Compiler(table).condition(bind_filter(expr, table.fields))
+    return _Compiler(table, dialect).condition(bind_filter(expr, table.fields))
 
 
 def _sort_field(table: _Table, term: OrderTerm) -> tuple[FieldSpec, str | None]:
@@ -441,8 +460,9 @@ def _sort_field(table: _Table, term: OrderTerm) -> tuple[FieldSpec, str | None]:
 class _Compiler:
     """One bound condition tree -> one SQL condition; every leaf is TRUE or FALSE, never NULL."""
 
-    def __init__(self, table: _Table) -> None:
+    def __init__(self, table: _Table, dialect: Dialect) -> None:
         self.table = table
+        self.dialect = dialect
         self.key = f"({table.alias}.model, {table.alias}.number)"
 
     def condition(self, node: Condition) -> Fragment:
@@ -488,22 +508,24 @@ class _Compiler:
 
     def map_value(self, node: Predicate) -> Fragment:
         column = self.table.columns[node.field.name]
-        pointer = _json_pointer(node.key or "")
+        pointer = self.dialect.json_key(node.key or "")
         if node.check is Check.PRESENT:
-            return Fragment(f"json_exists({column}, ?)", [pointer])
-        value = f"json_extract_string({column}, ?)"
+            return Fragment(self.dialect.json_has(column), [pointer])
+        value = self.dialect.json_text(column)
         # A missing key extracts as NULL; COALESCE keeps the leaf two-valued so NOT is a complement.
         if node.check is Check.MATCH:
             return Fragment(f"COALESCE({value} LIKE ? {_ESCAPE}, false)", [pointer, _like(node.value)])
         if node.check is Check.CONTAINS:
             return Fragment(f"COALESCE({value} ILIKE ? {_ESCAPE}, false)", [pointer, _contains(node.value)])
         if node.numeric:
-            return Fragment(f"COALESCE(TRY_CAST({value} AS DOUBLE) {_operator(node)} ?, false)", [pointer, node.value])
+            number, params = self.dialect.to_double(value, [pointer])
+            return Fragment(f"COALESCE({number} {_operator(node)} ?, false)", [*params, node.value])
         exact = Fragment(f"COALESCE({value} {_operator(node)} ?, false)", [pointer, node.value])
-        if node.op == "=" and isinstance(node.value, str) and _PLAIN_JSON_TEXT.fullmatch(node.value):
+        prefilter = self.dialect.text_contains(column)
+        if prefilter and node.op == "=" and isinstance(node.value, str) and _PLAIN_JSON_TEXT.fullmatch(node.value):
             # A map holding the value holds its JSON text, `"value"`, verbatim: a plain substring
             # test rules out most rows before any JSON is parsed (1M versions: ~25 ms less).
-            return Fragment(f"(contains({column}, ?) AND {exact.sql})", [f'"{node.value}"', *exact.params])
+            return Fragment(f"({prefilter} AND {exact.sql})", [f'"{node.value}"', *exact.params])
         return exact
 
     def metric(self, node: Predicate) -> Fragment:
@@ -527,29 +549,29 @@ class _Compiler:
         """Any of the version's element types (a JSON list of short names), ignoring case."""
         column = self.table.columns["format.dtype"]
         if node.check is Check.PRESENT:
-            return Fragment(f"json_array_length({column}) > 0", [])
+            return Fragment(f"{self.dialect.json_array_length(column)} > 0", [])
         param: object
         if node.check is Check.MATCH:
             test, param = f"upper(d.item) LIKE upper(?) {_ESCAPE}", _like(node.value)
         else:
             test, param = "upper(d.item) = upper(?)", node.value
-        items = f"unnest(json_extract_string({column}, '$[*]')) AS d(item)"
+        items = f"{self.dialect.json_text_items(column)} AS d(item)"
         return Fragment(f"EXISTS (SELECT 1 FROM {items} WHERE {test})", [param])
 
     def dataset(self, node: Predicate) -> Fragment:
         column = self.table.columns["datasets"]
         if node.check is Check.PRESENT:
-            return Fragment(f"json_array_length({column}) > 0", [])
-        name = "json_extract_string(d.item, '$.name')"
+            return Fragment(f"{self.dialect.json_array_length(column)} > 0", [])
+        name = self.dialect.json_field("d.item", "name")
         params: list[object]
         if node.check is Check.MATCH:
             test, params = f"{name} LIKE ? {_ESCAPE}", [_like(node.value)]
         else:
             test, params = f"{name} = ?", [node.value]
         if node.version is not None:
-            test += " AND json_extract_string(d.item, '$.version') = ?"
+            test += f" AND {self.dialect.json_field('d.item', 'version')} = ?"
             params.append(node.version)
-        items = f"unnest(json_extract({column}, '$[*]')) AS d(item)"
+        items = f"{self.dialect.json_items(column)} AS d(item)"
         return Fragment(f"EXISTS (SELECT 1 FROM {items} WHERE {test})", params)
 
 
@@ -583,11 +605,6 @@ def _fits(key: SortKey, value: object) -> bool:
     if value is None:
         return key.nullable
     return type(value) is key.kind
-
-
-def _json_pointer(key: str) -> str:
-    """RFC 6901 pointer to a top-level key: any key is safe (`~` -> `~0`, `/` -> `~1`)."""
-    return "/" + key.replace("~", "~0").replace("/", "~1")
 
 
 def _like(value: PredicateValue) -> str:

@@ -10,26 +10,71 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from studbook.daemon.store.dialect import DUCKDB, where
+
+if TYPE_CHECKING:
+    from studbook.daemon.store.dialect import Dialect
 
 Run = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 
-# An edge between two versions, from lineage_edges and from each version's own parent links.
-_VERSION_EDGES = r"""
+# The name of a version node, split into model and number.
+_VERSION_NODE = "^models/([^/]+)/versions/([0-9]+)$"
+
+
+def _version_edges(d: Dialect) -> str:
+    """An edge between two versions, from lineage_edges and from each version's own parent links."""
+
+    def model(column: str) -> str:
+        return d.regexp_group(column, _VERSION_NODE, 1)
+
+    def number(column: str) -> str:
+        return d.try_bigint(d.regexp_group(column, _VERSION_NODE, 2))
+
+    return f"""
     version_edges AS MATERIALIZED (
-        SELECT regexp_extract(source, '^models/([^/]+)/versions/([0-9]+)$', 1) AS parent_model,
-               TRY_CAST(regexp_extract(source, '^models/([^/]+)/versions/([0-9]+)$', 2) AS BIGINT) AS parent_number,
-               regexp_extract(target, '^models/([^/]+)/versions/([0-9]+)$', 1) AS child_model,
-               TRY_CAST(regexp_extract(target, '^models/([^/]+)/versions/([0-9]+)$', 2) AS BIGINT) AS child_number
+        SELECT {model("source")} AS parent_model,
+               {number("source")} AS parent_number,
+               {model("target")} AS child_model,
+               {number("target")} AS child_number
         FROM lineage_edges
         WHERE starts_with(source, 'models/') AND starts_with(target, 'models/')
         UNION
         SELECT p.model, p.number, v.model, v.number
-        FROM versions v, unnest(from_json(v.parents, '[{"model": "VARCHAR", "number": "BIGINT"}]')) t(p)
+        FROM versions v, {d.parent_links("v.parents")}
         WHERE v.parents <> '[]'
     )"""
 
-RETENTION_FACTS = f"""
+
+def _parents_of(d: Dialect, name: str, among: str) -> str:
+    """A recursive CTE: the versions of `among` that a version outside it descends from, directly
+    or through others of `among`, each with the child that makes it so."""
+    child_in = d.filter_join("SEMI", "versions", "v", on="v.model = e.child_model AND v.number = e.child_number")
+    child_out = d.filter_join("ANTI", among, "k", on="k.model = e.child_model AND k.number = e.child_number")
+    parent_in = d.filter_join("SEMI", among, "c", on="c.model = e.parent_model AND c.number = e.parent_number")
+    return f"""
+    {name}(model, number, child) AS (
+        SELECT e.parent_model, e.parent_number, 'models/' || e.child_model || '/versions/' || e.child_number
+        FROM version_edges e
+        {parent_in[0]}
+        {child_in[0]}
+        {child_out[0]}
+        {where(parent_in[1], child_in[1], child_out[1])}
+        UNION
+        SELECT e.parent_model, e.parent_number, 'models/' || e.child_model || '/versions/' || e.child_number
+        FROM {name} r
+        JOIN version_edges e ON e.child_model = r.model AND e.child_number = r.number
+        {parent_in[0]}
+        {where(parent_in[1])}
+    )"""
+
+
+def retention_facts_sql(d: Dialect) -> str:
+    not_held = d.filter_join("ANTI", "held", "h", using="model, number", left="b")
+    not_pending = d.filter_join("ANTI", "pending", "p", using="model, number", left="b")
+    no_kept_child = d.filter_join("ANTI", "parent_of_kept", "pk", using="model, number", left="c")
+    return f"""
 WITH RECURSIVE
     rules AS (
         SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS keep_last,
@@ -41,7 +86,7 @@ WITH RECURSIVE
                    r.at_once OR (v.status = 'archived' AND v.update_time <= r.purge_before) AS due,
                    row_number() OVER (PARTITION BY v.model ORDER BY v.number DESC) AS newest
             FROM versions v JOIN rules r USING (model)
-        ) WHERE newest > keep_last
+        ) ranked WHERE newest > keep_last
     ),
     held AS MATERIALIZED (
         SELECT model, number, string_agg(DISTINCT label, ',' ORDER BY label) AS labels
@@ -49,60 +94,45 @@ WITH RECURSIVE
             SELECT model, label, number FROM stage_holders
             UNION ALL SELECT model, label, number FROM stage_history WHERE number IS NOT NULL
             UNION ALL SELECT model, label, previous_number FROM stage_history WHERE previous_number IS NOT NULL
-        ) GROUP BY model, number
+        ) holds GROUP BY model, number
     ),
     pending AS MATERIALIZED (
-        SELECT model, number, string_agg(id::VARCHAR, ',' ORDER BY id) AS ids
+        SELECT model, number, string_agg(CAST(id AS VARCHAR), ',' ORDER BY id) AS ids
         FROM promotions WHERE state IN ('pending_approval', 'approved') GROUP BY model, number
     ),
     -- Beyond keep_last and neither holding, having held, nor waiting for a stage or alias.
     candidates AS MATERIALIZED (
         SELECT b.model, b.number, b.due FROM beyond b
-        ANTI JOIN held h USING (model, number)
-        ANTI JOIN pending p USING (model, number)
+        {not_held[0]}
+        {not_pending[0]}
+        {where(not_held[1], not_pending[1])}
     ),
-    {_VERSION_EDGES},
+    {_version_edges(d)},
     -- Candidates a version that stays descends from: a version outside the candidates (within
     -- keep_last, protected, or of a model without retention), or one of these in turn.
-    parent_of_kept(model, number, child) AS (
-        SELECT e.parent_model, e.parent_number, 'models/' || e.child_model || '/versions/' || e.child_number
-        FROM version_edges e
-        SEMI JOIN candidates c ON c.model = e.parent_model AND c.number = e.parent_number
-        SEMI JOIN versions v ON v.model = e.child_model AND v.number = e.child_number
-        ANTI JOIN candidates k ON k.model = e.child_model AND k.number = e.child_number
-        UNION
-        SELECT e.parent_model, e.parent_number, 'models/' || e.child_model || '/versions/' || e.child_number
-        FROM parent_of_kept r
-        JOIN version_edges e ON e.child_model = r.model AND e.child_number = r.number
-        SEMI JOIN candidates c ON c.model = e.parent_model AND c.number = e.parent_number
-    ),
+    {_parents_of(d, "parent_of_kept", "candidates")},
     due AS MATERIALIZED (
-        SELECT model, number FROM candidates
-        ANTI JOIN parent_of_kept USING (model, number)
-        WHERE due
+        SELECT c.model, c.number FROM candidates c
+        {no_kept_child[0]}
+        {where(no_kept_child[1], "c.due")}
     ),
     -- Due versions that a version this run leaves in place descends from: not purged yet.
-    parent_of_remaining(model, number, child) AS (
-        SELECT e.parent_model, e.parent_number, 'models/' || e.child_model || '/versions/' || e.child_number
-        FROM version_edges e
-        SEMI JOIN due d ON d.model = e.parent_model AND d.number = e.parent_number
-        SEMI JOIN versions v ON v.model = e.child_model AND v.number = e.child_number
-        ANTI JOIN due k ON k.model = e.child_model AND k.number = e.child_number
-        UNION
-        SELECT e.parent_model, e.parent_number, 'models/' || e.child_model || '/versions/' || e.child_number
-        FROM parent_of_remaining r
-        JOIN version_edges e ON e.child_model = r.model AND e.child_number = r.number
-        SEMI JOIN due d ON d.model = e.parent_model AND d.number = e.parent_number
-    )
+    {_parents_of(d, "parent_of_remaining", "due")}
 SELECT b.model, b.number, b.status, b.vid, b.update_time, b.kept, b.total_size, b.keep_last, b.due,
        coalesce(h.labels, ''), coalesce(p.ids, ''), coalesce(k.child, ''), coalesce(r.child, '')
 FROM beyond b
 LEFT JOIN held h USING (model, number)
 LEFT JOIN pending p USING (model, number)
-LEFT JOIN (SELECT model, number, min(child) AS child FROM parent_of_kept GROUP BY ALL) k USING (model, number)
-LEFT JOIN (SELECT model, number, min(child) AS child FROM parent_of_remaining GROUP BY ALL) r USING (model, number)
+LEFT JOIN (SELECT model, number, min(child) AS child FROM parent_of_kept GROUP BY model, number) k
+    USING (model, number)
+LEFT JOIN (SELECT model, number, min(child) AS child FROM parent_of_remaining GROUP BY model, number) r
+    USING (model, number)
 ORDER BY b.model, b.number
 """
+
+
+# DuckDB's, as the bench runs it raw.
+RETENTION_FACTS = retention_facts_sql(DUCKDB)
 
 
 class RetentionRule(NamedTuple):
@@ -140,13 +170,13 @@ class RetentionFacts(NamedTuple):
     parent_of_remaining: str
 
 
-def retention_facts(run: Run, rules: Sequence[RetentionRule]) -> list[RetentionFacts]:
+def retention_facts(run: Run, rules: Sequence[RetentionRule], dialect: Dialect = DUCKDB) -> list[RetentionFacts]:
     """Every version beyond the keep_last of its model's rule, with its protections, in one query."""
     if not rules:
         return []
     params = [[r.model for r in rules], [r.keep_last for r in rules], [r.purge_before for r in rules],
               [r.at_once for r in rules]]  # fmt: skip
-    return [RetentionFacts(*row) for row in run(RETENTION_FACTS, params)]
+    return [RetentionFacts(*row) for row in run(retention_facts_sql(dialect), params)]
 
 
 def rows_of(**columns: tuple[str, Sequence[Any]]) -> tuple[str, str]:
@@ -162,17 +192,18 @@ def rows_of(**columns: tuple[str, Sequence[Any]]) -> tuple[str, str]:
     return f"(SELECT {select} FROM (SELECT from_json(?::JSON, '{structure}') AS d))", document
 
 
-def _keys(keys: Sequence[tuple[str, int]]) -> tuple[str, str]:
-    return rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
+def _keys(keys: Sequence[tuple[str, int]], dialect: Dialect) -> tuple[str, str]:
+    return dialect.rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
 
 
 def archive_versions(run: Run, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
-                     time: datetime) -> None:  # fmt: skip
+                     time: datetime, dialect: Dialect = DUCKDB) -> None:  # fmt: skip
     """Marks versions archived, each with its reason and the revision of its event, in one statement."""
     if not keys:
         return
-    table, document = rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]),
-                              revision=("BIGINT", revisions), reason=("VARCHAR", reasons))  # fmt: skip
+    table, document = dialect.rows_of(model=("VARCHAR", [k[0] for k in keys]),
+                                      number=("BIGINT", [k[1] for k in keys]),
+                                      revision=("BIGINT", revisions), reason=("VARCHAR", reasons))  # fmt: skip
     # Every parameter sits in the FROM list: DuckDB binds an UPDATE's FROM before its SET.
     run(
         "UPDATE versions SET status = 'archived', status_reason = k.reason, update_time = t.time, revision = k.revision "
@@ -182,18 +213,19 @@ def archive_versions(run: Run, keys: Sequence[tuple[str, int]], revisions: Seque
     )
 
 
-def purge_versions(run: Run, keys: Sequence[tuple[str, int]]) -> list[str]:
+def purge_versions(run: Run, keys: Sequence[tuple[str, int]], dialect: Dialect = DUCKDB) -> list[str]:
     """Deletes versions with their files, metrics and lineage edges; returns the sha256 of their
     files. Promotions, stage history and the event log stay: they are the record of what was."""
     if not keys:
         return []
-    table, document = _keys(keys)
-    shas = [row[0] for row in run(f"SELECT DISTINCT f.sha256 FROM files f SEMI JOIN {table} k USING (model, number)",
+    table, document = _keys(keys, dialect)
+    purged = dialect.filter_join("SEMI", table, "k", using="model, number", left="f")
+    shas = [row[0] for row in run(f"SELECT DISTINCT f.sha256 FROM files f {purged[0]} {where(purged[1])}",
                                   [document])]  # fmt: skip
     for name in ("files", "metrics", "metric_summary", "versions"):
         run(f"DELETE FROM {name} t USING {table} k WHERE t.model = k.model AND t.number = k.number", [document])
-    names, listed = rows_of(name=("VARCHAR", [f"models/{model}/versions/{number}" for model, number in keys]))
-    run(f"DELETE FROM lineage_edges WHERE source IN (SELECT name FROM {names}) OR target IN (SELECT name FROM {names})",
+    names, listed = dialect.rows_of(name=("VARCHAR", [f"models/{model}/versions/{number}" for model, number in keys]))
+    run(f"DELETE FROM lineage_edges WHERE source IN (SELECT name FROM {names} n) OR target IN (SELECT name FROM {names} n)",
         [listed, listed])  # fmt: skip
     return shas
 
@@ -208,15 +240,20 @@ class UnreferencedBlob(NamedTuple):
 
 
 def unreferenced_blobs(run: Run, stored: Sequence[tuple[str, int, float]],
-                       purging: Sequence[tuple[str, int]] = ()) -> list[UnreferencedBlob]:  # fmt: skip
+                       purging: Sequence[tuple[str, int]] = (), dialect: Dialect = DUCKDB) -> list[UnreferencedBlob]:  # fmt: skip
     """The stored blobs (sha256, size, modified) that no version's files refer to, leaving out the
     versions in `purging`: one anti-join of the store's listing against every file row."""
     if not stored:
         return []
-    stored_rows, stored_document = rows_of(sha256=("VARCHAR", [s[0] for s in stored]),
-                                           size=("BIGINT", [s[1] for s in stored]),
-                                           modified=("DOUBLE", [s[2] for s in stored]))  # fmt: skip
-    purging_rows, purging_document = _keys(purging)
+    stored_rows, stored_document = dialect.rows_of(sha256=("VARCHAR", [s[0] for s in stored]),
+                                                   size=("BIGINT", [s[1] for s in stored]),
+                                                   modified=("DOUBLE", [s[2] for s in stored]))  # fmt: skip
+    purging_rows, purging_document = _keys(purging, dialect)
+    kept = dialect.filter_join("ANTI", "purging", "p", using="model, number", left="f")
+    in_use = dialect.filter_join(
+        "ANTI", f"(SELECT f.sha256 FROM files f {kept[0]} {where(kept[1])})", "r", using="sha256", left="s"
+    )
+    purged = dialect.filter_join("SEMI", "purging", "p", using="model, number", left="f")
     return [
         UnreferencedBlob(*row)
         for row in run(
@@ -224,8 +261,9 @@ def unreferenced_blobs(run: Run, stored: Sequence[tuple[str, int, float]],
             WITH stored AS {stored_rows}, purging AS MATERIALIZED {purging_rows}
             SELECT s.sha256, s.size, s.modified, p.sha256 IS NOT NULL
             FROM stored s
-            ANTI JOIN (SELECT f.sha256 FROM files f ANTI JOIN purging p USING (model, number)) r USING (sha256)
-            LEFT JOIN (SELECT DISTINCT f.sha256 FROM files f SEMI JOIN purging p USING (model, number)) p USING (sha256)
+            {in_use[0]}
+            LEFT JOIN (SELECT DISTINCT f.sha256 FROM files f {purged[0]} {where(purged[1])}) p USING (sha256)
+            {where(in_use[1])}
             ORDER BY s.sha256
             """,
             [stored_document, purging_document],
@@ -233,7 +271,10 @@ def unreferenced_blobs(run: Run, stored: Sequence[tuple[str, int, float]],
     ]
 
 
-RECHECK = """
+def _recheck_sql(d: Dialect, chunk: str) -> str:
+    not_held = d.filter_join("ANTI", "held", "h", using="model, number", left="c")
+    not_pending = d.filter_join("ANTI", "pending", "p", using="model, number", left="c")
+    return f"""
 WITH chunk AS MATERIALIZED {chunk},
     rules AS (
         SELECT unnest(?::VARCHAR[]) AS model, unnest(?::TIMESTAMP[]) AS purge_before, unnest(?::BOOLEAN[]) AS at_once
@@ -249,21 +290,22 @@ WITH chunk AS MATERIALIZED {chunk},
         SELECT c.model, c.number, v.model AS child_model, v.number AS child_number, v.vid AS child_vid
         FROM chunk c
         JOIN lineage_edges e ON e.source = 'models/' || c.model || '/versions/' || c.number
-        JOIN versions v ON v.model = regexp_extract(e.target, '^models/([^/]+)/versions/([0-9]+)$', 1)
-            AND v.number = TRY_CAST(regexp_extract(e.target, '^models/([^/]+)/versions/([0-9]+)$', 2) AS BIGINT)
+        JOIN versions v ON v.model = {d.regexp_group("e.target", _VERSION_NODE, 1)}
+            AND v.number = {d.try_bigint(d.regexp_group("e.target", _VERSION_NODE, 2))}
     )
 SELECT c.model, c.number
 FROM chunk c
 JOIN versions v USING (model, number)
 JOIN rules r USING (model)
-ANTI JOIN held h USING (model, number)
-ANTI JOIN pending p USING (model, number)
+{not_held[0]}
+{not_pending[0]}
 WHERE (NOT c.purge OR r.at_once OR (v.status = 'archived' AND v.update_time <= r.purge_before))
   AND NOT EXISTS (
       SELECT 1 FROM children k
       WHERE k.model = c.model AND k.number = c.number
         AND (k.child_vid > ? OR (c.purge AND NOT EXISTS (
             SELECT 1 FROM chunk o WHERE o.model = k.child_model AND o.number = k.child_number AND o.purge))))
+  {"".join(f" AND {condition}" for condition in (not_held[1], not_pending[1]) if condition)}
 """
 
 
@@ -273,7 +315,8 @@ def max_vid(run: Run) -> int:
 
 
 def still_decided(run: Run, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
-                  rules: Sequence[RetentionRule], horizon: int) -> set[tuple[str, int]]:  # fmt: skip
+                  rules: Sequence[RetentionRule], horizon: int,
+                  dialect: Dialect = DUCKDB) -> set[tuple[str, int]]:  # fmt: skip
     """Of versions a plan decided to purge or archive, those for which it still holds now.
 
     Checked set-wise for one batch, with what can have changed since the plan was read: a
@@ -285,7 +328,8 @@ def still_decided(run: Run, purges: Sequence[tuple[str, int]], archives: Sequenc
     keys = [*purges, *archives]
     if not keys:
         return set()
-    chunk, document = rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]),
-                              purge=("BOOLEAN", [True] * len(purges) + [False] * len(archives)))  # fmt: skip
+    chunk, document = dialect.rows_of(model=("VARCHAR", [k[0] for k in keys]),
+                                      number=("BIGINT", [k[1] for k in keys]),
+                                      purge=("BOOLEAN", [True] * len(purges) + [False] * len(archives)))  # fmt: skip
     params = [document, [r.model for r in rules], [r.purge_before for r in rules], [r.at_once for r in rules], horizon]
-    return {(model, number) for model, number in run(RECHECK.format(chunk=chunk), params)}
+    return {(model, number) for model, number in run(_recheck_sql(dialect, chunk), params)}

@@ -11,7 +11,10 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store.catalog import Catalog, DurableCommit, StoreFull, Transaction, wrap_store_errors
+from studbook.daemon.store.catalog import DurableCommit, StoreFull, wrap_store_errors
+from studbook.daemon.store.interface import Store
+from studbook.daemon.store.interface import StoreTransaction as Transaction
+from studbook.daemon.store.records import CatalogMovedOn
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +73,7 @@ class Writer:
 
     def __init__(
         self,
-        catalog: Catalog,
+        catalog: Store,
         on_commit: Callable[[list[Any]], None],
         on_abort: Callable[[], None],
     ) -> None:
@@ -134,7 +137,7 @@ class Writer:
             if stop:
                 return
 
-    def _commit_group(self, batch: list[_Job[Any]]) -> None:
+    def _commit_group(self, batch: list[_Job[Any]], moved_on: bool = False) -> None:
         if self._broken is not None and not self._recover():
             for job in batch:
                 _settle(job.future, error=self._broken)
@@ -142,7 +145,15 @@ class Writer:
         tx = self._catalog.transaction()
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
-            tx.begin()
+            try:
+                tx.begin()
+            except CatalogMovedOn as moved:
+                # Another daemon committed since this one last looked. The transaction is open
+                # and holds the catalog's write lock, so nobody can commit until it ends: every
+                # decision input (models, facts, promotion ids, chain head, revision) reloaded
+                # now is current when the group runs, and the group needs no second try.
+                log.debug("%s; reloading before the group runs", moved)
+                self._on_abort()
             for job in batch:
                 written = tx.writes
                 try:
@@ -178,6 +189,10 @@ class Writer:
                 for job in batch:
                     _settle(job.future, error=wrap_store_errors(exc))
                 return
+            if isinstance(exc, CatalogMovedOn) and not moved_on:
+                # Another daemon wrote first; the state is reloaded now: run the group again, once.
+                self._commit_group(batch, moved_on=True)
+                return
             if len(batch) == 1:
                 refusal = wrap_store_errors(exc)
                 _settle(batch[0].future, error=refusal)
@@ -202,7 +217,7 @@ class Writer:
         (and the reason kept for the next groups) while that fails."""
         try:
             if self._catalog.reopen_if_invalidated():
-                log.warning("the catalog %s was reopened after a fatal error", self._catalog.path)
+                log.warning("the catalog %s was reopened after a fatal error", self._catalog.location)
             if reload:
                 self._on_abort()
         except Exception as exc:  # noqa: BLE001 - the writer thread must outlive a bad disk

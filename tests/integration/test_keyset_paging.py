@@ -32,6 +32,7 @@ from studbook.daemon.domain.filter import parse_filter, quote
 from studbook.daemon.domain.ordering import OrderTerm, format_order_by, parse_order_by
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.catalog import Catalog, Page
+from studbook.daemon.store.interface import Store
 from studbook.v1 import registry_pb2, resources_pb2
 from support.rpc import error_info, register, stubs
 
@@ -55,12 +56,24 @@ EVERYTHING = 100_000
 # --- A real catalog, refilled per example ----------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalog]:
-    """One catalog file for the module; each example replaces its rows (a file per example is slow)."""
-    opened = Catalog(tmp_path_factory.mktemp("keyset") / "studbook.duckdb")
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def catalog(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """One catalog on each backend for the module; each example replaces its rows (a catalog per
+    example is slow)."""
+    if request.param == "duckdb":
+        opened: Store = Catalog(tmp_path_factory.mktemp("keyset") / "studbook.duckdb")
+        yield opened
+        opened.close()
+        return
+    from studbook.daemon.store.postgres.catalog import PostgresCatalog
+    from support.postgres import TEMPLATE
+
+    server = request.getfixturevalue("postgres_server")
+    database = server.create_database(template=TEMPLATE)
+    opened = PostgresCatalog(database.url)
     yield opened
     opened.close()
+    server.drop_database(database.name)
 
 
 class Rows(NamedTuple):
@@ -72,7 +85,12 @@ class Rows(NamedTuple):
     constants: dict[str, str]
 
 
-def replace_rows(catalog: Catalog, tables: list[str], inserts: list[Rows]) -> None:
+# The DuckDB types above in PostgreSQL; the JSON columns arrive as text and are cast to jsonb.
+PG_TYPES = {"VARCHAR": "text", "BIGINT": "bigint", "DOUBLE": "double precision", "TIMESTAMP": "timestamp"}
+JSON_COLUMNS = {"tags", "params"}
+
+
+def replace_rows(catalog: Store, tables: list[str], inserts: list[Rows]) -> None:
     """Empties `tables`, then inserts each table's rows as one JSON document (one statement a table)."""
     tx = catalog.transaction()
     tx.begin()
@@ -83,9 +101,16 @@ def replace_rows(catalog: Catalog, tables: list[str], inserts: list[Rows]) -> No
             if insert.rows:
                 names = [*insert.types, *insert.constants]
                 values = [f"r.{name}" for name in insert.types] + list(insert.constants.values())
-                tx.execute(f"INSERT INTO {insert.table} ({', '.join(names)}) SELECT {', '.join(values)} "
-                           f"FROM (SELECT unnest(from_json(?, ?)) AS r)",
-                           [json.dumps(insert.rows), json.dumps([insert.types])])  # fmt: skip
+                if catalog.dialect.is_postgres:
+                    values = [f"CAST({v} AS jsonb)" if v.removeprefix("r.") in JSON_COLUMNS else v for v in values]
+                    shape = ", ".join(f"{name} {PG_TYPES[kind]}" for name, kind in insert.types.items())
+                    tx.execute(f"INSERT INTO {insert.table} ({', '.join(names)}) SELECT {', '.join(values)} "
+                               f"FROM jsonb_to_recordset(CAST(? AS jsonb)) AS r({shape})",
+                               [json.dumps(insert.rows)])  # fmt: skip
+                else:
+                    tx.execute(f"INSERT INTO {insert.table} ({', '.join(names)}) SELECT {', '.join(values)} "
+                               f"FROM (SELECT unnest(from_json(?, ?)) AS r)",
+                               [json.dumps(insert.rows), json.dumps([insert.types])])  # fmt: skip
     except BaseException:
         tx.rollback()  # so one failing example does not fail every later one
         raise
@@ -133,7 +158,7 @@ MODEL_TYPES = {
 }  # fmt: skip
 
 
-def fill_versions(catalog: Catalog, rows: list[dict[str, Any]]) -> None:
+def fill_versions(catalog: Store, rows: list[dict[str, Any]]) -> None:
     numbers: dict[str, int] = {}
     versions: list[dict[str, object]] = []
     metrics: list[dict[str, object]] = []
@@ -169,7 +194,7 @@ model_row = st.fixed_dictionaries(
 model_rows = st.integers(0, 20).flatmap(lambda size: st.lists(model_row, min_size=size, max_size=size))
 
 
-def fill_models(catalog: Catalog, rows: list[dict[str, Any]]) -> None:
+def fill_models(catalog: Store, rows: list[dict[str, Any]]) -> None:
     models: list[dict[str, object]] = [
         {"name": f"m{index:02d}", "description": row["description"], "owner": row["owner"],
          "tags": json.dumps(row["tags"]), "state": row["state"], "create_time": naive(row["create_time"]),
@@ -226,7 +251,7 @@ def walk(list_page: Callable[[KeysetToken], Page], query: tuple[object, ...], to
     page_size=st.integers(1, 5),
 )
 def test_walking_version_pages_gives_the_unpaged_listing_once_in_order(
-    catalog: Catalog, rows: list[dict[str, Any]], order_by: str, filter_text: str, model: str | None,
+    catalog: Store, rows: list[dict[str, Any]], order_by: str, filter_text: str, model: str | None,
     show_archived: bool, page_size: int,
 ) -> None:  # fmt: skip
     fill_versions(catalog, rows)
@@ -253,16 +278,16 @@ def test_walking_version_pages_gives_the_unpaged_listing_once_in_order(
     after_rows=st.integers(0, 6),
 )
 def test_a_filtered_search_sorted_by_metrics_finds_its_matches_first_and_lists_what_one_pass_lists(
-    catalog: Catalog, rows: list[dict[str, Any]], order_by: str, filter_text: str, after_rows: int
+    catalog: Store, rows: list[dict[str, Any]], order_by: str, filter_text: str, after_rows: int
 ) -> None:
     """A filtered search by metrics aggregates them for its matches only; rows, order, totals and
     positions are those of the statement that aggregates every version's metrics in one pass."""
     fill_versions(catalog, rows)
     where = [
-        sql.compile_version_filter(parse_filter(filter_text, VERSION_FIELDS)),
+        sql.compile_version_filter(parse_filter(filter_text, VERSION_FIELDS), catalog.dialect),
         sql.Fragment("v.status <> 'archived'", []),
     ]
-    order = sql.compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+    order = sql.compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=catalog.dialect)
 
     def page(filtered: bool, after: tuple[object, ...] | None) -> list[tuple[Any, ...]]:
         statement = sql.page_statement("v.model || '/' || v.number", "versions", where, order, limit=EVERYTHING,
@@ -292,7 +317,7 @@ tag_texts = st.sampled_from(["risk", "Risk", "", "a b", "x/y", 'say "hi"', "back
     negated=st.booleans(),
 )
 def test_a_tag_equals_exactly_its_value_whatever_characters_it_holds(
-    catalog: Catalog, tags: list[dict[str, str]], value: str, negated: bool
+    catalog: Store, tags: list[dict[str, str]], value: str, negated: bool
 ) -> None:
     base = {"model": "a", "semver": (1, 0, 0), "change_kind": "data", "status": "ready", "description": "",
             "format": "", "total_size": 0, "create_time": T0, "created_by": "", "params": {}, "metrics": {}}  # fmt: skip
@@ -310,7 +335,7 @@ def test_a_tag_equals_exactly_its_value_whatever_characters_it_holds(
 @given(rows=model_rows, order_by=order_texts(MODEL_ORDER_FIELDS, ["tags.team"]), show_archived=st.booleans(),
        page_size=st.integers(1, 5))  # fmt: skip
 def test_walking_model_pages_gives_the_unpaged_listing_once_in_order(
-    catalog: Catalog, rows: list[dict[str, Any]], order_by: str, show_archived: bool, page_size: int
+    catalog: Store, rows: list[dict[str, Any]], order_by: str, show_archived: bool, page_size: int
 ) -> None:
     fill_models(catalog, rows)
     order = parse_order_by(order_by, MODEL_FIELDS)
@@ -325,7 +350,7 @@ def test_walking_model_pages_gives_the_unpaged_listing_once_in_order(
     assert walked == unpaged
 
 
-def test_a_page_past_the_last_row_is_empty_and_still_counts_every_match(catalog: Catalog) -> None:
+def test_a_page_past_the_last_row_is_empty_and_still_counts_every_match(catalog: Store) -> None:
     fill_versions(catalog, [{"model": "a", "semver": (1, 0, 0), "change_kind": "data", "status": "ready",
                              "description": "", "format": "", "total_size": 0, "create_time": T0,
                              "created_by": "", "tags": {}, "params": {}, "metrics": {}}] * 3)  # fmt: skip

@@ -10,18 +10,23 @@ import json
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
+import psycopg
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from psycopg.types.string import TextLoader
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Has, Star, Text, format_filter, parse_filter
 from studbook.daemon.domain.ordering import OrderTerm, parse_order_by
 from studbook.daemon.store.catalog import MIGRATIONS
+from studbook.daemon.store.dialect import DUCKDB, POSTGRES, Dialect
 from studbook.daemon.store.query import (
     after_row,
     compile_model_filter,
@@ -151,14 +156,59 @@ ALL = {"fraud/1", "fraud/2", "fraud/3", "churn/1", "churn/2"}
 NOON = "2026-01-01 12:00:00"
 
 
-def create_catalog(path: Path) -> duckdb.DuckDBPyConnection:
+class Db:
+    """A connection to a migrated catalog on either backend, taking statements with `?`
+    placeholders as the store writes them and returning rows as the store reads them."""
+
+    def __init__(self, connection: Any, dialect: Dialect) -> None:
+        self.connection = connection
+        self.dialect = dialect
+
+    def execute(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.connection.execute(self.dialect.placeholders(sql), list(params))
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
+        if self.dialect is DUCKDB:
+            self.connection.executemany(sql, rows)
+        else:
+            with self.connection.cursor() as cursor:
+                cursor.executemany(self.dialect.placeholders(sql), rows)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def create_catalog(path: Path) -> Db:
     connection = duckdb.connect(str(path))
     for migration in MIGRATIONS:
         connection.execute(migration)
-    return connection
+    return Db(connection, DUCKDB)
 
 
-def insert_version(connection: duckdb.DuckDBPyConnection, row: tuple) -> None:
+@contextmanager
+def open_catalog(backend: str, request: pytest.FixtureRequest, path: Path) -> Iterator[Db]:
+    """A new migrated catalog on `backend`: a DuckDB file, or a database on the test server."""
+    if backend == "duckdb":
+        db = create_catalog(path)
+        yield db
+        db.close()
+        return
+    from support.postgres import TEMPLATE
+
+    server = request.getfixturevalue("postgres_server")
+    database = server.create_database(template=TEMPLATE)
+    connection = psycopg.connect(database.url, autocommit=True, options="-c TimeZone=UTC")
+    for name in ("json", "jsonb"):  # JSON as its text, as the PostgreSQL catalog reads it
+        connection.adapters.register_loader(name, TextLoader)
+    try:
+        yield Db(connection, POSTGRES)
+    finally:
+        connection.close()
+        server.drop_database(database.name)
+
+
+def insert_version(connection: Db, row: tuple) -> None:
     (model, number, semver, key, kind, status, description, tags, params, datasets, created, by, fmt, size) = row
     connection.execute(
         "INSERT INTO versions (model, number, semver, semver_key, change_kind, status, description, tags, "
@@ -184,7 +234,7 @@ def insert_version(connection: duckdb.DuckDBPyConnection, row: tuple) -> None:
     )
 
 
-def fill_rows(connection: duckdb.DuckDBPyConnection) -> None:
+def fill_rows(connection: Db) -> None:
     for row in VERSIONS:
         insert_version(connection, row)
     for model, number, record, parameters, architecture, dtypes in FORMATS:
@@ -205,37 +255,36 @@ def fill_rows(connection: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def catalog(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The fixture rows in a catalog file; read-only for the tests, so shared by the module."""
-    connection = create_catalog(tmp_path_factory.mktemp("catalog") / "studbook.duckdb")
-    fill_rows(connection)
-    yield connection
-    connection.close()
+BACKENDS = ["duckdb", "postgres"]
 
 
-@pytest.fixture(scope="module")
-def scratch(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An empty catalog file that property tests refill per example (a schema per example is slow)."""
-    connection = create_catalog(tmp_path_factory.mktemp("scratch") / "studbook.duckdb")
-    yield connection
-    connection.close()
+@pytest.fixture(scope="module", params=BACKENDS)
+def catalog(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
+    """The fixture rows in a catalog on each backend; read-only for the tests, so shared by the module."""
+    with open_catalog(request.param, request, tmp_path_factory.mktemp("catalog") / "studbook.duckdb") as connection:
+        fill_rows(connection)
+        yield connection
 
 
-def versions(
-    connection: duckdb.DuckDBPyConnection, filter_text: str = "", order_by: str = "", **page: int
-) -> list[str]:
-    where = compile_version_filter(parse_filter(filter_text, VERSION_FIELDS))
-    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+@pytest.fixture(scope="module", params=BACKENDS)
+def scratch(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Db]:
+    """An empty catalog that property tests refill per example (a schema per example is slow)."""
+    with open_catalog(request.param, request, tmp_path_factory.mktemp("scratch") / "studbook.duckdb") as connection:
+        yield connection
+
+
+def versions(connection: Db, filter_text: str = "", order_by: str = "", **page: int) -> list[str]:
+    where = compile_version_filter(parse_filter(filter_text, VERSION_FIELDS), connection.dialect)
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=connection.dialect)
     statement = select_statement("v.model, v.number", "versions", [where], order, **page)
-    return [f"{model}/{number}" for model, number in connection.execute(statement.sql, statement.params).fetchall()]
+    return [f"{model}/{number}" for model, number in connection.execute(statement.sql, statement.params)]
 
 
-def models(connection: duckdb.DuckDBPyConnection, filter_text: str = "", order_by: str = "") -> list[str]:
-    where = compile_model_filter(parse_filter(filter_text, MODEL_FIELDS))
-    order = compile_order(parse_order_by(order_by, MODEL_FIELDS), "models")
+def models(connection: Db, filter_text: str = "", order_by: str = "") -> list[str]:
+    where = compile_model_filter(parse_filter(filter_text, MODEL_FIELDS), connection.dialect)
+    order = compile_order(parse_order_by(order_by, MODEL_FIELDS), "models", dialect=connection.dialect)
     statement = select_statement("m.name", "models", [where], order)
-    return [name for (name,) in connection.execute(statement.sql, statement.params).fetchall()]
+    return [name for (name,) in connection.execute(statement.sql, statement.params)]
 
 
 # --- Version filters ----------------------------------------------------------------
@@ -307,12 +356,12 @@ def models(connection: duckdb.DuckDBPyConnection, filter_text: str = "", order_b
     ],
 )
 def test_each_filter_kind_selects_exactly_the_expected_versions(
-    catalog: duckdb.DuckDBPyConnection, filter_text: str, expected: set[str]
+    catalog: Db, filter_text: str, expected: set[str]
 ) -> None:
     assert set(versions(catalog, filter_text)) == expected
 
 
-def test_no_filter_selects_everything(catalog: duckdb.DuckDBPyConnection) -> None:
+def test_no_filter_selects_everything(catalog: Db) -> None:
     assert set(versions(catalog, "  ")) == ALL
 
 
@@ -344,7 +393,7 @@ def test_user_values_never_reach_the_sql_text() -> None:
     ],
 )
 def test_each_filter_kind_selects_exactly_the_expected_models(
-    catalog: duckdb.DuckDBPyConnection, filter_text: str, expected: set[str]
+    catalog: Db, filter_text: str, expected: set[str]
 ) -> None:
     assert set(models(catalog, filter_text)) == expected
 
@@ -367,13 +416,11 @@ def test_each_filter_kind_selects_exactly_the_expected_models(
         ("status", ["fraud/3", "churn/2", "fraud/1", "fraud/2", "churn/1"]),
     ],
 )
-def test_ordering_puts_nulls_last_and_breaks_ties_by_name(
-    catalog: duckdb.DuckDBPyConnection, order_by: str, expected: list[str]
-) -> None:
+def test_ordering_puts_nulls_last_and_breaks_ties_by_name(catalog: Db, order_by: str, expected: list[str]) -> None:
     assert versions(catalog, order_by=order_by) == expected
 
 
-def test_filter_and_metric_ordering_combine(catalog: duckdb.DuckDBPyConnection) -> None:
+def test_filter_and_metric_ordering_combine(catalog: Db) -> None:
     assert versions(catalog, 'tags.team = "risk" OR model = churn', "metrics.auc desc") == [
         "fraud/2",
         "fraud/1",
@@ -382,13 +429,13 @@ def test_filter_and_metric_ordering_combine(catalog: duckdb.DuckDBPyConnection) 
     ]
 
 
-def test_offset_pages_cover_every_row_once_even_with_ties(catalog: duckdb.DuckDBPyConnection) -> None:
+def test_offset_pages_cover_every_row_once_even_with_ties(catalog: Db) -> None:
     pages = [versions(catalog, order_by="format", limit=2, offset=offset) for offset in (0, 2, 4)]
 
     assert sorted(sum(pages, [])) == sorted(ALL)
 
 
-def test_models_order_by_owner_then_name(catalog: duckdb.DuckDBPyConnection) -> None:
+def test_models_order_by_owner_then_name(catalog: Db) -> None:
     assert models(catalog, order_by="owner desc") == ["churn", "fraud", "ranker"]
     assert models(catalog) == ["churn", "fraud", "ranker"]
 
@@ -407,13 +454,13 @@ def test_every_order_ends_with_the_primary_key_and_names_no_key_twice() -> None:
 
 
 def versions_after(
-    connection: duckdb.DuckDBPyConnection, order_by: str, after: tuple[object, ...], filtered: bool = False
+    connection: Db, order_by: str, after: tuple[object, ...], filtered: bool = False
 ) -> tuple[list[str], set[int]]:
     """The versions after the row whose sort keys are `after`, and the totals each row reports."""
-    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=connection.dialect)
     statement = page_statement("v.model || '/' || v.number", "versions", [compile_version_filter(None)], order,
                                limit=10, after=after, filtered=filtered)  # fmt: skip
-    found = connection.execute(statement.sql, statement.params).fetchall()
+    found = connection.execute(statement.sql, statement.params)
     return [row[0] for row in found], {row[1] for row in found}
 
 
@@ -437,7 +484,7 @@ def versions_after(
 )
 @pytest.mark.parametrize("filtered", [False, True], ids=["one-pass", "matches-first"])
 def test_a_page_starts_right_after_its_position_with_nulls_last_in_either_direction(
-    catalog: duckdb.DuckDBPyConnection, order_by: str, after: tuple[object, ...], expected: list[str], filtered: bool
+    catalog: Db, order_by: str, after: tuple[object, ...], expected: list[str], filtered: bool
 ) -> None:
     # Both statement shapes (the matches found first for a filtered search) page alike.
     found, totals = versions_after(catalog, order_by, after, filtered)
@@ -481,7 +528,7 @@ any_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=(
 
 @settings(max_examples=60, deadline=None)
 @given(key=any_text, value=any_text)
-def test_any_tag_key_and_value_is_found_exactly(scratch: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+def test_any_tag_key_and_value_is_found_exactly(scratch: Db, key: str, value: str) -> None:
     scratch.execute("DELETE FROM versions")
     for number, tags in ((1, {key: value}), (2, {key + "x": value})):
         insert_version(scratch, ("m", number, "1.0.0", 10**12, "initial", "ready", "", tags, {}, [], NOON, "", "", 0))
@@ -515,7 +562,7 @@ filters = st.lists(st.tuples(st.sampled_from(["", "NOT ", "-"]), conditions), mi
 
 @settings(max_examples=150, deadline=None)
 @given(filters)
-def test_every_accepted_filter_runs_on_duckdb(catalog: duckdb.DuckDBPyConnection, filter_text: str) -> None:
+def test_every_accepted_filter_runs_on_each_backend(catalog: Db, filter_text: str) -> None:
     try:
         parse_filter(filter_text, VERSION_FIELDS)
     except InvalidArgument:
@@ -529,9 +576,7 @@ def test_every_accepted_filter_runs_on_duckdb(catalog: duckdb.DuckDBPyConnection
 # --- Measurement (by hand, never asserted) --------------------------------------------
 
 
-def fill_synthetic(
-    connection: duckdb.DuckDBPyConnection, versions_count: int = 100_000, metrics_per_version: int = 10
-) -> None:
+def fill_synthetic(connection: Db, versions_count: int = 100_000, metrics_per_version: int = 10) -> None:
     """100 models x N/100 versions; 10 metric keys over two splits; a production holder per model."""
     connection.execute(
         """
@@ -560,7 +605,7 @@ def fill_synthetic(
     connection.execute("INSERT INTO stage_holders SELECT 'm' || i, 'production', false, 5 FROM range(100) r(i)")
 
 
-def measure(connection: duckdb.DuckDBPyConnection, repeats: int = 7) -> list[tuple[str, float, float]]:
+def measure(connection: Db, repeats: int = 7) -> list[tuple[str, float, float]]:
     """Best-of-N milliseconds for a 50-row page per filter, next to the plain page query (the floor)."""
     cases = [
         ("(floor) no filter, name order", "", "name"),
@@ -618,3 +663,56 @@ def test_format_record_filters_select_exactly(catalog, filter_text: str, expecte
 
 def test_versions_sort_by_parameters(catalog) -> None:
     assert versions(catalog, "format.parameters > 0", "format.parameters desc") == ["fraud/2", "fraud/1", "churn/2"]
+
+
+# --- The two backends agree -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def both(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Db]]:
+    """The fixture rows in one catalog of each backend, side by side."""
+    with open_catalog("duckdb", request, tmp_path_factory.mktemp("both") / "studbook.duckdb") as duck:
+        with open_catalog("postgres", request, tmp_path_factory.mktemp("both") / "unused") as postgres:
+            for db in (duck, postgres):
+                fill_rows(db)
+            yield [duck, postgres]
+
+
+# Fields and values the fixture rows hold, so that filters select some rows and not others.
+data_fields = st.sampled_from([
+    "model", "number", "semver", "status", "change_kind", "description", "created_by", "tags.team", "tags.prod",
+    "params.lr", "metrics.auc", "metrics.loss", "stage", "alias", "dataset", "format", "format.format",
+    "format.parameters", "format.architecture", "format.dtype", "create_time", "total_size", "name",
+])  # fmt: skip
+data_literals = st.sampled_from([
+    '"risk"', '"growth"', '"0.1"', "0.1", "0.001", "0.9", "1", "2", '"fraud"', '"*raud*"', '"ready"', '"READY"',
+    '"production"', '"F32"', '"f32"', '"Q4*"', '"transactions"', '"crm"', '"2026-02-01T00:00:00Z"', "1000",
+    '"1.1.0"', '"2.0.0"', '"Churn*"', '"*BIG*"', '"*fraud model*"', '"onnx"', '"llama"', "*", '"%_\\\\"',
+])  # fmt: skip
+data_conditions = st.builds(
+    lambda field, op, value: f"{field} {op} {value}" if op != ":" else f"{field}:{value}",
+    data_fields, st.sampled_from(["=", "!=", "<", ">=", ":"]), data_literals,
+)  # fmt: skip
+data_filters = st.lists(st.tuples(st.sampled_from(["", "NOT "]), data_conditions), min_size=1, max_size=3).flatmap(
+    lambda parts: st.sampled_from([" AND ", " OR "]).map(lambda joiner: joiner.join(p + c for p, c in parts))
+)
+data_orders = st.lists(
+    st.tuples(st.sampled_from(["metrics.auc", "params.lr", "tags.team", "semver", "description", "create_time",
+                               "format.parameters", "name", "status"]), st.sampled_from(["", " desc"])),
+    max_size=2, unique_by=lambda term: term[0],
+).map(lambda terms: ", ".join(field + direction for field, direction in terms))  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(filter_text=data_filters, order_by=data_orders)
+def test_any_filter_and_order_select_the_same_rows_in_the_same_order_on_both_backends(
+    both: list[Db], filter_text: str, order_by: str
+) -> None:
+    try:
+        parse_filter(filter_text, VERSION_FIELDS)
+    except InvalidArgument:
+        return  # refused before any SQL: the same on both
+
+    duck, postgres = (versions(db, filter_text, order_by) for db in both)
+
+    assert duck == postgres

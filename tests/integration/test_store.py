@@ -12,7 +12,9 @@ from conftest import fill
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
 from studbook.daemon.domain.model import Model
-from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, StoreFull, Transaction
+from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, StoreFull
+from studbook.daemon.store.interface import Store
+from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import SLOT_SIZE, MarkDamaged, MarkFile, decode
 from studbook.daemon.store.writer import Writer
 
@@ -27,18 +29,24 @@ def add_model(name: str):  # type: ignore[no-untyped-def]
     return operation
 
 
-def names(catalog: Catalog) -> list[str]:
+def names(catalog: Store) -> list[str]:
     return sorted(row[0] for row in catalog.query("SELECT name FROM models"))
 
 
 @pytest.fixture
-def catalog(tmp_path: Path):  # type: ignore[no-untyped-def]
+def catalog(store: Store) -> Store:
+    """A new catalog on each backend: what these tests say holds for DuckDB and PostgreSQL alike."""
+    return store
+
+
+@pytest.fixture
+def duckdb_catalog(tmp_path: Path):  # type: ignore[no-untyped-def]
     opened = Catalog(tmp_path / "catalog.duckdb")
     yield opened
     opened.close()
 
 
-def test_a_new_catalog_is_created_at_the_current_schema_version(catalog: Catalog) -> None:
+def test_a_new_catalog_is_created_at_the_current_schema_version(catalog: Store) -> None:
     assert catalog.meta("schema_version") == str(SCHEMA_VERSION)
 
 
@@ -68,7 +76,7 @@ def test_a_catalog_from_a_newer_studbook_is_refused(tmp_path: Path) -> None:
     assert raised.value.reason == "SCHEMA_TOO_NEW"
 
 
-def test_concurrent_writes_share_commits(catalog: Catalog) -> None:
+def test_concurrent_writes_share_commits(catalog: Store) -> None:
     gate, running = threading.Event(), threading.Event()
     committed: list[list[object]] = []
     writer = Writer(catalog, committed.append, lambda: None)
@@ -90,7 +98,7 @@ def test_concurrent_writes_share_commits(catalog: Catalog) -> None:
     assert writer.commits == 2, "the queued writes went into one transaction"
 
 
-def test_a_refused_write_does_not_take_its_neighbours_down(catalog: Catalog) -> None:
+def test_a_refused_write_does_not_take_its_neighbours_down(catalog: Store) -> None:
     writer = Writer(catalog, lambda _: None, lambda: None)
     gate = threading.Event()
 
@@ -111,7 +119,7 @@ def test_a_refused_write_does_not_take_its_neighbours_down(catalog: Catalog) -> 
     assert names(catalog) == ["after", "before"]
 
 
-def test_a_failing_statement_rolls_back_the_group_and_the_rest_commit_alone(catalog: Catalog) -> None:
+def test_a_failing_statement_rolls_back_the_group_and_the_rest_commit_alone(catalog: Store) -> None:
     reloads: list[int] = []
     writer = Writer(catalog, lambda _: None, lambda: reloads.append(1))
     gate = threading.Event()
@@ -134,7 +142,7 @@ def test_a_failing_statement_rolls_back_the_group_and_the_rest_commit_alone(cata
     assert reloads, "in-memory state is reloaded after a rollback"
 
 
-def test_writes_after_stop_are_refused(catalog: Catalog) -> None:
+def test_writes_after_stop_are_refused(catalog: Store) -> None:
     writer = Writer(catalog, lambda _: None, lambda: None)
     writer.start()
     writer.stop()
@@ -145,7 +153,7 @@ def test_writes_after_stop_are_refused(catalog: Catalog) -> None:
     assert raised.value.reason == "SHUTTING_DOWN"
 
 
-def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Catalog) -> None:
+def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Store) -> None:
     writer = Writer(catalog, lambda _: None, lambda: None)
     gate, running = threading.Event(), threading.Event()
 
@@ -240,7 +248,10 @@ def test_a_mark_without_an_intact_record_is_refused(tmp_path: Path) -> None:
     assert "move catalog.hwm aside" in raised.value.message
 
 
-def test_a_snapshot_is_one_revision_while_writes_go_on_and_opens_as_a_catalog(catalog: Catalog, tmp_path: Path) -> None:
+def test_a_snapshot_is_one_revision_while_writes_go_on_and_opens_as_a_catalog(
+    duckdb_catalog: Catalog, tmp_path: Path
+) -> None:
+    catalog = duckdb_catalog
     writes = threading.Event()
     stop = threading.Event()
 
@@ -273,7 +284,8 @@ def test_a_snapshot_is_one_revision_while_writes_go_on_and_opens_as_a_catalog(ca
     assert not (tmp_path / "copy.duckdb.wal").exists()
 
 
-def test_rows_are_written_right_while_a_catalog_copy_is_attached(catalog: Catalog, tmp_path: Path) -> None:
+def test_rows_are_written_right_while_a_catalog_copy_is_attached(duckdb_catalog: Catalog, tmp_path: Path) -> None:
+    catalog = duckdb_catalog
     # A copy being written is attached to the same database: the writer must still see its own
     # tables' columns only (a table's insert statement is built on its first use).
     catalog.query(f"ATTACH '{tmp_path / 'copy.duckdb'}' AS copy")

@@ -53,6 +53,7 @@ def register(stub: Stubs, model: str, **fields: object) -> resources_pb2.ModelVe
     """Registers a metadata-only version; keyword arguments fill the ModelVersion message."""
     request_id = str(fields.pop("request_id", ""))
     semver = str(fields.pop("semver", ""))
+    timeout = fields.pop("timeout", None)
     fields.setdefault("storage_uri", f"s3://bucket/{model}")
     reply = stub.versions.RegisterModelVersion(
         registry_pb2.RegisterModelVersionRequest(
@@ -60,7 +61,8 @@ def register(stub: Stubs, model: str, **fields: object) -> resources_pb2.ModelVe
             version=resources_pb2.ModelVersion(**fields),
             request_id=request_id,
             semver=semver,
-        )  # fmt: skip
+        ),  # fmt: skip
+        timeout=timeout,
     )
     return reply.version
 

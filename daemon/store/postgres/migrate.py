@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 from studbook.daemon.store import migrations
-from studbook.daemon.store.catalog import StoreError, first_line
+from studbook.daemon.store.records import StoreError, first_line
 
 MIGRATIONS = migrations.load("postgres")
 SCHEMA_VERSION = len(MIGRATIONS)

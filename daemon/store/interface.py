@@ -1,0 +1,239 @@
+"""The store interface: what the use cases, the writer and the servicers use of a catalog.
+
+Two backends implement it: the embedded DuckDB file (`store.catalog.Catalog`, the default) and
+PostgreSQL (`store.postgres.catalog.PostgresCatalog`). `Store` is the read side and the way to
+a write transaction; `StoreTransaction` is one write transaction, run on the writer thread only.
+Code above the store names these Protocols, never a backend's class, so that either backend
+serves it; mypy checks that each backend still fits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.filter import Expr
+from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.ordering import OrderTerm
+from studbook.daemon.store import retention
+from studbook.daemon.store.dialect import Dialect
+from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
+
+
+class Listening(Protocol):
+    """A source of wake-ups for a follower; runs on a thread of its own once started."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class StoreTransaction(Protocol):
+    """One write transaction. Statements apply in the order they are called; nothing is
+    visible to reads until `commit` returns, and `rollback` leaves the catalog as it was."""
+
+    def begin(self) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    # Writes issued so far (inserts and non-query statements): see `writes.TransactionWrites`.
+    writes: int
+
+    # Raw statements, for the few writes that have no typed helper yet (tests, one-off repairs).
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def insert_model(self, model: Model, request_id: str) -> None: ...
+
+    def update_model(self, model: Model) -> None: ...
+
+    def delete_model(self, name: str) -> None: ...
+
+    def insert_version(self, version: ModelVersion) -> None: ...
+
+    def update_version_fields(self, version: ModelVersion) -> None: ...
+
+    def insert_metrics(
+        self, model: str, number: int, series: Sequence[Metric], latest: Sequence[Metric], replace_summary: bool
+    ) -> None: ...
+
+    def set_version_metrics(self, model: str, number: int, latest: Sequence[Metric]) -> None: ...
+
+    def insert_lineage(self, nodes: Sequence[tuple[str, str, str, str]],
+                       edges: Sequence[tuple[str, str, str]]) -> None: ...  # fmt: skip
+
+    def set_holder(self, model: str, label: str, is_alias: bool, number: int | None) -> None: ...
+
+    def insert_stage_change(self, change: StageChange) -> None: ...
+
+    def get_version(self, model: str, number: int) -> ModelVersion | None: ...
+
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]: ...
+
+    def version_facts(self, model: str) -> list[tuple[int, str, str, str, str]]: ...
+
+    def still_decided(self, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
+                      rules: Sequence[retention.RetentionRule], horizon: int) -> set[tuple[str, int]]: ...  # fmt: skip
+
+    def archive_versions(self, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
+                         time: datetime) -> None: ...  # fmt: skip
+
+    def purge_versions(self, keys: Sequence[tuple[str, int]]) -> list[str]: ...
+
+    def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None: ...
+
+    def previous_holder(self, model: str, label: str, current: int) -> int | None: ...
+
+    def get_promotion(self, model: str, promotion_id: int) -> Promotion | None: ...
+
+    def insert_promotion(self, promotion: Promotion) -> None: ...
+
+    def update_promotion(self, promotion: Promotion) -> None: ...
+
+    def insert_event(self, event: Event, chain_hash: str) -> None: ...
+
+    def insert_token(self, token: Token) -> None: ...
+
+    def token_name_taken(self, display_name: str) -> bool: ...
+
+    def revoke_token(self, token_id: str, time: datetime, revoker: str) -> None: ...
+
+    def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None: ...
+
+    def put_drop(self, drop: DropRow, files: Sequence[DropFileRow] | None) -> None: ...
+
+    def delete_drop(self, root: str, path: str) -> None: ...
+
+    def set_version_storage_uri(self, model: str, number: int, storage_uri: str) -> None: ...
+
+
+class Store(Protocol):
+    """A catalog: reads from any thread (each sees only committed data) and write transactions
+    through `transaction()` on the writer thread."""
+
+    @property
+    def dialect(self) -> Dialect:
+        """How this backend spells the SQL that differs between backends (for tests and tools)."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """The catalog as a user names it: a file path, or a URL without its password."""
+        ...
+
+    def close(self) -> None: ...
+
+    def reopen_if_invalidated(self) -> bool:
+        """Replaces a connection the database gave up on; True when it did. Writer thread only."""
+        ...
+
+    def transaction(self) -> StoreTransaction: ...
+
+    def listen(self, wake: Callable[[], None]) -> Listening | None:
+        """Something that calls `wake` when other daemons commit to this catalog (None where no
+        other daemon can): a follower then reads the events after the last revision it saw."""
+        ...
+
+    # Raw reads, for tests and tools; the daemon itself reads through the methods below.
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def meta(self, key: str) -> str | None: ...
+
+    def identity(self) -> str: ...
+
+    # -- what the writer loads at start-up -----------------------------------------------
+
+    def max_revision(self) -> int: ...
+
+    def load_models(self) -> list[Model]: ...
+
+    def load_promotion_index(self) -> tuple[int, dict[str, int]]: ...
+
+    def model_request_ids(self) -> dict[str, str]: ...
+
+    def load_tokens(self) -> list[Token]: ...
+
+    def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]: ...
+
+    # -- models and versions ---------------------------------------------------------------
+
+    def get_version(self, model: str, number: int) -> ModelVersion | None: ...
+
+    def list_versions(
+        self,
+        expr: Expr | None,
+        order: Sequence[OrderTerm],
+        *,
+        model: str | None,
+        show_archived: bool,
+        limit: int,
+        offset: int = 0,
+        after: Sequence[object] | None = None,
+        summary_only: bool,
+    ) -> Page: ...
+
+    def list_models(
+        self,
+        expr: Expr | None,
+        order: Sequence[OrderTerm],
+        *,
+        show_archived: bool,
+        limit: int,
+        offset: int = 0,
+        after: Sequence[object] | None = None,
+    ) -> Page: ...
+
+    def metric_series(self, model: str, number: int, key: str, split: str) -> list[Metric]: ...
+
+    # -- stages and promotions -------------------------------------------------------------
+
+    def stage_history(self, model: str, label: str, limit: int, before_revision: int | None) -> list[StageChange]: ...
+
+    def holders_at(self, model: str, at: datetime) -> dict[str, int]: ...
+
+    def get_promotion(self, model: str, promotion_id: int) -> Promotion | None: ...
+
+    def list_promotions(
+        self, model: str | None, state: str | None, limit: int, before_id: int | None
+    ) -> list[Promotion]: ...
+
+    # -- the event log and its chain -------------------------------------------------------
+
+    def chained_events_after(self, revision: int, limit: int) -> list[tuple[Event, str]]: ...
+
+    def audit_records_after(self, revision: int, limit: int) -> list[tuple[Event, str, Event | None]]: ...
+
+    def chain_head(self) -> str: ...
+
+    def events_after(self, revision: int, limit: int) -> list[Event]: ...
+
+    def min_revision(self) -> int: ...
+
+    # -- lineage ---------------------------------------------------------------------------
+
+    def lineage_edges(self, nodes: Iterable[str], upstream: bool) -> list[tuple[str, str, str]]: ...
+
+    def lineage_labels(self, names: Iterable[str]) -> dict[str, tuple[str, str]]: ...
+
+    def version_labels(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]: ...
+
+    # -- the artifact store: checks, backups, garbage collection ---------------------------
+
+    def kept_scope(self, model: str | None, number: int | None, skipped_limit: int = 100) -> KeptScope: ...
+
+    def files_with_blobs(self, sha256s: Sequence[str]) -> list[tuple[str, int, str, str]]: ...
+
+    def stored_blobs(self) -> list[StoredBlob]: ...
+
+    def snapshot_into(self, target: Path) -> CatalogSnapshot: ...
+
+    def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]: ...
+
+    def max_vid(self) -> int: ...
+
+    def unreferenced_blobs(self, stored: Sequence[tuple[str, int, float]],
+                           purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]: ...  # fmt: skip

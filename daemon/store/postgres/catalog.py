@@ -1,0 +1,333 @@
+"""The PostgreSQL catalog: the store interface over psycopg 3 and a connection pool.
+
+Reads take a pooled connection each (autocommit: every statement sees what was committed
+before it); the writer holds one connection of its own for its transactions. The queries are
+the DuckDB catalog's (`store.reads`, `store.writes`), in PostgreSQL's spelling where the
+dialect says so. Times are timestamptz, read and written in UTC (each connection sets its
+TimeZone); JSON columns are jsonb and come back as their text, as DuckDB's JSON does, so the
+row conversions in `store.rows` serve both backends.
+
+Several daemons may share one catalog. Each write transaction begins by taking a
+transaction-scoped advisory lock, so transactions of all daemons commit one after another,
+and re-reads the newest revision under it: when another daemon committed since this one last
+looked, `begin` raises `CatalogMovedOn` before anything is written, keeping the transaction and
+its lock, and the writer reloads its state under that lock and runs the group in the same
+transaction: revisions stay gapless and in order, and a busy daemon cannot be starved by
+another one committing between its reload and its next try.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from psycopg.types.string import TextLoader
+from psycopg_pool import ConnectionPool, PoolTimeout
+from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.errors import RegistryError
+from studbook.daemon.domain.model import Model
+from studbook.daemon.store import rows
+from studbook.daemon.store.dialect import POSTGRES
+from studbook.daemon.store.postgres.migrate import describe, migrate
+from studbook.daemon.store.reads import CatalogReads
+from studbook.daemon.store.records import CatalogMovedOn, CatalogSnapshot, StoreError, StoreFull, first_line
+from studbook.daemon.store.rows import MODEL_COLUMNS
+from studbook.daemon.store.postgres.listener import CHANNEL, Listener
+from studbook.daemon.store.writes import TransactionWrites, is_query
+
+if TYPE_CHECKING:
+    from studbook.daemon.store.interface import Store, StoreTransaction
+
+# The advisory lock every write transaction takes: "sbwrite" in ASCII, apart from the
+# migrations' lock so that a daemon migrating never waits for its own writer.
+WRITE_LOCK = int.from_bytes(b"sbwrite", "big")
+CONNECT_TIMEOUT = 10
+# How long a read waits for a pooled connection before it reports the catalog unreachable.
+POOL_TIMEOUT = 10.0
+POOL_SIZE = 8
+# SQLSTATE of "disk full" (class 53: insufficient resources).
+_DISK_FULL = "53100"
+# SQLSTATEs that mean the server is gone or going: admin, crash and starting-up shutdowns.
+_SERVER_GONE = ("57P01", "57P02", "57P03")
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """What every connection needs: JSON as its text (as DuckDB gives it), times in UTC."""
+    for name in ("json", "jsonb"):
+        conn.adapters.register_loader(name, TextLoader)
+
+
+def _connect_options() -> dict[str, Any]:
+    return {"connect_timeout": CONNECT_TIMEOUT, "options": "-c TimeZone=UTC"}
+
+
+class PostgresCatalog(CatalogReads):
+    """A catalog in a PostgreSQL database, given as a `postgresql://` URL (or libpq conninfo)."""
+
+    dialect = POSTGRES
+
+    def __init__(self, dsn: str, *, pool_size: int = POOL_SIZE) -> None:
+        self._dsn = dsn
+        self._location = _redacted(dsn)
+        self._conn = self._connect()
+        self._conn_lock = threading.Lock()
+        # The newest revision this daemon has seen: read at start-up and reload, moved by
+        # each of its commits. None until first read.
+        self._known_revision: int | None = None
+        self._shapes = TableShapes()
+        try:
+            self._location = describe(self._conn)
+            migrate(self._conn)
+            self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                dsn, min_size=1, max_size=pool_size, kwargs={"autocommit": True, **_connect_options()},
+                configure=_configure, timeout=POOL_TIMEOUT, name="studbook-reads", open=True,
+            )  # fmt: skip
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        try:
+            conn = psycopg.connect(self._dsn, autocommit=True, **_connect_options())
+        except psycopg.Error as exc:
+            raise unreachable(self._location, exc) from exc
+        _configure(conn)
+        return conn
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    def close(self) -> None:
+        self._pool.close()
+        self._conn.close()
+
+    def reopen_if_invalidated(self) -> bool:
+        """Connects the writer again when its connection was lost (the server restarted, the
+        network dropped it); True when it did. Reads reconnect through the pool by themselves."""
+        if not (self._conn.closed or self._conn.broken):
+            return False
+        connection = self._connect()
+        with self._conn_lock:
+            self._conn.close()
+            self._conn = connection
+        return True
+
+    def transaction(self) -> PostgresTransaction:
+        return PostgresTransaction(self._conn, self, self._shapes)
+
+    def listen(self, wake: Callable[[], None]) -> Listener:
+        """A listener that calls `wake` (on its own thread) when any daemon commits, and now
+        and then without: see `listener`. Not started."""
+        return Listener(self._dsn, wake, _connect_options())
+
+    # -- reading --------------------------------------------------------------------------
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        statement = self.dialect.placeholders(sql)
+        for attempt in range(2):
+            conn: psycopg.Connection[Any] | None = None
+            try:
+                with self._pool.connection() as conn:
+                    cursor = conn.execute(statement, list(params))
+                    return cursor.fetchall() if cursor.description is not None else []
+            except (psycopg.Error, PoolTimeout) as exc:
+                # A pooled connection the server ended since its last use (a restart, an idle
+                # timeout) fails its next statement; the pool drops it, and a read may run again.
+                if attempt == 0 and conn is not None and conn.broken:
+                    continue
+                raise store_error(exc, self._location, "catalog read failed") from exc
+        raise AssertionError("unreachable")
+
+    def load_tokens(self) -> list[Token]:
+        return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
+
+    def max_revision(self) -> int:
+        """The newest revision committed; the writer's state is as of this revision from now on."""
+        revision = int(self.query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
+        self._known_revision = revision
+        return revision
+
+    def meta(self, key: str) -> str | None:
+        found = self.query("SELECT value FROM meta WHERE key = ?", [key])
+        return found[0][0] if found else None
+
+    def identity(self) -> str:
+        found = self.meta("catalog_id")
+        if found is None:
+            # ON CONFLICT: another daemon starting on the same catalog may have made it first.
+            self.query("INSERT INTO meta VALUES ('catalog_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex])
+            found = self.meta("catalog_id")
+        assert found is not None
+        return found
+
+    def load_models(self) -> list[Model]:
+        models = {
+            m.name: m for m in map(rows.model_from_row, self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models"))
+        }
+        for name, count, latest in self.query("SELECT model, count(*), max(number) FROM versions GROUP BY model"):
+            models[name].version_count = count
+            models[name].latest_version = latest
+        for model, label, is_alias, number in self.query("SELECT model, label, is_alias, number FROM stage_holders"):
+            (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
+        return list(models.values())
+
+    def load_promotion_index(self) -> tuple[int, dict[str, int]]:
+        top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
+        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> ''"))
+        return int(top), ids
+
+    def model_request_ids(self) -> dict[str, str]:
+        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
+
+    def snapshot_into(self, target: Path) -> CatalogSnapshot:
+        raise StoreError(
+            f"online backups copy a DuckDB catalog; the catalog {self._location} is in PostgreSQL: back it up "
+            "with pg_dump (or the server's own backups), and the artifact store beside it",
+            reason="BACKUP_UNSUPPORTED",
+        )
+
+
+@dataclass(frozen=True)
+class TableShape:
+    insert_sql: str
+
+
+class TableShapes:
+    """Each table's insert statement, from the catalog's own columns (so the migrations stay
+    the one truth). Columns filled by a sequence are left to their default."""
+
+    def __init__(self) -> None:
+        self._shapes: dict[str, TableShape] = {}
+
+    def of(self, conn: psycopg.Connection[Any], table: str) -> TableShape:
+        shape = self._shapes.get(table)
+        if shape is None:
+            columns = [row[0] for row in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                "AND table_schema = current_schema() AND coalesce(column_default, '') NOT LIKE 'nextval(%%' "
+                "ORDER BY ordinal_position", [table]).fetchall()]  # fmt: skip
+            names = ", ".join(columns)
+            shape = TableShape(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})")
+            self._shapes[table] = shape
+        return shape
+
+
+@dataclass
+class PostgresTransaction(TransactionWrites):
+    """One write transaction on the writer's connection. Inserts are buffered per table and
+    sent together (psycopg pipelines them); any other statement sends them first, so statements
+    apply in order."""
+
+    conn: psycopg.Connection[Any]
+    catalog: PostgresCatalog
+    shapes: TableShapes
+    _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    writes: int = 0
+    dialect = POSTGRES
+
+    def begin(self) -> None:
+        try:
+            self.conn.execute("BEGIN")
+            # Held to the transaction's end: every daemon's write transactions run one at a time.
+            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+            found = self.conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchone()
+        except psycopg.Error as exc:
+            raise store_error(exc, self.catalog.location, "catalog write failed") from exc
+        revision = int(found[0]) if found else 0
+        known = self.catalog._known_revision
+        if known is not None and revision != known:
+            raise CatalogMovedOn(
+                f"the catalog {self.catalog.location} is at revision {revision}, this daemon last saw {known}"
+            )
+
+    def commit(self) -> None:
+        self.flush()
+        found = self.conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchone()
+        revision = int(found[0]) if found else 0
+        if revision != self.catalog._known_revision:
+            # Delivered when the transaction commits, and only if it does: wakes the other
+            # daemons' followers (see `listener`).
+            self.conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(revision)])
+        self.conn.execute("COMMIT")
+        self.catalog._known_revision = revision
+
+    def rollback(self) -> None:
+        self._pending.clear()
+        try:
+            self.conn.execute("ROLLBACK")
+        except psycopg.Error:
+            pass  # nothing was open, or the connection is gone (and with it the transaction)
+
+    def insert(self, table: str, row: tuple[Any, ...]) -> None:
+        self.writes += 1
+        self._pending.setdefault(table, []).append(row)
+
+    def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
+        self.writes += 1
+        self._pending.setdefault(table, []).extend(rows_)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if not is_query(sql):
+            self.writes += 1
+        self.flush()
+        cursor = self.conn.execute(self.dialect.placeholders(sql), list(params))
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def flush(self) -> None:
+        for table, pending in self._pending.items():
+            if pending:
+                with self.conn.cursor() as cursor:
+                    cursor.executemany(self.shapes.of(self.conn, table).insert_sql, pending)
+        self._pending.clear()
+
+
+def _redacted(dsn: str) -> str:
+    """The URL or conninfo as given, without a password, for messages before a connection exists."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "the PostgreSQL catalog (its address does not parse)"
+    host, port, user, dbname = (parts.get(k, "") for k in ("host", "port", "user", "dbname"))
+    return f"postgresql://{f'{user}@' if user else ''}{host or 'localhost'}{f':{port}' if port else ''}/{dbname}"
+
+
+def unreachable(location: str, exc: BaseException) -> StoreError:
+    return StoreError(
+        f"PostgreSQL is unreachable at {location} ({first_line(exc)}); check that the server is running and "
+        "accepts connections from this host, and the address given to --catalog",
+        reason="POSTGRES_UNREACHABLE",
+    )
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    if not isinstance(exc, psycopg.OperationalError):
+        return False
+    state = exc.sqlstate
+    # No SQLSTATE: libpq's own failure to reach or keep the server; class 08: connection exceptions.
+    return state is None or state.startswith("08") or state in _SERVER_GONE
+
+
+def store_error(exc: BaseException, location: str, what: str) -> RegistryError:
+    """The store's own error for a failure of PostgreSQL or of the way to it."""
+    if isinstance(exc, RegistryError):
+        return exc
+    if isinstance(exc, PoolTimeout) or _connection_lost(exc):
+        return unreachable(location, exc)
+    if isinstance(exc, psycopg.Error) and exc.sqlstate == _DISK_FULL:
+        return StoreFull(
+            f"the disk that holds the PostgreSQL catalog {location} is full ({first_line(exc)}); nothing "
+            "acknowledged was lost and reads still work"
+        )
+    return StoreError(f"{what}: {first_line(exc)}")
+
+
+if TYPE_CHECKING:
+    # mypy holds the PostgreSQL catalog to the store interface.
+    _CATALOG_IS_A_STORE: type[Store] = PostgresCatalog
+    _TRANSACTION_IS_A_STORE_TRANSACTION: type[StoreTransaction] = PostgresTransaction

@@ -1,0 +1,79 @@
+"""Wakes a daemon when another one commits to the shared PostgreSQL catalog.
+
+Each write transaction sends a NOTIFY on `CHANNEL` with its revision (delivered at commit, and
+only then). A `Listener` holds one dedicated connection that LISTENs on it, on a thread of its
+own, and calls `wake` for every notification and also every `POLL_INTERVAL` without one: a
+notification can be lost with its connection, and the wake-up reads the events table by
+revision, so a missed one only delays a follower, never skips an event. After a lost connection
+it reconnects with a growing pause (up to `MAX_BACKOFF`) and wakes once connected again, to
+catch up on whatever was committed meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "studbook_events"
+# The longest a follower waits without a notification before it reads the events table anyway.
+POLL_INTERVAL = 2.0
+FIRST_BACKOFF = 0.1
+MAX_BACKOFF = 5.0
+
+
+class Listener:
+    """LISTENs for commits on its own connection and thread; `wake` runs on that thread."""
+
+    def __init__(self, dsn: str, wake: Callable[[], None], connect_options: dict[str, Any]) -> None:
+        self._dsn = dsn
+        self._wake = wake
+        self._options = connect_options
+        self._stopped = threading.Event()
+        self._conn: psycopg.Connection[Any] | None = None
+        self._thread = threading.Thread(target=self._run, name="studbook-listener", daemon=True)
+        # Whether the listening connection is up: what a health report or a test may ask.
+        self.connected = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=POLL_INTERVAL * 2)
+
+    def _run(self) -> None:
+        backoff = FIRST_BACKOFF
+        while not self._stopped.is_set():
+            try:
+                with psycopg.connect(self._dsn, autocommit=True, **self._options) as conn:
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    self.connected.set()
+                    backoff = FIRST_BACKOFF
+                    self._call_wake()  # whatever was committed while not listening
+                    while not self._stopped.is_set():
+                        # Returns after a notification or the timeout; either way, look.
+                        for _ in conn.notifies(timeout=POLL_INTERVAL, stop_after=1):
+                            pass
+                        self._call_wake()
+            except psycopg.Error as exc:
+                self.connected.clear()
+                if self._stopped.is_set():
+                    return
+                log.warning("lost the PostgreSQL catalog's notifications (%s); reconnecting in %.1f s",
+                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
+                            backoff)  # fmt: skip
+                self._stopped.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF)
+        self.connected.clear()
+
+    def _call_wake(self) -> None:
+        try:
+            self._wake()
+        except Exception:  # noqa: BLE001 - the listener must outlive a failed catch-up; it retries
+            log.warning("catching up with the shared catalog failed; retrying at the next wake-up", exc_info=True)

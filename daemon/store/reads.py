@@ -1,0 +1,377 @@
+"""The catalog's reads, written once for both backends: each query asks the backend's dialect
+(`store.dialect`) for the pieces DuckDB and PostgreSQL spell differently."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from studbook.daemon.domain.filter import Expr
+from studbook.daemon.domain.model import Event, Metric, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.ordering import OrderTerm
+from studbook.daemon.store import query as sql
+from studbook.daemon.store import retention, rows
+from studbook.daemon.store.dialect import Dialect
+from studbook.daemon.store.records import DropFileRow, DropRow, KeptScope, Page, StoredBlob
+from studbook.daemon.store.rows import (
+    EVENT_COLUMNS,
+    PROMOTION_COLUMNS,
+    STAGE_HISTORY_COLUMNS,
+    VERSION_COLUMNS,
+    VERSION_SUMMARY_COLUMNS,
+)
+
+
+class CatalogReads:
+    """The read queries every backend shares. A backend supplies `dialect` and `query` (run a
+    statement with `?` placeholders on a connection that sees only committed data)."""
+
+    dialect: Dialect
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def get_version(self, model: str, number: int) -> ModelVersion | None:
+        return read_version(self.query, model, number)
+
+    def list_versions(
+        self,
+        expr: Expr | None,
+        order: Sequence[OrderTerm],
+        *,
+        model: str | None,
+        show_archived: bool,
+        limit: int,
+        offset: int = 0,
+        after: Sequence[object] | None = None,
+        summary_only: bool,
+    ) -> Page:
+        """One page of versions matching a parsed filter, and how many match in all.
+
+        The page starts after the row whose sort keys are `after` (a previous page's
+        `next_after`; None for the start), then `offset` rows further (AIP-158 skip).
+        Two steps: the filter and sort run over narrow key columns only, then the page's
+        rows are fetched whole through the `vid` index. Reading every column of every
+        matching row before the sort cuts the page was measured ~2x slower at 100k versions.
+        """
+        where = [sql.compile_version_filter(expr, self.dialect)]
+        if model is not None:
+            where.append(sql.Fragment("v.model = ?", [model]))
+        if not show_archived:
+            where.append(sql.Fragment("v.status <> 'archived'", []))
+        # One model's versions, or a filter's matches, are usually few: `page_statement` finds them first.
+        found, total, next_after = self._page_keys("v.vid", "versions", where, order, limit, offset, after,
+                                                   filtered=expr is not None or model is not None)  # fmt: skip
+        versions = self._versions_by_vid(found, summary_only)
+        if not summary_only:
+            self._attach_files(versions)
+        return Page(versions, total, next_after)
+
+    def _page_keys(
+        self, row_id: str, resource: Literal["versions", "models"], where: list[sql.Fragment],
+        order: Sequence[OrderTerm], limit: int, offset: int, after: Sequence[object] | None, filtered: bool = False,
+    ) -> tuple[list[Any], int, tuple[object, ...] | None]:  # fmt: skip
+        """Row ids of one page, the total, and the sort keys to continue after (None at the end).
+
+        One row more than the page is read: whether it exists says if another page
+        follows, without trusting a total that later writes may already have changed.
+        """
+        statement = sql.page_statement(
+            row_id, resource, where, sql.compile_order(order, resource, dialect=self.dialect),
+            limit=limit + 1, offset=offset, after=after, filtered=filtered,
+        )  # fmt: skip
+        found = self.query(statement.sql, statement.params)
+        total = int(found[0][1]) if found else self._count(resource, where)
+        page = found[:limit]
+        next_after = tuple(page[-1][2:]) if len(found) > limit and page else None
+        return [row[0] for row in page], total, next_after
+
+    def _versions_by_vid(self, vids: list[int], summary_only: bool) -> list[ModelVersion]:
+        if not vids:
+            return []
+        columns = VERSION_SUMMARY_COLUMNS if summary_only else VERSION_COLUMNS
+        # Integers this query just read, written as literals: DuckDB uses the index for a
+        # constant IN list, not for a list parameter.
+        listed = ", ".join(str(int(vid)) for vid in vids)
+        found = self.query(f"SELECT vid, {', '.join(columns)} FROM versions WHERE vid IN ({listed})")
+        by_vid = {row[0]: rows.version_from_row(row[1:], columns) for row in found}
+        return [by_vid[vid] for vid in vids if vid in by_vid]
+
+    def _count(self, resource: Literal["versions", "models"], where: list[sql.Fragment]) -> int:
+        statement = sql.select_statement("count(*)", resource, where, sql.NO_ORDER)
+        return int(self.query(statement.sql, statement.params)[0][0])
+
+    def _attach_files(self, versions: list[ModelVersion]) -> None:
+        if not versions:
+            return
+        keys = {(v.model, v.number): v for v in versions}
+        for model, number, *file in self.query(
+            "SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags, f.format_info "
+            "FROM files f JOIN (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number) k "
+            "USING (model, number) ORDER BY f.path",
+            [[k[0] for k in keys], [k[1] for k in keys]],
+        ):
+            keys[(model, number)].files.append(rows.file_from_row(tuple(file)))
+
+    def list_models(
+        self,
+        expr: Expr | None,
+        order: Sequence[OrderTerm],
+        *,
+        show_archived: bool,
+        limit: int,
+        offset: int = 0,
+        after: Sequence[object] | None = None,
+    ) -> Page:
+        """One page of model names matching a parsed filter, and how many match in all.
+
+        The page starts after the row whose sort keys are `after`, as in `list_versions`.
+        """
+        where = [sql.compile_model_filter(expr, self.dialect)]
+        if not show_archived:
+            where.append(sql.Fragment("m.state = 'active'", []))
+        names, total, next_after = self._page_keys("m.name", "models", where, order, limit, offset, after)
+        return Page(names, total, next_after)
+
+    def metric_series(self, model: str, number: int, key: str, split: str) -> list[Metric]:
+        where, params = _conditions(
+            ("model = ?", model), ("number = ?", number), ("key = ?", key or None), ("split = ?", split or None)
+        )
+        return [
+            rows.metric_from_row(r)
+            for r in self.query(
+                f"SELECT key, split, step, value, time FROM metrics WHERE {where} "
+                "ORDER BY key, split, step NULLS FIRST, time",
+                params,
+            )
+        ]
+
+    def stage_history(self, model: str, label: str, limit: int, before_revision: int | None) -> list[StageChange]:
+        where, params = _conditions(
+            ("model = ?", model), ("label = ?", label or None), ("revision < ?", before_revision)
+        )
+        return [
+            rows.stage_change_from_row(r)
+            for r in self.query(
+                f"SELECT {', '.join(STAGE_HISTORY_COLUMNS)} FROM stage_history WHERE {where} "
+                "ORDER BY revision DESC LIMIT ?",
+                [*params, limit],
+            )
+        ]
+
+    def holders_at(self, model: str, at: datetime) -> dict[str, int]:
+        """Who held each stage and alias at `at`: the last change at or before it, if any."""
+        return {
+            label: number
+            for label, number in self.query(
+                f"SELECT label, {self.dialect.arg_max_null('number', 'revision')} FROM stage_history "
+                "WHERE model = ? AND time <= ? GROUP BY label",
+                [model, at],
+            )
+            if number is not None
+        }
+
+    def get_promotion(self, model: str, promotion_id: int) -> Promotion | None:
+        found = self.query(
+            f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE model = ? AND id = ?",
+            [model, promotion_id],
+        )
+        return rows.promotion_from_row(found[0]) if found else None
+
+    def list_promotions(
+        self, model: str | None, state: str | None, limit: int, before_id: int | None
+    ) -> list[Promotion]:
+        where, params = _conditions(("model = ?", model), ("state = ?", state), ("id < ?", before_id))
+        return [
+            rows.promotion_from_row(r)
+            for r in self.query(
+                f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE {where} ORDER BY id DESC LIMIT ?",
+                [*params, limit],
+            )
+        ]
+
+    def chained_events_after(self, revision: int, limit: int) -> list[tuple[Event, str]]:
+        """Events with their stored chain hash, in revision order."""
+        return [
+            (Event(*r[:-1]), r[-1])
+            for r in self.query(
+                f"SELECT {EVENT_COLUMNS}, chain_hash FROM events WHERE revision > ? ORDER BY revision LIMIT ?",
+                [revision, limit],
+            )
+        ]
+
+    def audit_records_after(self, revision: int, limit: int) -> list[tuple[Event, str, Event | None]]:
+        """Like `chained_events_after`, each with the previous event on the same subject (its before)."""
+        width = len(rows.EVENT_FIELDS)
+        found = self.query(
+            f"SELECT {rows.event_columns('e')}, e.chain_hash, {rows.event_columns('p')} "
+            f"FROM {self.dialect.previous_on_subject('(SELECT * FROM events WHERE revision > ? ORDER BY revision LIMIT ?)')} "
+            "ORDER BY e.revision",
+            [revision, limit],
+        )
+        return [
+            (Event(*r[:width]), r[width], Event(*r[width + 1 :]) if r[width + 1] is not None else None) for r in found
+        ]
+
+    def chain_head(self) -> str:
+        found = self.query("SELECT chain_hash FROM events ORDER BY revision DESC LIMIT 1")
+        return found[0][0] if found else ""
+
+    def events_after(self, revision: int, limit: int) -> list[Event]:
+        return [
+            Event(*r)
+            for r in self.query(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE revision > ? ORDER BY revision LIMIT ?",
+                [revision, limit],
+            )
+        ]
+
+    def min_revision(self) -> int:
+        return int(self.query("SELECT coalesce(min(revision), 0) FROM events")[0][0])
+
+    def lineage_edges(self, nodes: Iterable[str], upstream: bool) -> list[tuple[str, str, str]]:
+        """Edges touching `nodes`: those into them (upstream) or out of them (downstream)."""
+        column = "target" if upstream else "source"
+        return self.query(
+            f"SELECT source, target, kind FROM lineage_edges WHERE {column} IN (SELECT unnest(?::VARCHAR[]))",
+            [list(nodes)],
+        )
+
+    def lineage_labels(self, names: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """name -> (kind, label) for dataset and run nodes."""
+        return {
+            name: (kind, label)
+            for name, kind, label in self.query(
+                "SELECT name, kind, label FROM lineage_nodes WHERE name IN (SELECT unnest(?::VARCHAR[]))",
+                [list(names)],
+            )
+        }
+
+    def version_labels(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        return {
+            (model, number): semver
+            for model, number, semver in self.query(
+                "SELECT v.model, v.number, v.semver FROM versions v "
+                "JOIN (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number) k USING (model, number)",
+                [[k[0] for k in keys], [k[1] for k in keys]],
+            )
+        }
+
+    def kept_scope(self, model: str | None, number: int | None, skipped_limit: int = 100) -> KeptScope:
+        """The blobs of the kept versions of one version, one model (`number` None) or all (both None)."""
+        where, params = _conditions(("v.model = ?", model), ("v.number = ?", number))
+        blobs = self.query(
+            f"SELECT f.sha256, max(f.size) FROM files f JOIN versions v USING (model, number) "
+            f"WHERE v.kept AND {where} GROUP BY f.sha256 ORDER BY f.sha256",
+            params,
+        )
+        kept = int(self.query(f"SELECT count(*) FROM versions v WHERE v.kept AND {where}", params)[0][0])
+        corrupt = self.query(
+            f"SELECT model, number FROM versions v WHERE v.kept AND v.status = 'corrupt' AND {where}", params
+        )
+        skipped_count = int(self.query(f"SELECT count(*) FROM versions v WHERE NOT v.kept AND {where}", params)[0][0])
+        skipped = self.query(
+            f"SELECT model, number FROM versions v WHERE NOT v.kept AND {where} ORDER BY model, number LIMIT ?",
+            [*params, skipped_limit],
+        )
+        return KeptScope([(s, int(n)) for s, n in blobs], kept, [(m, int(n)) for m, n in corrupt],
+                         [(m, int(n)) for m, n in skipped], skipped_count)  # fmt: skip
+
+    def files_with_blobs(self, sha256s: Sequence[str]) -> list[tuple[str, int, str, str]]:
+        """(model, number, path, sha256) of every file of a kept version stored as one of these blobs."""
+        if not sha256s:
+            return []
+        return [
+            (m, int(n), path, sha)
+            for m, n, path, sha in self.query(
+                "SELECT f.model, f.number, f.path, f.sha256 FROM files f JOIN versions v USING (model, number) "
+                "WHERE v.kept AND f.sha256 IN (SELECT unnest(?::VARCHAR[])) ORDER BY f.model, f.number, f.path",
+                [list(sha256s)],
+            )
+        ]
+
+    def stored_blobs(self) -> list[StoredBlob]:
+        """Every blob the kept versions refer to, each once."""
+        return _stored_blobs(self.query)
+
+    def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]:
+        """Every drop-in verdict and every drop's files as last seen."""
+        drops = [DropRow(*r) for r in self.query(f"SELECT {', '.join(DropRow._fields)} FROM drops ORDER BY root, path")]
+        files = [DropFileRow(*r) for r in self.query(
+            f"SELECT {', '.join(DropFileRow._fields)} FROM drop_files ORDER BY root, path, file")]  # fmt: skip
+        return drops, files
+
+    def retention_facts(self, rules: Sequence[retention.RetentionRule]) -> list[retention.RetentionFacts]:
+        """Every version beyond its rule's keep_last with what protects it (see store.retention)."""
+        return retention.retention_facts(self.query, rules, self.dialect)
+
+    def max_vid(self) -> int:
+        return retention.max_vid(self.query)
+
+    def unreferenced_blobs(self, stored: Sequence[tuple[str, int, float]],
+                           purging: Sequence[tuple[str, int]] = ()) -> list[retention.UnreferencedBlob]:  # fmt: skip
+        """The stored blobs no version refers to, `purging` left out (see store.retention)."""
+        return retention.unreferenced_blobs(self.query, stored, purging, self.dialect)
+
+
+Run = Callable[..., list[tuple[Any, ...]]]
+
+
+def _stored_blobs(run: Run) -> list[StoredBlob]:
+    return [
+        StoredBlob(sha256, int(size), bool(known_bad))
+        for sha256, size, known_bad in run(
+            "SELECT f.sha256, max(f.size), bool_and(v.status = 'corrupt') FROM files f "
+            "JOIN versions v USING (model, number) WHERE v.kept GROUP BY f.sha256 ORDER BY f.sha256"
+        )
+    ]
+
+
+def read_version(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], model: str, number: int
+) -> ModelVersion | None:
+    """A whole version record, through a reader cursor or inside the write transaction."""
+    found = run(f"SELECT {', '.join(VERSION_COLUMNS)} FROM versions WHERE model = ? AND number = ?", [model, number])
+    if not found:
+        return None
+    version = rows.version_from_row(found[0])
+    version.files = [
+        rows.file_from_row(r)
+        for r in run(
+            "SELECT path, size, sha256, format, flags, format_info FROM files WHERE model = ? AND number = ? "
+            "ORDER BY path",
+            [model, number],
+        )
+    ]
+    return version
+
+
+def read_versions(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], keys: Sequence[tuple[str, int]], dialect: Dialect
+) -> list[ModelVersion]:
+    """Whole version records with their files, in two queries whatever their number."""
+    if not keys:
+        return []
+    wanted, document = dialect.rows_of(model=("VARCHAR", [k[0] for k in keys]), number=("BIGINT", [k[1] for k in keys]))
+    versions = {
+        (v.model, v.number): v
+        for v in map(rows.version_from_row, run(
+            f"SELECT {', '.join(f'v.{c}' for c in VERSION_COLUMNS)} FROM versions v "
+            f"{dialect.semi_join('v', wanted, 'model, number')}", [document]))
+    }  # fmt: skip
+    for model, number, *file in run(
+        f"SELECT f.model, f.number, f.path, f.size, f.sha256, f.format, f.flags, f.format_info FROM files f "
+        f"{dialect.semi_join('f', wanted, 'model, number')} ORDER BY f.model, f.number, f.path", [document],
+    ):  # fmt: skip
+        versions[(model, number)].files.append(rows.file_from_row(tuple(file)))
+    return [versions[key] for key in keys if key in versions]
+
+
+def _conditions(*pairs: tuple[str, Any]) -> tuple[str, list[Any]]:
+    """ANDs the `column op ?` conditions whose value is not None."""
+    kept = [(condition, value) for condition, value in pairs if value is not None]
+    return " AND ".join(c for c, _ in kept) or "true", [v for _, v in kept]

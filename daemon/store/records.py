@@ -1,0 +1,107 @@
+"""What every catalog backend returns and raises: the records its reads give and its errors.
+
+Kept apart from the backends so that code typed against the store interface, and the
+PostgreSQL catalog, need not import DuckDB to name them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from studbook.daemon.domain.errors import ResourceExhausted, Unavailable
+
+
+class StoreError(Unavailable):
+    """The catalog could not be read or written (I/O error, corrupt file)."""
+
+    reason = "STORE_UNAVAILABLE"
+
+
+class StoreFull(ResourceExhausted):
+    """The file system that holds the catalog has no room (or quota) left for a write."""
+
+    reason = "STORE_FULL"
+
+
+class CatalogMovedOn(Exception):
+    """Another daemon committed to a shared catalog since this one last read its revision: the
+    writer's in-memory state is stale. Raised by `begin` with the transaction still open and its
+    write lock held, so the writer reloads its state (nobody can commit meanwhile) and runs the
+    group in that same transaction."""
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    # The sort keys of the last item when more rows follow: where the next page starts.
+    next_after: tuple[object, ...] | None = None
+
+
+class DropRow(NamedTuple):
+    """One row of `drops`: a drop-in unit and the watcher's verdict on it."""
+
+    root: str
+    path: str
+    model: str
+    number: int | None
+    state: str
+    content_digest: str
+    reason: str
+    message: str
+    details: str  # JSON object text
+    fingerprint: str
+    unit_device: int
+    unit_inode: int
+    update_time: datetime
+
+
+class DropFileRow(NamedTuple):
+    """One row of `drop_files`: a file of a drop as last seen."""
+
+    root: str
+    path: str
+    file: str
+    size: int
+    sha256: str
+    mtime_ns: int
+    inode: int
+    device: int
+
+
+class KeptScope(NamedTuple):
+    """What a check of the artifact store covers: the kept versions of a scope and their blobs."""
+
+    blobs: list[tuple[str, int]]  # distinct (sha256, size), each once however many versions share it
+    versions: int  # kept versions in scope
+    corrupt: list[tuple[str, int]]  # (model, number) of kept versions in scope marked corrupt
+    skipped: list[tuple[str, int]]  # (model, number) of referenced versions in scope, the first few
+    skipped_count: int
+
+
+class StoredBlob(NamedTuple):
+    """A blob the catalog's kept versions refer to."""
+
+    sha256: str
+    size: int
+    # Every version referring to it is marked corrupt: its bytes are known to be bad.
+    known_bad: bool
+
+
+@dataclass(frozen=True)
+class CatalogSnapshot:
+    """What a copy of the catalog holds, read in the same transaction as the copy."""
+
+    revision: int
+    chain_head: str
+    schema_version: int
+    versions: int
+    blobs: list[StoredBlob]
+
+
+def first_line(exc: BaseException) -> str:
+    """A database's messages can run over several lines; an error the daemon reports is one."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -1,0 +1,267 @@
+"""The catalog's typed writes, written once for both backends, so callers never write SQL.
+
+A backend's transaction supplies `dialect`, `execute` (a statement with `?` placeholders, run
+in the transaction after any buffered rows) and `insert`/`insert_many` (rows buffered per
+table and written in one go).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.store import retention, rows
+from studbook.daemon.store.dialect import Dialect
+from studbook.daemon.store.reads import read_version, read_versions
+from studbook.daemon.store.records import DropFileRow, DropRow
+from studbook.daemon.store.rows import PROMOTION_COLUMNS
+
+
+def naive_utc(value: datetime | None) -> datetime | None:
+    """The UTC wall time, for a list cast to TIMESTAMP[] (which both backends read as UTC)."""
+    return value.astimezone(UTC).replace(tzinfo=None) if value is not None and value.tzinfo else value
+
+
+# A statement that names one of these can change the catalog, even after a leading WITH.
+_WRITING = re.compile(r"\b(INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|COPY|ATTACH|DETACH|CHECKPOINT|TRUNCATE)\b", re.I)
+
+
+def is_query(sql: str) -> bool:
+    """Whether `sql` only reads: a SELECT, or a WITH leading to one, naming no writing verb.
+
+    Errs towards "writes": a query taken for a write costs a refused operation a retry alone,
+    a write taken for a query would let a late refusal commit it.
+    """
+    first = sql.lstrip().split(None, 1)[:1]
+    return bool(first) and first[0].upper() in ("SELECT", "WITH") and not _WRITING.search(sql)
+
+
+class TransactionWrites:
+    """The typed writes over a backend's `insert`/`execute`.
+
+    A backend's transaction counts in `writes` the writes issued so far (an insert, or any
+    statement but a query): the writer compares it around each operation to tell a refusal
+    that wrote nothing from one that came too late, after a write that would otherwise be
+    committed with its group.
+    """
+
+    dialect: Dialect
+    writes: int
+
+    def insert(self, table: str, row: tuple[Any, ...]) -> None:
+        raise NotImplementedError
+
+    def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def insert_model(self, model: Model, request_id: str) -> None:
+        self.insert("models", rows.model_row(model, request_id))
+
+    def update_model(self, model: Model) -> None:
+        self.execute(
+            "UPDATE models SET description = ?, owner = ?, tags = ?, stages = ?, state = ?, "
+            "update_time = ?, revision = ? WHERE name = ?",
+            [
+                model.description,
+                model.owner,
+                rows.dumps(model.tags),
+                rows.dumps(list(model.stages)),
+                model.state.value,
+                model.update_time,
+                model.revision,
+                model.name,
+            ],  # fmt: skip
+        )
+
+    def delete_model(self, name: str) -> None:
+        for table in ("files", "metrics", "metric_summary", "stage_holders", "versions", "promotions"):
+            self.execute(f"DELETE FROM {table} WHERE model = ?", [name])
+        self.execute("DELETE FROM lineage_edges WHERE starts_with(source, ?) OR starts_with(target, ?)",
+                     [f"models/{name}/", f"models/{name}/"])  # fmt: skip
+        self.execute("DELETE FROM models WHERE name = ?", [name])
+
+    def insert_version(self, version: ModelVersion) -> None:
+        self.insert("versions", rows.version_row(version))
+        self.insert_many("files", (rows.file_row(version.model, version.number, f) for f in version.files))
+
+    def update_version_fields(self, version: ModelVersion) -> None:
+        self.execute(
+            "UPDATE versions SET description = ?, tags = ?, status = ?, status_reason = ?, "
+            "update_time = ?, revision = ? WHERE model = ? AND number = ?",
+            [
+                version.description,
+                rows.dumps(version.tags),
+                version.status.value,
+                version.status_reason,
+                version.update_time,
+                version.revision,
+                version.model,
+                version.number,
+            ],  # fmt: skip
+        )
+
+    def insert_metrics(
+        self, model: str, number: int, series: Sequence[Metric], latest: Sequence[Metric], replace_summary: bool
+    ) -> None:
+        """Appends observations; `latest` (one per key and split) replaces the summary rows."""
+        self.insert_many("metrics", (rows.metric_row(model, number, m) for m in series))
+        if replace_summary and latest:
+            self.execute(
+                f"DELETE FROM metric_summary WHERE model = ? AND number = ? AND {self.dialect.pairs_in('(key, split)')}",
+                [model, number, [m.key for m in latest], [m.split for m in latest]],
+            )
+        self.insert_many("metric_summary", ((model, number, m.key, m.split, m.value, m.step, m.time) for m in latest))
+
+    def set_version_metrics(self, model: str, number: int, latest: Sequence[Metric]) -> None:
+        """The version row's own copy of its latest metrics, which reads and lists return."""
+        self.execute(
+            "UPDATE versions SET metrics = ? WHERE model = ? AND number = ?",
+            [rows.metrics_json(latest), model, number],
+        )
+
+    def insert_lineage(self, nodes: Sequence[tuple[str, str, str, str]],
+                       edges: Sequence[tuple[str, str, str]]) -> None:  # fmt: skip
+        """nodes: (name, kind, label, attrs json); existing nodes are kept as they are."""
+        for name, kind, label, attrs in nodes:
+            self.execute(
+                "INSERT INTO lineage_nodes VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [name, kind, label, attrs],
+            )
+        self.insert_many("lineage_edges", edges)
+
+    def set_holder(self, model: str, label: str, is_alias: bool, number: int | None) -> None:
+        self.execute(
+            "DELETE FROM stage_holders WHERE model = ? AND label = ? AND is_alias = ?",
+            [model, label, is_alias],
+        )
+        if number is not None:
+            self.insert("stage_holders", (model, label, is_alias, number))
+
+    def insert_stage_change(self, change: StageChange) -> None:
+        self.insert("stage_history", rows.stage_change_row(change))
+
+    def get_version(self, model: str, number: int) -> ModelVersion | None:
+        """The version as this transaction sees it, uncommitted changes included."""
+        return read_version(self.execute, model, number)
+
+    def version_facts(self, model: str) -> list[tuple[int, str, str, str, str]]:
+        """(number, status, semver, request_id, content_digest) of one model's versions, oldest
+        first, as this transaction sees them: what the writer decides registrations on."""
+        return self.execute(
+            "SELECT number, status, semver, request_id, content_digest FROM versions WHERE model = ? ORDER BY number",
+            [model],
+        )
+
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        """Whole version records as this transaction sees them, in two queries."""
+        return read_versions(self.execute, keys, self.dialect)
+
+    def still_decided(self, purges: Sequence[tuple[str, int]], archives: Sequence[tuple[str, int]],
+                      rules: Sequence[retention.RetentionRule], horizon: int) -> set[tuple[str, int]]:  # fmt: skip
+        """Of a plan's purges and archives, those that still hold (see store.retention.still_decided)."""
+        return retention.still_decided(self.execute, purges, archives, rules, horizon, self.dialect)
+
+    def archive_versions(self, keys: Sequence[tuple[str, int]], revisions: Sequence[int], reasons: Sequence[str],
+                         time: datetime) -> None:  # fmt: skip
+        retention.archive_versions(self.execute, keys, revisions, reasons, time, self.dialect)
+
+    def purge_versions(self, keys: Sequence[tuple[str, int]]) -> list[str]:
+        """Deletes the versions' rows; returns the sha256 of their files (see store.retention)."""
+        return retention.purge_versions(self.execute, keys, self.dialect)
+
+    def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
+        """Status, reason, update time and revision of many versions, in one statement."""
+        if not versions:
+            return
+        self.execute(
+            "UPDATE versions SET status = u.status, status_reason = u.reason, update_time = u.update_time, "
+            "revision = u.revision FROM (SELECT unnest(?::VARCHAR[]) AS model, unnest(?::BIGINT[]) AS number, "
+            "unnest(?::VARCHAR[]) AS status, unnest(?::VARCHAR[]) AS reason, unnest(?::TIMESTAMP[]) AS update_time, "
+            "unnest(?::BIGINT[]) AS revision) u "
+            "WHERE versions.model = u.model AND versions.number = u.number",
+            [
+                [v.model for v in versions],
+                [v.number for v in versions],
+                [v.status.value for v in versions],
+                [v.status_reason for v in versions],
+                [naive_utc(v.update_time) for v in versions],
+                [v.revision for v in versions],
+            ],  # fmt: skip
+        )
+
+    def previous_holder(self, model: str, label: str, current: int) -> int | None:
+        """The holder `current` replaced when it was last promoted (not rolled back) into `label`."""
+        found = self.execute(
+            "SELECT previous_number FROM stage_history WHERE model = ? AND label = ? AND number = ? "
+            "AND NOT rollback ORDER BY revision DESC LIMIT 1",
+            [model, label, current],
+        )
+        return found[0][0] if found else None
+
+    def get_promotion(self, model: str, promotion_id: int) -> Promotion | None:
+        found = self.execute(
+            f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE model = ? AND id = ?",
+            [model, promotion_id],
+        )
+        return rows.promotion_from_row(found[0]) if found else None
+
+    def insert_promotion(self, promotion: Promotion) -> None:
+        self.insert("promotions", rows.promotion_row(promotion))
+
+    def update_promotion(self, promotion: Promotion) -> None:
+        # An UPDATE of non-key columns; DuckDB rewrites key columns as delete + insert.
+        row = dict(zip(PROMOTION_COLUMNS, rows.promotion_row(promotion)))
+        changing = ("state", "previous_number", "reason", "gate_results", "approvals", "update_time")
+        self.execute(
+            f"UPDATE promotions SET {', '.join(f'{c} = ?' for c in changing)} WHERE id = ?",
+            [*(row[c] for c in changing), promotion.id],
+        )
+
+    def insert_event(self, event: Event, chain_hash: str) -> None:
+        self.insert(
+            "events",
+            (event.revision, event.time, event.type, event.subject, event.model, event.actor, event.payload,
+             chain_hash, event.role),
+        )  # fmt: skip
+
+    def insert_token(self, token: Token) -> None:
+        self.insert("tokens", rows.token_row(token))
+
+    def token_name_taken(self, display_name: str) -> bool:
+        return bool(self.execute("SELECT 1 FROM tokens WHERE display_name = ?", [display_name]))
+
+    def revoke_token(self, token_id: str, time: datetime, revoker: str) -> None:
+        self.execute("UPDATE tokens SET revoke_time = ?, revoker = ? WHERE id = ?", [time, revoker, token_id])
+
+    def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
+        """Fills in the chain of events written before the chain existed (migration 2)."""
+        self.execute(
+            "UPDATE events SET chain_hash = h.hash FROM (SELECT unnest(?::BIGINT[]) AS revision, "
+            "unnest(?::VARCHAR[]) AS hash) h "
+            "WHERE events.revision = h.revision",
+            [[r for r, _ in hashes], [h for _, h in hashes]],
+        )
+
+    def put_drop(self, drop: DropRow, files: Sequence[DropFileRow] | None) -> None:
+        """Replaces the drop at (root, path); `files` None keeps its files as they are."""
+        self.execute("DELETE FROM drops WHERE root = ? AND path = ?", [drop.root, drop.path])
+        self.insert("drops", tuple(drop))
+        if files is not None:
+            self.execute("DELETE FROM drop_files WHERE root = ? AND path = ?", [drop.root, drop.path])
+            self.insert_many("drop_files", (tuple(f) for f in files))
+
+    def delete_drop(self, root: str, path: str) -> None:
+        for table in ("drops", "drop_files"):
+            self.execute(f"DELETE FROM {table} WHERE root = ? AND path = ?", [root, path])
+
+    def set_version_storage_uri(self, model: str, number: int, storage_uri: str) -> None:
+        """Where a version's files now lie (a drop renamed inside its root); content is unchanged."""
+        self.execute("UPDATE versions SET storage_uri = ? WHERE model = ? AND number = ?",
+                     [storage_uri, model, number])  # fmt: skip

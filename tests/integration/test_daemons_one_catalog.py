@@ -1,0 +1,195 @@
+"""Several daemons on one PostgreSQL catalog, each with its own data dir, over real gRPC.
+
+Every daemon decides writes from in-memory state (models, version facts, promotion ids, the
+audit chain's head, the revision). These tests race writers through two daemons at once and
+check what only a correct reload of that state gives: no number handed out twice, one holder
+per stage, stale etags refused, one unbroken audit chain, and nothing acknowledged lost when
+a daemon is killed mid-write.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from conftest import Daemon, start_daemon, stop_daemon
+from studbook.cli import commands as cli
+from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
+from support.postgres import PostgresDatabase
+from support.rpc import Stubs, error_info, register, stubs
+
+WRITERS = 16  # concurrent writers per daemon
+RPC_TIMEOUT = 60.0
+
+
+@pytest.fixture
+def two_daemons(short_dir: Path, postgres_catalog: PostgresDatabase) -> Iterator[list[Daemon]]:
+    started = [
+        start_daemon(short_dir / f"{name}-data", short_dir / f"{name}.sock", "--catalog", postgres_catalog.url)
+        for name in ("a", "b")
+    ]
+    yield started
+    for daemon in started:
+        if daemon.process.poll() is None:
+            stop_daemon(daemon)
+
+
+def race(daemons: list[Daemon], work: Callable[[Stubs, int], Any]) -> list[Any]:
+    """Runs `work(stubs, i)` for WRITERS writers per daemon, all at once; their results."""
+    channels = [d.channel() for d in daemons]
+    apis = [stubs(c) for c in channels]
+    start = threading.Barrier(WRITERS * len(daemons))
+
+    def run(index: int) -> Any:
+        start.wait(30)
+        return work(apis[index % len(apis)], index)
+
+    try:
+        with ThreadPoolExecutor(WRITERS * len(daemons)) as pool:
+            return list(pool.map(run, range(WRITERS * len(daemons))))
+    finally:
+        for channel in channels:
+            channel.close()
+
+
+def create_model(daemon: Daemon, model: str) -> None:
+    with daemon.channel() as channel:
+        stubs(channel).models.CreateModel(registry_pb2.CreateModelRequest(model_id=model), timeout=RPC_TIMEOUT)
+
+
+def test_concurrent_registrations_through_two_daemons_never_share_a_number(
+    two_daemons: list[Daemon], postgres_catalog: PostgresDatabase
+) -> None:
+    create_model(two_daemons[0], "fraud")
+
+    def register_some(api: Stubs, index: int) -> list[str]:
+        return [register(api, "fraud", description=f"w{index}-{n}", request_id=f"w{index}-{n}",
+                         timeout=RPC_TIMEOUT).name for n in range(4)]  # fmt: skip
+
+    names = [name for found in race(two_daemons, register_some) for name in found]
+
+    numbers = sorted(int(name.rsplit("/", 1)[1]) for name in names)
+    assert numbers == list(range(1, len(names) + 1)), "every registration got its own number, none skipped"
+    with postgres_catalog.connect() as conn:
+        stored = conn.execute("SELECT number, description FROM versions WHERE model = 'fraud'").fetchall()
+        revisions = [r[0] for r in conn.execute("SELECT revision FROM events ORDER BY revision").fetchall()]
+    assert sorted(n for n, _ in stored) == numbers
+    assert len({d for _, d in stored}) == len(stored)
+    assert revisions == list(range(1, len(revisions) + 1)), "revisions are gapless across daemons"
+
+    # A retried request id is recognised by the other daemon as the same registration.
+    with two_daemons[1].channel() as channel:
+        again = register(stubs(channel), "fraud", description="w0-0", request_id="w0-0")
+    assert again.name in names and again.description == "w0-0"
+
+
+def test_racing_promotions_through_two_daemons_leave_one_holder_and_one_audit_chain(
+    two_daemons: list[Daemon], postgres_catalog: PostgresDatabase
+) -> None:
+    create_model(two_daemons[0], "churn")
+    with two_daemons[0].channel() as channel:
+        versions = [register(stubs(channel), "churn", description=str(i)).name for i in range(WRITERS * 2)]
+
+    def promote(api: Stubs, index: int) -> str:
+        reply = api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
+            name=versions[index], target="production", reason=f"race {index}"), timeout=RPC_TIMEOUT)  # fmt: skip
+        return str(reply.state)
+
+    states = race(two_daemons, promote)
+
+    assert set(states) == {str(stages_pb2.PROMOTION_STATE_APPLIED)}
+    with postgres_catalog.connect() as conn:
+        holders = conn.execute(
+            "SELECT number FROM stage_holders WHERE model = 'churn' AND label = 'production'"
+        ).fetchall()
+        last = conn.execute(
+            "SELECT number FROM stage_history WHERE model = 'churn' AND label = 'production' "
+            "ORDER BY revision DESC LIMIT 1"
+        ).fetchone()
+    assert len(holders) == 1, f"exactly one holder of production, found {holders}"
+    assert last is not None and holders[0][0] == last[0], "the holder is the last promotion applied"
+    for daemon in two_daemons:
+        assert cli.main(["--address", daemon.address, "audit", "verify"]) == 0
+
+
+def test_a_stale_etag_is_refused_whichever_daemon_changed_the_version(two_daemons: list[Daemon]) -> None:
+    create_model(two_daemons[0], "ads")
+    first, second = (stubs(d.channel()) for d in two_daemons)
+    created = register(first, "ads", description="one")
+    seen = first.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=created.name))
+
+    def update(api: Stubs, description: str, etag: str) -> resources_pb2.ModelVersion:
+        return api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(
+            version=resources_pb2.ModelVersion(name=created.name, description=description, etag=etag),
+            update_mask={"paths": ["description"]}), timeout=RPC_TIMEOUT)  # fmt: skip
+
+    changed = update(second, "two", seen.etag)
+    with pytest.raises(grpc.RpcError) as raised:
+        update(first, "three", seen.etag)
+
+    assert changed.description == "two" and changed.etag != seen.etag
+    assert raised.value.code() == grpc.StatusCode.ABORTED
+    assert error_info(raised.value).reason == "STALE_ETAG"
+
+
+def test_killing_one_daemon_mid_write_loses_nothing_it_acknowledged(
+    two_daemons: list[Daemon], postgres_catalog: PostgresDatabase
+) -> None:
+    doomed, survivor = two_daemons
+    create_model(doomed, "risk")
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    enough = threading.Event()
+    stop = threading.Event()
+
+    def write_until_killed(api: Stubs, index: int) -> int:
+        refused = 0
+        for n in range(200):
+            if stop.is_set():
+                break
+            try:
+                name = register(api, "risk", description=f"{index}-{n}", request_id=f"{index}-{n}",
+                                timeout=RPC_TIMEOUT).name  # fmt: skip
+            except grpc.RpcError:
+                refused += 1
+                if index % 2 == 0:
+                    break  # the killed daemon's writers stop; the survivor's go on
+                continue
+            with lock:
+                acknowledged.append(name)
+                if len(acknowledged) >= 60:
+                    enough.set()
+        return refused
+
+    def kill_when_enough() -> None:
+        enough.wait(120)
+        doomed.kill()
+        stop.set()
+
+    killer = threading.Thread(target=kill_when_enough)
+    killer.start()
+    try:
+        race(two_daemons, write_until_killed)
+    finally:
+        stop.set()
+        enough.set()
+        killer.join()
+
+    assert doomed.process.returncode == -9
+    numbers = [int(name.rsplit("/", 1)[1]) for name in acknowledged]
+    assert len(set(numbers)) == len(numbers)
+    with survivor.channel() as channel:
+        api = stubs(channel)
+        for name in acknowledged:
+            api.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name=name), timeout=RPC_TIMEOUT)
+        after = register(api, "risk", description="after the kill")
+    with postgres_catalog.connect() as conn:
+        stored = {r[0] for r in conn.execute("SELECT number FROM versions WHERE model = 'risk'").fetchall()}
+    assert set(numbers) <= stored
+    assert int(after.name.rsplit("/", 1)[1]) == max(stored)
+    assert cli.main(["--address", survivor.address, "audit", "verify"]) == 0

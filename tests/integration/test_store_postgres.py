@@ -1,0 +1,180 @@
+"""What only the PostgreSQL catalog has to say: a server that is not there, a connection that is
+lost, several daemons writing to one catalog, and what it refuses to do."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from studbook.daemon.domain.errors import RegistryError
+from studbook.daemon.domain.model import Event, Model
+from studbook.daemon.store.interface import StoreTransaction
+from studbook.daemon.store.postgres.catalog import PostgresCatalog
+from studbook.daemon.store.records import StoreError
+from studbook.daemon.store.writer import Writer
+from support.net import free_port
+from support.postgres import PostgresDatabase
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def add_model(name: str):  # type: ignore[no-untyped-def]
+    def operation(tx: StoreTransaction) -> str:
+        tx.insert_model(Model(name=name, create_time=NOW, update_time=NOW), "")
+        return name
+
+    return operation
+
+
+@pytest.fixture
+def catalog(postgres_catalog: PostgresDatabase):  # type: ignore[no-untyped-def]
+    opened = PostgresCatalog(postgres_catalog.url)
+    yield opened
+    opened.close()
+
+
+def test_a_server_that_is_not_there_is_unavailable_with_a_reason_that_says_so() -> None:
+    with pytest.raises(StoreError) as raised:
+        PostgresCatalog(f"postgresql://nobody:secret@127.0.0.1:{free_port()}/catalog")
+
+    assert raised.value.reason == "POSTGRES_UNREACHABLE"
+    assert "PostgreSQL is unreachable" in raised.value.message
+    assert "secret" not in raised.value.message, "the password never appears in a message"
+
+
+def test_reopening_keeps_the_data_and_the_catalog_id(postgres_catalog: PostgresDatabase) -> None:
+    first = PostgresCatalog(postgres_catalog.url)
+    identity = first.identity()
+    tx = first.transaction()
+    tx.begin()
+    add_model("kept")(tx)
+    tx.commit()
+    first.close()
+
+    again = PostgresCatalog(postgres_catalog.url)
+    try:
+        assert [row[0] for row in again.query("SELECT name FROM models")] == ["kept"]
+        assert again.identity() == identity
+    finally:
+        again.close()
+
+
+def test_times_and_json_read_back_as_the_duckdb_catalog_gives_them(catalog: PostgresCatalog) -> None:
+    tx = catalog.transaction()
+    tx.begin()
+    tx.insert_model(Model(name="m", create_time=NOW, update_time=NOW, tags={"b": "1", "a": "2"}), "")
+    tx.commit()
+
+    (model,) = catalog.load_models()
+
+    assert model.create_time == NOW and model.create_time.utcoffset() is not None
+    assert model.tags == {"a": "2", "b": "1"}
+
+
+def test_a_lost_connection_fails_one_write_and_the_writer_connects_again(
+    catalog: PostgresCatalog, postgres_catalog: PostgresDatabase
+) -> None:
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    writer.start()
+    try:
+        assert writer.submit(add_model("before")).result(10) == "before"
+        with postgres_catalog.connect() as admin:  # as a server restart or a dropped network would
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        with pytest.raises(RegistryError) as raised:
+            writer.submit(add_model("lost")).result(10)
+        assert raised.value.reason in ("POSTGRES_UNREACHABLE", "STORE_UNAVAILABLE")
+        assert writer.submit(add_model("after")).result(10) == "after"
+    finally:
+        writer.stop()
+    assert sorted(row[0] for row in catalog.query("SELECT name FROM models")) == ["after", "before"]
+
+
+class Daemon:
+    """What a daemon keeps of a catalog for its writes: the revision it numbers events from,
+    reloaded when its writer rolls back (as the daemon's WriterState is)."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.name = name
+        self.catalog = PostgresCatalog(url)
+        self.revision = self.catalog.max_revision()
+        self.writer = Writer(self.catalog, lambda _: None, self.reload)
+        self.reloads = 0
+
+    def reload(self) -> None:
+        self.reloads += 1
+        self.revision = self.catalog.max_revision()
+
+    def write(self, tx: StoreTransaction) -> int:
+        self.revision += 1
+        tx.insert_event(Event(self.revision, NOW, "test", self.name, "", "t"), "")
+        return self.revision
+
+
+def test_a_daemon_whose_state_is_stale_reloads_it_and_writes_after_the_other(
+    postgres_catalog: PostgresDatabase,
+) -> None:
+    first, second = Daemon(postgres_catalog.url, "first"), Daemon(postgres_catalog.url, "second")
+    try:
+        first.writer.start()
+        second.writer.start()
+        assert first.writer.submit(first.write).result(10) == 1
+        # `second` still believes the catalog is at revision 0.
+        assert second.writer.submit(second.write).result(10) == 2
+    finally:
+        for daemon in (first, second):
+            daemon.writer.stop()
+            daemon.catalog.close()
+    assert (first.reloads, second.reloads) == (0, 1)
+
+
+def test_two_daemons_on_one_catalog_commit_every_revision_once_and_in_order(
+    postgres_catalog: PostgresDatabase,
+) -> None:
+    """Each daemon numbers its events from its in-memory revision; a daemon whose state is stale
+    (the other one committed meanwhile) reloads it and runs its group again."""
+    daemons = [Daemon(postgres_catalog.url, f"daemon/{i}") for i in range(2)]
+    start = threading.Barrier(len(daemons))
+    futures: dict[str, list[Future[int]]] = {d.name: [] for d in daemons}
+
+    def submit_all(daemon: Daemon) -> None:
+        start.wait(5)  # both at once, so their transactions interleave
+        for _ in range(30):
+            futures[daemon.name].append(daemon.writer.submit(daemon.write))
+
+    threads = [threading.Thread(target=submit_all, args=(d,)) for d in daemons]
+    try:
+        for daemon in daemons:
+            daemon.writer.start()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        revisions = {name: [f.result(30) for f in found] for name, found in futures.items()}
+    finally:
+        for daemon in daemons:
+            daemon.writer.stop()
+            daemon.catalog.close()
+
+    assert sorted(r for found in revisions.values() for r in found) == list(range(1, 61))
+    with postgres_catalog.connect() as conn:
+        stored = conn.execute("SELECT revision, subject FROM events ORDER BY revision").fetchall()
+    assert [row[0] for row in stored] == list(range(1, 61))
+    for name, found in revisions.items():
+        assert found == sorted(found), "a daemon's own writes keep the order it submitted them in"
+        assert {r for r, subject in stored if subject == name} == set(found)
+
+
+def test_a_backup_of_a_postgresql_catalog_is_refused_with_what_to_do_instead(
+    catalog: PostgresCatalog, tmp_path: Path
+) -> None:
+    with pytest.raises(StoreError) as raised:
+        catalog.snapshot_into(tmp_path / "copy.duckdb")
+
+    assert raised.value.reason == "BACKUP_UNSUPPORTED"
+    assert "pg_dump" in raised.value.message

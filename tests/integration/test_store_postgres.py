@@ -4,6 +4,7 @@ lost, several daemons writing to one catalog, and what it refuses to do."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from studbook.daemon.store.interface import StoreTransaction
 from studbook.daemon.store.postgres.catalog import PostgresCatalog
 from studbook.daemon.store.records import StoreError
 from studbook.daemon.store.writer import Writer
+from support.cutting_proxy import CuttingProxy
 from support.net import free_port
 from support.postgres import PostgresDatabase
 
@@ -178,3 +180,49 @@ def test_a_backup_of_a_postgresql_catalog_is_refused_with_what_to_do_instead(
 
     assert raised.value.reason == "BACKUP_UNSUPPORTED"
     assert "pg_dump" in raised.value.message
+
+
+@pytest.fixture
+def proxy(postgres_catalog: PostgresDatabase) -> Iterator[CuttingProxy]:
+    cutting = CuttingProxy(postgres_catalog.server.port)
+    yield cutting
+    cutting.close()
+
+
+def test_a_commit_that_landed_while_its_connection_failed_is_answered_as_done(
+    proxy: CuttingProxy, postgres_catalog: PostgresDatabase
+) -> None:
+    daemon = Daemon(proxy.url(postgres_catalog.name), "d")
+    daemon.writer.start()
+    try:
+        assert daemon.writer.submit(daemon.write).result(10) == 1
+        proxy.arm("after")
+        assert daemon.writer.submit(daemon.write).result(10) == 2, "the answer was lost, the write stands"
+        assert proxy.cut.is_set()
+        assert daemon.writer.submit(daemon.write).result(10) == 3, "the writer connected again"
+    finally:
+        daemon.writer.stop()
+        daemon.catalog.close()
+    assert daemon.reloads == 0, "nothing to reload: the state already held the commit"
+    with postgres_catalog.connect() as conn:
+        assert [r[0] for r in conn.execute("SELECT revision FROM events ORDER BY revision").fetchall()] == [1, 2, 3]
+
+
+def test_a_commit_lost_on_the_way_is_refused_and_the_next_write_takes_its_revision(
+    proxy: CuttingProxy, postgres_catalog: PostgresDatabase
+) -> None:
+    daemon = Daemon(proxy.url(postgres_catalog.name), "d")
+    daemon.writer.start()
+    try:
+        assert daemon.writer.submit(daemon.write).result(10) == 1
+        proxy.arm("before")
+        with pytest.raises(RegistryError) as raised:
+            daemon.writer.submit(daemon.write).result(10)
+        assert proxy.cut.is_set()
+        assert daemon.writer.submit(daemon.write).result(10) == 2
+    finally:
+        daemon.writer.stop()
+        daemon.catalog.close()
+    assert raised.value.reason == "POSTGRES_UNREACHABLE"
+    with postgres_catalog.connect() as conn:
+        assert [r[0] for r in conn.execute("SELECT revision FROM events ORDER BY revision").fetchall()] == [1, 2]

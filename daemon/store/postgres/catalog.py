@@ -33,7 +33,14 @@ from studbook.daemon.store import rows
 from studbook.daemon.store.dialect import POSTGRES
 from studbook.daemon.store.postgres.migrate import describe, migrate
 from studbook.daemon.store.reads import CatalogReads
-from studbook.daemon.store.records import CatalogMovedOn, CatalogSnapshot, StoreError, StoreFull, first_line
+from studbook.daemon.store.records import (
+    CatalogMovedOn,
+    CatalogSnapshot,
+    DurableCommit,
+    StoreError,
+    StoreFull,
+    first_line,
+)
 from studbook.daemon.store.rows import MODEL_COLUMNS
 from studbook.daemon.store.writes import TransactionWrites
 
@@ -180,6 +187,16 @@ class PostgresCatalog(CatalogReads):
     def model_request_ids(self) -> dict[str, str]:
         return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
 
+    def holds(self, revision: int, chain_hash: str) -> bool:
+        """Whether the catalog holds `revision` with that chain hash, asked on a new connection
+        (the writer's failed); False when the server cannot be asked either."""
+        try:
+            with psycopg.connect(self._dsn, autocommit=True, **_connect_options()) as conn:
+                found = conn.execute("SELECT chain_hash FROM events WHERE revision = %s", [revision]).fetchone()
+        except psycopg.Error:
+            return False
+        return found is not None and found[0] == chain_hash
+
     def snapshot_into(self, target: Path) -> CatalogSnapshot:
         raise StoreError(
             f"online backups copy a DuckDB catalog; the catalog {self._location} is in PostgreSQL: back it up "
@@ -223,6 +240,8 @@ class PostgresTransaction(TransactionWrites):
     catalog: PostgresCatalog
     shapes: TableShapes
     _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
+    # The newest revision when the transaction began, under the write lock.
+    _begun_at: int = 0
     dialect = POSTGRES
 
     def begin(self) -> None:
@@ -234,6 +253,7 @@ class PostgresTransaction(TransactionWrites):
         except psycopg.Error as exc:
             raise store_error(exc, self.catalog.location, "catalog write failed") from exc
         revision = int(found[0]) if found else 0
+        self._begun_at = revision
         known = self.catalog._known_revision
         if known is not None and revision != known:
             raise CatalogMovedOn(
@@ -242,9 +262,21 @@ class PostgresTransaction(TransactionWrites):
 
     def commit(self) -> None:
         self.flush()
-        found = self.conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchone()
-        self.conn.execute("COMMIT")
-        self.catalog._known_revision = int(found[0]) if found else 0
+        found = self.conn.execute("SELECT revision, chain_hash FROM events ORDER BY revision DESC LIMIT 1").fetchone()
+        revision, head = (int(found[0]), str(found[1])) if found else (0, "")
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            # The connection failed with COMMIT sent: it may have landed. A group that wrote
+            # events says so by its newest one, looked up on a new connection.
+            if revision > self._begun_at and self.catalog.holds(revision, head):
+                self.catalog._known_revision = revision
+                raise DurableCommit(
+                    f"the connection to {self.catalog.location} failed as revision {revision} was committed, "
+                    "and the revision is there"
+                ) from exc
+            raise store_error(exc, self.catalog.location, "catalog write failed") from exc
+        self.catalog._known_revision = revision
 
     def rollback(self) -> None:
         self._pending.clear()

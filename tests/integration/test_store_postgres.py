@@ -226,3 +226,40 @@ def test_a_commit_lost_on_the_way_is_refused_and_the_next_write_takes_its_revisi
     assert raised.value.reason == "POSTGRES_UNREACHABLE"
     with postgres_catalog.connect() as conn:
         assert [r[0] for r in conn.execute("SELECT revision FROM events ORDER BY revision").fetchall()] == [1, 2]
+
+
+def test_a_database_that_does_not_exist_is_refused_with_how_to_make_it(postgres_server) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(StoreError) as raised:
+        PostgresCatalog(postgres_server.url("no_such_database"))
+
+    assert raised.value.reason == "POSTGRES_NO_DATABASE"
+    assert "createdb" in raised.value.message
+
+
+def test_the_catalog_goes_into_the_schema_the_url_names(postgres_empty: PostgresDatabase) -> None:
+    with postgres_empty.connect() as conn:
+        conn.execute("CREATE SCHEMA registry")
+    catalog = PostgresCatalog(f"{postgres_empty.url}?options=-csearch_path%3Dregistry")
+    try:
+        tx = catalog.transaction()
+        tx.begin()
+        tx.insert_model(Model(name="m", create_time=NOW, update_time=NOW), "")
+        tx.commit()
+        (model,) = catalog.load_models()
+    finally:
+        catalog.close()
+
+    assert model.create_time == NOW
+    with postgres_empty.connect() as conn:
+        schemas = {row[0] for row in conn.execute(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name IN ('models', 'meta')").fetchall()}  # fmt: skip
+    assert schemas == {"registry"}
+
+
+def test_a_login_the_server_refuses_says_to_check_the_user_and_password(postgres_catalog: PostgresDatabase) -> None:
+    port = postgres_catalog.server.port
+    with pytest.raises(StoreError) as raised:
+        PostgresCatalog(f"postgresql://no_such_user:secret@127.0.0.1:{port}/{postgres_catalog.name}")
+
+    assert raised.value.reason == "POSTGRES_LOGIN_REFUSED"
+    assert "secret" not in raised.value.message

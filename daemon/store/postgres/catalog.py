@@ -16,6 +16,7 @@ writer reloads its state and runs the group again, so revisions stay gapless and
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Iterable, Sequence
@@ -56,18 +57,22 @@ POOL_TIMEOUT = 10.0
 POOL_SIZE = 8
 # SQLSTATE of "disk full" (class 53: insufficient resources).
 _DISK_FULL = "53100"
+# What libpq says when the server refuses the login itself.
+_LOGIN_REFUSED = ("password authentication failed", "no pg_hba.conf entry", "role \"", "authentication failed")
 # SQLSTATEs that mean the server is gone or going: admin, crash and starting-up shutdowns.
 _SERVER_GONE = ("57P01", "57P02", "57P03")
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """What every connection needs: JSON as its text (as DuckDB gives it), times in UTC."""
+    """What every connection needs: JSON as its text (as DuckDB gives it), times in UTC. Set
+    here rather than in the URL's `options`, which stay the user's (a search_path, say)."""
     for name in ("json", "jsonb"):
         conn.adapters.register_loader(name, TextLoader)
+    conn.execute("SET TimeZone TO 'UTC'")
 
 
 def _connect_options() -> dict[str, Any]:
-    return {"connect_timeout": CONNECT_TIMEOUT, "options": "-c TimeZone=UTC"}
+    return {"connect_timeout": CONNECT_TIMEOUT}
 
 
 class PostgresCatalog(CatalogReads):
@@ -98,9 +103,9 @@ class PostgresCatalog(CatalogReads):
     def _connect(self) -> psycopg.Connection[Any]:
         try:
             conn = psycopg.connect(self._dsn, autocommit=True, **_connect_options())
+            _configure(conn)
         except psycopg.Error as exc:
-            raise unreachable(self._location, exc) from exc
-        _configure(conn)
+            raise refused_connection(self._location, exc) from exc
         return conn
 
     @property
@@ -312,6 +317,25 @@ def _redacted(dsn: str) -> str:
         return "the PostgreSQL catalog (its address does not parse)"
     host, port, user, dbname = (parts.get(k, "") for k in ("host", "port", "user", "dbname"))
     return f"postgresql://{f'{user}@' if user else ''}{host or 'localhost'}{f':{port}' if port else ''}/{dbname}"
+
+
+def refused_connection(location: str, exc: psycopg.Error) -> StoreError:
+    """Why a connection could not be made, and what to do about it."""
+    # libpq reports a failed connection by its message alone, without a SQLSTATE.
+    state, message = exc.sqlstate or "", str(exc)
+    if state.startswith("28") or any(words in message for words in _LOGIN_REFUSED):
+        return StoreError(
+            f"PostgreSQL at {location} refused the login ({first_line(exc)}); check the user in --catalog and "
+            "its password (in ~/.pgpass or PGPASSWORD)",
+            reason="POSTGRES_LOGIN_REFUSED",
+        )
+    if state == "3D000" or re.search(r'database "[^"]*" does not exist', message):
+        return StoreError(
+            f"PostgreSQL at {location} has no such database ({first_line(exc)}); create it first "
+            "(`createdb`, or CREATE DATABASE), empty: studbook creates its tables in it",
+            reason="POSTGRES_NO_DATABASE",
+        )
+    return unreachable(location, exc)
 
 
 def unreachable(location: str, exc: BaseException) -> StoreError:

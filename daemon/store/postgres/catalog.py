@@ -58,7 +58,7 @@ POOL_SIZE = 8
 # SQLSTATE of "disk full" (class 53: insufficient resources).
 _DISK_FULL = "53100"
 # What libpq says when the server refuses the login itself.
-_LOGIN_REFUSED = ("password authentication failed", "no pg_hba.conf entry", "role \"", "authentication failed")
+_LOGIN_REFUSED = ("password authentication failed", "no pg_hba.conf entry", 'role "', "authentication failed")
 # SQLSTATEs that mean the server is gone or going: admin, crash and starting-up shutdowns.
 _SERVER_GONE = ("57P01", "57P02", "57P03")
 

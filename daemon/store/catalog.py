@@ -48,6 +48,7 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
     CatalogSnapshot,
     DropFileRow,
     DropRow,
+    DurableCommit,
     KeptScope,
     Page,
     StoredBlob,
@@ -77,11 +78,6 @@ def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
         tuple(v.replace(tzinfo=UTC) if isinstance(v, datetime) and v.tzinfo is None else v for v in row)
         for row in found
     ]
-
-
-class DurableCommit(Exception):
-    """DuckDB committed the transaction, then failed the checkpoint that followed it and
-    invalidated its connection: the writes are durable, the connection must be reopened."""
 
 
 # DuckDB 1.5's words when an autocheckpoint fails after a commit that did land.

@@ -98,6 +98,12 @@ class Dialect:
             return f"jsonb_array_elements({column})"
         return f"unnest(json_extract({column}, '$[*]'))"
 
+    def text_order(self, sql: str) -> str:
+        """Text as it sorts and compares for ordering and paging: by its bytes, as DuckDB does,
+        whatever collation the PostgreSQL database was created with, so both backends list in
+        one order (and a page token's seek compares as ORDER BY sorts)."""
+        return f'({sql} COLLATE "C")' if self.is_postgres else sql
+
     # -- casts and aggregates --------------------------------------------------------------
 
     def to_double(self, sql: str, params: Sequence[object]) -> tuple[str, list[object]]:

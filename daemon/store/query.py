@@ -225,6 +225,8 @@ def compile_order(
             metric: str | None = None) -> None:  # fmt: skip
         # A key equal to an earlier one never decides anything (`name, number` repeats
         # v.number); dropping it keeps ORDER BY and the page token's seek condition short.
+        if kind is str:
+            sql = dialect.text_order(sql)
         if not any(key.expr == Fragment(sql, params) for key in keys):
             keys.append(SortKey(Fragment(sql, params), descending, kind, nullable, metric))
 

@@ -25,6 +25,12 @@ class StoreFull(ResourceExhausted):
     reason = "STORE_FULL"
 
 
+class DurableCommit(Exception):
+    """The commit landed, then the connection failed (DuckDB: the checkpoint after it met a full
+    disk; PostgreSQL: the connection dropped before the answer came back, and the revision was
+    found committed): the writes are durable, the connection must be reopened."""
+
+
 class CatalogMovedOn(Exception):
     """Another daemon committed to a shared catalog since this one last read its revision: the
     writer's in-memory state is stale. Raised by `begin` with the transaction still open and its

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import Daemon, start_daemon, stop_daemon
+from conftest import start_daemon, stop_daemon
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2, stages_pb2
 from support.postgres import PostgresDatabase
 from support.rpc import Stubs, register, stubs

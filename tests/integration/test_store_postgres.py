@@ -4,6 +4,7 @@ lost, several daemons writing to one catalog, and what it refuses to do."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,7 @@ from studbook.daemon.store.interface import StoreTransaction
 from studbook.daemon.store.postgres.catalog import PostgresCatalog
 from studbook.daemon.store.records import StoreError
 from studbook.daemon.store.writer import Writer
+from support.cutting_proxy import CuttingProxy
 from support.net import free_port
 from support.postgres import PostgresDatabase
 
@@ -178,3 +180,86 @@ def test_a_backup_of_a_postgresql_catalog_is_refused_with_what_to_do_instead(
 
     assert raised.value.reason == "BACKUP_UNSUPPORTED"
     assert "pg_dump" in raised.value.message
+
+
+@pytest.fixture
+def proxy(postgres_catalog: PostgresDatabase) -> Iterator[CuttingProxy]:
+    cutting = CuttingProxy(postgres_catalog.server.port)
+    yield cutting
+    cutting.close()
+
+
+def test_a_commit_that_landed_while_its_connection_failed_is_answered_as_done(
+    proxy: CuttingProxy, postgres_catalog: PostgresDatabase
+) -> None:
+    daemon = Daemon(proxy.url(postgres_catalog.name), "d")
+    daemon.writer.start()
+    try:
+        assert daemon.writer.submit(daemon.write).result(10) == 1
+        proxy.arm("after")
+        assert daemon.writer.submit(daemon.write).result(10) == 2, "the answer was lost, the write stands"
+        assert proxy.cut.is_set()
+        assert daemon.writer.submit(daemon.write).result(10) == 3, "the writer connected again"
+    finally:
+        daemon.writer.stop()
+        daemon.catalog.close()
+    assert daemon.reloads == 0, "nothing to reload: the state already held the commit"
+    with postgres_catalog.connect() as conn:
+        assert [r[0] for r in conn.execute("SELECT revision FROM events ORDER BY revision").fetchall()] == [1, 2, 3]
+
+
+def test_a_commit_lost_on_the_way_is_refused_and_the_next_write_takes_its_revision(
+    proxy: CuttingProxy, postgres_catalog: PostgresDatabase
+) -> None:
+    daemon = Daemon(proxy.url(postgres_catalog.name), "d")
+    daemon.writer.start()
+    try:
+        assert daemon.writer.submit(daemon.write).result(10) == 1
+        proxy.arm("before")
+        with pytest.raises(RegistryError) as raised:
+            daemon.writer.submit(daemon.write).result(10)
+        assert proxy.cut.is_set()
+        assert daemon.writer.submit(daemon.write).result(10) == 2
+    finally:
+        daemon.writer.stop()
+        daemon.catalog.close()
+    assert raised.value.reason == "POSTGRES_UNREACHABLE"
+    with postgres_catalog.connect() as conn:
+        assert [r[0] for r in conn.execute("SELECT revision FROM events ORDER BY revision").fetchall()] == [1, 2]
+
+
+def test_a_database_that_does_not_exist_is_refused_with_how_to_make_it(postgres_server) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(StoreError) as raised:
+        PostgresCatalog(postgres_server.url("no_such_database"))
+
+    assert raised.value.reason == "POSTGRES_NO_DATABASE"
+    assert "createdb" in raised.value.message
+
+
+def test_the_catalog_goes_into_the_schema_the_url_names(postgres_empty: PostgresDatabase) -> None:
+    with postgres_empty.connect() as conn:
+        conn.execute("CREATE SCHEMA registry")
+    catalog = PostgresCatalog(f"{postgres_empty.url}?options=-csearch_path%3Dregistry")
+    try:
+        tx = catalog.transaction()
+        tx.begin()
+        tx.insert_model(Model(name="m", create_time=NOW, update_time=NOW), "")
+        tx.commit()
+        (model,) = catalog.load_models()
+    finally:
+        catalog.close()
+
+    assert model.create_time == NOW
+    with postgres_empty.connect() as conn:
+        schemas = {row[0] for row in conn.execute(
+            "SELECT table_schema FROM information_schema.tables WHERE table_name IN ('models', 'meta')").fetchall()}  # fmt: skip
+    assert schemas == {"registry"}
+
+
+def test_a_login_the_server_refuses_says_to_check_the_user_and_password(postgres_catalog: PostgresDatabase) -> None:
+    port = postgres_catalog.server.port
+    with pytest.raises(StoreError) as raised:
+        PostgresCatalog(f"postgresql://no_such_user:secret@127.0.0.1:{port}/{postgres_catalog.name}")
+
+    assert raised.value.reason == "POSTGRES_LOGIN_REFUSED"
+    assert "secret" not in raised.value.message

@@ -18,6 +18,7 @@ another one committing between its reload and its next try.
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -33,11 +34,18 @@ from studbook.daemon.domain.errors import RegistryError
 from studbook.daemon.domain.model import Model
 from studbook.daemon.store import rows
 from studbook.daemon.store.dialect import POSTGRES
+from studbook.daemon.store.postgres.listener import CHANNEL, Listener
 from studbook.daemon.store.postgres.migrate import describe, migrate
 from studbook.daemon.store.reads import CatalogReads
-from studbook.daemon.store.records import CatalogMovedOn, CatalogSnapshot, StoreError, StoreFull, first_line
+from studbook.daemon.store.records import (
+    CatalogMovedOn,
+    CatalogSnapshot,
+    DurableCommit,
+    StoreError,
+    StoreFull,
+    first_line,
+)
 from studbook.daemon.store.rows import MODEL_COLUMNS
-from studbook.daemon.store.postgres.listener import CHANNEL, Listener
 from studbook.daemon.store.writes import TransactionWrites, is_query
 
 if TYPE_CHECKING:
@@ -52,18 +60,22 @@ POOL_TIMEOUT = 10.0
 POOL_SIZE = 8
 # SQLSTATE of "disk full" (class 53: insufficient resources).
 _DISK_FULL = "53100"
+# What libpq says when the server refuses the login itself.
+_LOGIN_REFUSED = ("password authentication failed", "no pg_hba.conf entry", 'role "', "authentication failed")
 # SQLSTATEs that mean the server is gone or going: admin, crash and starting-up shutdowns.
 _SERVER_GONE = ("57P01", "57P02", "57P03")
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """What every connection needs: JSON as its text (as DuckDB gives it), times in UTC."""
+    """What every connection needs: JSON as its text (as DuckDB gives it), times in UTC. Set
+    here rather than in the URL's `options`, which stay the user's (a search_path, say)."""
     for name in ("json", "jsonb"):
         conn.adapters.register_loader(name, TextLoader)
+    conn.execute("SET TimeZone TO 'UTC'")
 
 
 def _connect_options() -> dict[str, Any]:
-    return {"connect_timeout": CONNECT_TIMEOUT, "options": "-c TimeZone=UTC"}
+    return {"connect_timeout": CONNECT_TIMEOUT}
 
 
 class PostgresCatalog(CatalogReads):
@@ -94,9 +106,9 @@ class PostgresCatalog(CatalogReads):
     def _connect(self) -> psycopg.Connection[Any]:
         try:
             conn = psycopg.connect(self._dsn, autocommit=True, **_connect_options())
+            _configure(conn)
         except psycopg.Error as exc:
-            raise unreachable(self._location, exc) from exc
-        _configure(conn)
+            raise refused_connection(self._location, exc) from exc
         return conn
 
     @property
@@ -185,6 +197,16 @@ class PostgresCatalog(CatalogReads):
     def model_request_ids(self) -> dict[str, str]:
         return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
 
+    def holds(self, revision: int, chain_hash: str) -> bool:
+        """Whether the catalog holds `revision` with that chain hash, asked on a new connection
+        (the writer's failed); False when the server cannot be asked either."""
+        try:
+            with psycopg.connect(self._dsn, autocommit=True, **_connect_options()) as conn:
+                found = conn.execute("SELECT chain_hash FROM events WHERE revision = %s", [revision]).fetchone()
+        except psycopg.Error:
+            return False
+        return found is not None and found[0] == chain_hash
+
     def snapshot_into(self, target: Path) -> CatalogSnapshot:
         raise StoreError(
             f"online backups copy a DuckDB catalog; the catalog {self._location} is in PostgreSQL: back it up "
@@ -229,6 +251,8 @@ class PostgresTransaction(TransactionWrites):
     shapes: TableShapes
     _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     writes: int = 0
+    # The newest revision when the transaction began, under the write lock.
+    _begun_at: int = 0
     dialect = POSTGRES
 
     def begin(self) -> None:
@@ -240,6 +264,7 @@ class PostgresTransaction(TransactionWrites):
         except psycopg.Error as exc:
             raise store_error(exc, self.catalog.location, "catalog write failed") from exc
         revision = int(found[0]) if found else 0
+        self._begun_at = revision
         known = self.catalog._known_revision
         if known is not None and revision != known:
             raise CatalogMovedOn(
@@ -248,13 +273,24 @@ class PostgresTransaction(TransactionWrites):
 
     def commit(self) -> None:
         self.flush()
-        found = self.conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchone()
-        revision = int(found[0]) if found else 0
+        found = self.conn.execute("SELECT revision, chain_hash FROM events ORDER BY revision DESC LIMIT 1").fetchone()
+        revision, head = (int(found[0]), str(found[1])) if found else (0, "")
         if revision != self.catalog._known_revision:
             # Delivered when the transaction commits, and only if it does: wakes the other
             # daemons' followers (see `listener`).
             self.conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(revision)])
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            # The connection failed with COMMIT sent: it may have landed. A group that wrote
+            # events says so by its newest one, looked up on a new connection.
+            if revision > self._begun_at and self.catalog.holds(revision, head):
+                self.catalog._known_revision = revision
+                raise DurableCommit(
+                    f"the connection to {self.catalog.location} failed as revision {revision} was committed, "
+                    "and the revision is there"
+                ) from exc
+            raise store_error(exc, self.catalog.location, "catalog write failed") from exc
         self.catalog._known_revision = revision
 
     def rollback(self) -> None:
@@ -295,6 +331,25 @@ def _redacted(dsn: str) -> str:
         return "the PostgreSQL catalog (its address does not parse)"
     host, port, user, dbname = (parts.get(k, "") for k in ("host", "port", "user", "dbname"))
     return f"postgresql://{f'{user}@' if user else ''}{host or 'localhost'}{f':{port}' if port else ''}/{dbname}"
+
+
+def refused_connection(location: str, exc: psycopg.Error) -> StoreError:
+    """Why a connection could not be made, and what to do about it."""
+    # libpq reports a failed connection by its message alone, without a SQLSTATE.
+    state, message = exc.sqlstate or "", str(exc)
+    if state.startswith("28") or any(words in message for words in _LOGIN_REFUSED):
+        return StoreError(
+            f"PostgreSQL at {location} refused the login ({first_line(exc)}); check the user in --catalog and "
+            "its password (in ~/.pgpass or PGPASSWORD)",
+            reason="POSTGRES_LOGIN_REFUSED",
+        )
+    if state == "3D000" or re.search(r'database "[^"]*" does not exist', message):
+        return StoreError(
+            f"PostgreSQL at {location} has no such database ({first_line(exc)}); create it first "
+            "(`createdb`, or CREATE DATABASE), empty: studbook creates its tables in it",
+            reason="POSTGRES_NO_DATABASE",
+        )
+    return unreachable(location, exc)
 
 
 def unreachable(location: str, exc: BaseException) -> StoreError:

@@ -105,6 +105,9 @@ class Core:
         # and those that came early (a local commit published before a remote one before it).
         self._hub_next = self.state.revision + 1
         self._hub_early: dict[int, Event] = {}
+        # Called on the follower's thread with other daemons' events, after the read cache took
+        # them: for use cases that keep state of their own in memory (the access tokens).
+        self.remote_hooks: list[Callable[[list[Event]], None]] = []
 
     def _chain_unchained_events(self) -> None:
         """Events from before the audit chain existed get their hashes, once, before any write.
@@ -321,10 +324,12 @@ class Core:
         touched = {event.model for event in events if event.model}
         if touched:
             self.cache.forget_versions(touched)
-            loaded = {m.name: m for m in self.catalog.load_models() if m.name in touched}
+            loaded = {m.name: m for m in self.catalog.load_models(sorted(touched))}
             self.cache.replace_models(touched, loaded, events[-1].revision)
         else:
             self.cache.revision = max(self.cache.revision, events[-1].revision)
+        for hook in self.remote_hooks:
+            hook(events)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._deliver, events)
 

@@ -241,15 +241,27 @@ class Catalog(CatalogReads):
         assert found is not None
         return found
 
-    def load_models(self) -> list[Model]:
+    def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
+        """Every model with its counts and holders; only those named, when `names` is given."""
+        only, params = (
+            ("", []) if names is None else (" WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)])
+        )
         models = {
-            m.name: m for m in map(rows.model_from_row, self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models"))
-        }
-        for name, count, latest in self.query("SELECT model, count(*), max(number) FROM versions GROUP BY model"):
-            models[name].version_count = count
-            models[name].latest_version = latest
-        for model, label, is_alias, number in self.query("SELECT model, label, is_alias, number FROM stage_holders"):
-            (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
+            m.name: m
+            for m in map(rows.model_from_row,
+                         self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
+        }  # fmt: skip
+        for name, count, latest in self.query(
+            f"SELECT model, count(*), max(number) FROM versions{only.format('model')} GROUP BY model", params
+        ):
+            if name in models:
+                models[name].version_count = count
+                models[name].latest_version = latest
+        for model, label, is_alias, number in self.query(
+            f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
+        ):
+            if model in models:
+                (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
     def load_promotion_index(self) -> tuple[int, dict[str, int]]:

@@ -37,6 +37,8 @@ FOLLOW_BATCH = 1_000
 # catalog (between COMMIT and its publication), a pause at a time.
 _OWN_COMMIT_PAUSE = 0.002
 _OWN_COMMIT_WAIT = 5.0
+# Past this many events by other daemons, the writer loads its state whole rather than by parts.
+_REFRESH_LIMIT = 10_000
 
 
 def _nothing() -> None:
@@ -85,7 +87,7 @@ class Core:
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._init_following()
-        self.writer = Writer(catalog, self._published, self._reload)
+        self.writer = Writer(catalog, self._published, self._reload, self._moved_on)
 
     def _init_following(self) -> None:
         """On a catalog other daemons write too, this daemon follows their commits: see `catch_up`."""
@@ -266,6 +268,19 @@ class Core:
                 self._uncommitted.clear()  # rolled back: another daemon may commit these revisions
             # The writer decides on cached records too (the latest version's): bring the cache
             # up to what the reloaded state saw.
+            self.catch_up()
+
+    def _moved_on(self) -> None:
+        """Other daemons committed since the writer's last look; its transaction holds the write
+        lock. The state reads again only what their events touched, unless there are so many
+        that loading it whole costs less (or a deletion needs it)."""
+        events = self.catalog.events_after(self.state.revision, _REFRESH_LIMIT)
+        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events):
+            self._reload()
+            return
+        if self.following:
+            with self._own_lock:
+                self._uncommitted.clear()
             self.catch_up()
 
     # -- following other daemons' commits ------------------------------------------------

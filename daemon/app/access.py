@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -22,6 +23,7 @@ from studbook.daemon.domain.access import (
     validate_display_name,
 )
 from studbook.daemon.domain.errors import AlreadyExists, InvalidArgument, NotFound, RegistryError, Unauthenticated
+from studbook.daemon.domain.model import Event
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 MAX_TTL_SECONDS = 10 * 365 * 24 * 3600
@@ -59,6 +61,25 @@ class AccessUseCases:
         # Read on every call, so kept in memory; replaced after each committed change.
         self.tokens: dict[str, Token] = {t.id: t for t in core.catalog.load_tokens()}
         self.denials = DenialBudget()
+        self._tokens_lock = threading.Lock()
+        core.remote_hooks.append(self._tokens_changed_elsewhere)
+
+    def _tokens_changed_elsewhere(self, events: list[Event]) -> None:
+        """Another daemon on the shared catalog created or revoked tokens: read them again. A
+        token only ever goes from valid to revoked, so the merge keeps a revocation whichever
+        side saw it first, and a token this daemon just created is kept though the read missed it."""
+        if not any(event.type.startswith("token.") for event in events):
+            return
+        loaded = self.core.catalog.load_tokens()
+        with self._tokens_lock:
+            for token in loaded:
+                known = self.tokens.get(token.id)
+                if known is None or known.revoke_time is None:
+                    self.tokens[token.id] = token
+
+    def _keep_token(self, token: Token) -> None:
+        with self._tokens_lock:  # against a merge of tokens read before this change (above)
+            self.tokens[token.id] = token
 
     # -- who is calling ---------------------------------------------------------------------
 
@@ -118,7 +139,7 @@ class AccessUseCases:
             return effects
 
         token: Token = await self.core.write(operation)
-        self.tokens[token.id] = token
+        self._keep_token(token)
         return token, secret
 
     async def revoke_token(self, name: str, caller: Caller) -> Token:
@@ -135,7 +156,7 @@ class AccessUseCases:
             return effects
 
         revoked: Token = await self.core.write(operation)
-        self.tokens[revoked.id] = revoked
+        self._keep_token(revoked)
         return revoked
 
     def list_tokens(self, show_revoked: bool) -> list[Token]:

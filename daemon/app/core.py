@@ -37,6 +37,8 @@ FOLLOW_BATCH = 1_000
 # catalog (between COMMIT and its publication), a pause at a time.
 _OWN_COMMIT_PAUSE = 0.002
 _OWN_COMMIT_WAIT = 5.0
+# Past this many events by other daemons, the writer loads its state whole rather than by parts.
+_REFRESH_LIMIT = 10_000
 
 
 def _nothing() -> None:
@@ -85,7 +87,7 @@ class Core:
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._init_following()
-        self.writer = Writer(catalog, self._published, self._reload)
+        self.writer = Writer(catalog, self._published, self._reload, self._moved_on)
 
     def _init_following(self) -> None:
         """On a catalog other daemons write too, this daemon follows their commits: see `catch_up`."""
@@ -105,6 +107,9 @@ class Core:
         # and those that came early (a local commit published before a remote one before it).
         self._hub_next = self.state.revision + 1
         self._hub_early: dict[int, Event] = {}
+        # Called on the follower's thread with other daemons' events, after the read cache took
+        # them: for use cases that keep state of their own in memory (the access tokens).
+        self.remote_hooks: list[Callable[[list[Event]], None]] = []
 
     def _chain_unchained_events(self) -> None:
         """Events from before the audit chain existed get their hashes, once, before any write.
@@ -265,6 +270,19 @@ class Core:
             # up to what the reloaded state saw.
             self.catch_up()
 
+    def _moved_on(self) -> None:
+        """Other daemons committed since the writer's last look; its transaction holds the write
+        lock. The state reads again only what their events touched, unless there are so many
+        that loading it whole costs less (or a deletion needs it)."""
+        events = self.catalog.events_after(self.state.revision, _REFRESH_LIMIT)
+        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events):
+            self._reload()
+            return
+        if self.following:
+            with self._own_lock:
+                self._uncommitted.clear()
+            self.catch_up()
+
     # -- following other daemons' commits ------------------------------------------------
 
     def _wake(self) -> None:
@@ -321,10 +339,12 @@ class Core:
         touched = {event.model for event in events if event.model}
         if touched:
             self.cache.forget_versions(touched)
-            loaded = {m.name: m for m in self.catalog.load_models() if m.name in touched}
+            loaded = {m.name: m for m in self.catalog.load_models(sorted(touched))}
             self.cache.replace_models(touched, loaded, events[-1].revision)
         else:
             self.cache.revision = max(self.cache.revision, events[-1].revision)
+        for hook in self.remote_hooks:
+            hook(events)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._deliver, events)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from studbook.daemon.domain.audit import GENESIS
-from studbook.daemon.domain.model import Model, ModelVersion, VersionStatus
+from studbook.daemon.domain.model import Event, Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.semver import SemVer
 from studbook.daemon.store.interface import Store, StoreTransaction
 
@@ -84,6 +84,30 @@ class WriterState:
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         state.chain_head = catalog.chain_head() or GENESIS
         return state
+
+    def refresh(self, catalog: Store, events: Sequence[Event]) -> bool:
+        """Takes the commits another daemon made after this state's revision (`events`, all of
+        them, read while the write lock is held) by reading again only what they touched: the
+        models they name, their request ids and version facts (dropped, read when next used),
+        new promotions, the chain head and the revision. False, changing nothing, when a full
+        `load` is needed instead (a model this state holds was deleted: request ids of its
+        promotions may be gone with it)."""
+        touched = sorted({event.model for event in events if event.model})
+        loaded = {m.name: m for m in catalog.load_models(touched)} if touched else {}
+        if any(name in self.models and name not in loaded for name in touched):
+            return False
+        for name in touched:
+            if name in loaded:
+                self.models[name] = loaded[name]
+            self.latest.pop(name, None)
+        self.drop_facts(touched)
+        if touched:
+            self.model_request_ids.update(catalog.model_request_ids(touched))
+        self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)
+        self.promotion_request_ids.update(new_ids)
+        self.chain_head = catalog.chain_head() or GENESIS
+        self.revision = catalog.max_revision()
+        return True
 
     def facts(self, tx: StoreTransaction, model_id: str) -> ModelFacts:
         """The facts about a model's versions, read through `tx` when not held already.

@@ -44,6 +44,10 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
                 reason="REVISION_COMPACTED",
                 oldest_revision=oldest,
             )
+        if start > current and core.following:
+            # Another daemon on the shared catalog may have committed it, not yet followed here.
+            found = await core.read(core.catalog.events_after, start - 1, 1)
+            current = max(current, found[0].revision if found else current)
         if start > current:
             raise OutOfRange(
                 f"revision {start} is ahead of this registry ({current}); it may have been restored from a "

@@ -76,10 +76,14 @@ class Writer:
         catalog: Store,
         on_commit: Callable[[list[Any]], None],
         on_abort: Callable[[], None],
+        on_moved_on: Callable[[], None] | None = None,
     ) -> None:
         self._catalog = catalog
         self._on_commit = on_commit
         self._on_abort = on_abort
+        # Brings in-memory state up to another daemon's commits; unlike `on_abort` it may rely
+        # on that state holding nothing uncommitted (no operation ran since the last commit).
+        self._on_moved_on = on_moved_on or on_abort
         self._queue: queue.Queue[_Job[Any] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="studbook-writer", daemon=True)
         self._stopped = False
@@ -153,7 +157,7 @@ class Writer:
                 # decision input (models, facts, promotion ids, chain head, revision) reloaded
                 # now is current when the group runs, and the group needs no second try.
                 log.debug("%s; reloading before the group runs", moved)
-                self._on_abort()
+                self._on_moved_on()
             for job in batch:
                 written = tx.writes
                 try:

@@ -88,6 +88,32 @@ def test_concurrent_registrations_through_two_daemons_never_share_a_number(
     assert again.name in names and again.description == "w0-0"
 
 
+def test_retries_through_the_other_daemon_return_the_first_result(two_daemons: list[Daemon]) -> None:
+    """Request ids decide across daemons: a model, a version and a promotion made through one
+    and retried through the other are the same, however the other's state was refreshed."""
+    first, second = (stubs(d.channel()) for d in two_daemons)
+
+    def create(api: Stubs) -> resources_pb2.Model:
+        return api.models.CreateModel(registry_pb2.CreateModelRequest(model_id="ltv", request_id="create-ltv"),
+                                      timeout=RPC_TIMEOUT)  # fmt: skip
+
+    def promote(api: Stubs) -> stages_pb2.Promotion:
+        return api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
+            name="models/ltv/versions/1", target="staging", reason="try", request_id="promote-1"),
+            timeout=RPC_TIMEOUT)  # fmt: skip
+
+    made = create(first)
+    register(second, "ltv", description="on b")  # the second daemon's state now knows the model
+    version = register(first, "ltv", description="one", request_id="v-1")
+    promoted = promote(first)
+    register(first, "ltv", description="two")
+
+    assert create(second).name == made.name
+    assert register(second, "ltv", description="one", request_id="v-1").name == version.name
+    assert promote(second).name == promoted.name
+    assert register(second, "ltv", description="three").name == "models/ltv/versions/4"
+
+
 def test_racing_promotions_through_two_daemons_leave_one_holder_and_one_audit_chain(
     two_daemons: list[Daemon], postgres_catalog: PostgresDatabase
 ) -> None:
@@ -193,3 +219,20 @@ def test_killing_one_daemon_mid_write_loses_nothing_it_acknowledged(
     assert set(numbers) <= stored
     assert int(after.name.rsplit("/", 1)[1]) == max(stored)
     assert cli.main(["--address", survivor.address, "audit", "verify"]) == 0
+
+
+def test_a_model_deleted_through_one_daemon_is_gone_for_the_others_writes(two_daemons: list[Daemon]) -> None:
+    first, second = (stubs(d.channel()) for d in two_daemons)
+    first.models.CreateModel(registry_pb2.CreateModelRequest(model_id="old", request_id="create-old"))
+    register(second, "old", description="v1")  # the second daemon's state holds the model
+
+    first.models.DeleteModel(registry_pb2.DeleteModelRequest(name="models/old", force=True), timeout=RPC_TIMEOUT)
+    # A registration creates its model when missing: anew, numbered from 1, with no trace of the old one.
+    again = register(second, "old", description="after the delete", request_id="v1-again")
+    model = second.models.GetModel(registry_pb2.GetModelRequest(name="models/old"), timeout=RPC_TIMEOUT)
+    with pytest.raises(grpc.RpcError) as exists:
+        second.models.CreateModel(registry_pb2.CreateModelRequest(model_id="old"), timeout=RPC_TIMEOUT)
+
+    assert again.name == "models/old/versions/1"
+    assert (model.version_count, model.latest_version) == (1, 1)
+    assert error_info(exists.value).reason == "MODEL_EXISTS"

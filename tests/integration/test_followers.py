@@ -14,7 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 from conftest import start_daemon, stop_daemon
-from studbook.v1 import events_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import access_pb2, access_pb2_grpc, events_pb2, registry_pb2, resources_pb2, stages_pb2
 from support.postgres import PostgresDatabase
 from support.rpc import Stubs, register, stubs
 from support.waiting import wait_for
@@ -103,3 +103,27 @@ def test_watch_on_one_daemon_streams_every_commit_of_both_in_revision_order(pair
     assert len(revisions) == expected, f"B's Watch streamed {len(revisions)} of {expected} events"
     assert revisions == list(range(1, expected + 1)), "in revision order, none missing"
     assert [event.type for event in got].count("version.created") == expected - 1
+
+
+def test_a_token_created_or_revoked_through_one_daemon_is_honoured_by_the_other(pair: tuple[Stubs, Stubs],
+                                                                                 short_dir: Path) -> None:  # fmt: skip
+    a_channel, b_channel = (grpc.insecure_channel(f"unix://{short_dir / f'{n}.sock'}") for n in "ab")
+    a_access, b_access = access_pb2_grpc.AccessServiceStub(a_channel), access_pb2_grpc.AccessServiceStub(b_channel)
+    secret = a_access.CreateToken(
+        access_pb2.CreateTokenRequest(display_name="ci", role=access_pb2.ROLE_CONTRIBUTOR)
+    ).secret
+    bearer = (("authorization", f"Bearer {secret}"),)
+
+    def caller_on_b() -> str | None:
+        try:
+            return b_access.GetCaller(access_pb2.GetCallerRequest(), metadata=bearer, timeout=10).actor
+        except grpc.RpcError as error:
+            return None if error.code() == grpc.StatusCode.UNAUTHENTICATED else error.code().name
+
+    actor = wait_for(caller_on_b, "B to accept the token A created", VISIBLE)
+    a_access.RevokeToken(access_pb2.RevokeTokenRequest(name="ci"))
+    wait_for(lambda: caller_on_b() is None, "B to refuse the token A revoked", VISIBLE)
+    a_channel.close()
+    b_channel.close()
+
+    assert actor == "ci"

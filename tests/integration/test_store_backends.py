@@ -105,6 +105,18 @@ def test_models_load_with_their_counts_holders_and_request_ids(filled: Store) ->
     assert filled.list_models(None, [], show_archived=False, limit=10).items == ["churn", "fraud"]
 
 
+def test_models_load_by_name_with_their_own_counts_and_holders_only(filled: Store) -> None:
+    write(filled, lambda tx: tx.set_holder("fraud", "production", False, 2))
+
+    only = filled.load_models(["fraud", "gone"])
+    none = filled.load_models([])
+
+    assert [(m.name, m.version_count, m.latest_version, m.stage_holders) for m in only] == [
+        ("fraud", 3, 3, {"production": 2})
+    ]
+    assert none == []
+
+
 def test_updates_and_deletes_of_models_and_versions(filled: Store) -> None:
     changed = version("fraud", 1, description="better", tags={"team": "ads"}, status=VersionStatus.FAILED,
                       status_reason="broken", revision=9)  # fmt: skip

@@ -162,6 +162,22 @@ def stop_postgres(server: PostgresServer) -> None:
     shutil.rmtree(server.root, ignore_errors=True)
 
 
+def stop_postgres_process(server: PostgresServer) -> None:
+    """Ends the server's process by its pid and keeps its folder: the catalog's server going
+    away under running daemons. `restart_postgres` brings it back."""
+    _end(server)
+
+
+def restart_postgres(server: PostgresServer, durable: bool = False) -> None:
+    """Starts a stopped server again on the same port and data dir (`server.process` becomes
+    the new process); returns once it accepts connections."""
+    if server.process.poll() is None:
+        raise AssertionError("the server is still running; stop it first")
+    again = _start(server_binaries(), server.root, _server_user(), server.port, {} if durable else NOT_DURABLE)
+    server.process, server.log = again.process, again.log
+    wait_for(lambda: _accepts(server), f"postgres on port {server.port} again", timeout=STARTUP_TIMEOUT)
+
+
 def prepare_template(server: PostgresServer) -> str:
     """Creates the template database with the catalog's schema, migrated once for the session,
     that each test's database is copied from; returns its name."""

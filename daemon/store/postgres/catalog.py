@@ -178,24 +178,41 @@ class PostgresCatalog(CatalogReads):
         assert found is not None
         return found
 
-    def load_models(self) -> list[Model]:
+    def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
+        """Every model with its counts and holders; only those named, when `names` is given."""
+        only, params = (
+            ("", []) if names is None else (" WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)])
+        )
         models = {
-            m.name: m for m in map(rows.model_from_row, self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models"))
-        }
-        for name, count, latest in self.query("SELECT model, count(*), max(number) FROM versions GROUP BY model"):
-            models[name].version_count = count
-            models[name].latest_version = latest
-        for model, label, is_alias, number in self.query("SELECT model, label, is_alias, number FROM stage_holders"):
-            (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
+            m.name: m
+            for m in map(rows.model_from_row,
+                         self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
+        }  # fmt: skip
+        for name, count, latest in self.query(
+            f"SELECT model, count(*), max(number) FROM versions{only.format('model')} GROUP BY model", params
+        ):
+            if name in models:
+                models[name].version_count = count
+                models[name].latest_version = latest
+        for model, label, is_alias, number in self.query(
+            f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
+        ):
+            if model in models:
+                (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
         return list(models.values())
 
-    def load_promotion_index(self) -> tuple[int, dict[str, int]]:
+    def load_promotion_index(self, after_id: int = 0) -> tuple[int, dict[str, int]]:
+        """The highest promotion id and request_id -> promotion id (of promotions after `after_id`)."""
         top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
-        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> ''"))
+        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> '' AND id > ?", [after_id]))
         return int(top), ids
 
-    def model_request_ids(self) -> dict[str, str]:
-        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
+    def model_request_ids(self, names: Sequence[str] | None = None) -> dict[str, str]:
+        """request_id -> model name of the models created with one (only those named, if given)."""
+        if names is None:
+            return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
+        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> '' "
+                               "AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)]))  # fmt: skip
 
     def holds(self, revision: int, chain_hash: str) -> bool:
         """Whether the catalog holds `revision` with that chain hash, asked on a new connection

@@ -81,6 +81,7 @@ def copy_catalog(source: str, destination: str, *, say: Say = lambda _: None) ->
     with ExitStack() as stack:
         src = _open_source(source, stack)
         dst, created = _open_destination(destination, stack)
+        stack.callback(dst.close)
         if dst.location == src.location:
             raise InvalidArgument(f"--from and --to both name {src.location}; name another destination",
                                   reason="COPY_SAME_CATALOG")  # fmt: skip
@@ -88,7 +89,7 @@ def copy_catalog(source: str, destination: str, *, say: Say = lambda _: None) ->
             report = _copy(src, dst, say)
         except BaseException:
             dst.rollback()
-            dst.close()
+            dst.close()  # before its file is removed
             if created is not None:
                 remove_catalog_files(created)
             raise
@@ -142,7 +143,11 @@ def _open_destination(destination: str, stack: ExitStack) -> tuple[CopySide, Pat
         if data_dir.exists() and not data_dir.is_dir():
             raise InvalidArgument(f"{data_dir} is a file; copy into a new or empty data dir",
                                   reason="INVALID_DATA_DIR")  # fmt: skip
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not data_dir.exists():
+            data_dir.mkdir(parents=True, mode=0o700)
+            # Registered before the lock, so it runs after the lock is let go: a refused copy
+            # leaves no folder it made (rmdir removes only what is empty by then).
+            stack.callback(_remove_if_empty, data_dir)
         stack.enter_context(_holding(data_dir))
         catalog = data_dir / CATALOG
         if not catalog.exists():
@@ -163,6 +168,16 @@ def _open_destination(destination: str, stack: ExitStack) -> tuple[CopySide, Pat
                                  f"{', '.join(filled[:NAMED])}); copy into an empty database or a new data dir, "
                                  "nothing was changed", reason="COPY_DESTINATION_NOT_EMPTY")  # fmt: skip
     return side, created
+
+
+def _remove_if_empty(data_dir: Path) -> None:
+    if (data_dir / CATALOG).exists():
+        return  # the copy landed
+    (data_dir / LOCK).unlink(missing_ok=True)
+    try:
+        data_dir.rmdir()
+    except OSError:
+        pass  # something else was put there meanwhile: leave it
 
 
 @contextmanager

@@ -21,6 +21,7 @@ from studbook.v1 import (
     resources_pb2,
     stages_pb2,
 )
+from support.cli import run_studbook
 from support.files import write_tree
 from support.postgres import PostgresDatabase
 from support.rpc import register, stubs
@@ -188,7 +189,7 @@ def test_a_data_dir_a_daemon_serves_is_refused_as_a_source(short_dir: Path) -> N
 
     assert refused.returncode == 4
     assert f"(pid {daemon.process.pid}) is serving" in refused.stderr and "DATA_DIR_IN_USE" in refused.stderr
-    assert not (short_dir / "dst" / "catalog.duckdb").exists()
+    assert not (short_dir / "dst").exists()
 
 
 def test_a_source_of_another_schema_version_is_refused_with_how_to_upgrade_it(registry: Path, short_dir: Path) -> None:
@@ -216,4 +217,19 @@ def test_a_copy_whose_audit_chain_does_not_verify_is_rolled_back(registry: Path,
     refused = copy(registry, short_dir / "dst")
 
     assert refused.returncode == 4 and "COPY_SOURCE_AUDIT_BROKEN" in refused.stderr
-    assert not (short_dir / "dst" / "catalog.duckdb").exists()
+    assert not (short_dir / "dst").exists(), "the data dir the copy made is gone again"
+
+
+def test_the_studbook_command_runs_the_copy_and_prints_json_for_scripts(registry: Path, short_dir: Path) -> None:
+    done = run_studbook("catalog", "copy", "--from", str(registry), "--to", str(short_dir / "dst"), "--json")
+
+    assert done.code == 0, done.err
+    report = json.loads(done.out)
+    assert report["tables"]["versions"] == 1 and report["destination"] == str(short_dir / "dst" / "catalog.duckdb")
+    assert report["next_steps"][-1] == f"start it with: studbook serve --data-dir {short_dir / 'dst'}"
+
+
+def test_the_same_data_dir_on_both_sides_is_refused(registry: Path) -> None:
+    done = run_studbook("catalog", "copy", "--from", str(registry), "--to", str(registry / "."))
+
+    assert done.code == 7 and "COPY_SAME_CATALOG" in done.err

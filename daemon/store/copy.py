@@ -178,7 +178,7 @@ class DuckDBSide(CopySide):
         self._run(
             f"INSERT INTO {_quoted(table)} ({names}) SELECT {values} FROM read_csv({_literal(str(path))}, "
             f"columns = {fields}, header = false, delim = ',', quote = '\"', escape = '\"', "
-            f"allow_quoted_nulls = false, auto_detect = false, max_line_size = {_MAX_LINE})"
+            f"allow_quoted_nulls = false, auto_detect = false, new_line = '\\n', max_line_size = {_MAX_LINE})"
         )
 
     def set_sequence_at_least(self, used: int) -> None:

@@ -12,6 +12,9 @@ from typing import Any
 import duckdb
 import pytest
 from conftest import start_daemon, stop_daemon
+from studbook.daemon.app.catalog_copy import copy_catalog
+from studbook.daemon.domain.errors import FailedPrecondition
+from studbook.daemon.store.copy import DuckDBSide, PostgresSide
 from studbook.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -233,3 +236,42 @@ def test_the_same_data_dir_on_both_sides_is_refused(registry: Path) -> None:
     done = run_studbook("catalog", "copy", "--from", str(registry), "--to", str(registry / "."))
 
     assert done.code == 7 and "COPY_SAME_CATALOG" in done.err
+
+
+def test_a_copy_that_does_not_count_as_its_source_is_rolled_back_in_postgresql(
+    registry: Path, postgres_empty: PostgresDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A destination that loses the rows of one table on the way (as a bug or a faulty disk would).
+    loaded = PostgresSide.load
+
+    def losing(self: PostgresSide, table: str, columns: Any, path: Path) -> None:
+        if table != "versions":
+            loaded(self, table, columns, path)
+
+    monkeypatch.setattr(PostgresSide, "load", losing)
+
+    with pytest.raises(FailedPrecondition) as refused:
+        copy_catalog(str(registry), postgres_empty.url)
+
+    assert refused.value.reason == "COPY_MISMATCH" and "versions: 0 rows, not 1" in refused.value.message
+    with postgres_empty.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone() == (0,), "rolled back"
+
+
+def test_a_copy_whose_chain_does_not_end_at_the_sources_head_is_rolled_back_and_its_file_removed(
+    registry: Path, short_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded = DuckDBSide.load
+
+    def editing(self: DuckDBSide, table: str, columns: Any, path: Path) -> None:
+        loaded(self, table, columns, path)
+        if table == "events":
+            self.query("UPDATE events SET actor = 'mallory'")
+
+    monkeypatch.setattr(DuckDBSide, "load", editing)
+
+    with pytest.raises(FailedPrecondition) as refused:
+        copy_catalog(str(registry), str(short_dir / "dst"))
+
+    assert refused.value.reason == "COPY_AUDIT_MISMATCH" and "does not match its hash" in refused.value.message
+    assert not (short_dir / "dst").exists()

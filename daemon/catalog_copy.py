@@ -44,7 +44,8 @@ def _data(report: CopyReport) -> dict[str, object]:
     return {"source": report.source, "destination": report.destination,
             "tables": {table: rows for table, rows in report.tables}, "rows": report.rows,
             "revision": report.revision, "chain_head": report.chain_head, "versions": report.versions,
-            "blobs": report.blobs, "blob_bytes": report.blob_bytes, "next_steps": report.next_steps}  # fmt: skip
+            "blobs": report.blobs, "blob_bytes": report.blob_bytes, "copied_blobs": report.copied_blobs,
+            "unavailable_blobs": report.unavailable_blobs, "next_steps": report.next_steps}  # fmt: skip
 
 
 def _text(report: CopyReport) -> str:

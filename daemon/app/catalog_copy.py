@@ -18,7 +18,9 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +38,9 @@ from studbook.daemon.store.copy import (
 )
 
 CATALOG = "catalog.duckdb"
+BLOBS = "blobs"
+# Blobs copied at once: copying waits mostly on each blob's fsync, which overlap.
+COPY_WORKERS = 8
 LOCK = "daemon.lock"
 CHAIN_BATCH = 10_000
 SCHEMES = ("postgresql://", "postgres://")
@@ -56,6 +61,10 @@ class CopyReport:
     # The stored files the kept versions refer to: not in the catalog, moved by the user.
     blobs: int
     blob_bytes: int
+    # Data dir to data dir: the stored files copied into the new data dir's blobs folder (each
+    # checked by its sha256), and those the source's folder lacked or held altered.
+    copied_blobs: int = 0
+    unavailable_blobs: list[str] = field(default_factory=list)
     # What the user still has to do, one line each.
     next_steps: list[str] = field(default_factory=list)
 
@@ -93,6 +102,8 @@ def copy_catalog(source: str, destination: str, *, say: Say = lambda _: None) ->
             if created is not None:
                 remove_catalog_files(created)
             raise
+        if not is_postgres(source) and not is_postgres(destination) and (Path(source) / BLOBS).is_dir():
+            _copy_blobs(Path(source).absolute(), Path(destination).absolute(), src, report, say)
         report.next_steps = _next_steps(source, destination, report)
         return report
     raise AssertionError("unreachable")
@@ -253,6 +264,37 @@ def _copy(src: CopySide, dst: CopySide, say: Say) -> CopyReport:
     )
 
 
+def _copy_blobs(source: Path, destination: Path, src: CopySide, report: CopyReport, say: Say) -> None:
+    """The stored files the copied catalog refers to, from the source data dir's blobs folder into
+    the destination's, each hashed on the way; files already there are not copied again. The
+    catalog is committed by now: a file the source lacks or holds altered is reported, not fatal
+    (its version reads as corrupt in the copy as in the source, once `studbook verify` looks)."""
+    from studbook.daemon.blobs import BlobMissing, open_store
+    from studbook.daemon.blobs.local import LocalBlobStore
+    from studbook.daemon.blobs.store import copy_blob
+
+    origin = LocalBlobStore(source / BLOBS)
+    target = open_store("", destination)
+    wanted = [blob for blob in src.reads().stored_blobs() if not target.has(blob.sha256)]
+    say(f"copying {len(wanted)} stored file(s) into {destination / BLOBS}, each checked by its sha256")
+    lock = threading.Lock()
+
+    def copy(sha256: str) -> None:
+        try:
+            intact = copy_blob(origin, target, sha256)
+        except BlobMissing:
+            intact = False
+        with lock:
+            if intact:
+                report.copied_blobs += 1
+            else:
+                report.unavailable_blobs.append(sha256)
+
+    with ThreadPoolExecutor(COPY_WORKERS) as pool:
+        list(pool.map(copy, [blob.sha256 for blob in wanted]))
+    report.unavailable_blobs.sort()
+
+
 def _chain(side: CopySide) -> Verdict:
     reads = side.reads()
     check = ChainCheck()
@@ -290,10 +332,17 @@ def _next_steps(source: str, destination: str, report: CopyReport) -> list[str]:
         elif is_postgres(destination):
             steps.append(f"{stored}: they stay in {Path(source).absolute() / 'blobs'}, which the command below "
                          "serves (or serve with the --artifact-store the source used)")  # fmt: skip
+        elif (Path(source) / BLOBS).is_dir():
+            present = report.blobs - report.copied_blobs - len(report.unavailable_blobs)
+            steps.append(f"stored files: {report.copied_blobs} of {report.blobs} copied into "
+                         f"{Path(destination).absolute() / BLOBS}, each checked by its sha256 "
+                         f"({present} were there already)")  # fmt: skip
+            if report.unavailable_blobs:
+                steps.append(f"{len(report.unavailable_blobs)} stored file(s) were missing or altered in the source "
+                             f"({', '.join(s[:12] for s in report.unavailable_blobs[:NAMED])}): run "
+                             "`studbook verify --all` on the copy to mark their versions corrupt")  # fmt: skip
         else:
-            steps.append(f"{stored}: copy {Path(source).absolute() / 'blobs'} to "
-                         f"{Path(destination).absolute() / 'blobs'} (or serve with the --artifact-store the "
-                         "source used)")  # fmt: skip
+            steps.append(f"{stored}: the source keeps them in its --artifact-store; serve the copy with the same one")
     steps.append(f"start it with: {serve}")
     if is_postgres(source):
         steps.append("the copy is as of the revision above: stop the source's daemons before serving it")

@@ -275,3 +275,31 @@ def test_a_copy_whose_chain_does_not_end_at_the_sources_head_is_rolled_back_and_
 
     assert refused.value.reason == "COPY_AUDIT_MISMATCH" and "does not match its hash" in refused.value.message
     assert not (short_dir / "dst").exists()
+
+
+def test_from_data_dir_to_data_dir_the_stored_files_come_along_and_the_copy_serves_them(short_dir: Path) -> None:
+    first = start_daemon(short_dir / "a", short_dir / "a.sock")
+    try:
+        with first.channel() as channel:
+            fill(channel, short_dir / "files")
+            before = answers(channel)
+    finally:
+        stop_daemon(first)
+    # One stored file lost from the source: reported, and the rest still copied.
+    lost = sorted((short_dir / "a" / "blobs" / "sha256").rglob("*"))[-1]
+    lost.unlink()
+
+    done = copy(short_dir / "a", short_dir / "b", "--json")
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["blobs"], report["copied_blobs"], report["unavailable_blobs"]) == (2, 1, [lost.name])
+    copied = {p.name for p in (short_dir / "b" / "blobs" / "sha256").rglob("*") if p.is_file()}
+    source = {p.name for p in (short_dir / "a" / "blobs" / "sha256").rglob("*") if p.is_file()}
+    assert copied == source and len(copied) == 1
+    last = start_daemon(short_dir / "b", short_dir / "b.sock")
+    try:
+        with last.channel() as channel:
+            assert answers(channel) == before
+    finally:
+        stop_daemon(last)

@@ -122,6 +122,9 @@ def _open_source(source: str, stack: ExitStack) -> CopySide:
         side = DuckDBSide(catalog, read_only=True)
     stack.callback(side.close)
     found = side.schema_version()
+    if found == 0:
+        raise NotFound(f"{side.location} holds no studbook catalog; name a data dir a daemon served, or the "
+                       "database a daemon's --catalog named", reason="COPY_SOURCE_NOT_FOUND")  # fmt: skip
     if found != SCHEMA_VERSION:
         how = (
             f"start this studbook's daemon on it once (`studbook serve {_serve_flag(source, side)}`), which "

@@ -79,6 +79,9 @@ class CopySide:
         raise NotImplementedError
 
     def schema_version(self) -> int:
+        """The catalog's schema version; 0 where there is no catalog (no meta table)."""
+        if "meta" not in self.tables():
+            return 0
         found = self.query("SELECT value FROM meta WHERE key = ?", [SCHEMA_KEY])
         return int(found[0][0]) if found else 0
 

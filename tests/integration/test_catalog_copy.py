@@ -303,3 +303,23 @@ def test_from_data_dir_to_data_dir_the_stored_files_come_along_and_the_copy_serv
             assert answers(channel) == before
     finally:
         stop_daemon(last)
+
+
+def test_a_postgresql_database_without_a_catalog_is_refused_as_a_source(
+    postgres_empty: PostgresDatabase, short_dir: Path
+) -> None:
+    refused = copy(postgres_empty.url, short_dir / "dst")
+
+    assert refused.returncode == 3 and "holds no studbook catalog" in refused.stderr
+    assert not (short_dir / "dst").exists()
+
+
+def test_a_postgresql_source_of_another_schema_version_is_refused_with_how_to_upgrade_it(
+    postgres_catalog: PostgresDatabase, short_dir: Path
+) -> None:
+    with postgres_catalog.connect() as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+
+    refused = copy(postgres_catalog.url, short_dir / "dst")
+
+    assert refused.returncode == 4 and "COPY_SCHEMA_MISMATCH" in refused.stderr and "upgrade studbook" in refused.stderr

@@ -25,7 +25,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from studbook.daemon.domain.audit import ChainCheck, Verdict
+from studbook.daemon.domain.audit import ChainCheck, Verdict, short_of_mark
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog
 from studbook.daemon.store.copy import (
@@ -36,6 +36,8 @@ from studbook.daemon.store.copy import (
     copy_table,
     remove_catalog_files,
 )
+from studbook.daemon.store.mark import MarkFile, mark_path
+from studbook.daemon.store.opening import restore_hint
 
 CATALOG = "catalog.duckdb"
 BLOBS = "blobs"
@@ -136,7 +138,24 @@ def _open_source(source: str, stack: ExitStack) -> CopySide:
         raise FailedPrecondition(f"the catalog {side.location} has schema version {found}, this studbook copies "
                                  f"version {SCHEMA_VERSION}; {how}; nothing was changed",
                                  reason="COPY_SCHEMA_MISMATCH")  # fmt: skip
+    if not is_postgres(source):
+        _check_mark(side, Path(source).absolute() / CATALOG)
     return side
+
+
+def _check_mark(side: CopySide, catalog: Path) -> None:
+    """Refuses, as the daemon's start would, a catalog that holds less than its mark says was
+    acknowledged: a copy of it would carry the loss on under a clean audit chain."""
+    mark = MarkFile(mark_path(catalog)).read()
+    if mark is None:
+        return
+    found = side.query("SELECT chain_hash FROM events WHERE revision = ?", [mark.revision])
+    revision = int(side.query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
+    problem = short_of_mark(mark, revision, found[0][0] if found else None)
+    if problem:
+        raise FailedPrecondition(f"{problem} ({mark_path(catalog).name}): its write-ahead log was cut or lost, or "
+                                 f"an older catalog was put in its place; restore it with {restore_hint(catalog)} "
+                                 "and copy that, nothing was changed", reason="CATALOG_BEHIND")  # fmt: skip
 
 
 def _serve_flag(endpoint: str, side: CopySide) -> str:

@@ -323,3 +323,14 @@ def test_a_postgresql_source_of_another_schema_version_is_refused_with_how_to_up
     refused = copy(postgres_catalog.url, short_dir / "dst")
 
     assert refused.returncode == 4 and "COPY_SCHEMA_MISMATCH" in refused.stderr and "upgrade studbook" in refused.stderr
+
+
+def test_a_source_that_lost_acknowledged_writes_is_refused(registry: Path, short_dir: Path) -> None:
+    # The last acknowledged record gone, as a cut write-ahead log would leave it: its mark says more.
+    with duckdb.connect(str(registry / "catalog.duckdb")) as conn:
+        conn.execute("DELETE FROM events WHERE revision = (SELECT max(revision) FROM events)")
+
+    refused = copy(registry, short_dir / "dst")
+
+    assert refused.returncode == 4 and "CATALOG_BEHIND" in refused.stderr and "was acknowledged" in refused.stderr
+    assert not (short_dir / "dst").exists()

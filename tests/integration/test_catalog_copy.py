@@ -334,3 +334,23 @@ def test_a_source_that_lost_acknowledged_writes_is_refused(registry: Path, short
 
     assert refused.returncode == 4 and "CATALOG_BEHIND" in refused.stderr and "was acknowledged" in refused.stderr
     assert not (short_dir / "dst").exists()
+
+
+def test_a_catalog_moves_from_one_postgresql_database_to_another(
+    registry: Path, postgres_empty: PostgresDatabase, postgres_server: Any
+) -> None:
+    assert copy(registry, postgres_empty.url).returncode == 0
+    other = postgres_server.create_database()
+    try:
+        moved = copy(postgres_empty.url, other.url, "--json")
+
+        assert moved.returncode == 0, moved.stderr
+        with postgres_empty.connect() as conn:
+            before = conn.execute("SELECT model, number, description, vid, create_time FROM versions").fetchall()
+        with other.connect() as conn:
+            after = conn.execute("SELECT model, number, description, vid, create_time FROM versions").fetchall()
+            handles = conn.execute("SELECT last_value FROM version_ids").fetchone()
+        assert after == before and len(after) == 1
+        assert handles is not None and handles[0] >= before[0][3]
+    finally:
+        postgres_server.drop_database(other.name)

@@ -257,7 +257,7 @@ def _copy(src: CopySide, dst: CopySide, say: Say) -> CopyReport:
     dst.query("DELETE FROM meta WHERE key <> ?", [SCHEMA_KEY])
     with tempfile.TemporaryDirectory(prefix="studbook-copy-", dir=_scratch(src, dst)) as scratch:
         for table, columns in sorted(tables.items()):
-            say(f"copying {table} ({counts[table]:,} rows)")
+            say(f"copying {table} ({counts[table]:,} row{'' if counts[table] == 1 else 's'})")
             where = f"WHERE key <> '{SCHEMA_KEY}'" if table == "meta" else ""
             copy_table(src, dst, table, columns, Path(scratch), where)
     dst.set_sequence_at_least(used)

@@ -463,6 +463,18 @@ def build_parser() -> argparse.ArgumentParser:
                          help="put the stored files there instead of DIR/blobs: file:///path or s3://bucket/prefix "
                               "(start the daemon with the same --artifact-store)")  # fmt: skip
 
+    catalog_help = "maintain the catalog itself, offline: `catalog copy` moves it between a data dir and PostgreSQL"
+    catalog = command("catalog", cmd_catalog, catalog_help)
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", metavar="COMMAND", required=True)
+    copy_help = ("copy a whole registry between a data dir's DuckDB file and a postgresql:// URL (either way) "
+                 "into an empty destination, and verify it by counting and by the audit chain (offline: no "
+                 "daemon may serve a data dir named)")  # fmt: skip
+    catalog_copy = catalog_commands.add_parser("copy", help=copy_help, description=copy_help, parents=[common])
+    catalog_copy.add_argument("--from", dest="source", required=True, metavar="SRC",
+                              help="a data dir, or postgresql://user@host:port/dbname")  # fmt: skip
+    catalog_copy.add_argument("--to", dest="destination", required=True, metavar="DST",
+                              help="a new or empty data dir, or an empty PostgreSQL database")  # fmt: skip
+
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
@@ -1141,6 +1153,15 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
 
     # Offline work on the daemon's own files: it runs as the daemon's code, in its own process.
     argv = launcher.restore_argv(args.src, args.data_dir, artifact_store=args.artifact_store, as_json=ctx.as_json)
+    launcher.exec_daemon(argv)
+    return EXIT_OK  # not reached: exec replaces this process
+
+
+def cmd_catalog(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher
+
+    # Offline work on catalogs a daemon would open: it runs as the daemon's code, in its own process.
+    argv = launcher.catalog_copy_argv(args.source, args.destination, as_json=ctx.as_json)
     launcher.exec_daemon(argv)
     return EXIT_OK  # not reached: exec replaces this process
 

@@ -14,6 +14,7 @@ from studbook.client.errors import StudbookError
 
 DAEMON_MODULE = "studbook.daemon"
 RESTORE_MODULE = "studbook.daemon.restore"
+CATALOG_COPY_MODULE = "studbook.daemon.catalog_copy"
 START_TIMEOUT = 20.0
 POLL_INTERVAL = 0.1
 LOG_NAME = "daemon.log"
@@ -38,6 +39,12 @@ def restore_argv(src: str, data_dir: str, *, artifact_store: str = "", as_json: 
     """The command line of an offline restore of the backup `src` into `data_dir`."""
     argv = [sys.executable, "-m", RESTORE_MODULE, src, "--data-dir", data_dir]
     return argv + (["--artifact-store", artifact_store] if artifact_store else []) + (["--json"] if as_json else [])
+
+
+def catalog_copy_argv(source: str, destination: str, *, as_json: bool = False) -> list[str]:
+    """The command line of an offline copy of the catalog at `source` into `destination`."""
+    argv = [sys.executable, "-m", CATALOG_COPY_MODULE, "--from", source, "--to", destination]
+    return argv + (["--json"] if as_json else [])
 
 
 def socket_path(address: str) -> str | None:

@@ -32,12 +32,12 @@ from studbook.daemon.store.copy import (
     SCHEMA_KEY,
     CopySide,
     DuckDBSide,
-    PostgresSide,
     copy_table,
     remove_catalog_files,
 )
 from studbook.daemon.store.mark import MarkFile, mark_path
 from studbook.daemon.store.opening import restore_hint
+from studbook.daemon.store.postgres.copy_side import PostgresSide
 
 CATALOG = "catalog.duckdb"
 BLOBS = "blobs"

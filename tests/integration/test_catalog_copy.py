@@ -14,7 +14,8 @@ import pytest
 from conftest import start_daemon, stop_daemon
 from studbook.daemon.app.catalog_copy import copy_catalog
 from studbook.daemon.domain.errors import FailedPrecondition
-from studbook.daemon.store.copy import DuckDBSide, PostgresSide
+from studbook.daemon.store.copy import DuckDBSide
+from studbook.daemon.store.postgres.copy_side import PostgresSide
 from studbook.v1 import (
     access_pb2,
     access_pb2_grpc,

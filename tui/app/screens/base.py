@@ -58,7 +58,14 @@ class RegistryScreen(Screen[None]):
     def on_mount(self) -> None:
         self.watch(self.app, "connection", self._connection_changed, init=False)
         # The frame first, then the data: the first fetch may still be loading grpc.
-        self.call_after_refresh(self.reload)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        # The live connection starts here, not in App.on_mount: Textual runs an app's
+        # after-refresh callbacks on the screen current then, and a screen pushed at once (a
+        # target on the command line) would strand them; every screen's own callbacks do run.
+        self.registry.connect()
+        self.reload()
 
     def reload(self) -> None:
         """Fetch what the screen shows; runs workers, returns at once."""

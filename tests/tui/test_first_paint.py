@@ -12,6 +12,7 @@ from studbook.client.clients import AsyncClient, Client
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
 from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.vim_table import VimTable
 from textual.screen import Screen
 
@@ -43,21 +44,24 @@ def test_only_the_models_screen_is_loaded_before_the_first_frame() -> None:
     assert screens == {"studbook.tui.screens.base", "studbook.tui.screens.models"}
 
 
-def note_frames(app: StudbookApp) -> list[tuple[str, int]]:
-    """What each frame Textual hands to the terminal shows: its screen, and the models table's rows;
-    and ("client", -1) where the app built its client, which loads grpc: the first fetch began."""
-    frames: list[tuple[str, int]] = []
+CLIENT = ("client", -1, -1)
+
+
+def note_frames(app: StudbookApp) -> list[tuple[str, int, int]]:
+    """What each frame Textual hands to the terminal shows: its screen, the models table's rows and
+    the footer's keys; and `CLIENT` where the app built its client, which loads grpc: the first fetch began."""
+    frames: list[tuple[str, int, int]] = []
     display, new_client = app._display, app._new_client
 
     def building(*, retries: bool) -> AsyncClient:
-        frames.append(("client", -1))
+        frames.append(CLIENT)
         return new_client(retries=retries)
 
     # Textual's one door to the terminal; frames held back by a batch never pass it.
     def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
         if renderable is not None and not app._batch_count:
             rows = screen.query_one(VimTable).row_count if isinstance(screen, ModelsScreen) else -1
-            frames.append((type(screen).__name__, rows))
+            frames.append((type(screen).__name__, rows, len(screen.query_one(KeyFooter).children)))
         display(screen, renderable)
 
     app._display = noting  # type: ignore[method-assign]
@@ -78,7 +82,9 @@ async def test_the_first_frame_on_the_terminal_is_the_models_screen_before_its_r
         assert isinstance(screen, ModelsScreen)
         await ui.wait_for(pilot, lambda: screen.query_one(VimTable).row_count, "the models listed")
         await pilot.pause()
-    assert frames[0] == ("ModelsScreen", 0)
-    built = frames.index(("client", -1))
+    first_screen, first_rows, first_keys = frames[0]
+    assert (first_screen, first_rows) == ("ModelsScreen", 0)
+    assert first_keys >= 5  # ? : / s r ... : the footer is drawn with the frame, not composed after it
+    built = frames.index(CLIENT)
     assert built > 0
-    assert any(rows > 0 for _, rows in frames[built:])
+    assert any(rows > 0 for _, rows, _ in frames[built:])

@@ -62,9 +62,9 @@ class RegistryScreen(Screen[None]):
         self.call_after_refresh(self._after_first_frame)
 
     def _after_first_frame(self) -> None:
-        # The live connection starts here, not in App.on_mount: Textual runs an app's
-        # after-refresh callbacks on the screen current then, and a screen pushed at once (a
-        # target on the command line) would strand them; every screen's own callbacks do run.
+        # The live connection starts here, not in App.on_mount: Textual hands an app's
+        # after-refresh callbacks to the screen current then, and a screen pushed at once
+        # (opened before the first frame) would strand them; every screen's own callbacks do run.
         self.registry.connect()
         self.reload()
 

@@ -173,6 +173,11 @@ def main() -> int:
         print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")
         print(f"  {'bare Textual app with a table (floor)':<44} p50 {ui['floor_textual_table_p50_ms']:7.0f} ms")
         print(
+            f"  {'studbook: first frame painted (headers)':<44} p50 {ui['paint_frame_p50_ms']:7.0f} ms   "
+            f"({ui['paint_frame_vs_floor']:4.2f}x floor; CPU {ui['paint_frame_cpu_p50_ms']:.0f} ms, "
+            f"{ui['paint_frame_cpu_vs_floor']:4.2f}x)"
+        )
+        print(
             f"  {'studbook: first models row painted':<44} p50 {ui['paint_rows_p50_ms']:7.0f} ms   "
             f"({ui['paint_rows_vs_floor']:4.2f}x floor; CPU {ui['paint_rows_cpu_p50_ms']:.0f} ms against "
             f"{ui['floor_textual_table_cpu_p50_ms']:.0f} ms, {ui['paint_rows_cpu_vs_floor']:4.2f}x)"

@@ -13,6 +13,7 @@ from studbook.tui.widgets.file_tree import FileTree
 from studbook.tui.widgets.lineage_tree import LineageTree
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import resources_pb2
+from textual import events
 from textual.widgets import DataTable, TabbedContent
 
 
@@ -278,3 +279,23 @@ async def test_s_saves_a_kept_versions_files_into_a_folder_checked_by_sha256(
         await ui.wait_for(pilot, lambda: saved() == expected, "every file saved")
 
     assert not list((tmp_path / "saved").rglob("*.studbook-part"))
+
+
+async def test_a_screen_opened_while_the_app_lacks_focus_takes_the_keys_once_it_has_it(
+    shared_daemon, seeder, model_id, ui
+) -> None:  # type: ignore[no-untyped-def]
+    """As in a browser tab, which starts without focus: the table is focused all the same, so keys move it."""
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.version(model_id, {"auc": 0.91})
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        app.post_message(events.AppBlur())
+        await ui.wait_for(pilot, lambda: not app.app_focus, "the app without focus")
+        app.open_versions(model_id)
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and len(app.screen.versions) == 2)
+        app.post_message(events.AppFocus())
+        await pilot.press("j")
+        screen = app.screen
+        assert isinstance(screen, VersionsScreen)
+        await ui.wait_for(pilot, lambda: screen.query_one(VimTable).cursor_row == 1, "the cursor moved by j")

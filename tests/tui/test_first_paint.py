@@ -7,6 +7,15 @@ import json
 import subprocess
 import sys
 
+from rich.console import RenderableType
+from studbook.client.clients import AsyncClient, Client
+from studbook.tui.app import StudbookApp
+from studbook.tui.config import TuiSettings
+from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.widgets.key_footer import KeyFooter
+from studbook.tui.widgets.vim_table import VimTable
+from textual.screen import Screen
+
 # What `studbook` imports before its first frame: the command line, the app and its first screen.
 FIRST_FRAME = """
 import json, sys
@@ -33,3 +42,49 @@ def test_no_grpc_and_no_generated_client_before_the_first_frame() -> None:
 def test_only_the_models_screen_is_loaded_before_the_first_frame() -> None:
     screens = {m for m in _loaded_before_first_frame() if m.startswith("studbook.tui.screens.")}
     assert screens == {"studbook.tui.screens.base", "studbook.tui.screens.models"}
+
+
+CLIENT = ("client", -1, -1)
+
+
+def note_frames(app: StudbookApp) -> list[tuple[str, int, int]]:
+    """What each frame Textual hands to the terminal shows: its screen, the models table's rows and
+    the footer's keys; and `CLIENT` where the app built its client, which loads grpc: the first fetch began."""
+    frames: list[tuple[str, int, int]] = []
+    display, new_client = app._display, app._new_client
+
+    def building(*, retries: bool) -> AsyncClient:
+        frames.append(CLIENT)
+        return new_client(retries=retries)
+
+    # Textual's one door to the terminal; frames held back by a batch never pass it.
+    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
+        if renderable is not None and not app._batch_count:
+            rows = screen.query_one(VimTable).row_count if isinstance(screen, ModelsScreen) else -1
+            frames.append((type(screen).__name__, rows, len(screen.query_one(KeyFooter).children)))
+        display(screen, renderable)
+
+    app._display = noting  # type: ignore[method-assign]
+    app._new_client = building  # type: ignore[method-assign]
+    return frames
+
+
+async def test_the_first_frame_on_the_terminal_is_the_models_screen_before_its_rows(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
+    """Its top bar, headers and footer show at once, before grpc even loads: the first fetch starts
+    after the first frame (a fetch started before it would hold it back, loading grpc and perhaps
+    waiting for the rows), and the rows come in a later frame."""
+    with Client(shared_daemon.address) as client:
+        client.register("first-frame", uri="s3://b/first-frame/1")
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
+    frames = note_frames(app)
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        await ui.wait_for(pilot, lambda: screen.query_one(VimTable).row_count, "the models listed")
+        await pilot.pause()
+    first_screen, first_rows, first_keys = frames[0]
+    assert (first_screen, first_rows) == ("ModelsScreen", 0)
+    assert first_keys >= 5  # ? : / s r ... : the footer is drawn with the frame, not composed after it
+    built = frames.index(CLIENT)
+    assert built > 0
+    assert any(rows > 0 for _, rows, _ in frames[built:])

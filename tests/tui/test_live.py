@@ -35,3 +35,19 @@ async def test_the_top_bar_shows_offline_then_connected_and_changes_meanwhile_ap
             client.register(model_id, uri="s3://m/2", metrics={"auc": 0.95}, environment=False, git=False)
         await ui.wait_for_text(pilot, "● connected")
         await ui.wait_for(pilot, lambda: len(screen.versions) == 2, "the version registered while offline")
+
+
+async def test_a_screen_opened_at_once_still_follows_the_registry(shared_daemon, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+    """The live connection starts after the first frame, whichever screen that frame shows."""
+    with Client(shared_daemon.address) as client:
+        client.register(model_id, uri="s3://m/1", environment=False, git=False)
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.open_versions(model_id)  # before the models screen was ever painted
+        await ui.wait_for_text(pilot, "● connected")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
+        with Client(shared_daemon.address) as client:
+            client.register(model_id, uri="s3://m/2", environment=False, git=False)
+        screen = app.screen
+        await ui.wait_for(pilot, lambda: len(screen.versions) == 2, "the version registered after opening")

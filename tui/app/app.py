@@ -79,6 +79,7 @@ class StudbookApp(Navigation, App[None]):
         self.connection_detail = ""
         # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
         self.identity = ""
+        self._connected = False
 
     # The clients (grpc and every generated module) are built on first use, which comes after the
     # first frame: the models screen fetches once painted, so the frame never waits for grpc.
@@ -123,11 +124,22 @@ class StudbookApp(Navigation, App[None]):
             self.notify(problem, title="settings", severity="warning")
         for notice in self.notices:
             self.notify(notice, timeout=8)
-        self.push_screen(ModelsScreen())
-        self.call_after_refresh(self._connect)
 
-    def _connect(self) -> None:
-        """Once the first frame is on the terminal: follow the registry and learn who we are."""
+    def get_default_screen(self) -> ModelsScreen:
+        # The models screen is the bottom of the stack from the start, so its empty frame is
+        # Textual's first. Pushed from on_mount it was mounted inside the start-up batch, where
+        # a screen runs its after-refresh callbacks at once (no frame is drawn to wait for): the
+        # first fetch began, loading grpc, before any frame, which then waited for grpc or rows.
+        return ModelsScreen()
+
+    def connect(self) -> None:
+        """Once the first frame is on the terminal: follow the registry and learn who we are.
+
+        Called by whichever screen paints first (see RegistryScreen.on_mount); only the first call counts.
+        """
+        if self._connected:
+            return
+        self._connected = True
         if self.live:
             self.follow_registry()
         if self.client.has_token:
@@ -192,5 +204,5 @@ class StudbookApp(Navigation, App[None]):
         self.push_screen(CommandLineScreen(self.readonly), self.run_command)
 
     async def action_back(self) -> None:
-        if len(self.screen_stack) > 2:
+        if len(self.screen_stack) > 1:
             await self.pop_screen()

@@ -32,7 +32,7 @@ class Navigation:
 
     def open_models(self) -> None:
         # The models screen is the bottom of the stack: going there is going all the way back.
-        while len(self._app.screen_stack) > 2:
+        while len(self._app.screen_stack) > 1:
             self._app.pop_screen()
 
     def open_versions(self, model: str) -> None:

@@ -57,8 +57,31 @@ class RegistryScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "connection", self._connection_changed, init=False)
+        self._take_focus()
         # The frame first, then the data: the first fetch may still be loading grpc.
-        self.call_after_refresh(self.reload)
+        self.call_after_refresh(self._after_first_frame)
+
+    def _after_first_frame(self) -> None:
+        # The live connection starts here, not in App.on_mount: Textual hands an app's
+        # after-refresh callbacks to the screen current then, and a screen pushed at once
+        # (opened before the first frame) would strand them; every screen's own callbacks do run.
+        self.registry.connect()
+        self.reload()
+
+    def _take_focus(self) -> None:
+        """Focus what AUTO_FOCUS names, even while the app lacks focus.
+
+        Textual applies AUTO_FOCUS only while the app has focus, and restores on focus only what
+        was focused when it lost it. A browser session starts without focus (its driver says so
+        before the first screen mounts): the keys typed once the page has focus would reach no widget.
+        """
+        selector = self.AUTO_FOCUS if self.AUTO_FOCUS is not None else self.app.AUTO_FOCUS
+        if self.focused is not None or not selector:
+            return
+        for widget in self.query(selector):
+            if widget.focusable:
+                self.set_focus(widget, scroll_visible=False)
+                return
 
     def reload(self) -> None:
         """Fetch what the screen shows; runs workers, returns at once."""

@@ -17,6 +17,7 @@ from studbook.tui.screens.sort_picker import SortPicker
 from studbook.tui.version_columns import Column, format_metric, layout, metric_columns
 from studbook.tui.version_sorts import NEWEST, VersionSort, cycle, picker_choices, quote
 from studbook.tui.widgets.filter_bar import FilterBar
+from studbook.tui.widgets.fitted_text import FittedText
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2
@@ -128,7 +129,7 @@ class VersionsScreen(RegistryScreen):
         self.new_versions_waiting = 0
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="model-info", markup=False)
+        yield FittedText("", id="model-info", markup=False)
         yield FilterBar("filter, e.g. metrics.auc > 0.9 AND status = READY", id="filter")
         yield Static("", id="status", classes="status-line", markup=False)
         yield WindowTable(id="versions")
@@ -418,7 +419,7 @@ class VersionsScreen(RegistryScreen):
         aliases = cells.holders(model.aliases)
         facts += [f"stages {holders}" if holders else "no stage holders", f"aliases {aliases}" if aliases else ""]
         lines.append(" · ".join(f for f in facts if f))
-        self.query_one("#model-info", Static).update(safe_lines("\n".join(lines)))
+        self.query_one("#model-info", FittedText).update(safe_lines("\n".join(lines)))
 
     def _show_status(self) -> None:
         parts = [shown_rows(self.first_row, len(self.versions), self.total), f"sorted by {self.sort.label}"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer as TextualFooter
 
@@ -21,6 +22,15 @@ class Footer(TextualFooter):
         self._change_pending: Screen | None = None
         # What the last rebuild was asked to show (see `_shown`); None until the first.
         self._composed: tuple[Any, ...] | None = None
+
+    def compose(self) -> ComposeResult:
+        # The keys are in the screen's first frame. Textual's footer composes nothing until it
+        # hears of a binding change, which comes a frame or more later (after the first fetch
+        # has begun, loading grpc), and then composes again: every key restyled, the screen reflowed.
+        if self._composed is None:
+            self._composed = self._shown(self.screen)
+            self.set_reactive(TextualFooter._bindings_ready, True)
+        return super().compose()
 
     def bindings_changed(self, screen: Screen) -> None:
         first = self._change_pending is None

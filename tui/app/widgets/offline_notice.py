@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from studbook import locations
 from studbook.client.errors import StudbookError
-from textual.widgets import Static
+from studbook.tui.widgets.fitted_text import FittedText
 
 # The client's reason when nothing answers at the address (TLS and certificate trouble have their own).
 NOTHING_ANSWERS = "UNAVAILABLE"
@@ -39,7 +39,7 @@ def offline_hint(error: StudbookError, address: str) -> str:
     return f"✕ {what}\n{todo}\nThis screen loads by itself as soon as the daemon answers (or press r)."
 
 
-class OfflineNotice(Static):
+class OfflineNotice(FittedText):
     """Hidden until its screen has the class `-offline`; see RegistryScreen.show_error."""
 
     def __init__(self) -> None:

@@ -121,8 +121,9 @@ def search_statement() -> sql.Fragment:
     """The statement the daemon runs for the search (its page of row ids, with the total)."""
     expr = parse_filter(FILTER, VERSION_FIELDS)
     order = sql.compile_order(parse_order_by(ORDER_BY, VERSION_FIELDS), "versions")
-    where = [sql.compile_version_filter(expr), sql.Fragment("v.status <> 'archived'", [])]
-    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True)
+    shared = sql.shared_metric_rows(expr, order)
+    where = [sql.compile_version_filter(expr, metric_rows=shared), sql.Fragment("v.status <> 'archived'", [])]
+    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True, metric_rows=shared)
 
 
 def raw_search(catalog: Path) -> float:

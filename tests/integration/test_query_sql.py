@@ -28,12 +28,14 @@ from studbook.daemon.domain.ordering import OrderTerm, parse_order_by
 from studbook.daemon.store.catalog import MIGRATIONS
 from studbook.daemon.store.dialect import DUCKDB, POSTGRES, Dialect
 from studbook.daemon.store.query import (
+    NO_ORDER,
     after_row,
     compile_model_filter,
     compile_order,
     compile_version_filter,
     page_statement,
     select_statement,
+    shared_metric_rows,
 )
 
 # Format records of some fixture versions: model, number, record JSON, parameters, architecture, dtypes.
@@ -491,6 +493,94 @@ def test_a_page_starts_right_after_its_position_with_nulls_last_in_either_direct
 
     assert found == expected
     assert totals <= {len(ALL)}  # every row counts every match, wherever the page starts
+
+
+# Metric conditions over keys with several splits (fraud/1 and fraud/2 hold auc twice), missing
+# keys (fraud/3 has no auc) and a key with a slash, mixed with conditions on other columns.
+metric_conditions = st.sampled_from([
+    "metrics.auc > 0.86", "metrics.auc >= 0.88", "metrics.auc > 0.9", "metrics.auc <= 0.88", "metrics.auc = 0.85",
+    "metrics:auc", "metrics.loss >= 0.3", "metrics:loss", 'metrics.val/loss > 0', 'tags.team = "risk"',
+    "model = churn",
+])  # fmt: skip
+metric_filters = st.lists(st.tuples(st.sampled_from(["", "NOT "]), metric_conditions), min_size=1, max_size=3).flatmap(
+    lambda parts: st.sampled_from([" AND ", " AND ", " OR "]).map(
+        lambda joiner: joiner.join(prefix + condition for prefix, condition in parts)
+    )
+)
+metric_orders = st.sampled_from(["metrics.auc desc", "metrics.auc", "metrics.loss desc, metrics.auc",
+                                 "metrics.auc desc, number", "metrics.val/loss, metrics.auc desc"])  # fmt: skip
+
+
+def metric_page(connection: Db, filter_text: str, order_by: str, *, share: bool, limit: int,
+                after: tuple[object, ...] | None = None) -> list[tuple[Any, ...]]:  # fmt: skip
+    """One page of a filtered search sorted by metrics (row id, total, sort keys), with the metrics
+    the filter and the sort share read once (`share`) or each read where it is used."""
+    expr = parse_filter(filter_text, VERSION_FIELDS)
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=connection.dialect)
+    shared = shared_metric_rows(expr, order, connection.dialect) if share else None
+    where = compile_version_filter(expr, connection.dialect, shared)
+    statement = page_statement("v.model || '/' || v.number", "versions", [where], order, limit=limit, after=after,
+                               filtered=True, metric_rows=shared)  # fmt: skip
+    return connection.execute(statement.sql, statement.params)
+
+
+@settings(max_examples=80, deadline=None)
+@given(filter_text=metric_filters, order_by=metric_orders)
+def test_metrics_read_once_for_filter_and_sort_select_and_page_as_when_read_twice(
+    catalog: Db, filter_text: str, order_by: str
+) -> None:
+    expr = parse_filter(filter_text, VERSION_FIELDS)
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=catalog.dialect)
+    shared = shared_metric_rows(expr, order, catalog.dialect)
+
+    for limit in (2, 10):
+        once = metric_page(catalog, filter_text, order_by, share=True, limit=limit)
+        twice = metric_page(catalog, filter_text, order_by, share=False, limit=limit)
+        assert once == twice
+    first = metric_page(catalog, filter_text, order_by, share=True, limit=2)
+    if len(first) == 2:  # the next page, seeking past the last row's sort keys
+        after = tuple(first[-1][2:])
+        assert metric_page(catalog, filter_text, order_by, share=True, limit=10, after=after) == metric_page(
+            catalog, filter_text, order_by, share=False, limit=10, after=after
+        )
+    # The total past the last page comes from a count of its own, which defines the same rows.
+    if shared is not None:
+        count = select_statement("count(*)", "versions", [compile_version_filter(expr, catalog.dialect, shared)],
+                                 NO_ORDER, metric_rows=shared)  # fmt: skip
+        plain = select_statement("count(*)", "versions", [compile_version_filter(expr, catalog.dialect)], NO_ORDER)
+        assert catalog.execute(count.sql, count.params) == catalog.execute(plain.sql, plain.params)
+
+
+@pytest.mark.parametrize(
+    ("filter_text", "order_by", "expected"),
+    [
+        ('metrics.auc > 0.9 AND tags.team = "risk"', "metrics.auc desc", [("auc", ">", 0.9)]),
+        (
+            "model = fraud AND (metrics.auc >= 1 AND metrics.loss > 0)",
+            "metrics.loss, metrics.auc desc",
+            [("auc", ">=", 1), ("loss", ">", 0)],
+        ),
+        ("metrics.auc > 0.9 AND metrics.auc > 0.95", "metrics.auc", [("auc", ">", 0.9)]),  # one read per key
+        ("metrics.auc > 0.9 OR model = churn", "metrics.auc desc", []),  # not every match has a row above
+        ("NOT metrics.auc > 0.9", "metrics.auc desc", []),
+        ("metrics.auc < 0.9", "metrics.auc desc", []),  # the maximum may lie above the bound
+        ("metrics.auc = 0.9", "metrics.auc desc", []),
+        ("metrics:auc", "metrics.auc desc", []),  # every row of the key: as cheap to read twice
+        ("metrics.auc > 0.9", "metrics.loss desc", []),  # nothing the sort reads
+        ("metrics.auc > 0.9", "create_time", []),
+    ],
+)
+def test_a_sorted_metric_the_filter_bounds_below_is_read_once_on_duckdb(
+    filter_text: str, order_by: str, expected: list[tuple[str, str, object]]
+) -> None:
+    expr = parse_filter(filter_text, VERSION_FIELDS)
+    order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions")
+    postgres_order = compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=POSTGRES)
+
+    shared = shared_metric_rows(expr, order)
+
+    assert ([(m.key, m.op, m.value) for m in shared.metrics] if shared else []) == expected
+    assert shared_metric_rows(expr, postgres_order, POSTGRES) is None
 
 
 @pytest.mark.parametrize(

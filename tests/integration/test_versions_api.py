@@ -168,6 +168,31 @@ def test_list_versions_filters_on_metrics_and_sorts_by_them(api, model_id):
     assert found.total_size == 3
 
 
+def test_a_metric_filter_and_sort_use_each_versions_maximum_over_splits_page_after_page(api, model_id):
+    # The filter bounds auc below and the sort reads it too; a version's other split may lie
+    # under the bound (v1, v4) or above its matching one (v2), and v3 has no split above it.
+    splits = {"v1": {"test": 0.9, "val": 0.5}, "v2": {"test": 0.82, "val": 0.95}, "v3": {"test": 0.7},
+              "v4": {"val": 0.85, "test": 0.99}}  # fmt: skip
+    numbers = {}
+    for label, values in splits.items():
+        metrics = [resources_pb2.Metric(key="auc", value=value, split=split) for split, value in values.items()]
+        numbers[register(api, model_id, storage_uri=f"s3://b/{label}", metrics=metrics).name] = label
+    request = registry_pb2.ListModelVersionsRequest(parent=f"models/{model_id}", filter="metrics.auc > 0.8",
+                                                    order_by="metrics.auc desc", page_size=1)  # fmt: skip
+
+    labels, totals = [], set()
+    while True:
+        page = api.versions.ListModelVersions(request)
+        labels += [numbers[v.name] for v in page.versions]
+        totals.add(page.total_size)
+        if not page.next_page_token:
+            break
+        request.page_token = page.next_page_token
+
+    assert labels == ["v4", "v2", "v1"]  # by 0.99, 0.95, 0.9: each version's highest split
+    assert totals == {3}
+
+
 def test_per_step_metrics_form_a_series_and_the_latest_step_is_the_summary(api, model_id):
     version = register(api, model_id)
     api.versions.LogMetrics(registry_pb2.LogMetricsRequest(name=version.name, metrics=[

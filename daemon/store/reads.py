@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
+from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.filter import Expr
-from studbook.daemon.domain.model import Event, Metric, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
 from studbook.daemon.store import retention, rows
@@ -16,6 +17,7 @@ from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import DropFileRow, DropRow, KeptScope, Page, StoredBlob
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
+    MODEL_COLUMNS,
     PROMOTION_COLUMNS,
     STAGE_HISTORY_COLUMNS,
     VERSION_COLUMNS,
@@ -31,6 +33,45 @@ class CatalogReads:
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
+
+    def load_tokens(self) -> list[Token]:
+        return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
+
+    def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
+        """Every model with its counts and holders; only those named, when `names` is given."""
+        only, params = (
+            ("", []) if names is None else (" WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)])
+        )
+        models = {
+            m.name: m
+            for m in map(rows.model_from_row,
+                         self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
+        }  # fmt: skip
+        for name, count, latest in self.query(
+            f"SELECT model, count(*), max(number) FROM versions{only.format('model')} GROUP BY model", params
+        ):
+            if name in models:
+                models[name].version_count = count
+                models[name].latest_version = latest
+        for model, label, is_alias, number in self.query(
+            f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
+        ):
+            if model in models:
+                (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
+        return list(models.values())
+
+    def load_promotion_index(self, after_id: int = 0) -> tuple[int, dict[str, int]]:
+        """The highest promotion id and request_id -> promotion id (of promotions after `after_id`)."""
+        top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
+        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> '' AND id > ?", [after_id]))
+        return int(top), ids
+
+    def model_request_ids(self, names: Sequence[str] | None = None) -> dict[str, str]:
+        """request_id -> model name of the models created with one (only those named, if given)."""
+        if names is None:
+            return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
+        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> '' "
+                               "AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)]))  # fmt: skip
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         return read_version(self.query, model, number)

@@ -29,10 +29,7 @@ from typing import TYPE_CHECKING, Any
 import psycopg
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
-from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.domain.model import Model
-from studbook.daemon.store import rows
 from studbook.daemon.store.dialect import POSTGRES
 from studbook.daemon.store.postgres.listener import CHANNEL, Listener
 from studbook.daemon.store.postgres.migrate import describe, migrate
@@ -45,7 +42,6 @@ from studbook.daemon.store.records import (
     StoreFull,
     first_line,
 )
-from studbook.daemon.store.rows import MODEL_COLUMNS
 from studbook.daemon.store.writes import TransactionWrites, is_query
 
 if TYPE_CHECKING:
@@ -156,9 +152,6 @@ class PostgresCatalog(CatalogReads):
                 raise store_error(exc, self._location, "catalog read failed") from exc
         raise AssertionError("unreachable")
 
-    def load_tokens(self) -> list[Token]:
-        return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
-
     def max_revision(self) -> int:
         """The newest revision committed; the writer's state is as of this revision from now on."""
         revision = int(self.query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
@@ -177,42 +170,6 @@ class PostgresCatalog(CatalogReads):
             found = self.meta("catalog_id")
         assert found is not None
         return found
-
-    def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
-        """Every model with its counts and holders; only those named, when `names` is given."""
-        only, params = (
-            ("", []) if names is None else (" WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)])
-        )
-        models = {
-            m.name: m
-            for m in map(rows.model_from_row,
-                         self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
-        }  # fmt: skip
-        for name, count, latest in self.query(
-            f"SELECT model, count(*), max(number) FROM versions{only.format('model')} GROUP BY model", params
-        ):
-            if name in models:
-                models[name].version_count = count
-                models[name].latest_version = latest
-        for model, label, is_alias, number in self.query(
-            f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
-        ):
-            if model in models:
-                (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
-        return list(models.values())
-
-    def load_promotion_index(self, after_id: int = 0) -> tuple[int, dict[str, int]]:
-        """The highest promotion id and request_id -> promotion id (of promotions after `after_id`)."""
-        top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
-        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> '' AND id > ?", [after_id]))
-        return int(top), ids
-
-    def model_request_ids(self, names: Sequence[str] | None = None) -> dict[str, str]:
-        """request_id -> model name of the models created with one (only those named, if given)."""
-        if names is None:
-            return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
-        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> '' "
-                               "AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)]))  # fmt: skip
 
     def holds(self, revision: int, chain_hash: str) -> bool:
         """Whether the catalog holds `revision` with that chain hash, asked on a new connection

@@ -11,7 +11,7 @@ import json
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -371,14 +371,6 @@ class Transaction(TransactionWrites):
             self.conn.execute("ROLLBACK")
         except duckdb.Error:
             pass  # nothing was open, or the connection already aborted it
-
-    def insert(self, table: str, row: tuple[Any, ...]) -> None:
-        self.writes += 1
-        self._pending.setdefault(table, []).append(row)
-
-    def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
-        self.writes += 1
-        self._pending.setdefault(table, []).extend(rows_)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):

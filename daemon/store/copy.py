@@ -74,9 +74,20 @@ class CopySide:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
+    # Which schema's tables are the catalog's, in each backend's terms.
+    catalog_schema: str
+
     def tables(self) -> dict[str, list[Column]]:
         """Each base table of the catalog and its columns in their order."""
-        raise NotImplementedError
+        found: dict[str, list[Column]] = {}
+        for table, column, data_type in self.query(
+            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
+            f"WHERE {self.catalog_schema} AND t.table_type = 'BASE TABLE' "
+            "ORDER BY c.table_name, c.ordinal_position"
+        ):
+            found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
+        return found
 
     def schema_version(self) -> int:
         """The catalog's schema version; 0 where there is no catalog (no meta table)."""
@@ -132,6 +143,7 @@ class DuckDBSide(CopySide):
     """A DuckDB catalog file, read in one snapshot or written in one transaction."""
 
     dialect = DUCKDB
+    catalog_schema = "c.table_catalog = current_database() AND c.table_schema = 'main'"
 
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.location = str(path)
@@ -148,17 +160,6 @@ class DuckDBSide(CopySide):
             return from_db(self._conn.execute(sql, to_db(params)).fetchall())
         except duckdb.Error as exc:
             raise StoreError(f"reading {self.location} failed: {first_line(exc)}") from exc
-
-    def tables(self) -> dict[str, list[Column]]:
-        found: dict[str, list[Column]] = {}
-        for table, column, data_type in self.query(
-            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
-            "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
-            "WHERE c.table_catalog = current_database() AND c.table_schema = 'main' AND t.table_type = 'BASE TABLE' "
-            "ORDER BY c.table_name, c.ordinal_position"
-        ):
-            found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
-        return found
 
     def sequence_used(self) -> int:
         found = self.query(

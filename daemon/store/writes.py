@@ -51,12 +51,16 @@ class TransactionWrites:
 
     dialect: Dialect
     writes: int
+    # Rows buffered per table until the backend's `flush` writes them, one statement a table.
+    _pending: dict[str, list[tuple[Any, ...]]]
 
     def insert(self, table: str, row: tuple[Any, ...]) -> None:
-        raise NotImplementedError
+        self.writes += 1
+        self._pending.setdefault(table, []).append(row)
 
     def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
-        raise NotImplementedError
+        self.writes += 1
+        self._pending.setdefault(table, []).extend(rows_)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError

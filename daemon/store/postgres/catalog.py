@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -273,14 +273,6 @@ class PostgresTransaction(TransactionWrites):
             self.conn.execute("ROLLBACK")
         except psycopg.Error:
             pass  # nothing was open, or the connection is gone (and with it the transaction)
-
-    def insert(self, table: str, row: tuple[Any, ...]) -> None:
-        self.writes += 1
-        self._pending.setdefault(table, []).append(row)
-
-    def insert_many(self, table: str, rows_: Iterable[tuple[Any, ...]]) -> None:
-        self.writes += 1
-        self._pending.setdefault(table, []).extend(rows_)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):

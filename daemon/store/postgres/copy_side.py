@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from studbook.daemon.store.copy import _CHUNK, SEQUENCE, Column, CopySide, _kind, _quoted
+from studbook.daemon.store.copy import _CHUNK, SEQUENCE, Column, CopySide, _quoted
 from studbook.daemon.store.dialect import POSTGRES
 from studbook.daemon.store.records import StoreError, first_line
 
@@ -15,6 +15,7 @@ class PostgresSide(CopySide):
     """A PostgreSQL catalog, read in one REPEATABLE READ snapshot or written in one transaction."""
 
     dialect = POSTGRES
+    catalog_schema = "c.table_schema = current_schema()"
 
     def __init__(self, url: str, *, read_only: bool) -> None:
         import psycopg
@@ -44,17 +45,6 @@ class PostgresSide(CopySide):
             return cursor.fetchall() if cursor.description is not None else []
         except self._psycopg.Error as exc:
             raise StoreError(f"reading {self.location} failed: {first_line(exc)}") from exc
-
-    def tables(self) -> dict[str, list[Column]]:
-        found: dict[str, list[Column]] = {}
-        for table, column, data_type in self.query(
-            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
-            "JOIN information_schema.tables t USING (table_catalog, table_schema, table_name) "
-            "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' "
-            "ORDER BY c.table_name, c.ordinal_position"
-        ):
-            found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
-        return found
 
     def sequence_used(self) -> int:
         found = self.query(f"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM {SEQUENCE}")

@@ -13,7 +13,7 @@ visibility map, as autovacuum would on a catalog that grew over time.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -37,7 +37,7 @@ def seed_postgres(url: str, *, models: int, versions_per_model: int, metrics_per
 
 
 def _fill(conn: psycopg.Connection[Any], models: int, versions_per_model: int, keys: list[str]) -> None:
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
     with conn.transaction():
         conn.execute(f"TRUNCATE {', '.join(_TABLES)}")
         conn.execute(
@@ -50,6 +50,7 @@ def _fill(conn: psycopg.Connection[Any], models: int, versions_per_model: int, k
             """,
             [models],
         )
+
         # The value of a version's metric: a function of model, number and key, as in seed.py, by
         # integer arithmetic (a multiplicative hash) since hashing text ten times a row dominated.
         # `ordinal` is the key's place in `keys`, from 1.

@@ -140,7 +140,9 @@ def start_postgres(durable: bool = False, settings: dict[str, str] | None = None
                 f"initdb failed ({initdb.returncode}):\n{initdb.stdout.decode()}{initdb.stderr.decode()}"
             )
         for attempt in range(3):  # the free port may be taken between the probe and the server's bind
-            server = _start(binaries, root, as_user, free_port(), {**({} if durable else NOT_DURABLE), **(settings or {})})
+            server = _start(
+                binaries, root, as_user, free_port(), {**({} if durable else NOT_DURABLE), **(settings or {})}
+            )
             try:
                 wait_for(lambda: _accepts(server), f"postgres on port {server.port}", timeout=STARTUP_TIMEOUT)
                 return server

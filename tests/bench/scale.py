@@ -137,7 +137,7 @@ def search_statement(dialect: Dialect = DUCKDB) -> sql.Fragment:
     expr = parse_filter(FILTER, VERSION_FIELDS)
     order = sql.compile_order(parse_order_by(ORDER_BY, VERSION_FIELDS), "versions", dialect=dialect)
     where = [sql.compile_version_filter(expr, dialect), sql.Fragment("v.status <> 'archived'", [])]
-    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True)
+    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True, dialect=dialect)
 
 
 def raw_search(catalog: Path) -> float:

@@ -19,7 +19,7 @@ from pathlib import Path
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.v1 import registry_pb2, registry_pb2_grpc
 
-from tests.bench.pgseed import seed_postgres
+from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
 from tests.bench.timing import percentiles, timed
 from tests.conftest import start_daemon, stop_daemon
 from tests.support.postgres import start_postgres, stop_postgres
@@ -27,12 +27,11 @@ from tests.support.postgres import start_postgres, stop_postgres
 MODELS = 100
 VERSIONS_PER_MODEL = 1_000
 SAMPLES = 2_000
-PG_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0"}
 
 
 def bench_pg_reads(root: Path) -> dict[str, tuple[float, float]]:
     """(p50, p99) ms of the health Check and GetModelVersion cached and first read."""
-    server = start_postgres(durable=True, settings=PG_SETTINGS)
+    server = start_postgres(durable=True, settings=SERVER_SETTINGS)
     try:
         database = server.create_database()
         seed_postgres(database.url, models=MODELS, versions_per_model=VERSIONS_PER_MODEL, metrics_per_version=10)

@@ -24,7 +24,7 @@ import grpc
 import psycopg
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
-from tests.bench.pgseed import seed_postgres
+from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.conftest import Daemon, start_daemon, stop_daemon
@@ -36,8 +36,6 @@ BATCH = 50
 # What both backends' catalogs hold before the first registration.
 SEED_MODELS = 100
 SEED_VERSIONS_PER_MODEL = 1_000
-# See scale.py: a durable server, whose seeding transaction need not log each row.
-PG_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0"}
 
 
 def _version(i: int) -> resources_pb2.ModelVersion:
@@ -145,7 +143,7 @@ def bench_registration(daemon: Daemon, folder: Path, *, batches: bool = True) ->
 def bench_registration_postgres(root: Path, *, batches: bool = True) -> dict[str, dict[str, float]]:
     """A PostgreSQL catalog seeded as the embedded one is: one daemon with all the clients, then
     two daemons on one fresh catalog with half each; each beside psycopg's one-row commit."""
-    server = start_postgres(durable=True, settings=PG_SETTINGS)
+    server = start_postgres(durable=True, settings=SERVER_SETTINGS)
     try:
         floor = percentiles(postgres_commit_floor(server.url()))
         results = {}

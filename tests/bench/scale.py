@@ -39,7 +39,7 @@ from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import DUCKDB, POSTGRES, Dialect
 from studbook.v1 import registry_pb2, registry_pb2_grpc
 
-from tests.bench.pgseed import seed_postgres
+from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.conftest import Daemon, stop_daemon
@@ -53,9 +53,6 @@ ORDER_BY = "metrics.auc desc"
 SEARCHES = 30
 STARTS = 3
 BACKENDS = ("duckdb", "postgresql")
-# A bench server flushes every commit (as DuckDB's file does); wal_level=minimal lets the seeding
-# transaction write its freshly truncated tables without logging each row (see pgseed.py).
-PG_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0"}
 
 
 @dataclass
@@ -278,7 +275,7 @@ def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str,
             empty = measure_empty(root, backend)
             figures += [measure(root, size, empty, backend) for size in sizes]
             continue
-        server = start_postgres(durable=True, settings=PG_SETTINGS)
+        server = start_postgres(durable=True, settings=SERVER_SETTINGS)
         try:
             backend = PostgresBackend(server)
             empty = measure_empty(root, backend)

@@ -125,6 +125,7 @@ class CatalogReads:
         statement = sql.page_statement(
             row_id, resource, where, sql.compile_order(order, resource, dialect=self.dialect),
             limit=limit + 1, offset=offset, after=after, filtered=filtered, metric_rows=metric_rows,
+            dialect=self.dialect,
         )  # fmt: skip
         found = self.query(statement.sql, statement.params)
         total = int(found[0][1]) if found else self._count(resource, where, metric_rows)

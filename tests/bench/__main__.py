@@ -23,12 +23,15 @@ from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.judging import bench_judging, print_judging
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
-from tests.bench.registration import bench_registration, print_registration
+from tests.bench.pgreads import bench_pg_reads, print_pg_reads
+from tests.bench.registration import bench_registration, bench_registration_postgres, print_registration
+from tests.bench.replicas import bench_replicas, print_replicas
 from tests.bench.scale import bench_scale, print_scale
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.bench.tui import bench_tui
 from tests.conftest import Daemon, start_daemon, stop_daemon
+from tests.support.postgres import start_postgres, stop_postgres
 
 MODELS = 100
 VERSIONS_PER_MODEL = 1_000
@@ -126,6 +129,23 @@ def bench_raw_duckdb(catalog: Path) -> None:
     line("metric + tag search, top 50", search)
 
 
+def bench_postgres(root: Path) -> None:
+    """The PostgreSQL catalog: reads, registration with one and two daemons, follower lag."""
+    print_pg_reads(bench_pg_reads(root))
+    print()
+    for label, figures in bench_registration_postgres(root).items():
+        print_registration(figures, label)
+    print()
+    server = start_postgres(durable=True)
+    try:
+        folder = root / "replicas"
+        folder.mkdir()
+        print_replicas(bench_replicas(server.create_database().url, folder))
+    finally:
+        stop_postgres(server)
+    print()
+
+
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="sb-bench-"))
     try:
@@ -149,6 +169,7 @@ def main() -> int:
             stop_daemon(daemon)
         bench_raw_duckdb(data / "catalog.duckdb")
         print()
+        bench_postgres(root)
         print_scale(bench_scale(root))
         print()
         print_gc(bench_gc(root, MODELS * VERSIONS_PER_MODEL))

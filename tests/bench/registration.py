@@ -1,7 +1,12 @@
 """Registration throughput: single calls and batches from 16 concurrent clients, beside the
-raw DuckDB single-row commit (the floor one durable write costs on this disk).
+raw engine's single-row commit (the floor one durable write costs on this disk).
 
-`python -m tests.bench.registration` runs it alone on a freshly seeded catalog.
+The embedded catalog (DuckDB) with one daemon; a PostgreSQL catalog (a throwaway server that
+flushes every commit, as DuckDB's file does) with one daemon, and with two daemons on the same
+catalog and the 16 clients split across them.
+
+`python -m tests.bench.registration` runs it alone on freshly seeded catalogs (`--single`: no
+batches; `--backend duckdb|postgresql`: one backend only).
 """
 
 from __future__ import annotations
@@ -16,15 +21,21 @@ from pathlib import Path
 
 import duckdb
 import grpc
+import psycopg
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
+from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.conftest import Daemon, start_daemon, stop_daemon
+from tests.support.postgres import PostgresServer, start_postgres, stop_postgres
 
 WRITERS = 16
 REGISTRATIONS = 4_000
 BATCH = 50
+# What both backends' catalogs hold before the first registration.
+SEED_MODELS = 100
+SEED_VERSIONS_PER_MODEL = 1_000
 
 
 def _version(i: int) -> resources_pb2.ModelVersion:
@@ -32,14 +43,16 @@ def _version(i: int) -> resources_pb2.ModelVersion:
                                       metrics=[resources_pb2.Metric(key="auc", value=0.9)])  # fmt: skip
 
 
-async def _drive(address: str, calls: int, call: object) -> tuple[float, list[float]]:
-    """Runs `calls` numbered calls from WRITERS concurrent clients; (elapsed s, latencies)."""
-    async with grpc.aio.insecure_channel(address) as channel:
-        versions = registry_pb2_grpc.VersionServiceStub(channel)
+async def _drive(addresses: list[str], calls: int, call: object) -> tuple[float, list[float]]:
+    """Runs `calls` numbered calls from WRITERS concurrent clients, spread evenly over the
+    daemons at `addresses`; (elapsed s, latencies)."""
+    channels = [grpc.aio.insecure_channel(address) for address in addresses]
+    try:
+        stubs = [registry_pb2_grpc.VersionServiceStub(channel) for channel in channels]
         queue = list(range(calls))
         latencies: list[float] = []
 
-        async def writer() -> None:
+        async def writer(versions: registry_pb2_grpc.VersionServiceStub) -> None:
             while queue:
                 i = queue.pop()
                 started = time.perf_counter()
@@ -47,8 +60,11 @@ async def _drive(address: str, calls: int, call: object) -> tuple[float, list[fl
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
-        await asyncio.gather(*(writer() for _ in range(WRITERS)))
+        await asyncio.gather(*(writer(stubs[n % len(stubs)]) for n in range(WRITERS)))
         return time.perf_counter() - started, latencies
+    finally:
+        for channel in channels:
+            await channel.close()
 
 
 async def _single(versions: registry_pb2_grpc.VersionServiceStub, i: int) -> None:
@@ -77,6 +93,15 @@ def single_commit_floor(folder: Path) -> list[float]:
     return samples
 
 
+def postgres_commit_floor(url: str) -> list[float]:
+    """A one-row autocommitted INSERT through psycopg: one durable commit on that server."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE commit_floor (a bigint, b text)")
+        samples = timed(lambda: conn.execute("INSERT INTO commit_floor VALUES (1, 'x')"), 300)
+        conn.execute("DROP TABLE commit_floor")
+    return samples
+
+
 def cpu_seconds(pid: int) -> float:
     """User plus system CPU a process has used: on a shared machine a steadier figure than
     throughput, which moves with whatever else runs."""
@@ -84,29 +109,72 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bench_registration(daemon: Daemon, folder: Path, *, batches: bool = True) -> dict[str, float]:
-    """Throughput (versions/s), p50/p99 latency (ms) and the daemon's CPU per version (ms) of
-    single and batched registration."""
+def _cpu(daemons: list[Daemon]) -> float:
+    return sum(cpu_seconds(daemon.process.pid) for daemon in daemons)
+
+
+def measure_registration(daemons: list[Daemon], *, batches: bool = True) -> dict[str, float]:
+    """Throughput (versions/s), p50/p99 latency (ms) and the daemons' CPU per version (ms) of
+    single and batched registration, the clients spread over `daemons`."""
     figures: dict[str, float] = {}
-    pid = daemon.process.pid
-    cpu = cpu_seconds(pid)
-    elapsed, latencies = asyncio.run(_drive(daemon.address, REGISTRATIONS, _single))
-    figures["single_cpu_ms"] = (cpu_seconds(pid) - cpu) / REGISTRATIONS * 1000
+    addresses = [daemon.address for daemon in daemons]
+    cpu = _cpu(daemons)
+    elapsed, latencies = asyncio.run(_drive(addresses, REGISTRATIONS, _single))
+    figures["single_cpu_ms"] = (_cpu(daemons) - cpu) / REGISTRATIONS * 1000
     figures["single_per_s"] = REGISTRATIONS / elapsed
     figures["single_p50_ms"], figures["single_p99_ms"] = percentiles(latencies)
     if batches:
         calls = REGISTRATIONS // BATCH
-        cpu = cpu_seconds(pid)
-        elapsed, latencies = asyncio.run(_drive(daemon.address, calls, _batch))
-        figures["batch_cpu_ms"] = (cpu_seconds(pid) - cpu) / (calls * BATCH) * 1000
+        cpu = _cpu(daemons)
+        elapsed, latencies = asyncio.run(_drive(addresses, calls, _batch))
+        figures["batch_cpu_ms"] = (_cpu(daemons) - cpu) / (calls * BATCH) * 1000
         figures["batch_per_s"] = calls * BATCH / elapsed
         figures["batch_p50_ms"], figures["batch_p99_ms"] = percentiles(latencies)
+    return figures
+
+
+def bench_registration(daemon: Daemon, folder: Path, *, batches: bool = True) -> dict[str, float]:
+    """The embedded catalog: `measure_registration` on one daemon, beside raw DuckDB's commit."""
+    figures = measure_registration([daemon], batches=batches)
     figures["floor_p50_ms"], figures["floor_p99_ms"] = percentiles(single_commit_floor(folder))
     return figures
 
 
-def print_registration(figures: dict[str, float]) -> None:
-    print(f"registration, metadata only, {WRITERS} concurrent clients")
+def bench_registration_postgres(root: Path, *, batches: bool = True) -> dict[str, dict[str, float]]:
+    """A PostgreSQL catalog seeded as the embedded one is: one daemon with all the clients, then
+    two daemons on one fresh catalog with half each; each beside psycopg's one-row commit."""
+    server = start_postgres(durable=True, settings=SERVER_SETTINGS)
+    try:
+        floor = percentiles(postgres_commit_floor(server.url()))
+        results = {}
+        for daemons in (1, 2):
+            figures = _on_postgres(server, root / f"pg-reg-{daemons}", daemons, batches)
+            figures["floor_p50_ms"], figures["floor_p99_ms"] = floor
+            results[f"postgresql, {daemons} daemon{'s' if daemons > 1 else ''}"] = figures
+        return results
+    finally:
+        stop_postgres(server)
+
+
+def _on_postgres(server: PostgresServer, folder: Path, count: int, batches: bool) -> dict[str, float]:
+    database = server.create_database()
+    seed_postgres(database.url, models=SEED_MODELS, versions_per_model=SEED_VERSIONS_PER_MODEL,
+                  metrics_per_version=10)  # fmt: skip
+    daemons: list[Daemon] = []
+    try:
+        for n in range(count):
+            data = folder / f"d{n}"
+            data.mkdir(parents=True)
+            daemons.append(start_daemon(data, folder / f"d{n}.sock", "--catalog", database.url))
+        return measure_registration(daemons, batches=batches)
+    finally:
+        for daemon in daemons:
+            stop_daemon(daemon)
+        server.drop_database(database.name)
+
+
+def print_registration(figures: dict[str, float], label: str = "embedded (DuckDB), 1 daemon") -> None:
+    print(f"registration, metadata only, {WRITERS} concurrent clients: {label}")
     print(f"  {'RegisterModelVersion throughput':<44} {figures['single_per_s']:9.0f} versions/s   "
           f"(p50 {figures['single_p50_ms']:.2f} ms, p99 {figures['single_p99_ms']:.2f} ms a call; "
           f"daemon CPU {figures['single_cpu_ms']:.2f} ms a version)")  # fmt: skip
@@ -114,22 +182,32 @@ def print_registration(figures: dict[str, float]) -> None:
         print(f"  {f'RegisterModelVersions, batches of {BATCH}':<44} {figures['batch_per_s']:9.0f} versions/s   "
               f"(p50 {figures['batch_p50_ms']:.2f} ms, p99 {figures['batch_p99_ms']:.2f} ms a batch; "
               f"daemon CPU {figures['batch_cpu_ms']:.2f} ms a version)")  # fmt: skip
-    print(f"  {'raw DuckDB single-row commit (write floor)':<44} p50 {figures['floor_p50_ms']:7.3f} ms   "
+    engine = "psycopg" if label.startswith("postgresql") else "raw DuckDB"
+    print(f"  {f'{engine} single-row commit (write floor)':<44} p50 {figures['floor_p50_ms']:7.3f} ms   "
           f"p99 {figures['floor_p99_ms']:7.3f} ms   ({1000 / figures['floor_p50_ms']:.0f} commits/s)")  # fmt: skip
 
 
 def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="sb-reg-"))
+    batches = "--single" not in sys.argv
+    backends = ("duckdb", "postgresql")
+    if "--backend" in sys.argv:
+        backends = (sys.argv[sys.argv.index("--backend") + 1],)
     try:
-        data = root / "data"
-        data.mkdir()
-        count = seed_catalog(data / "catalog.duckdb", models=100, versions_per_model=1_000, metrics_per_version=10)
-        daemon = start_daemon(data, root / "s.sock")
-        print(f"{count:,} versions seeded; daemon pid {daemon.process.pid}", flush=True)
-        try:
-            print_registration(bench_registration(daemon, root, batches="--single" not in sys.argv))
-        finally:
-            stop_daemon(daemon)
+        if "duckdb" in backends:
+            data = root / "data"
+            data.mkdir()
+            count = seed_catalog(data / "catalog.duckdb", models=SEED_MODELS, versions_per_model=SEED_VERSIONS_PER_MODEL,
+                                 metrics_per_version=10)  # fmt: skip
+            daemon = start_daemon(data, root / "s.sock")
+            print(f"{count:,} versions seeded; daemon pid {daemon.process.pid}", flush=True)
+            try:
+                print_registration(bench_registration(daemon, root, batches=batches))
+            finally:
+                stop_daemon(daemon)
+        if "postgresql" in backends:
+            for label, figures in bench_registration_postgres(root, batches=batches).items():
+                print_registration(figures, label)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -85,7 +85,7 @@ def print_replicas(figures: dict[str, float]) -> None:
 
 
 def main() -> int:
-    server = start_postgres()
+    server = start_postgres(durable=True)  # commits flushed, as a production server's are
     root = Path(tempfile.mkdtemp(prefix="sb-replicas-"))
     try:
         database = server.create_database()

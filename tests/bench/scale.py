@@ -1,16 +1,20 @@
 """Costs against catalog size: cold start, memory and a filtered, sorted search at each size.
 
-`python -m tests.bench.scale 10000 100000 1000000` seeds a catalog of each size (set-wise, see
-seed.py), starts a real daemon on it and prints, each next to a floor from the same run:
+`python -m tests.bench.scale 10000 100000 1000000` seeds a catalog of each size on each backend
+(set-wise, see seed.py and pgseed.py: a DuckDB file, and a database on a throwaway PostgreSQL
+server that flushes every commit), starts a real daemon on it and prints, each next to a floor
+from the same run:
 
 - cold start to SERVING, against the same daemon starting on an empty catalog, in wall time and in
   the daemon's CPU time (which holds on a busy machine);
 - the daemon's RSS after start, against the empty catalog's;
-- the p50 of a filtered and sorted top-50 search through gRPC, against raw DuckDB running the
-  statement the daemon runs for it, on the same file;
+- the p50 of a filtered and sorted top-50 search through gRPC, against the raw engine running the
+  statement the daemon runs for it on the same catalog (DuckDB on the file; psycopg to PostgreSQL);
 - the RSS right after those searches, and again once the daemon has idled for a moment: DuckDB
   hands memory its queries freed back to the system over about a second, so the first figure
   is a transient and the second what the daemon keeps.
+
+`--backend duckdb` or `--backend postgresql` measures one of them only.
 
 Prints, never asserts: figures on a shared machine move with its load.
 """
@@ -28,16 +32,20 @@ from pathlib import Path
 
 import duckdb
 import grpc
+import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store import query as sql
+from studbook.daemon.store.dialect import DUCKDB, POSTGRES, Dialect
 from studbook.v1 import registry_pb2, registry_pb2_grpc
 
+from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.conftest import Daemon, stop_daemon
+from tests.support.postgres import PostgresServer, start_postgres, stop_postgres
 
 SIZES = (10_000, 100_000, 1_000_000)
 VERSIONS_PER_MODEL = 1_000
@@ -48,10 +56,12 @@ SEARCHES = 30
 STARTS = 3
 # Seconds idle before the second RSS reading; DuckDB returned freed memory within one in trials.
 SETTLE_S = 2.0
+BACKENDS = ("duckdb", "postgresql")
 
 
 @dataclass
 class Figures:
+    backend: str
     versions: int
     seed_s: float
     start_s: float
@@ -80,13 +90,15 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-def start(data: Path, socket: Path) -> tuple[Daemon, float]:
-    """A daemon on `data`, and the seconds from launch until health says SERVING (polled every 5 ms)."""
+def start(data: Path, socket: Path, catalog: str = "") -> tuple[Daemon, float]:
+    """A daemon on `data` (its catalog at the URL `catalog` when given), and the seconds from
+    launch until health says SERVING (polled every 5 ms)."""
     log = data.parent / f"daemon-{data.name}.log"
+    extra = ["--catalog", catalog] if catalog else []
     started = time.perf_counter()
     with open(log, "ab") as handle:
         process = subprocess.Popen(
-            [sys.executable, "-m", "studbook.daemon", "--data-dir", str(data), "--socket", str(socket)],
+            [sys.executable, "-m", "studbook.daemon", "--data-dir", str(data), "--socket", str(socket), *extra],
             stdout=handle, stderr=subprocess.STDOUT,
         )  # fmt: skip
     daemon = Daemon(process, data, socket, log)
@@ -107,12 +119,12 @@ def start(data: Path, socket: Path) -> tuple[Daemon, float]:
     raise RuntimeError(f"daemon did not start:\n{daemon.output()}")
 
 
-def cold_start(data: Path, socket: Path) -> tuple[float, float, float]:
+def cold_start(data: Path, socket: Path, catalog: str = "") -> tuple[float, float, float]:
     """The fastest of a few starts (page cache warm, as after any first start), the least CPU
     time one took to SERVING, and the RSS after the fastest."""
     best, cpu, rss = float("inf"), float("inf"), 0.0
     for _ in range(STARTS):
-        daemon, seconds = start(data, socket)
+        daemon, seconds = start(data, socket, catalog)
         try:
             cpu = min(cpu, cpu_seconds(daemon.process.pid))
             if seconds < best:
@@ -122,13 +134,14 @@ def cold_start(data: Path, socket: Path) -> tuple[float, float, float]:
     return best, cpu, rss
 
 
-def search_statement() -> sql.Fragment:
+def search_statement(dialect: Dialect = DUCKDB) -> sql.Fragment:
     """The statement the daemon runs for the search (its page of row ids, with the total)."""
     expr = parse_filter(FILTER, VERSION_FIELDS)
-    order = sql.compile_order(parse_order_by(ORDER_BY, VERSION_FIELDS), "versions")
-    shared = sql.shared_metric_rows(expr, order)
-    where = [sql.compile_version_filter(expr, metric_rows=shared), sql.Fragment("v.status <> 'archived'", [])]
-    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True, metric_rows=shared)
+    order = sql.compile_order(parse_order_by(ORDER_BY, VERSION_FIELDS), "versions", dialect=dialect)
+    shared = sql.shared_metric_rows(expr, order, dialect)
+    where = [sql.compile_version_filter(expr, dialect, metric_rows=shared), sql.Fragment("v.status <> 'archived'", [])]
+    return sql.page_statement("v.vid", "versions", where, order, limit=51, filtered=True, metric_rows=shared,
+                              dialect=dialect)  # fmt: skip
 
 
 def raw_search(catalog: Path) -> float:
@@ -140,6 +153,15 @@ def raw_search(catalog: Path) -> float:
         return percentiles(timed(lambda: conn.execute(statement.sql, statement.params).fetchall(), SEARCHES))[0]
     finally:
         conn.close()
+
+
+def raw_search_postgres(url: str) -> float:
+    """p50 ms of raw psycopg running the daemon's search statement on the same database."""
+    statement = search_statement(POSTGRES)
+    text = POSTGRES.placeholders(statement.sql)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(text, statement.params).fetchall()  # warm, and prepared, as the daemon's are
+        return percentiles(timed(lambda: conn.execute(text, statement.params).fetchall(), SEARCHES))[0]
 
 
 def grpc_search(daemon: Daemon) -> tuple[float, int]:
@@ -154,61 +176,135 @@ def grpc_search(daemon: Daemon) -> tuple[float, int]:
     return percentiles(samples)[0], total
 
 
-def measure(root: Path, size: int, empty: tuple[float, float, float]) -> Figures:
-    data = root / f"data-{size}"
+class Backend:
+    """Where a size's catalog lives: seeds it, names it to the daemon, runs the raw floor."""
+
+    name = "duckdb"
+    engine = "raw DuckDB"
+
+    def seed(self, data: Path, size: int) -> int:
+        return seed_catalog(data / "catalog.duckdb", models=max(1, size // VERSIONS_PER_MODEL),
+                            versions_per_model=min(size, VERSIONS_PER_MODEL),
+                            metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
+
+    def catalog(self, data: Path) -> str:
+        return ""  # the daemon's own file in its data folder
+
+    def floor(self, data: Path) -> float:
+        return raw_search(data / "catalog.duckdb")
+
+    def drop(self, data: Path) -> None:
+        pass
+
+
+class PostgresBackend(Backend):
+    """A database per catalog on one durable server; the daemon's data folder holds no catalog."""
+
+    name = "postgresql"
+    engine = "raw psycopg"
+
+    def __init__(self, server: PostgresServer) -> None:
+        self.server = server
+        self.databases: dict[Path, str] = {}
+
+    def seed(self, data: Path, size: int) -> int:
+        return seed_postgres(self.catalog(data), models=max(1, size // VERSIONS_PER_MODEL),
+                             versions_per_model=min(size, VERSIONS_PER_MODEL),
+                             metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
+
+    def catalog(self, data: Path) -> str:
+        if data not in self.databases:
+            self.databases[data] = self.server.create_database().name
+        return self.server.url(self.databases[data])
+
+    def floor(self, data: Path) -> float:
+        return raw_search_postgres(self.catalog(data))
+
+    def drop(self, data: Path) -> None:
+        if data in self.databases:
+            self.server.drop_database(self.databases.pop(data))
+
+
+def measure(root: Path, size: int, empty: tuple[float, float, float], backend: Backend) -> Figures:
+    data = root / f"data-{backend.name}-{size}"
     data.mkdir()
-    catalog = data / "catalog.duckdb"
     started = time.perf_counter()
-    count = seed_catalog(catalog, models=max(1, size // VERSIONS_PER_MODEL), versions_per_model=min(size, VERSIONS_PER_MODEL),
-                         metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
+    count = backend.seed(data, size)
     seeded = time.perf_counter() - started
     socket = root / f"s-{size}.sock"
-    start_s, cpu_s, rss = cold_start(data, socket)
-    daemon, _ = start(data, socket)
+    catalog = backend.catalog(data)
     try:
-        search_ms, matches = grpc_search(daemon)
-        rss_after = rss_mib(daemon.process.pid)
-        time.sleep(SETTLE_S)
-        rss_settled = rss_mib(daemon.process.pid)
+        start_s, cpu_s, rss = cold_start(data, socket, catalog)
+        daemon, _ = start(data, socket, catalog)
+        try:
+            search_ms, matches = grpc_search(daemon)
+            rss_after = rss_mib(daemon.process.pid)
+            time.sleep(SETTLE_S)
+            rss_settled = rss_mib(daemon.process.pid)
+        finally:
+            stop_daemon(daemon)
+        floor_ms = backend.floor(data)
     finally:
-        stop_daemon(daemon)
-    floor_ms = raw_search(catalog)
-    shutil.rmtree(data, ignore_errors=True)
-    return Figures(count, seeded, start_s, empty[0], cpu_s, empty[1], rss, empty[2], search_ms, floor_ms, rss_after,
-                   rss_settled, matches)  # fmt: skip
+        backend.drop(data)
+        shutil.rmtree(data, ignore_errors=True)
+    return Figures(backend.name, count, seeded, start_s, empty[0], cpu_s, empty[1], rss, empty[2], search_ms,
+                   floor_ms, rss_after, rss_settled, matches)  # fmt: skip
 
 
-def measure_empty(root: Path) -> tuple[float, float, float]:
-    data = root / "data-empty"
+def measure_empty(root: Path, backend: Backend) -> tuple[float, float, float]:
+    data = root / f"data-{backend.name}-empty"
     data.mkdir()
-    return cold_start(data, root / "s-empty.sock")
+    try:
+        return cold_start(data, root / "s-empty.sock", backend.catalog(data))
+    finally:
+        backend.drop(data)
 
 
 def print_scale(figures: list[Figures]) -> None:
     print(f"catalog size: cold start, memory, search  ({FILTER!r}, order by {ORDER_BY}, top 50)")
     for f in figures:
-        print(f"  {f.versions:>9,} versions (seeded in {f.seed_s:.1f} s), {f.matches:,} match the search")
+        engine = PostgresBackend.engine if f.backend == "postgresql" else Backend.engine
+        print(f"  {f.backend}, {f.versions:>9,} versions (seeded in {f.seed_s:.1f} s), {f.matches:,} match the search")
         print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
               f"(empty catalog: {f.start_floor_s * 1000:.0f} ms)")  # fmt: skip
         print(f"    {'  its CPU time':<36} {f.start_cpu_s * 1000:7.0f} ms   "
               f"(empty catalog: {f.start_cpu_floor_s * 1000:.0f} ms)")  # fmt: skip
         print(f"    {'RSS after start':<36} {f.rss_mib:7.0f} MiB  (empty catalog: {f.rss_floor_mib:.0f} MiB)")
         print(f"    {'search through gRPC, p50':<36} {f.search_ms:7.1f} ms   "
-              f"(raw DuckDB, same statement: {f.search_floor_ms:.1f} ms)")  # fmt: skip
+              f"({engine}, same statement: {f.search_floor_ms:.1f} ms)")  # fmt: skip
         print(f"    {'RSS after the searches':<36} {f.rss_after_mib:7.0f} MiB  "
               f"({SETTLE_S:.0f} s idle later: {f.rss_settled_mib:.0f} MiB)")  # fmt: skip
 
 
-def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES) -> list[Figures]:
-    empty = measure_empty(root)
-    return [measure(root, size, empty) for size in sizes]
+def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = BACKENDS) -> list[Figures]:
+    """Each backend at each size, one size at a time (a catalog is dropped before the next is seeded)."""
+    figures: list[Figures] = []
+    for name in backends:
+        if name == "duckdb":
+            backend = Backend()
+            empty = measure_empty(root, backend)
+            figures += [measure(root, size, empty, backend) for size in sizes]
+            continue
+        server = start_postgres(durable=True, settings=SERVER_SETTINGS)
+        try:
+            backend = PostgresBackend(server)
+            empty = measure_empty(root, backend)
+            figures += [measure(root, size, empty, backend) for size in sizes]
+        finally:
+            stop_postgres(server)
+    return figures
 
 
 def main(argv: list[str]) -> int:
+    backends = BACKENDS
+    if "--backend" in argv:
+        at = argv.index("--backend")
+        backends = (argv[at + 1],)
+        argv = argv[:at] + argv[at + 2 :]
     sizes = tuple(int(a) for a in argv) or SIZES
     root = Path(tempfile.mkdtemp(prefix="sb-scale-"))
     try:
-        print_scale(bench_scale(root, sizes))
+        print_scale(bench_scale(root, sizes, backends))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

@@ -117,10 +117,11 @@ def server_binaries() -> Path:
     raise AssertionError("no PostgreSQL server binaries (initdb, postgres); `make postgres` installs Debian's")
 
 
-def start_postgres(durable: bool = False) -> PostgresServer:
+def start_postgres(durable: bool = False, settings: dict[str, str] | None = None) -> PostgresServer:
     """initdb into a new folder and start the server on a free loopback port; returns once it
     accepts connections. The caller must `stop_postgres` it, also when a test fails. Durable,
-    it flushes each commit to disk as a production server does: for measuring, not testing."""
+    it flushes each commit to disk as a production server does: for measuring, not testing.
+    `settings` are further server settings (a benchmark's wal_level, say)."""
     binaries = server_binaries()
     # Under /tmp rather than pytest's tmp_path: that is private to root (0700), which the
     # unprivileged server user could not reach; and a unix socket path must stay short.
@@ -139,7 +140,9 @@ def start_postgres(durable: bool = False) -> PostgresServer:
                 f"initdb failed ({initdb.returncode}):\n{initdb.stdout.decode()}{initdb.stderr.decode()}"
             )
         for attempt in range(3):  # the free port may be taken between the probe and the server's bind
-            server = _start(binaries, root, as_user, free_port(), {} if durable else NOT_DURABLE)
+            server = _start(
+                binaries, root, as_user, free_port(), {**({} if durable else NOT_DURABLE), **(settings or {})}
+            )
             try:
                 wait_for(lambda: _accepts(server), f"postgres on port {server.port}", timeout=STARTUP_TIMEOUT)
                 return server

@@ -68,6 +68,10 @@ def _configure(conn: psycopg.Connection[Any]) -> None:
     for name in ("json", "jsonb"):
         conn.adapters.register_loader(name, TextLoader)
     conn.execute("SET TimeZone TO 'UTC'")
+    # The catalog's statements are short; a filtered search over many versions is estimated
+    # costly enough for PostgreSQL to compile it to machine code first, which made it slower:
+    # ~1.6 s against ~1.15 s without, for a metric and tag search at 1M versions.
+    conn.execute("SET jit TO off")
 
 
 def _connect_options() -> dict[str, Any]:

@@ -17,6 +17,11 @@ from studbook.daemon.store.records import StoreError, first_line
 MIGRATIONS = migrations.load("postgres")
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# Indexes only the PostgreSQL catalog has (migration 7): its planner reads a metric range and
+# looks a version's metric up through them, where DuckDB's hash joins need none. Every other
+# table, column, key and index is the same on both backends.
+POSTGRES_ONLY_INDEXES = frozenset({"metric_summary_key_value", "metric_summary_version"})
+
 # The advisory lock's key: "studbook" in ASCII, a bigint no other application is likely to pick.
 MIGRATION_LOCK = int.from_bytes(b"studbook", "big")
 

@@ -96,11 +96,18 @@ class WriterState:
         loaded = {m.name: m for m in catalog.load_models(touched)} if touched else {}
         if any(name in self.models and name not in loaded for name in touched):
             return False
+        purged = {event.model for event in events if event.type == "version.purged"}
         for name in touched:
             if name in loaded:
                 self.models[name] = loaded[name]
             self.latest.pop(name, None)
-        self.drop_facts(touched)
+        # Facts held are brought up to date with the versions written since (read again whole
+        # on every wake-up, a busy model's facts would cost two daemons more than their writes);
+        # a purge removes versions, which only a whole read shows.
+        self.drop_facts(purged)
+        for name in touched:
+            if name in self._facts:
+                self._take_facts(name, catalog.version_facts_after(name, self.revision))
         if touched:
             self.model_request_ids.update(catalog.model_request_ids(touched))
         self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)
@@ -156,6 +163,15 @@ class WriterState:
         found = self._facts.get(model_id)
         if found is not None and number in found.status:
             found.status[number] = status
+
+    def _take_facts(self, model_id: str, rows: Sequence[tuple[int, str, str, str, str]]) -> None:
+        held = self._facts[model_id]
+        for number, status, semver, request_id, digest in rows:
+            if number not in held.status:
+                self._sizes[model_id] += 1
+                self._fact_versions += 1
+            held.add(number, VersionStatus(status), SemVer.parse(semver), request_id, digest)
+        self._trim()
 
     def drop_facts(self, model_ids: Iterable[str]) -> None:
         """Forgets the facts of models whose versions changed in bulk (a purge): they are read

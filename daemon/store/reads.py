@@ -261,6 +261,15 @@ class CatalogReads:
             (Event(*r[:width]), r[width], Event(*r[width + 1 :]) if r[width + 1] is not None else None) for r in found
         ]
 
+    def version_facts_after(self, model: str, revision: int) -> list[tuple[int, str, str, str, str]]:
+        """`StoreTransaction.version_facts` of the model's versions written after `revision`:
+        what another daemon's commits changed of the facts a writer holds."""
+        return self.query(
+            "SELECT number, status, semver, request_id, content_digest FROM versions "
+            "WHERE model = ? AND revision > ? ORDER BY number",
+            [model, revision],
+        )
+
     def chain_head(self) -> str:
         found = self.query("SELECT chain_hash FROM events ORDER BY revision DESC LIMIT 1")
         return found[0][0] if found else ""

@@ -35,7 +35,7 @@ from studbook.daemon.domain.errors import RegistryError
 from studbook.daemon.domain.model import (
     Model,
 )
-from studbook.daemon.store import migrations, rows
+from studbook.daemon.store import cluster, migrations, rows
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import Store, StoreTransaction
 from studbook.daemon.store.reads import (  # noqa: F401  (read_version: re-exported)
@@ -116,6 +116,8 @@ class Catalog(CatalogReads):
         except StoreError:
             self._conn.close()
             raise
+        # Left by a daemon stopped between the two steps of a re-cluster: never half a table.
+        self._conn.execute(f"DROP TABLE IF EXISTS {cluster.BUILDING}")
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -272,6 +274,24 @@ class Catalog(CatalogReads):
             return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
         return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> '' "
                                "AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)]))  # fmt: skip
+
+    def metric_tail(self) -> tuple[int, int]:
+        """(rows now, rows when last clustered) of metric_summary: see store/cluster.py."""
+        try:
+            return cluster.tail(self._cursor())
+        except duckdb.Error as exc:
+            raise store_error(exc, "catalog read failed") from exc
+
+    def build_clustered_metrics(self) -> None:
+        """Blocking, off the writer thread: step one of re-clustering (store/cluster.py); the
+        writer then runs `cluster.swap`."""
+        cursor = self._conn.cursor()
+        try:
+            cluster.build(cursor)
+        except duckdb.Error as exc:
+            raise store_error(exc, "clustering metric_summary failed") from exc
+        finally:
+            cursor.close()
 
     def snapshot_into(self, target: Path) -> CatalogSnapshot:
         """Blocking: copies the whole catalog as of one revision into a new DuckDB file `target`,

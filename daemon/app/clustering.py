@@ -22,6 +22,8 @@ MIN_ROWS = 100_000
 # Re-cluster once rows added since the last clustering pass this share of the table; each
 # re-cluster copies the table, so a smaller share costs more copies for little pruning.
 TAIL_SHARE = 0.10
+# Times the built table is brought up to date off the writer before the writer does it.
+CATCH_UPS = 3
 # Commits wake the check at most this often: counting rows is cheap but not free.
 CHECK_EVERY = 5.0
 
@@ -53,6 +55,8 @@ class Clustering:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="studbook-clustering", daemon=True)
         self.runs = 0
+        # Commits so far; read on the writer thread, it tells whether any landed since a moment.
+        self.commits = 0
 
     def start(self) -> None:
         self._thread.start()
@@ -65,6 +69,7 @@ class Clustering:
 
     def committed(self) -> None:
         """On the writer thread after a commit: a hint that the tail may have grown."""
+        self.commits += 1
         self._wake.set()
 
     def due(self, total: int, clustered: int) -> bool:
@@ -93,15 +98,32 @@ class Clustering:
         log.info("re-clustering metric_summary by key (%d rows, %d added since the last time)",
                  total, total - clustered)  # fmt: skip
         began = time.monotonic()
-        self._catalog.build_clustered_metrics()
+        # Read before the copy's snapshot: a commit that lands in between counts as after it,
+        # which at worst costs a catch-up that finds nothing.
+        seen = self.commits
+        ordered = self._catalog.build_clustered_metrics()
+        # Writes that came during the copy are carried over here, off the writer, so that the
+        # writer's own step is short when none come meanwhile; a busy writer gets the full
+        # comparison in its step after a few tries.
+        for _ in range(CATCH_UPS):
+            if self.commits == seen:
+                break
+            seen = self.commits
+            ordered = self._catalog.build_clustered_metrics(catch_up=True)
         built = time.monotonic()
+        quick = False
 
         def swap(tx: StoreTransaction) -> Any:
-            cluster.swap(tx)
+            nonlocal quick
+            # Nothing committed since `seen`, and nothing written by the ops before this one in
+            # its group: the built table holds every row as it stands.
+            quick = self.commits == seen and tx.writes == 0
+            cluster.swap(tx, ordered if quick else None)
             return self._done()
 
         self._submit(swap).result()
         self.runs += 1
-        log.info("metric_summary re-clustered: built in %.2f s, swapped in by the writer in %.3f s",
-                 built - began, time.monotonic() - built)  # fmt: skip
+        log.info("metric_summary re-clustered: built in %.2f s, swapped in by the writer in %.3f s (%s)",
+                 built - began, time.monotonic() - built,
+                 "nothing to carry over" if quick else "writes carried over")  # fmt: skip
         return True

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from bench.seed import seed_catalog
 from studbook.v1 import registry_pb2, resources_pb2
 from support.rpc import register, stubs
 
@@ -156,3 +157,28 @@ def wait_for(condition: Callable[[], bool], attempts: int = 600) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("the daemon never re-clustered the last write")
+
+
+def test_a_catalog_is_re_clustered_after_a_write_and_never_at_start_up(daemon_factory, short_dir: Path):
+    data = short_dir / "data"
+    data.mkdir()
+    seed_catalog(data / "catalog.duckdb", models=1, versions_per_model=20, metrics_per_version=5)
+    config = short_dir / "config.toml"
+    config.write_text("[daemon]\ncluster_min_rows = 30\ncluster_check_seconds = 0\n")
+    daemon = daemon_factory("--config", str(config))
+    with daemon.channel() as channel:
+        api = stubs(channel)
+        before = search(api, "model-0")
+        assert "re-clustering" not in daemon.output()  # 100 unsorted rows, but nothing written yet
+        api.versions.LogMetrics(registry_pb2.LogMetricsRequest(
+            name="models/model-0/versions/1", metrics=metrics({"zz": 1.0})))  # fmt: skip
+        wait_for(lambda: "metric_summary re-clustered" in daemon.output())
+        assert search(api, "model-0") == before
+    daemon.kill(15)
+    catalog = duckdb.connect(str(data / "catalog.duckdb"), read_only=True)
+    try:
+        keys = [row[0] for row in catalog.execute("SELECT key FROM metric_summary").fetchall()]
+    finally:
+        catalog.close()
+    assert len(keys) == 101
+    assert keys == sorted(keys)

@@ -37,6 +37,10 @@ class Settings:
     # tags and files as Python objects), so this bounds the read cache near 80 MiB; a read
     # that misses costs a point select of ~1 ms.
     cache_versions: int = 10_000
+    # metric_summary is re-clustered by key from this many rows on (see store/cluster.py).
+    cluster_min_rows: int = 100_000
+    # How often commits may wake the check for an unsorted tail, at most.
+    cluster_check_seconds: float = 5.0
     # Source paths RegisterModelVersion may read; empty allows any path the daemon can read.
     allowed_roots: list[Path] = field(default_factory=list)
     # Drop-in folders to watch (`--watch`, repeatable); see daemon/watch.
@@ -158,6 +162,8 @@ def load(argv: list[str] | None = None) -> Settings:
             except argparse.ArgumentTypeError as exc:
                 parser().error(f"catalog in {config_path}: {exc}")
         settings.cache_versions = int(daemon.get("cache_versions", settings.cache_versions))
+        settings.cluster_min_rows = int(daemon.get("cluster_min_rows", settings.cluster_min_rows))
+        settings.cluster_check_seconds = float(daemon.get("cluster_check_seconds", settings.cluster_check_seconds))
         settings.allowed_roots = [Path(p).expanduser() for p in daemon.get("allowed_roots", [])]
         settings.log_level = daemon.get("log_level", settings.log_level)
         settings.watch_roots, settings.in_place_roots = _watch_roots(daemon.get("watch_roots", []))

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from studbook.daemon.app.clock import utcnow
+from studbook.daemon.app.clustering import CHECK_EVERY, MIN_ROWS, Clustering
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
 from studbook.daemon.domain.access import Caller, Denial, Token
@@ -19,6 +20,7 @@ from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
+from studbook.daemon.store.catalog import Catalog
 from studbook.daemon.store.interface import Listening, Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import MarkFile
@@ -67,6 +69,8 @@ class Core:
         *,
         marks: MarkFile,
         cache_versions: int = 10_000,
+        cluster_min_rows: int = MIN_ROWS,
+        cluster_check_seconds: float = CHECK_EVERY,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.catalog = catalog
@@ -88,6 +92,12 @@ class Core:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._init_following()
         self.writer = Writer(catalog, self._published, self._reload, self._moved_on)
+        # Only the DuckDB file needs its metric rows kept in key order (store/cluster.py).
+        self.clustering = (
+            Clustering(catalog, self.writer.submit, Effects, min_rows=cluster_min_rows,
+                       every=cluster_check_seconds)
+            if isinstance(catalog, Catalog) else None
+        )  # fmt: skip
 
     def _init_following(self) -> None:
         """On a catalog other daemons write too, this daemon follows their commits: see `catch_up`."""
@@ -138,12 +148,16 @@ class Core:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.writer.start()
+        if self.clustering is not None:
+            self.clustering.start()
         if self._listener is not None:
             self._listener.start()
 
     def stop(self) -> None:
         if self._listener is not None:
             self._listener.stop()
+        if self.clustering is not None:
+            self.clustering.stop()
         self.writer.stop()
 
     async def write(self, operation: Callable[[Transaction], Effects]) -> Any:
@@ -234,6 +248,8 @@ class Core:
         self._marked_revision = mark.revision
 
     def _published(self, results: list[Effects]) -> None:
+        if self.clustering is not None:
+            self.clustering.committed()
         if self.state.revision != self._marked_revision:
             self._write_mark()
         models: dict[str, Model | None] = {}

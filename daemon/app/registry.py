@@ -40,6 +40,8 @@ class Registry:
         encode: PayloadEncoder,
         *,
         cache_versions: int = 10_000,
+        cluster_min_rows: int = 100_000,
+        cluster_check_seconds: float = 5.0,
         allowed_roots: Sequence[Path] | None = None,
         scan_limits: ScanLimits = ScanLimits(),
         format_limits: Limits = DEFAULT_LIMITS,
@@ -57,7 +59,15 @@ class Registry:
             self.catalog, marks = open_postgres_catalog(catalog_url, catalog_path.parent)
         else:
             self.catalog, marks = open_catalog(catalog_path)
-        self.core = Core(self.catalog, encode, marks=marks, cache_versions=cache_versions, clock=clock)
+        self.core = Core(
+            self.catalog,
+            encode,
+            marks=marks,
+            cache_versions=cache_versions,
+            cluster_min_rows=cluster_min_rows,
+            cluster_check_seconds=cluster_check_seconds,
+            clock=clock,
+        )
         if isinstance(clock, SimulatedClock) and self.core.state.revision > 0:
             # Simulated times are for a demo's first history only: in a catalog that holds
             # anything, they would put new changes before older ones.

@@ -31,7 +31,7 @@ def make_pandas_probes_cheap() -> None:
 
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store import migrations
+from studbook.daemon.store import cluster, migrations
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import Store, StoreTransaction
 from studbook.daemon.store.reads import (  # noqa: F401  (read_version: re-exported)
@@ -109,6 +109,8 @@ class Catalog(CatalogReads):
         except StoreError:
             self._conn.close()
             raise
+        # Left by a daemon stopped between the two steps of a re-cluster: never half a table.
+        self._conn.execute(f"DROP TABLE IF EXISTS {cluster.BUILDING}")
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -226,6 +228,25 @@ class Catalog(CatalogReads):
             found = self.meta("catalog_id")
         assert found is not None
         return found
+
+    def metric_tail(self) -> tuple[int, int]:
+        """(rows now, rows when last clustered) of metric_summary: see store/cluster.py."""
+        try:
+            return cluster.tail(self._cursor())
+        except duckdb.Error as exc:
+            raise store_error(exc, "catalog read failed") from exc
+
+    def build_clustered_metrics(self, catch_up: bool = False) -> int:
+        """Blocking, off the writer thread: step one of re-clustering (store/cluster.py), or with
+        `catch_up` the built table brought up to date; the writer then runs `cluster.swap`.
+        Returns how many built rows are in key order."""
+        cursor = self._conn.cursor()
+        try:
+            return cluster.catch_up(cursor) if catch_up else cluster.build(cursor)
+        except duckdb.Error as exc:
+            raise store_error(exc, "clustering metric_summary failed") from exc
+        finally:
+            cursor.close()
 
     def snapshot_into(self, target: Path) -> CatalogSnapshot:
         """Blocking: copies the whole catalog as of one revision into a new DuckDB file `target`,

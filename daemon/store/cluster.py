@@ -1,0 +1,119 @@
+"""Keeps the DuckDB catalog's metric_summary ordered by key, so a search's zone maps skip the
+row groups of every other key.
+
+Rows arrive one version at a time, so the table interleaves every key; at 1M versions an
+unsorted table made filtered searches scan it whole (measured: a median of 96 ms on a copy
+sorted by key against 146-250 ms unsorted, and 12 against 46 MiB of cached table data).
+
+Re-clustering runs in two steps so the writer waits only for the second:
+1. `build` copies the table, key by key (one key's rows sorted at a time, never the whole table
+   in memory), into a new table in a transaction of its own. It reads one snapshot, and the
+   writer goes on committing meanwhile (DuckDB's MVCC; no lock taken).
+2. `swap`, a write operation on the writer thread, carries over what changed since the
+   snapshot (rows replaced or deleted, rows added) by comparing the two tables, then drops the
+   old table and renames the new one in the same transaction. Readers in a transaction begun
+   before it keep seeing the old table; everyone after it sees the new one, with the same rows.
+
+It is triggered by commits, never at start-up: when the rows added since the last clustering
+pass a share of the table (`Clustering.due`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import duckdb
+from studbook.daemon.store.interface import StoreTransaction
+
+TABLE = "metric_summary"
+BUILDING = "metric_summary_clustering"
+# meta: how many rows metric_summary held when it was last clustered.
+CLUSTERED_ROWS = "metric_summary_clustered_rows"
+# The search statement's zone maps prune on key; split, model and number keep a key's rows for
+# one version together after that.
+ORDER = "split, model, number"
+COLUMNS = "model, number, key, split, value, step, time"
+IDENTITY = ("model", "number", "key", "split")
+
+
+def tail(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
+    """(rows now, rows when last clustered) of metric_summary."""
+    total = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchall()[0][0]
+    found = conn.execute("SELECT value FROM meta WHERE key = ?", [CLUSTERED_ROWS]).fetchall()
+    return int(total), int(found[0][0]) if found else 0
+
+
+def build(conn: duckdb.DuckDBPyConnection) -> int:
+    """Blocking, off the writer: writes metric_summary ordered by key into a new table; returns
+    how many rows it holds, all in key order.
+
+    `conn` must be a cursor of its own: it holds a transaction for the whole copy.
+    """
+    conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")  # left by a daemon stopped between the steps
+    ddl = conn.execute(
+        "SELECT sql FROM duckdb_tables() WHERE table_name = ? AND database_name = current_database()", [TABLE]
+    ).fetchall()[0][0]
+    # The same columns, types, defaults and NOT NULLs as the table it replaces.
+    create = ddl.replace(f"CREATE TABLE {TABLE}(", f"CREATE TABLE {BUILDING}(", 1)
+    if create == ddl:
+        raise RuntimeError(f"unexpected definition of {TABLE}: {ddl}")
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(create)
+        for (key,) in conn.execute(f"SELECT DISTINCT key FROM {TABLE} ORDER BY key").fetchall():
+            conn.execute(f"INSERT INTO {BUILDING} SELECT {COLUMNS} FROM {TABLE} WHERE key = ? ORDER BY {ORDER}", [key])
+        built = int(conn.execute(f"SELECT count(*) FROM {BUILDING}").fetchall()[0][0])
+        conn.execute("COMMIT")
+        return built
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def catch_up(conn: duckdb.DuckDBPyConnection) -> int:
+    """Off the writer: brings the built table up to the table as of now, in a transaction of its
+    own (it writes only the built table, which the writer never touches); returns how many of
+    its rows are in key order."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        ordered = _carry_over(lambda sql: conn.execute(sql).fetchall())
+        conn.execute("COMMIT")
+        return ordered
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def swap(tx: StoreTransaction, ordered: int | None) -> None:
+    """On the writer thread: brings the built table up to date and puts it in place.
+
+    `ordered` (how many built rows are in key order) is given when nothing was written to the
+    catalog since the built table was last brought up to date: there is nothing to carry over
+    and the swap is a few catalog changes. Otherwise (None) the carry-over compares the two
+    tables whole, seconds at 1M rows, while the writer waits.
+    """
+    if ordered is None:
+        ordered = _carry_over(tx.execute)
+    tx.execute(f"DROP TABLE {TABLE}")
+    tx.execute(f"ALTER TABLE {BUILDING} RENAME TO {TABLE}")
+    tx.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [CLUSTERED_ROWS, str(ordered)])
+
+
+def _carry_over(execute: Callable[[str], list[tuple[Any, ...]]]) -> int:
+    """Applies to the built table what changed in metric_summary since it was read.
+
+    (model, number, key, split) is unique in metric_summary (a write deletes a version's key
+    and split before inserting its latest value), so removing every built row that is not in
+    the table now, by that identity, leaves the built table a subset of the current one; the
+    rows still missing are then exactly those to add.
+    """
+    match = " AND ".join(f"b.{c} = s.{c}" for c in IDENTITY)
+    execute(
+        f"DELETE FROM {BUILDING} b USING (SELECT {COLUMNS} FROM {BUILDING} EXCEPT ALL "
+        f"SELECT {COLUMNS} FROM {TABLE}) s WHERE {match}"
+    )
+    # The rows left are in key order; those carried over below are the new unsorted tail.
+    ordered = int(execute(f"SELECT count(*) FROM {BUILDING}")[0][0])
+    execute(f"INSERT INTO {BUILDING} SELECT {COLUMNS} FROM {TABLE} EXCEPT ALL SELECT {COLUMNS} FROM {BUILDING}")
+    return ordered

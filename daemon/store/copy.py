@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+from studbook.daemon.store import cluster
 from studbook.daemon.store.catalog import from_db, to_db
 from studbook.daemon.store.dialect import DUCKDB, Dialect
 from studbook.daemon.store.reads import CatalogReads
@@ -86,7 +87,8 @@ class CopySide:
             f"WHERE {self.catalog_schema} AND t.table_type = 'BASE TABLE' "
             "ORDER BY c.table_name, c.ordinal_position"
         ):
-            found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
+            if table != cluster.BUILDING:  # a re-clustering's scratch copy, dropped at the next open
+                found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
         return found
 
     def schema_version(self) -> int:

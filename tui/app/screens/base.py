@@ -58,6 +58,8 @@ class RegistryScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual calls every class's own on_mount, a subclass's first, then this one: a subclass
+        # never calls it itself (once more, it would load twice and watch the connection twice).
         self.watch(self.app, "connection", self._connection_changed, init=False)
         self._take_focus()
         # The frame first, then the data: the first fetch may still be loading grpc.

@@ -88,3 +88,44 @@ async def test_the_first_frame_on_the_terminal_is_the_models_screen_before_its_r
     built = frames.index(CLIENT)
     assert built > 0
     assert any(rows > 0 for _, rows, _ in frames[built:])
+
+
+async def test_every_widget_of_the_first_screen_is_styled_as_a_full_restyle_would_style_it(shared_daemon) -> None:  # type: ignore[no-untyped-def]
+    """The first screen is not restyled as a whole when it first shows (each widget was styled
+    as it mounted): what it shows is what restyling every widget would give, footer keys included."""
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        nodes = list(screen.walk_children(with_self=True))
+        assert any(isinstance(node, KeyFooter) for node in nodes)
+        shown = [dict(node._css_styles.get_rules()) for node in nodes]
+        app.stylesheet.update(screen)
+        assert [dict(node._css_styles.get_rules()) for node in nodes] == shown
+
+
+async def test_a_screen_loads_once_when_it_opens(shared_daemon) -> None:  # type: ignore[no-untyped-def]
+    """Textual runs each class's own on_mount: a screen whose on_mount also called the shared one
+    loaded twice on opening (a fetch begun and cancelled) and followed the connection twice."""
+    from studbook.tui.screens.approvals import ApprovalsScreen
+    from studbook.tui.screens.drops import DropsScreen
+
+    loads: list[str] = []
+
+    def counted(screen_class: type[Screen[None]]) -> type[Screen[None]]:
+        class Counted(screen_class):  # type: ignore[valid-type,misc]
+            def reload(self) -> None:
+                loads.append(screen_class.__name__)
+                super().reload()
+
+        return Counted
+
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
+    app.get_default_screen = lambda: counted(ModelsScreen)()  # type: ignore[method-assign,assignment]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        for screen_class in (ApprovalsScreen, DropsScreen):
+            await app.push_screen(counted(screen_class)())
+            await pilot.pause()
+            await pilot.pause()
+    assert loads == ["ModelsScreen", "ApprovalsScreen", "DropsScreen"]

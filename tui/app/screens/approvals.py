@@ -75,7 +75,6 @@ class ApprovalsScreen(RegistryScreen):
         for title in COLUMNS:
             # A long reason must not push the gates and approvals off screen; the pane has it whole.
             table.add_column(title, width=REASON_WIDTH if title == "REASON" else None)
-        super().on_mount()
 
     def concerns(self, event: events_pb2.Event) -> bool:
         return event.type.startswith("promotion.") or event.type.startswith("stage.")

@@ -12,6 +12,7 @@ from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.offline_notice import OfflineNotice, unreachable
 from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
+from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.timer import Timer
@@ -41,6 +42,7 @@ class RegistryScreen(Screen[None]):
         # Errors notified since the user last did something: a screen loads with several workers,
         # and when they fail alike (a model that does not exist) that is one failure, told once.
         self._reported: set[tuple[str, str]] = set()
+        self._resumed = False
 
     @property
     def registry(self) -> StudbookApp:
@@ -56,6 +58,8 @@ class RegistryScreen(Screen[None]):
         yield from ()
 
     def on_mount(self) -> None:
+        # Textual calls every class's own on_mount, a subclass's first, then this one: a subclass
+        # never calls it itself (once more, it would load twice and watch the connection twice).
         self.watch(self.app, "connection", self._connection_changed, init=False)
         self._take_focus()
         # The frame first, then the data: the first fetch may still be loading grpc.
@@ -116,7 +120,14 @@ class RegistryScreen(Screen[None]):
         self._reported.clear()
         self.reload()
 
-    def on_screen_resume(self) -> None:
+    def on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Textual restyles a resuming screen's every widget, for what changed while it was
+        # hidden (a theme, the stylesheet). When it first shows nothing has: each widget was
+        # styled as it mounted, and the restyle cost the first frame more than drawing it did.
+        # (Runs before Textual's own handler: subclass handlers come first.)
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
         if self._stale:
             self._stale = False
             self._reported.clear()

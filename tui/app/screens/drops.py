@@ -88,7 +88,6 @@ class DropsScreen(RegistryScreen):
         table = self.query_one(VimTable)
         for title, width in COLUMNS:
             table.add_column(title, width=width)
-        super().on_mount()
 
     def reload(self) -> None:
         self.load_drops()

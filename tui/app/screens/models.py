@@ -78,7 +78,6 @@ class ModelsScreen(RegistryScreen):
 
     def on_mount(self) -> None:
         self._set_columns([(title, len(title)) for title in COLUMNS])
-        super().on_mount()
 
     def on_resize(self) -> None:
         # Columns are chosen for the table's width: choose again once it has its new size.

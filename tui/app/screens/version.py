@@ -138,7 +138,6 @@ class VersionScreen(RegistryScreen):
         self.query_one("#history-table", DataTable).add_columns(
             "TIME", "STAGE", "VERSION", "PREVIOUS", "ACTOR", "REASON"
         )
-        super().on_mount()
         if self.first_tab != "overview":
             # Opened on a tab (`:lineage fraud@3`): its keys should work at once, as after pressing its number.
             self.call_after_refresh(self.action_tab, self.first_tab)

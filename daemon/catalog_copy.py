@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from studbook.daemon.app.catalog_copy import CopyReport, copy_catalog
-from studbook.daemon.domain import errors
-from studbook.daemon.restore import EXIT_CODES
-from studbook.daemon.store.catalog import make_pandas_probes_cheap
+from studbook.daemon.offline import run_offline
 
 
 def parser() -> argparse.ArgumentParser:
@@ -26,18 +23,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    make_pandas_probes_cheap()
-    say = (lambda _: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
-    try:
-        report = copy_catalog(args.source, args.destination, say=say)
-    except errors.RegistryError as error:
-        print(f"error: {' '.join(error.message.split())} [{error.reason}]", file=sys.stderr)
-        return next((code for kind, code in EXIT_CODES if isinstance(error, kind)), 1)
-    except OSError as error:
-        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
-        return 1
-    print(json.dumps(_data(report), indent=2) if args.json else _text(report))
-    return 0
+    return run_offline(lambda say: copy_catalog(args.source, args.destination, say=say),
+                       as_json=args.json, data=_data, text=_text)  # fmt: skip
 
 
 def _data(report: CopyReport) -> dict[str, object]:

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from studbook.daemon.app.restore import RestoreReport, restore
-from studbook.daemon.domain import errors
-from studbook.daemon.store.catalog import make_pandas_probes_cheap
-
-# The exit codes of the `studbook` command, for the errors a restore meets.
-EXIT_CODES: list[tuple[type[errors.RegistryError], int]] = [
-    (errors.NotFound, 3),
-    (errors.FailedPrecondition, 4),
-    (errors.Unavailable, 5),
-    (errors.InvalidArgument, 7),
-    (errors.Unauthenticated, 8),
-    (errors.PermissionDenied, 9),
-]
+from studbook.daemon.offline import run_offline
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,18 +23,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    make_pandas_probes_cheap()
-    say = (lambda _: None) if args.json else (lambda text: print(text, file=sys.stderr, flush=True))
-    try:
-        report = restore(args.src, args.data_dir, artifact_store=args.artifact_store, say=say)
-    except errors.RegistryError as error:
-        print(f"error: {' '.join(error.message.split())} [{error.reason}]", file=sys.stderr)
-        return next((code for kind, code in EXIT_CODES if isinstance(error, kind)), 1)
-    except OSError as error:
-        print(f"error: {error.strerror or error}{f': {error.filename}' if error.filename else ''}", file=sys.stderr)
-        return 1
-    print(json.dumps(_data(report), indent=2) if args.json else _text(report))
-    return 0
+    return run_offline(lambda say: restore(args.src, args.data_dir, artifact_store=args.artifact_store, say=say),
+                       as_json=args.json, data=_data, text=_text)  # fmt: skip
 
 
 def _data(report: RestoreReport) -> dict[str, object]:

@@ -21,11 +21,7 @@ class AuditUseCases:
 
     def _verify(self) -> Verdict:
         # The mark first: the trail read after it holds at least what it says was acknowledged.
-        check = ChainCheck(mark=self.core.marks.read())
-        while batch := self.core.catalog.chained_events_after(check.expected_revision - 1, BATCH):
-            if not check.feed(batch):
-                break
-        return check.verdict()
+        return ChainCheck(mark=self.core.marks.read()).run(self.core.catalog.chained_events_after, BATCH)
 
     async def export(self, start_revision: int) -> AsyncIterator[tuple[Event, str, Event | None]]:
         """Each event after `start_revision` with its chain hash and the event before it on the

@@ -318,12 +318,7 @@ def _copy_blobs(source: Path, destination: Path, src: CopySide, report: CopyRepo
 
 
 def _chain(side: CopySide) -> Verdict:
-    reads = side.reads()
-    check = ChainCheck()
-    while batch := reads.chained_events_after(check.expected_revision - 1, CHAIN_BATCH):
-        if not check.feed(batch):
-            break
-    return check.verdict()
+    return ChainCheck().run(side.reads().chained_events_after, CHAIN_BATCH)
 
 
 def _scratch(src: CopySide, dst: CopySide) -> str | None:

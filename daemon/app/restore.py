@@ -138,11 +138,7 @@ def _check_catalog(path: Path, manifest: Manifest, where: str) -> tuple[int, lis
     """The audit chain recomputed and matched with the manifest; the blobs the catalog refers to."""
     catalog = Catalog(path)  # brings an older schema up to date, as the daemon would
     try:
-        check = ChainCheck()
-        while batch := catalog.chained_events_after(check.expected_revision - 1, CHAIN_BATCH):
-            if not check.feed(batch):
-                break
-        verdict = check.verdict()
+        verdict = ChainCheck().run(catalog.chained_events_after, CHAIN_BATCH)
         blobs = catalog.stored_blobs()
     finally:
         catalog.close()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from studbook.daemon.domain.model import Event
@@ -103,6 +103,13 @@ class ChainCheck:
             self.expected_revision += 1
             self.checked += 1
         return True
+
+    def run(self, records_after: Callable[[int, int], Sequence[tuple[Event, str]]], batch: int = 10_000) -> Verdict:
+        """Feeds everything `records_after(revision, limit)` returns, batch by batch, and gives the verdict."""
+        while found := records_after(self.expected_revision - 1, batch):
+            if not self.feed(found):
+                break
+        return self.verdict()
 
     def verdict(self) -> Verdict:
         """Call once every record was fed (or `feed` returned False)."""

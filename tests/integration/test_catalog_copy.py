@@ -85,16 +85,21 @@ def answers(channel: Any) -> dict[str, Any]:
     return found
 
 
+def filled_registry(folder: Path) -> dict[str, Any]:
+    """A registry filled through a real daemon in `folder / "a"`, and what it answered, the daemon stopped."""
+    daemon = start_daemon(folder / "a", folder / "a.sock")
+    try:
+        with daemon.channel() as channel:
+            fill(channel, folder / "files")
+            return answers(channel)
+    finally:
+        stop_daemon(daemon)
+
+
 def test_a_registry_moves_from_duckdb_to_postgresql_and_back_and_answers_the_same(
     short_dir: Path, postgres_empty: PostgresDatabase
 ) -> None:
-    first = start_daemon(short_dir / "a", short_dir / "a.sock")
-    try:
-        with first.channel() as channel:
-            fill(channel, short_dir / "files")
-            before = answers(channel)
-    finally:
-        stop_daemon(first)
+    before = filled_registry(short_dir)
 
     there = copy(short_dir / "a", postgres_empty.url, "--json")
     assert there.returncode == 0, there.stderr
@@ -130,13 +135,7 @@ def test_a_registry_moves_from_duckdb_to_postgresql_and_back_and_answers_the_sam
 def test_a_registry_on_postgresql_is_served_by_a_daemon_after_the_copy(
     short_dir: Path, postgres_empty: PostgresDatabase
 ) -> None:
-    first = start_daemon(short_dir / "a", short_dir / "a.sock")
-    try:
-        with first.channel() as channel:
-            fill(channel, short_dir / "files")
-            before = answers(channel)
-    finally:
-        stop_daemon(first)
+    before = filled_registry(short_dir)
     assert copy(short_dir / "a", postgres_empty.url).returncode == 0
 
     served = start_daemon(short_dir / "a", short_dir / "p.sock", "--catalog", postgres_empty.url)
@@ -279,13 +278,7 @@ def test_a_copy_whose_chain_does_not_end_at_the_sources_head_is_rolled_back_and_
 
 
 def test_from_data_dir_to_data_dir_the_stored_files_come_along_and_the_copy_serves_them(short_dir: Path) -> None:
-    first = start_daemon(short_dir / "a", short_dir / "a.sock")
-    try:
-        with first.channel() as channel:
-            fill(channel, short_dir / "files")
-            before = answers(channel)
-    finally:
-        stop_daemon(first)
+    before = filled_registry(short_dir)
     # One stored file lost from the source: reported, and the rest still copied.
     lost = sorted((short_dir / "a" / "blobs" / "sha256").rglob("*"))[-1]
     lost.unlink()

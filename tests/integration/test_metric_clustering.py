@@ -59,10 +59,11 @@ def test_writes_and_searches_racing_re_clusters_answer_as_without_them(clusterin
     daemon = clustering_daemon
     # number -> latest auc, of versions whose write was acknowledged; under `lock`.
     acknowledged: dict[int, float] = {}
-    # Versions whose metrics were logged again. A search answers with the version records as
-    # they are when it reads them, after it picked the versions, so a version re-logged at
-    # any time may show its old or new value (so too without re-clustering): judged at the end.
+    # Versions whose metrics were logged again, and those whose LogMetrics is not yet answered.
+    # A search may show either value of a version re-logged while it runs; one whose LogMetrics
+    # was answered before the search began must show the new value.
     relogged: set[int] = set()
+    unanswered: set[int] = set()
     lock = threading.Lock()
     failures: list[str] = []
     writing = threading.Event()
@@ -87,19 +88,21 @@ def test_writes_and_searches_racing_re_clusters_answer_as_without_them(clusterin
                     again = {"auc": rng.random()}
                     with lock:
                         relogged.add(number(version))
+                        unanswered.add(number(version))
                     api.versions.LogMetrics(registry_pb2.LogMetricsRequest(name=version.name, metrics=metrics(again)))
                     with lock:
                         acknowledged[number(version)] = again["auc"]
+                        unanswered.discard(number(version))
 
     def read() -> None:
         with daemon.channel() as channel:
             api = stubs(channel)
             while writing.is_set():
                 with lock:
-                    before = dict(acknowledged)
+                    before, relogged_before, in_flight = dict(acknowledged), set(relogged), set(unanswered)
                 found = search(api, model_id)
                 with lock:
-                    settled = set(before) - relogged
+                    settled = set(before) - in_flight - (relogged - relogged_before)
                 numbers = [n for n, _ in found]
                 if len(set(numbers)) != len(numbers):
                     failures.append(f"duplicates in {numbers}")

@@ -21,7 +21,7 @@ from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.store.catalog import Catalog
-from studbook.daemon.store.interface import Listening, Store
+from studbook.daemon.store.interface import ListenerState, Listening, Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import MarkFile
 from studbook.daemon.store.writer import Writer
@@ -106,8 +106,10 @@ class Core:
         # Serializes catch-ups with each other and with publishing this daemon's own commits,
         # so the read cache takes changes in revision order.
         self._follow_lock = threading.Lock()
-        # The newest revision the read cache and the Watch hub have taken, from any daemon.
+        # The newest revision the read cache and the Watch hub have taken, from any daemon, and
+        # when (epoch seconds) a catch-up last found nothing more to take.
         self.followed = self.state.revision
+        self.caught_up_at: float | None = None
         # This daemon's revisions: taken by an open transaction, and committed but not yet
         # passed by the follower (which must publish neither again).
         self._own_lock = threading.Lock()
@@ -152,6 +154,10 @@ class Core:
             self.clustering.start()
         if self._listener is not None:
             self._listener.start()
+
+    def listener_state(self) -> ListenerState | None:
+        """Whether this daemon hears other daemons' commits; None where no other daemon writes."""
+        return self._listener.state() if self._listener is not None else None
 
     def stop(self) -> None:
         if self._listener is not None:
@@ -318,6 +324,7 @@ class Core:
             with self._follow_lock:
                 pending = self._follow_batch()
             if pending is None:
+                self.caught_up_at = time.time()
                 return
             if waited >= _OWN_COMMIT_WAIT:
                 log.warning("revision %d is this daemon's but was not published; following past it", pending)

@@ -10,6 +10,7 @@ from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.backup import BackupUseCases
+from studbook.daemon.app.catalog_status import CatalogStatus, catalog_status
 from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
@@ -24,6 +25,7 @@ from studbook.daemon.app.versions import VersionUseCases
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.blobs import BlobStore, open_store
 from studbook.daemon.blobs.claims import BlobClaims
+from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition
 from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
@@ -107,6 +109,9 @@ class Registry:
 
     def start(self) -> None:
         self.core.start()
+
+    def catalog_status(self, caller: Caller) -> CatalogStatus:
+        return catalog_status(self.core, caller)
 
     def close(self) -> None:
         """Finishes queued writes, then closes the catalog."""

@@ -116,6 +116,8 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.MaintenanceService/VerifyArtifacts": _M,
     # A copy of everything, token hashes included, written where the caller says.
     "studbook.v1.MaintenanceService/BackupRegistry": _AD,
+    # What `studbook status` shows; the catalog's location only to maintainers and above.
+    "studbook.v1.MaintenanceService/GetCatalogStatus": _V,
     # A plan changes nothing but lists the whole store: an operator's read, not a viewer's.
     "studbook.v1.RetentionService/PlanGarbageCollection": _M,
     # Purges versions and deletes blobs for good, like deleting a model.

@@ -1,4 +1,4 @@
-"""MaintenanceService: re-hashing the artifact store and online backups, streamed as progress then a summary."""
+"""MaintenanceService: re-hashing the artifact store and online backups (streamed as progress then a summary), and the catalog's status."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from studbook.daemon.domain.integrity import Outcome
 from studbook.daemon.domain.names import version_name
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
-from studbook.daemon.service.errors import mapped_stream
+from studbook.daemon.service.errors import mapped, mapped_stream
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
 
 
@@ -41,6 +41,20 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
                     done_blobs=step.done_blobs, total_blobs=step.total_blobs))  # fmt: skip
             else:
                 yield maintenance_pb2.BackupRegistryResponse(summary=_backup_summary(step))
+
+    @mapped
+    async def GetCatalogStatus(
+        self, request: maintenance_pb2.GetCatalogStatusRequest, context: grpc.aio.ServicerContext
+    ) -> maintenance_pb2.CatalogStatus:  # noqa: N802
+        status = self.registry.catalog_status(caller_of(context))
+        message = maintenance_pb2.CatalogStatus(
+            backend=status.backend, location=status.location, shared=status.shared, revision=status.revision,
+            following=status.following, problem=status.problem)  # fmt: skip
+        if status.since is not None:
+            message.since.FromDatetime(status.since)
+        if status.caught_up_time is not None:
+            message.caught_up_time.FromDatetime(status.caught_up_time)
+        return message
 
 
 def _backup_summary(report: BackupReport) -> maintenance_pb2.BackupSummary:

@@ -10,6 +10,7 @@ serves it; mypy checks that each backend still fits.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,12 +24,23 @@ from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
 
 
+@dataclass(frozen=True)
+class ListenerState:
+    """Whether a follower hears other daemons' commits, why not, and since when (epoch seconds)."""
+
+    connected: bool
+    problem: str
+    since: float
+
+
 class Listening(Protocol):
     """A source of wake-ups for a follower; runs on a thread of its own once started."""
 
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
+
+    def state(self) -> ListenerState: ...
 
 
 class StoreTransaction(Protocol):

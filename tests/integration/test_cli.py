@@ -53,6 +53,17 @@ def test_status_reports_a_serving_daemon(run: Any) -> None:
     assert result.json()["watch"] is None  # this daemon watches no folder
 
 
+def test_status_names_the_embedded_catalog_and_its_revision(run: Any) -> None:
+    register(run, unique("fraud"), 0.9)
+
+    as_json = run("status", "--json").json()["catalog"]
+    text = run("status").out
+
+    assert as_json["backend"] == "duckdb" and as_json["location"].endswith("catalog.duckdb")
+    assert as_json["revision"] >= 2 and as_json["shared"] is False
+    assert "Catalog" in text and "duckdb (embedded file)" in text and "following" not in text
+
+
 def test_a_daemon_that_watches_no_folder_has_no_drops_to_list_or_retry(run: Any, tmp_path: Path) -> None:
     listed = run("drops")
     as_json = run("drops", "--all", "--json")

@@ -15,7 +15,7 @@ from pathlib import Path
 import grpc
 import pytest
 from conftest import start_daemon, stop_daemon
-from studbook.v1 import registry_pb2
+from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, registry_pb2
 from support.postgres import (
     PostgresServer,
     restart_postgres,
@@ -54,6 +54,11 @@ def _version_or_none(api: Stubs, name: str) -> str | None:
         raise
 
 
+def _catalog_status(channel: grpc.Channel) -> maintenance_pb2.CatalogStatus:
+    stub = maintenance_pb2_grpc.MaintenanceServiceStub(channel)
+    return stub.GetCatalogStatus(maintenance_pb2.GetCatalogStatusRequest(), timeout=10)
+
+
 def test_writes_fail_as_unavailable_cached_reads_answer_and_both_daemons_recover(
     own_server: PostgresServer, short_dir: Path
 ) -> None:
@@ -65,8 +70,12 @@ def test_writes_fail_as_unavailable_cached_reads_answer_and_both_daemons_recover
         a.models.CreateModel(registry_pb2.CreateModelRequest(model_id="fraud"))
         first = register(a, "fraud", description="before")
         wait_for(lambda: _version_or_none(b, first.name), "B to follow the first version", RECOVERY)
+        following = wait_for(lambda: (s := _catalog_status(channels[1])).following and s, "B to follow", RECOVERY)
 
         stop_postgres_process(own_server)
+        deaf = wait_for(
+            lambda: not (s := _catalog_status(channels[1])).following and s, "B to say it lost the catalog", RECOVERY
+        )
 
         with pytest.raises(grpc.RpcError) as refused:
             register(a, "fraud", description="while down", timeout=30)
@@ -78,6 +87,7 @@ def test_writes_fail_as_unavailable_cached_reads_answer_and_both_daemons_recover
         written = wait_for(lambda: _write_or_none(a, "after"), "A to write again", RECOVERY)
         from_b = wait_for(lambda: _write_or_none(b, "after on b"), "B to write again", RECOVERY)
         seen_by_b = wait_for(lambda: _version_or_none(b, written), "B to follow A's write", RECOVERY)
+        back = wait_for(lambda: (s := _catalog_status(channels[1])).following and s, "B to follow again", RECOVERY)
         # A's own write came before B's: only following B's commit moves A's cached model record.
         seen_by_a = wait_for(lambda: a.models.GetModel(registry_pb2.GetModelRequest(name="models/fraud"),
                                                        timeout=10).latest_version == 3,
@@ -94,5 +104,10 @@ def test_writes_fail_as_unavailable_cached_reads_answer_and_both_daemons_recover
     assert "unreachable" in refused.value.details()
     assert cached.description == "before" and model.name == "models/fraud"
     assert (seen_by_b, seen_by_a) == (written, True)
+    # What `studbook status` shows: B follows A's commits, then says it does not, and why.
+    assert (following.backend, following.shared, following.problem) == ("postgresql", True, "")
+    assert following.location.startswith("postgresql://") and following.revision >= 2
+    assert deaf.problem and deaf.since.ToDatetime() >= following.since.ToDatetime()
+    assert back.revision >= 3 and back.caught_up_time.ToDatetime() >= deaf.since.ToDatetime()
     # Nothing was written while the server was down: the numbers go on without a gap.
     assert [written, from_b] == ["models/fraud/versions/2", "models/fraud/versions/3"]

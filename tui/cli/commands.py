@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
 from studbook import locations
 from studbook.client import names
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from studbook.cli.output import Painter
     from studbook.client.clients import Client
     from studbook.v1 import drops_pb2, stages_pb2
+
+T = TypeVar("T")
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -825,10 +827,12 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     versions = client.list_versions("-", page_size=1, summary_only=True).total_size
     watch = _watch_status(client)
     policy = _policy_status(client)
+    catalog = _unless_unimplemented(client.get_catalog_status)
     counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
-    # is null only from a daemon too old to say.
+    # and `catalog` are null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
+            "catalog": message_dict(catalog) if catalog is not None else None,
             "watch": message_dict(watch) if watch is not None else None}  # fmt: skip
 
     def human() -> str:
@@ -837,6 +841,8 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         from studbook.cli.policy_text import policy_status
 
         blocks = [fields(list(counts.items()), paint=ctx.paint)]
+        if catalog is not None:
+            blocks.append(section("Catalog", views.catalog_status(catalog, ctx.paint), paint=ctx.paint))
         if policy is not None:
             blocks.append(section("Promotion policy", policy_status(policy, ctx.paint), paint=ctx.paint))
         if watch is not None:
@@ -872,8 +878,13 @@ def cmd_stop(args: argparse.Namespace, ctx: Context) -> int:
 
 def _policy_status(client: Client) -> stages_pb2.PolicyStatus | None:
     """The policy in force, or None from a daemon that predates the question."""
+    return _unless_unimplemented(client.get_policy_status)
+
+
+def _unless_unimplemented(ask: Callable[[], T]) -> T | None:
+    """The answer, or None from a daemon that predates the question."""
     try:
-        return client.get_policy_status()
+        return ask()
     except StudbookError as error:
         if error.code == "UNIMPLEMENTED":
             return None
@@ -882,13 +893,8 @@ def _policy_status(client: Client) -> stages_pb2.PolicyStatus | None:
 
 def _watch_status(client: Client) -> drops_pb2.WatchStatus | None:
     """The watcher's status, or None when the daemon watches no folder (or predates drop-ins)."""
-    try:
-        status = client.get_watch_status()
-    except StudbookError as error:
-        if error.code == "UNIMPLEMENTED":
-            return None
-        raise
-    return status if status.roots else None
+    status = _unless_unimplemented(client.get_watch_status)
+    return status if status is not None and status.roots else None
 
 
 def cmd_drops(args: argparse.Namespace, ctx: Context) -> int:

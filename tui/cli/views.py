@@ -584,6 +584,25 @@ def watch_status(status: drops_pb2.WatchStatus, paint: Painter = PLAIN) -> str:
     return _join([roots, head])
 
 
+def catalog_status(status: maintenance_pb2.CatalogStatus, paint: Painter = PLAIN) -> str:
+    """The catalog's backend and location and, when other daemons share it, whether this one follows them."""
+    rows: list[tuple[str, object]] = [("backend", status.backend + (", shared by several daemons" if status.shared
+                                                                       else " (embedded file)"))]  # fmt: skip
+    if status.location:
+        rows.append(("location", status.location))
+    rows.append(("revision", status.revision))
+    if status.shared:
+        since = format_time(status.since) if status.HasField("since") else ""
+        if status.following:
+            rows.append(("following", paint("yes", "green") + (f", since {since}" if since else "")))
+        else:
+            rows.append(("following", paint("no", "red") + (f", since {since}" if since else "")
+                         + f": {status.problem or 'not connected'}; reads may miss other daemons' changes "
+                         "until it reconnects (it retries by itself)"))  # fmt: skip
+        rows.append(("caught up", format_time(status.caught_up_time) if status.HasField("caught_up_time") else "never"))
+    return fields(rows, paint=paint)
+
+
 def _incident(incident: drops_pb2.WatchIncident) -> str:
     return f"{incident.message} [{incident.reason}]" if incident.message else incident.reason
 

@@ -421,6 +421,10 @@ def backup_registry(destination: str) -> Call[maintenance_pb2.BackupRegistryResp
     return Call("MaintenanceService", "BackupRegistry", maintenance_pb2.BackupRegistryRequest(destination=destination))
 
 
+def get_catalog_status() -> Call[maintenance_pb2.CatalogStatus]:
+    return Call("MaintenanceService", "GetCatalogStatus", maintenance_pb2.GetCatalogStatusRequest(), idempotent=True)
+
+
 def watch(
     start_revision: int = -1, *, filter: str = "", bookmark_interval: int | None = None
 ) -> Call[events_pb2.WatchResponse]:

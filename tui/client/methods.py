@@ -180,6 +180,9 @@ class Methods:
     get_watch_status = rpc(calls.get_watch_status, doc=(
         "The watched roots and their observers, whether watching is degraded and why.\n\n"
         "A daemon that watches no folder answers with no roots."))  # fmt: skip
+    get_catalog_status = rpc(calls.get_catalog_status, doc=(
+        "The catalog's backend and, for a PostgreSQL catalog shared by several daemons, whether this\n"
+        "daemon hears the others' commits (the location only for maintainers and above)."))  # fmt: skip
 
     # ---- audit ----
     verify_audit_trail = rpc(calls.verify_audit_trail, doc=(

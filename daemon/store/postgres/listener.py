@@ -6,23 +6,29 @@ own, and calls `wake` for every notification and also every `POLL_INTERVAL` with
 notification can be lost with its connection, and the wake-up reads the events table by
 revision, so a missed one only delays a follower, never skips an event. After a lost connection
 it reconnects with a growing pause (up to `MAX_BACKOFF`) and wakes once connected again, to
-catch up on whatever was committed meanwhile.
+catch up on whatever was committed meanwhile. What it last knew of its connection (`state`) is
+for the daemon's status.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from studbook.daemon.store.interface import ListenerState
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "studbook_events"
 # The longest a follower waits without a notification before it reads the events table anyway.
 POLL_INTERVAL = 2.0
+# How long the listening thread waits for a notification at a time: it looks at `stop` this often,
+# so a daemon stops without waiting out a whole POLL_INTERVAL.
+WAIT_SLICE = 0.1
 FIRST_BACKOFF = 0.1
 MAX_BACKOFF = 5.0
 
@@ -39,6 +45,8 @@ class Listener:
         self._thread = threading.Thread(target=self._run, name="studbook-listener", daemon=True)
         # Whether the listening connection is up: what a health report or a test may ask.
         self.connected = threading.Event()
+        self._problem = "not connected yet"
+        self._since = time.time()
 
     def start(self) -> None:
         self._thread.start()
@@ -47,30 +55,44 @@ class Listener:
         self._stopped.set()
         self._thread.join(timeout=POLL_INTERVAL * 2)
 
+    def state(self) -> ListenerState:
+        connected = self.connected.is_set()
+        return ListenerState(connected, "" if connected else self._problem, self._since)
+
+    def _set_state(self, connected: bool, problem: str = "") -> None:
+        if connected != self.connected.is_set():
+            self._since = time.time()
+        self._problem = problem
+        if connected:
+            self.connected.set()
+        else:
+            self.connected.clear()
+
     def _run(self) -> None:
         backoff = FIRST_BACKOFF
         while not self._stopped.is_set():
             try:
                 with psycopg.connect(self._dsn, autocommit=True, **self._options) as conn:
                     conn.execute(f"LISTEN {CHANNEL}")
-                    self.connected.set()
+                    self._set_state(True)
                     backoff = FIRST_BACKOFF
                     self._call_wake()  # whatever was committed while not listening
+                    looked = time.monotonic()
                     while not self._stopped.is_set():
-                        # Returns after a notification or the timeout; either way, look.
-                        for _ in conn.notifies(timeout=POLL_INTERVAL, stop_after=1):
-                            pass
-                        self._call_wake()
+                        notified = any(True for _ in conn.notifies(timeout=WAIT_SLICE, stop_after=1))
+                        if notified or time.monotonic() - looked >= POLL_INTERVAL:
+                            self._call_wake()
+                            looked = time.monotonic()
             except psycopg.Error as exc:
-                self.connected.clear()
+                problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self._set_state(False, problem)
                 if self._stopped.is_set():
                     return
                 log.warning("lost the PostgreSQL catalog's notifications (%s); reconnecting in %.1f s",
-                            str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__,
-                            backoff)  # fmt: skip
+                            problem, backoff)  # fmt: skip
                 self._stopped.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF)
-        self.connected.clear()
+        self._set_state(False, "stopped")
 
     def _call_wake(self) -> None:
         try:

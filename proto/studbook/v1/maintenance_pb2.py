@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from studbook.v1 import resources_pb2 as studbook_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dstudbook/v1/maintenance.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bstudbook/v1/resources.proto\"&\n\x16VerifyArtifactsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x81\x01\n\x17VerifyArtifactsResponse\x12/\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.studbook.v1.VerifyProgressH\x00\x12-\n\x07summary\x18\x02 \x01(\x0b\x32\x1a.studbook.v1.VerifySummaryH\x00\x42\x06\n\x04kind\"h\n\x0eVerifyProgress\x12\x15\n\rchecked_bytes\x18\x01 \x01(\x03\x12\x13\n\x0btotal_bytes\x18\x02 \x01(\x03\x12\x15\n\rchecked_blobs\x18\x03 \x01(\x03\x12\x13\n\x0btotal_blobs\x18\x04 \x01(\x03\"^\n\x0fVerifiedVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.studbook.v1.VersionStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\"*\n\x07\x42\x61\x64\x42lob\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0f\n\x07missing\x18\x02 \x01(\x08\"\xc8\x02\n\rVerifySummary\x12\r\n\x05store\x18\x01 \x01(\t\x12\x18\n\x10versions_checked\x18\x02 \x01(\x03\x12\x15\n\rblobs_checked\x18\x03 \x01(\x03\x12\x15\n\rbytes_checked\x18\x04 \x01(\x03\x12\x15\n\rskipped_count\x18\x05 \x01(\x03\x12\x18\n\x10skipped_versions\x18\x06 \x03(\t\x12\'\n\tbad_blobs\x18\x07 \x03(\x0b\x32\x14.studbook.v1.BadBlob\x12\x36\n\x10\x63orrupt_versions\x18\x08 \x03(\x0b\x32\x1c.studbook.v1.VerifiedVersion\x12\x15\n\rcorrupt_count\x18\t \x01(\x03\x12\x37\n\x11repaired_versions\x18\n \x03(\x0b\x32\x1c.studbook.v1.VerifiedVersion\",\n\x15\x42\x61\x63kupRegistryRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\"\x80\x01\n\x16\x42\x61\x63kupRegistryResponse\x12/\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.studbook.v1.BackupProgressH\x00\x12-\n\x07summary\x18\x02 \x01(\x0b\x32\x1a.studbook.v1.BackupSummaryH\x00\x42\x06\n\x04kind\"q\n\x0e\x42\x61\x63kupProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x12\n\ndone_bytes\x18\x02 \x01(\x03\x12\x13\n\x0btotal_bytes\x18\x03 \x01(\x03\x12\x12\n\ndone_blobs\x18\x04 \x01(\x03\x12\x13\n\x0btotal_blobs\x18\x05 \x01(\x03\"\xc8\x02\n\rBackupSummary\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12\x12\n\nchain_head\x18\x03 \x01(\t\x12\x10\n\x08versions\x18\x04 \x01(\x03\x12\x0f\n\x07\x63\x61talog\x18\x05 \x01(\t\x12\x15\n\rcatalog_bytes\x18\x06 \x01(\x03\x12\x12\n\nblob_count\x18\x07 \x01(\x03\x12\x12\n\nblob_bytes\x18\x08 \x01(\x03\x12\x14\n\x0c\x63opied_blobs\x18\t \x01(\x03\x12\x14\n\x0c\x63opied_bytes\x18\n \x01(\x03\x12\x12\n\nlost_blobs\x18\x0b \x03(\t\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10snapshot_seconds\x18\r \x01(\x01\x12\x0f\n\x07seconds\x18\x0e \x01(\x01\x32\xd1\x01\n\x12MaintenanceService\x12^\n\x0fVerifyArtifacts\x12#.studbook.v1.VerifyArtifactsRequest\x1a$.studbook.v1.VerifyArtifactsResponse0\x01\x12[\n\x0e\x42\x61\x63kupRegistry\x12\".studbook.v1.BackupRegistryRequest\x1a#.studbook.v1.BackupRegistryResponse0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dstudbook/v1/maintenance.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bstudbook/v1/resources.proto\"\x19\n\x17GetCatalogStatusRequest\"\xd7\x01\n\rCatalogStatus\x12\x0f\n\x07\x62\x61\x63kend\x18\x01 \x01(\t\x12\x10\n\x08location\x18\x02 \x01(\t\x12\x0e\n\x06shared\x18\x03 \x01(\x08\x12\x10\n\x08revision\x18\x04 \x01(\x03\x12\x11\n\tfollowing\x18\x05 \x01(\x08\x12\x0f\n\x07problem\x18\x06 \x01(\t\x12)\n\x05since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0e\x63\x61ught_up_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x16VerifyArtifactsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x81\x01\n\x17VerifyArtifactsResponse\x12/\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.studbook.v1.VerifyProgressH\x00\x12-\n\x07summary\x18\x02 \x01(\x0b\x32\x1a.studbook.v1.VerifySummaryH\x00\x42\x06\n\x04kind\"h\n\x0eVerifyProgress\x12\x15\n\rchecked_bytes\x18\x01 \x01(\x03\x12\x13\n\x0btotal_bytes\x18\x02 \x01(\x03\x12\x15\n\rchecked_blobs\x18\x03 \x01(\x03\x12\x13\n\x0btotal_blobs\x18\x04 \x01(\x03\"^\n\x0fVerifiedVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12*\n\x06status\x18\x02 \x01(\x0e\x32\x1a.studbook.v1.VersionStatus\x12\x0e\n\x06reason\x18\x03 \x01(\t\"*\n\x07\x42\x61\x64\x42lob\x12\x0e\n\x06sha256\x18\x01 \x01(\t\x12\x0f\n\x07missing\x18\x02 \x01(\x08\"\xc8\x02\n\rVerifySummary\x12\r\n\x05store\x18\x01 \x01(\t\x12\x18\n\x10versions_checked\x18\x02 \x01(\x03\x12\x15\n\rblobs_checked\x18\x03 \x01(\x03\x12\x15\n\rbytes_checked\x18\x04 \x01(\x03\x12\x15\n\rskipped_count\x18\x05 \x01(\x03\x12\x18\n\x10skipped_versions\x18\x06 \x03(\t\x12\'\n\tbad_blobs\x18\x07 \x03(\x0b\x32\x14.studbook.v1.BadBlob\x12\x36\n\x10\x63orrupt_versions\x18\x08 \x03(\x0b\x32\x1c.studbook.v1.VerifiedVersion\x12\x15\n\rcorrupt_count\x18\t \x01(\x03\x12\x37\n\x11repaired_versions\x18\n \x03(\x0b\x32\x1c.studbook.v1.VerifiedVersion\",\n\x15\x42\x61\x63kupRegistryRequest\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\"\x80\x01\n\x16\x42\x61\x63kupRegistryResponse\x12/\n\x08progress\x18\x01 \x01(\x0b\x32\x1b.studbook.v1.BackupProgressH\x00\x12-\n\x07summary\x18\x02 \x01(\x0b\x32\x1a.studbook.v1.BackupSummaryH\x00\x42\x06\n\x04kind\"q\n\x0e\x42\x61\x63kupProgress\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x12\n\ndone_bytes\x18\x02 \x01(\x03\x12\x13\n\x0btotal_bytes\x18\x03 \x01(\x03\x12\x12\n\ndone_blobs\x18\x04 \x01(\x03\x12\x13\n\x0btotal_blobs\x18\x05 \x01(\x03\"\xc8\x02\n\rBackupSummary\x12\x13\n\x0b\x64\x65stination\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12\x12\n\nchain_head\x18\x03 \x01(\t\x12\x10\n\x08versions\x18\x04 \x01(\x03\x12\x0f\n\x07\x63\x61talog\x18\x05 \x01(\t\x12\x15\n\rcatalog_bytes\x18\x06 \x01(\x03\x12\x12\n\nblob_count\x18\x07 \x01(\x03\x12\x12\n\nblob_bytes\x18\x08 \x01(\x03\x12\x14\n\x0c\x63opied_blobs\x18\t \x01(\x03\x12\x14\n\x0c\x63opied_bytes\x18\n \x01(\x03\x12\x12\n\nlost_blobs\x18\x0b \x03(\t\x12/\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10snapshot_seconds\x18\r \x01(\x01\x12\x0f\n\x07seconds\x18\x0e \x01(\x01\x32\xa7\x02\n\x12MaintenanceService\x12^\n\x0fVerifyArtifacts\x12#.studbook.v1.VerifyArtifactsRequest\x1a$.studbook.v1.VerifyArtifactsResponse0\x01\x12[\n\x0e\x42\x61\x63kupRegistry\x12\".studbook.v1.BackupRegistryRequest\x1a#.studbook.v1.BackupRegistryResponse0\x01\x12T\n\x10GetCatalogStatus\x12$.studbook.v1.GetCatalogStatusRequest\x1a\x1a.studbook.v1.CatalogStatusB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,26 +34,30 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'studbook.v1.maintenance_pb2
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
-  _globals['_VERIFYARTIFACTSREQUEST']._serialized_start=108
-  _globals['_VERIFYARTIFACTSREQUEST']._serialized_end=146
-  _globals['_VERIFYARTIFACTSRESPONSE']._serialized_start=149
-  _globals['_VERIFYARTIFACTSRESPONSE']._serialized_end=278
-  _globals['_VERIFYPROGRESS']._serialized_start=280
-  _globals['_VERIFYPROGRESS']._serialized_end=384
-  _globals['_VERIFIEDVERSION']._serialized_start=386
-  _globals['_VERIFIEDVERSION']._serialized_end=480
-  _globals['_BADBLOB']._serialized_start=482
-  _globals['_BADBLOB']._serialized_end=524
-  _globals['_VERIFYSUMMARY']._serialized_start=527
-  _globals['_VERIFYSUMMARY']._serialized_end=855
-  _globals['_BACKUPREGISTRYREQUEST']._serialized_start=857
-  _globals['_BACKUPREGISTRYREQUEST']._serialized_end=901
-  _globals['_BACKUPREGISTRYRESPONSE']._serialized_start=904
-  _globals['_BACKUPREGISTRYRESPONSE']._serialized_end=1032
-  _globals['_BACKUPPROGRESS']._serialized_start=1034
-  _globals['_BACKUPPROGRESS']._serialized_end=1147
-  _globals['_BACKUPSUMMARY']._serialized_start=1150
-  _globals['_BACKUPSUMMARY']._serialized_end=1478
-  _globals['_MAINTENANCESERVICE']._serialized_start=1481
-  _globals['_MAINTENANCESERVICE']._serialized_end=1690
+  _globals['_GETCATALOGSTATUSREQUEST']._serialized_start=108
+  _globals['_GETCATALOGSTATUSREQUEST']._serialized_end=133
+  _globals['_CATALOGSTATUS']._serialized_start=136
+  _globals['_CATALOGSTATUS']._serialized_end=351
+  _globals['_VERIFYARTIFACTSREQUEST']._serialized_start=353
+  _globals['_VERIFYARTIFACTSREQUEST']._serialized_end=391
+  _globals['_VERIFYARTIFACTSRESPONSE']._serialized_start=394
+  _globals['_VERIFYARTIFACTSRESPONSE']._serialized_end=523
+  _globals['_VERIFYPROGRESS']._serialized_start=525
+  _globals['_VERIFYPROGRESS']._serialized_end=629
+  _globals['_VERIFIEDVERSION']._serialized_start=631
+  _globals['_VERIFIEDVERSION']._serialized_end=725
+  _globals['_BADBLOB']._serialized_start=727
+  _globals['_BADBLOB']._serialized_end=769
+  _globals['_VERIFYSUMMARY']._serialized_start=772
+  _globals['_VERIFYSUMMARY']._serialized_end=1100
+  _globals['_BACKUPREGISTRYREQUEST']._serialized_start=1102
+  _globals['_BACKUPREGISTRYREQUEST']._serialized_end=1146
+  _globals['_BACKUPREGISTRYRESPONSE']._serialized_start=1149
+  _globals['_BACKUPREGISTRYRESPONSE']._serialized_end=1277
+  _globals['_BACKUPPROGRESS']._serialized_start=1279
+  _globals['_BACKUPPROGRESS']._serialized_end=1392
+  _globals['_BACKUPSUMMARY']._serialized_start=1395
+  _globals['_BACKUPSUMMARY']._serialized_end=1723
+  _globals['_MAINTENANCESERVICE']._serialized_start=1726
+  _globals['_MAINTENANCESERVICE']._serialized_end=2021
 # @@protoc_insertion_point(module_scope)

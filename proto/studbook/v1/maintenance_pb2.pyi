@@ -10,6 +10,30 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class GetCatalogStatusRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CatalogStatus(_message.Message):
+    __slots__ = ("backend", "location", "shared", "revision", "following", "problem", "since", "caught_up_time")
+    BACKEND_FIELD_NUMBER: _ClassVar[int]
+    LOCATION_FIELD_NUMBER: _ClassVar[int]
+    SHARED_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    FOLLOWING_FIELD_NUMBER: _ClassVar[int]
+    PROBLEM_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    CAUGHT_UP_TIME_FIELD_NUMBER: _ClassVar[int]
+    backend: str
+    location: str
+    shared: bool
+    revision: int
+    following: bool
+    problem: str
+    since: _timestamp_pb2.Timestamp
+    caught_up_time: _timestamp_pb2.Timestamp
+    def __init__(self, backend: _Optional[str] = ..., location: _Optional[str] = ..., shared: _Optional[bool] = ..., revision: _Optional[int] = ..., following: _Optional[bool] = ..., problem: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caught_up_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
 class VerifyArtifactsRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]

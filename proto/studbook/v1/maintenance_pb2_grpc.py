@@ -45,6 +45,11 @@ class MaintenanceServiceStub:
                 request_serializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryResponse.FromString,
                 _registered_method=True)
+        self.GetCatalogStatus = channel.unary_unary(
+                '/studbook.v1.MaintenanceService/GetCatalogStatus',
+                request_serializer=studbook_dot_v1_dot_maintenance__pb2.GetCatalogStatusRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_maintenance__pb2.CatalogStatus.FromString,
+                _registered_method=True)
 
 
 class MaintenanceServiceServicer:
@@ -83,6 +88,16 @@ class MaintenanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCatalogStatus(self, request, context):
+        """Which catalog this daemon serves and, for a PostgreSQL catalog other daemons share,
+        whether it hears their commits. While it does not, its reads and Watch may miss what the
+        others changed since `since`, until it reconnects by itself; its own writes are unaffected
+        (each write checks the catalog's revision first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MaintenanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -95,6 +110,11 @@ def add_MaintenanceServiceServicer_to_server(servicer, server):
                     servicer.BackupRegistry,
                     request_deserializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_maintenance__pb2.BackupRegistryResponse.SerializeToString,
+            ),
+            'GetCatalogStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCatalogStatus,
+                    request_deserializer=studbook_dot_v1_dot_maintenance__pb2.GetCatalogStatusRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_maintenance__pb2.CatalogStatus.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -152,6 +172,33 @@ class MaintenanceService:
             '/studbook.v1.MaintenanceService/BackupRegistry',
             studbook_dot_v1_dot_maintenance__pb2.BackupRegistryRequest.SerializeToString,
             studbook_dot_v1_dot_maintenance__pb2.BackupRegistryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCatalogStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.MaintenanceService/GetCatalogStatus',
+            studbook_dot_v1_dot_maintenance__pb2.GetCatalogStatusRequest.SerializeToString,
+            studbook_dot_v1_dot_maintenance__pb2.CatalogStatus.FromString,
             options,
             channel_credentials,
             insecure,

@@ -83,6 +83,10 @@ class Registry:
         # The artifact store: `blobs/` beside the catalog unless another one is given; made only
         # once the catalog is accepted, so a refused start leaves the data dir as it was.
         self.blobs = blobs or open_store("", catalog_path.parent)
+        if mismatch := store_mismatch(self.catalog, self.blobs, shared=catalog_url != ""):
+            self.core.marks.close()
+            self.catalog.close()
+            raise FailedPrecondition(mismatch, reason="ARTIFACT_STORE_MISMATCH", store=self.blobs.url)
         # Recorded in the store, so that gc on another catalog sharing it knows these files have users.
         self.blobs.add_catalog(self.catalog.identity())
         self.models = ModelUseCases(self.core)
@@ -118,3 +122,26 @@ class Registry:
         self.core.stop()
         self.core.marks.close()
         self.catalog.close()
+
+
+# How many of the newest kept files a store is asked for when it has no record of the catalog.
+_STORE_EVIDENCE = 3
+
+
+def store_mismatch(catalog: Store, blobs: BlobStore, *, shared: bool) -> str | None:
+    """Why `blobs` cannot be the store the catalog's kept files are in, or None when it may be.
+
+    A store records each catalog that keeps files in it (`add_catalog`, at every start). One
+    without this catalog's record, and without any of its newest kept files, is another store:
+    a daemon serving from it would answer "missing" for every file and `studbook verify` would
+    mark sound versions corrupt. A store from before the records holds the files, so it passes.
+    """
+    if catalog.identity() in blobs.catalogs():
+        return None
+    evidence = catalog.newest_kept_blobs(_STORE_EVIDENCE)
+    if not evidence or any(blobs.has(sha256) for sha256 in evidence):
+        return None
+    which = "the --artifact-store the other daemons on this catalog use" if shared else (
+        "the --artifact-store (or the data dir) this catalog was used with")  # fmt: skip
+    return (f"the artifact store {blobs.url} holds none of the files of the catalog {catalog.location} "
+            f"(not one of its {len(evidence)} newest kept files, and no record of the catalog): start with {which}")  # fmt: skip

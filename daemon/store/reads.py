@@ -317,6 +317,12 @@ class CatalogReads:
             )
         }
 
+    def newest_kept_blobs(self, limit: int) -> list[str]:
+        """The blobs of the newest kept versions not known corrupt: where they are, the catalog's files are."""
+        return [sha for (sha,) in self.query(
+            "SELECT f.sha256 FROM files f JOIN versions v USING (model, number) "
+            "WHERE v.kept AND v.status <> 'corrupt' ORDER BY v.create_time DESC, f.sha256 LIMIT ?", [limit])]  # fmt: skip
+
     def kept_scope(self, model: str | None, number: int | None, skipped_limit: int = 100) -> KeptScope:
         """The blobs of the kept versions of one version, one model (`number` None) or all (both None)."""
         where, params = _conditions(("v.model = ?", model), ("v.number = ?", number))

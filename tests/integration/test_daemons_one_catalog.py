@@ -19,9 +19,10 @@ import grpc
 import pytest
 from conftest import Daemon, start_daemon, stop_daemon
 from studbook.cli import commands as cli
-from studbook.v1 import registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import drops_pb2, drops_pb2_grpc, registry_pb2, resources_pb2, stages_pb2
 from support.postgres import PostgresDatabase
 from support.rpc import Stubs, error_info, register, stubs
+from support.waiting import wait_for
 
 WRITERS = 16  # concurrent writers per daemon
 RPC_TIMEOUT = 60.0
@@ -236,3 +237,39 @@ def test_a_model_deleted_through_one_daemon_is_gone_for_the_others_writes(two_da
     assert again.name == "models/old/versions/1"
     assert (model.version_count, model.latest_version) == (1, 1)
     assert error_info(exists.value).reason == "MODEL_EXISTS"
+
+
+def test_two_daemons_watching_one_shared_folder_register_each_drop_once(
+    short_dir: Path, postgres_catalog: PostgresDatabase
+) -> None:
+    root, store = short_dir / "drops", (short_dir / "blobs").as_uri()
+    (root / "fraud").mkdir(parents=True)
+    daemons = [start_daemon(short_dir / name, short_dir / f"{name}.sock", "--catalog", postgres_catalog.url,
+                            "--artifact-store", store, "--watch", str(root), "--quiet-seconds", "0.3")
+               for name in ("a", "b")]  # fmt: skip
+    try:
+        for i in range(6):
+            unit = root / "fraud" / f"run-{i}"
+            unit.mkdir()
+            (unit / "weights.dat").write_bytes(bytes([i]) * 64)
+            (unit / "notes.txt").write_text(f"run {i}")
+        verdicts = [wait_for(lambda d=d: _settled_drops(d, 6), "every drop to be registered", 60) for d in daemons]
+        with daemons[1].channel() as channel:
+            versions = stubs(channel).versions.ListModelVersions(
+                registry_pb2.ListModelVersionsRequest(parent="models/fraud", page_size=100)).versions  # fmt: skip
+    finally:
+        for daemon in daemons:
+            stop_daemon(daemon)
+
+    assert verdicts[0] == verdicts[1]  # both daemons tell the same story
+    assert sorted(number for _, number in verdicts[0]) == list(range(1, 7))  # one version per drop
+    assert sorted(v.name for v in versions) == sorted(f"models/fraud/versions/{n}" for n in range(1, 7))
+
+
+def _settled_drops(daemon: Daemon, count: int) -> list[tuple[str, int]] | None:
+    """(folder, version number) of each registered drop, once `count` of them are."""
+    with daemon.channel() as channel:
+        drops = drops_pb2_grpc.DropServiceStub(channel).ListDrops(drops_pb2.ListDropsRequest(page_size=100)).drops
+    registered = sorted((Path(d.path).name, int(d.version.rsplit("/", 1)[1]))
+                        for d in drops if d.state == drops_pb2.DROP_STATE_REGISTERED)  # fmt: skip
+    return registered if len(registered) == count else None

@@ -22,8 +22,6 @@ MIN_ROWS = 100_000
 # Re-cluster once rows added since the last clustering pass this share of the table; each
 # re-cluster copies the table, so a smaller share costs more copies for little pruning.
 TAIL_SHARE = 0.10
-# Times the built table is brought up to date off the writer before the writer does it.
-CATCH_UPS = 3
 # Commits wake the check at most this often: counting rows is cheap but not free.
 CHECK_EVERY = 5.0
 
@@ -99,17 +97,9 @@ class Clustering:
                  total, total - clustered)  # fmt: skip
         began = time.monotonic()
         # Read before the copy's snapshot: a commit that lands in between counts as after it,
-        # which at worst costs a catch-up that finds nothing.
+        # which at worst costs the swap a carry-over that finds nothing.
         seen = self.commits
-        ordered = self._catalog.build_clustered_metrics()
-        # Writes that came during the copy are carried over here, off the writer, so that the
-        # writer's own step is short when none come meanwhile; a busy writer gets the full
-        # comparison in its step after a few tries.
-        for _ in range(CATCH_UPS):
-            if self.commits == seen:
-                break
-            seen = self.commits
-            ordered = self._catalog.build_clustered_metrics(catch_up=True)
+        built_table = self._catalog.build_clustered_metrics()
         built = time.monotonic()
         quick = False
 
@@ -118,7 +108,7 @@ class Clustering:
             # Nothing committed since `seen`, and nothing written by the ops before this one in
             # its group: the built table holds every row as it stands.
             quick = self.commits == seen and tx.writes == 0
-            cluster.swap(tx, ordered if quick else None)
+            cluster.swap(tx, built_table, unchanged=quick)
             return self._done()
 
         self._submit(swap).result()

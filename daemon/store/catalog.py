@@ -236,13 +236,12 @@ class Catalog(CatalogReads):
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
 
-    def build_clustered_metrics(self, catch_up: bool = False) -> int:
-        """Blocking, off the writer thread: step one of re-clustering (store/cluster.py), or with
-        `catch_up` the built table brought up to date; the writer then runs `cluster.swap`.
-        Returns how many built rows are in key order."""
+    def build_clustered_metrics(self) -> cluster.Built:
+        """Blocking, off the writer thread: step one of re-clustering (store/cluster.py); the
+        writer then runs `cluster.swap`."""
         cursor = self._conn.cursor()
         try:
-            return cluster.catch_up(cursor) if catch_up else cluster.build(cursor)
+            return cluster.build(cursor)
         except duckdb.Error as exc:
             raise store_error(exc, "clustering metric_summary failed") from exc
         finally:

@@ -10,9 +10,16 @@ Re-clustering runs in two steps so the writer waits only for the second:
    in memory), into a new table in a transaction of its own. It reads one snapshot, and the
    writer goes on committing meanwhile (DuckDB's MVCC; no lock taken).
 2. `swap`, a write operation on the writer thread, carries over what changed since the
-   snapshot (rows replaced or deleted, rows added) by comparing the two tables, then drops the
-   old table and renames the new one in the same transaction. Readers in a transaction begun
-   before it keep seeing the old table; everyone after it sees the new one, with the same rows.
+   snapshot, then drops the old table and renames the new one in the same transaction.
+   Readers in a transaction begun before it keep seeing the old table; everyone after it sees
+   the new one, with the same rows.
+
+What changed since the snapshot is found through the event log: every write that changes
+metric_summary (a registration, logged metrics, a purge, a model deleted) records an event
+naming its model, as every change of a model or a version does. The swap replaces the built
+rows of the models named by the events after the snapshot's revision with their current rows
+(milliseconds per model). Only when very many models changed does it compare the two tables
+whole (`_carry_over`, seconds at 1M rows while the writer waits).
 
 It is triggered by commits, never at start-up: when the rows added since the last clustering
 pass a share of the table (`Clustering.due`).
@@ -21,7 +28,7 @@ pass a share of the table (`Clustering.due`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 from studbook.daemon.store.interface import StoreTransaction
@@ -35,6 +42,15 @@ CLUSTERED_ROWS = "metric_summary_clustered_rows"
 ORDER = "split, model, number"
 COLUMNS = "model, number, key, split, value, step, time"
 IDENTITY = ("model", "number", "key", "split")
+# Past this many models changed since the snapshot, comparing the tables whole costs no more.
+MAX_MODELS_CARRIED = 500
+
+
+class Built(NamedTuple):
+    """A built table: how many of its rows are in key order, and the revision it holds the rows of."""
+
+    ordered: int
+    revision: int
 
 
 def tail(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
@@ -44,9 +60,9 @@ def tail(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(total), int(found[0][0]) if found else 0
 
 
-def build(conn: duckdb.DuckDBPyConnection) -> int:
+def build(conn: duckdb.DuckDBPyConnection) -> Built:
     """Blocking, off the writer: writes metric_summary ordered by key into a new table; returns
-    how many rows it holds, all in key order.
+    how many rows it holds, all in key order, and the revision of the snapshot it copied.
 
     `conn` must be a cursor of its own: it holds a transaction for the whole copy.
     """
@@ -64,40 +80,45 @@ def build(conn: duckdb.DuckDBPyConnection) -> int:
         for (key,) in conn.execute(f"SELECT DISTINCT key FROM {TABLE} ORDER BY key").fetchall():
             conn.execute(f"INSERT INTO {BUILDING} SELECT {COLUMNS} FROM {TABLE} WHERE key = ? ORDER BY {ORDER}", [key])
         built = int(conn.execute(f"SELECT count(*) FROM {BUILDING}").fetchall()[0][0])
+        revision = _revision(lambda sql: conn.execute(sql).fetchall())
         conn.execute("COMMIT")
-        return built
+        return Built(built, revision)
     except BaseException:
         conn.execute("ROLLBACK")
         raise
 
 
-def catch_up(conn: duckdb.DuckDBPyConnection) -> int:
-    """Off the writer: brings the built table up to the table as of now, in a transaction of its
-    own (it writes only the built table, which the writer never touches); returns how many of
-    its rows are in key order."""
-    conn.execute("BEGIN TRANSACTION")
-    try:
-        ordered = _carry_over(lambda sql: conn.execute(sql).fetchall())
-        conn.execute("COMMIT")
-        return ordered
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def swap(tx: StoreTransaction, ordered: int | None) -> None:
+def swap(tx: StoreTransaction, built: Built, *, unchanged: bool) -> None:
     """On the writer thread: brings the built table up to date and puts it in place.
 
-    `ordered` (how many built rows are in key order) is given when nothing was written to the
-    catalog since the built table was last brought up to date: there is nothing to carry over
-    and the swap is a few catalog changes. Otherwise (None) the carry-over compares the two
-    tables whole, seconds at 1M rows, while the writer waits.
+    `unchanged`: nothing was written to the catalog since the build's snapshot, so there is
+    nothing to carry over and the swap is a few catalog changes.
     """
-    if ordered is None:
-        ordered = _carry_over(tx.execute)
+    ordered = built.ordered
+    if not unchanged:
+        ordered = _carry_over_models(tx.execute, built.revision)
     tx.execute(f"DROP TABLE {TABLE}")
     tx.execute(f"ALTER TABLE {BUILDING} RENAME TO {TABLE}")
     tx.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [CLUSTERED_ROWS, str(ordered)])
+
+
+def _revision(query: Callable[[str], list[tuple[Any, ...]]]) -> int:
+    return int(query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
+
+
+def _carry_over_models(execute: Callable[..., list[tuple[Any, ...]]], since: int) -> int:
+    """Replaces the built rows of every model changed after revision `since` by its rows now;
+    returns how many built rows are still in key order (those of the other models)."""
+    models = [m for (m,) in execute("SELECT DISTINCT model FROM events WHERE revision > ? AND model <> ''", [since])]
+    if len(models) > MAX_MODELS_CARRIED:
+        return _carry_over(execute)
+    if models:
+        execute(f"DELETE FROM {BUILDING} WHERE model IN (SELECT unnest(?::VARCHAR[]))", [models])
+    ordered = int(execute(f"SELECT count(*) FROM {BUILDING}")[0][0])
+    if models:
+        execute(f"INSERT INTO {BUILDING} SELECT {COLUMNS} FROM {TABLE} WHERE model IN (SELECT unnest(?::VARCHAR[])) "
+                f"ORDER BY key, {ORDER}", [models])  # fmt: skip
+    return ordered
 
 
 def _carry_over(execute: Callable[[str], list[tuple[Any, ...]]]) -> int:

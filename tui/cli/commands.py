@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# `promote --wait` without --timeout: long enough for a person to answer, short of a CI job's limit.
+PROMOTION_WAIT_SECONDS = 1800.0
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -84,7 +87,8 @@ exit codes:
      role needed)
   10 the daemon's disk is full (free space where its data dir lies; writes resume
      by themselves, reads still work)
-  11 `promote` was accepted but waits for approvals: nothing changed yet
+  11 `promote` was accepted but waits for approvals (with --wait: still waits at
+     --timeout): nothing changed yet
   `studbook stop` exits 5 when no daemon runs on the socket, 4 when the process
   there is not this user's studbook daemon (9 when the socket is not yours to
   reach; either way it is left alone), 1 when the daemon still runs after --timeout
@@ -229,6 +233,20 @@ def moment(text: str) -> str:
     return text
 
 
+def seconds(text: str) -> float:
+    """`--timeout`: seconds (`10`, `2.5`) or a duration (`90s`, `30m`, `2h`)."""
+    match = _DURATION.fullmatch(text.strip())
+    if match is not None:
+        return float(int(match.group(1)) * DURATION_UNITS[match.group(2)])
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or a duration like 90s, 30m or 2h, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"a timeout must be a positive number of seconds, got {text!r}")
+    return value
+
+
 def duration(text: str) -> int:
     """`90d`, `12h`, `30m` or `3600s` -> seconds, for `token create --expires`.
 
@@ -291,7 +309,11 @@ def _common_options() -> Parser:
         help="print times in UTC, and read times typed without a zone as UTC (default: local time)",
     )
     common.add_argument(
-        "--timeout", type=float, default=argparse.SUPPRESS, metavar="SECONDS", help="deadline of each call (default 10)"
+        "--timeout",
+        type=seconds,
+        default=argparse.SUPPRESS,
+        metavar="SECONDS",
+        help="deadline of each call, in seconds or like 30m (default 10); `promote --wait`: how long to wait (default 30m)",
     )
     return common
 
@@ -381,6 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help=revoke_help, description=revoke_help, parents=[common])
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
+
+    policy = command("policy", cmd_policy_check, "check a promotion policy file offline, as a daemon would load it")
+    policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
+    check_help = "check FILE as a daemon would load it (no daemon needed): exit 0 valid, 7 invalid with the reason"
+    check = policy_commands.add_parser("check", help=check_help, description=check_help, parents=[common])
+    check.set_defaults(handler=cmd_policy_check)
+    check.add_argument("file", metavar="FILE")
 
     drops = command("drops", cmd_drops, "list quarantined drop-ins and why; `drops retry PATH` once fixed")
     drops.add_argument("--all", action="store_true", help="every drop the watcher knows, with its state")
@@ -518,6 +547,15 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--reason", help="why; required unless --dry-run")
     promote.add_argument("--dry-run", action="store_true", help="only check the gates; changes nothing")
     promote.add_argument("--etag", default="", help="fail if the model changed since this etag")
+    promote.add_argument("--wait", action="store_true",
+                         help="wait for the approvals: exit 0 once applied, 4 if refused, 11 if still pending after "
+                              "--timeout (default 30m)")  # fmt: skip
+
+    gate = command("gate", cmd_gate, "check a version against a stage's gates (a dry run), as a report for CI")
+    gate.add_argument("version", type=exact_version_ref)
+    gate.add_argument("stage", help="stage or alias")
+    gate.add_argument("--format", choices=("text", "json", "junit"), default="text",
+                      help="junit: JUnit XML, one test case per gate (default text; json as --json)")  # fmt: skip
 
     promotions_help = "list promotions, newest first; --pending: those waiting for approval"
     promotions = command("promotions", cmd_promotions, promotions_help)
@@ -1163,6 +1201,14 @@ def cmd_restore(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK  # not reached: exec replaces this process
 
 
+def cmd_policy_check(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import launcher
+
+    # The daemon's own policy loading, so the errors are the daemon's; no daemon is asked.
+    launcher.exec_daemon(launcher.policy_check_argv(args.file, as_json=ctx.as_json))
+    return EXIT_OK  # not reached: exec replaces this process
+
+
 def cmd_catalog(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import launcher
 
@@ -1190,9 +1236,29 @@ def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     promotion = ctx.client.promote(
         args.version, args.stage, reason=args.reason or "", validate_only=args.dry_run, expected_etag=args.etag
     )
+    if args.wait and promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
+        if not ctx.as_json:
+            print(f"{promotion.name} waits for approval; waiting (Ctrl-C stops waiting, not the promotion)",
+                  file=sys.stderr, flush=True)  # fmt: skip
+        promotion = ctx.client.wait_for_promotion(promotion, ctx.timeout or PROMOTION_WAIT_SECONDS)
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
-    if promotion.state == stages_pb2.PROMOTION_STATE_PENDING_APPROVAL:
+    if promotion.state in (stages_pb2.PROMOTION_STATE_PENDING_APPROVAL, stages_pb2.PROMOTION_STATE_APPROVED):
         return EXIT_PENDING_APPROVAL  # asked for, not applied: the stage has not changed yet
+    if promotion.state == stages_pb2.PROMOTION_STATE_CANCELLED:
+        return EXIT_PRECONDITION
+    return _promotion_exit(promotion)
+
+
+def cmd_gate(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import gate_report, views
+
+    promotion = ctx.client.promote(args.version, args.stage, validate_only=True)
+    if args.format == "junit":
+        sys.stdout.write(gate_report.junit(promotion))
+    elif args.format == "json":
+        ctx.as_json = True
+    if args.format != "junit":
+        ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     return _promotion_exit(promotion)
 
 

@@ -14,6 +14,7 @@ from studbook.client.errors import StudbookError
 
 DAEMON_MODULE = "studbook.daemon"
 RESTORE_MODULE = "studbook.daemon.restore"
+POLICY_CHECK_MODULE = "studbook.daemon.policy_check"
 CATALOG_COPY_MODULE = "studbook.daemon.catalog_copy"
 START_TIMEOUT = 20.0
 POLL_INTERVAL = 0.1
@@ -39,6 +40,11 @@ def restore_argv(src: str, data_dir: str, *, artifact_store: str = "", as_json: 
     """The command line of an offline restore of the backup `src` into `data_dir`."""
     argv = [sys.executable, "-m", RESTORE_MODULE, src, "--data-dir", data_dir]
     return argv + (["--artifact-store", artifact_store] if artifact_store else []) + (["--json"] if as_json else [])
+
+
+def policy_check_argv(file: str, *, as_json: bool = False) -> list[str]:
+    """`studbook policy check`: the daemon's own policy loading, in a process of its own."""
+    return [sys.executable, "-m", POLICY_CHECK_MODULE, os.path.abspath(file), *(["--json"] if as_json else [])]
 
 
 def catalog_copy_argv(source: str, destination: str, *, as_json: bool = False) -> list[str]:

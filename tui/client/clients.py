@@ -42,6 +42,7 @@ from studbook.v1 import (
     maintenance_pb2,
     registry_pb2,
     resources_pb2,
+    stages_pb2,
 )
 
 # Uploads and downloads are loaded by the calls that make them: a program that only reads the
@@ -231,6 +232,10 @@ UPLOAD_TIMEOUT = 24 * 3600.0
 
 # How often `Client.wait_for_drop` asks for a drop's state again.
 DROP_POLL_SECONDS = 0.1
+# A promotion waited for: how often the stream says it is alive (and the deadline is looked at),
+# and the pause before opening it again when the daemon went away.
+PROMOTION_WAIT_BOOKMARK_SECONDS = 1
+PROMOTION_WAIT_RETRY_SECONDS = 1.0
 
 
 def drop_settled(before: drops_pb2.Drop, now: drops_pb2.Drop) -> bool:
@@ -578,6 +583,34 @@ class Client(_Settings, Methods):
         finally:
             stream.cancel()
 
+    # ---- promotions ----
+
+    def wait_for_promotion(self, promotion: stages_pb2.Promotion, timeout: float) -> stages_pb2.Promotion:
+        """The promotion once it no longer waits for approval (applied, rejected, cancelled), or
+        as it stands when `timeout` seconds pass first.
+
+        Follows the promotion's own events through Watch and reads it again after each, so it
+        answers as soon as an approver acts; a stream the daemon ends (a restart, another
+        daemon behind a balancer) is opened again from the last revision it delivered.
+        """
+        deadline = time.monotonic() + timeout
+        current, after = promotion, -1
+        mine = f'subject = "{promotion.name}"'
+        while _waiting(current) and time.monotonic() < deadline:
+            try:
+                for response in self.watch(after, filter=mine, bookmark_interval=PROMOTION_WAIT_BOOKMARK_SECONDS):
+                    moved = response.event.revision if response.HasField("event") else response.bookmark
+                    if response.HasField("event") or after == -1:
+                        current = self.get_promotion(promotion.name)  # after the first bookmark: nothing missed
+                    after = moved
+                    if not _waiting(current) or time.monotonic() >= deadline:
+                        break
+            except StudbookError as error:
+                if error.code != "UNAVAILABLE":
+                    raise
+                time.sleep(PROMOTION_WAIT_RETRY_SECONDS)
+        return current
+
     # ---- events ----
 
     def watch(
@@ -746,3 +779,7 @@ class AsyncClient(_Settings, Methods):
             raise error_from_rpc(error, self.address) from None
         finally:
             stream.cancel()
+
+
+def _waiting(promotion: stages_pb2.Promotion) -> bool:
+    return promotion.state in (stages_pb2.PROMOTION_STATE_PENDING_APPROVAL, stages_pb2.PROMOTION_STATE_APPROVED)

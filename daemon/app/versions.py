@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
+from studbook.daemon.app.intake import Intake, add_data, fill_from_intake, read_dvc_file, take_in, take_in_uploaded
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.app.state import ModelFacts
@@ -105,6 +105,8 @@ class Registration:
     # Who lets content that runs code when loaded in (a maintainer or above); None refuses it.
     # Recorded in the audit trail as `version.unsafe_allowed` with the flags.
     unsafe_allowed_by: Caller | None = None
+    # The text of a DVC file the caller names: its data dependencies become datasets.
+    dvc_file: bytes = b""
 
 
 @dataclass
@@ -252,6 +254,9 @@ class VersionUseCases:
                 reason="NO_ARTIFACT",
                 field="source_path",
             )
+        if registration.dvc_file:
+            named = read_dvc_file(registration.dvc_file, self.format_limits)
+            add_data(draft, named.datasets, named.data_versions)
         if registration.uploaded:
             uploaded = registration.uploaded
             check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)

@@ -13,14 +13,14 @@ from studbook.daemon.domain.model import (
     ParentLink,
     Run,
 )
-from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
+from studbook.daemon.domain.names import MAX_DATA_VERSIONS, MAX_MODEL_CARD, MAX_PARAMS, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
 from studbook.daemon.formats import record
 from studbook.daemon.formats.folder import PLAIN
 from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import Manifest
 
 ACTOR = "drop-in"
-MAX_DATASETS = 256
+MAX_DATASETS = MAX_DATA_VERSIONS
 
 
 def build_draft(
@@ -39,7 +39,7 @@ def build_draft(
         model=model,
         number=0,
         description=manifest.description,
-        params=dict(manifest.params),
+        params=_params(manifest, inspected),
         metrics=record.with_card_metrics(manifest.metrics, folder),
         files=files,
         storage_uri=Path(unit_path).as_uri(),
@@ -50,7 +50,7 @@ def build_draft(
         run=manifest.run or _folder_run(inspected),
         parents=parents,
         environment=_environment(manifest, inspected),
-        training=replace(manifest.training, data_versions=dict(manifest.training.data_versions)),
+        training=replace(manifest.training, data_versions=_data_versions(manifest, inspected)),
         created_by=ACTOR,
         created_from=unit_path,
         format_info=record.version_record([(f.size, f.format_info) for f in files], folder),
@@ -105,9 +105,27 @@ def _datasets(manifest: Manifest, inspected: Inspected) -> list[Dataset]:
         if not name or "@" in name or (name, dataset.version) in seen or len(datasets) >= MAX_DATASETS:
             continue
         uri = dataset.uri or (f"hf://datasets/{dataset.name}" if "/" in dataset.name else "")
-        datasets.append(Dataset(name[:256], dataset.version, uri))
+        datasets.append(replace(dataset, name=name[:256], uri=uri))
         seen.add((name, dataset.version))
     return datasets
+
+
+def _params(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
+    """The manifest's params, then those a tracker's files beside the model declare."""
+    params = dict(manifest.params)
+    for key, value in (inspected.folder.params if inspected.folder is not None else {}).items():
+        if len(params) < MAX_PARAMS:
+            params.setdefault(key, value)
+    return params
+
+
+def _data_versions(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
+    """The manifest's data versions, then those DVC files beside the model record."""
+    versions = dict(manifest.training.data_versions)
+    for name, version in (inspected.folder.data_versions if inspected.folder is not None else {}).items():
+        if len(versions) < MAX_DATA_VERSIONS:
+            versions.setdefault(name, version)
+    return versions
 
 
 def _folder_run(inspected: Inspected) -> Run | None:

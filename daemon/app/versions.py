@@ -74,7 +74,7 @@ from studbook.daemon.domain.semver import (
     ensure_semver_unused,
     next_semver,
 )
-from studbook.daemon.formats import DEFAULT_LIMITS, Limits
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits, huggingface
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
@@ -338,6 +338,7 @@ class VersionUseCases:
         if existing is not None:
             return Effects(value=Registered(self._committed_or_pending(tx, model_id, existing), created=False))
         parents = [self._check_parent(tx, p.model, p.number, p.relation) for p in draft.parents]
+        parents = parents or self._base_model_parent(tx, draft)
         # Every refusal a new model could meet is above this line: an op writes only once
         # nothing can refuse it any more (see store.writer).
         if model is None:
@@ -419,6 +420,22 @@ class VersionUseCases:
             if record is not None:
                 self.core.state.latest[model_id] = record
         return record
+
+    def _base_model_parent(self, tx: Transaction, draft: ModelVersion) -> list[ParentLink]:
+        """A Hugging Face card's base_model as the parent, when the registry holds that model
+        under the name `import hf` gives it: its latest version. No parent otherwise: the
+        card's word stays in the base_model tag and format record."""
+        card = draft.format_info.huggingface
+        if card is None or not card.base_model:
+            return []
+        model_id = huggingface.model_id_for(card.base_model)
+        base = self.core.state.models.get(model_id)
+        if base is None or model_id == draft.model or not base.latest_version:
+            return []
+        if self.core.state.status_of(tx, model_id, base.latest_version) is None:
+            return []
+        relation = huggingface.PARENT_RELATIONS.get(card.base_model_relation, "fine_tuned_from")
+        return [ParentLink(model_id, base.latest_version, relation)]
 
     def _check_parent(self, tx: Transaction, model_id: str, number: int, relation: str) -> ParentLink:
         if self.core.state.status_of(tx, model_id, number) is None:

@@ -345,6 +345,7 @@ def _folder_summary(record: FormatInfo, folder: FolderInfo) -> FormatInfo:
         language=tuple(str(v) for v in (_as_strings(card.get("language")))),
         pipeline_tag=_joined(card.get("pipeline_tag")),
         base_model=clip_text(folder.base_model),
+        base_model_relation=_joined(card.get("base_model_relation")) or ("adapter" if "adapter" in meta else ""),
     )
     return replace(
         record,

@@ -138,7 +138,9 @@ def read_manifest(root: Path, directory: PurePosixPath, names: set[str], limits:
     if not isinstance(contents, dict):
         raise FormatError("BAD_WANDB_MANIFEST", f"{MANIFEST} has no `contents` mapping: it is not a W&B artifact "
                           "manifest; fix or remove it")  # fmt: skip
-    present = {str(PurePosixPath(n).relative_to(directory)) for n in names if PurePosixPath(n).is_relative_to(directory)}
+    present = {
+        str(PurePosixPath(n).relative_to(directory)) for n in names if PurePosixPath(n).is_relative_to(directory)
+    }
     references = []
     for path, body in list(contents.items())[: limits.max_text_items]:
         entry = _entry(path, body)

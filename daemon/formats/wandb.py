@@ -25,6 +25,8 @@ SUMMARY = "wandb-summary.json"
 METADATA = "wandb-metadata.json"
 # `offline-run-20260105_101500-abc123` or `run-20260105_101500-abc123`: the run id is last.
 _RUN_FOLDER = re.compile(r"(?:offline-)?run-\d{8}_\d{6}-(?P<id>[A-Za-z0-9]{1,64})")
+# The run's own log of records, `run-abc123.wandb`, at the top of its folder.
+_RUN_LOG = re.compile(r"run-(?P<id>[A-Za-z0-9]{1,64})\.wandb")
 _PARAM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
 # Nested config values are flattened this deep (a.b.c), deeper ones kept as their text.
 _FLATTEN_DEPTH = 4
@@ -66,12 +68,23 @@ def read_run(root: Path, directory: PurePosixPath, names: set[str], limits: Limi
         run.python_version = _text(meta.get("python"), 64)
         run.metadata = {k: jsonutil.clip(meta[k], limits.max_listed) for k in ("host", "os", "startedAt", "gpu")
                         if k in meta}  # fmt: skip
-    for part in reversed((root.name, *directory.parts)):
-        found = _RUN_FOLDER.fullmatch(part)
-        if found:
-            run.run_id = found.group("id")
-            break
+    run.run_id = _run_id(root, directory, names)
     return run
+
+
+def _run_id(root: Path, directory: PurePosixPath, names: set[str]) -> str:
+    """The run's id: from its `run-ID.wandb` log (the shallowest), else from a folder named
+    `offline-run-DATE_TIME-ID` around the files."""
+    logs = sorted((len(PurePosixPath(n).parts), n) for n in names if _RUN_LOG.fullmatch(PurePosixPath(n).name))
+    if logs:
+        found = _RUN_LOG.fullmatch(PurePosixPath(logs[0][1]).name)
+        assert found is not None
+        return found.group("id")
+    for part in reversed((root.name, *directory.parts)):
+        folder = _RUN_FOLDER.fullmatch(part)
+        if folder:
+            return folder.group("id")
+    return ""
 
 
 def _params(config: Any, limits: Limits) -> dict[str, str]:

@@ -254,9 +254,8 @@ class VersionUseCases:
                 reason="NO_ARTIFACT",
                 field="source_path",
             )
-        if registration.dvc_file:
-            named = read_dvc_file(registration.dvc_file, self.format_limits)
-            add_data(draft, named.datasets, named.data_versions)
+        # Read before any file is: a DVC file that is not DVC's YAML fails the request first.
+        named = read_dvc_file(registration.dvc_file, self.format_limits) if registration.dvc_file else None
         if registration.uploaded:
             uploaded = registration.uploaded
             check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
@@ -271,6 +270,11 @@ class VersionUseCases:
             intake = await self._take_in(registration, hold)
             fill_from_intake(draft, intake)
             draft.kept = not registration.keep_in_place
+            validate_draft(draft)
+        if named is not None:
+            # A `model.pkl.dvc` tracks the model itself: the version's own files are not its data.
+            data = named.without({f.path for f in draft.files})
+            add_data(draft, data.datasets, data.data_versions)
             validate_draft(draft)
 
     async def _take_in(self, registration: Registration, hold: ClaimHold) -> Intake:

@@ -70,6 +70,10 @@ class DvcData:
     def data_versions(self) -> dict[str, str]:
         return {d.dataset_name: d.md5 for d in self.dependencies if d.md5}
 
+    def without(self, paths: set[str]) -> DvcData:
+        """The same data but the dependencies at `paths` (the version's own files)."""
+        return DvcData([d for d in self.dependencies if d.path not in paths], list(self.warnings))
+
 
 def parse(text: str, name: str, *, own_files: frozenset[str] = frozenset(), max_depth: int = 64,
           max_items: int = MAX_DATA_VERSIONS) -> DvcData:  # fmt: skip

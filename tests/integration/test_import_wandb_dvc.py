@@ -252,3 +252,34 @@ def _version(client: Client, model: str) -> Any:
         if error.reason in ("MODEL_NOT_FOUND", "VERSION_NOT_FOUND"):
             return None  # not registered yet
         raise
+
+
+def test_dvc_files_beside_a_dropped_file_record_its_data_and_are_no_versions_themselves(watched: Watched) -> None:
+    model = unique("single")
+    folder = watched.root / model
+    tracks_the_model = b"outs:\n- path: model.safetensors\n  md5: 00112233445566778899aabbccddeeff\n"
+    write_tree(folder, {"dvc.lock": DVC_LOCK, "model.safetensors.dvc": tracks_the_model})
+    staged = write_tree(watched.root / ".staging" / uuid.uuid4().hex, {"model.safetensors": WEIGHTS})
+    (staged / "model.safetensors").rename(folder / "model.safetensors")
+
+    with Client(watched.daemon.address) as client:
+        version = wait_for(lambda: _version(client, model), "the dropped file's version")
+        drops = [d.path for d in client.list_drops(model=model).drops]
+        numbers = [v.number for v in client.list_versions(model).versions]
+
+    assert [(d.name, d.size) for d in version.datasets] == [("data--train.parquet", 52428800)]
+    assert drops == [str(folder / "model.safetensors")] and numbers == [1]
+
+
+def test_a_broken_dvc_lock_beside_a_dropped_file_quarantines_it(watched: Watched) -> None:
+    model = unique("single")
+    folder = watched.root / model
+    write_tree(folder, {"dvc.lock": b"stages: [unclosed\n"})
+    staged = write_tree(watched.root / ".staging" / uuid.uuid4().hex, {"model.safetensors": WEIGHTS})
+    unit = (staged / "model.safetensors").rename(folder / "model.safetensors")
+
+    with Client(watched.daemon.address) as client:
+        found = wait_for(lambda: next((d for d in client.list_quarantined_drops().drops if d.path == str(unit)), None),
+                         "the quarantined drop")  # fmt: skip
+
+    assert found.reason == "BAD_DVC_FILE" and "dvc.lock" in found.message

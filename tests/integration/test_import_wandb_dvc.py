@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import Daemon, start_daemon, stop_daemon
 from studbook.cli import commands as cli
+from studbook.cli.output import format_size
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
 from support.cli import Result, runner
@@ -173,6 +174,8 @@ def test_a_dvc_file_named_at_registration_records_the_data(
         ("data--train.parquet", "1a2b3c4d5e6f708192a3b4c5d6e7f809", "dvc:data/train.parquet", 52428800),
     ]
     assert version.training.data_versions["data--train.parquet"] == "1a2b3c4d5e6f708192a3b4c5d6e7f809"
+    shown = run("show", f"{model}@1")
+    assert f"data--train.parquet@1a2b3c4d5e6f708192a3b4c5d6e7f809 ({format_size(52428800)})" in shown.out
     lineage = client.get_lineage(f"models/{model}/versions/1")
     assert "datasets/data--train.parquet@1a2b3c4d5e6f708192a3b4c5d6e7f809" in {n.name for n in lineage.nodes}
 

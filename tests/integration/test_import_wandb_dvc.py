@@ -267,7 +267,8 @@ def test_dvc_files_beside_a_dropped_file_record_its_data_and_are_no_versions_the
 
     with Client(watched.daemon.address) as client:
         version = wait_for(lambda: _version(client, model), "the dropped file's version")
-        drops = [d.path for d in client.list_drops(model=model).drops]
+        # Recorded once the version is: the DVC files, written first, would have been judged by then.
+        drops = wait_for(lambda: [d.path for d in client.list_drops(model=model).drops], "the drop's record")
         numbers = [v.number for v in client.list_versions(model).versions]
 
     assert [(d.name, d.size) for d in version.datasets] == [("data--train.parquet", 52428800)]

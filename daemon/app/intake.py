@@ -112,7 +112,7 @@ def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:
     if not draft.environment.packages and not draft.environment.requirements:
         draft.environment = folder.environment
     if draft.run is None and folder.run_id:
-        draft.run = Run(folder.run_id)
+        draft.run = Run(folder.run_id, folder.run_code_commit, folder.run_entry_point)
 
 
 def add_data(draft: ModelVersion, datasets: Sequence[Dataset], data_versions: dict[str, str]) -> None:

@@ -177,7 +177,8 @@ def _read_wandb(root: Path, names: list[PurePosixPath], found: _Findings, limits
     info = found.info
     info.params = run.params
     info.metrics = run.metrics
-    info.run_id = info.run_id or run.run_id
+    if not info.run_id and run.run_id:
+        info.run_id, info.run_code_commit, info.run_entry_point = run.run_id, run.code_commit, run.entry_point
     if run.python_version and not info.environment.python_version:
         info.environment.python_version = run.python_version
     found.metadata["wandb_run"] = {

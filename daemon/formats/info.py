@@ -53,6 +53,9 @@ class FolderInfo:
     environment: Environment = field(default_factory=Environment)
     signature: Signature | None = None
     run_id: str = ""
+    # The run's code commit and program, where its tracker recorded them (a W&B run).
+    run_code_commit: str = ""
+    run_entry_point: str = ""
     metadata: Metadata = field(default_factory=dict)
     flags: tuple[str, ...] = ()
     # What a tracker's files beside the model declare (a W&B run's config and summary).

@@ -27,7 +27,6 @@ METADATA = "wandb-metadata.json"
 _RUN_FOLDER = re.compile(r"(?:offline-)?run-\d{8}_\d{6}-(?P<id>[A-Za-z0-9]{1,64})")
 # The run's own log of records, `run-abc123.wandb`, at the top of its folder.
 _RUN_LOG = re.compile(r"run-(?P<id>[A-Za-z0-9]{1,64})\.wandb")
-_PARAM_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.:/-]{0,127}")
 # Nested config values are flattened this deep (a.b.c), deeper ones kept as their text.
 _FLATTEN_DEPTH = 4
 
@@ -99,7 +98,8 @@ def _params(config: Any, limits: Limits) -> dict[str, str]:
 
 
 def _flatten(params: dict[str, str], key: str, value: Any, depth: int, limits: Limits) -> None:
-    if len(params) >= min(MAX_PARAMS, limits.max_text_items) or not _PARAM_KEY.fullmatch(key):
+    # Param keys follow the metric-key rule (domain.names.validate_params): others are left out.
+    if len(params) >= min(MAX_PARAMS, limits.max_text_items) or not METRIC_KEY.fullmatch(key):
         return
     if isinstance(value, dict) and value and depth > 0:
         for inner, item in value.items():

@@ -129,5 +129,7 @@ def _data_versions(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
 
 
 def _folder_run(inspected: Inspected) -> Run | None:
-    run_id = inspected.folder.run_id if inspected.folder is not None else ""
-    return Run(run_id) if run_id and "/" not in run_id and len(run_id) <= 256 else None
+    folder = inspected.folder
+    if folder is None or not folder.run_id or "/" in folder.run_id or len(folder.run_id) > 256:
+        return None
+    return Run(folder.run_id, folder.run_code_commit, folder.run_entry_point)

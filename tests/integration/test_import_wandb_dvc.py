@@ -101,7 +101,8 @@ def test_an_offline_run_folder_comes_in_with_its_params_metrics_and_run(
     assert sorted((m.key, round(m.value, 6), m.step) for m in version.metrics) == [
         ("eval/accuracy", 0.931, 1200), ("train/loss", 0.182, 1200),
     ]  # fmt: skip
-    assert version.run.run_id == run_id and version.environment.python_version == "3.11.9"
+    assert (version.run.run_id, version.run.code_commit) == (run_id, "8d1f2a7")
+    assert version.environment.python_version == "3.11.9"
     assert version.created_from == f"wandb:{folder}"
     assert again.code == 0 and again.json()["imported"] == [] and len(again.json()["unchanged"]) == 1
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from studbook.daemon.domain.model import Metric
+from studbook.daemon.domain.names import METRIC_KEY
 from studbook.daemon.formats import FormatError, inspect_folder
 
 from .builders import write_files
@@ -180,3 +181,23 @@ def test_any_json_reads_as_metrics_or_a_format_error(tmp_path_factory: pytest.Te
         return
     for metric in info.metrics:
         assert isinstance(metric.value, float)
+
+
+_YAML_WORDS = st.sampled_from(
+    ["value", "desc", "_wandb", "lr", "a b", "x", ": ", "- ", "\n", "  ", "{", "}", "[", "]", "&a", "*a", "!!binary",
+     "null", "1e5", ".inf", "'", '"', "#", "|", "0x1f"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_YAML_WORDS, max_size=40).map("".join))
+def test_any_config_yaml_reads_as_params_or_bad_yaml(tmp_path_factory: pytest.TempPathFactory, text: str) -> None:
+    root = tmp_path_factory.mktemp("config")
+    files = write_files(root, {"config.yaml": text, "wandb-metadata.json": "{}", "model.safetensors": b"\0" * 16})
+    try:
+        info = inspect_folder(root, files)
+    except FormatError as err:
+        assert err.reason in ("BAD_YAML", "FILE_TOO_LARGE")
+        return
+    for key, value in info.params.items():
+        assert METRIC_KEY.fullmatch(key) and isinstance(value, str)

@@ -18,6 +18,7 @@ from studbook.cli import commands as cli
 from studbook.cli.output import format_size
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
+from studbook.v1 import resources_pb2
 from support.cli import Result, runner
 from support.files import write_tree
 from support.models import fixture
@@ -288,3 +289,20 @@ def test_a_broken_dvc_lock_beside_a_dropped_file_quarantines_it(watched: Watched
                          "the quarantined drop")  # fmt: skip
 
     assert found.reason == "BAD_DVC_FILE" and "dvc.lock" in found.message
+
+
+def test_a_dropped_hugging_face_folder_names_its_registered_base_model_as_parent(watched: Watched) -> None:
+    org = unique("org")
+    base = f"{org}--weights"  # how the registry names the hub's org/weights
+    card = f"---\nbase_model: {org}/weights\nbase_model_relation: quantized\n---\n# quantized\n".encode()
+    tuned = unique("tuned")
+
+    with Client(watched.daemon.address) as client:
+        drop(watched, base, {"model.safetensors": WEIGHTS})
+        wait_for(lambda: _version(client, base), "the base model's version")
+        drop(watched, tuned, {"model.safetensors": WEIGHTS, "config.json": b"{}", "README.md": card})
+        version = wait_for(lambda: _version(client, tuned), "the quantized model's version")
+
+    assert [(p.version, p.relation) for p in version.parents] == [
+        (f"models/{base}/versions/1", resources_pb2.PARENT_RELATION_QUANTIZED_FROM)
+    ]

@@ -42,6 +42,14 @@ def test_a_cache_root_yields_each_model_at_main_and_passes_over_the_rest(tmp_pat
     assert [name for name, _ in found.skipped] == ["models--org--empty", "datasets--org--data"]
 
 
+def test_a_cache_of_datasets_only_has_nothing_to_import(tmp_path: Path) -> None:
+    (tmp_path / "datasets--org--data" / "snapshots").mkdir(parents=True)
+
+    found = hf_cache.find(tmp_path)
+
+    assert found.snapshots == [] and found.skipped == [("datasets--org--data", "not a model repository")]
+
+
 def test_a_ref_that_holds_no_commit_is_refused(tmp_path: Path) -> None:
     add_snapshot(tmp_path, "org/m", FILES)
     (tmp_path / "models--org--m" / "refs" / "main").write_text("../../../../etc/passwd")

@@ -85,7 +85,8 @@ def find(path: Path, *, model: str | None = None, revision: str | None = None) -
         found.snapshots.append(_pick(path, revision, model))
     else:
         repos = sorted(p for p in path.iterdir() if p.is_dir() and p.name.startswith(MODELS_PREFIX))
-        if not repos:
+        others = sorted(p.name for p in path.iterdir() if p.is_dir() and p.name.startswith(OTHER_PREFIXES))
+        if not repos and not others:
             return Found([Snapshot(path, _checked_model(model or _plain_name(path.name)))])
         if model is not None and len(repos) > 1:
             raise StudbookError("INVALID_ARGUMENT", "MODEL_NAME_AMBIGUOUS",
@@ -98,8 +99,7 @@ def find(path: Path, *, model: str | None = None, revision: str | None = None) -
                 if error.reason not in ("NO_SNAPSHOT", "REVISION_NOT_FOUND"):
                     raise
                 found.skipped.append((repo.name, error.message))
-        found.skipped += [(p.name, "not a model repository")
-                          for p in sorted(path.iterdir()) if p.name.startswith(OTHER_PREFIXES)]  # fmt: skip
+        found.skipped += [(name, "not a model repository") for name in others]
     return found
 
 

@@ -120,14 +120,14 @@ def add_data(draft: ModelVersion, datasets: Sequence[Dataset], data_versions: di
 
     Hub ids ("org/name") take the hub cache's spelling, since dataset names hold no '/'.
     """
-    known = {d.name for d in draft.datasets}
+    known = {(d.name, d.version) for d in draft.datasets}
     for dataset in datasets:
         name = dataset.name.replace("/", "--")[:256]
-        if not name or "@" in name or name in known or len(draft.datasets) >= MAX_DATA_VERSIONS:
+        if not name or "@" in name or (name, dataset.version) in known or len(draft.datasets) >= MAX_DATA_VERSIONS:
             continue
         uri = dataset.uri or (f"hf://datasets/{dataset.name}" if "/" in dataset.name else "")
         draft.datasets.append(replace(dataset, name=name, uri=uri))
-        known.add(name)
+        known.add((name, dataset.version))
     for name, version in data_versions.items():
         if len(draft.training.data_versions) < MAX_DATA_VERSIONS:
             draft.training.data_versions.setdefault(name, version)

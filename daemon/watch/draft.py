@@ -6,21 +6,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from studbook.daemon.app.inspection import Inspected, artifact_files, signature_of
+from studbook.daemon.app.intake import add_data
 from studbook.daemon.domain.model import (
-    Dataset,
     Environment,
     ModelVersion,
     ParentLink,
     Run,
 )
-from studbook.daemon.domain.names import MAX_DATA_VERSIONS, MAX_MODEL_CARD, MAX_PARAMS, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
+from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_PARAMS, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
 from studbook.daemon.formats import record
 from studbook.daemon.formats.folder import PLAIN
 from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import Manifest
 
 ACTOR = "drop-in"
-MAX_DATASETS = MAX_DATA_VERSIONS
 
 
 def build_draft(
@@ -46,16 +45,18 @@ def build_draft(
         content_digest=hashed.digest,
         signature=signature_of(hashed.files, inspected),
         model_card=(manifest.model_card or (folder.model_card if folder else ""))[:MAX_MODEL_CARD],
-        datasets=_datasets(manifest, inspected),
+        datasets=list(manifest.datasets),
         run=manifest.run or _folder_run(inspected),
         parents=parents,
         environment=_environment(manifest, inspected),
-        training=replace(manifest.training, data_versions=_data_versions(manifest, inspected)),
+        training=replace(manifest.training, data_versions=dict(manifest.training.data_versions)),
         created_by=ACTOR,
         created_from=unit_path,
         format_info=record.version_record([(f.size, f.format_info) for f in files], folder),
     )
     draft.tags = _tags(manifest, inspected)
+    if folder is not None:
+        add_data(draft, folder.datasets, folder.data_versions)
     return draft
 
 
@@ -95,21 +96,6 @@ def _environment(manifest: Manifest, inspected: Inspected) -> Environment:
     )
 
 
-def _datasets(manifest: Manifest, inspected: Inspected) -> list[Dataset]:
-    datasets = list(manifest.datasets)
-    seen = {(d.name, d.version) for d in datasets}
-    for dataset in inspected.folder.datasets if inspected.folder is not None else []:
-        # Hub ids look like "org/name"; dataset names may not contain '/', so they take the
-        # hub's own cache spelling and keep the id in the URI.
-        name = dataset.name.replace("/", "--")
-        if not name or "@" in name or (name, dataset.version) in seen or len(datasets) >= MAX_DATASETS:
-            continue
-        uri = dataset.uri or (f"hf://datasets/{dataset.name}" if "/" in dataset.name else "")
-        datasets.append(replace(dataset, name=name[:256], uri=uri))
-        seen.add((name, dataset.version))
-    return datasets
-
-
 def _params(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
     """The manifest's params, then those a tracker's files beside the model declare."""
     params = dict(manifest.params)
@@ -117,15 +103,6 @@ def _params(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
         if len(params) < MAX_PARAMS:
             params.setdefault(key, value)
     return params
-
-
-def _data_versions(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
-    """The manifest's data versions, then those DVC files beside the model record."""
-    versions = dict(manifest.training.data_versions)
-    for name, version in (inspected.folder.data_versions if inspected.folder is not None else {}).items():
-        if len(versions) < MAX_DATA_VERSIONS:
-            versions.setdefault(name, version)
-    return versions
 
 
 def _folder_run(inspected: Inspected) -> Run | None:

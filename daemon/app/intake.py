@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from studbook.daemon.app.inspection import HashedFile, artifact_files, inspect_version, judge, signature_of
@@ -13,8 +13,9 @@ from studbook.daemon.artifacts import FileSink, ScanLimits, content_digest, scan
 from studbook.daemon.blobs import BlobMissing, BlobStore
 from studbook.daemon.blobs.store import materialize
 from studbook.daemon.domain.format_info import FormatInfo
-from studbook.daemon.domain.model import ArtifactFile, ModelVersion, Run, Signature
-from studbook.daemon.formats import FolderInfo, Limits, record
+from studbook.daemon.domain.model import ArtifactFile, Dataset, ModelVersion, Run, Signature
+from studbook.daemon.domain.names import MAX_DATA_VERSIONS, MAX_PARAMS
+from studbook.daemon.formats import FolderInfo, FormatError, Limits, dvc, record
 
 
 @dataclass
@@ -104,8 +105,37 @@ def fill_from_intake(draft: ModelVersion, intake: Intake) -> None:
     draft.model_card = draft.model_card or folder.model_card
     for key, value in folder.tags.items():
         draft.tags.setdefault(key, value)
-    draft.datasets = draft.datasets or list(folder.datasets)
+    add_data(draft, folder.datasets, folder.data_versions)
+    for key, value in folder.params.items():
+        if len(draft.params) < MAX_PARAMS:
+            draft.params.setdefault(key, value)
     if not draft.environment.packages and not draft.environment.requirements:
         draft.environment = folder.environment
     if draft.run is None and folder.run_id:
-        draft.run = Run(folder.run_id)
+        draft.run = Run(folder.run_id, folder.run_code_commit, folder.run_entry_point)
+
+
+def add_data(draft: ModelVersion, datasets: Sequence[Dataset], data_versions: dict[str, str]) -> None:
+    """Datasets and data versions the files declare (a card, DVC files), beside the caller's own.
+
+    Hub ids ("org/name") take the hub cache's spelling, since dataset names hold no '/'.
+    """
+    known = {(d.name, d.version) for d in draft.datasets}
+    for dataset in datasets:
+        name = dataset.name.replace("/", "--")[:256]
+        if not name or "@" in name or (name, dataset.version) in known or len(draft.datasets) >= MAX_DATA_VERSIONS:
+            continue
+        uri = dataset.uri or (f"hf://datasets/{dataset.name}" if "/" in dataset.name else "")
+        draft.datasets.append(replace(dataset, name=name, uri=uri))
+        known.add((name, dataset.version))
+    for name, version in data_versions.items():
+        if len(draft.training.data_versions) < MAX_DATA_VERSIONS:
+            draft.training.data_versions.setdefault(name, version)
+
+
+def read_dvc_file(content: bytes, limits: Limits) -> dvc.DvcData:
+    """A DVC file sent with a registration, read within the bound of any text file beside a model."""
+    if len(content) > limits.max_text_bytes:
+        raise FormatError("FILE_TOO_LARGE", f"the DVC file is {len(content)} bytes, above the "
+                          f"{limits.max_text_bytes}-byte limit for it; name a dvc.lock or .dvc file, not data")  # fmt: skip
+    return dvc.parse(content.decode("utf-8", errors="replace"), "the DVC file", max_depth=limits.max_depth)

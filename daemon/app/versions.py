@@ -12,7 +12,7 @@ from functools import partial
 from pathlib import Path
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.intake import Intake, fill_from_intake, take_in, take_in_uploaded
+from studbook.daemon.app.intake import Intake, add_data, fill_from_intake, read_dvc_file, take_in, take_in_uploaded
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.app.state import ModelFacts
@@ -74,7 +74,7 @@ from studbook.daemon.domain.semver import (
     ensure_semver_unused,
     next_semver,
 )
-from studbook.daemon.formats import DEFAULT_LIMITS, Limits
+from studbook.daemon.formats import DEFAULT_LIMITS, Limits, huggingface
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("tags", "description")
@@ -105,6 +105,8 @@ class Registration:
     # Who lets content that runs code when loaded in (a maintainer or above); None refuses it.
     # Recorded in the audit trail as `version.unsafe_allowed` with the flags.
     unsafe_allowed_by: Caller | None = None
+    # The text of a DVC file the caller names: its data dependencies become datasets.
+    dvc_file: bytes = b""
 
 
 @dataclass
@@ -252,6 +254,8 @@ class VersionUseCases:
                 reason="NO_ARTIFACT",
                 field="source_path",
             )
+        # Read before any file is: a DVC file that is not DVC's YAML fails the request first.
+        named = read_dvc_file(registration.dvc_file, self.format_limits) if registration.dvc_file else None
         if registration.uploaded:
             uploaded = registration.uploaded
             check_uploaded_files(uploaded, [f.size for f in uploaded], self.scan_limits)
@@ -266,6 +270,11 @@ class VersionUseCases:
             intake = await self._take_in(registration, hold)
             fill_from_intake(draft, intake)
             draft.kept = not registration.keep_in_place
+            validate_draft(draft)
+        if named is not None:
+            # A `model.pkl.dvc` tracks the model itself: the version's own files are not its data.
+            data = named.without({f.path for f in draft.files})
+            add_data(draft, data.datasets, data.data_versions)
             validate_draft(draft)
 
     async def _take_in(self, registration: Registration, hold: ClaimHold) -> Intake:
@@ -333,6 +342,7 @@ class VersionUseCases:
         if existing is not None:
             return Effects(value=Registered(self._committed_or_pending(tx, model_id, existing), created=False))
         parents = [self._check_parent(tx, p.model, p.number, p.relation) for p in draft.parents]
+        parents = parents or self._base_model_parent(tx, draft)
         # Every refusal a new model could meet is above this line: an op writes only once
         # nothing can refuse it any more (see store.writer).
         if model is None:
@@ -414,6 +424,22 @@ class VersionUseCases:
             if record is not None:
                 self.core.state.latest[model_id] = record
         return record
+
+    def _base_model_parent(self, tx: Transaction, draft: ModelVersion) -> list[ParentLink]:
+        """A Hugging Face card's base_model as the parent, when the registry holds that model
+        under the name `import hf` gives it: its latest version. No parent otherwise: the
+        card's word stays in the base_model tag and format record."""
+        card = draft.format_info.huggingface
+        if card is None or not card.base_model:
+            return []
+        model_id = huggingface.model_id_for(card.base_model)
+        base = self.core.state.models.get(model_id)
+        if base is None or model_id == draft.model or not base.latest_version:
+            return []
+        if self.core.state.status_of(tx, model_id, base.latest_version) is None:
+            return []
+        relation = huggingface.PARENT_RELATIONS.get(card.base_model_relation, "fine_tuned_from")
+        return [ParentLink(model_id, base.latest_version, relation)]
 
     def _check_parent(self, tx: Transaction, model_id: str, number: int, relation: str) -> ParentLink:
         if self.core.state.status_of(tx, model_id, number) is None:

@@ -113,6 +113,9 @@ class HuggingFaceInfo:
     language: tuple[str, ...] = ()
     pipeline_tag: str = ""
     base_model: str = ""
+    # The card's base_model_relation (finetune, adapter, quantized, merge), or "adapter"
+    # for a PEFT adapter folder; empty when neither says.
+    base_model_relation: str = ""
 
 
 @dataclass(frozen=True)

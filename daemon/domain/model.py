@@ -127,6 +127,8 @@ class Dataset:
     name: str
     version: str = ""
     uri: str = ""
+    # Bytes of data, where the source says (a DVC dependency's size); None when unknown.
+    size: int | None = None
 
     @property
     def node_name(self) -> str:

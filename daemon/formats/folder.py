@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from studbook.daemon.domain.model import Environment
-from studbook.daemon.formats import card, huggingface, jsonutil, mlflow, paths, savedmodel, textfile
+from studbook.daemon.domain.model import Dataset, Environment
+from studbook.daemon.domain.names import MAX_DATA_VERSIONS
+from studbook.daemon.formats import card, dvc, huggingface, jsonutil, mlflow, paths, savedmodel, textfile, wandb
 from studbook.daemon.formats.errors import FormatError
 from studbook.daemon.formats.info import REMOTE_CODE, FolderInfo
 from studbook.daemon.formats.limits import Limits
@@ -82,6 +83,8 @@ def inspect(root: Path, files: list[Path], limits: Limits) -> FolderInfo:
     elif kind == huggingface.KIND:
         _read_huggingface(found, directory, local, limits)
     _read_card(root, names, model_dir, found, limits)
+    _read_dvc(root, names, found, limits)
+    _read_wandb(root, names, found, limits)
     if kind == huggingface.KIND and huggingface.card_asks_for_remote_code(found.info.model_card):
         found.remote_code = True
     shards = huggingface.check_shards(root, names, limits)
@@ -134,6 +137,53 @@ def _read_huggingface(found: _Findings, directory: Path, local: set[str], limits
     if huggingface.has_remote_code(metadata):
         found.remote_code = True
         found.code_files.update(dict.fromkeys(huggingface.remote_code_files(metadata)))
+
+
+def _read_dvc(root: Path, names: list[PurePosixPath], found: _Findings, limits: Limits) -> None:
+    """`dvc.lock` and `*.dvc` at the top of the folder: the data the model was trained on."""
+    own = frozenset(str(n) for n in names)
+    for name in sorted(n for n in names if len(n.parts) == 1 and dvc.is_dvc_name(n.name)):
+        text = textfile.read_text(_inside(root, root / name), limits.max_text_bytes)
+        data = dvc.parse(text, str(name), own_files=own, max_depth=limits.max_depth)
+        add_data(found.info, data.datasets, data.data_versions)
+        found.warnings.extend(data.warnings)
+
+
+def add_data(info: FolderInfo, datasets: list[Dataset], data_versions: dict[str, str]) -> None:
+    """Datasets and data versions beside those already found, each name once."""
+    known = {d.name for d in info.datasets}
+    for dataset in datasets:
+        if dataset.name not in known and len(info.datasets) < MAX_DATA_VERSIONS:
+            info.datasets.append(dataset)
+            known.add(dataset.name)
+    for name, version in data_versions.items():
+        if len(info.data_versions) < MAX_DATA_VERSIONS:
+            info.data_versions.setdefault(name, version)
+
+
+def _read_wandb(root: Path, names: list[PurePosixPath], found: _Findings, limits: Limits) -> None:
+    """A W&B artifact's manifest (checked against the files) and a run's config and summary."""
+    manifest = _shallowest(names, wandb.MANIFEST)
+    if manifest is not None:
+        _inside(root, root / manifest)
+        found.metadata["wandb_artifact"] = wandb.read_manifest(root, manifest.parent, {str(n) for n in names}, limits)
+    directory = wandb.run_dir({str(n) for n in names})
+    if directory is None:
+        return
+    for name in (wandb.CONFIG, wandb.SUMMARY, wandb.METADATA):
+        if directory / name in names:
+            _inside(root, root / directory / name)
+    run = wandb.read_run(root, directory, {str(n) for n in names}, limits)
+    info = found.info
+    info.params = run.params
+    info.metrics = run.metrics
+    if not info.run_id and run.run_id:
+        info.run_id, info.run_code_commit, info.run_entry_point = run.run_id, run.code_commit, run.entry_point
+    if run.python_version and not info.environment.python_version:
+        info.environment.python_version = run.python_version
+    found.metadata["wandb_run"] = {
+        "run_id": run.run_id, "code_commit": run.code_commit, "entry_point": run.entry_point, **run.metadata,
+    }  # fmt: skip
 
 
 # Files named in one remote-code flag; metadata["code_files"] keeps the full list.

@@ -46,6 +46,19 @@ _CONFIG_KEYS = (
 _ADAPTER_KEYS = ("peft_type", "task_type", "r", "lora_alpha", "target_modules", "base_model_name_or_path")
 
 
+def model_id_for(repo_id: str) -> str:
+    """The registry's model name for a hub repository id: the hub cache's spelling
+    (`org/name` -> `org--name`), lower-cased, other characters as '-', at most 64.
+    `studbook import hf` names the models it brings in by the same rule."""
+    spelled = re.sub(r"[^a-z0-9._-]", "-", repo_id.strip().lower().replace("/", "--"))
+    return spelled.lstrip("._-")[:64]
+
+
+# The card's base_model_relation -> the lineage edge from the base model.
+PARENT_RELATIONS = {"finetune": "fine_tuned_from", "quantized": "quantized_from", "adapter": "derived_from",
+                    "merge": "derived_from"}  # fmt: skip
+
+
 def is_folder(names: set[str]) -> bool:
     return bool(names & MARKERS)
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from studbook.daemon.domain import safety
-from studbook.daemon.domain.model import Dataset, Environment, Signature
+from studbook.daemon.domain.model import Dataset, Environment, Metric, Signature
 
 # JSON-able values only: str, int, float, bool, None, list and dict of those.
 Metadata = dict[str, Any]
@@ -53,8 +53,16 @@ class FolderInfo:
     environment: Environment = field(default_factory=Environment)
     signature: Signature | None = None
     run_id: str = ""
+    # The run's code commit and program, where its tracker recorded them (a W&B run).
+    run_code_commit: str = ""
+    run_entry_point: str = ""
     metadata: Metadata = field(default_factory=dict)
     flags: tuple[str, ...] = ()
+    # What a tracker's files beside the model declare (a W&B run's config and summary).
+    params: dict[str, str] = field(default_factory=dict)
+    metrics: list[Metric] = field(default_factory=list)
+    # Dataset name -> version (md5) of the data DVC files beside the model record.
+    data_versions: dict[str, str] = field(default_factory=dict)
 
 
 def unique_flags(*groups: tuple[str, ...] | list[str]) -> tuple[str, ...]:

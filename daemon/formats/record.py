@@ -345,6 +345,7 @@ def _folder_summary(record: FormatInfo, folder: FolderInfo) -> FormatInfo:
         language=tuple(str(v) for v in (_as_strings(card.get("language")))),
         pipeline_tag=_joined(card.get("pipeline_tag")),
         base_model=clip_text(folder.base_model),
+        base_model_relation=_joined(card.get("base_model_relation")) or ("adapter" if "adapter" in meta else ""),
     )
     return replace(
         record,
@@ -367,9 +368,17 @@ def _joined(value: object) -> str:
 
 
 def with_card_metrics(given: Sequence[Metric], folder: FolderInfo | None) -> list[Metric]:
-    """`given` metrics plus the card's for every (key, split) the caller did not give."""
+    """`given` metrics plus the folder's for every (key, split) the caller did not give: the
+    card's model-index results, then what a tracker's files beside the model (a W&B run's
+    summary) recorded."""
+    found = [*card_metrics(folder), *(folder.metrics if folder is not None else ())]
+    metrics = list(given)
     seen = {(m.key, m.split) for m in given}
-    return [*given, *(m for m in card_metrics(folder) if (m.key, m.split) not in seen)]
+    for metric in found:
+        if (metric.key, metric.split) not in seen:
+            seen.add((metric.key, metric.split))
+            metrics.append(metric)
+    return metrics
 
 
 def files_record(files: Sequence[tuple[int, FileInfo | None]], folder: FolderInfo | None) -> FormatInfo:

@@ -182,7 +182,9 @@ def version_to_proto(version: m.ModelVersion, model: m.Model | None) -> resource
             platform=version.environment.platform,
         ),
         model_card=version.model_card,
-        datasets=[resources_pb2.Dataset(name=x.name, version=x.version, uri=x.uri) for x in version.datasets],
+        datasets=[
+            resources_pb2.Dataset(name=x.name, version=x.version, uri=x.uri, size=x.size) for x in version.datasets
+        ],  # fmt: skip
         parents=[
             resources_pb2.ParentVersion(version=version_name(p.model, p.number), relation=_RELATION[p.relation])
             for p in version.parents
@@ -283,7 +285,9 @@ def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.
             entry_point=training.entry_point,
         ),
         model_card=message.model_card,
-        datasets=[m.Dataset(x.name, x.version, x.uri) for x in message.datasets],
+        datasets=[
+            m.Dataset(x.name, x.version, x.uri, x.size if x.HasField("size") else None) for x in message.datasets
+        ],  # fmt: skip
         run=m.Run(message.run.run_id, message.run.code_commit, message.run.entry_point, message.run.uri)
         if message.HasField("run") and message.run.run_id
         else None,

@@ -371,4 +371,5 @@ def _registration(request: registry_pb2.RegisterModelVersionRequest, caller: Cal
         keep_in_place=request.keep_in_place,
         unsafe_allowed_by=caller if request.allow_unsafe else None,
         uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
+        dvc_file=request.dvc_file,
     )

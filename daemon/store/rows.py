@@ -117,7 +117,7 @@ def version_row(version: ModelVersion) -> tuple[Any, ...]:
         dumps(asdict(version.environment)),
         dumps(asdict(version.training)),
         version.model_card,
-        dumps([asdict(d) for d in version.datasets]),
+        dumps([_dataset_json(d) for d in version.datasets]),
         dumps(asdict(version.run)) if version.run else None,
         dumps([asdict(p) for p in version.parents]),
         version.storage_uri,
@@ -311,3 +311,11 @@ def token_from_row(row: tuple[Any, ...]) -> Token:
     id_, display_name, role, secret_hash, create_time, creator, expire_time, revoke_time, revoker = row
     return Token(id_, display_name, Role.parse(role), secret_hash, create_time, creator, expire_time, revoke_time,
                  revoker)  # fmt: skip
+
+
+def _dataset_json(dataset: Dataset) -> dict[str, object]:
+    """A dataset as stored: its size only where one is known, so older rows read the same."""
+    stored = asdict(dataset)
+    if dataset.size is None:
+        del stored["size"]
+    return stored

@@ -6,21 +6,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from studbook.daemon.app.inspection import Inspected, artifact_files, signature_of
+from studbook.daemon.app.intake import add_data
 from studbook.daemon.domain.model import (
-    Dataset,
     Environment,
     ModelVersion,
     ParentLink,
     Run,
 )
-from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
+from studbook.daemon.domain.names import MAX_MODEL_CARD, MAX_PARAMS, MAX_TAG_VALUE, MAX_TAGS, TAG_KEY
 from studbook.daemon.formats import record
 from studbook.daemon.formats.folder import PLAIN
 from studbook.daemon.watch.examine import Hashed
 from studbook.daemon.watch.manifest import Manifest
 
 ACTOR = "drop-in"
-MAX_DATASETS = 256
 
 
 def build_draft(
@@ -39,14 +38,14 @@ def build_draft(
         model=model,
         number=0,
         description=manifest.description,
-        params=dict(manifest.params),
+        params=_params(manifest, inspected),
         metrics=record.with_card_metrics(manifest.metrics, folder),
         files=files,
         storage_uri=Path(unit_path).as_uri(),
         content_digest=hashed.digest,
         signature=signature_of(hashed.files, inspected),
         model_card=(manifest.model_card or (folder.model_card if folder else ""))[:MAX_MODEL_CARD],
-        datasets=_datasets(manifest, inspected),
+        datasets=list(manifest.datasets),
         run=manifest.run or _folder_run(inspected),
         parents=parents,
         environment=_environment(manifest, inspected),
@@ -56,6 +55,8 @@ def build_draft(
         format_info=record.version_record([(f.size, f.format_info) for f in files], folder),
     )
     draft.tags = _tags(manifest, inspected)
+    if folder is not None:
+        add_data(draft, folder.datasets, folder.data_versions)
     return draft
 
 
@@ -95,21 +96,17 @@ def _environment(manifest: Manifest, inspected: Inspected) -> Environment:
     )
 
 
-def _datasets(manifest: Manifest, inspected: Inspected) -> list[Dataset]:
-    datasets = list(manifest.datasets)
-    seen = {(d.name, d.version) for d in datasets}
-    for dataset in inspected.folder.datasets if inspected.folder is not None else []:
-        # Hub ids look like "org/name"; dataset names may not contain '/', so they take the
-        # hub's own cache spelling and keep the id in the URI.
-        name = dataset.name.replace("/", "--")
-        if not name or "@" in name or (name, dataset.version) in seen or len(datasets) >= MAX_DATASETS:
-            continue
-        uri = dataset.uri or (f"hf://datasets/{dataset.name}" if "/" in dataset.name else "")
-        datasets.append(Dataset(name[:256], dataset.version, uri))
-        seen.add((name, dataset.version))
-    return datasets
+def _params(manifest: Manifest, inspected: Inspected) -> dict[str, str]:
+    """The manifest's params, then those a tracker's files beside the model declare."""
+    params = dict(manifest.params)
+    for key, value in (inspected.folder.params if inspected.folder is not None else {}).items():
+        if len(params) < MAX_PARAMS:
+            params.setdefault(key, value)
+    return params
 
 
 def _folder_run(inspected: Inspected) -> Run | None:
-    run_id = inspected.folder.run_id if inspected.folder is not None else ""
-    return Run(run_id) if run_id and "/" not in run_id and len(run_id) <= 256 else None
+    folder = inspected.folder
+    if folder is None or not folder.run_id or "/" in folder.run_id or len(folder.run_id) > 256:
+        return None
+    return Run(folder.run_id, folder.run_code_commit, folder.run_entry_point)

@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from studbook.daemon.app.drops import HOLDING, DropRecord, DropState
 from studbook.daemon.app.inspection import inspect_version, judge
+from studbook.daemon.app.intake import add_data
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.artifacts import ScanLimits, ScannedFile
@@ -34,10 +35,11 @@ from studbook.daemon.domain.access import DROP_IN, Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, RegistryError
 from studbook.daemon.domain.model import ArtifactFile, ModelVersion, ParentLink, VersionStatus
 from studbook.daemon.domain.names import parse_version_name, validate_model_id
-from studbook.daemon.formats import FormatError
+from studbook.daemon.formats import FormatError, dvc
+from studbook.daemon.formats.textfile import read_text
 from studbook.daemon.watch.draft import build_draft
 from studbook.daemon.watch.examine import Hashed, hash_unit, read_manifest_bytes
-from studbook.daemon.watch.layout import MANIFEST, UnitKey, version_number
+from studbook.daemon.watch.layout import MANIFEST, UnitKey, sidecars, version_number
 from studbook.daemon.watch.manifest import MAX_MANIFEST_BYTES, Manifest, ManifestError, error_at, parse_manifest
 from studbook.daemon.watch.snapshot import EntryStat, Snapshot, is_symlink_loop, take_snapshot
 from studbook.daemon.watch.status import Counters
@@ -245,6 +247,8 @@ class UnitJudge:
                                                 self.registry.versions.format_limits)  # fmt: skip
             draft = build_draft(key.model, key.path, hashed, inspected, manifest, await self._parents(manifest))
             judge(draft.files, allow_unsafe=key in self._unsafe_allowed_by)
+            if not snap.is_folder:
+                await asyncio.to_thread(self._read_sidecars, key, draft)
         except (FailedPrecondition, ManifestError) as exc:
             return await self._quarantine(key, snap, record, exc)
         except OSError as exc:
@@ -290,6 +294,17 @@ class UnitJudge:
         await self._hold(holder, record)
         self.forget(key)
         return None
+
+    def _read_sidecars(self, key: UnitKey, draft: ModelVersion) -> None:
+        """Blocking: the DVC files beside a single-file unit (its own NAME.dvc, the model
+        folder's dvc.lock) add the data they record to `draft`. A link is not followed."""
+        limits = self.registry.versions.format_limits
+        own = {f.path for f in draft.files}
+        for path in sidecars(key.path):
+            if os.path.isfile(path) and not os.path.islink(path):
+                text = read_text(Path(path), limits.max_text_bytes)
+                data = dvc.parse(text, os.path.basename(path), own_files=frozenset(own), max_depth=limits.max_depth)
+                add_data(draft, data.datasets, data.data_versions)
 
     async def _parents(self, manifest: Manifest | None) -> list[ParentLink]:
         links = []

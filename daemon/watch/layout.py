@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.formats import dvc
 
 MANIFEST = "studbook.json"
 
@@ -42,6 +43,18 @@ def is_ignored_name(name: str) -> bool:
         or name.startswith("~$")
         or name in _PROBE_NAMES
     )
+
+
+def is_sidecar_name(name: str) -> bool:
+    """A DVC file in a model folder (`model.pkl.dvc`, `dvc.lock`): read with the single-file
+    model beside it (see `sidecars`), never registered as a model version of its own."""
+    return dvc.is_dvc_name(name)
+
+
+def sidecars(unit_path: str) -> list[str]:
+    """The DVC files that may describe the single-file unit at `unit_path`: its own
+    `NAME.dvc`, then the model folder's `dvc.lock`."""
+    return [unit_path + dvc.SUFFIX, os.path.join(os.path.dirname(unit_path), dvc.LOCK_NAME)]
 
 
 def is_speakable_name(name: str) -> bool:
@@ -103,7 +116,7 @@ def key_for(root: str, path: str) -> UnitKey | None:
         return None
     if len(parts) == 1 or not is_speakable_name(parts[0]):
         return UnitKey(root, parts[0])  # a model folder that cannot be named is one drop, whole
-    if is_ignored_name(parts[1]):
+    if is_ignored_name(parts[1]) or (len(parts) == 2 and is_sidecar_name(parts[1])):
         return None
     return UnitKey(root, f"{parts[0]}/{parts[1]}")
 

@@ -32,7 +32,7 @@ from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
 from studbook.daemon.watch.deaths import Death, short
 from studbook.daemon.watch.hints import DEFAULT_CAPACITY, HintHandler, HintQueue, OverflowLogHandler
 from studbook.daemon.watch.judge import JudgeSettings, UnitJudge
-from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_speakable, is_speakable_name
+from studbook.daemon.watch.layout import UnitKey, is_ignored_name, is_sidecar_name, is_speakable, is_speakable_name
 from studbook.daemon.watch.observers import ObserverPool, native_observer
 from studbook.daemon.watch.status import Counters, Incident, IncidentLog, RootStatus, WatchStatus
 from watchdog.observers.api import BaseObserver
@@ -318,7 +318,7 @@ class DropWatcher:
         if stray is not None:
             await self.registry.drops.delete(stray)  # was a file, is a model folder now
         now = time.monotonic()
-        units = {UnitKey(key.root, f"{key.rel}/{name}") for name in children}
+        units = {UnitKey(key.root, f"{key.rel}/{name}") for name in children if not is_sidecar_name(name)}
         for unit in units:
             self._hint(unit, renamed, now)
         for unit in self._known_below(key) - units:
@@ -491,7 +491,7 @@ def _units_of(root: str) -> list[UnitKey]:
             continue
         model_kind, entries = _listing(os.path.join(root, model))
         if model_kind == "folder":
-            units.extend(UnitKey(root, f"{model}/{entry}") for entry in entries)
+            units.extend(UnitKey(root, f"{model}/{entry}") for entry in entries if not is_sidecar_name(entry))
         elif model_kind == "other":
             units.append(UnitKey(root, model))
     return units

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
+from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO, TypeVar
 
@@ -540,6 +542,17 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--run-id", default="")
     register.add_argument("--request-id", help="makes a retried registration return the first result")
     register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
+    register.add_argument("--dvc", metavar="FILE",
+                          help="a dvc.lock or .dvc file: its data dependencies become datasets and data versions")  # fmt: skip
+
+    importing = command("import", cmd_import, "bring in models from other systems: one SOURCE subcommand each")
+    sources = importing.add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    for name, module in (("hf", "import_hf"), ("wandb", "import_wandb")):
+        source = import_module(f"studbook.cli.{module}")
+        sub = sources.add_parser(name, help=source.HELP, description=source.HELP, epilog=source.EPILOG,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])  # fmt: skip
+        sub.set_defaults(handler=partial(cmd_import, module=module))
+        source.add_arguments(sub)
 
     promote = command("promote", cmd_promote, "move a version into a stage or point an alias at it")
     promote.add_argument("version", type=exact_version_ref)
@@ -1137,6 +1150,9 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         keep_in_place=args.keep_in_place,
         allow_unsafe=args.allow_unsafe,
     )
+    from studbook.cli.importing import read_dvc_file
+
+    request.dvc_file = read_dvc_file(args.dvc)
     from studbook.cli.output import ProgressLine
 
     with ProgressLine(f"uploading {args.path}", 0) as progress:
@@ -1144,6 +1160,11 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
                                                progress=progress.advance)  # fmt: skip
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
     return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace, ctx: Context, module: str = "") -> int:
+    """`import SOURCE`: each source's module runs it (studbook/cli/import_*.py)."""
+    return int(import_module(f"studbook.cli.{module}").run(args, ctx))
 
 
 def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:

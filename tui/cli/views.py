@@ -52,6 +52,12 @@ def _metric_label(metric: resources_pb2.Metric) -> str:
     return f"{metric.key}[{metric.split}]" if metric.split else metric.key
 
 
+def _dataset(d: resources_pb2.Dataset) -> str:
+    """name@version, and the size of the data where its source recorded one (DVC)."""
+    text = f"{d.name}@{d.version}" if d.version else d.name
+    return f"{text} ({format_size(d.size)})" if d.HasField("size") else text
+
+
 def _relation(parent: resources_pb2.ParentVersion) -> str:
     """`fine tuned from`."""
     return output.enum_label(resources_pb2.ParentRelation, parent.relation).replace("_", " ")
@@ -238,7 +244,7 @@ def version_details(v: resources_pb2.ModelVersion, paint: Painter = PLAIN) -> st
     )
     lineage = fields(
         [
-            *(("dataset", f"{d.name}@{d.version}" if d.version else d.name) for d in v.datasets),
+            *(("dataset", _dataset(d)) for d in v.datasets),
             *((_relation(p), short_version(p.version)) for p in v.parents),
         ],
         paint=paint,

@@ -32,7 +32,7 @@ class LocalFile:
 def local_files(source: Path) -> list[LocalFile]:
     """The regular files of `source` (a file, or a folder walked without following links), hashed."""
     if source.is_file() and not source.is_symlink():
-        return [_hashed(source.name, source)]
+        return [hashed(source.name, source)]
     if not source.is_dir():
         raise StudbookError("INVALID_ARGUMENT", "PATH_NOT_FOUND", f"{source} is neither a file nor a folder")
     found = []
@@ -45,13 +45,13 @@ def local_files(source: Path) -> list[LocalFile]:
                 kind = "a symlink" if stat.S_ISLNK(mode) else "not a regular file"
                 raise StudbookError("INVALID_ARGUMENT", "SPECIAL_FILE",
                                     f"{path} is {kind}; only regular files can be uploaded")  # fmt: skip
-            found.append(_hashed(path.relative_to(source).as_posix(), path))
+            found.append(hashed(path.relative_to(source).as_posix(), path))
     if not found:
         raise StudbookError("INVALID_ARGUMENT", "EMPTY_ARTIFACT", f"{source} contains no files")
     return found
 
 
-def _hashed(rel: str, path: Path) -> LocalFile:
+def hashed(rel: str, path: Path) -> LocalFile:
     hasher = hashlib.sha256()
     size = 0
     with open(path, "rb") as handle:

@@ -114,7 +114,7 @@ class SavedModelInfo(_message.Message):
     def __init__(self, signatures: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., variables: _Optional[_Iterable[str]] = ..., tensorflow_version: _Optional[str] = ..., ops: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HuggingFaceInfo(_message.Message):
-    __slots__ = ("model_type", "architectures", "torch_dtype", "transformers_version", "license", "language", "pipeline_tag", "base_model")
+    __slots__ = ("model_type", "architectures", "torch_dtype", "transformers_version", "license", "language", "pipeline_tag", "base_model", "base_model_relation")
     MODEL_TYPE_FIELD_NUMBER: _ClassVar[int]
     ARCHITECTURES_FIELD_NUMBER: _ClassVar[int]
     TORCH_DTYPE_FIELD_NUMBER: _ClassVar[int]
@@ -123,6 +123,7 @@ class HuggingFaceInfo(_message.Message):
     LANGUAGE_FIELD_NUMBER: _ClassVar[int]
     PIPELINE_TAG_FIELD_NUMBER: _ClassVar[int]
     BASE_MODEL_FIELD_NUMBER: _ClassVar[int]
+    BASE_MODEL_RELATION_FIELD_NUMBER: _ClassVar[int]
     model_type: str
     architectures: _containers.RepeatedScalarFieldContainer[str]
     torch_dtype: str
@@ -131,7 +132,8 @@ class HuggingFaceInfo(_message.Message):
     language: _containers.RepeatedScalarFieldContainer[str]
     pipeline_tag: str
     base_model: str
-    def __init__(self, model_type: _Optional[str] = ..., architectures: _Optional[_Iterable[str]] = ..., torch_dtype: _Optional[str] = ..., transformers_version: _Optional[str] = ..., license: _Optional[str] = ..., language: _Optional[_Iterable[str]] = ..., pipeline_tag: _Optional[str] = ..., base_model: _Optional[str] = ...) -> None: ...
+    base_model_relation: str
+    def __init__(self, model_type: _Optional[str] = ..., architectures: _Optional[_Iterable[str]] = ..., torch_dtype: _Optional[str] = ..., transformers_version: _Optional[str] = ..., license: _Optional[str] = ..., language: _Optional[_Iterable[str]] = ..., pipeline_tag: _Optional[str] = ..., base_model: _Optional[str] = ..., base_model_relation: _Optional[str] = ...) -> None: ...
 
 class FormatInfo(_message.Message):
     __slots__ = ("format", "framework", "framework_version", "architecture", "tensor_count", "parameters", "dtypes", "tensors", "onnx", "gguf", "keras", "pickle", "mlflow", "savedmodel", "huggingface", "details")

@@ -104,7 +104,7 @@ class DeleteModelResponse(_message.Message):
     def __init__(self, deleted_versions: _Optional[int] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe")
+    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe", "dvc_file")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +114,7 @@ class RegisterModelVersionRequest(_message.Message):
     KEEP_IN_PLACE_FIELD_NUMBER: _ClassVar[int]
     UPLOADED_FILES_FIELD_NUMBER: _ClassVar[int]
     ALLOW_UNSAFE_FIELD_NUMBER: _ClassVar[int]
+    DVC_FILE_FIELD_NUMBER: _ClassVar[int]
     parent: str
     source_path: str
     version: _resources_pb2.ModelVersion
@@ -123,7 +124,8 @@ class RegisterModelVersionRequest(_message.Message):
     keep_in_place: bool
     uploaded_files: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ArtifactFile]
     allow_unsafe: bool
-    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ...) -> None: ...
+    dvc_file: bytes
+    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ..., dvc_file: _Optional[bytes] = ...) -> None: ...
 
 class RegisterModelVersionResponse(_message.Message):
     __slots__ = ("version", "created")

@@ -209,14 +209,16 @@ class TrainingConfig(_message.Message):
     def __init__(self, seed: _Optional[int] = ..., data_versions: _Optional[_Mapping[str, str]] = ..., code_commit: _Optional[str] = ..., code_dirty: _Optional[bool] = ..., entry_point: _Optional[str] = ...) -> None: ...
 
 class Dataset(_message.Message):
-    __slots__ = ("name", "version", "uri")
+    __slots__ = ("name", "version", "uri", "size")
     NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     URI_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
     name: str
     version: str
     uri: str
-    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., uri: _Optional[str] = ...) -> None: ...
+    size: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[str] = ..., uri: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class Run(_message.Message):
     __slots__ = ("run_id", "code_commit", "entry_point", "uri")

@@ -11,9 +11,11 @@ from studbook.daemon.watch.layout import (
     UnitKey,
     is_artifact_path,
     is_ignored,
+    is_sidecar_name,
     is_speakable,
     is_speakable_name,
     key_for,
+    sidecars,
     version_number,
 )
 
@@ -54,7 +56,21 @@ def test_the_root_outside_paths_and_ignored_units_have_no_key(path):
     assert key_for(ROOT, path) is None
 
 
-@given(model=names, entry=names, rest=st.lists(names, max_size=3))
+@pytest.mark.parametrize("name", ["dvc.lock", "model.safetensors.dvc", "data.dvc"])
+def test_dvc_files_in_a_model_folder_are_no_units_but_are_read_beside_a_dropped_file(name):
+    assert is_sidecar_name(name)
+    assert key_for(ROOT, f"{ROOT}/fraud/{name}") is None
+    assert key_for(ROOT, f"{ROOT}/fraud/3/{name}") == UnitKey(ROOT, "fraud/3")  # part of a version folder
+    assert is_artifact_path(name)
+    assert sidecars(f"{ROOT}/fraud/model.pkl") == [f"{ROOT}/fraud/model.pkl.dvc", f"{ROOT}/fraud/dvc.lock"]
+
+
+@pytest.mark.parametrize("name", [".dvc", "dvc.lock.bak", "model.dvcx"])
+def test_names_only_like_dvc_files_are_units(name):
+    assert not is_sidecar_name(name)
+
+
+@given(model=names, entry=st.one_of(names, names.map(lambda n: n + ".dvc")), rest=st.lists(names, max_size=3))
 def test_every_path_below_a_unit_has_that_units_key(model, entry, rest):
     key = key_for(ROOT, "/".join([ROOT, model, entry, *rest]))
 
@@ -62,7 +78,7 @@ def test_every_path_below_a_unit_has_that_units_key(model, entry, rest):
         assert key is None
     elif not is_speakable_name(model):
         assert key == UnitKey(ROOT, model)  # the whole model folder is one drop
-    elif is_ignored(entry):
+    elif is_ignored(entry) or (not rest and is_sidecar_name(entry)):
         assert key is None
     else:
         assert key == UnitKey(ROOT, f"{model}/{entry}")

@@ -371,4 +371,7 @@ def _registration(request: registry_pb2.RegisterModelVersionRequest, caller: Cal
         keep_in_place=request.keep_in_place,
         unsafe_allowed_by=caller if request.allow_unsafe else None,
         uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
+        source_create_time=(
+            convert.from_timestamp(request.source_create_time) if request.HasField("source_create_time") else None
+        ),
     )

@@ -475,6 +475,18 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_copy.add_argument("--to", dest="destination", required=True, metavar="DST",
                               help="a new or empty data dir, or an empty PostgreSQL database")  # fmt: skip
 
+    import_help = "bring in what another registry holds, through the daemon's API (`import mlflow SOURCE`)"
+    imports = command("import", cmd_import, import_help)
+    import_commands = imports.add_subparsers(dest="import_command", metavar="COMMAND", required=True)
+    mlflow_help = ("import MLflow's registered models, versions, tags, aliases, stages, runs and files; "
+                   "again later, only what is new")  # fmt: skip
+    mlflow = import_commands.add_parser("mlflow", help=mlflow_help, description=mlflow_help, parents=[common])
+    mlflow.add_argument("source", metavar="SOURCE", help="a tracking server (http://host:5000), a database "
+                        "(sqlite:///mlflow.db, postgresql://user@host/db) or an mlflow-export-import folder")  # fmt: skip
+    mlflow.add_argument("--dry-run", action="store_true", help="say what would be imported; change nothing")
+    mlflow.add_argument("--allow-unsafe", action="store_true", help="import versions whose files run code when "
+                        "loaded (pickles); maintainer role, recorded in the audit trail")  # fmt: skip
+
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
@@ -1164,6 +1176,13 @@ def cmd_catalog(args: argparse.Namespace, ctx: Context) -> int:
     argv = launcher.catalog_copy_argv(args.source, args.destination, as_json=ctx.as_json)
     launcher.exec_daemon(argv)
     return EXIT_OK  # not reached: exec replaces this process
+
+
+def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli.importers import command
+
+    return command.run_mlflow_import(args.source, ctx.client, as_json=ctx.as_json, dry_run=args.dry_run,
+                                     allow_unsafe=args.allow_unsafe, out=ctx.out)  # fmt: skip
 
 
 def _promotion_exit(promotion: Any) -> int:

@@ -1,0 +1,192 @@
+"""`studbook import mlflow SOURCE` against a real MLflow (pinned, in its own venv) that the tests
+fill: everything MLflow holds arrives through the daemon's API, files hash-verified, and a second
+run imports nothing new."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from studbook.client import Client
+from studbook.v1 import resources_pb2
+from support.cli import Result, runner
+from support.mlflow_registry import FilledMlflow, fill, mlflow_python, sqlite_uri
+from support.rpc import logged_events, stubs
+
+FRAUD = "Fraud Detector"
+FRAUD_ID = "fraud-detector"
+
+
+@pytest.fixture(scope="module")
+def mlflow_db(tmp_path_factory: pytest.TempPathFactory) -> FilledMlflow:
+    """One MLflow registry on SQLite with local files, filled once for the module (read-only after)."""
+    mlflow_python()
+    workdir = tmp_path_factory.mktemp("mlflow")
+    return fill(sqlite_uri(workdir / "mlflow.db"), workdir)
+
+
+@pytest.fixture
+def studbook(daemon: Any, capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    return runner(daemon.address, capsys)
+
+
+@pytest.fixture
+def client(daemon: Any) -> Iterator[Client]:
+    with Client(daemon.address) as opened:
+        yield opened
+
+
+def imported(studbook: Callable[..., Result], uri: str, *options: str) -> dict[str, Any]:
+    result = studbook("import", "mlflow", uri, "--json", *options)
+    assert result.code == 0, result.err
+    report: dict[str, Any] = result.json()
+    return report
+
+
+def outcomes(report: dict[str, Any], kind: str) -> dict[str, str]:
+    return {item["subject"]: item["outcome"] for item in report["items"] if item["kind"] == kind}
+
+
+def sha256_tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
+
+
+def local(uri: str) -> Path:
+    return Path(uri.removeprefix("file://"))
+
+
+def test_models_arrive_with_their_descriptions_and_tags(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    report = imported(studbook, mlflow_db.uri)
+
+    assert outcomes(report, "model") == {FRAUD_ID: "imported", "churn": "imported"}
+    fraud = client.get_model(FRAUD_ID)
+    assert fraud.description == "Flags fraud."
+    assert dict(fraud.tags) == {"team": "risk"}
+    # The tag studbook cannot hold (a space in its key) is named, not silently dropped.
+    [model_item] = [i for i in report["items"] if i["kind"] == "model" and i["subject"] == FRAUD_ID]
+    assert "'bad key'" in model_item["detail"] and model_item["source"] == FRAUD
+
+
+def test_versions_keep_mlflow_numbers_times_params_metric_history_tags_and_run(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    imported(studbook, mlflow_db.uri)
+
+    made = mlflow_db.version(FRAUD, 1)
+    version = client.get_version(FRAUD_ID, 1)
+    assert version.create_time.ToDatetime(tzinfo=UTC) == datetime.fromtimestamp(made["creation_ms"] / 1000, UTC)
+    assert dict(version.params) == made["params"]
+    assert version.description == "the first one"
+    assert dict(version.tags) == {"validated": "yes", "run.owner": "ana"}
+    assert version.run.run_id == made["run_id"]
+    assert version.run.code_commit == "abc123"
+    auc = client.list_metrics(f"{FRAUD_ID}@1", key="auc")
+    logged = made["metrics"]["auc"]
+    assert [(m.value, m.step, m.time.ToMilliseconds()) for m in auc] == [tuple(p) for p in logged]
+    # Logged once at MLflow's default step: a summary value, without a step.
+    [loss] = client.list_metrics(f"{FRAUD_ID}@1", key="loss")
+    assert loss.value == 0.3 and not loss.HasField("step")
+
+
+def test_files_are_kept_and_match_mlflows_bytes(studbook, client, mlflow_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    imported(studbook, mlflow_db.uri)
+
+    first = client.get_version(FRAUD_ID, 1)
+    assert first.kept
+    assert {f.path: f.sha256 for f in first.files} == sha256_tree(local(mlflow_db.version(FRAUD, 1)["source"]))
+    assert first.format_info.format == "mlflow"  # the MLmodel folder, read as MLflow wrote it
+    second = client.get_version(FRAUD_ID, 2)  # registered as runs:/RUN/weights, resolved by its run
+    assert [f.path for f in second.files] == ["single.safetensors"]
+    # Read back out of studbook's artifact store, the bytes are MLflow's.
+    client.download(f"{FRAUD_ID}@2", tmp_path / "out")
+    pulled = (tmp_path / "out" / "single.safetensors").read_bytes()
+    source = local(mlflow_db.version(FRAUD, 2)["run_artifacts"]) / "weights" / "single.safetensors"
+    assert pulled == source.read_bytes()
+
+
+def test_a_version_whose_files_are_out_of_reach_is_referenced_and_says_why(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    report = imported(studbook, mlflow_db.uri)
+
+    third = client.get_version(FRAUD_ID, 3)
+    assert not third.kept and third.storage_uri == "s3://nowhere-bucket/fraud/model"
+    [item] = [i for i in report["items"] if i["subject"] == f"{FRAUD_ID}@3" and i["kind"] == "version"]
+    assert item["outcome"] == "imported" and "s3://nowhere-bucket/fraud/model" in item["detail"]
+
+
+def test_stages_archive_and_aliases_arrive_through_promotions(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    report = imported(studbook, mlflow_db.uri)
+
+    fraud = client.get_model(FRAUD_ID)
+    assert dict(fraud.stage_holders) == {"production": f"models/{FRAUD_ID}/versions/1",
+                                         "staging": f"models/{FRAUD_ID}/versions/2"}  # fmt: skip
+    assert dict(fraud.aliases) == {"champion": f"models/{FRAUD_ID}/versions/1",
+                                   "challenger": f"models/{FRAUD_ID}/versions/2"}  # fmt: skip
+    assert client.get_version(FRAUD_ID, 3).status == resources_pb2.VERSION_STATUS_ARCHIVED
+    history = client.stage_history(FRAUD_ID, stage="production").changes
+    assert [c.reason for c in history][0].startswith("imported from MLflow: version 1 was in Production")
+    # MLflow's alias `Prod` is no studbook alias name: skipped, and said so.
+    assert outcomes(report, "alias")["churn@Prod"] == "skipped"
+    assert dict(client.get_model("churn").aliases) == {}
+
+
+def test_the_audit_trail_says_which_create_times_came_from_mlflow(studbook, daemon, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    imported(studbook, mlflow_db.uri)
+
+    with daemon.channel() as channel:
+        events = logged_events(stubs(channel), FRAUD_ID, "version.source_time")
+    assert sorted(e.subject for e in events) == [f"models/{FRAUD_ID}/versions/{n}" for n in (1, 2, 3)]
+
+
+def test_a_second_import_brings_nothing_new(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    imported(studbook, mlflow_db.uri)
+    revision = client.list_versions("-", page_size=1).total_size
+
+    again = imported(studbook, mlflow_db.uri)
+
+    assert {item["outcome"] for item in again["items"]} == {"skipped"}
+    assert all(counts.keys() == {"skipped"} for counts in again["counts"].values())
+    assert client.list_versions("-", page_size=1).total_size == revision
+    assert client.get_model(FRAUD_ID).version_count == 3
+
+
+def test_a_dry_run_says_what_it_would_import_and_changes_nothing(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    report = imported(studbook, mlflow_db.uri, "--dry-run")
+
+    assert report["dry_run"] is True
+    assert outcomes(report, "version") == {f"{FRAUD_ID}@1": "would import", f"{FRAUD_ID}@2": "would import",
+                                           f"{FRAUD_ID}@3": "would import", "churn@1": "would import"}  # fmt: skip
+    assert client.list_models().total_size == 0
+
+
+def test_the_text_summary_counts_and_gives_reasons(studbook, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    result = studbook("import", "mlflow", mlflow_db.uri)
+
+    assert result.code == 0, result.err
+    assert "versions  4 imported" in result.out
+    assert "skipped      alias churn@Prod" in result.out
+    # Progress goes to stderr, so the summary alone is on stdout.
+    assert "4/4" in result.err
+
+
+def test_a_source_that_is_no_mlflow_registry_is_refused_in_one_line(studbook, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = studbook("import", "mlflow", sqlite_uri(tmp_path / "missing.db"))
+
+    assert result.code == 5
+    assert result.err.startswith("error: no MLflow database at") and result.err.count("\n") == 1
+    empty = tmp_path / "empty.db"
+    import sqlite3
+
+    sqlite3.connect(empty).close()
+    result = studbook("import", "mlflow", sqlite_uri(empty))
+    assert result.code == 5 and "no MLflow model registry" in result.err
+
+
+def test_json_lists_every_item_with_its_mlflow_name(studbook, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    report = imported(studbook, mlflow_db.uri)
+
+    assert report["source"] == mlflow_db.uri
+    versions = {i["subject"]: i["source"] for i in report["items"] if i["kind"] == "version"}
+    assert versions[f"{FRAUD_ID}@1"] == f"{FRAUD}/1"

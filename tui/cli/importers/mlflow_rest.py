@@ -125,6 +125,12 @@ class RestSource:
     def fetch_artifacts(self, version: SourceVersion, scratch: Path) -> Path:
         uri = self._get(f"{API}/model-versions/get-download-uri", name=version.model,
                         version=str(version.version)).get("artifact_uri", "")  # fmt: skip
+        if uri.startswith("runs:/"):  # as registered; the run says where its files went
+            run_id, _, inner = uri.removeprefix("runs:/").partition("/")
+            run = self.run(run_id)
+            if run is None or not run.artifact_uri:
+                raise ArtifactsUnavailable(f"its files are at {uri}, and MLflow no longer knows run {run_id}")
+            uri = f"{run.artifact_uri.rstrip('/')}/{inner}" if inner else run.artifact_uri
         path = local_path(uri)
         if path is not None:  # a server that records local paths, on this machine
             if not Path(path).exists():

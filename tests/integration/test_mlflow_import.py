@@ -63,13 +63,19 @@ def local(uri: str) -> Path:
 def test_models_arrive_with_their_descriptions_and_tags(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
     report = imported(studbook, mlflow_db.uri)
 
-    assert outcomes(report, "model") == {FRAUD_ID: "imported", "churn": "imported"}
+    models = {i["source"]: (i["subject"], i["outcome"]) for i in report["items"] if i["kind"] == "model"}
+    assert models == {FRAUD: (FRAUD_ID, "imported"), "churn": ("churn", "imported"),
+                      "fraud detector": (FRAUD_ID, "skipped")}  # fmt: skip
     fraud = client.get_model(FRAUD_ID)
     assert fraud.description == "Flags fraud."
     assert dict(fraud.tags) == {"team": "risk"}
     # The tag studbook cannot hold (a space in its key) is named, not silently dropped.
-    [model_item] = [i for i in report["items"] if i["kind"] == "model" and i["subject"] == FRAUD_ID]
-    assert "'bad key'" in model_item["detail"] and model_item["source"] == FRAUD
+    [model_item] = [i for i in report["items"] if i["kind"] == "model" and i["source"] == FRAUD]
+    assert "'bad key'" in model_item["detail"]
+    # Another MLflow name that maps to the same id is not merged into it: skipped, and said why.
+    [other] = [i for i in report["items"] if i["kind"] == "model" and i["source"] == "fraud detector"]
+    assert "'Fraud Detector' is imported as fraud-detector already" in other["detail"]
+    assert fraud.description == "Flags fraud."
 
 
 def test_versions_keep_mlflow_numbers_times_params_metric_history_tags_and_run(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]

@@ -92,6 +92,9 @@ def main() -> None:
     record(fraud, client.get_model_version(fraud, v3.version), None, stage="Archived", files="")
     made["models"][fraud]["aliases"] = {"champion": int(v1.version), "challenger": int(v2.version)}
 
+    # A name that studbook would give the same model id as the first: it must not merge into it.
+    client.create_registered_model("fraud detector", description="another team's")
+
     # A second model with one version and an alias that is not a studbook alias name.
     churn = "churn"
     client.create_registered_model(churn)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from studbook.cli.importers.import_report import ImportReport, Outcome
 from studbook.cli.importers.mlflow_mapping import (
-    CREATED_FROM,
     STAGES,
+    created_from,
     fit_tags,
     label_for,
     millis,
@@ -62,6 +62,8 @@ class MlflowImport:
         self.progress = progress or Progress(0, enabled=False)
         self.report = ImportReport(source.label, dry_run)
         self.actor = calls.actor()
+        # studbook model id -> the MLflow name imported under it in this run.
+        self.model_ids: dict[str, str] = {}
 
     def run(self) -> ImportReport:
         self.progress.say(f"reading the MLflow registry at {self.source.label}")
@@ -82,6 +84,16 @@ class MlflowImport:
             for version in model.versions:
                 self.progress.step(f"{model.name} {version.version}")
                 self.report.add("version", f"{model.name}@{version.version}", "skipped", why)
+            return
+        taken = self.model_ids.setdefault(model_id, model.name)
+        if taken != model.name:
+            why = f"MLflow's model {taken!r} is imported as {model_id} already; rename one of them in MLflow"
+            self.report.add("model", model_id, "skipped", why, model.name)
+            for version in model.versions:
+                self.progress.step(f"{model.name} {version.version}")
+                self.report.add(
+                    "version", f"{model_id}@{version.version}", "skipped", why, f"{model.name}/{version.version}"
+                )
             return
         state = ModelState(model_id, self._get_model(model_id))
         self._model_record(model, state)
@@ -134,7 +146,7 @@ class MlflowImport:
             state.numbers[version.version] = existing.number
             if existing.status == resources_pb2.VERSION_STATUS_ARCHIVED:
                 state.archived.add(existing.number)
-            if existing.created_from == CREATED_FROM and existing.run.run_id == version.run_id:
+            if existing.created_from == created_from(version):
                 self.report.add("version", subject, "skipped", "already imported", source_name)
                 return
             state.numbers.pop(version.version)

@@ -26,13 +26,17 @@ MAX_PARAM_VALUE = 8192
 MAX_METRICS = 10_000
 MAX_DESCRIPTION = 16_384
 
-# What the registry records as where an imported version came from; a second run recognises
-# its own versions by it.
-CREATED_FROM = "mlflow-import"
+# What the registry records as where an imported version came from (`mlflow:NAME/VERSION`); a
+# second run recognises its own versions by it, even when two MLflow names share a model id.
+CREATED_FROM = "mlflow"
 # Request ids live in their own namespace, so that no other client's ids can meet them.
 NAMESPACE = uuid.UUID("6b0f4f8e-3c1a-5d7e-9a52-1f0c2b7d4e93")
 # MLflow stages that studbook's default stages hold.
 STAGES = {"Staging": "staging", "Production": "production"}
+
+
+def created_from(version: SourceVersion) -> str:
+    return f"{CREATED_FROM}:{version.model}/{version.version}"
 
 
 def request_id(*parts: object) -> str:
@@ -173,7 +177,7 @@ def version_draft(model_id: str, version: SourceVersion, run: SourceRun | None, 
         storage_uri=storage_uri,
         # Who registered it in MLflow; the audit trail records who imported it.
         created_by=version.user_id or actor,
-        created_from=CREATED_FROM,
+        created_from=created_from(version),
     )
     if run is not None:
         draft.run.CopyFrom(run_lineage(run, version.run_link))

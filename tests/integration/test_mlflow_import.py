@@ -196,3 +196,40 @@ def test_json_lists_every_item_with_its_mlflow_name(studbook, mlflow_db) -> None
     assert report["source"] == mlflow_db.uri
     versions = {i["subject"]: i["source"] for i in report["items"] if i["kind"] == "version"}
     assert versions[f"{FRAUD_ID}@1"] == f"{FRAUD}/1"
+
+
+GATED = """
+[[models]]
+pattern = "fraud-*"
+[models.gates.production]
+metrics = ["auc >= 0.99"]
+"""
+
+
+def test_the_registrys_gates_apply_to_an_imported_stage(daemon_factory, short_dir, capsys, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    policy = short_dir / "policy.toml"
+    policy.write_text(GATED)
+    daemon = daemon_factory("--policy", str(policy))
+
+    report = imported(runner(daemon.address, capsys), mlflow_db.uri)
+
+    [production] = [i for i in report["items"] if i["subject"] == f"{FRAUD_ID}@production"]
+    assert production["outcome"] == "skipped"
+    assert "metrics.auc 0.85 < 0.99" in production["detail"] and "GATE_NOT_MET" in production["detail"]
+    with Client(daemon.address) as client:
+        assert dict(client.get_model(FRAUD_ID).stage_holders) == {"staging": f"models/{FRAUD_ID}/versions/2"}
+
+
+def test_below_admin_the_versions_arrive_dated_by_the_import(daemon, capsys, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    with Client(daemon.address) as admin:
+        secret = admin.create_token("importer", "maintainer").secret
+    studbook = runner(daemon.address, capsys)
+
+    report = imported(studbook, mlflow_db.uri, "--token", secret)
+
+    [first] = [i for i in report["items"] if i["kind"] == "version" and i["subject"] == f"{FRAUD_ID}@1"]
+    assert first["outcome"] == "imported"
+    assert "create time: the import's, not MLflow's (keeping MLflow's needs the admin role)" in first["detail"]
+    with Client(daemon.address) as client:
+        created = client.get_version(FRAUD_ID, 1).create_time.ToMilliseconds()
+    assert created > mlflow_db.version(FRAUD, 1)["creation_ms"]

@@ -39,18 +39,18 @@ class FilledMlflow:
         return found
 
 
-def mlflow_python(*, server: bool = False) -> Path:
+def mlflow_python(*, server: bool = False, postgres: bool = False) -> Path:
     """The MLflow venv's interpreter; the test is skipped (saying how to build it) when it is not there."""
-    if not mlflow_venv.is_built(server=server):
-        pytest.skip(
-            f"the pinned MLflow venv is not built{' with its server' if server else ''}: run `make mlflow-venv`"
-        )
+    if not mlflow_venv.is_built(server=server, postgres=postgres):
+        pytest.skip("the pinned MLflow venv (with what this test needs) is not built: run `make mlflow-venv`")
     return mlflow_venv.PYTHON
 
 
 def fill(uri: str, workdir: Path, *, server: bool = False) -> FilledMlflow:
-    """Fills the registry at `uri` (sqlite:///... or a server's http://...) with the fill script's models."""
-    command = [str(mlflow_python(server=server)), str(FILL), "--uri", uri, "--artifacts", str(workdir / "artifacts"),
+    """Fills the registry at `uri` (sqlite:///..., postgresql+psycopg://... or a server's http://...)
+    with the fill script's models."""
+    python = mlflow_python(server=server, postgres=uri.startswith("postgresql"))
+    command = [str(python), str(FILL), "--uri", uri, "--artifacts", str(workdir / "artifacts"),
                "--model-folder", str(fixture(MODEL_FOLDER)), "--weights", str(fixture(WEIGHTS))]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=workdir, timeout=300,
                           env={**os.environ, "MLFLOW_TRACKING_URI": uri})  # fmt: skip

@@ -8,6 +8,7 @@ MLflow is never a dependency of studbook: code that needs it runs inside this ve
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,9 @@ CORE = ("mlflow-skinny==3.17.2", "sqlalchemy==2.1.9", "alembic==1.20.1")
 # GenAI routes import numpy and pandas); huey is left out because job execution is turned off.
 # Optional: without them only in-process MLflow is to be had.
 SERVER = ("flask==3.1.3", "flask-cors==6.0.5", "graphene==3.4.3", "aiohttp==3.14.5", "numpy==2.4.6", "pandas==3.1.1")
+# MLflow on PostgreSQL (`postgresql+psycopg://`), for the importer's PostgreSQL source; the same
+# psycopg as studbook's own. Optional like the server's.
+POSTGRES = ("psycopg[binary]==3.3.9",)
 INSTALL_TIMEOUT_S = 900
 
 
@@ -31,9 +35,10 @@ class MlflowUnavailable(RuntimeError):
     """MLflow could not be installed here; the message says why, in one line."""
 
 
-def is_built(*, server: bool = False) -> bool:
-    """The venv is there with the current pins (and the server's, when asked): nothing to install."""
-    return PYTHON.exists() and _stamp_matches("core", CORE) and (not server or _stamp_matches("server", SERVER))
+def is_built(*, server: bool = False, postgres: bool = False) -> bool:
+    """The venv is there with the current pins (and the server's or PostgreSQL's, when asked)."""
+    return (PYTHON.exists() and _stamp_matches("core", CORE) and (not server or _stamp_matches("server", SERVER))
+            and (not postgres or _stamp_matches("postgres", POSTGRES)))  # fmt: skip
 
 
 def ensure_venv() -> tuple[Path, str | None]:
@@ -44,6 +49,10 @@ def ensure_venv() -> tuple[Path, str | None]:
         _run([shutil.which("python3.11") or sys.executable, "-m", "venv", str(VENV)], "creating the venv")
         _pip(CORE)
         _write_stamp("core", CORE)
+    if not _stamp_matches("postgres", POSTGRES):
+        with contextlib.suppress(MlflowUnavailable):  # only its tests need it; they skip without
+            _pip(POSTGRES)
+            _write_stamp("postgres", POSTGRES)
     if not _stamp_matches("server", SERVER):
         try:
             _pip(SERVER)
@@ -86,9 +95,10 @@ def _write_stamp(step: str, packages: tuple[str, ...]) -> None:
 
 def main() -> int:
     """Builds the venv quietly: one line when it is built, one line naming the failure otherwise."""
-    if is_built(server=True):
+    if is_built(server=True, postgres=True):
         return 0
-    print(f"building the pinned MLflow venv in {VENV.relative_to(REPO)} (first time: a few minutes) ...")
+    doing = "completing" if PYTHON.exists() else "building (first time: a few minutes)"
+    print(f"{doing} the pinned MLflow venv in {VENV.relative_to(REPO)} ...")
     try:
         _, server_problem = ensure_venv()
     except MlflowUnavailable as exc:

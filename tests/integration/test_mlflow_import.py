@@ -14,6 +14,7 @@ import pytest
 from studbook.client import Client
 from studbook.v1 import resources_pb2
 from support.cli import Result, runner
+from support.mlflow_export import write_export
 from support.mlflow_registry import FilledMlflow, fill, mlflow_python, sqlite_uri
 from support.rpc import logged_events, stubs
 
@@ -233,3 +234,25 @@ def test_below_admin_the_versions_arrive_dated_by_the_import(daemon, capsys, mlf
     with Client(daemon.address) as client:
         created = client.get_version(FRAUD_ID, 1).create_time.ToMilliseconds()
     assert created > mlflow_db.version(FRAUD, 1)["creation_ms"]
+
+
+def test_an_mlflow_export_import_folder_arrives_like_its_registry(studbook, client, mlflow_db, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_export(tmp_path / "export", mlflow_db.made, {FRAUD: "Flags fraud."})
+
+    report = imported(studbook, str(folder))
+    again = imported(studbook, str(folder))
+
+    versions = {i["subject"]: i["outcome"] for i in report["items"] if i["kind"] == "version"}
+    assert versions == {f"{FRAUD_ID}@1": "imported", f"{FRAUD_ID}@2": "imported", f"{FRAUD_ID}@3": "imported",
+                        "churn@1": "imported"}  # fmt: skip
+    first = client.get_version(FRAUD_ID, 1)
+    assert first.kept and {f.path: f.sha256 for f in first.files} == sha256_tree(
+        local(mlflow_db.version(FRAUD, 1)["source"])
+    )
+    assert dict(first.params) == mlflow_db.version(FRAUD, 1)["params"]
+    assert [m.step for m in client.list_metrics(f"{FRAUD_ID}@1", key="auc")] == [0, 1, 2]
+    assert [f.path for f in client.get_version(FRAUD_ID, 2).files] == ["single.safetensors"]
+    model = client.get_model(FRAUD_ID)
+    assert model.description == "Flags fraud." and model.stage_holders["production"].endswith("/1")
+    assert model.aliases["challenger"].endswith("/2")
+    assert {i["outcome"] for i in again["items"]} == {"skipped"}

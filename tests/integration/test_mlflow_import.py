@@ -90,6 +90,10 @@ def test_versions_keep_mlflow_numbers_times_params_metric_history_tags_and_run(s
     assert dict(version.tags) == {"validated": "yes", "run.owner": "ana"}
     assert version.run.run_id == made["run_id"]
     assert version.run.code_commit == "abc123"
+    # The run's input dataset (mlflow.log_input) is the version's, in the lineage graph.
+    assert [(d.name, d.version, d.uri) for d in version.datasets] == [
+        ("transactions", "d1g357", "https://data.example/transactions.csv")
+    ]
     auc = client.list_metrics(f"{FRAUD_ID}@1", key="auc")
     logged = made["metrics"]["auc"]
     assert [(m.value, m.step, m.time.ToMilliseconds()) for m in auc] == [tuple(p) for p in logged]

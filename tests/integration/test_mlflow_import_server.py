@@ -75,6 +75,7 @@ def test_everything_arrives_through_the_rest_api_and_the_artifact_proxy(studbook
     assert [(m.value, m.step) for m in client.list_metrics(f"{FRAUD_ID}@1", key="auc")] == [
         (value, step) for value, step, _ in made["metrics"]["auc"]
     ]
+    assert [(d.name, d.version) for d in first.datasets] == [("transactions", "d1g357")]
     model = client.get_model(FRAUD_ID)
     assert model.stage_holders["production"].endswith("/1") and model.aliases["challenger"].endswith("/2")
 

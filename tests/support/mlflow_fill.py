@@ -23,6 +23,8 @@ warnings.filterwarnings("ignore")  # MLflow's deprecation notes (stages) are not
 
 import mlflow  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
+from mlflow.data.http_dataset_source import HTTPDatasetSource  # noqa: E402
+from mlflow.data.meta_dataset import MetaDataset  # noqa: E402
 
 
 def main() -> None:
@@ -43,8 +45,11 @@ def main() -> None:
     made: dict[str, Any] = {"models": {}}
 
     def run(params: dict[str, str], metrics: dict[str, list[tuple[float, int]]], tags: dict[str, str],
-            files: Path, artifact_path: str) -> Any:  # fmt: skip
+            files: Path, artifact_path: str, dataset: tuple[str, str, str] | None = None) -> Any:  # fmt: skip
         with mlflow.start_run(experiment_id=experiment) as active:
+            if dataset is not None:
+                name, digest, url = dataset
+                mlflow.log_input(MetaDataset(HTTPDatasetSource(url), name=name, digest=digest), context="training")
             mlflow.log_params(params)
             for key, points in metrics.items():
                 for value, step in points:
@@ -75,7 +80,8 @@ def main() -> None:
     fraud = "Fraud Detector"
     client.create_registered_model(fraud, tags={"team": "risk", "bad key": "x"}, description="Flags fraud.")
     first = run({"lr": "0.1", "depth": "3"}, {"auc": [(0.7, 0), (0.8, 1), (0.85, 2)], "loss": [(0.3, 0)]},
-                {"owner": "ana", "mlflow.source.git.commit": "abc123"}, Path(args.model_folder), "model")  # fmt: skip
+                {"owner": "ana", "mlflow.source.git.commit": "abc123"}, Path(args.model_folder), "model",
+                ("transactions", "d1g357", "https://data.example/transactions.csv"))  # fmt: skip
     v1 = client.create_model_version(fraud, f"{first.artifact_uri}/model", run_id=first.run_id,
                                      tags={"validated": "yes"}, description="the first one")  # fmt: skip
     second = run({"lr": "0.05", "depth": "5"}, {"auc": [(0.9, 0), (0.93, 1)], "loss": [(0.2, 0)]}, {"owner": "bo"},

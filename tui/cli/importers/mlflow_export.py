@@ -21,6 +21,7 @@ from studbook.cli.importers.mlflow_source import (
     SourceModel,
     SourceRun,
     SourceVersion,
+    dataset_inputs,
 )
 
 # How deep below the folder a model.json or a run.json is looked for.
@@ -87,6 +88,7 @@ class ExportSource:
                 tags.get("mlflow.source.name", ""), tags.get("mlflow.source.git.commit", ""),
                 tags.get("mlflow.project.entryPoint", ""), _tags(part.get("params")), tags,
             )  # fmt: skip
+            found.datasets = dataset_inputs((part.get("inputs") or {}).get("dataset_inputs"))
             for key, points in (part.get("metrics") or {}).items():
                 found.metrics += [
                     MetricPoint(key, float(p["value"]), _int(p.get("step")), _int(p.get("timestamp"))) for p in points

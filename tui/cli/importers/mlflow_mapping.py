@@ -25,6 +25,7 @@ MAX_PARAMS = 1024
 MAX_PARAM_VALUE = 8192
 MAX_METRICS = 10_000
 MAX_DESCRIPTION = 16_384
+MAX_DATASETS = 256
 
 # What the registry records as where an imported version came from (`mlflow:NAME/VERSION`); a
 # second run recognises its own versions by it, even when two MLflow names share a model id.
@@ -150,6 +151,21 @@ def run_tags(run: SourceRun | None) -> dict[str, str]:
     return {f"run.{key}": value for key, value in run.tags.items() if not key.startswith("mlflow.")}
 
 
+def datasets_from(run: SourceRun) -> tuple[list[resources_pb2.Dataset], list[str]]:
+    """The run's input datasets as the version's, named by MLflow's name and digest; the registry
+    refuses a name holding '/' or '@' (its own separators), so such a dataset is left out, said."""
+    kept: list[resources_pb2.Dataset] = []
+    left_out: list[str] = []
+    seen: set[tuple[str, str]] = set()
+    for dataset in run.datasets:
+        if "/" in dataset.name or "@" in dataset.name or len(dataset.name) > 256:
+            left_out.append(f"dataset {dataset.name!r}: the registry's dataset names hold no '/' or '@'")
+        elif (dataset.name, dataset.digest) not in seen and len(kept) < MAX_DATASETS:
+            seen.add((dataset.name, dataset.digest))
+            kept.append(resources_pb2.Dataset(name=dataset.name, version=dataset.digest[:256], uri=dataset.uri[:4096]))
+    return kept, left_out
+
+
 @dataclass
 class Draft:
     """A version's registration, built from MLflow's records, with what it had to leave out."""
@@ -181,6 +197,9 @@ def version_draft(model_id: str, version: SourceVersion, run: SourceRun | None, 
     )
     if run is not None:
         draft.run.CopyFrom(run_lineage(run, version.run_link))
+        datasets, skipped = datasets_from(run)
+        draft.datasets.extend(datasets)
+        left_out += skipped
         commit = draft.run.code_commit
         draft.training.CopyFrom(resources_pb2.TrainingConfig(code_commit=commit, entry_point=draft.run.entry_point))
     elif version.run_id:

@@ -25,6 +25,7 @@ from studbook.cli.importers.mlflow_source import (
     SourceModel,
     SourceRun,
     SourceVersion,
+    dataset_inputs,
     local_path,
 )
 
@@ -113,6 +114,7 @@ class RestSource:
             tags.get("mlflow.source.git.commit", ""), tags.get("mlflow.project.entryPoint", ""),
             _pairs(data.get("params")), tags,
         )  # fmt: skip
+        found.datasets = dataset_inputs(item.get("inputs", {}).get("dataset_inputs"))
         for key in sorted({m["key"] for m in data.get("metrics", [])}):
             history = self._pages(f"{API}/metrics/get-history", "metrics", run_id=run_id, metric_key=key,
                                   max_results=METRIC_PAGE)  # fmt: skip

@@ -3,6 +3,7 @@ reading it (a database, a tracking server, an export folder) offers."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +26,16 @@ class MetricPoint:
     timestamp_ms: int
 
 
+@dataclass(frozen=True)
+class SourceDataset:
+    """A dataset MLflow recorded as an input of a run (`mlflow.log_input`)."""
+
+    name: str
+    digest: str = ""
+    # Where it lives, as its source said (MLflow keeps the source as JSON: uri, url, path...).
+    uri: str = ""
+
+
 @dataclass
 class SourceRun:
     """The MLflow run a version was logged by."""
@@ -44,6 +55,7 @@ class SourceRun:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metrics: list[MetricPoint] = field(default_factory=list)
+    datasets: list[SourceDataset] = field(default_factory=list)
 
 
 @dataclass
@@ -140,6 +152,31 @@ def open_source(spec: str) -> Source:
         f"cannot read an MLflow registry from {spec!r}: give a tracking server URL (http://host:port), "
         "a database (sqlite:///mlflow.db, postgresql://user@host/db) or a folder written by mlflow-export-import"
     )
+
+
+def dataset_uri(source: str) -> str:
+    """The location in a dataset source's JSON (`{"uri": ...}`, `{"url": ...}`, `{"path": ...}`); the
+    text itself when it is no such JSON."""
+    try:
+        loaded = json.loads(source)
+    except ValueError:
+        return source
+    if isinstance(loaded, dict):
+        for key in ("uri", "url", "path", "table_name", "file_path"):
+            if isinstance(loaded.get(key), str):
+                return str(loaded[key])
+    return source
+
+
+def dataset_inputs(items: list[dict[str, object]] | None) -> list[SourceDataset]:
+    """MLflow's REST shape of a run's dataset inputs (also what mlflow-export-import writes)."""
+    found = []
+    for item in items or []:
+        dataset = item.get("dataset") if isinstance(item, dict) else None
+        if isinstance(dataset, dict) and dataset.get("name"):
+            found.append(SourceDataset(str(dataset["name"]), str(dataset.get("digest") or ""),
+                                       dataset_uri(str(dataset.get("source") or ""))))  # fmt: skip
+    return found
 
 
 def local_path(uri: str) -> str | None:

@@ -16,10 +16,12 @@ from urllib.parse import urlparse, urlunparse
 from studbook.cli.importers.mlflow_source import (
     STAGE_DELETED,
     MetricPoint,
+    SourceDataset,
     SourceError,
     SourceModel,
     SourceRun,
     SourceVersion,
+    dataset_uri,
     local_artifacts,
 )
 
@@ -107,7 +109,7 @@ class SqlSource:
 
     def _has_table(self, table: str) -> bool:
         try:
-            self._has(table, "name")
+            self._has(table, "")  # reads the table's columns: fails when there is no such table
         except Exception:  # noqa: BLE001 - an older MLflow without the table
             self._connection.rollback()
             return False
@@ -137,8 +139,19 @@ class SqlSource:
                     run_id,
                 )
             ]
+            found.datasets = self._datasets(run_id)
         self._runs[run_id] = found
         return found
+
+    def _datasets(self, run_id: str) -> list[SourceDataset]:
+        if not (self._has_table("inputs") and self._has_table("datasets")):
+            return []  # an MLflow from before dataset tracking
+        rows = self._rows(
+            "SELECT d.name, d.digest, d.dataset_source FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id "
+            "WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' AND i.destination_id = ? ORDER BY d.name",
+            run_id,
+        )
+        return [SourceDataset(name, digest or "", dataset_uri(source or "")) for name, digest, source in rows]
 
     def fetch_artifacts(self, version: SourceVersion, scratch: Path) -> Path:
         # A database names where the files are; only files on this machine can be read from it.

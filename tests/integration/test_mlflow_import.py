@@ -260,3 +260,11 @@ def test_an_mlflow_export_import_folder_arrives_like_its_registry(studbook, clie
     assert model.description == "Flags fraud." and model.stage_holders["production"].endswith("/1")
     assert model.aliases["challenger"].endswith("/2")
     assert {i["outcome"] for i in again["items"]} == {"skipped"}
+
+
+def test_model_picks_the_models_to_import(studbook, client, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    report = imported(studbook, mlflow_db.uri, "--model", "churn", "--model", "nowhere")
+
+    assert [m.name for m in client.list_models().models] == ["models/churn"]
+    [missing] = [i for i in report["items"] if i["subject"] == "nowhere"]
+    assert missing["outcome"] == "skipped" and "no registered model of that name" in missing["detail"]

@@ -85,12 +85,16 @@ def test_a_second_run_imports_only_what_mlflow_gained(studbook, client, served) 
     imported(studbook, mlflow.uri)
     post(mlflow.uri, "registered-models/set-tag", {"name": "churn", "key": "owner", "value": "ops"})
     post(mlflow.uri, "model-versions/create", {"name": "churn", "source": "s3://nowhere-bucket/churn/2"})
+    post(mlflow.uri, "model-versions/set-tag", {"name": FRAUD, "version": "1", "key": "reviewed", "value": "yes"})
 
     again = imported(studbook, mlflow.uri)
 
     changed = [(i["kind"], i["subject"], i["outcome"]) for i in again["items"] if i["outcome"] != "skipped"]
-    assert changed == [("model", "churn", "updated"), ("version", "churn@2", "imported")]
+    assert changed == [("version", f"{FRAUD_ID}@1", "updated"), ("model", "churn", "updated"),
+                       ("version", "churn@2", "imported")]  # fmt: skip
     assert client.get_model("churn").tags["owner"] == "ops"
+    assert client.get_version(FRAUD_ID, 1).tags["reviewed"] == "yes"
+    assert client.get_version(FRAUD_ID, 1).tags["validated"] == "yes"  # what it had stays
 
 
 def test_the_database_behind_the_server_is_the_same_registry(studbook, client, served) -> None:  # type: ignore[no-untyped-def]

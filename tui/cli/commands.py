@@ -484,6 +484,8 @@ def build_parser() -> argparse.ArgumentParser:
     mlflow.add_argument("source", metavar="SOURCE", help="a tracking server (http://host:5000), a database "
                         "(sqlite:///mlflow.db, postgresql://user@host/db) or an mlflow-export-import folder")  # fmt: skip
     mlflow.add_argument("--dry-run", action="store_true", help="say what would be imported; change nothing")
+    mlflow.add_argument("--model", action="append", default=[], metavar="NAME",
+                        help="only this registered model (MLflow's name or the studbook id); repeatable")  # fmt: skip
     mlflow.add_argument("--allow-unsafe", action="store_true", help="import versions whose files run code when "
                         "loaded (pickles); maintainer role, recorded in the audit trail")  # fmt: skip
 
@@ -1182,7 +1184,7 @@ def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli.importers import command
 
     return command.run_mlflow_import(args.source, ctx.client, as_json=ctx.as_json, dry_run=args.dry_run,
-                                     allow_unsafe=args.allow_unsafe, out=ctx.out)  # fmt: skip
+                                     allow_unsafe=args.allow_unsafe, only=args.model, out=ctx.out)  # fmt: skip
 
 
 def _promotion_exit(promotion: Any) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -22,7 +23,7 @@ EXIT_SOURCE = 5
 
 
 def run_mlflow_import(spec: str, client: Client, *, as_json: bool, dry_run: bool, allow_unsafe: bool,
-                      out: TextIO = sys.stdout) -> int:  # fmt: skip
+                      only: Sequence[str] = (), out: TextIO = sys.stdout) -> int:  # fmt: skip
     """The exit code: 0 when everything was imported or skipped for a stated reason, 1 when a
     version failed its check, 5 when the source cannot be read."""
     progress = Progress(0, enabled=not as_json)
@@ -34,7 +35,7 @@ def run_mlflow_import(spec: str, client: Client, *, as_json: bool, dry_run: bool
     try:
         with tempfile.TemporaryDirectory(prefix="studbook-import-") as scratch:
             run = MlflowImport(source, client, scratch=Path(scratch), dry_run=dry_run, allow_unsafe=allow_unsafe,
-                               progress=progress)  # fmt: skip
+                               progress=progress, only=only)  # fmt: skip
             report = run.run()
     except SourceError as error:
         progress.finish()

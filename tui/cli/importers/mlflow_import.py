@@ -7,11 +7,14 @@ holds from an earlier import is recognised and left alone, so a second run impor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from studbook.cli.importers.import_report import ImportReport, Outcome
 from studbook.cli.importers.mlflow_mapping import (
+    MAX_DESCRIPTION,
+    MAX_TAGS,
     STAGES,
     created_from,
     fit_tags,
@@ -19,6 +22,7 @@ from studbook.cli.importers.mlflow_mapping import (
     millis,
     model_id_for,
     request_id,
+    run_tags,
     version_draft,
 )
 from studbook.cli.importers.mlflow_source import (
@@ -53,7 +57,8 @@ class ModelState:
 
 class MlflowImport:
     def __init__(self, source: Source, client: Client, *, scratch: Path, dry_run: bool = False,
-                 allow_unsafe: bool = False, progress: Progress | None = None) -> None:  # fmt: skip
+                 allow_unsafe: bool = False, progress: Progress | None = None,
+                 only: Sequence[str] = ()) -> None:  # fmt: skip
         self.source = source
         self.client = client
         self.scratch = scratch
@@ -62,17 +67,29 @@ class MlflowImport:
         self.progress = progress or Progress(0, enabled=False)
         self.report = ImportReport(source.label, dry_run)
         self.actor = calls.actor()
+        # Import only these models (MLflow names or studbook ids); all when empty.
+        self.only = list(only)
         # studbook model id -> the MLflow name imported under it in this run.
         self.model_ids: dict[str, str] = {}
 
     def run(self) -> ImportReport:
         self.progress.say(f"reading the MLflow registry at {self.source.label}")
-        models = self.source.models()
+        models = self._chosen(self.source.models())
         self.progress.total = sum(len(m.versions) for m in models)
         for model in models:
             self._model(model)
         self.progress.finish()
         return self.report
+
+    def _chosen(self, models: list[SourceModel]) -> list[SourceModel]:
+        if not self.only:
+            return models
+        chosen = [m for m in models if m.name in self.only or model_id_for(m.name) in self.only]
+        matched = {m.name for m in chosen} | {model_id_for(m.name) for m in chosen}
+        for name in self.only:
+            if name not in matched:
+                self.report.add("model", name, "skipped", "MLflow has no registered model of that name", name)
+        return chosen
 
     # -- models --------------------------------------------------------------------------
 
@@ -147,7 +164,7 @@ class MlflowImport:
             if existing.status == resources_pb2.VERSION_STATUS_ARCHIVED:
                 state.archived.add(existing.number)
             if existing.created_from == created_from(version):
-                self.report.add("version", subject, "skipped", "already imported", source_name)
+                self._update_version(existing, version, subject, source_name)
                 return
             state.numbers.pop(version.version)
             self.report.add("version", subject, "skipped",
@@ -166,6 +183,34 @@ class MlflowImport:
                 "; rerun with --allow-unsafe (maintainer role) to import it" if error.reason in UNSAFE_REASONS else ""
             )
             self.report.add("version", subject, "skipped", f"{error.message}{advice} [{error.reason}]", source_name)
+
+    def _update_version(self, existing: resources_pb2.ModelVersion, version: SourceVersion, subject: str,
+                        source_name: str) -> None:  # fmt: skip
+        """An imported version again: what MLflow has gained since (tags, a description) is added;
+        nothing studbook holds is overwritten. Files, params and metrics are immutable."""
+        run = self.source.run(version.run_id) if version.run_id else None
+        room = max(0, MAX_TAGS - len(existing.tags))
+        fresh = {k: v for k, v in {**run_tags(run), **version.tags}.items() if k not in existing.tags}
+        added = fit_tags(fresh, room=room).kept
+        describe = not existing.description and bool(version.description)
+        if not added and not describe:
+            self.report.add("version", subject, "skipped", "already imported", source_name)
+            return
+        what = ([f"tags {', '.join(sorted(added))}"] if added else []) + (["description"] if describe else [])
+        if not self.dry_run:
+            changed = resources_pb2.ModelVersion(
+                name=existing.name, etag=existing.etag, tags={**existing.tags, **added},
+                description=version.description[:MAX_DESCRIPTION] if describe else existing.description,
+            )  # fmt: skip
+            try:
+                self.client.update_version(changed, ["tags", "description"])
+            except StudbookError as error:
+                if error.code in ("UNAVAILABLE", "UNAUTHENTICATED"):
+                    raise
+                self.report.add("version", subject, "skipped", f"{error.message} [{error.reason}]", source_name)
+                return
+        updated: Outcome = "would import" if self.dry_run else "updated"
+        self.report.add("version", subject, updated, "added " + " and ".join(what), source_name)
 
     def _register(self, state: ModelState, version: SourceVersion, subject: str, source_name: str) -> None:
         run = self.source.run(version.run_id) if version.run_id else None

@@ -48,3 +48,16 @@ def test_json_output_gets_no_progress() -> None:
     progress.step("x")
 
     assert log.getvalue() == ""
+
+
+def test_a_terminal_sees_how_far_an_upload_is_and_a_log_does_not() -> None:
+    terminal, log = Terminal(), io.StringIO()
+    for stream in (terminal, log):
+        progress = Progress(1, stream=stream)
+        progress.step("fraud@1")
+        sent = progress.sending("fraud@1", 3 << 20)
+        sent(1 << 20)
+        sent(2 << 20)
+
+    assert terminal.getvalue().endswith("fraud@1: 3.0 of 3.0 MiB sent")
+    assert "MiB" not in log.getvalue()

@@ -126,7 +126,7 @@ class MlflowImport:
     def _model_record(self, model: SourceModel, state: ModelState) -> None:
         tags = fit_tags(model.tags)
         renamed = state.model_id != model.name
-        notes = ["MLflow's name is no studbook model id: imported under this one"] if renamed else []
+        notes = ["MLflow's name is no studbook model id; this is the id it gets"] if renamed else []
         notes += [f"left out {what}" for what in tags.left_out]
         if state.model is None:
             if not self.dry_run:
@@ -231,7 +231,7 @@ class MlflowImport:
             return
         request = draft.request
         if files:
-            self.client.upload_files(files)
+            self.client.upload_files(files, self.progress.sending(subject, sum(f.size for f in files)))
             request = calls.with_uploaded_files(request, [f.declared() for f in files])
         answer = self._register_keeping_time(request, notes)
         kept = answer.version
@@ -339,7 +339,9 @@ class MlflowImport:
             subject = f"{state.model_id}@{version.version}"
             number = state.numbers.get(version.version)
             if number is None:
-                if not self.dry_run:
+                if self.dry_run:  # it would be archived once registered
+                    self.report.add("archive", subject, "would import", "MLflow's stage Archived")
+                else:
                     self.report.add("archive", subject, "skipped", f"version {version.version} was not imported")
                 continue
             if number in state.archived:

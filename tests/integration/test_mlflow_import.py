@@ -70,6 +70,7 @@ def test_models_arrive_with_their_descriptions_and_tags(studbook, client, mlflow
     fraud = client.get_model(FRAUD_ID)
     assert fraud.description == "Flags fraud."
     assert dict(fraud.tags) == {"team": "risk"}
+    assert fraud.create_time.ToMilliseconds() == mlflow_db.made["models"][FRAUD]["creation_ms"]
     # The tag studbook cannot hold (a space in its key) is named, not silently dropped.
     [model_item] = [i for i in report["items"] if i["kind"] == "model" and i["source"] == FRAUD]
     assert "'bad key'" in model_item["detail"]

@@ -60,3 +60,25 @@ def test_anyone_below_admin_is_refused_and_nothing_is_registered(shared_daemon, 
         info = error_info(refused.value)
         assert info.reason == "ROLE_REQUIRED" and info.metadata["required_role"] == "admin"
         assert version_or_none(stub, model_id, 1) is None
+
+
+def test_a_model_keeps_its_sources_create_time_too_for_an_admin_alone(shared_daemon, model_id) -> None:  # type: ignore[no-untyped-def]
+    stamp = Timestamp(seconds=int(THEN.timestamp()), nanos=THEN.microsecond * 1000)
+    with shared_daemon.channel() as channel:
+        stub = stubs(channel)
+        secret = (
+            access_pb2_grpc.AccessServiceStub(channel)
+            .CreateToken(
+                access_pb2.CreateTokenRequest(display_name=f"maintainer-{model_id}", role=access_pb2.ROLE_MAINTAINER)
+            )
+            .secret
+        )
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.models.CreateModel(registry_pb2.CreateModelRequest(model_id=model_id, source_create_time=stamp),
+                                    metadata=(("authorization", f"Bearer {secret}"),))  # fmt: skip
+        model = stub.models.CreateModel(registry_pb2.CreateModelRequest(model_id=model_id, source_create_time=stamp))
+        events = logged_events(stub, model_id, "model.source_time")
+
+    assert error_info(refused.value).reason == "ROLE_REQUIRED"
+    assert model.create_time.ToDatetime(tzinfo=UTC) == THEN
+    assert [e.subject for e in events] == [f"models/{model_id}"]

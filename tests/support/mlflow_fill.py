@@ -97,6 +97,7 @@ def main() -> None:
     record(fraud, client.get_model_version(fraud, v2.version), second, stage="Staging", files="weights")
     record(fraud, client.get_model_version(fraud, v3.version), None, stage="Archived", files="")
     made["models"][fraud]["aliases"] = {"champion": int(v1.version), "challenger": int(v2.version)}
+    made["models"][fraud]["creation_ms"] = client.get_registered_model(fraud).creation_timestamp
 
     # A name that studbook would give the same model id as the first: it must not merge into it.
     client.create_registered_model("fraud detector", description="another team's")

@@ -27,14 +27,16 @@ CHANGE_TYPE_CHANGED: ChangeType
 CHANGE_TYPE_UNCHANGED: ChangeType
 
 class CreateModelRequest(_message.Message):
-    __slots__ = ("model_id", "model", "request_id")
+    __slots__ = ("model_id", "model", "request_id", "source_create_time")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     model: _resources_pb2.Model
     request_id: str
-    def __init__(self, model_id: _Optional[str] = ..., model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    source_create_time: _timestamp_pb2.Timestamp
+    def __init__(self, model_id: _Optional[str] = ..., model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., request_id: _Optional[str] = ..., source_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetModelRequest(_message.Message):
     __slots__ = ("name",)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from studbook.cli.importers.import_report import ImportReport, Outcome
@@ -130,10 +131,7 @@ class MlflowImport:
         notes += [f"left out {what}" for what in tags.left_out]
         if state.model is None:
             if not self.dry_run:
-                state.model = self.client.create_model(
-                    state.model_id, description=model.description, tags=tags.kept,
-                    request_id=request_id("model", model.name, model.creation_ms),
-                )  # fmt: skip
+                state.model = self._create_keeping_time(model, state.model_id, tags.kept, notes)
             outcome: Outcome = "would import" if self.dry_run else "imported"
             self.report.add("model", state.model_id, outcome, "; ".join(notes), model.name)
             return
@@ -152,6 +150,19 @@ class MlflowImport:
         what += ["description"] if describe else []
         updated: Outcome = "would import" if self.dry_run else "updated"
         self.report.add("model", state.model_id, updated, "added " + " and ".join(what), model.name)
+
+    def _create_keeping_time(self, model: SourceModel, model_id: str, tags: dict[str, str],
+                             notes: list[str]) -> resources_pb2.Model:  # fmt: skip
+        created = millis(model.creation_ms) if model.creation_ms else None
+        ask = partial(self.client.create_model, model_id, description=model.description[:MAX_DESCRIPTION],
+                      tags=tags, request_id=request_id("model", model.name, model.creation_ms))  # fmt: skip
+        try:
+            return ask(source_create_time=created)
+        except StudbookError as error:
+            if error.reason != "ROLE_REQUIRED" or created is None:
+                raise
+        notes.append("create time: the import's, not MLflow's (keeping MLflow's needs the admin role)")
+        return ask()
 
     # -- versions ------------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """An MLflow registry read from its tracking server, through MLflow's REST API (urllib only).
 
-Credentials as MLflow's own clients take them: $MLFLOW_TRACKING_TOKEN as a bearer token, else
-$MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD. Files come through the server's artifact
+Credentials and TLS as MLflow's own clients take them: $MLFLOW_TRACKING_TOKEN as a bearer token,
+else $MLFLOW_TRACKING_USERNAME and $MLFLOW_TRACKING_PASSWORD; $MLFLOW_TRACKING_SERVER_CERT_PATH
+names the CA to trust, $MLFLOW_TRACKING_INSECURE_TLS=true turns verification off. Files come through the server's artifact
 proxy (`mlflow-artifacts:/`), or straight from disk when the server records local paths.
 """
 
@@ -11,11 +12,12 @@ import base64
 import json
 import os
 import shutil
+import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode, urlparse, urlunparse
+from urllib.parse import quote, unquote, urlencode, urlparse, urlunparse
 
 from studbook.cli.importers.mlflow_source import (
     STAGE_DELETED,
@@ -44,7 +46,8 @@ class RestSource:
         parsed = urlparse(url)
         self.base = urlunparse(parsed._replace(netloc=parsed.netloc.rpartition("@")[2])).rstrip("/")
         self.label = self.base
-        self._headers = _auth_headers()
+        self._headers = _auth_headers(parsed.username, parsed.password)
+        self._tls = _tls_context()
         self._runs: dict[str, SourceRun | None] = {}
         self._get(f"{API}/registered-models/search", max_results=1)  # fails early on a wrong URL
 
@@ -52,7 +55,7 @@ class RestSource:
         url = f"{self.base}{endpoint}" + (f"?{urlencode(query)}" if query else "")
         request = urllib.request.Request(url, headers=self._headers)
         try:
-            return urllib.request.urlopen(request, timeout=TIMEOUT_S)  # noqa: S310 - the user's own server
+            return urllib.request.urlopen(request, timeout=TIMEOUT_S, context=self._tls)  # noqa: S310 - the user's server
         except urllib.error.HTTPError as exc:
             raise SourceError(f"{self.label} answered {exc.code} to {endpoint}: {_error_text(exc)}") from exc
         except (urllib.error.URLError, OSError) as exc:
@@ -199,11 +202,29 @@ def _error_text(error: urllib.error.HTTPError) -> str:
     return f"{body.get('message', error.reason)} [{body.get('error_code', error.code)}]"
 
 
-def _auth_headers() -> dict[str, str]:
+def _auth_headers(url_user: str | None, url_password: str | None) -> dict[str, str]:
+    """A user and password in the URL first (they are never shown), then MLflow's variables."""
     token = os.environ.get("MLFLOW_TRACKING_TOKEN", "")
-    if token:
+    if token and not url_user:
         return {"Authorization": f"Bearer {token}"}
-    user, password = os.environ.get("MLFLOW_TRACKING_USERNAME", ""), os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
+    user = unquote(url_user) if url_user else os.environ.get("MLFLOW_TRACKING_USERNAME", "")
+    password = unquote(url_password or "") if url_user else os.environ.get("MLFLOW_TRACKING_PASSWORD", "")
     if user:
         return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
     return {}
+
+
+def _tls_context() -> ssl.SSLContext | None:
+    """None (the system's roots) unless MLflow's own variables say otherwise."""
+    if os.environ.get("MLFLOW_TRACKING_INSECURE_TLS", "").lower() == "true":
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    ca = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH", "")
+    if not ca:
+        return None
+    try:
+        return ssl.create_default_context(cafile=ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise SourceError(f"cannot read the CA certificate {ca} ($MLFLOW_TRACKING_SERVER_CERT_PATH): {exc}") from exc

@@ -269,3 +269,26 @@ def test_model_picks_the_models_to_import(studbook, client, mlflow_db) -> None: 
     assert [m.name for m in client.list_models().models] == ["models/churn"]
     [missing] = [i for i in report["items"] if i["subject"] == "nowhere"]
     assert missing["outcome"] == "skipped" and "no registered model of that name" in missing["detail"]
+
+
+def test_a_dry_run_after_a_partial_import_says_what_is_left(studbook, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    imported(studbook, mlflow_db.uri, "--model", "churn")
+
+    report = imported(studbook, mlflow_db.uri, "--dry-run")
+
+    outcomes_now = {(i["kind"], i["subject"]): i["outcome"] for i in report["items"]}
+    assert outcomes_now[("version", "churn@1")] == "skipped"
+    assert outcomes_now[("version", f"{FRAUD_ID}@1")] == "would import"
+    assert outcomes_now[("stage", f"{FRAUD_ID}@production")] == "would import"
+    assert outcomes_now[("archive", f"{FRAUD_ID}@3")] == "would import"
+
+
+def test_a_viewer_cannot_import_and_the_exit_code_says_so(daemon, capsys, mlflow_db) -> None:  # type: ignore[no-untyped-def]
+    with Client(daemon.address) as admin:
+        secret = admin.create_token("reader", "viewer").secret
+
+    result = runner(daemon.address, capsys)("import", "mlflow", mlflow_db.uri, "--json", "--token", secret)
+
+    assert result.code == 1
+    failed = [i for i in result.json()["items"] if i["outcome"] == "failed"]
+    assert failed and all("ROLE_REQUIRED" in i["detail"] for i in failed)

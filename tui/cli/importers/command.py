@@ -24,8 +24,9 @@ EXIT_SOURCE = 5
 
 def run_mlflow_import(spec: str, client: Client, *, as_json: bool, dry_run: bool, allow_unsafe: bool,
                       only: Sequence[str] = (), out: TextIO = sys.stdout) -> int:  # fmt: skip
-    """The exit code: 0 when everything was imported or skipped for a stated reason, 1 when a
-    version failed its check, 5 when the source cannot be read."""
+    """The exit code: 0 when everything was imported or skipped for a stated reason, 1 when
+    something failed (files that do not match, a role that may not register), 5 when the source
+    cannot be read."""
     progress = Progress(0, enabled=not as_json)
     try:
         source = open_source(spec)

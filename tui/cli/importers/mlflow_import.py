@@ -54,6 +54,8 @@ class ModelState:
     # MLflow version number -> the studbook version holding its content.
     numbers: dict[int, int] = field(default_factory=dict)
     archived: set[int] = field(default_factory=set)
+    # A dry run's MLflow versions that would be registered.
+    planned: set[int] = field(default_factory=set)
 
 
 class MlflowImport:
@@ -114,7 +116,18 @@ class MlflowImport:
                 )
             return
         state = ModelState(model_id, self._get_model(model_id))
-        self._model_record(model, state)
+        try:
+            self._model_record(model, state)
+        except StudbookError as error:
+            if error.code in ("UNAVAILABLE", "UNAUTHENTICATED"):
+                raise
+            why = f"{error.message} [{error.reason}]"
+            self.report.add("model", model_id, _refused(error), why, model.name)
+            for version in model.versions:
+                self.progress.step(f"{model_id}@{version.version}")
+                self.report.add("version", f"{model_id}@{version.version}", "skipped",
+                                f"its model was not imported: {why}", f"{model.name}/{version.version}")  # fmt: skip
+            return
         for version in model.versions:
             self.progress.step(f"{model_id}@{version.version}")
             self._version(state, version)
@@ -193,7 +206,8 @@ class MlflowImport:
             advice = (
                 "; rerun with --allow-unsafe (maintainer role) to import it" if error.reason in UNSAFE_REASONS else ""
             )
-            self.report.add("version", subject, "skipped", f"{error.message}{advice} [{error.reason}]", source_name)
+            self.report.add("version", subject, _refused(error), f"{error.message}{advice} [{error.reason}]",
+                            source_name)  # fmt: skip
 
     def _update_version(self, existing: resources_pb2.ModelVersion, version: SourceVersion, subject: str,
                         source_name: str) -> None:  # fmt: skip
@@ -236,6 +250,7 @@ class MlflowImport:
                               allow_unsafe=self.allow_unsafe)  # fmt: skip
         notes += [f"left out {what}" for what in draft.left_out]
         if self.dry_run:
+            state.planned.add(version.version)
             size = sum(f.size for f in files)
             shown = [f"{len(files)} file(s), {size:,} bytes"] if files else []
             self.report.add("version", subject, "would import", "; ".join(shown + notes), source_name)
@@ -316,7 +331,8 @@ class MlflowImport:
         number = state.numbers.get(version.version)
         model = state.model
         if number is None:
-            outcome: Outcome = "would import" if self.dry_run and model is None else "skipped"
+            planned = self.dry_run and version.version in state.planned
+            outcome: Outcome = "would import" if planned else "skipped"
             why = "" if outcome == "would import" else f"version {version.version} was not imported"
             self.report.add(self._kind(target, state), subject, outcome, why, source_name)
             return
@@ -350,7 +366,7 @@ class MlflowImport:
             subject = f"{state.model_id}@{version.version}"
             number = state.numbers.get(version.version)
             if number is None:
-                if self.dry_run:  # it would be archived once registered
+                if version.version in state.planned:  # a dry run's: it would be archived once registered
                     self.report.add("archive", subject, "would import", "MLflow's stage Archived")
                 else:
                     self.report.add("archive", subject, "skipped", f"version {version.version} was not imported")
@@ -392,6 +408,12 @@ class MlflowImport:
             if error.code == "NOT_FOUND":
                 return None
             raise
+
+
+def _refused(error: StudbookError) -> Outcome:
+    """A registration refused for who is importing failed (the import cannot do its job: exit 1);
+    one refused for what it is (its name, its content) was skipped, for the reason given."""
+    return "failed" if error.code == "PERMISSION_DENIED" else "skipped"
 
 
 def _promotion_outcome(promotion: stages_pb2.Promotion) -> tuple[Outcome, str]:

@@ -124,3 +124,14 @@ def test_a_runs_uri_is_resolved_through_the_runs_artifact_root() -> None:
     version = SourceVersion("m", 1, 0, source="runs:/abc/model", run_id="abc")
 
     assert resolve_location(version, run) == "file:///store/1/abc/artifacts/model"
+
+
+def test_a_history_longer_than_one_call_carries_is_kept_whole_for_logging_after() -> None:
+    run = SourceRun("r1", metrics=[MetricPoint("loss", 1.0 / (step + 1), step, step) for step in range(25_000)])
+
+    draft = version_draft("m", SourceVersion("m", 1, creation_ms=1, run_id="r1"), run, actor="me")
+
+    assert len(draft.request.version.metrics) == 10_000
+    assert len(draft.later_metrics) == 15_000
+    assert [m.step for m in [*draft.request.version.metrics, *draft.later_metrics]] == list(range(25_000))
+    assert draft.left_out == []

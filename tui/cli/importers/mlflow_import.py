@@ -14,6 +14,7 @@ from pathlib import Path
 from studbook.cli.importers.import_report import ImportReport, Outcome
 from studbook.cli.importers.mlflow_mapping import (
     MAX_DESCRIPTION,
+    MAX_METRICS,
     MAX_TAGS,
     created_from,
     fit_tags,
@@ -257,6 +258,9 @@ class MlflowImport:
             self.report.add("version", subject, "skipped",
                             f"the same files are {state.model_id}@{kept.number} already", source_name)  # fmt: skip
             return
+        # The rest of a long history, in calls of the size the daemon takes.
+        for start in range(0, len(draft.later_metrics), MAX_METRICS):
+            self.client.log_metrics(kept.name, draft.later_metrics[start : start + MAX_METRICS])
         self.report.add("version", subject, "imported", "; ".join(notes), source_name)
 
     def _register_keeping_time(self, request: registry_pb2.RegisterModelVersionRequest,

@@ -23,6 +23,7 @@ MAX_TAGS = 64
 MAX_TAG_VALUE = 1024
 MAX_PARAMS = 1024
 MAX_PARAM_VALUE = 8192
+# Metric points one call may carry (the daemon's MAX_METRICS_PER_CALL).
 MAX_METRICS = 10_000
 MAX_DESCRIPTION = 16_384
 MAX_DATASETS = 256
@@ -127,9 +128,6 @@ def metrics_from(points: Iterable[MetricPoint]) -> tuple[list[resources_pb2.Metr
             if not scalar:
                 metric.step = point.step
             metrics.append(metric)
-    if len(metrics) > MAX_METRICS:
-        left_out.append(f"{len(metrics) - MAX_METRICS} metric point(s): more than {MAX_METRICS} in one version")
-        metrics = metrics[-MAX_METRICS:]
     return metrics, left_out
 
 
@@ -172,6 +170,8 @@ class Draft:
 
     request: registry_pb2.RegisterModelVersionRequest
     left_out: list[str]
+    # Metric points past what one call carries: logged (LogMetrics) once the version exists.
+    later_metrics: list[resources_pb2.Metric] = field(default_factory=list)
 
 
 def version_draft(model_id: str, version: SourceVersion, run: SourceRun | None, *, actor: str,
@@ -189,7 +189,7 @@ def version_draft(model_id: str, version: SourceVersion, run: SourceRun | None, 
         description=description,
         tags=tags.kept,
         params=params.kept,
-        metrics=metrics,
+        metrics=metrics[:MAX_METRICS],
         storage_uri=storage_uri,
         # Who registered it in MLflow; the audit trail records who imported it.
         created_by=version.user_id or actor,
@@ -215,4 +215,4 @@ def version_draft(model_id: str, version: SourceVersion, run: SourceRun | None, 
     )
     if version.creation_ms:
         request.source_create_time.FromDatetime(millis(version.creation_ms))
-    return Draft(request, left_out)
+    return Draft(request, left_out, metrics[MAX_METRICS:])

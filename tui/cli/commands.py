@@ -1183,6 +1183,9 @@ def cmd_catalog(args: argparse.Namespace, ctx: Context) -> int:
 def cmd_import(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli.importers import command
 
+    # One subcommand per kind of source (`import mlflow`, ...), each with its own module.
+    if args.import_command != "mlflow":
+        raise ValueError(f"unknown source kind {args.import_command!r}")
     return command.run_mlflow_import(args.source, ctx.client, as_json=ctx.as_json, dry_run=args.dry_run,
                                      allow_unsafe=args.allow_unsafe, only=args.model, out=ctx.out)  # fmt: skip
 

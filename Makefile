@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard proto/studbook/v1/*.proto)
 
-.PHONY: install run serve test bench proto typecheck lint format chromium postgres clean
+.PHONY: install run serve test bench proto typecheck lint format chromium postgres mlflow-venv clean
 
 install: $(STAMP)
 
@@ -33,7 +33,7 @@ serve: install
 	$(VENV)/bin/studbook serve
 
 # Style and types first (seconds), then every test on two workers (see tests/conftest.py).
-test: install lint typecheck chromium postgres
+test: install lint typecheck chromium postgres mlflow-venv
 	$(PY) -m pytest -n 2 --dist loadgroup
 
 # Style and likely bugs (ruff), in seconds; `make format` rewrites what `lint` finds unformatted.
@@ -64,7 +64,12 @@ postgres:
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 
-bench: install
+# The pinned MLflow that the importer's tests fill and `make bench` measures, in a venv of its own
+# (tests/support/mlflow_venv.py); built once, then cached by a stamp naming the pins. Quiet when cached.
+mlflow-venv: install
+	@$(PY) -m tests.support.mlflow_venv
+
+bench: install mlflow-venv
 	$(PY) -m tests.bench
 
 # Regenerate the Python code of the contract; a test fails when it is stale.

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.paging import KeysetToken, page_limit
-from studbook.daemon.domain.access import Caller
+from studbook.daemon.domain.access import Caller, Role, authorize
 from studbook.daemon.domain.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS
 from studbook.daemon.domain.filter import parse_filter
@@ -63,8 +64,14 @@ class ModelUseCases:
     async def create(
         self, model_id: str, *, caller: Caller, description: str = "", tags: dict[str, str] | None = None,
         owner: str = "", stages: list[str] | None = None, request_id: str = "",
+        source_create_time: datetime | None = None,
     ) -> Model:  # fmt: skip
+        """`source_create_time`: when the model was created in the registry it is imported from,
+        kept as its create_time (admin only; recorded as `model.source_time`)."""
         validate_model_id(model_id, "model_id")
+        if source_create_time is not None:
+            authorize(caller, Role.ADMIN, "recording a model's create time from its source",
+                      field="source_create_time")  # fmt: skip
         validate_text(description, MAX_DESCRIPTION, "description")
         validate_text(owner, 256, "owner")
         tags = validate_tags(dict(tags or {}))
@@ -79,7 +86,8 @@ class ModelUseCases:
                 raise AlreadyExists(f"model {model_id!r} already exists", reason="MODEL_EXISTS", model=model_id)
             effects = Effects()
             model = self.create_in(tx, effects, model_id, description=description, tags=tags, owner=owner,
-                                   stages=stage_list, caller=caller, request_id=request_id)  # fmt: skip
+                                   stages=stage_list, caller=caller, request_id=request_id,
+                                   source_create_time=source_create_time)  # fmt: skip
             effects.value = self.core.snapshot(model)
             return effects
 
@@ -88,14 +96,18 @@ class ModelUseCases:
     def create_in(
         self, tx: Transaction, effects: Effects, model_id: str, *, caller: Caller, description: str = "",
         tags: dict[str, str] | None = None, owner: str = "", stages: tuple[str, ...] = DEFAULT_STAGES,
-        request_id: str = "",
+        request_id: str = "", source_create_time: datetime | None = None,
     ) -> Model:  # fmt: skip
         """Writer thread: adds a model inside an open transaction (also used by registration)."""
         now = self.core.clock()
         model = Model(name=model_id, description=description, tags=dict(tags or {}), owner=owner,
-                      stages=stages, create_time=now, update_time=now)  # fmt: skip
+                      stages=stages, create_time=source_create_time or now, update_time=now)  # fmt: skip
         model.revision = self.core.event(tx, effects, "model.created", model_name(model_id), model_id, caller,
                                          model)  # fmt: skip
+        if source_create_time is not None:
+            # Said apart, so the trail tells a time taken from the source from one the daemon kept.
+            model.revision = self.core.event(tx, effects, "model.source_time", model_name(model_id), model_id,
+                                             caller, model)  # fmt: skip
         tx.insert_model(model, request_id)
         self.core.state.models[model_id] = model
         self.core.state.facts_of_new_model(model_id)

@@ -8,6 +8,7 @@ import os
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from studbook.daemon.artifacts import (
 from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.claims import BlobClaims, ClaimHold
 from studbook.daemon.blobs.ingest import Ingest
-from studbook.daemon.domain.access import TCP, Caller
+from studbook.daemon.domain.access import TCP, Caller, Role, authorize
 from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.errors import (
     AlreadyExists,
@@ -107,6 +108,9 @@ class Registration:
     unsafe_allowed_by: Caller | None = None
     # The text of a DVC file the caller names: its data dependencies become datasets.
     dvc_file: bytes = b""
+    # When the version was created in the registry it is imported from: its create_time instead
+    # of now (admin only), recorded in the audit trail as `version.source_time`.
+    source_create_time: datetime | None = None
 
 
 @dataclass
@@ -248,6 +252,11 @@ class VersionUseCases:
                                   "or keep_in_place", reason="CONFLICTING_SOURCES", field="uploaded_files")  # fmt: skip
         if registration.unsafe_allowed_by is not None:
             check_may_allow(registration.unsafe_allowed_by)
+        if registration.source_create_time is not None:
+            # A time from elsewhere rewrites what the registry says happened when: an import's
+            # call, made by whoever answers for the whole registry.
+            authorize(registration.caller, Role.ADMIN, "recording a version's create time from its source",
+                      field="source_create_time")  # fmt: skip
         if not registration.uploaded and not registration.source_path and not draft.storage_uri:
             raise InvalidArgument(
                 "give a source_path for the daemon to hash, or a storage_uri for metadata-only registration",
@@ -376,7 +385,7 @@ class VersionUseCases:
             change_kind=kind,
             parents=parents,
             request_id=registration.request_id,
-            create_time=now,
+            create_time=registration.source_create_time or now,
             update_time=now,
         )
         version.summarize_files()
@@ -390,6 +399,9 @@ class VersionUseCases:
         if allowed_by is not None and any(runs_code(flag) for f in version.files for flag in f.flags):
             # Who let code-running content in, and which: the payload's files carry the flags.
             core.event(tx, effects, "version.unsafe_allowed", subject, model_id, allowed_by, version)
+        if registration.source_create_time is not None:
+            # Said apart, so the trail tells a time taken from the source from one the daemon kept.
+            core.event(tx, effects, "version.source_time", subject, model_id, registration.caller, version)
         tx.insert_version(version)
         tx.insert_metrics(model_id, number, series, version.metrics, replace_summary=False)
         self._write_lineage(tx, version)

@@ -47,6 +47,8 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         model = await self.registry.models.create(
             request.model_id, description=given.description, tags=dict(given.tags), owner=given.owner,
             stages=list(given.stages), request_id=request.request_id, caller=caller_of(context),
+            source_create_time=(convert.from_timestamp(request.source_create_time)
+                                if request.HasField("source_create_time") else None),
         )  # fmt: skip
         return convert.model_to_proto(model)
 
@@ -372,4 +374,7 @@ def _registration(request: registry_pb2.RegisterModelVersionRequest, caller: Cal
         unsafe_allowed_by=caller if request.allow_unsafe else None,
         uploaded=[ArtifactFile(f.path, f.size, f.sha256) for f in request.uploaded_files],
         dvc_file=request.dvc_file,
+        source_create_time=(
+            convert.from_timestamp(request.source_create_time) if request.HasField("source_create_time") else None
+        ),
     )

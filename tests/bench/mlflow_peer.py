@@ -1,7 +1,7 @@
 """The MLflow Model Registry as a peer in `make bench`, measured from its own venv in the same run.
 
-MLflow is never a dependency of studbook: it lives in a separate virtualenv under `.bench/`
-(git-ignored), built once, and the measuring is done by mlflow_driver.py running inside it.
+MLflow is never a dependency of studbook: it lives in a virtualenv of its own (tests/support/mlflow_venv.py,
+shared with the tests), and the measuring is done by mlflow_driver.py running inside it.
 """
 
 from __future__ import annotations
@@ -9,32 +9,22 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
-VENV = REPO / ".bench" / "mlflow-venv"
-DRIVER = Path(__file__).with_name("mlflow_driver.py")
+from tests.support import mlflow_venv
 
-# The lightest install with a SQL-backed registry: SqlAlchemyStore needs sqlalchemy and alembic
-# (schema migrations), which mlflow-skinny leaves out. Pinned so runs stay comparable over time.
-CORE = ("mlflow-skinny==3.17.2", "sqlalchemy==2.1.9", "alembic==1.20.1")
-# `mlflow server` imports these at start-up even for a registry-only backend (its gateway and
-# GenAI routes import numpy and pandas); huey is left out because the driver turns job execution off.
-# Optional: without them only the in-process figures exist.
-SERVER = ("flask==3.1.3", "flask-cors==6.0.5", "graphene==3.4.3", "aiohttp==3.14.5", "numpy==2.4.6", "pandas==3.1.1")
-INSTALL_TIMEOUT_S = 900
+DRIVER = Path(__file__).with_name("mlflow_driver.py")
 # The driver budgets itself to about 4 minutes on 2 cores; past this something is stuck.
 RUN_TIMEOUT_S = 420
 VERSIONS = 10_000
 
 
 class PeerUnavailable(RuntimeError):
-    """MLflow could not be installed or run here; the message says why, in one line."""
+    """MLflow could not be run here; the message says why, in one line."""
 
 
 def bench_mlflow(
@@ -47,37 +37,20 @@ def bench_mlflow(
     "MLflow peer: not available (<reason>)".
     """
     report = on_unavailable or _print_unavailable
-    cached = _stamp_matches("core", CORE) and _stamp_matches("server", SERVER)
+    cached = mlflow_venv.is_built(server=True)
     try:
         started = time.perf_counter()
-        python, server_problem = ensure_venv()
+        python, server_problem = mlflow_venv.ensure_venv()
         install_s = time.perf_counter() - started
         figures = run_driver(python, Path(workdir), versions=versions, rest=server_problem is None)
-    except PeerUnavailable as exc:
+    except (PeerUnavailable, mlflow_venv.MlflowUnavailable) as exc:
         report(str(exc))
         return None
     if server_problem:
         figures["rest"] = {"skipped": server_problem}
     figures["install_s"] = 0.0 if cached else round(install_s, 1)
-    figures["packages"] = list(CORE) if server_problem else list(CORE + SERVER)
+    figures["packages"] = list(mlflow_venv.CORE) if server_problem else list(mlflow_venv.CORE + mlflow_venv.SERVER)
     return figures
-
-
-def ensure_venv() -> tuple[Path, str | None]:
-    """Builds the venv once; returns its interpreter and why the server extras are missing, if they are."""
-    python = VENV / "bin" / "python"
-    if not (python.exists() and _stamp_matches("core", CORE)):
-        shutil.rmtree(VENV, ignore_errors=True)  # a half-built or differently pinned venv is rebuilt whole
-        _run([shutil.which("python3.11") or sys.executable, "-m", "venv", str(VENV)], "creating the venv")
-        _pip(python, CORE)
-        _write_stamp("core", CORE)
-    if not _stamp_matches("server", SERVER):
-        try:
-            _pip(python, SERVER)
-        except PeerUnavailable as exc:
-            return python, str(exc)  # tried again next run: no stamp was written
-        _write_stamp("server", SERVER)
-    return python, None
 
 
 def run_driver(python: Path, workdir: Path, *, versions: int, rest: bool) -> dict[str, Any]:
@@ -96,7 +69,7 @@ def run_driver(python: Path, workdir: Path, *, versions: int, rest: bool) -> dic
             _stop(driver)
         shutil.rmtree(scratch, ignore_errors=True)
     if driver.returncode != 0:
-        raise PeerUnavailable(f"the MLflow run failed: {_last_line(stderr)}")
+        raise PeerUnavailable(f"the MLflow run failed: {mlflow_venv.last_line(stderr)}")
     try:
         figures: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError) as exc:
@@ -170,34 +143,3 @@ def _stop(driver: subprocess.Popen[str]) -> None:
 
 def _print_unavailable(reason: str) -> None:
     print(f"MLflow peer: not available ({reason})")
-
-
-def _pip(python: Path, packages: tuple[str, ...]) -> None:
-    _run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *packages],
-         f"installing {' '.join(packages)}")  # fmt: skip
-
-
-def _run(command: list[str], doing: str) -> None:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S)
-    except subprocess.TimeoutExpired as exc:
-        raise PeerUnavailable(f"{doing} took over {INSTALL_TIMEOUT_S} s") from exc
-    except OSError as exc:
-        raise PeerUnavailable(f"{doing}: {exc}") from exc
-    if done.returncode != 0:
-        raise PeerUnavailable(f"{doing} failed: {_last_line(done.stderr)}")
-
-
-def _last_line(text: str) -> str:
-    # pip and tracebacks put the useful sentence last; earlier lines are warnings and frames.
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no message"
-
-
-def _stamp_matches(step: str, packages: tuple[str, ...]) -> bool:
-    stamp = VENV / f".{step}-installed"
-    return stamp.exists() and stamp.read_text() == "\n".join(packages)
-
-
-def _write_stamp(step: str, packages: tuple[str, ...]) -> None:
-    (VENV / f".{step}-installed").write_text("\n".join(packages))

@@ -508,6 +508,28 @@ def build_parser() -> argparse.ArgumentParser:
     catalog_copy.add_argument("--to", dest="destination", required=True, metavar="DST",
                               help="a new or empty data dir, or an empty PostgreSQL database")  # fmt: skip
 
+    import_help = ("bring in models from other systems, through the daemon's API: "
+                   "`import mlflow SOURCE`, `import hf PATH`, `import wandb PATH`")  # fmt: skip
+    imports = command("import", cmd_import_mlflow, import_help)
+    import_commands = imports.add_subparsers(dest="import_command", metavar="SOURCE", required=True)
+    for name, module in (("hf", "import_hf"), ("wandb", "import_wandb")):
+        source = import_module(f"studbook.cli.{module}")
+        sub = import_commands.add_parser(name, help=source.HELP, description=source.HELP, epilog=source.EPILOG,
+                                         formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])  # fmt: skip
+        sub.set_defaults(handler=partial(cmd_import, module=module))
+        source.add_arguments(sub)
+    mlflow_help = ("import MLflow's registered models, versions, tags, aliases, stages, runs and files; "
+                   "again later, only what is new")  # fmt: skip
+    mlflow = import_commands.add_parser("mlflow", help=mlflow_help, description=mlflow_help, parents=[common])
+    mlflow.set_defaults(handler=cmd_import_mlflow)
+    mlflow.add_argument("source", metavar="SOURCE", help="a tracking server (http://host:5000), a database "
+                        "(sqlite:///mlflow.db, postgresql://user@host/db) or an mlflow-export-import folder")  # fmt: skip
+    mlflow.add_argument("--dry-run", action="store_true", help="say what would be imported; change nothing")
+    mlflow.add_argument("--model", action="append", default=[], metavar="NAME",
+                        help="only this registered model (MLflow's name or the studbook id); repeatable")  # fmt: skip
+    mlflow.add_argument("--allow-unsafe", action="store_true", help="import versions whose files run code when "
+                        "loaded (pickles); maintainer role, recorded in the audit trail")  # fmt: skip
+
     register = command("register", cmd_register, "register a version from a file or folder, or a URI")
     register.add_argument("model", type=model_ref)
     register.add_argument("path", nargs="?", help="model file or folder; the daemon hashes, inspects and keeps it")
@@ -544,15 +566,6 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
     register.add_argument("--dvc", metavar="FILE",
                           help="a dvc.lock or .dvc file: its data dependencies become datasets and data versions")  # fmt: skip
-
-    importing = command("import", cmd_import, "bring in models from other systems: one SOURCE subcommand each")
-    sources = importing.add_subparsers(dest="import_source", metavar="SOURCE", required=True)
-    for name, module in (("hf", "import_hf"), ("wandb", "import_wandb")):
-        source = import_module(f"studbook.cli.{module}")
-        sub = sources.add_parser(name, help=source.HELP, description=source.HELP, epilog=source.EPILOG,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, parents=[common])  # fmt: skip
-        sub.set_defaults(handler=partial(cmd_import, module=module))
-        source.add_arguments(sub)
 
     promote = command("promote", cmd_promote, "move a version into a stage or point an alias at it")
     promote.add_argument("version", type=exact_version_ref)
@@ -1237,6 +1250,13 @@ def cmd_catalog(args: argparse.Namespace, ctx: Context) -> int:
     argv = launcher.catalog_copy_argv(args.source, args.destination, as_json=ctx.as_json)
     launcher.exec_daemon(argv)
     return EXIT_OK  # not reached: exec replaces this process
+
+
+def cmd_import_mlflow(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli.importers import command
+
+    return command.run_mlflow_import(args.source, ctx.client, as_json=ctx.as_json, dry_run=args.dry_run,
+                                     allow_unsafe=args.allow_unsafe, only=args.model, out=ctx.out)  # fmt: skip
 
 
 def _promotion_exit(promotion: Any) -> int:

@@ -132,9 +132,13 @@ def create_model(
     owner: str = "",
     stages: Iterable[str] | None = None,
     request_id: str | None = None,
+    source_create_time: datetime | None = None,
 ) -> Call[resources_pb2.Model]:
+    """`source_create_time`: when the model was created in the registry it is imported from (admin only)."""
     model = resources_pb2.Model(description=description, tags=dict(tags or {}), owner=owner, stages=list(stages or []))
     request = registry_pb2.CreateModelRequest(model_id=model_id, model=model, request_id=request_id or new_request_id())
+    if source_create_time is not None:
+        request.source_create_time.CopyFrom(timestamp(source_create_time))
     return Call("ModelService", "CreateModel", request, idempotent=True)
 
 

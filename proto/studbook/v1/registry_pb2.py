@@ -23,11 +23,12 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from studbook.v1 import resources_pb2 as studbook_dot_v1_dot_resources__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1astudbook/v1/registry.proto\x12\x0bstudbook.v1\x1a google/protobuf/field_mask.proto\x1a\x17google/rpc/status.proto\x1a\x1bstudbook/v1/resources.proto\"]\n\x12\x43reateModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.studbook.v1.Model\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"s\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x15\n\rshow_archived\x18\x05 \x01(\x08\"e\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.studbook.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"h\n\x12UpdateModelRequest\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.studbook.v1.Model\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"1\n\x13\x41rchiveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"1\n\x13RestoreModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"?\n\x12\x44\x65leteModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"/\n\x13\x44\x65leteModelResponse\x12\x18\n\x10\x64\x65leted_versions\x18\x01 \x01(\x03\"\x94\x02\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0bsource_path\x18\x02 \x01(\t\x12*\n\x07version\x18\x03 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06semver\x18\x05 \x01(\t\x12\x0e\n\x06number\x18\x06 \x01(\x03\x12\x15\n\rkeep_in_place\x18\x07 \x01(\x08\x12\x31\n\x0euploaded_files\x18\x08 \x03(\x0b\x32\x19.studbook.v1.ArtifactFile\x12\x14\n\x0c\x61llow_unsafe\x18\t \x01(\x08\x12\x10\n\x08\x64vc_file\x18\n \x01(\x0c\"[\n\x1cRegisterModelVersionResponse\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Z\n\x1cRegisterModelVersionsRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.studbook.v1.RegisterModelVersionRequest\"Y\n\x1dRegisterModelVersionsResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.studbook.v1.RegisterModelVersionResult\"\x8c\x01\n\x1aRegisterModelVersionResult\x12?\n\nregistered\x18\x01 \x01(\x0b\x32).studbook.v1.RegisterModelVersionResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"&\n\x16GetModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xae\x01\n\x18ListModelVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\x12\x15\n\rshow_archived\x18\x06 \x01(\x08\x12\x14\n\x0csummary_only\x18\x07 \x01(\x08\x12\x0c\n\x04skip\x18\x08 \x01(\x05\"u\n\x19ListModelVersionsResponse\x12+\n\x08versions\x18\x01 \x03(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"x\n\x19UpdateModelVersionRequest\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"8\n\x1a\x41rchiveModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x11LogMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x07metrics\x18\x02 \x03(\x0b\x32\x13.studbook.v1.Metric\"$\n\x12LogMetricsResponse\x12\x0e\n\x06logged\x18\x01 \x01(\x03\">\n\x12ListMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05split\x18\x03 \x01(\t\";\n\x13ListMetricsResponse\x12$\n\x07metrics\x18\x01 \x03(\x0b\x32\x13.studbook.v1.Metric\"8\n\x18\x44iffModelVersionsRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"a\n\x0bValueChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x0c\n\x04\x62\x61se\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"\xfd\x01\n\x0cMetricChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05split\x18\x02 \x01(\t\x12\'\n\x06\x63hange\x18\x03 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x11\n\x04\x62\x61se\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05\x64\x65lta\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x1b\n\x0erelative_delta\x18\x07 \x01(\x01H\x03\x88\x01\x01\x12\x13\n\x06\x62\x65tter\x18\x08 \x01(\x08H\x04\x88\x01\x01\x42\x07\n\x05_baseB\t\n\x07_targetB\x08\n\x06_deltaB\x11\n\x0f_relative_deltaB\t\n\x07_better\"\xaa\x01\n\nFileChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x13\n\x0b\x62\x61se_sha256\x18\x03 \x01(\t\x12\x15\n\rtarget_sha256\x18\x04 \x01(\t\x12\x11\n\tbase_size\x18\x05 \x01(\x03\x12\x13\n\x0btarget_size\x18\x06 \x01(\x03\x12\x11\n\tbase_path\x18\x07 \x01(\t\"=\n\x16SignatureCompatibility\x12\x12\n\ncompatible\x18\x01 \x01(\x08\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"\xf1\x03\n\x0bVersionDiff\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12(\n\x06params\x18\x03 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07metrics\x18\x04 \x03(\x0b\x32\x19.studbook.v1.MetricChange\x12&\n\x04tags\x18\x05 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12-\n\x0b\x65nvironment\x18\x06 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12\x36\n\tsignature\x18\x07 \x01(\x0b\x32#.studbook.v1.SignatureCompatibility\x12&\n\x05\x66iles\x18\x08 \x03(\x0b\x32\x17.studbook.v1.FileChange\x12\x17\n\x0fmodel_card_diff\x18\t \x01(\t\x12\x13\n\x0b\x62\x61se_semver\x18\n \x01(\t\x12\x15\n\rtarget_semver\x18\x0b \x01(\t\x12\x1c\n\x14model_card_truncated\x18\x0c \x01(\x08\x12(\n\x06\x66ormat\x18\r \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07tensors\x18\x0e \x03(\x0b\x32\x19.studbook.v1.TensorChange\"\x99\x01\n\x0cTensorChange\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x12\n\nbase_dtype\x18\x03 \x01(\t\x12\x14\n\x0ctarget_dtype\x18\x04 \x01(\t\x12\x12\n\nbase_shape\x18\x05 \x03(\x03\x12\x14\n\x0ctarget_shape\x18\x06 \x03(\x03*\x8d\x01\n\nChangeType\x12\x1b\n\x17\x43HANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_TYPE_ADDED\x10\x01\x12\x17\n\x13\x43HANGE_TYPE_REMOVED\x10\x02\x12\x17\n\x13\x43HANGE_TYPE_CHANGED\x10\x03\x12\x19\n\x15\x43HANGE_TYPE_UNCHANGED\x10\x04\x32\x81\x04\n\x0cModelService\x12\x42\n\x0b\x43reateModel\x12\x1f.studbook.v1.CreateModelRequest\x1a\x12.studbook.v1.Model\x12<\n\x08GetModel\x12\x1c.studbook.v1.GetModelRequest\x1a\x12.studbook.v1.Model\x12M\n\nListModels\x12\x1e.studbook.v1.ListModelsRequest\x1a\x1f.studbook.v1.ListModelsResponse\x12\x42\n\x0bUpdateModel\x12\x1f.studbook.v1.UpdateModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0c\x41rchiveModel\x12 .studbook.v1.ArchiveModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0cRestoreModel\x12 .studbook.v1.RestoreModelRequest\x1a\x12.studbook.v1.Model\x12P\n\x0b\x44\x65leteModel\x12\x1f.studbook.v1.DeleteModelRequest\x1a .studbook.v1.DeleteModelResponse2\xcf\x06\n\x0eVersionService\x12k\n\x14RegisterModelVersion\x12(.studbook.v1.RegisterModelVersionRequest\x1a).studbook.v1.RegisterModelVersionResponse\x12n\n\x15RegisterModelVersions\x12).studbook.v1.RegisterModelVersionsRequest\x1a*.studbook.v1.RegisterModelVersionsResponse\x12Q\n\x0fGetModelVersion\x12#.studbook.v1.GetModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12\x62\n\x11ListModelVersions\x12%.studbook.v1.ListModelVersionsRequest\x1a&.studbook.v1.ListModelVersionsResponse\x12W\n\x12UpdateModelVersion\x12&.studbook.v1.UpdateModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12Y\n\x13\x41rchiveModelVersion\x12\'.studbook.v1.ArchiveModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12M\n\nLogMetrics\x12\x1e.studbook.v1.LogMetricsRequest\x1a\x1f.studbook.v1.LogMetricsResponse\x12P\n\x0bListMetrics\x12\x1f.studbook.v1.ListMetricsRequest\x1a .studbook.v1.ListMetricsResponse\x12T\n\x11\x44iffModelVersions\x12%.studbook.v1.DiffModelVersionsRequest\x1a\x18.studbook.v1.VersionDiffB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1astudbook/v1/registry.proto\x12\x0bstudbook.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bstudbook/v1/resources.proto\"\x95\x01\n\x12\x43reateModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.studbook.v1.Model\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x36\n\x12source_create_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"s\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x15\n\rshow_archived\x18\x05 \x01(\x08\"e\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.studbook.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"h\n\x12UpdateModelRequest\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.studbook.v1.Model\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"1\n\x13\x41rchiveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"1\n\x13RestoreModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"?\n\x12\x44\x65leteModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"/\n\x13\x44\x65leteModelResponse\x12\x18\n\x10\x64\x65leted_versions\x18\x01 \x01(\x03\"\xcc\x02\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0bsource_path\x18\x02 \x01(\t\x12*\n\x07version\x18\x03 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06semver\x18\x05 \x01(\t\x12\x0e\n\x06number\x18\x06 \x01(\x03\x12\x15\n\rkeep_in_place\x18\x07 \x01(\x08\x12\x31\n\x0euploaded_files\x18\x08 \x03(\x0b\x32\x19.studbook.v1.ArtifactFile\x12\x14\n\x0c\x61llow_unsafe\x18\t \x01(\x08\x12\x10\n\x08\x64vc_file\x18\n \x01(\x0c\x12\x36\n\x12source_create_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"[\n\x1cRegisterModelVersionResponse\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Z\n\x1cRegisterModelVersionsRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.studbook.v1.RegisterModelVersionRequest\"Y\n\x1dRegisterModelVersionsResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.studbook.v1.RegisterModelVersionResult\"\x8c\x01\n\x1aRegisterModelVersionResult\x12?\n\nregistered\x18\x01 \x01(\x0b\x32).studbook.v1.RegisterModelVersionResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"&\n\x16GetModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xae\x01\n\x18ListModelVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\x12\x15\n\rshow_archived\x18\x06 \x01(\x08\x12\x14\n\x0csummary_only\x18\x07 \x01(\x08\x12\x0c\n\x04skip\x18\x08 \x01(\x05\"u\n\x19ListModelVersionsResponse\x12+\n\x08versions\x18\x01 \x03(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"x\n\x19UpdateModelVersionRequest\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"8\n\x1a\x41rchiveModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x11LogMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x07metrics\x18\x02 \x03(\x0b\x32\x13.studbook.v1.Metric\"$\n\x12LogMetricsResponse\x12\x0e\n\x06logged\x18\x01 \x01(\x03\">\n\x12ListMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05split\x18\x03 \x01(\t\";\n\x13ListMetricsResponse\x12$\n\x07metrics\x18\x01 \x03(\x0b\x32\x13.studbook.v1.Metric\"8\n\x18\x44iffModelVersionsRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"a\n\x0bValueChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x0c\n\x04\x62\x61se\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"\xfd\x01\n\x0cMetricChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05split\x18\x02 \x01(\t\x12\'\n\x06\x63hange\x18\x03 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x11\n\x04\x62\x61se\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05\x64\x65lta\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x1b\n\x0erelative_delta\x18\x07 \x01(\x01H\x03\x88\x01\x01\x12\x13\n\x06\x62\x65tter\x18\x08 \x01(\x08H\x04\x88\x01\x01\x42\x07\n\x05_baseB\t\n\x07_targetB\x08\n\x06_deltaB\x11\n\x0f_relative_deltaB\t\n\x07_better\"\xaa\x01\n\nFileChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x13\n\x0b\x62\x61se_sha256\x18\x03 \x01(\t\x12\x15\n\rtarget_sha256\x18\x04 \x01(\t\x12\x11\n\tbase_size\x18\x05 \x01(\x03\x12\x13\n\x0btarget_size\x18\x06 \x01(\x03\x12\x11\n\tbase_path\x18\x07 \x01(\t\"=\n\x16SignatureCompatibility\x12\x12\n\ncompatible\x18\x01 \x01(\x08\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"\xf1\x03\n\x0bVersionDiff\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12(\n\x06params\x18\x03 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07metrics\x18\x04 \x03(\x0b\x32\x19.studbook.v1.MetricChange\x12&\n\x04tags\x18\x05 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12-\n\x0b\x65nvironment\x18\x06 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12\x36\n\tsignature\x18\x07 \x01(\x0b\x32#.studbook.v1.SignatureCompatibility\x12&\n\x05\x66iles\x18\x08 \x03(\x0b\x32\x17.studbook.v1.FileChange\x12\x17\n\x0fmodel_card_diff\x18\t \x01(\t\x12\x13\n\x0b\x62\x61se_semver\x18\n \x01(\t\x12\x15\n\rtarget_semver\x18\x0b \x01(\t\x12\x1c\n\x14model_card_truncated\x18\x0c \x01(\x08\x12(\n\x06\x66ormat\x18\r \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07tensors\x18\x0e \x03(\x0b\x32\x19.studbook.v1.TensorChange\"\x99\x01\n\x0cTensorChange\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x12\n\nbase_dtype\x18\x03 \x01(\t\x12\x14\n\x0ctarget_dtype\x18\x04 \x01(\t\x12\x12\n\nbase_shape\x18\x05 \x03(\x03\x12\x14\n\x0ctarget_shape\x18\x06 \x03(\x03*\x8d\x01\n\nChangeType\x12\x1b\n\x17\x43HANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_TYPE_ADDED\x10\x01\x12\x17\n\x13\x43HANGE_TYPE_REMOVED\x10\x02\x12\x17\n\x13\x43HANGE_TYPE_CHANGED\x10\x03\x12\x19\n\x15\x43HANGE_TYPE_UNCHANGED\x10\x04\x32\x81\x04\n\x0cModelService\x12\x42\n\x0b\x43reateModel\x12\x1f.studbook.v1.CreateModelRequest\x1a\x12.studbook.v1.Model\x12<\n\x08GetModel\x12\x1c.studbook.v1.GetModelRequest\x1a\x12.studbook.v1.Model\x12M\n\nListModels\x12\x1e.studbook.v1.ListModelsRequest\x1a\x1f.studbook.v1.ListModelsResponse\x12\x42\n\x0bUpdateModel\x12\x1f.studbook.v1.UpdateModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0c\x41rchiveModel\x12 .studbook.v1.ArchiveModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0cRestoreModel\x12 .studbook.v1.RestoreModelRequest\x1a\x12.studbook.v1.Model\x12P\n\x0b\x44\x65leteModel\x12\x1f.studbook.v1.DeleteModelRequest\x1a .studbook.v1.DeleteModelResponse2\xcf\x06\n\x0eVersionService\x12k\n\x14RegisterModelVersion\x12(.studbook.v1.RegisterModelVersionRequest\x1a).studbook.v1.RegisterModelVersionResponse\x12n\n\x15RegisterModelVersions\x12).studbook.v1.RegisterModelVersionsRequest\x1a*.studbook.v1.RegisterModelVersionsResponse\x12Q\n\x0fGetModelVersion\x12#.studbook.v1.GetModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12\x62\n\x11ListModelVersions\x12%.studbook.v1.ListModelVersionsRequest\x1a&.studbook.v1.ListModelVersionsResponse\x12W\n\x12UpdateModelVersion\x12&.studbook.v1.UpdateModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12Y\n\x13\x41rchiveModelVersion\x12\'.studbook.v1.ArchiveModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12M\n\nLogMetrics\x12\x1e.studbook.v1.LogMetricsRequest\x1a\x1f.studbook.v1.LogMetricsResponse\x12P\n\x0bListMetrics\x12\x1f.studbook.v1.ListMetricsRequest\x1a .studbook.v1.ListMetricsResponse\x12T\n\x11\x44iffModelVersions\x12%.studbook.v1.DiffModelVersionsRequest\x1a\x18.studbook.v1.VersionDiffB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,70 +36,70 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'studbook.v1.registry_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
-  _globals['_CHANGETYPE']._serialized_start=3557
-  _globals['_CHANGETYPE']._serialized_end=3698
-  _globals['_CREATEMODELREQUEST']._serialized_start=131
-  _globals['_CREATEMODELREQUEST']._serialized_end=224
-  _globals['_GETMODELREQUEST']._serialized_start=226
-  _globals['_GETMODELREQUEST']._serialized_end=257
-  _globals['_LISTMODELSREQUEST']._serialized_start=259
-  _globals['_LISTMODELSREQUEST']._serialized_end=374
-  _globals['_LISTMODELSRESPONSE']._serialized_start=376
-  _globals['_LISTMODELSRESPONSE']._serialized_end=477
-  _globals['_UPDATEMODELREQUEST']._serialized_start=479
-  _globals['_UPDATEMODELREQUEST']._serialized_end=583
-  _globals['_ARCHIVEMODELREQUEST']._serialized_start=585
-  _globals['_ARCHIVEMODELREQUEST']._serialized_end=634
-  _globals['_RESTOREMODELREQUEST']._serialized_start=636
-  _globals['_RESTOREMODELREQUEST']._serialized_end=685
-  _globals['_DELETEMODELREQUEST']._serialized_start=687
-  _globals['_DELETEMODELREQUEST']._serialized_end=750
-  _globals['_DELETEMODELRESPONSE']._serialized_start=752
-  _globals['_DELETEMODELRESPONSE']._serialized_end=799
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=802
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=1078
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=1080
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=1171
-  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_start=1173
-  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_end=1263
-  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_start=1265
-  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_end=1354
-  _globals['_REGISTERMODELVERSIONRESULT']._serialized_start=1357
-  _globals['_REGISTERMODELVERSIONRESULT']._serialized_end=1497
-  _globals['_GETMODELVERSIONREQUEST']._serialized_start=1499
-  _globals['_GETMODELVERSIONREQUEST']._serialized_end=1537
-  _globals['_LISTMODELVERSIONSREQUEST']._serialized_start=1540
-  _globals['_LISTMODELVERSIONSREQUEST']._serialized_end=1714
-  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_start=1716
-  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_end=1833
-  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_start=1835
-  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_end=1955
-  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_start=1957
-  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_end=2013
-  _globals['_LOGMETRICSREQUEST']._serialized_start=2015
-  _globals['_LOGMETRICSREQUEST']._serialized_end=2086
-  _globals['_LOGMETRICSRESPONSE']._serialized_start=2088
-  _globals['_LOGMETRICSRESPONSE']._serialized_end=2124
-  _globals['_LISTMETRICSREQUEST']._serialized_start=2126
-  _globals['_LISTMETRICSREQUEST']._serialized_end=2188
-  _globals['_LISTMETRICSRESPONSE']._serialized_start=2190
-  _globals['_LISTMETRICSRESPONSE']._serialized_end=2249
-  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_start=2251
-  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_end=2307
-  _globals['_VALUECHANGE']._serialized_start=2309
-  _globals['_VALUECHANGE']._serialized_end=2406
-  _globals['_METRICCHANGE']._serialized_start=2409
-  _globals['_METRICCHANGE']._serialized_end=2662
-  _globals['_FILECHANGE']._serialized_start=2665
-  _globals['_FILECHANGE']._serialized_end=2835
-  _globals['_SIGNATURECOMPATIBILITY']._serialized_start=2837
-  _globals['_SIGNATURECOMPATIBILITY']._serialized_end=2898
-  _globals['_VERSIONDIFF']._serialized_start=2901
-  _globals['_VERSIONDIFF']._serialized_end=3398
-  _globals['_TENSORCHANGE']._serialized_start=3401
-  _globals['_TENSORCHANGE']._serialized_end=3554
-  _globals['_MODELSERVICE']._serialized_start=3701
-  _globals['_MODELSERVICE']._serialized_end=4214
-  _globals['_VERSIONSERVICE']._serialized_start=4217
-  _globals['_VERSIONSERVICE']._serialized_end=5064
+  _globals['_CHANGETYPE']._serialized_start=3703
+  _globals['_CHANGETYPE']._serialized_end=3844
+  _globals['_CREATEMODELREQUEST']._serialized_start=165
+  _globals['_CREATEMODELREQUEST']._serialized_end=314
+  _globals['_GETMODELREQUEST']._serialized_start=316
+  _globals['_GETMODELREQUEST']._serialized_end=347
+  _globals['_LISTMODELSREQUEST']._serialized_start=349
+  _globals['_LISTMODELSREQUEST']._serialized_end=464
+  _globals['_LISTMODELSRESPONSE']._serialized_start=466
+  _globals['_LISTMODELSRESPONSE']._serialized_end=567
+  _globals['_UPDATEMODELREQUEST']._serialized_start=569
+  _globals['_UPDATEMODELREQUEST']._serialized_end=673
+  _globals['_ARCHIVEMODELREQUEST']._serialized_start=675
+  _globals['_ARCHIVEMODELREQUEST']._serialized_end=724
+  _globals['_RESTOREMODELREQUEST']._serialized_start=726
+  _globals['_RESTOREMODELREQUEST']._serialized_end=775
+  _globals['_DELETEMODELREQUEST']._serialized_start=777
+  _globals['_DELETEMODELREQUEST']._serialized_end=840
+  _globals['_DELETEMODELRESPONSE']._serialized_start=842
+  _globals['_DELETEMODELRESPONSE']._serialized_end=889
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=892
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=1224
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=1226
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=1317
+  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_start=1319
+  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_end=1409
+  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_start=1411
+  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_end=1500
+  _globals['_REGISTERMODELVERSIONRESULT']._serialized_start=1503
+  _globals['_REGISTERMODELVERSIONRESULT']._serialized_end=1643
+  _globals['_GETMODELVERSIONREQUEST']._serialized_start=1645
+  _globals['_GETMODELVERSIONREQUEST']._serialized_end=1683
+  _globals['_LISTMODELVERSIONSREQUEST']._serialized_start=1686
+  _globals['_LISTMODELVERSIONSREQUEST']._serialized_end=1860
+  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_start=1862
+  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_end=1979
+  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_start=1981
+  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_end=2101
+  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_start=2103
+  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_end=2159
+  _globals['_LOGMETRICSREQUEST']._serialized_start=2161
+  _globals['_LOGMETRICSREQUEST']._serialized_end=2232
+  _globals['_LOGMETRICSRESPONSE']._serialized_start=2234
+  _globals['_LOGMETRICSRESPONSE']._serialized_end=2270
+  _globals['_LISTMETRICSREQUEST']._serialized_start=2272
+  _globals['_LISTMETRICSREQUEST']._serialized_end=2334
+  _globals['_LISTMETRICSRESPONSE']._serialized_start=2336
+  _globals['_LISTMETRICSRESPONSE']._serialized_end=2395
+  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_start=2397
+  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_end=2453
+  _globals['_VALUECHANGE']._serialized_start=2455
+  _globals['_VALUECHANGE']._serialized_end=2552
+  _globals['_METRICCHANGE']._serialized_start=2555
+  _globals['_METRICCHANGE']._serialized_end=2808
+  _globals['_FILECHANGE']._serialized_start=2811
+  _globals['_FILECHANGE']._serialized_end=2981
+  _globals['_SIGNATURECOMPATIBILITY']._serialized_start=2983
+  _globals['_SIGNATURECOMPATIBILITY']._serialized_end=3044
+  _globals['_VERSIONDIFF']._serialized_start=3047
+  _globals['_VERSIONDIFF']._serialized_end=3544
+  _globals['_TENSORCHANGE']._serialized_start=3547
+  _globals['_TENSORCHANGE']._serialized_end=3700
+  _globals['_MODELSERVICE']._serialized_start=3847
+  _globals['_MODELSERVICE']._serialized_end=4360
+  _globals['_VERSIONSERVICE']._serialized_start=4363
+  _globals['_VERSIONSERVICE']._serialized_end=5210
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,7 @@
+import datetime
+
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
 from studbook.v1 import resources_pb2 as _resources_pb2
 from google.protobuf.internal import containers as _containers
@@ -24,14 +27,16 @@ CHANGE_TYPE_CHANGED: ChangeType
 CHANGE_TYPE_UNCHANGED: ChangeType
 
 class CreateModelRequest(_message.Message):
-    __slots__ = ("model_id", "model", "request_id")
+    __slots__ = ("model_id", "model", "request_id", "source_create_time")
     MODEL_ID_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     model_id: str
     model: _resources_pb2.Model
     request_id: str
-    def __init__(self, model_id: _Optional[str] = ..., model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+    source_create_time: _timestamp_pb2.Timestamp
+    def __init__(self, model_id: _Optional[str] = ..., model: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., request_id: _Optional[str] = ..., source_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class GetModelRequest(_message.Message):
     __slots__ = ("name",)
@@ -104,7 +109,7 @@ class DeleteModelResponse(_message.Message):
     def __init__(self, deleted_versions: _Optional[int] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe", "dvc_file")
+    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe", "dvc_file", "source_create_time")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +120,7 @@ class RegisterModelVersionRequest(_message.Message):
     UPLOADED_FILES_FIELD_NUMBER: _ClassVar[int]
     ALLOW_UNSAFE_FIELD_NUMBER: _ClassVar[int]
     DVC_FILE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     parent: str
     source_path: str
     version: _resources_pb2.ModelVersion
@@ -125,7 +131,8 @@ class RegisterModelVersionRequest(_message.Message):
     uploaded_files: _containers.RepeatedCompositeFieldContainer[_resources_pb2.ArtifactFile]
     allow_unsafe: bool
     dvc_file: bytes
-    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ..., dvc_file: _Optional[bytes] = ...) -> None: ...
+    source_create_time: _timestamp_pb2.Timestamp
+    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ..., dvc_file: _Optional[bytes] = ..., source_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RegisterModelVersionResponse(_message.Message):
     __slots__ = ("version", "created")

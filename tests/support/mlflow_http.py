@@ -9,8 +9,13 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from pathlib import Path
+
 import grpc
 from studbook.v1 import access_pb2, access_pb2_grpc
+from support.net import free_port
+
+from conftest import Daemon, start_daemon  # type: ignore[import-not-found]
 
 ROLES = ("viewer", "contributor", "maintainer", "approver", "admin")
 
@@ -88,3 +93,12 @@ def _answer(status: int, raw: bytes) -> Answer:
     except ValueError:
         body = None
     return Answer(status, body, raw)
+
+
+def start_with_mlflow(root: Path, *extra: str) -> tuple[Daemon, MlflowHttp]:
+    """A daemon in `root` serving the MLflow endpoint on a free loopback port; a token per role."""
+    port = free_port()
+    daemon = start_daemon(root / "data", root / "s.sock", "--mlflow-listen", f"127.0.0.1:{port}", *extra)
+    with daemon.channel() as channel:
+        tokens = {role: create_token(channel, f"mlflow-{role}", role) for role in ROLES}
+    return daemon, MlflowHttp(f"http://127.0.0.1:{port}", tokens)

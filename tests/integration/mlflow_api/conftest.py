@@ -8,18 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.mlflow_http import ROLES, MlflowHttp, create_token
-from support.net import free_port
+from support.mlflow_http import MlflowHttp, start_with_mlflow
 
-from conftest import Daemon, start_daemon, stop_daemon
-
-
-def start_with_mlflow(root: Path, *extra: str) -> tuple[Daemon, MlflowHttp]:
-    port = free_port()
-    daemon = start_daemon(root / "data", root / "s.sock", "--mlflow-listen", f"127.0.0.1:{port}", *extra)
-    with daemon.channel() as channel:
-        tokens = {role: create_token(channel, f"mlflow-{role}", role) for role in ROLES}
-    return daemon, MlflowHttp(f"http://127.0.0.1:{port}", tokens)
+from conftest import Daemon, stop_daemon
 
 
 @pytest.fixture(scope="module")

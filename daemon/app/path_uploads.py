@@ -137,7 +137,9 @@ class PathUploads:
             dirs.sort()
             for name in sorted(names):
                 if name.endswith(POINTER):
-                    rel = os.path.relpath(os.path.join(current, name.removesuffix(POINTER)), folder).replace(os.sep, "/")
+                    rel = os.path.relpath(os.path.join(current, name.removesuffix(POINTER)), folder).replace(
+                        os.sep, "/"
+                    )
                     found = self._read_pointer(f"{path}/{rel}")
                     files.append(ArtifactFile(rel, found.size, found.sha256))
         return files

@@ -44,7 +44,7 @@ def _version_entries(version: ModelVersion, sub: str) -> list[Entry]:
     for file in version.files:
         if not file.path.startswith(prefix):
             continue
-        name, slash, _ = file.path[len(prefix):].partition("/")
+        name, slash, _ = file.path[len(prefix) :].partition("/")
         entries.setdefault(name, Entry(name, True) if slash else Entry(name, False, file.size))
     return [entries[name] for name in sorted(entries)]
 

@@ -134,7 +134,9 @@ async def delete_registered_model_tag(registry: Registry, call: Call) -> JSON:
     return {}
 
 
-async def _edit_model_tags(registry: Registry, caller: Caller, name: str, edit: Callable[[dict[str, str]], object]) -> None:
+async def _edit_model_tags(
+    registry: Registry, caller: Caller, name: str, edit: Callable[[dict[str, str]], object]
+) -> None:
     for attempt in range(TAG_RETRIES):
         model = _model(registry, name)
         tags = dict(model.tags)

@@ -73,7 +73,7 @@ class _Reader:
     def keyword(self, word: str) -> bool:
         self.skip()
         end = self.pos + len(word)
-        if self.text[self.pos:end].upper() == word and not _continues_word(self.text, end):
+        if self.text[self.pos : end].upper() == word and not _continues_word(self.text, end):
             self.pos = end
             return True
         return False
@@ -211,8 +211,12 @@ def _value_list(reader: _Reader, attribute: str) -> tuple[str | int, ...]:
 # MLflow's attribute -> studbook's field, per search.
 _FIELDS: dict[Resource, dict[str, str]] = {
     "registered_models": {"name": "name"},
-    "model_versions": {"name": "model", "version_number": "number", "run_id": "run_id",
-                       "source_path": "created_from"},  # fmt: skip
+    "model_versions": {
+        "name": "model",
+        "version_number": "number",
+        "run_id": "run_id",
+        "source_path": "created_from",
+    },  # fmt: skip
 }
 # Fields whose values studbook keeps in lower case (model names), so ILIKE is LIKE on the lowered pattern.
 _LOWER_CASE = frozenset({"name", "model"})
@@ -265,10 +269,19 @@ def _like(field: str, pattern: str, *, case_blind: bool) -> Expr:
 # --- order_by -------------------------------------------------------------------------
 
 _ORDER_FIELDS: dict[Resource, dict[str, str]] = {
-    "registered_models": {"name": "name", "timestamp": "update_time", "last_updated_timestamp": "update_time",
-                          "creation_timestamp": "create_time"},  # fmt: skip
-    "model_versions": {"name": "model", "version_number": "number", "timestamp": "create_time",
-                       "creation_timestamp": "create_time", "last_updated_timestamp": "update_time"},  # fmt: skip
+    "registered_models": {
+        "name": "name",
+        "timestamp": "update_time",
+        "last_updated_timestamp": "update_time",
+        "creation_timestamp": "create_time",
+    },  # fmt: skip
+    "model_versions": {
+        "name": "model",
+        "version_number": "number",
+        "timestamp": "create_time",
+        "creation_timestamp": "create_time",
+        "last_updated_timestamp": "update_time",
+    },  # fmt: skip
 }
 DEFAULT_ORDER: dict[Resource, str] = {"registered_models": "name", "model_versions": "model, number desc"}
 _ORDER_TERM = re.compile(r"\s*(?:attributes\.)?([A-Za-z_]+)\s*(?:\s(ASC|DESC))?\s*", re.IGNORECASE)

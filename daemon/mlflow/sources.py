@@ -27,7 +27,7 @@ def artifact_path_of(uri: str) -> str | None:
     """`mlflow-artifacts:/a/b` (or `mlflow-artifacts://host/a/b`) -> `a/b`; None for other schemes."""
     if not uri.startswith(ARTIFACTS_SCHEME):
         return None
-    rest = uri[len(ARTIFACTS_SCHEME):]
+    rest = uri[len(ARTIFACTS_SCHEME) :]
     if rest.startswith("//"):
         rest = rest[2:].partition("/")[2]  # the host names this server
     return rest.strip("/")

@@ -7,15 +7,14 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from pathlib import Path
-
 import grpc
-from studbook.v1 import access_pb2, access_pb2_grpc
-from support.net import free_port
-
 from conftest import Daemon, start_daemon  # type: ignore[import-not-found]
+from studbook.v1 import access_pb2, access_pb2_grpc
+
+from support.net import free_port
 
 ROLES = ("viewer", "contributor", "maintainer", "approver", "admin")
 

@@ -107,8 +107,18 @@ def test_translations(resource: str, mlflow: str, studbook: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["name = 'a' OR name = 'b'", "(name = 'a')", "name == 'a'", "version_number = 'x'", "run_id = 'a'",
-     "name = 'unterminated", "tags. = 'a'", "name IN 'a'", "name IN ('a'", "tags.t ILIKE 'anchored%'"],
+    [
+        "name = 'a' OR name = 'b'",
+        "(name = 'a')",
+        "name == 'a'",
+        "version_number = 'x'",
+        "run_id = 'a'",
+        "name = 'unterminated",
+        "tags. = 'a'",
+        "name IN 'a'",
+        "name IN ('a'",
+        "tags.t ILIKE 'anchored%'",
+    ],
 )
 def test_refusals(text: str) -> None:
     with pytest.raises(MlflowError) as refused:

@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.mlflow_http import MlflowHttp, start_with_mlflow
-
 from conftest import Daemon, stop_daemon
+from support.mlflow_http import MlflowHttp, start_with_mlflow
 
 
 @pytest.fixture(scope="module")

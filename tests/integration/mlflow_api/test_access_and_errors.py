@@ -4,10 +4,9 @@ requests it cannot serve."""
 from __future__ import annotations
 
 import pytest
+from conftest import Daemon  # type: ignore[import-not-found]
 from studbook.v1 import audit_pb2, audit_pb2_grpc
 from support.mlflow_http import MlflowHttp
-
-from conftest import Daemon  # type: ignore[import-not-found]
 
 
 def test_a_call_without_a_token_is_unauthenticated(api: MlflowHttp) -> None:

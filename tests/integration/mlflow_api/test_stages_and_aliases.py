@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.mlflow_http import MlflowHttp, start_with_mlflow
-
 from conftest import stop_daemon  # type: ignore[import-not-found]
+from support.mlflow_http import MlflowHttp, start_with_mlflow
 
 POLICY = """
 [[models]]

@@ -443,8 +443,8 @@ async def serve(settings: Settings) -> None:
             await watcher.start()
         log.info("studbook daemon serving %s (data in %s, catalog %s)", served, settings.data_dir,
                  registry.catalog.location)  # fmt: skip
-        if credentials is not None and not registry.access.list_tokens(show_revoked=False):
-            # Every TCP call needs a token, so until one exists the port refuses everyone.
+        if (credentials or mlflow_plan) is not None and not registry.access.list_tokens(show_revoked=False):
+            # Every TCP or HTTP call needs a token, so until one exists the ports refuse everyone.
             log.warning("no token exists yet, so every call over TCP is refused; create one with "
                         "`studbook token create --name NAME --role ROLE` on this machine")  # fmt: skip
         print(f"studbook daemon ready on {served}", file=sys.stderr, flush=True)

@@ -155,7 +155,8 @@ async def get_latest_versions(registry: Registry, call: Call) -> JSON:
     p = call.params
     model = _model(registry, p.text("name", required=True))
     stages = [canonical(s) for s in p.strings("stages")]
-    return {"model_versions": [shapes.model_version(v, model) for v in await latest_versions(registry, model, stages)]}
+    found = [shapes.model_version(v, model) for v in await latest_versions(registry, model, stages)]
+    return _page({"model_versions": found}, "")
 
 
 async def latest_versions(registry: Registry, model: Model, stages: list[str]) -> list[ModelVersion]:
@@ -378,6 +379,8 @@ def _page_size(p: Params, default: int, most: int) -> int:
 
 
 def _page(body: JSON, token: str) -> JSON:
+    """A page as MLflow's server writes it: an empty list and a missing token left out."""
+    body = {key: value for key, value in body.items() if value}
     if token:
         body["next_page_token"] = token
     return body

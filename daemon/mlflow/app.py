@@ -27,6 +27,7 @@ log = logging.getLogger("studbook.daemon.mlflow")
 
 # The most a JSON request may hold; artifact uploads stream and are bounded by the file limit.
 MAX_JSON_BYTES = 4 * 1024 * 1024
+SHUTDOWN_GRACE_SECONDS = 5.0
 AUTHORIZATION = "Authorization"
 
 
@@ -148,7 +149,9 @@ class MlflowEndpoint:
 
     def __init__(self, registry: Registry, uploads_root: Path) -> None:
         uploads = PathUploads(uploads_root, registry.blobs, registry.versions.scan_limits)
-        self.runner = web.AppRunner(build_app(registry, uploads), access_log=None, handle_signals=False)
+        # A stopping daemon gives requests in flight as long as it gives gRPC calls.
+        self.runner = web.AppRunner(build_app(registry, uploads), access_log=None, handle_signals=False,
+                                    shutdown_timeout=SHUTDOWN_GRACE_SECONDS)  # fmt: skip
 
     async def start(self, host: str, port: int, tls: ssl.SSLContext | None) -> str:
         """Listens on host:port; returns the URL it serves (port 0 becomes the port chosen)."""

@@ -12,11 +12,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import start_daemon, stop_daemon  # type: ignore[import-not-found]
 from support.certs import make_certificates
 from support.mlflow_http import create_token
 from support.net import free_port
-
-from conftest import start_daemon, stop_daemon  # type: ignore[import-not-found]
 
 
 def refused(short_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

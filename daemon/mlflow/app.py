@@ -54,6 +54,13 @@ class Gate:
             check_method(caller, method_key)
         except (Unauthenticated, PermissionDenied) as error:
             await self.record(request, caller, audit_name, error)
+            if error.reason == "TOKEN_MISSING":
+                # Said the way an MLflow user sets it.
+                raise Unauthenticated(
+                    "calls to the MLflow endpoint need a token: set MLFLOW_TRACKING_TOKEN (sent as `Authorization: "
+                    "Bearer <token>`) to one made with `studbook token create --name NAME --role ROLE`",
+                    reason="TOKEN_MISSING",
+                ) from None
             raise
         request["caller"] = caller
         return caller

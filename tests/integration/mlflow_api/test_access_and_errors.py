@@ -12,7 +12,8 @@ from support.mlflow_http import MlflowHttp
 def test_a_call_without_a_token_is_unauthenticated(api: MlflowHttp) -> None:
     answer = api.call("GET", "/api/2.0/mlflow/registered-models/search", token="")
     assert answer.status == 401 and answer.error_code == "UNAUTHENTICATED"
-    assert "Bearer" in answer.body["message"]
+    assert "MLFLOW_TRACKING_TOKEN" in answer.body["message"]
+    assert answer.body["details"]["reason"] == "TOKEN_MISSING"
 
 
 def test_an_unknown_token_is_unauthenticated(api: MlflowHttp) -> None:

@@ -37,7 +37,7 @@ def _error_response(error: MlflowError) -> web.Response:
 
 def _audit_name(method: str, path: str) -> str:
     """How the audit trail names an MLflow call: `POST mlflow/registered-models/create`."""
-    return f"{method} {path.removeprefix('/api/2.0/').removeprefix('/')}"
+    return f"{method} {path.removeprefix('/api/2.0/').removeprefix('/ajax-api/2.0/').removeprefix('/')}"
 
 
 class Gate:

@@ -13,7 +13,7 @@ from studbook.daemon.app.stages import PromotionRequest, promotion_name
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.domain.access import Caller, check_method
 from studbook.daemon.domain.errors import Conflict, NotFound
-from studbook.daemon.domain.model import Model, ModelVersion, Promotion, PromotionState, Run
+from studbook.daemon.domain.model import Model, ModelVersion, Promotion, PromotionState, Run, VersionStatus
 from studbook.daemon.domain.names import model_name, version_name
 from studbook.daemon.mlflow import shapes
 from studbook.daemon.mlflow.errors import MlflowError, invalid
@@ -28,6 +28,8 @@ MODELS_PAGE_DEFAULT, MODELS_PAGE_MAX = 100, 1000
 VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX = 10_000, 200_000
 # Tag edits are read-modify-write under the model's or version's etag; a concurrent edit retries.
 TAG_RETRIES = 5
+# Versions read one by one, newest first, before MLflow's "latest in None" is searched for.
+NEWEST_PROBES = 4
 
 SERVICE = "studbook.v1."
 
@@ -170,8 +172,7 @@ async def latest_versions(registry: Registry, model: Model, stages: list[str]) -
                 found.append(await registry.core.read_version(model.name, number))
             continue
         if stage == NONE:
-            others = " AND ".join(f"number != {n}" for n in held.values() if n is not None)
-            newest = await _newest(registry, model, others, show_archived=False)
+            newest = await _newest_unheld(registry, model, {n for n in held.values() if n is not None})
         else:
             newest = await _newest(registry, model, 'status = "archived"', show_archived=True)
         if newest is not None:
@@ -181,6 +182,22 @@ async def latest_versions(registry: Registry, model: Model, stages: list[str]) -
 
 def _has(model: Model, label: str) -> bool:
     return any(s.lower() == HELD[label] for s in model.stages)
+
+
+async def _newest_unheld(registry: Registry, model: Model, held: set[int]) -> ModelVersion | None:
+    """The newest version neither archived nor in Staging or Production: nearly always among the
+    last few, read as points (mostly from the read cache) before any search is paid for."""
+    for number in range(model.latest_version, max(model.latest_version - NEWEST_PROBES, 0), -1):
+        if number in held:
+            continue
+        try:
+            version = await registry.core.read_version(model.name, number)
+        except NotFound:  # purged by retention
+            continue
+        if version.status != VersionStatus.ARCHIVED:
+            return version
+    others = " AND ".join(f"number != {n}" for n in sorted(held))
+    return await _newest(registry, model, others, show_archived=False)
 
 
 async def _newest(registry: Registry, model: Model, filter_text: str, *, show_archived: bool) -> ModelVersion | None:

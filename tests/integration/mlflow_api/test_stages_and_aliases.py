@@ -148,3 +148,15 @@ def test_an_alias_named_like_a_stage_is_refused(gated: MlflowHttp) -> None:
     answer = gated.post("registered-models/alias", name=name, alias="production", version="1")
     assert answer.status == 400 and answer.error_code == "INVALID_PARAMETER_VALUE"
     assert stage_of(gated, name, 1) == "None"
+
+
+def test_latest_in_none_skips_any_number_of_newer_archived_versions(gated: MlflowHttp) -> None:
+    name = f"m-{uuid.uuid4().hex[:8]}"
+    model_with(gated, name, 7)
+    transition(gated, name, 7, "Production")
+    for number in (6, 5, 4, 3):
+        gated.ok("DELETE", "model-versions/delete", name=name, version=str(number))
+    found = gated.ok("POST", "registered-models/get-latest-versions", name=name, stages=["None", "Archived"])
+    assert sorted((v["current_stage"], v["version"]) for v in found["model_versions"]) == [
+        ("Archived", "6"), ("None", "2"),
+    ]  # fmt: skip

@@ -33,6 +33,9 @@ class Settings:
     # PEM certificate and unencrypted key of the TCP port; listening needs both.
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # host:port of the MLflow-compatible REST endpoint; empty serves none. Beyond loopback it
+    # needs tls_cert and tls_key, as `listen` does.
+    mlflow_listen: str = ""
     # Version records kept in memory for fast reads. A record takes ~8 KiB (metrics, params,
     # tags and files as Python objects), so this bounds the read cache near 80 MiB; a read
     # that misses costs a point select of ~1 ms.
@@ -99,6 +102,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--listen", help="also listen on TCP host:port (needs --tls-cert and --tls-key)")
     p.add_argument("--tls-cert", type=Path, metavar="FILE", help="PEM certificate (chain) served on --listen")
     p.add_argument("--tls-key", type=Path, metavar="FILE", help="PEM private key of --tls-cert, mode 0600")
+    p.add_argument("--mlflow-listen", metavar="HOST:PORT",
+                   help="also serve MLflow's Model Registry REST API on HOST:PORT (beyond loopback it needs "
+                        "--tls-cert and --tls-key)")  # fmt: skip
     p.add_argument("--config", type=Path, help="TOML config file (default: $XDG_CONFIG_HOME/studbook/config.toml)")
     p.add_argument("--allow-root", type=Path, action="append", default=None,
                    help="a folder RegisterModelVersion may read from (repeatable)")  # fmt: skip
@@ -156,6 +162,7 @@ def load(argv: list[str] | None = None) -> Settings:
             if key in daemon:
                 setattr(settings, key, Path(daemon[key]).expanduser())
         settings.listen = daemon.get("listen", settings.listen)
+        settings.mlflow_listen = str(daemon.get("mlflow_listen", settings.mlflow_listen))
         if "catalog" in daemon:
             try:
                 settings.catalog = _catalog_url(str(daemon["catalog"]))
@@ -186,6 +193,8 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.socket = args.socket
     if args.listen:
         settings.listen = args.listen
+    if args.mlflow_listen:
+        settings.mlflow_listen = args.mlflow_listen
     if args.tls_cert:
         settings.tls_cert = args.tls_cert
     if args.tls_key:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import functools
+import ipaddress
 import logging
 import os
 import signal
@@ -16,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -164,9 +166,15 @@ def listen_credentials(settings: Settings) -> grpc.ServerCredentials:
     The unix socket is guarded by its file mode; TCP reaches beyond this user, so it is
     never served without TLS (and the bearer tokens that TLS keeps secret).
     """
+    key_pem, cert_pem = check_tls_files(settings, settings.listen)
+    return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+
+
+def check_tls_files(settings: Settings, address: str) -> tuple[bytes, bytes]:
+    """The TLS key and certificate (PEM) for listening on `address`, checked; StartupError otherwise."""
     if settings.tls_cert is None or settings.tls_key is None:
         raise StartupError(
-            f"refusing to listen on {settings.listen} without TLS: pass --tls-cert FILE and --tls-key FILE "
+            f"refusing to listen on {address} without TLS: pass --tls-cert FILE and --tls-key FILE "
             "(PEM certificate and its unencrypted key), or set tls_cert and tls_key in the [daemon] "
             "table of config.toml"
         )
@@ -179,7 +187,7 @@ def listen_credentials(settings: Settings) -> grpc.ServerCredentials:
     if b"PRIVATE KEY-----" not in key_pem:
         raise StartupError(f"the TLS key {key} holds no PEM private key (-----BEGIN PRIVATE KEY-----)")
     _check_pair(cert, key)
-    return grpc.ssl_server_credentials([(key_pem, cert_pem)])
+    return key_pem, cert_pem
 
 
 def _read_tls_file(path: Path, what: str) -> bytes:
@@ -225,6 +233,61 @@ def add_tcp_port(server: grpc.aio.Server, address: str, credentials: grpc.Server
     if not port:
         raise StartupError(f"cannot listen on {address}: the port is taken or the host is no address of this machine")
     return f"{address.rsplit(':', 1)[0]}:{port}"
+
+
+@dataclass(frozen=True)
+class HttpListen:
+    """Where the MLflow endpoint listens, and with which TLS (None: plain HTTP, loopback only)."""
+
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+
+
+def mlflow_listen_plan(settings: Settings) -> HttpListen | None:
+    """The MLflow endpoint's address, checked before anything starts; None when not asked for.
+
+    Tokens travel in every request, so only loopback may go without TLS (as the gRPC port never
+    does without it). With a certificate configured, loopback is served over TLS too.
+    """
+    address = settings.mlflow_listen
+    if not address:
+        return None
+    host, _, port_text = address.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
+        raise StartupError(f"--mlflow-listen takes HOST:PORT (e.g. 127.0.0.1:5000), got {address[:100]!r}")
+    tls = None
+    if not _is_loopback(host) or settings.tls_cert is not None or settings.tls_key is not None:
+        check_tls_files(settings, address)
+        assert settings.tls_cert is not None and settings.tls_key is not None
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return HttpListen(host, int(port_text), tls)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
+async def start_mlflow(plan: HttpListen, registry: Registry, settings: Settings) -> tuple[Any, str]:
+    """Starts the MLflow endpoint on this loop; (the endpoint, the URL it serves)."""
+    # Imported only now: aiohttp stays out of a daemon that serves gRPC alone.
+    from studbook.daemon.mlflow.app import MlflowEndpoint  # noqa: PLC0415
+
+    endpoint = MlflowEndpoint(registry, settings.data_dir / "mlflow-uploads")
+    try:
+        url = await endpoint.start(plan.host, plan.port, plan.tls)
+    except OSError as exc:
+        await endpoint.stop()
+        raise StartupError(f"cannot listen on {settings.mlflow_listen} for MLflow clients: {exc.strerror or exc}; "
+                           "the port is taken or the host is no address of this machine") from None  # fmt: skip
+    return endpoint, url
 
 
 def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
@@ -340,6 +403,7 @@ async def set_drop_health(health_servicer: health.aio.HealthServicer, healthy: b
 
 async def serve(settings: Settings) -> None:
     credentials = listen_credentials(settings) if settings.listen else None
+    mlflow_plan = mlflow_listen_plan(settings)
     try:
         policy = PolicyStore(settings.policy_path, default_location=settings.policy_default_location)
     except InvalidArgument as exc:
@@ -361,6 +425,14 @@ async def serve(settings: Settings) -> None:
             except StartupError:
                 registry.close()
                 raise
+        mlflow_endpoint = None
+        if mlflow_plan is not None:
+            try:
+                mlflow_endpoint, url = await start_mlflow(mlflow_plan, registry, settings)
+            except StartupError:
+                registry.close()
+                raise
+            served += f" and MLflow REST on {url}"
         for server in servers:
             await server.start()
         os.chmod(settings.socket, 0o600)
@@ -371,8 +443,8 @@ async def serve(settings: Settings) -> None:
             await watcher.start()
         log.info("studbook daemon serving %s (data in %s, catalog %s)", served, settings.data_dir,
                  registry.catalog.location)  # fmt: skip
-        if credentials is not None and not registry.access.list_tokens(show_revoked=False):
-            # Every TCP call needs a token, so until one exists the port refuses everyone.
+        if (credentials or mlflow_plan) is not None and not registry.access.list_tokens(show_revoked=False):
+            # Every TCP or HTTP call needs a token, so until one exists the ports refuse everyone.
             log.warning("no token exists yet, so every call over TCP is refused; create one with "
                         "`studbook token create --name NAME --role ROLE` on this machine")  # fmt: skip
         print(f"studbook daemon ready on {served}", file=sys.stderr, flush=True)
@@ -388,6 +460,8 @@ async def serve(settings: Settings) -> None:
             await asyncio.gather(*(server.stop(SHUTDOWN_GRACE_SECONDS) for server in servers))
             if watcher is not None:
                 await watcher.stop()
+            if mlflow_endpoint is not None:
+                await mlflow_endpoint.stop()
             registry.close()
             try:
                 settings.socket.unlink()

@@ -140,6 +140,8 @@ VERSION_FIELDS = FieldSet(
         FieldSpec("format", FieldKind.STRING),
         FieldSpec("storage_uri", FieldKind.STRING),
         FieldSpec("content_digest", FieldKind.STRING),
+        # The external id of the run that produced the version ("" when none is recorded).
+        FieldSpec("run_id", FieldKind.STRING, sortable=False),
         FieldSpec("total_size", FieldKind.INT),
         FieldSpec("create_time", FieldKind.TIMESTAMP),
         FieldSpec("update_time", FieldKind.TIMESTAMP),

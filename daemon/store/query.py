@@ -215,6 +215,7 @@ def _versions_table(dialect: Dialect) -> _Table:
             "format.architecture": "v.format_architecture",
             "format.framework": "v.format_framework",
             "format.dtype": "v.format_dtypes",
+            "run_id": f"coalesce({dialect.json_field('v.run', 'run_id')}, '')",
             **{
                 name: f"v.{name}"
                 for name in (

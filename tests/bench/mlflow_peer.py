@@ -6,12 +6,15 @@ shared with the tests), and the measuring is done by mlflow_driver.py running in
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,8 @@ from tests.support import mlflow_venv
 DRIVER = Path(__file__).with_name("mlflow_driver.py")
 # The driver budgets itself to about 4 minutes on 2 cores; past this something is stuck.
 RUN_TIMEOUT_S = 420
+# studbook's MLflow endpoint measured in the same run adds about two minutes (a 60 s seed included).
+FACADE_TIMEOUT_S = 240
 VERSIONS = 10_000
 
 
@@ -42,7 +47,9 @@ def bench_mlflow(
         started = time.perf_counter()
         python, server_problem = mlflow_venv.ensure_venv()
         install_s = time.perf_counter() - started
-        figures = run_driver(python, Path(workdir), versions=versions, rest=server_problem is None)
+        with facade_daemon(Path(workdir)) as facade:
+            figures = run_driver(python, Path(workdir), versions=versions, rest=server_problem is None,
+                                 facade=facade)  # fmt: skip
     except (PeerUnavailable, mlflow_venv.MlflowUnavailable) as exc:
         report(str(exc))
         return None
@@ -53,17 +60,48 @@ def bench_mlflow(
     return figures
 
 
-def run_driver(python: Path, workdir: Path, *, versions: int, rest: bool) -> dict[str, Any]:
+@contextlib.contextmanager
+def facade_daemon(workdir: Path) -> Iterator[tuple[str, str]]:
+    """A studbook daemon serving its MLflow endpoint on loopback: (its URL, an admin token)."""
+    # The bench's own process (never the MLflow venv), where `support` is no package root.
+    import grpc
+    from studbook.v1 import access_pb2, access_pb2_grpc
+
+    from tests.conftest import start_daemon, stop_daemon
+
+    root = Path(tempfile.mkdtemp(prefix="facade-", dir=workdir))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    daemon = start_daemon(root / "data", root / "s.sock", "--mlflow-listen", f"127.0.0.1:{port}")
+    try:
+        with grpc.insecure_channel(daemon.address) as channel:
+            request = access_pb2.CreateTokenRequest(display_name="bench", role=access_pb2.ROLE_ADMIN)
+            token = access_pb2_grpc.AccessServiceStub(channel).CreateToken(request).secret
+        yield f"http://127.0.0.1:{port}", token
+    finally:
+        stop_daemon(daemon)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def run_driver(python: Path, workdir: Path, *, versions: int, rest: bool,
+               facade: tuple[str, str] | None = None) -> dict[str, Any]:  # fmt: skip
     scratch = Path(tempfile.mkdtemp(prefix="mlflow-peer-", dir=workdir))
     command = [str(python), str(DRIVER), "--workdir", str(scratch), "--versions", str(versions)]
     if rest:
         command.append("--rest")
-    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=scratch)
+    env, timeout = dict(os.environ), RUN_TIMEOUT_S
+    if facade is not None and rest:  # the facade's figures need the same REST client extras
+        command += ["--facade", facade[0]]
+        env["MLFLOW_TRACKING_TOKEN"] = facade[1]
+        timeout += FACADE_TIMEOUT_S
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=scratch,
+                              env=env)  # fmt: skip
     try:
-        stdout, stderr = driver.communicate(timeout=RUN_TIMEOUT_S)
+        stdout, stderr = driver.communicate(timeout=timeout)
     except subprocess.TimeoutExpired as exc:
         _stop(driver)
-        raise PeerUnavailable(f"the MLflow run took over {RUN_TIMEOUT_S} s") from exc
+        raise PeerUnavailable(f"the MLflow run took over {timeout} s") from exc
     finally:
         if driver.poll() is None:  # interrupted: the driver must still end the server it started
             _stop(driver)
@@ -103,6 +141,27 @@ def print_mlflow(figures: dict[str, Any]) -> None:
     _rate(f"create_model_version, {rest['create_model_version_concurrent']['threads']} threads",
           rest["create_model_version_concurrent"])  # fmt: skip
     _errors(rest["create_model_version_concurrent"])
+    print_facade(figures)
+
+
+def print_facade(figures: dict[str, Any]) -> None:
+    """studbook's MLflow endpoint, driven by the same MLflow client calls as `mlflow server` above."""
+    facade = figures.get("facade")
+    if facade is None:
+        return
+    if "skipped" in facade:
+        print(f"studbook's MLflow endpoint: skipped ({facade['skipped']})")
+        return
+    seed = facade["seed"]
+    print(f"studbook's MLflow endpoint over local REST ({facade['server']})")
+    print(f"  seeded {seed['models']} models, {seed['versions']:,} versions through it in {seed['seconds']} s")
+    _line("GET /health (floor)", facade["health_floor"])
+    _line("create_registered_model", seed["create_registered_model"])
+    _reads(facade)
+    _rate("create_model_version, sequential", facade["create_model_version_sequential"])
+    _rate(f"create_model_version, {facade['create_model_version_concurrent']['threads']} threads",
+          facade["create_model_version_concurrent"])  # fmt: skip
+    _errors(facade["create_model_version_concurrent"])
 
 
 def _reads(figures: dict[str, Any]) -> None:

@@ -155,6 +155,8 @@ MODELS = [
 ]
 
 ALL = {"fraud/1", "fraud/2", "fraud/3", "churn/1", "churn/2"}
+# The runs that produced some versions (the others record none).
+RUNS = [("fraud", 1, "run-a1"), ("fraud", 2, "run-b2"), ("churn", 1, "run-a3")]
 NOON = "2026-01-01 12:00:00"
 
 
@@ -245,6 +247,9 @@ def fill_rows(connection: Db) -> None:
             "WHERE model = ? AND number = ?",
             [record, parameters, architecture, json.dumps(dtypes), model, number],
         )
+    for model, number, run_id in RUNS:
+        connection.execute("UPDATE versions SET run = ? WHERE model = ? AND number = ?",
+                           [json.dumps({"run_id": run_id, "uri": ""}), model, number])  # fmt: skip
     connection.executemany(
         "INSERT INTO metric_summary (model, number, key, split, value, time) VALUES (?, ?, ?, ?, ?, now())", METRICS
     )
@@ -342,6 +347,10 @@ def models(connection: Db, filter_text: str = "", order_by: str = "") -> list[st
         ('create_time > "2026-01-31T00:00:00Z"', {"fraud/2", "fraud/3", "churn/2"}),
         ('create_time >= "2026-01-15"', {"churn/1", "fraud/2", "fraud/3", "churn/2"}),
         ('create_time < "2026-01-15T01:00:00+02:00"', {"fraud/1"}),
+        ('run_id = "run-b2"', {"fraud/2"}),
+        ('run_id = "run-a*"', {"fraud/1", "churn/1"}),
+        ("run_id:*", {"fraud/1", "fraud/2", "churn/1"}),
+        ('run_id != "run-a1"', ALL - {"fraud/1"}),
         ('model = "churn"', {"churn/1", "churn/2"}),
         ('name = "fraud/versions/2"', {"fraud/2"}),
         ('name = "models/churn/versions/1"', {"churn/1"}),

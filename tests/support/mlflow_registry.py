@@ -39,9 +39,9 @@ class FilledMlflow:
         return found
 
 
-def mlflow_python(*, server: bool = False, postgres: bool = False) -> Path:
+def mlflow_python(*, server: bool = False, postgres: bool = False, client: bool = False) -> Path:
     """The MLflow venv's interpreter; the test is skipped (saying how to build it) when it is not there."""
-    if not mlflow_venv.is_built(server=server, postgres=postgres):
+    if not mlflow_venv.is_built(server=server, postgres=postgres, client=client):
         pytest.skip("the pinned MLflow venv (with what this test needs) is not built: run `make mlflow-venv`")
     return mlflow_venv.PYTHON
 

@@ -28,6 +28,9 @@ SERVER = ("flask==3.1.3", "flask-cors==6.0.5", "graphene==3.4.3", "aiohttp==3.14
 # MLflow on PostgreSQL (`postgresql+psycopg://`), for the importer's PostgreSQL source; the same
 # psycopg as studbook's own. Optional like the server's.
 POSTGRES = ("psycopg[binary]==3.3.9",)
+# What mlflow.pyfunc needs to load and run a scikit-learn model, for the MLflow endpoint's
+# conformance tests (MLflow's own client loading a model registered in studbook).
+CLIENT = ("scikit-learn==1.9.1", "numpy==2.4.6", "pandas==3.1.1")
 INSTALL_TIMEOUT_S = 900
 
 
@@ -35,10 +38,11 @@ class MlflowUnavailable(RuntimeError):
     """MLflow could not be installed here; the message says why, in one line."""
 
 
-def is_built(*, server: bool = False, postgres: bool = False) -> bool:
-    """The venv is there with the current pins (and the server's or PostgreSQL's, when asked)."""
+def is_built(*, server: bool = False, postgres: bool = False, client: bool = False) -> bool:
+    """The venv is there with the current pins (and the server's, PostgreSQL's or the client's, when asked)."""
     return (PYTHON.exists() and _stamp_matches("core", CORE) and (not server or _stamp_matches("server", SERVER))
-            and (not postgres or _stamp_matches("postgres", POSTGRES)))  # fmt: skip
+            and (not postgres or _stamp_matches("postgres", POSTGRES))
+            and (not client or _stamp_matches("client", CLIENT)))  # fmt: skip
 
 
 def ensure_venv() -> tuple[Path, str | None]:
@@ -49,10 +53,11 @@ def ensure_venv() -> tuple[Path, str | None]:
         _run([shutil.which("python3.11") or sys.executable, "-m", "venv", str(VENV)], "creating the venv")
         _pip(CORE)
         _write_stamp("core", CORE)
-    if not _stamp_matches("postgres", POSTGRES):
-        with contextlib.suppress(MlflowUnavailable):  # only its tests need it; they skip without
-            _pip(POSTGRES)
-            _write_stamp("postgres", POSTGRES)
+    for step, packages in (("postgres", POSTGRES), ("client", CLIENT)):
+        if not _stamp_matches(step, packages):
+            with contextlib.suppress(MlflowUnavailable):  # only their tests need them; they skip without
+                _pip(packages)
+                _write_stamp(step, packages)
     if not _stamp_matches("server", SERVER):
         try:
             _pip(SERVER)
@@ -95,7 +100,7 @@ def _write_stamp(step: str, packages: tuple[str, ...]) -> None:
 
 def main() -> int:
     """Builds the venv quietly: one line when it is built, one line naming the failure otherwise."""
-    if is_built(server=True, postgres=True):
+    if is_built(server=True, postgres=True, client=True):
         return 0
     doing = "completing" if PYTHON.exists() else "building (first time: a few minutes)"
     print(f"{doing} the pinned MLflow venv in {VENV.relative_to(REPO)} ...")

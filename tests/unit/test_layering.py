@@ -26,6 +26,8 @@ RULES = {
                       "studbook.daemon.service"), "the artifact store keeps bytes; it knows neither API nor catalog"),
     "daemon/watch": (("grpc", "duckdb", "studbook.v1", "studbook.daemon.store", "studbook.daemon.service"),
                      "the watcher is one more client of the use cases"),
+    "daemon/mlflow": (("grpc", "duckdb", "studbook.v1", "studbook.daemon.store", "studbook.daemon.service"),
+                      "the MLflow endpoint translates HTTP to the use cases, as the servicers translate gRPC"),
     "tui": (("duckdb", "watchdog", "studbook.daemon"), "the UI and clients are gRPC clients only"),
     "tui/client": (("textual", "rich", "studbook.cli", "studbook.tui"),
                    "training scripts import the client; it never pulls in the CLI or the UI"),
@@ -110,6 +112,24 @@ def test_a_daemon_on_a_duckdb_catalog_never_loads_psycopg(tmp_path: Path) -> Non
         "from studbook.daemon.store.catalog import Catalog; "
         f"Catalog(Path({str(tmp_path / 'c.duckdb')!r})).close(); "
         "print(sorted(name for name in sys.modules if name.split('.')[0].startswith('psycopg')))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+
+    assert loaded.strip() == "[]"
+
+
+def test_only_the_mlflow_endpoint_imports_aiohttp() -> None:
+    """The daemon pays aiohttp's import only when --mlflow-listen asks for the endpoint."""
+    users = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "daemon").rglob("*.py")
+                   if any(name.split(".")[0] == "aiohttp" for name in imports_of(p)))  # fmt: skip
+    assert users and all(user.startswith("daemon/mlflow/") for user in users)
+
+
+def test_a_daemon_without_the_mlflow_endpoint_never_loads_aiohttp() -> None:
+    probe = (
+        "import sys; import studbook.daemon.__main__, studbook.daemon.server; "
+        "studbook.daemon.server.mlflow_listen_plan(studbook.daemon.config.load([])); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'aiohttp'))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
 

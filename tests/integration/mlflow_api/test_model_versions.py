@@ -1,0 +1,95 @@
+"""MLflow's model-version endpoints against a real daemon, over plain HTTP."""
+
+from __future__ import annotations
+
+from support.mlflow_http import MlflowHttp
+
+
+def new_model(api: MlflowHttp, name: str, versions: int = 0) -> list[dict]:
+    api.ok("POST", "registered-models/create", name=name)
+    return [
+        api.ok("POST", "model-versions/create", name=name, source=f"s3://bucket/{name}/{n}", run_id=f"run-{n}",
+               tags=[{"key": "n", "value": str(n)}])["model_version"]
+        for n in range(1, versions + 1)
+    ]  # fmt: skip
+
+
+def test_create_records_a_foreign_source_and_answers_mlflow_shapes(api: MlflowHttp, model_id: str) -> None:
+    api.ok("POST", "registered-models/create", name=model_id)
+    version = api.ok("POST", "model-versions/create", name=model_id, source="s3://bucket/model",
+                     run_id="abc123", run_link="http://tracking/run/abc123", description="first",
+                     tags=[{"key": "stage-hint", "value": "none"}])["model_version"]  # fmt: skip
+    assert version["version"] == "1"  # a string, as MLflow sends it
+    assert version["name"] == model_id
+    assert version["source"] == "s3://bucket/model"
+    assert version["run_id"] == "abc123" and version["run_link"] == "http://tracking/run/abc123"
+    assert version["status"] == "READY"
+    assert version["current_stage"] == "None"
+    assert version["description"] == "first"
+    assert version["tags"] == [{"key": "stage-hint", "value": "none"}]
+    assert isinstance(version["creation_timestamp"], int)
+    assert "aliases" not in version
+
+    got = api.ok("GET", "model-versions/get", name=model_id, version="1")["model_version"]
+    assert got == version
+    uri = api.ok("GET", "model-versions/get-download-uri", name=model_id, version="1")
+    assert uri == {"artifact_uri": "s3://bucket/model"}
+
+
+def test_update_and_tags(api: MlflowHttp, model_id: str) -> None:
+    new_model(api, model_id, 1)
+    updated = api.ok("PATCH", "model-versions/update", name=model_id, version="1", description="retrained")
+    assert updated["model_version"]["description"] == "retrained"
+    api.ok("POST", "model-versions/set-tag", name=model_id, version="1", key="owner", value="ana")
+    api.ok("DELETE", "model-versions/delete-tag", name=model_id, version="1", key="n")
+    got = api.ok("GET", "model-versions/get", name=model_id, version="1")["model_version"]
+    assert got["tags"] == [{"key": "owner", "value": "ana"}]
+    assert got["description"] == "retrained"
+
+
+def test_delete_archives_the_version(api: MlflowHttp, model_id: str) -> None:
+    new_model(api, model_id, 2)
+    assert api.ok("DELETE", "model-versions/delete", name=model_id, version="1") == {}
+    got = api.ok("GET", "model-versions/get", name=model_id, version="1")["model_version"]
+    assert got["current_stage"] == "Archived"
+
+
+def test_unknown_version_is_resource_does_not_exist(api: MlflowHttp, model_id: str) -> None:
+    new_model(api, model_id, 1)
+    answer = api.get("model-versions/get", name=model_id, version="7")
+    assert answer.status == 404
+    assert answer.error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert "version=7" in answer.body["message"]
+
+
+def test_creating_a_version_of_a_missing_model_is_refused(api: MlflowHttp, model_id: str) -> None:
+    answer = api.post("model-versions/create", name=model_id, source="s3://b/m")
+    assert answer.status == 404 and answer.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_search_filters_and_pages(api: MlflowHttp, model_id: str) -> None:
+    new_model(api, model_id, 5)
+    found = api.ok("GET", "model-versions/search", filter=f"name = '{model_id}'")["model_versions"]
+    assert [v["version"] for v in found] == ["5", "4", "3", "2", "1"]
+    one = api.ok("GET", "model-versions/search", filter=f"name='{model_id}' AND run_id = 'run-3'")
+    assert [v["version"] for v in one["model_versions"]] == ["3"]
+    some = api.ok("GET", "model-versions/search", filter=f"name = '{model_id}' AND run_id IN ('run-1', 'run-4')")
+    assert sorted(v["version"] for v in some["model_versions"]) == ["1", "4"]
+    tagged = api.ok("GET", "model-versions/search", filter=f"name = '{model_id}' AND tags.n != '2'")
+    assert sorted(v["version"] for v in tagged["model_versions"]) == ["1", "3", "4", "5"]
+    newer = api.ok("GET", "model-versions/search", filter=f"name = '{model_id}' AND version_number >= 4")
+    assert sorted(v["version"] for v in newer["model_versions"]) == ["4", "5"]
+    source = api.ok("GET", "model-versions/search", filter=f"source_path = 's3://bucket/{model_id}/2'")
+    assert [v["version"] for v in source["model_versions"]] == ["2"]
+
+    pages, token = [], None
+    while True:
+        query = {"filter": f"name = '{model_id}'", "max_results": 2, "order_by": ["version_number ASC"]}
+        if token:
+            query["page_token"] = token
+        page = api.ok("GET", "model-versions/search", **query)
+        pages.append([v["version"] for v in page["model_versions"]])
+        token = page.get("next_page_token")
+        if not token:
+            break
+    assert pages == [["1", "2"], ["3", "4"], ["5"]]

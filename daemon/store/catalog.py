@@ -157,9 +157,8 @@ class Catalog(CatalogReads):
 
     def _migrate(self) -> None:
         conn = self._conn
-        has_meta = conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'meta' "
-            "AND table_catalog = current_database()"
+        has_meta = conn.execute(  # duckdb_tables(): information_schema costs ~10 ms at every start
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND database_name = current_database()"
         ).fetchone()
         current = 0
         if has_meta and has_meta[0]:

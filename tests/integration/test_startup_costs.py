@@ -28,6 +28,8 @@ LATER = {
     "studbook.daemon.formats.folder": "inspecting a registered folder",
     "psycopg": "a postgresql:// catalog",
     "obstore": "an s3:// artifact store",
+    "studbook.daemon.app.backup": "a backup",
+    "studbook.daemon.domain.diff": "a diff of two versions",
 }
 
 

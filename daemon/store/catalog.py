@@ -61,7 +61,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 
 # The daemon's DuckDB, set for a process that lives long and idles between queries.
-ENGINE_SETTINGS: dict[str, str | bool | int | float] = {
+ENGINE_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
     # A query frees what it allocated (hash tables, sorts: ~40 MiB for a metric search at 1M
     # versions), but the allocator returns freed pages to the system only when it next
     # allocates in that arena, so an idle daemon kept them: 150-190 MiB after searches at 1M

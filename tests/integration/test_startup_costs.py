@@ -1,5 +1,6 @@
-"""What a start costs: a daemon loads before SERVING only what serving needs, and a start that
-finds the catalog as its mark says leaves the mark file alone.
+"""What a daemon costs: before SERVING it loads only what serving needs, a start that finds the
+catalog as its mark says leaves the mark file alone, and an idle daemon gives back the memory
+its queries freed.
 
 The imports are read from a real daemon process started with PYTHONPROFILEIMPORTTIME, which
 makes Python report each module on stderr as it is first imported: the lines before the
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Daemon, stop_daemon
+from studbook.daemon.store.catalog import Catalog
 from studbook.v1 import registry_pb2
 from support.rpc import register, stubs
 from unit.formats.builders import safetensors_bytes
@@ -95,3 +97,13 @@ def test_a_start_that_finds_its_mark_current_does_not_rewrite_it(daemon_factory)
     with again.channel() as channel:  # and the next write still moves it on
         register(stubs(channel), "marked", storage_uri="s3://b/2")
     assert mark.read_bytes() != before
+
+
+def test_the_catalog_returns_freed_memory_while_the_daemon_idles(tmp_path: Path) -> None:
+    """Without background threads the allocator keeps the pages a search freed until that
+    arena allocates again: an idle daemon would hold its last searches' memory."""
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    try:
+        assert catalog.query("SELECT current_setting('allocator_background_threads')") == [(True,)]
+    finally:
+        catalog.close()

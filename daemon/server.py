@@ -38,7 +38,7 @@ from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
-from studbook.daemon.store.catalog import make_pandas_probes_cheap
+from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap
 from studbook.v1 import (
     access_pb2,
     access_pb2_grpc,

@@ -8,12 +8,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store import cluster
-from studbook.daemon.store.catalog import Catalog
 from studbook.daemon.store.interface import StoreTransaction
+
+if TYPE_CHECKING:  # made for DuckDB catalogs only: a daemon on PostgreSQL never imports DuckDB
+    from studbook.daemon.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class Clustering:
             ordered = self._catalog.build_clustered_metrics(catch_up=True)
         built = time.monotonic()
         quick = False
+        from studbook.daemon.store import cluster
 
         def swap(tx: StoreTransaction) -> Any:
             nonlocal quick

@@ -22,7 +22,7 @@ import zlib
 from pathlib import Path
 
 from studbook.daemon.domain.audit import HighWaterMark
-from studbook.daemon.store.catalog import StoreError
+from studbook.daemon.store.records import StoreError
 
 SLOT_SIZE = 512
 FILE_SIZE = 2 * SLOT_SIZE

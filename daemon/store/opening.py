@@ -13,12 +13,18 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import duckdb
 from studbook.daemon.domain.audit import HighWaterMark, short_of_mark
-from studbook.daemon.store.catalog import Catalog, StoreError, first_line
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.mark import MarkFile, mark_path
+from studbook.daemon.store.records import StoreError, first_line
+
+# DuckDB is imported by the functions that open a DuckDB catalog: a daemon on PostgreSQL
+# never loads it (~40 ms of its start), as one on DuckDB never loads psycopg.
+if TYPE_CHECKING:
+    import duckdb
+    from studbook.daemon.store.catalog import Catalog
 
 # DuckDB's main header: an 8-byte checksum, then these magic bytes.
 _MAGIC = b"DUCK"
@@ -123,6 +129,8 @@ def _check_header(catalog: Path) -> None:
 def probe(catalog: Path, at_revision: int) -> CatalogTail:
     """Reads an existing catalog through a read-only connection: its newest revision and the
     chain hash stored at `at_revision`. Refuses what DuckDB cannot read or what is no catalog."""
+    import duckdb
+
     try:
         conn = duckdb.connect(str(catalog), read_only=True)
     except duckdb.Error as exc:
@@ -163,6 +171,8 @@ def _damaged(catalog: Path, exc: duckdb.Error) -> CatalogRefused:
 
 def open_catalog(catalog: Path) -> tuple[Catalog, MarkFile]:
     """The catalog opened for writing, once nothing speaks against it, and its mark file."""
+    from studbook.daemon.store.catalog import Catalog
+
     marks = MarkFile(mark_path(catalog))
     mark = marks.read()
     check_files(catalog, mark)

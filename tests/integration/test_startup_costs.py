@@ -15,6 +15,7 @@ import pytest
 from conftest import Daemon, stop_daemon
 from studbook.daemon.store.catalog import Catalog
 from studbook.v1 import registry_pb2
+from support.postgres import PostgresDatabase
 from support.rpc import register, stubs
 from unit.formats.builders import safetensors_bytes
 
@@ -60,6 +61,14 @@ def test_a_daemon_serves_before_loading_what_only_some_daemons_or_requests_need(
 
     assert {"grpc", "duckdb", "studbook.daemon.server"} <= loaded, "the import report is read"
     assert {name: why for name, why in LATER.items() if name in loaded} == {}
+
+
+def test_a_daemon_on_postgresql_serves_without_loading_duckdb(profiled, postgres_catalog: PostgresDatabase) -> None:  # type: ignore[no-untyped-def]
+    daemon: Daemon = profiled("--catalog", postgres_catalog.url)
+    loaded = imported(daemon.output(), before_ready=True)
+
+    assert "psycopg" in loaded, "the import report is read"
+    assert "duckdb" not in loaded
 
 
 def test_a_watching_daemon_loads_the_watcher_before_serving(profiled, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

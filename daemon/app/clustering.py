@@ -93,6 +93,8 @@ class Clustering:
                 return
 
     def run_if_due(self) -> bool:
+        from studbook.daemon.store import cluster  # DuckDB's: imported only where a DuckDB catalog is
+
         total, clustered = self._catalog.metric_tail()
         if not self.due(total, clustered):
             return False
@@ -113,7 +115,6 @@ class Clustering:
             ordered = self._catalog.build_clustered_metrics(catch_up=True)
         built = time.monotonic()
         quick = False
-        from studbook.daemon.store import cluster
 
         def swap(tx: StoreTransaction) -> Any:
             nonlocal quick

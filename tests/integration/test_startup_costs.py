@@ -38,8 +38,8 @@ LATER = {
 
 def imported(log: str, *, before_ready: bool) -> set[str]:
     """Top-level and full module names Python reported importing, before or after SERVING."""
-    head, _, tail = log.partition(READY)
-    assert _, f"the daemon never said it was ready:\n{log[-2000:]}"
+    head, ready, tail = log.partition(READY)
+    assert ready, f"the daemon never said it was ready:\n{log[-2000:]}"
     names = set()
     for line in (head if before_ready else tail).splitlines():
         if line.startswith("import time:") and "|" in line and "cumulative" not in line:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -39,8 +39,7 @@ from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
-from studbook.daemon.store.catalog import make_pandas_probes_cheap
-from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
+from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap
 from studbook.v1 import (
     access_pb2,
     access_pb2_grpc,
@@ -63,6 +62,9 @@ from studbook.v1 import (
     stages_pb2,
     stages_pb2_grpc,
 )
+
+if TYPE_CHECKING:  # imported by build_watcher: a daemon without --watch never loads watchdog
+    from studbook.daemon.watch.watcher import DropWatcher
 
 log = logging.getLogger("studbook.daemon")
 
@@ -387,6 +389,8 @@ def build_watcher(settings: Settings, registry: Registry) -> DropWatcher | None:
     """The drop-in watcher for `--watch` roots, or None when none are given."""
     if not settings.watch_roots:
         return None
+    from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
+
     watch = WatchSettings(settings.watch_roots, poll=settings.watch_poll, quiet_seconds=settings.quiet_seconds,
                           reconcile_seconds=settings.reconcile_seconds, scan_limits=settings.scan_limits,
                           in_place_roots=settings.in_place_roots)  # fmt: skip

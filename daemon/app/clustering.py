@@ -8,12 +8,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store import cluster
-from studbook.daemon.store.catalog import Catalog
 from studbook.daemon.store.interface import StoreTransaction
+
+if TYPE_CHECKING:  # made for DuckDB catalogs only: a daemon on PostgreSQL never imports DuckDB
+    from studbook.daemon.store.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,8 @@ class Clustering:
                 return
 
     def run_if_due(self) -> bool:
+        from studbook.daemon.store import cluster  # DuckDB's: imported only where a DuckDB catalog is
+
         total, clustered = self._catalog.metric_tail()
         if not self.due(total, clustered):
             return False

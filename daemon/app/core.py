@@ -20,7 +20,7 @@ from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
-from studbook.daemon.store.catalog import Catalog
+from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import ListenerState, Listening, Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import MarkFile
@@ -92,12 +92,15 @@ class Core:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._init_following()
         self.writer = Writer(catalog, self._published, self._reload, self._moved_on)
-        # Only the DuckDB file needs its metric rows kept in key order (store/cluster.py).
-        self.clustering = (
-            Clustering(catalog, self.writer.submit, Effects, min_rows=cluster_min_rows,
-                       every=cluster_check_seconds)
-            if isinstance(catalog, Catalog) else None
-        )  # fmt: skip
+        # Only the DuckDB file needs its metric rows kept in key order (store/cluster.py); asked
+        # by dialect first, so that a daemon on PostgreSQL never imports DuckDB.
+        self.clustering: Clustering | None = None
+        if catalog.dialect is DUCKDB:
+            from studbook.daemon.store.catalog import Catalog
+
+            if isinstance(catalog, Catalog):
+                self.clustering = Clustering(catalog, self.writer.submit, Effects, min_rows=cluster_min_rows,
+                                             every=cluster_check_seconds)  # fmt: skip
 
     def _init_following(self) -> None:
         """On a catalog other daemons write too, this daemon follows their commits: see `catch_up`."""

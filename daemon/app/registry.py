@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studbook.daemon.app.access import AccessUseCases
 from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.audit import AuditUseCases
-from studbook.daemon.app.backup import BackupUseCases
 from studbook.daemon.app.catalog_status import CatalogStatus, catalog_status
 from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.core import Core, PayloadEncoder
@@ -31,6 +32,9 @@ from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.opening import open_catalog, open_postgres_catalog
+
+if TYPE_CHECKING:  # made on the first backup: most daemons never take one, and start without it
+    from studbook.daemon.app.backup import BackupUseCases
 
 
 class Registry:
@@ -106,10 +110,17 @@ class Registry:
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.uploads = UploadUseCases(self.blobs, scan_limits)
         self.integrity = IntegrityUseCases(self.core, self.blobs)
-        self.backups = BackupUseCases(self.core, self.blobs, catalog_path.parent, allowed_roots)
+        self._data_dir, self._allowed_roots = catalog_path.parent, allowed_roots
         # A backup copies the blobs of one snapshot; a collection must not delete them meanwhile.
-        self.retention.backup_running = lambda: self.backups.running
-        self.backups.collection_running = lambda: self.retention.running
+        self.retention.backup_running = lambda: "backups" in self.__dict__ and self.backups.running
+
+    @cached_property
+    def backups(self) -> BackupUseCases:
+        from studbook.daemon.app.backup import BackupUseCases
+
+        backups = BackupUseCases(self.core, self.blobs, self._data_dir, self._allowed_roots)
+        backups.collection_running = lambda: self.retention.running
+        return backups
 
     def start(self) -> None:
         self.core.start()

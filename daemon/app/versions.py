@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.intake import Intake, add_data, fill_from_intake, read_dvc_file, take_in, take_in_uploaded
@@ -31,7 +32,6 @@ from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.claims import BlobClaims, ClaimHold
 from studbook.daemon.blobs.ingest import Ingest
 from studbook.daemon.domain.access import TCP, Caller, Role, authorize
-from studbook.daemon.domain.diff import VersionDiff, diff_versions
 from studbook.daemon.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -77,6 +77,9 @@ from studbook.daemon.domain.semver import (
 )
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits, huggingface
 from studbook.daemon.store.interface import StoreTransaction as Transaction
+
+if TYPE_CHECKING:
+    from studbook.daemon.domain.diff import VersionDiff
 
 EDITABLE_FIELDS = ("tags", "description")
 # RegisterModelVersions: enough to share group commits well, small enough that one call's
@@ -638,6 +641,8 @@ class VersionUseCases:
     async def diff(self, base: str, target: str) -> tuple[ModelVersion, ModelVersion, VersionDiff]:
         base_version = await self.get(base)
         target_version = await self.get(target)
+        from studbook.daemon.domain.diff import diff_versions  # loaded by the first diff, not at start-up
+
         # Off the loop: diffing two large model cards takes a noticeable amount of CPU.
         diff = await self.core.read(diff_versions, base_version, target_version)
         return base_version, target_version, diff

@@ -1,4 +1,9 @@
-"""Model formats read without executing anything: detect by bytes, read metadata in bounds."""
+"""Model formats read without executing anything: detect by bytes, read metadata in bounds.
+
+The readers are imported by the functions that use them, not here: the daemon imports this
+package for its types and limits at start-up, and pays for the readers (a third of the
+package) only when the first file is inspected.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,6 @@ import struct
 import zlib
 from pathlib import Path
 
-from studbook.daemon.formats import (
-    archive,
-    detect,
-    folder,
-    gguf,
-    hdf5,
-    onnx,
-    paths,
-    pickle_scan,
-    safetensors,
-    savedmodel,
-)
 from studbook.daemon.formats.errors import FormatError
 from studbook.daemon.formats.info import EXTENSION_MISMATCH, FileInfo, FolderInfo, unique_flags
 from studbook.daemon.formats.limits import DEFAULT_LIMITS, Limits
@@ -46,6 +39,8 @@ def inspect_file(path: Path, limits: Limits = DEFAULT_LIMITS, *, root: Path | No
     file's own folder). Raises FormatError for malformed or hostile content; OSError
     (a file that vanished or is unreadable) passes through for the caller to retry.
     """
+    from studbook.daemon.formats import detect, paths
+
     if root is not None and not paths.inside(path, root):
         raise FormatError("PATH_OUTSIDE", f"{path.name} resolves outside the version folder")
     head, last, size = detect.read_head(path, limits.sniff_bytes)
@@ -59,6 +54,8 @@ def inspect_file(path: Path, limits: Limits = DEFAULT_LIMITS, *, root: Path | No
 
 
 def _read(path: Path, kind: str, head: bytes, size: int, limits: Limits, root: Path | None) -> FileInfo:
+    from studbook.daemon.formats import archive, gguf, hdf5, onnx, pickle_scan, safetensors, savedmodel
+
     if kind in ("pickle", "compressed"):
         found = pickle_scan.inspect(path, size, head, limits)
         return found if found is not None else FileInfo(format="unknown")
@@ -80,6 +77,8 @@ def _read(path: Path, kind: str, head: bytes, size: int, limits: Limits, root: P
 
 def _refuse_placeholders(path: Path, head: bytes, size: int) -> None:
     """Files that stand in for a model without being one: say what to do about them."""
+    from studbook.daemon.formats import detect
+
     if head.startswith(detect.LFS_POINTER):
         raise FormatError(
             "LFS_POINTER",
@@ -96,6 +95,8 @@ def _refuse_placeholders(path: Path, head: bytes, size: int) -> None:
 
 def _check_claim(path: Path, info: FileInfo) -> FileInfo:
     """Refuse a file whose name claims a model format its bytes do not have."""
+    from studbook.daemon.formats import detect
+
     claimed = detect.CLAIMS.get(path.suffix.lower())
     if claimed is None or info.format in claimed:
         return info
@@ -119,6 +120,8 @@ def inspect_folder(root: Path, files: list[Path], limits: Limits = DEFAULT_LIMIT
 
     `files` are the folder's files, absolute or relative to `root`; only those are read.
     """
+    from studbook.daemon.formats import folder
+
     try:
         return folder.inspect(root, files, limits)
     except _MALFORMED as err:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from studbook.daemon.app.lineage import LineageGraph
 from studbook.daemon.app.policy import PolicyState
-from studbook.daemon.domain import diff as d
 from studbook.daemon.domain import model as m
 from studbook.daemon.domain.access import Caller, Denial, Role, Token
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
 from studbook.v1 import access_pb2, events_pb2, formats_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+
+if TYPE_CHECKING:  # the diff rules load with the first diff (VersionUseCases.diff), not at start-up
+    from studbook.daemon.domain import diff as d
 
 # -- time -------------------------------------------------------------------------------
 
@@ -54,7 +56,6 @@ _KIND = {k: resources_pb2.ChangeKind.Value(f"CHANGE_KIND_{k.name}") for k in m.C
 _KIND_FROM = {v: k for k, v in _KIND.items()}
 _MODEL_STATE = {s: resources_pb2.ModelState.Value(f"MODEL_STATE_{s.name}") for s in m.ModelState}
 _PROMOTION = {s: stages_pb2.PromotionState.Value(f"PROMOTION_STATE_{s.name}") for s in m.PromotionState}
-_CHANGE = {c: registry_pb2.ChangeType.Value(f"CHANGE_TYPE_{c.name}") for c in d.ChangeType}
 _ROLE = {r: access_pb2.Role.Value(f"ROLE_{r.name}") if r is not Role.NONE else access_pb2.ROLE_UNSPECIFIED
          for r in Role}  # fmt: skip
 _ROLE_FROM = {v: k for k, v in _ROLE.items()}
@@ -300,14 +301,18 @@ def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.
 # -- diff ------------------------------------------------------------------------------
 
 
+def _change(change: d.ChangeType) -> registry_pb2.ChangeType:
+    return registry_pb2.ChangeType.Value(f"CHANGE_TYPE_{change.name}")
+
+
 def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
     def values(items: list[d.ValueChange]) -> list[registry_pb2.ValueChange]:
-        return [registry_pb2.ValueChange(key=c.key, change=_CHANGE[c.change], base=c.base or "",
+        return [registry_pb2.ValueChange(key=c.key, change=_change(c.change), base=c.base or "",
                                          target=c.target or "") for c in items]  # fmt: skip
 
     metrics = []
     for c in diff.metrics:
-        change = registry_pb2.MetricChange(key=c.key, split=c.split, change=_CHANGE[c.change])
+        change = registry_pb2.MetricChange(key=c.key, split=c.split, change=_change(c.change))
         for field in ("base", "target", "delta", "relative_delta", "better"):
             value = getattr(c, field)
             if value is not None:
@@ -326,7 +331,7 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         files=[
             registry_pb2.FileChange(
                 path=f.path,
-                change=_CHANGE[f.change],
+                change=_change(f.change),
                 base_sha256=f.base_sha256,
                 target_sha256=f.target_sha256,
                 base_size=f.base_size,
@@ -343,7 +348,7 @@ def diff_to_proto(diff: d.VersionDiff) -> registry_pb2.VersionDiff:
         tensors=[
             registry_pb2.TensorChange(
                 name=t.name,
-                change=_CHANGE[t.change],
+                change=_change(t.change),
                 base_dtype=t.base_dtype,
                 target_dtype=t.target_dtype,
                 base_shape=t.base_shape,

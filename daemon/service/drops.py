@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import grpc
 from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
@@ -12,9 +14,11 @@ from studbook.daemon.domain.safety import check_may_allow
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.convert import timestamp
 from studbook.daemon.service.errors import mapped
-from studbook.daemon.watch.status import Incident, WatchStatus
-from studbook.daemon.watch.watcher import DropWatcher
 from studbook.v1 import drops_pb2, drops_pb2_grpc
+
+if TYPE_CHECKING:  # the watcher is imported only by a daemon that watches folders
+    from studbook.daemon.watch.status import Incident, WatchStatus
+    from studbook.daemon.watch.watcher import DropWatcher
 
 _STATE = {s: drops_pb2.DropState.Value(f"DROP_STATE_{s.name}") for s in DropState}
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import grpc
-from studbook.daemon.app.backup import BackupProgress, BackupReport
 from studbook.daemon.app.integrity import VerifyProgress, VerifyReport
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.integrity import Outcome
@@ -14,6 +14,9 @@ from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.errors import mapped, mapped_stream
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
+
+if TYPE_CHECKING:  # loaded with the first backup (see Registry.backups)
+    from studbook.daemon.app.backup import BackupReport
 
 
 class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
@@ -34,6 +37,8 @@ class MaintenanceServicer(maintenance_pb2_grpc.MaintenanceServiceServicer):
     async def BackupRegistry(
         self, request: maintenance_pb2.BackupRegistryRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[maintenance_pb2.BackupRegistryResponse]:  # noqa: N802
+        from studbook.daemon.app.backup import BackupProgress
+
         async for step in self.registry.backups.backup(request.destination, caller_of(context)):
             if isinstance(step, BackupProgress):
                 yield maintenance_pb2.BackupRegistryResponse(progress=maintenance_pb2.BackupProgress(

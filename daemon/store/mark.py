@@ -22,7 +22,7 @@ import zlib
 from pathlib import Path
 
 from studbook.daemon.domain.audit import HighWaterMark
-from studbook.daemon.store.catalog import StoreError
+from studbook.daemon.store.records import StoreError
 
 SLOT_SIZE = 512
 FILE_SIZE = 2 * SLOT_SIZE
@@ -84,8 +84,12 @@ class MarkFile:
                 if not os.path.lexists(self.path):
                     self._create(mark)
                     return
-                self._newest_slot = self._read()[1]
+                newest, self._newest_slot = self._read()
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+                if newest == mark:
+                    # Every start writes the head it opened at: mostly the mark already there,
+                    # whose sync would only cost the start a disk flush.
+                    return
             slot = 1 - self._newest_slot
             os.pwrite(self._fd, encode(mark), slot * SLOT_SIZE)
             _datasync(self._fd)

@@ -6,11 +6,12 @@ PostgreSQL catalog, need not import DuckDB to name them.
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from studbook.daemon.domain.errors import ResourceExhausted, Unavailable
+from studbook.daemon.domain.errors import RegistryError, ResourceExhausted, Unavailable
 
 
 class StoreError(Unavailable):
@@ -111,3 +112,29 @@ def first_line(exc: BaseException) -> str:
     """A database's messages can run over several lines; an error the daemon reports is one."""
     lines = str(exc).strip().splitlines()
     return lines[0] if lines else type(exc).__name__
+
+
+# strerror of ENOSPC and EDQUOT, as DuckDB quotes them in its I/O errors.
+_NO_ROOM = ("No space left on device", "Disk quota exceeded")
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    return any(words in str(exc) for words in _NO_ROOM)
+
+
+def store_error(exc: BaseException, what: str) -> RegistryError:
+    """The store's own error for a failure of DuckDB or of the file system under it."""
+    if is_disk_full(exc):
+        return StoreFull(
+            f"the disk that holds the catalog is full ({first_line(exc)}); nothing acknowledged was lost "
+            "and reads still work"
+        )
+    return StoreError(f"{what}: {first_line(exc)}")
+
+
+def wrap_store_errors(exc: BaseException) -> RegistryError:
+    if isinstance(exc, RegistryError):
+        return exc
+    return store_error(exc, "catalog write failed")

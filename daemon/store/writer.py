@@ -11,10 +11,9 @@ from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
 
 from studbook.daemon.domain.errors import RegistryError
-from studbook.daemon.store.catalog import DurableCommit, StoreFull, wrap_store_errors
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
-from studbook.daemon.store.records import CatalogMovedOn
+from studbook.daemon.store.records import CatalogMovedOn, DurableCommit, StoreFull, wrap_store_errors
 
 log = logging.getLogger(__name__)
 

@@ -17,6 +17,7 @@ from studbook.daemon.store.catalog import Catalog
 from studbook.v1 import registry_pb2
 from support.postgres import PostgresDatabase
 from support.rpc import register, stubs
+from support.waiting import wait_for
 from unit.formats.builders import safetensors_bytes
 
 READY = "studbook daemon ready on"
@@ -52,7 +53,14 @@ def imported(log: str, *, before_ready: bool) -> set[str]:
 def profiled(daemon_factory, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """Starts daemons that report every import on stderr (the log `Daemon.output` reads)."""
     monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
-    return daemon_factory
+
+    def start(*extra: str) -> Daemon:
+        daemon: Daemon = daemon_factory(*extra)
+        # Health says SERVING a moment before the line is printed (a watcher starts in between).
+        wait_for(lambda: READY in daemon.output(), "the daemon's ready line", 30)
+        return daemon
+
+    return start
 
 
 def test_a_daemon_serves_before_loading_what_only_some_daemons_or_requests_need(profiled) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import sys
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from studbook.cli import metrics_view
 from studbook.v1 import resources_pb2
@@ -13,6 +14,7 @@ FINITE = st.floats(allow_nan=False, allow_infinity=False)
 
 
 @given(st.lists(FINITE, min_size=1, max_size=200), st.integers(min_value=1, max_value=60))
+@example([sys.float_info.max] * 3, 1)  # fsum's exact partial sums passed the largest float
 def test_a_sparkline_fits_its_width_and_spans_lowest_to_highest(values: list[float], width: int) -> None:
     line = metrics_view.sparkline(values, width)
 

@@ -4,6 +4,7 @@ series step by step, or JSON keyed by metric and split."""
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -78,8 +79,11 @@ def _buckets(values: Sequence[float], width: int) -> list[float | None]:
     out: list[float | None] = []
     for i in range(count):
         chunk = [v for v in values[i * len(values) // count : (i + 1) * len(values) // count] if math.isfinite(v)]
-        # Divided first: the sum of a few huge values would overflow.
-        out.append(math.fsum(v / len(chunk) for v in chunk) if chunk else None)
+        # Halved and divided first: the sum of a few huge values would overflow, and fsum's exact
+        # partial sums can pass the largest float even when the mean does not; the doubled half is
+        # held within the floats (a mean rounded one step past the largest one).
+        half = math.fsum(v / (2 * len(chunk)) for v in chunk) if chunk else None
+        out.append(max(-sys.float_info.max, min(sys.float_info.max, half * 2)) if half is not None else None)
     return out
 
 

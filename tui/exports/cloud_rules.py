@@ -94,15 +94,16 @@ def label_valid(key: str, value: str) -> bool:
 
 
 def version_alias(text: str) -> str | None:
-    """A stage or alias as a Vertex version alias (`Champion_EU` -> `champion-EU`); None if unusable."""
-    cleaned = re.sub(r"[^a-zA-Z0-9-]+", "-", text).strip("-")
+    """A stage or alias as a Vertex version alias (`Champion_EU` -> `champion-eu`); None if unusable."""
+    if ALIAS.match(text) and text not in RESERVED_ALIASES:
+        return text
+    # Lowercased whole: the pattern wants the ends lowercase, and one case reads better.
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
     if not cleaned:
         return None
     if not cleaned[0].isalpha():
         cleaned = "v" + cleaned
-    cleaned = cleaned[0].lower() + cleaned[1:127]
-    cleaned = cleaned.rstrip("-")
-    cleaned = cleaned[:-1] + cleaned[-1].lower()
+    cleaned = cleaned[:128].rstrip("-")
     if len(cleaned) < 2:
         cleaned += "0"
     return cleaned if ALIAS.match(cleaned) and cleaned not in RESERVED_ALIASES else None

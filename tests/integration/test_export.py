@@ -157,13 +157,15 @@ def test_a_second_export_into_a_non_empty_folder_is_refused_and_changes_nothing(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".studbook-export")] == []
 
 
-def test_an_empty_folder_is_a_fine_destination_and_a_file_is_not(
+def test_an_empty_or_missing_folder_is_a_fine_destination_and_a_file_is_not(
     studbook: Any, registered: dict[str, Any], tmp_path: Path
 ) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "file.json").write_text("{}")
 
     assert studbook("export", "sentiment", str(tmp_path / "empty"), "--format", "vertex").code == 0
+    assert studbook("export", "sentiment", str(tmp_path / "new" / "deep"), "--format", "sagemaker").code == 0
+    assert (tmp_path / "new" / "deep" / "create-model-package.json").is_file()
     refused = studbook("export", "sentiment", str(tmp_path / "file.json"), "--format", "vertex")
 
     assert (tmp_path / "empty" / "upload-model.json").is_file()

@@ -26,9 +26,6 @@ def check_destination(dest: Path) -> None:
     if dest.is_dir() and any(dest.iterdir()):
         raise StudbookError("ALREADY_EXISTS", "EXPORT_DESTINATION_NOT_EMPTY",
                             f"{dest} is not empty; export into a new or empty folder, or remove what it holds")  # fmt: skip
-    if not dest.parent.is_dir():
-        raise StudbookError("NOT_FOUND", "EXPORT_PARENT_MISSING",
-                            f"{dest.parent} does not exist; create it first or choose another destination")  # fmt: skip
 
 
 @contextmanager
@@ -37,6 +34,7 @@ def staged(dest: Path) -> Iterator[Path]:
     on success it becomes `dest`, on failure it is removed."""
     dest = Path(os.path.abspath(dest))
     check_destination(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)  # like `studbook pull`, missing folders are made
     work = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{dest.name}-", dir=dest.parent))
     try:
         yield work

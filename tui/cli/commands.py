@@ -1144,7 +1144,12 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     ref = names.text_of(args.name)
     options = CloudOptions(image=args.image, upload_url=args.upload_url)
     with ProgressLine(f"exporting {ref}", 0) as progress:
-        summary = export(ctx.client, ref, args.dest, args.format, options=options, progress=progress.advance)
+
+        def planned(size: int) -> None:
+            progress.total += size
+
+        summary = export(ctx.client, ref, args.dest, args.format, options=options, progress=progress.advance,
+                         planned=planned)  # fmt: skip
     notes = [*summary.get("notes", []), *(f"left out {d['key']}: {d['reason']}" for d in summary.get("dropped", []))]
     ctx.emit(summary, lambda: "\n".join([f"exported {ref} as {args.format} into {safe(summary['dest'])}", *notes]))
     return EXIT_OK

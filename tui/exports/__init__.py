@@ -20,13 +20,15 @@ FORMATS = ("modelpack", "mlflow", "sagemaker", "vertex")
 
 
 def export(client: Client, ref: str, dest: str | os.PathLike[str], fmt: str, *,
-           options: CloudOptions | None = None, progress: Progress | None = None) -> dict[str, Any]:  # fmt: skip
+           options: CloudOptions | None = None, progress: Progress | None = None,
+           planned: Progress | None = None) -> dict[str, Any]:  # fmt: skip
     """Writes `ref` (MODEL or MODEL@REF) in `fmt` into DEST, which must not exist or be empty.
 
+    `progress` is told of every chunk of file bytes written, `planned` of the bytes to come.
     Returns a summary (what was written, what could not be said in the format and why).
     """
     writer = _writer(fmt, options or CloudOptions())
-    source = Source(client, progress)
+    source = Source(client, progress, planned)
     target = Path(dest)
     with staging.staged(target) as out:
         summary = writer(source, ref, out)

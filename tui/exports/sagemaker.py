@@ -40,11 +40,17 @@ def export(source: Source, ref: str, out: Path, options: cloud.CloudOptions) -> 
         "CustomerMetadataProperties": properties,
     }
     notes: list[str] = []
-    if url:
-        request["InferenceSpecification"] = inference_specification(version, url, options)
+    # A container definition needs its image; without one, or without reachable files, the
+    # package is registered without an InferenceSpecification and the summary says which is missing.
+    if url and options.image:
+        request["InferenceSpecification"] = inference_specification(version, url, options.image)
+    elif not url:
+        notes.append(
+            "no InferenceSpecification: the files are not reachable by an s3:// URL; "
+            "pass --upload-url s3://BUCKET/PREFIX and copy DEST there"
+        )
     else:
-        notes.append("no InferenceSpecification: the files are not reachable by an s3:// URL; "
-                     "pass --upload-url s3://BUCKET/PREFIX and copy DEST there")  # fmt: skip
+        notes.append("no InferenceSpecification: pass --image to name the serving container")
     metrics = metrics_document(version)
     if metrics:
         cloud.write_json(out / METRICS_FILE, metrics)
@@ -72,12 +78,8 @@ def approval_status(version: resources_pb2.ModelVersion) -> str:
     return "PendingManualApproval"
 
 
-def inference_specification(
-    version: resources_pb2.ModelVersion, url: str, options: cloud.CloudOptions
-) -> dict[str, Any]:
-    container: dict[str, Any] = {}
-    if options.image:
-        container["Image"] = options.image
+def inference_specification(version: resources_pb2.ModelVersion, url: str, image: str) -> dict[str, Any]:
+    container: dict[str, Any] = {"Image": image}
     if url.endswith(".tar.gz"):
         container["ModelDataUrl"] = url
     else:  # a folder of uncompressed files

@@ -21,11 +21,13 @@ Progress = Callable[[int], None]
 class Source:
     """One model seen through a client: its versions in full, their metric series, their files.
 
-    `progress` is told of every chunk of file bytes written, whichever exporter writes them.
+    `progress` is told of every chunk of file bytes written, whichever exporter writes them,
+    and `planned` of how many bytes a batch of files will bring before it starts.
     """
 
     client: Client
     progress: Progress | None = None
+    planned: Progress | None = None
     _metrics: dict[str, list[resources_pb2.Metric]] = field(default_factory=dict)
 
     def model(self, name: str) -> resources_pb2.Model:
@@ -57,6 +59,8 @@ class Source:
         """Writes each (file, target path) of a kept version, verified against its sha256 (the
         client's pull: written under a temporary name, renamed only once the digest matches)."""
         local = self.client.address.startswith("unix:")
+        if self.planned is not None:
+            self.planned(sum(file.size for file, _ in placed))
 
         def one(item: tuple[resources_pb2.ArtifactFile, Path]) -> None:
             file, target = item

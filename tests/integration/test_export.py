@@ -289,3 +289,30 @@ def test_an_upload_url_of_the_wrong_cloud_is_refused(studbook: Any, registered: 
 
     assert result.code != 0 and "gs://" in result.err
     assert not (tmp_path / "v").exists()
+
+
+def test_a_stored_file_whose_bytes_changed_fails_the_export_and_leaves_nothing(
+    studbook: Any, daemon: Any, registered: dict[str, Any], tmp_path: Path
+) -> None:
+    big = next(f for f in registered["version"].files if f.path == "extra.bin")
+    (blob,) = [p for p in daemon.data_dir.rglob(f"*{big.sha256}*") if p.is_file()]
+    blob.chmod(0o600)
+    blob.write_bytes(os.urandom(big.size))  # same size, other bytes: only the sha256 can tell
+
+    result = studbook("export", "sentiment", str(tmp_path / "out" / "pack"), "--format", "modelpack")
+
+    assert result.code != 0 and "DOWNLOAD_CORRUPT" in result.err
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_the_human_summary_says_where_what_went_and_what_the_format_could_not_hold(
+    studbook: Any, registered: dict[str, Any], tmp_path: Path
+) -> None:
+    pack = studbook("export", "sentiment@production", str(tmp_path / "pack"), "--format", "modelpack")
+    package = studbook("export", "sentiment", str(tmp_path / "sm"), "--format", "sagemaker")
+
+    assert f"exported sentiment@production as modelpack into {tmp_path / 'pack'}" in pack.out
+    assert "manifest sha256:" in pack.out and "production" in pack.out
+    assert "approval Approved" in package.out
+    assert "note: no InferenceSpecification" in package.out and "--upload-url" in package.out
+    assert "left out tag:empty" in package.out

@@ -1137,6 +1137,7 @@ def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import export_text
     from studbook.cli.output import ProgressLine
     from studbook.exports import export
     from studbook.exports.cloud import CloudOptions
@@ -1150,8 +1151,7 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
 
         summary = export(ctx.client, ref, args.dest, args.format, options=options, progress=progress.advance,
                          planned=planned)  # fmt: skip
-    notes = [*summary.get("notes", []), *(f"left out {d['key']}: {d['reason']}" for d in summary.get("dropped", []))]
-    ctx.emit(summary, lambda: "\n".join([f"exported {ref} as {args.format} into {safe(summary['dest'])}", *notes]))
+    ctx.emit(summary, lambda: "\n".join(export_text.summary_lines(ref, summary)))
     return EXIT_OK
 
 

@@ -316,3 +316,21 @@ def test_the_human_summary_says_where_what_went_and_what_the_format_could_not_ho
     assert "approval Approved" in package.out
     assert "note: no InferenceSpecification" in package.out and "--upload-url" in package.out
     assert "left out tag:empty" in package.out
+
+
+def test_mlflow_export_of_a_referenced_version_says_where_its_files_are(
+    studbook: Any, daemon: Any, tmp_path: Path
+) -> None:
+    with Client(daemon.address) as client:
+        client.register("remote", uri="https://models.example/m.onnx", environment=False, git=False)
+
+    result = studbook("--json", "export", "remote", str(tmp_path / "ml"), "--format", "mlflow")
+
+    assert result.code == 0, result.err
+    assert result.json()["not_kept"] == ["models/remote/versions/1"]
+    (entry,) = json.loads((tmp_path / "ml" / "model.json").read_text())["mlflow"]["registered_model"]["versions"]
+    model_folder = tmp_path / "ml" / entry["run_id"] / "artifacts" / "model"
+    assert [p.name for p in model_folder.iterdir()] == ["studbook-reference.json"]
+    assert json.loads((model_folder / "studbook-reference.json").read_text())["storage_uri"] == (
+        "https://models.example/m.onnx"
+    )

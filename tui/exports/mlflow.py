@@ -2,7 +2,8 @@
 
     DEST/model.json                          the registered model and its versions
     DEST/<run_id>/run.json                   per version: its run (params, metric series, tags, datasets)
-    DEST/<run_id>/artifacts/model/...        the version's files (kept versions only)
+    DEST/<run_id>/artifacts/model/...        the version's files; for a version the registry only
+                                             references, studbook-reference.json (its URI and files)
     DEST/<run_id>/artifacts/studbook/MODEL_CARD.md   the card, beside the model, when there is one
 
 MODEL exports every version, MODEL@REF that one. Each version gets a run of its own (its id
@@ -31,6 +32,7 @@ MLFLOW_STAGES = {"production": "Production", "staging": "Staging"}
 # The importer reads `source` as `<artifact uri>/model`; the artifact uri only has to hold the run id.
 ARTIFACT_ROOT = "studbook:/runs"
 CARD_ARTIFACT = "studbook/MODEL_CARD.md"
+REFERENCE_FILE = "studbook-reference.json"
 # Tags of ours on MLflow objects: what MLflow has no field for.
 OWN = "studbook."
 
@@ -50,8 +52,12 @@ def export(source: Source, ref: str, out: Path) -> dict[str, Any]:
             source.fetch(
                 version, [(f, artifacts.joinpath("model", *PurePosixPath(f.path).parts)) for f in version.files]
             )
-        elif version.files:
+        else:
+            # MLflow's importer needs the version's model folder to exist; a version the registry
+            # only references gets one holding where its files are, instead of the files.
             not_kept.append(version.name)
+            (artifacts / "model").mkdir(parents=True)
+            _write(artifacts / "model" / REFERENCE_FILE, reference(version))
         if version.model_card:
             (artifacts / "studbook").mkdir(parents=True, exist_ok=True)
             (artifacts / CARD_ARTIFACT).write_text(version.model_card)
@@ -66,6 +72,12 @@ def export(source: Source, ref: str, out: Path) -> dict[str, Any]:
     _write(out / "model.json", {"system": {**system, "script": "export_model.py"}, "info": info,
                                 "mlflow": {"registered_model": registered}})  # fmt: skip
     return {"model": model.name, "versions": [v.name for v in versions], "not_kept": not_kept}
+
+
+def reference(version: resources_pb2.ModelVersion) -> dict[str, Any]:
+    """Where a referenced (not kept) version's files are, and what they should hash to."""
+    return {"storage_uri": version.storage_uri,
+            "files": [{"path": f.path, "size": f.size, "sha256": f.sha256} for f in version.files]}  # fmt: skip
 
 
 def run_id_of(version: resources_pb2.ModelVersion) -> str:

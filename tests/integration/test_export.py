@@ -111,7 +111,8 @@ def test_modelpack_config_follows_the_schema_and_annotations_carry_metrics_param
     assert set(config["config"]) <= {"architecture", "format", "paramSize", "precision", "quantization",
                                      "capabilities"}  # fmt: skip
     assert config["modelfs"] == {"type": "layers", "diffIds": [layer["digest"] for layer in manifest["layers"]]}
-    assert config["descriptor"]["name"] == "sentiment"
+    assert config["descriptor"]["name"] == "sentiment" and config["descriptor"]["licenses"] == ["apache-2.0"]
+    assert config["config"]["precision"] == "fp32" and config["config"]["paramSize"].endswith("K")
     assert config["descriptor"]["datasetsURL"] == ["https://data.example/reviews"]
     annotations = manifest["annotations"]
     metrics = json.loads(annotations["io.studbook.metrics+json"])

@@ -117,3 +117,10 @@ def test_files_are_sorted_into_layer_kinds_by_format_then_name() -> None:
     assert kind("src/infer.py") == (layers.CODE, False)
     assert kind("eval/holdout.parquet") == (layers.DATASET, False)
     assert layers.Kind(layers.WEIGHT_CONFIG, True).media_type == "application/vnd.cncf.model.weight.config.v1.raw"
+
+
+def test_precision_uses_the_specs_words_whatever_the_format_called_the_type() -> None:
+    assert modelpack.precision(["F32", "I64"]) == "fp32"
+    assert modelpack.precision(["bfloat16"]) == "bf16"
+    assert modelpack.precision(["Q4_0"]) == "int4"
+    assert modelpack.precision(["complex64"]) == "complex64"

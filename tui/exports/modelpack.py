@@ -124,8 +124,11 @@ def model_config(version: resources_pb2.ModelVersion, diff_ids: list[str]) -> di
     config: dict[str, Any] = {}
     if info.architecture:
         config["architecture"] = info.architecture
-    if info.format or version.format:
-        config["format"] = info.format or version.format
+    # The main file's format (safetensors, onnx, gguf...), which is what the spec's examples name;
+    # the folder's kind (huggingface, mlflow) only when no file says more.
+    main_format = next((f for f in (version.format, info.format) if f and f != "unknown"), "")
+    if main_format:
+        config["format"] = main_format
     if info.parameters:
         size = param_size(info.parameters)
         if size:
@@ -152,13 +155,21 @@ def param_size(parameters: int) -> str:
     return ""
 
 
-PRECISIONS = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "float64": "fp64", "int8": "int8",
-              "uint8": "uint8", "int4": "int4", "float8_e4m3fn": "fp8", "float8_e5m2": "fp8"}  # fmt: skip
+# Element types as each format spells them (F16, float16, half...) -> the spec's words.
+PRECISIONS = {
+    "f32": "fp32", "float32": "fp32", "float": "fp32",
+    "f16": "fp16", "float16": "fp16", "half": "fp16",
+    "bf16": "bf16", "bfloat16": "bf16",
+    "f64": "fp64", "float64": "fp64", "double": "fp64",
+    "f8_e4m3": "fp8", "f8_e5m2": "fp8", "float8_e4m3fn": "fp8", "float8_e5m2": "fp8",
+    "i8": "int8", "int8": "int8", "u8": "uint8", "uint8": "uint8",
+    "i4": "int4", "int4": "int4", "q4_0": "int4", "q8_0": "int8",
+}  # fmt: skip
 
 
 def precision(dtypes: list[str]) -> str:
     """The spec's words (fp16, bf16, int8...) for the element type most tensors use."""
-    return PRECISIONS.get(dtypes[0], dtypes[0])
+    return PRECISIONS.get(dtypes[0].lower(), dtypes[0].lower())
 
 
 def manifest_annotations(version: resources_pb2.ModelVersion, series: list[resources_pb2.Metric]) -> dict[str, str]:

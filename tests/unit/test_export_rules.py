@@ -124,3 +124,17 @@ def test_precision_uses_the_specs_words_whatever_the_format_called_the_type() ->
     assert modelpack.precision(["bfloat16"]) == "bf16"
     assert modelpack.precision(["Q4_0"]) == "int4"
     assert modelpack.precision(["complex64"]) == "complex64"
+
+
+def test_mlflow_stages_and_run_ids() -> None:
+    from studbook.exports import mlflow
+
+    archived = resources_pb2.ModelVersion(stages=["production"], status=resources_pb2.VERSION_STATUS_ARCHIVED)
+    one = resources_pb2.ModelVersion(name="models/m/versions/1", content_digest="a" * 64)
+
+    assert mlflow.mlflow_stage(resources_pb2.ModelVersion(stages=["production"])) == "Production"
+    assert mlflow.mlflow_stage(resources_pb2.ModelVersion(stages=["staging"])) == "Staging"
+    assert mlflow.mlflow_stage(resources_pb2.ModelVersion(stages=["development"])) == "None"
+    assert mlflow.mlflow_stage(archived) == "Archived"
+    assert re.fullmatch(r"[0-9a-f]{32}", mlflow.run_id_of(one)) and mlflow.run_id_of(one) == mlflow.run_id_of(one)
+    assert mlflow.run_id_of(one) != mlflow.run_id_of(resources_pb2.ModelVersion(name="models/m/versions/2"))

@@ -138,3 +138,15 @@ def test_mlflow_stages_and_run_ids() -> None:
     assert mlflow.mlflow_stage(archived) == "Archived"
     assert re.fullmatch(r"[0-9a-f]{32}", mlflow.run_id_of(one)) and mlflow.run_id_of(one) == mlflow.run_id_of(one)
     assert mlflow.run_id_of(one) != mlflow.run_id_of(resources_pb2.ModelVersion(name="models/m/versions/2"))
+
+
+def test_the_command_accepts_every_export_format_and_nothing_else() -> None:
+    import pytest
+    from studbook.cli.commands import build_parser
+    from studbook.exports import FORMATS
+
+    parser = build_parser()
+    for fmt in FORMATS:
+        assert parser.parse_args(["export", "m@3", "out", "--format", fmt]).format == fmt
+    with pytest.raises(SystemExit):
+        parser.parse_args(["export", "m", "out", "--format", "onnx"])

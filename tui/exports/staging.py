@@ -22,7 +22,8 @@ def check_destination(dest: Path) -> None:
     """DEST must not exist, or be an empty folder; anything else is refused before any work."""
     if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
         raise StudbookError("ALREADY_EXISTS", "EXPORT_DESTINATION_EXISTS",
-                            f"{dest} already exists and is not a plain folder (a file or a link); export into a new or empty folder")  # fmt: skip
+                            f"{dest} already exists and is not a plain folder (a file or a link); "
+                            "export into a new or empty folder")  # fmt: skip
     if dest.is_dir() and any(dest.iterdir()):
         raise StudbookError("ALREADY_EXISTS", "EXPORT_DESTINATION_NOT_EMPTY",
                             f"{dest} is not empty; export into a new or empty folder, or remove what it holds")  # fmt: skip

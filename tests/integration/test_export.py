@@ -335,3 +335,31 @@ def test_mlflow_export_of_a_referenced_version_says_where_its_files_are(
     assert json.loads((model_folder / "studbook-reference.json").read_text())["storage_uri"] == (
         "https://models.example/m.onnx"
     )
+
+
+def test_modelpack_with_tar_layers_holds_each_file_in_a_reproducible_uncompressed_tar(
+    studbook: Any, registered: dict[str, Any], tmp_path: Path
+) -> None:
+    import io
+    import tarfile
+
+    version = registered["version"]
+    first = studbook("--json", "export", "sentiment", str(tmp_path / "a"), "--format", "modelpack", "--layers", "tar")
+    again = studbook("--json", "export", "sentiment", str(tmp_path / "b"), "--format", "modelpack", "--layers", "tar")
+
+    assert first.code == 0, first.err
+    (manifest,) = check_layout(tmp_path / "a")[:1]
+    assert not (tmp_path / "a" / ".files").exists()
+    by_path = {layer["annotations"]["org.cncf.model.filepath"]: layer for layer in manifest["layers"]}
+    assert by_path["model.safetensors"]["mediaType"] == "application/vnd.cncf.model.weight.v1.tar"
+    assert by_path["README.md"]["mediaType"] == "application/vnd.cncf.model.doc.v1.tar"
+    for file in version.files:
+        with tarfile.open(fileobj=io.BytesIO(read_blob(tmp_path / "a", by_path[file.path]))) as archive:
+            (member,) = archive.getmembers()
+            assert member.name == file.path and member.uid == 0 and member.mode == 0o644
+            data = archive.extractfile(member).read()  # type: ignore[union-attr]
+        assert hashlib.sha256(data).hexdigest() == file.sha256
+    assert config_of(tmp_path / "a", manifest)["modelfs"]["diffIds"] == [
+        layer["digest"] for layer in manifest["layers"]
+    ]
+    assert first.json()["manifest"] == again.json()["manifest"]

@@ -446,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="sagemaker/vertex: the s3:// or gs:// prefix DEST will be copied to; "
                         "the files are then written into DEST/model and the request names them there")  # fmt: skip
     export.add_argument("--image", metavar="URI", help="sagemaker/vertex: the serving container image")
+    export.add_argument("--layers", choices=("raw", "tar"), default="raw",
+                        help="modelpack: raw layers, each the file itself (default), or one uncompressed tar "
+                        "per file, for readers that unpack only tar layers")  # fmt: skip
 
     verify_files_help = (
         "re-hash the stored files of a version, a model's versions, or every kept version (--all); "
@@ -1140,10 +1143,10 @@ def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import export_text
     from studbook.cli.output import ProgressLine
     from studbook.exports import export
-    from studbook.exports.cloud import CloudOptions
+    from studbook.exports.options import ExportOptions
 
     ref = names.text_of(args.name)
-    options = CloudOptions(image=args.image, upload_url=args.upload_url)
+    options = ExportOptions(image=args.image, upload_url=args.upload_url, layers=args.layers)
     with ProgressLine(f"exporting {ref}", 0) as progress:
 
         def planned(size: int) -> None:

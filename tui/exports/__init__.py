@@ -13,21 +13,21 @@ from typing import Any
 
 from studbook.client.clients import Client
 from studbook.exports import staging
-from studbook.exports.cloud import CloudOptions
+from studbook.exports.options import ExportOptions
 from studbook.exports.source import Progress, Source
 
 FORMATS = ("modelpack", "mlflow", "sagemaker", "vertex")
 
 
 def export(client: Client, ref: str, dest: str | os.PathLike[str], fmt: str, *,
-           options: CloudOptions | None = None, progress: Progress | None = None,
+           options: ExportOptions | None = None, progress: Progress | None = None,
            planned: Progress | None = None) -> dict[str, Any]:  # fmt: skip
     """Writes `ref` (MODEL or MODEL@REF) in `fmt` into DEST, which must not exist or be empty.
 
     `progress` is told of every chunk of file bytes written, `planned` of the bytes to come.
     Returns a summary (what was written, what could not be said in the format and why).
     """
-    writer = _writer(fmt, options or CloudOptions())
+    writer = _writer(fmt, options or ExportOptions())
     source = Source(client, progress, planned)
     target = Path(dest)
     with staging.staged(target) as out:
@@ -35,11 +35,11 @@ def export(client: Client, ref: str, dest: str | os.PathLike[str], fmt: str, *,
     return {"format": fmt, "dest": os.path.abspath(target), **summary}
 
 
-def _writer(fmt: str, options: CloudOptions) -> Callable[[Source, str, Path], dict[str, Any]]:
+def _writer(fmt: str, options: ExportOptions) -> Callable[[Source, str, Path], dict[str, Any]]:
     from studbook.exports import mlflow, modelpack, sagemaker, vertex
 
     if fmt == "modelpack":
-        return modelpack.export
+        return lambda source, ref, out: modelpack.export(source, ref, out, tar=options.layers == "tar")
     if fmt == "mlflow":
         return mlflow.export
     if fmt == "sagemaker":

@@ -8,26 +8,18 @@ DEST/model/...        the version's files, only with --upload-url (the folder is
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from studbook.client.errors import StudbookError
+from studbook.exports.options import ExportOptions
 from studbook.exports.source import Source
 from studbook.v1 import resources_pb2
 
 MODEL_FOLDER = "model"
 
 
-@dataclass(frozen=True)
-class CloudOptions:
-    image: str | None = None
-    """The serving container image (SageMaker Image, Vertex containerSpec.imageUri)."""
-    upload_url: str | None = None
-    """Where DEST will be copied (s3://... or gs://...); the files are then written below DEST/model."""
-
-
-def model_url(source: Source, version: resources_pb2.ModelVersion, options: CloudOptions, out: Path,
+def model_url(source: Source, version: resources_pb2.ModelVersion, options: ExportOptions, out: Path,
               scheme: str) -> str | None:  # fmt: skip
     """The URL of the folder holding the version's files, as the service will read it: below
     --upload-url (the files are written into DEST/model for that), else the version's own

@@ -41,6 +41,11 @@ class Kind:
         # sha256 the registry already holds.
         return f"application/vnd.cncf.model.{self.kind}.v1.raw"
 
+    @property
+    def tar_media_type(self) -> str:
+        # An uncompressed tar holding the file: weights are incompressible, and runtimes mount them as is.
+        return f"application/vnd.cncf.model.{self.kind}.v1.tar"
+
 
 def kind_of(file: resources_pb2.ArtifactFile) -> Kind:
     path = PurePosixPath(file.path)

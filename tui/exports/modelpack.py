@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from pathlib import Path
-from typing import Any
+import shutil
+import tarfile
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 from google.protobuf import json_format
 from studbook.client import names
@@ -46,20 +49,24 @@ TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 TAR_REGULAR_FILE = ord("0")
 
 
-def export(source: Source, ref: str, out: Path) -> dict[str, Any]:
+def export(source: Source, ref: str, out: Path, *, tar: bool = False) -> dict[str, Any]:
     version = source.version(ref)
     source.require_kept(version, "a ModelPack layout")
     blobs = out / "blobs" / "sha256"
     blobs.mkdir(parents=True)
 
     files = sorted(version.files, key=lambda f: f.path)
-    unique = {f.sha256: f for f in files}  # identical content is one blob
-    source.fetch(version, [(f, blobs / digest) for digest, f in unique.items()])
-
-    descriptors = [_file_layer(f, version) for f in files]
     generated = _generated_docs(source, version, {f.path for f in files})
-    for path, data in generated:
-        descriptors.append(_doc_layer(path, _write_blob(blobs, data), len(data), version))
+    if tar:
+        descriptors = _tar_layers(source, version, files, generated, out, blobs)
+    else:
+        unique = {f.sha256: f for f in files}  # identical content is one blob
+        source.fetch(version, [(f, blobs / digest) for digest, f in unique.items()])
+        descriptors = [_layer(layers.kind_of(f), f.path, f.sha256, f.size, f.size, version, tar=False) for f in files]
+        for path, data in generated:
+            descriptors.append(
+                _layer(DOC_KIND, path, _write_blob(blobs, data), len(data), len(data), version, tar=False)
+            )
 
     config = _write_json_blob(blobs, model_config(version, [d["digest"] for d in descriptors]))
     manifest = {
@@ -217,18 +224,70 @@ def _generated_docs(source: Source, version: resources_pb2.ModelVersion, taken: 
     return [(path if path not in taken else f".studbook/{path.replace('/', '_')}", data) for path, data in docs]
 
 
-def _file_layer(file: resources_pb2.ArtifactFile, version: resources_pb2.ModelVersion) -> dict[str, Any]:
-    kind = layers.kind_of(file)
-    annotations = {FILEPATH: file.path, FILE_METADATA: _file_metadata(file.path, file.size, version)}
-    annotations[UNTESTED] = "false" if kind.tested else "true"
-    return {"mediaType": kind.media_type, "digest": f"sha256:{file.sha256}", "size": file.size,
-            "annotations": annotations}  # fmt: skip
+DOC_KIND = layers.Kind(layers.DOC, tested=True)
 
 
-def _doc_layer(path: str, digest: str, size: int, version: resources_pb2.ModelVersion) -> dict[str, Any]:
-    annotations = {FILEPATH: path, FILE_METADATA: _file_metadata(path, size, version), UNTESTED: "false"}
-    return {"mediaType": layers.Kind(layers.DOC, True).media_type, "digest": f"sha256:{digest}", "size": size,
-            "annotations": annotations}  # fmt: skip
+def _layer(kind: layers.Kind, path: str, digest: str, size: int, file_size: int,
+           version: resources_pb2.ModelVersion, *, tar: bool) -> dict[str, Any]:  # fmt: skip
+    """The descriptor of one layer: `size` is the blob's, `file_size` the file's it holds."""
+    annotations = {FILEPATH: path, FILE_METADATA: _file_metadata(path, file_size, version),
+                   UNTESTED: "false" if kind.tested else "true"}  # fmt: skip
+    media_type = kind.tar_media_type if tar else kind.media_type
+    return {"mediaType": media_type, "digest": f"sha256:{digest}", "size": size, "annotations": annotations}
+
+
+def _tar_layers(source: Source, version: resources_pb2.ModelVersion, files: list[resources_pb2.ArtifactFile],
+                generated: list[tuple[str, bytes]], out: Path, blobs: Path) -> list[dict[str, Any]]:  # fmt: skip
+    """One uncompressed tar per file, its only member the file at its path with constant owner,
+    mode and time (the spec's reproducibility guidance), so the same version gives the same digests."""
+    scratch = out / ".files"
+    source.fetch(version, [(f, scratch.joinpath(*PurePosixPath(f.path).parts)) for f in files])
+    mtime = version.create_time.seconds if version.HasField("create_time") else 0
+    descriptors = []
+    for file in files:
+        local = scratch.joinpath(*PurePosixPath(file.path).parts)
+        digest, size = _write_tar_blob(blobs, file.path, local, mtime)
+        descriptors.append(_layer(layers.kind_of(file), file.path, digest, size, file.size, version, tar=True))
+        local.unlink()  # one copy on disk at a time
+    for path, data in generated:
+        local = scratch / "generated"
+        local.write_bytes(data)
+        digest, size = _write_tar_blob(blobs, path, local, mtime)
+        descriptors.append(_layer(DOC_KIND, path, digest, size, len(data), version, tar=True))
+    shutil.rmtree(scratch)
+    return descriptors
+
+
+class _HashingWriter:
+    """A file that hashes what is written to it, so a tar is hashed as it is made, not read again."""
+
+    def __init__(self, target: BinaryIO) -> None:
+        self.target = target
+        self.hasher = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        self.size += len(data)
+        return self.target.write(data)
+
+
+def _write_tar_blob(blobs: Path, name: str, local: Path, mtime: int) -> tuple[str, int]:
+    part = blobs / ".tar-part"
+    with open(part, "wb") as sink:
+        writer = _HashingWriter(sink)
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as archive:  # type: ignore[call-overload]
+            info = tarfile.TarInfo(name)
+            info.size = local.stat().st_size
+            info.mtime = mtime
+            info.mode = 0o644
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            with open(local, "rb") as handle:
+                archive.addfile(info, handle)
+    digest = writer.hasher.hexdigest()
+    os.replace(part, blobs / digest)
+    return digest, writer.size
 
 
 def _file_metadata(path: str, size: int, version: resources_pb2.ModelVersion) -> str:

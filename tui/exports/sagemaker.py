@@ -15,6 +15,7 @@ from typing import Any
 
 from studbook.client import names
 from studbook.exports import cloud, cloud_rules
+from studbook.exports.options import ExportOptions
 from studbook.exports.source import Source
 from studbook.v1 import resources_pb2
 
@@ -26,7 +27,7 @@ FRAMEWORKS = {"pytorch": "PYTORCH", "tensorflow": "TENSORFLOW", "keras": "TENSOR
               "sklearn": "SKLEARN", "xgboost": "XGBOOST", "transformers": "PYTORCH"}  # fmt: skip
 
 
-def export(source: Source, ref: str, out: Path, options: cloud.CloudOptions) -> dict[str, Any]:
+def export(source: Source, ref: str, out: Path, options: ExportOptions) -> dict[str, Any]:
     version = source.version(ref)
     model = names.parse_ref(version.name).model
     url = cloud.model_url(source, version, options, out, "s3")

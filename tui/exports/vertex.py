@@ -13,13 +13,14 @@ from typing import Any
 
 from studbook.client import names
 from studbook.exports import cloud, cloud_rules
+from studbook.exports.options import ExportOptions
 from studbook.exports.source import Source, lineage
 from studbook.v1 import resources_pb2
 
 REQUEST_FILE = "upload-model.json"
 
 
-def export(source: Source, ref: str, out: Path, options: cloud.CloudOptions) -> dict[str, Any]:
+def export(source: Source, ref: str, out: Path, options: ExportOptions) -> dict[str, Any]:
     version = source.version(ref)
     model_name = names.parse_ref(version.name).model
     url = cloud.model_url(source, version, options, out, "gs")

@@ -6,6 +6,7 @@ export never mixes its files with anything a user already keeps there.
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import tempfile
@@ -41,7 +42,13 @@ def staged(dest: Path) -> Iterator[Path]:
         yield work
         check_destination(dest)  # filled while we worked: theirs wins, ours is dropped
         # rename(2) replaces an empty folder, and fails on a non-empty one: no window for a mix.
-        os.replace(work, dest)
+        try:
+            os.replace(work, dest)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+                raise
+            check_destination(dest)  # says what is in the way
+            raise
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise

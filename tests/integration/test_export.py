@@ -211,7 +211,9 @@ def test_mlflow_export_is_the_export_model_layout_with_runs_and_artifacts(
     assert [p["value"] for p in run["metrics"]["loss"]] == [0.9, 0.4]
     assert [p["step"] for p in run["metrics"]["loss"]] == [1, 2]
     assert run["metrics"]["eval/auc"][0]["value"] == 0.88
-    assert run["inputs"]["dataset_inputs"][0]["dataset"]["name"] == "reviews"
+    (dataset,) = run["inputs"]["dataset_inputs"]
+    assert dataset["dataset"]["name"] == "reviews" and dataset["dataset"]["digest"] == "2026-01"
+    assert json.loads(dataset["dataset"]["source"]) == {"uri": "https://data.example/reviews", "version": "2026-01"}
     for file in version.files:
         data = (run_dir / "artifacts" / "model" / file.path).read_bytes()
         assert hashlib.sha256(data).hexdigest() == file.sha256

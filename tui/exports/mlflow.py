@@ -15,6 +15,7 @@ has no field for (semver, content digest, parents, other stages) travels as `stu
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import platform
 import time
@@ -184,10 +185,21 @@ def run_document(
     }  # fmt: skip
 
 
+# MLflow keeps a dataset's digest in at most 36 characters.
+DIGEST_MAX = 36
+
+
 def _dataset_input(dataset: resources_pb2.Dataset) -> dict[str, Any]:
-    # MLflow's Dataset: name, digest, source_type, source; the version is what its digest means here.
-    return {"dataset": {"name": dataset.name, "digest": dataset.version, "source_type": "studbook",
-                        "source": json.dumps({"uri": dataset.uri} if dataset.uri else {})},
+    # MLflow's Dataset: name, digest, source_type, source. The version is the digest when it fits;
+    # the source keeps it whole either way, with the URI.
+    version = dataset.version
+    digest = (
+        version
+        if 0 < len(version) <= DIGEST_MAX
+        else hashlib.sha256(f"{dataset.name}@{version}".encode()).hexdigest()[:32]
+    )
+    source = {k: v for k, v in (("uri", dataset.uri), ("version", version)) if v}
+    return {"dataset": {"name": dataset.name, "digest": digest, "source_type": "studbook", "source": json.dumps(source)},
             "tags": [{"key": "mlflow.data.context", "value": "training"}]}  # fmt: skip
 
 

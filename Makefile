@@ -84,8 +84,9 @@ typecheck: install
 	@ln -s ../../../daemon build/typecheck/studbook/daemon
 	@ln -s ../../../tui/client build/typecheck/studbook/client
 	@ln -s ../../../tui/cli build/typecheck/studbook/cli
+	@ln -s ../../../tui/exports build/typecheck/studbook/exports
 	@ln -s ../../../tui/app build/typecheck/studbook/tui
-	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p studbook.daemon -p studbook.client -p studbook.cli -p studbook.tui
+	cd build/typecheck && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p studbook.daemon -p studbook.client -p studbook.cli -p studbook.exports -p studbook.tui
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -32,6 +32,8 @@ RULES = {
     "tui/client": (("textual", "rich", "studbook.cli", "studbook.tui"),
                    "training scripts import the client; it never pulls in the CLI or the UI"),
     "tui/cli": (("textual",), "the command line starts without Textual; it opens the UI only by a deferred import"),
+    "tui/exports": (("textual", "rich", "studbook.cli", "studbook.tui"),
+                    "exporters are clients of the daemon; the CLI calls them, never the other way round"),
 }  # fmt: skip
 
 

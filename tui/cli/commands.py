@@ -463,6 +463,24 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("dest", type=Path, metavar="DIR", help="folder to write into (created if missing)")
     pull.add_argument("--file", metavar="PATH", help="only this file of the version")
 
+    export = command(
+        "export",
+        cmd_export,
+        "write a version in another registry's format into a new or empty folder: modelpack (OCI layout), "
+        "mlflow (mlflow-export-import folder), sagemaker or vertex (request JSON)",
+    )
+    export.add_argument("name", type=any_ref, metavar="MODEL[@REF]",
+                        help="fraud@production, fraud/3; MODEL alone: its latest version (mlflow: every version)")  # fmt: skip
+    export.add_argument("dest", type=Path, metavar="DEST", help="folder to create; must not exist or be empty")
+    export.add_argument("--format", required=True, choices=("modelpack", "mlflow", "sagemaker", "vertex"))
+    export.add_argument("--upload-url", metavar="URL",
+                        help="sagemaker/vertex: the s3:// or gs:// prefix DEST will be copied to; "
+                        "the files are then written into DEST/model and the request names them there")  # fmt: skip
+    export.add_argument("--image", metavar="URI", help="sagemaker/vertex: the serving container image")
+    export.add_argument("--layers", choices=("raw", "tar"), default="raw",
+                        help="modelpack: raw layers, each the file itself (default), or one uncompressed tar "
+                        "per file, for readers that unpack only tar layers")  # fmt: skip
+
     verify_files_help = (
         "re-hash the stored files of a version, a model's versions, or every kept version (--all); "
         "versions whose bytes changed or are gone turn corrupt (exit 4)"
@@ -1190,6 +1208,25 @@ def cmd_pull(args: argparse.Namespace, ctx: Context) -> int:
     rows = [{"path": str(p.path), "size": p.size, "sha256": p.sha256, "skipped": p.skipped} for p in pulled]
     ctx.emit({"version": version.name, "files": rows},
              lambda: "\n".join(f"{'kept  ' if p.skipped else 'pulled'} {safe(str(p.path))}" for p in pulled))  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import export_text
+    from studbook.cli.output import ProgressLine
+    from studbook.exports import export
+    from studbook.exports.options import ExportOptions
+
+    ref = names.text_of(args.name)
+    options = ExportOptions(image=args.image, upload_url=args.upload_url, layers=args.layers)
+    with ProgressLine(f"exporting {ref}", 0) as progress:
+
+        def planned(size: int) -> None:
+            progress.total += size
+
+        summary = export(ctx.client, ref, args.dest, args.format, options=options, progress=progress.advance,
+                         planned=planned)  # fmt: skip
+    ctx.emit(summary, lambda: "\n".join(export_text.summary_lines(ref, summary)))
     return EXIT_OK
 
 

@@ -68,6 +68,7 @@ postgres:
 # (tests/support/mlflow_venv.py); built once, then cached by a stamp naming the pins. Quiet when cached.
 mlflow-venv: install
 	@$(PY) -m tests.support.mlflow_venv
+	@cd tests && ../$(PY) -c 'from support.mlflow_importer import main; main()'
 
 bench: install mlflow-venv
 	$(PY) -m tests.bench

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
+from studbook.tui import collector
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState, Follower
 from studbook.tui.messages import RegistryChanged, Resynced
@@ -26,6 +27,9 @@ from textual.reactive import reactive
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
+
+# Seconds after mounting that start-up is over at the latest (see collector).
+STARTUP_GRACE = 5.0
 
 
 class StudbookApp(Navigation, App[None]):
@@ -115,6 +119,9 @@ class StudbookApp(Navigation, App[None]):
         super().notify(safe_lines(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
+        # The first screen resumes collecting once it has shown its rows or its error; should it
+        # never get that far (a fetch that hangs), start-up is over after this long all the same.
+        self.set_timer(STARTUP_GRACE, collector.resume)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         else:

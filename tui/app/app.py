@@ -23,7 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
+from textual.reactive import reactive, var
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
@@ -47,7 +47,9 @@ class StudbookApp(Navigation, App[None]):
         Binding("escape", "back", "Back", id="app.back"),
     ]
 
-    connection: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
+    # A var, not a reactive that repaints: only its watchers (the top bar's indicator, the screens)
+    # show it, and an app's repaint draws the whole screen again, in the middle of start-up too.
+    connection: reactive[ConnectionState] = var(ConnectionState.CONNECTING)
     """What the Watch stream says about the daemon; the top bar shows it."""
 
     class ConnectionChanged(Message, bubble=False):

@@ -23,7 +23,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive, var
+from textual.reactive import var
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
@@ -49,7 +49,7 @@ class StudbookApp(Navigation, App[None]):
 
     # A var, not a reactive that repaints: only its watchers (the top bar's indicator, the screens)
     # show it, and an app's repaint draws the whole screen again, in the middle of start-up too.
-    connection: reactive[ConnectionState] = var(ConnectionState.CONNECTING)
+    connection: var[ConnectionState] = var(ConnectionState.CONNECTING)
     """What the Watch stream says about the daemon; the top bar shows it."""
 
     class ConnectionChanged(Message, bubble=False):

@@ -7,8 +7,8 @@ screen's whole first query. So the process that runs the UI pauses it before imp
 (`pause`), and the app resumes it once its first screen has shown what it loaded, or failed to
 (`resume`), freezing what start-up built: later passes leave those objects out.
 
-What start-up left as cyclic garbage (a few hundred objects) is frozen with the rest and never
-freed; that is the price of not walking the whole heap once more.
+What start-up left as cyclic garbage (about 2,500 objects, a few hundred KiB, once per process) is
+frozen with the rest and never freed: the price of not walking the whole heap once more.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from hypothesis import given
@@ -21,6 +23,16 @@ def test_no_file_means_defaults_and_no_problems() -> None:
 
     assert settings == TuiSettings()
     assert problems == []
+
+
+def test_without_a_file_the_toml_parser_is_never_loaded(tmp_path: Path) -> None:
+    """The usual start: no settings file, and the UI's first frame does not wait for tomllib."""
+    script = (
+        "import sys; from pathlib import Path; from studbook.tui.config import load_settings; "
+        f"print(load_settings(Path({str(tmp_path / 'tui.toml')!r})), 'tomllib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split()[-1] == "False"
 
 
 def test_the_file_lives_in_the_config_dir(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -39,6 +39,17 @@ def test_no_grpc_and_no_generated_client_before_the_first_frame() -> None:
     assert "studbook.client.environment" not in loaded  # package metadata: only for registering
 
 
+def test_the_error_details_are_loaded_only_once_a_call_fails() -> None:
+    """The client the first fetch builds decodes a failure's details with grpc_status and the
+    error-detail protos; before the first rows nothing has failed, so neither is loaded."""
+    script = FIRST_FRAME.replace("print(", "import studbook.client.clients\nprint(")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    loaded = set(json.loads(out))
+    assert "studbook.client.clients" in loaded
+    assert {m for m in loaded if m.startswith("grpc_status")} == set()
+    assert {"google.rpc.error_details_pb2", "google.rpc.code_pb2"} & loaded == set()
+
+
 def test_only_the_models_screen_is_loaded_before_the_first_frame() -> None:
     screens = {m for m in _loaded_before_first_frame() if m.startswith("studbook.tui.screens.")}
     assert screens == {"studbook.tui.screens.base", "studbook.tui.screens.models"}

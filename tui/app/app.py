@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
+from studbook.tui import collector
 from studbook.tui.config import TuiSettings
 from studbook.tui.live import ConnectionState, Follower
 from studbook.tui.messages import RegistryChanged, Resynced
@@ -22,10 +23,13 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.notifications import SeverityLevel
-from textual.reactive import reactive
+from textual.reactive import var
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
+
+# Seconds after mounting that start-up is over at the latest (see collector).
+STARTUP_GRACE = 5.0
 
 
 class StudbookApp(Navigation, App[None]):
@@ -43,7 +47,9 @@ class StudbookApp(Navigation, App[None]):
         Binding("escape", "back", "Back", id="app.back"),
     ]
 
-    connection: reactive[ConnectionState] = reactive(ConnectionState.CONNECTING)
+    # A var, not a reactive that repaints: only its watchers (the top bar's indicator, the screens)
+    # show it, and an app's repaint draws the whole screen again, in the middle of start-up too.
+    connection: var[ConnectionState] = var(ConnectionState.CONNECTING)
     """What the Watch stream says about the daemon; the top bar shows it."""
 
     class ConnectionChanged(Message, bubble=False):
@@ -115,6 +121,9 @@ class StudbookApp(Navigation, App[None]):
         super().notify(safe_lines(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
+        # The first screen resumes collecting once it has shown its rows or its error; should it
+        # never get that far (a fetch that hangs), start-up is over after this long all the same.
+        self.set_timer(STARTUP_GRACE, collector.resume)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         else:

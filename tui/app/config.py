@@ -51,15 +51,19 @@ def load_settings(path: Path | None = None) -> tuple[TuiSettings, list[str]]:
 
     A broken file never stops the UI: each bad value is reported and its default kept.
     """
-    # Here, not at the top: without a settings file (the usual case) the parser is never needed.
-    import tomllib
-
     path = path or settings_path()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return TuiSettings(), []
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except (OSError, UnicodeDecodeError) as error:
+        return TuiSettings(), [f"{path}: {error}; using the defaults"]
+    # Imported only once there is a file: without one (the usual case) the parser is never needed.
+    import tomllib
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         return TuiSettings(), [f"{path}: {error}; using the defaults"]
     return parse_settings(data, source=str(path))
 

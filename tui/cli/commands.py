@@ -1633,6 +1633,10 @@ def cmd_web(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _run_tui(ctx: Context, *, readonly: bool, notices: tuple[str, ...] = ()) -> int:
+    from studbook.tui import collector
+
+    # Before Textual is imported: the app resumes collecting once its first rows are shown.
+    collector.pause()
     from studbook.tui.app import StudbookApp
     from studbook.tui.config import load_settings
 

@@ -27,8 +27,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, Unpack
 import grpc
 import grpc.aio
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2
-from grpc_status import rpc_status
 from studbook import locations
 from studbook.client import calls
 from studbook.client.errors import StudbookError
@@ -106,6 +104,11 @@ TOO_LARGE = re.compile(r"larger than max \((\d+) vs\. (\d+)\)")
 
 def error_from_rpc(error: grpc.RpcError, address: str = "") -> StudbookError:
     """Decode the google.rpc.Status (and its ErrorInfo) in the trailers of a failed call."""
+    # Loaded with the first failure: a program whose calls all succeed (the terminal UI before
+    # its first rows, a training script) never pays for grpc_status and the error-detail protos.
+    from google.rpc import error_details_pb2
+    from grpc_status import rpc_status
+
     code = _status_code(error)
     if code is None:
         return StudbookError("UNKNOWN", "UNKNOWN", str(error) or "unknown error")

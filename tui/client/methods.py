@@ -15,13 +15,13 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar, overload
 
 from google.protobuf.message import Message
-from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2
 from studbook.client import calls
 from studbook.client.errors import StudbookError
 from studbook.v1 import access_pb2, registry_pb2, resources_pb2
 
 if TYPE_CHECKING:
+    from google.rpc import status_pb2
     from studbook.client.clients import AsyncClient, Client
 
 P = ParamSpec("P")
@@ -100,6 +100,9 @@ def _registered_each(
 
 def _status_error(status: status_pb2.Status) -> StudbookError:
     """A refusal carried in a message (one item of a batch) rather than in a call's trailers."""
+    # Loaded with the first refusal: a client that is never refused never needs them.
+    from google.rpc import code_pb2, error_details_pb2
+
     code = code_pb2.Code.Name(status.code) if status.code in code_pb2.Code.values() else "UNKNOWN"
     reason, metadata = code, {}
     for detail in status.details:

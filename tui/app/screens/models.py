@@ -8,7 +8,7 @@ from typing import ClassVar
 from rich.text import Text
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe
-from studbook.tui import cells
+from studbook.tui import cells, collector
 from studbook.tui.column_fit import fit_columns
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.filter_bar import FilterBar
@@ -129,12 +129,15 @@ class ModelsScreen(RegistryScreen):
         self.models = {m.name: m for m in message.page.models}
         self.total = message.page.total_size
         self._fill()
+        # Start-up is over once these rows are on the terminal (see collector).
+        self.call_after_refresh(collector.resume)
 
     def on_models_screen_latest_loaded(self, message: LatestLoaded) -> None:
         self.latest = message.latest
         self._fill()
 
     def on_models_screen_failed(self, message: Failed) -> None:
+        self.call_after_refresh(collector.resume)
         if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT") and message.filter:
             self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
         else:

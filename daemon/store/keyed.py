@@ -165,6 +165,10 @@ def _driver(predicates: list[Predicate], sorted_by: set[str]) -> tuple[sql.Fragm
                 [node.key, node.value],
             )
             return rows, node.key, [other for other in predicates if other is not node]
-    first, rest = predicates[0], predicates[1:]
-    rows = _rows(first)
-    return sql.Fragment(f"(SELECT DISTINCT r.model, r.number FROM ({rows.sql}) r)", rows.params), None, rest
+    # A tag's rows name each version once (one row per key); a metric's, once per split.
+    tags = [node for node in predicates if node.field.kind is not FieldKind.METRICS]
+    if tags:
+        rows = _rows(tags[0])
+        return sql.Fragment(f"({rows.sql})", rows.params), None, [node for node in predicates if node is not tags[0]]
+    rows = _rows(predicates[0])
+    return sql.Fragment(f"(SELECT DISTINCT r.model, r.number FROM ({rows.sql}) r)", rows.params), None, predicates[1:]

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from studbook.daemon.domain.fields import VERSION_FIELDS
-from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.filter import Comparison, Text, format_filter, parse_filter
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import DUCKDB, POSTGRES
@@ -167,3 +167,59 @@ def test_other_searches_take_the_general_statement(filter_text: str, order_by: s
                         dialect=POSTGRES) is None  # fmt: skip
     assert keyed_search(parse_filter("metrics.auc > 0.9", VERSION_FIELDS), [], model=None, show_archived=False,
                         limit=10, offset=0, after=None, dialect=DUCKDB) is None  # fmt: skip
+
+
+def keyed_names(db: Db, filter_text: str) -> list[str]:
+    keyed = keyed_search(parse_filter(filter_text, VERSION_FIELDS), [], model=None, show_archived=True, limit=100,
+                         offset=0, after=None, dialect=POSTGRES)  # fmt: skip
+    assert keyed is not None
+    return sorted(names(db, [row[0] for row in db.execute(keyed.page.sql, keyed.page.params)]))
+
+
+# Strings as gRPC carries them: valid UTF-8, so no lone surrogates (and PostgreSQL text holds no NUL).
+any_text = st.text(st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1, max_size=20)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(key=any_text, value=any_text)
+def test_any_tag_key_and_value_is_found_through_the_tag_index(engines: tuple[Db, Db], key: str, value: str) -> None:
+    _, postgres = engines
+    fill(postgres, [])
+    for number, tags in ((1, {key: value}), (2, {key + "x": value}), (3, {key: value + "x"})):
+        insert_version(postgres, ("m", number, "1.0.0", 10**12, "initial", "ready", "", tags, {}, [], NOON, "", "", 0))
+
+    assert keyed_names(postgres, format_filter(Comparison(f"tags.{key}", "=", Text(value)))) == ["m/1"]
+
+
+def test_the_tag_index_follows_each_change_of_a_versions_tags(engines: tuple[Db, Db]) -> None:
+    _, postgres = engines
+    fill(postgres, [("a", "risk", False, {}, {}), ("a", "ads", False, {}, {}), ("b", "risk", False, {}, {})])
+
+    postgres.execute("""UPDATE versions SET tags = '{"team": "ads"}' WHERE model = 'a' AND number = 1""")
+    postgres.execute("UPDATE versions SET status = 'archived' WHERE model = 'b'")  # tags as they were
+    assert keyed_names(postgres, 'tags.team = "risk"') == ["b/3"]
+    assert keyed_names(postgres, 'tags.team = "ads"') == ["a/1", "a/2"]
+
+    postgres.execute("DELETE FROM versions WHERE number = 2")
+    assert keyed_names(postgres, 'tags.team = "ads"') == ["a/1"]
+
+    postgres.execute("TRUNCATE versions")
+    assert keyed_names(postgres, 'tags.team = "ads"') == []
+
+
+def test_a_tag_value_too_long_for_the_index_is_stored_and_found_by_the_general_statement(
+    engines: tuple[Db, Db],
+) -> None:
+    _, postgres = engines
+    fill(postgres, [])
+    long = "é" * 1024  # the longest value a tag may have: 2 KB of UTF-8, beyond the tag index's bound
+    insert_version(postgres, ("m", 1, "1.0.0", 10**12, "initial", "ready", "", {"note": long, "team": "risk"}, {}, [],
+                              NOON, "", "", 0))  # fmt: skip
+    expr = parse_filter(f"tags.note = {json.dumps(long, ensure_ascii=False)}", VERSION_FIELDS)
+    assert keyed_search(expr, [], model=None, show_archived=True, limit=10, offset=0, after=None,
+                        dialect=POSTGRES) is None  # fmt: skip
+    where = sql.compile_version_filter(expr, POSTGRES)
+    statement = sql.select_statement("v.model, v.number", "versions", [where], sql.NO_ORDER)
+
+    assert postgres.execute(statement.sql, statement.params) == [("m", 1)]
+    assert keyed_names(postgres, 'tags.team = "risk"') == ["m/1"]

@@ -76,7 +76,8 @@ def names(db: Db, vids: Sequence[int]) -> list[str]:
     return [found[vid] for vid in vids]
 
 
-def general_pages(db: Db, filter_text: str, order_by: str, model: str | None, show_archived: bool) -> list[Any]:
+def general_pages(db: Db, filter_text: str, order_by: str, model: str | None, show_archived: bool,
+                  skip: int = 0) -> list[Any]:  # fmt: skip
     """Every page as the general statement gives it on DuckDB: (names, total, last keys) each."""
     expr = parse_filter(filter_text, VERSION_FIELDS)
     order = sql.compile_order(parse_order_by(order_by, VERSION_FIELDS), "versions", dialect=DUCKDB)
@@ -88,8 +89,8 @@ def general_pages(db: Db, filter_text: str, order_by: str, model: str | None, sh
         where.append(sql.Fragment("v.status <> 'archived'", []))
     pages, after = [], None
     while True:
-        statement = sql.page_statement("v.vid", "versions", where, order, limit=PAGE + 1, after=after, filtered=True,
-                                       metric_rows=shared)  # fmt: skip
+        statement = sql.page_statement("v.vid", "versions", where, order, limit=PAGE + 1, offset=skip, after=after,
+                                       filtered=True, metric_rows=shared)  # fmt: skip
         found = db.execute(statement.sql, statement.params)
         page = found[:PAGE]
         pages.append((names(db, [row[0] for row in page]), [tuple(row[2:]) for row in page],
@@ -99,13 +100,14 @@ def general_pages(db: Db, filter_text: str, order_by: str, model: str | None, sh
         after = tuple(page[-1][2:])
 
 
-def keyed_pages(db: Db, filter_text: str, order_by: str, model: str | None, show_archived: bool) -> list[Any]:
+def keyed_pages(db: Db, filter_text: str, order_by: str, model: str | None, show_archived: bool,
+                skip: int = 0) -> list[Any]:  # fmt: skip
     """The same through `keyed_search` on PostgreSQL."""
     expr = parse_filter(filter_text, VERSION_FIELDS)
     order = parse_order_by(order_by, VERSION_FIELDS)
     pages, after = [], None
     while True:
-        keyed = keyed_search(expr, order, model=model, show_archived=show_archived, limit=PAGE + 1, offset=0,
+        keyed = keyed_search(expr, order, model=model, show_archived=show_archived, limit=PAGE + 1, offset=skip,
                              after=after, dialect=POSTGRES)  # fmt: skip
         assert keyed is not None, "a filter of metric ranges and tags is answered from the key indexes"
         found = db.execute(keyed.page.sql, keyed.page.params)
@@ -114,7 +116,7 @@ def keyed_pages(db: Db, filter_text: str, order_by: str, model: str | None, show
                       int(found[0][1]) if found else None))  # fmt: skip
         if not found:
             total = int(db.execute(keyed.count.sql, keyed.count.params)[0][0])
-            assert total == 0 or after is not None
+            assert total == 0 or after is not None or skip > 0
         if len(found) <= PAGE:
             return pages
         after = tuple(page[-1][2:])
@@ -122,16 +124,17 @@ def keyed_pages(db: Db, filter_text: str, order_by: str, model: str | None, show
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=versions_st, filter_text=keyed_filters, order_by=keyed_orders, model=st.sampled_from([None, "a"]),
-       show_archived=st.booleans())  # fmt: skip
+       show_archived=st.booleans(), skip=st.sampled_from([0, 0, 1, 4]))  # fmt: skip
 def test_keyed_search_pages_as_the_general_statement_does(
-    engines: tuple[Db, Db], rows: list[Any], filter_text: str, order_by: str, model: str | None, show_archived: bool
+    engines: tuple[Db, Db], rows: list[Any], filter_text: str, order_by: str, model: str | None, show_archived: bool,
+    skip: int,
 ) -> None:
     duck, postgres = engines
     for db in engines:
         fill(db, rows)
 
-    assert keyed_pages(postgres, filter_text, order_by, model, show_archived) == general_pages(
-        duck, filter_text, order_by, model, show_archived
+    assert keyed_pages(postgres, filter_text, order_by, model, show_archived, skip) == general_pages(
+        duck, filter_text, order_by, model, show_archived, skip
     )
 
 

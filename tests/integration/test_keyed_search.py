@@ -16,14 +16,13 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from integration.test_query_sql import NOON, Db, insert_version, open_catalog
 from studbook.daemon.domain.fields import VERSION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Text, format_filter, parse_filter
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import DUCKDB, POSTGRES
 from studbook.daemon.store.keyed import keyed_search
-
-from integration.test_query_sql import NOON, Db, insert_version, open_catalog
 
 PAGE = 3
 
@@ -72,7 +71,9 @@ def fill(db: Db, rows: Sequence[tuple[Any, ...]]) -> None:
 
 
 def names(db: Db, vids: Sequence[int]) -> list[str]:
-    found = dict((vid, f"{model}/{number}") for vid, model, number in db.execute("SELECT vid, model, number FROM versions"))
+    found = dict(
+        (vid, f"{model}/{number}") for vid, model, number in db.execute("SELECT vid, model, number FROM versions")
+    )
     return [found[vid] for vid in vids]
 
 
@@ -126,7 +127,12 @@ def keyed_pages(db: Db, filter_text: str, order_by: str, model: str | None, show
 @given(rows=versions_st, filter_text=keyed_filters, order_by=keyed_orders, model=st.sampled_from([None, "a"]),
        show_archived=st.booleans(), skip=st.sampled_from([0, 0, 1, 4]))  # fmt: skip
 def test_keyed_search_pages_as_the_general_statement_does(
-    engines: tuple[Db, Db], rows: list[Any], filter_text: str, order_by: str, model: str | None, show_archived: bool,
+    engines: tuple[Db, Db],
+    rows: list[Any],
+    filter_text: str,
+    order_by: str,
+    model: str | None,
+    show_archived: bool,
     skip: int,
 ) -> None:
     duck, postgres = engines

@@ -8,8 +8,11 @@ that an index lists: the metric's range in metric_summary_key_value, the tag's i
 version_tags_key_value (migration 8), the archived versions in versions_archived. When every
 condition of a filter is such a set, the matches are their intersection, taken from those
 indexes alone; the sort reads the metric values the range scan found; and `versions` is read
-only for the page (measured at 1M on a loaded machine: ~0.5 s against ~3.4 s for the general
-form, which on a quiet one took ~0.95 s).
+only for the page. Measured at 1M versions, the two statements taking turns on one catalog:
+~0.27 s against ~1.8 s, and ~0.47 s against ~3.2 s on a busier machine; ~6.7x either way. Of the
+0.27 s, grouping the metric range by version (a sort of its 100k rows) took about half, and
+scanning the tag's 333k index entries a quarter; with work_mem at 8 MB or more PostgreSQL hashed
+the tag's rows instead of merging them, 2-3x slower.
 
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or

@@ -27,6 +27,7 @@ import duckdb
 from studbook.daemon.store import cluster
 from studbook.daemon.store.catalog import from_db, to_db
 from studbook.daemon.store.dialect import DUCKDB, Dialect
+from studbook.daemon.store.postgres.migrate import POSTGRES_ONLY_TABLES
 from studbook.daemon.store.reads import CatalogReads
 from studbook.daemon.store.records import StoreError, first_line
 
@@ -87,7 +88,9 @@ class CopySide:
             f"WHERE {self.catalog_schema} AND t.table_type = 'BASE TABLE' "
             "ORDER BY c.table_name, c.ordinal_position"
         ):
-            if table != cluster.BUILDING:  # a re-clustering's scratch copy, dropped at the next open
+            # A re-clustering's scratch copy, dropped at the next open; a table PostgreSQL's
+            # triggers derive, which the destination derives for itself.
+            if table != cluster.BUILDING and table not in POSTGRES_ONLY_TABLES:
                 found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
         return found
 

@@ -14,6 +14,7 @@ from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
 from studbook.daemon.store import retention, rows
 from studbook.daemon.store.dialect import Dialect
+from studbook.daemon.store.keyed import KeyedSearch, keyed_search
 from studbook.daemon.store.records import DropFileRow, DropRow, KeptScope, Page, StoredBlob
 from studbook.daemon.store.rows import (
     EVENT_COLUMNS,
@@ -96,6 +97,15 @@ class CatalogReads:
         rows are fetched whole through the `vid` index. Reading every column of every
         matching row before the sort cuts the page was measured ~2x slower at 100k versions.
         """
+        # On PostgreSQL, a filter of metric ranges and tags is answered from their indexes alone.
+        keyed = keyed_search(expr, order, model=model, show_archived=show_archived, limit=limit + 1, offset=offset,
+                             after=after, dialect=self.dialect)  # fmt: skip
+        if keyed is not None:
+            found, total, next_after = self._keyed_page(keyed, limit)
+            versions = self._versions_by_vid(found, summary_only)
+            if not summary_only:
+                self._attach_files(versions)
+            return Page(versions, total, next_after)
         # A metric the filter and the sort both read is read once (on DuckDB, see `MetricRows`).
         shared = sql.shared_metric_rows(expr, sql.compile_order(order, "versions", dialect=self.dialect), self.dialect)
         where = [sql.compile_version_filter(expr, self.dialect, shared)]
@@ -129,6 +139,14 @@ class CatalogReads:
         )  # fmt: skip
         found = self.query(statement.sql, statement.params)
         total = int(found[0][1]) if found else self._count(resource, where, metric_rows)
+        page = found[:limit]
+        next_after = tuple(page[-1][2:]) if len(found) > limit and page else None
+        return [row[0] for row in page], total, next_after
+
+    def _keyed_page(self, keyed: KeyedSearch, limit: int) -> tuple[list[Any], int, tuple[object, ...] | None]:
+        """`_page_keys` for a `KeyedSearch`: its statement reads one row more than the page."""
+        found = self.query(keyed.page.sql, keyed.page.params)
+        total = int(found[0][1]) if found else int(self.query(keyed.count.sql, keyed.count.params)[0][0])
         page = found[:limit]
         next_after = tuple(page[-1][2:]) if len(found) > limit and page else None
         return [row[0] for row in page], total, next_after

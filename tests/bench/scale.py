@@ -40,6 +40,7 @@ from studbook.daemon.domain.filter import parse_filter
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import DUCKDB, POSTGRES, Dialect
+from studbook.daemon.store.keyed import keyed_search
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
 from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
@@ -149,6 +150,10 @@ def cold_start(data: Path, socket: Path, catalog: str = "") -> tuple[float, floa
 def search_statement(dialect: Dialect = DUCKDB) -> sql.Fragment:
     """The statement the daemon runs for the search (its page of row ids, with the total)."""
     expr = parse_filter(FILTER, VERSION_FIELDS)
+    keyed = keyed_search(expr, parse_order_by(ORDER_BY, VERSION_FIELDS), model=None, show_archived=False, limit=51,
+                         offset=0, after=None, dialect=dialect)  # fmt: skip
+    if keyed is not None:  # PostgreSQL's search from key indexes
+        return keyed.page
     order = sql.compile_order(parse_order_by(ORDER_BY, VERSION_FIELDS), "versions", dialect=dialect)
     shared = sql.shared_metric_rows(expr, order, dialect)
     where = [sql.compile_version_filter(expr, dialect, metric_rows=shared), sql.Fragment("v.status <> 'archived'", [])]
@@ -172,6 +177,7 @@ def raw_search_postgres(url: str) -> float:
     statement = search_statement(POSTGRES)
     text = POSTGRES.placeholders(statement.sql)
     with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SET jit TO off")  # as the daemon's connections do
         conn.execute(text, statement.params).fetchall()  # warm, and prepared, as the daemon's are
         return percentiles(timed(lambda: conn.execute(text, statement.params).fetchall(), SEARCHES))[0]
 

@@ -88,6 +88,10 @@ class PostgresSide(CopySide):
 
     def commit(self) -> None:
         self.query("COMMIT")
+        # Statistics for the planner and the visibility map for index-only reads (a search's
+        # metric and tag ranges, store/keyed.py) now, not when autovacuum comes round to a
+        # catalog that appeared in one transaction. Outside it: VACUUM cannot run in one.
+        self.query("VACUUM (ANALYZE)")
 
     def rollback(self) -> None:
         try:

@@ -110,6 +110,10 @@ class Writer:
         self._stopped = True
         self._queue.put(None)
         self._thread.join()
+        if self.commits:
+            # How well group commit grouped: each group costs about the same whatever its size.
+            log.info("the writer committed %d operations in %d groups (%.1f a group)", self.operations,
+                     self.commits, self.operations / self.commits)  # fmt: skip
 
     def _run(self) -> None:
         while True:

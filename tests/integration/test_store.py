@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,6 +97,42 @@ def test_concurrent_writes_share_commits(catalog: Store) -> None:
     assert results == [f"m{i}" for i in range(20)]
     assert names(catalog) == sorted(results)
     assert writer.commits == 2, "the queued writes went into one transaction"
+
+
+def test_writers_that_come_back_while_a_group_commits_are_waited_for(duckdb_catalog: Catalog) -> None:
+    """Six clients each write, wait for the answer, and come back a little apart (4 ms after
+    one another, longer than a pause between two jobs used to be allowed): as long as a group's
+    commit takes (here about 25 ms), the writer waits for the crowd it expects, instead of
+    committing whoever came first and making the rest pay for a commit of their own."""
+    clients, rounds = 6, 12
+    writer = Writer(duckdb_catalog, lambda values: None, lambda: None)
+
+    def slow(name: str):  # type: ignore[no-untyped-def]
+        write = add_model(name)
+
+        def operation(tx: Transaction) -> str:
+            if tx.writes == 0:
+                time.sleep(0.025)  # a group costs the same whatever its size, as a commit does
+            return write(tx)
+
+        return operation
+
+    def client(index: int) -> None:
+        for n in range(rounds):
+            writer.submit(slow(f"c{index}-{n}")).result(30)
+            time.sleep(0.004 * index)
+
+    writer.start()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.stop()
+
+    assert len(names(duckdb_catalog)) == clients * rounds
+    # Committing whoever came first made groups of about 3 here.
+    assert writer.operations / writer.commits >= clients * 3 / 4, "the clients' writes shared commits"
 
 
 def test_a_refused_write_does_not_take_its_neighbours_down(catalog: Store) -> None:

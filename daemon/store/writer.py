@@ -28,17 +28,18 @@ Operation = Callable[[Transaction], T]
 
 MAX_BATCH = 256
 # Group commit waits a little for writers it expects: a group costs about the same whatever
-# its size (each table's insert and the commit are a DuckDB statement of ~1 ms), so with 16
-# concurrent clients, groups that alternate between 15 and 1 pay twice for what one group
-# of 16 pays once. The writers it expects are those the last group answered plus those that
-# queued while it committed (a client waits for its answer before it writes again, so these
-# are distinct); it waits while fewer are here, and at most as long as a commit lately took:
-# a writer left out of this group would wait that long for the next one anyway, and pay for
-# a commit of its own. A lone client (groups of one) never waits. Measured with 16 clients
-# on a machine crowded by other work: waiting for the size of the last groups, and only
-# while no gap between two jobs passed 2 ms (6 ms in all), made groups of 8.6 to 9.5; this
-# makes groups of 14 to 15, and the CPU a version costs fell by a fifth.
-LINGER_MIN = 0.002
+# its size (on DuckDB, each table's insert and the commit are a statement of 1-3 ms of CPU),
+# so with 16 concurrent clients, groups that alternate between 15 and 1 pay twice for what
+# one group of 16 pays once. The writers it expects are those the last group answered plus
+# those that queued while it committed (a client waits for its answer before it writes again,
+# so these are distinct); it waits while fewer are here, and at most as long as the CPU a
+# group costs whatever its size: a writer left out of this group would cost another group
+# that much. Where a group costs little CPU and mostly waits for the disk (PostgreSQL), it
+# hardly waits, which would only slow a writer bound by its commits' latency. A lone client
+# (groups of one) never waits. Measured with 16 clients on DuckDB, on a machine crowded by
+# other work: waiting for the size of the last groups while no gap between two jobs passed
+# 2 ms (6 ms in all) made groups of 8.6 to 9.5; this makes groups of 14 to 15, and the CPU
+# a version costs fell by a fifth.
 LINGER_CAP = 0.030
 # How quickly the commit time the writer lingers for follows the latest commits.
 _SMOOTHING = 0.2
@@ -97,10 +98,12 @@ class Writer:
         self._broken: RegistryError | None = None
         self.commits = 0
         self.operations = 0
-        # The writers there were at the last commit, and how long commits take lately (seconds):
-        # what group commit waits for, and how long it waits at most (see LINGER_CAP).
+        # The writers there were at the last commit, and the CPU a group costs lately whatever
+        # its size (seconds): what group commit waits for, and how long at most (see LINGER_CAP).
         self._expected = 0
-        self._commit_seconds = LINGER_MIN
+        self._group_cpu = 0.0
+        # The stop sentinel, when `_gather` took it from the queue.
+        self._stop_gathered = False
 
     def start(self) -> None:
         self._thread.start()
@@ -130,7 +133,7 @@ class Writer:
                 return
             batch = [first]
             stop = False
-            deadline = time.monotonic() + min(max(self._commit_seconds, LINGER_MIN), LINGER_CAP)
+            deadline = time.monotonic() + min(self._group_cpu, LINGER_CAP)
             while len(batch) < MAX_BATCH:
                 try:
                     job = self._queue.get_nowait()
@@ -146,14 +149,27 @@ class Writer:
                     stop = True
                     break
                 batch.append(job)
-            began = time.monotonic()
-            self._commit_group(batch)
-            took = time.monotonic() - began
-            self._commit_seconds += _SMOOTHING * (took - self._commit_seconds)
-            if stop:
+            self._commit_group(batch, gather=True)
+            if stop or self._stop_gathered:
                 return
 
-    def _commit_group(self, batch: list[_Job[Any]], moved_on: bool = False) -> None:
+    def _gather(self, batch: list[_Job[Any]]) -> None:
+        """Adds to `batch` the jobs queued while its transaction began: on a catalog shared with
+        other daemons, beginning waits for the write lock while another daemon commits, and
+        whoever came meanwhile can share this commit rather than wait for the next."""
+        while len(batch) < MAX_BATCH and not self._stop_gathered:
+            try:
+                job = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if job is None:
+                self._stop_gathered = True
+            else:
+                batch.append(job)
+
+    def _commit_group(self, batch: list[_Job[Any]], moved_on: bool = False, gather: bool = False) -> None:
+        """Runs and commits `batch` in one transaction (see the class); with `gather`, jobs
+        queued by the time the transaction has begun join it (see `_gather`)."""
         if self._broken is not None and not self._recover():
             for job in batch:
                 _settle(job.future, error=self._broken)
@@ -161,6 +177,10 @@ class Writer:
         tx = self._catalog.transaction()
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
+            # The CPU this thread spends in the store's own statements (beginning, and the
+            # buffered inserts and the commit) rather than in the operations: what a group costs
+            # whatever its size, and so how long group commit may wait for the writers it expects.
+            spent = time.thread_time()
             try:
                 tx.begin()
             except CatalogMovedOn as moved:
@@ -170,6 +190,9 @@ class Writer:
                 # now is current when the group runs, and the group needs no second try.
                 log.debug("%s; reloading before the group runs", moved)
                 self._on_moved_on()
+            spent = time.thread_time() - spent
+            if gather:
+                self._gather(batch)
             for job in batch:
                 written = tx.writes
                 try:
@@ -178,7 +201,9 @@ class Writer:
                     if tx.writes != written:
                         raise _RefusedAfterWriting(refused) from refused
                     results.append((job, None, refused))
+            committing = time.thread_time()
             tx.commit()
+            spent += time.thread_time() - committing
         except DurableCommit as landed:
             # The group is committed and in-memory state already holds it: answer as usual.
             log.warning("%s; reopening the catalog", landed)
@@ -227,6 +252,7 @@ class Writer:
         try:
             self._on_commit([value for _, value, error in results if error is None])
         finally:
+            self._group_cpu += _SMOOTHING * (spent - self._group_cpu)
             for job, value, error in results:
                 _settle(job.future, value, error)
 

@@ -97,10 +97,19 @@ class WriterState:
         if any(name in self.models and name not in loaded for name in touched):
             return False
         purged = {event.model for event in events if event.type == "version.purged"}
+        # Models this daemon registers into: their latest records are read again here, all in
+        # one go, rather than one model at a time by the registrations that need them next
+        # (two daemons registering into the same models would otherwise read each of them at
+        # every turn, while holding the write lock).
+        registering = [name for name in touched if name in self.latest]
         for name in touched:
             if name in loaded:
                 self.models[name] = loaded[name]
             self.latest.pop(name, None)
+        wanted = [(name, self.models[name].latest_version) for name in registering
+                  if name in loaded and self.models[name].latest_version]  # fmt: skip
+        for record in catalog.get_versions(wanted):
+            self.latest[record.model] = record
         # Facts held are brought up to date with the versions written since (read again whole
         # on every wake-up, a busy model's facts would cost two daemons more than their writes);
         # a purge removes versions, which only a whole read shows.

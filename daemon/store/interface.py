@@ -163,6 +163,10 @@ class Store(Protocol):
 
     def get_version(self, model: str, number: int) -> ModelVersion | None: ...
 
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        """Whole records of the versions that exist of `keys`, in their order, in two queries."""
+        ...
+
     def list_versions(
         self,
         expr: Expr | None,

@@ -76,6 +76,9 @@ class CatalogReads:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         return read_version(self.query, model, number)
 
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        return read_versions(self.query, keys, self.dialect)
+
     def list_versions(
         self,
         expr: Expr | None,

@@ -114,9 +114,13 @@ class WriterState:
         # on every wake-up, a busy model's facts would cost two daemons more than their writes);
         # a purge removes versions, which only a whole read shows.
         self.drop_facts(purged)
-        for name in touched:
-            if name in self._facts:
-                self._take_facts(name, catalog.version_facts_after(name, self.revision))
+        held = [name for name in touched if name in self._facts]
+        if held:
+            changed: dict[str, list[tuple[int, str, str, str, str]]] = {name: [] for name in held}
+            for model, number, status, semver, request_id, digest in catalog.version_facts_after(held, self.revision):
+                changed[model].append((number, status, semver, request_id, digest))
+            for name, rows in changed.items():
+                self._take_facts(name, rows)
         if touched:
             self.model_request_ids.update(catalog.model_request_ids(touched))
         self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)

@@ -38,10 +38,10 @@ MAX_BATCH = 256
 # hardly waits, which would only slow a writer bound by its commits' latency. A lone client
 # (groups of one) never waits. Measured with 16 clients on DuckDB, on a machine crowded by
 # other work: waiting for the size of the last groups while no gap between two jobs passed
-# 2 ms (6 ms in all) made groups of 8.6 to 9.5; this makes groups of 14 to 15, and the CPU
+# 2 ms (6 ms in all) made groups of 8.6 to 9.5; this makes groups of 12 to 15, and the CPU
 # a version costs fell by a fifth.
 LINGER_CAP = 0.030
-# How quickly the commit time the writer lingers for follows the latest commits.
+# How quickly the CPU a group costs, as the writer reckons it, follows the latest groups.
 _SMOOTHING = 0.2
 
 
@@ -177,9 +177,9 @@ class Writer:
         tx = self._catalog.transaction()
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
         try:
-            # The CPU this thread spends in the store's own statements (beginning, and the
-            # buffered inserts and the commit) rather than in the operations: what a group costs
-            # whatever its size, and so how long group commit may wait for the writers it expects.
+            # The CPU this thread spends beginning (with catching up on other daemons' commits),
+            # and in the buffered inserts and the commit, rather than in the operations: what a
+            # group costs whatever its size, and so how long group commit may wait for writers.
             spent = time.thread_time()
             try:
                 tx.begin()

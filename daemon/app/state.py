@@ -97,17 +97,30 @@ class WriterState:
         if any(name in self.models and name not in loaded for name in touched):
             return False
         purged = {event.model for event in events if event.type == "version.purged"}
+        # Models this daemon registers into: their latest records are read again here, all in
+        # one go, rather than one model at a time by the registrations that need them next
+        # (two daemons registering into the same models would otherwise read each of them at
+        # every turn, while holding the write lock).
+        registering = [name for name in touched if name in self.latest]
         for name in touched:
             if name in loaded:
                 self.models[name] = loaded[name]
             self.latest.pop(name, None)
+        wanted = [(name, self.models[name].latest_version) for name in registering
+                  if name in loaded and self.models[name].latest_version]  # fmt: skip
+        for record in catalog.get_versions(wanted):
+            self.latest[record.model] = record
         # Facts held are brought up to date with the versions written since (read again whole
         # on every wake-up, a busy model's facts would cost two daemons more than their writes);
         # a purge removes versions, which only a whole read shows.
         self.drop_facts(purged)
-        for name in touched:
-            if name in self._facts:
-                self._take_facts(name, catalog.version_facts_after(name, self.revision))
+        held = [name for name in touched if name in self._facts]
+        if held:
+            changed: dict[str, list[tuple[int, str, str, str, str]]] = {name: [] for name in held}
+            for model, number, status, semver, request_id, digest in catalog.version_facts_after(held, self.revision):
+                changed[model].append((number, status, semver, request_id, digest))
+            for name, rows in changed.items():
+                self._take_facts(name, rows)
         if touched:
             self.model_request_ids.update(catalog.model_request_ids(touched))
         self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)

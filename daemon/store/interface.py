@@ -175,6 +175,10 @@ class Store(Protocol):
 
     def get_version(self, model: str, number: int) -> ModelVersion | None: ...
 
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        """Whole records of the versions that exist of `keys`, in their order, in two queries."""
+        ...
+
     def list_versions(
         self,
         expr: Expr | None,
@@ -221,7 +225,9 @@ class Store(Protocol):
 
     def chain_head(self) -> str: ...
 
-    def version_facts_after(self, model: str, revision: int) -> list[tuple[int, str, str, str, str]]: ...
+    def version_facts_after(
+        self, models: Sequence[str], revision: int
+    ) -> list[tuple[str, int, str, str, str, str]]: ...
 
     def events_after(self, revision: int, limit: int) -> list[Event]: ...
 

@@ -77,6 +77,9 @@ class CatalogReads:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         return read_version(self.query, model, number)
 
+    def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]:
+        return read_versions(self.query, keys, self.dialect)
+
     def list_versions(
         self,
         expr: Expr | None,
@@ -279,13 +282,13 @@ class CatalogReads:
             (Event(*r[:width]), r[width], Event(*r[width + 1 :]) if r[width + 1] is not None else None) for r in found
         ]
 
-    def version_facts_after(self, model: str, revision: int) -> list[tuple[int, str, str, str, str]]:
-        """`StoreTransaction.version_facts` of the model's versions written after `revision`:
-        what another daemon's commits changed of the facts a writer holds."""
+    def version_facts_after(self, models: Sequence[str], revision: int) -> list[tuple[str, int, str, str, str, str]]:
+        """(model, then `StoreTransaction.version_facts`) of the models' versions written after
+        `revision`, in one query: what another daemon's commits changed of the facts a writer holds."""
         return self.query(
-            "SELECT number, status, semver, request_id, content_digest FROM versions "
-            "WHERE model = ? AND revision > ? ORDER BY number",
-            [model, revision],
+            "SELECT model, number, status, semver, request_id, content_digest FROM versions "
+            "WHERE model IN (SELECT unnest(CAST(? AS VARCHAR[]))) AND revision > ? ORDER BY model, number",
+            [list(models), revision],
         )
 
     def chain_head(self) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,6 +97,91 @@ def test_concurrent_writes_share_commits(catalog: Store) -> None:
     assert results == [f"m{i}" for i in range(20)]
     assert names(catalog) == sorted(results)
     assert writer.commits == 2, "the queued writes went into one transaction"
+
+
+class CostlyCommits:
+    """A catalog whose every commit costs `cpu` seconds of the writer's CPU whatever the group's
+    size, as a DuckDB group's statements do."""
+
+    def __init__(self, catalog: Catalog, cpu: float) -> None:
+        self.catalog, self.cpu = catalog, cpu
+        self.location = catalog.location
+
+    def transaction(self) -> Transaction:
+        tx = self.catalog.transaction()
+        commit = tx.commit
+
+        def costly() -> None:
+            until = time.thread_time() + self.cpu
+            while time.thread_time() < until:
+                pass
+            commit()
+
+        tx.commit = costly  # type: ignore[method-assign]
+        return tx
+
+    def reopen_if_invalidated(self) -> bool:
+        return self.catalog.reopen_if_invalidated()
+
+
+def test_writers_that_come_back_while_a_group_commits_are_waited_for(duckdb_catalog: Catalog) -> None:
+    """Six clients each write, wait for the answer, and come back a little apart (3 ms after
+    one another, longer than a pause between two jobs used to be allowed): the writer waits for
+    the crowd it expects, up to the CPU a group costs whatever its size (here 20 ms), instead
+    of committing whoever came first and making the rest pay for a group of their own."""
+    clients, rounds = 6, 12
+    writer = Writer(CostlyCommits(duckdb_catalog, 0.020), lambda values: None, lambda: None)  # type: ignore[arg-type]
+
+    def client(index: int) -> None:
+        for n in range(rounds):
+            writer.submit(add_model(f"c{index}-{n}")).result(30)
+            time.sleep(0.003 * index)
+
+    writer.start()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    writer.stop()
+
+    assert len(names(duckdb_catalog)) == clients * rounds
+    # Committing whoever came first made groups of about 3 here.
+    assert writer.operations / writer.commits >= clients * 3 / 4, "the clients' writes shared commits"
+
+
+def test_writes_that_queue_while_a_transaction_waits_to_begin_join_it(duckdb_catalog: Catalog) -> None:
+    """On a catalog shared by daemons, beginning waits for the write lock while another daemon
+    commits: the writes that come meanwhile share the group that waited, not a later one."""
+    waiting, release = threading.Event(), threading.Event()
+
+    class LockedOnce:
+        location = duckdb_catalog.location
+
+        def transaction(self) -> Transaction:
+            tx = duckdb_catalog.transaction()
+            begin = tx.begin
+
+            def locked() -> None:
+                if not release.is_set():
+                    waiting.set()
+                    release.wait(5)  # another daemon's turn
+                begin()
+
+            tx.begin = locked  # type: ignore[method-assign]
+            return tx
+
+    writer = Writer(LockedOnce(), lambda values: None, lambda: None)  # type: ignore[arg-type]
+    writer.start()
+    first = writer.submit(add_model("first"))
+    assert waiting.wait(5)
+    later = [writer.submit(add_model(f"m{i}")) for i in range(10)]
+    release.set()
+    assert [f.result(10) for f in [first, *later]] == ["first", *(f"m{i}" for i in range(10))]
+    writer.stop()
+
+    assert writer.commits == 1, "the writes queued during the wait went into the waiting transaction"
+    assert len(names(duckdb_catalog)) == 11
 
 
 def test_a_refused_write_does_not_take_its_neighbours_down(catalog: Store) -> None:

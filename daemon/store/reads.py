@@ -44,7 +44,7 @@ class CatalogReads:
     def hook_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
         """A hook's newest deliveries, newest first."""
         found = self.query(f"SELECT {rows.DELIVERY_COLUMNS} FROM hook_deliveries WHERE hook_id = ? "
-                           "ORDER BY time DESC, revision DESC, attempt DESC LIMIT ?", [hook_id, limit])  # fmt: skip
+                           "ORDER BY attempt_time DESC, revision DESC, attempt DESC LIMIT ?", [hook_id, limit])  # fmt: skip
         return [rows.delivery_from_row(r) for r in found]
 
     def load_models(self, names: Sequence[str] | None = None) -> list[Model]:

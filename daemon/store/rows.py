@@ -337,7 +337,7 @@ def hook_from_row(row: tuple[Any, ...]) -> Hook:
                 int(failures), bool(paused), reason)  # fmt: skip
 
 
-DELIVERY_COLUMNS = "hook_id, revision, event_type, attempt, status_code, latency_ms, error, time"
+DELIVERY_COLUMNS = "hook_id, revision, event_type, attempt, status_code, latency_ms, error, attempt_time"
 
 
 def delivery_row(d: Delivery) -> tuple[Any, ...]:

@@ -21,6 +21,6 @@ CREATE TABLE hook_deliveries (
     status_code BIGINT  NOT NULL,   -- 0: no HTTP answer
     latency_ms  DOUBLE  NOT NULL,
     error       VARCHAR NOT NULL DEFAULT '',
-    time        TIMESTAMP NOT NULL
+    attempt_time TIMESTAMP NOT NULL
 );
-CREATE INDEX hook_deliveries_by_hook ON hook_deliveries (hook_id, time);
+CREATE INDEX hook_deliveries_by_hook ON hook_deliveries (hook_id, attempt_time);

@@ -21,6 +21,6 @@ CREATE TABLE hook_deliveries (
     status_code bigint  NOT NULL,   -- 0: no HTTP answer
     latency_ms  double precision NOT NULL,
     error       text    NOT NULL DEFAULT '',
-    time        timestamptz NOT NULL
+    attempt_time timestamptz NOT NULL
 );
-CREATE INDEX hook_deliveries_by_hook ON hook_deliveries (hook_id, time);
+CREATE INDEX hook_deliveries_by_hook ON hook_deliveries (hook_id, attempt_time);

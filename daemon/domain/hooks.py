@@ -144,3 +144,24 @@ def backoff(failures: int, base: float, cap: float, draw: float) -> float:
     with full jitter (`draw` in [0, 1)), so that receivers coming back are not hit in step."""
     ceiling = min(cap, base * 2 ** min(failures - 1, 60)) if failures > 0 else 0.0
     return ceiling * draw
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    """How deliveries are tried: the daemon's `[daemon]` config and `--hook-*` flags."""
+
+    # One attempt's whole time: connect, send, the receiver's answer.
+    timeout_seconds: float = 10.0
+    # Retries wait up to base * 2^(failures-1) seconds, at most backoff_max_seconds (full jitter).
+    backoff_base_seconds: float = 1.0
+    backoff_max_seconds: float = 300.0
+    # Failed attempts in a row at one event that pause the hook: with the defaults, about an
+    # hour of retrying; `hooks replay` resumes it.
+    max_failures: int = 20
+
+
+def body(event_type: str, revision: int, time: str, model: str, subject: str, actor: str, role: str,
+         resource: dict[str, object] | None) -> dict[str, object]:  # fmt: skip
+    """A delivery's JSON body: what happened, to what, by whom; the resource as the API gives it."""
+    return {"type": event_type, "revision": revision, "time": time, "model": model, "subject": subject,
+            "actor": actor, "role": role, "resource": resource}  # fmt: skip

@@ -72,7 +72,7 @@ class Sender:
             async with self._session.post(hook.url, data=body, headers=headers, allow_redirects=False) as response:
                 status = response.status
                 if not 200 <= status < 300:
-                    error = (response.reason or f"HTTP {status}")[:MAX_ERROR]
+                    error = f"HTTP {status} {response.reason or ''}".strip()[:MAX_ERROR]
         except TimeoutError:
             error = f"no answer within {self.settings.timeout_seconds:g} s"
         except aiohttp.ClientError as exc:
@@ -154,10 +154,10 @@ class HookRunner:
             failed = replace(self.hook, cursor=event.revision - 1, failures=self.hook.failures + 1)
             self.hook = await self._record(failed, delivery)
             log.warning("hook %s: revision %d not delivered (attempt %d): %s", self.hook.name, event.revision,
-                        delivery.attempt, delivery.error or delivery.status_code)  # fmt: skip
+                        delivery.attempt, delivery.error)  # fmt: skip
             if self.hook.failures >= self.settings.max_failures:
                 reason = (f"{self.hook.failures} failed attempts in a row at revision {event.revision}, the last: "
-                          f"{delivery.error or delivery.status_code}")  # fmt: skip
+                          f"{delivery.error}")  # fmt: skip
                 self.hook = await self._pause(self.hook, reason)
                 return False
             delay = backoff(self.hook.failures, self.settings.backoff_base_seconds,

@@ -76,7 +76,10 @@ def validate_name(name: str) -> None:
 
 def validate_url(url: str) -> None:
     """Only http and https: a hook never reads files or speaks other protocols."""
-    parts = urlsplit(url) if len(url) <= MAX_URL else None
+    # No spaces or control characters: urlsplit would quietly drop some, and they would reach
+    # the request line or a terminal.
+    printable = len(url) <= MAX_URL and all(32 < ord(c) != 127 for c in url)
+    parts = urlsplit(url) if printable else None
     if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidArgument(f"a hook URL is http:// or https:// with a host, at most {MAX_URL} characters; "
                               f"got {url[:80]!r}", reason="INVALID_HOOK_URL", field="url")  # fmt: skip

@@ -243,12 +243,19 @@ def load(argv: list[str] | None = None) -> Settings:
 def _hook_settings(current: HookSettings, given: dict[str, object]) -> HookSettings:
     """`hook_timeout_seconds`, `hook_backoff_seconds`, `hook_backoff_max_seconds` and
     `hook_max_failures` from the config file's [daemon] table or the flags, over `current`."""
-    return HookSettings(
-        timeout_seconds=float(given.get("hook_timeout_seconds", current.timeout_seconds)),  # type: ignore[arg-type]
-        backoff_base_seconds=float(given.get("hook_backoff_seconds", current.backoff_base_seconds)),  # type: ignore[arg-type]
-        backoff_max_seconds=float(given.get("hook_backoff_max_seconds", current.backoff_max_seconds)),  # type: ignore[arg-type]
-        max_failures=int(given.get("hook_max_failures", current.max_failures)),  # type: ignore[call-overload]
-    )
+    try:
+        settings = HookSettings(
+            timeout_seconds=float(given.get("hook_timeout_seconds", current.timeout_seconds)),  # type: ignore[arg-type]
+            backoff_base_seconds=float(given.get("hook_backoff_seconds", current.backoff_base_seconds)),  # type: ignore[arg-type]
+            backoff_max_seconds=float(given.get("hook_backoff_max_seconds", current.backoff_max_seconds)),  # type: ignore[arg-type]
+            max_failures=int(given.get("hook_max_failures", current.max_failures)),  # type: ignore[call-overload]
+        )
+    except (TypeError, ValueError):
+        parser().error("hook_* settings are numbers: seconds, and a count of failures")
+    if min(settings.timeout_seconds, settings.backoff_base_seconds, settings.backoff_max_seconds) <= 0 or \
+            settings.max_failures < 1:
+        parser().error("hook_* seconds must be positive, and hook_max_failures 1 or more")
+    return settings
 
 
 def _count(text: str) -> int:

@@ -17,6 +17,8 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    # When it arrived (time.perf_counter of this process): for latency figures.
+    at: float = field(default_factory=time.perf_counter)
 
     @property
     def json(self) -> Any:

@@ -36,6 +36,10 @@ from studbook.daemon.store.interface import StoreTransaction as Transaction
 ResourceJson = Callable[[Event], dict[str, Any] | None]
 DEFAULT_DELIVERIES = 50
 MAX_DELIVERIES = 1000
+# Each hook keeps its newest KEEP_DELIVERIES records, trimmed every PRUNE_EVERY records it gets,
+# so a busy hook's history stays bounded while `hooks deliveries` always has enough to show.
+KEEP_DELIVERIES = 10_000
+PRUNE_EVERY = 1_000
 
 
 def _no_resource(event: Event) -> dict[str, Any] | None:
@@ -51,6 +55,7 @@ class HookUseCases:
         self.hooks: dict[str, Hook] = {h.id: h for h in core.catalog.load_hooks()}
         self.runners: dict[str, HookRunner] = {}
         self._waker: asyncio.Task[None] | None = None
+        self._recorded: dict[str, int] = {}
 
     # -- running ----------------------------------------------------------------------------
 
@@ -106,11 +111,14 @@ class HookUseCases:
 
     async def _record(self, hook: Hook, delivery: Delivery | None) -> Hook:
         """Stores where a hook stands, with the attempt that moved it there."""
+        recorded = self._recorded[hook.id] = self._recorded.get(hook.id, 0) + 1
 
         def operation(tx: Transaction) -> Effects:
             tx.set_hook_progress(hook)
             if delivery is not None:
                 tx.insert_delivery(delivery)
+            if recorded % PRUNE_EVERY == 0:
+                tx.prune_deliveries(hook.id, KEEP_DELIVERIES)
             return Effects(value=hook)
 
         await self.core.write(operation)

@@ -263,6 +263,12 @@ class TransactionWrites:
     def insert_delivery(self, delivery: Delivery) -> None:
         self.insert("hook_deliveries", rows.delivery_row(delivery))
 
+    def prune_deliveries(self, hook_id: str, keep: int) -> None:
+        """Keeps a hook's `keep` newest delivery records (and any sharing the oldest kept time)."""
+        self.execute("DELETE FROM hook_deliveries WHERE hook_id = ? AND attempt_time < (SELECT attempt_time FROM "
+                     "hook_deliveries WHERE hook_id = ? ORDER BY attempt_time DESC LIMIT 1 OFFSET ?)",
+                     [hook_id, hook_id, keep - 1])  # fmt: skip
+
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
         """Fills in the chain of events written before the chain existed (migration 2)."""
         self.execute(

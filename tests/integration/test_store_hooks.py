@@ -63,3 +63,17 @@ def test_deliveries_read_newest_first_per_hook_and_go_with_their_hook(store: Sto
     assert store.hook_deliveries("h1", 1) == [deliveries[2]]
     write(store, lambda tx: tx.delete_hook("h1"))
     assert store.hook_deliveries("h1", 10) == [] and len(store.hook_deliveries("h2", 10)) == 1
+
+
+def test_pruning_keeps_a_hooks_newest_deliveries_only(store: Store) -> None:
+    def add(tx: StoreTransaction) -> None:
+        for hook_id in ("h1", "h2"):
+            for n in range(5):
+                tx.insert_delivery(Delivery(hook_id, n, "version.created", 1, 200, 1.0, "", T0 + timedelta(seconds=n)))
+
+    write(store, add)
+    write(store, lambda tx: tx.prune_deliveries("h1", 2))
+    write(store, lambda tx: tx.prune_deliveries("h2", 10))
+
+    assert [d.revision for d in store.hook_deliveries("h1", 10)] == [4, 3]
+    assert len(store.hook_deliveries("h2", 10)) == 5

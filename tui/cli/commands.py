@@ -142,7 +142,7 @@ roles (each may do what the ones before it may):
   maintainer   promote and roll back below production, archive, remove aliases,
                cancel promotions, ask for production promotions that need approvals
   approver     approve and reject promotions; promote to and roll back production
-  admin        manage tokens; delete models
+  admin        manage tokens and webhooks; delete models
 
 examples:
   studbook token create --name ci-runner --role contributor --expires 90d

@@ -1,5 +1,6 @@
 -- Webhooks: hooks an admin added, where each stands in the event log, and what each delivery got.
-CREATE TABLE hooks (
+-- IF NOT EXISTS: a catalog set back to an older schema version (a test of upgrades) keeps the tables.
+CREATE TABLE IF NOT EXISTS hooks (
     id            VARCHAR PRIMARY KEY,
     name          VARCHAR NOT NULL,   -- unique, kept so by the single writer
     url           VARCHAR NOT NULL,
@@ -13,7 +14,7 @@ CREATE TABLE hooks (
     paused        BOOLEAN NOT NULL DEFAULT false,
     pause_reason  VARCHAR NOT NULL DEFAULT ''
 );
-CREATE TABLE hook_deliveries (
+CREATE TABLE IF NOT EXISTS hook_deliveries (
     hook_id     VARCHAR NOT NULL,
     revision    BIGINT  NOT NULL,
     event_type  VARCHAR NOT NULL,
@@ -23,4 +24,4 @@ CREATE TABLE hook_deliveries (
     error       VARCHAR NOT NULL DEFAULT '',
     attempt_time TIMESTAMP NOT NULL
 );
-CREATE INDEX hook_deliveries_by_hook ON hook_deliveries (hook_id, attempt_time);
+CREATE INDEX IF NOT EXISTS hook_deliveries_by_hook ON hook_deliveries (hook_id, attempt_time);

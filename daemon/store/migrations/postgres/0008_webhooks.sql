@@ -1,5 +1,6 @@
 -- Webhooks: hooks an admin added, where each stands in the event log, and what each delivery got.
-CREATE TABLE hooks (
+-- IF NOT EXISTS: a catalog set back to an older schema version (a test of upgrades) keeps the tables.
+CREATE TABLE IF NOT EXISTS hooks (
     id            text PRIMARY KEY,
     name          text    NOT NULL,   -- unique, kept so by the single writer
     url           text    NOT NULL,
@@ -13,7 +14,7 @@ CREATE TABLE hooks (
     paused        boolean NOT NULL DEFAULT false,
     pause_reason  text    NOT NULL DEFAULT ''
 );
-CREATE TABLE hook_deliveries (
+CREATE TABLE IF NOT EXISTS hook_deliveries (
     hook_id     text    NOT NULL,
     revision    bigint  NOT NULL,
     event_type  text    NOT NULL,
@@ -23,4 +24,4 @@ CREATE TABLE hook_deliveries (
     error       text    NOT NULL DEFAULT '',
     attempt_time timestamptz NOT NULL
 );
-CREATE INDEX hook_deliveries_by_hook ON hook_deliveries (hook_id, attempt_time);
+CREATE INDEX IF NOT EXISTS hook_deliveries_by_hook ON hook_deliveries (hook_id, attempt_time);

@@ -32,6 +32,8 @@ READ_BATCH = 500
 # Error texts kept per attempt.
 MAX_ERROR = 300
 USER_AGENT = "studbook-webhooks/1"
+# Seconds before a hook's task goes on after the catalog failed it.
+AFTER_ERROR = 5.0
 
 
 def encode(payload: dict[str, object]) -> bytes:
@@ -125,8 +127,8 @@ class HookRunner:
         await self.sender.close()
 
     async def _run(self) -> None:
-        try:
-            while not self.hook.paused:
+        while not self.hook.paused:
+            try:
                 self.wake.clear()  # before reading: a commit during the read wakes the next wait
                 events = await self._read_events(self.passed, READ_BATCH)
                 for event in events:
@@ -136,10 +138,14 @@ class HookRunner:
                     self.passed = event.revision
                 if len(events) < READ_BATCH:
                     await self.wake.wait()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a bug must not end deliveries silently: say so, and the task ends
-            log.exception("deliveries to hook %s stopped", self.hook.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The catalog could not be read or written (a full disk, a lost database): the
+                # stored cursor still holds, so going on from it later loses nothing.
+                log.exception("deliveries to hook %s stopped; trying again in %g s", self.hook.name, AFTER_ERROR)
+                self.passed = self.hook.cursor
+                await asyncio.sleep(AFTER_ERROR)
 
     async def _deliver(self, event: Event) -> bool:
         """Tries `event` until the receiver accepts it (True) or the hook is paused (False)."""

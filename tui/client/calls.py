@@ -539,8 +539,12 @@ def remove_hook(name: str) -> Call[hooks_pb2.Hook]:
     return Call("HookService", "RemoveHook", hooks_pb2.RemoveHookRequest(name=name.strip()))
 
 
+# A test waits for the receiver's answer, which the daemon allows 10 s by default.
+TEST_HOOK_TIMEOUT = 60.0
+
+
 def test_hook(name: str) -> Call[hooks_pb2.HookDelivery]:
-    return Call("HookService", "TestHook", hooks_pb2.TestHookRequest(name=name.strip()))
+    return Call("HookService", "TestHook", hooks_pb2.TestHookRequest(name=name.strip()), timeout=TEST_HOOK_TIMEOUT)
 
 
 def list_deliveries(name: str, *, limit: int = 0) -> Call[hooks_pb2.ListDeliveriesResponse]:

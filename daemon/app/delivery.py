@@ -127,6 +127,12 @@ class HookRunner:
         await self.sender.close()
 
     async def _run(self) -> None:
+        try:
+            await self._deliver_all()
+        finally:
+            await self.sender.close()  # paused or stopped: its connections go with it
+
+    async def _deliver_all(self) -> None:
         while not self.hook.paused:
             try:
                 self.wake.clear()  # before reading: a commit during the read wakes the next wait

@@ -12,6 +12,7 @@ from typing import Any
 import grpc
 import pytest
 from studbook.v1 import events_pb2, hooks_pb2, hooks_pb2_grpc
+from conftest import stop_daemon
 from support.receiver import Received, Receiver
 from support.rpc import error_info, register, stubs
 
@@ -165,6 +166,8 @@ def test_a_hook_that_keeps_failing_is_paused_shown_in_status_and_resumed_by_repl
         got = receiver.wait_for(lambda r: len(r) >= 2)
         failed = [d for d in deliveries(channel, "ci") if d.status_code == 500]
         after = hooks(channel).GetHookStatus(hooks_pb2.GetHookStatusRequest())
+    stop_daemon(daemon)
+    assert "Unclosed" not in daemon.output()  # the paused task let its connections go
     (paused,) = status.paused
     assert (paused.name, paused.next_revision) == ("ci", failed[0].revision)
     assert "3 failed attempts" in paused.reason and "500" in paused.reason

@@ -149,6 +149,8 @@ def parser() -> argparse.ArgumentParser:
                    help="longest wait between webhook retries (default 300)")  # fmt: skip
     p.add_argument("--hook-max-failures", type=_count, metavar="N",
                    help="failed attempts in a row that pause a webhook (default 20)")  # fmt: skip
+    p.add_argument("--no-hook-delivery", action="store_true", default=None,
+                   help="send no webhook deliveries from this daemon (the others of a shared catalog do)")  # fmt: skip
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     # Hidden: a demo's history, never a real registry's (refused for a catalog with changes).
     p.add_argument("--simulated-days", type=_positive, default=0.0, help=argparse.SUPPRESS)
@@ -194,7 +196,8 @@ def load(argv: list[str] | None = None) -> Settings:
         key: value for key, value in (("hook_timeout_seconds", args.hook_timeout),
                                       ("hook_backoff_seconds", args.hook_backoff),
                                       ("hook_backoff_max_seconds", args.hook_backoff_max),
-                                      ("hook_max_failures", args.hook_max_failures)) if value is not None
+                                      ("hook_max_failures", args.hook_max_failures),
+                                      ("hook_delivery", False if args.no_hook_delivery else None)) if value is not None
     })  # fmt: skip
     if args.data_dir:
         settings.data_dir = args.data_dir
@@ -242,13 +245,15 @@ def load(argv: list[str] | None = None) -> Settings:
 
 def _hook_settings(current: HookSettings, given: dict[str, object]) -> HookSettings:
     """`hook_timeout_seconds`, `hook_backoff_seconds`, `hook_backoff_max_seconds` and
-    `hook_max_failures` from the config file's [daemon] table or the flags, over `current`."""
+    `hook_max_failures` and `hook_delivery` from the config file's [daemon] table or the flags,
+    over `current`."""
     try:
         settings = HookSettings(
             timeout_seconds=float(given.get("hook_timeout_seconds", current.timeout_seconds)),  # type: ignore[arg-type]
             backoff_base_seconds=float(given.get("hook_backoff_seconds", current.backoff_base_seconds)),  # type: ignore[arg-type]
             backoff_max_seconds=float(given.get("hook_backoff_max_seconds", current.backoff_max_seconds)),  # type: ignore[arg-type]
             max_failures=int(given.get("hook_max_failures", current.max_failures)),  # type: ignore[call-overload]
+            deliver=bool(given.get("hook_delivery", current.deliver)),
         )
     except (TypeError, ValueError):
         parser().error("hook_* settings are numbers: seconds, and a count of failures")

@@ -56,12 +56,37 @@ class HookUseCases:
         self.runners: dict[str, HookRunner] = {}
         self._waker: asyncio.Task[None] | None = None
         self._recorded: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        core.remote_hooks.append(self._hooks_changed_elsewhere)
 
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
         """On the event loop: a delivery task per hook not paused, woken by each commit."""
+        self._loop = asyncio.get_running_loop()
         for hook in self.hooks.values():
+            self._run(hook)
+
+    def _hooks_changed_elsewhere(self, events: list[Event]) -> None:
+        """On the follower's thread: another daemon on the shared catalog added, removed, paused
+        or replayed hooks; this one takes their stored state, on the event loop."""
+        if self._loop is not None and any(event.type.startswith("hook.") for event in events):
+            loaded = self.core.catalog.load_hooks()
+            asyncio.run_coroutine_threadsafe(self._take(loaded), self._loop)
+
+    async def _take(self, loaded: list[Hook]) -> None:
+        """Hooks as stored: new ones run, removed ones stop, changed ones start again from
+        their stored cursor (at least once: an event may be sent again, never skipped)."""
+        stored = {hook.id: hook for hook in loaded}
+        for hook_id in [h for h in self.hooks if h not in stored]:
+            await self._stop_runner(hook_id)
+            self.hooks.pop(hook_id, None)
+        for hook in loaded:
+            known = self.hooks.get(hook.id)
+            if known is not None and (known.paused, known.cursor) == (hook.paused, hook.cursor):
+                continue
+            await self._stop_runner(hook.id)
+            self.hooks[hook.id] = hook
             self._run(hook)
 
     async def stop(self) -> None:
@@ -73,7 +98,7 @@ class HookUseCases:
             self._waker = None
 
     def _run(self, hook: Hook) -> None:
-        if hook.paused:
+        if hook.paused or not self.settings.deliver:
             return
         runner = HookRunner(hook, self.settings, self._read_events, self._render, self._record, self._pause)
         self.runners[hook.id] = runner
@@ -188,6 +213,10 @@ class HookUseCases:
 
     def list_hooks(self) -> list[Hook]:
         return sorted(self.hooks.values(), key=lambda h: (h.create_time, h.id))
+
+    async def stored_hooks(self) -> list[Hook]:
+        """The hooks as stored: on a shared catalog, where the delivering daemon stands."""
+        return await self.core.read(self.core.catalog.load_hooks)
 
     def find(self, name: str) -> Hook:
         hook = next((h for h in self.hooks.values() if h.name == name), None)

@@ -161,6 +161,9 @@ class HookSettings:
     # Failed attempts in a row at one event that pause the hook: with the defaults, about an
     # hour of retrying; `hooks replay` resumes it.
     max_failures: int = 20
+    # False on the other daemons of a shared catalog: one daemon delivers, or each would send
+    # every event once per daemon. Hooks are still managed through any of them.
+    deliver: bool = True
 
 
 def body(event_type: str, revision: int, time: str, model: str, subject: str, actor: str, role: str,

@@ -26,7 +26,7 @@ class HookServicer(hooks_pb2_grpc.HookServiceServicer):
     async def ListHooks(
         self, request: hooks_pb2.ListHooksRequest, context: grpc.aio.ServicerContext
     ) -> hooks_pb2.ListHooksResponse:  # noqa: N802
-        return hooks_pb2.ListHooksResponse(hooks=[hook_to_proto(h) for h in self.hooks.list_hooks()])
+        return hooks_pb2.ListHooksResponse(hooks=[hook_to_proto(h) for h in await self.hooks.stored_hooks()])
 
     @mapped
     async def RemoveHook(

@@ -15,7 +15,13 @@ def write_config(text: str) -> None:
 
 
 def test_defaults_retry_for_about_an_hour_before_pausing() -> None:
-    assert config.load([]).hooks == HookSettings(10.0, 1.0, 300.0, 20)
+    assert config.load([]).hooks == HookSettings(10.0, 1.0, 300.0, 20, deliver=True)
+
+
+def test_a_daemon_can_leave_deliveries_to_another_by_flag_or_config() -> None:
+    assert config.load(["--no-hook-delivery"]).hooks.deliver is False
+    write_config("[daemon]\nhook_delivery = false\n")
+    assert config.load([]).hooks.deliver is False
 
 
 def test_the_config_file_sets_them_and_flags_win() -> None:

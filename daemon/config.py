@@ -257,8 +257,10 @@ def _hook_settings(current: HookSettings, given: dict[str, object]) -> HookSetti
         )
     except (TypeError, ValueError):
         parser().error("hook_* settings are numbers: seconds, and a count of failures")
-    if min(settings.timeout_seconds, settings.backoff_base_seconds, settings.backoff_max_seconds) <= 0 or \
-            settings.max_failures < 1:
+    if (
+        min(settings.timeout_seconds, settings.backoff_base_seconds, settings.backoff_max_seconds) <= 0
+        or settings.max_failures < 1
+    ):
         parser().error("hook_* seconds must be positive, and hook_max_failures 1 or more")
     return settings
 

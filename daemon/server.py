@@ -32,10 +32,10 @@ from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.artifacts import ArtifactServicer
 from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
-from studbook.daemon.service.hook_convert import resource_json
-from studbook.daemon.service.hooks import HookServicer
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
+from studbook.daemon.service.hook_convert import resource_json
+from studbook.daemon.service.hooks import HookServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer

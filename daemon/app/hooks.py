@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -292,5 +291,3 @@ class HookUseCases:
     def status(self) -> tuple[int, list[Hook]]:
         """How many hooks there are, and the paused ones."""
         return len(self.hooks), [h for h in self.list_hooks() if h.paused]
-
-

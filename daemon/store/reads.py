@@ -39,7 +39,9 @@ class CatalogReads:
         return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
 
     def load_hooks(self) -> list[Hook]:
-        return [rows.hook_from_row(r) for r in self.query(f"SELECT {rows.HOOK_COLUMNS} FROM hooks ORDER BY create_time, id")]
+        return [
+            rows.hook_from_row(r) for r in self.query(f"SELECT {rows.HOOK_COLUMNS} FROM hooks ORDER BY create_time, id")
+        ]
 
     def hook_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
         """A hook's newest deliveries, newest first."""

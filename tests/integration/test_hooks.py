@@ -11,8 +11,8 @@ from typing import Any
 
 import grpc
 import pytest
-from studbook.v1 import events_pb2, hooks_pb2, hooks_pb2_grpc
 from conftest import stop_daemon
+from studbook.v1 import events_pb2, hooks_pb2, hooks_pb2_grpc
 from support.receiver import Received, Receiver
 from support.rpc import error_info, register, stubs
 
@@ -161,8 +161,9 @@ def test_a_hook_that_keeps_failing_is_paused_shown_in_status_and_resumed_by_repl
         status = hooks(channel).GetHookStatus(hooks_pb2.GetHookStatusRequest())
         register(s, "fraud")
         receiver.status = 200
-        replayed = hooks(channel).ReplayHook(hooks_pb2.ReplayHookRequest(name="ci",
-                                                                        from_revision=hook.delivered_revision + 1))
+        replayed = hooks(channel).ReplayHook(
+            hooks_pb2.ReplayHookRequest(name="ci", from_revision=hook.delivered_revision + 1)
+        )
         got = receiver.wait_for(lambda r: len(r) >= 2)
         failed = [d for d in deliveries(channel, "ci") if d.status_code == 500]
         after = hooks(channel).GetHookStatus(hooks_pb2.GetHookStatusRequest())

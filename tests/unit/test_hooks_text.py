@@ -38,5 +38,7 @@ def test_status_names_each_paused_hook_and_how_to_resume_it() -> None:
     paused = hooks_pb2.HookStatus(hooks=1, paused=[hooks_pb2.PausedHook(name="ci", reason="down", next_revision=40)])
     assert status_lines(healthy, PLAIN) == "2 hooks, all delivering"
     assert status_lines(paused, PLAIN).splitlines() == [
-        "1 hook, 1 paused:", "ci: down", "  resume with `studbook hooks replay ci --from 40`",
+        "1 hook, 1 paused:",
+        "ci: down",
+        "  resume with `studbook hooks replay ci --from 40`",
     ]

@@ -138,7 +138,7 @@ def test_a_daemon_restarted_mid_retry_loses_nothing(daemon_factory, receiver: Re
 
 
 def test_a_slow_receiver_delays_no_other_hook(daemon, receiver: Receiver, other_receiver: Receiver) -> None:  # type: ignore[no-untyped-def]
-    receiver.delay = 8.0  # answers long after the other hook got everything
+    receiver.delay = 30.0  # answers long after the other hook got everything
     with daemon.channel() as channel:
         add(channel, receiver.url, name="slow")
         add(channel, other_receiver.url, name="fast")

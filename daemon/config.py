@@ -9,6 +9,7 @@ from pathlib import Path
 
 from studbook import locations
 from studbook.daemon.artifacts import ScanLimits
+from studbook.daemon.domain.hooks import HookSettings
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 
 # Over the unix socket (its owner only), and every answer: generous but bounded, a registration
@@ -76,6 +77,8 @@ class Settings:
     # of an empty catalog are spread over the last `simulated_days` days. 0: the real clock.
     simulated_days: float = 0.0
     simulated_writes: int = 0
+    # How webhook deliveries are timed out, retried and paused (see domain/hooks.py).
+    hooks: HookSettings = field(default_factory=HookSettings)
 
     @property
     def scan_limits(self) -> ScanLimits:
@@ -144,6 +147,16 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--gc-grace", type=_not_negative, metavar="SECONDS",
                    help="gc deletes no unreferenced blob younger than this (default 3600)")  # fmt: skip
+    p.add_argument("--hook-timeout", type=_positive, metavar="SECONDS",
+                   help="time a webhook receiver has to answer one delivery (default 10)")  # fmt: skip
+    p.add_argument("--hook-backoff", type=_positive, metavar="SECONDS",
+                   help="first webhook retry waits up to this, doubling each time (default 1)")  # fmt: skip
+    p.add_argument("--hook-backoff-max", type=_positive, metavar="SECONDS",
+                   help="longest wait between webhook retries (default 300)")  # fmt: skip
+    p.add_argument("--hook-max-failures", type=_count, metavar="N",
+                   help="failed attempts in a row that pause a webhook (default 20)")  # fmt: skip
+    p.add_argument("--no-hook-delivery", action="store_true", default=None,
+                   help="send no webhook deliveries from this daemon (the others of a shared catalog do)")  # fmt: skip
     p.add_argument("--log-level", default=None, choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     # Hidden: a demo's history, never a real registry's (refused for a catalog with changes).
     p.add_argument("--simulated-days", type=_positive, default=0.0, help=argparse.SUPPRESS)
@@ -185,6 +198,14 @@ def load(argv: list[str] | None = None) -> Settings:
         if "policy" in daemon:
             settings.policy_path = Path(daemon["policy"]).expanduser()
         settings.gc_grace_seconds = float(daemon.get("gc_grace_seconds", settings.gc_grace_seconds))
+        settings.hooks = _hook_settings(settings.hooks, daemon)
+    settings.hooks = _hook_settings(settings.hooks, {
+        key: value for key, value in (("hook_timeout_seconds", args.hook_timeout),
+                                      ("hook_backoff_seconds", args.hook_backoff),
+                                      ("hook_backoff_max_seconds", args.hook_backoff_max),
+                                      ("hook_max_failures", args.hook_max_failures),
+                                      ("hook_delivery", False if args.no_hook_delivery else None)) if value is not None
+    })  # fmt: skip
     if args.data_dir:
         settings.data_dir = args.data_dir
     if args.catalog:
@@ -229,6 +250,35 @@ def load(argv: list[str] | None = None) -> Settings:
         settings.policy_path = locations.config_dir() / "policy.toml"
         settings.policy_default_location = True
     return settings
+
+
+def _hook_settings(current: HookSettings, given: dict[str, object]) -> HookSettings:
+    """`hook_timeout_seconds`, `hook_backoff_seconds`, `hook_backoff_max_seconds` and
+    `hook_max_failures` and `hook_delivery` from the config file's [daemon] table or the flags,
+    over `current`."""
+    try:
+        settings = HookSettings(
+            timeout_seconds=float(given.get("hook_timeout_seconds", current.timeout_seconds)),  # type: ignore[arg-type]
+            backoff_base_seconds=float(given.get("hook_backoff_seconds", current.backoff_base_seconds)),  # type: ignore[arg-type]
+            backoff_max_seconds=float(given.get("hook_backoff_max_seconds", current.backoff_max_seconds)),  # type: ignore[arg-type]
+            max_failures=int(given.get("hook_max_failures", current.max_failures)),  # type: ignore[call-overload]
+            deliver=bool(given.get("hook_delivery", current.deliver)),
+        )
+    except (TypeError, ValueError):
+        parser().error("hook_* settings are numbers: seconds, and a count of failures")
+    if (
+        min(settings.timeout_seconds, settings.backoff_base_seconds, settings.backoff_max_seconds) <= 0
+        or settings.max_failures < 1
+    ):
+        parser().error("hook_* seconds must be positive, and hook_max_failures 1 or more")
+    return settings
+
+
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
 
 
 def _watch_roots(entries: list[object]) -> tuple[list[Path], list[Path]]:

@@ -36,6 +36,8 @@ from studbook.daemon.service.audit import AuditServicer
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
+from studbook.daemon.service.hook_convert import resource_json
+from studbook.daemon.service.hooks import HookServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
@@ -51,6 +53,8 @@ from studbook.v1 import (
     drops_pb2_grpc,
     events_pb2,
     events_pb2_grpc,
+    hooks_pb2,
+    hooks_pb2_grpc,
     lineage_pb2,
     lineage_pb2_grpc,
     maintenance_pb2,
@@ -80,6 +84,7 @@ SERVICE_NAMES = (
     artifacts_pb2.DESCRIPTOR.services_by_name["ArtifactService"].full_name,
     maintenance_pb2.DESCRIPTOR.services_by_name["MaintenanceService"].full_name,
     retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
+    hooks_pb2.DESCRIPTOR.services_by_name["HookService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -304,7 +309,8 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
                             scan_limits=settings.scan_limits, format_limits=settings.format_limits,
                             allowed_roots=settings.allowed_roots or None,
                             policy=policy, blobs=blobs, gc_grace=timedelta(seconds=settings.gc_grace_seconds),
-                            clock=_clock(settings), catalog_url=settings.catalog)  # fmt: skip
+                            clock=_clock(settings), catalog_url=settings.catalog,
+                            hook_settings=settings.hooks, hook_resource=resource_json)  # fmt: skip
     except RegistryError as exc:
         raise StartupError(exc.message) from None
     if cleared := clear_stale_staging(registry.blobs.staging):
@@ -353,6 +359,7 @@ def build_services(registry: Registry, watcher: DropWatcher | None = None) -> Se
             maintenance_pb2_grpc.add_MaintenanceServiceServicer_to_server, MaintenanceServicer(registry)
         ),  # fmt: skip
         functools.partial(retention_pb2_grpc.add_RetentionServiceServicer_to_server, RetentionServicer(registry)),
+        functools.partial(hooks_pb2_grpc.add_HookServiceServicer_to_server, HookServicer(registry)),
     )
     return Services(registry.access, adders, health.aio.HealthServicer())
 
@@ -466,6 +473,7 @@ async def serve(settings: Settings) -> None:
                 await watcher.stop()
             if mlflow_endpoint is not None:
                 await mlflow_endpoint.stop()
+            await registry.hooks.stop()
             registry.close()
             try:
                 settings.socket.unlink()

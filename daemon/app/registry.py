@@ -15,6 +15,7 @@ from studbook.daemon.app.catalog_status import CatalogStatus, catalog_status
 from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.core import Core, PayloadEncoder
 from studbook.daemon.app.drops import DropUseCases
+from studbook.daemon.app.hooks import HookUseCases, ResourceJson
 from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
@@ -28,6 +29,7 @@ from studbook.daemon.blobs import BlobStore, open_store
 from studbook.daemon.blobs.claims import BlobClaims
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition
+from studbook.daemon.domain.hooks import HookSettings
 from studbook.daemon.domain.retention import BLOB_GRACE
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits
 from studbook.daemon.store.interface import Store
@@ -57,6 +59,8 @@ class Registry:
         gc_grace: timedelta = BLOB_GRACE,
         clock: Callable[[], datetime] = utcnow,
         catalog_url: str = "",
+        hook_settings: HookSettings | None = None,
+        hook_resource: ResourceJson | None = None,
     ) -> None:
         # The catalog: the DuckDB file at catalog_path, or a PostgreSQL one when a URL is given
         # (the data dir beside catalog_path still holds the lock, the mark and the blobs).
@@ -107,6 +111,8 @@ class Registry:
         self.drops = DropUseCases(self.core)
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
+        self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None
+                      else HookUseCases(self.core, hook_settings))  # fmt: skip
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.uploads = UploadUseCases(self.blobs, scan_limits)
         self.integrity = IntegrityUseCases(self.core, self.blobs)
@@ -124,6 +130,7 @@ class Registry:
 
     def start(self) -> None:
         self.core.start()
+        self.hooks.start()
 
     def catalog_status(self, caller: Caller) -> CatalogStatus:
         return catalog_status(self.core, caller)

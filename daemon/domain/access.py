@@ -59,6 +59,8 @@ class Caller:
 
 # What the drop-in watcher registers as.
 DROP_IN = Caller("drop-in", Role.CONTRIBUTOR)
+# The actor of what the daemon decides by itself about hooks (pausing one that keeps failing).
+HOOKS = Caller("hooks", Role.ADMIN)
 
 
 def anonymous(transport: str) -> Caller:
@@ -122,6 +124,15 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.RetentionService/PlanGarbageCollection": _M,
     # Purges versions and deletes blobs for good, like deleting a model.
     "studbook.v1.RetentionService/CollectGarbage": _AD,
+    # The daemon POSTs wherever a hook points, with the events it carries: an admin's call.
+    "studbook.v1.HookService/AddHook": _AD,
+    "studbook.v1.HookService/ListHooks": _AD,
+    "studbook.v1.HookService/RemoveHook": _AD,
+    "studbook.v1.HookService/TestHook": _AD,
+    "studbook.v1.HookService/ListDeliveries": _AD,
+    "studbook.v1.HookService/ReplayHook": _AD,
+    # What `studbook status` shows of hooks: how many, which paused (never a URL).
+    "studbook.v1.HookService/GetHookStatus": _V,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

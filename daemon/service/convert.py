@@ -13,7 +13,9 @@ from studbook.daemon.domain import model as m
 from studbook.daemon.domain.access import Caller, Denial, Role, Token
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.format_info import FormatInfo
+from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
+from studbook.daemon.service.hook_convert import hook_to_proto
 from studbook.v1 import access_pb2, events_pb2, formats_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
 
 if TYPE_CHECKING:  # the diff rules load with the first diff (VersionUseCases.diff), not at start-up
@@ -445,6 +447,8 @@ def encode_payload(subject: object) -> bytes:
         return token_to_proto(subject).SerializeToString()
     if isinstance(subject, Denial):
         return denial_to_proto(subject).SerializeToString()
+    if isinstance(subject, Hook):
+        return hook_to_proto(subject).SerializeToString()
     raise TypeError(f"no payload encoding for {type(subject).__name__}")
 
 
@@ -469,6 +473,8 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
             message.token.ParseFromString(event.payload)
         elif family == "access":
             message.denial.ParseFromString(event.payload)
+        elif family == "hook":
+            message.hook.ParseFromString(event.payload)
     return message
 
 

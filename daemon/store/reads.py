@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.filter import Expr
+from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.store import query as sql
@@ -37,6 +38,17 @@ class CatalogReads:
 
     def load_tokens(self) -> list[Token]:
         return [rows.token_from_row(r) for r in self.query(f"SELECT {rows.TOKEN_COLUMNS} FROM tokens")]
+
+    def load_hooks(self) -> list[Hook]:
+        return [
+            rows.hook_from_row(r) for r in self.query(f"SELECT {rows.HOOK_COLUMNS} FROM hooks ORDER BY create_time, id")
+        ]
+
+    def hook_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
+        """A hook's newest deliveries, newest first."""
+        found = self.query(f"SELECT {rows.DELIVERY_COLUMNS} FROM hook_deliveries WHERE hook_id = ? "
+                           "ORDER BY attempt_time DESC, revision DESC, attempt DESC LIMIT ?", [hook_id, limit])  # fmt: skip
+        return [rows.delivery_from_row(r) for r in found]
 
     def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
         """Every model with its counts and holders; only those named, when `names` is given."""

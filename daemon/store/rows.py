@@ -10,6 +10,7 @@ from typing import Any
 
 from studbook.daemon.domain import format_info
 from studbook.daemon.domain.access import Role, Token
+from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import (
     Approval,
     ArtifactFile,
@@ -319,3 +320,30 @@ def _dataset_json(dataset: Dataset) -> dict[str, object]:
     if dataset.size is None:
         del stored["size"]
     return stored
+
+
+HOOK_COLUMNS = ("id, name, url, events, model_pattern, secret, create_time, creator, delivered_revision, failures, "
+                "paused, pause_reason")  # fmt: skip
+
+
+def hook_row(h: Hook) -> tuple[Any, ...]:
+    return (h.id, h.name, h.url, json.dumps(list(h.events)), h.model_pattern, h.secret, h.create_time, h.creator,
+            h.cursor, h.failures, h.paused, h.pause_reason)  # fmt: skip
+
+
+def hook_from_row(row: tuple[Any, ...]) -> Hook:
+    id_, name, url, events, model_pattern, secret, create_time, creator, cursor, failures, paused, reason = row
+    return Hook(id_, name, url, tuple(json.loads(events)), model_pattern, secret, create_time, creator, int(cursor),
+                int(failures), bool(paused), reason)  # fmt: skip
+
+
+DELIVERY_COLUMNS = "hook_id, revision, event_type, attempt, status_code, latency_ms, error, attempt_time"
+
+
+def delivery_row(d: Delivery) -> tuple[Any, ...]:
+    return (d.hook_id, d.revision, d.event_type, d.attempt, d.status_code, d.latency_ms, d.error, d.time)
+
+
+def delivery_from_row(row: tuple[Any, ...]) -> Delivery:
+    hook_id, revision, event_type, attempt, status_code, latency_ms, error, time = row
+    return Delivery(hook_id, int(revision), event_type, int(attempt), int(status_code), float(latency_ms), error, time)

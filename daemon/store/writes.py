@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.store import retention, rows
 from studbook.daemon.store.dialect import Dialect
@@ -243,6 +244,30 @@ class TransactionWrites:
 
     def revoke_token(self, token_id: str, time: datetime, revoker: str) -> None:
         self.execute("UPDATE tokens SET revoke_time = ?, revoker = ? WHERE id = ?", [time, revoker, token_id])
+
+    def insert_hook(self, hook: Hook) -> None:
+        self.insert("hooks", rows.hook_row(hook))
+
+    def hook_name_taken(self, name: str) -> bool:
+        return bool(self.execute("SELECT 1 FROM hooks WHERE name = ?", [name]))
+
+    def delete_hook(self, hook_id: str) -> None:
+        self.execute("DELETE FROM hook_deliveries WHERE hook_id = ?", [hook_id])
+        self.execute("DELETE FROM hooks WHERE id = ?", [hook_id])
+
+    def set_hook_progress(self, hook: Hook) -> None:
+        """Where a hook stands: its cursor, its failures in a row, whether (and why) it is paused."""
+        self.execute("UPDATE hooks SET delivered_revision = ?, failures = ?, paused = ?, pause_reason = ? WHERE id = ?",
+                     [hook.cursor, hook.failures, hook.paused, hook.pause_reason, hook.id])  # fmt: skip
+
+    def insert_delivery(self, delivery: Delivery) -> None:
+        self.insert("hook_deliveries", rows.delivery_row(delivery))
+
+    def prune_deliveries(self, hook_id: str, keep: int) -> None:
+        """Keeps a hook's `keep` newest delivery records (and any sharing the oldest kept time)."""
+        self.execute("DELETE FROM hook_deliveries WHERE hook_id = ? AND attempt_time < (SELECT attempt_time FROM "
+                     "hook_deliveries WHERE hook_id = ? ORDER BY attempt_time DESC LIMIT 1 OFFSET ?)",
+                     [hook_id, hook_id, keep - 1])  # fmt: skip
 
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
         """Fills in the chain of events written before the chain existed (migration 2)."""

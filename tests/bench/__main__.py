@@ -30,6 +30,7 @@ from tests.bench.scale import bench_scale, print_scale
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
 from tests.bench.tui import bench_tui
+from tests.bench.webhooks import bench_webhooks, print_webhooks
 from tests.conftest import Daemon, start_daemon, stop_daemon
 from tests.support.postgres import start_postgres, stop_postgres
 
@@ -189,6 +190,7 @@ def main() -> int:
         print(
             f"  {'rename -> Watch delivers it':<44} p50 {drops['watch_p50_ms']:7.3f} ms   p99 {drops['watch_p99_ms']:7.3f} ms"
         )
+        print_webhooks(bench_webhooks(root))
         ui = bench_tui(root)
         print("\nterminal UI (a real `studbook` on a pseudo-terminal; 100,000 versions in one model)")
         print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")

@@ -61,8 +61,16 @@ LEAST_ROLE = {
     "ArtifactService/UploadArtifactFile": "contributor",
     "MaintenanceService/VerifyArtifacts": "maintainer",
     "MaintenanceService/BackupRegistry": "admin",
+    "MaintenanceService/GetCatalogStatus": "viewer",
     "RetentionService/PlanGarbageCollection": "maintainer",
     "RetentionService/CollectGarbage": "admin",
+    "HookService/AddHook": "admin",
+    "HookService/ListHooks": "admin",
+    "HookService/RemoveHook": "admin",
+    "HookService/TestHook": "admin",
+    "HookService/ListDeliveries": "admin",
+    "HookService/ReplayHook": "admin",
+    "HookService/GetHookStatus": "viewer",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

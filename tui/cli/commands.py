@@ -142,7 +142,7 @@ roles (each may do what the ones before it may):
   maintainer   promote and roll back below production, archive, remove aliases,
                cancel promotions, ask for production promotions that need approvals
   approver     approve and reject promotions; promote to and roll back production
-  admin        manage tokens; delete models
+  admin        manage tokens and webhooks; delete models
 
 examples:
   studbook token create --name ci-runner --role contributor --expires 90d
@@ -405,6 +405,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = token_commands.add_parser("revoke", help=revoke_help, description=revoke_help, parents=[common])
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
+
+    from studbook.cli import hooks_commands
+
+    hooks_commands.add_parsers(command, common)
 
     policy = command("policy", cmd_policy_check, "check a promotion policy file offline, as a daemon would load it")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
@@ -910,12 +914,14 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     watch = _watch_status(client)
     policy = _policy_status(client)
     catalog = _unless_unimplemented(client.get_catalog_status)
+    hooks = _unless_unimplemented(client.get_hook_status)
     counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
     # and `catalog` are null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
             "catalog": message_dict(catalog) if catalog is not None else None,
-            "watch": message_dict(watch) if watch is not None else None}  # fmt: skip
+            "watch": message_dict(watch) if watch is not None else None,
+            "hooks": message_dict(hooks) if hooks is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
@@ -929,6 +935,10 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             blocks.append(section("Promotion policy", policy_status(policy, ctx.paint), paint=ctx.paint))
         if watch is not None:
             blocks.append(section("Drop-in folders", views.watch_status(watch, ctx.paint), paint=ctx.paint))
+        if hooks is not None and hooks.hooks:
+            from studbook.cli.hooks_text import status_lines
+
+            blocks.append(section("Webhooks", status_lines(hooks, ctx.paint), paint=ctx.paint))
         return "\n\n".join(blocks)
 
     ctx.emit(data, human)

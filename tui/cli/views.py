@@ -719,6 +719,8 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         if denial.suppressed:
             text += f" (+{denial.suppressed} more not recorded one by one)"
         return paint(text, "red")
+    if payload == "hook":  # where it points, or why the daemon paused it
+        return paint(event.hook.pause_reason, "red") if event.type == "hook.paused" else event.hook.url
     if payload == "version" and event.type == "version.status_changed":
         version = event.version
         return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")

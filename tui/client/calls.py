@@ -26,6 +26,7 @@ from studbook.v1 import (
     audit_pb2,
     drops_pb2,
     events_pb2,
+    hooks_pb2,
     lineage_pb2,
     maintenance_pb2,
     registry_pb2,
@@ -519,6 +520,50 @@ def revoke_token(name: str) -> Call[access_pb2.Token]:
 
 def get_caller() -> Call[access_pb2.Caller]:
     return Call("AccessService", "GetCaller", access_pb2.GetCallerRequest(), idempotent=True)
+
+
+# ---- Webhooks ------------------------------------------------------------------------
+
+
+def add_hook(url: str, events: str | Iterable[str], *, model: str = "", secret: str = "",
+             name: str = "") -> Call[hooks_pb2.AddHookResponse]:  # fmt: skip
+    """`events`: patterns such as "version.registered,promotion.*", as one string or a list."""
+    patterns = [events] if isinstance(events, str) else list(events)
+    request = hooks_pb2.AddHookRequest(url=url.strip(), events=patterns, model_pattern=model, secret=secret, name=name)
+    # Never resent: a resend after a lost answer would be refused (the name is taken) and a made
+    # secret lost with the first answer.
+    return Call("HookService", "AddHook", request)
+
+
+def list_hooks() -> Call[hooks_pb2.ListHooksResponse]:
+    return Call("HookService", "ListHooks", hooks_pb2.ListHooksRequest(), idempotent=True)
+
+
+def remove_hook(name: str) -> Call[hooks_pb2.Hook]:
+    return Call("HookService", "RemoveHook", hooks_pb2.RemoveHookRequest(name=name.strip()))
+
+
+# A test waits for the receiver's answer, which the daemon allows 10 s by default.
+TEST_HOOK_TIMEOUT = 60.0
+
+
+def test_hook(name: str) -> Call[hooks_pb2.HookDelivery]:
+    return Call("HookService", "TestHook", hooks_pb2.TestHookRequest(name=name.strip()), timeout=TEST_HOOK_TIMEOUT)
+
+
+def list_deliveries(name: str, *, limit: int = 0) -> Call[hooks_pb2.ListDeliveriesResponse]:
+    request = hooks_pb2.ListDeliveriesRequest(name=name.strip(), limit=limit)
+    return Call("HookService", "ListDeliveries", request, idempotent=True)
+
+
+def replay_hook(name: str, from_revision: int) -> Call[hooks_pb2.Hook]:
+    request = hooks_pb2.ReplayHookRequest(name=name.strip(), from_revision=from_revision)
+    # Safe to resend: replaying sets where the hook stands, the same each time.
+    return Call("HookService", "ReplayHook", request, idempotent=True)
+
+
+def get_hook_status() -> Call[hooks_pb2.HookStatus]:
+    return Call("HookService", "GetHookStatus", hooks_pb2.GetHookStatusRequest(), idempotent=True)
 
 
 # ---- Registration -------------------------------------------------------------------

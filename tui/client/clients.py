@@ -209,6 +209,7 @@ STUB_CLASSES = {
     "ArtifactService": ("studbook.v1.artifacts_pb2_grpc", "ArtifactServiceStub"),
     "MaintenanceService": ("studbook.v1.maintenance_pb2_grpc", "MaintenanceServiceStub"),
     "RetentionService": ("studbook.v1.retention_pb2_grpc", "RetentionServiceStub"),
+    "HookService": ("studbook.v1.hooks_pb2_grpc", "HookServiceStub"),
     "Health": ("grpc_health.v1.health_pb2_grpc", "HealthStub"),
 }
 

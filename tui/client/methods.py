@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from studbook.client import calls
 from studbook.client.errors import StudbookError
-from studbook.v1 import access_pb2, registry_pb2, resources_pb2
+from studbook.v1 import access_pb2, hooks_pb2, registry_pb2, resources_pb2
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2
@@ -88,6 +88,14 @@ def _metrics(answer: registry_pb2.ListMetricsResponse) -> list[resources_pb2.Met
 
 def _tokens(answer: access_pb2.ListTokensResponse) -> list[access_pb2.Token]:
     return list(answer.tokens)
+
+
+def _hooks(answer: hooks_pb2.ListHooksResponse) -> list[hooks_pb2.Hook]:
+    return list(answer.hooks)
+
+
+def _deliveries(answer: hooks_pb2.ListDeliveriesResponse) -> list[hooks_pb2.HookDelivery]:
+    return list(answer.deliveries)
 
 
 def _registered_each(
@@ -208,6 +216,20 @@ class Methods:
     revoke_token = rpc(calls.revoke_token, doc=(
         "Revoke a token by `tokens/{id}` or display name; its next call is refused (TOKEN_REVOKED)."))  # fmt: skip
     get_caller = rpc(calls.get_caller, doc="Who the daemon takes this client for: actor, role, transport and token.")
+
+    # ---- webhooks (admin; get_hook_status: any reader) ----
+    add_hook = rpc(calls.add_hook, doc=(
+        "Add a webhook POSTing the events matching `events` (e.g. \"version.registered,promotion.*\")\n"
+        "on models matching `model` to `url`, signed with `secret` (16+ characters; empty: the\n"
+        "daemon makes one, in the answer's `secret`, shown only then). Never resent automatically."))  # fmt: skip
+    list_hooks = rpc(calls.list_hooks, _hooks, doc="The webhooks, oldest first (never their secrets).")
+    remove_hook = rpc(calls.remove_hook, doc="Remove a webhook by name; nothing more is sent to it.")
+    test_hook = rpc(calls.test_hook, doc="Send a signed `hook.test` event to a webhook now; what it answered.")
+    list_deliveries = rpc(calls.list_deliveries, _deliveries, doc=(
+        "A webhook's newest delivery attempts, newest first (`limit` 0: 50)."))  # fmt: skip
+    replay_hook = rpc(calls.replay_hook, doc=(
+        "Deliver a webhook's events again from `from_revision` on; resumes a paused webhook."))  # fmt: skip
+    get_hook_status = rpc(calls.get_hook_status, doc="How many webhooks there are, and which are paused.")
 
 
 # The names of the table's methods, for tests and documentation.

@@ -211,8 +211,11 @@ def test_mlflow_export_is_the_export_model_layout_with_runs_and_artifacts(
     assert [p["value"] for p in run["metrics"]["loss"]] == [0.9, 0.4]
     assert [p["step"] for p in run["metrics"]["loss"]] == [1, 2]
     assert run["metrics"]["eval/auc"][0]["value"] == 0.88
-    (dataset,) = run["inputs"]["dataset_inputs"]
-    assert dataset["dataset"]["name"] == "reviews" and dataset["dataset"]["digest"] == "2026-01"
+    # One run input per dataset of the version: the one registered and those its card names.
+    inputs = {d["dataset"]["name"]: d for d in run["inputs"]["dataset_inputs"]}
+    assert sorted(inputs) == sorted(d.name for d in version.datasets)
+    dataset = inputs["reviews"]
+    assert dataset["dataset"]["digest"] == "2026-01"
     assert json.loads(dataset["dataset"]["source"]) == {"uri": "https://data.example/reviews", "version": "2026-01"}
     for file in version.files:
         data = (run_dir / "artifacts" / "model" / file.path).read_bytes()

@@ -62,7 +62,7 @@ class ArtifactUseCases:
         if stored_at is not None:
             return FileRead(version, found, offset, _no_chunks(), local_path=str(stored_at))
         chunks = await asyncio.to_thread(self.blobs.read, found.sha256, offset, length or None)
-        return FileRead(version, found, offset, _off_the_loop(chunks))
+        return FileRead(version, found, offset, off_the_loop(chunks))
 
 
 async def _no_chunks() -> AsyncIterator[bytes]:
@@ -70,7 +70,7 @@ async def _no_chunks() -> AsyncIterator[bytes]:
     yield  # an async generator that yields nothing
 
 
-async def _off_the_loop(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+async def off_the_loop(chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
     """Each chunk read in a worker thread: a slow disk or bucket must not stall other calls."""
     try:
         while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:

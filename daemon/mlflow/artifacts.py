@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from studbook.daemon.app.artifacts import off_the_loop
 from studbook.daemon.app.path_uploads import Entry, PathUploads, check_path
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.access import Caller
@@ -76,7 +77,7 @@ def add_routes(app: web.Application, registry: Registry, admit: Admit, uploads: 
             return await _stream(request, read.file.size, read.chunks)
         found = await uploads.file(path)
         chunks = await asyncio.to_thread(registry.blobs.read, found.sha256, 0, None)
-        return await _stream(request, found.size, _off_the_loop(chunks))
+        return await _stream(request, found.size, off_the_loop(chunks))
 
     async def upload(request: web.Request) -> web.Response:
         await admit(request, UPLOAD, "PUT mlflow-artifacts/artifacts/PATH")
@@ -102,14 +103,3 @@ async def _stream(request: web.Request, size: int, chunks: AsyncIterator[bytes])
         await response.write(chunk)
     await response.write_eof()
     return response
-
-
-async def _off_the_loop(chunks: Any) -> AsyncIterator[bytes]:
-    """Each chunk read in a worker thread: a slow disk or bucket must not stall other calls."""
-    try:
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            yield chunk
-    finally:
-        close = getattr(chunks, "close", None)
-        if close is not None:
-            close()

@@ -61,7 +61,22 @@ def seed_for_retention(data: Path, versions: int) -> int:
         f"(SELECT sha256 FROM files WHERE path = 'model.bin' ORDER BY model, number LIMIT {BLOBS - SHARED})").fetchall()]  # fmt: skip
     conn.close()
     _seed_blobs(data / "blobs", shas)
+    _record_catalog(data)
     return count
+
+
+def _record_catalog(data: Path) -> None:
+    """The store's record of the catalog, as the daemon that wrote both would have left it: the
+    store holds only some of the seeded files, and a daemon refuses a store that holds none of a
+    catalog's newest files unless it names the catalog."""
+    from studbook.daemon.blobs.local import LocalBlobStore
+    from studbook.daemon.store.catalog import Catalog
+
+    catalog = Catalog(data / "catalog.duckdb")
+    try:
+        LocalBlobStore(data / "blobs").add_catalog(catalog.identity())
+    finally:
+        catalog.close()
 
 
 def _seed_blobs(root: Path, shas: list[str]) -> None:

@@ -23,13 +23,19 @@ def register_kept(address: str, source: Path, model: str = "kept") -> None:
         assert client.register(model, path=source, environment=False, git=False).kept
 
 
-def test_a_daemon_restarted_on_another_store_refuses_and_starts_again_on_its_own(short_dir: Path) -> None:
+def data_dir_with_a_kept_version(short_dir: Path) -> Path:
+    """A data dir whose daemon (stopped now) kept one version's files in its default store."""
     data = short_dir / "data"
     daemon = start_daemon(data, short_dir / "s.sock")
     try:
         register_kept(daemon.address, write_tree(short_dir / "src", {"w.bin": b"weights"}))
     finally:
         stop_daemon(daemon)
+    return data
+
+
+def test_a_daemon_restarted_on_another_store_refuses_and_starts_again_on_its_own(short_dir: Path) -> None:
+    data = data_dir_with_a_kept_version(short_dir)
 
     with pytest.raises(RuntimeError) as refused:
         start_daemon(data, short_dir / "s.sock", "--artifact-store", (short_dir / "elsewhere").as_uri())
@@ -46,12 +52,7 @@ def test_a_daemon_restarted_on_another_store_refuses_and_starts_again_on_its_own
 
 
 def test_a_store_from_before_catalog_records_still_opens(short_dir: Path) -> None:
-    data = short_dir / "data"
-    daemon = start_daemon(data, short_dir / "s.sock")
-    try:
-        register_kept(daemon.address, write_tree(short_dir / "src", {"w.bin": b"weights"}))
-    finally:
-        stop_daemon(daemon)
+    data = data_dir_with_a_kept_version(short_dir)
     shutil.rmtree(data / "blobs" / "catalogs")  # as a store written before catalogs were recorded
 
     again = start_daemon(data, short_dir / "s.sock")

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -13,6 +12,7 @@ from typing import Any
 
 import pytest
 from studbook.cli import commands as cli
+from support.cli import ActorRunner
 from support.waiting import wait_for
 
 POLICY = """
@@ -26,47 +26,29 @@ approvals = 1
 PIPELINE = "ci-runner"
 
 
-class Run:
-    """`studbook ARGS...` as a given actor: in this process, or as its own process (`start`)."""
-
-    def __init__(self, address: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-        self.address, self.capsys, self.monkeypatch = address, capsys, monkeypatch
-
-    def __call__(self, *argv: str, actor: str = PIPELINE) -> tuple[int, str, str]:
-        self.monkeypatch.setenv("STUDBOOK_ACTOR", actor)
-        code = cli.main(["--address", self.address, *argv])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def start(self, *argv: str) -> subprocess.Popen[str]:
-        env = {**os.environ, "STUDBOOK_ACTOR": PIPELINE}
-        return subprocess.Popen([sys.executable, "-m", "studbook.cli.commands", "--address", self.address, *argv],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
-
-
 @pytest.fixture
 def run(
     daemon_factory: Any, short_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Run:
+) -> ActorRunner:
     policy = short_dir / "policy.toml"
     policy.write_text(POLICY)
-    return Run(daemon_factory("--policy", str(policy)).address, capsys, monkeypatch)
+    return ActorRunner(daemon_factory("--policy", str(policy)).address, capsys, monkeypatch, PIPELINE)
 
 
-def register(run: Run, model: str, auc: float = 0.95, loss: float = 0.2) -> None:
+def register(run: ActorRunner, model: str, auc: float = 0.95, loss: float = 0.2) -> None:
     code, _, err = run("register", model, "--uri", f"s3://b/{model}", "--metric", f"auc={auc}",
                        "--metric", f"loss={loss}", "--no-env")  # fmt: skip
     assert code == 0, err
 
 
-def pending(run: Run, model: str) -> str | None:
+def pending(run: ActorRunner, model: str) -> str | None:
     """The promotion of `model` waiting for approval, as MODEL/N, once there is one."""
     _, out, _ = run("promotions", model, "--pending", "--json")
     found = json.loads(out)["promotions"]
     return str(found[0]["name"]).removeprefix("models/").replace("/promotions/", "/") if found else None
 
 
-def test_promote_wait_returns_0_once_an_approver_approves(run: Run) -> None:
+def test_promote_wait_returns_0_once_an_approver_approves(run: ActorRunner) -> None:
     register(run, "ci-wait")
     waiting = run.start("promote", "ci-wait@1", "production", "--reason", "release 4.2", "--wait", "--timeout", "2m")
     try:
@@ -83,7 +65,7 @@ def test_promote_wait_returns_0_once_an_approver_approves(run: Run) -> None:
     assert run("show", "ci-wait@production", "--json")[0] == 0
 
 
-def test_promote_wait_returns_4_when_rejected_and_11_when_still_pending_at_its_timeout(run: Run) -> None:
+def test_promote_wait_returns_4_when_rejected_and_11_when_still_pending_at_its_timeout(run: ActorRunner) -> None:
     register(run, "ci-reject")
     register(run, "ci-slow")
     rejected = run.start("promote", "ci-reject@1", "production", "--reason", "r", "--wait", "--json")
@@ -101,7 +83,7 @@ def test_promote_wait_returns_4_when_rejected_and_11_when_still_pending_at_its_t
     assert timed_out[0] == cli.EXIT_PENDING_APPROVAL and "pending approval" in timed_out[1]
 
 
-def test_gate_as_junit_has_one_test_case_per_gate_and_a_failure_for_each_refusal(run: Run) -> None:
+def test_gate_as_junit_has_one_test_case_per_gate_and_a_failure_for_each_refusal(run: ActorRunner) -> None:
     register(run, "ci-gate", auc=0.85, loss=0.2)
 
     code, out, _ = run("gate", "ci-gate@1", "staging", "--format", "junit")
@@ -115,7 +97,7 @@ def test_gate_as_junit_has_one_test_case_per_gate_and_a_failure_for_each_refusal
     assert cases["metrics.auc"].find("failure").get("message") == "metrics.auc 0.85 < 0.9"  # type: ignore[union-attr]
 
 
-def test_gate_passing_exits_0_and_json_lists_every_gate(run: Run) -> None:
+def test_gate_passing_exits_0_and_json_lists_every_gate(run: ActorRunner) -> None:
     register(run, "ci-pass")
 
     code, out, _ = run("gate", "ci-pass@1", "staging", "--format", "json")

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from studbook.cli import commands as cli
+from support.cli import ActorRunner
 
 POLICY = """
 [[models]]
@@ -18,30 +19,17 @@ approvals = 2
 ASKER = "asker@lab"
 
 
-class Run:
-    """Runs `studbook ARGS...` in this process as a given actor (STUDBOOK_ACTOR)."""
-
-    def __init__(self, address: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-        self.address, self.capsys, self.monkeypatch = address, capsys, monkeypatch
-
-    def __call__(self, *argv: str, actor: str = ASKER) -> tuple[int, str, str]:
-        self.monkeypatch.setenv("STUDBOOK_ACTOR", actor)
-        code = cli.main(["--address", self.address, *argv])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-
 @pytest.fixture
 def run(
     daemon_factory: Any, short_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> Run:
+) -> ActorRunner:
     policy = short_dir / "policy.toml"
     policy.write_text(POLICY)
     daemon = daemon_factory("--policy", str(policy))
-    return Run(daemon.address, capsys, monkeypatch)
+    return ActorRunner(daemon.address, capsys, monkeypatch, ASKER)
 
 
-def pending_promotion(run: Run, model: str) -> str:
+def pending_promotion(run: ActorRunner, model: str) -> str:
     """Registers version 1 of `model`, asks for production, and returns the promotion as `model/N`."""
     code, _, err = run("register", model, "--uri", f"s3://b/{model}", "--metric", "auc=0.9", "--no-env")
     assert code == 0, err
@@ -56,7 +44,7 @@ def cli_json(text: str) -> Any:
     return json.loads(text)
 
 
-def test_a_promotion_needing_approvals_says_what_it_waits_for_and_is_listed_as_pending(run: Run) -> None:
+def test_a_promotion_needing_approvals_says_what_it_waits_for_and_is_listed_as_pending(run: ActorRunner) -> None:
     run("register", "appr-a", "--uri", "s3://b/a", "--no-env")
 
     code, out, _ = run("promote", "appr-a@1", "production", "--reason", "ship it")
@@ -69,7 +57,7 @@ def test_a_promotion_needing_approvals_says_what_it_waits_for_and_is_listed_as_p
     assert "appr-a/" in listed and "pending approval" in listed and ASKER in listed and "0/2" in listed
 
 
-def test_approving_your_own_promotion_exits_4_with_self_approval(run: Run) -> None:
+def test_approving_your_own_promotion_exits_4_with_self_approval(run: ActorRunner) -> None:
     promotion = pending_promotion(run, "appr-b")
 
     code, _, err = run("approve", promotion, actor=ASKER)
@@ -78,7 +66,7 @@ def test_approving_your_own_promotion_exits_4_with_self_approval(run: Run) -> No
     assert "SELF_APPROVAL" in err
 
 
-def test_two_other_approvers_apply_the_promotion(run: Run) -> None:
+def test_two_other_approvers_apply_the_promotion(run: ActorRunner) -> None:
     promotion = pending_promotion(run, "appr-c")
 
     first_code, first, _ = run("approve", promotion, "--comment", "looks good", actor="ana@lab")
@@ -93,7 +81,7 @@ def test_two_other_approvers_apply_the_promotion(run: Run) -> None:
     assert cli_json(still_pending)["promotions"] == []
 
 
-def test_the_same_approver_twice_counts_once(run: Run) -> None:
+def test_the_same_approver_twice_counts_once(run: ActorRunner) -> None:
     promotion = pending_promotion(run, "appr-d")
     run("approve", promotion, actor="ana@lab")
 
@@ -103,7 +91,7 @@ def test_the_same_approver_twice_counts_once(run: Run) -> None:
     assert "ALREADY_APPROVED" in err
 
 
-def test_a_rejected_promotion_leaves_the_pending_list(run: Run) -> None:
+def test_a_rejected_promotion_leaves_the_pending_list(run: ActorRunner) -> None:
     promotion = pending_promotion(run, "appr-e")
 
     code, out, _ = run("reject", promotion, "--reason", "auc too low", "--json", actor="ana@lab")
@@ -118,7 +106,7 @@ def test_a_rejected_promotion_leaves_the_pending_list(run: Run) -> None:
     assert "auc too low" in cli_json(listed)["promotions"][0]["reason"], "the reason is kept, not only answered"
 
 
-def test_a_cancelled_promotion_can_no_longer_be_approved(run: Run) -> None:
+def test_a_cancelled_promotion_can_no_longer_be_approved(run: ActorRunner) -> None:
     promotion = pending_promotion(run, "appr-f")
     cancel_code, _, _ = run("cancel", promotion, "--reason", "wrong version")
 
@@ -129,7 +117,7 @@ def test_a_cancelled_promotion_can_no_longer_be_approved(run: Run) -> None:
     assert "PROMOTION_NOT_PENDING" in err
 
 
-def test_an_unknown_promotion_exits_3_and_a_malformed_one_is_a_usage_error(run: Run) -> None:
+def test_an_unknown_promotion_exits_3_and_a_malformed_one_is_a_usage_error(run: ActorRunner) -> None:
     missing, _, missing_err = run("approve", "appr-g/99", actor="ana@lab")
     malformed, _, _ = run("approve", "appr-g@3", actor="ana@lab")
 

@@ -39,6 +39,9 @@ MAX_DELIVERIES = 1000
 # so a busy hook's history stays bounded while `hooks deliveries` always has enough to show.
 KEEP_DELIVERIES = 10_000
 PRUNE_EVERY = 1_000
+# On a shared catalog one daemon delivers at a time; the others look this often whether the
+# role is free (its holder stopped, crashed or lost its connection) and take it over.
+LEAD_CHECK_SECONDS = 2.0
 
 
 def _no_resource(event: Event) -> dict[str, Any] | None:
@@ -56,15 +59,37 @@ class HookUseCases:
         self._waker: asyncio.Task[None] | None = None
         self._recorded: dict[str, int] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Whether this daemon is the one delivering, and the task that keeps asking.
+        self.leading = False
+        self._leadership = core.catalog.leadership("webhook delivery")
+        self._leader: asyncio.Task[None] | None = None
         core.remote_hooks.append(self._hooks_changed_elsewhere)
 
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """On the event loop: a delivery task per hook not paused, woken by each commit."""
+        """On the event loop: once this daemon is the one delivering for its catalog, a delivery
+        task per hook not paused, woken by each commit."""
         self._loop = asyncio.get_running_loop()
-        for hook in self.hooks.values():
-            self._run(hook)
+        if self.settings.deliver:
+            self._leader = asyncio.create_task(self._keep_leading(), name="hook delivery role")
+
+    async def _keep_leading(self) -> None:
+        """Takes the delivering role when it is free and keeps proving it holds it; losing it
+        stops this daemon's deliveries (the next holder goes on from the stored cursors)."""
+        while True:
+            leading = await asyncio.to_thread(self._leadership.try_lead)
+            if leading and not self.leading:
+                self.leading = True
+                # As stored: the daemon that delivered before moved the cursors without events.
+                loaded = await self.core.read(self.core.catalog.load_hooks)
+                self.hooks = {hook.id: hook for hook in loaded}
+                for hook in loaded:
+                    self._run(hook)
+            elif not leading and self.leading:
+                self.leading = False
+                await self._stop_runners()
+            await asyncio.sleep(LEAD_CHECK_SECONDS)
 
     def _hooks_changed_elsewhere(self, events: list[Event]) -> None:
         """On the follower's thread: another daemon on the shared catalog added, removed, paused
@@ -90,6 +115,14 @@ class HookUseCases:
 
     async def stop(self) -> None:
         """Before the writer stops: no delivery is sent (or recorded) after this returns."""
+        if self._leader is not None:
+            self._leader.cancel()
+            self._leader = None
+        await self._stop_runners()
+        self.leading = False
+        await asyncio.to_thread(self._leadership.release)
+
+    async def _stop_runners(self) -> None:
         runners, self.runners = list(self.runners.values()), {}
         await asyncio.gather(*(runner.stop() for runner in runners))
         if self._waker is not None:
@@ -97,7 +130,7 @@ class HookUseCases:
             self._waker = None
 
     def _run(self, hook: Hook) -> None:
-        if hook.paused or not self.settings.deliver:
+        if hook.paused or not self.settings.deliver or not self.leading:
             return
         runner = HookRunner(hook, self.settings, self._read_events, self._render, self._record, self._pause)
         self.runners[hook.id] = runner

@@ -58,6 +58,6 @@ class HookServicer(hooks_pb2_grpc.HookServiceServicer):
         self, request: hooks_pb2.GetHookStatusRequest, context: grpc.aio.ServicerContext
     ) -> hooks_pb2.HookStatus:  # noqa: N802
         count, paused = self.hooks.status()
-        return hooks_pb2.HookStatus(hooks=count, paused=[
+        return hooks_pb2.HookStatus(hooks=count, delivering=self.hooks.leading, paused=[
             hooks_pb2.PausedHook(name=h.name, reason=h.pause_reason, next_revision=h.cursor + 1) for h in paused
         ])  # fmt: skip

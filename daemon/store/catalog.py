@@ -181,6 +181,9 @@ class Catalog(CatalogReads):
     def transaction(self) -> Transaction:
         return Transaction(self._conn, self._shapes)
 
+    def leadership(self, role: str) -> SoleDaemon:
+        return SoleDaemon()
+
     # -- reading --------------------------------------------------------------------------
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
@@ -410,3 +413,13 @@ if TYPE_CHECKING:
     # mypy holds the DuckDB catalog to the store interface here, not only where one is passed.
     _CATALOG_IS_A_STORE: type[Store] = Catalog
     _TRANSACTION_IS_A_STORE_TRANSACTION: type[StoreTransaction] = Transaction
+
+
+class SoleDaemon:
+    """The leadership of a DuckDB catalog: one daemon opens the file, so it does every job."""
+
+    def try_lead(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        pass

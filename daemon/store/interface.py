@@ -44,6 +44,16 @@ class Listening(Protocol):
     def state(self) -> ListenerState: ...
 
 
+class Leadership(Protocol):
+    """Which daemon does a job that one daemon at a time must do for a catalog (see `leadership`)."""
+
+    def try_lead(self) -> bool:
+        """Whether this daemon holds the role now, taking it when free. Blocking."""
+        ...
+
+    def release(self) -> None: ...
+
+
 class StoreTransaction(Protocol):
     """One write transaction. Statements apply in the order they are called; nothing is
     visible to reads until `commit` returns, and `rollback` leaves the catalog as it was."""
@@ -161,6 +171,11 @@ class Store(Protocol):
     def listen(self, wake: Callable[[], None]) -> Listening | None:
         """Something that calls `wake` when other daemons commit to this catalog (None where no
         other daemon can): a follower then reads the events after the last revision it saw."""
+        ...
+
+    def leadership(self, role: str) -> Leadership:
+        """The one daemon at a time that does `role` for this catalog: always this one on a
+        DuckDB file (one daemon); on PostgreSQL, whichever holds the role's advisory lock."""
         ...
 
     # Raw reads, for tests and tools; the daemon itself reads through the methods below.

@@ -1,5 +1,6 @@
-"""Webhooks on a PostgreSQL catalog shared by two daemons: one delivers (the other runs with
---no-hook-delivery), and hooks are managed through either."""
+"""Webhooks on a PostgreSQL catalog shared by two daemons: one delivers at a time, whichever
+holds the role, each event once; when it stops the other takes over from the stored cursor;
+hooks are managed through either."""
 
 from __future__ import annotations
 
@@ -25,20 +26,57 @@ def receiver() -> Iterator[Receiver]:
 
 
 @pytest.fixture
-def delivering_and_not(short_dir: Path, postgres_catalog: PostgresDatabase) -> Iterator[tuple[Daemon, Daemon]]:
-    delivering = start_daemon(short_dir / "a-data", short_dir / "a.sock", "--catalog", postgres_catalog.url)
-    quiet = start_daemon(short_dir / "b-data", short_dir / "b.sock", "--catalog", postgres_catalog.url,
-                         "--no-hook-delivery")  # fmt: skip
-    yield delivering, quiet
-    for daemon in (delivering, quiet):
-        stop_daemon(daemon)
+def two_daemons(short_dir: Path, postgres_catalog: PostgresDatabase) -> Iterator[list[Daemon]]:
+    daemons = [start_daemon(short_dir / f"{name}-data", short_dir / f"{name}.sock", "--catalog", postgres_catalog.url)
+               for name in "ab"]  # fmt: skip
+    yield daemons
+    for daemon in daemons:
+        if daemon.process.poll() is None:
+            stop_daemon(daemon)
 
 
-def test_a_hook_added_through_either_daemon_is_delivered_once_by_the_delivering_one(
-    delivering_and_not: tuple[Daemon, Daemon], receiver: Receiver
+def delivering(daemon: Daemon) -> bool:
+    with daemon.channel() as channel:
+        return hooks_pb2_grpc.HookServiceStub(channel).GetHookStatus(hooks_pb2.GetHookStatusRequest()).delivering
+
+
+def roles_once_one_leads(daemons: list[Daemon]) -> list[bool] | None:
+    roles = [delivering(daemon) for daemon in daemons]
+    return roles if any(roles) else None
+
+
+def numbers(receiver: Receiver) -> list[str]:
+    return [r.json["resource"]["version"]["number"] for r in receiver.accepted()]
+
+
+def test_one_daemon_delivers_each_event_once_and_the_other_takes_over_when_it_stops(
+    two_daemons: list[Daemon], receiver: Receiver
 ) -> None:
-    delivering, quiet = delivering_and_not
-    with quiet.channel() as channel:
+    first, second = two_daemons
+    with second.channel() as channel:
+        hooks_pb2_grpc.HookServiceStub(channel).AddHook(hooks_pb2.AddHookRequest(
+            url=receiver.url, events=["version.registered"], secret=SECRET, name="ci"))  # fmt: skip
+    roles = wait_for(lambda: roles_once_one_leads(two_daemons), "a daemon to take the delivering role", 30)
+    leader, other = (first, second) if roles[0] else (second, first)
+    for daemon in (first, second, first):  # writes through both
+        with daemon.channel() as channel:
+            register(stubs(channel), "fraud")
+    receiver.wait_for(lambda got: len(got) >= 3)
+
+    stop_daemon(leader)
+    wait_for(lambda: delivering(other), "the other daemon to take the role over", 30)
+    with other.channel() as channel:
+        register(stubs(channel), "fraud")
+    receiver.wait_for(lambda got: len(got) >= 4)
+
+    assert roles.count(True) == 1  # never both
+    assert numbers(receiver) == ["1", "2", "3", "4"]  # each once, in order, across the change of hands
+
+
+def test_a_hook_removed_through_one_daemon_stops_the_deliveries_of_the_other(
+    two_daemons: list[Daemon], receiver: Receiver
+) -> None:
+    with two_daemons[1].channel() as channel:
         hooks = hooks_pb2_grpc.HookServiceStub(channel)
         hooks.AddHook(hooks_pb2.AddHookRequest(url=receiver.url, events=["version.registered"], secret=SECRET,
                                                name="ci"))  # fmt: skip
@@ -46,13 +84,14 @@ def test_a_hook_added_through_either_daemon_is_delivered_once_by_the_delivering_
         for _ in range(3):
             register(s, "fraud")
         got = receiver.wait_for(lambda r: len(r) >= 3)
-        # As stored, so the daemon that does not deliver still says where the hook stands.
+        # As stored, so either daemon says where the hook stands.
         wait_for(lambda: hooks.ListHooks(hooks_pb2.ListHooksRequest()).hooks[0].delivered_revision
                  == int(got[-1].headers["X-Studbook-Revision"]), "the stored cursor at the last delivery")  # fmt: skip
         hooks.RemoveHook(hooks_pb2.RemoveHookRequest(name="ci"))
-    with delivering.channel() as channel:
-        wait_for(lambda: not hooks_pb2_grpc.HookServiceStub(channel).GetHookStatus(
-            hooks_pb2.GetHookStatusRequest()).hooks, "the removal followed by the delivering daemon")  # fmt: skip
-        register(stubs(channel), "fraud")
-        register(stubs(channel), "fraud")
-    assert [r.json["resource"]["version"]["number"] for r in receiver.accepted()] == ["1", "2", "3"]
+    for daemon in two_daemons:
+        with daemon.channel() as channel:
+            wait_for(lambda c=channel: not hooks_pb2_grpc.HookServiceStub(c).GetHookStatus(
+                hooks_pb2.GetHookStatusRequest()).hooks, "the removal followed by both daemons")  # fmt: skip
+            register(stubs(channel), "fraud")
+
+    assert numbers(receiver) == ["1", "2", "3"]

@@ -34,9 +34,12 @@ def test_the_list_shows_each_hook_state_and_escapes_what_the_daemon_sent() -> No
 
 
 def test_status_names_each_paused_hook_and_how_to_resume_it() -> None:
-    healthy = hooks_pb2.HookStatus(hooks=2)
-    paused = hooks_pb2.HookStatus(hooks=1, paused=[hooks_pb2.PausedHook(name="ci", reason="down", next_revision=40)])
-    assert status_lines(healthy, PLAIN) == "2 hooks, all delivering"
+    healthy = hooks_pb2.HookStatus(hooks=2, delivering=True)
+    elsewhere = hooks_pb2.HookStatus(hooks=2, delivering=False)
+    paused = hooks_pb2.HookStatus(hooks=1, delivering=True,
+                                  paused=[hooks_pb2.PausedHook(name="ci", reason="down", next_revision=40)])  # fmt: skip
+    assert status_lines(healthy, PLAIN) == "2 hooks, none paused"
+    assert "delivered by another daemon" in status_lines(elsewhere, PLAIN)
     assert status_lines(paused, PLAIN).splitlines() == [
         "1 hook, 1 paused:",
         "ci: down",

@@ -54,8 +54,10 @@ def test_line(delivery: hooks_pb2.HookDelivery, paint: Painter) -> str:
 def status_lines(status: hooks_pb2.HookStatus, paint: Painter) -> str:
     """The `studbook status` block: how many hooks, and each paused one with how to resume it."""
     head = f"{status.hooks} hook{'s' if status.hooks != 1 else ''}"
+    if status.hooks and not status.delivering:
+        head += " (delivered by another daemon on this catalog, or delivery is off here)"
     if not status.paused:
-        return f"{head}, all delivering"
+        return f"{head}, none paused"
     lines = [f"{head}, {paint(f'{len(status.paused)} paused', 'red')}:"]
     for paused in status.paused:
         lines.append(f"{safe(paused.name)}: {safe(paused.reason)}")

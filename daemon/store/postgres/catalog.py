@@ -31,6 +31,7 @@ from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 from studbook.daemon.domain.errors import RegistryError
 from studbook.daemon.store.dialect import POSTGRES
+from studbook.daemon.store.postgres.leadership import AdvisoryLeadership
 from studbook.daemon.store.postgres.listener import CHANNEL, Listener
 from studbook.daemon.store.postgres.migrate import describe, migrate
 from studbook.daemon.store.reads import CatalogReads
@@ -132,6 +133,9 @@ class PostgresCatalog(CatalogReads):
 
     def transaction(self) -> PostgresTransaction:
         return PostgresTransaction(self._conn, self, self._shapes)
+
+    def leadership(self, role: str) -> AdvisoryLeadership:
+        return AdvisoryLeadership(self._dsn, role, _connect_options())
 
     def listen(self, wake: Callable[[], None]) -> Listener:
         """A listener that calls `wake` (on its own thread) when any daemon commits, and now

@@ -124,12 +124,14 @@ class GetHookStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class HookStatus(_message.Message):
-    __slots__ = ("hooks", "paused")
+    __slots__ = ("hooks", "paused", "delivering")
     HOOKS_FIELD_NUMBER: _ClassVar[int]
     PAUSED_FIELD_NUMBER: _ClassVar[int]
+    DELIVERING_FIELD_NUMBER: _ClassVar[int]
     hooks: int
     paused: _containers.RepeatedCompositeFieldContainer[PausedHook]
-    def __init__(self, hooks: _Optional[int] = ..., paused: _Optional[_Iterable[_Union[PausedHook, _Mapping]]] = ...) -> None: ...
+    delivering: bool
+    def __init__(self, hooks: _Optional[int] = ..., paused: _Optional[_Iterable[_Union[PausedHook, _Mapping]]] = ..., delivering: _Optional[bool] = ...) -> None: ...
 
 class PausedHook(_message.Message):
     __slots__ = ("name", "reason", "next_revision")

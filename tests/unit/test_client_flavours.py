@@ -10,9 +10,9 @@ from studbook.client.clients import AsyncClient, Client
 from studbook.client.methods import UNARY_METHODS, Methods
 
 ADDRESS = "unix:///nonexistent/studbook.sock"  # a channel connects lazily: nothing is dialled here
-# Only the sync client walks pages, waits for a drop or a promotion and runs the maintenance
-# streams: a script does these; the terminal UI never does.
-SYNC_ONLY = {"iter_models", "iter_versions", "iter_drops", "wait_for_drop", "wait_for_promotion",
+# Only the sync client walks pages, waits for a drop or a promotion, reads raw file streams and
+# runs the maintenance streams: a script does these; the terminal UI never does.
+SYNC_ONLY = {"iter_models", "iter_versions", "iter_drops", "wait_for_drop", "wait_for_promotion", "read_file",
              "export_audit_trail", "verify_artifacts", "backup"}  # fmt: skip
 
 

@@ -462,13 +462,18 @@ class Client(_Settings, Methods):
 
         found = self.get_version(model, version)
         local = self.address.startswith("unix:")
-        read = functools.partial(self._read_file, found.name)
+        read = functools.partial(self.read_file, found.name)
         with ThreadPoolExecutor(pull.PARALLEL_FILES, thread_name_prefix="studbook-pull") as files:
             return list(files.map(lambda f: pull.pull_file(read, f, Path(dest), progress, local=local),
                                   pull.chosen_files(found, file)))  # fmt: skip
 
-    def _read_file(self, name: str, path: str, offset: int,
-                   local: bool = False) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:  # fmt: skip
+    def read_file(self, name: str, path: str, offset: int = 0,
+                  local: bool = False) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:  # fmt: skip
+        """The stored bytes of one file of a kept version (`models/m/versions/3`, `train/config.json`)
+        from `offset`, as the daemon streams them: chunks of at most 1 MiB, the first one with the
+        file's size and sha256; `local` over the unix socket lets the daemon name its stored copy
+        instead. `download` verifies and writes whole files; this is for callers that place the
+        bytes themselves, and must check the sha256."""
         return self._stream(calls.read_artifact_file(name, path, offset, local_copy=local))
 
     def iter_versions(

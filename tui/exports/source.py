@@ -77,7 +77,7 @@ class Source:
         self, version: str, path: str, _landing: str, offset: int, local: bool = False
     ) -> Iterator[artifacts_pb2.ReadArtifactFileResponse]:
         # pull_file asks for the landing's own path; the daemon knows the file by its real one.
-        return self.client._read_file(version, path, offset, local)
+        return self.client.read_file(version, path, offset, local)
 
 
 def lineage(version: resources_pb2.ModelVersion) -> dict[str, object]:

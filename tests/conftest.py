@@ -29,6 +29,7 @@ settings.load_profile("studbook")
 if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `support` is not a package root
     from studbook.daemon.store.interface import Store
     from support.postgres import PostgresDatabase, PostgresServer
+    from support.receiver import Receiver
     from support.s3 import MotoServer, S3Bucket
 
 STARTUP_TIMEOUT = 30.0
@@ -229,6 +230,16 @@ def bucket_env(moto: MotoServer, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
     for name, value in created.env.items():
         monkeypatch.setenv(name, value)
     return created
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (support/receiver.py), stopped after the test."""
+    from support.receiver import Receiver
+
+    started = Receiver().start()
+    yield started
+    started.stop()
 
 
 @pytest.fixture(scope="session")

@@ -86,6 +86,8 @@ class HookUseCases:
                 self.hooks = {hook.id: hook for hook in loaded}
                 for hook in loaded:
                     self._run(hook)
+                if not self.core.following:
+                    return  # no other daemon writes this catalog: the role is this daemon's for good
             elif not leading and self.leading:
                 self.leading = False
                 await self._stop_runners()

@@ -4,7 +4,6 @@ receiver on loopback."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +14,6 @@ from support.receiver import Receiver
 from support.rpc import register, stubs
 
 SECRET = "a-secret-of-at-least-16-chars"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver().start()
-    yield started
-    started.stop()
 
 
 @pytest.fixture

@@ -31,13 +31,6 @@ def readme_verify() -> Callable[..., bool]:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
 def other_receiver() -> Iterator[Receiver]:
     started = Receiver().start()
     yield started

@@ -19,13 +19,6 @@ SECRET = "a-secret-of-at-least-16-chars"
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    started = Receiver().start()
-    yield started
-    started.stop()
-
-
-@pytest.fixture
 def two_daemons(short_dir: Path, postgres_catalog: PostgresDatabase) -> Iterator[list[Daemon]]:
     daemons = [start_daemon(short_dir / f"{name}-data", short_dir / f"{name}.sock", "--catalog", postgres_catalog.url)
                for name in "ab"]  # fmt: skip

@@ -10,7 +10,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from support.net import free_port
+from support.processes import stop_process_group
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = REPO / ".bench" / "mlflow-export-venv"
@@ -90,14 +90,7 @@ def mlflow_server(binaries: Path, workdir: Path) -> Iterator[str]:
         yield url
     finally:
         # The server forks its workers into its own session: ending that group ends exactly what was started here.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server)
 
 
 def import_model(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -20,6 +19,7 @@ import pytest
 from support import mlflow_venv
 from support.models import fixture
 from support.net import free_port
+from support.processes import stop_process_group
 
 FILL = Path(__file__).with_name("mlflow_fill.py")
 MODEL_FOLDER = "mlflow/model"
@@ -84,14 +84,7 @@ def mlflow_server(db: Path, artifacts: Path, log: Path) -> Iterator[str]:
             time.sleep(0.2)
         yield url
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        stop_process_group(server)
 
 
 def _healthy(url: str) -> bool:

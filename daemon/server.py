@@ -39,6 +39,7 @@ from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.hook_convert import resource_json
 from studbook.daemon.service.hooks import HookServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
+from studbook.daemon.service.production import ProductionServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
 from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap
@@ -59,6 +60,8 @@ from studbook.v1 import (
     lineage_pb2_grpc,
     maintenance_pb2,
     maintenance_pb2_grpc,
+    production_pb2,
+    production_pb2_grpc,
     registry_pb2,
     registry_pb2_grpc,
     retention_pb2,
@@ -85,6 +88,7 @@ SERVICE_NAMES = (
     maintenance_pb2.DESCRIPTOR.services_by_name["MaintenanceService"].full_name,
     retention_pb2.DESCRIPTOR.services_by_name["RetentionService"].full_name,
     hooks_pb2.DESCRIPTOR.services_by_name["HookService"].full_name,
+    production_pb2.DESCRIPTOR.services_by_name["ProductionService"].full_name,
 )
 # Its health entry turns NOT_SERVING while drop-in watching is degraded.
 DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
@@ -360,6 +364,9 @@ def build_services(registry: Registry, watcher: DropWatcher | None = None) -> Se
         ),  # fmt: skip
         functools.partial(retention_pb2_grpc.add_RetentionServiceServicer_to_server, RetentionServicer(registry)),
         functools.partial(hooks_pb2_grpc.add_HookServiceServicer_to_server, HookServicer(registry)),
+        functools.partial(
+            production_pb2_grpc.add_ProductionServiceServicer_to_server, ProductionServicer(registry)
+        ),  # fmt: skip
     )
     return Services(registry.access, adders, health.aio.HealthServicer())
 

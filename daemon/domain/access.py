@@ -133,6 +133,14 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.HookService/ReplayHook": _AD,
     # What `studbook status` shows of hooks: how many, which paused (never a URL).
     "studbook.v1.HookService/GetHookStatus": _V,
+    # Production feedback: a serving job logs what it measured, like a training job logs metrics.
+    "studbook.v1.ProductionService/LogProductionMetrics": _C,
+    "studbook.v1.ProductionService/LogInputStatistics": _C,
+    "studbook.v1.ProductionService/SetReferenceStatistics": _C,
+    "studbook.v1.ProductionService/GetProductionRecord": _V,
+    "studbook.v1.ProductionService/GetInputDrift": _V,
+    "studbook.v1.ProductionService/ListMonitorStates": _V,
+    "studbook.v1.ProductionService/GetRollbackCandidate": _V,
     "grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": _V,
 }
 # Liveness probes answer without credentials: they reveal nothing but "up".

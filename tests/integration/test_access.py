@@ -71,6 +71,13 @@ LEAST_ROLE = {
     "HookService/ListDeliveries": "admin",
     "HookService/ReplayHook": "admin",
     "HookService/GetHookStatus": "viewer",
+    "ProductionService/LogProductionMetrics": "contributor",
+    "ProductionService/LogInputStatistics": "contributor",
+    "ProductionService/SetReferenceStatistics": "contributor",
+    "ProductionService/GetProductionRecord": "viewer",
+    "ProductionService/GetInputDrift": "viewer",
+    "ProductionService/ListMonitorStates": "viewer",
+    "ProductionService/GetRollbackCandidate": "viewer",
 }
 DENIED = (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED)
 

@@ -4,6 +4,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.rpc import status_pb2 as _status_pb2
 from studbook.v1 import resources_pb2 as _resources_pb2
+from studbook.v1 import production_pb2 as _production_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -109,7 +110,7 @@ class DeleteModelResponse(_message.Message):
     def __init__(self, deleted_versions: _Optional[int] = ...) -> None: ...
 
 class RegisterModelVersionRequest(_message.Message):
-    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe", "dvc_file", "source_create_time")
+    __slots__ = ("parent", "source_path", "version", "request_id", "semver", "number", "keep_in_place", "uploaded_files", "allow_unsafe", "dvc_file", "source_create_time", "reference_statistics")
     PARENT_FIELD_NUMBER: _ClassVar[int]
     SOURCE_PATH_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +122,7 @@ class RegisterModelVersionRequest(_message.Message):
     ALLOW_UNSAFE_FIELD_NUMBER: _ClassVar[int]
     DVC_FILE_FIELD_NUMBER: _ClassVar[int]
     SOURCE_CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_STATISTICS_FIELD_NUMBER: _ClassVar[int]
     parent: str
     source_path: str
     version: _resources_pb2.ModelVersion
@@ -132,7 +134,8 @@ class RegisterModelVersionRequest(_message.Message):
     allow_unsafe: bool
     dvc_file: bytes
     source_create_time: _timestamp_pb2.Timestamp
-    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ..., dvc_file: _Optional[bytes] = ..., source_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    reference_statistics: _containers.RepeatedCompositeFieldContainer[_production_pb2.FeatureStatistics]
+    def __init__(self, parent: _Optional[str] = ..., source_path: _Optional[str] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., request_id: _Optional[str] = ..., semver: _Optional[str] = ..., number: _Optional[int] = ..., keep_in_place: _Optional[bool] = ..., uploaded_files: _Optional[_Iterable[_Union[_resources_pb2.ArtifactFile, _Mapping]]] = ..., allow_unsafe: _Optional[bool] = ..., dvc_file: _Optional[bytes] = ..., source_create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reference_statistics: _Optional[_Iterable[_Union[_production_pb2.FeatureStatistics, _Mapping]]] = ...) -> None: ...
 
 class RegisterModelVersionResponse(_message.Message):
     __slots__ = ("version", "created")

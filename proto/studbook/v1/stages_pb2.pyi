@@ -100,18 +100,20 @@ class PromoteModelVersionRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., target: _Optional[str] = ..., reason: _Optional[str] = ..., validate_only: _Optional[bool] = ..., expected_etag: _Optional[str] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class RollbackStageRequest(_message.Message):
-    __slots__ = ("model", "stage", "reason", "expected_etag", "validate_only")
+    __slots__ = ("model", "stage", "reason", "expected_etag", "validate_only", "version")
     MODEL_FIELD_NUMBER: _ClassVar[int]
     STAGE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_ETAG_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     model: str
     stage: str
     reason: str
     expected_etag: str
     validate_only: bool
-    def __init__(self, model: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., expected_etag: _Optional[str] = ..., validate_only: _Optional[bool] = ...) -> None: ...
+    version: str
+    def __init__(self, model: _Optional[str] = ..., stage: _Optional[str] = ..., reason: _Optional[str] = ..., expected_etag: _Optional[str] = ..., validate_only: _Optional[bool] = ..., version: _Optional[str] = ...) -> None: ...
 
 class DeleteAliasRequest(_message.Message):
     __slots__ = ("model", "alias", "reason")

@@ -23,6 +23,7 @@ MAX_FEATURE_NAME = 256
 MAX_CATEGORY_NAME = 256
 # Stands in for an empty bin's share in PSI, whose log would otherwise be infinite.
 PSI_FLOOR = 1e-4
+TINY_SHARE = 1e-200
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -47,9 +48,10 @@ class FeatureStats:
         return self.kind == NUMERIC
 
     def shares(self) -> tuple[float, ...]:
-        """The weights normalised to sum to 1."""
+        """The weights normalised to sum to 1; a share below TINY_SHARE is 0 (it changes
+        neither figure, and PostgreSQL refuses arithmetic that underflows)."""
         total = math.fsum(self.weights)
-        return tuple(w / total for w in self.weights)
+        return tuple(share if (share := w / total) >= TINY_SHARE else 0.0 for w in self.weights)
 
 
 def _invalid(message: str, reason: str, feature: str, **metadata: object) -> InvalidArgument:
@@ -67,6 +69,13 @@ def _check_weights(feature: str, weights: Sequence[float]) -> None:
         if not math.isfinite(weight) or weight < 0:
             raise _invalid(f"feature {feature!r} has the weight {weight!r}: weights are finite and not negative",
                            "INVALID_STATISTICS", feature)  # fmt: skip
+    try:
+        total = math.fsum(weights)
+    except OverflowError:
+        total = math.inf
+    if not math.isfinite(total):
+        raise _invalid(f"feature {feature!r} has weights whose sum is too large for a number: send frequencies, "
+                       "or counts on a smaller scale", "INVALID_STATISTICS", feature)  # fmt: skip
     if not any(weights):
         raise _invalid(f"feature {feature!r} has only zero weights: send the counts of a window that saw values",
                        "INVALID_STATISTICS", feature)  # fmt: skip

@@ -116,7 +116,7 @@ WITH win AS (
                                       AND a.bin = e.bin AND a.category = e.category
 ), terms AS (
     SELECT window_id, feature,
-           ({floor.format('p')} - {floor.format('q')}) * ln({floor.format('p')} / {floor.format('q')}) AS term,
+           ({floor.format("p")} - {floor.format("q")}) * ln({floor.format("p")} / {floor.format("q")}) AS term,
            sum(p - q) OVER (PARTITION BY window_id, feature ORDER BY {order}
                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS gap
     FROM joined
@@ -173,4 +173,3 @@ def with_features(execute: Execute, dialect: Dialect, found: list[tuple[Any, ...
     ):
         by_id[int(window_id)].features.append(Drift(feature, float(psi), float(ks), bool(no_reference)))
     return windows
-

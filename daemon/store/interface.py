@@ -222,8 +222,17 @@ class Store(Protocol):
 
     # -- input statistics ------------------------------------------------------------------
 
-    def input_windows(self, model: str, stage: str, *, number: int | None, since: datetime | None,
-                      until: datetime | None, segment: str | None, limit: int) -> list[drift.StoredWindow]:
+    def input_windows(
+        self,
+        model: str,
+        stage: str,
+        *,
+        number: int | None,
+        since: datetime | None,
+        until: datetime | None,
+        segment: str | None,
+        limit: int,
+    ) -> list[drift.StoredWindow]:
         """A stage's logged windows, newest first, with their features' drift."""
         ...
 

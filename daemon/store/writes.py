@@ -88,7 +88,9 @@ class TransactionWrites:
 
     def delete_model(self, name: str) -> None:
         for table in ("input_bins", "input_drift"):
-            self.execute(f"DELETE FROM {table} WHERE window_id IN (SELECT id FROM input_windows WHERE model = ?)", [name])
+            self.execute(
+                f"DELETE FROM {table} WHERE window_id IN (SELECT id FROM input_windows WHERE model = ?)", [name]
+            )
         for table in ("input_windows", "reference_features", "reference_bins"):
             self.execute(f"DELETE FROM {table} WHERE model = ?", [name])
         for table in ("files", "metrics", "metric_summary", "stage_holders", "versions", "promotions"):
@@ -314,7 +316,9 @@ class TransactionWrites:
     def has_reference_statistics(self, model: str, number: int) -> bool:
         return drift.has_reference(self.execute, model, number)
 
-    def reference_shapes(self, model: str, number: int, features: Sequence[str]) -> dict[str, tuple[str, tuple[float, ...]]]:
+    def reference_shapes(
+        self, model: str, number: int, features: Sequence[str]
+    ) -> dict[str, tuple[str, tuple[float, ...]]]:
         """feature -> (kind, edges) of the version's reference, for those of `features` it has."""
         return drift.reference_shapes(self.execute, model, number, features)
 

@@ -91,6 +91,4 @@ def test_windows_read_back_newest_first_with_filters(store: Store) -> None:
                                  segment="eu", limit=1)  # fmt: skip
     assert [w.window_end for w in newest] == [T0 + timedelta(hours=1)]
     recomputed = store.compute_input_drift([w.id for w in every])
-    assert {w.id: w.features[0].psi for w in every} == pytest.approx(
-        {i: d["age"].psi for i, d in recomputed.items()}
-    )
+    assert {w.id: w.features[0].psi for w in every} == pytest.approx({i: d["age"].psi for i, d in recomputed.items()})

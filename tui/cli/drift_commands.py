@@ -1,0 +1,67 @@
+"""`studbook drift MODEL@STAGE`: the input drift of a stage's production windows."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from studbook.client import names
+
+if TYPE_CHECKING:
+    from studbook.cli.commands import Context
+
+EXIT_OK = 0
+
+EPILOG = """\
+Each window is one LogInputStatistics call (`studbook observe MODEL@STAGE --inputs FILE.json`),
+attributed to the version that held the stage at its end and compared with that version's
+reference statistics (given at registration: `studbook register ... --reference-stats FILE.json`).
+PSI above 0.1 is commonly read as a moderate shift, above 0.2 as a major one; KS is the largest
+gap between the cumulative distributions (0 to 1).
+
+examples:
+  studbook drift fraud@production
+  studbook drift fraud@production --last 50 --version 7 --since 3d
+  studbook drift fraud@production --format json
+"""
+
+
+def stage_ref(text: str) -> tuple[str, str]:
+    """`fraud@production` -> (fraud, production)."""
+    try:
+        ref = names.parse_ref(text)
+    except names.InvalidName as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    label = ref.version or ""
+    if not label or label.isdigit() or label == "latest":
+        raise argparse.ArgumentTypeError(f"name a stage, e.g. {ref.model}@production")
+    return ref.model, label
+
+
+def add_parsers(command: Callable[[str, Any, str], argparse.ArgumentParser], moment: Callable[[str], str]) -> None:
+    drift = command("drift", cmd_drift, "input drift of a stage's production windows from each version's reference")
+    drift.formatter_class = argparse.RawDescriptionHelpFormatter
+    drift.epilog = EPILOG
+    drift.add_argument("stage", type=stage_ref, metavar="MODEL@STAGE")
+    drift.add_argument("--last", type=int, default=20, metavar="N", help="the newest N windows (default 20)")
+    drift.add_argument("--version", default="", help="only windows attributed to this version (a number)")
+    drift.add_argument("--segment", default="", help="only this segment's windows (default: every segment)")
+    drift.add_argument("--since", type=moment, metavar="TIME", help="only windows ending at or after TIME (1h, 3d)")
+    drift.add_argument("--until", type=moment, metavar="TIME", help="only windows ending before TIME")
+    drift.add_argument("--format", choices=("text", "json"), default="text", help="json: as --json")
+
+
+def cmd_drift(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import drift_text, times
+    from studbook.v1 import production_pb2
+
+    model, stage = args.stage
+    since, until = (times.parse_moment(text) if text else None for text in (args.since, args.until))
+    windows = ctx.client.get_input_drift(model, stage, version=args.version.lstrip("vV"), since=since, until=until,
+                                         segment=args.segment, last=args.last)  # fmt: skip
+    if args.format == "json":
+        ctx.as_json = True
+    report = production_pb2.InputDriftReport(windows=windows)
+    ctx.emit(report, lambda: drift_text.drift_table(windows, ctx.paint))
+    return EXIT_OK

@@ -60,3 +60,42 @@ def test_drift_names_a_stage_and_a_bad_statistics_file_is_refused(run: Any, tmp_
     run("promote", "fraud@1", "production", "--reason", "release")
     empty = run("drift", "fraud@production")
     assert empty.code == cli.EXIT_OK and "no input windows" in empty.out
+
+
+def test_observe_inputs_logs_a_window_beside_metrics_or_alone(run: Any, tmp_path: Path) -> None:
+    stats = tmp_path / "window.json"
+    stats.write_text(json.dumps(REFERENCE))
+    run("register", "fraud", "--uri", "s3://b/fraud/1", "--no-env", "--reference-stats", str(stats))
+    run("promote", "fraud@1", "production", "--reason", "release")
+    shifted = tmp_path / "shifted.json"
+    shifted.write_text(json.dumps({"features": [{"feature": "age", "edges": EDGES, "counts": [70, 10, 10, 10]}]}))
+
+    alone = run("observe", "fraud@production", "--inputs", str(stats), "--segment", "eu")
+    both = run("observe", "fraud@production", "--metric", "auc=0.9", "--inputs", str(shifted), "--json",
+               "--request-id", "r-1")  # fmt: skip
+    again = run("observe", "fraud@production", "--metric", "auc=0.9", "--inputs", str(shifted), "--json",
+                "--request-id", "r-1")  # fmt: skip
+
+    assert alone.code == cli.EXIT_OK, alone.err
+    assert "inputs of 2 features logged for v1" in alone.out and "max psi 0.000" in alone.out
+    assert both.code == cli.EXIT_OK, both.err
+    answer = both.json()
+    assert answer["metrics"]["recorded"] == 1 and answer["inputs"]["max_psi"] > 0.2
+    assert again.json() == answer
+    windows = run("drift", "fraud@production", "--json").json()["windows"]
+    assert [w["segment"] for w in windows] == ["", "eu"]
+
+
+def test_observe_with_a_bad_inputs_file_records_nothing(run: Any, daemon: Any, tmp_path: Path) -> None:
+    run("register", "fraud", "--uri", "s3://b/fraud/1", "--no-env")
+    run("promote", "fraud@1", "production", "--reason", "release")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+
+    refused = run("observe", "fraud@production", "--metric", "auc=0.9", "--inputs", str(broken))
+    neither = run("observe", "fraud@production")
+
+    assert refused.code != cli.EXIT_OK and "broken.json" in refused.err
+    assert neither.code == cli.EXIT_USAGE
+    record = run("production", "fraud@production", "--json").json()
+    assert all(not h["series"] for h in record["holders"])

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from studbook.client import names
+from studbook.cli.production_commands import stage_target
 
 if TYPE_CHECKING:
     from studbook.cli.commands import Context
@@ -27,23 +27,11 @@ examples:
 """
 
 
-def stage_ref(text: str) -> tuple[str, str]:
-    """`fraud@production` -> (fraud, production)."""
-    try:
-        ref = names.parse_ref(text)
-    except names.InvalidName as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    label = ref.version or ""
-    if not label or label.isdigit() or label == "latest":
-        raise argparse.ArgumentTypeError(f"name a stage, e.g. {ref.model}@production")
-    return ref.model, label
-
-
 def add_parsers(command: Callable[[str, Any, str], argparse.ArgumentParser], moment: Callable[[str], str]) -> None:
     drift = command("drift", cmd_drift, "input drift of a stage's production windows from each version's reference")
     drift.formatter_class = argparse.RawDescriptionHelpFormatter
     drift.epilog = EPILOG
-    drift.add_argument("stage", type=stage_ref, metavar="MODEL@STAGE")
+    drift.add_argument("stage", type=stage_target, metavar="MODEL@STAGE")
     drift.add_argument("--last", type=int, default=20, metavar="N", help="the newest N windows (default 20)")
     drift.add_argument("--version", default="", help="only windows attributed to this version (a number)")
     drift.add_argument("--segment", default="", help="only this segment's windows (default: every segment)")
@@ -65,3 +53,30 @@ def cmd_drift(args: argparse.Namespace, ctx: Context) -> int:
     report = production_pb2.InputDriftReport(windows=windows)
     ctx.emit(report, lambda: drift_text.drift_table(windows, ctx.paint))
     return EXIT_OK
+
+
+def observe_inputs(args: argparse.Namespace, ctx: Context) -> int:
+    """`observe MODEL@STAGE --inputs FILE.json`: one window's input statistics and its drift."""
+    from studbook.cli import drift_text
+
+    drift = log_inputs(args, ctx)
+    ctx.emit(drift, lambda: drift_text.logged_line(drift, ctx.paint))
+    return EXIT_OK
+
+
+def read_inputs(args: argparse.Namespace) -> None:
+    """The statistics of --inputs FILE.json, read into `args.input_statistics`."""
+    from studbook.cli.commands import _reference_stats
+
+    args.input_statistics = _reference_stats(args.inputs)
+
+
+def log_inputs(args: argparse.Namespace, ctx: Context) -> Any:
+    """Logs the window of `observe ... --inputs FILE.json` (read by `read_inputs`); its WindowDrift.
+    A retry with the same --request-id records the window once (its own, apart from the metrics')."""
+    from studbook.cli import times
+
+    model, stage = args.target
+    window_end = times.parse_moment(args.window_end) if args.window_end else None
+    return ctx.client.log_input_statistics(model, stage, args.input_statistics, window_end=window_end,
+                                           segment=args.segment, request_id=args.request_id or None)  # fmt: skip

@@ -103,6 +103,10 @@ def _seed_windows(store: Store) -> list[int]:
         [first, first + WINDOWS - 1, FEATURES - 1, BINS - 1],
     )
     tx.commit()
+    if store.dialect.is_postgres:
+        # As autovacuum would have by now in a catalog that grew to this size over time: without
+        # statistics, the planner takes the freshly made tables for empty and joins by nested loops.
+        store.query("ANALYZE input_windows, input_bins, reference_features, reference_bins")
     return list(range(first, first + WINDOWS))
 
 

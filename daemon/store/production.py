@@ -36,6 +36,11 @@ def request_row(model: str, request_id: str, logged: LoggedRequest, time: dateti
             logged.revision, time)  # fmt: skip
 
 
+def logged_from_row(row: tuple[Any, ...]) -> LoggedRequest:
+    """A request row as `request_row` makes it."""
+    return LoggedRequest(row[2], int(row[3]), json.loads(row[4]), int(row[5]))
+
+
 def logged_request(run: Run, model: str, request_id: str) -> LoggedRequest | None:
     found = run(
         "SELECT stage, recorded, versions, revision FROM production_requests WHERE model = ? AND request_id = ?",

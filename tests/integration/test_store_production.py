@@ -56,3 +56,25 @@ def test_a_stages_changes_read_oldest_first_and_agree_with_holders_at(store: Sto
         expected = store.holders_at("fraud", hours(hour)).get("production")
         assert holders.at([hours(hour)]) == [expected]
     assert store.stage_changes("fraud", "canary") == []
+
+
+def test_a_logged_request_is_found_in_its_own_transaction_before_and_after_a_flush(store: Store) -> None:
+    from studbook.daemon.domain.production import StoredPoint
+    from studbook.daemon.store.production import LoggedRequest
+
+    logged = LoggedRequest("production", 3, [[1, 2], [2, 1]], 41)
+    found: list[object] = []
+
+    def operation(tx: StoreTransaction) -> None:
+        found.append(tx.logged_production_request("fraud", "r-1"))
+        tx.insert_production_request("fraud", "r-1", logged, T0)
+        # Still buffered: the look-up sees it without writing it out.
+        found.append(tx.logged_production_request("fraud", "r-1"))
+        found.append(tx.logged_production_request("churn", "r-1"))
+        tx.insert_production_points("fraud", "production", 41, [StoredPoint(1, "auc", "", T0, 0.9)])
+
+    write(store, operation)
+    write(store, lambda tx: found.append(tx.logged_production_request("fraud", "r-1")))
+
+    assert found == [None, logged, None, logged]
+    assert [(p.number, p.key, p.value) for p in store.production_points("fraud", "production")] == [(1, "auc", 0.9)]

@@ -10,7 +10,7 @@ from datetime import datetime
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.tenures import Holders, Tenure, build_tenures, read_holders
 from studbook.daemon.domain.access import Caller
-from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from studbook.daemon.domain.model import Model
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, validate_label, validate_metric_key
 from studbook.daemon.domain.production import (
@@ -26,6 +26,8 @@ from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.production import LoggedRequest
 
 MAX_REQUEST_ID = 128
+# Points one record answers with at most (a reply well under the daemon's message size).
+MAX_RECORD_SAMPLES = 500_000
 # Stages whose tenures the writer keeps at most (a few bytes each; cleared whole when full).
 _HOLDERS_KEPT = 4_096
 
@@ -119,7 +121,14 @@ class ProductionUseCases:
         core = self.core
         found = await core.read(lambda: core.catalog.production_points(
             model_id, stage, keys=query.keys, segment=query.segment or None, since=query.since, until=query.until,
-            number=number))  # fmt: skip
+            number=number, limit=MAX_RECORD_SAMPLES + 1))  # fmt: skip
+        if len(found) > MAX_RECORD_SAMPLES:
+            raise ResourceExhausted(
+                f"more than {MAX_RECORD_SAMPLES:,} production points match; narrow the record with since and "
+                "until, keys, a segment or a version",
+                reason="TOO_MANY_SAMPLES",
+                limit=MAX_RECORD_SAMPLES,
+            )
         evaluations = await core.read(core.catalog.evaluation_metrics, model_id, numbers, query.keys)
         series: dict[int, dict[tuple[str, str], list[tuple[datetime, float]]]] = {n: {} for n in numbers}
         for p in found:

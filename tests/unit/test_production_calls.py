@@ -72,3 +72,18 @@ def test_stage_target_takes_model_at_stage_only() -> None:
     for text in ("fraud", "fraud@3", "fraud@latest", "a@b@c"):
         with pytest.raises(argparse.ArgumentTypeError):
             stage_target(text)
+
+
+def test_a_metrics_logged_event_line_names_the_stage_the_count_the_keys_and_the_holders() -> None:
+    from studbook.cli import views
+    from studbook.v1 import events_pb2, production_pb2
+
+    event = events_pb2.Event(
+        revision=12, type="production.metrics_logged", subject="models/fraud/stages/production", actor="serving",
+        production_metrics=production_pb2.ProductionMetricsLogged(
+            stage="production", count=3, keys=["auc", "latency_ms"],
+            versions=["models/fraud/versions/2", "models/fraud/versions/1"]),
+    )  # fmt: skip
+
+    assert views.event_line(event).split() == ["#12", "production.metrics_logged", "fraud@production", "3", "points",
+                                               "(auc,", "latency_ms)", "to", "fraud@2,", "fraud@1", "by", "serving"]  # fmt: skip

@@ -310,3 +310,25 @@ def test_concurrent_retries_of_one_request_record_it_once(shared_daemon, model_i
 
     assert {(a.recorded, tuple(a.versions)) for a in answers} == {(2, (f"models/{model_id}/versions/1",) * 2)}
     assert series_of(found) == {f"models/{model_id}/versions/1": {("auc", ""): [0.9, 0.8]}}
+
+
+def test_a_daemon_attributes_by_a_stage_change_another_daemon_made_on_their_shared_catalog(
+    short_dir, postgres_catalog
+) -> None:  # type: ignore[no-untyped-def]
+    from conftest import start_daemon
+
+    daemons = [start_daemon(short_dir / f"{name}-data", short_dir / f"{name}.sock", "--catalog", postgres_catalog.url)
+               for name in ("a", "b")]  # fmt: skip
+    try:
+        with daemons[0].channel() as first, daemons[1].channel() as second:
+            register(stubs(first), "fraud", storage_uri="s3://b/1")
+            register(stubs(first), "fraud", storage_uri="s3://b/2")
+            promote(stubs(first), "fraud", 1)
+            before = log(first, "fraud", "production", [point("auc", 0.9)]).versions[0]
+            promote(stubs(second), "fraud", 2)
+            after = log(first, "fraud", "production", [point("auc", 0.8)]).versions[0]
+    finally:
+        for daemon in daemons:
+            stop_daemon(daemon)
+
+    assert (before, after) == ("models/fraud/versions/1", "models/fraud/versions/2")

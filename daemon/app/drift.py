@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from studbook.daemon.app.core import Core, Effects
-from studbook.daemon.app.tenures import Holders, build_tenures
+from studbook.daemon.app.tenures import WriterHolders, stage_of
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.drift import FeatureStats, InputsLogged, bins_mismatch, validate_features
 from studbook.daemon.domain.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
-from studbook.daemon.domain.model import Model
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, validate_label, version_name
 from studbook.daemon.store.drift import StoredWindow
 from studbook.daemon.store.interface import StoreTransaction as Transaction
@@ -44,17 +43,11 @@ def validate_segment(segment: str) -> str:
     return segment
 
 
-def _stage_of(model: Model, stage: str) -> str:
-    validate_label(stage)
-    if stage not in model.stages and stage not in model.aliases:
-        raise NotFound(f"{stage!r} is neither a stage nor an alias of {model.name!r}", reason="STAGE_NOT_FOUND",
-                       model=model.name, stage=stage)  # fmt: skip
-    return stage
-
-
 class DriftUseCases:
     def __init__(self, core: Core) -> None:
         self.core = core
+        # The tenures the writer attributes with, kept between calls (see app.tenures).
+        self.holders = WriterHolders(core)
 
     # -- reference statistics -----------------------------------------------------------
 
@@ -89,6 +82,7 @@ class DriftUseCases:
         """Records one window's statistics for the holder of the stage at window_end and its
         drift from that version's reference; one `production.inputs_logged` event."""
         model_id = parse_model_name(window.model, "model")
+        validate_label(window.stage, "stage")
         validate_segment(window.segment)
         validate_features(window.features)
         now = self.core.clock()
@@ -103,13 +97,13 @@ class DriftUseCases:
     def _log(self, tx: Transaction, model_id: str, window: InputWindow, caller: Caller) -> Effects:
         core = self.core
         model = core.writer_model(model_id)
-        stage = _stage_of(model, window.stage)
+        stage = stage_of(model, window.stage)
         if window.request_id:
             done = tx.input_window_for_request(model_id, window.request_id)
             if done is not None:
                 return Effects(value=done)
         end = window.window_end or core.clock()
-        number = Holders(build_tenures(tx.stage_changes(model_id, stage))).at([end])[0]
+        number = self.holders.of(tx, model, stage).at([end])[0]
         if number is None:
             raise FailedPrecondition(
                 f"no version of {model_id!r} held {stage!r} at {end.isoformat()}: log windows of times a version "
@@ -141,7 +135,7 @@ class DriftUseCases:
         if not 0 <= last <= MAX_WINDOWS:
             raise InvalidArgument(f"last_windows must be 0 to {MAX_WINDOWS}", reason="INVALID_ARGUMENT",
                                   field="last_windows")  # fmt: skip
-        stage = _stage_of(self.core.read_model(model_id), stage)
+        stage = stage_of(self.core.read_model(model_id), validate_label(stage))
         number = None
         if version:
             ref = parse_version_name(version if "/" in version else version_name(model_id, _number(version)),

@@ -122,7 +122,9 @@ class DriftUseCases:
         )  # fmt: skip
         payload = InputsLogged(model_id, stage, number, end, window.segment, stored.max_psi, stored.max_ks,
                                stored.worst, len(window.features))  # fmt: skip
-        core.event(tx, effects, "production.inputs_logged", version_name(model_id, number), model_id, caller, payload)
+        # The stage is the subject, as production.metrics_logged's: the payload names the version.
+        core.event(tx, effects, "production.inputs_logged", f"models/{model_id}/stages/{stage}", model_id, caller,
+                   payload)  # fmt: skip
         effects.value = stored
         return effects
 

@@ -728,6 +728,11 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         logged = event.production_metrics
         held = ", ".join(short_version(v) for v in logged.versions)
         return f"{logged.count} point{'s' if logged.count != 1 else ''} ({', '.join(logged.keys)}) to {held}"
+    if payload == "inputs_logged":  # the window's version and how far its inputs drifted
+        window = event.inputs_logged
+        worst = f", worst {window.worst_feature}" if window.worst_feature else ""
+        return (f"{window.features} features to {short_version(window.version)}: max psi {window.max_psi:.3f}, "
+                f"max ks {window.max_ks:.3f}{worst}")  # fmt: skip
     if payload == "version" and event.type == "version.status_changed":
         version = event.version
         return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")

@@ -30,7 +30,7 @@ FEATURES = 100
 # with the rows; the window function's sort is most of it).
 BINS = 4
 WINDOWS = 10_000
-LOGGED = 100  # windows sent through the daemon for the throughput figure
+LOGGED = 50  # windows sent through the daemon for the throughput figure
 CLIENTS = 4
 EDGES = [float(e) for e in range(BINS + 1)]
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -34,6 +34,8 @@ CREATE TABLE IF NOT EXISTS input_windows (
     record_time timestamptz NOT NULL
 );
 CREATE INDEX IF NOT EXISTS input_windows_stage ON input_windows (model, stage, window_end);
+-- A retried LogInputStatistics finds its first window by request_id.
+CREATE INDEX IF NOT EXISTS input_windows_request ON input_windows (model, request_id);
 CREATE TABLE IF NOT EXISTS input_bins (
     window_id bigint NOT NULL,
     feature   text   NOT NULL,

@@ -113,7 +113,8 @@ class DriftUseCases:
         for stats in window.features:
             shape = shapes.get(stats.feature)
             if shape is not None and (shape[0] != stats.kind or (stats.numeric and shape[1] != stats.edges)):
-                raise bins_mismatch(stats.feature, shape[1], stats.edges)
+                raise bins_mismatch(stats.feature, shape[1], stats.edges, reference_kind=shape[0],
+                                    window_kind=stats.kind)  # fmt: skip
         effects = Effects()
         revision = core.state.revision + 1  # the event's, taken below once nothing can refuse
         stored = tx.insert_input_window(

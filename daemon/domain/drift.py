@@ -132,13 +132,18 @@ def validate_features(features: Sequence[FeatureStats], *, allow_empty: bool = F
         seen.add(stats.feature)
 
 
-def bins_mismatch(feature: str, reference: Sequence[float], window: Sequence[float]) -> InvalidArgument:
-    return InvalidArgument(
-        f"feature {feature!r} is binned on other edges than its reference ({len(window)} edges against "
-        f"{len(reference)}): bin production values on the reference's edges {list(reference)[:8]}"
-        f"{' …' if len(reference) > 8 else ''}",
-        reason="BINS_MISMATCH", field="features", feature=feature,
-    )  # fmt: skip
+def bins_mismatch(feature: str, reference: Sequence[float], window: Sequence[float], *,
+                  reference_kind: str = NUMERIC, window_kind: str = NUMERIC) -> InvalidArgument:  # fmt: skip
+    if reference_kind != window_kind:
+        message = (
+            f"feature {feature!r} is {window_kind} here but {reference_kind} in its reference: send it as "
+            f"{'a histogram on the reference edges' if reference_kind == NUMERIC else 'category counts'}"
+        )
+    else:
+        message = (f"feature {feature!r} is binned on other edges than its reference ({len(window)} edges against "
+                   f"{len(reference)}): bin production values on the reference's edges {list(reference)[:8]}"
+                   f"{' …' if len(reference) > 8 else ''}")  # fmt: skip
+    return InvalidArgument(message, reason="BINS_MISMATCH", field="features", feature=feature)
 
 
 @dataclass(frozen=True)

@@ -132,3 +132,19 @@ def test_invalid_statistics_are_refused_with_the_feature_named(sb: Client) -> No
     with pytest.raises(StudbookError) as refused:
         sb.register(model, uri="s3://b/x", git=False, reference_statistics={"age": {"edges": [1, 0], "counts": [1]}})
     assert refused.value.reason == "INVALID_STATISTICS" and refused.value.metadata["feature"] == "age"
+
+
+def test_registrations_in_a_batch_carry_their_own_reference_or_are_refused_alone(sb: Client) -> None:
+    from studbook.client import calls
+
+    model = unique("fraud")
+    good = calls.register_request(model, uri="s3://b/1", git=False, reference_statistics=REFERENCE)
+    bad = calls.register_request(model, uri="s3://b/2", git=False,
+                                 reference_statistics={"age": {"edges": [0, 1], "counts": [-1]}})  # fmt: skip
+    registered, refused = sb.register_many([good, bad])
+
+    assert isinstance(refused, StudbookError) and refused.reason == "INVALID_STATISTICS"
+    assert not isinstance(registered, StudbookError)
+    sb.promote(f"{model}@1", "production")
+    drift = sb.log_input_statistics(model, "production", REFERENCE)
+    assert [f.no_reference for f in drift.features] == [False, False]

@@ -79,6 +79,9 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.ModelService/ArchiveModel": _M,
     "studbook.v1.ModelService/RestoreModel": _M,
     "studbook.v1.ModelService/DeleteModel": _AD,
+    # The policy entry (gates, retention) that applies to a model is chosen by its name: a rename
+    # can move a model out from under its gates, a change as weighty as editing the policy.
+    "studbook.v1.ModelService/RenameModel": _AD,
     "studbook.v1.VersionService/RegisterModelVersion": _C,
     "studbook.v1.VersionService/RegisterModelVersions": _C,
     "studbook.v1.VersionService/GetModelVersion": _V,

@@ -439,6 +439,9 @@ def encode_payload(subject: object) -> bytes:
     """The payload of an event row: the subject as it was, in its v1 message form."""
     if isinstance(subject, m.Model):
         return model_to_proto(subject).SerializeToString()
+    if isinstance(subject, m.ModelRename):
+        return events_pb2.ModelRenamed(previous_name=model_name(subject.previous), model=model_to_proto(subject.model),
+                                       reason=subject.reason).SerializeToString()  # fmt: skip
     if isinstance(subject, m.ModelVersion):
         return version_to_proto(subject, None).SerializeToString()
     if isinstance(subject, m.Promotion):
@@ -460,7 +463,9 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
     _set_time(message, "time", event.time)
     if event.payload:
         family = event.type.split(".", 1)[0]
-        if family == "model":
+        if event.type == "model.renamed":
+            message.renamed.ParseFromString(event.payload)
+        elif family == "model":
             message.model_snapshot.ParseFromString(event.payload)
         elif family in ("version", "metrics"):
             message.version.ParseFromString(event.payload)

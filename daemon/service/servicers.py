@@ -104,6 +104,16 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         return convert.model_to_proto(model)
 
     @mapped
+    async def RenameModel(
+        self, request: registry_pb2.RenameModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
+        model = await self.registry.models.rename(
+            parse_model_name(request.name), request.new_model_id, request.expected_etag, request.reason,
+            caller_of(context),
+        )  # fmt: skip
+        return convert.model_to_proto(model)
+
+    @mapped
     async def DeleteModel(
         self, request: registry_pb2.DeleteModelRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.DeleteModelResponse:  # noqa: N802

@@ -316,6 +316,12 @@ class CatalogReads:
             )
         ]
 
+    def model_renames(self) -> list[tuple[str, str]]:
+        """(old, new) model ids of every rename recorded, oldest first: a `model.renamed` event's
+        subject is the old name (`models/{old}`), its model the new id."""
+        found = self.query("SELECT subject, model FROM events WHERE type = 'model.renamed' ORDER BY revision")
+        return [(subject.removeprefix("models/"), model) for subject, model in found]
+
     def min_revision(self) -> int:
         return int(self.query("SELECT coalesce(min(revision), 0) FROM events")[0][0])
 

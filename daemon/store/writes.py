@@ -15,7 +15,7 @@ from typing import Any
 from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
-from studbook.daemon.store import retention, rows
+from studbook.daemon.store import rename, retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.reads import read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
@@ -91,6 +91,22 @@ class TransactionWrites:
         self.execute("DELETE FROM lineage_edges WHERE starts_with(source, ?) OR starts_with(target, ?)",
                      [f"models/{name}/", f"models/{name}/"])  # fmt: skip
         self.execute("DELETE FROM models WHERE name = ?", [name])
+
+    def rename_model(self, old: str, new: str, revision: int) -> list[tuple[str, int]]:
+        """Moves a model and every row keyed by its name to `new`; the versions whose parents
+        named it (see store.rename)."""
+        return rename.rename_model(self.execute, old, new, revision, self.dialect)
+
+    def pending_promotions(self, model: str) -> list[int]:
+        """Ids of the model's promotions not settled yet (waiting for approvals, or approved and not
+        applied), oldest first."""
+        return [
+            promotion_id
+            for (promotion_id,) in self.execute(
+                "SELECT id FROM promotions WHERE model = ? AND state IN ('pending_approval', 'approved') ORDER BY id",
+                [model],
+            )
+        ]
 
     def insert_version(self, version: ModelVersion) -> None:
         self.insert("versions", rows.version_row(version))

@@ -25,6 +25,7 @@ LEAST_ROLE = {
     "ModelService/ArchiveModel": "maintainer",
     "ModelService/RestoreModel": "maintainer",
     "ModelService/DeleteModel": "admin",
+    "ModelService/RenameModel": "admin",
     "VersionService/RegisterModelVersion": "contributor",
     "VersionService/RegisterModelVersions": "contributor",
     "VersionService/GetModelVersion": "viewer",

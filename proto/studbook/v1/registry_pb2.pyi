@@ -103,6 +103,18 @@ class DeleteModelRequest(_message.Message):
     etag: str
     def __init__(self, name: _Optional[str] = ..., force: _Optional[bool] = ..., etag: _Optional[str] = ...) -> None: ...
 
+class RenameModelRequest(_message.Message):
+    __slots__ = ("name", "new_model_id", "expected_etag", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NEW_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ETAG_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    new_model_id: str
+    expected_etag: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., new_model_id: _Optional[str] = ..., expected_etag: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class DeleteModelResponse(_message.Message):
     __slots__ = ("deleted_versions",)
     DELETED_VERSIONS_FIELD_NUMBER: _ClassVar[int]

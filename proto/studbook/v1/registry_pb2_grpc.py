@@ -71,6 +71,11 @@ class ModelServiceStub:
                 request_serializer=studbook_dot_v1_dot_registry__pb2.DeleteModelRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_registry__pb2.DeleteModelResponse.FromString,
                 _registered_method=True)
+        self.RenameModel = channel.unary_unary(
+                '/studbook.v1.ModelService/RenameModel',
+                request_serializer=studbook_dot_v1_dot_registry__pb2.RenameModelRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_resources__pb2.Model.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
@@ -129,6 +134,19 @@ class ModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenameModel(self, request, context):
+        """Renames a model with everything it holds: versions, metrics, stages, aliases, promotions,
+        lineage (both ends) and drop-in records follow it to `models/{new_model_id}`, in one
+        transaction. Needs the admin role: the policy entry (gates, retention) that applies is
+        chosen by name. Recorded as a `model.renamed` event whose subject is the old name and whose
+        model is the new one; events before it keep the name they were recorded under.
+        INVALID_ARGUMENT (INVALID_NAME, SAME_NAME), ALREADY_EXISTS (MODEL_EXISTS), ABORTED
+        (STALE_ETAG), FAILED_PRECONDITION (PROMOTION_PENDING, VERSION_REGISTERING).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +184,11 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     servicer.DeleteModel,
                     request_deserializer=studbook_dot_v1_dot_registry__pb2.DeleteModelRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_registry__pb2.DeleteModelResponse.SerializeToString,
+            ),
+            'RenameModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameModel,
+                    request_deserializer=studbook_dot_v1_dot_registry__pb2.RenameModelRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_resources__pb2.Model.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -358,6 +381,33 @@ class ModelService:
             '/studbook.v1.ModelService/DeleteModel',
             studbook_dot_v1_dot_registry__pb2.DeleteModelRequest.SerializeToString,
             studbook_dot_v1_dot_registry__pb2.DeleteModelResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.ModelService/RenameModel',
+            studbook_dot_v1_dot_registry__pb2.RenameModelRequest.SerializeToString,
+            studbook_dot_v1_dot_resources__pb2.Model.FromString,
             options,
             channel_credentials,
             insecure,

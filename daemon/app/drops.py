@@ -231,6 +231,16 @@ class DropUseCases:
         if removed is not None:
             self._unindex(removed)
 
+    def model_renamed(self, old: str, new: str) -> None:
+        """On the event loop, after a rename committed (the catalog's drop rows moved with it):
+        the records of the model's drops name it by its new name. Their paths stay: the folders
+        on disk keep their names, and the watcher goes on following them for these versions."""
+        for record in [*self.records.values(), *self.pending.values()]:
+            if record.model == old:
+                self._unindex(record)
+                record.model = new
+                self._index(record)
+
     def _index(self, record: DropRecord) -> None:
         if record.number is not None:
             self._by_version.setdefault((record.model, record.number), set()).add(record.key)

@@ -109,6 +109,7 @@ class Registry:
                                            catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
+        self.models.rename_listeners.append(self.drops.model_renamed)
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None

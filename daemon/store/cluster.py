@@ -111,9 +111,14 @@ def _carry_over_models(execute: Callable[..., list[tuple[Any, ...]]], since: int
     """Replaces the built rows of every model changed after revision `since` by its rows now;
     returns how many built rows are still in key order (those of the other models)."""
     # A rename's event names the new model; its subject names the old one, whose built rows go too.
-    models = [m for (m,) in execute(
-        "SELECT model FROM events WHERE revision > ? AND model <> '' UNION "
-        "SELECT substr(subject, 8) FROM events WHERE revision > ? AND type = 'model.renamed'", [since, since])]
+    models = [
+        m
+        for (m,) in execute(
+            "SELECT model FROM events WHERE revision > ? AND model <> '' UNION "
+            "SELECT substr(subject, 8) FROM events WHERE revision > ? AND type = 'model.renamed'",
+            [since, since],
+        )
+    ]
     if len(models) > MAX_MODELS_CARRIED:
         return _carry_over(execute)
     if models:

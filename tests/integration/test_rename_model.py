@@ -19,6 +19,7 @@ from studbook.v1 import (
     stages_pb2,
 )
 from support.rpc import Stubs, error_info, register, stubs
+from support.waiting import wait_for
 
 POLICY = """
 [[models]]
@@ -225,3 +226,31 @@ def test_a_promotion_waiting_for_approval_holds_the_rename_until_it_is_settled(a
     assert renamed.name == "models/fraud"
     cancelled = api.stages.ListPromotions(stages_pb2.ListPromotionsRequest(parent="models/fraud")).promotions
     assert [p.state for p in cancelled] == [stages_pb2.PROMOTION_STATE_CANCELLED]
+
+
+def test_another_daemon_on_the_same_catalog_follows_a_rename(daemon_factory, short_dir: Path,
+                                                             postgres_catalog) -> None:  # fmt: skip
+    first = daemon_factory("--catalog", postgres_catalog.url)
+    second = daemon_factory("--catalog", postgres_catalog.url, data_dir=short_dir / "other")
+    with first.channel() as one, second.channel() as two:
+        a, b = stubs(one), stubs(two)
+        make_churn(a)
+        # The second daemon has the model and its versions in its caches before the rename.
+        assert dict(get_model(b, "churn").aliases) == {"champion": "models/churn/versions/2"}
+        b.versions.GetModelVersion(registry_pb2.GetModelVersionRequest(name="models/scorer/versions/1"))
+
+        rename(a, "churn", "churn-v2")
+
+        wait_for(lambda: followed(b), "the second daemon to follow the rename")
+        assert_everything_under_the_new_name(b)
+        third = register(b, "churn-v2")
+        assert third.name == "models/churn-v2/versions/3"
+        assert get_model(a, "churn-v2").latest_version == 3
+
+
+def followed(api: Stubs) -> bool:
+    try:
+        get_model(api, "churn-v2")
+    except grpc.RpcError:
+        return False
+    return True

@@ -142,7 +142,7 @@ roles (each may do what the ones before it may):
   maintainer   promote and roll back below production, archive, remove aliases,
                cancel promotions, ask for production promotions that need approvals
   approver     approve and reject promotions; promote to and roll back production
-  admin        manage tokens and webhooks; delete models
+  admin        manage tokens and webhooks; delete and rename models
 
 examples:
   studbook token create --name ci-runner --role contributor --expires 90d
@@ -447,6 +447,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = command("show", cmd_show, "show a model or a version")
     show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
+
+    rename = command("rename", cmd_rename, "rename a model with its versions, stages, aliases and history (admin)")
+    rename.add_argument("model", type=model_ref, help="the model's name now")
+    rename.add_argument("new_name", type=model_ref, help="its new name")
+    rename.add_argument("--reason", default="", help="why, recorded in the audit trail")
+    rename.add_argument("--etag", default="", help="fail if the model changed since this etag")
 
     metrics_help = "a version's metrics step by step: first, last, min, max and a sparkline of each series"
     metrics = command("metrics", cmd_metrics, metrics_help)
@@ -1312,6 +1318,14 @@ def _promotion_exit(promotion: Any) -> int:
     refused = promotion.state in (stages_pb2.PROMOTION_STATE_FAILED, stages_pb2.PROMOTION_STATE_REJECTED)
     if refused or any(not gate.passed for gate in promotion.gate_results):
         return EXIT_PRECONDITION
+    return EXIT_OK
+
+
+def cmd_rename(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    model = ctx.client.rename_model(args.model, args.new_name, expected_etag=args.etag, reason=args.reason)
+    ctx.emit(model, lambda: f"renamed {args.model} to {args.new_name}\n\n" + views.model_details(model, ctx.paint))
     return EXIT_OK
 
 

@@ -173,6 +173,14 @@ def restore_model(model: str, *, etag: str = "") -> Call[resources_pb2.Model]:
     return Call("ModelService", "RestoreModel", request)
 
 
+def rename_model(
+    model: str, new_model_id: str, *, expected_etag: str = "", reason: str = ""
+) -> Call[resources_pb2.Model]:
+    request = registry_pb2.RenameModelRequest(name=names.model_name(model), new_model_id=new_model_id,
+                                              expected_etag=expected_etag, reason=reason)  # fmt: skip
+    return Call("ModelService", "RenameModel", request)
+
+
 def delete_model(model: str, *, force: bool = False, etag: str = "") -> Call[registry_pb2.DeleteModelResponse]:
     request = registry_pb2.DeleteModelRequest(name=names.model_name(model), force=force, etag=etag)
     return Call("ModelService", "DeleteModel", request)

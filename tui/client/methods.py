@@ -142,6 +142,10 @@ class Methods:
     update_model = rpc(calls.update_model)
     archive_model = rpc(calls.archive_model)
     restore_model = rpc(calls.restore_model)
+    rename_model = rpc(
+        calls.rename_model,
+        doc=("Rename a model (`fraud` -> `fraud-v2`) with its versions, stages, aliases and history; admin only."),
+    )
     delete_model = rpc(calls.delete_model)
 
     # ---- versions ----

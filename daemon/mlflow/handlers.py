@@ -105,13 +105,8 @@ async def rename_registered_model(registry: Registry, call: Call) -> JSON:
     name = p.text("name", required=True)
     new_name = p.text("new_name", required=True)
     _model(registry, name)
-    raise MlflowError(
-        "BAD_REQUEST",
-        f"studbook keeps a model's name for good (its versions, stage history and audit trail are filed "
-        f"under it), so {name!r} cannot become {new_name!r}; create {new_name!r} and register its versions "
-        "there instead",
-        reason="RENAME_NOT_SUPPORTED", model=name,
-    )  # fmt: skip
+    model = await registry.models.rename(name, new_name, "", "", call.caller)
+    return {"registered_model": shapes.registered_model(model, await latest_versions(registry, model, []))}
 
 
 async def delete_registered_model(registry: Registry, call: Call) -> JSON:
@@ -413,7 +408,7 @@ ROUTES = (
     Route("GET", _RM + "get", get_registered_model, _M + "GetModel"),
     Route("GET", _RM + "search", search_registered_models, _M + "ListModels"),
     Route("PATCH", _RM + "update", update_registered_model, _M + "UpdateModel"),
-    Route("POST", _RM + "rename", rename_registered_model, _M + "UpdateModel"),
+    Route("POST", _RM + "rename", rename_registered_model, _M + "RenameModel"),
     Route("DELETE", _RM + "delete", delete_registered_model, _M + "DeleteModel"),
     Route("POST", _RM + "set-tag", set_registered_model_tag, _M + "UpdateModel"),
     Route("DELETE", _RM + "delete-tag", delete_registered_model_tag, _M + "UpdateModel"),

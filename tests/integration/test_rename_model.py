@@ -13,6 +13,8 @@ from studbook.v1 import (
     audit_pb2,
     audit_pb2_grpc,
     events_pb2,
+    hooks_pb2,
+    hooks_pb2_grpc,
     lineage_pb2,
     registry_pb2,
     resources_pb2,
@@ -166,7 +168,12 @@ def assert_everything_under_the_new_name(api: Stubs) -> None:
     assert all(p.version.startswith("models/churn-v2/versions/") for p in promotions)
 
 
-def test_the_event_names_both_names_and_earlier_events_keep_the_old_one(api):
+def test_the_event_names_both_names_and_earlier_events_keep_the_old_one(daemon):  # type: ignore[no-untyped-def]
+    with daemon.channel() as channel:
+        check_the_event(stubs(channel), channel)
+
+
+def check_the_event(api: Stubs, channel: grpc.Channel) -> None:
     make_churn(api)
     rename(api, "churn", "churn-v2", reason="naming scheme")
 
@@ -186,6 +193,16 @@ def test_the_event_names_both_names_and_earlier_events_keep_the_old_one(api):
     assert event.renamed.reason == "naming scheme"
     earlier = [e for e in seen if e.revision < event.revision and e.type == "version.created" and e.model != "scorer"]
     assert [e.subject for e in earlier] == ["models/churn/versions/1", "models/churn/versions/2"]
+
+    # The audit export gives the rename the model's state before it, under the old name.
+    exported = [r for r in audit_pb2_grpc.AuditServiceStub(channel).ExportAuditTrail(
+        audit_pb2.ExportAuditTrailRequest()) if r.event.type == "model.renamed"]  # fmt: skip
+    assert [(r.event.revision, r.before.subject) for r in exported] == [(event.revision, "models/churn")]
+    assert r_before_model(exported[0]) == "models/churn"
+
+
+def r_before_model(record: audit_pb2.AuditRecord) -> str:
+    return record.before.model_snapshot.name or record.before.renamed.model.name
 
 
 def test_what_would_leave_things_inconsistent_is_refused_with_a_reason(api):
@@ -254,3 +271,17 @@ def followed(api: Stubs) -> bool:
     except grpc.RpcError:
         return False
     return True
+
+
+def test_a_hook_on_the_old_name_hears_the_rename(daemon, receiver) -> None:  # type: ignore[no-untyped-def]
+    with daemon.channel() as channel:
+        hooks_pb2_grpc.HookServiceStub(channel).AddHook(hooks_pb2.AddHookRequest(
+            url=receiver.url, events=["model.*"], model_pattern="churn", secret="s" * 24, name="churn-watch"))  # fmt: skip
+        api = stubs(channel)
+        api.models.CreateModel(registry_pb2.CreateModelRequest(model_id="churn"))
+        rename(api, "churn", "retention", reason="clearer")
+        got = receiver.wait_for(lambda r: any(x.json["type"] == "model.renamed" for x in r))
+
+    renamed = next(r.json for r in got if r.json["type"] == "model.renamed")
+    assert (renamed["model"], renamed["resource"]["renamed"]["previous_name"]) == ("retention", "models/churn")
+    assert renamed["resource"]["renamed"]["model"]["name"] == "models/retention"

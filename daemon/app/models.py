@@ -245,6 +245,8 @@ class ModelUseCases:
             children = tx.rename_model(model_id, new_id, revision)
             tx.update_model(renamed)
             state.rename_model(model_id, renamed)
+            # Known at once to the writer's next operations (registrations to the old name).
+            self._remember_rename(model_id, new_id)
             # Versions of other models whose parents named it: their cached records are stale.
             effects.purged.extend(children)
             effects.models[model_id] = None
@@ -256,23 +258,41 @@ class ModelUseCases:
         self._take_rename(model_id, new_id)
         return model
 
-    def renamed_to(self, model_id: str) -> str | None:
+    def renamed_to(self, model_id: str, exists: Callable[[str], bool] | None = None) -> str | None:
         """The name a model that was called `model_id` has now, when none is called so any more
-        (None otherwise, or when it was deleted since)."""
-        if self.core.cache.model(model_id) is not None:
+        (None otherwise, or when it was deleted since). `exists` says whether a model of a name
+        exists: committed ones by default; the writer passes its own state's."""
+        known = exists or (lambda name: self.core.cache.model(name) is not None)
+        if known(model_id):
             return None
         seen = {model_id}
         with self._renames_lock:
             current = self._renames.get(model_id)
             # A chain of renames, followed to its end (a name taken back ends it: seen).
-            while current is not None and self.core.cache.model(current) is None and current not in seen:
+            while current is not None and not known(current) and current not in seen:
                 seen.add(current)
                 current = self._renames.get(current)
-        return current if current is not None and self.core.cache.model(current) is not None else None
+        return current if current is not None and known(current) else None
 
-    def _take_rename(self, old: str, new: str) -> None:
+    def refuse_renamed(self, model_id: str, exists: Callable[[str], bool]) -> None:
+        """Writer thread: refuses to make a model of a name given up by a rename on the fly (a
+        registration to it, as a script that was not told would send): it would split the history."""
+        renamed = self.renamed_to(model_id, exists)
+        if renamed is not None:
+            raise FailedPrecondition(
+                f"model {model_id!r} was renamed to {renamed!r}; register into {renamed!r}, or create a model "
+                f"named {model_id!r} first to use the old name again",
+                reason="MODEL_RENAMED",
+                model=model_id,
+                renamed_to=renamed,
+            )
+
+    def _remember_rename(self, old: str, new: str) -> None:
         with self._renames_lock:
             self._renames[old] = new
+
+    def _take_rename(self, old: str, new: str) -> None:
+        self._remember_rename(old, new)
         for listener in self.rename_listeners:
             listener(old, new)
 
@@ -280,6 +300,7 @@ class ModelUseCases:
         """Follower thread: another daemon's renames, handed to the event loop."""
         for event in events:
             if event.type == "model.renamed":
+                self._remember_rename(renamed_from(event), event.model)  # for this daemon's writer, at once
                 self.core.on_loop(self._take_rename, renamed_from(event), event.model)
 
     async def delete(self, model_id: str, force: bool, etag: str, caller: Caller) -> int:

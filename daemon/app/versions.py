@@ -353,6 +353,8 @@ class VersionUseCases:
             existing = facts.digests.get(draft.content_digest)
         if existing is not None:
             return Effects(value=Registered(self._committed_or_pending(tx, model_id, existing), created=False))
+        if model is None:
+            self.models.refuse_renamed(model_id, state.models.__contains__)
         parents = [self._check_parent(tx, p.model, p.number, p.relation) for p in draft.parents]
         parents = parents or self._base_model_parent(tx, draft)
         # Every refusal a new model could meet is above this line: an op writes only once

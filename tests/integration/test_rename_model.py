@@ -285,3 +285,22 @@ def test_a_hook_on_the_old_name_hears_the_rename(daemon, receiver) -> None:  # t
     renamed = next(r.json for r in got if r.json["type"] == "model.renamed")
     assert (renamed["model"], renamed["resource"]["renamed"]["previous_name"]) == ("retention", "models/churn")
     assert renamed["resource"]["renamed"]["model"]["name"] == "models/retention"
+
+
+def test_a_registration_to_the_old_name_is_told_the_new_one_until_the_name_is_taken_again(start, daemon, api):
+    register(api, "churn")
+    rename(api, "churn", "retention")
+
+    error = refused(lambda: register(api, "churn"))
+    info = error_info(error)
+    assert (error.code(), info.reason, info.metadata["renamed_to"]) == (
+        grpc.StatusCode.FAILED_PRECONDITION, "MODEL_RENAMED", "retention")  # fmt: skip
+    assert "register into 'retention'" in error.details()
+
+    daemon.kill()
+    with start().channel() as channel:
+        again = stubs(channel)
+        assert error_info(refused(lambda: register(again, "churn"))).reason == "MODEL_RENAMED"
+        again.models.CreateModel(registry_pb2.CreateModelRequest(model_id="churn"))
+        assert register(again, "churn").name == "models/churn/versions/1"
+        assert get_model(again, "retention").latest_version == 1

@@ -721,6 +721,9 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         return paint(text, "red")
     if payload == "hook":  # where it points, or why the daemon paused it
         return paint(event.hook.pause_reason, "red") if event.type == "hook.paused" else event.hook.url
+    if payload == "renamed":  # the subject is the old name
+        reason = event.renamed.reason
+        return f"→ {event.model}" + (paint(f" ({reason})", "dim") if reason else "")
     if payload == "version" and event.type == "version.status_changed":
         version = event.version
         return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")

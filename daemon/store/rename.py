@@ -52,10 +52,17 @@ def rename_model(run: Run, old: str, new: str, revision: int, dialect: Dialect) 
 
 def _rename_parents(run: Run, old: str, new: str, revision: int, dialect: Dialect) -> list[tuple[str, int]]:
     """The `parents` of every version (of any model) that names a version of `old`."""
+    # A cheap test of each row first (containment in PostgreSQL's jsonb; in DuckDB the stored
+    # text holds the name as a JSON string, whichever engine wrote it: a catalog copied from
+    # PostgreSQL keeps its spacing), then the exact one on the rows it lets by.
+    if dialect.is_postgres:
+        cheap, hint = "v.parents @> CAST(? AS jsonb)", json.dumps([{"model": old}])
+    else:
+        cheap, hint = f"{dialect.text_contains('v.parents')}", json.dumps(old)
     found = run(
-        f"SELECT v.model, v.number, v.parents FROM versions v WHERE EXISTS "
+        f"SELECT v.model, v.number, v.parents FROM versions v WHERE {cheap} AND EXISTS "
         f"(SELECT 1 FROM {dialect.parent_links('v.parents')} WHERE p.model = ?)",
-        [old],
+        [hint, old],
     )
     if not found:
         return []

@@ -110,6 +110,7 @@ class Registry:
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
         self.models.rename_listeners.append(self.drops.model_renamed)
+        self.drops.renamed_to = self.models.renamed_to
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None

@@ -6,7 +6,8 @@ under one name or the other, never half of it. What the rename leaves as it was:
   it was recorded under; the `model.renamed` event links the two names;
 - `version_tags` (PostgreSQL): derived from `versions` by its triggers, which follow a change
   of a version's key in the same transaction;
-- drop-in paths (`drops.path`, `drop_files`): the folders on disk keep their names.
+- drop-in paths (`drops.path`, `drop_files`): the folders on disk keep their names; and the
+  drops that name no version (quarantined before registering), named by their folder.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ MODEL_TABLES = (
     "stage_holders",
     "stage_history",
     "promotions",
-    "drops",
 )
 
 
@@ -40,6 +40,8 @@ def rename_model(run: Run, old: str, new: str, revision: int, dialect: Dialect) 
     run("UPDATE models SET name = ? WHERE name = ?", [new, old])
     for table in MODEL_TABLES:
         run(f"UPDATE {table} SET model = ? WHERE model = ?", [new, old])
+    # Drops that name a version of the model; one that never got that far stays named by its folder.
+    run("UPDATE drops SET model = ? WHERE model = ? AND number IS NOT NULL", [new, old])
     # Lineage names a version `models/{model}/versions/{n}`, upstream or downstream of an edge.
     before, after = f"models/{old}/", f"models/{new}/"
     for column in ("source", "target"):

@@ -33,7 +33,8 @@ def test_drops_follow_a_renamed_model_and_a_new_drop_under_the_old_name_is_told_
     with daemon.channel() as channel:
         api, drops = stubs(channel), drops_pb2_grpc.DropServiceStub(channel)
         os.rename(staged(staging, b"first " * 1000), root / "churn" / "1")
-        wait_for(lambda: version_or_none(api, "churn", 1), "churn 1 registered")
+        wait_for(lambda: (d := rpc.drop_at(drops, root / "churn" / "1")) and d.state == drops_pb2.DROP_STATE_REGISTERED,
+                 "churn 1 registered")  # fmt: skip
 
         api.models.RenameModel(registry_pb2.RenameModelRequest(name="models/churn", new_model_id="churn-v2"))
 

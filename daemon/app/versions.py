@@ -550,7 +550,8 @@ class VersionUseCases:
 
         return await self.core.write(lambda tx: self._save(tx, current, change, "version.updated", etag, caller))
 
-    async def archive(self, name: str, etag: str, caller: Caller) -> ModelVersion:
+    async def archive(self, name: str, etag: str, caller: Caller, *, reason: str = "") -> ModelVersion:
+        """Archives a version; `reason`, when given, is kept as its status reason (why it was archived)."""
         ref = parse_version_name(name)
         number = self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
@@ -566,6 +567,8 @@ class VersionUseCases:
                     stages=",".join(held),
                 )
             version.status = VersionStatus.ARCHIVED
+            if reason:
+                version.status_reason = reason
 
         return await self.core.write(lambda tx: self._save(tx, current, change, "version.archived", etag, caller))
 

@@ -13,6 +13,7 @@ from studbook.daemon.app.stages import PromotionRequest, promotion_name
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.domain.access import Caller, check_method
 from studbook.daemon.domain.errors import Conflict, NotFound
+from studbook.daemon.domain.filter import Comparison, Not, Pattern, format_filter
 from studbook.daemon.domain.model import Model, ModelVersion, Promotion, PromotionState, Run, VersionStatus
 from studbook.daemon.domain.names import model_name, version_name
 from studbook.daemon.mlflow import shapes
@@ -30,6 +31,12 @@ VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX = 10_000, 200_000
 TAG_RETRIES = 5
 # Versions read one by one, newest first, before MLflow's "latest in None" is searched for.
 NEWEST_PROBES = 4
+# The status reason of a version deleted through this API, followed by " by ACTOR". studbook
+# archives such a version (nothing registered is lost, and the audit trail records who), and this
+# API no longer shows it, as MLflow shows no deleted version.
+DELETED = "deleted through the MLflow API"
+# studbook's filter for "not deleted through this API".
+NOT_DELETED = format_filter(Not(Comparison("status_reason", "=", Pattern((DELETED, "")))))
 
 SERVICE = "studbook.v1."
 
@@ -174,7 +181,7 @@ async def latest_versions(registry: Registry, model: Model, stages: list[str]) -
         if stage == NONE:
             newest = await _newest_unheld(registry, model, {n for n in held.values() if n is not None})
         else:
-            newest = await _newest(registry, model, 'status = "archived"', show_archived=True)
+            newest = await _newest(registry, model, f'status = "archived" AND {NOT_DELETED}', show_archived=True)
         if newest is not None:
             found.append(newest)
     return found
@@ -212,9 +219,7 @@ async def set_registered_model_alias(registry: Registry, call: Call) -> JSON:
     p = call.params
     name, alias, number = p.text("name", required=True), p.text("alias", required=True), p.version()
     model = _model(registry, name)
-    if alias in model.stages:
-        raise invalid(f"{alias!r} is a stage of model {name!r} in studbook, not an alias; move versions into it "
-                      "with transition-stage, or choose another alias name", model=name, alias=alias)  # fmt: skip
+    _check_alias_name(model, alias, number)
     if model.aliases.get(alias) == number:
         return {}  # MLflow sets an alias idempotently
     promotion = await registry.stages.promote(
@@ -222,6 +227,27 @@ async def set_registered_model_alias(registry: Registry, call: Call) -> JSON:
     )
     _applied(promotion)
     return {}
+
+
+def _check_alias_name(model: Model, alias: str, number: int) -> None:
+    """Refuses, in MLflow's terms, an alias studbook cannot hold: one named like a stage of the
+    model (in any case) or not in lower case. studbook's stages and aliases share one set of
+    names, so that `NAME@LABEL` (`models:/NAME@production`) always means one version; an alias
+    `production` beside the stage would make it mean two."""
+    stage = next((s for s in model.stages if s.lower() == alias.lower()), None)
+    if stage is not None:
+        raise invalid(
+            f"{alias!r} is a stage of model {model.name!r} in studbook, where a model's stages and aliases share "
+            f"one set of names (so that models:/{model.name}@{stage} always means one version); move version "
+            f"{number} into the stage with transition-stage, or choose another alias name",
+            reason="ALIAS_IS_STAGE", model=model.name, alias=alias, stage=stage,
+        )  # fmt: skip
+    if alias != alias.lower():
+        raise invalid(
+            f"studbook's alias names are lower case (a-z, 0-9, '.', '_', '-', starting with a letter), so that no "
+            f"two aliases differ by case alone; use {alias.lower()!r} instead of {alias!r}",
+            reason="INVALID_NAME", model=model.name, alias=alias,
+        )  # fmt: skip
 
 
 async def get_model_version_by_alias(registry: Registry, call: Call) -> JSON:
@@ -248,11 +274,25 @@ async def delete_registered_model_alias(registry: Registry, call: Call) -> JSON:
 
 
 async def _version(registry: Registry, name: str, number: int) -> ModelVersion:
+    """The version, as MLflow would have it: one deleted through this API is not found."""
     try:
-        return await registry.versions.get(version_name(name, number))
+        version = await registry.versions.get(version_name(name, number))
     except NotFound:
+        version = None
+    if version is None or deleted(version):
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Model Version (name={name}, version={number}) not found",
-                          reason="VERSION_NOT_FOUND", model=name, version=number) from None  # fmt: skip
+                          reason="VERSION_NOT_FOUND", model=name, version=number)  # fmt: skip
+    return version
+
+
+def deleted(version: ModelVersion) -> bool:
+    """Archived by a delete through this API (not by a plain archive or by retention)."""
+    return version.status == VersionStatus.ARCHIVED and version.status_reason.startswith(DELETED)
+
+
+def _shown(filter_text: str) -> str:
+    """`filter_text` less the versions deleted through this API."""
+    return f"({filter_text}) AND {NOT_DELETED}" if filter_text else NOT_DELETED
 
 
 async def _answer(registry: Registry, version: ModelVersion) -> JSON:
@@ -283,7 +323,7 @@ async def search_model_versions(registry: Registry, call: Call) -> JSON:
     size = _page_size(p, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX)
     page = await registry.versions.list_versions(
         "models/-", page_size=size, page_token=p.text("page_token"),
-        filter_text=to_filter(p.text("filter"), "model_versions"),
+        filter_text=_shown(to_filter(p.text("filter"), "model_versions")),
         order_by=to_order_by(p.strings("order_by"), "model_versions"), show_archived=True, summary_only=False,
     )  # fmt: skip
     found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in page.versions]
@@ -300,11 +340,14 @@ async def update_model_version(registry: Registry, call: Call) -> JSON:
 
 
 async def delete_model_version(registry: Registry, call: Call) -> JSON:
-    """studbook never forgets a registered version: MLflow's delete archives it (stage Archived)."""
+    """studbook never forgets a registered version: MLflow's delete archives it, with a status
+    reason that says it was deleted here and by whom; from then on this API answers as MLflow
+    does after a delete (not found, left out of searches) while studbook keeps the version."""
     p = call.params
     name, number = p.text("name", required=True), p.version()
     await _version(registry, name, number)
-    await registry.versions.archive(version_name(name, number), "", call.caller)
+    reason = f"{DELETED} by {call.caller.actor}"
+    await registry.versions.archive(version_name(name, number), "", call.caller, reason=reason)
     return {}
 
 

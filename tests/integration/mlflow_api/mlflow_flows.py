@@ -90,7 +90,8 @@ def models_and_versions() -> None:
     refused(lambda: client.rename_registered_model(name, unique()), "BAD_REQUEST")
 
     client.delete_model_version(name, "1")
-    assert client.get_model_version(name, "1").current_stage == "Archived"
+    refused(lambda: client.get_model_version(name, "1"), "RESOURCE_DOES_NOT_EXIST")
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["5", "4", "3", "2"]
     client.delete_registered_model(name)
     refused(lambda: client.get_registered_model(name), "RESOURCE_DOES_NOT_EXIST")
 

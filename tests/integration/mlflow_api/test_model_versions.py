@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from conftest import Daemon
+from studbook.client.clients import Client
+from studbook.v1 import resources_pb2
 from support.mlflow_http import MlflowHttp
 
 
@@ -47,11 +50,37 @@ def test_update_and_tags(api: MlflowHttp, model_id: str) -> None:
     assert got["description"] == "retrained"
 
 
-def test_delete_archives_the_version(api: MlflowHttp, model_id: str) -> None:
-    new_model(api, model_id, 2)
+def test_a_deleted_version_is_gone_for_mlflow_and_kept_archived_by_studbook(
+    mlflow_daemon: tuple[Daemon, MlflowHttp], model_id: str
+) -> None:
+    daemon, api = mlflow_daemon
+    new_model(api, model_id, 3)
+    api.ok("POST", "model-versions/transition-stage", name=model_id, version="2", stage="Archived")
+
     assert api.ok("DELETE", "model-versions/delete", name=model_id, version="1") == {}
-    got = api.ok("GET", "model-versions/get", name=model_id, version="1")["model_version"]
-    assert got["current_stage"] == "Archived"
+
+    # As MLflow answers after a delete: not found, and left out of searches and latest versions.
+    gone = api.get("model-versions/get", name=model_id, version="1")
+    assert gone.status == 404 and gone.error_code == "RESOURCE_DOES_NOT_EXIST"
+    again = api.delete("model-versions/delete", name=model_id, version="1")
+    assert again.status == 404 and again.error_code == "RESOURCE_DOES_NOT_EXIST"
+    tagged = api.post("model-versions/set-tag", name=model_id, version="1", key="k", value="v")
+    assert tagged.error_code == "RESOURCE_DOES_NOT_EXIST"
+    found = api.ok("GET", "model-versions/search", filter=f"name = '{model_id}'")["model_versions"]
+    assert [(v["version"], v["current_stage"]) for v in found] == [("3", "None"), ("2", "Archived")]
+    every = api.ok("GET", "model-versions/search", max_results=200_000).get("model_versions", [])
+    assert (model_id, "1") not in {(v["name"], v["version"]) for v in every}
+    latest = api.ok("GET", "registered-models/get-latest-versions", name=model_id, stages=["Archived"])
+    assert [v["version"] for v in latest["model_versions"]] == ["2"]
+
+    # studbook keeps it, archived, saying who deleted it and where; so does the audit trail.
+    with Client(daemon.address) as client:
+        kept = client.get_version(f"{model_id}@1")
+        archive = [r.event for r in client.export_audit_trail()
+                   if r.event.subject == kept.name and r.event.type == "version.archived"]  # fmt: skip
+    assert kept.status == resources_pb2.VERSION_STATUS_ARCHIVED
+    assert kept.status_reason == "deleted through the MLflow API by mlflow-admin"
+    assert [e.actor for e in archive] == ["mlflow-admin"]
 
 
 def test_unknown_version_is_resource_does_not_exist(api: MlflowHttp, model_id: str) -> None:

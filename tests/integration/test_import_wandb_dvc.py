@@ -154,6 +154,29 @@ def test_a_hostile_or_stale_manifest_is_refused_and_nothing_registered(
     assert client.list_models(filter=f'name = "{model}"').models == []
 
 
+def test_a_dry_run_says_what_would_be_imported_and_changes_nothing(
+    run: Callable[..., Result], client: Client, tmp_path: Path
+) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    folder = run_folder(tmp_path, run_id)
+    model = f"wandb-{run_id}"
+
+    planned = run("import", "wandb", str(folder), "--dry-run", "--json")
+    text = run("import", "wandb", str(folder), "--dry-run")
+    assert client.list_models(filter=f'name = "{model}"').models == []
+    assert run("import", "wandb", str(folder)).code == 0
+    after = run("import", "wandb", str(folder), "--dry-run", "--json")
+
+    assert planned.code == text.code == 0, planned.err
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert planned.json()["would_import"] == [{"source": folder.name, "model": model, "files": len(files),
+                                               "size": sum(p.stat().st_size for p in files)}]  # fmt: skip
+    assert f"{folder.name}: would import into {model} ({len(files)} files" in text.out
+    assert "nothing was changed" in text.out
+    assert after.json()["would_import"] == []
+    assert after.json()["unchanged"] == [{"source": folder.name, "version": f"models/{model}/versions/1"}]
+
+
 def test_a_summary_that_is_not_json_is_refused_with_its_reason(run: Callable[..., Result], tmp_path: Path) -> None:
     folder = run_folder(tmp_path)
     (folder / "files" / "wandb-summary.json").write_text('{"loss": 0.1')

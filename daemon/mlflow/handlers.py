@@ -19,7 +19,8 @@ from studbook.daemon.domain.names import model_name, version_name
 from studbook.daemon.mlflow import shapes
 from studbook.daemon.mlflow.errors import MlflowError, invalid
 from studbook.daemon.mlflow.params import Params
-from studbook.daemon.mlflow.search import to_filter, to_order_by
+from studbook.daemon.mlflow.paging import refined_page
+from studbook.daemon.mlflow.search import Refinement, translate, to_order_by
 from studbook.daemon.mlflow.sources import reachable_files
 from studbook.daemon.mlflow.stages import ARCHIVED, HELD, NONE, STAGES, canonical, mlflow_stage, studbook_stage
 
@@ -89,13 +90,28 @@ async def get_registered_model(registry: Registry, call: Call) -> JSON:
 async def search_registered_models(registry: Registry, call: Call) -> JSON:
     p = call.params
     size = _page_size(p, MODELS_PAGE_DEFAULT, MODELS_PAGE_MAX)
-    page = await registry.models.list_models(
-        page_size=size, page_token=p.text("page_token"),
-        filter_text=to_filter(p.text("filter"), "registered_models"),
-        order_by=to_order_by(p.strings("order_by"), "registered_models"), show_archived=True,
-    )  # fmt: skip
-    found = [shapes.registered_model(m, await latest_versions(registry, m, [])) for m in page.models]
-    return _page({"registered_models": found}, page.next_page_token)
+    translation = translate(p.text("filter"), "registered_models")
+    order_by = to_order_by(p.strings("order_by"), "registered_models")
+
+    async def fetch(page_size: int, token: str) -> tuple[list[Model], str]:
+        page = await registry.models.list_models(page_size=page_size, page_token=token, filter_text=translation.filter,
+                                                 order_by=order_by, show_archived=True)  # fmt: skip
+        return page.models, page.next_page_token
+
+    def keep(model: Model) -> bool:
+        return all(r.matches(_model_value(model, r)) for r in translation.refinements)
+
+    if translation.refinements:
+        models, token = await refined_page(fetch, keep, size, p.text("page_token"))
+    else:
+        models, token = await fetch(size, p.text("page_token"))
+    found = [shapes.registered_model(m, await latest_versions(registry, m, [])) for m in models]
+    return _page({"registered_models": found}, token)
+
+
+def _model_value(model: Model, refinement: Refinement) -> str | None:
+    """The model's value of the attribute an MLflow filter names (None: no such tag)."""
+    return model.tags.get(refinement.key) if refinement.attribute == "tags" else model.name
 
 
 async def update_registered_model(registry: Registry, call: Call) -> JSON:
@@ -321,13 +337,37 @@ async def get_model_version(registry: Registry, call: Call) -> JSON:
 async def search_model_versions(registry: Registry, call: Call) -> JSON:
     p = call.params
     size = _page_size(p, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX)
-    page = await registry.versions.list_versions(
-        "models/-", page_size=size, page_token=p.text("page_token"),
-        filter_text=_shown(to_filter(p.text("filter"), "model_versions")),
-        order_by=to_order_by(p.strings("order_by"), "model_versions"), show_archived=True, summary_only=False,
-    )  # fmt: skip
-    found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in page.versions]
-    return _page({"model_versions": found}, page.next_page_token)
+    translation = translate(p.text("filter"), "model_versions")
+    filter_text = _shown(translation.filter)
+    order_by = to_order_by(p.strings("order_by"), "model_versions")
+
+    async def fetch(page_size: int, token: str) -> tuple[list[ModelVersion], str]:
+        page = await registry.versions.list_versions(
+            "models/-", page_size=page_size, page_token=token, filter_text=filter_text, order_by=order_by,
+            show_archived=True, summary_only=False,
+        )  # fmt: skip
+        return page.versions, page.next_page_token
+
+    def keep(version: ModelVersion) -> bool:
+        return all(r.matches(_version_value(version, r)) for r in translation.refinements)
+
+    if translation.refinements:
+        versions, token = await refined_page(fetch, keep, size, p.text("page_token"))
+    else:
+        versions, token = await fetch(size, p.text("page_token"))
+    found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in versions]
+    return _page({"model_versions": found}, token)
+
+
+def _version_value(version: ModelVersion, refinement: Refinement) -> str | None:
+    """The version's value of the attribute an MLflow filter names, as translate() maps it."""
+    if refinement.attribute == "tags":
+        return version.tags.get(refinement.key)
+    if refinement.attribute == "run_id":
+        return version.run.run_id if version.run is not None else ""
+    if refinement.attribute == "source_path":
+        return version.created_from
+    return version.model
 
 
 async def update_model_version(registry: Registry, call: Call) -> JSON:

@@ -122,3 +122,47 @@ def test_search_filters_and_pages(api: MlflowHttp, model_id: str) -> None:
         if not token:
             break
     assert pages == [["1", "2"], ["3", "4"], ["5"]]
+
+
+def test_like_and_ilike_match_as_sql_does_on_every_field_and_page(api: MlflowHttp, model_id: str) -> None:
+    api.ok("POST", "registered-models/create", name=model_id)
+    runs = ["a_c", "abc", "aXc", "ABC", "abbc", "ac"]
+    for n, run_id in enumerate(runs, 1):
+        api.ok("POST", "model-versions/create", name=model_id, source=f"s3://Bucket/{model_id}/{n}", run_id=run_id,
+               tags=[{"key": "team", "value": f"Risk-{run_id}"}])  # fmt: skip
+
+    def search(condition: str, **extra: object) -> list[str]:
+        query = {"filter": f"name = '{model_id}' AND {condition}", "order_by": ["version_number ASC"], **extra}
+        return [v["run_id"] for v in api.ok("GET", "model-versions/search", **query).get("model_versions", [])]
+
+    # `_` is any one character, `%` any run, as in SQL; LIKE minds case, ILIKE does not.
+    assert search("run_id LIKE 'a_c'") == ["a_c", "abc", "aXc"]
+    assert search("run_id ILIKE 'a_c'") == ["a_c", "abc", "aXc", "ABC"]
+    assert search("run_id LIKE 'a%c'") == ["a_c", "abc", "aXc", "abbc", "ac"]
+    assert search("tags.team ILIKE 'risk-a_c'") == ["a_c", "abc", "aXc", "ABC"]
+    assert search("tags.team ILIKE 'RISK-%'") == runs
+    assert search("source_path ILIKE 's3://bucket/%/_'") == runs
+    assert search(f"name ILIKE '{model_id.upper()[:-1]}_'") == runs
+
+    # Pages of a refined search hold max_results matches each and together every match once.
+    pages, token = [], ""
+    while True:
+        page = api.ok("GET", "model-versions/search", filter=f"name = '{model_id}' AND run_id ILIKE 'a_c'",
+                      order_by=["version_number ASC"], max_results=1, **({"page_token": token} if token else {}))  # fmt: skip
+        pages.append([v["run_id"] for v in page.get("model_versions", [])])
+        token = page.get("next_page_token", "")
+        if not token:
+            break
+    assert [run for page in pages for run in page] == ["a_c", "abc", "aXc", "ABC"]
+    assert all(len(page) == 1 for page in pages[:4])
+    forged = api.get("model-versions/search", filter="run_id LIKE 'a_c'", page_token="r1.not-base64!")
+    assert forged.status == 400 and forged.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_registered_models_are_found_by_ilike_on_tags(api: MlflowHttp, model_id: str) -> None:
+    for suffix, team in (("a", "Fraud-Core"), ("b", "fraud_ops"), ("c", "payments")):
+        api.ok("POST", "registered-models/create", name=f"{model_id}-{suffix}", tags=[{"key": "team", "value": team}])
+
+    found = api.ok("GET", "registered-models/search", filter=f"name LIKE '{model_id}-_' AND tags.team ILIKE 'FRAUD_%'")
+
+    assert [m["name"] for m in found["registered_models"]] == [f"{model_id}-a", f"{model_id}-b"]

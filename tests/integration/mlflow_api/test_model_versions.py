@@ -82,6 +82,12 @@ def test_a_deleted_version_is_gone_for_mlflow_and_kept_archived_by_studbook(
     assert kept.status_reason == "deleted through the MLflow API by mlflow-admin"
     assert [e.actor for e in archive] == ["mlflow-admin"]
 
+    # Restored through studbook, MLflow's clients see it again.
+    with Client(daemon.address) as client:
+        client.restore_version(kept.name)
+    back = api.ok("GET", "model-versions/get", name=model_id, version="1")["model_version"]
+    assert back["current_stage"] == "None"
+
 
 def test_unknown_version_is_resource_does_not_exist(api: MlflowHttp, model_id: str) -> None:
     new_model(api, model_id, 1)

@@ -18,9 +18,9 @@ from studbook.daemon.domain.model import Model, ModelVersion, Promotion, Promoti
 from studbook.daemon.domain.names import model_name, version_name
 from studbook.daemon.mlflow import shapes
 from studbook.daemon.mlflow.errors import MlflowError, invalid
-from studbook.daemon.mlflow.params import Params
 from studbook.daemon.mlflow.paging import refined_page
-from studbook.daemon.mlflow.search import Refinement, translate, to_order_by
+from studbook.daemon.mlflow.params import Params
+from studbook.daemon.mlflow.search import Refinement, to_order_by, translate
 from studbook.daemon.mlflow.sources import reachable_files
 from studbook.daemon.mlflow.stages import ARCHIVED, HELD, NONE, STAGES, canonical, mlflow_stage, studbook_stage
 

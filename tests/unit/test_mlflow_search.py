@@ -11,8 +11,16 @@ from studbook.daemon.domain.fields import MODEL_FIELDS, VERSION_FIELDS
 from studbook.daemon.domain.filter import Comparison, Expr, Has, Pattern, Text, parse_filter
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.mlflow.errors import MlflowError
-from studbook.daemon.mlflow.search import (ATTRIBUTES, Clause, Refinement, Translation, like, parse, to_order_by,
-                                           translate)
+from studbook.daemon.mlflow.search import (
+    ATTRIBUTES,
+    Clause,
+    Refinement,
+    Translation,
+    like,
+    parse,
+    to_order_by,
+    translate,
+)
 
 FIELDS = {"registered_models": MODEL_FIELDS, "model_versions": VERSION_FIELDS}
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=20)
@@ -109,7 +117,11 @@ def test_translations(resource: str, mlflow: str, studbook: str) -> None:
     [
         ("run_id LIKE 'a_c'", 'run_id = "a*c"', Refinement("run_id", "", "a_c", False)),
         ("tags.t ILIKE 'Fraud%'", 'tags.t:"Fraud"', Refinement("tags", "t", "Fraud%", True)),
-        ("source_path ILIKE 's3://B/%/m_'", 'created_from:"s3://B/*/m"', Refinement("source_path", "", "s3://B/%/m_", True)),
+        (
+            "source_path ILIKE 's3://B/%/m_'",
+            'created_from:"s3://B/*/m"',
+            Refinement("source_path", "", "s3://B/%/m_", True),
+        ),
         ("name ILIKE 'Fr_ud%'", 'model = "fr*ud*"', Refinement("name", "", "Fr_ud%", True)),
         ("tags.t ILIKE '_'", 'tags.t:""', Refinement("tags", "t", "_", True)),
     ],

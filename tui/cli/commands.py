@@ -623,6 +623,10 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
     cancel.add_argument("--reason", required=True)
 
+    unarchive = command("unarchive", cmd_unarchive, "make an archived version ready again (archived by hand, by "
+                        "retention, or deleted through the MLflow API); maintainer")  # fmt: skip
+    unarchive.add_argument("version", type=exact_version_ref, help="MODEL@NUMBER")
+
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
     rollback.add_argument("stage")
@@ -1395,6 +1399,14 @@ def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
 
     promotion = ctx.client.cancel_promotion(args.promotion, reason=args.reason)
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_unarchive(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    version = ctx.client.restore_version(args.version)
+    ctx.emit(version, lambda: views.version_details(version, ctx.paint))
     return EXIT_OK
 
 

@@ -156,8 +156,10 @@ def registered_model_document(model: resources_pb2.Model, versions: list[dict[st
         "creation_timestamp": _ms(model.create_time),
         "last_updated_timestamp": _ms(model.update_time),
         "description": cut.fit("description", model.description, DESCRIPTION_MAX),
-        "tags": [{"key": k, "value": v}
-                 for k, v in sorted(cut.fit_all("tags", dict(model.tags), REGISTRY_TAG_VALUE_MAX).items())],
+        "tags": [
+            {"key": k, "value": v}
+            for k, v in sorted(cut.fit_all("tags", dict(model.tags), REGISTRY_TAG_VALUE_MAX).items())
+        ],
         "aliases": aliases,
         "versions": versions,
     }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import Daemon
 from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
+from support.cli import runner
 from support.mlflow_http import MlflowHttp
 
 
@@ -51,7 +53,7 @@ def test_update_and_tags(api: MlflowHttp, model_id: str) -> None:
 
 
 def test_a_deleted_version_is_gone_for_mlflow_and_kept_archived_by_studbook(
-    mlflow_daemon: tuple[Daemon, MlflowHttp], model_id: str
+    mlflow_daemon: tuple[Daemon, MlflowHttp], model_id: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     daemon, api = mlflow_daemon
     new_model(api, model_id, 3)
@@ -83,8 +85,10 @@ def test_a_deleted_version_is_gone_for_mlflow_and_kept_archived_by_studbook(
     assert [e.actor for e in archive] == ["mlflow-admin"]
 
     # Restored through studbook, MLflow's clients see it again.
-    with Client(daemon.address) as client:
-        client.restore_version(kept.name)
+    restored = runner(daemon.address, capsys)("unarchive", f"{model_id}@1")
+    assert restored.code == 0, restored.err
+    again_restored = runner(daemon.address, capsys)("unarchive", f"{model_id}@1")
+    assert again_restored.code != 0 and "VERSION_NOT_ARCHIVED" in again_restored.err
     back = api.ok("GET", "model-versions/get", name=model_id, version="1")["model_version"]
     assert back["current_stage"] == "None"
 

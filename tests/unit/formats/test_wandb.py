@@ -120,8 +120,10 @@ def test_an_artifact_folder_whose_manifest_matches_its_files_is_read(tmp_path: P
         ({"sub/../../x": {"digest": "x", "size": 1}}, "PATH_OUTSIDE"),
         ({"missing.bin": {"digest": "x", "size": 1}}, "MISSING_FILE"),
         ({"model.safetensors": {"digest": WEIGHTS_DIGEST, "size": 17}}, "SIZE_MISMATCH"),
-        ({"model.safetensors": {"digest": base64.b64encode(hashlib.md5(b"other").digest()).decode(), "size": 16}},
-         "DIGEST_MISMATCH"),
+        (
+            {"model.safetensors": {"digest": base64.b64encode(hashlib.md5(b"other").digest()).decode(), "size": 16}},
+            "DIGEST_MISMATCH",
+        ),
         ({"model.safetensors": {"digest": "not base64 md5", "size": 16}}, "BAD_WANDB_MANIFEST"),
         ({"model.safetensors": {"digest": "abc=", "size": 16}}, "BAD_WANDB_MANIFEST"),
         ([], "BAD_WANDB_MANIFEST"),
@@ -205,8 +207,14 @@ def test_any_json_reads_as_metrics_or_a_format_error(tmp_path_factory: pytest.Te
     try:
         info = inspect_folder(root, files)
     except FormatError as err:
-        assert err.reason in ("BAD_WANDB_MANIFEST", "PATH_OUTSIDE", "MISSING_FILE", "SIZE_MISMATCH", "BAD_JSON",
-                              "DIGEST_MISMATCH")
+        assert err.reason in (
+            "BAD_WANDB_MANIFEST",
+            "PATH_OUTSIDE",
+            "MISSING_FILE",
+            "SIZE_MISMATCH",
+            "BAD_JSON",
+            "DIGEST_MISMATCH",
+        )
         return
     for metric in info.metrics:
         assert isinstance(metric.value, float)

@@ -326,6 +326,15 @@ async def create_model_version(registry: Registry, call: Call) -> JSON:
     if files is None:
         draft.storage_uri = source  # somewhere studbook cannot read: recorded, not kept
     registered = await registry.versions.register(Registration(draft=draft, caller=call.caller, uploaded=files or []))
+    if not registered.created and deleted(registered.version):
+        # studbook registers the same files once per model; they are a version deleted here.
+        number = registered.version.number
+        raise MlflowError(
+            "RESOURCE_ALREADY_EXISTS",
+            f"these files are version {number} of {name!r}, deleted through the MLflow API; studbook keeps one "
+            f"version per content, so bring that one back with `studbook unarchive {name}@{number}`",
+            reason="VERSION_DELETED", model=name, version=number,
+        )  # fmt: skip
     return await _answer(registry, registered.version)
 
 

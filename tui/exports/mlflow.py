@@ -219,6 +219,11 @@ def run_document(
                                             "timestamp": _ms(metric.time) if metric.HasField("time") else created,
                                             "step": metric.step if metric.HasField("step") else 0})  # fmt: skip
     tags = {"mlflow.runName": names.short_version(version.name), f"{OWN}version": version.name}
+    # MLflow has no split: a metric with one is logged as `split/key`, and this tag says which
+    # keys are such, so that studbook's importer gives them their split back.
+    splits = {f"{m.split}/{m.key}": [m.split, m.key] for m in series if m.split}
+    if splits:
+        tags[f"{OWN}metric_splits"] = json.dumps(splits, sort_keys=True, separators=(",", ":"))
     if version.created_by:
         tags["mlflow.user"] = version.created_by
     commit = version.training.code_commit or version.run.code_commit

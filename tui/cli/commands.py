@@ -139,7 +139,7 @@ kept, so `token create` shows it once; a token's name is never reused.
 roles (each may do what the ones before it may):
   viewer       read everything; dry-run promotions
   contributor  register versions, create models, edit metadata, log metrics, retry drops
-  maintainer   promote and roll back below production, archive, remove aliases,
+  maintainer   promote and roll back below production, archive and unarchive, remove aliases,
                cancel promotions, ask for production promotions that need approvals
   approver     approve and reject promotions; promote to and roll back production
   admin        manage tokens and webhooks; delete models

@@ -26,12 +26,14 @@ _PREFIX = "r1."
 Fetch = Callable[[int, str], Awaitable[tuple[list[T], str]]]
 
 
-async def refined_page(fetch: Fetch[T], keep: Callable[[T], bool], size: int, token: str) -> tuple[list[T], str]:
-    """Up to `size` kept items from where `token` points, and the token of the next page ("" at the end)."""
+async def refined_page(fetch: Fetch[T], keep: Callable[[T], bool], size: int, token: str, *,
+                       chunk: int = CHUNK) -> tuple[list[T], str]:  # fmt: skip
+    """Up to `size` kept items from where `token` points, and the token of the next page ("" at the end).
+    Every page but the last holds `size`; a token must be used with the same `chunk`."""
     start, seen = _decode(token)
     found: list[T] = []
     while True:
-        items, following = await fetch(CHUNK, start)
+        items, following = await fetch(chunk, start)
         for index in range(seen, len(items)):
             if not keep(items[index]):
                 continue

@@ -552,7 +552,8 @@ class VersionUseCases:
 
         return await self.core.write(lambda tx: self._save(tx, current, change, "version.updated", etag, caller))
 
-    async def archive(self, name: str, etag: str, caller: Caller) -> ModelVersion:
+    async def archive(self, name: str, etag: str, caller: Caller, *, reason: str = "") -> ModelVersion:
+        """Archives a version; `reason`, when given, is kept as its status reason (why it was archived)."""
         ref = parse_version_name(name)
         number = self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
@@ -568,8 +569,28 @@ class VersionUseCases:
                     stages=",".join(held),
                 )
             version.status = VersionStatus.ARCHIVED
+            if reason:
+                version.status_reason = reason
 
         return await self.core.write(lambda tx: self._save(tx, current, change, "version.archived", etag, caller))
+
+    async def restore(self, name: str, etag: str, caller: Caller) -> ModelVersion:
+        """An archived version ready again, its status reason (why it was archived) cleared."""
+        ref = parse_version_name(name)
+        number = self.core.resolve_number(ref)
+        current = await self.core.read_version(ref.model, number)
+
+        def change(version: ModelVersion) -> None:
+            if version.status != VersionStatus.ARCHIVED:
+                raise FailedPrecondition(
+                    f"version {version.number} of {version.model!r} is {version.status.value}, not archived; "
+                    "only an archived version can be restored",
+                    reason="VERSION_NOT_ARCHIVED",
+                    status=version.status.value,
+                )
+            version.status, version.status_reason = VersionStatus.READY, ""
+
+        return await self.core.write(lambda tx: self._save(tx, current, change, "version.restored", etag, caller))
 
     def _save(
         self, tx: Transaction, current: ModelVersion, change: Callable[[ModelVersion], None], event_type: str,

@@ -88,6 +88,7 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.VersionService/ListModelVersions": _V,
     "studbook.v1.VersionService/UpdateModelVersion": _C,
     "studbook.v1.VersionService/ArchiveModelVersion": _M,
+    "studbook.v1.VersionService/RestoreModelVersion": _M,
     "studbook.v1.VersionService/LogMetrics": _C,
     "studbook.v1.VersionService/ListMetrics": _V,
     "studbook.v1.VersionService/DiffModelVersions": _V,

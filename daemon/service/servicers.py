@@ -220,6 +220,12 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         return self._proto(await self.registry.versions.archive(request.name, request.etag, caller_of(context)))
 
     @mapped
+    async def RestoreModelVersion(
+        self, request: registry_pb2.RestoreModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ModelVersion:  # noqa: N802
+        return self._proto(await self.registry.versions.restore(request.name, request.etag, caller_of(context)))
+
+    @mapped
     async def LogMetrics(
         self, request: registry_pb2.LogMetricsRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.LogMetricsResponse:  # noqa: N802

@@ -32,6 +32,7 @@ LEAST_ROLE = {
     "VersionService/ListModelVersions": "viewer",
     "VersionService/UpdateModelVersion": "contributor",
     "VersionService/ArchiveModelVersion": "maintainer",
+    "VersionService/RestoreModelVersion": "maintainer",
     "VersionService/LogMetrics": "contributor",
     "VersionService/ListMetrics": "viewer",
     "VersionService/DiffModelVersions": "viewer",

@@ -139,7 +139,7 @@ kept, so `token create` shows it once; a token's name is never reused.
 roles (each may do what the ones before it may):
   viewer       read everything; dry-run promotions
   contributor  register versions, create models, edit metadata, log metrics, retry drops
-  maintainer   promote and roll back below production, archive, remove aliases,
+  maintainer   promote and roll back below production, archive and unarchive, remove aliases,
                cancel promotions, ask for production promotions that need approvals
   approver     approve and reject promotions; promote to and roll back production
   admin        manage tokens and webhooks; delete and rename models
@@ -628,6 +628,10 @@ def build_parser() -> argparse.ArgumentParser:
     cancel = command("cancel", cmd_cancel, "withdraw a promotion waiting for approval")
     cancel.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
     cancel.add_argument("--reason", required=True)
+
+    unarchive = command("unarchive", cmd_unarchive, "make an archived version ready again (archived by hand, by "
+                        "retention, or deleted through the MLflow API); maintainer")  # fmt: skip
+    unarchive.add_argument("version", type=exact_version_ref, help="MODEL@NUMBER")
 
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
@@ -1409,6 +1413,14 @@ def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
 
     promotion = ctx.client.cancel_promotion(args.promotion, reason=args.reason)
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
+    return EXIT_OK
+
+
+def cmd_unarchive(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    version = ctx.client.restore_version(args.version)
+    ctx.emit(version, lambda: views.version_details(version, ctx.paint))
     return EXIT_OK
 
 

@@ -277,6 +277,11 @@ def archive_version(version: str, *, etag: str = "") -> Call[resources_pb2.Model
     return Call("VersionService", "ArchiveModelVersion", request)
 
 
+def restore_version(version: str, *, etag: str = "") -> Call[resources_pb2.ModelVersion]:
+    request = registry_pb2.RestoreModelVersionRequest(name=names.version_name(version), etag=etag)
+    return Call("VersionService", "RestoreModelVersion", request)
+
+
 def log_metrics(
     version: str, metrics: MetricsArg, *, step: int | None = None, split: str = ""
 ) -> Call[registry_pb2.LogMetricsResponse]:

@@ -159,6 +159,8 @@ class Methods:
     list_versions = rpc(calls.list_versions)
     update_version = rpc(calls.update_version)
     archive_version = rpc(calls.archive_version)
+    restore_version = rpc(calls.restore_version, doc=(
+        '`restore_version("fraud@3")`: an archived version (one deleted through the MLflow API too) ready again.'))  # fmt: skip
     log_metrics = rpc(calls.log_metrics, _logged, doc=(
         'Append observations, e.g. `log_metrics("fraud@3", {"loss": 0.2}, step=100)`; returns how many.'))  # fmt: skip
     list_metrics = rpc(calls.list_metrics, _metrics)

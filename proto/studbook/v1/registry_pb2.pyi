@@ -229,6 +229,14 @@ class ArchiveModelVersionRequest(_message.Message):
     etag: str
     def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
 
+class RestoreModelVersionRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
 class LogMetricsRequest(_message.Message):
     __slots__ = ("name", "metrics")
     NAME_FIELD_NUMBER: _ClassVar[int]

@@ -459,6 +459,11 @@ class VersionServiceStub:
                 request_serializer=studbook_dot_v1_dot_registry__pb2.ArchiveModelVersionRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
                 _registered_method=True)
+        self.RestoreModelVersion = channel.unary_unary(
+                '/studbook.v1.VersionService/RestoreModelVersion',
+                request_serializer=studbook_dot_v1_dot_registry__pb2.RestoreModelVersionRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
+                _registered_method=True)
         self.LogMetrics = channel.unary_unary(
                 '/studbook.v1.VersionService/LogMetrics',
                 request_serializer=studbook_dot_v1_dot_registry__pb2.LogMetricsRequest.SerializeToString,
@@ -529,6 +534,15 @@ class VersionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RestoreModelVersion(self, request, context):
+        """Restores an archived version (archived by hand, by retention before it is purged, or
+        deleted through the MLflow API): ready again, its status reason cleared. Refused
+        (VERSION_NOT_ARCHIVED) for a version that is not archived.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LogMetrics(self, request, context):
         """Appends metric observations (scalar or per-step) to a version.
         """
@@ -581,6 +595,11 @@ def add_VersionServiceServicer_to_server(servicer, server):
             'ArchiveModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.ArchiveModelVersion,
                     request_deserializer=studbook_dot_v1_dot_registry__pb2.ArchiveModelVersionRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.SerializeToString,
+            ),
+            'RestoreModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreModelVersion,
+                    request_deserializer=studbook_dot_v1_dot_registry__pb2.RestoreModelVersionRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.SerializeToString,
             ),
             'LogMetrics': grpc.unary_unary_rpc_method_handler(
@@ -761,6 +780,33 @@ class VersionService:
             target,
             '/studbook.v1.VersionService/ArchiveModelVersion',
             studbook_dot_v1_dot_registry__pb2.ArchiveModelVersionRequest.SerializeToString,
+            studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.VersionService/RestoreModelVersion',
+            studbook_dot_v1_dot_registry__pb2.RestoreModelVersionRequest.SerializeToString,
             studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
             options,
             channel_credentials,

@@ -89,7 +89,8 @@ def models_and_versions() -> None:
     refused(lambda: client.get_model_version(name, "99"), "RESOURCE_DOES_NOT_EXIST")
 
     client.delete_model_version(name, "1")
-    assert client.get_model_version(name, "1").current_stage == "Archived"
+    refused(lambda: client.get_model_version(name, "1"), "RESOURCE_DOES_NOT_EXIST")
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["5", "4", "3", "2"]
     client.delete_registered_model(name)
     refused(lambda: client.get_registered_model(name), "RESOURCE_DOES_NOT_EXIST")
 
@@ -110,6 +111,12 @@ def registered_model_search() -> None:
     rest = client.search_registered_models(filter_string=f"name LIKE '{prefix}%'", max_results=2,
                                            page_token=first.token)  # fmt: skip
     assert [m.name for m in rest] == [f"{prefix}-3"] and not rest.token
+    # SQL's LIKE and ILIKE: `_` is any one character, ILIKE takes any pattern on tags too.
+    found = client.search_registered_models(filter_string=f"name LIKE '{prefix}-_' AND tags.team ILIKE 'R_SK'")
+    assert [m.name for m in found] == [f"{prefix}-1", f"{prefix}-3"]
+    pages = client.search_registered_models(filter_string=f"name ILIKE '{prefix.upper()}%' AND tags.team ILIKE '_%'",
+                                            max_results=2)  # fmt: skip
+    assert len(pages) == 2 and pages.token
     refused(lambda: client.search_registered_models(filter_string="name = 'a' OR name = 'b'"),
             "INVALID_PARAMETER_VALUE")  # fmt: skip
 

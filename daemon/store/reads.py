@@ -12,8 +12,9 @@ from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.ordering import OrderTerm
+from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.store import production, retention, rows
 from studbook.daemon.store import query as sql
-from studbook.daemon.store import retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.keyed import KeyedSearch, keyed_search
 from studbook.daemon.store.records import DropFileRow, DropRow, KeptScope, Page, StoredBlob
@@ -240,6 +241,20 @@ class CatalogReads:
             )
         ]
 
+    def stage_changes(self, model: str, label: str) -> list[StageChange]:
+        """Every change of one stage or alias, oldest first: what its tenures are built from."""
+        return read_stage_changes(self.query, model, label)
+
+    def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
+                          since: datetime | None = None, until: datetime | None = None,
+                          number: int | None = None, limit: int | None = None) -> list[StoredPoint]:  # fmt: skip
+        return production.points(self.query, model, stage, keys=keys, segment=segment, since=since, until=until,
+                                 number=number, limit=limit)  # fmt: skip
+
+    def evaluation_metrics(self, model: str, numbers: Sequence[int],
+                           keys: Sequence[str] = ()) -> list[tuple[int, str, float]]:  # fmt: skip
+        return production.evaluation_metrics(self.query, model, numbers, keys)
+
     def holders_at(self, model: str, at: datetime) -> dict[str, int]:
         """Who held each stage and alias at `at`: the last change at or before it, if any."""
         return {
@@ -428,6 +443,21 @@ def _stored_blobs(run: Run) -> list[StoredBlob]:
         for sha256, size, known_bad in run(
             "SELECT f.sha256, max(f.size), bool_and(v.status = 'corrupt') FROM files f "
             "JOIN versions v USING (model, number) WHERE v.kept GROUP BY f.sha256 ORDER BY f.sha256"
+        )
+    ]
+
+
+def read_stage_changes(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], model: str, label: str
+) -> list[StageChange]:
+    """One label's whole history in one query, through a reader cursor or inside the write
+    transaction (which attributes production points with it)."""
+    return [
+        rows.stage_change_from_row(r)
+        for r in run(
+            f"SELECT {', '.join(STAGE_HISTORY_COLUMNS)} FROM stage_history WHERE model = ? AND label = ? "
+            "ORDER BY revision",
+            [model, label],
         )
     ]
 

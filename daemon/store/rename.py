@@ -30,6 +30,8 @@ MODEL_TABLES = (
     "stage_holders",
     "stage_history",
     "promotions",
+    "production_points",
+    "production_requests",
 )
 
 

@@ -17,7 +17,7 @@ from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.store import retention, rows
 from studbook.daemon.store.dialect import Dialect
-from studbook.daemon.store.reads import read_version, read_versions
+from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
 from studbook.daemon.store.rows import PROMOTION_COLUMNS
 
@@ -151,6 +151,10 @@ class TransactionWrites:
 
     def insert_stage_change(self, change: StageChange) -> None:
         self.insert("stage_history", rows.stage_change_row(change))
+
+    def stage_changes(self, model: str, label: str) -> list[StageChange]:
+        """One label's history as this transaction sees it, oldest first."""
+        return read_stage_changes(self.execute, model, label)
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""

@@ -19,6 +19,7 @@ from studbook.daemon.app.hooks import HookUseCases, ResourceJson
 from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
+from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.retention import RetentionUseCases
 from studbook.daemon.app.stages import StageUseCases
@@ -105,6 +106,7 @@ class Registry:
                                         claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
+        self.monitors = MonitorUseCases(self.core, self.stages, self.policy)
         self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,
                                            catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)

@@ -13,7 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from studbook.daemon.domain.policy import DriftRule, HolderMetric, Monitor, MonitorRule
+from studbook.daemon.domain.policy import HolderMetric, Monitor, MonitorRule
+
+# What to rank earlier holders by when neither the request nor the monitor says: the first of
+# these any of them has (the models screen's default key metrics).
+DEFAULT_RANK_KEYS = ("auc", "f1", "accuracy", "precision", "recall", "-loss")
 
 
 @dataclass(frozen=True)
@@ -268,3 +272,72 @@ def summary(model: str, stage: str, candidate: Ranked | None, key: str, rollback
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """The rollback candidate of a stage: its earlier holders ranked by `key` ("-key": lower is
+    better), the best of them, and what a plain rollback would bring back instead."""
+
+    model: str
+    stage: str
+    holder: int | None
+    key: str
+    ranking: tuple[Ranked, ...]
+    rollback_brings_back: int | None
+    summary: str
+
+    @property
+    def best(self) -> Ranked | None:
+        return self.ranking[0] if self.ranking else None
+
+
+@dataclass(frozen=True)
+class MonitorStatus:
+    """The stored state of one stage's monitor, as of its last check."""
+
+    model: str
+    stage: str
+    # The version holding the stage at the last check.
+    number: int | None
+    breached: bool
+    # When the breach (or recovery) was recorded and the revision of its drift.* event; None
+    # and 0 while nothing was ever recorded.
+    since: datetime | None
+    revision: int
+    findings: tuple[Finding, ...]
+    candidate: Candidate | None
+    # The rollback auto_rollback performed (its promotion name), or why it did not.
+    auto_rollback: str
+    checked: datetime
+
+
+def candidate_of(model: str, stage: str, holder: int | None, by: HolderMetric, holders: Sequence[EarlierHolder],
+                 rollback_brings_back: int | None) -> Candidate:  # fmt: skip
+    """Ranks `holders` (the holder itself left out) and words the summary line."""
+    ranking = tuple(rank_holders([h for h in holders if h.number != holder], by))
+    key = f"-{by.key}" if by.lower_is_better else by.key
+    best = ranking[0] if ranking else None
+    return Candidate(model, stage, holder, key, ranking, rollback_brings_back,
+                     summary(model, stage, best, by.key, rollback_brings_back, holder))  # fmt: skip
+
+
+def rank_key(monitor: Monitor | None, key_metrics: Sequence[str], asked: str = "") -> HolderMetric | None:
+    """What to rank earlier holders by: `asked` ("auc", "-latency_ms"), else the monitor's
+    rank_by, else its first metric rule's key (lower is better when the rule bounds it from
+    above or watches a rise), else the model's first key metric."""
+    if asked:
+        lower = asked.startswith("-")
+        return HolderMetric(asked[1:] if lower else asked, lower_is_better=lower)
+    if monitor is not None:
+        if monitor.rank_by is not None:
+            return monitor.rank_by
+        if monitor.metrics:
+            rule = monitor.metrics[0]
+            lower = rule.change == "rise" or (not rule.change and rule.op in ("<", "<="))
+            return HolderMetric(rule.key, lower_is_better=lower)
+    if key_metrics:
+        first = key_metrics[0]
+        lower = first.startswith("-")
+        return HolderMetric(first[1:] if lower else first, lower_is_better=lower)
+    return None

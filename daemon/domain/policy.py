@@ -352,7 +352,7 @@ def _monitor(stage: str, table: dict[str, Any], where: str) -> Monitor:
     )
     if not metrics and not drift:
         # A monitor with no rule can never breach: most likely the rules went under a misspelt key.
-        raise _invalid(where, "has no rule: give metrics (e.g. [\"auc >= 0.9\"]) or drift (e.g. [\"psi > 0.2\"])")
+        raise _invalid(where, 'has no rule: give metrics (e.g. ["auc >= 0.9"]) or drift (e.g. ["psi > 0.2"])')
     windows = table.get("windows", 1)
     if not isinstance(windows, int) or isinstance(windows, bool) or not 1 <= windows <= MAX_MONITOR_WINDOWS:
         raise _invalid(f"{where}.windows", f"must be an integer from 1 to {MAX_MONITOR_WINDOWS}")

@@ -72,11 +72,19 @@ M = "[[models]]\npattern = 'a'\n"
         ("[models.monitors.production]\ndrift = ['psi > 1']\nwindows = 0", "models[0].monitors.production.windows"),
         ("[models.monitors.production]\ndrift = ['psi > 1']\nwindows = true", "models[0].monitors.production.windows"),
         ("[models.monitors.production]\ndrift = ['psi > 1']\nsegment = 3", "models[0].monitors.production.segment"),
-        ("[models.monitors.production]\ndrift = ['psi > 1']\nsegment = \"a\\u0007\"", "models[0].monitors.production.segment"),
+        (
+            "[models.monitors.production]\ndrift = ['psi > 1']\nsegment = \"a\\u0007\"",
+            "models[0].monitors.production.segment",
+        ),
         ("[models.monitors.production]\ndrift = ['psi > 1']\nrank_by = ''", "models[0].monitors.production.rank_by"),
-        ("[models.monitors.production]\ndrift = ['psi > 1']\nrank_by = 'auc@test'", "models[0].monitors.production.rank_by"),
-        ("[models.monitors.production]\ndrift = ['psi > 1']\nauto_rollback = 'yes'",
-         "models[0].monitors.production.auto_rollback"),
+        (
+            "[models.monitors.production]\ndrift = ['psi > 1']\nrank_by = 'auc@test'",
+            "models[0].monitors.production.rank_by",
+        ),
+        (
+            "[models.monitors.production]\ndrift = ['psi > 1']\nauto_rollback = 'yes'",
+            "models[0].monitors.production.auto_rollback",
+        ),
         ("[models.monitors.Production]\ndrift = ['psi > 1']", "models[0].monitors.Production"),
         ("stages = ['staging']\n[models.monitors.production]\ndrift = ['psi > 1']", "models[0].monitors.production"),
     ],

@@ -24,9 +24,11 @@ T0 = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
 
 
 def monitor(body: str):
-    return parse_policy(f"[[models]]\npattern = '*'\n[models.monitors.production]\n{body}\n").for_model("m").monitors[
-        "production"
-    ]
+    return (
+        parse_policy(f"[[models]]\npattern = '*'\n[models.monitors.production]\n{body}\n")
+        .for_model("m")
+        .monitors["production"]
+    )
 
 
 def test_a_threshold_counts_the_consecutive_windows_in_breach_from_the_newest():
@@ -172,4 +174,6 @@ def test_the_summary_says_so_when_a_plain_rollback_brings_back_the_candidate():
     assert summary("fraud", "production", candidate, "auc", 11, 12).endswith(
         "`studbook rollback fraud production` brings it back"
     )
-    assert summary("fraud", "production", None, "auc", None, 12) == "production of fraud has no earlier holder to put back"
+    assert (
+        summary("fraud", "production", None, "auc", None, 12) == "production of fraud has no earlier holder to put back"
+    )

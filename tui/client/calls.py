@@ -322,7 +322,12 @@ def promote(
 
 
 def rollback(
-    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False,
+    model: str,
+    stage: str,
+    *,
+    reason: str = "",
+    expected_etag: str = "",
+    validate_only: bool = False,
     to: str | int = "",
 ) -> Call[stages_pb2.Promotion]:
     """`to`: an earlier holder to put back (number or version name); empty: the previous holder."""

@@ -88,11 +88,15 @@ class MonitorUseCases:
         before = tx.monitor_state(model_id, stage)
         findings = []
         if holder is not None:
+            # Only the current tenure's windows count: a version put back starts afresh.
+            tenures = build_tenures(tx.stage_changes(model_id, stage))
+            current = tenures[-1] if tenures and tenures[-1].end is None else None
+            since = current.start if current is not None and current.number == holder else None
             evaluation = _evaluation(tx.get_version(model_id, holder))
             keys = sorted({rule.key for rule in monitor.metrics})
-            metric_windows = tx.production_windows(model_id, stage, holder, monitor.segment, keys, monitor.windows)
-            drift_windows = (tx.input_windows(model_id, stage, holder, monitor.segment, monitor.windows)
-                             if monitor.drift else [])  # fmt: skip
+            last, segment = monitor.windows, monitor.segment
+            metric_windows = tx.production_windows(model_id, stage, holder, segment, keys, last, since)
+            drift_windows = tx.input_windows(model_id, stage, holder, segment, last, since) if monitor.drift else []
             findings = check_rules(monitor, evaluation, metric_windows, drift_windows)
         was_breached = before is not None and before.breached
         verdict = decide(was_breached, before is not None and before.number != holder, findings, monitor.windows)

@@ -21,7 +21,8 @@ from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
-from studbook.daemon.store import retention
+from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.store import production, retention
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
 
@@ -101,9 +102,10 @@ class StoreTransaction(Protocol):
     def put_monitor_state(self, state: MonitorStatus) -> None: ...
 
     def production_windows(self, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
-                           last: int) -> dict[str, list[float]]: ...  # fmt: skip
+                           last: int, since: datetime | None) -> dict[str, list[float]]: ...  # fmt: skip
 
-    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int) -> list[DriftWindow]: ...
+    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int,
+                      since: datetime | None) -> list[DriftWindow]: ...  # fmt: skip
 
     def production_means(self, model: str, stage: str, key: str, segment: str,
                          numbers: Sequence[int]) -> dict[int, float]: ...  # fmt: skip
@@ -153,6 +155,15 @@ class StoreTransaction(Protocol):
     def prune_deliveries(self, hook_id: str, keep: int) -> None: ...
 
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None: ...
+
+    def insert_production_points(
+        self, model: str, stage: str, revision: int, points: Sequence[StoredPoint]
+    ) -> None: ...
+
+    def logged_production_request(self, model: str, request_id: str) -> production.LoggedRequest | None: ...
+
+    def insert_production_request(self, model: str, request_id: str, logged: production.LoggedRequest,
+                                  time: datetime) -> None: ...  # fmt: skip
 
     def put_drop(self, drop: DropRow, files: Sequence[DropFileRow] | None) -> None: ...
 

@@ -43,20 +43,44 @@ def write_state(run: Run, state: MonitorStatus) -> None:
 
 
 def production_windows(run: Run, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
-                       last: int) -> dict[str, list[float]]:  # fmt: skip
-    """Per key, the version's newest `last` windows in `stage` (one value each, newest first)."""
-    return {}
+                       last: int, since: datetime | None) -> dict[str, list[float]]:  # fmt: skip
+    """Per key, the version's newest `last` windows in `stage` from `since` on (its current
+    tenure): one value per distinct window_end (the mean of its points), newest first. One
+    statement for every key, ranked by a window function."""
+    if not keys:
+        return {}
+    bound = " AND window_end >= ?" if since is not None else ""
+    found = run(
+        "SELECT metric, value FROM (SELECT metric, window_end, avg(value) AS value, row_number() OVER "
+        "(PARTITION BY metric ORDER BY window_end DESC) AS place FROM production_points WHERE model = ? AND stage = ? "
+        f"AND number = ? AND segment = ? AND metric IN ({', '.join('?' for _ in keys)}){bound} "
+        "GROUP BY metric, window_end) AS windows WHERE place <= ? ORDER BY metric, place",
+        [model, stage, number, segment, *keys, *([since] if since is not None else []), last],
+    )  # fmt: skip
+    windows: dict[str, list[float]] = {}
+    for key, value in found:
+        windows.setdefault(key, []).append(float(value))
+    return windows
 
 
-def input_windows(run: Run, model: str, stage: str, number: int, segment: str, last: int) -> list[DriftWindow]:
-    """The version's newest `last` input windows in `stage`, newest first."""
+def input_windows(run: Run, model: str, stage: str, number: int, segment: str, last: int,
+                  since: datetime | None) -> list[DriftWindow]:  # fmt: skip
+    """The version's newest `last` input windows in `stage` from `since` on, newest first."""
     return []
 
 
 def production_means(run: Run, model: str, stage: str, key: str, segment: str,
                      numbers: Sequence[int]) -> dict[int, float]:  # fmt: skip
-    """Each version's mean figure for `key` over its points in `stage` (its tenures there)."""
-    return {}
+    """Each version's mean figure for `key` over its points in `stage` (so over its tenures
+    there), in one statement for all of them."""
+    if not numbers:
+        return {}
+    found = run(
+        "SELECT number, avg(value) FROM production_points WHERE model = ? AND stage = ? AND metric = ? AND segment = ? "
+        f"AND number IN ({', '.join('?' for _ in numbers)}) GROUP BY number",
+        [model, stage, key, segment, *numbers],
+    )  # fmt: skip
+    return {int(number): float(mean) for number, mean in found}
 
 
 def _row(s: MonitorStatus) -> list[Any]:

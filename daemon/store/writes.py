@@ -16,7 +16,8 @@ from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
-from studbook.daemon.store import monitors, retention, rows
+from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.store import monitors, production, retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
@@ -95,6 +96,8 @@ class TransactionWrites:
             "versions",
             "promotions",
             "monitor_states",
+            "production_points",
+            "production_requests",
         ):
             self.execute(f"DELETE FROM {table} WHERE model = ?", [name])
         self.execute("DELETE FROM lineage_edges WHERE starts_with(source, ?) OR starts_with(target, ?)",
@@ -173,11 +176,12 @@ class TransactionWrites:
         monitors.write_state(self.execute, state)
 
     def production_windows(self, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
-                           last: int) -> dict[str, list[float]]:  # fmt: skip
-        return monitors.production_windows(self.execute, model, stage, number, segment, keys, last)
+                           last: int, since: datetime | None) -> dict[str, list[float]]:  # fmt: skip
+        return monitors.production_windows(self.execute, model, stage, number, segment, keys, last, since)
 
-    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int) -> list[DriftWindow]:
-        return monitors.input_windows(self.execute, model, stage, number, segment, last)
+    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int,
+                      since: datetime | None) -> list[DriftWindow]:  # fmt: skip
+        return monitors.input_windows(self.execute, model, stage, number, segment, last, since)
 
     def production_means(self, model: str, stage: str, key: str, segment: str,
                          numbers: Sequence[int]) -> dict[int, float]:  # fmt: skip
@@ -299,6 +303,17 @@ class TransactionWrites:
         self.execute("DELETE FROM hook_deliveries WHERE hook_id = ? AND attempt_time < (SELECT attempt_time FROM "
                      "hook_deliveries WHERE hook_id = ? ORDER BY attempt_time DESC LIMIT 1 OFFSET ?)",
                      [hook_id, hook_id, keep - 1])  # fmt: skip
+
+    def insert_production_points(self, model: str, stage: str, revision: int, points: Sequence[StoredPoint]) -> None:
+        self.insert_many("production_points", production.point_rows(model, stage, revision, points))
+
+    def logged_production_request(self, model: str, request_id: str) -> production.LoggedRequest | None:
+        """What an earlier log call with this request_id recorded, as this transaction sees it."""
+        return production.logged_request(self.execute, model, request_id)
+
+    def insert_production_request(self, model: str, request_id: str, logged: production.LoggedRequest,
+                                  time: datetime) -> None:  # fmt: skip
+        self.insert("production_requests", production.request_row(model, request_id, logged, time))
 
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
         """Fills in the chain of events written before the chain existed (migration 2)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from studbook.daemon.domain.errors import InvalidArgument
 
@@ -173,3 +174,18 @@ def feature_drift(reference: FeatureStats | None, window: FeatureStats) -> Drift
         cum_a += a
         ks = max(ks, abs(cum_e - cum_a))
     return Drift(window.feature, psi, min(ks, 1.0))
+
+
+@dataclass(frozen=True)
+class InputsLogged:
+    """The payload of a `production.inputs_logged` event: a window in figures, not features."""
+
+    model: str
+    stage: str
+    number: int
+    window_end: datetime
+    segment: str
+    max_psi: float
+    max_ks: float
+    worst: str
+    features: int

@@ -37,7 +37,7 @@ from studbook.daemon.domain.monitors import (
     rank_key,
     worst,
 )
-from studbook.daemon.domain.names import parse_model_name, validate_label
+from studbook.daemon.domain.names import model_name, parse_model_name, validate_label
 from studbook.daemon.domain.policy import HolderMetric, Monitor
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
@@ -141,7 +141,9 @@ class MonitorUseCases:
         reason = (f"auto_rollback: {breach} on v{state.number} of {stage} (drift.detected, revision {state.revision}); "
                   f"putting back v{best}")  # fmt: skip
         try:
-            promotion = await self.stages.rollback(model, stage, reason, checked.etag, MONITORS, to=str(best))
+            promotion = await self.stages.rollback(
+                model_name(model), stage, reason, checked.etag, MONITORS, to=str(best)
+            )
             note = f"{promotion_name(model, promotion.id)}: put back v{best}"
             performed = True
         except RegistryError as refused:

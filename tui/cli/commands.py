@@ -414,9 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
 
-    from studbook.cli import hooks_commands
+    from studbook.cli import hooks_commands, monitor_commands
 
     hooks_commands.add_parsers(command, common)
+    monitor_commands.add_parsers(command)
 
     policy = command("policy", cmd_policy_check, "check a promotion policy file offline, as a daemon would load it")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
@@ -925,13 +926,15 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     policy = _policy_status(client)
     catalog = _unless_unimplemented(client.get_catalog_status)
     hooks = _unless_unimplemented(client.get_hook_status)
+    monitors = _unless_unimplemented(client.list_monitor_states)
     counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
     # and `catalog` are null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
             "catalog": message_dict(catalog) if catalog is not None else None,
             "watch": message_dict(watch) if watch is not None else None,
-            "hooks": message_dict(hooks) if hooks is not None else None}  # fmt: skip
+            "hooks": message_dict(hooks) if hooks is not None else None,
+            "monitors": [message_dict(s) for s in monitors] if monitors is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
@@ -949,6 +952,10 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             from studbook.cli.hooks_text import status_lines
 
             blocks.append(section("Webhooks", status_lines(hooks, ctx.paint), paint=ctx.paint))
+        if monitors:
+            from studbook.cli import monitor_commands
+
+            blocks.append(section("Monitors", monitor_commands.status_lines(monitors, ctx.paint), paint=ctx.paint))
         return "\n\n".join(blocks)
 
     ctx.emit(data, human)

@@ -9,7 +9,16 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from studbook.v1 import events_pb2, production_pb2, production_pb2_grpc, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import (
+    events_pb2,
+    hooks_pb2,
+    hooks_pb2_grpc,
+    production_pb2,
+    production_pb2_grpc,
+    registry_pb2,
+    resources_pb2,
+    stages_pb2,
+)
 from support.rpc import Stubs, register, stubs
 
 POLICY = """
@@ -232,3 +241,27 @@ def test_input_statistics_drifting_for_two_windows_breach_naming_the_feature(cha
     assert finding.observed == pytest.approx(second.drift.max_psi)
     # No earlier holder: nothing to put back.
     assert state.candidate.version == "" and "no earlier holder" in state.candidate.summary
+
+
+def test_a_webhook_on_drift_events_gets_the_findings_and_the_candidate_in_its_body(daemon_factory, policy_file,
+                                                                                  receiver):  # fmt: skip
+    daemon = daemon_factory("--policy", str(policy_file))
+    with daemon.channel() as channel:
+        hooks_pb2_grpc.HookServiceStub(channel).AddHook(hooks_pb2.AddHookRequest(
+            url=receiver.url, events=["drift.*"], name="oncall", secret="a-secret-of-16-chars"))  # fmt: skip
+        api = stubs(channel)
+        release(api, "watch-h", 0.95)
+        observe(channel, "watch-h", 0.96)
+        release(api, "watch-h", 0.95)
+        for value in (0.5, 0.5, 0.5, 0.95, 0.95, 0.95):
+            observe(channel, "watch-h", value)
+        got = receiver.wait_for(lambda r: len(r) == 2)
+
+    detected, cleared = (r.json for r in got)
+    assert (detected["type"], cleared["type"]) == ("drift.detected", "drift.cleared")
+    state = detected["resource"]["monitor_state"]
+    assert state["breached"] and state["findings"][0]["rule"] == "auc >= 0.90"
+    assert state["findings"][0]["windows_in_breach"] == "3"  # int64 is a string in the API's JSON
+    assert state["candidate"]["version"] == "models/watch-h/versions/1"
+    assert "brings it back" in state["candidate"]["summary"]
+    assert cleared["resource"]["monitor_state"].get("breached", False) is False

@@ -113,9 +113,18 @@ class MonitorUseCases:
             candidate = compute_candidate(tx, model_id, stage, holder, monitor, _installed_over(tx, model_id, stage))
             state = replace(state, since=now, candidate=candidate, auto_rollback="")
             checked.roll_back = monitor.auto_rollback
-            if monitor.auto_rollback and (candidate is None or candidate.best is None):
-                state = replace(state, auto_rollback="not performed: no earlier holder to put back")
-                checked.roll_back = False
+            if monitor.auto_rollback:
+                held_back = _put_back_by_monitor(tx.stage_changes(model_id, stage))
+                why = ""
+                if candidate.best is None:
+                    why = "not performed: no earlier holder to put back"
+                elif held_back:
+                    # Rolling back again would flap between versions that both breach: a person decides.
+                    why = (f"not performed: v{holder} was itself put back by auto_rollback; decide with "
+                           f"`studbook candidate {model_id}@{stage}`")  # fmt: skip
+                if why:
+                    state = replace(state, auto_rollback=why)
+                    checked.roll_back = False
         elif verdict.transition is Transition.CLEARED:
             # A clearing keeps what auto_rollback did: it is often the very reason for it.
             state = replace(state, since=now, candidate=None, auto_rollback=note or state.auto_rollback)
@@ -211,6 +220,12 @@ def _note(tx: Transaction, state: MonitorStatus) -> Effects:
     if stored is not None and stored.revision == state.revision:
         tx.put_monitor_state(replace(stored, auto_rollback=state.auto_rollback))
     return Effects()
+
+
+def _put_back_by_monitor(changes: Sequence[StageChange]) -> bool:
+    """Whether the stage's newest change is a rollback auto_rollback made."""
+    newest = max(changes, key=lambda c: c.revision, default=None)
+    return newest is not None and newest.rollback and newest.actor == MONITORS.actor
 
 
 def _evaluation(version: ModelVersion | None) -> dict[str, float]:

@@ -5,6 +5,7 @@ auto_rollback puts the candidate back (or records why not), and input drift brea
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import grpc
@@ -19,7 +20,9 @@ from studbook.v1 import (
     resources_pb2,
     stages_pb2,
 )
+from conftest import start_daemon, stop_daemon
 from support.rpc import Stubs, register, stubs
+from support.waiting import wait_for
 
 POLICY = """
 [[models]]
@@ -192,6 +195,12 @@ def test_auto_rollback_puts_the_candidate_back_with_the_breach_as_its_reason(cha
     assert latest.rollback and latest.actor == "monitors"
     assert "auto_rollback" in latest.reason and "auc drop > 5%" in latest.reason and "v2" in latest.reason
     assert f"revision {detected.revision}" in latest.reason
+    # v1 breaching in turn is not rolled back again: versions that both breach would flap.
+    observe(channel, model, 0.5)
+    (again,) = observe(channel, model, 0.5).changed
+    assert again.breached and again.version == f"models/{model}/versions/1"
+    assert again.auto_rollback.startswith("not performed: v1 was itself put back by auto_rollback")
+    assert holder(api, model) == f"models/{model}/versions/1"
 
 
 def test_a_rollback_gate_refusing_the_candidate_is_recorded_not_raised(channel, policy_file):
@@ -265,3 +274,41 @@ def test_a_webhook_on_drift_events_gets_the_findings_and_the_candidate_in_its_bo
     assert state["candidate"]["version"] == "models/watch-h/versions/1"
     assert "brings it back" in state["candidate"]["summary"]
     assert cleared["resource"]["monitor_state"].get("breached", False) is False
+
+
+def test_on_a_shared_catalog_one_breach_is_recorded_and_acted_on_once(short_dir, policy_file, postgres_catalog):
+    """Two daemons log a breaching series at once: the writers' shared lock lets exactly one of
+    them see the transition, record drift.detected and roll back."""
+    daemons = [start_daemon(short_dir / f"{n}-data", short_dir / f"{n}.sock", "--catalog", postgres_catalog.url,
+                            "--policy", str(policy_file)) for n in ("a", "b")]  # fmt: skip
+    try:
+        channels = [d.channel() for d in daemons]
+        api = stubs(channels[0])
+        model = "auto-shared"
+        release(api, model, 0.95)
+        observe(channels[0], model, 0.95)
+        release(api, model, 0.95)
+        wait_for(lambda: holder(stubs(channels[1]), model).endswith("/2"), "B to see v2 hold production", 30)
+
+        def flood(channel: grpc.Channel) -> None:
+            for _ in range(4):
+                observe(channel, model, 0.5)
+
+        threads = [threading.Thread(target=flood, args=(c,)) for c in channels]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        detected = [e for e in events(api, model, "drift.detected")
+                    if e.monitor_state.version == f"models/{model}/versions/2"]  # fmt: skip
+        rollbacks = [c for c in api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(
+            model=f"models/{model}")).changes if c.rollback]  # fmt: skip
+        assert len(detected) == 1
+        assert [(c.actor, c.version) for c in rollbacks] == [("monitors", f"models/{model}/versions/1")]
+        assert holder(api, model) == f"models/{model}/versions/1"
+        for channel in channels:
+            channel.close()
+    finally:
+        for daemon in daemons:
+            stop_daemon(daemon)

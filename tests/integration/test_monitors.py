@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from conftest import start_daemon, stop_daemon
 from studbook.v1 import (
     events_pb2,
     hooks_pb2,
@@ -20,7 +21,6 @@ from studbook.v1 import (
     resources_pb2,
     stages_pb2,
 )
-from conftest import start_daemon, stop_daemon
 from support.rpc import Stubs, register, stubs
 from support.waiting import wait_for
 

@@ -419,6 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     hooks_commands.add_parsers(command, common)
     monitor_commands.add_parsers(command)
 
+    from studbook.cli import drift_commands
+
+    drift_commands.add_parsers(command, moment)
+
     policy = command("policy", cmd_policy_check, "check a promotion policy file offline, as a daemon would load it")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
     check_help = "check FILE as a daemon would load it (no daemon needed): exit 0 valid, 7 invalid with the reason"
@@ -595,6 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--run-id", default="")
     register.add_argument("--request-id", help="makes a retried registration return the first result")
     register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
+    register.add_argument("--reference-stats", metavar="FILE.json", type=Path,
+                          help="statistics of the training data per feature, the reference of input drift: "
+                               '{"features": [{"feature": "age", "edges": [...], "counts": [...]}, ...]}')  # fmt: skip
     register.add_argument("--dvc", metavar="FILE",
                           help="a dvc.lock or .dvc file: its data dependencies become datasets and data versions")  # fmt: skip
 
@@ -658,6 +665,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     history.add_argument("--until", type=moment, metavar="TIME", help="only changes at or before TIME")
     history.add_argument("--limit", type=int, default=50, help="at most this many changes (0: all)")
+
+    from studbook.cli import production_commands
+
+    production_commands.add_parsers(command, moment)
 
     diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
     diff.add_argument("base", type=version_ref)
@@ -1207,6 +1218,7 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         entry_point="",  # the script that trained the model is not this command
         keep_in_place=args.keep_in_place,
         allow_unsafe=args.allow_unsafe,
+        reference_statistics=_reference_stats(args.reference_stats),
     )
     from studbook.cli.importing import read_dvc_file
 
@@ -1218,6 +1230,19 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
                                                progress=progress.advance)  # fmt: skip
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
     return EXIT_OK
+
+
+def _reference_stats(path: Path | None) -> Any:
+    """The statistics in a --reference-stats file, as the client takes them; None without one."""
+    if path is None:
+        return None
+    from studbook.client import stats
+
+    try:
+        return stats.load(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StudbookError("INVALID_ARGUMENT", "STATISTICS_FILE_INVALID",
+                            f"cannot read the statistics in {path}: {getattr(exc, 'strerror', None) or exc}") from None  # fmt: skip
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context, module: str = "") -> int:

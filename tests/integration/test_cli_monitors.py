@@ -86,3 +86,20 @@ def test_status_says_how_many_stages_are_watched_when_none_is_in_breach(daemon_w
     text = run("status")
 
     assert "Monitors\n  1 stage watched, none in breach" in text.out
+
+
+def test_observe_says_when_its_window_starts_or_ends_a_breach(daemon_with_policy, capsys):
+    run = runner(daemon_with_policy.address, capsys)
+    with daemon_with_policy.channel() as channel:
+        api = stubs(channel)
+        register(api, "obs", metrics=[resources_pb2.Metric(key="auc", value=0.95)], storage_uri="s3://b/1")
+        api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name="models/obs/versions/1",
+                                                                             target="production"))  # fmt: skip
+
+    outs = [run("observe", "obs@production", "--metric", f"auc={value}") for value in (0.5, 0.5, 0.95, 0.95)]
+
+    assert [o.code for o in outs] == [0, 0, 0, 0]
+    assert "drift" not in outs[0].out and "drift" not in outs[2].out
+    assert "drift detected on obs@production v1: auc 0.5 (auc >= 0.90), 2 windows" in outs[1].out
+    assert "production of obs has no earlier holder to put back" in outs[1].out
+    assert "drift cleared on obs@production v1" in outs[3].out

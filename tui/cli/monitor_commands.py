@@ -117,3 +117,22 @@ def status_lines(states: Sequence[production_pb2.MonitorState], paint: Painter) 
         if s.auto_rollback:
             lines.append(f"  auto_rollback: {safe(s.auto_rollback)}")
     return "\n".join(lines)
+
+
+def changed_lines(states: Sequence[production_pb2.MonitorState], paint: Painter) -> str:
+    """What a log call changed, for `studbook observe`: a breach (with the candidate and what
+    auto_rollback did) or a recovery, one block each; "" when nothing changed."""
+    lines = []
+    for s in states:
+        where = f"{safe(s.model.removeprefix('models/'))}@{safe(s.stage)} {_short(s.version)}"
+        if s.breached:
+            found = worst(s)
+            lines.append(f"{paint('drift detected', 'red')} on {where}"
+                         + (f": {finding_text(found)}" if found is not None else ""))  # fmt: skip
+            if s.candidate.summary:
+                lines.append(f"  {safe(s.candidate.summary)}")
+            if s.auto_rollback:
+                lines.append(f"  auto_rollback: {safe(s.auto_rollback)}")
+        else:
+            lines.append(f"{paint('drift cleared', 'green')} on {where}")
+    return "\n".join(lines)

@@ -37,14 +37,12 @@ from studbook.daemon.domain.monitors import (
     rank_key,
     worst,
 )
-from studbook.daemon.domain.names import model_name, parse_model_name, validate_label
+from studbook.daemon.domain.names import METRIC_KEY, model_name, parse_model_name, validate_label
 from studbook.daemon.domain.policy import HolderMetric, Monitor
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 log = logging.getLogger(__name__)
-
-_RANK_KEY = 65  # longest `-key` a GetRollbackCandidate request may name (a metric key is at most 64)
 
 
 @dataclass
@@ -196,9 +194,9 @@ class MonitorUseCases:
     async def candidate(self, model_ref: str, stage: str, key: str) -> Candidate:
         model_id = parse_model_name(model_ref, "model")
         validate_label(stage, "stage")
-        if len(key) > _RANK_KEY or (key and not key.lstrip("-")):
-            raise InvalidArgument(f"key must be a metric key or -key, got {key!r}", reason="INVALID_ARGUMENT",
-                                  field="key")  # fmt: skip
+        if key and not METRIC_KEY.fullmatch(key.removeprefix("-")):
+            raise InvalidArgument(f"key must be a metric key, or -key when lower is better (e.g. -latency_ms), got "
+                                  f"{key[:100]!r}", reason="INVALID_METRIC", field="key")  # fmt: skip
         model = self.core.read_model(model_id)
         if stage not in model.stages:
             raise NotFound(f"{stage!r} is not a stage of {model_id!r}; stages: {', '.join(model.stages)}",

@@ -312,3 +312,27 @@ def test_on_a_shared_catalog_one_breach_is_recorded_and_acted_on_once(short_dir,
     finally:
         for daemon in daemons:
             stop_daemon(daemon)
+
+
+def test_the_candidate_falls_back_to_evaluation_metrics_and_refuses_what_it_cannot_rank(channel):
+    api = stubs(channel)
+    model = "plain-a"  # no monitor: ranked by the model's usual key metric
+    for evaluation in (0.91, 0.97, 0.93):
+        release(api, model, evaluation)
+
+    def ask(**fields: object) -> production_pb2.RollbackCandidate:
+        return production(channel).GetRollbackCandidate(production_pb2.GetRollbackCandidateRequest(
+            model=f"models/{model}", **fields))  # fmt: skip
+
+    found = ask(stage="production")
+    lower_first = ask(stage="production", key="-auc")
+
+    assert [(r.version.rsplit("/", 1)[1], r.basis) for r in found.ranking] == [
+        ("2", production_pb2.CANDIDATE_BASIS_EVALUATION), ("1", production_pb2.CANDIDATE_BASIS_EVALUATION)]  # fmt: skip
+    assert "with evaluation auc 0.97 (no production record)" in found.summary
+    assert lower_first.version == f"models/{model}/versions/1"
+    for fields, code in [({"stage": "production", "key": "-"}, grpc.StatusCode.INVALID_ARGUMENT),
+                         ({"stage": "canary"}, grpc.StatusCode.NOT_FOUND)]:  # fmt: skip
+        with pytest.raises(grpc.RpcError) as raised:
+            ask(**fields)
+        assert raised.value.code() == code

@@ -152,6 +152,7 @@ def test_a_series_degrading_over_three_windows_records_one_breach_naming_the_bes
     detected = events(api, model, "drift.detected")
     assert len(detected) == 1
     assert detected[0].actor == "monitors" and detected[0].revision == state.revision
+    assert detected[0].monitor_state.revision == state.revision
     assert detected[0].monitor_state.candidate.version == f"models/{model}/versions/1"
     listed = production(channel).ListMonitorStates(production_pb2.ListMonitorStatesRequest(breached_only=True))
     assert [(s.model, s.version) for s in listed.states] == [(f"models/{model}", f"models/{model}/versions/3")]

@@ -84,10 +84,12 @@ class MonitorUseCases:
         model = self.core.writer_model(model_id)
         holder = model.stage_holders.get(stage)
         before = tx.monitor_state(model_id, stage)
+        # The stage's history, read once: the holder's tenure, the candidate, the flap guard.
+        changes = tx.stage_changes(model_id, stage)
         findings = []
         if holder is not None:
             # Only the current tenure's windows count: a version put back starts afresh.
-            tenures = build_tenures(tx.stage_changes(model_id, stage))
+            tenures = build_tenures(changes)
             current = tenures[-1] if tenures and tenures[-1].end is None else None
             since = current.start if current is not None and current.number == holder else None
             evaluation = _evaluation(tx.get_version(model_id, holder))
@@ -108,11 +110,11 @@ class MonitorUseCases:
         )  # fmt: skip
         checked = Checked(state, etag=str(model.revision))
         if verdict.transition is Transition.DETECTED:
-            candidate = compute_candidate(tx, model_id, stage, holder, monitor, _installed_over(tx, model_id, stage))
+            candidate = compute_candidate(tx, model_id, stage, holder, monitor, _Installed(changes))
             state = replace(state, since=now, candidate=candidate, auto_rollback="")
             checked.roll_back = monitor.auto_rollback
             if monitor.auto_rollback:
-                held_back = _put_back_by_monitor(tx.stage_changes(model_id, stage))
+                held_back = _put_back_by_monitor(changes)
                 why = ""
                 if candidate.best is None:
                     why = "not performed: no earlier holder to put back"

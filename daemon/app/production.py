@@ -4,15 +4,14 @@ reading each holder's production record back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.monitors import MonitorUseCases
-from studbook.daemon.app.tenures import Holders, Tenure, build_tenures, read_holders
+from studbook.daemon.app.tenures import Holders, Tenure, WriterHolders, read_holders, stage_of
 from studbook.daemon.domain.access import Caller
-from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from studbook.daemon.domain.model import Model
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, validate_label, validate_metric_key
 from studbook.daemon.domain.production import (
     MetricsLogged,
@@ -27,6 +26,8 @@ from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.production import LoggedRequest
 
 MAX_REQUEST_ID = 128
+# Points one record answers with at most (a reply well under the daemon's message size).
+MAX_RECORD_SAMPLES = 500_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class ProductionUseCases:
     def __init__(self, core: Core, monitors: MonitorUseCases | None = None) -> None:
         self.core = core
         self.monitors = monitors
+        # The tenures the writer attributes with, kept between calls (see app.tenures).
+        self.holders = WriterHolders(core)
 
     async def log_metrics(self, call: LogCall) -> MetricsLogged:
         """Records the points, each on the version that held the stage at its window_end, in one
@@ -80,13 +83,13 @@ class ProductionUseCases:
         if len(call.request_id) > MAX_REQUEST_ID:
             raise InvalidArgument(f"request_id is longer than {MAX_REQUEST_ID} characters", reason="VALUE_TOO_LONG",
                                   field="request_id")  # fmt: skip
-        # Checked before the writer so that a malformed batch costs the writer nothing; window
-        # ends are checked against the clock again there (a queued call may wait a little).
-        _stage_of(self.core.read_model(model_id), call.stage)
-        validate_points(call.points, self.core.clock())
+        stage_of(self.core.read_model(model_id), call.stage)
+        # Checked and stamped with the time of the call here, off the writer thread: the
+        # writer's clock only moves on, so a window end accepted now is not in its future.
+        stamped = replace(call, points=validate_points(call.points, self.core.clock()))
 
         def operation(tx: Transaction) -> Effects:
-            return self._log(tx, model_id, call)
+            return self._log(tx, model_id, stamped)
 
         logged: MetricsLogged = await self.core.write(operation)
         if self.monitors is not None:
@@ -99,7 +102,7 @@ class ProductionUseCases:
         and its evaluation metrics: three queries whatever the number of holders and points."""
         model_id = parse_model_name(query.model, "model")
         validate_label(query.stage, "stage")
-        stage = _stage_of(self.core.read_model(model_id), query.stage)
+        stage = stage_of(self.core.read_model(model_id), query.stage)
         for key in query.keys:
             validate_metric_key(key)
         if query.since is not None and query.until is not None and query.until <= query.since:
@@ -115,7 +118,14 @@ class ProductionUseCases:
         core = self.core
         found = await core.read(lambda: core.catalog.production_points(
             model_id, stage, keys=query.keys, segment=query.segment or None, since=query.since, until=query.until,
-            number=number))  # fmt: skip
+            number=number, limit=MAX_RECORD_SAMPLES + 1))  # fmt: skip
+        if len(found) > MAX_RECORD_SAMPLES:
+            raise ResourceExhausted(
+                f"more than {MAX_RECORD_SAMPLES:,} production points match; narrow the record with since and "
+                "until, keys, a segment or a version",
+                reason="TOO_MANY_SAMPLES",
+                limit=MAX_RECORD_SAMPLES,
+            )
         evaluations = await core.read(core.catalog.evaluation_metrics, model_id, numbers, query.keys)
         series: dict[int, dict[tuple[str, str], list[tuple[datetime, float]]]] = {n: {} for n in numbers}
         for p in found:
@@ -149,12 +159,10 @@ class ProductionUseCases:
             if earlier is not None:
                 return Effects(value=MetricsLogged(model_id, earlier.stage, expand_runs(earlier.runs),
                                                    request_id=call.request_id, revision=earlier.revision))  # fmt: skip
-        stage = _stage_of(model, call.stage)
+        stage = stage_of(model, call.stage)
         now = core.clock()
-        points = validate_points(call.points, now)
-        # The stage's whole history in one query; each point's holder by binary search.
-        changes = [c for c in tx.stage_changes(model_id, stage) if not c.is_alias]
-        holders = Holders(build_tenures(changes))
+        points = call.points  # checked and stamped before the writer (see log_metrics)
+        holders = self.holders.of(tx, model, stage)
         numbers = holders.at(p.window_end for p in points if p.window_end is not None)
         missing = [p.window_end for p, n in zip(points, numbers) if n is None and p.window_end is not None]
         if missing:
@@ -180,17 +188,6 @@ class ProductionUseCases:
 def _overlaps(tenure: Tenure, since: datetime | None, until: datetime | None) -> bool:
     """Whether the tenure shares any moment with [since, until)."""
     return (since is None or tenure.end is None or tenure.end > since) and (until is None or tenure.start < until)
-
-
-def _stage_of(model: Model, stage: str) -> str:
-    if stage not in model.stages:
-        raise NotFound(
-            f"{stage!r} is not a stage of {model.name!r}; its stages: {', '.join(model.stages)}",
-            reason="STAGE_NOT_FOUND",
-            model=model.name,
-            stage=stage,
-        )
-    return stage
 
 
 def _no_holder(model_id: str, stage: str, earliest: datetime, holders: Holders, count: int) -> FailedPrecondition:

@@ -106,9 +106,9 @@ def categories(feature: str, counts: Mapping[str, float]) -> FeatureStats:
         raise _invalid(f"feature {feature!r} has {len(counts)} categories: give 1 to {MAX_CATEGORIES}",
                        "INVALID_STATISTICS", feature)  # fmt: skip
     for name in counts:
-        if len(name) > MAX_CATEGORY_NAME:
-            raise _invalid(f"feature {feature!r} has a category name of {len(name)} characters (at most "
-                           f"{MAX_CATEGORY_NAME})", "INVALID_STATISTICS", feature)  # fmt: skip
+        if not 1 <= len(name) <= MAX_CATEGORY_NAME:
+            raise _invalid(f"feature {feature!r} has a category name of {len(name)} characters: name each category "
+                           f"with 1 to {MAX_CATEGORY_NAME}", "INVALID_STATISTICS", feature)  # fmt: skip
     names = tuple(sorted(counts))
     weights = tuple(float(counts[name]) for name in names)
     _check_weights(feature, weights)

@@ -3,9 +3,9 @@ each window from its version's reference, computed set-wise by one statement.
 
 A summary is stored one row per bin: a histogram's bins by position (category ''), a feature's
 categories by name (bin 0). Drift joins a window's bins to its version's reference bins on
-(feature, bin, category), a FULL JOIN so a bin (or category) either side lacks counts as empty,
-then PSI is a sum over the joined rows and the KS-style distance the largest gap between running
-sums, bins in order and categories in code-point order (`domain.drift.feature_drift` is the same
+(feature, bin, category), adds the reference categories the window did not see, so a bin (or
+category) either side lacks counts as empty; then PSI is a sum over the joined rows and the
+KS-style distance the largest gap between running sums, bins in order and categories in code-point order (`domain.drift.feature_drift` is the same
 arithmetic in Python, and the tests hold the two together on both engines).
 """
 
@@ -32,8 +32,8 @@ def reference_rows(model: str, number: int, stats: Sequence[FeatureStats]) -> tu
 
 
 def bin_rows(stats: FeatureStats) -> list[tuple[str, int, str, float]]:
-    """(feature, bin, category, share) of one summary: its weights kept as shares of the whole,
-    so the statement's own normalisation divides by about 1 and cannot underflow."""
+    """(feature, bin, category, share) of one summary: its weights kept as shares of the whole
+    (normalised here, once, rather than by every drift statement that reads them)."""
     if stats.numeric:
         return [(stats.feature, i, "", w) for i, w in enumerate(stats.shares())]
     return [(stats.feature, 0, name, w) for name, w in zip(stats.categories, stats.shares())]
@@ -88,46 +88,42 @@ def window_by_request(execute: Execute, model: str, request_id: str) -> int | No
 def drift_statement(dialect: Dialect) -> str:
     """PSI and the KS-style distance of every feature of the windows whose ids the one list
     parameter gives, against the reference of the version each window was attributed to; the
-    next four parameters are PSI's floor. Rows: (window_id, feature, psi, ks, no_reference)."""
+    next four parameters are PSI's floor. Rows: (window_id, feature, psi, ks, no_reference).
+
+    Shares are stored normalised, so each window bin meets its reference bin by a join against
+    the (small) reference tables: a numeric feature's bins align one to one (the edges are the
+    reference's), and only the reference categories a window did not see are added apart. One
+    window function then runs the cumulative sums, bins in order and categories by code point.
+    """
     order = f"bin, {dialect.text_order('category')}"
     floor = "greatest({}, ?)"
     return f"""
 WITH win AS (
     SELECT id, model, number FROM input_windows WHERE id IN (SELECT unnest(CAST(? AS BIGINT[])))
-), logged AS (
-    SELECT DISTINCT b.window_id, b.feature, win.model, win.number
+), bins AS (
+    SELECT b.window_id, b.feature, b.bin, b.category, b.weight AS p, coalesce(r.weight, 0) AS q,
+           rf.feature IS NOT NULL AS referenced
     FROM input_bins b JOIN win ON b.window_id = win.id
-), matched AS (
-    SELECT l.window_id, l.feature, l.model, l.number
-    FROM logged l JOIN reference_features rf ON rf.model = l.model AND rf.number = l.number AND rf.feature = l.feature
-), actual AS (
-    SELECT b.window_id, b.feature, b.bin, b.category,
-           b.weight / sum(b.weight) OVER (PARTITION BY b.window_id, b.feature) AS share
-    FROM input_bins b JOIN matched m ON b.window_id = m.window_id AND b.feature = m.feature
-), reference AS (
-    SELECT r.model, r.number, r.feature, r.bin, r.category,
-           r.weight / sum(r.weight) OVER (PARTITION BY r.model, r.number, r.feature) AS share
-    FROM reference_bins r WHERE EXISTS (SELECT 1 FROM win WHERE win.model = r.model AND win.number = r.number)
-), expected AS (
-    SELECT m.window_id, r.feature, r.bin, r.category, r.share
-    FROM reference r JOIN matched m ON r.model = m.model AND r.number = m.number AND r.feature = m.feature
-), joined AS (
-    SELECT coalesce(a.window_id, e.window_id) AS window_id, coalesce(a.feature, e.feature) AS feature,
-           coalesce(a.bin, e.bin) AS bin, coalesce(a.category, e.category) AS category,
-           coalesce(a.share, 0) AS p, coalesce(e.share, 0) AS q
-    FROM actual a FULL JOIN expected e ON a.window_id = e.window_id AND a.feature = e.feature
-                                      AND a.bin = e.bin AND a.category = e.category
+    LEFT JOIN reference_features rf ON rf.model = win.model AND rf.number = win.number AND rf.feature = b.feature
+    LEFT JOIN reference_bins r ON r.model = win.model AND r.number = win.number AND r.feature = b.feature
+                              AND r.bin = b.bin AND r.category = b.category
+), unseen AS (
+    SELECT c.window_id, r.feature, r.bin, r.category, 0.0 AS p, r.weight AS q, true AS referenced
+    FROM (SELECT DISTINCT window_id, feature FROM bins WHERE category <> '' AND referenced) c
+    JOIN win ON win.id = c.window_id
+    JOIN reference_bins r ON r.model = win.model AND r.number = win.number AND r.feature = c.feature
+    WHERE NOT EXISTS (SELECT 1 FROM input_bins s WHERE s.window_id = c.window_id AND s.feature = c.feature
+                                                   AND s.category = r.category)
 ), terms AS (
-    SELECT window_id, feature,
+    SELECT window_id, feature, referenced,
            ({floor.format("p")} - {floor.format("q")}) * ln({floor.format("p")} / {floor.format("q")}) AS term,
            sum(p - q) OVER (PARTITION BY window_id, feature ORDER BY {order}
                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS gap
-    FROM joined
+    FROM (SELECT * FROM bins UNION ALL SELECT * FROM unseen) joined
 )
-SELECT window_id, feature, sum(term), max(abs(gap)), false FROM terms GROUP BY window_id, feature
-UNION ALL
-SELECT l.window_id, l.feature, 0.0, 0.0, true FROM logged l
-WHERE NOT EXISTS (SELECT 1 FROM matched m WHERE m.window_id = l.window_id AND m.feature = l.feature)
+SELECT window_id, feature, CASE WHEN bool_or(referenced) THEN sum(term) ELSE 0.0 END,
+       CASE WHEN bool_or(referenced) THEN max(abs(gap)) ELSE 0.0 END, NOT bool_or(referenced)
+FROM terms GROUP BY window_id, feature
 """
 
 

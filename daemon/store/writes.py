@@ -389,7 +389,8 @@ class TransactionWrites:
                                       record_time))  # fmt: skip
         self.insert_many("input_bins", ((window.id, *row) for s in stats for row in drift.bin_rows(s)))
         found = drift.compute_drift(self.execute, self.dialect, [window.id]).get(window.id, {})
-        window.features = [found[s.feature] for s in stats]
+        # In name order (code points), as GetInputDrift and a retried request read them back.
+        window.features = [found[name] for name in sorted(found)]
         self.insert_many("input_drift", ((window.id, d.feature, d.psi, d.ks, d.no_reference) for d in window.features))
         worst = max(window.features, key=lambda d: d.psi, default=None)
         window.max_psi = worst.psi if worst is not None else 0.0

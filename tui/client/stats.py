@@ -69,9 +69,15 @@ def _quantile_edges(finite: Sequence[float], bins: int) -> list[float]:
     return edges
 
 
+# A category is named by 1 to 256 characters: an empty value (a missing one, often) counts as this.
+EMPTY_CATEGORY = "(empty)"
+
+
 def categories(values: Iterable[object]) -> dict[str, dict[str, float]]:
-    """`{"categories": {value: count}}` of `values`, each turned into text."""
-    return {"categories": {str(k): float(v) for k, v in Counter(map(str, values)).items()}}
+    """`{"categories": {value: count}}` of `values`, each turned into text (the empty text
+    counts as EMPTY_CATEGORY)."""
+    counted = Counter(str(v) or EMPTY_CATEGORY for v in values)
+    return {"categories": {k: float(v) for k, v in counted.items()}}
 
 
 def load(path: str | os.PathLike[str]) -> list[production_pb2.FeatureStatistics]:

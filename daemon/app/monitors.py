@@ -129,7 +129,7 @@ class MonitorUseCases:
             # A clearing keeps what auto_rollback did: it is often the very reason for it.
             state = replace(state, since=now, candidate=None, auto_rollback=note or state.auto_rollback)
         if verdict.transition is not Transition.NONE:
-            revision = self.core.event(tx, effects, verdict.transition.value, f"models/{model_id}/monitors/{stage}",
+            revision = self.core.event(tx, effects, verdict.transition.value, f"models/{model_id}/stages/{stage}",
                                        model_id, MONITORS, state)  # fmt: skip
             state = replace(state, revision=revision)
             checked.changed.append(state)

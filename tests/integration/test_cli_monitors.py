@@ -74,7 +74,7 @@ def test_candidate_ranks_the_earlier_holders_and_names_both_commands(daemon_with
     assert "`studbook rollback churn production` brings back v2" in text.out
     # Lower is better: the worse production record leads.
     assert by_evaluation["version"] == "models/churn/versions/2"
-    assert wrong.code != 0 and "MODEL@STAGE" in wrong.err
+    assert wrong.code != 0 and "name a model and a stage, e.g. churn@production" in wrong.err
 
 
 def test_status_says_how_many_stages_are_watched_when_none_is_in_breach(daemon_with_policy, capsys):

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from studbook.cli.output import Painter, fields, format_number, format_time, table
-from studbook.client import names
+from studbook.cli.production_commands import stage_target
 from studbook.client.safe_text import safe
 from studbook.v1 import production_pb2
 
@@ -33,22 +33,11 @@ _BASIS = {
 }
 
 
-def stage_ref(text: str) -> tuple[str, str]:
-    """`model@stage` as (model, stage)."""
-    try:
-        ref = names.parse_ref(text)
-    except names.InvalidName as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-    if ref.version is None or ref.version.isdigit() or ref.version == "latest":
-        raise argparse.ArgumentTypeError(f"expected MODEL@STAGE such as fraud@production, got {text!r}")
-    return ref.model, ref.version
-
-
 def add_parsers(command: Callable[[str, Any, str], argparse.ArgumentParser]) -> None:
     candidate = command("candidate", cmd_candidate, "which earlier holder of a stage to put back, ranked")
     candidate.formatter_class = argparse.RawDescriptionHelpFormatter
     candidate.epilog = EPILOG
-    candidate.add_argument("ref", type=stage_ref, metavar="MODEL@STAGE")
+    candidate.add_argument("ref", type=stage_target, metavar="MODEL@STAGE")
     candidate.add_argument("--key", default="", metavar="KEY",
                            help="rank by this metric, --key=-KEY when lower is better (default: the stage's monitor's)")  # fmt: skip
 
@@ -136,3 +125,14 @@ def changed_lines(states: Sequence[production_pb2.MonitorState], paint: Painter)
         else:
             lines.append(f"{paint('drift cleared', 'green')} on {where}")
     return "\n".join(lines)
+
+
+def event_detail(s: production_pb2.MonitorState, paint: Painter) -> str:
+    """A drift event in `studbook watch`: the holder; on a breach its worst finding and the candidate."""
+    if not s.breached:
+        return _short(s.version)
+    found = worst(s)
+    text = _short(s.version) + (f": {finding_text(found)}" if found is not None else "")
+    if s.candidate.version:
+        text += f"; candidate {_short(s.candidate.version)}"
+    return paint(text, "red")

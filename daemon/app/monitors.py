@@ -73,10 +73,19 @@ class MonitorUseCases:
         monitor = self.policy.current().for_model(model).monitors.get(stage)
         if monitor is None:
             return []
-        checked: Checked = await self.core.write(lambda tx: self._check(tx, model, stage, monitor, ""))
+        try:
+            checked: Checked = await self.core.write(lambda tx: self._check(tx, model, stage, monitor, ""))
+        except RegistryError:
+            # The model went meanwhile, or the catalog refused the write: the logged figures
+            # stand, and the next log call checks again.
+            log.exception("checking the monitor of %s %s failed", model, stage)
+            return []
         changed = list(checked.changed)
         if checked.roll_back:
-            changed = await self._auto_rollback(model, stage, monitor, checked)
+            try:
+                changed = await self._auto_rollback(model, stage, monitor, checked)
+            except RegistryError:
+                log.exception("recording the auto_rollback of %s %s failed", model, stage)
         return changed
 
     def _check(self, tx: Transaction, model_id: str, stage: str, monitor: Monitor, note: str) -> Effects:
@@ -177,11 +186,7 @@ class MonitorUseCases:
         if caller == MONITORS:
             return
         for stage in self.policy.current().for_model(model).monitors:
-            try:
-                await self.check(model, stage)
-            except RegistryError:
-                # The stage change stands; the next log call checks again.
-                log.exception("checking the monitor of %s %s after a stage change failed", model, stage)
+            await self.check(model, stage)
 
     # -- reads ---------------------------------------------------------------------------
 

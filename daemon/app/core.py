@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -17,9 +17,11 @@ from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
 from studbook.daemon.domain.access import Caller, Denial, Token
 from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
+from studbook.daemon.domain.drift import InputsLogged
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.model import Event, Model, ModelRename, ModelVersion, Promotion
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.store.dialect import DUCKDB
@@ -219,7 +221,8 @@ class Core:
 
     def event(
         self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, caller: Caller,
-        payload: Model | ModelVersion | ModelRename | Promotion | Token | Denial | Hook | MetricsLogged | None,
+        payload: Model | ModelVersion | ModelRename | Promotion | Token | Denial | Hook | MetricsLogged | InputsLogged
+        | MonitorStatus | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
         if self.following:
@@ -230,6 +233,9 @@ class Core:
             payload.revision = revision
         elif isinstance(payload, ModelRename):
             payload.model.revision = revision
+        elif isinstance(payload, MonitorStatus):
+            # A monitor's state names the revision of the event that records its breach or recovery.
+            payload = replace(payload, revision=revision)
         event = Event(
             revision=revision,
             time=self.clock(),

@@ -32,6 +32,10 @@ MODEL_TABLES = (
     "promotions",
     "production_points",
     "production_requests",
+    "reference_features",
+    "reference_bins",
+    "input_windows",
+    "monitor_states",
 )
 
 

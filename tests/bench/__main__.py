@@ -17,6 +17,7 @@ from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_
 from tests.bench.admission import bench_admission, print_admission
 from tests.bench.backup import bench_backup, print_backup
 from tests.bench.blobs import bench_blobs, print_blobs
+from tests.bench.drift import bench_drift, print_drift
 from tests.bench.dropins import bench_drop_to_visible
 from tests.bench.gc import bench_gc, print_gc
 from tests.bench.hashing import bench_hashing
@@ -193,6 +194,7 @@ def main() -> int:
         )
         print_webhooks(bench_webhooks(root))
         print_observe(bench_observe(root))
+        print_drift(bench_drift(root))
         ui = bench_tui(root)
         print("\nterminal UI (a real `studbook` on a pseudo-terminal; 100,000 versions in one model)")
         print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")

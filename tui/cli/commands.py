@@ -192,6 +192,14 @@ def model_ref(text: str) -> str:
     return ref.model
 
 
+def version_number(text: str) -> str:
+    """A version number as `7` or `v7`."""
+    digits = text[1:] if text[:1] in ("v", "V") else text
+    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"expected a version number such as 7, got {text!r}")
+    return str(int(digits))
+
+
 def any_ref(text: str) -> names.Ref:
     try:
         return names.parse_ref(text)
@@ -406,9 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
 
-    from studbook.cli import hooks_commands
+    from studbook.cli import hooks_commands, monitor_commands
 
     hooks_commands.add_parsers(command, common)
+    monitor_commands.add_parsers(command)
+
+    from studbook.cli import drift_commands
+
+    drift_commands.add_parsers(command, moment)
 
     policy = command("policy", cmd_policy_check, "check a promotion policy file offline, as a daemon would load it")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
@@ -592,6 +605,9 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--run-id", default="")
     register.add_argument("--request-id", help="makes a retried registration return the first result")
     register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
+    register.add_argument("--reference-stats", metavar="FILE.json", type=Path,
+                          help="statistics of the training data per feature, the reference of input drift: "
+                               '{"features": [{"feature": "age", "edges": [...], "counts": [...]}, ...]}')  # fmt: skip
     register.add_argument("--dvc", metavar="FILE",
                           help="a dvc.lock or .dvc file: its data dependencies become datasets and data versions")  # fmt: skip
 
@@ -636,6 +652,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
     rollback.add_argument("stage")
+    rollback.add_argument("--to", type=version_number, metavar="N",
+                          help="put back this earlier holder instead (e.g. the one `studbook candidate` names)")  # fmt: skip
     rollback.add_argument("--reason", help="why; required unless --dry-run")
     rollback.add_argument(
         "--dry-run",
@@ -929,13 +947,15 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     policy = _policy_status(client)
     catalog = _unless_unimplemented(client.get_catalog_status)
     hooks = _unless_unimplemented(client.get_hook_status)
+    monitors = _unless_unimplemented(client.list_monitor_states)
     counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
     # and `catalog` are null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
             "catalog": message_dict(catalog) if catalog is not None else None,
             "watch": message_dict(watch) if watch is not None else None,
-            "hooks": message_dict(hooks) if hooks is not None else None}  # fmt: skip
+            "hooks": message_dict(hooks) if hooks is not None else None,
+            "monitors": [message_dict(s) for s in monitors] if monitors is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
@@ -953,6 +973,10 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             from studbook.cli.hooks_text import status_lines
 
             blocks.append(section("Webhooks", status_lines(hooks, ctx.paint), paint=ctx.paint))
+        if monitors:
+            from studbook.cli import monitor_commands
+
+            blocks.append(section("Monitors", monitor_commands.status_lines(monitors, ctx.paint), paint=ctx.paint))
         return "\n\n".join(blocks)
 
     ctx.emit(data, human)
@@ -1204,6 +1228,7 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         entry_point="",  # the script that trained the model is not this command
         keep_in_place=args.keep_in_place,
         allow_unsafe=args.allow_unsafe,
+        reference_statistics=_reference_stats(args.reference_stats),
     )
     from studbook.cli.importing import read_dvc_file
 
@@ -1215,6 +1240,19 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
                                                progress=progress.advance)  # fmt: skip
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
     return EXIT_OK
+
+
+def _reference_stats(path: Path | None) -> Any:
+    """The statistics in a --reference-stats file, as the client takes them; None without one."""
+    if path is None:
+        return None
+    from studbook.client import stats
+
+    try:
+        return stats.load(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StudbookError("INVALID_ARGUMENT", "STATISTICS_FILE_INVALID",
+                            f"cannot read the statistics in {path}: {getattr(exc, 'strerror', None) or exc}") from None  # fmt: skip
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context, module: str = "") -> int:
@@ -1433,7 +1471,8 @@ def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
 
     if not args.dry_run and not args.reason:
         return _fail("say why with --reason (or check first with --dry-run)", EXIT_USAGE)
-    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run)
+    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run,
+                                    to=args.to or "")  # fmt: skip
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     return _promotion_exit(promotion)
 

@@ -731,6 +731,10 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         logged = event.production_metrics
         held = ", ".join(short_version(v) for v in logged.versions)
         return f"{logged.count} point{'s' if logged.count != 1 else ''} ({', '.join(logged.keys)}) to {held}"
+    if payload == "monitor_state":  # the holder, and on a breach the worst finding and the candidate
+        from studbook.cli.monitor_commands import event_detail
+
+        return event_detail(event.monitor_state, paint)
     if payload == "version" and event.type == "version.status_changed":
         version = event.version
         return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")

@@ -337,8 +337,15 @@ def promote(
 
 
 def rollback(
-    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
+    model: str,
+    stage: str,
+    *,
+    reason: str = "",
+    expected_etag: str = "",
+    validate_only: bool = False,
+    to: str | int = "",
 ) -> Call[stages_pb2.Promotion]:
+    """`to`: an earlier holder to put back (number or version name); empty: the previous holder."""
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
         model=names.model_name(model),
@@ -346,8 +353,25 @@ def rollback(
         reason=reason,
         expected_etag=expected_etag,
         validate_only=validate_only,
+        version=str(to),
     )
     return Call("StageService", "RollbackStage", request)
+
+
+def list_monitor_states(
+    model: str = "", *, breached_only: bool = False
+) -> Call[production_pb2.ListMonitorStatesResponse]:
+    """The policy's monitors and their states (of one model, when given)."""
+    request = production_pb2.ListMonitorStatesRequest(
+        model=names.model_name(model) if model else "", breached_only=breached_only
+    )
+    return Call("ProductionService", "ListMonitorStates", request, idempotent=True)
+
+
+def rollback_candidate(model: str, stage: str, *, key: str = "") -> Call[production_pb2.RollbackCandidate]:
+    """The earlier holders of `stage` ranked by `key` (`-key`: lower is better; empty: the monitor's)."""
+    request = production_pb2.GetRollbackCandidateRequest(model=names.model_name(model), stage=stage, key=key)
+    return Call("ProductionService", "GetRollbackCandidate", request, idempotent=True)
 
 
 def delete_alias(model: str, alias: str, *, reason: str = "") -> Call[stages_pb2.DeleteAliasResponse]:
@@ -704,6 +728,7 @@ class RegisterOptions(TypedDict, total=False):
     request_id: str | None
     keep_in_place: bool
     allow_unsafe: bool
+    reference_statistics: Any
 
 
 def register_request(
@@ -730,6 +755,7 @@ def register_request(
     entry_point: str | None = None,
     keep_in_place: bool = False,
     allow_unsafe: bool = False,
+    reference_statistics: Any = None,
 ) -> registry_pb2.RegisterModelVersionRequest:
     """The RegisterModelVersion request a training script means, with its provenance filled in.
 
@@ -740,6 +766,8 @@ def register_request(
     captured unless turned off, and so is the running script unless `entry_point` is
     given. Every dataset in `data_versions` is also recorded as a
     dataset the version was trained on, so it shows in the lineage graph.
+    `reference_statistics` (see `studbook.client.stats`) describe the training data per
+    feature: the reference production inputs are compared with.
     """
     # Here, not at the top: reading package metadata is for registering, and every other
     # user of the client (the terminal UI's first frame among them) would pay for it.
@@ -789,4 +817,54 @@ def register_request(
         semver=semver,
         keep_in_place=keep_in_place,
         allow_unsafe=allow_unsafe,
+        reference_statistics=_statistics(reference_statistics) if reference_statistics is not None else [],
     )
+
+
+# ---- ProductionService: input statistics and drift ---------------------------------------
+
+
+def _statistics(given: Any) -> list[production_pb2.FeatureStatistics]:
+    from studbook.client.stats import statistics
+
+    return statistics(given)
+
+
+def log_input_statistics(
+    model: str, stage: str, features: Any, *, window_end: datetime | None = None, segment: str = "",
+    request_id: str | None = None,
+) -> Call[production_pb2.LogInputStatisticsResponse]:  # fmt: skip
+    """One production window's input statistics (see `studbook.client.stats` for the shapes
+    `features` takes), binned like the reference; the answer holds each feature's drift."""
+    request = production_pb2.LogInputStatisticsRequest(
+        model=names.model_name(model), stage=stage, segment=segment, features=_statistics(features),
+        request_id=request_id or new_request_id(),
+    )  # fmt: skip
+    if window_end is not None:
+        request.window_end.CopyFrom(timestamp(window_end))
+    return Call("ProductionService", "LogInputStatistics", request, idempotent=True)
+
+
+def set_reference_statistics(
+    model: str, version: str | int, features: Any
+) -> Call[production_pb2.SetReferenceStatisticsResponse]:
+    """Set the reference statistics of a version registered without them (once)."""
+    request = production_pb2.SetReferenceStatisticsRequest(
+        version=names.version_name(model, version), features=_statistics(features)
+    )
+    return Call("ProductionService", "SetReferenceStatistics", request, idempotent=False)
+
+
+def get_input_drift(
+    model: str, stage: str, *, version: str | int = "", since: datetime | None = None,
+    until: datetime | None = None, segment: str = "", last: int = 0,
+) -> Call[production_pb2.InputDriftReport]:  # fmt: skip
+    """A stage's input windows, newest first, with each feature's PSI and KS-style distance."""
+    request = production_pb2.GetInputDriftRequest(
+        model=names.model_name(model), stage=stage, version=str(version), segment=segment, last_windows=last,
+    )  # fmt: skip
+    if since is not None:
+        request.since.CopyFrom(timestamp(since))
+    if until is not None:
+        request.until.CopyFrom(timestamp(until))
+    return Call("ProductionService", "GetInputDrift", request, idempotent=True)

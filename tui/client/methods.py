@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from studbook.client import calls
 from studbook.client.errors import StudbookError
-from studbook.v1 import access_pb2, hooks_pb2, registry_pb2, resources_pb2
+from studbook.v1 import access_pb2, hooks_pb2, production_pb2, registry_pb2, resources_pb2
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2
@@ -129,6 +129,22 @@ def _names(table: type) -> Iterable[str]:
     return (name for name, value in vars(table).items() if isinstance(value, Rpc))
 
 
+def _states(answer: production_pb2.ListMonitorStatesResponse) -> list[production_pb2.MonitorState]:
+    return list(answer.states)
+
+
+def _drift(answer: production_pb2.LogInputStatisticsResponse) -> production_pb2.WindowDrift:
+    return answer.drift
+
+
+def _feature_count(answer: production_pb2.SetReferenceStatisticsResponse) -> int:
+    return answer.features
+
+
+def _windows(answer: production_pb2.InputDriftReport) -> list[production_pb2.WindowDrift]:
+    return list(answer.windows)
+
+
 class Methods:
     """Every unary RPC of the v1 contract as a method of `Client` and `AsyncClient`."""
 
@@ -173,7 +189,13 @@ class Methods:
     # ---- stages ----
     promote = rpc(calls.promote, doc="Move `version` (e.g. `fraud@7`) into a stage or point an alias at it.")
     rollback = rpc(calls.rollback, doc=(
-        "Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."))  # fmt: skip
+        "Puts back the version the holder of `stage` replaced, or `to`, a named earlier holder; `validate_only` says "
+        "which, and changes nothing."))  # fmt: skip
+    list_monitor_states = rpc(calls.list_monitor_states, _states, doc=(
+        "The policy's monitors: which stages are in breach, since when, on what figures, and the candidate."))  # fmt: skip
+    rollback_candidate = rpc(calls.rollback_candidate, doc=(
+        "The earlier holders of a stage ranked by production record (evaluation where none), the best\n"
+        "first, beside what a plain rollback would bring back."))  # fmt: skip
     delete_alias = rpc(calls.delete_alias, _nothing)
     get_promotion = rpc(calls.get_promotion)
     list_promotions = rpc(calls.list_promotions)
@@ -245,6 +267,15 @@ class Methods:
     replay_hook = rpc(calls.replay_hook, doc=(
         "Deliver a webhook's events again from `from_revision` on; resumes a paused webhook."))  # fmt: skip
     get_hook_status = rpc(calls.get_hook_status, doc="How many webhooks there are, and which are paused.")
+
+    # ---- input drift (logging: writer; reading: any reader) ----
+    log_input_statistics = rpc(calls.log_input_statistics, _drift, doc=(
+        "Log one production window's input statistics for the version holding `stage` at `window_end`\n"
+        "(build them with `studbook.client.stats`); the window's drift from that version's reference."))  # fmt: skip
+    set_reference_statistics = rpc(calls.set_reference_statistics, _feature_count, doc=(
+        "Set the reference statistics of a version registered without them; ALREADY_EXISTS when set."))  # fmt: skip
+    get_input_drift = rpc(calls.get_input_drift, _windows, doc=(
+        "A stage's input windows, newest first (`last` 0: 100), with each feature's PSI and KS distance."))  # fmt: skip
 
 
 # The names of the table's methods, for tests and documentation.

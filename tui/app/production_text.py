@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from google.protobuf import timestamp_pb2
 from studbook.cli.output import format_number
+from studbook.tui import cells
 from studbook.tui.timefmt import HIDDEN, TimeFormat, to_datetime
 from studbook.tui.widgets.production_chart import Line, Mark, ProductionPlot
 from studbook.v1 import production_pb2, resources_pb2, stages_pb2
@@ -160,3 +161,40 @@ def _runs(points: Sequence[tuple[float, float]], bounds: Sequence[float]) -> tup
 def _seconds(stamp: timestamp_pb2.Timestamp) -> float:
     moment = to_datetime(stamp)
     return moment.timestamp() if moment is not None else 0.0
+
+
+# ---- breaches ----
+
+
+def finding_text(finding: production_pb2.MonitorFinding) -> str:
+    """`auc >= 0.90: auc at 0.85 for 3 windows`."""
+    windows = finding.windows_in_breach
+    span = f" for {windows} windows" if windows > 1 else ""
+    return f"{finding.rule}: {finding.subject} at {format_number(finding.observed)}{span}"
+
+
+def breach_lines(states: Iterable[production_pb2.MonitorState], version: str, times: TimeFormat) -> list[str]:
+    """For each stage in breach: what breached and since when, then who would come back and how."""
+    lines = []
+    for state in states:
+        if not state.breached:
+            continue
+        holder = "this version" if state.version == version else cells.number(state.version)
+        found = "; ".join(finding_text(f) for f in state.findings if f.breached) or "no figures recorded"
+        since = times.ago(state.since)
+        lines.append(f"⚠ {state.stage} in breach{f' since {since}' if since else ''} (held by {holder}): {found}")
+        candidate = state.candidate
+        if candidate.version:
+            lines.append(f"  candidate {cells.number(candidate.version)}: {candidate.summary}")
+        elif state.HasField("candidate") or not state.auto_rollback:
+            lines.append("  no earlier holder to put back")
+        if state.auto_rollback:
+            lines.append(f"  auto rollback: {state.auto_rollback}")
+    return lines
+
+
+def candidate_of(states: Iterable[production_pb2.MonitorState]) -> production_pb2.MonitorState | None:
+    """The breach whose candidate one key puts back: production's first, then any other stage's."""
+    found = [s for s in states if s.breached and s.candidate.version]
+    return min(found, key=lambda s: (s.stage != DEFAULT_STAGE, s.stage), default=None)
+

@@ -29,6 +29,7 @@ from studbook.v1 import (
     hooks_pb2,
     lineage_pb2,
     maintenance_pb2,
+    production_pb2,
     registry_pb2,
     resources_pb2,
     retention_pb2,
@@ -322,7 +323,13 @@ def promote(
 
 
 def rollback(
-    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
+    model: str,
+    stage: str,
+    *,
+    reason: str = "",
+    expected_etag: str = "",
+    validate_only: bool = False,
+    version: str = "",
 ) -> Call[stages_pb2.Promotion]:
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
@@ -331,6 +338,7 @@ def rollback(
         reason=reason,
         expected_etag=expected_etag,
         validate_only=validate_only,
+        version=version,
     )
     return Call("StageService", "RollbackStage", request)
 
@@ -386,6 +394,30 @@ def stage_history(
 
 def get_policy_status() -> Call[stages_pb2.PolicyStatus]:
     return Call("StageService", "GetPolicyStatus", stages_pb2.GetPolicyStatusRequest(), idempotent=True)
+
+
+# ---- ProductionService --------------------------------------------------------------
+
+
+def get_production_record(
+    model: str, stage: str, *, version: str = "", keys: Iterable[str] = (), segment: str = ""
+) -> Call[production_pb2.ProductionRecord]:
+    request = production_pb2.GetProductionRecordRequest(
+        model=names.model_name(model), stage=stage, version=version, keys=list(keys), segment=segment
+    )
+    return Call("ProductionService", "GetProductionRecord", request, idempotent=True)
+
+
+def list_monitor_states(model: str = "", *, breached_only: bool = False) -> Call[production_pb2.ListMonitorStatesResponse]:
+    request = production_pb2.ListMonitorStatesRequest(
+        model=names.model_name(model) if model else "", breached_only=breached_only
+    )
+    return Call("ProductionService", "ListMonitorStates", request, idempotent=True)
+
+
+def get_rollback_candidate(model: str, stage: str, *, key: str = "") -> Call[production_pb2.RollbackCandidate]:
+    request = production_pb2.GetRollbackCandidateRequest(model=names.model_name(model), stage=stage, key=key)
+    return Call("ProductionService", "GetRollbackCandidate", request, idempotent=True)
 
 
 # ---- EventService -------------------------------------------------------------------

@@ -210,6 +210,7 @@ STUB_CLASSES = {
     "MaintenanceService": ("studbook.v1.maintenance_pb2_grpc", "MaintenanceServiceStub"),
     "RetentionService": ("studbook.v1.retention_pb2_grpc", "RetentionServiceStub"),
     "HookService": ("studbook.v1.hooks_pb2_grpc", "HookServiceStub"),
+    "ProductionService": ("studbook.v1.production_pb2_grpc", "ProductionServiceStub"),
     "Health": ("grpc_health.v1.health_pb2_grpc", "HealthStub"),
 }
 

@@ -167,7 +167,8 @@ class Methods:
     # ---- stages ----
     promote = rpc(calls.promote, doc="Move `version` (e.g. `fraud@7`) into a stage or point an alias at it.")
     rollback = rpc(calls.rollback, doc=(
-        "Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."))  # fmt: skip
+        "Puts back the version the holder of `stage` replaced (or `version`, an earlier holder such as a\n"
+        "monitor's candidate); `validate_only` says which, and changes nothing."))  # fmt: skip
     delete_alias = rpc(calls.delete_alias, _nothing)
     get_promotion = rpc(calls.get_promotion)
     list_promotions = rpc(calls.list_promotions)
@@ -177,6 +178,14 @@ class Methods:
     stage_history = rpc(calls.stage_history)
     get_policy_status = rpc(calls.get_policy_status, doc=(
         "Which promotion policy is in force, when it was loaded, and why a newer file is not."))  # fmt: skip
+
+    # ---- production ----
+    get_production_record = rpc(calls.get_production_record, doc=(
+        "The production record of a stage: each holder (or only `version`), its tenures and series."))  # fmt: skip
+    list_monitor_states = rpc(calls.list_monitor_states, doc=(
+        "The policy's monitors: which stages are in breach (every model's, or one's), on what figures."))  # fmt: skip
+    get_rollback_candidate = rpc(calls.get_rollback_candidate, doc=(
+        "The earlier holder of a stage that served best in production, beside what a rollback brings back."))  # fmt: skip
 
     # ---- drop-ins ----
     list_drops = rpc(

@@ -1,4 +1,4 @@
-"""VersionScreen: one version in tabs: overview, metrics, params, lineage, files, card, environment, history."""
+"""VersionScreen: one version in tabs: overview, metrics, params, lineage, files, card, environment, history, production."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import ClassVar
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
 from studbook.tui import cells
+from studbook.tui.messages import Resynced
 from studbook.tui.as_of import Holding, answer_text, holdings, missing
+from studbook.tui.production_text import breach_lines, candidate_of, holder_of, production_stages
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.version_text import (
@@ -27,7 +29,8 @@ from studbook.tui.widgets.file_tree import FileNodeData, FileTree
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
 from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
-from studbook.v1 import events_pb2, resources_pb2, stages_pb2
+from studbook.tui.widgets.production_pane import ProductionPane
+from studbook.v1 import events_pb2, production_pb2, resources_pb2, stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -36,7 +39,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
-TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history")
+TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history", "production")
+# Events that change only what the production tab and the breach notice show: they reload those alone.
+PRODUCTION_EVENTS = ("production", "drift")
+UNIMPLEMENTED = "UNIMPLEMENTED"
 # Versions charted across, newest first.
 CHART_VERSIONS = 200
 # Stage changes read per call when looking for the change that made a past holder.
@@ -57,6 +63,8 @@ class VersionScreen(RegistryScreen):
         Binding("p", "promote", "Promote", id="version.promote"),
         Binding("R", "rollback", "Rollback", id="version.rollback"),
         Binding("s", "save_files", "Save files", id="version.save"),
+        # In the footer only while a stage of the model is in breach with a candidate to put back.
+        Binding("c", "candidate", "Roll back to candidate", id="version.candidate"),
         # Not in the footer, which is full: the history tab names the key beside its input.
         Binding("a", "as_of", "Who held stages when", show=False, id="version.as_of"),
     ]
@@ -78,6 +86,17 @@ class VersionScreen(RegistryScreen):
         def __init__(self, history: stages_pb2.GetStageHistoryResponse) -> None:
             super().__init__()
             self.history = history
+
+    class ProductionLoaded(Message, bubble=False):
+        def __init__(self, stage: str, record: production_pb2.ProductionRecord | None) -> None:
+            super().__init__()
+            self.stage = stage
+            self.record = record
+
+    class MonitorsLoaded(Message, bubble=False):
+        def __init__(self, states: list[production_pb2.MonitorState]) -> None:
+            super().__init__()
+            self.states = states
 
     class AsOfAnswered(Message, bubble=False):
         def __init__(self, at: datetime, holdings: list[Holding]) -> None:
@@ -104,8 +123,14 @@ class VersionScreen(RegistryScreen):
         self.history_changes: list[stages_pb2.StageChange] = []
         # The last as-of answer: the moment asked about and who held what then.
         self.held_at: tuple[datetime, list[Holding]] | None = None
+        # The model's stages in breach (their findings and candidates), from the policy's monitors.
+        self.breaches: list[production_pb2.MonitorState] = []
+        # The next reload reads everything; False when only production figures changed since.
+        self._whole = True
 
     def compose_body(self) -> ComposeResult:
+        # Above every tab: a breach is news wherever the user is looking.
+        yield Static("", id="breach", markup=False)
         with TabbedContent(initial=self.first_tab, id="tabs"):
             with TabPane("1 Overview", id="overview"):
                 yield VerticalScroll(Static("loading…", id="overview-text"))
@@ -132,6 +157,8 @@ class VersionScreen(RegistryScreen):
                 yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
                 yield DetailPane(id="history-detail")
                 yield AsOfBar(self.registry.times.parse, id="as-of")
+            with TabPane("9 Production", id="production"):
+                yield ProductionPane(id="production-pane")
 
     def on_mount(self) -> None:
         self.query_one("#metric-table", DataTable).add_columns("METRIC", "SPLIT", "LATEST", "STEPS")
@@ -145,7 +172,15 @@ class VersionScreen(RegistryScreen):
     # ---- loading ----
 
     def reload(self) -> None:
-        self.load_version()
+        whole, self._whole = self._whole, False
+        if whole or self.version is None:
+            self.load_version()
+        else:
+            self.load_production(self.version)
+
+    def on_resynced(self, message: Resynced) -> None:
+        # Textual then runs RegistryScreen's own handler, which schedules the reload.
+        self._whole = True
 
     @work(exclusive=True, group="version")
     async def load_version(self) -> None:
@@ -158,6 +193,7 @@ class VersionScreen(RegistryScreen):
         self.post_message(self.Loaded(version))
         self.load_metrics(version)
         self.load_history(version)
+        self.load_production(version)
 
     @work(exclusive=True, group="version-metrics")
     async def load_metrics(self, version: resources_pb2.ModelVersion) -> None:
@@ -178,6 +214,29 @@ class VersionScreen(RegistryScreen):
             self.post_message(self.Failed(error, "history"))
             return
         self.post_message(self.HistoryLoaded(history))
+
+    @work(exclusive=True, group="version-production")
+    async def load_production(self, version: resources_pb2.ModelVersion) -> None:
+        """The version's production record in the stage it holds (or held), and the model's breaches."""
+        client = self.registry.client
+        stage = production_stages(version, self.history_changes)[0]
+        try:
+            record = await client.get_production_record(version.model, stage, version=version.name)
+        except StudbookError as error:
+            # A daemon older than production records has none to show: the tab says so, quietly.
+            if error.code != UNIMPLEMENTED:
+                self.post_message(self.Failed(error, "production"))
+                return
+            record = None
+        self.post_message(self.ProductionLoaded(stage, record))
+        try:
+            states = list((await client.list_monitor_states(version.model, breached_only=True)).states)
+        except StudbookError as error:
+            if error.code != UNIMPLEMENTED:
+                self.post_message(self.Failed(error, "monitors"))
+                return
+            states = []
+        self.post_message(self.MonitorsLoaded(states))
 
     @work(exclusive=True, group="version-as-of")
     async def ask_as_of(self, model: str, at: datetime) -> None:
@@ -291,6 +350,25 @@ class VersionScreen(RegistryScreen):
             self.query_one(AsOfBar).answer("asking the registry…")
             self.ask_as_of(self.version.model, message.moment)
 
+    def on_version_screen_production_loaded(self, message: ProductionLoaded) -> None:
+        mine = self.version.name if self.version else ""
+        pane = self.query_one(ProductionPane)
+        if message.record is None:
+            pane.unavailable("this daemon keeps no production records: it predates them")
+            return
+        pane.show(holder_of(message.record, mine), message.stage, self.registry.times, self.paint())
+
+    def on_version_screen_monitors_loaded(self, message: MonitorsLoaded) -> None:
+        self.breaches = message.states
+        mine = self.version.name if self.version else ""
+        lines = breach_lines(self.breaches, mine, self.registry.times)
+        if candidate_of(self.breaches) is not None and not self.registry.readonly:
+            lines.append("  c: roll back to the candidate (shows what will happen first)")
+        notice = self.query_one("#breach", Static)
+        notice.update(safe("\n".join(lines)))
+        notice.set_class(bool(lines), "-breached")
+        self.refresh_bindings()
+
     def on_version_screen_as_of_answered(self, message: AsOfAnswered) -> None:
         model = self.version.model if self.version else ""
         self.held_at = (message.at, message.holdings)
@@ -328,6 +406,13 @@ class VersionScreen(RegistryScreen):
         model = self.version.model if self.version else ""
         return bool(model) and cells.model_id(model) == cells.model_id(event.model)
 
+    def apply_event(self, event: events_pb2.Event) -> None:
+        # Production figures arrive often (every window of every stage): they redraw the chart and
+        # the breach notice, not the whole screen. Anything else reads the version again.
+        if event.type.split(".")[0] not in PRODUCTION_EVENTS:
+            self._whole = True
+        self.schedule_reload()
+
     # ---- actions ----
 
     def action_tab(self, tab: str) -> None:
@@ -338,6 +423,7 @@ class VersionScreen(RegistryScreen):
             focusable[0].focus()
 
     def action_reload(self) -> None:
+        self._whole = True
         self.reload()
 
     def action_as_of(self) -> None:
@@ -363,6 +449,14 @@ class VersionScreen(RegistryScreen):
         if self.version is not None:
             stage = next(iter(self.version.stages), "production")
             self.registry.start_rollback(cells.model_id(self.version.model), stage)
+
+    def action_candidate(self) -> None:
+        breach = candidate_of(self.breaches)
+        if breach is not None:
+            candidate = breach.candidate
+            self.registry.start_rollback(
+                cells.model_id(breach.model or candidate.model), breach.stage, candidate.version, candidate.summary
+            )
 
     def action_save_files(self) -> None:
         version = self.version
@@ -399,6 +493,8 @@ class VersionScreen(RegistryScreen):
                     title="files saved")  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("promote", "rollback") and self.registry.readonly:
+        if action in ("promote", "rollback", "candidate") and self.registry.readonly:
             return False
+        if action == "candidate":
+            return candidate_of(self.breaches) is not None
         return True

@@ -8,6 +8,8 @@ from google.protobuf import timestamp_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 from studbook.tui.production_text import (
+    breach_lines,
+    candidate_of,
     production_plot,
     production_stages,
     series_choices,
@@ -226,3 +228,41 @@ async def test_the_widget_says_when_there_is_nothing_to_chart() -> None:
         await pilot.pause()
         shown = " ".join("".join(s.text for s in strip).strip() for strip in app.screen._compositor.render_strips())
     assert "no production metrics were logged while this version held production" in shown
+
+
+# ---- breaches ----
+
+
+def breach(stage: str = "production", version: str = VERSION, candidate: str = "models/fraud/versions/5") -> production_pb2.MonitorState:
+    state = production_pb2.MonitorState(model="models/fraud", stage=stage, version=version, breached=True, since=stamp(60))
+    state.findings.add(rule="auc >= 0.90", subject="auc", observed=0.85, threshold=0.9, breached=True, windows_in_breach=3)
+    state.findings.add(rule="psi > 0.2", subject="age", observed=0.05, threshold=0.2, breached=False)
+    if candidate:
+        state.candidate.version = candidate
+        state.candidate.summary = "v5 held production from … to … with auc 0.93"
+    return state
+
+
+def test_a_breach_says_what_breached_who_holds_it_and_who_would_come_back() -> None:
+    lines = breach_lines([breach()], VERSION, TIMES)
+    assert lines == [
+        "⚠ production in breach since 2d ago (held by this version): auc >= 0.90: auc at 0.85 for 3 windows",
+        "  candidate v5: v5 held production from … to … with auc 0.93",
+    ]
+    other = breach_lines([breach(candidate="")], "models/fraud/versions/2", TIMES)
+    assert other[0].endswith("(held by v7): auc >= 0.90: auc at 0.85 for 3 windows")
+    assert other[1] == "  no earlier holder to put back"
+
+
+def test_recovered_stages_are_not_shown() -> None:
+    recovered = breach()
+    recovered.breached = False
+    assert breach_lines([recovered], VERSION, TIMES) == []
+    assert candidate_of([recovered]) is None
+
+
+def test_the_key_puts_back_productions_candidate_first() -> None:
+    staging, production = breach("staging"), breach("production", candidate="models/fraud/versions/4")
+    chosen = candidate_of([staging, breach("production", candidate=""), production])
+    assert chosen is production
+    assert candidate_of([staging]) is staging

@@ -21,6 +21,7 @@ from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
 from studbook.daemon.domain.names import VersionRef
+from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import ListenerState, Listening, Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
@@ -212,7 +213,7 @@ class Core:
 
     def event(
         self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, caller: Caller,
-        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | None,
+        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | MetricsLogged | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
         if self.following:

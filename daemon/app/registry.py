@@ -20,6 +20,7 @@ from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
 from studbook.daemon.app.policy import PolicyStore
+from studbook.daemon.app.production import ProductionUseCases
 from studbook.daemon.app.retention import RetentionUseCases
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.uploads import UploadUseCases
@@ -113,6 +114,7 @@ class Registry:
         self.access = AccessUseCases(self.core)
         self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None
                       else HookUseCases(self.core, hook_settings))  # fmt: skip
+        self.production = ProductionUseCases(self.core)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.uploads = UploadUseCases(self.blobs, scan_limits)
         self.integrity = IntegrityUseCases(self.core, self.blobs)

@@ -15,8 +15,18 @@ from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
+from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.service.hook_convert import hook_to_proto
-from studbook.v1 import access_pb2, events_pb2, formats_pb2, lineage_pb2, registry_pb2, resources_pb2, stages_pb2
+from studbook.v1 import (
+    access_pb2,
+    events_pb2,
+    formats_pb2,
+    lineage_pb2,
+    production_pb2,
+    registry_pb2,
+    resources_pb2,
+    stages_pb2,
+)
 
 if TYPE_CHECKING:  # the diff rules load with the first diff (VersionUseCases.diff), not at start-up
     from studbook.daemon.domain import diff as d
@@ -449,7 +459,19 @@ def encode_payload(subject: object) -> bytes:
         return denial_to_proto(subject).SerializeToString()
     if isinstance(subject, Hook):
         return hook_to_proto(subject).SerializeToString()
+    if isinstance(subject, MetricsLogged):
+        return metrics_logged_to_proto(subject).SerializeToString()
     raise TypeError(f"no payload encoding for {type(subject).__name__}")
+
+
+def metrics_logged_to_proto(logged: MetricsLogged) -> production_pb2.ProductionMetricsLogged:
+    message = production_pb2.ProductionMetricsLogged(
+        stage=logged.stage, count=logged.recorded, versions=[version_name(logged.model, n) for n in logged.versions()],
+        keys=logged.keys, request_id=logged.request_id,
+    )  # fmt: skip
+    _set_time(message, "first_window_end", logged.first_window_end)
+    _set_time(message, "last_window_end", logged.last_window_end)
+    return message
 
 
 def event_to_proto(event: m.Event) -> events_pb2.Event:
@@ -475,6 +497,8 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
             message.denial.ParseFromString(event.payload)
         elif family == "hook":
             message.hook.ParseFromString(event.payload)
+        elif event.type == "production.metrics_logged":
+            message.production_metrics.ParseFromString(event.payload)
     return message
 
 

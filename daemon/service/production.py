@@ -5,10 +5,46 @@ Each RPC the daemon does not serve yet answers UNIMPLEMENTED (the generated base
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from studbook.daemon.app.production import LogCall
 from studbook.daemon.app.registry import Registry
-from studbook.v1 import production_pb2_grpc
+from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.names import version_name
+from studbook.daemon.domain.production import ProductionPoint
+from studbook.daemon.service import convert
+from studbook.daemon.service.access import caller_of
+from studbook.daemon.service.errors import mapped
+from studbook.v1 import production_pb2, production_pb2_grpc
 
 
 class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     def __init__(self, registry: Registry) -> None:
         self.registry = registry
+
+    @mapped
+    async def LogProductionMetrics(
+        self, request: production_pb2.LogProductionMetricsRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.LogProductionMetricsResponse:  # noqa: N802
+        points = [
+            ProductionPoint(p.key, p.value, _time(p.window_end, f"points[{i}].window_end")
+                            if p.HasField("window_end") else None, p.segment)
+            for i, p in enumerate(request.points)
+        ]  # fmt: skip
+        logged = await self.registry.production.log_metrics(
+            LogCall(request.model, request.stage, points, request.request_id, caller_of(context))
+        )
+        names = {n: version_name(logged.model, n) for n in logged.versions()}
+        return production_pb2.LogProductionMetricsResponse(
+            recorded=logged.recorded, versions=[names[n] for n in logged.numbers]
+        )
+
+
+def _time(stamp: Timestamp, field: str) -> datetime:
+    """A request's time; one out of the range a date can hold is the caller's mistake, not ours."""
+    try:
+        return convert.from_timestamp(stamp)
+    except (ValueError, OverflowError) as exc:
+        raise InvalidArgument(f"{field} is not a valid time ({exc})", reason="INVALID_TIME", field=field) from exc

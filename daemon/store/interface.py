@@ -20,7 +20,8 @@ from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.ordering import OrderTerm
-from studbook.daemon.store import retention
+from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.store import production, retention
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
 
@@ -93,6 +94,8 @@ class StoreTransaction(Protocol):
 
     def insert_stage_change(self, change: StageChange) -> None: ...
 
+    def stage_changes(self, model: str, label: str) -> list[StageChange]: ...
+
     def get_version(self, model: str, number: int) -> ModelVersion | None: ...
 
     def get_versions(self, keys: Sequence[tuple[str, int]]) -> list[ModelVersion]: ...
@@ -138,6 +141,15 @@ class StoreTransaction(Protocol):
     def prune_deliveries(self, hook_id: str, keep: int) -> None: ...
 
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None: ...
+
+    def insert_production_points(
+        self, model: str, stage: str, revision: int, points: Sequence[StoredPoint]
+    ) -> None: ...
+
+    def logged_production_request(self, model: str, request_id: str) -> production.LoggedRequest | None: ...
+
+    def insert_production_request(self, model: str, request_id: str, logged: production.LoggedRequest,
+                                  time: datetime) -> None: ...  # fmt: skip
 
     def put_drop(self, drop: DropRow, files: Sequence[DropFileRow] | None) -> None: ...
 
@@ -242,6 +254,10 @@ class Store(Protocol):
     # -- stages and promotions -------------------------------------------------------------
 
     def stage_history(self, model: str, label: str, limit: int, before_revision: int | None) -> list[StageChange]: ...
+
+    def stage_changes(self, model: str, label: str) -> list[StageChange]:
+        """Every change of one stage or alias, oldest first (see app.tenures)."""
+        ...
 
     def holders_at(self, model: str, at: datetime) -> dict[str, int]: ...
 

@@ -240,6 +240,10 @@ class CatalogReads:
             )
         ]
 
+    def stage_changes(self, model: str, label: str) -> list[StageChange]:
+        """Every change of one stage or alias, oldest first: what its tenures are built from."""
+        return read_stage_changes(self.query, model, label)
+
     def holders_at(self, model: str, at: datetime) -> dict[str, int]:
         """Who held each stage and alias at `at`: the last change at or before it, if any."""
         return {
@@ -422,6 +426,21 @@ def _stored_blobs(run: Run) -> list[StoredBlob]:
         for sha256, size, known_bad in run(
             "SELECT f.sha256, max(f.size), bool_and(v.status = 'corrupt') FROM files f "
             "JOIN versions v USING (model, number) WHERE v.kept GROUP BY f.sha256 ORDER BY f.sha256"
+        )
+    ]
+
+
+def read_stage_changes(
+    run: Callable[[str, Sequence[Any]], list[tuple[Any, ...]]], model: str, label: str
+) -> list[StageChange]:
+    """One label's whole history in one query, through a reader cursor or inside the write
+    transaction (which attributes production points with it)."""
+    return [
+        rows.stage_change_from_row(r)
+        for r in run(
+            f"SELECT {', '.join(STAGE_HISTORY_COLUMNS)} FROM stage_history WHERE model = ? AND label = ? "
+            "ORDER BY revision",
+            [model, label],
         )
     ]
 

@@ -15,9 +15,10 @@ from typing import Any
 from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
-from studbook.daemon.store import retention, rows
+from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.store import production, retention, rows
 from studbook.daemon.store.dialect import Dialect
-from studbook.daemon.store.reads import read_version, read_versions
+from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
 from studbook.daemon.store.rows import PROMOTION_COLUMNS
 
@@ -86,7 +87,16 @@ class TransactionWrites:
         )
 
     def delete_model(self, name: str) -> None:
-        for table in ("files", "metrics", "metric_summary", "stage_holders", "versions", "promotions"):
+        for table in (
+            "files",
+            "metrics",
+            "metric_summary",
+            "stage_holders",
+            "versions",
+            "promotions",
+            "production_points",
+            "production_requests",
+        ):
             self.execute(f"DELETE FROM {table} WHERE model = ?", [name])
         self.execute("DELETE FROM lineage_edges WHERE starts_with(source, ?) OR starts_with(target, ?)",
                      [f"models/{name}/", f"models/{name}/"])  # fmt: skip
@@ -151,6 +161,10 @@ class TransactionWrites:
 
     def insert_stage_change(self, change: StageChange) -> None:
         self.insert("stage_history", rows.stage_change_row(change))
+
+    def stage_changes(self, model: str, label: str) -> list[StageChange]:
+        """One label's history as this transaction sees it, oldest first."""
+        return read_stage_changes(self.execute, model, label)
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
@@ -268,6 +282,17 @@ class TransactionWrites:
         self.execute("DELETE FROM hook_deliveries WHERE hook_id = ? AND attempt_time < (SELECT attempt_time FROM "
                      "hook_deliveries WHERE hook_id = ? ORDER BY attempt_time DESC LIMIT 1 OFFSET ?)",
                      [hook_id, hook_id, keep - 1])  # fmt: skip
+
+    def insert_production_points(self, model: str, stage: str, revision: int, points: Sequence[StoredPoint]) -> None:
+        self.insert_many("production_points", production.point_rows(model, stage, revision, points))
+
+    def logged_production_request(self, model: str, request_id: str) -> production.LoggedRequest | None:
+        """What an earlier log call with this request_id recorded, as this transaction sees it."""
+        return production.logged_request(self.execute, model, request_id)
+
+    def insert_production_request(self, model: str, request_id: str, logged: production.LoggedRequest,
+                                  time: datetime) -> None:  # fmt: skip
+        self.insert("production_requests", production.request_row(model, request_id, logged, time))
 
     def set_chain_hashes(self, hashes: Sequence[tuple[int, str]]) -> None:
         """Fills in the chain of events written before the chain existed (migration 2)."""

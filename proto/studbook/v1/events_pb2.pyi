@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from studbook.v1 import access_pb2 as _access_pb2
 from studbook.v1 import hooks_pb2 as _hooks_pb2
+from studbook.v1 import production_pb2 as _production_pb2
 from studbook.v1 import resources_pb2 as _resources_pb2
 from studbook.v1 import stages_pb2 as _stages_pb2
 from google.protobuf import descriptor as _descriptor
@@ -23,7 +24,7 @@ class WatchRequest(_message.Message):
     def __init__(self, start_revision: _Optional[int] = ..., filter: _Optional[str] = ..., bookmark_interval_seconds: _Optional[int] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("revision", "time", "type", "subject", "model", "actor", "role", "model_snapshot", "version", "promotion", "token", "denial", "hook")
+    __slots__ = ("revision", "time", "type", "subject", "model", "actor", "role", "model_snapshot", "version", "promotion", "token", "denial", "hook", "production_metrics")
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +38,7 @@ class Event(_message.Message):
     TOKEN_FIELD_NUMBER: _ClassVar[int]
     DENIAL_FIELD_NUMBER: _ClassVar[int]
     HOOK_FIELD_NUMBER: _ClassVar[int]
+    PRODUCTION_METRICS_FIELD_NUMBER: _ClassVar[int]
     revision: int
     time: _timestamp_pb2.Timestamp
     type: str
@@ -50,7 +52,8 @@ class Event(_message.Message):
     token: _access_pb2.Token
     denial: _access_pb2.AccessDenial
     hook: _hooks_pb2.Hook
-    def __init__(self, revision: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[str] = ..., subject: _Optional[str] = ..., model: _Optional[str] = ..., actor: _Optional[str] = ..., role: _Optional[_Union[_access_pb2.Role, str]] = ..., model_snapshot: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., promotion: _Optional[_Union[_stages_pb2.Promotion, _Mapping]] = ..., token: _Optional[_Union[_access_pb2.Token, _Mapping]] = ..., denial: _Optional[_Union[_access_pb2.AccessDenial, _Mapping]] = ..., hook: _Optional[_Union[_hooks_pb2.Hook, _Mapping]] = ...) -> None: ...
+    production_metrics: _production_pb2.ProductionMetricsLogged
+    def __init__(self, revision: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., type: _Optional[str] = ..., subject: _Optional[str] = ..., model: _Optional[str] = ..., actor: _Optional[str] = ..., role: _Optional[_Union[_access_pb2.Role, str]] = ..., model_snapshot: _Optional[_Union[_resources_pb2.Model, _Mapping]] = ..., version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., promotion: _Optional[_Union[_stages_pb2.Promotion, _Mapping]] = ..., token: _Optional[_Union[_access_pb2.Token, _Mapping]] = ..., denial: _Optional[_Union[_access_pb2.AccessDenial, _Mapping]] = ..., hook: _Optional[_Union[_hooks_pb2.Hook, _Mapping]] = ..., production_metrics: _Optional[_Union[_production_pb2.ProductionMetricsLogged, _Mapping]] = ...) -> None: ...
 
 class WatchResponse(_message.Message):
     __slots__ = ("event", "bookmark")

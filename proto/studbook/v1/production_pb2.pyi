@@ -53,6 +53,24 @@ class LogProductionMetricsResponse(_message.Message):
     changed: _containers.RepeatedCompositeFieldContainer[MonitorState]
     def __init__(self, recorded: _Optional[int] = ..., versions: _Optional[_Iterable[str]] = ..., changed: _Optional[_Iterable[_Union[MonitorState, _Mapping]]] = ...) -> None: ...
 
+class ProductionMetricsLogged(_message.Message):
+    __slots__ = ("stage", "count", "versions", "first_window_end", "last_window_end", "keys", "request_id")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    LAST_WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    KEYS_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    count: int
+    versions: _containers.RepeatedScalarFieldContainer[str]
+    first_window_end: _timestamp_pb2.Timestamp
+    last_window_end: _timestamp_pb2.Timestamp
+    keys: _containers.RepeatedScalarFieldContainer[str]
+    request_id: str
+    def __init__(self, stage: _Optional[str] = ..., count: _Optional[int] = ..., versions: _Optional[_Iterable[str]] = ..., first_window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., keys: _Optional[_Iterable[str]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
 class ProductionSample(_message.Message):
     __slots__ = ("window_end", "value")
     WINDOW_END_FIELD_NUMBER: _ClassVar[int]

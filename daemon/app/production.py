@@ -1,0 +1,128 @@
+"""Production metrics: logging what serving measured onto the versions that held the stage, and
+reading each holder's production record back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.tenures import Holders, build_tenures
+from studbook.daemon.domain.access import Caller
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from studbook.daemon.domain.model import Model
+from studbook.daemon.domain.names import parse_model_name, validate_label
+from studbook.daemon.domain.production import (
+    MetricsLogged,
+    ProductionPoint,
+    StoredPoint,
+    expand_runs,
+    iso_time,
+    run_lengths,
+    validate_points,
+)
+from studbook.daemon.store.interface import StoreTransaction as Transaction
+from studbook.daemon.store.production import LoggedRequest
+
+MAX_REQUEST_ID = 128
+
+
+@dataclass(frozen=True)
+class LogCall:
+    model: str
+    stage: str
+    points: Sequence[ProductionPoint]
+    request_id: str
+    caller: Caller
+
+
+class ProductionUseCases:
+    def __init__(self, core: Core) -> None:
+        self.core = core
+
+    async def log_metrics(self, call: LogCall) -> MetricsLogged:
+        """Records the points, each on the version that held the stage at its window_end, in one
+        write with one `production.metrics_logged` event; a retry of a request_id gets the first
+        call's answer and records nothing."""
+        model_id = parse_model_name(call.model, "model")
+        validate_label(call.stage, "stage")
+        if len(call.request_id) > MAX_REQUEST_ID:
+            raise InvalidArgument(f"request_id is longer than {MAX_REQUEST_ID} characters", reason="VALUE_TOO_LONG",
+                                  field="request_id")  # fmt: skip
+        # Checked before the writer so that a malformed batch costs the writer nothing; window
+        # ends are checked against the clock again there (a queued call may wait a little).
+        _stage_of(self.core.read_model(model_id), call.stage)
+        validate_points(call.points, self.core.clock())
+
+        def operation(tx: Transaction) -> Effects:
+            return self._log(tx, model_id, call)
+
+        logged: MetricsLogged = await self.core.write(operation)
+        return logged
+
+    def _log(self, tx: Transaction, model_id: str, call: LogCall) -> Effects:
+        """Writer thread: every refusal comes before the first write (see store.writer)."""
+        core = self.core
+        model = core.writer_model(model_id)
+        if call.request_id:
+            earlier = tx.logged_production_request(model_id, call.request_id)
+            if earlier is not None:
+                return Effects(value=MetricsLogged(model_id, earlier.stage, expand_runs(earlier.runs),
+                                                   request_id=call.request_id, revision=earlier.revision))  # fmt: skip
+        stage = _stage_of(model, call.stage)
+        now = core.clock()
+        points = validate_points(call.points, now)
+        # The stage's whole history in one query; each point's holder by binary search.
+        changes = [c for c in tx.stage_changes(model_id, stage) if not c.is_alias]
+        holders = Holders(build_tenures(changes))
+        numbers = holders.at(p.window_end for p in points if p.window_end is not None)
+        missing = [p.window_end for p, n in zip(points, numbers) if n is None and p.window_end is not None]
+        if missing:
+            raise _no_holder(model_id, stage, min(missing), holders, len(missing))
+        held = [n for n in numbers if n is not None]
+        ends = [p.window_end for p in points if p.window_end is not None]
+        logged = MetricsLogged(model_id, stage, held, min(ends), max(ends), list(dict.fromkeys(p.key for p in points)),
+                               call.request_id)  # fmt: skip
+        effects = Effects(value=logged)
+        logged.revision = core.event(tx, effects, "production.metrics_logged", f"models/{model_id}/stages/{stage}",
+                                     model_id, call.caller, logged)  # fmt: skip
+        tx.insert_production_points(model_id, stage, logged.revision, [
+            StoredPoint(n, p.key, p.segment, p.window_end, p.value)
+            for p, n in zip(points, held) if p.window_end is not None
+        ])  # fmt: skip
+        if call.request_id:
+            tx.insert_production_request(model_id, call.request_id,
+                                         LoggedRequest(stage, len(held), run_lengths(held), logged.revision),
+                                         now)  # fmt: skip
+        return effects
+
+
+def _stage_of(model: Model, stage: str) -> str:
+    if stage not in model.stages:
+        raise NotFound(
+            f"{stage!r} is not a stage of {model.name!r}; its stages: {', '.join(model.stages)}",
+            reason="STAGE_NOT_FOUND",
+            model=model.name,
+            stage=stage,
+        )
+    return stage
+
+
+def _no_holder(model_id: str, stage: str, earliest: datetime, holders: Holders, count: int) -> FailedPrecondition:
+    when = iso_time(earliest)
+    if holders.tenures:
+        first = holders.tenures[0]
+        hint = (f"versions held it from {iso_time(first.start)}"
+                + ("" if holders.tenures[-1].end is None else f" until {iso_time(holders.tenures[-1].end)}")
+                + " (with any gaps `studbook history` shows)")  # fmt: skip
+    else:
+        hint = f"no version has held it yet: promote one first (`studbook promote {model_id}@N {stage}`)"
+    return FailedPrecondition(
+        f"no version of {model_id!r} held {stage!r} at {when} ({count} point(s) without a holder); {hint}; "
+        "nothing was recorded",
+        reason="NO_STAGE_HOLDER",
+        model=model_id,
+        stage=stage,
+        time=when,
+    )

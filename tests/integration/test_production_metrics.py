@@ -1,0 +1,206 @@
+"""LogProductionMetrics over real gRPC, on each backend: points land on the version that held the
+stage at their window_end, a retry records nothing twice, and a restart keeps them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+from conftest import stop_daemon
+from google.protobuf.timestamp_pb2 import Timestamp
+from studbook.v1 import access_pb2, access_pb2_grpc, events_pb2, production_pb2, production_pb2_grpc, stages_pb2
+from support.rpc import Stubs, error_info, register, stubs
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def served(request: pytest.FixtureRequest, daemon_factory) -> Iterator[tuple[object, tuple[str, ...]]]:  # type: ignore[no-untyped-def]
+    """A fresh daemon on each backend, and the arguments that start it again on the same catalog."""
+    extra: tuple[str, ...] = ()
+    if request.param == "postgres":
+        extra = ("--catalog", request.getfixturevalue("postgres_catalog").url)
+    yield daemon_factory(*extra), extra
+
+
+def token(channel: grpc.Channel, name: str, role: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata bearing a new token of `role`."""
+    reply = access_pb2_grpc.AccessServiceStub(channel).CreateToken(
+        access_pb2.CreateTokenRequest(display_name=name, role=access_pb2.Role.Value(f"ROLE_{role.upper()}"))
+    )
+    return (("authorization", f"Bearer {reply.secret}"),)
+
+
+def stamp(value: datetime) -> Timestamp:
+    message = Timestamp()
+    message.FromDatetime(value)
+    return message
+
+
+def point(key: str, value: float, at: datetime | None = None, segment: str = "") -> production_pb2.ProductionPoint:
+    message = production_pb2.ProductionPoint(key=key, value=value, segment=segment)
+    if at is not None:
+        message.window_end.CopyFrom(stamp(at))
+    return message
+
+
+def log(channel: grpc.Channel, model: str, stage: str, points: list[production_pb2.ProductionPoint],
+        request_id: str = "", **call: object) -> production_pb2.LogProductionMetricsResponse:  # fmt: skip
+    return production_pb2_grpc.ProductionServiceStub(channel).LogProductionMetrics(
+        production_pb2.LogProductionMetricsRequest(model=f"models/{model}", stage=stage, points=points,
+                                                   request_id=request_id), **call)  # fmt: skip
+
+
+def promote(api: Stubs, model: str, number: int, stage: str = "production") -> None:
+    api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(name=f"models/{model}/versions/{number}",
+                                                                         target=stage))  # fmt: skip
+
+
+def change_times(api: Stubs, model: str, stage: str = "production") -> list[datetime]:
+    """The times of the stage's changes, oldest first, as the daemon recorded them."""
+    history = api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(model=f"models/{model}", stage=stage))
+    return [c.time.ToDatetime(tzinfo=UTC) for c in reversed(history.changes)]
+
+
+def promoted_and_rolled_back(api: Stubs) -> list[datetime]:
+    """fraud: v1 takes production, v2 replaces it, a rollback puts v1 back."""
+    for i in (1, 2):
+        register(api, "fraud", storage_uri=f"s3://b/{i}")
+        promote(api, "fraud", i)
+    api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model="models/fraud", stage="production"))
+    return change_times(api, "fraud")
+
+
+def test_points_across_a_promotion_and_a_rollback_land_on_their_holders(served) -> None:  # type: ignore[no-untyped-def]
+    daemon, _ = served
+    us = timedelta(microseconds=1)
+    with daemon.channel() as channel:
+        api = stubs(channel)
+        first, second, back = promoted_and_rolled_back(api)
+        sent = [point("auc", 0.91, first), point("auc", 0.90, second - us), point("auc", 0.85, second),
+                point("latency_ms", 12.0, back - us, "eu"), point("auc", 0.92, back), point("auc", 0.93)]  # fmt: skip
+        watch = api.events.Watch(
+            events_pb2.WatchRequest(start_revision=-1, filter='type = "production.metrics_logged"')
+        )
+        reply = log(channel, "fraud", "production", sent)
+        event = next(r.event for r in watch if r.HasField("event"))
+        watch.cancel()
+
+    v1, v2 = "models/fraud/versions/1", "models/fraud/versions/2"
+    assert reply.recorded == 6
+    assert list(reply.versions) == [v1, v1, v2, v2, v1, v1]
+    assert not reply.changed
+    assert event.subject == "models/fraud/stages/production" and event.model == "fraud"
+    logged = event.production_metrics
+    assert (logged.stage, logged.count, list(logged.versions), list(logged.keys)) == (
+        "production", 6, [v1, v2], ["auc", "latency_ms"])  # fmt: skip
+    assert logged.first_window_end.ToDatetime(tzinfo=UTC) == first
+    assert logged.last_window_end.ToDatetime(tzinfo=UTC) >= back
+
+
+def test_a_retry_with_the_same_request_id_records_nothing_twice_even_after_a_restart(served, daemon_factory) -> None:  # type: ignore[no-untyped-def]
+    daemon, extra = served
+    with daemon.channel() as channel:
+        api = stubs(channel)
+        first, second, _ = promoted_and_rolled_back(api)
+        batch = [point("auc", 0.9, first), point("auc", 0.8, second)]
+        once = log(channel, "fraud", "production", batch, request_id="batch-7")
+        twice = log(channel, "fraud", "production", batch, request_id="batch-7")
+        other = log(channel, "fraud", "production", batch[:1], request_id="batch-8")
+        events = list_events(api)
+    stop_daemon(daemon)
+    again = daemon_factory(*extra)
+    with again.channel() as channel:
+        after_restart = log(channel, "fraud", "production", batch, request_id="batch-7")
+        events_after = list_events(stubs(channel))
+
+    assert (once.recorded, list(once.versions)) == (2, ["models/fraud/versions/1", "models/fraud/versions/2"])
+    assert twice == once and after_restart == once
+    assert other.recorded == 1
+    assert [e.production_metrics.count for e in events] == [2, 1]
+    assert events_after == events
+
+
+def list_events(api: Stubs) -> list[events_pb2.Event]:
+    found = []
+    for reply in api.events.Watch(
+        events_pb2.WatchRequest(start_revision=0, filter='type = "production.metrics_logged"')
+    ):
+        if reply.HasField("bookmark"):
+            break
+        found.append(reply.event)
+    return found
+
+
+def test_a_time_no_version_held_the_stage_is_refused_and_nothing_is_recorded(served) -> None:  # type: ignore[no-untyped-def]
+    daemon, _ = served
+    with daemon.channel() as channel:
+        api = stubs(channel)
+        register(api, "fraud")
+        with pytest.raises(grpc.RpcError) as never_held:
+            log(channel, "fraud", "production", [point("auc", 0.9)])
+        promote(api, "fraud", 1)
+        (held_from,) = change_times(api, "fraud")
+        before = held_from - timedelta(seconds=1)
+        with pytest.raises(grpc.RpcError) as before_first:
+            log(channel, "fraud", "production", [point("auc", 0.9, held_from), point("auc", 0.8, before)])
+        events = list_events(api)
+
+    assert never_held.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(never_held.value).reason == "NO_STAGE_HOLDER"
+    assert "promote one first" in never_held.value.details()
+    info = error_info(before_first.value)
+    assert (info.reason, info.metadata["stage"]) == ("NO_STAGE_HOLDER", "production")
+    assert info.metadata["time"] == before.isoformat(timespec="seconds").replace("+00:00", "Z")
+    assert events == []
+
+
+@pytest.mark.parametrize(
+    ("points", "reason"),
+    [
+        ([], "NO_POINTS"),
+        ([point("auc", 0.9)] * 10_001, "TOO_MANY_POINTS"),
+        ([point("9auc", 0.9)], "INVALID_METRIC"),
+        ([point("auc", float("nan"))], "INVALID_METRIC"),
+        ([point("auc", 0.9, segment="x" * 65)], "INVALID_SEGMENT"),
+        ([point("auc", 0.9, datetime.now(UTC) + timedelta(minutes=5))], "WINDOW_END_IN_FUTURE"),
+        ([point("auc", 0.9, datetime(1969, 1, 1, tzinfo=UTC))], "WINDOW_END_OUT_OF_RANGE"),
+    ],
+)
+def test_a_malformed_batch_is_refused_with_its_reason(shared_daemon, model_id, points, reason) -> None:  # type: ignore[no-untyped-def]
+    with shared_daemon.channel() as channel:
+        api = stubs(channel)
+        register(api, model_id)
+        promote(api, model_id, 1)
+        with pytest.raises(grpc.RpcError) as raised:
+            log(channel, model_id, "production", points)
+
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(raised.value).reason == reason
+
+
+def test_an_unknown_stage_or_model_is_not_found(shared_daemon, model_id) -> None:  # type: ignore[no-untyped-def]
+    with shared_daemon.channel() as channel:
+        register(stubs(channel), model_id)
+        with pytest.raises(grpc.RpcError) as stage:
+            log(channel, model_id, "canary", [point("auc", 0.9)])
+        with pytest.raises(grpc.RpcError) as model:
+            log(channel, "no-such-model", "production", [point("auc", 0.9)])
+
+    assert (stage.value.code(), error_info(stage.value).reason) == (grpc.StatusCode.NOT_FOUND, "STAGE_NOT_FOUND")
+    assert error_info(model.value).reason == "MODEL_NOT_FOUND"
+
+
+def test_a_viewer_is_refused_and_a_contributor_logs(shared_daemon, model_id) -> None:  # type: ignore[no-untyped-def]
+    with shared_daemon.channel() as channel:
+        api = stubs(channel)
+        register(api, model_id)
+        promote(api, model_id, 1)
+        viewer = token(channel, f"{model_id}-viewer", "viewer")
+        contributor = token(channel, f"{model_id}-serving", "contributor")
+        with pytest.raises(grpc.RpcError) as refused:
+            log(channel, model_id, "production", [point("auc", 0.9)], metadata=viewer)
+        logged = log(channel, model_id, "production", [point("auc", 0.9)], metadata=contributor)
+
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert logged.recorded == 1

@@ -1,0 +1,58 @@
+"""The store's production reads and writes on each backend (the `store` fixture gives a DuckDB
+file, then a PostgreSQL database)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from studbook.daemon.app.tenures import Holders, build_tenures
+from studbook.daemon.domain.model import Model, StageChange
+from studbook.daemon.store.interface import Store, StoreTransaction
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def write(store: Store, operation: Callable[[StoreTransaction], object]) -> None:
+    tx = store.transaction()
+    tx.begin()
+    try:
+        operation(tx)
+    except BaseException:
+        tx.rollback()
+        raise
+    tx.commit()
+
+
+def hours(n: float) -> datetime:
+    return T0 + timedelta(hours=n)
+
+
+def promote(tx: StoreTransaction, revision: int, label: str, number: int | None, hour: float,
+            rollback: bool = False) -> None:  # fmt: skip
+    tx.insert_stage_change(StageChange("fraud", label, False, number, None, "ana", "", hours(hour), revision,
+                                       rollback, revision))  # fmt: skip
+
+
+def test_a_stages_changes_read_oldest_first_and_agree_with_holders_at(store: Store) -> None:
+    def operation(tx: StoreTransaction) -> None:
+        tx.insert_model(Model(name="fraud", owner="ana", create_time=T0, update_time=T0), "")
+        promote(tx, 10, "production", 1, 1)
+        promote(tx, 11, "staging", 2, 2)
+        promote(tx, 12, "production", 2, 3)
+        promote(tx, 13, "production", 1, 5, rollback=True)
+
+    write(store, operation)
+    inside: list[list[StageChange]] = []
+    write(store, lambda tx: inside.append(tx.stage_changes("fraud", "production")))
+
+    changes = store.stage_changes("fraud", "production")
+    assert [c.revision for c in changes] == [10, 12, 13]
+    assert inside == [changes]
+    holders = Holders(build_tenures(changes))
+    assert [(t.number, t.rollback, t.promotion_id) for t in holders.tenures] == [(1, False, 10), (2, False, 12),
+                                                                                 (1, True, 13)]  # fmt: skip
+    for hour in (0, 1, 2, 2.5, 3, 4.99, 5, 9):
+        expected = store.holders_at("fraud", hours(hour)).get("production")
+        assert holders.at([hours(hour)]) == [expected]
+    assert store.stage_changes("fraud", "canary") == []

@@ -323,13 +323,7 @@ def promote(
 
 
 def rollback(
-    model: str,
-    stage: str,
-    *,
-    reason: str = "",
-    expected_etag: str = "",
-    validate_only: bool = False,
-    version: str = "",
+    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
 ) -> Call[stages_pb2.Promotion]:
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
@@ -338,7 +332,6 @@ def rollback(
         reason=reason,
         expected_etag=expected_etag,
         validate_only=validate_only,
-        version=version,
     )
     return Call("StageService", "RollbackStage", request)
 

@@ -411,6 +411,9 @@ class VersionScreen(RegistryScreen):
         # the breach notice, not the whole screen. Anything else reads the version again.
         if event.type.split(".")[0] not in PRODUCTION_EVENTS:
             self._whole = True
+        elif event.HasField("production_metrics") and self.version is not None:
+            if self.version.name not in event.production_metrics.versions:
+                return  # points of other holders: nothing this screen shows changed
         self.schedule_reload()
 
     # ---- actions ----

@@ -80,7 +80,7 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     async def load_context(self) -> None:
         try:
             planned = await self.app.client.rollback(  # type: ignore[attr-defined]
-                self.model, self.stage, validate_only=True, version=self.version
+                self.model, self.stage, validate_only=True, **self._target()
             )
         except StudbookError as error:
             self.query_one("#rollback-context", Static).update("there is nothing to roll back:")
@@ -92,11 +92,15 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     async def rollback(self, reason: str) -> None:
         try:
             client = self.app.client  # type: ignore[attr-defined]
-            promotion = await client.rollback(self.model, self.stage, reason=reason, version=self.version)
+            promotion = await client.rollback(self.model, self.stage, reason=reason, **self._target())
         except StudbookError as error:
             self.post_message(self.Refused(error))
             return
         self.post_message(self.Done(promotion))
+
+    def _target(self) -> dict[str, str]:
+        """The earlier holder asked for, if any: the dry run and the rollback name the same one."""
+        return {"to": self.version} if self.version else {}
 
     def on_rollback_dialog_context(self, message: Context) -> None:
         planned = message.planned

@@ -20,6 +20,7 @@ from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.store.dialect import DUCKDB
@@ -213,7 +214,7 @@ class Core:
 
     def event(
         self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, caller: Caller,
-        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | MetricsLogged | None,
+        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | MetricsLogged | MonitorStatus | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
         if self.following:

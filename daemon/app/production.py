@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.tenures import Holders, build_tenures
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -38,8 +39,9 @@ class LogCall:
 
 
 class ProductionUseCases:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, monitors: MonitorUseCases | None = None) -> None:
         self.core = core
+        self.monitors = monitors
 
     async def log_metrics(self, call: LogCall) -> MetricsLogged:
         """Records the points, each on the version that held the stage at its window_end, in one
@@ -59,6 +61,9 @@ class ProductionUseCases:
             return self._log(tx, model_id, call)
 
         logged: MetricsLogged = await self.core.write(operation)
+        if self.monitors is not None:
+            # After the commit: the points stand whatever the monitor finds or does.
+            logged.changed = await self.monitors.check(model_id, logged.stage)
         return logged
 
     def _log(self, tx: Transaction, model_id: str, call: LogCall) -> Effects:

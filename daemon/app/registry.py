@@ -19,6 +19,7 @@ from studbook.daemon.app.hooks import HookUseCases, ResourceJson
 from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
+from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.production import ProductionUseCases
 from studbook.daemon.app.retention import RetentionUseCases
@@ -106,6 +107,7 @@ class Registry:
                                         claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
+        self.monitors = MonitorUseCases(self.core, self.stages, self.policy)
         self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,
                                            catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)
@@ -114,7 +116,7 @@ class Registry:
         self.access = AccessUseCases(self.core)
         self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None
                       else HookUseCases(self.core, hook_settings))  # fmt: skip
-        self.production = ProductionUseCases(self.core)
+        self.production = ProductionUseCases(self.core, self.monitors)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.uploads = UploadUseCases(self.blobs, scan_limits)
         self.integrity = IntegrityUseCases(self.core, self.blobs)

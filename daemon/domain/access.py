@@ -61,6 +61,9 @@ class Caller:
 DROP_IN = Caller("drop-in", Role.CONTRIBUTOR)
 # The actor of what the daemon decides by itself about hooks (pausing one that keeps failing).
 HOOKS = Caller("hooks", Role.ADMIN)
+# The actor of a monitor's drift events and of the rollback `auto_rollback = true` performs: the
+# policy that sets auto_rollback is the approver's say-so, so it rolls back as an approver would.
+MONITORS = Caller("monitors", Role.APPROVER)
 
 
 def anonymous(transport: str) -> Caller:

@@ -14,9 +14,11 @@ from studbook.daemon.domain.access import Caller, Denial, Role, Token
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.hooks import Hook
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
 from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.service.hook_convert import hook_to_proto
+from studbook.daemon.service.monitor_convert import monitor_state_to_proto
 from studbook.v1 import (
     access_pb2,
     events_pb2,
@@ -459,6 +461,8 @@ def encode_payload(subject: object) -> bytes:
         return denial_to_proto(subject).SerializeToString()
     if isinstance(subject, Hook):
         return hook_to_proto(subject).SerializeToString()
+    if isinstance(subject, MonitorStatus):
+        return monitor_state_to_proto(subject).SerializeToString()
     if isinstance(subject, MetricsLogged):
         return metrics_logged_to_proto(subject).SerializeToString()
     raise TypeError(f"no payload encoding for {type(subject).__name__}")
@@ -497,6 +501,8 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
             message.denial.ParseFromString(event.payload)
         elif family == "hook":
             message.hook.ParseFromString(event.payload)
+        elif family == "drift":
+            message.monitor_state.ParseFromString(event.payload)
         elif event.type == "production.metrics_logged":
             message.production_metrics.ParseFromString(event.payload)
     return message

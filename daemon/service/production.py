@@ -17,6 +17,7 @@ from studbook.daemon.domain.production import ProductionPoint
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.errors import mapped
+from studbook.daemon.service.monitor_convert import candidate_to_proto, monitor_state_to_proto
 from studbook.v1 import production_pb2, production_pb2_grpc
 
 
@@ -38,8 +39,24 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
         )
         names = {n: version_name(logged.model, n) for n in logged.versions()}
         return production_pb2.LogProductionMetricsResponse(
-            recorded=logged.recorded, versions=[names[n] for n in logged.numbers]
+            recorded=logged.recorded,
+            versions=[names[n] for n in logged.numbers],
+            changed=[monitor_state_to_proto(s) for s in logged.changed],
         )
+
+    @mapped
+    async def ListMonitorStates(
+        self, request: production_pb2.ListMonitorStatesRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.ListMonitorStatesResponse:  # noqa: N802
+        states = await self.registry.monitors.list_states(request.model, request.breached_only)
+        return production_pb2.ListMonitorStatesResponse(states=[monitor_state_to_proto(s) for s in states])
+
+    @mapped
+    async def GetRollbackCandidate(
+        self, request: production_pb2.GetRollbackCandidateRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.RollbackCandidate:  # noqa: N802
+        candidate = await self.registry.monitors.candidate(request.model, request.stage, request.key)
+        return candidate_to_proto(candidate)
 
 
 def _time(stamp: Timestamp, field: str) -> datetime:

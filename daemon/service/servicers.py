@@ -283,6 +283,7 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
             request.expected_etag,
             caller_of(context),
             validate_only=request.validate_only,
+            to=request.version,
         )
         return convert.promotion_to_proto(promotion)
 

@@ -19,6 +19,7 @@ from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.domain.production import StoredPoint
 from studbook.daemon.store import production, retention
@@ -95,6 +96,19 @@ class StoreTransaction(Protocol):
     def insert_stage_change(self, change: StageChange) -> None: ...
 
     def stage_changes(self, model: str, label: str) -> list[StageChange]: ...
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None: ...
+
+    def put_monitor_state(self, state: MonitorStatus) -> None: ...
+
+    def production_windows(self, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
+                           last: int, since: datetime | None) -> dict[str, list[float]]: ...  # fmt: skip
+
+    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int,
+                      since: datetime | None) -> list[DriftWindow]: ...  # fmt: skip
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]: ...  # fmt: skip
 
     def get_version(self, model: str, number: int) -> ModelVersion | None: ...
 
@@ -258,6 +272,13 @@ class Store(Protocol):
     def stage_changes(self, model: str, label: str) -> list[StageChange]:
         """Every change of one stage or alias, oldest first (see app.tenures)."""
         ...
+
+    def monitor_states(self, model: str, breached_only: bool) -> list[MonitorStatus]: ...
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None: ...
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]: ...  # fmt: skip
 
     def holders_at(self, model: str, at: datetime) -> dict[str, int]: ...
 

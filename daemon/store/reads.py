@@ -11,9 +11,10 @@ from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
+from studbook.daemon.store import monitors, retention, rows
 from studbook.daemon.store import query as sql
-from studbook.daemon.store import retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.keyed import KeyedSearch, keyed_search
 from studbook.daemon.store.records import DropFileRow, DropRow, KeptScope, Page, StoredBlob
@@ -239,6 +240,18 @@ class CatalogReads:
                 [*params, limit],
             )
         ]
+
+    def monitor_states(self, model: str, breached_only: bool) -> list[MonitorStatus]:
+        """The stored monitor states, of one model when `model` is given, by model and stage."""
+        return monitors.read_states(self.query, model, breached_only)
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None:
+        return monitors.read_state(self.query, model, stage)
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]:  # fmt: skip
+        """Each version's mean production figure for `key` while it held `stage`."""
+        return monitors.production_means(self.query, model, stage, key, segment, numbers)
 
     def stage_changes(self, model: str, label: str) -> list[StageChange]:
         """Every change of one stage or alias, oldest first: what its tenures are built from."""

@@ -15,8 +15,9 @@ from typing import Any
 from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.production import StoredPoint
-from studbook.daemon.store import production, retention, rows
+from studbook.daemon.store import monitors, production, retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
@@ -94,6 +95,7 @@ class TransactionWrites:
             "stage_holders",
             "versions",
             "promotions",
+            "monitor_states",
             "production_points",
             "production_requests",
         ):
@@ -165,6 +167,25 @@ class TransactionWrites:
     def stage_changes(self, model: str, label: str) -> list[StageChange]:
         """One label's history as this transaction sees it, oldest first."""
         return read_stage_changes(self.execute, model, label)
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None:
+        """A stage's monitor state as this transaction sees it (under the write lock on a shared catalog)."""
+        return monitors.read_state(self.execute, model, stage)
+
+    def put_monitor_state(self, state: MonitorStatus) -> None:
+        monitors.write_state(self.execute, state)
+
+    def production_windows(self, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
+                           last: int, since: datetime | None) -> dict[str, list[float]]:  # fmt: skip
+        return monitors.production_windows(self.execute, model, stage, number, segment, keys, last, since)
+
+    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int,
+                      since: datetime | None) -> list[DriftWindow]:  # fmt: skip
+        return monitors.input_windows(self.execute, model, stage, number, segment, last, since)
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]:  # fmt: skip
+        return monitors.production_means(self.execute, model, stage, key, segment, numbers)
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""

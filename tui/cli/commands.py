@@ -192,6 +192,14 @@ def model_ref(text: str) -> str:
     return ref.model
 
 
+def version_number(text: str) -> str:
+    """A version number as `7` or `v7`."""
+    digits = text[1:] if text[:1] in ("v", "V") else text
+    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"expected a version number such as 7, got {text!r}")
+    return str(int(digits))
+
+
 def any_ref(text: str) -> names.Ref:
     try:
         return names.parse_ref(text)
@@ -626,6 +634,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
     rollback.add_argument("stage")
+    rollback.add_argument("--to", type=version_number, metavar="N",
+                          help="put back this earlier holder instead (e.g. the one `studbook candidate` names)")  # fmt: skip
     rollback.add_argument("--reason", help="why; required unless --dry-run")
     rollback.add_argument(
         "--dry-run",
@@ -1403,7 +1413,8 @@ def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
 
     if not args.dry_run and not args.reason:
         return _fail("say why with --reason (or check first with --dry-run)", EXIT_USAGE)
-    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run)
+    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run,
+                                    to=args.to or "")  # fmt: skip
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     return _promotion_exit(promotion)
 

@@ -323,8 +323,15 @@ def promote(
 
 
 def rollback(
-    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
+    model: str,
+    stage: str,
+    *,
+    reason: str = "",
+    expected_etag: str = "",
+    validate_only: bool = False,
+    to: str | int = "",
 ) -> Call[stages_pb2.Promotion]:
+    """`to`: an earlier holder to put back (number or version name); empty: the previous holder."""
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
         model=names.model_name(model),
@@ -332,6 +339,7 @@ def rollback(
         reason=reason,
         expected_etag=expected_etag,
         validate_only=validate_only,
+        version=str(to),
     )
     return Call("StageService", "RollbackStage", request)
 

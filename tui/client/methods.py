@@ -167,7 +167,8 @@ class Methods:
     # ---- stages ----
     promote = rpc(calls.promote, doc="Move `version` (e.g. `fraud@7`) into a stage or point an alias at it.")
     rollback = rpc(calls.rollback, doc=(
-        "Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."))  # fmt: skip
+        "Puts back the version the holder of `stage` replaced, or `to`, a named earlier holder; `validate_only` says "
+        "which, and changes nothing."))  # fmt: skip
     delete_alias = rpc(calls.delete_alias, _nothing)
     get_promotion = rpc(calls.get_promotion)
     list_promotions = rpc(calls.list_promotions)

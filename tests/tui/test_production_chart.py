@@ -249,6 +249,11 @@ def test_a_breach_says_what_breached_who_holds_it_and_who_would_come_back() -> N
         "⚠ production in breach since 2d ago (held by this version): auc >= 0.90: auc at 0.85 for 3 windows",
         "  candidate v5: v5 held production from … to … with auc 0.93",
     ]
+    hinted = breach_lines([breach("staging"), breach()], VERSION, TIMES, hint="c puts it back")
+    assert [line for line in hinted if "(c puts it back)" in line] == [
+        "  candidate v5 (c puts it back): v5 held production from … to … with auc 0.93"
+    ]
+    assert hinted.index("  candidate v5 (c puts it back): v5 held production from … to … with auc 0.93") == 3
     other = breach_lines([breach(candidate="")], "models/fraud/versions/2", TIMES)
     assert other[0].endswith("(held by v7): auc >= 0.90: auc at 0.85 for 3 windows")
     assert other[1] == "  no earlier holder to put back"

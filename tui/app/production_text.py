@@ -173,8 +173,15 @@ def finding_text(finding: production_pb2.MonitorFinding) -> str:
     return f"{finding.rule}: {finding.subject} at {format_number(finding.observed)}{span}"
 
 
-def breach_lines(states: Iterable[production_pb2.MonitorState], version: str, times: TimeFormat) -> list[str]:
-    """For each stage in breach: what breached and since when, then who would come back and how."""
+def breach_lines(
+    states: Iterable[production_pb2.MonitorState], version: str, times: TimeFormat, *, hint: str = ""
+) -> list[str]:
+    """For each stage in breach: what breached and since when, then who would come back and how.
+
+    `hint` (the key that acts on it) follows the candidate that key puts back.
+    """
+    states = list(states)
+    keyed = candidate_of(states)
     lines = []
     for state in states:
         if not state.breached:
@@ -185,7 +192,8 @@ def breach_lines(states: Iterable[production_pb2.MonitorState], version: str, ti
         lines.append(f"⚠ {state.stage} in breach{f' since {since}' if since else ''} (held by {holder}): {found}")
         candidate = state.candidate
         if candidate.version:
-            lines.append(f"  candidate {cells.number(candidate.version)}: {candidate.summary}")
+            named = f"candidate {cells.number(candidate.version)}" + (f" ({hint})" if hint and state is keyed else "")
+            lines.append(f"  {named}: {candidate.summary}")
         elif state.HasField("candidate") or not state.auto_rollback:
             lines.append("  no earlier holder to put back")
         if state.auto_rollback:

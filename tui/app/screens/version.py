@@ -58,13 +58,14 @@ class VersionScreen(RegistryScreen):
             Binding(str(n), f"tab('{tab}')", tab.title(), show=False, id=f"version.tab.{tab}")
             for n, tab in enumerate(TABS, 1)
         ),
+        # In the footer only while a stage of the model is in breach with a candidate to put back,
+        # and first there, so a narrow terminal never cuts it.
+        Binding("c", "candidate", "Candidate", id="version.candidate"),
         Binding("r", "reload", "Refresh", id="version.refresh"),
         Binding("d", "diff", "Diff vs prod", id="version.diff"),
         Binding("p", "promote", "Promote", id="version.promote"),
         Binding("R", "rollback", "Rollback", id="version.rollback"),
         Binding("s", "save_files", "Save files", id="version.save"),
-        # In the footer only while a stage of the model is in breach with a candidate to put back.
-        Binding("c", "candidate", "Roll back to candidate", id="version.candidate"),
         # Not in the footer, which is full: the history tab names the key beside its input.
         Binding("a", "as_of", "Who held stages when", show=False, id="version.as_of"),
     ]
@@ -361,9 +362,8 @@ class VersionScreen(RegistryScreen):
     def on_version_screen_monitors_loaded(self, message: MonitorsLoaded) -> None:
         self.breaches = message.states
         mine = self.version.name if self.version else ""
-        lines = breach_lines(self.breaches, mine, self.registry.times)
-        if candidate_of(self.breaches) is not None and not self.registry.readonly:
-            lines.append("  c: roll back to the candidate (shows what will happen first)")
+        hint = "" if self.registry.readonly else "c puts it back"
+        lines = breach_lines(self.breaches, mine, self.registry.times, hint=hint)
         notice = self.query_one("#breach", Static)
         notice.update(safe("\n".join(lines)))
         notice.set_class(bool(lines), "-breached")

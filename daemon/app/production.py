@@ -9,11 +9,11 @@ from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.monitors import MonitorUseCases
-from studbook.daemon.app.tenures import Holders, build_tenures
+from studbook.daemon.app.tenures import Holders, Tenure, build_tenures, read_holders
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
 from studbook.daemon.domain.model import Model
-from studbook.daemon.domain.names import parse_model_name, validate_label
+from studbook.daemon.domain.names import parse_model_name, parse_version_name, validate_label, validate_metric_key
 from studbook.daemon.domain.production import (
     MetricsLogged,
     ProductionPoint,
@@ -27,6 +27,34 @@ from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.production import LoggedRequest
 
 MAX_REQUEST_ID = 128
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    segment: str
+    # (window_end, value), oldest first.
+    samples: list[tuple[datetime, float]]
+
+
+@dataclass(frozen=True)
+class HolderRecord:
+    number: int
+    tenures: list[Tenure]
+    series: list[Series]
+    # The version's own evaluation metrics (no split, last step): the reference line.
+    evaluation: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    model: str
+    stage: str
+    keys: Sequence[str] = ()
+    segment: str = ""
+    since: datetime | None = None
+    until: datetime | None = None
+    version: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +94,52 @@ class ProductionUseCases:
             logged.changed = await self.monitors.check(model_id, logged.stage)
         return logged
 
+    async def record(self, query: RecordQuery) -> list[HolderRecord]:
+        """Each version that held the stage (oldest tenure first) with its tenures, its series
+        and its evaluation metrics: three queries whatever the number of holders and points."""
+        model_id = parse_model_name(query.model, "model")
+        validate_label(query.stage, "stage")
+        stage = _stage_of(self.core.read_model(model_id), query.stage)
+        for key in query.keys:
+            validate_metric_key(key)
+        if query.since is not None and query.until is not None and query.until <= query.since:
+            raise InvalidArgument("until must be after since", reason="INVALID_TIME_RANGE", field="until")
+        number = await self._version_number(model_id, query.version) if query.version else None
+        holders = await read_holders(self.core, model_id, stage)
+        tenures = [t for t in holders.tenures if _overlaps(t, query.since, query.until)]
+        if number is not None:
+            tenures = [t for t in tenures if t.number == number]
+        numbers = list(dict.fromkeys(t.number for t in tenures))
+        if not numbers:
+            return []
+        core = self.core
+        found = await core.read(lambda: core.catalog.production_points(
+            model_id, stage, keys=query.keys, segment=query.segment or None, since=query.since, until=query.until,
+            number=number))  # fmt: skip
+        evaluations = await core.read(core.catalog.evaluation_metrics, model_id, numbers, query.keys)
+        series: dict[int, dict[tuple[str, str], list[tuple[datetime, float]]]] = {n: {} for n in numbers}
+        for p in found:
+            series.setdefault(p.number, {}).setdefault((p.key, p.segment), []).append((p.window_end, p.value))
+        evaluation: dict[int, dict[str, float]] = {n: {} for n in numbers}
+        for n, key, value in evaluations:
+            evaluation[n][key] = value
+        return [
+            HolderRecord(n, [t for t in tenures if t.number == n],
+                         [Series(k, seg, samples) for (k, seg), samples in series[n].items()], evaluation[n])
+            for n in numbers
+        ]  # fmt: skip
+
+    async def _version_number(self, model_id: str, version: str) -> int:
+        """A version of this model by name or by what follows `versions/` (a number, an alias ...)."""
+        name = version if "/" in version else f"models/{model_id}/versions/{version}"
+        ref = parse_version_name(name, "version")
+        if ref.model != model_id:
+            raise InvalidArgument(f"version {version!r} is not a version of {model_id!r}", reason="INVALID_NAME",
+                                  field="version")  # fmt: skip
+        number = self.core.resolve_number(ref)
+        await self.core.read_version(model_id, number)
+        return number
+
     def _log(self, tx: Transaction, model_id: str, call: LogCall) -> Effects:
         """Writer thread: every refusal comes before the first write (see store.writer)."""
         core = self.core
@@ -101,6 +175,11 @@ class ProductionUseCases:
                                          LoggedRequest(stage, len(held), run_lengths(held), logged.revision),
                                          now)  # fmt: skip
         return effects
+
+
+def _overlaps(tenure: Tenure, since: datetime | None, until: datetime | None) -> bool:
+    """Whether the tenure shares any moment with [since, until)."""
+    return (since is None or tenure.end is None or tenure.end > since) and (until is None or tenure.start < until)
 
 
 def _stage_of(model: Model, stage: str) -> str:

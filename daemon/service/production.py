@@ -9,15 +9,16 @@ from datetime import datetime
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
-from studbook.daemon.app.production import LogCall
+from studbook.daemon.app.production import LogCall, RecordQuery
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import InvalidArgument
-from studbook.daemon.domain.names import version_name
+from studbook.daemon.domain.names import parse_model_name, version_name
 from studbook.daemon.domain.production import ProductionPoint
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.errors import mapped
 from studbook.daemon.service.monitor_convert import candidate_to_proto, monitor_state_to_proto
+from studbook.daemon.service.production_convert import record_to_proto
 from studbook.v1 import production_pb2, production_pb2_grpc
 
 
@@ -57,6 +58,19 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     ) -> production_pb2.RollbackCandidate:  # noqa: N802
         candidate = await self.registry.monitors.candidate(request.model, request.stage, request.key)
         return candidate_to_proto(candidate)
+
+    @mapped
+    async def GetProductionRecord(
+        self, request: production_pb2.GetProductionRecordRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.ProductionRecord:  # noqa: N802
+        since = _time(request.since, "since") if request.HasField("since") else None
+        until = _time(request.until, "until") if request.HasField("until") else None
+        holders = await self.registry.production.record(
+            RecordQuery(
+                request.model, request.stage, list(request.keys), request.segment, since, until, request.version
+            )  # fmt: skip
+        )
+        return record_to_proto(parse_model_name(request.model, "model"), request.stage, holders)
 
 
 def _time(stamp: Timestamp, field: str) -> datetime:

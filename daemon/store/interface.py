@@ -282,6 +282,19 @@ class Store(Protocol):
 
     def holders_at(self, model: str, at: datetime) -> dict[str, int]: ...
 
+    # -- production ------------------------------------------------------------------------
+
+    def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
+                          since: datetime | None = None, until: datetime | None = None,
+                          number: int | None = None) -> list[StoredPoint]:  # fmt: skip
+        """A stage's points, by version, key, segment and window_end (see store.production)."""
+        ...
+
+    def evaluation_metrics(self, model: str, numbers: Sequence[int],
+                           keys: Sequence[str] = ()) -> list[tuple[int, str, float]]:  # fmt: skip
+        """(number, key, value) of the versions' unsplit metrics at their last step."""
+        ...
+
     def get_promotion(self, model: str, promotion_id: int) -> Promotion | None: ...
 
     def list_promotions(

@@ -45,3 +45,43 @@ def logged_request(run: Run, model: str, request_id: str) -> LoggedRequest | Non
         return None
     stage, recorded, runs, revision = found[0]
     return LoggedRequest(stage, int(recorded), json.loads(runs), int(revision))
+
+
+def points(run: Run, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
+           since: datetime | None = None, until: datetime | None = None,
+           number: int | None = None) -> list[StoredPoint]:  # fmt: skip
+    """A stage's points in one query, by version, key, segment and time: the stage index's range,
+    narrowed to the keys, segment, window and version asked for."""
+    where = ["model = ?", "stage = ?"]
+    params: list[Any] = [model, stage]
+    if keys:
+        where.append("metric IN (SELECT unnest(CAST(? AS VARCHAR[])))")
+        params.append(list(keys))
+    for condition, value in (("segment = ?", segment), ("window_end >= ?", since), ("window_end < ?", until),
+                             ("number = ?", number)):  # fmt: skip
+        if value is not None:
+            where.append(condition)
+            params.append(value)
+    return [
+        StoredPoint(int(n), key, seg, end, float(value))
+        for n, key, seg, end, value in run(
+            f"SELECT number, metric, segment, window_end, value FROM production_points WHERE {' AND '.join(where)} "
+            "ORDER BY number, metric, segment, window_end, revision",
+            params,
+        )
+    ]
+
+
+def evaluation_metrics(run: Run, model: str, numbers: Sequence[int],
+                       keys: Sequence[str] = ()) -> list[tuple[int, str, float]]:  # fmt: skip
+    """(number, key, value) of the versions' own metrics recorded without a split, at their last
+    step (the summary rows), in one query whatever the number of versions."""
+    if not numbers:
+        return []
+    where = "model = ? AND split = '' AND number IN (SELECT unnest(CAST(? AS BIGINT[])))"
+    params: list[Any] = [model, list(numbers)]
+    if keys:
+        where += " AND key IN (SELECT unnest(CAST(? AS VARCHAR[])))"
+        params.append(list(keys))
+    return [(int(n), key, float(value)) for n, key, value in
+            run(f"SELECT number, key, value FROM metric_summary WHERE {where} ORDER BY number, key", params)]  # fmt: skip

@@ -13,7 +13,8 @@ from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
-from studbook.daemon.store import monitors, retention, rows
+from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.store import monitors, production, retention, rows
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.keyed import KeyedSearch, keyed_search
@@ -256,6 +257,16 @@ class CatalogReads:
     def stage_changes(self, model: str, label: str) -> list[StageChange]:
         """Every change of one stage or alias, oldest first: what its tenures are built from."""
         return read_stage_changes(self.query, model, label)
+
+    def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
+                          since: datetime | None = None, until: datetime | None = None,
+                          number: int | None = None) -> list[StoredPoint]:  # fmt: skip
+        return production.points(self.query, model, stage, keys=keys, segment=segment, since=since, until=until,
+                                 number=number)  # fmt: skip
+
+    def evaluation_metrics(self, model: str, numbers: Sequence[int],
+                           keys: Sequence[str] = ()) -> list[tuple[int, str, float]]:  # fmt: skip
+        return production.evaluation_metrics(self.query, model, numbers, keys)
 
     def holders_at(self, model: str, at: datetime) -> dict[str, int]:
         """Who held each stage and alias at `at`: the last change at or before it, if any."""

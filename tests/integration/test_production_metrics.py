@@ -10,7 +10,15 @@ import grpc
 import pytest
 from conftest import stop_daemon
 from google.protobuf.timestamp_pb2 import Timestamp
-from studbook.v1 import access_pb2, access_pb2_grpc, events_pb2, production_pb2, production_pb2_grpc, stages_pb2
+from studbook.v1 import (
+    access_pb2,
+    access_pb2_grpc,
+    events_pb2,
+    production_pb2,
+    production_pb2_grpc,
+    resources_pb2,
+    stages_pb2,
+)
 from support.rpc import Stubs, error_info, register, stubs
 
 
@@ -62,10 +70,26 @@ def change_times(api: Stubs, model: str, stage: str = "production") -> list[date
     return [c.time.ToDatetime(tzinfo=UTC) for c in reversed(history.changes)]
 
 
+def record(
+    channel: grpc.Channel, model: str, stage: str = "production", **query: object
+) -> production_pb2.ProductionRecord:
+    return production_pb2_grpc.ProductionServiceStub(channel).GetProductionRecord(
+        production_pb2.GetProductionRecordRequest(model=f"models/{model}", stage=stage, **query))  # fmt: skip
+
+
+def series_of(found: production_pb2.ProductionRecord) -> dict[str, dict[tuple[str, str], list[float]]]:
+    """version -> (key, segment) -> values, oldest first."""
+    return {h.version: {(s.key, s.segment): [x.value for x in s.samples] for s in h.series} for h in found.holders}
+
+
 def promoted_and_rolled_back(api: Stubs) -> list[datetime]:
-    """fraud: v1 takes production, v2 replaces it, a rollback puts v1 back."""
+    """fraud: v1 takes production, v2 replaces it, a rollback puts v1 back. Each has its own
+    evaluation auc (and a validation one, which is not the reference)."""
     for i in (1, 2):
-        register(api, "fraud", storage_uri=f"s3://b/{i}")
+        metrics = [resources_pb2.Metric(key="auc", value=0.9 + i / 100, step=2),
+                   resources_pb2.Metric(key="auc", value=0.1, step=1)]  # fmt: skip
+        metrics.append(resources_pb2.Metric(key="auc", value=0.5, split="validation"))
+        register(api, "fraud", storage_uri=f"s3://b/{i}", metrics=metrics)
         promote(api, "fraud", i)
     api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model="models/fraud", stage="production"))
     return change_times(api, "fraud")
@@ -85,6 +109,12 @@ def test_points_across_a_promotion_and_a_rollback_land_on_their_holders(served) 
         reply = log(channel, "fraud", "production", sent)
         event = next(r.event for r in watch if r.HasField("event"))
         watch.cancel()
+        whole = record(channel, "fraud")
+        only_v2_auc = record(channel, "fraud", keys=["auc"], version="2")
+        eu = record(channel, "fraud", segment="eu")
+        window = record(channel, "fraud", since=stamp(second), until=stamp(back))
+        only_v1 = record(channel, "fraud", version="models/fraud/versions/1")
+        by_stage_name = record(channel, "fraud", version="production")
 
     v1, v2 = "models/fraud/versions/1", "models/fraud/versions/2"
     assert reply.recorded == 6
@@ -96,6 +126,22 @@ def test_points_across_a_promotion_and_a_rollback_land_on_their_holders(served) 
         "production", 6, [v1, v2], ["auc", "latency_ms"])  # fmt: skip
     assert logged.first_window_end.ToDatetime(tzinfo=UTC) == first
     assert logged.last_window_end.ToDatetime(tzinfo=UTC) >= back
+    assert series_of(whole) == {
+        v1: {("auc", ""): [0.91, 0.90, 0.92, 0.93]},
+        v2: {("auc", ""): [0.85], ("latency_ms", "eu"): [12.0]},
+    }
+    assert [[(t.start.ToDatetime(tzinfo=UTC), t.rollback) for t in h.tenures] for h in whole.holders] == [
+        [(first, False), (back, True)], [(second, False)]]  # fmt: skip
+    assert not whole.holders[0].tenures[-1].HasField("end")
+    assert whole.holders[1].tenures[0].end.ToDatetime(tzinfo=UTC) == back
+    assert all(t.promotion.startswith("models/fraud/promotions/") for h in whole.holders for t in h.tenures)
+    assert [dict(h.evaluation) for h in whole.holders] == [{"auc": 0.91}, {"auc": 0.92}]
+    assert series_of(only_v2_auc) == {v2: {("auc", ""): [0.85]}}
+    assert series_of(eu) == {v1: {}, v2: {("latency_ms", "eu"): [12.0]}}
+    # The window [second, back) is v2's tenure alone.
+    assert series_of(window) == {v2: {("auc", ""): [0.85], ("latency_ms", "eu"): [12.0]}}
+    assert series_of(by_stage_name) == series_of(only_v1)
+    assert [h.version for h in only_v1.holders] == [v1]
 
 
 def test_a_retry_with_the_same_request_id_records_nothing_twice_even_after_a_restart(served, daemon_factory) -> None:  # type: ignore[no-untyped-def]
@@ -113,10 +159,13 @@ def test_a_retry_with_the_same_request_id_records_nothing_twice_even_after_a_res
     with again.channel() as channel:
         after_restart = log(channel, "fraud", "production", batch, request_id="batch-7")
         events_after = list_events(stubs(channel))
+        kept = record(channel, "fraud")
 
     assert (once.recorded, list(once.versions)) == (2, ["models/fraud/versions/1", "models/fraud/versions/2"])
     assert twice == once and after_restart == once
     assert other.recorded == 1
+    assert series_of(kept) == {"models/fraud/versions/1": {("auc", ""): [0.9, 0.9]},
+                               "models/fraud/versions/2": {("auc", ""): [0.8]}}  # fmt: skip
     assert [e.production_metrics.count for e in events] == [2, 1]
     assert events_after == events
 
@@ -204,3 +253,25 @@ def test_a_viewer_is_refused_and_a_contributor_logs(shared_daemon, model_id) -> 
 
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
     assert logged.recorded == 1
+
+
+def test_a_record_of_a_stage_nobody_held_is_empty_and_bad_queries_say_what_to_fix(shared_daemon, model_id) -> None:  # type: ignore[no-untyped-def]
+    now = datetime.now(UTC)
+    with shared_daemon.channel() as channel:
+        register(stubs(channel), model_id)
+        empty = record(channel, model_id)
+        refusals = {}
+        for name, query in {
+            "range": {"since": stamp(now), "until": stamp(now - timedelta(hours=1))},
+            "key": {"keys": ["9bad"]},
+            "version": {"version": "7"},
+            "other model": {"version": "models/other/versions/1"},
+            "stage": {"stage": "canary"},
+        }.items():
+            with pytest.raises(grpc.RpcError) as raised:
+                record(channel, model_id, **query)
+            refusals[name] = error_info(raised.value).reason
+
+    assert list(empty.holders) == [] and empty.stage == "production"
+    assert refusals == {"range": "INVALID_TIME_RANGE", "key": "INVALID_METRIC", "version": "VERSION_NOT_FOUND",
+                        "other model": "INVALID_NAME", "stage": "STAGE_NOT_FOUND"}  # fmt: skip

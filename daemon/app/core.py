@@ -17,6 +17,7 @@ from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
 from studbook.daemon.domain.access import Caller, Denial, Token
 from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
+from studbook.daemon.domain.drift import InputsLogged
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
@@ -214,7 +215,7 @@ class Core:
 
     def event(
         self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, caller: Caller,
-        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | MetricsLogged | MonitorStatus | None,
+        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | MetricsLogged | InputsLogged | MonitorStatus | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
         if self.following:

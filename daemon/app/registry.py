@@ -14,6 +14,7 @@ from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.catalog_status import CatalogStatus, catalog_status
 from studbook.daemon.app.clock import SimulatedClock, utcnow
 from studbook.daemon.app.core import Core, PayloadEncoder
+from studbook.daemon.app.drift import DriftUseCases
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.hooks import HookUseCases, ResourceJson
 from studbook.daemon.app.integrity import IntegrityUseCases
@@ -112,6 +113,7 @@ class Registry:
                                            catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
+        self.drift = DriftUseCases(self.core, self.monitors)
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None

@@ -32,6 +32,7 @@ from studbook.daemon.blobs import BlobStore
 from studbook.daemon.blobs.claims import BlobClaims, ClaimHold
 from studbook.daemon.blobs.ingest import Ingest
 from studbook.daemon.domain.access import TCP, Caller, Role, authorize
+from studbook.daemon.domain.drift import FeatureStats, validate_features
 from studbook.daemon.domain.errors import (
     AlreadyExists,
     Conflict,
@@ -114,6 +115,8 @@ class Registration:
     # When the version was created in the registry it is imported from: its create_time instead
     # of now (admin only), recorded in the audit trail as `version.source_time`.
     source_create_time: datetime | None = None
+    # Statistics of the training data per feature: the reference of input drift.
+    reference_statistics: list[FeatureStats] = field(default_factory=list)
 
 
 @dataclass
@@ -246,6 +249,7 @@ class VersionUseCases:
         source_path or of uploads are read in (their blobs claimed in `hold`) and described."""
         draft = registration.draft
         validate_draft(draft)
+        validate_features(registration.reference_statistics, allow_empty=True)
         if registration.semver:
             SemVer.parse(registration.semver)
         if registration.number < 0:
@@ -407,6 +411,8 @@ class VersionUseCases:
             core.event(tx, effects, "version.source_time", subject, model_id, registration.caller, version)
         tx.insert_version(version)
         tx.insert_metrics(model_id, number, series, version.metrics, replace_summary=False)
+        if registration.reference_statistics:
+            tx.insert_reference_statistics(model_id, number, registration.reference_statistics)
         self._write_lineage(tx, version)
         # The model's own record: counts only, so its etag (revision) stays.
         model.latest_version = max(model.latest_version, number)

@@ -11,6 +11,7 @@ from studbook.daemon.app.lineage import LineageGraph
 from studbook.daemon.app.policy import PolicyState
 from studbook.daemon.domain import model as m
 from studbook.daemon.domain.access import Caller, Denial, Role, Token
+from studbook.daemon.domain.drift import InputsLogged
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.hooks import Hook
@@ -465,6 +466,10 @@ def encode_payload(subject: object) -> bytes:
         return monitor_state_to_proto(subject).SerializeToString()
     if isinstance(subject, MetricsLogged):
         return metrics_logged_to_proto(subject).SerializeToString()
+    if isinstance(subject, InputsLogged):
+        from studbook.daemon.service.drift_convert import inputs_logged_to_proto
+
+        return inputs_logged_to_proto(subject).SerializeToString()
     raise TypeError(f"no payload encoding for {type(subject).__name__}")
 
 
@@ -505,6 +510,8 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
             message.monitor_state.ParseFromString(event.payload)
         elif event.type == "production.metrics_logged":
             message.production_metrics.ParseFromString(event.payload)
+        elif event.type == "production.inputs_logged":
+            message.inputs_logged.ParseFromString(event.payload)
     return message
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
+from studbook.daemon.app.drift import InputWindow
 from studbook.daemon.app.production import LogCall, RecordQuery
 from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.errors import InvalidArgument
@@ -16,6 +17,8 @@ from studbook.daemon.domain.names import parse_model_name, version_name
 from studbook.daemon.domain.production import ProductionPoint
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
+from studbook.daemon.service.convert import from_timestamp
+from studbook.daemon.service.drift_convert import features_from_proto, window_to_proto
 from studbook.daemon.service.errors import mapped
 from studbook.daemon.service.monitor_convert import candidate_to_proto, monitor_state_to_proto
 from studbook.daemon.service.production_convert import record_to_proto
@@ -71,6 +74,42 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
             )  # fmt: skip
         )
         return record_to_proto(parse_model_name(request.model, "model"), request.stage, holders)
+
+    # -- input statistics and drift -------------------------------------------------------
+
+    @mapped
+    async def LogInputStatistics(
+        self, request: production_pb2.LogInputStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.LogInputStatisticsResponse:  # noqa: N802
+        window = InputWindow(
+            model=request.model, stage=request.stage,
+            window_end=from_timestamp(request.window_end) if request.HasField("window_end") else None,
+            segment=request.segment, features=features_from_proto(request.features), request_id=request.request_id,
+        )  # fmt: skip
+        stored = await self.registry.drift.log_inputs(window, caller_of(context))
+        return production_pb2.LogInputStatisticsResponse(
+            drift=window_to_proto(stored), changed=[monitor_state_to_proto(s) for s in stored.changed]
+        )
+
+    @mapped
+    async def SetReferenceStatistics(
+        self, request: production_pb2.SetReferenceStatisticsRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.SetReferenceStatisticsResponse:  # noqa: N802
+        count = await self.registry.drift.set_reference(request.version, features_from_proto(request.features),
+                                                        caller_of(context))  # fmt: skip
+        return production_pb2.SetReferenceStatisticsResponse(features=count)
+
+    @mapped
+    async def GetInputDrift(
+        self, request: production_pb2.GetInputDriftRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.InputDriftReport:  # noqa: N802
+        windows = await self.registry.drift.input_drift(
+            request.model, request.stage, version=request.version,
+            since=from_timestamp(request.since) if request.HasField("since") else None,
+            until=from_timestamp(request.until) if request.HasField("until") else None,
+            segment=request.segment, last=request.last_windows,
+        )  # fmt: skip
+        return production_pb2.InputDriftReport(windows=[window_to_proto(w) for w in windows])
 
 
 def _time(stamp: Timestamp, field: str) -> datetime:

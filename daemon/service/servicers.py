@@ -14,6 +14,7 @@ from studbook.daemon.domain.model import ArtifactFile, ModelState, ModelVersion,
 from studbook.daemon.domain.names import parse_model_name
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of, record_denial
+from studbook.daemon.service.drift_convert import features_from_proto
 from studbook.daemon.service.errors import mapped, status_proto
 from studbook.v1 import (
     lineage_pb2,
@@ -378,4 +379,5 @@ def _registration(request: registry_pb2.RegisterModelVersionRequest, caller: Cal
         source_create_time=(
             convert.from_timestamp(request.source_create_time) if request.HasField("source_create_time") else None
         ),
+        reference_statistics=features_from_proto(request.reference_statistics),
     )

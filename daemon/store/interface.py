@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.drift import Drift, FeatureStats
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.domain.production import StoredPoint
-from studbook.daemon.store import production, retention
+from studbook.daemon.store import drift, production, retention
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
 
@@ -171,6 +172,20 @@ class StoreTransaction(Protocol):
 
     def set_version_storage_uri(self, model: str, number: int, storage_uri: str) -> None: ...
 
+    # -- input statistics ------------------------------------------------------------------
+
+    def insert_reference_statistics(self, model: str, number: int, stats: Sequence[FeatureStats]) -> None: ...
+
+    def has_reference_statistics(self, model: str, number: int) -> bool: ...
+
+    def reference_shapes(self, model: str, number: int,
+                         features: Sequence[str]) -> dict[str, tuple[str, tuple[float, ...]]]: ...  # fmt: skip
+
+    def input_window_for_request(self, model: str, request_id: str) -> drift.StoredWindow | None: ...
+
+    def insert_input_window(self, window: drift.StoredWindow, stats: Sequence[FeatureStats], request_id: str,
+                            record_time: datetime) -> drift.StoredWindow: ...  # fmt: skip
+
 
 class Store(Protocol):
     """A catalog: reads from any thread (each sees only committed data) and write transactions
@@ -228,6 +243,26 @@ class Store(Protocol):
     def load_hooks(self) -> list[Hook]: ...
 
     def hook_deliveries(self, hook_id: str, limit: int) -> list[Delivery]: ...
+
+    # -- input statistics ------------------------------------------------------------------
+
+    def input_windows(
+        self,
+        model: str,
+        stage: str,
+        *,
+        number: int | None,
+        since: datetime | None,
+        until: datetime | None,
+        segment: str | None,
+        limit: int,
+    ) -> list[drift.StoredWindow]:
+        """A stage's logged windows, newest first, with their features' drift."""
+        ...
+
+    def compute_input_drift(self, window_ids: Sequence[int]) -> dict[int, dict[str, Drift]]:
+        """The drift of the windows' features computed afresh from their bins (one statement)."""
+        ...
 
     def load_drops(self) -> tuple[list[DropRow], list[DropFileRow]]: ...
 

@@ -65,8 +65,17 @@ def production_windows(run: Run, model: str, stage: str, number: int, segment: s
 
 def input_windows(run: Run, model: str, stage: str, number: int, segment: str, last: int,
                   since: datetime | None) -> list[DriftWindow]:  # fmt: skip
-    """The version's newest `last` input windows in `stage` from `since` on, newest first."""
-    return []
+    """The version's newest `last` input windows in `stage` from `since` on, newest first, with
+    the feature of the largest psi (kept on the window) and of the largest ks."""
+    bound = " AND w.window_end >= ?" if since is not None else ""
+    found = run(
+        "SELECT w.window_end, w.max_psi, w.max_ks, w.worst, (SELECT d.feature FROM input_drift d WHERE d.window_id "
+        "= w.id ORDER BY d.ks DESC, d.feature LIMIT 1) FROM input_windows w WHERE w.model = ? AND w.stage = ? AND "
+        f"w.number = ? AND w.segment = ?{bound} ORDER BY w.window_end DESC, w.id DESC LIMIT ?",
+        [model, stage, number, segment, *([since] if since is not None else []), last],
+    )  # fmt: skip
+    return [DriftWindow(end, float(psi), float(ks), worst or "", ks_feature or "") for end, psi, ks, worst, ks_feature
+            in found]  # fmt: skip
 
 
 def production_means(run: Run, model: str, stage: str, key: str, segment: str,

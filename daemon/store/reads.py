@@ -8,13 +8,14 @@ from datetime import datetime
 from typing import Any, Literal
 
 from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.drift import Drift
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.domain.production import StoredPoint
-from studbook.daemon.store import monitors, production, retention, rows
+from studbook.daemon.store import drift, monitors, production, retention, rows
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.keyed import KeyedSearch, keyed_search
@@ -51,6 +52,14 @@ class CatalogReads:
         found = self.query(f"SELECT {rows.DELIVERY_COLUMNS} FROM hook_deliveries WHERE hook_id = ? "
                            "ORDER BY attempt_time DESC, revision DESC, attempt DESC LIMIT ?", [hook_id, limit])  # fmt: skip
         return [rows.delivery_from_row(r) for r in found]
+
+    def input_windows(self, model: str, stage: str, *, number: int | None, since: datetime | None,
+                      until: datetime | None, segment: str | None, limit: int) -> list[drift.StoredWindow]:  # fmt: skip
+        return drift.stored_windows(self.query, self.dialect, model, stage, number=number, since=since, until=until,
+                                    segment=segment, limit=limit)  # fmt: skip
+
+    def compute_input_drift(self, window_ids: Sequence[int]) -> dict[int, dict[str, Drift]]:
+        return drift.compute_drift(self.query, self.dialect, window_ids)
 
     def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
         """Every model with its counts and holders; only those named, when `names` is given."""

@@ -13,11 +13,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from studbook.daemon.domain.access import Token
+from studbook.daemon.domain.drift import FeatureStats
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.production import StoredPoint
-from studbook.daemon.store import monitors, production, retention, rows
+from studbook.daemon.store import drift, monitors, production, retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
@@ -88,6 +89,12 @@ class TransactionWrites:
         )
 
     def delete_model(self, name: str) -> None:
+        for table in ("input_bins", "input_drift"):
+            self.execute(
+                f"DELETE FROM {table} WHERE window_id IN (SELECT id FROM input_windows WHERE model = ?)", [name]
+            )
+        for table in ("input_windows", "reference_features", "reference_bins"):
+            self.execute(f"DELETE FROM {table} WHERE model = ?", [name])
         for table in (
             "files",
             "metrics",
@@ -340,3 +347,44 @@ class TransactionWrites:
         """Where a version's files now lie (a drop renamed inside its root); content is unchanged."""
         self.execute("UPDATE versions SET storage_uri = ? WHERE model = ? AND number = ?",
                      [storage_uri, model, number])  # fmt: skip
+
+    # -- input statistics ----------------------------------------------------------------
+
+    def insert_reference_statistics(self, model: str, number: int, stats: Sequence[FeatureStats]) -> None:
+        features, bins = drift.reference_rows(model, number, stats)
+        self.insert_many("reference_features", features)
+        self.insert_many("reference_bins", bins)
+
+    def has_reference_statistics(self, model: str, number: int) -> bool:
+        return drift.has_reference(self.execute, model, number)
+
+    def reference_shapes(
+        self, model: str, number: int, features: Sequence[str]
+    ) -> dict[str, tuple[str, tuple[float, ...]]]:
+        """feature -> (kind, edges) of the version's reference, for those of `features` it has."""
+        return drift.reference_shapes(self.execute, model, number, features)
+
+    def input_window_for_request(self, model: str, request_id: str) -> drift.StoredWindow | None:
+        """The window a request_id logged already, as stored."""
+        window_id = drift.window_by_request(self.execute, model, request_id)
+        return drift.windows_by_id(self.execute, self.dialect, [window_id])[0] if window_id is not None else None
+
+    def insert_input_window(self, window: drift.StoredWindow, stats: Sequence[FeatureStats], request_id: str,
+                            record_time: datetime) -> drift.StoredWindow:  # fmt: skip
+        """Stores a window and its bins, computes its drift in the catalog (one statement for all
+        its features) and keeps it with the window; returns the window with its id and drift."""
+        window.id = drift.next_window_id(self.execute)
+        self.insert("input_windows", (window.id, window.model, window.stage, window.number, window.window_end,
+                                      window.segment, len(stats), 0.0, 0.0, "", request_id, window.revision,
+                                      record_time))  # fmt: skip
+        self.insert_many("input_bins", ((window.id, *row) for s in stats for row in drift.bin_rows(s)))
+        found = drift.compute_drift(self.execute, self.dialect, [window.id]).get(window.id, {})
+        window.features = [found[s.feature] for s in stats]
+        self.insert_many("input_drift", ((window.id, d.feature, d.psi, d.ks, d.no_reference) for d in window.features))
+        worst = max(window.features, key=lambda d: d.psi, default=None)
+        window.max_psi = worst.psi if worst is not None else 0.0
+        window.max_ks = max((d.ks for d in window.features), default=0.0)
+        window.worst = worst.feature if worst is not None and worst.psi > 0 else ""
+        self.execute("UPDATE input_windows SET max_psi = ?, max_ks = ?, worst = ? WHERE id = ?",
+                     [window.max_psi, window.max_ks, window.worst, window.id])  # fmt: skip
+        return window

@@ -667,6 +667,7 @@ class RegisterOptions(TypedDict, total=False):
     request_id: str | None
     keep_in_place: bool
     allow_unsafe: bool
+    reference_statistics: Any
 
 
 def register_request(
@@ -693,6 +694,7 @@ def register_request(
     entry_point: str | None = None,
     keep_in_place: bool = False,
     allow_unsafe: bool = False,
+    reference_statistics: Any = None,
 ) -> registry_pb2.RegisterModelVersionRequest:
     """The RegisterModelVersion request a training script means, with its provenance filled in.
 
@@ -703,6 +705,8 @@ def register_request(
     captured unless turned off, and so is the running script unless `entry_point` is
     given. Every dataset in `data_versions` is also recorded as a
     dataset the version was trained on, so it shows in the lineage graph.
+    `reference_statistics` (see `studbook.client.stats`) describe the training data per
+    feature: the reference production inputs are compared with.
     """
     # Here, not at the top: reading package metadata is for registering, and every other
     # user of the client (the terminal UI's first frame among them) would pay for it.
@@ -752,4 +756,54 @@ def register_request(
         semver=semver,
         keep_in_place=keep_in_place,
         allow_unsafe=allow_unsafe,
+        reference_statistics=_statistics(reference_statistics) if reference_statistics is not None else [],
     )
+
+
+# ---- ProductionService: input statistics and drift ---------------------------------------
+
+
+def _statistics(given: Any) -> list[production_pb2.FeatureStatistics]:
+    from studbook.client.stats import statistics
+
+    return statistics(given)
+
+
+def log_input_statistics(
+    model: str, stage: str, features: Any, *, window_end: datetime | None = None, segment: str = "",
+    request_id: str | None = None,
+) -> Call[production_pb2.LogInputStatisticsResponse]:  # fmt: skip
+    """One production window's input statistics (see `studbook.client.stats` for the shapes
+    `features` takes), binned like the reference; the answer holds each feature's drift."""
+    request = production_pb2.LogInputStatisticsRequest(
+        model=names.model_name(model), stage=stage, segment=segment, features=_statistics(features),
+        request_id=request_id or new_request_id(),
+    )  # fmt: skip
+    if window_end is not None:
+        request.window_end.CopyFrom(timestamp(window_end))
+    return Call("ProductionService", "LogInputStatistics", request, idempotent=True)
+
+
+def set_reference_statistics(
+    model: str, version: str | int, features: Any
+) -> Call[production_pb2.SetReferenceStatisticsResponse]:
+    """Set the reference statistics of a version registered without them (once)."""
+    request = production_pb2.SetReferenceStatisticsRequest(
+        version=names.version_name(model, version), features=_statistics(features)
+    )
+    return Call("ProductionService", "SetReferenceStatistics", request, idempotent=False)
+
+
+def get_input_drift(
+    model: str, stage: str, *, version: str | int = "", since: datetime | None = None,
+    until: datetime | None = None, segment: str = "", last: int = 0,
+) -> Call[production_pb2.InputDriftReport]:  # fmt: skip
+    """A stage's input windows, newest first, with each feature's PSI and KS-style distance."""
+    request = production_pb2.GetInputDriftRequest(
+        model=names.model_name(model), stage=stage, version=str(version), segment=segment, last_windows=last,
+    )  # fmt: skip
+    if since is not None:
+        request.since.CopyFrom(timestamp(since))
+    if until is not None:
+        request.until.CopyFrom(timestamp(until))
+    return Call("ProductionService", "GetInputDrift", request, idempotent=True)

@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 from studbook.client import calls
 from studbook.client.errors import StudbookError
-from studbook.v1 import access_pb2, hooks_pb2, registry_pb2, resources_pb2
+from studbook.v1 import access_pb2, hooks_pb2, production_pb2, registry_pb2, resources_pb2
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2
@@ -127,6 +127,18 @@ def _nothing(answer: Message) -> None:
 
 def _names(table: type) -> Iterable[str]:
     return (name for name, value in vars(table).items() if isinstance(value, Rpc))
+
+
+def _drift(answer: production_pb2.LogInputStatisticsResponse) -> production_pb2.WindowDrift:
+    return answer.drift
+
+
+def _feature_count(answer: production_pb2.SetReferenceStatisticsResponse) -> int:
+    return answer.features
+
+
+def _windows(answer: production_pb2.InputDriftReport) -> list[production_pb2.WindowDrift]:
+    return list(answer.windows)
 
 
 class Methods:
@@ -239,6 +251,15 @@ class Methods:
     replay_hook = rpc(calls.replay_hook, doc=(
         "Deliver a webhook's events again from `from_revision` on; resumes a paused webhook."))  # fmt: skip
     get_hook_status = rpc(calls.get_hook_status, doc="How many webhooks there are, and which are paused.")
+
+    # ---- input drift (logging: writer; reading: any reader) ----
+    log_input_statistics = rpc(calls.log_input_statistics, _drift, doc=(
+        "Log one production window's input statistics for the version holding `stage` at `window_end`\n"
+        "(build them with `studbook.client.stats`); the window's drift from that version's reference."))  # fmt: skip
+    set_reference_statistics = rpc(calls.set_reference_statistics, _feature_count, doc=(
+        "Set the reference statistics of a version registered without them; ALREADY_EXISTS when set."))  # fmt: skip
+    get_input_drift = rpc(calls.get_input_drift, _windows, doc=(
+        "A stage's input windows, newest first (`last` 0: 100), with each feature's PSI and KS distance."))  # fmt: skip
 
 
 # The names of the table's methods, for tests and documentation.

@@ -231,6 +231,26 @@ class LogInputStatisticsResponse(_message.Message):
     changed: _containers.RepeatedCompositeFieldContainer[MonitorState]
     def __init__(self, drift: _Optional[_Union[WindowDrift, _Mapping]] = ..., changed: _Optional[_Iterable[_Union[MonitorState, _Mapping]]] = ...) -> None: ...
 
+class InputsLogged(_message.Message):
+    __slots__ = ("stage", "window_end", "segment", "version", "max_psi", "max_ks", "worst_feature", "features")
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_END_FIELD_NUMBER: _ClassVar[int]
+    SEGMENT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    MAX_PSI_FIELD_NUMBER: _ClassVar[int]
+    MAX_KS_FIELD_NUMBER: _ClassVar[int]
+    WORST_FEATURE_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    stage: str
+    window_end: _timestamp_pb2.Timestamp
+    segment: str
+    version: str
+    max_psi: float
+    max_ks: float
+    worst_feature: str
+    features: int
+    def __init__(self, stage: _Optional[str] = ..., window_end: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., segment: _Optional[str] = ..., version: _Optional[str] = ..., max_psi: _Optional[float] = ..., max_ks: _Optional[float] = ..., worst_feature: _Optional[str] = ..., features: _Optional[int] = ...) -> None: ...
+
 class SetReferenceStatisticsRequest(_message.Message):
     __slots__ = ("version", "features")
     VERSION_FIELD_NUMBER: _ClassVar[int]

@@ -110,14 +110,20 @@ def production_plot(
 
 
 def tenure_text(holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat) -> str:
-    """`held production: promoted 03-01 09:00 → 03-02 10:00; rolled back 03-04 08:00 → now`."""
+    """`held production: promoted 03-01 09:00 → 03-02 10:00; rolled back 03-04 08:00 → now`.
+
+    Times as short as the chart's axis writes them (one line at 80 columns); the history tab has them whole.
+    """
     if holder is None or not holder.tenures:
         return f"never held {stage}"
+    starts = [_seconds(t.start) for t in holder.tenures]
+    ends = [_seconds(t.end) for t in holder.tenures if t.HasField("end")]
+    short = axis_time(times, max(starts + ends) - min(starts))
     spans = []
     for tenure in holder.tenures:
         how = "rolled back" if tenure.rollback else "promoted"
-        end = times.absolute(tenure.end) if tenure.HasField("end") else "now"
-        spans.append(f"{how} {times.absolute(tenure.start)} → {end}")
+        end = short(_seconds(tenure.end)) if tenure.HasField("end") else "now"
+        spans.append(f"{how} {short(_seconds(tenure.start))} → {end}")
     return f"held {stage}: " + "; ".join(spans)
 
 

@@ -365,7 +365,7 @@ class VersionScreen(RegistryScreen):
         hint = "" if self.registry.readonly else "c puts it back"
         lines = breach_lines(self.breaches, mine, self.registry.times, hint=hint)
         notice = self.query_one("#breach", Static)
-        notice.update(safe("\n".join(lines)))
+        notice.update("\n".join(safe(line) for line in lines))
         notice.set_class(bool(lines), "-breached")
         self.refresh_bindings()
 

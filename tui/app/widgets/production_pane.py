@@ -7,6 +7,7 @@ from studbook.tui.cells import ThemeText
 from studbook.tui.production_text import SeriesChoice, choice_cells, production_plot, series_choices, tenure_text
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.production_chart import ProductionChart
+from studbook.tui.widgets.vim_table import VimTable
 from studbook.v1 import production_pb2
 from textual import on
 from textual.app import ComposeResult
@@ -30,11 +31,11 @@ class ProductionPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static("loading…", id="production-context", markup=False)
-        yield DataTable(id="production-table", cursor_type="row", zebra_stripes=True)
+        yield VimTable(id="production-table")
         yield ProductionChart(id="production-chart")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.query_one(VimTable).add_columns(*COLUMNS)
 
     def show(
         self, holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat, paint: ThemeText
@@ -42,7 +43,7 @@ class ProductionPane(Vertical):
         self.holder, self.stage, self.times = holder, stage, times
         self.choices = series_choices(holder)
         self.query_one("#production-context", Static).update(safe(tenure_text(holder, stage, times)))
-        table = self.query_one(DataTable)
+        table = self.query_one(VimTable)
         table.clear()
         for choice in self.choices:
             key, segment, last, points, evaluation = choice_cells(choice)

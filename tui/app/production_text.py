@@ -135,8 +135,8 @@ def choice_cells(choice: SeriesChoice) -> tuple[str, str, str, str, str]:
 
 
 def axis_time(times: TimeFormat, span: float) -> Callable[[float], str]:
-    """Short times for the axis: `14:05` within a day, `03-01 14:05` beyond, in the display zone."""
-    pattern = "%H:%M" if span < DAY else "%m-%d %H:%M" if span < 365 * DAY else "%Y-%m-%d"
+    """Short times for the axis: `14:05:09` within an hour, `14:05` within a day, `03-01 14:05` beyond, in the display zone."""
+    pattern = "%H:%M:%S" if span < 3600 else "%H:%M" if span < DAY else "%m-%d %H:%M" if span < 365 * DAY else "%Y-%m-%d"
 
     def text(seconds: float) -> str:
         if times.hidden:

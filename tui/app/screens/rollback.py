@@ -110,9 +110,8 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
             text = f"rolling back to {back} is refused by: " + ", ".join(f"{g.gate} ({g.detail})" for g in failed)
         else:
             text = f"{self.stage} is held by {holder}; rolling back brings back {back}"
-        if self.summary:
-            text += f"\n{self.summary}"
-        self.query_one("#rollback-context", Static).update(safe(text))
+        # Each line made safe on its own: safe() would write the newline between them as an escape.
+        self.query_one("#rollback-context", Static).update("\n".join(safe(line) for line in (text, self.summary) if line))
         self.query_one("#confirm", Button).disabled = bool(failed)
 
     def on_rollback_dialog_done(self, message: Done) -> None:

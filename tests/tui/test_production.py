@@ -22,9 +22,11 @@ from textual.widgets import DataTable
 SMALL = (80, 24)
 
 
-def log(client: Client, model: str, points: list[tuple[str, float, datetime | None, str]]) -> None:
-    """Production points of `model`'s production stage: (key, value, window end or now, segment)."""
-    request = production_pb2.LogProductionMetricsRequest(model=f"models/{model}", stage="production")
+def log(
+    client: Client, model: str, points: list[tuple[str, float, datetime | None, str]], stage: str = "production"
+) -> None:
+    """Production points of one of `model`'s stages: (key, value, window end or now, segment)."""
+    request = production_pb2.LogProductionMetricsRequest(model=f"models/{model}", stage=stage)
     for key, value, end, segment in points:
         point = request.points.add(key=key, value=value, segment=segment)
         if end is not None:
@@ -95,6 +97,19 @@ async def test_a_version_that_never_held_the_stage_says_so(shared_daemon, seeder
         app.open_version(f"{model_id}@1", "production")
         await ui.wait_for_text(pilot, "never held production")
         await ui.wait_for_text(pilot, "no production metrics were logged while this version held production")
+
+
+async def test_a_version_that_left_its_stage_shows_the_record_it_made_there(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.version(model_id, {"auc": 0.91})
+    seeder.client.promote(f"{model_id}@1", "staging")
+    log(seeder.client, model_id, [("auc", 0.88, None, "")], stage="staging")
+    seeder.client.promote(f"{model_id}@2", "staging")
+    app = ui.app(shared_daemon.address, live=False)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_production(app, pilot, ui, f"{model_id}@1")
+        assert "held staging: promoted" in ui.text(app) and "→ now" not in ui.text(app)
+        assert screen.query_one(ProductionChart).plot.title == "auc in staging · all traffic"
 
 
 async def test_the_chart_follows_points_as_they_are_logged(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]

@@ -17,7 +17,7 @@ from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.rollback import RollbackDialog
 from studbook.tui.screens.version import VersionScreen
 from studbook.v1 import production_pb2
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
 MODEL = "mon-fraud"
 POLICY = """
@@ -66,7 +66,8 @@ async def test_c_shows_the_candidates_dry_run_and_rolls_back_with_the_typed_reas
         await ui.wait_for_text(pilot, "candidate v1")
         shown = " ".join(ui.text(app).split())  # the notice wraps at 80 columns
         assert "⚠ production in breach" in shown and "(held by this version)" in shown
-        assert "auc >= 0.90: auc at 0.8" in shown and "candidate v1" in shown
+        # The candidate on a line of its own (no escaped newline between them).
+        assert "auc >= 0.90: auc at 0.8 candidate v1 (c puts it back): v1 held production" in shown
         await ui.wait_for_text(pilot, "c Candidate")  # the footer offers the key only now
         assert "candidate v1 (c puts it back)" in shown
 
@@ -76,7 +77,8 @@ async def test_c_shows_the_candidates_dry_run_and_rolls_back_with_the_typed_reas
         await ui.wait_for_text(pilot, "rolling back brings back v1")
         shown = " ".join(ui.text(app).split())
         assert f"Roll back production of {MODEL} to v1?" in shown
-        assert "production is held by v3; rolling back brings back v1" in shown
+        context = str(dialog.query_one("#rollback-context", Static).content)
+        assert context.startswith("production is held by v3; rolling back brings back v1\nv1 held production from")
         # Every key goes to the reason: a letter typed can never confirm.
         assert isinstance(app.focused, Input) and app.focused.id == "reason"
         await pilot.press(*"auc fell to 0.8")

@@ -220,8 +220,12 @@ class VersionScreen(RegistryScreen):
     async def load_production(self, version: resources_pb2.ModelVersion) -> None:
         """The version's production record in the stage it holds (or held), and the model's breaches."""
         client = self.registry.client
-        stage = production_stages(version, self.history_changes)[0]
         try:
+            changes = self.history_changes
+            if not version.stages and not changes:
+                # Which stage it held (if it holds none now) is in the history, which may still be loading.
+                changes = list((await client.stage_history(version.model, page_size=200)).changes)
+            stage = production_stages(version, changes)[0]
             record = await client.get_production_record(version.model, stage, version=version.name)
         except StudbookError as error:
             # A daemon older than production records has none to show: the tab says so, quietly.

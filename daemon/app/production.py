@@ -4,14 +4,14 @@ reading each holder's production record back."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.tenures import Holders, Tenure, build_tenures, read_holders
 from studbook.daemon.domain.access import Caller
-from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from studbook.daemon.domain.model import Model
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, validate_label, validate_metric_key
 from studbook.daemon.domain.production import (
@@ -27,6 +27,10 @@ from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.production import LoggedRequest
 
 MAX_REQUEST_ID = 128
+# Points one record answers with at most (a reply well under the daemon's message size).
+MAX_RECORD_SAMPLES = 500_000
+# Stages whose tenures the writer keeps at most (a few bytes each; cleared whole when full).
+_HOLDERS_KEPT = 4_096
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,13 @@ class ProductionUseCases:
     def __init__(self, core: Core, monitors: MonitorUseCases | None = None) -> None:
         self.core = core
         self.monitors = monitors
+        # Writer thread only: each stage's tenures as last read, with the writer's record of the
+        # model they were read under. A stage change replaces that record (a new revision), and
+        # a reload replaces the whole state, so an entry whose record is still the one in force
+        # holds the history as the transaction sees it; a hit saves a query, and with it the
+        # flush of the rows the group has buffered (see store.writes), so a group's points go
+        # in as one statement.
+        self._holders: dict[tuple[str, str], tuple[object, Model, int, Holders]] = {}
 
     async def log_metrics(self, call: LogCall) -> MetricsLogged:
         """Records the points, each on the version that held the stage at its window_end, in one
@@ -80,13 +91,13 @@ class ProductionUseCases:
         if len(call.request_id) > MAX_REQUEST_ID:
             raise InvalidArgument(f"request_id is longer than {MAX_REQUEST_ID} characters", reason="VALUE_TOO_LONG",
                                   field="request_id")  # fmt: skip
-        # Checked before the writer so that a malformed batch costs the writer nothing; window
-        # ends are checked against the clock again there (a queued call may wait a little).
         _stage_of(self.core.read_model(model_id), call.stage)
-        validate_points(call.points, self.core.clock())
+        # Checked and stamped with the time of the call here, off the writer thread: the
+        # writer's clock only moves on, so a window end accepted now is not in its future.
+        stamped = replace(call, points=validate_points(call.points, self.core.clock()))
 
         def operation(tx: Transaction) -> Effects:
-            return self._log(tx, model_id, call)
+            return self._log(tx, model_id, stamped)
 
         logged: MetricsLogged = await self.core.write(operation)
         if self.monitors is not None:
@@ -115,7 +126,14 @@ class ProductionUseCases:
         core = self.core
         found = await core.read(lambda: core.catalog.production_points(
             model_id, stage, keys=query.keys, segment=query.segment or None, since=query.since, until=query.until,
-            number=number))  # fmt: skip
+            number=number, limit=MAX_RECORD_SAMPLES + 1))  # fmt: skip
+        if len(found) > MAX_RECORD_SAMPLES:
+            raise ResourceExhausted(
+                f"more than {MAX_RECORD_SAMPLES:,} production points match; narrow the record with since and "
+                "until, keys, a segment or a version",
+                reason="TOO_MANY_SAMPLES",
+                limit=MAX_RECORD_SAMPLES,
+            )
         evaluations = await core.read(core.catalog.evaluation_metrics, model_id, numbers, query.keys)
         series: dict[int, dict[tuple[str, str], list[tuple[datetime, float]]]] = {n: {} for n in numbers}
         for p in found:
@@ -151,10 +169,8 @@ class ProductionUseCases:
                                                    request_id=call.request_id, revision=earlier.revision))  # fmt: skip
         stage = _stage_of(model, call.stage)
         now = core.clock()
-        points = validate_points(call.points, now)
-        # The stage's whole history in one query; each point's holder by binary search.
-        changes = [c for c in tx.stage_changes(model_id, stage) if not c.is_alias]
-        holders = Holders(build_tenures(changes))
+        points = call.points  # checked and stamped before the writer (see log_metrics)
+        holders = self._writer_holders(tx, model, stage)
         numbers = holders.at(p.window_end for p in points if p.window_end is not None)
         missing = [p.window_end for p, n in zip(points, numbers) if n is None and p.window_end is not None]
         if missing:
@@ -175,6 +191,20 @@ class ProductionUseCases:
                                          LoggedRequest(stage, len(held), run_lengths(held), logged.revision),
                                          now)  # fmt: skip
         return effects
+
+    def _writer_holders(self, tx: Transaction, model: Model, stage: str) -> Holders:
+        """Writer thread: the stage's tenures as this transaction sees them (see `_holders`)."""
+        key = (model.name, stage)
+        cached = self._holders.get(key)
+        state = self.core.state
+        if cached is not None and cached[0] is state and cached[1] is model and cached[2] == model.revision:
+            return cached[3]
+        # The stage's whole history in one query; each point's holder by binary search.
+        holders = Holders(build_tenures(c for c in tx.stage_changes(model.name, stage) if not c.is_alias))
+        if len(self._holders) >= _HOLDERS_KEPT:
+            self._holders.clear()
+        self._holders[key] = (state, model, model.revision, holders)
+        return holders
 
 
 def _overlaps(tenure: Tenure, since: datetime | None, until: datetime | None) -> bool:

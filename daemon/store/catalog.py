@@ -394,6 +394,11 @@ class Transaction(TransactionWrites):
         self.flush()
         return from_db(self.conn.execute(sql, to_db(params)).fetchall())
 
+    def query_unflushed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if not is_query(sql):
+            raise ValueError("query_unflushed runs queries only")
+        return from_db(self.conn.execute(sql, to_db(params)).fetchall())
+
     def flush(self) -> None:
         """Writes buffered rows, one statement per table.
 

@@ -321,7 +321,7 @@ class Store(Protocol):
 
     def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
                           since: datetime | None = None, until: datetime | None = None,
-                          number: int | None = None) -> list[StoredPoint]:  # fmt: skip
+                          number: int | None = None, limit: int | None = None) -> list[StoredPoint]:  # fmt: skip
         """A stage's points, by version, key, segment and window_end (see store.production)."""
         ...
 

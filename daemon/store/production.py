@@ -36,6 +36,11 @@ def request_row(model: str, request_id: str, logged: LoggedRequest, time: dateti
             logged.revision, time)  # fmt: skip
 
 
+def logged_from_row(row: tuple[Any, ...]) -> LoggedRequest:
+    """A request row as `request_row` makes it."""
+    return LoggedRequest(row[2], int(row[3]), json.loads(row[4]), int(row[5]))
+
+
 def logged_request(run: Run, model: str, request_id: str) -> LoggedRequest | None:
     found = run(
         "SELECT stage, recorded, versions, revision FROM production_requests WHERE model = ? AND request_id = ?",
@@ -49,9 +54,9 @@ def logged_request(run: Run, model: str, request_id: str) -> LoggedRequest | Non
 
 def points(run: Run, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
            since: datetime | None = None, until: datetime | None = None,
-           number: int | None = None) -> list[StoredPoint]:  # fmt: skip
+           number: int | None = None, limit: int | None = None) -> list[StoredPoint]:  # fmt: skip
     """A stage's points in one query, by version, key, segment and time: the stage index's range,
-    narrowed to the keys, segment, window and version asked for."""
+    narrowed to the keys, segment, window and version asked for; at most `limit` of them."""
     where = ["model = ?", "stage = ?"]
     params: list[Any] = [model, stage]
     if keys:
@@ -66,8 +71,8 @@ def points(run: Run, model: str, stage: str, *, keys: Sequence[str] = (), segmen
         StoredPoint(int(n), key, seg, end, float(value))
         for n, key, seg, end, value in run(
             f"SELECT number, metric, segment, window_end, value FROM production_points WHERE {' AND '.join(where)} "
-            "ORDER BY number, metric, segment, window_end, revision",
-            params,
+            "ORDER BY number, metric, segment, window_end, revision" + (" LIMIT ?" if limit is not None else ""),
+            [*params, limit] if limit is not None else params,
         )
     ]
 

@@ -269,9 +269,9 @@ class CatalogReads:
 
     def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
                           since: datetime | None = None, until: datetime | None = None,
-                          number: int | None = None) -> list[StoredPoint]:  # fmt: skip
+                          number: int | None = None, limit: int | None = None) -> list[StoredPoint]:  # fmt: skip
         return production.points(self.query, model, stage, keys=keys, segment=segment, since=since, until=until,
-                                 number=number)  # fmt: skip
+                                 number=number, limit=limit)  # fmt: skip
 
     def evaluation_metrics(self, model: str, numbers: Sequence[int],
                            keys: Sequence[str] = ()) -> list[tuple[int, str, float]]:  # fmt: skip

@@ -69,6 +69,12 @@ class TransactionWrites:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
+    def query_unflushed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A query that leaves the buffered rows buffered: it sees what was written before them,
+        so a caller looks through `_pending` for the rest. For a look-up in a write path that
+        must not split its group's inserts into a statement per operation."""
+        raise NotImplementedError
+
     def insert_model(self, model: Model, request_id: str) -> None:
         self.insert("models", rows.model_row(model, request_id))
 
@@ -315,8 +321,12 @@ class TransactionWrites:
         self.insert_many("production_points", production.point_rows(model, stage, revision, points))
 
     def logged_production_request(self, model: str, request_id: str) -> production.LoggedRequest | None:
-        """What an earlier log call with this request_id recorded, as this transaction sees it."""
-        return production.logged_request(self.execute, model, request_id)
+        """What an earlier log call with this request_id recorded, as this transaction sees it:
+        among the rows this group buffered, else in the catalog (without flushing those rows)."""
+        for row in reversed(self._pending.get("production_requests", ())):
+            if row[0] == model and row[1] == request_id:
+                return production.logged_from_row(row)
+        return production.logged_request(self.query_unflushed, model, request_id)
 
     def insert_production_request(self, model: str, request_id: str, logged: production.LoggedRequest,
                                   time: datetime) -> None:  # fmt: skip

@@ -23,6 +23,7 @@ from tests.bench.hashing import bench_hashing
 from tests.bench.ingest import bench_ingest, print_ingest
 from tests.bench.judging import bench_judging, print_judging
 from tests.bench.mlflow_peer import bench_mlflow, print_mlflow
+from tests.bench.observe import bench_observe, print_observe
 from tests.bench.pgreads import bench_pg_reads, print_pg_reads
 from tests.bench.registration import bench_registration, bench_registration_postgres, print_registration
 from tests.bench.replicas import bench_replicas, print_replicas
@@ -191,6 +192,7 @@ def main() -> int:
             f"  {'rename -> Watch delivers it':<44} p50 {drops['watch_p50_ms']:7.3f} ms   p99 {drops['watch_p99_ms']:7.3f} ms"
         )
         print_webhooks(bench_webhooks(root))
+        print_observe(bench_observe(root))
         ui = bench_tui(root)
         print("\nterminal UI (a real `studbook` on a pseudo-terminal; 100,000 versions in one model)")
         print(f"  {'python -c pass (floor)':<44} p50 {ui['floor_python_p50_ms']:7.0f} ms")

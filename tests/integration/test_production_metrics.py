@@ -275,3 +275,36 @@ def test_a_record_of_a_stage_nobody_held_is_empty_and_bad_queries_say_what_to_fi
     assert list(empty.holders) == [] and empty.stage == "production"
     assert refusals == {"range": "INVALID_TIME_RANGE", "key": "INVALID_METRIC", "version": "VERSION_NOT_FOUND",
                         "other model": "INVALID_NAME", "stage": "STAGE_NOT_FOUND"}  # fmt: skip
+
+
+def test_points_logged_between_stage_changes_follow_each_change(served) -> None:  # type: ignore[no-untyped-def]
+    daemon, _ = served
+    with daemon.channel() as channel:
+        api = stubs(channel)
+        for i in (1, 2):
+            register(api, "fraud", storage_uri=f"s3://b/{i}")
+        promote(api, "fraud", 1)
+        answers = [log(channel, "fraud", "production", [point("auc", 0.9)]).versions[0]]
+        promote(api, "fraud", 2)
+        answers.append(log(channel, "fraud", "production", [point("auc", 0.8)]).versions[0])
+        api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model="models/fraud", stage="production"))
+        answers.append(log(channel, "fraud", "production", [point("auc", 0.9)]).versions[0])
+
+    assert answers == ["models/fraud/versions/1", "models/fraud/versions/2", "models/fraud/versions/1"]
+
+
+def test_concurrent_retries_of_one_request_record_it_once(shared_daemon, model_id) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with shared_daemon.channel() as channel:
+        api = stubs(channel)
+        register(api, model_id)
+        promote(api, model_id, 1)
+        batch = [point("auc", 0.9), point("auc", 0.8)]
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(lambda _: log(channel, model_id, "production", batch, request_id="same"),
+                                    range(16)))  # fmt: skip
+        found = record(channel, model_id)
+
+    assert {(a.recorded, tuple(a.versions)) for a in answers} == {(2, (f"models/{model_id}/versions/1",) * 2)}
+    assert series_of(found) == {f"models/{model_id}/versions/1": {("auc", ""): [0.9, 0.8]}}

@@ -56,3 +56,51 @@ def test_a_stages_changes_read_oldest_first_and_agree_with_holders_at(store: Sto
         expected = store.holders_at("fraud", hours(hour)).get("production")
         assert holders.at([hours(hour)]) == [expected]
     assert store.stage_changes("fraud", "canary") == []
+
+
+def test_a_logged_request_is_found_in_its_own_transaction_before_and_after_a_flush(store: Store) -> None:
+    from studbook.daemon.domain.production import StoredPoint
+    from studbook.daemon.store.production import LoggedRequest
+
+    logged = LoggedRequest("production", 3, [[1, 2], [2, 1]], 41)
+    found: list[object] = []
+
+    def operation(tx: StoreTransaction) -> None:
+        found.append(tx.logged_production_request("fraud", "r-1"))
+        tx.insert_production_request("fraud", "r-1", logged, T0)
+        # Still buffered: the look-up sees it without writing it out.
+        found.append(tx.logged_production_request("fraud", "r-1"))
+        found.append(tx.logged_production_request("churn", "r-1"))
+        tx.insert_production_points("fraud", "production", 41, [StoredPoint(1, "auc", "", T0, 0.9)])
+
+    write(store, operation)
+    write(store, lambda tx: found.append(tx.logged_production_request("fraud", "r-1")))
+
+    assert found == [None, logged, None, logged]
+    assert [(p.number, p.key, p.value) for p in store.production_points("fraud", "production")] == [(1, "auc", 0.9)]
+
+
+def test_points_read_by_stage_narrowed_and_limited_and_go_with_their_model(store: Store) -> None:
+    from studbook.daemon.domain.production import StoredPoint
+
+    def operation(tx: StoreTransaction) -> None:
+        tx.insert_model(Model(name="fraud", owner="ana", create_time=T0, update_time=T0), "")
+        tx.insert_production_points("fraud", "production", 7, [
+            StoredPoint(number, key, segment, hours(hour), hour)
+            for number, key, segment, hour in ((1, "auc", "", 1), (1, "auc", "eu", 2), (2, "auc", "", 3),
+                                               (2, "latency", "", 4), (2, "auc", "", 5))
+        ])  # fmt: skip
+        tx.insert_production_points("fraud", "staging", 8, [StoredPoint(3, "auc", "", hours(1), 9.0)])
+
+    write(store, operation)
+
+    def values(**query: object) -> list[float]:
+        return [p.value for p in store.production_points("fraud", "production", **query)]  # type: ignore[arg-type]
+
+    assert values() == [1, 2, 3, 5, 4]  # by version, key, segment, then time
+    assert values(keys=["auc"], segment="") == [1, 3, 5]
+    assert values(since=hours(2), until=hours(5)) == [2, 3, 4]
+    assert values(number=2, keys=["latency", "auc"]) == [3, 5, 4]
+    assert values(limit=2) == [1, 2]
+    write(store, lambda tx: tx.delete_model("fraud"))
+    assert values() == [] and store.production_points("fraud", "staging") == []

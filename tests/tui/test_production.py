@@ -10,13 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from google.protobuf import timestamp_pb2
-from studbook.client import calls
 from studbook.client.clients import Client
 from studbook.tui.screens.version import VersionScreen
 from studbook.tui.widgets.production_chart import ProductionChart
 from studbook.tui.widgets.production_pane import ProductionPane
-from studbook.v1 import production_pb2
 from textual.widgets import DataTable
 
 SMALL = (80, 24)
@@ -26,20 +23,8 @@ def log(
     client: Client, model: str, points: list[tuple[str, float, datetime | None, str]], stage: str = "production"
 ) -> None:
     """Production points of one of `model`'s stages: (key, value, window end or now, segment)."""
-    request = production_pb2.LogProductionMetricsRequest(model=f"models/{model}", stage=stage)
     for key, value, end, segment in points:
-        point = request.points.add(key=key, value=value, segment=segment)
-        if end is not None:
-            stamp = timestamp_pb2.Timestamp()
-            stamp.FromDatetime(end)
-            point.window_end.CopyFrom(stamp)
-    client._unary(calls.Call("ProductionService", "LogProductionMetrics", request))
-
-
-def changed_at(client: Client, model: str) -> list[datetime]:
-    """When production changed hands, oldest first."""
-    changes = client.stage_history(model, stage="production").changes
-    return sorted(change.time.ToDatetime() for change in changes)
+        client.observe(model, {key: value}, stage=stage, window_end=end, segment=segment)
 
 
 def seed(seeder: Any, model: str) -> None:

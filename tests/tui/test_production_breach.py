@@ -16,7 +16,6 @@ from studbook.client.clients import Client
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.rollback import RollbackDialog
 from studbook.tui.screens.version import VersionScreen
-from studbook.v1 import production_pb2
 from textual.widgets import Input, Static
 
 MODEL = "mon-fraud"
@@ -29,9 +28,7 @@ metrics = ["auc >= 0.90"]
 
 
 def observe(client: Client, auc: float) -> None:
-    request = production_pb2.LogProductionMetricsRequest(model=f"models/{MODEL}", stage="production")
-    request.points.add(key="auc", value=auc)
-    client._unary(calls.Call("ProductionService", "LogProductionMetrics", request))
+    client.observe(f"{MODEL}@production", {"auc": auc})
 
 
 @pytest.fixture

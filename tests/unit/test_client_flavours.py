@@ -84,7 +84,7 @@ def test_every_service_the_calls_name_has_a_generated_stub() -> None:
         calls.get_promotion("m/1").service, calls.watch().service, calls.list_drops().service,
         calls.verify_audit_trail().service, calls.get_caller().service, calls.get_upload_offset("0" * 64, 1).service,
         calls.verify_artifacts().service, calls.plan_garbage_collection().service, calls.health().service,
-        calls.list_hooks().service, calls.get_production_record("m", "production").service,
+        calls.list_hooks().service, calls.production_record("m@production").service,
         calls.register_version(registry_pb2.RegisterModelVersionRequest()).service,
     }  # fmt: skip
     assert services == set(STUB_CLASSES)

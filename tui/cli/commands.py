@@ -658,6 +658,10 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--until", type=moment, metavar="TIME", help="only changes at or before TIME")
     history.add_argument("--limit", type=int, default=50, help="at most this many changes (0: all)")
 
+    from studbook.cli import production_commands
+
+    production_commands.add_parsers(command, moment)
+
     diff = command("diff", cmd_diff, "compare two versions (metrics, params, signature, files, card)")
     diff.add_argument("base", type=version_ref)
     diff.add_argument("target", type=version_ref)

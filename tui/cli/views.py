@@ -703,6 +703,9 @@ _OWN_PACKAGE = "studbook.v1."
 def _subject(event: events_pb2.Event) -> str:
     if event.type == "access.denied":
         return event.subject.removeprefix(_OWN_PACKAGE)
+    model, stages, stage = event.subject.removeprefix("models/").partition("/stages/")
+    if stages:  # models/fraud/stages/production -> fraud@production
+        return f"{model}@{stage}"
     return short_version(event.subject)
 
 
@@ -721,6 +724,10 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         return paint(text, "red")
     if payload == "hook":  # where it points, or why the daemon paused it
         return paint(event.hook.pause_reason, "red") if event.type == "hook.paused" else event.hook.url
+    if payload == "production_metrics":  # how many points went to which holders
+        logged = event.production_metrics
+        held = ", ".join(short_version(v) for v in logged.versions)
+        return f"{logged.count} point{'s' if logged.count != 1 else ''} ({', '.join(logged.keys)}) to {held}"
     if payload == "version" and event.type == "version.status_changed":
         version = event.version
         return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")

@@ -47,6 +47,7 @@ COLLECT_GARBAGE_TIMEOUT = 900.0
 CREATED_FROM = "python-client"
 
 MetricsArg = Mapping[str, float] | Iterable[resources_pb2.Metric]
+PointsArg = Mapping[str, float] | Iterable[production_pb2.ProductionPoint]
 DatasetArg = str | Mapping[str, str] | resources_pb2.Dataset
 ParentArg = str | tuple[str, str] | resources_pb2.ParentVersion
 
@@ -393,20 +394,40 @@ def stage_history(
     return Call("StageService", "GetStageHistory", request, idempotent=True)
 
 
+# ---- ProductionService --------------------------------------------------------------
+
+
+def observe(
+    model: str, metrics: PointsArg, *, stage: str = "", window_end: datetime | None = None, segment: str = "",
+    request_id: str | None = None,
+) -> Call[production_pb2.LogProductionMetricsResponse]:  # fmt: skip
+    model_name, chosen = stage_of(model, stage)
+    request = production_pb2.LogProductionMetricsRequest(model=model_name, stage=chosen,
+                                                         points=to_points(metrics, window_end, segment),
+                                                         request_id=request_id or new_request_id())  # fmt: skip
+    # The request_id makes a resend answer with the first call's result instead of a second record.
+    return Call("ProductionService", "LogProductionMetrics", request, idempotent=True)
+
+
+def production_record(
+    model: str, *, stage: str = "", keys: Iterable[str] = (), segment: str = "", since: datetime | None = None,
+    until: datetime | None = None, version: str | int = "",
+) -> Call[production_pb2.ProductionRecord]:  # fmt: skip
+    model_name, chosen = stage_of(model, stage)
+    request = production_pb2.GetProductionRecordRequest(model=model_name, stage=chosen, keys=list(keys),
+                                                        segment=segment, version=str(version))  # fmt: skip
+    if since is not None:
+        request.since.CopyFrom(timestamp(since))
+    if until is not None:
+        request.until.CopyFrom(timestamp(until))
+    return Call("ProductionService", "GetProductionRecord", request, idempotent=True)
+
+
 def get_policy_status() -> Call[stages_pb2.PolicyStatus]:
     return Call("StageService", "GetPolicyStatus", stages_pb2.GetPolicyStatusRequest(), idempotent=True)
 
 
-# ---- ProductionService --------------------------------------------------------------
-
-
-def get_production_record(
-    model: str, stage: str, *, version: str = "", keys: Iterable[str] = (), segment: str = ""
-) -> Call[production_pb2.ProductionRecord]:
-    request = production_pb2.GetProductionRecordRequest(
-        model=names.model_name(model), stage=stage, version=version, keys=list(keys), segment=segment
-    )
-    return Call("ProductionService", "GetProductionRecord", request, idempotent=True)
+# ---- ProductionService: monitors ------------------------------------------------------
 
 
 def list_monitor_states(model: str = "", *, breached_only: bool = False) -> Call[production_pb2.ListMonitorStatesResponse]:
@@ -600,6 +621,32 @@ def get_hook_status() -> Call[hooks_pb2.HookStatus]:
 
 
 # ---- Registration -------------------------------------------------------------------
+
+
+def stage_of(model: str, stage: str) -> tuple[str, str]:
+    """(`models/{model}`, stage) from `fraud@production` or from `fraud` and `stage`."""
+    ref = names.parse_ref(model)
+    if ref.is_version and stage and stage != ref.version:
+        raise names.InvalidName(f"{model!r} already names stage {ref.version!r}; pass the model alone")
+    chosen = stage or ref.version or ""
+    if not chosen or chosen.isdigit() or chosen == names.LATEST:
+        raise names.InvalidName(f"name a stage: `{ref.model}@production`, or the model and stage=...")
+    return ref.model_name, chosen
+
+
+def to_points(metrics: PointsArg, window_end: datetime | None, segment: str) -> list[production_pb2.ProductionPoint]:
+    """`{"auc": 0.91}` or ProductionPoint messages -> points; `window_end`/`segment` fill plain values."""
+    if not isinstance(metrics, Mapping):
+        return list(metrics)
+    points = []
+    for key, value in metrics.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"metric {key!r} must be a number, got {value!r}")
+        point = production_pb2.ProductionPoint(key=str(key), value=float(value), segment=segment)
+        if window_end is not None:
+            point.window_end.CopyFrom(timestamp(window_end))
+        points.append(point)
+    return points
 
 
 def to_metrics(metrics: MetricsArg, step: int | None = None, split: str = "") -> list[resources_pb2.Metric]:

@@ -188,12 +188,19 @@ class Methods:
     reject_promotion = rpc(calls.reject_promotion)
     cancel_promotion = rpc(calls.cancel_promotion)
     stage_history = rpc(calls.stage_history)
+    # ---- production ----
+    observe = rpc(calls.observe, doc=(
+        'Record what serving measured, e.g. `observe("fraud@production", {"auc": 0.91})`, optionally with\n'
+        "the `window_end` the values summarise (default: now) and a `segment`; each point goes to the\n"
+        "version that held the stage then. Returns how many were recorded and to which versions.\n"
+        "Carries a request_id, so a resend never records twice."))  # fmt: skip
+    production_record = rpc(calls.production_record, doc=(
+        'Each version that held a stage, when, and its production series: `production_record("fraud@production",\n'
+        'keys=["auc"], since=...)`; each holder also carries its own evaluation metrics.'))  # fmt: skip
     get_policy_status = rpc(calls.get_policy_status, doc=(
         "Which promotion policy is in force, when it was loaded, and why a newer file is not."))  # fmt: skip
 
-    # ---- production ----
-    get_production_record = rpc(calls.get_production_record, doc=(
-        "The production record of a stage: each holder (or only `version`), its tenures and series."))  # fmt: skip
+    # ---- monitors ----
     list_monitor_states = rpc(calls.list_monitor_states, doc=(
         "The policy's monitors: which stages are in breach (every model's, or one's), on what figures."))  # fmt: skip
     get_rollback_candidate = rpc(calls.get_rollback_candidate, doc=(

@@ -289,6 +289,11 @@ class PostgresTransaction(TransactionWrites):
         cursor = self.conn.execute(self.dialect.placeholders(sql), list(params))
         return cursor.fetchall() if cursor.description is not None else []
 
+    def query_unflushed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if not is_query(sql):
+            raise ValueError("query_unflushed runs queries only")
+        return self.conn.execute(self.dialect.placeholders(sql), list(params)).fetchall()
+
     def flush(self) -> None:
         for table, pending in self._pending.items():
             if pending:

@@ -226,7 +226,7 @@ class VersionScreen(RegistryScreen):
                 # Which stage it held (if it holds none now) is in the history, which may still be loading.
                 changes = list((await client.stage_history(version.model, page_size=200)).changes)
             stage = production_stages(version, changes)[0]
-            record = await client.get_production_record(version.model, stage, version=version.name)
+            record = await client.production_record(version.model, stage=stage, version=version.name)
         except StudbookError as error:
             # A daemon older than production records has none to show: the tab says so, quietly.
             if error.code != UNIMPLEMENTED:

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -224,6 +224,9 @@ class Core:
         if isinstance(payload, (Model, ModelVersion)):
             # The revision of a resource's last change is its etag.
             payload.revision = revision
+        elif isinstance(payload, MonitorStatus):
+            # A monitor's state names the revision of the event that records its breach or recovery.
+            payload = replace(payload, revision=revision)
         event = Event(
             revision=revision,
             time=self.clock(),

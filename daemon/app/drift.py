@@ -97,7 +97,7 @@ class DriftUseCases:
         if window.window_end is not None and window.window_end > now + FUTURE_SLACK:
             raise InvalidArgument(
                 f"window_end {window.window_end.isoformat()} is ahead of the registry's clock ({now.isoformat()}) by "
-                "more than a minute: send the time the window ended", reason="WINDOW_IN_FUTURE", field="window_end",
+                "more than a minute: send the time the window ended", reason="WINDOW_END_IN_FUTURE", field="window_end",
             )  # fmt: skip
         stored: StoredWindow = await self.core.write(lambda tx: self._log(tx, model_id, window, caller))
         if self.monitors is not None:

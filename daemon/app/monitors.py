@@ -37,14 +37,12 @@ from studbook.daemon.domain.monitors import (
     rank_key,
     worst,
 )
-from studbook.daemon.domain.names import parse_model_name, validate_label
+from studbook.daemon.domain.names import METRIC_KEY, model_name, parse_model_name, validate_label
 from studbook.daemon.domain.policy import HolderMetric, Monitor
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 log = logging.getLogger(__name__)
-
-_RANK_KEY = 65  # longest `-key` a GetRollbackCandidate request may name (a metric key is at most 64)
 
 
 @dataclass
@@ -86,10 +84,12 @@ class MonitorUseCases:
         model = self.core.writer_model(model_id)
         holder = model.stage_holders.get(stage)
         before = tx.monitor_state(model_id, stage)
+        # The stage's history, read once: the holder's tenure, the candidate, the flap guard.
+        changes = tx.stage_changes(model_id, stage)
         findings = []
         if holder is not None:
             # Only the current tenure's windows count: a version put back starts afresh.
-            tenures = build_tenures(tx.stage_changes(model_id, stage))
+            tenures = build_tenures(changes)
             current = tenures[-1] if tenures and tenures[-1].end is None else None
             since = current.start if current is not None and current.number == holder else None
             evaluation = _evaluation(tx.get_version(model_id, holder))
@@ -110,12 +110,21 @@ class MonitorUseCases:
         )  # fmt: skip
         checked = Checked(state, etag=str(model.revision))
         if verdict.transition is Transition.DETECTED:
-            candidate = compute_candidate(tx, model_id, stage, holder, monitor, _installed_over(tx, model_id, stage))
+            candidate = compute_candidate(tx, model_id, stage, holder, monitor, _Installed(changes))
             state = replace(state, since=now, candidate=candidate, auto_rollback="")
             checked.roll_back = monitor.auto_rollback
-            if monitor.auto_rollback and (candidate is None or candidate.best is None):
-                state = replace(state, auto_rollback="not performed: no earlier holder to put back")
-                checked.roll_back = False
+            if monitor.auto_rollback:
+                held_back = _put_back_by_monitor(changes)
+                why = ""
+                if candidate.best is None:
+                    why = "not performed: no earlier holder to put back"
+                elif held_back:
+                    # Rolling back again would flap between versions that both breach: a person decides.
+                    why = (f"not performed: v{holder} was itself put back by auto_rollback; decide with "
+                           f"`studbook candidate {model_id}@{stage}`")  # fmt: skip
+                if why:
+                    state = replace(state, auto_rollback=why)
+                    checked.roll_back = False
         elif verdict.transition is Transition.CLEARED:
             # A clearing keeps what auto_rollback did: it is often the very reason for it.
             state = replace(state, since=now, candidate=None, auto_rollback=note or state.auto_rollback)
@@ -141,7 +150,9 @@ class MonitorUseCases:
         reason = (f"auto_rollback: {breach} on v{state.number} of {stage} (drift.detected, revision {state.revision}); "
                   f"putting back v{best}")  # fmt: skip
         try:
-            promotion = await self.stages.rollback(model, stage, reason, checked.etag, MONITORS, to=str(best))
+            promotion = await self.stages.rollback(
+                model_name(model), stage, reason, checked.etag, MONITORS, to=str(best)
+            )
             note = f"{promotion_name(model, promotion.id)}: put back v{best}"
             performed = True
         except RegistryError as refused:
@@ -185,9 +196,9 @@ class MonitorUseCases:
     async def candidate(self, model_ref: str, stage: str, key: str) -> Candidate:
         model_id = parse_model_name(model_ref, "model")
         validate_label(stage, "stage")
-        if len(key) > _RANK_KEY or (key and not key.lstrip("-")):
-            raise InvalidArgument(f"key must be a metric key or -key, got {key!r}", reason="INVALID_ARGUMENT",
-                                  field="key")  # fmt: skip
+        if key and not METRIC_KEY.fullmatch(key.removeprefix("-")):
+            raise InvalidArgument(f"key must be a metric key, or -key when lower is better (e.g. -latency_ms), got "
+                                  f"{key[:100]!r}", reason="INVALID_METRIC", field="key")  # fmt: skip
         model = self.core.read_model(model_id)
         if stage not in model.stages:
             raise NotFound(f"{stage!r} is not a stage of {model_id!r}; stages: {', '.join(model.stages)}",
@@ -209,6 +220,12 @@ def _note(tx: Transaction, state: MonitorStatus) -> Effects:
     if stored is not None and stored.revision == state.revision:
         tx.put_monitor_state(replace(stored, auto_rollback=state.auto_rollback))
     return Effects()
+
+
+def _put_back_by_monitor(changes: Sequence[StageChange]) -> bool:
+    """Whether the stage's newest change is a rollback auto_rollback made."""
+    newest = max(changes, key=lambda c: c.revision, default=None)
+    return newest is not None and newest.rollback and newest.actor == MONITORS.actor
 
 
 def _evaluation(version: ModelVersion | None) -> dict[str, float]:

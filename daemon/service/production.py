@@ -17,7 +17,6 @@ from studbook.daemon.domain.names import parse_model_name, version_name
 from studbook.daemon.domain.production import ProductionPoint
 from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
-from studbook.daemon.service.convert import from_timestamp
 from studbook.daemon.service.drift_convert import features_from_proto, window_to_proto
 from studbook.daemon.service.errors import mapped
 from studbook.daemon.service.monitor_convert import candidate_to_proto, monitor_state_to_proto
@@ -49,6 +48,19 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
         )
 
     @mapped
+    async def GetProductionRecord(
+        self, request: production_pb2.GetProductionRecordRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.ProductionRecord:  # noqa: N802
+        since = _time(request.since, "since") if request.HasField("since") else None
+        until = _time(request.until, "until") if request.HasField("until") else None
+        holders = await self.registry.production.record(
+            RecordQuery(
+                request.model, request.stage, list(request.keys), request.segment, since, until, request.version
+            )  # fmt: skip
+        )
+        return record_to_proto(parse_model_name(request.model, "model"), request.stage, holders)
+
+    @mapped
     async def ListMonitorStates(
         self, request: production_pb2.ListMonitorStatesRequest, context: grpc.aio.ServicerContext
     ) -> production_pb2.ListMonitorStatesResponse:  # noqa: N802
@@ -62,19 +74,6 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
         candidate = await self.registry.monitors.candidate(request.model, request.stage, request.key)
         return candidate_to_proto(candidate)
 
-    @mapped
-    async def GetProductionRecord(
-        self, request: production_pb2.GetProductionRecordRequest, context: grpc.aio.ServicerContext
-    ) -> production_pb2.ProductionRecord:  # noqa: N802
-        since = _time(request.since, "since") if request.HasField("since") else None
-        until = _time(request.until, "until") if request.HasField("until") else None
-        holders = await self.registry.production.record(
-            RecordQuery(
-                request.model, request.stage, list(request.keys), request.segment, since, until, request.version
-            )  # fmt: skip
-        )
-        return record_to_proto(parse_model_name(request.model, "model"), request.stage, holders)
-
     # -- input statistics and drift -------------------------------------------------------
 
     @mapped
@@ -83,7 +82,7 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     ) -> production_pb2.LogInputStatisticsResponse:  # noqa: N802
         window = InputWindow(
             model=request.model, stage=request.stage,
-            window_end=from_timestamp(request.window_end) if request.HasField("window_end") else None,
+            window_end=_time(request.window_end, "window_end") if request.HasField("window_end") else None,
             segment=request.segment, features=features_from_proto(request.features), request_id=request.request_id,
         )  # fmt: skip
         stored = await self.registry.drift.log_inputs(window, caller_of(context))
@@ -105,8 +104,8 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     ) -> production_pb2.InputDriftReport:  # noqa: N802
         windows = await self.registry.drift.input_drift(
             request.model, request.stage, version=request.version,
-            since=from_timestamp(request.since) if request.HasField("since") else None,
-            until=from_timestamp(request.until) if request.HasField("until") else None,
+            since=_time(request.since, "since") if request.HasField("since") else None,
+            until=_time(request.until, "until") if request.HasField("until") else None,
             segment=request.segment, last=request.last_windows,
         )  # fmt: skip
         return production_pb2.InputDriftReport(windows=[window_to_proto(w) for w in windows])

@@ -277,6 +277,7 @@ class UnitJudge:
             change_kind=manifest.change_kind if manifest else None,
             caller=DROP_IN,
             unsafe_allowed_by=self._unsafe_allowed_by.get(key),
+            reference_statistics=list(manifest.reference_statistics) if manifest else [],
         )
         try:
             registered = await self.registry.versions.register(registration)

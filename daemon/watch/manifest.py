@@ -13,7 +13,10 @@
                       "packages": {"torch": "2.3.0"}, "requirements": ["torch==2.3.0"]},
       "training": {"seed": 42, "data_versions": {"transactions": "2026-03"},
                    "code_commit": "abc123", "code_dirty": false, "entry_point": "train.py"},
-      "files": [{"path": "model.safetensors", "size": 123, "sha256": "..."}]
+      "files": [{"path": "model.safetensors", "size": 123, "sha256": "..."}],
+      "reference_statistics": {"features": [          // the training data: input drift's reference
+          {"feature": "age", "edges": [0, 18, 30, 50, 120], "counts": [10, 40, 30, 20]},
+          {"feature": "country", "categories": {"de": 12, "fr": 8}}]}
     }
 
 Every field is optional. The manifest is written last: a drop whose manifest lists files
@@ -31,6 +34,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from studbook.daemon.domain.drift import (
+    MAX_FEATURE_NAME,
+    MAX_FEATURES,
+    FeatureStats,
+    categories,
+    histogram,
+    validate_feature_name,
+    validate_features,
+)
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.model import ChangeKind, Dataset, Environment, Metric, Run, TrainingConfig
 from studbook.daemon.domain.names import (
@@ -66,7 +78,7 @@ _CHANGE_KINDS = {
 _RELATIONS = ("fine_tuned_from", "distilled_from", "quantized_from", "derived_from")
 _FIELDS = (
     "schema", "description", "semver", "change_kind", "tags", "params", "metrics", "model_card",
-    "datasets", "run", "parents", "parent", "environment", "training", "files",
+    "datasets", "run", "parents", "parent", "environment", "training", "files", "reference_statistics",
 )  # fmt: skip
 _ENVIRONMENT_FIELDS = ("python_version", "packages", "requirements", "platform")
 _TRAINING_FIELDS = ("seed", "data_versions", "code_commit", "code_dirty", "entry_point")
@@ -109,6 +121,7 @@ class Manifest:
     environment: Environment = field(default_factory=Environment)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     files: list[ListedFile] = field(default_factory=list)
+    reference_statistics: list[FeatureStats] = field(default_factory=list)
 
 
 def error_at(position: Position, field_name: str, message: str) -> ManifestError:
@@ -196,6 +209,7 @@ class _Reader:
         manifest.environment = self.environment()
         manifest.training = self.training()
         manifest.files = self.files()
+        manifest.reference_statistics = self.reference_statistics()
         return manifest
 
     # -- typed access ----------------------------------------------------------------
@@ -400,6 +414,39 @@ class _Reader:
             code_dirty=self.boolean(("training", "code_dirty")),
             entry_point=self.text(("training", "entry_point"), 1024),
         )
+
+    def reference_statistics(self) -> list[FeatureStats]:
+        """{"features": [...]}, each feature a histogram (edges, counts) or categories, as the API's."""
+        top: JsonPath = ("reference_statistics",)
+        if not self.has(top):
+            return []
+        self.typed(top, dict, 'an object with "features"')
+        self.known_keys(top, ("features",))
+        entries = self.items((*top, "features"))
+        if len(entries) > MAX_FEATURES:
+            raise self.fail((*top, "features"), f"at most {MAX_FEATURES} features, got {len(entries)}")
+        found: list[FeatureStats] = []
+        for index in range(len(entries)):
+            path: JsonPath = (*top, "features", index)
+            self.typed(path, dict, 'an object with "feature" and "edges"/"counts" or "categories"')
+            self.known_keys(path, ("feature", "edges", "counts", "categories"))
+            name = self.text((*path, "feature"), MAX_FEATURE_NAME, required=True)
+            with self.located((*path, "feature")):
+                validate_feature_name(name)
+            if self.has((*path, "categories")):
+                counts = {key: self.number((*path, "categories", key)) for key in self.mapping((*path, "categories"))}
+                with self.located((*path, "categories")):
+                    found.append(categories(name, counts))
+            elif self.has((*path, "edges")) and self.has((*path, "counts")):
+                edges = [self.number((*path, "edges", i)) for i in range(len(self.items((*path, "edges"))))]
+                counts_ = [self.number((*path, "counts", i)) for i in range(len(self.items((*path, "counts"))))]
+                with self.located(path):
+                    found.append(histogram(name, edges, counts_))
+            else:
+                raise self.fail(path, f'{_dotted(path)} needs "edges" and "counts" (a histogram), or "categories"')
+        with self.located((*top, "features")):
+            validate_features(found, allow_empty=True)
+        return found
 
     def seed(self, path: JsonPath) -> int | None:
         """An int64 like the API's seed; null says, as leaving it out does, that none was set."""

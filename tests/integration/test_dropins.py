@@ -341,6 +341,35 @@ def test_a_wrong_type_in_the_manifests_packages_quarantines_the_drop_naming_the_
     assert versions_of(watched, model) == []
 
 
+def test_a_manifests_reference_statistics_become_the_versions_drift_reference(watched, model):
+    from studbook.client import Client
+
+    reference = {"features": [{"feature": "age", "edges": [0, 18, 120], "counts": [30, 70]},
+                              {"feature": "country", "categories": {"de": 12, "fr": 8}}]}  # fmt: skip
+    unit = watched.root / model / "1"
+    write_unit(unit, {"model.bin": b"r" * 10})
+    (unit / "studbook.json").write_bytes(manifest_for(unit, ["model.bin"], reference_statistics=reference))
+    wait_for(lambda: version(watched, model, 1), "version 1")
+
+    with Client(watched.daemon.address) as client:
+        client.promote(f"{model}@1", "production")
+        drift = client.log_input_statistics(model, "production", {"age": {"edges": [0, 18, 120], "counts": [70, 30]}})
+    assert not drift.features[0].no_reference and drift.features[0].ks == pytest.approx(0.4)
+
+
+def test_invalid_reference_statistics_quarantine_the_drop_naming_the_field(watched, model):
+    unit = watched.root / model / "1"
+    write_unit(unit, {"model.bin": b"s" * 10})
+    broken = {"features": [{"feature": "age", "edges": [0, 18, 120], "counts": [1]}]}
+    (unit / "studbook.json").write_bytes(manifest_for(unit, ["model.bin"], reference_statistics=broken))
+
+    drop = wait_for(lambda: quarantined(watched, unit), "the quarantine")
+
+    assert drop.reason == "INVALID_MANIFEST" and "counts" in drop.message
+    assert drop.details["field"] == "reference_statistics.features[0]"
+    assert versions_of(watched, model) == []
+
+
 @pytest.mark.parametrize("problem, reason", [("missing", "MANIFEST_FILE_MISSING"), ("truncated", "MANIFEST_SIZE_MISMATCH"),
                                              ("corrupt", "MANIFEST_SHA256_MISMATCH")])  # fmt: skip
 def test_a_manifest_listing_a_missing_or_truncated_file_is_quarantined_never_registered(

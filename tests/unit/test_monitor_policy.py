@@ -146,3 +146,14 @@ def test_any_rule_text_either_parses_or_is_refused_naming_the_item(text):
 def _toml_string(text: str) -> str:
     escaped = "".join(c if c.isprintable() and c not in '"\\' else f"\\U{ord(c):08x}" for c in text)
     return f'"{escaped}"'
+
+
+def test_the_readme_example_parses():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("### Monitors: drift and the rollback candidate", 1)[1].split("```toml\n", 1)[1]
+    monitor = parse_policy(block.split("```", 1)[0]).for_model("fraud-eu").monitors["production"]
+
+    assert [r.text for r in monitor.metrics] == ["auc >= 0.90", "auc drop > 3%"]
+    assert monitor.windows == 3 and monitor.rank_by == HolderMetric("auc") and not monitor.auto_rollback

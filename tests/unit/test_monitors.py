@@ -177,3 +177,20 @@ def test_the_summary_says_so_when_a_plain_rollback_brings_back_the_candidate():
     assert (
         summary("fraud", "production", None, "auc", None, 12) == "production of fraud has no earlier holder to put back"
     )
+
+
+def test_the_rank_key_comes_from_the_request_then_rank_by_then_the_first_metric_rule_then_key_metrics():
+    from studbook.daemon.domain.monitors import rank_key
+
+    ranked = monitor("metrics = ['auc >= 0.9']\nrank_by = '-latency_ms'")
+    bounded_above = monitor("metrics = ['latency_ms <= 80', 'auc >= 0.9']")
+    rising = monitor("metrics = ['latency_ms rise > 10%']")
+    drift_only = monitor("drift = ['psi > 0.2']")
+
+    assert rank_key(ranked, ["auc"], "f1") == HolderMetric("f1")
+    assert rank_key(ranked, ["auc"], "-loss") == HolderMetric("loss", lower_is_better=True)
+    assert rank_key(ranked, ["auc"]) == HolderMetric("latency_ms", lower_is_better=True)
+    assert rank_key(bounded_above, ["auc"]) == HolderMetric("latency_ms", lower_is_better=True)
+    assert rank_key(rising, []) == HolderMetric("latency_ms", lower_is_better=True)
+    assert rank_key(drift_only, ["-loss", "auc"]) == HolderMetric("loss", lower_is_better=True)
+    assert rank_key(None, []) is None

@@ -414,9 +414,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
 
-    from studbook.cli import hooks_commands
+    from studbook.cli import hooks_commands, monitor_commands
 
     hooks_commands.add_parsers(command, common)
+    monitor_commands.add_parsers(command)
+
+    from studbook.cli import drift_commands
+
+    drift_commands.add_parsers(command, moment)
 
     policy = command("policy", cmd_policy_check, "check a promotion policy file offline, as a daemon would load it")
     policy_commands = policy.add_subparsers(dest="policy_command", metavar="COMMAND", required=True)
@@ -594,6 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     register.add_argument("--run-id", default="")
     register.add_argument("--request-id", help="makes a retried registration return the first result")
     register.add_argument("--no-env", action="store_true", help="do not record this Python environment and git state")
+    register.add_argument("--reference-stats", metavar="FILE.json", type=Path,
+                          help="statistics of the training data per feature, the reference of input drift: "
+                               '{"features": [{"feature": "age", "edges": [...], "counts": [...]}, ...]}')  # fmt: skip
     register.add_argument("--dvc", metavar="FILE",
                           help="a dvc.lock or .dvc file: its data dependencies become datasets and data versions")  # fmt: skip
 
@@ -929,13 +937,15 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     policy = _policy_status(client)
     catalog = _unless_unimplemented(client.get_catalog_status)
     hooks = _unless_unimplemented(client.get_hook_status)
+    monitors = _unless_unimplemented(client.list_monitor_states)
     counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
     # and `catalog` are null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
             "catalog": message_dict(catalog) if catalog is not None else None,
             "watch": message_dict(watch) if watch is not None else None,
-            "hooks": message_dict(hooks) if hooks is not None else None}  # fmt: skip
+            "hooks": message_dict(hooks) if hooks is not None else None,
+            "monitors": [message_dict(s) for s in monitors] if monitors is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
@@ -953,6 +963,10 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             from studbook.cli.hooks_text import status_lines
 
             blocks.append(section("Webhooks", status_lines(hooks, ctx.paint), paint=ctx.paint))
+        if monitors:
+            from studbook.cli import monitor_commands
+
+            blocks.append(section("Monitors", monitor_commands.status_lines(monitors, ctx.paint), paint=ctx.paint))
         return "\n\n".join(blocks)
 
     ctx.emit(data, human)
@@ -1204,6 +1218,7 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
         entry_point="",  # the script that trained the model is not this command
         keep_in_place=args.keep_in_place,
         allow_unsafe=args.allow_unsafe,
+        reference_statistics=_reference_stats(args.reference_stats),
     )
     from studbook.cli.importing import read_dvc_file
 
@@ -1215,6 +1230,19 @@ def cmd_register(args: argparse.Namespace, ctx: Context) -> int:
                                                progress=progress.advance)  # fmt: skip
     ctx.emit(response, lambda: views.registered(response, ctx.paint))
     return EXIT_OK
+
+
+def _reference_stats(path: Path | None) -> Any:
+    """The statistics in a --reference-stats file, as the client takes them; None without one."""
+    if path is None:
+        return None
+    from studbook.client import stats
+
+    try:
+        return stats.load(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise StudbookError("INVALID_ARGUMENT", "STATISTICS_FILE_INVALID",
+                            f"cannot read the statistics in {path}: {getattr(exc, 'strerror', None) or exc}") from None  # fmt: skip
 
 
 def cmd_import(args: argparse.Namespace, ctx: Context, module: str = "") -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studbook.client import names
@@ -22,6 +23,7 @@ series survives promotions and rollbacks. A retry with the same --request-id rec
 examples:
   studbook observe fraud@production --metric auc=0.91 --metric latency_p99_ms=41
   studbook observe fraud@production --metric auc=0.88 --window-end 1h --segment eu
+  studbook observe fraud@production --inputs window.json   # input statistics: drift per feature
 """
 
 
@@ -54,8 +56,11 @@ def add_parsers(command: Callable[[str, Any, str], argparse.ArgumentParser], mom
     observe.formatter_class = argparse.RawDescriptionHelpFormatter
     observe.epilog = OBSERVE_EPILOG
     observe.add_argument("target", type=stage_target, metavar="MODEL@STAGE")
-    observe.add_argument("--metric", type=metric_pair, action="append", required=True, metavar="KEY=VALUE",
+    observe.add_argument("--metric", type=metric_pair, action="append", default=[], metavar="KEY=VALUE",
                          help="a measurement, e.g. auc=0.91 (repeatable)")  # fmt: skip
+    observe.add_argument("--inputs", type=Path, metavar="FILE.json",
+                         help="the window's input statistics, binned like the version's reference: "
+                              '{"features": [{"feature": "age", "edges": [...], "counts": [...]}, ...]}')  # fmt: skip
     observe.add_argument("--window-end", type=moment, metavar="TIME",
                          help="the end of the window the values summarise (default: now): 5m, 1h ago, "
                               "2026-01-31T09:30Z")  # fmt: skip
@@ -80,6 +85,18 @@ def cmd_observe(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.v1 import production_pb2
 
     model, stage = args.target
+    if not args.metric and args.inputs is None:
+        from studbook.cli.commands import EXIT_USAGE, _fail
+
+        return _fail("give --metric KEY=VALUE (repeatable), --inputs FILE.json, or both", EXIT_USAGE)
+    if args.inputs is not None:
+        from studbook.cli.drift_commands import read_inputs
+
+        read_inputs(args)  # before anything is recorded: a bad file records nothing
+    if not args.metric:
+        from studbook.cli.drift_commands import observe_inputs
+
+        return observe_inputs(args, ctx)
     keys = [key for key, _ in args.metric]
     repeated = sorted({key for key in keys if keys.count(key) > 1})
     if repeated:
@@ -93,8 +110,26 @@ def cmd_observe(args: argparse.Namespace, ctx: Context) -> int:
     for shown_point, point in zip(shown, points):
         if point.HasField("window_end"):
             shown_point.window_end.CopyFrom(point.window_end)
-    ctx.emit(response, lambda: production_text.observed(f"{model}@{stage}", shown, response, ctx.paint))
+    if args.inputs is not None:
+        from studbook.cli import drift_text, output
+        from studbook.cli.drift_commands import log_inputs
+
+        drift = log_inputs(args, ctx)
+        both = {"metrics": output.message_dict(response), "inputs": output.message_dict(drift)}
+        ctx.emit(both, lambda: _with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
+                                             response, ctx) + "\n" + drift_text.logged_line(drift, ctx.paint))  # fmt: skip
+        return EXIT_OK
+    ctx.emit(response, lambda: _with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
+                                             response, ctx))  # fmt: skip
     return EXIT_OK
+
+
+def _with_changes(text: str, response: Any, ctx: Context) -> str:
+    """The observation, then any monitor it put in breach or cleared."""
+    from studbook.cli.monitor_commands import changed_lines
+
+    changes = changed_lines(response.changed, ctx.paint)
+    return f"{text}\n{changes}" if changes else text
 
 
 def cmd_production(args: argparse.Namespace, ctx: Context) -> int:

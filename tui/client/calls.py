@@ -345,6 +345,22 @@ def rollback(
     return Call("StageService", "RollbackStage", request)
 
 
+def list_monitor_states(
+    model: str = "", *, breached_only: bool = False
+) -> Call[production_pb2.ListMonitorStatesResponse]:
+    """The policy's monitors and their states (of one model, when given)."""
+    request = production_pb2.ListMonitorStatesRequest(
+        model=names.model_name(model) if model else "", breached_only=breached_only
+    )
+    return Call("ProductionService", "ListMonitorStates", request, idempotent=True)
+
+
+def rollback_candidate(model: str, stage: str, *, key: str = "") -> Call[production_pb2.RollbackCandidate]:
+    """The earlier holders of `stage` ranked by `key` (`-key`: lower is better; empty: the monitor's)."""
+    request = production_pb2.GetRollbackCandidateRequest(model=names.model_name(model), stage=stage, key=key)
+    return Call("ProductionService", "GetRollbackCandidate", request, idempotent=True)
+
+
 def delete_alias(model: str, alias: str, *, reason: str = "") -> Call[stages_pb2.DeleteAliasResponse]:
     request = stages_pb2.DeleteAliasRequest(model=names.model_name(model), alias=alias, reason=reason)
     return Call("StageService", "DeleteAlias", request)
@@ -425,21 +441,6 @@ def production_record(
 
 def get_policy_status() -> Call[stages_pb2.PolicyStatus]:
     return Call("StageService", "GetPolicyStatus", stages_pb2.GetPolicyStatusRequest(), idempotent=True)
-
-
-# ---- ProductionService: monitors ------------------------------------------------------
-
-
-def list_monitor_states(model: str = "", *, breached_only: bool = False) -> Call[production_pb2.ListMonitorStatesResponse]:
-    request = production_pb2.ListMonitorStatesRequest(
-        model=names.model_name(model) if model else "", breached_only=breached_only
-    )
-    return Call("ProductionService", "ListMonitorStates", request, idempotent=True)
-
-
-def get_rollback_candidate(model: str, stage: str, *, key: str = "") -> Call[production_pb2.RollbackCandidate]:
-    request = production_pb2.GetRollbackCandidateRequest(model=names.model_name(model), stage=stage, key=key)
-    return Call("ProductionService", "GetRollbackCandidate", request, idempotent=True)
 
 
 # ---- EventService -------------------------------------------------------------------

@@ -129,6 +129,10 @@ def _names(table: type) -> Iterable[str]:
     return (name for name, value in vars(table).items() if isinstance(value, Rpc))
 
 
+def _states(answer: production_pb2.ListMonitorStatesResponse) -> list[production_pb2.MonitorState]:
+    return list(answer.states)
+
+
 def _drift(answer: production_pb2.LogInputStatisticsResponse) -> production_pb2.WindowDrift:
     return answer.drift
 
@@ -181,6 +185,11 @@ class Methods:
     rollback = rpc(calls.rollback, doc=(
         "Puts back the version the holder of `stage` replaced, or `to`, a named earlier holder; `validate_only` says "
         "which, and changes nothing."))  # fmt: skip
+    list_monitor_states = rpc(calls.list_monitor_states, _states, doc=(
+        "The policy's monitors: which stages are in breach, since when, on what figures, and the candidate."))  # fmt: skip
+    rollback_candidate = rpc(calls.rollback_candidate, doc=(
+        "The earlier holders of a stage ranked by production record (evaluation where none), the best\n"
+        "first, beside what a plain rollback would bring back."))  # fmt: skip
     delete_alias = rpc(calls.delete_alias, _nothing)
     get_promotion = rpc(calls.get_promotion)
     list_promotions = rpc(calls.list_promotions)
@@ -199,12 +208,6 @@ class Methods:
         'keys=["auc"], since=...)`; each holder also carries its own evaluation metrics.'))  # fmt: skip
     get_policy_status = rpc(calls.get_policy_status, doc=(
         "Which promotion policy is in force, when it was loaded, and why a newer file is not."))  # fmt: skip
-
-    # ---- monitors ----
-    list_monitor_states = rpc(calls.list_monitor_states, doc=(
-        "The policy's monitors: which stages are in breach (every model's, or one's), on what figures."))  # fmt: skip
-    get_rollback_candidate = rpc(calls.get_rollback_candidate, doc=(
-        "The earlier holder of a stage that served best in production, beside what a rollback brings back."))  # fmt: skip
 
     # ---- drop-ins ----
     list_drops = rpc(

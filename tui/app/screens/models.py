@@ -141,7 +141,7 @@ class ModelsScreen(RegistryScreen):
                 self.show_error(error, "monitors")
             return
         breached: dict[str, list[str]] = {}
-        for state in states.states:
+        for state in states:
             if state.breached:
                 breached.setdefault(state.model, []).append(state.stage)
         self.post_message(self.BreachesLoaded({model: sorted(stages) for model, stages in breached.items()}))

@@ -235,7 +235,7 @@ class VersionScreen(RegistryScreen):
             record = None
         self.post_message(self.ProductionLoaded(stage, record))
         try:
-            states = list((await client.list_monitor_states(version.model, breached_only=True)).states)
+            states = await client.list_monitor_states(version.model, breached_only=True)
         except StudbookError as error:
             if error.code != UNIMPLEMENTED:
                 self.post_message(self.Failed(error, "monitors"))

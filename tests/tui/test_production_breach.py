@@ -100,3 +100,31 @@ async def test_without_a_breach_the_key_does_nothing_and_is_not_offered(breached
         await pilot.pause(0.2)
         assert isinstance(app.screen, VersionScreen)
         assert "c Candidate" not in ui.text(app)
+
+
+async def test_the_badge_comes_and_goes_with_drift_events(breached: str, ui: Any) -> None:
+    """Live: the models screen follows drift.detected and drift.cleared without a refresh."""
+    with Client(breached) as client:
+        observe(client, 0.95)  # v3 recovers: drift.cleared
+    app = ui.app(breached)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, ModelsScreen) and app.screen.models, "models")
+        await pilot.pause(0.5)
+        assert not app.screen.breached
+        with Client(breached) as client:
+            observe(client, 0.7)
+        await ui.wait_for_text(pilot, "⚠ production")
+        with Client(breached) as client:
+            observe(client, 0.96)
+        await ui.wait_for(pilot, lambda: "⚠ production" not in ui.text(app), "the badge gone")
+
+
+async def test_help_lists_the_candidate_key(breached: str, ui: Any) -> None:
+    app = ui.app(breached, live=False)
+    async with app.run_test(size=(100, 40)) as pilot:
+        app.open_version(f"{MODEL}@3")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.breaches, "breach")
+        await pilot.press("question_mark")
+        await ui.wait_for_text(pilot, "version.candidate")
+        row = next(line for line in ui.text(app).splitlines() if "version.candidate" in line)
+        assert " c " in row and "Candidate" in row

@@ -128,3 +128,22 @@ async def test_help_lists_the_candidate_key(breached: str, ui: Any) -> None:
         await ui.wait_for_text(pilot, "version.candidate")
         row = next(line for line in ui.text(app).splitlines() if "version.candidate" in line)
         assert " c " in row and "Candidate" in row
+
+
+async def test_the_notice_follows_the_monitor_live(breached: str, ui: Any) -> None:
+    with Client(breached) as client:
+        observe(client, 0.95)  # recovered before the screen opens
+    app = ui.app(breached)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.open_version(f"{MODEL}@3", "production")
+        await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionScreen) and app.screen.version, "version")
+        await ui.wait_for_text(pilot, "held production")
+        assert "in breach" not in ui.text(app)
+        with Client(breached) as client:
+            observe(client, 0.7)
+        await ui.wait_for_text(pilot, "⚠ production in breach")
+        await ui.wait_for_text(pilot, "c Candidate")
+        with Client(breached) as client:
+            observe(client, 0.97)
+        await ui.wait_for(pilot, lambda: "in breach" not in ui.text(app), "the notice gone")
+        await ui.wait_for(pilot, lambda: "c Candidate" not in ui.text(app), "the key withdrawn")

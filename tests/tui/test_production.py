@@ -48,7 +48,9 @@ async def open_production(app: Any, pilot: Any, ui: Any, ref: str) -> VersionScr
     return screen
 
 
-async def test_the_tab_charts_the_versions_own_record_with_its_tenures_marked(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+async def test_the_tab_charts_the_versions_own_record_with_its_tenures_marked(
+    shared_daemon, seeder, model_id, ui
+) -> None:  # type: ignore[no-untyped-def]
     seed(seeder, model_id)
     app = ui.app(shared_daemon.address, live=False)
     async with app.run_test(size=SMALL) as pilot:
@@ -84,7 +86,9 @@ async def test_a_version_that_never_held_the_stage_says_so(shared_daemon, seeder
         await ui.wait_for_text(pilot, "no production metrics were logged while this version held production")
 
 
-async def test_a_version_that_left_its_stage_shows_the_record_it_made_there(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+async def test_a_version_that_left_its_stage_shows_the_record_it_made_there(
+    shared_daemon, seeder, model_id, ui
+) -> None:  # type: ignore[no-untyped-def]
     seeder.version(model_id, {"auc": 0.9})
     seeder.version(model_id, {"auc": 0.91})
     seeder.client.promote(f"{model_id}@1", "staging")

@@ -39,7 +39,9 @@ def breached(daemon_factory, short_dir: Path) -> str:  # type: ignore[no-untyped
     address = str(daemon_factory("--policy", str(policy)).address)
     with Client(address) as client:
         for auc in (0.93, 0.94, 0.95):
-            client.register_version(calls.register_request(MODEL, uri=f"s3://m/{auc}/", metrics={"auc": auc}, git=False))
+            client.register_version(
+                calls.register_request(MODEL, uri=f"s3://m/{auc}/", metrics={"auc": auc}, git=False)
+            )
         for number, production_auc in ((1, 0.96), (2, 0.91), (3, 0.80)):
             client.promote(f"{MODEL}@{number}", "production", reason=f"v{number} is better")
             observe(client, production_auc)

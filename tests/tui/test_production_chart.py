@@ -156,9 +156,7 @@ def test_no_dot_is_drawn_between_two_tenures() -> None:
 
 
 def test_times_under_the_axis_never_overlap() -> None:
-    plot = ProductionPlot(
-        lines=simple_plot().lines, marks=simple_plot().marks, time_text=lambda x: f"t{int(x)}"
-    )
+    plot = ProductionPlot(lines=simple_plot().lines, marks=simple_plot().marks, time_text=lambda x: f"t{int(x)}")
     labels = time_labels(plot, 51)
     assert labels.split() == ["t0", "t40", "t50", "t100"]
     assert labels.index("t40") == 20 and labels.index("t50") == 25
@@ -230,9 +228,15 @@ async def test_the_widget_says_when_there_is_nothing_to_chart() -> None:
 # ---- breaches ----
 
 
-def breach(stage: str = "production", version: str = VERSION, candidate: str = "models/fraud/versions/5") -> production_pb2.MonitorState:
-    state = production_pb2.MonitorState(model="models/fraud", stage=stage, version=version, breached=True, since=stamp(60))
-    state.findings.add(rule="auc >= 0.90", subject="auc", observed=0.85, threshold=0.9, breached=True, windows_in_breach=3)
+def breach(
+    stage: str = "production", version: str = VERSION, candidate: str = "models/fraud/versions/5"
+) -> production_pb2.MonitorState:
+    state = production_pb2.MonitorState(
+        model="models/fraud", stage=stage, version=version, breached=True, since=stamp(60)
+    )
+    state.findings.add(
+        rule="auc >= 0.90", subject="auc", observed=0.85, threshold=0.9, breached=True, windows_in_breach=3
+    )
     state.findings.add(rule="psi > 0.2", subject="age", observed=0.05, threshold=0.2, breached=False)
     if candidate:
         state.candidate.version = candidate

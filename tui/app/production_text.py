@@ -60,7 +60,9 @@ def series_choices(holder: production_pb2.HolderRecord | None) -> list[SeriesCho
         group = sorted(by_key[key], key=lambda s: s.segment)
         evaluation = holder.evaluation[key] if key in holder.evaluation else None
         if len(group) > 1:
-            newest = max((s for s in group if s.samples), key=lambda s: _seconds(s.samples[-1].window_end), default=None)
+            newest = max(
+                (s for s in group if s.samples), key=lambda s: _seconds(s.samples[-1].window_end), default=None
+            )
             last = newest.samples[-1].value if newest is not None else None
             choices.append(SeriesChoice(key, None, sum(len(s.samples) for s in group), last, evaluation))
         for series in group:
@@ -136,7 +138,9 @@ def choice_cells(choice: SeriesChoice) -> tuple[str, str, str, str, str]:
 
 def axis_time(times: TimeFormat, span: float) -> Callable[[float], str]:
     """Short times for the axis: `14:05:09` within an hour, `14:05` within a day, `03-01 14:05` beyond, in the display zone."""
-    pattern = "%H:%M:%S" if span < 3600 else "%H:%M" if span < DAY else "%m-%d %H:%M" if span < 365 * DAY else "%Y-%m-%d"
+    pattern = (
+        "%H:%M:%S" if span < 3600 else "%H:%M" if span < DAY else "%m-%d %H:%M" if span < 365 * DAY else "%Y-%m-%d"
+    )
 
     def text(seconds: float) -> str:
         if times.hidden:
@@ -152,7 +156,9 @@ def _label(series: production_pb2.ProductionSeries, choice: SeriesChoice) -> str
     return f"{series.key} [{series.segment or 'all traffic'}]"
 
 
-def _runs(points: Sequence[tuple[float, float]], bounds: Sequence[float]) -> tuple[tuple[tuple[float, float], ...], ...]:
+def _runs(
+    points: Sequence[tuple[float, float]], bounds: Sequence[float]
+) -> tuple[tuple[tuple[float, float], ...], ...]:
     """Points in time order, cut wherever a tenure began or ended between two of them: no line spans a gap."""
     runs: list[list[tuple[float, float]]] = []
     previous: float | None = None
@@ -211,4 +217,3 @@ def candidate_of(states: Iterable[production_pb2.MonitorState]) -> production_pb
     """The breach whose candidate one key puts back: production's first, then any other stage's."""
     found = [s for s in states if s.breached and s.candidate.version]
     return min(found, key=lambda s: (s.stage != DEFAULT_STAGE, s.stage), default=None)
-

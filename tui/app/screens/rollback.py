@@ -63,7 +63,9 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            title = f"Roll back {self.stage} of {self.model}" + (f" to {cells.number(self.version)}" if self.version else "")
+            title = f"Roll back {self.stage} of {self.model}" + (
+                f" to {cells.number(self.version)}" if self.version else ""
+            )
             yield Label(title + "?", id="dialog-title", markup=False)
             yield Static("looking up the previous holder…", id="rollback-context", markup=False)
             yield Label("Reason")
@@ -111,7 +113,9 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
         else:
             text = f"{self.stage} is held by {holder}; rolling back brings back {back}"
         # Each line made safe on its own: safe() would write the newline between them as an escape.
-        self.query_one("#rollback-context", Static).update("\n".join(safe(line) for line in (text, self.summary) if line))
+        self.query_one("#rollback-context", Static).update(
+            "\n".join(safe(line) for line in (text, self.summary) if line)
+        )
         self.query_one("#confirm", Button).disabled = bool(failed)
 
     def on_rollback_dialog_done(self, message: Done) -> None:

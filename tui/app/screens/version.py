@@ -9,8 +9,8 @@ from typing import ClassVar
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
 from studbook.tui import cells
-from studbook.tui.messages import Resynced
 from studbook.tui.as_of import Holding, answer_text, holdings, missing
+from studbook.tui.messages import Resynced
 from studbook.tui.production_text import breach_lines, candidate_of, holder_of, production_stages
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog

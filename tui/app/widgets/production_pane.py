@@ -37,9 +37,7 @@ class ProductionPane(Vertical):
     def on_mount(self) -> None:
         self.query_one(VimTable).add_columns(*COLUMNS)
 
-    def show(
-        self, holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat, paint: ThemeText
-    ) -> None:
+    def show(self, holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat, paint: ThemeText) -> None:
         self.holder, self.stage, self.times = holder, stage, times
         self.choices = series_choices(holder)
         self.query_one("#production-context", Static).update(safe(tenure_text(holder, stage, times)))

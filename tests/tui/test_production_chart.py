@@ -17,7 +17,7 @@ from studbook.tui.production_text import (
     tenure_text,
 )
 from studbook.tui.timefmt import TimeFormat
-from studbook.tui.widgets.line_chart import BRAILLE_BASE
+from studbook.tui.widgets.line_chart import BRAILLE_BASE, Series, bounds, dot_grid
 from studbook.tui.widgets.production_chart import (
     MARK_LINE,
     REFERENCE_GLYPH,
@@ -26,6 +26,7 @@ from studbook.tui.widgets.production_chart import (
     ProductionChart,
     ProductionPlot,
     axis_cells,
+    decimated,
     plot_cells,
     time_labels,
 )
@@ -272,3 +273,18 @@ def test_the_key_puts_back_productions_candidate_first() -> None:
     chosen = candidate_of([staging, breach("production", candidate=""), production])
     assert chosen is production
     assert candidate_of([staging]) is staging
+
+
+@given(
+    ys=st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=50, max_size=600),
+    width=st.integers(1, 12),
+    height=st.integers(1, 8),
+)
+def test_a_long_record_is_drawn_from_few_points_to_the_same_picture(ys: list[float], width: int, height: int) -> None:
+    run = tuple((float(x), y) for x, y in enumerate(ys))
+    kept = decimated(run, (0.0, float(len(ys) - 1)), width * 2)
+    assert len(kept) <= 4 * width * 2 or kept == run
+    x_range, y_range = (0.0, float(len(ys) - 1)), bounds(ys)
+    (whole,) = dot_grid([Series("k", run)], width, height, x_range, y_range)
+    (drawn,) = dot_grid([Series("k", kept)], width, height, x_range, y_range)
+    assert drawn == whole

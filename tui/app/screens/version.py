@@ -394,6 +394,9 @@ class VersionScreen(RegistryScreen):
         self.show_error(message.error, message.what)
         if message.what == AS_OF_WHAT:
             self.query_one(AsOfBar).fail(safe(f"{message.error.message} [{message.error.reason}]"))
+        if message.what == "production":
+            # The tab says why it shows nothing (or last figures), e.g. a record too long to read whole.
+            self.query_one(ProductionPane).unavailable(safe(f"{message.error.message} [{message.error.reason}]"))
         if self.version is None:
             self.query_one("#overview-text", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
 

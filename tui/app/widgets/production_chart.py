@@ -83,7 +83,7 @@ def plot_cells(plot: ProductionPlot, width: int, height: int) -> list[list[Cell]
             role = MARK_GLYPHS.get(mark.kind, ("", "muted"))[1]
             row_cells[column] = Cell(MARK_LINE, role)
     for index, line in enumerate(plot.lines):
-        runs = [Series(line.label, run) for run in line.runs if run]
+        runs = [Series(line.label, decimated(run, x_range, width * 2)) for run in line.runs if run]
         bits = _merged(dot_grid(runs, width, height, x_range, y_range), width, height)
         role = LINE_ROLES[index % len(LINE_ROLES)]
         for y in range(height):
@@ -91,6 +91,38 @@ def plot_cells(plot: ProductionPlot, width: int, height: int) -> list[list[Cell]
                 if bits[y][x]:
                     rows[y][x] = Cell(chr(BRAILLE_BASE + (bits[y][x] | _braille_bits(rows[y][x]))), role)
     return rows
+
+
+def decimated(
+    run: Sequence[tuple[float, float]], x_range: tuple[float, float], dots: int
+) -> tuple[tuple[float, float], ...]:
+    """At most four points per dot column (its first, lowest, highest and last), in time order.
+
+    A long record holds far more points than a terminal has dots across: drawn whole, every
+    redraw would walk them all for the same picture. The lines drawn between the kept points
+    reach the same lowest and highest dot in every column.
+    """
+    if len(run) <= 4 * dots:
+        return tuple(run)
+    kept: list[tuple[float, float]] = []
+    bucket: list[tuple[float, float]] = []
+    column: int | None = None
+    for point in run:
+        at = _column(point[0], x_range, dots)
+        if at != column and bucket:
+            kept.extend(_extremes(bucket))
+            bucket = []
+        column = at
+        bucket.append(point)
+    kept.extend(_extremes(bucket))
+    return tuple(kept)
+
+
+def _extremes(bucket: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    picked = {0, len(bucket) - 1}
+    picked.add(min(range(len(bucket)), key=lambda i: bucket[i][1]))
+    picked.add(max(range(len(bucket)), key=lambda i: bucket[i][1]))
+    return [bucket[i] for i in sorted(picked)]
 
 
 def axis_cells(plot: ProductionPlot, width: int) -> list[Cell]:

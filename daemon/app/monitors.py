@@ -20,7 +20,7 @@ from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.stages import StageUseCases, promotion_name
 from studbook.daemon.app.tenures import Holders, build_tenures
-from studbook.daemon.domain.access import MONITORS
+from studbook.daemon.domain.access import MONITORS, Caller
 from studbook.daemon.domain.errors import InvalidArgument, NotFound, RegistryError
 from studbook.daemon.domain.model import ModelVersion, StageChange, VersionStatus
 from studbook.daemon.domain.monitors import (
@@ -169,6 +169,19 @@ class MonitorUseCases:
             cleared: Checked = await self.core.write(lambda tx: self._check(tx, model, stage, monitor, note))
             changed += cleared.changed
         return changed
+
+    async def stages_changed(self, model: str, caller: Caller) -> None:
+        """After a promotion or rollback of `model`: a breach of a version that no longer holds
+        its stage clears now, not at the next log call. The rollback auto_rollback makes is
+        followed by its own check (which keeps its note), so it is left out here."""
+        if caller == MONITORS:
+            return
+        for stage in self.policy.current().for_model(model).monitors:
+            try:
+                await self.check(model, stage)
+            except RegistryError:
+                # The stage change stands; the next log call checks again.
+                log.exception("checking the monitor of %s %s after a stage change failed", model, stage)
 
     # -- reads ---------------------------------------------------------------------------
 

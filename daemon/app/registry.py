@@ -109,6 +109,7 @@ class Registry:
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
         self.monitors = MonitorUseCases(self.core, self.stages, self.policy)
+        self.stages.after_stage_change.append(self.monitors.stages_changed)
         self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,
                                            catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)

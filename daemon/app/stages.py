@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -104,6 +105,14 @@ class StageUseCases:
         self.core = core
         self.blobs = blobs
         self.policy = policy or PolicyStore(None)
+        # Called with the model after a change of its stages is applied (the monitors look again).
+        self.after_stage_change: list[Callable[[str, Caller], Awaitable[None]]] = []
+
+    async def _applied(self, promotion: Promotion, caller: Caller) -> Promotion:
+        if promotion.state is PromotionState.APPLIED and not promotion.is_alias:
+            for follow in self.after_stage_change:
+                await follow(promotion.model, caller)
+        return promotion
 
     # -- promote -----------------------------------------------------------------------
 
@@ -119,7 +128,8 @@ class StageUseCases:
         files = None
         if stage_gates.verify_files:
             files = await self._verify_files(ref.model, self.core.resolve_number(ref))
-        return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
+        promoted = await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
+        return await self._applied(promoted, request.caller)
 
     async def _verify_files(self, model_id: str, number: int) -> FilesCheck:
         """Re-hashes before the writer op: hashing is slow and must hold up neither the loop nor the writer."""
@@ -337,7 +347,7 @@ class StageUseCases:
                 raise _refusal("rollback", failed, model_id, plan.previous, stage)
             return self._apply(tx, plan.model, promotion, caller, rollback=True)
 
-        return await self.core.write(operation)
+        return await self._applied(await self.core.write(operation), caller)
 
     def _rollback_plan(self, tx: Transaction, model_id: str, stage: str, expected_etag: str,
                        wanted: int | None = None) -> RollbackPlan:  # fmt: skip
@@ -472,7 +482,7 @@ class StageUseCases:
             failed = [g for g in decided.gate_results if not g.passed]
             raise _refusal(f"promotion {name}", failed, model_id, decided.version, decided.target,
                            promotion=name, state=decided.state.value)  # fmt: skip
-        return decided
+        return await self._applied(decided, caller)
 
     def _decide(
         self, tx: Transaction, *, model_id: str, promotion_id: int, name: str, decision: PromotionState, comment: str,

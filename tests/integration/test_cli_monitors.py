@@ -103,3 +103,21 @@ def test_observe_says_when_its_window_starts_or_ends_a_breach(daemon_with_policy
     assert "drift detected on obs@production v1: auc 0.5 (auc >= 0.90), 2 windows" in outs[1].out
     assert "production of obs has no earlier holder to put back" in outs[1].out
     assert "drift cleared on obs@production v1" in outs[3].out
+
+
+def test_policy_check_counts_the_monitors_and_names_a_bad_rule(tmp_path):
+    import subprocess
+    import sys
+
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text(POLICY)
+    bad.write_text(POLICY.replace("auc >= 0.90", "auc drop < 3%"))
+
+    def check(path):
+        return subprocess.run([sys.executable, "-m", "studbook.cli.commands", "policy", "check", str(path)],
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+    valid, invalid = check(good), check(bad)
+
+    assert valid.returncode == 0 and "0 stage gates, 1 monitor;" in valid.stdout
+    assert invalid.returncode == 7 and "models[0].monitors.production.metrics[0]" in invalid.stderr

@@ -337,3 +337,22 @@ def test_the_candidate_falls_back_to_evaluation_metrics_and_refuses_what_it_cann
         with pytest.raises(grpc.RpcError) as raised:
             ask(**fields)
         assert raised.value.code() == code
+
+
+def test_a_person_rolling_back_the_breached_holder_clears_the_breach_at_once(channel):
+    api = stubs(channel)
+    model = "watch-r"
+    release(api, model, 0.95)
+    release(api, model, 0.95)
+    for value in (0.5, 0.5, 0.5):
+        observe(channel, model, value)
+
+    api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model=f"models/{model}", stage="production",
+                                                             reason="v2 breached"))  # fmt: skip
+
+    (state,) = (
+        production(channel).ListMonitorStates(production_pb2.ListMonitorStatesRequest(model=f"models/{model}")).states
+    )
+    (cleared,) = events(api, model, "drift.cleared")
+    assert not state.breached and state.version == f"models/{model}/versions/1"
+    assert cleared.monitor_state.version == f"models/{model}/versions/1" and cleared.actor == "monitors"

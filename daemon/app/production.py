@@ -9,10 +9,9 @@ from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
 from studbook.daemon.app.monitors import MonitorUseCases
-from studbook.daemon.app.tenures import Holders, Tenure, build_tenures, read_holders
+from studbook.daemon.app.tenures import Holders, Tenure, WriterHolders, read_holders, stage_of
 from studbook.daemon.domain.access import Caller
-from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
-from studbook.daemon.domain.model import Model
+from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
 from studbook.daemon.domain.names import parse_model_name, parse_version_name, validate_label, validate_metric_key
 from studbook.daemon.domain.production import (
     MetricsLogged,
@@ -29,8 +28,6 @@ from studbook.daemon.store.production import LoggedRequest
 MAX_REQUEST_ID = 128
 # Points one record answers with at most (a reply well under the daemon's message size).
 MAX_RECORD_SAMPLES = 500_000
-# Stages whose tenures the writer keeps at most (a few bytes each; cleared whole when full).
-_HOLDERS_KEPT = 4_096
 
 
 @dataclass(frozen=True)
@@ -74,13 +71,8 @@ class ProductionUseCases:
     def __init__(self, core: Core, monitors: MonitorUseCases | None = None) -> None:
         self.core = core
         self.monitors = monitors
-        # Writer thread only: each stage's tenures as last read, with the writer's record of the
-        # model they were read under. A stage change replaces that record (a new revision), and
-        # a reload replaces the whole state, so an entry whose record is still the one in force
-        # holds the history as the transaction sees it; a hit saves a query, and with it the
-        # flush of the rows the group has buffered (see store.writes), so a group's points go
-        # in as one statement.
-        self._holders: dict[tuple[str, str], tuple[object, Model, int, Holders]] = {}
+        # The tenures the writer attributes with, kept between calls (see app.tenures).
+        self.holders = WriterHolders(core)
 
     async def log_metrics(self, call: LogCall) -> MetricsLogged:
         """Records the points, each on the version that held the stage at its window_end, in one
@@ -91,7 +83,7 @@ class ProductionUseCases:
         if len(call.request_id) > MAX_REQUEST_ID:
             raise InvalidArgument(f"request_id is longer than {MAX_REQUEST_ID} characters", reason="VALUE_TOO_LONG",
                                   field="request_id")  # fmt: skip
-        _stage_of(self.core.read_model(model_id), call.stage)
+        stage_of(self.core.read_model(model_id), call.stage)
         # Checked and stamped with the time of the call here, off the writer thread: the
         # writer's clock only moves on, so a window end accepted now is not in its future.
         stamped = replace(call, points=validate_points(call.points, self.core.clock()))
@@ -110,7 +102,7 @@ class ProductionUseCases:
         and its evaluation metrics: three queries whatever the number of holders and points."""
         model_id = parse_model_name(query.model, "model")
         validate_label(query.stage, "stage")
-        stage = _stage_of(self.core.read_model(model_id), query.stage)
+        stage = stage_of(self.core.read_model(model_id), query.stage)
         for key in query.keys:
             validate_metric_key(key)
         if query.since is not None and query.until is not None and query.until <= query.since:
@@ -167,10 +159,10 @@ class ProductionUseCases:
             if earlier is not None:
                 return Effects(value=MetricsLogged(model_id, earlier.stage, expand_runs(earlier.runs),
                                                    request_id=call.request_id, revision=earlier.revision))  # fmt: skip
-        stage = _stage_of(model, call.stage)
+        stage = stage_of(model, call.stage)
         now = core.clock()
         points = call.points  # checked and stamped before the writer (see log_metrics)
-        holders = self._writer_holders(tx, model, stage)
+        holders = self.holders.of(tx, model, stage)
         numbers = holders.at(p.window_end for p in points if p.window_end is not None)
         missing = [p.window_end for p, n in zip(points, numbers) if n is None and p.window_end is not None]
         if missing:
@@ -192,35 +184,10 @@ class ProductionUseCases:
                                          now)  # fmt: skip
         return effects
 
-    def _writer_holders(self, tx: Transaction, model: Model, stage: str) -> Holders:
-        """Writer thread: the stage's tenures as this transaction sees them (see `_holders`)."""
-        key = (model.name, stage)
-        cached = self._holders.get(key)
-        state = self.core.state
-        if cached is not None and cached[0] is state and cached[1] is model and cached[2] == model.revision:
-            return cached[3]
-        # The stage's whole history in one query; each point's holder by binary search.
-        holders = Holders(build_tenures(c for c in tx.stage_changes(model.name, stage) if not c.is_alias))
-        if len(self._holders) >= _HOLDERS_KEPT:
-            self._holders.clear()
-        self._holders[key] = (state, model, model.revision, holders)
-        return holders
-
 
 def _overlaps(tenure: Tenure, since: datetime | None, until: datetime | None) -> bool:
     """Whether the tenure shares any moment with [since, until)."""
     return (since is None or tenure.end is None or tenure.end > since) and (until is None or tenure.start < until)
-
-
-def _stage_of(model: Model, stage: str) -> str:
-    if stage not in model.stages:
-        raise NotFound(
-            f"{stage!r} is not a stage of {model.name!r}; its stages: {', '.join(model.stages)}",
-            reason="STAGE_NOT_FOUND",
-            model=model.name,
-            stage=stage,
-        )
-    return stage
 
 
 def _no_holder(model_id: str, stage: str, earliest: datetime, holders: Holders, count: int) -> FailedPrecondition:

@@ -19,10 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from studbook.daemon.domain.model import StageChange
+from studbook.daemon.domain.errors import NotFound
+from studbook.daemon.domain.model import Model, StageChange
 
 if TYPE_CHECKING:
     from studbook.daemon.app.core import Core
+    from studbook.daemon.store.interface import StoreTransaction
+
+# Stages whose tenures the writer keeps at most (small each; cleared whole when full).
+_KEPT = 4_096
 
 
 @dataclass(frozen=True)
@@ -109,3 +114,45 @@ def holders_at(changes: Iterable[StageChange], times: Iterable[datetime]) -> lis
 async def read_holders(core: Core, model: str, stage: str) -> Holders:
     """The committed tenures of a model's stage, read in one query off the event loop."""
     return Holders(build_tenures(await core.read(core.catalog.stage_changes, model, stage)))
+
+
+def stage_of(model: Model, stage: str) -> str:
+    """`stage` when it is one of the model's stages (not an alias), else NOT_FOUND naming them."""
+    if stage not in model.stages:
+        raise NotFound(
+            f"{stage!r} is not a stage of {model.name!r}; its stages: {', '.join(model.stages)}",
+            reason="STAGE_NOT_FOUND",
+            model=model.name,
+            stage=stage,
+        )
+    return stage
+
+
+class WriterHolders:
+    """Writer thread only: the tenures of each stage as the write transaction sees them, kept
+    between calls so that attributing a call's points costs no query in the common case.
+
+    An entry holds while the writer's record of the model is the one it was read under: a
+    stage change replaces that record (with a new revision) and a reload replaces the whole
+    state, so a hit is the history this transaction would read. A query would also flush the
+    rows its group has buffered (see store.writes), splitting the group's inserts into a
+    statement per call.
+    """
+
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self._kept: dict[tuple[str, str], tuple[object, Model, int, Holders]] = {}
+
+    def of(self, tx: StoreTransaction, model: Model, stage: str) -> Holders:
+        """`model` is the writer's record (`core.writer_model`), `stage` one of its stages."""
+        key = (model.name, stage)
+        kept = self._kept.get(key)
+        state = self.core.state
+        if kept is not None and kept[0] is state and kept[1] is model and kept[2] == model.revision:
+            return kept[3]
+        # The stage's whole history in one query; each time's holder then by binary search.
+        holders = Holders(build_tenures(c for c in tx.stage_changes(model.name, stage) if not c.is_alias))
+        if len(self._kept) >= _KEPT:
+            self._kept.clear()
+        self._kept[key] = (state, model, model.revision, holders)
+        return holders

@@ -1,7 +1,8 @@
 """`observe` throughput: production points per second into a daemon, from 16 clients at once, one
 point a call and 1,000 a call, each beside floors measured in the same run: LogMetrics calls of
 the same shape (the registry's other metric write) and the catalog writing the same rows alone,
-a commit a call (no daemon, no gRPC, no attribution; one call at a time, so no group commit)."""
+a commit a call (no daemon, no gRPC, no attribution; one call at a time, so no group commit).
+Then the latency of reading one key's series back, beside a health Check and the raw query."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.daemon.domain.model import Event
 from studbook.daemon.domain.production import StoredPoint
 from studbook.daemon.store.catalog import Catalog
 from studbook.v1 import production_pb2, production_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2, stages_pb2
 
+from tests.bench.timing import percentiles, timed
 from tests.conftest import start_daemon, stop_daemon
 from tests.support.rpc import register, stubs
 
@@ -24,6 +28,7 @@ CLIENTS = 16
 SINGLE_CALLS = 25  # per client
 BATCH = 1_000
 BATCH_CALLS = 5  # per client
+READS = 50
 
 
 def _rate(clients: int, calls: int, points_per_call: int, make: Callable[[grpc.Channel], Callable[[int], object]],
@@ -107,8 +112,24 @@ def bench_observe(root: Path) -> dict[str, float]:
             "batch_observe": _rate(CLIENTS, BATCH_CALLS, BATCH, _observe(BATCH), daemon.address),
             "batch_log_metrics": _rate(CLIENTS, BATCH_CALLS, BATCH, _log_metrics(BATCH), daemon.address),
         }
+        with daemon.channel() as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            production = production_pb2_grpc.ProductionServiceStub(channel)
+            one_key = production_pb2.GetProductionRecordRequest(model="models/bench", stage="production", keys=["k3"])
+            floor = timed(lambda: health.Check(health_pb2.HealthCheckRequest()), READS)
+            record = timed(lambda: production.GetProductionRecord(one_key), READS)
+            figures["points"] = sum(len(s.samples) for h in production.GetProductionRecord(one_key).holders
+                                    for s in h.series)  # fmt: skip
     finally:
         stop_daemon(daemon)
+    raw = duckdb.connect(str(folder / "data" / "catalog.duckdb"), read_only=True)
+    query = ("SELECT number, metric, segment, window_end, value FROM production_points WHERE model = ? AND stage = ? "
+             "AND metric IN (SELECT unnest(CAST(? AS VARCHAR[]))) ORDER BY number, metric, segment, window_end, "
+             "revision")  # fmt: skip
+    raw_read = timed(lambda: raw.execute(query, ["bench", "production", ["k3"]]).fetchall(), READS)
+    raw.close()
+    for label, samples in (("health", floor), ("record", record), ("raw_read", raw_read)):
+        figures[f"{label}_p50_ms"], figures[f"{label}_p99_ms"] = percentiles(samples)
     figures["single_raw"] = _store_inserts(folder / "single.duckdb", SINGLE_CALLS * 2, 1)
     figures["batch_raw"] = _store_inserts(folder / "batch.duckdb", BATCH_CALLS * 4, BATCH)
     return figures
@@ -125,6 +146,10 @@ def print_observe(figures: dict[str, float]) -> None:
                              ("LogProductionMetrics (observe)", observed)):  # fmt: skip
             print(f"    {label:<42} {value:11,.0f} points/s   ({observed / value:5.2f}x of it)"
                   if value is not observed else f"    {label:<42} {value:11,.0f} points/s")  # fmt: skip
+    print(f"  GetProductionRecord of one key ({figures['points']:,.0f} of the points above)")
+    for label, key in (("gRPC health Check (floor)", "health"), ("raw DuckDB: the same points (store floor)", "raw_read"),
+                       ("GetProductionRecord", "record")):  # fmt: skip
+        print(f"    {label:<42} p50 {figures[f'{key}_p50_ms']:8.2f} ms   p99 {figures[f'{key}_p99_ms']:8.2f} ms")
 
 
 if __name__ == "__main__":

@@ -214,6 +214,8 @@ def test_a_time_no_version_held_the_stage_is_refused_and_nothing_is_recorded(ser
         ([point("auc", 0.9, segment="x" * 65)], "INVALID_SEGMENT"),
         ([point("auc", 0.9, datetime.now(UTC) + timedelta(minutes=5))], "WINDOW_END_IN_FUTURE"),
         ([point("auc", 0.9, datetime(1969, 1, 1, tzinfo=UTC))], "WINDOW_END_OUT_OF_RANGE"),
+        ([production_pb2.ProductionPoint(key="auc", value=0.9, window_end=Timestamp(seconds=10**12))], "INVALID_TIME"),
+        ([point("auc", 0.9, segment="eu\x00")], "INVALID_SEGMENT"),
     ],
 )
 def test_a_malformed_batch_is_refused_with_its_reason(shared_daemon, model_id, points, reason) -> None:  # type: ignore[no-untyped-def]
@@ -308,3 +310,25 @@ def test_concurrent_retries_of_one_request_record_it_once(shared_daemon, model_i
 
     assert {(a.recorded, tuple(a.versions)) for a in answers} == {(2, (f"models/{model_id}/versions/1",) * 2)}
     assert series_of(found) == {f"models/{model_id}/versions/1": {("auc", ""): [0.9, 0.8]}}
+
+
+def test_a_daemon_attributes_by_a_stage_change_another_daemon_made_on_their_shared_catalog(
+    short_dir, postgres_catalog
+) -> None:  # type: ignore[no-untyped-def]
+    from conftest import start_daemon
+
+    daemons = [start_daemon(short_dir / f"{name}-data", short_dir / f"{name}.sock", "--catalog", postgres_catalog.url)
+               for name in ("a", "b")]  # fmt: skip
+    try:
+        with daemons[0].channel() as first, daemons[1].channel() as second:
+            register(stubs(first), "fraud", storage_uri="s3://b/1")
+            register(stubs(first), "fraud", storage_uri="s3://b/2")
+            promote(stubs(first), "fraud", 1)
+            before = log(first, "fraud", "production", [point("auc", 0.9)]).versions[0]
+            promote(stubs(second), "fraud", 2)
+            after = log(first, "fraud", "production", [point("auc", 0.8)]).versions[0]
+    finally:
+        for daemon in daemons:
+            stop_daemon(daemon)
+
+    assert (before, after) == ("models/fraud/versions/1", "models/fraud/versions/2")

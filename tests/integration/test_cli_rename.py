@@ -42,7 +42,7 @@ def test_rename_refusals_exit_with_their_codes_and_reasons(run: Any) -> None:
         assert run("register", model, "--uri", "s3://b/1", "--no-env").code == 0
 
     exists = run("rename", old, taken)
-    stale = run("rename", old, unique("churn"), "--etag", "1")
+    stale = run("rename", old, unique("churn"), "--etag", "999999999")  # no revision the model had
     invalid = run("rename", old, "Bad_Name!")
 
     assert exists.code == cli.EXIT_CONFLICT and "MODEL_EXISTS" in exists.err

@@ -16,6 +16,8 @@ from studbook.v1 import (
     hooks_pb2,
     hooks_pb2_grpc,
     lineage_pb2,
+    production_pb2,
+    production_pb2_grpc,
     registry_pb2,
     resources_pb2,
     stages_pb2,
@@ -28,6 +30,11 @@ POLICY = """
 pattern = "held-*"
 [models.gates.production]
 approvals = 1
+
+[[models]]
+pattern = "watched-*"
+[models.monitors.production]
+metrics = ["auc >= 0.90"]
 """
 
 
@@ -304,3 +311,44 @@ def test_a_registration_to_the_old_name_is_told_the_new_one_until_the_name_is_ta
         again.models.CreateModel(registry_pb2.CreateModelRequest(model_id="churn"))
         assert register(again, "churn").name == "models/churn/versions/1"
         assert get_model(again, "retention").latest_version == 1
+
+
+def test_production_feedback_follows_a_rename(daemon) -> None:  # type: ignore[no-untyped-def]
+    """Production points, input windows against the reference statistics, and the monitor's breach
+    with its candidate are read under the new name, and nothing remains under the old one."""
+    reference = [production_pb2.FeatureStatistics(
+        feature="age", histogram=production_pb2.Histogram(edges=[0, 30, 60, 120], counts=[5, 3, 2]))]  # fmt: skip
+    with daemon.channel() as channel:
+        api, production = stubs(channel), production_pb2_grpc.ProductionServiceStub(channel)
+        for auc in (0.95, 0.91):
+            api.versions.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+                parent="models/watched-a", reference_statistics=reference,
+                version=resources_pb2.ModelVersion(storage_uri="s3://b/m", metrics=[
+                    resources_pb2.Metric(key="auc", value=auc)])))  # fmt: skip
+        promote(api, "models/watched-a/versions/1", "production")
+        promote(api, "models/watched-a/versions/2", "production")
+        logged = production.LogProductionMetrics(production_pb2.LogProductionMetricsRequest(
+            model="models/watched-a", stage="production", points=[production_pb2.ProductionPoint(key="auc", value=0.7)]))  # fmt: skip
+        assert [s.breached for s in logged.changed] == [True]
+        production.LogInputStatistics(production_pb2.LogInputStatisticsRequest(
+            model="models/watched-a", stage="production", features=[production_pb2.FeatureStatistics(
+                feature="age", histogram=production_pb2.Histogram(edges=[0, 30, 60, 120], counts=[1, 1, 8]))]))  # fmt: skip
+
+        rename(api, "watched-a", "watched-b")
+
+        record = production.GetProductionRecord(production_pb2.GetProductionRecordRequest(
+            model="models/watched-b", stage="production"))  # fmt: skip
+        points = {h.version: [s.value for series in h.series for s in series.samples] for h in record.holders}
+        assert points == {"models/watched-b/versions/1": [], "models/watched-b/versions/2": [0.7]}
+        drift = production.GetInputDrift(production_pb2.GetInputDriftRequest(model="models/watched-b",
+                                                                             stage="production"))  # fmt: skip
+        assert [w.version for w in drift.windows] == ["models/watched-b/versions/2"]
+        assert drift.windows[0].max_psi > 0.2
+        states = production.ListMonitorStates(production_pb2.ListMonitorStatesRequest(model="models/watched-b"))
+        assert [(s.model, s.stage, s.breached) for s in states.states] == [("models/watched-b", "production", True)]
+        candidate = production.GetRollbackCandidate(production_pb2.GetRollbackCandidateRequest(
+            model="models/watched-b", stage="production"))  # fmt: skip
+        assert (candidate.holder, candidate.version) == ("models/watched-b/versions/2", "models/watched-b/versions/1")
+        gone = refused(lambda: production.GetProductionRecord(production_pb2.GetProductionRecordRequest(
+            model="models/watched-a", stage="production")))  # fmt: skip
+        assert gone.code() == grpc.StatusCode.NOT_FOUND

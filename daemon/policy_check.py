@@ -34,11 +34,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"studbook: {exc.message} [{exc.reason}]", file=sys.stderr)
         return EXIT_INVALID
     data = {"file": str(args.file), "valid": True, "sha256": state.sha256, "model_rules": state.model_rules,
-            "stage_gates": state.stage_gates}  # fmt: skip
+            "stage_gates": state.stage_gates, "monitors": state.monitors}  # fmt: skip
     if args.json:
         print(json.dumps(data))
     else:
-        print(f"{args.file}: a valid policy ({state.model_rules} model rules, {state.stage_gates} stage gates; "
+        print(f"{args.file}: a valid policy ({state.model_rules} model rules, {state.stage_gates} stage gates, "
+              f"{state.monitors} monitor{'s' * (state.monitors != 1)}; "
               f"sha256 {state.sha256[:12]})")  # fmt: skip
     return 0
 

@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -20,7 +20,8 @@ from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.drift import InputsLogged
 from studbook.daemon.domain.errors import NotFound, RegistryError
 from studbook.daemon.domain.hooks import Hook
-from studbook.daemon.domain.model import Event, Model, ModelVersion, Promotion
+from studbook.daemon.domain.model import Event, Model, ModelRename, ModelVersion, Promotion
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.store.dialect import DUCKDB
@@ -50,6 +51,11 @@ def _nothing() -> None:
     pass
 
 
+def renamed_from(event: Event) -> str:
+    """The old model id of a `model.renamed` event (its subject, `models/{old}`)."""
+    return event.subject.removeprefix("models/")
+
+
 @dataclass
 class Effects:
     """What one write operation changed, published to the caches and Watch after commit."""
@@ -58,7 +64,8 @@ class Effects:
     models: dict[str, Model | None] = field(default_factory=dict)
     versions: list[ModelVersion] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
-    # (model, number) of versions removed from the catalog: dropped from the read cache.
+    # (model, number) of versions removed from the catalog, or whose records changed without a
+    # version event of their own (parents renamed): dropped from the read cache.
     purged: list[tuple[str, int]] = field(default_factory=list)
 
 
@@ -214,7 +221,8 @@ class Core:
 
     def event(
         self, tx: Transaction, effects: Effects, type_: str, subject: str, model: str, caller: Caller,
-        payload: Model | ModelVersion | Promotion | Token | Denial | Hook | InputsLogged | MetricsLogged | None,
+        payload: Model | ModelVersion | ModelRename | Promotion | Token | Denial | Hook | MetricsLogged | InputsLogged
+        | MonitorStatus | None,
     ) -> int:  # fmt: skip
         revision = self.state.next_revision()
         if self.following:
@@ -223,6 +231,11 @@ class Core:
         if isinstance(payload, (Model, ModelVersion)):
             # The revision of a resource's last change is its etag.
             payload.revision = revision
+        elif isinstance(payload, ModelRename):
+            payload.model.revision = revision
+        elif isinstance(payload, MonitorStatus):
+            # A monitor's state names the revision of the event that records its breach or recovery.
+            payload = replace(payload, revision=revision)
         event = Event(
             revision=revision,
             time=self.clock(),
@@ -366,6 +379,13 @@ class Core:
         """Another daemon's commits: what they changed leaves the read cache, and the models they
         touched are read again (their counts, holders and etags); Watch gets the events."""
         touched = {event.model for event in events if event.model}
+        # A rename's event names the new model; the old one, in its subject, leaves the cache.
+        renames = {renamed_from(event) for event in events if event.type == "model.renamed"}
+        touched |= renames
+        if renames:
+            # It also changed the parents of versions of any model that descend from it: rare
+            # enough that every cached version goes, read again when next asked for.
+            self.cache.forget_versions({model for model, _ in self.cache.version_keys()})
         if touched:
             self.cache.forget_versions(touched)
             loaded = {m.name: m for m in self.catalog.load_models(sorted(touched))}
@@ -376,6 +396,13 @@ class Core:
             hook(events)
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self._deliver, events)
+
+    def on_loop(self, function: Callable[..., None], *args: Any) -> None:
+        """Runs `function` on the event loop, from any thread (now, when there is no loop yet)."""
+        if self._loop is None:
+            function(*args)
+        else:
+            self._loop.call_soon_threadsafe(function, *args)
 
     def _deliver(self, events: list[Event]) -> None:
         """Hands events to Watch in revision order, on the event loop (see `_hub_next`)."""

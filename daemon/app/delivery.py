@@ -138,7 +138,7 @@ class HookRunner:
                 self.wake.clear()  # before reading: a commit during the read wakes the next wait
                 events = await self._read_events(self.passed, READ_BATCH)
                 for event in events:
-                    if takes(self.hook, event.type, event.model):
+                    if any(takes(self.hook, event.type, model) for model in _models_of(event)):
                         if not await self._deliver(event):
                             return
                     self.passed = event.revision
@@ -187,3 +187,10 @@ def render(event: Event, resource: Callable[[Event], dict[str, Any] | None]) -> 
 def _rfc3339(value: datetime) -> str:
     aware = value if value.tzinfo else value.replace(tzinfo=UTC)
     return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _models_of(event: Event) -> tuple[str, ...]:
+    """The models an event is on: a rename is on its old name too, so a hook on that name hears it."""
+    if event.type == "model.renamed":
+        return event.model, event.subject.removeprefix("models/")
+    return (event.model,)

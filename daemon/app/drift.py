@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.tenures import WriterHolders, stage_of
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.drift import FeatureStats, InputsLogged, bins_mismatch, validate_features
@@ -44,7 +45,8 @@ def validate_segment(segment: str) -> str:
 
 
 class DriftUseCases:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, monitors: MonitorUseCases | None = None) -> None:
+        self.monitors = monitors
         self.core = core
         # The tenures the writer attributes with, kept between calls (see app.tenures).
         self.holders = WriterHolders(core)
@@ -92,6 +94,9 @@ class DriftUseCases:
                 "more than a minute: send the time the window ended", reason="WINDOW_END_IN_FUTURE", field="window_end",
             )  # fmt: skip
         stored: StoredWindow = await self.core.write(lambda tx: self._log(tx, model_id, window, caller))
+        if self.monitors is not None:
+            # After the commit: the window stands whatever the monitor finds or does.
+            stored.changed = await self.monitors.check(model_id, stored.stage)
         return stored
 
     def _log(self, tx: Transaction, model_id: str, window: InputWindow, caller: Caller) -> Effects:

@@ -8,7 +8,7 @@ import copy
 import hashlib
 import json
 import os
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
@@ -103,6 +103,8 @@ class DropUseCases:
         self.unnamable: dict[tuple[str, str], DropRecord] = {}
         # (model, number) -> keys of the records that name that version.
         self._by_version: dict[tuple[str, int], set[tuple[str, str]]] = {}
+        # The name a model renamed away has now (see ModelUseCases.renamed_to), set by the registry.
+        self.renamed_to: Callable[[str, Callable[[str], bool]], str | None] = lambda name, exists: None
 
     def load(self) -> None:
         """Blocking: read every verdict from the catalog (once, before watching starts)."""
@@ -204,6 +206,13 @@ class DropUseCases:
         event = _transition_event(previous, record)
 
         def operation(tx: Transaction) -> Effects:
+            nonlocal record
+            state = self.core.state
+            if record.number is not None and record.model not in state.models:
+                # Its model was renamed since the version was registered (or read): follow it.
+                moved = self.renamed_to(record.model, state.models.__contains__)
+                if moved is not None:
+                    record = replace(record, model=moved)
             effects = Effects()
             tx.put_drop(_row(record), _file_rows(record) if files_changed or previous is None else None)
             if event:
@@ -230,6 +239,17 @@ class DropUseCases:
         removed = self.records.pop(record.key, None)
         if removed is not None:
             self._unindex(removed)
+
+    def model_renamed(self, old: str, new: str) -> None:
+        """On the event loop, after a rename committed (the catalog's drop rows moved with it):
+        the records of the model's drops name it by its new name. Their paths stay: the folders
+        on disk keep their names, and the watcher goes on following them for these versions."""
+        for record in self.records.values():
+            # As in the catalog: a drop that names no version stays named by its folder.
+            if record.model == old and record.number is not None:
+                self._unindex(record)
+                record.model = new
+                self._index(record)
 
     def _index(self, record: DropRecord) -> None:
         if record.number is not None:

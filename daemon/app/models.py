@@ -1,17 +1,19 @@
-"""Use cases on models: create, read, list, update, archive, restore, delete."""
+"""Use cases on models: create, read, list, update, archive, restore, rename, delete."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.core import Core, Effects, renamed_from
 from studbook.daemon.app.paging import KeysetToken, page_limit
 from studbook.daemon.domain.access import Caller, Role, authorize
 from studbook.daemon.domain.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from studbook.daemon.domain.fields import MODEL_FIELDS
 from studbook.daemon.domain.filter import parse_filter
-from studbook.daemon.domain.model import DEFAULT_STAGES, Model, ModelState
+from studbook.daemon.domain.model import DEFAULT_STAGES, Event, Model, ModelRename, ModelState
 from studbook.daemon.domain.names import (
     MAX_DESCRIPTION,
     model_name,
@@ -24,6 +26,7 @@ from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 
 EDITABLE_FIELDS = ("description", "tags", "owner", "stages")
+MAX_RENAME_REASON = 4096
 
 
 @dataclass
@@ -60,6 +63,13 @@ def validate_stages(stages: list[str]) -> tuple[str, ...]:
 class ModelUseCases:
     def __init__(self, core: Core) -> None:
         self.core = core
+        # Old id -> new id of every rename recorded, whichever daemon made it: what a drop into
+        # the folder of a name given up is told (see `renamed_to`).
+        self._renames_lock = threading.Lock()
+        self._renames: dict[str, str] = dict(core.catalog.model_renames())
+        # Called on the event loop with (old, new) after each rename, this daemon's or another's.
+        self.rename_listeners: list[Callable[[str, str], None]] = []
+        core.remote_hooks.append(self._renamed_elsewhere)
 
     async def create(
         self, model_id: str, *, caller: Caller, description: str = "", tags: dict[str, str] | None = None,
@@ -199,6 +209,99 @@ class ModelUseCases:
         effects.models[model.name] = self.core.snapshot(model)
         effects.value = self.core.snapshot(model)
         return effects
+
+    async def rename(self, model_id: str, new_id: str, etag: str, reason: str, caller: Caller) -> Model:
+        """Renames a model with all it holds, in one transaction (see store.rename). Refused while
+        a promotion of it is unsettled: its approval would apply under a name that is gone."""
+        validate_model_id(model_id)
+        validate_model_id(new_id, "new_model_id")
+        validate_text(reason, MAX_RENAME_REASON, "reason")
+        if new_id == model_id:
+            raise InvalidArgument(f"model {model_id!r} already has that name; give a new one", reason="SAME_NAME",
+                                  field="new_model_id")  # fmt: skip
+
+        def operation(tx: Transaction) -> Effects:
+            state = self.core.state
+            current = self.core.writer_model(model_id)
+            check_etag(current, etag)
+            if new_id in state.models:
+                raise AlreadyExists(f"model {new_id!r} already exists; choose another name, or rename or delete "
+                                    "that model first", reason="MODEL_EXISTS", model=new_id)  # fmt: skip
+            pending = tx.pending_promotions(model_id)
+            if pending:
+                raise FailedPrecondition(
+                    f"model {model_id!r} has {len(pending)} promotion(s) waiting (first: "
+                    f"models/{model_id}/promotions/{pending[0]}); approve, reject or cancel them before renaming",
+                    reason="PROMOTION_PENDING",
+                    model=model_id,
+                    promotion=f"models/{model_id}/promotions/{pending[0]}",
+                )
+            effects = Effects()
+            renamed = current.copy()
+            renamed.name = new_id
+            renamed.update_time = self.core.clock()
+            revision = self.core.event(tx, effects, "model.renamed", model_name(model_id), new_id, caller,
+                                       ModelRename(model_id, renamed, reason))  # fmt: skip
+            children = tx.rename_model(model_id, new_id, revision)
+            tx.update_model(renamed)
+            state.rename_model(model_id, renamed)
+            # Known at once to the writer's next operations (registrations to the old name).
+            self._remember_rename(model_id, new_id)
+            # Versions of other models whose parents named it: their cached records are stale.
+            effects.purged.extend(children)
+            effects.models[model_id] = None
+            effects.models[new_id] = self.core.snapshot(renamed)
+            effects.value = self.core.snapshot(renamed)
+            return effects
+
+        model: Model = await self.core.write(operation)
+        self._take_rename(model_id, new_id)
+        return model
+
+    def renamed_to(self, model_id: str, exists: Callable[[str], bool] | None = None) -> str | None:
+        """The name a model that was called `model_id` has now, when none is called so any more
+        (None otherwise, or when it was deleted since). `exists` says whether a model of a name
+        exists: committed ones by default; the writer passes its own state's."""
+        known = exists or (lambda name: self.core.cache.model(name) is not None)
+        if known(model_id):
+            return None
+        seen = {model_id}
+        with self._renames_lock:
+            current = self._renames.get(model_id)
+            # A chain of renames, followed to its end (a name taken back ends it: seen).
+            while current is not None and not known(current) and current not in seen:
+                seen.add(current)
+                current = self._renames.get(current)
+        return current if current is not None and known(current) else None
+
+    def refuse_renamed(self, model_id: str, exists: Callable[[str], bool]) -> None:
+        """Writer thread: refuses to make a model of a name given up by a rename on the fly (a
+        registration to it, as a script that was not told would send): it would split the history."""
+        renamed = self.renamed_to(model_id, exists)
+        if renamed is not None:
+            raise FailedPrecondition(
+                f"model {model_id!r} was renamed to {renamed!r}; register into {renamed!r}, or create a model "
+                f"named {model_id!r} first to use the old name again",
+                reason="MODEL_RENAMED",
+                model=model_id,
+                renamed_to=renamed,
+            )
+
+    def _remember_rename(self, old: str, new: str) -> None:
+        with self._renames_lock:
+            self._renames[old] = new
+
+    def _take_rename(self, old: str, new: str) -> None:
+        self._remember_rename(old, new)
+        for listener in self.rename_listeners:
+            listener(old, new)
+
+    def _renamed_elsewhere(self, events: list[Event]) -> None:
+        """Follower thread: another daemon's renames, handed to the event loop."""
+        for event in events:
+            if event.type == "model.renamed":
+                self._remember_rename(renamed_from(event), event.model)  # for this daemon's writer, at once
+                self.core.on_loop(self._take_rename, renamed_from(event), event.model)
 
     async def delete(self, model_id: str, force: bool, etag: str, caller: Caller) -> int:
         validate_model_id(model_id)

@@ -42,6 +42,8 @@ class PolicyState:
     # Whatever was in force before stays in force.
     error: str
     error_time: datetime | None
+    # How many [models.monitors.<stage>] tables it holds.
+    monitors: int = 0
 
 
 class PolicyStore:
@@ -103,6 +105,7 @@ class PolicyStore:
             path=self.path, default_location=self.default_location, in_force=self._load_time is not None,
             load_time=self._load_time, sha256=self._digest, model_rules=len(policy.models),
             stage_gates=sum(len(entry.gates) for entry in policy.models), error=self._error,
+            monitors=sum(len(entry.monitors) for entry in policy.models),
             error_time=self._error_time,
         )  # fmt: skip
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from studbook.daemon.app.core import Core, Effects
+from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.tenures import Holders, Tenure, WriterHolders, read_holders, stage_of
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, ResourceExhausted
@@ -67,8 +68,9 @@ class LogCall:
 
 
 class ProductionUseCases:
-    def __init__(self, core: Core) -> None:
+    def __init__(self, core: Core, monitors: MonitorUseCases | None = None) -> None:
         self.core = core
+        self.monitors = monitors
         # The tenures the writer attributes with, kept between calls (see app.tenures).
         self.holders = WriterHolders(core)
 
@@ -90,6 +92,9 @@ class ProductionUseCases:
             return self._log(tx, model_id, stamped)
 
         logged: MetricsLogged = await self.core.write(operation)
+        if self.monitors is not None:
+            # After the commit: the points stand whatever the monitor finds or does.
+            logged.changed = await self.monitors.check(model_id, logged.stage)
         return logged
 
     async def record(self, query: RecordQuery) -> list[HolderRecord]:

@@ -20,6 +20,7 @@ from studbook.daemon.app.hooks import HookUseCases, ResourceJson
 from studbook.daemon.app.integrity import IntegrityUseCases
 from studbook.daemon.app.lineage import LineageUseCases
 from studbook.daemon.app.models import ModelUseCases
+from studbook.daemon.app.monitors import MonitorUseCases
 from studbook.daemon.app.policy import PolicyStore
 from studbook.daemon.app.production import ProductionUseCases
 from studbook.daemon.app.retention import RetentionUseCases
@@ -107,16 +108,20 @@ class Registry:
                                         claims=self.claims)  # fmt: skip
         self.policy = policy or PolicyStore(None)
         self.stages = StageUseCases(self.core, self.blobs, self.policy)
+        self.monitors = MonitorUseCases(self.core, self.stages, self.policy)
+        self.stages.after_stage_change.append(self.monitors.stages_changed)
         self.retention = RetentionUseCases(self.core, self.blobs, self.policy, self.claims, grace=gc_grace,
                                            catalog_id=self.catalog.identity())  # fmt: skip
         self.lineage = LineageUseCases(self.core)
         self.drops = DropUseCases(self.core)
-        self.drift = DriftUseCases(self.core)
+        self.drift = DriftUseCases(self.core, self.monitors)
+        self.models.rename_listeners.append(self.drops.model_renamed)
+        self.drops.renamed_to = self.models.renamed_to
         self.audit = AuditUseCases(self.core)
         self.access = AccessUseCases(self.core)
         self.hooks = (HookUseCases(self.core, hook_settings, hook_resource) if hook_resource is not None
                       else HookUseCases(self.core, hook_settings))  # fmt: skip
-        self.production = ProductionUseCases(self.core)
+        self.production = ProductionUseCases(self.core, self.monitors)
         self.artifacts = ArtifactUseCases(self.versions, self.blobs)
         self.uploads = UploadUseCases(self.blobs, scan_limits)
         self.integrity = IntegrityUseCases(self.core, self.blobs)

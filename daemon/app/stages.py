@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -104,6 +105,14 @@ class StageUseCases:
         self.core = core
         self.blobs = blobs
         self.policy = policy or PolicyStore(None)
+        # Called with the model after a change of its stages is applied (the monitors look again).
+        self.after_stage_change: list[Callable[[str, Caller], Awaitable[None]]] = []
+
+    async def _applied(self, promotion: Promotion, caller: Caller) -> Promotion:
+        if promotion.state is PromotionState.APPLIED and not promotion.is_alias:
+            for follow in self.after_stage_change:
+                await follow(promotion.model, caller)
+        return promotion
 
     # -- promote -----------------------------------------------------------------------
 
@@ -119,7 +128,8 @@ class StageUseCases:
         files = None
         if stage_gates.verify_files:
             files = await self._verify_files(ref.model, self.core.resolve_number(ref))
-        return await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
+        promoted = await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
+        return await self._applied(promoted, request.caller)
 
     async def _verify_files(self, model_id: str, number: int) -> FilesCheck:
         """Re-hashes before the writer op: hashing is slow and must hold up neither the loop nor the writer."""
@@ -287,8 +297,9 @@ class StageUseCases:
     # -- roll back ---------------------------------------------------------------------
 
     async def rollback(self, model_ref: str, stage: str, reason: str, expected_etag: str, caller: Caller,
-                       validate_only: bool = False) -> Promotion:  # fmt: skip
-        """Puts back the version the current holder of `stage` (or alias) replaced.
+                       validate_only: bool = False, to: str = "") -> Promotion:  # fmt: skip
+        """Puts back the version the current holder of `stage` (or alias) replaced, or `to`: a
+        named earlier holder (a canonical version name or a number), e.g. a monitor's candidate.
 
         A rollback is the emergency exit, so by default it runs no gate. The policy's
         `rollback_skips` for the stage names the gate kinds it skips; the others are judged on
@@ -303,6 +314,7 @@ class StageUseCases:
         model_id = parse_model_name(model_ref, "model")
         validate_label(stage, "stage")
         validate_text(reason, MAX_REASON, "reason")
+        wanted = _earlier_holder_number(model_id, to) if to else None
         policy = self.policy.current()
         if not validate_only:
             authorize(caller, rollback_role(stage, policy.approver_stages), f"rolling back {stage!r}", stage=stage)
@@ -313,12 +325,12 @@ class StageUseCases:
             # its files are hashed off the loop and the writer, and the rollback checks it still
             # puts back that version.
             number = await self.core.write(
-                lambda tx: Effects(value=self._rollback_plan(tx, model_id, stage, expected_etag).previous)
+                lambda tx: Effects(value=self._rollback_plan(tx, model_id, stage, expected_etag, wanted).previous)
             )
             files = await self._verify_files(model_id, number)
 
         def operation(tx: Transaction) -> Effects:
-            plan = self._rollback_plan(tx, model_id, stage, expected_etag)
+            plan = self._rollback_plan(tx, model_id, stage, expected_etag, wanted)
             results = self._judge(tx, gates, plan.model, plan.previous, stage, plan.current, files)
             failed = [g for g in results if not g.passed]
             now = self.core.clock()
@@ -335,10 +347,12 @@ class StageUseCases:
                 raise _refusal("rollback", failed, model_id, plan.previous, stage)
             return self._apply(tx, plan.model, promotion, caller, rollback=True)
 
-        return await self.core.write(operation)
+        return await self._applied(await self.core.write(operation), caller)
 
-    def _rollback_plan(self, tx: Transaction, model_id: str, stage: str, expected_etag: str) -> RollbackPlan:
-        """Writer thread: who holds `stage` now and who a rollback puts back, or why it cannot."""
+    def _rollback_plan(self, tx: Transaction, model_id: str, stage: str, expected_etag: str,
+                       wanted: int | None = None) -> RollbackPlan:  # fmt: skip
+        """Writer thread: who holds `stage` now and who a rollback puts back (`wanted`, when
+        named, must have held it before), or why it cannot."""
         model = self.core.writer_model(model_id)
         if stage not in model.stages and stage not in model.aliases:
             raise NotFound(f"{stage!r} is neither a stage nor an alias of {model_id!r}",
@@ -349,7 +363,10 @@ class StageUseCases:
         if current is None:
             raise FailedPrecondition(f"{stage!r} of {model_id!r} holds no version", reason="STAGE_EMPTY",
                                      model=model_id, stage=stage)  # fmt: skip
-        previous = self._installed_over(tx, model_id, stage, current)
+        if wanted is not None:
+            previous: int | None = self._named_earlier_holder(tx, model_id, stage, current, wanted)
+        else:
+            previous = self._installed_over(tx, model_id, stage, current)
         if previous is None:
             raise FailedPrecondition(
                 f"{stage!r} of {model_id!r} had no holder before version {current}; nothing to roll back to",
@@ -359,12 +376,29 @@ class StageUseCases:
             )
         if self.core.state.status_of(tx, model_id, previous) not in PROMOTABLE:
             raise FailedPrecondition(
-                f"the previous holder, version {previous}, is no longer ready",
+                f"the {'named earlier' if wanted is not None else 'previous'} holder, version {previous}, is no longer "
+                "ready",
                 reason="PREVIOUS_HOLDER_UNAVAILABLE",
                 model=model_id,
                 version=previous,
             )
         return RollbackPlan(model, is_alias, current, previous)
+
+    @staticmethod
+    def _named_earlier_holder(tx: Transaction, model_id: str, stage: str, current: int, wanted: int) -> int:
+        """`wanted` when it held `stage` at some time before and does not hold it now."""
+        if wanted == current:
+            raise FailedPrecondition(f"version {wanted} holds {stage!r} of {model_id!r} now; name an earlier holder",
+                                     reason="ALREADY_HOLDS_TARGET", model=model_id, stage=stage, version=wanted)  # fmt: skip
+        earlier = sorted({c.version for c in tx.stage_changes(model_id, stage) if c.version is not None} - {current})
+        if wanted not in earlier:
+            listed = ", ".join(str(n) for n in earlier) or "none"
+            raise FailedPrecondition(
+                f"version {wanted} never held {stage!r} of {model_id!r}, so a rollback cannot put it back; "
+                f"earlier holders: {listed} (promote it instead to run the stage's gates)",
+                reason="NOT_A_PREVIOUS_HOLDER", model=model_id, stage=stage, version=wanted,
+            )  # fmt: skip
+        return wanted
 
     def _installed_over(self, tx: Transaction, model_id: str, stage: str, current: int) -> int | None:
         """The version `current` replaced when it was last promoted (not rolled back) into `stage`.
@@ -448,7 +482,7 @@ class StageUseCases:
             failed = [g for g in decided.gate_results if not g.passed]
             raise _refusal(f"promotion {name}", failed, model_id, decided.version, decided.target,
                            promotion=name, state=decided.state.value)  # fmt: skip
-        return decided
+        return await self._applied(decided, caller)
 
     def _decide(
         self, tx: Transaction, *, model_id: str, promotion_id: int, name: str, decision: PromotionState, comment: str,
@@ -557,6 +591,17 @@ def _state_filter(text: str) -> str | None:
             field="filter",
         )
     return expr.value.value.lower()
+
+
+def _earlier_holder_number(model_id: str, text: str) -> int:
+    """The number in `7` or `models/m/versions/7` (of this model); anything else is refused."""
+    if text.isdigit() and len(text) < 19 and int(text) > 0:
+        return int(text)
+    ref = parse_version_name(text, "version") if text.startswith("models/") else None
+    if ref is None or ref.number is None or ref.model != model_id:
+        raise InvalidArgument(f"version must be a version number or models/{model_id}/versions/{{n}}, got {text!r}",
+                              reason="INVALID_NAME", field="version")  # fmt: skip
+    return ref.number
 
 
 def _int_token(token: str) -> int | None:

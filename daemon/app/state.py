@@ -91,7 +91,9 @@ class WriterState:
         models they name, their request ids and version facts (dropped, read when next used),
         new promotions, the chain head and the revision. False, changing nothing, when a full
         `load` is needed instead (a model this state holds was deleted: request ids of its
-        promotions may be gone with it)."""
+        promotions may be gone with it; or renamed)."""
+        if any(event.type == "model.renamed" for event in events):
+            return False  # rare: every name the state holds of the model moves, as a load reads them
         touched = sorted({event.model for event in events if event.model})
         loaded = {m.name: m for m in catalog.load_models(touched)} if touched else {}
         if any(name in self.models and name not in loaded for name in touched):
@@ -200,6 +202,15 @@ class WriterState:
         self.drop_facts([model_id])
         self.model_request_ids = {k: v for k, v in self.model_request_ids.items() if v != model_id}
 
+    def rename_model(self, old: str, model: Model) -> None:
+        """Moves what is known about model `old` to its new name (`model.name`). Its latest record
+        and version facts are dropped, to be read again under the new name when next used."""
+        del self.models[old]
+        self.models[model.name] = model
+        self.latest.pop(old, None)
+        self.drop_facts([old, model.name])
+        self.model_request_ids = {k: model.name if v == old else v for k, v in self.model_request_ids.items()}
+
     def held_models(self) -> list[str]:
         """The models whose version facts are in memory, least recently used first."""
         return list(self._facts)
@@ -281,6 +292,10 @@ class ReadCache:
             self.revision = max(self.revision, revision)
         for version in versions:
             self.put_version(version)
+
+    def version_keys(self) -> list[tuple[str, int]]:
+        with self._lock:
+            return list(self._versions)
 
     def forget_versions(self, models: Iterable[str]) -> None:
         """Drops every cached version of these models: another daemon changed some of them."""

@@ -357,6 +357,8 @@ class VersionUseCases:
             existing = facts.digests.get(draft.content_digest)
         if existing is not None:
             return Effects(value=Registered(self._committed_or_pending(tx, model_id, existing), created=False))
+        if model is None:
+            self.models.refuse_renamed(model_id, state.models.__contains__)
         parents = [self._check_parent(tx, p.model, p.number, p.relation) for p in draft.parents]
         parents = parents or self._base_model_parent(tx, draft)
         # Every refusal a new model could meet is above this line: an op writes only once
@@ -556,7 +558,8 @@ class VersionUseCases:
 
         return await self.core.write(lambda tx: self._save(tx, current, change, "version.updated", etag, caller))
 
-    async def archive(self, name: str, etag: str, caller: Caller) -> ModelVersion:
+    async def archive(self, name: str, etag: str, caller: Caller, *, reason: str = "") -> ModelVersion:
+        """Archives a version; `reason`, when given, is kept as its status reason (why it was archived)."""
         ref = parse_version_name(name)
         number = self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
@@ -572,8 +575,28 @@ class VersionUseCases:
                     stages=",".join(held),
                 )
             version.status = VersionStatus.ARCHIVED
+            if reason:
+                version.status_reason = reason
 
         return await self.core.write(lambda tx: self._save(tx, current, change, "version.archived", etag, caller))
+
+    async def restore(self, name: str, etag: str, caller: Caller) -> ModelVersion:
+        """An archived version ready again, its status reason (why it was archived) cleared."""
+        ref = parse_version_name(name)
+        number = self.core.resolve_number(ref)
+        current = await self.core.read_version(ref.model, number)
+
+        def change(version: ModelVersion) -> None:
+            if version.status != VersionStatus.ARCHIVED:
+                raise FailedPrecondition(
+                    f"version {version.number} of {version.model!r} is {version.status.value}, not archived; "
+                    "only an archived version can be restored",
+                    reason="VERSION_NOT_ARCHIVED",
+                    status=version.status.value,
+                )
+            version.status, version.status_reason = VersionStatus.READY, ""
+
+        return await self.core.write(lambda tx: self._save(tx, current, change, "version.restored", etag, caller))
 
     def _save(
         self, tx: Transaction, current: ModelVersion, change: Callable[[ModelVersion], None], event_type: str,

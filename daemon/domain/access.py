@@ -61,6 +61,9 @@ class Caller:
 DROP_IN = Caller("drop-in", Role.CONTRIBUTOR)
 # The actor of what the daemon decides by itself about hooks (pausing one that keeps failing).
 HOOKS = Caller("hooks", Role.ADMIN)
+# The actor of a monitor's drift events and of the rollback `auto_rollback = true` performs: the
+# policy that sets auto_rollback is the approver's say-so, so it rolls back as an approver would.
+MONITORS = Caller("monitors", Role.APPROVER)
 
 
 def anonymous(transport: str) -> Caller:
@@ -79,12 +82,16 @@ METHOD_ROLES: dict[str, Role] = {
     "studbook.v1.ModelService/ArchiveModel": _M,
     "studbook.v1.ModelService/RestoreModel": _M,
     "studbook.v1.ModelService/DeleteModel": _AD,
+    # The policy entry (gates, retention) that applies to a model is chosen by its name: a rename
+    # can move a model out from under its gates, a change as weighty as editing the policy.
+    "studbook.v1.ModelService/RenameModel": _AD,
     "studbook.v1.VersionService/RegisterModelVersion": _C,
     "studbook.v1.VersionService/RegisterModelVersions": _C,
     "studbook.v1.VersionService/GetModelVersion": _V,
     "studbook.v1.VersionService/ListModelVersions": _V,
     "studbook.v1.VersionService/UpdateModelVersion": _C,
     "studbook.v1.VersionService/ArchiveModelVersion": _M,
+    "studbook.v1.VersionService/RestoreModelVersion": _M,
     "studbook.v1.VersionService/LogMetrics": _C,
     "studbook.v1.VersionService/ListMetrics": _V,
     "studbook.v1.VersionService/DiffModelVersions": _V,

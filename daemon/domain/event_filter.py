@@ -48,11 +48,14 @@ def matches(expr: Expr | None, event: Event) -> bool:
         return any(matches(item, event) for item in expr.items)
     if isinstance(expr, Not):
         return not matches(expr.item, event)
-    actual = str(getattr(event, expr.field))
+    values = [str(getattr(event, expr.field))]
+    if expr.field == "model" and event.type == "model.renamed":
+        # A rename belongs to the story of both names: a stream of the old one learns the new.
+        values.append(event.subject.removeprefix("models/"))
     if isinstance(expr, Has):
         # `type:promotion` - the field contains the text.
-        return isinstance(expr.value, Star) or _text(expr.value) in actual
-    equal = _equal(actual, expr.value)
+        return isinstance(expr.value, Star) or any(_text(expr.value) in actual for actual in values)
+    equal = any(_equal(actual, expr.value) for actual in values)
     return equal if expr.op == "=" else not equal
 
 

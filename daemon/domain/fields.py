@@ -134,6 +134,8 @@ VERSION_FIELDS = FieldSet(
         FieldSpec("semver", FieldKind.SEMVER),
         _enum("change_kind", ChangeKind),
         _enum("status", VersionStatus),
+        # Why the version has its status ("archived by retention: ...", "deleted through the MLflow API ...").
+        FieldSpec("status_reason", FieldKind.STRING),
         FieldSpec("description", FieldKind.STRING),
         FieldSpec("created_by", FieldKind.STRING),
         FieldSpec("created_from", FieldKind.STRING),

@@ -67,6 +67,15 @@ class Model:
         return replace(self, tags=dict(self.tags), stage_holders=dict(self.stage_holders), aliases=dict(self.aliases))
 
 
+@dataclass
+class ModelRename:
+    """The payload of a `model.renamed` event: the model under its new name, the old id, why."""
+
+    previous: str
+    model: Model
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class ArtifactFile:
     path: str

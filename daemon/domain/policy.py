@@ -21,6 +21,14 @@ Shape of the document::
     forbid_flags = ["dangerous-*", "unsafe-ops", "remote-code"]   # file flags (fnmatch) the version may not carry
     rollback_skips = ["beat_holder"]     # gate kinds a rollback into the stage skips; default ["*"]
 
+    [models.monitors.production]    # watches the production feedback of the stage "production"
+    metrics = ["auc >= 0.90", "auc drop > 3%"]   # KEY OP NUMBER, or KEY drop|rise > NUMBER[%]
+    drift = ["psi > 0.2", "ks > 0.3"]            # psi|ks OP NUMBER, on any feature of a window
+    windows = 3                     # consecutive windows in breach before drift.detected (default 1)
+    segment = ""                    # which segment's points count; "" = the unsegmented ones
+    rank_by = "auc"                 # how earlier holders are ranked for a rollback; "-latency_ms": lower is better
+    auto_rollback = false           # on a breach, put the candidate back with the rollback gates
+
     [models.retention]              # what `studbook gc` may remove; without it every version stays
     keep_last = 20                  # the 20 highest version numbers always stay (at least 1)
     purge_after = "7d"              # archived this long before a purge; "0s" purges at once
@@ -35,8 +43,10 @@ in ``stages`` when the entry declares them; "none" always means "holds no stage"
 rollback skips every gate unless ``rollback_skips`` says otherwise, and always skips
 approvals. ``approver_stages`` (default ``["production"]``) names the stages that only an
 approver may roll back or promote into without waiting for approvals; an empty list leaves
-that to each stage's approvals gate. A model's retention is that of the first entry matching
-it: a model whose first match has no ``[models.retention]``, or that no entry matches, keeps
+that to each stage's approvals gate. A monitor's `drop` (`rise`) rule compares the production figure with the version's own
+evaluation metric recorded without a split: `auc drop > 3%` breaches when production auc is
+more than 3% below it, `auc drop > 0.02` when it is more than 0.02 below. A model's retention
+is that of the first entry matching it: a model whose first match has no ``[models.retention]``, or that no entry matches, keeps
 every version.
 Any unknown table or key, wrong type or malformed item
 raises ``InvalidArgument(reason="INVALID_POLICY", key=...)`` naming where it is, so a typo
@@ -72,7 +82,11 @@ _GATE_KEYS = frozenset(
     {"from", "require", "metrics", "beat_holder", "tolerance", "signature_compatible", "verify_files",
      "name_pattern", "approvals", "rollback_skips", "forbid_flags"}
 )  # fmt: skip
-_MODEL_KEYS = frozenset({"pattern", "stages", "gates", "retention"})
+_MODEL_KEYS = frozenset({"pattern", "stages", "gates", "retention", "monitors"})
+_MONITOR_KEYS = frozenset({"metrics", "drift", "windows", "segment", "rank_by", "auto_rollback"})
+# A monitor waits for at most this many consecutive windows; more would keep a breach unseen for long.
+MAX_MONITOR_WINDOWS = 1000
+DRIFT_MEASURES = ("psi", "ks")
 _RETENTION_KEYS = frozenset({"keep_last", "purge_after"})
 MAX_KEEP_LAST = 1_000_000
 # How long a version gc archived stays restorable by hand before a later gc purges it.
@@ -81,6 +95,9 @@ MAX_PURGE_AFTER = timedelta(days=3650)
 _DURATION = re.compile(r"\s*([0-9]{1,7})\s*([smhd])\s*")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _METRIC = re.compile(r"\s*(?:metrics\.)?([^\s<>=@]+)\s*(>=|<=|==|>|<)\s*([^\s@]+)\s*(?:@\s*(\S+)\s*)?")
+_CHANGE_RULE = re.compile(r"\s*(?:metrics\.)?([^\s<>=@]+)\s+(drop|rise)\s*(>=|>)\s*([^\s%]+)\s*(%?)\s*")
+_DRIFT_RULE = re.compile(r"\s*(psi|ks)\s*(>=|>)\s*(\S+?)\s*(?:on\s+any\s+feature\s*)?")
+_SEGMENT = re.compile(r"[\x20-\x7e]{0,256}")
 _HOLDER_METRIC = re.compile(r"\s*(-?)(?:metrics\.)?([^\s<>=@-][^\s<>=@]*)\s*(?:@\s*(\S+)\s*)?")
 MAX_APPROVALS = 100
 
@@ -181,12 +198,55 @@ class Retention:
 
 
 @dataclass(frozen=True)
+class MonitorRule:
+    """One metric rule of a monitor, `text` as the policy writes it.
+
+    `change` is "" for a threshold (`auc >= 0.90`: the production figure must hold it), or
+    "drop"/"rise" for a change against the version's own evaluation metric (`auc drop > 3%`:
+    breached when production is more than 3% below it); `relative` when the number ends in %.
+    """
+
+    text: str
+    key: str
+    op: str
+    value: float
+    change: str = ""
+    relative: bool = False
+
+
+@dataclass(frozen=True)
+class DriftRule:
+    """`psi > 0.2`: breached by a window where any feature's measure passes the number."""
+
+    text: str
+    measure: str
+    op: str
+    value: float
+
+
+@dataclass(frozen=True)
+class Monitor:
+    """What to watch of one stage's production feedback (see the module docstring)."""
+
+    stage: str
+    metrics: tuple[MonitorRule, ...] = ()
+    drift: tuple[DriftRule, ...] = ()
+    windows: int = 1
+    segment: str = ""
+    # "" = rank by the first metric rule's key (or the model's key metrics).
+    rank_by: HolderMetric | None = None
+    auto_rollback: bool = False
+
+
+@dataclass(frozen=True)
 class ModelPolicy:
     pattern: str
     stages: tuple[str, ...] | None = None
     gates: dict[str, StageGates] = field(default_factory=dict)
     # None: garbage collection keeps every version of the models this entry matches.
     retention: Retention | None = None
+    # Stage -> its monitor; a stage without one is not watched.
+    monitors: dict[str, Monitor] = field(default_factory=dict)
 
     def gates_for(self, target: str) -> StageGates:
         default = _PRODUCTION_DEFAULT if target == PRODUCTION else NO_GATES
@@ -262,7 +322,87 @@ def _model(entry: dict[str, Any], where: str) -> ModelPolicy:
             raise _invalid(f"{where}.gates.{stage}", f"names a stage not in {where}.stages")
         gates[stage] = _gates(table, f"{where}.gates.{stage}", stages, f"{where}.stages")
     retention = _retention(entry["retention"], f"{where}.retention") if "retention" in entry else None
-    return ModelPolicy(pattern, stages, gates, retention)
+    return ModelPolicy(pattern, stages, gates, retention, _monitors(entry.get("monitors", {}), where, stages))
+
+
+def _monitors(table: object, where: str, stages: tuple[str, ...] | None) -> dict[str, Monitor]:
+    if not isinstance(table, dict):
+        raise _invalid(f"{where}.monitors", "must be a table of stages: [models.monitors.<stage>]")
+    monitors = {}
+    for stage, body in table.items():
+        place = f"{where}.monitors.{stage}"
+        if not isinstance(body, dict):
+            raise _invalid(place, "must be a table")
+        _check_stage_name(stage, place)
+        if stages is not None and stage not in stages:
+            raise _invalid(place, f"names a stage not in {where}.stages")
+        monitors[stage] = _monitor(stage, body, place)
+    return monitors
+
+
+def _monitor(stage: str, table: dict[str, Any], where: str) -> Monitor:
+    _no_unknown_keys(table, _MONITOR_KEYS, where)
+    metrics = tuple(
+        _monitor_rule(item, f"{where}.metrics[{i}]")
+        for i, item in enumerate(_distinct_strings(table.get("metrics", []), f"{where}.metrics"))
+    )
+    drift = tuple(
+        _drift_rule(item, f"{where}.drift[{i}]")
+        for i, item in enumerate(_distinct_strings(table.get("drift", []), f"{where}.drift"))
+    )
+    if not metrics and not drift:
+        # A monitor with no rule can never breach: most likely the rules went under a misspelt key.
+        raise _invalid(where, 'has no rule: give metrics (e.g. ["auc >= 0.9"]) or drift (e.g. ["psi > 0.2"])')
+    windows = table.get("windows", 1)
+    if not isinstance(windows, int) or isinstance(windows, bool) or not 1 <= windows <= MAX_MONITOR_WINDOWS:
+        raise _invalid(f"{where}.windows", f"must be an integer from 1 to {MAX_MONITOR_WINDOWS}")
+    segment = _string(table.get("segment", ""), f"{where}.segment", allow_empty=True)
+    if not _SEGMENT.fullmatch(segment):
+        raise _invalid(f"{where}.segment", "must be at most 256 printable ASCII characters")
+    rank_by = None
+    if "rank_by" in table:
+        rank_by = _holder_metric(_string(table["rank_by"], f"{where}.rank_by"), f"{where}.rank_by")
+        if rank_by.split:
+            raise _invalid(f"{where}.rank_by", "takes no @split: production metrics have none")
+    auto_rollback = _bool(table.get("auto_rollback", False), f"{where}.auto_rollback")
+    return Monitor(stage, metrics, drift, windows, segment, rank_by, auto_rollback)
+
+
+def _monitor_rule(text: str, where: str) -> MonitorRule:
+    change = _CHANGE_RULE.fullmatch(text)
+    if change is not None:
+        key, kind, op, number, percent = change.groups()
+        value = _finite(number, text, where)
+        if value < 0:
+            raise _invalid(where, f"{number!r} in {text!r} must not be negative: a {kind} is measured as a size")
+        return MonitorRule(text.strip(), key, op, value, kind, bool(percent))
+    match = _METRIC.fullmatch(text)
+    if match is None:
+        raise _invalid(where, f"{text!r} is neither KEY OP NUMBER (e.g. \"auc >= 0.9\") nor KEY drop|rise > "
+                       f"NUMBER[%] (e.g. \"auc drop > 3%\"); operators: {' '.join(OPERATORS)}")  # fmt: skip
+    key, op, number, split = match.groups()
+    if split:
+        raise _invalid(where, f"{text!r} names a split; production metrics have none (leave out @{split})")
+    return MonitorRule(text.strip(), key, op, _finite(number, text, where))
+
+
+def _drift_rule(text: str, where: str) -> DriftRule:
+    match = _DRIFT_RULE.fullmatch(text)
+    if match is None:
+        raise _invalid(where, f"{text!r} is not MEASURE > NUMBER with MEASURE one of {', '.join(DRIFT_MEASURES)} "
+                       "(e.g. \"psi > 0.2\")")  # fmt: skip
+    measure, op, number = match.groups()
+    return DriftRule(text.strip(), measure, op, _finite(number, text, where))
+
+
+def _finite(number: str, text: str, where: str) -> float:
+    try:
+        value = float(number)
+    except ValueError:
+        raise _invalid(where, f"{number!r} in {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise _invalid(where, f"{number!r} in {text!r} is not a finite number")
+    return value
 
 
 def _retention(table: object, where: str) -> Retention:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from studbook.daemon.domain.errors import InvalidArgument
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import MAX_METRICS_PER_CALL, METRIC_KEY
 
 # Like LogMetrics: a serving job batches its windows; more than this is a bug or belongs in
@@ -54,6 +55,8 @@ class MetricsLogged:
     keys: list[str] = field(default_factory=list)
     request_id: str = ""
     revision: int = 0
+    # The monitor states the call changed (a breach or a recovery), checked after the commit.
+    changed: list[MonitorStatus] = field(default_factory=list)
 
     @property
     def recorded(self) -> int:

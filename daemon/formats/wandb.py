@@ -6,6 +6,9 @@ Read as data only: the manifest is JSON, the config the bounded YAML subset.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import json
 import math
 import re
@@ -29,6 +32,8 @@ _RUN_FOLDER = re.compile(r"(?:offline-)?run-\d{8}_\d{6}-(?P<id>[A-Za-z0-9]{1,64}
 _RUN_LOG = re.compile(r"run-(?P<id>[A-Za-z0-9]{1,64})\.wandb")
 # Nested config values are flattened this deep (a.b.c), deeper ones kept as their text.
 _FLATTEN_DEPTH = 4
+# Files are hashed in pieces this large to check the manifest's digests.
+_HASH_CHUNK = 1 << 20
 
 
 @dataclass
@@ -144,7 +149,8 @@ class ManifestEntry:
 
 def read_manifest(root: Path, directory: PurePosixPath, names: set[str], limits: Limits) -> dict[str, Any]:
     """Checks a W&B artifact's manifest against the folder: every local entry present with its
-    size, no path leaving the folder. Returns metadata to keep (entries, references)."""
+    size and its digest (W&B's is the base64 of the file's MD5), no path leaving the folder.
+    Returns metadata to keep (entries, references)."""
     data = textfile.read_bytes(root / directory / MANIFEST, limits.max_json_bytes)
     manifest = jsonutil.loads(data, MANIFEST, limits.max_json_bytes)
     contents = jsonutil.as_dict(manifest).get("contents")
@@ -168,11 +174,37 @@ def read_manifest(root: Path, directory: PurePosixPath, names: set[str], limits:
             raise FormatError("SIZE_MISMATCH", f"{entry.path[:200]!r} is {size} bytes but {MANIFEST} says "
                               f"{entry.size}: the file changed or was cut short; download the artifact again",
                               path=entry.path[:200])  # fmt: skip
+        _check_digest(root / directory / entry.path, entry)
     return {
         "entries": len(contents),
         "storage_policy": _text(jsonutil.as_dict(manifest).get("storagePolicy"), 200),
         "references": references[: limits.max_listed],
     }
+
+
+def _check_digest(path: Path, entry: ManifestEntry) -> None:
+    """Refuses a file whose MD5 is not the one the manifest gives; an entry without a digest has
+    nothing to check (its size was)."""
+    if not entry.digest:
+        return
+    try:
+        expected = base64.b64decode(entry.digest, validate=True)
+    except (binascii.Error, ValueError):
+        expected = b""
+    if len(expected) != hashlib.md5().digest_size:
+        raise FormatError("BAD_WANDB_MANIFEST", f"{MANIFEST} gives {entry.path[:200]!r} the digest "
+                          f"{entry.digest[:60]!r}, which is not W&B's base64 MD5 of a file; download the artifact "
+                          "again or fix its manifest", path=entry.path[:200])  # fmt: skip
+    md5 = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            md5.update(chunk)
+    if md5.digest() != expected:
+        found = base64.b64encode(md5.digest()).decode("ascii")
+        raise FormatError("DIGEST_MISMATCH", f"{entry.path[:200]!r} has the MD5 {found} but {MANIFEST} says "
+                          f"{entry.digest}: the file changed since W&B logged it or its download is corrupt; "
+                          "download the artifact again (or log the changed file as a new artifact version)",
+                          path=entry.path[:200])  # fmt: skip
 
 
 def _entry(path: Any, body: Any) -> ManifestEntry:

@@ -13,12 +13,14 @@ from studbook.daemon.app.stages import PromotionRequest, promotion_name
 from studbook.daemon.app.versions import Registration
 from studbook.daemon.domain.access import Caller, check_method
 from studbook.daemon.domain.errors import Conflict, NotFound
+from studbook.daemon.domain.filter import Comparison, Not, Pattern, format_filter
 from studbook.daemon.domain.model import Model, ModelVersion, Promotion, PromotionState, Run, VersionStatus
 from studbook.daemon.domain.names import model_name, version_name
 from studbook.daemon.mlflow import shapes
 from studbook.daemon.mlflow.errors import MlflowError, invalid
+from studbook.daemon.mlflow.paging import refined_page
 from studbook.daemon.mlflow.params import Params
-from studbook.daemon.mlflow.search import to_filter, to_order_by
+from studbook.daemon.mlflow.search import Refinement, to_order_by, translate
 from studbook.daemon.mlflow.sources import reachable_files
 from studbook.daemon.mlflow.stages import ARCHIVED, HELD, NONE, STAGES, canonical, mlflow_stage, studbook_stage
 
@@ -30,6 +32,12 @@ VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX = 10_000, 200_000
 TAG_RETRIES = 5
 # Versions read one by one, newest first, before MLflow's "latest in None" is searched for.
 NEWEST_PROBES = 4
+# The status reason of a version deleted through this API, followed by " by ACTOR". studbook
+# archives such a version (nothing registered is lost, and the audit trail records who), and this
+# API no longer shows it, as MLflow shows no deleted version.
+DELETED = "deleted through the MLflow API"
+# studbook's filter for "not deleted through this API".
+NOT_DELETED = format_filter(Not(Comparison("status_reason", "=", Pattern((DELETED, "")))))
 
 SERVICE = "studbook.v1."
 
@@ -82,13 +90,28 @@ async def get_registered_model(registry: Registry, call: Call) -> JSON:
 async def search_registered_models(registry: Registry, call: Call) -> JSON:
     p = call.params
     size = _page_size(p, MODELS_PAGE_DEFAULT, MODELS_PAGE_MAX)
-    page = await registry.models.list_models(
-        page_size=size, page_token=p.text("page_token"),
-        filter_text=to_filter(p.text("filter"), "registered_models"),
-        order_by=to_order_by(p.strings("order_by"), "registered_models"), show_archived=True,
-    )  # fmt: skip
-    found = [shapes.registered_model(m, await latest_versions(registry, m, [])) for m in page.models]
-    return _page({"registered_models": found}, page.next_page_token)
+    translation = translate(p.text("filter"), "registered_models")
+    order_by = to_order_by(p.strings("order_by"), "registered_models")
+
+    async def fetch(page_size: int, token: str) -> tuple[list[Model], str]:
+        page = await registry.models.list_models(page_size=page_size, page_token=token, filter_text=translation.filter,
+                                                 order_by=order_by, show_archived=True)  # fmt: skip
+        return page.models, page.next_page_token
+
+    def keep(model: Model) -> bool:
+        return all(r.matches(_model_value(model, r)) for r in translation.refinements)
+
+    if translation.refinements:
+        models, token = await refined_page(fetch, keep, size, p.text("page_token"))
+    else:
+        models, token = await fetch(size, p.text("page_token"))
+    found = [shapes.registered_model(m, await latest_versions(registry, m, [])) for m in models]
+    return _page({"registered_models": found}, token)
+
+
+def _model_value(model: Model, refinement: Refinement) -> str | None:
+    """The model's value of the attribute an MLflow filter names (None: no such tag)."""
+    return model.tags.get(refinement.key) if refinement.attribute == "tags" else model.name
 
 
 async def update_registered_model(registry: Registry, call: Call) -> JSON:
@@ -105,13 +128,8 @@ async def rename_registered_model(registry: Registry, call: Call) -> JSON:
     name = p.text("name", required=True)
     new_name = p.text("new_name", required=True)
     _model(registry, name)
-    raise MlflowError(
-        "BAD_REQUEST",
-        f"studbook keeps a model's name for good (its versions, stage history and audit trail are filed "
-        f"under it), so {name!r} cannot become {new_name!r}; create {new_name!r} and register its versions "
-        "there instead",
-        reason="RENAME_NOT_SUPPORTED", model=name,
-    )  # fmt: skip
+    model = await registry.models.rename(name, new_name, "", "", call.caller)
+    return {"registered_model": shapes.registered_model(model, await latest_versions(registry, model, []))}
 
 
 async def delete_registered_model(registry: Registry, call: Call) -> JSON:
@@ -174,7 +192,7 @@ async def latest_versions(registry: Registry, model: Model, stages: list[str]) -
         if stage == NONE:
             newest = await _newest_unheld(registry, model, {n for n in held.values() if n is not None})
         else:
-            newest = await _newest(registry, model, 'status = "archived"', show_archived=True)
+            newest = await _newest(registry, model, f'status = "archived" AND {NOT_DELETED}', show_archived=True)
         if newest is not None:
             found.append(newest)
     return found
@@ -212,9 +230,7 @@ async def set_registered_model_alias(registry: Registry, call: Call) -> JSON:
     p = call.params
     name, alias, number = p.text("name", required=True), p.text("alias", required=True), p.version()
     model = _model(registry, name)
-    if alias in model.stages:
-        raise invalid(f"{alias!r} is a stage of model {name!r} in studbook, not an alias; move versions into it "
-                      "with transition-stage, or choose another alias name", model=name, alias=alias)  # fmt: skip
+    _check_alias_name(model, alias, number)
     if model.aliases.get(alias) == number:
         return {}  # MLflow sets an alias idempotently
     promotion = await registry.stages.promote(
@@ -222,6 +238,27 @@ async def set_registered_model_alias(registry: Registry, call: Call) -> JSON:
     )
     _applied(promotion)
     return {}
+
+
+def _check_alias_name(model: Model, alias: str, number: int) -> None:
+    """Refuses, in MLflow's terms, an alias studbook cannot hold: one named like a stage of the
+    model (in any case) or not in lower case. studbook's stages and aliases share one set of
+    names, so that `NAME@LABEL` (`models:/NAME@production`) always means one version; an alias
+    `production` beside the stage would make it mean two."""
+    stage = next((s for s in model.stages if s.lower() == alias.lower()), None)
+    if stage is not None:
+        raise invalid(
+            f"{alias!r} is a stage of model {model.name!r} in studbook, where a model's stages and aliases share "
+            f"one set of names (so that models:/{model.name}@{stage} always means one version); move version "
+            f"{number} into the stage with transition-stage, or choose another alias name",
+            reason="ALIAS_IS_STAGE", model=model.name, alias=alias, stage=stage,
+        )  # fmt: skip
+    if alias != alias.lower():
+        raise invalid(
+            f"studbook's alias names are lower case (a-z, 0-9, '.', '_', '-', starting with a letter), so that no "
+            f"two aliases differ by case alone; use {alias.lower()!r} instead of {alias!r}",
+            reason="INVALID_NAME", model=model.name, alias=alias,
+        )  # fmt: skip
 
 
 async def get_model_version_by_alias(registry: Registry, call: Call) -> JSON:
@@ -248,11 +285,25 @@ async def delete_registered_model_alias(registry: Registry, call: Call) -> JSON:
 
 
 async def _version(registry: Registry, name: str, number: int) -> ModelVersion:
+    """The version, as MLflow would have it: one deleted through this API is not found."""
     try:
-        return await registry.versions.get(version_name(name, number))
+        version = await registry.versions.get(version_name(name, number))
     except NotFound:
+        version = None
+    if version is None or deleted(version):
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Model Version (name={name}, version={number}) not found",
-                          reason="VERSION_NOT_FOUND", model=name, version=number) from None  # fmt: skip
+                          reason="VERSION_NOT_FOUND", model=name, version=number)  # fmt: skip
+    return version
+
+
+def deleted(version: ModelVersion) -> bool:
+    """Archived by a delete through this API (not by a plain archive or by retention)."""
+    return version.status == VersionStatus.ARCHIVED and version.status_reason.startswith(DELETED)
+
+
+def _shown(filter_text: str) -> str:
+    """`filter_text` less the versions deleted through this API."""
+    return f"({filter_text}) AND {NOT_DELETED}" if filter_text else NOT_DELETED
 
 
 async def _answer(registry: Registry, version: ModelVersion) -> JSON:
@@ -270,6 +321,15 @@ async def create_model_version(registry: Registry, call: Call) -> JSON:
     if files is None:
         draft.storage_uri = source  # somewhere studbook cannot read: recorded, not kept
     registered = await registry.versions.register(Registration(draft=draft, caller=call.caller, uploaded=files or []))
+    if not registered.created and deleted(registered.version):
+        # studbook registers the same files once per model; they are a version deleted here.
+        number = registered.version.number
+        raise MlflowError(
+            "RESOURCE_ALREADY_EXISTS",
+            f"these files are version {number} of {name!r}, deleted through the MLflow API; studbook keeps one "
+            f"version per content, so bring that one back with `studbook unarchive {name}@{number}`",
+            reason="VERSION_DELETED", model=name, version=number,
+        )  # fmt: skip
     return await _answer(registry, registered.version)
 
 
@@ -281,13 +341,37 @@ async def get_model_version(registry: Registry, call: Call) -> JSON:
 async def search_model_versions(registry: Registry, call: Call) -> JSON:
     p = call.params
     size = _page_size(p, VERSIONS_PAGE_DEFAULT, VERSIONS_PAGE_MAX)
-    page = await registry.versions.list_versions(
-        "models/-", page_size=size, page_token=p.text("page_token"),
-        filter_text=to_filter(p.text("filter"), "model_versions"),
-        order_by=to_order_by(p.strings("order_by"), "model_versions"), show_archived=True, summary_only=False,
-    )  # fmt: skip
-    found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in page.versions]
-    return _page({"model_versions": found}, page.next_page_token)
+    translation = translate(p.text("filter"), "model_versions")
+    filter_text = _shown(translation.filter)
+    order_by = to_order_by(p.strings("order_by"), "model_versions")
+
+    async def fetch(page_size: int, token: str) -> tuple[list[ModelVersion], str]:
+        page = await registry.versions.list_versions(
+            "models/-", page_size=page_size, page_token=token, filter_text=filter_text, order_by=order_by,
+            show_archived=True, summary_only=False,
+        )  # fmt: skip
+        return page.versions, page.next_page_token
+
+    def keep(version: ModelVersion) -> bool:
+        return all(r.matches(_version_value(version, r)) for r in translation.refinements)
+
+    if translation.refinements:
+        versions, token = await refined_page(fetch, keep, size, p.text("page_token"))
+    else:
+        versions, token = await fetch(size, p.text("page_token"))
+    found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in versions]
+    return _page({"model_versions": found}, token)
+
+
+def _version_value(version: ModelVersion, refinement: Refinement) -> str | None:
+    """The version's value of the attribute an MLflow filter names, as translate() maps it."""
+    if refinement.attribute == "tags":
+        return version.tags.get(refinement.key)
+    if refinement.attribute == "run_id":
+        return version.run.run_id if version.run is not None else ""
+    if refinement.attribute == "source_path":
+        return version.created_from
+    return version.model
 
 
 async def update_model_version(registry: Registry, call: Call) -> JSON:
@@ -300,11 +384,14 @@ async def update_model_version(registry: Registry, call: Call) -> JSON:
 
 
 async def delete_model_version(registry: Registry, call: Call) -> JSON:
-    """studbook never forgets a registered version: MLflow's delete archives it (stage Archived)."""
+    """studbook never forgets a registered version: MLflow's delete archives it, with a status
+    reason that says it was deleted here and by whom; from then on this API answers as MLflow
+    does after a delete (not found, left out of searches) while studbook keeps the version."""
     p = call.params
     name, number = p.text("name", required=True), p.version()
     await _version(registry, name, number)
-    await registry.versions.archive(version_name(name, number), "", call.caller)
+    reason = f"{DELETED} by {call.caller.actor}"
+    await registry.versions.archive(version_name(name, number), "", call.caller, reason=reason)
     return {}
 
 
@@ -413,7 +500,7 @@ ROUTES = (
     Route("GET", _RM + "get", get_registered_model, _M + "GetModel"),
     Route("GET", _RM + "search", search_registered_models, _M + "ListModels"),
     Route("PATCH", _RM + "update", update_registered_model, _M + "UpdateModel"),
-    Route("POST", _RM + "rename", rename_registered_model, _M + "UpdateModel"),
+    Route("POST", _RM + "rename", rename_registered_model, _M + "RenameModel"),
     Route("DELETE", _RM + "delete", delete_registered_model, _M + "DeleteModel"),
     Route("POST", _RM + "set-tag", set_registered_model_tag, _M + "UpdateModel"),
     Route("DELETE", _RM + "delete-tag", delete_registered_model_tag, _M + "UpdateModel"),

@@ -5,6 +5,12 @@ MLflow's grammar: comparisons joined by AND (no OR, no parentheses); an identifi
 `version_number`, `run_id`, `source_path` or `tags.KEY` (the key bare, or quoted with ", ` or ');
 operators =, !=, LIKE, ILIKE and IN (a parenthesised list), and <, <=, >, >= on
 version_number; values are quoted strings (' or ") or, for version_number, integers.
+
+LIKE and ILIKE are SQL's: `%` matches any run of characters, `_` any one character, ILIKE in
+any case. studbook's filter has `*` for any run but nothing for one character, and matches in
+any case only as "contains" (`field:"text"`): a pattern beyond it is translated to the closest
+studbook filter that selects every match (and perhaps more), and kept as a `Refinement` that the
+endpoint applies to what that filter returns (`matches`), so the answer is exactly MLflow's.
 """
 
 from __future__ import annotations
@@ -208,6 +214,58 @@ def _value_list(reader: _Reader, attribute: str) -> tuple[str | int, ...]:
 
 # --- translation ----------------------------------------------------------------------
 
+
+@dataclass(frozen=True)
+class Refinement:
+    """A LIKE or ILIKE that studbook's filter only approximates: the filter selects a superset of
+    its matches, and `matches` keeps exactly them. `key` names the tag for `tags`."""
+
+    attribute: str
+    key: str
+    pattern: str
+    case_blind: bool
+
+    def matches(self, value: str | None) -> bool:
+        """Whether `value` (None: the version or model has no such tag) matches, as in SQL."""
+        if value is None:
+            return False
+        if self.case_blind:
+            return like(self.pattern.lower(), value.lower())
+        return like(self.pattern, value)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """studbook's filter text for an MLflow filter ("" for none), and what it cannot say."""
+
+    filter: str
+    refinements: tuple[Refinement, ...] = ()
+
+
+def like(pattern: str, value: str) -> bool:
+    """SQL's LIKE without an escape character: `%` any run, `_` any one character. Greedy with
+    one step back to the last `%`, so time grows with len(pattern) * len(value) at worst, never
+    exponentially, whatever the pattern."""
+    p = v = 0
+    star, resume = -1, 0
+    while v < len(value):
+        if p < len(pattern) and pattern[p] == "%":
+            star, resume = p, v
+            p += 1
+        elif p < len(pattern) and (pattern[p] == "_" or pattern[p] == value[v]):
+            p += 1
+            v += 1
+        elif star >= 0:
+            # The last % takes one more character; the rest of the pattern is tried again after it.
+            resume += 1
+            p, v = star + 1, resume
+        else:
+            return False
+    while p < len(pattern) and pattern[p] == "%":
+        p += 1
+    return p == len(pattern)
+
+
 # MLflow's attribute -> studbook's field, per search.
 _FIELDS: dict[Resource, dict[str, str]] = {
     "registered_models": {"name": "name"},
@@ -222,48 +280,55 @@ _FIELDS: dict[Resource, dict[str, str]] = {
 _LOWER_CASE = frozenset({"name", "model"})
 
 
-def to_filter(text: str, resource: Resource) -> str:
-    """studbook's filter text for an MLflow filter ("" for none)."""
+def translate(text: str, resource: Resource) -> Translation:
+    """studbook's filter for an MLflow filter, and the LIKE and ILIKE it can only approximate."""
     clauses = parse(text, resource)
-    terms = [_translate(clause, resource) for clause in clauses]
+    terms: list[Expr] = []
+    refinements: list[Refinement] = []
+    for clause in clauses:
+        term, exact = _translate(clause, resource)
+        terms.append(term)
+        if not exact:
+            assert isinstance(clause.value, str)
+            refinements.append(Refinement(clause.attribute, clause.key, clause.value, clause.op == "ILIKE"))
     if not terms:
-        return ""
-    return format_filter(terms[0] if len(terms) == 1 else And(tuple(terms)))
+        return Translation("")
+    return Translation(format_filter(terms[0] if len(terms) == 1 else And(tuple(terms))), tuple(refinements))
 
 
-def _translate(clause: Clause, resource: Resource) -> Expr:
+def _translate(clause: Clause, resource: Resource) -> tuple[Expr, bool]:
+    """studbook's term for one clause, and whether it says exactly what the clause says."""
     field = f"tags.{clause.key}" if clause.attribute == "tags" else _FIELDS[resource][clause.attribute]
     if clause.op == "IN":
         assert isinstance(clause.value, tuple)
         items = tuple(Comparison(field, "=", _literal(v)) for v in clause.value)
-        return items[0] if len(items) == 1 else Or(items)
+        return (items[0] if len(items) == 1 else Or(items)), True
     assert not isinstance(clause.value, tuple)
     if clause.op in ("LIKE", "ILIKE"):
         return _like(field, str(clause.value), case_blind=clause.op == "ILIKE")
-    return Comparison(field, clause.op, _literal(clause.value))
+    return Comparison(field, clause.op, _literal(clause.value)), True
 
 
 def _literal(value: str | int) -> Int | Text:
     return Int(value) if isinstance(value, int) else Text(value)
 
 
-def _like(field: str, pattern: str, *, case_blind: bool) -> Expr:
-    """A LIKE pattern as studbook's wildcard match (`%` -> `*`).
+def _like(field: str, pattern: str, *, case_blind: bool) -> tuple[Expr, bool]:
+    """A LIKE pattern as studbook's wildcard match (`%` -> `*`), and whether that is exact.
 
-    `_` matches itself: studbook's patterns have no one-character wildcard, and in names and
-    keys an underscore is nearly always meant literally. ILIKE is exact on lower-case fields;
-    elsewhere studbook matches case-blind only as "contains", so only `%…%` patterns can be.
+    `_` (any one character) becomes `*` (any run): a superset, so not exact. ILIKE is LIKE on
+    lower-case fields (model names); elsewhere studbook matches in any case only as "contains",
+    so ILIKE is exact only as '%text%' and otherwise becomes "contains each literal piece".
     """
-    parts = tuple(pattern.split("%"))
+    exact = "_" not in pattern
+    parts = tuple(pattern.replace("_", "%").split("%"))
     if case_blind and field in _LOWER_CASE:
         parts, case_blind = tuple(p.lower() for p in parts), False
     if not case_blind:
-        return Comparison(field, "=", Text(parts[0]) if len(parts) == 1 else Pattern(parts))
-    if len(parts) < 3 or parts[0] or parts[-1]:
-        raise invalid(f"ILIKE on {field} is supported as '%text%' (contains, any case); use LIKE for "
-                      f"an anchored pattern, got {pattern[:100]!r}", field=field)  # fmt: skip
-    inner = parts[1:-1]
-    return Has(field, Text(inner[0]) if len(inner) == 1 else Pattern(inner))
+        return Comparison(field, "=", Text(parts[0]) if len(parts) == 1 else Pattern(parts)), exact
+    exact = exact and len(parts) >= 3 and not parts[0] and not parts[-1]
+    pieces = tuple(p for p in parts if p) or ("",)
+    return Has(field, Text(pieces[0]) if len(pieces) == 1 else Pattern(pieces)), exact
 
 
 # --- order_by -------------------------------------------------------------------------

@@ -15,9 +15,11 @@ from studbook.daemon.domain.drift import InputsLogged
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.format_info import FormatInfo
 from studbook.daemon.domain.hooks import Hook
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
 from studbook.daemon.domain.production import MetricsLogged
 from studbook.daemon.service.hook_convert import hook_to_proto
+from studbook.daemon.service.monitor_convert import monitor_state_to_proto
 from studbook.v1 import (
     access_pb2,
     events_pb2,
@@ -450,6 +452,9 @@ def encode_payload(subject: object) -> bytes:
     """The payload of an event row: the subject as it was, in its v1 message form."""
     if isinstance(subject, m.Model):
         return model_to_proto(subject).SerializeToString()
+    if isinstance(subject, m.ModelRename):
+        return events_pb2.ModelRenamed(previous_name=model_name(subject.previous), model=model_to_proto(subject.model),
+                                       reason=subject.reason).SerializeToString()  # fmt: skip
     if isinstance(subject, m.ModelVersion):
         return version_to_proto(subject, None).SerializeToString()
     if isinstance(subject, m.Promotion):
@@ -460,6 +465,8 @@ def encode_payload(subject: object) -> bytes:
         return denial_to_proto(subject).SerializeToString()
     if isinstance(subject, Hook):
         return hook_to_proto(subject).SerializeToString()
+    if isinstance(subject, MonitorStatus):
+        return monitor_state_to_proto(subject).SerializeToString()
     if isinstance(subject, MetricsLogged):
         return metrics_logged_to_proto(subject).SerializeToString()
     if isinstance(subject, InputsLogged):
@@ -487,7 +494,9 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
     _set_time(message, "time", event.time)
     if event.payload:
         family = event.type.split(".", 1)[0]
-        if family == "model":
+        if event.type == "model.renamed":
+            message.renamed.ParseFromString(event.payload)
+        elif family == "model":
             message.model_snapshot.ParseFromString(event.payload)
         elif family in ("version", "metrics"):
             message.version.ParseFromString(event.payload)
@@ -502,6 +511,8 @@ def event_to_proto(event: m.Event) -> events_pb2.Event:
             message.denial.ParseFromString(event.payload)
         elif family == "hook":
             message.hook.ParseFromString(event.payload)
+        elif family == "drift":
+            message.monitor_state.ParseFromString(event.payload)
         elif event.type == "production.metrics_logged":
             message.production_metrics.ParseFromString(event.payload)
         elif event.type == "production.inputs_logged":

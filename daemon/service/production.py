@@ -19,6 +19,7 @@ from studbook.daemon.service import convert
 from studbook.daemon.service.access import caller_of
 from studbook.daemon.service.drift_convert import features_from_proto, window_to_proto
 from studbook.daemon.service.errors import mapped
+from studbook.daemon.service.monitor_convert import candidate_to_proto, monitor_state_to_proto
 from studbook.daemon.service.production_convert import record_to_proto
 from studbook.v1 import production_pb2, production_pb2_grpc
 
@@ -41,7 +42,9 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
         )
         names = {n: version_name(logged.model, n) for n in logged.versions()}
         return production_pb2.LogProductionMetricsResponse(
-            recorded=logged.recorded, versions=[names[n] for n in logged.numbers]
+            recorded=logged.recorded,
+            versions=[names[n] for n in logged.numbers],
+            changed=[monitor_state_to_proto(s) for s in logged.changed],
         )
 
     @mapped
@@ -57,6 +60,20 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
         )
         return record_to_proto(parse_model_name(request.model, "model"), request.stage, holders)
 
+    @mapped
+    async def ListMonitorStates(
+        self, request: production_pb2.ListMonitorStatesRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.ListMonitorStatesResponse:  # noqa: N802
+        states = await self.registry.monitors.list_states(request.model, request.breached_only)
+        return production_pb2.ListMonitorStatesResponse(states=[monitor_state_to_proto(s) for s in states])
+
+    @mapped
+    async def GetRollbackCandidate(
+        self, request: production_pb2.GetRollbackCandidateRequest, context: grpc.aio.ServicerContext
+    ) -> production_pb2.RollbackCandidate:  # noqa: N802
+        candidate = await self.registry.monitors.candidate(request.model, request.stage, request.key)
+        return candidate_to_proto(candidate)
+
     # -- input statistics and drift -------------------------------------------------------
 
     @mapped
@@ -69,7 +86,9 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
             segment=request.segment, features=features_from_proto(request.features), request_id=request.request_id,
         )  # fmt: skip
         stored = await self.registry.drift.log_inputs(window, caller_of(context))
-        return production_pb2.LogInputStatisticsResponse(drift=window_to_proto(stored))
+        return production_pb2.LogInputStatisticsResponse(
+            drift=window_to_proto(stored), changed=[monitor_state_to_proto(s) for s in stored.changed]
+        )
 
     @mapped
     async def SetReferenceStatistics(

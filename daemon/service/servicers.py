@@ -105,6 +105,16 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
         return convert.model_to_proto(model)
 
     @mapped
+    async def RenameModel(
+        self, request: registry_pb2.RenameModelRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.Model:  # noqa: N802
+        model = await self.registry.models.rename(
+            parse_model_name(request.name), request.new_model_id, request.expected_etag, request.reason,
+            caller_of(context),
+        )  # fmt: skip
+        return convert.model_to_proto(model)
+
+    @mapped
     async def DeleteModel(
         self, request: registry_pb2.DeleteModelRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.DeleteModelResponse:  # noqa: N802
@@ -211,6 +221,12 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
         return self._proto(await self.registry.versions.archive(request.name, request.etag, caller_of(context)))
 
     @mapped
+    async def RestoreModelVersion(
+        self, request: registry_pb2.RestoreModelVersionRequest, context: grpc.aio.ServicerContext
+    ) -> resources_pb2.ModelVersion:  # noqa: N802
+        return self._proto(await self.registry.versions.restore(request.name, request.etag, caller_of(context)))
+
+    @mapped
     async def LogMetrics(
         self, request: registry_pb2.LogMetricsRequest, context: grpc.aio.ServicerContext
     ) -> registry_pb2.LogMetricsResponse:  # noqa: N802
@@ -284,6 +300,7 @@ class StageServicer(stages_pb2_grpc.StageServiceServicer):
             request.expected_etag,
             caller_of(context),
             validate_only=request.validate_only,
+            to=request.version,
         )
         return convert.promotion_to_proto(promotion)
 

@@ -15,8 +15,9 @@ Re-clustering runs in two steps so the writer waits only for the second:
    the new one, with the same rows.
 
 What changed since the snapshot is found through the event log: every write that changes
-metric_summary (a registration, logged metrics, a purge, a model deleted) records an event
-naming its model, as every change of a model or a version does. The swap replaces the built
+metric_summary (a registration, logged metrics, a purge, a model deleted or renamed) records an
+event naming its model, as every change of a model or a version does (a rename names the old
+model in its subject). The swap replaces the built
 rows of the models named by the events after the snapshot's revision with their current rows
 (milliseconds per model). Only when very many models changed does it compare the two tables
 whole (`_carry_over`, seconds at 1M rows while the writer waits).
@@ -109,7 +110,15 @@ def _revision(query: Callable[[str], list[tuple[Any, ...]]]) -> int:
 def _carry_over_models(execute: Callable[..., list[tuple[Any, ...]]], since: int) -> int:
     """Replaces the built rows of every model changed after revision `since` by its rows now;
     returns how many built rows are still in key order (those of the other models)."""
-    models = [m for (m,) in execute("SELECT DISTINCT model FROM events WHERE revision > ? AND model <> ''", [since])]
+    # A rename's event names the new model; its subject names the old one, whose built rows go too.
+    models = [
+        m
+        for (m,) in execute(
+            "SELECT model FROM events WHERE revision > ? AND model <> '' UNION "
+            "SELECT substr(subject, 8) FROM events WHERE revision > ? AND type = 'model.renamed'",
+            [since, since],
+        )
+    ]
     if len(models) > MAX_MODELS_CARRIED:
         return _carry_over(execute)
     if models:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from studbook.daemon.domain.drift import NUMERIC, PSI_FLOOR, Drift, FeatureStats
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.store.dialect import Dialect
 
 Execute = Callable[..., list[tuple[Any, ...]]]
@@ -69,6 +70,8 @@ class StoredWindow:
     worst: str
     revision: int
     features: list[Drift]
+    # The monitor states the window changed (a breach or a recovery), checked after the commit.
+    changed: list[MonitorStatus] = field(default_factory=list)
 
 
 WINDOW_COLUMNS = "id, model, stage, number, window_end, segment, max_psi, max_ks, worst, revision"

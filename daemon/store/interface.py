@@ -20,6 +20,7 @@ from studbook.daemon.domain.drift import Drift, FeatureStats
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.domain.production import StoredPoint
 from studbook.daemon.store import drift, production, retention
@@ -78,6 +79,10 @@ class StoreTransaction(Protocol):
 
     def delete_model(self, name: str) -> None: ...
 
+    def rename_model(self, old: str, new: str, revision: int) -> list[tuple[str, int]]: ...
+
+    def pending_promotions(self, model: str) -> list[int]: ...
+
     def insert_version(self, version: ModelVersion) -> None: ...
 
     def update_version_fields(self, version: ModelVersion) -> None: ...
@@ -96,6 +101,19 @@ class StoreTransaction(Protocol):
     def insert_stage_change(self, change: StageChange) -> None: ...
 
     def stage_changes(self, model: str, label: str) -> list[StageChange]: ...
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None: ...
+
+    def put_monitor_state(self, state: MonitorStatus) -> None: ...
+
+    def production_windows(self, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
+                           last: int, since: datetime | None) -> dict[str, list[float]]: ...  # fmt: skip
+
+    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int,
+                      since: datetime | None) -> list[DriftWindow]: ...  # fmt: skip
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]: ...  # fmt: skip
 
     def get_version(self, model: str, number: int) -> ModelVersion | None: ...
 
@@ -294,6 +312,13 @@ class Store(Protocol):
         """Every change of one stage or alias, oldest first (see app.tenures)."""
         ...
 
+    def monitor_states(self, model: str, breached_only: bool) -> list[MonitorStatus]: ...
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None: ...
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]: ...  # fmt: skip
+
     def holders_at(self, model: str, at: datetime) -> dict[str, int]: ...
 
     # -- production ------------------------------------------------------------------------
@@ -328,6 +353,10 @@ class Store(Protocol):
     ) -> list[tuple[str, int, str, str, str, str]]: ...
 
     def events_after(self, revision: int, limit: int) -> list[Event]: ...
+
+    def model_renames(self) -> list[tuple[str, str]]:
+        """(old, new) model ids of every rename recorded, oldest first."""
+        ...
 
     def min_revision(self) -> int: ...
 

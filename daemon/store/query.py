@@ -243,6 +243,7 @@ def _versions_table(dialect: Dialect) -> _Table:
                     "semver",
                     "change_kind",
                     "status",
+                    "status_reason",
                     "description",
                     "created_by",
                     "created_from",

@@ -12,9 +12,10 @@ from studbook.daemon.domain.drift import Drift
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
 from studbook.daemon.domain.production import StoredPoint
-from studbook.daemon.store import drift, production, retention, rows
+from studbook.daemon.store import drift, monitors, production, retention, rows
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.keyed import KeyedSearch, keyed_search
@@ -250,6 +251,18 @@ class CatalogReads:
             )
         ]
 
+    def monitor_states(self, model: str, breached_only: bool) -> list[MonitorStatus]:
+        """The stored monitor states, of one model when `model` is given, by model and stage."""
+        return monitors.read_states(self.query, model, breached_only)
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None:
+        return monitors.read_state(self.query, model, stage)
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]:  # fmt: skip
+        """Each version's mean production figure for `key` while it held `stage`."""
+        return monitors.production_means(self.query, model, stage, key, segment, numbers)
+
     def stage_changes(self, model: str, label: str) -> list[StageChange]:
         """Every change of one stage or alias, oldest first: what its tenures are built from."""
         return read_stage_changes(self.query, model, label)
@@ -339,6 +352,12 @@ class CatalogReads:
                 [revision, limit],
             )
         ]
+
+    def model_renames(self) -> list[tuple[str, str]]:
+        """(old, new) model ids of every rename recorded, oldest first: a `model.renamed` event's
+        subject is the old name (`models/{old}`), its model the new id."""
+        found = self.query("SELECT subject, model FROM events WHERE type = 'model.renamed' ORDER BY revision")
+        return [(subject.removeprefix("models/"), model) for subject, model in found]
 
     def min_revision(self) -> int:
         return int(self.query("SELECT coalesce(min(revision), 0) FROM events")[0][0])

@@ -16,8 +16,9 @@ from studbook.daemon.domain.access import Token
 from studbook.daemon.domain.drift import FeatureStats
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
+from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.production import StoredPoint
-from studbook.daemon.store import drift, production, retention, rows
+from studbook.daemon.store import drift, monitors, production, rename, retention, rows
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
@@ -107,6 +108,7 @@ class TransactionWrites:
             "stage_holders",
             "versions",
             "promotions",
+            "monitor_states",
             "production_points",
             "production_requests",
         ):
@@ -114,6 +116,22 @@ class TransactionWrites:
         self.execute("DELETE FROM lineage_edges WHERE starts_with(source, ?) OR starts_with(target, ?)",
                      [f"models/{name}/", f"models/{name}/"])  # fmt: skip
         self.execute("DELETE FROM models WHERE name = ?", [name])
+
+    def rename_model(self, old: str, new: str, revision: int) -> list[tuple[str, int]]:
+        """Moves a model and every row keyed by its name to `new`; the versions whose parents
+        named it (see store.rename)."""
+        return rename.rename_model(self.execute, old, new, revision, self.dialect)
+
+    def pending_promotions(self, model: str) -> list[int]:
+        """Ids of the model's promotions not settled yet (waiting for approvals, or approved and not
+        applied), oldest first."""
+        return [
+            promotion_id
+            for (promotion_id,) in self.execute(
+                "SELECT id FROM promotions WHERE model = ? AND state IN ('pending_approval', 'approved') ORDER BY id",
+                [model],
+            )
+        ]
 
     def insert_version(self, version: ModelVersion) -> None:
         self.insert("versions", rows.version_row(version))
@@ -178,6 +196,25 @@ class TransactionWrites:
     def stage_changes(self, model: str, label: str) -> list[StageChange]:
         """One label's history as this transaction sees it, oldest first."""
         return read_stage_changes(self.execute, model, label)
+
+    def monitor_state(self, model: str, stage: str) -> MonitorStatus | None:
+        """A stage's monitor state as this transaction sees it (under the write lock on a shared catalog)."""
+        return monitors.read_state(self.execute, model, stage)
+
+    def put_monitor_state(self, state: MonitorStatus) -> None:
+        monitors.write_state(self.execute, state)
+
+    def production_windows(self, model: str, stage: str, number: int, segment: str, keys: Sequence[str],
+                           last: int, since: datetime | None) -> dict[str, list[float]]:  # fmt: skip
+        return monitors.production_windows(self.execute, model, stage, number, segment, keys, last, since)
+
+    def input_windows(self, model: str, stage: str, number: int, segment: str, last: int,
+                      since: datetime | None) -> list[DriftWindow]:  # fmt: skip
+        return monitors.input_windows(self.execute, model, stage, number, segment, last, since)
+
+    def production_means(self, model: str, stage: str, key: str, segment: str,
+                         numbers: Sequence[int]) -> dict[int, float]:  # fmt: skip
+        return monitors.production_means(self.execute, model, stage, key, segment, numbers)
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""

@@ -156,6 +156,13 @@ class UnitJudge:
             number = version_number(key.entry, snap.is_folder)
         except InvalidArgument as exc:
             return await self._quarantine(key, snap, record, exc)
+        if renamed := self.registry.models.renamed_to(key.model):
+            # Not registered into a new model under the name given up, nor silently into the
+            # renamed one: the folder's name says one model, the registry another.
+            return await self._quarantine(key, snap, record, FailedPrecondition(
+                f"model {key.model!r} was renamed to {renamed!r}; move this drop to {key.root}/{renamed}/ to "
+                f"register it there (or create a model named {key.model!r} to use the old name again, then retry)",
+                reason="MODEL_RENAMED", model=key.model, renamed_to=renamed))  # fmt: skip
         if not snap.is_folder and snap.entries[key.entry].kind == "link":
             return await self._linked_unit(key, snap, record)
         if snap.too_many:

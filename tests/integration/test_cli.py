@@ -165,6 +165,22 @@ def test_rollback_dry_run_names_what_the_rollback_then_brings_back_and_changes_n
     assert no_reason.code == cli.EXIT_USAGE and "--reason" in no_reason.err
 
 
+def test_rollback_to_puts_back_a_named_earlier_holder_and_refuses_one_that_never_held_it(run: Any) -> None:
+    model = unique("fraud")
+    for number, auc in enumerate((0.90, 0.91, 0.92, 0.93), start=1):
+        register(run, model, auc)
+        if number < 4:
+            run("promote", f"{model}@{number}", "production", "--reason", f"release {number}")
+
+    planned = run("rollback", model, "production", "--to", "v1", "--dry-run")
+    never = run("rollback", model, "production", "--to", "4", "--reason", "try")
+    done = run("rollback", model, "production", "--to", "1", "--reason", "v1 served best")
+
+    assert planned.code == 0 and f"{model}@1 -> production: validated (would replace {model}@3)" in planned.out
+    assert never.code == cli.EXIT_PRECONDITION and "never held" in never.err
+    assert done.code == 0 and run("show", f"{model}@production", "--json").json()["number"] == 1
+
+
 def test_rollback_without_a_previous_holder_exits_4(run: Any) -> None:
     model = unique("fraud")
     register(run, model, 0.90)

@@ -238,6 +238,32 @@ def test_mlflow_export_of_one_version_holds_only_that_version(
     assert len({v["run_id"] for v in every["versions"]}) == 2
 
 
+def test_mlflow_export_cuts_values_longer_than_mlflow_takes_keeps_them_whole_and_says_so(
+    studbook: Any, daemon: Any, tmp_path: Path
+) -> None:
+    long_param, long_description = "p" * 8000, "d" * 6000
+    with Client(daemon.address) as client:
+        client.register("wordy", path=FIXTURE, environment=False, git=False, description=long_description,
+                        params={"prompt": long_param, "lr": 0.1})  # fmt: skip
+
+    result = studbook("--json", "export", "wordy", str(tmp_path / "ml"), "--format", "mlflow")
+    human = studbook("export", "wordy", str(tmp_path / "ml2"), "--format", "mlflow")
+
+    assert result.code == 0, result.err
+    (entry,) = json.loads((tmp_path / "ml" / "model.json").read_text())["mlflow"]["registered_model"]["versions"]
+    run_dir = tmp_path / "ml" / entry["run_id"]
+    run = json.loads((run_dir / "run.json").read_text())["mlflow"]
+    # MLflow's limits: 6000 characters for a param value, 5000 for a description.
+    assert run["params"] == {"prompt": long_param[:6000], "lr": "0.1"}
+    assert entry["description"] == long_description[:5000]
+    assert run["tags"]["studbook.truncated"] == "params.prompt,version_description"
+    whole = json.loads((run_dir / "artifacts" / "studbook" / "full_values.json").read_text())
+    assert whole == {"params.prompt": long_param, "version_description": long_description}
+    notes = result.json()["notes"]
+    assert len(notes) == 2 and "params.prompt is 8000 characters, cut to MLflow's limit of 6000" in notes[0]
+    assert "note: wordy@1: params.prompt is 8000 characters" in human.out
+
+
 # ---- sagemaker and vertex ----
 
 

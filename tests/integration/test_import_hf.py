@@ -97,6 +97,37 @@ def test_a_second_import_of_the_same_snapshots_registers_nothing(
     assert [v.number for v in client.list_versions(f"{org}--bert-tiny").versions] == [1]
 
 
+def test_a_dry_run_says_what_would_be_imported_and_skipped_and_changes_nothing(
+    run: Callable[..., Result], client: Client, org: str, tmp_path: Path
+) -> None:
+    cache = tmp_path / "hub"
+    files = folder_files(fixture("transformers/bert-tiny"))
+    known = add_snapshot(cache, f"{org}/known", files)
+    assert run("import", "hf", str(cache), "--json").code == 0
+    fresh = add_snapshot(cache, f"{org}/fresh", {**files, "README.md": BASE_CARD})
+    leaky = add_snapshot(cache, f"{org}/leaky", files)
+    (leaky / "notes.txt").symlink_to(tmp_path)
+    (cache / "datasets--someone--reviews").mkdir()
+
+    planned = run("import", "hf", str(cache), "--dry-run", "--json")
+    text = run("import", "hf", str(cache), "--dry-run")
+
+    assert planned.code == text.code == 0, planned.err
+    report = planned.json()
+    size = sum(len(data) for data in files.values()) + len(BASE_CARD)
+    assert report["would_import"] == [{"source": f"{org}/fresh@{fresh.name[:12]}", "model": f"{org}--fresh",
+                                       "files": len(files) + 1, "size": size}]  # fmt: skip
+    assert report["unchanged"] == [{"source": f"{org}/known@{known.name[:12]}",
+                                    "version": f"models/{org}--known/versions/1"}]  # fmt: skip
+    skipped = {s["source"]: s["why"] for s in report["skipped"]}
+    assert skipped["datasets--someone--reviews"] == "not a model repository"
+    assert "would be refused" in skipped[f"{org}/leaky@{leaky.name[:12]}"]
+    assert f"{org}/fresh@{fresh.name[:12]}: would import into {org}--fresh" in text.out
+    assert f"already imported as {org}--known@1" in text.out
+    assert "dry run: 1 would be imported, 1 already there, 2 skipped; nothing was changed" in text.out
+    assert [m.name for m in client.list_models(filter=f'name = "{org}--fresh" OR name = "{org}--leaky"').models] == []
+
+
 def test_a_new_revision_of_main_becomes_the_next_version(
     run: Callable[..., Result], client: Client, org: str, tmp_path: Path
 ) -> None:

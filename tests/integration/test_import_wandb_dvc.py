@@ -3,6 +3,8 @@ and the same folders dropped into a watched root."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import shutil
 import tempfile
@@ -25,6 +27,9 @@ from support.models import fixture
 from support.waiting import wait_for
 
 WEIGHTS = fixture("safetensors/single.safetensors").read_bytes()
+# W&B's manifest digest: the base64 of the file's MD5.
+WEIGHTS_DIGEST = base64.b64encode(hashlib.md5(WEIGHTS).digest()).decode()
+OTHER_DIGEST = base64.b64encode(hashlib.md5(b"other bytes").digest()).decode()
 RUN_ID = "k3x9q2ab"
 CONFIG_YAML = b"""\
 wandb_version: 1
@@ -113,7 +118,7 @@ def test_an_artifact_folder_is_checked_against_its_manifest(
 ) -> None:
     name = unique("reviews")
     manifest = {"version": 1, "storagePolicy": "wandb-storage-policy-v1",
-                "contents": {"model.safetensors": {"digest": "x==", "size": len(WEIGHTS)}}}  # fmt: skip
+                "contents": {"model.safetensors": {"digest": WEIGHTS_DIGEST, "size": len(WEIGHTS)}}}  # fmt: skip
     folder = write_tree(tmp_path / f"{name}:v3", {
         "model.safetensors": WEIGHTS, "wandb_manifest.json": json.dumps(manifest).encode(),
     })  # fmt: skip
@@ -131,6 +136,7 @@ def test_an_artifact_folder_is_checked_against_its_manifest(
         ({"../../../etc/passwd": {"digest": "x", "size": 1}}, "PATH_OUTSIDE"),
         ({"model.safetensors": {"digest": "x", "size": 1}}, "SIZE_MISMATCH"),
         ({"weights/missing.bin": {"digest": "x", "size": 1}}, "MISSING_FILE"),
+        ({"model.safetensors": {"digest": OTHER_DIGEST, "size": len(WEIGHTS)}}, "DIGEST_MISMATCH"),
     ],
 )
 def test_a_hostile_or_stale_manifest_is_refused_and_nothing_registered(
@@ -146,6 +152,29 @@ def test_a_hostile_or_stale_manifest_is_refused_and_nothing_registered(
     assert refused.code == cli.EXIT_PRECONDITION
     assert f"[{reason}]" in refused.err
     assert client.list_models(filter=f'name = "{model}"').models == []
+
+
+def test_a_dry_run_says_what_would_be_imported_and_changes_nothing(
+    run: Callable[..., Result], client: Client, tmp_path: Path
+) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    folder = run_folder(tmp_path, run_id)
+    model = f"wandb-{run_id}"
+
+    planned = run("import", "wandb", str(folder), "--dry-run", "--json")
+    text = run("import", "wandb", str(folder), "--dry-run")
+    assert client.list_models(filter=f'name = "{model}"').models == []
+    assert run("import", "wandb", str(folder)).code == 0
+    after = run("import", "wandb", str(folder), "--dry-run", "--json")
+
+    assert planned.code == text.code == 0, planned.err
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    assert planned.json()["would_import"] == [{"source": folder.name, "model": model, "files": len(files),
+                                               "size": sum(p.stat().st_size for p in files)}]  # fmt: skip
+    assert f"{folder.name}: would import into {model} ({len(files)} files" in text.out
+    assert "nothing was changed" in text.out
+    assert after.json()["would_import"] == []
+    assert after.json()["unchanged"] == [{"source": folder.name, "version": f"models/{model}/versions/1"}]
 
 
 def test_a_summary_that_is_not_json_is_refused_with_its_reason(run: Callable[..., Result], tmp_path: Path) -> None:
@@ -248,6 +277,19 @@ def test_a_drop_with_a_hostile_dvc_file_is_quarantined_with_its_reason(watched: 
                          "the quarantined drop")  # fmt: skip
 
     assert found.reason == "PATH_OUTSIDE" and "data.dvc" in found.message
+
+
+def test_a_dropped_artifact_whose_file_does_not_match_its_manifest_digest_is_quarantined(watched: Watched) -> None:
+    model = unique("drop")
+    manifest = {"version": 1, "contents": {"model.safetensors": {"digest": OTHER_DIGEST, "size": len(WEIGHTS)}}}
+    unit = drop(watched, model, {"model.safetensors": WEIGHTS, "wandb_manifest.json": json.dumps(manifest).encode()})
+
+    with Client(watched.daemon.address) as client:
+        found = wait_for(lambda: next((d for d in client.list_quarantined_drops().drops if d.path == str(unit)), None),
+                         "the quarantined drop")  # fmt: skip
+
+    assert found.reason == "DIGEST_MISMATCH"
+    assert "model.safetensors" in found.message and "download the artifact again" in found.message
 
 
 def _version(client: Client, model: str) -> Any:

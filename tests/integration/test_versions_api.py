@@ -288,6 +288,21 @@ def test_an_edit_after_an_archive_keeps_the_version_archived(api, model_id):
     assert edited.description == "kept for audit"
 
 
+def test_an_archived_version_is_restored_ready_and_a_ready_one_is_not(api, model_id):
+    version = register(api, model_id)
+    with pytest.raises(grpc.RpcError) as raised:
+        api.versions.RestoreModelVersion(registry_pb2.RestoreModelVersionRequest(name=version.name))
+    assert raised.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert error_info(raised.value).reason == "VERSION_NOT_ARCHIVED"
+
+    api.versions.ArchiveModelVersion(registry_pb2.ArchiveModelVersionRequest(name=version.name))
+    restored = api.versions.RestoreModelVersion(registry_pb2.RestoreModelVersionRequest(name=version.name))
+
+    assert restored.status == resources_pb2.VERSION_STATUS_READY and restored.status_reason == ""
+    listed = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(parent=f"models/{model_id}"))
+    assert [v.number for v in listed.versions] == [version.number]
+
+
 def test_a_stale_version_etag_is_aborted(api, model_id):
     version = register(api, model_id)
     api.versions.UpdateModelVersion(registry_pb2.UpdateModelVersionRequest(

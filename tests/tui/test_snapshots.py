@@ -226,3 +226,60 @@ def test_version_files_show_the_format_record_of_the_file_under_the_cursor(  # t
         await pilot.press("G")  # model.safetensors: its dtypes, parameters and largest tensors show below
 
     assert snap_compare(app_for(daemon.address), terminal_size=size, run_before=prepare(steps))
+
+
+def _production_history(address: str) -> None:
+    """v1 promoted, then replaced by v2, then rolled back to, with auc points every 4 hours of each tenure.
+
+    The daemon runs on a simulated clock that moves 12 hours at each write, so the picture does
+    not depend on how fast the test ran. A point may not lie after the daemon's time: writes of
+    a training loss move that time on before the points of a tenure are sent.
+    """
+    from datetime import datetime, timedelta
+
+    from studbook.v1 import production_pb2
+
+    def held(client: Client, days: int) -> datetime:
+        """When production last changed hands; then `days` pass on the daemon's clock."""
+        at = client.stage_history("fraud-detector", stage="production").changes[0].time.ToDatetime()
+        for _ in range(days * 2):
+            client.log_metrics("fraud-detector@1", {"loss": 0.3}, step=1, split="train")
+        return at
+
+    def observe(client: Client, start: datetime, values: tuple[float, ...]) -> None:
+        """One call (one write) for a tenure's points, so the clock moves as much whatever their number."""
+        points = []
+        for index, value in enumerate(values, 1):
+            point = production_pb2.ProductionPoint(key="auc", value=value)
+            point.window_end.FromDatetime(start + timedelta(hours=4 * index))
+            points.append(point)
+        client.observe("fraud-detector@production", points)
+
+    with Client(address) as client:
+        for index, auc in enumerate((0.931, 0.945)):
+            request = calls.register_request("fraud-detector", uri=f"s3://models/fraud/{index}/", metrics={"auc": auc},
+                                             git=False, created_from="test", request_id=f"prod-{index}")  # fmt: skip
+            client.register_version(request)
+        client.promote("fraud-detector@1", "production", reason="first")
+        observe(client, held(client, 2), (0.93, 0.926, 0.928, 0.924, 0.921, 0.923, 0.918, 0.92, 0.916, 0.917, 0.913))
+        client.promote("fraud-detector@2", "production", reason="better offline")
+        observe(client, held(client, 1), (0.89, 0.87, 0.86, 0.85, 0.86))
+        client.rollback("fraud-detector", "production", reason="worse in production")
+        observe(client, held(client, 2), (0.912, 0.918, 0.921, 0.919, 0.924, 0.926, 0.923, 0.927, 0.925, 0.928, 0.929))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_version_production_chart(daemon_factory, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """v1's own record: two runs of points, never joined across v2's tenure; its promotion,
+    replacement and rollback marked on the time axis; its evaluation auc dashed across."""
+    daemon = daemon_factory("--simulated-days", "20", "--simulated-writes", "40")
+    _production_history(str(daemon.address))
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        from studbook.tui.widgets.production_pane import ProductionPane
+
+        app.open_version("fraud-detector@1", "production")
+        await until(pilot, lambda: isinstance(app.screen, VersionScreen)
+                    and any(pane.choices for pane in app.screen.query(ProductionPane)))  # fmt: skip
+
+    assert snap_compare(app_for(str(daemon.address)), terminal_size=size, run_before=prepare(steps))

@@ -74,11 +74,12 @@ class Navigation:
 
             self._app.push_screen(PromoteDialog(ref, target))
 
-    def start_rollback(self, model: str, stage: str = "production") -> None:
+    def start_rollback(self, model: str, stage: str = "production", version: str = "", summary: str = "") -> None:
+        """`version`: put back that earlier holder (a monitor's candidate, said in `summary`), not the previous one."""
         if not self._app.readonly:
             from studbook.tui.screens.rollback import RollbackDialog
 
-            self._app.push_screen(RollbackDialog(model, stage))
+            self._app.push_screen(RollbackDialog(model, stage, version=version, summary=summary))
 
     def run_command(self, command: Command | None) -> None:
         """Carry out a parsed `:` command (None: the prompt was cancelled)."""

@@ -139,10 +139,10 @@ kept, so `token create` shows it once; a token's name is never reused.
 roles (each may do what the ones before it may):
   viewer       read everything; dry-run promotions
   contributor  register versions, create models, edit metadata, log metrics, retry drops
-  maintainer   promote and roll back below production, archive, remove aliases,
+  maintainer   promote and roll back below production, archive and unarchive, remove aliases,
                cancel promotions, ask for production promotions that need approvals
   approver     approve and reject promotions; promote to and roll back production
-  admin        manage tokens and webhooks; delete models
+  admin        manage tokens and webhooks; delete and rename models
 
 examples:
   studbook token create --name ci-runner --role contributor --expires 90d
@@ -190,6 +190,14 @@ def model_ref(text: str) -> str:
     if ref.is_version:
         raise argparse.ArgumentTypeError(f"expected a model, got the version {text!r}")
     return ref.model
+
+
+def version_number(text: str) -> str:
+    """A version number as `7` or `v7`."""
+    digits = text[1:] if text[:1] in ("v", "V") else text
+    if not digits.isdigit() or len(digits) > 18 or int(digits) == 0:
+        raise argparse.ArgumentTypeError(f"expected a version number such as 7, got {text!r}")
+    return str(int(digits))
 
 
 def any_ref(text: str) -> names.Ref:
@@ -406,9 +414,11 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.set_defaults(handler=cmd_token_revoke)
     revoke.add_argument("name", metavar="NAME", help="the token's name, or tokens/ID")
 
-    from studbook.cli import hooks_commands
+    from studbook.cli import hooks_commands, monitor_commands
 
     hooks_commands.add_parsers(command, common)
+    monitor_commands.add_parsers(command)
+
     from studbook.cli import drift_commands
 
     drift_commands.add_parsers(command, moment)
@@ -450,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = command("show", cmd_show, "show a model or a version")
     show.add_argument("name", type=any_ref, help="fraud, fraud@production, fraud/3, models/fraud/versions/3")
+
+    rename = command("rename", cmd_rename, "rename a model with its versions, stages, aliases and history (admin)")
+    rename.add_argument("model", type=model_ref, help="the model's name now")
+    rename.add_argument("new_name", type=model_ref, help="its new name")
+    rename.add_argument("--reason", default="", help="why, recorded in the audit trail")
+    rename.add_argument("--etag", default="", help="fail if the model changed since this etag")
 
     metrics_help = "a version's metrics step by step: first, last, min, max and a sparkline of each series"
     metrics = command("metrics", cmd_metrics, metrics_help)
@@ -629,9 +645,15 @@ def build_parser() -> argparse.ArgumentParser:
     cancel.add_argument("promotion", type=promotion_ref, help="MODEL/NUMBER or models/MODEL/promotions/NUMBER")
     cancel.add_argument("--reason", required=True)
 
+    unarchive = command("unarchive", cmd_unarchive, "make an archived version ready again (archived by hand, by "
+                        "retention, or deleted through the MLflow API); maintainer")  # fmt: skip
+    unarchive.add_argument("version", type=exact_version_ref, help="MODEL@NUMBER")
+
     rollback = command("rollback", cmd_rollback, "put the previous holder of a stage back")
     rollback.add_argument("model", type=model_ref)
     rollback.add_argument("stage")
+    rollback.add_argument("--to", type=version_number, metavar="N",
+                          help="put back this earlier holder instead (e.g. the one `studbook candidate` names)")  # fmt: skip
     rollback.add_argument("--reason", help="why; required unless --dry-run")
     rollback.add_argument(
         "--dry-run",
@@ -925,13 +947,15 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
     policy = _policy_status(client)
     catalog = _unless_unimplemented(client.get_catalog_status)
     hooks = _unless_unimplemented(client.get_hook_status)
+    monitors = _unless_unimplemented(client.list_monitor_states)
     counts = {"address": ctx.address, "status": health.lower(), "models": models, "versions": versions}
     # `watch` is null when the daemon watches no folder, so scripts can test for it; `policy`
     # and `catalog` are null only from a daemon too old to say.
     data = {**counts, "policy": message_dict(policy) if policy is not None else None,
             "catalog": message_dict(catalog) if catalog is not None else None,
             "watch": message_dict(watch) if watch is not None else None,
-            "hooks": message_dict(hooks) if hooks is not None else None}  # fmt: skip
+            "hooks": message_dict(hooks) if hooks is not None else None,
+            "monitors": [message_dict(s) for s in monitors] if monitors is not None else None}  # fmt: skip
 
     def human() -> str:
         from studbook.cli import views
@@ -949,6 +973,10 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
             from studbook.cli.hooks_text import status_lines
 
             blocks.append(section("Webhooks", status_lines(hooks, ctx.paint), paint=ctx.paint))
+        if monitors:
+            from studbook.cli import monitor_commands
+
+            blocks.append(section("Monitors", monitor_commands.status_lines(monitors, ctx.paint), paint=ctx.paint))
         return "\n\n".join(blocks)
 
     ctx.emit(data, human)
@@ -1339,6 +1367,14 @@ def _promotion_exit(promotion: Any) -> int:
     return EXIT_OK
 
 
+def cmd_rename(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    model = ctx.client.rename_model(args.model, args.new_name, expected_etag=args.etag, reason=args.reason)
+    ctx.emit(model, lambda: f"renamed {args.model} to {args.new_name}\n\n" + views.model_details(model, ctx.paint))
+    return EXIT_OK
+
+
 def cmd_promote(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import views
     from studbook.v1 import stages_pb2
@@ -1422,12 +1458,21 @@ def cmd_cancel(args: argparse.Namespace, ctx: Context) -> int:
     return EXIT_OK
 
 
+def cmd_unarchive(args: argparse.Namespace, ctx: Context) -> int:
+    from studbook.cli import views
+
+    version = ctx.client.restore_version(args.version)
+    ctx.emit(version, lambda: views.version_details(version, ctx.paint))
+    return EXIT_OK
+
+
 def cmd_rollback(args: argparse.Namespace, ctx: Context) -> int:
     from studbook.cli import views
 
     if not args.dry_run and not args.reason:
         return _fail("say why with --reason (or check first with --dry-run)", EXIT_USAGE)
-    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run)
+    promotion = ctx.client.rollback(args.model, args.stage, reason=args.reason or "", validate_only=args.dry_run,
+                                    to=args.to or "")  # fmt: skip
     ctx.emit(promotion, lambda: views.promotion(promotion, ctx.paint))
     return _promotion_exit(promotion)
 

@@ -31,6 +31,7 @@ examples:
   studbook import hf ~/.cache/huggingface/hub
   studbook import hf ~/.cache/huggingface/hub/models--org--name --revision main
   studbook import hf ./my-finetune --model reviews-classifier
+  studbook import hf ~/.cache/huggingface/hub --dry-run
 """
 
 
@@ -41,6 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dvc", metavar="FILE", help="a dvc.lock or .dvc file naming the data it was trained on")
     parser.add_argument("--allow-unsafe", action="store_true",
                         help="import content that runs code when loaded (remote code, pickles); maintainer role")  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="say what would be imported and skipped; change nothing")
 
 
 def run(args: argparse.Namespace, ctx: Context) -> int:
@@ -50,8 +52,15 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     dvc_file = importing.read_dvc_file(args.dvc)
     report = importing.Report(skipped=found.skipped)
     ordered = bases_first(found.snapshots)
+    if args.dry_run:
+        report.planned = []
+        for snapshot in ordered:
+            label = _label(snapshot)
+            importing.plan_each(report, label, partial(_plan, ctx, snapshot, label))
+        ctx.emit(report.as_json(), report.human)
+        return EXIT_OK
     for snapshot in ordered:
-        label = f"{snapshot.repo_id}@{snapshot.revision[:12]}" if snapshot.repo_id else str(snapshot.folder)
+        label = _label(snapshot)
         if len(ordered) == 1:  # one model: its refusal is the command's error, as `register` says it
             report.outcomes.append(importing.Outcome(label, version=_import(ctx, snapshot, dvc_file, args)))
         else:
@@ -59,6 +68,14 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     ctx.emit(report.as_json(), report.human)
     first = report.first_error
     return exit_code(first) if first is not None else EXIT_OK
+
+
+def _label(snapshot: hf_cache.Snapshot) -> str:
+    return f"{snapshot.repo_id}@{snapshot.revision[:12]}" if snapshot.repo_id else str(snapshot.folder)
+
+
+def _plan(ctx: Context, snapshot: hf_cache.Snapshot, label: str) -> importing.Planned:
+    return importing.plan(ctx, snapshot.model, hf_cache.files(snapshot), label)
 
 
 def _import(ctx: Context, snapshot: hf_cache.Snapshot, dvc_file: bytes,

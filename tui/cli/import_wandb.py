@@ -28,6 +28,7 @@ run. Running it again changes nothing.
 examples:
   studbook import wandb ./artifacts/reviews-model:v3
   studbook import wandb ./wandb/offline-run-20260105_101500-k3x9q2ab --model reviews
+  studbook import wandb ./artifacts/reviews-model:v3 --dry-run
 """
 # `offline-run-20260105_101500-abc123` or `run-20260105_101500-abc123`.
 _RUN_FOLDER = re.compile(r"(?:offline-)?run-\d{8}_\d{6}-(?P<id>[A-Za-z0-9]{1,64})")
@@ -39,6 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dvc", metavar="FILE", help="a dvc.lock or .dvc file naming the data it was trained on")
     parser.add_argument("--allow-unsafe", action="store_true",
                         help="import content that runs code when loaded (pickles); maintainer role")  # fmt: skip
+    parser.add_argument("--dry-run", action="store_true", help="say what would be imported; change nothing")
 
 
 def default_model(folder: Path) -> str:
@@ -58,6 +60,10 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
                             "folder or an offline run folder")  # fmt: skip
     model = args.model or default_model(folder)
     listed = local_tree.files(folder, folder)
+    if args.dry_run:
+        report = importing.Report(planned=[importing.plan(ctx, model, listed, folder.name)])
+        ctx.emit(report.as_json(), report.human)
+        return EXIT_OK
     digest = hashlib.sha256(
         "\0".join([model, *(f"{f.rel}:{f.sha256}" for f in listed)]).encode("utf-8", "surrogateescape")
     )

@@ -116,11 +116,20 @@ def cmd_observe(args: argparse.Namespace, ctx: Context) -> int:
 
         drift = log_inputs(args, ctx)
         both = {"metrics": output.message_dict(response), "inputs": output.message_dict(drift)}
-        ctx.emit(both, lambda: production_text.observed(f"{model}@{stage}", shown, response, ctx.paint) + "\n"
-                 + drift_text.logged_line(drift, ctx.paint))  # fmt: skip
+        ctx.emit(both, lambda: _with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
+                                             response, ctx) + "\n" + drift_text.logged_line(drift, ctx.paint))  # fmt: skip
         return EXIT_OK
-    ctx.emit(response, lambda: production_text.observed(f"{model}@{stage}", shown, response, ctx.paint))
+    ctx.emit(response, lambda: _with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
+                                             response, ctx))  # fmt: skip
     return EXIT_OK
+
+
+def _with_changes(text: str, response: Any, ctx: Context) -> str:
+    """The observation, then any monitor it put in breach or cleared."""
+    from studbook.cli.monitor_commands import changed_lines
+
+    changes = changed_lines(response.changed, ctx.paint)
+    return f"{text}\n{changes}" if changes else text
 
 
 def cmd_production(args: argparse.Namespace, ctx: Context) -> int:

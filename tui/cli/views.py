@@ -724,6 +724,9 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         return paint(text, "red")
     if payload == "hook":  # where it points, or why the daemon paused it
         return paint(event.hook.pause_reason, "red") if event.type == "hook.paused" else event.hook.url
+    if payload == "renamed":  # the subject is the old name
+        reason = event.renamed.reason
+        return f"→ {event.model}" + (paint(f" ({reason})", "dim") if reason else "")
     if payload == "production_metrics":  # how many points went to which holders
         logged = event.production_metrics
         held = ", ".join(short_version(v) for v in logged.versions)
@@ -733,6 +736,10 @@ def _event_detail(event: events_pb2.Event, paint: Painter) -> str:
         worst = f", worst {window.worst_feature}" if window.worst_feature else ""
         return (f"{window.features} features to {short_version(window.version)}: max psi {window.max_psi:.3f}, "
                 f"max ks {window.max_ks:.3f}{worst}")  # fmt: skip
+    if payload == "monitor_state":  # the holder, and on a breach the worst finding and the candidate
+        from studbook.cli.monitor_commands import event_detail
+
+        return event_detail(event.monitor_state, paint)
     if payload == "version" and event.type == "version.status_changed":
         version = event.version
         return status_label(version, paint) + (f": {version.status_reason}" if version.status_reason else "")

@@ -175,6 +175,14 @@ def restore_model(model: str, *, etag: str = "") -> Call[resources_pb2.Model]:
     return Call("ModelService", "RestoreModel", request)
 
 
+def rename_model(
+    model: str, new_model_id: str, *, expected_etag: str = "", reason: str = ""
+) -> Call[resources_pb2.Model]:
+    request = registry_pb2.RenameModelRequest(name=names.model_name(model), new_model_id=new_model_id,
+                                              expected_etag=expected_etag, reason=reason)  # fmt: skip
+    return Call("ModelService", "RenameModel", request)
+
+
 def delete_model(model: str, *, force: bool = False, etag: str = "") -> Call[registry_pb2.DeleteModelResponse]:
     request = registry_pb2.DeleteModelRequest(name=names.model_name(model), force=force, etag=etag)
     return Call("ModelService", "DeleteModel", request)
@@ -271,6 +279,11 @@ def archive_version(version: str, *, etag: str = "") -> Call[resources_pb2.Model
     return Call("VersionService", "ArchiveModelVersion", request)
 
 
+def restore_version(version: str, *, etag: str = "") -> Call[resources_pb2.ModelVersion]:
+    request = registry_pb2.RestoreModelVersionRequest(name=names.version_name(version), etag=etag)
+    return Call("VersionService", "RestoreModelVersion", request)
+
+
 def log_metrics(
     version: str, metrics: MetricsArg, *, step: int | None = None, split: str = ""
 ) -> Call[registry_pb2.LogMetricsResponse]:
@@ -324,8 +337,15 @@ def promote(
 
 
 def rollback(
-    model: str, stage: str, *, reason: str = "", expected_etag: str = "", validate_only: bool = False
+    model: str,
+    stage: str,
+    *,
+    reason: str = "",
+    expected_etag: str = "",
+    validate_only: bool = False,
+    to: str | int = "",
 ) -> Call[stages_pb2.Promotion]:
+    """`to`: an earlier holder to put back (number or version name); empty: the previous holder."""
     # No request_id in the contract: a resend could roll back twice, so no retries.
     request = stages_pb2.RollbackStageRequest(
         model=names.model_name(model),
@@ -333,8 +353,25 @@ def rollback(
         reason=reason,
         expected_etag=expected_etag,
         validate_only=validate_only,
+        version=str(to),
     )
     return Call("StageService", "RollbackStage", request)
+
+
+def list_monitor_states(
+    model: str = "", *, breached_only: bool = False
+) -> Call[production_pb2.ListMonitorStatesResponse]:
+    """The policy's monitors and their states (of one model, when given)."""
+    request = production_pb2.ListMonitorStatesRequest(
+        model=names.model_name(model) if model else "", breached_only=breached_only
+    )
+    return Call("ProductionService", "ListMonitorStates", request, idempotent=True)
+
+
+def rollback_candidate(model: str, stage: str, *, key: str = "") -> Call[production_pb2.RollbackCandidate]:
+    """The earlier holders of `stage` ranked by `key` (`-key`: lower is better; empty: the monitor's)."""
+    request = production_pb2.GetRollbackCandidateRequest(model=names.model_name(model), stage=stage, key=key)
+    return Call("ProductionService", "GetRollbackCandidate", request, idempotent=True)
 
 
 def delete_alias(model: str, alias: str, *, reason: str = "") -> Call[stages_pb2.DeleteAliasResponse]:

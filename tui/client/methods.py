@@ -129,6 +129,10 @@ def _names(table: type) -> Iterable[str]:
     return (name for name, value in vars(table).items() if isinstance(value, Rpc))
 
 
+def _states(answer: production_pb2.ListMonitorStatesResponse) -> list[production_pb2.MonitorState]:
+    return list(answer.states)
+
+
 def _drift(answer: production_pb2.LogInputStatisticsResponse) -> production_pb2.WindowDrift:
     return answer.drift
 
@@ -154,6 +158,10 @@ class Methods:
     update_model = rpc(calls.update_model)
     archive_model = rpc(calls.archive_model)
     restore_model = rpc(calls.restore_model)
+    rename_model = rpc(
+        calls.rename_model,
+        doc=("Rename a model (`fraud` -> `fraud-v2`) with its versions, stages, aliases and history; admin only."),
+    )
     delete_model = rpc(calls.delete_model)
 
     # ---- versions ----
@@ -167,6 +175,8 @@ class Methods:
     list_versions = rpc(calls.list_versions)
     update_version = rpc(calls.update_version)
     archive_version = rpc(calls.archive_version)
+    restore_version = rpc(calls.restore_version, doc=(
+        '`restore_version("fraud@3")`: an archived version (one deleted through the MLflow API too) ready again.'))  # fmt: skip
     log_metrics = rpc(calls.log_metrics, _logged, doc=(
         'Append observations, e.g. `log_metrics("fraud@3", {"loss": 0.2}, step=100)`; returns how many.'))  # fmt: skip
     list_metrics = rpc(calls.list_metrics, _metrics)
@@ -179,7 +189,13 @@ class Methods:
     # ---- stages ----
     promote = rpc(calls.promote, doc="Move `version` (e.g. `fraud@7`) into a stage or point an alias at it.")
     rollback = rpc(calls.rollback, doc=(
-        "Puts back the version the holder of `stage` replaced; `validate_only` says which, and changes nothing."))  # fmt: skip
+        "Puts back the version the holder of `stage` replaced, or `to`, a named earlier holder; `validate_only` says "
+        "which, and changes nothing."))  # fmt: skip
+    list_monitor_states = rpc(calls.list_monitor_states, _states, doc=(
+        "The policy's monitors: which stages are in breach, since when, on what figures, and the candidate."))  # fmt: skip
+    rollback_candidate = rpc(calls.rollback_candidate, doc=(
+        "The earlier holders of a stage ranked by production record (evaluation where none), the best\n"
+        "first, beside what a plain rollback would bring back."))  # fmt: skip
     delete_alias = rpc(calls.delete_alias, _nothing)
     get_promotion = rpc(calls.get_promotion)
     list_promotions = rpc(calls.list_promotions)

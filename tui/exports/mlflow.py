@@ -6,6 +6,11 @@
                                              references, studbook-reference.json (its URI and files)
     DEST/<run_id>/artifacts/studbook/MODEL_CARD.md   the card, beside the model, when there is one
 
+MLflow caps lengths that studbook allows longer (a param value at 6000 characters, a run tag at
+8000, a description at 5000 in its SQL stores): a longer value is cut to MLflow's limit so its
+importer takes it, the whole value is kept in `artifacts/studbook/full_values.json`, the run is
+tagged `studbook.truncated` with what was cut, and the summary says so.
+
 MODEL exports every version, MODEL@REF that one. Each version gets a run of its own (its id
 derived from the version, so exporting again gives the same ids). Stages map to MLflow's
 (production -> Production, staging -> Staging, an archived version -> Archived); what MLflow
@@ -34,8 +39,15 @@ MLFLOW_STAGES = {"production": "Production", "staging": "Staging"}
 ARTIFACT_ROOT = "studbook:/runs"
 CARD_ARTIFACT = "studbook/MODEL_CARD.md"
 REFERENCE_FILE = "studbook-reference.json"
+FULL_VALUES_ARTIFACT = "studbook/full_values.json"
 # Tags of ours on MLflow objects: what MLflow has no field for.
 OWN = "studbook."
+# MLflow's limits (mlflow.utils.validation; descriptions: its SQL stores' columns). Its importer
+# fails on a longer value, so a longer one is cut to them.
+PARAM_VALUE_MAX = 6000
+RUN_TAG_VALUE_MAX = 8000
+REGISTRY_TAG_VALUE_MAX = 100_000
+DESCRIPTION_MAX = 5000
 
 
 def export(source: Source, ref: str, out: Path) -> dict[str, Any]:
@@ -45,6 +57,7 @@ def export(source: Source, ref: str, out: Path) -> dict[str, Any]:
     system = _system(source.client.address)
     entries = []
     not_kept: list[str] = []
+    notes: list[str] = []
     for version in versions:
         run_id = run_id_of(version)
         run_dir = out / run_id
@@ -63,16 +76,52 @@ def export(source: Source, ref: str, out: Path) -> dict[str, Any]:
             (artifacts / "studbook").mkdir(parents=True, exist_ok=True)
             (artifacts / CARD_ARTIFACT).write_text(version.model_card)
         run_dir.mkdir(parents=True, exist_ok=True)
-        _write(run_dir / "run.json", {"system": {**system, "script": "export_run.py"},
-                                      "mlflow": run_document(version, run_id, source.metric_series(version))})  # fmt: skip
-        entries.append(version_document(model, version, run_id))
-    registered = registered_model_document(model, entries)
+        cut = Cuts()
+        run = run_document(version, run_id, source.metric_series(version), cut)
+        entry = version_document(model, version, run_id, cut)
+        if cut.full:
+            (artifacts / "studbook").mkdir(parents=True, exist_ok=True)
+            _write(artifacts / FULL_VALUES_ARTIFACT, cut.full)
+            run["tags"][f"{OWN}truncated"] = ",".join(cut.full)[:RUN_TAG_VALUE_MAX]
+            notes += [f"{names.short_version(version.name)}: {what}; the whole value is in "
+                      f"{run_id}/artifacts/{FULL_VALUES_ARTIFACT}" for what in cut.notes]  # fmt: skip
+        _write(run_dir / "run.json", {"system": {**system, "script": "export_run.py"}, "mlflow": run})
+        entries.append(entry)
+    model_cut = Cuts()
+    registered = registered_model_document(model, entries, model_cut)
+    if model_cut.full:
+        # The model has no run to hold the whole values: they are kept beside model.json.
+        _write(out / "studbook_full_values.json", model_cut.full)
+        notes += [f"model {names.parse_ref(model.name).model}: {what}; the whole value is in "
+                  "studbook_full_values.json" for what in model_cut.notes]  # fmt: skip
     info = {"num_target_stages": 0, "num_target_versions": 0, "num_src_versions": len(entries),
             "num_dst_versions": len(entries), "failed_versions": [], "export_latest_versions": False,
             "export_permissions": False}  # fmt: skip
     _write(out / "model.json", {"system": {**system, "script": "export_model.py"}, "info": info,
                                 "mlflow": {"registered_model": registered}})  # fmt: skip
-    return {"model": model.name, "versions": [v.name for v in versions], "not_kept": not_kept}
+    summary: dict[str, Any] = {"model": model.name, "versions": [v.name for v in versions], "not_kept": not_kept}
+    if notes:
+        summary["notes"] = notes
+    return summary
+
+
+class Cuts:
+    """The values of one MLflow object cut to MLflow's limits: each whole value by its field
+    (`params.lr`, `description`), and a note per cut for the summary."""
+
+    def __init__(self) -> None:
+        self.full: dict[str, str] = {}
+        self.notes: list[str] = []
+
+    def fit(self, field: str, value: str, limit: int) -> str:
+        if len(value) <= limit:
+            return value
+        self.full[field] = value
+        self.notes.append(f"{field} is {len(value)} characters, cut to MLflow's limit of {limit}")
+        return value[:limit]
+
+    def fit_all(self, prefix: str, values: dict[str, str], limit: int) -> dict[str, str]:
+        return {key: self.fit(f"{prefix}.{key}", value, limit) for key, value in values.items()}
 
 
 def reference(version: resources_pb2.ModelVersion) -> dict[str, Any]:
@@ -95,7 +144,9 @@ def mlflow_stage(version: resources_pb2.ModelVersion) -> str:
     return "None"
 
 
-def registered_model_document(model: resources_pb2.Model, versions: list[dict[str, Any]]) -> dict[str, Any]:
+def registered_model_document(model: resources_pb2.Model, versions: list[dict[str, Any]],
+                              cut: Cuts | None = None) -> dict[str, Any]:  # fmt: skip
+    cut = cut or Cuts()
     model_id = names.parse_ref(model.name).model
     numbers = {str(v["version"]) for v in versions}
     aliases = [{"alias": alias, "version": _number(target)} for alias, target in sorted(model.aliases.items())
@@ -104,8 +155,11 @@ def registered_model_document(model: resources_pb2.Model, versions: list[dict[st
         "name": model_id,
         "creation_timestamp": _ms(model.create_time),
         "last_updated_timestamp": _ms(model.update_time),
-        "description": model.description,
-        "tags": [{"key": k, "value": v} for k, v in sorted(model.tags.items())],
+        "description": cut.fit("description", model.description, DESCRIPTION_MAX),
+        "tags": [
+            {"key": k, "value": v}
+            for k, v in sorted(cut.fit_all("tags", dict(model.tags), REGISTRY_TAG_VALUE_MAX).items())
+        ],
         "aliases": aliases,
         "versions": versions,
     }
@@ -114,7 +168,9 @@ def registered_model_document(model: resources_pb2.Model, versions: list[dict[st
     return document
 
 
-def version_document(model: resources_pb2.Model, version: resources_pb2.ModelVersion, run_id: str) -> dict[str, Any]:
+def version_document(model: resources_pb2.Model, version: resources_pb2.ModelVersion, run_id: str,
+                     cut: Cuts | None = None) -> dict[str, Any]:  # fmt: skip
+    cut = cut or Cuts()
     artifact_uri = f"{ARTIFACT_ROOT}/{run_id}/artifacts"
     tags = dict(sorted(version.tags.items()))
     own = {
@@ -125,13 +181,14 @@ def version_document(model: resources_pb2.Model, version: resources_pb2.ModelVer
         "parents": json.dumps(lineage(version)["parents"]) if version.parents else "",
     }
     tags.update({f"{OWN}{k}": v for k, v in own.items() if v})
+    tags = cut.fit_all("version_tags", tags, REGISTRY_TAG_VALUE_MAX)
     return {
         "name": names.parse_ref(model.name).model,
         "version": str(version.number),
         "creation_timestamp": _ms(version.create_time),
         "last_updated_timestamp": _ms(version.update_time),
         "current_stage": mlflow_stage(version),
-        "description": version.description,
+        "description": cut.fit("version_description", version.description, DESCRIPTION_MAX),
         "user_id": version.created_by,
         "source": f"{artifact_uri}/model",
         "run_id": run_id,
@@ -151,8 +208,9 @@ def experiment_name(model: resources_pb2.Model) -> str:
 
 
 def run_document(
-    version: resources_pb2.ModelVersion, run_id: str, series: list[resources_pb2.Metric]
+    version: resources_pb2.ModelVersion, run_id: str, series: list[resources_pb2.Metric], cut: Cuts | None = None
 ) -> dict[str, Any]:
+    cut = cut or Cuts()
     created = _ms(version.create_time)
     metrics: dict[str, list[dict[str, Any]]] = {}
     for metric in series:
@@ -161,6 +219,11 @@ def run_document(
                                             "timestamp": _ms(metric.time) if metric.HasField("time") else created,
                                             "step": metric.step if metric.HasField("step") else 0})  # fmt: skip
     tags = {"mlflow.runName": names.short_version(version.name), f"{OWN}version": version.name}
+    # MLflow has no split: a metric with one is logged as `split/key`, and this tag says which
+    # keys are such, so that studbook's importer gives them their split back.
+    splits = {f"{m.split}/{m.key}": [m.split, m.key] for m in series if m.split}
+    if splits:
+        tags[f"{OWN}metric_splits"] = json.dumps(splits, sort_keys=True, separators=(",", ":"))
     if version.created_by:
         tags["mlflow.user"] = version.created_by
     commit = version.training.code_commit or version.run.code_commit
@@ -178,9 +241,9 @@ def run_document(
         "info": {"run_uuid": run_id, "run_id": run_id, "experiment_id": EXPERIMENT_ID, "user_id": version.created_by,
                  "status": "FINISHED", "start_time": created, "end_time": created, "lifecycle_stage": "active",
                  "artifact_uri": f"{ARTIFACT_ROOT}/{run_id}/artifacts", "run_name": names.short_version(version.name)},
-        "params": dict(sorted(version.params.items())),
+        "params": cut.fit_all("params", dict(sorted(version.params.items())), PARAM_VALUE_MAX),
         "metrics": metrics,
-        "tags": tags,
+        "tags": cut.fit_all("run_tags", tags, RUN_TAG_VALUE_MAX),
         "inputs": {"dataset_inputs": [_dataset_input(d) for d in version.datasets]},
     }  # fmt: skip
 

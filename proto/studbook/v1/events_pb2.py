@@ -30,7 +30,7 @@ from studbook.v1 import resources_pb2 as studbook_dot_v1_dot_resources__pb2
 from studbook.v1 import stages_pb2 as studbook_dot_v1_dot_stages__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18studbook/v1/events.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18studbook/v1/access.proto\x1a\x17studbook/v1/hooks.proto\x1a\x1cstudbook/v1/production.proto\x1a\x1bstudbook/v1/resources.proto\x1a\x18studbook/v1/stages.proto\"Y\n\x0cWatchRequest\x12\x16\n\x0estart_revision\x18\x01 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12!\n\x19\x62ookmark_interval_seconds\x18\x03 \x01(\x05\"\xa2\x04\n\x05\x45vent\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x1f\n\x04role\x18\x07 \x01(\x0e\x32\x11.studbook.v1.Role\x12,\n\x0emodel_snapshot\x18\n \x01(\x0b\x32\x12.studbook.v1.ModelH\x00\x12,\n\x07version\x18\x0b \x01(\x0b\x32\x19.studbook.v1.ModelVersionH\x00\x12+\n\tpromotion\x18\x0c \x01(\x0b\x32\x16.studbook.v1.PromotionH\x00\x12#\n\x05token\x18\r \x01(\x0b\x32\x12.studbook.v1.TokenH\x00\x12+\n\x06\x64\x65nial\x18\x0e \x01(\x0b\x32\x19.studbook.v1.AccessDenialH\x00\x12!\n\x04hook\x18\x0f \x01(\x0b\x32\x11.studbook.v1.HookH\x00\x12\x42\n\x12production_metrics\x18\x10 \x01(\x0b\x32$.studbook.v1.ProductionMetricsLoggedH\x00\x12\x32\n\rinputs_logged\x18\x11 \x01(\x0b\x32\x19.studbook.v1.InputsLoggedH\x00\x42\t\n\x07payload\"P\n\rWatchResponse\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.studbook.v1.EventH\x00\x12\x12\n\x08\x62ookmark\x18\x02 \x01(\x03H\x00\x42\x06\n\x04kind2P\n\x0c\x45ventService\x12@\n\x05Watch\x12\x19.studbook.v1.WatchRequest\x1a\x1a.studbook.v1.WatchResponse0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18studbook/v1/events.proto\x12\x0bstudbook.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18studbook/v1/access.proto\x1a\x17studbook/v1/hooks.proto\x1a\x1cstudbook/v1/production.proto\x1a\x1bstudbook/v1/resources.proto\x1a\x18studbook/v1/stages.proto\"Y\n\x0cWatchRequest\x12\x16\n\x0estart_revision\x18\x01 \x01(\x03\x12\x0e\n\x06\x66ilter\x18\x02 \x01(\t\x12!\n\x19\x62ookmark_interval_seconds\x18\x03 \x01(\x05\"\x84\x05\n\x05\x45vent\x12\x10\n\x08revision\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\r\n\x05model\x18\x05 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x06 \x01(\t\x12\x1f\n\x04role\x18\x07 \x01(\x0e\x32\x11.studbook.v1.Role\x12,\n\x0emodel_snapshot\x18\n \x01(\x0b\x32\x12.studbook.v1.ModelH\x00\x12,\n\x07version\x18\x0b \x01(\x0b\x32\x19.studbook.v1.ModelVersionH\x00\x12+\n\tpromotion\x18\x0c \x01(\x0b\x32\x16.studbook.v1.PromotionH\x00\x12#\n\x05token\x18\r \x01(\x0b\x32\x12.studbook.v1.TokenH\x00\x12+\n\x06\x64\x65nial\x18\x0e \x01(\x0b\x32\x19.studbook.v1.AccessDenialH\x00\x12!\n\x04hook\x18\x0f \x01(\x0b\x32\x11.studbook.v1.HookH\x00\x12\x42\n\x12production_metrics\x18\x10 \x01(\x0b\x32$.studbook.v1.ProductionMetricsLoggedH\x00\x12\x32\n\rinputs_logged\x18\x11 \x01(\x0b\x32\x19.studbook.v1.InputsLoggedH\x00\x12,\n\x07renamed\x18\x12 \x01(\x0b\x32\x19.studbook.v1.ModelRenamedH\x00\x12\x32\n\rmonitor_state\x18\x14 \x01(\x0b\x32\x19.studbook.v1.MonitorStateH\x00\x42\t\n\x07payload\"X\n\x0cModelRenamed\x12\x15\n\rprevious_name\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.studbook.v1.Model\x12\x0e\n\x06reason\x18\x03 \x01(\t\"P\n\rWatchResponse\x12#\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x12.studbook.v1.EventH\x00\x12\x12\n\x08\x62ookmark\x18\x02 \x01(\x03H\x00\x42\x06\n\x04kind2P\n\x0c\x45ventService\x12@\n\x05Watch\x12\x19.studbook.v1.WatchRequest\x1a\x1a.studbook.v1.WatchResponse0\x01\x42\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,9 +41,11 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHREQUEST']._serialized_start=210
   _globals['_WATCHREQUEST']._serialized_end=299
   _globals['_EVENT']._serialized_start=302
-  _globals['_EVENT']._serialized_end=848
-  _globals['_WATCHRESPONSE']._serialized_start=850
-  _globals['_WATCHRESPONSE']._serialized_end=930
-  _globals['_EVENTSERVICE']._serialized_start=932
-  _globals['_EVENTSERVICE']._serialized_end=1012
+  _globals['_EVENT']._serialized_end=946
+  _globals['_MODELRENAMED']._serialized_start=948
+  _globals['_MODELRENAMED']._serialized_end=1036
+  _globals['_WATCHRESPONSE']._serialized_start=1038
+  _globals['_WATCHRESPONSE']._serialized_end=1118
+  _globals['_EVENTSERVICE']._serialized_start=1120
+  _globals['_EVENTSERVICE']._serialized_end=1200
 # @@protoc_insertion_point(module_scope)

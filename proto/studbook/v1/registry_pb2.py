@@ -29,7 +29,7 @@ from studbook.v1 import resources_pb2 as studbook_dot_v1_dot_resources__pb2
 from studbook.v1 import production_pb2 as studbook_dot_v1_dot_production__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1astudbook/v1/registry.proto\x12\x0bstudbook.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bstudbook/v1/resources.proto\x1a\x1cstudbook/v1/production.proto\"\x95\x01\n\x12\x43reateModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.studbook.v1.Model\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x36\n\x12source_create_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"s\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x15\n\rshow_archived\x18\x05 \x01(\x08\"e\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.studbook.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"h\n\x12UpdateModelRequest\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.studbook.v1.Model\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"1\n\x13\x41rchiveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"1\n\x13RestoreModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"?\n\x12\x44\x65leteModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"/\n\x13\x44\x65leteModelResponse\x12\x18\n\x10\x64\x65leted_versions\x18\x01 \x01(\x03\"\x8a\x03\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0bsource_path\x18\x02 \x01(\t\x12*\n\x07version\x18\x03 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06semver\x18\x05 \x01(\t\x12\x0e\n\x06number\x18\x06 \x01(\x03\x12\x15\n\rkeep_in_place\x18\x07 \x01(\x08\x12\x31\n\x0euploaded_files\x18\x08 \x03(\x0b\x32\x19.studbook.v1.ArtifactFile\x12\x14\n\x0c\x61llow_unsafe\x18\t \x01(\x08\x12\x10\n\x08\x64vc_file\x18\n \x01(\x0c\x12\x36\n\x12source_create_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\x14reference_statistics\x18\x0c \x03(\x0b\x32\x1e.studbook.v1.FeatureStatistics\"[\n\x1cRegisterModelVersionResponse\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Z\n\x1cRegisterModelVersionsRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.studbook.v1.RegisterModelVersionRequest\"Y\n\x1dRegisterModelVersionsResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.studbook.v1.RegisterModelVersionResult\"\x8c\x01\n\x1aRegisterModelVersionResult\x12?\n\nregistered\x18\x01 \x01(\x0b\x32).studbook.v1.RegisterModelVersionResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"&\n\x16GetModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xae\x01\n\x18ListModelVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\x12\x15\n\rshow_archived\x18\x06 \x01(\x08\x12\x14\n\x0csummary_only\x18\x07 \x01(\x08\x12\x0c\n\x04skip\x18\x08 \x01(\x05\"u\n\x19ListModelVersionsResponse\x12+\n\x08versions\x18\x01 \x03(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"x\n\x19UpdateModelVersionRequest\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"8\n\x1a\x41rchiveModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x11LogMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x07metrics\x18\x02 \x03(\x0b\x32\x13.studbook.v1.Metric\"$\n\x12LogMetricsResponse\x12\x0e\n\x06logged\x18\x01 \x01(\x03\">\n\x12ListMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05split\x18\x03 \x01(\t\";\n\x13ListMetricsResponse\x12$\n\x07metrics\x18\x01 \x03(\x0b\x32\x13.studbook.v1.Metric\"8\n\x18\x44iffModelVersionsRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"a\n\x0bValueChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x0c\n\x04\x62\x61se\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"\xfd\x01\n\x0cMetricChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05split\x18\x02 \x01(\t\x12\'\n\x06\x63hange\x18\x03 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x11\n\x04\x62\x61se\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05\x64\x65lta\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x1b\n\x0erelative_delta\x18\x07 \x01(\x01H\x03\x88\x01\x01\x12\x13\n\x06\x62\x65tter\x18\x08 \x01(\x08H\x04\x88\x01\x01\x42\x07\n\x05_baseB\t\n\x07_targetB\x08\n\x06_deltaB\x11\n\x0f_relative_deltaB\t\n\x07_better\"\xaa\x01\n\nFileChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x13\n\x0b\x62\x61se_sha256\x18\x03 \x01(\t\x12\x15\n\rtarget_sha256\x18\x04 \x01(\t\x12\x11\n\tbase_size\x18\x05 \x01(\x03\x12\x13\n\x0btarget_size\x18\x06 \x01(\x03\x12\x11\n\tbase_path\x18\x07 \x01(\t\"=\n\x16SignatureCompatibility\x12\x12\n\ncompatible\x18\x01 \x01(\x08\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"\xf1\x03\n\x0bVersionDiff\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12(\n\x06params\x18\x03 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07metrics\x18\x04 \x03(\x0b\x32\x19.studbook.v1.MetricChange\x12&\n\x04tags\x18\x05 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12-\n\x0b\x65nvironment\x18\x06 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12\x36\n\tsignature\x18\x07 \x01(\x0b\x32#.studbook.v1.SignatureCompatibility\x12&\n\x05\x66iles\x18\x08 \x03(\x0b\x32\x17.studbook.v1.FileChange\x12\x17\n\x0fmodel_card_diff\x18\t \x01(\t\x12\x13\n\x0b\x62\x61se_semver\x18\n \x01(\t\x12\x15\n\rtarget_semver\x18\x0b \x01(\t\x12\x1c\n\x14model_card_truncated\x18\x0c \x01(\x08\x12(\n\x06\x66ormat\x18\r \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07tensors\x18\x0e \x03(\x0b\x32\x19.studbook.v1.TensorChange\"\x99\x01\n\x0cTensorChange\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x12\n\nbase_dtype\x18\x03 \x01(\t\x12\x14\n\x0ctarget_dtype\x18\x04 \x01(\t\x12\x12\n\nbase_shape\x18\x05 \x03(\x03\x12\x14\n\x0ctarget_shape\x18\x06 \x03(\x03*\x8d\x01\n\nChangeType\x12\x1b\n\x17\x43HANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_TYPE_ADDED\x10\x01\x12\x17\n\x13\x43HANGE_TYPE_REMOVED\x10\x02\x12\x17\n\x13\x43HANGE_TYPE_CHANGED\x10\x03\x12\x19\n\x15\x43HANGE_TYPE_UNCHANGED\x10\x04\x32\x81\x04\n\x0cModelService\x12\x42\n\x0b\x43reateModel\x12\x1f.studbook.v1.CreateModelRequest\x1a\x12.studbook.v1.Model\x12<\n\x08GetModel\x12\x1c.studbook.v1.GetModelRequest\x1a\x12.studbook.v1.Model\x12M\n\nListModels\x12\x1e.studbook.v1.ListModelsRequest\x1a\x1f.studbook.v1.ListModelsResponse\x12\x42\n\x0bUpdateModel\x12\x1f.studbook.v1.UpdateModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0c\x41rchiveModel\x12 .studbook.v1.ArchiveModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0cRestoreModel\x12 .studbook.v1.RestoreModelRequest\x1a\x12.studbook.v1.Model\x12P\n\x0b\x44\x65leteModel\x12\x1f.studbook.v1.DeleteModelRequest\x1a .studbook.v1.DeleteModelResponse2\xcf\x06\n\x0eVersionService\x12k\n\x14RegisterModelVersion\x12(.studbook.v1.RegisterModelVersionRequest\x1a).studbook.v1.RegisterModelVersionResponse\x12n\n\x15RegisterModelVersions\x12).studbook.v1.RegisterModelVersionsRequest\x1a*.studbook.v1.RegisterModelVersionsResponse\x12Q\n\x0fGetModelVersion\x12#.studbook.v1.GetModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12\x62\n\x11ListModelVersions\x12%.studbook.v1.ListModelVersionsRequest\x1a&.studbook.v1.ListModelVersionsResponse\x12W\n\x12UpdateModelVersion\x12&.studbook.v1.UpdateModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12Y\n\x13\x41rchiveModelVersion\x12\'.studbook.v1.ArchiveModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12M\n\nLogMetrics\x12\x1e.studbook.v1.LogMetricsRequest\x1a\x1f.studbook.v1.LogMetricsResponse\x12P\n\x0bListMetrics\x12\x1f.studbook.v1.ListMetricsRequest\x1a .studbook.v1.ListMetricsResponse\x12T\n\x11\x44iffModelVersions\x12%.studbook.v1.DiffModelVersionsRequest\x1a\x18.studbook.v1.VersionDiffB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1astudbook/v1/registry.proto\x12\x0bstudbook.v1\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\x1a\x1bstudbook/v1/resources.proto\x1a\x1cstudbook/v1/production.proto\"\x95\x01\n\x12\x43reateModelRequest\x12\x10\n\x08model_id\x18\x01 \x01(\t\x12!\n\x05model\x18\x02 \x01(\x0b\x32\x12.studbook.v1.Model\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x36\n\x12source_create_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x1f\n\x0fGetModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"s\n\x11ListModelsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\x12\x15\n\rshow_archived\x18\x05 \x01(\x08\"e\n\x12ListModelsResponse\x12\"\n\x06models\x18\x01 \x03(\x0b\x32\x12.studbook.v1.Model\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"h\n\x12UpdateModelRequest\x12!\n\x05model\x18\x01 \x01(\x0b\x32\x12.studbook.v1.Model\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"1\n\x13\x41rchiveModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"1\n\x13RestoreModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"?\n\x12\x44\x65leteModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66orce\x18\x02 \x01(\x08\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"_\n\x12RenameModelRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x14\n\x0cnew_model_id\x18\x02 \x01(\t\x12\x15\n\rexpected_etag\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"/\n\x13\x44\x65leteModelResponse\x12\x18\n\x10\x64\x65leted_versions\x18\x01 \x01(\x03\"\x8a\x03\n\x1bRegisterModelVersionRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x13\n\x0bsource_path\x18\x02 \x01(\t\x12*\n\x07version\x18\x03 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x12\n\nrequest_id\x18\x04 \x01(\t\x12\x0e\n\x06semver\x18\x05 \x01(\t\x12\x0e\n\x06number\x18\x06 \x01(\x03\x12\x15\n\rkeep_in_place\x18\x07 \x01(\x08\x12\x31\n\x0euploaded_files\x18\x08 \x03(\x0b\x32\x19.studbook.v1.ArtifactFile\x12\x14\n\x0c\x61llow_unsafe\x18\t \x01(\x08\x12\x10\n\x08\x64vc_file\x18\n \x01(\x0c\x12\x36\n\x12source_create_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\x14reference_statistics\x18\x0c \x03(\x0b\x32\x1e.studbook.v1.FeatureStatistics\"[\n\x1cRegisterModelVersionResponse\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"Z\n\x1cRegisterModelVersionsRequest\x12:\n\x08requests\x18\x01 \x03(\x0b\x32(.studbook.v1.RegisterModelVersionRequest\"Y\n\x1dRegisterModelVersionsResponse\x12\x38\n\x07results\x18\x01 \x03(\x0b\x32\'.studbook.v1.RegisterModelVersionResult\"\x8c\x01\n\x1aRegisterModelVersionResult\x12?\n\nregistered\x18\x01 \x01(\x0b\x32).studbook.v1.RegisterModelVersionResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"&\n\x16GetModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xae\x01\n\x18ListModelVersionsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\x12\x10\n\x08order_by\x18\x05 \x01(\t\x12\x15\n\rshow_archived\x18\x06 \x01(\x08\x12\x14\n\x0csummary_only\x18\x07 \x01(\x08\x12\x0c\n\x04skip\x18\x08 \x01(\x05\"u\n\x19ListModelVersionsResponse\x12+\n\x08versions\x18\x01 \x03(\x0b\x32\x19.studbook.v1.ModelVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x03\"x\n\x19UpdateModelVersionRequest\x12*\n\x07version\x18\x01 \x01(\x0b\x32\x19.studbook.v1.ModelVersion\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"8\n\x1a\x41rchiveModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"8\n\x1aRestoreModelVersionRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"G\n\x11LogMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12$\n\x07metrics\x18\x02 \x03(\x0b\x32\x13.studbook.v1.Metric\"$\n\x12LogMetricsResponse\x12\x0e\n\x06logged\x18\x01 \x01(\x03\">\n\x12ListMetricsRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05split\x18\x03 \x01(\t\";\n\x13ListMetricsResponse\x12$\n\x07metrics\x18\x01 \x03(\x0b\x32\x13.studbook.v1.Metric\"8\n\x18\x44iffModelVersionsRequest\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\"a\n\x0bValueChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x0c\n\x04\x62\x61se\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\"\xfd\x01\n\x0cMetricChange\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05split\x18\x02 \x01(\t\x12\'\n\x06\x63hange\x18\x03 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x11\n\x04\x62\x61se\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x13\n\x06target\x18\x05 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05\x64\x65lta\x18\x06 \x01(\x01H\x02\x88\x01\x01\x12\x1b\n\x0erelative_delta\x18\x07 \x01(\x01H\x03\x88\x01\x01\x12\x13\n\x06\x62\x65tter\x18\x08 \x01(\x08H\x04\x88\x01\x01\x42\x07\n\x05_baseB\t\n\x07_targetB\x08\n\x06_deltaB\x11\n\x0f_relative_deltaB\t\n\x07_better\"\xaa\x01\n\nFileChange\x12\x0c\n\x04path\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x13\n\x0b\x62\x61se_sha256\x18\x03 \x01(\t\x12\x15\n\rtarget_sha256\x18\x04 \x01(\t\x12\x11\n\tbase_size\x18\x05 \x01(\x03\x12\x13\n\x0btarget_size\x18\x06 \x01(\x03\x12\x11\n\tbase_path\x18\x07 \x01(\t\"=\n\x16SignatureCompatibility\x12\x12\n\ncompatible\x18\x01 \x01(\x08\x12\x0f\n\x07reasons\x18\x02 \x03(\t\"\xf1\x03\n\x0bVersionDiff\x12\x0c\n\x04\x62\x61se\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12(\n\x06params\x18\x03 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07metrics\x18\x04 \x03(\x0b\x32\x19.studbook.v1.MetricChange\x12&\n\x04tags\x18\x05 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12-\n\x0b\x65nvironment\x18\x06 \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12\x36\n\tsignature\x18\x07 \x01(\x0b\x32#.studbook.v1.SignatureCompatibility\x12&\n\x05\x66iles\x18\x08 \x03(\x0b\x32\x17.studbook.v1.FileChange\x12\x17\n\x0fmodel_card_diff\x18\t \x01(\t\x12\x13\n\x0b\x62\x61se_semver\x18\n \x01(\t\x12\x15\n\rtarget_semver\x18\x0b \x01(\t\x12\x1c\n\x14model_card_truncated\x18\x0c \x01(\x08\x12(\n\x06\x66ormat\x18\r \x03(\x0b\x32\x18.studbook.v1.ValueChange\x12*\n\x07tensors\x18\x0e \x03(\x0b\x32\x19.studbook.v1.TensorChange\"\x99\x01\n\x0cTensorChange\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\'\n\x06\x63hange\x18\x02 \x01(\x0e\x32\x17.studbook.v1.ChangeType\x12\x12\n\nbase_dtype\x18\x03 \x01(\t\x12\x14\n\x0ctarget_dtype\x18\x04 \x01(\t\x12\x12\n\nbase_shape\x18\x05 \x03(\x03\x12\x14\n\x0ctarget_shape\x18\x06 \x03(\x03*\x8d\x01\n\nChangeType\x12\x1b\n\x17\x43HANGE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43HANGE_TYPE_ADDED\x10\x01\x12\x17\n\x13\x43HANGE_TYPE_REMOVED\x10\x02\x12\x17\n\x13\x43HANGE_TYPE_CHANGED\x10\x03\x12\x19\n\x15\x43HANGE_TYPE_UNCHANGED\x10\x04\x32\xc5\x04\n\x0cModelService\x12\x42\n\x0b\x43reateModel\x12\x1f.studbook.v1.CreateModelRequest\x1a\x12.studbook.v1.Model\x12<\n\x08GetModel\x12\x1c.studbook.v1.GetModelRequest\x1a\x12.studbook.v1.Model\x12M\n\nListModels\x12\x1e.studbook.v1.ListModelsRequest\x1a\x1f.studbook.v1.ListModelsResponse\x12\x42\n\x0bUpdateModel\x12\x1f.studbook.v1.UpdateModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0c\x41rchiveModel\x12 .studbook.v1.ArchiveModelRequest\x1a\x12.studbook.v1.Model\x12\x44\n\x0cRestoreModel\x12 .studbook.v1.RestoreModelRequest\x1a\x12.studbook.v1.Model\x12P\n\x0b\x44\x65leteModel\x12\x1f.studbook.v1.DeleteModelRequest\x1a .studbook.v1.DeleteModelResponse\x12\x42\n\x0bRenameModel\x12\x1f.studbook.v1.RenameModelRequest\x1a\x12.studbook.v1.Model2\xaa\x07\n\x0eVersionService\x12k\n\x14RegisterModelVersion\x12(.studbook.v1.RegisterModelVersionRequest\x1a).studbook.v1.RegisterModelVersionResponse\x12n\n\x15RegisterModelVersions\x12).studbook.v1.RegisterModelVersionsRequest\x1a*.studbook.v1.RegisterModelVersionsResponse\x12Q\n\x0fGetModelVersion\x12#.studbook.v1.GetModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12\x62\n\x11ListModelVersions\x12%.studbook.v1.ListModelVersionsRequest\x1a&.studbook.v1.ListModelVersionsResponse\x12W\n\x12UpdateModelVersion\x12&.studbook.v1.UpdateModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12Y\n\x13\x41rchiveModelVersion\x12\'.studbook.v1.ArchiveModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12Y\n\x13RestoreModelVersion\x12\'.studbook.v1.RestoreModelVersionRequest\x1a\x19.studbook.v1.ModelVersion\x12M\n\nLogMetrics\x12\x1e.studbook.v1.LogMetricsRequest\x1a\x1f.studbook.v1.LogMetricsResponse\x12P\n\x0bListMetrics\x12\x1f.studbook.v1.ListMetricsRequest\x1a .studbook.v1.ListMetricsResponse\x12T\n\x11\x44iffModelVersions\x12%.studbook.v1.DiffModelVersionsRequest\x1a\x18.studbook.v1.VersionDiffB\x1cZ\x1astudbook/api/v1;studbookv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'studbook.v1.registry_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'Z\032studbook/api/v1;studbookv1'
-  _globals['_CHANGETYPE']._serialized_start=3795
-  _globals['_CHANGETYPE']._serialized_end=3936
+  _globals['_CHANGETYPE']._serialized_start=3950
+  _globals['_CHANGETYPE']._serialized_end=4091
   _globals['_CREATEMODELREQUEST']._serialized_start=195
   _globals['_CREATEMODELREQUEST']._serialized_end=344
   _globals['_GETMODELREQUEST']._serialized_start=346
@@ -55,52 +55,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESTOREMODELREQUEST']._serialized_end=805
   _globals['_DELETEMODELREQUEST']._serialized_start=807
   _globals['_DELETEMODELREQUEST']._serialized_end=870
-  _globals['_DELETEMODELRESPONSE']._serialized_start=872
-  _globals['_DELETEMODELRESPONSE']._serialized_end=919
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=922
-  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=1316
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=1318
-  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=1409
-  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_start=1411
-  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_end=1501
-  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_start=1503
-  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_end=1592
-  _globals['_REGISTERMODELVERSIONRESULT']._serialized_start=1595
-  _globals['_REGISTERMODELVERSIONRESULT']._serialized_end=1735
-  _globals['_GETMODELVERSIONREQUEST']._serialized_start=1737
-  _globals['_GETMODELVERSIONREQUEST']._serialized_end=1775
-  _globals['_LISTMODELVERSIONSREQUEST']._serialized_start=1778
-  _globals['_LISTMODELVERSIONSREQUEST']._serialized_end=1952
-  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_start=1954
-  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_end=2071
-  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_start=2073
-  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_end=2193
-  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_start=2195
-  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_end=2251
-  _globals['_LOGMETRICSREQUEST']._serialized_start=2253
-  _globals['_LOGMETRICSREQUEST']._serialized_end=2324
-  _globals['_LOGMETRICSRESPONSE']._serialized_start=2326
-  _globals['_LOGMETRICSRESPONSE']._serialized_end=2362
-  _globals['_LISTMETRICSREQUEST']._serialized_start=2364
-  _globals['_LISTMETRICSREQUEST']._serialized_end=2426
-  _globals['_LISTMETRICSRESPONSE']._serialized_start=2428
-  _globals['_LISTMETRICSRESPONSE']._serialized_end=2487
-  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_start=2489
-  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_end=2545
-  _globals['_VALUECHANGE']._serialized_start=2547
-  _globals['_VALUECHANGE']._serialized_end=2644
-  _globals['_METRICCHANGE']._serialized_start=2647
-  _globals['_METRICCHANGE']._serialized_end=2900
-  _globals['_FILECHANGE']._serialized_start=2903
-  _globals['_FILECHANGE']._serialized_end=3073
-  _globals['_SIGNATURECOMPATIBILITY']._serialized_start=3075
-  _globals['_SIGNATURECOMPATIBILITY']._serialized_end=3136
-  _globals['_VERSIONDIFF']._serialized_start=3139
-  _globals['_VERSIONDIFF']._serialized_end=3636
-  _globals['_TENSORCHANGE']._serialized_start=3639
-  _globals['_TENSORCHANGE']._serialized_end=3792
-  _globals['_MODELSERVICE']._serialized_start=3939
-  _globals['_MODELSERVICE']._serialized_end=4452
-  _globals['_VERSIONSERVICE']._serialized_start=4455
-  _globals['_VERSIONSERVICE']._serialized_end=5302
+  _globals['_RENAMEMODELREQUEST']._serialized_start=872
+  _globals['_RENAMEMODELREQUEST']._serialized_end=967
+  _globals['_DELETEMODELRESPONSE']._serialized_start=969
+  _globals['_DELETEMODELRESPONSE']._serialized_end=1016
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_start=1019
+  _globals['_REGISTERMODELVERSIONREQUEST']._serialized_end=1413
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_start=1415
+  _globals['_REGISTERMODELVERSIONRESPONSE']._serialized_end=1506
+  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_start=1508
+  _globals['_REGISTERMODELVERSIONSREQUEST']._serialized_end=1598
+  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_start=1600
+  _globals['_REGISTERMODELVERSIONSRESPONSE']._serialized_end=1689
+  _globals['_REGISTERMODELVERSIONRESULT']._serialized_start=1692
+  _globals['_REGISTERMODELVERSIONRESULT']._serialized_end=1832
+  _globals['_GETMODELVERSIONREQUEST']._serialized_start=1834
+  _globals['_GETMODELVERSIONREQUEST']._serialized_end=1872
+  _globals['_LISTMODELVERSIONSREQUEST']._serialized_start=1875
+  _globals['_LISTMODELVERSIONSREQUEST']._serialized_end=2049
+  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_start=2051
+  _globals['_LISTMODELVERSIONSRESPONSE']._serialized_end=2168
+  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_start=2170
+  _globals['_UPDATEMODELVERSIONREQUEST']._serialized_end=2290
+  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_start=2292
+  _globals['_ARCHIVEMODELVERSIONREQUEST']._serialized_end=2348
+  _globals['_RESTOREMODELVERSIONREQUEST']._serialized_start=2350
+  _globals['_RESTOREMODELVERSIONREQUEST']._serialized_end=2406
+  _globals['_LOGMETRICSREQUEST']._serialized_start=2408
+  _globals['_LOGMETRICSREQUEST']._serialized_end=2479
+  _globals['_LOGMETRICSRESPONSE']._serialized_start=2481
+  _globals['_LOGMETRICSRESPONSE']._serialized_end=2517
+  _globals['_LISTMETRICSREQUEST']._serialized_start=2519
+  _globals['_LISTMETRICSREQUEST']._serialized_end=2581
+  _globals['_LISTMETRICSRESPONSE']._serialized_start=2583
+  _globals['_LISTMETRICSRESPONSE']._serialized_end=2642
+  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_start=2644
+  _globals['_DIFFMODELVERSIONSREQUEST']._serialized_end=2700
+  _globals['_VALUECHANGE']._serialized_start=2702
+  _globals['_VALUECHANGE']._serialized_end=2799
+  _globals['_METRICCHANGE']._serialized_start=2802
+  _globals['_METRICCHANGE']._serialized_end=3055
+  _globals['_FILECHANGE']._serialized_start=3058
+  _globals['_FILECHANGE']._serialized_end=3228
+  _globals['_SIGNATURECOMPATIBILITY']._serialized_start=3230
+  _globals['_SIGNATURECOMPATIBILITY']._serialized_end=3291
+  _globals['_VERSIONDIFF']._serialized_start=3294
+  _globals['_VERSIONDIFF']._serialized_end=3791
+  _globals['_TENSORCHANGE']._serialized_start=3794
+  _globals['_TENSORCHANGE']._serialized_end=3947
+  _globals['_MODELSERVICE']._serialized_start=4094
+  _globals['_MODELSERVICE']._serialized_end=4675
+  _globals['_VERSIONSERVICE']._serialized_start=4678
+  _globals['_VERSIONSERVICE']._serialized_end=5616
 # @@protoc_insertion_point(module_scope)

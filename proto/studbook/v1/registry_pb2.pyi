@@ -103,6 +103,18 @@ class DeleteModelRequest(_message.Message):
     etag: str
     def __init__(self, name: _Optional[str] = ..., force: _Optional[bool] = ..., etag: _Optional[str] = ...) -> None: ...
 
+class RenameModelRequest(_message.Message):
+    __slots__ = ("name", "new_model_id", "expected_etag", "reason")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NEW_MODEL_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_ETAG_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    new_model_id: str
+    expected_etag: str
+    reason: str
+    def __init__(self, name: _Optional[str] = ..., new_model_id: _Optional[str] = ..., expected_etag: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class DeleteModelResponse(_message.Message):
     __slots__ = ("deleted_versions",)
     DELETED_VERSIONS_FIELD_NUMBER: _ClassVar[int]
@@ -210,6 +222,14 @@ class UpdateModelVersionRequest(_message.Message):
     def __init__(self, version: _Optional[_Union[_resources_pb2.ModelVersion, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
 
 class ArchiveModelVersionRequest(_message.Message):
+    __slots__ = ("name", "etag")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    etag: str
+    def __init__(self, name: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class RestoreModelVersionRequest(_message.Message):
     __slots__ = ("name", "etag")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ETAG_FIELD_NUMBER: _ClassVar[int]

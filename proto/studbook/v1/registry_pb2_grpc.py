@@ -71,6 +71,11 @@ class ModelServiceStub:
                 request_serializer=studbook_dot_v1_dot_registry__pb2.DeleteModelRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_registry__pb2.DeleteModelResponse.FromString,
                 _registered_method=True)
+        self.RenameModel = channel.unary_unary(
+                '/studbook.v1.ModelService/RenameModel',
+                request_serializer=studbook_dot_v1_dot_registry__pb2.RenameModelRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_resources__pb2.Model.FromString,
+                _registered_method=True)
 
 
 class ModelServiceServicer:
@@ -129,6 +134,19 @@ class ModelServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenameModel(self, request, context):
+        """Renames a model with everything it holds: versions, metrics, stages, aliases, promotions,
+        lineage (both ends) and drop-in records follow it to `models/{new_model_id}`, in one
+        transaction. Needs the admin role: the policy entry (gates, retention) that applies is
+        chosen by name. Recorded as a `model.renamed` event whose subject is the old name and whose
+        model is the new one; events before it keep the name they were recorded under.
+        INVALID_ARGUMENT (INVALID_NAME, SAME_NAME), ALREADY_EXISTS (MODEL_EXISTS), ABORTED
+        (STALE_ETAG), FAILED_PRECONDITION (PROMOTION_PENDING, VERSION_REGISTERING).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ModelServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -166,6 +184,11 @@ def add_ModelServiceServicer_to_server(servicer, server):
                     servicer.DeleteModel,
                     request_deserializer=studbook_dot_v1_dot_registry__pb2.DeleteModelRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_registry__pb2.DeleteModelResponse.SerializeToString,
+            ),
+            'RenameModel': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameModel,
+                    request_deserializer=studbook_dot_v1_dot_registry__pb2.RenameModelRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_resources__pb2.Model.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -368,6 +391,33 @@ class ModelService:
             metadata,
             _registered_method=True)
 
+    @staticmethod
+    def RenameModel(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.ModelService/RenameModel',
+            studbook_dot_v1_dot_registry__pb2.RenameModelRequest.SerializeToString,
+            studbook_dot_v1_dot_resources__pb2.Model.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
 
 class VersionServiceStub:
     """Model versions: register, read, search, compare.
@@ -407,6 +457,11 @@ class VersionServiceStub:
         self.ArchiveModelVersion = channel.unary_unary(
                 '/studbook.v1.VersionService/ArchiveModelVersion',
                 request_serializer=studbook_dot_v1_dot_registry__pb2.ArchiveModelVersionRequest.SerializeToString,
+                response_deserializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
+                _registered_method=True)
+        self.RestoreModelVersion = channel.unary_unary(
+                '/studbook.v1.VersionService/RestoreModelVersion',
+                request_serializer=studbook_dot_v1_dot_registry__pb2.RestoreModelVersionRequest.SerializeToString,
                 response_deserializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
                 _registered_method=True)
         self.LogMetrics = channel.unary_unary(
@@ -479,6 +534,15 @@ class VersionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RestoreModelVersion(self, request, context):
+        """Restores an archived version (archived by hand, by retention before it is purged, or
+        deleted through the MLflow API): ready again, its status reason cleared. Refused
+        (VERSION_NOT_ARCHIVED) for a version that is not archived.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def LogMetrics(self, request, context):
         """Appends metric observations (scalar or per-step) to a version.
         """
@@ -531,6 +595,11 @@ def add_VersionServiceServicer_to_server(servicer, server):
             'ArchiveModelVersion': grpc.unary_unary_rpc_method_handler(
                     servicer.ArchiveModelVersion,
                     request_deserializer=studbook_dot_v1_dot_registry__pb2.ArchiveModelVersionRequest.FromString,
+                    response_serializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.SerializeToString,
+            ),
+            'RestoreModelVersion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestoreModelVersion,
+                    request_deserializer=studbook_dot_v1_dot_registry__pb2.RestoreModelVersionRequest.FromString,
                     response_serializer=studbook_dot_v1_dot_resources__pb2.ModelVersion.SerializeToString,
             ),
             'LogMetrics': grpc.unary_unary_rpc_method_handler(
@@ -711,6 +780,33 @@ class VersionService:
             target,
             '/studbook.v1.VersionService/ArchiveModelVersion',
             studbook_dot_v1_dot_registry__pb2.ArchiveModelVersionRequest.SerializeToString,
+            studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestoreModelVersion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/studbook.v1.VersionService/RestoreModelVersion',
+            studbook_dot_v1_dot_registry__pb2.RestoreModelVersionRequest.SerializeToString,
             studbook_dot_v1_dot_resources__pb2.ModelVersion.FromString,
             options,
             channel_credentials,

@@ -87,10 +87,10 @@ def models_and_versions() -> None:
     refused(lambda: client.create_registered_model(name), "RESOURCE_ALREADY_EXISTS")
     refused(lambda: client.get_registered_model(unique("absent")), "RESOURCE_DOES_NOT_EXIST")
     refused(lambda: client.get_model_version(name, "99"), "RESOURCE_DOES_NOT_EXIST")
-    refused(lambda: client.rename_registered_model(name, unique()), "BAD_REQUEST")
 
     client.delete_model_version(name, "1")
-    assert client.get_model_version(name, "1").current_stage == "Archived"
+    refused(lambda: client.get_model_version(name, "1"), "RESOURCE_DOES_NOT_EXIST")
+    assert [v.version for v in client.search_model_versions(f"name = '{name}'")] == ["5", "4", "3", "2"]
     client.delete_registered_model(name)
     refused(lambda: client.get_registered_model(name), "RESOURCE_DOES_NOT_EXIST")
 
@@ -111,6 +111,12 @@ def registered_model_search() -> None:
     rest = client.search_registered_models(filter_string=f"name LIKE '{prefix}%'", max_results=2,
                                            page_token=first.token)  # fmt: skip
     assert [m.name for m in rest] == [f"{prefix}-3"] and not rest.token
+    # SQL's LIKE and ILIKE: `_` is any one character, ILIKE takes any pattern on tags too.
+    found = client.search_registered_models(filter_string=f"name LIKE '{prefix}-_' AND tags.team ILIKE 'R_SK'")
+    assert [m.name for m in found] == [f"{prefix}-1", f"{prefix}-3"]
+    pages = client.search_registered_models(filter_string=f"name ILIKE '{prefix.upper()}%' AND tags.team ILIKE '_%'",
+                                            max_results=2)  # fmt: skip
+    assert len(pages) == 2 and pages.token
     refused(lambda: client.search_registered_models(filter_string="name = 'a' OR name = 'b'"),
             "INVALID_PARAMETER_VALUE")  # fmt: skip
 
@@ -130,6 +136,40 @@ def aliases() -> None:
     assert client.get_registered_model(name).aliases == {"champion": "2"}
     client.delete_registered_model_alias(name, "champion")
     refused(lambda: client.get_model_version_by_alias(name, "champion"), "RESOURCE_DOES_NOT_EXIST")
+
+
+@flow
+def rename() -> None:
+    client = MlflowClient()
+    name, new = unique(), unique()
+    client.create_registered_model(name, tags={"team": "risk"}, description="scores churn")
+    for n in (1, 2):
+        client.create_model_version(name, f"s3://bucket/{name}/{n}", tags={"n": str(n)})
+    client.set_registered_model_alias(name, "champion", "1")
+    client.transition_model_version_stage(name, "2", "Staging")
+    as_role("maintainer")
+    refused(lambda: client.rename_registered_model(name, new), "PERMISSION_DENIED")
+    as_role("admin")
+
+    client.rename_registered_model(name, new)  # MLflow's client returns nothing
+
+    refused(lambda: client.get_registered_model(name), "RESOURCE_DOES_NOT_EXIST")
+    model = client.get_registered_model(new)
+    assert model.name == new and model.description == "scores churn" and model.tags == {"team": "risk"}
+    assert model.aliases == {"champion": "1"}, model.aliases
+    by_alias = client.get_model_version_by_alias(new, "champion")
+    assert (by_alias.name, by_alias.version, by_alias.tags) == (new, "1", {"n": "1"})
+    found = client.search_model_versions(f"name = '{new}'")
+    assert sorted((v.name, v.version) for v in found) == [(new, "1"), (new, "2")]
+    assert client.search_model_versions(f"name = '{name}'") == []
+    assert client.get_model_version(new, "2").current_stage == "Staging"
+    assert [v.version for v in client.search_model_versions(f"name = '{new}' AND tags.n = '2'")] == ["2"]
+    assert client.create_model_version(new, f"s3://bucket/{new}/3").version == "3"
+
+    taken = unique()
+    client.create_registered_model(taken)
+    refused(lambda: client.rename_registered_model(new, taken), "RESOURCE_ALREADY_EXISTS")
+    refused(lambda: client.rename_registered_model(unique("absent"), unique()), "RESOURCE_DOES_NOT_EXIST")
 
 
 @flow

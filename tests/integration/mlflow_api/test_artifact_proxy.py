@@ -74,6 +74,22 @@ def test_a_version_registered_from_uploads_is_kept_and_served_back(api: MlflowHt
     assert copied == f"mlflow-artifacts:/studbook/models/{copy}/versions/1"
 
 
+def test_the_files_of_a_deleted_version_registered_again_name_the_version_to_restore(
+    api: MlflowHttp, model_id: str
+) -> None:
+    folder = f"up/{uuid.uuid4().hex[:8]}/model"
+    upload_model(api, folder)
+    api.ok("POST", "registered-models/create", name=model_id)
+    api.ok("POST", "model-versions/create", name=model_id, source=f"mlflow-artifacts:/{folder}")
+    api.ok("DELETE", "model-versions/delete", name=model_id, version="1")
+
+    again = api.post("model-versions/create", name=model_id, source=f"mlflow-artifacts:/{folder}")
+
+    assert again.status == 400 and again.error_code == "RESOURCE_ALREADY_EXISTS"
+    assert f"studbook unarchive {model_id}@1" in again.body["message"]
+    assert api.get("model-versions/get", name=model_id, version="1").status == 404
+
+
 def test_a_source_with_nothing_uploaded_is_refused(api: MlflowHttp, model_id: str) -> None:
     api.ok("POST", "registered-models/create", name=model_id)
     answer = api.post("model-versions/create", name=model_id, source="mlflow-artifacts:/up/never-uploaded")

@@ -40,7 +40,7 @@ def endpoint() -> Iterator[tuple[MlflowHttp, Path]]:
 # The first run builds MLflow's venv (two pinned installs, minutes on a slow mirror) inside the
 # first test's fixtures; later runs find it built.
 @pytest.mark.timeout(1800)
-@pytest.mark.parametrize("flow", ["models_and_versions", "registered_model_search", "aliases", "stages", "access",
+@pytest.mark.parametrize("flow", ["models_and_versions", "registered_model_search", "aliases", "rename", "stages", "access",
                                   "pyfunc_round_trip"])  # fmt: skip
 def test_mlflow_client_flow(python: Path, endpoint: tuple[MlflowHttp, Path], flow: str) -> None:
     api, root = endpoint

@@ -43,11 +43,31 @@ def test_create_twice_is_resource_already_exists(api: MlflowHttp, model_id: str)
     assert again.status == 400 and again.error_code == "RESOURCE_ALREADY_EXISTS"
 
 
-def test_rename_is_refused_saying_why(api: MlflowHttp, model_id: str) -> None:
-    api.ok("POST", "registered-models/create", name=model_id)
-    answer = api.post("registered-models/rename", name=model_id, new_name=f"{model_id}-b")
-    assert answer.status == 400 and answer.error_code == "BAD_REQUEST"
-    assert "create" in answer.body["message"]
+def test_rename_answers_with_the_model_under_its_new_name(api: MlflowHttp, model_id: str) -> None:
+    new = f"{model_id}-b"
+    api.ok("POST", "registered-models/create", name=model_id, description="scores")
+    api.ok("POST", "model-versions/create", name=model_id, source="s3://bucket/m/1")
+
+    renamed = api.ok("POST", "registered-models/rename", name=model_id, new_name=new)["registered_model"]
+
+    assert renamed["name"] == new and renamed["description"] == "scores"
+    assert [v["name"] for v in renamed["latest_versions"]] == [new]
+    assert isinstance(renamed["last_updated_timestamp"], int)
+    assert api.get("registered-models/get", name=model_id).error_code == "RESOURCE_DOES_NOT_EXIST"
+    assert api.ok("GET", "model-versions/get", name=new, version="1")["model_version"]["name"] == new
+
+
+def test_rename_refusals_answer_in_mlflows_error_format(api: MlflowHttp, model_id: str) -> None:
+    for name in (model_id, f"{model_id}-b"):
+        api.ok("POST", "registered-models/create", name=name)
+
+    taken = api.post("registered-models/rename", name=model_id, new_name=f"{model_id}-b")
+    absent = api.post("registered-models/rename", name=f"{model_id}-absent", new_name=f"{model_id}-c")
+    invalid = api.post("registered-models/rename", name=model_id, new_name="Not A Name")
+
+    assert (taken.status, taken.error_code) == (400, "RESOURCE_ALREADY_EXISTS")
+    assert (absent.status, absent.error_code) == (404, "RESOURCE_DOES_NOT_EXIST")
+    assert (invalid.status, invalid.error_code) == (400, "INVALID_PARAMETER_VALUE")
     assert api.get("registered-models/get", name=model_id).status == 200
 
 

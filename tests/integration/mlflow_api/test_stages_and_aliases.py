@@ -142,12 +142,29 @@ def test_aliases_are_studbook_aliases(gated: MlflowHttp) -> None:
     assert gone.status == 404 and gone.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
-def test_an_alias_named_like_a_stage_is_refused(gated: MlflowHttp) -> None:
+@pytest.mark.parametrize("alias", ["production", "Production", "STAGING"])
+def test_an_alias_named_like_a_stage_is_refused_and_says_why(gated: MlflowHttp, alias: str) -> None:
     name = f"m-{uuid.uuid4().hex[:8]}"
     model_with(gated, name, 1)
-    answer = gated.post("registered-models/alias", name=name, alias="production", version="1")
+
+    answer = gated.post("registered-models/alias", name=name, alias=alias, version="1")
+
     assert answer.status == 400 and answer.error_code == "INVALID_PARAMETER_VALUE"
+    assert answer.body["details"]["reason"] == "ALIAS_IS_STAGE"
+    assert f"{alias!r} is a stage of model {name!r}" in answer.body["message"]
+    assert "transition-stage" in answer.body["message"]
     assert stage_of(gated, name, 1) == "None"
+    assert "aliases" not in gated.ok("GET", "registered-models/get", name=name)["registered_model"]
+
+
+def test_an_alias_in_upper_case_is_refused_with_the_name_to_use(gated: MlflowHttp) -> None:
+    name = f"m-{uuid.uuid4().hex[:8]}"
+    model_with(gated, name, 1)
+
+    answer = gated.post("registered-models/alias", name=name, alias="Champion", version="1")
+
+    assert answer.status == 400 and answer.error_code == "INVALID_PARAMETER_VALUE"
+    assert "use 'champion' instead of 'Champion'" in answer.body["message"]
 
 
 def test_latest_in_none_skips_any_number_of_newer_archived_versions(gated: MlflowHttp) -> None:
@@ -155,7 +172,7 @@ def test_latest_in_none_skips_any_number_of_newer_archived_versions(gated: Mlflo
     model_with(gated, name, 7)
     transition(gated, name, 7, "Production")
     for number in (6, 5, 4, 3):
-        gated.ok("DELETE", "model-versions/delete", name=name, version=str(number))
+        transition(gated, name, number, "Archived")
     found = gated.ok("POST", "registered-models/get-latest-versions", name=name, stages=["None", "Archived"])
     assert sorted((v["current_stage"], v["version"]) for v in found["model_versions"]) == [
         ("Archived", "6"), ("None", "2"),

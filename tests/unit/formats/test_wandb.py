@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -44,6 +46,9 @@ SUMMARY = {
     "note": "done",
 }
 
+WEIGHTS = b"\0" * 16
+# W&B's manifest digest: the base64 of the file's MD5.
+WEIGHTS_DIGEST = base64.b64encode(hashlib.md5(WEIGHTS).digest()).decode()
 METADATA = {"python": "3.11.9", "program": "train.py", "git": {"commit": "8d1f2a7", "remote": "x"}}
 
 
@@ -94,7 +99,7 @@ def test_an_artifact_folder_whose_manifest_matches_its_files_is_read(tmp_path: P
         "version": 1,
         "storagePolicy": "wandb-storage-policy-v1",
         "contents": {
-            "model.safetensors": {"digest": "abc==", "size": 16},
+            "model.safetensors": {"digest": WEIGHTS_DIGEST, "size": 16},
             "big.bin": {"digest": "def==", "ref": "s3://bucket/big.bin", "size": 10**12},
         },
     }
@@ -114,7 +119,13 @@ def test_an_artifact_folder_whose_manifest_matches_its_files_is_read(tmp_path: P
         ({"/etc/passwd": {"digest": "x", "size": 1}}, "PATH_OUTSIDE"),
         ({"sub/../../x": {"digest": "x", "size": 1}}, "PATH_OUTSIDE"),
         ({"missing.bin": {"digest": "x", "size": 1}}, "MISSING_FILE"),
-        ({"model.safetensors": {"digest": "x", "size": 17}}, "SIZE_MISMATCH"),
+        ({"model.safetensors": {"digest": WEIGHTS_DIGEST, "size": 17}}, "SIZE_MISMATCH"),
+        (
+            {"model.safetensors": {"digest": base64.b64encode(hashlib.md5(b"other").digest()).decode(), "size": 16}},
+            "DIGEST_MISMATCH",
+        ),
+        ({"model.safetensors": {"digest": "not base64 md5", "size": 16}}, "BAD_WANDB_MANIFEST"),
+        ({"model.safetensors": {"digest": "abc=", "size": 16}}, "BAD_WANDB_MANIFEST"),
         ([], "BAD_WANDB_MANIFEST"),
     ],
 )
@@ -126,6 +137,25 @@ def test_a_hostile_or_stale_manifest_is_refused_with_a_reason(tmp_path: Path, co
         inspect_folder(tmp_path, files)
 
     assert refused.value.reason == reason
+
+
+@settings(max_examples=60, deadline=None)
+@given(content=st.binary(max_size=64), other=st.binary(max_size=64))
+def test_a_file_passes_the_manifest_exactly_when_its_md5_is_the_digest(
+    tmp_path_factory: pytest.TempPathFactory, content: bytes, other: bytes
+) -> None:
+    root = tmp_path_factory.mktemp("wandb")
+    digest = base64.b64encode(hashlib.md5(other).digest()).decode()
+    manifest = {"version": 1, "contents": {"weights.bin": {"digest": digest, "size": len(content)}}}
+    files = write_files(root, {"weights.bin": content, "wandb_manifest.json": json.dumps(manifest)})
+
+    try:
+        inspect_folder(root, files)
+    except FormatError as refused:
+        assert refused.reason == "DIGEST_MISMATCH" and content != other
+        assert "download the artifact again" in refused.message
+    else:
+        assert hashlib.md5(content).digest() == hashlib.md5(other).digest()
 
 
 @pytest.mark.parametrize(
@@ -177,7 +207,14 @@ def test_any_json_reads_as_metrics_or_a_format_error(tmp_path_factory: pytest.Te
     try:
         info = inspect_folder(root, files)
     except FormatError as err:
-        assert err.reason in ("BAD_WANDB_MANIFEST", "PATH_OUTSIDE", "MISSING_FILE", "SIZE_MISMATCH", "BAD_JSON")
+        assert err.reason in (
+            "BAD_WANDB_MANIFEST",
+            "PATH_OUTSIDE",
+            "MISSING_FILE",
+            "SIZE_MISMATCH",
+            "BAD_JSON",
+            "DIGEST_MISMATCH",
+        )
         return
     for metric in info.metrics:
         assert isinstance(metric.value, float)

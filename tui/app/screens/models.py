@@ -57,6 +57,11 @@ class ModelsScreen(RegistryScreen):
             super().__init__()
             self.latest = latest
 
+    class BreachesLoaded(Message, bubble=False):
+        def __init__(self, breached: dict[str, list[str]]) -> None:
+            super().__init__()
+            self.breached = breached
+
     class Failed(Message, bubble=False):
         def __init__(self, error: StudbookError, filter: str) -> None:
             super().__init__()
@@ -69,6 +74,8 @@ class ModelsScreen(RegistryScreen):
         self.filter_text = ""
         self.models: dict[str, resources_pb2.Model] = {}
         self.latest: dict[str, resources_pb2.ModelVersion] = {}
+        # Model name -> its stages whose monitors are in breach, each shown as a badge.
+        self.breached: dict[str, list[str]] = {}
         self.total = 0
 
     def compose_body(self) -> ComposeResult:
@@ -107,6 +114,7 @@ class ModelsScreen(RegistryScreen):
             self.post_message(self.Failed(error, filter))
             return
         self.post_message(self.Loaded(page, filter))
+        self.load_breaches()
         # The model carries no metrics: the latest version of each, summary only, gives its key metric.
         gate = asyncio.Semaphore(LOOKUPS)
 
@@ -122,6 +130,26 @@ class ModelsScreen(RegistryScreen):
 
         versions = await asyncio.gather(*(latest(m) for m in page.models))
         self.post_message(self.LatestLoaded({v.model: v for v in versions if v is not None}))
+
+    @work(exclusive=True, group="models-breaches")
+    async def load_breaches(self) -> None:
+        """One call for every model's breaches; a daemon without monitors has none to show."""
+        try:
+            states = await self.registry.client.list_monitor_states(breached_only=True)
+        except StudbookError as error:
+            if error.code != "UNIMPLEMENTED":
+                self.show_error(error, "monitors")
+            return
+        breached: dict[str, list[str]] = {}
+        for state in states:
+            if state.breached:
+                breached.setdefault(state.model, []).append(state.stage)
+        self.post_message(self.BreachesLoaded({model: sorted(stages) for model, stages in breached.items()}))
+
+    def on_models_screen_breaches_loaded(self, message: BreachesLoaded) -> None:
+        if message.breached != self.breached:
+            self.breached = message.breached
+            self._fill()
 
     def on_models_screen_loaded(self, message: Loaded) -> None:
         self.filter_text = message.filter
@@ -155,7 +183,7 @@ class ModelsScreen(RegistryScreen):
             latest = self.latest.get(name)
             holders = model.stage_holders
             rows[name] = [
-                paint(cells.model_id(name), "bold"),
+                _badged(paint(cells.model_id(name), "bold"), self.breached.get(name, []), paint),
                 paint(cells.number(holders.get("production", "")), "good"),
                 paint(cells.number(holders.get("staging", "")), "accent"),
                 paint(cells.holders(model.aliases)),
@@ -191,7 +219,8 @@ class ModelsScreen(RegistryScreen):
     # ---- live ----
 
     def concerns(self, event: events_pb2.Event) -> bool:
-        return event.type.split(".")[0] in ("model", "version", "stage", "alias", "metrics")
+        # drift.detected and drift.cleared change the breach badges.
+        return event.type.split(".")[0] in ("model", "version", "stage", "alias", "metrics", "drift")
 
     # ---- actions ----
 
@@ -246,6 +275,13 @@ class ModelsScreen(RegistryScreen):
         if action in ("promote", "rollback") and self.registry.readonly:
             return False
         return True
+
+
+def _badged(name: Text, stages: list[str], paint: cells.ThemeText) -> Text:
+    """`fraud ⚠ production`: the stages whose monitors found a breach, after the model's name."""
+    if not stages:
+        return name
+    return Text.assemble(name, " ", paint("⚠ " + ", ".join(stages), "bad"))
 
 
 def _latest(model: resources_pb2.Model) -> str:

@@ -2,7 +2,8 @@
 
 What it says comes from the daemon's dry run of the very rollback it offers (the same rule
 that picks the version to put back), so the confirmation says exactly what will happen; when
-the dry run is refused (nothing to roll back to, a gate), there is nothing to confirm.
+the dry run is refused (nothing to roll back to, a gate), there is nothing to confirm. Given a
+`version` (a monitor's rollback candidate), it puts back that earlier holder instead.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 DEFAULT_REASON = "rolled back from the terminal UI"
+CANDIDATE_REASON = "rolled back to the monitor's candidate from the terminal UI"
 
 
 class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
@@ -50,17 +52,24 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
             super().__init__()
             self.error = error
 
-    def __init__(self, model: str, stage: str) -> None:
+    def __init__(self, model: str, stage: str, *, version: str = "", summary: str = "") -> None:
         super().__init__()
         self.model = model
         self.stage = stage
+        # The earlier holder to put back (empty: the previous one), and why it was chosen.
+        self.version = version
+        self.summary = summary
+        self.default_reason = CANDIDATE_REASON if version else DEFAULT_REASON
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(f"Roll back {self.stage} of {self.model}?", id="dialog-title", markup=False)
+            title = f"Roll back {self.stage} of {self.model}" + (
+                f" to {cells.number(self.version)}" if self.version else ""
+            )
+            yield Label(title + "?", id="dialog-title", markup=False)
             yield Static("looking up the previous holder…", id="rollback-context", markup=False)
             yield Label("Reason")
-            yield Input(placeholder=DEFAULT_REASON, id="reason", compact=True)
+            yield Input(placeholder=self.default_reason, id="reason", compact=True)
             yield Static("", id="rollback-result")
             with Horizontal(classes="buttons"):
                 yield Button("Roll back (enter)", id="confirm", variant="error", compact=True, disabled=True)
@@ -73,7 +82,7 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     async def load_context(self) -> None:
         try:
             planned = await self.app.client.rollback(  # type: ignore[attr-defined]
-                self.model, self.stage, validate_only=True
+                self.model, self.stage, validate_only=True, **self._target()
             )
         except StudbookError as error:
             self.query_one("#rollback-context", Static).update("there is nothing to roll back:")
@@ -85,11 +94,15 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     async def rollback(self, reason: str) -> None:
         try:
             client = self.app.client  # type: ignore[attr-defined]
-            promotion = await client.rollback(self.model, self.stage, reason=reason)
+            promotion = await client.rollback(self.model, self.stage, reason=reason, **self._target())
         except StudbookError as error:
             self.post_message(self.Refused(error))
             return
         self.post_message(self.Done(promotion))
+
+    def _target(self) -> dict[str, str]:
+        """The earlier holder asked for, if any: the dry run and the rollback name the same one."""
+        return {"to": self.version} if self.version else {}
 
     def on_rollback_dialog_context(self, message: Context) -> None:
         planned = message.planned
@@ -99,7 +112,10 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
             text = f"rolling back to {back} is refused by: " + ", ".join(f"{g.gate} ({g.detail})" for g in failed)
         else:
             text = f"{self.stage} is held by {holder}; rolling back brings back {back}"
-        self.query_one("#rollback-context", Static).update(safe(text))
+        # Each line made safe on its own: safe() would write the newline between them as an escape.
+        self.query_one("#rollback-context", Static).update(
+            "\n".join(safe(line) for line in (text, self.summary) if line)
+        )
         self.query_one("#confirm", Button).disabled = bool(failed)
 
     def on_rollback_dialog_done(self, message: Done) -> None:
@@ -117,7 +133,7 @@ class RollbackDialog(ModalScreen[stages_pb2.Promotion | None]):
     def action_confirm(self) -> None:
         if self.query_one("#confirm", Button).disabled:
             return  # not known yet what a rollback would do, or it would be refused
-        reason = self.query_one("#reason", Input).value.strip() or DEFAULT_REASON
+        reason = self.query_one("#reason", Input).value.strip() or self.default_reason
         self.query_one("#rollback-result", Static).update(Content.styled("rolling back…", "$text-muted"))
         self.rollback(reason)
 

@@ -1,4 +1,4 @@
-"""VersionScreen: one version in tabs: overview, metrics, params, lineage, files, card, environment, history."""
+"""VersionScreen: one version in tabs: overview, metrics, params, lineage, files, card, environment, history, production."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
 from studbook.tui import cells
 from studbook.tui.as_of import Holding, answer_text, holdings, missing
+from studbook.tui.messages import Resynced
+from studbook.tui.production_text import breach_lines, candidate_of, holder_of, production_stages
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.version_text import (
@@ -27,7 +29,8 @@ from studbook.tui.widgets.file_tree import FileNodeData, FileTree
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
 from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
-from studbook.v1 import events_pb2, resources_pb2, stages_pb2
+from studbook.tui.widgets.production_pane import ProductionPane
+from studbook.v1 import events_pb2, production_pb2, resources_pb2, stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -36,7 +39,10 @@ from textual.message import Message
 from textual.widgets import DataTable, Markdown, Static, TabbedContent, TabPane, Tree
 from textual.widgets.tree import TreeNode
 
-TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history")
+TABS = ("overview", "metrics", "params", "lineage", "files", "card", "environment", "history", "production")
+# Events that change only what the production tab and the breach notice show: they reload those alone.
+PRODUCTION_EVENTS = ("production", "drift")
+UNIMPLEMENTED = "UNIMPLEMENTED"
 # Versions charted across, newest first.
 CHART_VERSIONS = 200
 # Stage changes read per call when looking for the change that made a past holder.
@@ -52,6 +58,9 @@ class VersionScreen(RegistryScreen):
             Binding(str(n), f"tab('{tab}')", tab.title(), show=False, id=f"version.tab.{tab}")
             for n, tab in enumerate(TABS, 1)
         ),
+        # In the footer only while a stage of the model is in breach with a candidate to put back,
+        # and first there, so a narrow terminal never cuts it.
+        Binding("c", "candidate", "Candidate", id="version.candidate"),
         Binding("r", "reload", "Refresh", id="version.refresh"),
         Binding("d", "diff", "Diff vs prod", id="version.diff"),
         Binding("p", "promote", "Promote", id="version.promote"),
@@ -79,6 +88,17 @@ class VersionScreen(RegistryScreen):
             super().__init__()
             self.history = history
 
+    class ProductionLoaded(Message, bubble=False):
+        def __init__(self, stage: str, record: production_pb2.ProductionRecord | None) -> None:
+            super().__init__()
+            self.stage = stage
+            self.record = record
+
+    class MonitorsLoaded(Message, bubble=False):
+        def __init__(self, states: list[production_pb2.MonitorState]) -> None:
+            super().__init__()
+            self.states = states
+
     class AsOfAnswered(Message, bubble=False):
         def __init__(self, at: datetime, holdings: list[Holding]) -> None:
             super().__init__()
@@ -104,8 +124,14 @@ class VersionScreen(RegistryScreen):
         self.history_changes: list[stages_pb2.StageChange] = []
         # The last as-of answer: the moment asked about and who held what then.
         self.held_at: tuple[datetime, list[Holding]] | None = None
+        # The model's stages in breach (their findings and candidates), from the policy's monitors.
+        self.breaches: list[production_pb2.MonitorState] = []
+        # The next reload reads everything; False when only production figures changed since.
+        self._whole = True
 
     def compose_body(self) -> ComposeResult:
+        # Above every tab: a breach is news wherever the user is looking.
+        yield Static("", id="breach", markup=False)
         with TabbedContent(initial=self.first_tab, id="tabs"):
             with TabPane("1 Overview", id="overview"):
                 yield VerticalScroll(Static("loading…", id="overview-text"))
@@ -132,6 +158,8 @@ class VersionScreen(RegistryScreen):
                 yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
                 yield DetailPane(id="history-detail")
                 yield AsOfBar(self.registry.times.parse, id="as-of")
+            with TabPane("9 Production", id="production"):
+                yield ProductionPane(id="production-pane")
 
     def on_mount(self) -> None:
         self.query_one("#metric-table", DataTable).add_columns("METRIC", "SPLIT", "LATEST", "STEPS")
@@ -145,7 +173,15 @@ class VersionScreen(RegistryScreen):
     # ---- loading ----
 
     def reload(self) -> None:
-        self.load_version()
+        whole, self._whole = self._whole, False
+        if whole or self.version is None:
+            self.load_version()
+        else:
+            self.load_production(self.version)
+
+    def on_resynced(self, message: Resynced) -> None:
+        # Textual then runs RegistryScreen's own handler, which schedules the reload.
+        self._whole = True
 
     @work(exclusive=True, group="version")
     async def load_version(self) -> None:
@@ -158,6 +194,7 @@ class VersionScreen(RegistryScreen):
         self.post_message(self.Loaded(version))
         self.load_metrics(version)
         self.load_history(version)
+        self.load_production(version)
 
     @work(exclusive=True, group="version-metrics")
     async def load_metrics(self, version: resources_pb2.ModelVersion) -> None:
@@ -178,6 +215,33 @@ class VersionScreen(RegistryScreen):
             self.post_message(self.Failed(error, "history"))
             return
         self.post_message(self.HistoryLoaded(history))
+
+    @work(exclusive=True, group="version-production")
+    async def load_production(self, version: resources_pb2.ModelVersion) -> None:
+        """The version's production record in the stage it holds (or held), and the model's breaches."""
+        client = self.registry.client
+        try:
+            changes = self.history_changes
+            if not version.stages and not changes:
+                # Which stage it held (if it holds none now) is in the history, which may still be loading.
+                changes = list((await client.stage_history(version.model, page_size=200)).changes)
+            stage = production_stages(version, changes)[0]
+            record = await client.production_record(version.model, stage=stage, version=version.name)
+        except StudbookError as error:
+            # A daemon older than production records has none to show: the tab says so, quietly.
+            if error.code != UNIMPLEMENTED:
+                self.post_message(self.Failed(error, "production"))
+                return
+            record = None
+        self.post_message(self.ProductionLoaded(stage, record))
+        try:
+            states = await client.list_monitor_states(version.model, breached_only=True)
+        except StudbookError as error:
+            if error.code != UNIMPLEMENTED:
+                self.post_message(self.Failed(error, "monitors"))
+                return
+            states = []
+        self.post_message(self.MonitorsLoaded(states))
 
     @work(exclusive=True, group="version-as-of")
     async def ask_as_of(self, model: str, at: datetime) -> None:
@@ -291,6 +355,24 @@ class VersionScreen(RegistryScreen):
             self.query_one(AsOfBar).answer("asking the registry…")
             self.ask_as_of(self.version.model, message.moment)
 
+    def on_version_screen_production_loaded(self, message: ProductionLoaded) -> None:
+        mine = self.version.name if self.version else ""
+        pane = self.query_one(ProductionPane)
+        if message.record is None:
+            pane.unavailable("this daemon keeps no production records: it predates them")
+            return
+        pane.show(holder_of(message.record, mine), message.stage, self.registry.times, self.paint())
+
+    def on_version_screen_monitors_loaded(self, message: MonitorsLoaded) -> None:
+        self.breaches = message.states
+        mine = self.version.name if self.version else ""
+        hint = "" if self.registry.readonly else "c puts it back"
+        lines = breach_lines(self.breaches, mine, self.registry.times, hint=hint)
+        notice = self.query_one("#breach", Static)
+        notice.update("\n".join(safe(line) for line in lines))
+        notice.set_class(bool(lines), "-breached")
+        self.refresh_bindings()
+
     def on_version_screen_as_of_answered(self, message: AsOfAnswered) -> None:
         model = self.version.model if self.version else ""
         self.held_at = (message.at, message.holdings)
@@ -312,6 +394,9 @@ class VersionScreen(RegistryScreen):
         self.show_error(message.error, message.what)
         if message.what == AS_OF_WHAT:
             self.query_one(AsOfBar).fail(safe(f"{message.error.message} [{message.error.reason}]"))
+        if message.what == "production":
+            # The tab says why it shows nothing (or last figures), e.g. a record too long to read whole.
+            self.query_one(ProductionPane).unavailable(safe(f"{message.error.message} [{message.error.reason}]"))
         if self.version is None:
             self.query_one("#overview-text", Static).update(safe(f"{message.error.message} [{message.error.reason}]"))
 
@@ -328,6 +413,16 @@ class VersionScreen(RegistryScreen):
         model = self.version.model if self.version else ""
         return bool(model) and cells.model_id(model) == cells.model_id(event.model)
 
+    def apply_event(self, event: events_pb2.Event) -> None:
+        # Production figures arrive often (every window of every stage): they redraw the chart and
+        # the breach notice, not the whole screen. Anything else reads the version again.
+        if event.type.split(".")[0] not in PRODUCTION_EVENTS:
+            self._whole = True
+        elif event.HasField("production_metrics") and self.version is not None:
+            if self.version.name not in event.production_metrics.versions:
+                return  # points of other holders: nothing this screen shows changed
+        self.schedule_reload()
+
     # ---- actions ----
 
     def action_tab(self, tab: str) -> None:
@@ -338,6 +433,7 @@ class VersionScreen(RegistryScreen):
             focusable[0].focus()
 
     def action_reload(self) -> None:
+        self._whole = True
         self.reload()
 
     def action_as_of(self) -> None:
@@ -363,6 +459,14 @@ class VersionScreen(RegistryScreen):
         if self.version is not None:
             stage = next(iter(self.version.stages), "production")
             self.registry.start_rollback(cells.model_id(self.version.model), stage)
+
+    def action_candidate(self) -> None:
+        breach = candidate_of(self.breaches)
+        if breach is not None:
+            candidate = breach.candidate
+            self.registry.start_rollback(
+                cells.model_id(breach.model or candidate.model), breach.stage, candidate.version, candidate.summary
+            )
 
     def action_save_files(self) -> None:
         version = self.version
@@ -399,6 +503,8 @@ class VersionScreen(RegistryScreen):
                     title="files saved")  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("promote", "rollback") and self.registry.readonly:
+        if action in ("promote", "rollback", "candidate") and self.registry.readonly:
             return False
+        if action == "candidate":
+            return candidate_of(self.breaches) is not None
         return True

@@ -18,6 +18,7 @@ from studbook.tui.version_columns import Column, format_metric, layout, metric_c
 from studbook.tui.version_sorts import NEWEST, VersionSort, cycle, picker_choices, quote
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.fitted_text import FittedText
+from studbook.tui.widgets.top_bar import TopBar
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2
@@ -457,10 +458,22 @@ class VersionsScreen(RegistryScreen):
     # ---- live ----
 
     def concerns(self, event: events_pb2.Event) -> bool:
-        return event.model in (self.model_id, f"models/{self.model_id}")
+        return event.model in (self.model_id, f"models/{self.model_id}") or self._renamed_away(event)
+
+    def _renamed_away(self, event: events_pb2.Event) -> bool:
+        """The model shown was renamed: the event's subject is its old name."""
+        return event.type == "model.renamed" and event.subject == f"models/{self.model_id}"
 
     def apply_event(self, event: events_pb2.Event) -> None:
-        if event.type == "version.created" and event.HasField("version"):
+        if self._renamed_away(event):
+            # Follow the model to its new name: the same versions, listed under it.
+            self.model_id = event.model
+            self.crumb = f"models › {event.model}"
+            self.query_one(TopBar).set_crumb(self.crumb)
+            self.marked.clear()
+            self.notify(f"model renamed to {event.model}", timeout=4)
+            self.schedule_reload()
+        elif event.type == "version.created" and event.HasField("version"):
             self._version_created(event.version)
         elif event.type == "version.purged":
             self.schedule_reload()  # its row goes, and those after it move up

@@ -26,6 +26,10 @@ from studbook.cli.importers.mlflow_source import (
 
 # How deep below the folder a model.json or a run.json is looked for.
 MAX_DEPTH = 4
+# Where `studbook export --format mlflow` keeps whole the values it cut to MLflow's limits: a
+# run's beside its files, a model's beside its model.json (see studbook.exports.mlflow).
+RUN_FULL_VALUES = ("artifacts", "studbook", "full_values.json")
+MODEL_FULL_VALUES = "studbook_full_values.json"
 
 
 class ExportSource:
@@ -50,21 +54,26 @@ class ExportSource:
         registered = _mlflow_part(path).get("registered_model", {})
         if "name" not in registered:
             raise SourceError(f"{path} holds no registered model: is it from mlflow-export-import?")
+        whole = _full_values(path.parent / MODEL_FULL_VALUES)
         model = SourceModel(
             registered["name"], _int(registered.get("creation_timestamp")),
-            _int(registered.get("last_updated_timestamp")), registered.get("description") or "",
-            _tags(registered.get("tags")),
+            _int(registered.get("last_updated_timestamp")),
+            _restored(registered.get("description") or "", whole.get("description")),
+            _whole(_tags(registered.get("tags")), whole, "tags"),
             {a["alias"]: int(a["version"]) for a in registered.get("aliases", []) if "alias" in a},
         )  # fmt: skip
         for item in registered.get("versions") or registered.get("latest_versions") or []:
             if item.get("current_stage") == STAGE_DELETED:
                 continue
+            run_file = self._run_files.get(item.get("run_id") or "")
+            cut = _full_values(run_file.parent.joinpath(*RUN_FULL_VALUES)) if run_file is not None else {}
             version = SourceVersion(
                 model.name, int(item["version"]), _int(item.get("creation_timestamp")),
-                _int(item.get("last_updated_timestamp")), item.get("description") or "", item.get("user_id") or "",
+                _int(item.get("last_updated_timestamp")),
+                _restored(item.get("description") or "", cut.get("version_description")), item.get("user_id") or "",
                 item.get("current_stage") or "None", item.get("source") or "", item.get("storage_location") or "",
                 item.get("run_id") or "", item.get("run_link") or "", item.get("status") or "READY",
-                _tags(item.get("tags")),
+                _whole(_tags(item.get("tags")), cut, "version_tags"),
             )  # fmt: skip
             if version.run_id and item.get("_run_artifact_uri"):
                 self._artifact_roots[version.run_id] = item["_run_artifact_uri"]
@@ -80,13 +89,14 @@ class ExportSource:
         if path is not None:
             part = _mlflow_part(path)
             info = part.get("info", {})
-            tags = _tags(part.get("tags"))
+            cut = _full_values(path.parent.joinpath(*RUN_FULL_VALUES))
+            tags = _whole(_tags(part.get("tags")), cut, "run_tags")
             found = SourceRun(
                 run_id, info.get("run_name") or tags.get("mlflow.runName", ""), info.get("user_id") or "",
                 info.get("status") or "", _int(info.get("start_time")), _int(info.get("end_time")),
                 info.get("artifact_uri") or self._artifact_roots.get(run_id, ""), str(info.get("experiment_id", "")),
                 tags.get("mlflow.source.name", ""), tags.get("mlflow.source.git.commit", ""),
-                tags.get("mlflow.project.entryPoint", ""), _tags(part.get("params")), tags,
+                tags.get("mlflow.project.entryPoint", ""), _whole(_tags(part.get("params")), cut, "params"), tags,
             )  # fmt: skip
             found.datasets = dataset_inputs((part.get("inputs") or {}).get("dataset_inputs"))
             for key, points in (part.get("metrics") or {}).items():
@@ -155,6 +165,30 @@ def _tags(value: Any) -> dict[str, str]:
     if isinstance(value, list):
         return {str(t["key"]): str(t.get("value", "")) for t in value if isinstance(t, dict) and "key" in t}
     return {}
+
+
+def _full_values(path: Path) -> dict[str, str]:
+    """The whole values a studbook export cut to MLflow's limits (`params.lr`, `description`, ...);
+    {} when there are none or the file is not such a record."""
+    if not path.is_file():
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {str(k): v for k, v in loaded.items() if isinstance(v, str)}
+
+
+def _whole(values: dict[str, str], cut: dict[str, str], prefix: str) -> dict[str, str]:
+    """`values` with each one the export cut put back whole (see `_restored`)."""
+    return {key: _restored(value, cut.get(f"{prefix}.{key}")) for key, value in values.items()}
+
+
+def _restored(value: str, whole: str | None) -> str:
+    """The whole value when the exported one is its start (so not changed since the export)."""
+    return whole if whole is not None and whole.startswith(value) else value
 
 
 def _int(value: Any) -> int:

@@ -3,6 +3,7 @@ request. Pure functions, no I/O: what the registry would refuse is left out here
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import uuid
@@ -104,10 +105,13 @@ def fit_params(params: Mapping[str, str]) -> Fitted:
     return fitted
 
 
-def metrics_from(points: Iterable[MetricPoint]) -> tuple[list[resources_pb2.Metric], list[str]]:
+def metrics_from(points: Iterable[MetricPoint],
+                 splits: dict[str, tuple[str, str]] | None = None) -> tuple[list[resources_pb2.Metric], list[str]]:  # fmt: skip
     """Every logged point, with its step and time. A metric logged once at step 0 (MLflow's
     default step) is a summary value, as studbook keeps one; a metric with a history keeps
-    its steps. Points the registry cannot hold (NaN, infinities, bad keys) are left out, said."""
+    its steps. Points the registry cannot hold (NaN, infinities, bad keys) are left out, said.
+    `splits` maps a key studbook's export wrote as `split/key` back to its split and key."""
+    splits = splits or {}
     by_key: dict[str, list[MetricPoint]] = {}
     for point in points:
         by_key.setdefault(point.key, []).append(point)
@@ -121,8 +125,9 @@ def metrics_from(points: Iterable[MetricPoint]) -> tuple[list[resources_pb2.Metr
         if len(finite) < len(series):
             left_out.append(f"metric {key!r}: {len(series) - len(finite)} value(s) not a finite number")
         scalar = len(finite) == 1 and finite[0].step == 0
+        split, own_key = splits.get(key, ("", key))
         for point in sorted(finite, key=lambda p: (p.step, p.timestamp_ms)):
-            metric = resources_pb2.Metric(key=key, value=point.value)
+            metric = resources_pb2.Metric(key=own_key, split=split, value=point.value)
             if point.timestamp_ms:
                 metric.time.FromDatetime(millis(point.timestamp_ms))
             if not scalar:
@@ -131,10 +136,27 @@ def metrics_from(points: Iterable[MetricPoint]) -> tuple[list[resources_pb2.Metr
     return metrics, left_out
 
 
+def metric_splits(run: SourceRun | None) -> dict[str, tuple[str, str]]:
+    """The `studbook.metric_splits` run tag of a studbook export: MLflow key -> (split, key)."""
+    text = run.tags.get("studbook.metric_splits", "") if run is not None else ""
+    try:
+        loaded = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    if not isinstance(loaded, dict):
+        return {}
+    return {
+        str(mlflow_key): (pair[0], pair[1])
+        for mlflow_key, pair in loaded.items()
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(part, str) for part in pair)
+    }
+
+
 def run_lineage(run: SourceRun, run_link: str) -> resources_pb2.Run:
     """The run in the lineage graph: its id, code commit and entry point, as MLflow recorded them."""
     return resources_pb2.Run(
-        run_id=run.run_id,
+        # A studbook export makes an MLflow run per version and keeps the version's own run id in a tag.
+        run_id=run.tags.get("studbook.run_id") or run.run_id,
         code_commit=run.tags.get("mlflow.source.git.commit", "") or run.source_version,
         entry_point=run.tags.get("mlflow.source.name", "") or run.source_name or run.entry_point,
         uri=run_link,
@@ -179,7 +201,7 @@ def version_draft(model_id: str, version: SourceVersion, run: SourceRun | None, 
     left_out: list[str] = []
     tags = fit_tags(version.tags, run_tags(run))
     params = fit_params(run.params if run is not None else {})
-    metrics, dropped = metrics_from(run.metrics if run is not None else ())
+    metrics, dropped = metrics_from(run.metrics if run is not None else (), metric_splits(run))
     left_out += tags.left_out + params.left_out + dropped
     description = version.description
     if len(description) > MAX_DESCRIPTION:

@@ -174,9 +174,22 @@ def dataset_inputs(items: list[dict[str, object]] | None) -> list[SourceDataset]
     for item in items or []:
         dataset = item.get("dataset") if isinstance(item, dict) else None
         if isinstance(dataset, dict) and dataset.get("name"):
-            found.append(SourceDataset(str(dataset["name"]), str(dataset.get("digest") or ""),
-                                       dataset_uri(str(dataset.get("source") or ""))))  # fmt: skip
+            digest = str(dataset.get("digest") or "")
+            if dataset.get("source_type") == "studbook":
+                # studbook's export: the digest stands in for a version MLflow could not hold (none,
+                # or longer than its 36 characters); the source keeps the version itself.
+                digest = _studbook_version(str(dataset.get("source") or ""), digest)
+            found.append(SourceDataset(str(dataset["name"]), digest, dataset_uri(str(dataset.get("source") or ""))))
     return found
+
+
+def _studbook_version(source: str, digest: str) -> str:
+    try:
+        loaded = json.loads(source)
+    except ValueError:
+        return digest
+    version = loaded.get("version", "") if isinstance(loaded, dict) else digest
+    return version if isinstance(version, str) else digest
 
 
 def local_path(uri: str) -> str | None:

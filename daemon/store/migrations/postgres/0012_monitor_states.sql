@@ -1,0 +1,16 @@
+-- Monitors: the state of each watched stage as of its last check (in breach or not, since
+-- when, on what figures, the rollback candidate and what auto_rollback did). One row per model
+-- and stage, replaced inside the writer's transaction that checked it.
+CREATE TABLE IF NOT EXISTS monitor_states (
+    model         text    NOT NULL,
+    stage         text    NOT NULL,
+    number        bigint,            -- the version holding the stage at the check; NULL: none
+    breached      boolean NOT NULL,
+    since         timestamptz,         -- when the breach or recovery was recorded
+    revision      bigint  NOT NULL DEFAULT 0,   -- its drift.detected / drift.cleared event
+    findings      text    NOT NULL DEFAULT '[]',  -- JSON: the rules checked and what they found
+    candidate     text    NOT NULL DEFAULT '',    -- JSON: the ranked earlier holders; '' none
+    auto_rollback text    NOT NULL DEFAULT '',    -- the rollback's promotion, or why none
+    check_time    timestamptz NOT NULL,
+    PRIMARY KEY (model, stage)
+);

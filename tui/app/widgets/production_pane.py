@@ -1,0 +1,67 @@
+"""ProductionPane: the version screen's production tab: its tenures, a table of series and the chart of the one under the cursor."""
+
+from __future__ import annotations
+
+from studbook.client.safe_text import safe
+from studbook.tui.cells import ThemeText
+from studbook.tui.production_text import SeriesChoice, choice_cells, production_plot, series_choices, tenure_text
+from studbook.tui.timefmt import TimeFormat
+from studbook.tui.widgets.production_chart import ProductionChart
+from studbook.tui.widgets.vim_table import VimTable
+from studbook.v1 import production_pb2
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import DataTable, Static
+
+COLUMNS = ("KEY", "SEGMENT", "LAST", "POINTS", "EVAL")
+
+
+class ProductionPane(Vertical):
+    """Shown a holder's record with `show`; the chart follows the table's cursor, and survives reloads."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.holder: production_pb2.HolderRecord | None = None
+        self.stage = ""
+        self.times = TimeFormat()
+        self.choices: list[SeriesChoice] = []
+        # The series charted, kept across reloads (live updates) by what it is, not by its row.
+        self.chosen: tuple[str, str | None] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("loading…", id="production-context", markup=False)
+        yield VimTable(id="production-table")
+        yield ProductionChart(id="production-chart")
+
+    def on_mount(self) -> None:
+        self.query_one(VimTable).add_columns(*COLUMNS)
+
+    def show(self, holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat, paint: ThemeText) -> None:
+        self.holder, self.stage, self.times = holder, stage, times
+        self.choices = series_choices(holder)
+        self.query_one("#production-context", Static).update(safe(tenure_text(holder, stage, times)))
+        table = self.query_one(VimTable)
+        table.clear()
+        for choice in self.choices:
+            key, segment, last, points, evaluation = choice_cells(choice)
+            table.add_row(paint(key, "bold"), paint(segment), paint(last), paint(points), paint(evaluation, "muted"))
+        keys = [(c.key, c.segment) for c in self.choices]
+        row = keys.index(self.chosen) if self.chosen in keys else 0
+        if self.choices:
+            table.move_cursor(row=row)
+        self._chart(row)
+
+    def unavailable(self, why: str) -> None:
+        self.query_one("#production-context", Static).update(why)
+
+    @on(DataTable.RowHighlighted, "#production-table")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        self._chart(event.cursor_row)
+
+    def _chart(self, row: int) -> None:
+        choice = self.choices[row] if 0 <= row < len(self.choices) else None
+        if choice is not None:
+            self.chosen = (choice.key, choice.segment)
+        self.query_one(ProductionChart).plot = production_plot(self.holder, choice, self.stage, self.times)

@@ -1,7 +1,4 @@
-"""ProductionService: translates calls to the production feedback use cases.
-
-Each RPC the daemon does not serve yet answers UNIMPLEMENTED (the generated base class).
-"""
+"""ProductionService: translates calls to the production feedback use cases."""
 
 from __future__ import annotations
 

@@ -279,10 +279,15 @@ class Core:
             return
         with self._follow_lock:
             with self._own_lock:
+                # Right after what the follower has taken (no other daemon's commit between):
+                # followed at once, so that nobody reads these events back only to skip them.
+                contiguous = bool(events) and events[0].revision == self.followed + 1
                 for event in events:
                     self._uncommitted.discard(event.revision)
-                    if event.revision > self.followed:
+                    if event.revision > self.followed and not contiguous:
                         self._own.add(event.revision)
+                if contiguous:
+                    self.followed = events[-1].revision
             self.cache.publish(models, versions, revision, purged)
             if events and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._deliver, events)
@@ -311,7 +316,11 @@ class Core:
 
     # -- following other daemons' commits ------------------------------------------------
 
-    def _wake(self) -> None:
+    def _wake(self, revision: int | None) -> None:
+        """A commit's notice (of `revision`, None when unknown): read only if it tells of
+        something not followed yet; the notices of this daemon's own commits mostly do not."""
+        if revision is not None and revision <= self.followed:
+            return
         self.catch_up()
 
     def catch_up(self) -> None:

@@ -175,7 +175,7 @@ class Catalog(CatalogReads):
 
     # -- writing --------------------------------------------------------------------------
 
-    def listen(self, wake: Callable[[], None]) -> None:
+    def listen(self, wake: Callable[[int | None], None]) -> None:
         """Nothing to follow: a DuckDB file has one daemon, whose commits are all its own."""
         return None
 

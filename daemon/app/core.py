@@ -335,6 +335,8 @@ class Core:
         """A commit's notice (of `revision`, None when unknown): read only if it tells of
         something not followed yet; the notices of this daemon's own commits mostly do not."""
         if revision is not None and revision <= self.followed:
+            # Notices come in commit order: every commit told of before this one is followed.
+            self.caught_up_at = time.time()
             return
         self.catch_up()
 

@@ -294,10 +294,15 @@ class Core:
             return
         with self._follow_lock:
             with self._own_lock:
+                # Right after what the follower has taken (no other daemon's commit between):
+                # followed at once, so that nobody reads these events back only to skip them.
+                contiguous = bool(events) and events[0].revision == self.followed + 1
                 for event in events:
                     self._uncommitted.discard(event.revision)
-                    if event.revision > self.followed:
+                    if event.revision > self.followed and not contiguous:
                         self._own.add(event.revision)
+                if contiguous:
+                    self.followed = events[-1].revision
             self.cache.publish(models, versions, revision, purged)
             if events and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._deliver, events)
@@ -315,18 +320,39 @@ class Core:
         """Other daemons committed since the writer's last look; its transaction holds the write
         lock. The state reads again only what their events touched, unless there are so many
         that loading it whole costs less (or a deletion needs it)."""
-        events = self.catalog.events_after(self.state.revision, _REFRESH_LIMIT)
-        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events):
+        chained = self.catalog.chained_events_after(self.state.revision, _REFRESH_LIMIT)
+        events = [event for event, _ in chained]
+        head = chained[-1][1] if chained else None
+        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events, head):
             self._reload()
             return
         if self.following:
             with self._own_lock:
                 self._uncommitted.clear()
-            self.catch_up()
+            self._follow_read(events)
+
+    def _follow_read(self, events: list[Event]) -> None:
+        """Brings the read cache up to the state the writer just refreshed, from the events it
+        read (all of them after its previous revision, under the write lock) rather than reading
+        them again; only a follower further behind than those reads (`catch_up`)."""
+        with self._follow_lock:
+            if not events or self.followed >= events[-1].revision:
+                return  # the listener took them first
+            if self.followed >= events[0].revision - 1:
+                self._follow_events([event for event in events if event.revision > self.followed])
+                self.caught_up_at = time.time()  # nobody can commit while the writer holds the lock
+                return
+        self.catch_up()
 
     # -- following other daemons' commits ------------------------------------------------
 
-    def _wake(self) -> None:
+    def _wake(self, revision: int | None) -> None:
+        """A commit's notice (of `revision`, None when unknown): read only if it tells of
+        something not followed yet; the notices of this daemon's own commits mostly do not."""
+        if revision is not None and revision <= self.followed:
+            # Notices come in commit order: every commit told of before this one is followed.
+            self.caught_up_at = time.time()
+            return
         self.catch_up()
 
     def catch_up(self) -> None:
@@ -357,23 +383,34 @@ class Core:
         """Follows the events after `followed`, under the follow lock; the revision it stopped at
         (one of this daemon's, committed but not yet published), or None when caught up."""
         while events := self.catalog.events_after(self.followed, FOLLOW_BATCH):
-            remote: list[Event] = []
-            stopped: int | None = None
-            for event in events:
-                with self._own_lock:
-                    if event.revision in self._uncommitted:
-                        stopped = event.revision
-                        break
-                    own = event.revision in self._own
-                    self._own.discard(event.revision)
-                if not own:
-                    remote.append(event)
-                self.followed = event.revision
-            if remote:
-                self._take_remote(remote)
+            stopped = self._follow_events(events)
             if stopped is not None:
                 return stopped
+            if len(events) < FOLLOW_BATCH:
+                # The end when read: a commit since then sends a notice of its own (and under
+                # the write lock, nobody commits), so no second read to find nothing.
+                break
         return None
+
+    def _follow_events(self, events: list[Event]) -> int | None:
+        """Follows `events`, the next ones after `followed` in revision order, under the follow
+        lock: takes the other daemons' and skips this one's; the revision it stopped at (one of
+        this daemon's, committed but not published yet), or None when it took them all."""
+        remote: list[Event] = []
+        stopped: int | None = None
+        for event in events:
+            with self._own_lock:
+                if event.revision in self._uncommitted:
+                    stopped = event.revision
+                    break
+                own = event.revision in self._own
+                self._own.discard(event.revision)
+            if not own:
+                remote.append(event)
+            self.followed = event.revision
+        if remote:
+            self._take_remote(remote)
+        return stopped
 
     def _take_remote(self, events: list[Event]) -> None:
         """Another daemon's commits: what they changed leaves the read cache, and the models they

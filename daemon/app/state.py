@@ -85,13 +85,14 @@ class WriterState:
         state.chain_head = catalog.chain_head() or GENESIS
         return state
 
-    def refresh(self, catalog: Store, events: Sequence[Event]) -> bool:
+    def refresh(self, catalog: Store, events: Sequence[Event], head: str | None = None) -> bool:
         """Takes the commits another daemon made after this state's revision (`events`, all of
         them, read while the write lock is held) by reading again only what they touched: the
         models they name, their request ids and version facts (dropped, read when next used),
-        new promotions, the chain head and the revision. False, changing nothing, when a full
-        `load` is needed instead (a model this state holds was deleted: request ids of its
-        promotions may be gone with it; or renamed)."""
+        new promotions, the chain head and the revision. `head`, when given, is the chain hash
+        of the last of `events` (then neither head nor revision is read again). False, changing
+        nothing, when a full `load` is needed instead (a model this state holds was deleted:
+        request ids of its promotions may be gone with it; or renamed)."""
         if any(event.type == "model.renamed" for event in events):
             return False  # rare: every name the state holds of the model moves, as a load reads them
         touched = sorted({event.model for event in events if event.model})
@@ -127,8 +128,11 @@ class WriterState:
             self.model_request_ids.update(catalog.model_request_ids(touched))
         self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)
         self.promotion_request_ids.update(new_ids)
-        self.chain_head = catalog.chain_head() or GENESIS
-        self.revision = catalog.max_revision()
+        if head is not None and events:
+            self.chain_head, self.revision = head, events[-1].revision
+        else:
+            self.chain_head = catalog.chain_head() or GENESIS
+            self.revision = catalog.max_revision()
         return True
 
     def facts(self, tx: StoreTransaction, model_id: str) -> ModelFacts:

@@ -213,9 +213,11 @@ class Store(Protocol):
 
     def transaction(self) -> StoreTransaction: ...
 
-    def listen(self, wake: Callable[[], None]) -> Listening | None:
+    def listen(self, wake: Callable[[int | None], None]) -> Listening | None:
         """Something that calls `wake` when other daemons commit to this catalog (None where no
-        other daemon can): a follower then reads the events after the last revision it saw."""
+        other daemon can): a follower then reads the events after the last revision it saw.
+        `wake` gets the newest revision a commit's notice named, or None when there may be
+        commits nobody told of (on connecting, and now and then)."""
         ...
 
     def leadership(self, role: str) -> Leadership:

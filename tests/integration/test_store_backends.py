@@ -5,6 +5,7 @@ DuckDB file, then a PostgreSQL database)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -89,6 +90,22 @@ def test_a_version_reads_back_whole_by_key_in_lists_and_inside_a_transaction(fil
     assert listed.items[1] == expected and listed.total == 3
     assert [(v.model, v.number) for v in seen_in_tx] == [("fraud", 2), ("churn", 1)]
     assert seen_in_tx[0] == expected
+
+
+def test_versions_of_one_group_each_read_back_whole_whichever_fields_they_leave_empty(store: Store) -> None:
+    # Written together, rows that set a field and rows that leave it at its column's default;
+    # values a default could be mistaken for (an empty text, zero, false) set on purpose.
+    bare = ModelVersion(model="fraud", number=1, semver="1.0.0", create_time=T0, update_time=T0, revision=1)
+    full = version("fraud", 2, description="two", status_reason="", kept=False, total_size=0, file_count=0)
+    kept = version("fraud", 3, kept=True, description="", tags={}, params={}, files=[], total_size=7)
+    later = version("fraud", 4, model_card="# card", storage_uri="s3://b/4")
+    write(store, lambda tx: [tx.insert_version(v) for v in (bare, full, kept)])
+    write(store, lambda tx: tx.insert_version(later))
+    write(store, lambda tx: tx.insert_version(replace(bare, number=5, semver="1.5.0", revision=5)))
+
+    found = [store.get_version("fraud", n) for n in (1, 2, 3, 4, 5)]
+
+    assert found == [bare, full, kept, later, replace(bare, number=5, semver="1.5.0", revision=5)]
 
 
 def test_models_load_with_their_counts_holders_and_request_ids(filled: Store) -> None:

@@ -137,7 +137,7 @@ class PostgresCatalog(CatalogReads):
     def leadership(self, role: str) -> AdvisoryLeadership:
         return AdvisoryLeadership(self._dsn, role, _connect_options())
 
-    def listen(self, wake: Callable[[], None]) -> Listener:
+    def listen(self, wake: Callable[[int | None], None]) -> Listener:
         """A listener that calls `wake` (on its own thread) when any daemon commits, and now
         and then without: see `listener`. Not started."""
         return Listener(self._dsn, wake, _connect_options())

@@ -2,9 +2,10 @@
 
 Each write transaction sends a NOTIFY on `CHANNEL` with its revision (delivered at commit, and
 only then). A `Listener` holds one dedicated connection that LISTENs on it, on a thread of its
-own, and calls `wake` for every notification and also every `POLL_INTERVAL` without one: a
-notification can be lost with its connection, and the wake-up reads the events table by
-revision, so a missed one only delays a follower, never skips an event. After a lost connection
+own, and calls `wake` for every notification (with the revision it names, so that a daemon
+told of its own commit need not read anything) and also every `POLL_INTERVAL` without one
+(with None): a notification can be lost with its connection, and the wake-up reads the events
+table by revision, so a missed one only delays a follower, never skips an event. After a lost connection
 it reconnects with a growing pause (up to `MAX_BACKOFF`) and wakes once connected again, to
 catch up on whatever was committed meanwhile. What it last knew of its connection (`state`) is
 for the daemon's status.
@@ -36,7 +37,7 @@ MAX_BACKOFF = 5.0
 class Listener:
     """LISTENs for commits on its own connection and thread; `wake` runs on that thread."""
 
-    def __init__(self, dsn: str, wake: Callable[[], None], connect_options: dict[str, Any]) -> None:
+    def __init__(self, dsn: str, wake: Callable[[int | None], None], connect_options: dict[str, Any]) -> None:
         self._dsn = dsn
         self._wake = wake
         self._options = connect_options
@@ -76,13 +77,15 @@ class Listener:
                     conn.execute(f"LISTEN {CHANNEL}")
                     self._set_state(True)
                     backoff = FIRST_BACKOFF
-                    self._call_wake()  # whatever was committed while not listening
+                    self._call_wake(None)  # whatever was committed while not listening
                     looked = time.monotonic()
                     while not self._stopped.is_set():
-                        notified = any(True for _ in conn.notifies(timeout=WAIT_SLICE, stop_after=1))
-                        if notified or time.monotonic() - looked >= POLL_INTERVAL:
-                            self._call_wake()
+                        notices = [notice.payload for notice in conn.notifies(timeout=WAIT_SLICE, stop_after=1)]
+                        if time.monotonic() - looked >= POLL_INTERVAL:
+                            self._call_wake(None)
                             looked = time.monotonic()
+                        elif notices:
+                            self._call_wake(_revision(notices))
             except psycopg.Error as exc:
                 problem = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
                 self._set_state(False, problem)
@@ -94,8 +97,16 @@ class Listener:
                 backoff = min(backoff * 2, MAX_BACKOFF)
         self._set_state(False, "stopped")
 
-    def _call_wake(self) -> None:
+    def _call_wake(self, revision: int | None) -> None:
         try:
-            self._wake()
+            self._wake(revision)
         except Exception:  # noqa: BLE001 - the listener must outlive a failed catch-up; it retries
             log.warning("catching up with the shared catalog failed; retrying at the next wake-up", exc_info=True)
+
+
+def _revision(payloads: list[str]) -> int | None:
+    """The newest revision notices name; None when one names none (then everything is read)."""
+    try:
+        return max(int(payload) for payload in payloads)
+    except ValueError:
+        return None

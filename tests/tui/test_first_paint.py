@@ -14,6 +14,7 @@ from studbook.tui.config import TuiSettings
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.vim_table import VimTable
+from textual._compositor import ChopsUpdate, LayoutUpdate
 from textual.screen import Screen
 
 # What `studbook` imports before its first frame: the command line, the app and its first screen.
@@ -140,3 +141,37 @@ async def test_a_screen_loads_once_when_it_opens(shared_daemon) -> None:  # type
             await pilot.pause()
             await pilot.pause()
     assert loads == ["ModelsScreen", "ApprovalsScreen", "DropsScreen"]
+
+
+def _cells(update: RenderableType) -> int:
+    """How many of the terminal's cells one update from Textual paints."""
+    if isinstance(update, LayoutUpdate):
+        return update.region.area
+    if isinstance(update, ChopsUpdate):
+        return sum(x2 - x1 + 1 for _, x1, x2 in update.spans)
+    return 0
+
+
+async def test_the_models_screen_is_drawn_whole_once_before_its_rows(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
+    """Textual's first showing of a screen lays it out and draws it whole, then asked for the whole
+    screen again (its own repaint request, and the screen's first size change): the same frame
+    twice on the terminal before the rows. Now the frames before the rows add up to one screen
+    and a few small updates (the footer's and top bar's keys settling)."""
+    with Client(shared_daemon.address) as client:
+        client.register("drawn-once", uri="s3://b/drawn-once/1")
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
+    painted: list[tuple[int, int]] = []  # (cells painted, rows in the table then)
+    display = app._display
+
+    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
+        if renderable is not None and isinstance(screen, ModelsScreen):
+            painted.append((_cells(renderable), screen.query_one(VimTable).row_count))
+        display(screen, renderable)
+
+    app._display = noting  # type: ignore[method-assign]
+    width, height = 120, 30
+    async with app.run_test(size=(width, height)) as pilot:
+        await ui.wait_for(pilot, lambda: any(rows for _, rows in painted), "the rows painted")
+    before_rows = [cells for cells, rows in painted if not rows]
+    assert before_rows and before_rows[0] == width * height  # the first frame: the whole screen
+    assert sum(before_rows) < 1.5 * width * height

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Self, cast
 
 from studbook.client.errors import StudbookError
 from studbook.tui.cells import ThemeText
@@ -15,6 +15,7 @@ from studbook.v1 import events_pb2
 from textual import events
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.geometry import Region
 from textual.timer import Timer
 
 if TYPE_CHECKING:
@@ -43,6 +44,8 @@ class RegistryScreen(Screen[None]):
         # and when they fail alike (a model that does not exist) that is one failure, told once.
         self._reported: set[tuple[str, str]] = set()
         self._resumed = False
+        # True while Textual shows this screen for the first time (see on_screen_resume).
+        self._drawing_whole = False
 
     @property
     def registry(self) -> StudbookApp:
@@ -128,10 +131,26 @@ class RegistryScreen(Screen[None]):
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
+            # A screen never laid out at this size is laid out and drawn whole by Textual's resume
+            # handler (next), which then asks for a whole repaint: the same frame twice on the
+            # terminal before the first rows. Until that handler is done, such requests are dropped.
+            if self.outer_size != self.app.size:
+                self._drawing_whole = True
+                self.call_next(self._drawn_whole)
         if self._stale:
             self._stale = False
             self._reported.clear()
             self.reload()
+
+    def _drawn_whole(self) -> None:
+        self._drawing_whole = False
+
+    def refresh(
+        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
+    ) -> Self:
+        if self._drawing_whole and not (regions or recompose):
+            return self  # the whole screen is being drawn anyway (see on_screen_resume)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # ---- errors ----
 

@@ -175,3 +175,40 @@ async def test_the_models_screen_is_drawn_whole_once_before_its_rows(shared_daem
     before_rows = [cells for cells, rows in painted if not rows]
     assert before_rows and before_rows[0] == width * height  # the first frame: the whole screen
     assert sum(before_rows) < 1.5 * width * height
+
+
+async def test_the_first_rows_are_on_the_terminal_before_any_key_metric_is_looked_up(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
+    """The key metric column needs one call per model (its latest version); those calls begin
+    once the rows are shown, so the frame with the rows never waits for them, and then fill in."""
+    with Client(shared_daemon.address) as client:
+        for name in ("rows-first-a", "rows-first-b"):
+            client.register(name, uri=f"s3://b/{name}/1", metrics={"auc": 0.9})
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
+    events: list[str] = []
+    display, new_client = app._display, app._new_client
+
+    def building(*, retries: bool) -> AsyncClient:
+        built = new_client(retries=retries)
+        list_versions = built.list_versions
+
+        async def noted(*args: object, **kwargs: object) -> object:
+            events.append("lookup")
+            return await list_versions(*args, **kwargs)  # type: ignore[arg-type]
+
+        built.list_versions = noted  # type: ignore[method-assign,assignment]
+        return built
+
+    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
+        if renderable is not None and isinstance(screen, ModelsScreen) and screen.query_one(VimTable).row_count:
+            events.append("rows")
+        display(screen, renderable)
+
+    app._display = noting  # type: ignore[method-assign]
+    app._new_client = building  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 30)) as pilot:
+        screen = app.screen
+        assert isinstance(screen, ModelsScreen)
+        await ui.wait_for(pilot, lambda: "models/rows-first-b" in screen.latest, "the key metrics looked up")
+        await ui.wait_for_text(pilot, "auc")
+    assert "rows" in events and "lookup" in events
+    assert events.index("rows") < events.index("lookup")

@@ -18,6 +18,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Static
 
 # (order_by sent to the daemon, label)
@@ -70,6 +71,9 @@ class ModelsScreen(RegistryScreen):
         self.models: dict[str, resources_pb2.Model] = {}
         self.latest: dict[str, resources_pb2.ModelVersion] = {}
         self.total = 0
+        # The first rows have been drawn; until then, the models whose key metrics wait for that.
+        self._rows_painted = False
+        self._latest_pending: list[resources_pb2.Model] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar('filter, e.g. tags.team = "risk" AND owner = "ana"', id="filter")
@@ -100,14 +104,20 @@ class ModelsScreen(RegistryScreen):
 
     @work(exclusive=True, group="models")
     async def load_models(self, filter: str) -> None:
-        client = self.registry.client
         try:
-            page = await client.list_models(filter=filter, order_by=SORTS[self.sort_index][0], page_size=MAX_MODELS)
+            page = await self.registry.client.list_models(
+                filter=filter, order_by=SORTS[self.sort_index][0], page_size=MAX_MODELS
+            )
         except StudbookError as error:
             self.post_message(self.Failed(error, filter))
             return
         self.post_message(self.Loaded(page, filter))
-        # The model carries no metrics: the latest version of each, summary only, gives its key metric.
+
+    # A group of its own: a listing begun meanwhile is not cancelled; the next look-ups cancel these.
+    @work(exclusive=True, group="latest")
+    async def load_latest(self, models: list[resources_pb2.Model]) -> None:
+        """The model carries no metrics: the latest version of each, summary only, gives its key metric."""
+        client = self.registry.client
         gate = asyncio.Semaphore(LOOKUPS)
 
         async def latest(model: resources_pb2.Model) -> resources_pb2.ModelVersion | None:
@@ -120,7 +130,7 @@ class ModelsScreen(RegistryScreen):
                     return None
             return found.versions[0] if found.versions else None
 
-        versions = await asyncio.gather(*(latest(m) for m in page.models))
+        versions = await asyncio.gather(*(latest(m) for m in models))
         self.post_message(self.LatestLoaded({v.model: v for v in versions if v is not None}))
 
     def on_models_screen_loaded(self, message: Loaded) -> None:
@@ -129,8 +139,26 @@ class ModelsScreen(RegistryScreen):
         self.models = {m.name: m for m in message.page.models}
         self.total = message.page.total_size
         self._fill()
-        # Start-up is over once these rows are on the terminal (see collector).
-        self.call_after_refresh(collector.resume)
+        models = list(message.page.models)
+        if self._rows_painted or not models:
+            self.load_latest(models)
+            self.call_after_refresh(collector.resume)
+            return
+        # The first rows first, their key metrics after: the look-ups (one call per model) begin
+        # once the layout that shows the rows has been drawn, so they never hold back that frame.
+        # (An after-refresh callback can run before the table has even asked for its new layout.)
+        if self._latest_pending is None:
+            self.screen_layout_refresh_signal.subscribe(self, self._laid_out)
+        self._latest_pending = models
+
+    def _laid_out(self, screen: Screen[None]) -> None:
+        if self._latest_pending is None or not self.query_one(VimTable).row_count:
+            return
+        self.screen_layout_refresh_signal.unsubscribe(self)
+        models, self._latest_pending = self._latest_pending, None
+        self._rows_painted = True
+        collector.resume()  # start-up is over: the first rows are on the terminal
+        self.load_latest(models)
 
     def on_models_screen_latest_loaded(self, message: LatestLoaded) -> None:
         self.latest = message.latest

@@ -11,6 +11,7 @@ from rich.console import RenderableType
 from studbook.client.clients import AsyncClient, Client
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
+from studbook.tui.live import ConnectionState
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.vim_table import VimTable
@@ -212,3 +213,36 @@ async def test_the_first_rows_are_on_the_terminal_before_any_key_metric_is_looke
         await ui.wait_for_text(pilot, "auc")
     assert "rows" in events and "lookup" in events
     assert events.index("rows") < events.index("lookup")
+
+
+async def test_the_live_connection_starts_once_the_first_rows_are_shown(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
+    """The follower's own channel, its health check and the indicator it repaints come after the
+    models screen's first rows, not between its first frame and them; it still connects."""
+    with Client(shared_daemon.address) as client:
+        client.register("live-after-rows", uri="s3://b/live-after-rows/1")
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings())
+    events: list[str] = []
+    display, new_client = app._display, app._new_client
+
+    def building(*, retries: bool) -> AsyncClient:
+        events.append("client" if retries else "watch client")
+        return new_client(retries=retries)
+
+    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
+        if renderable is not None and isinstance(screen, ModelsScreen) and screen.query_one(VimTable).row_count:
+            events.append("rows")
+        display(screen, renderable)
+
+    app._display = noting  # type: ignore[method-assign]
+    app._new_client = building  # type: ignore[method-assign]
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ui.wait_for_text(pilot, "● connected")
+    assert events.index("client") < events.index("rows") < events.index("watch client")
+
+
+async def test_the_live_connection_starts_when_the_first_listing_fails_too(tmp_path, ui) -> None:  # type: ignore[no-untyped-def]
+    """No daemon: the listing's error is shown, and the follower starts, to say when one answers."""
+    app = StudbookApp(f"unix://{tmp_path / 'nobody.sock'}", settings=TuiSettings())
+    async with app.run_test(size=(120, 30)) as pilot:
+        await ui.wait_for(pilot, lambda: app.connection is not ConnectionState.CONNECTING, "the follower's verdict")
+        await ui.wait_for_text(pilot, "reconnecting")

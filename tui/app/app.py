@@ -121,9 +121,9 @@ class StudbookApp(Navigation, App[None]):
         super().notify(safe_lines(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
-        # The first screen resumes collecting once it has shown its rows or its error; should it
-        # never get that far (a fetch that hangs), start-up is over after this long all the same.
-        self.set_timer(STARTUP_GRACE, collector.resume)
+        # The first screen resumes collecting (and connects) once it has shown its rows or its
+        # error; should it never get that far (a fetch that hangs), start-up is over after this long all the same.
+        self.set_timer(STARTUP_GRACE, self._startup_over)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         else:
@@ -133,6 +133,10 @@ class StudbookApp(Navigation, App[None]):
             self.notify(problem, title="settings", severity="warning")
         for notice in self.notices:
             self.notify(notice, timeout=8)
+
+    def _startup_over(self) -> None:
+        collector.resume()
+        self.connect()  # the models screen connects once it has shown its rows: never left unconnected
 
     def get_default_screen(self) -> ModelsScreen:
         # The models screen is the bottom of the stack from the start, so its empty frame is
@@ -144,7 +148,8 @@ class StudbookApp(Navigation, App[None]):
     def connect(self) -> None:
         """Once the first frame is on the terminal: follow the registry and learn who we are.
 
-        Called by whichever screen paints first (see RegistryScreen.on_mount); only the first call counts.
+        Called by whichever screen paints first (see RegistryScreen.on_mount), the models screen once
+        its first rows are shown too; only the first call counts.
         """
         if self._connected:
             return

@@ -68,12 +68,17 @@ class RegistryScreen(Screen[None]):
         # The frame first, then the data: the first fetch may still be loading grpc.
         self.call_after_refresh(self._after_first_frame)
 
+    # The models screen connects once its first rows (or its error) are shown instead: the follower's
+    # second channel, health check and indicator repaint would otherwise come before those rows.
+    connects_after_first_load = False
+
     def _after_first_frame(self) -> None:
         # The live connection starts here, not in App.on_mount: Textual hands an app's
         # after-refresh callbacks to the screen current then, and a screen pushed at once
         # (opened before the first frame) would strand them; every screen's own callbacks do run.
-        self.registry.connect()
         self.reload()
+        if not self.connects_after_first_load:
+            self.registry.connect()
 
     def _take_focus(self) -> None:
         """Focus what AUTO_FOCUS names, even while the app lacks focus.

@@ -36,6 +36,7 @@ class ModelsScreen(RegistryScreen):
 
     crumb = "models"
     AUTO_FOCUS = "VimTable"
+    connects_after_first_load = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("s", "sort", "Sort", id="models.sort"),
@@ -142,7 +143,7 @@ class ModelsScreen(RegistryScreen):
         models = list(message.page.models)
         if self._rows_painted or not models:
             self.load_latest(models)
-            self.call_after_refresh(collector.resume)
+            self.call_after_refresh(self._listing_shown)
             return
         # The first rows first, their key metrics after: the look-ups (one call per model) begin
         # once the layout that shows the rows has been drawn, so they never hold back that frame.
@@ -157,15 +158,21 @@ class ModelsScreen(RegistryScreen):
         self.screen_layout_refresh_signal.unsubscribe(self)
         models, self._latest_pending = self._latest_pending, None
         self._rows_painted = True
-        collector.resume()  # start-up is over: the first rows are on the terminal
+        self._listing_shown()
         self.load_latest(models)
+
+    def _listing_shown(self) -> None:
+        """A listing is on the terminal, rows or error. After the first, start-up is over (see
+        collector) and the live connection starts (see RegistryScreen.connects_after_first_load)."""
+        collector.resume()
+        self.registry.connect()
 
     def on_models_screen_latest_loaded(self, message: LatestLoaded) -> None:
         self.latest = message.latest
         self._fill()
 
     def on_models_screen_failed(self, message: Failed) -> None:
-        self.call_after_refresh(collector.resume)
+        self.call_after_refresh(self._listing_shown)
         if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT") and message.filter:
             self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
         else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 from rich.console import RenderableType
 from studbook.client.clients import AsyncClient, Client
@@ -246,3 +247,21 @@ async def test_the_live_connection_starts_when_the_first_listing_fails_too(tmp_p
     async with app.run_test(size=(120, 30)) as pilot:
         await ui.wait_for(pilot, lambda: app.connection is not ConnectionState.CONNECTING, "the follower's verdict")
         await ui.wait_for_text(pilot, "reconnecting")
+
+
+def _stylesheets(app: StudbookApp) -> set[str]:
+    """The names of the stylesheet files the app has read so far."""
+    return {Path(path).name for path, _ in app.stylesheet.source if path.endswith(".tcss")}
+
+
+async def test_the_other_screens_rules_are_read_when_the_first_of_them_opens(shared_daemon) -> None:  # type: ignore[no-untyped-def]
+    """Only the models screen's (and the shared frame's) rules are parsed before the first frame;
+    the other screens' come in with the first of them, and style it as before."""
+    app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        assert _stylesheets(app) == {"studbook.tcss"}
+        app.open_help()
+        await pilot.pause()
+        assert _stylesheets(app) == {"studbook.tcss", "screens.tcss"}
+        assert app.screen.query_one(".help").outer_size.width == 100  # `.help { width: 100 }`

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
@@ -36,6 +36,9 @@ class StudbookApp(Navigation, App[None]):
     """Opens on the models screen; `--readonly` hides every action that changes the registry."""
 
     CSS_PATH = "studbook.tcss"
+    # The other screens' rules (about two thirds of the whole) are parsed when the first of them
+    # opens, not before the first frame; none of them styles the models screen.
+    SCREENS_CSS = Path(__file__).with_name("screens.tcss")
     TITLE = "studbook"
     COMMANDS: ClassVar = App.COMMANDS | {RegistryCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,6 +89,18 @@ class StudbookApp(Navigation, App[None]):
         # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
         self.identity = ""
         self._connected = False
+        self._screens_css_loaded = False
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
+        """Textual's push_screen, once the other screens' stylesheet is in (the one door every
+        screen after the first comes through, Textual's own palette included)."""
+        if not self._screens_css_loaded:
+            self._screens_css_loaded = True
+            if self.css_monitor is not None:
+                self.css_monitor.add_paths([self.SCREENS_CSS])
+            # Added, not reparsed: the stylesheet parses the new rules alone when it next styles a widget.
+            self.stylesheet.read(self.SCREENS_CSS)
+        return super().push_screen(*args, **kwargs)
 
     # The clients (grpc and every generated module) are built on first use, which comes after the
     # first frame: the models screen fetches once painted, so the frame never waits for grpc.

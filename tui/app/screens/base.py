@@ -14,8 +14,8 @@ from studbook.tui.widgets.top_bar import TopBar
 from studbook.v1 import events_pb2
 from textual import events
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.geometry import Region
+from textual.screen import Screen
 from textual.timer import Timer
 
 if TYPE_CHECKING:
@@ -150,9 +150,7 @@ class RegistryScreen(Screen[None]):
     def _drawn_whole(self) -> None:
         self._drawing_whole = False
 
-    def refresh(
-        self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False
-    ) -> Self:
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
         if self._drawing_whole and not (regions or recompose):
             return self  # the whole screen is being drawn anyway (see on_screen_resume)
         return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)

@@ -53,6 +53,34 @@ def test_the_error_details_are_loaded_only_once_a_call_fails() -> None:
     assert {"google.rpc.error_details_pb2", "google.rpc.code_pb2"} & loaded == set()
 
 
+# Runs the app in a fresh interpreter until the models table has rows, then names every module loaded.
+UNTIL_ROWS = """
+import asyncio, json, sys
+from studbook.tui.app import StudbookApp
+from studbook.tui.config import TuiSettings
+from studbook.tui.widgets.vim_table import VimTable
+
+async def main():
+    app = StudbookApp(sys.argv[1], settings=TuiSettings(), live=False)
+    async with app.run_test(size=(120, 30)):
+        while not app.screen.query_one(VimTable).row_count:
+            await asyncio.sleep(0.01)
+        print(json.dumps(sorted(sys.modules)))
+
+asyncio.run(main())
+"""
+
+
+def test_the_first_rows_do_not_load_the_emoji_table_of_rich(shared_daemon) -> None:  # type: ignore[no-untyped-def]
+    """DataTable reads a str column label as markup, and the first markup read loads rich's table
+    of emoji names (a few ms): the models table's labels are given as text."""
+    with Client(shared_daemon.address) as client:
+        client.register("no-emoji", uri="s3://b/no-emoji/1")
+    out = subprocess.run([sys.executable, "-c", UNTIL_ROWS, shared_daemon.address], capture_output=True, text=True,
+                         check=True, timeout=60).stdout  # fmt: skip
+    assert "rich._emoji_codes" not in set(json.loads(out))
+
+
 def test_only_the_models_screen_is_loaded_before_the_first_frame() -> None:
     screens = {m for m in _loaded_before_first_frame() if m.startswith("studbook.tui.screens.")}
     assert screens == {"studbook.tui.screens.base", "studbook.tui.screens.models"}

@@ -96,7 +96,9 @@ class ModelsScreen(RegistryScreen):
         if [(column.label.plain, column.width) for column in table.ordered_columns] != columns:
             table.clear(columns=True)
             for title, width in columns:
-                table.add_column(title, width=width)
+                # Text, not a str that DataTable reads as markup: the first markup read loads rich's
+                # emoji table, a few ms before the first frame that nothing else here needs.
+                table.add_column(Text(title), width=width)
 
     # ---- loading ----
 

@@ -42,6 +42,12 @@ def test_no_grpc_and_no_generated_client_before_the_first_frame() -> None:
     assert "studbook.client.environment" not in loaded  # package metadata: only for registering
 
 
+def test_no_generated_message_module_before_the_first_frame() -> None:
+    """The generated protobuf modules (building their descriptors takes about 10 ms) come with the
+    client, after the first frame: the UI names their types only in annotations before that."""
+    assert {m for m in _loaded_before_first_frame() if m.startswith("studbook.v1.")} == set()
+
+
 def test_the_error_details_are_loaded_only_once_a_call_fails() -> None:
     """The client the first fetch builds decodes a failure's details with grpc_status and the
     error-detail protos; before the first rows nothing has failed, so neither is loaded."""

@@ -17,7 +17,6 @@ from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.top_bar import TopBar
-from studbook.v1 import events_pb2
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -27,6 +26,7 @@ from textual.reactive import var
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
+    from studbook.v1 import events_pb2
 
 # Seconds after mounting that start-up is over at the latest (see collector).
 STARTUP_GRACE = 5.0

@@ -11,7 +11,6 @@ from studbook.tui.messages import RegistryChanged, Resynced
 from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.offline_notice import OfflineNotice, unreachable
 from studbook.tui.widgets.top_bar import TopBar
-from studbook.v1 import events_pb2
 from textual import events
 from textual.app import ComposeResult
 from textual.geometry import Region
@@ -20,6 +19,7 @@ from textual.timer import Timer
 
 if TYPE_CHECKING:
     from studbook.tui.app import StudbookApp
+    from studbook.v1 import events_pb2
 
 # Many events in a burst (a replay after reconnecting) cause one reload, this long after the last.
 REFRESH_DELAY = 0.25

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from studbook.client.errors import StudbookError
@@ -13,13 +13,15 @@ from studbook.tui.column_fit import fit_columns
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.vim_table import VimTable
-from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 
 # (order_by sent to the daemon, label)
 SORTS = (("name", "name"), ("update_time desc", "recently changed"), ("create_time desc", "newest"), ("owner", "owner"))

@@ -42,7 +42,7 @@ def artifact(
 class Host(App[None]):
     """Just the tree, styled by the real stylesheet."""
 
-    CSS_PATH = str(Path(studbook.tui.__file__).parent / "studbook.tcss")
+    CSS_PATH = [str(Path(studbook.tui.__file__).parent / name) for name in ("studbook.tcss", "screens.tcss")]
 
     def compose(self) -> ComposeResult:
         yield FileTree(id="file-tree")

@@ -28,7 +28,7 @@ def test_relative_times_read_like_a_person_would_say_them(seconds: int, text: st
 
 
 def test_hidden_times_keep_screenshots_stable() -> None:
-    stamp = cells.resources_pb2.ModelVersion().create_time
+    stamp = resources_pb2.ModelVersion().create_time
     stamp.FromDatetime(NOW)
     times = TimeFormat(hidden=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from studbook.client.errors import StudbookError
 from studbook.client.safe_text import safe, safe_lines
@@ -17,7 +17,6 @@ from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.top_bar import TopBar
-from studbook.v1 import events_pb2
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -27,6 +26,7 @@ from textual.reactive import var
 
 if TYPE_CHECKING:
     from studbook.client.clients import AsyncClient
+    from studbook.v1 import events_pb2
 
 # Seconds after mounting that start-up is over at the latest (see collector).
 STARTUP_GRACE = 5.0
@@ -36,6 +36,9 @@ class StudbookApp(Navigation, App[None]):
     """Opens on the models screen; `--readonly` hides every action that changes the registry."""
 
     CSS_PATH = "studbook.tcss"
+    # The other screens' rules (about two thirds of the whole) are parsed when the first of them
+    # opens, not before the first frame; none of them styles the models screen.
+    SCREENS_CSS = Path(__file__).with_name("screens.tcss")
     TITLE = "studbook"
     COMMANDS: ClassVar = App.COMMANDS | {RegistryCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -86,6 +89,18 @@ class StudbookApp(Navigation, App[None]):
         # Who the daemon takes us for, e.g. "ci (viewer)"; learned when a token is in use.
         self.identity = ""
         self._connected = False
+        self._screens_css_loaded = False
+
+    def push_screen(self, *args: Any, **kwargs: Any) -> Any:
+        """Textual's push_screen, once the other screens' stylesheet is in (the one door every
+        screen after the first comes through, Textual's own palette included)."""
+        if not self._screens_css_loaded:
+            self._screens_css_loaded = True
+            if self.css_monitor is not None:
+                self.css_monitor.add_paths([self.SCREENS_CSS])
+            # Added, not reparsed: the stylesheet parses the new rules alone when it next styles a widget.
+            self.stylesheet.read(self.SCREENS_CSS)
+        return super().push_screen(*args, **kwargs)
 
     # The clients (grpc and every generated module) are built on first use, which comes after the
     # first frame: the models screen fetches once painted, so the frame never waits for grpc.
@@ -121,9 +136,9 @@ class StudbookApp(Navigation, App[None]):
         super().notify(safe_lines(message), title=safe(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
-        # The first screen resumes collecting once it has shown its rows or its error; should it
-        # never get that far (a fetch that hangs), start-up is over after this long all the same.
-        self.set_timer(STARTUP_GRACE, collector.resume)
+        # The first screen resumes collecting (and connects) once it has shown its rows or its
+        # error; should it never get that far (a fetch that hangs), start-up is over after this long all the same.
+        self.set_timer(STARTUP_GRACE, self._startup_over)
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
         else:
@@ -133,6 +148,10 @@ class StudbookApp(Navigation, App[None]):
             self.notify(problem, title="settings", severity="warning")
         for notice in self.notices:
             self.notify(notice, timeout=8)
+
+    def _startup_over(self) -> None:
+        collector.resume()
+        self.connect()  # the models screen connects once it has shown its rows: never left unconnected
 
     def get_default_screen(self) -> ModelsScreen:
         # The models screen is the bottom of the stack from the start, so its empty frame is
@@ -144,7 +163,8 @@ class StudbookApp(Navigation, App[None]):
     def connect(self) -> None:
         """Once the first frame is on the terminal: follow the registry and learn who we are.
 
-        Called by whichever screen paints first (see RegistryScreen.on_mount); only the first call counts.
+        Called by whichever screen paints first (see RegistryScreen.on_mount), the models screen once
+        its first rows are shown too; only the first call counts.
         """
         if self._connected:
             return

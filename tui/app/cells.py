@@ -7,13 +7,17 @@ the running theme (`App.theme_variables`) here; no colour is ever written in cod
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from rich.text import Text
 from studbook.cli.output import enum_label, format_number, format_size
 from studbook.client.safe_text import safe
-from studbook.v1 import resources_pb2, stages_pb2
 from textual.color import Color, ColorParseError
+
+if TYPE_CHECKING:
+    from studbook.v1 import resources_pb2
 
 # Meaning -> theme variable.
 ROLES = {
@@ -23,23 +27,24 @@ ROLES = {
     "accent": "text-primary",
     "secondary": "text-secondary",
 }
-STATUS_ROLES = {
-    resources_pb2.VERSION_STATUS_READY: None,
-    resources_pb2.VERSION_STATUS_REGISTERING: "accent",
-    resources_pb2.VERSION_STATUS_FAILED: "bad",
-    resources_pb2.VERSION_STATUS_QUARANTINED: "bad",
-    resources_pb2.VERSION_STATUS_MISSING: "warn",
-    resources_pb2.VERSION_STATUS_MODIFIED: "warn",
-    resources_pb2.VERSION_STATUS_ARCHIVED: "muted",
-    resources_pb2.VERSION_STATUS_CORRUPT: "bad",
-}
-PROMOTION_ROLES = {
-    stages_pb2.PROMOTION_STATE_APPLIED: "good",
-    stages_pb2.PROMOTION_STATE_VALIDATED: "good",
-    stages_pb2.PROMOTION_STATE_FAILED: "bad",
-    stages_pb2.PROMOTION_STATE_REJECTED: "bad",
-    stages_pb2.PROMOTION_STATE_PENDING_APPROVAL: "warn",
-}
+
+
+# Version status -> meaning. Built on first use: the generated enums are loaded with the client,
+# after the first frame, and the models screen's cells do not need them.
+@cache
+def status_roles() -> dict[int, str | None]:
+    from studbook.v1 import resources_pb2
+
+    return {
+        resources_pb2.VERSION_STATUS_READY: None,
+        resources_pb2.VERSION_STATUS_REGISTERING: "accent",
+        resources_pb2.VERSION_STATUS_FAILED: "bad",
+        resources_pb2.VERSION_STATUS_QUARANTINED: "bad",
+        resources_pb2.VERSION_STATUS_MISSING: "warn",
+        resources_pb2.VERSION_STATUS_MODIFIED: "warn",
+        resources_pb2.VERSION_STATUS_ARCHIVED: "muted",
+        resources_pb2.VERSION_STATUS_CORRUPT: "bad",
+    }
 
 
 class ThemeText:
@@ -75,11 +80,13 @@ def holders(mapping: Mapping[str, str], order: Sequence[str] = ()) -> str:
 
 
 def status(version: resources_pb2.ModelVersion) -> str:
+    from studbook.v1 import resources_pb2
+
     return enum_label(resources_pb2.VersionStatus, version.status)
 
 
 def status_cell(version: resources_pb2.ModelVersion, paint: ThemeText) -> Text:
-    return paint(status(version), STATUS_ROLES.get(version.status))
+    return paint(status(version), status_roles().get(version.status))
 
 
 def metric_label(metric: resources_pb2.Metric) -> str:

@@ -9,10 +9,12 @@ import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from enum import Enum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from studbook.client.errors import StudbookError
-from studbook.v1 import events_pb2
+
+if TYPE_CHECKING:
+    from studbook.v1 import events_pb2
 
 # Idle seconds before the daemon sends a bookmark. Short, because a bookmark is also how
 # a fresh stream learns the current revision (the stream says nothing until then).

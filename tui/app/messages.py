@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from studbook.v1 import events_pb2
+from typing import TYPE_CHECKING
+
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from studbook.v1 import events_pb2
 
 
 class RegistryChanged(Message, bubble=False):

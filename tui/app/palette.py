@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, cast
 
 from studbook.client.errors import StudbookError
 from studbook.tui import cells
-from studbook.v1 import resources_pb2
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
     from studbook.tui.app import StudbookApp
+    from studbook.v1 import resources_pb2
 
 MAX_MODELS = 1000
 # Versions offered per model once the query names it.

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING
 
-from google.protobuf import timestamp_pb2
 from studbook.cli import times
+
+if TYPE_CHECKING:
+    from google.protobuf import timestamp_pb2
 
 # (seconds in the unit, suffix), largest first.
 _UNITS = ((365 * 86400, "y"), (30 * 86400, "mo"), (7 * 86400, "w"), (86400, "d"), (3600, "h"), (60, "m"), (1, "s"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Self, cast
 
 from studbook.client.errors import StudbookError
 from studbook.tui.cells import ThemeText
@@ -11,14 +11,15 @@ from studbook.tui.messages import RegistryChanged, Resynced
 from studbook.tui.widgets.key_footer import KeyFooter
 from studbook.tui.widgets.offline_notice import OfflineNotice, unreachable
 from studbook.tui.widgets.top_bar import TopBar
-from studbook.v1 import events_pb2
 from textual import events
 from textual.app import ComposeResult
+from textual.geometry import Region
 from textual.screen import Screen
 from textual.timer import Timer
 
 if TYPE_CHECKING:
     from studbook.tui.app import StudbookApp
+    from studbook.v1 import events_pb2
 
 # Many events in a burst (a replay after reconnecting) cause one reload, this long after the last.
 REFRESH_DELAY = 0.25
@@ -43,6 +44,8 @@ class RegistryScreen(Screen[None]):
         # and when they fail alike (a model that does not exist) that is one failure, told once.
         self._reported: set[tuple[str, str]] = set()
         self._resumed = False
+        # True while Textual shows this screen for the first time (see on_screen_resume).
+        self._drawing_whole = False
 
     @property
     def registry(self) -> StudbookApp:
@@ -65,12 +68,17 @@ class RegistryScreen(Screen[None]):
         # The frame first, then the data: the first fetch may still be loading grpc.
         self.call_after_refresh(self._after_first_frame)
 
+    # The models screen connects once its first rows (or its error) are shown instead: the follower's
+    # second channel, health check and indicator repaint would otherwise come before those rows.
+    connects_after_first_load = False
+
     def _after_first_frame(self) -> None:
         # The live connection starts here, not in App.on_mount: Textual hands an app's
         # after-refresh callbacks to the screen current then, and a screen pushed at once
         # (opened before the first frame) would strand them; every screen's own callbacks do run.
-        self.registry.connect()
         self.reload()
+        if not self.connects_after_first_load:
+            self.registry.connect()
 
     def _take_focus(self) -> None:
         """Focus what AUTO_FOCUS names, even while the app lacks focus.
@@ -128,10 +136,24 @@ class RegistryScreen(Screen[None]):
         if not self._resumed:
             self._resumed = True
             event.refresh_styles = False
+            # A screen never laid out at this size is laid out and drawn whole by Textual's resume
+            # handler (next), which then asks for a whole repaint: the same frame twice on the
+            # terminal before the first rows. Until that handler is done, such requests are dropped.
+            if self.outer_size != self.app.size:
+                self._drawing_whole = True
+                self.call_next(self._drawn_whole)
         if self._stale:
             self._stale = False
             self._reported.clear()
             self.reload()
+
+    def _drawn_whole(self) -> None:
+        self._drawing_whole = False
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
+        if self._drawing_whole and not (regions or recompose):
+            return self  # the whole screen is being drawn anyway (see on_screen_resume)
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # ---- errors ----
 

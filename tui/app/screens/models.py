@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from studbook.client.errors import StudbookError
@@ -13,12 +13,15 @@ from studbook.tui.column_fit import fit_columns
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.vim_table import VimTable
-from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 
 # (order_by sent to the daemon, label)
 SORTS = (("name", "name"), ("update_time desc", "recently changed"), ("create_time desc", "newest"), ("owner", "owner"))
@@ -35,6 +38,7 @@ class ModelsScreen(RegistryScreen):
 
     crumb = "models"
     AUTO_FOCUS = "VimTable"
+    connects_after_first_load = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="models.filter"),
         Binding("s", "sort", "Sort", id="models.sort"),
@@ -77,6 +81,9 @@ class ModelsScreen(RegistryScreen):
         # Model name -> its stages whose monitors are in breach, each shown as a badge.
         self.breached: dict[str, list[str]] = {}
         self.total = 0
+        # The first rows have been drawn; until then, the models whose key metrics wait for that.
+        self._rows_painted = False
+        self._latest_pending: list[resources_pb2.Model] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar('filter, e.g. tags.team = "risk" AND owner = "ana"', id="filter")
@@ -98,7 +105,9 @@ class ModelsScreen(RegistryScreen):
         if [(column.label.plain, column.width) for column in table.ordered_columns] != columns:
             table.clear(columns=True)
             for title, width in columns:
-                table.add_column(title, width=width)
+                # Text, not a str that DataTable reads as markup: the first markup read loads rich's
+                # emoji table, a few ms before the first frame that nothing else here needs.
+                table.add_column(Text(title), width=width)
 
     # ---- loading ----
 
@@ -107,15 +116,20 @@ class ModelsScreen(RegistryScreen):
 
     @work(exclusive=True, group="models")
     async def load_models(self, filter: str) -> None:
-        client = self.registry.client
         try:
-            page = await client.list_models(filter=filter, order_by=SORTS[self.sort_index][0], page_size=MAX_MODELS)
+            page = await self.registry.client.list_models(
+                filter=filter, order_by=SORTS[self.sort_index][0], page_size=MAX_MODELS
+            )
         except StudbookError as error:
             self.post_message(self.Failed(error, filter))
             return
         self.post_message(self.Loaded(page, filter))
-        self.load_breaches()
-        # The model carries no metrics: the latest version of each, summary only, gives its key metric.
+
+    # A group of its own: a listing begun meanwhile is not cancelled; the next look-ups cancel these.
+    @work(exclusive=True, group="latest")
+    async def load_latest(self, models: list[resources_pb2.Model]) -> None:
+        """The model carries no metrics: the latest version of each, summary only, gives its key metric."""
+        client = self.registry.client
         gate = asyncio.Semaphore(LOOKUPS)
 
         async def latest(model: resources_pb2.Model) -> resources_pb2.ModelVersion | None:
@@ -128,7 +142,7 @@ class ModelsScreen(RegistryScreen):
                     return None
             return found.versions[0] if found.versions else None
 
-        versions = await asyncio.gather(*(latest(m) for m in page.models))
+        versions = await asyncio.gather(*(latest(m) for m in models))
         self.post_message(self.LatestLoaded({v.model: v for v in versions if v is not None}))
 
     @work(exclusive=True, group="models-breaches")
@@ -157,15 +171,41 @@ class ModelsScreen(RegistryScreen):
         self.models = {m.name: m for m in message.page.models}
         self.total = message.page.total_size
         self._fill()
-        # Start-up is over once these rows are on the terminal (see collector).
-        self.call_after_refresh(collector.resume)
+        models = list(message.page.models)
+        if self._rows_painted or not models:
+            self.load_latest(models)
+            self.load_breaches()
+            self.call_after_refresh(self._listing_shown)
+            return
+        # The first rows first, their key metrics after: the look-ups (one call per model) begin
+        # once the layout that shows the rows has been drawn, so they never hold back that frame.
+        # (An after-refresh callback can run before the table has even asked for its new layout.)
+        if self._latest_pending is None:
+            self.screen_layout_refresh_signal.subscribe(self, self._laid_out)
+        self._latest_pending = models
+
+    def _laid_out(self, screen: Screen[None]) -> None:
+        if self._latest_pending is None or not self.query_one(VimTable).row_count:
+            return
+        self.screen_layout_refresh_signal.unsubscribe(self)
+        models, self._latest_pending = self._latest_pending, None
+        self._rows_painted = True
+        self._listing_shown()
+        self.load_latest(models)
+        self.load_breaches()
+
+    def _listing_shown(self) -> None:
+        """A listing is on the terminal, rows or error. After the first, start-up is over (see
+        collector) and the live connection starts (see RegistryScreen.connects_after_first_load)."""
+        collector.resume()
+        self.registry.connect()
 
     def on_models_screen_latest_loaded(self, message: LatestLoaded) -> None:
         self.latest = message.latest
         self._fill()
 
     def on_models_screen_failed(self, message: Failed) -> None:
-        self.call_after_refresh(collector.resume)
+        self.call_after_refresh(self._listing_shown)
         if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT") and message.filter:
             self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
         else:

@@ -151,7 +151,9 @@ class ModelsScreen(RegistryScreen):
         try:
             states = await self.registry.client.list_monitor_states(breached_only=True)
         except StudbookError as error:
-            if error.code != "UNIMPLEMENTED":
+            # Badges are extra: a daemon without monitors has none, and one that cannot be reached
+            # is already said to be so by the listing (one notice, not two).
+            if error.code not in ("UNIMPLEMENTED", "UNAVAILABLE"):
                 self.show_error(error, "monitors")
             return
         breached: dict[str, list[str]] = {}

@@ -234,7 +234,7 @@ def planned_writes() -> int:
 def is_loaded(client: Client) -> bool:
     """The demo's last write, its last input window, is recorded: everything before it is there."""
     try:
-        windows = client.get_input_drift(MARKER_MODEL, MARKER_STAGE).windows
+        windows = client.get_input_drift(MARKER_MODEL, MARKER_STAGE)
     except StudbookError as error:
         if error.code == "NOT_FOUND":
             return False

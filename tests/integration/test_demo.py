@@ -104,3 +104,28 @@ def test_a_simulated_clock_is_refused_for_a_catalog_that_holds_changes(daemon_fa
 
     assert refused.returncode == 1
     assert "simulated clock only starts an empty catalog" in refused.stderr
+
+
+def test_the_demo_ends_with_its_production_monitor_in_breach_naming_an_earlier_holder(
+    demo_run: dict[str, Any],
+) -> None:
+    with Client(demo_run["address"]) as client:
+        states = client.list_monitor_states(demo.MARKER_MODEL, breached_only=True)
+        candidate = client.rollback_candidate(demo.MARKER_MODEL, demo.MARKER_STAGE)
+        record = client.production_record(demo.MARKER_MODEL, stage=demo.MARKER_STAGE)
+        drift = client.get_input_drift(demo.MARKER_MODEL, demo.MARKER_STAGE)
+        holder = client.get_version(demo.MARKER_MODEL, demo.MARKER_STAGE).number
+
+    assert [(s.stage, s.breached) for s in states] == [(demo.MARKER_STAGE, True)]
+    assert candidate.version and candidate.version.rsplit("/", 1)[-1] != str(holder)
+    assert states[0].candidate.version == candidate.version
+    # Every holder served some of the record, the current one and the earlier ones alike.
+    measured = {h.version.rsplit("/", 1)[-1] for h in record.holders if any(s.samples for s in h.series)}
+    assert str(holder) in measured and len(measured) > 1
+    # The inputs drifted in one window: `studbook drift` and the monitor's drift rule see it.
+    assert [w for w in drift if w.max_psi > 0.2] and [w for w in drift if w.max_psi < 0.2]
+    # The simulated clock spread the feedback over days: the rounds after the rollback are apart.
+    # planned_writes counted every write: had the clock run out early, the last windows would
+    # come moments apart, at the end of the load, rather than hours.
+    ends = sorted(w.window_end.ToDatetime() for w in drift)
+    assert min(later - earlier for earlier, later in zip(ends, ends[1:])) > timedelta(hours=1)

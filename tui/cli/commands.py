@@ -1662,7 +1662,8 @@ def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
         started = (
             f"started the demo daemon (pid {pid}) on {ctx.address}" if pid else f"a daemon answers on {ctx.address}"
         )
-        did = "loaded the demo: two weeks of history, one promotion waiting for your approval" if loaded \
+        did = ("loaded the demo: two weeks of history, one promotion waiting for your approval, a production "
+               "monitor in breach") if loaded \
             else "the demo was already loaded"  # fmt: skip
         return (f"{started}; {did}.\n"
                 f"its data: {data_dir} (your own registry is left alone)\n"

@@ -1,5 +1,7 @@
 """Demo data for `studbook demo`: a few models with versions, metrics, lineage, promotions
-approved by a second person, one promotion waiting for approval, and a rollback.
+approved by a second person, one promotion waiting for approval, a rollback, and production
+feedback: what serving measured over each production holder's tenure, input windows against the
+training data's reference statistics, and a monitor in breach that names a rollback candidate.
 
 `load_demo` is the one place to make the demo richer. It only talks to the daemon
 through the client, like any training script; fixed request ids make a second run (after
@@ -12,19 +14,22 @@ and its daemon starts on a simulated clock, so two weeks of history are written 
 from __future__ import annotations
 
 import json
+import math
 import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from studbook import locations
 from studbook.client import calls
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
-from studbook.v1 import resources_pb2, stages_pb2
+from studbook.v1 import production_pb2, resources_pb2, stages_pb2
 
-# The demo counts as loaded once this model's production stage was rolled back (its last step).
+# The model whose production stage carries the demo's story: promotions, a rollback, production
+# feedback. The demo counts as loaded once its last input window is recorded (its last write).
 MARKER_MODEL = "fraud-detector"
 MARKER_STAGE = "production"
 
@@ -146,9 +151,31 @@ WAITING: tuple[str, str, str] = ("fraud-detector@12", "production", "September r
 ROLLBACKS: tuple[tuple[str, str, str], ...] = (
     ("fraud-detector", "production", "v10 raised false positives on the holiday spike"),
 )
+# What serving measured (one window every WINDOW hours) while each version held fraud-detector's
+# production: auc and latency_ms around these levels. v10's last windows fell on the holiday spike.
+WINDOW = timedelta(hours=6)
+PRODUCTION_LEVELS: dict[int, tuple[float, float]] = {2: (0.918, 12.4), 3: (0.928, 12.9), 9: (0.944, 10.6),
+                                                     10: (0.927, 10.3)}  # fmt: skip
+SPIKE: tuple[tuple[float, float], ...] = ((0.905, 12.8), (0.889, 15.1), (0.874, 18.6))
+# After the rollback v9 holds again, and the spike catches up with it too: one round of
+# measurements and one input window each, logged as they come. Its last three rounds breach
+# the monitor (auc more than 3% below v9's evaluation), which names an earlier holder instead.
+AFTER_ROLLBACK: tuple[tuple[dict[str, float], dict[str, float]], ...] = (
+    ({"auc": 0.939, "latency_ms": 10.9}, {"shift": 0.0}),
+    ({"auc": 0.914, "latency_ms": 11.6}, {"shift": 0.05}),
+    ({"auc": 0.898, "latency_ms": 12.8}, {"shift": 0.12}),
+    ({"auc": 0.883, "latency_ms": 14.2}, {"shift": 0.25}),
+)
+# The fraud models' inputs: transaction amounts (binned) and the merchant's country.
+AMOUNT_EDGES = (0.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 5000.0)
+AMOUNT_SHARES = (0.14, 0.19, 0.21, 0.18, 0.14, 0.08, 0.04, 0.02)
+COUNTRY_SHARES = {"de": 0.46, "fr": 0.22, "nl": 0.14, "it": 0.10, "other": 0.08}
 # Per-step training curves for the charts.
 CURVES: tuple[str, ...] = ("fraud-detector@12", "sentiment-bert@6", "sentiment-distil@1")
 CURVE_STEPS = 30
+
+# The labels the daemon treats as stages (every other target is an alias).
+STAGES = ("development", "staging", "production")
 
 # Who acts in the demo's history: one person asks, another approves. The user is neither,
 # so the promotion left waiting is theirs to approve or reject.
@@ -157,7 +184,8 @@ APPROVER = "sam@demo"
 # The demo's history is spread over this many days (a simulated clock, see daemon/app/clock.py).
 HISTORY_DAYS = 14
 
-# The demo's promotion policy: production needs a gate and a second person's approval.
+# The demo's promotion policy: production needs a gate and a second person's approval, and
+# fraud-detector's production is watched by a monitor.
 POLICY = """\
 # The studbook demo's promotion policy (see the README's "Promotion policy").
 [[models]]
@@ -166,6 +194,12 @@ pattern = "fraud-*"
 metrics = ["auc >= 0.90"]
 require = ["environment"]
 approvals = 1
+[models.monitors.production]
+metrics = ["auc >= 0.90", "auc drop > 3%"]
+drift = ["psi > 0.2"]
+windows = 3
+rank_by = "auc"
+auto_rollback = false
 
 [[models]]
 pattern = "*"
@@ -188,18 +222,24 @@ def default_address() -> str:
 def planned_writes() -> int:
     """The writes `load_demo` makes into a demo daemon with POLICY: each moves its simulated clock."""
     waits = sum(1 for _, stage, _ in PROMOTIONS if stage == "production")  # each one approved, a write more
-    return len(MODELS) + len(VERSIONS) + len(CURVES) + len(PROMOTIONS) + waits + 1 + len(ROLLBACKS)
+    waiting = 2  # judged first with validate_only (the writer judges it too), then asked for
+    history = len(MODELS) + len(VERSIONS) + len(CURVES) + len(PROMOTIONS) + waits + waiting + len(ROLLBACKS)
+    # The policy's monitor watches MARKER_MODEL: after each change of that model's stages (its
+    # aliases aside) and after each log call it checks the stage again, a write of its own.
+    changes = sum(1 for version, stage, _ in PROMOTIONS if version.startswith(f"{MARKER_MODEL}@") and stage in STAGES)
+    logs = 1 + 2 * len(AFTER_ROLLBACK)  # the production record so far, then each round's two logs
+    return history + changes + len(ROLLBACKS) + 2 * logs
 
 
 def is_loaded(client: Client) -> bool:
-    """The demo's last write, its rollback, is in the history: everything before it is there."""
+    """The demo's last write, its last input window, is recorded: everything before it is there."""
     try:
-        history = client.stage_history(MARKER_MODEL, stage=MARKER_STAGE)
+        windows = client.get_input_drift(MARKER_MODEL, MARKER_STAGE)
     except StudbookError as error:
         if error.code == "NOT_FOUND":
             return False
         raise
-    return any(change.rollback for change in history.changes)
+    return len(windows) >= len(AFTER_ROLLBACK)
 
 
 def load_demo(client: Client, approver: Client | None = None) -> None:
@@ -223,10 +263,20 @@ def load_demo(client: Client, approver: Client | None = None) -> None:
                 _promote(client, approver, promoted, stage, reason)
     version, stage, reason = WAITING
     planned = client.promote(version, stage, reason=reason, validate_only=True)
+    newest = None  # the time of the demo's latest write, where one says it
     if planned.required_approvals:  # a daemon without the demo's policy would apply it at once
-        client.promote(version, stage, reason=reason, request_id=f"demo-promote-{version}-{stage}-waiting")
+        waiting = client.promote(version, stage, reason=reason, request_id=f"demo-promote-{version}-{stage}-waiting")
+        newest = waiting.create_time.ToDatetime(tzinfo=UTC)
+    _log_production_record(client, newest)
     for model, stage, reason in ROLLBACKS:
-        client.rollback(model, stage, reason=reason)
+        # A rollback has no request id: one already made (a run interrupted after it) is not made twice.
+        if not any(change.rollback for change in client.stage_history(model, stage=stage).changes):
+            client.rollback(model, stage, reason=reason)
+    for i, (measured, inputs) in enumerate(AFTER_ROLLBACK, start=1):
+        # Left to the daemon's clock: each round is logged when (in the demo's time) it was measured.
+        client.observe(MARKER_MODEL, measured, stage=MARKER_STAGE, request_id=f"demo-observe-after-{i}")
+        client.log_input_statistics(MARKER_MODEL, MARKER_STAGE, _inputs(**inputs),
+                                    request_id=f"demo-inputs-after-{i}")  # fmt: skip
 
 
 def _register(client: Client, spec: DemoVersion, number: int) -> None:
@@ -246,8 +296,52 @@ def _register(client: Client, spec: DemoVersion, number: int) -> None:
         request_id=f"demo-version-{spec.model}-{number}",
         created_from="demo",
         entry_point="train.py",
+        # What the version was trained on, per feature: production input windows are held to it.
+        reference_statistics=_inputs() if spec.model == MARKER_MODEL else None,
     )
     client.register_version(request)
+
+
+def _inputs(shift: float = 0.0, total: float = 10_000) -> dict[str, dict[str, object]]:
+    """A window of fraud-detector's inputs (`shift` 0: as in training): a shift moves weight to
+    the large amounts and to merchants abroad, as the holiday spike did."""
+    moved = [share * (1 - shift) + shift * (1.0 if i >= 5 else 0.0) / 3 for i, share in enumerate(AMOUNT_SHARES)]
+    abroad = {k: v * (1 - shift) + (shift if k == "other" else 0.0) for k, v in COUNTRY_SHARES.items()}
+    return {
+        "amount": {"edges": list(AMOUNT_EDGES), "counts": [round(total * m) for m in moved]},
+        "merchant_country": {"categories": {k: round(total * v) for k, v in abroad.items()}},
+    }
+
+
+def _log_production_record(client: Client, newest: datetime | None) -> None:
+    """fraud-detector's production record so far, in one call as a serving job's backfill would
+    send it: a window every WINDOW from the first promotion up to `newest` (the latest write),
+    each valued for the version that held the stage at its end, the last ones on the spike."""
+    changes = sorted(client.stage_history(MARKER_MODEL, stage=MARKER_STAGE).changes, key=lambda c: c.revision)
+    if not changes:
+        return
+    starts = [(c.time.ToDatetime(tzinfo=UTC), int(c.version.rsplit("/", 1)[-1])) for c in changes]
+    end = max([newest or starts[-1][0], starts[-1][0]])
+    ends = []
+    when = starts[0][0] + WINDOW
+    while when <= end:
+        ends.append(when)
+        when += WINDOW
+    points = []
+    for i, window_end in enumerate(ends):
+        number = [n for start, n in starts if start <= window_end][-1]
+        auc, latency = PRODUCTION_LEVELS.get(number, (0.92, 12.0))
+        # A small, repeatable wiggle, so the chart looks measured rather than drawn with a ruler.
+        auc, latency = auc + 0.004 * math.sin(i * 1.7), latency + 0.6 * math.sin(i * 2.3 + 1)
+        from_end = len(ends) - i
+        if number == 10 and from_end <= len(SPIKE):
+            auc, latency = SPIKE[len(SPIKE) - from_end]
+        for key, value in (("auc", round(auc, 3)), ("latency_ms", round(latency, 1))):
+            point = production_pb2.ProductionPoint(key=key, value=value)
+            point.window_end.FromDatetime(window_end)
+            points.append(point)
+    if points:
+        client.observe(MARKER_MODEL, points, stage=MARKER_STAGE, request_id="demo-observe-record")
 
 
 def _curve() -> list[resources_pb2.Metric]:

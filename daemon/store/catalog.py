@@ -476,6 +476,9 @@ class Transaction(TransactionWrites):
                 continue
             shape = self.shapes.of(self.conn, table, pending)
             self.conn.execute(shape.insert_sql, [shape.document(pending)])
+        if self._pending.get("versions"):
+            statement, params = self.version_figures_update(self._pending["versions"])
+            self.conn.execute(statement, to_db(params))
         self._pending.clear()
 
 

@@ -62,7 +62,10 @@ class CatalogReads:
         return drift.compute_drift(self.query, self.dialect, window_ids)
 
     def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
-        """Every model with its counts and holders; only those named, when `names` is given."""
+        """Every model with its counts and holders; only those named, when `names` is given.
+
+        The counts are the figures the writer keeps on each model's row: grouping every
+        version here made start-up grow with the catalog."""
         only, params = (
             ("", []) if names is None else (" WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)])
         )
@@ -71,12 +74,6 @@ class CatalogReads:
             for m in map(rows.model_from_row,
                          self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
         }  # fmt: skip
-        for name, count, latest in self.query(
-            f"SELECT model, count(*), max(number) FROM versions{only.format('model')} GROUP BY model", params
-        ):
-            if name in models:
-                models[name].version_count = count
-                models[name].latest_version = latest
         for model, label, is_alias, number in self.query(
             f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
         ):

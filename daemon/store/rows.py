@@ -36,6 +36,8 @@ from studbook.daemon.domain.semver import SemVer
 MODEL_COLUMNS = (
     "name", "description", "owner", "tags", "stages", "state",
     "create_time", "update_time", "revision", "request_id",
+    # Kept by the writer as the model's versions change (see `TransactionWrites`).
+    "version_count", "latest_version",
 )  # fmt: skip
 
 VERSION_COLUMNS = (
@@ -69,6 +71,7 @@ def model_row(model: Model, request_id: str = "") -> tuple[Any, ...]:
     return (
         model.name, model.description, model.owner, dumps(model.tags), dumps(list(model.stages)),
         model.state.value, model.create_time, model.update_time, model.revision, request_id,
+        model.version_count, model.latest_version,
     )  # fmt: skip
 
 
@@ -84,6 +87,8 @@ def model_from_row(row: tuple[Any, ...]) -> Model:
         create_time=values["create_time"],
         update_time=values["update_time"],
         revision=values["revision"],
+        latest_version=values["latest_version"] or 0,
+        version_count=values["version_count"] or 0,
     )
 
 

@@ -22,7 +22,10 @@ from studbook.daemon.store import drift, monitors, production, rename, retention
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
-from studbook.daemon.store.rows import PROMOTION_COLUMNS
+from studbook.daemon.store.rows import PROMOTION_COLUMNS, VERSION_COLUMNS
+
+# Where a versions row, as `rows.version_row` lays it out, holds its key.
+_MODEL, _NUMBER = VERSION_COLUMNS.index("model"), VERSION_COLUMNS.index("number")
 
 
 def naive_utc(value: datetime | None) -> datetime | None:
@@ -243,7 +246,43 @@ class TransactionWrites:
 
     def purge_versions(self, keys: Sequence[tuple[str, int]]) -> list[str]:
         """Deletes the versions' rows; returns the sha256 of their files (see store.retention)."""
-        return retention.purge_versions(self.execute, keys, self.dialect)
+        shas = retention.purge_versions(self.execute, keys, self.dialect)
+        self.recount_versions(sorted({model for model, _ in keys}))
+        return shas
+
+    def recount_versions(self, models: Sequence[str]) -> None:
+        """Sets the models' stored version figures from their versions' rows: after a delete, any
+        version may have gone, the newest among them. One indexed look-up a model."""
+        if not models:
+            return
+        self.execute(
+            "UPDATE models SET version_count = (SELECT count(*) FROM versions v WHERE v.model = models.name), "
+            "latest_version = (SELECT coalesce(max(v.number), 0) FROM versions v WHERE v.model = models.name) "
+            "WHERE name IN (SELECT unnest(CAST(? AS VARCHAR[])))",
+            [list(models)],
+        )
+
+    def version_figures_update(self, inserted: Sequence[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+        """The statement that adds versions' rows just inserted to their models' stored figures
+        (count, newest number), run by the backend's `flush` right after them: the figures move
+        in the same transaction as the rows, whichever write path inserted them, and start-up
+        reads them instead of grouping every version."""
+        added: dict[str, list[int]] = {}
+        for row in inserted:
+            figures = added.setdefault(row[_MODEL], [0, 0])
+            figures[0] += 1
+            figures[1] = max(figures[1], int(row[_NUMBER]))
+        table, document = self.dialect.rows_of(
+            model=("VARCHAR", list(added)),
+            added=("BIGINT", [f[0] for f in added.values()]),
+            top=("BIGINT", [f[1] for f in added.values()]),
+        )
+        return (
+            "UPDATE models SET version_count = coalesce(models.version_count, 0) + u.added, "
+            f"latest_version = greatest(coalesce(models.latest_version, 0), u.top) FROM {table} u "
+            "WHERE models.name = u.model",
+            [document],
+        )
 
     def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
         """Status, reason, update time and revision of many versions, in one statement."""

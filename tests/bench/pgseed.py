@@ -51,10 +51,11 @@ def _fill(conn: psycopg.Connection[Any], models: int, versions_per_model: int, k
             INSERT INTO models
             SELECT 'model-' || i, 'synthetic model ' || i, 'team-' || (i %% 7),
                    jsonb_build_object('team', CASE WHEN i %% 2 = 0 THEN 'risk' ELSE 'ads' END),
-                   '["development","staging","production"]', 'active', now(), now(), i, ''
+                   '["development","staging","production"]', 'active', now(), now(), i, '',
+                   %s, %s  -- the version figures the writer keeps: versions 1..versions_per_model
             FROM generate_series(0, %s - 1) i
             """,
-            [models],
+            [versions_per_model, versions_per_model, models],
         )
 
         # The value of a version's metric: a function of model, number and key, as in seed.py, by

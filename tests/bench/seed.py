@@ -27,10 +27,11 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
         """
         INSERT INTO models
         SELECT 'model-' || i, 'synthetic model ' || i, 'team-' || (i % 7), json_object('team', CASE WHEN i % 2 = 0 THEN 'risk' ELSE 'ads' END),
-               '["development","staging","production"]', 'active', now()::TIMESTAMP, now()::TIMESTAMP, i, ''
+               '["development","staging","production"]', 'active', now()::TIMESTAMP, now()::TIMESTAMP, i, '',
+               ?, ?  -- the version figures the writer keeps: versions 1..versions_per_model
         FROM range(?) t(i)
         """,
-        [models],
+        [versions_per_model, versions_per_model, models],
     )
     conn.execute(
         """

@@ -299,6 +299,9 @@ class PostgresTransaction(TransactionWrites):
             if pending:
                 with self.conn.cursor() as cursor:
                     cursor.executemany(self.shapes.of(self.conn, table).insert_sql, pending)
+        if self._pending.get("versions"):
+            statement, params = self.version_figures_update(self._pending["versions"])
+            self.conn.execute(self.dialect.placeholders(statement), params)
         self._pending.clear()
 
 

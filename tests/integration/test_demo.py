@@ -26,13 +26,15 @@ def demo_run(capsys: pytest.CaptureFixture[str]) -> Iterator[dict[str, Any]]:
     """`studbook --json demo` with no address: the demo's own daemon, stopped afterwards."""
     code = cli.main(["--json", "demo"])
     data = json.loads(capsys.readouterr().out)
-    assert code == cli.EXIT_OK
-    yield data
-    if data.get("daemon_pid"):
-        try:
-            os.kill(data["daemon_pid"], signal.SIGTERM)
-        except ProcessLookupError:
-            pass
+    try:
+        assert code == cli.EXIT_OK  # inside the try: a demo that failed to load still has its daemon stopped
+        yield data
+    finally:
+        if data.get("daemon_pid"):
+            try:
+                os.kill(data["daemon_pid"], signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
 
 def test_the_demo_keeps_to_its_own_data_dir_and_socket(demo_run: dict[str, Any]) -> None:

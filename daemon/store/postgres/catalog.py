@@ -200,6 +200,18 @@ class PostgresCatalog(CatalogReads):
 @dataclass(frozen=True)
 class TableShape:
     insert_sql: str
+    row: str  # one row's placeholders, "(%s, ...)"
+    max_rows: int  # rows a statement binds, within the protocol's 65,535 parameters
+
+    def insert_rows(self, count: int) -> str:
+        """The insert of `count` rows (each one is VALUES with the statement's single row)."""
+        return self.insert_sql if count == 1 else f"{self.insert_sql}, {', '.join([self.row] * (count - 1))}"
+
+
+# A statement binds at most 65,535 parameters; and past a thousand rows a longer statement
+# saves nothing more.
+MAX_PARAMETERS = 65_535
+MAX_INSERT_ROWS = 1_000
 
 
 class TableShapes:
@@ -217,7 +229,9 @@ class TableShapes:
                 "AND table_schema = current_schema() AND coalesce(column_default, '') NOT LIKE 'nextval(%%' "
                 "ORDER BY ordinal_position", [table]).fetchall()]  # fmt: skip
             names = ", ".join(columns)
-            shape = TableShape(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})")
+            row = f"({', '.join(['%s'] * len(columns))})"
+            shape = TableShape(f"INSERT INTO {table} ({names}) VALUES {row}", row,
+                               min(MAX_INSERT_ROWS, MAX_PARAMETERS // len(columns)))  # fmt: skip
             self._shapes[table] = shape
         return shape
 
@@ -295,10 +309,14 @@ class PostgresTransaction(TransactionWrites):
         return self.conn.execute(self.dialect.placeholders(sql), list(params)).fetchall()
 
     def flush(self) -> None:
+        """Writes buffered rows, a multi-row statement per table (per MAX_ROWS rows): one round
+        trip and one statement for the server to run, where a batch of single-row inserts costs
+        a statement each."""
         for table, pending in self._pending.items():
-            if pending:
-                with self.conn.cursor() as cursor:
-                    cursor.executemany(self.shapes.of(self.conn, table).insert_sql, pending)
+            shape = self.shapes.of(self.conn, table)
+            for start in range(0, len(pending), shape.max_rows):
+                chunk = pending[start : start + shape.max_rows]
+                self.conn.execute(shape.insert_rows(len(chunk)), [value for row in chunk for value in row])
         self._pending.clear()
 
 

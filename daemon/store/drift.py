@@ -155,8 +155,8 @@ WITH win AS ({source}
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
     FROM categorical
 )
-SELECT window_id, feature, CASE WHEN bool_or(referenced) THEN sum(term) ELSE 0.0 END,
-       CASE WHEN bool_or(referenced) THEN max(gap) ELSE 0.0 END, NOT bool_or(referenced)
+SELECT window_id, feature, CASE WHEN bool_or(referenced) THEN greatest(sum(term), 0.0) ELSE 0.0 END,
+       CASE WHEN bool_or(referenced) THEN least(max(gap), 1.0) ELSE 0.0 END, NOT bool_or(referenced)
 FROM terms GROUP BY window_id, feature
 """
 
@@ -179,11 +179,14 @@ def _floors() -> list[float]:
 
 
 def _drift_rows(found: list[tuple[Any, ...]]) -> dict[int, dict[str, Drift]]:
+    # The statement hands back the figures as Drift holds them (rounding's hair below 0 or
+    # above 1 cut there), so a report over many windows costs a tuple a row here and no more.
     result: dict[int, dict[str, Drift]] = {}
-    for window_id, feature, psi, ks, no_reference in found:
-        # Rounding can leave a hair above 1 or below 0; the distance is a share of the whole.
-        result.setdefault(int(window_id), {})[feature] = Drift(feature, max(float(psi), 0.0),
-                                                               min(max(float(ks), 0.0), 1.0), bool(no_reference))  # fmt: skip
+    for row in found:
+        window = result.get(row[0])
+        if window is None:
+            window = result[row[0]] = {}
+        window[row[1]] = Drift(*row[1:])
     return result
 
 

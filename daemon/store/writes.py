@@ -401,7 +401,7 @@ class TransactionWrites:
         its features) and keeps it with the window; returns the window with its id and drift."""
         window.id = drift.next_window_id(self.execute)
         self.insert_many("input_bins", ((window.id, *row) for s in stats for row in drift.bin_rows(s)))
-        found = drift.compute_new_drift(self.execute, self.dialect, window)
+        found = drift.compute_new_drift(self.execute, self.dialect, window, stats)
         # In name order (code points), as GetInputDrift and a retried request read them back.
         window.features = [found[name] for name in sorted(found)]
         worst = max(window.features, key=lambda d: d.psi, default=None)

@@ -439,18 +439,17 @@ class TransactionWrites:
         """Stores a window and its bins, computes its drift in the catalog (one statement for all
         its features) and keeps it with the window; returns the window with its id and drift."""
         window.id = drift.next_window_id(self.execute)
-        self.insert("input_windows", (window.id, window.model, window.stage, window.number, window.window_end,
-                                      window.segment, len(stats), 0.0, 0.0, "", request_id, window.revision,
-                                      record_time))  # fmt: skip
         self.insert_many("input_bins", ((window.id, *row) for s in stats for row in drift.bin_rows(s)))
-        found = drift.compute_drift(self.execute, self.dialect, [window.id]).get(window.id, {})
+        found = drift.compute_new_drift(self.execute, self.dialect, window, stats)
         # In name order (code points), as GetInputDrift and a retried request read them back.
         window.features = [found[name] for name in sorted(found)]
-        self.insert_many("input_drift", ((window.id, d.feature, d.psi, d.ks, d.no_reference) for d in window.features))
         worst = max(window.features, key=lambda d: d.psi, default=None)
         window.max_psi = worst.psi if worst is not None else 0.0
         window.max_ks = max((d.ks for d in window.features), default=0.0)
         window.worst = worst.feature if worst is not None and worst.psi > 0 else ""
-        self.execute("UPDATE input_windows SET max_psi = ?, max_ks = ?, worst = ? WHERE id = ?",
-                     [window.max_psi, window.max_ks, window.worst, window.id])  # fmt: skip
+        # Written once its figures are known (with its drift, at the commit), not updated after.
+        self.insert("input_windows", (window.id, window.model, window.stage, window.number, window.window_end,
+                                      window.segment, len(stats), window.max_psi, window.max_ks, window.worst,
+                                      request_id, window.revision, record_time))  # fmt: skip
+        self.insert_many("input_drift", ((window.id, d.feature, d.psi, d.ks, d.no_reference) for d in window.features))
         return window

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from studbook.client import Client
 from studbook.daemon.domain.drift import histogram
-from studbook.daemon.store.drift import StoredWindow
+from studbook.daemon.store.drift import StoredWindow, bin_rows
 from studbook.daemon.store.interface import Store
 
 from tests.conftest import start_daemon, stop_daemon
@@ -73,7 +73,7 @@ def _store_floor(store: Store) -> float:
     for n in range(LOGGED):
         tx = store.transaction()
         tx.begin()
-        tx.insert_many("input_bins", ((10**9 + n, s.feature, b, "", w) for s in stats for b, w in enumerate(s.weights)))
+        tx.insert_many("input_bins", ((10**9 + n, *row) for s in stats for row in bin_rows(s)))
         tx.insert_many("input_drift", ((10**9 + n, s.feature, 0.0, 0.0, False) for s in stats))
         tx.commit()
     return LOGGED / (time.perf_counter() - started)
@@ -96,10 +96,14 @@ def _seed_windows(store: Store) -> list[int]:
         [T0 + timedelta(hours=1), FEATURES, T0, first, first + WINDOWS - 1],
     )
     tx.execute(
-        "INSERT INTO input_bins SELECT w, 'f' || lpad(CAST(f AS VARCHAR), 3, '0'), b, '', "
-        "CAST(1 + (b * w + f) % 11 AS DOUBLE PRECISION) "
+        # Weights as the write path keeps them: shares of the window, each with its running share.
+        "INSERT INTO input_bins SELECT w, feature, b, '', share, "
+        "sum(share) OVER (PARTITION BY w, feature ORDER BY b ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) "
+        "FROM (SELECT w, feature, b, weight / sum(weight) OVER (PARTITION BY w, feature) AS share FROM ("
+        "SELECT w, 'f' || lpad(CAST(f AS VARCHAR), 3, '0') AS feature, b, "
+        "CAST(1 + (b * w + f) % 11 AS DOUBLE PRECISION) AS weight "
         "FROM generate_series(CAST(? AS BIGINT), CAST(? AS BIGINT)) AS gw(w), "
-        "generate_series(0, ?) AS gf(f), generate_series(0, ?) AS gb(b)",
+        "generate_series(0, ?) AS gf(f), generate_series(0, ?) AS gb(b)) raw) shares",
         [first, first + WINDOWS - 1, FEATURES - 1, BINS - 1],
     )
     tx.commit()

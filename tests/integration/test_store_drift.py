@@ -92,3 +92,28 @@ def test_windows_read_back_newest_first_with_filters(store: Store) -> None:
     assert [w.window_end for w in newest] == [T0 + timedelta(hours=1)]
     recomputed = store.compute_input_drift([w.id for w in every])
     assert {w.id: w.features[0].psi for w in every} == pytest.approx({i: d["age"].psi for i, d in recomputed.items()})
+
+
+def test_drift_over_many_windows_is_each_windows_own(store: Store) -> None:
+    # Windows of two versions side by side, categories each window sees or misses, a feature with
+    # no reference: recomputed together, each window's figures are the ones it was logged with.
+    number, other = next(_numbers), next(_numbers)
+    reference = [categories("city", {"ber": 3, "oslo": 1, "rome": 2}), histogram("age", [0, 1, 2, 3], [1, 2, 1])]
+    windows = [
+        [categories("city", {"ber": 1}), histogram("age", [0, 1, 2, 3], [0, 0, 5])],
+        [categories("city", {"ber": 1, "lima": 4, "rome": 1}), histogram("age", [0, 1, 2, 3], [1, 2, 1])],
+        [categories("city", {"Zug": 2, "oslo": 2}), categories("new", {"x": 1})],
+    ]
+    logged = [log_window(store, number, reference if i == 0 else [], w) for i, w in enumerate(windows)]
+    logged.append(log_window(store, other, [categories("city", {"lima": 1})], windows[1]))
+
+    recomputed = store.compute_input_drift([w.id for w in logged])
+    for window, stats in zip(logged, [*windows, windows[1]]):
+        ref = {r.feature: r for r in (reference if window.number == number else [categories("city", {"lima": 1})])}
+        expected = {s.feature: feature_drift(ref.get(s.feature), s) for s in stats}
+        assert set(recomputed[window.id]) == set(expected)
+        for name, found in recomputed[window.id].items():
+            assert found.no_reference == expected[name].no_reference
+            assert found.psi == pytest.approx(expected[name].psi, rel=1e-9, abs=1e-9)
+            assert found.ks == pytest.approx(expected[name].ks, rel=1e-9, abs=1e-9)
+        assert {d.feature: d for d in window.features} == recomputed[window.id]

@@ -18,7 +18,8 @@ CREATE TABLE IF NOT EXISTS reference_bins (
     feature  VARCHAR NOT NULL,
     bin      BIGINT  NOT NULL,
     category VARCHAR NOT NULL,
-    weight   DOUBLE  NOT NULL
+    weight   DOUBLE  NOT NULL,
+    cumulative DOUBLE  NOT NULL -- the shares of this bin and those before it, bins in order
 );
 CREATE TABLE IF NOT EXISTS input_windows (
     id          BIGINT PRIMARY KEY,
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS input_bins (
     feature   VARCHAR NOT NULL,
     bin       BIGINT  NOT NULL,
     category  VARCHAR NOT NULL,
-    weight    DOUBLE  NOT NULL
+    weight    DOUBLE  NOT NULL,
+    cumulative DOUBLE  NOT NULL -- the shares of this bin and those before it, bins in order
 );
 CREATE TABLE IF NOT EXISTS input_drift (
     window_id    BIGINT  NOT NULL,

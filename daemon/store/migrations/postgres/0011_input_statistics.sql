@@ -15,7 +15,8 @@ CREATE TABLE IF NOT EXISTS reference_bins (
     feature  text   NOT NULL,
     bin      bigint NOT NULL,
     category text   NOT NULL,
-    weight   double precision NOT NULL
+    weight   double precision NOT NULL,
+    cumulative double precision NOT NULL -- the shares of this bin and those before it, bins in order
 );
 CREATE INDEX IF NOT EXISTS reference_bins_version ON reference_bins (model, number, feature);
 CREATE TABLE IF NOT EXISTS input_windows (
@@ -41,7 +42,8 @@ CREATE TABLE IF NOT EXISTS input_bins (
     feature   text   NOT NULL,
     bin       bigint NOT NULL,
     category  text   NOT NULL,
-    weight    double precision NOT NULL
+    weight    double precision NOT NULL,
+    cumulative double precision NOT NULL -- the shares of this bin and those before it, bins in order
 );
 CREATE INDEX IF NOT EXISTS input_bins_window ON input_bins (window_id);
 CREATE TABLE IF NOT EXISTS input_drift (

@@ -143,9 +143,9 @@ def drift_statement(dialect: Dialect, windows: str = "list", categorical: bool =
 ), terms AS (
     SELECT window_id, feature, referenced, term, gap FROM numeric
     UNION ALL
-    SELECT window_id, feature, q IS NOT NULL, {_term(dialect, 'p', 'coalesce(q, 0)')},
+    SELECT window_id, feature, q IS NOT NULL, {_term(dialect, "p", "coalesce(q, 0)")},
            abs(sum(p - coalesce(q, 0)) OVER (PARTITION BY window_id, feature
-                                             ORDER BY {dialect.text_order('category')}
+                                             ORDER BY {dialect.text_order("category")}
                                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW))
     FROM categorical
 )"""
@@ -159,7 +159,7 @@ WITH win AS ({source}
     LEFT JOIN reference_bins r ON r.model = win.model AND r.number = win.number AND r.feature = b.feature
                               AND r.bin = b.bin AND r.category = b.category
     {"WHERE b.category = ''" if categorical else ""}
-{categorical_part if categorical else ')'}
+{categorical_part if categorical else ")"}
 SELECT window_id, feature, CASE WHEN bool_or(referenced) THEN greatest(sum(term), 0.0) ELSE 0.0 END,
        CASE WHEN bool_or(referenced) THEN least(max(gap), 1.0) ELSE 0.0 END, NOT bool_or(referenced)
 FROM {"terms" if categorical else "numeric"} GROUP BY window_id, feature

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
+from google.protobuf.message import Message
 from studbook.daemon.app.drift import InputWindow
 from studbook.daemon.app.production import LogCall, RecordQuery
 from studbook.daemon.app.registry import Registry
@@ -30,8 +30,7 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
         self, request: production_pb2.LogProductionMetricsRequest, context: grpc.aio.ServicerContext
     ) -> production_pb2.LogProductionMetricsResponse:  # noqa: N802
         points = [
-            ProductionPoint(p.key, p.value, _time(p.window_end, f"points[{i}].window_end")
-                            if p.HasField("window_end") else None, p.segment)
+            ProductionPoint(p.key, p.value, _time_of(p, "window_end", f"points[{i}].window_end"), p.segment)
             for i, p in enumerate(request.points)
         ]  # fmt: skip
         logged = await self.registry.production.log_metrics(
@@ -48,8 +47,8 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     async def GetProductionRecord(
         self, request: production_pb2.GetProductionRecordRequest, context: grpc.aio.ServicerContext
     ) -> production_pb2.ProductionRecord:  # noqa: N802
-        since = _time(request.since, "since") if request.HasField("since") else None
-        until = _time(request.until, "until") if request.HasField("until") else None
+        since = _time_of(request, "since")
+        until = _time_of(request, "until")
         holders = await self.registry.production.record(
             RecordQuery(
                 request.model, request.stage, list(request.keys), request.segment, since, until, request.version
@@ -79,7 +78,7 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     ) -> production_pb2.LogInputStatisticsResponse:  # noqa: N802
         window = InputWindow(
             model=request.model, stage=request.stage,
-            window_end=_time(request.window_end, "window_end") if request.HasField("window_end") else None,
+            window_end=_time_of(request, "window_end"),
             segment=request.segment, features=features_from_proto(request.features), request_id=request.request_id,
         )  # fmt: skip
         stored = await self.registry.drift.log_inputs(window, caller_of(context))
@@ -101,16 +100,20 @@ class ProductionServicer(production_pb2_grpc.ProductionServiceServicer):
     ) -> production_pb2.InputDriftReport:  # noqa: N802
         windows = await self.registry.drift.input_drift(
             request.model, request.stage, version=request.version,
-            since=_time(request.since, "since") if request.HasField("since") else None,
-            until=_time(request.until, "until") if request.HasField("until") else None,
+            since=_time_of(request, "since"),
+            until=_time_of(request, "until"),
             segment=request.segment, last=request.last_windows,
         )  # fmt: skip
         return production_pb2.InputDriftReport(windows=[window_to_proto(w) for w in windows])
 
 
-def _time(stamp: Timestamp, field: str) -> datetime:
-    """A request's time; one out of the range a date can hold is the caller's mistake, not ours."""
+def _time_of(message: Message, name: str, field: str = "") -> datetime | None:
+    """The message's time field `name`, None when unset; one out of the range a date can hold is
+    the caller's mistake, not ours (`field` names it in the error; default `name`)."""
+    if not message.HasField(name):
+        return None
+    field = field or name
     try:
-        return convert.from_timestamp(stamp)
+        return convert.from_timestamp(getattr(message, name))
     except (ValueError, OverflowError) as exc:
         raise InvalidArgument(f"{field} is not a valid time ({exc})", reason="INVALID_TIME", field=field) from exc

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import difflib
+import html
 import inspect
 import itertools
 import json
+import pickle
+import re
 import struct
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -180,3 +184,37 @@ class UI:
 @pytest.fixture
 def ui() -> type[UI]:
     return UI
+
+
+_SVG_CELL_WIDTH = 12.2  # Textual's screenshots place each cell this many units right of the one before
+_SVG_TEXT = re.compile(r'<text class="[^"]*" x="([\d.]+)" y="([\d.]+)"[^>]*>(.*?)</text>', re.S)
+
+
+def svg_rows(svg: str) -> list[str]:
+    """The text of a screenshot, row by row (styles dropped), for a readable difference."""
+    rows: dict[float, list[str]] = {}
+    for x, y, text in _SVG_TEXT.findall(svg):
+        row = rows.setdefault(float(y), [])
+        column = round(float(x) / _SVG_CELL_WIDTH)
+        row.extend(" " * (column - len(row)))
+        row[column:] = html.unescape(text).replace("\xa0", " ")
+    return ["".join(row).rstrip() for _, row in sorted(rows.items())]
+
+
+@pytest.fixture
+def snap_compare(snap_compare, request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The plugin's comparison, which on a mismatch also prints the rows that differ: the HTML
+    report it writes stays on the machine that ran the tests, the printed rows reach the log."""
+    from pytest_textual_snapshot import node_to_report_path
+
+    def compare(*args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        matched: bool = snap_compare(*args, **kwargs)
+        if not matched:
+            _, expected, actual, *_ = pickle.loads(node_to_report_path(request.node).read_bytes())
+            difference = difflib.unified_diff(
+                svg_rows(expected or ""), svg_rows(actual or ""), "expected", "actual", lineterm=""
+            )
+            print("\n".join(difference))
+        return matched
+
+    return compare

@@ -191,6 +191,42 @@ def test_any_record_fits_the_requested_size(runs, marks, reference, width: int, 
     assert len(time_labels(plot, width)) <= width
 
 
+def shifted(holder: production_pb2.HolderRecord, by: timedelta) -> production_pb2.HolderRecord:
+    moved = production_pb2.HolderRecord()
+    moved.CopyFrom(holder)
+    for tenure in moved.tenures:
+        tenure.start.FromDatetime(tenure.start.ToDatetime(UTC) + by)
+        if tenure.HasField("end"):
+            tenure.end.FromDatetime(tenure.end.ToDatetime(UTC) + by)
+    for series in moved.series:
+        for sample in series.samples:
+            sample.window_end.FromDatetime(sample.window_end.ToDatetime(UTC) + by)
+    return moved
+
+
+@given(
+    hours=st.lists(st.integers(0, 400), min_size=2, max_size=12, unique=True),
+    by=st.timedeltas(min_value=timedelta(days=-3000), max_value=timedelta(days=3000)),
+    width=st.integers(20, 200),
+)
+def test_the_picture_depends_on_times_between_events_not_on_when_they_happened(
+    hours: list[int], by: timedelta, width: int
+) -> None:
+    """Times a whole number of hours apart fall on exact dot boundaries; read as seconds since
+    1970 with a fraction, they would fall either side of one by rounding, and the same record
+    logged at another time of day would be drawn differently."""
+    holder = production_pb2.HolderRecord(version=VERSION, evaluation={"auc": 0.93})
+    holder.tenures.add(start=stamp(min(hours)), end=stamp(max(hours)), promotion="models/fraud/promotions/3")
+    series = holder.series.add(key="auc")
+    for index, hour in enumerate(sorted(hours)):
+        series.samples.add(window_end=stamp(hour), value=0.9 + index % 3 / 100)
+    choice = series_choices(holder)[0]
+    here = production_plot(holder, choice, "production", TIMES)
+    there = production_plot(shifted(holder, by), choice, "production", TIMES)
+    assert plot_cells(here, width, 12) == plot_cells(there, width, 12)
+    assert axis_cells(here, width) == axis_cells(there, width)
+
+
 # ---- the widget in an app ----
 
 

@@ -62,12 +62,25 @@ def app_for(address: str) -> StudbookApp:
 
 
 async def until(pilot: Pilot[None], condition: Callable[[], object]) -> None:
+    """Until `condition` holds and then the screen stays the same for a moment: answers still
+    arriving after the one waited for (a busy machine slows them) would change the picture."""
     for _ in range(400):
         if condition():
-            await pilot.pause(0.1)
-            return
+            break
         await pilot.pause(0.025)
-    raise AssertionError("the screen never finished loading")
+    else:
+        raise AssertionError("the screen never finished loading")
+    shown = _shown(pilot)
+    for _ in range(50):
+        await pilot.pause(0.1)
+        shown, before = _shown(pilot), shown
+        if shown == before:
+            return
+    raise AssertionError(f"the screen never settled:\n{shown}")
+
+
+def _shown(pilot: Pilot[None]) -> list[str]:
+    return [strip.text for strip in pilot.app.screen._compositor.render_strips()]
 
 
 def prepare(steps: Callable[[StudbookApp, Pilot[None]], Awaitable[None]]) -> Callable[[Pilot[None]], Awaitable[None]]:

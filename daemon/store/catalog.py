@@ -17,6 +17,7 @@ import duckdb
 from studbook.daemon.store import cluster, migrations
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import Store, StoreTransaction
+from studbook.daemon.store.literals import MOST_LITERAL_ROWS, values_list
 from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap  # noqa: F401  (re-exported)
 from studbook.daemon.store.reads import (  # noqa: F401  (read_version: re-exported)
     CatalogReads,
@@ -333,6 +334,14 @@ class TableShape:
     insert_sql: str
     columns: tuple[int, ...]
     blob_columns: frozenset[int]
+    # `INSERT INTO table (columns) VALUES `, for a few rows written as literals.
+    values_prefix: str
+
+    def statement(self, rows_: list[tuple[Any, ...]]) -> tuple[str, list[Any]]:
+        """The insert of `rows_`: a few with their values in the statement, more as one document."""
+        if len(rows_) <= MOST_LITERAL_ROWS and (values := values_list(rows_, self.columns)) is not None:
+            return self.values_prefix + values, []
+        return self.insert_sql, [self.document(rows_)]
 
     def document(self, rows_: list[tuple[Any, ...]]) -> str:
         blobs = self.blob_columns
@@ -387,6 +396,7 @@ class TableColumns:
             f"'{layout}')) AS r FROM (VALUES (?::JSON)) t(d))",
             columns=columns,
             blob_columns=blobs,
+            values_prefix=f"INSERT INTO {self.table} ({names}) VALUES ",
         )
 
 
@@ -475,7 +485,7 @@ class Transaction(TransactionWrites):
             if not pending:
                 continue
             shape = self.shapes.of(self.conn, table, pending)
-            self.conn.execute(shape.insert_sql, [shape.document(pending)])
+            self.conn.execute(*shape.statement(pending))
         if self._pending.get("versions"):
             statement, params = self.version_figures_update(self._pending["versions"])
             self.conn.execute(statement, to_db(params))

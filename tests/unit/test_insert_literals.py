@@ -1,0 +1,94 @@
+"""The DuckDB catalog's inserts: a few rows go with their values written into the statement,
+more as one JSON document; whichever way they went, the table holds exactly the values given,
+whatever text they hold (quotes, backslashes, statement fragments, NUL)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import duckdb
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from studbook.daemon.store.catalog import TableShapes
+from studbook.daemon.store.literals import MOST_LITERAL_ROWS, literal
+
+COLUMNS = "t VARCHAR, i BIGINT, f DOUBLE, b BOOLEAN, ts TIMESTAMP, j JSON, raw BLOB"
+
+texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]))
+moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 1, 1)) | st.datetimes(
+    min_value=datetime(1970, 1, 2), max_value=datetime(9998, 1, 1), timezones=st.just(UTC)
+).map(lambda moment: moment.astimezone(timezone(timedelta(hours=5, minutes=30))))
+rows = st.tuples(
+    st.none() | texts,
+    st.none() | st.integers(-(2**63), 2**63 - 1),
+    st.none() | st.floats(),
+    st.none() | st.booleans(),
+    st.none() | moments,
+    st.none() | texts.map(lambda text: '{"note": ' + _json_string(text) + "}"),
+    st.none() | st.binary(max_size=40),
+)
+
+
+def _json_string(text: str) -> str:
+    import json
+
+    return json.dumps(text)
+
+
+def _same(stored: Any, given_: Any) -> bool:
+    if isinstance(given_, float):
+        # Bit for bit: -0.0 stays negative; any NaN stays a NaN.
+        return isinstance(stored, float) and (
+            (math.isnan(stored) and math.isnan(given_)) or struct.pack("d", stored) == struct.pack("d", given_)
+        )
+    if isinstance(given_, datetime) and given_.tzinfo is not None:
+        return stored == given_.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(given_, str) and given_.startswith('{"note"'):
+        import json
+
+        return json.loads(stored) == json.loads(given_)
+    return stored == given_ and type(stored) is type(given_)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(rows, min_size=1, max_size=MOST_LITERAL_ROWS * 3))
+def test_rows_read_back_exactly_as_given_however_they_were_sent(written: list[tuple[Any, ...]]) -> None:
+    conn = duckdb.connect()
+    conn.execute(f"CREATE TABLE sample ({COLUMNS})")
+    shape = TableShapes().of(conn, "sample", written)
+
+    conn.execute(*shape.statement(written))
+
+    stored = conn.execute("SELECT t, i, f, b, ts, j, raw FROM sample ORDER BY rowid").fetchall()
+    assert len(stored) == len(written)
+    for got, row in zip(stored, written, strict=True):
+        for index in shape.columns:
+            assert _same(got[index], row[index]), (index, got[index], row[index])
+
+
+def test_a_few_rows_go_in_the_statement_and_more_as_a_document() -> None:
+    conn = duckdb.connect()
+    conn.execute(f"CREATE TABLE sample ({COLUMNS})")
+    row = ("it's", 1, 0.5, True, datetime(2026, 3, 1), "{}", b"\x00")
+    few = TableShapes().of(conn, "sample", [row])
+
+    assert few.statement([row] * MOST_LITERAL_ROWS) == (few.values_prefix + ", ".join(["('it''s', 1, "
+        "CAST('0.5' AS DOUBLE), true, TIMESTAMP '2026-03-01T00:00:00', '{}', from_hex('00'))"] * MOST_LITERAL_ROWS), [])  # fmt: skip
+    sql, params = few.statement([row] * (MOST_LITERAL_ROWS + 1))
+    assert sql == few.insert_sql and len(params) == 1
+
+
+def test_text_holding_a_nul_is_never_written_into_a_statement() -> None:
+    # DuckDB's statement text ends at a NUL: such a row is bound instead, and stored whole.
+    assert literal("a\x00b") is None
+    conn = duckdb.connect()
+    conn.execute(f"CREATE TABLE sample ({COLUMNS})")
+    row = ("a\x00b'; DROP TABLE sample; --", None, None, None, None, None, None)
+    shape = TableShapes().of(conn, "sample", [row])
+
+    conn.execute(*shape.statement([row]))
+
+    assert conn.execute("SELECT t FROM sample").fetchall() == [(row[0],)]

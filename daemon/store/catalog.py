@@ -17,7 +17,7 @@ import duckdb
 from studbook.daemon.store import cluster, migrations
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import Store, StoreTransaction
-from studbook.daemon.store.literals import MOST_LITERAL_ROWS, values_list
+from studbook.daemon.store.literals import MOST_LITERAL_ROWS, inlined, values_list
 from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap  # noqa: F401  (re-exported)
 from studbook.daemon.store.reads import (  # noqa: F401  (read_version: re-exported)
     CatalogReads,
@@ -488,7 +488,10 @@ class Transaction(TransactionWrites):
             self.conn.execute(*shape.statement(pending))
         if self._pending.get("versions"):
             statement, params = self.version_figures_update(self._pending["versions"])
-            self.conn.execute(statement, to_db(params))
+            if (written := inlined(statement, params)) is not None:
+                self.conn.execute(written)
+            else:
+                self.conn.execute(statement, to_db(params))
         self._pending.clear()
 
 

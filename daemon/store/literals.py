@@ -53,3 +53,16 @@ def values_list(rows: Sequence[tuple[Any, ...]], columns: Sequence[int]) -> str 
             return None
         written.append("(" + ", ".join(cells) + ")")  # type: ignore[arg-type]
     return ", ".join(written)
+
+
+def inlined(sql: str, params: Sequence[Any]) -> str | None:
+    """`sql` with each `?` replaced by its parameter as a literal, or None when it cannot be:
+    a statement holding a quote (where a `?` might be text, not a placeholder), a count of
+    placeholders other than the parameters', or a value with no exact literal."""
+    parts = sql.split("?")
+    if "'" in sql or '"' in sql or len(parts) != len(params) + 1:
+        return None
+    cells = [literal(value) for value in params]
+    if None in cells:
+        return None
+    return "".join(part + cell for part, cell in zip(parts, cells, strict=False)) + parts[-1]  # type: ignore[operator]

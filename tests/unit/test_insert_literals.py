@@ -13,7 +13,7 @@ import duckdb
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from studbook.daemon.store.catalog import TableShapes
-from studbook.daemon.store.literals import MOST_LITERAL_ROWS, literal
+from studbook.daemon.store.literals import MOST_LITERAL_ROWS, inlined, literal
 
 COLUMNS = "t VARCHAR, i BIGINT, f DOUBLE, b BOOLEAN, ts TIMESTAMP, j JSON, raw BLOB"
 
@@ -92,3 +92,26 @@ def test_text_holding_a_nul_is_never_written_into_a_statement() -> None:
     conn.execute(*shape.statement([row]))
 
     assert conn.execute("SELECT t FROM sample").fetchall() == [(row[0],)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.none() | texts | st.integers(-(2**63), 2**63 - 1) | st.floats() | st.booleans() | moments, max_size=6)
+)
+def test_a_statement_with_its_parameters_inlined_answers_as_bound(params: list[Any]) -> None:
+    conn = duckdb.connect()
+    sql = "SELECT " + ", ".join(["?"] * len(params)) if params else "SELECT 1"
+    statement = inlined(sql, params)
+    if statement is None:
+        assert any(isinstance(p, str) and "\x00" in p for p in params)
+        return
+    [answer] = conn.execute(statement).fetchall()
+    assert all(_same(got, param) for got, param in zip(answer, params, strict=False))
+
+
+def test_a_statement_is_inlined_only_when_every_placeholder_is_one() -> None:
+    assert inlined("SELECT ? WHERE name = 'what?'", [1]) is None
+    assert inlined("SELECT ?, ?", [1]) is None
+    assert (
+        inlined("UPDATE t SET n = n + ? WHERE name = ?", [2, "it's"]) == "UPDATE t SET n = n + 2 WHERE name = 'it''s'"
+    )

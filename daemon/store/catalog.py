@@ -467,11 +467,17 @@ class Transaction(TransactionWrites):
         if not is_query(sql):
             self.writes += 1
         self.flush()
-        return from_db(self.conn.execute(sql, to_db(params)).fetchall())
+        return self._run(sql, params)
 
     def query_unflushed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):
             raise ValueError("query_unflushed runs queries only")
+        return self._run(sql, params)
+
+    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """With the parameters written in where they can be (see literals): binding them costs more."""
+        if params and (written := inlined(sql, params)) is not None:
+            return from_db(self.conn.execute(written).fetchall())
         return from_db(self.conn.execute(sql, to_db(params)).fetchall())
 
     def flush(self) -> None:
@@ -487,11 +493,7 @@ class Transaction(TransactionWrites):
             shape = self.shapes.of(self.conn, table, pending)
             self.conn.execute(*shape.statement(pending))
         if self._pending.get("versions"):
-            statement, params = self.version_figures_update(self._pending["versions"])
-            if (written := inlined(statement, params)) is not None:
-                self.conn.execute(written)
-            else:
-                self.conn.execute(statement, to_db(params))
+            self._run(*self.version_figures_update(self._pending["versions"]))
         self._pending.clear()
 
 

@@ -56,6 +56,22 @@ def test_status_shows_the_breach_its_worst_finding_and_the_candidate(daemon_with
     assert "`studbook promote fraud@1 production` brings back v1" in block
     (state,) = data["monitors"]
     assert state["breached"] and state["candidate"]["version"] == "models/fraud/versions/1"
+    policy = text.out.split("Promotion policy\n", 1)[1].split("\n\n", 1)[0]
+    assert "1 model rule, 0 stage gates, 1 monitor watching 1 stage, 1 in breach" in policy
+    assert data["policy"]["monitors"] == 1
+
+
+def test_the_policy_line_counts_the_stages_its_monitors_watch_and_those_in_breach(daemon_with_policy, capsys):
+    run = runner(daemon_with_policy.address, capsys)
+    breached(daemon_with_policy, "fraud")
+    with daemon_with_policy.channel() as channel:
+        api = stubs(channel)
+        register(api, "calm", storage_uri="s3://b/1")
+        register(api, "quiet", storage_uri="s3://b/2")
+
+    text = run("status")
+
+    assert "1 monitor watching 3 stages, 1 in breach" in text.out
 
 
 def test_candidate_ranks_the_earlier_holders_and_names_both_commands(daemon_with_policy, capsys):
@@ -86,6 +102,7 @@ def test_status_says_how_many_stages_are_watched_when_none_is_in_breach(daemon_w
     text = run("status")
 
     assert "Monitors\n  1 stage watched, none in breach" in text.out
+    assert "1 model rule, 0 stage gates, 1 monitor watching 1 stage, none in breach" in text.out
 
 
 def test_observe_says_when_its_window_starts_or_ends_a_breach(daemon_with_policy, capsys):

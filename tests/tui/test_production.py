@@ -169,3 +169,22 @@ async def test_a_version_of_one_stage_offers_no_other(shared_daemon, seeder, mod
         shown = ui.text(app)
         assert pane.stages == ["production"] and pane.stage == "production"
         assert "Next stage" not in shown and "next stage" not in shown
+
+
+async def test_the_stage_line_names_the_key_the_users_keymap_gave_it(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+    from studbook.tui.config import TuiSettings
+
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.client.promote(f"{model_id}@1", "staging", reason="try it")
+    log(seeder.client, model_id, [("auc", 0.87, None, "")], stage="staging")
+    seeder.client.promote(f"{model_id}@1", "production", reason="release")
+    log(seeder.client, model_id, [("auc", 0.93, None, "")])
+    app = ui.app(shared_daemon.address, live=False, settings=TuiSettings(keymap={"version.next_stage": "n"}))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_production(app, pilot, ui, f"{model_id}@1")
+        pane = screen.query_one(ProductionPane)
+        await ui.wait_for_text(pilot, "n: next stage")
+        first = pane.stage
+        await pilot.press("n")
+        await ui.wait_for(pilot, lambda: pane.stage != first and pane.choices, "the other stage's record")
+        assert "t: next stage" not in ui.text(app) and "n: next stage" in ui.text(app)

@@ -172,6 +172,7 @@ class VersionScreen(RegistryScreen):
         self.query_one("#history-table", DataTable).add_columns(
             "TIME", "STAGE", "VERSION", "PREVIOUS", "ACTOR", "REASON"
         )
+        self.query_one(ProductionPane).stage_key = self._stage_key()
         if self.first_tab != "overview":
             # Opened on a tab (`:lineage fraud@3`): its keys should work at once, as after pressing its number.
             self.call_after_refresh(self.action_tab, self.first_tab)
@@ -473,6 +474,11 @@ class VersionScreen(RegistryScreen):
         if self.version is not None:
             stage = next(iter(self.version.stages), "production")
             self.registry.start_rollback(cells.model_id(self.version.model), stage)
+
+    def _stage_key(self) -> str:
+        """The next stage's key as the footer writes it: the user's keymap may have moved it."""
+        keys = self.registry.settings.keymap.get("version.next_stage", STAGE_KEY)
+        return self.app.get_key_display(Binding(keys.split(",")[0].strip(), "next_stage"))
 
     def action_next_stage(self) -> None:
         """The production tab shows the record of the next stage the version held; reloads keep it."""

@@ -41,6 +41,8 @@ class ProductionPane(Vertical):
         self.stage = ""
         # The stages whose record concerns the version, the one shown among them.
         self.stages: list[str] = []
+        # The key the stage line names: the screen's, as the user's keymap may have moved it.
+        self.stage_key = STAGE_KEY
         self.times = TimeFormat()
         self.paint: ThemeText | None = None
         self.choices: list[SeriesChoice] = []
@@ -60,7 +62,7 @@ class ProductionPane(Vertical):
         """The stages the user may switch between; the one shown stays among them."""
         self.stages = list(stages) if not self.stage or self.stage in stages else [self.stage, *stages]
         line = self.query_one("#production-stages", Static)
-        runs = stage_picker(self.stages, self.stage, STAGE_KEY)
+        runs = stage_picker(self.stages, self.stage, self.stage_key)
         paint = self.paint
         line.update(Text.assemble(*(paint(text, role) if paint else Text(text) for text, role in runs)))
         line.set_class(bool(runs), "-several")

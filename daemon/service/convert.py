@@ -404,7 +404,7 @@ def policy_status_to_proto(state: PolicyState) -> stages_pb2.PolicyStatus:
     status = stages_pb2.PolicyStatus(
         path=str(state.path) if state.path is not None else "", default_location=state.default_location,
         in_force=state.in_force, sha256=state.sha256, model_rules=state.model_rules, stage_gates=state.stage_gates,
-        error=state.error,
+        monitors=state.monitors, error=state.error,
     )  # fmt: skip
     _set_time(status, "load_time", state.load_time)
     _set_time(status, "error_time", state.error_time)

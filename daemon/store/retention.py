@@ -214,16 +214,23 @@ def archive_versions(run: Run, keys: Sequence[tuple[str, int]], revisions: Seque
 
 
 def purge_versions(run: Run, keys: Sequence[tuple[str, int]], dialect: Dialect = DUCKDB) -> list[str]:
-    """Deletes versions with their files, metrics and lineage edges; returns the sha256 of their
-    files. Promotions, stage history, production windows and the event log stay: they are the
-    record of what was; a version's reference statistics go with it."""
+    """Deletes versions with their files, metrics, lineage edges, reference statistics and
+    production feedback (points, input windows with their bins and drift, the monitor state of a
+    stage last checked on one of them); returns the sha256 of their files. Promotions, stage
+    history and the event log stay: they are the record of what was. Each table is one statement
+    for every version, inside the caller's transaction."""
     if not keys:
         return []
     table, document = _keys(keys, dialect)
     purged = dialect.filter_join("SEMI", table, "k", using="model, number", left="f")
     shas = [row[0] for row in run(f"SELECT DISTINCT f.sha256 FROM files f {purged[0]} {where(purged[1])}",
                                   [document])]  # fmt: skip
-    for name in ("files", "metrics", "metric_summary", "versions", "reference_features", "reference_bins"):
+    # A window's bins and drift are keyed by its id alone: they go before the windows that name them.
+    for name in ("input_bins", "input_drift"):
+        run(f"DELETE FROM {name} WHERE window_id IN (SELECT w.id FROM input_windows w JOIN {table} k "
+            "ON w.model = k.model AND w.number = k.number)", [document])  # fmt: skip
+    for name in ("files", "metrics", "metric_summary", "versions", "reference_features", "reference_bins",
+                 "input_windows", "production_points", "monitor_states"):  # fmt: skip
         run(f"DELETE FROM {name} t USING {table} k WHERE t.model = k.model AND t.number = k.number", [document])
     names, listed = dialect.rows_of(name=("VARCHAR", [f"models/{model}/versions/{number}" for model, number in keys]))
     run(f"DELETE FROM lineage_edges WHERE source IN (SELECT name FROM {names} n) OR target IN (SELECT name FROM {names} n)",

@@ -56,6 +56,22 @@ def test_status_shows_the_breach_its_worst_finding_and_the_candidate(daemon_with
     assert "`studbook promote fraud@1 production` brings back v1" in block
     (state,) = data["monitors"]
     assert state["breached"] and state["candidate"]["version"] == "models/fraud/versions/1"
+    policy = text.out.split("Promotion policy\n", 1)[1].split("\n\n", 1)[0]
+    assert "1 model rule, 0 stage gates, 1 monitor watching 1 stage, 1 in breach" in policy
+    assert data["policy"]["monitors"] == 1
+
+
+def test_the_policy_line_counts_the_stages_its_monitors_watch_and_those_in_breach(daemon_with_policy, capsys):
+    run = runner(daemon_with_policy.address, capsys)
+    breached(daemon_with_policy, "fraud")
+    with daemon_with_policy.channel() as channel:
+        api = stubs(channel)
+        register(api, "calm", storage_uri="s3://b/1")
+        register(api, "quiet", storage_uri="s3://b/2")
+
+    text = run("status")
+
+    assert "1 monitor watching 3 stages, 1 in breach" in text.out
 
 
 def test_candidate_ranks_the_earlier_holders_and_names_both_commands(daemon_with_policy, capsys):
@@ -86,6 +102,7 @@ def test_status_says_how_many_stages_are_watched_when_none_is_in_breach(daemon_w
     text = run("status")
 
     assert "Monitors\n  1 stage watched, none in breach" in text.out
+    assert "1 model rule, 0 stage gates, 1 monitor watching 1 stage, none in breach" in text.out
 
 
 def test_observe_says_when_its_window_starts_or_ends_a_breach(daemon_with_policy, capsys):
@@ -103,6 +120,80 @@ def test_observe_says_when_its_window_starts_or_ends_a_breach(daemon_with_policy
     assert "drift detected on obs@production v1: auc 0.5 (auc >= 0.90), 2 windows" in outs[1].out
     assert "production of obs has no earlier holder to put back" in outs[1].out
     assert "drift cleared on obs@production v1" in outs[3].out
+
+
+DRIFT_POLICY = """
+[[models]]
+pattern = "auto-*"
+[models.monitors.production]
+drift = ["psi > 0.2"]
+auto_rollback = true
+
+[[models]]
+pattern = "*"
+[models.monitors.production]
+drift = ["psi > 0.2"]
+windows = 2
+"""
+EDGES = [0, 18, 30, 50, 120]
+CALM = {"features": [{"feature": "age", "edges": EDGES, "counts": [10, 40, 30, 20]}]}
+SHIFTED = {"features": [{"feature": "age", "edges": EDGES, "counts": [70, 10, 10, 10]}]}
+
+
+@pytest.fixture
+def drift_daemon(daemon_factory, short_dir):
+    path = short_dir / "policy.toml"
+    path.write_text(DRIFT_POLICY)
+    return daemon_factory("--policy", str(path))
+
+
+def test_observe_inputs_says_when_its_window_starts_or_ends_a_breach(drift_daemon, capsys, tmp_path):
+    import json
+
+    run = runner(drift_daemon.address, capsys)
+    calm, shifted = tmp_path / "calm.json", tmp_path / "shifted.json"
+    calm.write_text(json.dumps(CALM))
+    shifted.write_text(json.dumps(SHIFTED))
+    run("register", "inp", "--uri", "s3://b/1", "--no-env", "--reference-stats", str(calm))
+    run("promote", "inp@1", "production", "--reason", "release")
+
+    outs = [run("observe", "inp@production", "--inputs", str(path)) for path in (shifted, shifted, calm, calm)]
+
+    assert [o.code for o in outs] == [0, 0, 0, 0]
+    assert all(o.out.startswith("inputs of 1 features logged for v1") for o in outs)
+    assert "drift" not in outs[0].out.split("\n", 1)[1] and "drift" not in outs[2].out.split("\n", 1)[1]
+    detected = outs[1].out.splitlines()[1]
+    assert detected.startswith("drift detected on inp@production v1: age ") and "(psi > 0.2), 2 windows" in detected
+    assert "production of inp has no earlier holder to put back" in outs[1].out
+    assert outs[3].out.splitlines()[1:] == ["drift cleared on inp@production v1"]
+
+
+def test_observe_inputs_beside_metrics_reports_the_breach_after_its_window(drift_daemon, capsys, tmp_path):
+    import json
+
+    run = runner(drift_daemon.address, capsys)
+    reference, shifted = tmp_path / "reference.json", tmp_path / "shifted.json"
+    reference.write_text(json.dumps(CALM))
+    shifted.write_text(json.dumps(SHIFTED))
+    for number in (1, 2):
+        run("register", "auto-inp", "--uri", f"s3://b/{number}", "--no-env", "--reference-stats", str(reference))
+        run("promote", f"auto-inp@{number}", "production", "--reason", "release")
+
+    text = run("observe", "auto-inp@production", "--metric", "auc=0.9", "--inputs", str(shifted))
+    data = run("observe", "auto-inp@production", "--inputs", str(reference), "--json").json()
+
+    assert text.code == 0, text.err
+    lines = text.out.splitlines()
+    logged = next(i for i, line in enumerate(lines) if line.startswith("inputs of 1 features logged for v2"))
+    detected = lines[logged + 1]
+    assert detected.startswith("drift detected on auto-inp@production v2: age ")
+    assert lines[logged + 2].startswith("  v1 held production from ")
+    assert lines[logged + 2].endswith("`studbook rollback auto-inp production` brings it back")
+    assert lines[logged + 3].startswith("  auto_rollback: models/auto-inp/promotions/")
+    assert lines[logged + 4] == "drift cleared on auto-inp@production v1"
+    # The window after the rollback goes to v1, which is calm: nothing changes, and --json says so.
+    assert data["version"] == "models/auto-inp/versions/1" and data["changed"] == []
+    assert data["max_psi"] == pytest.approx(0, abs=1e-9)
 
 
 def test_policy_check_counts_the_monitors_and_names_a_bad_rule(tmp_path):

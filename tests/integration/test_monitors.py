@@ -315,6 +315,44 @@ def test_on_a_shared_catalog_one_breach_is_recorded_and_acted_on_once(short_dir,
             stop_daemon(daemon)
 
 
+def test_on_a_shared_catalog_a_rollback_through_one_daemon_clears_the_breach_for_the_other_at_once(
+    short_dir, policy_file, postgres_catalog
+):
+    """A person rolls back the breached holder through daemon A: A checks the stage again before
+    the rollback returns, so B, asked right after, already says the breach is over (and its
+    badge query, in breach only, lists nothing), with one drift.cleared recorded."""
+    daemons = [start_daemon(short_dir / f"{n}-data", short_dir / f"{n}.sock", "--catalog", postgres_catalog.url,
+                            "--policy", str(policy_file)) for n in ("a", "b")]  # fmt: skip
+    try:
+        a, b = (d.channel() for d in daemons)
+        api = stubs(a)
+        model = "watch-shared"
+        release(api, model, 0.95)
+        release(api, model, 0.95)
+        for value in (0.5, 0.5, 0.5):
+            observe(a, model, value)
+
+        def states(breached_only: bool) -> list[production_pb2.MonitorState]:
+            return list(production(b).ListMonitorStates(production_pb2.ListMonitorStatesRequest(
+                model=f"models/{model}", breached_only=breached_only)).states)  # fmt: skip
+
+        breached = wait_for(lambda: states(True) or None, "B to know the model and see its breach", 30)
+        api.stages.RollbackStage(stages_pb2.RollbackStageRequest(model=f"models/{model}", stage="production",
+                                                                 reason="v2 breached"))  # fmt: skip
+        (after,) = states(False)
+        in_breach = states(True)
+
+        assert [(s.breached, s.version) for s in breached] == [(True, f"models/{model}/versions/2")]
+        assert not after.breached and after.version == f"models/{model}/versions/1"
+        assert in_breach == []
+        assert len(events(stubs(b), model, "drift.cleared")) == 1
+        a.close()
+        b.close()
+    finally:
+        for daemon in daemons:
+            stop_daemon(daemon)
+
+
 def test_the_candidate_falls_back_to_evaluation_metrics_and_refuses_what_it_cannot_rank(channel):
     api = stubs(channel)
     model = "plain-a"  # no monitor: ranked by the model's usual key metric

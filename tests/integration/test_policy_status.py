@@ -61,8 +61,8 @@ def test_status_says_no_policy_then_which_file_is_in_force(run: Any) -> None:
     assert none.code == 0 and "Promotion policy" in none.out and str(path) in none.out
     assert "none" in none.out and "default location" in none.out
     assert none_json["in_force"] is False and none_json["path"] == str(path) and none_json["default_location"]
-    assert "in force since" in loaded.out and "1 model rule, 1 stage gate" in loaded.out
-    assert loaded_json["in_force"] is True and loaded_json["error"] == ""
+    assert "in force since" in loaded.out and "1 model rule, 1 stage gate, 0 monitors" in loaded.out
+    assert loaded_json["in_force"] is True and loaded_json["error"] == "" and loaded_json["monitors"] == 0
     assert loaded_json["sha256"] == hashlib.sha256(GATED.encode()).hexdigest()
     assert loaded_json["sha256"] in loaded.out
 

@@ -112,3 +112,79 @@ async def test_the_chart_follows_points_as_they_are_logged(shared_daemon, seeder
         assert next(c for c in pane.choices if c.segment == "").points == 3
         # The chart kept its series: a live update never moves the user's cursor.
         assert screen.query_one(ProductionChart).plot.title == "auc in production"
+
+
+async def test_a_version_that_held_several_stages_switches_between_their_records(
+    shared_daemon, seeder, model_id, ui
+) -> None:  # type: ignore[no-untyped-def]
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.version(model_id, {"auc": 0.91})
+    client: Client = seeder.client
+    client.promote(f"{model_id}@1", "staging", reason="try it")
+    log(client, model_id, [("auc", 0.87, None, ""), ("auc", 0.86, None, "")], stage="staging")
+    client.promote(f"{model_id}@2", "staging", reason="next candidate")
+    client.promote(f"{model_id}@1", "production", reason="release")
+    log(client, model_id, [("auc", 0.93, None, ""), ("errors", 2.0, None, "")])
+    app = ui.app(shared_daemon.address, live=False)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_production(app, pilot, ui, f"{model_id}@1")
+        pane = screen.query_one(ProductionPane)
+        chart = screen.query_one(ProductionChart)
+        await ui.wait_for(pilot, lambda: pane.stages == ["production", "staging"], "both stages offered")
+        # The stage it holds first; the line names the other and the key; so does the footer.
+        await ui.wait_for_text(pilot, "t Next stage")
+        shown = ui.text(app)
+        assert "[production]" in shown and "staging" in shown and "t: next stage" in shown
+        assert "held production: promoted" in shown
+        assert chart.plot.title == "auc in production · all traffic"
+        assert [c.key for c in pane.choices] == ["auc", "errors"]
+
+        await pilot.press("t")
+        await ui.wait_for(pilot, lambda: pane.stage == "staging" and chart.plot.title == "auc in staging · all traffic",
+                          "staging's record")  # fmt: skip
+        shown = ui.text(app)
+        assert "[staging]" in shown and "held staging: promoted" in shown and "→ now" not in shown
+        assert [(c.key, c.points) for c in pane.choices] == [("auc", 2)]
+        assert [m.kind for m in chart.plot.marks] == ["promoted", "replaced"]
+
+        # A reload (here: the user's) keeps the stage chosen; the key goes round to the first.
+        await pilot.press("r")
+        await pilot.pause(0.3)
+        await ui.wait_for(pilot, lambda: "held staging" in ui.text(app), "still staging")
+        await pilot.press("t")
+        await ui.wait_for(
+            pilot, lambda: pane.stage == "production" and chart.plot.title.startswith("auc in production")
+        )
+
+
+async def test_a_version_of_one_stage_offers_no_other(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+    seed(seeder, model_id)
+    app = ui.app(shared_daemon.address, live=False)
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_production(app, pilot, ui, f"{model_id}@1")
+        pane = screen.query_one(ProductionPane)
+        await ui.wait_for(pilot, lambda: screen.history_changes, "history")
+        await pilot.press("t")
+        await pilot.pause(0.2)
+        shown = ui.text(app)
+        assert pane.stages == ["production"] and pane.stage == "production"
+        assert "Next stage" not in shown and "next stage" not in shown
+
+
+async def test_the_stage_line_names_the_key_the_users_keymap_gave_it(shared_daemon, seeder, model_id, ui) -> None:  # type: ignore[no-untyped-def]
+    from studbook.tui.config import TuiSettings
+
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.client.promote(f"{model_id}@1", "staging", reason="try it")
+    log(seeder.client, model_id, [("auc", 0.87, None, "")], stage="staging")
+    seeder.client.promote(f"{model_id}@1", "production", reason="release")
+    log(seeder.client, model_id, [("auc", 0.93, None, "")])
+    app = ui.app(shared_daemon.address, live=False, settings=TuiSettings(keymap={"version.next_stage": "n"}))
+    async with app.run_test(size=SMALL) as pilot:
+        screen = await open_production(app, pilot, ui, f"{model_id}@1")
+        pane = screen.query_one(ProductionPane)
+        await ui.wait_for_text(pilot, "n: next stage")
+        first = pane.stage
+        await pilot.press("n")
+        await ui.wait_for(pilot, lambda: pane.stage != first and pane.choices, "the other stage's record")
+        assert "t: next stage" not in ui.text(app) and "n: next stage" in ui.text(app)

@@ -10,9 +10,11 @@ from hypothesis import strategies as st
 from studbook.tui.production_text import (
     breach_lines,
     candidate_of,
+    next_stage,
     production_plot,
     production_stages,
     series_choices,
+    stage_picker,
     tenure_marks,
     tenure_text,
 )
@@ -115,6 +117,34 @@ def test_the_stages_charted_are_those_held_now_then_before() -> None:
     ]
     assert production_stages(version, changes) == ["staging", "production"]
     assert production_stages(resources_pb2.ModelVersion(name=VERSION), []) == ["production"]
+
+
+stage_names = st.lists(st.text("abcdefghijklmnopqrstuvwxyz-", min_size=1, max_size=12), min_size=1, max_size=6,
+                       unique=True)  # fmt: skip
+
+
+@given(stage_names, st.data())
+def test_the_stage_key_visits_every_stage_once_then_comes_back(stages: list[str], data: st.DataObject) -> None:
+    start = data.draw(st.sampled_from(stages))
+    visited = [start]
+    for _ in stages:
+        visited.append(next_stage(stages, visited[-1]))
+    assert sorted(visited[:-1]) == sorted(stages) and visited[-1] == start
+    # A stage no longer offered (the list changed under it) leads to the first.
+    assert next_stage(stages, "\x00gone") == stages[0]
+
+
+@given(stage_names, st.data())
+def test_the_stage_line_names_every_stage_and_brackets_the_one_shown(stages: list[str], data: st.DataObject) -> None:
+    shown = data.draw(st.sampled_from(stages))
+    line = "".join(text for text, _ in stage_picker(stages, shown))
+    if len(stages) == 1:
+        assert line == ""
+        return
+    assert line.startswith("stages ") and line.endswith("t: next stage")
+    assert line.count("[") == 1 and f"[{shown}]" in line
+    names = line.removeprefix("stages ").removesuffix("t: next stage").replace("[", " ").replace("]", " ").split()
+    assert names == stages
 
 
 # ---- drawing ----

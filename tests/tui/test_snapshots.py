@@ -296,3 +296,56 @@ def test_version_production_chart(daemon_factory, snap_compare, size: tuple[int,
                     and any(pane.choices for pane in app.screen.query(ProductionPane)))  # fmt: skip
 
     assert snap_compare(app_for(str(daemon.address)), terminal_size=size, run_before=prepare(steps))
+
+
+def _staged_history(address: str) -> None:
+    """v1 tried in staging (auc points over two days), replaced there by v2, then promoted to
+    production (points over two more days); on the simulated clock of `_production_history`."""
+    from datetime import timedelta
+
+    from studbook.v1 import production_pb2
+
+    def observe(client: Client, stage: str, values: tuple[float, ...]) -> None:
+        start = client.stage_history("fraud-detector", stage=stage).changes[0].time.ToDatetime()
+        for _ in range(4):
+            client.log_metrics("fraud-detector@1", {"loss": 0.3}, step=1, split="train")
+        points = []
+        for index, value in enumerate(values, 1):
+            point = production_pb2.ProductionPoint(key="auc", value=value)
+            point.window_end.FromDatetime(start + timedelta(hours=4 * index))
+            points.append(point)
+        client.observe(f"fraud-detector@{stage}", points)
+
+    with Client(address) as client:
+        for index, auc in enumerate((0.931, 0.945)):
+            request = calls.register_request("fraud-detector", uri=f"s3://models/fraud/{index}/", metrics={"auc": auc},
+                                             git=False, created_from="test", request_id=f"staged-{index}")  # fmt: skip
+            client.register_version(request)
+        client.promote("fraud-detector@1", "staging", reason="try it")
+        observe(client, "staging", (0.92, 0.915, 0.921, 0.918, 0.924, 0.919, 0.922, 0.925, 0.92, 0.923, 0.926))
+        client.promote("fraud-detector@2", "staging", reason="next candidate")
+        client.promote("fraud-detector@1", "production", reason="held up in staging")
+        observe(client, "production", (0.928, 0.93, 0.926, 0.929, 0.931, 0.927, 0.93, 0.932, 0.929, 0.933, 0.931))
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_version_production_of_several_stages(daemon_factory, snap_compare, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    """v1 held staging, then production: the stage line names both, and `t` has switched the
+    tab to staging's record (its one tenure, promoted and replaced); the footer offers the key."""
+    daemon = daemon_factory("--simulated-days", "20", "--simulated-writes", "40")
+    _staged_history(str(daemon.address))
+
+    async def steps(app: StudbookApp, pilot: Pilot[None]) -> None:
+        from studbook.tui.widgets.production_pane import ProductionPane
+
+        def shown(stages: int, stage: str = "") -> bool:
+            return isinstance(app.screen, VersionScreen) and any(
+                len(pane.stages) >= stages and pane.choices and stage in ("", pane.stage)
+                for pane in app.screen.query(ProductionPane))  # fmt: skip
+
+        app.open_version("fraud-detector@1", "production")
+        await until(pilot, lambda: shown(2))
+        await pilot.press("t")
+        await until(pilot, lambda: shown(2, "staging"))
+
+    assert snap_compare(app_for(str(daemon.address)), terminal_size=size, run_before=prepare(steps))

@@ -44,6 +44,25 @@ def production_stages(version: resources_pb2.ModelVersion, changes: Iterable[sta
     return stages or [DEFAULT_STAGE]
 
 
+def next_stage(stages: Sequence[str], current: str) -> str:
+    """The stage after `current` in `stages`, round to the first; `current` when it is the only one."""
+    if not stages:
+        return current
+    return stages[(stages.index(current) + 1) % len(stages)] if current in stages else stages[0]
+
+
+def stage_picker(stages: Sequence[str], current: str, key: str = "t") -> list[tuple[str, str | None]]:
+    """The tab's stage line as (text, role) runs: `stages  [production]  staging   t: next stage`,
+    the stage shown in brackets; nothing when the version concerns one stage only."""
+    if len(stages) < 2:
+        return []
+    runs: list[tuple[str, str | None]] = [("stages ", "muted")]
+    for stage in stages:
+        runs.append((f" [{stage}] " if stage == current else f"  {stage}  ", "bold" if stage == current else None))
+    runs.append((f"  {key}: next stage", "muted"))
+    return runs
+
+
 def holder_of(record: production_pb2.ProductionRecord, version: str) -> production_pb2.HolderRecord | None:
     return next((holder for holder in record.holders if holder.version == version), None)
 

@@ -966,7 +966,7 @@ def cmd_status(args: argparse.Namespace, ctx: Context) -> int:
         if catalog is not None:
             blocks.append(section("Catalog", views.catalog_status(catalog, ctx.paint), paint=ctx.paint))
         if policy is not None:
-            blocks.append(section("Promotion policy", policy_status(policy, ctx.paint), paint=ctx.paint))
+            blocks.append(section("Promotion policy", policy_status(policy, ctx.paint, monitors), paint=ctx.paint))
         if watch is not None:
             blocks.append(section("Drop-in folders", views.watch_status(watch, ctx.paint), paint=ctx.paint))
         if hooks is not None and hooks.hooks:

@@ -56,12 +56,26 @@ def cmd_drift(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def observe_inputs(args: argparse.Namespace, ctx: Context) -> int:
-    """`observe MODEL@STAGE --inputs FILE.json`: one window's input statistics and its drift."""
-    from studbook.cli import drift_text
-
-    drift = log_inputs(args, ctx)
-    ctx.emit(drift, lambda: drift_text.logged_line(drift, ctx.paint))
+    """`observe MODEL@STAGE --inputs FILE.json`: one window's input statistics, its drift, and
+    any monitor breach it started or ended."""
+    logged = log_inputs(args, ctx)
+    ctx.emit(inputs_dict(logged), lambda: inputs_text(logged, ctx))
     return EXIT_OK
+
+
+def inputs_dict(logged: Any) -> dict[str, Any]:
+    """A logged window as --json prints it: the window's drift, with the monitor states it changed."""
+    from studbook.cli.output import message_dict
+
+    return {**message_dict(logged.drift), "changed": [message_dict(s) for s in logged.changed]}
+
+
+def inputs_text(logged: Any, ctx: Context) -> str:
+    """The window's drift line, then any breach it started or ended (as `observe --metric` says it)."""
+    from studbook.cli import drift_text
+    from studbook.cli.production_commands import with_changes
+
+    return with_changes(drift_text.logged_line(logged.drift, ctx.paint), logged, ctx)
 
 
 def read_inputs(args: argparse.Namespace) -> None:
@@ -72,11 +86,12 @@ def read_inputs(args: argparse.Namespace) -> None:
 
 
 def log_inputs(args: argparse.Namespace, ctx: Context) -> Any:
-    """Logs the window of `observe ... --inputs FILE.json` (read by `read_inputs`); its WindowDrift.
-    A retry with the same --request-id records the window once (its own, apart from the metrics')."""
+    """Logs the window of `observe ... --inputs FILE.json` (read by `read_inputs`); the answer:
+    its drift and the monitor states it changed. A retry with the same --request-id records the
+    window once (its own, apart from the metrics')."""
     from studbook.cli import times
 
     model, stage = args.target
     window_end = times.parse_moment(args.window_end) if args.window_end else None
-    return ctx.client.log_input_statistics(model, stage, args.input_statistics, window_end=window_end,
-                                           segment=args.segment, request_id=args.request_id or None)  # fmt: skip
+    return ctx.client.log_inputs(model, stage, args.input_statistics, window_end=window_end, segment=args.segment,
+                                 request_id=args.request_id or None)  # fmt: skip

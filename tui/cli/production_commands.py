@@ -111,21 +111,22 @@ def cmd_observe(args: argparse.Namespace, ctx: Context) -> int:
         if point.HasField("window_end"):
             shown_point.window_end.CopyFrom(point.window_end)
     if args.inputs is not None:
-        from studbook.cli import drift_text, output
-        from studbook.cli.drift_commands import log_inputs
+        from studbook.cli import output
+        from studbook.cli.drift_commands import inputs_dict, inputs_text, log_inputs
 
-        drift = log_inputs(args, ctx)
-        both = {"metrics": output.message_dict(response), "inputs": output.message_dict(drift)}
-        ctx.emit(both, lambda: _with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
-                                             response, ctx) + "\n" + drift_text.logged_line(drift, ctx.paint))  # fmt: skip
+        logged = log_inputs(args, ctx)
+        both = {"metrics": output.message_dict(response), "inputs": inputs_dict(logged)}
+        ctx.emit(both, lambda: with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
+                                            response, ctx) + "\n" + inputs_text(logged, ctx))  # fmt: skip
         return EXIT_OK
-    ctx.emit(response, lambda: _with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
-                                             response, ctx))  # fmt: skip
+    ctx.emit(response, lambda: with_changes(production_text.observed(f"{model}@{stage}", shown, response, ctx.paint),
+                                            response, ctx))  # fmt: skip
     return EXIT_OK
 
 
-def _with_changes(text: str, response: Any, ctx: Context) -> str:
-    """The observation, then any monitor it put in breach or cleared."""
+def with_changes(text: str, response: Any, ctx: Context) -> str:
+    """What was logged, then any monitor the call put in breach or cleared (a metrics or an
+    inputs answer: both carry `changed`)."""
     from studbook.cli.monitor_commands import changed_lines
 
     changes = changed_lines(response.changed, ctx.paint)

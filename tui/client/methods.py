@@ -272,6 +272,9 @@ class Methods:
     log_input_statistics = rpc(calls.log_input_statistics, _drift, doc=(
         "Log one production window's input statistics for the version holding `stage` at `window_end`\n"
         "(build them with `studbook.client.stats`); the window's drift from that version's reference."))  # fmt: skip
+    log_inputs = rpc(calls.log_input_statistics, doc=(
+        "As `log_input_statistics`, with the whole answer: the window's `drift`, and in `changed` the\n"
+        "stage's monitors the window put in breach or cleared (with the candidate and what auto_rollback did)."))  # fmt: skip
     set_reference_statistics = rpc(calls.set_reference_statistics, _feature_count, doc=(
         "Set the reference statistics of a version registered without them; ALREADY_EXISTS when set."))  # fmt: skip
     get_input_drift = rpc(calls.get_input_drift, _windows, doc=(

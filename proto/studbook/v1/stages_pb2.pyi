@@ -241,7 +241,7 @@ class GetPolicyStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class PolicyStatus(_message.Message):
-    __slots__ = ("path", "default_location", "in_force", "load_time", "sha256", "model_rules", "stage_gates", "error", "error_time")
+    __slots__ = ("path", "default_location", "in_force", "load_time", "sha256", "model_rules", "stage_gates", "error", "error_time", "monitors")
     PATH_FIELD_NUMBER: _ClassVar[int]
     DEFAULT_LOCATION_FIELD_NUMBER: _ClassVar[int]
     IN_FORCE_FIELD_NUMBER: _ClassVar[int]
@@ -251,6 +251,7 @@ class PolicyStatus(_message.Message):
     STAGE_GATES_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ERROR_TIME_FIELD_NUMBER: _ClassVar[int]
+    MONITORS_FIELD_NUMBER: _ClassVar[int]
     path: str
     default_location: bool
     in_force: bool
@@ -260,4 +261,5 @@ class PolicyStatus(_message.Message):
     stage_gates: int
     error: str
     error_time: _timestamp_pb2.Timestamp
-    def __init__(self, path: _Optional[str] = ..., default_location: _Optional[bool] = ..., in_force: _Optional[bool] = ..., load_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sha256: _Optional[str] = ..., model_rules: _Optional[int] = ..., stage_gates: _Optional[int] = ..., error: _Optional[str] = ..., error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    monitors: int
+    def __init__(self, path: _Optional[str] = ..., default_location: _Optional[bool] = ..., in_force: _Optional[bool] = ..., load_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sha256: _Optional[str] = ..., model_rules: _Optional[int] = ..., stage_gates: _Optional[int] = ..., error: _Optional[str] = ..., error_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., monitors: _Optional[int] = ...) -> None: ...

@@ -11,7 +11,7 @@ from studbook.client.safe_text import safe, safe_lines
 from studbook.tui import cells
 from studbook.tui.as_of import Holding, answer_text, holdings, missing
 from studbook.tui.messages import Resynced
-from studbook.tui.production_text import breach_lines, candidate_of, holder_of, production_stages
+from studbook.tui.production_text import breach_lines, candidate_of, holder_of, next_stage, production_stages
 from studbook.tui.screens.base import RegistryScreen
 from studbook.tui.screens.decision import DecisionDialog
 from studbook.tui.version_text import (
@@ -29,7 +29,7 @@ from studbook.tui.widgets.file_tree import FileNodeData, FileTree
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
 from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
-from studbook.tui.widgets.production_pane import ProductionPane
+from studbook.tui.widgets.production_pane import STAGE_KEY, ProductionPane
 from studbook.v1 import events_pb2, production_pb2, resources_pb2, stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
@@ -61,6 +61,8 @@ class VersionScreen(RegistryScreen):
         # In the footer only while a stage of the model is in breach with a candidate to put back,
         # and first there, so a narrow terminal never cuts it.
         Binding("c", "candidate", "Candidate", id="version.candidate"),
+        # In the footer only on the production tab of a version that held several stages.
+        Binding(STAGE_KEY, "next_stage", "Next stage", id="version.next_stage"),
         Binding("r", "reload", "Refresh", id="version.refresh"),
         Binding("d", "diff", "Diff vs prod", id="version.diff"),
         Binding("p", "promote", "Promote", id="version.promote"),
@@ -89,10 +91,12 @@ class VersionScreen(RegistryScreen):
             self.history = history
 
     class ProductionLoaded(Message, bubble=False):
-        def __init__(self, stage: str, record: production_pb2.ProductionRecord | None) -> None:
+        def __init__(self, stage: str, record: production_pb2.ProductionRecord | None, stages: list[str]) -> None:
             super().__init__()
             self.stage = stage
             self.record = record
+            # Every stage whose record concerns the version, as known when it was read.
+            self.stages = stages
 
     class MonitorsLoaded(Message, bubble=False):
         def __init__(self, states: list[production_pb2.MonitorState]) -> None:
@@ -126,6 +130,8 @@ class VersionScreen(RegistryScreen):
         self.held_at: tuple[datetime, list[Holding]] | None = None
         # The model's stages in breach (their findings and candidates), from the policy's monitors.
         self.breaches: list[production_pb2.MonitorState] = []
+        # The stage the production tab shows, once the user chose one ("": the one it holds or held last).
+        self.production_stage = ""
         # The next reload reads everything; False when only production figures changed since.
         self._whole = True
 
@@ -166,6 +172,7 @@ class VersionScreen(RegistryScreen):
         self.query_one("#history-table", DataTable).add_columns(
             "TIME", "STAGE", "VERSION", "PREVIOUS", "ACTOR", "REASON"
         )
+        self.query_one(ProductionPane).stage_key = self._stage_key()
         if self.first_tab != "overview":
             # Opened on a tab (`:lineage fraud@3`): its keys should work at once, as after pressing its number.
             self.call_after_refresh(self.action_tab, self.first_tab)
@@ -225,7 +232,8 @@ class VersionScreen(RegistryScreen):
             if not version.stages and not changes:
                 # Which stage it held (if it holds none now) is in the history, which may still be loading.
                 changes = list((await client.stage_history(version.model, page_size=200)).changes)
-            stage = production_stages(version, changes)[0]
+            stages = production_stages(version, changes)
+            stage = self.production_stage if self.production_stage in stages else stages[0]
             record = await client.production_record(version.model, stage=stage, version=version.name)
         except StudbookError as error:
             # A daemon older than production records has none to show: the tab says so, quietly.
@@ -233,7 +241,7 @@ class VersionScreen(RegistryScreen):
                 self.post_message(self.Failed(error, "production"))
                 return
             record = None
-        self.post_message(self.ProductionLoaded(stage, record))
+        self.post_message(self.ProductionLoaded(stage, record, stages))
         try:
             states = await client.list_monitor_states(version.model, breached_only=True)
         except StudbookError as error:
@@ -339,6 +347,10 @@ class VersionScreen(RegistryScreen):
         if self.history_changes:
             table.move_cursor(row=min(max(row, 0), len(self.history_changes) - 1))
         self.show_change()
+        pane = self.query_one(ProductionPane)
+        if self.version is not None and pane.stage:
+            # The history may name stages the version left, unknown when its record was read.
+            pane.offer_stages(production_stages(self.version, self.history_changes))
 
     @on(DataTable.RowHighlighted, "#history-table")
     def show_change(self) -> None:
@@ -361,7 +373,10 @@ class VersionScreen(RegistryScreen):
         if message.record is None:
             pane.unavailable("this daemon keeps no production records: it predates them")
             return
-        pane.show(holder_of(message.record, mine), message.stage, self.registry.times, self.paint())
+        # The history, once loaded, knows every stage the version held; until then the read's own list.
+        stages = production_stages(self.version, self.history_changes) if self.version and self.history_changes \
+            else message.stages  # fmt: skip
+        pane.show(holder_of(message.record, mine), message.stage, self.registry.times, self.paint(), stages)
 
     def on_version_screen_monitors_loaded(self, message: MonitorsLoaded) -> None:
         self.breaches = message.states
@@ -460,6 +475,25 @@ class VersionScreen(RegistryScreen):
             stage = next(iter(self.version.stages), "production")
             self.registry.start_rollback(cells.model_id(self.version.model), stage)
 
+    def _stage_key(self) -> str:
+        """The next stage's key as the footer writes it: the user's keymap may have moved it."""
+        keys = self.registry.settings.keymap.get("version.next_stage", STAGE_KEY)
+        return self.app.get_key_display(Binding(keys.split(",")[0].strip(), "next_stage"))
+
+    def action_next_stage(self) -> None:
+        """The production tab shows the record of the next stage the version held; reloads keep it."""
+        pane = self.query_one(ProductionPane)
+        chosen = next_stage(pane.stages, pane.stage)
+        if self.version is not None and chosen != pane.stage:
+            self.production_stage = chosen
+            pane.unavailable(f"loading {chosen}…")
+            self.load_production(self.version)
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_activated(self) -> None:
+        # The stage key belongs to the production tab: the footer follows the tab shown.
+        self.refresh_bindings()
+
     def action_candidate(self) -> None:
         breach = candidate_of(self.breaches)
         if breach is not None:
@@ -507,4 +541,7 @@ class VersionScreen(RegistryScreen):
             return False
         if action == "candidate":
             return candidate_of(self.breaches) is not None
+        if action == "next_stage":
+            tabs = self.query(TabbedContent)
+            return bool(tabs) and tabs.first().active == "production" and len(self.query_one(ProductionPane).stages) > 1
         return True

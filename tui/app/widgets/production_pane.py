@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from rich.text import Text
 from studbook.client.safe_text import safe
 from studbook.tui.cells import ThemeText
-from studbook.tui.production_text import SeriesChoice, choice_cells, production_plot, series_choices, tenure_text
+from studbook.tui.production_text import (
+    SeriesChoice,
+    choice_cells,
+    production_plot,
+    series_choices,
+    stage_picker,
+    tenure_text,
+)
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.production_chart import ProductionChart
 from studbook.tui.widgets.vim_table import VimTable
@@ -15,21 +25,32 @@ from textual.containers import Vertical
 from textual.widgets import DataTable, Static
 
 COLUMNS = ("KEY", "SEGMENT", "LAST", "POINTS", "EVAL")
+# The version screen's key that shows the next stage's record, named on the stage line.
+STAGE_KEY = "t"
 
 
 class ProductionPane(Vertical):
-    """Shown a holder's record with `show`; the chart follows the table's cursor, and survives reloads."""
+    """Shown a holder's record with `show`; the chart follows the table's cursor, and survives reloads.
+
+    A version that held several stages (staging, then production) has a record in each: the
+    stage line names them and the screen's key (STAGE_KEY) shows the next one's."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.holder: production_pb2.HolderRecord | None = None
         self.stage = ""
+        # The stages whose record concerns the version, the one shown among them.
+        self.stages: list[str] = []
+        # The key the stage line names: the screen's, as the user's keymap may have moved it.
+        self.stage_key = STAGE_KEY
         self.times = TimeFormat()
+        self.paint: ThemeText | None = None
         self.choices: list[SeriesChoice] = []
         # The series charted, kept across reloads (live updates) by what it is, not by its row.
         self.chosen: tuple[str, str | None] | None = None
 
     def compose(self) -> ComposeResult:
+        yield Static("", id="production-stages")
         yield Static("loading…", id="production-context", markup=False)
         yield VimTable(id="production-table")
         yield ProductionChart(id="production-chart")
@@ -37,8 +58,21 @@ class ProductionPane(Vertical):
     def on_mount(self) -> None:
         self.query_one(VimTable).add_columns(*COLUMNS)
 
-    def show(self, holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat, paint: ThemeText) -> None:
-        self.holder, self.stage, self.times = holder, stage, times
+    def offer_stages(self, stages: Sequence[str]) -> None:
+        """The stages the user may switch between; the one shown stays among them."""
+        self.stages = list(stages) if not self.stage or self.stage in stages else [self.stage, *stages]
+        line = self.query_one("#production-stages", Static)
+        runs = stage_picker(self.stages, self.stage, self.stage_key)
+        paint = self.paint
+        line.update(Text.assemble(*(paint(text, role) if paint else Text(text) for text, role in runs)))
+        line.set_class(bool(runs), "-several")
+        # The screen's key is offered only while there is another stage.
+        self.screen.refresh_bindings()
+
+    def show(self, holder: production_pb2.HolderRecord | None, stage: str, times: TimeFormat, paint: ThemeText,
+             stages: Sequence[str] = ()) -> None:  # fmt: skip
+        self.holder, self.stage, self.times, self.paint = holder, stage, times, paint
+        self.offer_stages(stages or [stage])
         self.choices = series_choices(holder)
         self.query_one("#production-context", Static).update(safe(tenure_text(holder, stage, times)))
         table = self.query_one(VimTable)

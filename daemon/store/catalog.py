@@ -65,6 +65,14 @@ def to_db(params: Sequence[Any]) -> list[Any]:
     return [p.astimezone(UTC).replace(tzinfo=None) if isinstance(p, datetime) and p.tzinfo else p for p in params]
 
 
+def run_on(conn: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """`sql`'s rows, its parameters written in where they can be (see literals): DuckDB's
+    binding costs more than the statement (an UPDATE of a model row 1.1 ms bound, 0.35 ms inlined)."""
+    if params and (written := inlined(sql, params)) is not None:
+        return from_db(conn.execute(written).fetchall())
+    return from_db(conn.execute(sql, to_db(params)).fetchall())
+
+
 def from_db(found: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     """Naive datetimes read back are UTC; make them aware so no caller has to remember."""
     return [
@@ -199,10 +207,9 @@ class Catalog(CatalogReads):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            found = self._cursor().execute(sql, to_db(params)).fetchall()
+            return run_on(self._cursor(), sql, params)
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
-        return from_db(found)
 
     def max_revision(self) -> int:
         return int(self.query("SELECT coalesce(max(revision), 0) FROM events")[0][0])
@@ -290,7 +297,7 @@ Run = Callable[..., list[tuple[Any, ...]]]
 
 def _runner(cursor: duckdb.DuckDBPyConnection) -> Run:
     def run(sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return from_db(cursor.execute(sql, to_db(params)).fetchall())
+        return run_on(cursor, sql, params)
 
     return run
 
@@ -467,18 +474,12 @@ class Transaction(TransactionWrites):
         if not is_query(sql):
             self.writes += 1
         self.flush()
-        return self._run(sql, params)
+        return run_on(self.conn, sql, params)
 
     def query_unflushed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):
             raise ValueError("query_unflushed runs queries only")
-        return self._run(sql, params)
-
-    def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """With the parameters written in where they can be (see literals): binding them costs more."""
-        if params and (written := inlined(sql, params)) is not None:
-            return from_db(self.conn.execute(written).fetchall())
-        return from_db(self.conn.execute(sql, to_db(params)).fetchall())
+        return run_on(self.conn, sql, params)
 
     def flush(self) -> None:
         """Writes buffered rows, one statement per table.
@@ -493,7 +494,7 @@ class Transaction(TransactionWrites):
             shape = self.shapes.of(self.conn, table, pending)
             self.conn.execute(*shape.statement(pending))
         if self._pending.get("versions"):
-            self._run(*self.version_figures_update(self._pending["versions"]))
+            run_on(self.conn, *self.version_figures_update(self._pending["versions"]))
         self._pending.clear()
 
 

@@ -41,7 +41,9 @@ class FakeDaemon:
             yield item  # type: ignore[misc]
 
 
-def follow(daemon: FakeDaemon, attempts: int) -> tuple[list[int], list[ConnectionState], int]:
+def follow(
+    daemon: FakeDaemon, attempts: int, start_revision: int | None = None
+) -> tuple[list[int], list[ConnectionState], int]:
     seen: list[int] = []
     states: list[ConnectionState] = []
     resyncs = []
@@ -55,6 +57,7 @@ def follow(daemon: FakeDaemon, attempts: int) -> tuple[list[int], list[Connectio
         on_state=lambda state, detail: states.append(state),
         on_resync=lambda: resyncs.append(1),
         sleep=no_wait,
+        start_revision=start_revision,
     )
     asyncio.run(follower.run(attempts))
     return seen, states, len(resyncs)
@@ -77,6 +80,18 @@ def test_a_bookmark_is_a_revision_to_resume_from() -> None:
     follow(daemon, attempts=2)
 
     assert daemon.starts == [-1, 41]
+
+
+def test_a_follower_given_the_revision_of_the_rows_shown_starts_right_after_it() -> None:
+    daemon = FakeDaemon([event(13), event(14), DOWN], [event(15)])
+
+    seen, _, resyncs = follow(daemon, attempts=2, start_revision=12)
+
+    assert daemon.starts == [12, 14]
+    assert seen == [13, 14, 15]
+    # Nothing was missed before the first stream (it replays from the rows' revision): only the
+    # reconnect asks screens to re-read.
+    assert resyncs == 1
 
 
 def test_compacted_history_means_starting_live_and_resyncing() -> None:

@@ -160,17 +160,19 @@ class StudbookApp(Navigation, App[None]):
         # first fetch began, loading grpc, before any frame, which then waited for grpc or rows.
         return ModelsScreen()
 
-    def connect(self) -> None:
+    def connect(self, since: int | None = None) -> None:
         """Once the first frame is on the terminal: follow the registry and learn who we are.
 
         Called by whichever screen paints first (see RegistryScreen.on_mount), the models screen once
-        its first rows are shown too; only the first call counts.
+        its first rows are shown too, with `since`, the revision those rows reflect: the stream
+        starts right after it, so a change committed between that listing and the stream's start
+        is shown too. Only the first call counts.
         """
         if self._connected:
             return
         self._connected = True
         if self.live:
-            self.follow_registry()
+            self.follow_registry(since)
         if self.client.has_token:
             self.learn_role()
 
@@ -201,12 +203,13 @@ class StudbookApp(Navigation, App[None]):
                 await client.close()
 
     @work(exclusive=True, group="watch")
-    async def follow_registry(self) -> None:
+    async def follow_registry(self, since: int | None = None) -> None:
         follower = Follower(
             self.watch_client,
             on_event=lambda event: self._to_screens(RegistryChanged, event),
             on_state=lambda state, detail: self._post(self.ConnectionChanged(state, detail)),
             on_resync=lambda: self._to_screens(Resynced),
+            start_revision=since,
         )
         await follower.run()
 

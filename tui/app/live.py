@@ -58,6 +58,10 @@ class Follower:
     `on_event(event)` gets every event once, in revision order. `on_resync()` means events
     may have been missed (the first connection, or a reconnect without a known revision):
     re-read whatever is shown. `on_state(state, detail)` reports the connection.
+
+    `start_revision`: the revision of what is shown already (a listing's), so that the stream
+    starts right after it and a change committed before the stream opened is not missed; None
+    starts at the daemon's current revision.
     """
 
     def __init__(
@@ -68,14 +72,15 @@ class Follower:
         on_state: Callable[[ConnectionState, str], None],
         on_resync: Callable[[], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        start_revision: int | None = None,
     ) -> None:
         self.client = client
         self.on_event = on_event
         self.on_state = on_state
         self.on_resync = on_resync
         self.sleep = sleep
-        # Last revision seen; None until the first event or bookmark.
-        self.revision: int | None = None
+        # Last revision seen (or the one started from); None until the first event or bookmark.
+        self.revision: int | None = start_revision
         self.failures = 0
         self.connected_once = False
 

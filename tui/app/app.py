@@ -166,7 +166,9 @@ class StudbookApp(Navigation, App[None]):
         Called by whichever screen paints first (see RegistryScreen.on_mount), the models screen once
         its first rows are shown too, with `since`, the revision those rows reflect: the stream
         starts right after it, so a change committed between that listing and the stream's start
-        is shown too. Only the first call counts.
+        is shown too. Without it (another screen painted first, or start-up ran out of time) the
+        stream starts at the daemon's current revision and screens re-read once it has answered
+        (see Follower). Only the first call counts.
         """
         if self._connected:
             return

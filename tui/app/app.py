@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -90,6 +91,7 @@ class StudbookApp(Navigation, App[None]):
         self.identity = ""
         self._connected = False
         self._screens_css_loaded = False
+        self._client_imported = False
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         """Textual's push_screen, once the other screens' stylesheet is in (the one door every
@@ -116,6 +118,16 @@ class StudbookApp(Navigation, App[None]):
         if self._watch_client is None:
             self._watch_client = self._new_client(retries=False)
         return self._watch_client
+
+    def import_client_soon(self) -> None:
+        """Imports the client (grpc and the generated modules, some 20 ms) on a thread of its own,
+        once. Called when the first frame is drawn: the event loop then idles until Textual's next
+        update, and the import fills that time rather than following it (the first fetch, which
+        comes after that update, finds it done, or waits for it under Python's import lock)."""
+        if self._client_imported:
+            return
+        self._client_imported = True
+        threading.Thread(target=_import_client, name="studbook-client-import", daemon=True).start()
 
     def _new_client(self, *, retries: bool) -> AsyncClient:
         from studbook.client.clients import AsyncClient
@@ -240,3 +252,10 @@ class StudbookApp(Navigation, App[None]):
     async def action_back(self) -> None:
         if len(self.screen_stack) > 1:
             await self.pop_screen()
+
+
+def _import_client() -> None:
+    try:
+        import studbook.client.clients  # noqa: F401
+    except Exception:  # noqa: BLE001, S110
+        pass  # said where the client is first used, on the event loop, not from this thread

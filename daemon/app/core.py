@@ -455,6 +455,22 @@ class Core:
 
     # -- reader helpers ----------------------------------------------------------------
 
+    def read_revision(self) -> int:
+        """A revision that every read begun after this call reflects at least: each change up to
+        it is committed (in the catalog) and published (in the read cache). A listing reports it
+        so that a client can follow from it with Watch and miss nothing committed in between.
+
+        Blocks on the follower's lock on a shared catalog: call it off the event loop.
+        """
+        if not self.following:
+            # The writer commits, then publishes: what the cache has published the catalog holds.
+            return self.cache.published_revision()
+        # `followed` moves ahead of the cache within a batch of other daemons' events; the batch
+        # is whole under this lock. Every revision up to it is in the cache (this daemon's own
+        # commits past it are too, but a remote one before them may not be yet).
+        with self._follow_lock:
+            return self.followed
+
     def read_model(self, model_id: str) -> Model:
         model = self.cache.model(model_id)
         if model is None:

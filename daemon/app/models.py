@@ -24,6 +24,7 @@ from studbook.daemon.domain.names import (
 )
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store.interface import StoreTransaction as Transaction
+from studbook.daemon.store.records import Page
 
 EDITABLE_FIELDS = ("description", "tags", "owner", "stages")
 MAX_RENAME_REASON = 4096
@@ -34,6 +35,8 @@ class ModelPage:
     models: list[Model]
     next_page_token: str
     total: int
+    # Every change up to this revision is in the page (see Core.read_revision).
+    revision: int = 0
 
 
 def check_etag(model: Model, etag: str) -> None:
@@ -137,14 +140,20 @@ class ModelUseCases:
         query = (filter_text, order_by, show_archived)
         token = KeysetToken.decode(page_token, *query)
         limit = page_limit(page_size)
-        page = await self.core.read(
-            lambda: self.core.catalog.list_models(
+
+        def listing() -> tuple[int, Page]:
+            # The revision first: the names read next, and the records taken from the cache after
+            # them, are at least that new.
+            revision = self.core.read_revision()
+            found = self.core.catalog.list_models(
                 expr, order, show_archived=show_archived, limit=limit, offset=token.offset, after=token.after
             )
-        )
+            return revision, found
+
+        revision, page = await self.core.read(listing)
         models = [m for m in (self.core.cache.model(name) for name in page.items) if m is not None]
         next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
-        return ModelPage(models, next_token, page.total)
+        return ModelPage(models, next_token, page.total, revision)
 
     async def update(self, model_id: str, changes: Model, fields: list[str], etag: str, caller: Caller) -> Model:
         validate_model_id(model_id)

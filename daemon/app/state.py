@@ -297,6 +297,12 @@ class ReadCache:
         for version in versions:
             self.put_version(version)
 
+    def published_revision(self) -> int:
+        """The newest revision published, read under the lock its records are published under:
+        every record read from here on is at least that new."""
+        with self._lock:
+            return self.revision
+
     def version_keys(self) -> list[tuple[str, int]]:
         with self._lock:
             return list(self._versions)

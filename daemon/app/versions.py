@@ -78,6 +78,7 @@ from studbook.daemon.domain.semver import (
 )
 from studbook.daemon.formats import DEFAULT_LIMITS, Limits, huggingface
 from studbook.daemon.store.interface import StoreTransaction as Transaction
+from studbook.daemon.store.records import Page
 
 if TYPE_CHECKING:
     from studbook.daemon.domain.diff import VersionDiff
@@ -124,6 +125,8 @@ class VersionPage:
     versions: list[ModelVersion]
     next_page_token: str
     total: int
+    # Every change up to this revision is in the page (see Core.read_revision).
+    revision: int = 0
 
 
 @dataclass
@@ -515,8 +518,11 @@ class VersionUseCases:
         if skip < 0:
             raise InvalidArgument("skip must not be negative", reason="INVALID_SKIP", field="skip")
         # skip counts from the token's position (AIP-158); only it costs an OFFSET.
-        page = await self.core.read(
-            lambda: self.core.catalog.list_versions(
+
+        def listing() -> tuple[int, Page]:
+            # The revision first: the rows read next are at least that new.
+            revision = self.core.read_revision()
+            found = self.core.catalog.list_versions(
                 expr,
                 order,
                 model=None if model_id == "-" else model_id,
@@ -526,9 +532,11 @@ class VersionUseCases:
                 after=token.after,
                 summary_only=summary_only,
             )  # fmt: skip
-        )
+            return revision, found
+
+        revision, page = await self.core.read(listing)
         next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
-        return VersionPage(page.items, next_token, page.total)
+        return VersionPage(page.items, next_token, page.total, revision)
 
     # -- edit --------------------------------------------------------------------------
 

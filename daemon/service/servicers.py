@@ -71,6 +71,7 @@ class ModelServicer(registry_pb2_grpc.ModelServiceServicer):
             models=[convert.model_to_proto(m) for m in page.models],
             next_page_token=page.next_page_token,
             total_size=page.total,
+            revision=page.revision,
         )
 
     @mapped
@@ -199,6 +200,7 @@ class VersionServicer(registry_pb2_grpc.VersionServiceServicer):
             versions=[self._proto(v) for v in page.versions],
             next_page_token=page.next_page_token,
             total_size=page.total,
+            revision=page.revision,
         )
 
     @mapped

@@ -299,3 +299,13 @@ async def test_the_other_screens_rules_are_read_when_the_first_of_them_opens(sha
         await pilot.pause()
         assert _stylesheets(app) == {"studbook.tcss", "screens.tcss"}
         assert app.screen.query_one(".help").outer_size.width == 100  # `.help { width: 100 }`
+
+
+async def test_a_settings_problem_found_at_start_shows_as_a_notification(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
+    """The notification rack is hidden from the first frame on; a notification still shows it."""
+    app = ui.app(shared_daemon.address, problems=("keymap: unknown action 'models.fly'",))
+
+    async with app.run_test(size=(120, 30), notifications=True) as pilot:
+        await ui.wait_for_text(pilot, "unknown action 'models.fly'")
+        app.notify("a later notice")
+        await ui.wait_for_text(pilot, "a later notice")

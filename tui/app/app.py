@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -90,6 +91,7 @@ class StudbookApp(Navigation, App[None]):
         self.identity = ""
         self._connected = False
         self._screens_css_loaded = False
+        self._client_imported = False
 
     def push_screen(self, *args: Any, **kwargs: Any) -> Any:
         """Textual's push_screen, once the other screens' stylesheet is in (the one door every
@@ -116,6 +118,16 @@ class StudbookApp(Navigation, App[None]):
         if self._watch_client is None:
             self._watch_client = self._new_client(retries=False)
         return self._watch_client
+
+    def import_client_soon(self) -> None:
+        """Imports the client (grpc and the generated modules, some 20 ms) on a thread of its own,
+        once. Called when the first frame is drawn: the event loop then idles until Textual's next
+        update, and the import fills that time rather than following it (the first fetch, which
+        comes after that update, finds it done, or waits for it under Python's import lock)."""
+        if self._client_imported:
+            return
+        self._client_imported = True
+        threading.Thread(target=_import_client, name="studbook-client-import", daemon=True).start()
 
     def _new_client(self, *, retries: bool) -> AsyncClient:
         from studbook.client.clients import AsyncClient
@@ -160,17 +172,21 @@ class StudbookApp(Navigation, App[None]):
         # first fetch began, loading grpc, before any frame, which then waited for grpc or rows.
         return ModelsScreen()
 
-    def connect(self) -> None:
+    def connect(self, since: int | None = None) -> None:
         """Once the first frame is on the terminal: follow the registry and learn who we are.
 
         Called by whichever screen paints first (see RegistryScreen.on_mount), the models screen once
-        its first rows are shown too; only the first call counts.
+        its first rows are shown too, with `since`, the revision those rows reflect: the stream
+        starts right after it, so a change committed between that listing and the stream's start
+        is shown too. Without it (another screen painted first, or start-up ran out of time) the
+        stream starts at the daemon's current revision and screens re-read once it has answered
+        (see Follower). Only the first call counts.
         """
         if self._connected:
             return
         self._connected = True
         if self.live:
-            self.follow_registry()
+            self.follow_registry(since)
         if self.client.has_token:
             self.learn_role()
 
@@ -201,12 +217,13 @@ class StudbookApp(Navigation, App[None]):
                 await client.close()
 
     @work(exclusive=True, group="watch")
-    async def follow_registry(self) -> None:
+    async def follow_registry(self, since: int | None = None) -> None:
         follower = Follower(
             self.watch_client,
             on_event=lambda event: self._to_screens(RegistryChanged, event),
             on_state=lambda state, detail: self._post(self.ConnectionChanged(state, detail)),
             on_resync=lambda: self._to_screens(Resynced),
+            start_revision=since,
         )
         await follower.run()
 
@@ -235,3 +252,10 @@ class StudbookApp(Navigation, App[None]):
     async def action_back(self) -> None:
         if len(self.screen_stack) > 1:
             await self.pop_screen()
+
+
+def _import_client() -> None:
+    try:
+        import studbook.client.clients  # noqa: F401
+    except Exception:  # noqa: BLE001, S110
+        pass  # said where the client is first used, on the event loop, not from this thread

@@ -56,8 +56,12 @@ class Follower:
     """Runs the Watch stream forever; the UI hears about events, state changes and resyncs.
 
     `on_event(event)` gets every event once, in revision order. `on_resync()` means events
-    may have been missed (the first connection, or a reconnect without a known revision):
-    re-read whatever is shown. `on_state(state, detail)` reports the connection.
+    may have been missed (a reconnect, or a stream started without a known revision, once it
+    has answered): re-read whatever is shown. `on_state(state, detail)` reports the connection.
+
+    `start_revision`: the revision of what is shown already (a listing's), so that the stream
+    starts right after it and a change committed before the stream opened is not missed; None
+    starts at the daemon's current revision.
     """
 
     def __init__(
@@ -68,16 +72,16 @@ class Follower:
         on_state: Callable[[ConnectionState, str], None],
         on_resync: Callable[[], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        start_revision: int | None = None,
     ) -> None:
         self.client = client
         self.on_event = on_event
         self.on_state = on_state
         self.on_resync = on_resync
         self.sleep = sleep
-        # Last revision seen; None until the first event or bookmark.
-        self.revision: int | None = None
+        # Last revision seen (or the one started from); None until the first event or bookmark.
+        self.revision: int | None = start_revision
         self.failures = 0
-        self.connected_once = False
 
     async def run(self, attempts: int | None = None) -> None:
         """Follow until cancelled (or after `attempts` connections, for tests)."""
@@ -99,16 +103,23 @@ class Follower:
 
     async def _follow(self) -> None:
         await self.client.health()
+        # Without a revision the stream starts at the daemon's current one, unknown until its
+        # first answer: whatever screens read before then may lack a change committed before the
+        # stream began. Once the stream has answered it delivers every later change, so a re-read
+        # begun then misses nothing (re-read before it, a commit in between could be lost).
+        live_only = self.revision is None
         # Screens loaded while the daemon was away show errors or stale rows: reload them.
         # The replay below still delivers every event after the last revision, in order.
-        missed = self.failures > 0 or self.revision is None and self.connected_once
+        missed = self.failures > 0 and not live_only
         self.failures = 0
-        self.connected_once = True
         self.on_state(ConnectionState.CONNECTED, "")
         if missed:
             self.on_resync()
         start = -1 if self.revision is None else self.revision
         async for response in self.client.watch(start, bookmark_interval=BOOKMARK_SECONDS):
+            if live_only:
+                live_only = False
+                self.on_resync()
             if response.HasField("event"):
                 self.revision = response.event.revision
                 self.on_event(response.event)

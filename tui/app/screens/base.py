@@ -149,6 +149,9 @@ class RegistryScreen(Screen[None]):
 
     def _drawn_whole(self) -> None:
         self._drawing_whole = False
+        # The first frame is drawn and the loop idles until Textual's next update: grpc's import
+        # (the first fetch's cost) fills that time on a thread.
+        self.registry.import_client_soon()
 
     def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False, recompose: bool = False) -> Self:
         if self._drawing_whole and not (regions or recompose):

@@ -84,6 +84,8 @@ class ModelsScreen(RegistryScreen):
         # The first rows have been drawn; until then, the models whose key metrics wait for that.
         self._rows_painted = False
         self._latest_pending: list[resources_pb2.Model] | None = None
+        # The revision the rows shown reflect; the live connection starts right after it.
+        self._revision: int | None = None
 
     def compose_body(self) -> ComposeResult:
         yield FilterBar('filter, e.g. tags.team = "risk" AND owner = "ana"', id="filter")
@@ -172,6 +174,10 @@ class ModelsScreen(RegistryScreen):
         self.query_one(FilterBar).accepted(message.filter)
         self.models = {m.name: m for m in message.page.models}
         self.total = message.page.total_size
+        # A daemon from before listings had revisions says 0 beside its rows: unknown, and Watch
+        # from 0 would replay the whole log; it starts at the daemon's current revision instead.
+        page = message.page
+        self._revision = page.revision if page.revision or not page.models else None
         self._fill()
         models = list(message.page.models)
         if self._rows_painted or not models:
@@ -200,7 +206,8 @@ class ModelsScreen(RegistryScreen):
         """A listing is on the terminal, rows or error. After the first, start-up is over (see
         collector) and the live connection starts (see RegistryScreen.connects_after_first_load)."""
         collector.resume()
-        self.registry.connect()
+        # From the rows' revision: whatever was committed since they were read is replayed.
+        self.registry.connect(since=self._revision)
 
     def on_models_screen_latest_loaded(self, message: LatestLoaded) -> None:
         self.latest = message.latest

@@ -20,8 +20,10 @@ by version ~40 ms, the tag's 333k index entries ~32 ms, intersecting the two ~40
 and the count ~15 ms. Other shapes of the same statement cost about the same or more: joining
 the raw metric rows to the tags and grouping the 36k matches after (~133-145 ms), a hash join or
 hash aggregate instead of the sorts (145-180 ms), more work_mem (~3% less); a nested loop of
-index probes per metric row, ~0.8 s. With each side keyed by an integer version id instead of
-(model, number), the same intersection took ~103 ms: the next step, if searches must get faster.
+index probes per metric row, ~0.8 s. Two schema changes would cut it, measured on copies of the
+tables: each side keyed by an integer version id instead of (model, number), ~103 ms; a derived
+table of each version's largest value per metric key, so the range names each version once and
+needs no grouping, ~125 ms. Either is the next step if searches must get faster.
 
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or

@@ -279,10 +279,6 @@ class Catalog(CatalogReads):
             cursor.close()
 
     def snapshot_into(self, target: Path) -> CatalogSnapshot:
-        with self._busy():
-            return self._snapshot_into(target)
-
-    def _snapshot_into(self, target: Path) -> CatalogSnapshot:
         """Blocking: copies the whole catalog as of one revision into a new DuckDB file `target`,
         while the writer goes on committing.
 
@@ -294,6 +290,10 @@ class Catalog(CatalogReads):
         connection of this database until it is detached, hence a unique alias, the detach in
         any case, and table lookups elsewhere limited to `current_database()`.
         """
+        with self._busy():
+            return self._snapshot_into(target)
+
+    def _snapshot_into(self, target: Path) -> CatalogSnapshot:
         alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
         cursor = self._conn.cursor()
         attached = False

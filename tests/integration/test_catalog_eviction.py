@@ -93,12 +93,38 @@ def test_reads_writes_and_copies_racing_evictions_never_fail(seeded: Path, tmp_p
         threads = [threading.Thread(target=read), threading.Thread(target=read), threading.Thread(target=write)]
         for thread in threads:
             thread.start()
-        snapshot = catalog.snapshot_into(tmp_path / "copy.duckdb")
         for thread in threads:
             thread.join()
         assert failures == []
-        assert snapshot.versions == 20_000
         assert len(catalog.query("SELECT key FROM meta WHERE key LIKE 'probe-%'")) == 40
         assert catalog._eviction is not None and catalog._eviction.evictions > 0
+        # A copy holds evictions off while it runs, and reads beside it go on.
+        reader = threading.Thread(target=read)
+        reader.start()
+        snapshot = catalog.snapshot_into(tmp_path / "copy.duckdb")
+        reader.join()
+        assert failures == []
+        assert snapshot.versions == 20_000
+    finally:
+        catalog.close()
+
+
+def test_no_eviction_runs_while_a_transaction_is_open(seeded: Path) -> None:
+    catalog = Catalog(seeded, evict_after_s=0.05)
+    assert catalog._eviction is not None
+    try:
+        catalog.query(SEARCH)
+        wait_for(lambda: catalog._eviction is not None and catalog._eviction.evictions > 0 or None, "an eviction")
+        tx = catalog.transaction()
+        tx.begin()
+        tx.execute("INSERT INTO meta VALUES ('open', 'x')")
+        before = catalog._eviction.evictions
+        catalog.query(SEARCH)  # a read beside the transaction ends, and the catalog looks idle but is not
+        threading.Event().wait(0.5)  # ten idle limits
+        assert catalog._eviction.evictions == before
+        tx.commit()
+        wait_for(lambda: catalog._eviction is not None and catalog._eviction.evictions > before or None,
+                 "an eviction once the transaction ended")  # fmt: skip
+        assert catalog.query("SELECT value FROM meta WHERE key = 'open'") == [("x",)]
     finally:
         catalog.close()

@@ -7,7 +7,9 @@ import json
 import re
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from studbook.daemon.store import cluster, migrations
 from studbook.daemon.store.dialect import DUCKDB
+from studbook.daemon.store.eviction import EVICT_AFTER_S, IdleEviction
 from studbook.daemon.store.interface import Store, StoreTransaction
 from studbook.daemon.store.literals import MOST_LITERAL_ROWS, inlined, values_list
 from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap  # noqa: F401  (re-exported)
@@ -91,8 +94,11 @@ class Catalog(CatalogReads):
 
     dialect = DUCKDB
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, evict_after_s: float | None = EVICT_AFTER_S) -> None:
+        """`evict_after_s`: idle seconds after which DuckDB's cached table blocks are handed
+        back (store/eviction.py); None keeps them."""
         self.path = path
+        self._eviction: IdleEviction | None = None
         self._conn = self._connect()
         # Bumped when the connection is replaced, so each thread knows its cursor is stale.
         self._generation = 0
@@ -111,6 +117,25 @@ class Catalog(CatalogReads):
             raise
         # Left by a daemon stopped between the two steps of a re-cluster: never half a table.
         self._conn.execute(f"DROP TABLE IF EXISTS {cluster.BUILDING}")
+        if evict_after_s is not None:
+            # Through a weak reference: the eviction's thread must not keep a catalog nobody closed alive.
+            owner = weakref.ref(self)
+
+            def connection() -> duckdb.DuckDBPyConnection:
+                catalog = owner()
+                if catalog is None:
+                    raise duckdb.ConnectionException("the catalog was closed")
+                return catalog._current_connection()
+
+            self._eviction = IdleEviction(connection, evict_after_s)
+
+    def _current_connection(self) -> duckdb.DuckDBPyConnection:
+        with self._conn_lock:
+            return self._conn
+
+    def _busy(self) -> AbstractContextManager[None]:
+        """Around every use of the connection: the idle eviction waits until none is in flight."""
+        return self._eviction.busy() if self._eviction is not None else nullcontext()
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -123,6 +148,8 @@ class Catalog(CatalogReads):
         return str(self.path)
 
     def close(self) -> None:
+        if self._eviction is not None:
+            self._eviction.stop()
         try:
             self._conn.close()
         except duckdb.Error:
@@ -136,6 +163,10 @@ class Catalog(CatalogReads):
         cursor on its next query. Reopening replays the write-ahead log, so nothing committed
         is lost, and it needs no free space.
         """
+        with self._busy():
+            return self._reopen_if_invalidated()
+
+    def _reopen_if_invalidated(self) -> bool:
         try:
             self._conn.execute("SELECT count(*) FROM meta").fetchall()
             return False
@@ -189,7 +220,7 @@ class Catalog(CatalogReads):
         return None
 
     def transaction(self) -> Transaction:
-        return Transaction(self._conn, self._shapes)
+        return Transaction(self._conn, self._shapes, eviction=self._eviction)
 
     def leadership(self, role: str) -> SoleDaemon:
         return SoleDaemon()
@@ -207,7 +238,8 @@ class Catalog(CatalogReads):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            return run_on(self._cursor(), sql, params)
+            with self._busy():
+                return run_on(self._cursor(), sql, params)
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
 
@@ -225,7 +257,10 @@ class Catalog(CatalogReads):
         """
         found = self.meta("catalog_id")
         if found is None:
-            self._conn.execute("INSERT INTO meta VALUES ('catalog_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex])
+            with self._busy():
+                self._conn.execute(
+                    "INSERT INTO meta VALUES ('catalog_id', ?) ON CONFLICT DO NOTHING", [uuid.uuid4().hex]
+                )
             found = self.meta("catalog_id")
         assert found is not None
         return found
@@ -233,7 +268,8 @@ class Catalog(CatalogReads):
     def metric_tail(self) -> tuple[int, int]:
         """(rows now, rows when last clustered) of metric_summary: see store/cluster.py."""
         try:
-            return cluster.tail(self._cursor())
+            with self._busy():
+                return cluster.tail(self._cursor())
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
 
@@ -242,7 +278,8 @@ class Catalog(CatalogReads):
         writer then runs `cluster.swap`."""
         cursor = self._conn.cursor()
         try:
-            return cluster.build(cursor)
+            with self._busy():
+                return cluster.build(cursor)
         except duckdb.Error as exc:
             raise store_error(exc, "clustering metric_summary failed") from exc
         finally:
@@ -260,6 +297,10 @@ class Catalog(CatalogReads):
         connection of this database until it is detached, hence a unique alias, the detach in
         any case, and table lookups elsewhere limited to `current_database()`.
         """
+        with self._busy():
+            return self._snapshot_into(target)
+
+    def _snapshot_into(self, target: Path) -> CatalogSnapshot:
         alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
         cursor = self._conn.cursor()
         attached = False
@@ -449,19 +490,37 @@ class Transaction(TransactionWrites):
     shapes: TableShapes
     _pending: dict[str, list[tuple[Any, ...]]] = field(default_factory=dict)
     writes: int = 0
+    # Held from begin until commit or rollback: no idle eviction while the transaction is open.
+    eviction: IdleEviction | None = None
+    _holding: bool = False
     dialect = DUCKDB
 
     def begin(self) -> None:
-        self.conn.execute("BEGIN")
+        if self.eviction is not None and not self._holding:
+            self.eviction.enter()
+            self._holding = True
+        try:
+            self.conn.execute("BEGIN")
+        except BaseException:
+            self._release()
+            raise
+
+    def _release(self) -> None:
+        if self.eviction is not None and self._holding:
+            self._holding = False
+            self.eviction.leave()
 
     def commit(self) -> None:
-        self.flush()
         try:
-            self.conn.execute("COMMIT")
-        except duckdb.FatalException as exc:
-            if _DURABLE_COMMIT in str(exc):
-                raise DurableCommit(first_line(exc)) from exc
-            raise
+            self.flush()
+            try:
+                self.conn.execute("COMMIT")
+            except duckdb.FatalException as exc:
+                if _DURABLE_COMMIT in str(exc):
+                    raise DurableCommit(first_line(exc)) from exc
+                raise
+        finally:
+            self._release()
 
     def rollback(self) -> None:
         self._pending.clear()
@@ -469,6 +528,8 @@ class Transaction(TransactionWrites):
             self.conn.execute("ROLLBACK")
         except duckdb.Error:
             pass  # nothing was open, or the connection already aborted it
+        finally:
+            self._release()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):

@@ -14,6 +14,17 @@ only for the page. Measured at 1M versions, the two statements taking turns on o
 scanning the tag's 333k index entries a quarter; with work_mem at 8 MB or more PostgreSQL hashed
 the tag's rows instead of merging them, 2-3x slower.
 
+Where the rest goes, at 1M versions on PostgreSQL 15 (backend CPU per search, which holds on a
+busy machine; ~150 ms in all): the metric range scan ~11 ms (103k index entries), grouping them
+by version ~40 ms, the tag's 333k index entries ~32 ms, intersecting the two ~40 ms, the top 50
+and the count ~15 ms. Other shapes of the same statement cost about the same or more: joining
+the raw metric rows to the tags and grouping the 36k matches after (~133-145 ms), a hash join or
+hash aggregate instead of the sorts (145-180 ms), more work_mem (~3% less); a nested loop of
+index probes per metric row, ~0.8 s. Two schema changes would cut it, measured on copies of the
+tables: each side keyed by an integer version id instead of (model, number), ~103 ms; a derived
+table of each version's largest value per metric key, so the range names each version once and
+needs no grouping, ~125 ms. Either is the next step if searches must get faster.
+
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or
 sort takes the general statement of `query.page_statement`, which gives the same rows.

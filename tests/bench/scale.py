@@ -11,8 +11,9 @@ from the same run:
 - the p50 of a filtered and sorted top-50 search through gRPC, against the raw engine running the
   statement the daemon runs for it on the same catalog (DuckDB on the file; psycopg to PostgreSQL);
 - the RSS right after those searches, and again once the daemon has idled for a moment: DuckDB
-  hands memory its queries freed back to the system over about a second, so the first figure
-  is a transient and the second what the daemon keeps.
+  hands memory its queries freed back to the system over about a second, and a DuckDB catalog
+  idle for a second evicts the table blocks its searches cached (store/eviction.py), so the
+  first figure is a transient and the second what the daemon keeps.
 
 `--backend duckdb` or `--backend postgresql` measures one of them only.
 

@@ -5,7 +5,6 @@ the other versions' stay, and so does the stage history that says the version on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from studbook.daemon.domain.drift import histogram
@@ -14,20 +13,10 @@ from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.production import StoredPoint
 from studbook.daemon.store.drift import StoredWindow
 from studbook.daemon.store.interface import Store, StoreTransaction
+from support.stores import write
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 AGE = [0.0, 18.0, 120.0]
-
-
-def write(store: Store, operation: Callable[[StoreTransaction], object]) -> None:
-    tx = store.transaction()
-    tx.begin()
-    try:
-        operation(tx)
-    except BaseException:
-        tx.rollback()
-        raise
-    tx.commit()
 
 
 def feedback(tx: StoreTransaction, model: str, number: int, stage: str, hour: int) -> None:

@@ -24,6 +24,7 @@ from studbook.daemon.domain.model import (
 from studbook.daemon.store.catalog import Catalog
 from studbook.daemon.store.interface import Store, StoreTransaction
 from studbook.daemon.store.retention import RetentionRule
+from support.stores import write
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 MODELS = ("a", "b")
@@ -103,14 +104,7 @@ def fill(store: Store, catalog: dict[str, Any]) -> None:
             tx.insert_promotion(Promotion(index, model, number, "production", False, PromotionState(state),
                                           create_time=T0, update_time=T0))  # fmt: skip
 
-    tx = store.transaction()
-    tx.begin()
-    try:
-        operation(tx)
-    except BaseException:
-        tx.rollback()
-        raise
-    tx.commit()
+    write(store, operation)
 
 
 def facts(store: Store, rules: list[RetentionRule]) -> list[tuple[object, ...]]:

@@ -4,7 +4,6 @@ DuckDB file, then a PostgreSQL database)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -27,19 +26,9 @@ from studbook.daemon.domain.model import (
 from studbook.daemon.store.interface import Store, StoreTransaction
 from studbook.daemon.store.records import DropFileRow, DropRow
 from studbook.daemon.store.retention import RetentionRule
+from support.stores import write
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def write(store: Store, operation: Callable[[StoreTransaction], object]) -> None:
-    tx = store.transaction()
-    tx.begin()
-    try:
-        operation(tx)
-    except BaseException:
-        tx.rollback()
-        raise
-    tx.commit()
 
 
 def version(model: str, number: int, **fields: object) -> ModelVersion:

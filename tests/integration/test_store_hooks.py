@@ -8,15 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.store.interface import Store, StoreTransaction
+from support.stores import write
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def write(store: Store, operation: object) -> None:
-    tx = store.transaction()
-    tx.begin()
-    operation(tx)  # type: ignore[operator]
-    tx.commit()
 
 
 def hook(id_: str, name: str, **fields: object) -> Hook:

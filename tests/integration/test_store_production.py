@@ -3,25 +3,14 @@ file, then a PostgreSQL database)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from studbook.daemon.app.tenures import Holders, build_tenures
 from studbook.daemon.domain.model import Model, StageChange
 from studbook.daemon.store.interface import Store, StoreTransaction
+from support.stores import write
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def write(store: Store, operation: Callable[[StoreTransaction], object]) -> None:
-    tx = store.transaction()
-    tx.begin()
-    try:
-        operation(tx)
-    except BaseException:
-        tx.rollback()
-        raise
-    tx.commit()
 
 
 def hours(n: float) -> datetime:

@@ -34,8 +34,8 @@ MAX_RECORD_SAMPLES = 500_000
 class Series:
     key: str
     segment: str
-    # (window_end, value), oldest first.
-    samples: list[tuple[datetime, float]]
+    # (window_end in microseconds since 1970, value), oldest first.
+    samples: list[tuple[int, float]]
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,9 @@ class ProductionUseCases:
                 limit=MAX_RECORD_SAMPLES,
             )
         evaluations = await core.read(core.catalog.evaluation_metrics, model_id, numbers, query.keys)
-        series: dict[int, dict[tuple[str, str], list[tuple[datetime, float]]]] = {n: {} for n in numbers}
+        series: dict[int, dict[tuple[str, str], list[tuple[int, float]]]] = {n: {} for n in numbers}
         for p in found:
-            series.setdefault(p.number, {}).setdefault((p.key, p.segment), []).append((p.window_end, p.value))
+            series.setdefault(p.number, {}).setdefault((p.key, p.segment), []).append((p.end_us, p.value))
         evaluation: dict[int, dict[str, float]] = {n: {} for n in numbers}
         for n, key, value in evaluations:
             evaluation[n][key] = value

@@ -6,6 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from studbook.daemon.domain.errors import InvalidArgument
 from studbook.daemon.domain.monitors import MonitorStatus
@@ -28,6 +29,16 @@ class ProductionPoint:
     # None: the time of the call (filled in by `stamped`).
     window_end: datetime | None = None
     segment: str = ""
+
+
+class RecordedPoint(NamedTuple):
+    """A recorded point as a record reads it: its window_end in microseconds since 1970 (UTC)."""
+
+    number: int
+    key: str
+    segment: str
+    end_us: int
+    value: float
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from studbook.daemon.app.production import HolderRecord
 from studbook.daemon.app.tenures import Tenure
 from studbook.daemon.domain.names import version_name
 from studbook.daemon.service.convert import timestamp
 from studbook.v1 import production_pb2
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def tenure_to_proto(model: str, tenure: Tenure) -> production_pb2.Tenure:
@@ -33,12 +29,12 @@ def record_to_proto(model: str, stage: str, holders: list[HolderRecord]) -> prod
     return message
 
 
-def _add_samples(series: production_pb2.ProductionSeries, samples: list[tuple[datetime, float]]) -> None:
-    """Each sample set field by field: a quarter of the time of building each message and its
-    Timestamp whole and copying them in (measured here: 31 ms against 120 ms for 9,600)."""
+def _add_samples(series: production_pb2.ProductionSeries, samples: list[tuple[int, float]]) -> None:
+    """Each sample set field by field, its time from whole microseconds: a quarter of the time of
+    building each message and its Timestamp whole and copying them in (measured here: 31 ms
+    against 120 ms for 9,600)."""
     add = series.samples.add
-    for end, value in samples:
-        since = end - _EPOCH
+    for end_us, value in samples:
         stamp = add(value=value).window_end
-        stamp.seconds = since.days * 86_400 + since.seconds
-        stamp.nanos = since.microseconds * 1000
+        stamp.seconds, micros = divmod(end_us, 1_000_000)
+        stamp.nanos = micros * 1000

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 import duckdb
 from studbook.daemon.store import cluster
-from studbook.daemon.store.catalog import from_db, to_db
+from studbook.daemon.store.catalog import fetched, to_db
 from studbook.daemon.store.dialect import DUCKDB, Dialect
 from studbook.daemon.store.postgres.migrate import POSTGRES_ONLY_TABLES
 from studbook.daemon.store.reads import CatalogReads
@@ -162,7 +162,7 @@ class DuckDBSide(CopySide):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
-            return from_db(self._conn.execute(sql, to_db(params)).fetchall())
+            return fetched(self._conn.execute(sql, to_db(params)))
         except duckdb.Error as exc:
             raise StoreError(f"reading {self.location} failed: {first_line(exc)}") from exc
 

@@ -114,6 +114,13 @@ class Dialect:
                     [*params, *params])  # fmt: skip
         return f"TRY_CAST({sql} AS DOUBLE)", list(params)
 
+    def epoch_micros(self, column: str) -> str:
+        """A time column as whole microseconds since 1970 (UTC): read as an integer, no datetime is
+        built for each row, and none is made aware of its zone after."""
+        if self.is_postgres:
+            return f"CAST(extract(epoch FROM {column}) * 1000000 AS bigint)"
+        return f"epoch_us({column})"
+
     def arg_max_null(self, value: str, by: str) -> str:
         """`value` of the row with the largest `by`, NULL included (an alias removed)."""
         if self.is_postgres:

@@ -22,7 +22,7 @@ from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
-from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.domain.production import RecordedPoint, StoredPoint
 from studbook.daemon.store import drift, production, retention
 from studbook.daemon.store.dialect import Dialect
 from studbook.daemon.store.records import CatalogSnapshot, DropFileRow, DropRow, KeptScope, Page, StoredBlob
@@ -327,7 +327,7 @@ class Store(Protocol):
 
     def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
                           since: datetime | None = None, until: datetime | None = None,
-                          number: int | None = None, limit: int | None = None) -> list[StoredPoint]:  # fmt: skip
+                          number: int | None = None, limit: int | None = None) -> list[RecordedPoint]:  # fmt: skip
         """A stage's points, by version, key, segment and window_end (see store.production)."""
         ...
 

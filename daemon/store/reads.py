@@ -14,7 +14,7 @@ from studbook.daemon.domain.hooks import Delivery, Hook
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion, Promotion, StageChange
 from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.ordering import OrderTerm
-from studbook.daemon.domain.production import StoredPoint
+from studbook.daemon.domain.production import RecordedPoint
 from studbook.daemon.store import drift, monitors, production, retention, rows
 from studbook.daemon.store import query as sql
 from studbook.daemon.store.dialect import Dialect
@@ -266,8 +266,8 @@ class CatalogReads:
 
     def production_points(self, model: str, stage: str, *, keys: Sequence[str] = (), segment: str | None = None,
                           since: datetime | None = None, until: datetime | None = None,
-                          number: int | None = None, limit: int | None = None) -> list[StoredPoint]:  # fmt: skip
-        return production.points(self.query, model, stage, keys=keys, segment=segment, since=since, until=until,
+                          number: int | None = None, limit: int | None = None) -> list[RecordedPoint]:  # fmt: skip
+        return production.points(self.query, self.dialect, model, stage, keys=keys, segment=segment, since=since, until=until,
                                  number=number, limit=limit)  # fmt: skip
 
     def evaluation_metrics(self, model: str, numbers: Sequence[int],

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from studbook.daemon.app.tenures import Holders, build_tenures
 from studbook.daemon.domain.model import Model, StageChange
 from studbook.daemon.store.interface import Store, StoreTransaction
@@ -93,3 +95,19 @@ def test_points_read_by_stage_narrowed_and_limited_and_go_with_their_model(store
     assert values(limit=2) == [1, 2]
     write(store, lambda tx: tx.delete_model("fraud"))
     assert values() == [] and store.production_points("fraud", "staging") == []
+
+
+@given(st.lists(st.datetimes(min_value=datetime(1971, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(UTC)),
+                min_size=1, max_size=5))  # fmt: skip
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_points_time_reads_back_to_the_microsecond(store: Store, ends: list[datetime]) -> None:
+    """Points are read with their times as whole microseconds since 1970, on both backends."""
+    from studbook.daemon.domain.production import StoredPoint
+
+    write(store, lambda tx: tx.execute("DELETE FROM production_points"))
+    write(store, lambda tx: tx.insert_production_points(
+        "fraud", "production", 9, [StoredPoint(1, "auc", "", end, 0.5) for end in ends]))  # fmt: skip
+
+    found = sorted(p.end_us for p in store.production_points("fraud", "production"))
+
+    assert found == sorted((end - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1) for end in ends)

@@ -508,13 +508,7 @@ def _threshold(text: str, where: str) -> MetricThreshold:
         raise _invalid(where, f"{text!r} is not KEY OP NUMBER[@SPLIT] (e.g. \"auc >= 0.9@validation\"); "
                        f"operators: {' '.join(OPERATORS)}")  # fmt: skip
     key, op, number, split = match.groups()
-    try:
-        value = float(number)
-    except ValueError:
-        raise _invalid(where, f"{number!r} in {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise _invalid(where, f"{number!r} in {text!r} is not a finite number")
-    return MetricThreshold(key, op, value, split or "")
+    return MetricThreshold(key, op, _finite(number, text, where), split or "")
 
 
 def _holder_metric(text: str, where: str) -> HolderMetric:

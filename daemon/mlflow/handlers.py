@@ -18,7 +18,7 @@ from studbook.daemon.domain.model import Model, ModelVersion, Promotion, Promoti
 from studbook.daemon.domain.names import model_name, version_name
 from studbook.daemon.mlflow import shapes
 from studbook.daemon.mlflow.errors import MlflowError, invalid
-from studbook.daemon.mlflow.paging import refined_page
+from studbook.daemon.mlflow.paging import search_page
 from studbook.daemon.mlflow.params import Params
 from studbook.daemon.mlflow.search import Refinement, to_order_by, translate
 from studbook.daemon.mlflow.sources import reachable_files
@@ -98,13 +98,7 @@ async def search_registered_models(registry: Registry, call: Call) -> JSON:
                                                  order_by=order_by, show_archived=True)  # fmt: skip
         return page.models, page.next_page_token
 
-    def keep(model: Model) -> bool:
-        return all(r.matches(_model_value(model, r)) for r in translation.refinements)
-
-    if translation.refinements:
-        models, token = await refined_page(fetch, keep, size, p.text("page_token"))
-    else:
-        models, token = await fetch(size, p.text("page_token"))
+    models, token = await search_page(fetch, translation.refinements, _model_value, size, p.text("page_token"))
     found = [shapes.registered_model(m, await latest_versions(registry, m, [])) for m in models]
     return _page({"registered_models": found}, token)
 
@@ -352,13 +346,7 @@ async def search_model_versions(registry: Registry, call: Call) -> JSON:
         )  # fmt: skip
         return page.versions, page.next_page_token
 
-    def keep(version: ModelVersion) -> bool:
-        return all(r.matches(_version_value(version, r)) for r in translation.refinements)
-
-    if translation.refinements:
-        versions, token = await refined_page(fetch, keep, size, p.text("page_token"))
-    else:
-        versions, token = await fetch(size, p.text("page_token"))
+    versions, token = await search_page(fetch, translation.refinements, _version_value, size, p.text("page_token"))
     found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in versions]
     return _page({"model_versions": found}, token)
 

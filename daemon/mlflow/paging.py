@@ -12,10 +12,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from studbook.daemon.mlflow.errors import invalid
+from studbook.daemon.mlflow.search import Refinement
 
 T = TypeVar("T")
 # Items read from studbook per chunk: studbook's largest page.
@@ -24,6 +25,15 @@ _PREFIX = "r1."
 
 # (page size, studbook's page token) -> (items, studbook's next token)
 Fetch = Callable[[int, str], Awaitable[tuple[list[T], str]]]
+
+
+async def search_page(fetch: Fetch[T], refinements: Sequence[Refinement],
+                      value_of: Callable[[T, Refinement], str | None], size: int, token: str) -> tuple[list[T], str]:  # fmt: skip
+    """A page of a search: studbook's own page and token when its filter says everything, else
+    the items every refinement matches (`value_of` reads an item's value of one), as refined_page."""
+    if not refinements:
+        return await fetch(size, token)
+    return await refined_page(fetch, lambda item: all(r.matches(value_of(item, r)) for r in refinements), size, token)
 
 
 async def refined_page(fetch: Fetch[T], keep: Callable[[T], bool], size: int, token: str, *,

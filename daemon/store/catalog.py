@@ -88,9 +88,6 @@ def fetched(result: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     times = [i for i, column in enumerate(result.description or ()) if str(column[1]) in _NAIVE_TIMES]
     if not times or not rows:
         return rows
-    if len(times) == 1:
-        [at] = times
-        return [row[:at] + (_aware(row[at]),) + row[at + 1 :] for row in rows]
     aware = []
     for row in rows:
         cells = list(row)

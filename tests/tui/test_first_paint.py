@@ -117,6 +117,19 @@ def note_frames(app: StudbookApp) -> list[tuple[str, int, int]]:
     return frames
 
 
+def note_rows(app: StudbookApp, events: list[str]) -> None:
+    """Appends "rows" to `events` at each frame Textual hands to the terminal that shows the
+    models screen with rows in its table."""
+    display = app._display
+
+    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
+        if renderable is not None and isinstance(screen, ModelsScreen) and screen.query_one(VimTable).row_count:
+            events.append("rows")
+        display(screen, renderable)
+
+    app._display = noting  # type: ignore[method-assign]
+
+
 async def test_the_first_frame_on_the_terminal_is_the_models_screen_before_its_rows(shared_daemon, ui) -> None:  # type: ignore[no-untyped-def]
     """Its top bar, headers and footer show at once, before grpc even loads: the first fetch starts
     after the first frame (a fetch started before it would hold it back, loading grpc and perhaps
@@ -221,7 +234,7 @@ async def test_the_first_rows_are_on_the_terminal_before_any_key_metric_is_looke
             client.register(name, uri=f"s3://b/{name}/1", metrics={"auc": 0.9})
     app = StudbookApp(shared_daemon.address, settings=TuiSettings(), live=False)
     events: list[str] = []
-    display, new_client = app._display, app._new_client
+    new_client = app._new_client
 
     def building(*, retries: bool) -> AsyncClient:
         built = new_client(retries=retries)
@@ -234,12 +247,7 @@ async def test_the_first_rows_are_on_the_terminal_before_any_key_metric_is_looke
         built.list_versions = noted  # type: ignore[method-assign,assignment]
         return built
 
-    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
-        if renderable is not None and isinstance(screen, ModelsScreen) and screen.query_one(VimTable).row_count:
-            events.append("rows")
-        display(screen, renderable)
-
-    app._display = noting  # type: ignore[method-assign]
+    note_rows(app, events)
     app._new_client = building  # type: ignore[method-assign]
     async with app.run_test(size=(120, 30)) as pilot:
         screen = app.screen
@@ -257,18 +265,13 @@ async def test_the_live_connection_starts_once_the_first_rows_are_shown(shared_d
         client.register("live-after-rows", uri="s3://b/live-after-rows/1")
     app = StudbookApp(shared_daemon.address, settings=TuiSettings())
     events: list[str] = []
-    display, new_client = app._display, app._new_client
+    new_client = app._new_client
 
     def building(*, retries: bool) -> AsyncClient:
         events.append("client" if retries else "watch client")
         return new_client(retries=retries)
 
-    def noting(screen: Screen[object], renderable: RenderableType | None) -> None:
-        if renderable is not None and isinstance(screen, ModelsScreen) and screen.query_one(VimTable).row_count:
-            events.append("rows")
-        display(screen, renderable)
-
-    app._display = noting  # type: ignore[method-assign]
+    note_rows(app, events)
     app._new_client = building  # type: ignore[method-assign]
     async with app.run_test(size=(120, 30)) as pilot:
         await ui.wait_for_text(pilot, "● connected")

@@ -11,11 +11,14 @@ from typing import Any
 import pytest
 from bench.seed import seed_catalog
 from conftest import Daemon, start_daemon, stop_daemon
+from studbook.client import calls
+from studbook.client.clients import Client
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
 from studbook.tui.screens.versions import MARK, VersionsScreen
+from studbook.tui.widgets.vim_table import VimTable
 from studbook.tui.widgets.window_table import WindowTable
-from studbook.v1 import registry_pb2
+from studbook.v1 import registry_pb2, resources_pb2
 from textual import events
 from textual.coordinate import Coordinate
 
@@ -25,6 +28,7 @@ PAGE = 50
 # Scrolling tests use short pages, so a few keys cross many of them and the window (100 rows).
 SHORT_PAGE = 10
 SIZE = (160, 24)
+MODELS = 80
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +38,19 @@ def long_history() -> Iterator[Daemon]:
     data = root / "data"
     data.mkdir()
     seed_catalog(data / "catalog.duckdb", models=1, versions_per_model=VERSIONS, metrics_per_version=1)
+    daemon = start_daemon(data, root / "s.sock")
+    yield daemon
+    stop_daemon(daemon)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def many_models() -> Iterator[Daemon]:
+    """A daemon over a catalog of more models than a screen shows."""
+    root = Path(tempfile.mkdtemp(prefix="sb-"))
+    data = root / "data"
+    data.mkdir()
+    seed_catalog(data / "catalog.duckdb", models=MODELS, versions_per_model=2, metrics_per_version=1)
     daemon = start_daemon(data, root / "s.sock")
     yield daemon
     stop_daemon(daemon)
@@ -152,6 +169,32 @@ async def test_the_wheel_loads_pages_and_the_view_never_jumps(long_history, ui) 
     assert tops[-1] > window / 2 and table.row_count <= window
 
 
+async def test_a_change_read_again_while_scrolled_moves_neither_the_view_nor_the_cursor(long_history, ui) -> None:
+    """Another client's change makes the screen read its window again: the rows on screen stay put."""
+    app = ui.app(long_history.address, settings=TuiSettings(page_size=SHORT_PAGE))
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen, table = await open_long_model(app, pilot, ui)
+        for _ in range(12):  # far enough that pages above were dropped
+            await pilot.press("pagedown")
+            await ui.wait_for(pilot, lambda: not screen.fetching, "the next page")
+        for _ in range(12):  # and the cursor left off screen
+            table.post_message(events.MouseScrollDown(table, 0, 0, 0, 0, 0, False, False, False))
+            await pilot.pause()
+            await ui.wait_for(pilot, lambda: not screen.fetching, "the next page")
+        before = (screen.first_row + table.scroll_y, screen.selected())
+        requests = Requests(app)
+        with Client(long_history.address) as client:
+            client.update_model(resources_pb2.Model(name=f"models/{MODEL}", owner="zoe"), ["owner"])
+        await ui.wait_for(pilot, lambda: requests.calls and not screen.fetching, "the window read again")
+        await pilot.pause()
+        after = (screen.first_row + table.scroll_y, screen.selected())
+
+    assert screen.first_row > 0 and before[1] is not None
+    assert requests.calls[0]["skip"] == screen.first_row  # the window's own place, read again
+    assert after == before
+
+
 async def test_marks_are_kept_by_name_while_the_window_moves(long_history, ui) -> None:
     app = ui.app(long_history.address, settings=TuiSettings(page_size=PAGE))
 
@@ -171,3 +214,29 @@ async def test_marks_are_kept_by_name_while_the_window_moves(long_history, ui) -
     assert screen.marked == [f"models/{MODEL}/versions/{VERSIONS}", f"models/{MODEL}/versions/1"]
     assert last_mark == MARK and first_mark == MARK and second_mark == ""
     assert f"marked v{VERSIONS}, v1" in status
+
+
+async def test_the_models_list_read_again_keeps_the_rows_the_wheel_scrolled_to(many_models, ui) -> None:
+    """A registration reloads the models screen: the rows in view stay in view, the cursor where the wheel left it."""
+    app = ui.app(many_models.address)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await ui.wait_for(
+            pilot, lambda: app.screen.query(VimTable) and app.screen.query_one(VimTable).row_count == MODELS
+        )
+        table = app.screen.query_one(VimTable)
+        await ui.wait_for_text(pilot, "● connected")
+        for _ in range(15):
+            table.post_message(events.MouseScrollDown(table, 0, 0, 0, 0, 0, False, False, False))
+            await pilot.pause()
+        top = int(table.scroll_y)
+        shown = table.coordinate_to_cell_key(Coordinate(top + 2, 0)).row_key.value
+        before = (table.scroll_y, table.cursor_row)
+        with Client(many_models.address) as client:
+            client.register_version(calls.register_request(str(shown), uri="s3://models/new/", metrics={"auc": 0.5}))
+        await ui.wait_for(pilot, lambda: "v3" in str(table.get_row(str(shown))), "the list read again")
+        await pilot.pause()
+        after = (table.scroll_y, table.cursor_row)
+
+    assert top > 0 and before[1] == 0  # the wheel left the cursor on the first row, off screen
+    assert after == before

@@ -112,22 +112,22 @@ class ApprovalsScreen(RegistryScreen):
         self.promotions = message.promotions
         paint = self.paint()
         table = self.query_one(VimTable)
-        row = table.cursor_row
-        table.clear()
+        rows = []
         for p in self.promotions:
             failed = gate_counts(p)[1]
-            table.add_row(
-                paint(short_promotion(p.name), "accent"),
-                paint(cells.number(p.version)),
-                paint(p.target + (" (alias)" if p.is_alias else "")),
-                paint(p.actor),
-                paint(p.reason),
-                paint(gates_text(p), "bad" if failed else "good"),
-                paint(approvals_text(p), "warn"),
-                paint(self.registry.times.ago(p.create_time), "muted"),
+            rows.append(
+                [
+                    paint(short_promotion(p.name), "accent"),
+                    paint(cells.number(p.version)),
+                    paint(p.target + (" (alias)" if p.is_alias else "")),
+                    paint(p.actor),
+                    paint(p.reason),
+                    paint(gates_text(p), "bad" if failed else "good"),
+                    paint(approvals_text(p), "warn"),
+                    paint(self.registry.times.ago(p.create_time), "muted"),
+                ]
             )
-        if self.promotions:
-            table.move_cursor(row=min(max(row, 0), len(self.promotions) - 1))
+        table.refill(rows, cursor=table.cursor_row)
         count = len(self.promotions)
         more = " (more than shown)" if message.more else ""
         status = f"{count} promotion{'s' if count != 1 else ''} waiting for approval{more}"

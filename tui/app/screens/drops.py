@@ -163,8 +163,7 @@ class DropsScreen(RegistryScreen):
     def _fill(self) -> None:
         paint = self.paint()
         table = self.query_one(VimTable)
-        row = table.cursor_row
-        table.clear()
+        rows = []
         for drop in self.rows:
             if drop.state == drops_pb2.DROP_STATE_QUARANTINED and self.outcomes.get(drop.name, drop) is None:
                 reason, fix = paint("looking at it again…", "warn"), paint(drop.message)
@@ -173,10 +172,9 @@ class DropsScreen(RegistryScreen):
             else:
                 state = enum_label(drops_pb2.DropState, drop.state)
                 reason, fix = paint(state, "good" if drop.version else "warn"), paint(verdict_text(drop))
-            table.add_row(paint(within_root(drop)), paint(drop.model.removeprefix("models/")), reason, fix,
-                          paint(self.registry.times.ago(drop.update_time), "muted"))  # fmt: skip
-        if self.rows:
-            table.move_cursor(row=min(max(row, 0), len(self.rows) - 1))
+            rows.append([paint(within_root(drop)), paint(drop.model.removeprefix("models/")), reason, fix,
+                         paint(self.registry.times.ago(drop.update_time), "muted")])  # fmt: skip
+        table.refill(rows, cursor=table.cursor_row)
         self._status()
         self.show_detail()
 

@@ -223,7 +223,7 @@ class ModelsScreen(RegistryScreen):
 
     def _fill(self) -> None:
         table = self.query_one(VimTable)
-        keep = table.selected_key()
+        keep, view = table.selected_key(), table.view()  # new columns clear the table: read them first
         paint = self.paint()
         times = self.registry.times
         preferred = self.registry.settings.key_metrics
@@ -250,11 +250,9 @@ class ModelsScreen(RegistryScreen):
         kept = fit_columns(widths, RANKING, width, always=("MODEL",))
         shown = [index for index, title in enumerate(COLUMNS) if title in kept]
         self._set_columns([(COLUMNS[index], widths[COLUMNS[index]]) for index in shown])
-        table.clear()
-        for name, row in rows.items():
-            table.add_row(*(row[index] for index in shown), key=name)
-        if keep in self.models:
-            table.move_cursor(row=table.get_row_index(keep))
+        names = list(rows)
+        cursor = names.index(keep) if keep in rows else table.cursor_row
+        table.refill(([row[index] for index in shown] for row in rows.values()), cursor=cursor, keys=names, view=view)
         self._show_status()
 
     def _show_status(self) -> None:

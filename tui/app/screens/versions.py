@@ -19,7 +19,7 @@ from studbook.tui.version_sorts import NEWEST, VersionSort, cycle, picker_choice
 from studbook.tui.widgets.filter_bar import FilterBar
 from studbook.tui.widgets.fitted_text import FittedText
 from studbook.tui.widgets.top_bar import TopBar
-from studbook.tui.widgets.vim_table import VimTable
+from studbook.tui.widgets.vim_table import View, VimTable
 from studbook.tui.widgets.window_table import WindowTable
 from studbook.v1 import events_pb2, registry_pb2, resources_pb2
 from textual import on, work
@@ -37,8 +37,9 @@ MAX_WINDOW_PAGES = 10
 # `G` asks for the last page again if versions registered meanwhile moved the end.
 LAST_PAGE_TRIES = 3
 
-# What a fetch is for, which decides where its rows go.
-RESET, NEXT, PREVIOUS, FIRST, LAST = "reset", "next", "previous", "first", "last"
+# What a fetch is for, which decides where its rows go. REREAD is RESET for the window's own
+# place read again (a resync, another client's change, `r`): the view must not move under the user.
+RESET, REREAD, NEXT, PREVIOUS, FIRST, LAST = "reset", "reread", "next", "previous", "first", "last"
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ class VersionsScreen(RegistryScreen):
         """The model and the rows at the window's place again (the top when nothing is shown yet)."""
         self.load_model()
         size = min(max(self.page_size, len(self.versions)), MAX_PAGE_SIZE)
-        self.load_page(reset=True, filter=self.filter_text, start=self.first_row, size=size)
+        self._fetch(Fetch(REREAD, self.filter_text), self.first_row, size)
 
     @work(exclusive=True, group="versions-model")
     async def load_model(self) -> None:
@@ -212,8 +213,8 @@ class VersionsScreen(RegistryScreen):
         page, kind, start = message.page, message.fetch.kind, message.start
         rows = list(page.versions)
         self.total = int(page.total_size)
-        if kind == RESET:
-            self._reset(rows, start, message.fetch.filter)
+        if kind in (RESET, REREAD):
+            self._reset(rows, start, message.fetch.filter, reread=kind == REREAD)
         elif kind in (FIRST, LAST):
             self._replace(rows, start, cursor=0 if kind == FIRST else len(rows) - 1)
         elif kind == NEXT and start == self.first_row + len(self.versions):
@@ -225,9 +226,10 @@ class VersionsScreen(RegistryScreen):
         table = self.query_one(WindowTable)
         self.call_after_refresh(table.check_edges)
 
-    def _reset(self, rows: list[resources_pb2.ModelVersion], start: int, filter: str) -> None:
+    def _reset(self, rows: list[resources_pb2.ModelVersion], start: int, filter: str, *, reread: bool) -> None:
         keep = self._cursor_name()
-        row = self.query_one(WindowTable).cursor_row
+        table = self.query_one(WindowTable)
+        row, view = table.cursor_row, table.view()  # new columns clear the table: read them first
         self.filter_text = filter
         self.query_one(FilterBar).accepted(filter)
         self.new_versions_waiting = 0
@@ -238,13 +240,21 @@ class VersionsScreen(RegistryScreen):
             return
         positions = {version.name: index for index, version in enumerate(rows)}
         cursor = 0 if self._cursor_to_top else positions.get(keep or "", row)
+        kept = view if reread and not self._cursor_to_top else None
         self._cursor_to_top = False
-        self._replace(rows, start, cursor=cursor)
+        self._replace(rows, start, cursor=cursor, view=kept)
 
-    def _replace(self, rows: list[resources_pb2.ModelVersion], start: int, *, cursor: int) -> None:
+    def _replace(
+        self, rows: list[resources_pb2.ModelVersion], start: int, *, cursor: int, view: View | None = None
+    ) -> None:
+        """The window is `rows` from `start`; with `view` (the same place read again) the view stays as it was."""
         self.versions, self.first_row = rows, start
         self._reindex()
-        self.query_one(WindowTable).replace([self._row(v) for v in rows], cursor=cursor)
+        table, cells_ = self.query_one(WindowTable), [self._row(v) for v in rows]
+        if view is None:
+            table.replace(cells_, cursor=cursor)
+        else:
+            table.refill(cells_, cursor=cursor, view=view)
 
     def _append(self, rows: list[resources_pb2.ModelVersion]) -> None:
         drop = self._overflow(len(rows))

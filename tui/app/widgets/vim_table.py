@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
+from textual.widgets._data_table import RowKey
 
 # Ask for more rows this close to the end, so the next page is there before it is needed.
 LOOKAHEAD_ROWS = 10
+
+
+@dataclass(frozen=True)
+class View:
+    """Where a table was looking: the row at the viewport's top, and whether the cursor was in sight."""
+
+    top: float
+    cursor_seen: bool
 
 
 class TableMessage(Message):
@@ -70,3 +82,46 @@ class VimTable(DataTable[object]):
             return None
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return None if row_key.value is None else str(row_key.value)
+
+    def view(self) -> View:
+        """Where the table looks now; read it before anything clears the table (new columns do)."""
+        header = self.header_height if self.show_header else 0
+        bottom = self.scroll_y + self.scrollable_content_region.height - header
+        return View(self.scroll_y, self.scroll_y <= self.cursor_row < bottom)
+
+    def refill(
+        self,
+        rows: Iterable[Sequence[object]],
+        *,
+        cursor: int,
+        keys: Iterable[str] | None = None,
+        view: View | None = None,
+    ) -> None:
+        """Every row anew (a live reload) without moving the view under the user.
+
+        The viewport stays where `view` (by default the current one) was. The cursor goes to row
+        `cursor`; it is scrolled into sight only if it was in sight: the wheel may have left it
+        off screen on purpose.
+        """
+        view = view or self.view()
+        # Moved without its watcher: `clear` would otherwise schedule scrolling it into view later.
+        self.set_reactive(DataTable.cursor_coordinate, Coordinate(0, self.cursor_column))
+        self.clear()
+        self._add(rows, keys)
+        self._settle()
+        self.scroll_target_y = self.scroll_y = min(view.top, self.max_scroll_y)
+        if self.row_count:
+            self.cursor_coordinate = Coordinate(max(0, min(cursor, self.row_count - 1)), self.cursor_column)
+        if not view.cursor_seen:
+            self.scroll_target_y = self.scroll_y = min(view.top, self.max_scroll_y)
+        self.refresh(layout=True)
+
+    def _add(self, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> list[RowKey]:
+        return [self.add_row(*row, key=key) for row, key in zip(rows, keys or repeat(None))]
+
+    def _settle(self) -> None:
+        """The scrollable size now, not at the next idle, so scrolling and the cursor see the new rows."""
+        new_rows = list(self._new_rows)
+        self._new_rows.clear()
+        self._update_dimensions(new_rows)
+        self._require_update_dimensions = False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from rich.text import Text
 from studbook.tui.widgets.vim_table import LOOKAHEAD_ROWS, TableMessage, VimTable
@@ -115,13 +115,8 @@ class WindowTable(VimTable):
         if top <= LOOKAHEAD_ROWS:
             self.post_message(self.NearStart(self))
 
-    def _add(self, rows: Sequence[Row]) -> list[RowKey]:
-        keys = self.add_rows(rows)
+    def _add(self, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> list[RowKey]:
+        added = super()._add(rows, keys)
         # Fixed widths: nothing in a new row changes a column, so DataTable need not measure it.
-        self._new_rows.difference_update(keys)
-        return keys
-
-    def _settle(self) -> None:
-        """The scrollable size now, not at the next idle, so scrolling and the cursor see the new rows."""
-        self._update_dimensions(())
-        self._require_update_dimensions = False
+        self._new_rows.difference_update(added)
+        return added

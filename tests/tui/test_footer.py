@@ -1,4 +1,5 @@
-"""At 80 columns the footer cannot hold every key: `?` (help) and `:` (commands) are never the ones cut."""
+"""At 80 columns the footer cannot hold every key: `?` (help) and `:` (commands) are never the ones
+left out, and a key is shown whole or not at all."""
 
 from __future__ import annotations
 
@@ -39,6 +40,23 @@ async def test_help_and_command_keys_lead_the_footer_at_80_by_24(shared_daemon, 
         await ui.wait_for(pilot, lambda: footer().startswith("? Help : Command "), "? and : first in the footer")
         await pilot.pause(0.3)
         settled = footer()
+        keys = footer_keys(app)
+        await pilot.resize_terminal(240, 24)
+        await pilot.pause(0.3)
+        wide = footer()
 
     assert settled.startswith("? Help : Command "), settled
     assert settled.rstrip().endswith("^p Palette"), settled
+    left_of_palette = settled.split("▏")[0].rstrip()
+    whole = [" ".join(keys[:count]) for count in range(len(keys) + 1)]
+    assert left_of_palette in whole, settled  # the keys in order, the last one whole
+    assert wide.split("▏")[0].rstrip() == whole[-1], wide  # wider again: every key is back
+
+
+def footer_keys(app: StudbookApp) -> list[str]:
+    """The screen's footer keys as they read ("r Refresh"), help and commands first."""
+    shown = [(binding.action, f"{app.get_key_display(binding)} {binding.description}")
+             for _, binding, _, _ in app.screen.active_bindings.values()
+             if binding.show and binding.key != app.COMMAND_PALETTE_BINDING]  # fmt: skip
+    first = ("help", "command_line")
+    return [key for action, key in sorted(shown, key=lambda s: first.index(s[0]) if s[0] in first else len(first))]

@@ -24,7 +24,11 @@ def keys_first(widgets: list[Widget], actions: tuple[str, ...] = FIRST_ACTIONS) 
 
 
 class KeyFooter(Footer):
-    """Compact, so more keys fit at 80 columns; the palette key stays docked on the right."""
+    """Compact, so more keys fit at 80 columns; the palette key stays docked on the right.
+
+    A key is shown whole or not at all: those that do not fit beside the palette key are left
+    out from the right, never cut mid-word ("s Sav"); `?` lists them all.
+    """
 
     def __init__(self) -> None:
         super().__init__(compact=True)
@@ -37,3 +41,31 @@ class KeyFooter(Footer):
             if self.compact and getattr(key, "action", None) is not None:
                 key.add_class("-compact", update=False)
         yield from keys
+
+    def on_mount(self) -> None:
+        self.call_after_refresh(self._fit)
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self.call_after_refresh(self._fit)
+
+    def on_resize(self) -> None:
+        # Wider now, keys left out may fit again: lay them all out, then leave out what does not fit.
+        for key in self._row():
+            key.display = True
+        self.call_after_refresh(self._fit)
+
+    def _row(self) -> list[Widget]:
+        """The keys laid out left to right (not the palette key, which is docked)."""
+        return [child for child in self.children if not child.has_class("-command-palette")]
+
+    def _fit(self) -> None:
+        if not self.is_attached:
+            return
+        docked = sum(child.outer_size.width for child in self.children if child.has_class("-command-palette"))
+        right = self.content_region.right - docked
+        fits = True
+        for key in self._row():
+            fits = fits and key.region.right <= right
+            if key.display != fits:
+                key.display = fits

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from studbook.client import calls
 from studbook.client.clients import Client
 from studbook.tui.app import StudbookApp
 from studbook.tui.config import TuiSettings
+from studbook.tui.messages import Resynced
 from studbook.tui.screens.versions import MARK, VersionsScreen
 from studbook.tui.widgets.vim_table import VimTable
 from studbook.tui.widgets.window_table import WindowTable
@@ -58,15 +60,19 @@ def many_models() -> Iterator[Daemon]:
 
 
 class Requests:
-    """Wraps the app client's ListModelVersions and keeps the arguments of every call."""
+    """Wraps the app client's ListModelVersions and keeps the arguments of every page asked for
+    (those with `skip`: the models screen underneath asks for each model's latest version too)."""
 
-    def __init__(self, app: StudbookApp) -> None:
+    def __init__(self, app: StudbookApp, *, delay: float = 0.0) -> None:
         self.calls: list[dict[str, Any]] = []
+        self.delay = delay  # before each page is asked for, as on a slow link
         self._call = app.client.list_versions
         app.client.list_versions = self  # type: ignore[method-assign]
 
     async def __call__(self, *args: Any, **kwargs: Any) -> registry_pb2.ListModelVersionsResponse:
-        self.calls.append(kwargs)
+        if "skip" in kwargs:
+            self.calls.append(kwargs)
+            await asyncio.sleep(self.delay)
         return await self._call(*args, **kwargs)
 
 
@@ -104,6 +110,24 @@ async def test_G_lands_on_version_1_with_one_request_for_the_last_page(long_hist
     assert requests.calls[0]["skip"] == VERSIONS - PAGE and requests.calls[0]["page_size"] == PAGE
     assert f"rows {VERSIONS - PAGE + 1:,}–{VERSIONS:,} of {VERSIONS:,}" in status, status
     assert contiguous(screen)
+
+
+async def test_a_change_read_again_while_G_is_on_its_way_does_not_undo_it(long_history, ui) -> None:
+    """A resync (or another client's change) during `G`: the re-read waits, and reads the last page's place."""
+    app = ui.app(long_history.address, settings=TuiSettings(page_size=PAGE))
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen, table = await open_long_model(app, pilot, ui)
+        requests = Requests(app, delay=0.5)  # `G`'s page is still on its way when the re-read is asked for
+        await pilot.press("G")
+        await ui.wait_for(pilot, lambda: requests.calls, "G's request")
+        screen.post_message(Resynced())
+        await ui.wait_for(pilot, lambda: len(requests.calls) >= 2 and not screen.fetching, "the re-read")
+        chosen = screen.selected()
+
+    assert [call["skip"] for call in requests.calls[:2]] == [VERSIONS - PAGE] * 2  # G's place, read again
+    assert chosen is not None and chosen.number == 1
+    assert contiguous(screen) and screen.versions[-1].number == 1
 
 
 async def test_scrolling_down_a_long_way_holds_only_the_window(long_history, ui) -> None:

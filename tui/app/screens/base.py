@@ -68,8 +68,9 @@ class RegistryScreen(Screen[None]):
         # The frame first, then the data: the first fetch may still be loading grpc.
         self.call_after_refresh(self._after_first_frame)
 
-    # The models screen connects once its first rows (or its error) are shown instead: the follower's
-    # second channel, health check and indicator repaint would otherwise come before those rows.
+    # The models and versions screens connect once their first rows (or error) are shown instead:
+    # the follower's second channel, health check and indicator repaint would otherwise come before
+    # those rows, and the stream can start at the revision the rows reflect (no re-read once it answers).
     connects_after_first_load = False
 
     def _after_first_frame(self) -> None:

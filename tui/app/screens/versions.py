@@ -64,6 +64,7 @@ class VersionsScreen(RegistryScreen):
     """
 
     AUTO_FOCUS = "VimTable"
+    connects_after_first_load = True
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="versions.filter"),
         Binding("s", "sort", "Sort", id="versions.sort"),
@@ -125,6 +126,9 @@ class VersionsScreen(RegistryScreen):
         self._index: dict[str, int] = {}
         # Every fetch gets a new number; a page that arrives for an older one is dropped.
         self._generation = 0
+        self._fetch_kind = RESET
+        # A re-read asked for while a fetch the user asked for was on its way (see `reload`).
+        self._reread_after_fetch = False
         # A new order shows its first row under the cursor, not the row the cursor was on.
         self._cursor_to_top = False
         # Versions registered meanwhile whose place in the current order only the daemon knows.
@@ -149,7 +153,14 @@ class VersionsScreen(RegistryScreen):
     # ---- loading ----
 
     def reload(self) -> None:
-        """The model and the rows at the window's place again (the top when nothing is shown yet)."""
+        """The model and the rows at the window's place again (the top when nothing is shown yet).
+
+        While a fetch the user asked for is on its way (`G`, a new filter, the next page), the
+        re-read waits for it: started now, it would cancel that fetch and read the old place.
+        """
+        if self.fetching and self._fetch_kind != REREAD:
+            self._reread_after_fetch = True
+            return
         self.load_model()
         size = min(max(self.page_size, len(self.versions)), MAX_PAGE_SIZE)
         self._fetch(Fetch(REREAD, self.filter_text), self.first_row, size)
@@ -169,7 +180,7 @@ class VersionsScreen(RegistryScreen):
 
     def _fetch(self, fetch: Fetch, start: int, size: int) -> None:
         self._generation += 1
-        self.fetching = True
+        self.fetching, self._fetch_kind = True, fetch.kind
         self._load(fetch, start, size, self._generation)
 
     @work(exclusive=True, group="versions-page")
@@ -210,6 +221,11 @@ class VersionsScreen(RegistryScreen):
         if message.generation != self._generation:
             return
         self.fetching = False
+        if self._reread_after_fetch:
+            self.call_later(self._reread_deferred)
+        # Opened first (a model named at start-up): the live connection starts right after the
+        # revision these rows reflect, so nothing needs reading again once it has answered.
+        self.registry.connect(since=message.page.revision or None)
         page, kind, start = message.page, message.fetch.kind, message.start
         rows = list(page.versions)
         self.total = int(page.total_size)
@@ -304,9 +320,17 @@ class VersionsScreen(RegistryScreen):
         found = await asyncio.gather(*(logged(key) for key in keys))
         return frozenset(key for key, present in zip(keys, found) if present)
 
+    def _reread_deferred(self) -> None:
+        if self._reread_after_fetch and not self.fetching:
+            self._reread_after_fetch = False
+            self.reload()
+
     def on_versions_screen_failed(self, message: Failed) -> None:
+        self.registry.connect()
         if message.generation == self._generation:
             self.fetching = False
+            if self._reread_after_fetch:
+                self.call_later(self._reread_deferred)
         if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT", "INVALID_ORDER_BY") and message.filter:
             self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
         else:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from studbook.tui.config import TuiSettings
+from studbook.tui.messages import Resynced
 from studbook.tui.screens.models import ModelsScreen
 from studbook.tui.screens.version import VersionScreen
 from studbook.tui.screens.versions import VersionsScreen
@@ -52,6 +55,34 @@ async def test_filter_goes_to_the_daemon_and_its_refusal_is_shown_inline(shared_
 
     assert filtered == 1
     assert "INVALID_FILTER" in text
+
+
+async def test_a_live_reload_while_a_filter_is_on_its_way_keeps_the_filter(shared_daemon, seeder, model_id, ui) -> None:
+    seeder.version(model_id, {"auc": 0.9})
+    seeder.client.update_model(resources_pb2.Model(name=f"models/{model_id}", owner="yves"), ["owner"])
+    app = ui.app(shared_daemon.address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        await ui.wait_for_text(pilot, model_id)
+        screen = app.screen
+        list_models = app.client.list_models
+
+        async def slow(*args: Any, **kwargs: Any) -> Any:
+            if kwargs.get("filter"):
+                await asyncio.sleep(0.6)  # still on its way when the reload begins
+            return await list_models(*args, **kwargs)
+
+        app.client.list_models = slow  # type: ignore[method-assign]
+        await pilot.press("slash")
+        await ui.type_into(pilot, 'owner = "yves"')
+        screen.post_message(Resynced())  # as when the daemon was away, or another client changed a model
+        await ui.wait_for_text(pilot, 'filter: owner = "yves"')
+        await pilot.pause(0.5)
+        rows = screen.query_one(VimTable).row_count
+        status = ui.text(app)
+
+    assert rows == 1
+    assert 'filter: owner = "yves"' in status
 
 
 async def test_versions_are_paged_from_the_daemon_as_the_user_scrolls(shared_daemon, seeder, model_id, ui) -> None:

@@ -76,6 +76,8 @@ class ModelsScreen(RegistryScreen):
         super().__init__()
         self.sort_index = 0
         self.filter_text = ""
+        # The filter last asked for; its listing may still be on its way (`filter_text` is the one shown).
+        self.wanted_filter = ""
         self.models: dict[str, resources_pb2.Model] = {}
         self.latest: dict[str, resources_pb2.ModelVersion] = {}
         # Model name -> its stages whose monitors are in breach, each shown as a badge.
@@ -114,7 +116,9 @@ class ModelsScreen(RegistryScreen):
     # ---- loading ----
 
     def reload(self) -> None:
-        self.load_models(self.filter_text)
+        # The filter last asked for, not the one shown: a live reload begun while a new filter's
+        # listing is on its way replaces that listing, so it must ask for the same rows.
+        self.load_models(self.wanted_filter)
 
     @work(exclusive=True, group="models")
     async def load_models(self, filter: str) -> None:
@@ -216,6 +220,7 @@ class ModelsScreen(RegistryScreen):
     def on_models_screen_failed(self, message: Failed) -> None:
         self.call_after_refresh(self._listing_shown)
         if message.error.reason in ("INVALID_FILTER", "INVALID_ARGUMENT") and message.filter:
+            self.wanted_filter = self.filter_text  # refused: the rows shown stay those asked for
             self.query_one(FilterBar).refused(f"{message.error.message} [{message.error.reason}]")
         else:
             self.show_error(message.error, "models")
@@ -285,6 +290,7 @@ class ModelsScreen(RegistryScreen):
         self.query_one(FilterBar).open()
 
     def on_filter_bar_applied(self, message: FilterBar.Applied) -> None:
+        self.wanted_filter = message.text
         self.load_models(message.text)
         if not message.text:
             self.query_one(FilterBar).action_close()

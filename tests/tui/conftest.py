@@ -66,12 +66,15 @@ def pane_field(app: StudbookApp, label: str) -> tuple[str, list[str]]:
     """The value of one field of the screen's detail pane, as shown: (its words joined by single
     spaces, its rows from the label's column on). A continuation row is one with nothing under
     the labels, so a value that wrapped to column 1 ends the field early and fails the caller's check.
+    ("", []) while the pane shows no such field, e.g. between two of its updates.
     """
     from studbook.tui.widgets.detail_pane import DetailPane
 
     pane = app.screen.query_one(DetailPane).scrollable_content_region
     rows = [row[pane.x : pane.right] for row in screen_text(app).split("\n")[pane.y : pane.bottom]]
-    start = next(i for i, row in enumerate(rows) if row.lstrip().startswith(label + " "))
+    start = next((i for i, row in enumerate(rows) if row.lstrip().startswith(label + " ")), None)
+    if start is None:
+        return "", []
     first = rows[start]
     column = first.index(label) + len(label)
     column += len(first[column:]) - len(first[column:].lstrip())

@@ -100,7 +100,9 @@ async def test_approving_your_own_promotion_shows_the_reason_code(
     [own] = ask_for_production(address, ["ui-c"], monkeypatch, actor=calls.actor())
     app = ui.app(address)
 
-    async with app.run_test(size=(160, 40)) as pilot:
+    # The refusal is told in a notification (tests run without them unless asked) and on the status
+    # line, which a live reload may have rewritten by the time it is read.
+    async with app.run_test(size=(160, 40), notifications=True) as pilot:
         await open_with_rows(app, pilot, ui, 1)
         await pilot.press("a")
         await ui.wait_for(pilot, lambda: isinstance(app.screen, DecisionDialog), "comment dialog")
@@ -151,3 +153,27 @@ async def test_the_pane_shows_a_long_reason_and_every_gate_whole_at_80_by_24(
         assert len(rows) > 1 and shown == reason
         # Each gate on its own line, with its verdict and the daemon's figures.
         assert "gate      pass metrics.auc  metrics.auc 0.95 >= 0.9" in ui.text(app)
+
+
+async def test_the_pane_says_which_version_approving_replaces_now(
+    address: str, monkeypatch: pytest.MonkeyPatch, ui: Any
+) -> None:
+    """Asked for while v1 held production; v2 took it since: approving replaces v2, and the pane says so."""
+    [first] = ask_for_production(address, ["ui-swap"], monkeypatch)
+    with Client(address) as client:
+        client.approve_promotion(first)  # this user approves: v1 holds production
+        for _ in range(2):
+            client.register("ui-swap", uri="s3://b/ui-swap", metrics={"auc": 0.95}, environment=False, git=False)
+    monkeypatch.setenv("STUDBOOK_ACTOR", ASKER)
+    with Client(address) as client:
+        waiting = client.promote("ui-swap@3", "production", reason="the newest").name
+        second = client.promote("ui-swap@2", "production", reason="a quick fix").name
+    monkeypatch.delenv("STUDBOOK_ACTOR")
+    with Client(address) as client:
+        client.approve_promotion(second)  # v2 holds production now
+    app = ui.app(address)
+
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await open_with_rows(app, pilot, ui, 1)
+        point_at(screen, waiting)
+        await ui.wait_for_text(pilot, "replacing v2 now (v1 when asked)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import ClassVar
 
@@ -19,7 +20,7 @@ from studbook.tui.screens.promote import promotion_summary
 from studbook.tui.timefmt import TimeFormat
 from studbook.tui.widgets.detail_pane import DetailPane, Field
 from studbook.tui.widgets.vim_table import VimTable
-from studbook.v1 import events_pb2, stages_pb2
+from studbook.v1 import events_pb2, resources_pb2, stages_pb2
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -30,6 +31,10 @@ COLUMNS = ("PROMOTION", "VERSION", "TARGET", "ASKED BY", "REASON", "GATES", "APP
 REASON_WIDTH = 32
 # Promotions waiting for a person are few; the status line says when there are more.
 PAGE_SIZE = 500
+
+
+# A promotion's target: (model, stage or alias, whether an alias).
+Target = tuple[str, str, bool]
 
 
 class ApprovalsScreen(RegistryScreen):
@@ -44,10 +49,11 @@ class ApprovalsScreen(RegistryScreen):
     ]
 
     class Loaded(Message, bubble=False):
-        def __init__(self, promotions: list[stages_pb2.Promotion], more: bool) -> None:
+        def __init__(self, promotions: list[stages_pb2.Promotion], more: bool, held: dict[Target, str]) -> None:
             super().__init__()
             self.promotions = promotions
             self.more = more
+            self.held = held
 
     class Decided(Message, bubble=False):
         def __init__(self, promotion: stages_pb2.Promotion, verb: str) -> None:
@@ -64,6 +70,9 @@ class ApprovalsScreen(RegistryScreen):
     def __init__(self) -> None:
         super().__init__()
         self.promotions: list[stages_pb2.Promotion] = []
+        # Who holds each pending promotion's target now ("" for nobody): approving replaces that
+        # version, which may no longer be the one held when the promotion was asked for.
+        self.held: dict[Target, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="status", classes="status-line", markup=False)
@@ -86,12 +95,28 @@ class ApprovalsScreen(RegistryScreen):
 
     @work(exclusive=True, group="approvals")
     async def load_promotions(self) -> None:
+        client = self.registry.client
         try:
-            page = await self.registry.client.list_promotions(filter=calls.PENDING_FILTER, page_size=PAGE_SIZE)
+            page = await client.list_promotions(filter=calls.PENDING_FILTER, page_size=PAGE_SIZE)
         except StudbookError as error:
             self.post_message(self.Failed(error, "pending approvals"))
             return
-        self.post_message(self.Loaded(list(page.promotions), bool(page.next_page_token)))
+
+        async def model_of(name: str) -> resources_pb2.Model | None:
+            try:
+                return await client.get_model(name)
+            except StudbookError:
+                return None  # deleted meanwhile, or unreachable: the pane says what was asked
+
+        promotions = list(page.promotions)
+        found = await asyncio.gather(*(model_of(name) for name in {p.model for p in promotions}))
+        models = {model.name: model for model in found if model is not None}
+        held = {}
+        for p in promotions:
+            if (model := models.get(p.model)) is not None:
+                holders_now = model.aliases if p.is_alias else model.stage_holders
+                held[(p.model, p.target, p.is_alias)] = holders_now.get(p.target, "")
+        self.post_message(self.Loaded(promotions, bool(page.next_page_token), held))
 
     @work(group="approvals-decide")
     async def decide(self, promotion: stages_pb2.Promotion, verb: str, text: str) -> None:
@@ -109,7 +134,7 @@ class ApprovalsScreen(RegistryScreen):
     # ---- messages ----
 
     def on_approvals_screen_loaded(self, message: Loaded) -> None:
-        self.promotions = message.promotions
+        self.promotions, self.held = message.promotions, message.held
         paint = self.paint()
         table = self.query_one(VimTable)
         rows = []
@@ -153,7 +178,8 @@ class ApprovalsScreen(RegistryScreen):
         if promotion is None:
             pane.clear("nothing waits for approval")
             return
-        pane.show(promotion_fields(promotion, self.registry.times, self.paint()),
+        now = self.held.get((promotion.model, promotion.target, promotion.is_alias))
+        pane.show(promotion_fields(promotion, self.registry.times, self.paint(), now),
                   title=f"Promotion {short_promotion(promotion.name)}")  # fmt: skip
 
     # ---- actions ----
@@ -187,10 +213,15 @@ class ApprovalsScreen(RegistryScreen):
         return True
 
 
-def promotion_fields(promotion: stages_pb2.Promotion, times: TimeFormat, paint: ThemeText) -> list[Field]:
-    """Every fact the one-line row cuts: one field per gate and per approval, each wrapped beside its label."""
+def promotion_fields(
+    promotion: stages_pb2.Promotion, times: TimeFormat, paint: ThemeText, held_now: str | None = None
+) -> list[Field]:
+    """Every fact the one-line row cuts: one field per gate and per approval, each wrapped beside its label.
+
+    `held_now`: the target's holder now ("" for nobody; None if unknown), which approving replaces.
+    """
     target = promotion.target + (" (alias)" if promotion.is_alias else "")
-    held = f", replacing {cells.number(promotion.previous_version)}" if promotion.previous_version else ""
+    held = replacing(promotion.previous_version, held_now)
     fields: list[Field] = [
         ("version", paint(f"{cells.model_id(promotion.model)} {cells.number(promotion.version)} → {target}{held}")),
         ("asked by", paint(f"{promotion.actor}, {times.both(promotion.create_time)}")),
@@ -206,3 +237,13 @@ def promotion_fields(promotion: stages_pb2.Promotion, times: TimeFormat, paint: 
         said = f": {approval.comment}" if approval.comment else ""
         fields.append(("approved by", paint(f"{approval.actor}, {times.both(approval.time)}{said}", "good")))
     return fields
+
+
+def replacing(when_asked: str, now: str | None) -> str:
+    """ ", replacing v9" — and when the holder changed since the promotion was asked for, both:
+    ", replacing v9 now (v10 when asked)"."""
+    if now is None or now == when_asked:
+        return f", replacing {cells.number(when_asked)}" if when_asked else ""
+    now_text = cells.number(now) if now else "nothing"
+    asked_text = cells.number(when_asked) if when_asked else "nothing"
+    return f", replacing {now_text} now ({asked_text} when asked)"

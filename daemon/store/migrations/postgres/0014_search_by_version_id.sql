@@ -59,6 +59,12 @@ CREATE TABLE version_metric_peaks (
     model   text   NOT NULL,
     number  bigint NOT NULL
 );
+-- The peaks of the metrics the catalog holds already, before the indexes: building an index over
+-- the filled table packs its pages, where filling an indexed one left them half empty (~1.7x).
+INSERT INTO version_metric_peaks (vid, key, value, model, number)
+SELECT v.vid, ms.key, max(ms.value), v.model, v.number
+FROM metric_summary ms JOIN versions v ON v.model = ms.model AND v.number = ms.number
+GROUP BY v.vid, ms.key, v.model, v.number;
 -- A version's own rows, found when its metrics change; the key a write's upsert conflicts on.
 CREATE UNIQUE INDEX version_metric_peaks_version ON version_metric_peaks (vid, key) INCLUDE (value);
 -- A metric's range, answered from the index alone, with what the page sorts and breaks ties by.
@@ -164,9 +170,3 @@ CREATE TRIGGER version_metric_peaks_versions_update AFTER UPDATE ON versions FOR
     EXECUTE FUNCTION version_metric_peaks_versions_updated();
 CREATE TRIGGER version_metric_peaks_versions_truncate AFTER TRUNCATE ON versions
     FOR EACH STATEMENT EXECUTE FUNCTION version_metric_peaks_truncated();
-
--- The peaks of the metrics the catalog holds already.
-INSERT INTO version_metric_peaks (vid, key, value, model, number)
-SELECT v.vid, ms.key, max(ms.value), v.model, v.number
-FROM metric_summary ms JOIN versions v ON v.model = ms.model AND v.number = ms.number
-GROUP BY v.vid, ms.key, v.model, v.number;

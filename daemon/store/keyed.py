@@ -3,27 +3,36 @@
 A row of `versions` is wide (its metrics, signature, environment... ~1.6 KB), so on PostgreSQL
 a search that tests each candidate's row pays a page read per candidate: at 1M versions,
 `metrics.auc > 0.9 AND tags.team = "risk"` sorted by metrics.auc had 100k candidates and took
-~1 s, all but a little of it reading rows. Yet each of its conditions is a set of (model, number)
-that an index lists: the metric's range in metric_summary_key_value, the tag's in
-version_tags_key_value (migration 8), the archived versions in versions_archived. When every
-condition of a filter is such a set, the matches are their intersection, taken from those
-indexes alone; the sort reads the metric values the range scan found; and `versions` is read
-only for the page. Measured at 1M versions, the two statements taking turns on one catalog:
-~0.27 s against ~1.8 s, and ~0.47 s against ~3.2 s on a busier machine; ~6.7x either way. Of the
-0.27 s, grouping the metric range by version (a sort of its 100k rows) took about half, and
-scanning the tag's 333k index entries a quarter; with work_mem at 8 MB or more PostgreSQL hashed
-the tag's rows instead of merging them, 2-3x slower.
+~1 s, all but a little of it reading rows. Yet each of its conditions is a set of versions that
+an index lists, and the matches are their intersection, taken from those indexes alone; the sort
+reads the metric values the range scan found; and `versions` is read only for the page (by id).
 
-Where the rest goes, at 1M versions on PostgreSQL 15 (backend CPU per search, which holds on a
-busy machine; ~150 ms in all): the metric range scan ~11 ms (103k index entries), grouping them
-by version ~40 ms, the tag's 333k index entries ~32 ms, intersecting the two ~40 ms, the top 50
-and the count ~15 ms. Other shapes of the same statement cost about the same or more: joining
-the raw metric rows to the tags and grouping the 36k matches after (~133-145 ms), a hash join or
-hash aggregate instead of the sorts (145-180 ms), more work_mem (~3% less); a nested loop of
-index probes per metric row, ~0.8 s. Two schema changes would cut it, measured on copies of the
-tables: each side keyed by an integer version id instead of (model, number), ~103 ms; a derived
-table of each version's largest value per metric key, so the range names each version once and
-needs no grouping, ~125 ms. Either is the next step if searches must get faster.
+The sets, in tables the catalog's triggers derive (PostgreSQL migrations 8 and 14):
+- `version_metric_peaks`: one row per version and metric key, its largest value over the
+  version's splits, indexed by (key, value, vid) with (model, number) included. A metric's
+  presence or lower bound (`> x`, `>= x`) holds exactly for the versions whose peak it holds for,
+  and the peak is the value a sort by the metric uses, so such a range names each version once
+  and needs no grouping. Upper bounds and equalities hold if any split's value does, and are
+  tested on metric_summary's rows (metric_summary_key_value, migration 7);
+- `version_tags`: one row per version and tag, indexed by (key, value, vid) with (model,
+  number) included;
+- the archived versions, by the partial index versions_archived.
+The sets are intersected by the integer version id, which PostgreSQL hashes and merges far
+faster than the text (model, number) keys they had before; (model, number) stays with each match
+for the sort's tie-break and the model filter.
+
+Measured at 1M versions on PostgreSQL 15 (the scale bench's search, 36k matches; two runs of
+the bench before and after, back to back on a 2-core machine shared with other work): raw
+statement p50 162 and 151 ms before, 72 and 112 ms after; through gRPC 228 and 160 ms before,
+154 and 83 ms after. Before, the backend's time went to the metric range ~11 ms, grouping it by
+version ~40 ms, the tag's 333k index entries ~32 ms, intersecting by (model, number) ~40 ms, the
+top 50 and the count ~15 ms. Of what is left, scanning the tag's 333k index entries is the
+largest part (~30 ms); then the metric's 103k (~10 ms) and the join by id. PostgreSQL chooses a
+(parallel) hash join; a merge join of the two ranges sorted by id measured ~10-20% faster on a
+busy 2-core machine, but the planner's costs prefer the hash and no statement-level setting
+changes that. The values of the conditions are written into the statement, not passed as
+parameters: psycopg prepares a statement it runs often, and the generic plan of the prepared
+one guessed every tag rare and probed the peaks once per tag row (1.6 s).
 
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or

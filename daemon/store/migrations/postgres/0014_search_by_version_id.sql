@@ -60,7 +60,7 @@ CREATE TABLE version_metric_peaks (
     number  bigint NOT NULL
 );
 -- The peaks of the metrics the catalog holds already, before the indexes: building an index over
--- the filled table packs its pages, where filling an indexed one left them half empty (~1.7x).
+-- the filled table packs its pages; filling an indexed one left its index ~1.3x larger at 1M versions.
 INSERT INTO version_metric_peaks (vid, key, value, model, number)
 SELECT v.vid, ms.key, max(ms.value), v.model, v.number
 FROM metric_summary ms JOIN versions v ON v.model = ms.model AND v.number = ms.number

@@ -3,27 +3,36 @@
 A row of `versions` is wide (its metrics, signature, environment... ~1.6 KB), so on PostgreSQL
 a search that tests each candidate's row pays a page read per candidate: at 1M versions,
 `metrics.auc > 0.9 AND tags.team = "risk"` sorted by metrics.auc had 100k candidates and took
-~1 s, all but a little of it reading rows. Yet each of its conditions is a set of (model, number)
-that an index lists: the metric's range in metric_summary_key_value, the tag's in
-version_tags_key_value (migration 8), the archived versions in versions_archived. When every
-condition of a filter is such a set, the matches are their intersection, taken from those
-indexes alone; the sort reads the metric values the range scan found; and `versions` is read
-only for the page. Measured at 1M versions, the two statements taking turns on one catalog:
-~0.27 s against ~1.8 s, and ~0.47 s against ~3.2 s on a busier machine; ~6.7x either way. Of the
-0.27 s, grouping the metric range by version (a sort of its 100k rows) took about half, and
-scanning the tag's 333k index entries a quarter; with work_mem at 8 MB or more PostgreSQL hashed
-the tag's rows instead of merging them, 2-3x slower.
+~1 s, all but a little of it reading rows. Yet each of its conditions is a set of versions that
+an index lists, and the matches are their intersection, taken from those indexes alone; the sort
+reads the metric values the range scan found; and `versions` is read only for the page (by id).
 
-Where the rest goes, at 1M versions on PostgreSQL 15 (backend CPU per search, which holds on a
-busy machine; ~150 ms in all): the metric range scan ~11 ms (103k index entries), grouping them
-by version ~40 ms, the tag's 333k index entries ~32 ms, intersecting the two ~40 ms, the top 50
-and the count ~15 ms. Other shapes of the same statement cost about the same or more: joining
-the raw metric rows to the tags and grouping the 36k matches after (~133-145 ms), a hash join or
-hash aggregate instead of the sorts (145-180 ms), more work_mem (~3% less); a nested loop of
-index probes per metric row, ~0.8 s. Two schema changes would cut it, measured on copies of the
-tables: each side keyed by an integer version id instead of (model, number), ~103 ms; a derived
-table of each version's largest value per metric key, so the range names each version once and
-needs no grouping, ~125 ms. Either is the next step if searches must get faster.
+The sets, in tables the catalog's triggers derive (PostgreSQL migrations 8 and 14):
+- `version_metric_peaks`: one row per version and metric key, its largest value over the
+  version's splits, indexed by (key, value, vid) with (model, number) included. A metric's
+  presence or lower bound (`> x`, `>= x`) holds exactly for the versions whose peak it holds for,
+  and the peak is the value a sort by the metric uses, so such a range names each version once
+  and needs no grouping. Upper bounds and equalities hold if any split's value does, and are
+  tested on metric_summary's rows (metric_summary_key_value, migration 7);
+- `version_tags`: one row per version and tag, indexed by (key, value, vid) with (model,
+  number) included;
+- the archived versions, by the partial index versions_archived.
+The sets are intersected by the integer version id, which PostgreSQL hashes and merges far
+faster than the text (model, number) keys they had before; (model, number) stays with each match
+for the sort's tie-break and the model filter.
+
+Measured at 1M versions on PostgreSQL 15 (the scale bench's search, 36k matches; two runs of
+the bench before and after, back to back on a 2-core machine shared with other work): raw
+statement p50 162 and 151 ms before, 72 and 112 ms after; through gRPC 228 and 160 ms before,
+154 and 83 ms after. Before, the backend's time went to the metric range ~11 ms, grouping it by
+version ~40 ms, the tag's 333k index entries ~32 ms, intersecting by (model, number) ~40 ms, the
+top 50 and the count ~15 ms. Of what is left, scanning the tag's 333k index entries is the
+largest part (~30 ms); then the metric's 103k (~10 ms) and the join by id. PostgreSQL chooses a
+(parallel) hash join; a merge join of the two ranges sorted by id measured ~10-20% faster on a
+busy 2-core machine, but the planner's costs prefer the hash and no statement-level setting
+changes that. The values of the conditions are written into the statement, not passed as
+parameters: psycopg prepares a statement it runs often, and the generic plan of the prepared
+one guessed every tag rare and probed the peaks once per tag row (1.6 s).
 
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or
@@ -35,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from psycopg.sql import Literal
 from studbook.daemon.domain.fields import VERSION_FIELDS, FieldKind
 from studbook.daemon.domain.filter import Expr
 from studbook.daemon.domain.ordering import OrderTerm
@@ -53,6 +63,17 @@ class KeyedSearch:
 
     page: sql.Fragment
     count: sql.Fragment
+
+
+@dataclass(frozen=True)
+class _Driver:
+    """The relation the matches are drawn from, each of its rows one version: `rows` selects
+    (vid, model, number, value) as d; `has_vid` when its rows name the version by id (from the
+    derived tables), `value_of` the metric whose value `value` holds (else None)."""
+
+    rows: sql.Fragment
+    has_vid: bool
+    value_of: str | None
 
 
 def keyed_search(
@@ -78,31 +99,37 @@ def keyed_search(
     if not all(key.metric is not None or key.expr.sql in _KEY_COLUMNS for key in clause.keys):
         return None
 
-    driver, value_of, rest = _driver(predicates, {key.metric for key in clause.keys if key.metric is not None})
-    tests = [_in_set(node) for node in rest]
+    driver, rest = _driver(predicates, {key.metric for key in clause.keys if key.metric is not None})
+    joins = [_joined(node, index) for index, node in enumerate(rest) if driver.has_vid and _by_vid(node)]
+    tests = [_in_set(node) for node in rest if not (driver.has_vid and _by_vid(node))]
     if model is not None:
-        tests.append(sql.Fragment("d.model = ?", [model]))
+        tests.append(sql.Fragment(f"d.model = {_literal(model)}", []))
     if not show_archived:
         # NOT IN over NOT NULL columns: exactly the versions whose status is not archived.
-        tests.append(sql.Fragment("(d.model, d.number) NOT IN "
-                                  "(SELECT a.model, a.number FROM versions a WHERE a.status = 'archived')", []))  # fmt: skip
+        archived = ("d.vid NOT IN (SELECT a.vid FROM versions a WHERE a.status = 'archived')" if driver.has_vid else
+                    "(d.model, d.number) NOT IN (SELECT a.model, a.number FROM versions a WHERE a.status = 'archived')")  # fmt: skip
+        tests.append(sql.Fragment(archived, []))
     where = _all_of(tests)
-    value_column = ", d.value" if value_of else ""
-    matched = sql.Fragment(f"matched AS MATERIALIZED (SELECT d.model, d.number{value_column} FROM {driver.sql} d "
-                           f"WHERE {where.sql})", [*driver.params, *where.params])  # fmt: skip
+    joined = " ".join(join.sql for join in joins)
+    matched = sql.Fragment(f"matched AS MATERIALIZED (SELECT d.vid, d.model, d.number, d.value FROM {driver.rows.sql} d "
+                           f"{joined} WHERE {where.sql})",
+                           [*driver.rows.params, *(p for join in joins for p in join.params), *where.params])  # fmt: skip
 
     # The page's sort keys, projected as k0, k1, ... of each match.
     projected: list[str] = []
-    joins: list[sql.Fragment] = []
+    lookups: list[sql.Fragment] = []
     keys: list[sql.SortKey] = []
     for index, key in enumerate(clause.keys):
-        if key.metric is not None and key.metric == value_of:
+        if key.metric is not None and key.metric == driver.value_of:
             expr_sql = "hit.value"
         elif key.metric is not None:
             alias = f"sort_{index}"
-            joins.append(sql.Fragment(
-                f"LEFT JOIN LATERAL (SELECT max(ms.value) AS value FROM metric_summary ms WHERE ms.model = hit.model "
-                f"AND ms.number = hit.number AND ms.key = ?) AS {alias} ON true", [key.metric]))  # fmt: skip
+            # A version's peak of another metric: its one row of version_metric_peaks by id, or
+            # the largest of its metric_summary rows.
+            source = ("SELECT p.value FROM version_metric_peaks p WHERE p.vid = hit.vid AND p.key = ?" if driver.has_vid
+                      else "SELECT max(ms.value) AS value FROM metric_summary ms WHERE ms.model = hit.model "
+                           "AND ms.number = hit.number AND ms.key = ?")  # fmt: skip
+            lookups.append(sql.Fragment(f"LEFT JOIN LATERAL ({source}) AS {alias} ON true", [key.metric]))
             expr_sql = f"{alias}.value"
         else:
             expr_sql = _KEY_COLUMNS[key.expr.sql]
@@ -111,19 +138,22 @@ def keyed_search(
     page_order = sql.OrderClause(sql.Fragment("", []), tuple(keys))
     outer_order = sql.OrderClause(sql.Fragment("", []), tuple(replace(key, expr=sql.Fragment(f"p.k{index}", []))
                                                              for index, key in enumerate(keys)))  # fmt: skip
-    inner = f"SELECT hit.model, hit.number, {', '.join(projected)} FROM matched hit"
+    inner = f"SELECT hit.vid, hit.model, hit.number, {', '.join(projected)} FROM matched hit"
     params: list[object] = list(matched.params)
-    for join in joins:
-        inner += f" {join.sql}"
-        params.extend(join.params)
+    for lookup in lookups:
+        inner += f" {lookup.sql}"
+        params.extend(lookup.params)
     if after is not None:
         seek = sql.after_row(page_order, after)
         inner = f"SELECT s.* FROM ({inner}) s WHERE {seek.sql}"
         params.extend(seek.params)
+    # A driver keyed by id names the page's versions already; one from metric_summary by key.
+    source, vid = (("", "p.vid") if driver.has_vid else
+                   (" JOIN versions v ON v.model = p.model AND v.number = p.number", "v.vid"))  # fmt: skip
     page = sql.Fragment(
-        f"WITH {matched.sql} SELECT v.vid, (SELECT count(*) FROM matched), {outer_order.key_columns.sql} FROM "
-        f"(SELECT s.* FROM ({inner}) s ORDER BY {page_order.order_by.sql} LIMIT ? OFFSET ?) p "
-        f"JOIN versions v ON v.model = p.model AND v.number = p.number ORDER BY {outer_order.order_by.sql}",
+        f"WITH {matched.sql} SELECT {vid}, (SELECT count(*) FROM matched), {outer_order.key_columns.sql} FROM "
+        f"(SELECT s.* FROM ({inner}) s ORDER BY {page_order.order_by.sql} LIMIT ? OFFSET ?) p{source} "
+        f"ORDER BY {outer_order.order_by.sql}",
         [*params, limit, offset],
     )
     count = sql.Fragment(f"WITH {matched.sql} SELECT count(*) FROM matched", list(matched.params))
@@ -137,52 +167,95 @@ def _all_of(tests: list[sql.Fragment]) -> sql.Fragment:
 
 
 def _keyed(node: Predicate) -> bool:
-    """Whether the versions `node` holds for are listed by an index of (model, number)."""
+    """Whether the versions `node` holds for are listed by an index of version keys."""
     if node.field.kind is FieldKind.METRICS:
         return node.check in (Check.COMPARE, Check.PRESENT)
     return sql.tag_in_index(node)
 
 
-def _metric_rows(node: Predicate) -> sql.Fragment:
-    select = "SELECT ms.model, ms.number FROM metric_summary ms WHERE ms.key = ?"
+def _peak(node: Predicate) -> bool:
+    """Whether `node` holds exactly for the versions whose peak of its metric it holds for: a
+    metric's presence, or a lower bound (some split's value is above it iff the largest is)."""
+    return node.field.kind is FieldKind.METRICS and (
+        node.check is Check.PRESENT or (node.check is Check.COMPARE and node.op in (">", ">="))
+    )
+
+
+def _by_vid(node: Predicate) -> bool:
+    """Whether a derived table keyed by version id lists `node`'s versions."""
+    return _peak(node) or node.field.kind is not FieldKind.METRICS
+
+
+def _literal(value: object) -> str:
+    """`value` as an SQL literal. The conditions of a keyed search carry their values written
+    out, not as parameters: the plan depends on them (a tag most versions hold is hashed, a rare
+    one probed), and psycopg prepares a statement run often, whose generic plan guessed every tag
+    rare: at 1M versions it probed the metric's peaks once per tag row, 1.6 s instead of 0.07 s."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"CAST({Literal(float(value)).as_string(None)} AS double precision)"
+    return Literal(str(value)).as_string(None).strip()
+
+
+def _peak_range(node: Predicate, alias: str) -> str:
+    """The condition on `alias`, a row of version_metric_peaks, that selects `node`'s versions."""
     if node.check is Check.PRESENT:
-        return sql.Fragment(select, [node.key])
-    return sql.Fragment(f"{select} AND ms.value {sql.comparison_operator(node)} ?", [node.key, node.value])
+        return f"{alias}.key = {_literal(node.key)}"
+    return (
+        f"{alias}.key = {_literal(node.key)} AND {alias}.value {sql.comparison_operator(node)} {_literal(node.value)}"
+    )
 
 
-def _rows(node: Predicate) -> sql.Fragment:
-    """A SELECT of (model, number) of the versions `node` holds for (a version may repeat)."""
-    if node.field.kind is FieldKind.METRICS:
-        return _metric_rows(node)
-    return sql.Fragment(sql.TAG_ROWS, [node.key, node.value])
+def _joined(node: Predicate, index: int) -> sql.Fragment:
+    """An inner join of the driver's rows to `node`'s by version id. Each table has at most one
+    row per (version, key), so the join repeats no match; a join rather than IN (...) lets the
+    planner hash the smaller side (a tag's range is often the larger)."""
+    alias = f"j{index}"
+    if _peak(node):
+        return sql.Fragment(
+            f"JOIN version_metric_peaks {alias} ON {alias}.vid = d.vid AND {_peak_range(node, alias)}", []
+        )
+    return sql.Fragment(f"JOIN version_tags {alias} ON {alias}.vid = d.vid AND {_tag_test(node, alias)}", [])
+
+
+def _tag_test(node: Predicate, alias: str) -> str:
+    return f"{alias}.key = {_literal(node.key)} AND {alias}.value = {_literal(node.value)}"
+
+
+def _metric_rows(node: Predicate) -> sql.Fragment:
+    select = f"SELECT ms.model, ms.number FROM metric_summary ms WHERE ms.key = {_literal(node.key)}"
+    if node.check is Check.PRESENT:
+        return sql.Fragment(select, [])
+    return sql.Fragment(f"{select} AND ms.value {sql.comparison_operator(node)} {_literal(node.value)}", [])
 
 
 def _in_set(node: Predicate) -> sql.Fragment:
-    rows = _rows(node)
+    """`node` tested on the driver's (model, number): a metric's rows, any split's value."""
+    rows = _metric_rows(node)
     return sql.Fragment(f"(d.model, d.number) IN ({rows.sql})", rows.params)
 
 
-def _driver(predicates: list[Predicate], sorted_by: set[str]) -> tuple[sql.Fragment, str | None, list[Predicate]]:
-    """The relation the matches are drawn from, the metric whose value it carries (or None),
-    and the conditions left to test on it.
+def _driver(predicates: list[Predicate], sorted_by: set[str]) -> tuple[_Driver, list[Predicate]]:
+    """The relation the matches are drawn from, and the conditions left to test on it.
 
-    A metric sorted by that the filter bounds below (`> x`, `>= x`) drives: each match's value
-    for the sort, its maximum over splits, is among its rows above the bound (see
-    `query.MetricRows`), so grouping the range the filter reads gives the sort its values too.
+    A metric's peaks drive when the sort reads that metric (each match's sort value is its peak)
+    and the condition tests the peak (a presence or a lower bound); else a tag's rows, else a
+    metric's peaks. Each of these names a version once and by id. Only a filter of upper bounds
+    and equalities on metrics alone draws from metric_summary, whose rows repeat a version per
+    split.
     """
-    for node in predicates:
-        if (node.field.kind is FieldKind.METRICS and node.check is Check.COMPARE and node.op in (">", ">=")
-                and node.key in sorted_by):  # fmt: skip
-            rows = sql.Fragment(
-                f"(SELECT ms.model, ms.number, max(ms.value) AS value FROM metric_summary ms "
-                f"WHERE ms.key = ? AND ms.value {sql.comparison_operator(node)} ? GROUP BY ms.model, ms.number)",
-                [node.key, node.value],
-            )
-            return rows, node.key, [other for other in predicates if other is not node]
-    # A tag's rows name each version once (one row per key); a metric's, once per split.
-    tags = [node for node in predicates if node.field.kind is not FieldKind.METRICS]
-    if tags:
-        rows = _rows(tags[0])
-        return sql.Fragment(f"({rows.sql})", rows.params), None, [node for node in predicates if node is not tags[0]]
-    rows = _rows(predicates[0])
-    return sql.Fragment(f"(SELECT DISTINCT r.model, r.number FROM ({rows.sql}) r)", rows.params), None, predicates[1:]
+    ranked = [node for node in predicates if _peak(node) and node.key in sorted_by]
+    ranked += [node for node in predicates if node.field.kind is not FieldKind.METRICS]
+    ranked += [node for node in predicates if _peak(node)]
+    if ranked:
+        first = ranked[0]
+        others = [node for node in predicates if node is not first]
+        if _peak(first):
+            rows = sql.Fragment(f"(SELECT k.vid, k.model, k.number, k.value FROM version_metric_peaks k "
+                                f"WHERE {_peak_range(first, 'k')})", [])  # fmt: skip
+            return _Driver(rows, True, first.key if first.key in sorted_by else None), others
+        rows = sql.Fragment(f"(SELECT t.vid, t.model, t.number, NULL::float8 AS value FROM version_tags t "
+                            f"WHERE {_tag_test(first, 't')})", [])  # fmt: skip
+        return _Driver(rows, True, None), others
+    rows = _metric_rows(predicates[0])
+    return _Driver(sql.Fragment(f"(SELECT DISTINCT r.model, r.number, NULL::bigint AS vid, NULL::float8 AS value "
+                                f"FROM ({rows.sql}) r)", rows.params), False, None), predicates[1:]  # fmt: skip

@@ -177,14 +177,13 @@ def shared_metric_rows(expr: Expr | None, order: OrderClause, dialect: Dialect =
     return MetricRows(tuple(metrics)) if metrics else None
 
 
-# The versions holding a tag with a value, for PostgreSQL's search from key indexes
-# (store/keyed.py). Only there: in a filter that also tests the row itself, the planner chose
-# this semi-join where testing the row's tags was ~5x faster (a tag most versions hold, with a
-# narrow row condition), so the general statement tests versions.tags as DuckDB does.
-# `version_tags` (PostgreSQL migration 8) has a row
-# for each tag whose key and value take at most TAG_INDEX_MAX_BYTES of UTF-8 together, the
-# bound its triggers apply (a btree entry holds ~2.7 KB; a tag value may take 4 KB).
-TAG_ROWS = "SELECT t.model, t.number FROM version_tags t WHERE t.key = ? AND t.value = ?"
+# The versions holding a tag with a value are read from `version_tags` (PostgreSQL migrations 8
+# and 14) by PostgreSQL's search from key indexes (store/keyed.py). Only there: in a filter that
+# also tests the row itself, the planner chose that semi-join where testing the row's tags was
+# ~5x faster (a tag most versions hold, with a narrow row condition), so the general statement
+# tests versions.tags as DuckDB does. `version_tags` has a row for each tag whose key and value
+# take at most TAG_INDEX_MAX_BYTES of UTF-8 together, the bound its triggers apply (a btree
+# entry holds ~2.7 KB; a tag value may take 4 KB).
 TAG_INDEX_MAX_BYTES = 2000
 
 

@@ -4,8 +4,9 @@ One statement a table, run in the caller's write transaction, so that a reader s
 under one name or the other, never half of it. What the rename leaves as it was:
 - `events`: each row is chained by its hash (the audit trail), so the history keeps the name
   it was recorded under; the `model.renamed` event links the two names;
-- `version_tags` (PostgreSQL): derived from `versions` by its triggers, which follow a change
-  of a version's key in the same transaction;
+- `version_tags` and `version_metric_peaks` (PostgreSQL): derived from `versions` and
+  `metric_summary` by their triggers, which follow a change of a version's key in the same
+  transaction, whichever of the two tables is updated first;
 - drop-in paths (`drops.path`, `drop_files`): the folders on disk keep their names; and the
   drops that name no version (quarantined before registering), named by their folder.
 """

@@ -74,6 +74,13 @@ def answers(channel: Any) -> dict[str, Any]:
         found[model] = api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{model}"))
         found[f"{model} versions"] = list(api.versions.ListModelVersions(
             registry_pb2.ListModelVersionsRequest(parent=f"models/{model}", order_by="number")).versions)  # fmt: skip
+    # Searches that PostgreSQL answers from its derived tag and metric tables (store/keyed.py),
+    # which a copy leaves to the destination's triggers.
+    for label, filter_text, order_by in (("search", 'metrics.auc > 0.5 AND tags.data = "2026-02"', "metrics.auc desc"),
+                                         ("by loss", "metrics:loss", "metrics.loss desc, name")):  # fmt: skip
+        page = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
+            parent="models/-", filter=filter_text, order_by=order_by))  # fmt: skip
+        found[label] = ([version.name for version in page.versions], page.total_size)
     found["loss"] = list(api.versions.ListMetrics(registry_pb2.ListMetricsRequest(
         name="models/fraud/versions/2", key="loss")).metrics)  # fmt: skip
     found["history"] = list(api.stages.GetStageHistory(stages_pb2.GetStageHistoryRequest(
@@ -129,6 +136,7 @@ def test_a_registry_moves_from_duckdb_to_postgresql_and_back_and_answers_the_sam
 
     assert after == before
     assert after["audit"].intact
+    assert before["search"] == before["by loss"] == (["models/fraud/versions/2"], 1)
     assert third.name == "models/fraud/versions/3" and read.description == "after the move"
 
 

@@ -232,3 +232,64 @@ def test_a_tag_value_too_long_for_the_index_is_stored_and_found_by_the_general_s
 
     assert postgres.execute(statement.sql, statement.params) == [("m", 1)]
     assert keyed_names(postgres, 'tags.team = "risk"') == ["m/1"]
+
+
+# A change of the metric rows or of the versions they belong to, made alike on both catalogs:
+# a split's latest value replaced (as a metrics write does, which can lower a version's peak),
+# a key's rows deleted, a version deleted (its metric rows before or after it, as a purge and a
+# model's deletion do), model `a` renamed (versions before metric_summary, as a rename does, or
+# the other way).
+changes_st = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("log"),
+            st.integers(1, 6),
+            st.sampled_from(["auc", "loss"]),
+            st.sampled_from(["test", "val"]),
+            st.sampled_from([0.05, 0.5, 0.9, 0.95]),
+        ),
+        st.tuples(st.just("forget"), st.integers(1, 6), st.sampled_from(["auc", "loss"])),
+        st.tuples(st.just("delete"), st.integers(1, 6), st.booleans()),
+        st.tuples(st.just("rename"), st.booleans()),
+    ),
+    max_size=8,
+)
+
+
+def change(db: Db, step: tuple[Any, ...]) -> None:
+    kind, *args = step
+    if kind == "log":
+        number, key, split, value = args
+        db.execute("DELETE FROM metric_summary WHERE number = ? AND key = ? AND split = ?", [number, key, split])
+        db.execute("INSERT INTO metric_summary (model, number, key, split, value, time) "
+                   "SELECT model, number, ?, ?, ?, now() FROM versions WHERE number = ?", [key, split, value, number])  # fmt: skip
+    elif kind == "forget":
+        db.execute("DELETE FROM metric_summary WHERE number = ? AND key = ?", args)
+    elif kind == "delete":
+        number, metrics_first = args
+        tables = ["metric_summary", "versions"] if metrics_first else ["versions", "metric_summary"]
+        for table in tables:
+            db.execute(f"DELETE FROM {table} WHERE number = ?", [number])
+    else:
+        (versions_first,) = args
+        for table in ["versions", "metric_summary"] if versions_first else ["metric_summary", "versions"]:
+            db.execute(f"UPDATE {table} SET model = 'c' WHERE model = 'a'")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=versions_st, changes=changes_st,
+       filter_text=st.sampled_from(["metrics.auc > 0.5", "metrics:loss", 'metrics.auc >= 0.05 AND tags.team = "risk"',
+                                    "metrics.loss < 0.9 AND metrics:auc", 'tags.team = "ads" AND metrics.loss > 0.1']),
+       order_by=st.sampled_from(["metrics.auc desc", "metrics.loss desc, name", "number"]))  # fmt: skip
+def test_keyed_search_follows_each_change_of_the_metrics_and_versions(
+    engines: tuple[Db, Db], rows: list[Any], changes: list[tuple[Any, ...]], filter_text: str, order_by: str
+) -> None:
+    duck, postgres = engines
+    for db in engines:
+        fill(db, rows)
+        for step in changes:
+            change(db, step)
+
+    assert keyed_pages(postgres, filter_text, order_by, None, True) == general_pages(
+        duck, filter_text, order_by, None, True
+    )

@@ -14,8 +14,13 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from studbook.daemon.domain.fields import VERSION_FIELDS
+from studbook.daemon.domain.filter import parse_filter
+from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.store import migrations
 from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError
+from studbook.daemon.store.dialect import POSTGRES
+from studbook.daemon.store.keyed import keyed_search
 from studbook.daemon.store.postgres import migrate as pg
 from support.postgres import PostgresDatabase
 
@@ -357,3 +362,30 @@ def test_migration_6_reads_the_parameters_tag_alike_on_both_engines(
         conn.execute("DELETE FROM versions")
 
     assert on_postgres == on_duckdb
+
+
+def test_migration_14_derives_the_searched_tag_and_metric_tables_from_a_catalogs_versions(
+    postgres_empty: PostgresDatabase,
+) -> None:
+    with postgres_empty.connect() as conn:
+        for migration in pg.MIGRATIONS[:13]:
+            conn.execute(migration.sql)
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '13')")
+        # Three versions: two splits of auc each (the peak is the larger), one without the tag.
+        for number, team, (test, val) in ((1, "risk", (0.2, 0.95)), (2, "risk", (0.7, 0.6)), (3, "ads", (0.99, 0.1))):
+            conn.execute("INSERT INTO versions (model, number, semver, semver_key, change_kind, status, tags, "
+                         "create_time, update_time, revision) VALUES ('m', %s, '1.0.0', 0, 'initial', 'ready', %s, "
+                         "now(), now(), 1)", [number, json.dumps({"team": team})])  # fmt: skip
+            for split, value in (("test", test), ("val", val)):
+                conn.execute("INSERT INTO metric_summary (model, number, key, split, value, time) "
+                             "VALUES ('m', %s, 'auc', %s, %s, now())", [number, split, value])  # fmt: skip
+        assert pg.migrate(conn) == 13
+
+        keyed = keyed_search(parse_filter('metrics.auc > 0.5 AND tags.team = "risk"', VERSION_FIELDS),
+                             parse_order_by("metrics.auc desc", VERSION_FIELDS), model=None, show_archived=False,
+                             limit=10, offset=0, after=None, dialect=POSTGRES)  # fmt: skip
+        assert keyed is not None
+        found = conn.execute(POSTGRES.placeholders(keyed.page.sql), keyed.page.params).fetchall()
+        numbers = dict(conn.execute("SELECT vid, number FROM versions").fetchall())
+
+    assert [(numbers[vid], total, auc) for vid, total, auc, *_ in found] == [(1, 2, 0.95), (2, 2, 0.7)]

@@ -19,10 +19,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 # Indexes only the PostgreSQL catalog has: its planner reads a metric range and looks a
 # version's metric up through them (migration 7), and finds a tag's versions and the archived
-# ones (migration 8), where DuckDB's scans need none. Every other table, column, key and index
-# is the same on both backends.
+# ones (migration 8), and a metric's versions by their peak value (migration 14), where DuckDB's
+# scans need none. Every other table, column, key and index is the same on both backends.
 POSTGRES_ONLY_INDEXES = frozenset({"metric_summary_key_value", "metric_summary_version", "version_tags_key_value",
-                                   "version_tags_version", "versions_archived"})  # fmt: skip
+                                   "version_tags_version", "versions_archived", "version_metric_peaks_version",
+                                   "version_metric_peaks_key_value"})  # fmt: skip
 # Input statistics (migration 11): PostgreSQL reads a window's rows by index; DuckDB scans its
 # columns with zone maps, and an index there would only slow each window's insert.
 POSTGRES_ONLY_INDEXES |= {
@@ -32,9 +33,9 @@ POSTGRES_ONLY_INDEXES |= {
     "input_bins_window",
     "input_drift_window",
 }
-# Tables derived from others by the catalog's own triggers, as an index is (migration 8): no
-# code writes them and a catalog copy leaves them out, since the destination derives its own.
-POSTGRES_ONLY_TABLES = frozenset({"version_tags"})
+# Tables derived from others by the catalog's own triggers, as an index is (migrations 8 and 14):
+# no code writes them and a catalog copy leaves them out, since the destination derives its own.
+POSTGRES_ONLY_TABLES = frozenset({"version_tags", "version_metric_peaks"})
 
 # The advisory lock's key: "studbook" in ASCII, a bigint no other application is likely to pick.
 MIGRATION_LOCK = int.from_bytes(b"studbook", "big")

@@ -190,11 +190,10 @@ def _literal(value: object) -> str:
     out, not as parameters: the plan depends on them (a tag most versions hold is hashed, a rare
     one probed), and psycopg prepares a statement run often, whose generic plan guessed every tag
     rare: at 1M versions it probed the metric's peaks once per tag row, 1.6 s instead of 0.07 s."""
-    from psycopg.sql import Literal  # only a PostgreSQL catalog searches this way: not at start-up
+    # Only a PostgreSQL catalog searches this way: psycopg is not loaded at start-up.
+    from studbook.daemon.store.postgres.quoting import literal
 
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return f"CAST({Literal(float(value)).as_string(None)} AS double precision)"
-    return Literal(str(value)).as_string(None).strip()
+    return literal(value)
 
 
 def _peak_range(node: Predicate, alias: str) -> str:

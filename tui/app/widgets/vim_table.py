@@ -11,7 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.message import Message
 from textual.widgets import DataTable
-from textual.widgets._data_table import RowKey
+from textual.widgets.data_table import RowKey
 
 # Ask for more rows this close to the end, so the next page is there before it is needed.
 LOOKAHEAD_ROWS = 10
@@ -120,7 +120,11 @@ class VimTable(DataTable[object]):
         return [self.add_row(*row, key=key) for row, key in zip(rows, keys or repeat(None))]
 
     def _settle(self) -> None:
-        """The scrollable size now, not at the next idle, so scrolling and the cursor see the new rows."""
+        """The scrollable size now, not at the next idle, so scrolling and the cursor see the new rows.
+
+        Through DataTable's internals (its pending-measure set and dimension update), as
+        WindowTable explains: pyproject.toml pins Textual to the major version this was tested on.
+        """
         new_rows = list(self._new_rows)
         self._new_rows.clear()
         self._update_dimensions(new_rows)

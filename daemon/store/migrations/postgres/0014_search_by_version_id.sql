@@ -85,32 +85,30 @@ END $$;
 -- metric_summary as it is now. A pair whose rows are all gone loses its peak, and a peak can go
 -- down (a split's latest value replaced by a lower one). A pair whose (model, number) no version
 -- has now is skipped: that version's own triggers keep its peaks (below).
-CREATE FUNCTION version_metric_peaks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+CREATE FUNCTION version_metric_peaks_recompute(models text[], numbers bigint[], keys text[])
+RETURNS void LANGUAGE sql AS $$
     DELETE FROM version_metric_peaks k
-    USING (SELECT DISTINCT o.model, o.number, o.key FROM old_rows o) a JOIN versions v ON v.model = a.model AND v.number = a.number
+    USING unnest(models, numbers, keys) a(model, number, key) JOIN versions v ON v.model = a.model AND v.number = a.number
     WHERE k.vid = v.vid AND k.key = a.key;
     INSERT INTO version_metric_peaks (vid, key, value, model, number)
     SELECT v.vid, a.key, max(ms.value), v.model, v.number
-    FROM (SELECT DISTINCT o.model, o.number, o.key FROM old_rows o) a
+    FROM (SELECT DISTINCT * FROM unnest(models, numbers, keys) u(model, number, key)) a
     JOIN versions v ON v.model = a.model AND v.number = a.number
     JOIN metric_summary ms ON ms.model = a.model AND ms.number = a.number AND ms.key = a.key
     GROUP BY v.vid, a.key, v.model, v.number;
+$$;
+
+CREATE FUNCTION version_metric_peaks_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM version_metric_peaks_recompute(array_agg(o.model), array_agg(o.number), array_agg(o.key)) FROM old_rows o;
     RETURN NULL;
 END $$;
 
+-- Both the pairs a row left and those it moved to (a rename changes the key of a version's rows).
 CREATE FUNCTION version_metric_peaks_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM version_metric_peaks k
-    USING (SELECT o.model, o.number, o.key FROM old_rows o UNION SELECT n.model, n.number, n.key FROM new_rows n) a
-    JOIN versions v ON v.model = a.model AND v.number = a.number
-    WHERE k.vid = v.vid AND k.key = a.key;
-    INSERT INTO version_metric_peaks (vid, key, value, model, number)
-    SELECT v.vid, a.key, max(ms.value), v.model, v.number
-    FROM (SELECT o.model, o.number, o.key FROM old_rows o UNION SELECT n.model, n.number, n.key FROM new_rows n) a
-    JOIN versions v ON v.model = a.model AND v.number = a.number
-    JOIN metric_summary ms ON ms.model = a.model AND ms.number = a.number AND ms.key = a.key
-    GROUP BY v.vid, a.key, v.model, v.number;
+    PERFORM version_metric_peaks_recompute(array_agg(c.model), array_agg(c.number), array_agg(c.key))
+    FROM (SELECT o.model, o.number, o.key FROM old_rows o UNION SELECT n.model, n.number, n.key FROM new_rows n) c;
     RETURN NULL;
 END $$;
 

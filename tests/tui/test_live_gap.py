@@ -37,8 +37,10 @@ async def test_a_version_registered_between_the_first_rows_and_the_live_connecti
 async def test_a_screen_read_before_a_live_connection_of_unknown_start_is_read_again_once_it_answers(
     shared_daemon, model_id, ui, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """A screen opened before the first rows connects without a revision: once the stream has said
-    where it starts, what was read before is read again, so a change in between is not lost."""
+    """The versions screen, opened first, asks to connect from its first page's revision. A live
+    connection started without one (start-up ran out of time, or a screen with no listing revision
+    opened first) re-reads what was shown once the stream has said where it starts, so a change
+    in between is not lost either."""
     with Client(shared_daemon.address) as client:
         client.register(model_id, uri="s3://m/1", environment=False, git=False)
     app = ui.app(shared_daemon.address)
@@ -51,7 +53,9 @@ async def test_a_screen_read_before_a_live_connection_of_unknown_start_is_read_a
         await ui.wait_for(pilot, lambda: isinstance(app.screen, VersionsScreen) and app.screen.versions, "versions")
         screen = app.screen
         assert isinstance(screen, VersionsScreen) and len(screen.versions) == 1
-        await ui.wait_for(pilot, lambda: None in held, "the versions screen asking to connect")
+        await ui.wait_for(pilot, lambda: held, "the versions screen asking to connect")
+        await pilot.pause(0.2)
+        assert None not in held  # every screen asked from the revision its rows reflect
         with Client(shared_daemon.address) as client:
             client.register(model_id, uri="s3://m/2", environment=False, git=False)
         connect(None)

@@ -186,7 +186,7 @@ class Core:
             self._advance()  # on the writer thread, so writes and their times keep one order
             return operation(tx)
 
-        effects: Effects = await asyncio.wrap_future(self.writer.submit(timed))
+        effects: Effects = await self.writer.submit_async(timed)
         return effects.value
 
     async def write_many(self, operations: Sequence[Callable[[Transaction], Effects]]) -> list[Any]:
@@ -201,7 +201,7 @@ class Core:
 
             return run
 
-        futures = [asyncio.wrap_future(self.writer.submit(timed(operation))) for operation in operations]
+        futures = [self.writer.submit_async(timed(operation)) for operation in operations]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         values: list[Any] = []
         for outcome in outcomes:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, Generic, TypeVar
@@ -45,11 +46,50 @@ _SMOOTHING = 0.2
 
 
 class _Job(Generic[T]):
-    __slots__ = ("operation", "future")
+    """An operation and where its outcome goes: a thread's Future, or a future on an event loop."""
 
-    def __init__(self, operation: Operation[T]) -> None:
+    __slots__ = ("operation", "future", "loop")
+
+    def __init__(self, operation: Operation[T], loop: asyncio.AbstractEventLoop | None = None) -> None:
         self.operation = operation
-        self.future: Future[T] = Future()
+        self.loop = loop
+        self.future: Future[T] | asyncio.Future[T] = Future() if loop is None else loop.create_future()
+
+
+class _Inbox:
+    """The writer's queue. Unlike queue.Queue it wakes the writer only once as many jobs as it
+    waits for are in: a group of 16 gathered through Queue.get woke the writer thread 16 times,
+    and each time it took the GIL from the event loop that was reading the next requests."""
+
+    def __init__(self) -> None:
+        self._jobs: deque[_Job[Any] | None] = deque()
+        self._ready = threading.Condition(threading.Lock())
+        self._wanted = 1
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def put(self, job: _Job[Any] | None) -> None:
+        with self._ready:
+            self._jobs.append(job)
+            # None is the stop sentinel: always worth waking for.
+            if job is None or len(self._jobs) >= self._wanted:
+                self._ready.notify()
+
+    def take(self, most: int, wanted: int = 0, deadline: float | None = None) -> list[_Job[Any] | None]:
+        """Up to `most` queued jobs, in order, once `wanted` are in (or the stop sentinel is, or
+        `deadline` on the monotonic clock has passed; with no deadline, waits as long as it takes)."""
+        with self._ready:
+            while len(self._jobs) < wanted and None not in self._jobs:
+                timeout = None if deadline is None else deadline - time.monotonic()
+                if timeout is not None and timeout <= 0:
+                    break
+                self._wanted = wanted
+                try:
+                    self._ready.wait(timeout)
+                finally:
+                    self._wanted = 1
+            return [self._jobs.popleft() for _ in range(min(most, len(self._jobs)))]
 
 
 class _RefusedAfterWriting(Exception):
@@ -90,7 +130,7 @@ class Writer:
         # Brings in-memory state up to another daemon's commits; unlike `on_abort` it may rely
         # on that state holding nothing uncommitted (no operation ran since the last commit).
         self._on_moved_on = on_moved_on or on_abort
-        self._queue: queue.Queue[_Job[Any] | None] = queue.Queue()
+        self._inbox = _Inbox()
         self._thread = threading.Thread(target=self._run, name="studbook-writer", daemon=True)
         self._stopped = False
         # Why the catalog cannot be written until it is reopened; None while it can.
@@ -103,22 +143,37 @@ class Writer:
         self._group_cpu = 0.0
         # The stop sentinel, when `_gather` took it from the queue.
         self._stop_gathered = False
+        # Outcomes of the group being committed, resolved together by `_deliver`.
+        self._answers: list[tuple[_Job[Any], Any, BaseException | None]] = []
 
     def start(self) -> None:
         self._thread.start()
 
     def submit(self, operation: Operation[T]) -> Future[T]:
-        job = _Job(operation)
+        """Queues `operation`; the Future resolves once it is durable (or refused)."""
+        job: _Job[T] = _Job(operation)
+        self._enqueue(job)
+        return job.future  # type: ignore[return-value]
+
+    def submit_async(self, operation: Operation[T]) -> asyncio.Future[T]:
+        """`submit` for a caller on the running event loop: the loop is woken once per group to
+        resolve all of its futures, rather than once per operation. Waking it per operation let
+        it take the GIL back after each answer, and a group of 16 took 2-6 ms to answer
+        (measured) instead of well under one."""
+        job: _Job[T] = _Job(operation, asyncio.get_running_loop())
+        self._enqueue(job)
+        return job.future  # type: ignore[return-value]
+
+    def _enqueue(self, job: _Job[Any]) -> None:
         if self._stopped:
             _settle(job.future, error=RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN"))
-            return job.future
-        self._queue.put(job)
-        return job.future
+        else:
+            self._inbox.put(job)
 
     def stop(self) -> None:
         """Finishes what is queued, then stops the thread."""
         self._stopped = True
-        self._queue.put(None)
+        self._inbox.put(None)
         self._thread.join()
         if self.commits:
             # How well group commit grouped: each group costs about the same whatever its size.
@@ -127,28 +182,17 @@ class Writer:
 
     def _run(self) -> None:
         while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            stop = False
+            batch = self._inbox.take(MAX_BATCH, wanted=1)
             deadline = time.monotonic() + min(self._group_cpu, LINGER_CAP)
-            while len(batch) < MAX_BATCH:
-                try:
-                    job = self._queue.get_nowait()
-                except queue.Empty:
-                    wait = deadline - time.monotonic()
-                    if len(batch) >= self._expected or wait <= 0:
-                        break
-                    try:
-                        job = self._queue.get(timeout=wait)
-                    except queue.Empty:
-                        break
-                if job is None:
-                    stop = True
-                    break
-                batch.append(job)
-            self._commit_group(batch, gather=True)
+            if None not in batch and len(batch) < min(self._expected, MAX_BATCH):
+                batch += self._inbox.take(MAX_BATCH - len(batch), wanted=self._expected - len(batch), deadline=deadline)
+            stop = None in batch
+            jobs = self._until_stop(batch)
+            try:
+                if jobs:
+                    self._commit_group(jobs, gather=not stop)
+            finally:
+                self._deliver()
             if stop or self._stop_gathered:
                 return
 
@@ -156,22 +200,18 @@ class Writer:
         """Adds to `batch` the jobs queued while its transaction began: on a catalog shared with
         other daemons, beginning waits for the write lock while another daemon commits, and
         whoever came meanwhile can share this commit rather than wait for the next."""
-        while len(batch) < MAX_BATCH and not self._stop_gathered:
-            try:
-                job = self._queue.get_nowait()
-            except queue.Empty:
-                return
-            if job is None:
-                self._stop_gathered = True
-            else:
-                batch.append(job)
+        if self._stop_gathered or len(batch) >= MAX_BATCH:
+            return
+        taken = self._inbox.take(MAX_BATCH - len(batch))
+        self._stop_gathered = None in taken
+        batch += self._until_stop(taken)
 
     def _commit_group(self, batch: list[_Job[Any]], moved_on: bool = False, gather: bool = False) -> None:
         """Runs and commits `batch` in one transaction (see the class); with `gather`, jobs
         queued by the time the transaction has begun join it (see `_gather`)."""
         if self._broken is not None and not self._recover():
             for job in batch:
-                _settle(job.future, error=self._broken)
+                self._answer(job, error=self._broken)
             return
         tx = self._catalog.transaction()
         results: list[tuple[_Job[Any], Any, BaseException | None]] = []
@@ -213,12 +253,12 @@ class Writer:
             tx.rollback()
             if not self._recover():
                 for job in batch:
-                    _settle(job.future, error=self._broken)
+                    self._answer(job, error=self._broken)
                 return
             if len(batch) == 1:
                 log.warning("a write was refused after it had written (rolled back; it should check "
                             "first): %s", late.refusal.message)  # fmt: skip
-                _settle(batch[0].future, error=late.refusal)
+                self._answer(batch[0], error=late.refusal)
                 return
             for job in batch:
                 self._commit_group([job])
@@ -227,7 +267,7 @@ class Writer:
             tx.rollback()
             if not self._recover():
                 for job in batch:
-                    _settle(job.future, error=wrap_store_errors(exc))
+                    self._answer(job, error=wrap_store_errors(exc))
                 return
             if isinstance(exc, CatalogMovedOn) and not moved_on:
                 # Another daemon wrote first; the state is reloaded now: run the group again, once.
@@ -235,7 +275,7 @@ class Writer:
                 return
             if len(batch) == 1:
                 refusal = wrap_store_errors(exc)
-                _settle(batch[0].future, error=refusal)
+                self._answer(batch[0], error=refusal)
                 if isinstance(refusal, StoreFull):
                     log.warning("write refused: %s", refusal.message)
                 else:
@@ -247,13 +287,43 @@ class Writer:
         self.commits += 1
         self.operations += len(batch)
         # Counted before any answer goes out, so no writer of this group has come back yet.
-        self._expected = len(batch) + self._queue.qsize()
+        self._expected = len(batch) + len(self._inbox)
         try:
             self._on_commit([value for _, value, error in results if error is None])
         finally:
             self._group_cpu += _SMOOTHING * (spent - self._group_cpu)
             for job, value, error in results:
+                self._answer(job, value, error)
+
+    def _until_stop(self, taken: list[_Job[Any] | None]) -> list[_Job[Any]]:
+        """The jobs taken before the stop sentinel. Any after it were queued as the writer was
+        stopping, and are refused as a submit after the stop is."""
+        if None not in taken:
+            return taken  # type: ignore[return-value]
+        cut = taken.index(None)
+        for job in taken[cut + 1 :]:
+            if job is not None:
+                self._answer(job, error=RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN"))
+        return taken[:cut]  # type: ignore[return-value]
+
+    def _answer(self, job: _Job[Any], value: Any = None, error: BaseException | None = None) -> None:
+        """Keeps a group's outcome until `_deliver`, once the group (and any retries) is done."""
+        self._answers.append((job, value, error))
+
+    def _deliver(self) -> None:
+        """Resolves the futures of what was answered: a thread's at once, a loop's in one call a loop."""
+        answers, self._answers = self._answers, []
+        on_loops: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any, BaseException | None]]] = {}
+        for job, value, error in answers:
+            if job.loop is None:
                 _settle(job.future, value, error)
+            else:
+                on_loops.setdefault(job.loop, []).append((job.future, value, error))
+        for loop, outcomes in on_loops.items():
+            try:
+                loop.call_soon_threadsafe(_settle_all, outcomes)
+            except RuntimeError:
+                pass  # the loop has closed: nobody waits for these answers any more
 
     def _recover(self, reload: bool = True) -> bool:
         """Reopens the catalog if DuckDB invalidated it, then reloads in-memory state; False
@@ -271,7 +341,12 @@ class Writer:
         return True
 
 
-def _settle(future: Future[Any], value: Any = None, error: BaseException | None = None) -> None:
+def _settle_all(outcomes: list[tuple[Any, Any, BaseException | None]]) -> None:
+    for future, value, error in outcomes:
+        _settle(future, value, error)
+
+
+def _settle(future: Future[Any] | asyncio.Future[Any], value: Any = None, error: BaseException | None = None) -> None:
     """Resolves a job's future unless its caller gave up on it (a cancelled RPC): the write
     itself stands either way, and a cancelled future must not take the writer down."""
     if future.cancelled():

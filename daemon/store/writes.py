@@ -47,6 +47,25 @@ def is_query(sql: str) -> bool:
     return bool(first) and first[0].upper() in ("SELECT", "WITH") and not _WRITING.search(sql)
 
 
+def version_figures(inserted: Sequence[tuple[Any, ...]]) -> list[tuple[str, int, int]]:
+    """(model, versions added, newest number added) for the versions' rows `inserted`."""
+    added: dict[str, list[int]] = {}
+    for row in inserted:
+        figures = added.setdefault(row[_MODEL], [0, 0])
+        figures[0] += 1
+        figures[1] = max(figures[1], int(row[_NUMBER]))
+    return [(model, count, top) for model, (count, top) in added.items()]
+
+
+def version_figures_join(source: str) -> str:
+    """Adds each model's figures from `source`, rows (model, added, top) named u, to its stored ones."""
+    return (
+        "UPDATE models SET version_count = coalesce(models.version_count, 0) + u.added, "
+        f"latest_version = greatest(coalesce(models.latest_version, 0), u.top) FROM {source} "
+        "WHERE models.name = u.model"
+    )
+
+
 class TransactionWrites:
     """The typed writes over a backend's `insert`/`execute`.
 
@@ -267,31 +286,22 @@ class TransactionWrites:
         (count, newest number), run by the backend's `flush` right after them: the figures move
         in the same transaction as the rows, whichever write path inserted them, and start-up
         reads them instead of grouping every version."""
-        added: dict[str, list[int]] = {}
-        for row in inserted:
-            figures = added.setdefault(row[_MODEL], [0, 0])
-            figures[0] += 1
-            figures[1] = max(figures[1], int(row[_NUMBER]))
+        added = version_figures(inserted)
         if len(added) == 1:
             # The usual group writes into one model: a plain keyed update plans in a fraction of
             # the time a join against unpacked rows takes (3 ms a registration on DuckDB, measured).
-            [(model, (count, top))] = added.items()
+            [(model, count, top)] = added
             return (
                 "UPDATE models SET version_count = coalesce(version_count, 0) + ?, "
                 "latest_version = greatest(coalesce(latest_version, 0), ?) WHERE name = ?",
                 [count, top, model],
             )
         table, document = self.dialect.rows_of(
-            model=("VARCHAR", list(added)),
-            added=("BIGINT", [f[0] for f in added.values()]),
-            top=("BIGINT", [f[1] for f in added.values()]),
+            model=("VARCHAR", [model for model, _, _ in added]),
+            added=("BIGINT", [count for _, count, _ in added]),
+            top=("BIGINT", [top for _, _, top in added]),
         )
-        return (
-            "UPDATE models SET version_count = coalesce(models.version_count, 0) + u.added, "
-            f"latest_version = greatest(coalesce(models.latest_version, 0), u.top) FROM {table} u "
-            "WHERE models.name = u.model",
-            [document],
-        )
+        return version_figures_join(f"{table} u"), [document]
 
     def set_version_statuses(self, versions: Sequence[ModelVersion]) -> None:
         """Status, reason, update time and revision of many versions, in one statement."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -257,6 +259,90 @@ def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Store) -> None
     assert writer.submit(add_model("later")).result(10) == "later"
     writer.stop()
     assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"
+
+
+def test_a_groups_answers_wake_the_event_loop_once(catalog: Store) -> None:
+    """Writes submitted from an event loop are answered together, in one call onto the loop a
+    group, and each caller gets its own value, or its own refusal."""
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    gate, running = threading.Event(), threading.Event()
+
+    def blocker(tx: Transaction) -> None:
+        running.set()
+        gate.wait(5)
+
+    def refused(tx: Transaction) -> None:
+        raise AlreadyExists("taken", reason="TAKEN")
+
+    async def main() -> tuple[list[object], int]:
+        loop = asyncio.get_running_loop()
+        wakes: list[threading.Thread] = []
+        call_soon_threadsafe = loop.call_soon_threadsafe
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            wakes.append(threading.current_thread())
+            return call_soon_threadsafe(*args, **kwargs)
+
+        loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+        held = writer.submit(blocker)
+        await asyncio.to_thread(running.wait, 5)
+        futures = [writer.submit_async(add_model(f"a{i}")) for i in range(10)] + [writer.submit_async(refused)]
+        gate.set()
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        await asyncio.wrap_future(held)
+        return outcomes, sum(1 for thread in wakes if thread.name == "studbook-writer")
+
+    writer.start()
+    outcomes, wakes = asyncio.run(main())
+    writer.stop()
+
+    assert outcomes[:10] == [f"a{i}" for i in range(10)]
+    assert isinstance(outcomes[10], AlreadyExists)
+    assert writer.commits == 2, "the ten writes and the refusal queued behind the blocker made one group"
+    assert wakes == 1, "the group's eleven answers went onto the loop in one call"
+
+
+def test_an_async_caller_that_gives_up_does_not_stop_the_writer(catalog: Store) -> None:
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    gate, running = threading.Event(), threading.Event()
+
+    def blocker(tx: Transaction) -> None:
+        running.set()
+        gate.wait(5)
+
+    async def main() -> str:
+        writer.submit(blocker)
+        await asyncio.to_thread(running.wait, 5)
+        abandoned = writer.submit_async(add_model("abandoned"))
+        abandoned.cancel()  # the RPC was cancelled while its write was queued
+        gate.set()
+        return await writer.submit_async(add_model("later"))
+
+    writer.start()
+    assert asyncio.run(main()) == "later"
+    writer.stop()
+    assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"
+
+
+def test_writes_queued_when_the_writer_stops_are_done_and_answered(catalog: Store) -> None:
+    writer = Writer(catalog, lambda _: None, lambda: None)
+    gate, running = threading.Event(), threading.Event()
+
+    def blocker(tx: Transaction) -> None:
+        running.set()
+        gate.wait(5)
+
+    writer.start()
+    writer.submit(blocker)
+    running.wait(5)
+    queued = [writer.submit(add_model(f"q{i}")) for i in range(5)]
+    stopping = threading.Thread(target=writer.stop)
+    stopping.start()
+    gate.set()
+    stopping.join(10)
+
+    assert [future.result(0) for future in queued] == [f"q{i}" for i in range(5)]
+    assert names(catalog) == [f"q{i}" for i in range(5)]
 
 
 def add_big_model(name: str):  # type: ignore[no-untyped-def]

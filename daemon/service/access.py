@@ -55,15 +55,27 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, access: AccessUseCases) -> None:
         self.access = access
+        # The guarded handler of each method served, built on its first call: the wrapping is
+        # the same for every call, and rebuilding it per call was CPU on every request. Only
+        # methods the daemon serves are kept, so a caller naming others cannot grow it.
+        self._guarded: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        handler = await continuation(details)
         method = details.method
-        if handler is None or is_open(method):
+        guarded = self._guarded.get(method)
+        if guarded is None:
+            handler = await continuation(details)
+            if handler is None:
+                return handler
+            guarded = self._guarded[method] = self._guard(handler, method)
+        return guarded
+
+    def _guard(self, handler: grpc.RpcMethodHandler, method: str) -> grpc.RpcMethodHandler:
+        if is_open(method):
             return handler
         # Every guarded call becomes request-streaming on the server, whatever the client sees
         # (the wire is the same): grpc reads a unary request whole before its handler runs, so

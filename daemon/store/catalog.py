@@ -399,6 +399,8 @@ class TableShape:
     insert_sql: str
     columns: tuple[int, ...]
     blob_columns: frozenset[int]
+    # The columns whose values the document converts: bytes (to base64) and times.
+    converted_columns: frozenset[int]
     # `INSERT INTO table (columns) VALUES `, for a few rows written as literals.
     values_prefix: str
 
@@ -409,17 +411,26 @@ class TableShape:
         return self.insert_sql, [self.document(rows_)]
 
     def document(self, rows_: list[tuple[Any, ...]]) -> str:
-        blobs = self.blob_columns
-
-        def cell(index: int, value: Any) -> Any:
-            if isinstance(value, datetime):
-                return (value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value).isoformat()
-            if index in blobs and value is not None:
-                return base64.b64encode(value).decode()
-            return value
-
+        """The rows as one JSON document; only times and bytes need converting, so the other
+        columns are copied as they are (a call per cell was a tenth of a group's CPU)."""
         keys = [(f"c{i}", i) for i in self.columns]
-        return json.dumps([{key: cell(i, row[i]) for key, i in keys} for row in rows_])
+        converted = [(f"c{i}", i, i in self.blob_columns) for i in self.columns if i in self.converted_columns]
+        unpacked = []
+        for row in rows_:
+            cells = {key: row[i] for key, i in keys}
+            for key, i, blob in converted:
+                value = row[i]
+                if value is not None:
+                    cells[key] = base64.b64encode(value).decode() if blob else _document_time(value)
+            unpacked.append(cells)
+        return json.dumps(unpacked)
+
+
+def _document_time(value: Any) -> Any:
+    """A time as from_json reads a TIMESTAMP: naive UTC in ISO form."""
+    if isinstance(value, datetime):
+        return (value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value).isoformat()
+    return value
 
 
 @dataclass(frozen=True)
@@ -461,6 +472,7 @@ class TableColumns:
             f"'{layout}')) AS r FROM (VALUES (?::JSON)) t(d))",
             columns=columns,
             blob_columns=blobs,
+            converted_columns=blobs | {i for i in columns if self.kinds[i] == "TIMESTAMP"},
             values_prefix=f"INSERT INTO {self.table} ({names}) VALUES ",
         )
 

@@ -24,6 +24,7 @@ import grpc
 import psycopg
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
+from tests.bench import grpc_floor
 from tests.bench.pgseed import SERVER_SETTINGS, seed_postgres
 from tests.bench.seed import seed_catalog
 from tests.bench.timing import percentiles, timed
@@ -160,10 +161,29 @@ def measure_registration(daemons: list[Daemon], *, batches: bool = True) -> dict
 
 
 def bench_registration(daemon: Daemon, folder: Path, *, batches: bool = True) -> dict[str, float]:
-    """The embedded catalog: `measure_registration` on one daemon, beside raw DuckDB's commit."""
+    """The embedded catalog: `measure_registration` on one daemon, beside raw DuckDB's commit
+    and a bare gRPC server's calls."""
     figures = measure_registration([daemon], batches=batches)
     figures["floor_p50_ms"], figures["floor_p99_ms"] = percentiles(single_commit_floor(folder))
+    figures.update(transport_floor(folder))
     return figures
+
+
+def transport_floor(folder: Path) -> dict[str, float]:
+    """The same single calls, from the same clients, to a bare gRPC server (tests.bench.grpc_floor):
+    calls a second and its CPU a call, what gRPC alone costs before the daemon does anything."""
+    socket = folder / "floor.sock"
+    server = grpc_floor.start(socket)
+    try:
+        address = f"unix://{socket}"
+        asyncio.run(_drive([address], WRITERS * 10, _single))
+        cpu = cpu_seconds(server.pid)
+        elapsed, _ = asyncio.run(_drive([address], REGISTRATIONS, _single))
+        return {"transport_per_s": REGISTRATIONS / elapsed,
+                "transport_cpu_ms": (cpu_seconds(server.pid) - cpu) / REGISTRATIONS * 1000}  # fmt: skip
+    finally:
+        server.kill()
+        server.wait()
 
 
 def bench_registration_postgres(root: Path, *, batches: bool = True) -> dict[str, dict[str, float]]:
@@ -208,6 +228,9 @@ def print_registration(figures: dict[str, float], label: str = "embedded (DuckDB
         print(f"  {f'RegisterModelVersions, batches of {BATCH}':<44} {figures['batch_per_s']:9.0f} versions/s   "
               f"(p50 {figures['batch_p50_ms']:.2f} ms, p99 {figures['batch_p99_ms']:.2f} ms a batch; "
               f"daemon CPU {figures['batch_cpu_ms']:.2f} ms a version)")  # fmt: skip
+    if "transport_per_s" in figures:
+        print(f"  {'bare gRPC server, the same calls (floor)':<44} {figures['transport_per_s']:9.0f} calls/s      "
+              f"(server CPU {figures['transport_cpu_ms']:.2f} ms a call)")  # fmt: skip
     engine = "psycopg" if label.startswith("postgresql") else "raw DuckDB"
     print(f"  {f'{engine} single-row commit (write floor)':<44} p50 {figures['floor_p50_ms']:7.3f} ms   "
           f"p99 {figures['floor_p99_ms']:7.3f} ms   ({1000 / figures['floor_p50_ms']:.0f} commits/s)")  # fmt: skip

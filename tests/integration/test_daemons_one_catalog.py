@@ -88,6 +88,51 @@ def test_concurrent_registrations_through_two_daemons_never_share_a_number(
         again = register(stubs(channel), "fraud", description="w0-0", request_id="w0-0")
     assert again.name in names and again.description == "w0-0"
 
+    # Each daemon counted the other's versions into the model's figures as it took its commits:
+    # its next registration answers for the model with all of them.
+    for daemon in (two_daemons[0], two_daemons[1], two_daemons[0]):
+        with daemon.channel() as channel:
+            api = stubs(channel)
+            latest = register(api, "fraud", timeout=RPC_TIMEOUT)
+            model = api.models.GetModel(registry_pb2.GetModelRequest(name="models/fraud"), timeout=RPC_TIMEOUT)
+        assert (model.version_count, model.latest_version) == (latest.number, latest.number)
+
+
+def test_a_daemon_that_took_the_others_commits_holds_what_a_fresh_start_reads(
+    two_daemons: list[Daemon], short_dir: Path, postgres_catalog: PostgresDatabase
+) -> None:
+    """Daemon b takes a's commits at each of its own writes: registrations alone (whose models'
+    figures it counts from the events), and model changes, archives and new models (which it
+    reads again). Whatever the mix, b then decides and answers as a daemon started afresh does."""
+    a, b = (stubs(d.channel()) for d in two_daemons)
+    steps: list[Callable[[], object]] = [
+        lambda: [register(a, "m1"), register(a, "m1"), register(a, "m2")],
+        lambda: register(a, "m1", request_id="r-1"),
+        lambda: a.models.UpdateModel(
+            registry_pb2.UpdateModelRequest(model=resources_pb2.Model(name="models/m2", description="changed on a"))
+        ),  # fmt: skip
+        lambda: a.versions.ArchiveModelVersion(registry_pb2.ArchiveModelVersionRequest(name="models/m1/versions/1")),
+        lambda: [register(a, "m1"), register(a, "m3")],
+    ]
+    for step in steps:
+        step()
+        register(b, "probe", timeout=RPC_TIMEOUT)  # b's writer takes a's commits before it writes
+
+    assert register(b, "m1", request_id="r-1").number == 3, "a's request id is known to b"
+    next_numbers = {model: register(b, model).number for model in ("m1", "m2", "m3")}
+    assert next_numbers == {"m1": 5, "m2": 2, "m3": 2}
+    fresh = start_daemon(short_dir / "c-data", short_dir / "c.sock", "--catalog", postgres_catalog.url)
+    try:
+        with fresh.channel() as channel:
+            c = stubs(channel)
+            for model in ("m1", "m2", "m3"):
+                held, read = (api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{model}"))
+                              for api in (b, c))  # fmt: skip
+                assert (held.version_count, held.latest_version, held.description) == (
+                    read.version_count, read.latest_version, read.description)  # fmt: skip
+    finally:
+        stop_daemon(fresh)
+
 
 def test_retries_through_the_other_daemon_return_the_first_result(two_daemons: list[Daemon]) -> None:
     """Request ids decide across daemons: a model, a version and a promotion made through one

@@ -33,6 +33,9 @@ POSTGRES_ONLY_INDEXES |= {
     "input_bins_window",
     "input_drift_window",
 }
+# Versions by revision (migration 15): what other daemons changed, read under the write lock;
+# a DuckDB file has no other daemon.
+POSTGRES_ONLY_INDEXES |= {"versions_revision"}
 # Tables derived from others by the catalog's own triggers, as an index is (migrations 8 and 14):
 # no code writes them and a catalog copy leaves them out, since the destination derives its own.
 POSTGRES_ONLY_TABLES = frozenset({"version_tags", "version_metric_peaks"})

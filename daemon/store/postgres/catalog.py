@@ -30,6 +30,7 @@ import psycopg
 from psycopg.types.string import TextLoader
 from psycopg_pool import ConnectionPool, PoolTimeout
 from studbook.daemon.domain.errors import RegistryError
+from studbook.daemon.domain.model import Event
 from studbook.daemon.store.dialect import POSTGRES
 from studbook.daemon.store.postgres.leadership import AdvisoryLeadership
 from studbook.daemon.store.postgres.listener import CHANNEL, Listener
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 # The advisory lock every write transaction takes: "sbwrite" in ASCII, apart from the
 # migrations' lock so that a daemon migrating never waits for its own writer.
 WRITE_LOCK = int.from_bytes(b"sbwrite", "big")
+# Begins a write transaction: takes the write lock, then reads the newest revision.
+_BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); SELECT coalesce(max(revision), 0) FROM events"
 CONNECT_TIMEOUT = 10
 # How long a read waits for a pooled connection before it reports the catalog unreachable.
 POOL_TIMEOUT = 10.0
@@ -237,34 +240,53 @@ class PostgresTransaction(TransactionWrites):
     writes: int = 0
     # The newest revision when the transaction began, under the write lock.
     _begun_at: int = 0
+    # The newest event this transaction inserted (revision, chain hash), and whether a statement
+    # may have written events otherwise.
+    _head: tuple[int, str] | None = None
+    _rewrote_events: bool = False
     dialect = POSTGRES
 
     def begin(self) -> None:
         try:
-            self.conn.execute("BEGIN")
-            # Held to the transaction's end: every daemon's write transactions run one at a time.
-            self.conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
-            found = self.conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchone()
+            # One round trip: every daemon's writes wait while this transaction holds the lock,
+            # so what it sends under the lock is sent together. The lock (held to the transaction's
+            # end) makes every daemon's write transactions run one at a time.
+            cursor = self.conn.execute(_BEGIN)
+            while cursor.nextset():
+                pass
+            found = cursor.fetchone()
         except psycopg.Error as exc:
             raise store_error(exc, self.catalog.location, "catalog write failed") from exc
         revision = int(found[0]) if found else 0
         self._begun_at = revision
+        self._head = None
+        self._rewrote_events = False
         known = self.catalog._known_revision
         if known is not None and revision != known:
             raise CatalogMovedOn(
                 f"the catalog {self.catalog.location} is at revision {revision}, this daemon last saw {known}"
             )
 
+    def insert_event(self, event: Event, chain_hash: str) -> None:
+        super().insert_event(event, chain_hash)
+        self._head = (event.revision, chain_hash)
+
     def commit(self) -> None:
         self.flush()
-        found = self.conn.execute("SELECT revision, chain_hash FROM events ORDER BY revision DESC LIMIT 1").fetchone()
-        revision, head = (int(found[0]), str(found[1])) if found else (0, "")
-        if revision != self.catalog._known_revision:
-            # Delivered when the transaction commits, and only if it does: wakes the other
-            # daemons' followers (see `listener`).
-            self.conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, str(revision)])
+        if self._rewrote_events:
+            found = self.conn.execute(
+                "SELECT revision, chain_hash FROM events ORDER BY revision DESC LIMIT 1"
+            ).fetchone()
+            self._head = (int(found[0]), str(found[1])) if found else None
+        # The newest event is the last this transaction inserted, if it inserted any.
+        revision, head = self._head or (self._begun_at, "")
         try:
-            self.conn.execute("COMMIT")
+            if revision != self.catalog._known_revision:
+                # Delivered when the transaction commits, and only if it does: wakes the other
+                # daemons' followers (see `listener`). Sent with the COMMIT, in one round trip.
+                self.conn.execute(f"SELECT pg_notify('{CHANNEL}', '{int(revision)}'); COMMIT")
+            else:
+                self.conn.execute("COMMIT")
         except psycopg.OperationalError as exc:
             # The connection failed with COMMIT sent: it may have landed. A group that wrote
             # events says so by its newest one, looked up on a new connection.
@@ -287,6 +309,8 @@ class PostgresTransaction(TransactionWrites):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):
             self.writes += 1
+            # A statement may rewrite events (chain hashes): the newest is then read at commit.
+            self._rewrote_events = self._rewrote_events or "events" in sql
         self.flush()
         cursor = self.conn.execute(self.dialect.placeholders(sql), list(params))
         return cursor.fetchall() if cursor.description is not None else []

@@ -166,7 +166,7 @@ class Writer:
 
     def _enqueue(self, job: _Job[Any]) -> None:
         if self._stopped:
-            _settle(job.future, error=RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN"))
+            _settle(job.future, error=_shutting_down())
         else:
             self._inbox.put(job)
 
@@ -303,7 +303,7 @@ class Writer:
         cut = taken.index(None)
         for job in taken[cut + 1 :]:
             if job is not None:
-                self._answer(job, error=RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN"))
+                self._answer(job, error=_shutting_down())
         return taken[:cut]  # type: ignore[return-value]
 
     def _answer(self, job: _Job[Any], value: Any = None, error: BaseException | None = None) -> None:
@@ -339,6 +339,10 @@ class Writer:
             return False
         self._broken = None
         return True
+
+
+def _shutting_down() -> RegistryError:
+    return RegistryError("the daemon is shutting down", reason="SHUTTING_DOWN")
 
 
 def _settle_all(outcomes: list[tuple[Any, Any, BaseException | None]]) -> None:

@@ -36,6 +36,21 @@ def names(catalog: Store) -> list[str]:
     return sorted(row[0] for row in catalog.query("SELECT name FROM models"))
 
 
+def hold(writer: Writer) -> threading.Event:
+    """Starts `writer` busy with a write that waits for the gate returned: whatever is submitted
+    until the gate is set queues up behind it."""
+    gate, running = threading.Event(), threading.Event()
+
+    def blocker(tx: Transaction) -> None:
+        running.set()
+        gate.wait(5)
+
+    writer.start()
+    writer.submit(blocker)
+    running.wait(5)
+    return gate
+
+
 @pytest.fixture
 def catalog(store: Store) -> Store:
     """A new catalog on each backend: what these tests say holds for DuckDB and PostgreSQL alike."""
@@ -80,17 +95,9 @@ def test_a_catalog_from_a_newer_studbook_is_refused(tmp_path: Path) -> None:
 
 
 def test_concurrent_writes_share_commits(catalog: Store) -> None:
-    gate, running = threading.Event(), threading.Event()
     committed: list[list[object]] = []
     writer = Writer(catalog, committed.append, lambda: None)
-
-    def blocker(tx: Transaction) -> None:
-        running.set()
-        gate.wait(5)  # holds the writer so the next writes queue up behind it
-
-    writer.start()
-    writer.submit(blocker)
-    running.wait(5)
+    gate = hold(writer)  # the next writes queue up behind the write it holds
     futures = [writer.submit(add_model(f"m{i}")) for i in range(20)]
     gate.set()
     results = [f.result(10) for f in futures]
@@ -243,15 +250,7 @@ def test_writes_after_stop_are_refused(catalog: Store) -> None:
 
 def test_a_caller_that_gives_up_does_not_stop_the_writer(catalog: Store) -> None:
     writer = Writer(catalog, lambda _: None, lambda: None)
-    gate, running = threading.Event(), threading.Event()
-
-    def blocker(tx: Transaction) -> None:
-        running.set()
-        gate.wait(5)
-
-    writer.start()
-    writer.submit(blocker)
-    running.wait(5)
+    gate = hold(writer)
     abandoned = writer.submit(add_model("abandoned"))
     assert abandoned.cancel()  # e.g. the RPC was cancelled while its write was queued
     gate.set()
@@ -265,11 +264,6 @@ def test_a_groups_answers_wake_the_event_loop_once(catalog: Store) -> None:
     """Writes submitted from an event loop are answered together, in one call onto the loop a
     group, and each caller gets its own value, or its own refusal."""
     writer = Writer(catalog, lambda _: None, lambda: None)
-    gate, running = threading.Event(), threading.Event()
-
-    def blocker(tx: Transaction) -> None:
-        running.set()
-        gate.wait(5)
 
     def refused(tx: Transaction) -> None:
         raise AlreadyExists("taken", reason="TAKEN")
@@ -284,15 +278,12 @@ def test_a_groups_answers_wake_the_event_loop_once(catalog: Store) -> None:
             return call_soon_threadsafe(*args, **kwargs)
 
         loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
-        held = writer.submit(blocker)
-        await asyncio.to_thread(running.wait, 5)
         futures = [writer.submit_async(add_model(f"a{i}")) for i in range(10)] + [writer.submit_async(refused)]
         gate.set()
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
-        await asyncio.wrap_future(held)
         return outcomes, sum(1 for thread in wakes if thread.name == "studbook-writer")
 
-    writer.start()
+    gate = hold(writer)
     outcomes, wakes = asyncio.run(main())
     writer.stop()
 
@@ -304,21 +295,14 @@ def test_a_groups_answers_wake_the_event_loop_once(catalog: Store) -> None:
 
 def test_an_async_caller_that_gives_up_does_not_stop_the_writer(catalog: Store) -> None:
     writer = Writer(catalog, lambda _: None, lambda: None)
-    gate, running = threading.Event(), threading.Event()
-
-    def blocker(tx: Transaction) -> None:
-        running.set()
-        gate.wait(5)
 
     async def main() -> str:
-        writer.submit(blocker)
-        await asyncio.to_thread(running.wait, 5)
         abandoned = writer.submit_async(add_model("abandoned"))
         abandoned.cancel()  # the RPC was cancelled while its write was queued
         gate.set()
         return await writer.submit_async(add_model("later"))
 
-    writer.start()
+    gate = hold(writer)
     assert asyncio.run(main()) == "later"
     writer.stop()
     assert names(catalog) == ["abandoned", "later"], "a write taken up is done, waited for or not"
@@ -326,15 +310,7 @@ def test_an_async_caller_that_gives_up_does_not_stop_the_writer(catalog: Store) 
 
 def test_writes_queued_when_the_writer_stops_are_done_and_answered(catalog: Store) -> None:
     writer = Writer(catalog, lambda _: None, lambda: None)
-    gate, running = threading.Event(), threading.Event()
-
-    def blocker(tx: Transaction) -> None:
-        running.set()
-        gate.wait(5)
-
-    writer.start()
-    writer.submit(blocker)
-    running.wait(5)
+    gate = hold(writer)
     queued = [writer.submit(add_model(f"q{i}")) for i in range(5)]
     stopping = threading.Thread(target=writer.stop)
     stopping.start()

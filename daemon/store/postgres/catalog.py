@@ -337,7 +337,7 @@ class PostgresTransaction(TransactionWrites):
         measured here). Answers the statement that adds the versions to their models' figures,
         with its values written in by psycopg, for the caller to send with what follows it: at
         commit, with the COMMIT, in one round trip under the write lock. (All the rows as such
-        statements cost the daemon a third more CPU than COPY: measured.)"""
+        statements cost the daemon more CPU than COPY: 1.45 against 1.1-1.3 ms a version, measured.)"""
         pending = {table: rows for table, rows in self._pending.items() if rows}
         self._pending = {}
         for table, rows in pending.items():

@@ -106,20 +106,8 @@ def signature_from_json(data: dict[str, Any]) -> Signature:
     return Signature(specs(data.get("inputs", [])), specs(data.get("outputs", [])))
 
 
-def _defaults_json() -> dict[type, tuple[Any, str]]:
-    """Each nested record's default and its JSON, as `version_row` writes them."""
-    defaults = (Signature(), Environment(), TrainingConfig(), format_info.FormatInfo())
-    return {type(value): (value, _nested_json(value, compute=True)) for value in defaults}
-
-
-def _nested_json(value: Any, compute: bool = False) -> str:
-    """A nested record's JSON column. A record left at its default (most versions leave most of
-    them so) is answered from a constant: these conversions were about a fifth of the CPU a
-    registration's operation costs on the writer thread (measured)."""
-    if not compute:
-        default, text = _DEFAULTS_JSON[type(value)]
-        if value == default:
-            return text
+def _nested_record_json(value: Any) -> str:
+    """A nested record's JSON column: a signature, environment, training config or format record."""
     if isinstance(value, Signature):
         return dumps(signature_to_json(value))
     if isinstance(value, format_info.FormatInfo):
@@ -127,7 +115,19 @@ def _nested_json(value: Any, compute: bool = False) -> str:
     return dumps(asdict(value))
 
 
-_DEFAULTS_JSON = _defaults_json()
+# Each nested record's default, and its JSON.
+_DEFAULTS_JSON: dict[type, tuple[Any, str]] = {
+    type(default): (default, _nested_record_json(default))
+    for default in (Signature(), Environment(), TrainingConfig(), format_info.FormatInfo())
+}
+
+
+def _nested_json(value: Any) -> str:
+    """`_nested_record_json`, answered from a constant for a record left at its default (most
+    versions leave most of them so): these conversions were about a fifth of the CPU a
+    registration's operation costs on the writer thread (measured)."""
+    default, text = _DEFAULTS_JSON[type(value)]
+    return text if value == default else _nested_record_json(value)
 
 
 def version_row(version: ModelVersion) -> tuple[Any, ...]:

@@ -186,8 +186,7 @@ class Writer:
             deadline = time.monotonic() + min(self._group_cpu, LINGER_CAP)
             if None not in batch and len(batch) < min(self._expected, MAX_BATCH):
                 batch += self._inbox.take(MAX_BATCH - len(batch), wanted=self._expected - len(batch), deadline=deadline)
-            stop = None in batch
-            jobs = self._until_stop(batch)
+            jobs, stop = self._until_stop(batch)
             try:
                 if jobs:
                     self._commit_group(jobs, gather=not stop)
@@ -202,9 +201,8 @@ class Writer:
         whoever came meanwhile can share this commit rather than wait for the next."""
         if self._stop_gathered or len(batch) >= MAX_BATCH:
             return
-        taken = self._inbox.take(MAX_BATCH - len(batch))
-        self._stop_gathered = None in taken
-        batch += self._until_stop(taken)
+        jobs, self._stop_gathered = self._until_stop(self._inbox.take(MAX_BATCH - len(batch)))
+        batch += jobs
 
     def _commit_group(self, batch: list[_Job[Any]], moved_on: bool = False, gather: bool = False) -> None:
         """Runs and commits `batch` in one transaction (see the class); with `gather`, jobs
@@ -295,16 +293,15 @@ class Writer:
             for job, value, error in results:
                 self._answer(job, value, error)
 
-    def _until_stop(self, taken: list[_Job[Any] | None]) -> list[_Job[Any]]:
-        """The jobs taken before the stop sentinel. Any after it were queued as the writer was
-        stopping, and are refused as a submit after the stop is."""
+    def _until_stop(self, taken: list[_Job[Any] | None]) -> tuple[list[_Job[Any]], bool]:
+        """The jobs taken before the stop sentinel, and whether it was taken. Any after it were
+        queued as the writer was stopping, and are refused as a submit after the stop is."""
         if None not in taken:
-            return taken  # type: ignore[return-value]
+            return taken, False  # type: ignore[return-value]
         cut = taken.index(None)
         for job in taken[cut + 1 :]:
-            if job is not None:
-                self._answer(job, error=_shutting_down())
-        return taken[:cut]  # type: ignore[return-value]
+            self._answer(job, error=_shutting_down())  # type: ignore[arg-type]
+        return taken[:cut], True  # type: ignore[return-value]
 
     def _answer(self, job: _Job[Any], value: Any = None, error: BaseException | None = None) -> None:
         """Keeps a group's outcome until `_deliver`, once the group (and any retries) is done."""

@@ -4,44 +4,26 @@ values given, whatever text they hold (quotes, backslashes, percent signs, state
 
 from __future__ import annotations
 
-import json
-import math
-import struct
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from studbook.daemon.store.postgres.catalog import PostgresCatalog
+from support import values
 from support.postgres import PostgresDatabase
 
 COLUMNS = "t text, i bigint, f double precision, b boolean, ts timestamptz, j jsonb, raw bytea"
 
-texts = st.text(alphabet=st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
-moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 1, 1), timezones=st.just(UTC)).map(
-    lambda moment: moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
-)
-rows = st.tuples(
-    st.none() | texts,
-    st.none() | st.integers(-(2**63), 2**63 - 1),
-    st.none() | st.floats(),
-    st.none() | st.booleans(),
-    st.none() | moments,
-    st.none() | texts.map(lambda text: json.dumps({"note": text})),
-    st.none() | st.binary(max_size=40),
-)
+rows = values.rows(values.texts(nul=False), values.AWARE_MOMENTS)
 
 
-def _same(stored: Any, given_: Any) -> bool:
-    if isinstance(given_, float):
-        # Bit for bit: -0.0 stays negative; any NaN stays a NaN.
-        return isinstance(stored, float) and (
-            (math.isnan(stored) and math.isnan(given_)) or struct.pack("d", stored) == struct.pack("d", given_)
-        )
-    if isinstance(given_, str) and given_.startswith('{"note"'):
-        return (json.loads(stored) if isinstance(stored, str) else stored) == json.loads(given_)
-    return stored == given_
+def _same(stored: Any, given: Any) -> bool:
+    if isinstance(given, float):
+        return values.same_float(stored, given)
+    if isinstance(given, str) and given.startswith('{"note"'):
+        return values.same_json(stored, given)
+    return stored == given
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ whatever text they hold (quotes, backslashes, statement fragments, NUL)."""
 
 from __future__ import annotations
 
-import math
-import struct
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -14,42 +12,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from studbook.daemon.store.catalog import TableShapes
 from studbook.daemon.store.literals import MOST_LITERAL_ROWS, inlined, literal
+from support import values
 
 COLUMNS = "t VARCHAR, i BIGINT, f DOUBLE, b BOOLEAN, ts TIMESTAMP, j JSON, raw BLOB"
 
-texts = st.text(alphabet=st.characters(exclude_categories=["Cs"]))
-moments = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(9998, 1, 1)) | st.datetimes(
-    min_value=datetime(1970, 1, 2), max_value=datetime(9998, 1, 1), timezones=st.just(UTC)
-).map(lambda moment: moment.astimezone(timezone(timedelta(hours=5, minutes=30))))
-rows = st.tuples(
-    st.none() | texts,
-    st.none() | st.integers(-(2**63), 2**63 - 1),
-    st.none() | st.floats(),
-    st.none() | st.booleans(),
-    st.none() | moments,
-    st.none() | texts.map(lambda text: '{"note": ' + _json_string(text) + "}"),
-    st.none() | st.binary(max_size=40),
-)
-
-
-def _json_string(text: str) -> str:
-    import json
-
-    return json.dumps(text)
+texts = values.texts()
+moments = values.NAIVE_MOMENTS | values.AWARE_MOMENTS
+rows = values.rows(texts, moments)
 
 
 def _same(stored: Any, given_: Any) -> bool:
     if isinstance(given_, float):
-        # Bit for bit: -0.0 stays negative; any NaN stays a NaN.
-        return isinstance(stored, float) and (
-            (math.isnan(stored) and math.isnan(given_)) or struct.pack("d", stored) == struct.pack("d", given_)
-        )
+        return values.same_float(stored, given_)
     if isinstance(given_, datetime) and given_.tzinfo is not None:
         return stored == given_.astimezone(UTC).replace(tzinfo=None)
     if isinstance(given_, str) and given_.startswith('{"note"'):
-        import json
-
-        return json.loads(stored) == json.loads(given_)
+        return values.same_json(stored, given_)
     return stored == given_ and type(stored) is type(given_)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from studbook.daemon.domain.audit import ChainCheck, Verdict, short_of_mark
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument, NotFound
-from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog
+from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, settle_file
 from studbook.daemon.store.copy import (
     SCHEMA_KEY,
     CopySide,
@@ -121,6 +121,7 @@ def _open_source(source: str, stack: ExitStack) -> CopySide:
             raise NotFound(f"there is no catalog in {data_dir} ({CATALOG} is missing); name a data dir a daemon "
                            "served, or a postgresql:// URL", reason="COPY_SOURCE_NOT_FOUND")  # fmt: skip
         stack.enter_context(_holding(data_dir))
+        settle_file(catalog)  # what a daemon stopped abruptly left staged, as its next start would
         side = DuckDBSide(catalog, read_only=True)
     stack.callback(side.close)
     found = side.schema_version()

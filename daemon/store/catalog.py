@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 import uuid
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from studbook.daemon.store import cluster, migrations
+from studbook.daemon.store import cluster, migrations, staging
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.eviction import EVICT_AFTER_S, IdleEviction
 from studbook.daemon.store.interface import Store, StoreTransaction
@@ -43,12 +44,18 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
     store_error,
     wrap_store_errors,
 )
+from studbook.daemon.store.staging import MOST_STAGED_COMMITS, Staging, settle_staged, stage_rows
 from studbook.daemon.store.writes import TransactionWrites, is_query, version_figures_join
 
 # Each migration takes the catalog from version N-1 to N; the first creates it. They live in
 # migrations/duckdb/ as numbered SQL files, beside the same numbers for PostgreSQL.
-MIGRATIONS: tuple[str, ...] = tuple(migration.sql for migration in migrations.load("duckdb"))
+_MIGRATIONS = migrations.load("duckdb")
+MIGRATIONS: tuple[str, ...] = tuple(migration.sql for migration in _MIGRATIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
+# The schema version from which commits stage rows (store/staging.py).
+STAGED_SINCE = next(migration.number for migration in _MIGRATIONS if migration.name == "staged_rows")
+
+log = logging.getLogger(__name__)
 
 
 # The daemon's DuckDB, set for a process that lives long and idles between queries.
@@ -123,7 +130,7 @@ class Catalog(CatalogReads):
         # Times the connection was reopened after DuckDB invalidated it.
         self.reopens = 0
         self._local = threading.local()
-        self._shapes = TableShapes()
+        self._staging = Staging()
         try:
             self._migrate()
         except duckdb.Error as exc:
@@ -132,6 +139,9 @@ class Catalog(CatalogReads):
         except StoreError:
             self._conn.close()
             raise
+        # Made after the migrations: the columns it reads once are the schema's as it is now.
+        self._shapes = TableShapes()
+        self._staging.count(self._conn)
         # Left by a daemon stopped between the two steps of a re-cluster: never half a table.
         self._conn.execute(f"DROP TABLE IF EXISTS {cluster.BUILDING}")
         if evict_after_s is not None:
@@ -168,6 +178,11 @@ class Catalog(CatalogReads):
         if self._eviction is not None:
             self._eviction.stop()
         try:
+            # The file at rest holds every row in its table, for whatever opens it next.
+            self._staging.settle(self._conn.cursor(), self._shapes)
+        except duckdb.Error as exc:
+            log.warning("staged rows were left to settle at the next open: %s", first_line(exc))
+        try:
             self._conn.close()
         except duckdb.Error:
             pass  # the checkpoint on close failed (a full disk): the log keeps every write
@@ -196,12 +211,26 @@ class Catalog(CatalogReads):
         except duckdb.Error:
             pass
         connection = self._connect()
+        self._staging.count(connection)
         with self._conn_lock:
             self._conn, self._generation = connection, self._generation + 1
         self.reopens += 1
         return True
 
     # -- schema ---------------------------------------------------------------------------
+
+    def _settle_at_open(self) -> None:
+        try:
+            self._conn.execute("BEGIN")
+            settle_staged(self._conn, TableShapes())
+            self._conn.execute("COMMIT")
+        except duckdb.Error as exc:
+            staging.roll_back(self._conn)
+            raise StoreError(
+                f"cannot settle the rows the catalog {self.path} staged into their tables: {first_line(exc)}; "
+                "nothing was changed",
+                reason="CATALOG_UNSETTLED",
+            ) from exc
 
     def _migrate(self) -> None:
         conn = self._conn
@@ -218,6 +247,10 @@ class Catalog(CatalogReads):
                 f"({SCHEMA_VERSION}); upgrade studbook",
                 reason="SCHEMA_TOO_NEW",
             )
+        if current >= STAGED_SINCE:
+            # What a daemon stopped abruptly left staged, settled into the tables the schema
+            # had when it was staged, before any migration changes them.
+            self._settle_at_open()
         for target in range(current + 1, SCHEMA_VERSION + 1):
             conn.execute("BEGIN")
             conn.execute(MIGRATIONS[target - 1])
@@ -237,7 +270,7 @@ class Catalog(CatalogReads):
         return None
 
     def transaction(self) -> Transaction:
-        return Transaction(self._conn, self._shapes, eviction=self._eviction)
+        return Transaction(self._conn, self._shapes, eviction=self._eviction, staging=self._staging)
 
     def leadership(self, role: str) -> SoleDaemon:
         return SoleDaemon()
@@ -255,8 +288,15 @@ class Catalog(CatalogReads):
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         try:
+            if (writing := self._staging.open_here()) is not None:
+                # An operation on the writer's thread reading through the catalog: a reader
+                # cursor would miss what is staged, and cannot settle it while this thread's
+                # transaction is open. That transaction sees it (the group's own buffered
+                # rows aside, as a reader would).
+                return writing.query_unflushed(sql, params)
             with self._busy():
-                return run_on(self._cursor(), sql, params)
+                cursor = self._cursor()
+                return self._staging.read(cursor, self._shapes, lambda: run_on(cursor, sql, params))
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
 
@@ -286,7 +326,8 @@ class Catalog(CatalogReads):
         """(rows now, rows when last clustered) of metric_summary: see store/cluster.py."""
         try:
             with self._busy():
-                return cluster.tail(self._cursor())
+                cursor = self._cursor()
+                return self._staging.read(cursor, self._shapes, lambda: cluster.tail(cursor))
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
 
@@ -296,7 +337,7 @@ class Catalog(CatalogReads):
         cursor = self._conn.cursor()
         try:
             with self._busy():
-                return cluster.build(cursor)
+                return cluster.build(cursor, begin=lambda: self._staging.begin_settled(cursor, self._shapes))
         except duckdb.Error as exc:
             raise store_error(exc, "clustering metric_summary failed") from exc
         finally:
@@ -322,7 +363,7 @@ class Catalog(CatalogReads):
         cursor = self._conn.cursor()
         attached = False
         try:
-            cursor.execute("BEGIN TRANSACTION")
+            self._staging.begin_settled(cursor, self._shapes)
             run = _runner(cursor)
             revision, head = run("SELECT coalesce(max(revision), 0), coalesce(arg_max(chain_hash, revision), '') "
                                  "FROM events")[0]  # fmt: skip
@@ -348,6 +389,25 @@ class Catalog(CatalogReads):
             finally:
                 cursor.close()
         return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
+
+
+def settle_file(path: Path) -> None:
+    """Settles what a daemon stopped abruptly left staged in the catalog file at `path`, for what
+    reads the file directly (a catalog copy), as the daemon's next start would; a file with
+    nothing staged is only read."""
+    try:
+        with duckdb.connect(str(path), read_only=True) as conn:
+            staged = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
+                                  "database_name = current_database()", [staging.TABLE]).fetchall()[0][0]  # fmt: skip
+            staged = staged and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
+        if staged:
+            with duckdb.connect(str(path)) as conn:
+                conn.execute("BEGIN")
+                settle_staged(conn, TableShapes())
+                conn.execute("COMMIT")
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot settle the rows the catalog {path} staged: {first_line(exc)}",
+                         reason="CATALOG_UNSETTLED") from exc  # fmt: skip
 
 
 Run = Callable[..., list[tuple[Any, ...]]]
@@ -398,6 +458,11 @@ class TableShape:
 
     insert_sql: str
     columns: tuple[int, ...]
+    # The pieces of `insert_sql`: the columns' names, and their values taken from a row `r`
+    # of the document as unpacked by `layout`.
+    names: str
+    select: str
+    layout: str
     blob_columns: frozenset[int]
     # The columns whose values the document converts: bytes (to base64) and times.
     converted_columns: frozenset[int]
@@ -471,6 +536,9 @@ class TableColumns:
             insert_sql=f"INSERT INTO {self.table} ({names}) SELECT {select} FROM (SELECT unnest(from_json(t.d, "
             f"'{layout}')) AS r FROM (VALUES (?::JSON)) t(d))",
             columns=columns,
+            names=names,
+            select=select,
+            layout=layout,
             blob_columns=blobs,
             converted_columns=blobs | {i for i in columns if self.kinds[i] == "TIMESTAMP"},
             values_prefix=f"INSERT INTO {self.table} ({names}) VALUES ",
@@ -487,6 +555,16 @@ class TableShapes:
 
     def of(self, conn: duckdb.DuckDBPyConnection, table: str, rows_: list[tuple[Any, ...]]) -> TableShape:
         """The shape of an insert of `rows_` into `table`: their columns whose value is not the default."""
+        return self.shape(conn, table, self.columns(conn, table).written(rows_))
+
+    def shape(self, conn: duckdb.DuckDBPyConnection, table: str, written: tuple[int, ...]) -> TableShape:
+        """The shape of an insert into `table` of the columns at `written`."""
+        shape = self._shapes.get((table, written))
+        if shape is None:
+            shape = self._shapes[(table, written)] = self.columns(conn, table).shape(written)
+        return shape
+
+    def columns(self, conn: duckdb.DuckDBPyConnection, table: str) -> TableColumns:
         columns = self._columns.get(table)
         if columns is None:
             # Columns filled by a sequence are left to their default.
@@ -503,17 +581,15 @@ class TableShapes:
                 tuple(kind for _, kind, _ in found),
                 tuple(parse_default(default) for _, _, default in found),
             )
-        written = columns.written(rows_)
-        shape = self._shapes.get((table, written))
-        if shape is None:
-            shape = self._shapes[(table, written)] = columns.shape(written)
-        return shape
+        return columns
 
 
 @dataclass
 class Transaction(TransactionWrites):
     """One write transaction. Inserts are buffered per table and flushed as one statement
-    per table; any other statement flushes first so statements apply in order."""
+    per table; any other statement flushes first so statements apply in order. At commit, the
+    rows of the tables registrations write are staged rather than written (store/staging.py):
+    any other statement settles what is staged first, so it sees the catalog whole."""
 
     conn: duckdb.DuckDBPyConnection
     shapes: TableShapes
@@ -522,6 +598,11 @@ class Transaction(TransactionWrites):
     # Held from begin until commit or rollback: no idle eviction while the transaction is open.
     eviction: IdleEviction | None = None
     _holding: bool = False
+    # Held likewise, so that no reader settles staged rows while this transaction is open.
+    staging: Staging | None = None
+    _staging_held: bool = False
+    # Whether this transaction settled what earlier commits staged.
+    _settled: bool = False
     dialect = DUCKDB
 
     def begin(self) -> None:
@@ -529,27 +610,55 @@ class Transaction(TransactionWrites):
             self.eviction.enter()
             self._holding = True
         try:
+            if self.staging is not None and not self._staging_held:
+                self.staging.acquire_for_write(self)
+                self._staging_held = True
             self.conn.execute("BEGIN")
         except BaseException:
             self._release()
             raise
 
     def _release(self) -> None:
+        if self.staging is not None and self._staging_held:
+            self._staging_held = False
+            self.staging.release_for_write()
         if self.eviction is not None and self._holding:
             self._holding = False
             self.eviction.leave()
 
     def commit(self) -> None:
         try:
+            staged = self._stage()
             self.flush()
             try:
                 self.conn.execute("COMMIT")
             except duckdb.FatalException as exc:
                 if _DURABLE_COMMIT in str(exc):
+                    self._committed(staged)
                     raise DurableCommit(first_line(exc)) from exc
                 raise
+            self._committed(staged)
         finally:
             self._release()
+
+    def _stage(self) -> bool:
+        """Stages the buffered rows of the staged tables, unless enough commits are staged
+        already, in which case this one settles them and writes its rows as they are."""
+        if self.staging is None:
+            return False
+        if self.staging.commits >= MOST_STAGED_COMMITS:
+            self._settle()
+            return False
+        return stage_rows(self.conn, self.shapes, self._pending, self.staging.next_seq())
+
+    def _settle(self) -> None:
+        if self.staging is not None and self.staging.commits and not self._settled:
+            settle_staged(self.conn, self.shapes)
+            self._settled = True
+
+    def _committed(self, staged: bool) -> None:
+        if self.staging is not None:
+            self.staging.commits = (0 if self._settled else self.staging.commits) + staged
 
     def rollback(self) -> None:
         self._pending.clear()
@@ -563,12 +672,14 @@ class Transaction(TransactionWrites):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):
             self.writes += 1
+        self._settle()
         self.flush()
         return run_on(self.conn, sql, params)
 
     def query_unflushed(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         if not is_query(sql):
             raise ValueError("query_unflushed runs queries only")
+        self._settle()
         return run_on(self.conn, sql, params)
 
     def flush(self) -> None:

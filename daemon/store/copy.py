@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-from studbook.daemon.store import cluster
+from studbook.daemon.store import cluster, staging
 from studbook.daemon.store.catalog import fetched, to_db
 from studbook.daemon.store.dialect import DUCKDB, Dialect
 from studbook.daemon.store.postgres.migrate import POSTGRES_ONLY_TABLES
@@ -88,9 +88,10 @@ class CopySide:
             f"WHERE {self.catalog_schema} AND t.table_type = 'BASE TABLE' "
             "ORDER BY c.table_name, c.ordinal_position"
         ):
-            # A re-clustering's scratch copy, dropped at the next open; a table PostgreSQL's
-            # triggers derive, which the destination derives for itself.
-            if table != cluster.BUILDING and table not in POSTGRES_ONLY_TABLES:
+            # A re-clustering's scratch copy, dropped at the next open; DuckDB's staged rows,
+            # settled before a copy reads the file; a table PostgreSQL's triggers derive, which
+            # the destination derives for itself.
+            if table not in (cluster.BUILDING, staging.TABLE) and table not in POSTGRES_ONLY_TABLES:
                 found.setdefault(table, []).append(Column(column, _kind(table, column, data_type)))
         return found
 

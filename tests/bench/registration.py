@@ -162,11 +162,37 @@ def measure_registration(daemons: list[Daemon], *, batches: bool = True) -> dict
 
 def bench_registration(daemon: Daemon, folder: Path, *, batches: bool = True) -> dict[str, float]:
     """The embedded catalog: `measure_registration` on one daemon, beside raw DuckDB's commit
-    and a bare gRPC server's calls."""
+    and a bare gRPC server's calls, and what the first read after a burst pays."""
     figures = measure_registration([daemon], batches=batches)
     figures["floor_p50_ms"], figures["floor_p99_ms"] = percentiles(single_commit_floor(folder))
     figures.update(transport_floor(folder))
+    figures.update(read_after_burst(daemon))
     return figures
+
+
+# Rounds of (a burst of registrations, then reads), and the reads after each burst.
+BURSTS, READS_AFTER = 7, 20
+
+
+def read_after_burst(daemon: Daemon) -> dict[str, float]:
+    """A page of versions read right after a burst of registrations nobody read meanwhile (it
+    settles what the burst staged: store/staging.py), against the same read once settled."""
+    first: list[float] = []
+    settled: list[float] = []
+    with grpc.insecure_channel(daemon.address) as channel:
+        versions = registry_pb2_grpc.VersionServiceStub(channel)
+        request = registry_pb2.ListModelVersionsRequest(parent="models/reg-0", page_size=50)
+        for burst in range(BURSTS):
+
+            async def registration(stub: registry_pb2_grpc.VersionServiceStub, i: int, burst: int = burst) -> None:
+                await stub.RegisterModelVersion(registry_pb2.RegisterModelVersionRequest(
+                    parent=f"models/reg-{i % 8}", request_id=f"burst-{burst}-{i}", version=_version(i)))  # fmt: skip
+
+            # About as many groups as the catalog stages before a write settles them itself.
+            asyncio.run(_drive([daemon.address], WRITERS * 12, registration))
+            first.append(timed(lambda: versions.ListModelVersions(request), 1)[0])
+            settled += timed(lambda: versions.ListModelVersions(request), READS_AFTER)
+    return {"burst_read_ms": percentiles(first)[0], "settled_read_ms": percentiles(settled)[0]}
 
 
 def transport_floor(folder: Path) -> dict[str, float]:
@@ -231,6 +257,9 @@ def print_registration(figures: dict[str, float], label: str = "embedded (DuckDB
     if "transport_per_s" in figures:
         print(f"  {'bare gRPC server, the same calls (floor)':<44} {figures['transport_per_s']:9.0f} calls/s      "
               f"(server CPU {figures['transport_cpu_ms']:.2f} ms a call)")  # fmt: skip
+    if "burst_read_ms" in figures:
+        print(f"  {f'ListModelVersions right after {WRITERS * 12} registrations':<44} p50 {figures['burst_read_ms']:7.2f} ms   "
+              f"(settled: p50 {figures['settled_read_ms']:.2f} ms)")  # fmt: skip
     engine = "psycopg" if label.startswith("postgresql") else "raw DuckDB"
     print(f"  {f'{engine} single-row commit (write floor)':<44} p50 {figures['floor_p50_ms']:7.3f} ms   "
           f"p99 {figures['floor_p99_ms']:7.3f} ms   ({1000 / figures['floor_p50_ms']:.0f} commits/s)")  # fmt: skip

@@ -649,7 +649,7 @@ class Transaction(TransactionWrites):
         if self.staging.commits >= MOST_STAGED_COMMITS:
             self._settle()
             return False
-        return stage_rows(self.conn, self.shapes, self._pending, self.staging.next_seq())
+        return stage_rows(self.conn, self.shapes, self._pending, self.staging)
 
     def _settle(self) -> None:
         if self.staging is not None and self.staging.commits and not self._settled:
@@ -662,6 +662,8 @@ class Transaction(TransactionWrites):
 
     def rollback(self) -> None:
         self._pending.clear()
+        if self.staging is not None:
+            self.staging.forget_ids()
         try:
             self.conn.execute("ROLLBACK")
         except duckdb.Error:

@@ -127,8 +127,9 @@ class StagedCatalog(RuleBasedStateMachine):
 
     @invariant()
     def reads_see_every_commit(self) -> None:
-        found = self.catalog.query("SELECT model, number, storage_uri FROM versions")
-        assert {(m, int(n)): uri for m, n, uri in found} == self.uris
+        found = self.catalog.query("SELECT model, number, storage_uri, vid FROM versions")
+        assert {(m, int(n)): uri for m, n, uri, _ in found} == self.uris
+        assert len({vid for *_, vid in found}) == len(found)  # every version its own handle
         summary = self.catalog.query("SELECT model, number, value FROM metric_summary")
         assert sorted((m, int(n), v) for m, n, v in summary) == sorted((m, n, n / 100) for m, n in self.uris)
         figures = {m: (int(c), int(t)) for m, c, t in self.catalog.query(

@@ -44,7 +44,7 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
     store_error,
     wrap_store_errors,
 )
-from studbook.daemon.store.staging import MOST_STAGED_COMMITS, Staging, settle_staged, stage_rows
+from studbook.daemon.store.staging import MOST_STAGED_COMMITS, Staging, settle_staged, stage_rows, worth_staging
 from studbook.daemon.store.writes import TransactionWrites, is_query, version_figures_join
 
 # Each migration takes the catalog from version N-1 to N; the first creates it. They live in
@@ -643,8 +643,10 @@ class Transaction(TransactionWrites):
 
     def _stage(self) -> bool:
         """Stages the buffered rows of the staged tables, unless enough commits are staged
-        already, in which case this one settles them and writes its rows as they are."""
-        if self.staging is None:
+        already, in which case this one settles them and writes its rows as they are, or unless
+        they are too many to gain from it (their inserts and the staged ones add up the same in
+        either order)."""
+        if self.staging is None or not worth_staging(self._pending):
             return False
         if self.staging.commits >= MOST_STAGED_COMMITS:
             self._settle()

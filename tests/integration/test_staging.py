@@ -4,9 +4,12 @@ daemon started again after a kill -9 see them, and the models' figures count the
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from studbook.daemon.store.interface import StoreTransaction
 from studbook.v1 import registry_pb2
 from support import values
 from support.rpc import register, stubs
+from support.stores import write
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 MODELS = ("fraud", "churn")
@@ -67,7 +71,7 @@ class StagedCatalog(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.folder = Path(__import__("tempfile").mkdtemp(prefix="staged-"))
+        self.folder = Path(tempfile.mkdtemp(prefix="staged-"))
         self.path = self.folder / "catalog.duckdb"
         self.catalog = Catalog(self.path, evict_after_s=None)
         self.uris: dict[tuple[str, int], str] = {}
@@ -77,15 +81,8 @@ class StagedCatalog(RuleBasedStateMachine):
     def models(self) -> None:
         self.write(lambda tx: [tx.insert_model(Model(name=m, create_time=T0, update_time=T0), "") for m in MODELS])
 
-    def write(self, operation) -> None:  # type: ignore[no-untyped-def]
-        tx = self.catalog.transaction()
-        tx.begin()
-        try:
-            operation(tx)
-        except BaseException:
-            tx.rollback()
-            raise
-        tx.commit()
+    def write(self, operation: Callable[[StoreTransaction], object]) -> None:
+        write(self.catalog, operation)
         self.commits += 1
 
     @rule(model=st.sampled_from(MODELS), count=st.integers(1, 5) | st.just(staging.MOST_STAGED_ROWS + 1))
@@ -141,7 +138,7 @@ class StagedCatalog(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         self.catalog.close()
-        __import__("shutil").rmtree(self.folder, ignore_errors=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 StagedCatalog.TestCase.settings = settings(max_examples=12, stateful_step_count=40, deadline=None,
@@ -152,11 +149,8 @@ test_staged_rows_read_as_written = StagedCatalog.TestCase
 @pytest.fixture
 def catalog(tmp_path: Path):  # type: ignore[no-untyped-def]
     opened = Catalog(tmp_path / "catalog.duckdb", evict_after_s=None)
-    tx = opened.transaction()
-    tx.begin()
-    tx.insert_model(Model(name="fraud", create_time=T0, update_time=T0), "")
-    add_versions(tx, [version("fraud", 1)])
-    tx.commit()
+    write(opened, lambda tx: (tx.insert_model(Model(name="fraud", create_time=T0, update_time=T0), ""),
+                              add_versions(tx, [version("fraud", 1)])))  # fmt: skip
     yield opened
     opened.close()
 
@@ -183,10 +177,7 @@ def test_a_reader_waits_for_the_open_write_and_then_sees_it(catalog: Catalog) ->
 
 def test_a_backup_snapshot_holds_what_is_staged(catalog: Catalog, tmp_path: Path) -> None:
     for number in (2, 3):
-        tx = catalog.transaction()
-        tx.begin()
-        add_versions(tx, [version("fraud", number)])
-        tx.commit()
+        write(catalog, lambda tx, number=number: add_versions(tx, [version("fraud", number)]))
 
     snapshot = catalog.snapshot_into(tmp_path / "backup.duckdb")
 
@@ -198,10 +189,7 @@ def test_a_backup_snapshot_holds_what_is_staged(catalog: Catalog, tmp_path: Path
 
 def test_many_staged_commits_are_settled_by_the_next_write(catalog: Catalog) -> None:
     for number in range(2, staging.MOST_STAGED_COMMITS + 3):
-        tx = catalog.transaction()
-        tx.begin()
-        add_versions(tx, [version("fraud", number)])
-        tx.commit()
+        write(catalog, lambda tx, number=number: add_versions(tx, [version("fraud", number)]))
     # The commit that found the most staged settled them with its own rows: one is staged since.
     assert staged_in(catalog) == 1
     assert catalog.query("SELECT count(*), max(number) FROM versions") == [(staging.MOST_STAGED_COMMITS + 2,) * 2]
@@ -250,10 +238,7 @@ def test_staged_values_read_back_exactly(catalog: Catalog, description: str, tag
     metric = Metric("loss", value, step=step, split="train", time=time)
     written = ModelVersion(model="fraud", number=number, semver=f"1.{number}.0", description=description, tags=tags,
                            metrics=[metric], create_time=T0, update_time=T0, revision=number)  # fmt: skip
-    tx = catalog.transaction()
-    tx.begin()
-    add_versions(tx, [written])
-    tx.commit()
+    write(catalog, lambda tx: add_versions(tx, [written]))
     assert staged_in(catalog) == 1
 
     found = catalog.get_version("fraud", number)

@@ -220,6 +220,8 @@ class Catalog(CatalogReads):
     # -- schema ---------------------------------------------------------------------------
 
     def _settle_at_open(self) -> None:
+        if not self._conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]:
+            return  # stopped cleanly: nothing to write at start-up
         try:
             self._conn.execute("BEGIN")
             settle_staged(self._conn, TableShapes())

@@ -141,7 +141,7 @@ class StagedCatalog(RuleBasedStateMachine):
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-StagedCatalog.TestCase.settings = settings(max_examples=12, stateful_step_count=40, deadline=None,
+StagedCatalog.TestCase.settings = settings(max_examples=6, stateful_step_count=30, deadline=None,
                                            suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
 test_staged_rows_read_as_written = StagedCatalog.TestCase
 

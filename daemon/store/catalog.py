@@ -44,7 +44,14 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
     store_error,
     wrap_store_errors,
 )
-from studbook.daemon.store.staging import MOST_STAGED_COMMITS, Staging, settle_staged, stage_rows, worth_staging
+from studbook.daemon.store.staging import (
+    MOST_STAGED_COMMITS,
+    Staging,
+    settle_committed,
+    settle_staged,
+    stage_rows,
+    worth_staging,
+)
 from studbook.daemon.store.writes import TransactionWrites, is_query, version_figures_join
 
 # Each migration takes the catalog from version N-1 to N; the first creates it. They live in
@@ -223,11 +230,8 @@ class Catalog(CatalogReads):
         if not self._conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]:
             return  # stopped cleanly: nothing to write at start-up
         try:
-            self._conn.execute("BEGIN")
-            settle_staged(self._conn, TableShapes())
-            self._conn.execute("COMMIT")
+            settle_committed(self._conn, TableShapes())
         except duckdb.Error as exc:
-            staging.roll_back(self._conn)
             raise StoreError(
                 f"cannot settle the rows the catalog {self.path} staged into their tables: {first_line(exc)}; "
                 "nothing was changed",
@@ -404,9 +408,7 @@ def settle_file(path: Path) -> None:
             staged = staged and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
         if staged:
             with duckdb.connect(str(path)) as conn:
-                conn.execute("BEGIN")
-                settle_staged(conn, TableShapes())
-                conn.execute("COMMIT")
+                settle_committed(conn, TableShapes())
     except duckdb.Error as exc:
         raise StoreError(f"cannot settle the rows the catalog {path} staged: {first_line(exc)}",
                          reason="CATALOG_UNSETTLED") from exc  # fmt: skip

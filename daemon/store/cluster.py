@@ -61,12 +61,12 @@ def tail(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(total), int(found[0][0]) if found else 0
 
 
-def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None] | None = None) -> Built:
+def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None]) -> Built:
     """Blocking, off the writer: writes metric_summary ordered by key into a new table; returns
     how many rows it holds, all in key order, and the revision of the snapshot it copied.
 
     `conn` must be a cursor of its own: it holds a transaction for the whole copy, which `begin`
-    opens (by default a plain BEGIN; the catalog's sees no staged rows: store/staging.py).
+    opens on it (the catalog's sees no staged rows: store/staging.py).
     """
     conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")  # left by a daemon stopped between the steps
     ddl = conn.execute(
@@ -76,10 +76,7 @@ def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None] | None = No
     create = ddl.replace(f"CREATE TABLE {TABLE}(", f"CREATE TABLE {BUILDING}(", 1)
     if create == ddl:
         raise RuntimeError(f"unexpected definition of {TABLE}: {ddl}")
-    if begin is None:
-        conn.execute("BEGIN TRANSACTION")
-    else:
-        begin()
+    begin()
     try:
         conn.execute(create)
         for (key,) in conn.execute(f"SELECT DISTINCT key FROM {TABLE} ORDER BY key").fetchall():

@@ -129,15 +129,11 @@ class Staging:
         if self.commits:
             with self.lock:
                 if self.commits:  # else settled by whoever held the lock before
-                    cursor.execute("BEGIN TRANSACTION")
                     try:
-                        settle_staged(cursor, shapes)
-                        cursor.execute("COMMIT")
+                        self._settle_on(cursor, shapes)
                     except duckdb.Error as exc:
-                        roll_back(cursor)
                         log.warning("staged rows could not be settled, a read sees them uncommitted: %s", exc)
                         return self._read_unsettled(cursor, shapes, read)
-                    self.commits = 0
         return read()
 
     @staticmethod
@@ -166,14 +162,19 @@ class Staging:
             cursor.execute(f"SELECT count(*) FROM {TABLE}").fetchall()
 
     def _settle_on(self, cursor: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:
-        cursor.execute("BEGIN TRANSACTION")
-        try:
-            settle_staged(cursor, shapes)
-            cursor.execute("COMMIT")
-        except BaseException:
-            roll_back(cursor)
-            raise
+        settle_committed(cursor, shapes)
         self.commits = 0
+
+
+def settle_committed(conn: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:
+    """`settle_staged` in a transaction of its own on `conn`, committed, or rolled back if it fails."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        settle_staged(conn, shapes)
+        conn.execute("COMMIT")
+    except BaseException:
+        roll_back(conn)
+        raise
 
 
 def roll_back(cursor: duckdb.DuckDBPyConnection) -> None:

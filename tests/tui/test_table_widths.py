@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from studbook.tui.screens.models import ModelsScreen
+from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.vim_table import VimTable
+from textual.app import App, ComposeResult
 
 SCROLLBAR_GLYPHS = "▁▂▃▄▅▆▇█▉▊▋▌▍▎▏"
 
@@ -78,3 +80,20 @@ async def test_resizing_the_terminal_lays_the_columns_out_again(shared_daemon, s
     assert "OWNER" in models_wide and "OWNER" not in models_narrow
     assert "BY" not in versions_narrow and "BY" in versions_wide
     assert rows == 1  # the rows are drawn again in the new columns
+
+
+class _Params(App[None]):
+    def compose(self) -> ComposeResult:
+        yield KeyValueTable("KEY", "VALUE")
+
+
+async def test_a_table_drawn_right_after_its_rows_arrive_shows_them_whole() -> None:
+    """A frame may come before the table's next idle (when DataTable measures new rows on its own),
+    and what it draws stays cached: its columns must already fit the rows, not only their titles."""
+    app = _Params()
+    async with app.run_test(size=(60, 8)):
+        table = app.query_one(KeyValueTable)
+        table.show([("precision", "0.83"), ("max_depth", "8")])
+        drawn = [table.render_line(y).text for y in range(3)]
+
+    assert "precision" in drawn[1] and "max_depth" in drawn[2], drawn

@@ -26,6 +26,7 @@ from studbook.tui.version_text import (
 from studbook.tui.widgets.as_of_bar import AsOfBar, AsOfInput
 from studbook.tui.widgets.detail_pane import DetailPane
 from studbook.tui.widgets.file_tree import FileNodeData, FileTree
+from studbook.tui.widgets.filled_table import FilledTable
 from studbook.tui.widgets.key_value_table import KeyValueTable
 from studbook.tui.widgets.line_chart import LineChart
 from studbook.tui.widgets.lineage_tree import LineageNodeData, LineageTree
@@ -143,7 +144,7 @@ class VersionScreen(RegistryScreen):
                 yield VerticalScroll(Static("loading…", id="overview-text"))
             with TabPane("2 Metrics", id="metrics"):
                 with Horizontal():
-                    yield DataTable(id="metric-table", cursor_type="row", zebra_stripes=True)
+                    yield FilledTable(id="metric-table", cursor_type="row", zebra_stripes=True)
                     with Vertical(id="charts"):
                         yield LineChart(id="across-versions")
                         yield LineChart(id="per-step")
@@ -161,7 +162,7 @@ class VersionScreen(RegistryScreen):
                 yield KeyValueTable("PACKAGE", "VERSION", id="environment-table")
             with TabPane("8 History", id="history"):
                 # The table first, so the tab's keys go to it; the bar is docked above it.
-                yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+                yield FilledTable(id="history-table", cursor_type="row", zebra_stripes=True)
                 yield DetailPane(id="history-detail")
                 yield AsOfBar(self.registry.times.parse, id="as-of")
             with TabPane("9 Production", id="production"):
@@ -312,12 +313,12 @@ class VersionScreen(RegistryScreen):
     def on_version_screen_metrics_loaded(self, message: MetricsLoaded) -> None:
         self.series = message.series
         self.chart_versions = message.chart_versions
-        table = self.query_one("#metric-table", DataTable)
         paint = self.paint()
-        table.clear()
         self.metric_rows = metric_summary(self.series or list(self.version.metrics if self.version else []))
-        for row in self.metric_rows:
-            table.add_row(paint(row.key, "bold"), paint(row.split), paint(cells.value(row.value)), paint(row.steps))
+        self.query_one("#metric-table", FilledTable).fill(
+            (paint(row.key, "bold"), paint(row.split), paint(cells.value(row.value)), paint(row.steps))
+            for row in self.metric_rows
+        )
         keys = [row.key for row in self.metric_rows]
         self._chart(self.chart_key if self.chart_key in keys else (keys[0] if keys else ""))
 
@@ -337,13 +338,14 @@ class VersionScreen(RegistryScreen):
 
     def on_version_screen_history_loaded(self, message: HistoryLoaded) -> None:
         self.history_changes = list(message.history.changes)
-        table = self.query_one("#history-table", DataTable)
+        table = self.query_one("#history-table", FilledTable)
         row = table.cursor_row
-        table.clear()
         mine = self.version.name if self.version else ""
         paint = self.paint()
-        for cells_, involved in history_rows(message.history, mine, self.registry.times):
-            table.add_row(*(paint(cell, "accent" if involved else None) for cell in cells_))
+        table.fill(
+            [paint(cell, "accent" if involved else None) for cell in cells_]
+            for cells_, involved in history_rows(message.history, mine, self.registry.times)
+        )
         if self.history_changes:
             table.move_cursor(row=min(max(row, 0), len(self.history_changes) - 1))
         self.show_change()

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.text import Text
+from studbook.tui.widgets.filled_table import FilledTable
 from textual.reactive import reactive
-from textual.widgets import DataTable
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class ChangeRow:
     changed: bool
 
 
-class ChangeTable(DataTable[object]):
+class ChangeTable(FilledTable):
     """Rows come from the screen, already coloured; `only_changes` hides the unchanged ones."""
 
     only_changes: reactive[bool] = reactive(False)
@@ -40,7 +40,6 @@ class ChangeTable(DataTable[object]):
         self._fill()
 
     def _fill(self) -> None:
-        self.clear()
         shown = [r for r in self.rows_all if r.changed or not self.only_changes]
-        self.add_rows([(r.key, r.base, r.target, r.change)[: len(self.titles)] for r in shown])
+        self.fill([(r.key, r.base, r.target, r.change)[: len(self.titles)] for r in shown])
         self.set_class(not shown, "-empty")

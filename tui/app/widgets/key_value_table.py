@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from studbook.client.safe_text import safe
-from textual.widgets import DataTable
+from studbook.tui.widgets.filled_table import FilledTable
 
 
-class KeyValueTable(DataTable[object]):
+class KeyValueTable(FilledTable):
     """Rows are replaced as a whole with `show`; values are plain text, never markup."""
 
     def __init__(self, key_title: str = "KEY", value_title: str = "VALUE", *, id: str | None = None) -> None:
@@ -20,5 +20,4 @@ class KeyValueTable(DataTable[object]):
         self.add_columns(*self.titles)
 
     def show(self, pairs: Iterable[tuple[str, str]]) -> None:
-        self.clear()
-        self.add_rows([(Text(safe(key)), Text(safe(value))) for key, value in pairs])
+        self.fill([(Text(safe(key)), Text(safe(value))) for key, value in pairs])

@@ -76,10 +76,10 @@ class ProductionPane(Vertical):
         self.choices = series_choices(holder)
         self.query_one("#production-context", Static).update(safe(tenure_text(holder, stage, times)))
         table = self.query_one(VimTable)
-        table.clear()
-        for choice in self.choices:
-            key, segment, last, points, evaluation = choice_cells(choice)
-            table.add_row(paint(key, "bold"), paint(segment), paint(last), paint(points), paint(evaluation, "muted"))
+        table.fill(
+            (paint(key, "bold"), paint(segment), paint(last), paint(points), paint(evaluation, "muted"))
+            for key, segment, last, points, evaluation in map(choice_cells, self.choices)
+        )
         keys = [(c.key, c.segment) for c in self.choices]
         row = keys.index(self.chosen) if self.chosen in keys else 0
         if self.choices:

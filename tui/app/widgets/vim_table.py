@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from itertools import repeat
 from typing import ClassVar
 
+from studbook.tui.widgets.filled_table import FilledTable
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.message import Message
@@ -37,7 +38,7 @@ class TableMessage(Message):
         return self.table
 
 
-class VimTable(DataTable[object]):
+class VimTable(FilledTable):
     """The table every list screen uses; `NearEnd` lets a screen fetch its next page."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,7 +109,7 @@ class VimTable(DataTable[object]):
         self.set_reactive(DataTable.cursor_coordinate, Coordinate(0, self.cursor_column))
         self.clear()
         self._add(rows, keys)
-        self._settle()
+        self.measure_new_rows()
         self.scroll_target_y = self.scroll_y = min(view.top, self.max_scroll_y)
         if self.row_count:
             self.cursor_coordinate = Coordinate(max(0, min(cursor, self.row_count - 1)), self.cursor_column)
@@ -118,14 +119,3 @@ class VimTable(DataTable[object]):
 
     def _add(self, rows: Iterable[Sequence[object]], keys: Iterable[str | None] | None = None) -> list[RowKey]:
         return [self.add_row(*row, key=key) for row, key in zip(rows, keys or repeat(None))]
-
-    def _settle(self) -> None:
-        """The scrollable size now, not at the next idle, so scrolling and the cursor see the new rows.
-
-        Through DataTable's internals (its pending-measure set and dimension update), as
-        WindowTable explains: pyproject.toml pins Textual to the major version this was tested on.
-        """
-        new_rows = list(self._new_rows)
-        self._new_rows.clear()
-        self._update_dimensions(new_rows)
-        self._require_update_dimensions = False

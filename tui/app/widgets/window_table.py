@@ -46,7 +46,7 @@ class WindowTable(VimTable):
         """Show only `rows`, the cursor on row `cursor` (clamped) and scrolled into view."""
         self.clear()
         self._add(rows)
-        self._settle()
+        self.measure_new_rows()
         self.move_cursor(row=max(0, min(cursor, len(rows) - 1)))
 
     def splice(
@@ -64,7 +64,7 @@ class WindowTable(VimTable):
         self._row_locations = TwoWayDict({key: index for index, key in enumerate(order)})
         self._update_count += 1
         self._clear_caches()
-        self._settle()
+        self.measure_new_rows()
         shift = len(front) - drop_front
         # The viewport first, so moving the cursor afterwards finds its row already in view.
         top = max(0.0, self.scroll_y + shift)

@@ -33,7 +33,7 @@ from studbook.daemon.domain.errors import InvalidArgument, RegistryError
 from studbook.daemon.service.access import AccessInterceptor, AccessServicer
 from studbook.daemon.service.artifacts import ArtifactServicer
 from studbook.daemon.service.audit import AuditServicer
-from studbook.daemon.service.convert import encode_payload
+from studbook.daemon.service.convert import change_basis_of_payload, encode_payload
 from studbook.daemon.service.drops import DropServicer
 from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.hook_convert import resource_json
@@ -307,7 +307,8 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
     try:
         # A store named by URL is checked first (an S3 bucket answers, or says why not).
         blobs = open_store(settings.artifact_store, settings.data_dir) if settings.artifact_store else None
-        registry = Registry(settings.catalog_path, encode_payload, cache_versions=settings.cache_versions,
+        registry = Registry(settings.catalog_path, encode_payload, basis_of=change_basis_of_payload,
+                            cache_versions=settings.cache_versions,
                             cluster_min_rows=settings.cluster_min_rows,
                             cluster_check_seconds=settings.cluster_check_seconds,
                             scan_limits=settings.scan_limits, format_limits=settings.format_limits,

@@ -24,6 +24,7 @@ from studbook.daemon.domain.model import Event, Model, ModelRename, ModelVersion
 from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import VersionRef
 from studbook.daemon.domain.production import MetricsLogged
+from studbook.daemon.domain.semver import ChangeBasis
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import ListenerState, Listening, Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
@@ -36,6 +37,8 @@ T = TypeVar("T")
 
 # Turns the subject of an event (a Model, ModelVersion or Promotion) into payload bytes.
 PayloadEncoder = Callable[[object], bytes]
+# Reads, from a version.created event's payload, what the version's successor is judged against.
+BasisReader = Callable[[bytes], ChangeBasis]
 
 # Events a follower reads from the shared catalog at a time.
 FOLLOW_BATCH = 1_000
@@ -78,6 +81,7 @@ class Core:
         encode: PayloadEncoder,
         *,
         marks: MarkFile,
+        basis_of: BasisReader | None = None,
         cache_versions: int = 10_000,
         cluster_min_rows: int = MIN_ROWS,
         cluster_check_seconds: float = CHECK_EVERY,
@@ -85,6 +89,7 @@ class Core:
     ) -> None:
         self.catalog = catalog
         self.encode = encode
+        self.basis_of = basis_of
         self.clock = clock
         # A simulated clock (demos, tests) moves at each write; the real one needs no telling.
         self._advance: Callable[[], None] = getattr(clock, "advance", _nothing)
@@ -323,7 +328,7 @@ class Core:
         chained = self.catalog.chained_events_after(self.state.revision, _REFRESH_LIMIT)
         events = [event for event, _ in chained]
         head = chained[-1][1] if chained else None
-        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events, head):
+        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events, head, self.basis_of):
             self._reload()
             return
         if self.following:

@@ -13,7 +13,7 @@ from studbook.daemon.app.artifacts import ArtifactUseCases
 from studbook.daemon.app.audit import AuditUseCases
 from studbook.daemon.app.catalog_status import CatalogStatus, catalog_status
 from studbook.daemon.app.clock import SimulatedClock, utcnow
-from studbook.daemon.app.core import Core, PayloadEncoder
+from studbook.daemon.app.core import BasisReader, Core, PayloadEncoder
 from studbook.daemon.app.drift import DriftUseCases
 from studbook.daemon.app.drops import DropUseCases
 from studbook.daemon.app.hooks import HookUseCases, ResourceJson
@@ -50,6 +50,7 @@ class Registry:
         catalog_path: Path,
         encode: PayloadEncoder,
         *,
+        basis_of: BasisReader | None = None,
         cache_versions: int = 10_000,
         cluster_min_rows: int = 100_000,
         cluster_check_seconds: float = 5.0,
@@ -76,6 +77,7 @@ class Registry:
             self.catalog,
             encode,
             marks=marks,
+            basis_of=basis_of,
             cache_versions=cache_versions,
             cluster_min_rows=cluster_min_rows,
             cluster_check_seconds=cluster_check_seconds,

@@ -71,6 +71,7 @@ from studbook.daemon.domain.names import (
 from studbook.daemon.domain.ordering import parse_order_by
 from studbook.daemon.domain.safety import check_may_allow, runs_code
 from studbook.daemon.domain.semver import (
+    ChangeBasis,
     SemVer,
     derive_change_kind,
     ensure_semver_unused,
@@ -378,7 +379,7 @@ class VersionUseCases:
                 model=model_id,
                 version=number,
             )
-        previous = self._latest_record(model_id, model.latest_version)
+        previous = self._basis(model_id, model.latest_version)
         kind = registration.change_kind or derive_change_kind(previous, draft)
         if previous is None and registration.change_kind is None:
             kind = ChangeKind.INITIAL
@@ -425,6 +426,7 @@ class VersionUseCases:
         state.add_version(model_id, number, version.status, semver, registration.request_id, version.content_digest)
         if number == model.latest_version:
             state.latest[model_id] = version
+            state.bases[model_id] = ChangeBasis.of(version)
         effects.models[model_id] = core.snapshot(model)
         effects.versions.append(version)
         effects.value = Registered(version, created=True)
@@ -441,15 +443,21 @@ class VersionUseCases:
             raise NotFound(f"version {number} of {model_id!r} is missing", reason="VERSION_NOT_FOUND")
         return found
 
-    def _latest_record(self, model_id: str, latest: int) -> ModelVersion | None:
+    def _basis(self, model_id: str, latest: int) -> ChangeBasis | None:
+        """What the model's next version is judged against: its latest version's basis."""
         if not latest:
             return None
-        record = self.core.state.latest.get(model_id)
-        if record is None or record.number != latest:
-            record = self.core.cache.version(model_id, latest) or self.core.catalog.get_version(model_id, latest)
-            if record is not None:
-                self.core.state.latest[model_id] = record
-        return record
+        state = self.core.state
+        basis = state.bases.get(model_id)
+        if basis is None or basis.number != latest:
+            record = state.latest.get(model_id)
+            if record is None or record.number != latest:
+                record = self.core.cache.version(model_id, latest) or self.core.catalog.get_version(model_id, latest)
+                if record is None:
+                    return None
+                state.latest[model_id] = record
+            basis = state.bases[model_id] = ChangeBasis.of(record)
+        return basis
 
     def _base_model_parent(self, tx: Transaction, draft: ModelVersion) -> list[ParentLink]:
         """A Hugging Face card's base_model as the parent, when the registry holds that model

@@ -45,7 +45,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from studbook.daemon.domain.errors import AlreadyExists, InvalidArgument, OutOfRange
-from studbook.daemon.domain.model import ChangeKind, ModelVersion
+from studbook.daemon.domain.model import ChangeKind, Dataset, ModelVersion, Signature, TrainingConfig
 from studbook.daemon.domain.signature import check_compatibility
 
 MAX_PART = 999_999
@@ -141,7 +141,24 @@ class SemVer:
 INITIAL_SEMVER = SemVer(1, 0, 0)
 
 
-def derive_change_kind(previous: ModelVersion | None, new: ModelVersion) -> ChangeKind:
+@dataclass(frozen=True)
+class ChangeBasis:
+    """What a model's next version is judged against: the parts of its latest version that
+    `derive_change_kind` and `next_semver` read. The version.created event of a version carries
+    them too, so a daemon that takes another one's registrations need not read that version."""
+
+    number: int
+    semver: str
+    signature: Signature
+    datasets: list[Dataset]
+    training: TrainingConfig
+
+    @classmethod
+    def of(cls, version: ModelVersion) -> ChangeBasis:
+        return cls(version.number, version.semver, version.signature, version.datasets, version.training)
+
+
+def derive_change_kind(previous: ModelVersion | ChangeBasis | None, new: ModelVersion) -> ChangeKind:
     """The kind of change from `previous` to `new` (see the module docstring for the rules)."""
     if previous is None:
         return ChangeKind.INITIAL
@@ -154,7 +171,7 @@ def derive_change_kind(previous: ModelVersion | None, new: ModelVersion) -> Chan
     return ChangeKind.TUNING
 
 
-def _data_fingerprint(version: ModelVersion) -> frozenset[tuple[str, str]]:
+def _data_fingerprint(version: ModelVersion | ChangeBasis) -> frozenset[tuple[str, str]]:
     """The (name, version) pairs of the data a version was trained on; empty when unknown."""
     pairs = {(dataset.name, dataset.version) for dataset in version.datasets}
     pairs.update(version.training.data_versions.items())

@@ -18,6 +18,7 @@ from studbook.daemon.domain.hooks import Hook
 from studbook.daemon.domain.monitors import MonitorStatus
 from studbook.daemon.domain.names import model_name, parse_version_name, version_name
 from studbook.daemon.domain.production import MetricsLogged
+from studbook.daemon.domain.semver import ChangeBasis
 from studbook.daemon.service.hook_convert import hook_to_proto
 from studbook.daemon.service.monitor_convert import monitor_state_to_proto
 from studbook.v1 import (
@@ -277,7 +278,6 @@ def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.
                 field="parents",
             )
         parents.append(m.ParentLink(ref.model, ref.number, _RELATION_FROM.get(parent.relation, "derived_from")))
-    training = message.training
     return m.ModelVersion(
         model=model_id,
         number=0,
@@ -293,17 +293,9 @@ def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.
             requirements=list(message.environment.requirements),
             platform=message.environment.platform,
         ),
-        training=m.TrainingConfig(
-            seed=training.seed if training.HasField("seed") else None,
-            data_versions=dict(training.data_versions),
-            code_commit=training.code_commit,
-            code_dirty=training.code_dirty,
-            entry_point=training.entry_point,
-        ),
+        training=_training_from_proto(message.training),
         model_card=message.model_card,
-        datasets=[
-            m.Dataset(x.name, x.version, x.uri, x.size if x.HasField("size") else None) for x in message.datasets
-        ],  # fmt: skip
+        datasets=_datasets_from_proto(message),
         run=m.Run(message.run.run_id, message.run.code_commit, message.run.entry_point, message.run.uri)
         if message.HasField("run") and message.run.run_id
         else None,
@@ -311,6 +303,28 @@ def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.
         created_by=message.created_by,
         created_from=message.created_from,
     )
+
+
+def _training_from_proto(training: resources_pb2.TrainingConfig) -> m.TrainingConfig:
+    return m.TrainingConfig(
+        seed=training.seed if training.HasField("seed") else None,
+        data_versions=dict(training.data_versions),
+        code_commit=training.code_commit,
+        code_dirty=training.code_dirty,
+        entry_point=training.entry_point,
+    )
+
+
+def _datasets_from_proto(message: resources_pb2.ModelVersion) -> list[m.Dataset]:
+    return [m.Dataset(x.name, x.version, x.uri, x.size if x.HasField("size") else None) for x in message.datasets]
+
+
+def change_basis_of_payload(payload: bytes) -> ChangeBasis:
+    """What the version a version.created event records is judged against by the next one:
+    read from the event's payload (the version as `version_to_proto` wrote it)."""
+    message = resources_pb2.ModelVersion.FromString(payload)
+    return ChangeBasis(message.number, message.semver, signature_from_proto(message.signature),
+                       _datasets_from_proto(message), _training_from_proto(message.training))  # fmt: skip
 
 
 # -- diff ------------------------------------------------------------------------------

@@ -134,6 +134,37 @@ def test_a_daemon_that_took_the_others_commits_holds_what_a_fresh_start_reads(
         stop_daemon(fresh)
 
 
+def test_a_daemon_judges_its_next_version_against_the_latest_the_other_daemon_registered(
+    two_daemons: list[Daemon],
+) -> None:
+    """Change kinds and semvers are derived from the model's latest version, wherever it was
+    registered: b holds what it judges m against since its own v1, and takes a's v2 (new data)
+    and v4 (a signature) as its new latest, from the events it reads under the write lock."""
+    a, b = (stubs(d.channel()) for d in two_daemons)
+
+    def training(data: str) -> resources_pb2.TrainingConfig:
+        return resources_pb2.TrainingConfig(data_versions={"transactions": data})
+
+    def signature(dtype: str) -> resources_pb2.Signature:
+        return resources_pb2.Signature(inputs=[resources_pb2.TensorSpec(name="x", dtype=dtype, shape=[-1, 4])])
+
+    made = [
+        register(b, "m", training=training("2026-01")),
+        register(a, "m", training=training("2026-02")),
+        register(b, "m", training=training("2026-02")),  # the data of v2, not of v1
+        register(a, "m", training=training("2026-02"), signature=signature("float32")),
+        register(b, "m", training=training("2026-02"), signature=signature("string")),  # v4 had float32 x
+    ]
+
+    assert [(v.number, v.semver, resources_pb2.ChangeKind.Name(v.change_kind)) for v in made] == [
+        (1, "1.0.0", "CHANGE_KIND_INITIAL"),
+        (2, "1.1.0", "CHANGE_KIND_DATA"),
+        (3, "1.1.1", "CHANGE_KIND_TUNING"),
+        (4, "1.1.2", "CHANGE_KIND_TUNING"),
+        (5, "2.0.0", "CHANGE_KIND_SCHEMA"),
+    ]
+
+
 def test_retries_through_the_other_daemon_return_the_first_result(two_daemons: list[Daemon]) -> None:
     """Request ids decide across daemons: a model, a version and a promotion made through one
     and retried through the other are the same, however the other's state was refreshed."""

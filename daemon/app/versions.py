@@ -449,14 +449,15 @@ class VersionUseCases:
             return None
         state = self.core.state
         basis = state.bases.get(model_id)
-        if basis is None or basis.number != latest:
-            record = state.latest.get(model_id)
-            if record is None or record.number != latest:
-                record = self.core.cache.version(model_id, latest) or self.core.catalog.get_version(model_id, latest)
-                if record is None:
-                    return None
-                state.latest[model_id] = record
-            basis = state.bases[model_id] = ChangeBasis.of(record)
+        if basis is not None and basis.number == latest:
+            return basis
+        record = state.latest.get(model_id)
+        if record is None or record.number != latest:
+            record = self.core.cache.version(model_id, latest) or self.core.catalog.get_version(model_id, latest)
+            if record is None:
+                return None
+            state.latest[model_id] = record
+        basis = state.bases[model_id] = ChangeBasis.of(record)
         return basis
 
     def _base_model_parent(self, tx: Transaction, draft: ModelVersion) -> list[ParentLink]:

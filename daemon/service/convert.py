@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -295,7 +296,7 @@ def version_from_proto(model_id: str, message: resources_pb2.ModelVersion) -> m.
         ),
         training=_training_from_proto(message.training),
         model_card=message.model_card,
-        datasets=_datasets_from_proto(message),
+        datasets=_datasets_from_proto(message.datasets),
         run=m.Run(message.run.run_id, message.run.code_commit, message.run.entry_point, message.run.uri)
         if message.HasField("run") and message.run.run_id
         else None,
@@ -315,8 +316,8 @@ def _training_from_proto(training: resources_pb2.TrainingConfig) -> m.TrainingCo
     )
 
 
-def _datasets_from_proto(message: resources_pb2.ModelVersion) -> list[m.Dataset]:
-    return [m.Dataset(x.name, x.version, x.uri, x.size if x.HasField("size") else None) for x in message.datasets]
+def _datasets_from_proto(datasets: Iterable[resources_pb2.Dataset]) -> list[m.Dataset]:
+    return [m.Dataset(x.name, x.version, x.uri, x.size if x.HasField("size") else None) for x in datasets]
 
 
 def change_basis_of_payload(payload: bytes) -> ChangeBasis:
@@ -324,7 +325,7 @@ def change_basis_of_payload(payload: bytes) -> ChangeBasis:
     read from the event's payload (the version as `version_to_proto` wrote it)."""
     message = resources_pb2.ModelVersion.FromString(payload)
     return ChangeBasis(message.number, message.semver, signature_from_proto(message.signature),
-                       _datasets_from_proto(message), _training_from_proto(message.training))  # fmt: skip
+                       _datasets_from_proto(message.datasets), _training_from_proto(message.training))  # fmt: skip
 
 
 # -- diff ------------------------------------------------------------------------------

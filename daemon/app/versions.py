@@ -134,6 +134,10 @@ class VersionPage:
 class Registered:
     version: ModelVersion
     created: bool
+    # A new version as its version.created event recorded it (the payload's bytes): the same
+    # version, already in its v1 message form, which the answer can reuse rather than convert
+    # the version again. Empty for a version found by its request id.
+    recorded: bytes = b""
 
 
 def validate_draft(draft: ModelVersion) -> None:
@@ -408,6 +412,7 @@ class VersionUseCases:
             version.created_by = registration.caller.actor
         subject = version_name(model_id, number)
         core.event(tx, effects, "version.created", subject, model_id, registration.caller, version)
+        recorded = effects.events[-1].payload
         allowed_by = registration.unsafe_allowed_by
         if allowed_by is not None and any(runs_code(flag) for f in version.files for flag in f.flags):
             # Who let code-running content in, and which: the payload's files carry the flags.
@@ -429,7 +434,7 @@ class VersionUseCases:
             state.bases[model_id] = ChangeBasis.of(version)
         effects.models[model_id] = core.snapshot(model)
         effects.versions.append(version)
-        effects.value = Registered(version, created=True)
+        effects.value = Registered(version, created=True, recorded=recorded)
         return effects
 
     def _committed_or_pending(self, tx: Transaction, model_id: str, number: int) -> ModelVersion:

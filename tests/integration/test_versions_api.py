@@ -44,6 +44,41 @@ def test_a_breaking_signature_change_bumps_the_major_version(api, model_id):
     assert second.change_kind == resources_pb2.CHANGE_KIND_SCHEMA
 
 
+def test_a_registration_answers_with_the_version_as_a_read_finds_it(api, model_id, tmp_path):
+    artifact = tmp_path / "model.bin"
+    artifact.write_bytes(b"weights" * 1000)
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"other weights" * 100)
+    base = register(api, model_id)
+    version = resources_pb2.ModelVersion(
+        description="tuned", model_card="# card", tags={"team": "vision"}, params={"lr": "0.1"},
+        metrics=[resources_pb2.Metric(key="auc", value=0.9, step=1), resources_pb2.Metric(key="auc", value=0.93, step=2),
+                 resources_pb2.Metric(key="loss", value=0.2, split="eval")],
+        signature=resources_pb2.Signature(inputs=[resources_pb2.TensorSpec(name="age", dtype="int64", shape=[-1])]),
+        environment=resources_pb2.Environment(python_version="3.11", packages={"torch": "2.4"}),
+        training=resources_pb2.TrainingConfig(code_commit="abc123", seed=7, data_versions={"census": "2025"}),
+        run=resources_pb2.Run(run_id="run-1", uri="runs:/run-1"),
+        datasets=[resources_pb2.Dataset(name="census", version="2025", size=10)],
+        parents=[resources_pb2.ParentVersion(version=base.name, relation=resources_pb2.PARENT_RELATION_FINE_TUNED_FROM)],
+    )  # fmt: skip
+    request = registry_pb2.RegisterModelVersionRequest(
+        parent=f"models/{model_id}", source_path=str(artifact), version=version, request_id="rich-1"
+    )
+
+    created = api.versions.RegisterModelVersion(request)
+    again = api.versions.RegisterModelVersion(request)
+    batched = api.versions.RegisterModelVersions(registry_pb2.RegisterModelVersionsRequest(requests=[
+        registry_pb2.RegisterModelVersionRequest(parent=f"models/{model_id}", source_path=str(other), version=version,
+                                                 request_id="rich-2")
+    ]))  # fmt: skip
+
+    assert created.created and not again.created
+    assert created.version.files and created.version.metrics and created.version.parents
+    assert created.version == again.version == get(api, created.version.name)
+    assert batched.results[0].registered.created
+    assert batched.results[0].registered.version == get(api, batched.results[0].registered.version.name)
+
+
 def test_the_same_request_id_registers_once(api, model_id):
     first = register(api, model_id, request_id="train-42")
     again = register(api, model_id, request_id="train-42", storage_uri="s3://elsewhere")

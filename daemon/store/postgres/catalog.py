@@ -32,6 +32,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from studbook.daemon.domain.errors import RegistryError
 from studbook.daemon.domain.model import Event
 from studbook.daemon.store.dialect import POSTGRES
+from studbook.daemon.store.postgres.inserts import TableShapes, document
 from studbook.daemon.store.postgres.leadership import AdvisoryLeadership
 from studbook.daemon.store.postgres.listener import CHANNEL, Listener
 from studbook.daemon.store.postgres.migrate import describe, migrate
@@ -200,33 +201,6 @@ class PostgresCatalog(CatalogReads):
         )
 
 
-@dataclass(frozen=True)
-class TableShape:
-    insert_sql: str
-    copy_sql: str
-
-
-class TableShapes:
-    """Each table's insert statement, from the catalog's own columns (so the migrations stay
-    the one truth). Columns filled by a sequence are left to their default."""
-
-    def __init__(self) -> None:
-        self._shapes: dict[str, TableShape] = {}
-
-    def of(self, conn: psycopg.Connection[Any], table: str) -> TableShape:
-        shape = self._shapes.get(table)
-        if shape is None:
-            columns = [row[0] for row in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = %s "
-                "AND table_schema = current_schema() AND coalesce(column_default, '') NOT LIKE 'nextval(%%' "
-                "ORDER BY ordinal_position", [table]).fetchall()]  # fmt: skip
-            names = ", ".join(columns)
-            shape = TableShape(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(columns))})",
-                               f"COPY {table} ({names}) FROM STDIN")  # fmt: skip
-            self._shapes[table] = shape
-        return shape
-
-
 @dataclass
 class PostgresTransaction(TransactionWrites):
     """One write transaction on the writer's connection. Inserts are buffered per table and
@@ -331,27 +305,28 @@ class PostgresTransaction(TransactionWrites):
             self.conn.execute(written)
 
     def _flush(self) -> str:
-        """Writes the buffered rows, one COPY per table (a lone row as a plain insert, cheaper
-        to start): the server parses no statement per row, and the rows go in one stream (a
-        window's 400 bins in about a quarter of the time a batch of single-row inserts took,
-        measured here). Answers the statement that adds the versions to their models' figures,
-        with its values written in by psycopg, for the caller to send with what follows it: at
-        commit, with the COMMIT, in one round trip under the write lock. (All the rows as such
-        statements cost the daemon more CPU than COPY: 1.45 against 1.1-1.3 ms a version, measured.)"""
+        """The statements that write the buffered rows, one a table (see `inserts`), and the one
+        that adds the versions to their models' figures (its values written in by psycopg): for
+        the caller to send together, at commit with the COMMIT, in one round trip under the write
+        lock. Rows no document carries exactly are written by COPY now instead, after the tables
+        before them, so that the tables are written in the order their rows were buffered."""
         pending = {table: rows for table, rows in self._pending.items() if rows}
         self._pending = {}
+        written: list[str] = []
         for table, rows in pending.items():
             shape = self.shapes.of(self.conn, table)
-            if len(rows) == 1:
-                self.conn.execute(shape.insert_sql, rows[0])
-                continue
-            with self.conn.cursor() as cursor, cursor.copy(shape.copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(row)
-        if not pending.get("versions"):
-            return ""
-        statement, params = self.version_figures_update(pending["versions"])
-        return psycopg.ClientCursor(self.conn).mogrify(self.dialect.placeholders(statement), params) + "; "
+            rows_document = document(rows)
+            if rows_document is None:
+                if written:
+                    self.conn.execute("".join(written))
+                    written.clear()
+                shape.copy(self.conn, rows)
+            else:
+                written.append(shape.insert(rows_document, self.conn))
+        if pending.get("versions"):
+            statement, params = self.version_figures_update(pending["versions"])
+            written.append(psycopg.ClientCursor(self.conn).mogrify(self.dialect.placeholders(statement), params) + "; ")
+        return "".join(written)
 
 
 def _redacted(dsn: str) -> str:

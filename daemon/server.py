@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
+import uvloop
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from studbook.daemon.app.access import AccessUseCases
@@ -496,7 +497,10 @@ def main(settings: Settings) -> int:
     make_pandas_probes_cheap()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(serve(settings))
+        # uvloop: the same asyncio, its loop in C. Every call's callbacks, futures and tasks pass
+        # through the loop; on a bare grpc server it took a tenth to a quarter less CPU a call
+        # (measured here), and the daemon's event loop is the thread every call waits for.
+        uvloop.run(serve(settings))
     except StartupError as exc:
         print(f"studbook: {exc}", file=sys.stderr)
         return 1

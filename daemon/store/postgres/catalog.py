@@ -204,8 +204,8 @@ class PostgresCatalog(CatalogReads):
 @dataclass
 class PostgresTransaction(TransactionWrites):
     """One write transaction on the writer's connection. Inserts are buffered per table and
-    sent together (psycopg pipelines them); any other statement sends them first, so statements
-    apply in order."""
+    sent together, with the COMMIT (see `inserts`); any other statement sends them first, so
+    statements apply in order."""
 
     conn: psycopg.Connection[Any]
     catalog: PostgresCatalog

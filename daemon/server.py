@@ -443,14 +443,14 @@ async def serve(settings: Settings) -> None:
             try:
                 served += f" and {add_tcp_port(servers[1], settings.listen, credentials)} (TLS)"
             except StartupError:
-                registry.close()
+                await close_registry(registry)
                 raise
         mlflow_endpoint = None
         if mlflow_plan is not None:
             try:
                 mlflow_endpoint, url = await start_mlflow(mlflow_plan, registry, settings)
             except StartupError:
-                registry.close()
+                await close_registry(registry)
                 raise
             served += f" and MLflow REST on {url}"
         for server in servers:
@@ -482,12 +482,19 @@ async def serve(settings: Settings) -> None:
                 await watcher.stop()
             if mlflow_endpoint is not None:
                 await mlflow_endpoint.stop()
-            await registry.hooks.stop()
-            registry.close()
+            await close_registry(registry)
             try:
                 settings.socket.unlink()
             except FileNotFoundError:
                 pass
+
+
+async def close_registry(registry: Registry) -> None:
+    """Stops what `registry.start()` started, then closes the catalog: also when a start is
+    refused after it. Closed under a hook's leadership task that was still reading, the catalog
+    made that task fail, and its error was printed with a traceback as the daemon exited."""
+    await registry.hooks.stop()
+    registry.close()
 
 
 def main(settings: Settings) -> int:

@@ -105,9 +105,9 @@ class WriterState:
         reads a group under the write lock (7 ms of its 17, measured), now 2. `head`, when
         given, is the chain hash of the last of `events` (then neither head nor revision is read
         again). `basis_of`, when given, reads a version.created event's payload (see
-        `_bases_created`). False, changing
-        nothing, when a full `load` is needed instead (a model this state holds was deleted:
-        request ids of its promotions may be gone with it; or renamed)."""
+        `_bases_created`). False, changing nothing, when a full `load` is needed instead (a
+        model this state holds was deleted: request ids of its promotions may be gone with it;
+        or renamed)."""
         if any(event.type == "model.renamed" for event in events):
             return False  # rare: every name the state holds of the model moves, as a load reads them
         touched = sorted({event.model for event in events if event.model})

@@ -7,32 +7,30 @@ a search that tests each candidate's row pays a page read per candidate: at 1M v
 an index lists, and the matches are their intersection, taken from those indexes alone; the sort
 reads the metric values the range scan found; and `versions` is read only for the page (by id).
 
-The sets, in tables the catalog's triggers derive (PostgreSQL migrations 8 and 14):
+The sets, in tables the catalog's triggers derive (PostgreSQL migrations 8, 14 and 17):
 - `version_metric_peaks`: one row per version and metric key, its largest value over the
-  version's splits, indexed by (key, value, vid) with (model, number) included. A metric's
-  presence or lower bound (`> x`, `>= x`) holds exactly for the versions whose peak it holds for,
-  and the peak is the value a sort by the metric uses, so such a range names each version once
-  and needs no grouping. Upper bounds and equalities hold if any split's value does, and are
-  tested on metric_summary's rows (metric_summary_key_value, migration 7);
+  version's splits, indexed by (key, value, vid) with (model, number) and the codes of the
+  version's tags included. A metric's presence or lower bound (`> x`, `>= x`) holds exactly for
+  the versions whose peak it holds for, and the peak is the value a sort by the metric uses, so
+  such a range names each version once and needs no grouping. Upper bounds and equalities hold
+  if any split's value does, and are tested on metric_summary's rows (metric_summary_key_value,
+  migration 7);
 - `version_tags`: one row per version and tag, indexed by (key, value, vid) with (model,
   number) included;
+- `tag_codes`: a number for each (key, value) pair that version_tags holds;
 - the archived versions, by the partial index versions_archived.
-The sets are intersected by the integer version id, which PostgreSQL hashes and merges far
-faster than the text (model, number) keys they had before; (model, number) stays with each match
-for the sort's tie-break and the model filter.
+When a metric's range drives, each tag is tested on the range's own entries, by its code; other
+sets are intersected with it by the integer version id, which PostgreSQL hashes and merges far
+faster than text (model, number) keys; (model, number) stays with each match for the sort's
+tie-break and the model filter.
 
-Measured at 1M versions on PostgreSQL 15 (the scale bench's search, 36k matches; two runs of
-the bench before and after, back to back on a 2-core machine shared with other work): raw
-statement p50 162 and 151 ms before, 72 and 112 ms after; through gRPC 228 and 160 ms before,
-154 and 83 ms after. Before, the backend's time went to the metric range ~11 ms, grouping it by
-version ~40 ms, the tag's 333k index entries ~32 ms, intersecting by (model, number) ~40 ms, the
-top 50 and the count ~15 ms. Of what is left, scanning the tag's 333k index entries is the
-largest part (~30 ms); then the metric's 103k (~10 ms) and the join by id. PostgreSQL chooses a
-(parallel) hash join; a merge join of the two ranges sorted by id measured ~10-20% faster on a
-busy 2-core machine, but the planner's costs prefer the hash and no statement-level setting
-changes that. The values of the conditions are written into the statement, not passed as
-parameters: psycopg prepares a statement it runs often, and the generic plan of the prepared
-one guessed every tag rare and probed the peaks once per tag row (1.6 s).
+Measured at 1M versions on PostgreSQL 15 (the scale bench's search, 36k matches): the metric's
+range joined to the tag's by id took 143 ms of one backend (84 ms with two parallel workers),
+most of it hashing and probing: the tag's 333k index entries against the range's 103k. The
+range alone, each entry tested for the tag's code, takes 36 ms on one backend and 29 ms with
+workers; through gRPC, 37 ms against 85-91 ms before (an idle machine, the same hour). The values of the conditions are written into the statement, not passed as
+parameters: psycopg prepares a statement it runs often, and the generic plan of the prepared one
+guessed every tag rare and probed the peaks once per tag row (1.6 s).
 
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or
@@ -221,6 +219,13 @@ def _tag_test(node: Predicate, alias: str) -> str:
     return f"{alias}.key = {_literal(node.key)} AND {alias}.value = {_literal(node.value)}"
 
 
+def _has_tag(node: Predicate, alias: str) -> str:
+    """Whether the version of `alias`, a row of version_metric_peaks, holds `node`'s tag: its
+    code is among the row's. A pair no version ever held has no code, and the test is NULL."""
+    code = f"SELECT c.code FROM tag_codes c WHERE c.key = {_literal(node.key)} AND c.value = {_literal(node.value)}"
+    return f"({code}) = ANY ({alias}.tag_codes)"
+
+
 def _metric_rows(node: Predicate) -> sql.Fragment:
     select = f"SELECT ms.model, ms.number FROM metric_summary ms WHERE ms.key = {_literal(node.key)}"
     if node.check is Check.PRESENT:
@@ -250,9 +255,13 @@ def _driver(predicates: list[Predicate], sorted_by: set[str]) -> tuple[_Driver, 
         first = ranked[0]
         others = [node for node in predicates if node is not first]
         if _peak(first):
+            # The tags are tested on the range's own entries, by the codes each carries.
+            tags = [node for node in others if node.field.kind is not FieldKind.METRICS]
+            tests = " AND ".join([_peak_range(first, "k"), *(_has_tag(node, "k") for node in tags)])
             rows = sql.Fragment(f"(SELECT k.vid, k.model, k.number, k.value FROM version_metric_peaks k "
-                                f"WHERE {_peak_range(first, 'k')})", [])  # fmt: skip
-            return _Driver(rows, True, first.key if first.key in sorted_by else None), others
+                                f"WHERE {tests})", [])  # fmt: skip
+            metrics = [node for node in others if node.field.kind is FieldKind.METRICS]
+            return _Driver(rows, True, first.key if first.key in sorted_by else None), metrics
         rows = sql.Fragment(f"(SELECT t.vid, t.model, t.number, NULL::float8 AS value FROM version_tags t "
                             f"WHERE {_tag_test(first, 't')})", [])  # fmt: skip
         return _Driver(rows, True, None), others

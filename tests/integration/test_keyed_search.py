@@ -178,9 +178,11 @@ def test_other_searches_take_the_general_statement(filter_text: str, order_by: s
                         limit=10, offset=0, after=None, dialect=DUCKDB) is None  # fmt: skip
 
 
-def keyed_names(db: Db, filter_text: str) -> list[str]:
-    keyed = keyed_search(parse_filter(filter_text, VERSION_FIELDS), [], model=None, show_archived=True, limit=100,
-                         offset=0, after=None, dialect=POSTGRES)  # fmt: skip
+def keyed_names(db: Db, filter_text: str, order_by: str = "") -> list[str]:
+    """The versions the keyed search finds. Sorted by a metric the filter bounds below, that
+    metric's range drives and the tags are tested by their codes; else a tag's rows drive."""
+    keyed = keyed_search(parse_filter(filter_text, VERSION_FIELDS), parse_order_by(order_by, VERSION_FIELDS),
+                         model=None, show_archived=True, limit=100, offset=0, after=None, dialect=POSTGRES)  # fmt: skip
     assert keyed is not None
     return sorted(names(db, [row[0] for row in db.execute(keyed.page.sql, keyed.page.params)]))
 
@@ -196,24 +198,39 @@ def test_any_tag_key_and_value_is_found_through_the_tag_index(engines: tuple[Db,
     fill(postgres, [])
     for number, tags in ((1, {key: value}), (2, {key + "x": value}), (3, {key: value + "x"})):
         insert_version(postgres, ("m", number, "1.0.0", 10**12, "initial", "ready", "", tags, {}, [], NOON, "", "", 0))
+        postgres.execute("INSERT INTO metric_summary (model, number, key, split, value, time) "
+                         "VALUES ('m', ?, 'auc', 'test', 0.5, now())", [number])  # fmt: skip
+    tag = format_filter(Comparison(f"tags.{key}", "=", Text(value)))
 
-    assert keyed_names(postgres, format_filter(Comparison(f"tags.{key}", "=", Text(value)))) == ["m/1"]
+    assert keyed_names(postgres, tag) == ["m/1"]
+    assert keyed_names(postgres, f"metrics:auc AND {tag}", "metrics.auc") == ["m/1"]
 
 
 def test_the_tag_index_follows_each_change_of_a_versions_tags(engines: tuple[Db, Db]) -> None:
     _, postgres = engines
-    fill(postgres, [("a", "risk", False, {}, {}), ("a", "ads", False, {}, {}), ("b", "risk", False, {}, {})])
+    fill(postgres, [("a", "risk", False, {"test": 0.5}, {}), ("a", "ads", False, {"test": 0.5}, {}),
+                    ("b", "risk", False, {"test": 0.5}, {})])  # fmt: skip
+
+    def found(team: str) -> list[str]:
+        """The versions holding the tag, by its rows and by the codes on the metric's range alike."""
+        by_rows = keyed_names(postgres, f'tags.team = "{team}"')
+        assert keyed_names(postgres, f'metrics:auc AND tags.team = "{team}"', "metrics.auc") == by_rows
+        return by_rows
 
     postgres.execute("""UPDATE versions SET tags = '{"team": "ads"}' WHERE model = 'a' AND number = 1""")
     postgres.execute("UPDATE versions SET status = 'archived' WHERE model = 'b'")  # tags as they were
-    assert keyed_names(postgres, 'tags.team = "risk"') == ["b/3"]
-    assert keyed_names(postgres, 'tags.team = "ads"') == ["a/1", "a/2"]
+    assert found("risk") == ["b/3"]
+    assert found("ads") == ["a/1", "a/2"]
+
+    postgres.execute("""UPDATE versions SET tags = '{"team": "new"}' WHERE number = 3""")  # a pair without a code yet
+    assert found("new") == ["b/3"]
+    assert found("risk") == []
 
     postgres.execute("DELETE FROM versions WHERE number = 2")
-    assert keyed_names(postgres, 'tags.team = "ads"') == ["a/1"]
+    assert found("ads") == ["a/1"]
 
     postgres.execute("TRUNCATE versions")
-    assert keyed_names(postgres, 'tags.team = "ads"') == []
+    assert found("ads") == []
 
 
 def test_a_tag_value_too_long_for_the_index_is_stored_and_found_by_the_general_statement(
@@ -238,7 +255,7 @@ def test_a_tag_value_too_long_for_the_index_is_stored_and_found_by_the_general_s
 # a split's latest value replaced (as a metrics write does, which can lower a version's peak),
 # a key's rows deleted, a version deleted (its metric rows before or after it, as a purge and a
 # model's deletion do), model `a` renamed (versions before metric_summary, as a rename does, or
-# the other way).
+# the other way), a version's tags replaced (a value no version held before among them).
 changes_st = st.lists(
     st.one_of(
         st.tuples(
@@ -251,6 +268,7 @@ changes_st = st.lists(
         st.tuples(st.just("forget"), st.integers(1, 6), st.sampled_from(["auc", "loss"])),
         st.tuples(st.just("delete"), st.integers(1, 6), st.booleans()),
         st.tuples(st.just("rename"), st.booleans()),
+        st.tuples(st.just("retag"), st.integers(1, 6), st.sampled_from([None, "risk", "ads", "new"])),
     ),
     max_size=8,
 )
@@ -265,6 +283,10 @@ def change(db: Db, step: tuple[Any, ...]) -> None:
                    "SELECT model, number, ?, ?, ?, now() FROM versions WHERE number = ?", [key, split, value, number])  # fmt: skip
     elif kind == "forget":
         db.execute("DELETE FROM metric_summary WHERE number = ? AND key = ?", args)
+    elif kind == "retag":
+        number, team = args
+        tags = json.dumps({"team": team} if team else {})
+        db.execute(f"UPDATE versions SET tags = '{tags}' WHERE number = ?", [number])
     elif kind == "delete":
         number, metrics_first = args
         tables = ["metric_summary", "versions"] if metrics_first else ["versions", "metric_summary"]
@@ -279,7 +301,8 @@ def change(db: Db, step: tuple[Any, ...]) -> None:
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=versions_st, changes=changes_st,
        filter_text=st.sampled_from(["metrics.auc > 0.5", "metrics:loss", 'metrics.auc >= 0.05 AND tags.team = "risk"',
-                                    "metrics.loss < 0.9 AND metrics:auc", 'tags.team = "ads" AND metrics.loss > 0.1']),
+                                    "metrics.loss < 0.9 AND metrics:auc", 'tags.team = "ads" AND metrics.loss > 0.1',
+                                    'metrics:auc AND tags.team = "new"']),
        order_by=st.sampled_from(["metrics.auc desc", "metrics.loss desc, name", "number"]))  # fmt: skip
 def test_keyed_search_follows_each_change_of_the_metrics_and_versions(
     engines: tuple[Db, Db], rows: list[Any], changes: list[tuple[Any, ...]], filter_text: str, order_by: str

@@ -33,7 +33,7 @@ KINDS = {
     "JSON": "json", "jsonb": "json",
     "TIMESTAMP": "time", "timestamp with time zone": "time",
     "BLOB": "bytes", "bytea": "bytes",
-    "BIGINT[]": "integers",  # DuckDB's staged rows only
+    "BIGINT[]": "integers", "ARRAY": "integers",  # DuckDB's staged rows, PostgreSQL's tag codes (bigint[])
 }  # fmt: skip
 
 Columns = dict[str, list[tuple[str, bool, str, str | None]]]
@@ -132,7 +132,7 @@ def test_both_backends_migrate_to_the_same_tables_columns_keys_and_indexes(
     # DuckDB has its staged rows besides (migration 16), and no other table.
     assert set(columns) - set(from_postgres[0]) == {staging.TABLE}
     columns.pop(staging.TABLE)
-    # PostgreSQL has its derived tag table besides (migration 8), and no other table.
+    # PostgreSQL has its derived tables besides (migrations 8, 14 and 17), and no other table.
     assert set(from_postgres[0]) - set(columns) == pg.POSTGRES_ONLY_TABLES
     shared = {table: found for table, found in from_postgres[0].items() if table not in pg.POSTGRES_ONLY_TABLES}
     assert shared == columns
@@ -141,7 +141,8 @@ def test_both_backends_migrate_to_the_same_tables_columns_keys_and_indexes(
     postgres_only = {index for index in from_postgres[2] if index[0] in pg.POSTGRES_ONLY_INDEXES}
     assert {index[0] for index in postgres_only} == pg.POSTGRES_ONLY_INDEXES
     assert from_postgres[2] - postgres_only == indexes
-    assert from_postgres[3] == sequences
+    assert from_postgres[3] - pg.POSTGRES_ONLY_SEQUENCES == sequences
+    assert pg.POSTGRES_ONLY_SEQUENCES <= from_postgres[3]
     # The comparison saw the whole schema, not two empty ones.
     assert {"meta", "models", "versions", "events", "tokens", "drops"} <= set(columns)
     assert ("versions_vid", "versions", True, "vid") in indexes and keys["versions"] == ["model", "number"]
@@ -368,22 +369,29 @@ def test_migration_6_reads_the_parameters_tag_alike_on_both_engines(
     assert on_postgres == on_duckdb
 
 
-def test_migration_14_derives_the_searched_tag_and_metric_tables_from_a_catalogs_versions(
-    postgres_empty: PostgresDatabase,
+# Migration 14 derived the peaks and the tags' rows by version id; 17 rebuilt the peaks with their
+# versions' tag codes.
+@pytest.mark.parametrize("version", [13, 16])
+def test_migrations_14_and_17_derive_the_searched_tag_and_metric_tables_from_a_catalogs_versions(
+    postgres_empty: PostgresDatabase, version: int
 ) -> None:
     with postgres_empty.connect() as conn:
-        for migration in pg.MIGRATIONS[:13]:
+        for migration in pg.MIGRATIONS[:version]:
             conn.execute(migration.sql)
-        conn.execute("INSERT INTO meta VALUES ('schema_version', '13')")
-        # Three versions: two splits of auc each (the peak is the larger), one without the tag.
+        conn.execute("INSERT INTO meta VALUES ('schema_version', %s)", [str(version)])
+        # Three versions: two splits of auc each (the peak is the larger), one without the tag;
+        # beside `team`, a tag too long for the tag index and a JSON null, which get no code.
         for number, team, (test, val) in ((1, "risk", (0.2, 0.95)), (2, "risk", (0.7, 0.6)), (3, "ads", (0.99, 0.1))):
+            tags = {"team": team, "note": "x" * 2000, "gone": None}
             conn.execute("INSERT INTO versions (model, number, semver, semver_key, change_kind, status, tags, "
                          "create_time, update_time, revision) VALUES ('m', %s, '1.0.0', 0, 'initial', 'ready', %s, "
-                         "now(), now(), 1)", [number, json.dumps({"team": team})])  # fmt: skip
+                         "now(), now(), 1)", [number, json.dumps(tags)])  # fmt: skip
             for split, value in (("test", test), ("val", val)):
                 conn.execute("INSERT INTO metric_summary (model, number, key, split, value, time) "
                              "VALUES ('m', %s, 'auc', %s, %s, now())", [number, split, value])  # fmt: skip
-        assert pg.migrate(conn) == 13
+        assert pg.migrate(conn) == version
+        assert conn.execute("SELECT key, value FROM tag_codes ORDER BY value").fetchall() == [("team", "ads"),
+                                                                                             ("team", "risk")]  # fmt: skip
 
         keyed = keyed_search(parse_filter('metrics.auc > 0.5 AND tags.team = "risk"', VERSION_FIELDS),
                              parse_order_by("metrics.auc desc", VERSION_FIELDS), model=None, show_archived=False,

@@ -36,9 +36,13 @@ POSTGRES_ONLY_INDEXES |= {
 # Versions by revision (migration 15): what other daemons changed, read under the write lock;
 # a DuckDB file has no other daemon.
 POSTGRES_ONLY_INDEXES |= {"versions_revision"}
-# Tables derived from others by the catalog's own triggers, as an index is (migrations 8 and 14):
-# no code writes them and a catalog copy leaves them out, since the destination derives its own.
-POSTGRES_ONLY_TABLES = frozenset({"version_tags", "version_metric_peaks"})
+# The codes of tags (migration 17), looked up by pair.
+POSTGRES_ONLY_INDEXES |= {"tag_codes_pair"}
+# Tables derived from others by the catalog's own triggers, as an index is (migrations 8, 14 and
+# 17): no code writes them and a catalog copy leaves them out, since the destination derives its own.
+POSTGRES_ONLY_TABLES = frozenset({"version_tags", "version_metric_peaks", "tag_codes"})
+# The sequence that numbers tag_codes.
+POSTGRES_ONLY_SEQUENCES = frozenset({"tag_codes_code"})
 
 # The advisory lock's key: "studbook" in ASCII, a bigint no other application is likely to pick.
 MIGRATION_LOCK = int.from_bytes(b"studbook", "big")

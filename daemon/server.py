@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import functools
+import gc
 import ipaddress
 import logging
 import os
@@ -467,6 +468,11 @@ async def serve(settings: Settings) -> None:
             # Every TCP or HTTP call needs a token, so until one exists the ports refuse everyone.
             log.warning("no token exists yet, so every call over TCP is refused; create one with "
                         "`studbook token create --name NAME --role ROLE` on this machine")  # fmt: skip
+        # What start-up built (modules, messages, the catalog's state) lives as long as the daemon:
+        # frozen, the collector no longer walks it on every full collection. Single registrations
+        # from 16 clients, 6 and 8 alternating runs: 931 -> 967/s and 871 -> 893/s, 2.5-5% less
+        # CPU a version.
+        gc.freeze()
         print(f"studbook daemon ready on {served}", file=sys.stderr, flush=True)
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -40,6 +40,14 @@ STARTUP_TIMEOUT = 30.0
 SCREEN_TESTS = ("tui", "web")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the processes the tests start, however the suite itself was started: a
+    shell starts a background job (`make test &`) with SIGINT ignored, every process inherits
+    that, and a `studbook watch` a test stops with SIGINT would then run on until its deadline."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
     for item in items:

@@ -28,9 +28,12 @@ Measured at 1M versions on PostgreSQL 15 (the scale bench's search, 36k matches)
 range joined to the tag's by id took 143 ms of one backend (84 ms with two parallel workers),
 most of it hashing and probing: the tag's 333k index entries against the range's 103k. The
 range alone, each entry tested for the tag's code, takes 36 ms on one backend and 29 ms with
-workers; through gRPC, 37 ms against 85-91 ms before (an idle machine, the same hour). The values of the conditions are written into the statement, not passed as
-parameters: psycopg prepares a statement it runs often, and the generic plan of the prepared one
-guessed every tag rare and probed the peaks once per tag row (1.6 s).
+workers; through gRPC, 37 ms against 85-91 ms before (an idle machine, the same hour), and 42.5 ms
+in `make bench` against 120 ms in its two runs before.
+
+The values of the conditions are written into the statement, not passed as parameters: psycopg
+prepares a statement it runs often, and the generic plan of the prepared one guessed every tag
+rare and probed the peaks once per tag row (1.6 s).
 
 Which filters qualify: an AND of `metrics.KEY <op> number`, `metrics:KEY` and `tags.KEY = "text"`
 (short enough for the tag index), with a sort by metrics, number or name. Any other filter or

@@ -61,15 +61,21 @@ CREATE UNIQUE INDEX version_metric_peaks_version ON version_metric_peaks (vid, k
 -- A metric's range, with what the page sorts and breaks ties by, and the tags it is tested for.
 CREATE INDEX version_metric_peaks_key_value ON version_metric_peaks (key, value, vid) INCLUDE (model, number, tag_codes);
 
+-- Codes for the pairs of `tags` (each a versions.tags) that have none yet, within the tag
+-- index's bound. Each pair is looked up by the index, as in tag_codes_of.
+CREATE FUNCTION tag_codes_add(tags jsonb[]) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO tag_codes (key, value)
+    SELECT DISTINCT t.key, t.value FROM unnest(tags) a(tags), jsonb_each_text(a.tags) t(key, value)
+    WHERE t.value IS NOT NULL AND octet_length(t.key) + octet_length(t.value) <= 2000
+      AND (SELECT c.code FROM tag_codes c WHERE c.key = t.key AND c.value = t.value) IS NULL
+    ON CONFLICT (key, value) DO NOTHING;
+$$;
+
 -- New versions' pairs get their codes before any peak is written. Statement triggers of one
 -- event fire in the order of their names: `tag_codes_insert` before `version_metric_peaks_...`.
 CREATE FUNCTION tag_codes_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO tag_codes (key, value)
-    SELECT DISTINCT t.key, t.value FROM new_rows n, jsonb_each_text(n.tags) t(key, value)
-    WHERE t.value IS NOT NULL AND octet_length(t.key) + octet_length(t.value) <= 2000
-      AND (SELECT c.code FROM tag_codes c WHERE c.key = t.key AND c.value = t.value) IS NULL
-    ON CONFLICT (key, value) DO NOTHING;
+    PERFORM tag_codes_add(array_agg(n.tags)) FROM new_rows n;
     RETURN NULL;
 END $$;
 
@@ -85,11 +91,7 @@ BEGIN
     INSERT INTO version_tags (model, number, key, value, vid)
     SELECT NEW.model, NEW.number, t.key, t.value, NEW.vid FROM jsonb_each_text(NEW.tags) t(key, value)
     WHERE t.value IS NOT NULL AND octet_length(t.key) + octet_length(t.value) <= 2000;
-    INSERT INTO tag_codes (key, value)
-    SELECT t.key, t.value FROM jsonb_each_text(NEW.tags) t(key, value)
-    WHERE t.value IS NOT NULL AND octet_length(t.key) + octet_length(t.value) <= 2000
-      AND (SELECT c.code FROM tag_codes c WHERE c.key = t.key AND c.value = t.value) IS NULL
-    ON CONFLICT (key, value) DO NOTHING;
+    PERFORM tag_codes_add(ARRAY[NEW.tags]);
     UPDATE version_metric_peaks SET tag_codes = tag_codes_of(NEW.tags) WHERE vid = NEW.vid;
     RETURN NULL;
 END $$;

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-from studbook.daemon.store import cluster, migrations, staging
+from studbook.daemon.store import cluster, engine, migrations, staging
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.eviction import EVICT_AFTER_S, IdleEviction
 from studbook.daemon.store.interface import Store, StoreTransaction
@@ -63,18 +63,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 STAGED_SINCE = next(migration.number for migration in _MIGRATIONS if migration.name == "staged_rows")
 
 log = logging.getLogger(__name__)
-
-
-# The daemon's DuckDB, set for a process that lives long and idles between queries.
-ENGINE_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
-    # A query frees what it allocated (hash tables, sorts: ~40 MiB for a metric search at 1M
-    # versions), but the allocator returns freed pages to the system only when it next
-    # allocates in that arena, so an idle daemon kept them: 150-190 MiB after searches at 1M
-    # versions. Background threads return them about a second after the query instead
-    # (~130 MiB), without slowing the query itself (the same CPU per search measured here,
-    # unlike flushing on the query's own thread, which made searches about twice as slow).
-    "allocator_background_threads": True,
-}
 
 
 def to_db(params: Sequence[Any]) -> list[Any]:
@@ -173,7 +161,7 @@ class Catalog(CatalogReads):
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path), config=ENGINE_SETTINGS)
+            return engine.connect(self.path)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the catalog {self.path}: {first_line(exc)}") from exc
 
@@ -186,7 +174,7 @@ class Catalog(CatalogReads):
             self._eviction.stop()
         try:
             # The file at rest holds every row in its table, for whatever opens it next.
-            self._staging.settle(self._conn.cursor(), self._shapes)
+            self._staging.settle(engine.cursor(self._conn), self._shapes)
         except duckdb.Error as exc:
             log.warning("staged rows were left to settle at the next open: %s", first_line(exc))
         try:
@@ -195,8 +183,8 @@ class Catalog(CatalogReads):
             pass  # the checkpoint on close failed (a full disk): the log keeps every write
 
     def reopen_if_invalidated(self) -> bool:
-        """Reopens the catalog when DuckDB invalidated the connection after a fatal error (a
-        checkpoint that met a full disk); True when it did. On the writer thread only.
+        """Reopens the catalog when DuckDB invalidated it after a fatal error (a checkpoint that
+        met a full disk); True when it did. On the writer thread only.
 
         Closing the connection closes every reader's cursor with it; each reader takes a new
         cursor on its next query. Reopening replays the write-ahead log, so nothing committed
@@ -210,7 +198,10 @@ class Catalog(CatalogReads):
             self._conn.execute("SELECT count(*) FROM meta").fetchall()
             return False
         except duckdb.FatalException:
-            pass
+            pass  # DuckDB gave up on the whole database instance
+        except duckdb.IOException as exc:
+            if not engine.invalidated(exc):
+                raise
         except duckdb.ConnectionException:
             pass  # already closed by an earlier attempt that failed to reconnect
         try:
@@ -288,7 +279,7 @@ class Catalog(CatalogReads):
         with self._conn_lock:
             generation, conn = self._generation, self._conn
         if cached is None or cached[0] != generation:
-            cached = (generation, conn.cursor())
+            cached = (generation, engine.cursor(conn))
             self._local.cursor = cached
         return cached[1]
 
@@ -340,7 +331,7 @@ class Catalog(CatalogReads):
     def build_clustered_metrics(self) -> cluster.Built:
         """Blocking, off the writer thread: step one of re-clustering (store/cluster.py); the
         writer then runs `cluster.swap`."""
-        cursor = self._conn.cursor()
+        cursor = engine.cursor(self._conn)
         try:
             with self._busy():
                 return cluster.build(cursor, begin=lambda: self._staging.begin_settled(cursor, self._shapes))
@@ -366,7 +357,7 @@ class Catalog(CatalogReads):
 
     def _snapshot_into(self, target: Path) -> CatalogSnapshot:
         alias = f"studbook_snapshot_{uuid.uuid4().hex[:12]}"
-        cursor = self._conn.cursor()
+        cursor = engine.cursor(self._conn)
         attached = False
         try:
             self._staging.begin_settled(cursor, self._shapes)
@@ -377,7 +368,7 @@ class Catalog(CatalogReads):
             versions = int(run("SELECT count(*) FROM versions")[0][0])
             blobs = _stored_blobs(run)
             source = run("SELECT current_database()")[0][0]
-            cursor.execute(f"ATTACH {_sql_text(str(target))} AS {alias}")
+            cursor.execute(f"ATTACH {engine.sql_text(str(target))} AS {alias} {engine.attach_options()}")
             attached = True
             cursor.execute(f"COPY FROM DATABASE {_sql_name(source)} TO {alias}")
             cursor.execute("COMMIT")
@@ -407,7 +398,7 @@ def settle_file(path: Path) -> None:
                                   "database_name = current_database()", [staging.TABLE]).fetchall()[0][0]  # fmt: skip
             staged = staged and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
         if staged:
-            with duckdb.connect(str(path)) as conn:
+            with engine.connect(path) as conn:
                 settle_committed(conn, TableShapes())
     except duckdb.Error as exc:
         raise StoreError(f"cannot settle the rows the catalog {path} staged: {first_line(exc)}",
@@ -422,11 +413,6 @@ def _runner(cursor: duckdb.DuckDBPyConnection) -> Run:
         return run_on(cursor, sql, params)
 
     return run
-
-
-def _sql_text(value: str) -> str:
-    """A SQL string literal, for the statements that take no parameters (ATTACH)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _sql_name(value: str) -> str:
@@ -636,7 +622,7 @@ class Transaction(TransactionWrites):
             self.flush()
             try:
                 self.conn.execute("COMMIT")
-            except duckdb.FatalException as exc:
+            except (duckdb.IOException, duckdb.FatalException) as exc:
                 if _DURABLE_COMMIT in str(exc):
                     self._committed(staged)
                     raise DurableCommit(first_line(exc)) from exc

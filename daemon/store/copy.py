@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
-from studbook.daemon.store import cluster, staging
+from studbook.daemon.store import cluster, engine, staging
 from studbook.daemon.store.catalog import fetched, to_db
 from studbook.daemon.store.dialect import DUCKDB, Dialect
 from studbook.daemon.store.postgres.migrate import POSTGRES_ONLY_TABLES
@@ -154,7 +154,8 @@ class DuckDBSide(CopySide):
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.location = str(path)
         try:
-            self._conn = duckdb.connect(str(path), read_only=read_only)
+            # Written as the daemon writes it, in row groups of its size (store/engine.py).
+            self._conn = duckdb.connect(str(path), read_only=True) if read_only else engine.connect(path)
         except duckdb.Error as exc:
             raise StoreError(f"cannot open the catalog {path}: {first_line(exc)}") from exc
         if read_only:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
+from studbook.daemon.store import engine
 from studbook.daemon.store.catalog import Catalog
 
 KEYS = ["auc", "loss", "f1", "precision", "recall", "latency_ms", "rmse", "accuracy", "mae", "logloss"]
@@ -21,7 +21,7 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
     its own copy of them as it is written (an UPDATE of every row afterwards took ~45% of the time).
     """
     Catalog(path).close()  # creates the schema through the real migrations
-    conn = duckdb.connect(str(path))
+    conn = engine.connect(path)  # row groups of the size the daemon writes
     conn.execute("BEGIN")
     conn.execute(
         """

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from studbook.daemon.domain.model import Metric, Model, ModelVersion
-from studbook.daemon.store import staging
+from studbook.daemon.store import engine, staging
 from studbook.daemon.store.catalog import Catalog
 from studbook.daemon.store.interface import StoreTransaction
 from studbook.v1 import registry_pb2
@@ -58,7 +58,7 @@ def staged(path: Path) -> int:
 
 def staged_in(catalog: Catalog) -> int:
     """The commits staged in an open catalog, looked at without settling them."""
-    cursor = catalog._conn.cursor()
+    cursor = engine.cursor(catalog._conn)
     try:
         return int(cursor.execute(f"SELECT count(DISTINCT seq) FROM {staging.TABLE}").fetchall()[0][0])
     finally:

@@ -15,6 +15,7 @@ from conftest import fill
 from studbook.daemon.domain.audit import HighWaterMark
 from studbook.daemon.domain.errors import AlreadyExists, RegistryError
 from studbook.daemon.domain.model import Model
+from studbook.daemon.store import engine
 from studbook.daemon.store.catalog import SCHEMA_VERSION, Catalog, StoreError, StoreFull
 from studbook.daemon.store.interface import Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
@@ -437,7 +438,7 @@ def test_rows_are_written_right_while_a_catalog_copy_is_attached(duckdb_catalog:
     # A copy being written is attached to the same database: the writer must still see its own
     # tables' columns only (a table's insert statement is built on its first use).
     catalog.query(f"ATTACH '{tmp_path / 'copy.duckdb'}' AS copy")
-    catalog.query("COPY FROM DATABASE catalog TO copy")
+    catalog.query(f"COPY FROM DATABASE {engine.DATABASE} TO copy")
 
     tx = catalog.transaction()
     tx.begin()

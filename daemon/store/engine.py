@@ -4,9 +4,14 @@ it writes.
 At a checkpoint, DuckDB 1.5 writes the last row group of a table that has an index (versions,
 events) anew, every row of it, however few rows were added since; and while it does, nothing
 can append to that table. With DuckDB's default of 122,880 rows a group, one version added to a
-catalog of 100k versions made a checkpoint of 0.5 s, during which every registration waited
-(measured here: one row added to a copy of the versions table, 515 ms; 46-60 ms with groups of
-16,384 rows). A catalog checkpoints every 16 MiB of its log, about every 5,000 registrations.
+catalog of 100k versions made a checkpoint of 0.5 s, during which every registration waited (one
+row added to a copy of the versions table: 515 ms, measured here). A catalog checkpoints every
+16 MiB of its log, about every 5,000 registrations.
+
+Smaller groups bound that, and cost scans a little: at 1M versions the raw search of the scale
+bench took 72-81 ms with DuckDB's groups, 77-86 ms with groups of 16,384 rows and 73-76 ms with
+32,768; one row added to a full last group of versions made a checkpoint of 87 ms with 16,384 and
+150-162 ms with 32,768 (measured here). Hence 32,768.
 
 DuckDB takes a row group size only where a database is attached, so the file is attached to an
 in-memory database and made the default one; a cursor starts on the in-memory database, so
@@ -33,7 +38,7 @@ ENGINE_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
 
 # Rows in each row group the catalog writes (see the module's docstring). A multiple of DuckDB's
 # vector size (2,048), as it requires.
-ROW_GROUP_ROWS = 16_384
+ROW_GROUP_ROWS = 32_768
 # The name the catalog file is attached under, and every connection's default database.
 DATABASE = "studbook"
 

@@ -368,7 +368,7 @@ class Catalog(CatalogReads):
             versions = int(run("SELECT count(*) FROM versions")[0][0])
             blobs = _stored_blobs(run)
             source = run("SELECT current_database()")[0][0]
-            cursor.execute(f"ATTACH {engine.sql_text(str(target))} AS {alias} {engine.attach_options()}")
+            cursor.execute(f"ATTACH {engine.sql_text(str(target))} AS {alias} {engine.ATTACH_OPTIONS}")
             attached = True
             cursor.execute(f"COPY FROM DATABASE {_sql_name(source)} TO {alias}")
             cursor.execute("COMMIT")

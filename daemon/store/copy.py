@@ -177,7 +177,7 @@ class DuckDBSide(CopySide):
 
     def export(self, table: str, columns: Sequence[Column], path: Path, where: str = "") -> None:
         select = ", ".join(_duckdb_text(column) for column in columns)
-        self._run(f"COPY (SELECT {select} FROM {_quoted(table)} {where}) TO {_literal(str(path))} "
+        self._run(f"COPY (SELECT {select} FROM {_quoted(table)} {where}) TO {engine.sql_text(str(path))} "
                   "(FORMAT csv, HEADER false)")  # fmt: skip
 
     def load(self, table: str, columns: Sequence[Column], path: Path) -> None:
@@ -187,7 +187,7 @@ class DuckDBSide(CopySide):
         fields = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(columns))) + "}"
         values = ", ".join(_duckdb_value(f"c{i}", column.kind) for i, column in enumerate(columns))
         self._run(
-            f"INSERT INTO {_quoted(table)} ({names}) SELECT {values} FROM read_csv({_literal(str(path))}, "
+            f"INSERT INTO {_quoted(table)} ({names}) SELECT {values} FROM read_csv({engine.sql_text(str(path))}, "
             f"columns = {fields}, header = false, delim = ',', quote = '\"', escape = '\"', "
             f"allow_quoted_nulls = false, auto_detect = false, new_line = '\\n', max_line_size = {_MAX_LINE})"
         )
@@ -224,10 +224,6 @@ class DuckDBSide(CopySide):
         except duckdb.Error as exc:
             raise StoreError(f"copying to or from {self.location} failed: {first_line(exc)}",
                              reason="COPY_FAILED") from exc  # fmt: skip
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _duckdb_text(column: Column) -> str:

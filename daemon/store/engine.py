@@ -39,18 +39,15 @@ ENGINE_SETTINGS: dict[str, str | bool | int | float | list[str]] = {
 # Rows in each row group the catalog writes (see the module's docstring). A multiple of DuckDB's
 # vector size (2,048), as it requires.
 ROW_GROUP_ROWS = 32_768
+# What ATTACH is given for a file the catalog writes.
+ATTACH_OPTIONS = f"(ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
 # The name the catalog file is attached under, and every connection's default database.
 DATABASE = "studbook"
 
 
 def sql_text(value: str) -> str:
-    """A SQL string literal, for the statements that take no parameters (ATTACH)."""
+    """A SQL string literal, for the statements that take no parameters (ATTACH, COPY, read_csv)."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def attach_options() -> str:
-    """What ATTACH is given for a file the catalog writes: its row groups' size."""
-    return f"(ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
 
 
 def connect(path: Path) -> duckdb.DuckDBPyConnection:
@@ -60,7 +57,7 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
     # opens itself (for an in-memory database it would be `.tmp` in the working directory).
     conn = duckdb.connect(":memory:", config={**ENGINE_SETTINGS, "temp_directory": f"{path}.tmp"})
     try:
-        conn.execute(f"ATTACH {sql_text(str(path))} AS {DATABASE} {attach_options()}")
+        conn.execute(f"ATTACH {sql_text(str(path))} AS {DATABASE} {ATTACH_OPTIONS}")
         conn.execute(f"USE {DATABASE}")
     except BaseException:
         conn.close()

@@ -29,6 +29,7 @@ from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.interface import ListenerState, Listening, Store
 from studbook.daemon.store.interface import StoreTransaction as Transaction
 from studbook.daemon.store.mark import MarkFile
+from studbook.daemon.store.records import CatalogMovedOn
 from studbook.daemon.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -321,14 +322,19 @@ class Core:
             # up to what the reloaded state saw.
             self.catch_up()
 
-    def _moved_on(self) -> None:
+    def _moved_on(self, moved: CatalogMovedOn) -> None:
         """Other daemons committed since the writer's last look; its transaction holds the write
         lock. The state reads again only what their events touched, unless there are so many
-        that loading it whole costs less (or a deletion needs it)."""
-        chained = self.catalog.chained_events_after(self.state.revision, _REFRESH_LIMIT)
+        that loading it whole costs less (or a deletion needs it). What the catalog read with
+        the lock (`moved.changes`) is not read again."""
+        changes = moved.changes if moved.changes and moved.changes.revision == self.state.revision else None
+        if changes is not None:
+            chained, facts = changes.events, changes.facts
+        else:
+            chained, facts = self.catalog.chained_events_after(self.state.revision, _REFRESH_LIMIT), None
         events = [event for event, _ in chained]
         head = chained[-1][1] if chained else None
-        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events, head, self.basis_of):
+        if len(events) >= _REFRESH_LIMIT or not self.state.refresh(self.catalog, events, head, self.basis_of, facts):
             self._reload()
             return
         if self.following:

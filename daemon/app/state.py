@@ -95,7 +95,8 @@ class WriterState:
         return state
 
     def refresh(self, catalog: Store, events: Sequence[Event], head: str | None = None,
-                basis_of: Callable[[bytes], ChangeBasis] | None = None) -> bool:  # fmt: skip
+                basis_of: Callable[[bytes], ChangeBasis] | None = None,
+                facts: Sequence[tuple[str, int, str, str, str, str]] | None = None) -> bool:  # fmt: skip
         """Takes the commits another daemon made after this state's revision (`events`, all of
         them, read while the write lock is held) by reading again only what they touched: the
         models they name, their request ids and version facts (dropped, read when next used),
@@ -105,9 +106,10 @@ class WriterState:
         reads a group under the write lock (7 ms of its 17, measured), now 2. `head`, when
         given, is the chain hash of the last of `events` (then neither head nor revision is read
         again). `basis_of`, when given, reads a version.created event's payload (see
-        `_bases_created`). False, changing nothing, when a full `load` is needed instead (a
-        model this state holds was deleted: request ids of its promotions may be gone with it;
-        or renamed)."""
+        `_bases_created`). `facts`, when given, are `version_facts_after`'s rows of every model
+        after this state's revision, read already (with the write lock). False, changing
+        nothing, when a full `load` is needed instead (a model this state holds was deleted:
+        request ids of its promotions may be gone with it; or renamed)."""
         if any(event.type == "model.renamed" for event in events):
             return False  # rare: every name the state holds of the model moves, as a load reads them
         touched = sorted({event.model for event in events if event.model})
@@ -145,8 +147,11 @@ class WriterState:
         held = [name for name in touched if name in self._facts]
         if held:
             changed: dict[str, list[tuple[int, str, str, str, str]]] = {name: [] for name in held}
-            for model, number, status, semver, request_id, digest in catalog.version_facts_after(held, self.revision):
-                changed[model].append((number, status, semver, request_id, digest))
+            if facts is None:
+                facts = catalog.version_facts_after(held, self.revision)
+            for model, number, status, semver, request_id, digest in facts:
+                if model in changed:
+                    changed[model].append((number, status, semver, request_id, digest))
             for name, rows in changed.items():
                 self._take_facts(name, rows)
         if reread:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from studbook.daemon.domain.errors import RegistryError, ResourceExhausted, Unavailable
+from studbook.daemon.domain.model import Event
 
 
 class StoreError(Unavailable):
@@ -32,11 +33,27 @@ class DurableCommit(Exception):
     found committed): the writes are durable, the connection must be reopened."""
 
 
+@dataclass
+class ChangesSince:
+    """What other daemons committed after `revision`, read with the write lock in the round
+    trip that took it: their events (with chain hashes) in revision order, and the facts
+    (`Store.version_facts_after`'s rows, of every model) of the versions they wrote."""
+
+    revision: int
+    events: list[tuple[Event, str]]
+    facts: list[tuple[str, int, str, str, str, str]]
+
+
 class CatalogMovedOn(Exception):
     """Another daemon committed to a shared catalog since this one last read its revision: the
     writer's in-memory state is stale. Raised by `begin` with the transaction still open and its
     write lock held, so the writer reloads its state (nobody can commit meanwhile) and runs the
-    group in that same transaction."""
+    group in that same transaction. `changes`, when the catalog read them with the lock (not too
+    many to), are what was committed meanwhile."""
+
+    def __init__(self, message: str, changes: ChangesSince | None = None) -> None:
+        super().__init__(message)
+        self.changes = changes
 
 
 @dataclass

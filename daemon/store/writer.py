@@ -123,14 +123,15 @@ class Writer:
         catalog: Store,
         on_commit: Callable[[list[Any]], None],
         on_abort: Callable[[], None],
-        on_moved_on: Callable[[], None] | None = None,
+        on_moved_on: Callable[[CatalogMovedOn], None] | None = None,
     ) -> None:
         self._catalog = catalog
         self._on_commit = on_commit
         self._on_abort = on_abort
         # Brings in-memory state up to another daemon's commits; unlike `on_abort` it may rely
-        # on that state holding nothing uncommitted (no operation ran since the last commit).
-        self._on_moved_on = on_moved_on or on_abort
+        # on that state holding nothing uncommitted (no operation ran since the last commit),
+        # and may take what was committed meanwhile from the exception that says so.
+        self._on_moved_on = on_moved_on or (lambda _: on_abort())
         self._inbox = _Inbox()
         self._thread = threading.Thread(target=self._run, name="studbook-writer", daemon=True)
         self._stopped = False
@@ -227,7 +228,7 @@ class Writer:
                 # decision input (models, facts, promotion ids, chain head, revision) reloaded
                 # now is current when the group runs, and the group needs no second try.
                 log.debug("%s; reloading before the group runs", moved)
-                self._on_moved_on()
+                self._on_moved_on(moved)
             spent = time.perf_counter() - spent
             if gather:
                 self._gather(batch)

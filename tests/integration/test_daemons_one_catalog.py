@@ -19,6 +19,7 @@ import grpc
 import pytest
 from conftest import Daemon, start_daemon, stop_daemon
 from studbook.cli import commands as cli
+from studbook.daemon.store.postgres.catalog import CHANGES_READ_WITH_LOCK
 from studbook.v1 import drops_pb2, drops_pb2_grpc, registry_pb2, resources_pb2, stages_pb2
 from support.postgres import PostgresDatabase
 from support.rpc import Stubs, error_info, register, stubs
@@ -189,6 +190,29 @@ def test_retries_through_the_other_daemon_return_the_first_result(two_daemons: l
     assert register(second, "ltv", description="one", request_id="v-1").name == version.name
     assert promote(second).name == promoted.name
     assert register(second, "ltv", description="three").name == "models/ltv/versions/4"
+
+
+@pytest.mark.parametrize("count", [3, CHANGES_READ_WITH_LOCK + 10])
+def test_a_daemon_takes_the_others_registrations_however_many_came_since_its_last_write(
+    two_daemons: list[Daemon], count: int
+) -> None:
+    """What a daemon's writer takes of the other's commits comes with its write lock when they
+    are few, and is read on its own when they are more: either way it knows each new version's
+    request id and number before it writes again."""
+    first, second = (stubs(d.channel()) for d in two_daemons)
+    register(second, "bulk", description="on b")  # the second daemon holds the model's facts
+    requests = [registry_pb2.RegisterModelVersionRequest(
+        parent="models/bulk", request_id=f"bulk-{i}", version=resources_pb2.ModelVersion(description=f"a {i}", storage_uri=f"s3://bucket/bulk/{i}"))
+        for i in range(count)]  # fmt: skip
+    made = first.versions.RegisterModelVersions(registry_pb2.RegisterModelVersionsRequest(requests=requests),
+                                                timeout=RPC_TIMEOUT).results  # fmt: skip
+
+    retried = register(second, "bulk", description=f"a {count - 1}", request_id=f"bulk-{count - 1}")
+    after = register(second, "bulk", description="b again")
+
+    assert retried.name == made[-1].registered.version.name == f"models/bulk/versions/{count + 1}"
+    assert after.number == count + 2
+    assert cli.main(["--address", two_daemons[1].address, "audit", "verify"]) == 0
 
 
 def test_racing_promotions_through_two_daemons_leave_one_holder_and_one_audit_chain(

@@ -40,11 +40,13 @@ from studbook.daemon.store.reads import CatalogReads
 from studbook.daemon.store.records import (
     CatalogMovedOn,
     CatalogSnapshot,
+    ChangesSince,
     DurableCommit,
     StoreError,
     StoreFull,
     first_line,
 )
+from studbook.daemon.store.rows import EVENT_COLUMNS
 from studbook.daemon.store.writes import TransactionWrites, is_query
 
 if TYPE_CHECKING:
@@ -55,6 +57,17 @@ if TYPE_CHECKING:
 WRITE_LOCK = int.from_bytes(b"sbwrite", "big")
 # Begins a write transaction: takes the write lock, then reads the newest revision.
 _BEGIN = f"BEGIN; SELECT pg_advisory_xact_lock({WRITE_LOCK}); SELECT coalesce(max(revision), 0) FROM events"
+# Up to how many events and version facts committed by other daemons since this one's last
+# look are read in the same round trip, under the lock: more than that, and the writer reads
+# them itself (or loads its state again).
+CHANGES_READ_WITH_LOCK = 256
+# The two reads, after `known`; each one row more than it takes, to tell when there are more.
+_CHANGES_SINCE = (
+    f"; SELECT {EVENT_COLUMNS}, chain_hash FROM events WHERE revision > {{known}} ORDER BY revision "
+    f"LIMIT {CHANGES_READ_WITH_LOCK + 1}"
+    "; SELECT model, number, status, semver, request_id, content_digest FROM versions "
+    f"WHERE revision > {{known}} ORDER BY model, number LIMIT {CHANGES_READ_WITH_LOCK + 1}"
+)
 CONNECT_TIMEOUT = 10
 # How long a read waits for a pooled connection before it reports the catalog unreachable.
 POOL_TIMEOUT = 10.0
@@ -225,20 +238,29 @@ class PostgresTransaction(TransactionWrites):
             # One round trip: every daemon's writes wait while this transaction holds the lock,
             # so what it sends under the lock is sent together. The lock (held to the transaction's
             # end) makes every daemon's write transactions run one at a time.
-            cursor = self.conn.execute(_BEGIN)
+            # With the revision last seen, what was committed since comes back in it too: two
+            # daemons writing side by side find each other's commits at nearly every group.
+            known = self.catalog._known_revision
+            cursor = self.conn.execute(_BEGIN if known is None else _BEGIN + _CHANGES_SINCE.format(known=int(known)))
+            results = [cursor.fetchall() if cursor.description is not None else []]
             while cursor.nextset():
-                pass
-            found = cursor.fetchone()
+                results.append(cursor.fetchall() if cursor.description is not None else [])
         except psycopg.Error as exc:
             raise store_error(exc, self.catalog.location, "catalog write failed") from exc
-        revision = int(found[0]) if found else 0
+        # BEGIN, the lock, the revision, then (with `known`) the changes since.
+        found, since = results[2], results[3:]
+        revision = int(found[0][0]) if found else 0
         self._begun_at = revision
         self._head = None
         self._rewrote_events = False
-        known = self.catalog._known_revision
         if known is not None and revision != known:
+            changes = None
+            if since and all(len(rows) <= CHANGES_READ_WITH_LOCK for rows in since):
+                events, facts = since
+                changes = ChangesSince(known, [(Event(*r[:-1]), r[-1]) for r in events], facts)
             raise CatalogMovedOn(
-                f"the catalog {self.catalog.location} is at revision {revision}, this daemon last saw {known}"
+                f"the catalog {self.catalog.location} is at revision {revision}, this daemon last saw {known}",
+                changes,
             )
 
     def insert_event(self, event: Event, chain_hash: str) -> None:

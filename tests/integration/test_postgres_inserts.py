@@ -1,7 +1,7 @@
 """The PostgreSQL catalog's inserts: each table's rows as one jsonb document sent with the COMMIT,
-or by COPY where a document cannot carry them (a NaN, an infinity). Whichever way they went, the
-table holds exactly the values given, whatever text they hold (quotes, backslashes, percent signs,
-statement fragments, JSON escapes)."""
+or by COPY where a document cannot carry them (a NaN, an infinity, a negative zero). Whichever
+way they went, the table holds exactly the values given, whatever text they hold (quotes,
+backslashes, percent signs, statement fragments, JSON escapes)."""
 
 from __future__ import annotations
 
@@ -42,6 +42,8 @@ def catalog(postgres_catalog: PostgresDatabase):  # type: ignore[no-untyped-def]
 # One row of each way: a document, and COPY for the NaN.
 @example(written=[('it\'s \\x00 \\u0000 "%s"', -(2**63), 5e-324, True, MOMENT, '{"note": "\\u00e9"}', b"\x00\xff")])
 @example(written=[("a", 1, float("nan"), False, MOMENT, None, None), ("b", None, -0.0, None, None, "[]", b"")])
+# A negative zero, which a document's numbers (numeric) cannot hold, without a NaN beside it.
+@example(written=[(None, None, -0.0, None, None, None, None)])
 def test_rows_read_back_exactly_as_given_however_they_were_sent(
     catalog: PostgresCatalog, written: list[tuple[Any, ...]]
 ) -> None:

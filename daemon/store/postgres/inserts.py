@@ -11,14 +11,15 @@ document is `jsonb`: as `json`, the server parses a row again for every column t
 
 Each value travels as the text its column's input function reads back exactly, as COPY's text
 does: times in ISO form with their offset, bytes in bytea's hex form, floats by their shortest
-repr. What a JSON document cannot carry exactly (a NaN or an infinity, a value of another type)
-goes by COPY instead, as before. (Text with a NUL is refused either way: PostgreSQL's text holds
+repr. What a JSON document cannot carry exactly (a NaN or an infinity, a negative zero, a value
+of another type) goes by COPY instead, as before. (Text with a NUL is refused either way: PostgreSQL's text holds
 none.)
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -85,9 +86,15 @@ def _value_text(value: Any) -> str:
 _ENCODER = json.JSONEncoder(default=_value_text, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
+# A float -0.0 as the encoder writes it. jsonb holds numbers as `numeric`, which has no
+# negative zero: read back, it would be 0.0. (Within a string it only sends its rows by COPY.)
+_NEGATIVE_ZERO = re.compile(r"(?<![\w.])-0\.0(?![\w.])")
+
+
 def document(rows: Sequence[tuple[Any, ...]]) -> str | None:
     """The rows as one JSON array of arrays, or None when one of their values cannot travel so."""
     try:
-        return _ENCODER.encode(rows)
+        text = _ENCODER.encode(rows)
     except (TypeError, ValueError):
         return None  # a NaN or an infinity (which JSON lacks), or a value of another type
+    return None if _NEGATIVE_ZERO.search(text) else text

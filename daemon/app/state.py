@@ -80,6 +80,11 @@ class WriterState:
     # Hash of the newest event: the next one chains to it.
     chain_head: str = GENESIS
     max_fact_versions: int = MAX_FACT_VERSIONS
+    # Whether the models' figures may count a commit after `revision` already: `load` reads the
+    # revision, then the models, and another daemon may commit in between. Counted again from
+    # its event, such a version would show twice; until a refresh has read again the models
+    # the events after `revision` touch, it counts none.
+    _figures_unsure: bool = False
     # Per model, least recently used first; see `facts`.
     _facts: OrderedDict[str, ModelFacts] = field(default_factory=OrderedDict)
     _fact_versions: int = 0
@@ -92,6 +97,7 @@ class WriterState:
         state.model_request_ids = catalog.model_request_ids()
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         state.chain_head = catalog.chain_head() or GENESIS
+        state._figures_unsure = True
         return state
 
     def refresh(self, catalog: Store, events: Sequence[Event], head: str | None = None,
@@ -116,7 +122,8 @@ class WriterState:
         # Models the events only registered versions into, held here already: their rows changed
         # in their version figures alone, which the events say. The others are read again.
         reread = sorted({event.model for event in events if event.model
-                         and (event.type not in VERSION_ONLY_EVENTS or event.model not in self.models)})  # fmt: skip
+                         and (self._figures_unsure or event.type not in VERSION_ONLY_EVENTS
+                              or event.model not in self.models)})  # fmt: skip
         loaded = {m.name: m for m in catalog.load_models(reread)} if reread else {}
         if any(name in self.models and name not in loaded for name in reread):
             return False
@@ -164,6 +171,7 @@ class WriterState:
         else:
             self.chain_head = catalog.chain_head() or GENESIS
             self.revision = catalog.max_revision()
+        self._figures_unsure = False
         return True
 
     @staticmethod

@@ -19,7 +19,10 @@ import grpc
 import pytest
 from conftest import Daemon, start_daemon, stop_daemon
 from studbook.cli import commands as cli
-from studbook.daemon.store.postgres.catalog import CHANGES_READ_WITH_LOCK
+from studbook.daemon.app.state import WriterState
+from studbook.daemon.domain.model import Model
+from studbook.daemon.store.postgres.catalog import CHANGES_READ_WITH_LOCK, PostgresCatalog
+from studbook.daemon.store.records import CatalogMovedOn
 from studbook.v1 import drops_pb2, drops_pb2_grpc, registry_pb2, resources_pb2, stages_pb2
 from support.postgres import PostgresDatabase
 from support.rpc import Stubs, error_info, register, stubs
@@ -133,6 +136,42 @@ def test_a_daemon_that_took_the_others_commits_holds_what_a_fresh_start_reads(
                     read.version_count, read.latest_version, read.description)  # fmt: skip
     finally:
         stop_daemon(fresh)
+
+
+def test_a_daemon_starting_while_the_other_registers_counts_each_version_once(
+    short_dir: Path, postgres_catalog: PostgresDatabase
+) -> None:
+    """A daemon starting reads the catalog's revision, then its models: a version the other
+    daemon registers in between is in the models' figures already when its writer takes that
+    commit, and is not counted a second time. Started here in-process, to register in between."""
+    other = start_daemon(short_dir / "other-data", short_dir / "other.sock", "--catalog", postgres_catalog.url)
+    api = stubs(other.channel())
+    register(api, "m")
+    catalog = PostgresCatalog(postgres_catalog.url)
+
+    class RegistersWhileLoading:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(catalog, name)
+
+        def load_models(self, names: Any = None) -> list[Model]:
+            register(api, "m")
+            return catalog.load_models(names)
+
+    try:
+        state = WriterState.load(RegistersWhileLoading())  # type: ignore[arg-type]
+        tx = catalog.transaction()
+        with pytest.raises(CatalogMovedOn) as moved:
+            tx.begin()  # as the writer's first group does, holding the write lock from here
+        changes = moved.value.changes
+        assert changes is not None
+        events = [event for event, _ in changes.events]
+        assert state.refresh(catalog, events, changes.events[-1][1], facts=changes.facts)
+        tx.rollback()
+    finally:
+        catalog.close()
+        stop_daemon(other)
+
+    assert (state.models["m"].version_count, state.models["m"].latest_version) == (2, 2)
 
 
 def test_a_daemon_judges_its_next_version_against_the_latest_the_other_daemon_registered(

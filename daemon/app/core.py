@@ -309,7 +309,8 @@ class Core:
                         self._own.add(event.revision)
                 if contiguous:
                     self.followed = events[-1].revision
-            self.cache.publish(models, versions, revision, purged)
+            # The writer's records after its group: every commit before it, none after.
+            self.cache.publish(models, versions, revision, purged, as_of=self.state.revision)
             if events and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._deliver, events)
 
@@ -425,7 +426,9 @@ class Core:
 
     def _take_remote(self, events: list[Event]) -> None:
         """Another daemon's commits: what they changed leaves the read cache, and the models they
-        touched are read again (their counts, holders and etags); Watch gets the events."""
+        touched are read again (their counts, holders and etags) unless they only registered
+        versions into them, which are counted (`ReadCache.count_registrations`); Watch gets the
+        events."""
         touched = {event.model for event in events if event.model}
         # A rename's event names the new model; the old one, in its subject, leaves the cache.
         renames = {renamed_from(event) for event in events if event.type == "model.renamed"}
@@ -436,8 +439,9 @@ class Core:
             self.cache.forget_versions({model for model, _ in self.cache.version_keys()})
         if touched:
             self.cache.forget_versions(touched)
-            loaded = {m.name: m for m in self.catalog.load_models(sorted(touched))}
-            self.cache.replace_models(touched, loaded, events[-1].revision)
+            reread = sorted(touched - self.cache.count_registrations(events))
+            loaded = {m.name: m for m in self.catalog.load_models(reread)} if reread else {}
+            self.cache.replace_models(reread, loaded, events[-1].revision)
         else:
             self.cache.revision = max(self.cache.revision, events[-1].revision)
         for hook in self.remote_hooks:

@@ -102,6 +102,42 @@ def test_concurrent_registrations_through_two_daemons_never_share_a_number(
         assert (model.version_count, model.latest_version) == (latest.number, latest.number)
 
 
+def test_each_daemon_counts_every_version_once_into_the_models_it_reads_out(two_daemons: list[Daemon]) -> None:
+    """A daemon's reads take the other daemon's registrations from their events, counted onto
+    the models they hold, and its own from its writer, whose records already count those of the
+    other's commits it took first; a model read again from the catalog may count some already.
+    Whichever comes first, each version counts once."""
+    create_model(two_daemons[0], "fraud")
+    create_model(two_daemons[1], "churn")
+
+    def register_some(api: Stubs, index: int) -> None:
+        for n in range(4):
+            model = ("fraud", "churn")[n % 2]
+            register(api, model, request_id=f"w{index}-{n}", timeout=RPC_TIMEOUT)
+            # A change other than a registration has the other daemon read the model again,
+            # and a read may hold registrations committed after it that it has yet to take.
+            api.models.UpdateModel(registry_pb2.UpdateModelRequest(
+                model=resources_pb2.Model(name=f"models/{model}", description=f"w{index}-{n}"),
+                update_mask={"paths": ["description"]}), timeout=RPC_TIMEOUT)  # fmt: skip
+
+    race(two_daemons, register_some)
+
+    each = WRITERS * len(two_daemons) * 2
+    for daemon in two_daemons:
+        with daemon.channel() as channel:
+            api = stubs(channel)
+
+            def figures(api: Stubs = api) -> list[tuple[int, int]] | None:
+                found = [
+                    api.models.GetModel(registry_pb2.GetModelRequest(name=f"models/{name}"))
+                    for name in ("fraud", "churn")
+                ]
+                counted = [(m.version_count, m.latest_version) for m in found]
+                return counted if counted == [(each, each)] * 2 else None
+
+            wait_for(figures, f"{daemon.address} to count {each} versions into each model")
+
+
 def test_a_daemon_that_took_the_others_commits_holds_what_a_fresh_start_reads(
     two_daemons: list[Daemon], short_dir: Path, postgres_catalog: PostgresDatabase
 ) -> None:

@@ -277,7 +277,8 @@ def test_a_daemon_takes_the_others_registrations_however_many_came_since_its_las
     first, second = (stubs(d.channel()) for d in two_daemons)
     register(second, "bulk", description="on b")  # the second daemon holds the model's facts
     requests = [registry_pb2.RegisterModelVersionRequest(
-        parent="models/bulk", request_id=f"bulk-{i}", version=resources_pb2.ModelVersion(description=f"a {i}", storage_uri=f"s3://bucket/bulk/{i}"))
+        parent="models/bulk", request_id=f"bulk-{i}",
+        version=resources_pb2.ModelVersion(description=f"a {i}", storage_uri=f"s3://bucket/bulk/{i}"))
         for i in range(count)]  # fmt: skip
     made = first.versions.RegisterModelVersions(registry_pb2.RegisterModelVersionsRequest(requests=requests),
                                                 timeout=RPC_TIMEOUT).results  # fmt: skip

@@ -136,7 +136,9 @@ class WriterState:
         if any(name in self.models and name not in loaded for name in reread):
             return False
         counted = set(touched).difference(reread)
-        self._count_versions(event for event in events if event.model in counted)
+        for event in events:
+            if event.model in counted:
+                count_registration(self.models[event.model], event)
         purged = {event.model for event in events if event.type == "version.purged"}
         # Models this daemon registers into: what their next version is judged against is
         # brought up to date here, all in one go, rather than one model at a time by the
@@ -198,11 +200,6 @@ class WriterState:
                 if event.subject == version_name(event.model, tops[event.model]):
                     found[event.model] = basis_of(event.payload)
         return found
-
-    def _count_versions(self, events: Iterable[Event]) -> None:
-        """Adds versions registered by other daemons to their models' figures."""
-        for event in events:
-            count_registration(self.models[event.model], event)
 
     def facts(self, tx: StoreTransaction, model_id: str) -> ModelFacts:
         """The facts about a model's versions, read through `tx` when not held already.

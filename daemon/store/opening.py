@@ -130,6 +130,8 @@ def probe(catalog: Path, at_revision: int) -> CatalogTail:
     """Reads an existing catalog through a read-only connection: its newest revision and the
     chain hash stored at `at_revision`. Refuses what DuckDB cannot read or what is no catalog."""
     import duckdb
+    from studbook.daemon.store import staging
+    from studbook.daemon.store.catalog import TableShapes
 
     try:
         conn = duckdb.connect(str(catalog), read_only=True)
@@ -154,7 +156,12 @@ def probe(catalog: Path, at_revision: int) -> CatalogTail:
         found = None
         if "chain_hash" in columns:  # absent before migration 2
             found = conn.execute("SELECT chain_hash FROM events WHERE revision = ?", [at_revision]).fetchone()
-        return CatalogTail(int(revision[0]) if revision else 0, found[0] if found else None)
+        newest, chain_hash_at = int(revision[0]) if revision else 0, found[0] if found else None
+        if staging.TABLE in tables:  # the newest events may be staged still (a daemon killed)
+            staged_revision, staged_hash = staging.staged_event_tail(conn, TableShapes(), at_revision)
+            newest = max(newest, staged_revision)
+            chain_hash_at = staged_hash if chain_hash_at is None else chain_hash_at
+        return CatalogTail(newest, chain_hash_at)
     except duckdb.Error as exc:
         raise _damaged(catalog, exc) from None
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import grpc
 from studbook.daemon.domain.audit import HighWaterMark
+from studbook.daemon.store.catalog import settle_file
 from studbook.daemon.store.mark import MarkFile
 from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2, stages_pb2
 from support.rpc import register, stubs
@@ -25,8 +26,10 @@ def make_history(daemon) -> None:  # type: ignore[no-untyped-def]
 
 
 def tamper(daemon_factory, daemon, sql: str):  # type: ignore[no-untyped-def]
-    """Edits the catalog behind the daemon's back, then starts it again."""
+    """Edits the catalog behind the daemon's back, then starts it again. What the killed daemon
+    left staged is settled first, as its start would, so that `sql` finds every event."""
     daemon.kill()
+    settle_file(daemon.data_dir / "catalog.duckdb")
     conn = duckdb.connect(str(daemon.data_dir / "catalog.duckdb"))
     conn.execute(sql)
     conn.close()

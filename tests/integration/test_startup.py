@@ -10,7 +10,10 @@ from pathlib import Path
 import duckdb
 from conftest import start_refused
 from studbook.daemon.domain.audit import HighWaterMark
+from studbook.daemon.store import staging
+from studbook.daemon.store.catalog import settle_file
 from studbook.daemon.store.mark import MarkFile
+from studbook.daemon.store.opening import probe
 from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2
 from support.rpc import register, stubs
 
@@ -141,11 +144,19 @@ def acknowledged(data_dir: Path) -> HighWaterMark:
 
 
 def event_at(data_dir: Path, revision: int) -> HighWaterMark:
-    """The revision and chain hash the catalog holds there, read without changing a byte."""
+    """The revision and chain hash the catalog holds there (in the events table or staged),
+    read without changing a byte."""
+    found = probe(data_dir / CATALOG, revision).chain_hash_at
+    assert found is not None
+    return HighWaterMark(revision, found)
+
+
+def staged_events(data_dir: Path) -> tuple[int, int]:
+    """How many events the catalog holds staged, and the newest revision in its events table."""
     with duckdb.connect(str(data_dir / CATALOG), read_only=True) as conn:
-        row = conn.execute("SELECT revision, chain_hash FROM events WHERE revision = ?", [revision]).fetchone()
-    assert row is not None
-    return HighWaterMark(*row)
+        staged = conn.execute(f"SELECT count(*) FROM {staging.TABLE} WHERE tbl = 'events'").fetchall()[0][0]
+        newest = conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchall()[0][0]
+    return int(staged), int(newest)
 
 
 def event_at_running(daemon, revision: int) -> HighWaterMark:  # type: ignore[no-untyped-def]
@@ -196,15 +207,47 @@ def test_a_lost_catalog_and_log_are_refused_while_the_mark_remembers(daemon_fact
     assert not (daemon.data_dir / CATALOG).exists(), "no empty catalog was created in its place"
 
 
+def test_a_crash_while_the_newest_events_are_staged_starts_with_everything(daemon_factory):
+    daemon = register_and_crash(daemon_factory, 5)
+    mark = acknowledged(daemon.data_dir)
+    staged, in_table = staged_events(daemon.data_dir)
+    assert staged > 0 and in_table < mark.revision, "the acknowledged head is only staged"
+
+    restarted = daemon_factory()
+
+    assert len(versions_of(restarted, "fraud")) == 5
+    assert event_at_running(restarted, mark.revision) == mark
+    with restarted.channel() as channel:
+        verdict = audit_pb2_grpc.AuditServiceStub(channel).VerifyAuditTrail(audit_pb2.VerifyAuditTrailRequest())
+    assert verdict.intact and verdict.checked == mark.revision
+
+
 def test_a_trail_rewritten_at_the_mark_is_refused(daemon_factory, short_dir):
     daemon = register_and_crash(daemon_factory, 5)
     revision = acknowledged(daemon.data_dir).revision
+    settle_file(daemon.data_dir / CATALOG)  # as a start would: the event at the mark is in its table
     with duckdb.connect(str(daemon.data_dir / CATALOG)) as conn:
         conn.execute("UPDATE events SET chain_hash = repeat('f', 64) WHERE revision = ?", [revision])
 
     result = start_refused(daemon.data_dir, short_dir / "s.sock")
 
     assert_refused_in_one_line(result, f"up to {revision}", f"revision {revision} is not the one acknowledged")
+
+
+def test_a_staged_trail_rewritten_at_the_mark_is_refused(daemon_factory, short_dir):
+    daemon = register_and_crash(daemon_factory, 5)
+    mark = acknowledged(daemon.data_dir)
+    with duckdb.connect(str(daemon.data_dir / CATALOG)) as conn:
+        changed = conn.execute(f"UPDATE {staging.TABLE} SET doc = replace(doc, ?, repeat('f', 64)) "
+                               "WHERE tbl = 'events' AND contains(doc, ?)", [mark.chain_hash] * 2).fetchall()  # fmt: skip
+    assert changed == [(1,)], "the event at the mark was staged"
+    before = files_in(daemon.data_dir)
+
+    result = start_refused(daemon.data_dir, short_dir / "s.sock")
+
+    assert_refused_in_one_line(result, f"up to {mark.revision}",
+                               f"revision {mark.revision} is not the one acknowledged")  # fmt: skip
+    assert files_in(daemon.data_dir) == before, "nothing settled, nothing deleted"
 
 
 def test_a_catalog_from_before_marks_starts_and_gets_one(daemon_factory):

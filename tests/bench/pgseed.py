@@ -1,9 +1,10 @@
 """Bulk synthetic PostgreSQL catalogs for benchmarks: the rows seed.py writes to DuckDB, set-wise.
 
-The same models, versions, metric rows and one event, in generate_series SQL that mirrors
-seed.py's: only the hash behind the metric values differs (integer arithmetic here, DuckDB's
-hash there), so the same filter matches about the same share of versions on both backends
-(36,000 against ~33,000 of 1M for the scale bench's search).
+The same models, versions and metric rows, in generate_series SQL that mirrors seed.py's
+(only the hash behind the metric values differs: integer arithmetic here, DuckDB's hash there,
+so the same filter matches about the same share of versions on both backends), and an event
+a version (history.py).
+The scale bench's search matches 36,000 of 1M versions here against ~33,000 there.
 
 Each table is TRUNCATEd in the transaction that fills it: on a server with wal_level=minimal
 (`start_postgres(durable=True, settings=SERVER_SETTINGS)`) PostgreSQL then writes the new rows
@@ -20,6 +21,7 @@ from typing import Any
 import psycopg
 from studbook.daemon.store.postgres.migrate import migrate
 
+from tests.bench.history import seeded_events
 from tests.bench.seed import KEYS
 
 _TABLES = ("models", "versions", "metric_summary", "metrics", "events")
@@ -105,7 +107,10 @@ def _fill(conn: psycopg.Connection[Any], models: int, versions_per_model: int, k
             [models, versions_per_model, keys],
         )
         conn.execute("INSERT INTO metrics SELECT model, number, key, split, step, value, time FROM metric_summary")
-        conn.execute(
-            "INSERT INTO events (revision, time, type, subject, model, actor, payload, chain_hash, role) "
-            "VALUES (1, now(), 'bench.seeded', 'models/-', '', 'bench', NULL, '', '')"
-        )
+        with conn.cursor().copy(
+            "COPY events (revision, time, type, subject, model, actor, chain_hash) FROM STDIN"
+        ) as copy:
+            for event, chained in seeded_events(models, versions_per_model):
+                copy.write_row(
+                    (event.revision, event.time, event.type, event.subject, event.model, event.actor, chained)
+                )

@@ -1,15 +1,21 @@
 """Bulk synthetic catalogs for benchmarks: 100k versions and 1M metric rows in seconds.
 
 Seeding through the API would take minutes and measure registration, not reads, so this
-writes the catalog file directly, set-wise, before the daemon opens it.
+writes the catalog file directly, set-wise, before the daemon opens it: models, versions, their
+metric rows, and an event a version (history.py).
 """
 
 from __future__ import annotations
 
+import csv
+import tempfile
 from pathlib import Path
 
+import duckdb
 from studbook.daemon.store import engine
 from studbook.daemon.store.catalog import Catalog
+
+from .history import seeded_events
 
 KEYS = ["auc", "loss", "f1", "precision", "recall", "latency_ms", "rmse", "accuracy", "mae", "logloss"]
 
@@ -61,11 +67,22 @@ def seed_catalog(path: Path, *, models: int, versions_per_model: int, metrics_pe
         [KEYS, metrics_per_version],
     )
     conn.execute("INSERT INTO metrics SELECT model, number, key, split, step, value, time FROM metric_summary")
-    conn.execute(
-        "INSERT INTO events VALUES (1, now()::TIMESTAMP, 'bench.seeded', 'models/-', '', 'bench', NULL, '', '')"
-    )
+    _insert_events(conn, models, versions_per_model)
     conn.execute("COMMIT")
     conn.execute("CHECKPOINT")
     total = conn.execute("SELECT count(*) FROM versions").fetchone()
     conn.close()
     return int(total[0]) if total else 0
+
+
+def _insert_events(conn: duckdb.DuckDBPyConnection, models: int, versions_per_model: int) -> None:
+    """An event a version (history.py), through a CSV file that DuckDB reads set-wise."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.csv"
+        with path.open("w", newline="") as handle:
+            rows = csv.writer(handle)
+            for event, chained in seeded_events(models, versions_per_model):
+                rows.writerow((event.revision, event.time.replace(tzinfo=None).isoformat(sep=" "), event.type,
+                               event.subject, event.model, event.actor, chained))  # fmt: skip
+        conn.execute(f"COPY events (revision, time, type, subject, model, actor, chain_hash) FROM "
+                     f"{engine.sql_text(str(path))} (FORMAT csv, HEADER false)")  # fmt: skip

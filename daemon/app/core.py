@@ -328,7 +328,7 @@ class Core:
         lock. The state reads again only what their events touched, unless there are so many
         that loading it whole costs less (or a deletion needs it). What the catalog read with
         the lock (`moved.changes`) is not read again."""
-        changes = moved.changes if moved.changes and moved.changes.revision == self.state.revision else None
+        changes = moved.changes if moved.changes is not None and moved.changes.revision == self.state.revision else None
         if changes is not None:
             chained, facts = changes.events, changes.facts
         else:

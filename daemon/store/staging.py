@@ -244,24 +244,24 @@ def staged_event_tail(conn: duckdb.DuckDBPyConnection, shapes: TableShapes, at_r
     # Asked first, so that a catalog closed cleanly (nothing staged) costs no look at its columns.
     if not conn.execute(f"SELECT count(*) FROM {TABLE} WHERE tbl = 'events'").fetchall()[0][0]:
         return 0, None
-    names = shapes.columns(conn, "events").names
-    revision, chain_hash = f"c{names.index('revision')}", f"c{names.index('chain_hash')}"
-    layout = json.dumps([{revision: "BIGINT", chain_hash: "VARCHAR"}])
+    events = _staged_values(conn, shapes, "events", {"revision": "BIGINT", "chain_hash": "VARCHAR"})
     newest, found = conn.execute(
-        f"SELECT coalesce(max(r.{revision}), 0), max(r.{chain_hash}) FILTER (WHERE r.{revision} = ?) "
-        f"FROM (SELECT unnest(from_json(doc, '{layout}')) AS r FROM {TABLE} WHERE tbl = 'events')",
-        [at_revision],
+        f"SELECT coalesce(max(revision), 0), max(chain_hash) FILTER (WHERE revision = ?) FROM {events}", [at_revision]
     ).fetchall()[0]
     return int(newest), found
 
 
 def _staged_figures(conn: duckdb.DuckDBPyConnection, shapes: TableShapes) -> str:
-    """Each model's staged versions as (model, added, top), named u: read from the staged
-    documents, whose keys name the versions table's columns by index."""
-    names = shapes.columns(conn, "versions").names
-    model, number = f"c{names.index('model')}", f"c{names.index('number')}"
-    layout = json.dumps([{model: "VARCHAR", number: "BIGINT"}])
-    return (
-        f"(SELECT r.{model} AS model, count(*) AS added, max(r.{number}) AS top FROM (SELECT unnest(from_json(doc, "
-        f"'{layout}')) AS r FROM {TABLE} WHERE tbl = 'versions') GROUP BY r.{model}) u"
-    )
+    """Each model's staged versions as (model, added, top), named u."""
+    versions = _staged_values(conn, shapes, "versions", {"model": "VARCHAR", "number": "BIGINT"})
+    return f"(SELECT model, count(*) AS added, max(number) AS top FROM {versions} GROUP BY model) u"
+
+
+def _staged_values(conn: duckdb.DuckDBPyConnection, shapes: TableShapes, table: str, kinds: dict[str, str]) -> str:
+    """A subquery of `table`'s staged rows with the columns of `kinds` (name: type) by their
+    names: read from the staged documents, whose keys name the table's columns by index."""
+    names = shapes.columns(conn, table).names
+    keys = {name: f"c{names.index(name)}" for name in kinds}
+    layout = json.dumps([{keys[name]: kind for name, kind in kinds.items()}])
+    picked = ", ".join(f"r.{keys[name]} AS {name}" for name in kinds)
+    return f"(SELECT {picked} FROM (SELECT unnest(from_json(doc, '{layout}')) AS r FROM {TABLE} WHERE tbl = '{table}'))"

@@ -20,6 +20,8 @@ from support.rpc import logged_events, stubs
 
 FRAUD = "Fraud Detector"
 FRAUD_ID = "fraud-detector"
+# Its tests share one filled MLflow (the module's fixture, 5 s to build): on one worker, it is built once.
+pytestmark = pytest.mark.xdist_group("mlflow-import")
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,8 @@ from support.models import fixture
 
 FRAUD = "Fraud Detector"
 FRAUD_ID = "fraud-detector"
+# Its tests share one filled MLflow (the module's fixture, 11 s to build): on one worker, it is built once.
+pytestmark = pytest.mark.xdist_group("mlflow-import-server")
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any
@@ -12,7 +13,7 @@ from studbook.daemon.app.registry import Registry
 from studbook.daemon.domain.access import TCP, UNIX, Caller, check_method, is_open, method_key
 from studbook.daemon.domain.errors import PermissionDenied, RegistryError, Unauthenticated
 from studbook.daemon.service import convert
-from studbook.daemon.service.errors import REFUSAL, abort, mapped, status_code
+from studbook.daemon.service.errors import RECORD_REFUSAL, abort, mapped, status_code
 from studbook.v1 import access_pb2, access_pb2_grpc
 
 ACTOR_HEADER = "x-studbook-actor"
@@ -94,27 +95,19 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
     def _unary(self, behavior: Callable[..., Awaitable[Any]], method: str,
                unary_request: bool) -> Callable[..., Awaitable[Any]]:  # fmt: skip
         async def guarded(requests: Any, context: grpc.aio.ServicerContext) -> Any:
-            caller = await self._admit(context, method)
+            await self._admit(context, method)
             request = await _only_request(context) if unary_request else requests
-            try:
-                return await behavior(request, context)
-            except grpc.aio.AbortError:
-                await self._record_refusal(context, caller, method)
-                raise
+            return await behavior(request, context)
 
         return guarded
 
     def _streaming(self, behavior: Callable[..., AsyncIterator[Any]], method: str,
                    unary_request: bool) -> Callable[..., AsyncIterator[Any]]:  # fmt: skip
         async def guarded(requests: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            caller = await self._admit(context, method)
+            await self._admit(context, method)
             request = await _only_request(context) if unary_request else requests
-            try:
-                async for item in behavior(request, context):
-                    yield item
-            except grpc.aio.AbortError:
-                await self._record_refusal(context, caller, method)
-                raise
+            async for item in behavior(request, context):
+                yield item
 
         return guarded
 
@@ -131,13 +124,10 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
             await abort(context, error)
             raise  # abort raised already; this line only tells the type checker
         CURRENT_CALLER.set(caller)
+        # A refusal the handler makes itself (production needing an approver, a path outside the
+        # allowed roots) is recorded as this one would be, before it is answered (see `abort`).
+        RECORD_REFUSAL.set(functools.partial(self._record, context, caller, method))
         return caller
-
-    async def _record_refusal(self, context: grpc.aio.ServicerContext, caller: Caller, method: str) -> None:
-        """Records a refusal a handler made itself (such as production needing an approver)."""
-        refusal = REFUSAL.get()
-        if refusal is not None:
-            await self._record(context, caller, method, refusal)
 
     async def _record(self, context: grpc.aio.ServicerContext, caller: Caller | None, method: str,
                       error: RegistryError) -> None:  # fmt: skip

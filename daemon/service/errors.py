@@ -54,13 +54,24 @@ def to_status(error: errors.RegistryError) -> grpc.Status:
     return rpc_status.to_status(status_proto(error))
 
 
-# The access refusal a handler of the current call ended with, for the access interceptor to record.
-REFUSAL: ContextVar[errors.RegistryError | None] = ContextVar("studbook_refusal", default=None)
+# How the call being handled records a refusal of its admitted caller in the audit trail (set by
+# the access interceptor). Awaited before the refusal is answered: grpc sends the status as soon
+# as the call is aborted, and a caller told it was denied must find the denial recorded.
+RECORD_REFUSAL: ContextVar[Callable[[errors.RegistryError], Awaitable[None]] | None] = ContextVar(
+    "studbook_record_refusal", default=None
+)
 
 
 async def abort(context: grpc.aio.ServicerContext, error: errors.RegistryError) -> None:
-    if isinstance(error, (errors.Unauthenticated, errors.PermissionDenied)):
-        REFUSAL.set(error)
+    if (
+        isinstance(error, (errors.Unauthenticated, errors.PermissionDenied))
+        and (record := RECORD_REFUSAL.get()) is not None
+    ):
+        try:
+            await record(error)
+        except errors.RegistryError as unrecorded:
+            # The caller is refused all the same; what kept the record out is the store's to say.
+            log.warning("a refusal could not be recorded in the audit trail: %s", unrecorded.message)
     await context.abort_with_status(to_status(error))
 
 

@@ -178,8 +178,9 @@ class CatalogReads:
         if not vids:
             return []
         columns = VERSION_SUMMARY_COLUMNS if summary_only else VERSION_COLUMNS
-        # Integers this query just read, written as literals: DuckDB uses the index for a
-        # constant IN list, not for a list parameter.
+        # Integers this query just read, written as literals: DuckDB joins either kind of list
+        # against a scan of the table rather than through the vid index (EXPLAIN), and the literal
+        # list is the faster (50 ids at 1M versions: 3.5 ms, against 11 ms as a list parameter).
         listed = ", ".join(str(int(vid)) for vid in vids)
         found = self.query(f"SELECT vid, {', '.join(columns)} FROM versions WHERE vid IN ({listed})")
         by_vid = {row[0]: rows.version_from_row(row[1:], columns) for row in found}

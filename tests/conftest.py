@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import errno
 import os
 import shutil
@@ -46,6 +47,17 @@ def pytest_configure(config: pytest.Config) -> None:
     that, and a `studbook watch` a test stops with SIGINT would then run on until its deadline."""
     if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    if not hasattr(config, "workerinput"):  # once, before the workers start
+        compile_studbook()
+
+
+def compile_studbook() -> None:
+    """Byte-compiles studbook's own modules as an install does. With PYTHONDONTWRITEBYTECODE set
+    (as it may be on a development or CI machine) nothing is ever cached, and every daemon and
+    command a test starts would compile each module it imports again: 0.16 of the daemon's 0.45 s
+    of start here. Only what changed since the last run is compiled again."""
+    for source in ("daemon", "tui", "proto"):
+        compileall.compile_dir(Path(__file__).parent.parent / source, quiet=1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

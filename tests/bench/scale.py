@@ -22,7 +22,6 @@ Prints, never asserts: figures on a shared machine move with its load.
 
 from __future__ import annotations
 
-import compileall
 import os
 import shutil
 import subprocess
@@ -335,20 +334,8 @@ def print_scale(figures: list[Figures]) -> None:
                   f"({SETTLE_S:.0f} s idle later: {c.rss_settled_mib:.0f} MiB)")  # fmt: skip
 
 
-def compile_daemon() -> None:
-    """Byte-compiles the daemon's modules as an install does: with PYTHONDONTWRITEBYTECODE set
-    (as it may be on a development machine), every start would compile each module changed
-    since its last compile, and the cold start would measure the compiler."""
-    import studbook.daemon
-    import studbook.v1
-
-    for package in (studbook.daemon, studbook.v1):
-        compileall.compile_dir(Path(package.__file__).parent, quiet=1)
-
-
 def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = BACKENDS) -> list[Figures]:
     """Each backend at each size, one size at a time (a catalog is dropped before the next is seeded)."""
-    compile_daemon()
     figures: list[Figures] = []
     for name in backends:
         if name == "duckdb":

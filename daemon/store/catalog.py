@@ -248,10 +248,15 @@ class Catalog(CatalogReads):
             # What a daemon stopped abruptly left staged, settled into the tables the schema
             # had when it was staged, before any migration changes them.
             self._settle_at_open()
-        for target in range(current + 1, SCHEMA_VERSION + 1):
+        # An existing catalog is upgraded one whole step at a time. A new one is made in a single
+        # transaction that writes its schema version once: 18 steps committed apart took 68-76 ms
+        # of a new catalog's open, one 32-36 ms (measured here).
+        pending = range(current + 1, SCHEMA_VERSION + 1)
+        for step in [pending] if current == 0 else [[target] for target in pending]:
             conn.execute("BEGIN")
-            conn.execute(MIGRATIONS[target - 1])
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(target)])
+            for target in step:
+                conn.execute(MIGRATIONS[target - 1])
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", [str(step[-1])])
             conn.execute("COMMIT")
         if current < SCHEMA_VERSION:
             # Schema changes go into the file now, not the WAL: DuckDB 1.5.5 cannot replay an

@@ -43,7 +43,8 @@ class Settings:
     cache_versions: int = 10_000
     # metric_summary is re-clustered by key from this many rows on (see store/cluster.py).
     cluster_min_rows: int = 100_000
-    # How often commits may wake the check for an unsorted tail, at most.
+    # Seconds after start-up before the first check for an unsorted tail, and between checks
+    # that commits wake, at least.
     cluster_check_seconds: float = 5.0
     # Source paths RegisterModelVersion may read; empty allows any path the daemon can read.
     allowed_roots: list[Path] = field(default_factory=list)

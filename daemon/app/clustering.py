@@ -28,7 +28,8 @@ CHECK_EVERY = 5.0
 
 
 class Clustering:
-    """A thread that, after commits, re-clusters metric_summary when its unsorted tail is large.
+    """A thread that, after start-up and after commits, re-clusters metric_summary when its
+    unsorted tail is large.
 
     `submit` runs a write operation on the writer thread; the swap it runs returns `done()`,
     whatever the writer publishes for an operation that changed nothing visible.
@@ -75,6 +76,12 @@ class Clustering:
         return total >= self.min_rows and total - clustered > self.share * total
 
     def _run(self) -> None:
+        # Checked once a little after start-up whatever is written: a catalog can arrive with
+        # its rows out of key order (a copy from PostgreSQL, a daemon stopped before its check).
+        # Not at once: the first requests come first.
+        self._wake.set()
+        if self._stopping.wait(self.every):
+            return
         while True:
             self._wake.wait()
             if self._stopping.is_set():

@@ -22,8 +22,11 @@ rows of the models named by the events after the snapshot's revision with their 
 (milliseconds per model). Only when very many models changed does it compare the two tables
 whole (`_carry_over`, seconds at 1M rows while the writer waits).
 
-It is triggered by commits, never at start-up: when the rows added since the last clustering
-pass a share of the table (`Clustering.due`).
+It is checked a few seconds after start-up and after commits, and runs when the rows added
+since the last clustering pass a share of the table (`Clustering.due`). The check at start-up
+is for a catalog that arrives unsorted and is then only read (a copy from PostgreSQL, a seeded
+one, one whose daemon stopped before its check): at 1M versions its search took 94-104 ms
+against 62 ms once clustered.
 """
 
 from __future__ import annotations

@@ -127,11 +127,14 @@ class BackupUseCases:
             lost = _lost(snapshot.blobs, copying.bad, self.blobs.url)
             yield BackupProgress("finishing", copying.bytes, copying.total_bytes, copying.blobs, copying.total_blobs)
             manifest = await asyncio.to_thread(self._finish, folder, work, snapshot, lost)
-            yield BackupReport(folder.url, manifest, copying.blobs - len(copying.bad), copying.bytes,
-                               snapshot_seconds, time.monotonic() - started)  # fmt: skip
+            report = BackupReport(folder.url, manifest, copying.blobs - len(copying.bad), copying.bytes,
+                                  snapshot_seconds, time.monotonic() - started)  # fmt: skip
         finally:
             self._running = False
             await asyncio.to_thread(shutil.rmtree, work, True)
+        # Sent once the backup is over: a client returns at the report, and a backup it starts
+        # right after must not be told that this one still runs.
+        yield report
 
     # -- the destination --------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ writes, rebuilt into a new data dir and proven whole before a daemon starts on i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -15,6 +16,10 @@ import pytest
 from conftest import start_daemon, stop_daemon
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
+from studbook.daemon.app.backup import WORK_FOLDER, BackupReport
+from studbook.daemon.app.registry import Registry
+from studbook.daemon.domain.access import Caller, Role
+from studbook.daemon.service.convert import encode_payload
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
 from support.certs import TlsFiles, make_certificates
 from support.cli import Result, run_studbook, runner
@@ -169,6 +174,36 @@ def test_a_second_backup_copies_only_new_blobs_and_keeps_one_catalog(
     assert sorted(p.name for p in dest.glob("catalog-*")) == [two["catalog"]]
     assert json.loads((dest / "manifest.json").read_text())["catalog"]["name"] == two["catalog"]
     assert len(blob_files(dest)) == 3
+
+
+def test_a_backup_is_over_when_its_report_is_sent(tmp_path: Path) -> None:
+    """A client returns at the report (`Client.backup`): a backup it starts right after must not
+    be refused as BACKUP_RUNNING, nor meet this one's work folder. Taken at the moment the report
+    is handed over, which a second call through gRPC only sometimes hits."""
+    data = tmp_path / "data"
+    data.mkdir()
+    registry = Registry(data / "catalog.duckdb", encode_payload)
+
+    async def at_the_report() -> tuple[bool, bool]:
+        registry.start()
+        try:
+            steps = registry.backups.backup(str(tmp_path / "bk"), Caller("ana", Role.ADMIN))
+            try:
+                async for step in steps:
+                    if isinstance(step, BackupReport):
+                        return registry.backups.running, (data / WORK_FOLDER).exists() and any(
+                            (data / WORK_FOLDER).iterdir()
+                        )
+            finally:
+                await steps.aclose()
+            raise AssertionError("the backup ended without a report")
+        finally:
+            registry.close()
+
+    running, work_left = asyncio.run(at_the_report())
+
+    assert not running
+    assert not work_left
 
 
 def test_restore_refuses_a_data_dir_that_holds_anything_or_is_served_and_a_backup_whose_blob_was_altered(

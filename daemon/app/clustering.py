@@ -62,7 +62,8 @@ class Clustering:
         self._thread.start()
 
     def stop(self) -> None:
-        """Waits for a re-cluster under way: the writer must still be running."""
+        """A build under way gives up before its next key; a swap under way is waited for (the
+        writer must still be running)."""
         self._stopping.set()
         self._wake.set()
         self._thread.join()
@@ -109,7 +110,11 @@ class Clustering:
         # Read before the copy's snapshot: a commit that lands in between counts as after it,
         # which at worst costs the swap a carry-over that finds nothing.
         seen = self.commits
-        built_table = self._catalog.build_clustered_metrics()
+        try:
+            built_table = self._catalog.build_clustered_metrics(self._stopping.is_set)
+        except cluster.Abandoned:
+            log.info("re-clustering metric_summary given up: the daemon is stopping")
+            return False
         built = time.monotonic()
         quick = False
 

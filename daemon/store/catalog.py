@@ -333,13 +333,14 @@ class Catalog(CatalogReads):
         except duckdb.Error as exc:
             raise store_error(exc, "catalog read failed") from exc
 
-    def build_clustered_metrics(self) -> cluster.Built:
+    def build_clustered_metrics(self, stopping: Callable[[], bool] = lambda: False) -> cluster.Built:
         """Blocking, off the writer thread: step one of re-clustering (store/cluster.py); the
-        writer then runs `cluster.swap`."""
+        writer then runs `cluster.swap`. `cluster.Abandoned` once `stopping()` says so."""
         cursor = engine.cursor(self._conn)
         try:
             with self._busy():
-                return cluster.build(cursor, begin=lambda: self._staging.begin_settled(cursor, self._shapes))
+                return cluster.build(cursor, begin=lambda: self._staging.begin_settled(cursor, self._shapes),
+                                     stopping=stopping)  # fmt: skip
         except duckdb.Error as exc:
             raise store_error(exc, "clustering metric_summary failed") from exc
         finally:

@@ -50,6 +50,10 @@ IDENTITY = ("model", "number", "key", "split")
 MAX_MODELS_CARRIED = 500
 
 
+class Abandoned(Exception):
+    """A build given up between two keys because the daemon is stopping; nothing was changed."""
+
+
 class Built(NamedTuple):
     """A built table: how many of its rows are in key order, and the revision it holds the rows of."""
 
@@ -64,12 +68,15 @@ def tail(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(total), int(found[0][0]) if found else 0
 
 
-def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None]) -> Built:
+def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None],
+          stopping: Callable[[], bool] = lambda: False) -> Built:  # fmt: skip
     """Blocking, off the writer: writes metric_summary ordered by key into a new table; returns
     how many rows it holds, all in key order, and the revision of the snapshot it copied.
 
     `conn` must be a cursor of its own: it holds a transaction for the whole copy, which `begin`
-    opens on it (the catalog's sees no staged rows: store/staging.py).
+    opens on it (the catalog's sees no staged rows: store/staging.py). Once `stopping()` says
+    so, it gives up before the next key (`Abandoned`): a daemon stopped during a build at 1M
+    versions waits for one key's copy rather than the whole build (seconds).
     """
     conn.execute(f"DROP TABLE IF EXISTS {BUILDING}")  # left by a daemon stopped between the steps
     ddl = conn.execute(
@@ -83,6 +90,8 @@ def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None]) -> Built:
     try:
         conn.execute(create)
         for (key,) in conn.execute(f"SELECT DISTINCT key FROM {TABLE} ORDER BY key").fetchall():
+            if stopping():
+                raise Abandoned
             conn.execute(f"INSERT INTO {BUILDING} SELECT {COLUMNS} FROM {TABLE} WHERE key = ? ORDER BY {ORDER}", [key])
         built = int(conn.execute(f"SELECT count(*) FROM {BUILDING}").fetchall()[0][0])
         revision = _revision(lambda sql: conn.execute(sql).fetchall())

@@ -18,6 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 from bench.seed import seed_catalog
+from studbook.daemon.store import cluster
+from studbook.daemon.store.catalog import Catalog
 from studbook.v1 import registry_pb2, resources_pb2
 from support.rpc import register, stubs
 
@@ -185,3 +187,21 @@ def test_a_catalog_found_unsorted_at_start_up_is_re_clustered_with_nothing_writt
     assert len(keys) == 100
     assert keys == sorted(keys)
     assert events == 20  # the seed's: re-clustering records nothing
+
+
+def test_a_build_given_up_because_the_daemon_stops_leaves_the_catalog_as_it_was(short_dir: Path):
+    path = short_dir / "catalog.duckdb"
+    seed_catalog(path, models=1, versions_per_model=20, metrics_per_version=5)
+    catalog = Catalog(path, evict_after_s=None)
+    try:
+        rows = "SELECT key, model, number, value FROM metric_summary"
+        before = catalog.query(rows)
+        answers = iter([False, True])  # the first key is copied, then the daemon is stopping
+        with pytest.raises(cluster.Abandoned):
+            catalog.build_clustered_metrics(lambda: next(answers))
+
+        assert catalog.query(rows) == before
+        assert catalog.query("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [cluster.BUILDING]) == [(0,)]
+        assert catalog.metric_tail() == (100, 0)
+    finally:
+        catalog.close()

@@ -141,8 +141,10 @@ def test_writes_and_searches_racing_re_clusters_answer_as_without_them(clusterin
     with daemon.channel() as channel:
         register(stubs(channel), model_id, storage_uri="s3://b/last", metrics=metrics(extra))
     total = (WRITERS * VERSIONS_PER_WRITER + 1) * len(KEYS) + len(extra)
-    wait_for(lambda: f"re-clustering metric_summary by key ({total} rows" in daemon.output())
-    daemon.kill(15)  # a clean stop finishes the re-cluster under way
+    started = f"re-clustering metric_summary by key ({total} rows"
+    # Until it is swapped in: a stop gives a build under way up (see the last test below).
+    wait_for(lambda: "metric_summary re-clustered" in daemon.output().partition(started)[2])
+    daemon.kill(15)
     catalog = duckdb.connect(str(daemon.data_dir / "catalog.duckdb"), read_only=True)
     try:
         rows = catalog.execute("SELECT number, key, value FROM metric_summary WHERE model = ?", [model_id]).fetchall()

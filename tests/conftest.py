@@ -54,8 +54,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def compile_studbook() -> None:
     """Byte-compiles studbook's own modules as an install does. With PYTHONDONTWRITEBYTECODE set
     (as it may be on a development or CI machine) nothing is ever cached, and every daemon and
-    command a test starts would compile each module it imports again: 0.16 of the daemon's 0.45 s
-    of start here. Only what changed since the last run is compiled again."""
+    command a test starts would compile each module it imports again (a daemon reached SERVING in
+    708 ms here, 483 ms with its modules compiled). Only what changed since the last run is
+    compiled again."""
     for source in ("daemon", "tui", "proto"):
         compileall.compile_dir(Path(__file__).parent.parent / source, quiet=1)
 

@@ -111,7 +111,7 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
 
         return guarded
 
-    async def _admit(self, context: grpc.aio.ServicerContext, method: str) -> Caller:
+    async def _admit(self, context: grpc.aio.ServicerContext, method: str) -> None:
         """Establishes and checks the caller, sets CURRENT_CALLER; refuses (recorded) otherwise."""
         transport = _transport(context)
         claimed = (_header(context, ACTOR_HEADER) or "")[:MAX_ACTOR]
@@ -127,7 +127,6 @@ class AccessInterceptor(grpc.aio.ServerInterceptor):
         # A refusal the handler makes itself (production needing an approver, a path outside the
         # allowed roots) is recorded as this one would be, before it is answered (see `abort`).
         RECORD_REFUSAL.set(functools.partial(self._record, context, caller, method))
-        return caller
 
     async def _record(self, context: grpc.aio.ServicerContext, caller: Caller | None, method: str,
                       error: RegistryError) -> None:  # fmt: skip

@@ -68,8 +68,7 @@ def tail(conn: duckdb.DuckDBPyConnection) -> tuple[int, int]:
     return int(total), int(found[0][0]) if found else 0
 
 
-def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None],
-          stopping: Callable[[], bool] = lambda: False) -> Built:  # fmt: skip
+def build(conn: duckdb.DuckDBPyConnection, begin: Callable[[], None], stopping: Callable[[], bool]) -> Built:
     """Blocking, off the writer: writes metric_summary ordered by key into a new table; returns
     how many rows it holds, all in key order, and the revision of the snapshot it copied.
 

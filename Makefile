@@ -32,9 +32,9 @@ run: install
 serve: install
 	$(VENV)/bin/studbook serve
 
-# Style and types first (seconds), then every test on two workers (see tests/conftest.py).
+# Style and types first (seconds), then every test on three workers (see tests/conftest.py).
 test: install lint typecheck chromium postgres mlflow-venv
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 # Style and likely bugs (ruff), in seconds; `make format` rewrites what `lint` finds unformatted.
 LINTED := daemon tui tests proto

@@ -35,9 +35,10 @@ if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `sup
 
 STARTUP_TIMEOUT = 30.0
 
-# `make test` runs on two workers. Every screen test (terminal and browser) goes to one of them,
-# in file order, so no two UIs compete for the same core while a test waits on what they paint;
-# the daemon, store and unit tests share the other worker.
+# `make test` runs on three workers, one more than the two cores it is meant for: a quarter of
+# the time two workers kept the cores idle, each waiting on a daemon, a debounce or a screen. Every
+# screen test (terminal and browser) goes to one of them, in file order, so no two UIs compete for
+# a core while a test waits on what they paint; the daemon, store and unit tests share the others.
 SCREEN_TESTS = ("tui", "web")
 
 
@@ -61,6 +62,9 @@ def compile_studbook() -> None:
         compileall.compile_dir(Path(__file__).parent.parent / source, quiet=1)
 
 
+# First, so that xdist's own hook (which turns a group into a suffix of the test's id, the only
+# thing its scheduler reads) sees the mark; after it, the mark would change nothing.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     root = Path(__file__).parent
     for item in items:

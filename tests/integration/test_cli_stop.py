@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -83,3 +86,46 @@ def test_a_daemon_that_outlives_the_timeout_is_reported_not_killed(daemon: Any,
     assert "still running" in result.err and f"kill -9 {daemon.process.pid}" in result.err
     # Never killed: once continued, it ends on the SIGTERM it was sent, gracefully.
     assert daemon.process.wait(timeout=30) == 0
+
+
+# A stand-in for a daemon at the end of its shutdown, run as `python -c ... -m studbook.daemon`
+# so that its command line is a daemon's: it holds a lock as the daemon holds its data dir's,
+# and on SIGTERM removes its socket, leaves a thread running a second longer, and ends its main
+# thread first (the GIL released by ctypes on the way out), as a daemon's main thread may end
+# before the last of its other threads (DuckDB's, gRPC's). The kernel lists such a main thread as
+# a zombie, but the process keeps its files, the lock among them, until its last thread ends.
+ENDS_ITS_MAIN_THREAD_FIRST = """
+import ctypes, fcntl, signal, socket, sys, threading, time
+lock = open(sys.argv[1], "a+")
+fcntl.flock(lock, fcntl.LOCK_EX)
+listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+listener.bind(sys.argv[2])
+listener.listen(8)
+asked = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: asked.set())
+print("ready", flush=True)
+asked.wait()
+listener.close()
+threading.Thread(target=time.sleep, args=(1.0,)).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_stop_returns_once_the_daemons_last_thread_has_ended_and_its_lock_is_free(
+    short_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lock, path = short_dir / "daemon.lock", short_dir / "d.sock"
+    stand_in = subprocess.Popen([sys.executable, "-c", ENDS_ITS_MAIN_THREAD_FIRST, str(lock), str(path),
+                                 "-m", "studbook.daemon"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        assert stand_in.stdout is not None and stand_in.stdout.readline() == "ready\n"
+
+        result = runner(f"unix://{path}", capsys)("stop")
+
+        assert result.code == cli.EXIT_OK, result.err
+        # What `studbook stop && studbook serve` needs: the data dir's lock is free to take.
+        with open(lock, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        stand_in.kill()
+        stand_in.wait(timeout=30)

@@ -99,11 +99,23 @@ def _is_studbook_daemon(pid: int) -> bool:
 
 
 def _alive(pid: int) -> bool:
-    """Running, as opposed to gone or a zombie waiting for its parent (which serves nothing)."""
+    """Running, as opposed to gone or a zombie waiting for its parent (which serves nothing).
+
+    Every thread counts, not only the main one: a daemon's main thread may end before its last
+    other thread, and the kernel then lists the process as a zombie while it still holds its
+    files, the data dir's lock among them (a `serve` right after would be refused)."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        threads = os.listdir(f"/proc/{pid}/task")
     except OSError:
         return False
+    return any(_thread_running(f"/proc/{pid}/task/{thread}/stat") for thread in threads)
+
+
+def _thread_running(stat_path: str) -> bool:
+    try:
+        stat = Path(stat_path).read_text()
+    except OSError:
+        return False  # ended since it was listed
     # The state follows the command name in parentheses, which may itself hold spaces.
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 

@@ -35,8 +35,8 @@ if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `sup
 
 STARTUP_TIMEOUT = 30.0
 
-# `make test` runs on three workers, one more than the two cores it is meant for: a quarter of
-# the time two workers kept the cores idle, each waiting on a daemon, a debounce or a screen. Every
+# `make test` runs on three workers, one more than the two cores it is meant for: two workers kept
+# the cores idle a sixth of the time, each waiting on a daemon, a debounce or a screen. Every
 # screen test (terminal and browser) goes to one of them, in file order, so no two UIs compete for
 # a core while a test waits on what they paint; the daemon, store and unit tests share the others.
 SCREEN_TESTS = ("tui", "web")

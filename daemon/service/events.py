@@ -68,7 +68,10 @@ class EventServicer(events_pb2_grpc.EventServiceServicer):
                 yield events_pb2.WatchResponse(bookmark=last)
                 while not subscription.overflowed or not subscription.queue.empty():
                     try:
-                        event = await asyncio.wait_for(subscription.queue.get(), interval if interval else None)
+                        # Not asyncio.wait_for, which in Python 3.11 may swallow the stream's
+                        # cancellation (see app/waiting.py); then the stream would never end.
+                        async with asyncio.timeout(interval if interval else None):
+                            event = await subscription.queue.get()
                     except TimeoutError:
                         # Only what this stream delivered: a newer commit may still be on its way.
                         yield events_pb2.WatchResponse(bookmark=last)

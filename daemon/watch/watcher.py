@@ -26,6 +26,7 @@ from pathlib import Path
 
 from studbook.daemon.app.drops import DropRecord, DropState
 from studbook.daemon.app.registry import Registry
+from studbook.daemon.app.waiting import wait_for_event
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.domain.access import Caller
 from studbook.daemon.domain.errors import FailedPrecondition, InvalidArgument
@@ -234,10 +235,7 @@ class DropWatcher:
             if self._overflow is not None and self._swept_since_overflow and not self._sweep:
                 self._overflow = None  # the reconcile it asked for has looked at everything
                 await self._report_health()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._next_delay(now))
-            except TimeoutError:
-                pass
+            await wait_for_event(self._wake, self._next_delay(now))
 
     def _hint(self, key: UnitKey, renamed: bool, now: float) -> None:
         """Debounce: a changed unit is looked at within the quiet interval (a burst of events
@@ -348,10 +346,7 @@ class DropWatcher:
                 await self.reconcile()
             except Exception:  # noqa: BLE001 - the next round tries again; never stop reconciling
                 log.exception("reconciling the watched roots failed")
-            try:
-                await asyncio.wait_for(self._reconcile_now.wait(), self.settings.reconcile_seconds)
-            except TimeoutError:
-                pass
+            await wait_for_event(self._reconcile_now, self.settings.reconcile_seconds)
             self._reconcile_now.clear()
 
     async def reconcile(self) -> None:

@@ -379,18 +379,25 @@ class DropWatcher:
             except Exception:  # noqa: BLE001 - the next round tries again; never stop supervising
                 log.exception("supervising the watched roots failed")
 
-    async def supervise(self) -> None:
-        """Re-watch roots that were deleted, replaced or lost their observer."""
+    def _note_observer_death(self) -> None:
         assert self.pool is not None
-        died = self.pool.native_died()
+        died = self.pool.native_died()  # truthy once
         if died:
             why = f" ({died.describe()})" if isinstance(died, Death) else ""
             self._incident("OBSERVER_DIED", f"the file-system observer stopped{why}; polling instead")
+
+    async def supervise(self) -> None:
+        """Re-watch roots that were deleted, replaced or lost their observer."""
+        assert self.pool is not None
+        self._note_observer_death()
         for root in self.roots:
             identity = await asyncio.to_thread(_identity, root)
             known = self._identities[root]
             if identity == known and (identity is None or self.pool.is_watching(root)):
                 continue  # still watched, or still missing (already reported)
+            # The observer may have died since this round began (that is why the root is no
+            # longer watched): noted first, the root is polled at once rather than handed to it.
+            self._note_observer_death()
             if identity is not None and known is not None and identity != known:
                 self._incident("ROOT_REPLACED", f"{root} was deleted and made again; watching the new folder",
                                root)  # fmt: skip

@@ -90,7 +90,7 @@ def test_a_daemon_that_outlives_the_timeout_is_reported_not_killed(daemon: Any,
 
 # A stand-in for a daemon at the end of its shutdown, run as `python -c ... -m studbook.daemon`
 # so that its command line is a daemon's: it holds a lock as the daemon holds its data dir's,
-# and on SIGTERM removes its socket, leaves a thread running a second longer, and ends its main
+# and on SIGTERM closes its socket, leaves a thread running a second longer, and ends its main
 # thread first (the GIL released by ctypes on the way out), as a daemon's main thread may end
 # before the last of its other threads (DuckDB's, gRPC's). The kernel lists such a main thread as
 # a zombie, but the process keeps its files, the lock among them, until its last thread ends.

@@ -12,7 +12,7 @@ import struct
 import zlib
 from pathlib import Path
 
-from studbook.daemon.formats.errors import FormatError
+from studbook.daemon.formats.errors import FormatError, NotThisFormat
 from studbook.daemon.formats.info import EXTENSION_MISMATCH, FileInfo, FolderInfo, unique_flags
 from studbook.daemon.formats.limits import DEFAULT_LIMITS, Limits
 from studbook.daemon.formats.source import FileSource
@@ -48,6 +48,10 @@ def inspect_file(path: Path, limits: Limits = DEFAULT_LIMITS, *, root: Path | No
     kind = detect.sniff(head, last)
     try:
         info = _read(path, kind, head, size, limits, root)
+    except NotThisFormat:
+        if path.suffix.lower() in detect.CLAIMS:
+            raise  # the name claims a model format: the reader's reason says what is wrong
+        info = FileInfo(format="unknown")
     except _MALFORMED as err:
         raise FormatError("MALFORMED", f"{path.name}: malformed {kind} content: {err}") from None
     return _check_claim(path, info)

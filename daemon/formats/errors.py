@@ -20,3 +20,16 @@ class FormatError(FailedPrecondition):
 
     def __repr__(self) -> str:
         return f"FormatError({self.reason!r}, {self.message!r})"
+
+
+class NotThisFormat(FormatError):
+    """Bytes that began like a format but cannot be read as it, and hold nothing a loader of
+    the format would act on: a safetensors header longer than its file, a protobuf that does
+    not parse, a compressed file corrupt before its first byte of output.
+
+    Formats are sniffed from a few bytes, and random data (a blob of raw weights, say) begins
+    like safetensors, ONNX or zlib about once in 3,000 files: unless the file's name claims a
+    model format, such a file is not a model (inspect_file calls it unknown) rather than a
+    broken one. A pickle that breaks stays refused whatever its name: an unpickler runs its
+    opcodes up to the break.
+    """

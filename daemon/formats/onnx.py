@@ -10,7 +10,7 @@ from typing import Any
 
 from studbook.daemon.domain.model import Signature, TensorSpec
 from studbook.daemon.formats import dtypes, paths
-from studbook.daemon.formats.errors import FormatError
+from studbook.daemon.formats.errors import FormatError, NotThisFormat
 from studbook.daemon.formats.info import EXTERNAL_DATA, EXTERNAL_DATA_MISSING, FileInfo
 from studbook.daemon.formats.limits import Limits
 from studbook.daemon.formats.protowire import LEN, VARINT, Budget, Message, Span, signed
@@ -24,6 +24,9 @@ _DOC_CHARS = 4096
 _LARGEST = 8
 _MAX_DTYPES = 32
 _MAX_RANK_LISTED = 16
+# Failures that say the bytes are not a protobuf ModelProto at all (bounds on size, depth or
+# field count are not among them: a real model can exceed one).
+_UNPARSEABLE = frozenset({"BAD_PROTOBUF", "TRUNCATED", "BAD_ONNX"})
 # ModelProto fields that may follow ir_version in a real file, with their wire types.
 _MODEL_FIELDS = {1: VARINT, 2: LEN, 3: LEN, 4: LEN, 5: VARINT, 6: LEN, 7: LEN, 8: LEN, 14: LEN, 20: LEN, 25: LEN}
 
@@ -79,6 +82,43 @@ def inspect(source: Source, limits: Limits, model_dir: Path | None = None, root:
             "FILE_TOO_LARGE",
             f"ONNX file is {source.size} bytes, above the {limits.max_protobuf_bytes}-byte limit",
         )
+    try:
+        metadata, graph = _read_model(source, limits)
+    except FormatError as err:
+        if err.reason not in _UNPARSEABLE:
+            raise
+        # onnx and onnxruntime refuse such bytes themselves, and read no external data.
+        raise NotThisFormat(err.reason, err.message, **err.metadata) from None
+    inputs = [spec for spec in graph.inputs if spec.name not in graph.initializer_names]
+    metadata.update(
+        graph_name=graph.name,
+        node_count=graph.node_count,
+        op_types=dict(sorted(graph.op_types.items(), key=lambda kv: -kv[1])[: limits.max_listed]),
+        initializer_count=graph.initializer_count,
+        symbolic_dims=sorted(graph.symbolic_dims)[: limits.max_listed],
+        dtypes=dict(graph.dtypes),
+        tensors={name: {"dtype": dtype, "shape": list(dims)}
+                 for _, name, dtype, dims in sorted(graph.largest, reverse=True)},
+    )  # fmt: skip
+    flags: list[str] = []
+    if graph.external:
+        flags.append(EXTERNAL_DATA)
+        missing = _check_external(graph.external, model_dir, root)
+        metadata["external_data"] = sorted(graph.external)[: limits.max_listed]
+        if missing:
+            flags.append(EXTERNAL_DATA_MISSING)
+            metadata["external_data_missing"] = missing[: limits.max_listed]
+    return FileInfo(
+        format=FORMAT,
+        flags=tuple(flags),
+        metadata=metadata,
+        signature=Signature(inputs=tuple(inputs), outputs=tuple(graph.outputs)),
+        parameter_count=graph.parameters,
+    )
+
+
+def _read_model(source: Source, limits: Limits) -> tuple[dict[str, Any], _Graph]:
+    """The ModelProto's own fields, and what its graphs, training info and functions hold."""
     model = Message(source, 0, source.size, Budget(limits.max_protobuf_fields, limits.max_depth))
     graph = _Graph()
     metadata: dict[str, Any] = {"opsets": {}, "metadata_props": {}}
@@ -109,32 +149,7 @@ def inspect(source: Source, limits: Limits, model_dir: Path | None = None, root:
             _walk_function(model.child(value), graph)
     if "ir_version" not in metadata:
         raise FormatError("BAD_ONNX", "ONNX model has no ir_version")
-    inputs = [spec for spec in graph.inputs if spec.name not in graph.initializer_names]
-    metadata.update(
-        graph_name=graph.name,
-        node_count=graph.node_count,
-        op_types=dict(sorted(graph.op_types.items(), key=lambda kv: -kv[1])[: limits.max_listed]),
-        initializer_count=graph.initializer_count,
-        symbolic_dims=sorted(graph.symbolic_dims)[: limits.max_listed],
-        dtypes=dict(graph.dtypes),
-        tensors={name: {"dtype": dtype, "shape": list(dims)}
-                 for _, name, dtype, dims in sorted(graph.largest, reverse=True)},
-    )  # fmt: skip
-    flags: list[str] = []
-    if graph.external:
-        flags.append(EXTERNAL_DATA)
-        missing = _check_external(graph.external, model_dir, root)
-        metadata["external_data"] = sorted(graph.external)[: limits.max_listed]
-        if missing:
-            flags.append(EXTERNAL_DATA_MISSING)
-            metadata["external_data_missing"] = missing[: limits.max_listed]
-    return FileInfo(
-        format=FORMAT,
-        flags=tuple(flags),
-        metadata=metadata,
-        signature=Signature(inputs=tuple(inputs), outputs=tuple(graph.outputs)),
-        parameter_count=graph.parameters,
-    )
+    return metadata, graph
 
 
 def _cut(span: Span) -> Span:

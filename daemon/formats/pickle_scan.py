@@ -7,9 +7,10 @@ import pickletools
 from pathlib import Path
 from typing import Any
 
+from studbook.daemon.formats.errors import FormatError, NotThisFormat
 from studbook.daemon.formats.info import DANGEROUS_GLOBAL, UNKNOWN_GLOBAL, UNSAFE_FORMAT, FileInfo
 from studbook.daemon.formats.limits import Limits
-from studbook.daemon.formats.pickle_stream import PickleStream, compression_of
+from studbook.daemon.formats.pickle_stream import PickleStream, compression_of, first_decompressed_byte
 from studbook.daemon.formats.pickle_vm import Call, Global, ScanResult, TensorRef, is_legacy_torch, scan
 
 # Protocol 2+ pickles start with PROTO; older ones with one of these opcodes.
@@ -32,6 +33,10 @@ def looks_like(head: bytes) -> bool:
     except (ValueError, OverflowError):
         # Ran out of sniffed bytes mid-stream: enough opcodes decoded means a pickle.
         return ops >= 3
+
+
+def could_begin_a_pickle(first: bytes) -> bool:
+    return first[:1] == b"\x80" or (first[:1] != b"" and first[0] in _PROTOCOL_0_STARTS)
 
 
 def file_info(result: ScanResult, limits: Limits, compression: str | None = None) -> FileInfo:
@@ -163,7 +168,16 @@ def inspect(path: Path, size: int, head: bytes, limits: Limits) -> FileInfo | No
     with open(path, "rb") as fileobj:
         if compression:
             stream = PickleStream.decompressing(fileobj, compression, limits)
-            if not looks_like(stream.peek(64)):
+            try:
+                opening = stream.peek(64)
+            except FormatError as err:
+                if err.reason != "BAD_COMPRESSION" or could_begin_a_pickle(
+                    first_decompressed_byte(fileobj, compression)
+                ):
+                    raise
+                # Corrupt before anything an unpickler would start on: joblib could load nothing from it.
+                raise NotThisFormat(err.reason, err.message, **err.metadata) from None
+            if not looks_like(opening):
                 return None
         else:
             stream = PickleStream.over_file(fileobj, size, limits)

@@ -138,22 +138,12 @@ class _RawDecompressed(_Raw):
         super().__init__()
         self.file = fileobj
         self.compression = compression
-        self.decompressor: Any
-        if compression == "zlib":
-            self.decompressor = zlib.decompressobj(15)
-        elif compression == "gzip":
-            self.decompressor = zlib.decompressobj(31)
-        elif compression == "bz2":
-            self.decompressor = bz2.BZ2Decompressor()
-        elif compression == "xz":
-            self.decompressor = lzma.LZMADecompressor(lzma.FORMAT_XZ)
-        else:
-            self.decompressor = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
+        self.decompressor = _decompressor(compression)
 
     def more(self) -> bytes:
         try:
             return self._more()
-        except (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError) as err:
+        except _CORRUPT as err:
             # bz2 reports corrupt data as OSError.
             raise FormatError("BAD_COMPRESSION", f"{self.compression} stream is corrupt: {err}") from None
 
@@ -173,6 +163,40 @@ class _RawDecompressed(_Raw):
             if out:
                 return bytes(out)
         return b""
+
+
+# What the decompressors raise on corrupt input (bz2 reports it as OSError).
+_CORRUPT = (zlib.error, lzma.LZMAError, OSError, EOFError, ValueError)
+
+
+def _decompressor(compression: str) -> Any:
+    if compression == "zlib":
+        return zlib.decompressobj(15)
+    if compression == "gzip":
+        return zlib.decompressobj(31)
+    if compression == "bz2":
+        return bz2.BZ2Decompressor()
+    if compression == "xz":
+        return lzma.LZMADecompressor(lzma.FORMAT_XZ)
+    return lzma.LZMADecompressor(lzma.FORMAT_ALONE)
+
+
+def first_decompressed_byte(fileobj: BinaryIO, compression: str) -> bytes:
+    """The first byte a compressed file decompresses to, b"" if it is corrupt before one.
+
+    Fed a byte at a time, so that no reader, whatever its buffer size, could get a byte out
+    of the file where this gets none (a decompressor raising on a chunk drops its output).
+    """
+    fileobj.seek(0)
+    decompressor = _decompressor(compression)
+    while piece := fileobj.read(1):
+        try:
+            out = decompressor.decompress(piece)
+        except _CORRUPT:
+            return b""
+        if out:
+            return out[:1]
+    return b""
 
 
 class PickleStream:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from studbook.daemon.formats import dtypes, jsonutil
-from studbook.daemon.formats.errors import FormatError
+from studbook.daemon.formats.errors import FormatError, NotThisFormat
 from studbook.daemon.formats.info import FileInfo
 from studbook.daemon.formats.limits import Limits
 from studbook.daemon.formats.source import Cursor, Source
@@ -21,13 +21,21 @@ def looks_like(head: bytes) -> bool:
 def inspect(source: Source, limits: Limits) -> FileInfo:
     cursor = Cursor(source)
     header_len = cursor.u64("header length")
+    # A header that cannot fit in the file: no safetensors loader reads past this point.
+    beyond_the_file = header_len > source.size - 8
     if header_len > limits.max_header_bytes:
-        raise FormatError(
+        raise (NotThisFormat if beyond_the_file else FormatError)(
             "HEADER_TOO_LARGE",
             f"safetensors header declares {header_len} bytes, above the "
             f"{limits.max_header_bytes}-byte limit; a real header this large is not "
             "safetensors as any writer makes it (raise Limits.max_header_bytes to read it anyway)",
             declared=header_len,
+        )
+    if beyond_the_file:
+        raise NotThisFormat(
+            "TRUNCATED",
+            f"safetensors header declares {header_len} bytes but only {source.size - 8} follow: "
+            "the file was cut short; copy it again",
         )
     header = jsonutil.loads(cursor.read(header_len, "JSON header"), "safetensors header", header_len)
     if not isinstance(header, dict):

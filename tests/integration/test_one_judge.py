@@ -128,7 +128,9 @@ def test_a_single_file_is_judged_like_a_folder_of_one(registry):
 
 
 def test_ordinary_files_register_the_same_way_through_both(registry):
-    files = {"weights.bin": b"\x01\x02\x03", "notes.txt": b"trained on the usual"}
+    # shard.bin is raw bytes whose 9th and 10th read '{"', as a safetensors header's do.
+    files = {"weights.bin": b"\x01\x02\x03", "notes.txt": b"trained on the usual",
+             "shard.bin": b"\xf3\x91\x07\xaa\x5c\x12\xe4\x88" + b'{"' + bytes(range(256)) * 8}  # fmt: skip
     model = f"m-{uuid.uuid4().hex[:8]}"
     write_tree(registry.root / model / "1", files)
     given = write_tree(registry.elsewhere / model, files)
@@ -139,6 +141,7 @@ def test_ordinary_files_register_the_same_way_through_both(registry):
     assert [(f.path, f.format, list(f.flags)) for f in registered.files] == [
         (f.path, f.format, list(f.flags)) for f in dropped.files
     ]
+    assert {f.path: f.format for f in registered.files}["shard.bin"] == "unknown"
 
 
 # -- content that runs code when loaded ------------------------------------------------------

@@ -157,3 +157,77 @@ def test_format_error_is_a_domain_error_with_reason_and_message() -> None:
 
     assert isinstance(error, FailedPrecondition)
     assert (error.reason, error.message, error.metadata) == ("ZIP_BOMB", "too compressed", {"entry": "a"})
+
+
+# Random bytes (raw weights, an encrypted blob) that happen to begin like a format sniffed
+# from a byte or two, and that no reader of the format could open.
+def random_tail(seed: int, size: int = 5000) -> bytes:
+    import random
+
+    return random.Random(seed).randbytes(size)
+
+
+LOOKALIKES = {
+    # bytes 8-9 read '{"', the first eight a length of petabytes
+    "safetensors, a header of petabytes": (random_tail(1, 8) + b'{"' + random_tail(2), "model.safetensors",
+                                           "HEADER_TOO_LARGE"),
+    "safetensors, a header longer than the file": (struct.pack("<Q", 9000) + b'{"' + random_tail(3),
+                                                   "model.safetensors", "TRUNCATED"),
+    "ONNX, a protobuf that does not parse": (b"\x08\x07\x12\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+                                             "model.onnx", "BAD_PROTOBUF"),
+    "zlib, corrupt at its first block": (b"\x78\x9c" + b"\xff" * 64 + random_tail(4), "model.joblib",
+                                         "BAD_COMPRESSION"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("data", [case[0] for case in LOOKALIKES.values()], ids=list(LOOKALIKES))
+@pytest.mark.parametrize("name", ["weights.bin", "blob", "shard-00001.dat"])
+def test_bytes_that_only_begin_like_a_format_are_unknown_when_the_name_claims_none(
+    tmp_path: Path, data: bytes, name: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    assert inspect_file(path).format == "unknown"
+
+
+@pytest.mark.parametrize(("data", "name", "reason"), list(LOOKALIKES.values()), ids=list(LOOKALIKES))
+def test_the_same_bytes_named_as_the_format_are_refused_with_the_readers_reason(
+    tmp_path: Path, data: bytes, name: str, reason: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == reason
+
+
+def test_a_compressed_pickle_cut_off_by_corruption_is_refused_whatever_its_name(tmp_path: Path) -> None:
+    # The pickle's opening decompresses before the corrupt block: a reader with small buffers
+    # would unpickle it, though one reading the file in one piece gets no output at all.
+    compressor = zlib.compressobj()
+    opening = compressor.compress(b"cos\nsystem\n(S'id'\ntR") + compressor.flush(zlib.Z_SYNC_FLUSH)
+    path = tmp_path / "weights.bin"
+    path.write_bytes(opening + b"\xff" * 64)
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason == "BAD_COMPRESSION"
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_bytes_that_begin_like_a_pickle_and_break_are_refused_whatever_their_name(
+    tmp_path: Path, protocol: int
+) -> None:
+    # An unpickler runs a pickle's opcodes up to where it breaks: such a file is never let
+    # through as unknown, even if it is only random bytes that begin with PROTO.
+    path = tmp_path / "weights.bin"
+    path.write_bytes(bytes([0x80, protocol]) + b"(\x85")
+
+    with pytest.raises(FormatError) as caught:
+        inspect_file(path)
+
+    assert caught.value.reason in ("BAD_PICKLE", "TRUNCATED")

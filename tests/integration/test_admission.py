@@ -3,7 +3,6 @@ limit: callers without a token cannot make the daemon hold what they send."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from concurrent import futures
 from pathlib import Path
@@ -17,6 +16,7 @@ from studbook.daemon.config import MAX_REMOTE_MESSAGE_BYTES
 from studbook.daemon.domain.names import MAX_MODEL_CARD
 from studbook.v1 import access_pb2, access_pb2_grpc, registry_pb2, registry_pb2_grpc, resources_pb2
 from support.certs import TlsFiles, make_certificates
+from support.files import random_weights
 from support.net import free_port
 
 SENDERS = 12
@@ -149,7 +149,7 @@ def test_the_client_says_what_to_do_about_a_request_past_the_tcp_limit(remote: t
 def test_an_artifact_far_past_the_limit_still_uploads_over_tcp(remote: tuple[Any, str], tls: TlsFiles,
                                                               tmp_path: Path) -> None:  # fmt: skip
     daemon, address = remote
-    weights = os.urandom(3 * MAX_REMOTE_MESSAGE_BYTES + 5)
+    weights = random_weights(3 * MAX_REMOTE_MESSAGE_BYTES + 5)
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "weights.bin").write_bytes(weights)
 

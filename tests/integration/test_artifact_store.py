@@ -4,7 +4,6 @@ readable back byte for byte whatever happens to the folder it came from."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import threading
 from pathlib import Path
@@ -14,7 +13,7 @@ import grpc
 import pytest
 from conftest import start_daemon, stop_daemon
 from studbook.v1 import artifacts_pb2, artifacts_pb2_grpc, registry_pb2, registry_pb2_grpc
-from support.files import write_tree
+from support.files import random_weights, write_tree
 from support.rpc import error_info
 from support.waiting import wait_for
 
@@ -38,7 +37,7 @@ def blobs_in(data_dir: Path) -> dict[str, Path]:
 def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_deleted(
     daemon: Any, tmp_path: Path
 ) -> None:
-    weights = os.urandom(3 * 1024 * 1024 + 17)
+    weights = random_weights(3 * 1024 * 1024 + 17)
     source = write_tree(tmp_path / "model", {"weights.bin": weights, "sub/config.json": b'{"a": 1}'})
     with daemon.channel() as channel:
         version = register(channel, "kept", source).version
@@ -57,7 +56,7 @@ def test_a_registered_folder_is_kept_and_reads_back_byte_identical_after_it_is_d
 
 
 def test_over_the_unix_socket_a_caller_may_copy_the_stored_file_itself(daemon: Any, tmp_path: Path) -> None:
-    data = os.urandom(100_000)
+    data = random_weights(100_000)
     with daemon.channel() as channel:
         name = register(channel, "local", write_tree(tmp_path / "m", {"w.bin": data})).version.name
         replies = list(artifacts_pb2_grpc.ArtifactServiceStub(channel).ReadArtifactFile(
@@ -81,7 +80,7 @@ def test_a_read_resumes_from_an_offset_and_stops_after_a_length(daemon: Any, tmp
 
 
 def test_identical_files_are_stored_once_across_versions_and_models(daemon: Any, tmp_path: Path) -> None:
-    shared = os.urandom(100_000)
+    shared = random_weights(100_000)
     with daemon.channel() as channel:
         register(channel, "one", write_tree(tmp_path / "a", {"w.bin": shared, "card.md": b"a"}))
         register(channel, "two", write_tree(tmp_path / "b", {"weights.bin": shared, "card.md": b"b"}))
@@ -124,7 +123,7 @@ def test_a_bad_read_says_what_is_wrong(daemon: Any, tmp_path: Path, path: str, o
 
 
 def test_kill_9_during_an_ingest_leaves_no_partial_blob_and_no_version(short_dir: Path, tmp_path: Path) -> None:
-    big = write_tree(tmp_path / "big", {"w.bin": os.urandom(256 * 1024 * 1024)})
+    big = write_tree(tmp_path / "big", {"w.bin": random_weights(256 * 1024 * 1024)})
     daemon = start_daemon(short_dir / "data", short_dir / "s.sock")
     staging = daemon.data_dir / "blobs" / "tmp"
     try:

@@ -23,7 +23,7 @@ from studbook.daemon.service.convert import encode_payload
 from studbook.v1 import maintenance_pb2, maintenance_pb2_grpc, resources_pb2
 from support.certs import TlsFiles, make_certificates
 from support.cli import Result, run_studbook, runner
-from support.files import write_tree
+from support.files import random_weights, write_tree
 from support.net import free_port
 from support.rpc import error_info
 from support.waiting import wait_for
@@ -31,12 +31,6 @@ from support.waiting import wait_for
 MiB = 1 << 20
 # Files of 8 MiB in the version a backup is killed during.
 PARTS = 32
-
-
-def random_bytes(size: int) -> bytes:
-    """Bytes no format reader recognises: random ones may begin with a magic number (gzip's
-    1f 8b, one start in 65,536) and be refused as a corrupt archive."""
-    return b"raw\n" + os.urandom(size - 4)
 
 
 @pytest.fixture
@@ -121,7 +115,7 @@ def test_a_backup_killed_with_kill_9_leaves_no_manifest_restore_refuses_it_and_a
     daemon = daemon_factory()
     source = tmp_path / "big"
     for i in range(PARTS):  # the first blobs land in ms; copying them all takes far longer than a kill
-        write_tree(source, {f"part-{i:02}.bin": random_bytes(8 * MiB)})
+        write_tree(source, {f"part-{i:02}.bin": random_weights(8 * MiB)})
     dest = tmp_path / "bk"
     with Client(daemon.address, timeout=120) as client:
         register(client, "big", source)
@@ -158,7 +152,7 @@ def test_a_backup_killed_with_kill_9_leaves_no_manifest_restore_refuses_it_and_a
 def test_a_second_backup_copies_only_new_blobs_and_keeps_one_catalog(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    shared = random_bytes(100_000)
+    shared = random_weights(100_000)
     dest = tmp_path / "bk"
     with Client(daemon.address) as client:
         register(client, "inc", write_tree(tmp_path / "a", {"w.bin": shared, "a.bin": b"first"}))
@@ -209,7 +203,7 @@ def test_a_backup_is_over_when_its_report_is_sent(tmp_path: Path) -> None:
 def test_restore_refuses_a_data_dir_that_holds_anything_or_is_served_and_a_backup_whose_blob_was_altered(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    weights = random_bytes(50_000)
+    weights = random_weights(50_000)
     with Client(daemon.address) as client:
         register(client, "r", write_tree(tmp_path / "m", {"w.bin": weights}))
     assert studbook("backup", str(tmp_path / "bk")).code == 0
@@ -234,7 +228,7 @@ def test_restore_refuses_a_data_dir_that_holds_anything_or_is_served_and_a_backu
 def test_bytes_known_bad_are_recorded_as_lost_and_bytes_nobody_checked_refuse_the_backup(
     daemon: Any, studbook: Any, short_dir: Path, tmp_path: Path
 ) -> None:
-    bad = random_bytes(20_000)
+    bad = random_weights(20_000)
     with Client(daemon.address) as client:
         good = register(client, "good", write_tree(tmp_path / "g", {"g.bin": b"good bytes"}))
         broken = register(client, "broken", write_tree(tmp_path / "b", {"b.bin": bad}))

@@ -3,20 +3,20 @@ its stored files into a bucket too if asked."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 from conftest import start_daemon, stop_daemon
 from studbook.client.clients import Client
 from support.cli import run_studbook
+from support.files import random_weights
 from support.s3 import S3Bucket
 
 
 def test_a_backup_to_s3_restores_into_a_new_data_dir_with_its_files_in_a_bucket(
     bucket_env: S3Bucket, daemon: Any, short_dir: Path, tmp_path: Path
 ) -> None:
-    weights = os.urandom(9 * 1024 * 1024 + 5)  # in parts on the way up
+    weights = random_weights(9 * 1024 * 1024 + 5)  # in parts on the way up
     source = tmp_path / "m"
     source.mkdir()
     (source / "weights.bin").write_bytes(weights)

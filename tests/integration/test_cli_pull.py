@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import pytest
 from studbook.client.clients import Client
 from studbook.client.errors import StudbookError
 from support.cli import runner
+from support.files import random_weights
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def studbook(daemon: Any, capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 def make_folder(path: Path) -> dict[str, bytes]:
-    files = {"weights.bin": os.urandom(2 * 1024 * 1024 + 3), "tokenizer/vocab.txt": b"a\nb\n"}
+    files = {"weights.bin": random_weights(2 * 1024 * 1024 + 3), "tokenizer/vocab.txt": b"a\nb\n"}
     for name, data in files.items():
         (path / name).parent.mkdir(parents=True, exist_ok=True)
         (path / name).write_bytes(data)

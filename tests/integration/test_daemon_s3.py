@@ -4,7 +4,6 @@ read them back, and daemons sharing the bucket store each file once."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,14 @@ from typing import Any
 import pytest
 from conftest import start_daemon, stop_daemon
 from studbook.client.clients import Client
-from support.files import write_tree
+from support.files import random_weights, write_tree
 from support.s3 import MotoServer, S3Bucket
 
 
 def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gone(
     bucket_env: S3Bucket, daemon_factory: Any, tmp_path: Path
 ) -> None:
-    weights = os.urandom(20 * 1024 * 1024 + 1)  # multipart on the way up
+    weights = random_weights(20 * 1024 * 1024 + 1)  # multipart on the way up
     daemon = daemon_factory("--artifact-store", bucket_env.url("team"))
     source = write_tree(tmp_path / "src", {"weights.bin": weights, "config.json": b"{}"})
     with Client(daemon.address, timeout=120) as client:
@@ -36,7 +35,7 @@ def test_a_version_is_kept_in_the_bucket_and_pulled_back_after_its_folder_is_gon
 
 
 def test_two_daemons_sharing_a_bucket_store_the_same_file_once(bucket_env: S3Bucket, tmp_path: Path) -> None:
-    shared = os.urandom(3 * 1024 * 1024)
+    shared = random_weights(3 * 1024 * 1024)
     daemons = [start_daemon(tmp_path / f"data-{i}", tmp_path / f"s{i}.sock", "--artifact-store", bucket_env.url())
                for i in range(2)]  # fmt: skip
     try:

@@ -32,6 +32,7 @@ from studbook.v1 import (
     resources_pb2,
 )
 from support import rpc
+from support.files import random_weights
 from support.models import fixture
 from support.rpc import Stubs, logged_events, stubs, version_or_none
 from support.waiting import wait_for
@@ -210,7 +211,7 @@ def test_a_folder_that_never_goes_quiet_is_not_registered(watched, model):
 def test_a_slow_multi_second_copy_registers_once_and_whole(watched, model):
     unit = watched.root / model / "1"
     unit.mkdir(parents=True)
-    chunk = os.urandom(64 * 1024)
+    chunk = random_weights(64 * 1024)
     with open(unit / "weights.bin", "wb") as handle:
         for _ in range(20):  # about 2 s, each pause shorter than the quiet interval
             handle.write(chunk)

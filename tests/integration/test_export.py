@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ import pytest
 from studbook.cli.commands import EXIT_CONFLICT
 from studbook.client.clients import Client
 from support.cli import runner
+from support.files import random_weights
 from support.oci import check_layout, config_of, read_blob
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "models" / "huggingface" / "tiny-sentiment"
@@ -31,7 +31,7 @@ def registered(daemon: Any, tmp_path: Path) -> dict[str, Any]:
     series with splits, params, tags, datasets, a parent, a run, a card, a stage and an alias."""
     folder = tmp_path / "src"
     shutil.copytree(FIXTURE, folder)
-    big = os.urandom(3 * 1024 * 1024 + 7)
+    big = random_weights(3 * 1024 * 1024 + 7)
     (folder / "extra.bin").write_bytes(big)
     (folder / "train.py").write_text("print('train')\n")
     with Client(daemon.address) as client:
@@ -329,7 +329,7 @@ def test_a_stored_file_whose_bytes_changed_fails_the_export_and_leaves_nothing(
     big = next(f for f in registered["version"].files if f.path == "extra.bin")
     (blob,) = [p for p in daemon.data_dir.rglob(f"*{big.sha256}*") if p.is_file()]
     blob.chmod(0o600)
-    blob.write_bytes(os.urandom(big.size))  # same size, other bytes: only the sha256 can tell
+    blob.write_bytes(random_weights(big.size))  # same size, other bytes: only the sha256 can tell
 
     result = studbook("export", "sentiment", str(tmp_path / "out" / "pack"), "--format", "modelpack")
 

@@ -14,6 +14,7 @@ from studbook.cli import commands as cli
 from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
 from support.cli import Result, runner
+from support.files import random_weights
 from support.hf_cache import add_snapshot, folder_files
 from support.models import fixture
 
@@ -216,7 +217,7 @@ def test_a_file_above_the_daemons_limit_is_refused_before_it_is_sent(
     daemon_factory: Callable[..., Daemon], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     daemon = daemon_factory("--max-file-bytes", "4096")
-    files = {**folder_files(fixture("transformers/bert-tiny")), "big.bin": os.urandom(8192)}
+    files = {**folder_files(fixture("transformers/bert-tiny")), "big.bin": random_weights(8192)}
     snapshot = add_snapshot(tmp_path / "hub", "acme/huge", files)
 
     refused = runner(daemon.address, capsys)("import", "hf", str(snapshot))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from studbook.v1 import (
 )
 from support.certs import TlsFiles, make_certificates
 from support.cli import runner
+from support.files import random_weights
 from support.net import free_port
 from support.rpc import error_info
 
@@ -31,8 +31,8 @@ from support.rpc import error_info
 def make_model(path: Path) -> dict[str, bytes]:
     header = json.dumps({"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, 16]}}).encode()
     files = {
-        "model.safetensors": len(header).to_bytes(8, "little") + header + os.urandom(16),
-        "weights/shard.bin": os.urandom(3 * 1024 * 1024 + 7),
+        "model.safetensors": len(header).to_bytes(8, "little") + header + random_weights(16),
+        "weights/shard.bin": random_weights(3 * 1024 * 1024 + 7),
         "README.md": b"# A card that travelled with the files\n",
     }
     for name, data in files.items():
@@ -99,7 +99,7 @@ def test_bytes_the_store_holds_already_are_not_sent_again(daemon: Any, tmp_path:
 
 
 def test_an_interrupted_upload_resumes_from_the_daemons_offset(daemon: Any, tmp_path: Path) -> None:
-    data = os.urandom(2 * 1024 * 1024 + 5)
+    data = random_weights(2 * 1024 * 1024 + 5)
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "w.bin").write_bytes(data)
     sha = hashlib.sha256(data).hexdigest()
@@ -133,7 +133,7 @@ def test_bytes_that_do_not_hash_to_the_sha256_are_dropped(daemon: Any) -> None:
 
 
 def test_a_chunk_sent_from_the_wrong_offset_is_refused_with_the_right_one(daemon: Any) -> None:
-    data = os.urandom(1000)
+    data = random_weights(1000)
     sha = hashlib.sha256(data).hexdigest()
     with daemon.channel() as channel:
         artifacts = artifacts_pb2_grpc.ArtifactServiceStub(channel)

@@ -4,7 +4,6 @@ that refers to it corrupt, with an event naming the file and the store, and the 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from studbook.client.clients import Client
 from studbook.v1 import resources_pb2
 from support.cli import Result, runner
-from support.files import write_tree
+from support.files import random_weights, write_tree
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def status_events(client: Client, subject: str) -> list[Any]:
 def test_a_blob_written_into_makes_its_version_corrupt_with_an_event_and_verify_exits_4(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    weights = os.urandom(300_000)
+    weights = random_weights(300_000)
     with Client(daemon.address) as client:
         version = register(client, "fraud", write_tree(tmp_path / "m", {"model.bin": weights, "card.md": b"# c"}))
         clean = studbook("--json", "verify", "fraud@1")
@@ -65,11 +64,11 @@ def test_a_blob_written_into_makes_its_version_corrupt_with_an_event_and_verify_
 def test_a_missing_blob_makes_every_version_that_shares_it_corrupt_across_models(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    shared = os.urandom(200_000)
+    shared = random_weights(200_000)
     with Client(daemon.address) as client:
         first = register(client, "one", write_tree(tmp_path / "a", {"w.bin": shared, "card.md": b"a"}))
         second = register(client, "two", write_tree(tmp_path / "b", {"weights.bin": shared, "card.md": b"b"}))
-        other = register(client, "two", write_tree(tmp_path / "c", {"other.bin": os.urandom(1000)}))
+        other = register(client, "two", write_tree(tmp_path / "c", {"other.bin": random_weights(1000)}))
         blob_path(daemon, shared).unlink()
 
         result = studbook("--json", "verify", "one")
@@ -87,7 +86,7 @@ def test_a_missing_blob_makes_every_version_that_shares_it_corrupt_across_models
 def test_verify_all_hashes_each_shared_blob_once_and_skips_referenced_versions(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    shared = os.urandom(50_000)
+    shared = random_weights(50_000)
     with Client(daemon.address) as client:
         for model in ("a", "b", "c"):
             register(client, model, write_tree(tmp_path / model, {"w.bin": shared}))
@@ -112,7 +111,7 @@ def test_verify_all_hashes_each_shared_blob_once_and_skips_referenced_versions(
 
 
 def test_bytes_put_back_make_a_corrupt_version_ready_again(daemon: Any, studbook: Any, tmp_path: Path) -> None:
-    weights = os.urandom(100_000)
+    weights = random_weights(100_000)
     with Client(daemon.address) as client:
         version = register(client, "back", write_tree(tmp_path / "m", {"w.bin": weights}))
         path = blob_path(daemon, weights)
@@ -135,7 +134,7 @@ def test_bytes_put_back_make_a_corrupt_version_ready_again(daemon: Any, studbook
 def test_a_second_check_records_nothing_new_and_an_archived_version_stays_archived(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    weights = os.urandom(10_000)
+    weights = random_weights(10_000)
     with Client(daemon.address) as client:
         kept = register(client, "arch", write_tree(tmp_path / "m", {"w.bin": weights}))
         register(client, "arch", write_tree(tmp_path / "n", {"other.bin": b"o"}))
@@ -157,7 +156,7 @@ def test_a_second_check_records_nothing_new_and_an_archived_version_stays_archiv
 def test_a_corrupt_version_cannot_be_promoted_and_is_found_by_its_status(
     daemon: Any, studbook: Any, tmp_path: Path
 ) -> None:
-    weights = os.urandom(10_000)
+    weights = random_weights(10_000)
     with Client(daemon.address) as client:
         register(client, "gate", write_tree(tmp_path / "m", {"w.bin": weights}))
         blob_path(daemon, weights).unlink()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -76,20 +77,33 @@ def model_row(model: Model, request_id: str = "") -> tuple[Any, ...]:
 
 
 def model_from_row(row: tuple[Any, ...]) -> Model:
-    values = dict(zip(MODEL_COLUMNS, row))
+    """A row of MODEL_COLUMNS as a Model. Start-up reads every model this way, so the JSON
+    columns, which few distinct values fill (a team's tags, the stages), are decoded once
+    per value rather than once per row."""
+    name, description, owner, tags, stages, state, create_time, update_time, revision, _, count, latest = row
     return Model(
-        name=values["name"],
-        description=values["description"],
-        owner=values["owner"],
-        tags=json.loads(values["tags"]),
-        stages=tuple(json.loads(values["stages"])),
-        state=ModelState(values["state"]),
-        create_time=values["create_time"],
-        update_time=values["update_time"],
-        revision=values["revision"],
-        latest_version=values["latest_version"] or 0,
-        version_count=values["version_count"] or 0,
+        name=name,
+        description=description,
+        owner=owner,
+        tags=dict(_decoded_tags(tags)),  # each model edits its own
+        stages=_decoded_stages(stages),
+        state=ModelState(state),
+        create_time=create_time,
+        update_time=update_time,
+        revision=revision,
+        latest_version=latest or 0,
+        version_count=count or 0,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _decoded_tags(text: str) -> dict[str, str]:
+    return dict(json.loads(text))
+
+
+@functools.lru_cache(maxsize=256)
+def _decoded_stages(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 def signature_to_json(signature: Signature) -> dict[str, Any]:

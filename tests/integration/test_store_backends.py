@@ -123,6 +123,22 @@ def test_models_load_by_name_with_their_own_counts_and_holders_only(filled: Stor
     assert none == []
 
 
+def test_models_that_share_tags_load_and_copy_with_tags_and_holders_of_their_own(store: Store) -> None:
+    def operation(tx: StoreTransaction) -> None:
+        for name in ("a", "b"):
+            tx.insert_model(Model(name=name, tags={"team": "risk"}, create_time=T0, update_time=T0), "")
+
+    write(store, operation)
+    loaded = {m.name: m for m in store.load_models()}
+    loaded["a"].tags["team"] = "ads"
+    copied = loaded["b"].copy()
+    copied.tags["team"], copied.stage_holders["production"], copied.aliases["champion"] = "fraud", 1, 1
+
+    assert (loaded["b"].tags, loaded["b"].stage_holders, loaded["b"].aliases) == ({"team": "risk"}, {}, {})
+    assert [m.tags for m in store.load_models()] == [{"team": "risk"}, {"team": "risk"}]
+    assert (copied.name, copied.tags) == ("b", {"team": "fraud"})
+
+
 def test_updates_and_deletes_of_models_and_versions(filled: Store) -> None:
     changed = version("fraud", 1, description="better", tags={"team": "ads"}, status=VersionStatus.FAILED,
                       status_reason="broken", revision=9)  # fmt: skip

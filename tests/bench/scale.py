@@ -15,6 +15,10 @@ from the same run:
   idle for a second evicts the table blocks its searches cached (store/eviction.py), so the
   first figure is a transient and the second what the daemon keeps.
 
+Then a wide catalog: as many versions as the largest size, ten to a model (a hundred times as
+many models), its cold start, CPU time and RSS beside the empty catalog's: start-up reads every
+model's record, so this is where what it costs per model shows.
+
 `--backend duckdb` or `--backend postgresql` measures one of them only.
 
 Prints, never asserts: figures on a shared machine move with its load.
@@ -52,6 +56,7 @@ from tests.support.postgres import PostgresServer, start_postgres, stop_postgres
 
 SIZES = (10_000, 100_000, 1_000_000)
 VERSIONS_PER_MODEL = 1_000
+WIDE_VERSIONS_PER_MODEL = 10
 METRICS_PER_VERSION = 10
 FILTER = 'metrics.auc > 0.9 AND tags.team = "risk"'
 ORDER_BY = "metrics.auc desc"
@@ -81,6 +86,28 @@ class Figures:
     # The same, once the daemon has re-clustered metric_summary by key (store/cluster.py).
     clustered: Searched | None = None
     cluster_log: str = ""
+
+
+@dataclass
+class Started:
+    """A catalog's cold start, its CPU time and the RSS after it, beside the empty catalog's."""
+
+    backend: str
+    versions: int
+    models: int
+    seed_s: float
+    start_s: float
+    start_floor_s: float
+    start_cpu_s: float
+    start_cpu_floor_s: float
+    rss_mib: float
+    rss_floor_mib: float
+
+
+@dataclass
+class Scale:
+    sizes: list[Figures]
+    wide: list[Started]
 
 
 @dataclass
@@ -201,9 +228,9 @@ class Backend:
     name = "duckdb"
     engine = "raw DuckDB"
 
-    def seed(self, data: Path, size: int) -> int:
-        return seed_catalog(data / "catalog.duckdb", models=max(1, size // VERSIONS_PER_MODEL),
-                            versions_per_model=min(size, VERSIONS_PER_MODEL),
+    def seed(self, data: Path, size: int, per_model: int = VERSIONS_PER_MODEL) -> int:
+        return seed_catalog(data / "catalog.duckdb", models=max(1, size // per_model),
+                            versions_per_model=min(size, per_model),
                             metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
 
     def catalog(self, data: Path) -> str:
@@ -226,9 +253,9 @@ class PostgresBackend(Backend):
         self.server = server
         self.databases: dict[Path, str] = {}
 
-    def seed(self, data: Path, size: int) -> int:
-        return seed_postgres(self.catalog(data), models=max(1, size // VERSIONS_PER_MODEL),
-                             versions_per_model=min(size, VERSIONS_PER_MODEL),
+    def seed(self, data: Path, size: int, per_model: int = VERSIONS_PER_MODEL) -> int:
+        return seed_postgres(self.catalog(data), models=max(1, size // per_model),
+                             versions_per_model=min(size, per_model),
                              metrics_per_version=METRICS_PER_VERSION)  # fmt: skip
 
     def catalog(self, data: Path) -> str:
@@ -266,6 +293,22 @@ def measure(root: Path, size: int, empty: tuple[float, float, float], backend: B
     return Figures(backend.name, count, seeded, start_s, empty[0], cpu_s, empty[1], rss, empty[2], searched.search_ms,
                    searched.search_floor_ms, searched.rss_after_mib, searched.rss_settled_mib, matches=searched.matches,
                    clustered=clustered, cluster_log=cluster_log)  # fmt: skip
+
+
+def measure_wide(root: Path, size: int, empty: tuple[float, float, float], backend: Backend) -> Started:
+    """Cold start on `size` versions, WIDE_VERSIONS_PER_MODEL to a model."""
+    data = root / f"data-{backend.name}-wide"
+    data.mkdir()
+    started = time.perf_counter()
+    count = backend.seed(data, size, WIDE_VERSIONS_PER_MODEL)
+    seeded = time.perf_counter() - started
+    try:
+        start_s, cpu_s, rss = cold_start(data, root / "s-wide.sock", backend.catalog(data))
+    finally:
+        backend.drop(data)
+        shutil.rmtree(data, ignore_errors=True)
+    return Started(backend.name, count, count // WIDE_VERSIONS_PER_MODEL, seeded, start_s, empty[0], cpu_s, empty[1],
+                   rss, empty[2])  # fmt: skip
 
 
 @dataclass
@@ -317,9 +360,9 @@ def measure_empty(root: Path, backend: Backend) -> tuple[float, float, float]:
         backend.drop(data)
 
 
-def print_scale(figures: list[Figures]) -> None:
+def print_scale(scale: Scale) -> None:
     print(f"catalog size: cold start, memory, search  ({FILTER!r}, order by {ORDER_BY}, top 50)")
-    for f in figures:
+    for f in scale.sizes:
         engine = PostgresBackend.engine if f.backend == "postgresql" else Backend.engine
         print(f"  {f.backend}, {f.versions:>9,} versions (seeded in {f.seed_s:.1f} s), {f.matches:,} match the search")
         print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
@@ -338,25 +381,35 @@ def print_scale(figures: list[Figures]) -> None:
                   f"(raw DuckDB, same statement: {c.search_floor_ms:.1f} ms)")  # fmt: skip
             print(f"    {'  RSS after the searches':<36} {c.rss_after_mib:7.0f} MiB  "
                   f"({SETTLE_S:.0f} s idle later: {c.rss_settled_mib:.0f} MiB)")  # fmt: skip
+    _print_wide(scale.wide)
 
 
-def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = BACKENDS) -> list[Figures]:
-    """Each backend at each size, one size at a time (a catalog is dropped before the next is seeded)."""
-    figures: list[Figures] = []
+def _print_wide(started: list[Started]) -> None:
+    print(f"wide catalog: {WIDE_VERSIONS_PER_MODEL} versions to a model")
+    for f in started:
+        print(f"  {f.backend}, {f.versions:>9,} versions over {f.models:,} models (seeded in {f.seed_s:.1f} s)")
+        print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
+              f"(empty catalog: {f.start_floor_s * 1000:.0f} ms)")  # fmt: skip
+        print(f"    {'  its CPU time':<36} {f.start_cpu_s * 1000:7.0f} ms   "
+              f"(empty catalog: {f.start_cpu_floor_s * 1000:.0f} ms)")  # fmt: skip
+        print(f"    {'RSS after start':<36} {f.rss_mib:7.0f} MiB  (empty catalog: {f.rss_floor_mib:.0f} MiB)")
+
+
+def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = BACKENDS) -> Scale:
+    """Each backend at each size, one size at a time (a catalog is dropped before the next is
+    seeded), then the wide catalog at the largest size."""
+    scale = Scale([], [])
     for name in backends:
-        if name == "duckdb":
-            backend = Backend()
-            empty = measure_empty(root, backend)
-            figures += [measure(root, size, empty, backend) for size in sizes]
-            continue
-        server = start_postgres(durable=True, settings=SERVER_SETTINGS)
+        server = None if name == "duckdb" else start_postgres(durable=True, settings=SERVER_SETTINGS)
         try:
-            backend = PostgresBackend(server)
+            backend = Backend() if server is None else PostgresBackend(server)
             empty = measure_empty(root, backend)
-            figures += [measure(root, size, empty, backend) for size in sizes]
+            scale.sizes += [measure(root, size, empty, backend) for size in sizes]
+            scale.wide.append(measure_wide(root, max(sizes), empty, backend))
         finally:
-            stop_postgres(server)
-    return figures
+            if server is not None:
+                stop_postgres(server)
+    return scale
 
 
 def main(argv: list[str]) -> int:

@@ -35,8 +35,9 @@ def looks_like(head: bytes) -> bool:
         return ops >= 3
 
 
-def could_begin_a_pickle(first: bytes) -> bool:
-    return first[:1] == b"\x80" or (first[:1] != b"" and first[0] in _PROTOCOL_0_STARTS)
+def could_begin_a_pickle(first: bytes | None) -> bool:
+    """Whether an unpickler would start on a stream whose first byte is `first` (None: not known)."""
+    return first is None or first[:1] == b"\x80" or (first[:1] != b"" and first[0] in _PROTOCOL_0_STARTS)
 
 
 def file_info(result: ScanResult, limits: Limits, compression: str | None = None) -> FileInfo:

@@ -181,22 +181,26 @@ def _decompressor(compression: str) -> Any:
     return lzma.LZMADecompressor(lzma.FORMAT_ALONE)
 
 
-def first_decompressed_byte(fileobj: BinaryIO, compression: str) -> bytes:
-    """The first byte a compressed file decompresses to, b"" if it is corrupt before one.
+def first_decompressed_byte(fileobj: BinaryIO, compression: str) -> bytes | None:
+    """The first byte a compressed file decompresses to; b"" if it is corrupt before one, and
+    None if its first _CHUNK bytes give neither (a stream of empty blocks, say: not known).
 
     Fed a byte at a time, so that no reader, whatever its buffer size, could get a byte out
     of the file where this gets none (a decompressor raising on a chunk drops its output).
     """
     fileobj.seek(0)
     decompressor = _decompressor(compression)
-    while piece := fileobj.read(1):
+    for _ in range(_CHUNK):
+        piece = fileobj.read(1)
+        if not piece:
+            return b""
         try:
             out = decompressor.decompress(piece)
         except _CORRUPT:
             return b""
         if out:
             return out[:1]
-    return b""
+    return None
 
 
 class PickleStream:

@@ -231,3 +231,20 @@ def test_bytes_that_begin_like_a_pickle_and_break_are_refused_whatever_their_nam
         inspect_file(path)
 
     assert caught.value.reason in ("BAD_PICKLE", "TRUNCATED")
+
+
+@pytest.mark.parametrize(("empty_blocks", "verdict"), [(10, "unknown"), (20_000, "BAD_COMPRESSION")])
+def test_a_compressed_file_giving_no_output_is_let_through_only_if_found_corrupt_early(
+    tmp_path: Path, empty_blocks: int, verdict: str
+) -> None:
+    # zlib's header, then empty stored blocks (no output at all), then a block type that does
+    # not exist. Past 64 KiB of input with nothing out the check stops looking, and refuses.
+    path = tmp_path / "weights.bin"
+    path.write_bytes(b"\x78\x01" + b"\x00\x00\x00\xff\xff" * empty_blocks + b"\xff" * 8)
+
+    try:
+        found = inspect_file(path).format
+    except FormatError as error:
+        found = error.reason
+
+    assert found == verdict

@@ -17,6 +17,6 @@ def write_tree(path: Path, files: Mapping[str, bytes]) -> Path:
 
 def random_weights(size: int) -> bytes:
     """Random bytes, as raw weights look to the registry, that never begin like a pickle:
-    about one random file in 14,000 does, breaks, and is refused (BAD_PICKLE), since an
+    about one random file in 15,000 does, breaks, and is refused (BAD_PICKLE), since an
     unpickler would run it up to the break."""
     return b"\0" + os.urandom(size - 1)

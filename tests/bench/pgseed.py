@@ -64,11 +64,13 @@ def _fill(conn: psycopg.Connection[Any], models: int, versions_per_model: int, k
             [versions_per_model, versions_per_model, models],
         )
 
-        # The value of a version's metric: a function of model, number and key, as in seed.py, by
-        # integer arithmetic (a multiplicative hash) since hashing text ten times a row dominated.
-        # `ordinal` is the key's place in `keys`, from 1.
+        # The value of a version's metric: a function of its number and key (seed.py hashes the
+        # model in too), by integer arithmetic (a multiplicative hash) since hashing text ten times
+        # a row dominated. `ordinal` is the key's place in `keys`, from 1. (It was written with
+        # m * 1000003 added to n, which leaves the result modulo 1000003 as it is but overflowed
+        # a bigint from about 3,500 models on.)
         def value(ordinal: str) -> str:
-            return f"((((m * 1000003 + n) * 2654435761 + {ordinal} * 40503) %% 1000003 %% 1000) / 1000.0)::float8"
+            return f"(((n * 2654435761 + {ordinal} * 40503) %% 1000003 %% 1000) / 1000.0)::float8"
 
         # The metrics column written out as text per key rather than aggregated per row: a
         # subquery aggregating jsonb for each of a million rows took most of the seeding time.

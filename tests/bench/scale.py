@@ -69,27 +69,6 @@ BACKENDS = ("duckdb", "postgresql")
 
 
 @dataclass
-class Figures:
-    backend: str
-    versions: int
-    seed_s: float
-    start_s: float
-    start_floor_s: float
-    start_cpu_s: float
-    start_cpu_floor_s: float
-    rss_mib: float
-    rss_floor_mib: float
-    search_ms: float
-    search_floor_ms: float
-    rss_after_mib: float
-    rss_settled_mib: float
-    matches: int
-    # The same, once the daemon has re-clustered metric_summary by key (store/cluster.py).
-    clustered: Searched | None = None
-    cluster_log: str = ""
-
-
-@dataclass
 class Started:
     """A catalog's cold start, its CPU time and the RSS after it, beside the empty catalog's."""
 
@@ -103,6 +82,18 @@ class Started:
     start_cpu_floor_s: float
     rss_mib: float
     rss_floor_mib: float
+
+
+@dataclass
+class Figures(Started):
+    search_ms: float
+    search_floor_ms: float
+    rss_after_mib: float
+    rss_settled_mib: float
+    matches: int
+    # The same, once the daemon has re-clustered metric_summary by key (store/cluster.py).
+    clustered: Searched | None = None
+    cluster_log: str = ""
 
 
 @dataclass
@@ -291,7 +282,8 @@ def measure(root: Path, size: int, empty: tuple[float, float, float], backend: B
     finally:
         backend.drop(data)
         shutil.rmtree(data, ignore_errors=True)
-    return Figures(backend.name, count, seeded, start_s, empty[0], cpu_s, empty[1], rss, empty[2], searched.search_ms,
+    return Figures(backend.name, count, max(1, size // VERSIONS_PER_MODEL), seeded, start_s, empty[0], cpu_s, empty[1],
+                   rss, empty[2], searched.search_ms,
                    searched.search_floor_ms, searched.rss_after_mib, searched.rss_settled_mib, matches=searched.matches,
                    clustered=clustered, cluster_log=cluster_log)  # fmt: skip
 
@@ -366,11 +358,7 @@ def print_scale(scale: Scale) -> None:
     for f in scale.sizes:
         engine = PostgresBackend.engine if f.backend == "postgresql" else Backend.engine
         print(f"  {f.backend}, {f.versions:>9,} versions (seeded in {f.seed_s:.1f} s), {f.matches:,} match the search")
-        print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
-              f"(empty catalog: {f.start_floor_s * 1000:.0f} ms)")  # fmt: skip
-        print(f"    {'  its CPU time':<36} {f.start_cpu_s * 1000:7.0f} ms   "
-              f"(empty catalog: {f.start_cpu_floor_s * 1000:.0f} ms)")  # fmt: skip
-        print(f"    {'RSS after start':<36} {f.rss_mib:7.0f} MiB  (empty catalog: {f.rss_floor_mib:.0f} MiB)")
+        _print_start(f)
         print(f"    {'search through gRPC, p50':<36} {f.search_ms:7.1f} ms   "
               f"({engine}, same statement: {f.search_floor_ms:.1f} ms)")  # fmt: skip
         print(f"    {'RSS after the searches':<36} {f.rss_after_mib:7.0f} MiB  "
@@ -389,11 +377,15 @@ def _print_wide(started: list[Started]) -> None:
     print(f"wide catalog: {WIDE_VERSIONS_PER_MODEL} versions to a model")
     for f in started:
         print(f"  {f.backend}, {f.versions:>9,} versions over {f.models:,} models (seeded in {f.seed_s:.1f} s)")
-        print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
-              f"(empty catalog: {f.start_floor_s * 1000:.0f} ms)")  # fmt: skip
-        print(f"    {'  its CPU time':<36} {f.start_cpu_s * 1000:7.0f} ms   "
-              f"(empty catalog: {f.start_cpu_floor_s * 1000:.0f} ms)")  # fmt: skip
-        print(f"    {'RSS after start':<36} {f.rss_mib:7.0f} MiB  (empty catalog: {f.rss_floor_mib:.0f} MiB)")
+        _print_start(f)
+
+
+def _print_start(f: Started) -> None:
+    print(f"    {'cold start to SERVING':<36} {f.start_s * 1000:7.0f} ms   "
+          f"(empty catalog: {f.start_floor_s * 1000:.0f} ms)")  # fmt: skip
+    print(f"    {'  its CPU time':<36} {f.start_cpu_s * 1000:7.0f} ms   "
+          f"(empty catalog: {f.start_cpu_floor_s * 1000:.0f} ms)")  # fmt: skip
+    print(f"    {'RSS after start':<36} {f.rss_mib:7.0f} MiB  (empty catalog: {f.rss_floor_mib:.0f} MiB)")
 
 
 def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str, ...] = BACKENDS) -> Scale:

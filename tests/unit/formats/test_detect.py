@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -162,8 +163,6 @@ def test_format_error_is_a_domain_error_with_reason_and_message() -> None:
 # Random bytes (raw weights, an encrypted blob) that happen to begin like a format sniffed
 # from a byte or two, and that no reader of the format could open.
 def random_tail(seed: int, size: int = 5000) -> bytes:
-    import random
-
     return random.Random(seed).randbytes(size)
 
 

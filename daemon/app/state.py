@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from studbook.daemon.domain.audit import GENESIS
@@ -29,6 +31,20 @@ def count_registration(model: Model, event: Event) -> None:
     if event.type == "version.created":
         model.version_count += 1
         model.latest_version = max(model.latest_version, int(event.subject.rsplit("/", 1)[1]))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector held off while every model's record is built: it would run
+    again and again over the objects just made, which are all kept (75% of the time the read
+    cache took to copy 100,000 models, measured). The daemon freezes them once it serves."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass
@@ -101,7 +117,8 @@ class WriterState:
     @classmethod
     def load(cls, catalog: Store) -> WriterState:
         state = cls(revision=catalog.max_revision())
-        state.models = {m.name: m for m in catalog.load_models()}
+        with _collector_paused():
+            state.models = {m.name: m for m in catalog.load_models()}
         state.model_request_ids = catalog.model_request_ids()
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         state.chain_head = catalog.chain_head() or GENESIS
@@ -321,7 +338,7 @@ class ReadCache:
         self.generation = 0
 
     def load_models(self, models: list[Model]) -> None:
-        with self._lock:
+        with self._lock, _collector_paused():
             self._models = {m.name: m.copy() for m in models}
             self._as_of.clear()
 

@@ -23,8 +23,9 @@ def inspect(source: Source, limits: Limits) -> FileInfo:
     header_len = cursor.u64("header length")
     # A header that cannot fit in the file: no safetensors loader reads past this point.
     beyond_the_file = header_len > source.size - 8
+    refusal = NotThisFormat if beyond_the_file else FormatError
     if header_len > limits.max_header_bytes:
-        raise (NotThisFormat if beyond_the_file else FormatError)(
+        raise refusal(
             "HEADER_TOO_LARGE",
             f"safetensors header declares {header_len} bytes, above the "
             f"{limits.max_header_bytes}-byte limit; a real header this large is not "

@@ -102,7 +102,7 @@ class Core:
         self._marked_revision = -1
         self._write_mark()
         self.cache = ReadCache(cache_versions)
-        self.cache.load_models(list(self.state.models.values()))
+        self.cache.load_models(catalog.load_models)
         self.cache.revision = self.state.revision
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -187,27 +187,14 @@ class Core:
 
     async def write(self, operation: Callable[[Transaction], Effects]) -> Any:
         """Runs `operation` on the writer thread; returns its value once it is durable."""
-
-        def timed(tx: Transaction) -> Effects:
-            self._advance()  # on the writer thread, so writes and their times keep one order
-            return operation(tx)
-
-        effects: Effects = await self.writer.submit_async(timed)
+        effects: Effects = await self.writer.submit_async(self._in_group(operation))
         return effects.value
 
     async def write_many(self, operations: Sequence[Callable[[Transaction], Effects]]) -> list[Any]:
         """Runs each operation as `write` would, all queued at once and in order, so they share
         group commits and their events keep that order; each one's value, or the RegistryError
         that refused it (the others stand)."""
-
-        def timed(operation: Callable[[Transaction], Effects]) -> Callable[[Transaction], Effects]:
-            def run(tx: Transaction) -> Effects:
-                self._advance()
-                return operation(tx)
-
-            return run
-
-        futures = [self.writer.submit_async(timed(operation)) for operation in operations]
+        futures = [self.writer.submit_async(self._in_group(operation)) for operation in operations]
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
         values: list[Any] = []
         for outcome in outcomes:
@@ -218,6 +205,16 @@ class Core:
             else:
                 values.append(outcome.value)
         return values
+
+    def _in_group(self, operation: Callable[[Transaction], Effects]) -> Callable[[Transaction], Effects]:
+        """`operation` as the writer runs it, in its group's transaction `tx`."""
+
+        def run(tx: Transaction) -> Effects:
+            self._advance()  # on the writer thread, so writes and their times keep one order
+            self.state.models.read_through(tx)  # the records it asks for and are not held
+            return operation(tx)
+
+        return run
 
     async def read(self, function: Callable[..., T], *args: Any) -> T:
         """Runs a catalog read off the event loop."""
@@ -279,6 +276,7 @@ class Core:
         self._marked_revision = mark.revision
 
     def _published(self, results: list[Effects]) -> None:
+        self.state.trim_models()
         if self.clustering is not None:
             self.clustering.committed()
         if self.state.revision != self._marked_revision:

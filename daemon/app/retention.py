@@ -186,6 +186,9 @@ class RetentionUseCases:
             return []
         core = self.core
         keys = [(d.model, d.number) for d in decisions]
+        # Their records before the rows go: one read after would hold the catalog's recount
+        # already, and be counted down twice below.
+        models = {model_id: core.writer_model(model_id) for model_id in sorted({model for model, _ in keys})}
         purged = []
         for decision in decisions:
             version = records[(decision.model, decision.number)]
@@ -196,7 +199,7 @@ class RetentionUseCases:
         shas = tx.purge_versions(keys)
         core.state.drop_facts({model for model, _ in keys})
         for model_id, count in Counter(model for model, _ in keys).items():
-            model = core.writer_model(model_id)
+            model = models[model_id]
             model.version_count -= count
             effects.models[model_id] = core.snapshot(model)
         effects.purged.extend(keys)

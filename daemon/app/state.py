@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from studbook.daemon.app.writer_models import WriterModels
 from studbook.daemon.domain.audit import GENESIS
 from studbook.daemon.domain.model import Event, Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.names import version_name
@@ -23,6 +24,10 @@ MAX_FACT_VERSIONS = 50_000
 # writes. Another daemon's commits made of these alone are taken without reading the models
 # again (see `WriterState.refresh`).
 VERSION_ONLY_EVENTS = frozenset({"version.created", "version.unsafe_allowed", "version.source_time"})
+# Another daemon's events after which the writer's state is loaded again rather than brought up
+# to date: every name held of a renamed model moves, and request ids of a deleted model's
+# promotions may be gone with it.
+RELOADING_EVENTS = frozenset({"model.renamed", "model.deleted"})
 
 
 def count_registration(model: Model, event: Event) -> None:
@@ -37,7 +42,7 @@ def count_registration(model: Model, event: Event) -> None:
 def _collector_paused() -> Iterator[None]:
     """The cyclic garbage collector held off while every model's record is built: it would run
     again and again over the objects just made, which are all kept (75% of the time the read
-    cache took to copy 100,000 models, measured). The daemon freezes them once it serves."""
+    cache took to build 100,000 models, measured). The daemon freezes them once it serves."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -82,16 +87,16 @@ class ModelFacts:
 class WriterState:
     """Authoritative facts the writer thread decides on, updated as each operation runs.
 
-    Only the writer thread touches it. What it holds for every model is small (the model
-    records, request ids of models and promotions, the revision and chain head); facts about
-    versions are read per model on first use, through the writer's open transaction, so they
-    include what earlier operations of the same uncommitted group wrote. Start-up therefore
-    costs the same for ten versions as for a million. When a transaction is rolled back the
-    state is loaded again and every model's facts are dropped: nothing uncommitted survives.
+    Only the writer thread touches it. What it holds for every model is small (request ids of
+    models and promotions, the revision and chain head); model records and facts about versions
+    are read per model on first use, through the writer's open transaction, so they include
+    what earlier operations of the same uncommitted group wrote. Start-up therefore costs the
+    same for ten versions as for a million, in one model or in 100,000. When a transaction is
+    rolled back the state is loaded again, holding none of them: nothing uncommitted survives.
     """
 
     revision: int = 0
-    models: dict[str, Model] = field(default_factory=dict)
+    models: WriterModels = field(default_factory=WriterModels)
     model_request_ids: dict[str, str] = field(default_factory=dict)
     # The newest version record of some models: a registration's retry or a status change may
     # want it again before the read cache has it.
@@ -104,11 +109,6 @@ class WriterState:
     # Hash of the newest event: the next one chains to it.
     chain_head: str = GENESIS
     max_fact_versions: int = MAX_FACT_VERSIONS
-    # Whether the models' figures may count a commit after `revision` already: `load` reads the
-    # revision, then the models, and another daemon may commit in between. Counted again from
-    # its event, such a version would show twice; until a refresh has read again the models
-    # the events after `revision` touch, it counts none.
-    _figures_unsure: bool = False
     # Per model, least recently used first; see `facts`.
     _facts: OrderedDict[str, ModelFacts] = field(default_factory=OrderedDict)
     _fact_versions: int = 0
@@ -117,42 +117,31 @@ class WriterState:
     @classmethod
     def load(cls, catalog: Store) -> WriterState:
         state = cls(revision=catalog.max_revision())
-        with _collector_paused():
-            state.models = {m.name: m for m in catalog.load_models()}
         state.model_request_ids = catalog.model_request_ids()
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         state.chain_head = catalog.chain_head() or GENESIS
-        state._figures_unsure = True
         return state
 
     def refresh(self, catalog: Store, events: Sequence[Event], head: str | None = None,
                 basis_of: Callable[[bytes], ChangeBasis] | None = None,
                 facts: Sequence[tuple[str, int, str, str, str, str]] | None = None) -> bool:  # fmt: skip
         """Takes the commits another daemon made after this state's revision (`events`, all of
-        them, read while the write lock is held) by reading again only what they touched: the
-        models they name, their request ids and version facts (dropped, read when next used),
-        new promotions, the chain head and the revision. Where they only registered versions,
-        the models' figures are counted from the events, and only the facts (and the latest
-        records the events do not carry) are read: two daemons registering side by side made 9
-        reads a group under the write lock (7 ms of its 17, measured), now 2. `head`, when
+        them, read while the write lock is held) by dropping or reading again only what they
+        touched: the records of the models they changed (read again through the transaction
+        when next used), the version facts they add to, new request ids and promotions, the
+        chain head and the revision. A record held of a model the events only registered
+        versions into is counted from the events: two daemons registering side by side would
+        otherwise read each other's models at every turn, under the write lock. `head`, when
         given, is the chain hash of the last of `events` (then neither head nor revision is read
         again). `basis_of`, when given, reads a version.created event's payload (see
         `_bases_created`). `facts`, when given, are `version_facts_after`'s rows of every model
         after this state's revision, read already (with the write lock). False, changing
-        nothing, when a full `load` is needed instead (a model this state holds was deleted:
-        request ids of its promotions may be gone with it; or renamed)."""
-        if any(event.type == "model.renamed" for event in events):
-            return False  # rare: every name the state holds of the model moves, as a load reads them
-        touched = sorted({event.model for event in events if event.model})
-        # Models the events only registered versions into, held here already: their rows changed
-        # in their version figures alone, which the events say. The others are read again.
-        reread = sorted({event.model for event in events if event.model
-                         and (self._figures_unsure or event.type not in VERSION_ONLY_EVENTS
-                              or event.model not in self.models)})  # fmt: skip
-        loaded = {m.name: m for m in catalog.load_models(reread)} if reread else {}
-        if any(name in self.models and name not in loaded for name in reread):
+        nothing, when a full `load` is needed instead (see `RELOADING_EVENTS`)."""
+        if any(event.type in RELOADING_EVENTS for event in events):
             return False
-        counted = set(touched).difference(reread)
+        touched = sorted({event.model for event in events if event.model})
+        changed = sorted({event.model for event in events if event.model and event.type not in VERSION_ONLY_EVENTS})
+        counted = {name for name in touched if name not in changed and self.models.held(name) is not None}
         for event in events:
             if event.model in counted:
                 count_registration(self.models[event.model], event)
@@ -163,12 +152,12 @@ class WriterState:
         # otherwise read each of them at every turn, while holding the write lock).
         registering = [name for name in touched if name in self.bases]
         for name in touched:
-            if name in loaded:
-                self.models[name] = loaded[name]
+            if name not in counted:
+                self.models.forget(name)
             self.latest.pop(name, None)
             self.bases.pop(name, None)
         tops = {name: self.models[name].latest_version for name in registering
-                if (name in loaded or name in counted) and self.models[name].latest_version}  # fmt: skip
+                if name in counted and self.models[name].latest_version}  # fmt: skip
         self.bases.update(self._bases_created(events, tops, basis_of))
         wanted = [(name, top) for name, top in tops.items() if name not in self.bases]
         for record in catalog.get_versions(wanted):
@@ -180,16 +169,16 @@ class WriterState:
         self.drop_facts(purged)
         held = [name for name in touched if name in self._facts]
         if held:
-            changed: dict[str, list[tuple[int, str, str, str, str]]] = {name: [] for name in held}
+            rows: dict[str, list[tuple[int, str, str, str, str]]] = {name: [] for name in held}
             if facts is None:
                 facts = catalog.version_facts_after(held, self.revision)
             for model, number, status, semver, request_id, digest in facts:
-                if model in changed:
-                    changed[model].append((number, status, semver, request_id, digest))
-            for name, rows in changed.items():
-                self._take_facts(name, rows)
-        if reread:
-            self.model_request_ids.update(catalog.model_request_ids(reread))
+                if model in rows:
+                    rows[model].append((number, status, semver, request_id, digest))
+            for name, found in rows.items():
+                self._take_facts(name, found)
+        if changed:
+            self.model_request_ids.update(catalog.model_request_ids(changed))
         if any(event.type not in VERSION_ONLY_EVENTS for event in events):
             self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)
             self.promotion_request_ids.update(new_ids)
@@ -198,7 +187,6 @@ class WriterState:
         else:
             self.chain_head = catalog.chain_head() or GENESIS
             self.revision = catalog.max_revision()
-        self._figures_unsure = False
         return True
 
     @staticmethod
@@ -284,7 +272,7 @@ class WriterState:
 
     def forget_model(self, model_id: str) -> None:
         """Drops everything known about a deleted model and its versions."""
-        del self.models[model_id]
+        self.models.forget(model_id)
         self.latest.pop(model_id, None)
         self.bases.pop(model_id, None)
         self.drop_facts([model_id])
@@ -293,13 +281,20 @@ class WriterState:
     def rename_model(self, old: str, model: Model) -> None:
         """Moves what is known about model `old` to its new name (`model.name`). Its latest record
         and version facts are dropped, to be read again under the new name when next used."""
-        del self.models[old]
+        self.models.forget(old)
         self.models[model.name] = model
         self.latest.pop(old, None)
         for name in (old, model.name):
             self.bases.pop(name, None)
         self.drop_facts([old, model.name])
         self.model_request_ids = {k: model.name if v == old else v for k, v in self.model_request_ids.items()}
+
+    def trim_models(self) -> None:
+        """Between groups: bounds the model records held (see `WriterModels.trim`), with the
+        latest records and bases of the models dropped."""
+        for name in self.models.trim():
+            self.latest.pop(name, None)
+            self.bases.pop(name, None)
 
     def held_models(self) -> list[str]:
         """The models whose version facts are in memory, least recently used first."""
@@ -337,9 +332,10 @@ class ReadCache:
         # back after it (it may be what the invalidation removed).
         self.generation = 0
 
-    def load_models(self, models: list[Model]) -> None:
+    def load_models(self, read: Callable[[], list[Model]]) -> None:
+        """Holds every model `read` returns (records of the cache's own, read from the catalog)."""
         with self._lock, _collector_paused():
-            self._models = {m.name: m.copy() for m in models}
+            self._models = {m.name: m for m in read()}
             self._as_of.clear()
 
     def model(self, name: str) -> Model | None:

@@ -62,24 +62,8 @@ class CatalogReads:
         return drift.compute_drift(self.query, self.dialect, window_ids)
 
     def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
-        """Every model with its counts and holders; only those named, when `names` is given.
-
-        The counts are the figures the writer keeps on each model's row: grouping every
-        version here made start-up grow with the catalog."""
-        only, params = (
-            ("", []) if names is None else (" WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)])
-        )
-        models = {
-            m.name: m
-            for m in map(rows.model_from_row,
-                         self.query(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
-        }  # fmt: skip
-        for model, label, is_alias, number in self.query(
-            f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
-        ):
-            if model in models:
-                (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
-        return list(models.values())
+        """Every model with its counts and holders; only those named, when `names` is given."""
+        return read_models(self.query, names)
 
     def load_promotion_index(self, after_id: int = 0) -> tuple[int, dict[str, int]]:
         """The highest promotion id and request_id -> promotion id (of promotions after `after_id`)."""
@@ -480,6 +464,34 @@ def read_stage_changes(
             [model, label],
         )
     ]
+
+
+def read_models(run: Run, names: Sequence[str] | None = None) -> list[Model]:
+    """Every model with its counts and holders (only those named, when `names` is given), in two
+    queries, through a reader cursor or inside the write transaction.
+
+    The counts are the figures the writer keeps on each model's row: grouping every version
+    here made start-up grow with the catalog."""
+    params: list[Any]
+    if names is None:
+        only, params = "", []
+    elif len(names) == 1:
+        only, params = " WHERE {} = ?", [names[0]]  # a point look-up, as the writer makes one at a time
+    else:
+        only, params = " WHERE {} IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)]
+    models = {
+        m.name: m
+        for m in map(rows.model_from_row,
+                     run(f"SELECT {', '.join(MODEL_COLUMNS)} FROM models{only.format('name')}", params))
+    }  # fmt: skip
+    if not models:
+        return []
+    for model, label, is_alias, number in run(
+        f"SELECT model, label, is_alias, number FROM stage_holders{only.format('model')}", params
+    ):
+        if model in models:
+            (models[model].aliases if is_alias else models[model].stage_holders)[label] = number
+    return list(models.values())
 
 
 def read_version(

@@ -20,7 +20,7 @@ from studbook.daemon.domain.monitors import DriftWindow, MonitorStatus
 from studbook.daemon.domain.production import StoredPoint
 from studbook.daemon.store import drift, monitors, production, rename, retention, rows
 from studbook.daemon.store.dialect import Dialect
-from studbook.daemon.store.reads import read_stage_changes, read_version, read_versions
+from studbook.daemon.store.reads import read_models, read_stage_changes, read_version, read_versions
 from studbook.daemon.store.records import DropFileRow, DropRow
 from studbook.daemon.store.rows import PROMOTION_COLUMNS, VERSION_COLUMNS
 
@@ -231,6 +231,12 @@ class TransactionWrites:
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         """The version as this transaction sees it, uncommitted changes included."""
         return read_version(self.execute, model, number)
+
+    def load_models(self, names: Sequence[str]) -> list[Model]:
+        """The named models as this transaction sees them, leaving buffered rows buffered: for
+        models none of whose rows the transaction buffered (the writer asks only for models its
+        current group has not touched), the same as after a flush."""
+        return read_models(self.query_unflushed, names)
 
     def version_facts(self, model: str) -> list[tuple[int, str, str, str, str]]:
         """(number, status, semver, request_id, content_digest) of one model's versions, oldest

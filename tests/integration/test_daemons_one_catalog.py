@@ -20,7 +20,7 @@ import pytest
 from conftest import Daemon, start_daemon, stop_daemon
 from studbook.cli import commands as cli
 from studbook.daemon.app.state import WriterState
-from studbook.daemon.domain.model import Model
+from studbook.daemon.store.interface import StoreTransaction
 from studbook.daemon.store.postgres.catalog import CHANGES_READ_WITH_LOCK, PostgresCatalog
 from studbook.daemon.store.records import CatalogMovedOn
 from studbook.v1 import drops_pb2, drops_pb2_grpc, registry_pb2, resources_pb2, stages_pb2
@@ -177,9 +177,10 @@ def test_a_daemon_that_took_the_others_commits_holds_what_a_fresh_start_reads(
 def test_a_daemon_starting_while_the_other_registers_counts_each_version_once(
     short_dir: Path, postgres_catalog: PostgresDatabase
 ) -> None:
-    """A daemon starting reads the catalog's revision, then its models: a version the other
-    daemon registers in between is in the models' figures already when its writer takes that
-    commit, and is not counted a second time. Started here in-process, to register in between."""
+    """A daemon starting reads the catalog's revision, then the rest of its state: a version the
+    other daemon registers in between is in the model's figures already when its writer takes
+    that commit, and is not counted a second time. Started here in-process, to register in
+    between."""
     other = start_daemon(short_dir / "other-data", short_dir / "other.sock", "--catalog", postgres_catalog.url)
     api = stubs(other.channel())
     register(api, "m")
@@ -189,25 +190,43 @@ def test_a_daemon_starting_while_the_other_registers_counts_each_version_once(
         def __getattr__(self, name: str) -> Any:
             return getattr(catalog, name)
 
-        def load_models(self, names: Any = None) -> list[Model]:
+        def model_request_ids(self, names: Any = None) -> dict[str, str]:
             register(api, "m")
-            return catalog.load_models(names)
+            return catalog.model_request_ids(names)
+
+    def takes_the_other_daemons_commits(state: WriterState) -> StoreTransaction:
+        tx = catalog.transaction()
+        with pytest.raises(CatalogMovedOn) as moved:
+            tx.begin()  # as the writer's groups do, holding the write lock from here
+        changes = moved.value.changes
+        # What the catalog read with the lock is from its own last look, as the writer takes it.
+        if changes is not None and changes.revision == state.revision:
+            chained, facts = changes.events, changes.facts
+        else:
+            chained, facts = catalog.chained_events_after(state.revision, 1_000), None
+        assert state.refresh(catalog, [event for event, _ in chained], chained[-1][1], facts=facts)
+        state.models.read_through(tx)
+        return tx
 
     try:
         state = WriterState.load(RegistersWhileLoading())  # type: ignore[arg-type]
-        tx = catalog.transaction()
-        with pytest.raises(CatalogMovedOn) as moved:
-            tx.begin()  # as the writer's first group does, holding the write lock from here
-        changes = moved.value.changes
-        assert changes is not None
-        events = [event for event, _ in changes.events]
-        assert state.refresh(catalog, events, changes.events[-1][1], facts=changes.facts)
+        tx = takes_the_other_daemons_commits(state)
+        first = state.models["m"]
+        first_figures = (first.version_count, first.latest_version)
+        tx.rollback()
+        # The record is held now: the next registration is counted onto it from its event, once.
+        register(api, "m")
+        tx = takes_the_other_daemons_commits(state)
+        held = state.models["m"]
+        (read,) = tx.load_models(["m"])
         tx.rollback()
     finally:
         catalog.close()
         stop_daemon(other)
 
-    assert (state.models["m"].version_count, state.models["m"].latest_version) == (2, 2)
+    assert first_figures == (2, 2)
+    assert held is first
+    assert (held.version_count, held.latest_version) == (read.version_count, read.latest_version) == (3, 3)
 
 
 def test_a_daemon_judges_its_next_version_against_the_latest_the_other_daemon_registered(

@@ -377,6 +377,44 @@ def test_a_due_parent_waits_for_its_archived_child_and_both_go_together_newest_f
     scenario(body)
 
 
+def test_a_purge_right_after_start_up_counts_the_models_versions_down_once():
+    """A daemon reads a model's record on first use: here the purge's own, once the rows are gone
+    would be after the catalog recounted them."""
+    with tempfile.TemporaryDirectory(prefix="sb-rule-") as temp:
+        folder = Path(temp)
+        (folder / "policy.toml").write_text(POLICY)
+
+        def opened() -> tuple[Registry, Run]:
+            registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
+            run = Run(registry, folder)
+            registry.core.clock = lambda: run.now
+            return registry, run
+
+        async def register_four(run: Run) -> None:
+            for _ in range(4):
+                await run.register("quick", len(SHARED), [])
+
+        async def collect(run: Run) -> tuple[list[str], int, int]:
+            report = await run.registry.retention.collect(ADMIN)
+            (row,) = run.registry.catalog.query("SELECT version_count FROM models WHERE name = 'quick'")
+            purged = sorted(d.name for d in report.decisions if d.fate == Fate.PURGE)
+            return purged, run.registry.core.read_model("quick").version_count, row[0]
+
+        for body in (register_four, collect):
+            registry, run = opened()
+            outcome = asyncio.run(_started(registry, body, run))
+
+    assert outcome == (["models/quick/versions/1", "models/quick/versions/2"], 2, 2)
+
+
+async def _started(registry: Registry, body: Any, run: Run) -> Any:
+    registry.start()
+    try:
+        return await body(run)
+    finally:
+        registry.close()
+
+
 def test_a_blob_an_ingest_claims_outlives_the_purge_of_its_last_version_until_the_claim_ends():
     async def body(run: Run) -> None:
         for _ in range(3):

@@ -231,3 +231,35 @@ def test_facts_dropped_to_bound_memory_are_read_again_with_the_uncommitted_write
     finally:
         tx.rollback()
         catalog.close()
+
+
+def test_model_records_past_the_bound_are_dropped_between_groups_and_read_again(tmp_path: Path) -> None:
+    """The writer holds a bounded number of model records: past it, those used least recently
+    are dropped after a commit (with what it kept for judging their next version) and read
+    again through the next group's transaction, as committed."""
+    catalog = Catalog(tmp_path / "catalog.duckdb")
+    state = WriterState()
+    state.models.limit = 1
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    tx = catalog.transaction()
+    tx.begin()
+    state.models.read_through(tx)
+    for name in ("a", "b"):
+        tx.insert_model(Model(name=name, description=f"about {name}", create_time=now, update_time=now), "")
+        state.models[name] = Model(name=name, description=f"about {name}")
+    state.latest["a"] = ModelVersion(model="a", number=1)
+    tx.commit()
+
+    state.trim_models()
+
+    assert list(state.models) == ["b"] and "a" not in state.latest
+    tx = catalog.transaction()
+    tx.begin()
+    try:
+        state.models.read_through(tx)
+        assert state.models["a"].description == "about a"
+        assert "gone" not in state.models and state.models.get("gone") is None
+        assert list(state.models) == ["b", "a"]
+    finally:
+        tx.rollback()
+        catalog.close()

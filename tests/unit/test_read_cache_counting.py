@@ -39,7 +39,7 @@ def test_each_version_counts_once_whatever_the_order(history: list[tuple[str, st
         return Model(name="m", version_count=count, latest_version=latest)
 
     cache = ReadCache(max_versions=10)
-    cache.load_models([record(0)])
+    cache.load_models(lambda: [record(0)])
     pending: list[Event] = []
     committed = 0
 

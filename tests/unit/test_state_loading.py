@@ -13,7 +13,7 @@ from studbook.daemon.domain.model import Model
 def test_loading_the_read_cache_leaves_the_collector_running() -> None:
     cache = ReadCache(10)
 
-    cache.load_models([Model(name="a", tags={"team": "risk"}), Model(name="b")])
+    cache.load_models(lambda: [Model(name="a", tags={"team": "risk"}), Model(name="b")])
 
     assert gc.isenabled()
     assert [m.name for m in cache.models()] == ["a", "b"]
@@ -21,7 +21,7 @@ def test_loading_the_read_cache_leaves_the_collector_running() -> None:
 
 def test_a_load_that_fails_leaves_the_collector_running() -> None:
     with pytest.raises(AttributeError):
-        ReadCache(10).load_models([Model(name="a"), object()])  # type: ignore[list-item]
+        ReadCache(10).load_models(lambda: [Model(name="a"), object()])  # type: ignore[list-item]
 
     assert gc.isenabled()
 
@@ -29,7 +29,7 @@ def test_a_load_that_fails_leaves_the_collector_running() -> None:
 def test_a_collector_that_was_off_stays_off() -> None:
     gc.disable()
     try:
-        ReadCache(10).load_models([Model(name="a")])
+        ReadCache(10).load_models(lambda: [Model(name="a")])
         assert not gc.isenabled()
     finally:
         gc.enable()

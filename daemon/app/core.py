@@ -6,7 +6,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -53,6 +53,10 @@ _REFRESH_LIMIT = 10_000
 
 def _nothing() -> None:
     pass
+
+
+def model_not_found(model_id: str) -> NotFound:
+    return NotFound(f"model {model_id!r} does not exist", reason="MODEL_NOT_FOUND", model=model_id)
 
 
 def renamed_from(event: Event) -> str:
@@ -102,7 +106,7 @@ class Core:
         self._marked_revision = -1
         self._write_mark()
         self.cache = ReadCache(cache_versions)
-        self.cache.load_models(catalog.load_models)
+        self.cache.load_names(catalog.model_names())
         self.cache.revision = self.state.revision
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -257,7 +261,7 @@ class Core:
     def writer_model(self, model_id: str) -> Model:
         model = self.state.models.get(model_id)
         if model is None:
-            raise NotFound(f"model {model_id!r} does not exist", reason="MODEL_NOT_FOUND", model=model_id)
+            raise model_not_found(model_id)
         return model
 
     def snapshot(self, model: Model) -> Model:
@@ -484,17 +488,45 @@ class Core:
         with self._follow_lock:
             return self.followed
 
-    def read_model(self, model_id: str) -> Model:
-        model = self.cache.model(model_id)
-        if model is None:
-            raise NotFound(f"model {model_id!r} does not exist", reason="MODEL_NOT_FOUND", model=model_id)
-        return model
+    def require_model(self, model_id: str) -> None:
+        """NotFound unless `model_id` names a committed model."""
+        if not self.cache.exists(model_id):
+            raise model_not_found(model_id)
 
-    def resolve_number(self, ref: VersionRef) -> int:
+    async def read_model(self, model_id: str) -> Model:
+        """A committed model's record: from the read cache, or read into it (off the event loop)."""
+        found = await self.model_if_any(model_id)
+        if found is None:
+            raise model_not_found(model_id)
+        return found
+
+    async def model_if_any(self, model_id: str) -> Model | None:
+        """A committed model's record as `read_model` reads it; None when there is none."""
+        return self.cache.model(model_id) or (await self.read_models([model_id])).get(model_id)
+
+    async def read_models(self, names: Iterable[str]) -> dict[str, Model]:
+        """The records of those of `names` that are committed models, by name: the read cache's,
+        and the others read in one go (off the event loop) and kept there."""
+        found: dict[str, Model] = {}
+        missing: list[str] = []
+        for name in dict.fromkeys(names):
+            held = self.cache.model(name)
+            if held is not None:
+                found[name] = held
+            elif self.cache.exists(name):
+                missing.append(name)
+        if missing:
+            generation = self.cache.generation
+            for model in await self.read(self.catalog.load_models, missing):
+                self.cache.put_model(model, generation)
+                found[model.name] = model
+        return found
+
+    async def resolve_number(self, ref: VersionRef) -> int:
         """A version reference's number: itself, the latest, or a stage's or alias's holder."""
         if ref.number is not None:
             return ref.number
-        model = self.read_model(ref.model)
+        model = await self.read_model(ref.model)
         if ref.is_latest:
             if not model.latest_version:
                 raise NotFound(f"model {ref.model!r} has no versions yet", reason="VERSION_NOT_FOUND",
@@ -521,9 +553,9 @@ class Core:
             generation = self.cache.generation
             version = await self.read(self.catalog.get_version, model_id, number)
             if version is None:
-                self.read_model(model_id)
+                if not self.cache.exists(model_id):
+                    raise model_not_found(model_id)
                 raise NotFound(f"version {number} of model {model_id!r} does not exist",
                                reason="VERSION_NOT_FOUND", model=model_id, version=number)  # fmt: skip
-            if self.cache.model(model_id) is not None:  # not deleted while we read
-                self.cache.put_version(version, generation)
+            self.cache.put_version(version, generation)  # not if its model was deleted while we read
         return version

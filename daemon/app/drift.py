@@ -143,12 +143,12 @@ class DriftUseCases:
         if not 0 <= last <= MAX_WINDOWS:
             raise InvalidArgument(f"last_windows must be 0 to {MAX_WINDOWS}", reason="INVALID_ARGUMENT",
                                   field="last_windows")  # fmt: skip
-        stage = stage_of(self.core.read_model(model_id), validate_label(stage))
+        stage = stage_of(await self.core.read_model(model_id), validate_label(stage))
         number = None
         if version:
             ref = parse_version_name(version if "/" in version else version_name(model_id, _number(version)),
                                      "version")  # fmt: skip
-            number = self.core.resolve_number(ref)
+            number = await self.core.resolve_number(ref)
         return await self.core.read(
             lambda: self.core.catalog.input_windows(
                 model_id,

@@ -110,10 +110,10 @@ class IntegrityUseCases:
             return None, None
         if "/versions/" in name:
             ref = parse_version_name(name)
-            version = await self.core.read_version(ref.model, self.core.resolve_number(ref))
+            version = await self.core.read_version(ref.model, await self.core.resolve_number(ref))
             return version.model, version.number
         model = parse_model_name(name)
-        self.core.read_model(model)
+        self.core.require_model(model)
         return model, None
 
     async def _hash_all(

@@ -71,7 +71,7 @@ class LineageUseCases:
 
     async def _canonical(self, name: str) -> str:
         if name.startswith("models/"):
-            version = await self.core.read_version(*_model_and_number(self.core, name))
+            version = await self.core.read_version(*await _model_and_number(self.core, name))
             return version_name(version.model, version.number)
         if name.startswith(("datasets/", "runs/")):
             if not await self.core.read(self.core.catalog.lineage_labels, [name]):
@@ -105,6 +105,6 @@ class LineageUseCases:
         return sorted(nodes, key=lambda n: (n.depth, n.name))
 
 
-def _model_and_number(core: Core, name: str) -> tuple[str, int]:
+async def _model_and_number(core: Core, name: str) -> tuple[str, int]:
     ref = parse_version_name(name)
-    return ref.model, core.resolve_number(ref)
+    return ref.model, await core.resolve_number(ref)

@@ -129,8 +129,8 @@ class ModelUseCases:
         effects.models[model_id] = self.core.snapshot(model)
         return model
 
-    def get(self, model_id: str) -> Model:
-        return self.core.read_model(validate_model_id(model_id))
+    async def get(self, model_id: str) -> Model:
+        return await self.core.read_model(validate_model_id(model_id))
 
     async def list_models(
         self, *, page_size: int, page_token: str, filter_text: str, order_by: str, show_archived: bool
@@ -151,7 +151,8 @@ class ModelUseCases:
             return revision, found
 
         revision, page = await self.core.read(listing)
-        models = [m for m in (self.core.cache.model(name) for name in page.items) if m is not None]
+        found = await self.core.read_models(page.items)
+        models = [found[name] for name in page.items if name in found]
         next_token = KeysetToken(page.next_after).encode(*query) if page.next_after is not None else ""
         return ModelPage(models, next_token, page.total, revision)
 
@@ -271,7 +272,7 @@ class ModelUseCases:
         """The name a model that was called `model_id` has now, when none is called so any more
         (None otherwise, or when it was deleted since). `exists` says whether a model of a name
         exists: committed ones by default; the writer passes its own state's."""
-        known = exists or (lambda name: self.core.cache.model(name) is not None)
+        known = exists or self.core.cache.exists
         if known(model_id):
             return None
         seen = {model_id}

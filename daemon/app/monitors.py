@@ -195,14 +195,14 @@ class MonitorUseCases:
         for a watched stage that was never checked (no production feedback yet)."""
         model_id = parse_model_name(model_ref, "model") if model_ref else ""
         if model_id:
-            self.core.read_model(model_id)
+            self.core.require_model(model_id)
         stored = await self.core.read(self.core.catalog.monitor_states, model_id, breached_only)
         policy = self.policy.current()
+        # Only the models a monitor watches are read, by name (their holders), in one go.
+        names = [model_id] if model_id else self.core.cache.names()
+        models = await self.core.read_models(name for name in names if policy.for_model(name).monitors)
         watched = {
-            (m.name, stage): m.stage_holders.get(stage)
-            for m in self.core.cache.models()
-            if not model_id or m.name == model_id
-            for stage in policy.for_model(m.name).monitors
+            (m.name, stage): m.stage_holders.get(stage) for m in models.values() for stage in policy.for_model(m.name).monitors
         }  # fmt: skip
         states = [s for s in stored if (s.model, s.stage) in watched]
         if not breached_only:
@@ -217,7 +217,7 @@ class MonitorUseCases:
         if key and not METRIC_KEY.fullmatch(key.removeprefix("-")):
             raise InvalidArgument(f"key must be a metric key, or -key when lower is better (e.g. -latency_ms), got "
                                   f"{key[:100]!r}", reason="INVALID_METRIC", field="key")  # fmt: skip
-        model = self.core.read_model(model_id)
+        model = await self.core.read_model(model_id)
         if stage not in model.stages:
             raise NotFound(f"{stage!r} is not a stage of {model_id!r}; stages: {', '.join(model.stages)}",
                            reason="STAGE_NOT_FOUND", model=model_id, stage=stage)  # fmt: skip

@@ -83,7 +83,7 @@ class ProductionUseCases:
         if len(call.request_id) > MAX_REQUEST_ID:
             raise InvalidArgument(f"request_id is longer than {MAX_REQUEST_ID} characters", reason="VALUE_TOO_LONG",
                                   field="request_id")  # fmt: skip
-        stage_of(self.core.read_model(model_id), call.stage)
+        stage_of(await self.core.read_model(model_id), call.stage)
         # Checked and stamped with the time of the call here, off the writer thread: the
         # writer's clock only moves on, so a window end accepted now is not in its future.
         stamped = replace(call, points=validate_points(call.points, self.core.clock()))
@@ -102,7 +102,7 @@ class ProductionUseCases:
         and its evaluation metrics: three queries whatever the number of holders and points."""
         model_id = parse_model_name(query.model, "model")
         validate_label(query.stage, "stage")
-        stage = stage_of(self.core.read_model(model_id), query.stage)
+        stage = stage_of(await self.core.read_model(model_id), query.stage)
         for key in query.keys:
             validate_metric_key(key)
         if query.since is not None and query.until is not None and query.until <= query.since:
@@ -146,7 +146,7 @@ class ProductionUseCases:
         if ref.model != model_id:
             raise InvalidArgument(f"version {version!r} is not a version of {model_id!r}", reason="INVALID_NAME",
                                   field="version")  # fmt: skip
-        number = self.core.resolve_number(ref)
+        number = await self.core.resolve_number(ref)
         await self.core.read_version(model_id, number)
         return number
 

@@ -159,10 +159,10 @@ class RetentionUseCases:
     def _retentions(self, policy: Policy) -> dict[str, Retention]:
         """The retention of every model the policy gives one; the others keep every version."""
         found = {}
-        for model in self.core.cache.models():
-            retention = policy.for_model(model.name).retention
+        for name in self.core.cache.names():
+            retention = policy.for_model(name).retention
             if retention is not None:
-                found[model.name] = retention
+                found[name] = retention
         return found
 
     # -- the catalog step, on the writer thread ----------------------------------------------

@@ -127,7 +127,7 @@ class StageUseCases:
         authorize(request.caller, needed, f"promoting to {request.target!r}", target=request.target)
         files = None
         if stage_gates.verify_files:
-            files = await self._verify_files(ref.model, self.core.resolve_number(ref))
+            files = await self._verify_files(ref.model, await self.core.resolve_number(ref))
         promoted = await self.core.write(lambda tx: self._promote(tx, ref.model, ref, request, policy, files))
         return await self._applied(promoted, request.caller)
 
@@ -564,7 +564,7 @@ class StageUseCases:
         self, model_ref: str, stage: str, at: datetime | None, page_size: int, page_token: str
     ) -> History:
         model_id = parse_model_name(model_ref, "model")
-        self.core.read_model(model_id)
+        self.core.require_model(model_id)
         if stage:
             validate_label(stage, "stage")
         limit = min(page_size or 50, 1000)

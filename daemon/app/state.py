@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from studbook.daemon.app.writer_models import WriterModels
@@ -20,6 +18,9 @@ from studbook.daemon.store.interface import Store, StoreTransaction
 # used least recently are dropped (and read again when next used): memory stays bounded
 # however large the catalog grows. A model in use is kept whatever its size.
 MAX_FACT_VERSIONS = 50_000
+# How many models' records the read cache holds; past it those asked for least recently are
+# dropped, and read again when next asked for.
+MAX_CACHED_MODELS = 10_000
 # Events that change a model's row only in its version figures: what registering a version
 # writes. Another daemon's commits made of these alone are taken without reading the models
 # again (see `WriterState.refresh`).
@@ -36,20 +37,6 @@ def count_registration(model: Model, event: Event) -> None:
     if event.type == "version.created":
         model.version_count += 1
         model.latest_version = max(model.latest_version, int(event.subject.rsplit("/", 1)[1]))
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector held off while every model's record is built: it would run
-    again and again over the objects just made, which are all kept (75% of the time the read
-    cache took to build 100,000 models, measured). The daemon freezes them once it serves."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 @dataclass
@@ -313,13 +300,17 @@ class WriterState:
 
 
 class ReadCache:
-    """Committed models and a bounded LRU of version records, written through by the writer
-    after each commit. On a catalog that other daemons write too (PostgreSQL), the follower
+    """The names of every committed model, and bounded LRUs of model and version records, written
+    through by the writer after each commit and read through by readers on a miss (`put_model`,
+    `put_version`). On a catalog that other daemons write too (PostgreSQL), the follower
     invalidates what their commits changed (`forget_versions`, `replace_models`)."""
 
-    def __init__(self, max_versions: int) -> None:
+    def __init__(self, max_versions: int, max_models: int = MAX_CACHED_MODELS) -> None:
         self._lock = threading.Lock()
-        self._models: dict[str, Model] = {}
+        # Held whole: a name says whether a model exists without a read, and lists them.
+        self._names: set[str] = set()
+        self._models: OrderedDict[str, Model] = OrderedDict()
+        self._max_models = max_models
         self._versions: OrderedDict[tuple[str, int], ModelVersion] = OrderedDict()
         self._max_versions = max_versions
         # Per model, a revision its record is exactly as of (every change to it up to there, none
@@ -328,21 +319,54 @@ class ReadCache:
         # yet to take, and has none.
         self._as_of: dict[str, int] = {}
         self.revision = 0
-        # Moves at each invalidation: a record read from the catalog before one must not be put
-        # back after it (it may be what the invalidation removed).
+        # Moves whenever a record leaves the cache (deleted, invalidated, or pushed out by newer
+        # ones): a record read from the catalog before must not be put back after it (it may be
+        # what left, or older than what left).
         self.generation = 0
 
-    def load_models(self, read: Callable[[], list[Model]]) -> None:
-        """Holds every model `read` returns (records of the cache's own, read from the catalog)."""
-        with self._lock, _collector_paused():
-            self._models = {m.name: m for m in read()}
+    def load_names(self, names: Iterable[str]) -> None:
+        """Every committed model's name; their records are read when first asked for."""
+        with self._lock:
+            self._names = set(names)
+            self._models.clear()
             self._as_of.clear()
 
-    def model(self, name: str) -> Model | None:
-        return self._models.get(name)
+    def exists(self, name: str) -> bool:
+        return name in self._names
 
-    def models(self) -> list[Model]:
-        return list(self._models.values())
+    def names(self) -> list[str]:
+        """Every committed model's name, sorted."""
+        with self._lock:
+            return sorted(self._names)
+
+    def model(self, name: str) -> Model | None:
+        """The record of a model, when held (None does not mean it does not exist: see `exists`)."""
+        with self._lock:
+            found = self._models.get(name)
+            if found is not None:
+                self._models.move_to_end(name)
+            return found
+
+    def put_model(self, model: Model, generation: int) -> None:
+        """A record read from the catalog after `generation` was seen: dropped when a record left
+        the cache since, when its model is gone, or when a newer record is held."""
+        with self._lock:
+            if generation != self.generation or model.name not in self._names:
+                return
+            current = self._models.get(model.name)
+            if current is not None and current.revision >= model.revision:
+                return
+            self._hold(model)
+            self._as_of.pop(model.name, None)
+
+    def _hold(self, model: Model) -> None:
+        """Under the lock: holds a current record, pushing out those used least recently."""
+        self._models[model.name] = model
+        self._models.move_to_end(model.name)
+        while len(self._models) > self._max_models:
+            name, _ = self._models.popitem(last=False)
+            self._as_of.pop(name, None)
+            self.generation += 1
 
     def version(self, model: str, number: int) -> ModelVersion | None:
         with self._lock:
@@ -373,16 +397,21 @@ class ReadCache:
         names versions removed from the catalog. `as_of`, when known, is the revision the
         models' records are exactly as of (see `count_registrations`)."""
         with self._lock:
+            if purged:
+                self.generation += 1  # a read of a purged version must not put it back
             for key in purged or ():
                 self._versions.pop(key, None)
             for name, model in models.items():
                 if model is None:
+                    self._names.discard(name)
                     self._models.pop(name, None)
                     self._as_of.pop(name, None)
+                    self.generation += 1
                     for key in [k for k in self._versions if k[0] == name]:
                         del self._versions[key]
                 else:
-                    self._models[name] = model
+                    self._names.add(name)
+                    self._hold(model)
                     if as_of is None:
                         self._as_of.pop(name, None)
                     else:
@@ -412,13 +441,16 @@ class ReadCache:
     def replace_models(self, names: Iterable[str], loaded: dict[str, Model], revision: int) -> None:
         """Puts the catalog's records of these models in place (absent from `loaded`: deleted)."""
         with self._lock:
+            self.generation += 1
             for name in names:
                 found = loaded.get(name)
                 self._as_of.pop(name, None)
                 if found is None:
+                    self._names.discard(name)
                     self._models.pop(name, None)
                 else:
-                    self._models[name] = found.copy()
+                    self._names.add(name)
+                    self._hold(found)
             self.revision = max(self.revision, revision)
 
     def count_registrations(self, events: Sequence[Event]) -> set[str]:

@@ -515,7 +515,7 @@ class VersionUseCases:
         return await self.get_ref(ref)
 
     async def get_ref(self, ref: VersionRef) -> ModelVersion:
-        return await self.core.read_version(ref.model, self.core.resolve_number(ref))
+        return await self.core.read_version(ref.model, await self.core.resolve_number(ref))
 
     async def list_versions(
         self, parent: str, *, page_size: int, page_token: str, filter_text: str, order_by: str,
@@ -523,7 +523,7 @@ class VersionUseCases:
     ) -> VersionPage:  # fmt: skip
         model_id = _parse_parent(parent)
         if model_id != "-":
-            self.core.read_model(model_id)
+            self.core.require_model(model_id)
         expr = parse_filter(filter_text, VERSION_FIELDS)
         order = parse_order_by(order_by, VERSION_FIELDS)
         query = (parent, filter_text, order_by, show_archived)
@@ -569,7 +569,7 @@ class VersionUseCases:
         fields = fields or list(EDITABLE_FIELDS)
         validate_tags(changes.tags, "version.tags")
         validate_text(changes.description, MAX_DESCRIPTION, "version.description")
-        number = self.core.resolve_number(ref)
+        number = await self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
 
         def change(version: ModelVersion) -> None:
@@ -583,7 +583,7 @@ class VersionUseCases:
     async def archive(self, name: str, etag: str, caller: Caller, *, reason: str = "") -> ModelVersion:
         """Archives a version; `reason`, when given, is kept as its status reason (why it was archived)."""
         ref = parse_version_name(name)
-        number = self.core.resolve_number(ref)
+        number = await self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
 
         def change(version: ModelVersion) -> None:
@@ -605,7 +605,7 @@ class VersionUseCases:
     async def restore(self, name: str, etag: str, caller: Caller) -> ModelVersion:
         """An archived version ready again, its status reason (why it was archived) cleared."""
         ref = parse_version_name(name)
-        number = self.core.resolve_number(ref)
+        number = await self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
 
         def change(version: ModelVersion) -> None:
@@ -658,7 +658,7 @@ class VersionUseCases:
             raise InvalidArgument("no metrics given", reason="NO_METRICS", field="metrics")
         validate_metrics(metrics)
         ref = parse_version_name(name)
-        number = self.core.resolve_number(ref)
+        number = await self.core.resolve_number(ref)
         current = await self.core.read_version(ref.model, number)
 
         def operation(tx: Transaction) -> Effects:
@@ -683,7 +683,7 @@ class VersionUseCases:
 
     async def list_metrics(self, name: str, key: str, split: str) -> list[Metric]:
         ref = parse_version_name(name)
-        number = self.core.resolve_number(ref)
+        number = await self.core.resolve_number(ref)
         await self.core.read_version(ref.model, number)
         return await self.core.read(self.core.catalog.metric_series, ref.model, number, key, split)
 

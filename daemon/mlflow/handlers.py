@@ -67,9 +67,9 @@ class Route:
 # -- registered models -------------------------------------------------------------------
 
 
-def _model(registry: Registry, name: str) -> Model:
+async def _model(registry: Registry, name: str) -> Model:
     try:
-        return registry.models.get(name)
+        return await registry.models.get(name)
     except NotFound:
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Registered Model with name={name} not found",
                           reason="MODEL_NOT_FOUND", model=name) from None  # fmt: skip
@@ -83,7 +83,7 @@ async def create_registered_model(registry: Registry, call: Call) -> JSON:
 
 
 async def get_registered_model(registry: Registry, call: Call) -> JSON:
-    model = _model(registry, call.params.text("name", required=True))
+    model = await _model(registry, call.params.text("name", required=True))
     return {"registered_model": shapes.registered_model(model, await latest_versions(registry, model, []))}
 
 
@@ -111,7 +111,7 @@ def _model_value(model: Model, refinement: Refinement) -> str | None:
 async def update_registered_model(registry: Registry, call: Call) -> JSON:
     p = call.params
     name = p.text("name", required=True)
-    _model(registry, name)
+    await _model(registry, name)
     changes = Model(name=name, description=p.text("description"))
     model = await registry.models.update(name, changes, ["description"], "", call.caller)
     return {"registered_model": shapes.registered_model(model)}
@@ -121,14 +121,14 @@ async def rename_registered_model(registry: Registry, call: Call) -> JSON:
     p = call.params
     name = p.text("name", required=True)
     new_name = p.text("new_name", required=True)
-    _model(registry, name)
+    await _model(registry, name)
     model = await registry.models.rename(name, new_name, "", "", call.caller)
     return {"registered_model": shapes.registered_model(model, await latest_versions(registry, model, []))}
 
 
 async def delete_registered_model(registry: Registry, call: Call) -> JSON:
     name = call.params.text("name", required=True)
-    _model(registry, name)
+    await _model(registry, name)
     # MLflow deletes a model with its versions; studbook's force delete does (files are kept).
     await registry.models.delete(name, True, "", call.caller)
     return {}
@@ -152,7 +152,7 @@ async def _edit_model_tags(
     registry: Registry, caller: Caller, name: str, edit: Callable[[dict[str, str]], object]
 ) -> None:
     for attempt in range(TAG_RETRIES):
-        model = _model(registry, name)
+        model = await _model(registry, name)
         tags = dict(model.tags)
         edit(tags)
         if tags == model.tags:
@@ -167,7 +167,7 @@ async def _edit_model_tags(
 
 async def get_latest_versions(registry: Registry, call: Call) -> JSON:
     p = call.params
-    model = _model(registry, p.text("name", required=True))
+    model = await _model(registry, p.text("name", required=True))
     stages = [canonical(s) for s in p.strings("stages")]
     found = [shapes.model_version(v, model) for v in await latest_versions(registry, model, stages)]
     return _page({"model_versions": found}, "")
@@ -223,7 +223,7 @@ async def _newest(registry: Registry, model: Model, filter_text: str, *, show_ar
 async def set_registered_model_alias(registry: Registry, call: Call) -> JSON:
     p = call.params
     name, alias, number = p.text("name", required=True), p.text("alias", required=True), p.version()
-    model = _model(registry, name)
+    model = await _model(registry, name)
     _check_alias_name(model, alias, number)
     if model.aliases.get(alias) == number:
         return {}  # MLflow sets an alias idempotently
@@ -258,7 +258,7 @@ def _check_alias_name(model: Model, alias: str, number: int) -> None:
 async def get_model_version_by_alias(registry: Registry, call: Call) -> JSON:
     p = call.params
     name, alias = p.text("name", required=True), p.text("alias", required=True)
-    model = _model(registry, name)
+    model = await _model(registry, name)
     number = model.aliases.get(alias)
     if number is None:
         raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"Registered model alias {alias} not found.",
@@ -270,7 +270,7 @@ async def get_model_version_by_alias(registry: Registry, call: Call) -> JSON:
 async def delete_registered_model_alias(registry: Registry, call: Call) -> JSON:
     p = call.params
     name, alias = p.text("name", required=True), p.text("alias", required=True)
-    _model(registry, name)
+    await _model(registry, name)
     await registry.stages.delete_alias(model_name(name), alias, "", call.caller)
     return {}
 
@@ -301,13 +301,13 @@ def _shown(filter_text: str) -> str:
 
 
 async def _answer(registry: Registry, version: ModelVersion) -> JSON:
-    return {"model_version": shapes.model_version(version, registry.core.cache.model(version.model))}
+    return {"model_version": shapes.model_version(version, await registry.core.model_if_any(version.model))}
 
 
 async def create_model_version(registry: Registry, call: Call) -> JSON:
     p = call.params
     name, source = p.text("name", required=True), p.text("source", required=True)
-    _model(registry, name)  # MLflow registers versions of existing models only
+    await _model(registry, name)  # MLflow registers versions of existing models only
     run_id = p.text("run_id")
     draft = ModelVersion(model=name, number=0, description=p.text("description"), tags=p.tags(),
                          run=Run(run_id, uri=p.text("run_link")) if run_id else None, created_from=source)  # fmt: skip
@@ -347,7 +347,8 @@ async def search_model_versions(registry: Registry, call: Call) -> JSON:
         return page.versions, page.next_page_token
 
     versions, token = await search_page(fetch, translation.refinements, _version_value, size, p.text("page_token"))
-    found = [shapes.model_version(v, registry.core.cache.model(v.model)) for v in versions]
+    models = await registry.core.read_models(v.model for v in versions)
+    found = [shapes.model_version(v, models.get(v.model)) for v in versions]
     return _page({"model_versions": found}, token)
 
 
@@ -419,7 +420,7 @@ async def transition_model_version_stage(registry: Registry, call: Call) -> JSON
     p = call.params
     name, number, stage = p.text("name", required=True), p.version(), canonical(p.text("stage", required=True))
     version = await _version(registry, name, number)
-    model = _model(registry, name)
+    model = await _model(registry, name)
     if stage == mlflow_stage(version, model):
         return await _answer(registry, version)
     if stage == ARCHIVED:

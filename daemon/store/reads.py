@@ -61,6 +61,10 @@ class CatalogReads:
     def compute_input_drift(self, window_ids: Sequence[int]) -> dict[int, dict[str, Drift]]:
         return drift.compute_drift(self.query, self.dialect, window_ids)
 
+    def model_names(self) -> list[str]:
+        """Every model's name."""
+        return [name for (name,) in self.query("SELECT name FROM models")]
+
     def load_models(self, names: Sequence[str] | None = None) -> list[Model]:
         """Every model with its counts and holders; only those named, when `names` is given."""
         return read_models(self.query, names)

@@ -319,7 +319,7 @@ class UnitJudge:
         for parent in manifest.parents if manifest else []:
             try:
                 ref = parse_version_name(parent.version, "parents.version")
-                number = self.registry.core.resolve_number(ref)
+                number = await self.registry.core.resolve_number(ref)
                 await self.registry.core.read_version(ref.model, number)
             except NotFound as exc:
                 error = error_at(parent.position, "parents", f"parent {parent.version!r} does not exist: {exc.message}")

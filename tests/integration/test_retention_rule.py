@@ -244,7 +244,7 @@ class Run:
         self.model.held.add(key)
 
     async def unalias(self, model: str) -> None:
-        record = self.registry.core.cache.model(model)
+        record = await self.registry.core.model_if_any(model)
         if record is not None and "champion" in record.aliases:
             await self.registry.stages.delete_alias(f"models/{model}", "champion", "", ADMIN)
 
@@ -398,7 +398,7 @@ def test_a_purge_right_after_start_up_counts_the_models_versions_down_once():
             report = await run.registry.retention.collect(ADMIN)
             (row,) = run.registry.catalog.query("SELECT version_count FROM models WHERE name = 'quick'")
             purged = sorted(d.name for d in report.decisions if d.fate == Fate.PURGE)
-            return purged, run.registry.core.read_model("quick").version_count, row[0]
+            return purged, (await run.registry.core.read_model("quick")).version_count, row[0]
 
         for body in (register_four, collect):
             registry, run = opened()

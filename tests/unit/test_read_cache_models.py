@@ -1,0 +1,89 @@
+"""The read cache holds every model's name and a bounded number of model records, read through
+on a miss: a record read from the catalog is put back only while nothing has left the cache
+since the read began, so a deletion, an invalidation or a newer record is never undone."""
+
+from __future__ import annotations
+
+from studbook.daemon.app.state import ReadCache
+from studbook.daemon.domain.model import Model
+
+
+def record(name: str, revision: int = 1) -> Model:
+    model = Model(name=name)
+    model.revision = revision
+    return model
+
+
+def test_names_say_which_models_exist_without_their_records() -> None:
+    cache = ReadCache(10)
+    cache.load_names(["b", "a"])
+
+    cache.publish({"c": record("c"), "a": None}, [], 2)
+
+    assert cache.names() == ["b", "c"]
+    assert cache.exists("b") and not cache.exists("a")
+    assert cache.model("b") is None and cache.model("c") is not None
+
+
+def test_a_record_read_before_its_model_was_deleted_is_not_put_back() -> None:
+    cache = ReadCache(10)
+    cache.load_names(["a"])
+    seen = cache.generation
+
+    cache.publish({"a": None}, [], 2)
+    cache.put_model(record("a"), seen)
+
+    assert cache.model("a") is None and not cache.exists("a")
+
+
+def test_a_record_read_before_the_model_was_deleted_and_made_again_is_not_put_back() -> None:
+    cache = ReadCache(10)
+    cache.load_names(["a"])
+    seen = cache.generation
+    cache.publish({"a": None}, [], 2)
+    cache.publish({"a": record("a", 3)}, [], 3)
+
+    cache.put_model(record("a", 1), seen)
+
+    assert cache.model("a") == record("a", 3)
+
+
+def test_an_older_record_does_not_replace_a_newer_one() -> None:
+    cache = ReadCache(10)
+    cache.load_names(["a"])
+    seen = cache.generation
+    cache.publish({"a": record("a", 5)}, [], 5)
+
+    cache.put_model(record("a", 4), seen)
+
+    held = cache.model("a")
+    assert held is not None and held.revision == 5
+
+
+def test_past_its_bound_the_records_asked_for_least_recently_go_and_reads_begun_before_are_dropped() -> None:
+    cache = ReadCache(10, max_models=2)
+    cache.load_names(["a", "b", "c"])
+    cache.put_model(record("a"), cache.generation)
+    cache.put_model(record("b"), cache.generation)
+    cache.model("a")  # asked for again: "b" is now the least recent
+    seen = cache.generation
+
+    cache.put_model(record("c"), cache.generation)
+    cache.put_model(record("b", 7), seen)
+
+    assert cache.model("b") is None
+    assert cache.model("a") is not None and cache.model("c") is not None
+    assert cache.names() == ["a", "b", "c"]
+
+
+def test_an_invalidation_drops_a_record_read_before_it() -> None:
+    cache = ReadCache(10)
+    cache.load_names(["a"])
+    seen = cache.generation
+
+    cache.replace_models(["a"], {"a": record("a", 9)}, 9)
+    cache.put_model(record("a", 8), seen)
+    cache.replace_models(["b"], {}, 10)
+
+    held = cache.model("a")
+    assert held is not None and held.revision == 9 and not cache.exists("b")

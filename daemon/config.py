@@ -41,6 +41,9 @@ class Settings:
     # tags and files as Python objects), so this bounds the read cache near 80 MiB; a read
     # that misses costs a point select of ~1 ms.
     cache_versions: int = 10_000
+    # Model records kept in memory for fast reads, and as many by the writer: every model's
+    # name is held too, so that a catalog of any width answers which exist without a read.
+    cache_models: int = 10_000
     # metric_summary is re-clustered by key from this many rows on (see store/cluster.py).
     cluster_min_rows: int = 100_000
     # Seconds after start-up before the first check for an unsorted tail, and between checks
@@ -183,6 +186,7 @@ def load(argv: list[str] | None = None) -> Settings:
             except argparse.ArgumentTypeError as exc:
                 parser().error(f"catalog in {config_path}: {exc}")
         settings.cache_versions = int(daemon.get("cache_versions", settings.cache_versions))
+        settings.cache_models = int(daemon.get("cache_models", settings.cache_models))
         settings.cluster_min_rows = int(daemon.get("cluster_min_rows", settings.cluster_min_rows))
         settings.cluster_check_seconds = float(daemon.get("cluster_check_seconds", settings.cluster_check_seconds))
         settings.allowed_roots = [Path(p).expanduser() for p in daemon.get("allowed_roots", [])]

@@ -310,7 +310,7 @@ def open_registry(settings: Settings, policy: PolicyStore) -> Registry:
         # A store named by URL is checked first (an S3 bucket answers, or says why not).
         blobs = open_store(settings.artifact_store, settings.data_dir) if settings.artifact_store else None
         registry = Registry(settings.catalog_path, encode_payload, basis_of=change_basis_of_payload,
-                            cache_versions=settings.cache_versions,
+                            cache_versions=settings.cache_versions, cache_models=settings.cache_models,
                             cluster_min_rows=settings.cluster_min_rows,
                             cluster_check_seconds=settings.cluster_check_seconds,
                             scan_limits=settings.scan_limits, format_limits=settings.format_limits,

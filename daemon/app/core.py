@@ -15,6 +15,7 @@ from studbook.daemon.app.clock import utcnow
 from studbook.daemon.app.clustering import CHECK_EVERY, MIN_ROWS, Clustering
 from studbook.daemon.app.hub import EventHub
 from studbook.daemon.app.state import ReadCache, WriterState
+from studbook.daemon.app.writer_models import MAX_MODEL_RECORDS
 from studbook.daemon.domain.access import Caller, Denial, Token
 from studbook.daemon.domain.audit import GENESIS, HighWaterMark, chain_hash
 from studbook.daemon.domain.drift import InputsLogged
@@ -88,6 +89,7 @@ class Core:
         marks: MarkFile,
         basis_of: BasisReader | None = None,
         cache_versions: int = 10_000,
+        cache_models: int = MAX_MODEL_RECORDS,
         cluster_min_rows: int = MIN_ROWS,
         cluster_check_seconds: float = CHECK_EVERY,
         clock: Callable[[], datetime] = utcnow,
@@ -100,12 +102,13 @@ class Core:
         self._advance: Callable[[], None] = getattr(clock, "advance", _nothing)
         self.marks = marks
         self._chain_unchained_events()
-        self.state = WriterState.load(catalog)
+        self._cache_models = cache_models
+        self.state = WriterState.load(catalog, cache_models)
         # A catalog from before marks gets one; one ahead of its mark (a crash between a commit
         # and its mark) moves the mark up.
         self._marked_revision = -1
         self._write_mark()
-        self.cache = ReadCache(cache_versions)
+        self.cache = ReadCache(cache_versions, cache_models)
         self.cache.load_names(catalog.model_names())
         self.cache.revision = self.state.revision
         self.hub = EventHub()
@@ -317,7 +320,7 @@ class Core:
                 self._loop.call_soon_threadsafe(self._deliver, events)
 
     def _reload(self) -> None:
-        self.state = WriterState.load(self.catalog)
+        self.state = WriterState.load(self.catalog, self._cache_models)
         if self.following:
             with self._own_lock:
                 self._uncommitted.clear()  # rolled back: another daemon may commit these revisions

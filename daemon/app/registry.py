@@ -27,6 +27,7 @@ from studbook.daemon.app.retention import RetentionUseCases
 from studbook.daemon.app.stages import StageUseCases
 from studbook.daemon.app.uploads import UploadUseCases
 from studbook.daemon.app.versions import VersionUseCases
+from studbook.daemon.app.writer_models import MAX_MODEL_RECORDS
 from studbook.daemon.artifacts import ScanLimits
 from studbook.daemon.blobs import BlobStore, open_store
 from studbook.daemon.blobs.claims import BlobClaims
@@ -52,6 +53,7 @@ class Registry:
         *,
         basis_of: BasisReader | None = None,
         cache_versions: int = 10_000,
+        cache_models: int = MAX_MODEL_RECORDS,
         cluster_min_rows: int = 100_000,
         cluster_check_seconds: float = 5.0,
         allowed_roots: Sequence[Path] | None = None,
@@ -79,6 +81,7 @@ class Registry:
             marks=marks,
             basis_of=basis_of,
             cache_versions=cache_versions,
+            cache_models=cache_models,
             cluster_min_rows=cluster_min_rows,
             cluster_check_seconds=cluster_check_seconds,
             clock=clock,

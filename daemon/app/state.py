@@ -7,7 +7,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from studbook.daemon.app.writer_models import WriterModels
+from studbook.daemon.app.writer_models import MAX_MODEL_RECORDS, WriterModels
 from studbook.daemon.domain.audit import GENESIS
 from studbook.daemon.domain.model import Event, Model, ModelVersion, VersionStatus
 from studbook.daemon.domain.names import version_name
@@ -18,9 +18,6 @@ from studbook.daemon.store.interface import Store, StoreTransaction
 # used least recently are dropped (and read again when next used): memory stays bounded
 # however large the catalog grows. A model in use is kept whatever its size.
 MAX_FACT_VERSIONS = 50_000
-# How many models' records the read cache holds; past it those asked for least recently are
-# dropped, and read again when next asked for.
-MAX_CACHED_MODELS = 10_000
 # Events that change a model's row only in its version figures: what registering a version
 # writes. Another daemon's commits made of these alone are taken without reading the models
 # again (see `WriterState.refresh`).
@@ -102,8 +99,8 @@ class WriterState:
     _sizes: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, catalog: Store) -> WriterState:
-        state = cls(revision=catalog.max_revision())
+    def load(cls, catalog: Store, max_models: int = MAX_MODEL_RECORDS) -> WriterState:
+        state = cls(revision=catalog.max_revision(), models=WriterModels(max_models))
         state.model_request_ids = catalog.model_request_ids()
         state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
         state.chain_head = catalog.chain_head() or GENESIS
@@ -305,7 +302,7 @@ class ReadCache:
     `put_version`). On a catalog that other daemons write too (PostgreSQL), the follower
     invalidates what their commits changed (`forget_versions`, `replace_models`)."""
 
-    def __init__(self, max_versions: int, max_models: int = MAX_CACHED_MODELS) -> None:
+    def __init__(self, max_versions: int, max_models: int = MAX_MODEL_RECORDS) -> None:
         self._lock = threading.Lock()
         # Held whole: a name says whether a model exists without a read, and lists them.
         self._names: set[str] = set()

@@ -8,10 +8,11 @@ from typing import Protocol
 
 from studbook.daemon.domain.model import Model
 
-# How many models' records the writer keeps between groups; past it those used least recently
-# are dropped, and read again when next used. A catalog of 100,000 models started in 1.4 s and
-# 257 MiB while every record was read at start-up (measured), against 0.4 s and 99 MiB empty.
-MAX_HELD_MODELS = 10_000
+# How many models' records the writer keeps between groups, and the read cache keeps (each; the
+# daemon's `cache_models`); past it those used least recently are dropped, and read again when
+# next used. A catalog of 100,000 models started in 1.4 s and 257 MiB while every record was
+# read at start-up (measured), against 0.4 s and 99 MiB empty.
+MAX_MODEL_RECORDS = 10_000
 
 
 class ModelReader(Protocol):
@@ -30,7 +31,7 @@ class WriterModels:
     figures). Absent names are not remembered: each look for one reads again.
     """
 
-    def __init__(self, limit: int = MAX_HELD_MODELS) -> None:
+    def __init__(self, limit: int = MAX_MODEL_RECORDS) -> None:
         self.limit = limit
         self._held: OrderedDict[str, Model] = OrderedDict()
         self._reader: ModelReader | None = None

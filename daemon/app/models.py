@@ -92,8 +92,8 @@ class ModelUseCases:
 
         def operation(tx: Transaction) -> Effects:
             state = self.core.state
-            if request_id and request_id in state.model_request_ids:
-                existing = state.model_request_ids[request_id]
+            existing = tx.model_created_by(request_id) if request_id else None
+            if existing is not None:
                 return Effects(value=self.core.snapshot(state.models[existing]))
             if model_id in state.models:
                 raise AlreadyExists(f"model {model_id!r} already exists", reason="MODEL_EXISTS", model=model_id)
@@ -124,8 +124,6 @@ class ModelUseCases:
         tx.insert_model(model, request_id)
         self.core.state.models[model_id] = model
         self.core.state.facts_of_new_model(model_id)
-        if request_id:
-            self.core.state.model_request_ids[request_id] = model_id
         effects.models[model_id] = self.core.snapshot(model)
         return model
 

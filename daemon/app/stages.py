@@ -139,11 +139,9 @@ class StageUseCases:
 
     def _promote(self, tx: Transaction, model_id: str, ref: VersionRef, request: PromotionRequest,
                  policy: Policy, files: FilesCheck | None) -> Effects:  # fmt: skip
-        state = self.core.state
-        if request.request_id and request.request_id in state.promotion_request_ids:
-            found = tx.get_promotion(model_id, state.promotion_request_ids[request.request_id])
-            if found is not None:
-                return Effects(value=found)
+        found = tx.promotion_requested_by(model_id, request.request_id) if request.request_id else None
+        if found is not None:
+            return Effects(value=found)
         model = self.core.writer_model(model_id)
         number = self._resolve(tx, model, ref)
         is_alias = request.target not in model.stages
@@ -211,8 +209,6 @@ class StageUseCases:
         self.core.state.promotion_id += 1
         promotion = replace(promotion, id=self.core.state.promotion_id, state=PromotionState.PENDING_APPROVAL)
         tx.insert_promotion(promotion)
-        if promotion.request_id:
-            self.core.state.promotion_request_ids[promotion.request_id] = promotion.id
         effects = Effects(value=promotion)
         self.core.event(tx, effects, "promotion.created", promotion_name(promotion.model, promotion.id),
                         promotion.model, caller, promotion)  # fmt: skip
@@ -288,8 +284,6 @@ class StageUseCases:
             tx.update_promotion(promotion)
         tx.update_model(updated)
         state.models[model.name] = updated
-        if promotion.request_id:
-            state.promotion_request_ids[promotion.request_id] = promotion.id
         effects.models[model.name] = self.core.snapshot(updated)
         effects.value = promotion
         return effects

@@ -23,8 +23,8 @@ MAX_FACT_VERSIONS = 50_000
 # again (see `WriterState.refresh`).
 VERSION_ONLY_EVENTS = frozenset({"version.created", "version.unsafe_allowed", "version.source_time"})
 # Another daemon's events after which the writer's state is loaded again rather than brought up
-# to date: every name held of a renamed model moves, and request ids of a deleted model's
-# promotions may be gone with it.
+# to date (which costs a few small reads): what is held of a renamed model moves, what is held
+# of a deleted one goes.
 RELOADING_EVENTS = frozenset({"model.renamed", "model.deleted"})
 
 
@@ -81,15 +81,14 @@ class WriterState:
 
     revision: int = 0
     models: WriterModels = field(default_factory=WriterModels)
-    model_request_ids: dict[str, str] = field(default_factory=dict)
     # The newest version record of some models: a registration's retry or a status change may
     # want it again before the read cache has it.
     latest: dict[str, ModelVersion] = field(default_factory=dict)
     # What each model's next version is judged against (its latest version's signature, data
     # and semver), for the models this daemon registers into.
     bases: dict[str, ChangeBasis] = field(default_factory=dict)
+    # The highest promotion id given: the next promotion takes the one after.
     promotion_id: int = 0
-    promotion_request_ids: dict[str, int] = field(default_factory=dict)
     # Hash of the newest event: the next one chains to it.
     chain_head: str = GENESIS
     max_fact_versions: int = MAX_FACT_VERSIONS
@@ -101,8 +100,7 @@ class WriterState:
     @classmethod
     def load(cls, catalog: Store, max_models: int = MAX_MODEL_RECORDS) -> WriterState:
         state = cls(revision=catalog.max_revision(), models=WriterModels(max_models))
-        state.model_request_ids = catalog.model_request_ids()
-        state.promotion_id, state.promotion_request_ids = catalog.load_promotion_index()
+        state.promotion_id = catalog.max_promotion_id()
         state.chain_head = catalog.chain_head() or GENESIS
         return state
 
@@ -161,11 +159,8 @@ class WriterState:
                     rows[model].append((number, status, semver, request_id, digest))
             for name, found in rows.items():
                 self._take_facts(name, found)
-        if changed:
-            self.model_request_ids.update(catalog.model_request_ids(changed))
         if any(event.type not in VERSION_ONLY_EVENTS for event in events):
-            self.promotion_id, new_ids = catalog.load_promotion_index(self.promotion_id)
-            self.promotion_request_ids.update(new_ids)
+            self.promotion_id = catalog.max_promotion_id()
         if head is not None and events:
             self.chain_head, self.revision = head, events[-1].revision
         else:
@@ -260,7 +255,6 @@ class WriterState:
         self.latest.pop(model_id, None)
         self.bases.pop(model_id, None)
         self.drop_facts([model_id])
-        self.model_request_ids = {k: v for k, v in self.model_request_ids.items() if v != model_id}
 
     def rename_model(self, old: str, model: Model) -> None:
         """Moves what is known about model `old` to its new name (`model.name`). Its latest record
@@ -271,7 +265,6 @@ class WriterState:
         for name in (old, model.name):
             self.bases.pop(name, None)
         self.drop_facts([old, model.name])
-        self.model_request_ids = {k: model.name if v == old else v for k, v in self.model_request_ids.items()}
 
     def trim_models(self) -> None:
         """Between groups: bounds the model records held (see `WriterModels.trim`), with the

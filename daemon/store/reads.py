@@ -69,18 +69,9 @@ class CatalogReads:
         """Every model with its counts and holders; only those named, when `names` is given."""
         return read_models(self.query, names)
 
-    def load_promotion_index(self, after_id: int = 0) -> tuple[int, dict[str, int]]:
-        """The highest promotion id and request_id -> promotion id (of promotions after `after_id`)."""
-        top = self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0]
-        ids = dict(self.query("SELECT request_id, id FROM promotions WHERE request_id <> '' AND id > ?", [after_id]))
-        return int(top), ids
-
-    def model_request_ids(self, names: Sequence[str] | None = None) -> dict[str, str]:
-        """request_id -> model name of the models created with one (only those named, if given)."""
-        if names is None:
-            return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> ''"))
-        return dict(self.query("SELECT request_id, name FROM models WHERE request_id <> '' "
-                               "AND name IN (SELECT unnest(CAST(? AS VARCHAR[])))", [list(names)]))  # fmt: skip
+    def max_promotion_id(self) -> int:
+        """The highest promotion id given so far (0 before the first)."""
+        return int(self.query("SELECT coalesce(max(id), 0) FROM promotions")[0][0])
 
     def get_version(self, model: str, number: int) -> ModelVersion | None:
         return read_version(self.query, model, number)

@@ -337,6 +337,19 @@ class TransactionWrites:
         )
         return found[0][0] if found else None
 
+    def model_created_by(self, request_id: str) -> str | None:
+        """The model a creation with this request id made, as this transaction sees it."""
+        found = self.execute("SELECT name FROM models WHERE request_id = ?", [request_id])
+        return found[0][0] if found else None
+
+    def promotion_requested_by(self, model: str, request_id: str) -> Promotion | None:
+        """The model's promotion asked for with this request id, as this transaction sees it."""
+        found = self.execute(
+            f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE model = ? AND request_id = ?",
+            [model, request_id],
+        )
+        return rows.promotion_from_row(found[0]) if found else None
+
     def get_promotion(self, model: str, promotion_id: int) -> Promotion | None:
         found = self.execute(
             f"SELECT {', '.join(PROMOTION_COLUMNS)} FROM promotions WHERE model = ? AND id = ?",

@@ -190,9 +190,9 @@ def test_a_daemon_starting_while_the_other_registers_counts_each_version_once(
         def __getattr__(self, name: str) -> Any:
             return getattr(catalog, name)
 
-        def model_request_ids(self, names: Any = None) -> dict[str, str]:
+        def max_promotion_id(self) -> int:
             register(api, "m")
-            return catalog.model_request_ids(names)
+            return catalog.max_promotion_id()
 
     def takes_the_other_daemons_commits(state: WriterState) -> StoreTransaction:
         tx = catalog.transaction()

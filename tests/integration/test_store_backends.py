@@ -104,7 +104,9 @@ def test_models_load_with_their_counts_holders_and_request_ids(filled: Store) ->
 
     assert (models["fraud"].version_count, models["fraud"].latest_version) == (3, 3)
     assert models["fraud"].stage_holders == {"production": 2}
-    assert filled.model_request_ids() == {"req-fraud": "fraud", "req-churn": "churn"}
+    created: list[str | None] = []
+    write(filled, lambda tx: created.extend(tx.model_created_by(r) for r in ("req-fraud", "req-churn", "req-none")))
+    assert created == ["fraud", "churn", None]
     facts: list[list[tuple[int, str, str, str, str]]] = []
     write(filled, lambda tx: facts.extend([tx.version_facts("fraud"), tx.version_facts("churn")]))
     assert [[row[0] for row in rows] for rows in facts] == [[1, 2, 3], [1]]
@@ -197,7 +199,10 @@ def test_stages_promotions_and_their_history(filled: Store) -> None:
     found = filled.get_promotion("fraud", 7)
     assert found is not None and found.state is PromotionState.APPROVED and found.required_approvals == 2
     assert [p.id for p in filled.list_promotions("fraud", "approved", 10, None)] == [7]
-    assert filled.load_promotion_index() == (7, {"req-7": 7})
+    assert filled.max_promotion_id() == 7
+    requested: list[Promotion | None] = []
+    write(filled, lambda tx: requested.extend(tx.promotion_requested_by(m, "req-7") for m in ("fraud", "churn")))
+    assert [p.id if p else None for p in requested] == [7, None]
     assert [c.revision for c in filled.stage_history("fraud", "production", 10, None)] == [11, 10]
     assert filled.holders_at("fraud", T0 + timedelta(hours=10, minutes=30)) == {"production": 1}
     assert filled.holders_at("fraud", T0 + timedelta(hours=12)) == {"production": 2}

@@ -263,3 +263,29 @@ def test_model_records_past_the_bound_are_dropped_between_groups_and_read_again(
     finally:
         tx.rollback()
         catalog.close()
+
+
+def test_request_ids_of_a_creation_and_a_promotion_seen_before_a_restart_return_the_first(restart) -> None:
+    """The writer looks request ids up in the catalog: a retry after a restart is answered with
+    what the first call made, and the same id on another model's promotion is that model's own."""
+    api = restart()
+    created = api.models.CreateModel(registry_pb2.CreateModelRequest(model_id=MODEL, request_id="create-1"))
+    register(api, MODEL, storage_uri="s3://b/1")
+    register(api, "other", storage_uri="s3://b/other")
+
+    def promote(model: str) -> stages_pb2.Promotion:
+        return api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
+            name=f"models/{model}/versions/1", target="staging", request_id="promote-1"))  # fmt: skip
+
+    first = promote(MODEL)
+
+    api = restart()
+    again = api.models.CreateModel(registry_pb2.CreateModelRequest(model_id=MODEL, request_id="create-1"))
+    taken = refused(lambda: api.models.CreateModel(registry_pb2.CreateModelRequest(model_id=MODEL,
+                                                                                   request_id="create-2")))  # fmt: skip
+    retried, other = promote(MODEL), promote("other")
+
+    assert again.name == created.name and again.create_time == created.create_time
+    assert error_info(taken).reason == "MODEL_EXISTS"
+    assert retried.name == first.name
+    assert other.name.startswith("models/other/promotions/") and other.name != first.name

@@ -202,7 +202,9 @@ class MonitorUseCases:
         names = [model_id] if model_id else self.core.cache.names()
         models = await self.core.read_models(name for name in names if policy.for_model(name).monitors)
         watched = {
-            (m.name, stage): m.stage_holders.get(stage) for m in models.values() for stage in policy.for_model(m.name).monitors
+            (m.name, stage): m.stage_holders.get(stage)
+            for m in models.values()
+            for stage in policy.for_model(m.name).monitors
         }  # fmt: skip
         states = [s for s in stored if (s.model, s.stage) in watched]
         if not breached_only:

@@ -71,12 +71,13 @@ class ModelFacts:
 class WriterState:
     """Authoritative facts the writer thread decides on, updated as each operation runs.
 
-    Only the writer thread touches it. What it holds for every model is small (request ids of
-    models and promotions, the revision and chain head); model records and facts about versions
-    are read per model on first use, through the writer's open transaction, so they include
-    what earlier operations of the same uncommitted group wrote. Start-up therefore costs the
-    same for ten versions as for a million, in one model or in 100,000. When a transaction is
-    rolled back the state is loaded again, holding none of them: nothing uncommitted survives.
+    Only the writer thread touches it. What it holds whatever the catalog's size is small (the
+    revision, the chain head, the highest promotion id); model records and facts about versions
+    are read per model on first use, and request ids looked up per call, through the writer's
+    open transaction, so they include what earlier operations of the same uncommitted group
+    wrote. Start-up therefore costs the same for ten versions as for a million, in one model or
+    in 100,000. When a transaction is rolled back the state is loaded again, holding none of
+    them: nothing uncommitted survives.
     """
 
     revision: int = 0
@@ -110,8 +111,8 @@ class WriterState:
         """Takes the commits another daemon made after this state's revision (`events`, all of
         them, read while the write lock is held) by dropping or reading again only what they
         touched: the records of the models they changed (read again through the transaction
-        when next used), the version facts they add to, new request ids and promotions, the
-        chain head and the revision. A record held of a model the events only registered
+        when next used), the version facts they add to, the highest promotion id, the chain
+        head and the revision. A record held of a model the events only registered
         versions into is counted from the events: two daemons registering side by side would
         otherwise read each other's models at every turn, under the write lock. `head`, when
         given, is the chain hash of the last of `events` (then neither head nor revision is read

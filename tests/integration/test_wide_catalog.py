@@ -79,7 +79,8 @@ def run(api: Stubs, history: History, step: tuple[str, int]) -> None:
                 model_id=known.name, model=resources_pb2.Model(owner=history.owner)))  # fmt: skip
         register(api, known.name, storage_uri=f"s3://bucket/{known.name}/{known.versions + 1}")
         known.versions += 1
-    elif kind == "promote" and known is not None and known.versions:
+    elif kind == "promote" and known is not None and known.versions and known.staging != known.versions:
+        # (a version that holds staging already is refused ALREADY_HOLDS_TARGET)
         api.stages.PromoteModelVersion(stages_pb2.PromoteModelVersionRequest(
             name=f"models/{known.name}/versions/{known.versions}", target="staging"))  # fmt: skip
         known.staging = known.versions

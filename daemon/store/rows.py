@@ -77,9 +77,9 @@ def model_row(model: Model, request_id: str = "") -> tuple[Any, ...]:
 
 
 def model_from_row(row: tuple[Any, ...]) -> Model:
-    """A row of MODEL_COLUMNS as a Model. Start-up reads every model this way, so the JSON
-    columns, which few distinct values fill (a team's tags, the stages), are decoded once
-    per value rather than once per row."""
+    """A row of MODEL_COLUMNS as a Model. The JSON columns, which few distinct values fill (a
+    team's tags, the stages), are decoded once per value rather than once per row: a page of
+    models, or the follower's re-read of those another daemon changed, repeats them."""
     name, description, owner, tags, stages, state, create_time, update_time, revision, _, count, latest = row
     return Model(
         name=name,
@@ -98,7 +98,7 @@ def model_from_row(row: tuple[Any, ...]) -> Model:
 
 @functools.lru_cache(maxsize=4096)
 def _decoded_tags(text: str) -> dict[str, str]:
-    return dict(json.loads(text))
+    return json.loads(text)
 
 
 @functools.lru_cache(maxsize=256)

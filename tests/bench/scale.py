@@ -17,8 +17,8 @@ from the same run:
 
 Then a wide catalog on DuckDB: as many versions as the largest size, ten to a model (a hundred
 times as many models), its cold start, CPU time and RSS beside the empty catalog's: start-up
-reads every model's record, the same way on both backends, so this is where what it costs per
-model shows.
+reads each model's name, the same way on both backends, so this is where any cost per model
+shows.
 
 `--backend duckdb` or `--backend postgresql` measures one of them only.
 
@@ -398,7 +398,7 @@ def bench_scale(root: Path, sizes: tuple[int, ...] = SIZES, backends: tuple[str,
             backend = Backend() if server is None else PostgresBackend(server)
             empty = measure_empty(root, backend)
             scale.sizes += [measure(root, size, empty, backend) for size in sizes]
-            if server is None:  # both backends load models alike; seeding 100,000 into PostgreSQL took 6.5 min
+            if server is None:  # both backends start alike; seeding 100,000 models into PostgreSQL took 6.5 min
                 scale.wide.append(measure_wide(root, max(sizes), empty, backend))
         finally:
             if server is not None:

@@ -311,23 +311,31 @@ class Run:
 @given(history=st.one_of(steps, over_time), batch=st.sampled_from([1, 2, 3, 2_000]))
 def test_a_collection_removes_exactly_what_the_rule_says_and_never_anything_protected(history: list[Any],
                                                                                      batch: int) -> None:  # fmt: skip
-    with tempfile.TemporaryDirectory(prefix="sb-rule-") as temp:
-        folder = Path(temp)
-        (folder / "policy.toml").write_text(POLICY)
-        registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
-        run = Run(registry, folder)
-        registry.core.clock = lambda: run.now
-        registry.retention.batch = batch
 
-        async def scenario() -> None:
-            registry.start()
-            try:
-                for step in [*history, ("gc",)]:
-                    await run.step(step)
-            finally:
-                registry.close()
+    async def steps(run: Run) -> None:
+        run.registry.retention.batch = batch
+        for step in [*history, ("gc",)]:
+            await run.step(step)
 
-        asyncio.run(scenario())
+    scenario(steps)
+
+
+def opened(folder: Path) -> Run:
+    """A registry on `folder` under POLICY, whose clock the run it returns sets."""
+    (folder / "policy.toml").write_text(POLICY)
+    registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
+    run = Run(registry, folder)
+    registry.core.clock = lambda: run.now
+    return run
+
+
+async def started(run: Run, body: Any) -> Any:
+    """`body(run)`'s outcome, with the run's registry started around it."""
+    run.registry.start()
+    try:
+        return await body(run)
+    finally:
+        run.registry.close()
 
 
 # -- cases random histories rarely reach ------------------------------------------------------
@@ -336,20 +344,7 @@ def test_a_collection_removes_exactly_what_the_rule_says_and_never_anything_prot
 def scenario(body: Any) -> None:
     """Runs `body(run)` against a fresh registry whose clock the run sets."""
     with tempfile.TemporaryDirectory(prefix="sb-rule-") as temp:
-        folder = Path(temp)
-        (folder / "policy.toml").write_text(POLICY)
-        registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
-        run = Run(registry, folder)
-        registry.core.clock = lambda: run.now
-
-        async def go() -> None:
-            registry.start()
-            try:
-                await body(run)
-            finally:
-                registry.close()
-
-        asyncio.run(go())
+        asyncio.run(started(opened(Path(temp)), body))
 
 
 def test_a_due_parent_waits_for_its_archived_child_and_both_go_together_newest_first():
@@ -381,14 +376,6 @@ def test_a_purge_right_after_start_up_counts_the_models_versions_down_once():
     """A daemon reads a model's record on first use: here the purge's own, once the rows are gone
     would be after the catalog recounted them."""
     with tempfile.TemporaryDirectory(prefix="sb-rule-") as temp:
-        folder = Path(temp)
-        (folder / "policy.toml").write_text(POLICY)
-
-        def opened() -> tuple[Registry, Run]:
-            registry = Registry(folder / "catalog.duckdb", encode_payload, policy=PolicyStore(folder / "policy.toml"))
-            run = Run(registry, folder)
-            registry.core.clock = lambda: run.now
-            return registry, run
 
         async def register_four(run: Run) -> None:
             for _ in range(4):
@@ -401,18 +388,9 @@ def test_a_purge_right_after_start_up_counts_the_models_versions_down_once():
             return purged, (await run.registry.core.read_model("quick")).version_count, row[0]
 
         for body in (register_four, collect):
-            registry, run = opened()
-            outcome = asyncio.run(_started(registry, body, run))
+            outcome = asyncio.run(started(opened(Path(temp)), body))
 
     assert outcome == (["models/quick/versions/1", "models/quick/versions/2"], 2, 2)
-
-
-async def _started(registry: Registry, body: Any, run: Run) -> Any:
-    registry.start()
-    try:
-        return await body(run)
-    finally:
-        registry.close()
 
 
 def test_a_blob_an_ingest_claims_outlives_the_purge_of_its_last_version_until_the_claim_ends():

@@ -102,7 +102,14 @@ class StartupError(Exception):
 
 
 # The files of a data dir studbook names; others, and sub-folders, it leaves as they are.
-DATA_FILES = ("daemon.lock", "catalog.duckdb", "catalog.duckdb.wal", "catalog.hwm", "postgres.hwm")
+DATA_FILES = (
+    "daemon.lock",
+    "catalog.duckdb",
+    "catalog.duckdb.wal",
+    "catalog.duckdb.journal",
+    "catalog.hwm",
+    "postgres.hwm",
+)
 
 
 @contextmanager

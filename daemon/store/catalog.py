@@ -17,10 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+from studbook.daemon.domain.audit import GENESIS, ChainCheck
+from studbook.daemon.domain.model import Event
 from studbook.daemon.store import cluster, engine, migrations, staging
 from studbook.daemon.store.dialect import DUCKDB
 from studbook.daemon.store.eviction import EVICT_AFTER_S, IdleEviction
 from studbook.daemon.store.interface import Store, StoreTransaction
+from studbook.daemon.store.journal import Journal, JournalDamaged, JournalRecord, journal_path, unabsorbed
 from studbook.daemon.store.literals import MOST_LITERAL_ROWS, inlined, values_list
 from studbook.daemon.store.pandas_probes import make_pandas_probes_cheap  # noqa: F401  (re-exported)
 from studbook.daemon.store.reads import (  # noqa: F401  (read_version: re-exported)
@@ -44,12 +47,16 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
     store_error,
     wrap_store_errors,
 )
+from studbook.daemon.store.rows import EVENT_COLUMNS
 from studbook.daemon.store.staging import (
     MOST_STAGED_COMMITS,
+    NUMBERED,
+    STAGED_TABLES,
     Staging,
-    settle_committed,
+    insert_staged,
     settle_staged,
     stage_rows,
+    staged_values,
     worth_staging,
 )
 from studbook.daemon.store.writes import TransactionWrites, is_query, version_figures_join
@@ -59,8 +66,8 @@ from studbook.daemon.store.writes import TransactionWrites, is_query, version_fi
 _MIGRATIONS = migrations.load("duckdb")
 MIGRATIONS: tuple[str, ...] = tuple(migration.sql for migration in _MIGRATIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
-# The schema version from which commits stage rows (store/staging.py).
-STAGED_SINCE = next(migration.number for migration in _MIGRATIONS if migration.name == "staged_rows")
+# The schema version from which registrations may be journaled beside the file (store/journal.py).
+JOURNAL_SINCE = next(migration.number for migration in _MIGRATIONS if migration.name == "journal")
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +133,7 @@ class Catalog(CatalogReads):
         self.reopens = 0
         self._local = threading.local()
         self._staging = Staging()
+        self._staging.journal = Journal(journal_path(path))
         try:
             self._migrate()
         except duckdb.Error as exc:
@@ -177,6 +185,8 @@ class Catalog(CatalogReads):
             self._staging.settle(engine.cursor(self._conn), self._shapes)
         except duckdb.Error as exc:
             log.warning("staged rows were left to settle at the next open: %s", first_line(exc))
+        if self._staging.journal is not None:
+            self._staging.journal.close()
         try:
             self._conn.close()
         except duckdb.Error:
@@ -217,11 +227,13 @@ class Catalog(CatalogReads):
 
     # -- schema ---------------------------------------------------------------------------
 
-    def _settle_at_open(self) -> None:
-        if not self._conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]:
+    def _settle_at_open(self, schema: int) -> None:
+        journal = self._staging.journal
+        assert journal is not None
+        if not settle_left_over(self._conn, journal, schema):
             return  # stopped cleanly: nothing to write at start-up
         try:
-            settle_committed(self._conn, TableShapes())
+            settle_with_journal(self._conn, journal)
         except duckdb.Error as exc:
             raise StoreError(
                 f"cannot settle the rows the catalog {self.path} staged into their tables: {first_line(exc)}; "
@@ -244,10 +256,9 @@ class Catalog(CatalogReads):
                 f"({SCHEMA_VERSION}); upgrade studbook",
                 reason="SCHEMA_TOO_NEW",
             )
-        if current >= STAGED_SINCE:
-            # What a daemon stopped abruptly left staged, settled into the tables the schema
-            # had when it was staged, before any migration changes them.
-            self._settle_at_open()
+        # What a daemon stopped abruptly left staged or journaled, settled into the tables the
+        # schema had when it was staged, before any migration changes them.
+        self._settle_at_open(current)
         # An existing catalog is upgraded one whole step at a time. A new one is made in a single
         # transaction that writes its schema version once: 18 steps committed apart took 68-76 ms
         # of a new catalog's open, one 32-36 ms (measured here).
@@ -394,18 +405,69 @@ class Catalog(CatalogReads):
         return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
 
 
+def settle_left_over(conn: duckdb.DuckDBPyConnection, journal: Journal, schema: int) -> bool:
+    """Reads what a daemon stopped abruptly left in the catalog open on `conn` (at `schema`) and
+    in its journal; whether anything is to settle."""
+    journal.load()
+    if (journal.records or journal.left_out) and schema < JOURNAL_SINCE:
+        raise JournalDamaged(f"the journal {journal.path} is newer than its catalog (schema {schema}): it was left "
+                             "beside another catalog; nothing was changed: move it aside")  # fmt: skip
+    staged = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
+                          "database_name = current_database()", [staging.TABLE]).fetchall()[0][0]  # fmt: skip
+    staged = staged and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
+    return bool(staged or journal.records or journal.left_out)
+
+
+def settle_with_journal(conn: duckdb.DuckDBPyConnection, journal: Journal) -> None:
+    """Settles the staged rows, then the journal's records the catalog does not hold yet, in one
+    transaction on `conn`; empties the journal once it committed."""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        shapes = TableShapes()
+        settle_staged(conn, shapes)
+        head = int(conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchall()[0][0])
+        fresh = unabsorbed(journal.records, head, journal.path)
+        if fresh:
+            insert_staged(conn, [record.rows for record in fresh], Staging())
+            settle_staged(conn, shapes)
+            _check_chained(conn, head, journal)
+        conn.execute("COMMIT")
+    except BaseException:
+        staging.roll_back(conn)
+        raise
+    journal.clear()
+
+
+def _check_chained(conn: duckdb.DuckDBPyConnection, head: int, journal: Journal) -> None:
+    """Inside the transaction that took the journal in: its events must chain onto the catalog's
+    newest one, as the audit trail's check would find them. A journal left beside another
+    registry's catalog at the same revision would not."""
+    found = run_on(conn, f"SELECT {EVENT_COLUMNS}, chain_hash FROM events WHERE revision >= ? ORDER BY revision",
+                   [head])  # fmt: skip
+    previous = found.pop(0)[-1] if head else GENESIS
+    check = ChainCheck(head, previous)
+    if not check.feed((Event(*row[:-1]), row[-1]) for row in found):
+        raise JournalDamaged(
+            f"the journal {journal.path} does not continue its catalog's audit trail ({check.verdict().problem}): "
+            "it was left beside another registry's catalog; nothing was changed: put the catalog it belongs to "
+            "back, or move the journal aside to go on without it"
+        )
+
+
 def settle_file(path: Path) -> None:
-    """Settles what a daemon stopped abruptly left staged in the catalog file at `path`, for what
-    reads the file directly (a catalog copy), as the daemon's next start would; a file with
-    nothing staged is only read."""
+    """Settles what a daemon stopped abruptly left staged in the catalog file at `path` and in its
+    journal, for what reads the file directly (a catalog copy), as the daemon's next start would;
+    a file with nothing staged is only read."""
+    journal = Journal(journal_path(path))
     try:
         with duckdb.connect(str(path), read_only=True) as conn:
-            staged = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
-                                  "database_name = current_database()", [staging.TABLE]).fetchall()[0][0]  # fmt: skip
-            staged = staged and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
-        if staged:
+            has_meta = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND "
+                                    "database_name = current_database()").fetchall()[0][0]  # fmt: skip
+            schema = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() if has_meta else []
+            left_over = settle_left_over(conn, journal, int(schema[0][0]) if schema else 0)
+        if left_over:
             with engine.connect(path) as conn:
-                settle_committed(conn, TableShapes())
+                settle_with_journal(conn, journal)
     except duckdb.Error as exc:
         raise StoreError(f"cannot settle the rows the catalog {path} staged: {first_line(exc)}",
                          reason="CATALOG_UNSETTLED") from exc  # fmt: skip
@@ -599,6 +661,11 @@ class Transaction(TransactionWrites):
     _staging_held: bool = False
     # Whether this transaction settled what earlier commits staged.
     _settled: bool = False
+    # Whether BEGIN has run: the transaction begins in DuckDB at its first statement, so that a
+    # commit of staged rows alone can go to the journal without one (store/journal.py).
+    _begun: bool = False
+    # Whether it took the journal's records into `staged_rows`: the journal is emptied once it commits.
+    _absorbed: bool = False
     dialect = DUCKDB
 
     def begin(self) -> None:
@@ -609,10 +676,19 @@ class Transaction(TransactionWrites):
             if self.staging is not None and not self._staging_held:
                 self.staging.acquire_for_write(self)
                 self._staging_held = True
-            self.conn.execute("BEGIN")
         except BaseException:
             self._release()
             raise
+
+    def _begin_here(self) -> None:
+        """Begins the transaction in DuckDB, before its first statement: what the journal holds
+        joins the catalog first, as the older commits it is."""
+        if self._begun:
+            return
+        self.conn.execute("BEGIN")
+        self._begun = True
+        if self.staging is not None:
+            self._absorbed = self.staging.absorb(self.conn)
 
     def _release(self) -> None:
         if self.staging is not None and self._staging_held:
@@ -624,8 +700,17 @@ class Transaction(TransactionWrites):
 
     def commit(self) -> None:
         try:
+            if self._journal_takes_it():
+                self._journal()
+                return
+            if not self._begun and not any(self._pending.values()):
+                return  # nothing was written
+            self._begin_here()
             staged = self._stage()
             self.flush()
+            if self._journal_usable():
+                # Handles for the journaled commits until the next transaction (see Staging.ids).
+                self.staging.top_up_ids(self.conn, NUMBERED["versions"][1])  # type: ignore[union-attr]
             try:
                 self.conn.execute("COMMIT")
             except (duckdb.IOException, duckdb.FatalException) as exc:
@@ -650,6 +735,7 @@ class Transaction(TransactionWrites):
         return stage_rows(self.conn, self.shapes, self._pending, self.staging)
 
     def _settle(self) -> None:
+        self._begin_here()
         if self.staging is not None and self.staging.commits and not self._settled:
             settle_staged(self.conn, self.shapes)
             self._settled = True
@@ -657,15 +743,46 @@ class Transaction(TransactionWrites):
     def _committed(self, staged: bool) -> None:
         if self.staging is not None:
             self.staging.commits = (0 if self._settled else self.staging.commits) + staged
+            if self._absorbed and self.staging.journal is not None:
+                self.staging.journal.clear()
+
+    def _journal_usable(self) -> bool:
+        return self.staging is not None and self.staging.journal is not None and not self.staging.journal.broken
+
+    def _journal_takes_it(self) -> bool:
+        """Whether this commit goes to the journal: it ran no statement, it wrote staged rows
+        and the events that record them, their version handles are drawn, and no settling is due."""
+        if self._begun or not self._journal_usable():
+            return False
+        assert self.staging is not None
+        written = {table for table, rows_ in self._pending.items() if rows_}
+        return (
+            "events" in written
+            and written <= STAGED_TABLES
+            and worth_staging(self._pending)
+            and self.staging.commits < MOST_STAGED_COMMITS
+            and self.staging.has_ids(len(self._pending.get("versions", ())))
+        )
+
+    def _journal(self) -> None:
+        assert self.staging is not None and self.staging.journal is not None
+        names = self.shapes.columns(self.conn, "events").names
+        revision, chain_hash = names.index("revision"), names.index("chain_hash")
+        events = [(row[revision], row[chain_hash]) for row in self._pending["events"]]
+        rows_ = staged_values(self.conn, self.shapes, self._pending, self.staging)
+        self._pending.clear()
+        self.staging.journal.append(JournalRecord(rows_, events))
+        self.staging.commits += 1
 
     def rollback(self) -> None:
         self._pending.clear()
         if self.staging is not None:
             self.staging.forget_ids()
         try:
-            self.conn.execute("ROLLBACK")
+            if self._begun:
+                self.conn.execute("ROLLBACK")
         except duckdb.Error:
-            pass  # nothing was open, or the connection already aborted it
+            pass  # the connection already aborted it
         finally:
             self._release()
 
@@ -689,6 +806,8 @@ class Transaction(TransactionWrites):
         costs about as much per value as the statement does, so a batch of 64 rows binds
         in ~2 ms this way against ~17 ms as a multi-row VALUES list (measured here).
         """
+        if any(self._pending.values()):
+            self._begin_here()
         for table, pending in self._pending.items():
             if not pending:
                 continue

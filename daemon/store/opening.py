@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from studbook.daemon.domain.audit import HighWaterMark, short_of_mark
 from studbook.daemon.store.interface import Store
+from studbook.daemon.store.journal import Journal, journal_path
 from studbook.daemon.store.mark import MarkFile, mark_path
 from studbook.daemon.store.records import StoreError, first_line
 
@@ -60,9 +61,12 @@ def check_files(catalog: Path, mark: HighWaterMark | None) -> None:
     DuckDB database."""
     wal = wal_path(catalog)
     if not os.path.lexists(catalog):
+        journal = journal_path(catalog)
+        # What to move aside to start an empty registry: every file that speaks of acknowledged writes.
+        left = [path.name for path in (wal, journal) if _size(path) or path == wal and os.path.lexists(wal)]
+        aside = " and ".join([*left, *([mark_path(catalog).name] if mark is not None else [])])
         if os.path.lexists(wal):
             # DuckDB would delete this log and start an empty catalog.
-            aside = f"{wal.name} and {mark_path(catalog).name}" if mark is not None else wal.name
             raise CatalogRefused(
                 f"the catalog {catalog} is missing but its write-ahead log {wal} is still there"
                 f"{' and holds acknowledged writes' if _size(wal) else ''}; nothing was changed: restore the "
@@ -73,7 +77,14 @@ def check_files(catalog: Path, mark: HighWaterMark | None) -> None:
             raise CatalogRefused(
                 f"the catalog {catalog} is missing but revision {mark.revision} was acknowledged "
                 f"({mark_path(catalog)}); nothing was changed: restore the catalog with {restore_hint(catalog)}, "
-                f"or move {mark_path(catalog).name} aside to start an empty registry",
+                f"or move {aside} aside to start an empty registry",
+                reason="CATALOG_MISSING",
+            )
+        if left:
+            raise CatalogRefused(
+                f"the catalog {catalog} is missing but its journal {journal} holds acknowledged registrations; "
+                f"nothing was changed: restore the catalog with {restore_hint(catalog)}, or move {aside} aside to "
+                "start an empty registry",
                 reason="CATALOG_MISSING",
             )
         return
@@ -161,6 +172,14 @@ def probe(catalog: Path, at_revision: int) -> CatalogTail:
             staged_revision, staged_hash = staging.staged_event_tail(conn, TableShapes(), at_revision)
             newest = max(newest, staged_revision)
             chain_hash_at = staged_hash if chain_hash_at is None else chain_hash_at
+        # ... or journaled beside the file (store/journal.py): the records that continue the catalog.
+        for record in Journal(journal_path(catalog)).read()[0]:
+            if record.last_revision <= newest:
+                continue  # taken in already
+            if record.first_revision != newest + 1:
+                break  # does not follow: opening refuses it, after the mark's verdict
+            newest = record.last_revision
+            chain_hash_at = chain_hash_at or next((h for revision, h in record.events if revision == at_revision), None)
         return CatalogTail(newest, chain_hash_at)
     except duckdb.Error as exc:
         raise _damaged(catalog, exc) from None

@@ -15,6 +15,10 @@ else reads or writes the catalog:
 - in a write transaction that finds `MOST_STAGED_COMMITS` commits staged already;
 - when the catalog opens (what a daemon killed mid-way left staged) and when it closes.
 
+A commit of registrations and nothing else is not even committed into DuckDB: its staged rows
+are appended to the journal beside the catalog (store/journal.py) and count as staged commits;
+whatever settles inserts the journal's records into `staged_rows` first, in the same transaction.
+
 Events are staged too: the writer keeps the revision and the audit chain's head in memory, and
 every read of the events table settles first like any other. The one look that cannot settle,
 start-up's read-only check that the catalog holds every revision its mark says was acknowledged
@@ -38,6 +42,7 @@ from studbook.daemon.store.writes import version_figures_join
 
 if TYPE_CHECKING:
     from studbook.daemon.store.catalog import TableShapes
+    from studbook.daemon.store.journal import Journal
 
 
 class StagingTransaction(Protocol):
@@ -46,6 +51,9 @@ class StagingTransaction(Protocol):
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# One table's rows of a commit as `staged_rows` holds them: table, column indices, JSON
+# document, version handles (versions only).
+StagedRows = tuple[str, str, str, list[int] | None]
 
 TABLE = "staged_rows"
 # What registrations write, the hot path: versions, their files, metrics and lineage, and the
@@ -86,6 +94,20 @@ class Staging:
         # The write transaction that holds `lock`, and its thread.
         self._open: StagingTransaction | None = None
         self._writer: int | None = None
+        # Commits staged in the journal beside the catalog rather than in `staged_rows`, counted
+        # in `commits` all the same (store/journal.py).
+        self.journal: Journal | None = None
+
+    def has_ids(self, count: int) -> bool:
+        """Whether `count` version handles are drawn already: a commit that needs more must
+        draw them in a transaction of the catalog (see `ids`)."""
+        return len(self._ids) >= count
+
+    def top_up_ids(self, conn: duckdb.DuckDBPyConnection, sequence: str) -> None:
+        """In the open write transaction: draws a block when fewer than a block are in hand, so
+        that the journaled commits until the next transaction find theirs drawn."""
+        if len(self._ids) < ID_BLOCK:
+            self._draw(conn, sequence, ID_BLOCK)
 
     def acquire_for_write(self, transaction: StagingTransaction) -> None:
         self.lock.acquire()
@@ -102,7 +124,8 @@ class Staging:
     def count(self, conn: duckdb.DuckDBPyConnection) -> None:
         """Reads how many commits are staged: at open, and after the connection was replaced."""
         commits, top = conn.execute(f"SELECT count(DISTINCT seq), coalesce(max(seq), 0) FROM {TABLE}").fetchall()[0]
-        self.commits, self._seq, self._ids = int(commits), int(top), []
+        journaled = len(self.journal.records) if self.journal is not None else 0
+        self.commits, self._seq, self._ids = int(commits) + journaled, int(top), []
 
     def next_seq(self) -> int:
         self._seq += 1
@@ -114,10 +137,13 @@ class Staging:
         staging statement cost it 1.2 ms more, measured). DuckDB's sequences do not roll back;
         a block is durable once the transaction that drew it commits (see `forget_ids`)."""
         if len(self._ids) < count:
-            found = conn.execute(f"SELECT nextval('{sequence}') FROM range({max(count, ID_BLOCK)})").fetchall()
-            self._ids += sorted(n for (n,) in found)
+            self._draw(conn, sequence, max(count, ID_BLOCK))
         taken, self._ids = self._ids[:count], self._ids[count:]
         return taken
+
+    def _draw(self, conn: duckdb.DuckDBPyConnection, sequence: str, count: int) -> None:
+        found = conn.execute(f"SELECT nextval('{sequence}') FROM range({count})").fetchall()
+        self._ids += sorted(n for (n,) in found)
 
     def forget_ids(self) -> None:
         """After a rollback: a block drawn in that transaction may not be in the log, and after a
@@ -142,10 +168,10 @@ class Staging:
                         return self._read_unsettled(cursor, shapes, read)
         return read()
 
-    @staticmethod
-    def _read_unsettled(cursor: duckdb.DuckDBPyConnection, shapes: TableShapes, read: Callable[[], T]) -> T:
+    def _read_unsettled(self, cursor: duckdb.DuckDBPyConnection, shapes: TableShapes, read: Callable[[], T]) -> T:
         cursor.execute("BEGIN TRANSACTION")
         try:
+            self.absorb(cursor)
             settle_staged(cursor, shapes)
             return read()
         finally:
@@ -168,19 +194,32 @@ class Staging:
             cursor.execute(f"SELECT count(*) FROM {TABLE}").fetchall()
 
     def _settle_on(self, cursor: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:
-        settle_committed(cursor, shapes)
+        settle_committed(cursor, shapes, self)
         self.commits = 0
 
+    def absorb(self, conn: duckdb.DuckDBPyConnection) -> bool:
+        """Inside a transaction open on `conn`: inserts the journal's records into `staged_rows`
+        as the commits they are (store/journal.py); whether there were any. The journal is
+        emptied by the caller, once that transaction has committed."""
+        if self.journal is None or not self.journal.records:
+            return False
+        insert_staged(conn, [record.rows for record in self.journal.records], self)
+        return True
 
-def settle_committed(conn: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:
-    """`settle_staged` in a transaction of its own on `conn`, committed, or rolled back if it fails."""
+
+def settle_committed(conn: duckdb.DuckDBPyConnection, shapes: TableShapes, staging: Staging | None = None) -> None:
+    """`settle_staged` in a transaction of its own on `conn`, committed, or rolled back if it
+    fails; with `staging`, its journal's records are settled too, and the journal emptied."""
     conn.execute("BEGIN TRANSACTION")
     try:
+        absorbed = staging is not None and staging.absorb(conn)
         settle_staged(conn, shapes)
         conn.execute("COMMIT")
     except BaseException:
         roll_back(conn)
         raise
+    if absorbed and staging is not None and staging.journal is not None:
+        staging.journal.clear()
 
 
 def roll_back(cursor: duckdb.DuckDBPyConnection) -> None:
@@ -200,21 +239,37 @@ def stage_rows(
 ) -> bool:
     """Writes the rows of `pending`'s staged tables into `staged_rows` as the next commit, in one
     statement, and takes them out of `pending`; whether there were any."""
-    seq = staging.next_seq()
-    values = []
+    staged = staged_values(conn, shapes, pending, staging)
+    insert_staged(conn, [staged] if staged else [], staging)
+    return bool(staged)
+
+
+def staged_values(
+    conn: duckdb.DuckDBPyConnection, shapes: TableShapes, pending: dict[str, list[tuple[Any, ...]]], staging: Staging
+) -> list[StagedRows]:
+    """The rows of `pending`'s staged tables as `staged_rows` holds them, taken out of `pending`."""
+    staged = []
     for table in STAGED_TABLES.intersection(pending):
         rows_ = pending.pop(table)
         if rows_:
             shape = shapes.of(conn, table, rows_)
-            columns = ",".join(map(str, shape.columns))
             numbered = NUMBERED.get(table)
             # The handles the rows will have, drawn now (see NUMBERED).
-            ids = "NULL" if numbered is None else f"{staging.ids(conn, numbered[1], len(rows_))}"
-            # JSON text holds no NUL, so every document is a literal DuckDB reads back exactly.
-            values.append(f"({seq}, '{table}', '{columns}', {literal(shape.document(rows_))}, {ids})")
+            ids = None if numbered is None else staging.ids(conn, numbered[1], len(rows_))
+            staged.append((table, ",".join(map(str, shape.columns)), shape.document(rows_), ids))
+    return staged
+
+
+def insert_staged(conn: duckdb.DuckDBPyConnection, commits: list[list[StagedRows]], staging: Staging) -> None:
+    """Inserts each commit's staged rows into `staged_rows` as the next commit, in one statement."""
+    values = [
+        # JSON text holds no NUL, so every document is a literal DuckDB reads back exactly.
+        f"({seq}, '{table}', '{columns}', {literal(doc)}, {'NULL' if ids is None else ids})"
+        for seq, rows_ in ((staging.next_seq(), rows_) for rows_ in commits)
+        for table, columns, doc, ids in rows_
+    ]
     if values:
         conn.execute(f"INSERT INTO {TABLE} (seq, tbl, columns, doc, ids) VALUES {', '.join(values)}")
-    return bool(values)
 
 
 def settle_staged(conn: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:

@@ -19,7 +19,8 @@ from conftest import start_daemon, stop_daemon
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-from studbook.daemon.domain.model import Metric, Model, ModelVersion
+from studbook.daemon.domain.audit import GENESIS, chain_hash
+from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion
 from studbook.daemon.store import engine, staging
 from studbook.daemon.store.catalog import Catalog
 from studbook.daemon.store.interface import StoreTransaction
@@ -76,6 +77,9 @@ class StagedCatalog(RuleBasedStateMachine):
         self.catalog = Catalog(self.path, evict_after_s=None)
         self.uris: dict[tuple[str, int], str] = {}
         self.commits = 0
+        # The events of registrations recorded as the daemon records them, which go to the
+        # journal (store/journal.py): their revisions and the chain's head.
+        self.revision, self.head = 0, GENESIS
 
     @initialize()
     def models(self) -> None:
@@ -92,6 +96,20 @@ class StagedCatalog(RuleBasedStateMachine):
         added = [version(model, top + i) for i in range(1, count + 1)]
         self.write(lambda tx: add_versions(tx, added))
         self.uris.update({(v.model, v.number): v.storage_uri for v in added})
+
+    @rule(model=st.sampled_from(MODELS), count=st.integers(1, 3))
+    def register_recorded(self, model: str, count: int) -> None:
+        """Versions with the events that record them: journaled, unless a statement or a settling is due."""
+        top = max((n for m, n in self.uris if m == model), default=0)
+        added = [version(model, top + i) for i in range(1, count + 1)]
+        events = []
+        for offset, each in enumerate(added, start=1):
+            event = Event(self.revision + offset, T0, "version.created", f"models/{model}/versions/{each.number}",
+                          model, "local")  # fmt: skip
+            events.append((event, chain_hash(events[-1][1] if events else self.head, event)))
+        self.write(lambda tx: (add_versions(tx, added), [tx.insert_event(e, h) for e, h in events]))
+        self.uris.update({(v.model, v.number): v.storage_uri for v in added})
+        self.revision, self.head = events[-1][0].revision, events[-1][1]
 
     @rule(data=st.data())
     def move_a_version(self, data: st.DataObject) -> None:
@@ -121,6 +139,8 @@ class StagedCatalog(RuleBasedStateMachine):
     def reopen_after_a_crash(self) -> None:
         """The connection goes without the settling a clean close does, as a kill -9 would."""
         self.catalog._conn.close()
+        assert self.catalog._staging.journal is not None
+        self.catalog._staging.journal.close()
         self.catalog = Catalog(self.path, evict_after_s=None)
 
     @invariant()
@@ -135,6 +155,8 @@ class StagedCatalog(RuleBasedStateMachine):
         for model in MODELS:
             numbers = [n for m, n in self.uris if m == model]
             assert figures[model] == (len(numbers), max(numbers, default=0))
+        assert self.catalog.query("SELECT count(*), coalesce(max(revision), 0) FROM events") == [(self.revision,) * 2]
+        assert self.catalog.chain_head() == (self.head if self.revision else "")
 
     def teardown(self) -> None:
         self.catalog.close()

@@ -28,6 +28,7 @@ payload: JSON `{"events": [[revision, chain_hash], ...], "rows": [[table, column
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -174,7 +175,8 @@ class Journal:
         try:
             fd = self._open()
             # At the end of the whole records: a record cut off by a failure is written over.
-            os.pwrite(fd, data, self._size)
+            if os.pwrite(fd, data, self._size) != len(data):
+                raise OSError(errno.ENOSPC, "No space left on device (a short write)")
             os.fdatasync(fd)
         except OSError as exc:
             self._cut_back()

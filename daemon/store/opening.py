@@ -62,8 +62,9 @@ def check_files(catalog: Path, mark: HighWaterMark | None) -> None:
     wal = wal_path(catalog)
     if not os.path.lexists(catalog):
         journal = journal_path(catalog)
+        journaled = _size(journal) > 0
         # What to move aside to start an empty registry: every file that speaks of acknowledged writes.
-        left = [path.name for path in (wal, journal) if _size(path) or path == wal and os.path.lexists(wal)]
+        left = [path.name for path, there in ((wal, os.path.lexists(wal)), (journal, journaled)) if there]
         aside = " and ".join([*left, *([mark_path(catalog).name] if mark is not None else [])])
         if os.path.lexists(wal):
             # DuckDB would delete this log and start an empty catalog.
@@ -80,7 +81,7 @@ def check_files(catalog: Path, mark: HighWaterMark | None) -> None:
                 f"or move {aside} aside to start an empty registry",
                 reason="CATALOG_MISSING",
             )
-        if left:
+        if journaled:
             raise CatalogRefused(
                 f"the catalog {catalog} is missing but its journal {journal} holds acknowledged registrations; "
                 f"nothing was changed: restore the catalog with {restore_hint(catalog)}, or move {aside} aside to "

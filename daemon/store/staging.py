@@ -261,7 +261,7 @@ def staged_values(
 
 
 def insert_staged(conn: duckdb.DuckDBPyConnection, commits: list[list[StagedRows]], staging: Staging) -> None:
-    """Inserts each commit's staged rows into `staged_rows` as the next commit, in one statement."""
+    """Inserts each commit's staged rows into `staged_rows` as the next commits, in one statement."""
     values = [
         # JSON text holds no NUL, so every document is a literal DuckDB reads back exactly.
         f"({seq}, '{table}', '{columns}', {literal(doc)}, {'NULL' if ids is None else ids})"

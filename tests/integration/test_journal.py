@@ -210,18 +210,24 @@ def test_a_backup_snapshot_holds_what_is_journaled(run: Registrations, tmp_path:
 # -- through the daemon ----------------------------------------------------------------------
 
 
-def test_a_daemon_killed_with_journaled_registrations_starts_with_all_of_them(short_dir: Path) -> None:
-    """Its mark names a revision only the journal holds: start-up's check must look there."""
-    data, socket = short_dir / "data", short_dir / "s.sock"
+def registered_then_killed(data: Path, socket: Path, count: int) -> list[str]:
+    """`count` versions registered through a daemon, then kill -9: the newest are journaled."""
     daemon = start_daemon(data, socket)
     try:
         with daemon.channel() as channel:
             api = stubs(channel)
-            answered = [register(api, "fraud").name for _ in range(6)]
+            answered = [register(api, "fraud").name for _ in range(count)]
         daemon.kill(signal.SIGKILL)
     finally:
         stop_daemon(daemon)
-    assert len(decode(journal_path(data / "catalog.duckdb").read_bytes())[0]) > 0
+    assert decode(journal_path(data / "catalog.duckdb").read_bytes())[0], "the crash left journaled registrations"
+    return answered
+
+
+def test_a_daemon_killed_with_journaled_registrations_starts_with_all_of_them(short_dir: Path) -> None:
+    """Its mark names a revision only the journal holds: start-up's check must look there."""
+    data, socket = short_dir / "data", short_dir / "s.sock"
+    answered = registered_then_killed(data, socket, 6)
 
     daemon = start_daemon(data, socket)
     try:
@@ -236,15 +242,7 @@ def test_a_daemon_killed_with_journaled_registrations_starts_with_all_of_them(sh
 def test_a_journaled_trail_rewritten_at_the_mark_is_refused(short_dir: Path) -> None:
     """A record rewritten whole (its checksum made to match) still differs from the mark."""
     data, socket = short_dir / "data", short_dir / "s.sock"
-    daemon = start_daemon(data, socket)
-    try:
-        with daemon.channel() as channel:
-            api = stubs(channel)
-            for _ in range(4):
-                register(api, "fraud")
-        daemon.kill(signal.SIGKILL)
-    finally:
-        stop_daemon(daemon)
+    registered_then_killed(data, socket, 4)
     mark = MarkFile(mark_path(data / "catalog.duckdb")).read()
     assert mark is not None
     path = journal_path(data / "catalog.duckdb")
@@ -266,15 +264,7 @@ def test_a_journaled_trail_rewritten_at_the_mark_is_refused(short_dir: Path) -> 
 
 def test_a_daemon_refuses_a_catalog_whose_journal_is_damaged(short_dir: Path) -> None:
     data, socket = short_dir / "data", short_dir / "s.sock"
-    daemon = start_daemon(data, socket)
-    try:
-        with daemon.channel() as channel:
-            api = stubs(channel)
-            for _ in range(3):
-                register(api, "fraud")
-        daemon.kill(signal.SIGKILL)
-    finally:
-        stop_daemon(daemon)
+    registered_then_killed(data, socket, 3)
     path = journal_path(data / "catalog.duckdb")
     damaged = bytearray(path.read_bytes())
     damaged[13] ^= 0xFF

@@ -197,7 +197,8 @@ class Journal:
             else:
                 os.ftruncate(self._fd, 0)
         except OSError as exc:
-            # Left as it is, the file would hold records appended after these; none are.
+            # A record written at its start would leave these records' bytes after it, which
+            # opening would take for damage: nothing more is appended (these are skipped there).
             self.broken = True
             log.error("cannot empty the journal %s (%s); registrations commit into the catalog until the "
                       "daemon restarts", self.path, exc.strerror or exc)  # fmt: skip

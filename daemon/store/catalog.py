@@ -66,7 +66,9 @@ from studbook.daemon.store.writes import TransactionWrites, is_query, version_fi
 _MIGRATIONS = migrations.load("duckdb")
 MIGRATIONS: tuple[str, ...] = tuple(migration.sql for migration in _MIGRATIONS)
 SCHEMA_VERSION = len(MIGRATIONS)
-# The schema version from which registrations may be journaled beside the file (store/journal.py).
+# The schema versions from which commits stage rows (store/staging.py) and registrations may be
+# journaled beside the file (store/journal.py).
+STAGED_SINCE = next(migration.number for migration in _MIGRATIONS if migration.name == "staged_rows")
 JOURNAL_SINCE = next(migration.number for migration in _MIGRATIONS if migration.name == "journal")
 
 log = logging.getLogger(__name__)
@@ -243,13 +245,7 @@ class Catalog(CatalogReads):
 
     def _migrate(self) -> None:
         conn = self._conn
-        has_meta = conn.execute(  # duckdb_tables(): information_schema costs ~10 ms at every start
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND database_name = current_database()"
-        ).fetchone()
-        current = 0
-        if has_meta and has_meta[0]:
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            current = int(row[0]) if row else 0
+        current = schema_version(conn)
         if current > SCHEMA_VERSION:
             raise StoreError(
                 f"the catalog {self.path} has schema version {current}, newer than this studbook "
@@ -405,6 +401,17 @@ class Catalog(CatalogReads):
         return CatalogSnapshot(int(revision), str(head), schema, versions, blobs)
 
 
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    """The schema version of the catalog open on `conn` (0 for a file without one)."""
+    has_meta = conn.execute(  # duckdb_tables(): information_schema costs ~10 ms at every start
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND database_name = current_database()"
+    ).fetchone()
+    if not (has_meta and has_meta[0]):
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
 def settle_left_over(conn: duckdb.DuckDBPyConnection, journal: Journal, schema: int) -> bool:
     """Reads what a daemon stopped abruptly left in the catalog open on `conn` (at `schema`) and
     in its journal; whether anything is to settle."""
@@ -412,9 +419,7 @@ def settle_left_over(conn: duckdb.DuckDBPyConnection, journal: Journal, schema: 
     if (journal.records or journal.left_out) and schema < JOURNAL_SINCE:
         raise JournalDamaged(f"the journal {journal.path} is newer than its catalog (schema {schema}): it was left "
                              "beside another catalog; nothing was changed: move it aside")  # fmt: skip
-    staged = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND "
-                          "database_name = current_database()", [staging.TABLE]).fetchall()[0][0]  # fmt: skip
-    staged = staged and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
+    staged = schema >= STAGED_SINCE and conn.execute(f"SELECT count(*) FROM {staging.TABLE}").fetchall()[0][0]
     return bool(staged or journal.records or journal.left_out)
 
 
@@ -428,6 +433,7 @@ def settle_with_journal(conn: duckdb.DuckDBPyConnection, journal: Journal) -> No
         head = int(conn.execute("SELECT coalesce(max(revision), 0) FROM events").fetchall()[0][0])
         fresh = unabsorbed(journal.records, head, journal.path)
         if fresh:
+            # Numbered from 1 by a staging of their own: `staged_rows` is empty once settled.
             insert_staged(conn, [record.rows for record in fresh], Staging())
             settle_staged(conn, shapes)
             _check_chained(conn, head, journal)
@@ -461,10 +467,7 @@ def settle_file(path: Path) -> None:
     journal = Journal(journal_path(path))
     try:
         with duckdb.connect(str(path), read_only=True) as conn:
-            has_meta = conn.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'meta' AND "
-                                    "database_name = current_database()").fetchall()[0][0]  # fmt: skip
-            schema = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall() if has_meta else []
-            left_over = settle_left_over(conn, journal, int(schema[0][0]) if schema else 0)
+            left_over = settle_left_over(conn, journal, schema_version(conn))
         if left_over:
             with engine.connect(path) as conn:
                 settle_with_journal(conn, journal)

@@ -1,6 +1,10 @@
 """Registration throughput: single calls and batches from 16 concurrent clients, beside the
 raw engine's single-row commit (the floor one durable write costs on this disk).
 
+Single registrations run in ROUNDS rounds; the figure is their median, with the CPU that round
+took from the daemons, the PostgreSQL server and the clients, and how busy the machine was: on
+a machine of two cores the daemons, the server and the 16 clients share them.
+
 The embedded catalog (DuckDB) with one daemon; a PostgreSQL catalog (a throwaway server that
 flushes every commit, as DuckDB's file does) with one daemon, and with two daemons on the same
 catalog and the 16 clients split across them.
@@ -17,6 +21,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -44,13 +49,13 @@ def _version(i: int) -> resources_pb2.ModelVersion:
                                       metrics=[resources_pb2.Metric(key="auc", value=0.9)])  # fmt: skip
 
 
-async def _drive(addresses: list[str], calls: int, call: object) -> tuple[float, list[float]]:
-    """Runs `calls` numbered calls from WRITERS concurrent clients, spread evenly over the
-    daemons at `addresses`; (elapsed s, latencies)."""
+async def _drive(addresses: list[str], calls: int, call: object, first: int = 0) -> tuple[float, list[float]]:
+    """Runs `calls` calls numbered from `first` from WRITERS concurrent clients, spread evenly
+    over the daemons at `addresses`; (elapsed s, latencies)."""
     channels = [grpc.aio.insecure_channel(address) for address in addresses]
     try:
         stubs = [registry_pb2_grpc.VersionServiceStub(channel) for channel in channels]
-        queue = list(range(calls))
+        queue = list(range(first, first + calls))
         latencies: list[float] = []
 
         async def writer(versions: registry_pb2_grpc.VersionServiceStub) -> None:
@@ -114,6 +119,53 @@ def _cpu(daemons: list[Daemon]) -> float:
     return sum(cpu_seconds(daemon.process.pid) for daemon in daemons)
 
 
+def _children(pid: int) -> list[int]:
+    """The processes `pid` started: a PostgreSQL server's backends, writer and checkpointer."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+    return found
+
+
+def _server_cpu(server: PostgresServer | None) -> float:
+    """The CPU a PostgreSQL server has used, its backends' too (those still running)."""
+    if server is None:
+        return 0.0
+    total = 0.0
+    for pid in (server.process.pid, *_children(server.process.pid)):
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
+
+
+def _machine() -> tuple[int, int]:
+    """(idle, all) clock ticks of every core since boot, from /proc/stat."""
+    ticks = [int(field) for field in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return ticks[3] + ticks[4], sum(ticks)  # idle and iowait
+
+
+@dataclass
+class _Usage:
+    """CPU used by the daemons, the catalog's server and the clients (this process), and the
+    machine's ticks, at one moment: two of them measure a round."""
+
+    daemons: float
+    server: float
+    clients: float
+    machine: tuple[int, int]
+
+    @classmethod
+    def now(cls, daemons: list[Daemon], server: PostgresServer | None) -> _Usage:
+        own = os.times()
+        return cls(_cpu(daemons), _server_cpu(server), own.user + own.system, _machine())
+
+
 # A re-cluster the daemon starts is waited for at most this long before measuring.
 CLUSTER_WAIT_S = 300.0
 
@@ -139,24 +191,44 @@ async def _warm_up(versions: registry_pb2_grpc.VersionServiceStub, i: int) -> No
         parent=f"models/warm-{i % 8}", request_id=f"warm-{i}", version=_version(i)))  # fmt: skip
 
 
-def measure_registration(daemons: list[Daemon], *, batches: bool = True) -> dict[str, float]:
+# Single registrations are measured this many times, one after another on the same daemons:
+# the figure is their median, beside the lowest and highest (this machine's throughput moves
+# ±15% from minute to minute).
+ROUNDS = 3
+
+
+def measure_registration(daemons: list[Daemon], *, batches: bool = True,
+                         server: PostgresServer | None = None) -> dict[str, float]:  # fmt: skip
     """Throughput (versions/s), p50/p99 latency (ms) and the daemons' CPU per version (ms) of
-    single and batched registration, the clients spread over `daemons`."""
+    single and batched registration, the clients spread over `daemons`; for single ones also
+    where the machine's CPU went: the daemons, the catalog's `server`, the clients."""
     figures: dict[str, float] = {}
     addresses = [daemon.address for daemon in daemons]
     settle(daemons)
-    cpu = _cpu(daemons)
-    elapsed, latencies = asyncio.run(_drive(addresses, REGISTRATIONS, _single))
-    figures["single_cpu_ms"] = (_cpu(daemons) - cpu) / REGISTRATIONS * 1000
-    figures["single_per_s"] = REGISTRATIONS / elapsed
+    latencies: list[float] = []
+    rounds: list[tuple[float, _Usage, _Usage]] = []
+    for round_ in range(ROUNDS):
+        before = _Usage.now(daemons, server)
+        elapsed, taken = asyncio.run(_drive(addresses, REGISTRATIONS, _single, first=round_ * REGISTRATIONS))
+        rounds.append((REGISTRATIONS / elapsed, before, _Usage.now(daemons, server)))
+        latencies += taken
+    rates = [rate for rate, _, _ in rounds]
+    # The round of the median rate, for the CPU it cost.
+    rate, before, after = sorted(rounds, key=lambda r: r[0])[len(rounds) // 2]
+    figures["single_per_s"], figures["single_low"], figures["single_high"] = rate, min(rates), max(rates)
+    figures["single_cpu_ms"] = (after.daemons - before.daemons) / REGISTRATIONS * 1000
+    figures["single_server_cpu_ms"] = (after.server - before.server) / REGISTRATIONS * 1000
+    figures["single_clients_cpu_ms"] = (after.clients - before.clients) / REGISTRATIONS * 1000
+    idle, ticks = after.machine[0] - before.machine[0], after.machine[1] - before.machine[1]
+    figures["single_busy_pct"] = 100 * (1 - idle / ticks) if ticks else 0.0
     figures["single_p50_ms"], figures["single_p99_ms"] = percentiles(latencies)
     if batches:
         calls = REGISTRATIONS // BATCH
         cpu = _cpu(daemons)
-        elapsed, latencies = asyncio.run(_drive(addresses, calls, _batch))
+        elapsed, taken = asyncio.run(_drive(addresses, calls, _batch))
         figures["batch_cpu_ms"] = (_cpu(daemons) - cpu) / (calls * BATCH) * 1000
         figures["batch_per_s"] = calls * BATCH / elapsed
-        figures["batch_p50_ms"], figures["batch_p99_ms"] = percentiles(latencies)
+        figures["batch_p50_ms"], figures["batch_p99_ms"] = percentiles(taken)
     return figures
 
 
@@ -238,7 +310,7 @@ def _on_postgres(server: PostgresServer, folder: Path, count: int, batches: bool
             data = folder / f"d{n}"
             data.mkdir(parents=True)
             daemons.append(start_daemon(data, folder / f"d{n}.sock", "--catalog", database.url))
-        return measure_registration(daemons, batches=batches)
+        return measure_registration(daemons, batches=batches, server=server)
     finally:
         for daemon in daemons:
             stop_daemon(daemon)
@@ -248,8 +320,13 @@ def _on_postgres(server: PostgresServer, folder: Path, count: int, batches: bool
 def print_registration(figures: dict[str, float], label: str = "embedded (DuckDB), 1 daemon") -> None:
     print(f"registration, metadata only, {WRITERS} concurrent clients: {label}")
     print(f"  {'RegisterModelVersion throughput':<44} {figures['single_per_s']:9.0f} versions/s   "
-          f"(p50 {figures['single_p50_ms']:.2f} ms, p99 {figures['single_p99_ms']:.2f} ms a call; "
-          f"daemon CPU {figures['single_cpu_ms']:.2f} ms a version)")  # fmt: skip
+          f"(median of {ROUNDS} rounds, {figures['single_low']:.0f}-{figures['single_high']:.0f}; "
+          f"p50 {figures['single_p50_ms']:.2f} ms, p99 {figures['single_p99_ms']:.2f} ms a call)")  # fmt: skip
+    server = f", PostgreSQL {figures['single_server_cpu_ms']:.2f}" if label.startswith("postgresql") else ""
+    total = figures["single_cpu_ms"] + figures["single_server_cpu_ms"] + figures["single_clients_cpu_ms"]
+    print(f"  {'  CPU a version (median round)':<44} daemon{'s' if 'daemons' in label else ''} "
+          f"{figures['single_cpu_ms']:.2f} ms{server}, the clients {figures['single_clients_cpu_ms']:.2f}: "
+          f"{total:.2f} ms; the machine's {os.cpu_count()} cores {figures['single_busy_pct']:.0f}% busy")  # fmt: skip
     if "batch_per_s" in figures:
         print(f"  {f'RegisterModelVersions, batches of {BATCH}':<44} {figures['batch_per_s']:9.0f} versions/s   "
               f"(p50 {figures['batch_p50_ms']:.2f} ms, p99 {figures['batch_p99_ms']:.2f} ms a batch; "

@@ -746,8 +746,8 @@ class Transaction(TransactionWrites):
     def _committed(self, staged: bool) -> None:
         if self.staging is not None:
             self.staging.commits = (0 if self._settled else self.staging.commits) + staged
-            if self._absorbed and self.staging.journal is not None:
-                self.staging.journal.clear()
+            if self._absorbed:
+                self.staging.absorbed_committed()
 
     def _journal_usable(self) -> bool:
         return self.staging is not None and self.staging.journal is not None and not self.staging.journal.broken

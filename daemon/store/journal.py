@@ -46,12 +46,16 @@ MAGIC = b"SBJ1"
 _HEADER = struct.Struct("!4sII")
 
 
+# One table's rows of a commit as `staged_rows` holds them (store/staging.py): table, column
+# indices, JSON document, version handles (versions only).
+StagedRows = tuple[str, str, str, list[int] | None]
+
+
 @dataclass(frozen=True)
 class JournalRecord:
-    """One journaled commit: its staged rows, as `staged_rows` holds them (table, column
-    indices, JSON document, version handles or None), and its events' revisions and chain hashes."""
+    """One journaled commit: its staged rows, and its events' revisions and chain hashes."""
 
-    rows: list[tuple[str, str, str, list[int] | None]]
+    rows: list[StagedRows]
     events: list[tuple[int, str]]
 
     @property

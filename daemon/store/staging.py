@@ -37,12 +37,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import duckdb
+from studbook.daemon.store.journal import Journal, StagedRows
 from studbook.daemon.store.literals import literal
 from studbook.daemon.store.writes import version_figures_join
 
 if TYPE_CHECKING:
     from studbook.daemon.store.catalog import TableShapes
-    from studbook.daemon.store.journal import Journal
 
 
 class StagingTransaction(Protocol):
@@ -51,9 +51,6 @@ class StagingTransaction(Protocol):
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# One table's rows of a commit as `staged_rows` holds them: table, column indices, JSON
-# document, version handles (versions only).
-StagedRows = tuple[str, str, str, list[int] | None]
 
 TABLE = "staged_rows"
 # What registrations write, the hot path: versions, their files, metrics and lineage, and the
@@ -206,6 +203,12 @@ class Staging:
         insert_staged(conn, [record.rows for record in self.journal.records], self)
         return True
 
+    def absorbed_committed(self) -> None:
+        """The transaction that absorbed the journal's records has committed: they are in the
+        catalog now, and the journal is emptied."""
+        if self.journal is not None:
+            self.journal.clear()
+
 
 def settle_committed(conn: duckdb.DuckDBPyConnection, shapes: TableShapes, staging: Staging | None = None) -> None:
     """`settle_staged` in a transaction of its own on `conn`, committed, or rolled back if it
@@ -218,8 +221,8 @@ def settle_committed(conn: duckdb.DuckDBPyConnection, shapes: TableShapes, stagi
     except BaseException:
         roll_back(conn)
         raise
-    if absorbed and staging is not None and staging.journal is not None:
-        staging.journal.clear()
+    if absorbed and staging is not None:
+        staging.absorbed_committed()
 
 
 def roll_back(cursor: duckdb.DuckDBPyConnection) -> None:

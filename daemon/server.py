@@ -41,6 +41,7 @@ from studbook.daemon.service.events import EventServicer
 from studbook.daemon.service.hook_convert import resource_json
 from studbook.daemon.service.hooks import HookServicer
 from studbook.daemon.service.maintenance import MaintenanceServicer
+from studbook.daemon.service.methods import MethodTable
 from studbook.daemon.service.production import ProductionServicer
 from studbook.daemon.service.retention import RetentionServicer
 from studbook.daemon.service.servicers import LineageServicer, ModelServicer, StageServicer, VersionServicer
@@ -354,7 +355,7 @@ class Services:
     objects (one version cache, one health status)."""
 
     access: AccessUseCases
-    adders: tuple[Callable[[grpc.aio.Server], None], ...]
+    adders: tuple[Callable[[MethodTable], None], ...]
     health: health.aio.HealthServicer
 
 
@@ -399,8 +400,7 @@ def build_server(services: Services, max_receive: int = MAX_MESSAGE_BYTES) -> gr
             ("grpc.so_reuseport", 0),
         ],
     )
-    for add in services.adders:
-        add(server)
+    server.add_generic_rpc_handlers((MethodTable(services.adders),))
     health_pb2_grpc.add_HealthServicer_to_server(services.health, server)
     reflection.enable_server_reflection(
         (*SERVICE_NAMES, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),

@@ -7,6 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
+import pytest
 from conftest import start_refused
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
@@ -76,6 +77,16 @@ def test_health_and_reflection_answer_standard_tools(daemon):
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     assert {"studbook.v1.ModelService", "studbook.v1.VersionService", "studbook.v1.StageService",
             "studbook.v1.EventService", "studbook.v1.LineageService", "grpc.health.v1.Health"} <= services  # fmt: skip
+
+
+def test_a_method_the_daemon_does_not_serve_is_unimplemented(daemon):
+    with daemon.channel() as channel:
+        for method in ("/studbook.v1.VersionService/NoSuchMethod", "/studbook.v1.NoSuchService/GetModel"):
+            call = channel.unary_unary(method, request_serializer=bytes, response_deserializer=bytes)
+            with pytest.raises(grpc.RpcError) as caught:
+                call(b"", timeout=5)
+
+            assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED, method
 
 
 def test_sigterm_shuts_down_cleanly_and_removes_the_socket(daemon):

@@ -21,10 +21,13 @@ class MethodTable(grpc.GenericRpcHandler):
 
     def __init__(self, adders: Iterable[Callable[[MethodTable], None]]) -> None:
         self._handlers: dict[str, grpc.RpcMethodHandler] = {}
-        # Handlers of generated code that registers no method by name: asked in turn.
-        self._generic: list[grpc.GenericRpcHandler] = []
         for add in adders:
+            held = len(self._handlers)
             add(self)
+            if len(self._handlers) == held:
+                # Code from a grpcio-tools that names no method: refused at start, rather than
+                # a daemon that answers UNIMPLEMENTED for a whole service.
+                raise TypeError(f"{add} registered no method by name; generate the code again (make proto)")
 
     # The two calls generated code makes on the server it is given.
     def add_registered_method_handlers(self, service: str, handlers: dict[str, grpc.RpcMethodHandler]) -> None:
@@ -32,14 +35,7 @@ class MethodTable(grpc.GenericRpcHandler):
             self._handlers[f"/{service}/{name}"] = handler
 
     def add_generic_rpc_handlers(self, handlers: Iterable[grpc.GenericRpcHandler]) -> None:
-        self._generic.extend(handlers)
+        """Ignored: generated code hands the same handlers to `add_registered_method_handlers`."""
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
-        found = self._handlers.get(handler_call_details.method)
-        if found is not None:
-            return found
-        for handler in self._generic:  # a method unknown to the table (or generated code that named none)
-            found = handler.service(handler_call_details)
-            if found is not None:
-                return found
-        return None
+        return self._handlers.get(handler_call_details.method)

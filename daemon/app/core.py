@@ -109,7 +109,6 @@ class Core:
         self._marked_revision = -1
         self._write_mark()
         self.cache = ReadCache(cache_versions, cache_models)
-        self.cache.load_names(catalog.model_names())
         self.cache.revision = self.state.revision
         self.hub = EventHub()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -491,10 +490,9 @@ class Core:
         with self._follow_lock:
             return self.followed
 
-    def require_model(self, model_id: str) -> None:
+    async def require_model(self, model_id: str) -> None:
         """NotFound unless `model_id` names a committed model."""
-        if not self.cache.exists(model_id):
-            raise model_not_found(model_id)
+        await self.read_model(model_id)
 
     async def read_model(self, model_id: str) -> Model:
         """A committed model's record: from the read cache, or read into it (off the event loop)."""
@@ -516,7 +514,7 @@ class Core:
             held = self.cache.model(name)
             if held is not None:
                 found[name] = held
-            elif self.cache.exists(name):
+            else:
                 missing.append(name)
         if missing:
             generation = self.cache.generation
@@ -556,8 +554,7 @@ class Core:
             generation = self.cache.generation
             version = await self.read(self.catalog.get_version, model_id, number)
             if version is None:
-                if not self.cache.exists(model_id):
-                    raise model_not_found(model_id)
+                await self.require_model(model_id)
                 raise NotFound(f"version {number} of model {model_id!r} does not exist",
                                reason="VERSION_NOT_FOUND", model=model_id, version=number)  # fmt: skip
             self.cache.put_version(version, generation)  # not if its model was deleted while we read

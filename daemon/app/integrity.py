@@ -113,7 +113,7 @@ class IntegrityUseCases:
             version = await self.core.read_version(ref.model, await self.core.resolve_number(ref))
             return version.model, version.number
         model = parse_model_name(name)
-        self.core.require_model(model)
+        await self.core.require_model(model)
         return model, None
 
     async def _hash_all(

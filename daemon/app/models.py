@@ -266,21 +266,36 @@ class ModelUseCases:
         self._take_rename(model_id, new_id)
         return model
 
-    def renamed_to(self, model_id: str, exists: Callable[[str], bool] | None = None) -> str | None:
+    def renamed_to(self, model_id: str, exists: Callable[[str], bool]) -> str | None:
         """The name a model that was called `model_id` has now, when none is called so any more
         (None otherwise, or when it was deleted since). `exists` says whether a model of a name
-        exists: committed ones by default; the writer passes its own state's."""
-        known = exists or self.core.cache.exists
-        if known(model_id):
+        exists: the writer passes its own state's, `committed_rename` the catalog's."""
+        chain = self._rename_chain(model_id)
+        if not chain or exists(model_id):
             return None
-        seen = {model_id}
+        return next((name for name in chain if exists(name)), None)
+
+    async def committed_rename(self, model_id: str) -> str | None:
+        """`renamed_to` as committed models say; read from the catalog only for a renamed name."""
+        if not self._rename_chain(model_id):
+            return None
+        return await self.core.read(self.renamed_to, model_id, self._committed)
+
+    def _committed(self, name: str) -> bool:
+        """Off the event loop and the writer: whether a committed model is called `name`."""
+        return self.core.cache.model(name) is not None or bool(self.core.catalog.load_models([name]))
+
+    def _rename_chain(self, model_id: str) -> list[str]:
+        """The names `model_id` was renamed to, one after the other, each once (a name taken back
+        ends the chain). Read under the lock, asked about outside it: on a reader's thread, a read
+        may wait for the writer's open transaction, whose operation may want the lock."""
+        chain: list[str] = []
         with self._renames_lock:
             current = self._renames.get(model_id)
-            # A chain of renames, followed to its end (a name taken back ends it: seen).
-            while current is not None and not known(current) and current not in seen:
-                seen.add(current)
+            while current is not None and current != model_id and current not in chain:
+                chain.append(current)
                 current = self._renames.get(current)
-        return current if current is not None and known(current) else None
+        return chain
 
     def refuse_renamed(self, model_id: str, exists: Callable[[str], bool]) -> None:
         """Writer thread: refuses to make a model of a name given up by a rename on the fly (a

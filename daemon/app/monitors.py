@@ -195,11 +195,11 @@ class MonitorUseCases:
         for a watched stage that was never checked (no production feedback yet)."""
         model_id = parse_model_name(model_ref, "model") if model_ref else ""
         if model_id:
-            self.core.require_model(model_id)
+            await self.core.require_model(model_id)
         stored = await self.core.read(self.core.catalog.monitor_states, model_id, breached_only)
         policy = self.policy.current()
         # Only the models a monitor watches are read, by name (their holders), in one go.
-        names = [model_id] if model_id else self.core.cache.names()
+        names = [model_id] if model_id else await self.core.read(self.core.catalog.model_names)
         models = await self.core.read_models(name for name in names if policy.for_model(name).monitors)
         watched = {
             (m.name, stage): m.stage_holders.get(stage)

@@ -107,7 +107,7 @@ class RetentionUseCases:
     async def plan(self) -> Collection:
         """What `collect` would do now; changes nothing."""
         now = self.core.clock()
-        retentions = self._retentions(self.policy.current())
+        retentions = await self._retentions(self.policy.current())
         facts = await self.core.read(self.core.catalog.retention_facts, _rules(retentions, now))
         decided = _decide(facts, retentions)
         decisions = [decision for _, decision in decided]
@@ -130,7 +130,7 @@ class RetentionUseCases:
                            reason="BACKUP_RUNNING")  # fmt: skip
         async with self._running:
             now = self.core.clock()
-            retentions = self._retentions(self.policy.current())
+            retentions = await self._retentions(self.policy.current())
             rules = _rules(retentions, now)
             # Read before the plan: a version registered after it has a higher vid, surely.
             horizon = await self.core.read(self.core.catalog.max_vid)
@@ -156,10 +156,10 @@ class RetentionUseCases:
                                key=lambda d: (d.model, d.number))  # fmt: skip
             return Collection(False, now, self.blobs.url, decisions, outcome)
 
-    def _retentions(self, policy: Policy) -> dict[str, Retention]:
+    async def _retentions(self, policy: Policy) -> dict[str, Retention]:
         """The retention of every model the policy gives one; the others keep every version."""
         found = {}
-        for name in self.core.cache.names():
+        for name in await self.core.read(self.core.catalog.model_names):
             retention = policy.for_model(name).retention
             if retention is not None:
                 found[name] = retention

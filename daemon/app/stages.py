@@ -558,7 +558,7 @@ class StageUseCases:
         self, model_ref: str, stage: str, at: datetime | None, page_size: int, page_token: str
     ) -> History:
         model_id = parse_model_name(model_ref, "model")
-        self.core.require_model(model_id)
+        await self.core.require_model(model_id)
         if stage:
             validate_label(stage, "stage")
         limit = min(page_size or 50, 1000)

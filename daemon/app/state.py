@@ -291,15 +291,14 @@ class WriterState:
 
 
 class ReadCache:
-    """The names of every committed model, and bounded LRUs of model and version records, written
-    through by the writer after each commit and read through by readers on a miss (`put_model`,
-    `put_version`). On a catalog that other daemons write too (PostgreSQL), the follower
-    invalidates what their commits changed (`forget_versions`, `replace_models`)."""
+    """Bounded LRUs of committed model and version records, written through by the writer after
+    each commit and read through by readers on a miss (`put_model`, `put_version`). On a catalog
+    that other daemons write too (PostgreSQL), the follower invalidates what their commits
+    changed (`forget_versions`, `replace_models`). It holds no list of every model: what it does
+    not hold is read from the catalog, so a start costs the same for ten models as for a million."""
 
     def __init__(self, max_versions: int, max_models: int = MAX_MODEL_RECORDS) -> None:
         self._lock = threading.Lock()
-        # Held whole: a name says whether a model exists without a read, and lists them.
-        self._names: set[str] = set()
         self._models: OrderedDict[str, Model] = OrderedDict()
         self._max_models = max_models
         self._versions: OrderedDict[tuple[str, int], ModelVersion] = OrderedDict()
@@ -315,23 +314,8 @@ class ReadCache:
         # what left, or older than what left).
         self.generation = 0
 
-    def load_names(self, names: Iterable[str]) -> None:
-        """Every committed model's name; their records are read when first asked for."""
-        with self._lock:
-            self._names = set(names)
-            self._models.clear()
-            self._as_of.clear()
-
-    def exists(self, name: str) -> bool:
-        return name in self._names
-
-    def names(self) -> list[str]:
-        """Every committed model's name, sorted."""
-        with self._lock:
-            return sorted(self._names)
-
     def model(self, name: str) -> Model | None:
-        """The record of a model, when held (None does not mean it does not exist: see `exists`)."""
+        """The record of a model, when held (None does not mean it does not exist)."""
         with self._lock:
             found = self._models.get(name)
             if found is not None:
@@ -340,9 +324,9 @@ class ReadCache:
 
     def put_model(self, model: Model, generation: int) -> None:
         """A record read from the catalog after `generation` was seen: dropped when a record left
-        the cache since, when its model is gone, or when a newer record is held."""
+        the cache since (a deletion is one), or when a newer record is held."""
         with self._lock:
-            if generation != self.generation or model.name not in self._names:
+            if generation != self.generation:
                 return
             current = self._models.get(model.name)
             if current is not None and current.revision >= model.revision:
@@ -394,14 +378,12 @@ class ReadCache:
                 self._versions.pop(key, None)
             for name, model in models.items():
                 if model is None:
-                    self._names.discard(name)
                     self._models.pop(name, None)
                     self._as_of.pop(name, None)
                     self.generation += 1
                     for key in [k for k in self._versions if k[0] == name]:
                         del self._versions[key]
                 else:
-                    self._names.add(name)
                     self._hold(model)
                     if as_of is None:
                         self._as_of.pop(name, None)
@@ -437,10 +419,8 @@ class ReadCache:
                 found = loaded.get(name)
                 self._as_of.pop(name, None)
                 if found is None:
-                    self._names.discard(name)
                     self._models.pop(name, None)
                 else:
-                    self._names.add(name)
                     self._hold(found)
             self.revision = max(self.revision, revision)
 

@@ -523,7 +523,7 @@ class VersionUseCases:
     ) -> VersionPage:  # fmt: skip
         model_id = _parse_parent(parent)
         if model_id != "-":
-            self.core.require_model(model_id)
+            await self.core.require_model(model_id)
         expr = parse_filter(filter_text, VERSION_FIELDS)
         order = parse_order_by(order_by, VERSION_FIELDS)
         query = (parent, filter_text, order_by, show_archived)

@@ -156,7 +156,7 @@ class UnitJudge:
             number = version_number(key.entry, snap.is_folder)
         except InvalidArgument as exc:
             return await self._quarantine(key, snap, record, exc)
-        if renamed := self.registry.models.renamed_to(key.model):
+        if renamed := await self.registry.models.committed_rename(key.model):
             # Not registered into a new model under the name given up, nor silently into the
             # renamed one: the folder's name says one model, the registry another.
             return await self._quarantine(key, snap, record, FailedPrecondition(

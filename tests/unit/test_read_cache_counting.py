@@ -39,7 +39,6 @@ def test_each_version_counts_once_whatever_the_order(history: list[tuple[str, st
         return Model(name="m", version_count=count, latest_version=latest)
 
     cache = ReadCache(max_versions=10)
-    cache.load_names(["m"])
     cache.put_model(record(0), cache.generation)
     pending: list[Event] = []
     committed = 0

@@ -1,6 +1,6 @@
-"""The read cache holds every model's name and a bounded number of model records, read through
-on a miss: a record read from the catalog is put back only while nothing has left the cache
-since the read began, so a deletion, an invalidation or a newer record is never undone."""
+"""The read cache holds a bounded number of model records, read through on a miss: a record read
+from the catalog is put back only while nothing has left the cache since the read began, so a
+deletion, an invalidation or a newer record is never undone."""
 
 from __future__ import annotations
 
@@ -14,31 +14,27 @@ def record(name: str, revision: int = 1) -> Model:
     return model
 
 
-def test_names_say_which_models_exist_without_their_records() -> None:
+def test_a_commit_publishes_its_models_records_and_forgets_the_deleted() -> None:
     cache = ReadCache(10)
-    cache.load_names(["b", "a"])
+    cache.put_model(record("a"), cache.generation)
 
-    cache.publish({"c": record("c"), "a": None}, [], 2)
+    cache.publish({"c": record("c", 2), "a": None}, [], 2)
 
-    assert cache.names() == ["b", "c"]
-    assert cache.exists("b") and not cache.exists("a")
-    assert cache.model("b") is None and cache.model("c") is not None
+    assert cache.model("a") is None and cache.model("c") == record("c", 2)
 
 
 def test_a_record_read_before_its_model_was_deleted_is_not_put_back() -> None:
     cache = ReadCache(10)
-    cache.load_names(["a"])
     seen = cache.generation
 
     cache.publish({"a": None}, [], 2)
     cache.put_model(record("a"), seen)
 
-    assert cache.model("a") is None and not cache.exists("a")
+    assert cache.model("a") is None
 
 
 def test_a_record_read_before_the_model_was_deleted_and_made_again_is_not_put_back() -> None:
     cache = ReadCache(10)
-    cache.load_names(["a"])
     seen = cache.generation
     cache.publish({"a": None}, [], 2)
     cache.publish({"a": record("a", 3)}, [], 3)
@@ -50,7 +46,6 @@ def test_a_record_read_before_the_model_was_deleted_and_made_again_is_not_put_ba
 
 def test_an_older_record_does_not_replace_a_newer_one() -> None:
     cache = ReadCache(10)
-    cache.load_names(["a"])
     seen = cache.generation
     cache.publish({"a": record("a", 5)}, [], 5)
 
@@ -62,7 +57,6 @@ def test_an_older_record_does_not_replace_a_newer_one() -> None:
 
 def test_past_its_bound_the_records_asked_for_least_recently_go_and_reads_begun_before_are_dropped() -> None:
     cache = ReadCache(10, max_models=2)
-    cache.load_names(["a", "b", "c"])
     cache.put_model(record("a"), cache.generation)
     cache.put_model(record("b"), cache.generation)
     cache.model("a")  # asked for again: "b" is now the least recent
@@ -73,17 +67,15 @@ def test_past_its_bound_the_records_asked_for_least_recently_go_and_reads_begun_
 
     assert cache.model("b") is None
     assert cache.model("a") is not None and cache.model("c") is not None
-    assert cache.names() == ["a", "b", "c"]
 
 
 def test_a_record_read_before_another_daemons_change_is_not_put_back() -> None:
     """The follower drops what another daemon's commit touched: a record read before, of a model
     the cache did not hold, may predate that commit."""
     cache = ReadCache(10)
-    cache.load_names(["a"])
     seen = cache.generation
 
     cache.forget_versions(["a"])  # the follower's first step, for every model the commits touched
     cache.put_model(record("a", 8), seen)
 
-    assert cache.model("a") is None and cache.exists("a")
+    assert cache.model("a") is None

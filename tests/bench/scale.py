@@ -16,9 +16,9 @@ from the same run:
   first figure is a transient and the second what the daemon keeps.
 
 Then a wide catalog on DuckDB: as many versions as the largest size, ten to a model (a hundred
-times as many models), its cold start, CPU time and RSS beside the empty catalog's: start-up
-reads each model's name, the same way on both backends, so this is where any cost per model
-shows.
+times as many models), its cold start, CPU time and RSS beside the empty catalog's: where any
+cost per model at start-up would show (none is meant to: model records are read when first
+asked for, on both backends).
 
 `--backend duckdb` or `--backend postgresql` measures one of them only.
 

@@ -15,6 +15,9 @@ import pytest
 from studbook.cli import commands as cli
 from support.cli import runner
 
+# `studbook stop` reads a daemon's command line before it signals it.
+pytestmark = pytest.mark.daemon_processes
+
 
 def test_stop_ends_the_daemon_gracefully_then_says_none_runs(daemon: Any, capsys: pytest.CaptureFixture[str]) -> None:
     run = runner(daemon.address, capsys)

@@ -20,6 +20,9 @@ from support.rpc import register, stubs
 from support.waiting import wait_for
 from unit.formats.builders import safetensors_bytes
 
+# Python reports imports (PYTHONPROFILEIMPORTTIME) in a new interpreter only.
+pytestmark = pytest.mark.daemon_processes
+
 READY = "studbook daemon ready on"
 # Heavy modules only some daemons or some requests need, each with what needs it.
 LATER = {

@@ -111,8 +111,7 @@ class Core:
         self.cache = ReadCache(cache_versions, cache_models)
         self.cache.revision = self.state.revision
         self.hub = EventHub()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._started = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # set by `start`
         self._init_following()
         self.writer = Writer(catalog, self._published, self._reload, self._moved_on)
         # Only the DuckDB file needs its metric rows kept in key order (store/cluster.py); asked
@@ -175,7 +174,6 @@ class Core:
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._started = True
         self.writer.start()
         if self.clustering is not None:
             self.clustering.start()
@@ -187,8 +185,8 @@ class Core:
         return self._listener.state() if self._listener is not None else None
 
     def stop(self) -> None:
-        if not self._started:
-            return  # a start refused after the catalog opened (its threads never ran)
+        if self._loop is None:
+            return  # never started: a start refused after the catalog opened (no thread ran)
         if self._listener is not None:
             self._listener.stop()
         if self.clustering is not None:

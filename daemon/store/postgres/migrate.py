@@ -40,6 +40,8 @@ POSTGRES_ONLY_INDEXES |= {"versions_revision"}
 POSTGRES_ONLY_INDEXES |= {"tag_codes_pair"}
 # Request ids (migration 19), looked up by the writer when a call carries one; DuckDB scans.
 POSTGRES_ONLY_INDEXES |= {"models_by_request_id", "promotions_by_request_id"}
+# The rename events (migration 22), read at every start; DuckDB finds them by zone maps.
+POSTGRES_ONLY_INDEXES |= {"events_renames"}
 # Tables derived from others by the catalog's own triggers, as an index is (migrations 8, 14 and
 # 17): no code writes them and a catalog copy leaves them out, since the destination derives its own.
 POSTGRES_ONLY_TABLES = frozenset({"version_tags", "version_metric_peaks", "tag_codes"})

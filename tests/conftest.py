@@ -146,10 +146,8 @@ class DaemonLauncher:
 NEW_PROCESSES = "daemon_processes"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def forked_daemons() -> Iterator[None]:
-    """The fork server of this test process, stopped at the end (see DaemonLauncher)."""
-    yield
+def pytest_sessionfinish() -> None:
+    """After the last fixture's teardown stopped its daemons: this test process's fork server."""
     DaemonLauncher.stop()
 
 

@@ -270,16 +270,14 @@ class ModelUseCases:
         """The name a model that was called `model_id` has now, when none is called so any more
         (None otherwise, or when it was deleted since). `exists` says whether a model of a name
         exists: the writer passes its own state's, `committed_rename` the catalog's."""
-        chain = self._rename_chain(model_id)
-        if not chain or exists(model_id):
-            return None
-        return next((name for name in chain if exists(name)), None)
+        return _renamed_along(model_id, self._rename_chain(model_id), exists)
 
     async def committed_rename(self, model_id: str) -> str | None:
         """`renamed_to` as committed models say; read from the catalog only for a renamed name."""
-        if not self._rename_chain(model_id):
+        chain = self._rename_chain(model_id)
+        if not chain:
             return None
-        return await self.core.read(self.renamed_to, model_id, self._committed)
+        return await self.core.read(_renamed_along, model_id, chain, self._committed)
 
     def _committed(self, name: str) -> bool:
         """Off the event loop and the writer: whether a committed model is called `name`."""
@@ -350,3 +348,11 @@ class ModelUseCases:
             return effects
 
         return await self.core.write(operation)
+
+
+def _renamed_along(model_id: str, chain: list[str], exists: Callable[[str], bool]) -> str | None:
+    """The first of `chain` (the names `model_id` was renamed to, in order) a model has now; None
+    when one is called `model_id` again."""
+    if not chain or exists(model_id):
+        return None
+    return next((name for name in chain if exists(name)), None)

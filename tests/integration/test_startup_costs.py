@@ -20,9 +20,9 @@ from support.rpc import register, stubs
 from support.waiting import wait_for
 from unit.formats.builders import safetensors_bytes
 
-# Python reports imports (PYTHONPROFILEIMPORTTIME) in a new interpreter only.
-pytestmark = pytest.mark.daemon_processes
-
+# Python reports imports (PYTHONPROFILEIMPORTTIME) in a new interpreter only: the tests that read
+# them start new daemon processes.
+new_interpreter = pytest.mark.daemon_processes
 READY = "studbook daemon ready on"
 # Heavy modules only some daemons or some requests need, each with what needs it.
 LATER = {
@@ -66,6 +66,7 @@ def profiled(daemon_factory, monkeypatch: pytest.MonkeyPatch):  # type: ignore[n
     return start
 
 
+@new_interpreter
 def test_a_daemon_serves_before_loading_what_only_some_daemons_or_requests_need(profiled) -> None:  # type: ignore[no-untyped-def]
     daemon: Daemon = profiled()
     loaded = imported(daemon.output(), before_ready=True)
@@ -74,6 +75,7 @@ def test_a_daemon_serves_before_loading_what_only_some_daemons_or_requests_need(
     assert {name: why for name, why in LATER.items() if name in loaded} == {}
 
 
+@new_interpreter
 def test_a_daemon_on_postgresql_serves_without_loading_duckdb(profiled, postgres_catalog: PostgresDatabase) -> None:  # type: ignore[no-untyped-def]
     daemon: Daemon = profiled("--catalog", postgres_catalog.url)
     loaded = imported(daemon.output(), before_ready=True)
@@ -82,12 +84,14 @@ def test_a_daemon_on_postgresql_serves_without_loading_duckdb(profiled, postgres
     assert "duckdb" not in loaded
 
 
+@new_interpreter
 def test_a_watching_daemon_loads_the_watcher_before_serving(profiled, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     daemon: Daemon = profiled("--watch", str(tmp_path / "drops"))
 
     assert {"watchdog", "studbook.daemon.watch.watcher"} <= imported(daemon.output(), before_ready=True)
 
 
+@new_interpreter
 def test_the_format_readers_load_when_a_file_is_registered(profiled, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     weights = tmp_path / "model.safetensors"
     weights.write_bytes(safetensors_bytes({"w": ("F32", [2], b"\0" * 8)}))

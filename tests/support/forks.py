@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-# What a daemon imports whatever its settings (checked: no thread is running after it).
+# What a daemon imports whatever its settings (`serve` checks that no thread runs after it).
 WARM = ("studbook.daemon.config", "studbook.daemon.server")
 
 
@@ -121,6 +121,10 @@ def serve(control: socket.socket) -> dict[str, Any] | None:
     request in the child (which then runs the daemon), None in the server when it is done."""
     for name in WARM:
         __import__(name)
+    if (threads := len(os.listdir("/proc/self/task"))) != 1:
+        # A thread would not be in the children (only the forking one is), and one holding a lock
+        # at the fork would hang them: an import that starts one does not belong in WARM.
+        raise RuntimeError(f"{threads} threads run after importing {WARM}; a fork would leave all but one behind")
     children: dict[int, int] = {}  # pid -> the write end of its status pipe
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)

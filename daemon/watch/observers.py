@@ -88,6 +88,8 @@ class ObserverPool:
         self._polling: BaseObserver | None = None
         self._native_broken = False
         self._native_death: Death | None = None
+        # Whether `native_died` has said so (it does once, however the death was found).
+        self._death_told = False
         # Deaths before this pool existed belong to someone else's observers.
         deaths.install()
         self._deaths_seen = len(deaths.deaths_since(0))
@@ -100,8 +102,14 @@ class ObserverPool:
             return ""
         return POLLING if found[0] is self._polling else native_kind()
 
-    def watch(self, root: str) -> Fallback | None:
+    def watch(self, root: str, lost: bool = False) -> Fallback | None:
         """Starts watching `root`; returns why it fell back to polling, if it did.
+
+        `lost`: the native observer stopped watching `root` on its own, a folder that is still
+        the one it watched. If watching it natively again fails too, the observer has died of
+        it and is given up for every root, although none of its threads has died yet: watchdog's
+        inotify reader drops its watches when its dispatcher dies (of a RecursionError walking
+        a very deep folder) and raises that error only up to a second later.
 
         OSError from polling itself (the root vanished meanwhile) propagates.
         """
@@ -124,8 +132,13 @@ class ObserverPool:
             except Exception as exc:  # noqa: BLE001 - e.g. RecursionError walking a very deep folder
                 self.unwatch(root)
                 death = Death(type(exc).__name__, deaths.short(str(exc)))
-                fallback = Fallback("OBSERVER_FAILED", f"the {native_kind()} observer could not watch {root} "
-                                    f"({death.describe()}); polling it instead")  # fmt: skip
+                if lost:
+                    self._give_up_native(death)
+                    fallback = Fallback("OBSERVER_DIED", f"the {native_kind()} observer stopped "
+                                        f"({death.describe()}); polling {root} instead")  # fmt: skip
+                else:
+                    fallback = Fallback("OBSERVER_FAILED", f"the {native_kind()} observer could not watch {root} "
+                                        f"({death.describe()}); polling it instead")  # fmt: skip
         self._schedule(self._polling_observer(), root)
         return fallback
 
@@ -150,21 +163,28 @@ class ObserverPool:
         return any(emitter.watch == watch and emitter.is_alive() for emitter in observer.emitters)
 
     def native_died(self) -> Death | bool:
-        """Truthy once, when the native observer has stopped on its own: its thread ended, or
-        one of its threads (an emitter, the shared inotify reader) died of an exception, which
-        leaves the observer looking alive while no event arrives any more. The `Death` says
+        """Truthy once, when the native observer has stopped on its own: its thread ended, one
+        of its threads (an emitter, the shared inotify reader) died of an exception, which
+        leaves the observer looking alive while no event arrives any more, or `watch` found it
+        unable to take back a root it lost. The `Death` says
         why when an exception did it. Later watches poll, and `is_watching` is False for the
         roots it watched, so they are watched again by polling."""
-        if self._native is None or self._native_broken:
+        if self._native is None or self._death_told:
             return False
-        death = self._native_thread_death()
-        if death is None and self._native.is_alive():
-            return False
+        if not self._native_broken:
+            death = self._native_thread_death()
+            if death is None and self._native.is_alive():
+                return False
+            self._give_up_native(death)
+        self._death_told = True
+        death = self._native_death
         log.warning("the %s observer stopped%s; polling instead", native_kind(),
                     f" ({death.describe()})" if death else "")  # fmt: skip
+        return death or True
+
+    def _give_up_native(self, death: Death | None) -> None:
         self._native_broken = True
         self._native_death = death
-        return death or True
 
     def _native_thread_death(self) -> Death | None:
         """The first new death of a watchdog thread that is not one of the polling observer's."""

@@ -147,6 +147,46 @@ def test_a_dead_observer_thread_is_replaced_by_polling(tmp_path):
     asyncio.run(scenario())
 
 
+def test_a_root_the_observer_lost_and_cannot_watch_again_is_reported_as_its_death(tmp_path):
+    """watchdog's inotify reader dies of a RecursionError up to a second after the watches it
+    held were dropped, so a root can be found unwatched before any thread's death shows. The
+    folder is still the one watched: the observer stopped on its own, and when watching it
+    again fails the same way, that is the observer's death, said as such (OBSERVER_DIED), not
+    a folder it could never watch (OBSERVER_FAILED)."""
+    observers: list[BaseObserver] = []
+
+    def remembered() -> BaseObserver:
+        observers.append(native_observer())
+        schedule, scheduled = observers[-1].schedule, []
+
+        def too_deep(*args: Any, **kwargs: Any) -> Any:
+            scheduled.append(args)
+            if len(scheduled) > 1:  # the first watch is taken; watching again walks too deep
+                raise RecursionError("maximum recursion depth exceeded")
+            return schedule(*args, **kwargs)
+
+        observers[-1].schedule = too_deep  # type: ignore[method-assign]
+        return observers[-1]
+
+    async def scenario() -> None:
+        async with watching(tmp_path, remembered) as w:
+            (emitter,) = observers[0].emitters
+            emitter.stop()  # quietly, as when its watches are dropped: no thread died of anything
+            await asyncio.to_thread(emitter.join)
+            await w.wait_for(lambda: w.watcher.status().degraded, "degraded watching")
+
+            drop(w.root, "m/1", b"after the loss")
+            await w.wait_for(lambda: w.version("m", 1), "version 1")
+            status = w.watcher.status()
+
+            assert [r.observer for r in status.roots] == ["polling"]
+            assert [p.reason for p in status.problems] == ["OBSERVER_DIED"]
+            assert "RecursionError" in status.problems[0].message
+            assert "OBSERVER_DIED" in [i.reason for i in status.incidents if not i.root]
+
+    asyncio.run(scenario())
+
+
 def test_a_root_deleted_and_made_again_is_watched_anew(tmp_path):
     async def scenario() -> None:
         async with watching(tmp_path) as w:

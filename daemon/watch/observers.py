@@ -102,17 +102,18 @@ class ObserverPool:
             return ""
         return POLLING if found[0] is self._polling else native_kind()
 
-    def watch(self, root: str, lost: bool = False) -> Fallback | None:
+    def watch(self, root: str, same_folder: bool = False) -> Fallback | None:
         """Starts watching `root`; returns why it fell back to polling, if it did.
 
-        `lost`: the native observer stopped watching `root` on its own, a folder that is still
-        the one it watched. If watching it natively again fails too, the observer has died of
-        it and is given up for every root, although none of its threads has died yet: watchdog's
-        inotify reader drops its watches when its dispatcher dies (of a RecursionError walking
-        a very deep folder) and raises that error only up to a second later.
+        `same_folder`: `root` is still the folder watched before. If the native observer was
+        watching it and stopped on its own, and watching it natively again fails too, the
+        observer has died of it and is given up for every root, although none of its threads
+        has died yet: watchdog's inotify reader drops its watches when its dispatcher dies (of
+        a RecursionError walking a very deep folder) and raises that error up to a second later.
 
         OSError from polling itself (the root vanished meanwhile) propagates.
         """
+        lost = same_folder and self.kind(root) == native_kind() and not self.is_watching(root)
         self.unwatch(root)
         fallback = None
         if self._native_broken and not self._prefer_polling:

@@ -401,13 +401,12 @@ class DropWatcher:
             if identity is not None and known is not None and identity != known:
                 self._incident("ROOT_REPLACED", f"{root} was deleted and made again; watching the new folder",
                                root)  # fmt: skip
-            # Still the folder it watched, and no longer watched: its observer stopped on its own.
-            await self._attach(root, lost=identity is not None and identity == known)
+            await self._attach(root, same_folder=identity is not None and identity == known)
             self._reconcile_now.set()
         await self._report_health()
 
-    async def _attach(self, root: str, lost: bool = False) -> None:
-        """Watch `root` as it is now; record why not, or why only by polling (`lost`: see
+    async def _attach(self, root: str, same_folder: bool = False) -> None:
+        """Watch `root` as it is now; record why not, or why only by polling (`same_folder`: see
         ObserverPool.watch)."""
         assert self.pool is not None
         status = self._root_status[root]
@@ -420,7 +419,7 @@ class DropWatcher:
                           f"{root} does not exist or is not a folder; watching resumes when it is back")  # fmt: skip
             return
         try:
-            fallback = await asyncio.to_thread(self.pool.watch, root, lost)
+            fallback = await asyncio.to_thread(self.pool.watch, root, same_folder)
         except OSError as exc:
             self._identities[root] = None  # try again at the next supervision
             status.observer = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from studbook.daemon.domain.model import ModelVersion
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.watch.observers import native_observer
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
-from watchdog.observers.api import BaseObserver
+from watchdog.observers.api import BaseObserver, EventEmitter
 
 QUIET = 0.3
 DEADLINE = 20.0
@@ -147,32 +148,45 @@ def test_a_dead_observer_thread_is_replaced_by_polling(tmp_path):
     asyncio.run(scenario())
 
 
-def test_a_root_the_observer_lost_and_cannot_watch_again_is_reported_as_its_death(tmp_path):
-    """watchdog's inotify reader dies of a RecursionError up to a second after the watches it
-    held were dropped, so a root can be found unwatched before any thread's death shows. The
-    folder is still the one watched: the observer stopped on its own, and when watching it
-    again fails the same way, that is the observer's death, said as such (OBSERVER_DIED), not
-    a folder it could never watch (OBSERVER_FAILED)."""
+def too_deep_after(watches: int) -> tuple[list[BaseObserver], Callable[[], BaseObserver]]:
+    """Native observers that take `watches` watches, then fail as watching a very deep folder
+    does; and the list they are remembered in."""
     observers: list[BaseObserver] = []
 
-    def remembered() -> BaseObserver:
+    def observer() -> BaseObserver:
         observers.append(native_observer())
         schedule, scheduled = observers[-1].schedule, []
 
         def too_deep(*args: Any, **kwargs: Any) -> Any:
             scheduled.append(args)
-            if len(scheduled) > 1:  # the first watch is taken; watching again walks too deep
+            if len(scheduled) > watches:
                 raise RecursionError("maximum recursion depth exceeded")
             return schedule(*args, **kwargs)
 
         observers[-1].schedule = too_deep  # type: ignore[method-assign]
         return observers[-1]
 
+    return observers, observer
+
+
+async def stop_quietly(emitter: EventEmitter) -> None:
+    """As when its watches are dropped under it: the emitter ends, and no thread died of anything."""
+    emitter.stop()
+    await asyncio.to_thread(emitter.join)
+
+
+def test_a_root_the_observer_lost_and_cannot_watch_again_is_reported_as_its_death(tmp_path):
+    """watchdog's inotify reader dies of a RecursionError up to a second after the watches it
+    held were dropped, so a root can be found unwatched before any thread's death shows. The
+    folder is still the one watched: the observer stopped on its own, and when watching it
+    again fails the same way, that is the observer's death, said as such (OBSERVER_DIED), not
+    a folder it could never watch (OBSERVER_FAILED)."""
+    observers, native = too_deep_after(1)
+
     async def scenario() -> None:
-        async with watching(tmp_path, remembered) as w:
+        async with watching(tmp_path, native) as w:
             (emitter,) = observers[0].emitters
-            emitter.stop()  # quietly, as when its watches are dropped: no thread died of anything
-            await asyncio.to_thread(emitter.join)
+            await stop_quietly(emitter)
             await w.wait_for(lambda: w.watcher.status().degraded, "degraded watching")
 
             drop(w.root, "m/1", b"after the loss")
@@ -183,6 +197,32 @@ def test_a_root_the_observer_lost_and_cannot_watch_again_is_reported_as_its_deat
             assert [p.reason for p in status.problems] == ["OBSERVER_DIED"]
             assert "RecursionError" in status.problems[0].message
             assert "OBSERVER_DIED" in [i.reason for i in status.incidents if not i.root]
+
+    asyncio.run(scenario())
+
+
+def test_a_root_polling_lost_is_no_death_of_the_native_observer(tmp_path):
+    """The root is polled because the native observer could never watch it; when polling stops
+    watching it, the native observer, which tries again and fails again, has not died."""
+    _, native = too_deep_after(0)
+
+    def polling_emitters(root: Path) -> list[EventEmitter]:
+        return [t for t in threading.enumerate()
+                if isinstance(t, EventEmitter) and t.watch.path == str(root) and t.is_alive()]  # fmt: skip
+
+    async def scenario() -> None:
+        async with watching(tmp_path, native) as w:
+            (emitter,) = polling_emitters(w.root)
+            await stop_quietly(emitter)
+            await w.wait_for(lambda: polling_emitters(w.root), "the root polled again")
+
+            drop(w.root, "m/1", b"after the loss")
+            await w.wait_for(lambda: w.version("m", 1), "version 1")
+            status = w.watcher.status()
+
+            assert [r.observer for r in status.roots] == ["polling"]
+            assert [p.reason for p in status.problems] == ["OBSERVER_FAILED"]
+            assert "OBSERVER_DIED" not in [i.reason for i in status.incidents]
 
     asyncio.run(scenario())
 

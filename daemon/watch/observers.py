@@ -167,9 +167,9 @@ class ObserverPool:
         """Truthy once, when the native observer has stopped on its own: its thread ended, one
         of its threads (an emitter, the shared inotify reader) died of an exception, which
         leaves the observer looking alive while no event arrives any more, or `watch` found it
-        unable to take back a root it lost. The `Death` says
-        why when an exception did it. Later watches poll, and `is_watching` is False for the
-        roots it watched, so they are watched again by polling."""
+        unable to take back a root it lost. The `Death` says why when an exception did it.
+        Later watches poll, and `is_watching` is False for the roots it watched, so they are
+        watched again by polling."""
         if self._native is None or self._death_told:
             return False
         if not self._native_broken:

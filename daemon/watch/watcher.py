@@ -401,16 +401,17 @@ class DropWatcher:
             if identity is not None and known is not None and identity != known:
                 self._incident("ROOT_REPLACED", f"{root} was deleted and made again; watching the new folder",
                                root)  # fmt: skip
-            await self._attach(root, same_folder=identity is not None and identity == known)
+            await self._attach(root)
             self._reconcile_now.set()
         await self._report_health()
 
-    async def _attach(self, root: str, same_folder: bool = False) -> None:
-        """Watch `root` as it is now; record why not, or why only by polling (`same_folder`: see
-        ObserverPool.watch)."""
+    async def _attach(self, root: str) -> None:
+        """Watch `root` as it is now; record why not, or why only by polling."""
         assert self.pool is not None
         status = self._root_status[root]
         identity = await asyncio.to_thread(_identity, root)
+        # Still the folder watched before (see ObserverPool.watch); never at the first watch.
+        same_folder = identity is not None and identity == self._identities[root]
         self._identities[root] = identity
         if identity is None:
             await asyncio.to_thread(self.pool.unwatch, root)

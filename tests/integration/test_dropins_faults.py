@@ -22,6 +22,7 @@ from studbook.daemon.domain.errors import NotFound
 from studbook.daemon.domain.model import ModelVersion
 from studbook.daemon.service.convert import encode_payload
 from studbook.daemon.watch.observers import native_observer
+from studbook.daemon.watch.status import WatchStatus
 from studbook.daemon.watch.watcher import DropWatcher, WatchSettings
 from watchdog.observers.api import BaseObserver, EventEmitter
 
@@ -83,6 +84,13 @@ def drop(root: Path, unit: str, data: bytes) -> None:
     os.rename(staging, root / unit)
 
 
+async def status_once_polled(w: Watching, data: bytes) -> WatchStatus:
+    """The watcher's status once a drop made now is registered (by polling, in these tests)."""
+    drop(w.root, "m/1", data)
+    await w.wait_for(lambda: w.version("m", 1), "version 1")
+    return w.watcher.status()
+
+
 def test_a_watch_limit_falls_back_to_polling_reports_it_and_loses_no_drop(tmp_path):
     def limited() -> BaseObserver:
         observer = native_observer()
@@ -137,9 +145,7 @@ def test_a_dead_observer_thread_is_replaced_by_polling(tmp_path):
             await asyncio.to_thread(observers[0].join)
             await w.wait_for(lambda: w.watcher.status().degraded, "degraded watching")
 
-            drop(w.root, "m/1", b"after the death")
-            await w.wait_for(lambda: w.version("m", 1), "version 1")
-            status = w.watcher.status()
+            status = await status_once_polled(w, b"after the death")
 
             assert [r.observer for r in status.roots] == ["polling"]
             assert [p.reason for p in status.problems] == ["OBSERVER_DIED"]
@@ -189,9 +195,7 @@ def test_a_root_the_observer_lost_and_cannot_watch_again_is_reported_as_its_deat
             await stop_quietly(emitter)
             await w.wait_for(lambda: w.watcher.status().degraded, "degraded watching")
 
-            drop(w.root, "m/1", b"after the loss")
-            await w.wait_for(lambda: w.version("m", 1), "version 1")
-            status = w.watcher.status()
+            status = await status_once_polled(w, b"after the loss")
 
             assert [r.observer for r in status.roots] == ["polling"]
             assert [p.reason for p in status.problems] == ["OBSERVER_DIED"]
@@ -216,9 +220,7 @@ def test_a_root_polling_lost_is_no_death_of_the_native_observer(tmp_path):
             await stop_quietly(emitter)
             await w.wait_for(lambda: polling_emitters(w.root), "the root polled again")
 
-            drop(w.root, "m/1", b"after the loss")
-            await w.wait_for(lambda: w.version("m", 1), "version 1")
-            status = w.watcher.status()
+            status = await status_once_polled(w, b"after the loss")
 
             assert [r.observer for r in status.roots] == ["polling"]
             assert [p.reason for p in status.problems] == ["OBSERVER_FAILED"]

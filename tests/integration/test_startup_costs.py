@@ -23,6 +23,7 @@ from unit.formats.builders import safetensors_bytes
 # Python reports imports (PYTHONPROFILEIMPORTTIME) in a new interpreter only: the tests that read
 # them start new daemon processes.
 new_interpreter = pytest.mark.daemon_processes
+
 READY = "studbook daemon ready on"
 # Heavy modules only some daemons or some requests need, each with what needs it.
 LATER = {

@@ -2,10 +2,10 @@
 
 A test that starts a daemon would otherwise pay for starting Python and importing studbook, grpc
 and the rest each time: more than half of the CPU a daemon takes to reach SERVING, and the suite
-starts some 550 of them on two cores. A fork server (`python forks.py FD`, one per test process) imports the daemon
-once, and for each request forks a child that runs `python -m studbook.daemon ARGS` exactly as
-the command line would, from `runpy` on: same arguments, environment, working folder, and output
-to the test's log file. DuckDB is not imported beforehand (its import starts a thread, which a
+starts some 550 of them on two cores. A fork server (`python forks.py FD`, one per test process)
+imports the daemon once, and for each request forks a child that runs `python -m studbook.daemon
+ARGS` exactly as the command line would, from `runpy` on: same arguments, environment, working
+folder, and output to the test's log file. DuckDB is not imported beforehand (its import starts a thread, which a
 fork would not carry into the child), nor anything a daemon imports only for some settings.
 
 The child is the fork server's, not the test's: the server reaps it and writes its exit code to a

@@ -1,4 +1,5 @@
-"""Every method of studbook's services in one table, served through one generic handler.
+"""Every method the daemon serves (its services, health, reflection) in one table, served
+through one generic handler.
 
 grpc's generated `add_*Servicer_to_server` functions register each method with the server on
 its own. grpc.aio keeps one pending call request per registered method and, for every call

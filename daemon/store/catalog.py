@@ -49,9 +49,12 @@ from studbook.daemon.store.records import (  # noqa: F401  (re-exported: their h
 )
 from studbook.daemon.store.rows import EVENT_COLUMNS
 from studbook.daemon.store.staging import (
+    MOST_JOURNAL_BYTES,
+    MOST_JOURNALED,
     MOST_STAGED_COMMITS,
     NUMBERED,
     STAGED_TABLES,
+    BackgroundSettle,
     Staging,
     insert_staged,
     settle_staged,
@@ -160,6 +163,12 @@ class Catalog(CatalogReads):
                 return catalog._current_connection()
 
             self._eviction = IdleEviction(connection, evict_after_s)
+        self._settler = BackgroundSettle(self._settle_in_background)
+        self._staging.settle_soon = self._settler.wake
+
+    def _settle_in_background(self) -> None:
+        with self._busy():
+            self._staging.settle(self._cursor(), self._shapes)
 
     def _current_connection(self) -> duckdb.DuckDBPyConnection:
         with self._conn_lock:
@@ -180,6 +189,7 @@ class Catalog(CatalogReads):
         return str(self.path)
 
     def close(self) -> None:
+        self._settler.stop()
         if self._eviction is not None:
             self._eviction.stop()
         try:
@@ -659,16 +669,18 @@ class Transaction(TransactionWrites):
     # Held from begin until commit or rollback: no idle eviction while the transaction is open.
     eviction: IdleEviction | None = None
     _holding: bool = False
-    # Held likewise, so that no reader settles staged rows while this transaction is open.
+    # Its lock held from the first statement until commit or rollback, so that nothing else
+    # settles staged rows while this transaction is open in the catalog.
     staging: Staging | None = None
     _staging_held: bool = False
+    _staging_locked: bool = False
     # Whether this transaction settled what earlier commits staged.
     _settled: bool = False
     # Whether BEGIN has run: the transaction begins in DuckDB at its first statement, so that a
     # commit of staged rows alone can go to the journal without one (store/journal.py).
     _begun: bool = False
-    # Whether it took the journal's records into `staged_rows`: the journal is emptied once it commits.
-    _absorbed: bool = False
+    # How many of the journal's records it took into `staged_rows`: dropped from the journal once it commits.
+    _absorbed: int = 0
     dialect = DUCKDB
 
     def begin(self) -> None:
@@ -677,7 +689,7 @@ class Transaction(TransactionWrites):
             self._holding = True
         try:
             if self.staging is not None and not self._staging_held:
-                self.staging.acquire_for_write(self)
+                self.staging.open_for_write(self)
                 self._staging_held = True
         except BaseException:
             self._release()
@@ -688,6 +700,11 @@ class Transaction(TransactionWrites):
         joins the catalog first, as the older commits it is."""
         if self._begun:
             return
+        if self.staging is not None and not self._staging_locked:
+            # Waits for a settle under way (a reader's, or the background one), so that BEGIN
+            # sees what it committed.
+            self.staging.lock.acquire()
+            self._staging_locked = True
         self.conn.execute("BEGIN")
         self._begun = True
         if self.staging is not None:
@@ -696,7 +713,10 @@ class Transaction(TransactionWrites):
     def _release(self) -> None:
         if self.staging is not None and self._staging_held:
             self._staging_held = False
-            self.staging.release_for_write()
+            self.staging.closed_for_write()
+        if self.staging is not None and self._staging_locked:
+            self._staging_locked = False
+            self.staging.lock.release()
         if self.eviction is not None and self._holding:
             self._holding = False
             self.eviction.leave()
@@ -745,25 +765,28 @@ class Transaction(TransactionWrites):
 
     def _committed(self, staged: bool) -> None:
         if self.staging is not None:
-            self.staging.commits = (0 if self._settled else self.staging.commits) + staged
-            if self._absorbed:
-                self.staging.absorbed_committed()
+            # What it took from the journal is staged in `staged_rows` now, unless it settled.
+            kept = 0 if self._settled else self.staging.table_commits + self._absorbed
+            self.staging.table_commits = kept + staged
+            self.staging.absorbed_committed(self._absorbed)
 
     def _journal_usable(self) -> bool:
         return self.staging is not None and self.staging.journal is not None and not self.staging.journal.broken
 
     def _journal_takes_it(self) -> bool:
         """Whether this commit goes to the journal: it ran no statement, it wrote staged rows
-        and the events that record them, their version handles are drawn, and no settling is due."""
+        and the events that record them, their version handles are drawn, and the journal is
+        not full (a settle due in the background has not come: see MOST_JOURNALED)."""
         if self._begun or not self._journal_usable():
             return False
-        assert self.staging is not None
+        assert self.staging is not None and self.staging.journal is not None
         written = {table for table, rows_ in self._pending.items() if rows_}
         return (
             "events" in written
             and written <= STAGED_TABLES
             and worth_staging(self._pending)
-            and self.staging.commits < MOST_STAGED_COMMITS
+            and len(self.staging.journal.records) < MOST_JOURNALED
+            and self.staging.journal.size < MOST_JOURNAL_BYTES
             and self.staging.has_ids(len(self._pending.get("versions", ())))
         )
 
@@ -775,7 +798,7 @@ class Transaction(TransactionWrites):
         rows_ = staged_values(self.conn, self.shapes, self._pending, self.staging)
         self._pending.clear()
         self.staging.journal.append(JournalRecord(rows_, events))
-        self.staging.commits += 1
+        self.staging.journaled()
 
     def rollback(self) -> None:
         self._pending.clear()

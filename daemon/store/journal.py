@@ -10,8 +10,9 @@ fdatasync; with 16 clients registering, the daemon answered 1,125-1,164 versions
 A journaled commit is as durable as a committed one: its record is synced before any of its
 writers is answered. It joins the catalog later, inserted into `staged_rows` as the commits it
 stands for (store/staging.py), by whichever transaction touches the catalog first: the writer's
-next transaction that runs a statement, a reader settling before its query, the catalog's close,
-or its next open after a crash. The journal is emptied once that transaction has committed.
+next transaction that runs a statement, a reader settling before its query, a settle in the
+background once enough wait, the catalog's close, or its next open after a crash. The records it took are dropped once that transaction has committed; the file is emptied when no
+record is left, and until then keeps their bytes ahead of the records journaled meanwhile.
 
 Each record names the revisions of the events it holds and their chain hashes, so that
 - opening skips a record already in the catalog (the transaction that took it committed, and
@@ -33,6 +34,7 @@ import json
 import logging
 import os
 import struct
+import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,11 +134,13 @@ def _record(document: Any) -> JournalRecord:
 
 class Journal:
     """The journal of one catalog: its records not yet in the catalog, in memory and on disk.
-    Used by the writer thread, and by readers under the staging lock (store/staging.py)."""
+    The writer thread appends; whoever settles (store/staging.py) takes the records in and then
+    drops them, while the writer may be appending more: `_lock` keeps the two apart."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.records: list[JournalRecord] = []
+        self._lock = threading.Lock()
         self._fd: int | None = None
         # Bytes of whole records on disk: where the next record goes.
         self._size = 0
@@ -176,22 +180,48 @@ class Journal:
         if self.broken:
             raise StoreError(f"the journal {self.path} cannot be written after an earlier failure")
         data = encode(record)
-        try:
-            fd = self._open()
-            # At the end of the whole records: a record cut off by a failure is written over.
-            if os.pwrite(fd, data, self._size) != len(data):
-                raise OSError(errno.ENOSPC, "No space left on device (a short write)")
-            os.fdatasync(fd)
-        except OSError as exc:
-            self._cut_back()
-            raise store_error(exc, f"cannot write the journal {self.path}") from exc
-        self._size += len(data)
-        self.records.append(record)
+        with self._lock:
+            try:
+                fd = self._open()
+                # At the end of the whole records: a record cut off by a failure is written over.
+                if os.pwrite(fd, data, self._size) != len(data):
+                    raise OSError(errno.ENOSPC, "No space left on device (a short write)")
+                os.fdatasync(fd)
+            except OSError as exc:
+                self._cut_back()
+                raise store_error(exc, f"cannot write the journal {self.path}") from exc
+            self._size += len(data)
+            self.records.append(record)
+
+    @property
+    def size(self) -> int:
+        """Bytes on disk, records taken in already included (see `drop`)."""
+        return self._size
+
+    def pending(self) -> list[JournalRecord]:
+        """The records not yet in the catalog, as they are now: a settle takes in these, and
+        then drops as many (`drop`)."""
+        with self._lock:
+            return list(self.records)
+
+    def drop(self, count: int) -> None:
+        """Once the first `count` records are committed into the catalog. The file is emptied
+        when no record is left; otherwise their bytes stay ahead of the newer records until it
+        is (opening skips records the catalog holds already), since the writer may have
+        appended after them meanwhile."""
+        with self._lock:
+            del self.records[:count]
+            if not self.records:
+                self._empty()
 
     def clear(self) -> None:
-        """Once the records are committed into the catalog. Their bytes may outlive a crash:
-        opening skips records the catalog holds already."""
-        self.records = []
+        """Once every record is committed into the catalog (see `drop`)."""
+        with self._lock:
+            self.records = []
+            self._empty()
+
+    def _empty(self) -> None:
+        # Their bytes may outlive a crash: opening skips records the catalog holds already.
         self._size = self.left_out = 0
         if self._fd is None and not os.path.lexists(self.path):
             return

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import shutil
 import signal
+import threading
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,8 +18,8 @@ import pytest
 from conftest import start_daemon, start_refused, stop_daemon
 from studbook.daemon.domain.audit import GENESIS, chain_hash
 from studbook.daemon.domain.model import Event, Metric, Model, ModelVersion
-from studbook.daemon.store import staging
-from studbook.daemon.store.catalog import Catalog
+from studbook.daemon.store import engine, staging
+from studbook.daemon.store.catalog import Catalog, TableShapes
 from studbook.daemon.store.interface import StoreTransaction
 from studbook.daemon.store.journal import JournalDamaged, JournalRecord, decode, encode, journal_path
 from studbook.daemon.store.mark import MarkFile, mark_path
@@ -71,12 +74,25 @@ class Registrations:
 
     def crash(self) -> None:
         """Gone without settling anything, as a kill -9 leaves it."""
+        self.catalog._settler.stop()
         self.catalog._conn.close()
         assert self.catalog._staging.journal is not None
         self.catalog._staging.journal.close()
 
     def journaled(self) -> int:
         return len(decode(journal_path(self.path).read_bytes())[0])
+
+
+def in_table(run: Registrations) -> int:
+    """Versions in the catalog's own table, read without settling what is staged or journaled."""
+    return int(engine.cursor(run.catalog._conn).execute("SELECT count(*) FROM versions").fetchall()[0][0])
+
+
+def eventually(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "not within 30 s"
+        time.sleep(0.01)
 
 
 def versions(path: Path) -> list[tuple[int, int]]:
@@ -99,11 +115,85 @@ def test_a_registration_goes_to_the_journal_and_joins_the_catalog_when_read(run:
     run.catalog.close()
 
 
-def test_journaled_registrations_settle_with_the_staged_ones_once_enough_are_waiting(run: Registrations) -> None:
-    run.register(staging.MOST_STAGED_COMMITS + 3)
-    # The commit that found enough waiting took them into the catalog; those after it are journaled.
-    assert run.journaled() == 3
-    assert run.catalog.query("SELECT count(*) FROM events") == [(staging.MOST_STAGED_COMMITS + 4,)]
+def test_journaled_registrations_settle_in_the_background_once_enough_are_waiting(run: Registrations) -> None:
+    run.register(staging.MOST_STAGED_COMMITS - 1)
+    assert in_table(run) == 0
+    run.register(1)
+
+    eventually(lambda: in_table(run) == staging.MOST_STAGED_COMMITS)
+    eventually(lambda: run.journaled() == 0)  # emptied, as nothing was journaled meanwhile
+    assert run.catalog.query("SELECT version_count, latest_version FROM models") == [(16, 16)]
+    run.catalog.close()
+
+
+class PausedSettles:
+    """Holds every settle that does not run in a write transaction inside its own, after it
+    took in the journal's records, until `go` lets it commit."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.inside, self.go = threading.Semaphore(0), threading.Semaphore(0)
+        settle = staging.settle_staged
+
+        def paused(conn: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:
+            self.inside.release()
+            assert self.go.acquire(timeout=60)
+            settle(conn, shapes)
+
+        monkeypatch.setattr(staging, "settle_staged", paused)
+
+    def entered(self) -> bool:
+        return self.inside.acquire(timeout=30)
+
+
+def test_registrations_journaled_during_a_settle_wait_for_the_next_and_outlive_a_crash_between(
+    run: Registrations, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A settle in the background holds the staging lock for its whole transaction; a commit
+    that goes to the journal does not wait for it. Its records stay on disk behind the ones
+    taken in until the journal empties, and an open after a crash takes in only the newer."""
+    settles = PausedSettles(monkeypatch)
+    run.register(staging.MOST_STAGED_COMMITS)
+    assert settles.entered(), "enough journaled commits start a settle"
+
+    meanwhile = threading.Thread(target=run.register, args=(3,))
+    meanwhile.start()
+    meanwhile.join(timeout=30)
+    assert not meanwhile.is_alive(), "a journaled commit waited for the settle under way"
+    settles.go.release()
+    assert settles.entered(), "the commits journaled meanwhile start the next settle"
+
+    assert in_table(run) == staging.MOST_STAGED_COMMITS
+    assert run.journaled() == staging.MOST_STAGED_COMMITS + 3
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    for path in (run.path, run.path.with_name(run.path.name + ".wal"), journal_path(run.path)):
+        if path.exists():
+            shutil.copy(path, crashed / path.name)  # as a kill -9 would leave the files now
+    settles.go.release()
+    monkeypatch.undo()
+    run.catalog.close()
+
+    Catalog(crashed / run.path.name, evict_after_s=None).close()
+
+    everything = [(n, n + 1) for n in range(1, staging.MOST_STAGED_COMMITS + 4)]
+    assert versions(crashed / run.path.name) == everything
+    assert versions(run.path) == everything
+
+
+def test_the_writer_settles_itself_when_the_journal_is_full_and_the_background_cannot(
+    run: Registrations, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def failing(conn: duckdb.DuckDBPyConnection, shapes: TableShapes) -> None:
+        raise duckdb.IOException("IO Error: No space left on device")
+
+    monkeypatch.setattr(staging, "settle_staged", failing)
+    run.register(staging.MOST_JOURNALED + 5)
+
+    assert run.catalog._staging.commits < staging.MOST_JOURNALED
+    assert in_table(run) >= staging.MOST_JOURNALED
+    assert "could not be settled in the background" in caplog.text
+    monkeypatch.undo()
+    assert run.catalog.query("SELECT count(*) FROM versions") == [(staging.MOST_JOURNALED + 5,)]
     run.catalog.close()
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -110,3 +111,27 @@ def test_a_full_disk_refuses_the_append_as_a_full_disk(tmp_path: Path, monkeypat
     with pytest.raises(StoreFull, match="full"):
         journal.append(JournalRecord([], [(1, "a")]))
     assert journal.path.read_bytes() == b"" and journal.records == []
+
+
+@given(journals(least=2), st.data())
+def test_records_taken_in_leave_the_file_only_once_none_is_left(
+    records: list[JournalRecord], data: st.DataObject
+) -> None:
+    """Appends, each followed by dropping some of the first records (a settle that took them
+    in while others were appended): the file keeps the dropped ones ahead of the others until
+    none is left, and an open after a crash at any point takes in exactly those not dropped."""
+    with tempfile.TemporaryDirectory() as folder:
+        journal, on_disk = Journal(Path(folder) / "j"), []
+        head = 0  # the newest revision taken into the catalog
+        for record in records:
+            journal.append(record)
+            on_disk.append(record)
+            dropped = data.draw(st.integers(0, len(journal.pending())))
+            if dropped:
+                head = journal.pending()[dropped - 1].last_revision
+            journal.drop(dropped)
+            if not journal.pending():
+                on_disk = []
+            assert Journal(journal.path).read() == (on_disk, 0)
+            assert unabsorbed(on_disk, head, journal.path) == journal.pending()
+        journal.close()

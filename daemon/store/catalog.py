@@ -679,7 +679,8 @@ class Transaction(TransactionWrites):
     # Whether BEGIN has run: the transaction begins in DuckDB at its first statement, so that a
     # commit of staged rows alone can go to the journal without one (store/journal.py).
     _begun: bool = False
-    # How many of the journal's records it took into `staged_rows`: dropped from the journal once it commits.
+    # How many of the journal's records it took into `staged_rows`: dropped from the journal once
+    # it commits.
     _absorbed: int = 0
     dialect = DUCKDB
 

@@ -11,8 +11,9 @@ A journaled commit is as durable as a committed one: its record is synced before
 writers is answered. It joins the catalog later, inserted into `staged_rows` as the commits it
 stands for (store/staging.py), by whichever transaction touches the catalog first: the writer's
 next transaction that runs a statement, a reader settling before its query, a settle in the
-background once enough wait, the catalog's close, or its next open after a crash. The records it took are dropped once that transaction has committed; the file is emptied when no
-record is left, and until then keeps their bytes ahead of the records journaled meanwhile.
+background once enough wait, the catalog's close, or its next open after a crash. The records
+it took are dropped once that transaction has committed; the file is emptied when no record is
+left, and until then keeps their bytes ahead of the records journaled meanwhile.
 
 Each record names the revisions of the events it holds and their chain hashes, so that
 - opening skips a record already in the catalog (the transaction that took it committed, and

@@ -672,7 +672,7 @@ class Transaction(TransactionWrites):
     # Its lock held from the first statement until commit or rollback, so that nothing else
     # settles staged rows while this transaction is open in the catalog.
     staging: Staging | None = None
-    _staging_held: bool = False
+    _staging_open: bool = False
     _staging_locked: bool = False
     # Whether this transaction settled what earlier commits staged.
     _settled: bool = False
@@ -689,9 +689,9 @@ class Transaction(TransactionWrites):
             self.eviction.enter()
             self._holding = True
         try:
-            if self.staging is not None and not self._staging_held:
+            if self.staging is not None and not self._staging_open:
                 self.staging.open_for_write(self)
-                self._staging_held = True
+                self._staging_open = True
         except BaseException:
             self._release()
             raise
@@ -712,8 +712,8 @@ class Transaction(TransactionWrites):
             self._absorbed = self.staging.absorb(self.conn)
 
     def _release(self) -> None:
-        if self.staging is not None and self._staging_held:
-            self._staging_held = False
+        if self.staging is not None and self._staging_open:
+            self._staging_open = False
             self.staging.closed_for_write()
         if self.staging is not None and self._staging_locked:
             self._staging_locked = False

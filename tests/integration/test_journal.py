@@ -8,8 +8,6 @@ from __future__ import annotations
 import shutil
 import signal
 import threading
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from studbook.daemon.store.records import StoreError
 from studbook.v1 import registry_pb2
 from support.rpc import register, stubs
 from support.stores import write
+from support.waiting import wait_for
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -88,13 +87,6 @@ def in_table(run: Registrations) -> int:
     return int(engine.cursor(run.catalog._conn).execute("SELECT count(*) FROM versions").fetchall()[0][0])
 
 
-def eventually(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while not condition():
-        assert time.monotonic() < deadline, "not within 30 s"
-        time.sleep(0.01)
-
-
 def versions(path: Path) -> list[tuple[int, int]]:
     """(number, revision) of every version row in a catalog no process has open."""
     with duckdb.connect(str(path), read_only=True) as conn:
@@ -120,9 +112,9 @@ def test_journaled_registrations_settle_in_the_background_once_enough_are_waitin
     assert in_table(run) == 0
     run.register(1)
 
-    eventually(lambda: in_table(run) == staging.MOST_STAGED_COMMITS)
-    eventually(lambda: run.journaled() == 0)  # emptied, as nothing was journaled meanwhile
-    assert run.catalog.query("SELECT version_count, latest_version FROM models") == [(16, 16)]
+    wait_for(lambda: in_table(run) == staging.MOST_STAGED_COMMITS, "the settle in the background")
+    wait_for(lambda: run.journaled() == 0, "the journal emptied, as nothing was journaled meanwhile")
+    assert run.catalog.query("SELECT version_count, latest_version FROM models") == [(staging.MOST_STAGED_COMMITS,) * 2]
     run.catalog.close()
 
 

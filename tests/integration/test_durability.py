@@ -11,7 +11,7 @@ import pytest
 from conftest import start_refused
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
-from studbook.v1 import registry_pb2
+from studbook.v1 import audit_pb2, audit_pb2_grpc, registry_pb2
 from support.rpc import register, stubs
 
 
@@ -51,7 +51,10 @@ def test_every_acknowledged_registration_survives_kill_9(daemon_factory):
                 break
             found = api.versions.ListModelVersions(registry_pb2.ListModelVersionsRequest(
                 parent="models/burst", page_size=1000, page_token=found.next_page_token))  # fmt: skip
+        # What start-up took back from the journal chains on as if it had never left.
+        verdict = audit_pb2_grpc.AuditServiceStub(channel).VerifyAuditTrail(audit_pb2.VerifyAuditTrailRequest())
 
+    assert verdict.intact, verdict.problem
     assert set(acknowledged) <= names
     numbers = sorted(int(n.rsplit("/", 1)[1]) for n in names)
     assert numbers == list(range(1, len(numbers) + 1)), "no gaps and no duplicates"

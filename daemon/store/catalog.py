@@ -786,7 +786,7 @@ class Transaction(TransactionWrites):
             "events" in written
             and written <= STAGED_TABLES
             and worth_staging(self._pending)
-            and len(self.staging.journal.records) < MOST_JOURNALED
+            and self.staging.journaled_commits < MOST_JOURNALED
             and self.staging.journal.size < MOST_JOURNAL_BYTES
             and self.staging.has_ids(len(self._pending.get("versions", ())))
         )

@@ -109,16 +109,20 @@ class Staging:
         self.settle_soon: Callable[[], None] | None = None
 
     @property
+    def journaled_commits(self) -> int:
+        """Commits in the journal and not yet in the catalog."""
+        return len(self.journal.records) if self.journal is not None else 0
+
+    @property
     def commits(self) -> int:
         """Commits staged and not settled, in `staged_rows` and in the journal: read without the
         lock as a hint (a commit counts before its writers are answered, so a read that follows
         an answer sees it)."""
-        return self.table_commits + (len(self.journal.records) if self.journal is not None else 0)
+        return self.table_commits + self.journaled_commits
 
     def journaled(self) -> None:
         """After a commit went to the journal: past MOST_STAGED_COMMITS, settling is due."""
-        waiting = len(self.journal.records) if self.journal is not None else 0
-        if self.settle_soon is not None and waiting >= MOST_STAGED_COMMITS:
+        if self.settle_soon is not None and self.journaled_commits >= MOST_STAGED_COMMITS:
             self.settle_soon()
 
     def has_ids(self, count: int) -> bool:
@@ -295,7 +299,8 @@ class BackgroundSettle:
 
 def settle_committed(conn: duckdb.DuckDBPyConnection, shapes: TableShapes, staging: Staging | None = None) -> None:
     """`settle_staged` in a transaction of its own on `conn`, committed, or rolled back if it
-    fails; with `staging`, its journal's records are settled too, and the journal emptied."""
+    fails; with `staging`, the journal's records are settled too, and dropped from it once
+    committed (Journal.drop)."""
     conn.execute("BEGIN TRANSACTION")
     try:
         absorbed = staging.absorb(conn) if staging is not None else 0

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -115,11 +116,45 @@ def test_a_watch_limit_falls_back_to_polling_reports_it_and_loses_no_drop(tmp_pa
     asyncio.run(scenario())
 
 
+def renames_seen() -> tuple[list[str], Callable[[], BaseObserver]]:
+    """Native observers whose handlers, once they have taken an event in, note where each
+    rename went; and the list they note it in."""
+    seen: list[str] = []
+
+    def observer() -> BaseObserver:
+        native = native_observer()
+        schedule = native.schedule
+
+        def noting(handler: Any, *args: Any, **kwargs: Any) -> Any:
+            dispatch = handler.dispatch
+
+            def dispatch_and_note(event: Any) -> None:
+                dispatch(event)
+                if event.event_type == "moved":
+                    seen.append(os.fsdecode(event.dest_path))
+
+            handler.dispatch = dispatch_and_note
+            return schedule(handler, *args, **kwargs)
+
+        native.schedule = noting  # type: ignore[method-assign]
+        return native
+
+    return seen, observer
+
+
 def test_a_queue_overflow_reconciles_and_registers_every_drop(tmp_path):
+    seen, native = renames_seen()
+
     async def scenario() -> None:
-        async with watching(tmp_path, queue_capacity=2) as w:
+        async with watching(tmp_path, native, queue_capacity=2) as w:
+            units = [str(w.root / "m" / str(number)) for number in range(1, 11)]
             for number in range(1, 11):
                 drop(w.root, f"m/{number}", f"weights {number}".encode())
+            # The event loop, which drains the queue, is held until the observer has queued
+            # all ten: ten units cannot fit in two places however fast the loop would drain.
+            deadline = time.monotonic() + DEADLINE
+            while not set(units) <= set(seen) and time.monotonic() < deadline:
+                time.sleep(0.01)
 
             for number in range(1, 11):
                 await w.wait_for(lambda n=number: w.version("m", n), f"version {number}")

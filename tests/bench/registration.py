@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 import grpc
 import psycopg
+from studbook.daemon.app.clustering import CHECK_EVERY
 from studbook.v1 import registry_pb2, registry_pb2_grpc, resources_pb2
 
 from tests.bench import grpc_floor
@@ -176,8 +177,9 @@ def settle(daemons: list[Daemon]) -> None:
     clustered; store/cluster.py): otherwise the copy of a million metric rows, built beside
     the writer, would be counted as registration's CPU and time."""
     asyncio.run(_drive([daemon.address for daemon in daemons], WRITERS, _warm_up))
-    # The check runs on its own thread as soon as the first commit wakes it.
-    time.sleep(0.5)
+    # The first check runs on its own thread CHECK_EVERY seconds after start-up, whatever was
+    # committed before: waited for, or its re-cluster would begin in the first measured round.
+    time.sleep(CHECK_EVERY + 0.5)
     for daemon in daemons:
         deadline = time.monotonic() + CLUSTER_WAIT_S
         while "re-clustering metric_summary" in (log := daemon.output()) and "metric_summary re-clustered" not in log:

@@ -358,12 +358,8 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
         opened = Catalog(tmp_path / "catalog.duckdb")
     else:
-        from studbook.daemon.store.postgres.catalog import PostgresCatalog
+        from support.postgres import open_catalog
 
-        opened = PostgresCatalog(request.getfixturevalue("postgres_catalog").url)
-        # The read pool's first connection, made now rather than in the pool's own thread while
-        # a test runs: psycopg's pool draws from `random` as it connects, which Hypothesis takes
-        # for a strategy using `random` when it happens during a draw.
-        opened.query("SELECT 1")
+        opened = open_catalog(request.getfixturevalue("postgres_catalog").url)
     yield opened
     opened.close()

@@ -65,12 +65,11 @@ def catalog(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         yield opened
         opened.close()
         return
-    from studbook.daemon.store.postgres.catalog import PostgresCatalog
-    from support.postgres import TEMPLATE
+    from support.postgres import TEMPLATE, open_catalog
 
     server = request.getfixturevalue("postgres_server")
     database = server.create_database(template=TEMPLATE)
-    opened = PostgresCatalog(database.url)
+    opened = open_catalog(database.url)
     yield opened
     opened.close()
     server.drop_database(database.name)

@@ -34,12 +34,11 @@ TABLES = ("versions", "files", "models", "lineage_edges", "stage_holders", "stag
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[list[Store]]:
     """A DuckDB catalog and a PostgreSQL one for the module; each example replaces their rows."""
-    from studbook.daemon.store.postgres.catalog import PostgresCatalog
-    from support.postgres import TEMPLATE
+    from support.postgres import TEMPLATE, open_catalog
 
     server = request.getfixturevalue("postgres_server")
     database = server.create_database(template=TEMPLATE)
-    stores: list[Store] = [Catalog(tmp_path_factory.mktemp("retention") / "c.duckdb"), PostgresCatalog(database.url)]
+    stores: list[Store] = [Catalog(tmp_path_factory.mktemp("retention") / "c.duckdb"), open_catalog(database.url)]
     yield stores
     for store in stores:
         store.close()

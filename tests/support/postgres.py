@@ -24,12 +24,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 
 from .net import free_port
 from .waiting import wait_for
+
+if TYPE_CHECKING:
+    from studbook.daemon.store.postgres.catalog import PostgresCatalog
 
 SUPERUSER = "postgres"
 TEMPLATE = "studbook_template"
@@ -192,6 +195,17 @@ def prepare_template(server: PostgresServer) -> str:
     with server.connect(TEMPLATE) as conn:
         migrate(conn)
     return TEMPLATE
+
+
+def open_catalog(url: str) -> PostgresCatalog:
+    """The daemon's PostgreSQL catalog at `url`, its read pool's first connection made now rather
+    than on the pool's own thread while a test runs: psycopg's pool draws from `random` as it
+    connects, which Hypothesis takes for a strategy using `random` when it happens during a draw."""
+    from studbook.daemon.store.postgres.catalog import PostgresCatalog
+
+    opened = PostgresCatalog(url)
+    opened.query("SELECT 1")
+    return opened
 
 
 def _start(

@@ -21,6 +21,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import settings
+from studbook.v1 import drops_pb2
 
 # Tests import helpers as `conftest` (tests/ is on the path), while pytest loads this file as
 # `tests.conftest`: one module under both names, or each would hold its own state (DaemonLauncher's).
@@ -39,6 +40,7 @@ if TYPE_CHECKING:  # `make bench` imports this module outside pytest, where `sup
     from support.s3 import MotoServer, S3Bucket
 
 STARTUP_TIMEOUT = 30.0
+DROP_SERVICE = drops_pb2.DESCRIPTOR.services_by_name["DropService"].full_name
 
 # `make test` runs on three workers, one more than the two cores it is meant for: two workers kept
 # the cores idle a sixth of the time, each waiting on a daemon, a debounce or a screen. Every
@@ -176,6 +178,15 @@ def start_refused(data_dir: Path, socket: Path) -> subprocess.CompletedProcess[s
     )  # fmt: skip
 
 
+def _started(channel: grpc.Channel) -> bool:
+    """SERVING, and drop-in watching (when asked for) past UNKNOWN: its roots are watched."""
+    stub = health_pb2_grpc.HealthStub(channel)
+    status = health_pb2.HealthCheckResponse
+    registry = stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+    watching = stub.Check(health_pb2.HealthCheckRequest(service=DROP_SERVICE), timeout=1).status
+    return registry == status.SERVING and watching != status.UNKNOWN
+
+
 def wait_until_serving(daemon: Daemon) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
@@ -184,8 +195,7 @@ def wait_until_serving(daemon: Daemon) -> None:
         if daemon.socket.exists():
             with daemon.channel() as channel:
                 try:
-                    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    if _started(channel):
                         return
                 except grpc.RpcError:
                     pass

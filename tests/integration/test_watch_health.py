@@ -10,8 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 import pytest
-from conftest import Daemon, start_daemon, stop_daemon
+from conftest import Daemon, DaemonLauncher, start_daemon, stop_daemon
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.v1 import drops_pb2, drops_pb2_grpc
 from support.cli import runner
@@ -80,9 +81,12 @@ def make_deep(parent: Path, name: str, depth: int) -> None:
     os.rename(outside, parent / name)
 
 
+DROP_HEALTH = health_pb2.HealthCheckRequest(service="studbook.v1.DropService")
+
+
 def health(watched: Watched) -> int:
     stub = health_pb2_grpc.HealthStub(watched.daemon.channel())
-    return stub.Check(health_pb2.HealthCheckRequest(service="studbook.v1.DropService")).status
+    return stub.Check(DROP_HEALTH).status
 
 
 def test_an_observer_killed_by_a_very_deep_folder_is_reported_and_replaced_by_polling(watched, capsys):
@@ -132,3 +136,42 @@ def test_a_folder_too_deep_to_watch_at_start_up_is_polled_and_reported(watched_d
     wait_for(lambda: [d for d in watched.drops.ListDrops(drops_pb2.ListDropsRequest()).drops
                       if d.path.endswith("after/1") and d.state == drops_pb2.DROP_STATE_REGISTERED],
              "the drop registered by polling")  # fmt: skip
+
+
+# Folders in a root whose first watch takes long enough to be seen (inotify watches each one).
+MANY_FOLDERS = 4000
+
+
+def test_the_drop_service_is_not_serving_before_its_roots_are_watched(short_dir):
+    """A client told the drop service is SERVING can rely on a folder made now being seen by
+    the observer; while the first watch of a root is still under way, the service says UNKNOWN."""
+    root = short_dir / "drops"
+    for n in range(MANY_FOLDERS):
+        (root / "m" / str(n)).mkdir(parents=True)
+    socket, log = short_dir / "s.sock", short_dir / "daemon.log"
+    args = ["--data-dir", str(short_dir / "data"), "--socket", str(socket), "--watch", str(root),
+            "--config", str(short_dir / "none.toml")]  # fmt: skip
+    daemon = Daemon(DaemonLauncher.start(args, log), short_dir / "data", socket, log)
+    seen: list[tuple[int, list[str]]] = []
+
+    def watching_reported() -> bool:
+        # A channel each time: one that failed before the socket listened would wait out its backoff.
+        with daemon.channel() as channel:
+            try:
+                status = health_pb2_grpc.HealthStub(channel).Check(DROP_HEALTH, timeout=1).status
+                reply = drops_pb2_grpc.DropServiceStub(channel).GetWatchStatus(drops_pb2.GetWatchStatusRequest())
+            except grpc.RpcError:
+                return False  # not listening yet
+        seen.append((status, [r.observer for r in reply.roots]))
+        return status != health_pb2.HealthCheckResponse.UNKNOWN
+
+    try:
+        wait_for(socket.exists, "the daemon's socket")
+        wait_for(watching_reported, "the drop service's first report")
+    finally:
+        stop_daemon(daemon)
+
+    assert seen[-1] == (health_pb2.HealthCheckResponse.SERVING, ["inotify"])
+    assert all(
+        observers == ["inotify"] for status, observers in seen if status != health_pb2.HealthCheckResponse.UNKNOWN
+    )

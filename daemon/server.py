@@ -469,13 +469,12 @@ async def serve(settings: Settings) -> None:
         for server in servers:
             await server.start()
         os.chmod(settings.socket, 0o600)
+        serving, starting = health_pb2.HealthCheckResponse.SERVING, health_pb2.HealthCheckResponse.UNKNOWN
         for name in ("", *SERVICE_NAMES):
             # Drop-in watching says SERVING once its roots are watched (its first report, at the
             # end of `start`), not before: a folder made meanwhile would be met by the first
             # watch rather than by the observer, and a client could not tell.
-            starting = watcher is not None and name == DROP_SERVICE
-            await health_servicer.set(name, health_pb2.HealthCheckResponse.UNKNOWN if starting
-                                      else health_pb2.HealthCheckResponse.SERVING)  # fmt: skip
+            await health_servicer.set(name, starting if watcher is not None and name == DROP_SERVICE else serving)
         if watcher is not None:
             watcher.on_health = functools.partial(set_drop_health, health_servicer)
             await watcher.start()

@@ -1,5 +1,6 @@
 """Registration throughput: single calls and batches from 16 concurrent clients, beside the
-raw engine's single-row commit (the floor one durable write costs on this disk).
+raw engine's single-row commit (the floor one durable write costs on this disk) and a bare gRPC
+server answering the same calls after each round (the floor the transport sets).
 
 Single registrations run in ROUNDS rounds; the figure is their median, with the CPU that round
 took from the daemons, the PostgreSQL server and the clients, and how busy the machine was: on
@@ -284,10 +285,10 @@ class BareServer:
 
     def __init__(self, socket: Path) -> None:
         self.socket = socket
+        self.address = f"unix://{socket}"
 
     def __enter__(self) -> BareServer:
         self.process = grpc_floor.start(self.socket)
-        self.address = f"unix://{self.socket}"
         asyncio.run(_drive([self.address], WRITERS * 10, _single))  # connections made, code warm
         return self
 

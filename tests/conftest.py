@@ -162,10 +162,15 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     )
 
 
-def start_daemon(data_dir: Path, socket: Path, *extra: str) -> Daemon:
+def launch_daemon(data_dir: Path, socket: Path, *extra: str) -> Daemon:
+    """A daemon process started, not waited for: for tests of what it answers while it starts."""
     log = data_dir.parent / f"daemon-{uuid.uuid4().hex[:6]}.log"
     process = DaemonLauncher.start(["--data-dir", str(data_dir), "--socket", str(socket), *extra], log)
-    daemon = Daemon(process, data_dir, socket, log)
+    return Daemon(process, data_dir, socket, log)
+
+
+def start_daemon(data_dir: Path, socket: Path, *extra: str) -> Daemon:
+    daemon = launch_daemon(data_dir, socket, *extra)
     wait_until_serving(daemon)
     return daemon
 

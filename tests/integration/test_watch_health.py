@@ -12,7 +12,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import Daemon, DaemonLauncher, start_daemon, stop_daemon
+from conftest import DROP_SERVICE, Daemon, launch_daemon, start_daemon, stop_daemon
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from studbook.v1 import drops_pb2, drops_pb2_grpc
 from support.cli import runner
@@ -81,7 +81,7 @@ def make_deep(parent: Path, name: str, depth: int) -> None:
     os.rename(outside, parent / name)
 
 
-DROP_HEALTH = health_pb2.HealthCheckRequest(service="studbook.v1.DropService")
+DROP_HEALTH = health_pb2.HealthCheckRequest(service=DROP_SERVICE)
 
 
 def health(watched: Watched) -> int:
@@ -148,10 +148,8 @@ def test_the_drop_service_is_not_serving_before_its_roots_are_watched(short_dir)
     root = short_dir / "drops"
     for n in range(MANY_FOLDERS):
         (root / "m" / str(n)).mkdir(parents=True)
-    socket, log = short_dir / "s.sock", short_dir / "daemon.log"
-    args = ["--data-dir", str(short_dir / "data"), "--socket", str(socket), "--watch", str(root),
-            "--config", str(short_dir / "none.toml")]  # fmt: skip
-    daemon = Daemon(DaemonLauncher.start(args, log), short_dir / "data", socket, log)
+    socket = short_dir / "s.sock"
+    daemon = launch_daemon(short_dir / "data", socket, "--watch", str(root), "--config", str(short_dir / "none.toml"))
     seen: list[tuple[int, list[str]]] = []
 
     def watching_reported() -> bool:
